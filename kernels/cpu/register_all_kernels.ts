@@ -1,0 +1,25 @@
+/** Registers the reference kernels of every tfjs-delta op for tfjs-backend-cpu ('cpu'). */
+import * as tf from '@tensorflow/tfjs-core';
+import type {KernelConfig} from '@tensorflow/tfjs-core';
+
+import {conv3DGatedConfig} from './Conv3DGated';
+import {deltaConv2DConfig} from './DeltaConv2D';
+import {deltaConv2DTransposeConfig} from './DeltaConv2DTranspose';
+import {deltaDepthwiseConv2DConfig} from './DeltaDepthwiseConv2D';
+import {deltaMaxPoolConfig} from './DeltaMaxPool';
+import {sparseAccumulateConfig} from './SparseAccumulate';
+
+export const cpuKernelConfigs: KernelConfig[] = [
+  deltaConv2DConfig,
+  deltaDepthwiseConv2DConfig,
+  deltaConv2DTransposeConfig,
+  sparseAccumulateConfig,
+  deltaMaxPoolConfig,
+  conv3DGatedConfig,
+];
+
+export function registerCpuKernels(): void {
+  for (const config of cpuKernelConfigs) {
+    if (tf.getKernel(config.kernelName, config.backendName) == null) tf.registerKernel(config);
+  }
+}

@@ -1,0 +1,134 @@
+// Data-movement kernel family: strided copies (Slice, Transpose, Concat), padding (PadV2, MirrorPad) and
+// image resizing (ResizeNearestNeighbor, ResizeBilinear). Indices follow tfjs-backend-cpu exactly.
+#include "common.h"
+
+namespace tfjs_delta {
+namespace {
+
+constexpr int kThreads = 256;
+inline int blocksFor(int64_t n) {
+  int64_t b = (n + kThreads - 1) / kThreads;
+  return static_cast<int>(b < 65535 * 8 ? (b < 1 ? 1 : b) : 65535 * 8);
+}
+int64_t sizeOf(const Dims& d) {
+  int64_t n = 1;
+  for (int k = 0; k < d.rank; ++k) n *= d.shape[k];
+  return n;
+}
+
+template <typename T>
+__global__ void stridedCopyKernel(const T* __restrict__ src, Dims sd, T* __restrict__ dst, Dims dd, int64_t n) {
+  for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < n; i += (int64_t)gridDim.x * blockDim.x) {
+    int64_t rem = i, is = 0, id = 0;
+    for (int k = sd.rank - 1; k >= 0; --k) {
+      int64_t c = rem % sd.shape[k];
+      rem /= sd.shape[k];
+      is += c * sd.stride[k];
+      id += c * dd.stride[k];
+    }
+    dst[id] = src[is];
+  }
+}
+
+template <typename T>
+__global__ void padKernel(const T* __restrict__ x, Dims in, T* __restrict__ y, Dims out, Dims before, int mode,
+                          T value, int64_t n) {
+  for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < n; i += (int64_t)gridDim.x * blockDim.x) {
+    int64_t rem = i, ix = 0;
+    bool inside = true;
+    for (int k = out.rank - 1; k >= 0; --k) {
+      int64_t c = rem % out.shape[k] - before.shape[k];
+      rem /= out.shape[k];
+      const int64_t len = in.shape[k];
+      if (c < 0 || c >= len) {
+        if (mode == 0) { inside = false; break; }
+        const int64_t off = mode == 1 ? 0 : 1;  // reflect : symmetric (tfjs MirrorPad)
+        c = c < 0 ? -c - off : 2 * (len - 1) - c + off;
+      }
+      ix += c * in.stride[k];
+    }
+    y[i] = inside ? x[ix] : value;
+  }
+}
+
+__global__ void resizeKernel(bool bilinear, const float* __restrict__ x, float* __restrict__ y, int64_t n, int64_t h,
+                             int64_t w, int64_t c, int64_t oh, int64_t ow, double rowRatio, double colRatio,
+                             bool alignCorners, bool halfPixel) {
+  const int64_t total = n * oh * ow * c;
+  for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < total; i += (int64_t)gridDim.x * blockDim.x) {
+    int64_t ch = i % c, rem = i / c;
+    int64_t col = rem % ow;
+    rem /= ow;
+    int64_t row = rem % oh, b = rem / oh;
+    const float* xb = x + b * h * w * c;
+    if (bilinear) {
+      double fr = halfPixel ? rowRatio * (row + 0.5) - 0.5 : rowRatio * row;
+      double fc = halfPixel ? colRatio * (col + 0.5) - 0.5 : colRatio * col;
+      int64_t r0 = max((int64_t)0, (int64_t)floor(fr)), c0 = max((int64_t)0, (int64_t)floor(fc));
+      int64_t r1 = min(h - 1, (int64_t)ceil(fr)), c1 = min(w - 1, (int64_t)ceil(fc));
+      float rf = (float)(fr - r0), cf = (float)(fc - c0);
+      float tl = xb[(r0 * w + c0) * c + ch], tr = xb[(r0 * w + c1) * c + ch];
+      float bl = xb[(r1 * w + c0) * c + ch], br = xb[(r1 * w + c1) * c + ch];
+      float top = tl + (tr - tl) * cf, bot = bl + (br - bl) * cf;
+      y[i] = top + (bot - top) * rf;
+    } else {
+      double fr = halfPixel ? rowRatio * (row + 0.5) : rowRatio * row;
+      double fc = halfPixel ? colRatio * (col + 0.5) : colRatio * col;
+      // Math.round rounds halves up: floor(v + 0.5)
+      int64_t r = min(h - 1, (int64_t)(alignCorners ? floor(fr + 0.5) : floor(fr)));
+      int64_t cc = min(w - 1, (int64_t)(alignCorners ? floor(fc + 0.5) : floor(fc)));
+      if (halfPixel) { r = max((int64_t)0, r); cc = max((int64_t)0, cc); }
+      y[i] = xb[(r * w + cc) * c + ch];
+    }
+  }
+}
+
+}  // namespace
+
+void launchStridedCopy(cudaStream_t s, int elemBytes, const void* src, int64_t srcOffset, const Dims& sd, void* dst,
+                       int64_t dstOffset, const Dims& dd) {
+  int64_t n = sizeOf(sd);
+  if (n == 0) return;
+  if (elemBytes == 4)
+    stridedCopyKernel<int32_t><<<blocksFor(n), kThreads, 0, s>>>((const int32_t*)src + srcOffset, sd,
+                                                                 (int32_t*)dst + dstOffset, dd, n);
+  else if (elemBytes == 1)
+    stridedCopyKernel<uint8_t><<<blocksFor(n), kThreads, 0, s>>>((const uint8_t*)src + srcOffset, sd,
+                                                                 (uint8_t*)dst + dstOffset, dd, n);
+  else
+    failArg("stridedCopy", "element size must be 1 or 4 bytes");
+  TD_LAUNCHED("stridedCopy");
+}
+
+void launchPad(cudaStream_t s, int dtype, const void* x, const Dims& in, void* y, const Dims& out,
+               const int64_t* before, int mode, double value) {
+  int64_t n = sizeOf(out);
+  if (n == 0) return;
+  Dims b{};
+  b.rank = out.rank;
+  for (int k = 0; k < out.rank; ++k) b.shape[k] = before[k];
+  if (dtype == DT_FLOAT32)
+    padKernel<float><<<blocksFor(n), kThreads, 0, s>>>((const float*)x, in, (float*)y, out, b, mode, (float)value, n);
+  else if (dtype == DT_INT32)
+    padKernel<int32_t><<<blocksFor(n), kThreads, 0, s>>>((const int32_t*)x, in, (int32_t*)y, out, b, mode,
+                                                         (int32_t)value, n);
+  else if (dtype == DT_BOOL)
+    padKernel<uint8_t><<<blocksFor(n), kThreads, 0, s>>>((const uint8_t*)x, in, (uint8_t*)y, out, b, mode,
+                                                         (uint8_t)(value != 0), n);
+  else
+    failArg("pad", "unsupported dtype " + std::to_string(dtype));
+  TD_LAUNCHED("pad");
+}
+
+void launchResize(cudaStream_t s, bool bilinear, const float* x, float* y, int64_t n, int64_t h, int64_t w, int64_t c,
+                  int64_t oh, int64_t ow, bool alignCorners, bool halfPixelCenters) {
+  int64_t total = n * oh * ow * c;
+  if (total == 0) return;
+  double effInH = (alignCorners && oh > 1) ? h - 1 : h, effInW = (alignCorners && ow > 1) ? w - 1 : w;
+  double effOutH = (alignCorners && oh > 1) ? oh - 1 : oh, effOutW = (alignCorners && ow > 1) ? ow - 1 : ow;
+  resizeKernel<<<blocksFor(total), kThreads, 0, s>>>(bilinear, x, y, n, h, w, c, oh, ow, effInH / effOutH,
+                                                     effInW / effOutW, alignCorners, halfPixelCenters);
+  TD_LAUNCHED("resize");
+}
+
+}  // namespace tfjs_delta

@@ -1,0 +1,295 @@
+// Elementwise kernel family: unary activations, broadcasting binary ops, fused bias + activation,
+// batch norm (inference), cast, fill, softmax. All memory-bound: grid-stride loops, one pass each.
+#include "common.h"
+
+namespace tfjs_delta {
+namespace {
+
+constexpr int kThreads = 256;
+
+inline int blocksFor(int64_t n) {
+  int64_t b = (n + kThreads - 1) / kThreads;
+  return static_cast<int>(b < 65535 * 8 ? (b < 1 ? 1 : b) : 65535 * 8);
+}
+
+// Semantics follow tfjs-backend-cpu (NaN handling included: comparisons, not fmaxf).
+__device__ __forceinline__ float unaryOp(int op, float x, float alpha) {
+  switch (op) {
+    case U_LINEAR: return x;
+    case U_RELU: return x < 0.f ? 0.f : x;
+    case U_RELU6: return x < 0.f ? 0.f : (x > 6.f ? 6.f : x);
+    case U_LEAKYRELU: return x < 0.f ? alpha * x : x;
+    case U_SIGMOID: return 1.f / (1.f + expf(-x));
+    case U_TANH: return tanhf(x);
+    case U_ELU: return x >= 0.f ? x : expf(x) - 1.f;
+    case U_EXP: return expf(x);
+    case U_NEG: return -x;
+    case U_ABS: return fabsf(x);
+    case U_SQRT: return sqrtf(x);
+    case U_RSQRT: return rsqrtf(x);
+    case U_SQUARE: return x * x;
+    case U_LOG: return logf(x);
+    case U_FLOOR: return floorf(x);
+    case U_CEIL: return ceilf(x);
+    case U_RECIPROCAL: return 1.f / x;
+    case U_SELU: {
+      const float scaleAlpha = 1.7580993408473768599402175208123f, scale = 1.0507009873554804934193349852946f;
+      return x >= 0.f ? scale * x : scaleAlpha * (expf(x) - 1.f);
+    }
+    case U_SOFTPLUS: return x > 15.f ? x : log1pf(expf(x));
+    case U_ROUND: return rintf(x);  // banker's rounding, as tf.round
+    case U_SIGN: return x > 0.f ? 1.f : (x < 0.f ? -1.f : 0.f);
+    case U_STEP: return x > 0.f ? 1.f : alpha;  // tf.step(x, alpha)
+  }
+  return x;
+}
+
+__global__ void unaryKernel(int op, const float* __restrict__ x, float* __restrict__ y, int64_t n, float alpha) {
+  for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < n; i += (int64_t)gridDim.x * blockDim.x)
+    y[i] = unaryOp(op, x[i], alpha);
+}
+
+template <typename T>
+__device__ __forceinline__ T binaryOp(int op, T a, T b) {
+  switch (op) {
+    case B_ADD: return a + b;
+    case B_SUB: return a - b;
+    case B_MUL: return a * b;
+    case B_DIV: return a / b;
+    case B_MAX: return a > b ? a : b;
+    case B_MIN: return a < b ? a : b;
+    case B_SQDIFF: return (a - b) * (a - b);
+    case B_POW: return static_cast<T>(powf(static_cast<float>(a), static_cast<float>(b)));
+  }
+  return a;
+}
+template <>
+__device__ __forceinline__ float binaryOp<float>(int op, float a, float b) {
+  switch (op) {
+    case B_ADD: return a + b;
+    case B_SUB: return a - b;
+    case B_MUL: return a * b;
+    case B_DIV: return a / b;
+    case B_MAX: return (a > b || isnan(a)) ? a : b;
+    case B_MIN: return (a < b || isnan(a)) ? a : b;
+    case B_SQDIFF: return (a - b) * (a - b);
+    case B_POW: return powf(a, b);
+  }
+  return a;
+}
+
+template <typename T>
+__global__ void binaryFlat(int op, const T* __restrict__ a, const T* __restrict__ b, T* __restrict__ o, int64_t n,
+                           int aScalar, int bScalar) {
+  for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < n; i += (int64_t)gridDim.x * blockDim.x)
+    o[i] = binaryOp<T>(op, a[aScalar ? 0 : i], b[bScalar ? 0 : i]);
+}
+
+// b broadcast along the last dimension only (a bias-like [.., C] + [C]).
+template <typename T>
+__global__ void binaryInner(int op, const T* __restrict__ a, const T* __restrict__ b, T* __restrict__ o, int64_t n,
+                            int64_t inner, int swap) {
+  for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < n; i += (int64_t)gridDim.x * blockDim.x) {
+    T av = a[i], bv = b[i % inner];
+    o[i] = swap ? binaryOp<T>(op, bv, av) : binaryOp<T>(op, av, bv);
+  }
+}
+
+template <typename T>
+__global__ void binaryBroadcast(int op, const T* __restrict__ a, const T* __restrict__ b, T* __restrict__ o,
+                                Dims ad, Dims bd, Dims od, int64_t n) {
+  for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < n; i += (int64_t)gridDim.x * blockDim.x) {
+    int64_t rem = i, ia = 0, ib = 0;
+    for (int k = od.rank - 1; k >= 0; --k) {
+      int64_t c = rem % od.shape[k];
+      rem /= od.shape[k];
+      ia += c * ad.stride[k];
+      ib += c * bd.stride[k];
+    }
+    o[i] = binaryOp<T>(op, a[ia], b[ib]);
+  }
+}
+
+bool contiguous(const Dims& d, const Dims& o) {
+  int64_t s = 1;
+  for (int k = o.rank - 1; k >= 0; --k) {
+    if (o.shape[k] != 1 && d.stride[k] != s) return false;
+    s *= o.shape[k];
+  }
+  return true;
+}
+bool allZero(const Dims& d, const Dims& o) {
+  for (int k = 0; k < o.rank; ++k)
+    if (o.shape[k] != 1 && d.stride[k] != 0) return false;
+  return true;
+}
+// d broadcasts only over the leading dims and is contiguous over the trailing `inner` elements.
+bool innerOnly(const Dims& d, const Dims& o, int64_t* inner) {
+  int k = o.rank - 1;
+  int64_t s = 1;
+  for (; k >= 0 && d.stride[k] != 0; --k) {
+    if (o.shape[k] != 1 && d.stride[k] != s) return false;
+    s *= o.shape[k];
+  }
+  for (; k >= 0; --k)
+    if (o.shape[k] != 1 && d.stride[k] != 0) return false;
+  *inner = s;
+  return true;
+}
+
+template <typename T>
+void binaryT(cudaStream_t s, int op, const T* a, const T* b, T* o, const Dims& ad, const Dims& bd, const Dims& od) {
+  int64_t n = 1, inner = 0;
+  for (int k = 0; k < od.rank; ++k) n *= od.shape[k];
+  if (n == 0) return;
+  bool ac = contiguous(ad, od), bc = contiguous(bd, od), az = allZero(ad, od), bz = allZero(bd, od);
+  if ((ac || az) && (bc || bz)) {
+    binaryFlat<T><<<blocksFor(n), kThreads, 0, s>>>(op, a, b, o, n, az && !ac, bz && !bc);
+  } else if (ac && innerOnly(bd, od, &inner)) {
+    binaryInner<T><<<blocksFor(n), kThreads, 0, s>>>(op, a, b, o, n, inner, 0);
+  } else if (bc && innerOnly(ad, od, &inner)) {
+    binaryInner<T><<<blocksFor(n), kThreads, 0, s>>>(op, b, a, o, n, inner, 1);
+  } else {
+    binaryBroadcast<T><<<blocksFor(n), kThreads, 0, s>>>(op, a, b, o, ad, bd, od, n);
+  }
+  TD_LAUNCHED("binary");
+}
+
+__global__ void biasActKernel(float* __restrict__ y, int64_t n, const float* __restrict__ bias, int64_t biasLen,
+                              int act, float alpha, const float* __restrict__ prelu, int64_t preluLen) {
+  for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < n; i += (int64_t)gridDim.x * blockDim.x) {
+    float v = y[i];
+    if (bias) v += bias[i % biasLen];
+    if (prelu) v = v < 0.f ? prelu[i % preluLen] * v : v;
+    else v = unaryOp(act, v, alpha);
+    y[i] = v;
+  }
+}
+
+__global__ void batchNormKernel(const float* __restrict__ x, float* __restrict__ y, int64_t n,
+                                const float* __restrict__ mean, int64_t lm, const float* __restrict__ var, int64_t lv,
+                                const float* __restrict__ offset, int64_t lo, const float* __restrict__ scale,
+                                int64_t ls, float eps) {
+  for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < n; i += (int64_t)gridDim.x * blockDim.x) {
+    float sc = scale ? scale[i % ls] : 1.f, of = offset ? offset[i % lo] : 0.f;
+    y[i] = of + (x[i] - mean[i % lm]) * sc / sqrtf(var[i % lv] + eps);
+  }
+}
+
+template <typename S, typename D>
+__global__ void castKernel(const S* __restrict__ x, D* __restrict__ y, int64_t n) {
+  for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < n; i += (int64_t)gridDim.x * blockDim.x)
+    y[i] = static_cast<D>(x[i]);
+}
+template <typename S>
+__global__ void castToBool(const S* __restrict__ x, uint8_t* __restrict__ y, int64_t n) {
+  for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < n; i += (int64_t)gridDim.x * blockDim.x)
+    y[i] = x[i] != 0 ? 1 : 0;
+}
+// float -> int32 as JS Int32Array.from: truncation toward zero, NaN -> 0.
+__global__ void floatToInt(const float* __restrict__ x, int32_t* __restrict__ y, int64_t n) {
+  for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < n; i += (int64_t)gridDim.x * blockDim.x) {
+    float v = x[i];
+    y[i] = isnan(v) ? 0 : static_cast<int32_t>(static_cast<long long>(truncf(v)));
+  }
+}
+
+template <typename T>
+__global__ void fillKernel(T* __restrict__ y, int64_t n, T v) {
+  for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < n; i += (int64_t)gridDim.x * blockDim.x) y[i] = v;
+}
+
+// One block per row; rows of a softmax are short in CNN heads, so a plain block reduction suffices.
+__global__ void softmaxKernel(const float* __restrict__ x, float* __restrict__ y, int64_t cols) {
+  __shared__ float red[kThreads];
+  const float* xr = x + blockIdx.x * cols;
+  float* yr = y + blockIdx.x * cols;
+  float m = -INFINITY;
+  for (int64_t j = threadIdx.x; j < cols; j += blockDim.x) m = fmaxf(m, xr[j]);
+  red[threadIdx.x] = m;
+  __syncthreads();
+  for (int w = blockDim.x / 2; w > 0; w >>= 1) {
+    if (threadIdx.x < w) red[threadIdx.x] = fmaxf(red[threadIdx.x], red[threadIdx.x + w]);
+    __syncthreads();
+  }
+  m = red[0];
+  __syncthreads();
+  float sum = 0.f;
+  for (int64_t j = threadIdx.x; j < cols; j += blockDim.x) sum += expf(xr[j] - m);
+  red[threadIdx.x] = sum;
+  __syncthreads();
+  for (int w = blockDim.x / 2; w > 0; w >>= 1) {
+    if (threadIdx.x < w) red[threadIdx.x] += red[threadIdx.x + w];
+    __syncthreads();
+  }
+  sum = red[0];
+  for (int64_t j = threadIdx.x; j < cols; j += blockDim.x) yr[j] = expf(xr[j] - m) / sum;
+}
+
+}  // namespace
+
+void launchUnary(cudaStream_t s, int op, const float* x, float* y, int64_t n, float alpha) {
+  if (op < 0 || op >= U_COUNT) failArg("unary", "unknown unary op " + std::to_string(op));
+  if (n == 0) return;
+  unaryKernel<<<blocksFor(n), kThreads, 0, s>>>(op, x, y, n, alpha);
+  TD_LAUNCHED("unary");
+}
+
+void launchBinary(cudaStream_t s, int op, int dtype, const void* a, const void* b, void* out, const Dims& ad,
+                  const Dims& bd, const Dims& od) {
+  if (op < 0 || op >= B_COUNT) failArg("binary", "unknown binary op " + std::to_string(op));
+  if (dtype == DT_FLOAT32)
+    binaryT<float>(s, op, (const float*)a, (const float*)b, (float*)out, ad, bd, od);
+  else if (dtype == DT_INT32)
+    binaryT<int32_t>(s, op, (const int32_t*)a, (const int32_t*)b, (int32_t*)out, ad, bd, od);
+  else
+    failArg("binary", "dtype must be float32 or int32");
+}
+
+void launchBiasAct(cudaStream_t s, float* y, int64_t n, const float* bias, int64_t biasLen, int act, float alpha,
+                   const float* prelu, int64_t preluLen) {
+  if (act < 0 || act >= U_COUNT) failArg("biasAct", "unknown activation " + std::to_string(act));
+  if (n == 0) return;
+  biasActKernel<<<blocksFor(n), kThreads, 0, s>>>(y, n, bias, biasLen, act, alpha, prelu, preluLen);
+  TD_LAUNCHED("biasAct");
+}
+
+void launchBatchNorm(cudaStream_t s, const float* x, float* y, int64_t n, const float* mean, int64_t lm,
+                     const float* var, int64_t lv, const float* offset, int64_t lo, const float* scale, int64_t ls,
+                     float eps) {
+  if (n == 0) return;
+  batchNormKernel<<<blocksFor(n), kThreads, 0, s>>>(x, y, n, mean, lm, var, lv, offset, lo, scale, ls, eps);
+  TD_LAUNCHED("batchNorm");
+}
+
+void launchCast(cudaStream_t s, const void* x, int src, void* y, int dst, int64_t n) {
+  if (n == 0) return;
+  int g = blocksFor(n);
+  if (src == DT_FLOAT32 && dst == DT_INT32) floatToInt<<<g, kThreads, 0, s>>>((const float*)x, (int32_t*)y, n);
+  else if (src == DT_INT32 && dst == DT_FLOAT32) castKernel<int32_t, float><<<g, kThreads, 0, s>>>((const int32_t*)x, (float*)y, n);
+  else if (src == DT_BOOL && dst == DT_FLOAT32) castKernel<uint8_t, float><<<g, kThreads, 0, s>>>((const uint8_t*)x, (float*)y, n);
+  else if (src == DT_BOOL && dst == DT_INT32) castKernel<uint8_t, int32_t><<<g, kThreads, 0, s>>>((const uint8_t*)x, (int32_t*)y, n);
+  else if (src == DT_FLOAT32 && dst == DT_BOOL) castToBool<float><<<g, kThreads, 0, s>>>((const float*)x, (uint8_t*)y, n);
+  else if (src == DT_INT32 && dst == DT_BOOL) castToBool<int32_t><<<g, kThreads, 0, s>>>((const int32_t*)x, (uint8_t*)y, n);
+  else failArg("cast", "unsupported cast " + std::to_string(src) + " -> " + std::to_string(dst));
+  TD_LAUNCHED("cast");
+}
+
+void launchFill(cudaStream_t s, void* y, int dtype, int64_t n, double value) {
+  if (n == 0) return;
+  int g = blocksFor(n);
+  if (dtype == DT_FLOAT32) fillKernel<float><<<g, kThreads, 0, s>>>((float*)y, n, (float)value);
+  else if (dtype == DT_INT32) fillKernel<int32_t><<<g, kThreads, 0, s>>>((int32_t*)y, n, (int32_t)value);
+  else if (dtype == DT_BOOL) fillKernel<uint8_t><<<g, kThreads, 0, s>>>((uint8_t*)y, n, value != 0 ? 1 : 0);
+  else failArg("fill", "unsupported dtype " + std::to_string(dtype));
+  TD_LAUNCHED("fill");
+}
+
+void launchSoftmax(cudaStream_t s, const float* x, float* y, int64_t rows, int64_t cols) {
+  if (rows == 0 || cols == 0) return;
+  if (rows > 0x7fffffff) failArg("softmax", "too many rows");
+  softmaxKernel<<<(unsigned)rows, kThreads, 0, s>>>(x, y, cols);
+  TD_LAUNCHED("softmax");
+}
+
+}  // namespace tfjs_delta

@@ -1,0 +1,56 @@
+// Pooling kernel family: MaxPool / AvgPool in 2-D (NHWC, d = 1) and 3-D (NDHWC). One thread per output element,
+// channels innermost so a warp reads consecutive channels. Average pooling divides by the number of in-bounds
+// window elements, as tfjs (padding excluded).
+#include "common.h"
+
+namespace tfjs_delta {
+namespace {
+
+constexpr int kThreads = 256;
+
+__global__ void poolKernel(bool isMax, const float* __restrict__ x, float* __restrict__ y, PoolParams p, int64_t total) {
+  for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < total; i += (int64_t)gridDim.x * blockDim.x) {
+    int64_t c = i % p.c, rem = i / p.c;
+    int64_t ox = rem % p.ow;
+    rem /= p.ow;
+    int64_t oy = rem % p.oh;
+    rem /= p.oh;
+    int64_t oz = rem % p.od, b = rem / p.od;
+    const int64_t z0 = oz * p.sd - p.pf, y0 = oy * p.sh - p.pt, x0 = ox * p.sw - p.pl;
+    const float* xb = x + b * p.d * p.h * p.w * p.c + c;
+    float acc = isMax ? -INFINITY : 0.f;
+    int count = 0;
+    for (int kz = 0; kz < p.kd; ++kz) {
+      int64_t z = z0 + kz * p.dd;
+      if (z < 0 || z >= p.d) continue;
+      for (int ky = 0; ky < p.kh; ++ky) {
+        int64_t yy = y0 + ky * p.dh;
+        if (yy < 0 || yy >= p.h) continue;
+        for (int kx = 0; kx < p.kw; ++kx) {
+          int64_t xx = x0 + kx * p.dw;
+          if (xx < 0 || xx >= p.w) continue;
+          float v = xb[((z * p.h + yy) * p.w + xx) * p.c];
+          if (isMax) {
+            if (v > acc) acc = v;  // as tfjs-backend-cpu: a NaN never wins the window
+          } else {
+            acc += v;
+          }
+          ++count;
+        }
+      }
+    }
+    y[i] = isMax ? acc : acc / (float)count;
+  }
+}
+
+}  // namespace
+
+void launchPool(cudaStream_t s, bool isMax, const float* x, float* y, const PoolParams& p) {
+  int64_t total = p.n * p.od * p.oh * p.ow * p.c;
+  if (total == 0) return;
+  int64_t blocks = (total + kThreads - 1) / kThreads;
+  poolKernel<<<(int)(blocks < 65535 * 8 ? blocks : 65535 * 8), kThreads, 0, s>>>(isMax, x, y, p, total);
+  TD_LAUNCHED("pool");
+}
+
+}  // namespace tfjs_delta

@@ -1,0 +1,108 @@
+// Reduction kernel family (Sum, Mean, Max, Min, Prod) over a [outer, r, inner] view of the input. Reduced axes are
+// made contiguous by the caller (a transpose when needed). Long reductions with little parallel work (global
+// average pooling at batch 1) are split in two passes through `scratch`.
+#include "common.h"
+
+namespace tfjs_delta {
+namespace {
+
+constexpr int kTx = 32, kTy = 8;
+constexpr int64_t kSplitMin = 2048;  // r above which a two-pass split pays off when outer*inner is small
+
+__device__ __forceinline__ float initOf(int op) {
+  return op == R_MAX ? -INFINITY : (op == R_MIN ? INFINITY : (op == R_PROD ? 1.f : 0.f));
+}
+// tfjs-backend-cpu: max/min via `value > acc` / `value < acc`, so a NaN never wins unless first; we match
+// Math.max-free semantics by propagating NaN (tf.max of a NaN input is NaN on the CPU backend as well).
+__device__ __forceinline__ float combine(int op, float a, float b) {
+  switch (op) {
+    case R_MAX: return (b > a || isnan(b)) ? b : a;
+    case R_MIN: return (b < a || isnan(b)) ? b : a;
+    case R_PROD: return a * b;
+    default: return a + b;
+  }
+}
+
+// inner == 1: one block per output row, block-wide reduction.
+__global__ void reduceRows(int op, const float* __restrict__ x, float* __restrict__ y, int64_t r, float scale) {
+  __shared__ float red[kTx * kTy];
+  const float* row = x + blockIdx.x * r;
+  float acc = initOf(op);
+  for (int64_t j = threadIdx.x; j < r; j += blockDim.x) acc = combine(op, acc, row[j]);
+  red[threadIdx.x] = acc;
+  __syncthreads();
+  for (int w = blockDim.x / 2; w > 0; w >>= 1) {
+    if (threadIdx.x < w) red[threadIdx.x] = combine(op, red[threadIdx.x], red[threadIdx.x + w]);
+    __syncthreads();
+  }
+  if (threadIdx.x == 0) y[blockIdx.x] = (op == R_SUM || op == R_MEAN) ? red[0] * scale : red[0];
+}
+
+// inner > 1: threadIdx.x walks `inner` (coalesced), threadIdx.y strides over r, shared-memory reduction over y.
+__global__ void reduceCols(int op, const float* __restrict__ x, float* __restrict__ y, int64_t r, int64_t inner,
+                           float scale) {
+  __shared__ float red[kTy][kTx + 1];
+  const int64_t o = blockIdx.y, i = blockIdx.x * (int64_t)kTx + threadIdx.x;
+  float acc = initOf(op);
+  if (i < inner) {
+    const float* base = x + o * r * inner + i;
+    for (int64_t j = threadIdx.y; j < r; j += kTy) acc = combine(op, acc, base[j * inner]);
+  }
+  red[threadIdx.y][threadIdx.x] = acc;
+  __syncthreads();
+  if (threadIdx.y == 0 && i < inner) {
+    for (int k = 1; k < kTy; ++k) acc = combine(op, acc, red[k][threadIdx.x]);
+    y[o * inner + i] = (op == R_SUM || op == R_MEAN) ? acc * scale : acc;
+  }
+}
+
+void reduceOnce(cudaStream_t s, int op, const float* x, float* y, int64_t outer, int64_t r, int64_t inner,
+                float scale) {
+  if (outer > 0x7fffffff || (inner > 1 && outer > 65535)) failArg("reduce", "outer dimension too large");
+  if (inner == 1) {
+    reduceRows<<<(unsigned)outer, kTx * kTy, 0, s>>>(op, x, y, r, scale);
+  } else {
+    dim3 grid((unsigned)((inner + kTx - 1) / kTx), (unsigned)outer);
+    reduceCols<<<grid, dim3(kTx, kTy), 0, s>>>(op, x, y, r, inner, scale);
+  }
+  TD_LAUNCHED("reduce");
+}
+
+// Number of chunks the r axis is split into (1: no split).
+int64_t splitOf(int64_t outer, int64_t r, int64_t inner) {
+  int64_t blocks = inner == 1 ? outer : outer * ((inner + kTx - 1) / kTx);
+  if (r < kSplitMin || blocks >= 256) return 1;
+  int64_t chunks = (256 + blocks - 1) / blocks;
+  while (chunks > 1 && r % chunks != 0) --chunks;  // chunks must divide r so the view stays regular
+  return chunks;
+}
+
+}  // namespace
+
+size_t reduceScratch(int64_t outer, int64_t r, int64_t inner) {
+  int64_t chunks = splitOf(outer, r, inner);
+  return chunks > 1 ? (size_t)(outer * chunks * inner) * sizeof(float) : 0;
+}
+
+void launchReduce(cudaStream_t s, int op, const float* x, float* y, int64_t outer, int64_t r, int64_t inner,
+                  void* scratch) {
+  if (op < 0 || op > R_PROD) failArg("reduce", "unknown reduce op " + std::to_string(op));
+  if (outer * inner == 0) return;
+  if (r == 0) {  // empty reduction: the identity of the op
+    launchFill(s, y, DT_FLOAT32, outer * inner, op == R_MAX ? -INFINITY : op == R_MIN ? INFINITY : op == R_PROD ? 1 : (op == R_MEAN ? NAN : 0));
+    return;
+  }
+  const float scale = op == R_MEAN ? 1.f / (float)r : 1.f;
+  int64_t chunks = splitOf(outer, r, inner);
+  if (chunks <= 1) {
+    reduceOnce(s, op, x, y, outer, r, inner, scale);
+    return;
+  }
+  if (!scratch) failArg("reduce", "scratch buffer missing for a split reduction");
+  const int first = op == R_MEAN ? R_SUM : op;
+  float* partial = static_cast<float*>(scratch);
+  reduceOnce(s, first, x, partial, outer * chunks, r / chunks, inner, 1.f);  // [outer, chunks, inner]
+  reduceOnce(s, op == R_MEAN ? R_SUM : op, partial, y, outer, chunks, inner, scale);
+}
+
+}  // namespace tfjs_delta

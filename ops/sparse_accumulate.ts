@@ -1,0 +1,67 @@
+/**
+ * sparseAccumulate: DeltaCNN's truncating accumulator, one op for three jobs:
+ *  - input sparsify: activation 'linear', threshold t > 0, delta = frame - (accumulated + residual);
+ *  - delta activation: activation 'relu' | 'relu6' | 'leakyRelu' | 'sigmoid' | 'tanh';
+ *  - output densify: activation 'linear', threshold 0; the returned `accumulated` is the dense output.
+ *
+ * For every pixel active in delta's mask (one flag per pixel, shared by all channels):
+ *   s = residual + delta;  out = f(accumulated + s) - f(accumulated)
+ *   flushed iff max over channels |out| > threshold:
+ *     flushed:     emit out; accumulated += s; residual = 0
+ *     not flushed: emit 0;   residual = s
+ * Inactive pixels emit exact zeros and keep their state. The emitted delta's mask is
+ * (input mask AND flushed). Invariant: accumulated + residual = sum of all deltas seen, and the
+ * emitted deltas sum to f(accumulated) - f(0).
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import type {Tensor, TensorLike} from '@tensorflow/tfjs-core';
+
+import {SparseAccumulate, SparseAccumulateAttrs} from './kernel_names';
+import {Activation, checkActivation, checkNonEmpty, checkSameShape, fail, shapeStr, toFloatTensor} from './validation';
+
+export interface SparseAccumulateConfig {
+  /** Per-pixel flush threshold on max_c |out| (default 0: every change is emitted). */
+  threshold?: number;
+  /** Non-linearity f (default 'linear'). */
+  activation?: Activation;
+  /** Negative slope for 'leakyRelu' (default 0.2, as tf.leakyRelu). */
+  alpha?: number;
+  /** Per-pixel test; only 'max' (max over channels, DeltaCNN's default) is implemented. */
+  test?: 'max';
+}
+
+export interface SparseAccumulateResult<T extends Tensor = Tensor> {
+  /** The emitted delta, masked to the flushed pixels. */
+  delta: T;
+  /** The new accumulated (transmitted) pre-activation input; dense. */
+  accumulated: T;
+  /** The new truncated residual; dense. */
+  residual: T;
+}
+
+function sparseAccumulate_<T extends Tensor>(
+    accumulated: T|TensorLike, residual: T|TensorLike, delta: T|TensorLike,
+    config: SparseAccumulateConfig = {}): SparseAccumulateResult<T> {
+  const op = 'sparseAccumulate';
+  const a = toFloatTensor(op, 'accumulated', accumulated);
+  const r = toFloatTensor(op, 'residual', residual);
+  const d = toFloatTensor(op, 'delta', delta);
+  if (d.rank < 2) {
+    fail(op, 'delta', `must have rank >= 2 ([...pixels, channels], e.g. NHWC), got shape ${shapeStr(d.shape)}`);
+  }
+  checkNonEmpty(op, 'delta', d);
+  checkSameShape(op, 'accumulated', a, 'delta', d);
+  checkSameShape(op, 'residual', r, 'delta', d);
+  const {threshold = 0, activation = 'linear', alpha = 0.2, test = 'max'} = config;
+  if (typeof threshold !== 'number' || !(threshold >= 0) || !Number.isFinite(threshold)) {
+    fail(op, 'threshold', `must be a finite number >= 0, got ${JSON.stringify(threshold)}`);
+  }
+  checkActivation(op, activation, alpha);
+  if (test !== 'max') fail(op, 'test', `must be 'max', got ${JSON.stringify(test)}`);
+  const attrs: SparseAccumulateAttrs = {threshold, activation, alpha};
+  const [outDelta, outAcc, outRes] = tf.engine().runKernel(
+      SparseAccumulate, {accumulated: a, residual: r, delta: d}, attrs as {}) as Tensor[];
+  return {delta: outDelta as T, accumulated: outAcc as T, residual: outRes as T};
+}
+
+export const sparseAccumulate = tf.op({sparseAccumulate_});
