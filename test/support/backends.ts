@@ -1,0 +1,63 @@
+/**
+ * The backends the parity suites run on. Every suite written with `describeEachBackend` runs once
+ * per backend; a backend that cannot be loaded here is reported as a skipped test that says why,
+ * never dropped silently.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+
+export interface BackendStatus {
+  name: string;
+  available: boolean;
+  reason?: string;
+}
+
+const statuses: BackendStatus[] = [{name: 'cpu', available: true}];
+
+function loadTensorflow(): BackendStatus {
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    require('@tensorflow/tfjs-node');
+    if (tf.findBackend('tensorflow') == null) {
+      return {name: 'tensorflow', available: false, reason: '@tensorflow/tfjs-node loaded but registered no backend'};
+    }
+    return {name: 'tensorflow', available: true};
+  } catch (e) {
+    const message = (e as Error).message.split('\n')[0];
+    return {name: 'tensorflow', available: false,
+      reason: `@tensorflow/tfjs-node could not be loaded (${message}); run scripts/setup-tfjs-node-offline.sh`};
+  }
+}
+
+export function loadOptionalBackends(): void {
+  if (statuses.length > 1) return;
+  statuses.push(loadTensorflow());
+  // Optional backends register with higher priority; the suites pick theirs explicitly.
+  tf.setBackend('cpu');
+}
+
+export function backendStatuses(): BackendStatus[] {
+  return statuses;
+}
+
+/** Defines `fn`'s suite once per backend, as "<title> [backend]". */
+export function describeEachBackend(title: string, fn: (backend: string) => void): void {
+  for (const status of statuses) {
+    describe(`${title} [${status.name}]`, function() {
+      if (!status.available) {
+        it(`skipped: backend '${status.name}' unavailable: ${status.reason}`, function() {
+          this.skip();
+        });
+        return;
+      }
+      let previous: string;
+      before(async () => {
+        previous = tf.getBackend();
+        await tf.setBackend(status.name);
+      });
+      after(async () => {
+        await tf.setBackend(previous);
+      });
+      fn(status.name);
+    });
+  }
+}
