@@ -28,9 +28,16 @@ function loadTensorflow(): BackendStatus {
   }
 }
 
+/** TFJS_DELTA_TEST_BACKENDS=cpu,tensorflow restricts the suites to those backends. */
+function selected(name: string): boolean {
+  const list = process.env.TFJS_DELTA_TEST_BACKENDS;
+  return list == null || list.split(',').map(s => s.trim()).includes(name);
+}
+
 export function loadOptionalBackends(): void {
   if (statuses.length > 1) return;
-  statuses.push(loadTensorflow());
+  statuses.push(selected('tensorflow') ? loadTensorflow() :
+      {name: 'tensorflow', available: false, reason: 'excluded by TFJS_DELTA_TEST_BACKENDS'});
   // Optional backends register with higher priority; the suites pick theirs explicitly.
   tf.setBackend('cpu');
 }
