@@ -40,7 +40,7 @@ enum UnaryOp {
   U_RSQRT, U_SQUARE, U_LOG, U_FLOOR, U_CEIL, U_RECIPROCAL, U_SELU, U_SOFTPLUS, U_ROUND, U_SIGN, U_STEP,
   U_COUNT
 };
-enum BinaryOp { B_ADD = 0, B_SUB, B_MUL, B_DIV, B_MAX, B_MIN, B_SQDIFF, B_POW, B_COUNT };
+enum BinaryOp { B_ADD = 0, B_SUB, B_MUL, B_DIV, B_MAX, B_MIN, B_SQDIFF, B_POW, B_PRELU, B_COUNT };
 enum DType { DT_FLOAT32 = 0, DT_INT32 = 1, DT_BOOL = 2 };
 
 void launchUnary(cudaStream_t s, int op, const float* x, float* y, int64_t n, float alpha);

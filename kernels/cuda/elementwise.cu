@@ -60,6 +60,7 @@ __device__ __forceinline__ T binaryOp(int op, T a, T b) {
     case B_MIN: return a < b ? a : b;
     case B_SQDIFF: return (a - b) * (a - b);
     case B_POW: return static_cast<T>(powf(static_cast<float>(a), static_cast<float>(b)));
+    case B_PRELU: return a < 0 ? a * b : a;
   }
   return a;
 }
@@ -74,6 +75,7 @@ __device__ __forceinline__ float binaryOp<float>(int op, float a, float b) {
     case B_MIN: return (a < b || isnan(a)) ? a : b;
     case B_SQDIFF: return (a - b) * (a - b);
     case B_POW: return powf(a, b);
+    case B_PRELU: return a < 0.f ? a * b : a;
   }
   return a;
 }

@@ -1,0 +1,87 @@
+// Host-side state of the 'cuda' backend: the device, its one stream, the cuDNN and cuBLAS handles, the caching
+// device allocator and the shared workspace. Everything runs on `stream`; only reads synchronise.
+#pragma once
+#include <cublas_v2.h>
+#include <cudnn.h>
+
+#include <map>
+#include <string>
+#include <unordered_map>
+
+#include "common.h"
+
+namespace tfjs_delta {
+
+#define TD_CUDNN(where, call)                                                                      \
+  do {                                                                                             \
+    cudnnStatus_t td_s_ = (call);                                                                  \
+    if (td_s_ != CUDNN_STATUS_SUCCESS) ::tfjs_delta::failCudnn(where, #call, td_s_);               \
+  } while (0)
+#define TD_CUBLAS(where, call)                                                                     \
+  do {                                                                                             \
+    cublasStatus_t td_s_ = (call);                                                                 \
+    if (td_s_ != CUBLAS_STATUS_SUCCESS)                                                            \
+      ::tfjs_delta::fail(where, #call, std::string(cublasGetStatusName(td_s_)) + " (" +            \
+                                           cublasGetStatusString(td_s_) + ")");                    \
+  } while (0)
+[[noreturn]] void failCudnn(const char* where, const char* call, cudnnStatus_t s);
+
+// Caching allocator: freed blocks go to a size-keyed free list and are reused by later allocations of a close
+// size. With a single stream, stream order makes reuse safe without events.
+class Allocator {
+ public:
+  void* alloc(size_t bytes);
+  void release(void* p);
+  void emptyCache();  // returns the free blocks to the driver (synchronises)
+  size_t inUse() const { return inUse_; }
+  size_t cached() const { return cached_; }
+  size_t reserved() const { return inUse_ + cached_; }
+  size_t liveBlocks() const { return live_.size(); }
+  size_t sizeOf(void* p) const;
+
+ private:
+  std::multimap<size_t, void*> free_;
+  std::unordered_map<void*, size_t> live_;
+  size_t inUse_ = 0, cached_ = 0;
+};
+
+struct Context {
+  int device = -1;
+  cudaDeviceProp props{};
+  cudaStream_t stream = nullptr;
+  cudnnHandle_t cudnn = nullptr;
+  cublasHandle_t cublas = nullptr;
+  bool allowTF32 = true;
+  bool findAlgorithms = true;  // benchmark cuDNN algorithms once per shape (else heuristics only)
+  bool poison = false;         // tests: fill every new tensor buffer with 0xFF bytes (NaN / -1)
+  Allocator allocator;
+  void* workspace = nullptr;
+  size_t workspaceBytes = 0;
+  void* ensureWorkspace(size_t bytes);  // grows the shared workspace (stream-ordered reuse)
+};
+
+// The initialised context; throws a clear Error when init() has not succeeded.
+Context& ctx();
+// Initialises device 0, the stream and the library handles. Throws on failure.
+Context& initContext();
+void destroyContext();
+
+// ---- conv.cc (cuDNN) ----
+struct ConvArgs {
+  int nd;                    // spatial dims: 2 or 3
+  bool backwardData;         // false: y = conv(x, w); true: x = conv_transpose(y, w) (cudnnConvolutionBackwardData)
+  int64_t n, c, k, groups;   // batch, x channels, y channels, groups (depthwise: groups = c)
+  int64_t xs[3], ys[3], ws[3];  // spatial sizes of x, y and the filter
+  int pad[3], stride[3], dil[3];
+  void* x; void* w; void* y;  // NDHWC x, KTRSC filter, NDHWC y (for backwardData: y is input, x output)
+};
+void convolution(ConvArgs& a);
+void clearConvCache();
+size_t convCacheSize();
+
+// ---- matmul.cc (cuBLAS) ----
+// Row-major C[b] = op(A[b]) * op(B[b]); batch stride 0 broadcasts.
+void gemm(const float* a, const float* b, float* c, int64_t batch, int64_t m, int64_t n, int64_t k, bool transA,
+          bool transB, int64_t strideA, int64_t strideB);
+
+}  // namespace tfjs_delta

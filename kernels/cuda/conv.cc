@@ -1,0 +1,173 @@
+// Convolution family through cuDNN (legacy convolution API): NHWC / NDHWC activations, KRSC / KTRSC filters,
+// grouped convolutions for depthwise. A plan (descriptors + algorithm + workspace size) is built once per
+// shape and cached; algorithms are benchmarked once (cudnnFind*Ex) unless findAlgorithms is off. TF32 is
+// allowed unless the context asks for strict fp32 (then only FMA-math algorithms are accepted).
+#include <cstdlib>
+#include <cstring>
+#include <sstream>
+#include <vector>
+
+#include "context.h"
+
+namespace tfjs_delta {
+namespace {
+
+struct Plan {
+  cudnnTensorDescriptor_t x = nullptr, y = nullptr;
+  cudnnFilterDescriptor_t w = nullptr;
+  cudnnConvolutionDescriptor_t conv = nullptr;
+  int algo = 0;
+  size_t workspace = 0;
+};
+std::unordered_map<std::string, Plan> g_plans;
+
+std::string keyOf(const ConvArgs& a, bool tf32) {
+  std::ostringstream k;
+  k << a.nd << (a.backwardData ? 'b' : 'f') << (tf32 ? 't' : 's') << ':' << a.n << ',' << a.c << ',' << a.k << ','
+    << a.groups;
+  for (int i = 0; i < a.nd; ++i)
+    k << '|' << a.xs[i] << ',' << a.ys[i] << ',' << a.ws[i] << ',' << a.pad[i] << ',' << a.stride[i] << ','
+      << a.dil[i];
+  return k.str();
+}
+
+size_t workspaceLimit() {
+  const char* e = std::getenv("TFJS_DELTA_CUDNN_WORKSPACE_MB");
+  long mb = e ? std::atol(e) : 512;
+  return (size_t)(mb > 0 ? mb : 512) << 20;
+}
+
+void setTensor(const char* where, cudnnTensorDescriptor_t d, int nd, int64_t n, int64_t c, const int64_t* s) {
+  int dims[5] = {(int)n, (int)c, 1, 1, 1};
+  for (int i = 0; i < nd; ++i) dims[2 + i] = (int)s[i];
+  TD_CUDNN(where, cudnnSetTensorNdDescriptorEx(d, CUDNN_TENSOR_NHWC, CUDNN_DATA_FLOAT, nd + 2, dims));
+}
+
+bool acceptable(cudnnMathType_t m, bool tf32) { return tf32 || m == CUDNN_FMA_MATH; }
+
+// Temporary buffer for algorithm search, freed right after (search happens once per shape).
+struct SearchBuffer {
+  void* p = nullptr;
+  size_t bytes = 0;
+  explicit SearchBuffer(size_t want) {
+    for (bytes = want; bytes >= (1u << 20); bytes /= 2)
+      if (cudaMalloc(&p, bytes) == cudaSuccess) return;
+    cudaGetLastError();
+    p = nullptr;
+    bytes = 0;
+  }
+  ~SearchBuffer() {
+    if (p) {
+      cudaDeviceSynchronize();
+      cudaFree(p);
+    }
+  }
+};
+
+template <typename Perf>
+bool pick(const Perf* perf, int count, bool tf32, size_t limit, Plan& plan) {
+  for (int i = 0; i < count; ++i) {
+    if (perf[i].status != CUDNN_STATUS_SUCCESS || perf[i].memory > limit || !acceptable(perf[i].mathType, tf32))
+      continue;
+    plan.algo = (int)perf[i].algo;
+    plan.workspace = perf[i].memory;
+    TD_CUDNN("conv", cudnnSetConvolutionMathType(plan.conv, perf[i].mathType));
+    return true;
+  }
+  return false;
+}
+
+Plan& planFor(Context& c, ConvArgs& a) {
+  const std::string key = keyOf(a, c.allowTF32);
+  auto it = g_plans.find(key);
+  if (it != g_plans.end()) return it->second;
+  const char* where = a.backwardData ? "convBackwardData" : "conv";
+  Plan p;
+  TD_CUDNN(where, cudnnCreateTensorDescriptor(&p.x));
+  TD_CUDNN(where, cudnnCreateTensorDescriptor(&p.y));
+  TD_CUDNN(where, cudnnCreateFilterDescriptor(&p.w));
+  TD_CUDNN(where, cudnnCreateConvolutionDescriptor(&p.conv));
+  setTensor(where, p.x, a.nd, a.n, a.c, a.xs);
+  setTensor(where, p.y, a.nd, a.n, a.k, a.ys);
+  int fdims[5] = {(int)a.k, (int)(a.c / a.groups), 1, 1, 1};
+  for (int i = 0; i < a.nd; ++i) fdims[2 + i] = (int)a.ws[i];
+  TD_CUDNN(where, cudnnSetFilterNdDescriptor(p.w, CUDNN_DATA_FLOAT, CUDNN_TENSOR_NHWC, a.nd + 2, fdims));
+  TD_CUDNN(where, cudnnSetConvolutionNdDescriptor(p.conv, a.nd, a.pad, a.stride, a.dil, CUDNN_CROSS_CORRELATION,
+                                                  CUDNN_DATA_FLOAT));
+  TD_CUDNN(where, cudnnSetConvolutionGroupCount(p.conv, (int)a.groups));
+  TD_CUDNN(where, cudnnSetConvolutionMathType(p.conv, c.allowTF32 ? CUDNN_TENSOR_OP_MATH : CUDNN_FMA_MATH));
+
+  int out[5];
+  TD_CUDNN(where, cudnnGetConvolutionNdForwardOutputDim(p.conv, p.x, p.w, a.nd + 2, out));
+  for (int i = 0; i < a.nd; ++i)
+    if (out[2 + i] != a.ys[i])
+      failArg(where, "output size mismatch in spatial dim " + std::to_string(i) + ": cuDNN computes " +
+                         std::to_string(out[2 + i]) + ", caller expects " + std::to_string(a.ys[i]));
+
+  const size_t limit = workspaceLimit();
+  constexpr int kMax = 16;
+  int returned = 0;
+  bool ok = false;
+  if (!a.backwardData) {
+    cudnnConvolutionFwdAlgoPerf_t perf[kMax];
+    if (c.findAlgorithms) {
+      SearchBuffer ws(limit);
+      TD_CUDNN(where, cudnnFindConvolutionForwardAlgorithmEx(c.cudnn, p.x, a.x, p.w, a.w, p.conv, p.y, a.y, kMax,
+                                                             &returned, perf, ws.p, ws.bytes));
+      ok = pick(perf, returned, c.allowTF32, ws.bytes, p);
+    }
+    if (!ok) {
+      TD_CUDNN(where, cudnnGetConvolutionForwardAlgorithm_v7(c.cudnn, p.x, p.w, p.conv, p.y, kMax, &returned, perf));
+      ok = pick(perf, returned, c.allowTF32, limit, p);
+    }
+  } else {
+    cudnnConvolutionBwdDataAlgoPerf_t perf[kMax];
+    if (c.findAlgorithms) {
+      SearchBuffer ws(limit);
+      TD_CUDNN(where, cudnnFindConvolutionBackwardDataAlgorithmEx(c.cudnn, p.w, a.w, p.y, a.y, p.conv, p.x, a.x,
+                                                                  kMax, &returned, perf, ws.p, ws.bytes));
+      ok = pick(perf, returned, c.allowTF32, ws.bytes, p);
+    }
+    if (!ok) {
+      TD_CUDNN(where, cudnnGetConvolutionBackwardDataAlgorithm_v7(c.cudnn, p.w, p.y, p.conv, p.x, kMax, &returned,
+                                                                   perf));
+      ok = pick(perf, returned, c.allowTF32, limit, p);
+    }
+  }
+  if (!ok) failArg(where, "cuDNN offers no algorithm for this convolution (" + key + ")");
+  return g_plans.emplace(key, p).first->second;
+}
+
+}  // namespace
+
+void convolution(ConvArgs& a) {
+  Context& c = ctx();
+  const char* where = a.backwardData ? "convBackwardData" : "conv";
+  if (a.nd != 2 && a.nd != 3) failArg(where, "only 2-D and 3-D convolutions");
+  if (a.groups < 1 || a.c % a.groups || a.k % a.groups) failArg(where, "channels not divisible by groups");
+  if (a.n == 0) return;
+  Plan& p = planFor(c, a);
+  void* ws = p.workspace ? c.ensureWorkspace(p.workspace) : nullptr;
+  const float one = 1.f, zero = 0.f;
+  if (!a.backwardData)
+    TD_CUDNN(where, cudnnConvolutionForward(c.cudnn, &one, p.x, a.x, p.w, a.w, p.conv,
+                                            (cudnnConvolutionFwdAlgo_t)p.algo, ws, p.workspace, &zero, p.y, a.y));
+  else
+    TD_CUDNN(where, cudnnConvolutionBackwardData(c.cudnn, &one, p.w, a.w, p.y, a.y, p.conv,
+                                                 (cudnnConvolutionBwdDataAlgo_t)p.algo, ws, p.workspace, &zero,
+                                                 p.x, a.x));
+}
+
+void clearConvCache() {
+  for (auto& kv : g_plans) {
+    cudnnDestroyTensorDescriptor(kv.second.x);
+    cudnnDestroyTensorDescriptor(kv.second.y);
+    cudnnDestroyFilterDescriptor(kv.second.w);
+    cudnnDestroyConvolutionDescriptor(kv.second.conv);
+  }
+  g_plans.clear();
+}
+
+size_t convCacheSize() { return g_plans.size(); }
+
+}  // namespace tfjs_delta

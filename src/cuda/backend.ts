@@ -1,0 +1,183 @@
+/**
+ * The 'cuda' KernelBackend: every tensor's data lives in device memory owned by the native addon's caching
+ * allocator (dataId -> device pointer). Kernels are queued on one CUDA stream; only reads synchronise.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import {backend_util, DataId, DataStorage, DataType, KernelBackend, TensorInfo, util} from '@tensorflow/tfjs-core';
+
+import {CudaBinding, DeviceInfo, DTypeCode, Ptr} from './native';
+
+export interface CudaData {
+  ptr: Ptr;
+  bytes: number;
+  dtype: DataType;
+  shape: number[];
+  refCount: number;
+  /** Host values of string tensors (never on the device). */
+  host?: backend_util.BackendValues;
+  /** Device copies derived from this (constant) tensor, e.g. a filter in cuDNN layout; freed with it. */
+  derived?: Map<string, Ptr>;
+}
+
+export interface CudaMemoryInfo {
+  unreliable: boolean;
+  /** Bytes held by live tensors and workspaces (allocator blocks in use). */
+  numBytesInGPU: number;
+  /** Bytes the caching allocator holds from the driver (in use + cached). */
+  numBytesInGPUAllocated: number;
+  /** Bytes cached for reuse (freed tensors). */
+  numBytesInGPUCached: number;
+}
+
+export function bytesPerElement(dtype: DataType): number {
+  return dtype === 'bool' ? 1 : 4;
+}
+
+function typedArrayFor(dtype: DataType, size: number): Float32Array | Int32Array | Uint8Array {
+  if (dtype === 'int32') return new Int32Array(size);
+  if (dtype === 'bool') return new Uint8Array(size);
+  return new Float32Array(size);
+}
+
+function asTyped(values: backend_util.BackendValues, dtype: DataType): ArrayBufferView {
+  const ctor = dtype === 'int32' ? Int32Array : dtype === 'bool' ? Uint8Array : Float32Array;
+  return values instanceof ctor ? values as ArrayBufferView : ctor.from(values as ArrayLike<number>);
+}
+
+let nextDataId = 0;
+
+export class CudaBackend extends KernelBackend {
+  readonly data: DataStorage<CudaData>;
+  readonly n: CudaBinding;
+  readonly device: DeviceInfo;
+
+  constructor(binding: CudaBinding, device: DeviceInfo) {
+    super();
+    this.n = binding;
+    this.device = device;
+    this.data = new DataStorage(this, tf.engine());
+  }
+
+  // ---- storage ----
+  override write(values: backend_util.BackendValues | null, shape: number[], dtype: DataType): DataId {
+    const dataId = {id: nextDataId++};
+    this.move(dataId, values, shape, dtype, 1);
+    return dataId;
+  }
+
+  override move(dataId: DataId, values: backend_util.BackendValues | null, shape: number[], dtype: DataType,
+                refCount: number): void {
+    if (dtype === 'string') {
+      this.data.set(dataId, {ptr: 0, bytes: 0, dtype, shape, refCount, host: values ?? []});
+      return;
+    }
+    if (dtype === 'complex64') throw new Error(`'cuda' backend: complex64 tensors are not supported`);
+    const bytes = util.sizeFromShape(shape) * bytesPerElement(dtype);
+    const ptr = bytes > 0 ? this.n.alloc(bytes) : 0;
+    if (values != null && bytes > 0) this.n.upload(ptr, asTyped(values, dtype));
+    this.data.set(dataId, {ptr, bytes, dtype, shape, refCount});
+  }
+
+  override readSync(dataId: DataId): backend_util.BackendValues {
+    const d = this.data.get(dataId);
+    if (d.host) return d.host;
+    const out = typedArrayFor(d.dtype, d.bytes / bytesPerElement(d.dtype));
+    if (d.bytes > 0) this.n.download(d.ptr, out);
+    return out;
+  }
+
+  override async read(dataId: DataId): Promise<backend_util.BackendValues> {
+    return this.readSync(dataId);
+  }
+
+  override disposeData(dataId: DataId, force = false): boolean {
+    if (!this.data.has(dataId)) return true;
+    const d = this.data.get(dataId);
+    d.refCount--;
+    if (!force && d.refCount > 0) return false;
+    if (d.bytes > 0) this.n.free(d.ptr);
+    if (d.derived) d.derived.forEach(p => this.n.free(p));
+    this.data.delete(dataId);
+    return true;
+  }
+
+  override refCount(dataId: DataId): number {
+    return this.data.has(dataId) ? this.data.get(dataId).refCount : 0;
+  }
+
+  override incRef(dataId: DataId): void {
+    this.data.get(dataId).refCount++;
+  }
+
+  override numDataIds(): number {
+    return this.data.numDataIds();
+  }
+
+  // ---- info ----
+  override memory(): CudaMemoryInfo {
+    const m = this.n.memory();
+    return {unreliable: false, numBytesInGPU: m.inUse, numBytesInGPUAllocated: m.reserved, numBytesInGPUCached: m.cached};
+  }
+
+  override async time(f: () => void): Promise<tf.BackendTimingInfo> {
+    const id = this.n.timerStart();
+    f();
+    return {kernelMs: this.n.timerEnd(id)};
+  }
+
+  override timerAvailable(): boolean {
+    return true;
+  }
+
+  override floatPrecision(): 16 | 32 {
+    return 32;
+  }
+
+  override epsilon(): number {
+    return 1e-7;
+  }
+
+  override dispose(): void {
+    this.n.sync();
+    this.n.emptyCache();
+  }
+
+  // ---- helpers for kernels ----
+  /** A new uninitialised tensor on the device. */
+  makeOutput(shape: number[], dtype: DataType): TensorInfo {
+    return {dataId: this.write(null, shape, dtype), shape, dtype};
+  }
+
+  /** A new tensor holding `values` (host → device copy). */
+  makeTensorInfo(shape: number[], dtype: DataType, values: backend_util.BackendValues): TensorInfo {
+    return {dataId: this.write(values, shape, dtype), shape, dtype};
+  }
+
+  ptr(t: TensorInfo): Ptr {
+    return this.data.get(t.dataId).ptr;
+  }
+
+  /** Disposes a kernel-internal temporary. */
+  disposeIntermediate(t: TensorInfo): void {
+    this.disposeData(t.dataId);
+  }
+
+  /** A device buffer derived once from a constant tensor (e.g. a transposed filter), cached on its entry. */
+  derived(t: TensorInfo, key: string, bytes: number, make: (dst: Ptr) => void): Ptr {
+    const d = this.data.get(t.dataId);
+    if (!d.derived) d.derived = new Map();
+    let p = d.derived.get(key);
+    if (p === undefined) {
+      p = this.n.alloc(bytes);
+      make(p);
+      d.derived.set(key, p);
+    }
+    return p;
+  }
+
+  dtypeCode(dtype: DataType): number {
+    const c = DTypeCode[dtype];
+    if (c === undefined) throw new Error(`'cuda' backend: dtype ${dtype} is not supported on the device`);
+    return c;
+  }
+}

@@ -1,0 +1,93 @@
+/** Elementwise kernels: unary activations, broadcasting binary ops, AddN, Prelu, the fused bias+activation. */
+import {backend_util, TensorInfo} from '@tensorflow/tfjs-core';
+
+import {CudaBackend} from '../backend';
+import {BinaryOp, Ptr, UnaryOp} from '../native';
+import {broadcastStrides, isSuffixShape, MAX_RANK, registerCuda, requireFloat, sizeOf, unsupported} from './util';
+
+const unaryKernels: Array<[string, number]> = [
+  ['Relu', UnaryOp.relu], ['Relu6', UnaryOp.relu6], ['LeakyRelu', UnaryOp.leakyrelu], ['Sigmoid', UnaryOp.sigmoid],
+  ['Tanh', UnaryOp.tanh], ['Elu', UnaryOp.elu], ['Exp', UnaryOp.exp], ['Neg', UnaryOp.neg], ['Abs', UnaryOp.abs],
+  ['Sqrt', UnaryOp.sqrt], ['Rsqrt', UnaryOp.rsqrt], ['Square', UnaryOp.square], ['Log', UnaryOp.log],
+  ['Floor', UnaryOp.floor], ['Ceil', UnaryOp.ceil], ['Reciprocal', UnaryOp.reciprocal], ['Selu', UnaryOp.selu],
+  ['Softplus', UnaryOp.softplus], ['Round', UnaryOp.round], ['Sign', UnaryOp.sign], ['Step', UnaryOp.step],
+];
+
+export function unary(backend: CudaBackend, op: number, x: TensorInfo, alpha = 0): TensorInfo {
+  const out = backend.makeOutput(x.shape, 'float32');
+  backend.n.unary(op, backend.ptr(x), backend.ptr(out), sizeOf(x.shape), alpha);
+  return out;
+}
+
+const binaryKernels: Array<[string, number, boolean]> = [  // name, op, int32 allowed
+  ['Add', BinaryOp.add, true], ['Sub', BinaryOp.sub, true], ['Multiply', BinaryOp.mul, true],
+  ['RealDiv', BinaryOp.div, false], ['Maximum', BinaryOp.max, true], ['Minimum', BinaryOp.min, true],
+  ['SquaredDifference', BinaryOp.sqdiff, false], ['Pow', BinaryOp.pow, false], ['Prelu', BinaryOp.prelu, false],
+];
+
+/** out = a (op) b with numpy broadcasting; `into` reuses a buffer of the output's shape (may alias a). */
+export function binary(backend: CudaBackend, op: number, a: TensorInfo, b: TensorInfo, into?: TensorInfo): TensorInfo {
+  const outShape = backend_util.assertAndGetBroadcastShape(a.shape, b.shape);
+  if (outShape.length > MAX_RANK) unsupported(`rank ${outShape.length} broadcasting`);
+  const out = into ?? backend.makeOutput(outShape, a.dtype);
+  backend.n.binary(op, backend.dtypeCode(a.dtype), backend.ptr(a), backend.ptr(b), backend.ptr(out), outShape,
+                   broadcastStrides(a.shape, outShape), broadcastStrides(b.shape, outShape));
+  return out;
+}
+
+const activationOps: {[k: string]: number} = {
+  linear: UnaryOp.linear, relu: UnaryOp.relu, relu6: UnaryOp.relu6, leakyrelu: UnaryOp.leakyrelu,
+  sigmoid: UnaryOp.sigmoid, elu: UnaryOp.elu, tanh: UnaryOp.tanh,
+};
+
+/**
+ * In place: y = activation(y + bias), as tfjs fused ops (conv, matmul) apply them. One pass when bias and prelu
+ * weights broadcast along trailing dims (the usual per-channel case), otherwise broadcasting binary kernels.
+ */
+export function applyBiasActivation(backend: CudaBackend, y: TensorInfo, bias: TensorInfo | undefined,
+                                    activation = 'linear', prelu?: TensorInfo, leakyAlpha = 0.2): void {
+  activation = activation || 'linear';
+  const act = activationOps[activation];
+  if (act === undefined && activation !== 'prelu') unsupported(`fused activation ${activation}`);
+  requireFloat('fused bias/activation', bias, prelu);
+  const n = sizeOf(y.shape);
+  const biasFlat = !bias || isSuffixShape(bias.shape, y.shape);
+  const preluFlat = !prelu || isSuffixShape(prelu.shape, y.shape);
+  if (bias && !biasFlat) binary(backend, BinaryOp.add, y, bias, y);
+  if (prelu && !preluFlat) binary(backend, BinaryOp.prelu, y, prelu, y);
+  const b = bias && biasFlat ? bias : undefined, p = prelu && preluFlat ? prelu : undefined;
+  if (!b && !p && (activation === 'linear' || activation === 'prelu')) return;
+  const ptrOr0 = (t?: TensorInfo): Ptr => t ? backend.ptr(t) : 0;
+  backend.n.biasAct(backend.ptr(y), n, ptrOr0(b), b ? sizeOf(b.shape) : 1,
+                    activation === 'prelu' ? UnaryOp.linear : act, leakyAlpha, ptrOr0(p), p ? sizeOf(p.shape) : 1);
+}
+
+export function registerElementwiseKernels(): void {
+  for (const [name, op] of unaryKernels) {
+    registerCuda(name, ({inputs, backend, attrs}) => {
+      requireFloat(name, inputs.x);
+      return unary(backend, op, inputs.x, (attrs.alpha as number) ?? 0);
+    });
+  }
+  for (const [name, op, intOk] of binaryKernels) {
+    registerCuda(name, ({inputs, backend}) => {
+      const a = inputs.a ?? inputs.x, b = inputs.b ?? inputs.alpha;
+      if (a.dtype !== b.dtype) unsupported(`${a.dtype} with ${b.dtype}`);
+      if (!(a.dtype === 'float32' || (intOk && a.dtype === 'int32'))) unsupported(`${name} on ${a.dtype}`);
+      return binary(backend, op, a, b);
+    });
+  }
+  registerCuda('AddN', ({inputs, backend}) => {
+    const ts = Object.values(inputs) as unknown as TensorInfo[];
+    const list = (Array.isArray(ts[0]) ? ts[0] : ts) as TensorInfo[];
+    if (!list.every(t => t.dtype === list[0].dtype && (t.dtype === 'float32' || t.dtype === 'int32')))
+      unsupported('mixed or non-numeric dtypes');
+    if (list.length === 1) {
+      backend.incRef(list[0].dataId);
+      return {dataId: list[0].dataId, shape: list[0].shape, dtype: list[0].dtype};
+    }
+    const out = binary(backend, BinaryOp.add, list[0], list[1]);
+    for (let i = 2; i < list.length; i++) binary(backend, BinaryOp.add, out, list[i], out);
+    return out;
+  });
+}

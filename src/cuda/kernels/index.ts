@@ -1,0 +1,25 @@
+/** Registers every native 'cuda' kernel, then the CPU fallback for the remaining 'cpu' kernels. */
+import {registerConvKernels} from './conv';
+import {registerElementwiseKernels} from './elementwise';
+import {registerCpuFallbacks} from './fallback';
+import {registerMatMulKernels} from './matmul';
+import {registerReducePoolKernels} from './reduce_pool';
+import {registerTransformKernels} from './transform';
+import {nativeKernels} from './util';
+
+let registered = false;
+
+export function registerCudaKernels(): void {
+  if (!registered) {
+    registered = true;
+    registerElementwiseKernels();
+    registerConvKernels();
+    registerMatMulKernels();
+    registerReducePoolKernels();
+    registerTransformKernels();
+  }
+  registerCpuFallbacks();  // again on later calls: picks up 'cpu' kernels registered since
+}
+
+export {nativeKernels};
+export {registerCpuFallbacks, strictKernels} from './fallback';

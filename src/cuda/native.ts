@@ -1,0 +1,135 @@
+/**
+ * Loads the native addon of the 'cuda' backend (build/Release/tfjs_delta_cuda.node, built by
+ * scripts/build-native.js) and probes for a GPU. Never throws: on a machine without the addon, its libraries
+ * or a GPU it reports `available: false` with the reason.
+ */
+import * as fs from 'fs';
+import * as path from 'path';
+
+/** Device pointers travel as JS numbers. */
+export type Ptr = number;
+
+export interface DeviceInfo {
+  name: string;
+  computeCapability: string;
+  totalMemory: number;
+  multiProcessors: number;
+  driverVersion: number;
+  runtimeVersion: number;
+  cudnnVersion: number;
+  cublasVersion: number;
+}
+
+export interface NativeMemory {
+  inUse: number;
+  cached: number;
+  reserved: number;
+  blocks: number;
+  workspace: number;
+  convPlans: number;
+  deviceFree: number;
+  deviceTotal: number;
+}
+
+/** The addon's functions (kernels/cuda/addon.cc). Enum values mirror kernels/cuda/common.h. */
+export interface CudaBinding {
+  probe(): {ok: boolean; reason: string; deviceCount: number; driverVersion: number; runtimeVersion: number};
+  init(): DeviceInfo;
+  setOptions(o: {allowTF32?: boolean; findAlgorithms?: boolean; poison?: boolean}): void;
+  alloc(bytes: number): Ptr;
+  free(p: Ptr): void;
+  memory(): NativeMemory;
+  emptyCache(): void;
+  upload(dst: Ptr, values: ArrayBufferView): void;
+  download(src: Ptr, out: ArrayBufferView): void;
+  copy(dst: Ptr, src: Ptr, bytes: number): void;
+  sync(): void;
+  timerStart(): number;
+  timerEnd(id: number): number;
+  unary(op: number, x: Ptr, y: Ptr, n: number, alpha: number): void;
+  binary(op: number, dtype: number, a: Ptr, b: Ptr, out: Ptr, outShape: number[], aStrides: number[],
+         bStrides: number[]): void;
+  biasAct(y: Ptr, n: number, bias: Ptr, biasLen: number, act: number, alpha: number, prelu: Ptr,
+          preluLen: number): void;
+  batchNorm(x: Ptr, y: Ptr, n: number, mean: Ptr, meanLen: number, variance: Ptr, varianceLen: number,
+            offset: Ptr, offsetLen: number, scale: Ptr, scaleLen: number, eps: number): void;
+  cast(x: Ptr, srcDtype: number, y: Ptr, dstDtype: number, n: number): void;
+  fill(y: Ptr, dtype: number, n: number, value: number): void;
+  softmax(x: Ptr, y: Ptr, rows: number, cols: number): void;
+  stridedCopy(elemBytes: number, src: Ptr, srcOffset: number, shape: number[], srcStrides: number[], dst: Ptr,
+              dstOffset: number, dstStrides: number[]): void;
+  pad(dtype: number, x: Ptr, inShape: number[], y: Ptr, outShape: number[], before: number[], mode: number,
+      value: number): void;
+  resize(bilinear: boolean, x: Ptr, n: number, h: number, w: number, c: number, y: Ptr, outH: number,
+         outW: number, alignCorners: boolean, halfPixelCenters: boolean): void;
+  reduce(op: number, x: Ptr, y: Ptr, outer: number, r: number, inner: number): void;
+  pool(isMax: boolean, x: Ptr, y: Ptr, params: number[]): void;
+  conv(params: number[], x: Ptr, w: Ptr, y: Ptr): void;
+  gemm(a: Ptr, b: Ptr, c: Ptr, batch: number, m: number, n: number, k: number, transA: boolean,
+       transB: boolean, strideA: number, strideB: number): void;
+}
+
+export const UnaryOp = {
+  linear: 0, relu: 1, relu6: 2, leakyrelu: 3, sigmoid: 4, tanh: 5, elu: 6, exp: 7, neg: 8, abs: 9, sqrt: 10,
+  rsqrt: 11, square: 12, log: 13, floor: 14, ceil: 15, reciprocal: 16, selu: 17, softplus: 18, round: 19,
+  sign: 20, step: 21,
+} as const;
+export const BinaryOp = {add: 0, sub: 1, mul: 2, div: 3, max: 4, min: 5, sqdiff: 6, pow: 7, prelu: 8} as const;
+export const ReduceOp = {sum: 0, max: 1, min: 2, mean: 3, prod: 4} as const;
+export const DTypeCode: Record<string, number> = {float32: 0, int32: 1, bool: 2};
+
+export interface CudaStatus {
+  available: boolean;
+  /** Why the backend is unavailable (only when available is false). */
+  reason?: string;
+  binding?: CudaBinding;
+  device?: DeviceInfo;
+  addonPath?: string;
+}
+
+const ADDON = 'tfjs_delta_cuda.node';
+
+function candidatePaths(): string[] {
+  const out: string[] = [];
+  if (process.env.TFJS_DELTA_CUDA_ADDON) out.push(path.resolve(process.env.TFJS_DELTA_CUDA_ADDON));
+  // dist/src/cuda/native.js -> package root is three levels up; src/cuda/native.ts (ts-node) two.
+  for (const up of ['../../..', '../..']) out.push(path.resolve(__dirname, up, 'build', 'Release', ADDON));
+  return out;
+}
+
+let status: CudaStatus | undefined;
+
+/** Loads and initialises the addon once; later calls return the same status. */
+export function loadCuda(): CudaStatus {
+  if (status) return status;
+  const tried = candidatePaths();
+  const found = tried.find(p => fs.existsSync(p));
+  if (!found) {
+    status = {
+      available: false,
+      reason: `native addon not built (looked for ${tried.join(', ')}); ` +
+          'build it with `node scripts/build-native.js` on a machine with a CUDA toolkit',
+    };
+    return status;
+  }
+  let binding: CudaBinding;
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-var-requires
+    binding = require(found) as CudaBinding;
+  } catch (e) {
+    status = {available: false, addonPath: found, reason: `native addon ${found} failed to load: ${(e as Error).message}`};
+    return status;
+  }
+  const probe = binding.probe();
+  if (!probe.ok) {
+    status = {available: false, addonPath: found, reason: `no usable GPU: ${probe.reason}`};
+    return status;
+  }
+  try {
+    const device = binding.init();
+    status = {available: true, binding, device, addonPath: found};
+  } catch (e) {
+    status = {available: false, addonPath: found, reason: `GPU initialisation failed: ${(e as Error).message}`};
+  }
+  return status;
+}
