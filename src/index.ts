@@ -25,3 +25,7 @@ export {activeFraction, getMask, isDense, withMask} from './mask';
 registerCpuKernels();
 registerConv3DGatedGradient();
 registerNoGradients();
+
+// Node file-system IO (issue 5): model.save / tf.loadLayersModel with plain paths and file:// URLs.
+export {nodeFileSystem, registerNodeFileSystemRouters} from './io/node_file_system';
+export type {NodeFileSystemOptions} from './io/node_file_system';
