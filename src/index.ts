@@ -6,6 +6,7 @@
  * Importing the package registers its kernels and gradients; it does not choose a backend.
  */
 import {registerCpuKernels} from '../kernels/cpu/register_all_kernels';
+import {registerTensorflowKernels} from '../kernels/tensorflow/register_all_kernels';
 import {registerConv3DGatedGradient} from '../ops/conv3d_gated_grad';
 import {registerNoGradients} from '../ops/no_gradient';
 
@@ -23,6 +24,7 @@ export * as kernelNames from '../ops/kernel_names';
 export {activeFraction, getMask, isDense, withMask} from './mask';
 
 registerCpuKernels();
+registerTensorflowKernels();  // harmless without tfjs-node: kernels of an absent backend are never looked up
 registerConv3DGatedGradient();
 registerNoGradients();
 

@@ -1,0 +1,29 @@
+/**
+ * Registers the kernels of every tfjs-delta op for backend 'tensorflow' (tfjs-node and
+ * tfjs-node-gpu). Registering for a backend that was never loaded is harmless: the kernels are
+ * only looked up when 'tensorflow' is the active backend.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import type {KernelConfig} from '@tensorflow/tfjs-core';
+
+import {conv3DGatedConfig} from './Conv3DGated';
+import {deltaConv2DConfig} from './DeltaConv2D';
+import {deltaConv2DTransposeConfig} from './DeltaConv2DTranspose';
+import {deltaDepthwiseConv2DConfig} from './DeltaDepthwiseConv2D';
+import {deltaMaxPoolConfig} from './DeltaMaxPool';
+import {sparseAccumulateConfig} from './SparseAccumulate';
+
+export const tensorflowKernelConfigs: KernelConfig[] = [
+  deltaConv2DConfig,
+  deltaDepthwiseConv2DConfig,
+  deltaConv2DTransposeConfig,
+  sparseAccumulateConfig,
+  deltaMaxPoolConfig,
+  conv3DGatedConfig,
+];
+
+export function registerTensorflowKernels(): void {
+  for (const config of tensorflowKernelConfigs) {
+    if (tf.getKernel(config.kernelName, config.backendName) == null) tf.registerKernel(config);
+  }
+}
