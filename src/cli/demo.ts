@@ -1,23 +1,21 @@
 /**
- * `npm run demo`: a delta CNN on a synthetic static-camera clip, dense vs delta, on the CPU.
+ * `tfjs-delta demo` (`npm run demo`): a delta CNN on a synthetic static-camera clip, dense vs delta.
  *
  * The clip is a textured static background with two small objects moving across it and sensor
  * noise, so most pixels do not change from frame to frame. The network is
  * conv3x3(3->16)+bias -> relu -> maxPool2 -> conv3x3(16->32) -> relu, run densely with tf ops and
  * as a delta stream with the package's ops. It prints, per frame, the active-pixel fraction at
  * each stage and the error against dense, then the totals.
- *
- * Options: --frames N (default 24), --threshold T (default 0.02), --size HxW (default 96x128).
  */
-import '@tensorflow/tfjs-backend-cpu';
-
 import * as tf from '@tensorflow/tfjs-core';
 
-import {activeFraction, deltaConv2d, deltaMaxPool, sparseAccumulate} from './index';
+import {activeFraction, deltaConv2d, deltaMaxPool, sparseAccumulate} from '../index';
 
-function option(name: string, fallback: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 && i + 1 < process.argv.length ? process.argv[i + 1] : fallback;
+export interface DemoOptions {
+  frames: number;
+  threshold: number;
+  height: number;
+  width: number;
 }
 
 function makeFrame(t: number, h: number, w: number, background: tf.Tensor): tf.Tensor4D {
@@ -36,11 +34,7 @@ function makeFrame(t: number, h: number, w: number, background: tf.Tensor): tf.T
 
 interface State {[name: string]: tf.Tensor}
 
-async function main(): Promise<void> {
-  await tf.setBackend('cpu');
-  const frames = Number(option('frames', '24'));
-  const threshold = Number(option('threshold', '0.02'));
-  const [h, w] = option('size', '96x128').split('x').map(Number);
+export async function runDemo({frames, threshold, height: h, width: w}: DemoOptions): Promise<void> {
   if (!(frames > 0) || !(threshold >= 0) || !(h >= 8) || !(w >= 8)) {
     throw new Error('demo: expected --frames N>0 --threshold T>=0 --size HxW (at least 8x8)');
   }
@@ -97,11 +91,7 @@ async function main(): Promise<void> {
   console.log(`\nmean active pixels: input ${mean[0]}, conv1 ${mean[1]}, relu1 ${mean[2]}, relu2 ${mean[3]}`);
   console.log(`max relative error vs dense: ${maxError.toExponential(2)} (threshold ${threshold}; 0 gives float rounding only)`);
   console.log(`time per frame on '${tf.getBackend()}': dense ${(denseMs / frames).toFixed(1)} ms, ` +
-      `delta ${(deltaMs / frames).toFixed(1)} ms (the reference CPU kernels favour clarity; speed comes from the 'cuda' backend)`);
+      `delta ${(deltaMs / frames).toFixed(1)} ms` + (tf.getBackend() === 'cpu' ?
+      ' (the reference CPU kernels favour clarity over speed)' : ''));
   tf.dispose([background, w1, b1, w2, ...Object.values(state)]);
 }
-
-main().catch(e => {
-  console.error(e instanceof Error ? e.message : e);
-  process.exit(1);
-});
