@@ -23,7 +23,7 @@ export function registerCuda<A = NamedAttrMap>(kernelName: string, fn: CudaKerne
   nativeKernels.add(kernelName);
   const kernelFunc = ((args: CudaKernelArgs<A>) => {
     try {
-      return fn(args);
+      return fn(args.attrs ? args : {...args, attrs: {} as A});  // tfjs passes no attrs object to most unary ops
     } catch (e) {
       if (e instanceof Unsupported) return fallbackToCpu(kernelName, args as unknown as CudaKernelArgs, e.message);
       const err = e as Error;
