@@ -10,9 +10,10 @@ import {expect} from 'chai';
 
 import {deltaConv2d, deltaConv2dTranspose, deltaDepthwiseConv2d, getMask, isDense} from '../src/index';
 import {describeEachBackend} from './support/backends';
+import {denseConv2d, denseConv2dTranspose, Pad2D} from './support/dense_reference';
 import {expectClose, expectMask, expectZerosWhereInactive, freshSeed, pick, randInt, randn, randomDelta} from './support/util';
 
-type Pad = 'same'|'valid'|number|[[number, number], [number, number], [number, number], [number, number]];
+type Pad = Pad2D;
 
 function padsFor(k: number): Pad[] {
   const p = Math.floor(k / 2);
@@ -28,7 +29,7 @@ function inputMaskFloat(x: tf.Tensor): tf.Tensor4D {
 
 function expectedConvMask(x: tf.Tensor, k: number, strides: number, pad: Pad, dilation: number): tf.Tensor {
   return tf.tidy(() => tf.squeeze(tf.greater(
-      tf.conv2d(inputMaskFloat(x), tf.ones([k, k, 1, 1]) as tf.Tensor4D, strides, pad, 'NHWC', dilation), 0.5), [3]));
+      denseConv2d(inputMaskFloat(x), tf.ones([k, k, 1, 1]) as tf.Tensor4D, strides, pad, dilation), 0.5), [3]));
 }
 
 describeEachBackend('deltaConv2d parity with tf.conv2d', () => {
@@ -51,7 +52,7 @@ describeEachBackend('deltaConv2d parity with tf.conv2d', () => {
                 const x = fraction === 1 ? randn([b, h, w, cin], seed) : randomDelta([b, h, w, cin], fraction, seed);
                 const filter = randn([k, k, cin, cout], seed + 7, 0.3) as tf.Tensor4D;
                 const got = deltaConv2d(x as tf.Tensor4D, filter, strides, pad, 'NHWC', dilation);
-                const want = tf.conv2d(x as tf.Tensor4D, filter, strides, pad, 'NHWC', dilation);
+                const want = denseConv2d(x as tf.Tensor4D, filter, strides, pad, dilation);
                 expectClose(got, want, ctx, 1e-5, 1e-5);
                 expectMask(got, expectedConvMask(x, k, strides, pad, dilation), ctx);
                 expectZerosWhereInactive(got, ctx);
@@ -90,7 +91,7 @@ describeEachBackend('deltaConv2d parity with tf.conv2d', () => {
       const x = randn([1, 10, 10, 3], seed) as tf.Tensor4D;
       const filter = randn([3, 3, 3, 2], seed + 1) as tf.Tensor4D;
       for (const mode of ['floor', 'ceil', 'round'] as const) {
-        expectClose(deltaConv2d(x, filter, 2, 1, 'NHWC', 1, mode), tf.conv2d(x, filter, 2, 1, 'NHWC', 1, mode),
+        expectClose(deltaConv2d(x, filter, 2, 1, 'NHWC', 1, mode), denseConv2d(x, filter, 2, 1, 1, mode),
             `dimRoundingMode ${mode} seed ${seed}`);
       }
     });
@@ -113,7 +114,7 @@ describeEachBackend('deltaDepthwiseConv2d parity with tf.depthwiseConv2d', () =>
                 const x = randomDelta([b, h, w, c], 0.3, seed);
                 const filter = randn([k, k, c, multiplier], seed + 3) as tf.Tensor4D;
                 const got = deltaDepthwiseConv2d(x as tf.Tensor4D, filter, strides, pad, 'NHWC', dilation);
-                const want = tf.depthwiseConv2d(x as tf.Tensor4D, filter, strides, pad, 'NHWC', dilation);
+                const want = denseConv2d(x as tf.Tensor4D, filter, strides, pad, dilation, undefined, true);
                 expectClose(got, want, ctx, 1e-5, 1e-5);
                 expectMask(got, expectedConvMask(x, k, strides, pad, dilation), ctx);
                 expectZerosWhereInactive(got, ctx);
@@ -143,10 +144,10 @@ describeEachBackend('deltaConv2dTranspose parity with tf.conv2dTranspose', () =>
               const x = fraction === 1 ? randn([b, h, w, cin], seed) : randomDelta([b, h, w, cin], fraction, seed);
               const filter = randn([k, k, cout, cin], seed + 5, 0.3) as tf.Tensor4D;
               const got = deltaConv2dTranspose(x as tf.Tensor4D, filter, outShape, strides, pad as 'same');
-              const want = tf.conv2dTranspose(x as tf.Tensor4D, filter, outShape, strides, pad as 'same');
+              const want = denseConv2dTranspose(x as tf.Tensor4D, filter, outShape, strides, pad);
               expectClose(got, want, ctx, 1e-5, 1e-5);
-              const reach = tf.squeeze(tf.greater(tf.conv2dTranspose(inputMaskFloat(x), tf.ones([k, k, 1, 1]) as tf.Tensor4D,
-                  [b, outShape[1], outShape[2], 1], strides, pad as 'same'), 0.5), [3]);
+              const reach = tf.squeeze(tf.greater(denseConv2dTranspose(inputMaskFloat(x), tf.ones([k, k, 1, 1]) as tf.Tensor4D,
+                  [b, outShape[1], outShape[2], 1], strides, pad), 0.5), [3]);
               expectMask(got, reach, ctx);
               expectZerosWhereInactive(got, ctx);
             });
