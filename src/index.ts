@@ -31,3 +31,17 @@ registerNoGradients();
 // Node file-system IO (issue 5): model.save / tf.loadLayersModel with plain paths and file:// URLs.
 export {nodeFileSystem, registerNodeFileSystemRouters} from './io/node_file_system';
 export type {NodeFileSystemOptions} from './io/node_file_system';
+
+// Companion delta ops (issue 4): one backend-agnostic kernel per op, for each backend.
+import {registerSharedKernels} from '../kernels/shared/register_shared_kernels';
+registerSharedKernels('cpu');
+registerSharedKernels('tensorflow');
+export {deltaAdd} from '../ops/delta_add';
+export {deltaConcat} from '../ops/delta_concat';
+export {deltaScaleShift} from '../ops/delta_scale_shift';
+export {deltaDense} from '../ops/delta_dense';
+export {deltaUpSampling2d} from '../ops/delta_up_sampling2d';
+export {deltaPad2d} from '../ops/delta_pad2d';
+export {deltaAvgPool} from '../ops/delta_avg_pool';
+export {deltaGlobalAvgPool} from '../ops/delta_global_avg_pool';
+export {deltaReshape} from '../ops/delta_reshape';
