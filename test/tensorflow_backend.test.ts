@@ -253,6 +253,7 @@ describe('tensorflow backend kernels', function() {
       {k: 2, s: 2, pad: 'same'},
       {k: 3, s: 1, pad: [[0, 0], [2, 0], [0, 1], [0, 0]]},
       {k: 2, s: 3, pad: 'valid'},
+      {k: 2, s: 1, pad: 2},  // pads as large as the window: TF refuses them as explicit pool pads
     ];
     poolCases.forEach((c, i) => {
       const label = `pool ${c.k} strides ${c.s} pad ${JSON.stringify(c.pad)}${c.mode ? ` ${c.mode}` : ''}`;

@@ -5,22 +5,34 @@
  * With a bias (first frame of a stream) the output is dense, as in the reference.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import type {backend_util, Tensor, TensorInfo} from '@tensorflow/tfjs-core';
+import type {KernelConfig, TensorInfo} from '@tensorflow/tfjs-core';
 
+import type {DeltaConv2DAttrs} from '../../ops/kernel_names';
 import {ConvGeometry, explicitPads, NodeBackend, TfOps} from './tf_ops';
 
-export function deltaConv(backend: NodeBackend, x: TensorInfo, filter: TensorInfo, bias: TensorInfo|undefined,
-                          info: backend_util.Conv2DInfo, depthwise: boolean): Tensor {
-  const ops = new TfOps(backend);
-  return tf.tidy(() => {
-    const g: ConvGeometry = {
-      strides: [info.strideHeight, info.strideWidth],
-      dilations: [info.dilationHeight, info.dilationWidth],
-      pads: explicitPads(info),
-    };
-    const y = depthwise ? ops.depthwiseConv2d(x, filter, g) : ops.conv2d(x, filter, g);
-    if (bias != null) return ops.biasAdd(y, bias);
-    const reach = ops.conv2d(ops.floatMask(x), ops.fill([info.filterHeight, info.filterWidth, 1, 1], 1), g);
-    return ops.masked(y, ops.binary('Greater', reach, ops.scalar(0)));
-  });
+/** The 'tensorflow' kernel of DeltaConv2D (depthwise = false) or DeltaDepthwiseConv2D. */
+export function deltaConvConfig(kernelName: string, depthwise: boolean): KernelConfig {
+  return {
+    kernelName,
+    backendName: 'tensorflow',
+    kernelFunc: ({inputs, backend, attrs}) => {
+      const {x, filter, bias} = inputs as {x: TensorInfo, filter: TensorInfo, bias?: TensorInfo};
+      const {strides, pad, dilations, dimRoundingMode} = attrs as unknown as DeltaConv2DAttrs;
+      const info = tf.backend_util.computeConv2DInfo(
+          x.shape as [number, number, number, number], filter.shape as [number, number, number, number],
+          strides, dilations, pad, dimRoundingMode, depthwise);
+      const g: ConvGeometry = {
+        strides: [info.strideHeight, info.strideWidth],
+        dilations: [info.dilationHeight, info.dilationWidth],
+        pads: explicitPads(info),
+      };
+      const ops = new TfOps(backend as NodeBackend);
+      return tf.tidy(() => {
+        const y = depthwise ? ops.depthwiseConv2d(x, filter, g) : ops.conv2d(x, filter, g);
+        if (bias != null) return ops.biasAdd(y, bias);
+        const reach = ops.conv2d(ops.floatMask(x), ops.fill([info.filterHeight, info.filterWidth, 1, 1], 1), g);
+        return ops.masked(y, ops.binary('Greater', reach, ops.scalar(0)));
+      });
+    },
+  };
 }

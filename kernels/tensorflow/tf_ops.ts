@@ -183,13 +183,20 @@ export class TfOps {
       this.str('data_format', 'NHWC'), this.ints('dilations', [1, 1, 1, 1]), this.bool('use_cudnn_on_gpu', true),
     ], [this.int32(inputShape), filter, dy]);
   }
-  /** Max pooling over in-bounds cells only (TF ignores explicit padding cells). */
+  /**
+   * Max pooling over in-bounds cells only (TF ignores explicit padding cells). TF refuses an
+   * explicit pad as large as the window; then the padding is -Infinity and the pooling 'valid'
+   * (a window wholly in the padding gives -Infinity, which callers mask away).
+   */
   maxPool(x: TensorInfo, filterSize: [number, number], strides: [number, number], pads: Pads2): Tensor {
+    const wide = pads.some((p, i) => p[0] >= filterSize[i] || p[1] >= filterSize[i]);
+    const input = wide ? this.pad(x, [[0, 0], ...pads, [0, 0]], -Infinity) : x;
+    const padding = wide ? [this.str('padding', 'VALID')] :
+        [this.str('padding', 'EXPLICIT'), this.ints('explicit_paddings', [0, 0, ...pads[0], ...pads[1], 0, 0])];
     return this.run('MaxPool', [
       this.type('T', 'float32'), this.ints('ksize', [1, ...filterSize, 1]), this.ints('strides', [1, ...strides, 1]),
-      this.str('padding', 'EXPLICIT'), this.ints('explicit_paddings', [0, 0, ...pads[0], ...pads[1], 0, 0]),
-      this.str('data_format', 'NHWC'),
-    ], [x]);
+      ...padding, this.str('data_format', 'NHWC'),
+    ], [input]);
   }
   conv3dValid(x: TensorInfo, filter: TensorInfo, strides: number[]): Tensor {
     return this.run('Conv3D', [
