@@ -54,7 +54,7 @@ function timeIt(f: () => tf.Tensor, runs = RUNS, warmup = WARMUP): {wallMs: numb
 }
 
 /** ResNet-50 trunk (torchvision layout: stride on the 3x3 of each bottleneck), inference BN, no head. */
-function resnet50Trunk(size: number): tfl.LayersModel {
+export function resnet50Trunk(size: number): tfl.LayersModel {
   const input = tfl.input({shape: [size, size, 3]});
   const conv = (x: tfl.SymbolicTensor, filters: number, k: number, stride: number) =>
       tfl.layers.conv2d({filters, kernelSize: k, strides: stride, padding: 'same', useBias: false}).apply(x) as tfl.SymbolicTensor;
@@ -154,7 +154,9 @@ async function main() {
   console.log(`wrote ${file}`);
 }
 
-main().catch(e => {
-  console.error(e);
-  process.exit(1);
-});
+if (require.main === module) {
+  main().catch(e => {
+    console.error(e);
+    process.exit(1);
+  });
+}

@@ -26,3 +26,7 @@ if [[ $what == all || $what == bench ]]; then
   node dist/benchmarks/cuda_dense.js "$out/torch.json" "$out" 2>&1 | tee "$out/bench.log" | tail -12
   echo "bench: $((SECONDS - t0)) s"
 fi
+if [[ $what == all || $what == profile ]]; then
+  node --cpu-prof --cpu-prof-dir="$out/prof" dist/benchmarks/cuda_profile.js 2>&1 | grep -v "^Hi\|^====" | tee "$out/profile.log"
+  ls "$out/prof" >/dev/null 2>&1 && mv "$out"/prof/*.cpuprofile "$out/cuda_profile.cpuprofile" && rmdir "$out/prof"
+fi

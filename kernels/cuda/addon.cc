@@ -210,6 +210,20 @@ Napi::Value timerEnd(const Info& info) {
   return Napi::Number::New(info.Env(), ms);
 }
 
+Napi::Value convPlansFn(const Info& info) {
+  auto plans = convPlans();
+  Napi::Array a = Napi::Array::New(info.Env(), plans.size());
+  for (size_t i = 0; i < plans.size(); ++i) {
+    Napi::Object o = Napi::Object::New(info.Env());
+    o.Set("key", plans[i].key);
+    o.Set("algo", plans[i].algo);
+    o.Set("workspace", (double)plans[i].workspace);
+    o.Set("mathType", plans[i].mathType);
+    a.Set((uint32_t)i, o);
+  }
+  return a;
+}
+
 // ---- kernels ----
 Napi::Value unary(const Info& info) {
   launchUnary(ctx().stream, (int)i64(info, 0, "op"), ptr<const float>(info, 1, "x"), ptr<float>(info, 2, "y"),
@@ -322,7 +336,7 @@ const Entry kEntries[] = {
     {"timerEnd", timerEnd}, {"unary", unary},         {"binary", binary},         {"biasAct", biasAct},
     {"batchNorm", batchNorm}, {"cast", cast},         {"fill", fill},             {"softmax", softmax},
     {"stridedCopy", stridedCopy}, {"pad", pad},       {"resize", resize},         {"reduce", reduce},
-    {"pool", pool},         {"conv", conv},           {"gemm", gemmFn},
+    {"pool", pool},         {"conv", conv},           {"gemm", gemmFn},           {"convPlans", convPlansFn},
 };
 
 Napi::Value dispatch(const Info& info) {

@@ -27,6 +27,20 @@ struct Error : std::runtime_error {
 // After every kernel launch: catches bad launch configurations (and sticky errors of earlier kernels).
 #define TD_LAUNCHED(where) TD_CUDA(where, cudaGetLastError())
 
+// Index arithmetic (division / modulo) in 32 bits whenever every offset fits: 64-bit division is emulated on
+// the GPU and made memory-bound kernels compute-bound (measured: batch norm at ResNet-50 batch 32).
+#define TD_INDEX_DISPATCH(fits32, ...)  \
+  do {                                  \
+    if (fits32) {                       \
+      using I = uint32_t;               \
+      __VA_ARGS__;                      \
+    } else {                            \
+      using I = int64_t;                \
+      __VA_ARGS__;                      \
+    }                                   \
+  } while (0)
+constexpr int64_t kIndex32Limit = int64_t(1) << 31;
+
 constexpr int kMaxRank = 6;
 struct Dims {  // shape and element strides, passed to kernels by value
   int rank;

@@ -7,6 +7,7 @@
 #include <map>
 #include <string>
 #include <unordered_map>
+#include <vector>
 
 #include "common.h"
 
@@ -76,8 +77,18 @@ struct ConvArgs {
   void* x; void* w; void* y;  // NDHWC x, KTRSC filter, NDHWC y (for backwardData: y is input, x output)
 };
 void convolution(ConvArgs& a);
+// conv_graph.cc: an execution plan of cuDNN's graph API for this shape (false when no engine fits).
+bool buildGraphPlan(Context& c, ConvArgs& a, size_t workspaceLimit, cudnnBackendDescriptor_t* plan, size_t* workspace);
+void runGraphPlan(Context& c, cudnnBackendDescriptor_t plan, size_t workspace, const ConvArgs& a);
 void clearConvCache();
 size_t convCacheSize();
+struct ConvPlanInfo {
+  std::string key;
+  int algo;
+  size_t workspace;
+  int mathType;
+};
+std::vector<ConvPlanInfo> convPlans();  // for profiling: which algorithm each cached shape uses
 
 // ---- matmul.cc (cuBLAS) ----
 // Row-major C[b] = op(A[b]) * op(B[b]); batch stride 0 broadcasts.

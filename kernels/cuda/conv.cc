@@ -13,11 +13,14 @@ namespace tfjs_delta {
 namespace {
 
 struct Plan {
+  std::string key;
+  cudnnMathType_t math = CUDNN_DEFAULT_MATH;
   cudnnTensorDescriptor_t x = nullptr, y = nullptr;
   cudnnFilterDescriptor_t w = nullptr;
   cudnnConvolutionDescriptor_t conv = nullptr;
-  int algo = 0;
+  int algo = 0;                             // legacy API algorithm (algo -1: graph plan)
   size_t workspace = 0;
+  cudnnBackendDescriptor_t graph = nullptr;  // graph-API execution plan, preferred when it exists
 };
 std::unordered_map<std::string, Plan> g_plans;
 
@@ -71,6 +74,7 @@ bool pick(const Perf* perf, int count, bool tf32, size_t limit, Plan& plan) {
       continue;
     plan.algo = (int)perf[i].algo;
     plan.workspace = perf[i].memory;
+    plan.math = perf[i].mathType;
     TD_CUDNN("conv", cudnnSetConvolutionMathType(plan.conv, perf[i].mathType));
     return true;
   }
@@ -83,6 +87,7 @@ Plan& planFor(Context& c, ConvArgs& a) {
   if (it != g_plans.end()) return it->second;
   const char* where = a.backwardData ? "convBackwardData" : "conv";
   Plan p;
+  p.key = key;
   TD_CUDNN(where, cudnnCreateTensorDescriptor(&p.x));
   TD_CUDNN(where, cudnnCreateTensorDescriptor(&p.y));
   TD_CUDNN(where, cudnnCreateFilterDescriptor(&p.w));
@@ -105,6 +110,12 @@ Plan& planFor(Context& c, ConvArgs& a) {
                          std::to_string(out[2 + i]) + ", caller expects " + std::to_string(a.ys[i]));
 
   const size_t limit = workspaceLimit();
+  const char* legacy = std::getenv("TFJS_DELTA_CUDNN_LEGACY");
+  if (!(legacy && legacy[0] == '1') && buildGraphPlan(c, a, limit, &p.graph, &p.workspace)) {
+    p.algo = -1;
+    p.math = c.allowTF32 ? CUDNN_TENSOR_OP_MATH : CUDNN_FMA_MATH;
+    return g_plans.emplace(key, p).first->second;
+  }
   constexpr int kMax = 16;
   int returned = 0;
   bool ok = false;
@@ -148,6 +159,10 @@ void convolution(ConvArgs& a) {
   if (a.n == 0) return;
   Plan& p = planFor(c, a);
   void* ws = p.workspace ? c.ensureWorkspace(p.workspace) : nullptr;
+  if (p.graph) {
+    runGraphPlan(c, p.graph, p.workspace, a);
+    return;
+  }
   const float one = 1.f, zero = 0.f;
   if (!a.backwardData)
     TD_CUDNN(where, cudnnConvolutionForward(c.cudnn, &one, p.x, a.x, p.w, a.w, p.conv,
@@ -164,10 +179,17 @@ void clearConvCache() {
     cudnnDestroyTensorDescriptor(kv.second.y);
     cudnnDestroyFilterDescriptor(kv.second.w);
     cudnnDestroyConvolutionDescriptor(kv.second.conv);
+    if (kv.second.graph) cudnnBackendDestroyDescriptor(kv.second.graph);
   }
   g_plans.clear();
 }
 
 size_t convCacheSize() { return g_plans.size(); }
+
+std::vector<ConvPlanInfo> convPlans() {
+  std::vector<ConvPlanInfo> out;
+  for (auto& kv : g_plans) out.push_back({kv.first, kv.second.algo, kv.second.workspace, (int)kv.second.math});
+  return out;
+}
 
 }  // namespace tfjs_delta

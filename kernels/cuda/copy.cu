@@ -16,29 +16,30 @@ int64_t sizeOf(const Dims& d) {
   return n;
 }
 
-template <typename T>
-__global__ void stridedCopyKernel(const T* __restrict__ src, Dims sd, T* __restrict__ dst, Dims dd, int64_t n) {
-  for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < n; i += (int64_t)gridDim.x * blockDim.x) {
-    int64_t rem = i, is = 0, id = 0;
+template <typename T, typename I>
+__global__ void stridedCopyKernel(const T* __restrict__ src, Dims sd, T* __restrict__ dst, Dims dd, I n) {
+  for (I i = blockIdx.x * (I)blockDim.x + threadIdx.x; i < n; i += (I)gridDim.x * blockDim.x) {
+    I rem = i, is = 0, id = 0;
     for (int k = sd.rank - 1; k >= 0; --k) {
-      int64_t c = rem % sd.shape[k];
-      rem /= sd.shape[k];
-      is += c * sd.stride[k];
-      id += c * dd.stride[k];
+      I c = rem % (I)sd.shape[k];
+      rem /= (I)sd.shape[k];
+      is += c * (I)sd.stride[k];
+      id += c * (I)dd.stride[k];
     }
     dst[id] = src[is];
   }
 }
 
-template <typename T>
+template <typename T, typename I>
 __global__ void padKernel(const T* __restrict__ x, Dims in, T* __restrict__ y, Dims out, Dims before, int mode,
-                          T value, int64_t n) {
-  for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < n; i += (int64_t)gridDim.x * blockDim.x) {
-    int64_t rem = i, ix = 0;
+                          T value, I n) {
+  for (I i = blockIdx.x * (I)blockDim.x + threadIdx.x; i < n; i += (I)gridDim.x * blockDim.x) {
+    I rem = i;
+    int64_t ix = 0;
     bool inside = true;
     for (int k = out.rank - 1; k >= 0; --k) {
-      int64_t c = rem % out.shape[k] - before.shape[k];
-      rem /= out.shape[k];
+      int64_t c = (int64_t)(rem % (I)out.shape[k]) - before.shape[k];
+      rem /= (I)out.shape[k];
       const int64_t len = in.shape[k];
       if (c < 0 || c >= len) {
         if (mode == 0) { inside = false; break; }
@@ -89,12 +90,18 @@ void launchStridedCopy(cudaStream_t s, int elemBytes, const void* src, int64_t s
                        int64_t dstOffset, const Dims& dd) {
   int64_t n = sizeOf(sd);
   if (n == 0) return;
+  int64_t maxS = 0, maxD = 0;  // largest element offsets either side
+  for (int k = 0; k < sd.rank; ++k) {
+    maxS += (sd.shape[k] - 1) * sd.stride[k];
+    maxD += (dd.shape[k] - 1) * dd.stride[k];
+  }
+  const bool fits = n < kIndex32Limit && maxS < kIndex32Limit && maxD < kIndex32Limit;
   if (elemBytes == 4)
-    stridedCopyKernel<int32_t><<<blocksFor(n), kThreads, 0, s>>>((const int32_t*)src + srcOffset, sd,
-                                                                 (int32_t*)dst + dstOffset, dd, n);
+    TD_INDEX_DISPATCH(fits, stridedCopyKernel<int32_t, I><<<blocksFor(n), kThreads, 0, s>>>(
+                                (const int32_t*)src + srcOffset, sd, (int32_t*)dst + dstOffset, dd, n));
   else if (elemBytes == 1)
-    stridedCopyKernel<uint8_t><<<blocksFor(n), kThreads, 0, s>>>((const uint8_t*)src + srcOffset, sd,
-                                                                 (uint8_t*)dst + dstOffset, dd, n);
+    TD_INDEX_DISPATCH(fits, stridedCopyKernel<uint8_t, I><<<blocksFor(n), kThreads, 0, s>>>(
+                                (const uint8_t*)src + srcOffset, sd, (uint8_t*)dst + dstOffset, dd, n));
   else
     failArg("stridedCopy", "element size must be 1 or 4 bytes");
   TD_LAUNCHED("stridedCopy");
@@ -107,14 +114,16 @@ void launchPad(cudaStream_t s, int dtype, const void* x, const Dims& in, void* y
   Dims b{};
   b.rank = out.rank;
   for (int k = 0; k < out.rank; ++k) b.shape[k] = before[k];
+  const bool fits = n < kIndex32Limit;  // the input is no larger than the output
   if (dtype == DT_FLOAT32)
-    padKernel<float><<<blocksFor(n), kThreads, 0, s>>>((const float*)x, in, (float*)y, out, b, mode, (float)value, n);
+    TD_INDEX_DISPATCH(fits, padKernel<float, I><<<blocksFor(n), kThreads, 0, s>>>(
+                                (const float*)x, in, (float*)y, out, b, mode, (float)value, n));
   else if (dtype == DT_INT32)
-    padKernel<int32_t><<<blocksFor(n), kThreads, 0, s>>>((const int32_t*)x, in, (int32_t*)y, out, b, mode,
-                                                         (int32_t)value, n);
+    TD_INDEX_DISPATCH(fits, padKernel<int32_t, I><<<blocksFor(n), kThreads, 0, s>>>(
+                                (const int32_t*)x, in, (int32_t*)y, out, b, mode, (int32_t)value, n));
   else if (dtype == DT_BOOL)
-    padKernel<uint8_t><<<blocksFor(n), kThreads, 0, s>>>((const uint8_t*)x, in, (uint8_t*)y, out, b, mode,
-                                                         (uint8_t)(value != 0), n);
+    TD_INDEX_DISPATCH(fits, padKernel<uint8_t, I><<<blocksFor(n), kThreads, 0, s>>>(
+                                (const uint8_t*)x, in, (uint8_t*)y, out, b, mode, (uint8_t)(value != 0), n));
   else
     failArg("pad", "unsupported dtype " + std::to_string(dtype));
   TD_LAUNCHED("pad");

@@ -88,25 +88,25 @@ __global__ void binaryFlat(int op, const T* __restrict__ a, const T* __restrict_
 }
 
 // b broadcast along the last dimension only (a bias-like [.., C] + [C]).
-template <typename T>
-__global__ void binaryInner(int op, const T* __restrict__ a, const T* __restrict__ b, T* __restrict__ o, int64_t n,
-                            int64_t inner, int swap) {
-  for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < n; i += (int64_t)gridDim.x * blockDim.x) {
+template <typename T, typename I>
+__global__ void binaryInner(int op, const T* __restrict__ a, const T* __restrict__ b, T* __restrict__ o, I n,
+                            I inner, int swap) {
+  for (I i = blockIdx.x * (I)blockDim.x + threadIdx.x; i < n; i += (I)gridDim.x * blockDim.x) {
     T av = a[i], bv = b[i % inner];
     o[i] = swap ? binaryOp<T>(op, bv, av) : binaryOp<T>(op, av, bv);
   }
 }
 
-template <typename T>
+template <typename T, typename I>
 __global__ void binaryBroadcast(int op, const T* __restrict__ a, const T* __restrict__ b, T* __restrict__ o,
-                                Dims ad, Dims bd, Dims od, int64_t n) {
-  for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < n; i += (int64_t)gridDim.x * blockDim.x) {
-    int64_t rem = i, ia = 0, ib = 0;
+                                Dims ad, Dims bd, Dims od, I n) {
+  for (I i = blockIdx.x * (I)blockDim.x + threadIdx.x; i < n; i += (I)gridDim.x * blockDim.x) {
+    I rem = i, ia = 0, ib = 0;
     for (int k = od.rank - 1; k >= 0; --k) {
-      int64_t c = rem % od.shape[k];
-      rem /= od.shape[k];
-      ia += c * ad.stride[k];
-      ib += c * bd.stride[k];
+      I c = rem % (I)od.shape[k];
+      rem /= (I)od.shape[k];
+      ia += c * (I)ad.stride[k];
+      ib += c * (I)bd.stride[k];
     }
     o[i] = binaryOp<T>(op, a[ia], b[ib]);
   }
@@ -148,18 +148,20 @@ void binaryT(cudaStream_t s, int op, const T* a, const T* b, T* o, const Dims& a
   if ((ac || az) && (bc || bz)) {
     binaryFlat<T><<<blocksFor(n), kThreads, 0, s>>>(op, a, b, o, n, az && !ac, bz && !bc);
   } else if (ac && innerOnly(bd, od, &inner)) {
-    binaryInner<T><<<blocksFor(n), kThreads, 0, s>>>(op, a, b, o, n, inner, 0);
+    TD_INDEX_DISPATCH(n < kIndex32Limit, binaryInner<T, I><<<blocksFor(n), kThreads, 0, s>>>(op, a, b, o, n, inner, 0));
   } else if (bc && innerOnly(ad, od, &inner)) {
-    binaryInner<T><<<blocksFor(n), kThreads, 0, s>>>(op, b, a, o, n, inner, 1);
-  } else {
-    binaryBroadcast<T><<<blocksFor(n), kThreads, 0, s>>>(op, a, b, o, ad, bd, od, n);
+    TD_INDEX_DISPATCH(n < kIndex32Limit, binaryInner<T, I><<<blocksFor(n), kThreads, 0, s>>>(op, b, a, o, n, inner, 1));
+  } else {  // operands are no larger than the output, so their offsets fit whenever n does
+    TD_INDEX_DISPATCH(n < kIndex32Limit,
+                      binaryBroadcast<T, I><<<blocksFor(n), kThreads, 0, s>>>(op, a, b, o, ad, bd, od, n));
   }
   TD_LAUNCHED("binary");
 }
 
-__global__ void biasActKernel(float* __restrict__ y, int64_t n, const float* __restrict__ bias, int64_t biasLen,
-                              int act, float alpha, const float* __restrict__ prelu, int64_t preluLen) {
-  for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < n; i += (int64_t)gridDim.x * blockDim.x) {
+template <typename I>
+__global__ void biasActKernel(float* __restrict__ y, I n, const float* __restrict__ bias, I biasLen,
+                              int act, float alpha, const float* __restrict__ prelu, I preluLen) {
+  for (I i = blockIdx.x * (I)blockDim.x + threadIdx.x; i < n; i += (I)gridDim.x * blockDim.x) {
     float v = y[i];
     if (bias) v += bias[i % biasLen];
     if (prelu) v = v < 0.f ? prelu[i % preluLen] * v : v;
@@ -168,13 +170,16 @@ __global__ void biasActKernel(float* __restrict__ y, int64_t n, const float* __r
   }
 }
 
-__global__ void batchNormKernel(const float* __restrict__ x, float* __restrict__ y, int64_t n,
-                                const float* __restrict__ mean, int64_t lm, const float* __restrict__ var, int64_t lv,
-                                const float* __restrict__ offset, int64_t lo, const float* __restrict__ scale,
-                                int64_t ls, float eps) {
-  for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < n; i += (int64_t)gridDim.x * blockDim.x) {
-    float sc = scale ? scale[i % ls] : 1.f, of = offset ? offset[i % lo] : 0.f;
-    y[i] = of + (x[i] - mean[i % lm]) * sc / sqrtf(var[i % lv] + eps);
+template <typename I>
+__global__ void batchNormKernel(const float* __restrict__ x, float* __restrict__ y, I n,
+                                const float* __restrict__ mean, I lm, const float* __restrict__ var, I lv,
+                                const float* __restrict__ offset, I lo, const float* __restrict__ scale,
+                                I ls, float eps) {
+  const bool same = lm == lv && (!offset || lo == lm) && (!scale || ls == lm);  // the usual per-channel case
+  for (I i = blockIdx.x * (I)blockDim.x + threadIdx.x; i < n; i += (I)gridDim.x * blockDim.x) {
+    const I c = i % lm;
+    float sc = scale ? scale[same ? c : i % ls] : 1.f, of = offset ? offset[same ? c : i % lo] : 0.f;
+    y[i] = of + (x[i] - mean[c]) * sc / sqrtf(var[same ? c : i % lv] + eps);
   }
 }
 
@@ -252,7 +257,8 @@ void launchBiasAct(cudaStream_t s, float* y, int64_t n, const float* bias, int64
                    const float* prelu, int64_t preluLen) {
   if (act < 0 || act >= U_COUNT) failArg("biasAct", "unknown activation " + std::to_string(act));
   if (n == 0) return;
-  biasActKernel<<<blocksFor(n), kThreads, 0, s>>>(y, n, bias, biasLen, act, alpha, prelu, preluLen);
+  TD_INDEX_DISPATCH(n < kIndex32Limit, biasActKernel<I><<<blocksFor(n), kThreads, 0, s>>>(
+                                           y, n, bias, biasLen, act, alpha, prelu, preluLen));
   TD_LAUNCHED("biasAct");
 }
 
@@ -260,7 +266,8 @@ void launchBatchNorm(cudaStream_t s, const float* x, float* y, int64_t n, const 
                      const float* var, int64_t lv, const float* offset, int64_t lo, const float* scale, int64_t ls,
                      float eps) {
   if (n == 0) return;
-  batchNormKernel<<<blocksFor(n), kThreads, 0, s>>>(x, y, n, mean, lm, var, lv, offset, lo, scale, ls, eps);
+  TD_INDEX_DISPATCH(n < kIndex32Limit, batchNormKernel<I><<<blocksFor(n), kThreads, 0, s>>>(
+                                           x, y, n, mean, lm, var, lv, offset, lo, scale, ls, eps));
   TD_LAUNCHED("batchNorm");
 }
 

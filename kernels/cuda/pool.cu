@@ -8,14 +8,15 @@ namespace {
 
 constexpr int kThreads = 256;
 
-__global__ void poolKernel(bool isMax, const float* __restrict__ x, float* __restrict__ y, PoolParams p, int64_t total) {
-  for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < total; i += (int64_t)gridDim.x * blockDim.x) {
-    int64_t c = i % p.c, rem = i / p.c;
-    int64_t ox = rem % p.ow;
-    rem /= p.ow;
-    int64_t oy = rem % p.oh;
-    rem /= p.oh;
-    int64_t oz = rem % p.od, b = rem / p.od;
+template <typename I>
+__global__ void poolKernel(bool isMax, const float* __restrict__ x, float* __restrict__ y, PoolParams p, I total) {
+  for (I i = blockIdx.x * (I)blockDim.x + threadIdx.x; i < total; i += (I)gridDim.x * blockDim.x) {
+    I c = i % (I)p.c, rem = i / (I)p.c;
+    int64_t ox = rem % (I)p.ow;
+    rem /= (I)p.ow;
+    int64_t oy = rem % (I)p.oh;
+    rem /= (I)p.oh;
+    int64_t oz = rem % (I)p.od, b = rem / (I)p.od;
     const int64_t z0 = oz * p.sd - p.pf, y0 = oy * p.sh - p.pt, x0 = ox * p.sw - p.pl;
     const float* xb = x + b * p.d * p.h * p.w * p.c + c;
     float acc = isMax ? -INFINITY : 0.f;
@@ -49,7 +50,9 @@ void launchPool(cudaStream_t s, bool isMax, const float* x, float* y, const Pool
   int64_t total = p.n * p.od * p.oh * p.ow * p.c;
   if (total == 0) return;
   int64_t blocks = (total + kThreads - 1) / kThreads;
-  poolKernel<<<(int)(blocks < 65535 * 8 ? blocks : 65535 * 8), kThreads, 0, s>>>(isMax, x, y, p, total);
+  const bool fits = total < kIndex32Limit && p.n * p.d * p.h * p.w * p.c < kIndex32Limit;
+  TD_INDEX_DISPATCH(fits, poolKernel<I><<<(int)(blocks < 65535 * 8 ? blocks : 65535 * 8), kThreads, 0, s>>>(
+                              isMax, x, y, p, total));
   TD_LAUNCHED("pool");
 }
 

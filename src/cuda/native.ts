@@ -65,6 +65,8 @@ export interface CudaBinding {
   reduce(op: number, x: Ptr, y: Ptr, outer: number, r: number, inner: number): void;
   pool(isMax: boolean, x: Ptr, y: Ptr, params: number[]): void;
   conv(params: number[], x: Ptr, w: Ptr, y: Ptr): void;
+  /** Cached convolution plans: shape key, cuDNN algorithm, workspace bytes, math type (profiling). */
+  convPlans(): Array<{key: string; algo: number; workspace: number; mathType: number}>;
   gemm(a: Ptr, b: Ptr, c: Ptr, batch: number, m: number, n: number, k: number, transA: boolean,
        transB: boolean, strideA: number, strideB: number): void;
 }
