@@ -45,3 +45,7 @@ export {deltaPad2d} from '../ops/delta_pad2d';
 export {deltaAvgPool} from '../ops/delta_avg_pool';
 export {deltaGlobalAvgPool} from '../ops/delta_global_avg_pool';
 export {deltaReshape} from '../ops/delta_reshape';
+
+// PyTorch checkpoints (issue 5): torch.save zip / legacy and safetensors readers, mapping onto tfjs weights.
+export * as pytorch from '../models/pytorch/index';
+export {loadPyTorchCheckpoint} from '../models/pytorch/checkpoint';
