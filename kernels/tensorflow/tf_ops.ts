@@ -97,7 +97,7 @@ export class TfOps {
   unary(op: string, x: TensorInfo): Tensor {
     return this.run(op, [this.type('T', x.dtype)], [x]);
   }
-  binary(op: 'AddV2'|'Sub'|'Mul'|'Greater'|'Maximum', a: TensorInfo, b: TensorInfo): Tensor {
+  binary(op: 'AddV2'|'Sub'|'Mul'|'Greater', a: TensorInfo, b: TensorInfo): Tensor {
     return this.run(op, [this.type('T', a.dtype)], [a, b]);
   }
   logicalAnd(a: TensorInfo, b: TensorInfo): Tensor {
@@ -226,9 +226,8 @@ export class TfOps {
    * dropped by a move from another backend is not used.
    */
   floatMask(x: TensorInfo): Tensor {
-    this.backend.getInputTensorIds([x]);
     const shape = [...maskShapeOf(x.shape), 1];
-    const mask = maskOf(x);
+    const mask = this.boolMask(x);
     return mask == null ? this.fill(shape, 1) : this.reshape(this.cast(mask, 'float32'), shape);
   }
   /**
