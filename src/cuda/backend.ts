@@ -162,6 +162,17 @@ export class CudaBackend extends KernelBackend {
     this.disposeData(t.dataId);
   }
 
+  /** Runs `fill(out)` and returns `out`; if it throws, `out` is disposed first (no leak on a failing kernel). */
+  filling(out: TensorInfo, fill: (out: TensorInfo) => void): TensorInfo {
+    try {
+      fill(out);
+    } catch (e) {
+      this.disposeIntermediate(out);
+      throw e;
+    }
+    return out;
+  }
+
   /** A device buffer derived once from a constant tensor (e.g. a transposed filter), cached on its entry. */
   derived(t: TensorInfo, key: string, bytes: number, make: (dst: Ptr) => void): Ptr {
     const d = this.data.get(t.dataId);

@@ -80,24 +80,15 @@ function convolve(backend: CudaBackend, g: ConvGeometry, input: TensorInfo, w: P
       x = backend.makeOutput(xExtShape, 'float32');
       backend.n.pad(0, backend.ptr(input), xShape, backend.ptr(x), xExtShape, [0, ...extraB, 0], 0, 0);
     }
-    const y = backend.makeOutput(yShape, 'float32');
     try {
-      backend.n.conv(params, backend.ptr(x), w, backend.ptr(y));
-    } catch (e) {
-      backend.disposeIntermediate(y);
-      throw e;
+      return backend.filling(backend.makeOutput(yShape, 'float32'),
+                             y => backend.n.conv(params, backend.ptr(x), w, backend.ptr(y)));
     } finally {
       if (x !== input) backend.disposeIntermediate(x);
     }
-    return y;
   }
-  const dxExt = backend.makeOutput(xExtShape, 'float32');
-  try {
-    backend.n.conv(params, backend.ptr(dxExt), w, backend.ptr(input));
-  } catch (e) {
-    backend.disposeIntermediate(dxExt);
-    throw e;
-  }
+  const dxExt = backend.filling(backend.makeOutput(xExtShape, 'float32'),
+                                dx => backend.n.conv(params, backend.ptr(dx), w, backend.ptr(input)));
   if (!asym) return dxExt;
   const dx = backend.makeOutput(xShape, 'float32');
   const extStrides = stridesOf(xExtShape);
@@ -127,14 +118,8 @@ function conv2dLike(backend: CudaBackend, inputs: {[k: string]: TensorInfo}, att
                                               'channelsLast');
   const g = geometry2d(info, depthwise ? info.inChannels : 1);
   const w = filterKrsc(backend, filter, depthwise ? [2, 3, 0, 1] : [3, 0, 1, 2]);
-  const y = convolve(backend, g, x, w, false);
-  try {
-    applyBiasActivation(backend, y, bias, attrs.activation, preluActivationWeights, attrs.leakyreluAlpha);
-  } catch (e) {
-    backend.disposeIntermediate(y);
-    throw e;
-  }
-  return y;
+  return backend.filling(convolve(backend, g, x, w, false), y => applyBiasActivation(
+      backend, y, bias, attrs.activation, preluActivationWeights, attrs.leakyreluAlpha));
 }
 
 export function registerConvKernels(): void {

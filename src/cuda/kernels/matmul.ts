@@ -35,14 +35,8 @@ export function registerMatMulKernels(): void {
   registerCuda<MatMulAttrs>('BatchMatMul', ({inputs, backend, attrs}) =>
                                 batchMatMul(backend, inputs.a, inputs.b, attrs.transposeA, attrs.transposeB));
   registerCuda<MatMulAttrs>('_FusedMatMul', ({inputs, backend, attrs}) => {
-    const out = batchMatMul(backend, inputs.a, inputs.b, attrs.transposeA, attrs.transposeB);
-    try {
-      applyBiasActivation(backend, out, inputs.bias, attrs.activation, inputs.preluActivationWeights,
-                          attrs.leakyreluAlpha);
-    } catch (e) {
-      backend.disposeIntermediate(out);
-      throw e;
-    }
-    return out;
+    return backend.filling(batchMatMul(backend, inputs.a, inputs.b, attrs.transposeA, attrs.transposeB),
+                           out => applyBiasActivation(backend, out, inputs.bias, attrs.activation,
+                                                      inputs.preluActivationWeights, attrs.leakyreluAlpha));
   });
 }
