@@ -49,3 +49,6 @@ export {deltaReshape} from '../ops/delta_reshape';
 // PyTorch checkpoints (issue 5): torch.save zip / legacy and safetensors readers, mapping onto tfjs weights.
 export * as pytorch from '../models/pytorch/index';
 export {loadPyTorchCheckpoint} from '../models/pytorch/checkpoint';
+
+// Models (issue 5): FLAVR, ResNet / pose, as LayersModels with PyTorch weight loaders.
+export * as models from '../models/index';

@@ -5,7 +5,6 @@
  * values torch wrote to JSON; nested training checkpoints; corrupt, truncated and foreign files.
  */
 import * as fs from 'fs';
-import * as path from 'path';
 
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
@@ -15,9 +14,8 @@ import {CheckpointError, findStateDict, loadPyTorchCheckpoint, loadPyTorchCheckp
 import {loadStateDict, mappingFromModel, StateDictMismatchError, torchLayout, torchToTfjs} from '../models/pytorch/mapping';
 import {PyObject, unpickle} from '../models/pytorch/pickle';
 import {TorchStorage, TorchTensor} from '../models/pytorch/tensor';
+import {fixture} from './pytorch_fixtures';
 
-export const FIXTURES = path.join(__dirname, '..', '..', 'test', 'fixtures', 'torch');
-const fixture = (name: string) => path.join(FIXTURES, name);
 
 interface Expected {
   shape: number[];
