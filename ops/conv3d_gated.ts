@@ -38,6 +38,18 @@ export interface Conv3DGatedConfig {
 
 type Pairs3 = [[number, number], [number, number], [number, number]];
 
+/**
+ * TensorFlow's 'same' padding: out = ceil(in / s), total pad max(0, (out - 1) * s + k - in), the
+ * odd pixel at the back. (tfjs-core's computeConv3DInfo does not clamp at 0 when k < s, which
+ * shifts tfjs-backend-cpu's windows by one; we follow TF, cuDNN users and tf.conv2d.)
+ */
+function samePads(spatialIn: number[], k: number[], strides: number[]): Pairs3 {
+  return spatialIn.map((n, i) => {
+    const total = Math.max(0, (Math.ceil(n / strides[i]) - 1) * strides[i] + k[i] - n);
+    return [Math.floor(total / 2), total - Math.floor(total / 2)];
+  }) as Pairs3;
+}
+
 /** Resolves pad to explicit pairs and computes the output shape; shared with the gradient. */
 export function resolveConv3DGeometry(
     op: string, xShape: number[], filterShape: number[], strides: [number, number, number], pad: Pad3D,
@@ -64,13 +76,7 @@ export function resolveConv3DGeometry(
   }
   const spatialIn = xShape.slice(1, 4);
   if (!transpose) {
-    if (pairs == null) {
-      const info = tf.backend_util.computeConv3DInfo(
-          xShape as [number, number, number, number, number], filterShape as [number, number, number, number, number],
-          strides, 1, 'same');
-      const p = info.padInfo;
-      pairs = [[p.front, p.back], [p.top, p.bottom], [p.left, p.right]];
-    }
+    if (pairs == null) pairs = samePads(spatialIn, k, strides);
     const out = spatialIn.map((n, i) => Math.floor((n + pairs![i][0] + pairs![i][1] - k[i]) / strides[i]) + 1);
     if (out.some(o => !(o > 0))) {
       fail(op, 'x', `of shape ${shapeStr(xShape)} is too small for filter ${shapeStr(filterShape)} with ` +
@@ -91,13 +97,7 @@ export function resolveConv3DGeometry(
     fail(op, 'outputShape', `${shapeStr(outShape)} must have batch ${xShape[0]} (from 'x') and ` +
         `${outChannels} channels (filter dimension 3 of ${shapeStr(filterShape)})`);
   }
-  if (pairs == null) {
-    const info = tf.backend_util.computeConv3DInfo(
-        outShape as [number, number, number, number, number], filterShape as [number, number, number, number, number],
-        strides, 1, 'same');
-    const p = info.padInfo;
-    pairs = [[p.front, p.back], [p.top, p.bottom], [p.left, p.right]];
-  }
+  if (pairs == null) pairs = samePads(outShape.slice(1, 4), k, strides);
   const forward = outShape.slice(1, 4).map(
       (n, i) => Math.floor((n + pairs![i][0] + pairs![i][1] - k[i]) / strides[i]) + 1);
   if (!forward.every((f, i) => f === spatialIn[i])) {

@@ -24,13 +24,33 @@ function act(activation: Activation, t: tf.Tensor, alpha: number): tf.Tensor {
   }
 }
 
+/** TensorFlow's 'same' pads as explicit NDHWC pairs (tfjs-backend-cpu's own 'same' is off by one when k < s). */
+function tfSamePads(spatial: number[], k: Triple, strides: Triple): Pad3D {
+  const pairs = spatial.map((n, i) => {
+    const total = Math.max(0, (Math.ceil(n / strides[i]) - 1) * strides[i] + k[i] - n);
+    return [Math.floor(total / 2), total - Math.floor(total / 2)] as [number, number];
+  });
+  return [[0, 0], pairs[0], pairs[1], pairs[2], [0, 0]];
+}
+
 /** The dense composition, with explicit pads done as tf.pad + 'valid' (forward only). */
 function denseGated(x: tf.Tensor5D, filter: tf.Tensor5D, bias: tf.Tensor|null, wg: tf.Tensor2D, bg: tf.Tensor,
                     strides: Triple, pad: Pad3D, activation: Activation, alpha: number,
                     transposeShape?: [number, number, number, number, number]): tf.Tensor {
   let y: tf.Tensor5D;
-  if (transposeShape != null) {
-    y = tf.conv3dTranspose(x, filter, transposeShape, strides, pad as 'same');
+  if (pad === 'same' && transposeShape == null) {
+    pad = tfSamePads(x.shape.slice(1, 4), filter.shape.slice(0, 3) as Triple, strides);
+  }
+  if (transposeShape != null && pad === 'same') {
+    // The full ('valid') transposed conv cropped at TF's 'same' front pads, zero-extended at the back.
+    const full = [1, 2, 3].map(i => (x.shape[i] - 1) * strides[i - 1] + filter.shape[i - 1]);
+    const whole = tf.conv3dTranspose(x, filter, [x.shape[0], full[0], full[1], full[2], transposeShape[4]], strides, 'valid');
+    const pads = tfSamePads(transposeShape.slice(1, 4), filter.shape.slice(0, 3) as Triple, strides) as Array<[number, number]>;
+    const take = [0, 1, 2].map(i => Math.min(transposeShape[i + 1], full[i] - pads[i + 1][0]));
+    const cropped = tf.slice(whole, [0, pads[1][0], pads[2][0], pads[3][0], 0], [x.shape[0], take[0], take[1], take[2], transposeShape[4]]);
+    y = tf.pad(cropped, [[0, 0], [0, transposeShape[1] - take[0]], [0, transposeShape[2] - take[1]], [0, transposeShape[3] - take[2]], [0, 0]]) as tf.Tensor5D;
+  } else if (transposeShape != null) {
+    y = tf.conv3dTranspose(x, filter, transposeShape, strides, pad as 'valid');
   } else if (Array.isArray(pad)) {
     y = tf.conv3d(tf.pad(x, pad) as tf.Tensor5D, filter, strides, 'valid');
   } else if (typeof pad === 'number') {
