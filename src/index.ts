@@ -45,6 +45,14 @@ export {deltaPad2d} from '../ops/delta_pad2d';
 export {deltaAvgPool} from '../ops/delta_avg_pool';
 export {deltaGlobalAvgPool} from '../ops/delta_global_avg_pool';
 export {deltaReshape} from '../ops/delta_reshape';
+export {deltaLayers, DELTA_LAYER_CLASSES} from './layers/index';
+export * as deltaLayerClasses from './layers/index';
+export {getDefaultThreshold, isDeltaLayer, setDefaultThreshold} from './layers/base';
+export type {DeltaLayer, LayerFrameStats} from './layers/base';
+export {deltaLayersOf, getDeltaStats, setDeltaStats, toDelta, toDense} from '../models/to_delta';
+export type {DeltaFrameStats, LayerStats, ToDeltaOptions, ToDenseOptions} from '../models/to_delta';
+export {getThresholds, loadThresholds, saveThresholds, setThresholds, truncatingLayers, tuneThresholds} from '../models/thresholds';
+export type {ThresholdMap, TuneOptions, TuneResult} from '../models/thresholds';
 
 // PyTorch checkpoints (issue 5): torch.save zip / legacy and safetensors readers, mapping onto tfjs weights.
 export * as pytorch from '../models/pytorch/index';
@@ -52,3 +60,6 @@ export {loadPyTorchCheckpoint} from '../models/pytorch/checkpoint';
 
 // Models (issue 5): FLAVR, ResNet / pose, as LayersModels with PyTorch weight loaders.
 export * as models from '../models/index';
+
+// The 'cuda' backend (issue 6): opt-in, `await useCudaIfAvailable()` or tf.setBackend('cuda').
+export * from './backend_cuda';

@@ -34,10 +34,18 @@ function selected(name: string): boolean {
   return list == null || list.split(',').map(s => s.trim()).includes(name);
 }
 
+function loadCuda(): BackendStatus {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const {cudaAvailability} = require('../../src/backend_cuda') as typeof import('../../src/backend_cuda');
+  const status = cudaAvailability();
+  return status.available ? {name: 'cuda', available: true} : {name: 'cuda', available: false, reason: status.reason};
+}
+
 export function loadOptionalBackends(): void {
   if (statuses.length > 1) return;
-  statuses.push(selected('tensorflow') ? loadTensorflow() :
-      {name: 'tensorflow', available: false, reason: 'excluded by TFJS_DELTA_TEST_BACKENDS'});
+  const excluded = (name: string) => ({name, available: false, reason: 'excluded by TFJS_DELTA_TEST_BACKENDS'});
+  statuses.push(selected('tensorflow') ? loadTensorflow() : excluded('tensorflow'));
+  statuses.push(selected('cuda') ? loadCuda() : excluded('cuda'));
   // Optional backends register with higher priority; the suites pick theirs explicitly.
   tf.setBackend('cpu');
 }
