@@ -6,7 +6,9 @@
 import {Command, InvalidArgumentError} from 'commander';
 
 import {BackendChoice, chooseBackend} from './backend';
+import {convertCommand} from './convert';
 import {runDemo} from './demo';
+import {interpolateCommand, InterpolateCommandOptions} from './interpolate';
 
 function positiveInt(name: string) {
   return (value: string): number => {
@@ -20,6 +22,19 @@ function nonNegative(name: string) {
   return (value: string): number => {
     const n = Number(value);
     if (!(n >= 0)) throw new InvalidArgumentError(`${name} must be a number >= 0.`);
+    return n;
+  };
+}
+
+function factor(value: string): number {
+  if (!['2', '4', '8'].includes(value)) throw new InvalidArgumentError('factor must be 2, 4 or 8.');
+  return Number(value);
+}
+
+function positiveNumber(name: string) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!(n > 0)) throw new InvalidArgumentError(`${name} must be a positive number.`);
     return n;
   };
 }
@@ -45,6 +60,30 @@ export function buildProgram(): Command {
         const [height, width] = size(opts.size);
         console.log(await chooseBackend(program.opts().backend as BackendChoice));
         await runDemo({frames: opts.frames, threshold: opts.threshold, height, width});
+      });
+
+  program.command('interpolate')
+      .description('FLAVR frame interpolation: a video at 2x/4x/8x the frame rate (or in slow motion), streamed')
+      .argument('<input>', 'input video (any format ffmpeg reads)')
+      .requiredOption('-o, --output <file>', 'output video (.mp4)')
+      .option('--factor <n>', '2, 4 or 8 (must match the weights)', factor, 2)
+      .option('--weights <checkpoint>', 'FLAVR checkpoint (.pth or .safetensors)')
+      .option('--fps <n>', 'output frame rate (default: input fps x factor)', positiveNumber('--fps'))
+      .option('--slowmo', 'keep the input frame rate: slow motion, audio dropped')
+      .option('--batch <n>', 'windows per model call', positiveInt('--batch'), 1)
+      .action(async (input: string, opts: InterpolateCommandOptions) => {
+        if (opts.fps != null && opts.slowmo) throw new InvalidArgumentError('--fps and --slowmo exclude each other.');
+        console.log(await chooseBackend(program.opts().backend as BackendChoice));
+        await interpolateCommand(input, opts);
+      });
+
+  program.command('convert')
+      .description('convert a PyTorch (.pth, zip or legacy) or safetensors checkpoint of FLAVR or a torchvision ResNet to model.json + weights')
+      .argument('<checkpoint>', 'checkpoint file')
+      .argument('<outdir>', 'output folder')
+      .action(async (checkpoint: string, outdir: string) => {
+        console.log(await chooseBackend(program.opts().backend as BackendChoice));
+        await convertCommand(checkpoint, outdir);
       });
   return program;
 }

@@ -1,0 +1,62 @@
+/** `tfjs-delta interpolate`: FLAVR frame interpolation of a whole video, streamed. */
+import * as fs from 'fs';
+
+import * as tf from '@tensorflow/tfjs-core';
+import type * as tfl from '@tensorflow/tfjs-layers';
+
+import {flavrFromCheckpoint} from '../../models/flavr';
+import {interpolateVideo} from '../pipeline/interpolate';
+import {probeVideo} from '../video/ffmpeg';
+import {progressBar} from './progress';
+
+export interface InterpolateCommandOptions {
+  output: string;
+  factor: number;
+  weights?: string;
+  fps?: number;
+  slowmo?: boolean;
+  batch: number;
+}
+
+export async function interpolateCommand(input: string, options: InterpolateCommandOptions): Promise<void> {
+  if (options.weights == null) {
+    throw new Error('interpolate needs FLAVR weights: --weights <checkpoint> (an official FLAVR_2x/4x/8x .pth ' +
+        'or its safetensors/converted form; see `tfjs-delta convert`)');
+  }
+  if (!fs.existsSync(options.weights)) throw new Error(`weights '${options.weights}' do not exist`);
+  const info = probeVideo(input);
+  console.log(`input: ${input}, ${info.width}x${info.height} at ${info.fps} fps, ~${info.frames} frames` +
+      `${info.hasAudio ? ', with audio' : ''}`);
+  const model: tfl.LayersModel = await flavrFromCheckpoint(options.weights);
+  const modelFactor = (model.outputs[0].shape[1] ?? 1) + 1;
+  if (modelFactor !== options.factor) {
+    model.dispose();
+    throw new Error(`--factor ${options.factor} does not match the weights, which interpolate ${modelFactor}x`);
+  }
+  let stop = false;
+  const onSigint = () => {
+    if (stop) process.exit(130);
+    stop = true;
+    console.error('\ninterrupted: finishing the frames in flight (Ctrl-C again to abort without output)');
+  };
+  process.on('SIGINT', onSigint);
+  const bar = progressBar('interpolating', 'frames', info.frames);
+  const t0 = Date.now();
+  try {
+    const result = await interpolateVideo({
+      input, output: options.output, factor: options.factor, fps: options.fps, slowmo: options.slowmo, batch: options.batch,
+      interpolator: windows => model.predict(windows) as tf.Tensor5D,
+      onProgress: done => bar.update(done),
+      shouldStop: () => stop,
+    });
+    bar.stop();
+    const seconds = (Date.now() - t0) / 1000;
+    console.log(`${result.interrupted ? 'interrupted; wrote a shorter playable video' : 'wrote'} ${options.output}: ` +
+        `${result.outputFrames} frames at ${result.fps} fps from ${result.inputFrames} input frames ` +
+        `in ${seconds.toFixed(1)} s (${(result.inputFrames / seconds).toFixed(2)} input frames/s)`);
+  } finally {
+    bar.stop();
+    process.off('SIGINT', onSigint);
+    model.dispose();
+  }
+}

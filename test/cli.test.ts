@@ -1,0 +1,112 @@
+/**
+ * The tfjs-delta command line, run as a user runs it (a child process): demo, interpolate with a
+ * FLAVR checkpoint on a generated clip, convert, and the errors a user meets.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import * as tfl from '@tensorflow/tfjs-layers';
+import {expect} from 'chai';
+import {spawnSync} from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+
+import {flavrFromCheckpoint} from '../models/flavr';
+import {nodeFileSystem} from '../src/io/node_file_system';
+import {ffmpegBinary, probeVideo} from '../src/video/ffmpeg';
+
+const CLI = path.join(__dirname, '..', 'src', 'cli', 'main.js');
+const FIXTURES = path.join(__dirname, '..', '..', 'test', 'fixtures', 'torch');
+
+function cli(...args: string[]) {
+  const run = spawnSync(process.execPath, [CLI, '--backend', 'cpu', ...args], {encoding: 'utf8', timeout: 300000});
+  return {code: run.status, out: run.stdout, err: run.stderr};
+}
+
+function ffmpegMissing(): string|null {
+  try {
+    ffmpegBinary();
+    return null;
+  } catch (e) {
+    return (e as Error).message;
+  }
+}
+
+describe('tfjs-delta CLI', function() {
+  this.timeout(300000);
+  let dir: string;
+  before(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tfjs-delta-cli-'));
+  });
+  after(() => fs.rmSync(dir, {recursive: true, force: true}));
+
+  it('demo runs on the built-in clip and reports per-frame statistics', () => {
+    const r = cli('demo', '--frames', '3', '--size', '24x32', '--threshold', '0');
+    expect(r.code, r.err).to.equal(0);
+    expect(r.out).to.match(/backend 'cpu'/);
+    const error = Number(/max relative error vs dense: (\S+)/.exec(r.out)![1]);
+    expect(error).to.be.lessThan(1e-5);
+  });
+
+  it('rejects bad arguments with a message, not a stack trace', () => {
+    for (const [args, message] of [
+      [['demo', '--frames', '0'], '--frames must be a positive integer'],
+      [['interpolate', 'in.mp4', '-o', 'out.mp4', '--factor', '3'], 'factor must be 2, 4 or 8'],
+      [['interpolate', 'in.mp4', '-o', 'out.mp4'], 'needs FLAVR weights'],
+      [['interpolate', 'in.mp4', '-o', 'out.mp4', '--weights', 'missing.pth'], "weights 'missing.pth' do not exist"],
+    ] as Array<[string[], string]>) {
+      const r = cli(...args);
+      expect(r.code, args.join(' ')).to.not.equal(0);
+      expect(r.err, args.join(' ')).to.include(message);
+      expect(r.err, args.join(' ')).to.not.match(/\n\s+at /);
+    }
+  });
+
+  describe('with ffmpeg', function() {
+    before(function() {
+      const missing = ffmpegMissing();
+      if (missing != null) {
+        console.log(`      skipped: ${missing}`);
+        this.skip();
+      }
+    });
+
+    it('interpolate: a FLAVR checkpoint doubles the frame rate of an odd-sized clip, keeping every frame', () => {
+      const clip = path.join(dir, 'clip.mp4');
+      const make = spawnSync(ffmpegBinary(), ['-hide_banner', '-loglevel', 'error', '-y', '-f', 'lavfi', '-i',
+        'testsrc=size=36x28:rate=10', '-frames:v', '5', '-pix_fmt', 'yuv420p', clip]);
+      expect(make.status).to.equal(0);
+      const out = path.join(dir, 'out.mp4');
+      const r = cli('interpolate', clip, '-o', out, '--weights', path.join(FIXTURES, 'flavr2x.pth'), '--batch', '2');
+      expect(r.code, r.err).to.equal(0);
+      expect(r.out).to.match(/wrote .*out\.mp4: 9 frames at 20 fps from 5 input frames/);
+      const info = probeVideo(out);
+      expect([info.width, info.height, info.fps, info.frames]).to.deep.equal([36, 28, 20, 9]);
+      expect(fs.readdirSync(dir).filter(f => f.includes('partial'))).to.deep.equal([]);
+
+      const wrongFactor = cli('interpolate', clip, '-o', path.join(dir, 'x.mp4'), '--factor', '4',
+          '--weights', path.join(FIXTURES, 'flavr2x.pth'));
+      expect(wrongFactor.err).to.include('--factor 4 does not match the weights, which interpolate 2x');
+      const notVideo = cli('interpolate', path.join(FIXTURES, 'tensors.json'), '-o', path.join(dir, 'y.mp4'),
+          '--weights', path.join(FIXTURES, 'flavr2x.pth'));
+      expect(notVideo.err).to.include('is not a readable video');
+    });
+  });
+
+  it('convert: a FLAVR checkpoint becomes model.json + weights that load back and predict the same', async () => {
+    const out = path.join(dir, 'flavr2x');
+    const r = cli('convert', path.join(FIXTURES, 'flavr2x.pth'), out);
+    expect(r.code, r.err).to.equal(0);
+    expect(r.out).to.match(/converted FLAVR \([\d,]+ parameters\)/);
+    await tf.setBackend('cpu');
+    const loaded = await tfl.loadLayersModel(nodeFileSystem(out));
+    const direct = await flavrFromCheckpoint(path.join(FIXTURES, 'flavr2x.pth'));
+    const frames = tf.randomUniform([1, 4, 16, 24, 3]);
+    const diff = tf.tidy(() => tf.max(tf.abs(tf.sub(loaded.predict(frames) as tf.Tensor, direct.predict(frames) as tf.Tensor))).dataSync()[0]);
+    expect(diff).to.equal(0);
+    tf.dispose(frames);
+    loaded.dispose();
+    direct.dispose();
+    const bad = cli('convert', path.join(FIXTURES, 'tensors.safetensors'), path.join(dir, 'bad'));
+    expect(bad.err).to.include('is neither a FLAVR nor a torchvision ResNet checkpoint');
+  });
+});
