@@ -40,6 +40,11 @@ export interface FlavrOptions {
   depth?: 18|34;
   /** Channels of the stem/layer1, layer2, layer3, layer4. Default [64, 128, 256, 512]. */
   widths?: Widths;
+  /**
+   * Initial weights: 'random' (tfjs's defaults, for training) or 'zeros' (much faster to build;
+   * for weights loaded next, as flavrFromCheckpoint does). Default 'random'.
+   */
+  weightInit?: 'random'|'zeros';
   /** How H and W are padded to multiples of 8: 'reflect' (default) or 'zero'. */
   padMode?: 'reflect'|'zero';
   name?: string;
@@ -51,6 +56,7 @@ interface Resolved {
   depth: 18|34;
   widths: Widths;
   padMode: 'reflect'|'zero';
+  zeros: boolean;
   name: string;
 }
 
@@ -64,7 +70,7 @@ function resolve(options: FlavrOptions): Resolved {
     throw new Error(`flavr: widths must be 4 positive integers, got ${JSON.stringify(widths)}`);
   }
   return {factor, depth, widths, encoderBias: options.encoderBias ?? factor > 2, padMode: options.padMode ?? 'reflect',
-    name: options.name ?? `flavr_${factor}x`};
+    zeros: options.weightInit === 'zeros', name: options.name ?? `flavr_${factor}x`};
 }
 
 type T = tfl.SymbolicTensor;
@@ -73,37 +79,42 @@ function apply(layer: tfl.layers.Layer, x: T|T[]): T {
   return layer.apply(x) as T;
 }
 
-/** PyTorch Conv3d(k, stride, padding=p) + optional ReLU as tfjs layers (explicit pad + 'valid' at stride > 1). */
-function conv3d(x: T, name: string, filters: number, kernel: [number, number, number], strides: [number, number, number],
-                pad: [number, number, number], useBias: boolean, relu: boolean): T {
-  const same = strides.every(s => s === 1) && kernel.every((k, i) => k === 2 * pad[i] + 1);
-  let y = x;
-  if (!same && pad.some(p => p > 0)) {
-    y = apply(new ZeroPadding3D({name: `${name}.pad`, padding: [[pad[0], pad[0]], [pad[1], pad[1]], [pad[2], pad[2]]]}), y);
-  }
-  return apply(tfl.layers.conv3d({name, filters, kernelSize: kernel, strides, padding: same ? 'same' : 'valid', useBias,
-    activation: relu ? 'relu' : 'linear'}), y);
-}
-
-function basicBlock(x: T, name: string, inChannels: number, planes: number, stride: 1|2, bias: boolean): T {
-  const s: [number, number, number] = [1, stride, stride];
-  const h = conv3d(x, `${name}.conv1.0`, planes, [3, 3, 3], s, [1, 1, 1], bias, true);
-  const g = apply(new Conv3DGatedLayer({name: `${name}.conv2`, filters: planes, kernelSize: 3, padding: 'same', useBias: bias}), h);
-  const residual = stride !== 1 || inChannels !== planes ?
-      conv3d(x, `${name}.downsample.0`, planes, [1, 1, 1], s, [0, 0, 0], false, false) : x;
-  const sum = apply(tfl.layers.add({name: `${name}.add`}), [g, residual]);
-  return apply(tfl.layers.reLU({name: `${name}.relu`}), sum);
-}
-
-function gated(x: T, name: string, filters: number, up: boolean): T {
-  return apply(new Conv3DGatedLayer(up ?
-      {name, filters, kernelSize: [3, 4, 4], strides: [1, 2, 2], padding: 1, transpose: true, activation: 'leakyRelu', alpha: 0.2} :
-      {name, filters, kernelSize: 3, padding: 'same', activation: 'leakyRelu', alpha: 0.2}), x);
-}
+type Triple = [number, number, number];
 
 /** Builds FLAVR as a LayersModel (random weights; load trained ones with loadFlavrWeights). */
 export function flavr(options: FlavrOptions = {}): tfl.LayersModel {
   const o = resolve(options);
+  const kernelInitializer = o.zeros ? 'zeros' : undefined;
+  const gatedInit = o.zeros ? 'zeros' : 'glorotUniform';
+
+  /** PyTorch Conv3d(k, stride, padding=p) [+ ReLU]: explicit pad + 'valid' unless TF's 'same' is identical. */
+  const conv3d = (x: T, name: string, filters: number, kernel: Triple, strides: Triple, pad: Triple, useBias: boolean,
+                  relu: boolean): T => {
+    const same = strides.every(s => s === 1) && kernel.every((k, i) => k === 2 * pad[i] + 1);
+    if (!same && pad.some(p => p > 0)) {
+      x = apply(new ZeroPadding3D({name: `${name}.pad`, padding: [[pad[0], pad[0]], [pad[1], pad[1]], [pad[2], pad[2]]]}), x);
+    }
+    return apply(tfl.layers.conv3d({name, filters, kernelSize: kernel, strides, padding: same ? 'same' : 'valid', useBias,
+      activation: relu ? 'relu' : 'linear', kernelInitializer}), x);
+  };
+  /** BasicBlock: conv1 + ReLU, conv2 + SE gate (fg), + residual (1x1x1 downsample if needed), ReLU. */
+  const basicBlock = (x: T, name: string, inChannels: number, planes: number, stride: 1|2): T => {
+    const s: Triple = [1, stride, stride];
+    const h = conv3d(x, `${name}.conv1.0`, planes, [3, 3, 3], s, [1, 1, 1], o.encoderBias, true);
+    const g = apply(new Conv3DGatedLayer({name: `${name}.conv2`, filters: planes, kernelSize: 3, padding: 'same',
+      useBias: o.encoderBias, kernelInitializer: gatedInit}), h);
+    const residual = stride !== 1 || inChannels !== planes ?
+        conv3d(x, `${name}.downsample.0`, planes, [1, 1, 1], s, [0, 0, 0], false, false) : x;
+    const sum = apply(tfl.layers.add({name: `${name}.add`}), [g, residual]);
+    return apply(tfl.layers.reLU({name: `${name}.relu`}), sum);
+  };
+  /** Conv_3d (3x3x3) or upConv3D (ConvTranspose3d k(3,4,4) s(1,2,2) p1), each + SE gate, then LeakyReLU(0.2). */
+  const gated = (x: T, name: string, filters: number, up: boolean): T => apply(new Conv3DGatedLayer(up ?
+      {name, filters, kernelSize: [3, 4, 4], strides: [1, 2, 2], padding: 1, transpose: true, activation: 'leakyRelu', alpha: 0.2,
+        kernelInitializer: gatedInit} :
+      {name, filters, kernelSize: 3, padding: 'same', activation: 'leakyRelu', alpha: 0.2, kernelInitializer: gatedInit}), x);
+  const cat = (name: string, a: T, b: T) => apply(tfl.layers.concatenate({name, axis: -1}), [a, b]);
+
   const [c0, c1, c2, c3] = o.widths;
   const blocks = o.depth === 18 ? [2, 2, 2, 2] : [3, 4, 6, 3];
   const frames = tfl.input({shape: [4, null, null, 3] as number[], name: 'frames'});
@@ -118,13 +129,12 @@ export function flavr(options: FlavrOptions = {}): tfl.LayersModel {
   const strides: Array<1|2> = [1, 2, 2, 1];
   for (let stage = 0; stage < 4; stage++) {
     for (let b = 0; b < blocks[stage]; b++) {
-      h = basicBlock(h, `encoder.layer${stage + 1}.${b}`, inChannels, planes[stage], b === 0 ? strides[stage] : 1, o.encoderBias);
+      h = basicBlock(h, `encoder.layer${stage + 1}.${b}`, inChannels, planes[stage], b === 0 ? strides[stage] : 1);
       inChannels = planes[stage];
     }
     skips.push(h);
   }
   const [, x1, x2, x3, x4] = skips;
-  const cat = (name: string, a: T, b: T) => apply(tfl.layers.concatenate({name, axis: -1}), [a, b]);
   let d = cat('decoder.0.cat', gated(x4, 'decoder.0.conv', c2, false), x3);
   d = cat('decoder.1.cat', gated(d, 'decoder.1.upconv', c1, true), x2);
   d = cat('decoder.2.cat', gated(d, 'decoder.2.upconv', c0, true), x1);
@@ -132,10 +142,10 @@ export function flavr(options: FlavrOptions = {}): tfl.LayersModel {
   d = gated(d, 'decoder.4.upconv', c0, true);
 
   let f = apply(new FoldFrames({name: 'fold_frames'}), d);
-  f = apply(tfl.layers.conv2d({name: 'feature_fuse.conv.0', filters: c0, kernelSize: 1, useBias: false}), f);
+  f = apply(tfl.layers.conv2d({name: 'feature_fuse.conv.0', filters: c0, kernelSize: 1, useBias: false, kernelInitializer}), f);
   f = apply(tfl.layers.leakyReLU({name: 'feature_fuse.lrelu', alpha: 0.2}), f);
   f = apply(new ReflectionPadding2D({name: 'outconv.0', padding: 3}), f);
-  f = apply(tfl.layers.conv2d({name: 'outconv.1', filters: 3 * (o.factor - 1), kernelSize: 7, padding: 'valid'}), f);
+  f = apply(tfl.layers.conv2d({name: 'outconv.1', filters: 3 * (o.factor - 1), kernelSize: 7, padding: 'valid', kernelInitializer}), f);
   let out = apply(new UnfoldFrames({name: 'split_frames', frames: o.factor - 1}), f);
   out = apply(new MeanShift({name: 'add_mean', sign: 1}), [out, padded]);
   out = apply(new CropLike({name: 'crop'}), [out, frames]);
@@ -191,7 +201,7 @@ export function flavrOptionsFromStateDict(sd: StateDict): Required<Pick<FlavrOpt
 export async function flavrFromCheckpoint(source: string|Uint8Array|ArrayBuffer,
                                           options: FlavrOptions & LoadCheckpointOptions = {}): Promise<tfl.LayersModel> {
   const sd = await loadPyTorchCheckpoint(source, options);
-  const model = flavr({...options, ...flavrOptionsFromStateDict(sd)});
+  const model = flavr({weightInit: 'zeros', ...options, ...flavrOptionsFromStateDict(sd)});
   try {
     loadFlavrWeights(model, sd);
   } catch (e) {

@@ -2,9 +2,13 @@
  * Ready-made models as ordinary tfjs LayersModels, and their PyTorch weight loaders.
  *   flavr(...)               FLAVR frame interpolation (2x/4x/8x), built from conv3dGated layers
  *   flavrFromCheckpoint(p)   the model an official-format FLAVR checkpoint describes, weights loaded
+ *   resnet(...)              ResNet-18/34/50 (torchvision names), classifier, SimpleBaseline pose head or trunk
+ *   resnetFromCheckpoint(p)  the model a torchvision / SimpleBaseline state dict describes, weights loaded
  */
 export {flavr, flavrFromCheckpoint, flavrOptionsFromStateDict, flavrWeightMapping, loadFlavrWeights} from './flavr';
 export type {FlavrOptions} from './flavr';
 export {Conv3DGatedLayer, conv3dGatedLayer} from './layers/conv3d_gated_layer';
 export type {Conv3DGatedLayerArgs, Padding3D} from './layers/conv3d_gated_layer';
 export {CropLike, FoldFrames, MeanShift, PadToMultiple, ReflectionPadding2D, UnfoldFrames, ZeroPadding3D} from './layers/shape_layers';
+export {loadResNetWeights, resnet, resnetFromCheckpoint, resnetOptionsFromStateDict, resnetWeightMapping} from './resnet';
+export type {ResNetOptions} from './resnet';

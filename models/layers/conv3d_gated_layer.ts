@@ -30,6 +30,8 @@ export interface Conv3DGatedLayerArgs extends LayerArgs {
   activation?: Activation;
   /** leakyRelu slope (default 0.2, FLAVR's). */
   alpha?: number;
+  /** Initializer of kernel and gateKernel: 'glorotUniform' (default) or 'zeros' (fast, for weights loaded next). */
+  kernelInitializer?: 'glorotUniform'|'zeros';
 }
 
 function triple(v: number|Triple): Triple {
@@ -54,6 +56,7 @@ export class Conv3DGatedLayer extends tfl.layers.Layer {
   readonly useBias: boolean;
   readonly activation: Activation;
   readonly alpha: number;
+  readonly kernelInitializer: 'glorotUniform'|'zeros';
   private kernel: tfl.LayerVariable|null = null;
   private bias: tfl.LayerVariable|null = null;
   private gateKernel: tfl.LayerVariable|null = null;
@@ -72,6 +75,7 @@ export class Conv3DGatedLayer extends tfl.layers.Layer {
     this.useBias = args.useBias ?? true;
     this.activation = args.activation ?? 'linear';
     this.alpha = args.alpha ?? 0.2;
+    this.kernelInitializer = args.kernelInitializer ?? 'glorotUniform';
   }
 
   override build(inputShape: tfl.Shape|tfl.Shape[]): void {
@@ -83,9 +87,10 @@ export class Conv3DGatedLayer extends tfl.layers.Layer {
     const [kd, kh, kw] = this.kernelSize;
     const kernelShape = this.transpose ? [kd, kh, kw, this.filters, inChannels] : [kd, kh, kw, inChannels, this.filters];
     const f = this.filters;
-    this.kernel = this.addWeight('kernel', kernelShape, 'float32', tfl.initializers.glorotUniform({}));
+    const init = () => this.kernelInitializer === 'zeros' ? tfl.initializers.zeros() : tfl.initializers.glorotUniform({});
+    this.kernel = this.addWeight('kernel', kernelShape, 'float32', init());
     if (this.useBias) this.bias = this.addWeight('bias', [f], 'float32', tfl.initializers.zeros());
-    this.gateKernel = this.addWeight('gateKernel', [f, f], 'float32', tfl.initializers.glorotUniform({}));
+    this.gateKernel = this.addWeight('gateKernel', [f, f], 'float32', init());
     this.gateBias = this.addWeight('gateBias', [f], 'float32', tfl.initializers.zeros());
     this.built = true;
   }
@@ -141,6 +146,7 @@ export class Conv3DGatedLayer extends tfl.layers.Layer {
       useBias: this.useBias,
       activation: this.activation,
       alpha: this.alpha,
+      kernelInitializer: this.kernelInitializer,
     };
   }
 }
