@@ -9,10 +9,12 @@
  * 'valid' convs where stride 2 would make TF's 'same' pad differently, and before the max pool
  * (zero padding equals PyTorch's -inf padding there, because the pool follows a ReLU).
  *
- * The models are ordinary dense LayersModels of standard layers, so toDelta can convert them.
+ * The models are ordinary dense LayersModels of standard layers; `delta: true` (or toDelta options)
+ * returns their delta twin (models/to_delta.ts), with the same layer names, so the same loaders work.
  */
 import * as tfl from '@tensorflow/tfjs-layers';
 
+import {toDelta, ToDeltaOptions} from './to_delta';
 import {loadPyTorchCheckpoint, LoadCheckpointOptions, StateDict} from './pytorch/checkpoint';
 import {loadStateDict, mappingFromModel, WeightMapping} from './pytorch/mapping';
 
@@ -39,6 +41,11 @@ export interface ResNetOptions {
   weightInit?: 'random'|'zeros';
   /** [height, width, 3]; null sizes accept any resolution (default). */
   inputShape?: [number|null, number|null, number];
+  /**
+   * Build the delta model (toDelta of the dense one, sharing its weights): true, or toDelta's
+   * options (thresholds, stats, ...). Default: the dense model.
+   */
+  delta?: boolean|ToDeltaOptions;
   name?: string;
 }
 
@@ -130,7 +137,9 @@ export function resnet(options: ResNetOptions = {}): tfl.LayersModel {
     }
     x = apply(tfl.layers.conv2d({name: 'final_layer', filters: options.joints ?? 17, kernelSize: 1, kernelInitializer: init}), x);
   }
-  return tfl.model({inputs: input, outputs: x, name: options.name ?? `resnet${depth}${head === 'classifier' ? '' : `_${head}`}`});
+  const dense = tfl.model({inputs: input, outputs: x, name: options.name ?? `resnet${depth}${head === 'classifier' ? '' : `_${head}`}`});
+  if (options.delta == null || options.delta === false) return dense;
+  return toDelta(dense, options.delta === true ? {} : options.delta);
 }
 
 export function resnetWeightMapping(model: tfl.LayersModel): WeightMapping[] {

@@ -128,3 +128,32 @@ describeEachBackend('models: ResNet parity with PyTorch', () => {
     });
   }
 });
+
+describe('models: delta ResNet', () => {
+  before(async () => {
+    await tf.setBackend('cpu');
+  });
+
+  it('delta: true gives the delta twin, loadable from the same checkpoint, equal to dense at threshold 0', async () => {
+    const dense = await resnetFromCheckpoint(fixture('resnet18_pose.safetensors'));
+    const delta = await resnetFromCheckpoint(fixture('resnet18_pose.safetensors'), {delta: {threshold: 0}});
+    try {
+      expect(delta.layers.some(l => l.getClassName() === 'DeltaConv2D')).to.equal(true);
+      expect(delta.getLayer('layer1.0.conv1').getClassName()).to.equal('DeltaConv2D');
+      const io = loadPyTorchCheckpointSync(fixture('resnet18_pose_io.safetensors'));
+      const x0 = io.get('input')!.toTensor();
+      const x1 = tf.tidy(() => tf.add(x0, tf.mul(tf.cast(tf.greater(tf.randomUniform(x0.shape, 0, 1, 'float32', 9), 0.9), 'float32'), 0.3)));
+      for (const [i, x] of [x0, x1].entries()) {
+        const want = dense.predict(x) as tf.Tensor;
+        const got = delta.predictOnBatch(x) as tf.Tensor;
+        const err = tf.tidy(() => tf.max(tf.abs(tf.sub(got, want))).dataSync()[0] / tf.max(tf.abs(want)).dataSync()[0]);
+        expect(err, `frame ${i}`).to.be.below(1e-5);
+        tf.dispose([want, got]);
+      }
+      tf.dispose([x0, x1]);
+    } finally {
+      delta.dispose();
+      dense.dispose();
+    }
+  });
+});
