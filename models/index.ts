@@ -4,6 +4,7 @@
  *   flavrFromCheckpoint(p)   the model an official-format FLAVR checkpoint describes, weights loaded
  *   resnet(...)              ResNet-18/34/50 (torchvision names), classifier, SimpleBaseline pose head or trunk
  *   resnetFromCheckpoint(p)  the model a torchvision / SimpleBaseline state dict describes, weights loaded
+ *   posenet(path)            PoseNet-MobileNetV1 rebuilt from its tfjs graph model, trained weights mapped in
  */
 export {flavr, flavrFromCheckpoint, flavrOptionsFromStateDict, flavrWeightMapping, loadFlavrWeights} from './flavr';
 export type {FlavrOptions} from './flavr';
@@ -12,3 +13,4 @@ export type {Conv3DGatedLayerArgs, Padding3D} from './layers/conv3d_gated_layer'
 export {CropLike, FoldFrames, MeanShift, PadToMultiple, ReflectionPadding2D, UnfoldFrames, ZeroPadding3D} from './layers/shape_layers';
 export {loadResNetWeights, resnet, resnetFromCheckpoint, resnetOptionsFromStateDict, resnetWeightMapping} from './resnet';
 export type {ResNetOptions} from './resnet';
+export {posenet, posenetFromArtifacts} from './posenet';
