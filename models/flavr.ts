@@ -22,7 +22,7 @@
 import * as tfl from '@tensorflow/tfjs-layers';
 
 import {CheckpointError, loadPyTorchCheckpoint, LoadCheckpointOptions, StateDict} from './pytorch/checkpoint';
-import {loadStateDict, mappingFromModel, WeightMapping} from './pytorch/mapping';
+import {buildAndLoad, loadStateDict, mappingFromModel, WeightMapping} from './pytorch/mapping';
 import {Conv3DGatedLayer} from './layers/conv3d_gated_layer';
 import {CropLike, FoldFrames, MeanShift, PadToMultiple, ReflectionPadding2D, UnfoldFrames, ZeroPadding3D} from './layers/shape_layers';
 
@@ -201,12 +201,5 @@ export function flavrOptionsFromStateDict(sd: StateDict): Required<Pick<FlavrOpt
 export async function flavrFromCheckpoint(source: string|Uint8Array|ArrayBuffer,
                                           options: FlavrOptions & LoadCheckpointOptions = {}): Promise<tfl.LayersModel> {
   const sd = await loadPyTorchCheckpoint(source, options);
-  const model = flavr({weightInit: 'zeros', ...options, ...flavrOptionsFromStateDict(sd)});
-  try {
-    loadFlavrWeights(model, sd);
-  } catch (e) {
-    model.dispose();
-    throw e;
-  }
-  return model;
+  return buildAndLoad(() => flavr({weightInit: 'zeros', ...options, ...flavrOptionsFromStateDict(sd)}), model => loadFlavrWeights(model, sd));
 }

@@ -16,7 +16,7 @@ import * as tfl from '@tensorflow/tfjs-layers';
 
 import {toDelta, ToDeltaOptions} from './to_delta';
 import {loadPyTorchCheckpoint, LoadCheckpointOptions, StateDict} from './pytorch/checkpoint';
-import {loadStateDict, mappingFromModel, WeightMapping} from './pytorch/mapping';
+import {buildAndLoad, loadStateDict, mappingFromModel, WeightMapping} from './pytorch/mapping';
 
 export interface ResNetOptions {
   /** 18, 34 or 50. Default 50. */
@@ -185,12 +185,5 @@ export function resnetOptionsFromStateDict(sd: StateDict): ResNetOptions {
 export async function resnetFromCheckpoint(source: string|Uint8Array|ArrayBuffer,
                                            options: ResNetOptions & LoadCheckpointOptions = {}): Promise<tfl.LayersModel> {
   const sd = await loadPyTorchCheckpoint(source, options);
-  const model = resnet({weightInit: 'zeros', ...options, ...resnetOptionsFromStateDict(sd)});
-  try {
-    loadResNetWeights(model, sd);
-  } catch (e) {
-    model.dispose();
-    throw e;
-  }
-  return model;
+  return buildAndLoad(() => resnet({weightInit: 'zeros', ...options, ...resnetOptionsFromStateDict(sd)}), model => loadResNetWeights(model, sd));
 }

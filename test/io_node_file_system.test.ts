@@ -130,6 +130,9 @@ describe('nodeFileSystem IOHandler', () => {
     tf.io.registerLoadRouter((url: string|string[]) =>
         (typeof url === 'string' && url.startsWith('file:///claimed-by-other/') ? other : null) as tf.io.IOHandler);
     const handlers = tf.io.getLoadHandlers('file:///claimed-by-other/model.json');
-    expect(handlers).to.deep.equal([other]);
+    // Ours is absent (tfjs-node's own file router may be there too, when something loaded tfjs-node).
+    const ours = nodeFileSystem('x').constructor;
+    expect(handlers).to.include(other);
+    expect(handlers.filter(h => h.constructor === ours)).to.deep.equal([]);
   });
 });

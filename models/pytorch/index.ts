@@ -2,7 +2,7 @@
 export {CheckpointError, describe, findStateDict, loadPyTorchCheckpoint, loadPyTorchCheckpointSync, readPyTorchFile,
   readSafetensors, STATE_DICT_KEYS} from './checkpoint';
 export type {LoadCheckpointOptions, StateDict} from './checkpoint';
-export {loadStateDict, StateDictMismatchError, torchLayout, torchToTfjs} from './mapping';
+export {buildAndLoad, layoutOf, loadStateDict, mappingFromModel, StateDictMismatchError, torchLayout, torchToTfjs} from './mapping';
 export type {Layout, LoadStateDictOptions, WeightMapping} from './mapping';
 export {PickleError, PyGlobal, PyObject, unpickle} from './pickle';
 export {TorchStorage, TorchTensor} from './tensor';

@@ -150,6 +150,18 @@ export function loadStateDict(model: LayersModel, mapping: WeightMapping[], stat
   }
 }
 
+/** Builds a model and loads weights into it; if loading fails, the model is disposed and the error rethrown. */
+export function buildAndLoad(build: () => LayersModel, load: (model: LayersModel) => void): LayersModel {
+  const model = build();
+  try {
+    load(model);
+  } catch (e) {
+    model.dispose();
+    throw e;
+  }
+  return model;
+}
+
 /** tfjs weight name -> PyTorch parameter name, per kind of layer. */
 const TORCH_PARAM: {[weight: string]: string} = {
   kernel: 'weight', bias: 'bias', depthwise_kernel: 'weight',

@@ -260,23 +260,11 @@ export function unpickle(data: Uint8Array, offset = 0, options: UnpickleOptions 
         stack.push(new PyGlobal(String(module), String(name)));
         break;
       }
-      case 0x52: {                                             // REDUCE
+      case 0x52: case 0x81: case 0x92: {                       // REDUCE, NEWOBJ, NEWOBJ_EX
+        if (op === 0x92) pop();  // NEWOBJ_EX's kwargs: unused by the classes torch pickles
         const args = pop();
         const fn = pop();
         stack.push(call(fn, Array.isArray(args) ? args : [args]));
-        break;
-      }
-      case 0x81: {                                             // NEWOBJ
-        const args = pop();
-        const cls = pop();
-        stack.push(call(cls, Array.isArray(args) ? args : [args]));
-        break;
-      }
-      case 0x92: {                                             // NEWOBJ_EX
-        pop();  // kwargs
-        const args = pop();
-        const cls = pop();
-        stack.push(call(cls, Array.isArray(args) ? args : [args]));
         break;
       }
       case 0x62: {                                             // BUILD
