@@ -356,6 +356,7 @@ def format_fixtures():
     torch.save(tensors, os.path.join(OUT, 'tensors_zip.pt'))
     torch.save(tensors, os.path.join(OUT, 'tensors_legacy.pt'), _use_new_zipfile_serialization=False)
     torch.save(tensors, os.path.join(OUT, 'tensors_zip_p4.pt'), pickle_protocol=4)  # FRAME, MEMOIZE, STACK_GLOBAL...
+    torch.jit.save(torch.jit.script(nn.Linear(2, 2)), os.path.join(OUT, 'scripted.pt'))  # not a checkpoint: must be refused
     # A training checkpoint: nested dict, 'module.' prefix, Adam state, numpy scalar, a shared storage.
     params = collections.OrderedDict(('module.' + k, v) for k, v in tensors.items())
     w = torch.nn.Parameter(tensors['conv.weight'].clone())

@@ -132,6 +132,7 @@ describe('PyTorch checkpoint reader', () => {
     const at = Buffer.from(broken).indexOf('collections');
     broken.fill(0xff, at - 3, at + 40);
     await expectThrows(() => readPyTorchFile(broken), /pickle: unsupported opcode 0xff at offset \d+/);
+    await expectThrows(() => readPyTorchFile(bytesOf('scripted.pt')), /is a TorchScript archive \(torch.jit.save\), not a torch.save checkpoint/);
     // A plain pickle that is not a torch checkpoint.
     const plain = new Uint8Array([0x80, 0x02, 0x4b, 0x07, 0x2e]);
     await expectThrows(() => readPyTorchFile(plain), /a pickle but not a torch.save checkpoint/);

@@ -122,12 +122,14 @@ function unzipEntries(bytes: Uint8Array, filter: (name: string) => boolean, sour
 function readZip(bytes: Uint8Array, source: string): unknown {
   const names: string[] = [];
   unzipEntries(bytes, name => (names.push(name), false), source);
+  if (names.some(n => /(^|\/)constants\.pkl$/.test(n)) && names.some(n => /(^|\/)code\//.test(n))) {
+    throw new CheckpointError(`${source} is a TorchScript archive (torch.jit.save), not a torch.save checkpoint; ` +
+        `save the model's state_dict() with torch.save instead`);
+  }
   const pkl = names.find(n => /(^|\/)data\.pkl$/.test(n));
   if (pkl == null) {
-    const jit = names.some(n => /(^|\/)constants\.pkl$/.test(n) || /(^|\/)code\//.test(n));
-    throw new CheckpointError(`${source} is a zip archive without data.pkl` +
-        (jit ? ': it looks like a TorchScript archive (torch.jit.save); save a state_dict with torch.save instead' :
-               ` (entries: ${names.slice(0, 8).join(', ')}${names.length > 8 ? ', ...' : ''}): not a torch.save checkpoint`));
+    throw new CheckpointError(`${source} is a zip archive without data.pkl (entries: ${names.slice(0, 8).join(', ')}` +
+        `${names.length > 8 ? ', ...' : ''}): not a torch.save checkpoint`);
   }
   const prefix = pkl.slice(0, pkl.length - 'data.pkl'.length);
   const byteorder = names.includes(`${prefix}byteorder`) ?
