@@ -16,7 +16,7 @@ import {flavr, flavrFromCheckpoint, flavrOptionsFromStateDict, flavrWeightMappin
 import {nodeFileSystem} from '../src/io/node_file_system';
 import {loadPyTorchCheckpointSync} from '../models/pytorch/checkpoint';
 import {loadStateDict, StateDictMismatchError} from '../models/pytorch/mapping';
-import {FIXTURES, shapeOnlyStateDict} from './pytorch_fixtures';
+import {FIXTURES, shapeOnlyStateDict, strictFp32On} from './pytorch_fixtures';
 import {describeEachBackend} from './support/backends';
 
 const official: {[model: string]: {[name: string]: number[]}} =
@@ -123,7 +123,8 @@ describe('models: FLAVR', () => {
   });
 });
 
-describeEachBackend('models: FLAVR parity with PyTorch', () => {
+describeEachBackend('models: FLAVR parity with PyTorch', backend => {
+  strictFp32On(backend);
   const cases = [
     {file: 'flavr2x.pth', io: 'flavr2x_io.safetensors', what: '2x, zip training checkpoint, no encoder biases'},
     {file: 'flavr8x_legacy.pth', io: 'flavr8x_io.safetensors', what: '8x, legacy format, encoder biases'},

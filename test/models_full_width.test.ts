@@ -3,7 +3,8 @@
  * they are not committed): `python3 scripts/make_torch_fixtures.py --full DIR` writes official-size
  * FLAVR 2x (zip training checkpoint with Adam state, ~505 MB) and 8x (legacy format), torchvision-
  * size ResNet-50 and ResNet-50 + pose head, with PyTorch's outputs; `TFJS_DELTA_TORCH_FULL=DIR
- * npm test` then runs this suite (on 'tensorflow' when tfjs-node is there: FLAVR on 'cpu' takes minutes).
+ * npm test` then runs this suite on TFJS_DELTA_FULL_BACKEND, or 'tensorflow' when tfjs-node is there
+ * (FLAVR on 'cpu' takes minutes).
  */
 import * as fs from 'fs';
 import * as path from 'path';
@@ -15,6 +16,7 @@ import {expect} from 'chai';
 import {flavrFromCheckpoint} from '../models/flavr';
 import {loadPyTorchCheckpointSync} from '../models/pytorch/checkpoint';
 import {resnetFromCheckpoint} from '../models/resnet';
+import {strictFp32On} from './pytorch_fixtures';
 
 const DIR = process.env.TFJS_DELTA_TORCH_FULL;
 
@@ -33,8 +35,9 @@ describe('models at full width vs PyTorch (TFJS_DELTA_TORCH_FULL)', function() {
       this.skip();
     }
     previous = tf.getBackend();
-    await tf.setBackend(tf.findBackend('tensorflow') != null ? 'tensorflow' : 'cpu');
+    await tf.setBackend(process.env.TFJS_DELTA_FULL_BACKEND ?? (tf.findBackend('tensorflow') != null ? 'tensorflow' : 'cpu'));
   });
+  strictFp32On(process.env.TFJS_DELTA_FULL_BACKEND ?? '');
   after(async () => {
     if (previous != null) await tf.setBackend(previous);
   });

@@ -16,7 +16,7 @@ import {loadPyTorchCheckpointSync} from '../models/pytorch/checkpoint';
 import {StateDictMismatchError} from '../models/pytorch/mapping';
 import {loadResNetWeights, resnet, resnetFromCheckpoint, resnetOptionsFromStateDict, resnetWeightMapping} from '../models/resnet';
 import {nodeFileSystem} from '../src/io/node_file_system';
-import {fixture} from './pytorch_fixtures';
+import {fixture, strictFp32On} from './pytorch_fixtures';
 import {describeEachBackend} from './support/backends';
 
 function trainableParams(model: tfl.LayersModel): number {
@@ -109,7 +109,8 @@ describe('models: ResNet', () => {
   });
 });
 
-describeEachBackend('models: ResNet parity with PyTorch', () => {
+describeEachBackend('models: ResNet parity with PyTorch', backend => {
+  strictFp32On(backend);
   const cases = [
     {file: 'resnet50.pth', io: 'resnet50_io.safetensors', what: 'ResNet-50 classifier, torch.save zip, 64x64'},
     {file: 'resnet18_pose.safetensors', io: 'resnet18_pose_io.safetensors', what: 'ResNet-18 + SimpleBaseline head, safetensors, 64x48'},

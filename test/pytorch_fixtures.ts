@@ -22,3 +22,16 @@ export function shapeOnlyStateDict(shapes: {[name: string]: number[]}): StateDic
   }
   return sd;
 }
+
+/**
+ * Parity with PyTorch's fp32 is measured in strict fp32: on the 'cuda' backend the suite turns its
+ * TF32 tensor-core math off for its duration (TF32 alone gives relative errors near 1e-3).
+ */
+export function strictFp32On(backend: string): void {
+  if (backend !== 'cuda') return;
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const {setCudaOptions} = require('../src/backend_cuda') as typeof import('../src/backend_cuda');
+  before(() => setCudaOptions({allowTF32: false}));
+  const strict = process.env.TFJS_DELTA_STRICT_FP32;  // the backend's own default, restored after
+  after(() => setCudaOptions({allowTF32: strict == null || strict === '0' || strict.toLowerCase() === 'false'}));
+}
