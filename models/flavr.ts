@@ -200,6 +200,10 @@ export function flavrOptionsFromStateDict(sd: StateDict): Required<Pick<FlavrOpt
  */
 export async function flavrFromCheckpoint(source: string|Uint8Array|ArrayBuffer,
                                           options: FlavrOptions & LoadCheckpointOptions = {}): Promise<tfl.LayersModel> {
-  const sd = await loadPyTorchCheckpoint(source, options);
+  return flavrFromStateDict(await loadPyTorchCheckpoint(source, options), options);
+}
+
+/** The model an official-format FLAVR state dict describes, with its weights (see flavrFromCheckpoint). */
+export function flavrFromStateDict(sd: StateDict, options: FlavrOptions = {}): tfl.LayersModel {
   return buildAndLoad(() => flavr({weightInit: 'zeros', ...options, ...flavrOptionsFromStateDict(sd)}), model => loadFlavrWeights(model, sd));
 }

@@ -6,11 +6,11 @@
  *   resnetFromCheckpoint(p)  the model a torchvision / SimpleBaseline state dict describes, weights loaded
  *   posenet(path)            PoseNet-MobileNetV1 rebuilt from its tfjs graph model, trained weights mapped in
  */
-export {flavr, flavrFromCheckpoint, flavrOptionsFromStateDict, flavrWeightMapping, loadFlavrWeights} from './flavr';
+export {flavr, flavrFromCheckpoint, flavrFromStateDict, flavrOptionsFromStateDict, flavrWeightMapping, loadFlavrWeights} from './flavr';
 export type {FlavrOptions} from './flavr';
 export {Conv3DGatedLayer, conv3dGatedLayer} from './layers/conv3d_gated_layer';
 export type {Conv3DGatedLayerArgs, Padding3D} from './layers/conv3d_gated_layer';
 export {CropLike, FoldFrames, MeanShift, PadToMultiple, ReflectionPadding2D, UnfoldFrames, ZeroPadding3D} from './layers/shape_layers';
-export {loadResNetWeights, resnet, resnetFromCheckpoint, resnetOptionsFromStateDict, resnetWeightMapping} from './resnet';
+export {loadResNetWeights, resnet, resnetFromCheckpoint, resnetFromStateDict, resnetOptionsFromStateDict, resnetWeightMapping} from './resnet';
 export type {ResNetOptions} from './resnet';
 export {posenet, posenetFromArtifacts} from './posenet';

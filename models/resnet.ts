@@ -184,6 +184,10 @@ export function resnetOptionsFromStateDict(sd: StateDict): ResNetOptions {
 /** Reads a torchvision / SimpleBaseline checkpoint, builds the matching model and loads it. */
 export async function resnetFromCheckpoint(source: string|Uint8Array|ArrayBuffer,
                                            options: ResNetOptions & LoadCheckpointOptions = {}): Promise<tfl.LayersModel> {
-  const sd = await loadPyTorchCheckpoint(source, options);
+  return resnetFromStateDict(await loadPyTorchCheckpoint(source, options), options);
+}
+
+/** The model a torchvision / SimpleBaseline state dict describes, with its weights. */
+export function resnetFromStateDict(sd: StateDict, options: ResNetOptions = {}): tfl.LayersModel {
   return buildAndLoad(() => resnet({weightInit: 'zeros', ...options, ...resnetOptionsFromStateDict(sd)}), model => loadResNetWeights(model, sd));
 }

@@ -50,7 +50,7 @@ function torchCall(g: PyGlobal, args: unknown[]): unknown {
     case 'torch._utils._rebuild_tensor_v2': {
       const [storage, offset, size, stride, requiresGrad] = args;
       if (!(storage instanceof TorchStorage)) {
-        throw new CheckpointError(`${g.name}: expected a storage, got ${describe(storage)}`);
+        throw new CheckpointError(`${g.name}: expected a storage, got ${describeValue(storage)}`);
       }
       return new TorchTensor(storage, asInt(offset, 'storage offset'), asInts(size, 'size'), asInts(stride, 'stride'),
           requiresGrad === true);
@@ -74,7 +74,7 @@ function persistentLoader(makeStorage: StorageFactory): (pid: unknown) => unknow
   const storages = new Map<string, TorchStorage>();
   return (pid: unknown) => {
     if (!Array.isArray(pid) || pid[0] !== 'storage') {
-      throw new CheckpointError(`unknown persistent id ${describe(pid)}: not a torch.save checkpoint?`);
+      throw new CheckpointError(`unknown persistent id ${describeValue(pid)}: not a torch.save checkpoint?`);
     }
     const [, type, rawKey, , rawNumel, view] = pid;
     const typeName = type instanceof PyGlobal ? type.qualifiedName : String(type);
@@ -241,7 +241,8 @@ export function readPyTorchFile(bytes: Uint8Array, source = 'checkpoint'): unkno
       `(first bytes ${Array.from(bytes.subarray(0, 4), b => b.toString(16).padStart(2, '0')).join(' ')})`);
 }
 
-export function describe(v: unknown): string {
+/** A short description of an unpickled value, for error messages. */
+export function describeValue(v: unknown): string {
   if (v === null) return 'None';
   if (v instanceof TorchTensor) return `tensor ${v.dtype} [${v.shape}]`;
   if (v instanceof Map) return `dict of ${v.size}`;
@@ -280,25 +281,25 @@ export function findStateDict(obj: unknown, options: LoadCheckpointOptions = {},
     found = obj;
     for (const k of path) {
       if (!(found instanceof Map) || !found.has(k)) {
-        const keys = found instanceof Map ? [...found.keys()].map(String).join(', ') : describe(found);
+        const keys = found instanceof Map ? [...found.keys()].map(String).join(', ') : describeValue(found);
         throw new CheckpointError(`${source}: no key '${k}' on the path ${JSON.stringify(path)} (found: ${keys})`);
       }
       found = found.get(k);
     }
     where = `key ${JSON.stringify(path.join('.'))}`;
-    if (!isStateDict(found)) throw new CheckpointError(`${source}: ${where} holds ${describe(found)}, not a dict of tensors`);
+    if (!isStateDict(found)) throw new CheckpointError(`${source}: ${where} holds ${describeValue(found)}, not a dict of tensors`);
   } else if (isStateDict(obj)) {
     found = obj;
   } else if (obj instanceof Map) {
     const key = STATE_DICT_KEYS.find(k => isStateDict(obj.get(k)));
     if (key == null) {
-      const summary = [...obj.entries()].map(([k, v]) => `${String(k)} (${describe(v)})`).join(', ');
+      const summary = [...obj.entries()].map(([k, v]) => `${String(k)} (${describeValue(v)})`).join(', ');
       throw new CheckpointError(`${source}: no state dict found; the top-level dict holds ${summary}. ` +
           `Pass {key: '...'} to say where the tensors are`);
     }
     found = obj.get(key);
   } else {
-    throw new CheckpointError(`${source} holds ${describe(obj)}, not a dict of tensors`);
+    throw new CheckpointError(`${source} holds ${describeValue(obj)}, not a dict of tensors`);
   }
   const prefix = options.stripPrefix === undefined ? 'module.' : options.stripPrefix;
   const out: StateDict = new Map();

@@ -1,5 +1,5 @@
 /** PyTorch checkpoints in TypeScript: readers (zip, legacy, safetensors) and the mapping onto tfjs weights. */
-export {CheckpointError, describe, findStateDict, loadPyTorchCheckpoint, loadPyTorchCheckpointSync, readPyTorchFile,
+export {CheckpointError, describeValue, findStateDict, loadPyTorchCheckpoint, loadPyTorchCheckpointSync, readPyTorchFile,
   readSafetensors, STATE_DICT_KEYS} from './checkpoint';
 export type {LoadCheckpointOptions, StateDict} from './checkpoint';
 export {buildAndLoad, layoutOf, loadStateDict, mappingFromModel, StateDictMismatchError, torchLayout, torchToTfjs} from './mapping';
