@@ -11,6 +11,7 @@ import * as os from 'os';
 import * as path from 'path';
 
 import {flavrFromCheckpoint} from '../models/flavr';
+import {DEFAULT_CLIP} from '../src/cli/run';
 import {nodeFileSystem} from '../src/io/node_file_system';
 import {ffmpegBinary, probeVideo} from '../src/video/ffmpeg';
 
@@ -90,6 +91,34 @@ describe('tfjs-delta CLI', function() {
           '--weights', path.join(FIXTURES, 'flavr2x.pth'));
       expect(notVideo.err).to.include('is not a readable video');
     });
+  });
+
+  it('run: any LayersModel over a video, dense vs delta, with overlay, per-frame CSV and summary', async function() {
+    if (ffmpegMissing() != null) this.skip();
+    const modelDir = path.join(dir, 'tiny');
+    const model = tfl.sequential({layers: [
+      tfl.layers.conv2d({inputShape: [null, null, 3] as unknown as number[], filters: 6, kernelSize: 3, padding: 'same', activation: 'relu'}),
+      tfl.layers.maxPooling2d({}),
+      tfl.layers.conv2d({filters: 4, kernelSize: 3, padding: 'same'}),
+    ]});
+    await model.save(nodeFileSystem(modelDir));
+    model.dispose();
+    const csv = path.join(dir, 'frames.csv');
+    const overlay = path.join(dir, 'overlay.mp4');
+    const r = cli('run', modelDir, DEFAULT_CLIP, '--compare', '--threshold', '0', '--frames', '6', '--size', '72x96',
+        '--stats', csv, '-o', overlay);
+    expect(r.code, r.err).to.equal(0);
+    expect(r.out).to.match(/frames\/s \(after the first\)\s+[\d.]+\s+[\d.]+/);
+    const deviation = Number(/max output deviation\s+(\S+)/.exec(r.out)![1]);
+    expect(deviation, 'threshold 0 reproduces the dense model').to.be.lessThan(1e-5);
+    const rows = fs.readFileSync(csv, 'utf8').trim().split('\n');
+    expect(rows[0]).to.equal('frame,denseMs,deltaMs,inputActive,macsSkipped,deviation,argmaxAgreement');
+    expect(rows.length).to.equal(7);
+    const info = probeVideo(overlay);
+    expect([info.width, info.height, info.frames]).to.deep.equal([384, 288, 6]);
+    const bad = cli('run', path.join(dir, 'missing-model'), DEFAULT_CLIP);
+    expect(bad.code).to.not.equal(0);
+    expect(bad.err).to.match(/missing-model/);
   });
 
   it('convert: a FLAVR checkpoint becomes model.json + weights that load back and predict the same', async () => {

@@ -9,6 +9,7 @@ import {BackendChoice, chooseBackend} from './backend';
 import {convertCommand} from './convert';
 import {runDemo} from './demo';
 import {interpolateCommand, InterpolateCommandOptions} from './interpolate';
+import {DEFAULT_CLIP, runCommand, RunCommandOptions} from './run';
 
 function positiveInt(name: string) {
   return (value: string): number => {
@@ -50,6 +51,26 @@ export function buildProgram(): Command {
       .description('Fast video CNNs for TensorFlow.js: delta (sparse frame-difference) inference and frame interpolation')
       .option('--backend <name>', "auto | cuda | tensorflow | cpu", 'auto')
       .showHelpAfterError();
+
+  program.command('run')
+      .description('run a model over a video, dense or delta (or both, compared), with an overlay video, ' +
+          'a per-frame CSV/JSON and a summary; defaults: trained PoseNet on a built-in pedestrian clip')
+      .argument('[model]', "'posenet' or a LayersModel's model.json / folder", 'posenet')
+      .argument('[input]', 'input video', DEFAULT_CLIP)
+      .option('--delta', 'run the delta model (toDelta) instead of the dense one')
+      .option('--compare', 'run dense and delta side by side and report the deviation')
+      .option('--threshold <t>', 'delta threshold at the input and every activation', nonNegative('--threshold'), 0.05)
+      .option('-o, --output <file>', 'overlay video (keypoints for PoseNet, a heatmap tint otherwise)')
+      .option('--stats <file>', 'per-frame timings, active fractions and deviation (.csv or .json)')
+      .option('--size <HxW>', 'model input size (default: the model\'s, else the video scaled to <= 384 px)')
+      .option('--frames <n>', 'stop after n frames', positiveInt('--frames'))
+      .option('--range <lo,hi>', 'pixel range the model expects (default -1,1 for PoseNet, else 0,1)')
+      .option('--no-layer-stats', 'do not read per-layer masks back each frame (faster delta, no active fractions)')
+      .action(async (model: string, input: string, opts: RunCommandOptions) => {
+        if (opts.size != null) size(opts.size);
+        console.log(await chooseBackend(program.opts().backend as BackendChoice));
+        await runCommand(model, input, opts);
+      });
 
   program.command('demo')
       .description('a delta CNN on a built-in synthetic static-camera clip, dense vs delta, with per-frame statistics')

