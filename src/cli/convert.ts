@@ -1,7 +1,7 @@
 /** `tfjs-delta convert`: a PyTorch / safetensors checkpoint to a tfjs model.json + weights. */
-import {flavrFromCheckpoint} from '../../models/flavr';
+import {flavrFromStateDict} from '../../models/flavr';
 import {loadPyTorchCheckpoint} from '../../models/pytorch/checkpoint';
-import {resnetFromCheckpoint} from '../../models/resnet';
+import {resnetFromStateDict} from '../../models/resnet';
 import {nodeFileSystem} from '../io/node_file_system';
 
 /** Recognises FLAVR and torchvision ResNet checkpoints by their tensor names. */
@@ -12,10 +12,10 @@ export async function convertCommand(checkpoint: string, outdir: string): Promis
   let model;
   if (keys.some(k => k.startsWith('encoder.')) && keys.some(k => k.startsWith('decoder.'))) {
     kind = 'FLAVR';
-    model = await flavrFromCheckpoint(checkpoint);
+    model = flavrFromStateDict(sd);
   } else if (keys.includes('conv1.weight') && keys.some(k => k.startsWith('layer1.'))) {
     kind = 'ResNet';
-    model = await resnetFromCheckpoint(checkpoint);
+    model = resnetFromStateDict(sd);
   } else {
     throw new Error(`convert: '${checkpoint}' is neither a FLAVR nor a torchvision ResNet checkpoint ` +
         `(${keys.length} tensors, e.g. ${keys.slice(0, 5).join(', ')})`);
