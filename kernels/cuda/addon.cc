@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "context.h"
+#include "delta.h"
 
 namespace tfjs_delta {
 namespace {
@@ -324,6 +325,102 @@ Napi::Value gemmFn(const Info& info) {
   return info.Env().Undefined();
 }
 
+// ---- delta kernels (issue 7): masks are uint8 device buffers, 0 = a null pointer (dense) ----
+Napi::Value compare(const Info& info) {
+  auto shape = ints(info, 5, "outShape"), as = ints(info, 6, "aStrides"), bs = ints(info, 7, "bStrides");
+  launchCompare(ctx().stream, (int)i64(info, 0, "op"), (int)i64(info, 1, "dtype"), ptr(info, 2, "a"), ptr(info, 3, "b"),
+                ptr<uint8_t>(info, 4, "out"), dims(shape, &as, "compare"), dims(shape, &bs, "compare"),
+                dims(shape, nullptr, "compare"));
+  return info.Env().Undefined();
+}
+Napi::Value selectFn(const Info& info) {
+  launchSelect(ctx().stream, (int)i64(info, 0, "elemBytes"), ptr<const uint8_t>(info, 1, "cond"),
+               i64(info, 2, "condInner"), ptr(info, 3, "a"), ptr(info, 4, "b"), ptr(info, 5, "out"), i64(info, 6, "n"));
+  return info.Env().Undefined();
+}
+Napi::Value tile(const Info& info) {
+  auto in = ints(info, 2, "inShape"), out = ints(info, 4, "outShape");
+  if (in.size() != out.size()) failArg("tile", "ranks differ");
+  launchTile(ctx().stream, (int)i64(info, 0, "elemBytes"), ptr(info, 1, "x"), dims(in, nullptr, "tile"),
+             ptr(info, 3, "out"), dims(out, nullptr, "tile"));
+  return info.Env().Undefined();
+}
+Napi::Value anyAll(const Info& info) {
+  launchAnyAll(ctx().stream, flag(info, 0, "isAll"), ptr<const uint8_t>(info, 1, "x"), ptr<uint8_t>(info, 2, "y"),
+               i64(info, 3, "outer"), i64(info, 4, "r"), i64(info, 5, "inner"));
+  return info.Env().Undefined();
+}
+Napi::Value clip(const Info& info) {
+  launchClip(ctx().stream, ptr<const float>(info, 0, "x"), ptr<float>(info, 1, "y"), i64(info, 2, "n"),
+             (float)num(info, 3, "lo"), (float)num(info, 4, "hi"));
+  return info.Env().Undefined();
+}
+Napi::Value zeroInactive(const Info& info) {
+  launchZeroInactive(ctx().stream, ptr<float>(info, 0, "x"), ptr<const uint8_t>(info, 1, "mask"),
+                     i64(info, 2, "pixels"), i64(info, 3, "channels"));
+  return info.Env().Undefined();
+}
+Napi::Value busyWait(const Info& info) {
+  launchBusyWait(ctx().stream, num(info, 0, "microseconds"));
+  return info.Env().Undefined();
+}
+Napi::Value sparseAccumulate(const Info& info) {
+  launchSparseAccumulate(ctx().stream, ptr<const float>(info, 0, "a"), ptr<const float>(info, 1, "r"),
+                         ptr<const float>(info, 2, "d"), ptr<const uint8_t>(info, 3, "mask"), ptr<float>(info, 4, "outD"),
+                         ptr<float>(info, 5, "outA"), ptr<float>(info, 6, "outR"), ptr<uint8_t>(info, 7, "outMask"),
+                         i64(info, 8, "pixels"), i64(info, 9, "channels"), num(info, 10, "threshold"),
+                         (int)i64(info, 11, "act"), num(info, 12, "alpha"), flag(info, 13, "writeZeros"));
+  return info.Env().Undefined();
+}
+// deltaMaxPool(params[12] = n h w c oh ow kh kw sh sw pt pl, a, d, mask, outD, outA, outMask, writeZeros)
+Napi::Value deltaMaxPool(const Info& info) {
+  auto v = ints(info, 0, "params");
+  if (v.size() != 12) failArg("deltaMaxPool", "params must hold 12 numbers");
+  DeltaPoolParams p{(int)v[0], (int)v[1], (int)v[2], (int)v[3], (int)v[4], (int)v[5],
+                    (int)v[6], (int)v[7], (int)v[8], (int)v[9], (int)v[10], (int)v[11]};
+  launchDeltaMaxPool(ctx().stream, p, ptr<const float>(info, 1, "a"), ptr<const float>(info, 2, "d"),
+                     ptr<const uint8_t>(info, 3, "mask"), ptr<float>(info, 4, "outD"), ptr<float>(info, 5, "outA"),
+                     ptr<uint8_t>(info, 6, "outMask"), flag(info, 7, "writeZeros"));
+  return info.Env().Undefined();
+}
+// params[17] = mode n h w c oh ow co kh kw sh sw dh dw pt pl mult
+DeltaConvParams convParams(const Info& info, const char* where) {
+  auto v = ints(info, 0, "params");
+  if (v.size() != 17) failArg(where, "params must hold 17 numbers");
+  for (int64_t e : v)
+    if (e < -(int64_t(1) << 30) || e > (int64_t(1) << 30)) failArg(where, "geometry out of range");
+  DeltaConvParams p{};
+  int* f[] = {&p.mode, &p.n, &p.h, &p.w, &p.c, &p.oh, &p.ow, &p.co, &p.kh, &p.kw, &p.sh, &p.sw, &p.dh, &p.dw,
+              &p.pt, &p.pl, &p.mult};
+  for (int i = 0; i < 17; ++i) *f[i] = (int)v[i];
+  return p;
+}
+// deltaConv(params, x, mask, w, bias, y, outMask, writeZeros) -> whether the tensor-core kernel ran
+Napi::Value deltaConv(const Info& info) {
+  Context& c = ctx();
+  DeltaConvParams p = convParams(info, "deltaConv");
+  bool tc = launchDeltaConv(c.stream, p, ptr<const float>(info, 1, "x"), ptr<const uint8_t>(info, 2, "mask"),
+                            ptr<const float>(info, 3, "w"), ptr<const float>(info, 4, "bias"), ptr<float>(info, 5, "y"),
+                            ptr<uint8_t>(info, 6, "outMask"), flag(info, 7, "writeZeros"), c.allowTF32);
+  return Napi::Boolean::New(info.Env(), tc);
+}
+Napi::Value deltaConvMask(const Info& info) {
+  DeltaConvParams p = convParams(info, "deltaConvMask");
+  launchDeltaConvMask(ctx().stream, p, ptr<const uint8_t>(info, 1, "mask"), ptr<uint8_t>(info, 2, "outMask"));
+  return info.Env().Undefined();
+}
+Napi::Value gateSigmoid(const Info& info) {
+  launchGateSigmoid(ctx().stream, ptr<const float>(info, 0, "mean"), ptr<const float>(info, 1, "wg"),
+                    ptr<const float>(info, 2, "bg"), ptr<float>(info, 3, "gate"), i64(info, 4, "n"), i64(info, 5, "c"));
+  return info.Env().Undefined();
+}
+Napi::Value applyGate(const Info& info) {
+  launchApplyGate(ctx().stream, ptr<const float>(info, 0, "y"), ptr<const float>(info, 1, "gate"),
+                  ptr<float>(info, 2, "out"), i64(info, 3, "n"), i64(info, 4, "voxels"), i64(info, 5, "c"),
+                  (int)i64(info, 6, "act"), (float)num(info, 7, "alpha"));
+  return info.Env().Undefined();
+}
+
 // ---- dispatch ----
 struct Entry {
   const char* name;
@@ -337,6 +434,10 @@ const Entry kEntries[] = {
     {"batchNorm", batchNorm}, {"cast", cast},         {"fill", fill},             {"softmax", softmax},
     {"stridedCopy", stridedCopy}, {"pad", pad},       {"resize", resize},         {"reduce", reduce},
     {"pool", pool},         {"conv", conv},           {"gemm", gemmFn},           {"convPlans", convPlansFn},
+    {"compare", compare},   {"select", selectFn},       {"tile", tile},             {"anyAll", anyAll},
+    {"clip", clip},         {"zeroInactive", zeroInactive}, {"sparseAccumulate", sparseAccumulate},
+    {"deltaMaxPool", deltaMaxPool}, {"deltaConv", deltaConv}, {"deltaConvMask", deltaConvMask},
+    {"gateSigmoid", gateSigmoid}, {"applyGate", applyGate}, {"busyWait", busyWait},
 };
 
 Napi::Value dispatch(const Info& info) {

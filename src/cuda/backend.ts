@@ -17,6 +17,11 @@ export interface CudaData {
   host?: backend_util.BackendValues;
   /** Device copies derived from this (constant) tensor, e.g. a filter in cuDNN layout; freed with it. */
   derived?: Map<string, Ptr>;
+  /**
+   * A delta tensor written lazily by a delta kernel: values at pixels whose flag in `maskPtr` (a pinned uint8
+   * buffer) is 0 are undefined until `ptr()` or a read zeroes them (see CudaBackend.markLazy).
+   */
+  lazy?: {maskPtr: Ptr; pixels: number; channels: number};
 }
 
 export interface CudaMemoryInfo {
@@ -46,10 +51,22 @@ function asTyped(values: backend_util.BackendValues, dtype: DataType): ArrayBuff
 
 let nextDataId = 0;
 
+function envOff(name: string): boolean {
+  const v = process.env[name];
+  return v === '0' || v === 'false';
+}
+
 export class CudaBackend extends KernelBackend {
   readonly data: DataStorage<CudaData>;
   readonly n: CudaBinding;
   readonly device: DeviceInfo;
+  /**
+   * Delta kernels skip writing inactive pixels of their delta outputs and leave them to be zeroed before the first
+   * read by anything else (TFJS_DELTA_CUDA_LAZY_ZEROS=0: they write the zeros at once).
+   */
+  lazyZeros = !envOff('TFJS_DELTA_CUDA_LAZY_ZEROS');
+  /** Device buffers (masks) that lazy tensors still need: freed only once no lazy tensor refers to them. */
+  private readonly pins = new Map<Ptr, {count: number; orphan: boolean}>();
 
   constructor(binding: CudaBinding, device: DeviceInfo) {
     super();
@@ -81,6 +98,7 @@ export class CudaBackend extends KernelBackend {
   override readSync(dataId: DataId): backend_util.BackendValues {
     const d = this.data.get(dataId);
     if (d.host) return d.host;
+    if (d.lazy) this.materialise(d);
     const out = typedArrayFor(d.dtype, d.bytes / bytesPerElement(d.dtype));
     if (d.bytes > 0) this.n.download(d.ptr, out);
     return out;
@@ -95,7 +113,10 @@ export class CudaBackend extends KernelBackend {
     const d = this.data.get(dataId);
     d.refCount--;
     if (!force && d.refCount > 0) return false;
-    if (d.bytes > 0) this.n.free(d.ptr);
+    if (d.lazy) this.unpin(d.lazy.maskPtr);
+    const pin = d.bytes > 0 ? this.pins.get(d.ptr) : undefined;
+    if (pin) pin.orphan = true;  // a lazy tensor still needs this mask: freed by its unpin
+    else if (d.bytes > 0) this.n.free(d.ptr);
     if (d.derived) d.derived.forEach(p => this.n.free(p));
     this.data.delete(dataId);
     return true;
@@ -153,8 +174,51 @@ export class CudaBackend extends KernelBackend {
     return {dataId: this.write(values, shape, dtype), shape, dtype};
   }
 
+  /** The device pointer of a tensor's data, with every element defined (a lazy delta tensor is zeroed first). */
   ptr(t: TensorInfo): Ptr {
+    const d = this.data.get(t.dataId);
+    if (d.lazy) this.materialise(d);
+    return d.ptr;
+  }
+
+  /** The device pointer as is: for delta kernels, which read a delta input only at its active pixels. */
+  rawPtr(t: TensorInfo): Ptr {
     return this.data.get(t.dataId).ptr;
+  }
+
+  /**
+   * Marks `out` (float32, [...pixels, channels]) as written only at the pixels active in `mask` (bool
+   * [...pixels], the mask attached to it). The mask buffer is pinned until `out` is materialised or freed.
+   */
+  markLazy(out: TensorInfo, mask: TensorInfo): void {
+    const d = this.data.get(out.dataId);
+    if (d.bytes === 0) return;
+    const maskPtr = this.rawPtr(mask);
+    const channels = out.shape[out.shape.length - 1];
+    const pin = this.pins.get(maskPtr);
+    if (pin) pin.count++;
+    else this.pins.set(maskPtr, {count: 1, orphan: false});
+    d.lazy = {maskPtr, pixels: d.bytes / 4 / channels, channels};
+  }
+
+  /** Whether `t` is a lazily written delta tensor not yet materialised (tests, statistics). */
+  isLazy(t: TensorInfo): boolean {
+    return this.data.has(t.dataId) && this.data.get(t.dataId).lazy !== undefined;
+  }
+
+  private materialise(d: CudaData): void {
+    const l = d.lazy!;
+    d.lazy = undefined;
+    this.n.zeroInactive(d.ptr, l.maskPtr, l.pixels, l.channels);
+    this.unpin(l.maskPtr);
+  }
+
+  private unpin(p: Ptr): void {
+    const pin = this.pins.get(p);
+    if (!pin) return;
+    if (--pin.count > 0) return;
+    this.pins.delete(p);
+    if (pin.orphan) this.n.free(p);
   }
 
   /** Disposes a kernel-internal temporary. */

@@ -69,6 +69,25 @@ export interface CudaBinding {
   convPlans(): Array<{key: string; algo: number; workspace: number; mathType: number}>;
   gemm(a: Ptr, b: Ptr, c: Ptr, batch: number, m: number, n: number, k: number, transA: boolean,
        transB: boolean, strideA: number, strideB: number): void;
+  // ---- delta kernels (issue 7): masks are uint8 device buffers; a 0 pointer means dense ----
+  compare(op: number, dtype: number, a: Ptr, b: Ptr, out: Ptr, outShape: number[], aStrides: number[],
+          bStrides: number[]): void;
+  select(elemBytes: number, cond: Ptr, condInner: number, a: Ptr, b: Ptr, out: Ptr, n: number): void;
+  tile(elemBytes: number, x: Ptr, inShape: number[], out: Ptr, outShape: number[]): void;
+  anyAll(isAll: boolean, x: Ptr, y: Ptr, outer: number, r: number, inner: number): void;
+  clip(x: Ptr, y: Ptr, n: number, lo: number, hi: number): void;
+  zeroInactive(x: Ptr, mask: Ptr, pixels: number, channels: number): void;
+  sparseAccumulate(a: Ptr, r: Ptr, d: Ptr, mask: Ptr, outD: Ptr, outA: Ptr, outR: Ptr, outMask: Ptr, pixels: number,
+                   channels: number, threshold: number, act: number, alpha: number, writeZeros: boolean): void;
+  /** params: n h w c oh ow kh kw sh sw pt pl. */
+  deltaMaxPool(params: number[], a: Ptr, d: Ptr, mask: Ptr, outD: Ptr, outA: Ptr, outMask: Ptr, writeZeros: boolean): void;
+  /** params: mode n h w c oh ow co kh kw sh sw dh dw pt pl mult; returns whether the tensor-core kernel ran. */
+  deltaConv(params: number[], x: Ptr, mask: Ptr, w: Ptr, bias: Ptr, y: Ptr, outMask: Ptr, writeZeros: boolean): boolean;
+  deltaConvMask(params: number[], mask: Ptr, outMask: Ptr): void;
+  gateSigmoid(mean: Ptr, wg: Ptr, bg: Ptr, gate: Ptr, n: number, c: number): void;
+  applyGate(y: Ptr, gate: Ptr, out: Ptr, n: number, voxels: number, c: number, act: number, alpha: number): void;
+  /** Benchmarks: keeps the stream busy for this long, so that work queued behind it runs back to back. */
+  busyWait(microseconds: number): void;
 }
 
 export const UnaryOp = {
@@ -78,6 +97,10 @@ export const UnaryOp = {
 } as const;
 export const BinaryOp = {add: 0, sub: 1, mul: 2, div: 3, max: 4, min: 5, sqdiff: 6, pow: 7, prelu: 8} as const;
 export const ReduceOp = {sum: 0, max: 1, min: 2, mean: 3, prod: 4} as const;
+export const CompareOp = {
+  greater: 0, greaterEqual: 1, less: 2, lessEqual: 3, equal: 4, notEqual: 5, and: 6, or: 7, not: 8,
+} as const;
+export const DeltaConvMode = {regular: 0, depthwise: 1, transposed: 2} as const;
 export const DTypeCode: Record<string, number> = {float32: 0, int32: 1, bool: 2};
 
 export interface CudaStatus {

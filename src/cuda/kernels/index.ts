@@ -1,5 +1,7 @@
 /** Registers every native 'cuda' kernel, then the CPU fallback for the remaining 'cpu' kernels. */
 import {registerConvKernels} from './conv';
+import {registerDeltaKernels} from './delta';
+import {registerDeltaCompanionKernels, registerDeltaMaskKernels} from './delta_mask';
 import {registerElementwiseKernels} from './elementwise';
 import {registerCpuFallbacks} from './fallback';
 import {registerMatMulKernels} from './matmul';
@@ -17,6 +19,9 @@ export function registerCudaKernels(): void {
     registerMatMulKernels();
     registerReducePoolKernels();
     registerTransformKernels();
+    registerDeltaMaskKernels();
+    registerDeltaKernels();
+    registerDeltaCompanionKernels();
   }
   registerCpuFallbacks();  // again on later calls: picks up 'cpu' kernels registered since
 }

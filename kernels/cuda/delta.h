@@ -1,0 +1,75 @@
+// Launchers of the delta kernel families (issue 7): per-pixel masks (uint8, one flag per pixel shared by all
+// channels) kept on the GPU beside NHWC data. Launchers take a stream and never synchronise.
+//   delta_mask.cu        comparisons, logical ops, select, tile, any/all, clip (what mask bookkeeping needs),
+//                        and the lazy zeroing of inactive pixels
+//   delta_accumulate.cu  sparseAccumulate (truncating accumulator), deltaMaxPool
+//   delta_conv.cu        direct delta convolutions (regular, depthwise, transposed) and output masks
+//   delta_conv_tc.cu     the tensor-core (TF32 WMMA) delta convolution for regular convs
+//   delta_gated.cu       the SE gate of conv3dGated
+#pragma once
+#include "common.h"
+
+namespace tfjs_delta {
+
+// ---- delta_mask.cu ----
+enum CompareOp { C_GREATER = 0, C_GREATER_EQUAL, C_LESS, C_LESS_EQUAL, C_EQUAL, C_NOT_EQUAL, C_AND, C_OR, C_NOT,
+                 C_COUNT };
+// out (uint8) = a (op) b with broadcasting (strides 0 on broadcast dims); dtype of a and b: DType.
+void launchCompare(cudaStream_t s, int op, int dtype, const void* a, const void* b, uint8_t* out, const Dims& a_,
+                   const Dims& b_, const Dims& o);
+// out[i] = cond[i / condInner] ? a[i] : b[i]; elemBytes 1 or 4.
+void launchSelect(cudaStream_t s, int elemBytes, const uint8_t* cond, int64_t condInner, const void* a, const void* b,
+                  void* out, int64_t n);
+// out (shape o) = x (shape in) repeated: out[i] = x[coord_k % in.shape[k]].
+void launchTile(cudaStream_t s, int elemBytes, const void* x, const Dims& in, void* out, const Dims& o);
+// bool reduction of x viewed as [outer, r, inner] over r.
+void launchAnyAll(cudaStream_t s, bool isAll, const uint8_t* x, uint8_t* y, int64_t outer, int64_t r, int64_t inner);
+void launchClip(cudaStream_t s, const float* x, float* y, int64_t n, float lo, float hi);
+// x[p * channels + c] = 0 wherever mask[p] == 0 (materialises a lazily written delta tensor).
+void launchZeroInactive(cudaStream_t s, float* x, const uint8_t* mask, int64_t pixels, int64_t channels);
+// Benchmarks: one thread busy for `microseconds` on the stream, so that work queued after it runs back to back.
+void launchBusyWait(cudaStream_t s, double microseconds);
+
+// ---- delta_accumulate.cu ----
+// act: UnaryOp codes U_LINEAR, U_RELU, U_RELU6, U_LEAKYRELU, U_SIGMOID, U_TANH. mask may be null (dense delta).
+// Inactive pixels copy a/r to outA/outR; outD there is written (zeros) only when writeZeros.
+void launchSparseAccumulate(cudaStream_t s, const float* a, const float* r, const float* d, const uint8_t* mask,
+                            float* outD, float* outA, float* outR, uint8_t* outMask, int64_t pixels, int64_t channels,
+                            double threshold, int act, double alpha, bool writeZeros);
+struct DeltaPoolParams {
+  int n, h, w, c, oh, ow, kh, kw, sh, sw, pt, pl;
+};
+void launchDeltaMaxPool(cudaStream_t s, const DeltaPoolParams& p, const float* a, const float* d, const uint8_t* mask,
+                        float* outD, float* outA, uint8_t* outMask, bool writeZeros);
+
+// ---- delta_conv.cu / delta_conv_tc.cu ----
+enum DeltaConvMode { DC_REGULAR = 0, DC_DEPTHWISE = 1, DC_TRANSPOSED = 2 };
+struct DeltaConvParams {
+  int mode;
+  int n, h, w, c;      // input NHWC
+  int oh, ow, co;      // output
+  int kh, kw, sh, sw, dh, dw, pt, pl;
+  int mult;            // depthwise channel multiplier
+};
+// Regular / depthwise: output (oy, ox) reads input (oy*sh - pt + ky*dh, ox*sw - pl + kx*dw).
+// Transposed: input (iy, ix) reaches output (iy*sh - pt + ky, ix*sw - pl + kx).
+// Filter: regular [kh, kw, c, co]; depthwise [kh, kw, c, mult]; transposed [kh, kw, c, co] (already transposed
+// from tfjs's [kh, kw, co, c]). mask null: dense input. bias non-null: every output written (dense result).
+// outMask null: no output mask. Returns true when the tensor-core kernel ran.
+bool launchDeltaConv(cudaStream_t s, const DeltaConvParams& p, const float* x, const uint8_t* mask, const float* w,
+                     const float* bias, float* y, uint8_t* outMask, bool writeZeros, bool allowTF32);
+// Only the output mask (OR over each output's in-bounds receptive field; mask null = all input active).
+void launchDeltaConvMask(cudaStream_t s, const DeltaConvParams& p, const uint8_t* mask, uint8_t* outMask);
+// delta_conv_tc.cu: false when the shape does not suit the tensor-core kernel (then nothing was launched).
+bool launchDeltaConvTC(cudaStream_t s, const DeltaConvParams& p, const float* x, const uint8_t* mask, const float* w,
+                       float* y, uint8_t* outMask, bool writeZeros);
+
+// ---- delta_gated.cu ----
+// gate[n, co] = sigmoid(bg[co] + sum_ci mean[n, ci] * wg[ci, co]).
+void launchGateSigmoid(cudaStream_t s, const float* mean, const float* wg, const float* bg, float* gate, int64_t n,
+                       int64_t c);
+// out[n, v, c] = act(y[n, v, c] * gate[n, c]).
+void launchApplyGate(cudaStream_t s, const float* y, const float* gate, float* out, int64_t n, int64_t voxels,
+                     int64_t c, int act, float alpha);
+
+}  // namespace tfjs_delta

@@ -1,0 +1,63 @@
+// The SE gate of conv3dGated (FLAVR): gate = sigmoid(mean_{DHW}(y) . Wg + bg) per batch row and channel, then
+// out = act(y * gate) in one pass. The convolution and the mean run on cuDNN / the reduce kernels.
+#include "delta.h"
+
+namespace tfjs_delta {
+namespace {
+
+constexpr int kThreads = 256;
+
+// One block per batch row; a thread per output channel, reading the row's means from shared memory.
+__global__ void gateSigmoidKernel(const float* __restrict__ mean, const float* __restrict__ wg,
+                                  const float* __restrict__ bg, float* __restrict__ gate, int64_t c) {
+  extern __shared__ float sMean[];
+  const int64_t n = blockIdx.x;
+  for (int64_t i = threadIdx.x; i < c; i += blockDim.x) sMean[i] = mean[n * c + i];
+  __syncthreads();
+  for (int64_t co = threadIdx.x; co < c; co += blockDim.x) {
+    float z = bg[co];
+    for (int64_t ci = 0; ci < c; ++ci) z = fmaf(sMean[ci], wg[ci * c + co], z);
+    gate[n * c + co] = 1.f / (1.f + expf(-z));
+  }
+}
+
+__device__ __forceinline__ float act(int op, float v, float alpha) {
+  switch (op) {
+    case U_RELU: return v < 0.f ? 0.f : v;
+    case U_RELU6: return v < 0.f ? 0.f : (v > 6.f ? 6.f : v);
+    case U_LEAKYRELU: return v > 0.f ? v : alpha * v;
+    case U_SIGMOID: return 1.f / (1.f + expf(-v));
+    case U_TANH: return tanhf(v);
+  }
+  return v;
+}
+
+template <typename I>
+__global__ void applyGateKernel(const float* __restrict__ y, const float* __restrict__ gate, float* __restrict__ out,
+                                I total, I perRow, I c, int op, float alpha) {
+  for (I i = blockIdx.x * (I)blockDim.x + threadIdx.x; i < total; i += (I)gridDim.x * blockDim.x)
+    out[i] = act(op, y[i] * gate[(i / perRow) * c + i % c], alpha);
+}
+
+}  // namespace
+
+void launchGateSigmoid(cudaStream_t s, const float* mean, const float* wg, const float* bg, float* gate, int64_t n,
+                       int64_t c) {
+  if (n == 0 || c == 0) return;
+  if (n > 0x7fffffff || c * (int64_t)sizeof(float) > 48 * 1024) failArg("gateSigmoid", "too many channels");
+  gateSigmoidKernel<<<(unsigned)n, kThreads, c * sizeof(float), s>>>(mean, wg, bg, gate, c);
+  TD_LAUNCHED("gateSigmoid");
+}
+
+void launchApplyGate(cudaStream_t s, const float* y, const float* gate, float* out, int64_t n, int64_t voxels,
+                     int64_t c, int act, float alpha) {
+  const int64_t total = n * voxels * c;
+  if (total == 0) return;
+  int64_t blocks = (total + kThreads - 1) / kThreads;
+  const int grid = (int)(blocks < 65535 * 8 ? blocks : 65535 * 8);
+  TD_INDEX_DISPATCH(total < kIndex32Limit, applyGateKernel<I><<<grid, kThreads, 0, s>>>(
+                                               y, gate, out, (I)total, (I)(voxels * c), (I)c, act, alpha));
+  TD_LAUNCHED("applyGate");
+}
+
+}  // namespace tfjs_delta
