@@ -121,6 +121,21 @@ describe('tfjs-delta CLI', function() {
     expect(bad.err).to.match(/missing-model/);
   });
 
+  it('bench: a table over thresholds, a JSON record and a PNG plot', async function() {
+    if (ffmpegMissing() != null) this.skip();
+    const modelDir = path.join(dir, 'tiny');  // saved by the run test above
+    const prefix = path.join(dir, 'bench');
+    const r = cli('bench', modelDir, DEFAULT_CLIP, '--frames', '3', '--thresholds', '0,0.1', '-o', prefix);
+    expect(r.code, r.err).to.equal(0);
+    expect(r.out).to.match(/^dense\s+[\d.]+\s+1\.00x/m);
+    const record = JSON.parse(fs.readFileSync(`${prefix}.json`, 'utf8'));
+    expect(record.rows.map((row: {threshold: number|null}) => row.threshold)).to.deep.equal([null, 0, 0.1]);
+    expect(record.rows[1].deviation, 'threshold 0 equals dense').to.be.lessThan(1e-5);
+    expect(record.rows[1].layers.length).to.be.greaterThan(2);
+    const png = fs.readFileSync(`${prefix}.png`);
+    expect(png.subarray(1, 4).toString()).to.equal('PNG');
+  });
+
   it('convert: a FLAVR checkpoint becomes model.json + weights that load back and predict the same', async () => {
     const out = path.join(dir, 'flavr2x');
     const r = cli('convert', path.join(FIXTURES, 'flavr2x.pth'), out);

@@ -6,6 +6,7 @@
 import {Command, InvalidArgumentError} from 'commander';
 
 import {BackendChoice, chooseBackend} from './backend';
+import {benchCommand} from './bench';
 import {convertCommand} from './convert';
 import {runDemo} from './demo';
 import {interpolateCommand, InterpolateCommandOptions} from './interpolate';
@@ -70,6 +71,20 @@ export function buildProgram(): Command {
         if (opts.size != null) size(opts.size);
         console.log(await chooseBackend(program.opts().backend as BackendChoice));
         await runCommand(model, input, opts);
+      });
+
+  program.command('bench')
+      .description('dense vs delta over a range of thresholds on a clip: a table, a JSON file and a PNG plot')
+      .argument('[model]', "'posenet' or a LayersModel's model.json / folder", 'posenet')
+      .argument('[input]', 'input video', DEFAULT_CLIP)
+      .option('--frames <n>', 'frames per pass', positiveInt('--frames'), 16)
+      .option('--thresholds <list>', 'comma-separated delta thresholds', '0,0.01,0.02,0.05,0.1')
+      .option('-o, --output <prefix>', 'writes <prefix>.json and <prefix>.png', 'tfjs-delta-bench')
+      .action(async (model: string, input: string, opts: {frames: number, thresholds: string, output: string}) => {
+        const thresholds = opts.thresholds.split(',').map(Number);
+        if (thresholds.some(t => !(t >= 0))) throw new InvalidArgumentError('--thresholds must be numbers >= 0.');
+        console.log(await chooseBackend(program.opts().backend as BackendChoice));
+        await benchCommand(model, input, {frames: opts.frames, thresholds, output: opts.output});
       });
 
   program.command('demo')

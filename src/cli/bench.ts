@@ -1,0 +1,154 @@
+/**
+ * `tfjs-delta bench`: dense vs delta on a built-in clip over a range of thresholds. Prints a table
+ * (frames/s, speed-up, multiply-adds skipped, output deviation, heatmap argmax agreement), writes the
+ * numbers as JSON and a PNG plot (speed vs threshold; per-layer active fraction per threshold).
+ */
+import * as fs from 'fs';
+
+import * as tf from '@tensorflow/tfjs-core';
+import * as tfl from '@tensorflow/tfjs-layers';
+
+import {getDeltaStats, setDeltaStats, toDelta} from '../../models/to_delta';
+import {posenet} from '../../models/posenet';
+import {nodeFileSystem} from '../io/node_file_system';
+import {argmaxCells} from '../pipeline/overlay';
+import {probeVideo, readFrames} from '../video/ffmpeg';
+import {progressBar} from './progress';
+import {posenetModelPath} from './run';
+
+export interface BenchOptions {
+  frames: number;
+  thresholds: number[];
+  output: string;
+}
+
+interface BenchRow {
+  threshold: number|null;  // null: dense
+  fps: number;
+  macsSkipped?: number;
+  deviation?: number;
+  argmaxAgreement?: number;
+  layers?: Array<{name: string, activeFraction: number}>;
+}
+
+function firstOutput(result: tf.Tensor|tf.Tensor[]): {first: tf.Tensor, all: tf.Tensor[]} {
+  const all = Array.isArray(result) ? result : [result];
+  return {first: all[0], all};
+}
+
+async function timedPass(model: tfl.LayersModel, frames: tf.Tensor[], keep: boolean): Promise<{ms: number[], outputs: tf.Tensor[]}> {
+  const ms: number[] = [];
+  const outputs: tf.Tensor[] = [];
+  for (const x of frames) {
+    const t0 = performance.now();
+    const {first, all} = firstOutput(model.predict(x) as tf.Tensor|tf.Tensor[]);
+    await Promise.all(all.map(o => o.data()));
+    ms.push(performance.now() - t0);
+    if (keep) outputs.push(first);
+    tf.dispose(all.filter(o => !keep || o !== first));
+  }
+  return {ms, outputs};
+}
+
+const fpsOf = (ms: number[]) => 1000 / (ms.slice(1).reduce((a, b) => a + b, 0) / Math.max(ms.length - 1, 1));
+
+async function plot(rows: BenchRow[], file: string): Promise<void> {
+  /* eslint-disable @typescript-eslint/no-require-imports */
+  const vega = require('vega') as {View: new (...a: unknown[]) => {toSVG(): Promise<string>}, parse(spec: unknown): unknown};
+  const vl = require('vega-lite') as {compile(spec: unknown): {spec: unknown}};
+  const {Resvg} = require('@resvg/resvg-js') as {Resvg: new (svg: string, o: unknown) => {render(): {asPng(): Buffer}}};
+  /* eslint-enable @typescript-eslint/no-require-imports */
+  const dense = rows.find(r => r.threshold == null)!;
+  const delta = rows.filter(r => r.threshold != null);
+  const speed = delta.map(r => ({threshold: r.threshold, series: 'delta', fps: r.fps}))
+      .concat(delta.map(r => ({threshold: r.threshold, series: 'dense', fps: dense.fps})));
+  const layers = delta.flatMap(r => (r.layers ?? []).map((l, i) => ({layer: i, name: l.name, threshold: String(r.threshold), active: l.activeFraction})));
+  const spec = {
+    resolve: {scale: {color: 'independent'}},
+    hconcat: [
+      {title: 'frames/s vs threshold', width: 320, height: 240, data: {values: speed}, mark: {type: 'line', point: true},
+        encoding: {x: {field: 'threshold', type: 'quantitative'}, y: {field: 'fps', type: 'quantitative', title: 'frames/s'},
+          color: {field: 'series', type: 'nominal'}}},
+      {title: 'active fraction per layer', width: 420, height: 240, data: {values: layers}, mark: 'line',
+        encoding: {x: {field: 'layer', type: 'quantitative', title: 'delta layer (input to output)'},
+          y: {field: 'active', type: 'quantitative', title: 'active pixels', axis: {format: '%'}},
+          color: {field: 'threshold', type: 'nominal'}}},
+    ],
+  };
+  const view = new vega.View(vega.parse(vl.compile(spec).spec), {renderer: 'none'});
+  const svg = await view.toSVG();
+  fs.writeFileSync(file, new Resvg(svg, {fitTo: {mode: 'width', value: 1200}, font: {loadSystemFonts: true},
+    background: 'white'}).render().asPng());
+}
+
+export async function benchCommand(modelName: string, input: string, options: BenchOptions): Promise<BenchRow[]> {
+  const info = probeVideo(input);
+  const isPosenet = modelName === 'posenet';
+  const model = isPosenet ? await posenet(posenetModelPath()) : await tfl.loadLayersModel(nodeFileSystem(modelName));
+  const scale = Math.min(1, 384 / Math.max(info.width, info.height));
+  const [h, w] = [Math.round(info.height * scale), Math.round(info.width * scale)];
+  const [lo, hi] = isPosenet ? [-1, 1] : [0, 1];
+  const frames: tf.Tensor[] = [];
+  for await (const f of readFrames(input, {width: w, height: h, maxFrames: options.frames})) {
+    frames.push(tf.tidy(() => tf.add(tf.mul(tf.tensor4d(f, [1, h, w, 3], 'int32'), (hi - lo) / 255), lo)));
+  }
+  console.log(`bench: ${isPosenet ? 'PoseNet-MobileNetV1' : modelName} at ${h}x${w}, ${frames.length} frames of ${input}, ` +
+      `backend '${tf.getBackend()}'`);
+  const bar = progressBar('benchmarking', 'passes', 1 + 2 * options.thresholds.length);
+  const rows: BenchRow[] = [];
+  try {
+    const dense = await timedPass(model, frames, true);
+    rows.push({threshold: null, fps: fpsOf(dense.ms)});
+    bar.update(1);
+    for (const [k, threshold] of options.thresholds.entries()) {
+      const delta = toDelta(model, {threshold});
+      // Timing pass without statistics (they read masks back), then a pass that records them.
+      const timing = await timedPass(delta, frames, false);
+      bar.update(2 + 2 * k);
+      delta.resetStates();
+      setDeltaStats(delta, true);
+      const layerSums = new Map<string, number>();
+      let skipped = 0, deviation = 0, agreement = 0;
+      for (const [i, x] of frames.entries()) {
+        const {first, all} = firstOutput(delta.predict(x) as tf.Tensor|tf.Tensor[]);
+        const stats = getDeltaStats(delta);
+        if (i > 0) {
+          skipped += stats.skippedShare;
+          for (const l of stats.layers) layerSums.set(l.name, (layerSums.get(l.name) ?? 0) + l.activeFraction);
+        }
+        const ref = dense.outputs[i];
+        deviation = Math.max(deviation, tf.tidy(() => tf.div(tf.max(tf.abs(tf.sub(first, ref))), tf.maximum(tf.max(tf.abs(ref)), 1e-12)).dataSync()[0]));
+        if (ref.rank === 4) {
+          const [a, b] = [argmaxCells(ref as tf.Tensor4D), argmaxCells(first as tf.Tensor4D)];
+          agreement += a.filter((c, j) => c === b[j]).length / a.length;
+        }
+        tf.dispose(all);
+      }
+      const n = Math.max(frames.length - 1, 1);
+      rows.push({threshold, fps: fpsOf(timing.ms), macsSkipped: skipped / n, deviation,
+        argmaxAgreement: dense.outputs[0].rank === 4 ? agreement / frames.length : undefined,
+        layers: [...layerSums].map(([name, sum]) => ({name, activeFraction: sum / n}))});
+      delta.dispose();
+      bar.update(3 + 2 * k);
+    }
+    tf.dispose(dense.outputs);
+  } finally {
+    bar.stop();
+    tf.dispose(frames);
+    model.dispose();
+  }
+  const denseFps = rows[0].fps;
+  const pct = (v?: number) => v == null ? '-' : `${(100 * v).toFixed(1)}%`;
+  console.log(`\n${'threshold'.padEnd(10)}${'frames/s'.padStart(10)}${'speed-up'.padStart(10)}${'MACs skipped'.padStart(14)}` +
+      `${'deviation'.padStart(11)}${'argmax agree'.padStart(14)}`);
+  for (const r of rows) {
+    console.log(`${(r.threshold == null ? 'dense' : String(r.threshold)).padEnd(10)}${r.fps.toFixed(2).padStart(10)}` +
+        `${`${(r.fps / denseFps).toFixed(2)}x`.padStart(10)}${pct(r.macsSkipped).padStart(14)}` +
+        `${(r.deviation == null ? '-' : r.deviation.toExponential(2)).padStart(11)}${pct(r.argmaxAgreement).padStart(14)}`);
+  }
+  fs.writeFileSync(`${options.output}.json`, JSON.stringify({model: modelName, input, backend: tf.getBackend(),
+    size: [h, w], frames: frames.length, rows}, null, 1));
+  await plot(rows, `${options.output}.png`);
+  console.log(`\nwrote ${options.output}.json and ${options.output}.png`);
+  return rows;
+}
