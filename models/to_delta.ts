@@ -192,9 +192,11 @@ export function toDelta(model: tfl.LayersModel, options: ToDeltaOptions = {}): t
     configure(layer);
     return layer.apply(sym) as Sym;
   });
-  const unknown = Object.keys(thresholds).filter(n => !created.some(l => l.name === n));
+  const truncating = created.filter(l => isDeltaLayer(l) && l.truncates).map(l => l.name);
+  const unknown = Object.keys(thresholds).filter(n => !truncating.includes(n));
   if (unknown.length > 0) {
-    throw new Error(`toDelta: thresholds name layers the delta model does not have: ${unknown.join(', ')}`);
+    throw new Error(`toDelta: thresholds name layers that are not truncating layers of the delta model: ` +
+        `${unknown.join(', ')} (its truncating layers: ${truncating.join(', ')})`);
   }
   return tfl.model({inputs, outputs: densified, name: options.name ?? `${model.name}_delta`});
 }

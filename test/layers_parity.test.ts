@@ -65,9 +65,23 @@ const cases: Case[] = [
   {name: 'reshape + dropout', inputs: [[4, 6, 4]], build: chain(() => L.reshape({targetShape: [12, 8]}), () => L.dropout({rate: 0.5}), () => L.dense({units: 2}))},
 ];
 
+/** Saves the delta model (model.json + weights, in memory), loads it back, and compares 3 frames. */
+async function expectSameAfterReload(delta: tfl.LayersModel, shapes: number[][], seed: number, ctx: string): Promise<void> {
+  let artifacts: tf.io.ModelArtifacts|null = null;
+  await delta.save(tf.io.withSaveHandler(async a => {
+    artifacts = a;
+    return {modelArtifactsInfo: {dateSaved: new Date(), modelTopologyType: 'JSON'}};
+  }));
+  const loaded = await tfl.loadLayersModel(tf.io.fromMemory(artifacts!));
+  expect(loaded.layers.map(l => l.getClassName()), `${ctx}: classes after reload`).to.deep.equal(delta.layers.map(l => l.getClassName()));
+  delta.resetStates();
+  runParity(delta, loaded, shapes, 3, seed, `${ctx} reloaded`, undefined, 0);
+  loaded.dispose();
+}
+
 describeEachBackend('delta layers equal their tf.layers twins on every frame (thresholds 0)', () => {
   for (const c of cases) {
-    it(c.name, () => {
+    it(c.name, async () => {
       const seed = freshSeed();
       const batch = 1 + (seed % 2);
       const inputs = c.inputs.map(shape => tfl.input({shape}));
@@ -87,6 +101,7 @@ describeEachBackend('delta layers equal their tf.layers twins on every frame (th
       }
       delta.resetStates();
       expect(tf.memory().numTensors, `${c.name}: tensors left after resetStates (seed ${seed})`).to.equal(before);
+      await expectSameAfterReload(delta, c.inputs.map(s => [batch, ...s]), seed, `${c.name} (seed ${seed})`);
       delta.dispose();
       dense.dispose();
     });

@@ -63,8 +63,14 @@ describeEachBackend('tuneThresholds', () => {
     const seed = freshSeed();
     const dense = resnetStyle(seed, [16, 16, 3], 4);
     const delta = toDelta(dense, {stats: true});
+    // Camera-like frames: small noise on every pixel, large changes on a few.
     const frames: tf.Tensor[] = [];
-    for (let t = 0; t < 6; t++) frames.push(nextFrame(frames[t - 1] ?? null, [1, 16, 16, 3], seed, t));
+    for (let t = 0; t < 6; t++) {
+      frames.push(tf.tidy(() => {
+        const moved = nextFrame(frames[t - 1] ?? null, [1, 16, 16, 3], seed, t);
+        return t === 0 ? moved : tf.add(moved, tf.randomNormal([1, 16, 16, 3], 0, 0.01, 'float32', seed + 100 + t));
+      }));
+    }
     const skipped = () => {
       delta.resetStates();
       let total = 0;

@@ -148,7 +148,8 @@ describeEachBackend('toDelta and toDense', () => {
     const deltaBn = toDelta(bn);
     expect(() => deltaBn.predictOnBatch(tf.zeros([1, 6, 6, 3]))).to.throw(/layer 'rows' \(DeltaBatchNormalization\).*axis 1/);
     expect(() => toDelta(deltaBn)).to.throw(/already has delta layers/);
-    expect(() => toDelta(bn, {thresholds: {nope: 0.1}})).to.throw(/thresholds name layers .*nope/);
+    expect(() => toDelta(bn, {thresholds: {nope: 0.1}})).to.throw(/not truncating layers of the delta model: nope/);
+    expect(() => toDelta(bn, {thresholds: {rows: 0.1}}), 'batch norm does not truncate').to.throw(/: rows \(its truncating layers: input\d*_sparsify\)/);
     expect(() => toDelta(bn, {threshold: -1})).to.throw(/threshold must be a finite number >= 0, got -1/);
     [conv1d, mul, bn, deltaBn].forEach(m => m.dispose());
   });
@@ -176,6 +177,24 @@ describeEachBackend('toDelta and toDense', () => {
     tf.dispose([x, moved]);
     delta.dispose();
     dense.dispose();
+  });
+
+  it('input dilation: a moved pixel sends its neighbourhood, pending changes included', () => {
+    const x = tfl.input({shape: [8, 8, 1]});
+    const identity = tfl.model({inputs: x, outputs: L.activation({activation: 'linear'}).apply(x) as tfl.SymbolicTensor});
+    const frame = (big: number, small: number) => tf.tidy(() => tf.pad(tf.tensor4d([[[[big], [small]]]]), [[0, 0], [4, 3], [4, 2], [0, 0]]));
+    for (const dilation of [1, 3]) {
+      const delta = toDelta(identity, {threshold: 0.5, dilation, stats: true});
+      tf.dispose(delta.predictOnBatch(frame(0, 0)));
+      tf.tidy(() => {
+        const out = delta.predictOnBatch(frame(1, 0.1)) as tf.Tensor;
+        expect(getDeltaStats(delta).layers[0].activeFraction, `dilation ${dilation}: active pixels`).to.equal(dilation === 1 ? 1 / 64 : 9 / 64);
+        expect(out.arraySync(), `dilation ${dilation}: what was sent`).to.deep.equal((frame(1, dilation === 1 ? 0 : 0.1)).arraySync());
+      });
+      delta.dispose();
+    }
+    expect(() => toDelta(identity, {dilation: 2})).to.throw(/dilation must be 1 or an odd integer > 1, got 2/);
+    identity.dispose();
   });
 
   it('resetStates reproduces the first-frame result exactly', () => {

@@ -98,16 +98,16 @@ export function nextFrame(previous: tf.Tensor|null, shape: number[], seed: numbe
 }
 
 export function runParity(dense: tfl.LayersModel, delta: tfl.LayersModel, shapes: number[][], frames: number, seed: number,
-                          ctx: string, onFrame?: (t: number) => void): void {
+                          ctx: string, onFrame?: (t: number) => void, tolerance = 1e-5): void {
   let xs: tf.Tensor[]|null = null;
   for (let t = 0; t < frames; t++) {
     const next = shapes.map((s, i) => nextFrame(xs?.[i] ?? null, s, seed + 1000 * i, t));
     tf.dispose(xs ?? []);
     xs = next;
     tf.tidy(() => {
-      const want = dense.predict(xs!.length === 1 ? xs![0] : xs!) as tf.Tensor;
+      const want = dense.predictOnBatch(xs!.length === 1 ? xs![0] : xs!) as tf.Tensor;
       const got = delta.predictOnBatch(xs!.length === 1 ? xs![0] : xs!) as tf.Tensor;
-      expectClose(got, want, `${ctx} frame ${t}`, 1e-5, 1e-5);
+      expectClose(got, want, `${ctx} frame ${t}`, tolerance, tolerance);
     });
     onFrame?.(t);
   }

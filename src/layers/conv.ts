@@ -5,6 +5,7 @@
  */
 import type * as tf from '@tensorflow/tfjs-core';
 import type {Tensor, Tensor1D, Tensor2D, Tensor4D} from '@tensorflow/tfjs-core';
+import type * as tfl from '@tensorflow/tfjs-layers';
 import type {LayerVariable} from '@tensorflow/tfjs-layers';
 
 import {deltaConv2d} from '../../ops/delta_conv2d';
@@ -16,57 +17,66 @@ import {layerClass, pair, product, requireChannelsLast} from './base';
 
 type Pad = 'same'|'valid';
 
-function padOf(layer: {name: string, getClassName(): string}, padding: string): Pad {
-  if (padding !== 'same' && padding !== 'valid') {
-    throw new Error(`tfjs-delta: layer '${layer.name}' (${layer.getClassName()}) has padding '${padding}'; ` +
+/** The fields the tf.layers convolutions share (tfjs-layers types them on classes it does not export). */
+interface ConvFields {
+  name: string;
+  bias: LayerVariable|null;
+  strides: number[];
+  padding: string;
+  dilationRate?: number|number[];
+  dataFormat: string;
+  kernelSize: number[];
+  getClassName(): string;
+}
+
+function padOf(layer: ConvFields): Pad {
+  if (layer.padding !== 'same' && layer.padding !== 'valid') {
+    throw new Error(`tfjs-delta: layer '${layer.name}' (${layer.getClassName()}) has padding '${layer.padding}'; ` +
         `delta layers support 'same' and 'valid'`);
   }
-  return padding;
+  return layer.padding;
 }
+
+/** The bias to add to this frame: on a stream's first frame only. */
+function biasOnce(layer: ConvFields, first: boolean): Tensor1D|undefined {
+  return first && layer.bias != null ? layer.bias.read() as Tensor1D : undefined;
+}
+
+type DeltaConvOp = typeof deltaConv2d;  // deltaDepthwiseConv2d takes the same arguments
+
+/** `op` (a delta convolution) of this frame's delta with `kernel`, with the layer's geometry. */
+function convolve(layer: ConvFields, op: DeltaConvOp, x: Tensor, kernel: LayerVariable, bias?: Tensor1D): Tensor4D {
+  requireChannelsLast(layer as unknown as tfl.layers.Layer, layer.dataFormat);
+  return op(x as Tensor4D, kernel.read() as Tensor4D, pair(layer.strides), padOf(layer), 'NHWC',
+      pair(layer.dilationRate ?? 1), undefined, bias);
+}
+
+const fields = (layer: object) => layer as unknown as ConvFields;
 
 export class DeltaConv2D extends activatedMixin(layerClass('Conv2D'), 'Conv2D') {
   static override className = 'DeltaConv2D';
   declare kernel: LayerVariable;
-  declare bias: LayerVariable|null;
-  declare strides: number[];
-  declare padding: string;
-  declare dilationRate: number|number[];
-  declare dataFormat: string;
-  declare kernelSize: number[];
 
   override deltaCall([x]: Tensor[], first: boolean): Tensor {
-    requireChannelsLast(this, this.dataFormat);
-    const bias = first && this.bias != null ? this.bias.read() as Tensor1D : undefined;
-    const y = deltaConv2d(x as Tensor4D, this.kernel.read() as Tensor4D, pair(this.strides), padOf(this, this.padding),
-        'NHWC', pair(this.dilationRate), undefined, bias);
-    return this.activate(y, first);
+    return this.activate(convolve(fields(this), deltaConv2d, x, this.kernel, biasOnce(fields(this), first)), first);
   }
 
   override macsPerFrame(inShape: number[], outShape: number[]): number {
-    return product(outShape.slice(0, -1)) * product(this.kernelSize) * inShape[3] * outShape[3];
+    return product(outShape.slice(0, -1)) * product(fields(this).kernelSize) * inShape[3] * outShape[3];
   }
 }
 
 export class DeltaDepthwiseConv2D extends activatedMixin(layerClass('DepthwiseConv2D'), 'DepthwiseConv2D') {
   static override className = 'DeltaDepthwiseConv2D';
   declare depthwiseKernel: LayerVariable;
-  declare bias: LayerVariable|null;
-  declare strides: number[];
-  declare padding: string;
-  declare dilationRate: number|number[];
-  declare dataFormat: string;
-  declare kernelSize: number[];
 
   override deltaCall([x]: Tensor[], first: boolean): Tensor {
-    requireChannelsLast(this, this.dataFormat);
-    const bias = first && this.bias != null ? this.bias.read() as Tensor1D : undefined;
-    const y = deltaDepthwiseConv2d(x as Tensor4D, this.depthwiseKernel.read() as Tensor4D, pair(this.strides),
-        padOf(this, this.padding), 'NHWC', pair(this.dilationRate), undefined, bias);
+    const y = convolve(fields(this), deltaDepthwiseConv2d, x, this.depthwiseKernel, biasOnce(fields(this), first));
     return this.activate(y, first);
   }
 
   override macsPerFrame(_inShape: number[], outShape: number[]): number {
-    return product(outShape) * product(this.kernelSize);
+    return product(outShape) * product(fields(this).kernelSize);
   }
 }
 
@@ -74,25 +84,18 @@ export class DeltaSeparableConv2D extends activatedMixin(layerClass('SeparableCo
   static override className = 'DeltaSeparableConv2D';
   declare depthwiseKernel: LayerVariable;
   declare pointwiseKernel: LayerVariable;
-  declare bias: LayerVariable|null;
-  declare strides: number[];
-  declare padding: string;
-  declare dilationRate: number|number[];
-  declare dataFormat: string;
-  declare kernelSize: number[];
+  declare depthMultiplier: number;
 
   override deltaCall([x]: Tensor[], first: boolean): Tensor {
-    requireChannelsLast(this, this.dataFormat);
-    const depthwise = deltaDepthwiseConv2d(x as Tensor4D, this.depthwiseKernel.read() as Tensor4D, pair(this.strides),
-        padOf(this, this.padding), 'NHWC', pair(this.dilationRate));
-    const bias = first && this.bias != null ? this.bias.read() as Tensor1D : undefined;
-    const y = deltaConv2d(depthwise, this.pointwiseKernel.read() as Tensor4D, 1, 'valid', 'NHWC', 1, undefined, bias);
+    const depthwise = convolve(fields(this), deltaDepthwiseConv2d, x, this.depthwiseKernel);
+    const y = deltaConv2d(depthwise, this.pointwiseKernel.read() as Tensor4D, 1, 'valid', 'NHWC', 1, undefined,
+        biasOnce(fields(this), first));
     return this.activate(y, first);
   }
 
   /** tfjs-layers 4.22's SeparableConv2D leaves depthMultiplier out of its config; keep it. */
   override getConfig(): tf.serialization.ConfigDict {
-    return {...super.getConfig(), depthMultiplier: (this as unknown as {depthMultiplier: number}).depthMultiplier};
+    return {...super.getConfig(), depthMultiplier: this.depthMultiplier};
   }
 
   override macsPerFrame(_inShape: number[], outShape: number[]): number {
@@ -104,34 +107,27 @@ export class DeltaSeparableConv2D extends activatedMixin(layerClass('SeparableCo
 export class DeltaConv2DTranspose extends activatedMixin(layerClass('Conv2DTranspose'), 'Conv2DTranspose') {
   static override className = 'DeltaConv2DTranspose';
   declare kernel: LayerVariable;
-  declare bias: LayerVariable|null;
-  declare strides: number[];
-  declare padding: string;
-  declare dataFormat: string;
-  declare kernelSize: number[];
 
   override deltaCall([x]: Tensor[], first: boolean): Tensor {
-    requireChannelsLast(this, this.dataFormat);
+    const layer = fields(this);
+    requireChannelsLast(this, layer.dataFormat);
     const outputShape = this.computeOutputShape(x.shape) as [number, number, number, number];
-    const bias = first && this.bias != null ? this.bias.read() as Tensor1D : undefined;
-    const y = deltaConv2dTranspose(x as Tensor4D, this.kernel.read() as Tensor4D, outputShape, pair(this.strides),
-        padOf(this, this.padding), undefined, bias);
+    const y = deltaConv2dTranspose(x as Tensor4D, this.kernel.read() as Tensor4D, outputShape, pair(layer.strides),
+        padOf(layer), undefined, biasOnce(layer, first));
     return this.activate(y, first);
   }
 
   override macsPerFrame(inShape: number[], outShape: number[]): number {
-    return product(inShape) * product(this.kernelSize) * outShape[3];
+    return product(inShape) * product(fields(this).kernelSize) * outShape[3];
   }
 }
 
 export class DeltaDense extends activatedMixin(layerClass('Dense'), 'Dense') {
   static override className = 'DeltaDense';
   declare kernel: LayerVariable;
-  declare bias: LayerVariable|null;
 
   override deltaCall([x]: Tensor[], first: boolean): Tensor {
-    const bias = first && this.bias != null ? this.bias.read() as Tensor1D : undefined;
-    return this.activate(deltaDense(x, this.kernel.read() as Tensor2D, bias), first);
+    return this.activate(deltaDense(x, this.kernel.read() as Tensor2D, biasOnce(fields(this), first)), first);
   }
 
   override macsPerFrame(inShape: number[], outShape: number[]): number {
