@@ -6,9 +6,11 @@
  * the dense cuDNN conv2d of the same shape in the same run. Both in TF32 (the default, tensor cores on both sides)
  * and strict fp32.
  *
- * Timing: GPU time with CUDA events around K calls queued behind a busy-wait kernel, so the GPU runs them back to
- * back and the events measure the GPU, not the host's launch rate; per call = elapsed / K; median of REPS after
- * warm-up. Host time per call (the op through the tfjs engine, no sync) is reported separately.
+ * Timing: GPU time with CUDA events around K calls queued behind ~0.7 ms of other GPU work, so the GPU runs them
+ * back to back and the events measure the GPU, not the host's launch rate; per call = elapsed / K; median of REPS
+ * after warm-up. The work queued ahead is a 1 GiB fill (all SMs busy: clocks stay up) or, with
+ * TFJS_DELTA_BENCH_QUEUE=spin, a one-thread busy wait (run 1-3; the GPU may lower its clocks while it spins).
+ * Host time per call (the op through the tfjs engine, no sync) is reported separately.
  * Writes <outDir>/cuda_delta_<gpu>.json (outDir default benchmarks/results).
  */
 import '@tensorflow/tfjs-backend-cpu';
@@ -49,13 +51,28 @@ function tileMask(h: number, w: number, fraction: number): tf.Tensor {
   return tf.tensor(m, [1, h, w], 'bool');
 }
 
-/** Median GPU ms per call of f (K calls queued behind a busy wait per sample) and median host ms per call. */
+const QUEUE = process.env.TFJS_DELTA_BENCH_QUEUE === 'spin' ? 'spin' : 'fill';
+const FILL_FLOATS = 1 << 28;  // 1 GiB
+let fillPtr = 0;
+
+/** Keeps the GPU busy for ~0.7 ms so that what the host queues next runs back to back. */
+function queueAhead(cuda: CudaBackend): void {
+  if (QUEUE === 'spin') {
+    cuda.n.busyWait(2000);
+    return;
+  }
+  if (fillPtr === 0) fillPtr = cuda.n.alloc(FILL_FLOATS * 4);
+  cuda.n.fill(fillPtr, 0, FILL_FLOATS, 1);
+  cuda.n.fill(fillPtr, 0, FILL_FLOATS, 2);
+}
+
+/** Median GPU ms per call of f (K calls queued behind other GPU work per sample) and median host ms per call. */
 function timeGpu(cuda: CudaBackend, f: () => tf.Tensor): {gpuMs: number; hostMs: number} {
   for (let i = 0; i < WARMUP; i++) tf.dispose(f());
   cuda.n.sync();
   const gpu: number[] = [], host: number[] = [];
   for (let r = 0; r < REPS; r++) {
-    cuda.n.busyWait(2000);  // longer than queueing K calls takes on the host
+    queueAhead(cuda);  // longer than queueing K calls takes on the host
     const timer = cuda.n.timerStart();
     const t0 = process.hrtime.bigint();
     for (let i = 0; i < K; i++) f().dispose();
@@ -106,7 +123,7 @@ async function main(): Promise<void> {
           const before = {...deltaConvStats};
           const lazy = timeGpu(cuda, () => deltaConv2d(xd, filter, 1, 'same'));
           const pathUsed = deltaConvStats.tensorCore > before.tensorCore ? 'tensor cores' :
-              deltaConvStats.direct > before.direct ? 'direct fp32' : 'cudnn';
+              deltaConvStats.cudaCores > before.cudaCores ? 'fp32 cuda cores' : 'cudnn';
           cuda.lazyZeros = false;
           const eager = timeGpu(cuda, () => deltaConv2d(xd, filter, 1, 'same'));
           cuda.lazyZeros = true;
@@ -128,11 +145,13 @@ async function main(): Promise<void> {
     }
   }
   setCudaOptions({allowTF32: true});
+  if (fillPtr !== 0) cuda.n.free(fillPtr);
   const file = path.join(outDir, `cuda_delta_${gpu.replace(/[^A-Za-z0-9]+/g, '_')}.json`);
   fs.mkdirSync(outDir, {recursive: true});
   fs.writeFileSync(file, JSON.stringify({
     gpu, device: avail.device, date: new Date().toISOString(), batch: 1, calls: K, reps: REPS,
-    timing: 'GPU time per call: CUDA events around K calls queued behind a busy-wait kernel, median of reps',
+    timing: `GPU time per call: CUDA events around K calls queued behind other GPU work (${QUEUE}), median of reps`,
+    queue: QUEUE, minBlocks: process.env.TFJS_DELTA_CONV_MIN_BLOCKS ?? '1',
     rows,
   }, null, 1));
   console.log(`\n| mode | conv | size | tiles | out active | delta us | zeros us | dense us | delta/dense | target |`);

@@ -4,7 +4,8 @@
 # cuda-specific delta tests, then the deltaConv2d kernel benchmark. Build and pack here first:
 #   TFJS_DELTA_CUDA_ARCHS=90 node scripts/build-native.js --strict && npx tsc -p . && bash ../shared/tools/device-pack.sh
 # then on the device (carry [".device", "dist", "build/Release"]):
-#   source .device/unpack.sh && bash benchmarks/cuda_delta_device_run.sh [tests|bench|all]
+#   source .device/unpack.sh && bash benchmarks/cuda_delta_device_run.sh [tests|bench|all]   (bench: also the
+# TFJS_DELTA_CONV_MIN_BLOCKS=2 and TFJS_DELTA_BENCH_QUEUE=spin variants)
 set -uo pipefail
 what=${1:-all}
 out=${OUT:-benchmarks/results}
@@ -30,4 +31,12 @@ if [[ $what == all || $what == bench ]]; then
   node dist/benchmarks/cuda_delta.js "$out" > "$out/cuda_delta_bench.log" 2>&1
   echo "bench: exit $? in $((SECONDS - t0)) s"
   grep -E "^\||GPU:|Error|error" "$out/cuda_delta_bench.log" | head -80
+fi
+if [[ $what == all || $what == bench || $what == bench2 ]]; then  # variants: 128-register kernels; spin queue
+  TFJS_DELTA_CONV_MIN_BLOCKS=2 node dist/benchmarks/cuda_delta.js "$out/minblocks2" > "$out/cuda_delta_bench2.log" 2>&1
+  echo "bench (TFJS_DELTA_CONV_MIN_BLOCKS=2): exit $?"
+  grep -E "^\| tf32|Error|error" "$out/cuda_delta_bench2.log" | cut -d'|' -f3-11 | head -40
+  TFJS_DELTA_BENCH_QUEUE=spin node dist/benchmarks/cuda_delta.js "$out/spin" > "$out/cuda_delta_bench_spin.log" 2>&1
+  echo "bench (TFJS_DELTA_BENCH_QUEUE=spin, as runs 1-3): exit $?"
+  grep -E "^\| tf32|Error|error" "$out/cuda_delta_bench_spin.log" | cut -d'|' -f3-11 | head -40
 fi

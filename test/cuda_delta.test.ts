@@ -1,9 +1,9 @@
 /**
  * The delta ops on 'cuda' (issue 7), beyond the shared parity suites: every delta kernel against the 'cpu'
  * reference on fresh random inputs with poisoned output buffers (unwritten elements read NaN), output masks
- * included; each deltaConv2d path (tensor cores / direct fp32 / dense cuDNN); single active pixels at the borders
- * of the kernels' tiles; empty masks; lazily zeroed outputs read by non-delta ops; odd sizes and batch 3; and no
- * allocation growth over a 200-frame stream. Skipped with the reason on machines without a GPU.
+ * included; each deltaConv2d path (TF32 tensor cores / fp32 CUDA cores / dense cuDNN); single active pixels at
+ * the borders of the kernels' tiles; empty masks; lazily zeroed outputs read by non-delta ops; odd sizes and
+ * batch 3; and no allocation growth over a 200-frame stream. Skipped with the reason on machines without a GPU.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import {expect} from 'chai';

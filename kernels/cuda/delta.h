@@ -11,6 +11,12 @@
 
 namespace tfjs_delta {
 
+// Grid size of the delta family's grid-stride kernels: enough blocks of `perBlock` items, capped.
+inline int deltaGrid(int64_t items, int64_t perBlock) {
+  int64_t b = (items + perBlock - 1) / perBlock;
+  return static_cast<int>(b < 65535 * 8 ? (b < 1 ? 1 : b) : 65535 * 8);
+}
+
 // ---- delta_mask.cu ----
 enum CompareOp { C_GREATER = 0, C_GREATER_EQUAL, C_LESS, C_LESS_EQUAL, C_EQUAL, C_NOT_EQUAL, C_AND, C_OR, C_NOT,
                  C_COUNT };
@@ -55,14 +61,15 @@ struct DeltaConvParams {
 // Transposed: input (iy, ix) reaches output (iy*sh - pt + ky, ix*sw - pl + kx).
 // Filter: regular [kh, kw, c, co]; depthwise [kh, kw, c, mult]; transposed [kh, kw, c, co] (already transposed
 // from tfjs's [kh, kw, co, c]). mask null: dense input. bias non-null: every output written (dense result).
-// outMask null: no output mask. Returns true when the tensor-core kernel ran.
+// outMask null: no output mask. Returns true when the tensor-core (TF32) kernel ran.
 bool launchDeltaConv(cudaStream_t s, const DeltaConvParams& p, const float* x, const uint8_t* mask, const float* w,
                      const float* bias, float* y, uint8_t* outMask, bool writeZeros, bool allowTF32);
 // Only the output mask (OR over each output's in-bounds receptive field; mask null = all input active).
 void launchDeltaConvMask(cudaStream_t s, const DeltaConvParams& p, const uint8_t* mask, uint8_t* outMask);
-// delta_conv_tc.cu: false when the shape does not suit the tensor-core kernel (then nothing was launched).
+// delta_conv_tc.cu, the tiled kernel (regular convs, no bias): tensor cores with tf32, else FFMA on the same tiles.
+// False when the shape does not suit it (then nothing was launched).
 bool launchDeltaConvTC(cudaStream_t s, const DeltaConvParams& p, const float* x, const uint8_t* mask, const float* w,
-                       float* y, uint8_t* outMask, bool writeZeros);
+                       float* y, uint8_t* outMask, bool writeZeros, bool tf32);
 
 // ---- delta_gated.cu ----
 // gate[n, co] = sigmoid(bg[co] + sum_ci mean[n, ci] * wg[ci, co]).

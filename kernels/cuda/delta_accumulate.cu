@@ -10,10 +10,7 @@ namespace {
 constexpr int kThreads = 256;
 constexpr int kWarps = kThreads / 32;
 
-inline int blocksFor(int64_t n, int perBlock) {
-  int64_t b = (n + perBlock - 1) / perBlock;
-  return static_cast<int>(b < 65535 * 8 ? (b < 1 ? 1 : b) : 65535 * 8);
-}
+inline int blocksFor(int64_t n, int perBlock) { return deltaGrid(n, perBlock); }
 
 __device__ __forceinline__ double activate(int act, double v, double alpha) {
   switch (act) {

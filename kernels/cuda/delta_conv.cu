@@ -1,9 +1,9 @@
 // Direct delta convolutions (fp32, CUDA cores): regular, depthwise and transposed, any kernel size, stride,
-// dilation and padding. Output-stationary with tile-level skipping: a block owns an 8x8 tile of output pixels;
+// dilation and padding (regular convs without bias use the tiled kernel of delta_conv_tc.cu when the shape suits
+// it, in TF32 or fp32). Output-stationary with tile-level skipping: a block owns an 8x8 tile of output pixels;
 // it first derives each output's mask (OR of the input mask over the in-bounds receptive field); a tile with no
 // active output writes only its mask (and zeros when asked) and exits. Inactive inputs read as zeros, so a lazily
-// written delta input (garbage at inactive pixels) is fine. Regular convs with TF32 allowed go to the
-// tensor-core kernel (delta_conv_tc.cu) when the shape suits it.
+// written delta input (garbage at inactive pixels) is fine.
 #include "delta.h"
 
 namespace tfjs_delta {
@@ -109,9 +109,8 @@ bool launchDeltaConv(cudaStream_t s, const DeltaConvParams& p, const float* x, c
                      const float* bias, float* y, uint8_t* outMask, bool writeZeros, bool allowTF32) {
   check(p, "deltaConv");
   if (p.n == 0 || p.oh == 0 || p.ow == 0) return false;
-  if (allowTF32 && bias == nullptr && p.mode == DC_REGULAR &&
-      launchDeltaConvTC(s, p, x, mask, w, y, outMask, writeZeros))
-    return true;
+  if (bias == nullptr && p.mode == DC_REGULAR && launchDeltaConvTC(s, p, x, mask, w, y, outMask, writeZeros, allowTF32))
+    return allowTF32;
   const int64_t tiles = (int64_t)((p.oh + kTile - 1) / kTile) * ((p.ow + kTile - 1) / kTile);
   if (tiles > 0x7fffffff) failArg("deltaConv", "output too large");
   deltaConvDirectKernel<<<dim3((unsigned)tiles, (unsigned)p.n), kThreads, 0, s>>>(p, x, mask, w, bias, y, outMask,
@@ -124,8 +123,7 @@ void launchDeltaConvMask(cudaStream_t s, const DeltaConvParams& p, const uint8_t
   check(p, "deltaConvMask");
   const int64_t total = (int64_t)p.n * p.oh * p.ow;
   if (total == 0) return;
-  int64_t blocks = (total + kThreads - 1) / kThreads;
-  deltaConvMaskKernel<<<(int)(blocks < 65535 * 8 ? blocks : 65535 * 8), kThreads, 0, s>>>(p, mask, outMask);
+  deltaConvMaskKernel<<<deltaGrid(total, kThreads), kThreads, 0, s>>>(p, mask, outMask);
   TD_LAUNCHED("deltaConvMask");
 }
 

@@ -10,7 +10,12 @@
 //   3. the accumulators go through shared memory to coalesced NHWC stores.
 // The A operand of tap (ky, kx) for output row py is a strided view of the staged footprint: row m (pixel m of
 // the row) starts at ((py*sh + ky*dh) * FW + kx*dw + m*sw) * CKP, so lda = sw * CKP.
+// Templated on the filter size and chunk (3x3 and 1x1 common cases: loops fully unrolled so shared loads of later
+// k-steps overlap the MMAs; 0 = runtime values) and on TF32: the strict-fp32 variant stages the same tiles and
+// runs FFMAs instead (each lane one output channel, 16 pixel accumulators, float4 loads along channels).
 #include <mma.h>
+
+#include <cstdlib>
 
 #include "delta.h"
 
@@ -22,7 +27,7 @@ using namespace nvcuda;
 constexpr int kTH = 8, kTW = 16, kNB = 32, kFrags = kNB / 16, kWarps = kTH, kThreads = kWarps * 32;
 constexpr int kWRow = kNB + 8;                          // padded filter row (floats): fewer bank conflicts
 constexpr int kStageFloats = kWarps * kFrags * 256;     // accumulator staging: 16 KiB
-constexpr size_t kSmemLimit = 64 * 1024;
+constexpr size_t kSmemLimit = 100 * 1024;
 
 // Asynchronous global -> shared copies; src-size 0 writes zeros without reading (masked / out-of-range elements).
 __device__ __forceinline__ void copy16(float* dst, const float* src, bool valid) {
@@ -64,11 +69,13 @@ TcShape shapeFor(const DeltaConvParams& p, int ck) {
   return t;
 }
 
-__global__ void __launch_bounds__(kThreads, 1) deltaConvTcKernel(
-    DeltaConvParams p, int FH, int FW, int CK, int CKP, int inFloats, int wFloats, const float* __restrict__ x,
+template <int KH_, int KW_, int CK_, bool kTf32, int kMinBlocks>
+__global__ void __launch_bounds__(kThreads, kMinBlocks) deltaConvTcKernel(
+    DeltaConvParams p, int FH, int FW, int ckRuntime, int CKP, int inFloats, int wFloats, const float* __restrict__ x,
     const uint8_t* __restrict__ mask, const float* __restrict__ w, float* __restrict__ y,
     uint8_t* __restrict__ outMask, bool writeZeros) {
   extern __shared__ __align__(128) float smem[];
+  const int KH = KH_ ? KH_ : p.kh, KW = KW_ ? KW_ : p.kw, CK = CK_ ? CK_ : ckRuntime;
   float* sIn = smem;
   float* sW = smem + inFloats;
   uint8_t* sMask = reinterpret_cast<uint8_t*>(sW + wFloats);
@@ -119,10 +126,16 @@ __global__ void __launch_bounds__(kThreads, 1) deltaConvTcKernel(
   const bool warpActive = __any_sync(0xffffffffu, lane < kTW && sAct[warp * kTW + lane]);
 
   FragC acc[kFrags];
+  float facc[kTW];  // strict fp32: pixel m of this warp's row, output channel co0 + lane
+  if constexpr (kTf32) {
 #pragma unroll
-  for (int j = 0; j < kFrags; ++j) wmma::fill_fragment(acc[j], 0.f);
+    for (int j = 0; j < kFrags; ++j) wmma::fill_fragment(acc[j], 0.f);
+  } else {
+#pragma unroll
+    for (int m = 0; m < kTW; ++m) facc[m] = 0.f;
+  }
 
-  const int taps = p.kh * p.kw;
+  const int taps = KH * KW;
   const bool vec4 = (p.c % 4) == 0, wvec4 = (p.co % 4) == 0;
   for (int ci0 = 0; ci0 < p.c; ci0 += CK) {
     if (ci0 > 0) __syncthreads();  // the previous chunk's MMAs are done with sIn / sW
@@ -162,47 +175,122 @@ __global__ void __launch_bounds__(kThreads, 1) deltaConvTcKernel(
     copiesDone();
     __syncthreads();
     if (!warpActive) continue;
-    for (int ky = 0; ky < p.kh; ++ky)
-      for (int kx = 0; kx < p.kw; ++kx) {
-        const int tap = ky * p.kw + kx;
-        for (int k8 = 0; k8 < CK; k8 += 8) {
-          FragA af;
-          wmma::load_matrix_sync(af, sIn + ((warp * p.sh + ky * p.dh) * FW + kx * p.dw) * CKP + k8, p.sw * CKP);
-          toTf32(af);
+    if constexpr (kTf32) {
 #pragma unroll
-          for (int j = 0; j < kFrags; ++j) {
-            FragB bf;
-            wmma::load_matrix_sync(bf, sW + (tap * CK + k8) * kWRow + j * 16, kWRow);
-            toTf32(bf);
-            wmma::mma_sync(acc[j], af, bf, acc[j]);
+      for (int ky = 0; ky < KH; ++ky)
+#pragma unroll
+        for (int kx = 0; kx < KW; ++kx) {
+          const int tap = ky * KW + kx;
+          const float* aRow = sIn + ((warp * p.sh + ky * p.dh) * FW + kx * p.dw) * CKP;
+#pragma unroll
+          for (int k8 = 0; k8 < CK; k8 += 8) {
+            FragA af;
+            wmma::load_matrix_sync(af, aRow + k8, p.sw * CKP);
+            toTf32(af);
+#pragma unroll
+            for (int j = 0; j < kFrags; ++j) {
+              FragB bf;
+              wmma::load_matrix_sync(bf, sW + (tap * CK + k8) * kWRow + j * 16, kWRow);
+              toTf32(bf);
+              wmma::mma_sync(acc[j], af, bf, acc[j]);
+            }
           }
         }
-      }
-  }
-  // 3. accumulators -> shared staging -> coalesced stores (all valid outputs of an active tile; inactive
-  //    outputs of it are exact zeros: their whole receptive field was staged as zeros)
-  __syncthreads();
-  float* stage = smem + warp * (kFrags * 256);
+    } else {
+      const int pixStride = p.sw * CKP;
 #pragma unroll
-  for (int j = 0; j < kFrags; ++j) wmma::store_matrix_sync(stage + j * 256, acc[j], 16, wmma::mem_row_major);
-  __syncwarp();
-  for (int e = lane; e < kTW * kNB; e += 32) {
-    const int px = e / kNB, n = e % kNB;
-    const int oy = oy0 + warp, ox = ox0 + px, co = co0 + n;
-    if (oy < p.oh && ox < p.ow && co < p.co)
-      y[(((int64_t)b * p.oh + oy) * p.ow + ox) * p.co + co] = stage[(n / 16) * 256 + px * 16 + n % 16];
+      for (int ky = 0; ky < KH; ++ky)
+#pragma unroll
+        for (int kx = 0; kx < KW; ++kx) {
+          const float* xr = sIn + ((warp * p.sh + ky * p.dh) * FW + kx * p.dw) * CKP;
+          const float* wr = sW + (ky * KW + kx) * CK * kWRow + lane;
+#pragma unroll 2
+          for (int ci = 0; ci < CK; ci += 4) {
+            const float w0 = wr[ci * kWRow], w1 = wr[(ci + 1) * kWRow], w2 = wr[(ci + 2) * kWRow],
+                        w3 = wr[(ci + 3) * kWRow];
+#pragma unroll
+            for (int m = 0; m < kTW; ++m) {
+              const float4 v = *reinterpret_cast<const float4*>(xr + m * pixStride + ci);
+              facc[m] = fmaf(v.x, w0, fmaf(v.y, w1, fmaf(v.z, w2, fmaf(v.w, w3, facc[m]))));
+            }
+          }
+        }
+    }
+  }
+  // 3. results -> coalesced NHWC stores (all valid outputs of an active tile; inactive outputs of it are exact
+  //    zeros: their whole receptive field was staged as zeros)
+  if constexpr (kTf32) {
+    __syncthreads();
+    float* stage = smem + warp * (kFrags * 256);
+#pragma unroll
+    for (int j = 0; j < kFrags; ++j) wmma::store_matrix_sync(stage + j * 256, acc[j], 16, wmma::mem_row_major);
+    __syncwarp();
+    for (int e = lane; e < kTW * kNB; e += 32) {
+      const int px = e / kNB, n = e % kNB;
+      const int oy = oy0 + warp, ox = ox0 + px, co = co0 + n;
+      if (oy < p.oh && ox < p.ow && co < p.co)
+        y[(((int64_t)b * p.oh + oy) * p.ow + ox) * p.co + co] = stage[(n / 16) * 256 + px * 16 + n % 16];
+    }
+  } else {
+    const int oy = oy0 + warp, co = co0 + lane;
+    if (oy < p.oh && co < p.co)
+#pragma unroll
+      for (int m = 0; m < kTW; ++m)
+        if (ox0 + m < p.ow) y[(((int64_t)b * p.oh + oy) * p.ow + ox0 + m) * p.co + co] = facc[m];
   }
 }
 
 }  // namespace
 
+namespace {
+
+using TcKernel = void (*)(DeltaConvParams, int, int, int, int, int, int, const float*, const uint8_t*, const float*,
+                          float*, uint8_t*, bool);
+
+// Blocks per SM the registers are capped for: 1 (default; the unrolled 3x3 kernels use ~250 registers) or 2
+// (TFJS_DELTA_CONV_MIN_BLOCKS=2: 128 registers, twice the resident warps).
+int minBlocks() {
+  static int v = [] {
+    const char* e = getenv("TFJS_DELTA_CONV_MIN_BLOCKS");
+    return e != nullptr && e[0] == '2' ? 2 : 1;
+  }();
+  return v;
+}
+
+template <int KH, int KW, int CK, bool kTf32, int kMin>
+TcKernel kernelReady() {
+  static bool attributeSet = false;  // dynamic shared memory above 48 KiB needs the opt-in, once per instance
+  TcKernel k = deltaConvTcKernel<KH, KW, CK, kTf32, kMin>;
+  if (!attributeSet) {
+    TD_CUDA("deltaConvTC", cudaFuncSetAttribute(k, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)kSmemLimit));
+    attributeSet = true;
+  }
+  return k;
+}
+
+template <bool kTf32, int kMin>
+TcKernel pick(const DeltaConvParams& p, int ck) {
+  if (p.kh == 3 && p.kw == 3) {
+    if (ck == 32) return kernelReady<3, 3, 32, kTf32, kMin>();
+    if (ck == 16) return kernelReady<3, 3, 16, kTf32, kMin>();
+  }
+  if (p.kh == 1 && p.kw == 1) {
+    if (ck == 128) return kernelReady<1, 1, 128, kTf32, kMin>();
+    if (ck == 64) return kernelReady<1, 1, 64, kTf32, kMin>();
+    if (ck == 32) return kernelReady<1, 1, 32, kTf32, kMin>();
+  }
+  return kernelReady<0, 0, 0, kTf32, kMin>();
+}
+
+}  // namespace
+
 bool launchDeltaConvTC(cudaStream_t s, const DeltaConvParams& p, const float* x, const uint8_t* mask, const float* w,
-                       float* y, uint8_t* outMask, bool writeZeros) {
+                       float* y, uint8_t* outMask, bool writeZeros, bool tf32) {
   if (p.mode != DC_REGULAR || p.co < 16 || p.c * p.kh * p.kw < 16) return false;
-  int cmax = (p.c + 7) / 8 * 8;
+  const int cmax = (p.c + 7) / 8 * 8;
   TcShape t{};
   bool ok = false;
-  for (int ck : {64, 32, 16, 8}) {
+  for (int ck : {128, 64, 32, 16, 8}) {
     if (ck > cmax && ck > 8) continue;
     t = shapeFor(p, ck);
     if (t.smem <= kSmemLimit) {
@@ -211,17 +299,14 @@ bool launchDeltaConvTC(cudaStream_t s, const DeltaConvParams& p, const float* x,
     }
   }
   if (!ok) return false;
-  static bool attributeSet = false;
-  if (!attributeSet) {
-    TD_CUDA("deltaConvTC", cudaFuncSetAttribute(deltaConvTcKernel, cudaFuncAttributeMaxDynamicSharedMemorySize,
-                                                (int)kSmemLimit));
-    attributeSet = true;
-  }
   const int64_t tiles = (int64_t)((p.oh + kTH - 1) / kTH) * ((p.ow + kTW - 1) / kTW);
   if (tiles > 0x7fffffff) return false;
+  const bool two = minBlocks() == 2;
+  const TcKernel k = tf32 ? (two ? pick<true, 2>(p, t.ck) : pick<true, 1>(p, t.ck))
+                          : (two ? pick<false, 2>(p, t.ck) : pick<false, 1>(p, t.ck));
   dim3 grid((unsigned)tiles, (unsigned)((p.co + kNB - 1) / kNB), (unsigned)p.n);
-  deltaConvTcKernel<<<grid, kThreads, t.smem, s>>>(p, t.fh, t.fw, t.ck, t.ckp, (int)t.inFloats, (int)t.wFloats, x,
-                                                    mask, w, y, outMask, writeZeros);
+  k<<<grid, kThreads, t.smem, s>>>(p, t.fh, t.fw, t.ck, t.ckp, (int)t.inFloats, (int)t.wFloats, x, mask, w, y, outMask,
+                                   writeZeros);
   TD_LAUNCHED("deltaConvTC");
   return true;
 }

@@ -53,8 +53,7 @@ void launchApplyGate(cudaStream_t s, const float* y, const float* gate, float* o
                      int64_t c, int act, float alpha) {
   const int64_t total = n * voxels * c;
   if (total == 0) return;
-  int64_t blocks = (total + kThreads - 1) / kThreads;
-  const int grid = (int)(blocks < 65535 * 8 ? blocks : 65535 * 8);
+  const int grid = deltaGrid(total, kThreads);
   TD_INDEX_DISPATCH(total < kIndex32Limit, applyGateKernel<I><<<grid, kThreads, 0, s>>>(
                                                y, gate, out, (I)total, (I)(voxels * c), (I)c, act, alpha));
   TD_LAUNCHED("applyGate");

@@ -8,10 +8,7 @@ namespace {
 
 constexpr int kThreads = 256;
 
-inline int blocksFor(int64_t n) {
-  int64_t b = (n + kThreads - 1) / kThreads;
-  return static_cast<int>(b < 65535 * 8 ? (b < 1 ? 1 : b) : 65535 * 8);
-}
+inline int blocksFor(int64_t n) { return deltaGrid(n, kThreads); }
 
 template <typename T>
 __device__ __forceinline__ uint8_t compareOp(int op, T a, T b) {

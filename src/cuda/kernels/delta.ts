@@ -142,8 +142,8 @@ function convParams(c: ConvCall): number[] {
   ];
 }
 
-/** Counts of delta-conv launches by path, for tests and benchmarks. */
-export const deltaConvStats = {tensorCore: 0, direct: 0, cudnnDense: 0};
+/** Counts of delta-conv launches by path (TF32 tensor cores / fp32 CUDA cores / dense cuDNN), for tests and benchmarks. */
+export const deltaConvStats = {tensorCore: 0, cudaCores: 0, cudnnDense: 0};
 
 /** Runs a delta convolution: masked output (lazy when allowed) without bias, dense output with one. */
 function runDeltaConv(backend: CudaBackend, c: ConvCall): TensorInfo {
@@ -158,7 +158,7 @@ function runDeltaConv(backend: CudaBackend, c: ConvCall): TensorInfo {
       const tc = backend.n.deltaConv(params, deltaData(backend, c.x, m), m.ptr, c.w, c.bias ? backend.ptr(c.bias) : 0,
                                      backend.ptr(y), outMask ? backend.ptr(outMask) : 0, !lazy);
       if (tc) deltaConvStats.tensorCore++;
-      else deltaConvStats.direct++;
+      else deltaConvStats.cudaCores++;
     });
     if (withMask) attachDeviceMask(backend, outs[0], outs[1], lazy);
     return outs[0];
