@@ -34,6 +34,11 @@ function selected(name: string): boolean {
   return list == null || list.split(',').map(s => s.trim()).includes(name);
 }
 
+function setCudaTF32(allow: boolean): void {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  (require('../../src/backend_cuda') as typeof import('../../src/backend_cuda')).setCudaOptions({allowTF32: allow});
+}
+
 function loadCuda(): BackendStatus {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const {cudaAvailability} = require('../../src/backend_cuda') as typeof import('../../src/backend_cuda');
@@ -68,8 +73,12 @@ export function describeEachBackend(title: string, fn: (backend: string) => void
       before(async () => {
         previous = tf.getBackend();
         await tf.setBackend(status.name);
+        // The parity suites hold every backend to fp32 tolerances: TF32 tensor cores are off while
+        // they run on 'cuda' (test/cuda_*.test.ts check the TF32 paths with TF32 tolerances).
+        if (status.name === 'cuda') setCudaTF32(false);
       });
       after(async () => {
+        if (status.name === 'cuda') setCudaTF32(!/^(1|true)$/i.test(process.env.TFJS_DELTA_STRICT_FP32 ?? ''));
         await tf.setBackend(previous);
       });
       fn(status.name);
