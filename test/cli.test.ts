@@ -5,7 +5,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import {expect} from 'chai';
-import {spawnSync} from 'child_process';
+import {spawn, spawnSync} from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -134,6 +134,40 @@ describe('tfjs-delta CLI', function() {
     expect(record.rows[1].layers.length).to.be.greaterThan(2);
     const png = fs.readFileSync(`${prefix}.png`);
     expect(png.subarray(1, 4).toString()).to.equal('PNG');
+  });
+
+  it('interpolate: a missing or truncated input, or Ctrl-C, exits non-zero with a message and no corrupt file', async function() {
+    if (ffmpegMissing() != null) this.skip();
+    const weights = path.join(FIXTURES, 'flavr2x.pth');
+    const missing = cli('interpolate', path.join(dir, 'nope.mp4'), '-o', path.join(dir, 'o1.mp4'), '--weights', weights);
+    expect(missing.code).to.not.equal(0);
+    expect(missing.err).to.include("video '" + path.join(dir, 'nope.mp4') + "' does not exist");
+    const long = path.join(dir, 'long.mp4');
+    // Large enough that the job is still running when Ctrl-C comes (the tiny FLAVR runs ~1 window/s at this size).
+    expect(spawnSync(ffmpegBinary(), ['-hide_banner', '-loglevel', 'error', '-y', '-f', 'lavfi', '-i', 'testsrc=size=320x240:rate=10',
+      '-frames:v', '300', '-pix_fmt', 'yuv420p', long]).status).to.equal(0);
+    const truncated = path.join(dir, 'truncated.mp4');
+    fs.writeFileSync(truncated, fs.readFileSync(long).subarray(0, Math.floor(fs.statSync(long).size * 0.6)));
+    const cut = cli('interpolate', truncated, '-o', path.join(dir, 'o2.mp4'), '--weights', weights);
+    expect(cut.code).to.not.equal(0);
+    expect(cut.err).to.match(/truncated\.mp4/);
+    expect(fs.readdirSync(dir).filter(f => f.includes('o2'))).to.deep.equal([]);
+
+    // Ctrl-C once the encoder has started: a shorter but playable video, exit 130.
+    const out = path.join(dir, 'o3.mp4');
+    const child = spawn(process.execPath, [CLI, '--backend', 'cpu', 'interpolate', long, '-o', out, '--weights', weights]);
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => stderr += d.toString());
+    const exited = new Promise<number|null>(resolve => child.on('close', code => resolve(code)));
+    const partial = path.join(dir, '.o3.partial.mp4');
+    for (let i = 0; i < 600 && !fs.existsSync(partial); i++) await new Promise(r => setTimeout(r, 100));
+    await new Promise(r => setTimeout(r, 1500));
+    child.kill('SIGINT');
+    expect(await exited, stderr).to.equal(130);
+    expect(stderr).to.include('interrupted');
+    const info = probeVideo(out);
+    expect(info.frames).to.be.greaterThan(0).and.lessThan(2 * 300 - 1);
+    expect(fs.existsSync(partial)).to.equal(false);
   });
 
   it('convert: a FLAVR checkpoint becomes model.json + weights that load back and predict the same', async () => {

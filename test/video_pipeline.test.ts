@@ -89,8 +89,8 @@ describe('video pipeline (ffmpeg)', function() {
     expect(fs.existsSync(out) || fs.existsSync(writer.tmpFile)).to.equal(false);
   });
 
-  for (const factor of [2, 4]) {
-    for (const batch of [1, 3]) {
+  for (const factor of [2, 4, 8]) {
+    for (const batch of factor === 8 ? [2] : [1, 3]) {
       it(`interpolates x${factor} (batch ${batch}): keeps every frame, (n-1)*${factor}+1 frames at ${factor}x fps`, async () => {
         const n = 6;
         const clip = makeClip(dir, n, false);

@@ -51,6 +51,8 @@ export async function interpolateCommand(input: string, options: InterpolateComm
     });
     bar.stop();
     const seconds = (Date.now() - t0) / 1000;
+    // An interrupted job still ends in failure for scripts (130, as for SIGINT), with a usable prefix.
+    if (result.interrupted) process.exitCode = 130;
     console.log(`${result.interrupted ? 'interrupted; wrote a shorter playable video' : 'wrote'} ${options.output}: ` +
         `${result.outputFrames} frames at ${result.fps} fps from ${result.inputFrames} input frames ` +
         `in ${seconds.toFixed(1)} s (${(result.inputFrames / seconds).toFixed(2)} input frames/s)`);

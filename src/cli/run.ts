@@ -105,6 +105,7 @@ export async function runCommand(modelName: string, input: string, options: RunC
       onFrame: r => bar.update(r.frame + 1), shouldStop: () => stop});
     bar.stop();
     console.log(`\n${summaryTable(summary)}`);
+    if (summary.interrupted) process.exitCode = 130;
     if (options.output) console.log(`overlay video: ${options.output}${summary.interrupted ? ' (interrupted: shorter)' : ''}`);
     if (options.stats) console.log(`per-frame record: ${options.stats}`);
     return summary;
