@@ -42,7 +42,10 @@ try {
 }
 
 const t0 = Date.now();
-const args = [cmakeJs, 'build', '--directory', root, `--CDCMAKE_CUDA_COMPILER=${nvcc}`];
+// 'build' only reconfigures when CMake asks; an earlier failed configure (say, before cuDNN was there)
+// leaves build/ without a build file, so configure afresh whenever there is none.
+const configured = ['build.ninja', 'Makefile'].some(f => fs.existsSync(path.join(root, 'build', f)));
+const args = [cmakeJs, configured ? 'build' : 'rebuild', '--directory', root, `--CDCMAKE_CUDA_COMPILER=${nvcc}`];
 if (process.env.TFJS_DELTA_CUDA_ARCHS) args.push(`--CDTFJS_DELTA_CUDA_ARCHS=${process.env.TFJS_DELTA_CUDA_ARCHS}`);
 const r = spawnSync(process.execPath, args, {cwd: root, encoding: 'utf8', maxBuffer: 64 << 20});
 const log = `${r.stdout || ''}${r.stderr || ''}`;
