@@ -109,41 +109,52 @@ Plan& planFor(Context& c, ConvArgs& a) {
       failArg(where, "output size mismatch in spatial dim " + std::to_string(i) + ": cuDNN computes " +
                          std::to_string(out[2 + i]) + ", caller expects " + std::to_string(a.ys[i]));
 
-  const size_t limit = workspaceLimit();
   const char* legacy = std::getenv("TFJS_DELTA_CUDNN_LEGACY");
-  if (!(legacy && legacy[0] == '1') && buildGraphPlan(c, a, limit, &p.graph, &p.workspace)) {
-    p.algo = -1;
-    p.math = c.allowTF32 ? CUDNN_TENSOR_OP_MATH : CUDNN_FMA_MATH;
-    return g_plans.emplace(key, p).first->second;
-  }
-  constexpr int kMax = 16;
-  int returned = 0;
-  bool ok = false;
-  if (!a.backwardData) {
-    cudnnConvolutionFwdAlgoPerf_t perf[kMax];
-    if (c.findAlgorithms) {
-      SearchBuffer ws(limit);
-      TD_CUDNN(where, cudnnFindConvolutionForwardAlgorithmEx(c.cudnn, p.x, a.x, p.w, a.w, p.conv, p.y, a.y, kMax,
-                                                             &returned, perf, ws.p, ws.bytes));
-      ok = pick(perf, returned, c.allowTF32, ws.bytes, p);
+  // One search under a workspace cap: the graph API first, then the legacy API's algorithms.
+  auto search = [&](size_t limit) -> bool {
+    if (!(legacy && legacy[0] == '1') && buildGraphPlan(c, a, limit, &p.graph, &p.workspace)) {
+      p.algo = -1;
+      p.math = c.allowTF32 ? CUDNN_TENSOR_OP_MATH : CUDNN_FMA_MATH;
+      return true;
     }
-    if (!ok) {
-      TD_CUDNN(where, cudnnGetConvolutionForwardAlgorithm_v7(c.cudnn, p.x, p.w, p.conv, p.y, kMax, &returned, perf));
-      ok = pick(perf, returned, c.allowTF32, limit, p);
+    constexpr int kMax = 16;
+    int returned = 0;
+    bool ok = false;
+    if (!a.backwardData) {
+      cudnnConvolutionFwdAlgoPerf_t perf[kMax];
+      if (c.findAlgorithms) {
+        SearchBuffer ws(limit);
+        TD_CUDNN(where, cudnnFindConvolutionForwardAlgorithmEx(c.cudnn, p.x, a.x, p.w, a.w, p.conv, p.y, a.y, kMax,
+                                                               &returned, perf, ws.p, ws.bytes));
+        ok = pick(perf, returned, c.allowTF32, ws.bytes, p);
+      }
+      if (!ok) {
+        TD_CUDNN(where, cudnnGetConvolutionForwardAlgorithm_v7(c.cudnn, p.x, p.w, p.conv, p.y, kMax, &returned, perf));
+        ok = pick(perf, returned, c.allowTF32, limit, p);
+      }
+    } else {
+      cudnnConvolutionBwdDataAlgoPerf_t perf[kMax];
+      if (c.findAlgorithms) {
+        SearchBuffer ws(limit);
+        TD_CUDNN(where, cudnnFindConvolutionBackwardDataAlgorithmEx(c.cudnn, p.w, a.w, p.y, a.y, p.conv, p.x, a.x,
+                                                                    kMax, &returned, perf, ws.p, ws.bytes));
+        ok = pick(perf, returned, c.allowTF32, ws.bytes, p);
+      }
+      if (!ok) {
+        TD_CUDNN(where, cudnnGetConvolutionBackwardDataAlgorithm_v7(c.cudnn, p.w, p.y, p.conv, p.x, kMax, &returned,
+                                                                     perf));
+        ok = pick(perf, returned, c.allowTF32, limit, p);
+      }
     }
-  } else {
-    cudnnConvolutionBwdDataAlgoPerf_t perf[kMax];
-    if (c.findAlgorithms) {
-      SearchBuffer ws(limit);
-      TD_CUDNN(where, cudnnFindConvolutionBackwardDataAlgorithmEx(c.cudnn, p.w, a.w, p.y, a.y, p.conv, p.x, a.x,
-                                                                  kMax, &returned, perf, ws.p, ws.bytes));
-      ok = pick(perf, returned, c.allowTF32, ws.bytes, p);
-    }
-    if (!ok) {
-      TD_CUDNN(where, cudnnGetConvolutionBackwardDataAlgorithm_v7(c.cudnn, p.w, p.y, p.conv, p.x, kMax, &returned,
-                                                                   perf));
-      ok = pick(perf, returned, c.allowTF32, limit, p);
-    }
+    return ok;
+  };
+  bool ok = search(workspaceLimit());
+  if (!ok) {
+    // Large 3-D convolutions (FLAVR's decoder at 512x512) need more workspace than the default cap
+    // offers every algorithm: search again with up to half of the free device memory.
+    size_t freeBytes = 0, totalBytes = 0;
+    TD_CUDA(where, cudaMemGetInfo(&freeBytes, &totalBytes));
+    if (freeBytes / 2 > workspaceLimit()) ok = search(freeBytes / 2);
   }
   if (!ok) failArg(where, "cuDNN offers no algorithm for this convolution (" + key + ")");
   return g_plans.emplace(key, p).first->second;
