@@ -18,7 +18,9 @@ import {loadPyTorchCheckpointSync} from '../models/pytorch/checkpoint';
 import {resnetFromCheckpoint} from '../models/resnet';
 import {strictFp32On} from './pytorch_fixtures';
 
-const DIR = process.env.TFJS_DELTA_TORCH_FULL;
+// Written by scripts/make-torch-references.sh (CI runs it), or any directory given by the variable.
+const DEFAULT_DIR = path.join(__dirname, '..', '..', '.cache', 'torch-full');
+const DIR = process.env.TFJS_DELTA_TORCH_FULL ?? (fs.existsSync(path.join(DEFAULT_DIR, '.complete')) ? DEFAULT_DIR : undefined);
 
 /** max |predicted - expected| / max |expected - reference| (reference: 0, or FLAVR's input mean). */
 function relativeError(y: tf.Tensor, expected: tf.Tensor, reference: tf.Tensor|number = 0): number {
@@ -31,7 +33,8 @@ describe('models at full width vs PyTorch (TFJS_DELTA_TORCH_FULL)', function() {
   before(async function() {
     if (DIR == null || !fs.existsSync(path.join(DIR, 'flavr2x.pth'))) {
       // eslint-disable-next-line no-console
-      console.log('    (set TFJS_DELTA_TORCH_FULL to a directory written by make_torch_fixtures.py --full)');
+      console.log('    (skipped: no full-size PyTorch references; run scripts/make-torch-references.sh, or set ' +
+          'TFJS_DELTA_TORCH_FULL to a directory written by make_torch_fixtures.py --full)');
       this.skip();
     }
     previous = tf.getBackend();
