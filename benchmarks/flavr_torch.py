@@ -1,32 +1,18 @@
 """PyTorch eager reference for benchmarks/flavr_cuda.ts: FLAVR 2x (the reference module of
 scripts/make_torch_fixtures.py, full width, random weights) at 256x256 and 512x512, batch 1, on the
-GPU, TF32 (PyTorch's cuDNN default) and strict fp32. Median of 20 after 5 warm-ups, wall clock
+GPU, TF32 (PyTorch's cuDNN default) and strict fp32. Median of 30 after 10 warm-ups, wall clock
 around the call plus torch.cuda.synchronize(), as the tfjs side. Writes JSON to argv[1]."""
 import json
 import os
-import statistics
 import sys
-import time
 
 import torch
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'scripts'))
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+sys.path.insert(0, os.path.join(HERE, '..', 'scripts'))
+from cuda_dense_torch import median_ms  # noqa: E402  (same timing as the dense benchmark)
 from make_torch_fixtures import UNet_3D_3D  # noqa: E402
-
-WARMUP, RUNS = 5, 20
-
-
-def median_ms(fn):
-    for _ in range(WARMUP):
-        fn()
-    torch.cuda.synchronize()
-    times = []
-    for _ in range(RUNS):
-        t0 = time.perf_counter()
-        fn()
-        torch.cuda.synchronize()
-        times.append((time.perf_counter() - t0) * 1e3)
-    return statistics.median(times)
 
 
 def main():

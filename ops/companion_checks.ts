@@ -17,9 +17,9 @@ export function checkChannelVector(op: string, arg: string, value: Tensor|Tensor
 /** Checks an NHWC input and a pooling window as tf.avgPool / tf.maxPool would accept them. */
 export function checkPool2D(op: string, x: Tensor, poolSize: number|[number, number],
                             strides: number|[number, number]|null|undefined, pad: PadSpec2D,
-                            dimRoundingMode?: DimRoundingMode): {filterSize: [number, number], strides: [number, number]} {
-  checkRank(op, 'x', x, 4, 'NHWC');
-  if (x.size === 0) fail(op, 'x', `must not be empty, got shape ${shapeStr(x.shape)}`);
+                            dimRoundingMode?: DimRoundingMode, xArg = 'x'): {filterSize: [number, number], strides: [number, number]} {
+  checkRank(op, xArg, x, 4, 'NHWC');
+  if (x.size === 0) fail(op, xArg, `must not be empty, got shape ${shapeStr(x.shape)}`);
   const filterSize = positiveInts(op, 'poolSize', poolSize, 2) as [number, number];
   const stridesPair = positiveInts(op, 'strides', strides ?? filterSize, 2) as [number, number];
   checkPad2D(op, pad, dimRoundingMode);

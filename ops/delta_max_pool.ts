@@ -8,7 +8,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import type {Tensor4D, TensorLike} from '@tensorflow/tfjs-core';
 
 import {DeltaMaxPool, DeltaMaxPoolAttrs} from './kernel_names';
-import {checkOutputSize, checkPad2D, checkRank, checkSameShape, DimRoundingMode, checkNonEmpty, PadSpec2D, positiveInts, toFloatTensor} from './validation';
+import {checkPool2D} from './companion_checks';
+import {checkSameShape, DimRoundingMode, PadSpec2D, toFloatTensor} from './validation';
 
 export interface DeltaMaxPoolResult {
   delta: Tensor4D;
@@ -22,16 +23,9 @@ function deltaMaxPool_(
   const op = 'deltaMaxPool';
   const a = toFloatTensor(op, 'accumulated', accumulated);
   const d = toFloatTensor(op, 'delta', delta);
-  checkRank(op, 'delta', d, 4, 'NHWC');
-  checkNonEmpty(op, 'delta', d);
+  const window = checkPool2D(op, d, poolSize, strides, pad, dimRoundingMode, 'delta');
   checkSameShape(op, 'accumulated', a, 'delta', d);
-  const filterSize = positiveInts(op, 'poolSize', poolSize, 2) as [number, number];
-  const stridesPair = positiveInts(op, 'strides', strides ?? filterSize, 2) as [number, number];
-  checkPad2D(op, pad, dimRoundingMode);
-  const info = tf.backend_util.computePool2DInfo(
-      d.shape as [number, number, number, number], filterSize, stridesPair, 1, pad, dimRoundingMode);
-  checkOutputSize(op, d.shape, [info.outHeight, info.outWidth]);
-  const attrs: DeltaMaxPoolAttrs = {filterSize, strides: stridesPair, pad, dimRoundingMode};
+  const attrs: DeltaMaxPoolAttrs = {filterSize: window.filterSize, strides: window.strides, pad, dimRoundingMode};
   const [outDelta, outAcc] =
       tf.engine().runKernel(DeltaMaxPool, {accumulated: a, delta: d}, attrs as {}) as Tensor4D[];
   return {delta: outDelta, accumulated: outAcc};

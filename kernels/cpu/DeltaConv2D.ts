@@ -1,19 +1,4 @@
-import * as tf from '@tensorflow/tfjs-core';
-import type {KernelConfig, TensorInfo} from '@tensorflow/tfjs-core';
+import {DeltaConv2D} from '../../ops/kernel_names';
+import {deltaConvKernel} from './delta_conv_impl';
 
-import {DeltaConv2D, DeltaConv2DAttrs} from '../../ops/kernel_names';
-import {CpuBackend} from './cpu_util';
-import {deltaConvGather} from './delta_conv_impl';
-
-export const deltaConv2DConfig: KernelConfig = {
-  kernelName: DeltaConv2D,
-  backendName: 'cpu',
-  kernelFunc: ({inputs, backend, attrs}) => {
-    const {x, filter, bias} = inputs as {x: TensorInfo, filter: TensorInfo, bias?: TensorInfo};
-    const {strides, pad, dilations, dimRoundingMode} = attrs as unknown as DeltaConv2DAttrs;
-    const info = tf.backend_util.computeConv2DInfo(
-        x.shape as [number, number, number, number], filter.shape as [number, number, number, number],
-        strides, dilations, pad, dimRoundingMode);
-    return deltaConvGather(backend as CpuBackend, x, filter, bias, info, false);
-  },
-};
+export const deltaConv2DConfig = deltaConvKernel(DeltaConv2D, false);

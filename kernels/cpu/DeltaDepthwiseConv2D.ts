@@ -1,19 +1,4 @@
-import * as tf from '@tensorflow/tfjs-core';
-import type {KernelConfig, TensorInfo} from '@tensorflow/tfjs-core';
+import {DeltaDepthwiseConv2D} from '../../ops/kernel_names';
+import {deltaConvKernel} from './delta_conv_impl';
 
-import {DeltaDepthwiseConv2D, DeltaDepthwiseConv2DAttrs} from '../../ops/kernel_names';
-import {CpuBackend} from './cpu_util';
-import {deltaConvGather} from './delta_conv_impl';
-
-export const deltaDepthwiseConv2DConfig: KernelConfig = {
-  kernelName: DeltaDepthwiseConv2D,
-  backendName: 'cpu',
-  kernelFunc: ({inputs, backend, attrs}) => {
-    const {x, filter, bias} = inputs as {x: TensorInfo, filter: TensorInfo, bias?: TensorInfo};
-    const {strides, pad, dilations, dimRoundingMode} = attrs as unknown as DeltaDepthwiseConv2DAttrs;
-    const info = tf.backend_util.computeConv2DInfo(
-        x.shape as [number, number, number, number], filter.shape as [number, number, number, number],
-        strides, dilations, pad, dimRoundingMode, true);
-    return deltaConvGather(backend as CpuBackend, x, filter, bias, info, true);
-  },
-};
+export const deltaDepthwiseConv2DConfig = deltaConvKernel(DeltaDepthwiseConv2D, true);

@@ -3,9 +3,27 @@
  * active iff an in-bounds pixel of its receptive field is active in the input mask; only active
  * outputs are computed, only active inputs are read. Accumulates in float64.
  */
-import type {backend_util, TensorInfo} from '@tensorflow/tfjs-core';
+import * as tf from '@tensorflow/tfjs-core';
+import type {backend_util, KernelConfig, TensorInfo} from '@tensorflow/tfjs-core';
 
+import type {DeltaConv2DAttrs} from '../../ops/kernel_names';
 import {CpuBackend, makeOutput, maskValues, values} from './cpu_util';
+
+/** The 'cpu' kernel config of DeltaConv2D or DeltaDepthwiseConv2D (same inputs and attributes). */
+export function deltaConvKernel(kernelName: string, depthwise: boolean): KernelConfig {
+  return {
+    kernelName,
+    backendName: 'cpu',
+    kernelFunc: ({inputs, backend, attrs}) => {
+      const {x, filter, bias} = inputs as {x: TensorInfo, filter: TensorInfo, bias?: TensorInfo};
+      const {strides, pad, dilations, dimRoundingMode} = attrs as unknown as DeltaConv2DAttrs;
+      const info = tf.backend_util.computeConv2DInfo(
+          x.shape as [number, number, number, number], filter.shape as [number, number, number, number],
+          strides, dilations, pad, dimRoundingMode, depthwise);
+      return deltaConvGather(backend as CpuBackend, x, filter, bias, info, depthwise);
+    },
+  };
+}
 
 export function deltaConvGather(backend: CpuBackend, x: TensorInfo, filter: TensorInfo,
                                 bias: TensorInfo|undefined, info: backend_util.Conv2DInfo,
