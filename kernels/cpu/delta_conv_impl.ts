@@ -3,10 +3,9 @@
  * active iff an in-bounds pixel of its receptive field is active in the input mask; only active
  * outputs are computed, only active inputs are read. Accumulates in float64.
  */
-import * as tf from '@tensorflow/tfjs-core';
 import type {backend_util, KernelConfig, TensorInfo} from '@tensorflow/tfjs-core';
 
-import type {DeltaConv2DAttrs} from '../../ops/kernel_names';
+import {deltaConv2DInfo} from '../conv_geometry';
 import {CpuBackend, makeOutput, maskValues, values} from './cpu_util';
 
 /** The 'cpu' kernel config of DeltaConv2D or DeltaDepthwiseConv2D (same inputs and attributes). */
@@ -16,11 +15,7 @@ export function deltaConvKernel(kernelName: string, depthwise: boolean): KernelC
     backendName: 'cpu',
     kernelFunc: ({inputs, backend, attrs}) => {
       const {x, filter, bias} = inputs as {x: TensorInfo, filter: TensorInfo, bias?: TensorInfo};
-      const {strides, pad, dilations, dimRoundingMode} = attrs as unknown as DeltaConv2DAttrs;
-      const info = tf.backend_util.computeConv2DInfo(
-          x.shape as [number, number, number, number], filter.shape as [number, number, number, number],
-          strides, dilations, pad, dimRoundingMode, depthwise);
-      return deltaConvGather(backend as CpuBackend, x, filter, bias, info, depthwise);
+      return deltaConvGather(backend as CpuBackend, x, filter, bias, deltaConv2DInfo(x, filter, attrs, depthwise), depthwise);
     },
   };
 }

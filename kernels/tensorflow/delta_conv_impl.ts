@@ -7,7 +7,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type {KernelConfig, TensorInfo} from '@tensorflow/tfjs-core';
 
-import type {DeltaConv2DAttrs} from '../../ops/kernel_names';
+import {deltaConv2DInfo} from '../conv_geometry';
 import {ConvGeometry, explicitPads, NodeBackend, TfOps} from './tf_ops';
 
 /** The 'tensorflow' kernel of DeltaConv2D (depthwise = false) or DeltaDepthwiseConv2D. */
@@ -17,10 +17,7 @@ export function deltaConvConfig(kernelName: string, depthwise: boolean): KernelC
     backendName: 'tensorflow',
     kernelFunc: ({inputs, backend, attrs}) => {
       const {x, filter, bias} = inputs as {x: TensorInfo, filter: TensorInfo, bias?: TensorInfo};
-      const {strides, pad, dilations, dimRoundingMode} = attrs as unknown as DeltaConv2DAttrs;
-      const info = tf.backend_util.computeConv2DInfo(
-          x.shape as [number, number, number, number], filter.shape as [number, number, number, number],
-          strides, dilations, pad, dimRoundingMode, depthwise);
+      const info = deltaConv2DInfo(x, filter, attrs, depthwise);
       const g: ConvGeometry = {
         strides: [info.strideHeight, info.strideWidth],
         dilations: [info.dilationHeight, info.dilationWidth],

@@ -7,7 +7,7 @@ import type * as tfl from '@tensorflow/tfjs-layers';
 import {flavrFromCheckpoint} from '../../models/flavr';
 import {interpolateVideo} from '../pipeline/interpolate';
 import {probeVideo} from '../video/ffmpeg';
-import {progressBar} from './progress';
+import {interruptible, progressBar} from './progress';
 
 export interface InterpolateCommandOptions {
   output: string;
@@ -33,13 +33,7 @@ export async function interpolateCommand(input: string, options: InterpolateComm
     model.dispose();
     throw new Error(`--factor ${options.factor} does not match the weights, which interpolate ${modelFactor}x`);
   }
-  let stop = false;
-  const onSigint = () => {
-    if (stop) process.exit(130);
-    stop = true;
-    console.error('\ninterrupted: finishing the frames in flight (Ctrl-C again to abort without output)');
-  };
-  process.on('SIGINT', onSigint);
+  const interrupt = interruptible('the frames in flight');
   const bar = progressBar('interpolating', 'frames', info.frames);
   const t0 = Date.now();
   try {
@@ -47,7 +41,7 @@ export async function interpolateCommand(input: string, options: InterpolateComm
       input, output: options.output, factor: options.factor, fps: options.fps, slowmo: options.slowmo, batch: options.batch,
       interpolator: windows => model.predict(windows) as tf.Tensor5D,
       onProgress: done => bar.update(done),
-      shouldStop: () => stop,
+      shouldStop: interrupt.stopRequested,
     });
     bar.stop();
     const seconds = (Date.now() - t0) / 1000;
@@ -58,7 +52,7 @@ export async function interpolateCommand(input: string, options: InterpolateComm
         `in ${seconds.toFixed(1)} s (${(result.inputFrames / seconds).toFixed(2)} input frames/s)`);
   } finally {
     bar.stop();
-    process.off('SIGINT', onSigint);
+    interrupt.release();
     model.dispose();
   }
 }

@@ -27,3 +27,18 @@ export function progressBar(label: string, unit: string, total: number): Progres
     },
   };
 }
+
+/**
+ * Ctrl-C handling for a long job: the first Ctrl-C asks the job to stop after the work in flight
+ * (`stopRequested()` turns true), a second one exits at once (130). Call `release()` when done.
+ */
+export function interruptible(what: string): {stopRequested: () => boolean, release: () => void} {
+  let stop = false;
+  const onSigint = () => {
+    if (stop) process.exit(130);
+    stop = true;
+    console.error(`\ninterrupted: finishing ${what} (Ctrl-C again to abort without output)`);
+  };
+  process.on('SIGINT', onSigint);
+  return {stopRequested: () => stop, release: () => process.off('SIGINT', onSigint)};
+}

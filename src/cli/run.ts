@@ -14,7 +14,7 @@ import {posenet} from '../../models/posenet';
 import {nodeFileSystem} from '../io/node_file_system';
 import {RunMode, runModelOnVideo, RunSummary} from '../pipeline/run_model';
 import {probeVideo} from '../video/ffmpeg';
-import {progressBar} from './progress';
+import {interruptible, progressBar} from './progress';
 
 const PACKAGE_ROOT = path.join(__dirname, '..', '..', '..');
 export const DEFAULT_CLIP = path.join(PACKAGE_ROOT, 'assets', 'pedestrians.mp4');
@@ -90,19 +90,13 @@ export async function runCommand(modelName: string, input: string, options: RunC
   console.log(`model: ${isPosenet ? 'PoseNet-MobileNetV1 (trained)' : modelName} at ${height}x${width}, ${mode}` +
       `${mode !== 'dense' ? `, threshold ${options.threshold}` : ''}; input: ${input} (${info.width}x${info.height}, ` +
       `${info.fps} fps, ~${info.frames} frames)`);
-  let stop = false;
-  const onSigint = () => {
-    if (stop) process.exit(130);
-    stop = true;
-    console.error('\ninterrupted: finishing the current frame (Ctrl-C again to abort without output)');
-  };
-  process.on('SIGINT', onSigint);
+  const interrupt = interruptible('the current frame');
   const total = Math.min(options.frames ?? Infinity, info.frames || Infinity);
   const bar = progressBar(mode === 'dense' ? 'running' : `running ${mode}`, 'frames', Number.isFinite(total) ? total : 0);
   try {
     const summary = await runModelOnVideo({input, model, mode, threshold: options.threshold, height, width, range,
       maxFrames: options.frames, output: options.output, statsFile: options.stats, layerStats: options.layerStats,
-      onFrame: r => bar.update(r.frame + 1), shouldStop: () => stop});
+      onFrame: r => bar.update(r.frame + 1), shouldStop: interrupt.stopRequested});
     bar.stop();
     console.log(`\n${summaryTable(summary)}`);
     if (summary.interrupted) process.exitCode = 130;
@@ -111,7 +105,7 @@ export async function runCommand(modelName: string, input: string, options: RunC
     return summary;
   } finally {
     bar.stop();
-    process.off('SIGINT', onSigint);
+    interrupt.release();
     model.dispose();
   }
 }
