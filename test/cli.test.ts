@@ -13,7 +13,7 @@ import * as path from 'path';
 import {flavrFromCheckpoint} from '../models/flavr';
 import {DEFAULT_CLIP} from '../src/cli/run';
 import {nodeFileSystem} from '../src/io/node_file_system';
-import {ffmpegBinary, probeVideo} from '../src/video/ffmpeg';
+import {ffmpegBinary, ffmpegUnavailableReason, probeVideo} from '../src/video/ffmpeg';
 
 const CLI = path.join(__dirname, '..', 'src', 'cli', 'main.js');
 const FIXTURES = path.join(__dirname, '..', '..', 'test', 'fixtures', 'torch');
@@ -21,15 +21,6 @@ const FIXTURES = path.join(__dirname, '..', '..', 'test', 'fixtures', 'torch');
 function cli(...args: string[]) {
   const run = spawnSync(process.execPath, [CLI, '--backend', 'cpu', ...args], {encoding: 'utf8', timeout: 300000});
   return {code: run.status, out: run.stdout, err: run.stderr};
-}
-
-function ffmpegMissing(): string|null {
-  try {
-    ffmpegBinary();
-    return null;
-  } catch (e) {
-    return (e as Error).message;
-  }
 }
 
 describe('tfjs-delta CLI', function() {
@@ -64,7 +55,7 @@ describe('tfjs-delta CLI', function() {
 
   describe('with ffmpeg', function() {
     before(function() {
-      const missing = ffmpegMissing();
+      const missing = ffmpegUnavailableReason();
       if (missing != null) {
         console.log(`      skipped: ${missing}`);
         this.skip();
@@ -94,7 +85,7 @@ describe('tfjs-delta CLI', function() {
   });
 
   it('run: any LayersModel over a video, dense vs delta, with overlay, per-frame CSV and summary', async function() {
-    if (ffmpegMissing() != null) this.skip();
+    if (ffmpegUnavailableReason() != null) this.skip();
     const modelDir = path.join(dir, 'tiny');
     const model = tfl.sequential({layers: [
       tfl.layers.conv2d({inputShape: [null, null, 3] as unknown as number[], filters: 6, kernelSize: 3, padding: 'same', activation: 'relu'}),
@@ -122,7 +113,7 @@ describe('tfjs-delta CLI', function() {
   });
 
   it('bench: a table over thresholds, a JSON record and a PNG plot', async function() {
-    if (ffmpegMissing() != null) this.skip();
+    if (ffmpegUnavailableReason() != null) this.skip();
     const modelDir = path.join(dir, 'tiny');  // saved by the run test above
     const prefix = path.join(dir, 'bench');
     const r = cli('bench', modelDir, DEFAULT_CLIP, '--frames', '3', '--thresholds', '0,0.1', '-o', prefix);
@@ -137,7 +128,7 @@ describe('tfjs-delta CLI', function() {
   });
 
   it('interpolate: a missing or truncated input, or Ctrl-C, exits non-zero with a message and no corrupt file', async function() {
-    if (ffmpegMissing() != null) this.skip();
+    if (ffmpegUnavailableReason() != null) this.skip();
     const weights = path.join(FIXTURES, 'flavr2x.pth');
     const missing = cli('interpolate', path.join(dir, 'nope.mp4'), '-o', path.join(dir, 'o1.mp4'), '--weights', weights);
     expect(missing.code).to.not.equal(0);

@@ -11,16 +11,7 @@ import * as os from 'os';
 import * as path from 'path';
 
 import {interpolateVideo} from '../src/pipeline/interpolate';
-import {ffmpegBinary, probeVideo, readFrames, VideoWriter} from '../src/video/ffmpeg';
-
-function ffmpegOrSkipReason(): string|null {
-  try {
-    ffmpegBinary();
-    return null;
-  } catch (e) {
-    return (e as Error).message;
-  }
-}
+import {ffmpegBinary, ffmpegUnavailableReason, probeVideo, readFrames, VideoWriter} from '../src/video/ffmpeg';
 
 /** A synthetic clip made by ffmpeg: `frames` frames at 10 fps, optional sine audio. */
 function makeClip(dir: string, frames: number, audio: boolean, size = '64x48'): string {
@@ -45,7 +36,7 @@ const blend = (factor: number) => (windows: tf.Tensor5D): tf.Tensor5D => tf.tidy
 describe('video pipeline (ffmpeg)', function() {
   this.timeout(120000);
   let dir: string;
-  const skipReason = ffmpegOrSkipReason();
+  const skipReason = ffmpegUnavailableReason();
 
   before(function() {
     if (skipReason != null) {

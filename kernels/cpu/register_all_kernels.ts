@@ -1,7 +1,7 @@
 /** Registers the reference kernels of every tfjs-delta op for tfjs-backend-cpu ('cpu'). */
-import * as tf from '@tensorflow/tfjs-core';
 import type {KernelConfig} from '@tensorflow/tfjs-core';
 
+import {registerKernelConfigs} from '../register';
 import {conv3DGatedConfig} from './Conv3DGated';
 import {deltaConv2DConfig} from './DeltaConv2D';
 import {deltaConv2DTransposeConfig} from './DeltaConv2DTranspose';
@@ -19,7 +19,5 @@ export const cpuKernelConfigs: KernelConfig[] = [
 ];
 
 export function registerCpuKernels(): void {
-  for (const config of cpuKernelConfigs) {
-    if (tf.getKernel(config.kernelName, config.backendName) == null) tf.registerKernel(config);
-  }
+  registerKernelConfigs(cpuKernelConfigs);
 }

@@ -1,6 +1,7 @@
 // Data-movement kernel family: strided copies (Slice, Transpose, Concat), padding (PadV2, MirrorPad) and
 // image resizing (ResizeNearestNeighbor, ResizeBilinear). Indices follow tfjs-backend-cpu exactly.
 #include "common.h"
+#include "broadcast.cuh"
 
 namespace tfjs_delta {
 namespace {
@@ -19,13 +20,8 @@ int64_t sizeOf(const Dims& d) {
 template <typename T, typename I>
 __global__ void stridedCopyKernel(const T* __restrict__ src, Dims sd, T* __restrict__ dst, Dims dd, I n) {
   for (I i = blockIdx.x * (I)blockDim.x + threadIdx.x; i < n; i += (I)gridDim.x * blockDim.x) {
-    I rem = i, is = 0, id = 0;
-    for (int k = sd.rank - 1; k >= 0; --k) {
-      I c = rem % (I)sd.shape[k];
-      rem /= (I)sd.shape[k];
-      is += c * (I)sd.stride[k];
-      id += c * (I)dd.stride[k];
-    }
+    I is, id;
+    stridedOffsets(i, sd, sd, dd, is, id);
     dst[id] = src[is];
   }
 }

@@ -2,6 +2,7 @@
 // clip by value (the standard kernels the delta ops' masks and the companion ops need), and the lazy zeroing of
 // inactive pixels of a delta tensor before a non-delta kernel reads it.
 #include "delta.h"
+#include "broadcast.cuh"
 
 namespace tfjs_delta {
 namespace {
@@ -30,13 +31,8 @@ template <typename T, typename I>
 __global__ void compareKernel(int op, const T* __restrict__ a, const T* __restrict__ b, uint8_t* __restrict__ o,
                               Dims ad, Dims bd, Dims od, I n) {
   for (I i = blockIdx.x * (I)blockDim.x + threadIdx.x; i < n; i += (I)gridDim.x * blockDim.x) {
-    I rem = i, ia = 0, ib = 0;
-    for (int k = od.rank - 1; k >= 0; --k) {
-      I c = rem % (I)od.shape[k];
-      rem /= (I)od.shape[k];
-      ia += c * (I)ad.stride[k];
-      ib += c * (I)bd.stride[k];
-    }
+    I ia, ib;
+    stridedOffsets(i, od, ad, bd, ia, ib);
     o[i] = compareOp<T>(op, a[ia], b[ib]);
   }
 }

@@ -1,6 +1,7 @@
 // Elementwise kernel family: unary activations, broadcasting binary ops, fused bias + activation,
 // batch norm (inference), cast, fill, softmax. All memory-bound: grid-stride loops, one pass each.
 #include "common.h"
+#include "broadcast.cuh"
 
 namespace tfjs_delta {
 namespace {
@@ -101,13 +102,8 @@ template <typename T, typename I>
 __global__ void binaryBroadcast(int op, const T* __restrict__ a, const T* __restrict__ b, T* __restrict__ o,
                                 Dims ad, Dims bd, Dims od, I n) {
   for (I i = blockIdx.x * (I)blockDim.x + threadIdx.x; i < n; i += (I)gridDim.x * blockDim.x) {
-    I rem = i, ia = 0, ib = 0;
-    for (int k = od.rank - 1; k >= 0; --k) {
-      I c = rem % (I)od.shape[k];
-      rem /= (I)od.shape[k];
-      ia += c * (I)ad.stride[k];
-      ib += c * (I)bd.stride[k];
-    }
+    I ia, ib;
+    stridedOffsets(i, od, ad, bd, ia, ib);
     o[i] = binaryOp<T>(op, a[ia], b[ib]);
   }
 }

@@ -8,6 +8,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type {KernelConfig} from '@tensorflow/tfjs-core';
 
+import {registerKernelConfigs} from '../register';
+
 import {registerCompanionNoGradients} from '../../ops/companion_no_gradient';
 import {COMPANION_KERNELS} from '../../ops/companion_kernel_names';
 import {deltaAddConfig} from './DeltaAdd';
@@ -37,8 +39,6 @@ export function sharedKernelConfigs(backendName: string): KernelConfig[] {
 }
 
 export function registerSharedKernels(backendName: string): void {
-  for (const config of sharedKernelConfigs(backendName)) {
-    if (tf.getKernel(config.kernelName, backendName) == null) tf.registerKernel(config);
-  }
+  registerKernelConfigs(sharedKernelConfigs(backendName));
   if (tf.getGradient(COMPANION_KERNELS[0][0]) == null) registerCompanionNoGradients();
 }

@@ -3,9 +3,9 @@
  * tfjs-node-gpu). Registering for a backend that was never loaded is harmless: the kernels are
  * only looked up when 'tensorflow' is the active backend.
  */
-import * as tf from '@tensorflow/tfjs-core';
 import type {KernelConfig} from '@tensorflow/tfjs-core';
 
+import {registerKernelConfigs} from '../register';
 import {conv3DGatedConfig} from './Conv3DGated';
 import {deltaConv2DConfig} from './DeltaConv2D';
 import {deltaConv2DTransposeConfig} from './DeltaConv2DTranspose';
@@ -23,7 +23,5 @@ export const tensorflowKernelConfigs: KernelConfig[] = [
 ];
 
 export function registerTensorflowKernels(): void {
-  for (const config of tensorflowKernelConfigs) {
-    if (tf.getKernel(config.kernelName, config.backendName) == null) tf.registerKernel(config);
-  }
+  registerKernelConfigs(tensorflowKernelConfigs);
 }

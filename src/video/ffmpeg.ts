@@ -32,6 +32,16 @@ export function ffmpegBinary(): string {
   throw new Error(`ffmpeg not found (tried ${candidates.join(', ')}): ${FFMPEG_HINT}`);
 }
 
+/** Why ffmpeg cannot be used here (with the install hint), or null when it can. */
+export function ffmpegUnavailableReason(): string|null {
+  try {
+    ffmpegBinary();
+    return null;
+  } catch (e) {
+    return (e as Error).message;
+  }
+}
+
 export interface VideoInfo {
   width: number;
   height: number;
