@@ -11,6 +11,7 @@
 
 #include "context.h"
 #include "delta.h"
+#include "plan.h"
 
 namespace tfjs_delta {
 namespace {
@@ -119,11 +120,21 @@ Napi::Value setOptions(const Info& info) {
   return info.Env().Undefined();
 }
 
+Napi::Value getOptions(const Info& info) {
+  Context& c = ctx();
+  Napi::Object o = Napi::Object::New(info.Env());
+  o.Set("allowTF32", c.allowTF32);
+  o.Set("findAlgorithms", c.findAlgorithms);
+  o.Set("poison", c.poison);
+  return o;
+}
+
 Napi::Value alloc(const Info& info) {
   Context& c = ctx();
   size_t bytes = (size_t)i64(info, 0, "bytes");
-  void* p = c.allocator.alloc(bytes);
-  if (c.poison && bytes) TD_CUDA("alloc", cudaMemsetAsync(p, 0xFF, bytes, c.stream));
+  const bool hostData = info.Length() > 1 && info[1].ToBoolean();  // an upload follows at once
+  void* p = c.allocator.alloc(bytes, hostData);
+  if (c.poison && bytes && !hostData) TD_CUDA("alloc", cudaMemsetAsync(p, 0xFF, bytes, c.stream));
   return Napi::Number::New(info.Env(), (double)(uintptr_t)p);
 }
 Napi::Value release(const Info& info) {
@@ -147,6 +158,7 @@ Napi::Value memory(const Info& info) {
 }
 Napi::Value emptyCache(const Info& info) {
   Context& c = ctx();
+  refuseWhileCapturing("emptyCache");
   TD_CUDA("emptyCache", cudaStreamSynchronize(c.stream));
   c.allocator.emptyCache();
   return info.Env().Undefined();
@@ -156,12 +168,17 @@ Napi::Value upload(const Info& info) {
   Context& c = ctx();
   void* dst = ptr(info, 0, "dst");
   HostView h = typed(info, 1, "values");
+  if (h.bytes && capturingPlan()) {  // a constant of the captured frame: copied now, not recorded
+    uploadNow(c, dst, h.data, h.bytes);
+    return info.Env().Undefined();
+  }
   if (h.bytes) TD_CUDA("upload", cudaMemcpyAsync(dst, h.data, h.bytes, cudaMemcpyHostToDevice, c.stream));
   // Pageable source: the copy is staged before the call returns, so the JS array may be collected afterwards.
   return info.Env().Undefined();
 }
 Napi::Value download(const Info& info) {
   Context& c = ctx();
+  refuseWhileCapturing("download");
   const void* src = ptr(info, 0, "src");
   HostView h = typed(info, 1, "out");
   if (h.bytes) TD_CUDA("download", cudaMemcpyAsync(h.data, src, h.bytes, cudaMemcpyDeviceToHost, c.stream));
@@ -176,6 +193,7 @@ Napi::Value copy(const Info& info) {
   return info.Env().Undefined();
 }
 Napi::Value sync(const Info& info) {
+  refuseWhileCapturing("sync");
   TD_CUDA("sync", cudaStreamSynchronize(ctx().stream));
   return info.Env().Undefined();
 }
@@ -184,6 +202,7 @@ std::vector<cudaEvent_t> g_events;
 std::vector<int> g_freeEvents;
 Napi::Value timerStart(const Info& info) {
   Context& c = ctx();
+  refuseWhileCapturing("timerStart");
   int id;
   if (!g_freeEvents.empty()) {
     id = g_freeEvents.back();
@@ -421,13 +440,34 @@ Napi::Value applyGate(const Info& info) {
   return info.Env().Undefined();
 }
 
+// ---- compiled plans (plan.cc) ----
+Napi::Value planBeginFn(const Info& info) { return Napi::Number::New(info.Env(), planBegin(ctx())); }
+Napi::Value planEndFn(const Info& info) {
+  return Napi::Number::New(info.Env(), (double)planEnd(ctx(), (int)i64(info, 0, "plan")));
+}
+Napi::Value planAbortFn(const Info& info) {
+  planAbort(ctx(), (int)i64(info, 0, "plan"));
+  return info.Env().Undefined();
+}
+Napi::Value planLaunchFn(const Info& info) {
+  planLaunch(ctx(), (int)i64(info, 0, "plan"));
+  return info.Env().Undefined();
+}
+Napi::Value planDestroyFn(const Info& info) {
+  planDestroy(ctx(), (int)i64(info, 0, "plan"));
+  return info.Env().Undefined();
+}
+Napi::Value planBytesFn(const Info& info) {
+  return Napi::Number::New(info.Env(), (double)planBytes(ctx(), (int)i64(info, 0, "plan")));
+}
+
 // ---- dispatch ----
 struct Entry {
   const char* name;
   Napi::Value (*fn)(const Info&);
 };
 const Entry kEntries[] = {
-    {"probe", probe},       {"init", init},           {"setOptions", setOptions}, {"alloc", alloc},
+    {"probe", probe},       {"init", init},           {"setOptions", setOptions}, {"getOptions", getOptions}, {"alloc", alloc},
     {"free", release},      {"memory", memory},       {"emptyCache", emptyCache}, {"upload", upload},
     {"download", download}, {"copy", copy},           {"sync", sync},             {"timerStart", timerStart},
     {"timerEnd", timerEnd}, {"unary", unary},         {"binary", binary},         {"biasAct", biasAct},
@@ -438,6 +478,8 @@ const Entry kEntries[] = {
     {"clip", clip},         {"zeroInactive", zeroInactive}, {"sparseAccumulate", sparseAccumulate},
     {"deltaMaxPool", deltaMaxPool}, {"deltaConv", deltaConv}, {"deltaConvMask", deltaConvMask},
     {"gateSigmoid", gateSigmoid}, {"applyGate", applyGate}, {"busyWait", busyWait},
+    {"planBegin", planBeginFn}, {"planEnd", planEndFn}, {"planAbort", planAbortFn}, {"planLaunch", planLaunchFn},
+    {"planDestroy", planDestroyFn}, {"planBytes", planBytesFn},
 };
 
 Napi::Value dispatch(const Info& info) {

@@ -26,33 +26,48 @@ size_t roundUp(size_t b) {
 }
 }  // namespace
 
-void* Allocator::alloc(size_t bytes) {
+void* Allocator::takeClose(std::multimap<size_t, void*>& list, size_t want) {
+  auto it = list.lower_bound(want);
+  if (it == list.end() || it->first > want + want / 4 + kSmallRound) return nullptr;  // close fit only
+  void* p = it->second;
+  size_t got = it->first;
+  list.erase(it);
+  cached_ -= got;
+  live_[p] = got;
+  inUse_ += got;
+  return p;
+}
+
+void* Allocator::alloc(size_t bytes, bool hostData) {
   const size_t want = roundUp(bytes);
-  auto it = free_.lower_bound(want);
-  if (it != free_.end() && it->first <= want + want / 4 + kSmallRound) {  // close fit: reuse
-    void* p = it->second;
-    size_t got = it->first;
-    free_.erase(it);
-    cached_ -= got;
-    live_[p] = got;
-    inUse_ += got;
-    return p;
-  }
+  Pool* pool = capturing_ ? &pools_[capturing_] : nullptr;
   void* p = nullptr;
-  cudaError_t e = cudaMalloc(&p, want);
-  if (e == cudaErrorMemoryAllocation) {  // give the cache back to the driver and retry once
-    cudaGetLastError();
-    emptyCache();
-    e = cudaMalloc(&p, want);
+  bool fresh = true;  // the block is new to the pool
+  // A constant must not reuse a block this capture has written: a replay would overwrite it before it is read.
+  if (pool && !hostData) fresh = (p = takeClose(pool->free, want)) == nullptr;
+  if (!p) p = takeClose(free_, want);
+  if (!p) {
+    cudaError_t e = cudaMalloc(&p, want);
+    if (e == cudaErrorMemoryAllocation && !pool) {  // give the cache back to the driver and retry once
+      cudaGetLastError();
+      emptyCache();
+      e = cudaMalloc(&p, want);
+    }
+    if (e != cudaSuccess) {
+      cudaGetLastError();
+      fail("alloc", "cudaMalloc", std::string(cudaGetErrorName(e)) + " (" + cudaGetErrorString(e) + ") for " +
+                                      std::to_string(want) + " bytes; in use " + std::to_string(inUse_) +
+                                      ", cached " + std::to_string(cached_) +
+                                      (pool ? " (while capturing a compiled plan: the cache cannot be emptied)" : ""));
+    }
+    live_[p] = want;
+    inUse_ += want;
   }
-  if (e != cudaSuccess) {
-    cudaGetLastError();
-    fail("alloc", "cudaMalloc", std::string(cudaGetErrorName(e)) + " (" + cudaGetErrorString(e) + ") for " +
-                                    std::to_string(want) + " bytes; in use " + std::to_string(inUse_) + ", cached " +
-                                    std::to_string(cached_));
+  if (pool) {
+    owner_[p] = capturing_;
+    if (fresh) pool->owned += live_[p];
+    if (hostData) pool->constants.insert(p);
   }
-  live_[p] = want;
-  inUse_ += want;
   return p;
 }
 
@@ -60,10 +75,23 @@ void Allocator::release(void* p) {
   if (!p) return;
   auto it = live_.find(p);
   if (it == live_.end()) failArg("free", "pointer not allocated by this allocator (double free?)");
-  free_.emplace(it->second, p);
-  cached_ += it->second;
-  inUse_ -= it->second;
+  const size_t size = it->second;
+  cached_ += size;
+  inUse_ -= size;
   live_.erase(it);
+  auto o = owner_.find(p);
+  if (o != owner_.end()) {  // a plan's block: never back to the shared list while the plan lives
+    Pool& pool = pools_[o->second];
+    if (capturing_ == o->second && !pool.constants.count(p)) pool.free.emplace(size, p);
+    else pool.held.emplace_back(p, size);
+    owner_.erase(o);
+    return;
+  }
+  if (capturing_) {  // from before the capture, and the graph reads it: held for the plan
+    pools_[capturing_].held.emplace_back(p, size);
+    return;
+  }
+  free_.emplace(size, p);
 }
 
 size_t Allocator::sizeOf(void* p) const {
@@ -73,10 +101,38 @@ size_t Allocator::sizeOf(void* p) const {
 
 void Allocator::emptyCache() {
   if (free_.empty()) return;
+  if (capturing_) failArg("emptyCache", "not allowed while a compiled plan is being captured");
   TD_CUDA("emptyCache", cudaDeviceSynchronize());
   for (auto& kv : free_) TD_CUDA("emptyCache", cudaFree(kv.second));
   free_.clear();
   cached_ = 0;
+  for (auto& kv : pools_) {  // pools keep theirs
+    for (auto& f : kv.second.free) cached_ += f.first;
+    for (auto& h : kv.second.held) cached_ += h.second;
+  }
+}
+
+void Allocator::beginPool(int plan) {
+  if (capturing_) failArg("beginPool", "a capture is already in progress");
+  pools_[plan];
+  capturing_ = plan;
+}
+
+void Allocator::endPool() { capturing_ = 0; }
+
+void Allocator::destroyPool(int plan) {
+  auto it = pools_.find(plan);
+  if (it == pools_.end()) return;
+  if (capturing_ == plan) capturing_ = 0;
+  for (auto& f : it->second.free) free_.emplace(f.first, f.second);
+  for (auto& h : it->second.held) free_.emplace(h.second, h.first);
+  for (auto o = owner_.begin(); o != owner_.end();) o = o->second == plan ? owner_.erase(o) : std::next(o);
+  pools_.erase(it);
+}
+
+size_t Allocator::poolBytes(int plan) const {
+  auto it = pools_.find(plan);
+  return it == pools_.end() ? 0 : it->second.owned;
 }
 
 void* Context::ensureWorkspace(size_t bytes) {

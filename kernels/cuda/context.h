@@ -7,6 +7,7 @@
 #include <map>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "common.h"
@@ -29,9 +30,17 @@ namespace tfjs_delta {
 
 // Caching allocator: freed blocks go to a size-keyed free list and are reused by later allocations of a close
 // size. With a single stream, stream order makes reuse safe without events.
+//
+// While a compiled plan is being captured into a CUDA graph (plan.cc), allocations belong to that plan's pool:
+// the graph replays with the pointers it saw, so no block it touches may go back to the shared free list while
+// the plan lives. Blocks freed during the capture are reused only by later allocations of the same capture
+// (stream order = graph order); blocks that received host data during the capture (constants) are never
+// reused, since a replay would overwrite them before they are read; blocks from before the capture that are
+// freed during it are held until the plan is destroyed.
 class Allocator {
  public:
-  void* alloc(size_t bytes);
+  // `hostData`: the caller uploads into the block right away (no poison fill; a constant when capturing).
+  void* alloc(size_t bytes, bool hostData = false);
   void release(void* p);
   void emptyCache();  // returns the free blocks to the driver (synchronises)
   size_t inUse() const { return inUse_; }
@@ -40,9 +49,25 @@ class Allocator {
   size_t liveBlocks() const { return live_.size(); }
   size_t sizeOf(void* p) const;
 
+  void beginPool(int plan);  // allocations and frees from now on belong to `plan` (a capture starts)
+  void endPool();            // the capture ended (the pool lives on until destroyPool)
+  void destroyPool(int plan);  // the plan is gone: its blocks return to the shared cache
+  int capturing() const { return capturing_; }
+  size_t poolBytes(int plan) const;  // bytes owned by the plan's pool (live + held for replay)
+
  private:
+  struct Pool {
+    std::multimap<size_t, void*> free;           // freed during the capture: reusable by that capture
+    std::vector<std::pair<void*, size_t>> held;  // freed but still read by replays: back at destroyPool
+    std::unordered_set<void*> constants;
+    size_t owned = 0;                            // bytes of blocks allocated into this pool
+  };
+  void* takeClose(std::multimap<size_t, void*>& list, size_t want);
   std::multimap<size_t, void*> free_;
   std::unordered_map<void*, size_t> live_;
+  std::unordered_map<void*, int> owner_;  // live blocks allocated into a plan's pool
+  std::map<int, Pool> pools_;
+  int capturing_ = 0;
   size_t inUse_ = 0, cached_ = 0;
 };
 

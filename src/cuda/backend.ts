@@ -90,7 +90,7 @@ export class CudaBackend extends KernelBackend {
     }
     if (dtype === 'complex64') throw new Error(`'cuda' backend: complex64 tensors are not supported`);
     const bytes = util.sizeFromShape(shape) * bytesPerElement(dtype);
-    const ptr = bytes > 0 ? this.n.alloc(bytes) : 0;
+    const ptr = bytes > 0 ? this.n.alloc(bytes, values != null) : 0;
     if (values != null && bytes > 0) this.n.upload(ptr, asTyped(values, dtype));
     this.data.set(dataId, {ptr, bytes, dtype, shape, refCount});
   }
@@ -179,6 +179,14 @@ export class CudaBackend extends KernelBackend {
     const d = this.data.get(t.dataId);
     if (d.lazy) this.materialise(d);
     return d.ptr;
+  }
+
+  /** A new tensor holding a copy of `t`'s data (one device-to-device copy, queued). */
+  copyOf(t: TensorInfo): TensorInfo {
+    const out = this.makeOutput(t.shape, t.dtype);
+    const bytes = this.data.get(out.dataId).bytes;
+    if (bytes > 0) this.n.copy(this.ptr(out), this.ptr(t), bytes);
+    return out;
   }
 
   /** The device pointer as is: for delta kernels, which read a delta input only at its active pixels. */

@@ -36,7 +36,9 @@ export interface CudaBinding {
   probe(): {ok: boolean; reason: string; deviceCount: number; driverVersion: number; runtimeVersion: number};
   init(): DeviceInfo;
   setOptions(o: {allowTF32?: boolean; findAlgorithms?: boolean; poison?: boolean}): void;
-  alloc(bytes: number): Ptr;
+  getOptions(): {allowTF32: boolean; findAlgorithms: boolean; poison: boolean};
+  /** `hostData`: an upload into the block follows at once (no poison fill; a constant while capturing). */
+  alloc(bytes: number, hostData?: boolean): Ptr;
   free(p: Ptr): void;
   memory(): NativeMemory;
   emptyCache(): void;
@@ -86,6 +88,15 @@ export interface CudaBinding {
   deltaConvMask(params: number[], mask: Ptr, outMask: Ptr): void;
   gateSigmoid(mean: Ptr, wg: Ptr, bg: Ptr, gate: Ptr, n: number, c: number): void;
   applyGate(y: Ptr, gate: Ptr, out: Ptr, n: number, voxels: number, c: number, act: number, alpha: number): void;
+  // ---- compiled plans (plan.cc): CUDA-graph capture of the kernels queued between planBegin and planEnd ----
+  planBegin(): number;
+  /** Ends the capture and instantiates the graph; returns its node count. */
+  planEnd(plan: number): number;
+  planAbort(plan: number): void;
+  planLaunch(plan: number): void;
+  planDestroy(plan: number): void;
+  /** Device bytes the plan's memory pool owns. */
+  planBytes(plan: number): number;
   /** Benchmarks: keeps the stream busy for this long, so that work queued behind it runs back to back. */
   busyWait(microseconds: number): void;
 }
