@@ -63,3 +63,7 @@ export * as models from '../models/index';
 
 // The 'cuda' backend (issue 6): opt-in, `await useCudaIfAvailable()` or tf.setBackend('cuda').
 export * from './backend_cuda';
+
+// Compiled streaming plans on 'cuda' (issue 9): one CUDA-graph replay per frame.
+export {CompiledStream, compileStream} from './stream/compile_stream';
+export type {CompiledStreamInfo, CompileStreamOptions, StreamPrecision} from './stream/compile_stream';

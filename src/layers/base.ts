@@ -108,6 +108,16 @@ export class StreamState {
     if (previous != null && previous !== t) previous.dispose();
   }
 
+  /** The buffers by name (compiled streams pin them and rebind them to their replayed copies). */
+  entries(): Array<[string, Tensor]> {
+    return [...this.buffers.entries()];
+  }
+
+  /** Makes `t` (kept) buffer `name` without disposing the previous one, which the caller owns. */
+  rebind(name: string, t: Tensor): void {
+    this.buffers.set(name, tf.keep(t));
+  }
+
   reset(): void {
     for (const t of this.buffers.values()) t.dispose();
     this.buffers.clear();

@@ -1,0 +1,339 @@
+/**
+ * Compiled streaming plans on 'cuda' (issue 9): a model that processes a video one frame per call runs the
+ * same kernels every frame, so the kernels of one frame are captured once as a CUDA graph and replayed with
+ * one native call per frame. At batch 1 that removes the per-op cost of the JavaScript engine and of kernel
+ * launches, which is most of a frame's time.
+ *
+ *   const stream = compileStream(model);           // model: a dense or delta LayersModel, backend 'cuda'
+ *   for (const frame of frames) {
+ *     const out = stream.step(frame);              // a 'cuda' tensor; reading it is the only sync
+ *     ...; out.dispose();
+ *   }
+ *   stream.dispose();
+ *
+ * How: the first frames run eagerly (model.predict): they build every cuDNN plan, derived filter layout and
+ * workspace the frame needs, and for a delta model they take the stream past its first (dense) frame. The
+ * next frame is captured: predict() runs with the backend's stream in capture mode, so its kernels are
+ * recorded rather than run, into memory the plan owns (every activation, mask and workspace of the frame is
+ * allocated then and kept for the plan's life). Delta state is updated in place: the captured frame writes
+ * new state tensors, and the graph ends with copies back into the buffers it read, which the layers then
+ * reference again, so the next replay reads the state the last one wrote. Each later step copies the frame
+ * into the plan's input buffer, launches the graph and copies the outputs into new tensors (tfjs tensors are
+ * immutable: a replay must not change a tensor the caller still holds).
+ *
+ * What a frame may not do inside a plan: read data on the host (per-layer statistics do: they are refused),
+ * or make decisions in JavaScript that depend on the data. Everything else about the model is unchanged.
+ *
+ * Re-planning: a change of input shape (resolution or batch) drops the plan and restarts the stream (delta
+ * state reset: the next frame is a first frame); reset() does the same on request; a model run eagerly in
+ * between (its state moved on) makes the next step re-capture. Precision: 'tf32' (default) lets cuDNN and
+ * cuBLAS use TF32 tensor cores, 'fp32' is strict fp32; both are fixed into the plan when it is captured.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import type {Tensor} from '@tensorflow/tfjs-core';
+import * as tfl from '@tensorflow/tfjs-layers';
+
+import {CudaBackend} from '../cuda/backend';
+import {isDeltaLayer} from '../layers/base';
+import type {DeltaMembers} from '../layers/base';
+
+export type StreamPrecision = 'tf32'|'fp32'|'fp16';
+
+export interface CompileStreamOptions {
+  /** 'tf32' (default): TF32 tensor cores; 'fp32': strict fp32. ('fp16' is not implemented yet.) */
+  precision?: StreamPrecision;
+  /**
+   * Frames run eagerly before the plan is captured: 1 for a dense model (it builds the cuDNN plans), 2 for a
+   * delta model (its first frame is dense, the second is the first of the steady state). Default: that.
+   */
+  warmupFrames?: number;
+}
+
+export interface CompiledStreamInfo {
+  /** Whether the current plan is captured (false during warm-up frames). */
+  captured: boolean;
+  /** Kernels and copies in the captured graph. */
+  graphNodes: number;
+  /** Device memory the plan owns (activations, masks, workspaces and state of one frame). */
+  planBytes: number;
+  /** Frames stepped since the stream (re)started, and of those, the ones replayed from the plan. */
+  frames: number;
+  replayedFrames: number;
+  /** Plans captured over the stream's life (a re-plan adds one). */
+  captures: number;
+}
+
+interface StateBinding {
+  stream: DeltaMembers['stream'];
+  name: string;
+  /** The buffer the graph reads (and, through its final copy, writes): pinned by the plan. */
+  held: Tensor;
+  /** What the captured frame computed into; the graph copies it into `held`. */
+  written: Tensor;
+}
+
+interface Plan {
+  id: number;
+  inputShapes: number[][];
+  inputs: Tensor[];
+  outputs: Tensor[];
+  states: StateBinding[];
+  nodes: number;
+}
+
+function cudaBackendOf(where: string): CudaBackend {
+  const backend = tf.backend();
+  if (!(backend instanceof CudaBackend)) {
+    throw new Error(`${where}: compiled streams need the 'cuda' backend (current backend: '${tf.getBackend()}')`);
+  }
+  return backend;
+}
+
+/** Every delta layer of `model`, nested models included. */
+function deltaLayersOf(model: tfl.LayersModel): DeltaMembers[] {
+  const out: DeltaMembers[] = [];
+  const visit = (layers: tfl.layers.Layer[]) => {
+    for (const layer of layers) {
+      if (isDeltaLayer(layer)) out.push(layer as DeltaMembers);
+      const nested = (layer as unknown as {layers?: tfl.layers.Layer[]}).layers;
+      if (Array.isArray(nested)) visit(nested);
+    }
+  };
+  visit(model.layers);
+  return out;
+}
+
+export class CompiledStream {
+  readonly model: tfl.LayersModel;
+  readonly precision: StreamPrecision;
+  private readonly backend: CudaBackend;
+  private readonly deltaLayers: DeltaMembers[];
+  private readonly warmupFrames: number;
+  private plan: Plan|null = null;
+  private eagerLeft: number;
+  private shapeKey: string|null = null;
+  private frames = 0;
+  private replayed = 0;
+  private captures = 0;
+  private disposed = false;
+
+  constructor(model: tfl.LayersModel, options: CompileStreamOptions = {}) {
+    const where = 'compileStream';
+    this.backend = cudaBackendOf(where);
+    if (!(model instanceof tfl.LayersModel)) throw new Error(`${where}: model must be a tf.LayersModel`);
+    const precision = options.precision ?? 'tf32';
+    if (precision === 'fp16') {
+      throw new Error(`${where}: precision 'fp16' is not implemented yet (the 'cuda' backend stores float32 only); ` +
+          `use 'tf32' (default) or 'fp32'`);
+    }
+    if (precision !== 'tf32' && precision !== 'fp32') {
+      throw new Error(`${where}: precision must be 'tf32', 'fp32' or 'fp16', got ${JSON.stringify(options.precision)}`);
+    }
+    this.model = model;
+    this.precision = precision;
+    this.deltaLayers = deltaLayersOf(model);
+    const stateful = this.deltaLayers.some(l => l.holdsBuffers());
+    const warmup = options.warmupFrames ?? (stateful ? 2 : 1);
+    if (!Number.isInteger(warmup) || warmup < (stateful ? 2 : 1)) {
+      throw new Error(`${where}: warmupFrames must be an integer >= ${stateful ? 2 : 1} for this ` +
+          `${stateful ? 'delta' : 'dense'} model, got ${JSON.stringify(options.warmupFrames)}`);
+    }
+    this.warmupFrames = warmup;
+    this.eagerLeft = warmup;
+  }
+
+  get info(): CompiledStreamInfo {
+    const p = this.plan;
+    return {
+      captured: p != null,
+      graphNodes: p?.nodes ?? 0,
+      planBytes: p ? this.backend.n.planBytes(p.id) : 0,
+      frames: this.frames,
+      replayedFrames: this.replayed,
+      captures: this.captures,
+    };
+  }
+
+  /**
+   * Processes one frame (or one set of model inputs): returns what model.predict would, as new 'cuda'
+   * tensors owned by the caller. Inputs may live on any backend; they are not disposed.
+   */
+  step(inputs: Tensor|Tensor[]): Tensor|Tensor[] {
+    if (this.disposed) throw new Error('CompiledStream.step: the stream was disposed');
+    const xs = Array.isArray(inputs) ? inputs : [inputs];
+    this.checkInputs(xs);
+    const key = JSON.stringify(xs.map(x => x.shape));
+    if (this.shapeKey !== null && key !== this.shapeKey) this.reset();  // a new resolution: a new stream
+    this.shapeKey = key;
+    if (this.plan != null && !this.stateIntact()) this.dropPlan(1);  // the model ran eagerly in between
+    this.frames++;
+    if (this.plan == null && this.eagerLeft > 0) {
+      this.eagerLeft--;
+      return this.withPrecision(() => this.model.predictOnBatch(xs.length === 1 ? xs[0] : xs));
+    }
+    if (this.plan == null) this.capture(xs);
+    else this.loadInputs(this.plan, xs);
+    const plan = this.plan!;
+    this.backend.n.planLaunch(plan.id);
+    this.replayed++;
+    const outs = plan.outputs.map(o => tf.engine().makeTensorFromTensorInfo(this.backend.copyOf(o), this.backend));
+    return this.model.outputs.length === 1 ? outs[0] : outs;
+  }
+
+  /** Restarts the stream: drops the plan and resets every delta layer's state (the next frame is a first frame). */
+  reset(): void {
+    this.dropPlan(this.warmupFrames);
+    for (const layer of this.deltaLayers) layer.resetDeltaState();
+    this.frames = 0;
+    this.replayed = 0;
+    this.shapeKey = null;
+  }
+
+  /** Frees the plan and its device memory; the model keeps its current delta state. */
+  dispose(): void {
+    this.dropPlan(this.warmupFrames);
+    this.disposed = true;
+  }
+
+  private checkInputs(xs: Tensor[]): void {
+    const expected = this.model.inputs.length;
+    if (xs.length !== expected) {
+      throw new Error(`CompiledStream.step: the model has ${expected} input(s), got ${xs.length} tensor(s)`);
+    }
+    xs.forEach((x, i) => {
+      if (!(x instanceof tf.Tensor) || x.isDisposed) {
+        throw new Error(`CompiledStream.step: input ${i} must be a live tf.Tensor`);
+      }
+      const want = this.model.inputs[i].shape;
+      const ok = want.length === x.rank && want.every((d, k) => d == null || d === x.shape[k]);
+      if (!ok) {
+        throw new Error(`CompiledStream.step: input ${i} has shape [${x.shape}], the model expects ` +
+            `[${want.map(d => d ?? 'any')}]`);
+      }
+    });
+  }
+
+  private withPrecision<T>(f: () => T): T {
+    const n = this.backend.n;
+    const previous = n.getOptions().allowTF32;
+    n.setOptions({allowTF32: this.precision === 'tf32'});
+    try {
+      return f();
+    } finally {
+      n.setOptions({allowTF32: previous});
+    }
+  }
+
+  /** The layers still reference the buffers the plan replays into (else someone ran the model eagerly). */
+  private stateIntact(): boolean {
+    return this.plan!.states.every(s => {
+      const current = s.stream.get(s.name);
+      return current != null && !current.isDisposed && current.dataId === s.held.dataId;
+    });
+  }
+
+  /** Copies the step's inputs into the plan's input buffers (queued; a host tensor is uploaded). */
+  private loadInputs(plan: Plan, xs: Tensor[]): void {
+    xs.forEach((x, i) => {
+      const dst = plan.inputs[i];
+      const src = x.dtype === dst.dtype ? x : tf.cast(x, dst.dtype);
+      try {
+        if (tf.engine().backendName === 'cuda' && this.isOnCuda(src)) {
+          this.backend.n.copy(this.backend.ptr(dst), this.backend.ptr(src), dst.size * 4);
+        } else {
+          this.backend.n.upload(this.backend.ptr(dst), src.dataSync() as Float32Array);
+        }
+      } finally {
+        if (src !== x) src.dispose();
+      }
+    });
+  }
+
+  private isOnCuda(t: Tensor): boolean {
+    return this.backend.data.has(t.dataId);
+  }
+
+  private capture(xs: Tensor[]): void {
+    const n = this.backend.n;
+    if (this.deltaLayers.some(l => l.statsEnabled)) {
+      throw new Error('compileStream: per-layer statistics (statsEnabled) read masks on the host every frame, ' +
+          'which a captured plan cannot do; disable them for a compiled stream');
+    }
+    const inputs = xs.map(x => tf.keep(tf.zeros(x.shape, x.dtype === 'int32' ? 'int32' : 'float32')));
+    const held: Array<{stream: DeltaMembers['stream'], name: string, tensor: Tensor}> = [];
+    for (const layer of this.deltaLayers) {
+      for (const [name, t] of layer.stream.entries()) {
+        this.backend.ptr(t);  // a lazily written buffer is zeroed now, not inside every replay
+        held.push({stream: layer.stream, name, tensor: tf.keep(tf.clone(t))});
+      }
+    }
+    const plan: Plan = {id: 0, inputShapes: xs.map(x => x.shape), inputs, outputs: [], states: [], nodes: 0};
+    this.loadInputs(plan, xs);
+    let capturing = false;
+    try {
+      this.withPrecision(() => {
+        plan.id = n.planBegin();
+        capturing = true;
+        const out = this.model.predictOnBatch(inputs.length === 1 ? inputs[0] : inputs);
+        plan.outputs = (Array.isArray(out) ? out : [out]).map(t => tf.keep(t));
+        plan.outputs.forEach(t => this.backend.ptr(t));  // lazy zeros inside the graph
+        for (const h of held) {
+          const written = h.stream.get(h.name);
+          if (written == null) throw new Error(`state buffer '${h.name}' disappeared during the frame`);
+          if (written.dataId === h.tensor.dataId) continue;  // updated in place already
+          const bytes = h.tensor.size * 4;
+          if (written.size !== h.tensor.size) throw new Error(`state buffer '${h.name}' changed size during the frame`);
+          n.copy(this.backend.rawPtr(h.tensor), this.backend.ptr(written), bytes);
+          plan.states.push({stream: h.stream, name: h.name, held: h.tensor, written});
+        }
+        const before = new Set(held.map(h => `${this.deltaLayers.findIndex(l => l.stream === h.stream)}/${h.name}`));
+        this.deltaLayers.forEach((layer, i) => {
+          for (const [name] of layer.stream.entries()) {
+            if (!before.has(`${i}/${name}`)) {
+              throw new Error(`layer '${layer.name}' created state '${name}' in the captured frame: the stream ` +
+                  `was not in its steady state yet (raise warmupFrames)`);
+            }
+          }
+        });
+        capturing = false;
+        plan.nodes = n.planEnd(plan.id);
+      });
+    } catch (e) {
+      if (capturing) n.planAbort(plan.id);
+      plan.outputs.forEach(t => t.dispose());
+      inputs.forEach(t => t.dispose());
+      held.forEach(h => h.tensor.dispose());
+      throw new Error(`compileStream: capturing a frame of model '${this.model.name}' failed: ${(e as Error).message}`);
+    }
+    // The layers read the held buffers from now on; the plan owns what the frame wrote.
+    const written = new Set(plan.states.map(s => s.held));
+    for (const h of held) {
+      if (written.has(h.tensor)) {
+        h.stream.rebind(h.name, tf.clone(h.tensor));
+      } else {
+        h.tensor.dispose();
+      }
+    }
+    this.plan = plan;
+    this.captures++;
+  }
+
+  private dropPlan(eagerFrames: number): void {
+    const plan = this.plan;
+    this.plan = null;
+    this.eagerLeft = eagerFrames;
+    if (plan == null) return;
+    this.backend.n.planDestroy(plan.id);
+    plan.inputs.forEach(t => t.dispose());
+    plan.outputs.forEach(t => t.dispose());
+    for (const s of plan.states) {
+      s.written.dispose();
+      s.held.dispose();
+    }
+  }
+}
+
+/** Compiles `model` (a dense or delta LayersModel on the 'cuda' backend) into a per-frame replayable plan. */
+export function compileStream(model: tfl.LayersModel, options: CompileStreamOptions = {}): CompiledStream {
+  return new CompiledStream(model, options);
+}

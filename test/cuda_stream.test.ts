@@ -1,0 +1,269 @@
+/**
+ * Compiled streaming plans (issue 9): compileStream(model).step(frame) must give what model.predict gives on
+ * 'cuda', frame after frame, for dense and delta models (for a delta model: the same model run eagerly on the
+ * same frames, a twin with its own state); reset() reproduces the first frame; a change of resolution
+ * re-plans; running the model eagerly in between re-captures; 10,000 steps leave GPU memory flat; what a
+ * plan cannot capture fails with a clear error and leaks nothing. Frames: vtest.avi when
+ * TFJS_DELTA_VTEST_FRAMES is set (the GPU run sets it), else a synthetic static-camera clip.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import * as tfl from '@tensorflow/tfjs-layers';
+import {expect} from 'chai';
+
+import {setCudaOptions} from '../src/backend_cuda';
+import type {CudaBackend} from '../src/cuda/backend';
+import {compileStream, setDeltaStats, toDelta} from '../src/index';
+import {resnet} from '../models/resnet';
+import {describeCuda} from './cuda_support';
+import {FrameSource, streamFrames} from './support/video_frames';
+
+function cudaBackend(): CudaBackend {
+  return tf.engine().findBackend('cuda') as unknown as CudaBackend;
+}
+
+/** max |a - b| / max(|b|, 1e-3) over the tensors (dense values). */
+function relDiff(a: tf.Tensor|tf.Tensor[], b: tf.Tensor|tf.Tensor[]): number {
+  const as = Array.isArray(a) ? a : [a];
+  const bs = Array.isArray(b) ? b : [b];
+  expect(as.length).to.equal(bs.length);
+  let worst = 0;
+  as.forEach((x, i) => {
+    expect(x.shape).to.deep.equal(bs[i].shape);
+    const xv = x.dataSync();
+    const yv = bs[i].dataSync();
+    let scale = 1e-3;
+    let diff = 0;
+    for (let k = 0; k < yv.length; k++) {
+      if (!Number.isFinite(xv[k])) return (worst = Infinity);
+      scale = Math.max(scale, Math.abs(yv[k]));
+      diff = Math.max(diff, Math.abs(xv[k] - yv[k]));
+    }
+    worst = Math.max(worst, diff / scale);
+  });
+  return worst;
+}
+
+function dispose(t: tf.Tensor|tf.Tensor[]): void {
+  (Array.isArray(t) ? t : [t]).forEach(x => x.dispose());
+}
+
+/** A batch of `batch` frames starting at t (rows are different moments of the clip: independent streams). */
+function batchAt(src: FrameSource, t: number, batch: number): tf.Tensor4D {
+  // concat of expanded frames rather than tf.stack: Pack has no native kernel (strict kernels forbid the fallback)
+  return tf.tidy(() => tf.concat(Array.from({length: batch}, (_, b) => tf.expandDims(src.frame(t + 37 * b), 0))) as tf.Tensor4D);
+}
+
+function smallPose(): tfl.LayersModel {
+  return resnet({depth: 18, head: 'pose', width: 16, deconvChannels: 32, joints: 5});
+}
+
+describe('compileStream: refusals that need no GPU', () => {
+  it('names the backend when it is not cuda', () => {
+    const m = tfl.sequential({layers: [tfl.layers.dense({inputShape: [3], units: 2})]});
+    if (tf.getBackend() === 'cuda') return;  // covered on the GPU by the suite below
+    expect(() => compileStream(m)).to.throw(/compiled streams need the 'cuda' backend \(current backend: '/);
+    m.dispose();
+  });
+});
+
+describeCuda('compileStream: a CUDA-graph plan replayed per frame', () => {
+  before(async () => {
+    await tf.setBackend('cuda');
+    setCudaOptions({poison: false});  // the plan's buffers are written by the graph; poison fills would be replayed
+  });
+
+  it('dense ResNet-18 pose, batch 2: 40 steps equal model.predict (TF32 and strict fp32)', () => {
+    const src = streamFrames(72, 96);
+    const model = smallPose();
+    for (const precision of ['tf32', 'fp32'] as const) {
+      setCudaOptions({allowTF32: precision === 'tf32'});
+      const stream = compileStream(model, {precision});
+      let worst = 0;
+      for (let t = 0; t < 40; t++) {
+        const x = batchAt(src, t, 2);
+        const got = stream.step(x);
+        const want = model.predict(x) as tf.Tensor;
+        worst = Math.max(worst, relDiff(got, want));
+        dispose([x, want]);
+        dispose(got);
+      }
+      expect(stream.info.captured, precision).to.equal(true);
+      expect(stream.info.replayedFrames, precision).to.equal(39);
+      expect(stream.info.graphNodes, precision).to.be.greaterThan(50);
+      expect(worst, `${precision}, ${src.name}`).to.be.at.most(1e-6);
+      stream.dispose();
+    }
+    setCudaOptions({allowTF32: true});
+    model.dispose();
+  });
+
+  it('delta ResNet-18 pose (threshold 0.02): 200 steps equal an eager twin with its own state', () => {
+    const src = streamFrames(96, 128);
+    const dense = smallPose();
+    const compiled = toDelta(dense, {threshold: 0.02});
+    const eager = toDelta(dense, {threshold: 0.02});
+    const stream = compileStream(compiled);
+    let worst = 0;
+    let worstAt = -1;
+    for (let t = 0; t < 200; t++) {
+      const x = batchAt(src, t, 1);
+      const got = stream.step(x);
+      const want = eager.predict(x) as tf.Tensor;
+      const d = relDiff(got, want);
+      if (d > worst) [worst, worstAt] = [d, t];
+      dispose([x, want]);
+      dispose(got);
+    }
+    expect(stream.info.captures).to.equal(1);
+    expect(stream.info.replayedFrames).to.equal(198);
+    expect(worst, `worst at frame ${worstAt} (${src.name})`).to.be.at.most(1e-5);
+    stream.dispose();
+    [compiled, eager, dense].forEach(m => m.dispose());
+  });
+
+  it('delta model at threshold 0 tracks the dense model over 200 steps', () => {
+    const src = streamFrames(96, 128);
+    const dense = smallPose();
+    const delta = toDelta(dense, {threshold: 0});
+    const stream = compileStream(delta, {precision: 'fp32'});
+    setCudaOptions({allowTF32: false});
+    let worst = 0;
+    for (let t = 0; t < 200; t++) {
+      const x = batchAt(src, t, 1);
+      const got = stream.step(x);
+      const want = dense.predict(x) as tf.Tensor;
+      worst = Math.max(worst, relDiff(got, want));
+      dispose([x, want]);
+      dispose(got);
+    }
+    setCudaOptions({allowTF32: true});
+    expect(worst, src.name).to.be.at.most(2e-5);
+    stream.dispose();
+    [delta, dense].forEach(m => m.dispose());
+  });
+
+  it('reset() reproduces the first frame; a new resolution re-plans; an eager frame in between re-captures', () => {
+    const src = streamFrames(64, 80);
+    const dense = smallPose();
+    const compiled = toDelta(dense, {threshold: 0.02});
+    const eager = toDelta(dense, {threshold: 0.02});
+    const stream = compileStream(compiled);
+    const frames = Array.from({length: 8}, (_, t) => batchAt(src, t, 1));
+    const first = stream.step(frames[0]) as tf.Tensor;
+    for (let t = 1; t < 8; t++) dispose(stream.step(frames[t]));
+    expect(stream.info.captured).to.equal(true);
+    stream.reset();
+    expect(stream.info.captured).to.equal(false);
+    const again = stream.step(frames[0]) as tf.Tensor;
+    expect(relDiff(again, first)).to.be.at.most(1e-6);
+    dispose([first, again]);
+
+    // Continue the restarted stream into a capture, then change resolution: a new stream and a new plan.
+    for (let t = 1; t < 5; t++) dispose(stream.step(frames[t]));
+    const captures = stream.info.captures;
+    const wide = streamFrames(48, 112);
+    eager.resetStates();
+    let worst = 0;
+    for (let t = 0; t < 6; t++) {
+      const x = batchAt(wide, t, 1);
+      const got = stream.step(x);
+      const want = eager.predict(x) as tf.Tensor;
+      worst = Math.max(worst, relDiff(got, want));
+      dispose([x, want, got as tf.Tensor]);
+    }
+    expect(stream.info.captures).to.equal(captures + 1);
+    expect(worst).to.be.at.most(1e-5);
+
+    // The model run eagerly between steps moves its state on: the next step must re-capture, and still agree.
+    const x6 = batchAt(wide, 6, 1);
+    dispose([compiled.predict(x6) as tf.Tensor, eager.predict(x6) as tf.Tensor]);
+    for (let t = 7; t < 10; t++) {
+      const x = batchAt(wide, t, 1);
+      const got = stream.step(x);
+      const want = eager.predict(x) as tf.Tensor;
+      expect(relDiff(got, want), `frame ${t}`).to.be.at.most(1e-5);
+      dispose([x, want, got as tf.Tensor]);
+    }
+    expect(stream.info.captures).to.equal(captures + 2);
+    dispose([x6, ...frames]);
+    stream.dispose();
+    [compiled, eager, dense].forEach(m => m.dispose());
+  });
+
+  it('10,000 steps leave GPU memory and the tensor count flat (dense and delta)', () => {
+    const input = tfl.input({shape: [null, null, 3] as unknown as number[]});
+    const h = tfl.layers.conv2d({filters: 8, kernelSize: 3, padding: 'same', activation: 'relu'}).apply(input) as tfl.SymbolicTensor;
+    const out = tfl.layers.conv2d({filters: 4, kernelSize: 3, strides: 2, padding: 'same'}).apply(h) as tfl.SymbolicTensor;
+    const dense = tfl.model({inputs: input, outputs: out});
+    const src = streamFrames(24, 32);
+    const x = [batchAt(src, 0, 1), batchAt(src, 1, 1)];
+    for (const model of [dense, toDelta(dense, {threshold: 0.02})]) {
+      const stream = compileStream(model);
+      const backend = cudaBackend();
+      let at100 = {bytes: 0, tensors: 0};
+      for (let t = 0; t < 10000; t++) {
+        dispose(stream.step(x[t % 2]));
+        if (t === 99) at100 = {bytes: backend.memory().numBytesInGPU, tensors: tf.memory().numTensors};
+      }
+      const end = {bytes: backend.memory().numBytesInGPU, tensors: tf.memory().numTensors};
+      expect(end, model.name).to.deep.equal(at100);
+      expect(stream.info.replayedFrames).to.be.greaterThan(9990);
+      stream.dispose();
+      if (model !== dense) model.dispose();
+    }
+    dispose(x);
+    dense.dispose();
+  });
+
+  it('dispose() returns the plan memory; errors name what went wrong and leak nothing', () => {
+    const dense = smallPose();
+    const src = streamFrames(40, 48);
+    const x = batchAt(src, 0, 1);
+    const backend = cudaBackend();
+    const tensors = tf.memory().numTensors;
+    const inUse = backend.memory().numBytesInGPU;
+    const stream = compileStream(dense);
+    for (let t = 0; t < 3; t++) dispose(stream.step(x));
+    expect(stream.info.planBytes).to.be.greaterThan(0);
+    stream.dispose();
+    expect(tf.memory().numTensors).to.equal(tensors);
+    expect(backend.memory().numBytesInGPU).to.equal(inUse);
+    expect(() => stream.step(x)).to.throw(/disposed/);
+
+    expect(() => compileStream(dense, {precision: 'fp16'})).to.throw(/'fp16' is not implemented/);
+    expect(() => compileStream(dense, {precision: 'bf16' as 'fp16'})).to.throw(/precision must be/);
+    const s2 = compileStream(dense);
+    expect(() => s2.step([x, x])).to.throw(/1 input\(s\), got 2/);
+    expect(() => s2.step(tf.zeros([1, 8, 8, 4]))).to.throw(/input 0 has shape \[1,8,8,4\]/);
+
+    // Per-layer statistics read masks on the host each frame: refused when the plan is captured.
+    const delta = toDelta(dense, {threshold: 0.02});
+    setDeltaStats(delta, true);
+    const s3 = compileStream(delta);
+    dispose([s3.step(x) as tf.Tensor, s3.step(x) as tf.Tensor]);
+    expect(() => s3.step(x)).to.throw(/statsEnabled/);
+
+    // A layer that reads data on the host inside the frame: the capture fails with the reason, is abandoned,
+    // and leaves no plan memory behind.
+    class HostRead extends tfl.layers.Layer {
+      static className = 'HostReadForTest';
+      override call(inputs: tf.Tensor|tf.Tensor[]): tf.Tensor {
+        const t = Array.isArray(inputs) ? inputs[0] : inputs;
+        return tf.mul(t, tf.max(t).dataSync()[0]);
+      }
+    }
+    const input = tfl.input({shape: [null, null, 3] as unknown as number[]});
+    const reading = tfl.model({inputs: input, outputs: new HostRead({}).apply(input) as tfl.SymbolicTensor});
+    const s4 = compileStream(reading);
+    dispose(s4.step(x));
+    const before = {tensors: tf.memory().numTensors, bytes: backend.memory().numBytesInGPU};
+    expect(() => s4.step(x)).to.throw(/capturing a frame of model .* failed: .*download.*compiled plan is being captured/);
+    expect({tensors: tf.memory().numTensors, bytes: backend.memory().numBytesInGPU}).to.deep.equal(before);
+    // The backend still works after the abandoned capture.
+    const y = tf.add(x, 1);
+    expect(y.dataSync()[0]).to.be.closeTo(x.dataSync()[0] + 1, 1e-6);
+    dispose([x, y]);
+    [s2, s3, s4].forEach(s => s.dispose());
+    [delta, reading, dense].forEach(m => m.dispose());
+  });
+});
