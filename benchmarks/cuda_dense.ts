@@ -54,8 +54,8 @@ function timeIt(f: () => tf.Tensor, runs = RUNS, warmup = WARMUP): {wallMs: numb
 }
 
 /** ResNet-50 trunk (torchvision layout: stride on the 3x3 of each bottleneck), inference BN, no head. */
-export function resnet50Trunk(size: number): tfl.LayersModel {
-  const input = tfl.input({shape: [size, size, 3]});
+export function resnet50Trunk(height: number, width = height): tfl.LayersModel {
+  const input = tfl.input({shape: [height, width, 3]});
   const conv = (x: tfl.SymbolicTensor, filters: number, k: number, stride: number) =>
       tfl.layers.conv2d({filters, kernelSize: k, strides: stride, padding: 'same', useBias: false}).apply(x) as tfl.SymbolicTensor;
   const bn = (x: tfl.SymbolicTensor) => tfl.layers.batchNormalization().apply(x) as tfl.SymbolicTensor;

@@ -1,21 +1,36 @@
 /**
- * Where FLAVR 2x's time goes on 'cuda': tf.profile of one predict at 512x512 (TF32) after warm-up,
- * GPU time per kernel name from the backend's CUDA-event timer (each kernel timed alone, so the sum
- * exceeds a normal predict), plus the wall time of a normal predict and the backend's own
- * time() (GPU time of the whole predict).
+ * Where a model's time goes on 'cuda': tf.profile of one predict after warm-up, GPU time per kernel name from
+ * the backend's CUDA-event timer (each kernel timed alone, so the sum exceeds a normal predict), plus the wall
+ * time of a normal predict and the backend's own time() (GPU time of the whole predict). Batch 1, TF32.
  *
- *   node dist/benchmarks/flavr_profile.js [size]
+ *   node dist/benchmarks/model_profile.js [flavr|pose|trunk] [height] [width]
+ * flavr: FLAVR 2x (default 512x512); pose: ResNet-50 + SimpleBaseline head; trunk: ResNet-50 trunk (default 256x256).
  */
 import * as tf from '@tensorflow/tfjs-core';
+import * as tfl from '@tensorflow/tfjs-layers';
 
 import {flavr} from '../models/flavr';
+import {resnet} from '../models/resnet';
 import {useCudaIfAvailable} from '../src/backend_cuda';
+import {resnet50Trunk} from './cuda_dense';
 
 async function main(): Promise<void> {
   if (!(await useCudaIfAvailable())) throw new Error("'cuda' unavailable");
-  const size = Number(process.argv[2] ?? 512);
-  const model = flavr({factor: 2});
-  const x = tf.randomUniform([1, 4, size, size, 3]);
+  const which = process.argv[2] ?? 'flavr';
+  const h = Number(process.argv[3] ?? (which === 'flavr' ? 512 : 256));
+  const w = Number(process.argv[4] ?? h);
+  let model: tfl.LayersModel;
+  let x: tf.Tensor;
+  if (which === 'flavr') {
+    model = flavr({factor: 2});
+    x = tf.randomUniform([1, 4, h, w, 3]);
+  } else if (which === 'pose' || which === 'trunk') {
+    model = which === 'pose' ? resnet({depth: 50, head: 'pose'}) : resnet50Trunk(h, w);
+    x = tf.randomUniform([1, h, w, 3]);
+  } else {
+    throw new Error(`model_profile: unknown model '${which}' (flavr, pose or trunk)`);
+  }
+  const label = `${which} ${w}x${h}`;
   const predict = async () => {
     const y = model.predict(x) as tf.Tensor;
     await y.data();
@@ -44,7 +59,7 @@ async function main(): Promise<void> {
     byKernel.set(k.name, entry);
   }
   const total = [...byKernel.values()].reduce((s, e) => s + e.ms, 0);
-  console.log(`FLAVR 2x ${size}x${size}: wall median ${walls[5].toFixed(2)} ms; tf.time kernelMs ${JSON.stringify(timing.kernelMs)} ` +
+  console.log(`${label}: wall median ${walls[5].toFixed(2)} ms; tf.time kernelMs ${JSON.stringify(timing.kernelMs)} ` +
       `wallMs ${timing.wallMs.toFixed(2)}; ${profile.kernels.length} kernel calls, profiled GPU sum ${total.toFixed(2)} ms`);
   console.log('| kernel | calls | GPU ms (profiled) | share |');
   for (const [name, e] of [...byKernel].sort((a, b) => b[1].ms - a[1].ms)) {

@@ -1,0 +1,240 @@
+/**
+ * Compiled streaming plans (issue 9) on the GPU machine: per-frame time of model.predict (eager) and of
+ * compileStream(model).step (one CUDA-graph replay) against PyTorch eager and PyTorch CUDA-graph replay measured
+ * in the same device run (benchmarks/stream_torch.py), batch 1:
+ *   - ResNet-50 trunk (dense) at 256x256 and 768x576, TF32 and strict fp32 (with the TF32 output's error vs fp32);
+ *   - FLAVR 2x at 512x512 and 1280x720, TF32 (and the TF32 error vs fp32 at 512);
+ *   - ResNet-50 pose, dense and delta (toDelta, thresholds as given), on consecutive vtest.avi frames at
+ *     256x256 and 768x576 (TFJS_DELTA_VTEST_FRAMES_<W>x<H> raw files from benchmarks/vtest_frames.py): time per
+ *     frame, keypoint (heatmap argmax) agreement and mean |difference| of delta vs dense.
+ * Time per frame = wall clock of the call plus a device sync, median after warm-up (GPU time by CUDA events
+ * beside it). Writes <outDir>/stream_cuda_<gpu>.json and prints a table with ratios.
+ *
+ *   node dist/benchmarks/stream_cuda.js [torch.json] [outDir] [--quick]
+ */
+import * as fs from 'fs';
+import * as path from 'path';
+
+import * as tf from '@tensorflow/tfjs-core';
+import * as tfl from '@tensorflow/tfjs-layers';
+
+import {flavr} from '../models/flavr';
+import {resnet} from '../models/resnet';
+import {toDelta} from '../models/to_delta';
+import {cudaAvailability, setCudaOptions, useCudaIfAvailable} from '../src/backend_cuda';
+import {CudaBackend} from '../src/cuda/backend';
+import {compileStream} from '../src/stream/compile_stream';
+import {resnet50Trunk} from './cuda_dense';
+
+const quick = process.argv.includes('--quick');
+const args = process.argv.slice(2).filter(a => !a.startsWith('--'));
+
+function median(v: number[]): number {
+  const s = [...v].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+}
+
+function backend(): CudaBackend {
+  return tf.backend() as CudaBackend;
+}
+
+/** Median wall ms (call + device sync) and GPU ms (events) of `step(i)` over `runs` calls after `warmup`. */
+function timeSteps(step: (i: number) => tf.Tensor|tf.Tensor[], runs: number, warmup: number): {wallMs: number; gpuMs: number} {
+  const n = backend().n;
+  const drop = (t: tf.Tensor|tf.Tensor[]) => (Array.isArray(t) ? t : [t]).forEach(x => x.dispose());
+  for (let i = 0; i < warmup; i++) {
+    drop(step(i));
+    n.sync();
+  }
+  const wall: number[] = [], gpu: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    const timer = n.timerStart();
+    const t0 = process.hrtime.bigint();
+    const y = step(warmup + i);
+    n.sync();
+    wall.push(Number(process.hrtime.bigint() - t0) / 1e6);
+    gpu.push(n.timerEnd(timer));
+    drop(y);
+  }
+  return {wallMs: median(wall), gpuMs: median(gpu)};
+}
+
+function maxRelErr(a: tf.Tensor, b: tf.Tensor): number {
+  return tf.tidy(() => tf.max(tf.abs(tf.sub(a, b))).dataSync()[0] / Math.max(1e-6, tf.max(tf.abs(b)).dataSync()[0]));
+}
+
+interface Row {
+  name: string;
+  mode: string;
+  wallMs: number;
+  gpuMs: number;
+  torchEagerMs?: number;
+  torchGraphMs?: number;
+  note?: string;
+}
+
+/** Random-uniform frames in [0, 1], created once (the timing loop cycles through them). */
+function randomFrames(shape: number[], count: number): tf.Tensor[] {
+  return Array.from({length: count}, () => tf.randomUniform(shape));
+}
+
+function denseCase(rows: Row[], name: string, model: tfl.LayersModel, shape: number[], precision: 'tf32'|'fp32',
+                   runs: number, warmup: number): void {
+  setCudaOptions({allowTF32: precision === 'tf32'});
+  const frames = randomFrames(shape, 4);
+  const eager = timeSteps(i => model.predict(frames[i % frames.length]) as tf.Tensor, runs, warmup);
+  rows.push({name, mode: `eager ${precision}`, ...eager});
+  const stream = compileStream(model, {precision});
+  const compiled = timeSteps(i => stream.step(frames[i % frames.length]), runs, warmup);
+  rows.push({name, mode: `compiled ${precision}`, ...compiled,
+    note: `graph ${stream.info.graphNodes} nodes, plan ${(stream.info.planBytes / 2 ** 20).toFixed(0)} MiB`});
+  stream.dispose();
+  tf.dispose(frames);
+  setCudaOptions({allowTF32: true});
+}
+
+/** TF32 output error against strict fp32 on one random input (relative to the output's max |value|). */
+function tf32Error(model: tfl.LayersModel, shape: number[]): number {
+  const x = tf.randomUniform(shape);
+  setCudaOptions({allowTF32: false});
+  const fp32 = model.predict(x) as tf.Tensor;
+  setCudaOptions({allowTF32: true});
+  const tf32 = model.predict(x) as tf.Tensor;
+  const e = maxRelErr(tf32, fp32);
+  tf.dispose([x, fp32, tf32]);
+  return e;
+}
+
+interface VtestClip {
+  frames: Uint8Array;
+  count: number;
+  height: number;
+  width: number;
+}
+
+function vtestClip(width: number, height: number): VtestClip|null {
+  const file = process.env[`TFJS_DELTA_VTEST_FRAMES_${width}x${height}`];
+  if (!file || !fs.existsSync(file)) return null;
+  const meta = JSON.parse(fs.readFileSync(`${file}.json`, 'utf8'));
+  return {frames: fs.readFileSync(file), count: meta.frames, height: meta.height, width: meta.width};
+}
+
+function clipFrame(c: VtestClip, i: number): tf.Tensor4D {
+  const size = c.height * c.width * 3;
+  const off = (i % c.count) * size;
+  return tf.tidy(() => tf.div(tf.tensor4d(c.frames.subarray(off, off + size), [1, c.height, c.width, 3], 'int32'), 255));
+}
+
+/** Per-joint heatmap argmax agreement and mean |difference| of `got` vs `want` ([1, h, w, joints]), on the host. */
+function poseAgreement(got: tf.Tensor, want: tf.Tensor): {agree: number; joints: number; meanAbs: number} {
+  const joints = want.shape[3]!;
+  const g = got.dataSync(), w = want.dataSync();
+  const best = (v: ArrayLike<number>, j: number) => {
+    let at = j;
+    for (let i = j; i < v.length; i += joints) if (v[i] > v[at]) at = i;
+    return at;
+  };
+  let agree = 0, sum = 0;
+  for (let j = 0; j < joints; j++) if (best(g, j) === best(w, j)) agree++;
+  for (let i = 0; i < w.length; i++) sum += Math.abs(g[i] - w[i]);
+  return {agree, joints, meanAbs: sum / w.length};
+}
+
+function poseCase(rows: Row[], summary: Record<string, unknown>, clip: VtestClip, thresholds: number[],
+                  frames: number): void {
+  const label = `resnet50 pose vtest ${clip.width}x${clip.height}`;
+  const dense = resnet({depth: 50, head: 'pose'});
+  const denseStream = compileStream(dense);
+  const t = timeSteps(i => denseStream.step(clipFrame(clip, i)), frames, 5);
+  rows.push({name: label, mode: 'compiled tf32 dense', ...t});
+  const eager = timeSteps(i => dense.predict(clipFrame(clip, i)) as tf.Tensor, Math.min(frames, 30), 5);
+  rows.push({name: label, mode: 'eager tf32 dense', ...eager});
+  for (const threshold of thresholds) {
+    const delta = toDelta(dense, {threshold});
+    const stream = compileStream(delta);
+    // Accuracy pass over the same consecutive frames (untimed): delta vs dense on every frame.
+    let agree = 0, joints = 0, meanAbs = 0;
+    denseStream.reset();
+    for (let i = 0; i < frames; i++) {
+      const x = clipFrame(clip, i);
+      const got = stream.step(x) as tf.Tensor;
+      const want = denseStream.step(x) as tf.Tensor;
+      const a = poseAgreement(got, want);
+      agree += a.agree;
+      joints += a.joints;
+      meanAbs += a.meanAbs / frames;
+      tf.dispose([x, got, want]);
+    }
+    stream.reset();
+    const timed = timeSteps(i => stream.step(clipFrame(clip, i)), frames, 0);
+    rows.push({name: label, mode: `compiled tf32 delta t=${threshold}`, ...timed,
+      note: `keypoint agreement ${(100 * agree / joints).toFixed(1)}%, mean |diff| ${meanAbs.toExponential(2)}, ` +
+            `plan ${(stream.info.planBytes / 2 ** 20).toFixed(0)} MiB`});
+    summary[`${label} t=${threshold}`] = {keypointAgreement: agree / joints, meanAbsDiff: meanAbs, frames};
+    stream.dispose();
+    delta.dispose();
+  }
+  denseStream.dispose();
+  dense.dispose();
+}
+
+async function main(): Promise<void> {
+  const [torchFile, outDir = 'benchmarks/results'] = args;
+  const status = cudaAvailability();
+  if (!status.available || !(await useCudaIfAvailable())) throw new Error(`'cuda' unavailable: ${status.reason}`);
+  const gpu = status.device!.name;
+  const torch: Record<string, number> = torchFile && fs.existsSync(torchFile) ? JSON.parse(fs.readFileSync(torchFile, 'utf8')) : {};
+  const runs = quick ? 5 : 50, warmup = quick ? 3 : 10;
+  const rows: Row[] = [];
+  const summary: Record<string, unknown> = {};
+
+  for (const [h, w] of [[256, 256], [576, 768]]) {
+    const model = resnet50Trunk(h, w);
+    const name = `resnet50 ${w}x${h} b1`;
+    for (const precision of ['tf32', 'fp32'] as const) denseCase(rows, name, model, [1, h, w, 3], precision, runs, warmup);
+    summary[`${name} tf32 error vs fp32`] = tf32Error(model, [1, h, w, 3]);
+    model.dispose();
+  }
+  const fl = flavr({factor: 2});
+  for (const [h, w] of quick ? [[256, 256]] : [[512, 512], [720, 1280]]) {
+    const name = `flavr2x ${w}x${h}`;
+    denseCase(rows, name, fl, [1, 4, h, w, 3], 'tf32', quick ? 3 : 20, quick ? 2 : 5);
+    if (h === 512) summary[`${name} tf32 error vs fp32`] = tf32Error(fl, [1, 4, h, w, 3]);
+  }
+  fl.dispose();
+
+  const thresholds = (process.env.TFJS_DELTA_BENCH_THRESHOLDS ?? '0.05').split(',').map(Number);
+  for (const [w, h] of [[256, 256], [768, 576]]) {
+    const clip = vtestClip(w, h);
+    if (clip == null) {
+      console.log(`(no TFJS_DELTA_VTEST_FRAMES_${w}x${h}: delta pose at ${w}x${h} skipped)`);
+      continue;
+    }
+    poseCase(rows, summary, clip, thresholds, quick ? 10 : Math.min(clip.count, 200));
+  }
+
+  for (const r of rows) {
+    const base = r.name.startsWith('resnet50 pose') ? `resnet50 pose ${r.name.split(' ')[3]} b1` : r.name;
+    const prec = r.mode.includes('fp32') ? 'fp32' : 'tf32';
+    r.torchEagerMs = torch[`${base} ${prec} eager`];
+    r.torchGraphMs = torch[`${base} ${prec} cudagraph`];
+  }
+  console.log(`GPU: ${gpu}; batch 1; wall = call + device sync, median; torch = same device run`);
+  console.log('| case | mode | wall ms | GPU ms | PyTorch eager ms | PyTorch graph ms | vs eager (x faster) | vs graph | note |');
+  console.log('|---|---|---|---|---|---|---|---|---|');
+  const f = (v?: number, d = 2) => v === undefined ? '-' : v.toFixed(d);
+  for (const r of rows) {
+    console.log(`| ${r.name} | ${r.mode} | ${f(r.wallMs)} | ${f(r.gpuMs)} | ${f(r.torchEagerMs)} | ${f(r.torchGraphMs)} | ` +
+        `${f(r.torchEagerMs && r.torchEagerMs / r.wallMs)} | ${f(r.torchGraphMs && r.torchGraphMs / r.wallMs)} | ${r.note ?? ''} |`);
+  }
+  for (const [k, v] of Object.entries(summary)) console.log(`${k}: ${JSON.stringify(v)}`);
+  fs.mkdirSync(outDir, {recursive: true});
+  const file = path.join(outDir, `stream_cuda_${gpu.replace(/[^A-Za-z0-9]+/g, '_')}.json`);
+  fs.writeFileSync(file, JSON.stringify({gpu, date: new Date().toISOString(), quick, torch, rows, summary}, null, 1) + '\n');
+  console.log(`wrote ${file}`);
+}
+
+main().catch(e => {
+  console.error(e);
+  process.exit(1);
+});
