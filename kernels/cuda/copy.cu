@@ -33,12 +33,14 @@ __global__ void padKernel(const T* __restrict__ x, Dims in, T* __restrict__ y, D
     I rem = i;
     int64_t ix = 0;
     bool inside = true;
-    for (int k = out.rank - 1; k >= 0; --k) {
+#pragma unroll
+    for (int k = kMaxRank - 1; k >= 0; --k) {  // constant indices: see stridedOffsets
+      if (k >= out.rank) continue;
       int64_t c = (int64_t)(rem % (I)out.shape[k]) - before.shape[k];
       rem /= (I)out.shape[k];
       const int64_t len = in.shape[k];
       if (c < 0 || c >= len) {
-        if (mode == 0) { inside = false; break; }
+        if (mode == 0) { inside = false; continue; }
         const int64_t off = mode == 1 ? 0 : 1;  // reflect : symmetric (tfjs MirrorPad)
         c = c < 0 ? -c - off : 2 * (len - 1) - c + off;
       }

@@ -48,7 +48,9 @@ template <typename T, typename I>
 __global__ void tileKernel(const T* __restrict__ x, Dims in, T* __restrict__ o, Dims od, I n) {
   for (I i = blockIdx.x * (I)blockDim.x + threadIdx.x; i < n; i += (I)gridDim.x * blockDim.x) {
     I rem = i, ix = 0;
-    for (int k = od.rank - 1; k >= 0; --k) {
+#pragma unroll
+    for (int k = kMaxRank - 1; k >= 0; --k) {  // constant indices: see stridedOffsets (broadcast.cuh)
+      if (k >= od.rank) continue;
       I c = rem % (I)od.shape[k];
       rem /= (I)od.shape[k];
       ix += (c % (I)in.shape[k]) * (I)in.stride[k];
