@@ -12,7 +12,7 @@ import {expect} from 'chai';
 
 import {setCudaOptions} from '../src/backend_cuda';
 import type {CudaBackend} from '../src/cuda/backend';
-import {compileStream, setDeltaStats, toDelta} from '../src/index';
+import {compileStream, getDeltaStats, setDeltaStats, toDelta} from '../src/index';
 import {resnet} from '../models/resnet';
 import {describeCuda} from './cuda_support';
 import {FrameSource, streamFrames} from './support/video_frames';
@@ -220,6 +220,9 @@ describeCuda('compileStream: a CUDA-graph plan replayed per frame', () => {
     const src = streamFrames(40, 48);
     const x = batchAt(src, 0, 1);
     const backend = cudaBackend();
+    // Warm the model first: its first predict builds cuDNN plans, derived filter layouts and the workspace,
+    // which outlive any stream.
+    dispose(dense.predict(x) as tf.Tensor);
     const tensors = tf.memory().numTensors;
     const inUse = backend.memory().numBytesInGPU;
     const stream = compileStream(dense);
@@ -236,12 +239,25 @@ describeCuda('compileStream: a CUDA-graph plan replayed per frame', () => {
     expect(() => s2.step([x, x])).to.throw(/1 input\(s\), got 2/);
     expect(() => s2.step(tf.zeros([1, 8, 8, 4]))).to.throw(/input 0 has shape \[1,8,8,4\]/);
 
-    // Per-layer statistics read masks on the host each frame: refused when the plan is captured.
+    // Per-layer statistics: gathered on the device inside the plan, equal to the eager twin's host statistics.
     const delta = toDelta(dense, {threshold: 0.02});
+    const twin = toDelta(dense, {threshold: 0.02});
     setDeltaStats(delta, true);
+    setDeltaStats(twin, true);
     const s3 = compileStream(delta);
-    dispose([s3.step(x) as tf.Tensor, s3.step(x) as tf.Tensor]);
-    expect(() => s3.step(x)).to.throw(/statsEnabled/);
+    const clip = streamFrames(40, 48);
+    expect(() => s3.stats()).to.throw(/no plan captured yet/);
+    for (let t = 0; t < 6; t++) {
+      const f = batchAt(clip, t, 1);
+      dispose([s3.step(f) as tf.Tensor, twin.predict(f) as tf.Tensor, f]);
+      if (t < 2) continue;
+      const got = s3.stats();
+      const want = getDeltaStats(twin);
+      expect(got.layers.map(l => l.name)).to.deep.equal(want.layers.map(l => l.name));
+      got.layers.forEach((l, i) => expect(l.activeFraction, `${l.name}, frame ${t}`).to.be.closeTo(want.layers[i].activeFraction, 1e-6));
+      expect(got.skippedShare).to.be.closeTo(want.skippedShare, 1e-6);
+    }
+    expect(() => compileStream(dense).stats()).to.throw(/\{stats: true\}/);
 
     // A layer that reads data on the host inside the frame: the capture fails with the reason, is abandoned,
     // and leaves no plan memory behind.
@@ -264,6 +280,6 @@ describeCuda('compileStream: a CUDA-graph plan replayed per frame', () => {
     expect(y.dataSync()[0]).to.be.closeTo(x.dataSync()[0] + 1, 1e-6);
     dispose([x, y]);
     [s2, s3, s4].forEach(s => s.dispose());
-    [delta, reading, dense].forEach(m => m.dispose());
+    [delta, twin, reading, dense].forEach(m => m.dispose());
   });
 });

@@ -126,6 +126,19 @@ export class StreamState {
   }
 }
 
+// ---- device-side statistics ---------------------------------------------------------------
+
+/** Receives each delta layer's frame output while set (compiled streams gather statistics on the device). */
+export type FrameStatsSink = (layer: DeltaMembers, inputShape: number[], output: Tensor) => void;
+let frameStatsSink: FrameStatsSink|null = null;
+
+/** Installs (or with null removes) the sink; returns the previous one. */
+export function setFrameStatsSink(sink: FrameStatsSink|null): FrameStatsSink|null {
+  const previous = frameStatsSink;
+  frameStatsSink = sink;
+  return previous;
+}
+
 // ---- the delta layer contract ------------------------------------------------------------
 
 /** Per-frame statistics of one delta layer (recorded when enabled: they read masks back). */
@@ -284,6 +297,8 @@ export function deltaMixin<TBase extends AnyLayerClass>(Base: TBase, options: De
           const macs = this.macsPerFrame(xs[0].shape, out.shape);
           const active = activeFraction(out);
           this.lastStats = {activeFraction: active, macs, macsSkipped: macs * (1 - active)};
+        } else if (frameStatsSink != null) {
+          frameStatsSink(this, xs[0].shape, out);
         }
         return out;
       });

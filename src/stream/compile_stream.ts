@@ -21,8 +21,9 @@
  * into the plan's input buffer, launches the graph and copies the outputs into new tensors (tfjs tensors are
  * immutable: a replay must not change a tensor the caller still holds).
  *
- * What a frame may not do inside a plan: read data on the host (per-layer statistics do: they are refused),
- * or make decisions in JavaScript that depend on the data. Everything else about the model is unchanged.
+ * What a frame may not do inside a plan: read data on the host, or make decisions in JavaScript that depend on
+ * the data. Per-layer statistics (which read masks eagerly) are gathered on the device instead, inside the
+ * graph, and read with stats(): one read per frame instead of one per layer.
  *
  * Re-planning: a change of input shape (resolution or batch) drops the plan and restarts the stream (delta
  * state reset: the next frame is a first frame); reset() does the same on request; a model run eagerly in
@@ -34,8 +35,10 @@ import type {Tensor} from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 
 import {CudaBackend} from '../cuda/backend';
-import {isDeltaLayer} from '../layers/base';
+import type {DeltaFrameStats, LayerStats} from '../../models/to_delta';
+import {isDeltaLayer, setFrameStatsSink} from '../layers/base';
 import type {DeltaMembers} from '../layers/base';
+import {maskOf} from '../mask';
 
 export type StreamPrecision = 'tf32'|'fp32'|'fp16';
 
@@ -47,6 +50,12 @@ export interface CompileStreamOptions {
    * delta model (its first frame is dense, the second is the first of the steady state). Default: that.
    */
   warmupFrames?: number;
+  /**
+   * Gather per-layer statistics (active fraction, multiply-adds skipped) on the device inside the plan; read them
+   * with stats() after a step. Default: whether any delta layer of the model has statistics enabled (eager
+   * statistics read masks on the host per layer, which a plan cannot do: the plan does it per frame instead).
+   */
+  stats?: boolean;
 }
 
 export interface CompiledStreamInfo {
@@ -72,12 +81,21 @@ interface StateBinding {
   written: Tensor;
 }
 
+/** A delta layer's statistics inside a plan: its output's active fraction, computed by the graph. */
+interface StatsRecord {
+  layer: DeltaMembers;
+  macs: number;
+  /** Scalar fraction on the device (rewritten by every replay), or null for a dense output. */
+  fraction: Tensor|null;
+}
+
 interface Plan {
   id: number;
   inputShapes: number[][];
   inputs: Tensor[];
   outputs: Tensor[];
   states: StateBinding[];
+  stats: StatsRecord[];
   nodes: number;
 }
 
@@ -109,6 +127,7 @@ export class CompiledStream {
   private readonly backend: CudaBackend;
   private readonly deltaLayers: DeltaMembers[];
   private readonly warmupFrames: number;
+  private readonly gatherStats: boolean;
   private plan: Plan|null = null;
   private eagerLeft: number;
   private shapeKey: string|null = null;
@@ -139,6 +158,7 @@ export class CompiledStream {
           `${stateful ? 'delta' : 'dense'} model, got ${JSON.stringify(options.warmupFrames)}`);
     }
     this.warmupFrames = warmup;
+    this.gatherStats = options.stats ?? this.deltaLayers.some(l => l.statsEnabled);
     this.eagerLeft = warmup;
   }
 
@@ -178,6 +198,29 @@ export class CompiledStream {
     this.replayed++;
     const outs = plan.outputs.map(o => tf.engine().makeTensorFromTensorInfo(this.backend.copyOf(o), this.backend));
     return this.model.outputs.length === 1 ? outs[0] : outs;
+  }
+
+  /**
+   * Per-layer statistics of the last replayed frame, gathered on the device (one read for all layers), in the
+   * form of getDeltaStats. Needs the `stats` option and a captured plan.
+   */
+  stats(): DeltaFrameStats {
+    const plan = this.plan;
+    if (!this.gatherStats) throw new Error('CompiledStream.stats: compile the stream with {stats: true}');
+    if (plan == null) throw new Error('CompiledStream.stats: no plan captured yet (statistics come from replayed frames)');
+    const measured = plan.stats.filter(r => r.fraction != null);
+    const values = measured.length === 0 ? new Float32Array(0) :
+        tf.tidy(() => tf.concat(measured.map(r => tf.reshape(r.fraction!, [1]))).dataSync());
+    const layers: LayerStats[] = [];
+    let k = 0;
+    for (const r of plan.stats) {
+      const active = r.fraction == null ? 1 : values[k++];
+      layers.push({name: r.layer.name, className: r.layer.getClassName(), activeFraction: active, macs: r.macs,
+        macsSkipped: r.macs * (1 - active)});
+    }
+    const macs = layers.reduce((s, l) => s + l.macs, 0);
+    const macsSkipped = layers.reduce((s, l) => s + l.macsSkipped, 0);
+    return {layers, macs, macsSkipped, skippedShare: macs > 0 ? macsSkipped / macs : 0};
   }
 
   /** Restarts the stream: drops the plan and resets every delta layer's state (the next frame is a first frame). */
@@ -255,10 +298,6 @@ export class CompiledStream {
 
   private capture(xs: Tensor[]): void {
     const n = this.backend.n;
-    if (this.deltaLayers.some(l => l.statsEnabled)) {
-      throw new Error('compileStream: per-layer statistics (statsEnabled) read masks on the host every frame, ' +
-          'which a captured plan cannot do; disable them for a compiled stream');
-    }
     const inputs = xs.map(x => tf.keep(tf.zeros(x.shape, x.dtype === 'int32' ? 'int32' : 'float32')));
     const held: Array<{stream: DeltaMembers['stream'], name: string, tensor: Tensor}> = [];
     for (const layer of this.deltaLayers) {
@@ -267,9 +306,17 @@ export class CompiledStream {
         held.push({stream: layer.stream, name, tensor: tf.keep(tf.clone(t))});
       }
     }
-    const plan: Plan = {id: 0, inputShapes: xs.map(x => x.shape), inputs, outputs: [], states: [], nodes: 0};
+    const plan: Plan = {id: 0, inputShapes: xs.map(x => x.shape), inputs, outputs: [], states: [], stats: [], nodes: 0};
     this.loadInputs(plan, xs);
     let capturing = false;
+    // Host-side statistics would read masks inside the frame: off while capturing, gathered on the device instead.
+    const statsFlags = this.deltaLayers.map(l => l.statsEnabled);
+    this.deltaLayers.forEach(l => l.statsEnabled = false);
+    const previousSink = setFrameStatsSink(this.gatherStats ? (layer, inputShape, output) => {
+      const mask = maskOf(output);
+      plan.stats.push({layer, macs: layer.macsPerFrame(inputShape, output.shape),
+        fraction: mask == null ? null : tf.keep(tf.mean(tf.cast(mask, 'float32')))});
+    } : null);
     try {
       this.withPrecision(() => {
         plan.id = n.planBegin();
@@ -301,9 +348,13 @@ export class CompiledStream {
     } catch (e) {
       if (capturing) n.planAbort(plan.id);
       plan.outputs.forEach(t => t.dispose());
+      plan.stats.forEach(r => r.fraction?.dispose());
       inputs.forEach(t => t.dispose());
       held.forEach(h => h.tensor.dispose());
       throw new Error(`compileStream: capturing a frame of model '${this.model.name}' failed: ${(e as Error).message}`);
+    } finally {
+      setFrameStatsSink(previousSink);
+      this.deltaLayers.forEach((l, i) => l.statsEnabled = statsFlags[i]);
     }
     // The layers read the held buffers from now on; the plan owns what the frame wrote.
     const written = new Set(plan.states.map(s => s.held));
@@ -326,6 +377,7 @@ export class CompiledStream {
     this.backend.n.planDestroy(plan.id);
     plan.inputs.forEach(t => t.dispose());
     plan.outputs.forEach(t => t.dispose());
+    plan.stats.forEach(r => r.fraction?.dispose());
     for (const s of plan.states) {
       s.written.dispose();
       s.held.dispose();
