@@ -13,6 +13,7 @@ import {posenet} from '../../models/posenet';
 import {nodeFileSystem} from '../io/node_file_system';
 import {argmaxCells} from '../pipeline/overlay';
 import {probeVideo, readFrames} from '../video/ffmpeg';
+import {renderVegaLitePng} from './chart';
 import {progressBar} from './progress';
 import {posenetModelPath} from './run';
 
@@ -53,11 +54,6 @@ async function timedPass(model: tfl.LayersModel, frames: tf.Tensor[], keep: bool
 const fpsOf = (ms: number[]) => 1000 / (ms.slice(1).reduce((a, b) => a + b, 0) / Math.max(ms.length - 1, 1));
 
 async function plot(rows: BenchRow[], file: string): Promise<void> {
-  /* eslint-disable @typescript-eslint/no-require-imports */
-  const vega = require('vega') as {View: new (...a: unknown[]) => {toSVG(): Promise<string>}, parse(spec: unknown): unknown};
-  const vl = require('vega-lite') as {compile(spec: unknown): {spec: unknown}};
-  const {Resvg} = require('@resvg/resvg-js') as {Resvg: new (svg: string, o: unknown) => {render(): {asPng(): Buffer}}};
-  /* eslint-enable @typescript-eslint/no-require-imports */
   const dense = rows.find(r => r.threshold == null)!;
   const delta = rows.filter(r => r.threshold != null);
   const speed = delta.map(r => ({threshold: r.threshold, series: 'delta', fps: r.fps}))
@@ -75,10 +71,7 @@ async function plot(rows: BenchRow[], file: string): Promise<void> {
           color: {field: 'threshold', type: 'nominal'}}},
     ],
   };
-  const view = new vega.View(vega.parse(vl.compile(spec).spec), {renderer: 'none'});
-  const svg = await view.toSVG();
-  fs.writeFileSync(file, new Resvg(svg, {fitTo: {mode: 'width', value: 1200}, font: {loadSystemFonts: true},
-    background: 'white'}).render().asPng());
+  await renderVegaLitePng(spec, file);
 }
 
 export async function benchCommand(modelName: string, input: string, options: BenchOptions): Promise<BenchRow[]> {
