@@ -5,7 +5,7 @@
  *   - ResNet-50 trunk (dense) at 256x256 and 768x576, TF32 and strict fp32 (with the TF32 output's error vs fp32);
  *   - FLAVR 2x at 512x512 and 1280x720, TF32 (and the TF32 error vs fp32 at 512);
  *   - ResNet-50 pose, dense and delta (toDelta, thresholds as given), on consecutive vtest.avi frames at
- *     256x256 and 768x576 (TFJS_DELTA_VTEST_FRAMES_<W>x<H> raw files from benchmarks/vtest_frames.py): time per
+ *     256x256 and 768x576 (benchmarks/delta_vtest_frames.ts: TFJS_DELTA_VTEST_FRAMES on the GPU machine): time per
  *     frame, keypoint (heatmap argmax) agreement and mean |difference| of delta vs dense.
  * Time per frame = wall clock of the call plus a device sync, median after warm-up (GPU time by CUDA events
  * beside it). Writes <outDir>/stream_cuda_<gpu>.json and prints a table with ratios.
@@ -25,6 +25,7 @@ import {cudaAvailability, setCudaOptions, useCudaIfAvailable} from '../src/backe
 import {CudaBackend} from '../src/cuda/backend';
 import {compileStream} from '../src/stream/compile_stream';
 import {resnet50Trunk} from './cuda_dense';
+import {frameTensor, framesUnavailable, vtestRgb} from './delta_vtest_frames';
 
 const quick = process.argv.includes('--quick');
 const args = process.argv.slice(2).filter(a => !a.startsWith('--'));
@@ -112,17 +113,14 @@ interface VtestClip {
   width: number;
 }
 
-function vtestClip(width: number, height: number): VtestClip|null {
-  const file = process.env[`TFJS_DELTA_VTEST_FRAMES_${width}x${height}`];
-  if (!file || !fs.existsSync(file)) return null;
-  const meta = JSON.parse(fs.readFileSync(`${file}.json`, 'utf8'));
-  return {frames: fs.readFileSync(file), count: meta.frames, height: meta.height, width: meta.width};
+/** Consecutive vtest.avi frames at width x height (benchmarks/delta_vtest_frames.ts), or null when unavailable. */
+function vtestClip(width: number, height: number, count: number): VtestClip|null {
+  if (framesUnavailable(count, height, width) != null) return null;
+  return {frames: vtestRgb(count, height, width), count, height, width};
 }
 
 function clipFrame(c: VtestClip, i: number): tf.Tensor4D {
-  const size = c.height * c.width * 3;
-  const off = (i % c.count) * size;
-  return tf.tidy(() => tf.div(tf.tensor4d(c.frames.subarray(off, off + size), [1, c.height, c.width, 3], 'int32'), 255));
+  return frameTensor(c.frames, i % c.count, c.height, c.width);
 }
 
 /** Per-joint heatmap argmax agreement and mean |difference| of `got` vs `want` ([1, h, w, joints]), on the host. */
@@ -143,11 +141,14 @@ function poseAgreement(got: tf.Tensor, want: tf.Tensor): {agree: number; joints:
 function poseCase(rows: Row[], summary: Record<string, unknown>, clip: VtestClip, thresholds: number[],
                   frames: number): void {
   const label = `resnet50 pose vtest ${clip.width}x${clip.height}`;
+  // Frames uploaded before timing (as the PyTorch side): a step's time is the model's, not the upload's.
+  const xs = Array.from({length: frames}, (_, i) => clipFrame(clip, i));
+  const at = (i: number) => xs[i % frames];
   const dense = resnet({depth: 50, head: 'pose'});
   const denseStream = compileStream(dense);
-  const t = timeSteps(i => denseStream.step(clipFrame(clip, i)), frames, 5);
+  const t = timeSteps(i => denseStream.step(at(i)), frames, 5);
   rows.push({name: label, mode: 'compiled tf32 dense', ...t});
-  const eager = timeSteps(i => dense.predict(clipFrame(clip, i)) as tf.Tensor, Math.min(frames, 30), 5);
+  const eager = timeSteps(i => dense.predict(at(i)) as tf.Tensor, Math.min(frames, 30), 5);
   rows.push({name: label, mode: 'eager tf32 dense', ...eager});
   for (const threshold of thresholds) {
     const delta = toDelta(dense, {threshold});
@@ -156,17 +157,17 @@ function poseCase(rows: Row[], summary: Record<string, unknown>, clip: VtestClip
     let agree = 0, joints = 0, meanAbs = 0;
     denseStream.reset();
     for (let i = 0; i < frames; i++) {
-      const x = clipFrame(clip, i);
+      const x = at(i);
       const got = stream.step(x) as tf.Tensor;
       const want = denseStream.step(x) as tf.Tensor;
       const a = poseAgreement(got, want);
       agree += a.agree;
       joints += a.joints;
       meanAbs += a.meanAbs / frames;
-      tf.dispose([x, got, want]);
+      tf.dispose([got, want]);
     }
     stream.reset();
-    const timed = timeSteps(i => stream.step(clipFrame(clip, i)), frames, 0);
+    const timed = timeSteps(i => stream.step(at(i)), frames, 0);
     rows.push({name: label, mode: `compiled tf32 delta t=${threshold}`, ...timed,
       note: `keypoint agreement ${(100 * agree / joints).toFixed(1)}%, mean |diff| ${meanAbs.toExponential(2)}, ` +
             `plan ${(stream.info.planBytes / 2 ** 20).toFixed(0)} MiB`});
@@ -176,6 +177,7 @@ function poseCase(rows: Row[], summary: Record<string, unknown>, clip: VtestClip
   }
   denseStream.dispose();
   dense.dispose();
+  tf.dispose(xs);
 }
 
 async function main(): Promise<void> {
@@ -203,14 +205,15 @@ async function main(): Promise<void> {
   }
   fl.dispose();
 
-  const thresholds = (process.env.TFJS_DELTA_BENCH_THRESHOLDS ?? '0.05').split(',').map(Number);
+  const thresholds = (process.env.TFJS_DELTA_BENCH_THRESHOLDS ?? '0,0.02,0.05').split(',').map(Number);
   for (const [w, h] of [[256, 256], [768, 576]]) {
-    const clip = vtestClip(w, h);
+    const frames = quick ? 10 : 200;
+    const clip = vtestClip(w, h, frames);
     if (clip == null) {
-      console.log(`(no TFJS_DELTA_VTEST_FRAMES_${w}x${h}: delta pose at ${w}x${h} skipped)`);
+      console.log(`(vtest frames at ${w}x${h} unavailable: ${framesUnavailable(frames, h, w)}; delta pose skipped)`);
       continue;
     }
-    poseCase(rows, summary, clip, thresholds, quick ? 10 : Math.min(clip.count, 200));
+    poseCase(rows, summary, clip, thresholds, frames);
   }
 
   for (const r of rows) {

@@ -2,30 +2,29 @@
 # One command on the GPU machine for compiled streaming plans (issue 9): the compileStream tests, then the
 # stream benchmark against PyTorch (eager and CUDA graph) in the same run. Build and pack here first:
 #   TFJS_DELTA_CUDA_ARCHS=90 node scripts/build-native.js --strict && npx tsc -p . && bash ../shared/tools/device-pack.sh
-#   mkdir -p .scratch/media && cp /usr/share/doc/opencv-doc/examples/data/vtest.avi .scratch/media/
+#   mkdir -p .scratch/media && cp /usr/share/doc/opencv-doc/examples/data/vtest.avi .scratch/media/ &&
+#   cp -r node_modules/nsfwjs/dist/models/mobilenet_v2 .scratch/media/nsfwjs_mobilenet_v2
 # then on the device (carry [".device", "dist", "build/Release", ".scratch/media"]):
 #   source .device/unpack.sh && bash benchmarks/stream_device_run.sh [tests|bench|all] [--quick]
 set -uo pipefail
+# device-pack.sh drops *.min.js from node_modules, which is how nsfwjs ships its MobileNetV2: carried beside vtest.avi
+[[ -d .scratch/media/nsfwjs_mobilenet_v2 ]] && cp .scratch/media/nsfwjs_mobilenet_v2/* node_modules/nsfwjs/dist/models/mobilenet_v2/
 what=${1:-all}
 quick=${2:-}
 out=${OUT:-benchmarks/results}
 mkdir -p "$out" /tmp/frames
 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader
 t0=$SECONDS
-avi=.scratch/media/vtest.avi
-python3 benchmarks/vtest_frames.py "$avi" /tmp/frames/vtest_128x96.u8 200 128 96 &&
-  python3 benchmarks/vtest_frames.py "$avi" /tmp/frames/vtest_256x256.u8 200 256 256 &&
-  python3 benchmarks/vtest_frames.py "$avi" /tmp/frames/vtest_768x576.u8 200
+python3 benchmarks/delta_vtest_torch.py frames .scratch/media/vtest.avi /tmp/frames 200 96x128,256x256,576x768 || exit 1
 echo "frames: $((SECONDS - t0)) s"
-export TFJS_DELTA_VTEST_FRAMES=/tmp/frames/vtest_128x96.u8
-export TFJS_DELTA_VTEST_FRAMES_256x256=/tmp/frames/vtest_256x256.u8
-export TFJS_DELTA_VTEST_FRAMES_768x576=/tmp/frames/vtest_768x576.u8
+export TFJS_DELTA_VTEST_FRAMES=/tmp/frames
 if [[ $what == all || $what == tests ]]; then
   t0=$SECONDS
-  node node_modules/mocha/bin/mocha.js --no-config --require dist/test/support/setup.js --timeout 600000 \
-    dist/test/cuda_stream.test.js > "$out/stream_tests.log" 2>&1
+  TFJS_DELTA_STRICT_KERNELS=1 node node_modules/mocha/bin/mocha.js --no-config --require dist/test/support/setup.js \
+    --timeout 600000 dist/test/cuda_stream.test.js dist/test/cuda_delta.test.js dist/test/cuda_delta_sequence.test.js \
+    > "$out/stream_tests.log" 2>&1
   echo "tests: exit $? in $((SECONDS - t0)) s"
-  grep -E "passing|failing|pending|✔|[0-9]+\) " "$out/stream_tests.log" | head -40
+  grep -E "passing|failing|pending|max rel|[0-9]+\) " "$out/stream_tests.log" | head -40
   grep -E "^  [0-9]+\) " -A8 "$out/stream_tests.log" | cut -c1-300 | head -60
 fi
 if [[ $what == all || $what == bench ]]; then

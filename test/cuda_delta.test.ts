@@ -159,8 +159,13 @@ describeCuda('cuda delta kernels: depthwise, transposed, accumulate, max pool, g
                          FP32.rtol, FP32.atol);
     });
   }
-  for (const [k, s, pad] of [[4, 2, 'same'], [3, 2, 'valid'], [2, 2, 0], [5, 1, 2]] as Array<[number, number, Pad]>) {
-    it(`deltaConv2dTranspose k${k} s${s} pad ${JSON.stringify(pad)}, batch 3, with and without bias`, async () => {
+  for (const [k, s, pad, sparse] of [[4, 2, 'same', false], [3, 2, 'valid', false], [2, 2, 0, false], [5, 1, 2, false],
+                                     [4, 2, 'same', true], [3, 2, 'valid', true], [2, 2, 0, true], [5, 1, 2, true]] as
+       Array<[number, number, Pad, boolean]>) {
+    it(`deltaConv2dTranspose k${k} s${s} pad ${JSON.stringify(pad)} (${sparse ? 'tile-skipping direct kernel' : 'cuDNN'}), batch 3, with and without bias`, async () => {
+      cudaBackend().sparseTransposedConv = sparse;
+      setCudaOptions({allowTF32: false});
+      const before = {...deltaConvStats};
       const [h, w] = [7, 10];
       const p = typeof pad === 'number' ? pad : 0;
       const size = (n: number) => pad === 'same' ? n * s : (n - 1) * s + k - 2 * p;
@@ -170,6 +175,9 @@ describeCuda('cuda delta kernels: depthwise, transposed, accumulate, max pool, g
                                           ...withFlags(deltaConv2dTranspose(delta(x, m), f as tf.Tensor4D, out, s, pad,
                                                                             undefined, b as tf.Tensor1D))],
                          FP32.rtol, FP32.atol);
+      expect(deltaConvStats.cudnnDense - before.cudnnDense, 'cuDNN launches').to.equal(sparse ? 0 : 2);
+      cudaBackend().sparseTransposedConv = false;
+      setCudaOptions({allowTF32: true});
     });
   }
   for (const activation of ['linear', 'relu', 'relu6', 'leakyRelu', 'sigmoid', 'tanh'] as const) {

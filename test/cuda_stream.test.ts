@@ -3,8 +3,8 @@
  * 'cuda', frame after frame, for dense and delta models (for a delta model: the same model run eagerly on the
  * same frames, a twin with its own state); reset() reproduces the first frame; a change of resolution
  * re-plans; running the model eagerly in between re-captures; 10,000 steps leave GPU memory flat; what a
- * plan cannot capture fails with a clear error and leaks nothing. Frames: vtest.avi when
- * TFJS_DELTA_VTEST_FRAMES is set (the GPU run sets it), else a synthetic static-camera clip.
+ * plan cannot capture fails with a clear error and leaks nothing. Frames: vtest.avi when available
+ * (TFJS_DELTA_VTEST_FRAMES: the GPU run sets it), else a synthetic static-camera clip.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';

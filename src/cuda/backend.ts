@@ -65,6 +65,11 @@ export class CudaBackend extends KernelBackend {
    * read by anything else (TFJS_DELTA_CUDA_LAZY_ZEROS=0: they write the zeros at once).
    */
   lazyZeros = !envOff('TFJS_DELTA_CUDA_LAZY_ZEROS');
+  /**
+   * Transposed delta convolutions on the tile-skipping direct kernel instead of cuDNN's dense transposed conv of
+   * the zero-filled delta (TFJS_DELTA_CUDA_SPARSE_TRANSPOSED=1; see deltaConv2dTranspose in kernels/delta.ts).
+   */
+  sparseTransposedConv = process.env.TFJS_DELTA_CUDA_SPARSE_TRANSPOSED === '1';
   /** Device buffers (masks) that lazy tensors still need: freed only once no lazy tensor refers to them. */
   private readonly pins = new Map<Ptr, {count: number; orphan: boolean}>();
 

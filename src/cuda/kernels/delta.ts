@@ -16,6 +16,7 @@ import type {Activation} from '../../../ops/validation';
 import {attachMask, maskOf} from '../../mask';
 import {CudaBackend} from '../backend';
 import {DeltaConvMode, Ptr, ReduceOp, UnaryOp} from '../native';
+import {applyBiasActivation} from './elementwise';
 import {registerCuda, requireFloat, sizeOf, stridesOf, transposeInto, unsupported} from './util';
 
 const ACTIVATIONS: {[k in Activation]: number} = {
@@ -232,6 +233,14 @@ function deltaDepthwiseConv2d(backend: CudaBackend, inputs: {[k: string]: Tensor
   });
 }
 
+/**
+ * Transposed delta convolutions run as cuDNN's dense transposed convolution of the (zero-filled) delta, plus the
+ * output mask from the mask kernel. The tile-skipping direct kernel (`delta_conv.cu`, one output per thread, the
+ * whole input-channel loop serial) was 50-200x slower than cuDNN on the pose heads' deconvolutions (2048 -> 256
+ * channels, 4x4 stride 2: 51-66 ms of a 63-75 ms delta ResNet-50 pose frame on an H100, benchmarks/results/
+ * delta_vtest_*), and the layers that feed it are nearly dense by then (sparsity spreads through ResNet's stages).
+ * backend.sparseTransposedConv (TFJS_DELTA_CUDA_SPARSE_TRANSPOSED=1) keeps the direct kernel.
+ */
 function deltaConv2dTranspose(backend: CudaBackend, inputs: {[k: string]: TensorInfo},
                               attrs: DeltaConv2DTransposeAttrs) {
   const {x, filter, bias} = inputs;
@@ -239,13 +248,37 @@ function deltaConv2dTranspose(backend: CudaBackend, inputs: {[k: string]: Tensor
   // The geometry of the forward convolution that maps outputShape onto x (as the CPU kernel).
   const info = backend_util.computeConv2DInfo(attrs.outputShape, filter.shape as [number, number, number, number],
                                               attrs.strides, 1, attrs.pad, attrs.dimRoundingMode);
+  const c: ConvCall = {mode: DeltaConvMode.transposed, info, x, w: 0, bias, mult: 1, inSpatial: [x.shape[1], x.shape[2]],
+    outShape: attrs.outputShape.slice()};
+  if (!backend.sparseTransposedConv && sizeOf(x.shape) > 0) return cudnnDeltaConv2dTranspose(backend, inputs, attrs, c);
   // [kh, kw, outC, inC] -> [kh, kw, inC, outC]: output channels innermost, as the regular conv's filter.
-  const w = backend.derived(filter, 'hwio:0132', sizeOf(filter.shape) * 4,
-                            dst => transposeInto(backend, 4, backend.ptr(filter), filter.shape, [0, 1, 3, 2], dst));
-  return runDeltaConv(backend, {
-    mode: DeltaConvMode.transposed, info, x, w, bias, mult: 1, inSpatial: [x.shape[1], x.shape[2]],
-    outShape: attrs.outputShape.slice(),
-  });
+  c.w = backend.derived(filter, 'hwio:0132', sizeOf(filter.shape) * 4,
+                        dst => transposeInto(backend, 4, backend.ptr(filter), filter.shape, [0, 1, 3, 2], dst));
+  return runDeltaConv(backend, c);
+}
+
+function cudnnDeltaConv2dTranspose(backend: CudaBackend, inputs: {[k: string]: TensorInfo},
+                                   attrs: DeltaConv2DTransposeAttrs, c: ConvCall): TensorInfo {
+  const m = inputMask(backend, c.x);  // before the conv reads x (which zero-fills a lazily written delta)
+  try {
+    const y = tf.getKernel('Conv2DBackpropInput', 'cuda')!.kernelFunc({
+      inputs: {dy: c.x, filter: inputs.filter}, backend,
+      attrs: {strides: attrs.strides, pad: attrs.pad, dimRoundingMode: attrs.dimRoundingMode, dataFormat: 'NHWC',
+              inputShape: attrs.outputShape} as unknown as tf.NamedAttrMap,
+    }) as TensorInfo;
+    deltaConvStats.cudnnDense++;
+    return backend.filling(y, () => {
+      if (c.bias) {  // the stream's first frame: bias applied once, dense output (as runDeltaConv)
+        applyBiasActivation(backend, y, c.bias);
+        return;
+      }
+      const outMask = backend.makeOutput(c.outShape.slice(0, 3), 'bool');
+      backend.filling(outMask, () => backend.n.deltaConvMask(convParams(c), m.ptr, backend.ptr(outMask)));
+      attachDeviceMask(backend, y, outMask, false);
+    });
+  } finally {
+    releaseMask(backend, m);
+  }
 }
 
 // ---- conv3dGated ----
