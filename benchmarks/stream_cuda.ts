@@ -4,7 +4,8 @@
  * in the same device run (benchmarks/stream_torch.py), batch 1:
  *   - ResNet-50 trunk (dense) at 256x256 and 768x576, TF32 and strict fp32 (with the TF32 output's error vs fp32);
  *   - FLAVR 2x at 512x512 and 1280x720, TF32 (and the TF32 error vs fp32 at 512);
- *   - ResNet-50 pose, dense and delta (toDelta, thresholds as given), on consecutive vtest.avi frames at
+ *   - ResNet-50 pose (seeded weights, as delta_vtest.ts), dense and delta (toDelta, thresholds 0/0.02/0.05 or
+ *     TFJS_DELTA_BENCH_THRESHOLDS), on consecutive vtest.avi frames at
  *     256x256 and 768x576 (benchmarks/delta_vtest_frames.ts: TFJS_DELTA_VTEST_FRAMES on the GPU machine): time per
  *     frame, keypoint (heatmap argmax) agreement and mean |difference| of delta vs dense.
  * Time per frame = wall clock of the call plus a device sync, median after warm-up (GPU time by CUDA events
@@ -19,12 +20,12 @@ import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 
 import {flavr} from '../models/flavr';
-import {resnet} from '../models/resnet';
 import {toDelta} from '../models/to_delta';
 import {cudaAvailability, setCudaOptions, useCudaIfAvailable} from '../src/backend_cuda';
 import {CudaBackend} from '../src/cuda/backend';
 import {compileStream} from '../src/stream/compile_stream';
 import {resnet50Trunk} from './cuda_dense';
+import {seededResNet50Pose} from './delta_vtest';
 import {frameTensor, framesUnavailable, vtestRgb} from './delta_vtest_frames';
 
 const quick = process.argv.includes('--quick');
@@ -144,7 +145,9 @@ function poseCase(rows: Row[], summary: Record<string, unknown>, clip: VtestClip
   // Frames uploaded before timing (as the PyTorch side): a step's time is the model's, not the upload's.
   const xs = Array.from({length: frames}, (_, i) => clipFrame(clip, i));
   const at = (i: number) => xs[i % frames];
-  const dense = resnet({depth: 50, head: 'pose'});
+  // Seeded weights with realistic activation scales (benchmarks/delta_vtest.ts): thresholds are absolute, and
+  // tfjs's default initialisers shrink activations through 50 layers until any threshold truncates everything.
+  const dense = seededResNet50Pose();
   const denseStream = compileStream(dense);
   const t = timeSteps(i => denseStream.step(at(i)), frames, 5);
   rows.push({name: label, mode: 'compiled tf32 dense', ...t});

@@ -15,7 +15,7 @@ out=${OUT:-benchmarks/results}
 mkdir -p "$out" /tmp/frames
 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader
 t0=$SECONDS
-python3 benchmarks/delta_vtest_torch.py frames .scratch/media/vtest.avi /tmp/frames 200 96x128,256x256,576x768 || exit 1
+python3 benchmarks/delta_vtest_torch.py frames .scratch/media/vtest.avi /tmp/frames 400 96x128,256x256,576x768 || exit 1
 echo "frames: $((SECONDS - t0)) s"
 export TFJS_DELTA_VTEST_FRAMES=/tmp/frames
 if [[ $what == all || $what == tests ]]; then

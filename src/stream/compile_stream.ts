@@ -211,13 +211,16 @@ export class CompiledStream {
     const measured = plan.stats.filter(r => r.fraction != null);
     const values = measured.length === 0 ? new Float32Array(0) :
         tf.tidy(() => tf.concat(measured.map(r => tf.reshape(r.fraction!, [1]))).dataSync());
-    const layers: LayerStats[] = [];
+    const layers: Array<LayerStats&{order: number}> = [];
     let k = 0;
     for (const r of plan.stats) {
       const active = r.fraction == null ? 1 : values[k++];
       layers.push({name: r.layer.name, className: r.layer.getClassName(), activeFraction: active, macs: r.macs,
-        macsSkipped: r.macs * (1 - active)});
+        macsSkipped: r.macs * (1 - active), order: this.deltaLayers.indexOf(r.layer)});
     }
+    // The model's layer order (as getDeltaStats), not the order the frame ran them in.
+    layers.sort((a, b) => a.order - b.order);
+    layers.forEach(l => delete (l as Partial<typeof l>).order);
     const macs = layers.reduce((s, l) => s + l.macs, 0);
     const macsSkipped = layers.reduce((s, l) => s + l.macsSkipped, 0);
     return {layers, macs, macsSkipped, skippedShare: macs > 0 ? macsSkipped / macs : 0};
