@@ -12,6 +12,7 @@
  * beside it). Writes <outDir>/stream_cuda_<gpu>.json and prints a table with ratios.
  *
  *   node dist/benchmarks/stream_cuda.js [torch.json] [outDir] [--quick]
+ *   node dist/benchmarks/stream_cuda.js --plot <stream_cuda_<gpu>.json>     (the PNG again, no GPU needed)
  */
 import * as fs from 'fs';
 import * as path from 'path';
@@ -23,6 +24,7 @@ import {flavr} from '../models/flavr';
 import {toDelta} from '../models/to_delta';
 import {cudaAvailability, setCudaOptions, useCudaIfAvailable} from '../src/backend_cuda';
 import {CudaBackend} from '../src/cuda/backend';
+import {renderVegaLitePng} from '../src/cli/chart';
 import {compileStream} from '../src/stream/compile_stream';
 import {resnet50Trunk} from './cuda_dense';
 import {seededResNet50Pose} from './delta_vtest';
@@ -183,7 +185,48 @@ function poseCase(rows: Row[], summary: Record<string, unknown>, clip: VtestClip
   tf.dispose(xs);
 }
 
+/**
+ * A bar chart (PNG beside the JSON) of ms per frame: our eager and compiled runs against PyTorch eager and CUDA
+ * graph, per case (TF32). Runs anywhere: `node dist/benchmarks/stream_cuda.js --plot <results.json>`.
+ */
+async function plot(file: string): Promise<string> {
+  const result = JSON.parse(fs.readFileSync(file, 'utf8')) as {gpu: string; rows: Row[]};
+  const values: Array<{case: string; mode: string; ms: number}> = [];
+  const seen = new Set<string>();
+  for (const r of result.rows) {
+    if (r.mode.includes('fp32')) continue;
+    values.push({case: r.name, mode: `tfjs-delta ${r.mode.replace(' tf32', '')}`, ms: r.wallMs});
+    if (seen.has(r.name)) continue;
+    seen.add(r.name);
+    if (r.torchEagerMs) values.push({case: r.name, mode: 'PyTorch eager', ms: r.torchEagerMs});
+    if (r.torchGraphMs) values.push({case: r.name, mode: 'PyTorch CUDA graph', ms: r.torchGraphMs});
+  }
+  const spec = {
+    $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
+    title: `ms per frame, batch 1, TF32, ${result.gpu} (lower is better)`,
+    data: {values},
+    facet: {row: {field: 'case', type: 'nominal', title: null, header: {labelAngle: 0, labelAlign: 'left'}}},
+    resolve: {scale: {x: 'independent', y: 'independent'}},
+    spec: {
+      width: 700,
+      mark: 'bar',
+      encoding: {
+        y: {field: 'mode', type: 'nominal', title: null, axis: {labelLimit: 320}},
+        x: {field: 'ms', type: 'quantitative', title: 'ms'},
+        color: {field: 'mode', type: 'nominal', legend: null},
+      },
+    },
+  };
+  const png = file.replace(/\.json$/, '.png');
+  await renderVegaLitePng(spec, png, 1100);
+  return png;
+}
+
 async function main(): Promise<void> {
+  if (process.argv.includes('--plot')) {
+    console.log(`wrote ${await plot(args[0])}`);
+    return;
+  }
   const [torchFile, outDir = 'benchmarks/results'] = args;
   const status = cudaAvailability();
   if (!status.available || !(await useCudaIfAvailable())) throw new Error(`'cuda' unavailable: ${status.reason}`);
@@ -237,7 +280,7 @@ async function main(): Promise<void> {
   fs.mkdirSync(outDir, {recursive: true});
   const file = path.join(outDir, `stream_cuda_${gpu.replace(/[^A-Za-z0-9]+/g, '_')}.json`);
   fs.writeFileSync(file, JSON.stringify({gpu, date: new Date().toISOString(), quick, torch, rows, summary}, null, 1) + '\n');
-  console.log(`wrote ${file}`);
+  console.log(`wrote ${file}, ${await plot(file)}`);
 }
 
 main().catch(e => {
