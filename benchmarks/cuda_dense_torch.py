@@ -15,12 +15,12 @@ import torch.nn.functional as F
 WARMUP, RUNS = 10, 30
 
 
-def median_ms(fn):
-    for _ in range(WARMUP):
+def median_ms(fn, runs=RUNS, warmup=WARMUP):
+    for _ in range(warmup):
         fn()
     torch.cuda.synchronize()
     times = []
-    for _ in range(RUNS):
+    for _ in range(runs):
         t0 = time.perf_counter()
         fn()
         torch.cuda.synchronize()

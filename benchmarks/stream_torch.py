@@ -6,30 +6,17 @@ call plus torch.cuda.synchronize() (as the tfjs side). Writes JSON to argv[1]; -
 """
 import json
 import os
-import statistics
 import sys
-import time
 
 import torch
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(HERE, '..', 'scripts'))
+from cuda_dense_torch import median_ms  # noqa: E402  (same timing as the other benchmarks)
 from make_torch_fixtures import UNet_3D_3D  # noqa: E402
 
 QUICK = '--quick' in sys.argv
-
-
-def median_ms(fn, runs, warmup):
-    for _ in range(warmup):
-        fn()
-    torch.cuda.synchronize()
-    times = []
-    for _ in range(runs):
-        t0 = time.perf_counter()
-        fn()
-        torch.cuda.synchronize()
-        times.append((time.perf_counter() - t0) * 1e3)
-    return statistics.median(times)
 
 
 def graphed(model, example):

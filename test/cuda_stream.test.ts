@@ -53,6 +53,22 @@ function batchAt(src: FrameSource, t: number, batch: number): tf.Tensor4D {
   return tf.tidy(() => tf.concat(Array.from({length: batch}, (_, b) => tf.expandDims(src.frame(t + 37 * b), 0))) as tf.Tensor4D);
 }
 
+/** Steps `stream` and runs `reference` on the same frames; returns the worst relative difference and its frame. */
+function worstOverSteps(stream: {step(x: tf.Tensor): tf.Tensor|tf.Tensor[]}, reference: tfl.LayersModel,
+                        src: FrameSource, frames: number, batch: number): {worst: number; at: number} {
+  let worst = 0, at = -1;
+  for (let t = 0; t < frames; t++) {
+    const x = batchAt(src, t, batch);
+    const got = stream.step(x);
+    const want = reference.predict(x) as tf.Tensor;
+    const d = relDiff(got, want);
+    if (d > worst) [worst, at] = [d, t];
+    dispose([x, want]);
+    dispose(got);
+  }
+  return {worst, at};
+}
+
 function smallPose(): tfl.LayersModel {
   return resnet({depth: 18, head: 'pose', width: 16, deconvChannels: 32, joints: 5});
 }
@@ -78,15 +94,7 @@ describeCuda('compileStream: a CUDA-graph plan replayed per frame', () => {
     for (const precision of ['tf32', 'fp32'] as const) {
       setCudaOptions({allowTF32: precision === 'tf32'});
       const stream = compileStream(model, {precision});
-      let worst = 0;
-      for (let t = 0; t < 40; t++) {
-        const x = batchAt(src, t, 2);
-        const got = stream.step(x);
-        const want = model.predict(x) as tf.Tensor;
-        worst = Math.max(worst, relDiff(got, want));
-        dispose([x, want]);
-        dispose(got);
-      }
+      const {worst} = worstOverSteps(stream, model, src, 40, 2);
       expect(stream.info.captured, precision).to.equal(true);
       expect(stream.info.replayedFrames, precision).to.equal(39);
       expect(stream.info.graphNodes, precision).to.be.greaterThan(50);
@@ -103,17 +111,7 @@ describeCuda('compileStream: a CUDA-graph plan replayed per frame', () => {
     const compiled = toDelta(dense, {threshold: 0.02});
     const eager = toDelta(dense, {threshold: 0.02});
     const stream = compileStream(compiled);
-    let worst = 0;
-    let worstAt = -1;
-    for (let t = 0; t < 200; t++) {
-      const x = batchAt(src, t, 1);
-      const got = stream.step(x);
-      const want = eager.predict(x) as tf.Tensor;
-      const d = relDiff(got, want);
-      if (d > worst) [worst, worstAt] = [d, t];
-      dispose([x, want]);
-      dispose(got);
-    }
+    const {worst, at: worstAt} = worstOverSteps(stream, eager, src, 200, 1);
     expect(stream.info.captures).to.equal(1);
     expect(stream.info.replayedFrames).to.equal(198);
     expect(worst, `worst at frame ${worstAt} (${src.name})`).to.be.at.most(1e-5);
@@ -127,15 +125,7 @@ describeCuda('compileStream: a CUDA-graph plan replayed per frame', () => {
     const delta = toDelta(dense, {threshold: 0});
     const stream = compileStream(delta, {precision: 'fp32'});
     setCudaOptions({allowTF32: false});
-    let worst = 0;
-    for (let t = 0; t < 200; t++) {
-      const x = batchAt(src, t, 1);
-      const got = stream.step(x);
-      const want = dense.predict(x) as tf.Tensor;
-      worst = Math.max(worst, relDiff(got, want));
-      dispose([x, want]);
-      dispose(got);
-    }
+    const {worst} = worstOverSteps(stream, dense, src, 200, 1);
     setCudaOptions({allowTF32: true});
     expect(worst, src.name).to.be.at.most(2e-5);
     stream.dispose();
