@@ -175,6 +175,19 @@ describeCuda('compileStream: a CUDA-graph plan replayed per frame', () => {
       dispose([x, want, got as tf.Tensor]);
     }
     expect(stream.info.captures).to.equal(captures + 2);
+
+    // New weights (shared by the dense model and both delta twins): the plan must not replay the old buffers.
+    const scaled = dense.getWeights().map(w => tf.mul(w, 1.01));
+    dense.setWeights(scaled);
+    tf.dispose(scaled);
+    for (let t = 10; t < 14; t++) {
+      const x = batchAt(wide, t, 1);
+      const got = stream.step(x);
+      const want = eager.predict(x) as tf.Tensor;
+      expect(relDiff(got, want), `frame ${t}, new weights`).to.be.at.most(1e-5);
+      dispose([x, want, got as tf.Tensor]);
+    }
+    expect(stream.info.captures).to.equal(captures + 3);
     dispose([x6, ...frames]);
     stream.dispose();
     [compiled, eager, dense].forEach(m => m.dispose());

@@ -27,8 +27,9 @@
  *
  * Re-planning: a change of input shape (resolution or batch) drops the plan and restarts the stream (delta
  * state reset: the next frame is a first frame); reset() does the same on request; a model run eagerly in
- * between (its state moved on) makes the next step re-capture. Precision: 'tf32' (default) lets cuDNN and
- * cuBLAS use TF32 tensor cores, 'fp32' is strict fp32; both are fixed into the plan when it is captured.
+ * between (its state moved on), or given new weights (setWeights, loadWeights), is captured again at the next
+ * step. Precision: 'tf32' (default) lets cuDNN and cuBLAS use TF32 tensor cores, 'fp32' is strict fp32; both
+ * are fixed into the plan when it is captured.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type {Tensor} from '@tensorflow/tfjs-core';
@@ -96,6 +97,8 @@ interface Plan {
   outputs: Tensor[];
   states: StateBinding[];
   stats: StatsRecord[];
+  /** The model's weight data when captured: the graph reads those buffers, so new weights need a new plan. */
+  weightIds: unknown[];
   nodes: number;
 }
 
@@ -185,7 +188,8 @@ export class CompiledStream {
     const key = JSON.stringify(xs.map(x => x.shape));
     if (this.shapeKey !== null && key !== this.shapeKey) this.reset();  // a new resolution: a new stream
     this.shapeKey = key;
-    if (this.plan != null && !this.stateIntact()) this.dropPlan(1);  // the model ran eagerly in between
+    // The model ran eagerly in between (its state moved on) or got new weights: capture again.
+    if (this.plan != null && (!this.stateIntact() || !this.weightsIntact())) this.dropPlan(1);
     this.frames++;
     if (this.plan == null && this.eagerLeft > 0) {
       this.eagerLeft--;
@@ -278,6 +282,15 @@ export class CompiledStream {
     });
   }
 
+  private weightIds(): unknown[] {
+    return this.model.weights.map(w => w.read().dataId);
+  }
+
+  private weightsIntact(): boolean {
+    const now = this.weightIds();
+    return now.length === this.plan!.weightIds.length && now.every((id, i) => id === this.plan!.weightIds[i]);
+  }
+
   /** Copies the step's inputs into the plan's input buffers (queued; a host tensor is uploaded). */
   private loadInputs(plan: Plan, xs: Tensor[]): void {
     xs.forEach((x, i) => {
@@ -309,7 +322,8 @@ export class CompiledStream {
         held.push({stream: layer.stream, name, tensor: tf.keep(tf.clone(t))});
       }
     }
-    const plan: Plan = {id: 0, inputShapes: xs.map(x => x.shape), inputs, outputs: [], states: [], stats: [], nodes: 0};
+    const plan: Plan = {id: 0, inputShapes: xs.map(x => x.shape), inputs, outputs: [], states: [], stats: [],
+      weightIds: this.weightIds(), nodes: 0};
     this.loadInputs(plan, xs);
     let capturing = false;
     // Host-side statistics would read masks inside the frame: off while capturing, gathered on the device instead.
