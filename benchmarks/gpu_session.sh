@@ -1,22 +1,35 @@
 #!/usr/bin/env bash
-# One GPU-machine call for a session's final check: FLAVR 2x on 'cuda' vs PyTorch eager (same run),
-# then the whole mocha suite on 'cpu' + 'cuda' (tfjs-node's libtensorflow does not travel; ffmpeg is
-# not on that machine, so the video suites skip saying so). Build and pack here first:
+# One GPU-machine call for a session's final check: the whole mocha suite with the 'cuda' backend (the parity
+# suites compare it with 'cpu' inside each test; tfjs-node's libtensorflow does not travel, and the machine has no
+# ffmpeg, so the video suites skip saying so) with vtest.avi frames for the stream and sequence tests, then the
+# compiled-stream benchmark against PyTorch in the same run. Build and pack here first:
 #   TFJS_DELTA_CUDA_ARCHS=90 node scripts/build-native.js --strict && npx tsc -p . && bash ../shared/tools/device-pack.sh
-# then run with carry [".device", "dist", "build/Release", ".cache/human-models"]:
-#   source .device/unpack.sh && bash benchmarks/gpu_session.sh
+#   mkdir -p .scratch/media && cp /usr/share/doc/opencv-doc/examples/data/vtest.avi .scratch/media/ &&
+#   cp -r node_modules/nsfwjs/dist/models/mobilenet_v2 .scratch/media/nsfwjs_mobilenet_v2
+# then run with carry [".device", "dist", "build/Release", ".cache/human-models", ".scratch/media"]:
+#   source .device/unpack.sh && bash benchmarks/gpu_session.sh [backends (default cuda)] [--no-bench]
 set -uo pipefail
+backends=${1:-cuda}
 out=${OUT:-benchmarks/results}
-mkdir -p "$out"
+mkdir -p "$out" /tmp/frames
 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader
+# device-pack.sh drops *.min.js from node_modules, which is how nsfwjs ships its MobileNetV2: carried beside vtest.avi
+[[ -d .scratch/media/nsfwjs_mobilenet_v2 ]] && cp .scratch/media/nsfwjs_mobilenet_v2/* node_modules/nsfwjs/dist/models/mobilenet_v2/
 t0=$SECONDS
-python3 benchmarks/flavr_torch.py "$out/flavr_torch.json" > "$out/flavr_torch.log" 2>&1
-echo "torch FLAVR: exit $? in $((SECONDS - t0)) s"
+python3 benchmarks/delta_vtest_torch.py frames .scratch/media/vtest.avi /tmp/frames 400 96x128,256x256,576x768 || exit 1
+export TFJS_DELTA_VTEST_FRAMES=/tmp/frames
+echo "frames: $((SECONDS - t0)) s"
 t0=$SECONDS
-node dist/benchmarks/flavr_cuda.js "$out/flavr_torch.json" "$out" 2>&1 | tee "$out/flavr_cuda.log" | grep -E "^\||GPU|wrote|Error"
-echo "tfjs FLAVR: in $((SECONDS - t0)) s"
-t0=$SECONDS
-TFJS_DELTA_TEST_BACKENDS=cpu,cuda timeout 420 node node_modules/mocha/bin/mocha.js > "$out/npm_test_gpu.log" 2>&1
-echo "mocha: exit $? in $((SECONDS - t0)) s"
+TFJS_DELTA_TEST_BACKENDS=$backends timeout 480 node node_modules/mocha/bin/mocha.js > "$out/npm_test_gpu.log" 2>&1
+echo "mocha ($backends): exit $? in $((SECONDS - t0)) s"
 grep -E "passed, .* failed|passing|failing|pending" "$out/npm_test_gpu.log"
-grep -E "^  [0-9]+\) " -A4 "$out/npm_test_gpu.log" | cut -c1-240 | head -60
+grep -E "max rel error" "$out/npm_test_gpu.log" | head -4
+grep -E "^  [0-9]+\) " -A6 "$out/npm_test_gpu.log" | cut -c1-240 | head -60
+[[ " $* " == *" --no-bench "* ]] && exit 0
+t0=$SECONDS
+python3 benchmarks/stream_torch.py "$out/stream_torch.json" > "$out/stream_torch.log" 2>&1
+echo "torch: exit $? in $((SECONDS - t0)) s"
+t0=$SECONDS
+node dist/benchmarks/stream_cuda.js "$out/stream_torch.json" "$out" > "$out/stream_cuda.log" 2>&1
+echo "tfjs: exit $? in $((SECONDS - t0)) s"
+grep -E "^\||error vs|t=0" "$out/stream_cuda.log" | cut -c1-260 | tail -32
