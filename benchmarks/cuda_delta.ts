@@ -11,6 +11,9 @@
  * after warm-up. The work queued ahead is a 1 GiB fill (all SMs busy: clocks stay up) or, with
  * TFJS_DELTA_BENCH_QUEUE=spin, a one-thread busy wait (run 1-3; the GPU may lower its clocks while it spins).
  * Host time per call (the op through the tfjs engine, no sync) is reported separately.
+ * Variants (the run script runs them in the same session): TFJS_DELTA_BENCH_MODES=tf32 (only the TF32 rows),
+ * TFJS_DELTA_CONV_MMA=0 (the WMMA kernel of runs 1-4 instead of the mma.sync kernel), TFJS_DELTA_CONV_MMA_NB=64
+ * (64 output channels per block for 3x3 too), TFJS_DELTA_CONV_MMA_ROUND=0 (operands not rounded to TF32).
  * Writes <outDir>/cuda_delta_<gpu>.json (outDir default benchmarks/results).
  */
 import '@tensorflow/tfjs-backend-cpu';
@@ -110,7 +113,8 @@ async function main(): Promise<void> {
   const gpu = avail.device!.name;
   console.log(`GPU: ${gpu} (cc ${avail.device!.computeCapability}, cuDNN ${avail.device!.cudnnVersion})`);
   const rows: Row[] = [];
-  for (const mode of ['tf32', 'fp32']) {
+  const modes = process.env.TFJS_DELTA_BENCH_MODES === 'tf32' ? ['tf32'] : ['tf32', 'fp32'];
+  for (const mode of modes) {
     setCudaOptions({allowTF32: mode === 'tf32'});
     for (const [k, cin, cout] of [[3, 64, 64], [1, 256, 64]]) {
       for (const [h, w] of [[96, 128], [192, 256]]) {
@@ -152,6 +156,9 @@ async function main(): Promise<void> {
     gpu, device: avail.device, date: new Date().toISOString(), batch: 1, calls: K, reps: REPS,
     timing: `GPU time per call: CUDA events around K calls queued behind other GPU work (${QUEUE}), median of reps`,
     queue: QUEUE, minBlocks: process.env.TFJS_DELTA_CONV_MIN_BLOCKS ?? '1',
+    tf32Kernel: process.env.TFJS_DELTA_CONV_MMA === '0' ? 'wmma (runs 1-4)' : 'mma.sync (run 5 on)',
+    mmaMultiTapNB: process.env.TFJS_DELTA_CONV_MMA_NB ?? '32',
+    mmaRound: process.env.TFJS_DELTA_CONV_MMA_ROUND !== '0',
     rows,
   }, null, 1));
   console.log(`\n| mode | conv | size | tiles | out active | delta us | zeros us | dense us | delta/dense | target |`);

@@ -1,16 +1,18 @@
 #!/usr/bin/env bash
 # One command on the GPU machine for the delta kernels on 'cuda' (issue 7): the parity suites on cuda (strict
 # kernels: no CPU fallback; strict fp32 so that dense cuDNN references and delta kernels agree to 1e-5), the
-# cuda-specific delta tests, then the deltaConv2d kernel benchmark. Build and pack here first:
+# cuda-specific delta tests (TF32 and strict fp32 delta convs against the cpu reference), then the deltaConv2d
+# kernel benchmark. Build and pack here first:
 #   TFJS_DELTA_CUDA_ARCHS=90 node scripts/build-native.js --strict && npx tsc -p . && bash ../shared/tools/device-pack.sh
 # then on the device (carry [".device", "dist", "build/Release"]):
-#   source .device/unpack.sh && bash benchmarks/cuda_delta_device_run.sh [tests|bench|all]   (bench: also the
-# TFJS_DELTA_CONV_MIN_BLOCKS=2 and TFJS_DELTA_BENCH_QUEUE=spin variants)
+#   source .device/unpack.sh && bash benchmarks/cuda_delta_device_run.sh [tests|bench|all]   (bench: also, TF32
+# rows only: the WMMA kernel of runs 1-4 (TFJS_DELTA_CONV_MMA=0), 64 channels per block for 3x3
+# (TFJS_DELTA_CONV_MMA_NB=64), operands not rounded to TF32 (TFJS_DELTA_CONV_MMA_ROUND=0)); prof: Nsight Compute (stall reasons) on benchmarks/cuda_delta_profile.ts
 set -uo pipefail
 what=${1:-all}
 out=${OUT:-benchmarks/results}
 mkdir -p "$out"
-nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.sm --format=csv,noheader | tee "$out/gpu.txt"
+nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.sm --format=csv,noheader
 mocha() {
   node node_modules/mocha/bin/mocha.js --no-config --require dist/test/support/setup.js --timeout 600000 "$@"
 }
@@ -30,13 +32,27 @@ if [[ $what == all || $what == bench ]]; then
   t0=$SECONDS
   node dist/benchmarks/cuda_delta.js "$out" > "$out/cuda_delta_bench.log" 2>&1
   echo "bench: exit $? in $((SECONDS - t0)) s"
-  grep -E "^\||GPU:|Error|error" "$out/cuda_delta_bench.log" | head -80
+  grep -E "^\| tf32|GPU:|Error|error" "$out/cuda_delta_bench.log" | cut -d'|' -f3-11 | head -40
 fi
-if [[ $what == all || $what == bench || $what == bench2 ]]; then  # variants: 128-register kernels; spin queue
-  TFJS_DELTA_CONV_MIN_BLOCKS=2 node dist/benchmarks/cuda_delta.js "$out/minblocks2" > "$out/cuda_delta_bench2.log" 2>&1
-  echo "bench (TFJS_DELTA_CONV_MIN_BLOCKS=2): exit $?"
-  grep -E "^\| tf32|Error|error" "$out/cuda_delta_bench2.log" | cut -d'|' -f3-11 | head -40
-  TFJS_DELTA_BENCH_QUEUE=spin node dist/benchmarks/cuda_delta.js "$out/spin" > "$out/cuda_delta_bench_spin.log" 2>&1
-  echo "bench (TFJS_DELTA_BENCH_QUEUE=spin, as runs 1-3): exit $?"
-  grep -E "^\| tf32|Error|error" "$out/cuda_delta_bench_spin.log" | cut -d'|' -f3-11 | head -40
+if [[ $what == all || $what == bench || $what == bench2 ]]; then  # variants, TF32 rows only (JSON + variants log)
+  for v in "TFJS_DELTA_CONV_MMA=0 wmma" "TFJS_DELTA_CONV_MMA_NB=64 nb64" "TFJS_DELTA_CONV_MMA_ROUND=0 noround"; do
+    set -- $v
+    echo "== $1" >> "$out/cuda_delta_bench_variants.log"
+    env TFJS_DELTA_BENCH_MODES=tf32 "$1" node dist/benchmarks/cuda_delta.js "$out/$2" >> "$out/cuda_delta_bench_variants.log" 2>&1
+    echo "bench ($1): exit $?"
+  done
+  grep -E "Error|error" "$out/cuda_delta_bench_variants.log" | head
+fi
+if [[ $what == all || $what == prof ]]; then
+  ncu=$(command -v ncu || ls /usr/local/cuda*/bin/ncu /opt/nvidia/nsight-compute/*/ncu 2>/dev/null | head -1)
+  if [[ -n $ncu ]]; then
+    timeout 240 "$ncu" --clock-control none -k regex:deltaConvMma --section SpeedOfLight --section LaunchStats \
+      --section Occupancy --metrics "regex:smsp__average_warps_issue_stalled_.*_per_issue_active\.ratio,smsp__inst_executed.sum,sm__cycles_active.max,smsp__inst_executed_pipe_tensor.sum" \
+      node dist/benchmarks/cuda_delta_profile.js > "$out/cuda_delta_ncu.txt" 2>&1
+    echo "ncu: exit $?"
+    grep -E "deltaConvMma|Duration|SM Active Cycles|Elapsed Cycles|Registers Per|Achieved Occupancy|issue_stalled.*ratio +[0-9.]+$|inst_executed|cycles_active" "$out/cuda_delta_ncu.txt" \
+      | awk '$NF+0 >= 0.3 || !/stalled/' | cut -c1-160 | head -150
+  else
+    echo "ncu not found"
+  fi
 fi

@@ -62,6 +62,12 @@ describeCuda('cuda delta kernels: deltaConv2d parity with the cpu reference', ()
     {x: [3, 11, 9, 5], k: 3, co: 7, s: 1, d: 1, pad: [[0, 0], [1, 0], [0, 2], [0, 0]], density: 0.4},
     {x: [1, 9, 40, 256], k: 1, co: 64, s: 1, d: 1, pad: 'valid', density: 0.5},
     {x: [2, 16, 32, 32], k: 3, co: 70, s: 1, d: 1, pad: 'valid', density: 1},
+    // the mma.sync kernel (TF32, c % 4 == 0, co % 32 == 0): several double-buffered chunks, partial last chunks,
+    // several channel blocks, stride, dilation and runtime filter sizes
+    {x: [2, 14, 37, 48], k: 3, co: 96, s: 1, d: 1, pad: 'same', density: 0.3},
+    {x: [1, 18, 27, 36], k: 3, co: 32, s: 2, d: 1, pad: 'same', density: 0.5},
+    {x: [2, 12, 21, 20], k: 5, co: 32, s: 1, d: 2, pad: 'same', density: 0.2},
+    {x: [2, 10, 19, 100], k: 1, co: 64, s: 1, d: 1, pad: 'valid', density: 0.4},
   ];
   for (const [mode, tol] of [['tf32', TF32], ['strict fp32', FP32]] as const) {
     for (const c of cases) {

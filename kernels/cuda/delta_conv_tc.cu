@@ -240,6 +240,248 @@ __global__ void __launch_bounds__(kThreads, kMinBlocks) deltaConvTcKernel(
   }
 }
 
+
+// ---- The mma.sync kernel (TF32 tensor cores, c % 4 == 0, co % 32 == 0): the default TF32 path (runs 5-6) ----
+// Same output tile (8x16 pixels) and the same mask phase as above, 8 warps, but a short critical path. Warp w owns
+// output rows 2*(w%4) and 2*(w%4)+1 (two m16 fragments) times 32 output channels (four n8 fragments); the other
+// warp index (w/4) splits either K or N:
+//   NB = 32 (3x3 default): 32 channels per block, warps 0-3 multiply the first half of every chunk's input
+//     channels and warps 4-7 the second half; the two partial sums meet in shared memory at the end;
+//   NB = 64 (1x1 default): 64 channels per block, warps 4-7 take channels 32-63; the input is staged once for
+//     all 64 output channels (a 1x1 conv over 256 channels is bound by reading its input).
+// Operands: A by ldmatrix.x4 straight from the staged footprint (row = pixel, 4 consecutive channels = 16 bytes;
+// rows CK + 4 floats apart: conflict-free), B by two scalar loads per fragment from the staged filter rows (NB + 8
+// floats apart: conflict-free); both rounded to TF32 once, in shared memory, by the thread that copied them.
+// Chunks of CK input channels are double-buffered (the copies of chunk i+1 are in flight while chunk i is
+// multiplied); the first chunk's copies are issued before the output masks are derived. Each footprint pixel's
+// source offset (or -1: masked / outside) is computed once, in the mask phase. 128 registers: 2 blocks per SM.
+constexpr int kMThreads = 256;
+constexpr size_t kMmaSmemLimit = 160 * 1024;
+
+__device__ __forceinline__ void copy16ca(float* dst, const float* src, bool valid) {
+  const unsigned d = (unsigned)__cvta_generic_to_shared(dst);
+  asm volatile("cp.async.ca.shared.global [%0], [%1], 16, %2;\n" ::"r"(d), "l"(src), "r"(valid ? 16 : 0));
+}
+__device__ __forceinline__ void commitCopies() { asm volatile("cp.async.commit_group;\n" ::: "memory"); }
+template <int N>
+__device__ __forceinline__ void waitCopies() {
+  asm volatile("cp.async.wait_group %0;\n" ::"n"(N) : "memory");
+}
+__device__ __forceinline__ void roundTf32(float* p) {
+  float4 v = *reinterpret_cast<float4*>(p);
+  v.x = wmma::__float_to_tf32(v.x);
+  v.y = wmma::__float_to_tf32(v.y);
+  v.z = wmma::__float_to_tf32(v.z);
+  v.w = wmma::__float_to_tf32(v.w);
+  *reinterpret_cast<float4*>(p) = v;
+}
+__device__ __forceinline__ void ldsm4(unsigned (&r)[4], const float* ptr) {
+  const unsigned a = (unsigned)__cvta_generic_to_shared(ptr);
+  asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0, %1, %2, %3}, [%4];\n"
+               : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
+               : "r"(a));
+}
+__device__ __forceinline__ void mma1688(float (&d)[4], const unsigned (&a)[4], unsigned b0, unsigned b1) {
+  asm volatile(
+      "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {%0, %1, %2, %3}, {%4, %5, %6, %7}, {%8, %9}, "
+      "{%0, %1, %2, %3};\n"
+      : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
+      : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
+}
+
+// Stages chunk ci0 (kRound false: asynchronous copies, zeros for masked / out-of-range elements), or rounds to
+// TF32 what this thread copied for it (kRound true, after its copies landed). sOff: footprint pixel -> input
+// pixel index (-1: masked or outside the image).
+template <bool kRound, int CK, int NB>
+__device__ __forceinline__ void mmaStage(const DeltaConvParams& p, float* sIn, float* sW, const int* sOff, int fpix,
+                                         int taps, int ci0, int co0, const float* __restrict__ x,
+                                         const float* __restrict__ w) {
+  constexpr int CKP = CK + 4, q4 = CK / 4, n4 = NB / 4, WROW = NB + 8;
+  for (int i = threadIdx.x; i < fpix * q4; i += kMThreads) {
+    const int pos = i / q4, ci = (i % q4) * 4;
+    float* dst = sIn + pos * CKP + ci;
+    if constexpr (kRound) {
+      roundTf32(dst);
+    } else {
+      const int off = sOff[pos];
+      const bool valid = off >= 0 && ci0 + ci < p.c;
+      copy16(dst, valid ? x + (int64_t)off * p.c + ci0 + ci : x, valid);
+    }
+  }
+  const float* wc = w + (int64_t)ci0 * p.co + co0;
+  for (int i = threadIdx.x; i < taps * CK * n4; i += kMThreads) {
+    const int n = (i % n4) * 4, ci = (i / n4) % CK, tap = i / (n4 * CK);
+    float* dst = sW + (tap * CK + ci) * WROW + n;
+    if constexpr (kRound) {
+      roundTf32(dst);
+    } else {
+      const bool valid = ci0 + ci < p.c;
+      copy16ca(dst, valid ? wc + ((int64_t)tap * p.c + ci) * p.co + n : w, valid);
+    }
+  }
+}
+
+template <int KH_, int KW_, int CK, int NB>
+__global__ void __launch_bounds__(kMThreads, 2) deltaConvMmaKernel(
+    DeltaConvParams p, int FH, int FW, int inFloats, int stageFloats, int headBytes, const float* __restrict__ x,
+    const uint8_t* __restrict__ mask, const float* __restrict__ w, float* __restrict__ y,
+    uint8_t* __restrict__ outMask, bool writeZeros, bool roundOperands) {
+  extern __shared__ __align__(128) float smem[];
+  constexpr int CKP = CK + 4, WROW = NB + 8, OUTROW = NB + 4;
+  constexpr bool kSplitK = NB == 32;
+  const int KH = KH_ ? KH_ : p.kh, KW = KW_ ? KW_ : p.kw;
+  const int fpix = FH * FW;
+  int* sOff = reinterpret_cast<int*>(smem);
+  uint8_t* sMask = reinterpret_cast<uint8_t*>(sOff + fpix);
+  float* stages = smem + headBytes / 4;
+  __shared__ uint8_t sAct[kTH * kTW];
+
+  const int tilesW = (p.ow + kTW - 1) / kTW;
+  const int oy0 = (blockIdx.x / tilesW) * kTH, ox0 = (blockIdx.x % tilesW) * kTW;
+  const int co0 = blockIdx.y * NB;
+  const int b = blockIdx.z;
+  const int iy0 = oy0 * p.sh - p.pt, ix0 = ox0 * p.sw - p.pl;
+  const int taps = KH * KW;
+
+  // 1. footprint mask and source offsets, tile skip, first chunk's copies, output masks.
+  int any = 0;
+  for (int i = threadIdx.x; i < fpix; i += kMThreads) {
+    const int iy = iy0 + i / FW, ix = ix0 + i % FW;
+    int off = -1;
+    if (iy >= 0 && iy < p.h && ix >= 0 && ix < p.w) {
+      const int q = (b * p.h + iy) * p.w + ix;  // < 2^31 (checked by the launcher)
+      if (mask == nullptr || mask[q] != 0) off = q;
+    }
+    sOff[i] = off;
+    sMask[i] = off >= 0;
+    any |= off >= 0;
+  }
+  any = __syncthreads_or(any);
+  if (any) {
+    mmaStage<false, CK, NB>(p, stages, stages + inFloats, sOff, fpix, taps, 0, co0, x, w);
+    commitCopies();
+  }
+  for (int t = threadIdx.x; t < kTH * kTW; t += kMThreads) {
+    const int py = t / kTW, px = t % kTW;
+    uint8_t a = 0;
+    if (any)
+      for (int ky = 0; ky < KH && !a; ++ky)
+        for (int kx = 0; kx < KW; ++kx)
+          if (sMask[(py * p.sh + ky * p.dh) * FW + px * p.sw + kx * p.dw]) {
+            a = 1;
+            break;
+          }
+    sAct[t] = a;
+    const int oy = oy0 + py, ox = ox0 + px;
+    if (blockIdx.y == 0 && outMask != nullptr && oy < p.oh && ox < p.ow) outMask[((int64_t)b * p.oh + oy) * p.ow + ox] = a;
+  }
+  if (!any) {
+    if (writeZeros)
+      for (int e = threadIdx.x; e < kTH * kTW * NB / 4; e += kMThreads) {
+        const int t = e / (NB / 4), q = (e % (NB / 4)) * 4;
+        const int oy = oy0 + t / kTW, ox = ox0 + t % kTW;
+        if (oy < p.oh && ox < p.ow)
+          *reinterpret_cast<float4*>(y + (((int64_t)b * p.oh + oy) * p.ow + ox) * p.co + co0 + q) =
+              make_float4(0.f, 0.f, 0.f, 0.f);
+      }
+    return;
+  }
+  __syncthreads();
+
+  const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
+  const int ms = warp & 3, wk = warp >> 2;  // rows 2*ms, 2*ms + 1; K half (NB 32) or channel half (NB 64)
+  const int gid = lane >> 2, tig = lane & 3;
+  const bool warpActive = __any_sync(0xffffffffu, sAct[ms * 2 * kTW + lane] != 0);
+
+  float acc[2][4][4];
+#pragma unroll
+  for (int mf = 0; mf < 2; ++mf)
+#pragma unroll
+    for (int nf = 0; nf < 4; ++nf)
+#pragma unroll
+      for (int e = 0; e < 4; ++e) acc[mf][nf][e] = 0.f;
+
+  const int chunks = (p.c + CK - 1) / CK;
+  constexpr int kSteps = kSplitK ? CK / 16 : CK / 8;  // k8 steps per tap and chunk for this warp
+  const int kBase = kSplitK ? wk * (CK / 2) : 0;
+  const int nBase = kSplitK ? 0 : wk * 32;
+  // ldmatrix row of this lane: pixel (lane & 7) + 8 * ((lane >> 3) & 1) of the fragment, channels + 4 * (lane >> 4)
+  const int aLane = ((lane & 7) + ((lane >> 3) & 1) * 8) * p.sw * CKP + (lane >> 4) * 4 + kBase;
+  const int bLane = (kBase + tig) * WROW + nBase + gid;
+  const int rowStep = p.sh * FW * CKP;  // footprint offset of the next output row
+
+  for (int chunk = 0; chunk < chunks; ++chunk) {
+    float* sIn = stages + (chunk & 1) * stageFloats;
+    float* sW = sIn + inFloats;
+    if (chunk + 1 < chunks) {  // the other buffer was released by the barrier that ended chunk - 1
+      float* nIn = stages + ((chunk + 1) & 1) * stageFloats;
+      mmaStage<false, CK, NB>(p, nIn, nIn + inFloats, sOff, fpix, taps, (chunk + 1) * CK, co0, x, w);
+      commitCopies();
+      waitCopies<1>();
+    } else {
+      waitCopies<0>();
+    }
+    if (roundOperands) mmaStage<true, CK, NB>(p, sIn, sW, sOff, fpix, taps, chunk * CK, co0, x, w);
+    __syncthreads();
+    if (warpActive) {
+#pragma unroll
+      for (int ky = 0; ky < KH; ++ky)
+#pragma unroll
+        for (int kx = 0; kx < KW; ++kx) {
+          const float* a0 = sIn + ((2 * ms * p.sh + ky * p.dh) * FW + kx * p.dw) * CKP + aLane;
+          const float* bp = sW + (ky * KW + kx) * CK * WROW + bLane;
+#pragma unroll
+          for (int ks = 0; ks < kSteps; ++ks) {
+            unsigned A0[4], A1[4];
+            ldsm4(A0, a0 + ks * 8);
+            ldsm4(A1, a0 + rowStep + ks * 8);
+#pragma unroll
+            for (int nf = 0; nf < 4; ++nf) {
+              const unsigned b0 = __float_as_uint(bp[ks * 8 * WROW + nf * 8]);
+              const unsigned b1 = __float_as_uint(bp[(ks * 8 + 4) * WROW + nf * 8]);
+              mma1688(acc[0][nf], A0, b0, b1);
+              mma1688(acc[1][nf], A1, b0, b1);
+            }
+          }
+        }
+    }
+    __syncthreads();  // every warp is done with this buffer
+  }
+
+  // 3. results (the two K halves summed, NB 32) in shared memory, then coalesced float4 NHWC stores of every valid
+  //    output of the tile (inactive outputs of an active tile are exact zeros: their receptive field was staged as
+  //    zeros).
+  float* sOut = stages;  // [128 pixels][OUTROW]
+  for (int pass = 0; pass < (kSplitK ? 2 : 1); ++pass) {
+    if (!kSplitK || wk == pass) {
+#pragma unroll
+      for (int mf = 0; mf < 2; ++mf)
+#pragma unroll
+        for (int nf = 0; nf < 4; ++nf)
+#pragma unroll
+          for (int hr = 0; hr < 2; ++hr) {
+            float2* o = reinterpret_cast<float2*>(sOut + ((2 * ms + mf) * kTW + gid + 8 * hr) * OUTROW + nBase + nf * 8 +
+                                                  2 * tig);
+            float2 v = make_float2(acc[mf][nf][2 * hr], acc[mf][nf][2 * hr + 1]);
+            if (pass == 1) {
+              const float2 u = *o;
+              v.x += u.x;
+              v.y += u.y;
+            }
+            *o = v;
+          }
+    }
+    __syncthreads();
+  }
+  for (int e = threadIdx.x; e < kTH * kTW * NB / 4; e += kMThreads) {
+    const int t = e / (NB / 4), q = (e % (NB / 4)) * 4;
+    const int oy = oy0 + t / kTW, ox = ox0 + t % kTW;
+    if (oy < p.oh && ox < p.ow)
+      *reinterpret_cast<float4*>(y + (((int64_t)b * p.oh + oy) * p.ow + ox) * p.co + co0 + q) =
+          *reinterpret_cast<const float4*>(sOut + t * OUTROW + q);
+  }
+}
+
 }  // namespace
 
 namespace {
@@ -284,9 +526,91 @@ TcKernel pick(const DeltaConvParams& p, int ck) {
 
 }  // namespace
 
+namespace {
+
+using MmaKernel = void (*)(DeltaConvParams, int, int, int, int, int, const float*, const uint8_t*, const float*, float*,
+                           uint8_t*, bool, bool);
+
+// TFJS_DELTA_CONV_MMA=0: TF32 convs take the WMMA kernel (runs 1-4) instead, for comparisons in one run.
+bool mmaEnabled() {
+  static bool v = [] {
+    const char* e = getenv("TFJS_DELTA_CONV_MMA");
+    return !(e != nullptr && e[0] == '0');
+  }();
+  return v;
+}
+
+// Output channels per block of the multi-tap convs: 32 (default: K split across warps, shortest critical path
+// per tile) or TFJS_DELTA_CONV_MMA_NB=64 (N split across warps: half the blocks and staging), for comparisons.
+int mmaMultiTapNB() {
+  static int v = [] {
+    const char* e = getenv("TFJS_DELTA_CONV_MMA_NB");
+    return e != nullptr && e[0] == '6' ? 64 : 32;
+  }();
+  return v;
+}
+
+// TFJS_DELTA_CONV_MMA_ROUND=0 (measurements only): operands are not rounded to TF32 (the tensor cores then ignore
+// their low mantissa bits), to see what the rounding pass costs.
+bool mmaRound() {
+  static bool v = [] {
+    const char* e = getenv("TFJS_DELTA_CONV_MMA_ROUND");
+    return !(e != nullptr && e[0] == '0');
+  }();
+  return v;
+}
+
+template <int KH, int KW, int CK, int NB>
+MmaKernel mmaReady() {
+  static bool attributeSet = false;
+  MmaKernel k = deltaConvMmaKernel<KH, KW, CK, NB>;
+  if (!attributeSet) {
+    TD_CUDA("deltaConvMMA", cudaFuncSetAttribute(k, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)kMmaSmemLimit));
+    attributeSet = true;
+  }
+  return k;
+}
+
+template <int NB>
+MmaKernel mmaPick(bool pointwise, bool threeByThree, int ck) {
+  if (pointwise) return ck == 64 ? mmaReady<1, 1, 64, NB>() : ck == 32 ? mmaReady<1, 1, 32, NB>() : mmaReady<1, 1, 16, NB>();
+  if (threeByThree) return mmaReady<3, 3, 16, NB>();
+  return mmaReady<0, 0, 16, NB>();
+}
+
+// The mma.sync kernel when the shape suits it (TF32, c % 4 == 0, co % 32 == 0, two stages within the shared-memory
+// cap); false when nothing was launched.
+bool launchMma(cudaStream_t s, const DeltaConvParams& p, const float* x, const uint8_t* mask, const float* w, float* y,
+               uint8_t* outMask, bool writeZeros) {
+  if (!mmaEnabled() || p.co % 32 != 0 || p.c % 4 != 0) return false;
+  if ((int64_t)p.n * p.h * p.w >= ((int64_t)1 << 31)) return false;  // input pixel indices in 32 bits
+  const bool pointwise = p.kh == 1 && p.kw == 1;
+  const int ck = pointwise ? (p.c > 32 ? 64 : p.c > 16 ? 32 : 16) : 16;
+  const int nb = p.co % 64 == 0 && (pointwise || mmaMultiTapNB() == 64) ? 64 : 32;
+  const int fh = (kTH - 1) * p.sh + (p.kh - 1) * p.dh + 1, fw = (kTW - 1) * p.sw + (p.kw - 1) * p.dw + 1;
+  const size_t inFloats = (size_t)fh * fw * (ck + 4), wFloats = (size_t)p.kh * p.kw * ck * (nb + 8);
+  const size_t stageFloats = inFloats + wFloats, headBytes = ((size_t)fh * fw * 5 + 15) / 16 * 16;
+  size_t smem = headBytes + 2 * stageFloats * sizeof(float);
+  const size_t outBytes = headBytes + (size_t)kTH * kTW * (nb + 4) * sizeof(float);
+  if (smem < outBytes) smem = outBytes;
+  if (smem > kMmaSmemLimit) return false;
+  const int64_t tiles = (int64_t)((p.oh + kTH - 1) / kTH) * ((p.ow + kTW - 1) / kTW);
+  if (tiles > 0x7fffffff) return false;
+  const bool three = p.kh == 3 && p.kw == 3;
+  const MmaKernel k = nb == 64 ? mmaPick<64>(pointwise, three, ck) : mmaPick<32>(pointwise, three, ck);
+  dim3 grid((unsigned)tiles, (unsigned)(p.co / nb), (unsigned)p.n);
+  k<<<grid, kMThreads, smem, s>>>(p, fh, fw, (int)inFloats, (int)stageFloats, (int)headBytes, x, mask, w, y, outMask,
+                                  writeZeros, mmaRound());
+  TD_LAUNCHED("deltaConvMMA");
+  return true;
+}
+
+}  // namespace
+
 bool launchDeltaConvTC(cudaStream_t s, const DeltaConvParams& p, const float* x, const uint8_t* mask, const float* w,
                        float* y, uint8_t* outMask, bool writeZeros, bool tf32) {
   if (p.mode != DC_REGULAR || p.co < 16 || p.c * p.kh * p.kw < 16) return false;
+  if (tf32 && launchMma(s, p, x, mask, w, y, outMask, writeZeros)) return true;
   const int cmax = (p.c + 7) / 8 * 8;
   TcShape t{};
   bool ok = false;
