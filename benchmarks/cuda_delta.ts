@@ -13,7 +13,8 @@
  * Host time per call (the op through the tfjs engine, no sync) is reported separately.
  * Variants (the run script runs them in the same session): TFJS_DELTA_BENCH_MODES=tf32 (only the TF32 rows),
  * TFJS_DELTA_CONV_MMA=0 (the WMMA kernel of runs 1-4 instead of the mma.sync kernel), TFJS_DELTA_CONV_MMA_NB=64
- * (64 output channels per block for 3x3 too), TFJS_DELTA_CONV_MMA_ROUND=0 (operands not rounded to TF32).
+ * (64 output channels per block for 3x3 too), TFJS_DELTA_CONV_MMA_PACK=0 (no packed TF32 filter: the kernel stages
+ * and rounds the plain filter, run 6), TFJS_DELTA_CONV_MMA_ROUND=0 (with PACK=0: operands not rounded to TF32).
  * Writes <outDir>/cuda_delta_<gpu>.json (outDir default benchmarks/results).
  */
 import '@tensorflow/tfjs-backend-cpu';
@@ -159,6 +160,7 @@ async function main(): Promise<void> {
     tf32Kernel: process.env.TFJS_DELTA_CONV_MMA === '0' ? 'wmma (runs 1-4)' : 'mma.sync (run 5 on)',
     mmaMultiTapNB: process.env.TFJS_DELTA_CONV_MMA_NB ?? '32',
     mmaRound: process.env.TFJS_DELTA_CONV_MMA_ROUND !== '0',
+    mmaPackedFilter: process.env.TFJS_DELTA_CONV_MMA_PACK !== '0',
     rows,
   }, null, 1));
   console.log(`\n| mode | conv | size | tiles | out active | delta us | zeros us | dense us | delta/dense | target |`);

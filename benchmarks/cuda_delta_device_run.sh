@@ -6,8 +6,8 @@
 #   TFJS_DELTA_CUDA_ARCHS=90 node scripts/build-native.js --strict && npx tsc -p . && bash ../shared/tools/device-pack.sh
 # then on the device (carry [".device", "dist", "build/Release"]):
 #   source .device/unpack.sh && bash benchmarks/cuda_delta_device_run.sh [tests|bench|all]   (bench: also, TF32
-# rows only: the WMMA kernel of runs 1-4 (TFJS_DELTA_CONV_MMA=0), 64 channels per block for 3x3
-# (TFJS_DELTA_CONV_MMA_NB=64), operands not rounded to TF32 (TFJS_DELTA_CONV_MMA_ROUND=0)); prof: Nsight Compute (stall reasons) on benchmarks/cuda_delta_profile.ts
+# rows only: the WMMA kernel of runs 1-4 (TFJS_DELTA_CONV_MMA=0), the mma kernel without the packed filter (run 6:
+# TFJS_DELTA_CONV_MMA_PACK=0), 64 channels per block for 3x3 (TFJS_DELTA_CONV_MMA_NB=64)); prof: Nsight Compute (stall reasons) on benchmarks/cuda_delta_profile.ts
 set -uo pipefail
 what=${1:-all}
 out=${OUT:-benchmarks/results}
@@ -35,7 +35,7 @@ if [[ $what == all || $what == bench ]]; then
   grep -E "^\| tf32|GPU:|Error|error" "$out/cuda_delta_bench.log" | cut -d'|' -f3-11 | head -40
 fi
 if [[ $what == all || $what == bench || $what == bench2 ]]; then  # variants, TF32 rows only (JSON + variants log)
-  for v in "TFJS_DELTA_CONV_MMA=0 wmma" "TFJS_DELTA_CONV_MMA_NB=64 nb64" "TFJS_DELTA_CONV_MMA_ROUND=0 noround"; do
+  for v in "TFJS_DELTA_CONV_MMA=0 wmma" "TFJS_DELTA_CONV_MMA_PACK=0 nopack" "TFJS_DELTA_CONV_MMA_NB=64 nb64"; do
     set -- $v
     echo "== $1" >> "$out/cuda_delta_bench_variants.log"
     env TFJS_DELTA_BENCH_MODES=tf32 "$1" node dist/benchmarks/cuda_delta.js "$out/$2" >> "$out/cuda_delta_bench_variants.log" 2>&1

@@ -4,7 +4,7 @@
 //                        and the lazy zeroing of inactive pixels
 //   delta_accumulate.cu  sparseAccumulate (truncating accumulator), deltaMaxPool
 //   delta_conv.cu        direct delta convolutions (regular, depthwise, transposed) and output masks
-//   delta_conv_tc.cu     the tensor-core (TF32 WMMA) delta convolution for regular convs
+//   delta_conv_tc.cu     the tiled delta convolutions for regular convs (TF32 mma.sync / WMMA, strict-fp32 FFMA)
 //   delta_gated.cu       the SE gate of conv3dGated
 #pragma once
 #include "common.h"
@@ -49,7 +49,11 @@ void launchDeltaMaxPool(cudaStream_t s, const DeltaPoolParams& p, const float* a
                         float* outD, float* outA, uint8_t* outMask, bool writeZeros);
 
 // ---- delta_conv.cu / delta_conv_tc.cu ----
-enum DeltaConvMode { DC_REGULAR = 0, DC_DEPTHWISE = 1, DC_TRANSPOSED = 2 };
+// DC_PACK_TF32: no convolution: x = a regular conv's filter [kh, kw, c, co] (co % 32 == 0), y = its TF32 copy in
+// the layout of the mma kernel (packedFilterTf32Floats floats); only kh, kw, c, co are read.
+// DC_REGULAR_PACKED: a regular conv without bias whose `bias` argument carries that packed filter (built once per
+// filter by DC_PACK_TF32, a derived buffer); the mma kernel reads it, the other kernels the plain filter w.
+enum DeltaConvMode { DC_REGULAR = 0, DC_DEPTHWISE = 1, DC_TRANSPOSED = 2, DC_PACK_TF32 = 3, DC_REGULAR_PACKED = 4 };
 struct DeltaConvParams {
   int mode;
   int n, h, w, c;      // input NHWC
@@ -68,8 +72,11 @@ bool launchDeltaConv(cudaStream_t s, const DeltaConvParams& p, const float* x, c
 void launchDeltaConvMask(cudaStream_t s, const DeltaConvParams& p, const uint8_t* mask, uint8_t* outMask);
 // delta_conv_tc.cu, the tiled kernel (regular convs, no bias): tensor cores with tf32, else FFMA on the same tiles.
 // False when the shape does not suit it (then nothing was launched).
+// packed: the packed TF32 filter (DC_PACK_TF32) or null (the mma kernel then stages and rounds the plain filter).
 bool launchDeltaConvTC(cudaStream_t s, const DeltaConvParams& p, const float* x, const uint8_t* mask, const float* w,
-                       float* y, uint8_t* outMask, bool writeZeros, bool tf32);
+                       const float* packed, float* y, uint8_t* outMask, bool writeZeros, bool tf32);
+int64_t packedFilterTf32Floats(const DeltaConvParams& p);
+void launchPackFilterTf32(cudaStream_t s, const DeltaConvParams& p, const float* w, float* out);
 
 // ---- delta_gated.cu ----
 // gate[n, co] = sigmoid(bg[co] + sum_ci mean[n, ci] * wg[ci, co]).

@@ -1,6 +1,9 @@
-// Tensor-core delta convolution (regular convs, TF32 WMMA m16n16k8, fp32 accumulation): an implicit GEMM per
-// output tile. A block owns 8x16 output pixels x 32 output channels (8 warps, each one output row = 16 pixels
-// times 2 fragments of 16 channels). Per block:
+// Tiled delta convolutions (regular convs, masked input, no bias): an implicit GEMM per output tile.
+//   deltaConvMmaKernel (below the WMMA kernel): the TF32 path for c % 4 == 0 and co % 32 == 0 (runs 5-7): mma.sync
+//     m16n8k8, ldmatrix, K or N split across warps, double-buffered chunks, a packed TF32 filter (derived buffer).
+//   deltaConvTcKernel: TF32 WMMA (runs 1-4) for the other shapes, and, without TF32, the strict-fp32 FFMA variant.
+// The WMMA kernel (TF32 WMMA m16n16k8, fp32 accumulation): a block owns 8x16 output pixels x 32 output channels
+// (8 warps, each one output row = 16 pixels times 2 fragments of 16 channels). Per block:
 //   1. the mask of the tile's input footprint goes to shared memory (the tile's one mask read); each output's
 //      mask is the OR over its receptive field; a tile with no active output writes its mask and exits;
 //   2. per chunk of CK input channels the footprint (inactive and out-of-image pixels as zeros) and the filter
@@ -281,6 +284,11 @@ __device__ __forceinline__ void ldsm4(unsigned (&r)[4], const float* ptr) {
                : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
                : "r"(a));
 }
+__device__ __forceinline__ unsigned toTf32Bits(unsigned v) {
+  unsigned r;
+  asm("cvt.rna.tf32.f32 %0, %1;\n" : "=r"(r) : "f"(__uint_as_float(v)));
+  return r;
+}
 __device__ __forceinline__ void mma1688(float (&d)[4], const unsigned (&a)[4], unsigned b0, unsigned b1) {
   asm volatile(
       "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {%0, %1, %2, %3}, {%4, %5, %6, %7}, {%8, %9}, "
@@ -292,7 +300,9 @@ __device__ __forceinline__ void mma1688(float (&d)[4], const unsigned (&a)[4], u
 // Stages chunk ci0 (kRound false: asynchronous copies, zeros for masked / out-of-range elements), or rounds to
 // TF32 what this thread copied for it (kRound true, after its copies landed). sOff: footprint pixel -> input
 // pixel index (-1: masked or outside the image).
-template <bool kRound, int CK, int NB>
+// kPacked: w is the packed TF32 filter (packedFilterIndex): the chunk's filter slice of each group of 32 output
+// channels is one contiguous run, copied as is (already rounded: the rounding pass skips it).
+template <bool kRound, bool kPacked, int CK, int NB>
 __device__ __forceinline__ void mmaStage(const DeltaConvParams& p, float* sIn, float* sW, const int* sOff, int fpix,
                                          int taps, int ci0, int co0, const float* __restrict__ x,
                                          const float* __restrict__ w) {
@@ -308,6 +318,20 @@ __device__ __forceinline__ void mmaStage(const DeltaConvParams& p, float* sIn, f
       copy16(dst, valid ? x + (int64_t)off * p.c + ci0 + ci : x, valid);
     }
   }
+  if constexpr (kPacked) {
+    if constexpr (!kRound) {
+      const int c16 = (p.c + 15) / 16, run4 = CK / 16 * taps * 128;  // float4s per 32-channel slice and chunk
+      for (int i = threadIdx.x; i < NB / 32 * run4; i += kMThreads) {
+        const int sl = i / run4, j = i % run4;
+        const int cg = ci0 / 16 + j / (taps * 128);
+        const bool valid = cg < c16;
+        copy16ca(sW + (int64_t)i * 4,
+                 valid ? w + ((int64_t)(co0 / 32 + sl) * c16 * taps + (int64_t)(ci0 / 16) * taps) * 512 + (int64_t)j * 4 : w,
+                 valid);
+      }
+    }
+    return;
+  }
   const float* wc = w + (int64_t)ci0 * p.co + co0;
   for (int i = threadIdx.x; i < taps * CK * n4; i += kMThreads) {
     const int n = (i % n4) * 4, ci = (i / n4) % CK, tap = i / (n4 * CK);
@@ -321,7 +345,7 @@ __device__ __forceinline__ void mmaStage(const DeltaConvParams& p, float* sIn, f
   }
 }
 
-template <int KH_, int KW_, int CK, int NB>
+template <int KH_, int KW_, int CK, int NB, bool kPacked>
 __global__ void __launch_bounds__(kMThreads, 2) deltaConvMmaKernel(
     DeltaConvParams p, int FH, int FW, int inFloats, int stageFloats, int headBytes, const float* __restrict__ x,
     const uint8_t* __restrict__ mask, const float* __restrict__ w, float* __restrict__ y,
@@ -358,7 +382,7 @@ __global__ void __launch_bounds__(kMThreads, 2) deltaConvMmaKernel(
   }
   any = __syncthreads_or(any);
   if (any) {
-    mmaStage<false, CK, NB>(p, stages, stages + inFloats, sOff, fpix, taps, 0, co0, x, w);
+    mmaStage<false, kPacked, CK, NB>(p, stages, stages + inFloats, sOff, fpix, taps, 0, co0, x, w);
     commitCopies();
   }
   for (int t = threadIdx.x; t < kTH * kTW; t += kMThreads) {
@@ -407,7 +431,8 @@ __global__ void __launch_bounds__(kMThreads, 2) deltaConvMmaKernel(
   const int nBase = kSplitK ? 0 : wk * 32;
   // ldmatrix row of this lane: pixel (lane & 7) + 8 * ((lane >> 3) & 1) of the fragment, channels + 4 * (lane >> 4)
   const int aLane = ((lane & 7) + ((lane >> 3) & 1) * 8) * p.sw * CKP + (lane >> 4) * 4 + kBase;
-  const int bLane = (kBase + tig) * WROW + nBase + gid;
+  const int bLane = kPacked ? (nBase / 32) * (CK / 16) * taps * 512 + lane * 2 : (kBase + tig) * WROW + nBase + gid;
+  const int kk0 = kBase / 8;  // first k8 step of this warp within a tap's chunk
   const int rowStep = p.sh * FW * CKP;  // footprint offset of the next output row
 
   for (int chunk = 0; chunk < chunks; ++chunk) {
@@ -415,13 +440,13 @@ __global__ void __launch_bounds__(kMThreads, 2) deltaConvMmaKernel(
     float* sW = sIn + inFloats;
     if (chunk + 1 < chunks) {  // the other buffer was released by the barrier that ended chunk - 1
       float* nIn = stages + ((chunk + 1) & 1) * stageFloats;
-      mmaStage<false, CK, NB>(p, nIn, nIn + inFloats, sOff, fpix, taps, (chunk + 1) * CK, co0, x, w);
+      mmaStage<false, kPacked, CK, NB>(p, nIn, nIn + inFloats, sOff, fpix, taps, (chunk + 1) * CK, co0, x, w);
       commitCopies();
       waitCopies<1>();
     } else {
       waitCopies<0>();
     }
-    if (roundOperands) mmaStage<true, CK, NB>(p, sIn, sW, sOff, fpix, taps, chunk * CK, co0, x, w);
+    if (!kPacked && roundOperands) mmaStage<true, kPacked, CK, NB>(p, sIn, sW, sOff, fpix, taps, chunk * CK, co0, x, w);
     __syncthreads();
     if (warpActive) {
 #pragma unroll
@@ -429,16 +454,32 @@ __global__ void __launch_bounds__(kMThreads, 2) deltaConvMmaKernel(
 #pragma unroll
         for (int kx = 0; kx < KW; ++kx) {
           const float* a0 = sIn + ((2 * ms * p.sh + ky * p.dh) * FW + kx * p.dw) * CKP + aLane;
-          const float* bp = sW + (ky * KW + kx) * CK * WROW + bLane;
+          const int tap = ky * KW + kx;
+          const float* bp = sW + (kPacked ? tap * 512 : tap * CK * WROW) + bLane;
 #pragma unroll
           for (int ks = 0; ks < kSteps; ++ks) {
             unsigned A0[4], A1[4];
             ldsm4(A0, a0 + ks * 8);
             ldsm4(A1, a0 + rowStep + ks * 8);
+            if constexpr (kPacked) {  // the staged input is not rounded: its fragments are
+#pragma unroll
+              for (int e = 0; e < 4; ++e) {
+                A0[e] = toTf32Bits(A0[e]);
+                A1[e] = toTf32Bits(A1[e]);
+              }
+            }
 #pragma unroll
             for (int nf = 0; nf < 4; ++nf) {
-              const unsigned b0 = __float_as_uint(bp[ks * 8 * WROW + nf * 8]);
-              const unsigned b1 = __float_as_uint(bp[(ks * 8 + 4) * WROW + nf * 8]);
+              unsigned b0, b1;
+              if constexpr (kPacked) {  // k8 step kk = kk0 + ks: group kk / 2 of 16 channels, half kk % 2
+                const int kk = kk0 + ks;
+                const float2 v = *reinterpret_cast<const float2*>(bp + ((kk >> 1) * taps * 2 + (kk & 1)) * 256 + nf * 64);
+                b0 = __float_as_uint(v.x);
+                b1 = __float_as_uint(v.y);
+              } else {
+                b0 = __float_as_uint(bp[ks * 8 * WROW + nf * 8]);
+                b1 = __float_as_uint(bp[(ks * 8 + 4) * WROW + nf * 8]);
+              }
               mma1688(acc[0][nf], A0, b0, b1);
               mma1688(acc[1][nf], A1, b0, b1);
             }
@@ -479,6 +520,29 @@ __global__ void __launch_bounds__(kMThreads, 2) deltaConvMmaKernel(
     if (oy < p.oh && ox < p.ow)
       *reinterpret_cast<float4*>(y + (((int64_t)b * p.oh + oy) * p.ow + ox) * p.co + co0 + q) =
           *reinterpret_cast<const float4*>(sOut + t * OUTROW + q);
+  }
+}
+
+// The packed TF32 filter of the mma kernel: [co / 32][ceil(c / 16)][tap][k8 half][n8 fragment][lane][2], i.e. per
+// 32 output channels, 16 input channels and tap, the B fragments of two k8 steps in the order the lanes load them
+// (lane = 4 * groupID + threadID_in_group holds B[k = tig][n = gid] and B[k = tig + 4][n = gid]); channels past c
+// are zeros; values rounded to TF32 (round to nearest, as the in-kernel rounding).
+__global__ void packFilterTf32Kernel(DeltaConvParams p, const float* __restrict__ w, float* __restrict__ out,
+                                     int64_t total) {
+  const int taps = p.kh * p.kw, c16 = (p.c + 15) / 16;
+  for (int64_t e = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; e < total; e += (int64_t)gridDim.x * blockDim.x) {
+    const int lane = (int)(e % 64) / 2, hi = (int)(e % 2);
+    int64_t r = e / 64;
+    const int nf = (int)(r % 4);
+    r /= 4;
+    const int k8 = (int)(r % 2);
+    r /= 2;
+    const int tap = (int)(r % taps);
+    r /= taps;
+    const int cg = (int)(r % c16);
+    const int blk = (int)(r / c16);
+    const int ci = cg * 16 + k8 * 8 + (lane & 3) + 4 * hi, co = blk * 32 + nf * 8 + (lane >> 2);
+    out[e] = ci < p.c ? wmma::__float_to_tf32(w[((int64_t)tap * p.c + ci) * p.co + co]) : 0.f;
   }
 }
 
@@ -560,10 +624,10 @@ bool mmaRound() {
   return v;
 }
 
-template <int KH, int KW, int CK, int NB>
+template <int KH, int KW, int CK, int NB, bool kPacked>
 MmaKernel mmaReady() {
   static bool attributeSet = false;
-  MmaKernel k = deltaConvMmaKernel<KH, KW, CK, NB>;
+  MmaKernel k = deltaConvMmaKernel<KH, KW, CK, NB, kPacked>;
   if (!attributeSet) {
     TD_CUDA("deltaConvMMA", cudaFuncSetAttribute(k, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)kMmaSmemLimit));
     attributeSet = true;
@@ -571,24 +635,27 @@ MmaKernel mmaReady() {
   return k;
 }
 
-template <int NB>
+template <int NB, bool kPacked>
 MmaKernel mmaPick(bool pointwise, bool threeByThree, int ck) {
-  if (pointwise) return ck == 64 ? mmaReady<1, 1, 64, NB>() : ck == 32 ? mmaReady<1, 1, 32, NB>() : mmaReady<1, 1, 16, NB>();
-  if (threeByThree) return mmaReady<3, 3, 16, NB>();
-  return mmaReady<0, 0, 16, NB>();
+  if (pointwise)
+    return ck == 64   ? mmaReady<1, 1, 64, NB, kPacked>()
+           : ck == 32 ? mmaReady<1, 1, 32, NB, kPacked>()
+                      : mmaReady<1, 1, 16, NB, kPacked>();
+  if (threeByThree) return mmaReady<3, 3, 16, NB, kPacked>();
+  return mmaReady<0, 0, 16, NB, kPacked>();
 }
 
 // The mma.sync kernel when the shape suits it (TF32, c % 4 == 0, co % 32 == 0, two stages within the shared-memory
 // cap); false when nothing was launched.
-bool launchMma(cudaStream_t s, const DeltaConvParams& p, const float* x, const uint8_t* mask, const float* w, float* y,
-               uint8_t* outMask, bool writeZeros) {
+bool launchMma(cudaStream_t s, const DeltaConvParams& p, const float* x, const uint8_t* mask, const float* w,
+               const float* packed, float* y, uint8_t* outMask, bool writeZeros) {
   if (!mmaEnabled() || p.co % 32 != 0 || p.c % 4 != 0) return false;
   if ((int64_t)p.n * p.h * p.w >= ((int64_t)1 << 31)) return false;  // input pixel indices in 32 bits
   const bool pointwise = p.kh == 1 && p.kw == 1;
   const int ck = pointwise ? (p.c > 32 ? 64 : p.c > 16 ? 32 : 16) : 16;
   const int nb = p.co % 64 == 0 && (pointwise || mmaMultiTapNB() == 64) ? 64 : 32;
   const int fh = (kTH - 1) * p.sh + (p.kh - 1) * p.dh + 1, fw = (kTW - 1) * p.sw + (p.kw - 1) * p.dw + 1;
-  const size_t inFloats = (size_t)fh * fw * (ck + 4), wFloats = (size_t)p.kh * p.kw * ck * (nb + 8);
+  const size_t inFloats = (size_t)fh * fw * (ck + 4), wFloats = (size_t)p.kh * p.kw * ck * (packed ? nb : nb + 8);
   const size_t stageFloats = inFloats + wFloats, headBytes = ((size_t)fh * fw * 5 + 15) / 16 * 16;
   size_t smem = headBytes + 2 * stageFloats * sizeof(float);
   const size_t outBytes = headBytes + (size_t)kTH * kTW * (nb + 4) * sizeof(float);
@@ -597,20 +664,32 @@ bool launchMma(cudaStream_t s, const DeltaConvParams& p, const float* x, const u
   const int64_t tiles = (int64_t)((p.oh + kTH - 1) / kTH) * ((p.ow + kTW - 1) / kTW);
   if (tiles > 0x7fffffff) return false;
   const bool three = p.kh == 3 && p.kw == 3;
-  const MmaKernel k = nb == 64 ? mmaPick<64>(pointwise, three, ck) : mmaPick<32>(pointwise, three, ck);
+  const MmaKernel k = packed ? (nb == 64 ? mmaPick<64, true>(pointwise, three, ck) : mmaPick<32, true>(pointwise, three, ck))
+                             : (nb == 64 ? mmaPick<64, false>(pointwise, three, ck) : mmaPick<32, false>(pointwise, three, ck));
   dim3 grid((unsigned)tiles, (unsigned)(p.co / nb), (unsigned)p.n);
-  k<<<grid, kMThreads, smem, s>>>(p, fh, fw, (int)inFloats, (int)stageFloats, (int)headBytes, x, mask, w, y, outMask,
-                                  writeZeros, mmaRound());
+  k<<<grid, kMThreads, smem, s>>>(p, fh, fw, (int)inFloats, (int)stageFloats, (int)headBytes, x, mask, packed ? packed : w, y,
+                                  outMask, writeZeros, mmaRound());
   TD_LAUNCHED("deltaConvMMA");
   return true;
 }
 
 }  // namespace
 
+int64_t packedFilterTf32Floats(const DeltaConvParams& p) {
+  return (int64_t)p.co * ((p.c + 15) / 16 * 16) * p.kh * p.kw;
+}
+
+void launchPackFilterTf32(cudaStream_t s, const DeltaConvParams& p, const float* w, float* out) {
+  if (p.co % 32 != 0 || p.c <= 0 || p.kh <= 0 || p.kw <= 0) failArg("deltaConvPack", "needs co % 32 == 0");
+  const int64_t total = packedFilterTf32Floats(p);
+  packFilterTf32Kernel<<<deltaGrid(total, 256), 256, 0, s>>>(p, w, out, total);
+  TD_LAUNCHED("deltaConvPack");
+}
+
 bool launchDeltaConvTC(cudaStream_t s, const DeltaConvParams& p, const float* x, const uint8_t* mask, const float* w,
-                       float* y, uint8_t* outMask, bool writeZeros, bool tf32) {
+                       const float* packed, float* y, uint8_t* outMask, bool writeZeros, bool tf32) {
   if (p.mode != DC_REGULAR || p.co < 16 || p.c * p.kh * p.kw < 16) return false;
-  if (tf32 && launchMma(s, p, x, mask, w, y, outMask, writeZeros)) return true;
+  if (tf32 && launchMma(s, p, x, mask, w, packed, y, outMask, writeZeros)) return true;
   const int cmax = (p.c + 7) / 8 * 8;
   TcShape t{};
   bool ok = false;

@@ -127,6 +127,7 @@ interface ConvCall {
   info: backend_util.Conv2DInfo;
   x: TensorInfo;
   w: Ptr;           // filter as [kh, kw, c, co] (transposed conv: already transposed), or [kh, kw, c, mult]
+  filter?: TensorInfo;  // regular convs: the filter tensor (its packed TF32 copy is derived from it)
   bias?: TensorInfo;
   mult: number;
   inSpatial: [number, number];   // the delta input's H, W (the info's output for a transposed conv)
@@ -146,9 +147,33 @@ function convParams(c: ConvCall): number[] {
 /** Counts of delta-conv launches by path (TF32 tensor cores / fp32 CUDA cores / dense cuDNN), for tests and benchmarks. */
 export const deltaConvStats = {tensorCore: 0, cudaCores: 0, cudnnDense: 0};
 
+/** Native-only modes of deltaConv (kernels/cuda/delta.h): pack a filter; a regular conv given its packed filter. */
+const MODE_PACK_TF32 = 3, MODE_REGULAR_PACKED = 4;
+
+/** TFJS_DELTA_CONV_MMA_PACK=0 (comparisons): the mma kernel stages and rounds the plain filter itself (run 6). */
+const PACK_FILTERS = typeof process === 'undefined' || process.env.TFJS_DELTA_CONV_MMA_PACK !== '0';
+
+/**
+ * The filter of a regular TF32 delta conv in the layout of the mma kernel (delta_conv_tc.cu: B fragments in lane
+ * order, rounded to TF32), derived once per filter tensor; 0 when that kernel cannot take the conv (it needs
+ * c % 4 == 0 and co % 32 == 0) or TF32 is off.
+ */
+function packedFilter(backend: CudaBackend, c: ConvCall): Ptr {
+  const f = c.filter;
+  if (!PACK_FILTERS || f == null || c.mode !== DeltaConvMode.regular || c.bias != null) return 0;
+  const [kh, kw, ci, co] = f.shape;
+  if (co % 32 !== 0 || ci % 4 !== 0 || !backend.n.getOptions().allowTF32) return 0;
+  const params = convParams(c);
+  params[0] = MODE_PACK_TF32;
+  return backend.derived(f, 'deltaConv:tf32pack', co * Math.ceil(ci / 16) * 16 * kh * kw * 4,
+                         dst => backend.n.deltaConv(params, backend.ptr(f), 0, 0, 0, dst, 0, false));
+}
+
 /** Runs a delta convolution: masked output (lazy when allowed) without bias, dense output with one. */
 function runDeltaConv(backend: CudaBackend, c: ConvCall): TensorInfo {
   const params = convParams(c);
+  const packed = packedFilter(backend, c);
+  if (packed !== 0) params[0] = MODE_REGULAR_PACKED;  // the bias argument carries the packed filter
   const m = inputMask(backend, c.x);
   const withMask = c.bias == null;
   const lazy = withMask && backend.lazyZeros;
@@ -156,7 +181,8 @@ function runDeltaConv(backend: CudaBackend, c: ConvCall): TensorInfo {
     const outs = [backend.makeOutput(c.outShape, 'float32')];
     if (withMask) outs.push(backend.makeOutput(c.outShape.slice(0, 3), 'bool'));
     withOutputs(backend, outs, (y: TensorInfo, outMask?: TensorInfo) => {
-      const tc = backend.n.deltaConv(params, deltaData(backend, c.x, m), m.ptr, c.w, c.bias ? backend.ptr(c.bias) : 0,
+      const tc = backend.n.deltaConv(params, deltaData(backend, c.x, m), m.ptr, c.w,
+                                     packed !== 0 ? packed : c.bias ? backend.ptr(c.bias) : 0,
                                      backend.ptr(y), outMask ? backend.ptr(outMask) : 0, !lazy);
       if (tc) deltaConvStats.tensorCore++;
       else deltaConvStats.cudaCores++;
@@ -213,7 +239,7 @@ function deltaConv2d(backend: CudaBackend, inputs: {[k: string]: TensorInfo}, at
       x.shape as [number, number, number, number], filter.shape as [number, number, number, number], attrs.strides,
       attrs.dilations, attrs.pad, attrs.dimRoundingMode);
   const c: ConvCall = {
-    mode: DeltaConvMode.regular, info, x, w: backend.ptr(filter), bias, mult: 1,
+    mode: DeltaConvMode.regular, info, x, w: backend.ptr(filter), filter, bias, mult: 1,
     inSpatial: [info.inHeight, info.inWidth], outShape: info.outShape.slice(),
   };
   if ((bias != null || maskOf(x) == null) && cudnnGeometry(info) && sizeOf(x.shape) > 0)
