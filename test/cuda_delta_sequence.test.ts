@@ -11,8 +11,9 @@
  * sum's), ResNet-50 chains ~55 of them, and the delta path adds one rounding per accumulation per layer per frame;
  * DeltaCNN's own threshold-0 figure is 3.5e-6. 1e-5 leaves room for cuDNN's algorithm choice and nothing for a
  * wrong tile, a missed mask pixel or a bias applied twice (each of those shows as errors of 1e-3 and up).
- * No growth: the mean error of the last 50 frames is at most twice that of frames 1-50 (a random-walk
- * accumulation of rounding, ~sqrt(t), would give ~2.6x; a systematic drift more).
+ * No drift: the mean error of the last 50 frames is at most 3x that of frames 1-50. Rounding accumulated as a
+ * random walk grows like sqrt(t): mean sqrt(t) over frames 151-200 / over 1-50 = 2.8x (MobileNetV2 measured 2.3x
+ * on an H100); a systematic drift grows like t: 7x.
  *
  * Needs the 'cuda' backend and the frames: TFJS_DELTA_VTEST_FRAMES=<dir> with vtest_96x128.rgb (400 frames; from
  * `python3 benchmarks/delta_vtest_torch.py frames`) or ffmpeg + vtest.avi; skipped saying which is missing.
@@ -72,7 +73,7 @@ function sequenceErrors(dense: tfl.LayersModel, rgb: Uint8Array, batch: number, 
   const [early, late] = [mean(errors.slice(1, 1 + WINDOW)), mean(errors.slice(-WINDOW))];
   console.log(`      ${ctx}: max rel error ${Math.max(...errors).toExponential(2)}; mean frames 1-${WINDOW} ` +
       `${early.toExponential(2)}, last ${WINDOW} ${late.toExponential(2)}`);
-  expect(late, `${ctx}: mean error of the last ${WINDOW} frames vs frames 1-${WINDOW}`).to.be.at.most(2 * early + 1e-9);
+  expect(late, `${ctx}: mean error of the last ${WINDOW} frames vs frames 1-${WINDOW}`).to.be.at.most(3 * early + 1e-9);
   return errors;
 }
 
