@@ -3,8 +3,10 @@
  * the backend's CUDA-event timer (each kernel timed alone, so the sum exceeds a normal predict), plus the wall
  * time of a normal predict and the backend's own time() (GPU time of the whole predict). Batch 1, TF32.
  *
- *   node dist/benchmarks/model_profile.js [flavr|pose|trunk] [height] [width]
- * flavr: FLAVR 2x (default 512x512); pose: ResNet-50 + SimpleBaseline head; trunk: ResNet-50 trunk (default 256x256).
+ *   node dist/benchmarks/model_profile.js [flavr|pose|trunk|deltapose] [height] [width]
+ * flavr: FLAVR 2x (default 512x512); pose: ResNet-50 + SimpleBaseline head; trunk: ResNet-50 trunk (default 256x256);
+ * deltapose: toDelta of the seeded pose model (delta_vtest.ts) at threshold TFJS_DELTA_BENCH_THRESHOLD (0.05) on
+ * consecutive vtest.avi frames (TFJS_DELTA_VTEST_FRAMES), profiled in its steady state.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
@@ -12,7 +14,10 @@ import * as tfl from '@tensorflow/tfjs-layers';
 import {flavr} from '../models/flavr';
 import {resnet} from '../models/resnet';
 import {useCudaIfAvailable} from '../src/backend_cuda';
+import {toDelta} from '../models/to_delta';
 import {resnet50Trunk} from './cuda_dense';
+import {seededResNet50Pose} from './delta_vtest';
+import {frameTensor, framesUnavailable, vtestRgb} from './delta_vtest_frames';
 
 async function main(): Promise<void> {
   if (!(await useCudaIfAvailable())) throw new Error("'cuda' unavailable");
@@ -20,19 +25,28 @@ async function main(): Promise<void> {
   const h = Number(process.argv[3] ?? (which === 'flavr' ? 512 : 256));
   const w = Number(process.argv[4] ?? h);
   let model: tfl.LayersModel;
-  let x: tf.Tensor;
+  let frames: tf.Tensor[];
   if (which === 'flavr') {
     model = flavr({factor: 2});
-    x = tf.randomUniform([1, 4, h, w, 3]);
+    frames = [tf.randomUniform([1, 4, h, w, 3])];
   } else if (which === 'pose' || which === 'trunk') {
     model = which === 'pose' ? resnet({depth: 50, head: 'pose'}) : resnet50Trunk(h, w);
-    x = tf.randomUniform([1, h, w, 3]);
+    frames = [tf.randomUniform([1, h, w, 3])];
+  } else if (which === 'deltapose') {
+    model = toDelta(seededResNet50Pose(), {threshold: Number(process.env.TFJS_DELTA_BENCH_THRESHOLD ?? 0.05)});
+    const count = 40;
+    const why = framesUnavailable(count, h, w);
+    if (why != null) throw new Error(`model_profile deltapose: ${why}`);
+    const rgb = vtestRgb(count, h, w);
+    frames = Array.from({length: count}, (_, i) => frameTensor(rgb, i, h, w));
   } else {
-    throw new Error(`model_profile: unknown model '${which}' (flavr, pose or trunk)`);
+    throw new Error(`model_profile: unknown model '${which}' (flavr, pose, trunk or deltapose)`);
   }
   const label = `${which} ${w}x${h}`;
+  let frame = 0;
+  const next = () => frames[frame++ % frames.length];
   const predict = async () => {
-    const y = model.predict(x) as tf.Tensor;
+    const y = model.predict(next()) as tf.Tensor;
     await y.data();
     y.dispose();
   };
@@ -45,10 +59,10 @@ async function main(): Promise<void> {
   }
   walls.sort((a, b) => a - b);
   const timing = await tf.time(() => {
-    (model.predict(x) as tf.Tensor).dispose();
+    (model.predict(next()) as tf.Tensor).dispose();
   });
   const profile = await tf.profile(() => {
-    (model.predict(x) as tf.Tensor).dispose();
+    (model.predict(next()) as tf.Tensor).dispose();
   });
   const byKernel = new Map<string, {ms: number, calls: number}>();
   for (const k of profile.kernels) {
@@ -65,7 +79,7 @@ async function main(): Promise<void> {
   for (const [name, e] of [...byKernel].sort((a, b) => b[1].ms - a[1].ms)) {
     console.log(`| ${name} | ${e.calls} | ${e.ms.toFixed(2)} | ${(100 * e.ms / total).toFixed(1)}% |`);
   }
-  x.dispose();
+  tf.dispose(frames);
   model.dispose();
 }
 

@@ -20,8 +20,9 @@ echo "frames: $((SECONDS - t0)) s"
 export TFJS_DELTA_VTEST_FRAMES=/tmp/frames
 if [[ $what == all || $what == tests ]]; then
   t0=$SECONDS
-  TFJS_DELTA_STRICT_KERNELS=1 node node_modules/mocha/bin/mocha.js --no-config --require dist/test/support/setup.js \
+  TFJS_DELTA_TEST_BACKENDS=cuda TFJS_DELTA_STRICT_KERNELS=1 node node_modules/mocha/bin/mocha.js --no-config --require dist/test/support/setup.js \
     --timeout 600000 dist/test/cuda_stream.test.js dist/test/cuda_delta.test.js dist/test/cuda_delta_sequence.test.js \
+    dist/test/companion_parity.test.js dist/test/layers_parity.test.js \
     > "$out/stream_tests.log" 2>&1
   echo "tests: exit $? in $((SECONDS - t0)) s"
   grep -E "passing|failing|pending|max rel|[0-9]+\) " "$out/stream_tests.log" | head -40

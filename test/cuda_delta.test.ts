@@ -11,7 +11,7 @@ import {expect} from 'chai';
 import {setCudaOptions} from '../src/backend_cuda';
 import type {CudaBackend} from '../src/cuda/backend';
 import {deltaConvStats} from '../src/cuda/kernels/delta';
-import {conv3dGated, deltaAdd, deltaConv2d, deltaConv2dTranspose, deltaDepthwiseConv2d, deltaMaxPool, getMask,
+import {conv3dGated, deltaAdd, deltaConv2d, deltaScaleShift, deltaConv2dTranspose, deltaDepthwiseConv2d, deltaMaxPool, getMask,
         isDense, sparseAccumulate, withMask} from '../src/index';
 import type {PadSpec2D} from '../src/index';
 import {describeCuda, expectParity, Input, rand} from './cuda_support';
@@ -128,6 +128,28 @@ describeCuda('cuda delta kernels: tiles, empty masks, lazy zeros', () => {
                        });
   });
 
+  it('deltaAdd and deltaScaleShift (native at active pixels): masked, dense and mixed inputs, batch 3, odd sizes', async () => {
+    for (const lazyZeros of [true, false]) {
+      cudaBackend().lazyZeros = lazyZeros;
+      for (const [shape, da, db] of [[[3, 13, 17, 16], 0.1, 0.3], [[1, 9, 11, 70], 0.5, 1], [[2, 7, 5, 3], 1, 0.2],
+                                     [[17, 40], 0.3, 0.6]] as Array<[number[], number, number]>) {
+        const px = shape.slice(0, -1);
+        const maybe = (x: tf.Tensor, m: tf.Tensor, density: number) => density < 1 ? withMask(x, tf.greater(m, 0.5)) : x;
+        await expectParity(`deltaAdd / deltaScaleShift [${shape}] densities ${da}/${db}, lazy zeros ${lazyZeros}`,
+                           [rand(shape), maskInput(px, da), rand(shape), maskInput(px, db), rand([shape[shape.length - 1]]),
+                            rand([shape[shape.length - 1]])],
+                           (a, ma, b, mb, scale, offset) => {
+                             const x = maybe(a, ma, da), y = maybe(b, mb, db);
+                             const sum = deltaAdd(x, y);
+                             const scaled = deltaScaleShift(x, scale as tf.Tensor1D);
+                             return [...withFlags(sum), ...withFlags(scaled), tf.mul(sum, 3), deltaAdd(sum, scaled),
+                                     ...withFlags(deltaScaleShift(sum, scale as tf.Tensor1D, offset as tf.Tensor1D))];
+                           }, FP32.rtol, FP32.atol);
+      }
+    }
+    cudaBackend().lazyZeros = true;
+  });
+
   it('lazily written outputs are zeroed before a non-delta op reads them, and stay correct when reused', async () => {
     setCudaOptions({allowTF32: false});
     const run = (x: tf.Tensor, m: tf.Tensor, f: tf.Tensor) => {
@@ -137,7 +159,7 @@ describeCuda('cuda delta kernels: tiles, empty masks, lazy zeros', () => {
       if (tf.getBackend() === 'cuda' && b.lazyZeros) expect(lazy, 'conv output is lazy').to.equal(true);
       const viaOp = tf.mul(conv, 2);                              // a standard kernel materialises the zeros
       const again = deltaConv2d(conv as tf.Tensor4D, f as tf.Tensor4D, 1, 'same');  // a delta kernel reads it as is
-      const added = deltaAdd(conv, conv);                            // companion op, composed of standard ops
+      const added = deltaAdd(conv, conv);                            // native companion kernel: reads it as is
       return [viaOp, ...withFlags(again), ...withFlags(added)];
     };
     await expectParity('lazy', [rand([3, 13, 17, 16]), maskInput([3, 13, 17], 0.05), rand([3, 3, 16, 16], -0.3, 0.3)],

@@ -391,6 +391,19 @@ Napi::Value sparseAccumulate(const Info& info) {
                          (int)i64(info, 11, "act"), num(info, 12, "alpha"), flag(info, 13, "writeZeros"));
   return info.Env().Undefined();
 }
+Napi::Value deltaScale(const Info& info) {
+  launchDeltaScale(ctx().stream, ptr<const float>(info, 0, "x"), ptr<const uint8_t>(info, 1, "mask"),
+                   ptr<const float>(info, 2, "scale"), ptr<float>(info, 3, "y"), i64(info, 4, "pixels"),
+                   i64(info, 5, "channels"), flag(info, 6, "writeZeros"));
+  return info.Env().Undefined();
+}
+Napi::Value deltaAdd(const Info& info) {
+  launchDeltaAdd(ctx().stream, ptr<const float>(info, 0, "a"), ptr<const uint8_t>(info, 1, "maskA"),
+                 ptr<const float>(info, 2, "b"), ptr<const uint8_t>(info, 3, "maskB"), ptr<float>(info, 4, "y"),
+                 ptr<uint8_t>(info, 5, "outMask"), i64(info, 6, "pixels"), i64(info, 7, "channels"),
+                 flag(info, 8, "writeZeros"));
+  return info.Env().Undefined();
+}
 // deltaMaxPool(params[12] = n h w c oh ow kh kw sh sw pt pl, a, d, mask, outD, outA, outMask, writeZeros)
 Napi::Value deltaMaxPool(const Info& info) {
   auto v = ints(info, 0, "params");
@@ -478,6 +491,7 @@ const Entry kEntries[] = {
     {"clip", clip},         {"zeroInactive", zeroInactive}, {"sparseAccumulate", sparseAccumulate},
     {"deltaMaxPool", deltaMaxPool}, {"deltaConv", deltaConv}, {"deltaConvMask", deltaConvMask},
     {"gateSigmoid", gateSigmoid}, {"applyGate", applyGate}, {"busyWait", busyWait},
+    {"deltaScale", deltaScale}, {"deltaAdd", deltaAdd},
     {"planBegin", planBeginFn}, {"planEnd", planEndFn}, {"planAbort", planAbortFn}, {"planLaunch", planLaunchFn},
     {"planDestroy", planDestroyFn}, {"planBytes", planBytesFn},
 };

@@ -6,6 +6,7 @@
 //   delta_conv.cu        direct delta convolutions (regular, depthwise, transposed) and output masks
 //   delta_conv_tc.cu     the tiled delta convolutions for regular convs (TF32 mma.sync / WMMA, strict-fp32 FFMA)
 //   delta_gated.cu       the SE gate of conv3dGated
+//   delta_companion.cu   delta batch-norm scale and residual add, at active pixels only
 #pragma once
 #include "common.h"
 
@@ -47,6 +48,16 @@ struct DeltaPoolParams {
 };
 void launchDeltaMaxPool(cudaStream_t s, const DeltaPoolParams& p, const float* a, const float* d, const uint8_t* mask,
                         float* outD, float* outA, uint8_t* outMask, bool writeZeros);
+
+// ---- delta_companion.cu ----
+// y = x * scale[channel] at active pixels (mask null: every pixel); inactive pixels of y are written (zeros) only
+// when writeZeros.
+void launchDeltaScale(cudaStream_t s, const float* x, const uint8_t* mask, const float* scale, float* y,
+                      int64_t pixels, int64_t channels, bool writeZeros);
+// y = a + b, each input counted only at its active pixels (a null mask: dense); outMask (null when either input is
+// dense, the output then being dense) = ma | mb; inactive outputs written (zeros) only when writeZeros.
+void launchDeltaAdd(cudaStream_t s, const float* a, const uint8_t* ma, const float* b, const uint8_t* mb, float* y,
+                    uint8_t* outMask, int64_t pixels, int64_t channels, bool writeZeros);
 
 // ---- delta_conv.cu / delta_conv_tc.cu ----
 // DC_PACK_TF32: no convolution: x = a regular conv's filter [kh, kw, c, co] (co % 32 == 0), y = its TF32 copy in

@@ -86,6 +86,11 @@ export interface CudaBinding {
   /** params: mode n h w c oh ow co kh kw sh sw dh dw pt pl mult; returns whether the tensor-core kernel ran. */
   deltaConv(params: number[], x: Ptr, mask: Ptr, w: Ptr, bias: Ptr, y: Ptr, outMask: Ptr, writeZeros: boolean): boolean;
   deltaConvMask(params: number[], mask: Ptr, outMask: Ptr): void;
+  /** y = x * scale at active pixels (mask 0: dense); inactive written (zeros) only with writeZeros. */
+  deltaScale(x: Ptr, mask: Ptr, scale: Ptr, y: Ptr, pixels: number, channels: number, writeZeros: boolean): void;
+  /** y = a + b over each input's active pixels; outMask = maskA | maskB (0 when either input is dense). */
+  deltaAdd(a: Ptr, maskA: Ptr, b: Ptr, maskB: Ptr, y: Ptr, outMask: Ptr, pixels: number, channels: number,
+           writeZeros: boolean): void;
   gateSigmoid(mean: Ptr, wg: Ptr, bg: Ptr, gate: Ptr, n: number, c: number): void;
   applyGate(y: Ptr, gate: Ptr, out: Ptr, n: number, voxels: number, c: number, act: number, alpha: number): void;
   // ---- compiled plans (plan.cc): CUDA-graph capture of the kernels queued between planBegin and planEnd ----

@@ -30,7 +30,7 @@ function activationCode(a: Activation): number {
   return code;
 }
 
-interface InputMask {
+export interface InputMask {
   ptr: Ptr;
   temp?: TensorInfo;
 }
@@ -48,11 +48,11 @@ export function inputMask(backend: CudaBackend, x: TensorInfo): InputMask {
  * The data pointer of a delta input: as is when it carries a mask (delta kernels read only its active pixels), else
  * through ptr(), which zeroes a lazily written tensor whose mask no longer fits its shape.
  */
-function deltaData(backend: CudaBackend, x: TensorInfo, m: InputMask): Ptr {
+export function deltaData(backend: CudaBackend, x: TensorInfo, m: InputMask): Ptr {
   return m.ptr !== 0 ? backend.rawPtr(x) : backend.ptr(x);
 }
 
-function releaseMask(backend: CudaBackend, m: InputMask): void {
+export function releaseMask(backend: CudaBackend, m: InputMask): void {
   if (m.temp) backend.disposeIntermediate(m.temp);
 }
 

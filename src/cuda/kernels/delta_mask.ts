@@ -5,7 +5,6 @@
  */
 import {backend_util, DataType, TensorInfo, util} from '@tensorflow/tfjs-core';
 
-import {sharedKernelConfigs} from '../../../kernels/shared/register_shared_kernels';
 import {bytesPerElement, CudaBackend} from '../backend';
 import {CompareOp, DTypeCode} from '../native';
 import {broadcastStrides, MAX_RANK, registerCuda, requireFloat, sizeOf, transposeInto, unsupported} from './util';
@@ -116,11 +115,3 @@ export function registerDeltaMaskKernels(): void {
   });
 }
 
-/**
- * The companion delta ops (kernels/shared: standard tfjs ops on the values, tfjs ops on the masks) run on 'cuda'
- * as they are: every op they use is native here, so values and masks stay on the GPU.
- */
-export function registerDeltaCompanionKernels(): void {
-  for (const config of sharedKernelConfigs('cuda'))
-    registerCuda(config.kernelName, args => config.kernelFunc(args as never) as TensorInfo);
-}

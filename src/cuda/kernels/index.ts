@@ -1,7 +1,8 @@
 /** Registers every native 'cuda' kernel, then the CPU fallback for the remaining 'cpu' kernels. */
 import {registerConvKernels} from './conv';
 import {registerDeltaKernels} from './delta';
-import {registerDeltaCompanionKernels, registerDeltaMaskKernels} from './delta_mask';
+import {registerDeltaCompanionKernels} from './delta_companion';
+import {registerDeltaMaskKernels} from './delta_mask';
 import {registerElementwiseKernels} from './elementwise';
 import {registerCpuFallbacks} from './fallback';
 import {registerMatMulKernels} from './matmul';
