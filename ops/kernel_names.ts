@@ -41,6 +41,8 @@ export interface SparseAccumulateAttrs {
   threshold: number;
   activation: Activation;
   alpha: number;
+  /** The kernel may write the new state into `accumulated` and `residual` and return them (see the op). */
+  inPlace?: boolean;
 }
 
 /**

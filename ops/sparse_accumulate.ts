@@ -28,6 +28,13 @@ export interface SparseAccumulateConfig {
   alpha?: number;
   /** Per-pixel test; only 'max' (max over channels, DeltaCNN's default) is implemented. */
   test?: 'max';
+  /**
+   * Let the backend write the new state into `accumulated` and `residual` and return them as the state outputs
+   * (default false). For a caller that owns the state tensors and drops the old ones (the delta layers): the
+   * 'cuda' kernel then touches only the active pixels instead of copying the whole state every frame. Other
+   * backends return new tensors either way. Never pass tensors that something else still reads.
+   */
+  inPlace?: boolean;
 }
 
 export interface SparseAccumulateResult<T extends Tensor = Tensor> {
@@ -52,13 +59,14 @@ function sparseAccumulate_<T extends Tensor>(
   checkNonEmpty(op, 'delta', d);
   checkSameShape(op, 'accumulated', a, 'delta', d);
   checkSameShape(op, 'residual', r, 'delta', d);
-  const {threshold = 0, activation = 'linear', alpha = 0.2, test = 'max'} = config;
+  const {threshold = 0, activation = 'linear', alpha = 0.2, test = 'max', inPlace = false} = config;
   if (typeof threshold !== 'number' || !(threshold >= 0) || !Number.isFinite(threshold)) {
     fail(op, 'threshold', `must be a finite number >= 0, got ${JSON.stringify(threshold)}`);
   }
   checkActivation(op, activation, alpha);
   if (test !== 'max') fail(op, 'test', `must be 'max', got ${JSON.stringify(test)}`);
-  const attrs: SparseAccumulateAttrs = {threshold, activation, alpha};
+  if (typeof inPlace !== 'boolean') fail(op, 'inPlace', `must be a boolean, got ${JSON.stringify(inPlace)}`);
+  const attrs: SparseAccumulateAttrs = {threshold, activation, alpha, inPlace};
   const [outDelta, outAcc, outRes] = tf.engine().runKernel(
       SparseAccumulate, {accumulated: a, residual: r, delta: d}, attrs as {}) as Tensor[];
   return {delta: outDelta as T, accumulated: outAcc as T, residual: outRes as T};

@@ -11,9 +11,9 @@ import {expect} from 'chai';
 import {setCudaOptions} from '../src/backend_cuda';
 import type {CudaBackend} from '../src/cuda/backend';
 import {deltaConvStats} from '../src/cuda/kernels/delta';
-import {conv3dGated, deltaAdd, deltaConv2d, deltaScaleShift, deltaConv2dTranspose, deltaDepthwiseConv2d, deltaMaxPool, getMask,
+import {conv3dGated, deltaAdd, deltaConv2d, deltaPad2d, deltaScaleShift, deltaConv2dTranspose, deltaDepthwiseConv2d, deltaMaxPool, getMask,
         isDense, sparseAccumulate, withMask} from '../src/index';
-import type {PadSpec2D} from '../src/index';
+import type {Activation, PadSpec2D} from '../src/index';
 import {describeCuda, expectParity, Input, rand} from './cuda_support';
 
 const FP32 = {rtol: 2e-5, atol: 1e-5};
@@ -49,6 +49,7 @@ function cudaBackend(): CudaBackend {
 }
 
 type Pad = PadSpec2D;
+type Pad2 = number|[number, number]|[[number, number], [number, number]];
 
 describeCuda('cuda delta kernels: deltaConv2d parity with the cpu reference', () => {
   const cases: Array<{x: number[]; k: number; co: number; s: number; d: number; pad: Pad; density: number}> = [
@@ -148,6 +149,38 @@ describeCuda('cuda delta kernels: tiles, empty masks, lazy zeros', () => {
       }
     }
     cudaBackend().lazyZeros = true;
+  });
+
+  it('deltaPad2d (native): masked and dense inputs, asymmetric pads, lazy and eager zeros', async () => {
+    for (const lazyZeros of [true, false]) {
+      cudaBackend().lazyZeros = lazyZeros;
+      for (const [shape, density, padding] of [[[3, 9, 13, 16], 0.2, [[1, 2], [0, 3]]], [[1, 7, 6, 70], 1, 2],
+                                                [[2, 5, 11, 3], 0.5, [1, 0]]] as Array<[number[], number, Pad2]>) {
+        await expectParity(`deltaPad2d [${shape}] density ${density} padding ${JSON.stringify(padding)}`,
+                           [rand(shape), maskInput(shape.slice(0, 3), density)], (x, m) => {
+                             const padded = deltaPad2d(density < 1 ? delta(x, m) : x as tf.Tensor4D, padding);
+                             return [...withFlags(padded), tf.mul(padded, 2)];
+                           }, FP32.rtol, FP32.atol);
+      }
+    }
+    cudaBackend().lazyZeros = true;
+  });
+
+  it('sparseAccumulate inPlace: on cuda the state outputs are the state inputs, updated at active pixels only', async () => {
+    for (const [activation, density] of [['relu', 0.1], ['linear', 1], ['sigmoid', 0.4]] as Array<[Activation, number]>) {
+      const shape = [3, 9, 13, 40];
+      await expectParity(`inPlace ${activation} density ${density}`,
+                         [rand(shape, -3, 3), rand(shape, -0.05, 0.05), rand(shape), maskInput(shape.slice(0, 3), density)],
+                         (a, r, d, m) => {
+                           const [ownA, ownR] = [tf.add(a, 0), tf.add(r, 0)];  // state the caller owns
+                           const out = sparseAccumulate(ownA, ownR, delta(d, m), {threshold: 0.3, activation, inPlace: true});
+                           if (tf.getBackend() === 'cuda') {
+                             expect(out.accumulated.dataId, 'accumulated aliases its input').to.equal(ownA.dataId);
+                             expect(out.residual.dataId, 'residual aliases its input').to.equal(ownR.dataId);
+                           }
+                           return [...withFlags(out.delta), out.accumulated, out.residual];
+                         }, FP32.rtol, FP32.atol);
+    }
   });
 
   it('lazily written outputs are zeroed before a non-delta op reads them, and stay correct when reused', async () => {

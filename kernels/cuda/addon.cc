@@ -404,6 +404,15 @@ Napi::Value deltaAdd(const Info& info) {
                  flag(info, 8, "writeZeros"));
   return info.Env().Undefined();
 }
+// deltaPad(params[8] = n h w c oh ow top left, x, mask, y, outMask, writeZeros)
+Napi::Value deltaPad(const Info& info) {
+  auto v = ints(info, 0, "params");
+  if (v.size() != 8) failArg("deltaPad", "params must hold 8 numbers");
+  DeltaPadParams q{(int)v[0], (int)v[1], (int)v[2], (int)v[3], (int)v[4], (int)v[5], (int)v[6], (int)v[7]};
+  launchDeltaPad(ctx().stream, q, ptr<const float>(info, 1, "x"), ptr<const uint8_t>(info, 2, "mask"),
+                 ptr<float>(info, 3, "y"), ptr<uint8_t>(info, 4, "outMask"), flag(info, 5, "writeZeros"));
+  return info.Env().Undefined();
+}
 // deltaMaxPool(params[12] = n h w c oh ow kh kw sh sw pt pl, a, d, mask, outD, outA, outMask, writeZeros)
 Napi::Value deltaMaxPool(const Info& info) {
   auto v = ints(info, 0, "params");
@@ -491,7 +500,7 @@ const Entry kEntries[] = {
     {"clip", clip},         {"zeroInactive", zeroInactive}, {"sparseAccumulate", sparseAccumulate},
     {"deltaMaxPool", deltaMaxPool}, {"deltaConv", deltaConv}, {"deltaConvMask", deltaConvMask},
     {"gateSigmoid", gateSigmoid}, {"applyGate", applyGate}, {"busyWait", busyWait},
-    {"deltaScale", deltaScale}, {"deltaAdd", deltaAdd},
+    {"deltaScale", deltaScale}, {"deltaAdd", deltaAdd}, {"deltaPad", deltaPad},
     {"planBegin", planBeginFn}, {"planEnd", planEndFn}, {"planAbort", planAbortFn}, {"planLaunch", planLaunchFn},
     {"planDestroy", planDestroyFn}, {"planBytes", planBytesFn},
 };

@@ -39,7 +39,8 @@ void launchBusyWait(cudaStream_t s, double microseconds);
 
 // ---- delta_accumulate.cu ----
 // act: UnaryOp codes U_LINEAR, U_RELU, U_RELU6, U_LEAKYRELU, U_SIGMOID, U_TANH. mask may be null (dense delta).
-// Inactive pixels copy a/r to outA/outR; outD there is written (zeros) only when writeZeros.
+// Inactive pixels copy a/r to outA/outR (nothing when outA == a and outR == r: in place); outD there is written
+// (zeros) only when writeZeros.
 void launchSparseAccumulate(cudaStream_t s, const float* a, const float* r, const float* d, const uint8_t* mask,
                             float* outD, float* outA, float* outR, uint8_t* outMask, int64_t pixels, int64_t channels,
                             double threshold, int act, double alpha, bool writeZeros);
@@ -58,6 +59,14 @@ void launchDeltaScale(cudaStream_t s, const float* x, const uint8_t* mask, const
 // dense, the output then being dense) = ma | mb; inactive outputs written (zeros) only when writeZeros.
 void launchDeltaAdd(cudaStream_t s, const float* a, const uint8_t* ma, const float* b, const uint8_t* mb, float* y,
                     uint8_t* outMask, int64_t pixels, int64_t channels, bool writeZeros);
+
+// Zero padding of H and W: outMask = mask (all active when null) padded with inactive pixels; y at inactive pixels
+// written (zeros) only when writeZeros.
+struct DeltaPadParams {
+  int n, h, w, c, oh, ow, top, left;
+};
+void launchDeltaPad(cudaStream_t s, const DeltaPadParams& q, const float* x, const uint8_t* mask, float* y,
+                    uint8_t* outMask, bool writeZeros);
 
 // ---- delta_conv.cu / delta_conv_tc.cu ----
 // DC_PACK_TF32: no convolution: x = a regular conv's filter [kh, kw, c, co] (co % 32 == 0), y = its TF32 copy in

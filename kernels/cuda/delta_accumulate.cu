@@ -25,20 +25,27 @@ __device__ __forceinline__ double activate(int act, double v, double alpha) {
 
 // One warp per pixel, lanes over channels. An inactive pixel only carries its state over (the state outputs are
 // new buffers); an active one is evaluated twice: once for the flush decision (max over channels), once to write.
-__global__ void sparseAccumulateKernel(const float* __restrict__ a, const float* __restrict__ r,
+// In place (outA == a, outR == r; no __restrict__ on them): each element is read before it is written, by the
+// same lane.
+__global__ void sparseAccumulateKernel(const float* a, const float* r,
                                        const float* __restrict__ d, const uint8_t* __restrict__ mask,
-                                       float* __restrict__ outD, float* __restrict__ outA, float* __restrict__ outR,
+                                       float* __restrict__ outD, float* outA, float* outR,
                                        uint8_t* __restrict__ outMask, int64_t pixels, int channels, double threshold,
                                        int act, double alpha, bool writeZeros) {
   const int lane = threadIdx.x & 31;
   const int64_t stride = (int64_t)gridDim.x * kWarps;
+  const bool inPlace = outA == a && outR == r;  // the state is updated where it lies: inactive pixels cost nothing
   for (int64_t p = (int64_t)blockIdx.x * kWarps + threadIdx.x / 32; p < pixels; p += stride) {
     const int64_t o = p * channels;
     if (mask != nullptr && !mask[p]) {
-      for (int c = lane; c < channels; c += 32) {
-        outA[o + c] = a[o + c];
-        outR[o + c] = r[o + c];
-        if (writeZeros) outD[o + c] = 0.f;
+      if (!inPlace || writeZeros) {
+        for (int c = lane; c < channels; c += 32) {
+          if (!inPlace) {
+            outA[o + c] = a[o + c];
+            outR[o + c] = r[o + c];
+          }
+          if (writeZeros) outD[o + c] = 0.f;
+        }
       }
       if (lane == 0) outMask[p] = 0;
       continue;

@@ -91,6 +91,8 @@ export interface CudaBinding {
   /** y = a + b over each input's active pixels; outMask = maskA | maskB (0 when either input is dense). */
   deltaAdd(a: Ptr, maskA: Ptr, b: Ptr, maskB: Ptr, y: Ptr, outMask: Ptr, pixels: number, channels: number,
            writeZeros: boolean): void;
+  /** params: n h w c oh ow top left; zero padding of H and W, outMask = mask (all active when 0) padded inactive. */
+  deltaPad(params: number[], x: Ptr, mask: Ptr, y: Ptr, outMask: Ptr, writeZeros: boolean): void;
   gateSigmoid(mean: Ptr, wg: Ptr, bg: Ptr, gate: Ptr, n: number, c: number): void;
   applyGate(y: Ptr, gate: Ptr, out: Ptr, n: number, voxels: number, c: number, act: number, alpha: number): void;
   // ---- compiled plans (plan.cc): CUDA-graph capture of the kernels queued between planBegin and planEnd ----

@@ -60,7 +60,7 @@ export function applyDeltaActivation(stream: StreamState, act: DeltaActivationFn
   const keyR = `${prefix}.R`;
   const zeros = () => tf.zerosLike(delta);
   const out = sparseAccumulate(stream.get(keyA) ?? zeros(), stream.get(keyR) ?? zeros(), delta,
-      {threshold, activation: act.kind, alpha: act.alpha});
+      {threshold, activation: act.kind, alpha: act.alpha, inPlace: true});  // the stream owns A and R
   stream.set(keyA, out.accumulated);
   stream.set(keyR, out.residual);
   return first && act.kind === 'sigmoid' ? tf.add(out.delta, 0.5) : out.delta;

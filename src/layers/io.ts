@@ -47,7 +47,7 @@ export class DeltaInput extends deltaMixin(tfl.layers.Layer, {dense: null, trunc
     const threshold = this.effectiveThreshold();
     if (this.dilation === 1) {
       // No residual buffer is needed: what was not sent is the difference to `sent`, taken anew.
-      const out = sparseAccumulate(sent, tf.zerosLike(frame), change, {threshold});
+      const out = sparseAccumulate(sent, tf.zerosLike(frame), change, {threshold, inPlace: true});  // owns `sent`
       this.stream.set('A', out.accumulated);
       return out.delta;
     }

@@ -82,16 +82,23 @@ function sparseAccumulate(backend: CudaBackend, inputs: {[k: string]: TensorInfo
   const pixels = channels === 0 ? 0 : sizeOf(shape) / channels;
   const act = activationCode(attrs.activation);
   const lazy = backend.lazyZeros;
+  // In place: the state outputs are the state inputs (aliased, as Identity does); only active pixels are touched.
+  const inPlace = attrs.inPlace === true && a.dataId !== r.dataId && a.dataId !== d.dataId && r.dataId !== d.dataId;
   const m = inputMask(backend, d);
   try {
-    const [outD, outA, outR, outMask] = withOutputs(
-        backend, [backend.makeOutput(shape, 'float32'), backend.makeOutput(shape, 'float32'),
-          backend.makeOutput(shape, 'float32'), backend.makeOutput(shape.slice(0, -1), 'bool')],
-        (outD, outA, outR, outMask) => backend.n.sparseAccumulate(
-            backend.ptr(a), backend.ptr(r), deltaData(backend, d, m), m.ptr, backend.ptr(outD), backend.ptr(outA),
-            backend.ptr(outR), backend.ptr(outMask), pixels, channels, attrs.threshold, act, attrs.alpha ?? 0.2, !lazy));
+    const alias = (t: TensorInfo): TensorInfo => {
+      backend.incRef(t.dataId);
+      return {dataId: t.dataId, shape: t.shape.slice(), dtype: t.dtype};
+    };
+    const outD = backend.makeOutput(shape, 'float32');
+    const outMask = backend.makeOutput(shape.slice(0, -1), 'bool');
+    const state = inPlace ? [alias(a), alias(r)] :
+                            [backend.makeOutput(shape, 'float32'), backend.makeOutput(shape, 'float32')];
+    withOutputs<TensorInfo[]>(backend, [outD, outMask, ...state], () => backend.n.sparseAccumulate(
+        backend.ptr(a), backend.ptr(r), deltaData(backend, d, m), m.ptr, backend.ptr(outD), backend.ptr(state[0]),
+        backend.ptr(state[1]), backend.ptr(outMask), pixels, channels, attrs.threshold, act, attrs.alpha ?? 0.2, !lazy));
     attachDeviceMask(backend, outD, outMask, lazy);
-    return [outD, outA, outR];
+    return [outD, ...state];
   } finally {
     releaseMask(backend, m);
   }
