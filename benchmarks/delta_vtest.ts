@@ -11,7 +11,7 @@
  *   node dist/benchmarks/delta_vtest.js export-weights <dir>          ResNet-50 pose weights in PyTorch layout
  *   node dist/benchmarks/delta_vtest.js run [--backend cuda|tensorflow|cpu] [--models resnet50_pose,mobilenet_v2,posenet]
  *        [--sizes 256x256,576x768] [--frames 120] [--warmup 10] [--stats-frames 30] [--thresholds model=t1,t2;...]
- *        [--torch torch.json] [--torch-outputs dir] [--out file.json] [--quick]
+ *        [--torch torch.json] [--torch-outputs dir] [--out file.json] [--quick] [--compiled (cuda: compileStream steps)]
  *   node dist/benchmarks/delta_vtest.js report <results.json> [<cuda_delta.json>]   markdown table + PNG plots
  *
  * Timing (timeSequence): frames are float32 tensors on the backend before timing (decode and upload are left
@@ -35,6 +35,7 @@ import {resnet, resnetWeightMapping} from '../models/resnet';
 import {torchLayout} from '../models/pytorch/mapping';
 import {deltaLayersOf, getDeltaStats, setDeltaStats, toDelta} from '../models/to_delta';
 import {renderVegaLitePng} from '../src/cli/chart';
+import {compileStream} from '../src/stream/compile_stream';
 import {loadNsfwMobileNetV2, randomizeWeights} from '../test/to_delta_data';
 import {frameTensor, vtestRgb} from './delta_vtest_frames';
 
@@ -261,16 +262,22 @@ interface Args {
   torchOutputs: string|null;
   weights: string|null;
   out: string;
+  /** Time dense and delta as compiled streams (compileStream(model).step, CUDA-graph replay) instead of predict. */
+  compiled: boolean;
 }
 
 function parseRunArgs(argv: string[]): Args {
   const args: Args = {backend: null, models: ['resnet50_pose', 'mobilenet_v2', 'posenet'], sizes: [[256, 256], [576, 768]],
     frames: 120, warmup: 10, statsFrames: 30, thresholds: {}, torch: null, torchOutputs: null, weights: null,
-    out: path.join('benchmarks', 'results', 'delta_vtest.json')};
+    out: path.join('benchmarks', 'results', 'delta_vtest.json'), compiled: false};
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i];
     if (flag === '--quick') {
       Object.assign(args, {frames: 3, warmup: 1, statsFrames: 3, sizes: [[64, 64]]});
+      continue;
+    }
+    if (flag === '--compiled') {
+      args.compiled = true;
       continue;
     }
     const value = argv[++i];
@@ -354,6 +361,18 @@ interface CaseResult {
   delta: DeltaRun[];
 }
 
+/** timeSequence of model.predict, or with --compiled of a compiled stream's step (disposed afterwards). */
+function timeStream(model: tfl.LayersModel, args: Args, frames: tf.Tensor[],
+                    onOutput: (index: number, outputs: Float32Array[]) => void): SequenceTiming {
+  if (!args.compiled) return timeSequence(x => model.predict(x) as tf.Tensor|tf.Tensor[], frames, args.warmup, onOutput);
+  const stream = compileStream(model);
+  try {
+    return timeSequence(x => stream.step(x), frames, args.warmup, onOutput);
+  } finally {
+    stream.dispose();
+  }
+}
+
 const summary = (t: SequenceTiming) => ({medianMs: t.medianMs, meanMs: t.meanMs, fps: t.fps, msPerFrame: t.ms});
 
 async function runCase(spec: ModelSpec, height: number, width: number, args: Args,
@@ -366,7 +385,7 @@ async function runCase(spec: ModelSpec, height: number, width: number, args: Arg
   let shapes: number[][] = [];
   // Dense reference: timed, keeping the host outputs of every timed frame.
   const denseOut: Float32Array[] = [];
-  const dense = timeSequence(x => model.predict(x) as tf.Tensor|tf.Tensor[], frames, args.warmup, (_, out) => denseOut.push(out[0]));
+  const dense = timeStream(model, args, frames, (_, out) => denseOut.push(out[0]));
   tf.tidy(() => {
     const out = model.predict(frames[0]) as tf.Tensor|tf.Tensor[];
     shapes = (Array.isArray(out) ? out : [out]).map(o => o.shape);
@@ -399,8 +418,7 @@ async function runCase(spec: ModelSpec, height: number, width: number, args: Arg
   for (const threshold of thresholds) {
     const delta = toDelta(model, {threshold});
     const errors: FrameError[] = [];
-    const timing = timeSequence(x => delta.predict(x) as tf.Tensor|tf.Tensor[], frames, args.warmup,
-        (i, out) => errors.push(compare(out[0], denseOut[i], spec.kind, channels)));
+    const timing = timeStream(delta, args, frames, (i, out) => errors.push(compare(out[0], denseOut[i], spec.kind, channels)));
     const stateBytes = deltaStateBytes(delta);
     // One more frame of the stream, profiled per kernel (untimed).
     const profile = await profileFrame(x => delta.predict(x) as tf.Tensor|tf.Tensor[], frames[frames.length - 2]);
@@ -468,13 +486,16 @@ async function run(argv: string[]): Promise<void> {
     benchmark: 'delta_vtest', backend, gpu, device, tf32: backend === 'cuda', node: process.version, tfjs: tf.version_core,
     date: new Date().toISOString(), video: 'vtest.avi (opencv-doc), frames from the start, area-scaled, RGB',
     warmup: args.warmup, frames: args.frames, statsFrames: args.statsFrames,
-    timing: 'wall ms per frame: predict + reading every output to the host; frames pre-uploaded as float32',
+    compiled: args.compiled,
+    timing: `wall ms per frame: ${args.compiled ? 'compiled stream step (CUDA-graph replay)' : 'predict'} + reading every ` +
+        'output to the host; frames pre-uploaded as float32',
     torch: args.torch != null ? {file: path.basename(args.torch), torch: torch.torch, cudnn: torch.cudnn, gpu: torch.gpu} : undefined,
     cases,
   };
-  fs.mkdirSync(path.dirname(args.out), {recursive: true});
-  fs.writeFileSync(args.out, JSON.stringify(result, null, 1) + '\n');
-  console.log(`wrote ${args.out}`);
+  const out = args.compiled ? args.out.replace(/\.json$/, '_compiled.json') : args.out;
+  fs.mkdirSync(path.dirname(out), {recursive: true});
+  fs.writeFileSync(out, JSON.stringify(result, null, 1) + '\n');
+  console.log(`wrote ${out}`);
   console.log(markdown(result));
 }
 

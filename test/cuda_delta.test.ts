@@ -211,20 +211,27 @@ describeCuda('cuda delta kernels: tiles, empty masks, lazy zeros', () => {
 });
 
 describeCuda('cuda delta kernels: depthwise, transposed, accumulate, max pool, gated conv3d', () => {
-  for (const [k, s, d, mult] of [[3, 1, 1, 1], [3, 2, 1, 2], [5, 1, 2, 1], [1, 1, 1, 3]]) {
-    it(`deltaDepthwiseConv2d k${k} s${s} d${d} multiplier ${mult}, batch 3, with and without bias`, async () => {
+  for (const [k, s, d, mult, direct] of [[3, 1, 1, 1, 0], [3, 2, 1, 2, 0], [5, 1, 2, 1, 0], [1, 1, 1, 3, 0],
+                                         [3, 1, 1, 1, 1], [3, 2, 1, 2, 1], [5, 1, 2, 1, 1], [1, 1, 1, 3, 1]]) {
+    it(`deltaDepthwiseConv2d k${k} s${s} d${d} multiplier ${mult} (${direct ? 'tile-skipping direct kernel' : 'cuDNN'}), batch 3, with and without bias`, async () => {
+      cudaBackend().directDeltaConvs = direct === 1;
+      setCudaOptions({allowTF32: false});
+      const before = {...deltaConvStats};
       await expectParity('depthwise', [rand([3, 15, 19, 12]), maskInput([3, 15, 19], 0.2), rand([k, k, 12, mult]), rand([12 * mult])],
                          (x, m, f, b) => [...withFlags(deltaDepthwiseConv2d(delta(x, m), f as tf.Tensor4D, s, 'same', 'NHWC', d)),
                                           ...withFlags(deltaDepthwiseConv2d(delta(x, m), f as tf.Tensor4D, s, 'same', 'NHWC', d,
                                                                             undefined, b as tf.Tensor1D))],
                          FP32.rtol, FP32.atol);
+      expect(deltaConvStats.cudnnDense - before.cudnnDense, 'cuDNN launches').to.equal(direct ? 0 : 2);
+      cudaBackend().directDeltaConvs = false;
+      setCudaOptions({allowTF32: true});
     });
   }
   for (const [k, s, pad, sparse] of [[4, 2, 'same', false], [3, 2, 'valid', false], [2, 2, 0, false], [5, 1, 2, false],
                                      [4, 2, 'same', true], [3, 2, 'valid', true], [2, 2, 0, true], [5, 1, 2, true]] as
        Array<[number, number, Pad, boolean]>) {
     it(`deltaConv2dTranspose k${k} s${s} pad ${JSON.stringify(pad)} (${sparse ? 'tile-skipping direct kernel' : 'cuDNN'}), batch 3, with and without bias`, async () => {
-      cudaBackend().sparseTransposedConv = sparse;
+      cudaBackend().directDeltaConvs = sparse;
       setCudaOptions({allowTF32: false});
       const before = {...deltaConvStats};
       const [h, w] = [7, 10];
@@ -237,7 +244,7 @@ describeCuda('cuda delta kernels: depthwise, transposed, accumulate, max pool, g
                                                                             undefined, b as tf.Tensor1D))],
                          FP32.rtol, FP32.atol);
       expect(deltaConvStats.cudnnDense - before.cudnnDense, 'cuDNN launches').to.equal(sparse ? 0 : 2);
-      cudaBackend().sparseTransposedConv = false;
+      cudaBackend().directDeltaConvs = false;
       setCudaOptions({allowTF32: true});
     });
   }

@@ -66,10 +66,10 @@ export class CudaBackend extends KernelBackend {
    */
   lazyZeros = !envOff('TFJS_DELTA_CUDA_LAZY_ZEROS');
   /**
-   * Transposed delta convolutions on the tile-skipping direct kernel instead of cuDNN's dense transposed conv of
-   * the zero-filled delta (TFJS_DELTA_CUDA_SPARSE_TRANSPOSED=1; see deltaConv2dTranspose in kernels/delta.ts).
+   * Depthwise and transposed delta convolutions on the tile-skipping direct kernel instead of cuDNN's dense conv of
+   * the zero-filled delta (TFJS_DELTA_CUDA_DIRECT_CONVS=1; see cudnnDeltaConv in kernels/delta.ts).
    */
-  sparseTransposedConv = process.env.TFJS_DELTA_CUDA_SPARSE_TRANSPOSED === '1';
+  directDeltaConvs = process.env.TFJS_DELTA_CUDA_DIRECT_CONVS === '1';
   /** Device buffers (masks) that lazy tensors still need: freed only once no lazy tensor refers to them. */
   private readonly pins = new Map<Ptr, {count: number; orphan: boolean}>();
 

@@ -254,51 +254,19 @@ function deltaConv2d(backend: CudaBackend, inputs: {[k: string]: TensorInfo}, at
   return runDeltaConv(backend, c);
 }
 
-function deltaDepthwiseConv2d(backend: CudaBackend, inputs: {[k: string]: TensorInfo}, attrs: DeltaConv2DAttrs) {
-  const {x, filter, bias} = inputs;
-  requireFloat('deltaDepthwiseConv2d', x, filter, bias);
-  const info = backend_util.computeConv2DInfo(
-      x.shape as [number, number, number, number], filter.shape as [number, number, number, number], attrs.strides,
-      attrs.dilations, attrs.pad, attrs.dimRoundingMode, true);
-  return runDeltaConv(backend, {
-    mode: DeltaConvMode.depthwise, info, x, w: backend.ptr(filter), bias, mult: filter.shape[3],
-    inSpatial: [info.inHeight, info.inWidth], outShape: info.outShape.slice(),
-  });
-}
-
 /**
- * Transposed delta convolutions run as cuDNN's dense transposed convolution of the (zero-filled) delta, plus the
- * output mask from the mask kernel. The tile-skipping direct kernel (`delta_conv.cu`, one output per thread, the
- * whole input-channel loop serial) was 50-200x slower than cuDNN on the pose heads' deconvolutions (2048 -> 256
- * channels, 4x4 stride 2: 51-66 ms of a 63-75 ms delta ResNet-50 pose frame on an H100, benchmarks/results/
- * delta_vtest_*), and the layers that feed it are nearly dense by then (sparsity spreads through ResNet's stages).
- * backend.sparseTransposedConv (TFJS_DELTA_CUDA_SPARSE_TRANSPOSED=1) keeps the direct kernel.
+ * Depthwise and transposed delta convolutions run as cuDNN's dense convolution of the (zero-filled) delta, plus
+ * the output mask from the mask kernel. The tile-skipping direct kernel (`delta_conv.cu`, one output per thread)
+ * was far slower than cuDNN on real models (H100, benchmarks/results/delta_vtest_*): the pose heads' transposed
+ * convs (2048 -> 256 channels, 4x4 stride 2) took 51-66 ms of a 63-75 ms delta ResNet-50 pose frame, and
+ * MobileNetV2's 17 depthwise convs 5-6 ms of a 6-8 ms frame, against well under a millisecond in cuDNN; the layers
+ * that feed them are mostly dense by then anyway. backend.directDeltaConvs (TFJS_DELTA_CUDA_DIRECT_CONVS=1) keeps
+ * the direct kernel.
  */
-function deltaConv2dTranspose(backend: CudaBackend, inputs: {[k: string]: TensorInfo},
-                              attrs: DeltaConv2DTransposeAttrs) {
-  const {x, filter, bias} = inputs;
-  requireFloat('deltaConv2dTranspose', x, filter, bias);
-  // The geometry of the forward convolution that maps outputShape onto x (as the CPU kernel).
-  const info = backend_util.computeConv2DInfo(attrs.outputShape, filter.shape as [number, number, number, number],
-                                              attrs.strides, 1, attrs.pad, attrs.dimRoundingMode);
-  const c: ConvCall = {mode: DeltaConvMode.transposed, info, x, w: 0, bias, mult: 1, inSpatial: [x.shape[1], x.shape[2]],
-    outShape: attrs.outputShape.slice()};
-  if (!backend.sparseTransposedConv && sizeOf(x.shape) > 0) return cudnnDeltaConv2dTranspose(backend, inputs, attrs, c);
-  // [kh, kw, outC, inC] -> [kh, kw, inC, outC]: output channels innermost, as the regular conv's filter.
-  c.w = backend.derived(filter, 'hwio:0132', sizeOf(filter.shape) * 4,
-                        dst => transposeInto(backend, 4, backend.ptr(filter), filter.shape, [0, 1, 3, 2], dst));
-  return runDeltaConv(backend, c);
-}
-
-function cudnnDeltaConv2dTranspose(backend: CudaBackend, inputs: {[k: string]: TensorInfo},
-                                   attrs: DeltaConv2DTransposeAttrs, c: ConvCall): TensorInfo {
+function cudnnDeltaConv(backend: CudaBackend, c: ConvCall, denseConv: () => TensorInfo): TensorInfo {
   const m = inputMask(backend, c.x);  // before the conv reads x (which zero-fills a lazily written delta)
   try {
-    const y = tf.getKernel('Conv2DBackpropInput', 'cuda')!.kernelFunc({
-      inputs: {dy: c.x, filter: inputs.filter}, backend,
-      attrs: {strides: attrs.strides, pad: attrs.pad, dimRoundingMode: attrs.dimRoundingMode, dataFormat: 'NHWC',
-              inputShape: attrs.outputShape} as unknown as tf.NamedAttrMap,
-    }) as TensorInfo;
+    const y = denseConv();
     deltaConvStats.cudnnDense++;
     return backend.filling(y, () => {
       if (c.bias) {  // the stream's first frame: bias applied once, dense output (as runDeltaConv)
@@ -312,6 +280,46 @@ function cudnnDeltaConv2dTranspose(backend: CudaBackend, inputs: {[k: string]: T
   } finally {
     releaseMask(backend, m);
   }
+}
+
+function deltaDepthwiseConv2d(backend: CudaBackend, inputs: {[k: string]: TensorInfo}, attrs: DeltaConv2DAttrs) {
+  const {x, filter, bias} = inputs;
+  requireFloat('deltaDepthwiseConv2d', x, filter, bias);
+  const info = backend_util.computeConv2DInfo(
+      x.shape as [number, number, number, number], filter.shape as [number, number, number, number], attrs.strides,
+      attrs.dilations, attrs.pad, attrs.dimRoundingMode, true);
+  const c: ConvCall = {
+    mode: DeltaConvMode.depthwise, info, x, w: backend.ptr(filter), bias, mult: filter.shape[3],
+    inSpatial: [info.inHeight, info.inWidth], outShape: info.outShape.slice(),
+  };
+  if (backend.directDeltaConvs || sizeOf(x.shape) === 0) return runDeltaConv(backend, c);
+  return cudnnDeltaConv(backend, c, () => tf.getKernel('DepthwiseConv2dNative', 'cuda')!.kernelFunc({
+    inputs: {x, filter}, backend,
+    attrs: {strides: attrs.strides, pad: attrs.pad, dilations: attrs.dilations, dimRoundingMode: attrs.dimRoundingMode,
+            dataFormat: 'NHWC'} as unknown as tf.NamedAttrMap,
+  }) as TensorInfo);
+}
+
+function deltaConv2dTranspose(backend: CudaBackend, inputs: {[k: string]: TensorInfo},
+                              attrs: DeltaConv2DTransposeAttrs) {
+  const {x, filter, bias} = inputs;
+  requireFloat('deltaConv2dTranspose', x, filter, bias);
+  // The geometry of the forward convolution that maps outputShape onto x (as the CPU kernel).
+  const info = backend_util.computeConv2DInfo(attrs.outputShape, filter.shape as [number, number, number, number],
+                                              attrs.strides, 1, attrs.pad, attrs.dimRoundingMode);
+  const c: ConvCall = {mode: DeltaConvMode.transposed, info, x, w: 0, bias, mult: 1, inSpatial: [x.shape[1], x.shape[2]],
+    outShape: attrs.outputShape.slice()};
+  if (!backend.directDeltaConvs && sizeOf(x.shape) > 0) {
+    return cudnnDeltaConv(backend, c, () => tf.getKernel('Conv2DBackpropInput', 'cuda')!.kernelFunc({
+      inputs: {dy: x, filter}, backend,
+      attrs: {strides: attrs.strides, pad: attrs.pad, dimRoundingMode: attrs.dimRoundingMode, dataFormat: 'NHWC',
+              inputShape: attrs.outputShape} as unknown as tf.NamedAttrMap,
+    }) as TensorInfo);
+  }
+  // [kh, kw, outC, inC] -> [kh, kw, inC, outC]: output channels innermost, as the regular conv's filter.
+  c.w = backend.derived(filter, 'hwio:0132', sizeOf(filter.shape) * 4,
+                        dst => transposeInto(backend, 4, backend.ptr(filter), filter.shape, [0, 1, 3, 2], dst));
+  return runDeltaConv(backend, c);
 }
 
 // ---- conv3dGated ----
