@@ -72,6 +72,27 @@ TcShape shapeFor(const DeltaConvParams& p, int ck) {
   return t;
 }
 
+// The output flags of one 8x16 tile: active where the footprint of (py, px) holds an active input pixel (sMask, the
+// tile's input footprint of width fw). Written to sAct and, by the first channel block only, to outMask.
+__device__ __forceinline__ void tileOutputFlags(const DeltaConvParams& p, const uint8_t* sMask, int fw, int kh, int kw,
+                                                bool any, uint8_t* sAct, uint8_t* outMask, int b, int oy0, int ox0,
+                                                int threads) {
+  for (int t = threadIdx.x; t < kTH * kTW; t += threads) {
+    const int py = t / kTW, px = t % kTW;
+    uint8_t a = 0;
+    if (any)
+      for (int ky = 0; ky < kh && !a; ++ky)
+        for (int kx = 0; kx < kw; ++kx)
+          if (sMask[(py * p.sh + ky * p.dh) * fw + px * p.sw + kx * p.dw]) {
+            a = 1;
+            break;
+          }
+    sAct[t] = a;
+    const int oy = oy0 + py, ox = ox0 + px;
+    if (blockIdx.y == 0 && outMask != nullptr && oy < p.oh && ox < p.ow) outMask[((int64_t)b * p.oh + oy) * p.ow + ox] = a;
+  }
+}
+
 template <int KH_, int KW_, int CK_, bool kTf32, int kMinBlocks>
 __global__ void __launch_bounds__(kThreads, kMinBlocks) deltaConvTcKernel(
     DeltaConvParams p, int FH, int FW, int ckRuntime, int CKP, int inFloats, int wFloats, const float* __restrict__ x,
@@ -102,20 +123,7 @@ __global__ void __launch_bounds__(kThreads, kMinBlocks) deltaConvTcKernel(
     any |= a;
   }
   any = __syncthreads_or(any);
-  for (int t = threadIdx.x; t < kTH * kTW; t += kThreads) {
-    const int py = t / kTW, px = t % kTW;
-    uint8_t a = 0;
-    if (any)
-      for (int ky = 0; ky < p.kh && !a; ++ky)
-        for (int kx = 0; kx < p.kw; ++kx)
-          if (sMask[(py * p.sh + ky * p.dh) * FW + px * p.sw + kx * p.dw]) {
-            a = 1;
-            break;
-          }
-    sAct[t] = a;
-    const int oy = oy0 + py, ox = ox0 + px;
-    if (blockIdx.y == 0 && outMask != nullptr && oy < p.oh && ox < p.ow) outMask[((int64_t)b * p.oh + oy) * p.ow + ox] = a;
-  }
+  tileOutputFlags(p, sMask, FW, p.kh, p.kw, any, sAct, outMask, b, oy0, ox0, kThreads);
   if (!any) {
     if (writeZeros)
       for (int e = threadIdx.x; e < kTH * kTW * kNB; e += kThreads) {
@@ -385,20 +393,7 @@ __global__ void __launch_bounds__(kMThreads, 2) deltaConvMmaKernel(
     mmaStage<false, kPacked, CK, NB>(p, stages, stages + inFloats, sOff, fpix, taps, 0, co0, x, w);
     commitCopies();
   }
-  for (int t = threadIdx.x; t < kTH * kTW; t += kMThreads) {
-    const int py = t / kTW, px = t % kTW;
-    uint8_t a = 0;
-    if (any)
-      for (int ky = 0; ky < KH && !a; ++ky)
-        for (int kx = 0; kx < KW; ++kx)
-          if (sMask[(py * p.sh + ky * p.dh) * FW + px * p.sw + kx * p.dw]) {
-            a = 1;
-            break;
-          }
-    sAct[t] = a;
-    const int oy = oy0 + py, ox = ox0 + px;
-    if (blockIdx.y == 0 && outMask != nullptr && oy < p.oh && ox < p.ow) outMask[((int64_t)b * p.oh + oy) * p.ow + ox] = a;
-  }
+  tileOutputFlags(p, sMask, FW, KH, KW, any, sAct, outMask, b, oy0, ox0, kMThreads);
   if (!any) {
     if (writeZeros)
       for (int e = threadIdx.x; e < kTH * kTW * NB / 4; e += kMThreads) {
