@@ -176,6 +176,19 @@ describeCuda('compileStream: a CUDA-graph plan replayed per frame', () => {
     }
     expect(stream.info.captures).to.equal(captures + 2);
 
+    // resetStates() between steps frees the layers' state (updated in place by the graph): the plan must notice,
+    // and the restarted stream must match the eager twin restarted the same way.
+    compiled.resetStates();
+    eager.resetStates();
+    for (let t = 20; t < 25; t++) {
+      const x = batchAt(wide, t, 1);
+      const got = stream.step(x);
+      const want = eager.predict(x) as tf.Tensor;
+      expect(relDiff(got, want), `frame ${t}, after resetStates`).to.be.at.most(1e-5);
+      dispose([x, want, got as tf.Tensor]);
+    }
+    expect(stream.info.captures).to.equal(captures + 3);
+
     // New weights (shared by the dense model and both delta twins): the plan must not replay the old buffers.
     const scaled = dense.getWeights().map(w => tf.mul(w, 1.01));
     dense.setWeights(scaled);
@@ -187,7 +200,7 @@ describeCuda('compileStream: a CUDA-graph plan replayed per frame', () => {
       expect(relDiff(got, want), `frame ${t}, new weights`).to.be.at.most(1e-5);
       dispose([x, want, got as tf.Tensor]);
     }
-    expect(stream.info.captures).to.equal(captures + 3);
+    expect(stream.info.captures).to.equal(captures + 4);
     dispose([x6, ...frames]);
     stream.dispose();
     [compiled, eager, dense].forEach(m => m.dispose());

@@ -76,10 +76,10 @@ export interface CompiledStreamInfo {
 interface StateBinding {
   stream: DeltaMembers['stream'];
   name: string;
-  /** The buffer the graph reads (and, through its final copy, writes): pinned by the plan. */
+  /** The buffer the graph reads (and, through its final copy or in place, writes): pinned by the plan. */
   held: Tensor;
-  /** What the captured frame computed into; the graph copies it into `held`. */
-  written: Tensor;
+  /** What the captured frame computed into, copied into `held` at the end of the graph; null: updated in place. */
+  written: Tensor|null;
 }
 
 /** A delta layer's statistics inside a plan: its output's active fraction, computed by the graph. */
@@ -344,10 +344,12 @@ export class CompiledStream {
         for (const h of held) {
           const written = h.stream.get(h.name);
           if (written == null) throw new Error(`state buffer '${h.name}' disappeared during the frame`);
-          if (written.dataId === h.tensor.dataId) continue;  // updated in place already
-          const bytes = h.tensor.size * 4;
+          if (written.dataId === h.tensor.dataId) {  // updated in place (sparseAccumulate's inPlace)
+            plan.states.push({stream: h.stream, name: h.name, held: h.tensor, written: null});
+            continue;
+          }
           if (written.size !== h.tensor.size) throw new Error(`state buffer '${h.name}' changed size during the frame`);
-          n.copy(this.backend.rawPtr(h.tensor), this.backend.ptr(written), bytes);
+          n.copy(this.backend.rawPtr(h.tensor), this.backend.ptr(written), h.tensor.size * 4);
           plan.states.push({stream: h.stream, name: h.name, held: h.tensor, written});
         }
         const before = new Set(held.map(h => `${this.deltaLayers.findIndex(l => l.stream === h.stream)}/${h.name}`));
@@ -367,21 +369,23 @@ export class CompiledStream {
       plan.outputs.forEach(t => t.dispose());
       plan.stats.forEach(r => r.fraction?.dispose());
       inputs.forEach(t => t.dispose());
-      held.forEach(h => h.tensor.dispose());
+      // The captured frame never ran: the layers go back to the state they had before it.
+      for (const h of held) {
+        const current = h.stream.get(h.name);
+        if (current == null || current.dataId !== h.tensor.dataId) {
+          h.stream.rebind(h.name, tf.clone(h.tensor));
+          current?.dispose();
+        }
+        h.tensor.dispose();
+      }
       throw new Error(`compileStream: capturing a frame of model '${this.model.name}' failed: ${(e as Error).message}`);
     } finally {
       setFrameStatsSink(previousSink);
       this.deltaLayers.forEach((l, i) => l.statsEnabled = statsFlags[i]);
     }
-    // The layers read the held buffers from now on; the plan owns what the frame wrote.
-    const written = new Set(plan.states.map(s => s.held));
-    for (const h of held) {
-      if (written.has(h.tensor)) {
-        h.stream.rebind(h.name, tf.clone(h.tensor));
-      } else {
-        h.tensor.dispose();
-      }
-    }
+    // The layers read the held buffers from now on; the plan owns what the frame wrote (and pins what it updates
+    // in place, so that nothing frees a buffer the graph still writes).
+    for (const s of plan.states) if (s.written != null) s.stream.rebind(s.name, tf.clone(s.held));
     this.plan = plan;
     this.captures++;
   }
@@ -396,7 +400,7 @@ export class CompiledStream {
     plan.outputs.forEach(t => t.dispose());
     plan.stats.forEach(r => r.fraction?.dispose());
     for (const s of plan.states) {
-      s.written.dispose();
+      s.written?.dispose();
       s.held.dispose();
     }
   }
