@@ -14,6 +14,8 @@ import {setCudaOptions} from '../src/backend_cuda';
 import type {CudaBackend} from '../src/cuda/backend';
 import {compileStream, getDeltaStats, setDeltaStats, toDelta} from '../src/index';
 import {resnet} from '../models/resnet';
+import {runModelOnVideo} from '../src/pipeline/run_model';
+import type {VideoInfo} from '../src/video/ffmpeg';
 import {describeCuda} from './cuda_support';
 import {FrameSource, streamFrames} from './support/video_frames';
 
@@ -204,6 +206,26 @@ describeCuda('compileStream: a CUDA-graph plan replayed per frame', () => {
     dispose([x6, ...frames]);
     stream.dispose();
     [compiled, eager, dense].forEach(m => m.dispose());
+  });
+
+  it('runModelOnVideo on cuda runs compiled streams by default: the same per-frame records as an eager run', async () => {
+    const src = streamFrames(48, 64);
+    const frames = Array.from({length: 12}, (_, t) => tf.tidy(() => Uint8Array.from(src.frame(t).dataSync(), v => Math.round(v * 255))));
+    const info: VideoInfo = {width: src.width, height: src.height, fps: 10, duration: 1.2, frames: 12, codec: 'raw', hasAudio: false};
+    const model = smallPose();
+    const run = (compile: boolean) => runModelOnVideo({input: 'synthetic frames', model, mode: 'compare', threshold: 0.02,
+      height: src.height, width: src.width, range: [0, 1], compile, source: {info, frames}});
+    const eager = await run(false);
+    const compiled = await run(true);
+    expect(compiled.frames).to.equal(12);
+    compiled.records.forEach((r, i) => {
+      const e = eager.records[i];
+      expect(r.deviation, `frame ${i}: delta vs dense deviation`).to.be.closeTo(e.deviation!, 1e-5);
+      expect(r.argmaxAgreement, `frame ${i}`).to.equal(e.argmaxAgreement);
+      expect(r.inputActive, `frame ${i}: input active fraction`).to.be.closeTo(e.inputActive!, 1e-6);
+      expect(r.macsSkipped, `frame ${i}: multiply-adds skipped`).to.be.closeTo(e.macsSkipped!, 1e-6);
+    });
+    model.dispose();
   });
 
   it('10,000 steps leave GPU memory and the tensor count flat (dense and delta)', () => {

@@ -67,6 +67,7 @@ export function buildProgram(): Command {
       .option('--frames <n>', 'stop after n frames', positiveInt('--frames'))
       .option('--range <lo,hi>', 'pixel range the model expects (default -1,1 for PoseNet, else 0,1)')
       .option('--no-layer-stats', 'do not read per-layer masks back each frame (faster delta, no active fractions)')
+      .option('--no-compile', "on 'cuda', run the models eagerly instead of as compiled streams (a CUDA graph per frame)")
       .action(async (model: string, input: string, opts: RunCommandOptions) => {
         if (opts.size != null) size(opts.size);
         console.log(await chooseBackend(program.opts().backend as BackendChoice));

@@ -8,6 +8,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 
+import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 
 import {posenet} from '../../models/posenet';
@@ -52,6 +53,8 @@ export interface RunCommandOptions {
   frames?: number;
   range?: string;
   layerStats: boolean;
+  /** Compiled streams on 'cuda' (commander's --no-compile sets false). */
+  compile?: boolean;
 }
 
 function fmt(value: number|undefined, kind: 'fps'|'pct'|'exp'): string {
@@ -87,15 +90,17 @@ export async function runCommand(modelName: string, input: string, options: RunC
   const range = (options.range ?? (isPosenet ? '-1,1' : '0,1')).split(',').map(Number) as [number, number];
   if (range.length !== 2 || range.some(v => !Number.isFinite(v))) throw new Error(`--range must look like LO,HI, got '${options.range}'`);
   const mode: RunMode = options.compare ? 'compare' : options.delta ? 'delta' : 'dense';
+  const compiled = (options.compile ?? true) && tf.getBackend() === 'cuda';
   console.log(`model: ${isPosenet ? 'PoseNet-MobileNetV1 (trained)' : modelName} at ${height}x${width}, ${mode}` +
-      `${mode !== 'dense' ? `, threshold ${options.threshold}` : ''}; input: ${input} (${info.width}x${info.height}, ` +
-      `${info.fps} fps, ~${info.frames} frames)`);
+      `${mode !== 'dense' ? `, threshold ${options.threshold}` : ''}${compiled ? ', compiled (CUDA graph per frame)' : ''}; ` +
+      `input: ${input} (${info.width}x${info.height}, ${info.fps} fps, ~${info.frames} frames)`);
   const interrupt = interruptible('the current frame');
   const total = Math.min(options.frames ?? Infinity, info.frames || Infinity);
   const bar = progressBar(mode === 'dense' ? 'running' : `running ${mode}`, 'frames', Number.isFinite(total) ? total : 0);
   try {
     const summary = await runModelOnVideo({input, model, mode, threshold: options.threshold, height, width, range,
       maxFrames: options.frames, output: options.output, statsFile: options.stats, layerStats: options.layerStats,
+      compile: options.compile,
       onFrame: r => bar.update(r.frame + 1), shouldStop: interrupt.stopRequested});
     bar.stop();
     console.log(`\n${summaryTable(summary)}`);

@@ -2,14 +2,16 @@
  * Runs a LayersModel over a video, densely, as a delta model (toDelta), or both side by side, with
  * per-frame timings, active fractions, skipped multiply-adds and the deviation of delta from dense,
  * an optional overlay video (PoseNet keypoints, or a heatmap tint for any model) and a per-frame
- * CSV/JSON record.
+ * CSV/JSON record. On the 'cuda' backend both models run as compiled streams (one CUDA-graph replay per frame,
+ * src/stream/compile_stream.ts) unless `compile` is false.
  */
 import * as fs from 'fs';
 
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 
-import {getDeltaStats, toDelta} from '../../models/to_delta';
+import {DeltaFrameStats, getDeltaStats, toDelta} from '../../models/to_delta';
+import {CompiledStream, compileStream} from '../stream/compile_stream';
 import {probeVideo, readFrames, VideoInfo, VideoWriter} from '../video/ffmpeg';
 import {argmaxCells, drawHeatmap, drawKeypoints, posenetKeypoints} from './overlay';
 
@@ -35,6 +37,13 @@ export interface RunOptions {
   layerStats?: boolean;
   onFrame?: (record: FrameRecord, info: VideoInfo) => void;
   shouldStop?: () => boolean;
+  /** Run the models as compiled streams on the 'cuda' backend (default true; ignored on other backends). */
+  compile?: boolean;
+  /**
+   * Frames from elsewhere than ffmpeg (an application's own decoder, tests): RGB bytes of `info.width` x
+   * `info.height`. `input` then only names the source in messages.
+   */
+  source?: {info: VideoInfo; frames: AsyncIterable<Uint8Array>|Iterable<Uint8Array>};
 }
 
 export interface FrameRecord {
@@ -71,9 +80,12 @@ function isPosenet(outputs: tf.Tensor[]): boolean {
   return outputs.length === 4 && outputs[0].rank === 4 && outputs[0].shape[3] === 17 && outputs[1].shape[3] === 34;
 }
 
-async function timed(model: tfl.LayersModel, x: tf.Tensor): Promise<{outputs: tf.Tensor[], ms: number}> {
+/** model.predict, or the compiled stream's step when there is one. */
+type Runner = {model: tfl.LayersModel, stream: CompiledStream|null};
+
+async function timed(runner: Runner, x: tf.Tensor): Promise<{outputs: tf.Tensor[], ms: number}> {
   const t0 = performance.now();
-  const outputs = outputsOf(model.predict(x) as tf.Tensor|tf.Tensor[]);
+  const outputs = outputsOf(runner.stream ? runner.stream.step(x) : runner.model.predict(x) as tf.Tensor|tf.Tensor[]);
   await Promise.all(outputs.map(o => o.data()));
   return {outputs, ms: performance.now() - t0};
 }
@@ -94,18 +106,28 @@ export function writeRecords(file: string, records: FrameRecord[]): void {
 }
 
 export async function runModelOnVideo(options: RunOptions): Promise<RunSummary> {
-  const info = probeVideo(options.input);
+  const info = options.source?.info ?? probeVideo(options.input);
   const {height, width, mode} = options;
   const [lo, hi] = options.range;
-  const delta = mode === 'dense' ? null : toDelta(options.model, {threshold: options.threshold, stats: options.layerStats ?? true});
-  const dense = mode === 'delta' ? null : options.model;
+  const layerStats = options.layerStats ?? true;
+  const delta = mode === 'dense' ? null : toDelta(options.model, {threshold: options.threshold, stats: layerStats});
+  const compile = (options.compile ?? true) && tf.getBackend() === 'cuda';
+  const runnerOf = (model: tfl.LayersModel|null): Runner|null =>
+      model == null ? null : {model, stream: compile ? compileStream(model, {stats: model === delta && layerStats}) : null};
+  const dense = runnerOf(mode === 'delta' ? null : options.model);
+  const deltaRunner = runnerOf(delta);
+  // Statistics of the frame just run: from the plan once it replays, from the layers while it warms up.
+  const frameStats = (): DeltaFrameStats => deltaRunner!.stream?.info.captured ? deltaRunner!.stream.stats() :
+      getDeltaStats(delta!);
+  const frames = options.source?.frames ?? readFrames(options.input, {maxFrames: options.maxFrames});
   const writer = options.output ?
       new VideoWriter(options.output, {width: info.width, height: info.height, fps: info.fps}) : null;
   const records: FrameRecord[] = [];
   let interrupted = false;
   try {
     let index = 0;
-    for await (const frame of readFrames(options.input, {maxFrames: options.maxFrames})) {
+    for await (const frame of frames) {
+      if (options.maxFrames != null && index >= options.maxFrames) break;
       const x = tf.tidy(() => {
         const pixels = tf.tensor4d(frame, [1, info.height, info.width, 3], 'int32');
         const resized = height === info.height && width === info.width ? tf.cast(pixels, 'float32') :
@@ -119,12 +141,12 @@ export async function runModelOnVideo(options: RunOptions): Promise<RunSummary> 
         ran.dense = r.outputs;
         record.denseMs = r.ms;
       }
-      if (delta) {
-        const r = await timed(delta, x);
+      if (deltaRunner) {
+        const r = await timed(deltaRunner, x);
         ran.delta = r.outputs;
         record.deltaMs = r.ms;
-        if (options.layerStats ?? true) {
-          const stats = getDeltaStats(delta);
+        if (layerStats) {
+          const stats = frameStats();
           record.inputActive = stats.layers[0]?.activeFraction;
           record.macsSkipped = stats.skippedShare;
         }
@@ -164,6 +186,8 @@ export async function runModelOnVideo(options: RunOptions): Promise<RunSummary> 
     await writer?.abort();
     throw e;
   } finally {
+    dense?.stream?.dispose();
+    deltaRunner?.stream?.dispose();
     delta?.dispose();
   }
   if (options.statsFile) writeRecords(options.statsFile, records);
