@@ -32,7 +32,15 @@ export function posenetKeypoints(heatmaps: tf.Tensor4D, offsets: tf.Tensor4D, ou
 
 /** Argmax cell of each channel of batch row 0 of a [1, h, w, k] map. */
 export function argmaxCells(map: tf.Tensor4D): number[] {
-  return Array.from(tf.tidy(() => tf.argMax(tf.reshape(map, [-1, map.shape[3]]), 0)).dataSync());
+  // On the host: one read of a small map, and no ArgMax kernel needed on the backend (first maximum wins, as tf.argMax).
+  const values = map.dataSync();
+  const channels = map.shape[3];
+  const best = new Array<number>(channels).fill(0);
+  for (let i = channels; i < values.length; i++) {
+    const c = i % channels;
+    if (values[i] > values[best[c] * channels + c]) best[c] = Math.floor(i / channels);
+  }
+  return best;
 }
 
 function putPixel(frame: Uint8Array, width: number, height: number, y: number, x: number, rgb: number[]): void {
