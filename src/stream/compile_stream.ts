@@ -92,7 +92,6 @@ interface StatsRecord {
 
 interface Plan {
   id: number;
-  inputShapes: number[][];
   inputs: Tensor[];
   outputs: Tensor[];
   states: StateBinding[];
@@ -322,7 +321,7 @@ export class CompiledStream {
         held.push({stream: layer.stream, name, tensor: tf.keep(tf.clone(t))});
       }
     }
-    const plan: Plan = {id: 0, inputShapes: xs.map(x => x.shape), inputs, outputs: [], states: [], stats: [],
+    const plan: Plan = {id: 0, inputs, outputs: [], states: [], stats: [],
       weightIds: this.weightIds(), nodes: 0};
     this.loadInputs(plan, xs);
     let capturing = false;
