@@ -57,9 +57,9 @@ function batchAt(src: FrameSource, t: number, batch: number): tf.Tensor4D {
 
 /** Steps `stream` and runs `reference` on the same frames; returns the worst relative difference and its frame. */
 function worstOverSteps(stream: {step(x: tf.Tensor): tf.Tensor|tf.Tensor[]}, reference: tfl.LayersModel,
-                        src: FrameSource, frames: number, batch: number): {worst: number; at: number} {
+                        src: FrameSource, frames: number, batch: number, start = 0): {worst: number; at: number} {
   let worst = 0, at = -1;
-  for (let t = 0; t < frames; t++) {
+  for (let t = start; t < start + frames; t++) {
     const x = batchAt(src, t, batch);
     const got = stream.step(x);
     const want = reference.predict(x) as tf.Tensor;
@@ -155,53 +155,31 @@ describeCuda('compileStream: a CUDA-graph plan replayed per frame', () => {
     const captures = stream.info.captures;
     const wide = streamFrames(48, 112);
     eager.resetStates();
-    let worst = 0;
-    for (let t = 0; t < 6; t++) {
-      const x = batchAt(wide, t, 1);
-      const got = stream.step(x);
-      const want = eager.predict(x) as tf.Tensor;
-      worst = Math.max(worst, relDiff(got, want));
-      dispose([x, want, got as tf.Tensor]);
-    }
+    const newResolution = worstOverSteps(stream, eager, wide, 6, 1);
     expect(stream.info.captures).to.equal(captures + 1);
-    expect(worst).to.be.at.most(1e-5);
+    expect(newResolution.worst, `frame ${newResolution.at}, new resolution`).to.be.at.most(1e-5);
 
     // The model run eagerly between steps moves its state on: the next step must re-capture, and still agree.
     const x6 = batchAt(wide, 6, 1);
     dispose([compiled.predict(x6) as tf.Tensor, eager.predict(x6) as tf.Tensor]);
-    for (let t = 7; t < 10; t++) {
-      const x = batchAt(wide, t, 1);
-      const got = stream.step(x);
-      const want = eager.predict(x) as tf.Tensor;
-      expect(relDiff(got, want), `frame ${t}`).to.be.at.most(1e-5);
-      dispose([x, want, got as tf.Tensor]);
-    }
+    const afterEager = worstOverSteps(stream, eager, wide, 3, 1, 7);
+    expect(afterEager.worst, `frame ${afterEager.at}, after an eager frame`).to.be.at.most(1e-5);
     expect(stream.info.captures).to.equal(captures + 2);
 
     // resetStates() between steps frees the layers' state (updated in place by the graph): the plan must notice,
     // and the restarted stream must match the eager twin restarted the same way.
     compiled.resetStates();
     eager.resetStates();
-    for (let t = 20; t < 25; t++) {
-      const x = batchAt(wide, t, 1);
-      const got = stream.step(x);
-      const want = eager.predict(x) as tf.Tensor;
-      expect(relDiff(got, want), `frame ${t}, after resetStates`).to.be.at.most(1e-5);
-      dispose([x, want, got as tf.Tensor]);
-    }
+    const afterReset = worstOverSteps(stream, eager, wide, 5, 1, 20);
+    expect(afterReset.worst, `frame ${afterReset.at}, after resetStates`).to.be.at.most(1e-5);
     expect(stream.info.captures).to.equal(captures + 3);
 
     // New weights (shared by the dense model and both delta twins): the plan must not replay the old buffers.
     const scaled = dense.getWeights().map(w => tf.mul(w, 1.01));
     dense.setWeights(scaled);
     tf.dispose(scaled);
-    for (let t = 10; t < 14; t++) {
-      const x = batchAt(wide, t, 1);
-      const got = stream.step(x);
-      const want = eager.predict(x) as tf.Tensor;
-      expect(relDiff(got, want), `frame ${t}, new weights`).to.be.at.most(1e-5);
-      dispose([x, want, got as tf.Tensor]);
-    }
+    const newWeights = worstOverSteps(stream, eager, wide, 4, 1, 10);
+    expect(newWeights.worst, `frame ${newWeights.at}, new weights`).to.be.at.most(1e-5);
     expect(stream.info.captures).to.equal(captures + 4);
     dispose([x6, ...frames]);
     stream.dispose();
