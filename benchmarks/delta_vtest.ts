@@ -35,6 +35,7 @@ import {resnet, resnetWeightMapping} from '../models/resnet';
 import {torchLayout} from '../models/pytorch/mapping';
 import {deltaLayersOf, getDeltaStats, setDeltaStats, toDelta} from '../models/to_delta';
 import {renderVegaLitePng} from '../src/cli/chart';
+import {argmaxPerChannel} from '../src/pipeline/overlay';
 import {compileStream} from '../src/stream/compile_stream';
 import {loadNsfwMobileNetV2, randomizeWeights} from '../test/to_delta_data';
 import {frameTensor, vtestRgb} from './delta_vtest_frames';
@@ -114,26 +115,13 @@ export async function profileFrame(step: Step, frame: tf.Tensor): Promise<{kerne
 // ---- errors ---------------------------------------------------------------------------------
 
 /** Argmax over the spatial positions of each channel of an NHWC [1, h, w, c] array (c = last dim). */
-function argmaxPerChannel(v: Float32Array, channels: number): Int32Array {
-  const best = new Float32Array(channels).fill(-Infinity);
-  const at = new Int32Array(channels);
-  for (let i = 0; i < v.length; i++) {
-    const c = i % channels;
-    if (v[i] > best[c]) {
-      best[c] = v[i];
-      at[c] = (i - c) / channels;
-    }
-  }
-  return at;
-}
-
 function argmax(v: Float32Array): number {
   let k = 0;
   for (let i = 1; i < v.length; i++) if (v[i] > v[k]) k = i;
   return k;
 }
 
-interface FrameError {
+export interface FrameError {
   meanAbs: number;
   maxAbs: number;
   maxRel: number;
@@ -141,7 +129,8 @@ interface FrameError {
   total: number;
 }
 
-function compare(got: Float32Array, want: Float32Array, kind: 'heatmaps'|'classes', channels: number): FrameError {
+/** Error of `got` against `want` and their agreement (heatmap argmax per channel, or top-1 class). */
+export function compare(got: Float32Array, want: Float32Array, kind: 'heatmaps'|'classes', channels: number): FrameError {
   let sum = 0, maxAbs = 0, scale = 0;
   for (let i = 0; i < want.length; i++) {
     const d = Math.abs(got[i] - want[i]);

@@ -27,7 +27,7 @@ import {CudaBackend} from '../src/cuda/backend';
 import {renderVegaLitePng} from '../src/cli/chart';
 import {compileStream} from '../src/stream/compile_stream';
 import {resnet50Trunk} from './cuda_dense';
-import {seededResNet50Pose} from './delta_vtest';
+import {compare, seededResNet50Pose} from './delta_vtest';
 import {frameTensor, framesUnavailable, vtestRgb} from './delta_vtest_frames';
 
 const quick = process.argv.includes('--quick');
@@ -126,21 +126,6 @@ function clipFrame(c: VtestClip, i: number): tf.Tensor4D {
   return frameTensor(c.frames, i % c.count, c.height, c.width);
 }
 
-/** Per-joint heatmap argmax agreement and mean |difference| of `got` vs `want` ([1, h, w, joints]), on the host. */
-function poseAgreement(got: tf.Tensor, want: tf.Tensor): {agree: number; joints: number; meanAbs: number} {
-  const joints = want.shape[3]!;
-  const g = got.dataSync(), w = want.dataSync();
-  const best = (v: ArrayLike<number>, j: number) => {
-    let at = j;
-    for (let i = j; i < v.length; i += joints) if (v[i] > v[at]) at = i;
-    return at;
-  };
-  let agree = 0, sum = 0;
-  for (let j = 0; j < joints; j++) if (best(g, j) === best(w, j)) agree++;
-  for (let i = 0; i < w.length; i++) sum += Math.abs(g[i] - w[i]);
-  return {agree, joints, meanAbs: sum / w.length};
-}
-
 function poseCase(rows: Row[], summary: Record<string, unknown>, clip: VtestClip, thresholds: number[],
                   frames: number): void {
   const label = `resnet50 pose vtest ${clip.width}x${clip.height}`;
@@ -165,9 +150,9 @@ function poseCase(rows: Row[], summary: Record<string, unknown>, clip: VtestClip
       const x = at(i);
       const got = stream.step(x) as tf.Tensor;
       const want = denseStream.step(x) as tf.Tensor;
-      const a = poseAgreement(got, want);
+      const a = compare(got.dataSync() as Float32Array, want.dataSync() as Float32Array, 'heatmaps', want.shape[3]!);
       agree += a.agree;
-      joints += a.joints;
+      joints += a.total;
       meanAbs += a.meanAbs / frames;
       tf.dispose([got, want]);
     }

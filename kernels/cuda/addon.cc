@@ -169,7 +169,7 @@ Napi::Value upload(const Info& info) {
   void* dst = ptr(info, 0, "dst");
   HostView h = typed(info, 1, "values");
   if (h.bytes && capturingPlan()) {  // a constant of the captured frame: copied now, not recorded
-    uploadNow(c, dst, h.data, h.bytes);
+    uploadNow(dst, h.data, h.bytes);
     return info.Env().Undefined();
   }
   if (h.bytes) TD_CUDA("upload", cudaMemcpyAsync(dst, h.data, h.bytes, cudaMemcpyHostToDevice, c.stream));

@@ -548,25 +548,33 @@ namespace {
 using TcKernel = void (*)(DeltaConvParams, int, int, int, int, int, int, const float*, const uint8_t*, const float*,
                           float*, uint8_t*, bool);
 
+// Whether environment variable `name` starts with `c` (the kernels' comparison switches; read once by each caller).
+bool envStartsWith(const char* name, char c) {
+  const char* e = getenv(name);
+  return e != nullptr && e[0] == c;
+}
+
+// Dynamic shared memory above 48 KiB needs an opt-in per kernel instance, once (`done` is the instance's flag).
+template <typename Kernel>
+Kernel withSharedMemory(Kernel k, size_t bytes, bool& done, const char* where) {
+  if (!done) {
+    TD_CUDA(where, cudaFuncSetAttribute(k, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)bytes));
+    done = true;
+  }
+  return k;
+}
+
 // Blocks per SM the registers are capped for: 1 (default; the unrolled 3x3 kernels use ~250 registers) or 2
 // (TFJS_DELTA_CONV_MIN_BLOCKS=2: 128 registers, twice the resident warps).
 int minBlocks() {
-  static int v = [] {
-    const char* e = getenv("TFJS_DELTA_CONV_MIN_BLOCKS");
-    return e != nullptr && e[0] == '2' ? 2 : 1;
-  }();
+  static const int v = envStartsWith("TFJS_DELTA_CONV_MIN_BLOCKS", '2') ? 2 : 1;
   return v;
 }
 
 template <int KH, int KW, int CK, bool kTf32, int kMin>
 TcKernel kernelReady() {
-  static bool attributeSet = false;  // dynamic shared memory above 48 KiB needs the opt-in, once per instance
-  TcKernel k = deltaConvTcKernel<KH, KW, CK, kTf32, kMin>;
-  if (!attributeSet) {
-    TD_CUDA("deltaConvTC", cudaFuncSetAttribute(k, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)kSmemLimit));
-    attributeSet = true;
-  }
-  return k;
+  static bool optedIn = false;
+  return withSharedMemory<TcKernel>(deltaConvTcKernel<KH, KW, CK, kTf32, kMin>, kSmemLimit, optedIn, "deltaConvTC");
 }
 
 template <bool kTf32, int kMin>
@@ -592,42 +600,28 @@ using MmaKernel = void (*)(DeltaConvParams, int, int, int, int, int, const float
 
 // TFJS_DELTA_CONV_MMA=0: TF32 convs take the WMMA kernel (runs 1-4) instead, for comparisons in one run.
 bool mmaEnabled() {
-  static bool v = [] {
-    const char* e = getenv("TFJS_DELTA_CONV_MMA");
-    return !(e != nullptr && e[0] == '0');
-  }();
+  static const bool v = !envStartsWith("TFJS_DELTA_CONV_MMA", '0');
   return v;
 }
 
 // Output channels per block of the multi-tap convs: 32 (default: K split across warps, shortest critical path
 // per tile) or TFJS_DELTA_CONV_MMA_NB=64 (N split across warps: half the blocks and staging), for comparisons.
 int mmaMultiTapNB() {
-  static int v = [] {
-    const char* e = getenv("TFJS_DELTA_CONV_MMA_NB");
-    return e != nullptr && e[0] == '6' ? 64 : 32;
-  }();
+  static const int v = envStartsWith("TFJS_DELTA_CONV_MMA_NB", '6') ? 64 : 32;
   return v;
 }
 
 // TFJS_DELTA_CONV_MMA_ROUND=0 (measurements only): operands are not rounded to TF32 (the tensor cores then ignore
 // their low mantissa bits), to see what the rounding pass costs.
 bool mmaRound() {
-  static bool v = [] {
-    const char* e = getenv("TFJS_DELTA_CONV_MMA_ROUND");
-    return !(e != nullptr && e[0] == '0');
-  }();
+  static const bool v = !envStartsWith("TFJS_DELTA_CONV_MMA_ROUND", '0');
   return v;
 }
 
 template <int KH, int KW, int CK, int NB, bool kPacked>
 MmaKernel mmaReady() {
-  static bool attributeSet = false;
-  MmaKernel k = deltaConvMmaKernel<KH, KW, CK, NB, kPacked>;
-  if (!attributeSet) {
-    TD_CUDA("deltaConvMMA", cudaFuncSetAttribute(k, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)kMmaSmemLimit));
-    attributeSet = true;
-  }
-  return k;
+  static bool optedIn = false;
+  return withSharedMemory<MmaKernel>(deltaConvMmaKernel<KH, KW, CK, NB, kPacked>, kMmaSmemLimit, optedIn, "deltaConvMMA");
 }
 
 template <int NB, bool kPacked>

@@ -43,11 +43,10 @@ void refuseWhileCapturing(const char* what) {
                   "read tensor data on the host, synchronise or time itself)");
 }
 
-void uploadNow(Context& c, void* dst, const void* src, size_t bytes) {
+void uploadNow(void* dst, const void* src, size_t bytes) {
   if (!g_uploadStream) TD_CUDA("upload", cudaStreamCreateWithFlags(&g_uploadStream, cudaStreamNonBlocking));
   TD_CUDA("upload", cudaMemcpyAsync(dst, src, bytes, cudaMemcpyHostToDevice, g_uploadStream));
   TD_CUDA("upload", cudaStreamSynchronize(g_uploadStream));
-  (void)c;
 }
 
 int planBegin(Context& c) {

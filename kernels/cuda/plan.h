@@ -8,7 +8,7 @@ int capturingPlan();  // the plan being captured, 0 when none
 // Throws (naming `what`) while a capture runs: for reads, syncs and timers, which would break it.
 void refuseWhileCapturing(const char* what);
 // A host-to-device copy that happens now, outside the capture (a constant the captured kernels read).
-void uploadNow(Context& c, void* dst, const void* src, size_t bytes);
+void uploadNow(void* dst, const void* src, size_t bytes);
 
 int planBegin(Context& c);             // starts capturing the stream into a new plan; returns its id
 size_t planEnd(Context& c, int id);    // ends the capture, instantiates the graph; returns its node count

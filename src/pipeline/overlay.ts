@@ -15,10 +15,10 @@ export function posenetKeypoints(heatmaps: tf.Tensor4D, offsets: tf.Tensor4D, ou
   const [, h, w, k] = heatmaps.shape;
   const hv = heatmaps.dataSync();
   const ov = offsets.dataSync();
+  const cells = argmaxPerChannel(hv.subarray(0, h * w * k), k);
   const keypoints: Keypoint[] = [];
   for (let j = 0; j < k; j++) {
-    let best = 0;
-    for (let p = 1; p < h * w; p++) if (hv[p * k + j] > hv[best * k + j]) best = p;
+    const best = cells[j];
     const cy = Math.floor(best / w);
     const cx = best % w;
     keypoints.push({
@@ -30,17 +30,22 @@ export function posenetKeypoints(heatmaps: tf.Tensor4D, offsets: tf.Tensor4D, ou
   return keypoints;
 }
 
-/** Argmax cell of each channel of batch row 0 of a [1, h, w, k] map. */
-export function argmaxCells(map: tf.Tensor4D): number[] {
-  // On the host: one read of a small map, and no ArgMax kernel needed on the backend (first maximum wins, as tf.argMax).
-  const values = map.dataSync();
-  const channels = map.shape[3];
+/**
+ * For channel-last values ([..., channels]), the row index of each channel's maximum (the first one wins, as
+ * tf.argMax). On the host: model outputs here are small and already read, and no backend needs an ArgMax kernel.
+ */
+export function argmaxPerChannel(values: ArrayLike<number>, channels: number): number[] {
   const best = new Array<number>(channels).fill(0);
   for (let i = channels; i < values.length; i++) {
     const c = i % channels;
-    if (values[i] > values[best[c] * channels + c]) best[c] = Math.floor(i / channels);
+    if (values[i] > values[best[c] * channels + c]) best[c] = (i - c) / channels;
   }
   return best;
+}
+
+/** Argmax cell of each channel of a [1, h, w, k] map (over all rows of a larger batch). */
+export function argmaxCells(map: tf.Tensor4D): number[] {
+  return argmaxPerChannel(map.dataSync(), map.shape[3]);
 }
 
 function putPixel(frame: Uint8Array, width: number, height: number, y: number, x: number, rgb: number[]): void {

@@ -214,16 +214,13 @@ export class CompiledStream {
     const measured = plan.stats.filter(r => r.fraction != null);
     const values = measured.length === 0 ? new Float32Array(0) :
         tf.tidy(() => tf.concat(measured.map(r => tf.reshape(r.fraction!, [1]))).dataSync());
-    const layers: Array<LayerStats&{order: number}> = [];
+    const layers: LayerStats[] = [];
     let k = 0;
     for (const r of plan.stats) {
       const active = r.fraction == null ? 1 : values[k++];
       layers.push({name: r.layer.name, className: r.layer.getClassName(), activeFraction: active, macs: r.macs,
-        macsSkipped: r.macs * (1 - active), order: this.deltaLayers.indexOf(r.layer)});
+        macsSkipped: r.macs * (1 - active)});
     }
-    // The model's layer order (as getDeltaStats), not the order the frame ran them in.
-    layers.sort((a, b) => a.order - b.order);
-    layers.forEach(l => delete (l as Partial<typeof l>).order);
     const macs = layers.reduce((s, l) => s + l.macs, 0);
     const macsSkipped = layers.reduce((s, l) => s + l.macsSkipped, 0);
     return {layers, macs, macsSkipped, skippedShare: macs > 0 ? macsSkipped / macs : 0};
@@ -296,7 +293,7 @@ export class CompiledStream {
       const dst = plan.inputs[i];
       const src = x.dtype === dst.dtype ? x : tf.cast(x, dst.dtype);
       try {
-        if (tf.engine().backendName === 'cuda' && this.isOnCuda(src)) {
+        if (this.backend.data.has(src.dataId)) {  // already on 'cuda': a device copy
           this.backend.n.copy(this.backend.ptr(dst), this.backend.ptr(src), dst.size * 4);
         } else {
           this.backend.n.upload(this.backend.ptr(dst), src.dataSync() as Float32Array);
@@ -305,10 +302,6 @@ export class CompiledStream {
         if (src !== x) src.dispose();
       }
     });
-  }
-
-  private isOnCuda(t: Tensor): boolean {
-    return this.backend.data.has(t.dataId);
   }
 
   private capture(xs: Tensor[]): void {
@@ -385,6 +378,9 @@ export class CompiledStream {
     // The layers read the held buffers from now on; the plan owns what the frame wrote (and pins what it updates
     // in place, so that nothing frees a buffer the graph still writes).
     for (const s of plan.states) if (s.written != null) s.stream.rebind(s.name, tf.clone(s.held));
+    // Statistics in the model's layer order (as getDeltaStats), not the order the frame ran the layers in.
+    const order = (r: StatsRecord) => this.deltaLayers.indexOf(r.layer);
+    plan.stats.sort((a, b) => order(a) - order(b));
     this.plan = plan;
     this.captures++;
   }
