@@ -13,6 +13,7 @@ import {expect} from 'chai';
 import {setCudaOptions} from '../src/backend_cuda';
 import type {CudaBackend} from '../src/cuda/backend';
 import {compileStream, getDeltaStats, setDeltaStats, toDelta} from '../src/index';
+import {flavr} from '../models/flavr';
 import {resnet} from '../models/resnet';
 import {runModelOnVideo} from '../src/pipeline/run_model';
 import type {VideoInfo} from '../src/video/ffmpeg';
@@ -55,20 +56,43 @@ function batchAt(src: FrameSource, t: number, batch: number): tf.Tensor4D {
   return tf.tidy(() => tf.concat(Array.from({length: batch}, (_, b) => tf.expandDims(src.frame(t + 37 * b), 0))) as tf.Tensor4D);
 }
 
+type Predictor = {predict(x: tf.Tensor): tf.Tensor|tf.Tensor[]};
+
 /** Steps `stream` and runs `reference` on the same frames; returns the worst relative difference and its frame. */
-function worstOverSteps(stream: {step(x: tf.Tensor): tf.Tensor|tf.Tensor[]}, reference: tfl.LayersModel,
-                        src: FrameSource, frames: number, batch: number, start = 0): {worst: number; at: number} {
+function worstOverSteps(stream: {step(x: tf.Tensor): tf.Tensor|tf.Tensor[]}, reference: Predictor,
+                        src: FrameSource, frames: number, batch: number, start = 0,
+                        input: (src: FrameSource, t: number, batch: number) => tf.Tensor = batchAt): {worst: number; at: number} {
   let worst = 0, at = -1;
   for (let t = start; t < start + frames; t++) {
-    const x = batchAt(src, t, batch);
+    const x = input(src, t, batch);
     const got = stream.step(x);
-    const want = reference.predict(x) as tf.Tensor;
+    const want = reference.predict(x);
     const d = relDiff(got, want);
     if (d > worst) [worst, at] = [d, t];
-    dispose([x, want]);
+    dispose(x);
+    dispose(want);
     dispose(got);
   }
   return {worst, at};
+}
+
+/** `model` run eagerly with the backend's half storage on and TF32 allowed: what an 'fp16' stream replays. */
+function eagerAtHalf(model: tfl.LayersModel): Predictor {
+  return {predict: x => {
+    const backend = cudaBackend();
+    backend.halfStorage = true;
+    try {
+      return model.predict(x);
+    } finally {
+      backend.halfStorage = false;
+    }
+  }};
+}
+
+/** FLAVR's input at t: frames t..t+3 as [batch, 4, H, W, 3] (concat, not stack: Pack has no native kernel). */
+function flavrInput(src: FrameSource, t: number, batch: number): tf.Tensor {
+  return tf.tidy(() => tf.concat(Array.from({length: batch}, (_, b) => tf.expandDims(
+      tf.concat(Array.from({length: 4}, (_, i) => tf.expandDims(src.frame(t + i + 37 * b), 0))), 0))));
 }
 
 function smallPose(): tfl.LayersModel {
@@ -119,6 +143,51 @@ describeCuda('compileStream: a CUDA-graph plan replayed per frame', () => {
     expect(worst, `worst at frame ${worstAt} (${src.name})`).to.be.at.most(1e-5);
     stream.dispose();
     [compiled, eager, dense].forEach(m => m.dispose());
+  });
+
+  it('precision fp16: steps equal the model run eagerly at fp16 (dense pose b2 200 frames, FLAVR, delta pose); ' +
+     'error vs strict fp32 within 3e-2', () => {
+    const src = streamFrames(72, 96);
+    const pose = smallPose();
+    const fl = flavr({widths: [8, 12, 16, 24]});
+    const fp32Error = (model: tfl.LayersModel, x: tf.Tensor) => {
+      const stream = compileStream(model, {precision: 'fp16'});
+      const outs = [0, 1].map(() => stream.step(x));  // the second is replayed
+      setCudaOptions({allowTF32: false});
+      const strict = model.predict(x);
+      setCudaOptions({allowTF32: true});
+      const err = relDiff(outs[1], strict);
+      expect(stream.info.captured).to.equal(true);
+      outs.forEach(dispose);
+      dispose(strict);
+      stream.dispose();
+      return err;
+    };
+    const cases: Array<[string, tfl.LayersModel, number, number, (s: FrameSource, t: number, b: number) => tf.Tensor]> = [
+      ['dense ResNet-18 pose, batch 2', pose, 200, 2, batchAt],
+      ['FLAVR (narrow), batch 1', fl, 40, 1, flavrInput],
+    ];
+    for (const [name, model, frames, batch, input] of cases) {
+      const stream = compileStream(model, {precision: 'fp16'});
+      const {worst, at} = worstOverSteps(stream, eagerAtHalf(model), src, frames, batch, 0, input);
+      expect(stream.info.replayedFrames, name).to.equal(frames - 1);
+      // the same kernels on the same data: equal but for cuDNN's own run-to-run rounding (a half ulp is 4.9e-4)
+      expect(worst, `${name}: step vs eager fp16, worst at frame ${at} (${src.name})`).to.be.at.most(1e-3);
+      stream.dispose();
+      const x = input(src, 3, batch);
+      const err = fp32Error(model, x);
+      console.log(`      fp16 vs strict fp32, ${name}: max |diff| / max |fp32| = ${err.toExponential(2)}`);
+      expect(err, `${name}: fp16 vs strict fp32`).to.be.at.most(3e-2).and.greaterThan(0);
+      x.dispose();
+    }
+    // Delta layers keep float32 data and state; the dense layers between them run at half.
+    const compiled = toDelta(pose, {threshold: 0.02});
+    const eager = toDelta(pose, {threshold: 0.02});
+    const stream = compileStream(compiled, {precision: 'fp16'});
+    const {worst, at} = worstOverSteps(stream, eagerAtHalf(eager), streamFrames(96, 128), 100, 1);
+    expect(worst, `delta pose fp16: step vs eager twin, worst at frame ${at}`).to.be.at.most(1e-3);
+    stream.dispose();
+    [compiled, eager, pose, fl].forEach(m => m.dispose());
   });
 
   it('delta model at threshold 0 tracks the dense model over 200 steps', () => {
@@ -249,7 +318,6 @@ describeCuda('compileStream: a CUDA-graph plan replayed per frame', () => {
     expect(backend.memory().numBytesInGPU).to.equal(inUse);
     expect(() => stream.step(x)).to.throw(/disposed/);
 
-    expect(() => compileStream(dense, {precision: 'fp16'})).to.throw(/'fp16' is not implemented/);
     expect(() => compileStream(dense, {precision: 'bf16' as 'fp16'})).to.throw(/precision must be/);
     const s2 = compileStream(dense);
     expect(() => s2.step([x, x])).to.throw(/1 input\(s\), got 2/);

@@ -24,6 +24,8 @@ double num(const Info& info, size_t i, const char* name) {
   return info[i].As<Napi::Number>().DoubleValue();
 }
 int64_t i64(const Info& info, size_t i, const char* name) { return (int64_t)num(info, i, name); }
+// A trailing boolean that older callers leave out: the half storage of a kernel's float activations.
+bool optFlag(const Info& info, size_t i) { return i < info.Length() && info[i].IsBoolean() && info[i].As<Napi::Boolean>().Value(); }
 bool flag(const Info& info, size_t i, const char* name) {
   if (i >= info.Length() || !info[i].IsBoolean())
     throw Error(std::string("argument ") + std::to_string(i) + " (" + name + ") must be a boolean");
@@ -246,8 +248,8 @@ Napi::Value convPlansFn(const Info& info) {
 
 // ---- kernels ----
 Napi::Value unary(const Info& info) {
-  launchUnary(ctx().stream, (int)i64(info, 0, "op"), ptr<const float>(info, 1, "x"), ptr<float>(info, 2, "y"),
-              i64(info, 3, "n"), (float)num(info, 4, "alpha"));
+  launchUnary(ctx().stream, (int)i64(info, 0, "op"), ptr(info, 1, "x"), ptr(info, 2, "y"), i64(info, 3, "n"),
+              (float)num(info, 4, "alpha"), optFlag(info, 5));
   return info.Env().Undefined();
 }
 Napi::Value binary(const Info& info) {
@@ -258,16 +260,17 @@ Napi::Value binary(const Info& info) {
   return info.Env().Undefined();
 }
 Napi::Value biasAct(const Info& info) {
-  launchBiasAct(ctx().stream, ptr<float>(info, 0, "y"), i64(info, 1, "n"), ptr<const float>(info, 2, "bias"),
+  launchBiasAct(ctx().stream, ptr(info, 0, "y"), i64(info, 1, "n"), ptr<const float>(info, 2, "bias"),
                 i64(info, 3, "biasLen"), (int)i64(info, 4, "act"), (float)num(info, 5, "alpha"),
-                ptr<const float>(info, 6, "prelu"), i64(info, 7, "preluLen"));
+                ptr<const float>(info, 6, "prelu"), i64(info, 7, "preluLen"), optFlag(info, 8));
   return info.Env().Undefined();
 }
 Napi::Value batchNorm(const Info& info) {
-  launchBatchNorm(ctx().stream, ptr<const float>(info, 0, "x"), ptr<float>(info, 1, "y"), i64(info, 2, "n"),
+  launchBatchNorm(ctx().stream, ptr(info, 0, "x"), ptr(info, 1, "y"), i64(info, 2, "n"),
                   ptr<const float>(info, 3, "mean"), i64(info, 4, "meanLen"), ptr<const float>(info, 5, "variance"),
                   i64(info, 6, "varianceLen"), ptr<const float>(info, 7, "offset"), i64(info, 8, "offsetLen"),
-                  ptr<const float>(info, 9, "scale"), i64(info, 10, "scaleLen"), (float)num(info, 11, "epsilon"));
+                  ptr<const float>(info, 9, "scale"), i64(info, 10, "scaleLen"), (float)num(info, 11, "epsilon"),
+                  optFlag(info, 12));
   return info.Env().Undefined();
 }
 Napi::Value cast(const Info& info) {
@@ -308,8 +311,8 @@ Napi::Value reduce(const Info& info) {
   Context& c = ctx();
   int64_t outer = i64(info, 3, "outer"), r = i64(info, 4, "r"), inner = i64(info, 5, "inner");
   size_t scratch = reduceScratch(outer, r, inner);
-  launchReduce(c.stream, (int)i64(info, 0, "op"), ptr<const float>(info, 1, "x"), ptr<float>(info, 2, "y"), outer, r,
-               inner, scratch ? c.ensureWorkspace(scratch) : nullptr);
+  launchReduce(c.stream, (int)i64(info, 0, "op"), ptr(info, 1, "x"), optFlag(info, 6), ptr<float>(info, 2, "y"), outer,
+               r, inner, scratch ? c.ensureWorkspace(scratch) : nullptr);
   return info.Env().Undefined();
 }
 Napi::Value pool(const Info& info) {
@@ -318,7 +321,7 @@ Napi::Value pool(const Info& info) {
   PoolParams p{v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7],
                (int)v[8], (int)v[9], (int)v[10], (int)v[11], (int)v[12], (int)v[13], (int)v[14], (int)v[15],
                (int)v[16], (int)v[17], (int)v[18], (int)v[19]};
-  launchPool(ctx().stream, flag(info, 0, "isMax"), ptr<const float>(info, 1, "x"), ptr<float>(info, 2, "y"), p);
+  launchPool(ctx().stream, flag(info, 0, "isMax"), ptr(info, 1, "x"), ptr(info, 2, "y"), p, optFlag(info, 4));
   return info.Env().Undefined();
 }
 // conv(params[24], x, w, y): params = nd, backwardData, n, c, k, groups, xs[3], ys[3], ws[3], pad[3], stride[3], dil[3]
@@ -334,6 +337,7 @@ Napi::Value conv(const Info& info) {
     a.pad[i] = (int)v[15 + i], a.stride[i] = (int)v[18 + i], a.dil[i] = (int)v[21 + i];
   }
   a.x = ptr(info, 1, "x"), a.w = ptr(info, 2, "w"), a.y = ptr(info, 3, "y");
+  a.half = optFlag(info, 4);
   convolution(a);
   return info.Env().Undefined();
 }
@@ -456,9 +460,9 @@ Napi::Value gateSigmoid(const Info& info) {
   return info.Env().Undefined();
 }
 Napi::Value applyGate(const Info& info) {
-  launchApplyGate(ctx().stream, ptr<const float>(info, 0, "y"), ptr<const float>(info, 1, "gate"),
-                  ptr<float>(info, 2, "out"), i64(info, 3, "n"), i64(info, 4, "voxels"), i64(info, 5, "c"),
-                  (int)i64(info, 6, "act"), (float)num(info, 7, "alpha"));
+  launchApplyGate(ctx().stream, ptr(info, 0, "y"), ptr<const float>(info, 1, "gate"), ptr(info, 2, "out"),
+                  i64(info, 3, "n"), i64(info, 4, "voxels"), i64(info, 5, "c"), (int)i64(info, 6, "act"),
+                  (float)num(info, 7, "alpha"), optFlag(info, 8));
   return info.Env().Undefined();
 }
 

@@ -55,19 +55,21 @@ enum UnaryOp {
   U_COUNT
 };
 enum BinaryOp { B_ADD = 0, B_SUB, B_MUL, B_DIV, B_MAX, B_MIN, B_SQDIFF, B_POW, B_PRELU, B_COUNT };
-enum DType { DT_FLOAT32 = 0, DT_INT32 = 1, DT_BOOL = 2 };
+// DT_FLOAT16: the half storage of a float32 tensor (see storage.cuh); never a tfjs dtype of its own.
+enum DType { DT_FLOAT32 = 0, DT_INT32 = 1, DT_BOOL = 2, DT_FLOAT16 = 3 };
 
-void launchUnary(cudaStream_t s, int op, const float* x, float* y, int64_t n, float alpha);
+// `half`: x, y (and the activations of the launchers below that take it) are stored as IEEE half.
+void launchUnary(cudaStream_t s, int op, const void* x, void* y, int64_t n, float alpha, bool half);
 // out = a (op) b with broadcasting; `out` is contiguous with shape o.shape, a/b strides are 0 on broadcast dims.
 void launchBinary(cudaStream_t s, int op, int dtype, const void* a, const void* b, void* out, const Dims& a_,
                   const Dims& b_, const Dims& o);
 // y[i] = act(y[i] + bias[i % biasLen]) (bias may be null); prelu alpha[i % preluLen] when act is leakyrelu
 // and prelu is given.
-void launchBiasAct(cudaStream_t s, float* y, int64_t n, const float* bias, int64_t biasLen, int act,
-                   float alpha, const float* prelu, int64_t preluLen);
-void launchBatchNorm(cudaStream_t s, const float* x, float* y, int64_t n, const float* mean, int64_t lm,
+void launchBiasAct(cudaStream_t s, void* y, int64_t n, const float* bias, int64_t biasLen, int act,
+                   float alpha, const float* prelu, int64_t preluLen, bool half);
+void launchBatchNorm(cudaStream_t s, const void* x, void* y, int64_t n, const float* mean, int64_t lm,
                      const float* var, int64_t lv, const float* offset, int64_t lo, const float* scale,
-                     int64_t ls, float eps);
+                     int64_t ls, float eps, bool half);
 void launchCast(cudaStream_t s, const void* x, int src, void* y, int dst, int64_t n);
 void launchFill(cudaStream_t s, void* y, int dtype, int64_t n, double value);
 void launchSoftmax(cudaStream_t s, const float* x, float* y, int64_t rows, int64_t cols);
@@ -87,8 +89,9 @@ void launchResize(cudaStream_t s, bool bilinear, const float* x, float* y, int64
 enum ReduceOp { R_SUM = 0, R_MAX, R_MIN, R_MEAN, R_PROD };
 // in viewed as [outer, r, inner] reduced over r to [outer, inner]; scratch must hold reduceScratch() bytes.
 size_t reduceScratch(int64_t outer, int64_t r, int64_t inner);
-void launchReduce(cudaStream_t s, int op, const float* x, float* y, int64_t outer, int64_t r, int64_t inner,
-                  void* scratch);
+// x may be half (xHalf); y and the scratch are float32.
+void launchReduce(cudaStream_t s, int op, const void* x, bool xHalf, float* y, int64_t outer, int64_t r,
+                  int64_t inner, void* scratch);
 
 // ---- pool.cu ----
 struct PoolParams {
@@ -97,6 +100,6 @@ struct PoolParams {
   int kd, kh, kw, sd, sh, sw, dd, dh, dw;  // window, strides, dilations
   int pf, pt, pl;              // pads front / top / left
 };
-void launchPool(cudaStream_t s, bool isMax, const float* x, float* y, const PoolParams& p);
+void launchPool(cudaStream_t s, bool isMax, const void* x, void* y, const PoolParams& p, bool half);
 
 }  // namespace tfjs_delta

@@ -100,6 +100,7 @@ struct ConvArgs {
   int64_t xs[3], ys[3], ws[3];  // spatial sizes of x, y and the filter
   int pad[3], stride[3], dil[3];
   void* x; void* w; void* y;  // NDHWC x, KTRSC filter, NDHWC y (for backwardData: y is input, x output)
+  bool half;                 // x, w and y stored as IEEE half (fp32 accumulation)
 };
 void convolution(ConvArgs& a);
 // conv_graph.cc: an execution plan of cuDNN's graph API for this shape (false when no engine fits).

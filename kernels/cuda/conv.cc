@@ -26,7 +26,7 @@ std::unordered_map<std::string, Plan> g_plans;
 
 std::string keyOf(const ConvArgs& a, bool tf32) {
   std::ostringstream k;
-  k << a.nd << (a.backwardData ? 'b' : 'f') << (tf32 ? 't' : 's') << ':' << a.n << ',' << a.c << ',' << a.k << ','
+  k << a.nd << (a.backwardData ? 'b' : 'f') << (a.half ? 'h' : tf32 ? 't' : 's') << ':' << a.n << ',' << a.c << ',' << a.k << ','
     << a.groups;
   for (int i = 0; i < a.nd; ++i)
     k << '|' << a.xs[i] << ',' << a.ys[i] << ',' << a.ws[i] << ',' << a.pad[i] << ',' << a.stride[i] << ','
@@ -40,10 +40,13 @@ size_t workspaceLimit() {
   return (size_t)(mb > 0 ? mb : 512) << 20;
 }
 
-void setTensor(const char* where, cudnnTensorDescriptor_t d, int nd, int64_t n, int64_t c, const int64_t* s) {
+cudnnDataType_t dataType(const ConvArgs& a) { return a.half ? CUDNN_DATA_HALF : CUDNN_DATA_FLOAT; }
+
+void setTensor(const char* where, cudnnTensorDescriptor_t d, int nd, int64_t n, int64_t c, const int64_t* s,
+               cudnnDataType_t dt) {
   int dims[5] = {(int)n, (int)c, 1, 1, 1};
   for (int i = 0; i < nd; ++i) dims[2 + i] = (int)s[i];
-  TD_CUDNN(where, cudnnSetTensorNdDescriptorEx(d, CUDNN_TENSOR_NHWC, CUDNN_DATA_FLOAT, nd + 2, dims));
+  TD_CUDNN(where, cudnnSetTensorNdDescriptorEx(d, CUDNN_TENSOR_NHWC, dt, nd + 2, dims));
 }
 
 bool acceptable(cudnnMathType_t m, bool tf32) { return tf32 || m == CUDNN_FMA_MATH; }
@@ -92,15 +95,16 @@ Plan& planFor(Context& c, ConvArgs& a) {
   TD_CUDNN(where, cudnnCreateTensorDescriptor(&p.y));
   TD_CUDNN(where, cudnnCreateFilterDescriptor(&p.w));
   TD_CUDNN(where, cudnnCreateConvolutionDescriptor(&p.conv));
-  setTensor(where, p.x, a.nd, a.n, a.c, a.xs);
-  setTensor(where, p.y, a.nd, a.n, a.k, a.ys);
+  setTensor(where, p.x, a.nd, a.n, a.c, a.xs, dataType(a));
+  setTensor(where, p.y, a.nd, a.n, a.k, a.ys, dataType(a));
   int fdims[5] = {(int)a.k, (int)(a.c / a.groups), 1, 1, 1};
   for (int i = 0; i < a.nd; ++i) fdims[2 + i] = (int)a.ws[i];
-  TD_CUDNN(where, cudnnSetFilterNdDescriptor(p.w, CUDNN_DATA_FLOAT, CUDNN_TENSOR_NHWC, a.nd + 2, fdims));
+  TD_CUDNN(where, cudnnSetFilterNdDescriptor(p.w, dataType(a), CUDNN_TENSOR_NHWC, a.nd + 2, fdims));
   TD_CUDNN(where, cudnnSetConvolutionNdDescriptor(p.conv, a.nd, a.pad, a.stride, a.dil, CUDNN_CROSS_CORRELATION,
                                                   CUDNN_DATA_FLOAT));
   TD_CUDNN(where, cudnnSetConvolutionGroupCount(p.conv, (int)a.groups));
-  TD_CUDNN(where, cudnnSetConvolutionMathType(p.conv, c.allowTF32 ? CUDNN_TENSOR_OP_MATH : CUDNN_FMA_MATH));
+  const bool tensorCores = c.allowTF32 || a.half;
+  TD_CUDNN(where, cudnnSetConvolutionMathType(p.conv, tensorCores ? CUDNN_TENSOR_OP_MATH : CUDNN_FMA_MATH));
 
   int out[5];
   TD_CUDNN(where, cudnnGetConvolutionNdForwardOutputDim(p.conv, p.x, p.w, a.nd + 2, out));
@@ -114,7 +118,7 @@ Plan& planFor(Context& c, ConvArgs& a) {
   auto search = [&](size_t limit) -> bool {
     if (!(legacy && legacy[0] == '1') && buildGraphPlan(c, a, limit, &p.graph, &p.workspace)) {
       p.algo = -1;
-      p.math = c.allowTF32 ? CUDNN_TENSOR_OP_MATH : CUDNN_FMA_MATH;
+      p.math = tensorCores ? CUDNN_TENSOR_OP_MATH : CUDNN_FMA_MATH;
       return true;
     }
     constexpr int kMax = 16;
@@ -126,11 +130,11 @@ Plan& planFor(Context& c, ConvArgs& a) {
         SearchBuffer ws(limit);
         TD_CUDNN(where, cudnnFindConvolutionForwardAlgorithmEx(c.cudnn, p.x, a.x, p.w, a.w, p.conv, p.y, a.y, kMax,
                                                                &returned, perf, ws.p, ws.bytes));
-        ok = pick(perf, returned, c.allowTF32, ws.bytes, p);
+        ok = pick(perf, returned, tensorCores, ws.bytes, p);
       }
       if (!ok) {
         TD_CUDNN(where, cudnnGetConvolutionForwardAlgorithm_v7(c.cudnn, p.x, p.w, p.conv, p.y, kMax, &returned, perf));
-        ok = pick(perf, returned, c.allowTF32, limit, p);
+        ok = pick(perf, returned, tensorCores, limit, p);
       }
     } else {
       cudnnConvolutionBwdDataAlgoPerf_t perf[kMax];
@@ -138,12 +142,12 @@ Plan& planFor(Context& c, ConvArgs& a) {
         SearchBuffer ws(limit);
         TD_CUDNN(where, cudnnFindConvolutionBackwardDataAlgorithmEx(c.cudnn, p.w, a.w, p.y, a.y, p.conv, p.x, a.x,
                                                                     kMax, &returned, perf, ws.p, ws.bytes));
-        ok = pick(perf, returned, c.allowTF32, ws.bytes, p);
+        ok = pick(perf, returned, tensorCores, ws.bytes, p);
       }
       if (!ok) {
         TD_CUDNN(where, cudnnGetConvolutionBackwardDataAlgorithm_v7(c.cudnn, p.w, p.y, p.conv, p.x, kMax, &returned,
                                                                      perf));
-        ok = pick(perf, returned, c.allowTF32, limit, p);
+        ok = pick(perf, returned, tensorCores, limit, p);
       }
     }
     return ok;

@@ -37,10 +37,10 @@ void channelsLast(int nd, const int64_t* dims, int64_t* strides) {
   strides[0] = s;
 }
 
-void tensor(Desc& t, int64_t uid, int nd, const int64_t* dims) {
+void tensor(Desc& t, int64_t uid, int nd, const int64_t* dims, bool half) {
   int64_t strides[5];
   channelsLast(nd, dims, strides);
-  cudnnDataType_t dt = CUDNN_DATA_FLOAT;
+  cudnnDataType_t dt = half ? CUDNN_DATA_HALF : CUDNN_DATA_FLOAT;
   int64_t align = 16;
   t.set(CUDNN_ATTR_TENSOR_DATA_TYPE, CUDNN_TYPE_DATA_TYPE, 1, &dt);
   t.set(CUDNN_ATTR_TENSOR_DIMENSIONS, CUDNN_TYPE_INT64, nd + 2, dims);
@@ -92,9 +92,9 @@ bool buildGraphPlan(Context& c, ConvArgs& a, size_t workspaceLimit, cudnnBackend
     pad[i] = a.pad[i], stride[i] = a.stride[i], dil[i] = a.dil[i];
   }
   Desc x(CUDNN_BACKEND_TENSOR_DESCRIPTOR), w(CUDNN_BACKEND_TENSOR_DESCRIPTOR), y(CUDNN_BACKEND_TENSOR_DESCRIPTOR);
-  tensor(x, 1, nd, xd);
-  tensor(w, 2, nd, wd);
-  tensor(y, 3, nd, yd);
+  tensor(x, 1, nd, xd, a.half);
+  tensor(w, 2, nd, wd, a.half);
+  tensor(y, 3, nd, yd, a.half);
 
   Desc conv(CUDNN_BACKEND_CONVOLUTION_DESCRIPTOR);
   cudnnDataType_t comp = CUDNN_DATA_FLOAT;
@@ -160,7 +160,7 @@ bool buildGraphPlan(Context& c, ConvArgs& a, size_t workspaceLimit, cudnnBackend
     cudaEventCreate(&e1);
   }
   for (int64_t i = 0; st == CUDNN_STATUS_SUCCESS && i < got && tried < kCandidates; ++i) {
-    if (!c.allowTF32 && usesTensorCores(cfgs[i])) continue;
+    if (!c.allowTF32 && !a.half && usesTensorCores(cfgs[i])) continue;  // half data: tensor cores are the point
     cudnnBackendDescriptor_t plan;
     if (cudnnBackendCreateDescriptor(CUDNN_BACKEND_EXECUTION_PLAN_DESCRIPTOR, &plan) != CUDNN_STATUS_SUCCESS) continue;
     int64_t ws = 0, n = 0;

@@ -2,6 +2,7 @@
 // image resizing (ResizeNearestNeighbor, ResizeBilinear). Indices follow tfjs-backend-cpu exactly.
 #include "common.h"
 #include "broadcast.cuh"
+#include "storage.cuh"
 
 namespace tfjs_delta {
 namespace {
@@ -97,11 +98,14 @@ void launchStridedCopy(cudaStream_t s, int elemBytes, const void* src, int64_t s
   if (elemBytes == 4)
     TD_INDEX_DISPATCH(fits, stridedCopyKernel<int32_t, I><<<blocksFor(n), kThreads, 0, s>>>(
                                 (const int32_t*)src + srcOffset, sd, (int32_t*)dst + dstOffset, dd, n));
+  else if (elemBytes == 2)
+    TD_INDEX_DISPATCH(fits, stridedCopyKernel<uint16_t, I><<<blocksFor(n), kThreads, 0, s>>>(
+                                (const uint16_t*)src + srcOffset, sd, (uint16_t*)dst + dstOffset, dd, n));
   else if (elemBytes == 1)
     TD_INDEX_DISPATCH(fits, stridedCopyKernel<uint8_t, I><<<blocksFor(n), kThreads, 0, s>>>(
                                 (const uint8_t*)src + srcOffset, sd, (uint8_t*)dst + dstOffset, dd, n));
   else
-    failArg("stridedCopy", "element size must be 1 or 4 bytes");
+    failArg("stridedCopy", "element size must be 1, 2 or 4 bytes");
   TD_LAUNCHED("stridedCopy");
 }
 
@@ -116,6 +120,9 @@ void launchPad(cudaStream_t s, int dtype, const void* x, const Dims& in, void* y
   if (dtype == DT_FLOAT32)
     TD_INDEX_DISPATCH(fits, padKernel<float, I><<<blocksFor(n), kThreads, 0, s>>>(
                                 (const float*)x, in, (float*)y, out, b, mode, (float)value, n));
+  else if (dtype == DT_FLOAT16)
+    TD_INDEX_DISPATCH(fits, padKernel<__half, I><<<blocksFor(n), kThreads, 0, s>>>(
+                                (const __half*)x, in, (__half*)y, out, b, mode, __float2half_rn((float)value), n));
   else if (dtype == DT_INT32)
     TD_INDEX_DISPATCH(fits, padKernel<int32_t, I><<<blocksFor(n), kThreads, 0, s>>>(
                                 (const int32_t*)x, in, (int32_t*)y, out, b, mode, (int32_t)value, n));

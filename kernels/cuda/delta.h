@@ -102,8 +102,8 @@ void launchPackFilterTf32(cudaStream_t s, const DeltaConvParams& p, const float*
 // gate[n, co] = sigmoid(bg[co] + sum_ci mean[n, ci] * wg[ci, co]).
 void launchGateSigmoid(cudaStream_t s, const float* mean, const float* wg, const float* bg, float* gate, int64_t n,
                        int64_t c);
-// out[n, v, c] = act(y[n, v, c] * gate[n, c]).
-void launchApplyGate(cudaStream_t s, const float* y, const float* gate, float* out, int64_t n, int64_t voxels,
-                     int64_t c, int act, float alpha);
+// out[n, v, c] = act(y[n, v, c] * gate[n, c]); y and out half when `half`.
+void launchApplyGate(cudaStream_t s, const void* y, const float* gate, void* out, int64_t n, int64_t voxels,
+                     int64_t c, int act, float alpha, bool half);
 
 }  // namespace tfjs_delta

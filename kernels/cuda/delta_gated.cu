@@ -1,6 +1,7 @@
 // The SE gate of conv3dGated (FLAVR): gate = sigmoid(mean_{DHW}(y) . Wg + bg) per batch row and channel, then
 // out = act(y * gate) in one pass. The convolution and the mean run on cuDNN / the reduce kernels.
 #include "delta.h"
+#include "storage.cuh"
 
 namespace tfjs_delta {
 namespace {
@@ -32,11 +33,11 @@ __device__ __forceinline__ float act(int op, float v, float alpha) {
   return v;
 }
 
-template <typename I>
-__global__ void applyGateKernel(const float* __restrict__ y, const float* __restrict__ gate, float* __restrict__ out,
+template <typename T, typename I>
+__global__ void applyGateKernel(const T* __restrict__ y, const float* __restrict__ gate, T* __restrict__ out,
                                 I total, I perRow, I c, int op, float alpha) {
   for (I i = blockIdx.x * (I)blockDim.x + threadIdx.x; i < total; i += (I)gridDim.x * blockDim.x)
-    out[i] = act(op, y[i] * gate[(i / perRow) * c + i % c], alpha);
+    out[i] = fromFloat<T>(act(op, toFloat(y[i]) * gate[(i / perRow) * c + i % c], alpha));
 }
 
 }  // namespace
@@ -49,13 +50,13 @@ void launchGateSigmoid(cudaStream_t s, const float* mean, const float* wg, const
   TD_LAUNCHED("gateSigmoid");
 }
 
-void launchApplyGate(cudaStream_t s, const float* y, const float* gate, float* out, int64_t n, int64_t voxels,
-                     int64_t c, int act, float alpha) {
+void launchApplyGate(cudaStream_t s, const void* y, const float* gate, void* out, int64_t n, int64_t voxels,
+                     int64_t c, int act, float alpha, bool half) {
   const int64_t total = n * voxels * c;
   if (total == 0) return;
   const int grid = deltaGrid(total, kThreads);
-  TD_INDEX_DISPATCH(total < kIndex32Limit, applyGateKernel<I><<<grid, kThreads, 0, s>>>(
-                                               y, gate, out, (I)total, (I)(voxels * c), (I)c, act, alpha));
+  TD_STORAGE_DISPATCH(half, TD_INDEX_DISPATCH(total < kIndex32Limit, applyGateKernel<T, I><<<grid, kThreads, 0, s>>>(
+                                 (const T*)y, gate, (T*)out, (I)total, (I)(voxels * c), (I)c, act, alpha)));
   TD_LAUNCHED("applyGate");
 }
 

@@ -2,6 +2,7 @@
 // batch norm (inference), cast, fill, softmax. All memory-bound: grid-stride loops, one pass each.
 #include "common.h"
 #include "broadcast.cuh"
+#include "storage.cuh"
 
 namespace tfjs_delta {
 namespace {
@@ -45,9 +46,10 @@ __device__ __forceinline__ float unaryOp(int op, float x, float alpha) {
   return x;
 }
 
-__global__ void unaryKernel(int op, const float* __restrict__ x, float* __restrict__ y, int64_t n, float alpha) {
+template <typename T>
+__global__ void unaryKernel(int op, const T* __restrict__ x, T* __restrict__ y, int64_t n, float alpha) {
   for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < n; i += (int64_t)gridDim.x * blockDim.x)
-    y[i] = unaryOp(op, x[i], alpha);
+    y[i] = fromFloat<T>(unaryOp(op, toFloat(x[i]), alpha));
 }
 
 template <typename T>
@@ -79,6 +81,10 @@ __device__ __forceinline__ float binaryOp<float>(int op, float a, float b) {
     case B_PRELU: return a < 0.f ? a * b : a;
   }
   return a;
+}
+template <>
+__device__ __forceinline__ __half binaryOp<__half>(int op, __half a, __half b) {
+  return __float2half_rn(binaryOp<float>(op, __half2float(a), __half2float(b)));
 }
 
 template <typename T>
@@ -154,20 +160,20 @@ void binaryT(cudaStream_t s, int op, const T* a, const T* b, T* o, const Dims& a
   TD_LAUNCHED("binary");
 }
 
-template <typename I>
-__global__ void biasActKernel(float* __restrict__ y, I n, const float* __restrict__ bias, I biasLen,
+template <typename T, typename I>
+__global__ void biasActKernel(T* __restrict__ y, I n, const float* __restrict__ bias, I biasLen,
                               int act, float alpha, const float* __restrict__ prelu, I preluLen) {
   for (I i = blockIdx.x * (I)blockDim.x + threadIdx.x; i < n; i += (I)gridDim.x * blockDim.x) {
-    float v = y[i];
+    float v = toFloat(y[i]);
     if (bias) v += bias[i % biasLen];
     if (prelu) v = v < 0.f ? prelu[i % preluLen] * v : v;
     else v = unaryOp(act, v, alpha);
-    y[i] = v;
+    y[i] = fromFloat<T>(v);
   }
 }
 
-template <typename I>
-__global__ void batchNormKernel(const float* __restrict__ x, float* __restrict__ y, I n,
+template <typename T, typename I>
+__global__ void batchNormKernel(const T* __restrict__ x, T* __restrict__ y, I n,
                                 const float* __restrict__ mean, I lm, const float* __restrict__ var, I lv,
                                 const float* __restrict__ offset, I lo, const float* __restrict__ scale,
                                 I ls, float eps) {
@@ -175,7 +181,7 @@ __global__ void batchNormKernel(const float* __restrict__ x, float* __restrict__
   for (I i = blockIdx.x * (I)blockDim.x + threadIdx.x; i < n; i += (I)gridDim.x * blockDim.x) {
     const I c = i % lm;
     float sc = scale ? scale[same ? c : i % ls] : 1.f, of = offset ? offset[same ? c : i % lo] : 0.f;
-    y[i] = of + (x[i] - mean[c]) * sc / sqrtf(var[same ? c : i % lv] + eps);
+    y[i] = fromFloat<T>(of + (toFloat(x[i]) - mean[c]) * sc / sqrtf(var[same ? c : i % lv] + eps));
   }
 }
 
@@ -183,6 +189,11 @@ template <typename S, typename D>
 __global__ void castKernel(const S* __restrict__ x, D* __restrict__ y, int64_t n) {
   for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < n; i += (int64_t)gridDim.x * blockDim.x)
     y[i] = static_cast<D>(x[i]);
+}
+template <typename S, typename D>
+__global__ void castFloat(const S* __restrict__ x, D* __restrict__ y, int64_t n) {  // float <-> half
+  for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < n; i += (int64_t)gridDim.x * blockDim.x)
+    y[i] = fromFloat<D>(toFloat(x[i]));
 }
 template <typename S>
 __global__ void castToBool(const S* __restrict__ x, uint8_t* __restrict__ y, int64_t n) {
@@ -231,10 +242,10 @@ __global__ void softmaxKernel(const float* __restrict__ x, float* __restrict__ y
 
 }  // namespace
 
-void launchUnary(cudaStream_t s, int op, const float* x, float* y, int64_t n, float alpha) {
+void launchUnary(cudaStream_t s, int op, const void* x, void* y, int64_t n, float alpha, bool half) {
   if (op < 0 || op >= U_COUNT) failArg("unary", "unknown unary op " + std::to_string(op));
   if (n == 0) return;
-  unaryKernel<<<blocksFor(n), kThreads, 0, s>>>(op, x, y, n, alpha);
+  TD_STORAGE_DISPATCH(half, unaryKernel<T><<<blocksFor(n), kThreads, 0, s>>>(op, (const T*)x, (T*)y, n, alpha));
   TD_LAUNCHED("unary");
 }
 
@@ -243,27 +254,29 @@ void launchBinary(cudaStream_t s, int op, int dtype, const void* a, const void* 
   if (op < 0 || op >= B_COUNT) failArg("binary", "unknown binary op " + std::to_string(op));
   if (dtype == DT_FLOAT32)
     binaryT<float>(s, op, (const float*)a, (const float*)b, (float*)out, ad, bd, od);
+  else if (dtype == DT_FLOAT16)
+    binaryT<__half>(s, op, (const __half*)a, (const __half*)b, (__half*)out, ad, bd, od);
   else if (dtype == DT_INT32)
     binaryT<int32_t>(s, op, (const int32_t*)a, (const int32_t*)b, (int32_t*)out, ad, bd, od);
   else
-    failArg("binary", "dtype must be float32 or int32");
+    failArg("binary", "dtype must be float32, float16 or int32");
 }
 
-void launchBiasAct(cudaStream_t s, float* y, int64_t n, const float* bias, int64_t biasLen, int act, float alpha,
-                   const float* prelu, int64_t preluLen) {
+void launchBiasAct(cudaStream_t s, void* y, int64_t n, const float* bias, int64_t biasLen, int act, float alpha,
+                   const float* prelu, int64_t preluLen, bool half) {
   if (act < 0 || act >= U_COUNT) failArg("biasAct", "unknown activation " + std::to_string(act));
   if (n == 0) return;
-  TD_INDEX_DISPATCH(n < kIndex32Limit, biasActKernel<I><<<blocksFor(n), kThreads, 0, s>>>(
-                                           y, n, bias, biasLen, act, alpha, prelu, preluLen));
+  TD_STORAGE_DISPATCH(half, TD_INDEX_DISPATCH(n < kIndex32Limit, biasActKernel<T, I><<<blocksFor(n), kThreads, 0, s>>>(
+                                                  (T*)y, n, bias, biasLen, act, alpha, prelu, preluLen)));
   TD_LAUNCHED("biasAct");
 }
 
-void launchBatchNorm(cudaStream_t s, const float* x, float* y, int64_t n, const float* mean, int64_t lm,
+void launchBatchNorm(cudaStream_t s, const void* x, void* y, int64_t n, const float* mean, int64_t lm,
                      const float* var, int64_t lv, const float* offset, int64_t lo, const float* scale, int64_t ls,
-                     float eps) {
+                     float eps, bool half) {
   if (n == 0) return;
-  TD_INDEX_DISPATCH(n < kIndex32Limit, batchNormKernel<I><<<blocksFor(n), kThreads, 0, s>>>(
-                                           x, y, n, mean, lm, var, lv, offset, lo, scale, ls, eps));
+  TD_STORAGE_DISPATCH(half, TD_INDEX_DISPATCH(n < kIndex32Limit, batchNormKernel<T, I><<<blocksFor(n), kThreads, 0, s>>>(
+                                                  (const T*)x, (T*)y, n, mean, lm, var, lv, offset, lo, scale, ls, eps)));
   TD_LAUNCHED("batchNorm");
 }
 
@@ -274,6 +287,8 @@ void launchCast(cudaStream_t s, const void* x, int src, void* y, int dst, int64_
   else if (src == DT_INT32 && dst == DT_FLOAT32) castKernel<int32_t, float><<<g, kThreads, 0, s>>>((const int32_t*)x, (float*)y, n);
   else if (src == DT_BOOL && dst == DT_FLOAT32) castKernel<uint8_t, float><<<g, kThreads, 0, s>>>((const uint8_t*)x, (float*)y, n);
   else if (src == DT_BOOL && dst == DT_INT32) castKernel<uint8_t, int32_t><<<g, kThreads, 0, s>>>((const uint8_t*)x, (int32_t*)y, n);
+  else if (src == DT_FLOAT32 && dst == DT_FLOAT16) castFloat<float, __half><<<g, kThreads, 0, s>>>((const float*)x, (__half*)y, n);
+  else if (src == DT_FLOAT16 && dst == DT_FLOAT32) castFloat<__half, float><<<g, kThreads, 0, s>>>((const __half*)x, (float*)y, n);
   else if (src == DT_FLOAT32 && dst == DT_BOOL) castToBool<float><<<g, kThreads, 0, s>>>((const float*)x, (uint8_t*)y, n);
   else if (src == DT_INT32 && dst == DT_BOOL) castToBool<int32_t><<<g, kThreads, 0, s>>>((const int32_t*)x, (uint8_t*)y, n);
   else failArg("cast", "unsupported cast " + std::to_string(src) + " -> " + std::to_string(dst));
@@ -284,6 +299,7 @@ void launchFill(cudaStream_t s, void* y, int dtype, int64_t n, double value) {
   if (n == 0) return;
   int g = blocksFor(n);
   if (dtype == DT_FLOAT32) fillKernel<float><<<g, kThreads, 0, s>>>((float*)y, n, (float)value);
+  else if (dtype == DT_FLOAT16) fillKernel<__half><<<g, kThreads, 0, s>>>((__half*)y, n, __float2half_rn((float)value));
   else if (dtype == DT_INT32) fillKernel<int32_t><<<g, kThreads, 0, s>>>((int32_t*)y, n, (int32_t)value);
   else if (dtype == DT_BOOL) fillKernel<uint8_t><<<g, kThreads, 0, s>>>((uint8_t*)y, n, value != 0 ? 1 : 0);
   else failArg("fill", "unsupported dtype " + std::to_string(dtype));

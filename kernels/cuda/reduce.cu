@@ -2,6 +2,7 @@
 // made contiguous by the caller (a transpose when needed). Long reductions with little parallel work (global
 // average pooling at batch 1) are split in two passes through `scratch`.
 #include "common.h"
+#include "storage.cuh"
 
 namespace tfjs_delta {
 namespace {
@@ -24,11 +25,12 @@ __device__ __forceinline__ float combine(int op, float a, float b) {
 }
 
 // inner == 1: one block per output row, block-wide reduction.
-__global__ void reduceRows(int op, const float* __restrict__ x, float* __restrict__ y, int64_t r, float scale) {
+template <typename T>
+__global__ void reduceRows(int op, const T* __restrict__ x, float* __restrict__ y, int64_t r, float scale) {
   __shared__ float red[kTx * kTy];
-  const float* row = x + blockIdx.x * r;
+  const T* row = x + blockIdx.x * r;
   float acc = initOf(op);
-  for (int64_t j = threadIdx.x; j < r; j += blockDim.x) acc = combine(op, acc, row[j]);
+  for (int64_t j = threadIdx.x; j < r; j += blockDim.x) acc = combine(op, acc, toFloat(row[j]));
   red[threadIdx.x] = acc;
   __syncthreads();
   for (int w = blockDim.x / 2; w > 0; w >>= 1) {
@@ -39,14 +41,15 @@ __global__ void reduceRows(int op, const float* __restrict__ x, float* __restric
 }
 
 // inner > 1: threadIdx.x walks `inner` (coalesced), threadIdx.y strides over r, shared-memory reduction over y.
-__global__ void reduceCols(int op, const float* __restrict__ x, float* __restrict__ y, int64_t r, int64_t inner,
+template <typename T>
+__global__ void reduceCols(int op, const T* __restrict__ x, float* __restrict__ y, int64_t r, int64_t inner,
                            float scale) {
   __shared__ float red[kTy][kTx + 1];
   const int64_t o = blockIdx.y, i = blockIdx.x * (int64_t)kTx + threadIdx.x;
   float acc = initOf(op);
   if (i < inner) {
-    const float* base = x + o * r * inner + i;
-    for (int64_t j = threadIdx.y; j < r; j += kTy) acc = combine(op, acc, base[j * inner]);
+    const T* base = x + o * r * inner + i;
+    for (int64_t j = threadIdx.y; j < r; j += kTy) acc = combine(op, acc, toFloat(base[j * inner]));
   }
   red[threadIdx.y][threadIdx.x] = acc;
   __syncthreads();
@@ -56,14 +59,14 @@ __global__ void reduceCols(int op, const float* __restrict__ x, float* __restric
   }
 }
 
-void reduceOnce(cudaStream_t s, int op, const float* x, float* y, int64_t outer, int64_t r, int64_t inner,
-                float scale) {
+template <typename T>
+void reduceOnce(cudaStream_t s, int op, const T* x, float* y, int64_t outer, int64_t r, int64_t inner, float scale) {
   if (outer > 0x7fffffff || (inner > 1 && outer > 65535)) failArg("reduce", "outer dimension too large");
   if (inner == 1) {
-    reduceRows<<<(unsigned)outer, kTx * kTy, 0, s>>>(op, x, y, r, scale);
+    reduceRows<T><<<(unsigned)outer, kTx * kTy, 0, s>>>(op, x, y, r, scale);
   } else {
     dim3 grid((unsigned)((inner + kTx - 1) / kTx), (unsigned)outer);
-    reduceCols<<<grid, dim3(kTx, kTy), 0, s>>>(op, x, y, r, inner, scale);
+    reduceCols<T><<<grid, dim3(kTx, kTy), 0, s>>>(op, x, y, r, inner, scale);
   }
   TD_LAUNCHED("reduce");
 }
@@ -84,8 +87,8 @@ size_t reduceScratch(int64_t outer, int64_t r, int64_t inner) {
   return chunks > 1 ? (size_t)(outer * chunks * inner) * sizeof(float) : 0;
 }
 
-void launchReduce(cudaStream_t s, int op, const float* x, float* y, int64_t outer, int64_t r, int64_t inner,
-                  void* scratch) {
+void launchReduce(cudaStream_t s, int op, const void* x, bool xHalf, float* y, int64_t outer, int64_t r,
+                  int64_t inner, void* scratch) {
   if (op < 0 || op > R_PROD) failArg("reduce", "unknown reduce op " + std::to_string(op));
   if (outer * inner == 0) return;
   if (r == 0) {  // empty reduction: the identity of the op
@@ -95,14 +98,15 @@ void launchReduce(cudaStream_t s, int op, const float* x, float* y, int64_t oute
   const float scale = op == R_MEAN ? 1.f / (float)r : 1.f;
   int64_t chunks = splitOf(outer, r, inner);
   if (chunks <= 1) {
-    reduceOnce(s, op, x, y, outer, r, inner, scale);
+    TD_STORAGE_DISPATCH(xHalf, reduceOnce<T>(s, op, (const T*)x, y, outer, r, inner, scale));
     return;
   }
   if (!scratch) failArg("reduce", "scratch buffer missing for a split reduction");
   const int first = op == R_MEAN ? R_SUM : op;
   float* partial = static_cast<float*>(scratch);
-  reduceOnce(s, first, x, partial, outer * chunks, r / chunks, inner, 1.f);  // [outer, chunks, inner]
-  reduceOnce(s, op == R_MEAN ? R_SUM : op, partial, y, outer, chunks, inner, scale);
+  TD_STORAGE_DISPATCH(xHalf, reduceOnce<T>(s, first, (const T*)x, partial, outer * chunks, r / chunks, inner,
+                                            1.f));  // [outer, chunks, inner]
+  reduceOnce<float>(s, op == R_MEAN ? R_SUM : op, partial, y, outer, chunks, inner, scale);
 }
 
 }  // namespace tfjs_delta

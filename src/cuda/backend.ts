@@ -22,6 +22,13 @@ export interface CudaData {
    * buffer) is 0 are undefined until `ptr()` or a read zeroes them (see CudaBackend.markLazy).
    */
   lazy?: {maskPtr: Ptr; pixels: number; channels: number};
+  /**
+   * A float32 tensor stored as IEEE half (2 bytes an element), written by a kernel running with half storage (the
+   * 'fp16' precision of compiled streams). Kernels that know half read it as it is; every other kernel, and every
+   * read, goes through `ptr()`, which converts it once into a float32 copy cached with it (half tensors are never
+   * written after their kernel: the in-place delta kernels write float32 state only).
+   */
+  half?: boolean;
 }
 
 export interface CudaMemoryInfo {
@@ -70,6 +77,12 @@ export class CudaBackend extends KernelBackend {
    * the zero-filled delta (TFJS_DELTA_CUDA_DIRECT_CONVS=1; see cudnnDeltaConv in kernels/delta.ts).
    */
   directDeltaConvs = process.env.TFJS_DELTA_CUDA_DIRECT_CONVS === '1';
+  /**
+   * Convolution kernels compute in half precision (fp32 accumulation) and write their outputs in half storage;
+   * elementwise, pooling and data-movement kernels keep half inputs in half. Set by compiled streams with
+   * precision 'fp16' around their frames only.
+   */
+  halfStorage = false;
   /** Device buffers (masks) that lazy tensors still need: freed only once no lazy tensor refers to them. */
   private readonly pins = new Map<Ptr, {count: number; orphan: boolean}>();
 
@@ -104,8 +117,8 @@ export class CudaBackend extends KernelBackend {
     const d = this.data.get(dataId);
     if (d.host) return d.host;
     if (d.lazy) this.materialise(d);
-    const out = typedArrayFor(d.dtype, d.bytes / bytesPerElement(d.dtype));
-    if (d.bytes > 0) this.n.download(d.ptr, out);
+    const out = typedArrayFor(d.dtype, util.sizeFromShape(d.shape));
+    if (d.bytes > 0) this.n.download(d.half ? this.floatCopy(d) : d.ptr, out);
     return out;
   }
 
@@ -169,9 +182,14 @@ export class CudaBackend extends KernelBackend {
   }
 
   // ---- helpers for kernels ----
-  /** A new uninitialised tensor on the device. */
-  makeOutput(shape: number[], dtype: DataType): TensorInfo {
-    return {dataId: this.write(null, shape, dtype), shape, dtype};
+  /** A new uninitialised tensor on the device; `half`: a float32 tensor in half storage. */
+  makeOutput(shape: number[], dtype: DataType, half = false): TensorInfo {
+    if (!half) return {dataId: this.write(null, shape, dtype), shape, dtype};
+    if (dtype !== 'float32') throw new Error(`'cuda' backend: half storage is for float32 tensors, not ${dtype}`);
+    const dataId = {id: nextDataId++};
+    const bytes = util.sizeFromShape(shape) * 2;
+    this.data.set(dataId, {ptr: bytes > 0 ? this.n.alloc(bytes) : 0, bytes, dtype, shape, refCount: 1, half: true});
+    return {dataId, shape, dtype};
   }
 
   /** A new tensor holding `values` (host → device copy). */
@@ -179,24 +197,75 @@ export class CudaBackend extends KernelBackend {
     return {dataId: this.write(values, shape, dtype), shape, dtype};
   }
 
-  /** The device pointer of a tensor's data, with every element defined (a lazy delta tensor is zeroed first). */
+  /**
+   * The device pointer of a tensor's data in its dtype's own layout (float32 for a half-stored tensor: its cached
+   * float32 copy), with every element defined (a lazy delta tensor is zeroed first).
+   */
   ptr(t: TensorInfo): Ptr {
+    const d = this.data.get(t.dataId);
+    if (d.lazy) this.materialise(d);
+    return d.half ? this.floatCopy(d) : d.ptr;
+  }
+
+  /** Runs `f` with half storage off (kernels that build float32-only results on dense kernels). */
+  withFloatStorage<T>(f: () => T): T {
+    const previous = this.halfStorage;
+    this.halfStorage = false;
+    try {
+      return f();
+    } finally {
+      this.halfStorage = previous;
+    }
+  }
+
+  /** Whether `t` is held in half storage. */
+  isHalf(t: TensorInfo): boolean {
+    return this.data.get(t.dataId).half === true;
+  }
+
+  /** The device pointer of a tensor's data as stored (half for a half-stored tensor): for kernels that read both. */
+  storedPtr(t: TensorInfo): Ptr {
     const d = this.data.get(t.dataId);
     if (d.lazy) this.materialise(d);
     return d.ptr;
   }
 
-  /** A new tensor holding a copy of `t`'s data (one device-to-device copy, queued). */
+  /** Bytes an element of `t` takes as stored. */
+  storedElementBytes(t: TensorInfo): number {
+    return this.isHalf(t) ? 2 : bytesPerElement(t.dtype);
+  }
+
+  /**
+   * `t`'s data in half storage: its own buffer when half-stored, else a half copy made now and pushed on `temps`
+   * (the caller disposes them after its kernels are queued).
+   */
+  halfPtr(t: TensorInfo, temps: TensorInfo[]): Ptr {
+    if (this.isHalf(t)) return this.storedPtr(t);
+    const h = this.makeOutput(t.shape, 'float32', true);
+    temps.push(h);
+    const size = util.sizeFromShape(t.shape);
+    if (size > 0) this.n.cast(this.ptr(t), DTypeCode.float32, this.storedPtr(h), DTypeCode.float16, size);
+    return this.storedPtr(h);
+  }
+
+  private floatCopy(d: CudaData): Ptr {
+    const size = util.sizeFromShape(d.shape);
+    return this.derivedOf(d, 'float32', size * 4, dst => this.n.cast(d.ptr, DTypeCode.float16, dst, DTypeCode.float32,
+                                                                      size));
+  }
+
+  /** A new tensor holding a copy of `t`'s data (one device-to-device copy, queued), in the same storage. */
   copyOf(t: TensorInfo): TensorInfo {
-    const out = this.makeOutput(t.shape, t.dtype);
+    const out = this.makeOutput(t.shape, t.dtype, this.isHalf(t));
     const bytes = this.data.get(out.dataId).bytes;
-    if (bytes > 0) this.n.copy(this.ptr(out), this.ptr(t), bytes);
+    if (bytes > 0) this.n.copy(this.storedPtr(out), this.storedPtr(t), bytes);
     return out;
   }
 
   /** The device pointer as is: for delta kernels, which read a delta input only at its active pixels. */
   rawPtr(t: TensorInfo): Ptr {
-    return this.data.get(t.dataId).ptr;
+    const d = this.data.get(t.dataId);
+    return d.half ? this.floatCopy(d) : d.ptr;  // a half tensor is never lazy: its float32 copy is complete
   }
 
   /**
@@ -206,6 +275,7 @@ export class CudaBackend extends KernelBackend {
   markLazy(out: TensorInfo, mask: TensorInfo): void {
     const d = this.data.get(out.dataId);
     if (d.bytes === 0) return;
+    if (d.half) throw new Error(`'cuda' backend: a lazily written delta tensor must be float32-stored`);
     const maskPtr = this.rawPtr(mask);
     const channels = out.shape[out.shape.length - 1];
     const pin = this.pins.get(maskPtr);
@@ -252,7 +322,10 @@ export class CudaBackend extends KernelBackend {
 
   /** A device buffer derived once from a constant tensor (e.g. a transposed filter), cached on its entry. */
   derived(t: TensorInfo, key: string, bytes: number, make: (dst: Ptr) => void): Ptr {
-    const d = this.data.get(t.dataId);
+    return this.derivedOf(this.data.get(t.dataId), key, bytes, make);
+  }
+
+  private derivedOf(d: CudaData, key: string, bytes: number, make: (dst: Ptr) => void): Ptr {
     if (!d.derived) d.derived = new Map();
     let p = d.derived.get(key);
     if (p === undefined) {

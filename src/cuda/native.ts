@@ -48,13 +48,14 @@ export interface CudaBinding {
   sync(): void;
   timerStart(): number;
   timerEnd(id: number): number;
-  unary(op: number, x: Ptr, y: Ptr, n: number, alpha: number): void;
+  // `half` (a trailing flag of several kernels): the float activations are in half storage (DTypeCode.float16).
+  unary(op: number, x: Ptr, y: Ptr, n: number, alpha: number, half?: boolean): void;
   binary(op: number, dtype: number, a: Ptr, b: Ptr, out: Ptr, outShape: number[], aStrides: number[],
          bStrides: number[]): void;
   biasAct(y: Ptr, n: number, bias: Ptr, biasLen: number, act: number, alpha: number, prelu: Ptr,
-          preluLen: number): void;
+          preluLen: number, half?: boolean): void;
   batchNorm(x: Ptr, y: Ptr, n: number, mean: Ptr, meanLen: number, variance: Ptr, varianceLen: number,
-            offset: Ptr, offsetLen: number, scale: Ptr, scaleLen: number, eps: number): void;
+            offset: Ptr, offsetLen: number, scale: Ptr, scaleLen: number, eps: number, half?: boolean): void;
   cast(x: Ptr, srcDtype: number, y: Ptr, dstDtype: number, n: number): void;
   fill(y: Ptr, dtype: number, n: number, value: number): void;
   softmax(x: Ptr, y: Ptr, rows: number, cols: number): void;
@@ -64,9 +65,10 @@ export interface CudaBinding {
       value: number): void;
   resize(bilinear: boolean, x: Ptr, n: number, h: number, w: number, c: number, y: Ptr, outH: number,
          outW: number, alignCorners: boolean, halfPixelCenters: boolean): void;
-  reduce(op: number, x: Ptr, y: Ptr, outer: number, r: number, inner: number): void;
-  pool(isMax: boolean, x: Ptr, y: Ptr, params: number[]): void;
-  conv(params: number[], x: Ptr, w: Ptr, y: Ptr): void;
+  /** `xHalf`: x in half storage (y is float32). */
+  reduce(op: number, x: Ptr, y: Ptr, outer: number, r: number, inner: number, xHalf?: boolean): void;
+  pool(isMax: boolean, x: Ptr, y: Ptr, params: number[], half?: boolean): void;
+  conv(params: number[], x: Ptr, w: Ptr, y: Ptr, half?: boolean): void;
   /** Cached convolution plans: shape key, cuDNN algorithm, workspace bytes, math type (profiling). */
   convPlans(): Array<{key: string; algo: number; workspace: number; mathType: number}>;
   gemm(a: Ptr, b: Ptr, c: Ptr, batch: number, m: number, n: number, k: number, transA: boolean,
@@ -94,7 +96,8 @@ export interface CudaBinding {
   /** params: n h w c oh ow top left; zero padding of H and W, outMask = mask (all active when 0) padded inactive. */
   deltaPad(params: number[], x: Ptr, mask: Ptr, y: Ptr, outMask: Ptr, writeZeros: boolean): void;
   gateSigmoid(mean: Ptr, wg: Ptr, bg: Ptr, gate: Ptr, n: number, c: number): void;
-  applyGate(y: Ptr, gate: Ptr, out: Ptr, n: number, voxels: number, c: number, act: number, alpha: number): void;
+  applyGate(y: Ptr, gate: Ptr, out: Ptr, n: number, voxels: number, c: number, act: number, alpha: number,
+            half?: boolean): void;
   // ---- compiled plans (plan.cc): CUDA-graph capture of the kernels queued between planBegin and planEnd ----
   planBegin(): number;
   /** Ends the capture and instantiates the graph; returns its node count. */
@@ -119,7 +122,8 @@ export const CompareOp = {
   greater: 0, greaterEqual: 1, less: 2, lessEqual: 3, equal: 4, notEqual: 5, and: 6, or: 7, not: 8,
 } as const;
 export const DeltaConvMode = {regular: 0, depthwise: 1, transposed: 2} as const;
-export const DTypeCode: Record<string, number> = {float32: 0, int32: 1, bool: 2};
+/** Device dtype codes; float16 is the half storage of float32 tensors, not a tfjs dtype. */
+export const DTypeCode: Record<string, number> = {float32: 0, int32: 1, bool: 2, float16: 3};
 
 export interface CudaStatus {
   available: boolean;

@@ -28,8 +28,10 @@
  * Re-planning: a change of input shape (resolution or batch) drops the plan and restarts the stream (delta
  * state reset: the next frame is a first frame); reset() does the same on request; a model run eagerly in
  * between (its state moved on), or given new weights (setWeights, loadWeights), is captured again at the next
- * step. Precision: 'tf32' (default) lets cuDNN and cuBLAS use TF32 tensor cores, 'fp32' is strict fp32; both
- * are fixed into the plan when it is captured.
+ * step. Precision: 'tf32' (default) lets cuDNN and cuBLAS use TF32 tensor cores, 'fp32' is strict fp32, 'fp16'
+ * runs the convolutions on half data with fp32 accumulation and keeps activations in half storage between the
+ * kernels that take it (elementwise, pooling, data movement, the gates); all are fixed into the plan when it is
+ * captured.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type {Tensor} from '@tensorflow/tfjs-core';
@@ -44,7 +46,11 @@ import {maskOf} from '../mask';
 export type StreamPrecision = 'tf32'|'fp32'|'fp16';
 
 export interface CompileStreamOptions {
-  /** 'tf32' (default): TF32 tensor cores; 'fp32': strict fp32. ('fp16' is not implemented yet.) */
+  /**
+   * 'tf32' (default): TF32 tensor cores; 'fp32': strict fp32; 'fp16': half-precision convolutions (fp32
+   * accumulation) and half storage of dense activations. Step outputs are float32 tensors either way (in 'fp16'
+   * held in half storage, converted when read). Delta layers keep float32 data and state at every precision.
+   */
   precision?: StreamPrecision;
   /**
    * Frames run eagerly before the plan is captured: 1 for a dense model (it builds the cuDNN plans), 2 for a
@@ -143,11 +149,7 @@ export class CompiledStream {
     this.backend = cudaBackendOf(where);
     if (!(model instanceof tfl.LayersModel)) throw new Error(`${where}: model must be a tf.LayersModel`);
     const precision = options.precision ?? 'tf32';
-    if (precision === 'fp16') {
-      throw new Error(`${where}: precision 'fp16' is not implemented yet (the 'cuda' backend stores float32 only); ` +
-          `use 'tf32' (default) or 'fp32'`);
-    }
-    if (precision !== 'tf32' && precision !== 'fp32') {
+    if (precision !== 'tf32' && precision !== 'fp32' && precision !== 'fp16') {
       throw new Error(`${where}: precision must be 'tf32', 'fp32' or 'fp16', got ${JSON.stringify(options.precision)}`);
     }
     this.model = model;
@@ -261,12 +263,14 @@ export class CompiledStream {
 
   private withPrecision<T>(f: () => T): T {
     const n = this.backend.n;
-    const previous = n.getOptions().allowTF32;
-    n.setOptions({allowTF32: this.precision === 'tf32'});
+    const previous = n.getOptions().allowTF32, previousHalf = this.backend.halfStorage;
+    n.setOptions({allowTF32: this.precision !== 'fp32'});
+    this.backend.halfStorage = this.precision === 'fp16';
     try {
       return f();
     } finally {
       n.setOptions({allowTF32: previous});
+      this.backend.halfStorage = previousHalf;
     }
   }
 
@@ -332,7 +336,7 @@ export class CompiledStream {
         capturing = true;
         const out = this.model.predictOnBatch(inputs.length === 1 ? inputs[0] : inputs);
         plan.outputs = (Array.isArray(out) ? out : [out]).map(t => tf.keep(t));
-        plan.outputs.forEach(t => this.backend.ptr(t));  // lazy zeros inside the graph
+        plan.outputs.forEach(t => this.backend.storedPtr(t));  // lazy zeros inside the graph
         for (const h of held) {
           const written = h.stream.get(h.name);
           if (written == null) throw new Error(`state buffer '${h.name}' disappeared during the frame`);

@@ -7,11 +7,11 @@
 import {backend_util, TensorInfo} from '@tensorflow/tfjs-core';
 
 import {CudaBackend} from '../backend';
-import {Ptr} from '../native';
+import {DTypeCode, Ptr} from '../native';
 import {applyBiasActivation} from './elementwise';
 import {registerCuda, requireFloat, sizeOf, stridesOf, transposeInto, unsupported} from './util';
 
-interface ConvGeometry {
+export interface ConvGeometry {
   nd: 2 | 3;
   n: number;
   c: number;       // channels of x (the forward convolution's input)
@@ -36,7 +36,7 @@ function geometry2d(info: backend_util.Conv2DInfo, groups: number): ConvGeometry
   };
 }
 
-function geometry3d(info: backend_util.Conv3DInfo): ConvGeometry {
+export function geometry3d(info: backend_util.Conv3DInfo): ConvGeometry {
   const p = info.padInfo;
   return {
     nd: 3, n: info.batchSize, c: info.inChannels, k: info.outChannels, groups: 1,
@@ -47,20 +47,29 @@ function geometry3d(info: backend_util.Conv3DInfo): ConvGeometry {
   };
 }
 
-/** The filter in cuDNN's K,spatial,C/groups layout; `perm` maps tfjs's filter layout to it. */
-function filterKrsc(backend: CudaBackend, filter: TensorInfo, perm: number[]): Ptr {
-  return backend.derived(filter, `krsc:${perm.join('')}`, sizeOf(filter.shape) * 4,
-                         dst => transposeInto(backend, 4, backend.ptr(filter), filter.shape, perm, dst));
+/**
+ * The filter in cuDNN's K,spatial,C/groups layout; `perm` maps tfjs's filter layout to it. Cached on the filter
+ * tensor (filters are constants), in float32 and, for half-precision convolutions, in half.
+ */
+export function filterKrsc(backend: CudaBackend, filter: TensorInfo, perm: number[], half = false): Ptr {
+  const size = sizeOf(filter.shape);
+  const f32 = backend.derived(filter, `krsc:${perm.join('')}`, size * 4,
+                              dst => transposeInto(backend, 4, backend.ptr(filter), filter.shape, perm, dst));
+  if (!half) return f32;
+  return backend.derived(filter, `krsc16:${perm.join('')}`, size * 2,
+                         dst => backend.n.cast(f32, DTypeCode.float32, dst, DTypeCode.float16, size));
 }
 
 const pad3 = (v: number[], fill: number) => [...v, ...new Array(3 - v.length).fill(fill)];
 
 /**
- * Runs the convolution described by `g`. Forward: returns y for input x. backwardData: `input` is dy and the result
- * is dx (the transposed convolution). Asymmetric padding is handled by a zero-padded x (forward) or an enlarged dx
- * that is cropped afterwards (backward data).
+ * Runs the convolution described by `g` with the filter `filter` (tfjs layout, `perm` to cuDNN's). Forward: returns
+ * y for input x. backwardData: `input` is dy and the result is dx (the transposed convolution). Asymmetric padding
+ * is handled by a zero-padded x (forward) or an enlarged dx that is cropped afterwards (backward data). With the
+ * backend's half storage on, the convolution runs on half data (fp32 accumulation) and returns a half-stored result.
  */
-function convolve(backend: CudaBackend, g: ConvGeometry, input: TensorInfo, w: Ptr, backwardData: boolean): TensorInfo {
+export function convolve(backend: CudaBackend, g: ConvGeometry, input: TensorInfo, filter: TensorInfo, perm: number[],
+                         backwardData: boolean): TensorInfo {
   const sym = g.before.map((b, i) => Math.min(b, g.after[i]));
   const extraB = g.before.map((b, i) => b - sym[i]);
   const extraA = g.after.map((a, i) => a - sym[i]);
@@ -71,31 +80,106 @@ function convolve(backend: CudaBackend, g: ConvGeometry, input: TensorInfo, w: P
     if (Math.floor((xsExt[i] + 2 * sym[i] - eff) / g.stride[i]) + 1 !== g.ys[i])
       unsupported('output size differs from floor rounding (dimRoundingMode)');
   }
+  const half = backend.halfStorage;
   const xShape = [g.n, ...g.xs, g.c], xExtShape = [g.n, ...xsExt, g.c], yShape = [g.n, ...g.ys, g.k];
   const params = [g.nd, backwardData ? 1 : 0, g.n, g.c, g.k, g.groups, ...pad3(xsExt, 1), ...pad3(g.ys, 1),
                   ...pad3(g.ws, 1), ...pad3(sym, 0), ...pad3(g.stride, 1), ...pad3(g.dil, 1)];
-  if (!backwardData) {
-    let x = input;
-    if (asym) {
-      x = backend.makeOutput(xExtShape, 'float32');
-      backend.n.pad(0, backend.ptr(input), xShape, backend.ptr(x), xExtShape, [0, ...extraB, 0], 0, 0);
+  const w = filterKrsc(backend, filter, perm, half);
+  const temps: TensorInfo[] = [];
+  const temp = (shape: number[]) => {
+    const t = backend.makeOutput(shape, 'float32', half);
+    temps.push(t);
+    return t;
+  };
+  try {
+    const inPtr = half ? backend.halfPtr(input, temps) : backend.ptr(input);
+    if (!backwardData) {
+      let xPtr = inPtr;
+      if (asym) {
+        xPtr = backend.storedPtr(temp(xExtShape));
+        backend.n.pad(half ? DTypeCode.float16 : DTypeCode.float32, inPtr, xShape, xPtr, xExtShape,
+                      [0, ...extraB, 0], 0, 0);
+      }
+      return backend.filling(backend.makeOutput(yShape, 'float32', half),
+                             y => backend.n.conv(params, xPtr, w, backend.storedPtr(y), half));
     }
-    try {
-      return backend.filling(backend.makeOutput(yShape, 'float32'),
-                             y => backend.n.conv(params, backend.ptr(x), w, backend.ptr(y)));
-    } finally {
-      if (x !== input) backend.disposeIntermediate(x);
-    }
+    const dxExt = backend.filling(backend.makeOutput(xExtShape, 'float32', half),
+                                  dx => backend.n.conv(params, backend.storedPtr(dx), w, inPtr, half));
+    if (!asym) return dxExt;
+    temps.push(dxExt);
+    const dx = backend.makeOutput(xShape, 'float32', half);
+    const extStrides = stridesOf(xExtShape);
+    const offset = [0, ...extraB, 0].reduce((acc, v, i) => acc + v * extStrides[i], 0);
+    backend.n.stridedCopy(half ? 2 : 4, backend.storedPtr(dxExt), offset, xShape, extStrides, backend.storedPtr(dx), 0,
+                          stridesOf(xShape));
+    return dx;
+  } finally {
+    temps.forEach(t => backend.disposeIntermediate(t));
   }
-  const dxExt = backend.filling(backend.makeOutput(xExtShape, 'float32'),
-                                dx => backend.n.conv(params, backend.ptr(dx), w, backend.ptr(input)));
-  if (!asym) return dxExt;
-  const dx = backend.makeOutput(xShape, 'float32');
-  const extStrides = stridesOf(xExtShape);
-  const offset = [0, ...extraB, 0].reduce((acc, v, i) => acc + v * extStrides[i], 0);
-  backend.n.stridedCopy(4, backend.ptr(dxExt), offset, xShape, extStrides, backend.ptr(dx), 0, stridesOf(xShape));
-  backend.disposeIntermediate(dxExt);
-  return dx;
+}
+
+/** TFJS_DELTA_CUDA_SUBPIXEL=0: FLAVR's transposed 3-D convolutions on cuDNN's backward-data kernels instead. */
+const subpixelOn = process.env.TFJS_DELTA_CUDA_SUBPIXEL !== '0';
+
+/**
+ * A transposed 3-D convolution of stride (1, 2, 2), kernel (kt, 4, 4) and padding (pt, 1, 1) on every side, FLAVR's
+ * upsampling, as one forward convolution plus one strided copy, or null when the geometry is another. cuDNN's
+ * backward-data kernels for this NDHWC shape reach 22-100 TFLOP/s on an H100 (TF32) where its forward kernels reach
+ * 250-600, so the sub-pixel form is used: output pixel (2m + rh, 2q + rw) only meets kernel taps of parity (rh, rw),
+ * i.e. a 2x2 window of input pixels starting at (m + rh - 1, q + rw - 1). One forward convolution with a
+ * (kt, 2, 2) kernel, padding (kt - 1 - pt, 1, 1) and 4 * Cout output channels, one block per phase (rh, rw),
+ * computes all four phases on an (H + 1) x (W + 1) grid; the strided copy interleaves them into [2H, 2W].
+ * Multiply-adds: (H + 1)(W + 1) / HW of the transposed convolution's own.
+ */
+export function subpixelTransposed3d(backend: CudaBackend, x: TensorInfo, filter: TensorInfo, strides: number[],
+                                     pad: Array<[number, number]>, outShape: number[], half: boolean): TensorInfo|null {
+  const [kt, kh, kw, co, ci] = filter.shape;
+  const [n, d, h, w] = x.shape;
+  const pt = pad[0][0];
+  if (!subpixelOn || strides.join() !== '1,2,2' || kh !== 4 || kw !== 4 || pad[0][1] !== pt || pt > kt - 1 ||
+      pad.slice(1).some(p => p[0] !== 1 || p[1] !== 1) ||
+      outShape.join() !== [n, d - 1 + kt - 2 * pt, 2 * h, 2 * w, co].join() || ci !== x.shape[4]) {
+    return null;
+  }
+  // Forward filter, K,T,R,S,C: F[(rh*2 + rw)*Cout + o][jt][jh][jw][c] = W[kt-1-jt][3-rh-2jh][3-rw-2jw][o][c].
+  const make = (dst: Ptr) => {
+    const src = backend.readSync(filter.dataId) as Float32Array;  // once per filter (constant), before any capture
+    const f = new Float32Array(src.length);
+    let i = 0;
+    for (let rh = 0; rh < 2; rh++) for (let rw = 0; rw < 2; rw++) for (let o = 0; o < co; o++)
+      for (let jt = 0; jt < kt; jt++) for (let jh = 0; jh < 2; jh++) for (let jw = 0; jw < 2; jw++) {
+        const base = ((((kt - 1 - jt) * 4 + 3 - rh - 2 * jh) * 4 + 3 - rw - 2 * jw) * co + o) * ci;
+        f.set(src.subarray(base, base + ci), i);
+        i += ci;
+      }
+    backend.n.upload(dst, f);
+  };
+  const size = sizeOf(filter.shape);
+  let wPtr = backend.derived(filter, 'subpixel', size * 4, make);
+  if (half) {
+    const f32 = wPtr;
+    wPtr = backend.derived(filter, 'subpixel16', size * 2,
+                           dst => backend.n.cast(f32, DTypeCode.float32, dst, DTypeCode.float16, size));
+  }
+  const od = outShape[1], k4 = 4 * co;
+  const temps: TensorInfo[] = [];
+  try {
+    const xPtr = half ? backend.halfPtr(x, temps) : backend.ptr(x);
+    const z = backend.makeOutput([n, od, h + 1, w + 1, k4], 'float32', half);
+    temps.push(z);
+    backend.n.conv([3, 0, n, ci, k4, 1, d, h, w, od, h + 1, w + 1, kt, 2, 2, kt - 1 - pt, 1, 1, 1, 1, 1, 1, 1, 1],
+                   xPtr, wPtr, backend.storedPtr(z), half);
+    // y[b, t, 2m + rh, 2q + rw, o] = z[b, t, m + rh, q + rw, (rh*2 + rw)*Cout + o]: dims [b*t, m, rh, q, rw, o]
+    const rowZ = (w + 1) * k4;
+    const y = backend.makeOutput(outShape.slice(), 'float32', half);
+    const shape = [n * od, h, 2, w, 2, co];
+    backend.filling(y, () => backend.n.stridedCopy(half ? 2 : 4, backend.storedPtr(z), 0, shape,
+                                                   [(h + 1) * rowZ, rowZ, rowZ + 2 * co, k4, k4 + co, 1],
+                                                   backend.storedPtr(y), 0, stridesOf(shape)));
+    return y;
+  } finally {
+    temps.forEach(t => backend.disposeIntermediate(t));
+  }
 }
 
 interface Conv2DAttrs {
@@ -117,8 +201,7 @@ function conv2dLike(backend: CudaBackend, inputs: {[k: string]: TensorInfo}, att
                                               attrs.dilations ?? 1, attrs.pad, attrs.dimRoundingMode, depthwise,
                                               'channelsLast');
   const g = geometry2d(info, depthwise ? info.inChannels : 1);
-  const w = filterKrsc(backend, filter, depthwise ? [2, 3, 0, 1] : [3, 0, 1, 2]);
-  return backend.filling(convolve(backend, g, x, w, false), y => applyBiasActivation(
+  return backend.filling(convolve(backend, g, x, filter, depthwise ? [2, 3, 0, 1] : [3, 0, 1, 2], false), y => applyBiasActivation(
       backend, y, bias, attrs.activation, preluActivationWeights, attrs.leakyreluAlpha));
 }
 
@@ -139,7 +222,7 @@ export function registerConvKernels(): void {
             x.shape as [number, number, number, number, number],
             filter.shape as [number, number, number, number, number], attrs.strides as [number, number, number],
             (attrs.dilations ?? 1) as [number, number, number], attrs.pad);
-        return convolve(backend, geometry3d(info), x, filterKrsc(backend, filter, [4, 0, 1, 2, 3]), false);
+        return convolve(backend, geometry3d(info), x, filter, [4, 0, 1, 2, 3], false);
       });
 
   registerCuda<Conv2DAttrs & {inputShape: [number, number, number, number]}>(
@@ -150,7 +233,7 @@ export function registerConvKernels(): void {
         const info = backend_util.computeConv2DInfo(attrs.inputShape, filter.shape as [number, number, number, number],
                                                     attrs.strides, 1, attrs.pad, attrs.dimRoundingMode, false,
                                                     'channelsLast');
-        return convolve(backend, geometry2d(info, 1), dy, filterKrsc(backend, filter, [3, 0, 1, 2]), true);
+        return convolve(backend, geometry2d(info, 1), dy, filter, [3, 0, 1, 2], true);
       });
 
   registerCuda<{strides: number | number[]; pad: 'valid' | 'same'; inputShape: number[]}>(
@@ -161,6 +244,10 @@ export function registerConvKernels(): void {
             attrs.inputShape as [number, number, number, number, number],
             filter.shape as [number, number, number, number, number], attrs.strides as [number, number, number], 1,
             attrs.pad);
-        return convolve(backend, geometry3d(info), dy, filterKrsc(backend, filter, [4, 0, 1, 2, 3]), true);
+        const p = info.padInfo;
+        const subpixel = subpixelTransposed3d(backend, dy, filter, [info.strideDepth, info.strideHeight, info.strideWidth],
+                                              [[p.front, p.back], [p.top, p.bottom], [p.left, p.right]],
+                                              attrs.inputShape, backend.halfStorage);
+        return subpixel ?? convolve(backend, geometry3d(info), dy, filter, [4, 0, 1, 2, 3], true);
       });
 }

@@ -15,7 +15,8 @@ import {Conv3DGated, Conv3DGatedAttrs, DeltaConv2D, DeltaConv2DAttrs, DeltaConv2
 import type {Activation} from '../../../ops/validation';
 import {attachMask, maskOf} from '../../mask';
 import {CudaBackend} from '../backend';
-import {DeltaConvMode, Ptr, ReduceOp, UnaryOp} from '../native';
+import {DeltaConvMode, DTypeCode, Ptr, ReduceOp, UnaryOp} from '../native';
+import {filterKrsc, subpixelTransposed3d} from './conv';
 import {applyBiasActivation} from './elementwise';
 import {registerCuda, requireFloat, sizeOf, stridesOf, transposeInto, unsupported} from './util';
 
@@ -83,7 +84,9 @@ function sparseAccumulate(backend: CudaBackend, inputs: {[k: string]: TensorInfo
   const act = activationCode(attrs.activation);
   const lazy = backend.lazyZeros;
   // In place: the state outputs are the state inputs (aliased, as Identity does); only active pixels are touched.
-  const inPlace = attrs.inPlace === true && a.dataId !== r.dataId && a.dataId !== d.dataId && r.dataId !== d.dataId;
+  // Half-stored state (a first frame from a half-precision layer) is read through its float32 copy: not written.
+  const inPlace = attrs.inPlace === true && a.dataId !== r.dataId && a.dataId !== d.dataId && r.dataId !== d.dataId &&
+      !backend.isHalf(a) && !backend.isHalf(r);
   const m = inputMask(backend, d);
   try {
     const alias = (t: TensorInfo): TensorInfo => {
@@ -266,7 +269,7 @@ function deltaConv2d(backend: CudaBackend, inputs: {[k: string]: TensorInfo}, at
 function cudnnDeltaConv(backend: CudaBackend, c: ConvCall, denseConv: () => TensorInfo): TensorInfo {
   const m = inputMask(backend, c.x);  // before the conv reads x (which zero-fills a lazily written delta)
   try {
-    const y = denseConv();
+    const y = backend.withFloatStorage(denseConv);  // delta tensors stay float32 (their masks, lazy zeros, state)
     deltaConvStats.cudnnDense++;
     return backend.filling(y, () => {
       if (c.bias) {  // the stream's first frame: bias applied once, dense output (as runDeltaConv)
@@ -332,17 +335,20 @@ function conv3dGated(backend: CudaBackend, inputs: {[k: string]: TensorInfo}, at
   const co = outputShape[4];
   const k = filter.shape.slice(0, 3);
   const act = activationCode(attrs.activation);
-  // cuDNN filter layout K,T,R,S,C (shared with the Conv3D kernels' cache entry).
-  const wk = backend.derived(filter, 'krsc:40123', sizeOf(filter.shape) * 4,
-                             dst => transposeInto(backend, 4, backend.ptr(filter), filter.shape, [4, 0, 1, 2, 3], dst));
+  // With half storage the convolution and the gate run on half data; the gate's mean and sigmoid stay float32.
+  const half = backend.halfStorage;
+  const code = half ? DTypeCode.float16 : DTypeCode.float32;
+  const wk = filterKrsc(backend, filter, [4, 0, 1, 2, 3], half);  // the Conv3D kernels' cache entry
   const temps: TensorInfo[] = [];
-  const temp = (shape: number[]) => {
-    const t = backend.makeOutput(shape, 'float32');
+  const temp = (shape: number[], halfTemp = half) => {
+    const t = backend.makeOutput(shape, 'float32', halfTemp);
     temps.push(t);
     return t;
   };
+  const at = (t: TensorInfo) => backend.storedPtr(t);
   try {
-    let y: TensorInfo;
+    const xPtr = half ? backend.halfPtr(x, temps) : backend.ptr(x);
+    let y: TensorInfo, subpixel: TensorInfo|null;
     if (!transpose) {
       // cuDNN pads symmetrically: pad the input explicitly by the asymmetric remainder.
       const sym = pad.map(p => Math.min(p[0], p[1]));
@@ -351,49 +357,48 @@ function conv3dGated(backend: CudaBackend, inputs: {[k: string]: TensorInfo}, at
       for (let i = 0; i < 3; i++)
         if (Math.floor((xsExt[i] + 2 * sym[i] - k[i]) / strides[i]) + 1 !== outSp[i])
           unsupported('output size inconsistent with the pads');
-      let xin = x;
+      let xin = xPtr;
       if (xsExt.some((s, i) => s !== x.shape[i + 1])) {
-        xin = temp([n, ...xsExt, c]);
-        backend.n.pad(0, backend.ptr(x), x.shape, backend.ptr(xin), xin.shape, [0, ...extraB, 0], 0, 0);
+        const padded = temp([n, ...xsExt, c]);
+        backend.n.pad(code, xPtr, x.shape, at(padded), padded.shape, [0, ...extraB, 0], 0, 0);
+        xin = at(padded);
       }
       y = temp(outputShape);
-      backend.n.conv([3, 0, n, c, co, 1, ...xsExt, ...outSp, ...k, ...sym, ...strides, 1, 1, 1], backend.ptr(xin), wk,
-                     backend.ptr(y));
+      backend.n.conv([3, 0, n, c, co, 1, ...xsExt, ...outSp, ...k, ...sym, ...strides, 1, 1, 1], xin, wk, at(y), half);
+    } else if ((subpixel = subpixelTransposed3d(backend, x, filter, strides, pad, outputShape, half)) != null) {
+      y = subpixel;  // FLAVR's upsampling as one forward convolution
+      temps.push(y);
     } else {
       // The full transposed convolution (no padding), then the window [pad front, pad front + out) of it.
       const full = [d, h, w].map((s, i) => (s - 1) * strides[i] + k[i]);
       const yFull = temp([n, ...full, co]);
-      backend.n.conv([3, 1, n, co, c, 1, ...full, d, h, w, ...k, 0, 0, 0, ...strides, 1, 1, 1], backend.ptr(yFull), wk,
-                     backend.ptr(x));
+      backend.n.conv([3, 1, n, co, c, 1, ...full, d, h, w, ...k, 0, 0, 0, ...strides, 1, 1, 1], at(yFull), wk, xPtr,
+                     half);
       const front = pad.map(p => p[0]);
       if (front.every(v => v === 0) && full.every((s, i) => s === outSp[i])) {
         y = yFull;
       } else {
         y = temp(outputShape);
         const count = outSp.map((s, i) => Math.max(0, Math.min(s, full[i] - front[i])));
-        if (count.some((v, i) => v < outSp[i])) backend.n.fill(backend.ptr(y), 0, sizeOf(outputShape), 0);
+        if (count.some((v, i) => v < outSp[i])) backend.n.fill(at(y), code, sizeOf(outputShape), 0);
         if (count.every(v => v > 0)) {
           const fs = stridesOf(yFull.shape);
           const offset = front.reduce((acc, v, i) => acc + v * fs[i + 1], 0);
-          backend.n.stridedCopy(4, backend.ptr(yFull), offset, [n, ...count, co], fs, backend.ptr(y), 0,
+          backend.n.stridedCopy(half ? 2 : 4, at(yFull), offset, [n, ...count, co], fs, at(y), 0,
                                 stridesOf(outputShape));
         }
       }
     }
     const voxels = outSp[0] * outSp[1] * outSp[2];
-    if (bias) backend.n.biasAct(backend.ptr(y), sizeOf(outputShape), backend.ptr(bias), co, UnaryOp.linear, 0, 0, 1);
-    const mean = temp([n, co]);
-    backend.n.reduce(ReduceOp.mean, backend.ptr(y), backend.ptr(mean), n, voxels, co);
-    const gate = temp([n, co]);
-    backend.n.gateSigmoid(backend.ptr(mean), backend.ptr(gateKernel), backend.ptr(gateBias), backend.ptr(gate), n, co);
-    const out = backend.makeOutput(outputShape.slice(), 'float32');
-    try {
-      backend.n.applyGate(backend.ptr(y), backend.ptr(gate), backend.ptr(out), n, voxels, co, act, attrs.alpha ?? 0.2);
-    } catch (e) {
-      backend.disposeIntermediate(out);
-      throw e;
+    if (bias) {
+      backend.n.biasAct(at(y), sizeOf(outputShape), backend.ptr(bias), co, UnaryOp.linear, 0, 0, 1, half);
     }
-    return out;
+    const mean = temp([n, co], false);
+    backend.n.reduce(ReduceOp.mean, at(y), backend.ptr(mean), n, voxels, co, half);
+    const gate = temp([n, co], false);
+    backend.n.gateSigmoid(backend.ptr(mean), backend.ptr(gateKernel), backend.ptr(gateBias), backend.ptr(gate), n, co);
+    return backend.filling(backend.makeOutput(outputShape.slice(), 'float32', half), out => backend.n.applyGate(
+        at(y), backend.ptr(gate), at(out), n, voxels, co, act, attrs.alpha ?? 0.2, half));
   } finally {
     temps.forEach(t => backend.disposeIntermediate(t));
   }

@@ -2,7 +2,7 @@
 import {backend_util, TensorInfo} from '@tensorflow/tfjs-core';
 
 import {CudaBackend} from '../backend';
-import {BinaryOp, Ptr, UnaryOp} from '../native';
+import {BinaryOp, DTypeCode, Ptr, UnaryOp} from '../native';
 import {broadcastStrides, isSuffixShape, MAX_RANK, registerCuda, requireFloat, sizeOf, unsupported} from './util';
 
 const unaryKernels: Array<[string, number]> = [
@@ -13,9 +13,11 @@ const unaryKernels: Array<[string, number]> = [
   ['Softplus', UnaryOp.softplus], ['Round', UnaryOp.round], ['Sign', UnaryOp.sign], ['Step', UnaryOp.step],
 ];
 
+/** A half-stored input gives a half-stored output (computed in float). */
 export function unary(backend: CudaBackend, op: number, x: TensorInfo, alpha = 0): TensorInfo {
-  const out = backend.makeOutput(x.shape, 'float32');
-  backend.n.unary(op, backend.ptr(x), backend.ptr(out), sizeOf(x.shape), alpha);
+  const half = backend.isHalf(x);
+  const out = backend.makeOutput(x.shape, 'float32', half);
+  backend.n.unary(op, backend.storedPtr(x), backend.storedPtr(out), sizeOf(x.shape), alpha, half);
   return out;
 }
 
@@ -25,13 +27,23 @@ const binaryKernels: Array<[string, number, boolean]> = [  // name, op, int32 al
   ['SquaredDifference', BinaryOp.sqdiff, false], ['Pow', BinaryOp.pow, false], ['Prelu', BinaryOp.prelu, false],
 ];
 
-/** out = a (op) b with numpy broadcasting; `into` reuses a buffer of the output's shape (may alias a). */
+/**
+ * out = a (op) b with numpy broadcasting; `into` reuses a buffer of the output's shape (may alias a). Float operands
+ * of which one is half-stored give a half-stored output (the other is converted for the call).
+ */
 export function binary(backend: CudaBackend, op: number, a: TensorInfo, b: TensorInfo, into?: TensorInfo): TensorInfo {
   const outShape = backend_util.assertAndGetBroadcastShape(a.shape, b.shape);
   if (outShape.length > MAX_RANK) unsupported(`rank ${outShape.length} broadcasting`);
-  const out = into ?? backend.makeOutput(outShape, a.dtype);
-  backend.n.binary(op, backend.dtypeCode(a.dtype), backend.ptr(a), backend.ptr(b), backend.ptr(out), outShape,
-                   broadcastStrides(a.shape, outShape), broadcastStrides(b.shape, outShape));
+  const half = into ? backend.isHalf(into) : a.dtype === 'float32' && (backend.isHalf(a) || backend.isHalf(b));
+  const out = into ?? backend.makeOutput(outShape, a.dtype, half);
+  const temps: TensorInfo[] = [];
+  try {
+    const [pa, pb] = half ? [backend.halfPtr(a, temps), backend.halfPtr(b, temps)] : [backend.ptr(a), backend.ptr(b)];
+    backend.n.binary(op, half ? DTypeCode.float16 : backend.dtypeCode(a.dtype), pa, pb, backend.storedPtr(out),
+                     outShape, broadcastStrides(a.shape, outShape), broadcastStrides(b.shape, outShape));
+  } finally {
+    temps.forEach(t => backend.disposeIntermediate(t));
+  }
   return out;
 }
 
@@ -41,7 +53,7 @@ const activationOps: {[k: string]: number} = {
 };
 
 /**
- * In place: y = activation(y + bias), as tfjs fused ops (conv, matmul) apply them. One pass when bias and prelu
+ * In place: y = activation(y + bias), as tfjs fused ops (conv, matmul) apply them (y may be half-stored). One pass when bias and prelu
  * weights broadcast along trailing dims (the usual per-channel case), otherwise broadcasting binary kernels.
  */
 export function applyBiasActivation(backend: CudaBackend, y: TensorInfo, bias: TensorInfo | undefined,
@@ -50,6 +62,7 @@ export function applyBiasActivation(backend: CudaBackend, y: TensorInfo, bias: T
   const act = activationOps[activation];
   if (act === undefined && activation !== 'prelu') unsupported(`fused activation ${activation}`);
   requireFloat('fused bias/activation', bias, prelu);
+  if (activation !== 'prelu') prelu = undefined;  // as tfjs: the weights count for the 'prelu' activation only
   const n = sizeOf(y.shape);
   const biasFlat = !bias || isSuffixShape(bias.shape, y.shape);
   const preluFlat = !prelu || isSuffixShape(prelu.shape, y.shape);
@@ -58,8 +71,9 @@ export function applyBiasActivation(backend: CudaBackend, y: TensorInfo, bias: T
   const b = bias && biasFlat ? bias : undefined, p = prelu && preluFlat ? prelu : undefined;
   if (!b && !p && (activation === 'linear' || activation === 'prelu')) return;
   const ptrOr0 = (t?: TensorInfo): Ptr => t ? backend.ptr(t) : 0;
-  backend.n.biasAct(backend.ptr(y), n, ptrOr0(b), b ? sizeOf(b.shape) : 1,
-                    activation === 'prelu' ? UnaryOp.linear : act, leakyAlpha, ptrOr0(p), p ? sizeOf(p.shape) : 1);
+  backend.n.biasAct(backend.storedPtr(y), n, ptrOr0(b), b ? sizeOf(b.shape) : 1,
+                    activation === 'prelu' ? UnaryOp.linear : act, leakyAlpha, ptrOr0(p), p ? sizeOf(p.shape) : 1,
+                    backend.isHalf(y));
 }
 
 export function registerElementwiseKernels(): void {

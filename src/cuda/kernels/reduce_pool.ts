@@ -16,9 +16,9 @@ function reduce(backend: CudaBackend, op: number, x: TensorInfo, axis: number | 
   const contiguous = axes.every((a, i) => i === 0 || a === axes[i - 1] + 1);
   if (axes.length === 0) {
     backend.n.reduce(op, backend.ptr(x), backend.ptr(out), sizeOf(x.shape), 1, 1);
-  } else if (contiguous) {
+  } else if (contiguous) {  // reads a half-stored x as it is
     const outer = sizeOf(x.shape.slice(0, axes[0])), inner = sizeOf(x.shape.slice(axes[axes.length - 1] + 1));
-    backend.n.reduce(op, backend.ptr(x), backend.ptr(out), outer, r, inner);
+    backend.n.reduce(op, backend.storedPtr(x), backend.ptr(out), outer, r, inner, backend.isHalf(x));
   } else {  // move the reduced axes last, then reduce rows
     const perm = backend_util.getAxesPermutation(axes, rank)!;
     const t = backend.makeOutput(perm.map(p => x.shape[p]), 'float32');
@@ -42,12 +42,13 @@ function pool2d(backend: CudaBackend, x: TensorInfo, attrs: PoolAttrs, isMax: bo
   const i = backend_util.computePool2DInfo(x.shape as [number, number, number, number],
                                            attrs.filterSize as [number, number], attrs.strides as [number, number], 1,
                                            attrs.pad, attrs.dimRoundingMode);
-  const out = backend.makeOutput(i.outShape, 'float32');
-  backend.n.pool(isMax, backend.ptr(x), backend.ptr(out), [
+  const half = backend.isHalf(x);
+  const out = backend.makeOutput(i.outShape, 'float32', half);
+  backend.n.pool(isMax, backend.storedPtr(x), backend.storedPtr(out), [
     i.batchSize, 1, i.inHeight, i.inWidth, i.inChannels, 1, i.outHeight, i.outWidth, 1, i.filterHeight,
     i.filterWidth, 1, i.strideHeight, i.strideWidth, 1, i.dilationHeight, i.dilationWidth, 0, i.padInfo.top,
     i.padInfo.left,
-  ]);
+  ], half);
   return out;
 }
 
@@ -58,12 +59,13 @@ function pool3d(backend: CudaBackend, x: TensorInfo, attrs: PoolAttrs, isMax: bo
                                            attrs.filterSize as [number, number, number],
                                            attrs.strides as [number, number, number], 1, attrs.pad as 'same',
                                            attrs.dimRoundingMode);
-  const out = backend.makeOutput(i.outShape, 'float32');
-  backend.n.pool(isMax, backend.ptr(x), backend.ptr(out), [
+  const half = backend.isHalf(x);
+  const out = backend.makeOutput(i.outShape, 'float32', half);
+  backend.n.pool(isMax, backend.storedPtr(x), backend.storedPtr(out), [
     i.batchSize, i.inDepth, i.inHeight, i.inWidth, i.inChannels, i.outDepth, i.outHeight, i.outWidth,
     i.filterDepth, i.filterHeight, i.filterWidth, i.strideDepth, i.strideHeight, i.strideWidth, i.dilationDepth,
     i.dilationHeight, i.dilationWidth, i.padInfo.front, i.padInfo.top, i.padInfo.left,
-  ]);
+  ], half);
   return out;
 }
 
@@ -85,11 +87,12 @@ export function registerReducePoolKernels(): void {
   registerCuda<{varianceEpsilon?: number}>('FusedBatchNorm', ({inputs, backend, attrs}) => {
     const {x, mean, variance, offset, scale} = inputs;
     requireFloat('batchNorm', x, mean, variance, offset, scale);
-    const out = backend.makeOutput(x.shape, 'float32');
+    const half = backend.isHalf(x);
+    const out = backend.makeOutput(x.shape, 'float32', half);
     const len = (t?: TensorInfo) => t ? sizeOf(t.shape) : 1;
-    backend.n.batchNorm(backend.ptr(x), backend.ptr(out), sizeOf(x.shape), backend.ptr(mean), len(mean),
+    backend.n.batchNorm(backend.storedPtr(x), backend.storedPtr(out), sizeOf(x.shape), backend.ptr(mean), len(mean),
                         backend.ptr(variance), len(variance), offset ? backend.ptr(offset) : 0, len(offset),
-                        scale ? backend.ptr(scale) : 0, len(scale), attrs.varianceEpsilon ?? 0.001);
+                        scale ? backend.ptr(scale) : 0, len(scale), attrs.varianceEpsilon ?? 0.001, half);
     return out;
   });
 

@@ -25,17 +25,23 @@ function fill(backend: CudaBackend, shape: number[], dtype: DataType, value: num
   return out;
 }
 
+/** Data movement keeps a half-stored input in half storage. */
+function storedCode(backend: CudaBackend, x: TensorInfo): number {
+  return backend.isHalf(x) ? DTypeCode.float16 : DTypeCode[x.dtype];
+}
+
 function pad(backend: CudaBackend, x: TensorInfo, paddings: Array<[number, number]>, mode: number, value: number) {
   onDevice(x.dtype);
   if (x.shape.length > MAX_RANK) unsupported(`rank ${x.shape.length}`);
   const outShape = paddings.map((p, i) => p[0] + x.shape[i] + p[1]);
-  const out = backend.makeOutput(outShape, x.dtype);
+  const out = backend.makeOutput(outShape, x.dtype, backend.isHalf(x));
+  const code = storedCode(backend, x);
   if (sizeOf(x.shape) === 0) {
-    backend.n.fill(backend.ptr(out), DTypeCode[x.dtype], sizeOf(outShape), value);
+    backend.n.fill(backend.storedPtr(out), code, sizeOf(outShape), value);
     return out;
   }
-  backend.n.pad(DTypeCode[x.dtype], backend.ptr(x), x.shape, backend.ptr(out), outShape, paddings.map(p => p[0]),
-                mode, value);
+  backend.n.pad(code, backend.storedPtr(x), x.shape, backend.storedPtr(out), outShape, paddings.map(p => p[0]), mode,
+                value);
   return out;
 }
 
@@ -72,12 +78,12 @@ export function registerTransformKernels(): void {
     if (x.shape.length > MAX_RANK) unsupported(`rank ${x.shape.length}`);
     const [begin, size] = slice_util.parseSliceParams(x, attrs.begin, attrs.size);
     slice_util.assertParamsValid(x, begin, size);
-    const out = backend.makeOutput(size, x.dtype);
+    const out = backend.makeOutput(size, x.dtype, backend.isHalf(x));
     if (sizeOf(size) === 0) return out;
     const strides = stridesOf(x.shape);
     const offset = begin.reduce((acc, b, i) => acc + b * strides[i], 0);
-    backend.n.stridedCopy(bytesPerElement(x.dtype), backend.ptr(x), offset, size, strides, backend.ptr(out), 0,
-                          stridesOf(size));
+    backend.n.stridedCopy(backend.storedElementBytes(x), backend.storedPtr(x), offset, size, strides,
+                          backend.storedPtr(out), 0, stridesOf(size));
     return out;
   });
 
@@ -89,13 +95,15 @@ export function registerTransformKernels(): void {
     const axis = util.parseAxisParam(attrs.axis, list[0].shape)[0];
     const outShape = backend_util.computeOutShape(list.map(t => t.shape), axis);
     if (outShape.length > MAX_RANK) unsupported(`rank ${outShape.length}`);
-    const out = backend.makeOutput(outShape, dtype);
+    const half = list.every(t => backend.isHalf(t));  // mixed storage: concatenated as float32
+    const out = backend.makeOutput(outShape, dtype, half);
     const outStrides = stridesOf(outShape);
     let along = 0;
     for (const t of list) {
       if (sizeOf(t.shape) > 0)
-        backend.n.stridedCopy(bytesPerElement(dtype), backend.ptr(t), 0, t.shape, stridesOf(t.shape),
-                              backend.ptr(out), along * outStrides[axis], outStrides);
+        backend.n.stridedCopy(half ? 2 : bytesPerElement(dtype), half ? backend.storedPtr(t) : backend.ptr(t), 0,
+                              t.shape, stridesOf(t.shape), backend.storedPtr(out), along * outStrides[axis],
+                              outStrides);
       along += t.shape[axis];
     }
     return out;
@@ -105,9 +113,9 @@ export function registerTransformKernels(): void {
     const x = inputs.x;
     onDevice(x.dtype);
     if (x.shape.length > MAX_RANK) unsupported(`rank ${x.shape.length}`);
-    const out = backend.makeOutput(attrs.perm.map(p => x.shape[p]), x.dtype);
-    if (sizeOf(x.shape) > 0) transposeInto(backend, bytesPerElement(x.dtype), backend.ptr(x), x.shape, attrs.perm,
-                                           backend.ptr(out));
+    const out = backend.makeOutput(attrs.perm.map(p => x.shape[p]), x.dtype, backend.isHalf(x));
+    if (sizeOf(x.shape) > 0) transposeInto(backend, backend.storedElementBytes(x), backend.storedPtr(x), x.shape,
+                                           attrs.perm, backend.storedPtr(out));
     return out;
   });
 

@@ -1,0 +1,31 @@
+// Element storage of float tensors: float32, or IEEE half for tensors written by kernels running with half
+// storage (the 'fp16' precision of compiled streams). Kernels load either as float, compute in float and
+// store back in the tensor's own storage, so only memory traffic changes with the storage type.
+#pragma once
+#include <cuda_fp16.h>
+
+namespace tfjs_delta {
+
+__device__ __forceinline__ float toFloat(float v) { return v; }
+__device__ __forceinline__ float toFloat(__half v) { return __half2float(v); }
+
+template <typename T>
+__device__ __forceinline__ T fromFloat(float v);
+template <>
+__device__ __forceinline__ float fromFloat<float>(float v) { return v; }
+template <>
+__device__ __forceinline__ __half fromFloat<__half>(float v) { return __float2half_rn(v); }
+
+// Runs `body` with `T` bound to the storage type: __half when `half`, float otherwise.
+#define TD_STORAGE_DISPATCH(half, ...) \
+  do {                                 \
+    if (half) {                        \
+      using T = __half;                \
+      __VA_ARGS__;                     \
+    } else {                           \
+      using T = float;                 \
+      __VA_ARGS__;                     \
+    }                                  \
+  } while (0)
+
+}  // namespace tfjs_delta
