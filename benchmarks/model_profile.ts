@@ -17,6 +17,7 @@ import {useCudaIfAvailable} from '../src/backend_cuda';
 import {toDelta} from '../models/to_delta';
 import {resnet50Trunk} from './cuda_dense';
 import {seededResNet50Pose} from './delta_vtest';
+import {CudaBackend} from '../src/cuda/backend';
 import {frameTensor, framesUnavailable, vtestRgb} from './delta_vtest_frames';
 
 async function main(): Promise<void> {
@@ -42,7 +43,11 @@ async function main(): Promise<void> {
   } else {
     throw new Error(`model_profile: unknown model '${which}' (flavr, pose, trunk or deltapose)`);
   }
-  const label = `${which} ${w}x${h}`;
+  // TFJS_DELTA_PROFILE_PRECISION=fp16: the kernels as an 'fp16' compiled stream runs them (half storage).
+  const precision = process.env.TFJS_DELTA_PROFILE_PRECISION ?? 'tf32';
+  if (precision === 'fp16') (tf.backend() as CudaBackend).halfStorage = true;
+  else if (precision !== 'tf32') throw new Error(`model_profile: precision must be tf32 or fp16, got ${precision}`);
+  const label = `${which} ${w}x${h} ${precision}`;
   let frame = 0;
   const next = () => frames[frame++ % frames.length];
   const predict = async () => {
@@ -78,6 +83,24 @@ async function main(): Promise<void> {
   console.log('| kernel | calls | GPU ms (profiled) | share |');
   for (const [name, e] of [...byKernel].sort((a, b) => b[1].ms - a[1].ms)) {
     console.log(`| ${name} | ${e.calls} | ${e.ms.toFixed(2)} | ${(100 * e.ms / total).toFixed(1)}% |`);
+  }
+  // Each convolution call: shapes, GPU time and the rate it reaches (2 flops per multiply-add).
+  console.log('\n| conv call | input | filter | output | GPU ms | TFLOP/s |');
+  console.log('|---|---|---|---|---|---|');
+  for (const k of profile.kernels) {
+    if (!/^(Conv3D|Conv3DGated|Conv2D|FusedConv2D|Conv3DBackpropInputV2)$/.test(k.name)) continue;
+    const [xShape, fShape] = k.inputShapes as number[][];
+    const out = (k.outputShapes as number[][])[0];
+    if (!xShape || !fShape || !out) continue;
+    const size = (v: number[]) => v.reduce((a, b) => a * b, 1);
+    // forward: every output element takes (filter size / out channels) multiply-adds; transposed: every input one
+    const transposed = k.name === 'Conv3DBackpropInputV2' || (k.name === 'Conv3DGated' && out[4] === fShape[3] &&
+        out[2] > xShape[2]);
+    const macs = transposed ? size(xShape) * size(fShape) / xShape[xShape.length - 1] :
+                              size(out) * size(fShape) / out[out.length - 1];
+    const ms = typeof k.kernelTimeMs === 'number' ? k.kernelTimeMs : 0;
+    console.log(`| ${k.name} | [${xShape}] | [${fShape}] | [${out}] | ${ms.toFixed(3)} | ` +
+        `${ms > 0 ? (2 * macs / ms / 1e9).toFixed(0) : '-'} |`);
   }
   tf.dispose(frames);
   model.dispose();
