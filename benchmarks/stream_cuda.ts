@@ -26,6 +26,7 @@ import {cudaAvailability, setCudaOptions, useCudaIfAvailable} from '../src/backe
 import {CudaBackend} from '../src/cuda/backend';
 import {renderVegaLitePng} from '../src/cli/chart';
 import {compileStream} from '../src/stream/compile_stream';
+import type {StreamPrecision} from '../src/stream/compile_stream';
 import {resnet50Trunk} from './cuda_dense';
 import {compare, seededResNet50Pose} from './delta_vtest';
 import {frameTensor, framesUnavailable, vtestRgb} from './delta_vtest_frames';
@@ -82,11 +83,22 @@ function randomFrames(shape: number[], count: number): tf.Tensor[] {
   return Array.from({length: count}, () => tf.randomUniform(shape));
 }
 
-function denseCase(rows: Row[], name: string, model: tfl.LayersModel, shape: number[], precision: 'tf32'|'fp32',
+/** model.predict as a compiled stream of `precision` runs it eagerly (fp16: TF32 allowed, half storage on). */
+function predictAt(model: tfl.LayersModel, x: tf.Tensor, precision: StreamPrecision): tf.Tensor {
+  setCudaOptions({allowTF32: precision !== 'fp32'});
+  backend().halfStorage = precision === 'fp16';
+  try {
+    return model.predict(x) as tf.Tensor;
+  } finally {
+    backend().halfStorage = false;
+    setCudaOptions({allowTF32: true});
+  }
+}
+
+function denseCase(rows: Row[], name: string, model: tfl.LayersModel, shape: number[], precision: StreamPrecision,
                    runs: number, warmup: number): void {
-  setCudaOptions({allowTF32: precision === 'tf32'});
   const frames = randomFrames(shape, 4);
-  const eager = timeSteps(i => model.predict(frames[i % frames.length]) as tf.Tensor, runs, warmup);
+  const eager = timeSteps(i => predictAt(model, frames[i % frames.length], precision), runs, warmup);
   rows.push({name, mode: `eager ${precision}`, ...eager});
   const stream = compileStream(model, {precision});
   const compiled = timeSteps(i => stream.step(frames[i % frames.length]), runs, warmup);
@@ -94,18 +106,15 @@ function denseCase(rows: Row[], name: string, model: tfl.LayersModel, shape: num
     note: `graph ${stream.info.graphNodes} nodes, plan ${(stream.info.planBytes / 2 ** 20).toFixed(0)} MiB`});
   stream.dispose();
   tf.dispose(frames);
-  setCudaOptions({allowTF32: true});
 }
 
-/** TF32 output error against strict fp32 on one random input (relative to the output's max |value|). */
-function tf32Error(model: tfl.LayersModel, shape: number[]): number {
+/** The output error of `precision` against strict fp32 on one random input (relative to the output's max |value|). */
+function precisionError(model: tfl.LayersModel, shape: number[], precision: StreamPrecision): number {
   const x = tf.randomUniform(shape);
-  setCudaOptions({allowTF32: false});
-  const fp32 = model.predict(x) as tf.Tensor;
-  setCudaOptions({allowTF32: true});
-  const tf32 = model.predict(x) as tf.Tensor;
-  const e = maxRelErr(tf32, fp32);
-  tf.dispose([x, fp32, tf32]);
+  const fp32 = predictAt(model, x, 'fp32');
+  const other = predictAt(model, x, precision);
+  const e = maxRelErr(other, fp32);
+  tf.dispose([x, fp32, other]);
   return e;
 }
 
@@ -224,15 +233,19 @@ async function main(): Promise<void> {
   for (const [h, w] of [[256, 256], [576, 768]]) {
     const model = resnet50Trunk(h, w);
     const name = `resnet50 ${w}x${h} b1`;
-    for (const precision of ['tf32', 'fp32'] as const) denseCase(rows, name, model, [1, h, w, 3], precision, runs, warmup);
-    summary[`${name} tf32 error vs fp32`] = tf32Error(model, [1, h, w, 3]);
+    for (const precision of ['tf32', 'fp32', 'fp16'] as const) {
+      denseCase(rows, name, model, [1, h, w, 3], precision, runs, warmup);
+      if (precision !== 'fp32') summary[`${name} ${precision} error vs fp32`] = precisionError(model, [1, h, w, 3], precision);
+    }
     model.dispose();
   }
   const fl = flavr({factor: 2});
   for (const [h, w] of quick ? [[256, 256]] : [[512, 512], [720, 1280]]) {
     const name = `flavr2x ${w}x${h}`;
-    denseCase(rows, name, fl, [1, 4, h, w, 3], 'tf32', quick ? 3 : 20, quick ? 2 : 5);
-    if (h === 512) summary[`${name} tf32 error vs fp32`] = tf32Error(fl, [1, 4, h, w, 3]);
+    for (const precision of ['tf32', 'fp16'] as const) {
+      denseCase(rows, name, fl, [1, 4, h, w, 3], precision, quick ? 3 : 20, quick ? 2 : 5);
+      if (h === 512 || quick) summary[`${name} ${precision} error vs fp32`] = precisionError(fl, [1, 4, h, w, 3], precision);
+    }
   }
   fl.dispose();
 
@@ -249,7 +262,7 @@ async function main(): Promise<void> {
 
   for (const r of rows) {
     const base = r.name.startsWith('resnet50 pose') ? `resnet50 pose ${r.name.split(' ')[3]} b1` : r.name;
-    const prec = r.mode.includes('fp32') ? 'fp32' : 'tf32';
+    const prec = r.mode.includes('fp32') ? 'fp32' : r.mode.includes('fp16') ? 'fp16' : 'tf32';
     r.torchEagerMs = torch[`${base} ${prec} eager`];
     r.torchGraphMs = torch[`${base} ${prec} cudagraph`];
   }

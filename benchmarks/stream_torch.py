@@ -1,9 +1,10 @@
 """PyTorch reference for benchmarks/stream_cuda.ts (issue 9), same GPU, same device run: eager and CUDA-graph
 replay (torch.cuda.CUDAGraph), batch 1, channels_last, cuDNN benchmark mode, random weights. Cases: ResNet-50
-trunk at 256x256 and 768x576 (TF32 and fp32), ResNet-50 + SimpleBaseline pose head at the same sizes (TF32),
-FLAVR 2x at 512x512 and 1280x720 (TF32). Median of N calls after warm-up, each timed as wall clock around the
+trunk at 256x256 and 768x576 (TF32, fp32 and fp16), ResNet-50 + SimpleBaseline pose head at the same sizes (TF32),
+FLAVR 2x at 512x512 and 1280x720 (TF32 and fp16: the model and its inputs in half, as model.half()). Median of N calls after warm-up, each timed as wall clock around the
 call plus torch.cuda.synchronize() (as the tfjs side). Writes JSON to argv[1]; --quick: fewer runs, small FLAVR.
 """
+import copy
 import json
 import os
 import sys
@@ -69,14 +70,21 @@ def main():
                     name = f'resnet50{" pose" if pose else ""} {w}x{h} b1 {"tf32" if tf32 else "fp32"}'
                     both(res, name, model, x, runs, warmup)
                     print(name, res[f'{name} eager'], res[f'{name} cudagraph'], flush=True)
+                if not pose:
+                    torch.backends.cudnn.allow_tf32 = True
+                    name = f'resnet50 {w}x{h} b1 fp16'
+                    both(res, name, copy.deepcopy(model).half(), x.half(), runs, warmup)
+                    print(name, res[f'{name} eager'], res[f'{name} cudagraph'], flush=True)
         torch.backends.cudnn.allow_tf32 = True
         torch.backends.cuda.matmul.allow_tf32 = True
         model = UNet_3D_3D(1).cuda().eval()
+        half = copy.deepcopy(model).half()
         for h, w in ((256, 256),) if QUICK else ((512, 512), (720, 1280)):
             frames = [torch.rand(1, 3, h, w, device='cuda') for _ in range(4)]
-            name = f'flavr2x {w}x{h} tf32'
-            both(res, name, model, frames, 3 if QUICK else 20, 2 if QUICK else 5)
-            print(name, res[f'{name} eager'], res[f'{name} cudagraph'], flush=True)
+            for prec, m, xs in (('tf32', model, frames), ('fp16', half, [f.half() for f in frames])):
+                name = f'flavr2x {w}x{h} {prec}'
+                both(res, name, m, xs, 3 if QUICK else 20, 2 if QUICK else 5)
+                print(name, res[f'{name} eager'], res[f'{name} cudagraph'], flush=True)
     with open(out, 'w') as f:
         json.dump(res, f, indent=1)
 
