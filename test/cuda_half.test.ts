@@ -114,37 +114,43 @@ describeCuda('half storage: the fp16 kernels against float32 cpu', () => {
   });
 
   it('elementwise, batch norm, pooling, reductions and data movement keep half inputs in half', async () => {
-    const cases: Array<[string, boolean[], (y: tf.Tensor, o: tf.Tensor) => tf.Tensor | tf.Tensor[]]> = [
-      ['relu', [true], y => tf.relu(y)],
-      ['leakyRelu', [true], y => tf.leakyRelu(y, 0.2)],
-      ['sigmoid', [true], y => tf.sigmoid(y)],
-      ['add (both half)', [true], y => tf.add(y, tf.relu(y))],
-      ['add (float32 [C] broadcast)', [true], (y, o) => tf.add(y, tf.reshape(tf.slice(o, [0, 0, 0, 0], [1, 1, 1, k]), [k]))],
-      ['sub (float32 first)', [true], (y, o) => tf.sub(tf.slice(o, [0, 0, 0, 0], [1, 1, 1, k]), y)],
-      ['mul', [true], y => tf.mul(y, tf.sigmoid(y))],
-      ['batchNorm', [true], (y, o) => {
-        const v = tf.reshape(tf.slice(o, [0, 0, 0, 0], [1, 1, 1, k]), [k]);
-        return tf.batchNorm(y, v, tf.add(tf.abs(v), 0.5), v, tf.mul(v, 2), 1e-3);
-      }],
-      ['maxPool 3x3 s2 same', [true], y => tf.maxPool(y as tf.Tensor4D, 3, 2, 'same')],
-      ['avgPool 2x2 s2 valid', [true], y => tf.avgPool(y as tf.Tensor4D, 2, 2, 'valid')],
-      ['mean over H, W (float32 result)', [false], y => tf.mean(y, [1, 2])],
-      ['sum over channels', [false], y => tf.sum(y, -1)],
-      ['max over H, C (transposed first)', [false], y => tf.max(y, [1, 3])],
-      ['slice', [true], y => tf.slice(y, [0, 1, 2, 1], [n, h - 2, w - 3, k - 2])],
-      ['transpose', [true], y => tf.transpose(y, [0, 3, 1, 2])],
-      ['concat (all half)', [true], y => tf.concat([y, tf.relu(y)], 3)],
-      ['concat (mixed storage: float32)', [false], (y, o) => tf.concat([y, o], 3)],
-      ['pad', [true], y => tf.pad(y, [[0, 0], [1, 2], [0, 3], [0, 0]], 0.5)],
-      ['mirrorPad reflect', [true], y => tf.mirrorPad(y, [[0, 0], [2, 1], [1, 2], [0, 0]], 'reflect')],
-      ['reshape', [true], y => tf.reshape(y, [n, h * w, k])],
-      ['resizeBilinear (float32 kernel, half input)', [false], y => tf.image.resizeBilinear(y as tf.Tensor4D, [h + 3, w * 2])],
-      ['softmax (float32 kernel, half input)', [false], y => tf.softmax(y)],
-    ];
-    for (const [name, halfOut, op] of cases) {
-      // o: a float32 tensor of the conv's output shape (an operand of mixed-storage cases)
-      await expectParity(`${name} after a half conv, ${ctx}`, [x(), filter(3, 3, c, k), rand([n, h, w, k])],
-                         withHalf(halfOut, (a, f, o) => op(conv(a, f), o)), RTOL, 1e-4);
+    // 16 channels: the 16-byte vector paths (8 halves a thread); 5 channels of 7x9 pixels (no size divides by 8):
+    // the per-element ones
+    const sizes = [[16, h, w], [5, 7, 9]];
+    for (const [k, h, w] of sizes) {
+      const cases: Array<[string, boolean[], (y: tf.Tensor, o: tf.Tensor) => tf.Tensor | tf.Tensor[]]> = [
+        ['relu', [true], y => tf.relu(y)],
+        ['leakyRelu', [true], y => tf.leakyRelu(y, 0.2)],
+        ['sigmoid', [true], y => tf.sigmoid(y)],
+        ['add (both half)', [true], y => tf.add(y, tf.relu(y))],
+        ['add (float32 [C] broadcast)', [true], (y, o) => tf.add(y, tf.reshape(tf.slice(o, [0, 0, 0, 0], [1, 1, 1, k]), [k]))],
+        ['sub (float32 first)', [true], (y, o) => tf.sub(tf.slice(o, [0, 0, 0, 0], [1, 1, 1, k]), y)],
+        ['mul', [true], y => tf.mul(y, tf.sigmoid(y))],
+        ['batchNorm', [true], (y, o) => {
+          const v = tf.reshape(tf.slice(o, [0, 0, 0, 0], [1, 1, 1, k]), [k]);
+          return tf.batchNorm(y, v, tf.add(tf.abs(v), 0.5), v, tf.mul(v, 2), 1e-3);
+        }],
+        ['maxPool 3x3 s2 same', [true], y => tf.maxPool(y as tf.Tensor4D, 3, 2, 'same')],
+        ['avgPool 2x2 s2 valid', [true], y => tf.avgPool(y as tf.Tensor4D, 2, 2, 'valid')],
+        ['mean over H, W (float32 result)', [false], y => tf.mean(y, [1, 2])],
+        ['sum over channels', [false], y => tf.sum(y, -1)],
+        ['max over H, C (transposed first)', [false], y => tf.max(y, [1, 3])],
+        ['slice', [true], y => tf.slice(y, [0, 1, 2, 1], [n, h - 2, w - 3, k - 2])],
+        ['transpose', [true], y => tf.transpose(y, [0, 3, 1, 2])],
+        ['concat (all half)', [true], y => tf.concat([y, tf.relu(y)], 3)],
+        ['concat (mixed storage: float32)', [false], (y, o) => tf.concat([y, o], 3)],
+        ['pad', [true], y => tf.pad(y, [[0, 0], [1, 2], [0, 3], [0, 0]], 0.5)],
+        ['mirrorPad reflect', [true], y => tf.mirrorPad(y, [[0, 0], [2, 1], [1, 2], [0, 0]], 'reflect')],
+        ['reshape', [true], y => tf.reshape(y, [n, h * w, k])],
+        ['resizeBilinear (float32 kernel, half input)', [false], y => tf.image.resizeBilinear(y as tf.Tensor4D, [h + 3, w * 2])],
+        ['softmax (float32 kernel, half input)', [false], y => tf.softmax(y)],
+      ];
+      for (const [name, halfOut, op] of cases) {
+        // o: a float32 tensor of the conv's output shape (an operand of mixed-storage cases)
+        await expectParity(`${name} after a half conv, x[${n},${h},${w},${c}] -> ${k} channels`,
+                           [rand([n, h, w, c]), filter(3, 3, c, k), rand([n, h, w, k])],
+                           withHalf(halfOut, (a, f, o) => op(conv(a, f), o)), RTOL, 1e-4);
+      }
     }
   });
 

@@ -40,6 +40,21 @@ __global__ void applyGateKernel(const T* __restrict__ y, const float* __restrict
     out[i] = fromFloat<T>(act(op, toFloat(y[i]) * gate[(i / perRow) * c + i % c], alpha));
 }
 
+template <typename I>
+__global__ void applyGateHalf8(const uint4* __restrict__ y, const float* __restrict__ gate, uint4* __restrict__ out,
+                               I n8, I perRow, I c, int op, float alpha) {
+  for (I i = blockIdx.x * (I)blockDim.x + threadIdx.x; i < n8; i += (I)gridDim.x * blockDim.x) {
+    Half8 v;
+    v.v = y[i];
+#pragma unroll
+    for (int j = 0; j < 8; ++j) {
+      const I e = i * 8 + j;
+      v.h[j] = __float2half_rn(act(op, __half2float(v.h[j]) * gate[(e / perRow) * c + e % c], alpha));
+    }
+    out[i] = v.v;
+  }
+}
+
 }  // namespace
 
 void launchGateSigmoid(cudaStream_t s, const float* mean, const float* wg, const float* bg, float* gate, int64_t n,
@@ -54,6 +69,13 @@ void launchApplyGate(cudaStream_t s, const void* y, const float* gate, void* out
                      int64_t c, int act, float alpha, bool half) {
   const int64_t total = n * voxels * c;
   if (total == 0) return;
+  if (half && half8Ok(total, y, out)) {
+    TD_INDEX_DISPATCH(total < kIndex32Limit, applyGateHalf8<I><<<deltaGrid(total / 8, kThreads), kThreads, 0, s>>>(
+                                                 (const uint4*)y, gate, (uint4*)out, (I)(total / 8), (I)(voxels * c),
+                                                 (I)c, act, alpha));
+    TD_LAUNCHED("applyGate");
+    return;
+  }
   const int grid = deltaGrid(total, kThreads);
   TD_STORAGE_DISPATCH(half, TD_INDEX_DISPATCH(total < kIndex32Limit, applyGateKernel<T, I><<<grid, kThreads, 0, s>>>(
                                  (const T*)y, gate, (T*)out, (I)total, (I)(voxels * c), (I)c, act, alpha)));

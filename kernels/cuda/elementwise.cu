@@ -4,6 +4,8 @@
 #include "broadcast.cuh"
 #include "storage.cuh"
 
+#include <type_traits>
+
 namespace tfjs_delta {
 namespace {
 
@@ -52,6 +54,16 @@ __global__ void unaryKernel(int op, const T* __restrict__ x, T* __restrict__ y, 
     y[i] = fromFloat<T>(unaryOp(op, toFloat(x[i]), alpha));
 }
 
+__global__ void unaryHalf8(int op, const uint4* __restrict__ x, uint4* __restrict__ y, int64_t n8, float alpha) {
+  for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < n8; i += (int64_t)gridDim.x * blockDim.x) {
+    Half8 v;
+    v.v = x[i];
+#pragma unroll
+    for (int j = 0; j < 8; ++j) v.h[j] = __float2half_rn(unaryOp(op, __half2float(v.h[j]), alpha));
+    y[i] = v.v;
+  }
+}
+
 template <typename T>
 __device__ __forceinline__ T binaryOp(int op, T a, T b) {
   switch (op) {
@@ -92,6 +104,18 @@ __global__ void binaryFlat(int op, const T* __restrict__ a, const T* __restrict_
                            int aScalar, int bScalar) {
   for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < n; i += (int64_t)gridDim.x * blockDim.x)
     o[i] = binaryOp<T>(op, a[aScalar ? 0 : i], b[bScalar ? 0 : i]);
+}
+
+__global__ void binaryHalf8(int op, const uint4* __restrict__ a, const uint4* __restrict__ b, uint4* __restrict__ o,
+                            int64_t n8) {
+  for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < n8; i += (int64_t)gridDim.x * blockDim.x) {
+    Half8 x, y;
+    x.v = a[i];
+    y.v = b[i];
+#pragma unroll
+    for (int j = 0; j < 8; ++j) x.h[j] = binaryOp<__half>(op, x.h[j], y.h[j]);
+    o[i] = x.v;
+  }
 }
 
 // b broadcast along the last dimension only (a bias-like [.., C] + [C]).
@@ -147,6 +171,13 @@ void binaryT(cudaStream_t s, int op, const T* a, const T* b, T* o, const Dims& a
   for (int k = 0; k < od.rank; ++k) n *= od.shape[k];
   if (n == 0) return;
   bool ac = contiguous(ad, od), bc = contiguous(bd, od), az = allZero(ad, od), bz = allZero(bd, od);
+  if constexpr (std::is_same<T, __half>::value) {
+    if (ac && bc && half8Ok(n, a, b) && half8Ok(n, o, o)) {
+      binaryHalf8<<<blocksFor(n / 8), kThreads, 0, s>>>(op, (const uint4*)a, (const uint4*)b, (uint4*)o, n / 8);
+      TD_LAUNCHED("binary");
+      return;
+    }
+  }
   if ((ac || az) && (bc || bz)) {
     binaryFlat<T><<<blocksFor(n), kThreads, 0, s>>>(op, a, b, o, n, az && !ac, bz && !bc);
   } else if (ac && innerOnly(bd, od, &inner)) {
@@ -169,6 +200,25 @@ __global__ void biasActKernel(T* __restrict__ y, I n, const float* __restrict__ 
     if (prelu) v = v < 0.f ? prelu[i % preluLen] * v : v;
     else v = unaryOp(act, v, alpha);
     y[i] = fromFloat<T>(v);
+  }
+}
+
+template <typename I>
+__global__ void biasActHalf8(uint4* __restrict__ y, I n8, const float* __restrict__ bias, I biasLen, int act,
+                             float alpha, const float* __restrict__ prelu, I preluLen) {
+  for (I i = blockIdx.x * (I)blockDim.x + threadIdx.x; i < n8; i += (I)gridDim.x * blockDim.x) {
+    Half8 v;
+    v.v = y[i];
+#pragma unroll
+    for (int j = 0; j < 8; ++j) {
+      const I e = i * 8 + j;
+      float f = __half2float(v.h[j]);
+      if (bias) f += bias[e % biasLen];
+      if (prelu) f = f < 0.f ? prelu[e % preluLen] * f : f;
+      else f = unaryOp(act, f, alpha);
+      v.h[j] = __float2half_rn(f);
+    }
+    y[i] = v.v;
   }
 }
 
@@ -245,6 +295,11 @@ __global__ void softmaxKernel(const float* __restrict__ x, float* __restrict__ y
 void launchUnary(cudaStream_t s, int op, const void* x, void* y, int64_t n, float alpha, bool half) {
   if (op < 0 || op >= U_COUNT) failArg("unary", "unknown unary op " + std::to_string(op));
   if (n == 0) return;
+  if (half && half8Ok(n, x, y)) {
+    unaryHalf8<<<blocksFor(n / 8), kThreads, 0, s>>>(op, (const uint4*)x, (uint4*)y, n / 8, alpha);
+    TD_LAUNCHED("unary");
+    return;
+  }
   TD_STORAGE_DISPATCH(half, unaryKernel<T><<<blocksFor(n), kThreads, 0, s>>>(op, (const T*)x, (T*)y, n, alpha));
   TD_LAUNCHED("unary");
 }
@@ -266,6 +321,12 @@ void launchBiasAct(cudaStream_t s, void* y, int64_t n, const float* bias, int64_
                    const float* prelu, int64_t preluLen, bool half) {
   if (act < 0 || act >= U_COUNT) failArg("biasAct", "unknown activation " + std::to_string(act));
   if (n == 0) return;
+  if (half && half8Ok(n, y, y)) {
+    TD_INDEX_DISPATCH(n < kIndex32Limit, biasActHalf8<I><<<blocksFor(n / 8), kThreads, 0, s>>>(
+                                             (uint4*)y, n / 8, bias, biasLen, act, alpha, prelu, preluLen));
+    TD_LAUNCHED("biasAct");
+    return;
+  }
   TD_STORAGE_DISPATCH(half, TD_INDEX_DISPATCH(n < kIndex32Limit, biasActKernel<T, I><<<blocksFor(n), kThreads, 0, s>>>(
                                                   (T*)y, n, bias, biasLen, act, alpha, prelu, preluLen)));
   TD_LAUNCHED("biasAct");
