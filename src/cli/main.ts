@@ -3,7 +3,7 @@
  * The tfjs-delta command line. `tfjs-delta --help` lists the commands; every long job shows a
  * progress bar and says which backend runs it.
  */
-import {Command, InvalidArgumentError} from 'commander';
+import {Command, InvalidArgumentError, Option} from 'commander';
 
 import {BackendChoice, chooseBackend} from './backend';
 import {benchCommand} from './bench';
@@ -68,6 +68,9 @@ export function buildProgram(): Command {
       .option('--range <lo,hi>', 'pixel range the model expects (default -1,1 for PoseNet, else 0,1)')
       .option('--no-layer-stats', 'do not read per-layer masks back each frame (faster delta, no active fractions)')
       .option('--no-compile', "on 'cuda', run the models eagerly instead of as compiled streams (a CUDA graph per frame)")
+      .addOption(new Option('--precision <p>', "compiled streams' precision: fp32 is strict, fp16 runs convolutions " +
+                            'and activations in half (delta layers stay float32)')
+                     .choices(['tf32', 'fp32', 'fp16']).default('tf32'))
       .action(async (model: string, input: string, opts: RunCommandOptions) => {
         if (opts.size != null) size(opts.size);
         console.log(await chooseBackend(program.opts().backend as BackendChoice));

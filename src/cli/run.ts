@@ -14,6 +14,7 @@ import * as tfl from '@tensorflow/tfjs-layers';
 import {posenet} from '../../models/posenet';
 import {nodeFileSystem} from '../io/node_file_system';
 import {RunMode, runModelOnVideo, RunSummary} from '../pipeline/run_model';
+import type {StreamPrecision} from '../stream/compile_stream';
 import {probeVideo} from '../video/ffmpeg';
 import {interruptible, progressBar} from './progress';
 
@@ -55,6 +56,8 @@ export interface RunCommandOptions {
   layerStats: boolean;
   /** Compiled streams on 'cuda' (commander's --no-compile sets false). */
   compile?: boolean;
+  /** Their precision: tf32 (default), fp32 or fp16. */
+  precision?: StreamPrecision;
 }
 
 function fmt(value: number|undefined, kind: 'fps'|'pct'|'exp'): string {
@@ -92,7 +95,7 @@ export async function runCommand(modelName: string, input: string, options: RunC
   const mode: RunMode = options.compare ? 'compare' : options.delta ? 'delta' : 'dense';
   const compiled = (options.compile ?? true) && tf.getBackend() === 'cuda';
   console.log(`model: ${isPosenet ? 'PoseNet-MobileNetV1 (trained)' : modelName} at ${height}x${width}, ${mode}` +
-      `${mode !== 'dense' ? `, threshold ${options.threshold}` : ''}${compiled ? ', compiled (CUDA graph per frame)' : ''}; ` +
+      `${mode !== 'dense' ? `, threshold ${options.threshold}` : ''}${compiled ? `, compiled (CUDA graph per frame, ${options.precision ?? 'tf32'})` : ''}; ` +
       `input: ${input} (${info.width}x${info.height}, ${info.fps} fps, ~${info.frames} frames)`);
   const interrupt = interruptible('the current frame');
   const total = Math.min(options.frames ?? Infinity, info.frames || Infinity);
@@ -100,7 +103,7 @@ export async function runCommand(modelName: string, input: string, options: RunC
   try {
     const summary = await runModelOnVideo({input, model, mode, threshold: options.threshold, height, width, range,
       maxFrames: options.frames, output: options.output, statsFile: options.stats, layerStats: options.layerStats,
-      compile: options.compile,
+      compile: options.compile, precision: options.precision,
       onFrame: r => bar.update(r.frame + 1), shouldStop: interrupt.stopRequested});
     bar.stop();
     console.log(`\n${summaryTable(summary)}`);

@@ -12,6 +12,7 @@ import type * as tfl from '@tensorflow/tfjs-layers';
 
 import {DeltaFrameStats, getDeltaStats, toDelta} from '../../models/to_delta';
 import {CompiledStream, compileStream} from '../stream/compile_stream';
+import type {StreamPrecision} from '../stream/compile_stream';
 import {probeVideo, readFrames, VideoInfo, VideoWriter} from '../video/ffmpeg';
 import {argmaxCells, drawHeatmap, drawKeypoints, posenetKeypoints} from './overlay';
 
@@ -39,6 +40,8 @@ export interface RunOptions {
   shouldStop?: () => boolean;
   /** Run the models as compiled streams on the 'cuda' backend (default true; ignored on other backends). */
   compile?: boolean;
+  /** Precision of the compiled streams: 'tf32' (default), 'fp32' or 'fp16' (see compileStream). */
+  precision?: StreamPrecision;
   /**
    * Frames from elsewhere than ffmpeg (an application's own decoder, tests): RGB bytes of `info.width` x
    * `info.height`. `input` then only names the source in messages.
@@ -113,7 +116,8 @@ export async function runModelOnVideo(options: RunOptions): Promise<RunSummary> 
   const delta = mode === 'dense' ? null : toDelta(options.model, {threshold: options.threshold, stats: layerStats});
   const compile = (options.compile ?? true) && tf.getBackend() === 'cuda';
   const runnerOf = (model: tfl.LayersModel|null): Runner|null =>
-      model == null ? null : {model, stream: compile ? compileStream(model, {stats: model === delta && layerStats}) : null};
+      model == null ? null : {model, stream: compile ?
+        compileStream(model, {stats: model === delta && layerStats, precision: options.precision}) : null};
   const dense = runnerOf(mode === 'delta' ? null : options.model);
   const deltaRunner = runnerOf(delta);
   // Statistics of the frame just run: from the plan once it replays, from the layers while it warms up.
