@@ -43,16 +43,7 @@ __global__ void applyGateKernel(const T* __restrict__ y, const float* __restrict
 template <typename I>
 __global__ void applyGateHalf8(const uint4* __restrict__ y, const float* __restrict__ gate, uint4* __restrict__ out,
                                I n8, I perRow, I c, int op, float alpha) {
-  for (I i = blockIdx.x * (I)blockDim.x + threadIdx.x; i < n8; i += (I)gridDim.x * blockDim.x) {
-    Half8 v;
-    v.v = y[i];
-#pragma unroll
-    for (int j = 0; j < 8; ++j) {
-      const I e = i * 8 + j;
-      v.h[j] = __float2half_rn(act(op, __half2float(v.h[j]) * gate[(e / perRow) * c + e % c], alpha));
-    }
-    out[i] = v.v;
-  }
+  mapHalf8(y, out, n8, [=](I e, float v) { return act(op, v * gate[(e / perRow) * c + e % c], alpha); });
 }
 
 }  // namespace

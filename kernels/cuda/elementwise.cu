@@ -55,13 +55,7 @@ __global__ void unaryKernel(int op, const T* __restrict__ x, T* __restrict__ y, 
 }
 
 __global__ void unaryHalf8(int op, const uint4* __restrict__ x, uint4* __restrict__ y, int64_t n8, float alpha) {
-  for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < n8; i += (int64_t)gridDim.x * blockDim.x) {
-    Half8 v;
-    v.v = x[i];
-#pragma unroll
-    for (int j = 0; j < 8; ++j) v.h[j] = __float2half_rn(unaryOp(op, __half2float(v.h[j]), alpha));
-    y[i] = v.v;
-  }
+  mapHalf8(x, y, n8, [=](int64_t, float v) { return unaryOp(op, v, alpha); });
 }
 
 template <typename T>
@@ -206,20 +200,10 @@ __global__ void biasActKernel(T* __restrict__ y, I n, const float* __restrict__ 
 template <typename I>
 __global__ void biasActHalf8(uint4* __restrict__ y, I n8, const float* __restrict__ bias, I biasLen, int act,
                              float alpha, const float* __restrict__ prelu, I preluLen) {
-  for (I i = blockIdx.x * (I)blockDim.x + threadIdx.x; i < n8; i += (I)gridDim.x * blockDim.x) {
-    Half8 v;
-    v.v = y[i];
-#pragma unroll
-    for (int j = 0; j < 8; ++j) {
-      const I e = i * 8 + j;
-      float f = __half2float(v.h[j]);
-      if (bias) f += bias[e % biasLen];
-      if (prelu) f = f < 0.f ? prelu[e % preluLen] * f : f;
-      else f = unaryOp(act, f, alpha);
-      v.h[j] = __float2half_rn(f);
-    }
-    y[i] = v.v;
-  }
+  mapHalf8(y, y, n8, [=](I e, float f) {
+    if (bias) f += bias[e % biasLen];
+    return prelu ? (f < 0.f ? prelu[e % preluLen] * f : f) : unaryOp(act, f, alpha);
+  });
 }
 
 template <typename T, typename I>

@@ -24,6 +24,17 @@ union Half8 {
 inline bool half8Ok(int64_t n, const void* a, const void* b) {
   return n % 8 == 0 && (uintptr_t)a % 16 == 0 && (uintptr_t)b % 16 == 0;
 }
+// out[e] = f(e, in[e]) over n8 * 8 half elements, 8 per vector, grid-stride (in and out may alias).
+template <typename I, typename F>
+__device__ __forceinline__ void mapHalf8(const uint4* in, uint4* out, I n8, F f) {
+  for (I i = blockIdx.x * (I)blockDim.x + threadIdx.x; i < n8; i += (I)gridDim.x * blockDim.x) {
+    Half8 v;
+    v.v = in[i];
+#pragma unroll
+    for (int j = 0; j < 8; ++j) v.h[j] = __float2half_rn(f(i * 8 + j, __half2float(v.h[j])));
+    out[i] = v.v;
+  }
+}
 
 // Runs `body` with `T` bound to the storage type: __half when `half`, float otherwise.
 #define TD_STORAGE_DISPATCH(half, ...) \
