@@ -107,12 +107,10 @@ export function convolve(backend: CudaBackend, g: ConvGeometry, input: TensorInf
                                   dx => backend.n.conv(params, backend.storedPtr(dx), w, inPtr, half));
     if (!asym) return dxExt;
     temps.push(dxExt);
-    const dx = backend.makeOutput(xShape, 'float32', half);
     const extStrides = stridesOf(xExtShape);
     const offset = [0, ...extraB, 0].reduce((acc, v, i) => acc + v * extStrides[i], 0);
-    backend.n.stridedCopy(half ? 2 : 4, backend.storedPtr(dxExt), offset, xShape, extStrides, backend.storedPtr(dx), 0,
-                          stridesOf(xShape));
-    return dx;
+    return backend.filling(backend.makeOutput(xShape, 'float32', half), dx => backend.n.stridedCopy(
+        half ? 2 : 4, backend.storedPtr(dxExt), offset, xShape, extStrides, backend.storedPtr(dx), 0, stridesOf(xShape)));
   } finally {
     temps.forEach(t => backend.disposeIntermediate(t));
   }
