@@ -78,7 +78,7 @@ export function convolve(backend: CudaBackend, g: ConvGeometry, input: TensorInf
   for (let i = 0; i < g.nd; i++) {
     const eff = (g.ws[i] - 1) * g.dil[i] + 1;
     if (Math.floor((xsExt[i] + 2 * sym[i] - eff) / g.stride[i]) + 1 !== g.ys[i])
-      unsupported('output size differs from floor rounding (dimRoundingMode)');
+      unsupported('output size inconsistent with the pads and floor rounding (dimRoundingMode)');
   }
   const half = backend.halfStorage;
   const xShape = [g.n, ...g.xs, g.c], xExtShape = [g.n, ...xsExt, g.c], yShape = [g.n, ...g.ys, g.k];

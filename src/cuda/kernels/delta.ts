@@ -16,7 +16,7 @@ import type {Activation} from '../../../ops/validation';
 import {attachMask, maskOf} from '../../mask';
 import {CudaBackend} from '../backend';
 import {DeltaConvMode, DTypeCode, Ptr, ReduceOp, UnaryOp} from '../native';
-import {filterKrsc, subpixelTransposed3d} from './conv';
+import {convolve, filterKrsc, subpixelTransposed3d} from './conv';
 import {applyBiasActivation} from './elementwise';
 import {registerCuda, requireFloat, sizeOf, stridesOf, transposeInto, unsupported} from './util';
 
@@ -337,8 +337,6 @@ function conv3dGated(backend: CudaBackend, inputs: {[k: string]: TensorInfo}, at
   const act = activationCode(attrs.activation);
   // With half storage the convolution and the gate run on half data; the gate's mean and sigmoid stay float32.
   const half = backend.halfStorage;
-  const code = half ? DTypeCode.float16 : DTypeCode.float32;
-  const wk = filterKrsc(backend, filter, [4, 0, 1, 2, 3], half);  // the Conv3D kernels' cache entry
   const temps: TensorInfo[] = [];
   const temp = (shape: number[], halfTemp = half) => {
     const t = backend.makeOutput(shape, 'float32', halfTemp);
@@ -347,33 +345,24 @@ function conv3dGated(backend: CudaBackend, inputs: {[k: string]: TensorInfo}, at
   };
   const at = (t: TensorInfo) => backend.storedPtr(t);
   try {
-    const xPtr = half ? backend.halfPtr(x, temps) : backend.ptr(x);
     let y: TensorInfo, subpixel: TensorInfo|null;
     if (!transpose) {
-      // cuDNN pads symmetrically: pad the input explicitly by the asymmetric remainder.
-      const sym = pad.map(p => Math.min(p[0], p[1]));
-      const extraB = pad.map((p, i) => p[0] - sym[i]);
-      const xsExt = [d, h, w].map((s, i) => s + extraB[i] + pad[i][1] - sym[i]);
-      for (let i = 0; i < 3; i++)
-        if (Math.floor((xsExt[i] + 2 * sym[i] - k[i]) / strides[i]) + 1 !== outSp[i])
-          unsupported('output size inconsistent with the pads');
-      let xin = xPtr;
-      if (xsExt.some((s, i) => s !== x.shape[i + 1])) {
-        const padded = temp([n, ...xsExt, c]);
-        backend.n.pad(code, xPtr, x.shape, at(padded), padded.shape, [0, ...extraB, 0], 0, 0);
-        xin = at(padded);
-      }
-      y = temp(outputShape);
-      backend.n.conv([3, 0, n, c, co, 1, ...xsExt, ...outSp, ...k, ...sym, ...strides, 1, 1, 1], xin, wk, at(y), half);
+      y = convolve(backend, {nd: 3, n, c, k: co, groups: 1, xs: [d, h, w], ys: outSp, ws: k,
+        before: pad.map(p => p[0]), after: pad.map(p => p[1]), stride: strides, dil: [1, 1, 1]}, x, filter,
+        [4, 0, 1, 2, 3], false);
+      temps.push(y);
     } else if ((subpixel = subpixelTransposed3d(backend, x, filter, strides, pad, outputShape, half)) != null) {
       y = subpixel;  // FLAVR's upsampling as one forward convolution
       temps.push(y);
     } else {
-      // The full transposed convolution (no padding), then the window [pad front, pad front + out) of it.
+      // The full transposed convolution (no padding), then the window [pad front, pad front + out) of it: pads may
+      // exceed what the transposed convolution covers (zeros there), which convolve() does not handle.
+      const code = half ? DTypeCode.float16 : DTypeCode.float32;
+      const wk = filterKrsc(backend, filter, [4, 0, 1, 2, 3], half);  // the Conv3D kernels' cache entry
       const full = [d, h, w].map((s, i) => (s - 1) * strides[i] + k[i]);
       const yFull = temp([n, ...full, co]);
-      backend.n.conv([3, 1, n, co, c, 1, ...full, d, h, w, ...k, 0, 0, 0, ...strides, 1, 1, 1], at(yFull), wk, xPtr,
-                     half);
+      backend.n.conv([3, 1, n, co, c, 1, ...full, d, h, w, ...k, 0, 0, 0, ...strides, 1, 1, 1], at(yFull), wk,
+                     half ? backend.halfPtr(x, temps) : backend.ptr(x), half);
       const front = pad.map(p => p[0]);
       if (front.every(v => v === 0) && full.every((s, i) => s === outSp[i])) {
         y = yFull;
