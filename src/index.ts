@@ -5,23 +5,23 @@
  *
  * Importing the package registers its kernels and gradients; it does not choose a backend.
  */
-import {registerCpuKernels} from '../kernels/cpu/register_all_kernels';
-import {registerTensorflowKernels} from '../kernels/tensorflow/register_all_kernels';
-import {registerConv3DGatedGradient} from '../ops/conv3d_gated_grad';
-import {registerNoGradients} from '../ops/no_gradient';
+import {registerCpuKernels} from './kernels/cpu/register_all_kernels';
+import {registerTensorflowKernels} from './kernels/tensorflow/register_all_kernels';
+import {registerConv3DGatedGradient} from './ops/conv3d_gated_grad';
+import {registerNoGradients} from './ops/no_gradient';
 
-export {deltaConv2d} from '../ops/delta_conv2d';
-export {deltaDepthwiseConv2d} from '../ops/delta_depthwise_conv2d';
-export {deltaConv2dTranspose} from '../ops/delta_conv2d_transpose';
-export {sparseAccumulate} from '../ops/sparse_accumulate';
-export type {SparseAccumulateConfig, SparseAccumulateResult} from '../ops/sparse_accumulate';
-export {deltaMaxPool} from '../ops/delta_max_pool';
-export type {DeltaMaxPoolResult} from '../ops/delta_max_pool';
-export {conv3dGated} from '../ops/conv3d_gated';
-export type {Conv3DGatedConfig, Pad3D} from '../ops/conv3d_gated';
-export type {Activation, PadSpec2D, DimRoundingMode} from '../ops/validation';
-export * as kernelNames from '../ops/kernel_names';
-export {activeFraction, getMask, isDense, withMask} from './mask';
+export {deltaConv2d} from './ops/delta_conv2d';
+export {deltaDepthwiseConv2d} from './ops/delta_depthwise_conv2d';
+export {deltaConv2dTranspose} from './ops/delta_conv2d_transpose';
+export {sparseAccumulate} from './ops/sparse_accumulate';
+export type {SparseAccumulateConfig, SparseAccumulateResult} from './ops/sparse_accumulate';
+export {deltaMaxPool} from './ops/delta_max_pool';
+export type {DeltaMaxPoolResult} from './ops/delta_max_pool';
+export {conv3dGated} from './ops/conv3d_gated';
+export type {Conv3DGatedConfig, Pad3D} from './ops/conv3d_gated';
+export type {Activation, PadSpec2D, DimRoundingMode} from './ops/validation';
+export * as kernelNames from './ops/kernel_names';
+export {activeFraction, getMask, isDense, withMask} from './ops/mask';
 
 registerCpuKernels();
 registerTensorflowKernels();  // harmless without tfjs-node: kernels of an absent backend are never looked up
@@ -33,36 +33,36 @@ export {nodeFileSystem, registerNodeFileSystemRouters} from './io/node_file_syst
 export type {NodeFileSystemOptions} from './io/node_file_system';
 
 // Companion delta ops (issue 4): one backend-agnostic kernel per op, for each backend.
-import {registerSharedKernels} from '../kernels/shared/register_shared_kernels';
+import {registerSharedKernels} from './kernels/composite/register_all_kernels';
 registerSharedKernels('cpu');
 registerSharedKernels('tensorflow');
-export {deltaAdd} from '../ops/delta_add';
-export {deltaConcat} from '../ops/delta_concat';
-export {deltaScaleShift} from '../ops/delta_scale_shift';
-export {deltaDense} from '../ops/delta_dense';
-export {deltaUpSampling2d} from '../ops/delta_up_sampling2d';
-export {deltaPad2d} from '../ops/delta_pad2d';
-export {deltaAvgPool} from '../ops/delta_avg_pool';
-export {deltaGlobalAvgPool} from '../ops/delta_global_avg_pool';
-export {deltaReshape} from '../ops/delta_reshape';
-export {deltaLayers, DELTA_LAYER_CLASSES} from './layers/index';
-export * as deltaLayerClasses from './layers/index';
-export {getDefaultThreshold, isDeltaLayer, setDefaultThreshold} from './layers/base';
-export type {DeltaLayer, LayerFrameStats} from './layers/base';
-export {deltaLayersOf, getDeltaStats, setDeltaStats, toDelta, toDense} from '../models/to_delta';
-export type {DeltaFrameStats, LayerStats, ToDeltaOptions, ToDenseOptions} from '../models/to_delta';
-export {getThresholds, loadThresholds, saveThresholds, setThresholds, truncatingLayers, tuneThresholds} from '../models/thresholds';
-export type {ThresholdMap, TuneOptions, TuneResult} from '../models/thresholds';
+export {deltaAdd} from './ops/delta_add';
+export {deltaConcat} from './ops/delta_concat';
+export {deltaScaleShift} from './ops/delta_scale_shift';
+export {deltaDense} from './ops/delta_dense';
+export {deltaUpSampling2d} from './ops/delta_up_sampling2d';
+export {deltaPad2d} from './ops/delta_pad2d';
+export {deltaAvgPool} from './ops/delta_avg_pool';
+export {deltaGlobalAvgPool} from './ops/delta_global_avg_pool';
+export {deltaReshape} from './ops/delta_reshape';
+export {deltaLayers, DELTA_LAYER_CLASSES} from './delta/layers/index';
+export * as deltaLayerClasses from './delta/layers/index';
+export {getDefaultThreshold, isDeltaLayer, setDefaultThreshold} from './delta/layers/base';
+export type {DeltaLayer, LayerFrameStats} from './delta/layers/base';
+export {deltaLayersOf, getDeltaStats, setDeltaStats, toDelta, toDense} from './delta/to_delta';
+export type {DeltaFrameStats, LayerStats, ToDeltaOptions, ToDenseOptions} from './delta/to_delta';
+export {getThresholds, loadThresholds, saveThresholds, setThresholds, truncatingLayers, tuneThresholds} from './delta/thresholds';
+export type {ThresholdMap, TuneOptions, TuneResult} from './delta/thresholds';
 
 // PyTorch checkpoints (issue 5): torch.save zip / legacy and safetensors readers, mapping onto tfjs weights.
-export * as pytorch from '../models/pytorch/index';
-export {loadPyTorchCheckpoint} from '../models/pytorch/checkpoint';
+export * as pytorch from './models/pytorch/index';
+export {loadPyTorchCheckpoint} from './models/pytorch/checkpoint';
 
 // Models (issue 5): FLAVR, ResNet / pose, as LayersModels with PyTorch weight loaders.
-export * as models from '../models/index';
+export * as models from './models/index';
 
 // The 'cuda' backend (issue 6): opt-in, `await useCudaIfAvailable()` or tf.setBackend('cuda').
-export * from './backend_cuda';
+export * from './backends/cuda/index';
 
 // Compiled streaming plans on 'cuda' (issue 9): one CUDA-graph replay per frame.
 export {CompiledStream, compileStream} from './stream/compile_stream';

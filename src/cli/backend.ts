@@ -18,7 +18,7 @@ function tryTensorflow(): string|null {
 function tryCuda(): string|null {
   try {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const cuda = require('../backend_cuda') as {cudaAvailability(): {available: boolean, reason?: string}};
+    const cuda = require('../backends/cuda/index') as {cudaAvailability(): {available: boolean, reason?: string}};
     const status = cuda.cudaAvailability();
     return status.available ? null : status.reason ?? 'unavailable';
   } catch (e) {

@@ -8,12 +8,12 @@ import * as fs from 'fs';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 
-import {getDeltaStats, setDeltaStats, toDelta} from '../../models/to_delta';
-import {posenet} from '../../models/posenet';
+import {getDeltaStats, setDeltaStats, toDelta} from '../delta/to_delta';
+import {posenet} from '../models/posenet';
 import {nodeFileSystem} from '../io/node_file_system';
 import {argmaxCells} from '../pipeline/overlay';
-import {probeVideo, readFrames} from '../video/ffmpeg';
-import {renderVegaLitePng} from './chart';
+import {probeVideo, readFrames} from '../pipeline/ffmpeg';
+import {renderVegaLitePng} from '../pipeline/chart';
 import {progressBar} from './progress';
 import {posenetModelPath} from './run';
 

@@ -1,7 +1,7 @@
 /** `tfjs-delta convert`: a PyTorch / safetensors checkpoint to a tfjs model.json + weights. */
-import {flavrFromStateDict} from '../../models/flavr';
-import {loadPyTorchCheckpoint} from '../../models/pytorch/checkpoint';
-import {resnetFromStateDict} from '../../models/resnet';
+import {flavrFromStateDict} from '../models/flavr';
+import {loadPyTorchCheckpoint} from '../models/pytorch/checkpoint';
+import {resnetFromStateDict} from '../models/resnet';
 import {nodeFileSystem} from '../io/node_file_system';
 
 /** Recognises FLAVR and torchvision ResNet checkpoints by their tensor names. */

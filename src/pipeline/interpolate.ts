@@ -6,7 +6,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 
-import {probeVideo, readFrames, VideoInfo, VideoWriter} from '../video/ffmpeg';
+import {probeVideo, readFrames, VideoInfo, VideoWriter} from './ffmpeg';
 
 /**
  * A model that maps windows [B, 4, H, W, 3] of frames in [0, 1] to the (factor - 1) frames

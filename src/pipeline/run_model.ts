@@ -10,10 +10,10 @@ import * as fs from 'fs';
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 
-import {DeltaFrameStats, getDeltaStats, toDelta} from '../../models/to_delta';
+import {DeltaFrameStats, getDeltaStats, toDelta} from '../delta/to_delta';
 import {CompiledStream, compileStream} from '../stream/compile_stream';
 import type {StreamPrecision} from '../stream/compile_stream';
-import {probeVideo, readFrames, VideoInfo, VideoWriter} from '../video/ffmpeg';
+import {probeVideo, readFrames, VideoInfo, VideoWriter} from './ffmpeg';
 import {argmaxCells, drawHeatmap, drawKeypoints, posenetKeypoints} from './overlay';
 
 export type RunMode = 'dense'|'delta'|'compare';

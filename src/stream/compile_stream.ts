@@ -37,11 +37,11 @@ import * as tf from '@tensorflow/tfjs-core';
 import type {Tensor} from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 
-import {CudaBackend} from '../cuda/backend';
-import type {DeltaFrameStats, LayerStats} from '../../models/to_delta';
-import {isDeltaLayer, setFrameStatsSink} from '../layers/base';
-import type {DeltaMembers} from '../layers/base';
-import {maskOf} from '../mask';
+import {CudaBackend} from '../backends/cuda/backend';
+import type {DeltaFrameStats, LayerStats} from '../delta/to_delta';
+import {isDeltaLayer, setFrameStatsSink} from '../delta/layers/base';
+import type {DeltaMembers} from '../delta/layers/base';
+import {maskOf} from '../ops/mask';
 
 export type StreamPrecision = 'tf32'|'fp32'|'fp16';
 

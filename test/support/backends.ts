@@ -36,12 +36,12 @@ function selected(name: string): boolean {
 
 function setCudaTF32(allow: boolean): void {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
-  (require('../../src/backend_cuda') as typeof import('../../src/backend_cuda')).setCudaOptions({allowTF32: allow});
+  (require('../../src/backends/cuda/index') as typeof import('../../src/backends/cuda/index')).setCudaOptions({allowTF32: allow});
 }
 
 function loadCuda(): BackendStatus {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const {cudaAvailability} = require('../../src/backend_cuda') as typeof import('../../src/backend_cuda');
+  const {cudaAvailability} = require('../../src/backends/cuda/index') as typeof import('../../src/backends/cuda/index');
   const status = cudaAvailability();
   return status.available ? {name: 'cuda', available: true} : {name: 'cuda', available: false, reason: status.reason};
 }

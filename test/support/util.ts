@@ -2,7 +2,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import {expect} from 'chai';
 
-import {getMask, withMask} from '../../src/mask';
+import {getMask, withMask} from '../../src/ops/mask';
 
 /** A fresh seed per call, reported in failure messages so a failing case can be replayed. */
 export function freshSeed(): number {

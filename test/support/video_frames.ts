@@ -1,11 +1,11 @@
 /**
  * Frames for stream tests: vtest.avi (real static-camera video) at 96x128 when it can be had
- * (benchmarks/delta_vtest_frames.ts: TFJS_DELTA_VTEST_FRAMES on the GPU machine, or ffmpeg), else a synthetic
+ * (data/vtest.ts: TFJS_DELTA_VTEST_FRAMES on the GPU machine, or ffmpeg), else a synthetic
  * static-camera clip: a fresh random background, two objects moving across it and sensor noise on a few pixels.
  */
 import * as tf from '@tensorflow/tfjs-core';
 
-import {frameTensor, framesUnavailable, vtestRgb} from '../../benchmarks/delta_vtest_frames';
+import {frameTensor, framesUnavailable, vtestRgb} from '../../data/vtest';
 
 export interface FrameSource {
   name: string;

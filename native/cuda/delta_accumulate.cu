@@ -1,0 +1,147 @@
+// Stateful element-wise delta kernels: sparseAccumulate (the truncating accumulator: input sparsify, delta
+// activation, densify) and deltaMaxPool. Semantics are those of src/kernels/cpu/SparseAccumulate.ts and
+// DeltaMaxPool.ts, including their float32 roundings (s = r + d and A + s in float32, f(new) - f(old) evaluated
+// in double and rounded to float32, the flush test `max_c |emitted| > threshold` on the rounded values).
+#include "delta.h"
+
+namespace tfjs_delta {
+namespace {
+
+constexpr int kThreads = 256;
+constexpr int kWarps = kThreads / 32;
+
+inline int blocksFor(int64_t n, int perBlock) { return deltaGrid(n, perBlock); }
+
+__device__ __forceinline__ double activate(int act, double v, double alpha) {
+  switch (act) {
+    case U_RELU: return v > 0 ? v : 0;
+    case U_RELU6: return v < 0 ? 0 : (v > 6 ? 6 : v);
+    case U_LEAKYRELU: return v > 0 ? v : alpha * v;
+    case U_SIGMOID: return 1.0 / (1.0 + exp(-v));
+    case U_TANH: return tanh(v);
+  }
+  return v;  // linear
+}
+
+// One warp per pixel, lanes over channels. An inactive pixel only carries its state over (the state outputs are
+// new buffers); an active one is evaluated twice: once for the flush decision (max over channels), once to write.
+// In place (outA == a, outR == r; no __restrict__ on them): each element is read before it is written, by the
+// same lane.
+__global__ void sparseAccumulateKernel(const float* a, const float* r,
+                                       const float* __restrict__ d, const uint8_t* __restrict__ mask,
+                                       float* __restrict__ outD, float* outA, float* outR,
+                                       uint8_t* __restrict__ outMask, int64_t pixels, int channels, double threshold,
+                                       int act, double alpha, bool writeZeros) {
+  const int lane = threadIdx.x & 31;
+  const int64_t stride = (int64_t)gridDim.x * kWarps;
+  const bool inPlace = outA == a && outR == r;  // the state is updated where it lies: inactive pixels cost nothing
+  for (int64_t p = (int64_t)blockIdx.x * kWarps + threadIdx.x / 32; p < pixels; p += stride) {
+    const int64_t o = p * channels;
+    if (mask != nullptr && !mask[p]) {
+      if (!inPlace || writeZeros) {
+        for (int c = lane; c < channels; c += 32) {
+          if (!inPlace) {
+            outA[o + c] = a[o + c];
+            outR[o + c] = r[o + c];
+          }
+          if (writeZeros) outD[o + c] = 0.f;
+        }
+      }
+      if (lane == 0) outMask[p] = 0;
+      continue;
+    }
+    float largest = 0.f;
+    for (int c = lane; c < channels; c += 32) {
+      const float av = a[o + c], s = r[o + c] + d[o + c], next = av + s;
+      const float e = (float)(activate(act, next, alpha) - activate(act, av, alpha));
+      largest = fmaxf(largest, fabsf(e));
+    }
+    for (int off = 16; off > 0; off >>= 1) largest = fmaxf(largest, __shfl_xor_sync(0xffffffffu, largest, off));
+    const bool flush = (double)largest > threshold;
+    for (int c = lane; c < channels; c += 32) {
+      const float av = a[o + c], s = r[o + c] + d[o + c];
+      if (flush) {
+        const float next = av + s;
+        outD[o + c] = (float)(activate(act, next, alpha) - activate(act, av, alpha));
+        outA[o + c] = next;
+        outR[o + c] = 0.f;
+      } else {
+        if (writeZeros) outD[o + c] = 0.f;
+        outA[o + c] = av;
+        outR[o + c] = s;
+      }
+    }
+    if (lane == 0) outMask[p] = flush ? 1 : 0;
+  }
+}
+
+// accumulated' = A + delta at active pixels, A elsewhere (a lazily written delta may hold garbage there).
+__global__ void maskedAddKernel(const float* __restrict__ a, const float* __restrict__ d,
+                                const uint8_t* __restrict__ mask, float* __restrict__ out, int64_t n, int channels) {
+  for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < n; i += (int64_t)gridDim.x * blockDim.x)
+    out[i] = (mask == nullptr || mask[i / channels]) ? a[i] + d[i] : a[i];
+}
+
+// One thread per output element; an output whose window holds no active input costs only its mask reads.
+__global__ void deltaMaxPoolKernel(DeltaPoolParams p, const float* __restrict__ a, const float* __restrict__ d,
+                                   const uint8_t* __restrict__ mask, float* __restrict__ outD,
+                                   uint8_t* __restrict__ outMask, bool writeZeros) {
+  const int64_t total = (int64_t)p.n * p.oh * p.ow * p.c;
+  for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < total; i += (int64_t)gridDim.x * blockDim.x) {
+    const int c = (int)(i % p.c);
+    const int64_t pix = i / p.c;
+    const int ox = (int)(pix % p.ow), oy = (int)((pix / p.ow) % p.oh), b = (int)(pix / ((int64_t)p.ow * p.oh));
+    const int y0 = oy * p.sh - p.pt, x0 = ox * p.sw - p.pl;
+    const int ya = max(y0, 0), yb = min(y0 + p.kh, p.h), xa = max(x0, 0), xb = min(x0 + p.kw, p.w);
+    bool active = false;
+    for (int yy = ya; yy < yb && !active; ++yy)
+      for (int xx = xa; xx < xb; ++xx)
+        if (mask == nullptr || mask[((int64_t)b * p.h + yy) * p.w + xx]) {
+          active = true;
+          break;
+        }
+    if (c == 0) outMask[pix] = active ? 1 : 0;
+    if (!active) {
+      if (writeZeros) outD[i] = 0.f;
+      continue;
+    }
+    float maxNew = -INFINITY, maxOld = -INFINITY;
+    for (int yy = ya; yy < yb; ++yy)
+      for (int xx = xa; xx < xb; ++xx) {
+        const int64_t q = ((int64_t)b * p.h + yy) * p.w + xx;
+        const float av = a[q * p.c + c];
+        const float nv = (mask == nullptr || mask[q]) ? av + d[q * p.c + c] : av;
+        maxNew = nv > maxNew ? nv : maxNew;
+        maxOld = av > maxOld ? av : maxOld;
+      }
+    outD[i] = (float)((double)maxNew - (double)maxOld);
+  }
+}
+
+}  // namespace
+
+void launchSparseAccumulate(cudaStream_t s, const float* a, const float* r, const float* d, const uint8_t* mask,
+                            float* outD, float* outA, float* outR, uint8_t* outMask, int64_t pixels, int64_t channels,
+                            double threshold, int act, double alpha, bool writeZeros) {
+  if (pixels == 0 || channels == 0) return;
+  if (channels > (1 << 30)) failArg("sparseAccumulate", "too many channels");
+  sparseAccumulateKernel<<<blocksFor(pixels, kWarps), kThreads, 0, s>>>(
+      a, r, d, mask, outD, outA, outR, outMask, pixels, (int)channels, threshold, act, alpha, writeZeros);
+  TD_LAUNCHED("sparseAccumulate");
+}
+
+void launchDeltaMaxPool(cudaStream_t s, const DeltaPoolParams& p, const float* a, const float* d, const uint8_t* mask,
+                        float* outD, float* outA, uint8_t* outMask, bool writeZeros) {
+  const int64_t n = (int64_t)p.n * p.h * p.w * p.c;
+  if (n > 0) {
+    maskedAddKernel<<<blocksFor(n, kThreads), kThreads, 0, s>>>(a, d, mask, outA, n, p.c);
+    TD_LAUNCHED("deltaMaxPool");
+  }
+  const int64_t total = (int64_t)p.n * p.oh * p.ow * p.c;
+  if (total > 0) {
+    deltaMaxPoolKernel<<<blocksFor(total, kThreads), kThreads, 0, s>>>(p, a, d, mask, outD, outMask, writeZeros);
+    TD_LAUNCHED("deltaMaxPool");
+  }
+}
+
+}  // namespace tfjs_delta

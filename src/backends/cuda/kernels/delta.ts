@@ -1,0 +1,406 @@
+/**
+ * The delta ops on 'cuda' (issue 7): SparseAccumulate, DeltaMaxPool, DeltaConv2D, DeltaDepthwiseConv2D,
+ * DeltaConv2DTranspose (native/cuda/delta_*.cu) and Conv3DGated (cuDNN + the gate kernels). Semantics are those
+ * of src/kernels/cpu. Masks stay on the GPU: an input's mask (src/ops/mask.ts) is a bool tensor of this backend, i.e. a
+ * uint8 device buffer, passed to the kernels as a pointer (0 = dense); output masks are written by the kernels.
+ *
+ * Delta outputs are written lazily when `backend.lazyZeros` is on (the default): inactive pixels are left
+ * unwritten and zeroed by the backend before anything other than a delta kernel reads them (CudaBackend.ptr).
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import {backend_util, TensorInfo} from '@tensorflow/tfjs-core';
+
+import {Conv3DGated, Conv3DGatedAttrs, DeltaConv2D, DeltaConv2DAttrs, DeltaConv2DTranspose, DeltaConv2DTransposeAttrs,
+        DeltaDepthwiseConv2D, DeltaMaxPool, DeltaMaxPoolAttrs, SparseAccumulate, SparseAccumulateAttrs} from '../../../ops/kernel_names';
+import type {Activation} from '../../../ops/validation';
+import {attachMask, maskOf} from '../../../ops/mask';
+import {CudaBackend} from '../backend';
+import {DeltaConvMode, DTypeCode, Ptr, ReduceOp, UnaryOp} from '../native';
+import {convolve, filterKrsc, subpixelTransposed3d} from './conv';
+import {applyBiasActivation} from './elementwise';
+import {registerCuda, requireFloat, sizeOf, stridesOf, transposeInto, unsupported} from './util';
+
+const ACTIVATIONS: {[k in Activation]: number} = {
+  linear: UnaryOp.linear, relu: UnaryOp.relu, relu6: UnaryOp.relu6, leakyRelu: UnaryOp.leakyrelu,
+  sigmoid: UnaryOp.sigmoid, tanh: UnaryOp.tanh,
+};
+
+function activationCode(a: Activation): number {
+  const code = ACTIVATIONS[a];
+  if (code === undefined) unsupported(`activation ${a}`);
+  return code;
+}
+
+export interface InputMask {
+  ptr: Ptr;
+  temp?: TensorInfo;
+}
+
+/** The device pointer of `x`'s mask (0 when dense); a mask held by another backend is uploaded for the call. */
+export function inputMask(backend: CudaBackend, x: TensorInfo): InputMask {
+  const m = maskOf(x);
+  if (m == null) return {ptr: 0};
+  if (backend.data.has(m.dataId)) return {ptr: backend.ptr(m)};
+  const temp = backend.makeTensorInfo(m.shape, 'bool', m.dataSync() as Uint8Array);
+  return {ptr: backend.ptr(temp), temp};
+}
+
+/**
+ * The data pointer of a delta input: as is when it carries a mask (delta kernels read only its active pixels), else
+ * through ptr(), which zeroes a lazily written tensor whose mask no longer fits its shape.
+ */
+export function deltaData(backend: CudaBackend, x: TensorInfo, m: InputMask): Ptr {
+  return m.ptr !== 0 ? backend.rawPtr(x) : backend.ptr(x);
+}
+
+export function releaseMask(backend: CudaBackend, m: InputMask): void {
+  if (m.temp) backend.disposeIntermediate(m.temp);
+}
+
+/** Attaches the device mask `mask` to `out`; with `lazy`, `out` was written only at its active pixels. */
+export function attachDeviceMask(backend: CudaBackend, out: TensorInfo, mask: TensorInfo, lazy: boolean): void {
+  attachMask(backend, out, tf.engine().makeTensorFromTensorInfo(mask, backend));
+  if (lazy) backend.markLazy(out, mask);
+}
+
+/** Runs `launch` on fresh outputs; disposes them all if it throws. */
+function withOutputs<T extends TensorInfo[]>(backend: CudaBackend, outs: T, launch: (...outs: T) => void): T {
+  try {
+    launch(...outs);
+  } catch (e) {
+    outs.forEach(o => backend.disposeIntermediate(o));
+    throw e;
+  }
+  return outs;
+}
+
+// ---- sparseAccumulate ----
+function sparseAccumulate(backend: CudaBackend, inputs: {[k: string]: TensorInfo}, attrs: SparseAccumulateAttrs) {
+  const {accumulated: a, residual: r, delta: d} = inputs;
+  requireFloat('sparseAccumulate', a, r, d);
+  const shape = d.shape.slice();
+  const channels = shape[shape.length - 1];
+  const pixels = channels === 0 ? 0 : sizeOf(shape) / channels;
+  const act = activationCode(attrs.activation);
+  const lazy = backend.lazyZeros;
+  // In place: the state outputs are the state inputs (aliased, as Identity does); only active pixels are touched.
+  // Half-stored state (a first frame from a half-precision layer) is read through its float32 copy: not written.
+  const inPlace = attrs.inPlace === true && a.dataId !== r.dataId && a.dataId !== d.dataId && r.dataId !== d.dataId &&
+      !backend.isHalf(a) && !backend.isHalf(r);
+  const m = inputMask(backend, d);
+  try {
+    const alias = (t: TensorInfo): TensorInfo => {
+      backend.incRef(t.dataId);
+      return {dataId: t.dataId, shape: t.shape.slice(), dtype: t.dtype};
+    };
+    const outD = backend.makeOutput(shape, 'float32');
+    const outMask = backend.makeOutput(shape.slice(0, -1), 'bool');
+    const state = inPlace ? [alias(a), alias(r)] :
+                            [backend.makeOutput(shape, 'float32'), backend.makeOutput(shape, 'float32')];
+    withOutputs<TensorInfo[]>(backend, [outD, outMask, ...state], () => backend.n.sparseAccumulate(
+        backend.ptr(a), backend.ptr(r), deltaData(backend, d, m), m.ptr, backend.ptr(outD), backend.ptr(state[0]),
+        backend.ptr(state[1]), backend.ptr(outMask), pixels, channels, attrs.threshold, act, attrs.alpha ?? 0.2, !lazy));
+    attachDeviceMask(backend, outD, outMask, lazy);
+    return [outD, ...state];
+  } finally {
+    releaseMask(backend, m);
+  }
+}
+
+// ---- deltaMaxPool ----
+function deltaMaxPool(backend: CudaBackend, inputs: {[k: string]: TensorInfo}, attrs: DeltaMaxPoolAttrs) {
+  const {accumulated: a, delta: d} = inputs;
+  requireFloat('deltaMaxPool', a, d);
+  const i = backend_util.computePool2DInfo(d.shape as [number, number, number, number], attrs.filterSize,
+                                           attrs.strides, 1, attrs.pad, attrs.dimRoundingMode);
+  const params = [i.batchSize, i.inHeight, i.inWidth, i.inChannels, i.outHeight, i.outWidth, i.filterHeight,
+                  i.filterWidth, i.strideHeight, i.strideWidth, i.padInfo.top, i.padInfo.left];
+  const lazy = backend.lazyZeros;
+  const m = inputMask(backend, d);
+  try {
+    const outShape = [i.batchSize, i.outHeight, i.outWidth, i.inChannels];
+    const [outD, outA, outMask] = withOutputs(
+        backend, [backend.makeOutput(outShape, 'float32'), backend.makeOutput(d.shape.slice(), 'float32'),
+          backend.makeOutput(outShape.slice(0, 3), 'bool')],
+        (outD, outA, outMask) => backend.n.deltaMaxPool(params, backend.ptr(a), deltaData(backend, d, m), m.ptr,
+                                                        backend.ptr(outD), backend.ptr(outA), backend.ptr(outMask), !lazy));
+    attachDeviceMask(backend, outD, outMask, lazy);
+    return [outD, outA];
+  } finally {
+    releaseMask(backend, m);
+  }
+}
+
+// ---- delta convolutions ----
+interface ConvCall {
+  mode: number;
+  info: backend_util.Conv2DInfo;
+  x: TensorInfo;
+  w: Ptr;           // filter as [kh, kw, c, co] (transposed conv: already transposed), or [kh, kw, c, mult]
+  filter?: TensorInfo;  // regular convs: the filter tensor (its packed TF32 copy is derived from it)
+  bias?: TensorInfo;
+  mult: number;
+  inSpatial: [number, number];   // the delta input's H, W (the info's output for a transposed conv)
+  outShape: number[];
+}
+
+function convParams(c: ConvCall): number[] {
+  const i = c.info;
+  const transposed = c.mode === DeltaConvMode.transposed;
+  return [
+    c.mode, c.x.shape[0], c.inSpatial[0], c.inSpatial[1], c.x.shape[3], c.outShape[1], c.outShape[2], c.outShape[3],
+    i.filterHeight, i.filterWidth, i.strideHeight, i.strideWidth, transposed ? 1 : i.dilationHeight,
+    transposed ? 1 : i.dilationWidth, i.padInfo.top, i.padInfo.left, c.mult,
+  ];
+}
+
+/** Counts of delta-conv launches by path (TF32 tensor cores / fp32 CUDA cores / dense cuDNN), for tests and benchmarks. */
+export const deltaConvStats = {tensorCore: 0, cudaCores: 0, cudnnDense: 0};
+
+/** Native-only modes of deltaConv (native/cuda/delta.h): pack a filter; a regular conv given its packed filter. */
+const MODE_PACK_TF32 = 3, MODE_REGULAR_PACKED = 4;
+
+/** TFJS_DELTA_CONV_MMA_PACK=0 (comparisons): the mma kernel stages and rounds the plain filter itself (run 6). */
+const PACK_FILTERS = typeof process === 'undefined' || process.env.TFJS_DELTA_CONV_MMA_PACK !== '0';
+
+/**
+ * The filter of a regular TF32 delta conv in the layout of the mma kernel (delta_conv_tc.cu: B fragments in lane
+ * order, rounded to TF32), derived once per filter tensor; 0 when that kernel cannot take the conv (it needs
+ * c % 4 == 0 and co % 32 == 0) or TF32 is off.
+ */
+function packedFilter(backend: CudaBackend, c: ConvCall): Ptr {
+  const f = c.filter;
+  if (!PACK_FILTERS || f == null || c.mode !== DeltaConvMode.regular || c.bias != null) return 0;
+  const [kh, kw, ci, co] = f.shape;
+  if (co % 32 !== 0 || ci % 4 !== 0 || !backend.n.getOptions().allowTF32) return 0;
+  const params = convParams(c);
+  params[0] = MODE_PACK_TF32;
+  return backend.derived(f, 'deltaConv:tf32pack', co * Math.ceil(ci / 16) * 16 * kh * kw * 4,
+                         dst => backend.n.deltaConv(params, backend.ptr(f), 0, 0, 0, dst, 0, false));
+}
+
+/** Runs a delta convolution: masked output (lazy when allowed) without bias, dense output with one. */
+function runDeltaConv(backend: CudaBackend, c: ConvCall): TensorInfo {
+  const params = convParams(c);
+  const packed = packedFilter(backend, c);
+  if (packed !== 0) params[0] = MODE_REGULAR_PACKED;  // the bias argument carries the packed filter
+  const m = inputMask(backend, c.x);
+  const withMask = c.bias == null;
+  const lazy = withMask && backend.lazyZeros;
+  try {
+    const outs = [backend.makeOutput(c.outShape, 'float32')];
+    if (withMask) outs.push(backend.makeOutput(c.outShape.slice(0, 3), 'bool'));
+    withOutputs(backend, outs, (y: TensorInfo, outMask?: TensorInfo) => {
+      const tc = backend.n.deltaConv(params, deltaData(backend, c.x, m), m.ptr, c.w,
+                                     packed !== 0 ? packed : c.bias ? backend.ptr(c.bias) : 0,
+                                     backend.ptr(y), outMask ? backend.ptr(outMask) : 0, !lazy);
+      if (tc) deltaConvStats.tensorCore++;
+      else deltaConvStats.cudaCores++;
+    });
+    if (withMask) attachDeviceMask(backend, outs[0], outs[1], lazy);
+    return outs[0];
+  } finally {
+    releaseMask(backend, m);
+  }
+}
+
+/** Whether cuDNN (which rounds output sizes down) computes exactly this geometry. */
+function cudnnGeometry(i: backend_util.Conv2DInfo): boolean {
+  const eff = (k: number, d: number) => (k - 1) * d + 1;
+  const p = i.padInfo;
+  return Math.floor((i.inHeight + p.top + p.bottom - eff(i.filterHeight, i.dilationHeight)) / i.strideHeight) + 1 ===
+             i.outHeight &&
+         Math.floor((i.inWidth + p.left + p.right - eff(i.filterWidth, i.dilationWidth)) / i.strideWidth) + 1 ===
+             i.outWidth;
+}
+
+/**
+ * Dense input (no mask) or a bias (the first frame of a stream): every output pixel is computed, so the dense
+ * cuDNN convolution serves (TF32 when allowed, like the dense ops); the output mask, if any, from the mask kernel.
+ */
+function denseDeltaConv2d(backend: CudaBackend, inputs: {[k: string]: TensorInfo}, attrs: DeltaConv2DAttrs,
+                          c: ConvCall): TensorInfo {
+  const kernel = tf.getKernel(c.bias ? 'FusedConv2D' : 'Conv2D', 'cuda')!;
+  const convInputs: {[k: string]: TensorInfo} = {x: c.x, filter: inputs.filter};
+  if (c.bias) convInputs.bias = c.bias;
+  const y = kernel.kernelFunc({
+    inputs: convInputs, backend,
+    attrs: {strides: attrs.strides, pad: attrs.pad, dilations: attrs.dilations, dimRoundingMode: attrs.dimRoundingMode,
+            dataFormat: 'NHWC', activation: 'linear'} as unknown as tf.NamedAttrMap,
+  }) as TensorInfo;
+  deltaConvStats.cudnnDense++;
+  if (c.bias) return y;
+  const outMask = backend.makeOutput(c.outShape.slice(0, 3), 'bool');
+  try {
+    backend.n.deltaConvMask(convParams(c), 0, backend.ptr(outMask));
+  } catch (e) {
+    backend.disposeIntermediate(outMask);
+    backend.disposeIntermediate(y);
+    throw e;
+  }
+  attachDeviceMask(backend, y, outMask, false);
+  return y;
+}
+
+function deltaConv2d(backend: CudaBackend, inputs: {[k: string]: TensorInfo}, attrs: DeltaConv2DAttrs): TensorInfo {
+  const {x, filter, bias} = inputs;
+  requireFloat('deltaConv2d', x, filter, bias);
+  const info = backend_util.computeConv2DInfo(
+      x.shape as [number, number, number, number], filter.shape as [number, number, number, number], attrs.strides,
+      attrs.dilations, attrs.pad, attrs.dimRoundingMode);
+  const c: ConvCall = {
+    mode: DeltaConvMode.regular, info, x, w: backend.ptr(filter), filter, bias, mult: 1,
+    inSpatial: [info.inHeight, info.inWidth], outShape: info.outShape.slice(),
+  };
+  if ((bias != null || maskOf(x) == null) && cudnnGeometry(info) && sizeOf(x.shape) > 0)
+    return denseDeltaConv2d(backend, inputs, attrs, c);
+  return runDeltaConv(backend, c);
+}
+
+/**
+ * Depthwise and transposed delta convolutions run as cuDNN's dense convolution of the (zero-filled) delta, plus
+ * the output mask from the mask kernel. The tile-skipping direct kernel (`delta_conv.cu`, one output per thread)
+ * was far slower than cuDNN on real models (H100, benchmarks/results/delta_vtest_*): the pose heads' transposed
+ * convs (2048 -> 256 channels, 4x4 stride 2) took 51-66 ms of a 63-75 ms delta ResNet-50 pose frame, and
+ * MobileNetV2's 17 depthwise convs 5-6 ms of a 6-8 ms frame, against well under a millisecond in cuDNN; the layers
+ * that feed them are mostly dense by then anyway. backend.directDeltaConvs (TFJS_DELTA_CUDA_DIRECT_CONVS=1) keeps
+ * the direct kernel.
+ */
+function cudnnDeltaConv(backend: CudaBackend, c: ConvCall, denseConv: () => TensorInfo): TensorInfo {
+  const m = inputMask(backend, c.x);  // before the conv reads x (which zero-fills a lazily written delta)
+  try {
+    const y = backend.withFloatStorage(denseConv);  // delta tensors stay float32 (their masks, lazy zeros, state)
+    deltaConvStats.cudnnDense++;
+    return backend.filling(y, () => {
+      if (c.bias) {  // the stream's first frame: bias applied once, dense output (as runDeltaConv)
+        applyBiasActivation(backend, y, c.bias);
+        return;
+      }
+      const outMask = backend.makeOutput(c.outShape.slice(0, 3), 'bool');
+      backend.filling(outMask, () => backend.n.deltaConvMask(convParams(c), m.ptr, backend.ptr(outMask)));
+      attachDeviceMask(backend, y, outMask, false);
+    });
+  } finally {
+    releaseMask(backend, m);
+  }
+}
+
+function deltaDepthwiseConv2d(backend: CudaBackend, inputs: {[k: string]: TensorInfo}, attrs: DeltaConv2DAttrs) {
+  const {x, filter, bias} = inputs;
+  requireFloat('deltaDepthwiseConv2d', x, filter, bias);
+  const info = backend_util.computeConv2DInfo(
+      x.shape as [number, number, number, number], filter.shape as [number, number, number, number], attrs.strides,
+      attrs.dilations, attrs.pad, attrs.dimRoundingMode, true);
+  const c: ConvCall = {
+    mode: DeltaConvMode.depthwise, info, x, w: backend.ptr(filter), bias, mult: filter.shape[3],
+    inSpatial: [info.inHeight, info.inWidth], outShape: info.outShape.slice(),
+  };
+  if (backend.directDeltaConvs || sizeOf(x.shape) === 0) return runDeltaConv(backend, c);
+  return cudnnDeltaConv(backend, c, () => tf.getKernel('DepthwiseConv2dNative', 'cuda')!.kernelFunc({
+    inputs: {x, filter}, backend,
+    attrs: {strides: attrs.strides, pad: attrs.pad, dilations: attrs.dilations, dimRoundingMode: attrs.dimRoundingMode,
+            dataFormat: 'NHWC'} as unknown as tf.NamedAttrMap,
+  }) as TensorInfo);
+}
+
+function deltaConv2dTranspose(backend: CudaBackend, inputs: {[k: string]: TensorInfo},
+                              attrs: DeltaConv2DTransposeAttrs) {
+  const {x, filter, bias} = inputs;
+  requireFloat('deltaConv2dTranspose', x, filter, bias);
+  // The geometry of the forward convolution that maps outputShape onto x (as the CPU kernel).
+  const info = backend_util.computeConv2DInfo(attrs.outputShape, filter.shape as [number, number, number, number],
+                                              attrs.strides, 1, attrs.pad, attrs.dimRoundingMode);
+  const c: ConvCall = {mode: DeltaConvMode.transposed, info, x, w: 0, bias, mult: 1, inSpatial: [x.shape[1], x.shape[2]],
+    outShape: attrs.outputShape.slice()};
+  if (!backend.directDeltaConvs && sizeOf(x.shape) > 0) {
+    return cudnnDeltaConv(backend, c, () => tf.getKernel('Conv2DBackpropInput', 'cuda')!.kernelFunc({
+      inputs: {dy: x, filter}, backend,
+      attrs: {strides: attrs.strides, pad: attrs.pad, dimRoundingMode: attrs.dimRoundingMode, dataFormat: 'NHWC',
+              inputShape: attrs.outputShape} as unknown as tf.NamedAttrMap,
+    }) as TensorInfo);
+  }
+  // [kh, kw, outC, inC] -> [kh, kw, inC, outC]: output channels innermost, as the regular conv's filter.
+  c.w = backend.derived(filter, 'hwio:0132', sizeOf(filter.shape) * 4,
+                        dst => transposeInto(backend, 4, backend.ptr(filter), filter.shape, [0, 1, 3, 2], dst));
+  return runDeltaConv(backend, c);
+}
+
+// ---- conv3dGated ----
+function conv3dGated(backend: CudaBackend, inputs: {[k: string]: TensorInfo}, attrs: Conv3DGatedAttrs): TensorInfo {
+  const {x, filter, bias, gateKernel, gateBias} = inputs;
+  requireFloat('conv3dGated', x, filter, bias, gateKernel, gateBias);
+  const {strides, pad, transpose, outputShape} = attrs;
+  const [n, d, h, w, c] = x.shape;
+  const outSp = outputShape.slice(1, 4);
+  const co = outputShape[4];
+  const k = filter.shape.slice(0, 3);
+  const act = activationCode(attrs.activation);
+  // With half storage the convolution and the gate run on half data; the gate's mean and sigmoid stay float32.
+  const half = backend.halfStorage;
+  const temps: TensorInfo[] = [];
+  const temp = (shape: number[], halfTemp = half) => {
+    const t = backend.makeOutput(shape, 'float32', halfTemp);
+    temps.push(t);
+    return t;
+  };
+  const at = (t: TensorInfo) => backend.storedPtr(t);
+  try {
+    let y: TensorInfo, subpixel: TensorInfo|null;
+    if (!transpose) {
+      y = convolve(backend, {nd: 3, n, c, k: co, groups: 1, xs: [d, h, w], ys: outSp, ws: k,
+        before: pad.map(p => p[0]), after: pad.map(p => p[1]), stride: strides, dil: [1, 1, 1]}, x, filter,
+        [4, 0, 1, 2, 3], false);
+      temps.push(y);
+    } else if ((subpixel = subpixelTransposed3d(backend, x, filter, strides, pad, outputShape, half)) != null) {
+      y = subpixel;  // FLAVR's upsampling as one forward convolution
+      temps.push(y);
+    } else {
+      // The full transposed convolution (no padding), then the window [pad front, pad front + out) of it: pads may
+      // exceed what the transposed convolution covers (zeros there), which convolve() does not handle.
+      const code = half ? DTypeCode.float16 : DTypeCode.float32;
+      const wk = filterKrsc(backend, filter, [4, 0, 1, 2, 3], half);  // the Conv3D kernels' cache entry
+      const full = [d, h, w].map((s, i) => (s - 1) * strides[i] + k[i]);
+      const yFull = temp([n, ...full, co]);
+      backend.n.conv([3, 1, n, co, c, 1, ...full, d, h, w, ...k, 0, 0, 0, ...strides, 1, 1, 1], at(yFull), wk,
+                     half ? backend.halfPtr(x, temps) : backend.ptr(x), half);
+      const front = pad.map(p => p[0]);
+      if (front.every(v => v === 0) && full.every((s, i) => s === outSp[i])) {
+        y = yFull;
+      } else {
+        y = temp(outputShape);
+        const count = outSp.map((s, i) => Math.max(0, Math.min(s, full[i] - front[i])));
+        if (count.some((v, i) => v < outSp[i])) backend.n.fill(at(y), code, sizeOf(outputShape), 0);
+        if (count.every(v => v > 0)) {
+          const fs = stridesOf(yFull.shape);
+          const offset = front.reduce((acc, v, i) => acc + v * fs[i + 1], 0);
+          backend.n.stridedCopy(half ? 2 : 4, at(yFull), offset, [n, ...count, co], fs, at(y), 0,
+                                stridesOf(outputShape));
+        }
+      }
+    }
+    const voxels = outSp[0] * outSp[1] * outSp[2];
+    if (bias) {
+      backend.n.biasAct(at(y), sizeOf(outputShape), backend.ptr(bias), co, UnaryOp.linear, 0, 0, 1, half);
+    }
+    const mean = temp([n, co], false);
+    backend.n.reduce(ReduceOp.mean, at(y), backend.ptr(mean), n, voxels, co, half);
+    const gate = temp([n, co], false);
+    backend.n.gateSigmoid(backend.ptr(mean), backend.ptr(gateKernel), backend.ptr(gateBias), backend.ptr(gate), n, co);
+    return backend.filling(backend.makeOutput(outputShape.slice(), 'float32', half), out => backend.n.applyGate(
+        at(y), backend.ptr(gate), at(out), n, voxels, co, act, attrs.alpha ?? 0.2, half));
+  } finally {
+    temps.forEach(t => backend.disposeIntermediate(t));
+  }
+}
+
+export function registerDeltaKernels(): void {
+  registerCuda<SparseAccumulateAttrs>(SparseAccumulate,
+                                      ({inputs, backend, attrs}) => sparseAccumulate(backend, inputs, attrs));
+  registerCuda<DeltaMaxPoolAttrs>(DeltaMaxPool, ({inputs, backend, attrs}) => deltaMaxPool(backend, inputs, attrs));
+  registerCuda<DeltaConv2DAttrs>(DeltaConv2D, ({inputs, backend, attrs}) => deltaConv2d(backend, inputs, attrs));
+  registerCuda<DeltaConv2DAttrs>(DeltaDepthwiseConv2D,
+                                 ({inputs, backend, attrs}) => deltaDepthwiseConv2d(backend, inputs, attrs));
+  registerCuda<DeltaConv2DTransposeAttrs>(DeltaConv2DTranspose,
+                                          ({inputs, backend, attrs}) => deltaConv2dTranspose(backend, inputs, attrs));
+  registerCuda<Conv3DGatedAttrs>(Conv3DGated, ({inputs, backend, attrs}) => conv3dGated(backend, inputs, attrs));
+}

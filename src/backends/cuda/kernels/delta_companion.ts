@@ -1,0 +1,109 @@
+/**
+ * The companion delta ops on 'cuda'. Most run the backend-agnostic kernels of src/kernels/composite (standard tfjs ops on
+ * the values and on the masks; every op they use is native here, so values and masks stay on the GPU). The two a
+ * delta CNN runs after nearly every convolution have native kernels that work only at active pixels and read
+ * masked inputs without zero-filling them first (delta_companion.cu):
+ *   - DeltaScaleShift without an offset (a delta batch norm on every frame after the first): one launch instead
+ *     of a zero-filling pass plus a full-tensor multiply; the output keeps the input's mask (and is written
+ *     lazily, like the other delta kernels' outputs);
+ *   - DeltaAdd (residual connections): one launch instead of two zero-filling passes, an add and a mask OR;
+ *   - DeltaPad2D (the explicit padding before strided convs and pools): one launch instead of seven.
+ * Anything else (an offset, a mask held by another backend) goes to the shared kernel.
+ */
+import type {KernelConfig, TensorInfo} from '@tensorflow/tfjs-core';
+
+import {DeltaAdd, DeltaPad2D, DeltaPad2DAttrs, DeltaScaleShift} from '../../../ops/companion_kernel_names';
+import {sharedKernelConfigs} from '../../../kernels/composite/register_all_kernels';
+import {maskOf} from '../../../ops/mask';
+import {CudaBackend} from '../backend';
+import {attachDeviceMask, deltaData, inputMask} from './delta';
+import {registerCuda, requireFloat, sizeOf} from './util';
+
+type Inputs = {[name: string]: TensorInfo};
+
+/** Whether `x`'s mask (if any) lives on this backend, so its buffer can be read and shared. */
+function maskOnDevice(backend: CudaBackend, x: TensorInfo): boolean {
+  const m = maskOf(x);
+  return m == null || backend.data.has(m.dataId);
+}
+
+function pixelsAndChannels(x: TensorInfo): [number, number] {
+  const channels = x.shape[x.shape.length - 1];
+  return [channels === 0 ? 0 : sizeOf(x.shape) / channels, channels];
+}
+
+function deltaScaleShift(backend: CudaBackend, {x, scale, offset}: Inputs): TensorInfo|null {
+  if (offset != null || !maskOnDevice(backend, x) || x.shape.length < 2 || sizeOf(x.shape) === 0) return null;
+  requireFloat('deltaScaleShift', x, scale);
+  const [pixels, channels] = pixelsAndChannels(x);
+  const m = inputMask(backend, x);
+  const lazy = m.ptr !== 0 && backend.lazyZeros;
+  const y = backend.makeOutput(x.shape.slice(), 'float32');
+  return backend.filling(y, () => {
+    backend.n.deltaScale(deltaData(backend, x, m), m.ptr, backend.ptr(scale), backend.ptr(y), pixels, channels, !lazy);
+    const mask = maskOf(x);
+    if (mask == null) return;
+    backend.incRef(mask.dataId);  // the output shares the input's mask buffer
+    attachDeviceMask(backend, y, {dataId: mask.dataId, shape: mask.shape, dtype: 'bool'}, lazy);
+  });
+}
+
+function deltaAdd(backend: CudaBackend, {a, b}: Inputs): TensorInfo|null {
+  if (!maskOnDevice(backend, a) || !maskOnDevice(backend, b) || a.shape.length < 2 || sizeOf(a.shape) === 0) return null;
+  requireFloat('deltaAdd', a, b);
+  const [pixels, channels] = pixelsAndChannels(a);
+  const ma = inputMask(backend, a);
+  const mb = inputMask(backend, b);
+  const masked = ma.ptr !== 0 && mb.ptr !== 0;
+  const lazy = masked && backend.lazyZeros;
+  const y = backend.makeOutput(a.shape.slice(), 'float32');
+  return backend.filling(y, () => {
+    const outMask = masked ? backend.makeOutput(a.shape.slice(0, -1), 'bool') : null;
+    if (outMask == null) {
+      backend.n.deltaAdd(deltaData(backend, a, ma), ma.ptr, deltaData(backend, b, mb), mb.ptr, backend.ptr(y), 0,
+                         pixels, channels, true);
+      return;
+    }
+    backend.filling(outMask, () => backend.n.deltaAdd(deltaData(backend, a, ma), ma.ptr, deltaData(backend, b, mb),
+                                                       mb.ptr, backend.ptr(y), backend.ptr(outMask), pixels, channels,
+                                                       !lazy));
+    attachDeviceMask(backend, y, outMask, lazy);
+  });
+}
+
+function deltaPad2D(backend: CudaBackend, {x}: Inputs, attrs: DeltaPad2DAttrs): TensorInfo|null {
+  if (!maskOnDevice(backend, x) || x.shape.length !== 4 || sizeOf(x.shape) === 0) return null;
+  requireFloat('deltaPad2d', x);
+  const [[top, bottom], [left, right]] = attrs.padding;
+  const [n, h, w, c] = x.shape;
+  const outShape = [n, h + top + bottom, w + left + right, c];
+  const m = inputMask(backend, x);
+  const lazy = backend.lazyZeros;
+  const y = backend.makeOutput(outShape, 'float32');
+  return backend.filling(y, () => {
+    const outMask = backend.makeOutput(outShape.slice(0, 3), 'bool');
+    backend.filling(outMask, () => backend.n.deltaPad([n, h, w, c, outShape[1], outShape[2], top, left],
+                                                      deltaData(backend, x, m), m.ptr, backend.ptr(y),
+                                                      backend.ptr(outMask), !lazy));
+    attachDeviceMask(backend, y, outMask, lazy);
+  });
+}
+
+const NATIVE: {[kernelName: string]: (backend: CudaBackend, inputs: Inputs, attrs: never) => TensorInfo|null} = {
+  [DeltaScaleShift]: deltaScaleShift,
+  [DeltaAdd]: deltaAdd,
+  [DeltaPad2D]: deltaPad2D,
+};
+
+export function registerDeltaCompanionKernels(): void {
+  for (const config of sharedKernelConfigs('cuda')) {
+    const shared = (args: Parameters<KernelConfig['kernelFunc']>[0]) => config.kernelFunc(args) as TensorInfo;
+    const native = NATIVE[config.kernelName];
+    if (native == null) {
+      registerCuda(config.kernelName, args => shared(args as never));
+    } else {
+      registerCuda(config.kernelName,
+                   args => native(args.backend, args.inputs as Inputs, args.attrs as never) ?? shared(args as never));
+    }
+  }
+}

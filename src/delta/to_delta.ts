@@ -1,0 +1,271 @@
+/**
+ * toDelta(model): a dense tf.layers LayersModel (Sequential or functional, with residual adds,
+ * concatenations, shared layers and nested models) becomes a delta LayersModel of the same
+ * topology: a DeltaInput after each input, the delta twin of every layer, a DeltaOutput before
+ * each output. Weights are shared with the dense model by default (no copy). toDense goes back.
+ *
+ *   const delta = toDelta(dense, {threshold: 0.05});
+ *   for (const frame of frames) {                 // one call per frame; each batch row a stream
+ *     const y = delta.predictOnBatch(frame);      // (predict() would split batches above 32)
+ *     const stats = getDeltaStats(delta);         // with {stats: true}: active pixels, MACs skipped
+ *   }
+ *   delta.resetStates();                          // before a new video
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import * as tfl from '@tensorflow/tfjs-layers';
+import type {LayerVariable} from '@tensorflow/tfjs-layers';
+import type {Node} from '@tensorflow/tfjs-layers/dist/engine/topology';
+
+import {checkThreshold, DeltaLayer, isDeltaLayer, layerClass} from './layers/base';
+import {DELTA_TWINS, DeltaInput, DeltaOutput, IDENTITY_AT_INFERENCE} from './layers/index';
+
+type Layer = tfl.layers.Layer;
+type Sym = tfl.SymbolicTensor;
+
+export interface ToDeltaOptions {
+  /** Threshold of every truncating layer (input and activations); default: the global default. */
+  threshold?: number;
+  /** Threshold of the input layers (their change test on frame pixels); default `threshold`. */
+  inputThreshold?: number;
+  /** Per-layer thresholds by layer name (the dense layer's name; inputs: '<input>_sparsify'). */
+  thresholds?: {[layerName: string]: number};
+  /** Dilation of the input change test (DeltaInput's `dilation`); default 1. */
+  dilation?: number;
+  /** Share the dense model's weight variables (default) or copy them. */
+  shareWeights?: boolean;
+  /** Record per-layer statistics each frame (reads masks back: slower). */
+  stats?: boolean;
+  /** Name of the delta model (default '<name>_delta'). */
+  name?: string;
+}
+
+export interface ToDenseOptions {
+  /** Share the delta model's weight variables instead of copying them (default false). */
+  shareWeights?: boolean;
+  name?: string;
+}
+
+type LayerMapper = (layer: Layer, node: Node, inputs: Sym[]) => Sym|Sym[];
+
+/**
+ * Rebuilds the graph of `model` from `inputs` (the new tensors standing for model.inputs),
+ * mapping each layer call through `mapLayer`. Nested models are inlined.
+ */
+function rebuildGraph(model: tfl.LayersModel, inputs: Sym[], mapLayer: LayerMapper): Sym[] {
+  const convert = (container: tfl.LayersModel, seeds: Sym[]): Sym[] => {
+    const memo = new Map<Sym, Sym>(container.inputs.map((sym, i) => [sym, seeds[i]]));
+    const visit = (sym: Sym): Sym => {
+      const known = memo.get(sym);
+      if (known != null) return known;
+      const layer = sym.sourceLayer as Layer;
+      const node = layer.inboundNodes[sym.nodeIndex];
+      const ins = node.inputTensors.map(visit);
+      const outs = layer instanceof tfl.LayersModel ? convert(layer, ins) : [mapLayer(layer, node, ins)].flat();
+      node.outputTensors.forEach((t, i) => memo.set(t, outs[i]));
+      return memo.get(sym)!;
+    };
+    return container.outputs.map(visit);
+  };
+  return convert(model, inputs);
+}
+
+/** Unique layer names for the rebuilt model (nested models and shared layers may repeat names). */
+function nameAllocator(): (wanted: string) => string {
+  const used = new Set<string>();
+  return wanted => {
+    let name = wanted;
+    for (let k = 1; used.has(name); k++) name = `${wanted}_${k}`;
+    used.add(name);
+    return name;
+  };
+}
+
+function variablesOf(layer: Layer): LayerVariable[] {
+  const internal = layer as unknown as {_trainableWeights: LayerVariable[], _nonTrainableWeights: LayerVariable[]};
+  return [...internal._trainableWeights, ...internal._nonTrainableWeights];
+}
+
+/**
+ * Gives `target` (just built, same class structure as `source`) the weights of `source`: its own
+ * variables are replaced by those of `source` (share) or receive their values (copy).
+ */
+function adoptWeights(target: Layer, source: Layer, share: boolean): void {
+  const mine = variablesOf(target);
+  const theirs = variablesOf(source);
+  const mismatch = mine.length !== theirs.length ||
+      mine.some((v, i) => !tf.util.arraysEqual(v.shape as number[], theirs[i].shape as number[]));
+  if (mismatch) {
+    throw new Error(`layer '${source.name}' (${source.getClassName()}): its weights ` +
+        `[${theirs.map(v => `${v.name}[${v.shape}]`).join(', ')}] do not fit its twin ${target.getClassName()}'s ` +
+        `[${mine.map(v => `${v.name}[${v.shape}]`).join(', ')}]`);
+  }
+  if (mine.length === 0) return;
+  if (!share) {
+    mine.forEach((v, i) => v.write(theirs[i].read()));
+    return;
+  }
+  const replacement = new Map<LayerVariable, LayerVariable>(mine.map((v, i) => [v, theirs[i]]));
+  const fields = target as unknown as Record<string, unknown>;
+  for (const key of Object.keys(fields)) {
+    const swap = replacement.get(fields[key] as LayerVariable);
+    if (swap != null) fields[key] = swap;
+  }
+  const internal = target as unknown as {_trainableWeights: LayerVariable[], _nonTrainableWeights: LayerVariable[]};
+  internal._trainableWeights = internal._trainableWeights.map(v => replacement.get(v)!);
+  internal._nonTrainableWeights = internal._nonTrainableWeights.map(v => replacement.get(v)!);
+  for (const v of mine) v.dispose();
+  if (isDeltaLayer(target)) target.sharesWeights = true;
+}
+
+/** A fresh layer of `className` configured like `layer`, applied to `inputs`, with its weights. */
+function twin(make: (config: tf.serialization.ConfigDict) => Layer, layer: Layer, node: Node, inputs: Sym[],
+              name: string, share: boolean): {created: Layer, out: Sym|Sym[]} {
+  const config: tf.serialization.ConfigDict = {...layer.getConfig(), name};
+  // tfjs-layers 4.22's SeparableConv2D.getConfig leaves out depthMultiplier.
+  const depthMultiplier = (layer as unknown as {depthMultiplier?: number}).depthMultiplier;
+  if (depthMultiplier != null && config.depthMultiplier == null) config.depthMultiplier = depthMultiplier;
+  const created = make(config);
+  created.setFastWeightInitDuringBuild(true);
+  const out = created.apply(inputs.length === 1 ? inputs[0] : inputs, node.callArgs) as Sym|Sym[];
+  adoptWeights(created, layer, share);
+  return {created, out};
+}
+
+function deserializeAs(className: string): (config: tf.serialization.ConfigDict) => Layer {
+  return config => new (layerClass(className))(config);
+}
+
+function supportedList(): string {
+  return [...DELTA_TWINS.keys(), ...IDENTITY_AT_INFERENCE].sort().join(', ');
+}
+
+/** Converts a dense LayersModel into a delta LayersModel of the same topology; see the file comment. */
+export function toDelta(model: tfl.LayersModel, options: ToDeltaOptions = {}): tfl.LayersModel {
+  const already = model.layers.find(isDeltaLayer);
+  if (already != null) {
+    throw new Error(`toDelta: model '${model.name}' already has delta layers ('${already.name}', ` +
+        `${already.getClassName()}); convert its dense twin (toDense) instead`);
+  }
+  const share = options.shareWeights ?? true;
+  const thresholds = {...options.thresholds};
+  for (const [name, t] of Object.entries(thresholds)) checkThreshold(`toDelta: thresholds['${name}']`, t);
+  if (options.threshold != null) checkThreshold('toDelta: threshold', options.threshold);
+  if (options.inputThreshold != null) checkThreshold('toDelta: inputThreshold', options.inputThreshold);
+  const unique = nameAllocator();
+  const created: Layer[] = [];
+  const configure = (layer: Layer, fallback?: number) => {
+    if (!isDeltaLayer(layer)) return;
+    const t = thresholds[layer.name] ?? fallback ?? options.threshold;
+    if (layer.truncates && t != null) layer.threshold = t;
+    layer.statsEnabled = options.stats ?? false;
+  };
+
+  const inputs = model.inputs.map(sym => {
+    const source = sym.sourceLayer as Layer;
+    const config = source.getConfig() as {batchInputShape: number[], dtype?: tf.DataType};
+    return tfl.input({batchShape: config.batchInputShape, dtype: config.dtype, name: unique(source.name)});
+  });
+  const sparsified = inputs.map(x => {
+    const layer = new DeltaInput({name: unique(`${x.sourceLayer.name}_sparsify`), dilation: options.dilation});
+    configure(layer, options.inputThreshold);
+    created.push(layer);
+    return layer.apply(x) as Sym;
+  });
+
+  const outputs = rebuildGraph(model, sparsified, (layer, node, ins) => {
+    const className = layer.getClassName();
+    const name = unique(layer.name);
+    if (IDENTITY_AT_INFERENCE.has(className)) return twin(deserializeAs(className), layer, node, ins, name, share).out;
+    const Twin = DELTA_TWINS.get(className);
+    if (Twin == null) {
+      throw new Error(`toDelta: layer '${layer.name}' of class ${className} has no delta equivalent ` +
+          `(supported: ${supportedList()}). Convert the part of the model before it, or replace the layer.`);
+    }
+    const made = twin(config => new Twin(config), layer, node, ins, name, share);
+    configure(made.created);
+    created.push(made.created);
+    return made.out;
+  });
+
+  const densified = outputs.map(sym => {
+    const layer = new DeltaOutput({name: unique(`${sym.sourceLayer.name}_densify`)});
+    configure(layer);
+    return layer.apply(sym) as Sym;
+  });
+  const truncating = created.filter(l => isDeltaLayer(l) && l.truncates).map(l => l.name);
+  const unknown = Object.keys(thresholds).filter(n => !truncating.includes(n));
+  if (unknown.length > 0) {
+    throw new Error(`toDelta: thresholds name layers that are not truncating layers of the delta model: ` +
+        `${unknown.join(', ')} (its truncating layers: ${truncating.join(', ')})`);
+  }
+  return tfl.model({inputs, outputs: densified, name: options.name ?? `${model.name}_delta`});
+}
+
+/** The dense LayersModel a delta model stands for (inputs and outputs layers dropped). */
+export function toDense(model: tfl.LayersModel, options: ToDenseOptions = {}): tfl.LayersModel {
+  const share = options.shareWeights ?? false;
+  const unique = nameAllocator();
+  const inputs = model.inputs.map(sym => {
+    const config = sym.sourceLayer.getConfig() as {batchInputShape: number[], dtype?: tf.DataType};
+    return tfl.input({batchShape: config.batchInputShape, dtype: config.dtype, name: unique(sym.sourceLayer.name)});
+  });
+  const outputs = rebuildGraph(model, inputs, (layer, node, ins) => {
+    if (layer instanceof DeltaInput || layer instanceof DeltaOutput) return ins[0];
+    const className = isDeltaLayer(layer) ? layer.denseClassName! : layer.getClassName();
+    const make = (config: tf.serialization.ConfigDict) => {
+      delete config.threshold;
+      return deserializeAs(className)(config);
+    };
+    return twin(make, layer, node, ins, unique(layer.name), share).out;
+  });
+  return tfl.model({inputs, outputs, name: options.name ?? model.name.replace(/_delta$/, '')});
+}
+
+/** The delta layers of a model, in topological order. */
+export function deltaLayersOf(model: tfl.LayersModel): DeltaLayer[] {
+  return model.layers.filter(isDeltaLayer);
+}
+
+// ---- statistics --------------------------------------------------------------------------
+
+export interface LayerStats {
+  name: string;
+  className: string;
+  activeFraction: number;
+  macs: number;
+  macsSkipped: number;
+}
+
+export interface DeltaFrameStats {
+  /** Per delta layer, for the last frame (layers that did not run are left out). */
+  layers: LayerStats[];
+  /** Dense multiply-adds of the model per frame, and those the delta model could skip. */
+  macs: number;
+  macsSkipped: number;
+  /** macsSkipped / macs (0 when the model has no weighted layers). */
+  skippedShare: number;
+}
+
+/** Turns per-frame statistics on or off for every delta layer of `model`. */
+export function setDeltaStats(model: tfl.LayersModel, enabled = true): void {
+  for (const layer of deltaLayersOf(model)) {
+    layer.statsEnabled = enabled;
+    if (!enabled) layer.lastStats = null;
+  }
+}
+
+/** The statistics of the last frame (enable them with setDeltaStats or toDelta's `stats`). */
+export function getDeltaStats(model: tfl.LayersModel): DeltaFrameStats {
+  const layers: LayerStats[] = [];
+  for (const layer of deltaLayersOf(model)) {
+    if (layer.lastStats == null) continue;
+    layers.push({name: layer.name, className: layer.getClassName(), ...layer.lastStats});
+  }
+  if (layers.length === 0 && deltaLayersOf(model).every(l => !l.statsEnabled)) {
+    throw new Error(`getDeltaStats: statistics are off for model '${model.name}'; call setDeltaStats(model) ` +
+        `or toDelta(model, {stats: true}) and run a frame`);
+  }
+  const macs = layers.reduce((s, l) => s + l.macs, 0);
+  const macsSkipped = layers.reduce((s, l) => s + l.macsSkipped, 0);
+  return {layers, macs, macsSkipped, skippedShare: macs > 0 ? macsSkipped / macs : 0};
+}

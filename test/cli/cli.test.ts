@@ -1,0 +1,183 @@
+/**
+ * The tfjs-delta command line, run as a user runs it (a child process): demo, interpolate with a
+ * FLAVR checkpoint on a generated clip, convert, and the errors a user meets.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import * as tfl from '@tensorflow/tfjs-layers';
+import {expect} from 'chai';
+import {spawn, spawnSync} from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+
+import {flavrFromCheckpoint} from '../../src/models/flavr';
+import {DEFAULT_CLIP} from '../../src/cli/run';
+import {nodeFileSystem} from '../../src/io/node_file_system';
+import {ffmpegBinary, ffmpegUnavailableReason, probeVideo} from '../../src/pipeline/ffmpeg';
+import {PACKAGE_ROOT} from '../../src/io/package_root';
+
+const CLI = path.join(PACKAGE_ROOT, 'dist', 'src', 'cli', 'main.js');
+const FIXTURES = path.join(PACKAGE_ROOT, 'test', 'fixtures', 'torch');
+
+function cli(...args: string[]) {
+  const run = spawnSync(process.execPath, [CLI, '--backend', 'cpu', ...args], {encoding: 'utf8', timeout: 300000});
+  return {code: run.status, out: run.stdout, err: run.stderr};
+}
+
+describe('tfjs-delta CLI', function() {
+  this.timeout(300000);
+  let dir: string;
+  before(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tfjs-delta-cli-'));
+  });
+  after(() => fs.rmSync(dir, {recursive: true, force: true}));
+
+  it('demo runs on the built-in clip and reports per-frame statistics', () => {
+    const r = cli('demo', '--frames', '3', '--size', '24x32', '--threshold', '0');
+    expect(r.code, r.err).to.equal(0);
+    expect(r.out).to.match(/backend 'cpu'/);
+    const error = Number(/max relative error vs dense: (\S+)/.exec(r.out)![1]);
+    expect(error).to.be.lessThan(1e-5);
+  });
+
+  it('rejects bad arguments with a message, not a stack trace', () => {
+    for (const [args, message] of [
+      [['demo', '--frames', '0'], '--frames must be a positive integer'],
+      [['interpolate', 'in.mp4', '-o', 'out.mp4', '--factor', '3'], 'factor must be 2, 4 or 8'],
+      [['run', 'posenet', 'in.mp4', '--precision', 'fp8'], "'fp8' is invalid. Allowed choices are tf32, fp32, fp16"],
+      [['interpolate', 'in.mp4', '-o', 'out.mp4'], 'needs FLAVR weights'],
+      [['interpolate', 'in.mp4', '-o', 'out.mp4', '--weights', 'missing.pth'], "weights 'missing.pth' do not exist"],
+    ] as Array<[string[], string]>) {
+      const r = cli(...args);
+      expect(r.code, args.join(' ')).to.not.equal(0);
+      expect(r.err, args.join(' ')).to.include(message);
+      expect(r.err, args.join(' ')).to.not.match(/\n\s+at /);
+    }
+  });
+
+  describe('with ffmpeg', function() {
+    before(function() {
+      const missing = ffmpegUnavailableReason();
+      if (missing != null) {
+        console.log(`      skipped: ${missing}`);
+        this.skip();
+      }
+    });
+
+    it('interpolate: a FLAVR checkpoint doubles the frame rate of an odd-sized clip, keeping every frame', () => {
+      const clip = path.join(dir, 'clip.mp4');
+      const make = spawnSync(ffmpegBinary(), ['-hide_banner', '-loglevel', 'error', '-y', '-f', 'lavfi', '-i',
+        'testsrc=size=36x28:rate=10', '-frames:v', '5', '-pix_fmt', 'yuv420p', clip]);
+      expect(make.status).to.equal(0);
+      const out = path.join(dir, 'out.mp4');
+      const r = cli('interpolate', clip, '-o', out, '--weights', path.join(FIXTURES, 'flavr2x.pth'), '--batch', '2');
+      expect(r.code, r.err).to.equal(0);
+      expect(r.out).to.match(/wrote .*out\.mp4: 9 frames at 20 fps from 5 input frames/);
+      const info = probeVideo(out);
+      expect([info.width, info.height, info.fps, info.frames]).to.deep.equal([36, 28, 20, 9]);
+      expect(fs.readdirSync(dir).filter(f => f.includes('partial'))).to.deep.equal([]);
+
+      const wrongFactor = cli('interpolate', clip, '-o', path.join(dir, 'x.mp4'), '--factor', '4',
+          '--weights', path.join(FIXTURES, 'flavr2x.pth'));
+      expect(wrongFactor.err).to.include('--factor 4 does not match the weights, which interpolate 2x');
+      const notVideo = cli('interpolate', path.join(FIXTURES, 'tensors.json'), '-o', path.join(dir, 'y.mp4'),
+          '--weights', path.join(FIXTURES, 'flavr2x.pth'));
+      expect(notVideo.err).to.include('is not a readable video');
+    });
+  });
+
+  it('run: any LayersModel over a video, dense vs delta, with overlay, per-frame CSV and summary', async function() {
+    if (ffmpegUnavailableReason() != null) this.skip();
+    const modelDir = path.join(dir, 'tiny');
+    const model = tfl.sequential({layers: [
+      tfl.layers.conv2d({inputShape: [null, null, 3] as unknown as number[], filters: 6, kernelSize: 3, padding: 'same', activation: 'relu'}),
+      tfl.layers.maxPooling2d({}),
+      tfl.layers.conv2d({filters: 4, kernelSize: 3, padding: 'same'}),
+    ]});
+    await model.save(nodeFileSystem(modelDir));
+    model.dispose();
+    const csv = path.join(dir, 'frames.csv');
+    const overlay = path.join(dir, 'overlay.mp4');
+    const r = cli('run', modelDir, DEFAULT_CLIP, '--compare', '--threshold', '0', '--frames', '6', '--size', '72x96',
+        '--stats', csv, '-o', overlay);
+    expect(r.code, r.err).to.equal(0);
+    expect(r.out).to.match(/frames\/s \(after the first\)\s+[\d.]+\s+[\d.]+/);
+    const deviation = Number(/max output deviation\s+(\S+)/.exec(r.out)![1]);
+    expect(deviation, 'threshold 0 reproduces the dense model').to.be.lessThan(1e-5);
+    const rows = fs.readFileSync(csv, 'utf8').trim().split('\n');
+    expect(rows[0]).to.equal('frame,denseMs,deltaMs,inputActive,macsSkipped,deviation,argmaxAgreement');
+    expect(rows.length).to.equal(7);
+    const info = probeVideo(overlay);
+    expect([info.width, info.height, info.frames]).to.deep.equal([384, 288, 6]);
+    const bad = cli('run', path.join(dir, 'missing-model'), DEFAULT_CLIP);
+    expect(bad.code).to.not.equal(0);
+    expect(bad.err).to.match(/missing-model/);
+  });
+
+  it('bench: a table over thresholds, a JSON record and a PNG plot', async function() {
+    if (ffmpegUnavailableReason() != null) this.skip();
+    const modelDir = path.join(dir, 'tiny');  // saved by the run test above
+    const prefix = path.join(dir, 'bench');
+    const r = cli('bench', modelDir, DEFAULT_CLIP, '--frames', '3', '--thresholds', '0,0.1', '-o', prefix);
+    expect(r.code, r.err).to.equal(0);
+    expect(r.out).to.match(/^dense\s+[\d.]+\s+1\.00x/m);
+    const record = JSON.parse(fs.readFileSync(`${prefix}.json`, 'utf8'));
+    expect(record.rows.map((row: {threshold: number|null}) => row.threshold)).to.deep.equal([null, 0, 0.1]);
+    expect(record.rows[1].deviation, 'threshold 0 equals dense').to.be.lessThan(1e-5);
+    expect(record.rows[1].layers.length).to.be.greaterThan(2);
+    const png = fs.readFileSync(`${prefix}.png`);
+    expect(png.subarray(1, 4).toString()).to.equal('PNG');
+  });
+
+  it('interpolate: a missing or truncated input, or Ctrl-C, exits non-zero with a message and no corrupt file', async function() {
+    if (ffmpegUnavailableReason() != null) this.skip();
+    const weights = path.join(FIXTURES, 'flavr2x.pth');
+    const missing = cli('interpolate', path.join(dir, 'nope.mp4'), '-o', path.join(dir, 'o1.mp4'), '--weights', weights);
+    expect(missing.code).to.not.equal(0);
+    expect(missing.err).to.include("video '" + path.join(dir, 'nope.mp4') + "' does not exist");
+    const long = path.join(dir, 'long.mp4');
+    // Large enough that the job is still running when Ctrl-C comes (the tiny FLAVR runs ~1 window/s at this size).
+    expect(spawnSync(ffmpegBinary(), ['-hide_banner', '-loglevel', 'error', '-y', '-f', 'lavfi', '-i', 'testsrc=size=320x240:rate=10',
+      '-frames:v', '300', '-pix_fmt', 'yuv420p', long]).status).to.equal(0);
+    const truncated = path.join(dir, 'truncated.mp4');
+    fs.writeFileSync(truncated, fs.readFileSync(long).subarray(0, Math.floor(fs.statSync(long).size * 0.6)));
+    const cut = cli('interpolate', truncated, '-o', path.join(dir, 'o2.mp4'), '--weights', weights);
+    expect(cut.code).to.not.equal(0);
+    expect(cut.err).to.match(/truncated\.mp4/);
+    expect(fs.readdirSync(dir).filter(f => f.includes('o2'))).to.deep.equal([]);
+
+    // Ctrl-C once the encoder has started: a shorter but playable video, exit 130.
+    const out = path.join(dir, 'o3.mp4');
+    const child = spawn(process.execPath, [CLI, '--backend', 'cpu', 'interpolate', long, '-o', out, '--weights', weights]);
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => stderr += d.toString());
+    const exited = new Promise<number|null>(resolve => child.on('close', code => resolve(code)));
+    const partial = path.join(dir, '.o3.partial.mp4');
+    for (let i = 0; i < 600 && !fs.existsSync(partial); i++) await new Promise(r => setTimeout(r, 100));
+    await new Promise(r => setTimeout(r, 1500));
+    child.kill('SIGINT');
+    expect(await exited, stderr).to.equal(130);
+    expect(stderr).to.include('interrupted');
+    const info = probeVideo(out);
+    expect(info.frames).to.be.greaterThan(0).and.lessThan(2 * 300 - 1);
+    expect(fs.existsSync(partial)).to.equal(false);
+  });
+
+  it('convert: a FLAVR checkpoint becomes model.json + weights that load back and predict the same', async () => {
+    const out = path.join(dir, 'flavr2x');
+    const r = cli('convert', path.join(FIXTURES, 'flavr2x.pth'), out);
+    expect(r.code, r.err).to.equal(0);
+    expect(r.out).to.match(/converted FLAVR \([\d,]+ parameters\)/);
+    await tf.setBackend('cpu');
+    const loaded = await tfl.loadLayersModel(nodeFileSystem(out));
+    const direct = await flavrFromCheckpoint(path.join(FIXTURES, 'flavr2x.pth'));
+    const frames = tf.randomUniform([1, 4, 16, 24, 3]);
+    const diff = tf.tidy(() => tf.max(tf.abs(tf.sub(loaded.predict(frames) as tf.Tensor, direct.predict(frames) as tf.Tensor))).dataSync()[0]);
+    expect(diff).to.equal(0);
+    tf.dispose(frames);
+    loaded.dispose();
+    direct.dispose();
+    const bad = cli('convert', path.join(FIXTURES, 'tensors.safetensors'), path.join(dir, 'bad'));
+    expect(bad.err).to.include('is neither a FLAVR nor a torchvision ResNet checkpoint');
+  });
+});

@@ -1,0 +1,134 @@
+/**
+ * sparseAccumulate against a dense composition of tf ops, for every activation, thresholds 0 and
+ * > 0, NHWC and rank-2 inputs, dense and sparse deltas; plus the state invariants over a stream.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import {expect} from 'chai';
+
+import {getMask, isDense, sparseAccumulate, withMask} from '../../src/index';
+import type {Activation} from '../../src/index';
+import {describeEachBackend} from '../support/backends';
+import {expectClose, expectMask, expectZerosWhereInactive, freshSeed, pick, randInt, randn, randomDelta} from '../support/util';
+
+function dense(activation: Activation, alpha: number, t: tf.Tensor): tf.Tensor {
+  switch (activation) {
+    case 'linear': return t;
+    case 'relu': return tf.relu(t);
+    case 'relu6': return tf.relu6(t);
+    case 'leakyRelu': return tf.leakyRelu(t, alpha);
+    case 'sigmoid': return tf.sigmoid(t);
+    case 'tanh': return tf.tanh(t);
+  }
+}
+
+/** The expected outputs, and the pixels too close to the threshold to call in float32. */
+function reference(a: tf.Tensor, r: tf.Tensor, d: tf.Tensor, threshold: number, activation: Activation, alpha: number) {
+  const maskT = getMask(d);
+  const active = maskT == null ? tf.cast(tf.onesLike(tf.sum(d, -1)), 'bool') : maskT;
+  const s = tf.add(r, d);
+  const next = tf.add(a, s);
+  const out = tf.sub(dense(activation, alpha, next), dense(activation, alpha, a));
+  const largest = tf.max(tf.abs(out), -1);
+  const flushed = tf.logicalAnd(active, tf.greater(largest, threshold));
+  const ambiguous = tf.logicalAnd(active, tf.less(tf.abs(tf.sub(largest, threshold)), 1e-5));
+  const f = tf.expandDims(flushed, -1);
+  const act = tf.expandDims(active, -1);
+  return {
+    delta: tf.where(f, out, tf.zerosLike(out)),
+    accumulated: tf.where(f, next, a),
+    residual: tf.where(f, tf.zerosLike(s), tf.where(act, s, r)),
+    mask: flushed,
+    ambiguous,
+  };
+}
+
+/** Zeroes the pixels flagged ambiguous in both tensors so they do not decide the comparison. */
+function dropPixels(t: tf.Tensor, ambiguous: tf.Tensor): tf.Tensor {
+  return tf.where(tf.expandDims(ambiguous, -1), tf.zerosLike(t), t);
+}
+
+describeEachBackend('sparseAccumulate parity with the dense composition', () => {
+  const activations: Array<[Activation, number]> =
+      [['linear', 0.2], ['relu', 0.2], ['relu6', 0.2], ['leakyRelu', 0.1], ['sigmoid', 0.2], ['tanh', 0.2]];
+  for (const [activation, alpha] of activations) {
+    for (const threshold of [0, 0.05, 0.5]) {
+      for (const fraction of [1, 0.3]) {
+        for (const rank of [4, 2]) {
+          const name = `${activation} threshold ${threshold} rank ${rank} ${fraction === 1 ? 'dense' : 'sparse'} delta`;
+          it(name, () => {
+            const seed = freshSeed();
+            const shape = rank === 4 ? [pick([1, 3]), randInt(1, 13), randInt(1, 13), randInt(1, 67)] : [randInt(1, 9), randInt(1, 67)];
+            const ctx = `${name} shape [${shape}] seed ${seed}`;
+            tf.tidy(() => {
+              // Accumulated values spread over the activations' interesting ranges (relu6 saturates at 6).
+              const a = randn(shape, seed, 3);
+              const r = tf.mul(randn(shape, seed + 1, 0.05), tf.cast(tf.greater(tf.randomUniform(shape, 0, 1, 'float32', seed + 2), 0.5), 'float32'));
+              const d = fraction === 1 ? randn(shape, seed + 3) : randomDelta(shape, fraction, seed + 3);
+              const got = sparseAccumulate(a, r, d, {threshold, activation, alpha});
+              const want = reference(a, r, d, threshold, activation, alpha);
+              const amb = want.ambiguous;
+              expectClose(dropPixels(got.delta, amb), dropPixels(want.delta, amb), `${ctx} delta`, 1e-5, 2e-6);
+              expectClose(dropPixels(got.accumulated, amb), dropPixels(want.accumulated, amb), `${ctx} accumulated`, 1e-6, 1e-6);
+              expectClose(dropPixels(got.residual, amb), dropPixels(want.residual, amb), `${ctx} residual`, 1e-6, 1e-6);
+              // At pixels within float32 rounding of the threshold either decision is right.
+              const gotMask = getMask(got.delta) ?? tf.onesLike(amb);
+              expectMask(got.delta, tf.where(amb, gotMask, want.mask), `${ctx} mask`);
+              expectZerosWhereInactive(got.delta, ctx);
+              expect(isDense(got.accumulated) && isDense(got.residual), 'state outputs are dense').to.equal(true);
+            });
+          });
+        }
+      }
+    }
+  }
+
+  it('threshold 0 and linear is a lossless densify: accumulated = A + delta, residual unchanged at 0', () => {
+    const seed = freshSeed();
+    tf.tidy(() => {
+      const a = randn([2, 5, 7, 3], seed);
+      const d = randomDelta([2, 5, 7, 3], 0.5, seed + 1);
+      const got = sparseAccumulate(a, tf.zerosLike(a), d);
+      expectClose(got.accumulated, tf.add(a, d), `densify seed ${seed}`, 1e-6, 0);
+      expectClose(got.residual, tf.zerosLike(a), `densify residual seed ${seed}`, 0, 0);
+    });
+  });
+
+  it('keeps A + R equal to the sum of all deltas and the emitted deltas summing to f(A) - f(0) over 40 frames', () => {
+    const seed = freshSeed();
+    const shape = [3, 6, 5, 4];
+    let a = tf.zeros(shape);
+    let r = tf.zeros(shape);
+    let sumIn = tf.zeros(shape);
+    let sumOut = tf.zeros(shape);
+    for (let t = 0; t < 40; t++) {
+      const next = tf.tidy(() => {
+        const d = randomDelta(shape, 0.4, seed + 10 * t);
+        const out = sparseAccumulate(a, r, d, {threshold: 0.3, activation: 'tanh'});
+        return {a: out.accumulated, r: out.residual, sumIn: tf.add(sumIn, d), sumOut: tf.add(sumOut, out.delta)};
+      });
+      tf.dispose([a, r, sumIn, sumOut]);
+      ({a, r, sumIn, sumOut} = next);
+    }
+    tf.tidy(() => {
+      expectClose(tf.add(a, r), sumIn, `A + R seed ${seed}`, 1e-5, 1e-5);
+      expectClose(sumOut, tf.tanh(a), `sum of emitted seed ${seed}`, 1e-5, 1e-5);
+      // Truncation really happened, else this test proves nothing about residuals.
+      expect(tf.max(tf.abs(r)).dataSync()[0]).to.be.greaterThan(0);
+    });
+    tf.dispose([a, r, sumIn, sumOut]);
+  });
+
+  it('leaves pixels inactive in the delta mask untouched, even with a pending residual', () => {
+    const seed = freshSeed();
+    tf.tidy(() => {
+      const shape = [1, 4, 4, 2];
+      const a = randn(shape, seed);
+      const r = randn(shape, seed + 1);
+      const d = withMask(randn(shape, seed + 2), tf.zeros([1, 4, 4]));
+      const got = sparseAccumulate(a, r, d, {threshold: 0});
+      expectClose(got.accumulated, a, 'accumulated', 0, 0);
+      expectClose(got.residual, r, 'residual', 0, 0);
+      expectClose(got.delta, tf.zerosLike(a), 'delta', 0, 0);
+    });
+  });
+});

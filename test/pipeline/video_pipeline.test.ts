@@ -1,0 +1,147 @@
+/**
+ * The streaming video pipeline: ffmpeg probe/read/write, and frame interpolation's window logic
+ * (every input frame kept, edges repeated, frame counts, frame rates, audio, interruption), driven
+ * by a stand-in interpolator whose output is predictable (the blend of the middle frames).
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import {expect} from 'chai';
+import {spawnSync} from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+
+import {interpolateVideo} from '../../src/pipeline/interpolate';
+import {ffmpegBinary, ffmpegUnavailableReason, probeVideo, readFrames, VideoWriter} from '../../src/pipeline/ffmpeg';
+
+/** A synthetic clip made by ffmpeg: `frames` frames at 10 fps, optional sine audio. */
+function makeClip(dir: string, frames: number, audio: boolean, size = '64x48'): string {
+  const file = path.join(dir, `clip_${frames}_${audio ? 'a' : 'n'}.mp4`);
+  // Smooth colour waves moving fast: every pixel changes between frames, little chroma detail.
+  const waves = `geq=r='128+100*sin(X/6+T*8)':g='128+100*sin(Y/5+T*6)':b='128+100*sin((X+Y)/9-T*5)'`;
+  const args = ['-hide_banner', '-loglevel', 'error', '-y', '-f', 'lavfi', '-i', `color=c=black:s=${size}:r=10,${waves}`];
+  if (audio) args.push('-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=16000', '-shortest', '-c:a', 'aac');
+  args.push('-frames:v', String(frames), '-pix_fmt', 'yuv420p', '-c:v', 'libx264', '-crf', '0', file);
+  const run = spawnSync(ffmpegBinary(), args, {encoding: 'utf8'});
+  if (run.status !== 0) throw new Error(`could not make the test clip: ${run.stderr}`);
+  return file;
+}
+
+/** Mean of the two middle frames, repeated factor - 1 times. */
+const blend = (factor: number) => (windows: tf.Tensor5D): tf.Tensor5D => tf.tidy(() => {
+  const [b, , h, w, c] = windows.shape;
+  const mid = tf.mean(tf.slice(windows, [0, 1, 0, 0, 0], [b, 2, h, w, c]), 1, true);
+  return tf.tile(mid, [1, factor - 1, 1, 1, 1]) as tf.Tensor5D;
+});
+
+describe('video pipeline (ffmpeg)', function() {
+  this.timeout(120000);
+  let dir: string;
+  const skipReason = ffmpegUnavailableReason();
+
+  before(function() {
+    if (skipReason != null) {
+      console.log(`      skipped: ${skipReason}`);
+      this.skip();
+    }
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tfjs-delta-video-'));
+  });
+  after(() => {
+    if (dir) fs.rmSync(dir, {recursive: true, force: true});
+  });
+
+  it('probes, decodes frame by frame and re-encodes losslessly enough', async () => {
+    const clip = makeClip(dir, 7, false);
+    const info = probeVideo(clip);
+    expect([info.width, info.height, info.fps, info.hasAudio]).to.deep.equal([64, 48, 10, false]);
+    const frames: Uint8Array[] = [];
+    for await (const f of readFrames(clip)) frames.push(f);
+    expect(frames.length).to.equal(7);
+    expect(frames.every(f => f.length === 64 * 48 * 3)).to.equal(true);
+    const scaled: Uint8Array[] = [];
+    for await (const f of readFrames(clip, {width: 32, height: 24, maxFrames: 3})) scaled.push(f);
+    expect(scaled.map(f => f.length)).to.deep.equal([32 * 24 * 3, 32 * 24 * 3, 32 * 24 * 3]);
+  });
+
+  it('rejects unreadable input and bad frames with clear errors, leaving no output file', async () => {
+    const notVideo = path.join(dir, 'notes.txt');
+    fs.writeFileSync(notVideo, 'not a video');
+    expect(() => probeVideo(notVideo)).to.throw(/is not a readable video/);
+    expect(() => probeVideo(path.join(dir, 'missing.mp4'))).to.throw(/does not exist/);
+    const out = path.join(dir, 'bad.mp4');
+    const writer = new VideoWriter(out, {width: 8, height: 8, fps: 5});
+    let message = '';
+    try {
+      await writer.write(new Uint8Array(10));
+    } catch (e) {
+      message = (e as Error).message;
+    }
+    expect(message).to.include('expected 192');
+    await writer.abort();
+    expect(fs.existsSync(out) || fs.existsSync(writer.tmpFile)).to.equal(false);
+  });
+
+  for (const factor of [2, 4, 8]) {
+    for (const batch of factor === 8 ? [2] : [1, 3]) {
+      it(`interpolates x${factor} (batch ${batch}): keeps every frame, (n-1)*${factor}+1 frames at ${factor}x fps`, async () => {
+        const n = 6;
+        const clip = makeClip(dir, n, false);
+        const out = path.join(dir, `out_${factor}_${batch}.mp4`);
+        const result = await interpolateVideo({input: clip, output: out, factor, interpolator: blend(factor), batch, crf: 0});
+        expect(result).to.deep.include({inputFrames: n, outputFrames: (n - 1) * factor + 1, fps: 10 * factor, interrupted: false});
+        const info = probeVideo(out);
+        expect([info.width, info.height, info.fps]).to.deep.equal([64, 48, 10 * factor]);
+        const input: Uint8Array[] = [];
+        for await (const f of readFrames(clip)) input.push(f);
+        const output: Uint8Array[] = [];
+        for await (const f of readFrames(out)) output.push(f);
+        expect(output.length).to.equal((n - 1) * factor + 1);
+        // Input frame i sits at output i * factor; the blend of i and i+1 right after it (x264 lossless,
+        // but RGB -> yuv420p -> RGB rounds: compare mean errors).
+        const meanAbs = (a: Uint8Array, b: Uint8Array) => a.reduce((s, v, k) => s + Math.abs(v - b[k]), 0) / a.length;
+        // Each output frame must be nearer its expected content than to the neighbouring frames'.
+        const expectNearest = (got: Uint8Array, want: Uint8Array, others: Uint8Array[], what: string) => {
+          const error = meanAbs(got, want);
+          expect(error, what).to.be.lessThan(2.5);
+          for (const other of others) expect(error, `${what} vs a neighbour`).to.be.lessThan(0.5 * meanAbs(got, other));
+        };
+        for (let i = 0; i < n; i++) {
+          expectNearest(output[i * factor], input[i], [input[i - 1], input[i + 1]].filter(f => f != null), `frame ${i}`);
+        }
+        for (let i = 0; i + 1 < n; i++) {
+          const mid = input[i].map((v, k) => Math.round((v + input[i + 1][k]) / 2));
+          expectNearest(output[i * factor + 1], mid, [input[i], input[i + 1]], `between ${i} and ${i + 1}`);
+        }
+      });
+    }
+  }
+
+  it('--slowmo keeps the input frame rate; audio is copied otherwise', async () => {
+    const clip = makeClip(dir, 10, true);
+    expect(probeVideo(clip).hasAudio).to.equal(true);
+    const slow = await interpolateVideo({input: clip, output: path.join(dir, 'slow.mp4'), factor: 2, interpolator: blend(2), slowmo: true});
+    expect(slow.fps).to.equal(10);
+    expect(probeVideo(path.join(dir, 'slow.mp4')).fps).to.equal(10);
+    await interpolateVideo({input: clip, output: path.join(dir, 'fast.mp4'), factor: 2, interpolator: blend(2)});
+    expect(probeVideo(path.join(dir, 'fast.mp4')).hasAudio).to.equal(true);
+  });
+
+  it('an interruption leaves a shorter playable video; a failing model leaves none', async () => {
+    const clip = makeClip(dir, 12, false);
+    const out = path.join(dir, 'partial.mp4');
+    let seen = 0;
+    const result = await interpolateVideo({input: clip, output: out, factor: 2, interpolator: blend(2),
+      onProgress: done => { seen = done; }, shouldStop: () => seen >= 6});
+    expect(result.interrupted).to.equal(true);
+    expect(result.outputFrames).to.be.greaterThan(0).and.lessThan(23);
+    expect(probeVideo(out).frames).to.equal(result.outputFrames);
+    const failed = path.join(dir, 'failed.mp4');
+    let message = '';
+    try {
+      await interpolateVideo({input: clip, output: failed, factor: 2, interpolator: () => tf.zeros([1, 1, 1, 1, 3]) as tf.Tensor5D});
+    } catch (e) {
+      message = (e as Error).message;
+    }
+    expect(message).to.include('the model returned shape');
+    expect(fs.readdirSync(dir).filter(f => f.includes('failed'))).to.deep.equal([]);
+  });
+});
