@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Obtains the real video the delta-model tests run on (issue 4): vtest.avi from Debian's
+# Obtains the real video the delta-model tests run on: vtest.avi from Debian's
 # opencv-doc (768x576, 10 fps, 795 frames, static camera) and ffmpeg to decode it.
 # Idempotent: when both are present it does nothing. Without root or apt it says what is missing
 # and exits 0, so the tests that need the video skip with that reason instead of failing CI.

@@ -28,11 +28,11 @@ registerTensorflowKernels();  // harmless without tfjs-node: kernels of an absen
 registerConv3DGatedGradient();
 registerNoGradients();
 
-// Node file-system IO (issue 5): model.save / tf.loadLayersModel with plain paths and file:// URLs.
+// Node file-system IO: model.save / tf.loadLayersModel with plain paths and file:// URLs.
 export {nodeFileSystem, registerNodeFileSystemRouters} from './io/node_file_system';
 export type {NodeFileSystemOptions} from './io/node_file_system';
 
-// Companion delta ops (issue 4): one backend-agnostic kernel per op, for each backend.
+// Companion delta ops: one backend-agnostic kernel per op, for each backend.
 import {registerSharedKernels} from './kernels/composite/register_all_kernels';
 registerSharedKernels('cpu');
 registerSharedKernels('tensorflow');
@@ -54,16 +54,16 @@ export type {DeltaFrameStats, LayerStats, ToDeltaOptions, ToDenseOptions} from '
 export {getThresholds, loadThresholds, saveThresholds, setThresholds, truncatingLayers, tuneThresholds} from './delta/thresholds';
 export type {ThresholdMap, TuneOptions, TuneResult} from './delta/thresholds';
 
-// PyTorch checkpoints (issue 5): torch.save zip / legacy and safetensors readers, mapping onto tfjs weights.
+// PyTorch checkpoints: torch.save zip / legacy and safetensors readers, mapping onto tfjs weights.
 export * as pytorch from './models/pytorch/index';
 export {loadPyTorchCheckpoint} from './models/pytorch/checkpoint';
 
-// Models (issue 5): FLAVR, ResNet / pose, as LayersModels with PyTorch weight loaders.
+// Models: FLAVR, ResNet / pose, as LayersModels with PyTorch weight loaders.
 export * as models from './models/index';
 
-// The 'cuda' backend (issue 6): opt-in, `await useCudaIfAvailable()` or tf.setBackend('cuda').
+// The 'cuda' backend: opt-in, `await useCudaIfAvailable()` or tf.setBackend('cuda').
 export * from './backends/cuda/index';
 
-// Compiled streaming plans on 'cuda' (issue 9): one CUDA-graph replay per frame.
+// Compiled streaming plans on 'cuda': one CUDA-graph replay per frame.
 export {CompiledStream, compileStream} from './stream/compile_stream';
 export type {CompiledStreamInfo, CompileStreamOptions, StreamPrecision} from './stream/compile_stream';

@@ -1,5 +1,5 @@
 /**
- * Dense benchmark of the 'cuda' backend (issue 6), run on the GPU machine:
+ * Dense benchmark of the 'cuda' backend, run on the GPU machine:
  *   node dist/benchmarks/backends/cuda_dense.js [torch.json] [outDir]
  * Cases: conv2d 3x3 64->64 at 1x128x128 (also on 'cpu'), a FLAVR-sized conv3d layer and transposed conv3d, a
  * dense layer, and a tf.layers ResNet-50 trunk at 256x256, batch 1 and 32 (random weights). Each case: warm-up,

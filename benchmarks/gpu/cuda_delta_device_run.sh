@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
-# One command on the GPU machine for the delta kernels on 'cuda' (issue 7): the parity suites on cuda (strict
+# One command on the GPU machine for the delta kernels on 'cuda': the parity suites on cuda (strict
 # kernels: no CPU fallback; strict fp32 so that dense cuDNN references and delta kernels agree to 1e-5), the
 # cuda-specific delta tests (TF32 and strict fp32 delta convs against the cpu reference), then the deltaConv2d
 # kernel benchmark. Build and pack here first:
 #   TFJS_DELTA_CUDA_ARCHS=90 node scripts/build-native.js --strict && npx tsc -p . && bash ../shared/tools/device-pack.sh
 # then on the device (carry [".device", "dist", "build/Release"]):
 #   source .device/unpack.sh && bash benchmarks/gpu/cuda_delta_device_run.sh [tests|bench|all]   (bench: also, TF32
-# rows only: the WMMA kernel of runs 1-4 (TFJS_DELTA_CONV_MMA=0), the mma kernel without the packed filter (run 6:
+# rows only: the WMMA kernel (TFJS_DELTA_CONV_MMA=0), the mma kernel without the packed filter (
 # TFJS_DELTA_CONV_MMA_PACK=0), 64 channels per block for 3x3 (TFJS_DELTA_CONV_MMA_NB=64)); prof: Nsight Compute (stall reasons) on benchmarks/ops/delta_conv2d_cuda_profile.ts
 set -uo pipefail
 what=${1:-all}

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# One command on the GPU machine for the 'cuda' backend (issue 6): the GPU test suite, then the dense benchmark
+# One command on the GPU machine for the 'cuda' backend: the GPU test suite, then the dense benchmark
 # against PyTorch eager measured in the same run. Logs and results go to $OUT (the device tool's folder) or
 # benchmarks/results. Build and pack here first:
 #   node scripts/build-native.js && npm run build && bash ../shared/tools/device-pack.sh

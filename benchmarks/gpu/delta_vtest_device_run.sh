@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# One GPU-machine call for issue 7's end-to-end work: decode vtest.avi (OpenCV; the machine has no ffmpeg), the
+# One GPU-machine call for the end-to-end delta benchmark: decode vtest.avi (OpenCV; the machine has no ffmpeg), the
 # threshold-0 sequence test on 'cuda', the seeded ResNet-50 pose weights exported for PyTorch, PyTorch eager, then
 # benchmarks/delta_vtest.js (dense / delta / PyTorch ratios in the same run). Build and pack here first:
 #   TFJS_DELTA_CUDA_ARCHS=90 node scripts/build-native.js --strict && npx tsc -p . && bash ../shared/tools/device-pack.sh

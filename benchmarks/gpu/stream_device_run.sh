@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# One command on the GPU machine for compiled streaming plans (issue 9): the compileStream tests, then the
+# One command on the GPU machine for compiled streaming plans: the compileStream tests, then the
 # stream benchmark against PyTorch (eager and CUDA graph) in the same run. Build and pack here first:
 #   TFJS_DELTA_CUDA_ARCHS=90 node scripts/build-native.js --strict && npx tsc -p . && bash ../shared/tools/device-pack.sh
 #   mkdir -p .scratch/media && cp /usr/share/doc/opencv-doc/examples/data/vtest.avi .scratch/media/ &&

@@ -1,5 +1,5 @@
 /**
- * End-to-end delta models on real static-camera video (issue 7): vtest.avi through
+ * End-to-end delta models on real static-camera video: vtest.avi through
  *   - ResNet-50 + SimpleBaseline pose head (17 heatmaps at 1/4 resolution), seeded random weights (no trained
  *     tfjs weights exist offline): exported to PyTorch so both frameworks run the same network;
  *   - nsfwjs's trained Keras MobileNetV2 (5 classes; global pool resized to the frame);
@@ -525,7 +525,7 @@ export function markdown(r: Result): string {
           `${(100 * d.stats.skippedMacShare).toFixed(1)}% | ${(d.stateBytes.bytes / 2 ** 20).toFixed(1)} MiB |`);
     }
   }
-  lines.push('', 'Targets (issue 7): delta >= 4x PyTorch eager and >= 3x dense at >= 99% keypoint agreement. ' +
+  lines.push('', 'Targets: delta >= 4x PyTorch eager and >= 3x dense at >= 99% keypoint agreement. ' +
       'Agreement: heatmap argmax per joint (pose models), top-1 class (MobileNetV2), against the dense model on the same frame.');
   const checks = r.cases.filter(c => c.torch?.outputCheck != null);
   if (checks.length > 0) {

@@ -1,5 +1,5 @@
 /**
- * Kernel benchmark of deltaConv2d on 'cuda' (issue 7), run on the GPU machine:
+ * Kernel benchmark of deltaConv2d on 'cuda', run on the GPU machine:
  *   node dist/benchmarks/ops/delta_conv2d_cuda.js [outDir]
  * Convs 3x3 64->64 and 1x1 256->64 (stride 1, 'same'), batch 1, at 96x128 and 192x256; inputs whose active
  * pixels are whole 16x16 tiles, 0, 1, 5, 10, 25, 50 and 100% of them (random tiles, at least one for > 0%), against
@@ -9,12 +9,12 @@
  * Timing: GPU time with CUDA events around K calls queued behind ~0.7 ms of other GPU work, so the GPU runs them
  * back to back and the events measure the GPU, not the host's launch rate; per call = elapsed / K; median of REPS
  * after warm-up. The work queued ahead is a 1 GiB fill (all SMs busy: clocks stay up) or, with
- * TFJS_DELTA_BENCH_QUEUE=spin, a one-thread busy wait (run 1-3; the GPU may lower its clocks while it spins).
+ * TFJS_DELTA_BENCH_QUEUE=spin, a one-thread busy wait (the GPU may lower its clocks while it spins).
  * Host time per call (the op through the tfjs engine, no sync) is reported separately.
  * Variants (the run script runs them in the same session): TFJS_DELTA_BENCH_MODES=tf32 (only the TF32 rows),
- * TFJS_DELTA_CONV_MMA=0 (the WMMA kernel of runs 1-4 instead of the mma.sync kernel), TFJS_DELTA_CONV_MMA_NB=64
+ * TFJS_DELTA_CONV_MMA=0 (the WMMA kernel instead of the mma.sync kernel), TFJS_DELTA_CONV_MMA_NB=64
  * (64 output channels per block for 3x3 too), TFJS_DELTA_CONV_MMA_PACK=0 (no packed TF32 filter: the kernel stages
- * and rounds the plain filter, run 6), TFJS_DELTA_CONV_MMA_ROUND=0 (with PACK=0: operands not rounded to TF32).
+ * and rounds the plain filter), TFJS_DELTA_CONV_MMA_ROUND=0 (with PACK=0: operands not rounded to TF32).
  * Writes <outDir>/cuda_delta_<gpu>.json (outDir default benchmarks/results).
  */
 import '@tensorflow/tfjs-backend-cpu';
@@ -158,7 +158,7 @@ async function main(): Promise<void> {
     gpu, device: avail.device, date: new Date().toISOString(), batch: 1, calls: K, reps: REPS,
     timing: `GPU time per call: CUDA events around K calls queued behind other GPU work (${QUEUE}), median of reps`,
     queue: QUEUE, minBlocks: process.env.TFJS_DELTA_CONV_MIN_BLOCKS ?? '1',
-    tf32Kernel: process.env.TFJS_DELTA_CONV_MMA === '0' ? 'wmma (runs 1-4)' : 'mma.sync (run 5 on)',
+    tf32Kernel: process.env.TFJS_DELTA_CONV_MMA === '0' ? 'wmma' : 'mma.sync',
     mmaMultiTapNB: process.env.TFJS_DELTA_CONV_MMA_NB ?? '32',
     mmaRound: process.env.TFJS_DELTA_CONV_MMA_ROUND !== '0',
     mmaPackedFilter: process.env.TFJS_DELTA_CONV_MMA_PACK !== '0',

@@ -1,5 +1,5 @@
 /**
- * A few deltaConv2d calls for Nsight Compute (issue 7): 3x3 64->64 and 1x1 256->64 at 96x128, batch 1, TF32,
+ * A few deltaConv2d calls for Nsight Compute: 3x3 64->64 and 1x1 256->64 at 96x128, batch 1, TF32,
  * one active 16x16 input tile, then all tiles active. Run on the GPU machine under ncu, e.g.
  *   ncu --clock-control none -k regex:deltaConvMma --section WarpStateStats node dist/benchmarks/ops/delta_conv2d_cuda_profile.js
  */

@@ -1,5 +1,5 @@
 /**
- * Compiled streaming plans (issue 9) on the GPU machine: per-frame time of model.predict (eager) and of
+ * Compiled streaming plans on the GPU machine: per-frame time of model.predict (eager) and of
  * compileStream(model).step (one CUDA-graph replay) against PyTorch eager and PyTorch CUDA-graph replay measured
  * in the same device run (benchmarks/stream/stream_torch.py), batch 1:
  *   - ResNet-50 trunk (dense) at 256x256 and 768x576, TF32 and strict fp32 (with the TF32 output's error vs fp32);

@@ -1,4 +1,4 @@
-"""PyTorch reference for benchmarks/stream/stream_cuda.ts (issue 9), same GPU, same device run: eager and CUDA-graph
+"""PyTorch reference for benchmarks/stream/stream_cuda.ts, same GPU, same device run: eager and CUDA-graph
 replay (torch.cuda.CUDAGraph), batch 1, channels_last, cuDNN benchmark mode, random weights. Cases: ResNet-50
 trunk at 256x256 and 768x576 (TF32, fp32 and fp16), ResNet-50 + SimpleBaseline pose head at the same sizes (TF32),
 FLAVR 2x at 512x512 and 1280x720 (TF32 and fp16: the model and its inputs in half, as model.half()). Median of N calls after warm-up, each timed as wall clock around the

@@ -1,5 +1,5 @@
 /**
- * Compiled streaming plans on 'cuda' (issue 9): a model that processes a video one frame per call runs the
+ * Compiled streaming plans on 'cuda': a model that processes a video one frame per call runs the
  * same kernels every frame, so the kernels of one frame are captured once as a CUDA graph and replayed with
  * one native call per frame. At batch 1 that removes the per-op cost of the JavaScript engine and of kernel
  * launches, which is most of a frame's time.

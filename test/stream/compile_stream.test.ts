@@ -1,5 +1,5 @@
 /**
- * Compiled streaming plans (issue 9): compileStream(model).step(frame) must give what model.predict gives on
+ * Compiled streaming plans: compileStream(model).step(frame) must give what model.predict gives on
  * 'cuda', frame after frame, for dense and delta models (for a delta model: the same model run eagerly on the
  * same frames, a twin with its own state); reset() reproduces the first frame; a change of resolution
  * re-plans; running the model eagerly in between re-captures; 10,000 steps leave GPU memory flat; what a

@@ -1,5 +1,5 @@
 /**
- * The delta ops on 'cuda' (issue 7), beyond the shared parity suites: every delta kernel against the 'cpu'
+ * The delta ops on 'cuda', beyond the shared parity suites: every delta kernel against the 'cpu'
  * reference on fresh random inputs with poisoned output buffers (unwritten elements read NaN), output masks
  * included; each deltaConv2d path (TF32 tensor cores / fp32 CUDA cores / dense cuDNN); single active pixels at
  * the borders of the kernels' tiles; empty masks; lazily zeroed outputs read by non-delta ops; odd sizes and
@@ -326,7 +326,7 @@ describeCuda('cuda delta kernels: a 200-frame stream', () => {
     tf.dispose([w, x, inA, inR, actA, actR, poolA, outA, outR]);
     expect(end.tensors, 'live tensors').to.equal(mark!.tensors);
     expect(end.blocks, 'live device allocations').to.equal(mark!.blocks);
-    // The caching allocator hands out cached blocks of close sizes, so bytes in use move a little (run 1: 0.05%).
+    // The caching allocator hands out cached blocks of close sizes, so bytes in use move a little (0.05% seen on an H100).
     expect(Math.abs(end.bytes - mark!.bytes), 'GPU bytes in use').to.be.lessThan(0.01 * mark!.bytes);
   });
 });

@@ -1,5 +1,5 @@
 /**
- * The threshold-0 sequence invariant on 'cuda' over real video (issue 7; ../shared/DESIGN.md §3): 200 consecutive
+ * The threshold-0 sequence invariant on 'cuda' over real video (../shared/DESIGN.md §3): 200 consecutive
  * vtest.avi frames through toDelta(ResNet-50 + pose head) (seeded weights, batch 1) and toDelta(nsfwjs's trained
  * MobileNetV2) (batch 2: two streams, frames t and t + 200), every threshold 0. Each frame's output must equal the
  * dense model's on the same frame, and the error must not grow along the sequence.
