@@ -45,6 +45,7 @@ export {deltaPad2d} from './ops/delta_pad2d';
 export {deltaAvgPool} from './ops/delta_avg_pool';
 export {deltaGlobalAvgPool} from './ops/delta_global_avg_pool';
 export {deltaReshape} from './ops/delta_reshape';
+export {framesFromBytes, framesToBytes} from './ops/frame_bytes';
 export {deltaLayers, DELTA_LAYER_CLASSES} from './delta/layers/index';
 export * as deltaLayerClasses from './delta/layers/index';
 export {getDefaultThreshold, isDeltaLayer, setDefaultThreshold} from './delta/layers/base';

@@ -111,6 +111,10 @@ export function buildProgram(): Command {
       .option('--fps <n>', 'output frame rate (default: input fps x factor)', positiveNumber('--fps'))
       .option('--slowmo', 'keep the input frame rate: slow motion, audio dropped')
       .option('--batch <n>', 'windows per model call', positiveInt('--batch'), 1)
+      .option('--no-compile', "on 'cuda', run FLAVR eagerly instead of as a compiled stream (a CUDA graph per window)")
+      .addOption(new Option('--precision <p>', "FLAVR's precision on 'cuda': fp16 (default) runs convolutions and " +
+                            'activations in half with fp32 accumulation, tf32 on TF32 tensor cores, fp32 strict')
+                     .choices(['tf32', 'fp32', 'fp16']).default('fp16'))
       .action(async (input: string, opts: InterpolateCommandOptions) => {
         if (opts.fps != null && opts.slowmo) throw new InvalidArgumentError('--fps and --slowmo exclude each other.');
         console.log(await chooseBackend(program.opts().backend as BackendChoice));

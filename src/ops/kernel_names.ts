@@ -73,3 +73,22 @@ export interface Conv3DGatedAttrs {
   activation: Activation;
   alpha: number;
 }
+
+/**
+ * Inputs {packed}: int32 [ceil(n / 4)] holding n bytes (little-endian, byte i of the frame data at byte i of the
+ * buffer). Output float32 of `shape` (n elements): byte i x scale.
+ */
+export const FramesFromBytes = 'FramesFromBytes';
+export interface FramesFromBytesAttrs {
+  shape: number[];
+  scale: number;
+}
+
+/**
+ * Inputs {x}: float32 with n elements. Output int32 [ceil(n / 4)] packing n bytes: clamp(round(x_i x scale), 0, 255)
+ * at byte i (rounding half away from zero; NaN gives 0); the bytes past n are 0.
+ */
+export const FramesToBytes = 'FramesToBytes';
+export interface FramesToBytesAttrs {
+  scale: number;
+}

@@ -21,6 +21,7 @@ import {deltaPad2DConfig} from './DeltaPad2D';
 import {deltaReshapeConfig} from './DeltaReshape';
 import {deltaScaleShiftConfig} from './DeltaScaleShift';
 import {deltaUpSampling2DConfig} from './DeltaUpSampling2D';
+import {framesFromBytesConfig, framesToBytesConfig} from './FramesBytes';
 
 const factories: Array<(backendName: string) => KernelConfig> = [
   deltaAddConfig,
@@ -32,6 +33,8 @@ const factories: Array<(backendName: string) => KernelConfig> = [
   deltaAvgPoolConfig,
   deltaGlobalAvgPoolConfig,
   deltaReshapeConfig,
+  framesFromBytesConfig,
+  framesToBytesConfig,
 ];
 
 export function sharedKernelConfigs(backendName: string): KernelConfig[] {
