@@ -21,9 +21,15 @@ from cuda_dense_torch import median_ms  # noqa: E402  (same timing as the other 
 from make_torch_fixtures import UNet_3D_3D  # noqa: E402
 
 
+def padded(x):
+    """x [1, 3, H, W] padded (reflect) to multiples of 8, as FLAVR's encoder needs and as the tfjs model does."""
+    h, w = x.shape[-2:]
+    return torch.nn.functional.pad(x, (0, -w % 8, 0, -h % 8), mode='reflect') if h % 8 or w % 8 else x
+
+
 def to_gpu(frame_bgr):
     rgb = torch.from_numpy(frame_bgr[:, :, ::-1].copy()).cuda(non_blocking=True)
-    return (rgb.permute(2, 0, 1).unsqueeze(0).half() / 255)
+    return padded(rgb.permute(2, 0, 1).unsqueeze(0).half() / 255)
 
 
 def whole_job(model, clip, out):
@@ -46,7 +52,7 @@ def whole_job(model, clip, out):
         middle = model(frames[-4:])
         if isinstance(middle, (list, tuple)):
             middle = middle[0]
-        byte = (middle[0].float().clamp(0, 1) * 255).round().byte().permute(1, 2, 0).cpu().numpy()[:, :, ::-1]
+        byte = (middle[0, :, :h, :w].float().clamp(0, 1) * 255).round().byte().permute(1, 2, 0).cpu().numpy()[:, :, ::-1]
         writer.write(raw[-3])
         writer.write(byte)
         frames.pop(0)
@@ -67,7 +73,7 @@ def main():
             cap = cv2.VideoCapture(clip)
             w, h = int(cap.get(cv2.CAP_PROP_FRAME_WIDTH)), int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT))
             cap.release()
-            xs = [torch.rand(1, 3, h, w, device='cuda').half() for _ in range(4)]
+            xs = [padded(torch.rand(1, 3, h, w, device='cuda').half()) for _ in range(4)]
             key = f'{w}x{h} fp16'
             res[f'model {key}'] = median_ms(lambda: model(xs), 20, 5)
             res[f'pipeline {key}'] = whole_job(model, clip, f'/tmp/torch_{w}x{h}.mp4')
