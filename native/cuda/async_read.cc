@@ -23,6 +23,7 @@ struct PendingRead {
 
 // Pinned buffers are slow to allocate (a page-locking system call), so they are kept for the next reads; a video
 // pipeline reads the same few sizes over and over. Events are kept the same way.
+constexpr size_t kKeep = 8;
 std::vector<Staging> g_free;
 std::vector<cudaEvent_t> g_events;
 std::unordered_map<int, PendingRead> g_pending;
@@ -88,6 +89,14 @@ void readFinish(int ticket, void* out, size_t bytes) {
   TD_CUDA("readFinish", cudaEventSynchronize(r.done));
   if (bytes) std::memcpy(out, r.staging.host, bytes);
   g_free.push_back(r.staging);
+  // Keep a few buffers, not one per size ever read: past kKeep the smallest goes back to the system.
+  if (g_free.size() > kKeep) {
+    size_t smallest = 0;
+    for (size_t i = 1; i < g_free.size(); ++i)
+      if (g_free[i].capacity < g_free[smallest].capacity) smallest = i;
+    cudaFreeHost(g_free[smallest].host);
+    g_free.erase(g_free.begin() + smallest);
+  }
   g_events.push_back(r.done);
   g_pending.erase(ticket);
 }
