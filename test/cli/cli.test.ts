@@ -306,7 +306,7 @@ exec "${ffmpegBinary()}" "$@"
     const weights = path.join(FIXTURES, 'flavr2x.pth');
     const missing = cli('interpolate', path.join(dir, 'nope.mp4'), '-o', path.join(dir, 'o1.mp4'), '--weights', weights);
     expect(missing.code).to.not.equal(0);
-    expect(missing.err).to.include("video '" + path.join(dir, 'nope.mp4') + "' does not exist");
+    expect(missing.err).to.include("interpolate <input> '" + path.join(dir, 'nope.mp4') + "': no such file");
     const long = path.join(dir, 'long.mp4');
     // Large enough that the job is still running when Ctrl-C comes (the tiny FLAVR runs ~1 window/s at this size).
     expect(spawnSync(ffmpegBinary(), ['-hide_banner', '-loglevel', 'error', '-y', '-f', 'lavfi', '-i', 'testsrc=size=320x240:rate=10',
