@@ -254,6 +254,8 @@ export class VideoWriter {
   private readonly exited: Promise<number|string|null>;
   private exitCode: number|string|null|undefined = undefined;
   private pipeError: Error|null = null;
+  /** Settles when the encoder can take no more frames: its stdin broke or it exited. */
+  private readonly broken: Promise<unknown>;
   framesWritten = 0;
 
   constructor(readonly file: string, readonly options: WriterOptions) {
@@ -280,9 +282,10 @@ export class VideoWriter {
     this.child = spawnFfmpeg(args, this.tmpFile);
     this.stderr = collectStderr(this.child);
     this.exited = exitOf(this.child).then(code => this.exitCode = code);
-    this.child.stdin.on('error', (e: Error) => {
+    this.broken = Promise.race([this.exited, new Promise<void>(resolve => this.child.stdin.on('error', (e: Error) => {
       this.pipeError = e;
-    });
+      resolve();
+    }))]);
   }
 
   /** The error to report once ffmpeg has exited early (its own message), or null while it runs. */
@@ -301,8 +304,7 @@ export class VideoWriter {
     if (failure) throw failure;
     if (!this.child.stdin.write(frame)) {
       // A dead encoder never drains: wait for whichever comes first.
-      await Promise.race([new Promise<void>(resolve => this.child.stdin.once('drain', () => resolve())), this.exited,
-        new Promise<void>(resolve => this.child.stdin.once('error', () => resolve()))]);
+      await Promise.race([new Promise<void>(resolve => this.child.stdin.once('drain', () => resolve())), this.broken]);
       failure = await this.failure();
       if (failure) throw failure;
     }
