@@ -59,7 +59,7 @@ export async function interpolateVideo(options: InterpolateOptions): Promise<Int
   const {width: w, height: h} = info;
   const frameBytes = w * h * 3;
   const writer = new VideoWriter(options.output,
-      {width: w, height: h, fps, crf: options.crf, audioFrom: options.slowmo ? undefined : options.input});
+      {width: w, height: h, fps, crf: options.crf, input: options.input, audioFrom: options.slowmo ? undefined : options.input});
 
   // The decoded frames a queued window may still need: host bytes (written as they are) and the frame on
   // the backend as [1, 1, H, W, 3] in [0, 1], uploaded once and shared by the four windows that use it.

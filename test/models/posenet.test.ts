@@ -12,10 +12,9 @@ import {expect} from 'chai';
 import {posenet, posenetFromArtifacts} from '../../src/models/posenet';
 import {nodeFileSystem} from '../../src/io/node_file_system';
 import {readFrames} from '../../src/pipeline/ffmpeg';
-import {PACKAGE_ROOT} from '../../src/io/package_root';
+import {posenetJsonPath} from '../../src/io/cache';
 
-const ROOT = PACKAGE_ROOT;
-const MODEL = process.env.TFJS_DELTA_POSENET ?? path.join(ROOT, '.cache', 'human-models', 'package', 'models', 'posenet.json');
+const MODEL = posenetJsonPath();
 const VIDEO = process.env.TFJS_DELTA_VTEST ?? '/usr/share/doc/opencv-doc/examples/data/vtest.avi';
 const HEADS = ['heatmap', 'offset', 'displacement_fwd', 'displacement_bwd'];
 
