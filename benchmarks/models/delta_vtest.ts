@@ -37,7 +37,7 @@ import {deltaLayersOf, getDeltaStats, setDeltaStats, toDelta} from '../../src/de
 import {renderVegaLitePng} from '../../src/pipeline/chart';
 import {argmaxPerChannel} from '../../src/pipeline/overlay';
 import {compileStream} from '../../src/stream/compile_stream';
-import {loadNsfwMobileNetV2, randomizeWeights, RESNET_SEED, seededResNet50Pose} from '../../data/models';
+import {loadNsfwMobileNetV2, RESNET_SEED, seededResNet50Pose} from '../../data/models';
 import {frameTensor, vtestRgb} from '../../data/vtest';
 import {PACKAGE_ROOT} from '../../src/io/package_root';
 

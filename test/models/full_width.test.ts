@@ -33,7 +33,6 @@ describe('models at full width vs PyTorch (TFJS_DELTA_TORCH_FULL)', function() {
   let previous: string;
   before(async function() {
     if (DIR == null || !fs.existsSync(path.join(DIR, 'flavr2x.pth'))) {
-      // eslint-disable-next-line no-console
       console.log('    (skipped: no full-size PyTorch references; run scripts/make-torch-references.sh, or set ' +
           'TFJS_DELTA_TORCH_FULL to a directory written by make_torch_fixtures.py --full)');
       this.skip();
@@ -60,7 +59,6 @@ describe('models at full width vs PyTorch (TFJS_DELTA_TORCH_FULL)', function() {
           const t1 = Date.now();
           const y = model.predict(x) as tf.Tensor;
           const err = relativeError(y, want, tf.mean(x, [1, 2, 3], true));
-          // eslint-disable-next-line no-console
           console.log(`      ${file} (${(fs.statSync(path.join(DIR!, file)).size / 1e6).toFixed(0)} MB): load ${loadMs} ms, ` +
               `${model.countParams()} parameters; [${x.shape}] on ${tf.getBackend()}: ${Date.now() - t1} ms, relative error ${err.toExponential(2)}`);
           expect(err).to.be.below(1e-4);
@@ -83,7 +81,6 @@ describe('models at full width vs PyTorch (TFJS_DELTA_TORCH_FULL)', function() {
       try {
         const y = model.predict(x) as tf.Tensor;
         const err = relativeError(y, want);
-        // eslint-disable-next-line no-console
         console.log(`      ${file}: load ${loadMs} ms; [${x.shape}] -> [${y.shape}] on ${tf.getBackend()}: relative error ${err.toExponential(2)}`);
         expect(err).to.be.below(1e-4);
         y.dispose();

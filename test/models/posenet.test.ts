@@ -42,7 +42,6 @@ async function frames(count: number, height: number, width: number): Promise<{ba
 describe('models: PoseNet-MobileNetV1 as a LayersModel', function() {
   before(async function() {
     if (!fs.existsSync(MODEL)) {
-      // eslint-disable-next-line no-console
       console.log(`    (PoseNet weights not found at ${MODEL}: run scripts/fetch-posenet.sh)`);
       this.skip();
     }

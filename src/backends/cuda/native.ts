@@ -161,7 +161,7 @@ export function loadCuda(): CudaStatus {
   }
   let binding: CudaBinding;
   try {
-    // eslint-disable-next-line @typescript-eslint/no-var-requires
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- the addon's path is found at run time
     binding = require(found) as CudaBinding;
   } catch (e) {
     status = {available: false, addonPath: found, reason: `native addon ${found} failed to load: ${(e as Error).message}`};

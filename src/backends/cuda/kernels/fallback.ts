@@ -19,6 +19,7 @@ export function strictKernels(): boolean {
 
 function cpuBackend(): KernelBackend {
   try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- an optional peer, loaded only when a fallback is needed
     require('@tensorflow/tfjs-backend-cpu');
   } catch (e) {
     throw new Error(`'cuda' backend: CPU fallback needs @tensorflow/tfjs-backend-cpu: ${(e as Error).message}`);
@@ -72,6 +73,7 @@ export function fallbackToCpu(kernelName: string, args: CudaKernelArgs, reason =
 /** Registers the CPU fallback for every 'cpu' kernel that has no 'cuda' kernel yet. */
 export function registerCpuFallbacks(): number {
   try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- an optional peer, loaded only when a fallback is needed
     require('@tensorflow/tfjs-backend-cpu');
   } catch {
     return 0;  // no CPU kernels to fall back to
