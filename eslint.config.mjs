@@ -15,7 +15,10 @@ export default defineConfig(
     files: ['**/*.ts'],
     rules: {
       // `_`-prefixed names mark parameters a callback signature requires but the body does not use.
-      '@typescript-eslint/no-unused-vars': ['error', {argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrors: 'none'}],
+      '@typescript-eslint/no-unused-vars': [
+        'error',
+        {argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrors: 'none'},
+      ],
     },
   },
   {

@@ -312,7 +312,8 @@ async function chooseBackend(wanted: string|null): Promise<string> {
 function deviceInfo(backend: string): {gpu: string|null, device?: unknown} {
   if (backend !== 'cuda') return {gpu: null};
   // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const avail = (require('../../src/backends/cuda/index') as typeof import('../../src/backends/cuda/index')).cudaAvailability();
+  const cuda = require('../../src/backends/cuda/index') as typeof import('../../src/backends/cuda/index');
+  const avail = cuda.cudaAvailability();
   return {gpu: avail.device?.name ?? null, device: avail.device};
 }
 
