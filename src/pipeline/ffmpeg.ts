@@ -9,6 +9,8 @@ import {ChildProcessWithoutNullStreams, spawn, spawnSync} from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 
+import {envString} from '../io/env';
+
 export const FFMPEG_HINT = 'install ffmpeg (Debian/Ubuntu: `sudo apt-get install ffmpeg`; macOS: ' +
     '`brew install ffmpeg`; or `npm install @ffmpeg-installer/ffmpeg`), or set TFJS_DELTA_FFMPEG to its path';
 
@@ -17,7 +19,8 @@ let cachedBinary: string|null = null;
 export function ffmpegBinary(): string {
   if (cachedBinary != null) return cachedBinary;
   const candidates: string[] = [];
-  if (process.env.TFJS_DELTA_FFMPEG) candidates.push(process.env.TFJS_DELTA_FFMPEG);
+  const configured = envString('TFJS_DELTA_FFMPEG');
+  if (configured != null) candidates.push(configured);
   candidates.push('ffmpeg');
   try {
     // eslint-disable-next-line @typescript-eslint/no-require-imports

@@ -18,10 +18,11 @@ import {loadPyTorchCheckpointSync} from '../../src/models/pytorch/checkpoint';
 import {resnetFromCheckpoint} from '../../src/models/resnet';
 import {strictFp32On} from '../support/pytorch_fixtures';
 import {PACKAGE_ROOT} from '../../src/io/package_root';
+import {envString} from '../../src/io/env';
 
 // Written by scripts/make-torch-references.sh (CI runs it), or any directory given by the variable.
 const DEFAULT_DIR = path.join(PACKAGE_ROOT, '.cache', 'torch-full');
-const DIR = process.env.TFJS_DELTA_TORCH_FULL ?? (fs.existsSync(path.join(DEFAULT_DIR, '.complete')) ? DEFAULT_DIR : undefined);
+const DIR = envString('TFJS_DELTA_TORCH_FULL') ?? (fs.existsSync(path.join(DEFAULT_DIR, '.complete')) ? DEFAULT_DIR : undefined);
 
 /** max |predicted - expected| / max |expected - reference| (reference: 0, or FLAVR's input mean). */
 function relativeError(y: tf.Tensor, expected: tf.Tensor, reference: tf.Tensor|number = 0): number {
@@ -38,9 +39,9 @@ describe('models at full width vs PyTorch (TFJS_DELTA_TORCH_FULL)', function() {
       this.skip();
     }
     previous = tf.getBackend();
-    await tf.setBackend(process.env.TFJS_DELTA_FULL_BACKEND ?? (tf.findBackend('tensorflow') != null ? 'tensorflow' : 'cpu'));
+    await tf.setBackend(envString('TFJS_DELTA_FULL_BACKEND') ?? (tf.findBackend('tensorflow') != null ? 'tensorflow' : 'cpu'));
   });
-  strictFp32On(process.env.TFJS_DELTA_FULL_BACKEND ?? '');
+  strictFp32On(envString('TFJS_DELTA_FULL_BACKEND') ?? '');
   after(async () => {
     if (previous != null) await tf.setBackend(previous);
   });

@@ -13,10 +13,11 @@ import {posenet, posenetFromArtifacts} from '../../src/models/posenet';
 import {nodeFileSystem} from '../../src/io/node_file_system';
 import {readFrames} from '../../src/pipeline/ffmpeg';
 import {PACKAGE_ROOT} from '../../src/io/package_root';
+import {envString} from '../../src/io/env';
 
 const ROOT = PACKAGE_ROOT;
-const MODEL = process.env.TFJS_DELTA_POSENET ?? path.join(ROOT, '.cache', 'human-models', 'package', 'models', 'posenet.json');
-const VIDEO = process.env.TFJS_DELTA_VTEST ?? '/usr/share/doc/opencv-doc/examples/data/vtest.avi';
+const MODEL = envString('TFJS_DELTA_POSENET') ?? path.join(ROOT, '.cache', 'human-models', 'package', 'models', 'posenet.json');
+const VIDEO = envString('TFJS_DELTA_VTEST') ?? '/usr/share/doc/opencv-doc/examples/data/vtest.avi';
 const HEADS = ['heatmap', 'offset', 'displacement_fwd', 'displacement_bwd'];
 
 /** `count` frames (PoseNet scale: pixel / 127.5 - 1), from vtest.avi or synthetic. */

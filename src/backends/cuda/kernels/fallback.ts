@@ -9,12 +9,12 @@ import {KernelBackend, KernelFunc, TensorInfo} from '@tensorflow/tfjs-core';
 
 import type {CudaBackend} from '../backend';
 import type {CudaKernelArgs} from './kernel_args';
+import {envFlag} from '../../../io/env';
 
 const warned = new Set<string>();
 
 export function strictKernels(): boolean {
-  const v = process.env.TFJS_DELTA_STRICT_KERNELS;
-  return v !== undefined && v !== '' && v !== '0' && v !== 'false';
+  return envFlag('TFJS_DELTA_STRICT_KERNELS');
 }
 
 function cpuBackend(): KernelBackend {
