@@ -6,7 +6,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type {NamedAttrMap, Tensor4D, TensorLike} from '@tensorflow/tfjs-core';
 
-import {DeltaAvgPool, DeltaAvgPoolAttrs} from './companion_kernel_names';
+import {DeltaAvgPool, DeltaAvgPoolAttrs} from './kernel_names';
 import {checkPool2D} from './companion_checks';
 import {DimRoundingMode, PadSpec2D, toFloatTensor} from './validation';
 

@@ -6,7 +6,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type {NamedAttrMap, NamedTensorMap, Tensor, TensorLike} from '@tensorflow/tfjs-core';
 
-import {DeltaConcat, DeltaConcatAttrs} from './companion_kernel_names';
+import {DeltaConcat, DeltaConcatAttrs} from './kernel_names';
 import {checkNonEmpty, fail, shapeStr, toFloatTensor} from './validation';
 
 function deltaConcat_<T extends Tensor>(tensors: Array<T|TensorLike>, axis = -1): T {

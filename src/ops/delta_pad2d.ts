@@ -6,7 +6,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type {NamedAttrMap, Tensor4D, TensorLike} from '@tensorflow/tfjs-core';
 
-import {DeltaPad2D, DeltaPad2DAttrs} from './companion_kernel_names';
+import {DeltaPad2D, DeltaPad2DAttrs} from './kernel_names';
 import {checkNonEmpty, checkRank, fail, toFloatTensor} from './validation';
 
 type Padding2D = number|[number, number]|[[number, number], [number, number]];

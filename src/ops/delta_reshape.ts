@@ -7,7 +7,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type {NamedAttrMap, Tensor, TensorLike} from '@tensorflow/tfjs-core';
 
-import {DeltaReshape, DeltaReshapeAttrs} from './companion_kernel_names';
+import {DeltaReshape, DeltaReshapeAttrs} from './kernel_names';
 import {checkNonEmpty, fail, shapeStr, toFloatTensor} from './validation';
 
 function deltaReshape_<R extends tf.Rank>(x: Tensor|TensorLike, shape: number[]): Tensor<R> {

@@ -6,7 +6,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type {NamedAttrMap, Tensor4D, TensorLike} from '@tensorflow/tfjs-core';
 
-import {DeltaUpSampling2D, DeltaUpSampling2DAttrs} from './companion_kernel_names';
+import {DeltaUpSampling2D, DeltaUpSampling2DAttrs} from './kernel_names';
 import {checkNonEmpty, checkRank, fail, positiveInts, toFloatTensor} from './validation';
 
 function deltaUpSampling2d_(x: Tensor4D|TensorLike, size: number|[number, number] = 2,
