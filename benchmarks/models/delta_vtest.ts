@@ -39,9 +39,9 @@ import {argmaxPerChannel} from '../../src/pipeline/overlay';
 import {compileStream} from '../../src/stream/compile_stream';
 import {loadNsfwMobileNetV2, RESNET_SEED, seededResNet50Pose} from '../../data/models';
 import {frameTensor, vtestRgb} from '../../data/vtest';
-import {PACKAGE_ROOT} from '../../src/io/package_root';
+import {posenetJsonPath} from '../../src/io/cache';
 
-const POSENET_JSON = path.join(PACKAGE_ROOT, '.cache', 'human-models', 'package', 'models', 'posenet.json');
+const POSENET_JSON = posenetJsonPath();
 
 // ---- timing ---------------------------------------------------------------------------------
 

@@ -9,8 +9,9 @@ import sys
 import torch
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, HERE)
-sys.path.insert(0, os.path.join(HERE, '..', 'scripts'))
+ROOT = os.path.join(HERE, '..', '..')
+sys.path.insert(0, os.path.join(ROOT, 'benchmarks', 'backends'))
+sys.path.insert(0, os.path.join(ROOT, 'scripts'))
 from cuda_dense_torch import median_ms  # noqa: E402  (same timing as the dense benchmark)
 from make_torch_fixtures import UNet_3D_3D  # noqa: E402
 

@@ -28,6 +28,9 @@ function tryCuda(): string|null {
 
 /** Sets the backend and returns a line saying which one runs and why the faster ones do not. */
 export async function chooseBackend(choice: BackendChoice = 'auto'): Promise<string> {
+  if (!['auto', 'cuda', 'tensorflow', 'cpu'].includes(choice)) {
+    throw new Error(`--backend '${choice}' is not a backend; choose auto, cuda, tensorflow or cpu`);
+  }
   const notes: string[] = [];
   const candidates: Array<['cuda'|'tensorflow'|'cpu', () => string|null]> =
       [['cuda', tryCuda], ['tensorflow', tryTensorflow], ['cpu', () => null]];

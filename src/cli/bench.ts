@@ -15,7 +15,7 @@ import {argmaxCells} from '../pipeline/overlay';
 import {probeVideo, readFrames} from '../pipeline/ffmpeg';
 import {renderVegaLitePng} from '../pipeline/chart';
 import {progressBar} from './progress';
-import {posenetModelPath} from './run';
+import {ensurePosenet} from './run';
 
 export interface BenchOptions {
   frames: number;
@@ -77,7 +77,7 @@ async function plot(rows: BenchRow[], file: string): Promise<void> {
 export async function benchCommand(modelName: string, input: string, options: BenchOptions): Promise<BenchRow[]> {
   const info = probeVideo(input);
   const isPosenet = modelName === 'posenet';
-  const model = isPosenet ? await posenet(posenetModelPath()) : await tfl.loadLayersModel(nodeFileSystem(modelName));
+  const model = isPosenet ? await posenet(await ensurePosenet()) : await tfl.loadLayersModel(nodeFileSystem(modelName));
   const scale = Math.min(1, 384 / Math.max(info.width, info.height));
   const [h, w] = [Math.round(info.height * scale), Math.round(info.width * scale)];
   const [lo, hi] = isPosenet ? [-1, 1] : [0, 1];

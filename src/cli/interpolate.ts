@@ -1,12 +1,15 @@
 /** `tfjs-delta interpolate`: FLAVR frame interpolation of a whole video, streamed. */
 import * as fs from 'fs';
+import * as path from 'path';
 
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
+import {loadLayersModel} from '@tensorflow/tfjs-layers';
 
+import {nodeFileSystem} from '../io/node_file_system';
 import {flavrFromCheckpoint} from '../models/flavr';
 import {interpolateVideo} from '../pipeline/interpolate';
-import {probeVideo} from '../pipeline/ffmpeg';
+import {evenSize, probeVideo} from '../pipeline/ffmpeg';
 import {interruptible, progressBar} from './progress';
 
 export interface InterpolateCommandOptions {
@@ -18,16 +21,52 @@ export interface InterpolateCommandOptions {
   batch: number;
 }
 
-export async function interpolateCommand(input: string, options: InterpolateCommandOptions): Promise<void> {
-  if (options.weights == null) {
-    throw new Error('interpolate needs FLAVR weights: --weights <checkpoint> (an official FLAVR_2x/4x/8x .pth ' +
-        'or its safetensors/converted form; see `tfjs-delta convert`)');
+const WEIGHT_KINDS = 'a FLAVR .pth or .safetensors checkpoint (the official FLAVR_2x/4x/8x.pth from the FLAVR ' +
+    "authors' GitHub project tarun005/FLAVR), or a folder written by `tfjs-delta convert` (model.json + weights)";
+
+/** A converted model: a folder holding model.json, or the model.json itself. */
+function convertedModelJson(weights: string): string|null {
+  if (fs.statSync(weights).isDirectory()) {
+    const json = path.join(weights, 'model.json');
+    return fs.existsSync(json) ? json : null;
   }
-  if (!fs.existsSync(options.weights)) throw new Error(`weights '${options.weights}' do not exist`);
+  return weights.endsWith('.json') ? weights : null;
+}
+
+/** Why --weights cannot be used (missing, or a folder without model.json), or null. */
+export function flavrWeightsProblem(weights: string|undefined): string|null {
+  if (weights == null) return `interpolate needs FLAVR weights: ${WEIGHT_KINDS}`;
+  if (!fs.existsSync(weights)) return `weights '${weights}' do not exist; --weights takes ${WEIGHT_KINDS}`;
+  if (fs.statSync(weights).isDirectory() && convertedModelJson(weights) == null) {
+    return `the folder has no model.json; --weights takes ${WEIGHT_KINDS}`;
+  }
+  return null;
+}
+
+async function loadFlavr(weights: string): Promise<tfl.LayersModel> {
+  const json = convertedModelJson(weights);
+  if (json == null) return flavrFromCheckpoint(weights);
+  const model = await loadLayersModel(nodeFileSystem(json));
+  const [input, output] = [model.inputs[0].shape, model.outputs[0].shape];
+  if (model.inputs.length !== 1 || input.length !== 5 || input[1] !== 4 || output.length !== 5) {
+    model.dispose();
+    throw new Error(`'${json}' is not a FLAVR model (input [${input}], output [${output}]); --weights takes ${WEIGHT_KINDS}`);
+  }
+  return model;
+}
+
+export async function interpolateCommand(input: string, options: InterpolateCommandOptions): Promise<void> {
+  const problem = flavrWeightsProblem(options.weights);
+  if (problem != null) throw new Error(problem);
   const info = probeVideo(input);
   console.log(`input: ${input}, ${info.width}x${info.height} at ${info.fps} fps, ~${info.frames} frames` +
       `${info.hasAudio ? ', with audio' : ''}`);
-  const model: tfl.LayersModel = await flavrFromCheckpoint(options.weights);
+  const encoded = evenSize(info.width, info.height);
+  if (encoded.width !== info.width || encoded.height !== info.height) {
+    console.log(`note: ${info.width}x${info.height} is odd; 4:2:0 video needs even sizes, so the output is ` +
+        `${encoded.width}x${encoded.height} (the frames padded with one black column or row)`);
+  }
+  const model: tfl.LayersModel = await loadFlavr(options.weights!);
   const modelFactor = (model.outputs[0].shape[1] ?? 1) + 1;
   if (modelFactor !== options.factor) {
     model.dispose();

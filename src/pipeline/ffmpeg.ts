@@ -3,9 +3,9 @@
  * time (never the whole video in memory) and encoded from raw RGB24 with backpressure.
  *
  * The ffmpeg binary is, in order: $TFJS_DELTA_FFMPEG, `ffmpeg` on PATH, or the static binary of
- * the optional npm package @ffmpeg-installer/ffmpeg.
+ * the optional npm dependency @ffmpeg-installer/ffmpeg (installed by `npm ci` where it has a build).
  */
-import {ChildProcessWithoutNullStreams, spawn, spawnSync} from 'child_process';
+import {ChildProcess, ChildProcessWithoutNullStreams, spawn, spawnSync} from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 
@@ -18,21 +18,101 @@ let cachedBinary: string|null = null;
 
 export function ffmpegBinary(): string {
   if (cachedBinary != null) return cachedBinary;
-  const candidates: string[] = [];
-  const configured = envString('TFJS_DELTA_FFMPEG');
-  if (configured != null) candidates.push(configured);
-  candidates.push('ffmpeg');
+  const works = (candidate: string) => spawnSync(candidate, ['-hide_banner', '-version'], {encoding: 'utf8'}).status === 0;
+  const chosen = envString('TFJS_DELTA_FFMPEG');
+  if (chosen != null) {
+    // A binary the user named must not be silently replaced by another one.
+    if (!works(chosen)) throw new Error(`TFJS_DELTA_FFMPEG='${chosen}' does not run as ffmpeg (\`${chosen} -version\` failed)`);
+    return cachedBinary = chosen;
+  }
+  const candidates = ['ffmpeg'];
   try {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     candidates.push((require('@ffmpeg-installer/ffmpeg') as {path: string}).path);
   } catch {
-    // optional dependency not installed
+    // the optional dependency has no build for this platform, or was omitted (npm ci --omit=optional)
   }
-  for (const candidate of candidates) {
-    const probe = spawnSync(candidate, ['-hide_banner', '-version'], {encoding: 'utf8'});
-    if (probe.status === 0) return cachedBinary = candidate;
-  }
+  for (const candidate of candidates) if (works(candidate)) return cachedBinary = candidate;
   throw new Error(`ffmpeg not found (tried ${candidates.join(', ')}): ${FFMPEG_HINT}`);
+}
+
+/**
+ * ffmpeg children run in their own process group: a Ctrl-C in the terminal reaches only this
+ * process, which finishes the frames in flight and closes the encoder itself (ffmpeg would
+ * otherwise stop on the same signal and the job could not finish cleanly). When this process exits
+ * for any reason, the children still running are killed and their partial files removed.
+ */
+const live = new Map<ChildProcess, string|null>();
+process.on('exit', () => {
+  for (const [child, partial] of live) {
+    if (child.exitCode == null) child.kill('SIGKILL');
+    if (partial != null) fs.rmSync(partial, {force: true});
+  }
+});
+
+function spawnFfmpeg(args: string[], partialFile: string|null = null): ChildProcessWithoutNullStreams {
+  const child = spawn(ffmpegBinary(), args, {detached: true});
+  live.set(child, partialFile);
+  child.on('close', () => live.delete(child));
+  return child;
+}
+
+/**
+ * Containers the writer encodes to, by extension: the video codec and the audio codecs it can copy
+ * (other audio is re-encoded with `audio`).
+ */
+const CONTAINERS: {[ext: string]: {video: string[], copies: string[], audio: string}} = {
+  '.mp4': {video: ['-c:v', 'libx264'], copies: ['aac', 'mp3', 'alac', 'ac3'], audio: 'aac'},
+  '.mov': {video: ['-c:v', 'libx264'], copies: ['aac', 'mp3', 'alac', 'ac3', 'pcm_s16le'], audio: 'aac'},
+  '.m4v': {video: ['-c:v', 'libx264'], copies: ['aac', 'mp3', 'ac3'], audio: 'aac'},
+  '.mkv': {video: ['-c:v', 'libx264'], copies: ['*'], audio: 'aac'},
+  '.avi': {video: ['-c:v', 'libx264'], copies: ['mp3', 'ac3', 'pcm_s16le'], audio: 'libmp3lame'},
+  '.webm': {video: ['-c:v', 'libvpx-vp9', '-b:v', '0', '-deadline', 'good', '-cpu-used', '4'], copies: ['opus', 'vorbis'], audio: 'libopus'},
+};
+
+export const VIDEO_EXTENSIONS = Object.keys(CONTAINERS);
+
+/**
+ * Why `file` cannot be written as a video, or null when it can: a known container extension, an
+ * existing writable folder, not a folder itself, and not the same file as `input` (links
+ * resolved), so a job never overwrites its own input.
+ */
+export function videoOutputProblem(file: string, input?: string): string|null {
+  const ext = path.extname(file).toLowerCase();
+  if (!(ext in CONTAINERS)) {
+    return `'${file}' is not a video file name: the extension must be one of ${VIDEO_EXTENSIONS.join(', ')}`;
+  }
+  const folderProblem = writableFolderProblem(file);
+  if (folderProblem != null) return folderProblem;
+  if (fs.existsSync(file) && fs.statSync(file).isDirectory()) return `'${file}' is a folder`;
+  if (input != null && fs.existsSync(input) && realPathOf(file) === realPathOf(input)) {
+    return `'${file}' is the input video itself; choose another output name`;
+  }
+  return null;
+}
+
+/** The size a video of width x height is encoded at: 4:2:0 chroma needs even sizes. */
+export function evenSize(width: number, height: number): {width: number, height: number} {
+  return {width: width + width % 2, height: height + height % 2};
+}
+
+/** Why no file can be created at `file` (its folder is missing, not a folder or not writable), or null. */
+export function writableFolderProblem(file: string): string|null {
+  const folder = path.dirname(path.resolve(file));
+  if (!fs.existsSync(folder)) return `the folder '${path.dirname(file)}' does not exist`;
+  if (!fs.statSync(folder).isDirectory()) return `'${path.dirname(file)}' is not a folder`;
+  try {
+    fs.accessSync(folder, fs.constants.W_OK);
+  } catch {
+    return `the folder '${path.dirname(file)}' is not writable`;
+  }
+  return null;
+}
+
+/** The real path of a file that may not exist yet: its folder's real path and its name. */
+function realPathOf(file: string): string {
+  if (fs.existsSync(file)) return fs.realpathSync(file);
+  return path.join(fs.realpathSync(path.dirname(path.resolve(file))), path.basename(file));
 }
 
 /** Why ffmpeg cannot be used here (with the install hint), or null when it can. */
@@ -55,6 +135,8 @@ export interface VideoInfo {
   frames: number;
   codec: string;
   hasAudio: boolean;
+  /** The first audio stream's codec (e.g. 'aac'), when there is one. */
+  audioCodec?: string;
 }
 
 /** Reads a video's geometry, frame rate and streams from ffmpeg's description of the input. */
@@ -80,6 +162,7 @@ export function probeVideo(file: string): VideoInfo {
     duration,
     frames: Math.round(duration * fps),
     hasAudio: /Stream #\S+.*?: Audio:/.test(text),
+    audioCodec: (/Stream #\S+.*?: Audio: ([^,\s]+)/.exec(text) ?? [])[1],
   };
 }
 
@@ -88,7 +171,15 @@ function collectStderr(child: ChildProcessWithoutNullStreams): () => string {
   child.stderr.on('data', (chunk: Buffer) => {
     tail = (tail + chunk.toString()).slice(-4000);
   });
-  return () => tail.trim().split('\n').slice(-3).join(' | ');
+  return () => tail.trim().split('\n').slice(-3).join(' | ') || '(ffmpeg printed nothing)';
+}
+
+/** Resolves with the exit code (or the signal's name) once the child has exited and its pipes closed. */
+function exitOf(child: ChildProcess): Promise<number|string|null> {
+  return new Promise(resolve => {
+    child.on('error', () => resolve(child.exitCode ?? 'spawn error'));
+    child.on('close', (code, signal) => resolve(code ?? signal));
+  });
 }
 
 export interface ReadOptions {
@@ -108,9 +199,9 @@ export async function* readFrames(file: string, options: ReadOptions = {}): Asyn
   if (width !== info.width || height !== info.height) args.push('-vf', `scale=${width}:${height}:flags=area`);
   if (options.maxFrames != null) args.push('-frames:v', String(options.maxFrames));
   args.push('-f', 'rawvideo', '-pix_fmt', 'rgb24', 'pipe:1');
-  const child = spawn(ffmpegBinary(), args);
+  const child = spawnFfmpeg(args);
   const stderr = collectStderr(child);
-  const exited = new Promise<number|null>(resolve => child.on('close', code => resolve(code)));
+  const exited = exitOf(child);
   const frameBytes = width * height * 3;
   let pending: Buffer[] = [];
   let pendingBytes = 0;
@@ -128,6 +219,7 @@ export async function* readFrames(file: string, options: ReadOptions = {}): Asyn
     }
     const code = await exited;
     if (code !== 0) throw new Error(`ffmpeg could not decode '${file}' (exit ${code}): ${stderr()}`);
+    if (pendingBytes > 0) throw new Error(`ffmpeg's decoding of '${file}' ended inside a frame (${pendingBytes} of ${frameBytes} bytes)`);
   } finally {
     if (child.exitCode == null) child.kill('SIGKILL');
   }
@@ -139,37 +231,70 @@ export interface WriterOptions {
   fps: number;
   /** Copy the audio of this file into the output, when it has any. */
   audioFrom?: string;
-  /** Encoder quality, x264 CRF (default 18). */
+  /** Encoder quality, x264 CRF (default 18; 0 = lossless). */
   crf?: number;
+  /** The video the frames come from: refused as the output. */
+  input?: string;
 }
 
 /**
- * Encodes RGB24 frames to `file`. Frames go to a temporary file beside the output that is renamed
- * into place only by finish(), so an interrupted or failed job never leaves a corrupt file under
- * the output name: abort() removes it, finish() after an interruption keeps a shorter but
- * playable video.
+ * Encodes RGB24 frames to `file` (the container by its extension: VIDEO_EXTENSIONS). Frames go to
+ * a temporary file beside the output that is renamed into place only by finish(), so an
+ * interrupted or failed job never leaves a corrupt file under the output name: abort() removes
+ * it, finish() after an interruption keeps a shorter but playable video. If ffmpeg dies, the next
+ * write() or finish() throws with its own message instead of waiting for it.
  */
 export class VideoWriter {
   readonly tmpFile: string;
+  /**
+   * The encoded size when it differs from the frames': 4:2:0 video needs even sizes, so an odd
+   * width or height gets one black column or row (players show 4:2:0 only).
+   */
+  readonly padded: {width: number, height: number}|null;
   private readonly child: ChildProcessWithoutNullStreams;
   private readonly stderr: () => string;
-  private readonly exited: Promise<number|null>;
-  private failure: Error|null = null;
+  private readonly exited: Promise<number|string|null>;
+  private exitCode: number|string|null|undefined = undefined;
+  private pipeError: Error|null = null;
+  /** Settles when the encoder can take no more frames: its stdin broke or it exited. */
+  private readonly broken: Promise<unknown>;
   framesWritten = 0;
 
   constructor(readonly file: string, readonly options: WriterOptions) {
-    const ext = path.extname(file) || '.mp4';
+    const problem = videoOutputProblem(file, options.input ?? options.audioFrom);
+    if (problem != null) throw new Error(problem);
+    const ext = path.extname(file);
+    const container = CONTAINERS[ext.toLowerCase()];
     this.tmpFile = path.join(path.dirname(file), `.${path.basename(file, ext)}.partial${ext}`);
+    const {width, height} = options;
+    const even = evenSize(width, height);
+    this.padded = even.width !== width || even.height !== height ? even : null;
     const args = ['-hide_banner', '-loglevel', 'error', '-y', '-f', 'rawvideo', '-pix_fmt', 'rgb24',
-      '-s', `${options.width}x${options.height}`, '-r', String(options.fps), '-i', 'pipe:0'];
-    if (options.audioFrom != null) args.push('-i', options.audioFrom, '-map', '0:v:0', '-map', '1:a?', '-c:a', 'copy', '-shortest');
-    args.push('-c:v', 'libx264', '-crf', String(options.crf ?? 18), '-pix_fmt', 'yuv420p', this.tmpFile);
-    this.child = spawn(ffmpegBinary(), args);
+      '-s', `${width}x${height}`, '-r', String(options.fps), '-i', 'pipe:0'];
+    const audio = options.audioFrom != null ? probeVideo(options.audioFrom).audioCodec : undefined;
+    if (audio != null) {
+      const copy = container.copies.includes('*') || container.copies.includes(audio);
+      args.push('-i', options.audioFrom!, '-map', '0:v:0', '-map', '1:a:0', '-c:a', copy ? 'copy' : container.audio, '-shortest');
+    }
+    if (this.padded) args.push('-vf', `pad=${even.width}:${even.height}:0:0:black`);
+    const crf = options.crf ?? 18;
+    const quality = container.video.includes('libvpx-vp9') ?
+        (crf === 0 ? ['-lossless', '1'] : ['-crf', String(Math.min(63, crf + 13))]) : ['-crf', String(crf)];
+    args.push(...container.video, ...quality, '-pix_fmt', 'yuv420p', this.tmpFile);
+    this.child = spawnFfmpeg(args, this.tmpFile);
     this.stderr = collectStderr(this.child);
-    this.exited = new Promise(resolve => this.child.on('close', code => resolve(code)));
-    this.child.stdin.on('error', (e: Error) => {
-      this.failure = new Error(`ffmpeg stopped accepting frames for '${file}': ${e.message}; ${this.stderr()}`);
-    });
+    this.exited = exitOf(this.child).then(code => this.exitCode = code);
+    this.broken = Promise.race([this.exited, new Promise<void>(resolve => this.child.stdin.on('error', (e: Error) => {
+      this.pipeError = e;
+      resolve();
+    }))]);
+  }
+
+  /** The error to report once ffmpeg has exited early (its own message), or null while it runs. */
+  private async failure(): Promise<Error|null> {
+    if (this.exitCode === undefined && this.pipeError == null) return null;
+    const code = await this.exited;
+    return new Error(`ffmpeg could not write '${this.file}' (exit ${code}): ${this.stderr()}`);
   }
 
   async write(frame: Uint8Array): Promise<void> {
@@ -177,9 +302,13 @@ export class VideoWriter {
     if (frame.length !== expected) {
       throw new Error(`VideoWriter: frame has ${frame.length} bytes, expected ${expected} (${this.options.width}x${this.options.height} RGB)`);
     }
-    if (this.failure) throw this.failure;
+    let failure = await this.failure();
+    if (failure) throw failure;
     if (!this.child.stdin.write(frame)) {
-      await new Promise<void>(resolve => this.child.stdin.once('drain', () => resolve()));
+      // A dead encoder never drains: wait for whichever comes first.
+      await Promise.race([new Promise<void>(resolve => this.child.stdin.once('drain', () => resolve())), this.broken]);
+      failure = await this.failure();
+      if (failure) throw failure;
     }
     this.framesWritten++;
   }
@@ -188,16 +317,16 @@ export class VideoWriter {
   async finish(): Promise<void> {
     this.child.stdin.end();
     const code = await this.exited;
-    if (this.failure != null || code !== 0) {
+    if (code !== 0 || this.pipeError != null) {
       fs.rmSync(this.tmpFile, {force: true});
-      throw this.failure ?? new Error(`ffmpeg could not encode '${this.file}' (exit ${code}): ${this.stderr()}`);
+      throw new Error(`ffmpeg could not write '${this.file}' (exit ${code}): ${this.stderr()}`);
     }
     fs.renameSync(this.tmpFile, this.file);
   }
 
   /** Stops the encoder and removes the partial file. */
   async abort(): Promise<void> {
-    this.child.kill('SIGKILL');
+    if (this.exitCode === undefined) this.child.kill('SIGKILL');
     await this.exited;
     fs.rmSync(this.tmpFile, {force: true});
   }

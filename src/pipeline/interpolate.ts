@@ -69,7 +69,7 @@ export async function interpolateVideo(options: InterpolateOptions): Promise<Int
   const {width: w, height: h} = info;
   const frameBytes = w * h * 3;
   const writer = new VideoWriter(options.output,
-      {width: w, height: h, fps, crf: options.crf, audioFrom: options.slowmo ? undefined : options.input});
+      {width: w, height: h, fps, crf: options.crf, input: options.input, audioFrom: options.slowmo ? undefined : options.input});
 
   // frames[i] for the sliding window; windows wait in `queue` until a batch is full.
   const history: Uint8Array[] = [];

@@ -125,7 +125,7 @@ export async function runModelOnVideo(options: RunOptions): Promise<RunSummary> 
       getDeltaStats(delta!);
   const frames = options.source?.frames ?? readFrames(options.input, {maxFrames: options.maxFrames});
   const writer = options.output ?
-      new VideoWriter(options.output, {width: info.width, height: info.height, fps: info.fps}) : null;
+      new VideoWriter(options.output, {width: info.width, height: info.height, fps: info.fps, input: options.input}) : null;
   const records: FrameRecord[] = [];
   let interrupted = false;
   try {

@@ -11,9 +11,10 @@ import * as os from 'os';
 import * as path from 'path';
 
 import {flavrFromCheckpoint} from '../../src/models/flavr';
+import {loadPyTorchCheckpoint} from '../../src/models/pytorch/checkpoint';
 import {DEFAULT_CLIP} from '../../src/cli/run';
 import {nodeFileSystem} from '../../src/io/node_file_system';
-import {ffmpegBinary, ffmpegUnavailableReason, probeVideo} from '../../src/pipeline/ffmpeg';
+import {ffmpegBinary, ffmpegUnavailableReason, probeVideo, readFrames} from '../../src/pipeline/ffmpeg';
 import {PACKAGE_ROOT} from '../../src/io/package_root';
 
 const CLI = path.join(PACKAGE_ROOT, 'dist', 'src', 'cli', 'main.js');
@@ -22,6 +23,52 @@ const FIXTURES = path.join(PACKAGE_ROOT, 'test', 'fixtures', 'torch');
 function cli(...args: string[]) {
   const run = spawnSync(process.execPath, [CLI, '--backend', 'cpu', ...args], {encoding: 'utf8', timeout: 300000});
   return {code: run.status, out: run.stdout, err: run.stderr};
+}
+
+/**
+ * The CLI with a deadline: a job that hangs is killed and reported as such (code null), so a hang
+ * fails the test instead of the suite.
+ */
+function cliWithin(seconds: number, env: NodeJS.ProcessEnv, ...args: string[]) {
+  const t0 = Date.now();
+  const run = spawnSync(process.execPath, [CLI, '--backend', 'cpu', ...args],
+      {encoding: 'utf8', timeout: seconds * 1000, env: {...process.env, ...env}});
+  const what = `tfjs-delta ${args.join(' ')}`;
+  expect(run.signal, `${what} hung (killed after ${seconds} s): ${run.stderr}`).to.equal(null);
+  return {code: run.status, out: run.stdout, err: run.stderr, seconds: (Date.now() - t0) / 1000};
+}
+
+/** The names in `folder` that belong to `output`: the file itself or its partial twin. */
+function leftovers(output: string): string[] {
+  const stem = path.basename(output, path.extname(output));
+  return fs.readdirSync(path.dirname(output)).filter(f => f.includes(stem));
+}
+
+/** A tiny synthetic clip made by ffmpeg. */
+function makeClip(file: string, size: string, frames: number): string {
+  const make = spawnSync(ffmpegBinary(), ['-hide_banner', '-loglevel', 'error', '-y', '-f', 'lavfi', '-i',
+    `testsrc=size=${size}:rate=10`, '-frames:v', String(frames), '-pix_fmt', 'yuv444p', '-c:v', 'libx264', '-crf', '0', file],
+  {encoding: 'utf8'});
+  if (make.status !== 0) throw new Error(`could not make ${file}: ${make.stderr}`);
+  return file;
+}
+
+/** A safetensors file of a state dict (8-byte header length, JSON header, raw float32 data). */
+async function writeSafetensors(file: string, checkpoint: string): Promise<void> {
+  const sd = await loadPyTorchCheckpoint(checkpoint);
+  const header: {[name: string]: {dtype: string, shape: number[], data_offsets: [number, number]}} = {};
+  const chunks: Buffer[] = [];
+  let offset = 0;
+  for (const [name, tensor] of sd) {
+    const data = Buffer.from(tensor.gather().buffer);
+    header[name] = {dtype: 'F32', shape: tensor.shape, data_offsets: [offset, offset + data.length]};
+    chunks.push(data);
+    offset += data.length;
+  }
+  const json = Buffer.from(JSON.stringify(header));
+  const length = Buffer.alloc(8);
+  length.writeBigUInt64LE(BigInt(json.length));
+  fs.writeFileSync(file, Buffer.concat([length, json, ...chunks]));
 }
 
 describe('tfjs-delta CLI', function() {
@@ -55,6 +102,46 @@ describe('tfjs-delta CLI', function() {
     }
   });
 
+  it('refuses bad sizes, backends, models, weights and output paths before any work, naming the option and value', function() {
+    this.timeout(120000);
+    const input = path.join(dir, 'input.mp4');
+    fs.copyFileSync(DEFAULT_CLIP, input);
+    const before = fs.readFileSync(input);
+    const linked = path.join(dir, 'link-to-input.mp4');
+    fs.symlinkSync(input, linked);
+    const empty = path.join(dir, 'empty-folder');
+    fs.mkdirSync(empty);
+    const weights = path.join(FIXTURES, 'flavr2x.pth');
+    for (const [args, message] of [
+      [['run', '--size', '0x0'], "option '--size <HxW>' argument '0x0' is invalid. It must be HEIGHTxWIDTH"],
+      [['run', '--size', '96'], "argument '96' is invalid"],
+      [['demo', '--size', '-4x8'], "argument '-4x8' is invalid"],
+      [['--backend', 'bogus', 'demo'], "argument 'bogus' is invalid. Allowed choices are auto, cuda, tensorflow, cpu"],
+      [['run', path.join(dir, 'no-model'), input], "run [model] '" + path.join(dir, 'no-model') + "': the model must be 'posenet'"],
+      [['run', 'posenet', path.join(dir, 'no.mp4')], "run [input] '" + path.join(dir, 'no.mp4') + "': no such file"],
+      [['run', 'posenet', input, '-o', path.join(dir, 'nodir', 'x.mp4')], `the folder '${path.join(dir, 'nodir')}' does not exist`],
+      [['run', 'posenet', input, '-o', path.join(dir, 'x.txt')], 'the extension must be one of .mp4, .mov, .m4v, .mkv, .avi, .webm'],
+      [['run', 'posenet', input, '-o', input], 'is the input video itself'],
+      [['run', 'posenet', input, '--stats', path.join(dir, 'nodir', 's.csv')], `run --stats '${path.join(dir, 'nodir', 's.csv')}'`],
+      [['bench', 'posenet', input, '-o', path.join(dir, 'nodir', 'x')], `bench -o '${path.join(dir, 'nodir', 'x')}': the folder`],
+      [['interpolate', input, '-o', path.join(dir, 'nodir', 'x.mp4'), '--weights', weights], "interpolate -o '"],
+      [['interpolate', input, '-o', path.join(dir, 'out.txt'), '--weights', weights], 'is not a video file name'],
+      [['interpolate', input, '-o', linked, '--weights', weights], 'is the input video itself'],
+      [['interpolate', input, '-o', path.join(dir, 'o.mp4'), '--weights', empty], 'the folder has no model.json'],
+      [['interpolate', input, '-o', path.join(dir, 'o.mp4'), '--weights', empty], 'tarun005/FLAVR'],
+      [['convert', weights, path.join(dir, 'nodir', 'deeper', 'out')], "convert <outdir> '"],
+    ] as Array<[string[], string]>) {
+      const r = cliWithin(60, {}, ...args);
+      expect(r.code, args.join(' ')).to.equal(1);
+      expect(r.err, args.join(' ')).to.include(message);
+      expect(r.err, args.join(' ')).to.not.match(/\n\s+at /);
+      expect(r.out, `${args.join(' ')}: refused before choosing a backend`).to.not.include('backend');
+    }
+    expect(fs.readFileSync(input).equals(before), 'the input video is unchanged').to.equal(true);
+    expect(fs.existsSync(path.join(dir, 'nodir')), 'no output folder was made').to.equal(false);
+    expect(fs.readdirSync(dir).filter(f => f.includes('out') || f.startsWith('o.') || f.startsWith('x.'))).to.deep.equal([]);
+  });
+
   describe('with ffmpeg', function() {
     before(function() {
       const missing = ffmpegUnavailableReason();
@@ -84,6 +171,91 @@ describe('tfjs-delta CLI', function() {
           '--weights', path.join(FIXTURES, 'flavr2x.pth'));
       expect(notVideo.err).to.include('is not a readable video');
     });
+
+    /** A LayersModel small enough to run on a few frames in a second, saved as model.json + weights. */
+    async function tinyModel(): Promise<string> {
+      const modelDir = path.join(dir, 'tiny-conv');
+      if (fs.existsSync(path.join(modelDir, 'model.json'))) return modelDir;
+      const model = tfl.sequential({layers: [
+        tfl.layers.conv2d({inputShape: [null, null, 3] as unknown as number[], filters: 4, kernelSize: 3, padding: 'same', activation: 'relu'}),
+      ]});
+      await model.save(nodeFileSystem(modelDir));
+      model.dispose();
+      return modelDir;
+    }
+
+    it('odd frame sizes (333x187) come out as playable video through interpolate and run -o', async function() {
+      this.timeout(240000);
+      const clip = makeClip(path.join(dir, 'odd.mkv'), '333x187', 3);
+      const out = path.join(dir, 'odd-interpolated.mp4');
+      const r = cliWithin(200, {}, 'interpolate', clip, '-o', out, '--weights', path.join(FIXTURES, 'flavr2x.pth'));
+      expect(r.code, r.err).to.equal(0);
+      expect(r.out).to.include('333x187 is odd').and.include('334x188');
+      const info = probeVideo(out);
+      expect([info.width, info.height, info.fps, info.frames]).to.deep.equal([334, 188, 20, 5]);
+      const overlay = path.join(dir, 'odd-overlay.mp4');
+      const run = cliWithin(60, {}, 'run', await tinyModel(), clip, '--size', '48x64', '-o', overlay);
+      expect(run.code, run.err).to.equal(0);
+      const shown = probeVideo(overlay);
+      expect([shown.width, shown.height, shown.frames]).to.deep.equal([334, 188, 3]);
+      expect(fs.readdirSync(dir).filter(f => f.includes('partial'))).to.deep.equal([]);
+    });
+
+    it('interpolate --weights takes a .safetensors checkpoint and a folder written by convert', async function() {
+      this.timeout(240000);
+      const clip = makeClip(path.join(dir, 'small.mkv'), '36x28', 3);
+      const safetensors = path.join(dir, 'flavr2x.safetensors');
+      await writeSafetensors(safetensors, path.join(FIXTURES, 'flavr2x.pth'));
+      const converted = path.join(dir, 'flavr2x-converted');
+      expect(cliWithin(60, {}, 'convert', path.join(FIXTURES, 'flavr2x.pth'), converted).code).to.equal(0);
+      const outputs: Uint8Array[] = [];
+      for (const [kind, weights] of [['safetensors', safetensors], ['folder', converted],
+        ['model.json', path.join(converted, 'model.json')], ['pth', path.join(FIXTURES, 'flavr2x.pth')]]) {
+        const out = path.join(dir, `weights-${kind}.mkv`);
+        const r = cliWithin(120, {}, 'interpolate', clip, '-o', out, '--weights', weights);
+        expect(r.code, `${kind}: ${r.err}`).to.equal(0);
+        expect(probeVideo(out).frames, kind).to.equal(5);
+        const frames: Uint8Array[] = [];
+        for await (const f of readFrames(out)) frames.push(f);
+        outputs.push(Buffer.concat(frames));
+      }
+      // The same weights in each form: the same interpolated frames.
+      for (const o of outputs.slice(1)) expect(Buffer.from(o).equals(Buffer.from(outputs[0]))).to.equal(true);
+    });
+
+    /**
+     * TFJS_DELTA_FFMPEG pointing at a wrapper that behaves like the real ffmpeg except that the
+     * encoder (frames on pipe:0) or the decoder (frames to pipe:1) dies part-way with a message.
+     */
+    function dyingFfmpeg(side: 'encoder'|'decoder'): string {
+      const wrapper = path.join(dir, `ffmpeg-dying-${side}.sh`);
+      fs.writeFileSync(wrapper, `#!/usr/bin/env bash
+for a in "$@"; do
+  if [[ $a == pipe:0 && ${side} == encoder ]]; then head -c 20000 >/dev/null; echo "simulated ${side} failure: disk full" >&2; exit 3; fi
+  if [[ $a == pipe:1 && ${side} == decoder ]]; then "${ffmpegBinary()}" "$@" | head -c 30000; echo "simulated ${side} failure: bad packet" >&2; exit 3; fi
+done
+exec "${ffmpegBinary()}" "$@"
+`, {mode: 0o755});
+      return wrapper;
+    }
+
+    for (const side of ['encoder', 'decoder'] as const) {
+      it(`when ffmpeg's ${side} dies, interpolate and run -o end within seconds with its message, exit 1 and no output file`, async function() {
+        this.timeout(180000);
+        const clip = makeClip(path.join(dir, `die-${side}.mkv`), '64x48', 40);
+        const env = {TFJS_DELTA_FFMPEG: dyingFfmpeg(side)};
+        const out = path.join(dir, `died-${side}-interpolated.mp4`);
+        const r = cliWithin(60, env, 'interpolate', clip, '-o', out, '--weights', path.join(FIXTURES, 'flavr2x.pth'));
+        expect(r.code, r.out).to.equal(1);
+        expect(r.err).to.include(`simulated ${side} failure`);
+        expect(leftovers(out)).to.deep.equal([]);
+        const overlay = path.join(dir, `died-${side}-overlay.mp4`);
+        const run = cliWithin(60, env, 'run', await tinyModel(), clip, '--size', '24x32', '-o', overlay);
+        expect(run.code, run.out).to.equal(1);
+        expect(run.err).to.include(`simulated ${side} failure`);
+        expect(leftovers(overlay)).to.deep.equal([]);
+      });
+    }
   });
 
   it('run: any LayersModel over a video, dense vs delta, with overlay, per-frame CSV and summary', async function() {
@@ -134,7 +306,7 @@ describe('tfjs-delta CLI', function() {
     const weights = path.join(FIXTURES, 'flavr2x.pth');
     const missing = cli('interpolate', path.join(dir, 'nope.mp4'), '-o', path.join(dir, 'o1.mp4'), '--weights', weights);
     expect(missing.code).to.not.equal(0);
-    expect(missing.err).to.include("video '" + path.join(dir, 'nope.mp4') + "' does not exist");
+    expect(missing.err).to.include("interpolate <input> '" + path.join(dir, 'nope.mp4') + "': no such file");
     const long = path.join(dir, 'long.mp4');
     // Large enough that the job is still running when Ctrl-C comes (the tiny FLAVR runs ~1 window/s at this size).
     expect(spawnSync(ffmpegBinary(), ['-hide_banner', '-loglevel', 'error', '-y', '-f', 'lavfi', '-i', 'testsrc=size=320x240:rate=10',
@@ -148,14 +320,16 @@ describe('tfjs-delta CLI', function() {
 
     // Ctrl-C once the encoder has started: a shorter but playable video, exit 130.
     const out = path.join(dir, 'o3.mp4');
-    const child = spawn(process.execPath, [CLI, '--backend', 'cpu', 'interpolate', long, '-o', out, '--weights', weights]);
+    // detached: its own process group, signalled as a whole as a terminal's Ctrl-C does (ffmpeg included).
+    const child = spawn(process.execPath, [CLI, '--backend', 'cpu', 'interpolate', long, '-o', out, '--weights', weights],
+        {detached: true});
     let stderr = '';
     child.stderr.on('data', (d: Buffer) => stderr += d.toString());
     const exited = new Promise<number|null>(resolve => child.on('close', code => resolve(code)));
     const partial = path.join(dir, '.o3.partial.mp4');
     for (let i = 0; i < 600 && !fs.existsSync(partial); i++) await new Promise(r => setTimeout(r, 100));
     await new Promise(r => setTimeout(r, 1500));
-    child.kill('SIGINT');
+    process.kill(-child.pid!, 'SIGINT');
     expect(await exited, stderr).to.equal(130);
     expect(stderr).to.include('interrupted');
     const info = probeVideo(out);

@@ -4,7 +4,6 @@
  * itself (tfjs-converter) on real frames of vtest.avi (or synthetic ones without ffmpeg / the video).
  */
 import * as fs from 'fs';
-import * as path from 'path';
 
 import * as tf from '@tensorflow/tfjs-core';
 import {expect} from 'chai';
@@ -12,11 +11,10 @@ import {expect} from 'chai';
 import {posenet, posenetFromArtifacts} from '../../src/models/posenet';
 import {nodeFileSystem} from '../../src/io/node_file_system';
 import {readFrames} from '../../src/pipeline/ffmpeg';
-import {PACKAGE_ROOT} from '../../src/io/package_root';
+import {posenetJsonPath} from '../../src/io/cache';
 import {envString} from '../../src/io/env';
 
-const ROOT = PACKAGE_ROOT;
-const MODEL = envString('TFJS_DELTA_POSENET') ?? path.join(ROOT, '.cache', 'human-models', 'package', 'models', 'posenet.json');
+const MODEL = posenetJsonPath();
 const VIDEO = envString('TFJS_DELTA_VTEST') ?? '/usr/share/doc/opencv-doc/examples/data/vtest.avi';
 const HEADS = ['heatmap', 'offset', 'displacement_fwd', 'displacement_bwd'];
 

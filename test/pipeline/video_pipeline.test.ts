@@ -80,6 +80,52 @@ describe('video pipeline (ffmpeg)', function() {
     expect(fs.existsSync(out) || fs.existsSync(writer.tmpFile)).to.equal(false);
   });
 
+  it('a writer whose folder vanishes fails within seconds with ffmpeg\'s message and leaves no file', async function() {
+    this.timeout(60000);
+    const folder = fs.mkdtempSync(path.join(dir, 'vanishing-'));
+    const out = path.join(folder, 'gone.mp4');
+    const writer = new VideoWriter(out, {width: 64, height: 48, fps: 10});
+    fs.rmSync(folder, {recursive: true});
+    const t0 = Date.now();
+    let message = '';
+    try {
+      // Far more than a pipe buffer: a writer that waited for the dead encoder to drain would hang here.
+      for (let i = 0; i < 200; i++) await writer.write(new Uint8Array(64 * 48 * 3).fill(i));
+      await writer.finish();
+    } catch (e) {
+      message = (e as Error).message;
+      await writer.abort();
+    }
+    expect(message).to.match(/ffmpeg could not write '.*gone\.mp4' \(exit \d+\): .*No such file or directory/);
+    expect(Date.now() - t0).to.be.lessThan(20000);
+    expect(fs.existsSync(out) || fs.existsSync(writer.tmpFile)).to.equal(false);
+  });
+
+  it('a writer refuses a non-video name, a missing folder and its own input; pads odd sizes to even', async () => {
+    const clip = makeClip(dir, 3, false);
+    expect(() => new VideoWriter(path.join(dir, 'notes.txt'), {width: 8, height: 8, fps: 5}))
+        .to.throw(/the extension must be one of \.mp4, .*\.webm/);
+    expect(() => new VideoWriter(path.join(dir, 'no', 'x.mp4'), {width: 8, height: 8, fps: 5})).to.throw(/does not exist/);
+    const before = fs.readFileSync(clip);
+    expect(() => new VideoWriter(clip, {width: 8, height: 8, fps: 5, input: clip})).to.throw(/is the input video itself/);
+    expect(fs.readFileSync(clip).equals(before)).to.equal(true);
+    // Frames larger than a pipe's buffer make every write wait for the encoder: no listener may pile up.
+    const warnings: string[] = [];
+    const onWarning = (w: Error) => warnings.push(w.name);
+    process.on('warning', onWarning);
+    for (const [ext, frames] of [['.mp4', 14], ['.webm', 3], ['.avi', 3]] as Array<[string, number]>) {
+      const out = path.join(dir, `odd${ext}`);
+      const writer = new VideoWriter(out, {width: 333, height: 187, fps: 10});
+      expect(writer.padded).to.deep.equal({width: 334, height: 188});
+      for (let i = 0; i < frames; i++) await writer.write(new Uint8Array(333 * 187 * 3).fill(15 * i));
+      await writer.finish();
+      const info = probeVideo(out);
+      expect([info.width, info.height, info.frames], ext).to.deep.equal([334, 188, frames]);
+    }
+    process.off('warning', onWarning);
+    expect(warnings).to.deep.equal([]);
+  });
+
   for (const factor of [2, 4, 8]) {
     for (const batch of factor === 8 ? [2] : [1, 3]) {
       it(`interpolates x${factor} (batch ${batch}): keeps every frame, (n-1)*${factor}+1 frames at ${factor}x fps`, async () => {
