@@ -15,9 +15,10 @@ import {spawnSync} from 'child_process';
 import * as tf from '@tensorflow/tfjs-core';
 
 import {ffmpegBinary} from '../src/pipeline/ffmpeg';
+import {envString} from '../src/io/env';
 
 
-export const VTEST = process.env.TFJS_DELTA_VTEST ?? '/usr/share/doc/opencv-doc/examples/data/vtest.avi';
+export const VTEST = envString('TFJS_DELTA_VTEST') ?? '/usr/share/doc/opencv-doc/examples/data/vtest.avi';
 
 /** Why the video cannot be had, or null when it can. */
 export function videoUnavailable(): string|null {
@@ -69,8 +70,8 @@ export const FRAMES_ENV = 'TFJS_DELTA_VTEST_FRAMES';
 
 /** The raw-frames file for height x width under TFJS_DELTA_VTEST_FRAMES, or null when that is unset. */
 export function framesFile(height: number, width: number): string|null {
-  const dir = process.env[FRAMES_ENV];
-  return dir ? path.join(dir, `vtest_${height}x${width}.rgb`) : null;
+  const dir = envString(FRAMES_ENV);
+  return dir != null ? path.join(dir, `vtest_${height}x${width}.rgb`) : null;
 }
 
 /** Why `count` frames at height x width cannot be had, or null when they can. */

@@ -37,7 +37,7 @@ if (!nvcc) {
 let cmakeJs;
 try {
   cmakeJs = require.resolve('cmake-js/bin/cmake-js');
-} catch (e) {
+} catch {
   done(false, "cmake-js is not installed: installed CPU-only, the 'cuda' backend is unavailable");
 }
 

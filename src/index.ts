@@ -32,10 +32,7 @@ registerNoGradients();
 export {nodeFileSystem, registerNodeFileSystemRouters} from './io/node_file_system';
 export type {NodeFileSystemOptions} from './io/node_file_system';
 
-// Companion delta ops: one backend-agnostic kernel per op, for each backend.
-import {registerSharedKernels} from './kernels/composite/register_all_kernels';
-registerSharedKernels('cpu');
-registerSharedKernels('tensorflow');
+// Companion delta ops: one backend-agnostic kernel per op (registered with each backend's kernels above).
 export {deltaAdd} from './ops/delta_add';
 export {deltaConcat} from './ops/delta_concat';
 export {deltaScaleShift} from './ops/delta_scale_shift';

@@ -37,7 +37,7 @@ import {deltaLayersOf, getDeltaStats, setDeltaStats, toDelta} from '../../src/de
 import {renderVegaLitePng} from '../../src/pipeline/chart';
 import {argmaxPerChannel} from '../../src/pipeline/overlay';
 import {compileStream} from '../../src/stream/compile_stream';
-import {loadNsfwMobileNetV2, randomizeWeights, RESNET_SEED, seededResNet50Pose} from '../../data/models';
+import {loadNsfwMobileNetV2, RESNET_SEED, seededResNet50Pose} from '../../data/models';
 import {frameTensor, vtestRgb} from '../../data/vtest';
 import {posenetJsonPath} from '../../src/io/cache';
 
@@ -312,7 +312,8 @@ async function chooseBackend(wanted: string|null): Promise<string> {
 function deviceInfo(backend: string): {gpu: string|null, device?: unknown} {
   if (backend !== 'cuda') return {gpu: null};
   // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const avail = (require('../../src/backends/cuda/index') as typeof import('../../src/backends/cuda/index')).cudaAvailability();
+  const cuda = require('../../src/backends/cuda/index') as typeof import('../../src/backends/cuda/index');
+  const avail = cuda.cudaAvailability();
   return {gpu: avail.device?.name ?? null, device: avail.device};
 }
 

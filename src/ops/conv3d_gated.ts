@@ -11,7 +11,7 @@
  * conv3d_gated_grad.ts), so models built from it can be fine-tuned with model.fit.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import type {Tensor, Tensor5D, TensorLike} from '@tensorflow/tfjs-core';
+import type {NamedAttrMap, Tensor, Tensor5D, TensorLike} from '@tensorflow/tfjs-core';
 
 import {Conv3DGated, Conv3DGatedAttrs} from './kernel_names';
 import {Activation, checkActivation, checkNonEmpty, checkRank, fail, positiveInts, shapeStr, toFloatTensor} from './validation';
@@ -149,7 +149,7 @@ function conv3dGated_(config: Conv3DGatedConfig): Tensor5D {
   const geometry = resolveConv3DGeometry(op, x.shape, filter.shape, strides, config.pad ?? 'same', transpose,
       config.outputShape);
   const attrs: Conv3DGatedAttrs = {strides, pad: geometry.pad, transpose, outputShape: geometry.outputShape, activation, alpha};
-  return tf.engine().runKernel(Conv3DGated, inputs, attrs as {}) as Tensor5D;
+  return tf.engine().runKernel(Conv3DGated, inputs, attrs as unknown as NamedAttrMap) as Tensor5D;
 }
 
 export const conv3dGated = tf.op({conv3dGated_});

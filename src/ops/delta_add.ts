@@ -5,7 +5,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type {Tensor, TensorLike} from '@tensorflow/tfjs-core';
 
-import {DeltaAdd} from './companion_kernel_names';
+import {DeltaAdd} from './kernel_names';
 import {checkNonEmpty, checkSameShape, fail, shapeStr, toFloatTensor} from './validation';
 
 function deltaAdd_<T extends Tensor>(a: T|TensorLike, b: T|TensorLike): T {

@@ -4,9 +4,9 @@
  * poolSize 2, strides = poolSize, pad 'valid'.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import type {Tensor4D, TensorLike} from '@tensorflow/tfjs-core';
+import type {NamedAttrMap, Tensor4D, TensorLike} from '@tensorflow/tfjs-core';
 
-import {DeltaAvgPool, DeltaAvgPoolAttrs} from './companion_kernel_names';
+import {DeltaAvgPool, DeltaAvgPoolAttrs} from './kernel_names';
 import {checkPool2D} from './companion_checks';
 import {DimRoundingMode, PadSpec2D, toFloatTensor} from './validation';
 
@@ -17,7 +17,7 @@ function deltaAvgPool_(x: Tensor4D|TensorLike, poolSize: [number, number]|number
   const $x = toFloatTensor(op, 'x', x);
   const window = checkPool2D(op, $x, poolSize, strides, pad, dimRoundingMode);
   const attrs: DeltaAvgPoolAttrs = {...window, pad, dimRoundingMode};
-  return tf.engine().runKernel(DeltaAvgPool, {x: $x}, attrs as {}) as Tensor4D;
+  return tf.engine().runKernel(DeltaAvgPool, {x: $x}, attrs as unknown as NamedAttrMap) as Tensor4D;
 }
 
 export const deltaAvgPool = tf.op({deltaAvgPool_});

@@ -4,9 +4,9 @@
  * output is dense when any input is dense; along another axis the masks are concatenated.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import type {NamedTensorMap, Tensor, TensorLike} from '@tensorflow/tfjs-core';
+import type {NamedAttrMap, NamedTensorMap, Tensor, TensorLike} from '@tensorflow/tfjs-core';
 
-import {DeltaConcat, DeltaConcatAttrs} from './companion_kernel_names';
+import {DeltaConcat, DeltaConcatAttrs} from './kernel_names';
 import {checkNonEmpty, fail, shapeStr, toFloatTensor} from './validation';
 
 function deltaConcat_<T extends Tensor>(tensors: Array<T|TensorLike>, axis = -1): T {
@@ -30,7 +30,7 @@ function deltaConcat_<T extends Tensor>(tensors: Array<T|TensorLike>, axis = -1)
     }
   });
   const attrs: DeltaConcatAttrs = {axis: $axis};
-  return tf.engine().runKernel(DeltaConcat, xs as unknown as NamedTensorMap, attrs as {}) as T;
+  return tf.engine().runKernel(DeltaConcat, xs as unknown as NamedTensorMap, attrs as unknown as NamedAttrMap) as T;
 }
 
 export const deltaConcat = tf.op({deltaConcat_});

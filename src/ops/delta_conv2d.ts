@@ -4,7 +4,7 @@
  * applied once (on the first frame); pass `bias` for that frame and the output is dense.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import type {Tensor, Tensor1D, Tensor3D, Tensor4D, TensorLike} from '@tensorflow/tfjs-core';
+import type {NamedAttrMap, Tensor, Tensor1D, Tensor3D, Tensor4D, TensorLike} from '@tensorflow/tfjs-core';
 
 import {DeltaConv2D, DeltaConv2DAttrs} from './kernel_names';
 import {checkConvInputs} from './conv_checks';
@@ -19,7 +19,7 @@ function deltaConv2d_<T extends Tensor3D|Tensor4D>(
   const attrs: DeltaConv2DAttrs = {strides: c.strides, pad, dilations: c.dilations, dimRoundingMode};
   const inputs: {[name: string]: Tensor} = {x: c.x4, filter: c.filter};
   if (c.bias != null) inputs.bias = c.bias;
-  const out = tf.engine().runKernel(DeltaConv2D, inputs, attrs as {}) as Tensor4D;
+  const out = tf.engine().runKernel(DeltaConv2D, inputs, attrs as unknown as NamedAttrMap) as Tensor4D;
   return (c.reshaped ? tf.reshape(out, out.shape.slice(1) as [number, number, number]) : out) as T;
 }
 

@@ -4,7 +4,7 @@
  * contributes to it.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import type {Tensor, Tensor1D, Tensor3D, Tensor4D, TensorLike} from '@tensorflow/tfjs-core';
+import type {NamedAttrMap, Tensor, Tensor1D, Tensor3D, Tensor4D, TensorLike} from '@tensorflow/tfjs-core';
 
 import {checkConvInputs} from './conv_checks';
 import {DeltaConv2DTranspose, DeltaConv2DTransposeAttrs} from './kernel_names';
@@ -22,7 +22,7 @@ function deltaConv2dTranspose_<T extends Tensor3D|Tensor4D>(
   const attrs: DeltaConv2DTransposeAttrs = {outputShape: shape4, strides: c.strides, pad, dimRoundingMode};
   const inputs: {[name: string]: Tensor} = {x: c.x4, filter: c.filter};
   if (c.bias != null) inputs.bias = c.bias;
-  const out = tf.engine().runKernel(DeltaConv2DTranspose, inputs, attrs as {}) as Tensor4D;
+  const out = tf.engine().runKernel(DeltaConv2DTranspose, inputs, attrs as unknown as NamedAttrMap) as Tensor4D;
   return (c.reshaped ? tf.reshape(out, out.shape.slice(1) as [number, number, number]) : out) as T;
 }
 

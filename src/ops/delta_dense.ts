@@ -6,7 +6,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type {Tensor, Tensor1D, Tensor2D, TensorLike} from '@tensorflow/tfjs-core';
 
-import {DeltaDense} from './companion_kernel_names';
+import {DeltaDense} from './kernel_names';
 import {checkChannelVector} from './companion_checks';
 import {checkNonEmpty, checkRank, fail, shapeStr, toFloatTensor} from './validation';
 

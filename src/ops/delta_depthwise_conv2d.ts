@@ -3,7 +3,7 @@
  * [kh, kw, inChannels, channelMultiplier]); the output carries the propagated mask.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import type {Tensor, Tensor1D, Tensor3D, Tensor4D, TensorLike} from '@tensorflow/tfjs-core';
+import type {NamedAttrMap, Tensor, Tensor1D, Tensor3D, Tensor4D, TensorLike} from '@tensorflow/tfjs-core';
 
 import {checkConvInputs} from './conv_checks';
 import {DeltaDepthwiseConv2D, DeltaDepthwiseConv2DAttrs} from './kernel_names';
@@ -18,7 +18,7 @@ function deltaDepthwiseConv2d_<T extends Tensor3D|Tensor4D>(
   const attrs: DeltaDepthwiseConv2DAttrs = {strides: c.strides, pad, dilations: c.dilations, dimRoundingMode};
   const inputs: {[name: string]: Tensor} = {x: c.x4, filter: c.filter};
   if (c.bias != null) inputs.bias = c.bias;
-  const out = tf.engine().runKernel(DeltaDepthwiseConv2D, inputs, attrs as {}) as Tensor4D;
+  const out = tf.engine().runKernel(DeltaDepthwiseConv2D, inputs, attrs as unknown as NamedAttrMap) as Tensor4D;
   return (c.reshaped ? tf.reshape(out, out.shape.slice(1) as [number, number, number]) : out) as T;
 }
 

@@ -5,7 +5,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type {Tensor2D, Tensor4D, TensorLike} from '@tensorflow/tfjs-core';
 
-import {DeltaGlobalAvgPool} from './companion_kernel_names';
+import {DeltaGlobalAvgPool} from './kernel_names';
 import {checkNonEmpty, checkRank, toFloatTensor} from './validation';
 
 function deltaGlobalAvgPool_(x: Tensor4D|TensorLike): Tensor2D {

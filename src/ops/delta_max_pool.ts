@@ -5,7 +5,7 @@
  * Defaults match tf.layers.maxPooling2d: poolSize 2, strides = poolSize, pad 'valid'.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import type {Tensor4D, TensorLike} from '@tensorflow/tfjs-core';
+import type {NamedAttrMap, Tensor4D, TensorLike} from '@tensorflow/tfjs-core';
 
 import {DeltaMaxPool, DeltaMaxPoolAttrs} from './kernel_names';
 import {checkPool2D} from './companion_checks';
@@ -27,7 +27,7 @@ function deltaMaxPool_(
   checkSameShape(op, 'accumulated', a, 'delta', d);
   const attrs: DeltaMaxPoolAttrs = {filterSize: window.filterSize, strides: window.strides, pad, dimRoundingMode};
   const [outDelta, outAcc] =
-      tf.engine().runKernel(DeltaMaxPool, {accumulated: a, delta: d}, attrs as {}) as Tensor4D[];
+      tf.engine().runKernel(DeltaMaxPool, {accumulated: a, delta: d}, attrs as unknown as NamedAttrMap) as Tensor4D[];
   return {delta: outDelta, accumulated: outAcc};
 }
 

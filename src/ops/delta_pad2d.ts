@@ -4,9 +4,9 @@
  * that is active everywhere but in the padding.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import type {Tensor4D, TensorLike} from '@tensorflow/tfjs-core';
+import type {NamedAttrMap, Tensor4D, TensorLike} from '@tensorflow/tfjs-core';
 
-import {DeltaPad2D, DeltaPad2DAttrs} from './companion_kernel_names';
+import {DeltaPad2D, DeltaPad2DAttrs} from './kernel_names';
 import {checkNonEmpty, checkRank, fail, toFloatTensor} from './validation';
 
 type Padding2D = number|[number, number]|[[number, number], [number, number]];
@@ -30,7 +30,7 @@ function deltaPad2d_(x: Tensor4D|TensorLike, padding: Padding2D = 1): Tensor4D {
         `got ${JSON.stringify(padding)}`);
   }
   const attrs: DeltaPad2DAttrs = {padding: pairs as DeltaPad2DAttrs['padding']};
-  return tf.engine().runKernel(DeltaPad2D, {x: $x}, attrs as {}) as Tensor4D;
+  return tf.engine().runKernel(DeltaPad2D, {x: $x}, attrs as unknown as NamedAttrMap) as Tensor4D;
 }
 
 export const deltaPad2d = tf.op({deltaPad2d_});

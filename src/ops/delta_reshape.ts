@@ -5,9 +5,9 @@
  * input keeps its own.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import type {Tensor, TensorLike} from '@tensorflow/tfjs-core';
+import type {NamedAttrMap, Tensor, TensorLike} from '@tensorflow/tfjs-core';
 
-import {DeltaReshape, DeltaReshapeAttrs} from './companion_kernel_names';
+import {DeltaReshape, DeltaReshapeAttrs} from './kernel_names';
 import {checkNonEmpty, fail, shapeStr, toFloatTensor} from './validation';
 
 function deltaReshape_<R extends tf.Rank>(x: Tensor|TensorLike, shape: number[]): Tensor<R> {
@@ -24,7 +24,7 @@ function deltaReshape_<R extends tf.Rank>(x: Tensor|TensorLike, shape: number[])
     fail(op, 'shape', `${JSON.stringify(shape)} does not fit the ${$x.size} elements of 'x' ${shapeStr($x.shape)}`);
   }
   const attrs: DeltaReshapeAttrs = {shape: resolved};
-  return tf.engine().runKernel(DeltaReshape, {x: $x}, attrs as {}) as Tensor<R>;
+  return tf.engine().runKernel(DeltaReshape, {x: $x}, attrs as unknown as NamedAttrMap) as Tensor<R>;
 }
 
 export const deltaReshape = tf.op({deltaReshape_});

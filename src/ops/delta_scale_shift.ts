@@ -7,7 +7,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type {Tensor, Tensor1D, TensorLike} from '@tensorflow/tfjs-core';
 
-import {DeltaScaleShift} from './companion_kernel_names';
+import {DeltaScaleShift} from './kernel_names';
 import {checkChannelVector} from './companion_checks';
 import {checkNonEmpty, fail, shapeStr, toFloatTensor} from './validation';
 

@@ -4,9 +4,9 @@
  * pixel active when an active input pixel has a non-zero weight in it.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import type {Tensor4D, TensorLike} from '@tensorflow/tfjs-core';
+import type {NamedAttrMap, Tensor4D, TensorLike} from '@tensorflow/tfjs-core';
 
-import {DeltaUpSampling2D, DeltaUpSampling2DAttrs} from './companion_kernel_names';
+import {DeltaUpSampling2D, DeltaUpSampling2DAttrs} from './kernel_names';
 import {checkNonEmpty, checkRank, fail, positiveInts, toFloatTensor} from './validation';
 
 function deltaUpSampling2d_(x: Tensor4D|TensorLike, size: number|[number, number] = 2,
@@ -20,7 +20,7 @@ function deltaUpSampling2d_(x: Tensor4D|TensorLike, size: number|[number, number
     fail(op, 'interpolation', `must be 'nearest' or 'bilinear', got ${JSON.stringify(interpolation)}`);
   }
   const attrs: DeltaUpSampling2DAttrs = {size: sizePair, interpolation};
-  return tf.engine().runKernel(DeltaUpSampling2D, {x: $x}, attrs as {}) as Tensor4D;
+  return tf.engine().runKernel(DeltaUpSampling2D, {x: $x}, attrs as unknown as NamedAttrMap) as Tensor4D;
 }
 
 export const deltaUpSampling2d = tf.op({deltaUpSampling2d_});

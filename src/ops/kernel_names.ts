@@ -1,6 +1,7 @@
 /**
  * Kernel names and attribute types of the tfjs-delta ops: the contract between ops/ and the
- * per-backend kernels in kernels/{cpu,tensorflow,cuda}/.
+ * per-backend kernels in kernels/{cpu,tensorflow,composite}/ and backends/cuda/; DELTA_KERNELS is the
+ * one table of the delta ops (kernel, op, dense twin) that their refusal of gradients and the tests use.
  *
  * Mask convention (src/ops/mask.ts): the `delta`/`x` inputs of delta kernels may carry a per-pixel
  * mask; delta outputs carry the propagated mask. State inputs and outputs (accumulated, residual)
@@ -74,6 +75,88 @@ export interface Conv3DGatedAttrs {
   alpha: number;
 }
 
+/*
+ * The companion delta ops: the linear layers a delta model needs
+ * besides convolutions, activations and max pooling. Their values are exactly a standard tfjs op
+ * applied to the delta (the op is linear and, where it has an offset, the offset is passed only
+ * on a stream's first frame); what they add is the propagated per-pixel mask (src/ops/mask.ts).
+ *
+ * Mask rule for all of them: an output pixel is active iff some active input pixel contributes to
+ * it. Outputs are dense (no mask) when every contributing input is dense, or when an offset/bias
+ * is added (it reaches every pixel).
+ */
+
+/** Inputs {a, b} of one shape. Output a + b; mask = union (dense if either is dense). */
+export const DeltaAdd = 'DeltaAdd';
+
+/** Inputs: the tensors in order (an array, as tf.concat passes them). Output tf.concat(xs, axis). */
+export const DeltaConcat = 'DeltaConcat';
+export interface DeltaConcatAttrs {
+  /** Non-negative. The channel axis (rank - 1): mask = union; any other axis: masks concatenated. */
+  axis: number;
+}
+
+/** Inputs {x, scale, offset?}; scale and offset [C]. Output x * scale (+ offset: dense). */
+export const DeltaScaleShift = 'DeltaScaleShift';
+
+/** Inputs {x, kernel, bias?}; x [..., Cin], kernel [Cin, Cout]. Output x . kernel (+ bias: dense). */
+export const DeltaDense = 'DeltaDense';
+
+/** Inputs {x} NHWC. Output resized by integer factors; nearest replicates the mask. */
+export const DeltaUpSampling2D = 'DeltaUpSampling2D';
+export interface DeltaUpSampling2DAttrs {
+  size: [number, number];
+  interpolation: 'nearest'|'bilinear';
+}
+
+/** Inputs {x} NHWC. Output zero-padded in H and W; the padding is inactive. */
+export const DeltaPad2D = 'DeltaPad2D';
+export interface DeltaPad2DAttrs {
+  /** [[top, bottom], [left, right]]. */
+  padding: [[number, number], [number, number]];
+}
+
+/** Inputs {x} NHWC. Output tf.avgPool; mask = OR over each window. */
+export const DeltaAvgPool = 'DeltaAvgPool';
+export interface DeltaAvgPoolAttrs {
+  filterSize: [number, number];
+  strides: [number, number];
+  pad: PadSpec2D;
+  dimRoundingMode?: DimRoundingMode;
+}
+
+/** Inputs {x} NHWC. Output [B, C], the mean over H and W; mask [B] = any pixel of the row. */
+export const DeltaGlobalAvgPool = 'DeltaGlobalAvgPool';
+
+/**
+ * Inputs {x}. Output tf.reshape(x, shape) in its own buffer; an output pixel (a run of the last
+ * output dimension) is active iff any of its elements came from an active input pixel.
+ */
+export const DeltaReshape = 'DeltaReshape';
+export interface DeltaReshapeAttrs {
+  shape: number[];
+}
+
+/**
+ * Every delta op: its kernel, its name in the API, and the dense tfjs op it stands in for (what to train with, since
+ * delta ops have no gradient). Conv3DGated is not a delta op: it is differentiable.
+ */
+export const DELTA_KERNELS: ReadonlyArray<readonly [kernel: string, op: string, dense: string]> = [
+  [DeltaConv2D, 'deltaConv2d', 'tf.conv2d'],
+  [DeltaDepthwiseConv2D, 'deltaDepthwiseConv2d', 'tf.depthwiseConv2d'],
+  [DeltaConv2DTranspose, 'deltaConv2dTranspose', 'tf.conv2dTranspose'],
+  [SparseAccumulate, 'sparseAccumulate', 'the dense activation'],
+  [DeltaMaxPool, 'deltaMaxPool', 'tf.maxPool'],
+  [DeltaAdd, 'deltaAdd', 'tf.add'],
+  [DeltaConcat, 'deltaConcat', 'tf.concat'],
+  [DeltaScaleShift, 'deltaScaleShift', 'tf.mul and tf.add'],
+  [DeltaDense, 'deltaDense', 'tf.matMul'],
+  [DeltaUpSampling2D, 'deltaUpSampling2d', 'tf.image.resizeNearestNeighbor'],
+  [DeltaPad2D, 'deltaPad2d', 'tf.pad'],
+  [DeltaAvgPool, 'deltaAvgPool', 'tf.avgPool'],
+  [DeltaGlobalAvgPool, 'deltaGlobalAvgPool', 'tf.mean'],
+  [DeltaReshape, 'deltaReshape', 'tf.reshape'],
+];
 /**
  * Inputs {packed}: int32 [ceil(n / 4)] holding n bytes (little-endian, byte i of the frame data at byte i of the
  * buffer). Output float32 of `shape` (n elements): byte i x scale.

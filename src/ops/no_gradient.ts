@@ -5,18 +5,11 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 
-import {DeltaConv2D, DeltaConv2DTranspose, DeltaDepthwiseConv2D, DeltaMaxPool, SparseAccumulate} from './kernel_names';
-
-const OPS: Array<[string, string, string]> = [
-  [DeltaConv2D, 'deltaConv2d', 'tf.conv2d'],
-  [DeltaDepthwiseConv2D, 'deltaDepthwiseConv2d', 'tf.depthwiseConv2d'],
-  [DeltaConv2DTranspose, 'deltaConv2dTranspose', 'tf.conv2dTranspose'],
-  [SparseAccumulate, 'sparseAccumulate', 'the dense activation'],
-  [DeltaMaxPool, 'deltaMaxPool', 'tf.maxPool'],
-];
+import {DELTA_KERNELS} from './kernel_names';
 
 export function registerNoGradients(): void {
-  for (const [kernelName, op, dense] of OPS) {
+  for (const [kernelName, op, dense] of DELTA_KERNELS) {
+    if (tf.getGradient(kernelName) != null) continue;  // registered already: tfjs would warn about overriding it
     tf.registerGradient({
       kernelName,
       gradFunc: () => {

@@ -14,7 +14,7 @@
  * emitted deltas sum to f(accumulated) - f(0).
  */
 import * as tf from '@tensorflow/tfjs-core';
-import type {Tensor, TensorLike} from '@tensorflow/tfjs-core';
+import type {NamedAttrMap, Tensor, TensorLike} from '@tensorflow/tfjs-core';
 
 import {SparseAccumulate, SparseAccumulateAttrs} from './kernel_names';
 import {Activation, checkActivation, checkNonEmpty, checkSameShape, fail, shapeStr, toFloatTensor} from './validation';
@@ -68,7 +68,7 @@ function sparseAccumulate_<T extends Tensor>(
   if (typeof inPlace !== 'boolean') fail(op, 'inPlace', `must be a boolean, got ${JSON.stringify(inPlace)}`);
   const attrs: SparseAccumulateAttrs = {threshold, activation, alpha, inPlace};
   const [outDelta, outAcc, outRes] = tf.engine().runKernel(
-      SparseAccumulate, {accumulated: a, residual: r, delta: d}, attrs as {}) as Tensor[];
+      SparseAccumulate, {accumulated: a, residual: r, delta: d}, attrs as unknown as NamedAttrMap) as Tensor[];
   return {delta: outDelta as T, accumulated: outAcc as T, residual: outRes as T};
 }
 

@@ -9,6 +9,8 @@ import {ChildProcess, ChildProcessWithoutNullStreams, spawn, spawnSync} from 'ch
 import * as fs from 'fs';
 import * as path from 'path';
 
+import {envString} from '../io/env';
+
 export const FFMPEG_HINT = 'install ffmpeg (Debian/Ubuntu: `sudo apt-get install ffmpeg`; macOS: ' +
     '`brew install ffmpeg`; or `npm install @ffmpeg-installer/ffmpeg`), or set TFJS_DELTA_FFMPEG to its path';
 
@@ -17,8 +19,8 @@ let cachedBinary: string|null = null;
 export function ffmpegBinary(): string {
   if (cachedBinary != null) return cachedBinary;
   const works = (candidate: string) => spawnSync(candidate, ['-hide_banner', '-version'], {encoding: 'utf8'}).status === 0;
-  const chosen = process.env.TFJS_DELTA_FFMPEG;
-  if (chosen) {
+  const chosen = envString('TFJS_DELTA_FFMPEG');
+  if (chosen != null) {
     // A binary the user named must not be silently replaced by another one.
     if (!works(chosen)) throw new Error(`TFJS_DELTA_FFMPEG='${chosen}' does not run as ffmpeg (\`${chosen} -version\` failed)`);
     return cachedBinary = chosen;

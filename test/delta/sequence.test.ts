@@ -8,6 +8,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import {expect} from 'chai';
 
 import {activeFraction, deltaConv2d, deltaMaxPool, sparseAccumulate} from '../../src/index';
+import {envFlag} from '../../src/io/env';
 import {describeEachBackend} from '../support/backends';
 import {freshSeed, randn} from '../support/util';
 
@@ -96,7 +97,7 @@ describeEachBackend('delta stream sequence invariant', () => {
     expect(late, `late error ${late} vs early ${early} (seed ${seed})`).to.be.at.most(3 * early + 1e-3);
     expect(Math.max(...errors), `max error (seed ${seed})`).to.be.lessThan(0.2);
     expect(early, 'thresholds must cause some error, else this checks nothing').to.be.greaterThan(1e-4);
-    if (process.env.TFJS_DELTA_VERBOSE) console.log(`      errors: frame 10 ${errors[10]}, frame 199 ${errors[199]}, max ${Math.max(...errors)}`);
+    if (envFlag('TFJS_DELTA_VERBOSE')) console.log(`      errors: frame 10 ${errors[10]}, frame 199 ${errors[199]}, max ${Math.max(...errors)}`);
     const meanActive = activity.slice(1).reduce((sum, a) => sum + a[2], 0) / (activity.length - 1);
     expect(meanActive, 'relu output active fraction').to.be.lessThan(0.9);
   });

@@ -19,12 +19,13 @@ import {describeEachBackend} from '../support/backends';
 import {freshSeed} from '../support/util';
 import {loadNsfwMobileNetV2, relativeError} from '../../data/models';
 import {videoUnavailable, vtestFrame} from '../../data/vtest';
+import {envFlag} from '../../src/io/env';
 import {resnetStyle} from '../support/sequences';
 
 const [H, W] = [96, 128];
 /** The 300-frame ResNet-style run uses a smaller frame, to keep the 'cpu' reference kernels quick. */
 const [HS, WS] = [48, 64];
-const verbose = process.env.TFJS_DELTA_VERBOSE != null;
+const verbose = envFlag('TFJS_DELTA_VERBOSE');
 
 interface SequenceResult {
   /** Relative error per evaluated frame. */

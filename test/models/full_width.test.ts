@@ -18,10 +18,11 @@ import {loadPyTorchCheckpointSync} from '../../src/models/pytorch/checkpoint';
 import {resnetFromCheckpoint} from '../../src/models/resnet';
 import {strictFp32On} from '../support/pytorch_fixtures';
 import {PACKAGE_ROOT} from '../../src/io/package_root';
+import {envString} from '../../src/io/env';
 
 // Written by scripts/make-torch-references.sh (CI runs it), or any directory given by the variable.
 const DEFAULT_DIR = path.join(PACKAGE_ROOT, '.cache', 'torch-full');
-const DIR = process.env.TFJS_DELTA_TORCH_FULL ?? (fs.existsSync(path.join(DEFAULT_DIR, '.complete')) ? DEFAULT_DIR : undefined);
+const DIR = envString('TFJS_DELTA_TORCH_FULL') ?? (fs.existsSync(path.join(DEFAULT_DIR, '.complete')) ? DEFAULT_DIR : undefined);
 
 /** max |predicted - expected| / max |expected - reference| (reference: 0, or FLAVR's input mean). */
 function relativeError(y: tf.Tensor, expected: tf.Tensor, reference: tf.Tensor|number = 0): number {
@@ -33,15 +34,14 @@ describe('models at full width vs PyTorch (TFJS_DELTA_TORCH_FULL)', function() {
   let previous: string;
   before(async function() {
     if (DIR == null || !fs.existsSync(path.join(DIR, 'flavr2x.pth'))) {
-      // eslint-disable-next-line no-console
       console.log('    (skipped: no full-size PyTorch references; run scripts/make-torch-references.sh, or set ' +
           'TFJS_DELTA_TORCH_FULL to a directory written by make_torch_fixtures.py --full)');
       this.skip();
     }
     previous = tf.getBackend();
-    await tf.setBackend(process.env.TFJS_DELTA_FULL_BACKEND ?? (tf.findBackend('tensorflow') != null ? 'tensorflow' : 'cpu'));
+    await tf.setBackend(envString('TFJS_DELTA_FULL_BACKEND') ?? (tf.findBackend('tensorflow') != null ? 'tensorflow' : 'cpu'));
   });
-  strictFp32On(process.env.TFJS_DELTA_FULL_BACKEND ?? '');
+  strictFp32On(envString('TFJS_DELTA_FULL_BACKEND') ?? '');
   after(async () => {
     if (previous != null) await tf.setBackend(previous);
   });
@@ -60,7 +60,6 @@ describe('models at full width vs PyTorch (TFJS_DELTA_TORCH_FULL)', function() {
           const t1 = Date.now();
           const y = model.predict(x) as tf.Tensor;
           const err = relativeError(y, want, tf.mean(x, [1, 2, 3], true));
-          // eslint-disable-next-line no-console
           console.log(`      ${file} (${(fs.statSync(path.join(DIR!, file)).size / 1e6).toFixed(0)} MB): load ${loadMs} ms, ` +
               `${model.countParams()} parameters; [${x.shape}] on ${tf.getBackend()}: ${Date.now() - t1} ms, relative error ${err.toExponential(2)}`);
           expect(err).to.be.below(1e-4);
@@ -83,7 +82,6 @@ describe('models at full width vs PyTorch (TFJS_DELTA_TORCH_FULL)', function() {
       try {
         const y = model.predict(x) as tf.Tensor;
         const err = relativeError(y, want);
-        // eslint-disable-next-line no-console
         console.log(`      ${file}: load ${loadMs} ms; [${x.shape}] -> [${y.shape}] on ${tf.getBackend()}: relative error ${err.toExponential(2)}`);
         expect(err).to.be.below(1e-4);
         y.dispose();

@@ -4,7 +4,6 @@
  * itself (tfjs-converter) on real frames of vtest.avi (or synthetic ones without ffmpeg / the video).
  */
 import * as fs from 'fs';
-import * as path from 'path';
 
 import * as tf from '@tensorflow/tfjs-core';
 import {expect} from 'chai';
@@ -13,9 +12,10 @@ import {posenet, posenetFromArtifacts} from '../../src/models/posenet';
 import {nodeFileSystem} from '../../src/io/node_file_system';
 import {readFrames} from '../../src/pipeline/ffmpeg';
 import {posenetJsonPath} from '../../src/io/cache';
+import {envString} from '../../src/io/env';
 
 const MODEL = posenetJsonPath();
-const VIDEO = process.env.TFJS_DELTA_VTEST ?? '/usr/share/doc/opencv-doc/examples/data/vtest.avi';
+const VIDEO = envString('TFJS_DELTA_VTEST') ?? '/usr/share/doc/opencv-doc/examples/data/vtest.avi';
 const HEADS = ['heatmap', 'offset', 'displacement_fwd', 'displacement_bwd'];
 
 /** `count` frames (PoseNet scale: pixel / 127.5 - 1), from vtest.avi or synthetic. */
@@ -41,7 +41,6 @@ async function frames(count: number, height: number, width: number): Promise<{ba
 describe('models: PoseNet-MobileNetV1 as a LayersModel', function() {
   before(async function() {
     if (!fs.existsSync(MODEL)) {
-      // eslint-disable-next-line no-console
       console.log(`    (PoseNet weights not found at ${MODEL}: run scripts/fetch-posenet.sh)`);
       this.skip();
     }

@@ -43,7 +43,7 @@ function bytesOf(name: string): Uint8Array {
   return new Uint8Array(fs.readFileSync(fixture(name)));
 }
 
-async function expectThrows(f: () => unknown, pattern: RegExp, type: Function = CheckpointError): Promise<void> {
+async function expectThrows(f: () => unknown, pattern: RegExp, type: new (...args: never[]) => Error = CheckpointError): Promise<void> {
   let error: unknown = null;
   try {
     await f();

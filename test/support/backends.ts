@@ -5,6 +5,8 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 
+import {envFlag, envString} from '../../src/io/env';
+
 export interface BackendStatus {
   name: string;
   available: boolean;
@@ -30,7 +32,7 @@ function loadTensorflow(): BackendStatus {
 
 /** TFJS_DELTA_TEST_BACKENDS=cpu,tensorflow restricts the suites to those backends. */
 function selected(name: string): boolean {
-  const list = process.env.TFJS_DELTA_TEST_BACKENDS;
+  const list = envString('TFJS_DELTA_TEST_BACKENDS');
   return list == null || list.split(',').map(s => s.trim()).includes(name);
 }
 
@@ -78,7 +80,7 @@ export function describeEachBackend(title: string, fn: (backend: string) => void
         if (status.name === 'cuda') setCudaTF32(false);
       });
       after(async () => {
-        if (status.name === 'cuda') setCudaTF32(!/^(1|true)$/i.test(process.env.TFJS_DELTA_STRICT_FP32 ?? ''));
+        if (status.name === 'cuda') setCudaTF32(!envFlag('TFJS_DELTA_STRICT_FP32'));
         await tf.setBackend(previous);
       });
       fn(status.name);

@@ -4,6 +4,7 @@ import * as path from 'path';
 import {StateDict} from '../../src/models/pytorch/checkpoint';
 import {TorchStorage, TorchTensor} from '../../src/models/pytorch/tensor';
 import {PACKAGE_ROOT} from '../../src/io/package_root';
+import {envFlag} from '../../src/io/env';
 
 export const FIXTURES = path.join(PACKAGE_ROOT, 'test', 'fixtures', 'torch');
 
@@ -33,6 +34,6 @@ export function strictFp32On(backend: string): void {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const {setCudaOptions} = require('../../src/backends/cuda/index') as typeof import('../../src/backends/cuda/index');
   before(() => setCudaOptions({allowTF32: false}));
-  const strict = process.env.TFJS_DELTA_STRICT_FP32;  // the backend's own default, restored after
-  after(() => setCudaOptions({allowTF32: strict == null || strict === '0' || strict.toLowerCase() === 'false'}));
+  const strict = envFlag('TFJS_DELTA_STRICT_FP32');  // the backend's own default, restored after
+  after(() => setCudaOptions({allowTF32: !strict}));
 }

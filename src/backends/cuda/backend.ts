@@ -6,6 +6,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import {backend_util, DataId, DataStorage, DataType, KernelBackend, TensorInfo, util} from '@tensorflow/tfjs-core';
 
 import {CudaBinding, DeviceInfo, DTypeCode, Ptr} from './native';
+import {envFlag} from '../../io/env';
 
 export interface CudaData {
   ptr: Ptr;
@@ -58,11 +59,6 @@ function asTyped(values: backend_util.BackendValues, dtype: DataType): ArrayBuff
 
 let nextDataId = 0;
 
-function envOff(name: string): boolean {
-  const v = process.env[name];
-  return v === '0' || v === 'false';
-}
-
 export class CudaBackend extends KernelBackend {
   readonly data: DataStorage<CudaData>;
   readonly n: CudaBinding;
@@ -71,12 +67,12 @@ export class CudaBackend extends KernelBackend {
    * Delta kernels skip writing inactive pixels of their delta outputs and leave them to be zeroed before the first
    * read by anything else (TFJS_DELTA_CUDA_LAZY_ZEROS=0: they write the zeros at once).
    */
-  lazyZeros = !envOff('TFJS_DELTA_CUDA_LAZY_ZEROS');
+  lazyZeros = envFlag('TFJS_DELTA_CUDA_LAZY_ZEROS', true);
   /**
    * Depthwise and transposed delta convolutions on the tile-skipping direct kernel instead of cuDNN's dense conv of
    * the zero-filled delta (TFJS_DELTA_CUDA_DIRECT_CONVS=1; see cudnnDeltaConv in kernels/delta.ts).
    */
-  directDeltaConvs = process.env.TFJS_DELTA_CUDA_DIRECT_CONVS === '1';
+  directDeltaConvs = envFlag('TFJS_DELTA_CUDA_DIRECT_CONVS');
   /**
    * Convolution kernels compute in half precision (fp32 accumulation) and write their outputs in half storage;
    * elementwise, pooling and data-movement kernels keep half inputs in half. Set by compiled streams with

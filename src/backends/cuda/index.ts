@@ -16,6 +16,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import {CudaBackend} from './backend';
 import {nativeKernels, registerCudaKernels} from './kernels';
 import {CudaStatus, DeviceInfo, loadCuda} from './native';
+import {envFlag} from '../../io/env';
 
 export {CudaBackend} from './backend';
 export type {CudaMemoryInfo} from './backend';
@@ -29,17 +30,11 @@ export interface CudaAvailability {
   device?: DeviceInfo;
 }
 
-function envFlag(name: string): boolean | undefined {
-  const v = process.env[name];
-  if (v === undefined || v === '') return undefined;
-  return !(v === '0' || v.toLowerCase() === 'false');
-}
-
 function initialised(): CudaStatus {
   const s = loadCuda();
   if (s.available && s.binding) {
-    const strict = envFlag('TFJS_DELTA_STRICT_FP32');
-    const find = envFlag('TFJS_DELTA_CUDNN_FIND');
+    const strict = envFlag('TFJS_DELTA_STRICT_FP32', undefined);
+    const find = envFlag('TFJS_DELTA_CUDNN_FIND', undefined);
     s.binding.setOptions({
       ...(strict !== undefined ? {allowTF32: !strict} : {}),
       ...(find !== undefined ? {findAlgorithms: find} : {}),

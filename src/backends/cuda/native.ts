@@ -6,6 +6,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import {PACKAGE_ROOT} from '../../io/package_root';
+import {envString} from '../../io/env';
 
 /** Device pointers travel as JS numbers. */
 export type Ptr = number;
@@ -139,7 +140,8 @@ const ADDON = 'tfjs_delta_cuda.node';
 
 function candidatePaths(): string[] {
   const out: string[] = [];
-  if (process.env.TFJS_DELTA_CUDA_ADDON) out.push(path.resolve(process.env.TFJS_DELTA_CUDA_ADDON));
+  const addon = envString('TFJS_DELTA_CUDA_ADDON');
+  if (addon != null) out.push(path.resolve(addon));
   out.push(path.join(PACKAGE_ROOT, 'build', 'Release', ADDON));
   return out;
 }
@@ -161,7 +163,7 @@ export function loadCuda(): CudaStatus {
   }
   let binding: CudaBinding;
   try {
-    // eslint-disable-next-line @typescript-eslint/no-var-requires
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- the addon's path is found at run time
     binding = require(found) as CudaBinding;
   } catch (e) {
     status = {available: false, addonPath: found, reason: `native addon ${found} failed to load: ${(e as Error).message}`};

@@ -1,7 +1,7 @@
 /** a + b; mask = union of the input masks, dense when either input is dense. */
 import * as tf from '@tensorflow/tfjs-core';
 
-import {DeltaAdd} from '../../ops/companion_kernel_names';
+import {DeltaAdd} from '../../ops/kernel_names';
 import {maskOf} from '../../ops/mask';
 import {sharedKernel, tensorOf, withActive} from './composite_util';
 

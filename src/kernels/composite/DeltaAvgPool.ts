@@ -2,7 +2,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type {Tensor4D} from '@tensorflow/tfjs-core';
 
-import {DeltaAvgPool, DeltaAvgPoolAttrs} from '../../ops/companion_kernel_names';
+import {DeltaAvgPool, DeltaAvgPoolAttrs} from '../../ops/kernel_names';
 import {maskChannel, sharedKernel, tensorOf, withActiveChannel} from './composite_util';
 
 export const deltaAvgPoolConfig = (backendName: string) => sharedKernel(DeltaAvgPool, backendName, ({x}, attrs, backend) => {

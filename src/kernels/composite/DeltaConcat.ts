@@ -2,7 +2,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type {Tensor, TensorInfo} from '@tensorflow/tfjs-core';
 
-import {DeltaConcat, DeltaConcatAttrs} from '../../ops/companion_kernel_names';
+import {DeltaConcat, DeltaConcatAttrs} from '../../ops/kernel_names';
 import {maskOf} from '../../ops/mask';
 import {sharedKernel, tensorOf, withActive} from './composite_util';
 

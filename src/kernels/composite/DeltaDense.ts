@@ -2,7 +2,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type {Tensor2D} from '@tensorflow/tfjs-core';
 
-import {DeltaDense} from '../../ops/companion_kernel_names';
+import {DeltaDense} from '../../ops/kernel_names';
 import {maskOf} from '../../ops/mask';
 import {sharedKernel, tensorOf, withActive} from './composite_util';
 

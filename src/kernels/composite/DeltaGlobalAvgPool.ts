@@ -1,7 +1,7 @@
 /** Mean over H and W, [B, C]; a batch row is active iff any of its pixels is. */
 import * as tf from '@tensorflow/tfjs-core';
 
-import {DeltaGlobalAvgPool} from '../../ops/companion_kernel_names';
+import {DeltaGlobalAvgPool} from '../../ops/kernel_names';
 import {maskOf} from '../../ops/mask';
 import {sharedKernel, tensorOf, withActive} from './composite_util';
 

@@ -1,7 +1,7 @@
 /** Zero padding of H and W; the padding is inactive (a dense input gets an all-but-padding mask). */
 import * as tf from '@tensorflow/tfjs-core';
 
-import {DeltaPad2D, DeltaPad2DAttrs} from '../../ops/companion_kernel_names';
+import {DeltaPad2D, DeltaPad2DAttrs} from '../../ops/kernel_names';
 import {maskChannel, sharedKernel, tensorOf, withActiveChannel} from './composite_util';
 
 export const deltaPad2DConfig = (backendName: string) => sharedKernel(DeltaPad2D, backendName, ({x}, attrs, backend) => {

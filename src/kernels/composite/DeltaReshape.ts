@@ -4,7 +4,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 
-import {DeltaReshape, DeltaReshapeAttrs} from '../../ops/companion_kernel_names';
+import {DeltaReshape, DeltaReshapeAttrs} from '../../ops/kernel_names';
 import {maskChannel, sharedKernel, tensorOf, withActive} from './composite_util';
 
 export const deltaReshapeConfig = (backendName: string) => sharedKernel(DeltaReshape, backendName, ({x}, attrs, backend) => {

@@ -1,7 +1,7 @@
 /** x * scale (+ offset); the mask is kept without an offset, the output dense with one. */
 import * as tf from '@tensorflow/tfjs-core';
 
-import {DeltaScaleShift} from '../../ops/companion_kernel_names';
+import {DeltaScaleShift} from '../../ops/kernel_names';
 import {maskOf} from '../../ops/mask';
 import {sharedKernel, tensorOf, withActive} from './composite_util';
 

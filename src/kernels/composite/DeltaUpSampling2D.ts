@@ -2,7 +2,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type {Tensor, Tensor4D} from '@tensorflow/tfjs-core';
 
-import {DeltaUpSampling2D, DeltaUpSampling2DAttrs} from '../../ops/companion_kernel_names';
+import {DeltaUpSampling2D, DeltaUpSampling2DAttrs} from '../../ops/kernel_names';
 import {maskChannel, sharedKernel, tensorOf, withActiveChannel} from './composite_util';
 
 export const deltaUpSampling2DConfig = (backendName: string) => sharedKernel(DeltaUpSampling2D, backendName, ({x}, attrs, backend) => {

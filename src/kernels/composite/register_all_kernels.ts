@@ -1,17 +1,10 @@
 /**
- * Registers the companion kernels (ops/companion_kernel_names.ts) for a backend. They are written
- * once, with standard tfjs ops, so any backend that has the standard kernels can run them:
- *   registerSharedKernels('cpu'); registerSharedKernels('tensorflow');
- * Registering for a backend that was never loaded is harmless. Also registers the ops' refusal of
- * gradients (once).
+ * The companion kernels (DeltaAdd, DeltaConcat, ... in ops/kernel_names.ts), written once with standard tfjs ops, so
+ * any backend that has the standard kernels can run them: the 'cpu' and 'tensorflow' lists include them, and 'cuda'
+ * registers them under its native companions.
  */
-import * as tf from '@tensorflow/tfjs-core';
 import type {KernelConfig} from '@tensorflow/tfjs-core';
 
-import {registerKernelConfigs} from '../register';
-
-import {registerCompanionNoGradients} from '../../ops/companion_no_gradient';
-import {COMPANION_KERNELS} from '../../ops/companion_kernel_names';
 import {deltaAddConfig} from './DeltaAdd';
 import {deltaAvgPoolConfig} from './DeltaAvgPool';
 import {deltaConcatConfig} from './DeltaConcat';
@@ -39,9 +32,4 @@ const factories: Array<(backendName: string) => KernelConfig> = [
 
 export function sharedKernelConfigs(backendName: string): KernelConfig[] {
   return factories.map(f => f(backendName));
-}
-
-export function registerSharedKernels(backendName: string): void {
-  registerKernelConfigs(sharedKernelConfigs(backendName));
-  if (tf.getGradient(COMPANION_KERNELS[0][0]) == null) registerCompanionNoGradients();
 }

@@ -1,6 +1,7 @@
-/** Registers the reference kernels of every tfjs-delta op for tfjs-backend-cpu ('cpu'). */
+/** Registers the kernels of every tfjs-delta op for tfjs-backend-cpu ('cpu'): the reference ones and the companions. */
 import type {KernelConfig} from '@tensorflow/tfjs-core';
 
+import {sharedKernelConfigs} from '../composite/register_all_kernels';
 import {registerKernelConfigs} from '../register';
 import {conv3DGatedConfig} from './Conv3DGated';
 import {deltaConv2DConfig} from './DeltaConv2D';
@@ -16,6 +17,7 @@ export const cpuKernelConfigs: KernelConfig[] = [
   sparseAccumulateConfig,
   deltaMaxPoolConfig,
   conv3DGatedConfig,
+  ...sharedKernelConfigs('cpu'),
 ];
 
 export function registerCpuKernels(): void {

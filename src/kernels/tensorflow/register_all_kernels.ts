@@ -5,6 +5,7 @@
  */
 import type {KernelConfig} from '@tensorflow/tfjs-core';
 
+import {sharedKernelConfigs} from '../composite/register_all_kernels';
 import {registerKernelConfigs} from '../register';
 import {conv3DGatedConfig} from './Conv3DGated';
 import {deltaConv2DConfig} from './DeltaConv2D';
@@ -20,6 +21,7 @@ export const tensorflowKernelConfigs: KernelConfig[] = [
   sparseAccumulateConfig,
   deltaMaxPoolConfig,
   conv3DGatedConfig,
+  ...sharedKernelConfigs('tensorflow'),
 ];
 
 export function registerTensorflowKernels(): void {

@@ -38,8 +38,6 @@ export interface UnpickleOptions {
   call?: CallGlobal;
 }
 
-const MARK = Symbol('mark');
-
 function numpyScalar(dtype: unknown, bytes: unknown): unknown {
   // numpy.core.multiarray.scalar(dtype('f8'), b'...'): training scripts store metrics like this.
   if (!(dtype instanceof PyObject) || !(bytes instanceof Uint8Array)) return undefined;

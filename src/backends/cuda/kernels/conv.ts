@@ -10,6 +10,7 @@ import {CudaBackend} from '../backend';
 import {DTypeCode, Ptr} from '../native';
 import {applyBiasActivation} from './elementwise';
 import {registerCuda, requireFloat, sizeOf, stridesOf, transposeInto, unsupported} from './util';
+import {envFlag} from '../../../io/env';
 
 export interface ConvGeometry {
   nd: 2 | 3;
@@ -117,7 +118,7 @@ export function convolve(backend: CudaBackend, g: ConvGeometry, input: TensorInf
 }
 
 /** TFJS_DELTA_CUDA_SUBPIXEL=0: FLAVR's transposed 3-D convolutions on cuDNN's backward-data kernels instead. */
-const subpixelOn = process.env.TFJS_DELTA_CUDA_SUBPIXEL !== '0';
+const subpixelOn = envFlag('TFJS_DELTA_CUDA_SUBPIXEL', true);
 
 /**
  * A transposed 3-D convolution of stride (1, 2, 2), kernel (kt, 4, 4) and padding (pt, 1, 1) on every side, FLAVR's

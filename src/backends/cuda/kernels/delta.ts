@@ -19,6 +19,7 @@ import {DeltaConvMode, DTypeCode, Ptr, ReduceOp, UnaryOp} from '../native';
 import {convolve, filterKrsc, subpixelTransposed3d} from './conv';
 import {applyBiasActivation} from './elementwise';
 import {registerCuda, requireFloat, sizeOf, stridesOf, transposeInto, unsupported} from './util';
+import {envFlag} from '../../../io/env';
 
 const ACTIVATIONS: {[k in Activation]: number} = {
   linear: UnaryOp.linear, relu: UnaryOp.relu, relu6: UnaryOp.relu6, leakyRelu: UnaryOp.leakyrelu,
@@ -160,8 +161,8 @@ export const deltaConvStats = {tensorCore: 0, cudaCores: 0, cudnnDense: 0};
 /** Native-only modes of deltaConv (native/cuda/delta.h): pack a filter; a regular conv given its packed filter. */
 const MODE_PACK_TF32 = 3, MODE_REGULAR_PACKED = 4;
 
-/** TFJS_DELTA_CONV_MMA_PACK=0 (comparisons): the mma kernel stages and rounds the plain filter itself (run 6). */
-const PACK_FILTERS = typeof process === 'undefined' || process.env.TFJS_DELTA_CONV_MMA_PACK !== '0';
+/** TFJS_DELTA_CONV_MMA_PACK=0 (comparisons): the mma kernel stages and rounds the plain filter itself. */
+const PACK_FILTERS = envFlag('TFJS_DELTA_CONV_MMA_PACK', true);
 
 /**
  * The filter of a regular TF32 delta conv in the layout of the mma kernel (delta_conv_tc.cu: B fragments in lane

@@ -12,7 +12,7 @@
  */
 import type {KernelConfig, TensorInfo} from '@tensorflow/tfjs-core';
 
-import {DeltaAdd, DeltaPad2D, DeltaPad2DAttrs, DeltaScaleShift} from '../../../ops/companion_kernel_names';
+import {DeltaAdd, DeltaPad2D, DeltaPad2DAttrs, DeltaScaleShift} from '../../../ops/kernel_names';
 import {sharedKernelConfigs} from '../../../kernels/composite/register_all_kernels';
 import {maskOf} from '../../../ops/mask';
 import {CudaBackend} from '../backend';

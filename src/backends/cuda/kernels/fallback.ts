@@ -9,16 +9,17 @@ import {KernelBackend, KernelFunc, TensorInfo} from '@tensorflow/tfjs-core';
 
 import type {CudaBackend} from '../backend';
 import type {CudaKernelArgs} from './kernel_args';
+import {envFlag} from '../../../io/env';
 
 const warned = new Set<string>();
 
 export function strictKernels(): boolean {
-  const v = process.env.TFJS_DELTA_STRICT_KERNELS;
-  return v !== undefined && v !== '' && v !== '0' && v !== 'false';
+  return envFlag('TFJS_DELTA_STRICT_KERNELS');
 }
 
 function cpuBackend(): KernelBackend {
   try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- an optional peer, loaded only when a fallback is needed
     require('@tensorflow/tfjs-backend-cpu');
   } catch (e) {
     throw new Error(`'cuda' backend: CPU fallback needs @tensorflow/tfjs-backend-cpu: ${(e as Error).message}`);
@@ -72,6 +73,7 @@ export function fallbackToCpu(kernelName: string, args: CudaKernelArgs, reason =
 /** Registers the CPU fallback for every 'cpu' kernel that has no 'cuda' kernel yet. */
 export function registerCpuFallbacks(): number {
   try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- an optional peer, loaded only when a fallback is needed
     require('@tensorflow/tfjs-backend-cpu');
   } catch {
     return 0;  // no CPU kernels to fall back to
