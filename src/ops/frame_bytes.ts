@@ -6,7 +6,7 @@
  * JavaScript loop on either side.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import type {Tensor} from '@tensorflow/tfjs-core';
+import type {NamedAttrMap, Tensor} from '@tensorflow/tfjs-core';
 
 import {FramesFromBytes, FramesFromBytesAttrs, FramesToBytes, FramesToBytesAttrs} from './kernel_names';
 import {checkNonEmpty, fail, toFloatTensor} from './validation';
@@ -39,7 +39,7 @@ export function framesFromBytes(bytes: Uint8Array, shape: number[], scale = 1 / 
   const packed = tf.tensor1d(words, 'int32');
   try {
     const attrs: FramesFromBytesAttrs = {shape, scale};
-    return tf.engine().runKernel(FramesFromBytes, {packed}, attrs as {}) as Tensor;
+    return tf.engine().runKernel(FramesFromBytes, {packed}, attrs as unknown as NamedAttrMap) as Tensor;
   } finally {
     packed.dispose();
   }
@@ -56,7 +56,7 @@ export function framesToBytes(frames: Tensor, scale = 255): Promise<Uint8Array> 
   checkNonEmpty(op, 'frames', $x);
   if (!Number.isFinite(scale)) fail(op, 'scale', `must be a finite number, got ${scale}`);
   const attrs: FramesToBytesAttrs = {scale};
-  const packed = tf.engine().runKernel(FramesToBytes, {x: $x}, attrs as {}) as Tensor;
+  const packed = tf.engine().runKernel(FramesToBytes, {x: $x}, attrs as unknown as NamedAttrMap) as Tensor;
   const count = $x.size;
   return packed.data().then(words => {
     const w = words as Int32Array;
