@@ -1,4 +1,4 @@
-// Launchers of the delta kernel families (issue 7): per-pixel masks (uint8, one flag per pixel shared by all
+// Launchers of the delta kernel families: per-pixel masks (uint8, one flag per pixel shared by all
 // channels) kept on the GPU beside NHWC data. Launchers take a stream and never synchronise.
 //   delta_mask.cu        comparisons, logical ops, select, tile, any/all, clip (what mask bookkeeping needs),
 //                        and the lazy zeroing of inactive pixels
@@ -69,11 +69,7 @@ void launchDeltaPad(cudaStream_t s, const DeltaPadParams& q, const float* x, con
                     uint8_t* outMask, bool writeZeros);
 
 // ---- delta_conv.cu / delta_conv_tc.cu ----
-// DC_PACK_TF32: no convolution: x = a regular conv's filter [kh, kw, c, co] (co % 32 == 0), y = its TF32 copy in
-// the layout of the mma kernel (packedFilterTf32Floats floats); only kh, kw, c, co are read.
-// DC_REGULAR_PACKED: a regular conv without bias whose `bias` argument carries that packed filter (built once per
-// filter by DC_PACK_TF32, a derived buffer); the mma kernel reads it, the other kernels the plain filter w.
-enum DeltaConvMode { DC_REGULAR = 0, DC_DEPTHWISE = 1, DC_TRANSPOSED = 2, DC_PACK_TF32 = 3, DC_REGULAR_PACKED = 4 };
+enum DeltaConvMode { DC_REGULAR = 0, DC_DEPTHWISE = 1, DC_TRANSPOSED = 2 };
 struct DeltaConvParams {
   int mode;
   int n, h, w, c;      // input NHWC
@@ -85,16 +81,20 @@ struct DeltaConvParams {
 // Transposed: input (iy, ix) reaches output (iy*sh - pt + ky, ix*sw - pl + kx).
 // Filter: regular [kh, kw, c, co]; depthwise [kh, kw, c, mult]; transposed [kh, kw, c, co] (already transposed
 // from tfjs's [kh, kw, co, c]). mask null: dense input. bias non-null: every output written (dense result).
-// outMask null: no output mask. Returns true when the tensor-core (TF32) kernel ran.
+// outMask null: no output mask. packed: the filter from launchPackFilterTf32 (regular convs without bias; null
+// otherwise), read by the mma kernel; the other kernels read w. Returns true when the tensor-core (TF32) kernel ran.
 bool launchDeltaConv(cudaStream_t s, const DeltaConvParams& p, const float* x, const uint8_t* mask, const float* w,
-                     const float* bias, float* y, uint8_t* outMask, bool writeZeros, bool allowTF32);
+                     const float* bias, const float* packed, float* y, uint8_t* outMask, bool writeZeros,
+                     bool allowTF32);
 // Only the output mask (OR over each output's in-bounds receptive field; mask null = all input active).
 void launchDeltaConvMask(cudaStream_t s, const DeltaConvParams& p, const uint8_t* mask, uint8_t* outMask);
 // delta_conv_tc.cu, the tiled kernel (regular convs, no bias): tensor cores with tf32, else FFMA on the same tiles.
 // False when the shape does not suit it (then nothing was launched).
-// packed: the packed TF32 filter (DC_PACK_TF32) or null (the mma kernel then stages and rounds the plain filter).
+// packed: the packed TF32 filter (launchPackFilterTf32) or null (the mma kernel then stages and rounds the plain filter).
 bool launchDeltaConvTC(cudaStream_t s, const DeltaConvParams& p, const float* x, const uint8_t* mask, const float* w,
                        const float* packed, float* y, uint8_t* outMask, bool writeZeros, bool tf32);
+// A regular conv's filter [kh, kw, c, co] (co % 32 == 0) as its TF32 copy in the layout of the mma kernel
+// (packedFilterTf32Floats floats), built once per filter; only kh, kw, c, co are read.
 int64_t packedFilterTf32Floats(const DeltaConvParams& p);
 void launchPackFilterTf32(cudaStream_t s, const DeltaConvParams& p, const float* w, float* out);
 

@@ -105,20 +105,12 @@ void check(const DeltaConvParams& p, const char* where) {
 
 }  // namespace
 
-bool launchDeltaConv(cudaStream_t s, const DeltaConvParams& pIn, const float* x, const uint8_t* mask, const float* w,
-                     const float* bias, float* y, uint8_t* outMask, bool writeZeros, bool allowTF32) {
-  DeltaConvParams p = pIn;
-  const float* packed = nullptr;
-  if (p.mode == DC_PACK_TF32) {
-    launchPackFilterTf32(s, p, x, y);
-    return false;
-  }
-  if (p.mode == DC_REGULAR_PACKED) {  // bias carries the packed TF32 filter
-    packed = bias;
-    bias = nullptr;
-    p.mode = DC_REGULAR;
-  }
+bool launchDeltaConv(cudaStream_t s, const DeltaConvParams& p, const float* x, const uint8_t* mask, const float* w,
+                     const float* bias, const float* packed, float* y, uint8_t* outMask, bool writeZeros,
+                     bool allowTF32) {
   check(p, "deltaConv");
+  if (packed != nullptr && (bias != nullptr || p.mode != DC_REGULAR))
+    failArg("deltaConv", "a packed filter is for regular convolutions without bias");
   if (p.n == 0 || p.oh == 0 || p.ow == 0) return false;
   if (bias == nullptr && p.mode == DC_REGULAR &&
       launchDeltaConvTC(s, p, x, mask, w, packed, y, outMask, writeZeros, allowTF32))
