@@ -17,6 +17,13 @@ struct Error : std::runtime_error {
 [[noreturn]] void fail(const char* where, const char* call, const std::string& status);
 [[noreturn]] void failArg(const char* where, const std::string& what);
 
+// The addon's environment switches (TFJS_DELTA_*), read through these only. Booleans: "1", "true", "yes" are on;
+// "0", "false", "no" are off; unset or empty gives `whenUnset` (off unless the variable's documentation says it
+// defaults on); any other value throws an Error naming the variable. Integers: unset or empty gives `whenUnset`;
+// a value that is not a whole decimal number in [min, max] throws an Error naming the variable.
+bool envFlag(const char* name, bool whenUnset = false);
+int64_t envInt(const char* name, int64_t whenUnset, int64_t min, int64_t max);
+
 #define TD_CUDA(where, call)                                                                       \
   do {                                                                                             \
     cudaError_t td_e_ = (call);                                                                    \

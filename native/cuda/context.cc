@@ -1,6 +1,8 @@
 // Context, error helpers and the caching device allocator.
 #include "context.h"
 
+#include <cerrno>
+#include <cstdlib>
 #include <memory>
 
 namespace tfjs_delta {
@@ -15,6 +17,27 @@ void failCudnn(const char* where, const char* call, cudnnStatus_t s) {
   std::string msg = cudnnGetErrorString(s);
   if (detail[0]) msg += std::string(" (") + detail + ")";
   fail(where, call, msg);
+}
+
+bool envFlag(const char* name, bool whenUnset) {
+  const char* e = std::getenv(name);
+  if (e == nullptr || e[0] == '\0') return whenUnset;
+  const std::string v(e);
+  if (v == "1" || v == "true" || v == "yes") return true;
+  if (v == "0" || v == "false" || v == "no") return false;
+  throw Error(std::string(name) + "=" + v + ": expected 1/true/yes or 0/false/no");
+}
+
+int64_t envInt(const char* name, int64_t whenUnset, int64_t min, int64_t max) {
+  const char* e = std::getenv(name);
+  if (e == nullptr || e[0] == '\0') return whenUnset;
+  char* end = nullptr;
+  errno = 0;
+  const long long v = std::strtoll(e, &end, 10);
+  if (errno != 0 || *end != '\0' || v < min || v > max)
+    throw Error(std::string(name) + "=" + e + ": expected a whole number from " + std::to_string(min) + " to " +
+                std::to_string(max));
+  return v;
 }
 
 namespace {

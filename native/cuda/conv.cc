@@ -35,9 +35,7 @@ std::string keyOf(const ConvArgs& a, bool tf32) {
 }
 
 size_t workspaceLimit() {
-  const char* e = std::getenv("TFJS_DELTA_CUDNN_WORKSPACE_MB");
-  long mb = e ? std::atol(e) : 512;
-  return (size_t)(mb > 0 ? mb : 512) << 20;
+  return (size_t)envInt("TFJS_DELTA_CUDNN_WORKSPACE_MB", 512, 1, int64_t(1) << 20) << 20;
 }
 
 cudnnDataType_t dataType(const ConvArgs& a) { return a.half ? CUDNN_DATA_HALF : CUDNN_DATA_FLOAT; }
@@ -113,10 +111,10 @@ Plan& planFor(Context& c, ConvArgs& a) {
       failArg(where, "output size mismatch in spatial dim " + std::to_string(i) + ": cuDNN computes " +
                          std::to_string(out[2 + i]) + ", caller expects " + std::to_string(a.ys[i]));
 
-  const char* legacy = std::getenv("TFJS_DELTA_CUDNN_LEGACY");
+  const bool legacy = envFlag("TFJS_DELTA_CUDNN_LEGACY");
   // One search under a workspace cap: the graph API first, then the legacy API's algorithms.
   auto search = [&](size_t limit) -> bool {
-    if (!(legacy && legacy[0] == '1') && buildGraphPlan(c, a, limit, &p.graph, &p.workspace)) {
+    if (!legacy && buildGraphPlan(c, a, limit, &p.graph, &p.workspace)) {
       p.algo = -1;
       p.math = tensorCores ? CUDNN_TENSOR_OP_MATH : CUDNN_FMA_MATH;
       return true;

@@ -1,13 +1,13 @@
 // Tiled delta convolutions (regular convs, masked input, no bias): an implicit GEMM per output tile.
-//   deltaConvMmaKernel (below the WMMA kernel): the TF32 path for c % 4 == 0 and co % 32 == 0 (runs 5-7): mma.sync
+//   deltaConvMmaKernel (below the WMMA kernel): the TF32 path for c % 4 == 0 and co % 32 == 0: mma.sync
 //     m16n8k8, ldmatrix, K or N split across warps, double-buffered chunks, a packed TF32 filter (derived buffer).
-//   deltaConvTcKernel: TF32 WMMA (runs 1-4) for the other shapes, and, without TF32, the strict-fp32 FFMA variant.
+//   deltaConvTcKernel: TF32 WMMA for the other shapes, and, without TF32, the strict-fp32 FFMA variant.
 // The WMMA kernel (TF32 WMMA m16n16k8, fp32 accumulation): a block owns 8x16 output pixels x 32 output channels
 // (8 warps, each one output row = 16 pixels times 2 fragments of 16 channels). Per block:
 //   1. the mask of the tile's input footprint goes to shared memory (the tile's one mask read); each output's
 //      mask is the OR over its receptive field; a tile with no active output writes its mask and exits;
 //   2. per chunk of CK input channels the footprint (inactive and out-of-image pixels as zeros) and the filter
-//      taps of that chunk are copied to shared memory with cp.async (all copies in flight at once: run 1 staged
+//      taps of that chunk are copied to shared memory with cp.async (all copies in flight at once: a version that staged
 //      with plain loads and was bound by their latency, ~90 us per tile), then every warp runs its MMAs (operands
 //      rounded to TF32 in registers); a warp whose 16 output pixels are all inactive skips its MMAs;
 //   3. the accumulators go through shared memory to coalesced NHWC stores.
@@ -252,7 +252,7 @@ __global__ void __launch_bounds__(kThreads, kMinBlocks) deltaConvTcKernel(
 }
 
 
-// ---- The mma.sync kernel (TF32 tensor cores, c % 4 == 0, co % 32 == 0): the default TF32 path (runs 5-6) ----
+// ---- The mma.sync kernel (TF32 tensor cores, c % 4 == 0, co % 32 == 0): the default TF32 path ----
 // Same output tile (8x16 pixels) and the same mask phase as above, 8 warps, but a short critical path. Warp w owns
 // output rows 2*(w%4) and 2*(w%4)+1 (two m16 fragments) times 32 output channels (four n8 fragments); the other
 // warp index (w/4) splits either K or N:
@@ -548,12 +548,6 @@ namespace {
 using TcKernel = void (*)(DeltaConvParams, int, int, int, int, int, int, const float*, const uint8_t*, const float*,
                           float*, uint8_t*, bool);
 
-// Whether environment variable `name` starts with `c` (the kernels' comparison switches; read once by each caller).
-bool envStartsWith(const char* name, char c) {
-  const char* e = getenv(name);
-  return e != nullptr && e[0] == c;
-}
-
 // Dynamic shared memory above 48 KiB needs an opt-in per kernel instance, once (`done` is the instance's flag).
 template <typename Kernel>
 Kernel withSharedMemory(Kernel k, size_t bytes, bool& done, const char* where) {
@@ -567,7 +561,7 @@ Kernel withSharedMemory(Kernel k, size_t bytes, bool& done, const char* where) {
 // Blocks per SM the registers are capped for: 1 (default; the unrolled 3x3 kernels use ~250 registers) or 2
 // (TFJS_DELTA_CONV_MIN_BLOCKS=2: 128 registers, twice the resident warps).
 int minBlocks() {
-  static const int v = envStartsWith("TFJS_DELTA_CONV_MIN_BLOCKS", '2') ? 2 : 1;
+  static const int v = (int)envInt("TFJS_DELTA_CONV_MIN_BLOCKS", 1, 1, 2);
   return v;
 }
 
@@ -598,23 +592,27 @@ namespace {
 using MmaKernel = void (*)(DeltaConvParams, int, int, int, int, int, const float*, const uint8_t*, const float*, float*,
                            uint8_t*, bool, bool);
 
-// TFJS_DELTA_CONV_MMA=0: TF32 convs take the WMMA kernel (runs 1-4) instead, for comparisons in one run.
+// TFJS_DELTA_CONV_MMA=0 (default on): TF32 convs take the WMMA kernel instead, for comparisons in one run.
 bool mmaEnabled() {
-  static const bool v = !envStartsWith("TFJS_DELTA_CONV_MMA", '0');
+  static const bool v = envFlag("TFJS_DELTA_CONV_MMA", true);
   return v;
 }
 
 // Output channels per block of the multi-tap convs: 32 (default: K split across warps, shortest critical path
 // per tile) or TFJS_DELTA_CONV_MMA_NB=64 (N split across warps: half the blocks and staging), for comparisons.
 int mmaMultiTapNB() {
-  static const int v = envStartsWith("TFJS_DELTA_CONV_MMA_NB", '6') ? 64 : 32;
+  static const int v = [] {
+    const int64_t nb = envInt("TFJS_DELTA_CONV_MMA_NB", 32, 32, 64);
+    if (nb != 32 && nb != 64) throw Error("TFJS_DELTA_CONV_MMA_NB=" + std::to_string(nb) + ": expected 32 or 64");
+    return (int)nb;
+  }();
   return v;
 }
 
-// TFJS_DELTA_CONV_MMA_ROUND=0 (measurements only): operands are not rounded to TF32 (the tensor cores then ignore
+// TFJS_DELTA_CONV_MMA_ROUND=0 (default on; measurements only): operands are not rounded to TF32 (the tensor cores then ignore
 // their low mantissa bits), to see what the rounding pass costs.
 bool mmaRound() {
-  static const bool v = !envStartsWith("TFJS_DELTA_CONV_MMA_ROUND", '0');
+  static const bool v = envFlag("TFJS_DELTA_CONV_MMA_ROUND", true);
   return v;
 }
 
