@@ -78,10 +78,10 @@ void* Allocator::alloc(size_t bytes, bool hostData) {
     }
     if (e != cudaSuccess) {
       cudaGetLastError();
-      fail("alloc", "cudaMalloc", std::string(cudaGetErrorName(e)) + " (" + cudaGetErrorString(e) + ") for " +
-                                      std::to_string(want) + " bytes; in use " + std::to_string(inUse_) +
-                                      ", cached " + std::to_string(cached_) +
-                                      (pool ? " (while capturing a compiled plan: the cache cannot be emptied)" : ""));
+      fail("alloc", "cudaMalloc",
+           std::string(cudaGetErrorName(e)) + " (" + cudaGetErrorString(e) + ") for " + std::to_string(want) +
+               " bytes; in use " + std::to_string(inUse_) + ", cached " + std::to_string(cached_) +
+               (pool ? " (while capturing a compiled plan: the cache cannot be emptied)" : ""));
     }
     live_[p] = want;
     inUse_ += want;
@@ -105,8 +105,10 @@ void Allocator::release(void* p) {
   auto o = owner_.find(p);
   if (o != owner_.end()) {  // a plan's block: never back to the shared list while the plan lives
     Pool& pool = pools_[o->second];
-    if (capturing_ == o->second && !pool.constants.count(p)) pool.free.emplace(size, p);
-    else pool.held.emplace_back(p, size);
+    if (capturing_ == o->second && !pool.constants.count(p))
+      pool.free.emplace(size, p);
+    else
+      pool.held.emplace_back(p, size);
     owner_.erase(o);
     return;
   }

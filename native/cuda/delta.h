@@ -19,8 +19,18 @@ inline int deltaGrid(int64_t items, int64_t perBlock) {
 }
 
 // ---- delta_mask.cu ----
-enum CompareOp { C_GREATER = 0, C_GREATER_EQUAL, C_LESS, C_LESS_EQUAL, C_EQUAL, C_NOT_EQUAL, C_AND, C_OR, C_NOT,
-                 C_COUNT };
+enum CompareOp {
+  C_GREATER = 0,
+  C_GREATER_EQUAL,
+  C_LESS,
+  C_LESS_EQUAL,
+  C_EQUAL,
+  C_NOT_EQUAL,
+  C_AND,
+  C_OR,
+  C_NOT,
+  C_COUNT
+};
 // out (uint8) = a (op) b with broadcasting (strides 0 on broadcast dims); dtype of a and b: DType.
 void launchCompare(cudaStream_t s, int op, int dtype, const void* a, const void* b, uint8_t* out, const Dims& a_,
                    const Dims& b_, const Dims& o);
@@ -53,8 +63,8 @@ void launchDeltaMaxPool(cudaStream_t s, const DeltaPoolParams& p, const float* a
 // ---- delta_companion.cu ----
 // y = x * scale[channel] at active pixels (mask null: every pixel); inactive pixels of y are written (zeros) only
 // when writeZeros.
-void launchDeltaScale(cudaStream_t s, const float* x, const uint8_t* mask, const float* scale, float* y,
-                      int64_t pixels, int64_t channels, bool writeZeros);
+void launchDeltaScale(cudaStream_t s, const float* x, const uint8_t* mask, const float* scale, float* y, int64_t pixels,
+                      int64_t channels, bool writeZeros);
 // y = a + b, each input counted only at its active pixels (a null mask: dense); outMask (null when either input is
 // dense, the output then being dense) = ma | mb; inactive outputs written (zeros) only when writeZeros.
 void launchDeltaAdd(cudaStream_t s, const float* a, const uint8_t* ma, const float* b, const uint8_t* mb, float* y,
@@ -72,10 +82,10 @@ void launchDeltaPad(cudaStream_t s, const DeltaPadParams& q, const float* x, con
 enum DeltaConvMode { DC_REGULAR = 0, DC_DEPTHWISE = 1, DC_TRANSPOSED = 2 };
 struct DeltaConvParams {
   int mode;
-  int n, h, w, c;      // input NHWC
-  int oh, ow, co;      // output
+  int n, h, w, c;  // input NHWC
+  int oh, ow, co;  // output
   int kh, kw, sh, sw, dh, dw, pt, pl;
-  int mult;            // depthwise channel multiplier
+  int mult;  // depthwise channel multiplier
 };
 // Regular / depthwise: output (oy, ox) reads input (oy*sh - pt + ky*dh, ox*sw - pl + kx*dw).
 // Transposed: input (iy, ix) reaches output (iy*sh - pt + ky, ix*sw - pl + kx).
@@ -90,7 +100,8 @@ bool launchDeltaConv(cudaStream_t s, const DeltaConvParams& p, const float* x, c
 void launchDeltaConvMask(cudaStream_t s, const DeltaConvParams& p, const uint8_t* mask, uint8_t* outMask);
 // delta_conv_tc.cu, the tiled kernel (regular convs, no bias): tensor cores with tf32, else FFMA on the same tiles.
 // False when the shape does not suit it (then nothing was launched).
-// packed: the packed TF32 filter (launchPackFilterTf32) or null (the mma kernel then stages and rounds the plain filter).
+// packed: the packed TF32 filter (launchPackFilterTf32) or null (the mma kernel then stages and rounds the plain
+// filter).
 bool launchDeltaConvTC(cudaStream_t s, const DeltaConvParams& p, const float* x, const uint8_t* mask, const float* w,
                        const float* packed, float* y, uint8_t* outMask, bool writeZeros, bool tf32);
 // A regular conv's filter [kh, kw, c, co] (co % 32 == 0) as its TF32 copy in the layout of the mma kernel
@@ -103,7 +114,7 @@ void launchPackFilterTf32(cudaStream_t s, const DeltaConvParams& p, const float*
 void launchGateSigmoid(cudaStream_t s, const float* mean, const float* wg, const float* bg, float* gate, int64_t n,
                        int64_t c);
 // out[n, v, c] = act(y[n, v, c] * gate[n, c]); y and out half when `half`.
-void launchApplyGate(cudaStream_t s, const void* y, const float* gate, void* out, int64_t n, int64_t voxels,
-                     int64_t c, int act, float alpha, bool half);
+void launchApplyGate(cudaStream_t s, const void* y, const float* gate, void* out, int64_t n, int64_t voxels, int64_t c,
+                     int act, float alpha, bool half);
 
 }  // namespace tfjs_delta

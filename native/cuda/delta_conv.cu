@@ -37,9 +37,10 @@ __device__ __forceinline__ uint8_t outputActive(const DeltaConvParams& p, const 
   return 0;
 }
 
-__global__ void __launch_bounds__(kThreads) deltaConvDirectKernel(
-    DeltaConvParams p, const float* __restrict__ x, const uint8_t* __restrict__ mask, const float* __restrict__ w,
-    const float* __restrict__ bias, float* __restrict__ y, uint8_t* __restrict__ outMask, bool writeZeros) {
+__global__ void __launch_bounds__(kThreads)
+    deltaConvDirectKernel(DeltaConvParams p, const float* __restrict__ x, const uint8_t* __restrict__ mask,
+                          const float* __restrict__ w, const float* __restrict__ bias, float* __restrict__ y,
+                          uint8_t* __restrict__ outMask, bool writeZeros) {
   __shared__ uint8_t sAct[kTile * kTile];
   const int tilesW = (p.ow + kTile - 1) / kTile;
   const int oy0 = (blockIdx.x / tilesW) * kTile, ox0 = (blockIdx.x % tilesW) * kTile;
@@ -87,7 +88,8 @@ __global__ void __launch_bounds__(kThreads) deltaConvDirectKernel(
   }
 }
 
-__global__ void deltaConvMaskKernel(DeltaConvParams p, const uint8_t* __restrict__ mask, uint8_t* __restrict__ outMask) {
+__global__ void deltaConvMaskKernel(DeltaConvParams p, const uint8_t* __restrict__ mask,
+                                    uint8_t* __restrict__ outMask) {
   const int64_t total = (int64_t)p.n * p.oh * p.ow;
   for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < total; i += (int64_t)gridDim.x * blockDim.x) {
     const int ox = (int)(i % p.ow), oy = (int)((i / p.ow) % p.oh), b = (int)(i / ((int64_t)p.ow * p.oh));
@@ -118,7 +120,7 @@ bool launchDeltaConv(cudaStream_t s, const DeltaConvParams& p, const float* x, c
   const int64_t tiles = (int64_t)((p.oh + kTile - 1) / kTile) * ((p.ow + kTile - 1) / kTile);
   if (tiles > 0x7fffffff) failArg("deltaConv", "output too large");
   deltaConvDirectKernel<<<dim3((unsigned)tiles, (unsigned)p.n), kThreads, 0, s>>>(p, x, mask, w, bias, y, outMask,
-                                                                                   writeZeros);
+                                                                                  writeZeros);
   TD_LAUNCHED("deltaConv");
   return false;
 }

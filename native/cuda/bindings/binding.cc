@@ -121,9 +121,14 @@ void* Fields::bytes(const char* field, size_t* byteLength) const {
   // `data` already points at the view's first element; its length counts elements of `type`.
   size_t elem = 1;
   switch (type) {
-    case napi_int16_array: case napi_uint16_array: elem = 2; break;
-    case napi_int32_array: case napi_uint32_array: case napi_float32_array: elem = 4; break;
-    case napi_float64_array: case napi_bigint64_array: case napi_biguint64_array: elem = 8; break;
+    case napi_int16_array:
+    case napi_uint16_array: elem = 2; break;
+    case napi_int32_array:
+    case napi_uint32_array:
+    case napi_float32_array: elem = 4; break;
+    case napi_float64_array:
+    case napi_bigint64_array:
+    case napi_biguint64_array: elem = 8; break;
     default: elem = 1;
   }
   *byteLength = length * elem;

@@ -41,8 +41,8 @@ Napi::Value sparseAccumulate(const Info& info) {
   a.act = f.i32("act");
   a.alpha = f.number("alpha");
   a.writeZeros = f.flag("writeZeros");
-  launchSparseAccumulate(ctx().stream, a.a, a.r, a.d, a.mask, a.outD, a.outA, a.outR, a.outMask, a.pixels,
-                         a.channels, a.threshold, a.act, a.alpha, a.writeZeros);
+  launchSparseAccumulate(ctx().stream, a.a, a.r, a.d, a.mask, a.outD, a.outA, a.outR, a.outMask, a.pixels, a.channels,
+                         a.threshold, a.act, a.alpha, a.writeZeros);
   return f.undefined();
 }
 

@@ -142,7 +142,7 @@ Napi::Value busyWait(const Info& info) {
 }
 
 const Entry kEntries[] = {
-    {"compare", compare}, {"select", selectEntry},           {"tile", tile},         {"anyAll", anyAll},
+    {"compare", compare}, {"select", selectEntry},        {"tile", tile},         {"anyAll", anyAll},
     {"clip", clip},       {"zeroInactive", zeroInactive}, {"busyWait", busyWait},
 };
 
