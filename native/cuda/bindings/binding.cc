@@ -49,10 +49,13 @@ napi_value Fields::get(const char* field) const {
   return v;
 }
 
+std::string Fields::pathOf(const char* field) const {
+  return path_ ? std::string(path_) + "." + field : std::string(field);
+}
+
 void Fields::bad(const char* field, napi_value v, const char* want) const {
-  const std::string name = path_ ? std::string(path_) + "." + field : std::string(field);
-  if (isUndefined(env_, v)) throw Error("missing field '" + name + "' (" + want + ")");
-  throw Error("field '" + name + "' must be " + want + ", got " + typeName(env_, v));
+  if (isUndefined(env_, v)) throw Error("missing field '" + pathOf(field) + "' (" + want + ")");
+  throw Error("field '" + pathOf(field) + "' must be " + want + ", got " + typeName(env_, v));
 }
 
 double Fields::number(const char* field) const {
@@ -65,10 +68,9 @@ double Fields::number(const char* field) const {
 int Fields::i32(const char* field) const {
   const double d = number(field);
   if (!(d >= -2147483648.0 && d <= 2147483647.0)) {
-    const std::string name = path_ ? std::string(path_) + "." + field : std::string(field);
     char value[32];
     std::snprintf(value, sizeof(value), "%.17g", d);
-    throw Error("field '" + name + "' = " + value + " is out of the int range");
+    throw Error("field '" + pathOf(field) + "' = " + value + " is out of the int range");
   }
   return static_cast<int>(d);
 }
@@ -94,14 +96,13 @@ int Fields::ints(const char* field, int64_t* out, int max) const {
   uint32_t n = 0;
   if (napi_is_array(env_, v, &isArray) != napi_ok || !isArray || napi_get_array_length(env_, v, &n) != napi_ok)
     bad(field, v, "an array of numbers");
-  const std::string name = path_ ? std::string(path_) + "." + field : std::string(field);
   if (n > static_cast<uint32_t>(max))
-    throw Error("field '" + name + "' has " + std::to_string(n) + " elements, at most " + std::to_string(max));
+    throw Error("field '" + pathOf(field) + "' has " + std::to_string(n) + " elements, at most " + std::to_string(max));
   for (uint32_t k = 0; k < n; ++k) {
     napi_value e = nullptr;
     double d = 0;
     if (napi_get_element(env_, v, k, &e) != napi_ok || napi_get_value_double(env_, e, &d) != napi_ok)
-      throw Error("field '" + name + "' must be an array of numbers, element " + std::to_string(k) + " is " +
+      throw Error("field '" + pathOf(field) + "' must be an array of numbers, element " + std::to_string(k) + " is " +
                   (e ? typeName(env_, e) : "unreadable"));
     out[k] = static_cast<int64_t>(d);
   }

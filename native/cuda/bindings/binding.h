@@ -6,6 +6,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <string>
 
 #include "../common.h"
 
@@ -45,6 +46,7 @@ class Fields {
   Fields(napi_env env, napi_value obj, const char* path) : env_(env), obj_(obj), path_(path) {}
   napi_value get(const char* field) const;
   [[noreturn]] void bad(const char* field, napi_value v, const char* want) const;
+  std::string pathOf(const char* field) const;  // for messages only: never built on the success path
   napi_env env_;
   napi_value obj_;
   const char* path_ = nullptr;  // the nested object's field name, for messages
