@@ -48,7 +48,7 @@ function timeIt(f: () => tf.Tensor, runs = RUNS, warmup = WARMUP): {wallMs: numb
     const y = f();
     sync(y);
     wall.push(Number(process.hrtime.bigint() - t0) / 1e6);
-    if (cuda) gpu.push(cuda.n.timerEnd(timer));
+    if (cuda) gpu.push(cuda.n.timerEnd({timer}));
     y.dispose();
   }
   return {wallMs: median(wall), gpuMs: cuda ? median(gpu) : undefined};

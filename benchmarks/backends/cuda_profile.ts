@@ -29,7 +29,7 @@ async function main() {
   const tiny = tf.tensor([1, -2, 3, -4]);
   const out = be.makeOutput([4], 'float32');
   const rows: Array<[string, number]> = [];
-  rows.push(['native unary call, 4 elements (us)', perCallUs(5000, () => be.n.unary(UnaryOp.relu, be.ptr(tiny), be.ptr(out), 4, 0), sync)]);
+  rows.push(['native unary call, 4 elements (us)', perCallUs(5000, () => be.n.unary({op: UnaryOp.relu, x: be.ptr(tiny), y: be.ptr(out), n: 4, alpha: 0}), sync)]);
   rows.push(['tf.relu via engine, 4 elements (us)', perCallUs(5000, () => tf.relu(tiny).dispose(), sync)]);
   rows.push(['tf.add via engine, 4 elements (us)', perCallUs(5000, () => tf.add(tiny, tiny).dispose(), sync)]);
 
@@ -40,11 +40,13 @@ async function main() {
   rows.push(['fused conv2d + bias relu (us)', perCallUs(200, () => tf.fused.conv2d({x, filter: f, strides: 1, pad: 'same', bias: b, activation: 'relu'}).dispose(), sync)]);
   const w = be.data.get(f.dataId).derived!.get('krsc:3012')!;
   const y = be.makeOutput([1, 128, 128, 64], 'float32');
-  const params = [2, 0, 1, 64, 64, 1, 128, 128, 1, 128, 128, 1, 3, 3, 1, 1, 1, 0, 1, 1, 1, 1, 1, 1];
-  rows.push(['native conv call only (us, wall)', perCallUs(200, () => be.n.conv(params, be.ptr(x), w, be.ptr(y)), sync)]);
+  const conv3x3 = (size: number) => ({nd: 2, backwardData: false, n: 1, c: 64, k: 64, groups: 1, xs: [size, size],
+                                       ys: [size, size], ws: [3, 3], pad: [1, 1], stride: [1, 1], dil: [1, 1]});
+  const params = conv3x3(128);
+  rows.push(['native conv call only (us, wall)', perCallUs(200, () => be.n.conv({...params, x: be.ptr(x), w, y: be.ptr(y)}), sync)]);
   const t = be.n.timerStart();
-  for (let i = 0; i < 200; i++) be.n.conv(params, be.ptr(x), w, be.ptr(y));
-  rows.push(['native conv, GPU time per call (us, events)', be.n.timerEnd(t) * 1e3 / 200]);
+  for (let i = 0; i < 200; i++) be.n.conv({...params, x: be.ptr(x), w, y: be.ptr(y)});
+  rows.push(['native conv, GPU time per call (us, events)', be.n.timerEnd({timer: t}) * 1e3 / 200]);
   // Does a conv call return before the GPU is done? Issue 200 without syncing and time the host side only.
   const issue = (f: () => void) => {
     sync();
@@ -54,15 +56,15 @@ async function main() {
     sync();
     return host;
   };
-  rows.push(['native conv, host time per call, no sync (us)', issue(() => be.n.conv(params, be.ptr(x), w, be.ptr(y)))]);
+  rows.push(['native conv, host time per call, no sync (us)', issue(() => be.n.conv({...params, x: be.ptr(x), w, y: be.ptr(y)}))]);
   const big = be.makeOutput([1 << 22], 'float32');
-  rows.push(['native unary 4M elements, host time per call, no sync (us)', issue(() => be.n.unary(UnaryOp.relu, be.ptr(big), be.ptr(big), 1 << 22, 0))]);
+  rows.push(['native unary 4M elements, host time per call, no sync (us)', issue(() => be.n.unary({op: UnaryOp.relu, x: be.ptr(big), y: be.ptr(big), n: 1 << 22, alpha: 0}))]);
   be.n.setOptions({findAlgorithms: false});
   const x2 = tf.randomNormal([1, 96, 96, 64]) as tf.Tensor4D;
   tf.conv2d(x2, f, 1, 'same').dispose();
   const y2 = be.makeOutput([1, 96, 96, 64], 'float32');
-  const p2 = [2, 0, 1, 64, 64, 1, 96, 96, 1, 96, 96, 1, 3, 3, 1, 1, 1, 0, 1, 1, 1, 1, 1, 1];
-  rows.push(['heuristic-algo conv 96x96, host time per call, no sync (us)', issue(() => be.n.conv(p2, be.ptr(x2), w, be.ptr(y2)))]);
+  const p2 = conv3x3(96);
+  rows.push(['heuristic-algo conv 96x96, host time per call, no sync (us)', issue(() => be.n.conv({...p2, x: be.ptr(x2), w, y: be.ptr(y2)}))]);
   be.n.setOptions({findAlgorithms: true});
 
   await tf.setBackend('cpu');
@@ -77,7 +79,7 @@ async function main() {
   rows.push(['resnet50 b1 predict (us, wall incl. sync)', perCallUs(50, () => (model.predict(input) as tf.Tensor).dispose(), sync)]);
   const t2 = be.n.timerStart();
   for (let i = 0; i < 50; i++) (model.predict(input) as tf.Tensor).dispose();
-  rows.push(['resnet50 b1 predict (us, events, same loop)', be.n.timerEnd(t2) * 1e3 / 50]);
+  rows.push(['resnet50 b1 predict (us, events, same loop)', be.n.timerEnd({timer: t2}) * 1e3 / 50]);
   rows.push(['resnet50 b1 predict, host time, no sync (us)', (() => {
     sync();
     const t0 = process.hrtime.bigint();

@@ -63,12 +63,12 @@ let fillPtr = 0;
 /** Keeps the GPU busy for ~0.7 ms so that what the host queues next runs back to back. */
 function queueAhead(cuda: CudaBackend): void {
   if (QUEUE === 'spin') {
-    cuda.n.busyWait(2000);
+    cuda.n.busyWait({microseconds: 2000});
     return;
   }
-  if (fillPtr === 0) fillPtr = cuda.n.alloc(FILL_FLOATS * 4);
-  cuda.n.fill(fillPtr, 0, FILL_FLOATS, 1);
-  cuda.n.fill(fillPtr, 0, FILL_FLOATS, 2);
+  if (fillPtr === 0) fillPtr = cuda.n.alloc({bytes: FILL_FLOATS * 4});
+  cuda.n.fill({y: fillPtr, dtype: 0, n: FILL_FLOATS, value: 1});
+  cuda.n.fill({y: fillPtr, dtype: 0, n: FILL_FLOATS, value: 2});
 }
 
 /** Median GPU ms per call of f (K calls queued behind other GPU work per sample) and median host ms per call. */
@@ -82,7 +82,7 @@ function timeGpu(cuda: CudaBackend, f: () => tf.Tensor): {gpuMs: number; hostMs:
     const t0 = process.hrtime.bigint();
     for (let i = 0; i < K; i++) f().dispose();
     host.push(Number(process.hrtime.bigint() - t0) / 1e6 / K);
-    gpu.push(cuda.n.timerEnd(timer) / K);
+    gpu.push(cuda.n.timerEnd({timer}) / K);
   }
   return {gpuMs: median(gpu), hostMs: median(host)};
 }
@@ -151,7 +151,7 @@ async function main(): Promise<void> {
     }
   }
   setCudaOptions({allowTF32: true});
-  if (fillPtr !== 0) cuda.n.free(fillPtr);
+  if (fillPtr !== 0) cuda.n.free({ptr: fillPtr});
   const file = path.join(outDir, `cuda_delta_${gpu.replace(/[^A-Za-z0-9]+/g, '_')}.json`);
   fs.mkdirSync(outDir, {recursive: true});
   fs.writeFileSync(file, JSON.stringify({

@@ -68,7 +68,7 @@ async function main(): Promise<void> {
       const y = stream.step(windows[i % 3]) as tf.Tensor;
       n.sync();
       const wall = Number(process.hrtime.bigint() - t0) / 1e6;
-      const g = n.timerEnd(timer);
+      const g = n.timerEnd({timer});
       y.dispose();
       if (i >= 5) {
         gpuMs.push(g);

@@ -59,7 +59,7 @@ function timeSteps(step: (i: number) => tf.Tensor|tf.Tensor[], runs: number, war
     const y = step(warmup + i);
     n.sync();
     wall.push(Number(process.hrtime.bigint() - t0) / 1e6);
-    gpu.push(n.timerEnd(timer));
+    gpu.push(n.timerEnd({timer}));
     drop(y);
   }
   return {wallMs: median(wall), gpuMs: median(gpu)};

@@ -17,27 +17,33 @@ struct Error : std::runtime_error {
 [[noreturn]] void fail(const char* where, const char* call, const std::string& status);
 [[noreturn]] void failArg(const char* where, const std::string& what);
 
-#define TD_CUDA(where, call)                                                                       \
-  do {                                                                                             \
-    cudaError_t td_e_ = (call);                                                                    \
-    if (td_e_ != cudaSuccess)                                                                      \
-      ::tfjs_delta::fail(where, #call,                                                             \
-                         std::string(cudaGetErrorName(td_e_)) + " (" + cudaGetErrorString(td_e_) + ")"); \
+// The addon's environment switches (TFJS_DELTA_*), read through these only. Booleans: "1", "true", "yes" are on;
+// "0", "false", "no" are off; unset or empty gives `whenUnset` (off unless the variable's documentation says it
+// defaults on); any other value throws an Error naming the variable. Integers: unset or empty gives `whenUnset`;
+// a value that is not a whole decimal number in [min, max] throws an Error naming the variable.
+bool envFlag(const char* name, bool whenUnset = false);
+int64_t envInt(const char* name, int64_t whenUnset, int64_t min, int64_t max);
+
+#define TD_CUDA(where, call)                                                                                           \
+  do {                                                                                                                 \
+    cudaError_t td_e_ = (call);                                                                                        \
+    if (td_e_ != cudaSuccess)                                                                                          \
+      ::tfjs_delta::fail(where, #call, std::string(cudaGetErrorName(td_e_)) + " (" + cudaGetErrorString(td_e_) + ")"); \
   } while (0)
 // After every kernel launch: catches bad launch configurations (and sticky errors of earlier kernels).
 #define TD_LAUNCHED(where) TD_CUDA(where, cudaGetLastError())
 
 // Index arithmetic (division / modulo) in 32 bits whenever every offset fits: 64-bit division is emulated on
 // the GPU and made memory-bound kernels compute-bound (measured: batch norm at ResNet-50 batch 32).
-#define TD_INDEX_DISPATCH(fits32, ...)  \
-  do {                                  \
-    if (fits32) {                       \
-      using I = uint32_t;               \
-      __VA_ARGS__;                      \
-    } else {                            \
-      using I = int64_t;                \
-      __VA_ARGS__;                      \
-    }                                   \
+#define TD_INDEX_DISPATCH(fits32, ...) \
+  do {                                 \
+    if (fits32) {                      \
+      using I = uint32_t;              \
+      __VA_ARGS__;                     \
+    } else {                           \
+      using I = int64_t;               \
+      __VA_ARGS__;                     \
+    }                                  \
   } while (0)
 constexpr int64_t kIndex32Limit = int64_t(1) << 31;
 
@@ -50,8 +56,28 @@ struct Dims {  // shape and element strides, passed to kernels by value
 
 // ---- elementwise.cu ----
 enum UnaryOp {
-  U_LINEAR = 0, U_RELU, U_RELU6, U_LEAKYRELU, U_SIGMOID, U_TANH, U_ELU, U_EXP, U_NEG, U_ABS, U_SQRT,
-  U_RSQRT, U_SQUARE, U_LOG, U_FLOOR, U_CEIL, U_RECIPROCAL, U_SELU, U_SOFTPLUS, U_ROUND, U_SIGN, U_STEP,
+  U_LINEAR = 0,
+  U_RELU,
+  U_RELU6,
+  U_LEAKYRELU,
+  U_SIGMOID,
+  U_TANH,
+  U_ELU,
+  U_EXP,
+  U_NEG,
+  U_ABS,
+  U_SQRT,
+  U_RSQRT,
+  U_SQUARE,
+  U_LOG,
+  U_FLOOR,
+  U_CEIL,
+  U_RECIPROCAL,
+  U_SELU,
+  U_SOFTPLUS,
+  U_ROUND,
+  U_SIGN,
+  U_STEP,
   U_COUNT
 };
 enum BinaryOp { B_ADD = 0, B_SUB, B_MUL, B_DIV, B_MAX, B_MIN, B_SQDIFF, B_POW, B_PRELU, B_COUNT };
@@ -65,40 +91,39 @@ void launchBinary(cudaStream_t s, int op, int dtype, const void* a, const void* 
                   const Dims& b_, const Dims& o);
 // y[i] = act(y[i] + bias[i % biasLen]) (bias may be null); prelu alpha[i % preluLen] when act is leakyrelu
 // and prelu is given.
-void launchBiasAct(cudaStream_t s, void* y, int64_t n, const float* bias, int64_t biasLen, int act,
-                   float alpha, const float* prelu, int64_t preluLen, bool half);
-void launchBatchNorm(cudaStream_t s, const void* x, void* y, int64_t n, const float* mean, int64_t lm,
-                     const float* var, int64_t lv, const float* offset, int64_t lo, const float* scale,
-                     int64_t ls, float eps, bool half);
+void launchBiasAct(cudaStream_t s, void* y, int64_t n, const float* bias, int64_t biasLen, int act, float alpha,
+                   const float* prelu, int64_t preluLen, bool half);
+void launchBatchNorm(cudaStream_t s, const void* x, void* y, int64_t n, const float* mean, int64_t lm, const float* var,
+                     int64_t lv, const float* offset, int64_t lo, const float* scale, int64_t ls, float eps, bool half);
 void launchCast(cudaStream_t s, const void* x, int src, void* y, int dst, int64_t n);
 void launchFill(cudaStream_t s, void* y, int dtype, int64_t n, double value);
 void launchSoftmax(cudaStream_t s, const float* x, float* y, int64_t rows, int64_t cols);
 
 // ---- copy.cu ----
 // dst[dstOffset + sum(i_k * dst.stride[k])] = src[srcOffset + sum(i_k * src.stride[k])] over shape.
-void launchStridedCopy(cudaStream_t s, int elemBytes, const void* src, int64_t srcOffset, const Dims& srcD,
-                       void* dst, int64_t dstOffset, const Dims& dstD);
+void launchStridedCopy(cudaStream_t s, int elemBytes, const void* src, int64_t srcOffset, const Dims& srcD, void* dst,
+                       int64_t dstOffset, const Dims& dstD);
 // mode 0 constant, 1 reflect, 2 symmetric. `in` and `out` hold contiguous shapes, before[k] = pad before dim k.
 void launchPad(cudaStream_t s, int dtype, const void* x, const Dims& in, void* y, const Dims& out,
                const int64_t* before, int mode, double value);
 // NHWC resize; bilinear or nearest, tfjs semantics.
-void launchResize(cudaStream_t s, bool bilinear, const float* x, float* y, int64_t n, int64_t h, int64_t w,
-                  int64_t c, int64_t oh, int64_t ow, bool alignCorners, bool halfPixelCenters);
+void launchResize(cudaStream_t s, bool bilinear, const float* x, float* y, int64_t n, int64_t h, int64_t w, int64_t c,
+                  int64_t oh, int64_t ow, bool alignCorners, bool halfPixelCenters);
 
 // ---- reduce.cu ----
 enum ReduceOp { R_SUM = 0, R_MAX, R_MIN, R_MEAN, R_PROD };
 // in viewed as [outer, r, inner] reduced over r to [outer, inner]; scratch must hold reduceScratch() bytes.
 size_t reduceScratch(int64_t outer, int64_t r, int64_t inner);
 // x may be half (xHalf); y and the scratch are float32.
-void launchReduce(cudaStream_t s, int op, const void* x, bool xHalf, float* y, int64_t outer, int64_t r,
-                  int64_t inner, void* scratch);
+void launchReduce(cudaStream_t s, int op, const void* x, bool xHalf, float* y, int64_t outer, int64_t r, int64_t inner,
+                  void* scratch);
 
 // ---- pool.cu ----
 struct PoolParams {
-  int64_t n, d, h, w, c;       // input NDHWC (2D: d = 1)
-  int64_t od, oh, ow;          // output spatial
+  int64_t n, d, h, w, c;                   // input NDHWC (2D: d = 1)
+  int64_t od, oh, ow;                      // output spatial
   int kd, kh, kw, sd, sh, sw, dd, dh, dw;  // window, strides, dilations
-  int pf, pt, pl;              // pads front / top / left
+  int pf, pt, pl;                          // pads front / top / left
 };
 void launchPool(cudaStream_t s, bool isMax, const void* x, void* y, const PoolParams& p, bool half);
 

@@ -1,6 +1,8 @@
 // Context, error helpers and the caching device allocator.
 #include "context.h"
 
+#include <cerrno>
+#include <cstdlib>
 #include <memory>
 
 namespace tfjs_delta {
@@ -15,6 +17,27 @@ void failCudnn(const char* where, const char* call, cudnnStatus_t s) {
   std::string msg = cudnnGetErrorString(s);
   if (detail[0]) msg += std::string(" (") + detail + ")";
   fail(where, call, msg);
+}
+
+bool envFlag(const char* name, bool whenUnset) {
+  const char* e = std::getenv(name);
+  if (e == nullptr || e[0] == '\0') return whenUnset;
+  const std::string v(e);
+  if (v == "1" || v == "true" || v == "yes") return true;
+  if (v == "0" || v == "false" || v == "no") return false;
+  throw Error(std::string(name) + "=" + v + ": expected 1/true/yes or 0/false/no");
+}
+
+int64_t envInt(const char* name, int64_t whenUnset, int64_t min, int64_t max) {
+  const char* e = std::getenv(name);
+  if (e == nullptr || e[0] == '\0') return whenUnset;
+  char* end = nullptr;
+  errno = 0;
+  const long long v = std::strtoll(e, &end, 10);
+  if (errno != 0 || *end != '\0' || v < min || v > max)
+    throw Error(std::string(name) + "=" + e + ": expected a whole number from " + std::to_string(min) + " to " +
+                std::to_string(max));
+  return v;
 }
 
 namespace {
@@ -55,10 +78,10 @@ void* Allocator::alloc(size_t bytes, bool hostData) {
     }
     if (e != cudaSuccess) {
       cudaGetLastError();
-      fail("alloc", "cudaMalloc", std::string(cudaGetErrorName(e)) + " (" + cudaGetErrorString(e) + ") for " +
-                                      std::to_string(want) + " bytes; in use " + std::to_string(inUse_) +
-                                      ", cached " + std::to_string(cached_) +
-                                      (pool ? " (while capturing a compiled plan: the cache cannot be emptied)" : ""));
+      fail("alloc", "cudaMalloc",
+           std::string(cudaGetErrorName(e)) + " (" + cudaGetErrorString(e) + ") for " + std::to_string(want) +
+               " bytes; in use " + std::to_string(inUse_) + ", cached " + std::to_string(cached_) +
+               (pool ? " (while capturing a compiled plan: the cache cannot be emptied)" : ""));
     }
     live_[p] = want;
     inUse_ += want;
@@ -82,8 +105,10 @@ void Allocator::release(void* p) {
   auto o = owner_.find(p);
   if (o != owner_.end()) {  // a plan's block: never back to the shared list while the plan lives
     Pool& pool = pools_[o->second];
-    if (capturing_ == o->second && !pool.constants.count(p)) pool.free.emplace(size, p);
-    else pool.held.emplace_back(p, size);
+    if (capturing_ == o->second && !pool.constants.count(p))
+      pool.free.emplace(size, p);
+    else
+      pool.held.emplace_back(p, size);
     owner_.erase(o);
     return;
   }

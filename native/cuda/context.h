@@ -14,17 +14,17 @@
 
 namespace tfjs_delta {
 
-#define TD_CUDNN(where, call)                                                                      \
-  do {                                                                                             \
-    cudnnStatus_t td_s_ = (call);                                                                  \
-    if (td_s_ != CUDNN_STATUS_SUCCESS) ::tfjs_delta::failCudnn(where, #call, td_s_);               \
+#define TD_CUDNN(where, call)                                                        \
+  do {                                                                               \
+    cudnnStatus_t td_s_ = (call);                                                    \
+    if (td_s_ != CUDNN_STATUS_SUCCESS) ::tfjs_delta::failCudnn(where, #call, td_s_); \
   } while (0)
-#define TD_CUBLAS(where, call)                                                                     \
-  do {                                                                                             \
-    cublasStatus_t td_s_ = (call);                                                                 \
-    if (td_s_ != CUBLAS_STATUS_SUCCESS)                                                            \
-      ::tfjs_delta::fail(where, #call, std::string(cublasGetStatusName(td_s_)) + " (" +            \
-                                           cublasGetStatusString(td_s_) + ")");                    \
+#define TD_CUBLAS(where, call)                                                                                 \
+  do {                                                                                                         \
+    cublasStatus_t td_s_ = (call);                                                                             \
+    if (td_s_ != CUBLAS_STATUS_SUCCESS)                                                                        \
+      ::tfjs_delta::fail(where, #call,                                                                         \
+                         std::string(cublasGetStatusName(td_s_)) + " (" + cublasGetStatusString(td_s_) + ")"); \
   } while (0)
 [[noreturn]] void failCudnn(const char* where, const char* call, cudnnStatus_t s);
 
@@ -49,8 +49,8 @@ class Allocator {
   size_t liveBlocks() const { return live_.size(); }
   size_t sizeOf(void* p) const;
 
-  void beginPool(int plan);  // allocations and frees from now on belong to `plan` (a capture starts)
-  void endPool();            // the capture ended (the pool lives on until destroyPool)
+  void beginPool(int plan);    // allocations and frees from now on belong to `plan` (a capture starts)
+  void endPool();              // the capture ended (the pool lives on until destroyPool)
   void destroyPool(int plan);  // the plan is gone: its blocks return to the shared cache
   int capturing() const { return capturing_; }
   size_t poolBytes(int plan) const;  // bytes owned by the plan's pool (live + held for replay)
@@ -60,7 +60,7 @@ class Allocator {
     std::multimap<size_t, void*> free;           // freed during the capture: reusable by that capture
     std::vector<std::pair<void*, size_t>> held;  // freed but still read by replays: back at destroyPool
     std::unordered_set<void*> constants;
-    size_t owned = 0;                            // bytes of blocks allocated into this pool
+    size_t owned = 0;  // bytes of blocks allocated into this pool
   };
   void* takeClose(std::multimap<size_t, void*>& list, size_t want);
   std::multimap<size_t, void*> free_;
@@ -94,13 +94,15 @@ void destroyContext();
 
 // ---- conv.cc (cuDNN) ----
 struct ConvArgs {
-  int nd;                    // spatial dims: 2 or 3
-  bool backwardData;         // false: y = conv(x, w); true: x = conv_transpose(y, w) (cudnnConvolutionBackwardData)
-  int64_t n, c, k, groups;   // batch, x channels, y channels, groups (depthwise: groups = c)
+  int nd;                       // spatial dims: 2 or 3
+  bool backwardData;            // false: y = conv(x, w); true: x = conv_transpose(y, w) (cudnnConvolutionBackwardData)
+  int64_t n, c, k, groups;      // batch, x channels, y channels, groups (depthwise: groups = c)
   int64_t xs[3], ys[3], ws[3];  // spatial sizes of x, y and the filter
   int pad[3], stride[3], dil[3];
-  void* x; void* w; void* y;  // NDHWC x, KTRSC filter, NDHWC y (for backwardData: y is input, x output)
-  bool half;                 // x, w and y stored as IEEE half (fp32 accumulation)
+  void* x;
+  void* w;
+  void* y;    // NDHWC x, KTRSC filter, NDHWC y (for backwardData: y is input, x output)
+  bool half;  // x, w and y stored as IEEE half (fp32 accumulation)
 };
 void convolution(ConvArgs& a);
 // conv_graph.cc: an execution plan of cuDNN's graph API for this shape (false when no engine fits).

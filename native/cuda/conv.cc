@@ -18,7 +18,7 @@ struct Plan {
   cudnnTensorDescriptor_t x = nullptr, y = nullptr;
   cudnnFilterDescriptor_t w = nullptr;
   cudnnConvolutionDescriptor_t conv = nullptr;
-  int algo = 0;                             // legacy API algorithm (algo -1: graph plan)
+  int algo = 0;  // legacy API algorithm (algo -1: graph plan)
   size_t workspace = 0;
   cudnnBackendDescriptor_t graph = nullptr;  // graph-API execution plan, preferred when it exists
 };
@@ -26,19 +26,17 @@ std::unordered_map<std::string, Plan> g_plans;
 
 std::string keyOf(const ConvArgs& a, bool tf32) {
   std::ostringstream k;
-  k << a.nd << (a.backwardData ? 'b' : 'f') << (a.half ? 'h' : tf32 ? 't' : 's') << ':' << a.n << ',' << a.c << ',' << a.k << ','
-    << a.groups;
+  k << a.nd << (a.backwardData ? 'b' : 'f')
+    << (a.half ? 'h'
+        : tf32 ? 't'
+               : 's')
+    << ':' << a.n << ',' << a.c << ',' << a.k << ',' << a.groups;
   for (int i = 0; i < a.nd; ++i)
-    k << '|' << a.xs[i] << ',' << a.ys[i] << ',' << a.ws[i] << ',' << a.pad[i] << ',' << a.stride[i] << ','
-      << a.dil[i];
+    k << '|' << a.xs[i] << ',' << a.ys[i] << ',' << a.ws[i] << ',' << a.pad[i] << ',' << a.stride[i] << ',' << a.dil[i];
   return k.str();
 }
 
-size_t workspaceLimit() {
-  const char* e = std::getenv("TFJS_DELTA_CUDNN_WORKSPACE_MB");
-  long mb = e ? std::atol(e) : 512;
-  return (size_t)(mb > 0 ? mb : 512) << 20;
-}
+size_t workspaceLimit() { return (size_t)envInt("TFJS_DELTA_CUDNN_WORKSPACE_MB", 512, 1, int64_t(1) << 20) << 20; }
 
 cudnnDataType_t dataType(const ConvArgs& a) { return a.half ? CUDNN_DATA_HALF : CUDNN_DATA_FLOAT; }
 
@@ -113,10 +111,10 @@ Plan& planFor(Context& c, ConvArgs& a) {
       failArg(where, "output size mismatch in spatial dim " + std::to_string(i) + ": cuDNN computes " +
                          std::to_string(out[2 + i]) + ", caller expects " + std::to_string(a.ys[i]));
 
-  const char* legacy = std::getenv("TFJS_DELTA_CUDNN_LEGACY");
+  const bool legacy = envFlag("TFJS_DELTA_CUDNN_LEGACY");
   // One search under a workspace cap: the graph API first, then the legacy API's algorithms.
   auto search = [&](size_t limit) -> bool {
-    if (!(legacy && legacy[0] == '1') && buildGraphPlan(c, a, limit, &p.graph, &p.workspace)) {
+    if (!legacy && buildGraphPlan(c, a, limit, &p.graph, &p.workspace)) {
       p.algo = -1;
       p.math = tensorCores ? CUDNN_TENSOR_OP_MATH : CUDNN_FMA_MATH;
       return true;
@@ -140,13 +138,13 @@ Plan& planFor(Context& c, ConvArgs& a) {
       cudnnConvolutionBwdDataAlgoPerf_t perf[kMax];
       if (c.findAlgorithms) {
         SearchBuffer ws(limit);
-        TD_CUDNN(where, cudnnFindConvolutionBackwardDataAlgorithmEx(c.cudnn, p.w, a.w, p.y, a.y, p.conv, p.x, a.x,
-                                                                    kMax, &returned, perf, ws.p, ws.bytes));
+        TD_CUDNN(where, cudnnFindConvolutionBackwardDataAlgorithmEx(c.cudnn, p.w, a.w, p.y, a.y, p.conv, p.x, a.x, kMax,
+                                                                    &returned, perf, ws.p, ws.bytes));
         ok = pick(perf, returned, tensorCores, ws.bytes, p);
       }
       if (!ok) {
-        TD_CUDNN(where, cudnnGetConvolutionBackwardDataAlgorithm_v7(c.cudnn, p.w, p.y, p.conv, p.x, kMax, &returned,
-                                                                     perf));
+        TD_CUDNN(where,
+                 cudnnGetConvolutionBackwardDataAlgorithm_v7(c.cudnn, p.w, p.y, p.conv, p.x, kMax, &returned, perf));
         ok = pick(perf, returned, tensorCores, limit, p);
       }
     }
@@ -183,9 +181,9 @@ void convolution(ConvArgs& a) {
     TD_CUDNN(where, cudnnConvolutionForward(c.cudnn, &one, p.x, a.x, p.w, a.w, p.conv,
                                             (cudnnConvolutionFwdAlgo_t)p.algo, ws, p.workspace, &zero, p.y, a.y));
   else
-    TD_CUDNN(where, cudnnConvolutionBackwardData(c.cudnn, &one, p.w, a.w, p.y, a.y, p.conv,
-                                                 (cudnnConvolutionBwdDataAlgo_t)p.algo, ws, p.workspace, &zero,
-                                                 p.x, a.x));
+    TD_CUDNN(where,
+             cudnnConvolutionBackwardData(c.cudnn, &one, p.w, a.w, p.y, a.y, p.conv,
+                                          (cudnnConvolutionBwdDataAlgo_t)p.algo, ws, p.workspace, &zero, p.x, a.x));
 }
 
 void clearConvCache() {

@@ -114,12 +114,12 @@ bool buildGraphPlan(Context& c, ConvArgs& a, size_t workspaceLimit, cudnnBackend
                          : CUDNN_BACKEND_OPERATION_CONVOLUTION_FORWARD_DESCRIPTOR);
   // The same six attributes under the forward and backward-data names: x (dx), w, y (dy), conv, alpha, beta.
   static const cudnnBackendAttributeName_t kFwd[6] = {
-      CUDNN_ATTR_OPERATION_CONVOLUTION_FORWARD_X, CUDNN_ATTR_OPERATION_CONVOLUTION_FORWARD_W,
-      CUDNN_ATTR_OPERATION_CONVOLUTION_FORWARD_Y, CUDNN_ATTR_OPERATION_CONVOLUTION_FORWARD_CONV_DESC,
+      CUDNN_ATTR_OPERATION_CONVOLUTION_FORWARD_X,     CUDNN_ATTR_OPERATION_CONVOLUTION_FORWARD_W,
+      CUDNN_ATTR_OPERATION_CONVOLUTION_FORWARD_Y,     CUDNN_ATTR_OPERATION_CONVOLUTION_FORWARD_CONV_DESC,
       CUDNN_ATTR_OPERATION_CONVOLUTION_FORWARD_ALPHA, CUDNN_ATTR_OPERATION_CONVOLUTION_FORWARD_BETA};
   static const cudnnBackendAttributeName_t kBwd[6] = {
-      CUDNN_ATTR_OPERATION_CONVOLUTION_BWD_DATA_DX, CUDNN_ATTR_OPERATION_CONVOLUTION_BWD_DATA_W,
-      CUDNN_ATTR_OPERATION_CONVOLUTION_BWD_DATA_DY, CUDNN_ATTR_OPERATION_CONVOLUTION_BWD_DATA_CONV_DESC,
+      CUDNN_ATTR_OPERATION_CONVOLUTION_BWD_DATA_DX,    CUDNN_ATTR_OPERATION_CONVOLUTION_BWD_DATA_W,
+      CUDNN_ATTR_OPERATION_CONVOLUTION_BWD_DATA_DY,    CUDNN_ATTR_OPERATION_CONVOLUTION_BWD_DATA_CONV_DESC,
       CUDNN_ATTR_OPERATION_CONVOLUTION_BWD_DATA_ALPHA, CUDNN_ATTR_OPERATION_CONVOLUTION_BWD_DATA_BETA};
   const cudnnBackendAttributeName_t* names = a.backwardData ? kBwd : kFwd;
   cudnnBackendDescriptor_t parts[4] = {x.d, w.d, y.d, conv.d};
@@ -149,9 +149,9 @@ bool buildGraphPlan(Context& c, ConvArgs& a, size_t workspaceLimit, cudnnBackend
 
   // Finalize plans for the first few acceptable configs, time each with CUDA events, keep the fastest
   // (TFJS_DELTA_CUDNN_CANDIDATES: how many). Default 6, 24 on half data: measured on FLAVR 512^2 (H100), 24 found
-  // 0.37 ms faster half plans per frame and nothing for TF32 (NOTES_plan.md, run 8).
-  const char* envCandidates = std::getenv("TFJS_DELTA_CUDNN_CANDIDATES");
-  const int kCandidates = envCandidates && std::atoi(envCandidates) > 0 ? std::atoi(envCandidates) : a.half ? 24 : 6;
+  // 0.37 ms faster half plans per frame and nothing for TF32 (NOTES_plan.md).
+  const int fromEnv = (int)envInt("TFJS_DELTA_CUDNN_CANDIDATES", 0, 1, 1024);
+  const int kCandidates = fromEnv > 0 ? fromEnv : a.half ? 24 : 6;
   cudnnBackendDescriptor_t best = nullptr;
   size_t bestWs = 0;
   float bestMs = 1e30f;

@@ -30,8 +30,8 @@ __global__ void stridedCopyKernel(const T* __restrict__ src, Dims sd, T* __restr
 }
 
 template <typename T, typename I>
-__global__ void padKernel(const T* __restrict__ x, Dims in, T* __restrict__ y, Dims out, Dims before, int mode,
-                          T value, I n) {
+__global__ void padKernel(const T* __restrict__ x, Dims in, T* __restrict__ y, Dims out, Dims before, int mode, T value,
+                          I n) {
   for (I i = blockIdx.x * (I)blockDim.x + threadIdx.x; i < n; i += (I)gridDim.x * blockDim.x) {
     I rem = i;
     int64_t ix = 0;
@@ -43,7 +43,10 @@ __global__ void padKernel(const T* __restrict__ x, Dims in, T* __restrict__ y, D
       rem /= (I)out.shape[k];
       const int64_t len = in.shape[k];
       if (c < 0 || c >= len) {
-        if (mode == 0) { inside = false; continue; }
+        if (mode == 0) {
+          inside = false;
+          continue;
+        }
         const int64_t off = mode == 1 ? 0 : 1;  // reflect : symmetric (tfjs MirrorPad)
         c = c < 0 ? -c - off : 2 * (len - 1) - c + off;
       }
@@ -79,7 +82,10 @@ __global__ void resizeKernel(bool bilinear, const float* __restrict__ x, float* 
       // Math.round rounds halves up: floor(v + 0.5)
       int64_t r = min(h - 1, (int64_t)(alignCorners ? floor(fr + 0.5) : floor(fr)));
       int64_t cc = min(w - 1, (int64_t)(alignCorners ? floor(fc + 0.5) : floor(fc)));
-      if (halfPixel) { r = max((int64_t)0, r); cc = max((int64_t)0, cc); }
+      if (halfPixel) {
+        r = max((int64_t)0, r);
+        cc = max((int64_t)0, cc);
+      }
       y[i] = xb[(r * w + cc) * c + ch];
     }
   }
@@ -92,8 +98,8 @@ __global__ void resizeKernel(bool bilinear, const float* __restrict__ x, float* 
 bool widen(int elemBytes, int wide, const void* src, int64_t& srcOffset, Dims& sd, void* dst, int64_t& dstOffset,
            Dims& dd) {
   const int r = sd.rank - 1, f = wide / elemBytes;
-  if (r < 0 || f <= 1 || sd.stride[r] != 1 || dd.stride[r] != 1 || sd.shape[r] % f || srcOffset % f ||
-      dstOffset % f || (uintptr_t)src % wide || (uintptr_t)dst % wide)
+  if (r < 0 || f <= 1 || sd.stride[r] != 1 || dd.stride[r] != 1 || sd.shape[r] % f || srcOffset % f || dstOffset % f ||
+      (uintptr_t)src % wide || (uintptr_t)dst % wide)
     return false;
   for (int k = 0; k < r; ++k)
     if (sd.stride[k] % f || dd.stride[k] % f) return false;
@@ -115,8 +121,8 @@ void stridedCopyAs(cudaStream_t s, const void* src, int64_t srcOffset, const Dim
     maxD += (dd.shape[k] - 1) * dd.stride[k];
   }
   const bool fits = n < kIndex32Limit && maxS < kIndex32Limit && maxD < kIndex32Limit;
-  TD_INDEX_DISPATCH(fits, stridedCopyKernel<T, I><<<blocksFor(n), kThreads, 0, s>>>(
-                              (const T*)src + srcOffset, sd, (T*)dst + dstOffset, dd, n));
+  TD_INDEX_DISPATCH(fits, stridedCopyKernel<T, I>
+                    <<<blocksFor(n), kThreads, 0, s>>>((const T*)src + srcOffset, sd, (T*)dst + dstOffset, dd, n));
 }
 
 }  // namespace
@@ -166,28 +172,30 @@ void launchPad(cudaStream_t s, int dtype, const void* x, const Dims& inD, void* 
     int32_t i32 = (int32_t)value;
     uint8_t u8 = value != 0;
     __half f16 = __float2half_rn((float)value);
-    const void* elem = dtype == DT_FLOAT32 ? (const void*)&f32 : dtype == DT_INT32 ? (const void*)&i32 :
-                       dtype == DT_BOOL ? (const void*)&u8 : (const void*)&f16;
+    const void* elem = dtype == DT_FLOAT32 ? (const void*)&f32
+                       : dtype == DT_INT32 ? (const void*)&i32
+                       : dtype == DT_BOOL  ? (const void*)&u8
+                                           : (const void*)&f16;
     in.shape[r] /= f;
     out.shape[r] /= f;
     for (int k = 0; k < r; ++k) in.stride[k] /= f;  // contiguous: every outer stride is a multiple of the channels
     n /= f;
-    TD_INDEX_DISPATCH(n < kIndex32Limit, padKernel<uint4, I><<<blocksFor(n), kThreads, 0, s>>>(
-                                             (const uint4*)x, in, (uint4*)y, out, b, mode,
-                                             repeated<uint4>(elem, elemBytes), n));
+    TD_INDEX_DISPATCH(n < kIndex32Limit,
+                      padKernel<uint4, I><<<blocksFor(n), kThreads, 0, s>>>((const uint4*)x, in, (uint4*)y, out, b,
+                                                                            mode, repeated<uint4>(elem, elemBytes), n));
     TD_LAUNCHED("pad");
     return;
   }
   const bool fits = n < kIndex32Limit;  // the input is no larger than the output
   if (dtype == DT_FLOAT32)
-    TD_INDEX_DISPATCH(fits, padKernel<float, I><<<blocksFor(n), kThreads, 0, s>>>(
-                                (const float*)x, in, (float*)y, out, b, mode, (float)value, n));
+    TD_INDEX_DISPATCH(fits, padKernel<float, I><<<blocksFor(n), kThreads, 0, s>>>((const float*)x, in, (float*)y, out,
+                                                                                  b, mode, (float)value, n));
   else if (dtype == DT_FLOAT16)
     TD_INDEX_DISPATCH(fits, padKernel<__half, I><<<blocksFor(n), kThreads, 0, s>>>(
                                 (const __half*)x, in, (__half*)y, out, b, mode, __float2half_rn((float)value), n));
   else if (dtype == DT_INT32)
-    TD_INDEX_DISPATCH(fits, padKernel<int32_t, I><<<blocksFor(n), kThreads, 0, s>>>(
-                                (const int32_t*)x, in, (int32_t*)y, out, b, mode, (int32_t)value, n));
+    TD_INDEX_DISPATCH(fits, padKernel<int32_t, I><<<blocksFor(n), kThreads, 0, s>>>((const int32_t*)x, in, (int32_t*)y,
+                                                                                    out, b, mode, (int32_t)value, n));
   else if (dtype == DT_BOOL)
     TD_INDEX_DISPATCH(fits, padKernel<uint8_t, I><<<blocksFor(n), kThreads, 0, s>>>(
                                 (const uint8_t*)x, in, (uint8_t*)y, out, b, mode, (uint8_t)(value != 0), n));

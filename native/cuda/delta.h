@@ -1,4 +1,4 @@
-// Launchers of the delta kernel families (issue 7): per-pixel masks (uint8, one flag per pixel shared by all
+// Launchers of the delta kernel families: per-pixel masks (uint8, one flag per pixel shared by all
 // channels) kept on the GPU beside NHWC data. Launchers take a stream and never synchronise.
 //   delta_mask.cu        comparisons, logical ops, select, tile, any/all, clip (what mask bookkeeping needs),
 //                        and the lazy zeroing of inactive pixels
@@ -19,8 +19,18 @@ inline int deltaGrid(int64_t items, int64_t perBlock) {
 }
 
 // ---- delta_mask.cu ----
-enum CompareOp { C_GREATER = 0, C_GREATER_EQUAL, C_LESS, C_LESS_EQUAL, C_EQUAL, C_NOT_EQUAL, C_AND, C_OR, C_NOT,
-                 C_COUNT };
+enum CompareOp {
+  C_GREATER = 0,
+  C_GREATER_EQUAL,
+  C_LESS,
+  C_LESS_EQUAL,
+  C_EQUAL,
+  C_NOT_EQUAL,
+  C_AND,
+  C_OR,
+  C_NOT,
+  C_COUNT
+};
 // out (uint8) = a (op) b with broadcasting (strides 0 on broadcast dims); dtype of a and b: DType.
 void launchCompare(cudaStream_t s, int op, int dtype, const void* a, const void* b, uint8_t* out, const Dims& a_,
                    const Dims& b_, const Dims& o);
@@ -53,8 +63,8 @@ void launchDeltaMaxPool(cudaStream_t s, const DeltaPoolParams& p, const float* a
 // ---- delta_companion.cu ----
 // y = x * scale[channel] at active pixels (mask null: every pixel); inactive pixels of y are written (zeros) only
 // when writeZeros.
-void launchDeltaScale(cudaStream_t s, const float* x, const uint8_t* mask, const float* scale, float* y,
-                      int64_t pixels, int64_t channels, bool writeZeros);
+void launchDeltaScale(cudaStream_t s, const float* x, const uint8_t* mask, const float* scale, float* y, int64_t pixels,
+                      int64_t channels, bool writeZeros);
 // y = a + b, each input counted only at its active pixels (a null mask: dense); outMask (null when either input is
 // dense, the output then being dense) = ma | mb; inactive outputs written (zeros) only when writeZeros.
 void launchDeltaAdd(cudaStream_t s, const float* a, const uint8_t* ma, const float* b, const uint8_t* mb, float* y,
@@ -69,32 +79,33 @@ void launchDeltaPad(cudaStream_t s, const DeltaPadParams& q, const float* x, con
                     uint8_t* outMask, bool writeZeros);
 
 // ---- delta_conv.cu / delta_conv_tc.cu ----
-// DC_PACK_TF32: no convolution: x = a regular conv's filter [kh, kw, c, co] (co % 32 == 0), y = its TF32 copy in
-// the layout of the mma kernel (packedFilterTf32Floats floats); only kh, kw, c, co are read.
-// DC_REGULAR_PACKED: a regular conv without bias whose `bias` argument carries that packed filter (built once per
-// filter by DC_PACK_TF32, a derived buffer); the mma kernel reads it, the other kernels the plain filter w.
-enum DeltaConvMode { DC_REGULAR = 0, DC_DEPTHWISE = 1, DC_TRANSPOSED = 2, DC_PACK_TF32 = 3, DC_REGULAR_PACKED = 4 };
+enum DeltaConvMode { DC_REGULAR = 0, DC_DEPTHWISE = 1, DC_TRANSPOSED = 2 };
 struct DeltaConvParams {
   int mode;
-  int n, h, w, c;      // input NHWC
-  int oh, ow, co;      // output
+  int n, h, w, c;  // input NHWC
+  int oh, ow, co;  // output
   int kh, kw, sh, sw, dh, dw, pt, pl;
-  int mult;            // depthwise channel multiplier
+  int mult;  // depthwise channel multiplier
 };
 // Regular / depthwise: output (oy, ox) reads input (oy*sh - pt + ky*dh, ox*sw - pl + kx*dw).
 // Transposed: input (iy, ix) reaches output (iy*sh - pt + ky, ix*sw - pl + kx).
 // Filter: regular [kh, kw, c, co]; depthwise [kh, kw, c, mult]; transposed [kh, kw, c, co] (already transposed
 // from tfjs's [kh, kw, co, c]). mask null: dense input. bias non-null: every output written (dense result).
-// outMask null: no output mask. Returns true when the tensor-core (TF32) kernel ran.
+// outMask null: no output mask. packed: the filter from launchPackFilterTf32 (regular convs without bias; null
+// otherwise), read by the mma kernel; the other kernels read w. Returns true when the tensor-core (TF32) kernel ran.
 bool launchDeltaConv(cudaStream_t s, const DeltaConvParams& p, const float* x, const uint8_t* mask, const float* w,
-                     const float* bias, float* y, uint8_t* outMask, bool writeZeros, bool allowTF32);
+                     const float* bias, const float* packed, float* y, uint8_t* outMask, bool writeZeros,
+                     bool allowTF32);
 // Only the output mask (OR over each output's in-bounds receptive field; mask null = all input active).
 void launchDeltaConvMask(cudaStream_t s, const DeltaConvParams& p, const uint8_t* mask, uint8_t* outMask);
 // delta_conv_tc.cu, the tiled kernel (regular convs, no bias): tensor cores with tf32, else FFMA on the same tiles.
 // False when the shape does not suit it (then nothing was launched).
-// packed: the packed TF32 filter (DC_PACK_TF32) or null (the mma kernel then stages and rounds the plain filter).
+// packed: the packed TF32 filter (launchPackFilterTf32) or null (the mma kernel then stages and rounds the plain
+// filter).
 bool launchDeltaConvTC(cudaStream_t s, const DeltaConvParams& p, const float* x, const uint8_t* mask, const float* w,
                        const float* packed, float* y, uint8_t* outMask, bool writeZeros, bool tf32);
+// A regular conv's filter [kh, kw, c, co] (co % 32 == 0) as its TF32 copy in the layout of the mma kernel
+// (packedFilterTf32Floats floats), built once per filter; only kh, kw, c, co are read.
 int64_t packedFilterTf32Floats(const DeltaConvParams& p);
 void launchPackFilterTf32(cudaStream_t s, const DeltaConvParams& p, const float* w, float* out);
 
@@ -103,7 +114,7 @@ void launchPackFilterTf32(cudaStream_t s, const DeltaConvParams& p, const float*
 void launchGateSigmoid(cudaStream_t s, const float* mean, const float* wg, const float* bg, float* gate, int64_t n,
                        int64_t c);
 // out[n, v, c] = act(y[n, v, c] * gate[n, c]); y and out half when `half`.
-void launchApplyGate(cudaStream_t s, const void* y, const float* gate, void* out, int64_t n, int64_t voxels,
-                     int64_t c, int act, float alpha, bool half);
+void launchApplyGate(cudaStream_t s, const void* y, const float* gate, void* out, int64_t n, int64_t voxels, int64_t c,
+                     int act, float alpha, bool half);
 
 }  // namespace tfjs_delta

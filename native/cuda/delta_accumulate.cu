@@ -27,11 +27,10 @@ __device__ __forceinline__ double activate(int act, double v, double alpha) {
 // new buffers); an active one is evaluated twice: once for the flush decision (max over channels), once to write.
 // In place (outA == a, outR == r; no __restrict__ on them): each element is read before it is written, by the
 // same lane.
-__global__ void sparseAccumulateKernel(const float* a, const float* r,
-                                       const float* __restrict__ d, const uint8_t* __restrict__ mask,
-                                       float* __restrict__ outD, float* outA, float* outR,
-                                       uint8_t* __restrict__ outMask, int64_t pixels, int channels, double threshold,
-                                       int act, double alpha, bool writeZeros) {
+__global__ void sparseAccumulateKernel(const float* a, const float* r, const float* __restrict__ d,
+                                       const uint8_t* __restrict__ mask, float* __restrict__ outD, float* outA,
+                                       float* outR, uint8_t* __restrict__ outMask, int64_t pixels, int channels,
+                                       double threshold, int act, double alpha, bool writeZeros) {
   const int lane = threadIdx.x & 31;
   const int64_t stride = (int64_t)gridDim.x * kWarps;
   const bool inPlace = outA == a && outR == r;  // the state is updated where it lies: inactive pixels cost nothing

@@ -27,9 +27,9 @@ __global__ void deltaScaleKernel(const float* __restrict__ x, const uint8_t* __r
   }
 }
 
-__global__ void deltaAddKernel(const float* __restrict__ a, const uint8_t* __restrict__ ma,
-                               const float* __restrict__ b, const uint8_t* __restrict__ mb, float* __restrict__ y,
-                               uint8_t* __restrict__ outMask, int64_t pixels, int channels, bool writeZeros) {
+__global__ void deltaAddKernel(const float* __restrict__ a, const uint8_t* __restrict__ ma, const float* __restrict__ b,
+                               const uint8_t* __restrict__ mb, float* __restrict__ y, uint8_t* __restrict__ outMask,
+                               int64_t pixels, int channels, bool writeZeros) {
   const int lane = threadIdx.x & 31;
   const int64_t stride = (int64_t)gridDim.x * kWarps;
   for (int64_t p = (int64_t)blockIdx.x * kWarps + threadIdx.x / 32; p < pixels; p += stride) {
@@ -72,8 +72,8 @@ void checkGeometry(const char* where, int64_t pixels, int64_t channels) {
 
 }  // namespace
 
-void launchDeltaScale(cudaStream_t s, const float* x, const uint8_t* mask, const float* scale, float* y,
-                      int64_t pixels, int64_t channels, bool writeZeros) {
+void launchDeltaScale(cudaStream_t s, const float* x, const uint8_t* mask, const float* scale, float* y, int64_t pixels,
+                      int64_t channels, bool writeZeros) {
   checkGeometry("deltaScale", pixels, channels);
   if (pixels == 0) return;
   deltaScaleKernel<<<deltaGrid(pixels, kWarps), kThreads, 0, s>>>(x, mask, scale, y, pixels, (int)channels, writeZeros);
@@ -96,7 +96,7 @@ void launchDeltaAdd(cudaStream_t s, const float* a, const uint8_t* ma, const flo
   checkGeometry("deltaAdd", pixels, channels);
   if (pixels == 0) return;
   deltaAddKernel<<<deltaGrid(pixels, kWarps), kThreads, 0, s>>>(a, ma, b, mb, y, outMask, pixels, (int)channels,
-                                                               writeZeros);
+                                                                writeZeros);
   TD_LAUNCHED("deltaAdd");
 }
 

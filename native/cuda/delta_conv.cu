@@ -37,9 +37,10 @@ __device__ __forceinline__ uint8_t outputActive(const DeltaConvParams& p, const 
   return 0;
 }
 
-__global__ void __launch_bounds__(kThreads) deltaConvDirectKernel(
-    DeltaConvParams p, const float* __restrict__ x, const uint8_t* __restrict__ mask, const float* __restrict__ w,
-    const float* __restrict__ bias, float* __restrict__ y, uint8_t* __restrict__ outMask, bool writeZeros) {
+__global__ void __launch_bounds__(kThreads)
+    deltaConvDirectKernel(DeltaConvParams p, const float* __restrict__ x, const uint8_t* __restrict__ mask,
+                          const float* __restrict__ w, const float* __restrict__ bias, float* __restrict__ y,
+                          uint8_t* __restrict__ outMask, bool writeZeros) {
   __shared__ uint8_t sAct[kTile * kTile];
   const int tilesW = (p.ow + kTile - 1) / kTile;
   const int oy0 = (blockIdx.x / tilesW) * kTile, ox0 = (blockIdx.x % tilesW) * kTile;
@@ -87,7 +88,8 @@ __global__ void __launch_bounds__(kThreads) deltaConvDirectKernel(
   }
 }
 
-__global__ void deltaConvMaskKernel(DeltaConvParams p, const uint8_t* __restrict__ mask, uint8_t* __restrict__ outMask) {
+__global__ void deltaConvMaskKernel(DeltaConvParams p, const uint8_t* __restrict__ mask,
+                                    uint8_t* __restrict__ outMask) {
   const int64_t total = (int64_t)p.n * p.oh * p.ow;
   for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < total; i += (int64_t)gridDim.x * blockDim.x) {
     const int ox = (int)(i % p.ow), oy = (int)((i / p.ow) % p.oh), b = (int)(i / ((int64_t)p.ow * p.oh));
@@ -105,20 +107,12 @@ void check(const DeltaConvParams& p, const char* where) {
 
 }  // namespace
 
-bool launchDeltaConv(cudaStream_t s, const DeltaConvParams& pIn, const float* x, const uint8_t* mask, const float* w,
-                     const float* bias, float* y, uint8_t* outMask, bool writeZeros, bool allowTF32) {
-  DeltaConvParams p = pIn;
-  const float* packed = nullptr;
-  if (p.mode == DC_PACK_TF32) {
-    launchPackFilterTf32(s, p, x, y);
-    return false;
-  }
-  if (p.mode == DC_REGULAR_PACKED) {  // bias carries the packed TF32 filter
-    packed = bias;
-    bias = nullptr;
-    p.mode = DC_REGULAR;
-  }
+bool launchDeltaConv(cudaStream_t s, const DeltaConvParams& p, const float* x, const uint8_t* mask, const float* w,
+                     const float* bias, const float* packed, float* y, uint8_t* outMask, bool writeZeros,
+                     bool allowTF32) {
   check(p, "deltaConv");
+  if (packed != nullptr && (bias != nullptr || p.mode != DC_REGULAR))
+    failArg("deltaConv", "a packed filter is for regular convolutions without bias");
   if (p.n == 0 || p.oh == 0 || p.ow == 0) return false;
   if (bias == nullptr && p.mode == DC_REGULAR &&
       launchDeltaConvTC(s, p, x, mask, w, packed, y, outMask, writeZeros, allowTF32))
@@ -126,7 +120,7 @@ bool launchDeltaConv(cudaStream_t s, const DeltaConvParams& pIn, const float* x,
   const int64_t tiles = (int64_t)((p.oh + kTile - 1) / kTile) * ((p.ow + kTile - 1) / kTile);
   if (tiles > 0x7fffffff) failArg("deltaConv", "output too large");
   deltaConvDirectKernel<<<dim3((unsigned)tiles, (unsigned)p.n), kThreads, 0, s>>>(p, x, mask, w, bias, y, outMask,
-                                                                                   writeZeros);
+                                                                                  writeZeros);
   TD_LAUNCHED("deltaConv");
   return false;
 }

@@ -1,15 +1,15 @@
 // Tiled delta convolutions (regular convs, masked input, no bias): an implicit GEMM per output tile.
-//   deltaConvMmaKernel (below the WMMA kernel): the TF32 path for c % 4 == 0 and co % 32 == 0 (runs 5-7): mma.sync
+//   deltaConvMmaKernel (below the WMMA kernel): the TF32 path for c % 4 == 0 and co % 32 == 0: mma.sync
 //     m16n8k8, ldmatrix, K or N split across warps, double-buffered chunks, a packed TF32 filter (derived buffer).
-//   deltaConvTcKernel: TF32 WMMA (runs 1-4) for the other shapes, and, without TF32, the strict-fp32 FFMA variant.
+//   deltaConvTcKernel: TF32 WMMA for the other shapes, and, without TF32, the strict-fp32 FFMA variant.
 // The WMMA kernel (TF32 WMMA m16n16k8, fp32 accumulation): a block owns 8x16 output pixels x 32 output channels
 // (8 warps, each one output row = 16 pixels times 2 fragments of 16 channels). Per block:
 //   1. the mask of the tile's input footprint goes to shared memory (the tile's one mask read); each output's
 //      mask is the OR over its receptive field; a tile with no active output writes its mask and exits;
 //   2. per chunk of CK input channels the footprint (inactive and out-of-image pixels as zeros) and the filter
-//      taps of that chunk are copied to shared memory with cp.async (all copies in flight at once: run 1 staged
-//      with plain loads and was bound by their latency, ~90 us per tile), then every warp runs its MMAs (operands
-//      rounded to TF32 in registers); a warp whose 16 output pixels are all inactive skips its MMAs;
+//      taps of that chunk are copied to shared memory with cp.async (all copies in flight at once: a version that
+//      staged with plain loads and was bound by their latency, ~90 us per tile), then every warp runs its MMAs
+//      (operands rounded to TF32 in registers); a warp whose 16 output pixels are all inactive skips its MMAs;
 //   3. the accumulators go through shared memory to coalesced NHWC stores.
 // The A operand of tap (ky, kx) for output row py is a strided view of the staged footprint: row m (pixel m of
 // the row) starts at ((py*sh + ky*dh) * FW + kx*dw + m*sw) * CKP, so lda = sw * CKP.
@@ -28,8 +28,8 @@ namespace {
 using namespace nvcuda;
 
 constexpr int kTH = 8, kTW = 16, kNB = 32, kFrags = kNB / 16, kWarps = kTH, kThreads = kWarps * 32;
-constexpr int kWRow = kNB + 8;                          // padded filter row (floats): fewer bank conflicts
-constexpr int kStageFloats = kWarps * kFrags * 256;     // accumulator staging: 16 KiB
+constexpr int kWRow = kNB + 8;                       // padded filter row (floats): fewer bank conflicts
+constexpr int kStageFloats = kWarps * kFrags * 256;  // accumulator staging: 16 KiB
 constexpr size_t kSmemLimit = 100 * 1024;
 
 // Asynchronous global -> shared copies; src-size 0 writes zeros without reading (masked / out-of-range elements).
@@ -41,9 +41,7 @@ __device__ __forceinline__ void copy4(float* dst, const float* src, bool valid) 
   const unsigned d = (unsigned)__cvta_generic_to_shared(dst);
   asm volatile("cp.async.ca.shared.global [%0], [%1], 4, %2;\n" ::"r"(d), "l"(src), "r"(valid ? 4 : 0));
 }
-__device__ __forceinline__ void copiesDone() {
-  asm volatile("cp.async.commit_group;\ncp.async.wait_group 0;\n" ::);
-}
+__device__ __forceinline__ void copiesDone() { asm volatile("cp.async.commit_group;\ncp.async.wait_group 0;\n" ::); }
 template <typename Frag>
 __device__ __forceinline__ void toTf32(Frag& f) {
 #pragma unroll
@@ -89,15 +87,16 @@ __device__ __forceinline__ void tileOutputFlags(const DeltaConvParams& p, const 
           }
     sAct[t] = a;
     const int oy = oy0 + py, ox = ox0 + px;
-    if (blockIdx.y == 0 && outMask != nullptr && oy < p.oh && ox < p.ow) outMask[((int64_t)b * p.oh + oy) * p.ow + ox] = a;
+    if (blockIdx.y == 0 && outMask != nullptr && oy < p.oh && ox < p.ow)
+      outMask[((int64_t)b * p.oh + oy) * p.ow + ox] = a;
   }
 }
 
 template <int KH_, int KW_, int CK_, bool kTf32, int kMinBlocks>
-__global__ void __launch_bounds__(kThreads, kMinBlocks) deltaConvTcKernel(
-    DeltaConvParams p, int FH, int FW, int ckRuntime, int CKP, int inFloats, int wFloats, const float* __restrict__ x,
-    const uint8_t* __restrict__ mask, const float* __restrict__ w, float* __restrict__ y,
-    uint8_t* __restrict__ outMask, bool writeZeros) {
+__global__ void __launch_bounds__(kThreads, kMinBlocks)
+    deltaConvTcKernel(DeltaConvParams p, int FH, int FW, int ckRuntime, int CKP, int inFloats, int wFloats,
+                      const float* __restrict__ x, const uint8_t* __restrict__ mask, const float* __restrict__ w,
+                      float* __restrict__ y, uint8_t* __restrict__ outMask, bool writeZeros) {
   extern __shared__ __align__(128) float smem[];
   const int KH = KH_ ? KH_ : p.kh, KW = KW_ ? KW_ : p.kw, CK = CK_ ? CK_ : ckRuntime;
   float* sIn = smem;
@@ -156,14 +155,16 @@ __global__ void __launch_bounds__(kThreads, kMinBlocks) deltaConvTcKernel(
       for (int i = threadIdx.x; i < FH * FW * q4; i += kThreads) {
         const int pos = i / q4, ci = (i % q4) * 4;
         const bool valid = sMask[pos] && ci0 + ci < p.c;
-        const float* src = valid ? x + (((int64_t)b * p.h + iy0 + pos / FW) * p.w + ix0 + pos % FW) * p.c + ci0 + ci : x;
+        const float* src =
+            valid ? x + (((int64_t)b * p.h + iy0 + pos / FW) * p.w + ix0 + pos % FW) * p.c + ci0 + ci : x;
         copy16(sIn + pos * CKP + ci, src, valid);
       }
     } else {
       for (int i = threadIdx.x; i < FH * FW * CK; i += kThreads) {
         const int pos = i / CK, ci = i % CK;
         const bool valid = sMask[pos] && ci0 + ci < p.c;
-        const float* src = valid ? x + (((int64_t)b * p.h + iy0 + pos / FW) * p.w + ix0 + pos % FW) * p.c + ci0 + ci : x;
+        const float* src =
+            valid ? x + (((int64_t)b * p.h + iy0 + pos / FW) * p.w + ix0 + pos % FW) * p.c + ci0 + ci : x;
         copy4(sIn + pos * CKP + ci, src, valid);
       }
     }
@@ -251,8 +252,7 @@ __global__ void __launch_bounds__(kThreads, kMinBlocks) deltaConvTcKernel(
   }
 }
 
-
-// ---- The mma.sync kernel (TF32 tensor cores, c % 4 == 0, co % 32 == 0): the default TF32 path (runs 5-6) ----
+// ---- The mma.sync kernel (TF32 tensor cores, c % 4 == 0, co % 32 == 0): the default TF32 path ----
 // Same output tile (8x16 pixels) and the same mask phase as above, 8 warps, but a short critical path. Warp w owns
 // output rows 2*(w%4) and 2*(w%4)+1 (two m16 fragments) times 32 output channels (four n8 fragments); the other
 // warp index (w/4) splits either K or N:
@@ -333,9 +333,10 @@ __device__ __forceinline__ void mmaStage(const DeltaConvParams& p, float* sIn, f
         const int sl = i / run4, j = i % run4;
         const int cg = ci0 / 16 + j / (taps * 128);
         const bool valid = cg < c16;
-        copy16ca(sW + (int64_t)i * 4,
-                 valid ? w + ((int64_t)(co0 / 32 + sl) * c16 * taps + (int64_t)(ci0 / 16) * taps) * 512 + (int64_t)j * 4 : w,
-                 valid);
+        copy16ca(
+            sW + (int64_t)i * 4,
+            valid ? w + ((int64_t)(co0 / 32 + sl) * c16 * taps + (int64_t)(ci0 / 16) * taps) * 512 + (int64_t)j * 4 : w,
+            valid);
       }
     }
     return;
@@ -354,10 +355,10 @@ __device__ __forceinline__ void mmaStage(const DeltaConvParams& p, float* sIn, f
 }
 
 template <int KH_, int KW_, int CK, int NB, bool kPacked>
-__global__ void __launch_bounds__(kMThreads, 2) deltaConvMmaKernel(
-    DeltaConvParams p, int FH, int FW, int inFloats, int stageFloats, int headBytes, const float* __restrict__ x,
-    const uint8_t* __restrict__ mask, const float* __restrict__ w, float* __restrict__ y,
-    uint8_t* __restrict__ outMask, bool writeZeros, bool roundOperands) {
+__global__ void __launch_bounds__(kMThreads, 2)
+    deltaConvMmaKernel(DeltaConvParams p, int FH, int FW, int inFloats, int stageFloats, int headBytes,
+                       const float* __restrict__ x, const uint8_t* __restrict__ mask, const float* __restrict__ w,
+                       float* __restrict__ y, uint8_t* __restrict__ outMask, bool writeZeros, bool roundOperands) {
   extern __shared__ __align__(128) float smem[];
   constexpr int CKP = CK + 4, WROW = NB + 8, OUTROW = NB + 4;
   constexpr bool kSplitK = NB == 32;
@@ -427,7 +428,7 @@ __global__ void __launch_bounds__(kMThreads, 2) deltaConvMmaKernel(
   // ldmatrix row of this lane: pixel (lane & 7) + 8 * ((lane >> 3) & 1) of the fragment, channels + 4 * (lane >> 4)
   const int aLane = ((lane & 7) + ((lane >> 3) & 1) * 8) * p.sw * CKP + (lane >> 4) * 4 + kBase;
   const int bLane = kPacked ? (nBase / 32) * (CK / 16) * taps * 512 + lane * 2 : (kBase + tig) * WROW + nBase + gid;
-  const int kk0 = kBase / 8;  // first k8 step of this warp within a tap's chunk
+  const int kk0 = kBase / 8;            // first k8 step of this warp within a tap's chunk
   const int rowStep = p.sh * FW * CKP;  // footprint offset of the next output row
 
   for (int chunk = 0; chunk < chunks; ++chunk) {
@@ -468,7 +469,8 @@ __global__ void __launch_bounds__(kMThreads, 2) deltaConvMmaKernel(
               unsigned b0, b1;
               if constexpr (kPacked) {  // k8 step kk = kk0 + ks: group kk / 2 of 16 channels, half kk % 2
                 const int kk = kk0 + ks;
-                const float2 v = *reinterpret_cast<const float2*>(bp + ((kk >> 1) * taps * 2 + (kk & 1)) * 256 + nf * 64);
+                const float2 v =
+                    *reinterpret_cast<const float2*>(bp + ((kk >> 1) * taps * 2 + (kk & 1)) * 256 + nf * 64);
                 b0 = __float_as_uint(v.x);
                 b1 = __float_as_uint(v.y);
               } else {
@@ -496,8 +498,8 @@ __global__ void __launch_bounds__(kMThreads, 2) deltaConvMmaKernel(
         for (int nf = 0; nf < 4; ++nf)
 #pragma unroll
           for (int hr = 0; hr < 2; ++hr) {
-            float2* o = reinterpret_cast<float2*>(sOut + ((2 * ms + mf) * kTW + gid + 8 * hr) * OUTROW + nBase + nf * 8 +
-                                                  2 * tig);
+            float2* o = reinterpret_cast<float2*>(sOut + ((2 * ms + mf) * kTW + gid + 8 * hr) * OUTROW + nBase +
+                                                  nf * 8 + 2 * tig);
             float2 v = make_float2(acc[mf][nf][2 * hr], acc[mf][nf][2 * hr + 1]);
             if (pass == 1) {
               const float2 u = *o;
@@ -548,12 +550,6 @@ namespace {
 using TcKernel = void (*)(DeltaConvParams, int, int, int, int, int, int, const float*, const uint8_t*, const float*,
                           float*, uint8_t*, bool);
 
-// Whether environment variable `name` starts with `c` (the kernels' comparison switches; read once by each caller).
-bool envStartsWith(const char* name, char c) {
-  const char* e = getenv(name);
-  return e != nullptr && e[0] == c;
-}
-
 // Dynamic shared memory above 48 KiB needs an opt-in per kernel instance, once (`done` is the instance's flag).
 template <typename Kernel>
 Kernel withSharedMemory(Kernel k, size_t bytes, bool& done, const char* where) {
@@ -567,7 +563,7 @@ Kernel withSharedMemory(Kernel k, size_t bytes, bool& done, const char* where) {
 // Blocks per SM the registers are capped for: 1 (default; the unrolled 3x3 kernels use ~250 registers) or 2
 // (TFJS_DELTA_CONV_MIN_BLOCKS=2: 128 registers, twice the resident warps).
 int minBlocks() {
-  static const int v = envStartsWith("TFJS_DELTA_CONV_MIN_BLOCKS", '2') ? 2 : 1;
+  static const int v = (int)envInt("TFJS_DELTA_CONV_MIN_BLOCKS", 1, 1, 2);
   return v;
 }
 
@@ -598,30 +594,35 @@ namespace {
 using MmaKernel = void (*)(DeltaConvParams, int, int, int, int, int, const float*, const uint8_t*, const float*, float*,
                            uint8_t*, bool, bool);
 
-// TFJS_DELTA_CONV_MMA=0: TF32 convs take the WMMA kernel (runs 1-4) instead, for comparisons in one run.
+// TFJS_DELTA_CONV_MMA=0 (default on): TF32 convs take the WMMA kernel instead, for comparisons in one run.
 bool mmaEnabled() {
-  static const bool v = !envStartsWith("TFJS_DELTA_CONV_MMA", '0');
+  static const bool v = envFlag("TFJS_DELTA_CONV_MMA", true);
   return v;
 }
 
 // Output channels per block of the multi-tap convs: 32 (default: K split across warps, shortest critical path
 // per tile) or TFJS_DELTA_CONV_MMA_NB=64 (N split across warps: half the blocks and staging), for comparisons.
 int mmaMultiTapNB() {
-  static const int v = envStartsWith("TFJS_DELTA_CONV_MMA_NB", '6') ? 64 : 32;
+  static const int v = [] {
+    const int64_t nb = envInt("TFJS_DELTA_CONV_MMA_NB", 32, 32, 64);
+    if (nb != 32 && nb != 64) throw Error("TFJS_DELTA_CONV_MMA_NB=" + std::to_string(nb) + ": expected 32 or 64");
+    return (int)nb;
+  }();
   return v;
 }
 
-// TFJS_DELTA_CONV_MMA_ROUND=0 (measurements only): operands are not rounded to TF32 (the tensor cores then ignore
-// their low mantissa bits), to see what the rounding pass costs.
+// TFJS_DELTA_CONV_MMA_ROUND=0 (default on; measurements only): operands are not rounded to TF32 (the tensor cores then
+// ignore their low mantissa bits), to see what the rounding pass costs.
 bool mmaRound() {
-  static const bool v = !envStartsWith("TFJS_DELTA_CONV_MMA_ROUND", '0');
+  static const bool v = envFlag("TFJS_DELTA_CONV_MMA_ROUND", true);
   return v;
 }
 
 template <int KH, int KW, int CK, int NB, bool kPacked>
 MmaKernel mmaReady() {
   static bool optedIn = false;
-  return withSharedMemory<MmaKernel>(deltaConvMmaKernel<KH, KW, CK, NB, kPacked>, kMmaSmemLimit, optedIn, "deltaConvMMA");
+  return withSharedMemory<MmaKernel>(deltaConvMmaKernel<KH, KW, CK, NB, kPacked>, kMmaSmemLimit, optedIn,
+                                     "deltaConvMMA");
 }
 
 template <int NB, bool kPacked>
@@ -653,11 +654,12 @@ bool launchMma(cudaStream_t s, const DeltaConvParams& p, const float* x, const u
   const int64_t tiles = (int64_t)((p.oh + kTH - 1) / kTH) * ((p.ow + kTW - 1) / kTW);
   if (tiles > 0x7fffffff) return false;
   const bool three = p.kh == 3 && p.kw == 3;
-  const MmaKernel k = packed ? (nb == 64 ? mmaPick<64, true>(pointwise, three, ck) : mmaPick<32, true>(pointwise, three, ck))
-                             : (nb == 64 ? mmaPick<64, false>(pointwise, three, ck) : mmaPick<32, false>(pointwise, three, ck));
+  const MmaKernel k =
+      packed ? (nb == 64 ? mmaPick<64, true>(pointwise, three, ck) : mmaPick<32, true>(pointwise, three, ck))
+             : (nb == 64 ? mmaPick<64, false>(pointwise, three, ck) : mmaPick<32, false>(pointwise, three, ck));
   dim3 grid((unsigned)tiles, (unsigned)(p.co / nb), (unsigned)p.n);
-  k<<<grid, kMThreads, smem, s>>>(p, fh, fw, (int)inFloats, (int)stageFloats, (int)headBytes, x, mask, packed ? packed : w, y,
-                                  outMask, writeZeros, mmaRound());
+  k<<<grid, kMThreads, smem, s>>>(p, fh, fw, (int)inFloats, (int)stageFloats, (int)headBytes, x, mask,
+                                  packed ? packed : w, y, outMask, writeZeros, mmaRound());
   TD_LAUNCHED("deltaConvMMA");
   return true;
 }

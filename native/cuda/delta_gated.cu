@@ -34,8 +34,8 @@ __device__ __forceinline__ float act(int op, float v, float alpha) {
 }
 
 template <typename T, typename I>
-__global__ void applyGateKernel(const T* __restrict__ y, const float* __restrict__ gate, T* __restrict__ out,
-                                I total, I perRow, I c, int op, float alpha) {
+__global__ void applyGateKernel(const T* __restrict__ y, const float* __restrict__ gate, T* __restrict__ out, I total,
+                                I perRow, I c, int op, float alpha) {
   for (I i = blockIdx.x * (I)blockDim.x + threadIdx.x; i < total; i += (I)gridDim.x * blockDim.x)
     out[i] = fromFloat<T>(act(op, toFloat(y[i]) * gate[(i / perRow) * c + i % c], alpha));
 }
@@ -56,20 +56,21 @@ void launchGateSigmoid(cudaStream_t s, const float* mean, const float* wg, const
   TD_LAUNCHED("gateSigmoid");
 }
 
-void launchApplyGate(cudaStream_t s, const void* y, const float* gate, void* out, int64_t n, int64_t voxels,
-                     int64_t c, int act, float alpha, bool half) {
+void launchApplyGate(cudaStream_t s, const void* y, const float* gate, void* out, int64_t n, int64_t voxels, int64_t c,
+                     int act, float alpha, bool half) {
   const int64_t total = n * voxels * c;
   if (total == 0) return;
   if (half && half8Ok(total, y, out)) {
-    TD_INDEX_DISPATCH(total < kIndex32Limit, applyGateHalf8<I><<<deltaGrid(total / 8, kThreads), kThreads, 0, s>>>(
-                                                 (const uint4*)y, gate, (uint4*)out, (I)(total / 8), (I)(voxels * c),
-                                                 (I)c, act, alpha));
+    TD_INDEX_DISPATCH(total < kIndex32Limit,
+                      applyGateHalf8<I><<<deltaGrid(total / 8, kThreads), kThreads, 0, s>>>(
+                          (const uint4*)y, gate, (uint4*)out, (I)(total / 8), (I)(voxels * c), (I)c, act, alpha));
     TD_LAUNCHED("applyGate");
     return;
   }
   const int grid = deltaGrid(total, kThreads);
-  TD_STORAGE_DISPATCH(half, TD_INDEX_DISPATCH(total < kIndex32Limit, applyGateKernel<T, I><<<grid, kThreads, 0, s>>>(
-                                 (const T*)y, gate, (T*)out, (I)total, (I)(voxels * c), (I)c, act, alpha)));
+  TD_STORAGE_DISPATCH(half, TD_INDEX_DISPATCH(total < kIndex32Limit, applyGateKernel<T, I>
+                                              <<<grid, kThreads, 0, s>>>((const T*)y, gate, (T*)out, (I)total,
+                                                                         (I)(voxels * c), (I)c, act, alpha)));
   TD_LAUNCHED("applyGate");
 }
 

@@ -117,8 +117,8 @@ void launchCompare(cudaStream_t s, int op, int dtype, const void* a, const void*
   const bool fits = n < kIndex32Limit;
   switch (dtype) {
     case DT_FLOAT32:
-      TD_INDEX_DISPATCH(fits, compareKernel<float, I><<<blocksFor(n), kThreads, 0, s>>>(
-                                  op, (const float*)a, (const float*)b, out, a_, b_, o, (I)n));
+      TD_INDEX_DISPATCH(fits, compareKernel<float, I>
+                        <<<blocksFor(n), kThreads, 0, s>>>(op, (const float*)a, (const float*)b, out, a_, b_, o, (I)n));
       break;
     case DT_INT32:
       TD_INDEX_DISPATCH(fits, compareKernel<int32_t, I><<<blocksFor(n), kThreads, 0, s>>>(
@@ -128,8 +128,7 @@ void launchCompare(cudaStream_t s, int op, int dtype, const void* a, const void*
       TD_INDEX_DISPATCH(fits, compareKernel<uint8_t, I><<<blocksFor(n), kThreads, 0, s>>>(
                                   op, (const uint8_t*)a, (const uint8_t*)b, out, a_, b_, o, (I)n));
       break;
-    default:
-      failArg("compare", "unsupported dtype " + std::to_string(dtype));
+    default: failArg("compare", "unsupported dtype " + std::to_string(dtype));
   }
   TD_LAUNCHED("compare");
 }
@@ -139,11 +138,11 @@ void launchSelect(cudaStream_t s, int elemBytes, const uint8_t* cond, int64_t co
   if (n == 0) return;
   if (condInner < 1) failArg("select", "condInner must be >= 1");
   if (elemBytes == 4)
-    selectKernel<uint32_t><<<blocksFor(n), kThreads, 0, s>>>(cond, condInner, (const uint32_t*)a,
-                                                             (const uint32_t*)b, (uint32_t*)out, n);
+    selectKernel<uint32_t>
+        <<<blocksFor(n), kThreads, 0, s>>>(cond, condInner, (const uint32_t*)a, (const uint32_t*)b, (uint32_t*)out, n);
   else if (elemBytes == 1)
-    selectKernel<uint8_t><<<blocksFor(n), kThreads, 0, s>>>(cond, condInner, (const uint8_t*)a, (const uint8_t*)b,
-                                                            (uint8_t*)out, n);
+    selectKernel<uint8_t>
+        <<<blocksFor(n), kThreads, 0, s>>>(cond, condInner, (const uint8_t*)a, (const uint8_t*)b, (uint8_t*)out, n);
   else
     failArg("select", "elemBytes must be 1 or 4");
   TD_LAUNCHED("select");
@@ -154,11 +153,11 @@ void launchTile(cudaStream_t s, int elemBytes, const void* x, const Dims& in, vo
   if (n == 0) return;
   const bool fits = n < kIndex32Limit;
   if (elemBytes == 4)
-    TD_INDEX_DISPATCH(fits, tileKernel<uint32_t, I><<<blocksFor(n), kThreads, 0, s>>>(
-                                (const uint32_t*)x, in, (uint32_t*)out, o, (I)n));
+    TD_INDEX_DISPATCH(fits, tileKernel<uint32_t, I>
+                      <<<blocksFor(n), kThreads, 0, s>>>((const uint32_t*)x, in, (uint32_t*)out, o, (I)n));
   else if (elemBytes == 1)
-    TD_INDEX_DISPATCH(fits, tileKernel<uint8_t, I><<<blocksFor(n), kThreads, 0, s>>>(
-                                (const uint8_t*)x, in, (uint8_t*)out, o, (I)n));
+    TD_INDEX_DISPATCH(
+        fits, tileKernel<uint8_t, I><<<blocksFor(n), kThreads, 0, s>>>((const uint8_t*)x, in, (uint8_t*)out, o, (I)n));
   else
     failArg("tile", "elemBytes must be 1 or 4");
   TD_LAUNCHED("tile");
@@ -179,8 +178,8 @@ void launchClip(cudaStream_t s, const float* x, float* y, int64_t n, float lo, f
 void launchZeroInactive(cudaStream_t s, float* x, const uint8_t* mask, int64_t pixels, int64_t channels) {
   const int64_t n = pixels * channels;
   if (n == 0) return;
-  TD_INDEX_DISPATCH(n < kIndex32Limit, zeroInactiveKernel<I><<<blocksFor(n), kThreads, 0, s>>>(x, mask, (I)n,
-                                                                                               (I)channels));
+  TD_INDEX_DISPATCH(n < kIndex32Limit,
+                    zeroInactiveKernel<I><<<blocksFor(n), kThreads, 0, s>>>(x, mask, (I)n, (I)channels));
   TD_LAUNCHED("zeroInactive");
 }
 

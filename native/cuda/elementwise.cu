@@ -114,8 +114,8 @@ __global__ void binaryHalf8(int op, const uint4* __restrict__ a, const uint4* __
 
 // b broadcast along the last dimension only (a bias-like [.., C] + [C]).
 template <typename T, typename I>
-__global__ void binaryInner(int op, const T* __restrict__ a, const T* __restrict__ b, T* __restrict__ o, I n,
-                            I inner, int swap) {
+__global__ void binaryInner(int op, const T* __restrict__ a, const T* __restrict__ b, T* __restrict__ o, I n, I inner,
+                            int swap) {
   for (I i = blockIdx.x * (I)blockDim.x + threadIdx.x; i < n; i += (I)gridDim.x * blockDim.x) {
     T av = a[i], bv = b[i % inner];
     o[i] = swap ? binaryOp<T>(op, bv, av) : binaryOp<T>(op, av, bv);
@@ -123,8 +123,8 @@ __global__ void binaryInner(int op, const T* __restrict__ a, const T* __restrict
 }
 
 template <typename T, typename I>
-__global__ void binaryBroadcast(int op, const T* __restrict__ a, const T* __restrict__ b, T* __restrict__ o,
-                                Dims ad, Dims bd, Dims od, I n) {
+__global__ void binaryBroadcast(int op, const T* __restrict__ a, const T* __restrict__ b, T* __restrict__ o, Dims ad,
+                                Dims bd, Dims od, I n) {
   for (I i = blockIdx.x * (I)blockDim.x + threadIdx.x; i < n; i += (I)gridDim.x * blockDim.x) {
     I ia, ib;
     stridedOffsets(i, od, ad, bd, ia, ib);
@@ -186,13 +186,15 @@ void binaryT(cudaStream_t s, int op, const T* a, const T* b, T* o, const Dims& a
 }
 
 template <typename T, typename I>
-__global__ void biasActKernel(T* __restrict__ y, I n, const float* __restrict__ bias, I biasLen,
-                              int act, float alpha, const float* __restrict__ prelu, I preluLen) {
+__global__ void biasActKernel(T* __restrict__ y, I n, const float* __restrict__ bias, I biasLen, int act, float alpha,
+                              const float* __restrict__ prelu, I preluLen) {
   for (I i = blockIdx.x * (I)blockDim.x + threadIdx.x; i < n; i += (I)gridDim.x * blockDim.x) {
     float v = toFloat(y[i]);
     if (bias) v += bias[i % biasLen];
-    if (prelu) v = v < 0.f ? prelu[i % preluLen] * v : v;
-    else v = unaryOp(act, v, alpha);
+    if (prelu)
+      v = v < 0.f ? prelu[i % preluLen] * v : v;
+    else
+      v = unaryOp(act, v, alpha);
     y[i] = fromFloat<T>(v);
   }
 }
@@ -207,10 +209,9 @@ __global__ void biasActHalf8(uint4* __restrict__ y, I n8, const float* __restric
 }
 
 template <typename T, typename I>
-__global__ void batchNormKernel(const T* __restrict__ x, T* __restrict__ y, I n,
-                                const float* __restrict__ mean, I lm, const float* __restrict__ var, I lv,
-                                const float* __restrict__ offset, I lo, const float* __restrict__ scale,
-                                I ls, float eps) {
+__global__ void batchNormKernel(const T* __restrict__ x, T* __restrict__ y, I n, const float* __restrict__ mean, I lm,
+                                const float* __restrict__ var, I lv, const float* __restrict__ offset, I lo,
+                                const float* __restrict__ scale, I ls, float eps) {
   const bool same = lm == lv && (!offset || lo == lm) && (!scale || ls == lm);  // the usual per-channel case
   for (I i = blockIdx.x * (I)blockDim.x + threadIdx.x; i < n; i += (I)gridDim.x * blockDim.x) {
     const I c = i % lm;
@@ -244,7 +245,8 @@ __global__ void floatToInt(const float* __restrict__ x, int32_t* __restrict__ y,
 
 template <typename T>
 __global__ void fillKernel(T* __restrict__ y, int64_t n, T v) {
-  for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < n; i += (int64_t)gridDim.x * blockDim.x) y[i] = v;
+  for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < n; i += (int64_t)gridDim.x * blockDim.x)
+    y[i] = v;
 }
 
 // One block per row; rows of a softmax are short in CNN heads, so a plain block reduction suffices.
@@ -311,43 +313,59 @@ void launchBiasAct(cudaStream_t s, void* y, int64_t n, const float* bias, int64_
     TD_LAUNCHED("biasAct");
     return;
   }
-  TD_STORAGE_DISPATCH(half, TD_INDEX_DISPATCH(n < kIndex32Limit, biasActKernel<T, I><<<blocksFor(n), kThreads, 0, s>>>(
-                                                  (T*)y, n, bias, biasLen, act, alpha, prelu, preluLen)));
+  TD_STORAGE_DISPATCH(half,
+                      TD_INDEX_DISPATCH(n < kIndex32Limit, biasActKernel<T, I><<<blocksFor(n), kThreads, 0, s>>>(
+                                                               (T*)y, n, bias, biasLen, act, alpha, prelu, preluLen)));
   TD_LAUNCHED("biasAct");
 }
 
-void launchBatchNorm(cudaStream_t s, const void* x, void* y, int64_t n, const float* mean, int64_t lm,
-                     const float* var, int64_t lv, const float* offset, int64_t lo, const float* scale, int64_t ls,
-                     float eps, bool half) {
+void launchBatchNorm(cudaStream_t s, const void* x, void* y, int64_t n, const float* mean, int64_t lm, const float* var,
+                     int64_t lv, const float* offset, int64_t lo, const float* scale, int64_t ls, float eps,
+                     bool half) {
   if (n == 0) return;
-  TD_STORAGE_DISPATCH(half, TD_INDEX_DISPATCH(n < kIndex32Limit, batchNormKernel<T, I><<<blocksFor(n), kThreads, 0, s>>>(
-                                                  (const T*)x, (T*)y, n, mean, lm, var, lv, offset, lo, scale, ls, eps)));
+  TD_STORAGE_DISPATCH(half, TD_INDEX_DISPATCH(n < kIndex32Limit, batchNormKernel<T, I>
+                                              <<<blocksFor(n), kThreads, 0, s>>>((const T*)x, (T*)y, n, mean, lm, var,
+                                                                                 lv, offset, lo, scale, ls, eps)));
   TD_LAUNCHED("batchNorm");
 }
 
 void launchCast(cudaStream_t s, const void* x, int src, void* y, int dst, int64_t n) {
   if (n == 0) return;
   int g = blocksFor(n);
-  if (src == DT_FLOAT32 && dst == DT_INT32) floatToInt<<<g, kThreads, 0, s>>>((const float*)x, (int32_t*)y, n);
-  else if (src == DT_INT32 && dst == DT_FLOAT32) castKernel<int32_t, float><<<g, kThreads, 0, s>>>((const int32_t*)x, (float*)y, n);
-  else if (src == DT_BOOL && dst == DT_FLOAT32) castKernel<uint8_t, float><<<g, kThreads, 0, s>>>((const uint8_t*)x, (float*)y, n);
-  else if (src == DT_BOOL && dst == DT_INT32) castKernel<uint8_t, int32_t><<<g, kThreads, 0, s>>>((const uint8_t*)x, (int32_t*)y, n);
-  else if (src == DT_FLOAT32 && dst == DT_FLOAT16) castFloat<float, __half><<<g, kThreads, 0, s>>>((const float*)x, (__half*)y, n);
-  else if (src == DT_FLOAT16 && dst == DT_FLOAT32) castFloat<__half, float><<<g, kThreads, 0, s>>>((const __half*)x, (float*)y, n);
-  else if (src == DT_FLOAT32 && dst == DT_BOOL) castToBool<float><<<g, kThreads, 0, s>>>((const float*)x, (uint8_t*)y, n);
-  else if (src == DT_INT32 && dst == DT_BOOL) castToBool<int32_t><<<g, kThreads, 0, s>>>((const int32_t*)x, (uint8_t*)y, n);
-  else failArg("cast", "unsupported cast " + std::to_string(src) + " -> " + std::to_string(dst));
+  if (src == DT_FLOAT32 && dst == DT_INT32)
+    floatToInt<<<g, kThreads, 0, s>>>((const float*)x, (int32_t*)y, n);
+  else if (src == DT_INT32 && dst == DT_FLOAT32)
+    castKernel<int32_t, float><<<g, kThreads, 0, s>>>((const int32_t*)x, (float*)y, n);
+  else if (src == DT_BOOL && dst == DT_FLOAT32)
+    castKernel<uint8_t, float><<<g, kThreads, 0, s>>>((const uint8_t*)x, (float*)y, n);
+  else if (src == DT_BOOL && dst == DT_INT32)
+    castKernel<uint8_t, int32_t><<<g, kThreads, 0, s>>>((const uint8_t*)x, (int32_t*)y, n);
+  else if (src == DT_FLOAT32 && dst == DT_FLOAT16)
+    castFloat<float, __half><<<g, kThreads, 0, s>>>((const float*)x, (__half*)y, n);
+  else if (src == DT_FLOAT16 && dst == DT_FLOAT32)
+    castFloat<__half, float><<<g, kThreads, 0, s>>>((const __half*)x, (float*)y, n);
+  else if (src == DT_FLOAT32 && dst == DT_BOOL)
+    castToBool<float><<<g, kThreads, 0, s>>>((const float*)x, (uint8_t*)y, n);
+  else if (src == DT_INT32 && dst == DT_BOOL)
+    castToBool<int32_t><<<g, kThreads, 0, s>>>((const int32_t*)x, (uint8_t*)y, n);
+  else
+    failArg("cast", "unsupported cast " + std::to_string(src) + " -> " + std::to_string(dst));
   TD_LAUNCHED("cast");
 }
 
 void launchFill(cudaStream_t s, void* y, int dtype, int64_t n, double value) {
   if (n == 0) return;
   int g = blocksFor(n);
-  if (dtype == DT_FLOAT32) fillKernel<float><<<g, kThreads, 0, s>>>((float*)y, n, (float)value);
-  else if (dtype == DT_FLOAT16) fillKernel<__half><<<g, kThreads, 0, s>>>((__half*)y, n, __float2half_rn((float)value));
-  else if (dtype == DT_INT32) fillKernel<int32_t><<<g, kThreads, 0, s>>>((int32_t*)y, n, (int32_t)value);
-  else if (dtype == DT_BOOL) fillKernel<uint8_t><<<g, kThreads, 0, s>>>((uint8_t*)y, n, value != 0 ? 1 : 0);
-  else failArg("fill", "unsupported dtype " + std::to_string(dtype));
+  if (dtype == DT_FLOAT32)
+    fillKernel<float><<<g, kThreads, 0, s>>>((float*)y, n, (float)value);
+  else if (dtype == DT_FLOAT16)
+    fillKernel<__half><<<g, kThreads, 0, s>>>((__half*)y, n, __float2half_rn((float)value));
+  else if (dtype == DT_INT32)
+    fillKernel<int32_t><<<g, kThreads, 0, s>>>((int32_t*)y, n, (int32_t)value);
+  else if (dtype == DT_BOOL)
+    fillKernel<uint8_t><<<g, kThreads, 0, s>>>((uint8_t*)y, n, value != 0 ? 1 : 0);
+  else
+    failArg("fill", "unsupported dtype " + std::to_string(dtype));
   TD_LAUNCHED("fill");
 }
 

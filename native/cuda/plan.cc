@@ -39,8 +39,9 @@ int capturingPlan() { return g_capturing; }
 
 void refuseWhileCapturing(const char* what) {
   if (g_capturing)
-    failArg(what, "not allowed while a compiled plan is being captured (a frame of a compiled stream must not "
-                  "read tensor data on the host, synchronise or time itself)");
+    failArg(what,
+            "not allowed while a compiled plan is being captured (a frame of a compiled stream must not "
+            "read tensor data on the host, synchronise or time itself)");
 }
 
 void uploadNow(void* dst, const void* src, size_t bytes) {

@@ -53,8 +53,8 @@ void launchPool(cudaStream_t s, bool isMax, const void* x, void* y, const PoolPa
   int64_t blocks = (total + kThreads - 1) / kThreads;
   const bool fits = total < kIndex32Limit && p.n * p.d * p.h * p.w * p.c < kIndex32Limit;
   const int grid = (int)(blocks < 65535 * 8 ? blocks : 65535 * 8);
-  TD_STORAGE_DISPATCH(half, TD_INDEX_DISPATCH(fits, poolKernel<T, I><<<grid, kThreads, 0, s>>>(
-                                                        isMax, (const T*)x, (T*)y, p, total)));
+  TD_STORAGE_DISPATCH(
+      half, TD_INDEX_DISPATCH(fits, poolKernel<T, I><<<grid, kThreads, 0, s>>>(isMax, (const T*)x, (T*)y, p, total)));
   TD_LAUNCHED("pool");
 }
 

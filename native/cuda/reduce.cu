@@ -87,12 +87,16 @@ size_t reduceScratch(int64_t outer, int64_t r, int64_t inner) {
   return chunks > 1 ? (size_t)(outer * chunks * inner) * sizeof(float) : 0;
 }
 
-void launchReduce(cudaStream_t s, int op, const void* x, bool xHalf, float* y, int64_t outer, int64_t r,
-                  int64_t inner, void* scratch) {
+void launchReduce(cudaStream_t s, int op, const void* x, bool xHalf, float* y, int64_t outer, int64_t r, int64_t inner,
+                  void* scratch) {
   if (op < 0 || op > R_PROD) failArg("reduce", "unknown reduce op " + std::to_string(op));
   if (outer * inner == 0) return;
   if (r == 0) {  // empty reduction: the identity of the op
-    launchFill(s, y, DT_FLOAT32, outer * inner, op == R_MAX ? -INFINITY : op == R_MIN ? INFINITY : op == R_PROD ? 1 : (op == R_MEAN ? NAN : 0));
+    launchFill(s, y, DT_FLOAT32, outer * inner,
+               op == R_MAX    ? -INFINITY
+               : op == R_MIN  ? INFINITY
+               : op == R_PROD ? 1
+                              : (op == R_MEAN ? NAN : 0));
     return;
   }
   const float scale = op == R_MEAN ? 1.f / (float)r : 1.f;
@@ -105,7 +109,7 @@ void launchReduce(cudaStream_t s, int op, const void* x, bool xHalf, float* y, i
   const int first = op == R_MEAN ? R_SUM : op;
   float* partial = static_cast<float*>(scratch);
   TD_STORAGE_DISPATCH(xHalf, reduceOnce<T>(s, first, (const T*)x, partial, outer * chunks, r / chunks, inner,
-                                            1.f));  // [outer, chunks, inner]
+                                           1.f));  // [outer, chunks, inner]
   reduceOnce<float>(s, op == R_MEAN ? R_SUM : op, partial, y, outer, chunks, inner, scale);
 }
 

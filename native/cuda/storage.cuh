@@ -12,9 +12,13 @@ __device__ __forceinline__ float toFloat(__half v) { return __half2float(v); }
 template <typename T>
 __device__ __forceinline__ T fromFloat(float v);
 template <>
-__device__ __forceinline__ float fromFloat<float>(float v) { return v; }
+__device__ __forceinline__ float fromFloat<float>(float v) {
+  return v;
+}
 template <>
-__device__ __forceinline__ __half fromFloat<__half>(float v) { return __float2half_rn(v); }
+__device__ __forceinline__ __half fromFloat<__half>(float v) {
+  return __float2half_rn(v);
+}
 
 // Eight halves in one 16-byte vector: memory-bound kernels on half data move 16 bytes a thread.
 union Half8 {

@@ -171,7 +171,7 @@ export class CompiledStream {
     return {
       captured: p != null,
       graphNodes: p?.nodes ?? 0,
-      planBytes: p ? this.backend.n.planBytes(p.id) : 0,
+      planBytes: p ? this.backend.n.planBytes({plan: p.id}) : 0,
       frames: this.frames,
       replayedFrames: this.replayed,
       captures: this.captures,
@@ -199,7 +199,7 @@ export class CompiledStream {
     if (this.plan == null) this.capture(xs);
     else this.loadInputs(this.plan, xs);
     const plan = this.plan!;
-    this.backend.n.planLaunch(plan.id);
+    this.backend.n.planLaunch({plan: plan.id});
     this.replayed++;
     const outs = plan.outputs.map(o => tf.engine().makeTensorFromTensorInfo(this.backend.copyOf(o), this.backend));
     return this.model.outputs.length === 1 ? outs[0] : outs;
@@ -298,9 +298,9 @@ export class CompiledStream {
       const src = x.dtype === dst.dtype ? x : tf.cast(x, dst.dtype);
       try {
         if (this.backend.data.has(src.dataId)) {  // already on 'cuda': a device copy
-          this.backend.n.copy(this.backend.ptr(dst), this.backend.ptr(src), dst.size * 4);
+          this.backend.n.copy({dst: this.backend.ptr(dst), src: this.backend.ptr(src), bytes: dst.size * 4});
         } else {
-          this.backend.n.upload(this.backend.ptr(dst), src.dataSync() as Float32Array);
+          this.backend.n.upload({dst: this.backend.ptr(dst), values: src.dataSync() as Float32Array});
         }
       } finally {
         if (src !== x) src.dispose();
@@ -345,7 +345,7 @@ export class CompiledStream {
             continue;
           }
           if (written.size !== h.tensor.size) throw new Error(`state buffer '${h.name}' changed size during the frame`);
-          n.copy(this.backend.rawPtr(h.tensor), this.backend.ptr(written), h.tensor.size * 4);
+          n.copy({dst: this.backend.rawPtr(h.tensor), src: this.backend.ptr(written), bytes: h.tensor.size * 4});
           plan.states.push({stream: h.stream, name: h.name, held: h.tensor, written});
         }
         const before = new Set(held.map(h => `${this.deltaLayers.findIndex(l => l.stream === h.stream)}/${h.name}`));
@@ -358,10 +358,10 @@ export class CompiledStream {
           }
         });
         capturing = false;
-        plan.nodes = n.planEnd(plan.id);
+        plan.nodes = n.planEnd({plan: plan.id});
       });
     } catch (e) {
-      if (capturing) n.planAbort(plan.id);
+      if (capturing) n.planAbort({plan: plan.id});
       plan.outputs.forEach(t => t.dispose());
       plan.stats.forEach(r => r.fraction?.dispose());
       inputs.forEach(t => t.dispose());
@@ -394,7 +394,7 @@ export class CompiledStream {
     this.plan = null;
     this.eagerLeft = eagerFrames;
     if (plan == null) return;
-    this.backend.n.planDestroy(plan.id);
+    this.backend.n.planDestroy({plan: plan.id});
     plan.inputs.forEach(t => t.dispose());
     plan.outputs.forEach(t => t.dispose());
     plan.stats.forEach(r => r.fraction?.dispose());

@@ -104,8 +104,8 @@ export class CudaBackend extends KernelBackend {
     }
     if (dtype === 'complex64') throw new Error(`'cuda' backend: complex64 tensors are not supported`);
     const bytes = util.sizeFromShape(shape) * bytesPerElement(dtype);
-    const ptr = bytes > 0 ? this.n.alloc(bytes, values != null) : 0;
-    if (values != null && bytes > 0) this.n.upload(ptr, asTyped(values, dtype));
+    const ptr = bytes > 0 ? this.n.alloc({bytes, hostData: values != null}) : 0;
+    if (values != null && bytes > 0) this.n.upload({dst: ptr, values: asTyped(values, dtype)});
     this.data.set(dataId, {ptr, bytes, dtype, shape, refCount});
   }
 
@@ -114,7 +114,7 @@ export class CudaBackend extends KernelBackend {
     if (d.host) return d.host;
     if (d.lazy) this.materialise(d);
     const out = typedArrayFor(d.dtype, util.sizeFromShape(d.shape));
-    if (d.bytes > 0) this.n.download(d.half ? this.floatCopy(d) : d.ptr, out);
+    if (d.bytes > 0) this.n.download({src: d.half ? this.floatCopy(d) : d.ptr, out});
     return out;
   }
 
@@ -130,8 +130,8 @@ export class CudaBackend extends KernelBackend {
     if (d.lazy) this.unpin(d.lazy.maskPtr);
     const pin = d.bytes > 0 ? this.pins.get(d.ptr) : undefined;
     if (pin) pin.orphan = true;  // a lazy tensor still needs this mask: freed by its unpin
-    else if (d.bytes > 0) this.n.free(d.ptr);
-    if (d.derived) d.derived.forEach(p => this.n.free(p));
+    else if (d.bytes > 0) this.n.free({ptr: d.ptr});
+    if (d.derived) d.derived.forEach(p => this.n.free({ptr: p}));
     this.data.delete(dataId);
     return true;
   }
@@ -157,7 +157,7 @@ export class CudaBackend extends KernelBackend {
   override async time(f: () => void): Promise<tf.BackendTimingInfo> {
     const id = this.n.timerStart();
     f();
-    return {kernelMs: this.n.timerEnd(id)};
+    return {kernelMs: this.n.timerEnd({timer: id})};
   }
 
   override timerAvailable(): boolean {
@@ -184,7 +184,7 @@ export class CudaBackend extends KernelBackend {
     if (dtype !== 'float32') throw new Error(`'cuda' backend: half storage is for float32 tensors, not ${dtype}`);
     const dataId = {id: nextDataId++};
     const bytes = util.sizeFromShape(shape) * 2;
-    this.data.set(dataId, {ptr: bytes > 0 ? this.n.alloc(bytes) : 0, bytes, dtype, shape, refCount: 1, half: true});
+    this.data.set(dataId, {ptr: bytes > 0 ? this.n.alloc({bytes}) : 0, bytes, dtype, shape, refCount: 1, half: true});
     return {dataId, shape, dtype};
   }
 
@@ -240,21 +240,24 @@ export class CudaBackend extends KernelBackend {
     const h = this.makeOutput(t.shape, 'float32', true);
     temps.push(h);
     const size = util.sizeFromShape(t.shape);
-    if (size > 0) this.n.cast(this.ptr(t), DTypeCode.float32, this.storedPtr(h), DTypeCode.float16, size);
+    if (size > 0) {
+      this.n.cast({x: this.ptr(t), srcDtype: DTypeCode.float32, y: this.storedPtr(h), dstDtype: DTypeCode.float16,
+                   n: size});
+    }
     return this.storedPtr(h);
   }
 
   private floatCopy(d: CudaData): Ptr {
     const size = util.sizeFromShape(d.shape);
-    return this.derivedOf(d, 'float32', size * 4, dst => this.n.cast(d.ptr, DTypeCode.float16, dst, DTypeCode.float32,
-                                                                      size));
+    return this.derivedOf(d, 'float32', size * 4, dst => this.n.cast({x: d.ptr, srcDtype: DTypeCode.float16, y: dst,
+                                                                       dstDtype: DTypeCode.float32, n: size}));
   }
 
   /** A new tensor holding a copy of `t`'s data (one device-to-device copy, queued), in the same storage. */
   copyOf(t: TensorInfo): TensorInfo {
     const out = this.makeOutput(t.shape, t.dtype, this.isHalf(t));
     const bytes = this.data.get(out.dataId).bytes;
-    if (bytes > 0) this.n.copy(this.storedPtr(out), this.storedPtr(t), bytes);
+    if (bytes > 0) this.n.copy({dst: this.storedPtr(out), src: this.storedPtr(t), bytes});
     return out;
   }
 
@@ -288,7 +291,7 @@ export class CudaBackend extends KernelBackend {
   private materialise(d: CudaData): void {
     const l = d.lazy!;
     d.lazy = undefined;
-    this.n.zeroInactive(d.ptr, l.maskPtr, l.pixels, l.channels);
+    this.n.zeroInactive({x: d.ptr, mask: l.maskPtr, pixels: l.pixels, channels: l.channels});
     this.unpin(l.maskPtr);
   }
 
@@ -297,7 +300,7 @@ export class CudaBackend extends KernelBackend {
     if (!pin) return;
     if (--pin.count > 0) return;
     this.pins.delete(p);
-    if (pin.orphan) this.n.free(p);
+    if (pin.orphan) this.n.free({ptr: p});
   }
 
   /** Disposes a kernel-internal temporary. */
@@ -325,7 +328,7 @@ export class CudaBackend extends KernelBackend {
     if (!d.derived) d.derived = new Map();
     let p = d.derived.get(key);
     if (p === undefined) {
-      p = this.n.alloc(bytes);
+      p = this.n.alloc({bytes});
       make(p);
       d.derived.set(key, p);
     }

@@ -1,5 +1,5 @@
 /**
- * The 'cuda' tfjs backend (issue 6): tensors in GPU memory owned by a native addon (CUDA 13, cuDNN 9,
+ * The 'cuda' tfjs backend: tensors in GPU memory owned by a native addon (CUDA 13, cuDNN 9,
  * cuBLAS 13), standard kernels on cuDNN / cuBLAS / own CUDA kernels, every other kernel on the CPU with a
  * one-time warning (an error under TFJS_DELTA_STRICT_KERNELS=1).
  *

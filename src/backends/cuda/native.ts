@@ -33,84 +33,315 @@ export interface NativeMemory {
   deviceTotal: number;
 }
 
-/** The addon's functions (native/cuda/addon.cc). Enum values mirror native/cuda/common.h. */
+/** Arguments of the kernels whose float activations may be in half storage (DTypeCode.float16); default false. */
+interface MaybeHalf {
+  half?: boolean;
+}
+
+// One named-arguments type per native entry, with the field names the native binding reads
+// (native/cuda/bindings/<family>.cc). Pointers are device pointers, 0 a null pointer (for masks: dense).
+export interface AllocArgs {
+  bytes: number;
+  /** An upload into the block follows at once (no poison fill; a constant while capturing). */
+  hostData?: boolean;
+}
+export interface FreeArgs {ptr: Ptr}
+export interface UploadArgs {dst: Ptr; values: ArrayBufferView}
+export interface DownloadArgs {src: Ptr; out: ArrayBufferView}
+export interface CopyArgs {dst: Ptr; src: Ptr; bytes: number}
+export interface TimerEndArgs {timer: number}
+export interface OptionsArgs {allowTF32?: boolean; findAlgorithms?: boolean; poison?: boolean}
+export interface UnaryArgs extends MaybeHalf {op: number; x: Ptr; y: Ptr; n: number; alpha: number}
+/** `out` is contiguous with shape outShape; a and b strides are 0 on their broadcast dims. */
+export interface BroadcastArgs {
+  op: number;
+  dtype: number;
+  a: Ptr;
+  b: Ptr;
+  out: Ptr;
+  outShape: number[];
+  aStrides: number[];
+  bStrides: number[];
+}
+export interface BiasActArgs extends MaybeHalf {
+  y: Ptr;
+  n: number;
+  bias: Ptr;
+  biasLen: number;
+  act: number;
+  alpha: number;
+  prelu: Ptr;
+  preluLen: number;
+}
+export interface BatchNormArgs extends MaybeHalf {
+  x: Ptr;
+  y: Ptr;
+  n: number;
+  mean: Ptr;
+  meanLen: number;
+  variance: Ptr;
+  varianceLen: number;
+  offset: Ptr;
+  offsetLen: number;
+  scale: Ptr;
+  scaleLen: number;
+  epsilon: number;
+}
+export interface CastArgs {x: Ptr; srcDtype: number; y: Ptr; dstDtype: number; n: number}
+export interface FillArgs {y: Ptr; dtype: number; n: number; value: number}
+export interface SoftmaxArgs {x: Ptr; y: Ptr; rows: number; cols: number}
+export interface StridedCopyArgs {
+  elemBytes: number;
+  src: Ptr;
+  srcOffset: number;
+  shape: number[];
+  srcStrides: number[];
+  dst: Ptr;
+  dstOffset: number;
+  dstStrides: number[];
+}
+/** mode 0 constant (value), 1 reflect, 2 symmetric; before[k]: the pad before dim k. */
+export interface PadArgs {
+  dtype: number;
+  x: Ptr;
+  inShape: number[];
+  y: Ptr;
+  outShape: number[];
+  before: number[];
+  mode: number;
+  value: number;
+}
+export interface ResizeArgs {
+  bilinear: boolean;
+  x: Ptr;
+  n: number;
+  h: number;
+  w: number;
+  c: number;
+  y: Ptr;
+  outH: number;
+  outW: number;
+  alignCorners: boolean;
+  halfPixelCenters: boolean;
+}
+/** x viewed as [outer, r, inner] reduced over r into float32 y; `xHalf`: x in half storage. */
+export interface ReduceArgs {op: number; x: Ptr; y: Ptr; outer: number; r: number; inner: number; xHalf?: boolean}
+/** NDHWC; 2D pools pass d = od = kd = sd = dd = 1 and pf = 0. */
+export interface PoolArgs extends MaybeHalf {
+  isMax: boolean;
+  x: Ptr;
+  y: Ptr;
+  n: number; d: number; h: number; w: number; c: number;
+  od: number; oh: number; ow: number;
+  kd: number; kh: number; kw: number;
+  sd: number; sh: number; sw: number;
+  dd: number; dh: number; dw: number;
+  pf: number; pt: number; pl: number;
+}
+/**
+ * cuDNN convolution: x NDHWC, w KTRSC, y NDHWC; backwardData: y is the input and x the output (transposed conv).
+ * The spatial fields hold nd numbers.
+ */
+export interface ConvArgs extends MaybeHalf {
+  nd: number;
+  backwardData: boolean;
+  n: number;
+  c: number;
+  k: number;
+  groups: number;
+  xs: number[];
+  ys: number[];
+  ws: number[];
+  pad: number[];
+  stride: number[];
+  dil: number[];
+  x: Ptr;
+  w: Ptr;
+  y: Ptr;
+}
+/** Row-major c[b] = op(a[b]) * op(b[b]); a batch stride of 0 broadcasts. */
+export interface GemmArgs {
+  a: Ptr;
+  b: Ptr;
+  c: Ptr;
+  batch: number;
+  m: number;
+  n: number;
+  k: number;
+  transA: boolean;
+  transB: boolean;
+  strideA: number;
+  strideB: number;
+}
+export interface SelectArgs {elemBytes: number; cond: Ptr; condInner: number; a: Ptr; b: Ptr; out: Ptr; n: number}
+export interface TileArgs {elemBytes: number; x: Ptr; inShape: number[]; out: Ptr; outShape: number[]}
+export interface AnyAllArgs {isAll: boolean; x: Ptr; y: Ptr; outer: number; r: number; inner: number}
+export interface ClipArgs {x: Ptr; y: Ptr; n: number; lo: number; hi: number}
+export interface ZeroInactiveArgs {x: Ptr; mask: Ptr; pixels: number; channels: number}
+export interface BusyWaitArgs {microseconds: number}
+export interface SparseAccumulateArgs {
+  a: Ptr;
+  r: Ptr;
+  d: Ptr;
+  mask: Ptr;
+  outD: Ptr;
+  outA: Ptr;
+  outR: Ptr;
+  outMask: Ptr;
+  pixels: number;
+  channels: number;
+  threshold: number;
+  act: number;
+  alpha: number;
+  writeZeros: boolean;
+}
+export interface DeltaMaxPoolArgs {
+  n: number; h: number; w: number; c: number; oh: number; ow: number;
+  kh: number; kw: number; sh: number; sw: number; pt: number; pl: number;
+  a: Ptr;
+  d: Ptr;
+  mask: Ptr;
+  outD: Ptr;
+  outA: Ptr;
+  outMask: Ptr;
+  writeZeros: boolean;
+}
+/** A delta convolution's geometry (native DeltaConvParams); mode: DeltaConvMode. */
+export interface DeltaConvGeometry {
+  mode: number;
+  n: number; h: number; w: number; c: number;
+  oh: number; ow: number; co: number;
+  kh: number; kw: number; sh: number; sw: number; dh: number; dw: number; pt: number; pl: number;
+  /** Depthwise channel multiplier. */
+  mult: number;
+}
+/**
+ * bias non-zero: every output written (a dense result); outMask 0: no output mask; packedFilter: the filter from
+ * deltaConvPackFilter (regular convs without bias), else 0.
+ */
+export interface DeltaConvArgs {
+  geometry: DeltaConvGeometry;
+  x: Ptr;
+  mask: Ptr;
+  filter: Ptr;
+  bias: Ptr;
+  packedFilter: Ptr;
+  y: Ptr;
+  outMask: Ptr;
+  writeZeros: boolean;
+}
+export interface DeltaConvMaskArgs {geometry: DeltaConvGeometry; mask: Ptr; outMask: Ptr}
+/** out holds co * ceil(c / 16) * 16 * kh * kw floats; needs co % 32 == 0. */
+export interface DeltaConvPackFilterArgs {kh: number; kw: number; c: number; co: number; filter: Ptr; out: Ptr}
+export interface DeltaScaleArgs {
+  x: Ptr;
+  mask: Ptr;
+  scale: Ptr;
+  y: Ptr;
+  pixels: number;
+  channels: number;
+  writeZeros: boolean;
+}
+export interface DeltaAddArgs {
+  a: Ptr;
+  maskA: Ptr;
+  b: Ptr;
+  maskB: Ptr;
+  y: Ptr;
+  outMask: Ptr;
+  pixels: number;
+  channels: number;
+  writeZeros: boolean;
+}
+export interface DeltaPadArgs {
+  n: number; h: number; w: number; c: number; oh: number; ow: number; top: number; left: number;
+  x: Ptr;
+  mask: Ptr;
+  y: Ptr;
+  outMask: Ptr;
+  writeZeros: boolean;
+}
+export interface GateSigmoidArgs {mean: Ptr; wg: Ptr; bg: Ptr; gate: Ptr; n: number; c: number}
+export interface ApplyGateArgs extends MaybeHalf {
+  y: Ptr;
+  gate: Ptr;
+  out: Ptr;
+  n: number;
+  voxels: number;
+  c: number;
+  act: number;
+  alpha: number;
+}
+export interface PlanArgs {plan: number}
+
+/**
+ * The addon's functions (native/cuda/bindings/<family>.cc): each takes one object of named fields (or nothing), and
+ * a missing or mistyped field throws an Error naming the entry and the field. Enum values mirror native/cuda/common.h.
+ */
 export interface CudaBinding {
   probe(): {ok: boolean; reason: string; deviceCount: number; driverVersion: number; runtimeVersion: number};
   init(): DeviceInfo;
-  setOptions(o: {allowTF32?: boolean; findAlgorithms?: boolean; poison?: boolean}): void;
+  setOptions(o: OptionsArgs): void;
   getOptions(): {allowTF32: boolean; findAlgorithms: boolean; poison: boolean};
-  /** `hostData`: an upload into the block follows at once (no poison fill; a constant while capturing). */
-  alloc(bytes: number, hostData?: boolean): Ptr;
-  free(p: Ptr): void;
+  alloc(a: AllocArgs): Ptr;
+  free(a: FreeArgs): void;
   memory(): NativeMemory;
   emptyCache(): void;
-  upload(dst: Ptr, values: ArrayBufferView): void;
-  download(src: Ptr, out: ArrayBufferView): void;
-  copy(dst: Ptr, src: Ptr, bytes: number): void;
+  upload(a: UploadArgs): void;
+  download(a: DownloadArgs): void;
+  copy(a: CopyArgs): void;
   sync(): void;
   timerStart(): number;
-  timerEnd(id: number): number;
-  // `half` (a trailing flag of several kernels): the float activations are in half storage (DTypeCode.float16).
-  unary(op: number, x: Ptr, y: Ptr, n: number, alpha: number, half?: boolean): void;
-  binary(op: number, dtype: number, a: Ptr, b: Ptr, out: Ptr, outShape: number[], aStrides: number[],
-         bStrides: number[]): void;
-  biasAct(y: Ptr, n: number, bias: Ptr, biasLen: number, act: number, alpha: number, prelu: Ptr,
-          preluLen: number, half?: boolean): void;
-  batchNorm(x: Ptr, y: Ptr, n: number, mean: Ptr, meanLen: number, variance: Ptr, varianceLen: number,
-            offset: Ptr, offsetLen: number, scale: Ptr, scaleLen: number, eps: number, half?: boolean): void;
-  cast(x: Ptr, srcDtype: number, y: Ptr, dstDtype: number, n: number): void;
-  fill(y: Ptr, dtype: number, n: number, value: number): void;
-  softmax(x: Ptr, y: Ptr, rows: number, cols: number): void;
-  stridedCopy(elemBytes: number, src: Ptr, srcOffset: number, shape: number[], srcStrides: number[], dst: Ptr,
-              dstOffset: number, dstStrides: number[]): void;
-  pad(dtype: number, x: Ptr, inShape: number[], y: Ptr, outShape: number[], before: number[], mode: number,
-      value: number): void;
-  resize(bilinear: boolean, x: Ptr, n: number, h: number, w: number, c: number, y: Ptr, outH: number,
-         outW: number, alignCorners: boolean, halfPixelCenters: boolean): void;
-  /** `xHalf`: x in half storage (y is float32). */
-  reduce(op: number, x: Ptr, y: Ptr, outer: number, r: number, inner: number, xHalf?: boolean): void;
-  pool(isMax: boolean, x: Ptr, y: Ptr, params: number[], half?: boolean): void;
-  conv(params: number[], x: Ptr, w: Ptr, y: Ptr, half?: boolean): void;
+  timerEnd(a: TimerEndArgs): number;
+  unary(a: UnaryArgs): void;
+  binary(a: BroadcastArgs): void;
+  biasAct(a: BiasActArgs): void;
+  batchNorm(a: BatchNormArgs): void;
+  cast(a: CastArgs): void;
+  fill(a: FillArgs): void;
+  softmax(a: SoftmaxArgs): void;
+  stridedCopy(a: StridedCopyArgs): void;
+  pad(a: PadArgs): void;
+  resize(a: ResizeArgs): void;
+  reduce(a: ReduceArgs): void;
+  pool(a: PoolArgs): void;
+  conv(a: ConvArgs): void;
   /** Cached convolution plans: shape key, cuDNN algorithm, workspace bytes, math type (profiling). */
   convPlans(): Array<{key: string; algo: number; workspace: number; mathType: number}>;
-  gemm(a: Ptr, b: Ptr, c: Ptr, batch: number, m: number, n: number, k: number, transA: boolean,
-       transB: boolean, strideA: number, strideB: number): void;
-  // ---- delta kernels (issue 7): masks are uint8 device buffers; a 0 pointer means dense ----
-  compare(op: number, dtype: number, a: Ptr, b: Ptr, out: Ptr, outShape: number[], aStrides: number[],
-          bStrides: number[]): void;
-  select(elemBytes: number, cond: Ptr, condInner: number, a: Ptr, b: Ptr, out: Ptr, n: number): void;
-  tile(elemBytes: number, x: Ptr, inShape: number[], out: Ptr, outShape: number[]): void;
-  anyAll(isAll: boolean, x: Ptr, y: Ptr, outer: number, r: number, inner: number): void;
-  clip(x: Ptr, y: Ptr, n: number, lo: number, hi: number): void;
-  zeroInactive(x: Ptr, mask: Ptr, pixels: number, channels: number): void;
-  sparseAccumulate(a: Ptr, r: Ptr, d: Ptr, mask: Ptr, outD: Ptr, outA: Ptr, outR: Ptr, outMask: Ptr, pixels: number,
-                   channels: number, threshold: number, act: number, alpha: number, writeZeros: boolean): void;
-  /** params: n h w c oh ow kh kw sh sw pt pl. */
-  deltaMaxPool(params: number[], a: Ptr, d: Ptr, mask: Ptr, outD: Ptr, outA: Ptr, outMask: Ptr, writeZeros: boolean): void;
-  /** params: mode n h w c oh ow co kh kw sh sw dh dw pt pl mult; returns whether the tensor-core kernel ran. */
-  deltaConv(params: number[], x: Ptr, mask: Ptr, w: Ptr, bias: Ptr, y: Ptr, outMask: Ptr, writeZeros: boolean): boolean;
-  deltaConvMask(params: number[], mask: Ptr, outMask: Ptr): void;
+  gemm(a: GemmArgs): void;
+  // ---- delta kernels: masks are uint8 device buffers; a 0 pointer means dense ----
+  /** out (bool) = a (op) b, broadcast as binary's. */
+  compare(a: BroadcastArgs): void;
+  select(a: SelectArgs): void;
+  tile(a: TileArgs): void;
+  anyAll(a: AnyAllArgs): void;
+  clip(a: ClipArgs): void;
+  zeroInactive(a: ZeroInactiveArgs): void;
+  sparseAccumulate(a: SparseAccumulateArgs): void;
+  deltaMaxPool(a: DeltaMaxPoolArgs): void;
+  /** Returns whether the tensor-core kernel ran. */
+  deltaConv(a: DeltaConvArgs): boolean;
+  deltaConvMask(a: DeltaConvMaskArgs): void;
+  deltaConvPackFilter(a: DeltaConvPackFilterArgs): void;
   /** y = x * scale at active pixels (mask 0: dense); inactive written (zeros) only with writeZeros. */
-  deltaScale(x: Ptr, mask: Ptr, scale: Ptr, y: Ptr, pixels: number, channels: number, writeZeros: boolean): void;
+  deltaScale(a: DeltaScaleArgs): void;
   /** y = a + b over each input's active pixels; outMask = maskA | maskB (0 when either input is dense). */
-  deltaAdd(a: Ptr, maskA: Ptr, b: Ptr, maskB: Ptr, y: Ptr, outMask: Ptr, pixels: number, channels: number,
-           writeZeros: boolean): void;
-  /** params: n h w c oh ow top left; zero padding of H and W, outMask = mask (all active when 0) padded inactive. */
-  deltaPad(params: number[], x: Ptr, mask: Ptr, y: Ptr, outMask: Ptr, writeZeros: boolean): void;
-  gateSigmoid(mean: Ptr, wg: Ptr, bg: Ptr, gate: Ptr, n: number, c: number): void;
-  applyGate(y: Ptr, gate: Ptr, out: Ptr, n: number, voxels: number, c: number, act: number, alpha: number,
-            half?: boolean): void;
+  deltaAdd(a: DeltaAddArgs): void;
+  /** Zero padding of H and W; outMask = mask (all active when 0) padded inactive. */
+  deltaPad(a: DeltaPadArgs): void;
+  gateSigmoid(a: GateSigmoidArgs): void;
+  applyGate(a: ApplyGateArgs): void;
   // ---- compiled plans (plan.cc): CUDA-graph capture of the kernels queued between planBegin and planEnd ----
   planBegin(): number;
   /** Ends the capture and instantiates the graph; returns its node count. */
-  planEnd(plan: number): number;
-  planAbort(plan: number): void;
-  planLaunch(plan: number): void;
-  planDestroy(plan: number): void;
+  planEnd(a: PlanArgs): number;
+  planAbort(a: PlanArgs): void;
+  planLaunch(a: PlanArgs): void;
+  planDestroy(a: PlanArgs): void;
   /** Device bytes the plan's memory pool owns. */
-  planBytes(plan: number): number;
+  planBytes(a: PlanArgs): number;
   /** Benchmarks: keeps the stream busy for this long, so that work queued behind it runs back to back. */
-  busyWait(microseconds: number): void;
+  busyWait(a: BusyWaitArgs): void;
 }
 
 export const UnaryOp = {

@@ -5,6 +5,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import {expect} from 'chai';
 
+import type {CudaBackend} from '../../../src/backends/cuda/backend';
 import {cudaAvailability, cudaNativeKernelNames, setCudaOptions} from '../../../src/backends/cuda/index';
 import {describeCuda, expectParity, rand} from '../../support/cuda';
 
@@ -299,12 +300,14 @@ describeCuda('cuda backend: storage, fallback, errors, memory, timing', () => {
 
   it('turns native failures into JS errors naming the kernel and the call', async () => {
     await tf.setBackend('cuda');
-    const backend = tf.backend() as unknown as {n: {conv(p: number[], x: number, w: number, y: number): void; binary(...a: unknown[]): void}};
-    expect(() => backend.n.conv([2, 0, 1, 3, 4, 2, 5, 5, 1, 5, 5, 1, 3, 3, 1, 1, 1, 0, 1, 1, 1, 1, 1, 1], 0, 0, 0))
+    const n = (tf.backend() as CudaBackend).n;
+    expect(() => n.conv({nd: 2, backwardData: false, n: 1, c: 3, k: 4, groups: 2, xs: [5, 5], ys: [5, 5], ws: [3, 3],
+                         pad: [1, 1], stride: [1, 1], dil: [1, 1], x: 0, w: 0, y: 0}))
         .to.throw(/tfjs-delta cuda\.conv: conv: channels not divisible by groups/);
-    expect(() => backend.n.binary(99, 0, 0, 0, 0, [1], [1], [1])).to.throw(/cuda\.binary: binary: unknown binary op 99/);
-    expect(() => (backend.n as unknown as {alloc(b: unknown): void}).alloc('x')).to.throw(/argument 0 \(bytes\) must be a number/);
-    expect(() => (backend.n as unknown as {alloc(b: number): void}).alloc(1e15)).to.throw(/cudaMalloc failed: cudaErrorMemoryAllocation/);
+    expect(() => n.binary({op: 99, dtype: 0, a: 0, b: 0, out: 0, outShape: [1], aStrides: [1], bStrides: [1]}))
+        .to.throw(/cuda\.binary: binary: unknown binary op 99/);
+    expect(() => n.alloc({bytes: 'x' as unknown as number})).to.throw(/cuda\.alloc: field 'bytes' must be a number/);
+    expect(() => n.alloc({bytes: 1e15})).to.throw(/cudaMalloc failed: cudaErrorMemoryAllocation/);
     // still usable afterwards
     expect(Array.from(tf.add(tf.tensor([1, 2]), 1).dataSync())).to.deep.equal([2, 3]);
   });

@@ -58,10 +58,9 @@ export function filterKrsc(backend: CudaBackend, filter: TensorInfo, perm: numbe
                               dst => transposeInto(backend, 4, backend.ptr(filter), filter.shape, perm, dst));
   if (!half) return f32;
   return backend.derived(filter, `krsc16:${perm.join('')}`, size * 2,
-                         dst => backend.n.cast(f32, DTypeCode.float32, dst, DTypeCode.float16, size));
+                         dst => backend.n.cast({x: f32, srcDtype: DTypeCode.float32, y: dst, dstDtype: DTypeCode.float16,
+                                                n: size}));
 }
-
-const pad3 = (v: number[], fill: number) => [...v, ...new Array(3 - v.length).fill(fill)];
 
 /**
  * Runs the convolution described by `g` with the filter `filter` (tfjs layout, `perm` to cuDNN's). Forward: returns
@@ -83,8 +82,8 @@ export function convolve(backend: CudaBackend, g: ConvGeometry, input: TensorInf
   }
   const half = backend.halfStorage;
   const xShape = [g.n, ...g.xs, g.c], xExtShape = [g.n, ...xsExt, g.c], yShape = [g.n, ...g.ys, g.k];
-  const params = [g.nd, backwardData ? 1 : 0, g.n, g.c, g.k, g.groups, ...pad3(xsExt, 1), ...pad3(g.ys, 1),
-                  ...pad3(g.ws, 1), ...pad3(sym, 0), ...pad3(g.stride, 1), ...pad3(g.dil, 1)];
+  const shape = {nd: g.nd, backwardData, n: g.n, c: g.c, k: g.k, groups: g.groups, xs: xsExt, ys: g.ys, ws: g.ws,
+                 pad: sym, stride: g.stride, dil: g.dil};
   const w = filterKrsc(backend, filter, perm, half);
   const temps: TensorInfo[] = [];
   const temp = (shape: number[]) => {
@@ -98,20 +97,22 @@ export function convolve(backend: CudaBackend, g: ConvGeometry, input: TensorInf
       let xPtr = inPtr;
       if (asym) {
         xPtr = backend.storedPtr(temp(xExtShape));
-        backend.n.pad(half ? DTypeCode.float16 : DTypeCode.float32, inPtr, xShape, xPtr, xExtShape,
-                      [0, ...extraB, 0], 0, 0);
+        backend.n.pad({dtype: half ? DTypeCode.float16 : DTypeCode.float32, x: inPtr, inShape: xShape, y: xPtr,
+                       outShape: xExtShape, before: [0, ...extraB, 0], mode: 0, value: 0});
       }
       return backend.filling(backend.makeOutput(yShape, 'float32', half),
-                             y => backend.n.conv(params, xPtr, w, backend.storedPtr(y), half));
+                             y => backend.n.conv({...shape, x: xPtr, w, y: backend.storedPtr(y), half}));
     }
     const dxExt = backend.filling(backend.makeOutput(xExtShape, 'float32', half),
-                                  dx => backend.n.conv(params, backend.storedPtr(dx), w, inPtr, half));
+                                  dx => backend.n.conv({...shape, x: backend.storedPtr(dx), w, y: inPtr, half}));
     if (!asym) return dxExt;
     temps.push(dxExt);
     const extStrides = stridesOf(xExtShape);
     const offset = [0, ...extraB, 0].reduce((acc, v, i) => acc + v * extStrides[i], 0);
-    return backend.filling(backend.makeOutput(xShape, 'float32', half), dx => backend.n.stridedCopy(
-        half ? 2 : 4, backend.storedPtr(dxExt), offset, xShape, extStrides, backend.storedPtr(dx), 0, stridesOf(xShape)));
+    return backend.filling(backend.makeOutput(xShape, 'float32', half), dx => backend.n.stridedCopy({
+      elemBytes: half ? 2 : 4, src: backend.storedPtr(dxExt), srcOffset: offset, shape: xShape, srcStrides: extStrides,
+      dst: backend.storedPtr(dx), dstOffset: 0, dstStrides: stridesOf(xShape),
+    }));
   } finally {
     temps.forEach(t => backend.disposeIntermediate(t));
   }
@@ -151,14 +152,15 @@ export function subpixelTransposed3d(backend: CudaBackend, x: TensorInfo, filter
         f.set(src.subarray(base, base + ci), i);
         i += ci;
       }
-    backend.n.upload(dst, f);
+    backend.n.upload({dst, values: f});
   };
   const size = sizeOf(filter.shape);
   let wPtr = backend.derived(filter, 'subpixel', size * 4, make);
   if (half) {
     const f32 = wPtr;
     wPtr = backend.derived(filter, 'subpixel16', size * 2,
-                           dst => backend.n.cast(f32, DTypeCode.float32, dst, DTypeCode.float16, size));
+                           dst => backend.n.cast({x: f32, srcDtype: DTypeCode.float32, y: dst,
+                                                  dstDtype: DTypeCode.float16, n: size}));
   }
   const od = outShape[1], k4 = 4 * co;
   const temps: TensorInfo[] = [];
@@ -166,15 +168,18 @@ export function subpixelTransposed3d(backend: CudaBackend, x: TensorInfo, filter
     const xPtr = half ? backend.halfPtr(x, temps) : backend.ptr(x);
     const z = backend.makeOutput([n, od, h + 1, w + 1, k4], 'float32', half);
     temps.push(z);
-    backend.n.conv([3, 0, n, ci, k4, 1, d, h, w, od, h + 1, w + 1, kt, 2, 2, kt - 1 - pt, 1, 1, 1, 1, 1, 1, 1, 1],
-                   xPtr, wPtr, backend.storedPtr(z), half);
+    backend.n.conv({nd: 3, backwardData: false, n, c: ci, k: k4, groups: 1, xs: [d, h, w], ys: [od, h + 1, w + 1],
+                    ws: [kt, 2, 2], pad: [kt - 1 - pt, 1, 1], stride: [1, 1, 1], dil: [1, 1, 1], x: xPtr, w: wPtr,
+                    y: backend.storedPtr(z), half});
     // y[b, t, 2m + rh, 2q + rw, o] = z[b, t, m + rh, q + rw, (rh*2 + rw)*Cout + o]: dims [b*t, m, rh, q, rw, o]
     const rowZ = (w + 1) * k4;
     const y = backend.makeOutput(outShape.slice(), 'float32', half);
     const shape = [n * od, h, 2, w, 2, co];
-    backend.filling(y, () => backend.n.stridedCopy(half ? 2 : 4, backend.storedPtr(z), 0, shape,
-                                                   [(h + 1) * rowZ, rowZ, rowZ + 2 * co, k4, k4 + co, 1],
-                                                   backend.storedPtr(y), 0, stridesOf(shape)));
+    backend.filling(y, () => backend.n.stridedCopy({
+      elemBytes: half ? 2 : 4, src: backend.storedPtr(z), srcOffset: 0, shape,
+      srcStrides: [(h + 1) * rowZ, rowZ, rowZ + 2 * co, k4, k4 + co, 1], dst: backend.storedPtr(y), dstOffset: 0,
+      dstStrides: stridesOf(shape),
+    }));
     return y;
   } finally {
     temps.forEach(t => backend.disposeIntermediate(t));

@@ -1,5 +1,5 @@
 /**
- * The delta ops on 'cuda' (issue 7): SparseAccumulate, DeltaMaxPool, DeltaConv2D, DeltaDepthwiseConv2D,
+ * The delta ops on 'cuda': SparseAccumulate, DeltaMaxPool, DeltaConv2D, DeltaDepthwiseConv2D,
  * DeltaConv2DTranspose (native/cuda/delta_*.cu) and Conv3DGated (cuDNN + the gate kernels). Semantics are those
  * of src/kernels/cpu. Masks stay on the GPU: an input's mask (src/ops/mask.ts) is a bool tensor of this backend, i.e. a
  * uint8 device buffer, passed to the kernels as a pointer (0 = dense); output masks are written by the kernels.
@@ -15,7 +15,7 @@ import {Conv3DGated, Conv3DGatedAttrs, DeltaConv2D, DeltaConv2DAttrs, DeltaConv2
 import type {Activation} from '../../../ops/validation';
 import {attachMask, maskOf} from '../../../ops/mask';
 import {CudaBackend} from '../backend';
-import {DeltaConvMode, DTypeCode, Ptr, ReduceOp, UnaryOp} from '../native';
+import {DeltaConvGeometry, DeltaConvMode, DTypeCode, Ptr, ReduceOp, UnaryOp} from '../native';
 import {convolve, filterKrsc, subpixelTransposed3d} from './conv';
 import {applyBiasActivation} from './elementwise';
 import {registerCuda, requireFloat, sizeOf, stridesOf, transposeInto, unsupported} from './util';
@@ -98,9 +98,11 @@ function sparseAccumulate(backend: CudaBackend, inputs: {[k: string]: TensorInfo
     const outMask = backend.makeOutput(shape.slice(0, -1), 'bool');
     const state = inPlace ? [alias(a), alias(r)] :
                             [backend.makeOutput(shape, 'float32'), backend.makeOutput(shape, 'float32')];
-    withOutputs<TensorInfo[]>(backend, [outD, outMask, ...state], () => backend.n.sparseAccumulate(
-        backend.ptr(a), backend.ptr(r), deltaData(backend, d, m), m.ptr, backend.ptr(outD), backend.ptr(state[0]),
-        backend.ptr(state[1]), backend.ptr(outMask), pixels, channels, attrs.threshold, act, attrs.alpha ?? 0.2, !lazy));
+    withOutputs<TensorInfo[]>(backend, [outD, outMask, ...state], () => backend.n.sparseAccumulate({
+      a: backend.ptr(a), r: backend.ptr(r), d: deltaData(backend, d, m), mask: m.ptr, outD: backend.ptr(outD),
+      outA: backend.ptr(state[0]), outR: backend.ptr(state[1]), outMask: backend.ptr(outMask), pixels, channels,
+      threshold: attrs.threshold, act, alpha: attrs.alpha ?? 0.2, writeZeros: !lazy,
+    }));
     attachDeviceMask(backend, outD, outMask, lazy);
     return [outD, ...state];
   } finally {
@@ -114,8 +116,9 @@ function deltaMaxPool(backend: CudaBackend, inputs: {[k: string]: TensorInfo}, a
   requireFloat('deltaMaxPool', a, d);
   const i = backend_util.computePool2DInfo(d.shape as [number, number, number, number], attrs.filterSize,
                                            attrs.strides, 1, attrs.pad, attrs.dimRoundingMode);
-  const params = [i.batchSize, i.inHeight, i.inWidth, i.inChannels, i.outHeight, i.outWidth, i.filterHeight,
-                  i.filterWidth, i.strideHeight, i.strideWidth, i.padInfo.top, i.padInfo.left];
+  const window = {n: i.batchSize, h: i.inHeight, w: i.inWidth, c: i.inChannels, oh: i.outHeight, ow: i.outWidth,
+                  kh: i.filterHeight, kw: i.filterWidth, sh: i.strideHeight, sw: i.strideWidth, pt: i.padInfo.top,
+                  pl: i.padInfo.left};
   const lazy = backend.lazyZeros;
   const m = inputMask(backend, d);
   try {
@@ -123,8 +126,10 @@ function deltaMaxPool(backend: CudaBackend, inputs: {[k: string]: TensorInfo}, a
     const [outD, outA, outMask] = withOutputs(
         backend, [backend.makeOutput(outShape, 'float32'), backend.makeOutput(d.shape.slice(), 'float32'),
           backend.makeOutput(outShape.slice(0, 3), 'bool')],
-        (outD, outA, outMask) => backend.n.deltaMaxPool(params, backend.ptr(a), deltaData(backend, d, m), m.ptr,
-                                                        backend.ptr(outD), backend.ptr(outA), backend.ptr(outMask), !lazy));
+        (outD, outA, outMask) => backend.n.deltaMaxPool({
+          ...window, a: backend.ptr(a), d: deltaData(backend, d, m), mask: m.ptr, outD: backend.ptr(outD),
+          outA: backend.ptr(outA), outMask: backend.ptr(outMask), writeZeros: !lazy,
+        }));
     attachDeviceMask(backend, outD, outMask, lazy);
     return [outD, outA];
   } finally {
@@ -145,21 +150,19 @@ interface ConvCall {
   outShape: number[];
 }
 
-function convParams(c: ConvCall): number[] {
+function convGeometry(c: ConvCall): DeltaConvGeometry {
   const i = c.info;
   const transposed = c.mode === DeltaConvMode.transposed;
-  return [
-    c.mode, c.x.shape[0], c.inSpatial[0], c.inSpatial[1], c.x.shape[3], c.outShape[1], c.outShape[2], c.outShape[3],
-    i.filterHeight, i.filterWidth, i.strideHeight, i.strideWidth, transposed ? 1 : i.dilationHeight,
-    transposed ? 1 : i.dilationWidth, i.padInfo.top, i.padInfo.left, c.mult,
-  ];
+  return {
+    mode: c.mode, n: c.x.shape[0], h: c.inSpatial[0], w: c.inSpatial[1], c: c.x.shape[3], oh: c.outShape[1],
+    ow: c.outShape[2], co: c.outShape[3], kh: i.filterHeight, kw: i.filterWidth, sh: i.strideHeight,
+    sw: i.strideWidth, dh: transposed ? 1 : i.dilationHeight, dw: transposed ? 1 : i.dilationWidth,
+    pt: i.padInfo.top, pl: i.padInfo.left, mult: c.mult,
+  };
 }
 
 /** Counts of delta-conv launches by path (TF32 tensor cores / fp32 CUDA cores / dense cuDNN), for tests and benchmarks. */
 export const deltaConvStats = {tensorCore: 0, cudaCores: 0, cudnnDense: 0};
-
-/** Native-only modes of deltaConv (native/cuda/delta.h): pack a filter; a regular conv given its packed filter. */
-const MODE_PACK_TF32 = 3, MODE_REGULAR_PACKED = 4;
 
 /** TFJS_DELTA_CONV_MMA_PACK=0 (comparisons): the mma kernel stages and rounds the plain filter itself. */
 const PACK_FILTERS = envFlag('TFJS_DELTA_CONV_MMA_PACK', true);
@@ -174,17 +177,14 @@ function packedFilter(backend: CudaBackend, c: ConvCall): Ptr {
   if (!PACK_FILTERS || f == null || c.mode !== DeltaConvMode.regular || c.bias != null) return 0;
   const [kh, kw, ci, co] = f.shape;
   if (co % 32 !== 0 || ci % 4 !== 0 || !backend.n.getOptions().allowTF32) return 0;
-  const params = convParams(c);
-  params[0] = MODE_PACK_TF32;
   return backend.derived(f, 'deltaConv:tf32pack', co * Math.ceil(ci / 16) * 16 * kh * kw * 4,
-                         dst => backend.n.deltaConv(params, backend.ptr(f), 0, 0, 0, dst, 0, false));
+                         dst => backend.n.deltaConvPackFilter({kh, kw, c: ci, co, filter: backend.ptr(f), out: dst}));
 }
 
 /** Runs a delta convolution: masked output (lazy when allowed) without bias, dense output with one. */
 function runDeltaConv(backend: CudaBackend, c: ConvCall): TensorInfo {
-  const params = convParams(c);
+  const geometry = convGeometry(c);
   const packed = packedFilter(backend, c);
-  if (packed !== 0) params[0] = MODE_REGULAR_PACKED;  // the bias argument carries the packed filter
   const m = inputMask(backend, c.x);
   const withMask = c.bias == null;
   const lazy = withMask && backend.lazyZeros;
@@ -192,9 +192,10 @@ function runDeltaConv(backend: CudaBackend, c: ConvCall): TensorInfo {
     const outs = [backend.makeOutput(c.outShape, 'float32')];
     if (withMask) outs.push(backend.makeOutput(c.outShape.slice(0, 3), 'bool'));
     withOutputs(backend, outs, (y: TensorInfo, outMask?: TensorInfo) => {
-      const tc = backend.n.deltaConv(params, deltaData(backend, c.x, m), m.ptr, c.w,
-                                     packed !== 0 ? packed : c.bias ? backend.ptr(c.bias) : 0,
-                                     backend.ptr(y), outMask ? backend.ptr(outMask) : 0, !lazy);
+      const tc = backend.n.deltaConv({
+        geometry, x: deltaData(backend, c.x, m), mask: m.ptr, filter: c.w, bias: c.bias ? backend.ptr(c.bias) : 0,
+        packedFilter: packed, y: backend.ptr(y), outMask: outMask ? backend.ptr(outMask) : 0, writeZeros: !lazy,
+      });
       if (tc) deltaConvStats.tensorCore++;
       else deltaConvStats.cudaCores++;
     });
@@ -233,7 +234,7 @@ function denseDeltaConv2d(backend: CudaBackend, inputs: {[k: string]: TensorInfo
   if (c.bias) return y;
   const outMask = backend.makeOutput(c.outShape.slice(0, 3), 'bool');
   try {
-    backend.n.deltaConvMask(convParams(c), 0, backend.ptr(outMask));
+    backend.n.deltaConvMask({geometry: convGeometry(c), mask: 0, outMask: backend.ptr(outMask)});
   } catch (e) {
     backend.disposeIntermediate(outMask);
     backend.disposeIntermediate(y);
@@ -278,7 +279,8 @@ function cudnnDeltaConv(backend: CudaBackend, c: ConvCall, denseConv: () => Tens
         return;
       }
       const outMask = backend.makeOutput(c.outShape.slice(0, 3), 'bool');
-      backend.filling(outMask, () => backend.n.deltaConvMask(convParams(c), m.ptr, backend.ptr(outMask)));
+      backend.filling(outMask, () => backend.n.deltaConvMask({geometry: convGeometry(c), mask: m.ptr,
+                                                              outMask: backend.ptr(outMask)}));
       attachDeviceMask(backend, y, outMask, false);
     });
   } finally {
@@ -362,33 +364,37 @@ function conv3dGated(backend: CudaBackend, inputs: {[k: string]: TensorInfo}, at
       const wk = filterKrsc(backend, filter, [4, 0, 1, 2, 3], half);  // the Conv3D kernels' cache entry
       const full = [d, h, w].map((s, i) => (s - 1) * strides[i] + k[i]);
       const yFull = temp([n, ...full, co]);
-      backend.n.conv([3, 1, n, co, c, 1, ...full, d, h, w, ...k, 0, 0, 0, ...strides, 1, 1, 1], at(yFull), wk,
-                     half ? backend.halfPtr(x, temps) : backend.ptr(x), half);
+      backend.n.conv({nd: 3, backwardData: true, n, c: co, k: c, groups: 1, xs: full, ys: [d, h, w], ws: k,
+                      pad: [0, 0, 0], stride: strides, dil: [1, 1, 1], x: at(yFull), w: wk,
+                      y: half ? backend.halfPtr(x, temps) : backend.ptr(x), half});
       const front = pad.map(p => p[0]);
       if (front.every(v => v === 0) && full.every((s, i) => s === outSp[i])) {
         y = yFull;
       } else {
         y = temp(outputShape);
         const count = outSp.map((s, i) => Math.max(0, Math.min(s, full[i] - front[i])));
-        if (count.some((v, i) => v < outSp[i])) backend.n.fill(at(y), code, sizeOf(outputShape), 0);
+        if (count.some((v, i) => v < outSp[i])) backend.n.fill({y: at(y), dtype: code, n: sizeOf(outputShape), value: 0});
         if (count.every(v => v > 0)) {
           const fs = stridesOf(yFull.shape);
           const offset = front.reduce((acc, v, i) => acc + v * fs[i + 1], 0);
-          backend.n.stridedCopy(half ? 2 : 4, at(yFull), offset, [n, ...count, co], fs, at(y), 0,
-                                stridesOf(outputShape));
+          backend.n.stridedCopy({elemBytes: half ? 2 : 4, src: at(yFull), srcOffset: offset, shape: [n, ...count, co],
+                                 srcStrides: fs, dst: at(y), dstOffset: 0, dstStrides: stridesOf(outputShape)});
         }
       }
     }
     const voxels = outSp[0] * outSp[1] * outSp[2];
     if (bias) {
-      backend.n.biasAct(at(y), sizeOf(outputShape), backend.ptr(bias), co, UnaryOp.linear, 0, 0, 1, half);
+      backend.n.biasAct({y: at(y), n: sizeOf(outputShape), bias: backend.ptr(bias), biasLen: co, act: UnaryOp.linear,
+                         alpha: 0, prelu: 0, preluLen: 1, half});
     }
     const mean = temp([n, co], false);
-    backend.n.reduce(ReduceOp.mean, at(y), backend.ptr(mean), n, voxels, co, half);
+    backend.n.reduce({op: ReduceOp.mean, x: at(y), y: backend.ptr(mean), outer: n, r: voxels, inner: co, xHalf: half});
     const gate = temp([n, co], false);
-    backend.n.gateSigmoid(backend.ptr(mean), backend.ptr(gateKernel), backend.ptr(gateBias), backend.ptr(gate), n, co);
-    return backend.filling(backend.makeOutput(outputShape.slice(), 'float32', half), out => backend.n.applyGate(
-        at(y), backend.ptr(gate), at(out), n, voxels, co, act, attrs.alpha ?? 0.2, half));
+    backend.n.gateSigmoid({mean: backend.ptr(mean), wg: backend.ptr(gateKernel), bg: backend.ptr(gateBias),
+                           gate: backend.ptr(gate), n, c: co});
+    return backend.filling(backend.makeOutput(outputShape.slice(), 'float32', half), out => backend.n.applyGate({
+      y: at(y), gate: backend.ptr(gate), out: at(out), n, voxels, c: co, act, alpha: attrs.alpha ?? 0.2, half,
+    }));
   } finally {
     temps.forEach(t => backend.disposeIntermediate(t));
   }

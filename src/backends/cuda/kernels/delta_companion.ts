@@ -40,7 +40,8 @@ function deltaScaleShift(backend: CudaBackend, {x, scale, offset}: Inputs): Tens
   const lazy = m.ptr !== 0 && backend.lazyZeros;
   const y = backend.makeOutput(x.shape.slice(), 'float32');
   return backend.filling(y, () => {
-    backend.n.deltaScale(deltaData(backend, x, m), m.ptr, backend.ptr(scale), backend.ptr(y), pixels, channels, !lazy);
+    backend.n.deltaScale({x: deltaData(backend, x, m), mask: m.ptr, scale: backend.ptr(scale), y: backend.ptr(y), pixels,
+                          channels, writeZeros: !lazy});
     const mask = maskOf(x);
     if (mask == null) return;
     backend.incRef(mask.dataId);  // the output shares the input's mask buffer
@@ -60,13 +61,14 @@ function deltaAdd(backend: CudaBackend, {a, b}: Inputs): TensorInfo|null {
   return backend.filling(y, () => {
     const outMask = masked ? backend.makeOutput(a.shape.slice(0, -1), 'bool') : null;
     if (outMask == null) {
-      backend.n.deltaAdd(deltaData(backend, a, ma), ma.ptr, deltaData(backend, b, mb), mb.ptr, backend.ptr(y), 0,
-                         pixels, channels, true);
+      backend.n.deltaAdd({a: deltaData(backend, a, ma), maskA: ma.ptr, b: deltaData(backend, b, mb), maskB: mb.ptr,
+                          y: backend.ptr(y), outMask: 0, pixels, channels, writeZeros: true});
       return;
     }
-    backend.filling(outMask, () => backend.n.deltaAdd(deltaData(backend, a, ma), ma.ptr, deltaData(backend, b, mb),
-                                                       mb.ptr, backend.ptr(y), backend.ptr(outMask), pixels, channels,
-                                                       !lazy));
+    backend.filling(outMask, () => backend.n.deltaAdd({
+      a: deltaData(backend, a, ma), maskA: ma.ptr, b: deltaData(backend, b, mb), maskB: mb.ptr, y: backend.ptr(y),
+      outMask: backend.ptr(outMask), pixels, channels, writeZeros: !lazy,
+    }));
     attachDeviceMask(backend, y, outMask, lazy);
   });
 }
@@ -82,9 +84,10 @@ function deltaPad2D(backend: CudaBackend, {x}: Inputs, attrs: DeltaPad2DAttrs): 
   const y = backend.makeOutput(outShape, 'float32');
   return backend.filling(y, () => {
     const outMask = backend.makeOutput(outShape.slice(0, 3), 'bool');
-    backend.filling(outMask, () => backend.n.deltaPad([n, h, w, c, outShape[1], outShape[2], top, left],
-                                                      deltaData(backend, x, m), m.ptr, backend.ptr(y),
-                                                      backend.ptr(outMask), !lazy));
+    backend.filling(outMask, () => backend.n.deltaPad({
+      n, h, w, c, oh: outShape[1], ow: outShape[2], top, left, x: deltaData(backend, x, m), mask: m.ptr,
+      y: backend.ptr(y), outMask: backend.ptr(outMask), writeZeros: !lazy,
+    }));
     attachDeviceMask(backend, y, outMask, lazy);
   });
 }

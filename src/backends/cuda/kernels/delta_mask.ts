@@ -1,5 +1,5 @@
 /**
- * Standard kernels that mask bookkeeping needs on 'cuda' (issue 7), so that masks never leave the GPU: the
+ * Standard kernels that mask bookkeeping needs on 'cuda', so that masks never leave the GPU: the
  * comparisons and logical ops (bool outputs), Select (tf.where), Tile (tf.broadcastTo), Any / All, ClipByValue and
  * ExpandDims. The companion delta ops (src/kernels/composite, written with standard tfjs ops) run on these.
  */
@@ -16,9 +16,10 @@ function compare(backend: CudaBackend, op: number, a: TensorInfo, b: TensorInfo)
   const outShape = backend_util.assertAndGetBroadcastShape(a.shape, b.shape);
   if (outShape.length > MAX_RANK) unsupported(`rank ${outShape.length} broadcasting`);
   const out = backend.makeOutput(outShape, 'bool');
-  return backend.filling(out, o => backend.n.compare(op, code, backend.ptr(a), backend.ptr(b), backend.ptr(o), outShape,
-                                                     broadcastStrides(a.shape, outShape),
-                                                     broadcastStrides(b.shape, outShape)));
+  return backend.filling(out, o => backend.n.compare({
+    op, dtype: code, a: backend.ptr(a), b: backend.ptr(b), out: backend.ptr(o), outShape,
+    aStrides: broadcastStrides(a.shape, outShape), bStrides: broadcastStrides(b.shape, outShape),
+  }));
 }
 
 /** Any / All over `axis` of a bool tensor. */
@@ -31,17 +32,17 @@ function anyAll(backend: CudaBackend, isAll: boolean, x: TensorInfo, axis: numbe
   const contiguous = axes.every((a, i) => i === 0 || a === axes[i - 1] + 1);
   return backend.filling(out, o => {
     if (axes.length === 0) {
-      backend.n.anyAll(isAll, backend.ptr(x), backend.ptr(o), sizeOf(x.shape), 1, 1);
+      backend.n.anyAll({isAll, x: backend.ptr(x), y: backend.ptr(o), outer: sizeOf(x.shape), r: 1, inner: 1});
     } else if (contiguous) {
       const outer = sizeOf(x.shape.slice(0, axes[0])), inner = sizeOf(x.shape.slice(axes[axes.length - 1] + 1));
-      backend.n.anyAll(isAll, backend.ptr(x), backend.ptr(o), outer, r, inner);
+      backend.n.anyAll({isAll, x: backend.ptr(x), y: backend.ptr(o), outer, r, inner});
     } else {
       if (x.shape.length > MAX_RANK) unsupported(`rank ${x.shape.length}`);
       const perm = backend_util.getAxesPermutation(axes, x.shape.length)!;
       const t = backend.makeOutput(perm.map(p => x.shape[p]), 'bool');
       try {
         transposeInto(backend, 1, backend.ptr(x), x.shape, perm, backend.ptr(t));
-        backend.n.anyAll(isAll, backend.ptr(t), backend.ptr(o), sizeOf(outShape), r, 1);
+        backend.n.anyAll({isAll, x: backend.ptr(t), y: backend.ptr(o), outer: sizeOf(outShape), r, inner: 1});
       } finally {
         backend.disposeIntermediate(t);
       }
@@ -72,8 +73,10 @@ export function registerDeltaMaskKernels(): void {
     }
     const out = backend.makeOutput(t.shape, t.dtype);
     if (n === 0) return out;
-    return backend.filling(out, o => backend.n.select(bytesPerElement(t.dtype), backend.ptr(condition), condInner,
-                                                      backend.ptr(t), backend.ptr(e), backend.ptr(o), n));
+    return backend.filling(out, o => backend.n.select({
+      elemBytes: bytesPerElement(t.dtype), cond: backend.ptr(condition), condInner, a: backend.ptr(t),
+      b: backend.ptr(e), out: backend.ptr(o), n,
+    }));
   });
 
   registerCuda<{reps: number[]}>('Tile', ({inputs, backend, attrs}) => {
@@ -83,8 +86,8 @@ export function registerDeltaMaskKernels(): void {
     const outShape = x.shape.map((s, i) => s * attrs.reps[i]);
     const out = backend.makeOutput(outShape, x.dtype);
     if (sizeOf(outShape) === 0) return out;
-    return backend.filling(out, o => backend.n.tile(bytesPerElement(x.dtype), backend.ptr(x), x.shape, backend.ptr(o),
-                                                    outShape));
+    return backend.filling(out, o => backend.n.tile({elemBytes: bytesPerElement(x.dtype), x: backend.ptr(x),
+                                                     inShape: x.shape, out: backend.ptr(o), outShape}));
   });
 
   registerCuda<{axis: number | number[]; keepDims: boolean}>(
@@ -96,8 +99,8 @@ export function registerDeltaMaskKernels(): void {
     const x = inputs.x;
     requireFloat('ClipByValue', x);
     const out = backend.makeOutput(x.shape, 'float32');
-    return backend.filling(out, o => backend.n.clip(backend.ptr(x), backend.ptr(o), sizeOf(x.shape),
-                                                    attrs.clipValueMin, attrs.clipValueMax));
+    return backend.filling(out, o => backend.n.clip({x: backend.ptr(x), y: backend.ptr(o), n: sizeOf(x.shape),
+                                                     lo: attrs.clipValueMin, hi: attrs.clipValueMax}));
   });
 
   registerCuda<{dim: number}>('ExpandDims', ({inputs, backend, attrs}) => {

@@ -17,7 +17,7 @@ const unaryKernels: Array<[string, number]> = [
 export function unary(backend: CudaBackend, op: number, x: TensorInfo, alpha = 0): TensorInfo {
   const half = backend.isHalf(x);
   const out = backend.makeOutput(x.shape, 'float32', half);
-  backend.n.unary(op, backend.storedPtr(x), backend.storedPtr(out), sizeOf(x.shape), alpha, half);
+  backend.n.unary({op, x: backend.storedPtr(x), y: backend.storedPtr(out), n: sizeOf(x.shape), alpha, half});
   return out;
 }
 
@@ -39,8 +39,9 @@ export function binary(backend: CudaBackend, op: number, a: TensorInfo, b: Tenso
   const temps: TensorInfo[] = [];
   try {
     const [pa, pb] = half ? [backend.halfPtr(a, temps), backend.halfPtr(b, temps)] : [backend.ptr(a), backend.ptr(b)];
-    backend.n.binary(op, half ? DTypeCode.float16 : backend.dtypeCode(a.dtype), pa, pb, backend.storedPtr(out),
-                     outShape, broadcastStrides(a.shape, outShape), broadcastStrides(b.shape, outShape));
+    backend.n.binary({op, dtype: half ? DTypeCode.float16 : backend.dtypeCode(a.dtype), a: pa, b: pb,
+                      out: backend.storedPtr(out), outShape, aStrides: broadcastStrides(a.shape, outShape),
+                      bStrides: broadcastStrides(b.shape, outShape)});
   } finally {
     temps.forEach(t => backend.disposeIntermediate(t));
   }
@@ -71,9 +72,9 @@ export function applyBiasActivation(backend: CudaBackend, y: TensorInfo, bias: T
   const b = bias && biasFlat ? bias : undefined, p = prelu && preluFlat ? prelu : undefined;
   if (!b && !p && (activation === 'linear' || activation === 'prelu')) return;
   const ptrOr0 = (t?: TensorInfo): Ptr => t ? backend.ptr(t) : 0;
-  backend.n.biasAct(backend.storedPtr(y), n, ptrOr0(b), b ? sizeOf(b.shape) : 1,
-                    activation === 'prelu' ? UnaryOp.linear : act, leakyAlpha, ptrOr0(p), p ? sizeOf(p.shape) : 1,
-                    backend.isHalf(y));
+  backend.n.biasAct({y: backend.storedPtr(y), n, bias: ptrOr0(b), biasLen: b ? sizeOf(b.shape) : 1,
+                     act: activation === 'prelu' ? UnaryOp.linear : act, alpha: leakyAlpha, prelu: ptrOr0(p),
+                     preluLen: p ? sizeOf(p.shape) : 1, half: backend.isHalf(y)});
 }
 
 export function registerElementwiseKernels(): void {

@@ -26,8 +26,8 @@ function batchMatMul(backend: CudaBackend, a: TensorInfo, b: TensorInfo, transA:
   if (!(batchA === batch || batchA === 1) || !(batchB === batch || batchB === 1))
     unsupported(`batch broadcasting of ${a.shape} x ${b.shape}`);
   const out = backend.makeOutput([...outer, m, n], 'float32');
-  backend.n.gemm(backend.ptr(a), backend.ptr(b), backend.ptr(out), batch, m, n, k, transA, transB,
-                 batchA === 1 ? 0 : m * k, batchB === 1 ? 0 : k * n);
+  backend.n.gemm({a: backend.ptr(a), b: backend.ptr(b), c: backend.ptr(out), batch, m, n, k, transA, transB,
+                  strideA: batchA === 1 ? 0 : m * k, strideB: batchB === 1 ? 0 : k * n});
   return out;
 }
 

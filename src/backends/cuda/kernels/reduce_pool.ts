@@ -15,15 +15,15 @@ function reduce(backend: CudaBackend, op: number, x: TensorInfo, axis: number | 
   const out = backend.makeOutput(keepDims ? backend_util.expandShapeToKeepDim(outShape, axes) : outShape, 'float32');
   const contiguous = axes.every((a, i) => i === 0 || a === axes[i - 1] + 1);
   if (axes.length === 0) {
-    backend.n.reduce(op, backend.ptr(x), backend.ptr(out), sizeOf(x.shape), 1, 1);
+    backend.n.reduce({op, x: backend.ptr(x), y: backend.ptr(out), outer: sizeOf(x.shape), r: 1, inner: 1});
   } else if (contiguous) {  // reads a half-stored x as it is
     const outer = sizeOf(x.shape.slice(0, axes[0])), inner = sizeOf(x.shape.slice(axes[axes.length - 1] + 1));
-    backend.n.reduce(op, backend.storedPtr(x), backend.ptr(out), outer, r, inner, backend.isHalf(x));
+    backend.n.reduce({op, x: backend.storedPtr(x), y: backend.ptr(out), outer, r, inner, xHalf: backend.isHalf(x)});
   } else {  // move the reduced axes last, then reduce rows
     const perm = backend_util.getAxesPermutation(axes, rank)!;
     const t = backend.makeOutput(perm.map(p => x.shape[p]), 'float32');
     transposeInto(backend, 4, backend.ptr(x), x.shape, perm, backend.ptr(t));
-    backend.n.reduce(op, backend.ptr(t), backend.ptr(out), sizeOf(outShape), r, 1);
+    backend.n.reduce({op, x: backend.ptr(t), y: backend.ptr(out), outer: sizeOf(outShape), r, inner: 1});
     backend.disposeIntermediate(t);
   }
   return out;
@@ -44,11 +44,12 @@ function pool2d(backend: CudaBackend, x: TensorInfo, attrs: PoolAttrs, isMax: bo
                                            attrs.pad, attrs.dimRoundingMode);
   const half = backend.isHalf(x);
   const out = backend.makeOutput(i.outShape, 'float32', half);
-  backend.n.pool(isMax, backend.storedPtr(x), backend.storedPtr(out), [
-    i.batchSize, 1, i.inHeight, i.inWidth, i.inChannels, 1, i.outHeight, i.outWidth, 1, i.filterHeight,
-    i.filterWidth, 1, i.strideHeight, i.strideWidth, 1, i.dilationHeight, i.dilationWidth, 0, i.padInfo.top,
-    i.padInfo.left,
-  ], half);
+  backend.n.pool({
+    isMax, x: backend.storedPtr(x), y: backend.storedPtr(out), half,
+    n: i.batchSize, d: 1, h: i.inHeight, w: i.inWidth, c: i.inChannels, od: 1, oh: i.outHeight, ow: i.outWidth,
+    kd: 1, kh: i.filterHeight, kw: i.filterWidth, sd: 1, sh: i.strideHeight, sw: i.strideWidth,
+    dd: 1, dh: i.dilationHeight, dw: i.dilationWidth, pf: 0, pt: i.padInfo.top, pl: i.padInfo.left,
+  });
   return out;
 }
 
@@ -61,11 +62,13 @@ function pool3d(backend: CudaBackend, x: TensorInfo, attrs: PoolAttrs, isMax: bo
                                            attrs.dimRoundingMode);
   const half = backend.isHalf(x);
   const out = backend.makeOutput(i.outShape, 'float32', half);
-  backend.n.pool(isMax, backend.storedPtr(x), backend.storedPtr(out), [
-    i.batchSize, i.inDepth, i.inHeight, i.inWidth, i.inChannels, i.outDepth, i.outHeight, i.outWidth,
-    i.filterDepth, i.filterHeight, i.filterWidth, i.strideDepth, i.strideHeight, i.strideWidth, i.dilationDepth,
-    i.dilationHeight, i.dilationWidth, i.padInfo.front, i.padInfo.top, i.padInfo.left,
-  ], half);
+  backend.n.pool({
+    isMax, x: backend.storedPtr(x), y: backend.storedPtr(out), half,
+    n: i.batchSize, d: i.inDepth, h: i.inHeight, w: i.inWidth, c: i.inChannels,
+    od: i.outDepth, oh: i.outHeight, ow: i.outWidth, kd: i.filterDepth, kh: i.filterHeight, kw: i.filterWidth,
+    sd: i.strideDepth, sh: i.strideHeight, sw: i.strideWidth, dd: i.dilationDepth, dh: i.dilationHeight,
+    dw: i.dilationWidth, pf: i.padInfo.front, pt: i.padInfo.top, pl: i.padInfo.left,
+  });
   return out;
 }
 
@@ -90,9 +93,12 @@ export function registerReducePoolKernels(): void {
     const half = backend.isHalf(x);
     const out = backend.makeOutput(x.shape, 'float32', half);
     const len = (t?: TensorInfo) => t ? sizeOf(t.shape) : 1;
-    backend.n.batchNorm(backend.storedPtr(x), backend.storedPtr(out), sizeOf(x.shape), backend.ptr(mean), len(mean),
-                        backend.ptr(variance), len(variance), offset ? backend.ptr(offset) : 0, len(offset),
-                        scale ? backend.ptr(scale) : 0, len(scale), attrs.varianceEpsilon ?? 0.001, half);
+    backend.n.batchNorm({
+      x: backend.storedPtr(x), y: backend.storedPtr(out), n: sizeOf(x.shape), mean: backend.ptr(mean),
+      meanLen: len(mean), variance: backend.ptr(variance), varianceLen: len(variance),
+      offset: offset ? backend.ptr(offset) : 0, offsetLen: len(offset), scale: scale ? backend.ptr(scale) : 0,
+      scaleLen: len(scale), epsilon: attrs.varianceEpsilon ?? 0.001, half,
+    });
     return out;
   });
 
@@ -104,7 +110,7 @@ export function registerReducePoolKernels(): void {
     if (dim !== rank - 1) unsupported('softmax along a non-last axis');
     const out = backend.makeOutput(x.shape, 'float32');
     const cols = x.shape[rank - 1];
-    backend.n.softmax(backend.ptr(x), backend.ptr(out), cols ? sizeOf(x.shape) / cols : 0, cols);
+    backend.n.softmax({x: backend.ptr(x), y: backend.ptr(out), rows: cols ? sizeOf(x.shape) / cols : 0, cols});
     return out;
   });
 }

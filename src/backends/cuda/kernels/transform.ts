@@ -21,7 +21,7 @@ function onDevice(dtype: DataType): void {
 function fill(backend: CudaBackend, shape: number[], dtype: DataType, value: number): TensorInfo {
   onDevice(dtype);
   const out = backend.makeOutput(shape, dtype);
-  backend.n.fill(backend.ptr(out), DTypeCode[dtype], sizeOf(shape), value);
+  backend.n.fill({y: backend.ptr(out), dtype: DTypeCode[dtype], n: sizeOf(shape), value});
   return out;
 }
 
@@ -37,11 +37,11 @@ function pad(backend: CudaBackend, x: TensorInfo, paddings: Array<[number, numbe
   const out = backend.makeOutput(outShape, x.dtype, backend.isHalf(x));
   const code = storedCode(backend, x);
   if (sizeOf(x.shape) === 0) {
-    backend.n.fill(backend.storedPtr(out), code, sizeOf(outShape), value);
+    backend.n.fill({y: backend.storedPtr(out), dtype: code, n: sizeOf(outShape), value});
     return out;
   }
-  backend.n.pad(code, backend.storedPtr(x), x.shape, backend.storedPtr(out), outShape, paddings.map(p => p[0]), mode,
-                value);
+  backend.n.pad({dtype: code, x: backend.storedPtr(x), inShape: x.shape, y: backend.storedPtr(out), outShape,
+                 before: paddings.map(p => p[0]), mode, value});
   return out;
 }
 
@@ -61,7 +61,8 @@ export function registerTransformKernels(): void {
     onDevice(x.dtype);
     onDevice(attrs.dtype);
     const out = backend.makeOutput(x.shape, attrs.dtype);
-    backend.n.cast(backend.ptr(x), DTypeCode[x.dtype], backend.ptr(out), DTypeCode[attrs.dtype], sizeOf(x.shape));
+    backend.n.cast({x: backend.ptr(x), srcDtype: DTypeCode[x.dtype], y: backend.ptr(out), dstDtype: DTypeCode[attrs.dtype],
+                    n: sizeOf(x.shape)});
     return out;
   });
 
@@ -82,8 +83,9 @@ export function registerTransformKernels(): void {
     if (sizeOf(size) === 0) return out;
     const strides = stridesOf(x.shape);
     const offset = begin.reduce((acc, b, i) => acc + b * strides[i], 0);
-    backend.n.stridedCopy(backend.storedElementBytes(x), backend.storedPtr(x), offset, size, strides,
-                          backend.storedPtr(out), 0, stridesOf(size));
+    backend.n.stridedCopy({elemBytes: backend.storedElementBytes(x), src: backend.storedPtr(x), srcOffset: offset,
+                           shape: size, srcStrides: strides, dst: backend.storedPtr(out), dstOffset: 0,
+                           dstStrides: stridesOf(size)});
     return out;
   });
 
@@ -101,9 +103,10 @@ export function registerTransformKernels(): void {
     let along = 0;
     for (const t of list) {
       if (sizeOf(t.shape) > 0)
-        backend.n.stridedCopy(half ? 2 : bytesPerElement(dtype), half ? backend.storedPtr(t) : backend.ptr(t), 0,
-                              t.shape, stridesOf(t.shape), backend.storedPtr(out), along * outStrides[axis],
-                              outStrides);
+        backend.n.stridedCopy({elemBytes: half ? 2 : bytesPerElement(dtype),
+                               src: half ? backend.storedPtr(t) : backend.ptr(t), srcOffset: 0, shape: t.shape,
+                               srcStrides: stridesOf(t.shape), dst: backend.storedPtr(out),
+                               dstOffset: along * outStrides[axis], dstStrides: outStrides});
       along += t.shape[axis];
     }
     return out;
@@ -133,8 +136,8 @@ export function registerTransformKernels(): void {
           const [n, h, w, c] = x.shape;
           const [oh, ow] = attrs.size;
           const out = backend.makeOutput([n, oh, ow, c], 'float32');
-          backend.n.resize(bilinear, backend.ptr(x), n, h, w, c, backend.ptr(out), oh, ow, !!attrs.alignCorners,
-                           !!attrs.halfPixelCenters);
+          backend.n.resize({bilinear, x: backend.ptr(x), n, h, w, c, y: backend.ptr(out), outH: oh, outW: ow,
+                            alignCorners: !!attrs.alignCorners, halfPixelCenters: !!attrs.halfPixelCenters});
           return out;
         });
   }

@@ -78,5 +78,6 @@ export function transposeInto(backend: CudaBackend, elemBytes: number, src: numb
                               dst: number): void {
   const inStrides = stridesOf(shape);
   const outShape = perm.map(p => shape[p]);
-  backend.n.stridedCopy(elemBytes, src, 0, outShape, perm.map(p => inStrides[p]), dst, 0, stridesOf(outShape));
+  backend.n.stridedCopy({elemBytes, src, srcOffset: 0, shape: outShape, srcStrides: perm.map(p => inStrides[p]), dst,
+                         dstOffset: 0, dstStrides: stridesOf(outShape)});
 }

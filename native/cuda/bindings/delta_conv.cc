@@ -1,0 +1,116 @@
+// Entries of the delta convolution family (delta_conv.cu, delta_conv_tc.cu).
+#include "../context.h"
+#include "../delta.h"
+#include "binding.h"
+
+namespace tfjs_delta {
+namespace {
+
+using Info = Napi::CallbackInfo;
+
+// The `geometry` object shared by deltaConv and deltaConvMask: mode (0 regular, 1 depthwise, 2 transposed), input
+// n h w c, output oh ow co, window kh kw, strides sh sw, dilations dh dw, pads pt pl, depthwise multiplier mult.
+DeltaConvParams geometry(const Fields& outer) {
+  const Fields f = outer.object("geometry");
+  DeltaConvParams p{};
+  p.mode = f.i32("mode");
+  p.n = f.i32("n");
+  p.h = f.i32("h");
+  p.w = f.i32("w");
+  p.c = f.i32("c");
+  p.oh = f.i32("oh");
+  p.ow = f.i32("ow");
+  p.co = f.i32("co");
+  p.kh = f.i32("kh");
+  p.kw = f.i32("kw");
+  p.sh = f.i32("sh");
+  p.sw = f.i32("sw");
+  p.dh = f.i32("dh");
+  p.dw = f.i32("dw");
+  p.pt = f.i32("pt");
+  p.pl = f.i32("pl");
+  p.mult = f.i32("mult");
+  return p;
+}
+
+// mask 0: dense input. bias non-zero: every output written (a dense result). outMask 0: no output mask.
+// packedFilter: the filter from deltaConvPackFilter (regular convs without bias), else 0.
+struct DeltaConvArgs {
+  DeltaConvParams p;
+  const float* x;
+  const uint8_t* mask;
+  const float* filter;
+  const float* bias;
+  const float* packedFilter;
+  float* y;
+  uint8_t* outMask;
+  bool writeZeros;
+};
+// Returns whether the tensor-core (TF32) kernel ran.
+Napi::Value deltaConv(const Info& info) {
+  const Fields f(info);
+  DeltaConvArgs a;
+  a.p = geometry(f);
+  a.x = f.ptr<const float>("x");
+  a.mask = f.ptr<const uint8_t>("mask");
+  a.filter = f.ptr<const float>("filter");
+  a.bias = f.ptr<const float>("bias");
+  a.packedFilter = f.ptr<const float>("packedFilter");
+  a.y = f.ptr<float>("y");
+  a.outMask = f.ptr<uint8_t>("outMask");
+  a.writeZeros = f.flag("writeZeros");
+  Context& c = ctx();
+  const bool tc = launchDeltaConv(c.stream, a.p, a.x, a.mask, a.filter, a.bias, a.packedFilter, a.y, a.outMask,
+                                  a.writeZeros, c.allowTF32);
+  return Napi::Boolean::New(info.Env(), tc);
+}
+
+// Only the output mask (mask 0: every input pixel active).
+struct DeltaConvMaskArgs {
+  DeltaConvParams p;
+  const uint8_t* mask;
+  uint8_t* outMask;
+};
+Napi::Value deltaConvMask(const Info& info) {
+  const Fields f(info);
+  DeltaConvMaskArgs a;
+  a.p = geometry(f);
+  a.mask = f.ptr<const uint8_t>("mask");
+  a.outMask = f.ptr<uint8_t>("outMask");
+  launchDeltaConvMask(ctx().stream, a.p, a.mask, a.outMask);
+  return f.undefined();
+}
+
+// A regular conv's filter [kh, kw, c, co] (co % 32 == 0) rounded to TF32 into the mma kernel's layout; `out`
+// holds co * ceil(c / 16) * 16 * kh * kw floats.
+struct DeltaConvPackFilterArgs {
+  DeltaConvParams p;  // kh, kw, c, co
+  const float* filter;
+  float* out;
+};
+Napi::Value deltaConvPackFilter(const Info& info) {
+  const Fields f(info);
+  DeltaConvPackFilterArgs a;
+  a.p = DeltaConvParams{};
+  a.p.mode = DC_REGULAR;
+  a.p.kh = f.i32("kh");
+  a.p.kw = f.i32("kw");
+  a.p.c = f.i32("c");
+  a.p.co = f.i32("co");
+  a.filter = f.ptr<const float>("filter");
+  a.out = f.ptr<float>("out");
+  launchPackFilterTf32(ctx().stream, a.p, a.filter, a.out);
+  return f.undefined();
+}
+
+const Entry kEntries[] = {
+    {"deltaConv", deltaConv},
+    {"deltaConvMask", deltaConvMask},
+    {"deltaConvPackFilter", deltaConvPackFilter},
+};
+
+}  // namespace
+
+void registerDeltaConv(Napi::Env env, Napi::Object exports) { defineEntries(env, exports, kEntries); }
+
+}  // namespace tfjs_delta
