@@ -22,6 +22,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   registerDeltaConv(env, exports);
   registerDeltaGated(env, exports);
   registerPlan(env, exports);
+  registerAsyncRead(env, exports);
+  registerFrameBytes(env, exports);
   exports.Set("cudnnHeaderVersion", (double)CUDNN_VERSION);
   exports.Set("cudaHeaderVersion", (double)CUDART_VERSION);
   return exports;

@@ -75,6 +75,8 @@ void defineEntries(Napi::Env env, Napi::Object exports, const Entry (&entries)[N
 
 // One per family, each in the binding file of that name.
 void registerContext(Napi::Env env, Napi::Object exports);
+void registerAsyncRead(Napi::Env env, Napi::Object exports);
+void registerFrameBytes(Napi::Env env, Napi::Object exports);
 void registerElementwise(Napi::Env env, Napi::Object exports);
 void registerCopy(Napi::Env env, Napi::Object exports);
 void registerReduce(Napi::Env env, Napi::Object exports);

@@ -57,6 +57,9 @@ function asTyped(values: backend_util.BackendValues, dtype: DataType): ArrayBuff
   return values instanceof ctor ? values as ArrayBufferView : ctor.from(values as ArrayLike<number>);
 }
 
+/** Reads of fewer bytes stay synchronous: one download costs less than the polling. */
+const ASYNC_READ_BYTES = 64 * 1024;
+
 let nextDataId = 0;
 
 export class CudaBackend extends KernelBackend {
@@ -118,8 +121,24 @@ export class CudaBackend extends KernelBackend {
     return out;
   }
 
+  /**
+   * Reads of more than ASYNC_READ_BYTES leave the JavaScript thread free while the GPU finishes: the copy is queued
+   * behind the work that writes the tensor (not behind work queued later) into pinned memory and polled, so a
+   * pipeline can read one frame while the next one computes.
+   */
   override async read(dataId: DataId): Promise<backend_util.BackendValues> {
-    return this.readSync(dataId);
+    const d = this.data.get(dataId);
+    if (d.host || d.bytes < ASYNC_READ_BYTES) return this.readSync(dataId);
+    if (d.lazy) this.materialise(d);
+    const out = typedArrayFor(d.dtype, util.sizeFromShape(d.shape));
+    const ticket = this.n.readBegin({src: d.half ? this.floatCopy(d) : d.ptr, bytes: out.byteLength});
+    // Poll on every turn of the event loop at first (a read is often ready within microseconds), then every
+    // millisecond, so that a long kernel does not keep a core spinning.
+    for (let polls = 0; !this.n.readReady({ticket}); polls++) {
+      await new Promise(resolve => (polls < 64 ? setImmediate(resolve) : setTimeout(resolve, 1)));
+    }
+    this.n.readFinish({ticket, out});
+    return out;
   }
 
   override disposeData(dataId: DataId, force = false): boolean {

@@ -49,6 +49,12 @@ export interface FreeArgs {ptr: Ptr}
 export interface UploadArgs {dst: Ptr; values: ArrayBufferView}
 export interface DownloadArgs {src: Ptr; out: ArrayBufferView}
 export interface CopyArgs {dst: Ptr; src: Ptr; bytes: number}
+/** An asynchronous read: readBegin queues the copy into pinned memory, readReady polls it, readFinish takes it. */
+export interface ReadBeginArgs {src: Ptr; bytes: number}
+export interface ReadTicketArgs {ticket: number}
+export interface ReadFinishArgs {ticket: number; out: ArrayBufferView}
+/** Packed bytes (four to an int32) <-> float32 (half when `half`): y = x * scale, or bytes of round(x * scale). */
+export interface FramesBytesArgs extends MaybeHalf {x: Ptr; y: Ptr; n: number; scale: number}
 export interface TimerEndArgs {timer: number}
 export interface OptionsArgs {allowTF32?: boolean; findAlgorithms?: boolean; poison?: boolean}
 export interface UnaryArgs extends MaybeHalf {op: number; x: Ptr; y: Ptr; n: number; alpha: number}
@@ -289,7 +295,12 @@ export interface CudaBinding {
   emptyCache(): void;
   upload(a: UploadArgs): void;
   download(a: DownloadArgs): void;
+  readBegin(a: ReadBeginArgs): number;
+  readReady(a: ReadTicketArgs): boolean;
+  readFinish(a: ReadFinishArgs): void;
   copy(a: CopyArgs): void;
+  framesFromBytes(a: FramesBytesArgs): void;
+  framesToBytes(a: FramesBytesArgs): void;
   sync(): void;
   timerStart(): number;
   timerEnd(a: TimerEndArgs): number;

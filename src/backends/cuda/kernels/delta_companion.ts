@@ -17,7 +17,7 @@ import {sharedKernelConfigs} from '../../../kernels/composite/register_all_kerne
 import {maskOf} from '../../../ops/mask';
 import {CudaBackend} from '../backend';
 import {attachDeviceMask, deltaData, inputMask} from './delta';
-import {registerCuda, requireFloat, sizeOf} from './util';
+import {nativeKernels, registerCuda, requireFloat, sizeOf} from './util';
 
 type Inputs = {[name: string]: TensorInfo};
 
@@ -100,6 +100,7 @@ const NATIVE: {[kernelName: string]: (backend: CudaBackend, inputs: Inputs, attr
 
 export function registerDeltaCompanionKernels(): void {
   for (const config of sharedKernelConfigs('cuda')) {
+    if (nativeKernels.has(config.kernelName)) continue;  // a 'cuda' kernel of its own (frame bytes)
     const shared = (args: Parameters<KernelConfig['kernelFunc']>[0]) => config.kernelFunc(args) as TensorInfo;
     const native = NATIVE[config.kernelName];
     if (native == null) {

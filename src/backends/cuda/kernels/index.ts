@@ -4,6 +4,7 @@ import {registerDeltaKernels} from './delta';
 import {registerDeltaCompanionKernels} from './delta_companion';
 import {registerDeltaMaskKernels} from './delta_mask';
 import {registerElementwiseKernels} from './elementwise';
+import {registerFrameBytesKernels} from './frame_bytes';
 import {registerCpuFallbacks} from './fallback';
 import {registerMatMulKernels} from './matmul';
 import {registerReducePoolKernels} from './reduce_pool';
@@ -22,6 +23,7 @@ export function registerCudaKernels(): void {
     registerTransformKernels();
     registerDeltaMaskKernels();
     registerDeltaKernels();
+    registerFrameBytesKernels();
     registerDeltaCompanionKernels();
   }
   registerCpuFallbacks();  // again on later calls: picks up 'cpu' kernels registered since
