@@ -3,11 +3,13 @@
  * relu, relu6, leakyRelu, sigmoid or tanh) each have one; a layer without its own follows the
  * global default (setDefaultThreshold, initially 0 = exact). They are read and written as JSON
  * keyed by layer name, and tuned on sample frames with DeltaCNN's procedure (tuneThresholds).
+ * With activation scales (calibrate.ts) thresholds are relative: every function here reads and
+ * writes the relative values, and the scales travel with them in saveThresholds' JSON.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 
-import {checkThreshold, DeltaLayer} from './layers/base';
+import {checkScale, checkThreshold, DeltaLayer} from './layers/base';
 import {deltaLayersOf} from './to_delta';
 
 export type ThresholdMap = {[layerName: string]: number};
@@ -44,13 +46,44 @@ export function setThresholds(model: tfl.LayersModel, thresholds: number|{[layer
   }
 }
 
-/** The thresholds in use as a JSON string keyed by layer name (front to back). */
-export function saveThresholds(model: tfl.LayersModel): string {
-  return JSON.stringify(getThresholds(model), null, 2);
+/** Each truncating layer's activation scale (null: its threshold is absolute). */
+export function getThresholdScales(model: tfl.LayersModel): {[layerName: string]: number|null} {
+  return Object.fromEntries(truncatingLayers(model).map(layer => [layer.name, layer.thresholdScale]));
 }
 
-/** Applies thresholds saved by saveThresholds (a JSON string or the parsed object). */
-export function loadThresholds(model: tfl.LayersModel, json: string|ThresholdMap): void {
+/** Sets activation scales by layer name (null: absolute threshold); naming a layer that does not truncate is an error. */
+export function setThresholdScales(model: tfl.LayersModel, scales: {[layerName: string]: number|null}): void {
+  const byName = new Map(truncatingLayers(model).map(layer => [layer.name, layer]));
+  const unknown = Object.keys(scales).filter(name => !byName.has(name));
+  if (unknown.length > 0) {
+    throw new Error(`setThresholdScales: model '${model.name}' has no truncating layer named ${unknown.map(n => `'${n}'`).join(', ')}`);
+  }
+  for (const [name, value] of Object.entries(scales)) {
+    byName.get(name)!.thresholdScale = value == null ? null : checkScale(`setThresholdScales: '${name}'`, value);
+  }
+}
+
+/** What saveThresholds writes when some layer has an activation scale. */
+export interface ScaledThresholds {
+  thresholds: ThresholdMap;
+  scales: {[layerName: string]: number|null};
+}
+
+/**
+ * The thresholds in use as a JSON string keyed by layer name (front to back). When some layer has
+ * an activation scale (thresholdScale 'activation'), `{"thresholds": {...}, "scales": {...}}`.
+ */
+export function saveThresholds(model: tfl.LayersModel): string {
+  const scales = getThresholdScales(model);
+  const scaled = Object.values(scales).some(s => s != null);
+  return JSON.stringify(scaled ? {thresholds: getThresholds(model), scales} : getThresholds(model), null, 2);
+}
+
+/**
+ * Applies thresholds saved by saveThresholds (a JSON string or the parsed object). The form with
+ * scales sets both; a plain map sets the thresholds and leaves the scales as they are.
+ */
+export function loadThresholds(model: tfl.LayersModel, json: string|ThresholdMap|ScaledThresholds): void {
   let parsed: unknown = json;
   if (typeof json === 'string') {
     try {
@@ -61,6 +94,12 @@ export function loadThresholds(model: tfl.LayersModel, json: string|ThresholdMap
   }
   if (parsed == null || typeof parsed !== 'object' || Array.isArray(parsed)) {
     throw new Error(`loadThresholds: expected an object keyed by layer name, got ${JSON.stringify(parsed)}`);
+  }
+  const withScales = parsed as Partial<ScaledThresholds>;
+  if (typeof withScales.thresholds === 'object' && withScales.thresholds != null) {
+    setThresholds(model, withScales.thresholds);
+    setThresholdScales(model, withScales.scales ?? {});
+    return;
   }
   setThresholds(model, parsed as ThresholdMap);
 }

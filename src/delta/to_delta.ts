@@ -23,6 +23,7 @@ import * as tfl from '@tensorflow/tfjs-layers';
 import type {LayerVariable} from '@tensorflow/tfjs-layers';
 import type {Node} from '@tensorflow/tfjs-layers/dist/engine/topology';
 
+import {calibrateThresholdScales} from './calibrate';
 import {checkThreshold, DeltaLayer, isDeltaLayer, layerClass} from './layers/base';
 import {DELTA_TWINS, DeltaInput, DeltaOutput, IDENTITY_AT_INFERENCE} from './layers/index';
 
@@ -34,6 +35,16 @@ export interface ToDeltaOptions {
   threshold?: number;
   /** Threshold of the input layers (their change test on frame pixels); default `threshold`. */
   inputThreshold?: number;
+  /**
+   * What thresholds are relative to: 'absolute' (default: the values a truncating layer's change
+   * test compares with) or 'activation': each truncating layer's threshold is multiplied by its
+   * activation scale, the RMS of its dense output on `calibrationFrames` (calibrate.ts), so one
+   * threshold fits a model fed 0-255 pixels and one fed [-1, 1] alike. The scales are saved with
+   * the model and with saveThresholds.
+   */
+  thresholdScale?: 'absolute'|'activation';
+  /** A few real frames (one model call each, a stream) for thresholdScale 'activation'. */
+  calibrationFrames?: Array<tf.Tensor|tf.Tensor[]>;
   /** Per-layer thresholds by layer name (the dense layer's name; inputs: '<input>_sparsify'). */
   thresholds?: {[layerName: string]: number};
   /** Dilation of the input change test (DeltaInput's `dilation`); default 1. */
@@ -269,6 +280,14 @@ export function toDelta(model: tfl.LayersModel, options: ToDeltaOptions = {}): t
   for (const [name, t] of Object.entries(thresholds)) checkThreshold(`toDelta: thresholds['${name}']`, t);
   if (options.threshold != null) checkThreshold('toDelta: threshold', options.threshold);
   if (options.inputThreshold != null) checkThreshold('toDelta: inputThreshold', options.inputThreshold);
+  const scaleMode = options.thresholdScale ?? 'absolute';
+  if (scaleMode !== 'absolute' && scaleMode !== 'activation') {
+    throw new Error(`toDelta: thresholdScale must be 'absolute' or 'activation', got ${JSON.stringify(options.thresholdScale)}`);
+  }
+  if (scaleMode === 'activation' && !(options.calibrationFrames != null && options.calibrationFrames.length > 0)) {
+    throw new Error(`toDelta: thresholdScale 'activation' needs calibrationFrames: a few real frames (e.g. 8) to measure ` +
+        `each layer's activation scale on`);
+  }
   const unique = nameAllocator();
   const created: Layer[] = [];
   const configure = (layer: Layer, fallback?: number) => {
@@ -321,7 +340,16 @@ export function toDelta(model: tfl.LayersModel, options: ToDeltaOptions = {}): t
     throw new Error(`toDelta: thresholds name layers that are not truncating layers of the delta model: ` +
         `${unknown.join(', ')} (its truncating layers: ${truncating.join(', ')})`);
   }
-  return tfl.model({inputs, outputs: densified, name: options.name ?? `${model.name}_delta`});
+  const delta = tfl.model({inputs, outputs: densified, name: options.name ?? `${model.name}_delta`});
+  if (scaleMode === 'activation') {
+    try {
+      calibrateThresholdScales(delta, options.calibrationFrames!);
+    } catch (e) {
+      delta.dispose();
+      throw e;
+    }
+  }
+  return delta;
 }
 
 /** The dense LayersModel a delta model stands for (inputs and outputs layers dropped). */
@@ -337,6 +365,7 @@ export function toDense(model: tfl.LayersModel, options: ToDenseOptions = {}): t
     const className = isDeltaLayer(layer) ? layer.denseClassName! : layer.getClassName();
     const make = (config: tf.serialization.ConfigDict) => {
       delete config.threshold;
+      delete config.thresholdScale;
       return deserializeAs(className)(config);
     };
     return twin(make, layer, node, ins, unique(layer.name), share).out;
