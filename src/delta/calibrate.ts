@@ -2,9 +2,11 @@
  * Thresholds relative to each layer's activation scale. A threshold compares changes of a layer's
  * output, so a fixed number means different things for a model fed 0-255 pixels and one fed
  * [-1, 1], and for an early layer and a late one. Calibration runs a few real frames exactly
- * (every threshold 0) and gives each truncating layer a scale: the RMS of its dense output over
- * those frames (the input layer: of the frames). The layer then truncates at threshold x scale,
- * so one relative threshold fits models whatever their value ranges.
+ * (every threshold 0) and gives each truncating layer a scale: the standard deviation of its dense
+ * output over those frames and all its elements (the input layer: of the frames). The layer then
+ * truncates at threshold x scale, so one relative threshold fits models whatever their value
+ * ranges. The spread rather than the RMS: an offset (0-255 pixels vs [-1, 1]) says nothing about
+ * how large a change matters.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
@@ -18,7 +20,7 @@ function truncating(model: tfl.LayersModel): DeltaLayer[] {
 }
 
 /**
- * Sets each truncating layer's thresholdScale to the RMS of its dense output over `frames` (one
+ * Sets each truncating layer's thresholdScale to the standard deviation of its dense output over `frames` (one
  * model call each, a stream from a reset state, run exactly); returns the scales by layer name.
  * Leaves thresholds as they were and the streams reset.
  */
@@ -28,6 +30,7 @@ export function calibrateThresholdScales(model: tfl.LayersModel, frames: Array<t
   if (layers.length === 0) throw new Error(`calibrateThresholdScales: model '${model.name}' has no truncating delta layer`);
   const saved = layers.map(l => l.threshold);
   const sums = layers.map(() => 0);
+  const squares = layers.map(() => 0);
   const counts = layers.map(() => 0);
   try {
     layers.forEach(l => l.threshold = 0);
@@ -39,7 +42,8 @@ export function calibrateThresholdScales(model: tfl.LayersModel, frames: Array<t
         if (values == null) {
           throw new Error(`calibrateThresholdScales: layer '${layer.name}' (${layer.getClassName()}) did not run on the frame`);
         }
-        sums[i] += tf.sum(tf.square(values)).dataSync()[0];
+        sums[i] += tf.sum(values).dataSync()[0];
+        squares[i] += tf.sum(tf.square(values)).dataSync()[0];
         counts[i] += values.size;
       }));
     }
@@ -49,7 +53,8 @@ export function calibrateThresholdScales(model: tfl.LayersModel, frames: Array<t
   }
   const scales: ScaleMap = {};
   layers.forEach((layer, i) => {
-    layer.thresholdScale = Math.sqrt(sums[i] / counts[i]);
+    const m = sums[i] / counts[i];
+    layer.thresholdScale = Math.sqrt(Math.max(0, squares[i] / counts[i] - m * m));
     scales[layer.name] = layer.thresholdScale;
   });
   return scales;

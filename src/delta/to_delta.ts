@@ -38,7 +38,7 @@ export interface ToDeltaOptions {
   /**
    * What thresholds are relative to: 'absolute' (default: the values a truncating layer's change
    * test compares with) or 'activation': each truncating layer's threshold is multiplied by its
-   * activation scale, the RMS of its dense output on `calibrationFrames` (calibrate.ts), so one
+   * activation scale, the standard deviation of its dense output on `calibrationFrames` (calibrate.ts), so one
    * threshold fits a model fed 0-255 pixels and one fed [-1, 1] alike. The scales are saved with
    * the model and with saveThresholds.
    */

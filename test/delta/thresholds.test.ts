@@ -238,7 +238,8 @@ describeEachBackend('tuneThresholds: several outputs, held-out frames', () => {
     expect(result.error, ctx).to.be.at.most(budget);
     expect(result.thresholds.image_sparsify, `${ctx}: a threshold was raised`).to.be.above(0);
     expect(result.holdoutError!, ctx).to.be.at.most(HOLDOUT_FACTOR * budget);
-    expect(result.holdoutSkippedShare!, ctx).to.be.above(0.2);
+    // At 64x96 the 4x6 output's receptive fields cover most of the frame: little work can be skipped.
+    expect(result.holdoutSkippedShare!, ctx).to.be.above(0.02);
     // The error of a frame is the largest over the outputs: a custom `error` seeing all four agrees.
     const perOutput: number[][] = [];
     const same = tuneThresholds(delta, {tuneFrames: tuneFrames.slice(0, 4)}, {errorBudget: 1, maxSteps: 0, global: false,

@@ -170,7 +170,7 @@ export interface DeltaLayer extends tfl.layers.Layer {
   /** Its threshold (its own or the default): relative to `thresholdScale` when that is set. */
   effectiveThreshold(): number;
   /**
-   * The layer's activation scale (calibrateThresholdScales: the RMS of its dense output on sample
+   * The layer's activation scale (calibrateThresholdScales: the standard deviation of its dense output on sample
    * frames), or null: thresholds are then absolute. Saved in the layer's config.
    */
   thresholdScale: number|null;
