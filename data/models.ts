@@ -3,13 +3,17 @@
  *  - a real third-party LayersModel: the Keras MobileNetV2 that the nsfwjs npm package ships
  *    (depthwise convs, batch norm, ReLU6, residual adds), loaded from its files;
  *  - ResNet-50 + pose head with seeded random weights;
+ *  - PoseNet-MobileNetV1 with its trained weights (scripts/fetch-posenet.sh);
  *  - the relative error the delta tests and benchmarks bound.
  */
+import * as fs from 'fs';
 import * as path from 'path';
 
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 
+import {posenetJsonPath} from '../src/io/cache';
+import {posenet} from '../src/models/posenet';
 import {resnet} from '../src/models/resnet';
 
 /** max |a - b| / max |b|: the relative error the delta tests bound. */
@@ -80,6 +84,10 @@ function nsfwjsArtifacts(): {json: ModelJson, weights: ArrayBuffer} {
  * nsfwjs's MobileNetV2 (trained at 224x224) for `height` x `width` frames: the input shape is
  * changed and its final 7x7 average pool becomes a pool over the whole final feature map, so the
  * classifier head gets the same 1280 features and every pretrained weight is used as it is.
+ *
+ * Delta default: `{threshold: 0.01, thresholdScale: 'activation', calibrationFrames}`; on vtest.avi
+ * at 128x96 ('cpu', benchmarks/models/delta_defaults.ts) error mean 0.15%, max 0.49%, top class
+ * always the dense one's; 0.05 skips 25% of the work at 2.5% / 9.8% error, top class still the same.
  */
 export async function loadNsfwMobileNetV2(height: number, width: number): Promise<tfl.LayersModel> {
   const {json, weights} = nsfwjsArtifacts();
@@ -94,4 +102,17 @@ export async function loadNsfwMobileNetV2(height: number, width: number): Promis
   pool.config.pool_size = pool.config.strides = [h, w];
   const weightSpecs = json.weightsManifest.flatMap(group => group.weights);
   return tfl.loadLayersModel(tf.io.fromMemory({modelTopology: json.modelTopology, weightSpecs, weightData: weights}));
+}
+
+// ---- PoseNet-MobileNetV1 ------------------------------------------------------------------
+
+/** Why PoseNet's trained weights cannot be had, or null when they can. */
+export function posenetUnavailable(): string|null {
+  const file = posenetJsonPath();
+  return fs.existsSync(file) ? null : `${file} is missing: run scripts/fetch-posenet.sh (needs the npm registry)`;
+}
+
+/** PoseNet-MobileNetV1 with its trained weights (input: RGB in [-1, 1]; four outputs). */
+export function loadPoseNet(): Promise<tfl.LayersModel> {
+  return posenet(posenetJsonPath());
 }

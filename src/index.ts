@@ -49,8 +49,10 @@ export {getDefaultThreshold, isDeltaLayer, setDefaultThreshold} from './delta/la
 export type {DeltaLayer, LayerFrameStats} from './delta/layers/base';
 export {deltaLayersOf, getDeltaStats, setDeltaStats, toDelta, toDense} from './delta/to_delta';
 export type {DeltaFrameStats, LayerStats, ToDeltaOptions, ToDenseOptions} from './delta/to_delta';
-export {getThresholds, loadThresholds, saveThresholds, setThresholds, truncatingLayers, tuneThresholds} from './delta/thresholds';
-export type {ThresholdMap, TuneOptions, TuneResult} from './delta/thresholds';
+export {getThresholds, getThresholdScales, loadThresholds, saveThresholds, setThresholds, setThresholdScales, truncatingLayers, tuneThresholds} from './delta/thresholds';
+export type {ScaledThresholds, ThresholdMap, TuneOptions, TuneResult} from './delta/thresholds';
+export {calibrateThresholdScales} from './delta/calibrate';
+export type {ScaleMap} from './delta/calibrate';
 
 // PyTorch checkpoints: torch.save zip / legacy and safetensors readers, mapping onto tfjs weights.
 export * as pytorch from './models/pytorch/index';

@@ -4,6 +4,13 @@
  * topology: a DeltaInput after each input, the delta twin of every layer, a DeltaOutput before
  * each output. Weights are shared with the dense model by default (no copy). toDense goes back.
  *
+ * Inference batch norm is affine per channel, so a BatchNormalization right after a linear conv /
+ * depthwise conv / separable conv / transposed conv / dense layer whose output feeds nothing else
+ * is folded into that layer's kernel and bias (`foldBatchNorm`, default true): the delta model then
+ * has one pass fewer per block and applies the folded bias once per stream like any conv bias. A
+ * folded layer owns new weight tensors (no longer shared with the dense model; the dense model is
+ * never modified), and toDense of it gives a dense model with the folded layer and no batch norm.
+ *
  *   const delta = toDelta(dense, {threshold: 0.05});
  *   for (const frame of frames) {                 // one call per frame; each batch row a stream
  *     const y = delta.predictOnBatch(frame);      // (predict() would split batches above 32)
@@ -16,6 +23,7 @@ import * as tfl from '@tensorflow/tfjs-layers';
 import type {LayerVariable} from '@tensorflow/tfjs-layers';
 import type {Node} from '@tensorflow/tfjs-layers/dist/engine/topology';
 
+import {calibrateThresholdScales} from './calibrate';
 import {checkThreshold, DeltaLayer, isDeltaLayer, layerClass} from './layers/base';
 import {DELTA_TWINS, DeltaInput, DeltaOutput, IDENTITY_AT_INFERENCE} from './layers/index';
 
@@ -27,12 +35,28 @@ export interface ToDeltaOptions {
   threshold?: number;
   /** Threshold of the input layers (their change test on frame pixels); default `threshold`. */
   inputThreshold?: number;
+  /**
+   * What thresholds are relative to: 'absolute' (default: the values a truncating layer's change
+   * test compares with) or 'activation': each truncating layer's threshold is multiplied by its
+   * activation scale, the standard deviation of its dense output on `calibrationFrames` (calibrate.ts), so one
+   * threshold fits a model fed 0-255 pixels and one fed [-1, 1] alike. The scales are saved with
+   * the model and with saveThresholds.
+   */
+  thresholdScale?: 'absolute'|'activation';
+  /** A few real frames (one model call each, a stream) for thresholdScale 'activation'. */
+  calibrationFrames?: Array<tf.Tensor|tf.Tensor[]>;
   /** Per-layer thresholds by layer name (the dense layer's name; inputs: '<input>_sparsify'). */
   thresholds?: {[layerName: string]: number};
   /** Dilation of the input change test (DeltaInput's `dilation`); default 1. */
   dilation?: number;
   /** Share the dense model's weight variables (default) or copy them. */
   shareWeights?: boolean;
+  /**
+   * Fold each batch norm that directly follows a linear conv, depthwise, separable, transposed conv
+   * or dense layer whose output feeds only that batch norm into that layer (default true). The
+   * folded layer gets new weights; the other layers still share the dense model's.
+   */
+  foldBatchNorm?: boolean;
   /** Record per-layer statistics each frame (reads masks back: slower). */
   stats?: boolean;
   /** Name of the delta model (default '<name>_delta'). */
@@ -117,18 +141,123 @@ function adoptWeights(target: Layer, source: Layer, share: boolean): void {
   if (isDeltaLayer(target)) target.sharesWeights = true;
 }
 
-/** A fresh layer of `className` configured like `layer`, applied to `inputs`, with its weights. */
+/**
+ * A fresh layer of `className` configured like `layer` (plus `overrides`), applied to `inputs`, with
+ * the weights of `layer` (shared or copied) or, when given, `values` (which the new layer then owns).
+ */
 function twin(make: (config: tf.serialization.ConfigDict) => Layer, layer: Layer, node: Node, inputs: Sym[],
-              name: string, share: boolean): {created: Layer, out: Sym|Sym[]} {
-  const config: tf.serialization.ConfigDict = {...layer.getConfig(), name};
+              name: string, share: boolean, overrides: tf.serialization.ConfigDict = {},
+              values?: tf.Tensor[]): {created: Layer, out: Sym|Sym[]} {
+  const config: tf.serialization.ConfigDict = {...layer.getConfig(), ...overrides, name};
   // tfjs-layers 4.22's SeparableConv2D.getConfig leaves out depthMultiplier.
   const depthMultiplier = (layer as unknown as {depthMultiplier?: number}).depthMultiplier;
   if (depthMultiplier != null && config.depthMultiplier == null) config.depthMultiplier = depthMultiplier;
   const created = make(config);
   created.setFastWeightInitDuringBuild(true);
   const out = created.apply(inputs.length === 1 ? inputs[0] : inputs, node.callArgs) as Sym|Sym[];
-  adoptWeights(created, layer, share);
+  if (values == null) {
+    adoptWeights(created, layer, share);
+  } else {
+    created.setWeights(values);
+    tf.dispose(values);
+  }
   return {created, out};
+}
+
+// ---- batch norm folding ------------------------------------------------------------------
+
+/** The linear layers a following batch norm folds into. */
+const FOLDS_BATCH_NORM = new Set(['Conv2D', 'DepthwiseConv2D', 'SeparableConv2D', 'Conv2DTranspose', 'Dense']);
+
+interface BatchNormFields {
+  axis: number;
+  epsilon: number;
+  scale: boolean;
+  center: boolean;
+  gamma: LayerVariable|null;
+  beta: LayerVariable|null;
+  movingMean: LayerVariable;
+  movingVariance: LayerVariable;
+}
+
+interface LinearFields {
+  activation?: {getClassName(): string}|null;
+  dataFormat?: string;
+  kernel?: LayerVariable;
+  depthwiseKernel?: LayerVariable;
+  pointwiseKernel?: LayerVariable;
+  bias?: LayerVariable|null;
+}
+
+/** Every layer of `model` and of the models nested in it, and the outputs of all those models. */
+function flattenModel(model: tfl.LayersModel): {layers: Layer[], outputs: Set<Sym>} {
+  const layers: Layer[] = [];
+  const outputs = new Set<Sym>();
+  const walk = (container: tfl.LayersModel) => {
+    container.outputs.forEach(o => outputs.add(o));
+    for (const layer of container.layers) {
+      if (layer instanceof tfl.LayersModel) walk(layer);
+      else layers.push(layer);
+    }
+  };
+  walk(model);
+  return {layers, outputs};
+}
+
+/**
+ * The batch norms that fold: linear layer -> the batch norm after it. Both must be called once; the
+ * linear layer's output must feed only that batch norm (not another layer, not a model output), be
+ * channels-last, and the batch norm must normalize the last axis.
+ */
+function batchNormFolds(model: tfl.LayersModel): Map<Layer, Layer> {
+  const {layers, outputs} = flattenModel(model);
+  const folds = new Map<Layer, Layer>();
+  for (const bn of layers) {
+    if (bn.getClassName() !== 'BatchNormalization' || bn.inboundNodes.length !== 1) continue;
+    const node = bn.inboundNodes[0];
+    const x = node.inputTensors[0];
+    const producer = x.sourceLayer as Layer;
+    const fields = producer as unknown as LinearFields;
+    const axis = (bn as unknown as BatchNormFields).axis;
+    const foldable = FOLDS_BATCH_NORM.has(producer.getClassName()) && producer.inboundNodes.length === 1 &&
+        producer.outboundNodes.length === 1 && producer.outboundNodes[0] === node && !outputs.has(x) &&
+        (fields.activation == null || fields.activation.getClassName() === 'linear') &&
+        (fields.dataFormat == null || fields.dataFormat === 'channelsLast') &&
+        (axis === -1 || axis === x.shape.length - 1);
+    if (foldable) folds.set(producer, bn);
+  }
+  return folds;
+}
+
+/**
+ * The weights of `layer` with `bn` folded in, in the order of the layer's weights with a bias:
+ * per output channel c, kernel[..., c] * scale[c] and bias[c] * scale[c] + shift[c], with
+ * scale = gamma / sqrt(variance + epsilon) and shift = beta - mean * scale.
+ */
+function foldedWeights(layer: Layer, bn: Layer): tf.Tensor[] {
+  const b = bn as unknown as BatchNormFields;
+  const l = layer as unknown as LinearFields;
+  return tf.tidy(() => {
+    const inv = tf.rsqrt(tf.add(b.movingVariance.read(), b.epsilon));
+    const scale = b.scale && b.gamma != null ? tf.mul(inv, b.gamma.read()) : inv;
+    const meanScaled = tf.mul(b.movingMean.read(), scale);
+    const shift = b.center && b.beta != null ? tf.sub(b.beta.read(), meanScaled) : tf.neg(meanScaled);
+    const bias = l.bias != null ? tf.add(tf.mul(l.bias.read(), scale), shift) : shift;
+    switch (layer.getClassName()) {
+      case 'DepthwiseConv2D': {
+        // Output channel c * multiplier + m comes from kernel[:, :, c, m].
+        const kernel = l.depthwiseKernel!.read();
+        return [tf.mul(kernel, tf.reshape(scale, kernel.shape.slice(2))), bias];
+      }
+      case 'SeparableConv2D':
+        return [tf.clone(l.depthwiseKernel!.read()), tf.mul(l.pointwiseKernel!.read(), scale), bias];
+      case 'Conv2DTranspose':
+        // Its kernel is [kh, kw, outChannels, inChannels].
+        return [tf.mul(l.kernel!.read(), tf.reshape(scale, [-1, 1])), bias];
+      default:
+        return [tf.mul(l.kernel!.read(), scale), bias];
+    }
+  });
 }
 
 function deserializeAs(className: string): (config: tf.serialization.ConfigDict) => Layer {
@@ -151,6 +280,14 @@ export function toDelta(model: tfl.LayersModel, options: ToDeltaOptions = {}): t
   for (const [name, t] of Object.entries(thresholds)) checkThreshold(`toDelta: thresholds['${name}']`, t);
   if (options.threshold != null) checkThreshold('toDelta: threshold', options.threshold);
   if (options.inputThreshold != null) checkThreshold('toDelta: inputThreshold', options.inputThreshold);
+  const scaleMode = options.thresholdScale ?? 'absolute';
+  if (scaleMode !== 'absolute' && scaleMode !== 'activation') {
+    throw new Error(`toDelta: thresholdScale must be 'absolute' or 'activation', got ${JSON.stringify(options.thresholdScale)}`);
+  }
+  if (scaleMode === 'activation' && !(options.calibrationFrames != null && options.calibrationFrames.length > 0)) {
+    throw new Error(`toDelta: thresholdScale 'activation' needs calibrationFrames: a few real frames (e.g. 8) to measure ` +
+        `each layer's activation scale on`);
+  }
   const unique = nameAllocator();
   const created: Layer[] = [];
   const configure = (layer: Layer, fallback?: number) => {
@@ -172,7 +309,10 @@ export function toDelta(model: tfl.LayersModel, options: ToDeltaOptions = {}): t
     return layer.apply(x) as Sym;
   });
 
+  const folds = options.foldBatchNorm ?? true ? batchNormFolds(model) : new Map<Layer, Layer>();
+  const folded = new Set(folds.values());
   const outputs = rebuildGraph(model, sparsified, (layer, node, ins) => {
+    if (folded.has(layer)) return ins[0];
     const className = layer.getClassName();
     const name = unique(layer.name);
     if (IDENTITY_AT_INFERENCE.has(className)) return twin(deserializeAs(className), layer, node, ins, name, share).out;
@@ -181,7 +321,9 @@ export function toDelta(model: tfl.LayersModel, options: ToDeltaOptions = {}): t
       throw new Error(`toDelta: layer '${layer.name}' of class ${className} has no delta equivalent ` +
           `(supported: ${supportedList()}). Convert the part of the model before it, or replace the layer.`);
     }
-    const made = twin(config => new Twin(config), layer, node, ins, name, share);
+    const bn = folds.get(layer);
+    const made = bn == null ? twin(config => new Twin(config), layer, node, ins, name, share) :
+      twin(config => new Twin(config), layer, node, ins, name, share, {useBias: true}, foldedWeights(layer, bn));
     configure(made.created);
     created.push(made.created);
     return made.out;
@@ -198,7 +340,16 @@ export function toDelta(model: tfl.LayersModel, options: ToDeltaOptions = {}): t
     throw new Error(`toDelta: thresholds name layers that are not truncating layers of the delta model: ` +
         `${unknown.join(', ')} (its truncating layers: ${truncating.join(', ')})`);
   }
-  return tfl.model({inputs, outputs: densified, name: options.name ?? `${model.name}_delta`});
+  const delta = tfl.model({inputs, outputs: densified, name: options.name ?? `${model.name}_delta`});
+  if (scaleMode === 'activation') {
+    try {
+      calibrateThresholdScales(delta, options.calibrationFrames!);
+    } catch (e) {
+      delta.dispose();
+      throw e;
+    }
+  }
+  return delta;
 }
 
 /** The dense LayersModel a delta model stands for (inputs and outputs layers dropped). */
@@ -214,6 +365,7 @@ export function toDense(model: tfl.LayersModel, options: ToDenseOptions = {}): t
     const className = isDeltaLayer(layer) ? layer.denseClassName! : layer.getClassName();
     const make = (config: tf.serialization.ConfigDict) => {
       delete config.threshold;
+      delete config.thresholdScale;
       return deserializeAs(className)(config);
     };
     return twin(make, layer, node, ins, unique(layer.name), share).out;

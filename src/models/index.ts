@@ -13,4 +13,4 @@ export type {Conv3DGatedLayerArgs, Padding3D} from './layers/conv3d_gated_layer'
 export {CropLike, FoldFrames, MeanShift, PadToMultiple, ReflectionPadding2D, UnfoldFrames, ZeroPadding3D} from './layers/shape_layers';
 export {loadResNetWeights, resnet, resnetFromCheckpoint, resnetFromStateDict, resnetOptionsFromStateDict, resnetWeightMapping} from './resnet';
 export type {ResNetOptions} from './resnet';
-export {posenet, posenetFromArtifacts} from './posenet';
+export {posenet, posenetDeltaDefaults, posenetFromArtifacts} from './posenet';

@@ -12,6 +12,12 @@
  * the shipped signature, any size works. Outputs (raw, as the graph's): heatmaps [N, h, w, 17]
  * (logits; apply a sigmoid for scores), offsets [N, h, w, 34], displacement_fwd and
  * displacement_bwd [N, h, w, 32], with h = ceil(H / 16), w = ceil(W / 16).
+ *
+ * As a delta model: `toDelta(model, {...posenetDeltaDefaults, calibrationFrames})` (a few real
+ * frames, e.g. 8): relative threshold 0.01 on each layer's activation scale. Measured on vtest.avi
+ * at 128x96 on 'cpu' (benchmarks/models/delta_defaults.ts): output error mean 1.0%, max 2.0% (max
+ * |delta - dense| / max |dense|, worst of the four outputs), 99.6% of keypoints in the dense heatmap
+ * cell; 0.02 gives 6.0% / 12% and 93.1%.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
@@ -121,6 +127,9 @@ export function posenetFromArtifacts(artifacts: tf.io.ModelArtifacts): tfl.Layer
   tf.dispose(Object.values(weights));
   return model;
 }
+
+/** The delta-model defaults measured for PoseNet (see the file comment); add `calibrationFrames`. */
+export const posenetDeltaDefaults: {threshold: number, thresholdScale: 'activation'} = {threshold: 0.01, thresholdScale: 'activation'};
 
 /** Loads PoseNet's graph model from disk (path to posenet.json) and rebuilds it as a LayersModel. */
 export async function posenet(modelJsonPath: string): Promise<tfl.LayersModel> {

@@ -10,7 +10,9 @@
  * (zero padding equals PyTorch's -inf padding there, because the pool follows a ReLU).
  *
  * The models are ordinary dense LayersModels of standard layers; `delta: true` (or toDelta options)
- * returns their delta twin (src/delta/to_delta.ts), with the same layer names, so the same loaders work.
+ * returns their delta twin (src/delta/to_delta.ts), with the same layer names. Its batch norms are
+ * folded into the convolutions before them, so state dicts load into the dense model:
+ * resnetFromCheckpoint(file, {delta}) loads first and converts after.
  */
 import * as tfl from '@tensorflow/tfjs-layers';
 
@@ -42,8 +44,8 @@ export interface ResNetOptions {
   /** [height, width, 3]; null sizes accept any resolution (default). */
   inputShape?: [number|null, number|null, number];
   /**
-   * Build the delta model (toDelta of the dense one, sharing its weights): true, or toDelta's
-   * options (thresholds, stats, ...). Default: the dense model.
+   * Build the delta model (toDelta of the dense one, with weights of its own and batch norms folded
+   * into the convolutions): true, or toDelta's options (thresholds, stats, ...). Default: the dense model.
    */
   delta?: boolean|ToDeltaOptions;
   name?: string;
@@ -139,7 +141,16 @@ export function resnet(options: ResNetOptions = {}): tfl.LayersModel {
   }
   const dense = tfl.model({inputs: input, outputs: x, name: options.name ?? `resnet${depth}${head === 'classifier' ? '' : `_${head}`}`});
   if (options.delta == null || options.delta === false) return dense;
-  return toDelta(dense, options.delta === true ? {} : options.delta);
+  return deltaOf(dense, options.delta);
+}
+
+/** The delta twin of `dense` with weights of its own (folded batch norms make new ones anyway); `dense` is disposed. */
+function deltaOf(dense: tfl.LayersModel, delta: true|ToDeltaOptions): tfl.LayersModel {
+  try {
+    return toDelta(dense, {...(delta === true ? {} : delta), shareWeights: false});
+  } finally {
+    dense.dispose();
+  }
 }
 
 export function resnetWeightMapping(model: tfl.LayersModel): WeightMapping[] {
@@ -189,5 +200,7 @@ export async function resnetFromCheckpoint(source: string|Uint8Array|ArrayBuffer
 
 /** The model a torchvision / SimpleBaseline state dict describes, with its weights. */
 export function resnetFromStateDict(sd: StateDict, options: ResNetOptions = {}): tfl.LayersModel {
-  return buildAndLoad(() => resnet({weightInit: 'zeros', ...options, ...resnetOptionsFromStateDict(sd)}), model => loadResNetWeights(model, sd));
+  const dense = buildAndLoad(() => resnet({weightInit: 'zeros', ...options, ...resnetOptionsFromStateDict(sd), delta: false}),
+      model => loadResNetWeights(model, sd));
+  return options.delta == null || options.delta === false ? dense : deltaOf(dense, options.delta);
 }

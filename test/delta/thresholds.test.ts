@@ -1,14 +1,19 @@
 /**
- * Thresholds: the global default, per-layer overrides, JSON keyed by layer name, and DeltaCNN's
- * front-to-back tuning against an output-error budget.
+ * Thresholds: the global default, per-layer overrides, JSON keyed by layer name, thresholds
+ * relative to each layer's activation scale, and DeltaCNN's front-to-back tuning against an
+ * output-error budget.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import * as tfl from '@tensorflow/tfjs-layers';
 import {expect} from 'chai';
 
-import {getDefaultThreshold, getDeltaStats, getThresholds, loadThresholds, saveThresholds, setDefaultThreshold, setThresholds, toDelta, truncatingLayers, tuneThresholds} from '../../src/index';
+import {getDefaultThreshold, getDeltaStats, getThresholds, getThresholdScales, loadThresholds, saveThresholds, setDefaultThreshold, setThresholds, toDelta, truncatingLayers, tuneThresholds} from '../../src/index';
 import {describeEachBackend} from '../support/backends';
 import {freshSeed} from '../support/util';
+import {loadPoseNet, posenetUnavailable, relativeError} from '../../data/models';
+import {videoUnavailable, vtestFrame} from '../../data/vtest';
 import {nextFrame, resnetStyle} from '../support/sequences';
+import {streamFrames} from '../support/video_frames';
 
 describe('delta thresholds: default, per layer, JSON', () => {
   afterEach(() => setDefaultThreshold(0));
@@ -94,6 +99,157 @@ describeEachBackend('tuneThresholds', () => {
     expect(skipped(), `tuned thresholds skip more than exact ones (seed ${seed})`).to.be.greaterThan(exactSkipped);
     expect(() => tuneThresholds(delta, frames, {errorBudget: 0.01, step: 1})).to.throw(/step must be > 1/);
     tf.dispose(frames);
+    delta.dispose();
+    dense.dispose();
+  });
+});
+
+/** Runs `frames` through a reset delta model: mean relative error against `dense` and mean skipped share (frames after the first). */
+function streamRun(dense: tfl.LayersModel, delta: tfl.LayersModel, frames: tf.Tensor[]): {error: number, skipped: number, inputActive: number} {
+  delta.resetStates();
+  let error = 0;
+  let skipped = 0;
+  let inputActive = 0;
+  frames.forEach((frame, t) => {
+    tf.tidy(() => {
+      error += relativeError(delta.predictOnBatch(frame) as tf.Tensor, dense.predict(frame) as tf.Tensor) / frames.length;
+    });
+    if (t > 0) {
+      const stats = getDeltaStats(delta);
+      skipped += stats.skippedShare / (frames.length - 1);
+      inputActive += stats.layers[0].activeFraction / (frames.length - 1);
+    }
+  });
+  return {error, skipped, inputActive};
+}
+
+describeEachBackend('thresholds relative to the activation scale', () => {
+  it('one relative threshold: the same sparsity and error on [0, 1] frames and on x255 frames (scaling folded into the first conv)', async function() {
+    this.timeout(600000);
+    const seed = freshSeed();
+    const unit = resnetStyle(seed, [null, null, 3], 8);
+    const bytes = resnetStyle(seed, [null, null, 3], 8);
+    const stem = bytes.getLayer('stem_conv');
+    stem.setWeights([tf.tidy(() => tf.div(stem.getWeights()[0], 255))]);
+    const source = streamFrames(48, 64);
+    const frames = Array.from({length: 30}, (_, t) => tf.tidy(() => tf.expandDims(source.frame(t))));
+    const frames255 = frames.map(f => tf.mul(f, 255));
+    tf.tidy(() => {
+      const e = relativeError(bytes.predict(frames255[0]) as tf.Tensor, unit.predict(frames[0]) as tf.Tensor);
+      expect(e, 'the x255 model computes the same function').to.be.below(1e-5);
+    });
+    // Calibrated on the first 8 frames, measured on the 22 after them.
+    const options = {threshold: 0.05, thresholdScale: 'activation' as const, stats: true};
+    const a = toDelta(unit, {...options, calibrationFrames: frames.slice(0, 8)});
+    const b = toDelta(bytes, {...options, calibrationFrames: frames255.slice(0, 8)});
+    const [sa, sb] = [getThresholdScales(a), getThresholdScales(b)];
+    expect(sb.frames_sparsify! / sa.frames_sparsify!, `input scale (seed ${seed})`).to.be.closeTo(255, 255 * 1e-5);
+    for (const name of Object.keys(sa).filter(n => n !== 'frames_sparsify')) {
+      expect(sb[name]! / sa[name]!, `${name} scale (seed ${seed})`).to.be.closeTo(1, 1e-4);
+    }
+    const ra = streamRun(unit, a, frames.slice(8));
+    const rb = streamRun(bytes, b, frames255.slice(8));
+    const ctx = `${source.name} (seed ${seed}): [0, 1] ${JSON.stringify(ra)}, x255 ${JSON.stringify(rb)}`;
+    if (process.env.TFJS_DELTA_VERBOSE != null) console.log(`      ${ctx}`);
+    expect(ra.error, `${ctx}: the threshold costs some error`).to.be.above(1e-4);
+    expect(ra.skipped, `${ctx}: and skips work`).to.be.above(0.1);
+    expect(Math.abs(rb.skipped - ra.skipped), `${ctx}: skipped share`).to.be.at.most(0.002);
+    expect(Math.abs(rb.inputActive - ra.inputActive), `${ctx}: input active fraction`).to.be.at.most(0.002);
+    expect(Math.abs(rb.error - ra.error), `${ctx}: relative error`).to.be.at.most(1e-3 * ra.error);
+    // Absolute thresholds do not carry over: 0.05 on 0-255 pixels sends nearly every changed pixel.
+    const absA = toDelta(unit, {threshold: 0.05, stats: true});
+    const absB = toDelta(bytes, {threshold: 0.05, stats: true});
+    const [aa, ab] = [streamRun(unit, absA, frames.slice(8)), streamRun(bytes, absB, frames255.slice(8))];
+    expect(ab.inputActive - aa.inputActive, `absolute thresholds: input active ${aa.inputActive} vs ${ab.inputActive}`).to.be.above(0.05);
+    // The scales travel with saveThresholds / loadThresholds and with the saved model.
+    const c = toDelta(bytes, {stats: true});
+    loadThresholds(c, saveThresholds(b));
+    expect(getThresholdScales(c)).to.deep.equal(sb);
+    expect(getThresholds(c)).to.deep.equal(getThresholds(b));
+    expect(streamRun(bytes, c, frames255.slice(8, 14))).to.deep.equal(streamRun(bytes, b, frames255.slice(8, 14)));
+    let artifacts: tf.io.ModelArtifacts|null = null;
+    await b.save(tf.io.withSaveHandler(async x => {
+      artifacts = x;
+      return {modelArtifactsInfo: {dateSaved: new Date(), modelTopologyType: 'JSON'}};
+    }));
+    const loaded = await tfl.loadLayersModel(tf.io.fromMemory(artifacts!));
+    expect(getThresholdScales(loaded)).to.deep.equal(sb);
+    expect(() => toDelta(unit, {threshold: 0.05, thresholdScale: 'activation'})).to.throw(/needs calibrationFrames/);
+    tf.dispose([...frames, ...frames255]);
+    [a, b, c, absA, absB, loaded, unit, bytes].forEach(m => m.dispose());
+  });
+});
+
+/** How far above the budget the error on held-out frames may be: they are frames tuning never saw. */
+const HOLDOUT_FACTOR = 2;
+const verbose = process.env.TFJS_DELTA_VERBOSE != null;
+
+describeEachBackend('tuneThresholds: several outputs, held-out frames', () => {
+  it('ResNet-style: the last third of the frames held back; their error is reported and near the budget', function() {
+    this.timeout(600000);
+    const seed = freshSeed();
+    const dense = resnetStyle(seed, [null, null, 3], 8);
+    const source = streamFrames(48, 64);
+    const frames = Array.from({length: 24}, (_, t) => tf.tidy(() => tf.expandDims(source.frame(t))));
+    const delta = toDelta(dense, {thresholdScale: 'activation', calibrationFrames: frames.slice(0, 6)});
+    const budget = 0.02;
+    let evaluated = 0;
+    const result = tuneThresholds(delta, frames, {errorBudget: budget, holdout: 1 / 3, maxSteps: 6,
+      onEvaluation: () => evaluated++});
+    const ctx = `${source.name} (seed ${seed}): ${JSON.stringify({...result, thresholds: undefined})}`;
+    if (verbose) console.log(`      ${ctx}`);
+    expect(result.error, ctx).to.be.at.most(budget);
+    expect(result.holdoutError, ctx).to.be.a('number');
+    expect(result.holdoutError!, ctx).to.be.at.most(HOLDOUT_FACTOR * budget);
+    expect(result.holdoutMeanError!, ctx).to.be.at.most(result.holdoutError!);
+    expect(result.holdoutSkippedShare!, ctx).to.be.above(0.1);
+    expect(result.skippedShare, ctx).to.be.above(0.1);
+    expect(result.evaluations).to.equal(evaluated);
+    // The held-out frames are run from a reset stream with the tuned thresholds: the same numbers again.
+    const again = tuneThresholds(delta, {tuneFrames: frames.slice(0, 16), holdoutFrames: frames.slice(16)},
+        {errorBudget: budget, maxSteps: 0, global: false, perLayer: false});
+    expect(again.thresholds).to.deep.equal(result.thresholds);
+    expect(again.holdoutError).to.equal(result.holdoutError);
+    expect(() => tuneThresholds(delta, frames, {errorBudget: budget, holdout: 1})).to.throw(/holdout must be a share in \(0, 1\)/);
+    tf.dispose(frames);
+    delta.dispose();
+    dense.dispose();
+  });
+
+  const missing = posenetUnavailable() ?? videoUnavailable();
+  it(`PoseNet (4 outputs, trained weights) on vtest.avi at 64x96: tuned on 20 frames, within ${HOLDOUT_FACTOR}x the budget on 20 later ones`, async function() {
+    if (missing != null) {
+      // Skips, saying why: the weights come from the npm registry, the video from apt.
+      this.test!.title += ` (skipped: ${missing})`;
+      this.skip();
+    }
+    this.timeout(900000);
+    const dense = await loadPoseNet();
+    expect(dense.outputs).to.have.length(4);
+    // PoseNet's input scale: [-1, 1].
+    const frame = (t: number) => tf.tidy(() => tf.sub(tf.mul(vtestFrame(t, 64, 96), 2), 1));
+    const tuneFrames = Array.from({length: 20}, (_, t) => frame(t));
+    const holdoutFrames = Array.from({length: 20}, (_, t) => frame(60 + t));
+    const delta = toDelta(dense, {thresholdScale: 'activation', calibrationFrames: tuneFrames.slice(0, 8)});
+    const budget = 0.05;
+    const result = tuneThresholds(delta, {tuneFrames, holdoutFrames}, {errorBudget: budget, perLayer: false, maxSteps: 7});
+    const ctx = JSON.stringify({...result, thresholds: undefined, threshold: result.thresholds.image_sparsify});
+    if (verbose) console.log(`      PoseNet: ${ctx}`);
+    expect(result.error, ctx).to.be.at.most(budget);
+    expect(result.thresholds.image_sparsify, `${ctx}: a threshold was raised`).to.be.above(0);
+    expect(result.holdoutError!, ctx).to.be.at.most(HOLDOUT_FACTOR * budget);
+    // At 64x96 the 4x6 output's receptive fields cover most of the frame: little work can be skipped.
+    expect(result.holdoutSkippedShare!, ctx).to.be.above(0.02);
+    // The error of a frame is the largest over the outputs: a custom `error` seeing all four agrees.
+    const perOutput: number[][] = [];
+    const same = tuneThresholds(delta, {tuneFrames: tuneFrames.slice(0, 4)}, {errorBudget: 1, maxSteps: 0, global: false,
+      perLayer: false, error: (refs, outs) => {
+        expect(refs).to.have.length(4);
+        perOutput.push(outs.map((o, i) => relativeError(o, refs[i])));
+        return Math.max(...perOutput[perOutput.length - 1]);
+      }});
+    expect(same.error).to.equal(Math.max(...perOutput.flat()));
+    tf.dispose([...tuneFrames, ...holdoutFrames]);
     delta.dispose();
     dense.dispose();
   });

@@ -67,19 +67,25 @@ describeEachBackend('toDelta and toDense', () => {
       L.dense({units: 5, activation: 'softmax'}),
     ]});
     randomizeWeights(dense, seed);
-    const delta = toDelta(dense);
-    expect(delta.layers.map(l => l.getClassName())).to.deep.equal(['InputLayer', 'DeltaInput', 'DeltaConv2D',
+    const unfolded = toDelta(dense, {foldBatchNorm: false});
+    expect(unfolded.layers.map(l => l.getClassName())).to.deep.equal(['InputLayer', 'DeltaInput', 'DeltaConv2D',
       'DeltaDepthwiseConv2D', 'DeltaBatchNormalization', 'DeltaReLU', 'DeltaUpSampling2D', 'DeltaAveragePooling2D',
       'DeltaFlatten', 'Dropout', 'DeltaDense', 'DeltaOutput']);
-    runParity(dense, delta, [[2, 12, 14, 3]], 8, seed, `sequential (seed ${seed})`);
-    const back = toDense(delta);
+    runParity(dense, unfolded, [[2, 12, 14, 3]], 8, seed, `sequential, batch norm kept (seed ${seed})`);
+    const back = toDense(unfolded);
     expect(back.layers.some(isDeltaLayer)).to.equal(false);
     expect(back.layers.map(l => l.getClassName())).to.deep.equal(['InputLayer', ...dense.layers.map(l => l.getClassName())]);
     tf.tidy(() => {
       const x = tf.randomUniform([2, 12, 14, 3], 0, 1, 'float32', seed);
       expectClose(back.predict(x) as tf.Tensor, dense.predict(x) as tf.Tensor, `toDense (seed ${seed})`, 0, 0);
     });
-    [back, delta, dense].forEach(m => m.dispose());
+    // By default the batch norm is folded into the depthwise conv before it.
+    const delta = toDelta(dense);
+    expect(delta.layers.map(l => l.getClassName())).to.deep.equal(['InputLayer', 'DeltaInput', 'DeltaConv2D',
+      'DeltaDepthwiseConv2D', 'DeltaReLU', 'DeltaUpSampling2D', 'DeltaAveragePooling2D',
+      'DeltaFlatten', 'Dropout', 'DeltaDense', 'DeltaOutput']);
+    runParity(dense, delta, [[2, 12, 14, 3]], 8, seed, `sequential, batch norm folded (seed ${seed})`);
+    [back, unfolded, delta, dense].forEach(m => m.dispose());
   });
 
   it('functional: concatenation, residual add, a layer shared by two calls and a nested model', () => {
@@ -110,7 +116,8 @@ describeEachBackend('toDelta and toDense', () => {
     const seed = freshSeed();
     const dense = resnetStyle(seed, [16, 16, 3], 4);
     const variables = tf.memory().numTensors;
-    const delta = toDelta(dense);
+    // Folded batch norms make new weights (test/delta/fold_batch_norm.test.ts); without folding there are none.
+    const delta = toDelta(dense, {foldBatchNorm: false});
     expect(tf.memory().numTensors, 'no weight copies').to.equal(variables);
     const denseKernel = dense.getLayer('stem_conv').weights[0];
     expect(delta.getLayer('stem_conv').weights[0], 'the same LayerVariable').to.equal(denseKernel);
@@ -265,9 +272,13 @@ describeEachBackend('toDelta and toDense', () => {
       await delta.save(nodeFileSystem(dir));
       const json = JSON.parse(fs.readFileSync(path.join(dir, 'model.json'), 'utf8'));
       const classes = (json.modelTopology.config.layers as Array<{class_name: string}>).map(l => l.class_name);
-      expect(classes).to.include.members(['DeltaInput', 'DeltaConv2D', 'DeltaBatchNormalization', 'DeltaReLU', 'DeltaAdd', 'DeltaOutput']);
+      expect(classes).to.include.members(['DeltaInput', 'DeltaConv2D', 'DeltaReLU', 'DeltaAdd', 'DeltaOutput']);
+      expect(classes, 'every batch norm folded').to.not.include('DeltaBatchNormalization');
       const saved = (json.weightsManifest as Array<{weights: Array<{name: string}>}>).flatMap(g => g.weights.map(w => w.name)).sort();
-      expect(saved, 'weights: the dense model\'s, nothing else').to.deep.equal(dense.weights.map(w => w.originalName).sort());
+      // The dense model's weights with each batch norm folded into its conv's kernel and (new) bias; no state.
+      const want = dense.weights.map(w => w.originalName).filter(n => !/_bn\//.test(n));
+      want.push(...dense.layers.filter(l => l.name.endsWith('_bn')).map(l => `${l.name.replace(/_bn$/, '')}/bias`));
+      expect(saved, 'weights').to.deep.equal(want.sort());
       const loaded = await tfl.loadLayersModel(nodeFileSystem(dir));
       expect(getThresholds(loaded)).to.deep.equal(getThresholds(delta));
       expect(getThresholds(loaded).block2_relu1).to.equal(0.07);

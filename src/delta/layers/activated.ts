@@ -7,7 +7,7 @@
 import type {Tensor} from '@tensorflow/tfjs-core';
 import type {Activation as TfActivation} from '@tensorflow/tfjs-layers/dist/activations';
 
-import {applyDeltaActivation, DeltaActivationFn, deltaActivationOf, truncatingActivation} from './activation_state';
+import {accumulatedActivation, applyDeltaActivation, DeltaActivationFn, deltaActivationOf, truncatingActivation} from './activation_state';
 import {AnyLayerClass, DeltaClass, deltaMixin} from './base';
 
 export interface ActivatedMembers {
@@ -35,7 +35,12 @@ export function activatedMixin<TBase extends AnyLayerClass>(Base: TBase, dense: 
     }
 
     activate(y: Tensor, first: boolean): Tensor {
-      return applyDeltaActivation(this.stream, this.deltaActivation(), y, this.effectiveThreshold(), first);
+      return applyDeltaActivation(this.stream, this.deltaActivation(), y, this.absoluteThreshold(), first);
+    }
+
+    /** The activation of the accumulated input (what the truncation test compares changes of). */
+    override denseValues(): Tensor|null {
+      return accumulatedActivation(this.stream, this.deltaActivation());
     }
   }
   return Activated as unknown as ActivatedClass<TBase>;

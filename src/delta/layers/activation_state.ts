@@ -65,3 +65,19 @@ export function applyDeltaActivation(stream: StreamState, act: DeltaActivationFn
   stream.set(keyR, out.residual);
   return first && act.kind === 'sigmoid' ? tf.add(out.delta, 0.5) : out.delta;
 }
+
+/**
+ * f of the stream's accumulated input (`${prefix}.A`) for the truncating activations: the dense
+ * output as far as it has been sent. Null for other kinds, or before the first frame.
+ */
+export function accumulatedActivation(stream: StreamState, act: DeltaActivationFn, prefix = 'act'): Tensor|null {
+  const a = stream.get(`${prefix}.A`);
+  if (a == null || !truncatingActivation(act)) return null;
+  switch (act.kind) {
+    case 'relu': return tf.relu(a);
+    case 'relu6': return tf.relu6(a);
+    case 'leakyRelu': return tf.leakyRelu(a, act.alpha);
+    case 'sigmoid': return tf.sigmoid(a);
+    default: return tf.tanh(a);
+  }
+}

@@ -44,6 +44,14 @@ export function checkThreshold(where: string, value: unknown): number {
   return value;
 }
 
+/** A threshold scale: finite and >= 0 (0: the layer's dense output was 0 on every sample frame). */
+export function checkScale(where: string, value: unknown): number {
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
+    throw new Error(`${where}: threshold scale must be a finite number >= 0, got ${JSON.stringify(value)}`);
+  }
+  return value;
+}
+
 /** The threshold of every truncating delta layer that has none of its own (initially 0: exact). */
 export function setDefaultThreshold(threshold: number): void {
   defaultThreshold = checkThreshold('setDefaultThreshold', threshold);
@@ -159,7 +167,17 @@ export interface DeltaLayer extends tfl.layers.Layer {
   readonly truncates: boolean;
   /** Its own threshold, or null to follow the global default. */
   threshold: number|null;
+  /** Its threshold (its own or the default): relative to `thresholdScale` when that is set. */
   effectiveThreshold(): number;
+  /**
+   * The layer's activation scale (calibrateThresholdScales: the standard deviation of its dense output on sample
+   * frames), or null: thresholds are then absolute. Saved in the layer's config.
+   */
+  thresholdScale: number|null;
+  /** What the layer's change test compares with: effectiveThreshold() x thresholdScale (or 1). */
+  absoluteThreshold(): number;
+  /** The dense output values of the stream's last frame, as far as the layer has sent them (null if it keeps none). */
+  denseValues(): Tensor|null;
   resetDeltaState(): void;
   statsEnabled: boolean;
   lastStats: LayerFrameStats|null;
@@ -239,6 +257,7 @@ export function deltaMixin<TBase extends AnyLayerClass>(Base: TBase, options: De
     readonly denseClassName = options.dense;
     readonly stream: StreamState;
     threshold: number|null;
+    thresholdScale: number|null;
     statsEnabled = false;
     lastStats: LayerFrameStats|null = null;
     sharesWeights = false;
@@ -246,8 +265,9 @@ export function deltaMixin<TBase extends AnyLayerClass>(Base: TBase, options: De
     // eslint-disable-next-line @typescript-eslint/no-explicit-any
     constructor(...args: any[]) {
       super(...args);
-      const config = (args[0] ?? {}) as {threshold?: number|null};
+      const config = (args[0] ?? {}) as {threshold?: number|null, thresholdScale?: number|null};
       this.threshold = config.threshold == null ? null : checkThreshold(`layer '${this.name}'`, config.threshold);
+      this.thresholdScale = config.thresholdScale == null ? null : checkScale(`layer '${this.name}'`, config.thresholdScale);
       this.stream = new StreamState(this);
     }
 
@@ -271,6 +291,14 @@ export function deltaMixin<TBase extends AnyLayerClass>(Base: TBase, options: De
 
     effectiveThreshold(): number {
       return this.threshold ?? defaultThreshold;
+    }
+
+    absoluteThreshold(): number {
+      return this.effectiveThreshold() * (this.thresholdScale ?? 1);
+    }
+
+    denseValues(): Tensor|null {
+      return null;
     }
 
     override get stateful(): boolean {
@@ -309,6 +337,7 @@ export function deltaMixin<TBase extends AnyLayerClass>(Base: TBase, options: De
     override getConfig(): tf.serialization.ConfigDict {
       const config = super.getConfig();
       if (this.threshold != null) config.threshold = this.threshold;
+      if (this.thresholdScale != null) config.thresholdScale = this.thresholdScale;
       return config;
     }
 

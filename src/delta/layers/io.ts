@@ -44,7 +44,7 @@ export class DeltaInput extends deltaMixin(tfl.layers.Layer, {dense: null, trunc
     const frame = x.dtype === 'float32' ? x : tf.cast(x, 'float32');
     const sent = this.stream.get('A') ?? tf.zerosLike(frame);
     const change = tf.sub(frame, sent);
-    const threshold = this.effectiveThreshold();
+    const threshold = this.absoluteThreshold();
     if (this.dilation === 1) {
       // No residual buffer is needed: what was not sent is the difference to `sent`, taken anew.
       const out = sparseAccumulate(sent, tf.zerosLike(frame), change, {threshold, inPlace: true});  // owns `sent`
@@ -59,6 +59,11 @@ export class DeltaInput extends deltaMixin(tfl.layers.Layer, {dense: null, trunc
     const delta = withMask(change, tf.squeeze(tf.greater(near, threshold), [3]));
     this.stream.set('A', tf.add(sent, delta));
     return delta;
+  }
+
+  /** The frame as sent so far. */
+  override denseValues(): Tensor|null {
+    return this.stream.get('A') ?? null;
   }
 
   /** A restarted stream restarts every delta layer after this one too. */
