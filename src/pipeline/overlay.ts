@@ -141,3 +141,26 @@ export function drawHeatmap(frame: Uint8Array, width: number, height: number, ma
     }
   }
 }
+
+export interface OverlayPanel {
+  /** Poses in frame pixels to draw, keypoints scoring above 0.5 ... */
+  poses?: Pose[]|null;
+  /** ... or, for other models, a map to tint the frame with. */
+  heatmap?: tf.Tensor4D;
+  /** Lines written in the panel's top-left corner. */
+  caption: string[];
+}
+
+/** The overlay frame: one panel per model on a copy of `frame` each, side by side when there are two. */
+export function overlayFrame(frame: Uint8Array, width: number, height: number, panels: OverlayPanel[]): Uint8Array {
+  const drawn = panels.map(p => {
+    const canvas = Uint8Array.from(frame);
+    if (p.poses) drawPoses(canvas, width, height, p.poses);
+    else if (p.heatmap) drawHeatmap(canvas, width, height, p.heatmap);
+    drawCaption(canvas, width, height, p.caption);
+    return canvas;
+  });
+  if (drawn.length === 1) return drawn[0];
+  if (drawn.length === 2) return sideBySide(drawn[0], drawn[1], width, height);
+  throw new Error(`overlayFrame: 1 or 2 panels, not ${drawn.length}`);
+}

@@ -17,7 +17,8 @@ import type {StreamPrecision} from '../stream/compile_stream';
 import {probeVideo, readFrames, VideoInfo, VideoWriter} from './ffmpeg';
 import {classifierAgreement, isClassifierOutput, isPosenetOutputs, posePck, posesOf} from './fidelity';
 import type {Pose} from '../models/posenet_decode';
-import {drawCaption, drawHeatmap, drawPoses, sideBySide} from './overlay';
+import {overlayFrame} from './overlay';
+import type {OverlayPanel} from './overlay';
 
 export type RunMode = 'dense'|'delta'|'compare';
 
@@ -120,6 +121,17 @@ export function writeRecords(file: string, records: FrameRecord[]): void {
   fs.writeFileSync(file, lines.join('\n') + '\n');
 }
 
+/** The overlay's captions of the dense and the delta panel for a frame's record. */
+export function captions(record: FrameRecord): [string[], string[]] {
+  const fps = (ms?: number) => ms ? `${(1000 / ms).toFixed(1)} frames/s` : '';
+  const dense = [`dense  ${fps(record.denseMs)}`];
+  const delta = [`delta  ${fps(record.deltaMs)}`];
+  if (record.pck != null) delta.push(`PCK ${(100 * record.pck).toFixed(1)}% of ${record.pckKeypoints} keypoints`);
+  else if (record.pckKeypoints === 0) delta.push('PCK - (no confident keypoint)');
+  if (record.top1Agreement != null) delta.push(`top-1 agreement ${(100 * record.top1Agreement).toFixed(1)}%`);
+  return [dense, delta];
+}
+
 export async function runModelOnVideo(options: RunOptions): Promise<RunSummary> {
   const info = options.source?.info ?? probeVideo(options.input);
   const {height, width, mode} = options;
@@ -186,22 +198,12 @@ export async function runModelOnVideo(options: RunOptions): Promise<RunSummary> 
         }
       }
       if (writer) {
-        const panel = (outputs: tf.Tensor[], found: Pose[]|null, caption: string[]): Uint8Array => {
-          const canvas = Uint8Array.from(frame);
-          if (found) drawPoses(canvas, info.width, info.height, found);
-          else if (outputs[0].rank === 4) drawHeatmap(canvas, info.width, info.height, outputs[0] as tf.Tensor4D);
-          drawCaption(canvas, info.width, info.height, caption);
-          return canvas;
-        };
-        const fps = (ms?: number) => ms ? `${(1000 / ms).toFixed(1)} frames/s` : '';
-        const denseCaption = [`dense  ${fps(record.denseMs)}`];
-        const deltaCaption = [`delta  ${fps(record.deltaMs)}`];
-        if (record.pck != null) deltaCaption.push(`PCK ${(100 * record.pck).toFixed(1)}% of ${record.pckKeypoints} keypoints`);
-        else if (record.pckKeypoints === 0) deltaCaption.push('PCK - (no confident keypoint)');
-        if (record.top1Agreement != null) deltaCaption.push(`top-1 agreement ${(100 * record.top1Agreement).toFixed(1)}%`);
-        const canvas = ran.dense && ran.delta ?
-            sideBySide(panel(ran.dense, densePoses, denseCaption), panel(ran.delta, deltaPoses, deltaCaption), info.width, info.height) :
-            ran.dense ? panel(ran.dense, densePoses, denseCaption) : panel(ran.delta!, deltaPoses, deltaCaption);
+        const panels: OverlayPanel[] = [];
+        const [denseCaption, deltaCaption] = captions(record);
+        const heatmap = (outputs: tf.Tensor[]) => outputs[0].rank === 4 ? outputs[0] as tf.Tensor4D : undefined;
+        if (ran.dense) panels.push({poses: densePoses, heatmap: heatmap(ran.dense), caption: denseCaption});
+        if (ran.delta) panels.push({poses: deltaPoses, heatmap: heatmap(ran.delta), caption: deltaCaption});
+        const canvas = overlayFrame(frame, info.width, info.height, panels);
         await writer.write(canvas);
       }
       tf.dispose([x, ...(ran.dense ?? []), ...(ran.delta ?? [])]);
