@@ -1,6 +1,7 @@
 /**
  * `tfjs-delta bench`: dense vs delta on a built-in clip over a range of thresholds. Prints a table
- * (frames/s, speed-up, multiply-adds skipped, output deviation, heatmap argmax agreement), writes the
+ * (frames/s, speed-up, multiply-adds skipped, output deviation, and fidelity to dense: PCK of the decoded poses
+ * for PoseNet, top-1 agreement for classifiers), writes the
  * numbers as JSON and a PNG plot (speed vs threshold; per-layer active fraction per threshold).
  */
 import * as fs from 'fs';
@@ -11,7 +12,9 @@ import * as tfl from '@tensorflow/tfjs-layers';
 import {getDeltaStats, setDeltaStats, toDelta} from '../delta/to_delta';
 import {posenet} from '../models/posenet';
 import {nodeFileSystem} from '../io/node_file_system';
-import {argmaxCells} from '../pipeline/overlay';
+import {posenetInputSize} from '../models/posenet_decode';
+import type {Pose} from '../models/posenet_decode';
+import {classifierAgreement, isClassifierOutput, isPosenetOutputs, posePck, posesOf} from '../pipeline/fidelity';
 import {probeVideo, readFrames} from '../pipeline/ffmpeg';
 import {renderVegaLitePng} from '../pipeline/chart';
 import {progressBar} from './progress';
@@ -28,7 +31,11 @@ interface BenchRow {
   fps: number;
   macsSkipped?: number;
   deviation?: number;
-  argmaxAgreement?: number;
+  /** PoseNet: PCK of delta vs dense keypoints (2% of the diagonal, dense score > 0.5), over all frames. */
+  pck?: number;
+  /** Classifiers: share of frames with the same top-1 class, and the largest relative logit error. */
+  top1Agreement?: number;
+  logitRelError?: number;
   layers?: Array<{name: string, activeFraction: number}>;
 }
 
@@ -37,16 +44,16 @@ function firstOutput(result: tf.Tensor|tf.Tensor[]): {first: tf.Tensor, all: tf.
   return {first: all[0], all};
 }
 
-async function timedPass(model: tfl.LayersModel, frames: tf.Tensor[], keep: boolean): Promise<{ms: number[], outputs: tf.Tensor[]}> {
+async function timedPass(model: tfl.LayersModel, frames: tf.Tensor[], keep: boolean): Promise<{ms: number[], outputs: tf.Tensor[][]}> {
   const ms: number[] = [];
-  const outputs: tf.Tensor[] = [];
+  const outputs: tf.Tensor[][] = [];
   for (const x of frames) {
     const t0 = performance.now();
-    const {first, all} = firstOutput(model.predict(x) as tf.Tensor|tf.Tensor[]);
+    const {all} = firstOutput(model.predict(x) as tf.Tensor|tf.Tensor[]);
     await Promise.all(all.map(o => o.data()));
     ms.push(performance.now() - t0);
-    if (keep) outputs.push(first);
-    tf.dispose(all.filter(o => !keep || o !== first));
+    if (keep) outputs.push(all);
+    else tf.dispose(all);
   }
   return {ms, outputs};
 }
@@ -79,7 +86,8 @@ export async function benchCommand(modelName: string, input: string, options: Be
   const isPosenet = modelName === 'posenet';
   const model = isPosenet ? await posenet(await ensurePosenet()) : await tfl.loadLayersModel(nodeFileSystem(modelName));
   const scale = Math.min(1, 384 / Math.max(info.width, info.height));
-  const [h, w] = [Math.round(info.height * scale), Math.round(info.width * scale)];
+  const [h, w] = isPosenet ? posenetInputSize(info.height, info.width) :
+      [Math.round(info.height * scale), Math.round(info.width * scale)];
   const [lo, hi] = isPosenet ? [-1, 1] : [0, 1];
   const frames: tf.Tensor[] = [];
   for await (const f of readFrames(input, {width: w, height: h, maxFrames: options.frames})) {
@@ -92,6 +100,9 @@ export async function benchCommand(modelName: string, input: string, options: Be
   try {
     const dense = await timedPass(model, frames, true);
     rows.push({threshold: null, fps: fpsOf(dense.ms)});
+    const pose = isPosenetOutputs(dense.outputs[0]);
+    const classifier = isClassifierOutput(dense.outputs[0]);
+    const densePoses: Pose[][] = pose ? dense.outputs.map(o => posesOf(o, h, w)) : [];
     bar.update(1);
     for (const [k, threshold] of options.thresholds.entries()) {
       const delta = toDelta(model, {threshold});
@@ -101,7 +112,7 @@ export async function benchCommand(modelName: string, input: string, options: Be
       delta.resetStates();
       setDeltaStats(delta, true);
       const layerSums = new Map<string, number>();
-      let skipped = 0, deviation = 0, agreement = 0;
+      let skipped = 0, deviation = 0, agreement = 0, logitError = 0, pckCorrect = 0, pckTotal = 0;
       for (const [i, x] of frames.entries()) {
         const {first, all} = firstOutput(delta.predict(x) as tf.Tensor|tf.Tensor[]);
         const stats = getDeltaStats(delta);
@@ -109,22 +120,28 @@ export async function benchCommand(modelName: string, input: string, options: Be
           skipped += stats.skippedShare;
           for (const l of stats.layers) layerSums.set(l.name, (layerSums.get(l.name) ?? 0) + l.activeFraction);
         }
-        const ref = dense.outputs[i];
+        const ref = dense.outputs[i][0];
         deviation = Math.max(deviation, tf.tidy(() => tf.div(tf.max(tf.abs(tf.sub(first, ref))), tf.maximum(tf.max(tf.abs(ref)), 1e-12)).dataSync()[0]));
-        if (ref.rank === 4) {
-          const [a, b] = [argmaxCells(ref as tf.Tensor4D), argmaxCells(first as tf.Tensor4D)];
-          agreement += a.filter((c, j) => c === b[j]).length / a.length;
+        if (pose) {
+          const r = posePck(densePoses[i], posesOf(all, h, w), h, w);
+          [pckCorrect, pckTotal] = [pckCorrect + r.correct, pckTotal + r.total];
+        } else if (classifier) {
+          const r = classifierAgreement(ref.dataSync(), first.dataSync(), ref.shape[1]!);
+          agreement += r.top1Agreement;
+          logitError = Math.max(logitError, r.maxRelError);
         }
         tf.dispose(all);
       }
       const n = Math.max(frames.length - 1, 1);
       rows.push({threshold, fps: fpsOf(timing.ms), macsSkipped: skipped / n, deviation,
-        argmaxAgreement: dense.outputs[0].rank === 4 ? agreement / frames.length : undefined,
+        pck: pose && pckTotal > 0 ? pckCorrect / pckTotal : undefined,
+        top1Agreement: classifier ? agreement / frames.length : undefined,
+        logitRelError: classifier ? logitError : undefined,
         layers: [...layerSums].map(([name, sum]) => ({name, activeFraction: sum / n}))});
       delta.dispose();
       bar.update(3 + 2 * k);
     }
-    tf.dispose(dense.outputs);
+    tf.dispose(dense.outputs.flat());
   } finally {
     bar.stop();
     tf.dispose(frames);
@@ -133,11 +150,11 @@ export async function benchCommand(modelName: string, input: string, options: Be
   const denseFps = rows[0].fps;
   const pct = (v?: number) => v == null ? '-' : `${(100 * v).toFixed(1)}%`;
   console.log(`\n${'threshold'.padEnd(10)}${'frames/s'.padStart(10)}${'speed-up'.padStart(10)}${'MACs skipped'.padStart(14)}` +
-      `${'deviation'.padStart(11)}${'argmax agree'.padStart(14)}`);
+      `${'deviation'.padStart(11)}${'PCK / top-1'.padStart(14)}`);
   for (const r of rows) {
     console.log(`${(r.threshold == null ? 'dense' : String(r.threshold)).padEnd(10)}${r.fps.toFixed(2).padStart(10)}` +
         `${`${(r.fps / denseFps).toFixed(2)}x`.padStart(10)}${pct(r.macsSkipped).padStart(14)}` +
-        `${(r.deviation == null ? '-' : r.deviation.toExponential(2)).padStart(11)}${pct(r.argmaxAgreement).padStart(14)}`);
+        `${(r.deviation == null ? '-' : r.deviation.toExponential(2)).padStart(11)}${pct(r.pck ?? r.top1Agreement).padStart(14)}`);
   }
   fs.writeFileSync(`${options.output}.json`, JSON.stringify({model: modelName, input, backend: tf.getBackend(),
     size: [h, w], frames: frames.length, rows}, null, 1));

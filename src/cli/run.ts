@@ -11,6 +11,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 
 import {posenet} from '../models/posenet';
+import {posenetInputSize} from '../models/posenet_decode';
 import {nodeFileSystem} from '../io/node_file_system';
 import {RunMode, runModelOnVideo, RunSummary} from '../pipeline/run_model';
 import type {StreamPrecision} from '../stream/compile_stream';
@@ -103,8 +104,10 @@ export function summaryTable(s: RunSummary): string {
     ['mean input active pixels', '', fmt(s.meanInputActive, 'pct')],
     ['mean multiply-adds skipped', '', fmt(s.meanMacsSkipped, 'pct')],
     ['max output deviation', '', fmt(s.maxDeviation, 'exp')],
-    ['heatmap argmax agreement', '', fmt(s.meanArgmaxAgreement, 'pct')],
   ];
+  if (s.pck != null) rows.push(['PCK vs dense (2% diagonal)', '', fmt(s.pck, 'pct')]);
+  if (s.meanTop1Agreement != null) rows.push(['top-1 agreement', '', fmt(s.meanTop1Agreement, 'pct')]);
+  if (s.maxLogitRelError != null) rows.push(['max logit error (relative)', '', fmt(s.maxLogitRelError, 'exp')]);
   return [`${''.padEnd(28)}${'dense'.padStart(10)}${'delta'.padStart(10)}`,
     ...rows.map(([name, a, b]) => `${name.padEnd(28)}${a.padStart(10)}${b.padStart(10)}`)].join('\n');
 }
@@ -117,6 +120,8 @@ export async function runCommand(modelName: string, input: string, options: RunC
   let [height, width] = [fixed[1], fixed[2]];
   if (options.size != null) {
     [height, width] = options.size.split('x').map(Number);
+  } else if (isPosenet) {
+    [height, width] = posenetInputSize(info.height, info.width);
   } else if (height == null || width == null) {
     const scale = Math.min(1, 384 / Math.max(info.width, info.height));
     [height, width] = [Math.round(info.height * scale), Math.round(info.width * scale)];

@@ -5,6 +5,7 @@
  *   resnet(...)              ResNet-18/34/50 (torchvision names), classifier, SimpleBaseline pose head or trunk
  *   resnetFromCheckpoint(p)  the model a torchvision / SimpleBaseline state dict describes, weights loaded
  *   posenet(path)            PoseNet-MobileNetV1 rebuilt from its tfjs graph model, trained weights mapped in
+ *   decodeMultiplePoses(m)   PoseNet outputs -> poses, as @tensorflow-models/posenet decodes them
  */
 export {flavr, flavrFromCheckpoint, flavrFromStateDict, flavrOptionsFromStateDict, flavrWeightMapping, loadFlavrWeights} from './flavr';
 export type {FlavrOptions} from './flavr';
@@ -14,3 +15,5 @@ export {CropLike, FoldFrames, MeanShift, PadToMultiple, ReflectionPadding2D, Unf
 export {loadResNetWeights, resnet, resnetFromCheckpoint, resnetFromStateDict, resnetOptionsFromStateDict, resnetWeightMapping} from './resnet';
 export type {ResNetOptions} from './resnet';
 export {posenet, posenetDeltaDefaults, posenetFromArtifacts} from './posenet';
+export {decodeMultiplePoses, decodeSinglePose, MULTI_POSE_DEFAULTS, PART_NAMES, posenetInputSize, posenetMaps, scalePoses, SKELETON} from './posenet_decode';
+export type {Keypoint, MultiPoseOptions, Pose, PosenetMaps} from './posenet_decode';

@@ -1,34 +1,10 @@
-/** Drawing model outputs onto RGB24 frames: PoseNet keypoints, or a heatmap tint for any model. */
+/**
+ * Drawing model outputs onto RGB24 frames: PoseNet skeletons, or a heatmap tint for any model; captions
+ * (frames/s, PCK) rendered as SVG text by resvg; dense and delta frames side by side.
+ */
 import * as tf from '@tensorflow/tfjs-core';
 
-export interface Keypoint {
-  y: number;
-  x: number;
-  score: number;
-}
-
-/**
- * PoseNet keypoints of batch row 0: the argmax cell of each heatmap refined by its offsets
- * (offsets hold 17 y then 17 x values per cell), in input pixels; score = sigmoid(max logit).
- */
-export function posenetKeypoints(heatmaps: tf.Tensor4D, offsets: tf.Tensor4D, outputStride: number): Keypoint[] {
-  const [, h, w, k] = heatmaps.shape;
-  const hv = heatmaps.dataSync();
-  const ov = offsets.dataSync();
-  const cells = argmaxPerChannel(hv.subarray(0, h * w * k), k);
-  const keypoints: Keypoint[] = [];
-  for (let j = 0; j < k; j++) {
-    const best = cells[j];
-    const cy = Math.floor(best / w);
-    const cx = best % w;
-    keypoints.push({
-      y: cy * outputStride + ov[best * 2 * k + j],
-      x: cx * outputStride + ov[best * 2 * k + k + j],
-      score: 1 / (1 + Math.exp(-hv[best * k + j])),
-    });
-  }
-  return keypoints;
-}
+import {Pose, SKELETON} from '../models/posenet_decode';
 
 /**
  * For channel-last values ([..., channels]), the row index of each channel's maximum (the first one wins, as
@@ -53,28 +29,96 @@ function putPixel(frame: Uint8Array, width: number, height: number, y: number, x
   frame.set(rgb, (y * width + x) * 3);
 }
 
-const SKELETON: Array<[number, number]> = [[5, 6], [5, 7], [7, 9], [6, 8], [8, 10], [5, 11], [6, 12], [11, 12],
-  [11, 13], [13, 15], [12, 14], [14, 16]];
+/** One colour per pose, so that neighbours' limbs are told apart. */
+const PALETTE = [[255, 255, 0], [0, 255, 255], [255, 96, 255], [96, 255, 96], [255, 160, 32], [128, 160, 255]];
 
-/** Draws keypoints above `minScore` (and the limbs between them) on a frame, in place. */
-export function drawKeypoints(frame: Uint8Array, width: number, height: number, keypoints: Keypoint[],
-                              scaleY: number, scaleX: number, minScore = 0.3): void {
-  const visible = keypoints.map(k => k.score >= minScore);
-  for (const [a, b] of SKELETON) {
-    if (!visible[a] || !visible[b]) continue;
-    const steps = 64;
-    for (let s = 0; s <= steps; s++) {
-      const y = (keypoints[a].y + (keypoints[b].y - keypoints[a].y) * s / steps) * scaleY;
-      const x = (keypoints[a].x + (keypoints[b].x - keypoints[a].x) * s / steps) * scaleX;
-      putPixel(frame, width, height, Math.round(y), Math.round(x), [255, 255, 0]);
+function disc(frame: Uint8Array, width: number, height: number, cy: number, cx: number, r: number, rgb: number[]): void {
+  for (let dy = -r; dy <= r; dy++) {
+    for (let dx = -r; dx <= r; dx++) if (dy * dy + dx * dx <= r * r + r) putPixel(frame, width, height, cy + dy, cx + dx, rgb);
+  }
+}
+
+/**
+ * Draws each pose's keypoints scoring above `minScore` and the limbs between them on a frame, in place.
+ * Poses are in frame pixels; (x0, y0) shifts them, e.g. into the right half of a side-by-side frame.
+ */
+export function drawPoses(frame: Uint8Array, width: number, height: number, poses: Pose[], minScore = 0.5,
+                          x0 = 0, y0 = 0): void {
+  const thick = Math.max(1, Math.round(Math.min(width, height) / 300));
+  poses.forEach((pose, n) => {
+    const colour = PALETTE[n % PALETTE.length];
+    const k = pose.keypoints;
+    const visible = k.map(p => p.score > minScore);
+    for (const [a, b] of SKELETON) {
+      if (!visible[a] || !visible[b]) continue;
+      const steps = Math.max(2, Math.ceil(Math.hypot(k[b].y - k[a].y, k[b].x - k[a].x)));
+      for (let s = 0; s <= steps; s++) {
+        const y = Math.round(y0 + k[a].y + (k[b].y - k[a].y) * s / steps);
+        const x = Math.round(x0 + k[a].x + (k[b].x - k[a].x) * s / steps);
+        disc(frame, width, height, y, x, thick - 1, colour);
+      }
+    }
+    k.forEach((p, i) => {
+      if (visible[i]) disc(frame, width, height, Math.round(y0 + p.y), Math.round(x0 + p.x), thick + 1, [255, 0, 64]);
+    });
+  });
+}
+
+/** Two frames of width x height as one of 2 width x height, `left` on the left. */
+export function sideBySide(left: Uint8Array, right: Uint8Array, width: number, height: number): Uint8Array {
+  const out = new Uint8Array(2 * width * height * 3);
+  const row = width * 3;
+  for (let y = 0; y < height; y++) {
+    out.set(left.subarray(y * row, (y + 1) * row), 2 * y * row);
+    out.set(right.subarray(y * row, (y + 1) * row), (2 * y + 1) * row);
+  }
+  return out;
+}
+
+const FONT_FILES = ['/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf', '/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf',
+  '/usr/share/fonts/dejavu/DejaVuSans.ttf', '/System/Library/Fonts/Helvetica.ttc', 'C:\\Windows\\Fonts\\arial.ttf'];
+let fontOptions: {loadSystemFonts: boolean, fontFiles?: string[]}|null = null;
+
+/** One known font file when there is one (parsing every system font per frame costs ~0.1 s), else the system's. */
+function fonts(): {loadSystemFonts: boolean, fontFiles?: string[]} {
+  if (fontOptions == null) {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const fs = require('fs') as typeof import('fs');
+    const file = FONT_FILES.find(f => fs.existsSync(f));
+    fontOptions = file ? {loadSystemFonts: false, fontFiles: [file]} : {loadSystemFonts: true};
+  }
+  return fontOptions;
+}
+
+const escapeXml = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+
+/**
+ * Writes lines of text in a dark box at (x0, y0) of a frame, in place: an SVG rendered by resvg and
+ * blended over the frame. `size` is the font size in pixels.
+ */
+export function drawCaption(frame: Uint8Array, width: number, height: number, lines: string[], x0 = 0, y0 = 0,
+                            size = Math.max(12, Math.round(height / 28))): void {
+  if (lines.length === 0) return;
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const {Resvg} = require('@resvg/resvg-js') as {Resvg: new (svg: string, o: unknown) => {render(): {width: number, height: number, pixels: Buffer}}};
+  const boxW = Math.min(width - x0, Math.ceil(size * 0.65 * Math.max(...lines.map(l => l.length)) + size));
+  const boxH = Math.min(height - y0, Math.ceil(size * 1.3 * lines.length + size * 0.5));
+  if (boxW <= 0 || boxH <= 0) return;
+  const text = lines.map((l, i) => `<text x="${size / 2}" y="${size * (1.15 + 1.3 * i)}">${escapeXml(l)}</text>`).join('');
+  const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="${boxW}" height="${boxH}">` +
+      `<rect width="${boxW}" height="${boxH}" fill="black" fill-opacity="0.6"/>` +
+      `<g font-family="DejaVu Sans, Helvetica, Arial, sans-serif" font-size="${size}" font-weight="bold" fill="white">${text}</g></svg>`;
+  const image = new Resvg(svg, {font: fonts()}).render();
+  const px = image.pixels;  // RGBA, premultiplied alpha
+  for (let y = 0; y < image.height && y0 + y < height; y++) {
+    for (let x = 0; x < image.width && x0 + x < width; x++) {
+      const s = (y * image.width + x) * 4;
+      const a = px[s + 3] / 255;
+      if (a === 0) continue;
+      const d = ((y0 + y) * width + x0 + x) * 3;
+      for (let c = 0; c < 3; c++) frame[d + c] = Math.round(px[s + c] + frame[d + c] * (1 - a));
     }
   }
-  keypoints.forEach((k, i) => {
-    if (!visible[i]) return;
-    const cy = Math.round(k.y * scaleY);
-    const cx = Math.round(k.x * scaleX);
-    for (let dy = -2; dy <= 2; dy++) for (let dx = -2; dx <= 2; dx++) putPixel(frame, width, height, cy + dy, cx + dx, [255, 0, 64]);
-  });
 }
 
 /** Tints a frame red where the channel-max of `map` ([1, h, w, c], any scale) is high, in place. */
@@ -96,4 +140,27 @@ export function drawHeatmap(frame: Uint8Array, width: number, height: number, ma
       frame[o + 2] = Math.round(frame[o + 2] * (1 - a));
     }
   }
+}
+
+export interface OverlayPanel {
+  /** Poses in frame pixels to draw, keypoints scoring above 0.5 ... */
+  poses?: Pose[]|null;
+  /** ... or, for other models, a map to tint the frame with. */
+  heatmap?: tf.Tensor4D;
+  /** Lines written in the panel's top-left corner. */
+  caption: string[];
+}
+
+/** The overlay frame: one panel per model on a copy of `frame` each, side by side when there are two. */
+export function overlayFrame(frame: Uint8Array, width: number, height: number, panels: OverlayPanel[]): Uint8Array {
+  const drawn = panels.map(p => {
+    const canvas = Uint8Array.from(frame);
+    if (p.poses) drawPoses(canvas, width, height, p.poses);
+    else if (p.heatmap) drawHeatmap(canvas, width, height, p.heatmap);
+    drawCaption(canvas, width, height, p.caption);
+    return canvas;
+  });
+  if (drawn.length === 1) return drawn[0];
+  if (drawn.length === 2) return sideBySide(drawn[0], drawn[1], width, height);
+  throw new Error(`overlayFrame: 1 or 2 panels, not ${drawn.length}`);
 }

@@ -1,8 +1,9 @@
 /**
  * Runs a LayersModel over a video, densely, as a delta model (toDelta), or both side by side, with
- * per-frame timings, active fractions, skipped multiply-adds and the deviation of delta from dense,
- * an optional overlay video (PoseNet keypoints, or a heatmap tint for any model) and a per-frame
- * CSV/JSON record. On the 'cuda' backend both models run as compiled streams (one CUDA-graph replay per frame,
+ * per-frame timings, active fractions, skipped multiply-adds, the deviation of delta from dense and its
+ * fidelity (PCK of the decoded poses for PoseNet, top-1 agreement for classifiers: ./fidelity.ts), an
+ * optional overlay video (PoseNet's decoded skeletons, or a heatmap tint for any model; with --compare
+ * dense left and delta right, frames/s and PCK written on them) and a per-frame CSV/JSON record. On the 'cuda' backend both models run as compiled streams (one CUDA-graph replay per frame,
  * src/stream/compile_stream.ts) unless `compile` is false.
  */
 import * as fs from 'fs';
@@ -14,7 +15,10 @@ import {DeltaFrameStats, getDeltaStats, toDelta} from '../delta/to_delta';
 import {CompiledStream, compileStream} from '../stream/compile_stream';
 import type {StreamPrecision} from '../stream/compile_stream';
 import {probeVideo, readFrames, VideoInfo, VideoWriter} from './ffmpeg';
-import {argmaxCells, drawHeatmap, drawKeypoints, posenetKeypoints} from './overlay';
+import {classifierAgreement, isClassifierOutput, isPosenetOutputs, posePck, posesOf} from './fidelity';
+import type {Pose} from '../models/posenet_decode';
+import {overlayFrame} from './overlay';
+import type {OverlayPanel} from './overlay';
 
 export type RunMode = 'dense'|'delta'|'compare';
 
@@ -59,8 +63,17 @@ export interface FrameRecord {
   macsSkipped?: number;
   /** max |delta - dense| / max |dense| over the first output. */
   deviation?: number;
-  /** Share of heatmap channels whose argmax cell is the same in delta and dense. */
-  argmaxAgreement?: number;
+  /** PoseNet: share of the dense model's confident keypoints (score > 0.5) the delta model finds within 2% of the frame diagonal. */
+  pck?: number;
+  /** PoseNet: how many confident dense keypoints the PCK is over. */
+  pckKeypoints?: number;
+  /** PoseNet: poses found by the dense and the delta model (multi-person decoding). */
+  densePoses?: number;
+  deltaPoses?: number;
+  /** Classifiers: share of rows with the same top-1 class. */
+  top1Agreement?: number;
+  /** Classifiers: max |delta - dense| / max |dense| of the logits, per row. */
+  logitRelError?: number;
 }
 
 export interface RunSummary {
@@ -70,17 +83,16 @@ export interface RunSummary {
   meanInputActive?: number;
   meanMacsSkipped?: number;
   maxDeviation?: number;
-  meanArgmaxAgreement?: number;
+  /** PoseNet: PCK over all frames' confident dense keypoints together. */
+  pck?: number;
+  meanTop1Agreement?: number;
+  maxLogitRelError?: number;
   interrupted: boolean;
   records: FrameRecord[];
 }
 
 function outputsOf(result: tf.Tensor|tf.Tensor[]): tf.Tensor[] {
   return Array.isArray(result) ? result : [result];
-}
-
-function isPosenet(outputs: tf.Tensor[]): boolean {
-  return outputs.length === 4 && outputs[0].rank === 4 && outputs[0].shape[3] === 17 && outputs[1].shape[3] === 34;
 }
 
 /** model.predict, or the compiled stream's step when there is one. */
@@ -103,9 +115,21 @@ export function writeRecords(file: string, records: FrameRecord[]): void {
     fs.writeFileSync(file, JSON.stringify(records, null, 1));
     return;
   }
-  const columns: Array<keyof FrameRecord> = ['frame', 'denseMs', 'deltaMs', 'inputActive', 'macsSkipped', 'deviation', 'argmaxAgreement'];
+  const columns: Array<keyof FrameRecord> = ['frame', 'denseMs', 'deltaMs', 'inputActive', 'macsSkipped', 'deviation', 'pck',
+    'pckKeypoints', 'densePoses', 'deltaPoses', 'top1Agreement', 'logitRelError'];
   const lines = [columns.join(',')].concat(records.map(r => columns.map(c => r[c] ?? '').join(',')));
   fs.writeFileSync(file, lines.join('\n') + '\n');
+}
+
+/** The overlay's captions of the dense and the delta panel for a frame's record. */
+export function captions(record: FrameRecord): [string[], string[]] {
+  const fps = (ms?: number) => ms ? `${(1000 / ms).toFixed(1)} frames/s` : '';
+  const dense = [`dense  ${fps(record.denseMs)}`];
+  const delta = [`delta  ${fps(record.deltaMs)}`];
+  if (record.pck != null) delta.push(`PCK ${(100 * record.pck).toFixed(1)}% of ${record.pckKeypoints} keypoints`);
+  else if (record.pckKeypoints === 0) delta.push('PCK - (no confident keypoint)');
+  if (record.top1Agreement != null) delta.push(`top-1 agreement ${(100 * record.top1Agreement).toFixed(1)}%`);
+  return [dense, delta];
 }
 
 export async function runModelOnVideo(options: RunOptions): Promise<RunSummary> {
@@ -124,9 +148,10 @@ export async function runModelOnVideo(options: RunOptions): Promise<RunSummary> 
   const frameStats = (): DeltaFrameStats => deltaRunner!.stream?.info.captured ? deltaRunner!.stream.stats() :
       getDeltaStats(delta!);
   const frames = options.source?.frames ?? readFrames(options.input, {maxFrames: options.maxFrames});
-  const writer = options.output ?
-      new VideoWriter(options.output, {width: info.width, height: info.height, fps: info.fps, input: options.input}) : null;
+  const writer = options.output ? new VideoWriter(options.output,
+      {width: (mode === 'compare' ? 2 : 1) * info.width, height: info.height, fps: info.fps, input: options.input}) : null;
   const records: FrameRecord[] = [];
+  let [pckCorrect, pckTotal] = [0, 0];
   let interrupted = false;
   try {
     let index = 0;
@@ -155,24 +180,30 @@ export async function runModelOnVideo(options: RunOptions): Promise<RunSummary> 
           record.macsSkipped = stats.skippedShare;
         }
       }
+      const pose = isPosenetOutputs((ran.dense ?? ran.delta)!);
+      // Poses in frame pixels, decoded only when something uses them.
+      const poses = (outputs: tf.Tensor[]|null): Pose[]|null => outputs && pose && (writer || (ran.dense && ran.delta)) ?
+          posesOf(outputs, height, width, info.height, info.width) : null;
+      const [densePoses, deltaPoses] = [poses(ran.dense), poses(ran.delta)];
       if (ran.dense && ran.delta) {
         const [a, b] = [ran.dense[0], ran.delta[0]];
         record.deviation = tf.tidy(() => tf.div(tf.max(tf.abs(tf.sub(a, b))), tf.maximum(tf.max(tf.abs(a)), 1e-12)).dataSync()[0]);
-        if (a.rank === 4) {
-          const [ca, cb] = [argmaxCells(a as tf.Tensor4D), argmaxCells(b as tf.Tensor4D)];
-          record.argmaxAgreement = ca.filter((c, i) => c === cb[i]).length / ca.length;
+        if (densePoses && deltaPoses) {
+          const r = posePck(densePoses, deltaPoses, info.height, info.width);
+          [record.pck, record.pckKeypoints, record.densePoses, record.deltaPoses] = [r.pck, r.total, densePoses.length, deltaPoses.length];
+          [pckCorrect, pckTotal] = [pckCorrect + r.correct, pckTotal + r.total];
+        } else if (isClassifierOutput(ran.dense)) {
+          const r = classifierAgreement(a.dataSync(), b.dataSync(), a.shape[1]!);
+          [record.top1Agreement, record.logitRelError] = [r.top1Agreement, r.maxRelError];
         }
       }
-      const shown = ran.delta ?? ran.dense!;
       if (writer) {
-        const canvas = Uint8Array.from(frame);
-        if (isPosenet(shown)) {
-          const stride = Math.round(height / shown[0].shape[1]!);
-          drawKeypoints(canvas, info.width, info.height, posenetKeypoints(shown[0] as tf.Tensor4D, shown[1] as tf.Tensor4D, stride),
-              info.height / height, info.width / width);
-        } else if (shown[0].rank === 4) {
-          drawHeatmap(canvas, info.width, info.height, shown[0] as tf.Tensor4D);
-        }
+        const panels: OverlayPanel[] = [];
+        const [denseCaption, deltaCaption] = captions(record);
+        const heatmap = (outputs: tf.Tensor[]) => outputs[0].rank === 4 ? outputs[0] as tf.Tensor4D : undefined;
+        if (ran.dense) panels.push({poses: densePoses, heatmap: heatmap(ran.dense), caption: denseCaption});
+        if (ran.delta) panels.push({poses: deltaPoses, heatmap: heatmap(ran.delta), caption: deltaCaption});
+        const canvas = overlayFrame(frame, info.width, info.height, panels);
         await writer.write(canvas);
       }
       tf.dispose([x, ...(ran.dense ?? []), ...(ran.delta ?? [])]);
@@ -208,7 +239,9 @@ export async function runModelOnVideo(options: RunOptions): Promise<RunSummary> 
     meanInputActive: mean(steady.map(r => r.inputActive)),
     meanMacsSkipped: mean(steady.map(r => r.macsSkipped)),
     maxDeviation: records.some(r => r.deviation != null) ? Math.max(...records.map(r => r.deviation ?? 0)) : undefined,
-    meanArgmaxAgreement: mean(records.map(r => r.argmaxAgreement)),
+    pck: pckTotal > 0 ? pckCorrect / pckTotal : undefined,
+    meanTop1Agreement: mean(records.map(r => r.top1Agreement)),
+    maxLogitRelError: records.some(r => r.logitRelError != null) ? Math.max(...records.map(r => r.logitRelError ?? 0)) : undefined,
     interrupted,
     records,
   };

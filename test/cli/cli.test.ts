@@ -277,10 +277,10 @@ exec "${ffmpegBinary()}" "$@"
     const deviation = Number(/max output deviation\s+(\S+)/.exec(r.out)![1]);
     expect(deviation, 'threshold 0 reproduces the dense model').to.be.lessThan(1e-5);
     const rows = fs.readFileSync(csv, 'utf8').trim().split('\n');
-    expect(rows[0]).to.equal('frame,denseMs,deltaMs,inputActive,macsSkipped,deviation,argmaxAgreement');
+    expect(rows[0]).to.equal('frame,denseMs,deltaMs,inputActive,macsSkipped,deviation,pck,pckKeypoints,densePoses,deltaPoses,top1Agreement,logitRelError');
     expect(rows.length).to.equal(7);
     const info = probeVideo(overlay);
-    expect([info.width, info.height, info.frames]).to.deep.equal([384, 288, 6]);
+    expect([info.width, info.height, info.frames], 'dense and delta side by side').to.deep.equal([2 * 384, 288, 6]);
     const bad = cli('run', path.join(dir, 'missing-model'), DEFAULT_CLIP);
     expect(bad.code).to.not.equal(0);
     expect(bad.err).to.match(/missing-model/);

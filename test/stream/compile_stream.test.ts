@@ -271,7 +271,6 @@ describeCuda('compileStream: a CUDA-graph plan replayed per frame', () => {
     compiled.records.forEach((r, i) => {
       const e = eager.records[i];
       expect(r.deviation, `frame ${i}: delta vs dense deviation`).to.be.closeTo(e.deviation!, 1e-5);
-      expect(r.argmaxAgreement, `frame ${i}`).to.equal(e.argmaxAgreement);
       expect(r.inputActive, `frame ${i}: input active fraction`).to.be.closeTo(e.inputActive!, 1e-6);
       expect(r.macsSkipped, `frame ${i}: multiply-adds skipped`).to.be.closeTo(e.macsSkipped!, 1e-6);
     });
