@@ -2,6 +2,9 @@
  * Drawing model outputs onto RGB24 frames: PoseNet skeletons, or a heatmap tint for any model; captions
  * (frames/s, PCK) rendered as SVG text by resvg; dense and delta frames side by side.
  */
+import * as fs from 'fs';
+import * as path from 'path';
+
 import * as tf from '@tensorflow/tfjs-core';
 
 import {Pose, SKELETON} from '../models/posenet_decode';
@@ -75,16 +78,21 @@ export function sideBySide(left: Uint8Array, right: Uint8Array, width: number, h
   return out;
 }
 
-const FONT_FILES = ['/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf', '/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf',
-  '/usr/share/fonts/dejavu/DejaVuSans.ttf', '/System/Library/Fonts/Helvetica.ttc', 'C:\\Windows\\Fonts\\arial.ttf'];
+/** DejaVu Sans Bold from the dejavu-fonts-ttf dependency, so captions render the same on a machine without fonts. */
+function bundledFont(): string|null {
+  try {
+    return path.join(path.dirname(require.resolve('dejavu-fonts-ttf/package.json')), 'ttf', 'DejaVuSans-Bold.ttf');
+  } catch {
+    return null;
+  }
+}
+
 let fontOptions: {loadSystemFonts: boolean, fontFiles?: string[]}|null = null;
 
-/** One known font file when there is one (parsing every system font per frame costs ~0.1 s), else the system's. */
+/** One known font file (parsing every system font per frame costs ~0.1 s); the system's only without it. */
 function fonts(): {loadSystemFonts: boolean, fontFiles?: string[]} {
   if (fontOptions == null) {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const fs = require('fs') as typeof import('fs');
-    const file = FONT_FILES.find(f => fs.existsSync(f));
+    const file = [bundledFont(), '/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf'].find(f => f != null && fs.existsSync(f));
     fontOptions = file ? {loadSystemFonts: false, fontFiles: [file]} : {loadSystemFonts: true};
   }
   return fontOptions;

@@ -21,7 +21,9 @@ export const framesFromBytesConfig = (backendName: string): KernelConfig => ({
     const size = shape.reduce((p, d) => p * d, 1);
     const bytes = bytesOf(b.readSync((inputs.packed as TensorInfo).dataId), size);
     const out = new Float32Array(size);
-    for (let i = 0; i < size; i++) out[i] = bytes[i] * scale;
+    // float32 arithmetic, as the GPU kernels compute: the same bits on every backend.
+    const s = Math.fround(scale);
+    for (let i = 0; i < size; i++) out[i] = Math.fround(bytes[i] * s);
     return tf.tensor(out, shape, 'float32');
   },
 });
@@ -36,8 +38,9 @@ export const framesToBytesConfig = (backendName: string): KernelConfig => ({
     const values = b.readSync(x.dataId) as Float32Array;
     const words = new Int32Array(Math.ceil(values.length / 4));
     const bytes = new Uint8Array(words.buffer);
+    const s = Math.fround(scale);
     for (let i = 0; i < values.length; i++) {
-      const v = values[i] * scale;
+      const v = Math.fround(values[i] * s);
       // Math.round rounds half up; half away from zero matches the CUDA kernel's roundf.
       bytes[i] = v > 0 ? Math.min(255, Math.round(v)) : 0;
     }
