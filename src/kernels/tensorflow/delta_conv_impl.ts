@@ -1,14 +1,71 @@
 /**
- * Delta convolution (regular and depthwise) from TF ops: the dense convolution of the delta
- * (inactive pixels hold exact zeros), kept at output pixels whose receptive field holds an active
- * in-bounds input pixel: the input mask convolved with a ones filter of the same geometry, > 0.
- * With a bias (first frame of a stream) the output is dense, as in the reference.
+ * Delta convolution (regular and depthwise) from TF ops, with two routes chosen per call:
+ *
+ * - tile: the output is cut into T x T tiles; a tile whose receptive field holds any active input
+ *   pixel is active. The input patches of the active tiles (tile + halo) are gathered into a batch,
+ *   convolved 'valid' by TF, and scattered into a zero output. Work scales with the active tiles.
+ * - dense: the whole delta (inactive pixels hold exact zeros) is convolved. Cheaper once most tiles
+ *   are active, because gathering the patches and scattering the results cost memory passes that
+ *   the dense convolution does not pay, and halos recompute input pixels.
+ *
+ * Both keep the output at pixels whose receptive field holds an active in-bounds input pixel: the
+ * input mask convolved with a ones filter of the same geometry, > 0. The route is chosen from the
+ * active-tile fraction, which needs one host read per call of the per-tile summary (B x tiles
+ * floats); TF eager runs synchronously on tfjs-node, so that read waits for nothing but the mask.
+ * With a bias (first frame of a stream) or a dense input the output is dense, as in the reference.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import type {KernelConfig, TensorInfo} from '@tensorflow/tfjs-core';
+import type {KernelConfig, Tensor, TensorInfo} from '@tensorflow/tfjs-core';
 
+import {attachMask, maskShapeOf} from '../../ops/mask';
 import {deltaConv2DInfo} from '../conv_geometry';
 import {ConvGeometry, explicitPads, NodeBackend, TfOps} from './tf_ops';
+
+export type DeltaConvRoute = 'auto'|'tile'|'dense';
+
+export interface TensorflowDeltaConvOptions {
+  /** 'auto' picks per call from the active-tile fraction; the others force a route (benchmarks, tests). */
+  route: DeltaConvRoute;
+  /** Output tile side; 0 picks it per layer (tileSideFor). */
+  tile: number;
+}
+
+const options: TensorflowDeltaConvOptions = {route: 'auto', tile: 0};
+
+/** Sets the 'tensorflow' delta conv routing; returns the previous options. */
+export function setTensorflowDeltaConvOptions(next: Partial<TensorflowDeltaConvOptions>): TensorflowDeltaConvOptions {
+  const previous = {...options};
+  Object.assign(options, next);
+  return previous;
+}
+
+/**
+ * What the calls did, for benchmarks and tests: the last call's route, active tiles of all tiles
+ * and tile side, and how many calls took each route since the counts were last zeroed.
+ */
+export const lastDeltaConvCall = {route: 'dense' as 'tile'|'dense', activeTiles: 0, tiles: 0, tile: 0};
+export const deltaConvRouteCounts = {tile: 0, dense: 0};
+
+/**
+ * The output tile side: a side that divides both output dimensions saves the crop of the scattered
+ * output; smaller tiles follow the mask more closely but recompute relatively more halo.
+ */
+export function tileSideFor(outHeight: number, outWidth: number): number {
+  for (const t of [8, 12, 6, 16, 4]) {
+    if (outHeight % t === 0 && outWidth % t === 0) return t;
+  }
+  return 8;
+}
+
+/**
+ * The active-tile fraction above which the dense route is faster. Measured on tfjs-node (2-core
+ * CPU) by benchmarks/ops/delta_conv_tensorflow.ts; the halo makes a tile recompute
+ * (patch area / tile area) times the input it covers, which lowers the crossover.
+ */
+export function crossoverFor(depthwise: boolean, patchArea: number, tileArea: number): number {
+  const halo = patchArea / tileArea;
+  return (depthwise ? 0.45 : 0.7) / halo;
+}
 
 /** The 'tensorflow' kernel of DeltaConv2D (depthwise = false) or DeltaDepthwiseConv2D. */
 export function deltaConvConfig(kernelName: string, depthwise: boolean): KernelConfig {
@@ -24,12 +81,86 @@ export function deltaConvConfig(kernelName: string, depthwise: boolean): KernelC
         pads: explicitPads(info),
       };
       const ops = new TfOps(backend as NodeBackend);
+      const conv = (input: TensorInfo, geometry: ConvGeometry) =>
+        depthwise ? ops.depthwiseConv2d(input, filter, geometry) : ops.conv2d(input, filter, geometry);
       return tf.tidy(() => {
-        const y = depthwise ? ops.depthwiseConv2d(x, filter, g) : ops.conv2d(x, filter, g);
-        if (bias != null) return ops.biasAdd(y, bias);
-        const reach = ops.conv2d(ops.floatMask(x), ops.fill([info.filterHeight, info.filterWidth, 1, 1], 1), g);
-        return ops.masked(y, ops.binary('Greater', reach, ops.scalar(0)));
+        lastDeltaConvCall.route = 'dense';
+        if (bias != null) return ops.biasAdd(conv(x, g), bias);
+        const out = routed();
+        deltaConvRouteCounts[lastDeltaConvCall.route]++;
+        return out;
       });
+
+      function routed(): Tensor {
+        const mask = ops.boolMask(x);
+        const reach = ops.conv2d(ops.floatMask(x), ops.fill([info.filterHeight, info.filterWidth, 1, 1], 1), g);
+        const active = ops.binary('Greater', reach, ops.scalar(0));
+        if (mask == null || options.route === 'dense' || info.outHeight * info.outWidth === 0) {
+          return ops.masked(conv(x, g), active);
+        }
+        return tileOrDense(ops, x, reach, active, info, g, conv, depthwise);
+      }
     },
   };
+}
+
+function tileOrDense(ops: TfOps, x: TensorInfo, reach: Tensor, active: Tensor, info: tf.backend_util.Conv2DInfo,
+                     g: ConvGeometry, conv: (input: TensorInfo, geometry: ConvGeometry) => Tensor,
+                     depthwise: boolean): Tensor {
+  const [batch, , , inC] = x.shape;
+  const {outHeight: outH, outWidth: outW} = info;
+  const t = options.tile > 0 ? options.tile : tileSideFor(outH, outW);
+  const [tilesY, tilesX] = [Math.ceil(outH / t), Math.ceil(outW / t)];
+  const [tiledH, tiledW] = [tilesY * t, tilesX * t];
+  const summary = ops.maxPool(reach, [t, t], [t, t], [[0, tiledH - outH], [0, tiledW - outW]]);
+  const flags = ops.backend.readSync(summary.dataId) as Float32Array;
+  const tiles: number[] = [];
+  for (let i = 0; i < flags.length; i++) if (flags[i] > 0) tiles.push(i);
+  const n = tiles.length;
+  const [sy, sx] = g.strides;
+  const patchH = (t - 1) * sy + info.effectiveFilterHeight;
+  const patchW = (t - 1) * sx + info.effectiveFilterWidth;
+  Object.assign(lastDeltaConvCall, {activeTiles: n, tiles: flags.length, tile: t});
+  if (options.route === 'auto' && n > crossoverFor(depthwise, patchH * patchW, t * t * sy * sx) * flags.length) {
+    return ops.masked(conv(x, g), active);
+  }
+  lastDeltaConvCall.route = 'tile';
+  const outC = info.outChannels;
+  let out: Tensor;
+  if (n === 0) {
+    out = ops.fill([batch, outH, outW, outC], 0);
+  } else {
+    // The input padded so that every tile's patch lies inside it, rows and columns beyond the
+    // last patch cropped.
+    const paddedH = (tilesY * t - 1) * sy + info.effectiveFilterHeight;
+    const paddedW = (tilesX * t - 1) * sx + info.effectiveFilterWidth;
+    const padded = ops.window(x, [0, -g.pads[0][0], -g.pads[1][0], 0], [batch, paddedH, paddedW, inC]);
+    const gatherAt = new Int32Array(n * patchH * patchW);
+    const scatterAt = new Int32Array(n * t * t);
+    let gi = 0;
+    let si = 0;
+    for (const tile of tiles) {
+      const b = Math.floor(tile / (tilesY * tilesX));
+      const ty = Math.floor(tile / tilesX) % tilesY;
+      const tx = tile % tilesX;
+      const inBase = (b * paddedH + ty * t * sy) * paddedW + tx * t * sx;
+      for (let i = 0; i < patchH; i++) {
+        for (let j = 0; j < patchW; j++) gatherAt[gi++] = inBase + i * paddedW + j;
+      }
+      const outBase = (b * tiledH + ty * t) * tiledW + tx * t;
+      for (let i = 0; i < t; i++) {
+        for (let j = 0; j < t; j++) scatterAt[si++] = outBase + i * tiledW + j;
+      }
+    }
+    const flat = ops.reshape(padded, [batch * paddedH * paddedW, inC]);
+    const patches = ops.reshape(ops.gather(flat, tf.tensor1d(gatherAt, 'int32')), [n, patchH, patchW, inC]);
+    const tileOut = conv(patches, {strides: g.strides, dilations: g.dilations, pads: [[0, 0], [0, 0]]});
+    // ScatterNd adds into zeros, so a -0 from an all-zero receptive field lands as +0.
+    const scattered = ops.scatterNd(tf.tensor2d(scatterAt, [n * t * t, 1], 'int32'),
+        ops.reshape(tileOut, [n * t * t, outC]), [batch * tiledH * tiledW, outC]);
+    const full = ops.reshape(scattered, [batch, tiledH, tiledW, outC]);
+    out = tiledH === outH && tiledW === outW ? full : ops.slice(full, [0, 0, 0, 0], [batch, outH, outW, outC]);
+  }
+  attachMask(ops.backend, out, ops.reshape(active, maskShapeOf(out.shape)));
+  return out;
 }
