@@ -58,13 +58,19 @@ export function tileSideFor(outHeight: number, outWidth: number): number {
 }
 
 /**
- * The active-tile fraction above which the dense route is faster. Measured on tfjs-node (2-core
- * CPU) by benchmarks/ops/delta_conv_tensorflow.ts; the halo makes a tile recompute
- * (patch area / tile area) times the input it covers, which lowers the crossover.
+ * The active-tile fraction above which the dense route is faster, measured on tfjs-node (2-core CPU,
+ * benchmarks/ops/delta_conv_tensorflow.ts, results in benchmarks/results/delta_conv_tensorflow_cpu-2core.json).
+ * Gathering patches and scattering results are memory passes over input and output; they pay only
+ * where the convolution does enough arithmetic per pixel. A 3x3 conv with 64 input channels was
+ * faster on the tile route even with every tile active (TF convolves many small patches faster than
+ * one large image here); 1x1 convs crossed at 0.15-0.33, depthwise 3x3 at 0.07-0.48 (noisy, small
+ * sizes), and a 3-channel first layer at 0.04.
  */
-export function crossoverFor(depthwise: boolean, patchArea: number, tileArea: number): number {
-  const halo = patchArea / tileArea;
-  return (depthwise ? 0.45 : 0.7) / halo;
+export function crossoverFor(depthwise: boolean, kernelArea: number, inChannels: number): number {
+  if (depthwise) return 0.15;
+  if (inChannels < 8) return 0.05;
+  if (kernelArea === 1) return 0.2;
+  return 0.9;
 }
 
 /** The 'tensorflow' kernel of DeltaConv2D (depthwise = false) or DeltaDepthwiseConv2D. */
@@ -121,7 +127,8 @@ function tileOrDense(ops: TfOps, x: TensorInfo, reach: Tensor, active: Tensor, i
   const patchH = (t - 1) * sy + info.effectiveFilterHeight;
   const patchW = (t - 1) * sx + info.effectiveFilterWidth;
   Object.assign(lastDeltaConvCall, {activeTiles: n, tiles: flags.length, tile: t});
-  if (options.route === 'auto' && n > crossoverFor(depthwise, patchH * patchW, t * t * sy * sx) * flags.length) {
+  if (options.route === 'auto' &&
+      n > crossoverFor(depthwise, info.filterHeight * info.filterWidth, info.inChannels) * flags.length) {
     return ops.masked(conv(x, g), active);
   }
   lastDeltaConvCall.route = 'tile';
