@@ -2,10 +2,11 @@
  * Where the 'tensorflow' delta conv's tile route stops paying: per conv shape (PoseNet-MobileNetV1
  * x0.75 layers at 288x384, plus a ResNet-style 3x3), per activity, the tile route and the dense route
  * of deltaConv2d / deltaDepthwiseConv2d against the dense tf op, in the same run, interleaved:
- *   npm run build && node dist/benchmarks/ops/delta_conv_tensorflow.js [--runs 15] [--out file.json]
+ *   npm run build && node dist/benchmarks/ops/delta_conv_tensorflow.js [--runs 15] [--match pw1x1] [--out file.json]
  * Activity: aligned input blocks of one tile's input footprint, a share of them active, so the
  * active-tile fraction (reported as measured by the kernel) is near that share plus the halo's
- * spill into neighbouring tiles. The crossover is the active-tile fraction where the tile route's
+ * spill into neighbouring tiles. Pointwise (1x1 stride 1) convs use single-pixel tiles, so for them
+ * the reported fraction is the active-pixel fraction. The crossover is the active-tile fraction where the tile route's
  * median time reaches the dense route's (linear interpolation between measured points).
  * Writes benchmarks/results/delta_conv_tensorflow_cpu-<cores>core.json.
  */
@@ -69,7 +70,7 @@ async function main() {
   await tf.setBackend('tensorflow');
   const runs = Number(arg('runs', '15'));
   const rows: unknown[] = [];
-  for (const sh of SHAPES) {
+  for (const sh of SHAPES.filter(s => s.name.includes(arg('match', '')))) {
     const filter = tf.randomNormal(sh.depthwise ? [sh.k, sh.k, sh.cin, 1] : [sh.k, sh.k, sh.cin, sh.cout], 0, 0.1) as tf.Tensor4D;
     const [oh, ow] = [Math.ceil(sh.h / sh.s), Math.ceil(sh.w / sh.s)];
     const t = tileSideFor(oh, ow);
@@ -77,9 +78,10 @@ async function main() {
       deltaConv2d(x, filter, sh.s, 'same', 'NHWC', sh.d);
     const dense = (x: tf.Tensor4D) => sh.depthwise ? tf.depthwiseConv2d(x, filter, sh.s, 'same', 'NHWC', sh.d) :
       tf.conv2d(x, filter, sh.s, 'same', 'NHWC', sh.d);
+    const pointwise = sh.k === 1 && sh.s === 1 && !sh.depthwise;
     const points: Array<{share: number, activeTileFraction: number, denseMs: number, denseRouteMs: number, tileRouteMs: number}> = [];
     for (const share of SHARES) {
-      const x = blockDelta(sh, t * sh.s, share, 1000 + Math.round(share * 100));
+      const x = blockDelta(sh, pointwise ? 1 : t * sh.s, share, 1000 + Math.round(share * 100));
       const time = {dense: [] as number[], denseRoute: [] as number[], tileRoute: [] as number[]};
       let activeTileFraction = 0;
       for (let r = 0; r < runs + 2; r++) {
@@ -114,7 +116,7 @@ async function main() {
       }
     }
     const patch = ((t - 1) * sh.s + (sh.k - 1) * sh.d + 1) ** 2;
-    console.log(`${sh.name}: tile ${t}, halo ${(patch / (t * t * sh.s * sh.s)).toFixed(2)}, crossover at active-tile ` +
+    console.log(`${sh.name}: tile ${pointwise ? 1 : t}, halo ${(patch / (t * t * sh.s * sh.s)).toFixed(2)}, crossover at active-tile ` +
         `fraction ${crossover.toFixed(2)}`);
     for (const p of points) {
       console.log(`  tiles ${p.activeTileFraction.toFixed(2)}: dense op ${p.denseMs.toFixed(2)} ms, dense route ` +

@@ -73,6 +73,9 @@ export function crossoverFor(depthwise: boolean, kernelArea: number, inChannels:
   return 0.9;
 }
 
+/** The active-pixel fraction above which a pointwise conv takes the dense route (same benchmark). */
+export const PIXEL_CROSSOVER = 0.5;
+
 /** The 'tensorflow' kernel of DeltaConv2D (depthwise = false) or DeltaDepthwiseConv2D. */
 export function deltaConvConfig(kernelName: string, depthwise: boolean): KernelConfig {
   return {
@@ -99,6 +102,9 @@ export function deltaConvConfig(kernelName: string, depthwise: boolean): KernelC
 
       function routed(): Tensor {
         const mask = ops.boolMask(x);
+        const pointwise = !depthwise && info.filterHeight === 1 && info.filterWidth === 1 &&
+            info.strideHeight === 1 && info.strideWidth === 1 && g.pads.flat().every(p => p === 0);
+        if (mask != null && pointwise) return pixelOrDense(ops, x, mask, filter, conv, g);
         const reach = ops.conv2d(ops.floatMask(x), ops.fill([info.filterHeight, info.filterWidth, 1, 1], 1), g);
         const active = ops.binary('Greater', reach, ops.scalar(0));
         if (mask == null || options.route === 'dense' || info.outHeight * info.outWidth === 0) {
@@ -108,6 +114,41 @@ export function deltaConvConfig(kernelName: string, depthwise: boolean): KernelC
       }
     },
   };
+}
+
+/**
+ * A 1x1 stride-1 unpadded conv reaches no neighbour, so its tiles can be single pixels: the active
+ * pixels' rows are gathered, multiplied by the filter and scattered back, and the output mask is the
+ * input mask. Activity after a thresholded accumulate is scattered pixel by pixel, which leaves few
+ * whole tiles inactive but many pixels. The host read is the input mask itself (one byte a pixel).
+ */
+function pixelOrDense(ops: TfOps, x: TensorInfo, mask: Tensor, filter: TensorInfo,
+                      conv: (input: TensorInfo, geometry: ConvGeometry) => Tensor, g: ConvGeometry): Tensor {
+  const [batch, h, w, inC] = x.shape;
+  const outC = filter.shape[3];
+  const flags = ops.backend.readSync(mask.dataId) as Uint8Array;
+  let n = 0;
+  for (let i = 0; i < flags.length; i++) if (flags[i]) n++;
+  Object.assign(lastDeltaConvCall, {activeTiles: n, tiles: flags.length, tile: 1});
+  let out: Tensor;
+  if (options.route === 'auto' && n > PIXEL_CROSSOVER * flags.length) {
+    out = conv(x, g);
+  } else {
+    lastDeltaConvCall.route = 'tile';
+    if (n === 0) {
+      out = ops.fill([batch, h, w, outC], 0);
+    } else {
+      const at = new Int32Array(n);
+      for (let i = 0, j = 0; i < flags.length; i++) if (flags[i]) at[j++] = i;
+      const rows = ops.gather(ops.reshape(x, [flags.length, inC]), tf.tensor1d(at, 'int32'));
+      const product = ops.matMul(rows, ops.reshape(filter, [inC, outC]));
+      out = ops.reshape(ops.scatterNd(tf.tensor2d(at, [n, 1], 'int32'), product, [flags.length, outC]),
+          [batch, h, w, outC]);
+    }
+  }
+  // A zero input pixel gives a zero output pixel through a 1x1 conv, so no select is needed.
+  attachMask(ops.backend, out, ops.reshape(mask, maskShapeOf(out.shape)));
+  return out;
 }
 
 function tileOrDense(ops: TfOps, x: TensorInfo, reach: Tensor, active: Tensor, info: tf.backend_util.Conv2DInfo,
