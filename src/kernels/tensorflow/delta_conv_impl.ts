@@ -4,15 +4,17 @@
  * - tile: the output is cut into T x T tiles; a tile whose receptive field holds any active input
  *   pixel is active. The input patches of the active tiles (tile + halo) are gathered into a batch,
  *   convolved 'valid' by TF, and scattered into a zero output. Work scales with the active tiles.
+ *   A pointwise (1x1, stride 1, unpadded) conv uses single-pixel tiles: rows gathered, one matmul.
  * - dense: the whole delta (inactive pixels hold exact zeros) is convolved. Cheaper once most tiles
  *   are active, because gathering the patches and scattering the results cost memory passes that
  *   the dense convolution does not pay, and halos recompute input pixels.
  *
  * Both keep the output at pixels whose receptive field holds an active in-bounds input pixel: the
  * input mask convolved with a ones filter of the same geometry, > 0. The route is chosen from the
- * active-tile fraction, which needs one host read per call of the per-tile summary (B x tiles
- * floats); TF eager runs synchronously on tfjs-node, so that read waits for nothing but the mask.
- * With a bias (first frame of a stream) or a dense input the output is dense, as in the reference.
+ * active-tile fraction, which needs one host read per call: the per-tile summary (B x tiles floats),
+ * or for a pointwise conv the input mask itself (one byte a pixel); TF eager runs synchronously on
+ * tfjs-node, so that read waits for nothing but the mask.
+ * With a bias (first frame of a stream) the output is dense, as in the reference.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type {KernelConfig, Tensor, TensorInfo} from '@tensorflow/tfjs-core';
@@ -63,11 +65,11 @@ export function tileSideFor(outHeight: number, outWidth: number): number {
  * Gathering patches and scattering results are memory passes over input and output; they pay only
  * where the convolution does enough arithmetic per pixel. A 3x3 conv with 64 input channels was
  * faster on the tile route even with every tile active (TF convolves many small patches faster than
- * one large image here); 1x1 convs crossed at 0.15-0.33, depthwise 3x3 at 0.07-0.48 (noisy, small
- * sizes), and a 3-channel first layer at 0.04.
+ * one large image here); depthwise 3x3 crossed at 0-0.48 (two runs, four shapes; the tile route
+ * rarely pays for so little arithmetic), and a 3-channel first layer at 0.04-0.07.
  */
 export function crossoverFor(depthwise: boolean, kernelArea: number, inChannels: number): number {
-  if (depthwise) return 0.15;
+  if (depthwise) return 0.1;
   if (inChannels < 8) return 0.05;
   if (kernelArea === 1) return 0.2;
   return 0.9;
@@ -76,10 +78,11 @@ export function crossoverFor(depthwise: boolean, kernelArea: number, inChannels:
 /**
  * The active-pixel fraction above which a pointwise conv takes the dense route (same benchmark):
  * the gather and the zero-filled scatter cost about what a narrow conv does, so the crossover grows
- * with the input channels; measured 0.03 at 24, 0.12 at 96, 0.20 at 192 and 0.27 at 384 channels.
+ * with the input channels; measured (two runs) 0.03-0.09 at 24, 0.12-0.25 at 96, 0.20-0.46 at 192 and
+ * 0.27-0.59 at 384 channels.
  */
 export function pixelCrossoverFor(inChannels: number): number {
-  return Math.min(0.3, inChannels / 800);
+  return Math.min(0.5, inChannels / 600);
 }
 
 /** The 'tensorflow' kernel of DeltaConv2D (depthwise = false) or DeltaDepthwiseConv2D. */
