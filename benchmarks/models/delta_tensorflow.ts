@@ -8,8 +8,9 @@
  * both see the same machine load), each timed from the call to the end of reading every output. Ratio =
  * dense median ms / delta median ms. Errors against dense on the same frame, heatmaps only: max |delta -
  * dense| / max |dense|, and argmax agreement (share of the 17 joints whose heatmap argmax cell is the same).
- * Skipped share (MACs of delta convs skipped by the masks, toDelta's statistic) and the share of delta
- * conv calls that took the tile route come from a separate untimed pass.
+ * Skipped share (MACs of delta convs skipped by the masks, toDelta's statistic) and the shares of delta
+ * conv calls that took the tile route and of sparseAccumulate calls that took the pixel route come from
+ * a separate untimed pass.
  * Writes benchmarks/results/delta_tensorflow_cpu-<cores>core.json.
  */
 import * as tf from '@tensorflow/tfjs-core';
@@ -21,6 +22,7 @@ import * as path from 'path';
 import '../../src/index';
 import {getDeltaStats, setDeltaStats, toDelta} from '../../src/delta/to_delta';
 import {deltaConvRouteCounts} from '../../src/kernels/tensorflow/delta_conv_impl';
+import {sparseAccumulateRouteCounts} from '../../src/kernels/tensorflow/SparseAccumulate';
 import {posenet} from '../../src/models/posenet';
 import {argmaxPerChannel} from '../../src/pipeline/overlay';
 import {PACKAGE_ROOT} from '../../src/io/package_root';
@@ -92,23 +94,27 @@ function run(dense: tfl.LayersModel, frames: tf.Tensor4D[], warmup: number, thre
   setDeltaStats(stats, true);
   const skipped: number[] = [];
   Object.assign(deltaConvRouteCounts, {tile: 0, dense: 0});
+  Object.assign(sparseAccumulateRouteCounts, {pixel: 0, dense: 0});
   frames.forEach((frame, i) => {
     tf.dispose(stats.predict(frame) as tf.Tensor[]);
     if (i >= warmup) skipped.push(getDeltaStats(stats).skippedShare);
   });
   const routes = {...deltaConvRouteCounts};
+  const accumulates = {...sparseAccumulateRouteCounts};
   const result = {
     threshold,
     denseMedianMs: median(denseMs), deltaMedianMs: median(deltaMs),
     ratio: median(denseMs) / median(deltaMs),
     skippedShare: mean(skipped),
     tileRouteShare: routes.tile / Math.max(1, routes.tile + routes.dense),
+    accumulatePixelRouteShare: accumulates.pixel / Math.max(1, accumulates.pixel + accumulates.dense),
     heatmapRelErrMean: mean(relErr), heatmapRelErrMax: Math.max(...relErr),
     argmaxAgreement: mean(agree),
   };
   console.log(`  threshold ${threshold}: dense ${result.denseMedianMs.toFixed(1)} ms, delta ${result.deltaMedianMs.toFixed(1)} ms ` +
       `-> ${result.ratio.toFixed(2)}x dense; skipped ${(100 * result.skippedShare).toFixed(1)}%, tile route ` +
-      `${(100 * result.tileRouteShare).toFixed(0)}% of delta conv calls; heatmap rel err mean ${result.heatmapRelErrMean.toExponential(2)} ` +
+      `${(100 * result.tileRouteShare).toFixed(0)}% of delta conv calls, pixel route ` +
+      `${(100 * result.accumulatePixelRouteShare).toFixed(0)}% of accumulates; heatmap rel err mean ${result.heatmapRelErrMean.toExponential(2)} ` +
       `max ${result.heatmapRelErrMax.toExponential(2)}; argmax agreement ${(100 * result.argmaxAgreement).toFixed(1)}%`);
   return result;
 }

@@ -2,8 +2,8 @@
  * What is specific to the 'tensorflow' kernels (kernels/tensorflow/), beyond the shared parity
  * suites:
  *  - no leaked TF tensor handles (the binding's count) or engine tensors, per op;
- *  - no host round trip inside a kernel (no readSync/read of the backend) but the delta convs'
- *    one read of their per-tile summary;
+ *  - no host round trip inside a kernel (no readSync/read of the backend) but the one read of
+ *    their activity by the delta convs and sparseAccumulate;
  *  - the same results as the CPU reference kernels, values and masks, on identical inputs: in
  *    particular for what tfjs-node's own dense kernels cannot express and the parity suites
  *    therefore cannot check on this backend (numeric pads, dimRoundingMode, pads larger than the
@@ -197,13 +197,13 @@ describe('tensorflow backend kernels', function() {
     });
   }
 
-  it('kernels read nothing back to the host but the delta convs\' per-tile summary, once a call', () => {
+  it('kernels read nothing back to the host but the delta convs\' and accumulate\'s activity, once a call', () => {
     const backend = nodeBackend();
     const inputs = leakInputs();
     tf.dispose(calls.flatMap(([, call]) => call(inputs)));  // uploads the inputs first
-    // Routing a masked delta conv needs its active-tile count; a biased (dense) one needs nothing.
+    // Routing a masked delta conv or accumulate needs its activity; a biased (dense) conv needs nothing.
     const expected: Record<string, number> = {deltaConv2d: 1, deltaDepthwiseConv2d: 1, 'deltaConv2d tile route': 1,
-      'deltaDepthwiseConv2d tile route': 1};
+      'deltaDepthwiseConv2d tile route': 1, sparseAccumulate: 1};
     const readSync = backend.readSync;
     const readAsync = backend.read;
     try {

@@ -168,6 +168,11 @@ export class TfOps {
         [indices, updates, this.int32(shape)]);
   }
 
+  /** A copy of x with the rows at `indices` ([n, rank of the indexed prefix]) replaced by `updates`. */
+  tensorScatterUpdate(x: TensorInfo, indices: TensorInfo, updates: TensorInfo): Tensor {
+    return this.run('TensorScatterUpdate', [this.type('T', x.dtype), this.type('Tindices', 'int32')], [x, indices, updates]);
+  }
+
   // --- reductions -------------------------------------------------------------------------
   reduce(op: 'Max'|'Mean', x: TensorInfo, axes: number[], keepDims: boolean): Tensor {
     return this.run(op, [this.bool('keep_dims', keepDims), this.type('T', x.dtype), this.type('Tidx', 'int32')],
