@@ -4,11 +4,15 @@
  *   s = R + delta; next = A + s (the float32 value stored); out = f(next) - f(A)
  *   flushed = active AND max_c |out| > threshold
  *   delta' = flushed ? out : 0;  A' = flushed ? next : A;  R' = flushed ? 0 : active ? s : R
+ * When few pixels are active the same element-wise formulas run on the active pixels' rows only
+ * (gathered; the host reads the mask, one byte a pixel) and the results are scattered back: three
+ * full-size passes (the zero-filled delta, the copies of A and R) instead of about twelve.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type {KernelConfig, Tensor, TensorInfo} from '@tensorflow/tfjs-core';
 
 import {SparseAccumulate, SparseAccumulateAttrs} from '../../ops/kernel_names';
+import {attachMask} from '../../ops/mask';
 import {NodeBackend, TfOps} from './tf_ops';
 
 /**
@@ -25,6 +29,18 @@ export function floatBelow(t: number): number {
   return bits[0];
 }
 
+/** 'auto' picks the pixel route below PIXEL_CROSSOVER active pixels; the others force a route. */
+const options = {route: 'auto' as 'auto'|'pixel'|'dense'};
+export function setTensorflowSparseAccumulateRoute(route: 'auto'|'pixel'|'dense'): 'auto'|'pixel'|'dense' {
+  const previous = options.route;
+  options.route = route;
+  return previous;
+}
+export const sparseAccumulateRouteCounts = {pixel: 0, dense: 0};
+
+/** Active-pixel fraction above which the full-size formulas are cheaper. */
+export const PIXEL_CROSSOVER = 0.3;
+
 export const sparseAccumulateConfig: KernelConfig = {
   kernelName: SparseAccumulate,
   backendName: 'tensorflow',
@@ -34,6 +50,16 @@ export const sparseAccumulateConfig: KernelConfig = {
     const ops = new TfOps(backend as NodeBackend);
     return tf.tidy(() => {
       const mask = ops.boolMask(d);
+      if (mask != null && options.route !== 'dense') {
+        const flags = ops.backend.readSync(mask.dataId) as Uint8Array;
+        let n = 0;
+        for (let i = 0; i < flags.length; i++) if (flags[i]) n++;
+        if (options.route === 'pixel' || n <= PIXEL_CROSSOVER * flags.length) {
+          sparseAccumulateRouteCounts.pixel++;
+          return pixelRoute(ops, a, r, d, flags, n, threshold, activation, alpha);
+        }
+      }
+      sparseAccumulateRouteCounts.dense++;
       const active = mask == null ? null : ops.reshape(mask, [...mask.shape, 1]);
       const s = ops.binary('AddV2', r, d);
       const next = ops.binary('AddV2', a, s);
@@ -51,3 +77,36 @@ export const sparseAccumulateConfig: KernelConfig = {
     });
   },
 };
+
+function pixelRoute(ops: TfOps, a: TensorInfo, r: TensorInfo, d: TensorInfo, flags: Uint8Array, n: number,
+                    threshold: number, activation: SparseAccumulateAttrs['activation'], alpha: number): Tensor[] {
+  const c = d.shape[d.shape.length - 1];
+  const pixels = flags.length;
+  const rowsOf = (t: TensorInfo) => ops.reshape(t, [pixels, c]);
+  const [fa, fr] = [rowsOf(a), rowsOf(r)];
+  const maskShape = d.shape.slice(0, -1);
+  if (n === 0) {
+    const delta = ops.fill(d.shape, 0);
+    attachMask(ops.backend, delta, ops.reshape(ops.cast(ops.fill([pixels], 0), 'bool'), maskShape));
+    return [delta, ops.reshape(fa, a.shape), ops.reshape(fr, r.shape)];
+  }
+  const at = new Int32Array(n);
+  for (let i = 0, j = 0; i < pixels; i++) if (flags[i]) at[j++] = i;
+  const rows = tf.tensor1d(at, 'int32');
+  const where = tf.tensor2d(at, [n, 1], 'int32');
+  const a2 = ops.gather(fa, rows);
+  const s = ops.binary('AddV2', ops.gather(fr, rows), ops.gather(rowsOf(d), rows));
+  const next = ops.binary('AddV2', a2, s);
+  const out = ops.binary('Sub', ops.activation(next, activation, alpha), ops.activation(a2, activation, alpha));
+  const largest = ops.reduce('Max', ops.unary('Abs', out), [1], true);
+  const flushed = ops.binary('Greater', largest, ops.scalar(floatBelow(threshold)));
+  const zero = ops.scalar(0);
+  const delta = ops.reshape(ops.scatterNd(where, ops.select(flushed, out, zero), [pixels, c]), d.shape);
+  const flushedAt = ops.scatterNd(where, ops.cast(ops.reshape(flushed, [n]), 'float32'), [pixels]);
+  attachMask(ops.backend, delta, ops.reshape(ops.binary('Greater', flushedAt, zero), maskShape));
+  return [
+    delta,
+    ops.reshape(ops.tensorScatterUpdate(fa, where, ops.select(flushed, next, a2)), a.shape),
+    ops.reshape(ops.tensorScatterUpdate(fr, where, ops.select(flushed, zero, s)), r.shape),
+  ];
+}

@@ -1,14 +1,89 @@
 /**
- * Delta convolution (regular and depthwise) from TF ops: the dense convolution of the delta
- * (inactive pixels hold exact zeros), kept at output pixels whose receptive field holds an active
- * in-bounds input pixel: the input mask convolved with a ones filter of the same geometry, > 0.
+ * Delta convolution (regular and depthwise) from TF ops, with two routes chosen per call:
+ *
+ * - tile: the output is cut into T x T tiles; a tile whose receptive field holds any active input
+ *   pixel is active. The input patches of the active tiles (tile + halo) are gathered into a batch,
+ *   convolved 'valid' by TF, and scattered into a zero output. Work scales with the active tiles.
+ *   A pointwise (1x1, stride 1, unpadded) conv uses single-pixel tiles: rows gathered, one matmul.
+ * - dense: the whole delta (inactive pixels hold exact zeros) is convolved. Cheaper once most tiles
+ *   are active, because gathering the patches and scattering the results cost memory passes that
+ *   the dense convolution does not pay, and halos recompute input pixels.
+ *
+ * Both keep the output at pixels whose receptive field holds an active in-bounds input pixel: the
+ * input mask convolved with a ones filter of the same geometry, > 0. The route is chosen from the
+ * active-tile fraction, which needs one host read per call: the per-tile summary (B x tiles floats),
+ * or for a pointwise conv the input mask itself (one byte a pixel); TF eager runs synchronously on
+ * tfjs-node, so that read waits for nothing but the mask.
  * With a bias (first frame of a stream) the output is dense, as in the reference.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import type {KernelConfig, TensorInfo} from '@tensorflow/tfjs-core';
+import type {KernelConfig, Tensor, TensorInfo} from '@tensorflow/tfjs-core';
 
+import {attachMask, maskShapeOf} from '../../ops/mask';
 import {deltaConv2DInfo} from '../conv_geometry';
 import {ConvGeometry, explicitPads, NodeBackend, TfOps} from './tf_ops';
+
+export type DeltaConvRoute = 'auto'|'tile'|'dense';
+
+export interface TensorflowDeltaConvOptions {
+  /** 'auto' picks per call from the active-tile fraction; the others force a route (benchmarks, tests). */
+  route: DeltaConvRoute;
+  /** Output tile side; 0 picks it per layer (tileSideFor). */
+  tile: number;
+}
+
+const options: TensorflowDeltaConvOptions = {route: 'auto', tile: 0};
+
+/** Sets the 'tensorflow' delta conv routing; returns the previous options. */
+export function setTensorflowDeltaConvOptions(next: Partial<TensorflowDeltaConvOptions>): TensorflowDeltaConvOptions {
+  const previous = {...options};
+  Object.assign(options, next);
+  return previous;
+}
+
+/**
+ * What the calls did, for benchmarks and tests: the last call's route, active tiles of all tiles
+ * and tile side, and how many calls took each route since the counts were last zeroed.
+ */
+export const lastDeltaConvCall = {route: 'dense' as 'tile'|'dense', activeTiles: 0, tiles: 0, tile: 0};
+export const deltaConvRouteCounts = {tile: 0, dense: 0};
+
+/**
+ * The output tile side: a side that divides both output dimensions saves the crop of the scattered
+ * output; smaller tiles follow the mask more closely but recompute relatively more halo.
+ */
+export function tileSideFor(outHeight: number, outWidth: number): number {
+  for (const t of [8, 12, 6, 16, 4]) {
+    if (outHeight % t === 0 && outWidth % t === 0) return t;
+  }
+  return 8;
+}
+
+/**
+ * The active-tile fraction above which the dense route is faster, measured on tfjs-node (2-core CPU,
+ * benchmarks/ops/delta_conv_tensorflow.ts, results in benchmarks/results/delta_conv_tensorflow_cpu-2core.json).
+ * Gathering patches and scattering results are memory passes over input and output; they pay only
+ * where the convolution does enough arithmetic per pixel. A 3x3 conv with 64 input channels was
+ * faster on the tile route even with every tile active (TF convolves many small patches faster than
+ * one large image here); depthwise 3x3 crossed at 0-0.48 (two runs, four shapes; the tile route
+ * rarely pays for so little arithmetic), and a 3-channel first layer at 0.04-0.07.
+ */
+export function crossoverFor(depthwise: boolean, kernelArea: number, inChannels: number): number {
+  if (depthwise) return 0.1;
+  if (inChannels < 8) return 0.05;
+  if (kernelArea === 1) return 0.2;
+  return 0.9;
+}
+
+/**
+ * The active-pixel fraction above which a pointwise conv takes the dense route (same benchmark):
+ * the gather and the zero-filled scatter cost about what a narrow conv does, so the crossover grows
+ * with the input channels; measured (two runs) 0.03-0.09 at 24, 0.12-0.25 at 96, 0.20-0.46 at 192 and
+ * 0.27-0.59 at 384 channels.
+ */
+export function pixelCrossoverFor(inChannels: number): number {
+  return Math.min(0.5, inChannels / 600);
+}
 
 /** The 'tensorflow' kernel of DeltaConv2D (depthwise = false) or DeltaDepthwiseConv2D. */
 export function deltaConvConfig(kernelName: string, depthwise: boolean): KernelConfig {
@@ -24,12 +99,125 @@ export function deltaConvConfig(kernelName: string, depthwise: boolean): KernelC
         pads: explicitPads(info),
       };
       const ops = new TfOps(backend as NodeBackend);
+      const conv = (input: TensorInfo, geometry: ConvGeometry) =>
+        depthwise ? ops.depthwiseConv2d(input, filter, geometry) : ops.conv2d(input, filter, geometry);
       return tf.tidy(() => {
-        const y = depthwise ? ops.depthwiseConv2d(x, filter, g) : ops.conv2d(x, filter, g);
-        if (bias != null) return ops.biasAdd(y, bias);
-        const reach = ops.conv2d(ops.floatMask(x), ops.fill([info.filterHeight, info.filterWidth, 1, 1], 1), g);
-        return ops.masked(y, ops.binary('Greater', reach, ops.scalar(0)));
+        lastDeltaConvCall.route = 'dense';
+        if (bias != null) return ops.biasAdd(conv(x, g), bias);
+        const out = routed();
+        deltaConvRouteCounts[lastDeltaConvCall.route]++;
+        return out;
       });
+
+      function routed(): Tensor {
+        const mask = ops.boolMask(x);
+        const pointwise = !depthwise && info.filterHeight === 1 && info.filterWidth === 1 &&
+            info.strideHeight === 1 && info.strideWidth === 1 && g.pads.flat().every(p => p === 0);
+        if (mask != null && pointwise) return pixelOrDense(ops, x, mask, filter, conv, g);
+        const reach = ops.conv2d(ops.floatMask(x), ops.fill([info.filterHeight, info.filterWidth, 1, 1], 1), g);
+        const active = ops.binary('Greater', reach, ops.scalar(0));
+        if (mask == null || options.route === 'dense' || info.outHeight * info.outWidth === 0) {
+          return ops.masked(conv(x, g), active);
+        }
+        return tileOrDense(ops, x, reach, active, info, g, conv, depthwise);
+      }
     },
   };
+}
+
+/**
+ * A 1x1 stride-1 unpadded conv reaches no neighbour, so its tiles can be single pixels: the active
+ * pixels' rows are gathered, multiplied by the filter and scattered back, and the output mask is the
+ * input mask. Activity after a thresholded accumulate is scattered pixel by pixel, which leaves few
+ * whole tiles inactive but many pixels. The host read is the input mask itself (one byte a pixel).
+ */
+function pixelOrDense(ops: TfOps, x: TensorInfo, mask: Tensor, filter: TensorInfo,
+                      conv: (input: TensorInfo, geometry: ConvGeometry) => Tensor, g: ConvGeometry): Tensor {
+  const [batch, h, w, inC] = x.shape;
+  const outC = filter.shape[3];
+  const flags = ops.backend.readSync(mask.dataId) as Uint8Array;
+  let n = 0;
+  for (let i = 0; i < flags.length; i++) if (flags[i]) n++;
+  Object.assign(lastDeltaConvCall, {activeTiles: n, tiles: flags.length, tile: 1});
+  let out: Tensor;
+  if (options.route === 'dense' || (options.route === 'auto' && n > pixelCrossoverFor(inC) * flags.length)) {
+    out = conv(x, g);
+  } else {
+    lastDeltaConvCall.route = 'tile';
+    if (n === 0) {
+      out = ops.fill([batch, h, w, outC], 0);
+    } else {
+      const at = new Int32Array(n);
+      for (let i = 0, j = 0; i < flags.length; i++) if (flags[i]) at[j++] = i;
+      const rows = ops.gather(ops.reshape(x, [flags.length, inC]), tf.tensor1d(at, 'int32'));
+      const product = ops.matMul(rows, ops.reshape(filter, [inC, outC]));
+      out = ops.reshape(ops.scatterNd(tf.tensor2d(at, [n, 1], 'int32'), product, [flags.length, outC]),
+          [batch, h, w, outC]);
+    }
+  }
+  // A zero input pixel gives a zero output pixel through a 1x1 conv, so no select is needed.
+  attachMask(ops.backend, out, ops.reshape(mask, maskShapeOf(out.shape)));
+  return out;
+}
+
+function tileOrDense(ops: TfOps, x: TensorInfo, reach: Tensor, active: Tensor, info: tf.backend_util.Conv2DInfo,
+                     g: ConvGeometry, conv: (input: TensorInfo, geometry: ConvGeometry) => Tensor,
+                     depthwise: boolean): Tensor {
+  const [batch, , , inC] = x.shape;
+  const {outHeight: outH, outWidth: outW} = info;
+  const t = options.tile > 0 ? options.tile : tileSideFor(outH, outW);
+  const [tilesY, tilesX] = [Math.ceil(outH / t), Math.ceil(outW / t)];
+  const [tiledH, tiledW] = [tilesY * t, tilesX * t];
+  const summary = ops.maxPool(reach, [t, t], [t, t], [[0, tiledH - outH], [0, tiledW - outW]]);
+  const flags = ops.backend.readSync(summary.dataId) as Float32Array;
+  const tiles: number[] = [];
+  for (let i = 0; i < flags.length; i++) if (flags[i] > 0) tiles.push(i);
+  const n = tiles.length;
+  const [sy, sx] = g.strides;
+  const patchH = (t - 1) * sy + info.effectiveFilterHeight;
+  const patchW = (t - 1) * sx + info.effectiveFilterWidth;
+  Object.assign(lastDeltaConvCall, {activeTiles: n, tiles: flags.length, tile: t});
+  if (options.route === 'auto' &&
+      n > crossoverFor(depthwise, info.filterHeight * info.filterWidth, info.inChannels) * flags.length) {
+    return ops.masked(conv(x, g), active);
+  }
+  lastDeltaConvCall.route = 'tile';
+  const outC = info.outChannels;
+  let out: Tensor;
+  if (n === 0) {
+    out = ops.fill([batch, outH, outW, outC], 0);
+  } else {
+    // The input padded so that every tile's patch lies inside it, rows and columns beyond the
+    // last patch cropped.
+    const paddedH = (tilesY * t - 1) * sy + info.effectiveFilterHeight;
+    const paddedW = (tilesX * t - 1) * sx + info.effectiveFilterWidth;
+    const padded = ops.window(x, [0, -g.pads[0][0], -g.pads[1][0], 0], [batch, paddedH, paddedW, inC]);
+    const gatherAt = new Int32Array(n * patchH * patchW);
+    const scatterAt = new Int32Array(n * t * t);
+    let gi = 0;
+    let si = 0;
+    for (const tile of tiles) {
+      const b = Math.floor(tile / (tilesY * tilesX));
+      const ty = Math.floor(tile / tilesX) % tilesY;
+      const tx = tile % tilesX;
+      const inBase = (b * paddedH + ty * t * sy) * paddedW + tx * t * sx;
+      for (let i = 0; i < patchH; i++) {
+        for (let j = 0; j < patchW; j++) gatherAt[gi++] = inBase + i * paddedW + j;
+      }
+      const outBase = (b * tiledH + ty * t) * tiledW + tx * t;
+      for (let i = 0; i < t; i++) {
+        for (let j = 0; j < t; j++) scatterAt[si++] = outBase + i * tiledW + j;
+      }
+    }
+    const flat = ops.reshape(padded, [batch * paddedH * paddedW, inC]);
+    const patches = ops.reshape(ops.gather(flat, tf.tensor1d(gatherAt, 'int32')), [n, patchH, patchW, inC]);
+    const tileOut = conv(patches, {strides: g.strides, dilations: g.dilations, pads: [[0, 0], [0, 0]]});
+    // ScatterNd adds into zeros, so a -0 from an all-zero receptive field lands as +0.
+    const scattered = ops.scatterNd(tf.tensor2d(scatterAt, [n * t * t, 1], 'int32'),
+        ops.reshape(tileOut, [n * t * t, outC]), [batch * tiledH * tiledW, outC]);
+    const full = ops.reshape(scattered, [batch, tiledH, tiledW, outC]);
+    out = tiledH === outH && tiledW === outW ? full : ops.slice(full, [0, 0, 0, 0], [batch, outH, outW, outC]);
+  }
+  attachMask(ops.backend, out, ops.reshape(active, maskShapeOf(out.shape)));
+  return out;
 }

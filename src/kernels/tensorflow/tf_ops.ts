@@ -2,8 +2,9 @@
  * TensorFlow eager ops for the 'tensorflow' kernels (tfjs-node and tfjs-node-gpu), called by TF op
  * name through NodeJSKernelBackend.executeSingleOutput, the way tfjs-node's own kernels do. Every
  * op returns an engine Tensor, so a kernel body inside tf.tidy frees its intermediates (and their
- * TF handles) on exit. Nothing here reads data back to the host; the only host-to-TF transfers
- * are the small int32 shape/axis/padding operands and scalars TF ops take as inputs.
+ * TF handles) on exit. Nothing here reads data back to the host (the delta conv kernel reads its
+ * per-tile summary itself); the only host-to-TF transfers are the small int32 shape/axis/padding
+ * operands, scalars and gather/scatter indices TF ops take as inputs.
  *
  * tfjs-node is an optional peer dependency, so it is never imported: NodeBackend describes the
  * part of its backend class these kernels use.
@@ -65,6 +66,9 @@ export class TfOps {
     return {name, type: this.backend.binding.TF_ATTR_TYPE, value: this.backend.getDTypeInteger(dtype)};
   }
   ints(name: string, value: number[]): TfAttr {
+    return {name, type: this.backend.binding.TF_ATTR_INT, value};
+  }
+  int(name: string, value: number): TfAttr {
     return {name, type: this.backend.binding.TF_ATTR_INT, value};
   }
   str(name: string, value: string): TfAttr {
@@ -151,6 +155,22 @@ export class TfOps {
     const kept = tf.util.arraysEqual(size, x.shape) ? x : this.slice(x, from, size);
     const pads = shape.map((n, i): [number, number] => [from[i] - begin[i], n - size[i] - (from[i] - begin[i])]);
     return pads.every(([b, a]) => b === 0 && a === 0) ? kept : this.pad(kept, pads);
+  }
+
+  /** Rows of x (axis 0) at `indices`. */
+  gather(x: TensorInfo, indices: TensorInfo): Tensor {
+    return this.run('GatherV2', [this.type('Tparams', x.dtype), this.type('Tindices', 'int32'),
+      this.type('Taxis', 'int32'), this.int('batch_dims', 0)], [x, indices, tf.scalar(0, 'int32')]);
+  }
+  /** A zero tensor of `shape` with `updates` added at `indices` ([n, rank of the indexed prefix]). */
+  scatterNd(indices: TensorInfo, updates: TensorInfo, shape: number[]): Tensor {
+    return this.run('ScatterNd', [this.type('T', updates.dtype), this.type('Tindices', 'int32')],
+        [indices, updates, this.int32(shape)]);
+  }
+
+  /** A copy of x with the rows at `indices` ([n, rank of the indexed prefix]) replaced by `updates`. */
+  tensorScatterUpdate(x: TensorInfo, indices: TensorInfo, updates: TensorInfo): Tensor {
+    return this.run('TensorScatterUpdate', [this.type('T', x.dtype), this.type('Tindices', 'int32')], [x, indices, updates]);
   }
 
   // --- reductions -------------------------------------------------------------------------

@@ -1,0 +1,254 @@
+/**
+ * The tile route of the 'tensorflow' delta convolutions (gather the active tiles' input patches,
+ * convolve them 'valid', scatter into a zero output) against the 'cpu' reference kernels (values,
+ * masks, exact zeros at inactive pixels) and the dense tfjs op, on fresh random inputs and fresh
+ * random masks: one active tile, the corners, a border strip, scattered pixels, nothing and
+ * everything active; odd sizes, strides 1 and 2, 'same'/'valid'/numeric/explicit pads, dilation,
+ * batch > 1, and tile sides that do and do not divide the output. Then the routing: a delta model
+ * whose convolutions take both routes over one sequence still equals the dense model at threshold 0.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import * as tfl from '@tensorflow/tfjs-layers';
+import {expect} from 'chai';
+
+import {deltaConv2d, deltaDepthwiseConv2d, getMask, toDelta, withMask} from '../../../src/index';
+import type {PadSpec2D} from '../../../src/index';
+import {deltaConvRouteCounts, lastDeltaConvCall, setTensorflowDeltaConvOptions}
+  from '../../../src/kernels/tensorflow/delta_conv_impl';
+import {randomizeWeights} from '../../../data/models';
+import {backendStatuses} from '../../support/backends';
+import {denseConv2d} from '../../support/dense_reference';
+import {expectClose, freshSeed} from '../../support/util';
+
+/** Deterministic uniform [0, 1) (mulberry32). */
+function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6D2B79F5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const MASK_KINDS = ['one tile', 'corners', 'border strip', 'scattered pixels', 'all inactive', 'all active'] as const;
+type MaskKind = typeof MASK_KINDS[number];
+
+/** One flag per pixel of [b, h, w]; `block` is the side of the 'one tile' block. */
+function hostMask(kind: MaskKind, b: number, h: number, w: number, block: number, next: () => number): Uint8Array {
+  const m = new Uint8Array(b * h * w);
+  const set = (bi: number, y: number, x: number) => {
+    if (y >= 0 && y < h && x >= 0 && x < w) m[(bi * h + y) * w + x] = 1;
+  };
+  const int = (n: number) => Math.floor(next() * n);
+  for (let bi = 0; bi < b; bi++) {
+    switch (kind) {
+      case 'one tile': {
+        if (bi !== int(b)) break;
+        const [y0, x0] = [int(h) - (block >> 1), int(w) - (block >> 1)];
+        for (let y = y0; y < y0 + block; y++) for (let x = x0; x < x0 + block; x++) set(bi, y, x);
+        break;
+      }
+      case 'corners':
+        for (const [y, x] of [[0, 0], [0, w - 1], [h - 1, 0], [h - 1, w - 1]]) if (next() < 0.7) set(bi, y, x);
+        break;
+      case 'border strip': {
+        const side = int(4);
+        const depth = 1 + int(2);
+        for (let i = 0; i < Math.max(h, w); i++) {
+          for (let d = 0; d < depth; d++) {
+            if (side === 0) set(bi, d, i); else if (side === 1) set(bi, h - 1 - d, i);
+            else if (side === 2) set(bi, i, d); else set(bi, i, w - 1 - d);
+          }
+        }
+        break;
+      }
+      case 'scattered pixels':
+        for (let p = 0; p < h * w; p++) if (next() < 0.04) m[bi * h * w + p] = 1;
+        break;
+      case 'all inactive':
+        break;
+      case 'all active':
+        m.fill(1, bi * h * w, (bi + 1) * h * w);
+        break;
+    }
+  }
+  return m;
+}
+
+interface Host {
+  shape: number[];
+  values: Float32Array;
+  mask?: Uint8Array;
+}
+
+function hostValues(shape: number[], next: () => number, scale = 1, mask?: Uint8Array): Host {
+  const values = Float32Array.from({length: shape.reduce((a, b) => a * b, 1)}, () => (next() * 2 - 1) * scale);
+  if (mask != null) {
+    const c = shape[shape.length - 1];
+    mask.forEach((on, p) => { if (!on) values.fill(0, p * c, (p + 1) * c); });
+  }
+  return {shape, values, mask};
+}
+
+function materialize(h: Host): tf.Tensor {
+  const t = tf.tensor(h.values, h.shape, 'float32');
+  if (h.mask == null) return t;
+  return tf.tidy(() => withMask(t, tf.tensor(h.mask!, h.shape.slice(0, -1), 'bool')));
+}
+
+const tensor4d = (h: Host) => tf.tensor4d(h.values, h.shape as [number, number, number, number]);
+
+interface Result {shape: number[]; values: Float32Array; mask: Uint8Array}
+
+function onBackend(backend: string, fn: () => tf.Tensor): Result {
+  const previous = tf.getBackend();
+  tf.setBackend(backend);
+  try {
+    return tf.tidy(() => {
+      const y = fn();
+      const m = getMask(y);
+      const mask = m == null ? new Uint8Array(y.size / y.shape[y.rank - 1]).fill(1) : Uint8Array.from(m.dataSync());
+      return {shape: y.shape, values: Float32Array.from(y.dataSync()), mask};
+    });
+  } finally {
+    tf.setBackend(previous);
+  }
+}
+
+function padCases(k: number, next: () => number): PadSpec2D[] {
+  const p = Math.floor(k / 2);
+  const r = (n: number) => Math.floor(next() * (n + 1));
+  return ['same', 'valid', p, [[0, 0], [r(p + 1), r(p)], [r(p), r(p + 1)], [0, 0]]];
+}
+
+const tensorflow = backendStatuses().find(s => s.name === 'tensorflow');
+
+describe('tensorflow delta conv tile route', function() {
+  if (!tensorflow?.available) {
+    it(`skipped: backend 'tensorflow' unavailable: ${tensorflow?.reason ?? 'not loaded'}`, function() {
+      this.skip();
+    });
+    return;
+  }
+  let previousOptions: ReturnType<typeof setTensorflowDeltaConvOptions>;
+  before(() => {
+    previousOptions = setTensorflowDeltaConvOptions({route: 'tile'});
+  });
+  after(() => {
+    setTensorflowDeltaConvOptions(previousOptions);
+  });
+
+  for (const depthwise of [false, true]) {
+    for (const k of [1, 3, 5]) {
+      for (const s of [1, 2]) {
+        for (const d of s === 1 && k > 1 ? [1, 2] : [1]) {
+          for (const padIndex of [0, 1, 2, 3]) {
+            const op = depthwise ? 'deltaDepthwiseConv2d' : 'deltaConv2d';
+            const name = `${op} k${k} s${s} d${d} ${['same', 'valid', 'numeric', 'explicit'][padIndex]} pad, every mask kind`;
+            it(name, () => {
+              const seed = freshSeed();
+              const next = rng(seed);
+              const pad = padCases(k, next)[padIndex];
+              const eff = (k - 1) * d + 1;
+              const int = (lo: number, hi: number) => lo + Math.floor(next() * (hi - lo + 1));
+              const b = next() < 0.5 ? 1 : 3;
+              const [h, w] = [int(eff, eff + 20) | 1, int(eff, eff + 24)];
+              const cin = int(1, 20);
+              const cout = depthwise ? cin * int(1, 2) : int(1, 20);
+              const tile = [0, 3, 4, 5, 8][int(0, 4)];
+              const filterShape = depthwise ? [k, k, cin, cout / cin] : [k, k, cin, cout];
+              const filter = hostValues(filterShape, next, 0.5);
+              for (const kind of MASK_KINDS) {
+                const ctx = `${name}: ${kind}, x [${b},${h},${w},${cin}] cout ${cout} pad ${JSON.stringify(pad)} ` +
+                    `tile ${tile || 'auto'} seed ${seed}`;
+                const x = hostValues([b, h, w, cin], next, 1, hostMask(kind, b, h, w, int(1, 10), next));
+                const call = () => {
+                  const [xt, ft] = [materialize(x) as tf.Tensor4D, materialize(filter) as tf.Tensor4D];
+                  return depthwise ? deltaDepthwiseConv2d(xt, ft, s, pad, 'NHWC', d) : deltaConv2d(xt, ft, s, pad, 'NHWC', d);
+                };
+                const want = onBackend('cpu', call);
+                setTensorflowDeltaConvOptions({tile});
+                const got = onBackend('tensorflow', call);
+                setTensorflowDeltaConvOptions({tile: 0});
+                expect(lastDeltaConvCall.route, `${ctx}: route`).to.equal('tile');
+                expect(got.shape, `${ctx}: shape`).to.deep.equal(want.shape);
+                expect(Array.from(got.mask), `${ctx}: mask`).to.deep.equal(Array.from(want.mask));
+                const c = got.shape[3];
+                got.mask.forEach((on, p) => {
+                  if (on) return;
+                  for (let i = p * c; i < (p + 1) * c; i++) {
+                    if (got.values[i] !== 0) expect.fail(`${ctx}: inactive pixel ${p} holds ${got.values[i]}`);
+                  }
+                });
+                tf.tidy(() => {
+                  const gotT = tf.tensor(got.values, got.shape);
+                  expectClose(gotT, tf.tensor(want.values, want.shape), `${ctx}: vs cpu`, 1e-5, 1e-5);
+                  const dense = denseConv2d(tensor4d(x), tensor4d(filter), s, pad, d, undefined, depthwise);
+                  expectClose(gotT, dense, `${ctx}: vs dense op`, 1e-5, 1e-5);
+                });
+              }
+            });
+          }
+        }
+      }
+    }
+  }
+});
+
+describe('tensorflow delta conv routing inside a delta model', function() {
+  if (!tensorflow?.available) {
+    it(`skipped: backend 'tensorflow' unavailable: ${tensorflow?.reason ?? 'not loaded'}`, function() {
+      this.skip();
+    });
+    return;
+  }
+  let previous: string;
+  before(async () => {
+    previous = tf.getBackend();
+    await tf.setBackend('tensorflow');
+  });
+  after(async () => {
+    await tf.setBackend(previous);
+  });
+
+  it('threshold 0 equals the dense model over 60 frames whose activity swings across the crossover', () => {
+    const seed = freshSeed();
+    const L = tfl.layers;
+    const input = tfl.input({shape: [null, null, 3]});
+    let y = L.conv2d({filters: 8, kernelSize: 3, strides: 2, padding: 'same', activation: 'relu'}).apply(input) as tfl.SymbolicTensor;
+    y = L.depthwiseConv2d({kernelSize: 3, padding: 'same', activation: 'relu'}).apply(y) as tfl.SymbolicTensor;
+    y = L.conv2d({filters: 12, kernelSize: 1, activation: 'relu'}).apply(y) as tfl.SymbolicTensor;
+    y = L.conv2d({filters: 6, kernelSize: 3, dilationRate: 2, padding: 'same'}).apply(y) as tfl.SymbolicTensor;
+    const dense = tfl.model({inputs: input, outputs: y});
+    randomizeWeights(dense, seed);
+    const delta = toDelta(dense, {threshold: 0});
+    const shape: [number, number, number, number] = [2, 37, 45, 3];
+    const next = rng(seed + 1);
+    let frame = tf.randomUniform(shape, -1, 1, 'float32', seed);
+    Object.assign(deltaConvRouteCounts, {tile: 0, dense: 0});
+    for (let t = 0; t < 60; t++) {
+      // Mostly a small moving square (the tile route), now and then a global change (the dense route).
+      const global = t % 9 === 4;
+      const [cy, cx] = [Math.floor(next() * shape[1]), Math.floor(next() * shape[2])];
+      const updated = tf.tidy(() => {
+        const rows = tf.logicalAnd(tf.greaterEqual(tf.range(0, shape[1]), cy - 3), tf.less(tf.range(0, shape[1]), cy + 3));
+        const cols = tf.logicalAnd(tf.greaterEqual(tf.range(0, shape[2]), cx - 3), tf.less(tf.range(0, shape[2]), cx + 3));
+        const square = tf.cast(tf.logicalAnd(tf.reshape(rows, [1, -1, 1, 1]), tf.reshape(cols, [1, 1, -1, 1])), 'float32');
+        const where = global ? tf.onesLike(square) : square;
+        return tf.add(frame, tf.mul(where, tf.randomNormal(shape, 0, 0.3, 'float32', seed + 10 + t)));
+      });
+      frame.dispose();
+      frame = updated;
+      tf.tidy(() => {
+        const want = dense.predictOnBatch(frame) as tf.Tensor;
+        const got = delta.predictOnBatch(frame) as tf.Tensor;
+        expectClose(got, want, `frame ${t} seed ${seed}`, 1e-5, 1e-5);
+      });
+    }
+    frame.dispose();
+    expect(deltaConvRouteCounts.tile, 'calls on the tile route').to.be.greaterThan(20);
+    expect(deltaConvRouteCounts.dense, 'calls on the dense route').to.be.greaterThan(5);
+  });
+});
