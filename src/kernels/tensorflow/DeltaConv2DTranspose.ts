@@ -30,7 +30,15 @@ export const deltaConv2DTransposeConfig: KernelConfig = {
       const full = ops.conv2dTransposeValid(x, filter, [B, fullH, fullW, outputShape[3]], s);
       const y = ops.window(full, begin, outputShape);
       if (bias != null) return ops.biasAdd(y, bias);
-      const fullReach = ops.conv2dTransposeValid(ops.floatMask(x), ops.fill([KH, KW, 1, 1], 1), [B, fullH, fullW, 1], s);
+      // Reach of the active pixels without a one-channel Conv2DBackpropInput (TF 2.21's oneDNN kernel drops taps
+      // when both channel counts are 1, seen on AVX-512 CPUs): the mask with (stride - 1) zeros between pixels,
+      // then a KHxKW max over each full-output window (pads KH-1 / KW-1: every window holds an in-bounds cell).
+      const mask = ops.floatMask(x);
+      const spread = s[0] === 1 && s[1] === 1 ? mask : ops.slice(
+          ops.reshape(ops.pad(ops.reshape(mask, [B, XH, 1, XW, 1]), [[0, 0], [0, 0], [0, s[0] - 1], [0, 0], [0, s[1] - 1]]),
+                      [B, XH * s[0], XW * s[1], 1]),
+          [0, 0, 0, 0], [B, (XH - 1) * s[0] + 1, (XW - 1) * s[1] + 1, 1]);
+      const fullReach = ops.maxPool(spread, [KH, KW], [1, 1], [[KH - 1, KH - 1], [KW - 1, KW - 1]]);
       const reach = ops.window(fullReach, begin, [...outputShape.slice(0, 3), 1]);
       return ops.masked(y, ops.binary('Greater', reach, ops.scalar(0)));
     });
