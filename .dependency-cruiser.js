@@ -7,7 +7,11 @@ const FLOORS = ['ops', 'io', 'kernels', 'backends', 'delta', 'models', 'stream',
 
 const upward = FLOORS.slice(0, -1).map((floor, i) => ({
   name: `no-upward-from-${floor}`,
-  comment: `src/${floor}/ may import only from ${FLOORS.slice(0, i).map(f => `src/${f}/`).join(', ') || 'nothing else in src/'}`,
+  comment: `src/${floor}/ may import only from ${
+    FLOORS.slice(0, i)
+      .map((f) => `src/${f}/`)
+      .join(', ') || 'nothing else in src/'
+  }`,
   severity: 'error',
   from: {path: `^src/${floor}/`},
   to: {path: `^src/(${FLOORS.slice(i + 1).join('|')})/|^src/index\\.ts$`},

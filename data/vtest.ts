@@ -17,12 +17,12 @@ import * as tf from '@tensorflow/tfjs-core';
 import {ffmpegBinary} from '../src/pipeline/ffmpeg';
 import {envString} from '../src/io/env';
 
-
 export const VTEST = envString('TFJS_DELTA_VTEST') ?? '/usr/share/doc/opencv-doc/examples/data/vtest.avi';
 
 /** Why the video cannot be had, or null when it can. */
-export function videoUnavailable(): string|null {
-  if (!fs.existsSync(VTEST)) return `${VTEST} is missing: run scripts/fetch-test-data.sh (installs opencv-doc and ffmpeg)`;
+export function videoUnavailable(): string | null {
+  if (!fs.existsSync(VTEST))
+    return `${VTEST} is missing: run scripts/fetch-test-data.sh (installs opencv-doc and ffmpeg)`;
   try {
     ffmpegBinary();
   } catch (e) {
@@ -40,10 +40,27 @@ export function vtestBytes(count: number, height: number, width: number): Uint8A
   const frameBytes = height * width * 3;
   if (cached != null && cached.length >= count * frameBytes) return cached;
   // Decode generously (the tests walk through the frames one by one), within the 795 it has.
-  const decode = Math.min(795, Math.max(count, 2 * (cached?.length ?? 0) / frameBytes, 320));
-  const run = spawnSync(ffmpegBinary(), ['-hide_banner', '-loglevel', 'error', '-i', VTEST, '-frames:v', String(decode),
-    '-vf', `scale=${width}:${height}:flags=area`, '-f', 'rawvideo', '-pix_fmt', 'rgb24', '-'],
-  {maxBuffer: decode * frameBytes + (1 << 20)});
+  const decode = Math.min(795, Math.max(count, (2 * (cached?.length ?? 0)) / frameBytes, 320));
+  const run = spawnSync(
+    ffmpegBinary(),
+    [
+      '-hide_banner',
+      '-loglevel',
+      'error',
+      '-i',
+      VTEST,
+      '-frames:v',
+      String(decode),
+      '-vf',
+      `scale=${width}:${height}:flags=area`,
+      '-f',
+      'rawvideo',
+      '-pix_fmt',
+      'rgb24',
+      '-',
+    ],
+    {maxBuffer: decode * frameBytes + (1 << 20)},
+  );
   if (run.status !== 0) throw new Error(`ffmpeg could not decode ${VTEST}: ${run.stderr?.toString().trim()}`);
   const bytes = new Uint8Array(run.stdout.buffer, run.stdout.byteOffset, run.stdout.byteLength);
   if (bytes.length < count * frameBytes) {
@@ -69,19 +86,20 @@ export function vtestFrame(index: number, height: number, width: number, batch =
 export const FRAMES_ENV = 'TFJS_DELTA_VTEST_FRAMES';
 
 /** The raw-frames file for height x width under TFJS_DELTA_VTEST_FRAMES, or null when that is unset. */
-export function framesFile(height: number, width: number): string|null {
+export function framesFile(height: number, width: number): string | null {
   const dir = envString(FRAMES_ENV);
   return dir != null ? path.join(dir, `vtest_${height}x${width}.rgb`) : null;
 }
 
 /** Why `count` frames at height x width cannot be had, or null when they can. */
-export function framesUnavailable(count: number, height: number, width: number): string|null {
+export function framesUnavailable(count: number, height: number, width: number): string | null {
   const file = framesFile(height, width);
   if (file == null) {
     const why = videoUnavailable();
     return why == null ? null : `${FRAMES_ENV} is unset and ${why}`;
   }
-  if (!fs.existsSync(file)) return `${FRAMES_ENV}: ${file} is missing (python3 benchmarks/models/delta_vtest_torch.py frames writes it)`;
+  if (!fs.existsSync(file))
+    return `${FRAMES_ENV}: ${file} is missing (python3 benchmarks/models/delta_vtest_torch.py frames writes it)`;
   const have = fs.statSync(file).size / (height * width * 3);
   if (have < count) return `${file} holds ${have} frames, ${count} wanted`;
   return null;
@@ -110,7 +128,14 @@ export function vtestRgb(count: number, height: number, width: number): Uint8Arr
 }
 
 /** Frame `index` of `rgb` as a float32 [1, H, W, 3] tensor on the current backend, scaled to [lo, hi]. */
-export function frameTensor(rgb: Uint8Array, index: number, height: number, width: number, lo = 0, hi = 1): tf.Tensor4D {
+export function frameTensor(
+  rgb: Uint8Array,
+  index: number,
+  height: number,
+  width: number,
+  lo = 0,
+  hi = 1,
+): tf.Tensor4D {
   const frameBytes = height * width * 3;
   const values = new Float32Array(frameBytes);
   const scale = (hi - lo) / 255;

@@ -24,7 +24,7 @@ export * as kernelNames from './ops/kernel_names';
 export {activeFraction, getMask, isDense, withMask} from './ops/mask';
 
 registerCpuKernels();
-registerTensorflowKernels();  // harmless without tfjs-node: kernels of an absent backend are never looked up
+registerTensorflowKernels(); // harmless without tfjs-node: kernels of an absent backend are never looked up
 registerConv3DGatedGradient();
 registerNoGradients();
 
@@ -49,7 +49,16 @@ export {getDefaultThreshold, isDeltaLayer, setDefaultThreshold} from './delta/la
 export type {DeltaLayer, LayerFrameStats} from './delta/layers/base';
 export {deltaLayersOf, getDeltaStats, setDeltaStats, toDelta, toDense} from './delta/to_delta';
 export type {DeltaFrameStats, LayerStats, ToDeltaOptions, ToDenseOptions} from './delta/to_delta';
-export {getThresholds, getThresholdScales, loadThresholds, saveThresholds, setThresholds, setThresholdScales, truncatingLayers, tuneThresholds} from './delta/thresholds';
+export {
+  getThresholds,
+  getThresholdScales,
+  loadThresholds,
+  saveThresholds,
+  setThresholds,
+  setThresholdScales,
+  truncatingLayers,
+  tuneThresholds,
+} from './delta/thresholds';
 export type {ScaledThresholds, ThresholdMap, TuneOptions, TuneResult} from './delta/thresholds';
 export {calibrateThresholdScales} from './delta/calibrate';
 export type {ScaleMap} from './delta/calibrate';

@@ -18,7 +18,8 @@ import {cudaAvailability, setCudaOptions} from '../../src/backends/cuda/index';
 import {CudaBackend} from '../../src/backends/cuda/backend';
 import {PACKAGE_ROOT} from '../../src/io/package_root';
 
-const WARMUP = 10, RUNS = 30;
+const WARMUP = 10,
+  RUNS = 30;
 
 function median(v: number[]): number {
   const s = [...v].sort((a, b) => a - b);
@@ -35,13 +36,14 @@ function randomTensor(shape: number[]): tf.Tensor {
 function timeIt(f: () => tf.Tensor, runs = RUNS, warmup = WARMUP): {wallMs: number; gpuMs?: number} {
   const backend = tf.backend();
   const cuda = backend instanceof CudaBackend ? backend : undefined;
-  const sync = (t: tf.Tensor) => cuda ? cuda.n.sync() : t.dataSync();
+  const sync = (t: tf.Tensor) => (cuda ? cuda.n.sync() : t.dataSync());
   for (let i = 0; i < warmup; i++) {
     const y = f();
     sync(y);
     y.dispose();
   }
-  const wall: number[] = [], gpu: number[] = [];
+  const wall: number[] = [],
+    gpu: number[] = [];
   for (let i = 0; i < runs; i++) {
     const timer = cuda ? cuda.n.timerStart() : 0;
     const t0 = process.hrtime.bigint();
@@ -58,12 +60,19 @@ function timeIt(f: () => tf.Tensor, runs = RUNS, warmup = WARMUP): {wallMs: numb
 export function resnet50Trunk(height: number, width = height): tfl.LayersModel {
   const input = tfl.input({shape: [height, width, 3]});
   const conv = (x: tfl.SymbolicTensor, filters: number, k: number, stride: number) =>
-      tfl.layers.conv2d({filters, kernelSize: k, strides: stride, padding: 'same', useBias: false}).apply(x) as tfl.SymbolicTensor;
+    tfl.layers
+      .conv2d({filters, kernelSize: k, strides: stride, padding: 'same', useBias: false})
+      .apply(x) as tfl.SymbolicTensor;
   const bn = (x: tfl.SymbolicTensor) => tfl.layers.batchNormalization().apply(x) as tfl.SymbolicTensor;
   const relu = (x: tfl.SymbolicTensor) => tfl.layers.reLU().apply(x) as tfl.SymbolicTensor;
   let x = relu(bn(conv(input, 64, 7, 2)));
   x = tfl.layers.maxPooling2d({poolSize: 3, strides: 2, padding: 'same'}).apply(x) as tfl.SymbolicTensor;
-  const stages: Array<[number, number, number]> = [[64, 3, 1], [128, 4, 2], [256, 6, 2], [512, 3, 2]];
+  const stages: Array<[number, number, number]> = [
+    [64, 3, 1],
+    [128, 4, 2],
+    [256, 6, 2],
+    [512, 3, 2],
+  ];
   for (const [filters, blocks, stride] of stages) {
     for (let b = 0; b < blocks; b++) {
       const s = b === 0 ? stride : 1;
@@ -82,7 +91,7 @@ interface Row {
   cudaWallMs: number;
   cudaGpuMs?: number;
   torchMs?: number;
-  ratioVsTorch?: number;   // cuda wall / torch (< 1: faster than PyTorch eager)
+  ratioVsTorch?: number; // cuda wall / torch (< 1: faster than PyTorch eager)
   cpuMs?: number;
   speedupVsCpu?: number;
 }
@@ -95,7 +104,8 @@ async function main() {
   }
   const torchFile = process.argv[2];
   const outDir = process.argv[3] ?? path.join(PACKAGE_ROOT, 'benchmarks', 'results');
-  const torch: {[k: string]: number | string} = torchFile && fs.existsSync(torchFile) ? JSON.parse(fs.readFileSync(torchFile, 'utf8')) : {};
+  const torch: {[k: string]: number | string} =
+    torchFile && fs.existsSync(torchFile) ? JSON.parse(fs.readFileSync(torchFile, 'utf8')) : {};
   setCudaOptions({allowTF32: true});
   const rows: Row[] = [];
 
@@ -106,18 +116,44 @@ async function main() {
     if (cpuRuns) cpuMs = timeIt(() => f(...inputs), cpuRuns, 1).wallMs;
     await tf.setBackend('cuda');
     const r = timeIt(() => tf.tidy(() => f(...inputs)));
-    rows.push({name, cudaWallMs: r.wallMs, cudaGpuMs: r.gpuMs, cpuMs, speedupVsCpu: cpuMs ? cpuMs / r.wallMs : undefined});
+    rows.push({
+      name,
+      cudaWallMs: r.wallMs,
+      cudaGpuMs: r.gpuMs,
+      cpuMs,
+      speedupVsCpu: cpuMs ? cpuMs / r.wallMs : undefined,
+    });
     tf.dispose(inputs);
   };
 
-  await opCase('conv2d 3x3 64->64 1x128x128 bias relu', [[1, 128, 128, 64], [3, 3, 64, 64], [64]],
-               (x, w, b) => tf.fused.conv2d({x: x as tf.Tensor4D, filter: w as tf.Tensor4D, strides: 1, pad: 'same', bias: b, activation: 'relu'}), 3);
-  await opCase('conv3d 3x3x3 64->64 1x4x128x128 bias', [[1, 4, 128, 128, 64], [3, 3, 3, 64, 64], [64]],
-               (x, w, b) => tf.add(tf.conv3d(x as tf.Tensor5D, w as tf.Tensor5D, 1, 'same'), b));
-  await opCase('conv3dTranspose k(3,4,4) s(1,2,2) 64->32 1x4x64x64', [[1, 4, 64, 64, 64], [3, 4, 4, 32, 64]],
-               (x, w) => tf.conv3dTranspose(x as tf.Tensor5D, w as tf.Tensor5D, [1, 4, 128, 128, 32], [1, 2, 2], 'same'));
-  await opCase('matMul 256x2048x1000 bias relu', [[256, 2048], [2048, 1000], [1000]],
-               (a, w, b) => tf.fused.matMul({a: a as tf.Tensor2D, b: w as tf.Tensor2D, bias: b, activation: 'relu'}));
+  await opCase(
+    'conv2d 3x3 64->64 1x128x128 bias relu',
+    [[1, 128, 128, 64], [3, 3, 64, 64], [64]],
+    (x, w, b) =>
+      tf.fused.conv2d({
+        x: x as tf.Tensor4D,
+        filter: w as tf.Tensor4D,
+        strides: 1,
+        pad: 'same',
+        bias: b,
+        activation: 'relu',
+      }),
+    3,
+  );
+  await opCase('conv3d 3x3x3 64->64 1x4x128x128 bias', [[1, 4, 128, 128, 64], [3, 3, 3, 64, 64], [64]], (x, w, b) =>
+    tf.add(tf.conv3d(x as tf.Tensor5D, w as tf.Tensor5D, 1, 'same'), b),
+  );
+  await opCase(
+    'conv3dTranspose k(3,4,4) s(1,2,2) 64->32 1x4x64x64',
+    [
+      [1, 4, 64, 64, 64],
+      [3, 4, 4, 32, 64],
+    ],
+    (x, w) => tf.conv3dTranspose(x as tf.Tensor5D, w as tf.Tensor5D, [1, 4, 128, 128, 32], [1, 2, 2], 'same'),
+  );
+  await opCase('matMul 256x2048x1000 bias relu', [[256, 2048], [2048, 1000], [1000]], (a, w, b) =>
+    tf.fused.matMul({a: a as tf.Tensor2D, b: w as tf.Tensor2D, bias: b, activation: 'relu'}),
+  );
 
   for (const batch of [1, 32]) {
     await tf.setBackend('cpu');
@@ -139,24 +175,41 @@ async function main() {
   }
   const gpu = avail.device!.name;
   const result = {
-    gpu, computeCapability: avail.device!.computeCapability, cudnnVersion: avail.device!.cudnnVersion,
-    node: process.version, date: new Date().toISOString(), tf32: true, warmup: WARMUP, runs: RUNS,
+    gpu,
+    computeCapability: avail.device!.computeCapability,
+    cudnnVersion: avail.device!.cudnnVersion,
+    node: process.version,
+    date: new Date().toISOString(),
+    tf32: true,
+    warmup: WARMUP,
+    runs: RUNS,
     torch: torchFile ? {version: torch.torch, cudnn: torch.cudnn, gpu: torch.gpu} : undefined,
-    memory: (tf.backend() as CudaBackend).n.memory(), rows,
+    memory: (tf.backend() as CudaBackend).n.memory(),
+    rows,
   };
   fs.mkdirSync(outDir, {recursive: true});
   const file = path.join(outDir, `cuda_dense_${gpu.replace(/[^A-Za-z0-9]+/g, '_')}.json`);
   fs.writeFileSync(file, JSON.stringify(result, null, 1) + '\n');
   console.log(`\n'cuda' backend on ${gpu} (TF32), median of ${RUNS} after ${WARMUP} warm-up; wall = call + sync`);
-  const f = (v?: number, d = 3) => v === undefined ? '-' : v.toFixed(d);
+  const f = (v?: number, d = 3) => (v === undefined ? '-' : v.toFixed(d));
   console.log(['case', 'cuda wall ms', 'cuda gpu ms', 'torch ms', 'cuda/torch', 'cpu ms', 'cpu/cuda'].join(' | '));
   for (const r of rows)
-    console.log([r.name, f(r.cudaWallMs), f(r.cudaGpuMs), f(r.torchMs), f(r.ratioVsTorch, 2), f(r.cpuMs, 1), f(r.speedupVsCpu, 1)].join(' | '));
+    console.log(
+      [
+        r.name,
+        f(r.cudaWallMs),
+        f(r.cudaGpuMs),
+        f(r.torchMs),
+        f(r.ratioVsTorch, 2),
+        f(r.cpuMs, 1),
+        f(r.speedupVsCpu, 1),
+      ].join(' | '),
+    );
   console.log(`wrote ${file}`);
 }
 
 if (require.main === module) {
-  main().catch(e => {
+  main().catch((e) => {
     console.error(e);
     process.exit(1);
   });

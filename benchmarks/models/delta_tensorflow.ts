@@ -50,7 +50,9 @@ function movingFrames(count: number): tf.Tensor4D[] {
   const [bigH, bigW] = [H + 48, W + 64];
   let [y, x, dy, dx] = [0, 0, 1, 2];
   return Array.from({length: count}, (_, i) => {
-    const frame = tf.tidy(() => tf.sub(tf.mul(tf.slice(vtestFrame(i, bigH, bigW), [0, y, x, 0], [1, H, W, 3]), 2), 1) as tf.Tensor4D);
+    const frame = tf.tidy(
+      () => tf.sub(tf.mul(tf.slice(vtestFrame(i, bigH, bigW), [0, y, x, 0], [1, H, W, 3]), 2), 1) as tf.Tensor4D,
+    );
     if (y + dy < 0 || y + dy > bigH - H) dy = -dy;
     if (x + dx < 0 || x + dx > bigW - W) dx = -dx;
     [y, x] = [y + dy, x + dx];
@@ -58,10 +60,10 @@ function movingFrames(count: number): tf.Tensor4D[] {
   });
 }
 
-function timed(fn: () => tf.Tensor[]): {ms: number, values: Float32Array[]} {
+function timed(fn: () => tf.Tensor[]): {ms: number; values: Float32Array[]} {
   const t0 = process.hrtime.bigint();
   const out = fn();
-  const values = out.map(o => o.dataSync() as Float32Array);
+  const values = out.map((o) => o.dataSync() as Float32Array);
   const ms = Number(process.hrtime.bigint() - t0) / 1e6;
   tf.dispose(out);
   return {ms, values};
@@ -103,19 +105,23 @@ function run(dense: tfl.LayersModel, frames: tf.Tensor4D[], warmup: number, thre
   const accumulates = {...sparseAccumulateRouteCounts};
   const result = {
     threshold,
-    denseMedianMs: median(denseMs), deltaMedianMs: median(deltaMs),
+    denseMedianMs: median(denseMs),
+    deltaMedianMs: median(deltaMs),
     ratio: median(denseMs) / median(deltaMs),
     skippedShare: mean(skipped),
     tileRouteShare: routes.tile / Math.max(1, routes.tile + routes.dense),
     accumulatePixelRouteShare: accumulates.pixel / Math.max(1, accumulates.pixel + accumulates.dense),
-    heatmapRelErrMean: mean(relErr), heatmapRelErrMax: Math.max(...relErr),
+    heatmapRelErrMean: mean(relErr),
+    heatmapRelErrMax: Math.max(...relErr),
     argmaxAgreement: mean(agree),
   };
-  console.log(`  threshold ${threshold}: dense ${result.denseMedianMs.toFixed(1)} ms, delta ${result.deltaMedianMs.toFixed(1)} ms ` +
+  console.log(
+    `  threshold ${threshold}: dense ${result.denseMedianMs.toFixed(1)} ms, delta ${result.deltaMedianMs.toFixed(1)} ms ` +
       `-> ${result.ratio.toFixed(2)}x dense; skipped ${(100 * result.skippedShare).toFixed(1)}%, tile route ` +
       `${(100 * result.tileRouteShare).toFixed(0)}% of delta conv calls, pixel route ` +
       `${(100 * result.accumulatePixelRouteShare).toFixed(0)}% of accumulates; heatmap rel err mean ${result.heatmapRelErrMean.toExponential(2)} ` +
-      `max ${result.heatmapRelErrMax.toExponential(2)}; argmax agreement ${(100 * result.argmaxAgreement).toFixed(1)}%`);
+      `max ${result.heatmapRelErrMax.toExponential(2)}; argmax agreement ${(100 * result.argmaxAgreement).toFixed(1)}%`,
+  );
   return result;
 }
 
@@ -128,19 +134,42 @@ async function main() {
   const thresholds = arg('thresholds', '0,0.02,0.05,0.1').split(',').map(Number);
   const model = await posenet(POSENET_JSON);
   const clips: Record<string, unknown[]> = {};
-  for (const [name, make] of [['vtest static camera', staticFrames], ['vtest moving camera', movingFrames]] as const) {
-    console.log(`PoseNet ${H}x${W}, ${name}, ${count - warmup} timed frames after ${warmup}, tfjs-node, ${os.cpus().length} cores`);
+  for (const [name, make] of [
+    ['vtest static camera', staticFrames],
+    ['vtest moving camera', movingFrames],
+  ] as const) {
+    console.log(
+      `PoseNet ${H}x${W}, ${name}, ${count - warmup} timed frames after ${warmup}, tfjs-node, ${os.cpus().length} cores`,
+    );
     const frames = make(count);
-    clips[name] = thresholds.map(t => run(model, frames, warmup, t));
+    clips[name] = thresholds.map((t) => run(model, frames, warmup, t));
     tf.dispose(frames);
   }
-  const out = arg('out', path.join(PACKAGE_ROOT, 'benchmarks', 'results', `delta_tensorflow_cpu-${os.cpus().length}core.json`));
-  fs.writeFileSync(out, JSON.stringify({model: 'posenet-mobilenetv1-0.75', size: [H, W], backend: 'tensorflow',
-    cpus: os.cpus().length, frames: count, warmup, date: new Date().toISOString(), clips}, null, 1));
+  const out = arg(
+    'out',
+    path.join(PACKAGE_ROOT, 'benchmarks', 'results', `delta_tensorflow_cpu-${os.cpus().length}core.json`),
+  );
+  fs.writeFileSync(
+    out,
+    JSON.stringify(
+      {
+        model: 'posenet-mobilenetv1-0.75',
+        size: [H, W],
+        backend: 'tensorflow',
+        cpus: os.cpus().length,
+        frames: count,
+        warmup,
+        date: new Date().toISOString(),
+        clips,
+      },
+      null,
+      1,
+    ),
+  );
   console.log(`wrote ${out}`);
 }
 
-main().catch(e => {
+main().catch((e) => {
   console.error(e);
   process.exit(1);
 });

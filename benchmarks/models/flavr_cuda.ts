@@ -33,7 +33,7 @@ async function main(): Promise<void> {
   const gpu = status.device?.name ?? 'unknown GPU';
   const torch = torchFile && fs.existsSync(torchFile) ? JSON.parse(fs.readFileSync(torchFile, 'utf8')) : {};
   const model = flavr({factor: 2});
-  const rows: Array<{name: string, ms: number, torchMs?: number, ratio?: number}> = [];
+  const rows: Array<{name: string; ms: number; torchMs?: number; ratio?: number}> = [];
   for (const precision of ['tf32', 'fp32']) {
     setCudaOptions({allowTF32: precision === 'tf32'});
     for (const size of [256, 512]) {
@@ -45,7 +45,7 @@ async function main(): Promise<void> {
       });
       x.dispose();
       const name = `flavr2x ${size} ${precision}`;
-      const torchMs = torch[name] as number|undefined;
+      const torchMs = torch[name] as number | undefined;
       rows.push({name, ms, torchMs, ratio: torchMs ? ms / torchMs : undefined});
     }
   }
@@ -61,7 +61,7 @@ async function main(): Promise<void> {
   model.dispose();
 }
 
-main().catch(e => {
+main().catch((e) => {
   console.error(e);
   process.exit(1);
 });

@@ -26,13 +26,19 @@ interface Args {
   height: number;
   width: number;
   thresholds: number[];
-  backend: string|null;
+  backend: string | null;
   out: string;
 }
 
 function parseArgs(argv: string[]): Args {
-  const args: Args = {frames: 300, height: 96, width: 128, thresholds: [0.02, 0.05], backend: null,
-    out: path.join('benchmarks', 'results', 'mobilenet_vtest.json')};
+  const args: Args = {
+    frames: 300,
+    height: 96,
+    width: 128,
+    thresholds: [0.02, 0.05],
+    backend: null,
+    out: path.join('benchmarks', 'results', 'mobilenet_vtest.json'),
+  };
   for (let i = 0; i < argv.length; i += 2) {
     const [flag, value] = [argv[i], argv[i + 1]];
     if (flag === '--frames') args.frames = Number(value);
@@ -42,16 +48,16 @@ function parseArgs(argv: string[]): Args {
     else if (flag === '--out') args.out = value;
     else throw new Error(`unknown argument ${flag}`);
   }
-  if (!(args.frames >= 2) || !(args.height > 0) || !(args.width > 0) || args.thresholds.some(t => !(t >= 0))) {
+  if (!(args.frames >= 2) || !(args.height > 0) || !(args.width > 0) || args.thresholds.some((t) => !(t >= 0))) {
     throw new Error(`bad arguments: ${JSON.stringify(args)}`);
   }
   return args;
 }
 
-async function chooseBackend(wanted: string|null): Promise<string> {
+async function chooseBackend(wanted: string | null): Promise<string> {
   if (wanted !== 'cpu') {
     try {
-      require('@tensorflow/tfjs-node');  // eslint-disable-line @typescript-eslint/no-require-imports
+      require('@tensorflow/tfjs-node'); // eslint-disable-line @typescript-eslint/no-require-imports
     } catch (e) {
       if (wanted === 'tensorflow') throw e;
     }
@@ -75,8 +81,8 @@ async function main(): Promise<void> {
     const errors: number[] = [];
     const drift: number[] = [];
     const skipped: number[] = [];
-    let previous: tf.Tensor|null = null;
-    const active = new Map<string, {className: string, macs: number, sum: number}>();
+    let previous: tf.Tensor | null = null;
+    const active = new Map<string, {className: string; macs: number; sum: number}>();
     let denseMs = 0;
     let deltaMs = 0;
     for (let t = 0; t < args.frames; t++) {
@@ -107,30 +113,47 @@ async function main(): Promise<void> {
     const window = Math.min(30, Math.floor(args.frames / 3));
     runs.push({
       threshold,
-      error: {mean: mean(errors), max: Math.max(...errors), maxFirst: Math.max(...errors.slice(0, window)),
-        maxLast: Math.max(...errors.slice(-window)), window, perFrame: errors},
+      error: {
+        mean: mean(errors),
+        max: Math.max(...errors),
+        maxFirst: Math.max(...errors.slice(0, window)),
+        maxLast: Math.max(...errors.slice(-window)),
+        window,
+        perFrame: errors,
+      },
       /** For scale: how much the dense output itself changes from one frame to the next (same metric). */
       denseFrameToFrame: {mean: mean(drift), max: Math.max(...drift)},
       skippedMacShare: mean(skipped),
       msPerFrame: {dense: denseMs / args.frames, delta: deltaMs / args.frames},
-      layers: [...active].map(([name, e]) => ({name, className: e.className, activeFraction: e.sum / (args.frames - 1), macs: e.macs})),
+      layers: [...active].map(([name, e]) => ({
+        name,
+        className: e.className,
+        activeFraction: e.sum / (args.frames - 1),
+        macs: e.macs,
+      })),
     });
     const last = runs[runs.length - 1];
-    console.log(`threshold ${threshold}: error mean ${last.error.mean.toExponential(2)} max ${last.error.max.toExponential(2)}, ` +
-        `input active ${(last.layers[0].activeFraction * 100).toFixed(1)}%, MACs skipped ${(last.skippedMacShare * 100).toFixed(1)}%`);
+    console.log(
+      `threshold ${threshold}: error mean ${last.error.mean.toExponential(2)} max ${last.error.max.toExponential(2)}, ` +
+        `input active ${(last.layers[0].activeFraction * 100).toFixed(1)}%, MACs skipped ${(last.skippedMacShare * 100).toFixed(1)}%`,
+    );
     delta.dispose();
   }
   const result = {
     model: 'nsfwjs 4.4.0 mobilenet_v2 (Keras MobileNetV2, 5 classes), pool resized to the frame',
     video: `${path.basename(VTEST)} (opencv-doc), first ${args.frames} frames, scaled to ${args.width}x${args.height} RGB [0,1]`,
-    backend, tfjs: tf.version_core, node: process.version, date: new Date().toISOString(), runs,
+    backend,
+    tfjs: tf.version_core,
+    node: process.version,
+    date: new Date().toISOString(),
+    runs,
   };
   fs.mkdirSync(path.dirname(args.out), {recursive: true});
   fs.writeFileSync(args.out, JSON.stringify(result, null, 1) + '\n');
   console.log(`wrote ${args.out}`);
 }
 
-main().catch(e => {
+main().catch((e) => {
   console.error(e);
   process.exit(1);
 });

@@ -69,7 +69,7 @@ async function main(): Promise<void> {
   const profile = await tf.profile(() => {
     (model.predict(next()) as tf.Tensor).dispose();
   });
-  const byKernel = new Map<string, {ms: number, calls: number}>();
+  const byKernel = new Map<string, {ms: number; calls: number}>();
   for (const k of profile.kernels) {
     const ms = typeof k.kernelTimeMs === 'number' ? k.kernelTimeMs : 0;
     const entry = byKernel.get(k.name) ?? {ms: 0, calls: 0};
@@ -78,11 +78,13 @@ async function main(): Promise<void> {
     byKernel.set(k.name, entry);
   }
   const total = [...byKernel.values()].reduce((s, e) => s + e.ms, 0);
-  console.log(`${label}: wall median ${walls[5].toFixed(2)} ms; tf.time kernelMs ${JSON.stringify(timing.kernelMs)} ` +
-      `wallMs ${timing.wallMs.toFixed(2)}; ${profile.kernels.length} kernel calls, profiled GPU sum ${total.toFixed(2)} ms`);
+  console.log(
+    `${label}: wall median ${walls[5].toFixed(2)} ms; tf.time kernelMs ${JSON.stringify(timing.kernelMs)} ` +
+      `wallMs ${timing.wallMs.toFixed(2)}; ${profile.kernels.length} kernel calls, profiled GPU sum ${total.toFixed(2)} ms`,
+  );
   console.log('| kernel | calls | GPU ms (profiled) | share |');
   for (const [name, e] of [...byKernel].sort((a, b) => b[1].ms - a[1].ms)) {
-    console.log(`| ${name} | ${e.calls} | ${e.ms.toFixed(2)} | ${(100 * e.ms / total).toFixed(1)}% |`);
+    console.log(`| ${name} | ${e.calls} | ${e.ms.toFixed(2)} | ${((100 * e.ms) / total).toFixed(1)}% |`);
   }
   // Each convolution call: shapes, GPU time and the rate it reaches (2 flops per multiply-add).
   console.log('\n| conv call | input | filter | output | GPU ms | TFLOP/s |');
@@ -94,19 +96,22 @@ async function main(): Promise<void> {
     if (!xShape || !fShape || !out) continue;
     const size = (v: number[]) => v.reduce((a, b) => a * b, 1);
     // forward: every output element takes (filter size / out channels) multiply-adds; transposed: every input one
-    const transposed = k.name === 'Conv3DBackpropInputV2' || (k.name === 'Conv3DGated' && out[4] === fShape[3] &&
-        out[2] > xShape[2]);
-    const macs = transposed ? size(xShape) * size(fShape) / xShape[xShape.length - 1] :
-                              size(out) * size(fShape) / out[out.length - 1];
+    const transposed =
+      k.name === 'Conv3DBackpropInputV2' || (k.name === 'Conv3DGated' && out[4] === fShape[3] && out[2] > xShape[2]);
+    const macs = transposed
+      ? (size(xShape) * size(fShape)) / xShape[xShape.length - 1]
+      : (size(out) * size(fShape)) / out[out.length - 1];
     const ms = typeof k.kernelTimeMs === 'number' ? k.kernelTimeMs : 0;
-    console.log(`| ${k.name} | [${xShape}] | [${fShape}] | [${out}] | ${ms.toFixed(3)} | ` +
-        `${ms > 0 ? (2 * macs / ms / 1e9).toFixed(0) : '-'} |`);
+    console.log(
+      `| ${k.name} | [${xShape}] | [${fShape}] | [${out}] | ${ms.toFixed(3)} | ` +
+        `${ms > 0 ? ((2 * macs) / ms / 1e9).toFixed(0) : '-'} |`,
+    );
   }
   tf.dispose(frames);
   model.dispose();
 }
 
-main().catch(e => {
+main().catch((e) => {
   console.error(e);
   process.exit(1);
 });

@@ -28,7 +28,9 @@ import {deltaConvStats} from '../../src/backends/cuda/kernels/delta';
 import {activeFraction, deltaConv2d, withMask} from '../../src/index';
 import {PACKAGE_ROOT} from '../../src/io/package_root';
 
-const K = 10, REPS = 25, WARMUP = 3;
+const K = 10,
+  REPS = 25,
+  WARMUP = 3;
 const FRACTIONS = [0, 0.01, 0.05, 0.1, 0.25, 0.5, 1];
 const TARGETS: {[f: string]: number} = {'0': 0.05, '0.1': 0.2, '1': 1.5};
 
@@ -45,19 +47,22 @@ function randomTensor(shape: number[], scale = 1): tf.Tensor {
 
 /** A [1, h, w] mask whose active pixels are `fraction` of the 16x16 tiles (random ones). */
 function tileMask(h: number, w: number, fraction: number): tf.Tensor {
-  const th = Math.ceil(h / 16), tw = Math.ceil(w / 16), tiles = th * tw;
+  const th = Math.ceil(h / 16),
+    tw = Math.ceil(w / 16),
+    tiles = th * tw;
   const count = fraction === 0 ? 0 : Math.max(1, Math.round(fraction * tiles));
   const order = [...Array(tiles).keys()].sort(() => Math.random() - 0.5).slice(0, count);
   const m = new Uint8Array(h * w);
   for (const t of order) {
-    const y0 = Math.floor(t / tw) * 16, x0 = (t % tw) * 16;
+    const y0 = Math.floor(t / tw) * 16,
+      x0 = (t % tw) * 16;
     for (let y = y0; y < Math.min(y0 + 16, h); y++) for (let x = x0; x < Math.min(x0 + 16, w); x++) m[y * w + x] = 1;
   }
   return tf.tensor(m, [1, h, w], 'bool');
 }
 
 const QUEUE = process.env.TFJS_DELTA_BENCH_QUEUE === 'spin' ? 'spin' : 'fill';
-const FILL_FLOATS = 1 << 28;  // 1 GiB
+const FILL_FLOATS = 1 << 28; // 1 GiB
 let fillPtr = 0;
 
 /** Keeps the GPU busy for ~0.7 ms so that what the host queues next runs back to back. */
@@ -75,9 +80,10 @@ function queueAhead(cuda: CudaBackend): void {
 function timeGpu(cuda: CudaBackend, f: () => tf.Tensor): {gpuMs: number; hostMs: number} {
   for (let i = 0; i < WARMUP; i++) tf.dispose(f());
   cuda.n.sync();
-  const gpu: number[] = [], host: number[] = [];
+  const gpu: number[] = [],
+    host: number[] = [];
   for (let r = 0; r < REPS; r++) {
-    queueAhead(cuda);  // longer than queueing K calls takes on the host
+    queueAhead(cuda); // longer than queueing K calls takes on the host
     const timer = cuda.n.timerStart();
     const t0 = process.hrtime.bigint();
     for (let i = 0; i < K; i++) f().dispose();
@@ -91,15 +97,15 @@ interface Row {
   mode: string;
   conv: string;
   size: string;
-  tiles: number;            // fraction of 16x16 input tiles active
-  inputActive: number;      // fraction of input pixels active
-  outputActive: number;     // fraction of output pixels active
-  deltaMs: number;          // GPU ms per call, lazy zeros (default)
-  eagerZerosMs: number;     // GPU ms per call, inactive outputs written as zeros
-  denseMs: number;          // cuDNN conv2d, same shape, same run
-  ratio: number;            // deltaMs / denseMs
+  tiles: number; // fraction of 16x16 input tiles active
+  inputActive: number; // fraction of input pixels active
+  outputActive: number; // fraction of output pixels active
+  deltaMs: number; // GPU ms per call, lazy zeros (default)
+  eagerZerosMs: number; // GPU ms per call, inactive outputs written as zeros
+  denseMs: number; // cuDNN conv2d, same shape, same run
+  ratio: number; // deltaMs / denseMs
   target?: number;
-  hostMs: number;           // host ms per deltaConv2d call (engine + addon), no sync
+  hostMs: number; // host ms per deltaConv2d call (engine + addon), no sync
   path: string;
 }
 
@@ -118,8 +124,14 @@ async function main(): Promise<void> {
   const modes = process.env.TFJS_DELTA_BENCH_MODES === 'tf32' ? ['tf32'] : ['tf32', 'fp32'];
   for (const mode of modes) {
     setCudaOptions({allowTF32: mode === 'tf32'});
-    for (const [k, cin, cout] of [[3, 64, 64], [1, 256, 64]]) {
-      for (const [h, w] of [[96, 128], [192, 256]]) {
+    for (const [k, cin, cout] of [
+      [3, 64, 64],
+      [1, 256, 64],
+    ]) {
+      for (const [h, w] of [
+        [96, 128],
+        [192, 256],
+      ]) {
         const x = randomTensor([1, h, w, cin]);
         const filter = randomTensor([k, k, cin, cout], 0.1) as tf.Tensor4D;
         const dense = timeGpu(cuda, () => tf.conv2d(x as tf.Tensor4D, filter, 1, 'same'));
@@ -128,23 +140,38 @@ async function main(): Promise<void> {
           const xd = withMask(x, mask) as tf.Tensor4D;
           const before = {...deltaConvStats};
           const lazy = timeGpu(cuda, () => deltaConv2d(xd, filter, 1, 'same'));
-          const pathUsed = deltaConvStats.tensorCore > before.tensorCore ? 'tensor cores' :
-              deltaConvStats.cudaCores > before.cudaCores ? 'fp32 cuda cores' : 'cudnn';
+          const pathUsed =
+            deltaConvStats.tensorCore > before.tensorCore
+              ? 'tensor cores'
+              : deltaConvStats.cudaCores > before.cudaCores
+                ? 'fp32 cuda cores'
+                : 'cudnn';
           cuda.lazyZeros = false;
           const eager = timeGpu(cuda, () => deltaConv2d(xd, filter, 1, 'same'));
           cuda.lazyZeros = true;
           const probe = deltaConv2d(xd, filter, 1, 'same');
           const row: Row = {
-            mode, conv: `${k}x${k} ${cin}->${cout}`, size: `${h}x${w}`, tiles: fraction,
-            inputActive: activeFraction(xd), outputActive: activeFraction(probe), deltaMs: lazy.gpuMs,
-            eagerZerosMs: eager.gpuMs, denseMs: dense.gpuMs, ratio: lazy.gpuMs / dense.gpuMs,
-            target: TARGETS[String(fraction)], hostMs: lazy.hostMs, path: pathUsed,
+            mode,
+            conv: `${k}x${k} ${cin}->${cout}`,
+            size: `${h}x${w}`,
+            tiles: fraction,
+            inputActive: activeFraction(xd),
+            outputActive: activeFraction(probe),
+            deltaMs: lazy.gpuMs,
+            eagerZerosMs: eager.gpuMs,
+            denseMs: dense.gpuMs,
+            ratio: lazy.gpuMs / dense.gpuMs,
+            target: TARGETS[String(fraction)],
+            hostMs: lazy.hostMs,
+            path: pathUsed,
           };
           tf.dispose([probe, xd, mask]);
           rows.push(row);
-          console.log(`${mode} ${row.conv} ${row.size} tiles ${(fraction * 100).toFixed(0)}%: delta ${(row.deltaMs * 1e3).toFixed(1)} us` +
-                      ` (zeros ${(row.eagerZerosMs * 1e3).toFixed(1)}) dense ${(row.denseMs * 1e3).toFixed(1)} us ratio ${row.ratio.toFixed(3)}` +
-                      `${row.target ? ` target <= ${row.target}` : ''} host ${(row.hostMs * 1e3).toFixed(1)} us ${row.path}`);
+          console.log(
+            `${mode} ${row.conv} ${row.size} tiles ${(fraction * 100).toFixed(0)}%: delta ${(row.deltaMs * 1e3).toFixed(1)} us` +
+              ` (zeros ${(row.eagerZerosMs * 1e3).toFixed(1)}) dense ${(row.denseMs * 1e3).toFixed(1)} us ratio ${row.ratio.toFixed(3)}` +
+              `${row.target ? ` target <= ${row.target}` : ''} host ${(row.hostMs * 1e3).toFixed(1)} us ${row.path}`,
+          );
         }
         tf.dispose([x, filter]);
       }
@@ -154,26 +181,41 @@ async function main(): Promise<void> {
   if (fillPtr !== 0) cuda.n.free({ptr: fillPtr});
   const file = path.join(outDir, `cuda_delta_${gpu.replace(/[^A-Za-z0-9]+/g, '_')}.json`);
   fs.mkdirSync(outDir, {recursive: true});
-  fs.writeFileSync(file, JSON.stringify({
-    gpu, device: avail.device, date: new Date().toISOString(), batch: 1, calls: K, reps: REPS,
-    timing: `GPU time per call: CUDA events around K calls queued behind other GPU work (${QUEUE}), median of reps`,
-    queue: QUEUE, minBlocks: process.env.TFJS_DELTA_CONV_MIN_BLOCKS ?? '1',
-    tf32Kernel: process.env.TFJS_DELTA_CONV_MMA === '0' ? 'wmma' : 'mma.sync',
-    mmaMultiTapNB: process.env.TFJS_DELTA_CONV_MMA_NB ?? '32',
-    mmaRound: process.env.TFJS_DELTA_CONV_MMA_ROUND !== '0',
-    mmaPackedFilter: process.env.TFJS_DELTA_CONV_MMA_PACK !== '0',
-    rows,
-  }, null, 1));
+  fs.writeFileSync(
+    file,
+    JSON.stringify(
+      {
+        gpu,
+        device: avail.device,
+        date: new Date().toISOString(),
+        batch: 1,
+        calls: K,
+        reps: REPS,
+        timing: `GPU time per call: CUDA events around K calls queued behind other GPU work (${QUEUE}), median of reps`,
+        queue: QUEUE,
+        minBlocks: process.env.TFJS_DELTA_CONV_MIN_BLOCKS ?? '1',
+        tf32Kernel: process.env.TFJS_DELTA_CONV_MMA === '0' ? 'wmma' : 'mma.sync',
+        mmaMultiTapNB: process.env.TFJS_DELTA_CONV_MMA_NB ?? '32',
+        mmaRound: process.env.TFJS_DELTA_CONV_MMA_ROUND !== '0',
+        mmaPackedFilter: process.env.TFJS_DELTA_CONV_MMA_PACK !== '0',
+        rows,
+      },
+      null,
+      1,
+    ),
+  );
   console.log(`\n| mode | conv | size | tiles | out active | delta us | zeros us | dense us | delta/dense | target |`);
   console.log(`|---|---|---|---|---|---|---|---|---|---|`);
   for (const r of rows)
-    console.log(`| ${r.mode} | ${r.conv} | ${r.size} | ${(r.tiles * 100).toFixed(0)}% | ${(r.outputActive * 100).toFixed(1)}% | ` +
-                `${(r.deltaMs * 1e3).toFixed(1)} | ${(r.eagerZerosMs * 1e3).toFixed(1)} | ${(r.denseMs * 1e3).toFixed(1)} | ` +
-                `${r.ratio.toFixed(3)} | ${r.target ? `<= ${r.target} ${r.ratio <= r.target ? 'met' : 'MISSED'}` : ''} |`);
+    console.log(
+      `| ${r.mode} | ${r.conv} | ${r.size} | ${(r.tiles * 100).toFixed(0)}% | ${(r.outputActive * 100).toFixed(1)}% | ` +
+        `${(r.deltaMs * 1e3).toFixed(1)} | ${(r.eagerZerosMs * 1e3).toFixed(1)} | ${(r.denseMs * 1e3).toFixed(1)} | ` +
+        `${r.ratio.toFixed(3)} | ${r.target ? `<= ${r.target} ${r.ratio <= r.target ? 'met' : 'MISSED'}` : ''} |`,
+    );
   console.log(`wrote ${file}`);
 }
 
-main().catch(e => {
+main().catch((e) => {
   console.error(e);
   process.exit(1);
 });

@@ -14,7 +14,10 @@ async function main(): Promise<void> {
   if (!cudaAvailability().available) throw new Error('no cuda');
   await tf.setBackend('cuda');
   const cuda = tf.backend() as unknown as CudaBackend;
-  for (const [k, cin] of [[3, 64], [1, 256]]) {
+  for (const [k, cin] of [
+    [3, 64],
+    [1, 256],
+  ]) {
     const x = tf.randomNormal([1, 96, 128, cin]);
     const f = tf.randomNormal([k, k, cin, 64], 0, 0.1) as tf.Tensor4D;
     for (const all of [false, true]) {
@@ -30,7 +33,7 @@ async function main(): Promise<void> {
   }
   console.log('done');
 }
-main().catch(e => {
+main().catch((e) => {
   console.error(e);
   process.exit(1);
 });

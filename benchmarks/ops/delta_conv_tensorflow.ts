@@ -16,11 +16,23 @@ import * as os from 'os';
 import * as path from 'path';
 
 import {deltaConv2d, deltaDepthwiseConv2d, withMask} from '../../src/index';
-import {lastDeltaConvCall, setTensorflowDeltaConvOptions, tileSideFor} from '../../src/kernels/tensorflow/delta_conv_impl';
+import {
+  lastDeltaConvCall,
+  setTensorflowDeltaConvOptions,
+  tileSideFor,
+} from '../../src/kernels/tensorflow/delta_conv_impl';
 import {PACKAGE_ROOT} from '../../src/io/package_root';
 
 interface Shape {
-  name: string; h: number; w: number; cin: number; cout: number; k: number; s: number; d: number; depthwise: boolean;
+  name: string;
+  h: number;
+  w: number;
+  cin: number;
+  cout: number;
+  k: number;
+  s: number;
+  d: number;
+  depthwise: boolean;
 }
 
 const SHAPES: Shape[] = [
@@ -70,16 +82,30 @@ async function main() {
   await tf.setBackend('tensorflow');
   const runs = Number(arg('runs', '15'));
   const rows: unknown[] = [];
-  for (const sh of SHAPES.filter(s => s.name.includes(arg('match', '')))) {
-    const filter = tf.randomNormal(sh.depthwise ? [sh.k, sh.k, sh.cin, 1] : [sh.k, sh.k, sh.cin, sh.cout], 0, 0.1) as tf.Tensor4D;
+  for (const sh of SHAPES.filter((s) => s.name.includes(arg('match', '')))) {
+    const filter = tf.randomNormal(
+      sh.depthwise ? [sh.k, sh.k, sh.cin, 1] : [sh.k, sh.k, sh.cin, sh.cout],
+      0,
+      0.1,
+    ) as tf.Tensor4D;
     const [oh, ow] = [Math.ceil(sh.h / sh.s), Math.ceil(sh.w / sh.s)];
     const t = tileSideFor(oh, ow);
-    const delta = (x: tf.Tensor4D) => sh.depthwise ? deltaDepthwiseConv2d(x, filter, sh.s, 'same', 'NHWC', sh.d) :
-      deltaConv2d(x, filter, sh.s, 'same', 'NHWC', sh.d);
-    const dense = (x: tf.Tensor4D) => sh.depthwise ? tf.depthwiseConv2d(x, filter, sh.s, 'same', 'NHWC', sh.d) :
-      tf.conv2d(x, filter, sh.s, 'same', 'NHWC', sh.d);
+    const delta = (x: tf.Tensor4D) =>
+      sh.depthwise
+        ? deltaDepthwiseConv2d(x, filter, sh.s, 'same', 'NHWC', sh.d)
+        : deltaConv2d(x, filter, sh.s, 'same', 'NHWC', sh.d);
+    const dense = (x: tf.Tensor4D) =>
+      sh.depthwise
+        ? tf.depthwiseConv2d(x, filter, sh.s, 'same', 'NHWC', sh.d)
+        : tf.conv2d(x, filter, sh.s, 'same', 'NHWC', sh.d);
     const pointwise = sh.k === 1 && sh.s === 1 && !sh.depthwise;
-    const points: Array<{share: number, activeTileFraction: number, denseMs: number, denseRouteMs: number, tileRouteMs: number}> = [];
+    const points: Array<{
+      share: number;
+      activeTileFraction: number;
+      denseMs: number;
+      denseRouteMs: number;
+      tileRouteMs: number;
+    }> = [];
     for (const share of SHARES) {
       const x = blockDelta(sh, pointwise ? 1 : t * sh.s, share, 1000 + Math.round(share * 100));
       const time = {dense: [] as number[], denseRoute: [] as number[], tileRoute: [] as number[]};
@@ -99,8 +125,13 @@ async function main() {
         }
       }
       x.dispose();
-      points.push({share, activeTileFraction, denseMs: median(time.dense), denseRouteMs: median(time.denseRoute),
-        tileRouteMs: median(time.tileRoute)});
+      points.push({
+        share,
+        activeTileFraction,
+        denseMs: median(time.dense),
+        denseRouteMs: median(time.denseRoute),
+        tileRouteMs: median(time.tileRoute),
+      });
     }
     let crossover = 1;
     for (let i = 1; i < points.length; i++) {
@@ -116,23 +147,43 @@ async function main() {
       }
     }
     const patch = ((t - 1) * sh.s + (sh.k - 1) * sh.d + 1) ** 2;
-    console.log(`${sh.name}: tile ${pointwise ? 1 : t}, halo ${(patch / (t * t * sh.s * sh.s)).toFixed(2)}, crossover at active-tile ` +
-        `fraction ${crossover.toFixed(2)}`);
+    console.log(
+      `${sh.name}: tile ${pointwise ? 1 : t}, halo ${(patch / (t * t * sh.s * sh.s)).toFixed(2)}, crossover at active-tile ` +
+        `fraction ${crossover.toFixed(2)}`,
+    );
     for (const p of points) {
-      console.log(`  tiles ${p.activeTileFraction.toFixed(2)}: dense op ${p.denseMs.toFixed(2)} ms, dense route ` +
+      console.log(
+        `  tiles ${p.activeTileFraction.toFixed(2)}: dense op ${p.denseMs.toFixed(2)} ms, dense route ` +
           `${p.denseRouteMs.toFixed(2)} ms (${(p.denseMs / p.denseRouteMs).toFixed(2)}x), tile route ` +
-          `${p.tileRouteMs.toFixed(2)} ms (${(p.denseMs / p.tileRouteMs).toFixed(2)}x)`);
+          `${p.tileRouteMs.toFixed(2)} ms (${(p.denseMs / p.tileRouteMs).toFixed(2)}x)`,
+      );
     }
     rows.push({...sh, tile: t, halo: patch / (t * t * sh.s * sh.s), crossover, points});
     filter.dispose();
   }
-  const out = arg('out', path.join(PACKAGE_ROOT, 'benchmarks', 'results', `delta_conv_tensorflow_cpu-${os.cpus().length}core.json`));
-  fs.writeFileSync(out, JSON.stringify({backend: 'tensorflow', cpus: os.cpus().length, runs, date: new Date().toISOString(),
-    note: 'ms = median wall time of one call; ratios = dense tf op / route', shapes: rows}, null, 1));
+  const out = arg(
+    'out',
+    path.join(PACKAGE_ROOT, 'benchmarks', 'results', `delta_conv_tensorflow_cpu-${os.cpus().length}core.json`),
+  );
+  fs.writeFileSync(
+    out,
+    JSON.stringify(
+      {
+        backend: 'tensorflow',
+        cpus: os.cpus().length,
+        runs,
+        date: new Date().toISOString(),
+        note: 'ms = median wall time of one call; ratios = dense tf op / route',
+        shapes: rows,
+      },
+      null,
+      1,
+    ),
+  );
   console.log(`wrote ${out}`);
 }
 
-main().catch(e => {
+main().catch((e) => {
   console.error(e);
   process.exit(1);
 });

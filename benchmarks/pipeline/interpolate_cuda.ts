@@ -19,7 +19,7 @@ import {interpolateVideo} from '../../src/pipeline/interpolate';
 import {probeVideo} from '../../src/pipeline/ffmpeg';
 import {compileStream, StreamPrecision} from '../../src/stream/compile_stream';
 
-function option(name: string): string|undefined {
+function option(name: string): string | undefined {
   const at = process.argv.indexOf(name);
   return at >= 0 ? process.argv[at + 1] : undefined;
 }
@@ -46,7 +46,9 @@ interface Row {
 }
 
 async function main(): Promise<void> {
-  const [outDir, ...rest] = process.argv.slice(2).filter((a, i, all) => !a.startsWith('--') && !all[i - 1]?.startsWith('--'));
+  const [outDir, ...rest] = process.argv
+    .slice(2)
+    .filter((a, i, all) => !a.startsWith('--') && !all[i - 1]?.startsWith('--'));
   const clips = rest;
   const precision = (option('--precision') ?? 'fp16') as StreamPrecision;
   const torch = option('--torch') ? JSON.parse(fs.readFileSync(option('--torch')!, 'utf8')) : null;
@@ -61,7 +63,8 @@ async function main(): Promise<void> {
     // FLAVR alone at this size.
     const stream = compileStream(model, {precision});
     const windows = [0, 1, 2].map(() => tf.randomUniform([1, 4, info.height, info.width, 3]) as tf.Tensor5D);
-    const gpuMs: number[] = [], wallMs: number[] = [];
+    const gpuMs: number[] = [],
+      wallMs: number[] = [];
     for (let i = 0; i < 25; i++) {
       const timer = n.timerStart();
       const t0 = process.hrtime.bigint();
@@ -81,9 +84,11 @@ async function main(): Promise<void> {
     const t0 = Date.now();
     let steadyStart = 0;
     const result = await interpolateVideo({
-      input: clip, output: out, factor: 2,
-      interpolator: w => stream.step(w) as tf.Tensor5D,
-      onProgress: done => {
+      input: clip,
+      output: out,
+      factor: 2,
+      interpolator: (w) => stream.step(w) as tf.Tensor5D,
+      onProgress: (done) => {
         if (done === 8) steadyStart = Date.now();
       },
     });
@@ -93,26 +98,38 @@ async function main(): Promise<void> {
     fs.rmSync(out, {force: true});
     const key = `${info.width}x${info.height}`;
     const row: Row = {
-      clip: path.basename(clip), width: info.width, height: info.height, inputFrames: result.inputFrames,
-      inputFps: result.inputFrames / seconds, steadyInputFps: (result.inputFrames - 8) / steady,
-      modelGpuMs: median(gpuMs), modelWallMs: median(wallMs),
-      torchModelMs: torch?.[`model ${key} ${precision}`], torchPipelineFps: torch?.[`pipeline ${key} ${precision}`],
+      clip: path.basename(clip),
+      width: info.width,
+      height: info.height,
+      inputFrames: result.inputFrames,
+      inputFps: result.inputFrames / seconds,
+      steadyInputFps: (result.inputFrames - 8) / steady,
+      modelGpuMs: median(gpuMs),
+      modelWallMs: median(wallMs),
+      torchModelMs: torch?.[`model ${key} ${precision}`],
+      torchPipelineFps: torch?.[`pipeline ${key} ${precision}`],
     };
     rows.push(row);
-    console.log(`${key}: ${row.inputFrames} input frames, whole job ${row.inputFps.toFixed(1)} input frames/s ` +
+    console.log(
+      `${key}: ${row.inputFrames} input frames, whole job ${row.inputFps.toFixed(1)} input frames/s ` +
         `(steady ${row.steadyInputFps.toFixed(1)}), FLAVR alone ${row.modelGpuMs.toFixed(2)} ms GPU / ` +
         `${row.modelWallMs.toFixed(2)} ms wall per window` +
-        (row.torchModelMs != null ? `; PyTorch FLAVR ${row.torchModelMs.toFixed(2)} ms per window ` +
-            `(${(row.torchModelMs / row.modelWallMs).toFixed(2)}x ours)` : '') +
-        (row.torchPipelineFps != null ? `, PyTorch whole job ${row.torchPipelineFps.toFixed(1)} input frames/s ` +
-            `(ours ${(row.steadyInputFps / row.torchPipelineFps).toFixed(2)}x)` : ''));
+        (row.torchModelMs != null
+          ? `; PyTorch FLAVR ${row.torchModelMs.toFixed(2)} ms per window ` +
+            `(${(row.torchModelMs / row.modelWallMs).toFixed(2)}x ours)`
+          : '') +
+        (row.torchPipelineFps != null
+          ? `, PyTorch whole job ${row.torchPipelineFps.toFixed(1)} input frames/s ` +
+            `(ours ${(row.steadyInputFps / row.torchPipelineFps).toFixed(2)}x)`
+          : ''),
+    );
   }
   const file = path.join(outDir, `interpolate_cuda_${gpu.replace(/[^A-Za-z0-9]+/g, '_')}.json`);
   fs.writeFileSync(file, JSON.stringify({gpu, precision, factor: 2, rows}, null, 1));
   console.log(`wrote ${file}`);
 }
 
-main().catch(e => {
+main().catch((e) => {
   console.error(e);
   process.exit(1);
 });

@@ -33,7 +33,7 @@ import {seededResNet50Pose} from '../../data/models';
 import {frameTensor, framesUnavailable, vtestRgb} from '../../data/vtest';
 
 const quick = process.argv.includes('--quick');
-const args = process.argv.slice(2).filter(a => !a.startsWith('--'));
+const args = process.argv.slice(2).filter((a) => !a.startsWith('--'));
 
 function median(v: number[]): number {
   const s = [...v].sort((a, b) => a - b);
@@ -45,14 +45,19 @@ function backend(): CudaBackend {
 }
 
 /** Median wall ms (call + device sync) and GPU ms (events) of `step(i)` over `runs` calls after `warmup`. */
-function timeSteps(step: (i: number) => tf.Tensor|tf.Tensor[], runs: number, warmup: number): {wallMs: number; gpuMs: number} {
+function timeSteps(
+  step: (i: number) => tf.Tensor | tf.Tensor[],
+  runs: number,
+  warmup: number,
+): {wallMs: number; gpuMs: number} {
   const n = backend().n;
-  const drop = (t: tf.Tensor|tf.Tensor[]) => (Array.isArray(t) ? t : [t]).forEach(x => x.dispose());
+  const drop = (t: tf.Tensor | tf.Tensor[]) => (Array.isArray(t) ? t : [t]).forEach((x) => x.dispose());
   for (let i = 0; i < warmup; i++) {
     drop(step(i));
     n.sync();
   }
-  const wall: number[] = [], gpu: number[] = [];
+  const wall: number[] = [],
+    gpu: number[] = [];
   for (let i = 0; i < runs; i++) {
     const timer = n.timerStart();
     const t0 = process.hrtime.bigint();
@@ -96,15 +101,26 @@ function predictAt(model: tfl.LayersModel, x: tf.Tensor, precision: StreamPrecis
   }
 }
 
-function denseCase(rows: Row[], name: string, model: tfl.LayersModel, shape: number[], precision: StreamPrecision,
-                   runs: number, warmup: number): void {
+function denseCase(
+  rows: Row[],
+  name: string,
+  model: tfl.LayersModel,
+  shape: number[],
+  precision: StreamPrecision,
+  runs: number,
+  warmup: number,
+): void {
   const frames = randomFrames(shape, 4);
-  const eager = timeSteps(i => predictAt(model, frames[i % frames.length], precision), runs, warmup);
+  const eager = timeSteps((i) => predictAt(model, frames[i % frames.length], precision), runs, warmup);
   rows.push({name, mode: `eager ${precision}`, ...eager});
   const stream = compileStream(model, {precision});
-  const compiled = timeSteps(i => stream.step(frames[i % frames.length]), runs, warmup);
-  rows.push({name, mode: `compiled ${precision}`, ...compiled,
-    note: `graph ${stream.info.graphNodes} nodes, plan ${(stream.info.planBytes / 2 ** 20).toFixed(0)} MiB`});
+  const compiled = timeSteps((i) => stream.step(frames[i % frames.length]), runs, warmup);
+  rows.push({
+    name,
+    mode: `compiled ${precision}`,
+    ...compiled,
+    note: `graph ${stream.info.graphNodes} nodes, plan ${(stream.info.planBytes / 2 ** 20).toFixed(0)} MiB`,
+  });
   stream.dispose();
   tf.dispose(frames);
 }
@@ -127,7 +143,7 @@ interface VtestClip {
 }
 
 /** Consecutive vtest.avi frames at width x height (data/vtest.ts), or null when unavailable. */
-function vtestClip(width: number, height: number, count: number): VtestClip|null {
+function vtestClip(width: number, height: number, count: number): VtestClip | null {
   if (framesUnavailable(count, height, width) != null) return null;
   return {frames: vtestRgb(count, height, width), count, height, width};
 }
@@ -136,8 +152,13 @@ function clipFrame(c: VtestClip, i: number): tf.Tensor4D {
   return frameTensor(c.frames, i % c.count, c.height, c.width);
 }
 
-function poseCase(rows: Row[], summary: Record<string, unknown>, clip: VtestClip, thresholds: number[],
-                  frames: number): void {
+function poseCase(
+  rows: Row[],
+  summary: Record<string, unknown>,
+  clip: VtestClip,
+  thresholds: number[],
+  frames: number,
+): void {
   const label = `resnet50 pose vtest ${clip.width}x${clip.height}`;
   // Frames uploaded before timing (as the PyTorch side): a step's time is the model's, not the upload's.
   const xs = Array.from({length: frames}, (_, i) => clipFrame(clip, i));
@@ -146,15 +167,17 @@ function poseCase(rows: Row[], summary: Record<string, unknown>, clip: VtestClip
   // tfjs's default initialisers shrink activations through 50 layers until any threshold truncates everything.
   const dense = seededResNet50Pose();
   const denseStream = compileStream(dense);
-  const t = timeSteps(i => denseStream.step(at(i)), frames, 5);
+  const t = timeSteps((i) => denseStream.step(at(i)), frames, 5);
   rows.push({name: label, mode: 'compiled tf32 dense', ...t});
-  const eager = timeSteps(i => dense.predict(at(i)) as tf.Tensor, Math.min(frames, 30), 5);
+  const eager = timeSteps((i) => dense.predict(at(i)) as tf.Tensor, Math.min(frames, 30), 5);
   rows.push({name: label, mode: 'eager tf32 dense', ...eager});
   for (const threshold of thresholds) {
     const delta = toDelta(dense, {threshold});
     const stream = compileStream(delta);
     // Accuracy pass over the same consecutive frames (untimed): delta vs dense on every frame.
-    let agree = 0, joints = 0, meanAbs = 0;
+    let agree = 0,
+      joints = 0,
+      meanAbs = 0;
     denseStream.reset();
     for (let i = 0; i < frames; i++) {
       const x = at(i);
@@ -167,10 +190,15 @@ function poseCase(rows: Row[], summary: Record<string, unknown>, clip: VtestClip
       tf.dispose([got, want]);
     }
     stream.reset();
-    const timed = timeSteps(i => stream.step(at(i)), frames, 0);
-    rows.push({name: label, mode: `compiled tf32 delta t=${threshold}`, ...timed,
-      note: `keypoint agreement ${(100 * agree / joints).toFixed(1)}%, mean |diff| ${meanAbs.toExponential(2)}, ` +
-            `plan ${(stream.info.planBytes / 2 ** 20).toFixed(0)} MiB`});
+    const timed = timeSteps((i) => stream.step(at(i)), frames, 0);
+    rows.push({
+      name: label,
+      mode: `compiled tf32 delta t=${threshold}`,
+      ...timed,
+      note:
+        `keypoint agreement ${((100 * agree) / joints).toFixed(1)}%, mean |diff| ${meanAbs.toExponential(2)}, ` +
+        `plan ${(stream.info.planBytes / 2 ** 20).toFixed(0)} MiB`,
+    });
     summary[`${label} t=${threshold}`] = {keypointAgreement: agree / joints, meanAbsDiff: meanAbs, frames};
     stream.dispose();
     delta.dispose();
@@ -226,32 +254,47 @@ async function main(): Promise<void> {
   const status = cudaAvailability();
   if (!status.available || !(await useCudaIfAvailable())) throw new Error(`'cuda' unavailable: ${status.reason}`);
   const gpu = status.device!.name;
-  const torch: Record<string, number> = torchFile && fs.existsSync(torchFile) ? JSON.parse(fs.readFileSync(torchFile, 'utf8')) : {};
-  const runs = quick ? 5 : 50, warmup = quick ? 3 : 10;
+  const torch: Record<string, number> =
+    torchFile && fs.existsSync(torchFile) ? JSON.parse(fs.readFileSync(torchFile, 'utf8')) : {};
+  const runs = quick ? 5 : 50,
+    warmup = quick ? 3 : 10;
   const rows: Row[] = [];
   const summary: Record<string, unknown> = {};
 
-  for (const [h, w] of [[256, 256], [576, 768]]) {
+  for (const [h, w] of [
+    [256, 256],
+    [576, 768],
+  ]) {
     const model = resnet50Trunk(h, w);
     const name = `resnet50 ${w}x${h} b1`;
     for (const precision of ['tf32', 'fp32', 'fp16'] as const) {
       denseCase(rows, name, model, [1, h, w, 3], precision, runs, warmup);
-      if (precision !== 'fp32') summary[`${name} ${precision} error vs fp32`] = precisionError(model, [1, h, w, 3], precision);
+      if (precision !== 'fp32')
+        summary[`${name} ${precision} error vs fp32`] = precisionError(model, [1, h, w, 3], precision);
     }
     model.dispose();
   }
   const fl = flavr({factor: 2});
-  for (const [h, w] of quick ? [[256, 256]] : [[512, 512], [720, 1280]]) {
+  for (const [h, w] of quick
+    ? [[256, 256]]
+    : [
+        [512, 512],
+        [720, 1280],
+      ]) {
     const name = `flavr2x ${w}x${h}`;
     for (const precision of ['tf32', 'fp16'] as const) {
       denseCase(rows, name, fl, [1, 4, h, w, 3], precision, quick ? 3 : 20, quick ? 2 : 5);
-      if (h === 512 || quick) summary[`${name} ${precision} error vs fp32`] = precisionError(fl, [1, 4, h, w, 3], precision);
+      if (h === 512 || quick)
+        summary[`${name} ${precision} error vs fp32`] = precisionError(fl, [1, 4, h, w, 3], precision);
     }
   }
   fl.dispose();
 
   const thresholds = (process.env.TFJS_DELTA_BENCH_THRESHOLDS ?? '0,0.02,0.05').split(',').map(Number);
-  for (const [w, h] of [[256, 256], [768, 576]]) {
+  for (const [w, h] of [
+    [256, 256],
+    [768, 576],
+  ]) {
     const frames = quick ? 10 : 200;
     const clip = vtestClip(w, h, frames);
     if (clip == null) {
@@ -268,21 +311,28 @@ async function main(): Promise<void> {
     r.torchGraphMs = torch[`${base} ${prec} cudagraph`];
   }
   console.log(`GPU: ${gpu}; batch 1; wall = call + device sync, median; torch = same device run`);
-  console.log('| case | mode | wall ms | GPU ms | PyTorch eager ms | PyTorch graph ms | vs eager (x faster) | vs graph | note |');
+  console.log(
+    '| case | mode | wall ms | GPU ms | PyTorch eager ms | PyTorch graph ms | vs eager (x faster) | vs graph | note |',
+  );
   console.log('|---|---|---|---|---|---|---|---|---|');
-  const f = (v?: number, d = 2) => v === undefined ? '-' : v.toFixed(d);
+  const f = (v?: number, d = 2) => (v === undefined ? '-' : v.toFixed(d));
   for (const r of rows) {
-    console.log(`| ${r.name} | ${r.mode} | ${f(r.wallMs)} | ${f(r.gpuMs)} | ${f(r.torchEagerMs)} | ${f(r.torchGraphMs)} | ` +
-        `${f(r.torchEagerMs && r.torchEagerMs / r.wallMs)} | ${f(r.torchGraphMs && r.torchGraphMs / r.wallMs)} | ${r.note ?? ''} |`);
+    console.log(
+      `| ${r.name} | ${r.mode} | ${f(r.wallMs)} | ${f(r.gpuMs)} | ${f(r.torchEagerMs)} | ${f(r.torchGraphMs)} | ` +
+        `${f(r.torchEagerMs && r.torchEagerMs / r.wallMs)} | ${f(r.torchGraphMs && r.torchGraphMs / r.wallMs)} | ${r.note ?? ''} |`,
+    );
   }
   for (const [k, v] of Object.entries(summary)) console.log(`${k}: ${JSON.stringify(v)}`);
   fs.mkdirSync(outDir, {recursive: true});
   const file = path.join(outDir, `stream_cuda_${gpu.replace(/[^A-Za-z0-9]+/g, '_')}.json`);
-  fs.writeFileSync(file, JSON.stringify({gpu, date: new Date().toISOString(), quick, torch, rows, summary}, null, 1) + '\n');
+  fs.writeFileSync(
+    file,
+    JSON.stringify({gpu, date: new Date().toISOString(), quick, torch, rows, summary}, null, 1) + '\n',
+  );
   console.log(`wrote ${file}, ${await plot(file)}`);
 }
 
-main().catch(e => {
+main().catch((e) => {
   console.error(e);
   process.exit(1);
 });

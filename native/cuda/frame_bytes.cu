@@ -48,16 +48,16 @@ __global__ void toBytesKernel(const T* __restrict__ x, uint32_t* __restrict__ y,
 void launchFramesFromBytes(cudaStream_t s, const uint8_t* x, void* y, int64_t n, float scale, bool half) {
   if (n == 0) return;
   const int g = wordBlocks((n + 3) / 4);
-  TD_STORAGE_DISPATCH(half, fromBytesKernel<T><<<g, kFrameThreads, 0, s>>>(
-                                reinterpret_cast<const uint32_t*>(x), static_cast<T*>(y), n, scale));
+  TD_STORAGE_DISPATCH(half, fromBytesKernel<T>
+                      <<<g, kFrameThreads, 0, s>>>(reinterpret_cast<const uint32_t*>(x), static_cast<T*>(y), n, scale));
   TD_LAUNCHED("framesFromBytes");
 }
 
 void launchFramesToBytes(cudaStream_t s, const void* x, uint8_t* y, int64_t n, float scale, bool half) {
   if (n == 0) return;
   const int g = wordBlocks((n + 3) / 4);
-  TD_STORAGE_DISPATCH(half, toBytesKernel<T><<<g, kFrameThreads, 0, s>>>(static_cast<const T*>(x),
-                                                                         reinterpret_cast<uint32_t*>(y), n, scale));
+  TD_STORAGE_DISPATCH(half, toBytesKernel<T>
+                      <<<g, kFrameThreads, 0, s>>>(static_cast<const T*>(x), reinterpret_cast<uint32_t*>(y), n, scale));
   TD_LAUNCHED("framesToBytes");
 }
 

@@ -3,9 +3,9 @@ import '@tensorflow/tfjs-backend-cpu';
 
 import * as tf from '@tensorflow/tfjs-core';
 
-export type BackendChoice = 'auto'|'cuda'|'tensorflow'|'cpu';
+export type BackendChoice = 'auto' | 'cuda' | 'tensorflow' | 'cpu';
 
-function tryTensorflow(): string|null {
+function tryTensorflow(): string | null {
   try {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     require('@tensorflow/tfjs-node');
@@ -15,12 +15,12 @@ function tryTensorflow(): string|null {
   }
 }
 
-function tryCuda(): string|null {
+function tryCuda(): string | null {
   try {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const cuda = require('../backends/cuda/index') as {cudaAvailability(): {available: boolean, reason?: string}};
+    const cuda = require('../backends/cuda/index') as {cudaAvailability(): {available: boolean; reason?: string}};
     const status = cuda.cudaAvailability();
-    return status.available ? null : status.reason ?? 'unavailable';
+    return status.available ? null : (status.reason ?? 'unavailable');
   } catch (e) {
     return (e as Error).message.split('\n')[0];
   }
@@ -32,12 +32,15 @@ export async function chooseBackend(choice: BackendChoice = 'auto'): Promise<str
     throw new Error(`--backend '${choice}' is not a backend; choose auto, cuda, tensorflow or cpu`);
   }
   const notes: string[] = [];
-  const candidates: Array<['cuda'|'tensorflow'|'cpu', () => string|null]> =
-      [['cuda', tryCuda], ['tensorflow', tryTensorflow], ['cpu', () => null]];
+  const candidates: Array<['cuda' | 'tensorflow' | 'cpu', () => string | null]> = [
+    ['cuda', tryCuda],
+    ['tensorflow', tryTensorflow],
+    ['cpu', () => null],
+  ];
   for (const [name, load] of candidates) {
     if (choice !== 'auto' && choice !== name) continue;
     const why = load();
-    if (why == null && await tf.setBackend(name)) {
+    if (why == null && (await tf.setBackend(name))) {
       return `backend '${name}'${notes.length ? ` (${notes.join('; ')})` : ''}`;
     }
     const reason = why ?? `tf.setBackend('${name}') failed`;

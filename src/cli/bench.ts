@@ -27,7 +27,7 @@ export interface BenchOptions {
 }
 
 interface BenchRow {
-  threshold: number|null;  // null: dense
+  threshold: number | null; // null: dense
   fps: number;
   macsSkipped?: number;
   deviation?: number;
@@ -36,21 +36,25 @@ interface BenchRow {
   /** Classifiers: share of frames with the same top-1 class, and the largest relative logit error. */
   top1Agreement?: number;
   logitRelError?: number;
-  layers?: Array<{name: string, activeFraction: number}>;
+  layers?: Array<{name: string; activeFraction: number}>;
 }
 
-function firstOutput(result: tf.Tensor|tf.Tensor[]): {first: tf.Tensor, all: tf.Tensor[]} {
+function firstOutput(result: tf.Tensor | tf.Tensor[]): {first: tf.Tensor; all: tf.Tensor[]} {
   const all = Array.isArray(result) ? result : [result];
   return {first: all[0], all};
 }
 
-async function timedPass(model: tfl.LayersModel, frames: tf.Tensor[], keep: boolean): Promise<{ms: number[], outputs: tf.Tensor[][]}> {
+async function timedPass(
+  model: tfl.LayersModel,
+  frames: tf.Tensor[],
+  keep: boolean,
+): Promise<{ms: number[]; outputs: tf.Tensor[][]}> {
   const ms: number[] = [];
   const outputs: tf.Tensor[][] = [];
   for (const x of frames) {
     const t0 = performance.now();
-    const {all} = firstOutput(model.predict(x) as tf.Tensor|tf.Tensor[]);
-    await Promise.all(all.map(o => o.data()));
+    const {all} = firstOutput(model.predict(x) as tf.Tensor | tf.Tensor[]);
+    await Promise.all(all.map((o) => o.data()));
     ms.push(performance.now() - t0);
     if (keep) outputs.push(all);
     else tf.dispose(all);
@@ -61,21 +65,46 @@ async function timedPass(model: tfl.LayersModel, frames: tf.Tensor[], keep: bool
 const fpsOf = (ms: number[]) => 1000 / (ms.slice(1).reduce((a, b) => a + b, 0) / Math.max(ms.length - 1, 1));
 
 async function plot(rows: BenchRow[], file: string): Promise<void> {
-  const dense = rows.find(r => r.threshold == null)!;
-  const delta = rows.filter(r => r.threshold != null);
-  const speed = delta.map(r => ({threshold: r.threshold, series: 'delta', fps: r.fps}))
-      .concat(delta.map(r => ({threshold: r.threshold, series: 'dense', fps: dense.fps})));
-  const layers = delta.flatMap(r => (r.layers ?? []).map((l, i) => ({layer: i, name: l.name, threshold: String(r.threshold), active: l.activeFraction})));
+  const dense = rows.find((r) => r.threshold == null)!;
+  const delta = rows.filter((r) => r.threshold != null);
+  const speed = delta
+    .map((r) => ({threshold: r.threshold, series: 'delta', fps: r.fps}))
+    .concat(delta.map((r) => ({threshold: r.threshold, series: 'dense', fps: dense.fps})));
+  const layers = delta.flatMap((r) =>
+    (r.layers ?? []).map((l, i) => ({
+      layer: i,
+      name: l.name,
+      threshold: String(r.threshold),
+      active: l.activeFraction,
+    })),
+  );
   const spec = {
     resolve: {scale: {color: 'independent'}},
     hconcat: [
-      {title: 'frames/s vs threshold', width: 320, height: 240, data: {values: speed}, mark: {type: 'line', point: true},
-        encoding: {x: {field: 'threshold', type: 'quantitative'}, y: {field: 'fps', type: 'quantitative', title: 'frames/s'},
-          color: {field: 'series', type: 'nominal'}}},
-      {title: 'active fraction per layer', width: 420, height: 240, data: {values: layers}, mark: 'line',
-        encoding: {x: {field: 'layer', type: 'quantitative', title: 'delta layer (input to output)'},
+      {
+        title: 'frames/s vs threshold',
+        width: 320,
+        height: 240,
+        data: {values: speed},
+        mark: {type: 'line', point: true},
+        encoding: {
+          x: {field: 'threshold', type: 'quantitative'},
+          y: {field: 'fps', type: 'quantitative', title: 'frames/s'},
+          color: {field: 'series', type: 'nominal'},
+        },
+      },
+      {
+        title: 'active fraction per layer',
+        width: 420,
+        height: 240,
+        data: {values: layers},
+        mark: 'line',
+        encoding: {
+          x: {field: 'layer', type: 'quantitative', title: 'delta layer (input to output)'},
           y: {field: 'active', type: 'quantitative', title: 'active pixels', axis: {format: '%'}},
-          color: {field: 'threshold', type: 'nominal'}}},
+          color: {field: 'threshold', type: 'nominal'},
+        },
+      },
     ],
   };
   await renderVegaLitePng(spec, file);
@@ -86,15 +115,18 @@ export async function benchCommand(modelName: string, input: string, options: Be
   const isPosenet = modelName === 'posenet';
   const model = isPosenet ? await posenet(await ensurePosenet()) : await tfl.loadLayersModel(nodeFileSystem(modelName));
   const scale = Math.min(1, 384 / Math.max(info.width, info.height));
-  const [h, w] = isPosenet ? posenetInputSize(info.height, info.width) :
-      [Math.round(info.height * scale), Math.round(info.width * scale)];
+  const [h, w] = isPosenet
+    ? posenetInputSize(info.height, info.width)
+    : [Math.round(info.height * scale), Math.round(info.width * scale)];
   const [lo, hi] = isPosenet ? [-1, 1] : [0, 1];
   const frames: tf.Tensor[] = [];
   for await (const f of readFrames(input, {width: w, height: h, maxFrames: options.frames})) {
     frames.push(tf.tidy(() => tf.add(tf.mul(tf.tensor4d(f, [1, h, w, 3], 'int32'), (hi - lo) / 255), lo)));
   }
-  console.log(`bench: ${isPosenet ? 'PoseNet-MobileNetV1' : modelName} at ${h}x${w}, ${frames.length} frames of ${input}, ` +
-      `backend '${tf.getBackend()}'`);
+  console.log(
+    `bench: ${isPosenet ? 'PoseNet-MobileNetV1' : modelName} at ${h}x${w}, ${frames.length} frames of ${input}, ` +
+      `backend '${tf.getBackend()}'`,
+  );
   const bar = progressBar('benchmarking', 'passes', 1 + 2 * options.thresholds.length);
   const rows: BenchRow[] = [];
   try {
@@ -102,7 +134,7 @@ export async function benchCommand(modelName: string, input: string, options: Be
     rows.push({threshold: null, fps: fpsOf(dense.ms)});
     const pose = isPosenetOutputs(dense.outputs[0]);
     const classifier = isClassifierOutput(dense.outputs[0]);
-    const densePoses: Pose[][] = pose ? dense.outputs.map(o => posesOf(o, h, w)) : [];
+    const densePoses: Pose[][] = pose ? dense.outputs.map((o) => posesOf(o, h, w)) : [];
     bar.update(1);
     for (const [k, threshold] of options.thresholds.entries()) {
       const delta = toDelta(model, {threshold});
@@ -112,16 +144,26 @@ export async function benchCommand(modelName: string, input: string, options: Be
       delta.resetStates();
       setDeltaStats(delta, true);
       const layerSums = new Map<string, number>();
-      let skipped = 0, deviation = 0, agreement = 0, logitError = 0, pckCorrect = 0, pckTotal = 0;
+      let skipped = 0,
+        deviation = 0,
+        agreement = 0,
+        logitError = 0,
+        pckCorrect = 0,
+        pckTotal = 0;
       for (const [i, x] of frames.entries()) {
-        const {first, all} = firstOutput(delta.predict(x) as tf.Tensor|tf.Tensor[]);
+        const {first, all} = firstOutput(delta.predict(x) as tf.Tensor | tf.Tensor[]);
         const stats = getDeltaStats(delta);
         if (i > 0) {
           skipped += stats.skippedShare;
           for (const l of stats.layers) layerSums.set(l.name, (layerSums.get(l.name) ?? 0) + l.activeFraction);
         }
         const ref = dense.outputs[i][0];
-        deviation = Math.max(deviation, tf.tidy(() => tf.div(tf.max(tf.abs(tf.sub(first, ref))), tf.maximum(tf.max(tf.abs(ref)), 1e-12)).dataSync()[0]));
+        deviation = Math.max(
+          deviation,
+          tf.tidy(
+            () => tf.div(tf.max(tf.abs(tf.sub(first, ref))), tf.maximum(tf.max(tf.abs(ref)), 1e-12)).dataSync()[0],
+          ),
+        );
         if (pose) {
           const r = posePck(densePoses[i], posesOf(all, h, w), h, w);
           [pckCorrect, pckTotal] = [pckCorrect + r.correct, pckTotal + r.total];
@@ -133,11 +175,16 @@ export async function benchCommand(modelName: string, input: string, options: Be
         tf.dispose(all);
       }
       const n = Math.max(frames.length - 1, 1);
-      rows.push({threshold, fps: fpsOf(timing.ms), macsSkipped: skipped / n, deviation,
+      rows.push({
+        threshold,
+        fps: fpsOf(timing.ms),
+        macsSkipped: skipped / n,
+        deviation,
         pck: pose && pckTotal > 0 ? pckCorrect / pckTotal : undefined,
         top1Agreement: classifier ? agreement / frames.length : undefined,
         logitRelError: classifier ? logitError : undefined,
-        layers: [...layerSums].map(([name, sum]) => ({name, activeFraction: sum / n}))});
+        layers: [...layerSums].map(([name, sum]) => ({name, activeFraction: sum / n})),
+      });
       delta.dispose();
       bar.update(3 + 2 * k);
     }
@@ -148,16 +195,26 @@ export async function benchCommand(modelName: string, input: string, options: Be
     model.dispose();
   }
   const denseFps = rows[0].fps;
-  const pct = (v?: number) => v == null ? '-' : `${(100 * v).toFixed(1)}%`;
-  console.log(`\n${'threshold'.padEnd(10)}${'frames/s'.padStart(10)}${'speed-up'.padStart(10)}${'MACs skipped'.padStart(14)}` +
-      `${'deviation'.padStart(11)}${'PCK / top-1'.padStart(14)}`);
+  const pct = (v?: number) => (v == null ? '-' : `${(100 * v).toFixed(1)}%`);
+  console.log(
+    `\n${'threshold'.padEnd(10)}${'frames/s'.padStart(10)}${'speed-up'.padStart(10)}${'MACs skipped'.padStart(14)}` +
+      `${'deviation'.padStart(11)}${'PCK / top-1'.padStart(14)}`,
+  );
   for (const r of rows) {
-    console.log(`${(r.threshold == null ? 'dense' : String(r.threshold)).padEnd(10)}${r.fps.toFixed(2).padStart(10)}` +
+    console.log(
+      `${(r.threshold == null ? 'dense' : String(r.threshold)).padEnd(10)}${r.fps.toFixed(2).padStart(10)}` +
         `${`${(r.fps / denseFps).toFixed(2)}x`.padStart(10)}${pct(r.macsSkipped).padStart(14)}` +
-        `${(r.deviation == null ? '-' : r.deviation.toExponential(2)).padStart(11)}${pct(r.pck ?? r.top1Agreement).padStart(14)}`);
+        `${(r.deviation == null ? '-' : r.deviation.toExponential(2)).padStart(11)}${pct(r.pck ?? r.top1Agreement).padStart(14)}`,
+    );
   }
-  fs.writeFileSync(`${options.output}.json`, JSON.stringify({model: modelName, input, backend: tf.getBackend(),
-    size: [h, w], frames: frames.length, rows}, null, 1));
+  fs.writeFileSync(
+    `${options.output}.json`,
+    JSON.stringify(
+      {model: modelName, input, backend: tf.getBackend(), size: [h, w], frames: frames.length, rows},
+      null,
+      1,
+    ),
+  );
   await plot(rows, `${options.output}.png`);
   console.log(`\nwrote ${options.output}.json and ${options.output}.png`);
   return rows;

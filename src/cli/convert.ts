@@ -10,15 +10,17 @@ export async function convertCommand(checkpoint: string, outdir: string): Promis
   const keys = [...sd.keys()];
   let kind: string;
   let model;
-  if (keys.some(k => k.startsWith('encoder.')) && keys.some(k => k.startsWith('decoder.'))) {
+  if (keys.some((k) => k.startsWith('encoder.')) && keys.some((k) => k.startsWith('decoder.'))) {
     kind = 'FLAVR';
     model = flavrFromStateDict(sd);
-  } else if (keys.includes('conv1.weight') && keys.some(k => k.startsWith('layer1.'))) {
+  } else if (keys.includes('conv1.weight') && keys.some((k) => k.startsWith('layer1.'))) {
     kind = 'ResNet';
     model = resnetFromStateDict(sd);
   } else {
-    throw new Error(`convert: '${checkpoint}' is neither a FLAVR nor a torchvision ResNet checkpoint ` +
-        `(${keys.length} tensors, e.g. ${keys.slice(0, 5).join(', ')})`);
+    throw new Error(
+      `convert: '${checkpoint}' is neither a FLAVR nor a torchvision ResNet checkpoint ` +
+        `(${keys.length} tensors, e.g. ${keys.slice(0, 5).join(', ')})`,
+    );
   }
   try {
     await model.save(nodeFileSystem(outdir));

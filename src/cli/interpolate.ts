@@ -25,11 +25,12 @@ export interface InterpolateCommandOptions {
   precision?: StreamPrecision;
 }
 
-const WEIGHT_KINDS = 'a FLAVR .pth or .safetensors checkpoint (the official FLAVR_2x/4x/8x.pth from the FLAVR ' +
-    "authors' GitHub project tarun005/FLAVR), or a folder written by `tfjs-delta convert` (model.json + weights)";
+const WEIGHT_KINDS =
+  'a FLAVR .pth or .safetensors checkpoint (the official FLAVR_2x/4x/8x.pth from the FLAVR ' +
+  "authors' GitHub project tarun005/FLAVR), or a folder written by `tfjs-delta convert` (model.json + weights)";
 
 /** A converted model: a folder holding model.json, or the model.json itself. */
-function convertedModelJson(weights: string): string|null {
+function convertedModelJson(weights: string): string | null {
   if (fs.statSync(weights).isDirectory()) {
     const json = path.join(weights, 'model.json');
     return fs.existsSync(json) ? json : null;
@@ -38,7 +39,7 @@ function convertedModelJson(weights: string): string|null {
 }
 
 /** Why --weights cannot be used (missing, or a folder without model.json), or null. */
-export function flavrWeightsProblem(weights: string|undefined): string|null {
+export function flavrWeightsProblem(weights: string | undefined): string | null {
   if (weights == null) return `interpolate needs FLAVR weights: ${WEIGHT_KINDS}`;
   if (!fs.existsSync(weights)) return `weights '${weights}' do not exist; --weights takes ${WEIGHT_KINDS}`;
   if (fs.statSync(weights).isDirectory() && convertedModelJson(weights) == null) {
@@ -54,7 +55,9 @@ async function loadFlavr(weights: string): Promise<tfl.LayersModel> {
   const [input, output] = [model.inputs[0].shape, model.outputs[0].shape];
   if (model.inputs.length !== 1 || input.length !== 5 || input[1] !== 4 || output.length !== 5) {
     model.dispose();
-    throw new Error(`'${json}' is not a FLAVR model (input [${input}], output [${output}]); --weights takes ${WEIGHT_KINDS}`);
+    throw new Error(
+      `'${json}' is not a FLAVR model (input [${input}], output [${output}]); --weights takes ${WEIGHT_KINDS}`,
+    );
   }
   return model;
 }
@@ -63,12 +66,16 @@ export async function interpolateCommand(input: string, options: InterpolateComm
   const problem = flavrWeightsProblem(options.weights);
   if (problem != null) throw new Error(problem);
   const info = probeVideo(input);
-  console.log(`input: ${input}, ${info.width}x${info.height} at ${info.fps} fps, ~${info.frames} frames` +
-      `${info.hasAudio ? ', with audio' : ''}`);
+  console.log(
+    `input: ${input}, ${info.width}x${info.height} at ${info.fps} fps, ~${info.frames} frames` +
+      `${info.hasAudio ? ', with audio' : ''}`,
+  );
   const encoded = evenSize(info.width, info.height);
   if (encoded.width !== info.width || encoded.height !== info.height) {
-    console.log(`note: ${info.width}x${info.height} is odd; 4:2:0 video needs even sizes, so the output is ` +
-        `${encoded.width}x${encoded.height} (the frames padded with one black column or row)`);
+    console.log(
+      `note: ${info.width}x${info.height} is odd; 4:2:0 video needs even sizes, so the output is ` +
+        `${encoded.width}x${encoded.height} (the frames padded with one black column or row)`,
+    );
   }
   const model: tfl.LayersModel = await loadFlavr(options.weights!);
   const modelFactor = (model.outputs[0].shape[1] ?? 1) + 1;
@@ -77,26 +84,35 @@ export async function interpolateCommand(input: string, options: InterpolateComm
     throw new Error(`--factor ${options.factor} does not match the weights, which interpolate ${modelFactor}x`);
   }
   // On 'cuda' a window's kernels replay as one CUDA graph; fp16 halves the convolutions' memory traffic.
-  const stream = tf.getBackend() === 'cuda' && options.compile !== false ?
-    compileStream(model, {precision: options.precision ?? 'fp16'}) : null;
+  const stream =
+    tf.getBackend() === 'cuda' && options.compile !== false
+      ? compileStream(model, {precision: options.precision ?? 'fp16'})
+      : null;
   if (stream != null) console.log(`FLAVR runs as a compiled stream on 'cuda' (${stream.precision})`);
   const interrupt = interruptible('the frames in flight');
   const bar = progressBar('interpolating', 'frames', info.frames);
   const t0 = Date.now();
   try {
     const result = await interpolateVideo({
-      input, output: options.output, factor: options.factor, fps: options.fps, slowmo: options.slowmo, batch: options.batch,
-      interpolator: windows => (stream != null ? stream.step(windows) : model.predict(windows)) as tf.Tensor5D,
-      onProgress: done => bar.update(done),
+      input,
+      output: options.output,
+      factor: options.factor,
+      fps: options.fps,
+      slowmo: options.slowmo,
+      batch: options.batch,
+      interpolator: (windows) => (stream != null ? stream.step(windows) : model.predict(windows)) as tf.Tensor5D,
+      onProgress: (done) => bar.update(done),
       shouldStop: interrupt.stopRequested,
     });
     bar.stop();
     const seconds = (Date.now() - t0) / 1000;
     // An interrupted job still ends in failure for scripts (130, as for SIGINT), with a usable prefix.
     if (result.interrupted) process.exitCode = 130;
-    console.log(`${result.interrupted ? 'interrupted; wrote a shorter playable video' : 'wrote'} ${options.output}: ` +
+    console.log(
+      `${result.interrupted ? 'interrupted; wrote a shorter playable video' : 'wrote'} ${options.output}: ` +
         `${result.outputFrames} frames at ${result.fps} fps from ${result.inputFrames} input frames ` +
-        `in ${seconds.toFixed(1)} s (${(result.inputFrames / seconds).toFixed(2)} input frames/s)`);
+        `in ${seconds.toFixed(1)} s (${(result.inputFrames / seconds).toFixed(2)} input frames/s)`,
+    );
   } finally {
     bar.stop();
     interrupt.release();

@@ -60,27 +60,27 @@ function parseSize(value: string): [number, number] {
 }
 
 /** Every check on the command's files, before a backend, a model or ffmpeg is started. */
-function check(command: string, problems: Array<[string, string|undefined, string|null]>): void {
+function check(command: string, problems: Array<[string, string | undefined, string | null]>): void {
   const found = problems.filter(([, , problem]) => problem != null);
   if (found.length > 0) {
     throw new Error(found.map(([option, value, problem]) => `${command} ${option} '${value}': ${problem}`).join('\n'));
   }
 }
 
-function inputProblem(input: string): string|null {
+function inputProblem(input: string): string | null {
   if (!fs.existsSync(input)) return 'no such file';
   return fs.statSync(input).isDirectory() ? 'is a folder, not a video' : null;
 }
 
 /** 'posenet', a model.json, or a folder holding one. */
-function modelProblem(model: string): string|null {
+function modelProblem(model: string): string | null {
   if (model === 'posenet') return null;
   const json = fs.existsSync(model) && fs.statSync(model).isDirectory() ? path.join(model, 'model.json') : model;
   if (fs.existsSync(json) && json.endsWith('.json')) return null;
   return "the model must be 'posenet' or a LayersModel's model.json (or a folder holding one), and this is neither";
 }
 
-function recordProblem(file: string|undefined): string|null {
+function recordProblem(file: string | undefined): string | null {
   if (file == null) return null;
   if (!/\.(csv|json)$/i.test(file)) return 'the per-frame record must end in .csv or .json';
   return writableFolderProblem(file);
@@ -88,102 +88,153 @@ function recordProblem(file: string|undefined): string|null {
 
 export function buildProgram(): Command {
   const program = new Command('tfjs-delta')
-      .description('Fast video CNNs for TensorFlow.js: delta (sparse frame-difference) inference and frame interpolation')
-      .addOption(new Option('--backend <name>', 'the tfjs backend (auto: the fastest available)')
-                     .choices(['auto', 'cuda', 'tensorflow', 'cpu']).default('auto'))
-      .showHelpAfterError();
+    .description('Fast video CNNs for TensorFlow.js: delta (sparse frame-difference) inference and frame interpolation')
+    .addOption(
+      new Option('--backend <name>', 'the tfjs backend (auto: the fastest available)')
+        .choices(['auto', 'cuda', 'tensorflow', 'cpu'])
+        .default('auto'),
+    )
+    .showHelpAfterError();
 
-  program.command('run')
-      .description('run a model over a video, dense or delta (or both, compared), with an overlay video, ' +
-          'a per-frame CSV/JSON and a summary; defaults: trained PoseNet on a built-in pedestrian clip')
-      .argument('[model]', "'posenet' or a LayersModel's model.json / folder", 'posenet')
-      .argument('[input]', 'input video', DEFAULT_CLIP)
-      .option('--delta', 'run the delta model (toDelta) instead of the dense one')
-      .option('--compare', 'run dense and delta side by side and report the deviation')
-      .option('--threshold <t>', 'delta threshold at the input and every activation', nonNegative('--threshold'), 0.05)
-      .option('-o, --output <file>', 'overlay video (keypoints for PoseNet, a heatmap tint otherwise)')
-      .option('--stats <file>', 'per-frame timings, active fractions and deviation (.csv or .json)')
-      .option('--size <HxW>', 'model input size, HEIGHTxWIDTH (default: the model\'s, else the video scaled to <= 384 px)', size)
-      .option('--frames <n>', 'stop after n frames', positiveInt('--frames'))
-      .option('--range <lo,hi>', 'pixel range the model expects (default -1,1 for PoseNet, else 0,1)')
-      .option('--no-layer-stats', 'do not read per-layer masks back each frame (faster delta, no active fractions)')
-      .option('--no-compile', "on 'cuda', run the models eagerly instead of as compiled streams (a CUDA graph per frame)")
-      .addOption(new Option('--precision <p>', "compiled streams' precision: fp32 is strict, fp16 runs convolutions " +
-                            'and activations in half (delta layers stay float32)')
-                     .choices(['tf32', 'fp32', 'fp16']).default('tf32'))
-      .action(async (model: string, input: string, opts: RunCommandOptions) => {
-        check('run', [['[model]', model, modelProblem(model)], ['[input]', input, inputProblem(input)],
-          ['-o', opts.output, opts.output == null ? null : videoOutputProblem(opts.output, input)],
-          ['--stats', opts.stats, recordProblem(opts.stats)]]);
-        console.log(await chooseBackend(program.opts().backend as BackendChoice));
-        await runCommand(model, input, opts);
-      });
+  program
+    .command('run')
+    .description(
+      'run a model over a video, dense or delta (or both, compared), with an overlay video, ' +
+        'a per-frame CSV/JSON and a summary; defaults: trained PoseNet on a built-in pedestrian clip',
+    )
+    .argument('[model]', "'posenet' or a LayersModel's model.json / folder", 'posenet')
+    .argument('[input]', 'input video', DEFAULT_CLIP)
+    .option('--delta', 'run the delta model (toDelta) instead of the dense one')
+    .option('--compare', 'run dense and delta side by side and report the deviation')
+    .option('--threshold <t>', 'delta threshold at the input and every activation', nonNegative('--threshold'), 0.05)
+    .option('-o, --output <file>', 'overlay video (keypoints for PoseNet, a heatmap tint otherwise)')
+    .option('--stats <file>', 'per-frame timings, active fractions and deviation (.csv or .json)')
+    .option(
+      '--size <HxW>',
+      "model input size, HEIGHTxWIDTH (default: the model's, else the video scaled to <= 384 px)",
+      size,
+    )
+    .option('--frames <n>', 'stop after n frames', positiveInt('--frames'))
+    .option('--range <lo,hi>', 'pixel range the model expects (default -1,1 for PoseNet, else 0,1)')
+    .option('--no-layer-stats', 'do not read per-layer masks back each frame (faster delta, no active fractions)')
+    .option('--no-compile', "on 'cuda', run the models eagerly instead of as compiled streams (a CUDA graph per frame)")
+    .addOption(
+      new Option(
+        '--precision <p>',
+        "compiled streams' precision: fp32 is strict, fp16 runs convolutions " +
+          'and activations in half (delta layers stay float32)',
+      )
+        .choices(['tf32', 'fp32', 'fp16'])
+        .default('tf32'),
+    )
+    .action(async (model: string, input: string, opts: RunCommandOptions) => {
+      check('run', [
+        ['[model]', model, modelProblem(model)],
+        ['[input]', input, inputProblem(input)],
+        ['-o', opts.output, opts.output == null ? null : videoOutputProblem(opts.output, input)],
+        ['--stats', opts.stats, recordProblem(opts.stats)],
+      ]);
+      console.log(await chooseBackend(program.opts().backend as BackendChoice));
+      await runCommand(model, input, opts);
+    });
 
-  program.command('bench')
-      .description('dense vs delta over a range of thresholds on a clip: a table, a JSON file and a PNG plot')
-      .argument('[model]', "'posenet' or a LayersModel's model.json / folder", 'posenet')
-      .argument('[input]', 'input video', DEFAULT_CLIP)
-      .option('--frames <n>', 'frames per pass', positiveInt('--frames'), 16)
-      .option('--thresholds <list>', 'comma-separated delta thresholds', '0,0.01,0.02,0.05,0.1')
-      .option('-o, --output <prefix>', 'writes <prefix>.json and <prefix>.png', 'tfjs-delta-bench')
-      .action(async (model: string, input: string, opts: {frames: number, thresholds: string, output: string}) => {
-        const thresholds = opts.thresholds.split(',').map(Number);
-        if (thresholds.some(t => !(t >= 0))) throw new InvalidArgumentError('--thresholds must be numbers >= 0.');
-        check('bench', [['[model]', model, modelProblem(model)], ['[input]', input, inputProblem(input)],
-          ['-o', opts.output, writableFolderProblem(`${opts.output}.json`)]]);
-        console.log(await chooseBackend(program.opts().backend as BackendChoice));
-        await benchCommand(model, input, {frames: opts.frames, thresholds, output: opts.output});
-      });
+  program
+    .command('bench')
+    .description('dense vs delta over a range of thresholds on a clip: a table, a JSON file and a PNG plot')
+    .argument('[model]', "'posenet' or a LayersModel's model.json / folder", 'posenet')
+    .argument('[input]', 'input video', DEFAULT_CLIP)
+    .option('--frames <n>', 'frames per pass', positiveInt('--frames'), 16)
+    .option('--thresholds <list>', 'comma-separated delta thresholds', '0,0.01,0.02,0.05,0.1')
+    .option('-o, --output <prefix>', 'writes <prefix>.json and <prefix>.png', 'tfjs-delta-bench')
+    .action(async (model: string, input: string, opts: {frames: number; thresholds: string; output: string}) => {
+      const thresholds = opts.thresholds.split(',').map(Number);
+      if (thresholds.some((t) => !(t >= 0))) throw new InvalidArgumentError('--thresholds must be numbers >= 0.');
+      check('bench', [
+        ['[model]', model, modelProblem(model)],
+        ['[input]', input, inputProblem(input)],
+        ['-o', opts.output, writableFolderProblem(`${opts.output}.json`)],
+      ]);
+      console.log(await chooseBackend(program.opts().backend as BackendChoice));
+      await benchCommand(model, input, {frames: opts.frames, thresholds, output: opts.output});
+    });
 
-  program.command('demo')
-      .description('a delta CNN on a built-in synthetic static-camera clip, dense vs delta, with per-frame statistics')
-      .option('--frames <n>', 'frames to run', positiveInt('--frames'), 24)
-      .option('--threshold <t>', 'delta threshold at the input and every activation', nonNegative('--threshold'), 0.02)
-      .option('--size <HxW>', 'frame size, HEIGHTxWIDTH', size, '96x128')
-      .action(async (opts: {frames: number, threshold: number, size: string}) => {
-        const [height, width] = parseSize(opts.size);
-        console.log(await chooseBackend(program.opts().backend as BackendChoice));
-        await runDemo({frames: opts.frames, threshold: opts.threshold, height, width});
-      });
+  program
+    .command('demo')
+    .description('a delta CNN on a built-in synthetic static-camera clip, dense vs delta, with per-frame statistics')
+    .option('--frames <n>', 'frames to run', positiveInt('--frames'), 24)
+    .option('--threshold <t>', 'delta threshold at the input and every activation', nonNegative('--threshold'), 0.02)
+    .option('--size <HxW>', 'frame size, HEIGHTxWIDTH', size, '96x128')
+    .action(async (opts: {frames: number; threshold: number; size: string}) => {
+      const [height, width] = parseSize(opts.size);
+      console.log(await chooseBackend(program.opts().backend as BackendChoice));
+      await runDemo({frames: opts.frames, threshold: opts.threshold, height, width});
+    });
 
-  program.command('interpolate')
-      .description('FLAVR frame interpolation: a video at 2x/4x/8x the frame rate (or in slow motion), streamed')
-      .argument('<input>', 'input video (any format ffmpeg reads)')
-      .requiredOption('-o, --output <file>', 'output video (.mp4, .mkv, .mov, .m4v, .avi or .webm)')
-      .option('--factor <n>', '2, 4 or 8 (must match the weights)', factor, 2)
-      .option('--weights <checkpoint>', 'FLAVR weights: a .pth or .safetensors checkpoint, or a folder written by `convert`')
-      .option('--fps <n>', 'output frame rate (default: input fps x factor)', positiveNumber('--fps'))
-      .option('--slowmo', 'keep the input frame rate: slow motion, audio dropped')
-      .option('--batch <n>', 'windows per model call', positiveInt('--batch'), 1)
-      .option('--no-compile', "on 'cuda', run FLAVR eagerly instead of as a compiled stream (a CUDA graph per window)")
-      .addOption(new Option('--precision <p>', "FLAVR's precision on 'cuda': fp16 (default) runs convolutions and " +
-                            'activations in half with fp32 accumulation, tf32 on TF32 tensor cores, fp32 strict')
-                     .choices(['tf32', 'fp32', 'fp16']).default('fp16'))
-      .action(async (input: string, opts: InterpolateCommandOptions) => {
-        if (opts.fps != null && opts.slowmo) throw new InvalidArgumentError('--fps and --slowmo exclude each other.');
-        check('interpolate', [['<input>', input, inputProblem(input)], ['-o', opts.output, videoOutputProblem(opts.output, input)],
-          ['--weights', opts.weights, flavrWeightsProblem(opts.weights)]]);
-        console.log(await chooseBackend(program.opts().backend as BackendChoice));
-        await interpolateCommand(input, opts);
-      });
+  program
+    .command('interpolate')
+    .description('FLAVR frame interpolation: a video at 2x/4x/8x the frame rate (or in slow motion), streamed')
+    .argument('<input>', 'input video (any format ffmpeg reads)')
+    .requiredOption('-o, --output <file>', 'output video (.mp4, .mkv, .mov, .m4v, .avi or .webm)')
+    .option('--factor <n>', '2, 4 or 8 (must match the weights)', factor, 2)
+    .option(
+      '--weights <checkpoint>',
+      'FLAVR weights: a .pth or .safetensors checkpoint, or a folder written by `convert`',
+    )
+    .option('--fps <n>', 'output frame rate (default: input fps x factor)', positiveNumber('--fps'))
+    .option('--slowmo', 'keep the input frame rate: slow motion, audio dropped')
+    .option('--batch <n>', 'windows per model call', positiveInt('--batch'), 1)
+    .option('--no-compile', "on 'cuda', run FLAVR eagerly instead of as a compiled stream (a CUDA graph per window)")
+    .addOption(
+      new Option(
+        '--precision <p>',
+        "FLAVR's precision on 'cuda': fp16 (default) runs convolutions and " +
+          'activations in half with fp32 accumulation, tf32 on TF32 tensor cores, fp32 strict',
+      )
+        .choices(['tf32', 'fp32', 'fp16'])
+        .default('fp16'),
+    )
+    .action(async (input: string, opts: InterpolateCommandOptions) => {
+      if (opts.fps != null && opts.slowmo) throw new InvalidArgumentError('--fps and --slowmo exclude each other.');
+      check('interpolate', [
+        ['<input>', input, inputProblem(input)],
+        ['-o', opts.output, videoOutputProblem(opts.output, input)],
+        ['--weights', opts.weights, flavrWeightsProblem(opts.weights)],
+      ]);
+      console.log(await chooseBackend(program.opts().backend as BackendChoice));
+      await interpolateCommand(input, opts);
+    });
 
-  program.command('convert')
-      .description('convert a PyTorch (.pth, zip or legacy) or safetensors checkpoint of FLAVR or a torchvision ResNet to model.json + weights')
-      .argument('<checkpoint>', 'checkpoint file')
-      .argument('<outdir>', 'output folder')
-      .action(async (checkpoint: string, outdir: string) => {
-        check('convert', [['<checkpoint>', checkpoint, inputProblem(checkpoint)],
-          ['<outdir>', outdir, fs.existsSync(outdir) ? (fs.statSync(outdir).isDirectory() ?
-            writableFolderProblem(path.join(outdir, 'model.json')) : 'is a file, not a folder') : writableFolderProblem(outdir)]]);
-        console.log(await chooseBackend(program.opts().backend as BackendChoice));
-        await convertCommand(checkpoint, outdir);
-      });
+  program
+    .command('convert')
+    .description(
+      'convert a PyTorch (.pth, zip or legacy) or safetensors checkpoint of FLAVR or a torchvision ResNet to model.json + weights',
+    )
+    .argument('<checkpoint>', 'checkpoint file')
+    .argument('<outdir>', 'output folder')
+    .action(async (checkpoint: string, outdir: string) => {
+      check('convert', [
+        ['<checkpoint>', checkpoint, inputProblem(checkpoint)],
+        [
+          '<outdir>',
+          outdir,
+          fs.existsSync(outdir)
+            ? fs.statSync(outdir).isDirectory()
+              ? writableFolderProblem(path.join(outdir, 'model.json'))
+              : 'is a file, not a folder'
+            : writableFolderProblem(outdir),
+        ],
+      ]);
+      console.log(await chooseBackend(program.opts().backend as BackendChoice));
+      await convertCommand(checkpoint, outdir);
+    });
   return program;
 }
 
 if (require.main === module) {
-  buildProgram().parseAsync(process.argv).catch((e: unknown) => {
-    console.error(`tfjs-delta: ${e instanceof Error ? e.message : String(e)}`);
-    process.exit(1);
-  });
+  buildProgram()
+    .parseAsync(process.argv)
+    .catch((e: unknown) => {
+      console.error(`tfjs-delta: ${e instanceof Error ? e.message : String(e)}`);
+      process.exit(1);
+    });
 }

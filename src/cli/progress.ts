@@ -7,13 +7,16 @@ export interface Progress {
 }
 
 export function progressBar(label: string, unit: string, total: number): Progress {
-  const bar = new cliProgress.SingleBar({
-    format: `${label} |{bar}| {value}/{total} ${unit} | {rate} ${unit}/s | ETA {eta_formatted}`,
-    hideCursor: true,
-    noTTYOutput: !process.stdout.isTTY,
-    notTTYSchedule: 5000,
-    etaBuffer: 20,
-  }, cliProgress.Presets.shades_classic);
+  const bar = new cliProgress.SingleBar(
+    {
+      format: `${label} |{bar}| {value}/{total} ${unit} | {rate} ${unit}/s | ETA {eta_formatted}`,
+      hideCursor: true,
+      noTTYOutput: !process.stdout.isTTY,
+      notTTYSchedule: 5000,
+      etaBuffer: 20,
+    },
+    cliProgress.Presets.shades_classic,
+  );
   const start = Date.now();
   bar.start(Number.isFinite(total) && total > 0 ? total : 0, 0, {rate: '0.0'});
   return {
@@ -32,7 +35,7 @@ export function progressBar(label: string, unit: string, total: number): Progres
  * Ctrl-C handling for a long job: the first Ctrl-C asks the job to stop after the work in flight
  * (`stopRequested()` turns true), a second one exits at once (130). Call `release()` when done.
  */
-export function interruptible(what: string): {stopRequested: () => boolean, release: () => void} {
+export function interruptible(what: string): {stopRequested: () => boolean; release: () => void} {
   let stop = false;
   const onSigint = () => {
     if (stop) process.exit(130);

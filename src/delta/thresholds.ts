@@ -16,30 +16,32 @@ export type ThresholdMap = {[layerName: string]: number};
 
 /** The layers whose threshold matters, in topological order (front to back). */
 export function truncatingLayers(model: tfl.LayersModel): DeltaLayer[] {
-  return deltaLayersOf(model).filter(layer => layer.truncates);
+  return deltaLayersOf(model).filter((layer) => layer.truncates);
 }
 
 /** The threshold each truncating layer uses now (its own, or the global default). */
 export function getThresholds(model: tfl.LayersModel): ThresholdMap {
-  return Object.fromEntries(truncatingLayers(model).map(layer => [layer.name, layer.effectiveThreshold()]));
+  return Object.fromEntries(truncatingLayers(model).map((layer) => [layer.name, layer.effectiveThreshold()]));
 }
 
 /**
  * Sets thresholds: a number sets every truncating layer; a map sets the layers it names (null:
  * back to the global default). Naming a layer that does not truncate, or none at all, is an error.
  */
-export function setThresholds(model: tfl.LayersModel, thresholds: number|{[layerName: string]: number|null}): void {
+export function setThresholds(model: tfl.LayersModel, thresholds: number | {[layerName: string]: number | null}): void {
   const layers = truncatingLayers(model);
   if (typeof thresholds === 'number') {
     checkThreshold('setThresholds', thresholds);
     for (const layer of layers) layer.threshold = thresholds;
     return;
   }
-  const byName = new Map(layers.map(layer => [layer.name, layer]));
-  const unknown = Object.keys(thresholds).filter(name => !byName.has(name));
+  const byName = new Map(layers.map((layer) => [layer.name, layer]));
+  const unknown = Object.keys(thresholds).filter((name) => !byName.has(name));
   if (unknown.length > 0) {
-    throw new Error(`setThresholds: model '${model.name}' has no truncating layer named ${unknown.map(n => `'${n}'`).join(', ')} ` +
-        `(its truncating layers: ${[...byName.keys()].join(', ')})`);
+    throw new Error(
+      `setThresholds: model '${model.name}' has no truncating layer named ${unknown.map((n) => `'${n}'`).join(', ')} ` +
+        `(its truncating layers: ${[...byName.keys()].join(', ')})`,
+    );
   }
   for (const [name, value] of Object.entries(thresholds)) {
     byName.get(name)!.threshold = value == null ? null : checkThreshold(`setThresholds: '${name}'`, value);
@@ -47,16 +49,18 @@ export function setThresholds(model: tfl.LayersModel, thresholds: number|{[layer
 }
 
 /** Each truncating layer's activation scale (null: its threshold is absolute). */
-export function getThresholdScales(model: tfl.LayersModel): {[layerName: string]: number|null} {
-  return Object.fromEntries(truncatingLayers(model).map(layer => [layer.name, layer.thresholdScale]));
+export function getThresholdScales(model: tfl.LayersModel): {[layerName: string]: number | null} {
+  return Object.fromEntries(truncatingLayers(model).map((layer) => [layer.name, layer.thresholdScale]));
 }
 
 /** Sets activation scales by layer name (null: absolute threshold); naming a layer that does not truncate is an error. */
-export function setThresholdScales(model: tfl.LayersModel, scales: {[layerName: string]: number|null}): void {
-  const byName = new Map(truncatingLayers(model).map(layer => [layer.name, layer]));
-  const unknown = Object.keys(scales).filter(name => !byName.has(name));
+export function setThresholdScales(model: tfl.LayersModel, scales: {[layerName: string]: number | null}): void {
+  const byName = new Map(truncatingLayers(model).map((layer) => [layer.name, layer]));
+  const unknown = Object.keys(scales).filter((name) => !byName.has(name));
   if (unknown.length > 0) {
-    throw new Error(`setThresholdScales: model '${model.name}' has no truncating layer named ${unknown.map(n => `'${n}'`).join(', ')}`);
+    throw new Error(
+      `setThresholdScales: model '${model.name}' has no truncating layer named ${unknown.map((n) => `'${n}'`).join(', ')}`,
+    );
   }
   for (const [name, value] of Object.entries(scales)) {
     byName.get(name)!.thresholdScale = value == null ? null : checkScale(`setThresholdScales: '${name}'`, value);
@@ -66,7 +70,7 @@ export function setThresholdScales(model: tfl.LayersModel, scales: {[layerName: 
 /** What saveThresholds writes when some layer has an activation scale. */
 export interface ScaledThresholds {
   thresholds: ThresholdMap;
-  scales: {[layerName: string]: number|null};
+  scales: {[layerName: string]: number | null};
 }
 
 /**
@@ -75,7 +79,7 @@ export interface ScaledThresholds {
  */
 export function saveThresholds(model: tfl.LayersModel): string {
   const scales = getThresholdScales(model);
-  const scaled = Object.values(scales).some(s => s != null);
+  const scaled = Object.values(scales).some((s) => s != null);
   return JSON.stringify(scaled ? {thresholds: getThresholds(model), scales} : getThresholds(model), null, 2);
 }
 
@@ -83,7 +87,7 @@ export function saveThresholds(model: tfl.LayersModel): string {
  * Applies thresholds saved by saveThresholds (a JSON string or the parsed object). The form with
  * scales sets both; a plain map sets the thresholds and leaves the scales as they are.
  */
-export function loadThresholds(model: tfl.LayersModel, json: string|ThresholdMap|ScaledThresholds): void {
+export function loadThresholds(model: tfl.LayersModel, json: string | ThresholdMap | ScaledThresholds): void {
   let parsed: unknown = json;
   if (typeof json === 'string') {
     try {
@@ -107,15 +111,15 @@ export function loadThresholds(model: tfl.LayersModel, json: string|ThresholdMap
 // ---- tuning ------------------------------------------------------------------------------
 
 /** One model call's input: a tensor, or one per model input. */
-export type Frame = tf.Tensor|tf.Tensor[];
+export type Frame = tf.Tensor | tf.Tensor[];
 
 export interface TuneOptions {
   /** The largest acceptable output error over the tuning frames (see `metric` and `error`). */
   errorBudget: number;
   /** Reference outputs, one per tuning frame; default: the model itself with every threshold 0 (exact). */
-  reference?: Array<tf.Tensor|tf.Tensor[]>;
+  reference?: Array<tf.Tensor | tf.Tensor[]>;
   /** Reference outputs of the held-out frames; default: the exact model's. */
-  holdoutReference?: Array<tf.Tensor|tf.Tensor[]>;
+  holdoutReference?: Array<tf.Tensor | tf.Tensor[]>;
   /**
    * Frames held back from tuning: the tuned thresholds' error on them is reported (TuneResult's
    * `holdoutError`), never used to choose. Or `holdout`: the share of `frames` (the last ones) held back.
@@ -140,7 +144,7 @@ export interface TuneOptions {
   /** Error of one frame from all its outputs (replaces `metric`): (reference outputs, delta outputs). */
   error?: (denseOutputs: tf.Tensor[], deltaOutputs: tf.Tensor[]) => number;
   /** Called after each evaluation. */
-  onEvaluation?: (info: {layer: string|null, thresholds: ThresholdMap, error: number, accepted: boolean}) => void;
+  onEvaluation?: (info: {layer: string | null; thresholds: ThresholdMap; error: number; accepted: boolean}) => void;
 }
 
 export interface TuneResult {
@@ -150,10 +154,10 @@ export interface TuneResult {
   /** Share of multiply-adds skipped on the tuning frames after the first (a stream's first frame is dense). */
   skippedShare: number;
   /** Their error on the held-out frames (null without any), the largest and the mean over frames. */
-  holdoutError: number|null;
-  holdoutMeanError: number|null;
+  holdoutError: number | null;
+  holdoutMeanError: number | null;
   /** Share of multiply-adds skipped on the held-out frames after the first (null without any). */
-  holdoutSkippedShare: number|null;
+  holdoutSkippedShare: number | null;
   /** Sequence runs made while tuning. */
   evaluations: number;
 }
@@ -162,7 +166,7 @@ function defaultMetric(output: tf.Tensor, reference: tf.Tensor): number {
   return tf.tidy(() => tf.div(tf.max(tf.abs(tf.sub(output, reference))), tf.max(tf.abs(reference))).dataSync()[0]);
 }
 
-const asList = (out: tf.Tensor|tf.Tensor[]): tf.Tensor[] => Array.isArray(out) ? out : [out];
+const asList = (out: tf.Tensor | tf.Tensor[]): tf.Tensor[] => (Array.isArray(out) ? out : [out]);
 
 interface SequenceRun {
   errors: number[];
@@ -173,11 +177,16 @@ interface SequenceRun {
  * Runs `frames` through `model` from reset streams; each frame's error against `references` (or,
  * without them, the outputs themselves, kept), and with `stats` the mean skipped share after frame 0.
  */
-function runSequence(model: tfl.LayersModel, frames: Frame[], frameError: ((ref: tf.Tensor[], out: tf.Tensor[]) => number)|null,
-                     references: tf.Tensor[][]|null, stats: boolean): {run: SequenceRun, outputs: tf.Tensor[][]} {
+function runSequence(
+  model: tfl.LayersModel,
+  frames: Frame[],
+  frameError: ((ref: tf.Tensor[], out: tf.Tensor[]) => number) | null,
+  references: tf.Tensor[][] | null,
+  stats: boolean,
+): {run: SequenceRun; outputs: tf.Tensor[][]} {
   const layers = deltaLayersOf(model);
-  const statsBefore = layers.map(l => l.statsEnabled);
-  if (stats) layers.forEach(l => l.statsEnabled = true);
+  const statsBefore = layers.map((l) => l.statsEnabled);
+  if (stats) layers.forEach((l) => (l.statsEnabled = true));
   const errors: number[] = [];
   const outputs: tf.Tensor[][] = [];
   let skipped = 0;
@@ -188,7 +197,9 @@ function runSequence(model: tfl.LayersModel, frames: Frame[], frameError: ((ref:
       if (references != null && frameError != null) {
         if (out.length !== references[t].length) {
           tf.dispose(out);
-          throw new Error(`tuneThresholds: model '${model.name}' gives ${out.length} outputs, the reference ${references[t].length}`);
+          throw new Error(
+            `tuneThresholds: model '${model.name}' gives ${out.length} outputs, the reference ${references[t].length}`,
+          );
         }
         errors.push(frameError(references[t], out));
         tf.dispose(out);
@@ -198,7 +209,7 @@ function runSequence(model: tfl.LayersModel, frames: Frame[], frameError: ((ref:
       if (stats && t > 0) skipped += getDeltaStats(model).skippedShare / (frames.length - 1);
     });
   } finally {
-    layers.forEach((l, i) => l.statsEnabled = statsBefore[i]);
+    layers.forEach((l, i) => (l.statsEnabled = statsBefore[i]));
   }
   return {run: {errors, skippedShare: skipped}, outputs};
 }
@@ -213,8 +224,11 @@ function runSequence(model: tfl.LayersModel, frames: Frame[], frameError: ((ref:
  * next to the tuning error and the share of work skipped. Leaves the model with the tuned
  * thresholds and reset states.
  */
-export function tuneThresholds(model: tfl.LayersModel, frames: Frame[]|{tuneFrames: Frame[], holdoutFrames?: Frame[]},
-                               options: TuneOptions): TuneResult {
+export function tuneThresholds(
+  model: tfl.LayersModel,
+  frames: Frame[] | {tuneFrames: Frame[]; holdoutFrames?: Frame[]},
+  options: TuneOptions,
+): TuneResult {
   const {errorBudget, initial = 0.01, step = 2, maxSteps = 8, global = true, perLayer = true} = options;
   checkThreshold('tuneThresholds: errorBudget', errorBudget);
   checkThreshold('tuneThresholds: initial', initial);
@@ -224,10 +238,13 @@ export function tuneThresholds(model: tfl.LayersModel, frames: Frame[]|{tuneFram
   if (Array.isArray(frames)) {
     tuneFrames = frames;
     if (options.holdout != null && options.holdoutFrames == null) {
-      if (!(options.holdout > 0 && options.holdout < 1)) throw new Error(`tuneThresholds: holdout must be a share in (0, 1), got ${options.holdout}`);
+      if (!(options.holdout > 0 && options.holdout < 1))
+        throw new Error(`tuneThresholds: holdout must be a share in (0, 1), got ${options.holdout}`);
       const kept = Math.round(frames.length * (1 - options.holdout));
       if (kept < 1 || kept >= frames.length) {
-        throw new Error(`tuneThresholds: holdout ${options.holdout} of ${frames.length} frames leaves no frames to tune on or none held out`);
+        throw new Error(
+          `tuneThresholds: holdout ${options.holdout} of ${frames.length} frames leaves no frames to tune on or none held out`,
+        );
       }
       [tuneFrames, holdoutFrames] = [frames.slice(0, kept), frames.slice(kept)];
     }
@@ -239,25 +256,31 @@ export function tuneThresholds(model: tfl.LayersModel, frames: Frame[]|{tuneFram
   const layers = truncatingLayers(model);
   if (layers.length === 0) throw new Error(`tuneThresholds: model '${model.name}' has no truncating delta layer`);
   const metric = options.metric ?? defaultMetric;
-  const frameError = options.error ?? ((refs: tf.Tensor[], outs: tf.Tensor[]) => Math.max(...outs.map((o, i) => metric(o, refs[i]))));
+  const frameError =
+    options.error ?? ((refs: tf.Tensor[], outs: tf.Tensor[]) => Math.max(...outs.map((o, i) => metric(o, refs[i]))));
   let evaluations = 0;
 
   /** The exact model's outputs on `list` (thresholds 0), or the given references. */
-  const referencesOf = (list: Frame[], given: Array<tf.Tensor|tf.Tensor[]>|undefined, what: string): {refs: tf.Tensor[][], owned: boolean} => {
+  const referencesOf = (
+    list: Frame[],
+    given: Array<tf.Tensor | tf.Tensor[]> | undefined,
+    what: string,
+  ): {refs: tf.Tensor[][]; owned: boolean} => {
     if (given != null) {
-      if (given.length !== list.length) throw new Error(`tuneThresholds: ${given.length} ${what} reference outputs for ${list.length} frames`);
+      if (given.length !== list.length)
+        throw new Error(`tuneThresholds: ${given.length} ${what} reference outputs for ${list.length} frames`);
       return {refs: given.map(asList), owned: false};
     }
-    const saved = layers.map(l => l.threshold);
+    const saved = layers.map((l) => l.threshold);
     try {
-      layers.forEach(l => l.threshold = 0);
+      layers.forEach((l) => (l.threshold = 0));
       return {refs: runSequence(model, list, null, null, false).outputs, owned: true};
     } finally {
-      layers.forEach((l, i) => l.threshold = saved[i]);
+      layers.forEach((l, i) => (l.threshold = saved[i]));
     }
   };
   const tuneRefs = referencesOf(tuneFrames, options.reference, 'tuning');
-  const evaluate = (layer: string|null): number => {
+  const evaluate = (layer: string | null): number => {
     const {run} = runSequence(model, tuneFrames, frameError, tuneRefs.refs, false);
     evaluations++;
     const error = Math.max(...run.errors);
@@ -271,7 +294,7 @@ export function tuneThresholds(model: tfl.LayersModel, frames: Frame[]|{tuneFram
       throw new Error(`tuneThresholds: the starting thresholds already give error ${error} > budget ${errorBudget}`);
     }
     /** Raises the thresholds `apply` sets while the error stays in budget; returns the last good value. */
-    const raise = (start: number, apply: (t: number) => void, layer: string|null): number => {
+    const raise = (start: number, apply: (t: number) => void, layer: string | null): number => {
       let good = start;
       let next = start > 0 ? start * step : initial;
       for (let k = 0; k < maxSteps; k++, next *= step) {
@@ -286,16 +309,27 @@ export function tuneThresholds(model: tfl.LayersModel, frames: Frame[]|{tuneFram
     };
     if (global) {
       // One shared threshold, never lowering a layer's own.
-      const before = layers.map(l => l.effectiveThreshold());
-      const shared = raise(Math.min(...before), t => layers.forEach((l, i) => l.threshold = Math.max(before[i], t)), null);
-      layers.forEach((l, i) => l.threshold = Math.max(before[i], shared));
+      const before = layers.map((l) => l.effectiveThreshold());
+      const shared = raise(
+        Math.min(...before),
+        (t) => layers.forEach((l, i) => (l.threshold = Math.max(before[i], t))),
+        null,
+      );
+      layers.forEach((l, i) => (l.threshold = Math.max(before[i], shared)));
     }
     if (perLayer) {
-      for (const layer of layers) raise(layer.effectiveThreshold(), t => layer.threshold = t, layer.name);
+      for (const layer of layers) raise(layer.effectiveThreshold(), (t) => (layer.threshold = t), layer.name);
     }
     const tuned = runSequence(model, tuneFrames, frameError, tuneRefs.refs, true).run;
-    const result: TuneResult = {thresholds: getThresholds(model), error, skippedShare: tuned.skippedShare,
-      holdoutError: null, holdoutMeanError: null, holdoutSkippedShare: null, evaluations};
+    const result: TuneResult = {
+      thresholds: getThresholds(model),
+      error,
+      skippedShare: tuned.skippedShare,
+      holdoutError: null,
+      holdoutMeanError: null,
+      holdoutSkippedShare: null,
+      evaluations,
+    };
     if (holdoutFrames.length > 0) {
       const holdRefs = referencesOf(holdoutFrames, options.holdoutReference, 'held-out');
       try {

@@ -42,9 +42,9 @@ export interface ToDeltaOptions {
    * threshold fits a model fed 0-255 pixels and one fed [-1, 1] alike. The scales are saved with
    * the model and with saveThresholds.
    */
-  thresholdScale?: 'absolute'|'activation';
+  thresholdScale?: 'absolute' | 'activation';
   /** A few real frames (one model call each, a stream) for thresholdScale 'activation'. */
-  calibrationFrames?: Array<tf.Tensor|tf.Tensor[]>;
+  calibrationFrames?: Array<tf.Tensor | tf.Tensor[]>;
   /** Per-layer thresholds by layer name (the dense layer's name; inputs: '<input>_sparsify'). */
   thresholds?: {[layerName: string]: number};
   /** Dilation of the input change test (DeltaInput's `dilation`); default 1. */
@@ -69,7 +69,7 @@ export interface ToDenseOptions {
   name?: string;
 }
 
-type LayerMapper = (layer: Layer, node: Node, inputs: Sym[]) => Sym|Sym[];
+type LayerMapper = (layer: Layer, node: Node, inputs: Sym[]) => Sym | Sym[];
 
 /**
  * Rebuilds the graph of `model` from `inputs` (the new tensors standing for model.inputs),
@@ -96,7 +96,7 @@ function rebuildGraph(model: tfl.LayersModel, inputs: Sym[], mapLayer: LayerMapp
 /** Unique layer names for the rebuilt model (nested models and shared layers may repeat names). */
 function nameAllocator(): (wanted: string) => string {
   const used = new Set<string>();
-  return wanted => {
+  return (wanted) => {
     let name = wanted;
     for (let k = 1; used.has(name); k++) name = `${wanted}_${k}`;
     used.add(name);
@@ -105,7 +105,7 @@ function nameAllocator(): (wanted: string) => string {
 }
 
 function variablesOf(layer: Layer): LayerVariable[] {
-  const internal = layer as unknown as {_trainableWeights: LayerVariable[], _nonTrainableWeights: LayerVariable[]};
+  const internal = layer as unknown as {_trainableWeights: LayerVariable[]; _nonTrainableWeights: LayerVariable[]};
   return [...internal._trainableWeights, ...internal._nonTrainableWeights];
 }
 
@@ -116,12 +116,15 @@ function variablesOf(layer: Layer): LayerVariable[] {
 function adoptWeights(target: Layer, source: Layer, share: boolean): void {
   const mine = variablesOf(target);
   const theirs = variablesOf(source);
-  const mismatch = mine.length !== theirs.length ||
-      mine.some((v, i) => !tf.util.arraysEqual(v.shape as number[], theirs[i].shape as number[]));
+  const mismatch =
+    mine.length !== theirs.length ||
+    mine.some((v, i) => !tf.util.arraysEqual(v.shape as number[], theirs[i].shape as number[]));
   if (mismatch) {
-    throw new Error(`layer '${source.name}' (${source.getClassName()}): its weights ` +
-        `[${theirs.map(v => `${v.name}[${v.shape}]`).join(', ')}] do not fit its twin ${target.getClassName()}'s ` +
-        `[${mine.map(v => `${v.name}[${v.shape}]`).join(', ')}]`);
+    throw new Error(
+      `layer '${source.name}' (${source.getClassName()}): its weights ` +
+        `[${theirs.map((v) => `${v.name}[${v.shape}]`).join(', ')}] do not fit its twin ${target.getClassName()}'s ` +
+        `[${mine.map((v) => `${v.name}[${v.shape}]`).join(', ')}]`,
+    );
   }
   if (mine.length === 0) return;
   if (!share) {
@@ -134,9 +137,9 @@ function adoptWeights(target: Layer, source: Layer, share: boolean): void {
     const swap = replacement.get(fields[key] as LayerVariable);
     if (swap != null) fields[key] = swap;
   }
-  const internal = target as unknown as {_trainableWeights: LayerVariable[], _nonTrainableWeights: LayerVariable[]};
-  internal._trainableWeights = internal._trainableWeights.map(v => replacement.get(v)!);
-  internal._nonTrainableWeights = internal._nonTrainableWeights.map(v => replacement.get(v)!);
+  const internal = target as unknown as {_trainableWeights: LayerVariable[]; _nonTrainableWeights: LayerVariable[]};
+  internal._trainableWeights = internal._trainableWeights.map((v) => replacement.get(v)!);
+  internal._nonTrainableWeights = internal._nonTrainableWeights.map((v) => replacement.get(v)!);
   for (const v of mine) v.dispose();
   if (isDeltaLayer(target)) target.sharesWeights = true;
 }
@@ -145,16 +148,23 @@ function adoptWeights(target: Layer, source: Layer, share: boolean): void {
  * A fresh layer of `className` configured like `layer` (plus `overrides`), applied to `inputs`, with
  * the weights of `layer` (shared or copied) or, when given, `values` (which the new layer then owns).
  */
-function twin(make: (config: tf.serialization.ConfigDict) => Layer, layer: Layer, node: Node, inputs: Sym[],
-              name: string, share: boolean, overrides: tf.serialization.ConfigDict = {},
-              values?: tf.Tensor[]): {created: Layer, out: Sym|Sym[]} {
+function twin(
+  make: (config: tf.serialization.ConfigDict) => Layer,
+  layer: Layer,
+  node: Node,
+  inputs: Sym[],
+  name: string,
+  share: boolean,
+  overrides: tf.serialization.ConfigDict = {},
+  values?: tf.Tensor[],
+): {created: Layer; out: Sym | Sym[]} {
   const config: tf.serialization.ConfigDict = {...layer.getConfig(), ...overrides, name};
   // tfjs-layers 4.22's SeparableConv2D.getConfig leaves out depthMultiplier.
   const depthMultiplier = (layer as unknown as {depthMultiplier?: number}).depthMultiplier;
   if (depthMultiplier != null && config.depthMultiplier == null) config.depthMultiplier = depthMultiplier;
   const created = make(config);
   created.setFastWeightInitDuringBuild(true);
-  const out = created.apply(inputs.length === 1 ? inputs[0] : inputs, node.callArgs) as Sym|Sym[];
+  const out = created.apply(inputs.length === 1 ? inputs[0] : inputs, node.callArgs) as Sym | Sym[];
   if (values == null) {
     adoptWeights(created, layer, share);
   } else {
@@ -174,27 +184,27 @@ interface BatchNormFields {
   epsilon: number;
   scale: boolean;
   center: boolean;
-  gamma: LayerVariable|null;
-  beta: LayerVariable|null;
+  gamma: LayerVariable | null;
+  beta: LayerVariable | null;
   movingMean: LayerVariable;
   movingVariance: LayerVariable;
 }
 
 interface LinearFields {
-  activation?: {getClassName(): string}|null;
+  activation?: {getClassName(): string} | null;
   dataFormat?: string;
   kernel?: LayerVariable;
   depthwiseKernel?: LayerVariable;
   pointwiseKernel?: LayerVariable;
-  bias?: LayerVariable|null;
+  bias?: LayerVariable | null;
 }
 
 /** Every layer of `model` and of the models nested in it, and the outputs of all those models. */
-function flattenModel(model: tfl.LayersModel): {layers: Layer[], outputs: Set<Sym>} {
+function flattenModel(model: tfl.LayersModel): {layers: Layer[]; outputs: Set<Sym>} {
   const layers: Layer[] = [];
   const outputs = new Set<Sym>();
   const walk = (container: tfl.LayersModel) => {
-    container.outputs.forEach(o => outputs.add(o));
+    container.outputs.forEach((o) => outputs.add(o));
     for (const layer of container.layers) {
       if (layer instanceof tfl.LayersModel) walk(layer);
       else layers.push(layer);
@@ -219,11 +229,15 @@ function batchNormFolds(model: tfl.LayersModel): Map<Layer, Layer> {
     const producer = x.sourceLayer as Layer;
     const fields = producer as unknown as LinearFields;
     const axis = (bn as unknown as BatchNormFields).axis;
-    const foldable = FOLDS_BATCH_NORM.has(producer.getClassName()) && producer.inboundNodes.length === 1 &&
-        producer.outboundNodes.length === 1 && producer.outboundNodes[0] === node && !outputs.has(x) &&
-        (fields.activation == null || fields.activation.getClassName() === 'linear') &&
-        (fields.dataFormat == null || fields.dataFormat === 'channelsLast') &&
-        (axis === -1 || axis === x.shape.length - 1);
+    const foldable =
+      FOLDS_BATCH_NORM.has(producer.getClassName()) &&
+      producer.inboundNodes.length === 1 &&
+      producer.outboundNodes.length === 1 &&
+      producer.outboundNodes[0] === node &&
+      !outputs.has(x) &&
+      (fields.activation == null || fields.activation.getClassName() === 'linear') &&
+      (fields.dataFormat == null || fields.dataFormat === 'channelsLast') &&
+      (axis === -1 || axis === x.shape.length - 1);
     if (foldable) folds.set(producer, bn);
   }
   return folds;
@@ -261,7 +275,7 @@ function foldedWeights(layer: Layer, bn: Layer): tf.Tensor[] {
 }
 
 function deserializeAs(className: string): (config: tf.serialization.ConfigDict) => Layer {
-  return config => new (layerClass(className))(config);
+  return (config) => new (layerClass(className))(config);
 }
 
 function supportedList(): string {
@@ -272,8 +286,10 @@ function supportedList(): string {
 export function toDelta(model: tfl.LayersModel, options: ToDeltaOptions = {}): tfl.LayersModel {
   const already = model.layers.find(isDeltaLayer);
   if (already != null) {
-    throw new Error(`toDelta: model '${model.name}' already has delta layers ('${already.name}', ` +
-        `${already.getClassName()}); convert its dense twin (toDense) instead`);
+    throw new Error(
+      `toDelta: model '${model.name}' already has delta layers ('${already.name}', ` +
+        `${already.getClassName()}); convert its dense twin (toDense) instead`,
+    );
   }
   const share = options.shareWeights ?? true;
   const thresholds = {...options.thresholds};
@@ -282,11 +298,15 @@ export function toDelta(model: tfl.LayersModel, options: ToDeltaOptions = {}): t
   if (options.inputThreshold != null) checkThreshold('toDelta: inputThreshold', options.inputThreshold);
   const scaleMode = options.thresholdScale ?? 'absolute';
   if (scaleMode !== 'absolute' && scaleMode !== 'activation') {
-    throw new Error(`toDelta: thresholdScale must be 'absolute' or 'activation', got ${JSON.stringify(options.thresholdScale)}`);
+    throw new Error(
+      `toDelta: thresholdScale must be 'absolute' or 'activation', got ${JSON.stringify(options.thresholdScale)}`,
+    );
   }
   if (scaleMode === 'activation' && !(options.calibrationFrames != null && options.calibrationFrames.length > 0)) {
-    throw new Error(`toDelta: thresholdScale 'activation' needs calibrationFrames: a few real frames (e.g. 8) to measure ` +
-        `each layer's activation scale on`);
+    throw new Error(
+      `toDelta: thresholdScale 'activation' needs calibrationFrames: a few real frames (e.g. 8) to measure ` +
+        `each layer's activation scale on`,
+    );
   }
   const unique = nameAllocator();
   const created: Layer[] = [];
@@ -297,19 +317,19 @@ export function toDelta(model: tfl.LayersModel, options: ToDeltaOptions = {}): t
     layer.statsEnabled = options.stats ?? false;
   };
 
-  const inputs = model.inputs.map(sym => {
+  const inputs = model.inputs.map((sym) => {
     const source = sym.sourceLayer as Layer;
-    const config = source.getConfig() as {batchInputShape: number[], dtype?: tf.DataType};
+    const config = source.getConfig() as {batchInputShape: number[]; dtype?: tf.DataType};
     return tfl.input({batchShape: config.batchInputShape, dtype: config.dtype, name: unique(source.name)});
   });
-  const sparsified = inputs.map(x => {
+  const sparsified = inputs.map((x) => {
     const layer = new DeltaInput({name: unique(`${x.sourceLayer.name}_sparsify`), dilation: options.dilation});
     configure(layer, options.inputThreshold);
     created.push(layer);
     return layer.apply(x) as Sym;
   });
 
-  const folds = options.foldBatchNorm ?? true ? batchNormFolds(model) : new Map<Layer, Layer>();
+  const folds = (options.foldBatchNorm ?? true) ? batchNormFolds(model) : new Map<Layer, Layer>();
   const folded = new Set(folds.values());
   const outputs = rebuildGraph(model, sparsified, (layer, node, ins) => {
     if (folded.has(layer)) return ins[0];
@@ -318,27 +338,33 @@ export function toDelta(model: tfl.LayersModel, options: ToDeltaOptions = {}): t
     if (IDENTITY_AT_INFERENCE.has(className)) return twin(deserializeAs(className), layer, node, ins, name, share).out;
     const Twin = DELTA_TWINS.get(className);
     if (Twin == null) {
-      throw new Error(`toDelta: layer '${layer.name}' of class ${className} has no delta equivalent ` +
-          `(supported: ${supportedList()}). Convert the part of the model before it, or replace the layer.`);
+      throw new Error(
+        `toDelta: layer '${layer.name}' of class ${className} has no delta equivalent ` +
+          `(supported: ${supportedList()}). Convert the part of the model before it, or replace the layer.`,
+      );
     }
     const bn = folds.get(layer);
-    const made = bn == null ? twin(config => new Twin(config), layer, node, ins, name, share) :
-      twin(config => new Twin(config), layer, node, ins, name, share, {useBias: true}, foldedWeights(layer, bn));
+    const made =
+      bn == null
+        ? twin((config) => new Twin(config), layer, node, ins, name, share)
+        : twin((config) => new Twin(config), layer, node, ins, name, share, {useBias: true}, foldedWeights(layer, bn));
     configure(made.created);
     created.push(made.created);
     return made.out;
   });
 
-  const densified = outputs.map(sym => {
+  const densified = outputs.map((sym) => {
     const layer = new DeltaOutput({name: unique(`${sym.sourceLayer.name}_densify`)});
     configure(layer);
     return layer.apply(sym) as Sym;
   });
-  const truncating = created.filter(l => isDeltaLayer(l) && l.truncates).map(l => l.name);
-  const unknown = Object.keys(thresholds).filter(n => !truncating.includes(n));
+  const truncating = created.filter((l) => isDeltaLayer(l) && l.truncates).map((l) => l.name);
+  const unknown = Object.keys(thresholds).filter((n) => !truncating.includes(n));
   if (unknown.length > 0) {
-    throw new Error(`toDelta: thresholds name layers that are not truncating layers of the delta model: ` +
-        `${unknown.join(', ')} (its truncating layers: ${truncating.join(', ')})`);
+    throw new Error(
+      `toDelta: thresholds name layers that are not truncating layers of the delta model: ` +
+        `${unknown.join(', ')} (its truncating layers: ${truncating.join(', ')})`,
+    );
   }
   const delta = tfl.model({inputs, outputs: densified, name: options.name ?? `${model.name}_delta`});
   if (scaleMode === 'activation') {
@@ -356,8 +382,8 @@ export function toDelta(model: tfl.LayersModel, options: ToDeltaOptions = {}): t
 export function toDense(model: tfl.LayersModel, options: ToDenseOptions = {}): tfl.LayersModel {
   const share = options.shareWeights ?? false;
   const unique = nameAllocator();
-  const inputs = model.inputs.map(sym => {
-    const config = sym.sourceLayer.getConfig() as {batchInputShape: number[], dtype?: tf.DataType};
+  const inputs = model.inputs.map((sym) => {
+    const config = sym.sourceLayer.getConfig() as {batchInputShape: number[]; dtype?: tf.DataType};
     return tfl.input({batchShape: config.batchInputShape, dtype: config.dtype, name: unique(sym.sourceLayer.name)});
   });
   const outputs = rebuildGraph(model, inputs, (layer, node, ins) => {
@@ -413,9 +439,11 @@ export function getDeltaStats(model: tfl.LayersModel): DeltaFrameStats {
     if (layer.lastStats == null) continue;
     layers.push({name: layer.name, className: layer.getClassName(), ...layer.lastStats});
   }
-  if (layers.length === 0 && deltaLayersOf(model).every(l => !l.statsEnabled)) {
-    throw new Error(`getDeltaStats: statistics are off for model '${model.name}'; call setDeltaStats(model) ` +
-        `or toDelta(model, {stats: true}) and run a frame`);
+  if (layers.length === 0 && deltaLayersOf(model).every((l) => !l.statsEnabled)) {
+    throw new Error(
+      `getDeltaStats: statistics are off for model '${model.name}'; call setDeltaStats(model) ` +
+        `or toDelta(model, {stats: true}) and run a frame`,
+    );
   }
   const macs = layers.reduce((s, l) => s + l.macs, 0);
   const macsSkipped = layers.reduce((s, l) => s + l.macsSkipped, 0);

@@ -43,8 +43,16 @@ function toPath(url: string): string {
   return rest.length === 0 ? fail(`'${url}' names no path`) : decodeURIComponent(rest);
 }
 
-function bytesOf(spec: WeightsManifestEntry): number|null {
-  const sizes: {[dtype: string]: number} = {float32: 4, int32: 4, bool: 1, complex64: 8, uint8: 1, uint16: 2, float16: 2};
+function bytesOf(spec: WeightsManifestEntry): number | null {
+  const sizes: {[dtype: string]: number} = {
+    float32: 4,
+    int32: 4,
+    bool: 1,
+    complex64: 8,
+    uint8: 1,
+    uint16: 2,
+    float16: 2,
+  };
   const dtype = spec.quantization?.dtype ?? spec.dtype;
   const size = sizes[dtype];
   return size == null ? null : size * spec.shape.reduce((a, b) => a * b, 1);
@@ -66,7 +74,10 @@ function readFileOrFail(file: string, what: string, context = ''): Buffer {
 }
 
 class NodeFileSystem implements tf.io.IOHandler {
-  constructor(private readonly target: string, private readonly options: NodeFileSystemOptions = {}) {
+  constructor(
+    private readonly target: string,
+    private readonly options: NodeFileSystemOptions = {},
+  ) {
     const shard = options.shardSizeBytes;
     if (shard != null && !(Number.isInteger(shard) && shard > 0)) {
       fail(`shardSizeBytes must be a positive integer, got ${shard}`);
@@ -92,7 +103,7 @@ class NodeFileSystem implements tf.io.IOHandler {
       fail(`model file '${file}' has no 'modelTopology': not a tfjs model.json`);
     }
     const dir = path.dirname(file);
-    return tf.io.getModelArtifactsForJSON(json, async manifest => {
+    return tf.io.getModelArtifactsForJSON(json, async (manifest) => {
       const specs: WeightsManifestEntry[] = [];
       const buffers: ArrayBuffer[] = [];
       let have = 0;
@@ -105,11 +116,13 @@ class NodeFileSystem implements tf.io.IOHandler {
         }
       }
       const need = specs.map(bytesOf);
-      if (need.every(n => n != null)) {
+      if (need.every((n) => n != null)) {
         const total = (need as number[]).reduce((a, b) => a + b, 0);
         if (total !== have) {
-          fail(`the weights files of '${file}' hold ${have} bytes, but its weightsManifest needs ${total} ` +
-              `(${specs.length} tensors): a shard is truncated, missing from the manifest, or from another model`);
+          fail(
+            `the weights files of '${file}' hold ${have} bytes, but its weightsManifest needs ${total} ` +
+              `(${specs.length} tensors): a shard is truncated, missing from the manifest, or from another model`,
+          );
         }
       }
       return [specs, tf.io.CompositeArrayBuffer.join(buffers)];
@@ -151,8 +164,13 @@ class NodeFileSystem implements tf.io.IOHandler {
       convertedBy: artifacts.convertedBy,
       weightsManifest: [{paths, weights: artifacts.weightSpecs ?? []}],
     };
-    for (const key of ['trainingConfig', 'signature', 'userDefinedMetadata', 'modelInitializer',
-                       'initializerSignature'] as const) {
+    for (const key of [
+      'trainingConfig',
+      'signature',
+      'userDefinedMetadata',
+      'modelInitializer',
+      'initializerSignature',
+    ] as const) {
       if (artifacts[key] != null) json[key] = artifacts[key];
     }
     fs.writeFileSync(path.join(dir, jsonName), JSON.stringify(json));
@@ -166,15 +184,16 @@ class NodeFileSystem implements tf.io.IOHandler {
  * (model.json and the weights go inside) or a path ending in '.json'.
  */
 export function nodeFileSystem(target: string, options?: NodeFileSystemOptions): tf.io.IOHandler {
-  if (typeof target !== 'string' || target.length === 0) fail(`target must be a non-empty path, got ${JSON.stringify(target)}`);
+  if (typeof target !== 'string' || target.length === 0)
+    fail(`target must be a non-empty path, got ${JSON.stringify(target)}`);
   return new NodeFileSystem(toPath(target), options);
 }
 
 let probing = false;
 
 /** Routes 'file://' URLs and plain paths to nodeFileSystem, unless another router claims them. */
-function router(kind: 'load'|'save'): (url: string|string[]) => tf.io.IOHandler {
-  return (url: string|string[]) => {
+function router(kind: 'load' | 'save'): (url: string | string[]) => tf.io.IOHandler {
+  return (url: string | string[]) => {
     if (probing || typeof url !== 'string') return null as unknown as tf.io.IOHandler;
     const ours = url.startsWith(SCHEME) || (url.length > 0 && !/^[a-zA-Z][a-zA-Z0-9+.-]*:\/\//.test(url));
     if (!ours) return null as unknown as tf.io.IOHandler;

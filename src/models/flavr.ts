@@ -24,38 +24,46 @@ import * as tfl from '@tensorflow/tfjs-layers';
 import {CheckpointError, loadPyTorchCheckpoint, LoadCheckpointOptions, StateDict} from './pytorch/checkpoint';
 import {buildAndLoad, loadStateDict, mappingFromModel, WeightMapping} from './pytorch/mapping';
 import {Conv3DGatedLayer} from './layers/conv3d_gated_layer';
-import {CropLike, FoldFrames, MeanShift, PadToMultiple, ReflectionPadding2D, UnfoldFrames, ZeroPadding3D} from './layers/shape_layers';
+import {
+  CropLike,
+  FoldFrames,
+  MeanShift,
+  PadToMultiple,
+  ReflectionPadding2D,
+  UnfoldFrames,
+  ZeroPadding3D,
+} from './layers/shape_layers';
 
 type Widths = [number, number, number, number];
 
 export interface FlavrOptions {
   /** Frame-rate factor: 2 (one output frame), 4 (three) or 8 (seven). Default 2. */
-  factor?: 2|4|8;
+  factor?: 2 | 4 | 8;
   /**
    * Biases on the encoder's stem and 3x3x3 convs. The official 4x/8x weights have them, the 2x
    * weights do not; default: factor > 2, as in the official code.
    */
   encoderBias?: boolean;
   /** Encoder depth: 18 (unet_18, the shipped one) or 34 (unet_34). Default 18. */
-  depth?: 18|34;
+  depth?: 18 | 34;
   /** Channels of the stem/layer1, layer2, layer3, layer4. Default [64, 128, 256, 512]. */
   widths?: Widths;
   /**
    * Initial weights: 'random' (tfjs's defaults, for training) or 'zeros' (much faster to build;
    * for weights loaded next, as flavrFromCheckpoint does). Default 'random'.
    */
-  weightInit?: 'random'|'zeros';
+  weightInit?: 'random' | 'zeros';
   /** How H and W are padded to multiples of 8: 'reflect' (default) or 'zero'. */
-  padMode?: 'reflect'|'zero';
+  padMode?: 'reflect' | 'zero';
   name?: string;
 }
 
 interface Resolved {
-  factor: 2|4|8;
+  factor: 2 | 4 | 8;
   encoderBias: boolean;
-  depth: 18|34;
+  depth: 18 | 34;
   widths: Widths;
-  padMode: 'reflect'|'zero';
+  padMode: 'reflect' | 'zero';
   zeros: boolean;
   name: string;
 }
@@ -66,16 +74,23 @@ function resolve(options: FlavrOptions): Resolved {
   const depth = options.depth ?? 18;
   if (depth !== 18 && depth !== 34) throw new Error(`flavr: depth must be 18 or 34, got ${depth}`);
   const widths = options.widths ?? [64, 128, 256, 512];
-  if (widths.length !== 4 || !widths.every(w => Number.isInteger(w) && w > 0)) {
+  if (widths.length !== 4 || !widths.every((w) => Number.isInteger(w) && w > 0)) {
     throw new Error(`flavr: widths must be 4 positive integers, got ${JSON.stringify(widths)}`);
   }
-  return {factor, depth, widths, encoderBias: options.encoderBias ?? factor > 2, padMode: options.padMode ?? 'reflect',
-    zeros: options.weightInit === 'zeros', name: options.name ?? `flavr_${factor}x`};
+  return {
+    factor,
+    depth,
+    widths,
+    encoderBias: options.encoderBias ?? factor > 2,
+    padMode: options.padMode ?? 'reflect',
+    zeros: options.weightInit === 'zeros',
+    name: options.name ?? `flavr_${factor}x`,
+  };
 }
 
 type T = tfl.SymbolicTensor;
 
-function apply(layer: tfl.layers.Layer, x: T|T[]): T {
+function apply(layer: tfl.layers.Layer, x: T | T[]): T {
   return layer.apply(x) as T;
 }
 
@@ -88,31 +103,94 @@ export function flavr(options: FlavrOptions = {}): tfl.LayersModel {
   const gatedInit = o.zeros ? 'zeros' : 'glorotUniform';
 
   /** PyTorch Conv3d(k, stride, padding=p) [+ ReLU]: explicit pad + 'valid' unless TF's 'same' is identical. */
-  const conv3d = (x: T, name: string, filters: number, kernel: Triple, strides: Triple, pad: Triple, useBias: boolean,
-                  relu: boolean): T => {
-    const same = strides.every(s => s === 1) && kernel.every((k, i) => k === 2 * pad[i] + 1);
-    if (!same && pad.some(p => p > 0)) {
-      x = apply(new ZeroPadding3D({name: `${name}.pad`, padding: [[pad[0], pad[0]], [pad[1], pad[1]], [pad[2], pad[2]]]}), x);
+  const conv3d = (
+    x: T,
+    name: string,
+    filters: number,
+    kernel: Triple,
+    strides: Triple,
+    pad: Triple,
+    useBias: boolean,
+    relu: boolean,
+  ): T => {
+    const same = strides.every((s) => s === 1) && kernel.every((k, i) => k === 2 * pad[i] + 1);
+    if (!same && pad.some((p) => p > 0)) {
+      x = apply(
+        new ZeroPadding3D({
+          name: `${name}.pad`,
+          padding: [
+            [pad[0], pad[0]],
+            [pad[1], pad[1]],
+            [pad[2], pad[2]],
+          ],
+        }),
+        x,
+      );
     }
-    return apply(tfl.layers.conv3d({name, filters, kernelSize: kernel, strides, padding: same ? 'same' : 'valid', useBias,
-      activation: relu ? 'relu' : 'linear', kernelInitializer}), x);
+    return apply(
+      tfl.layers.conv3d({
+        name,
+        filters,
+        kernelSize: kernel,
+        strides,
+        padding: same ? 'same' : 'valid',
+        useBias,
+        activation: relu ? 'relu' : 'linear',
+        kernelInitializer,
+      }),
+      x,
+    );
   };
   /** BasicBlock: conv1 + ReLU, conv2 + SE gate (fg), + residual (1x1x1 downsample if needed), ReLU. */
-  const basicBlock = (x: T, name: string, inChannels: number, planes: number, stride: 1|2): T => {
+  const basicBlock = (x: T, name: string, inChannels: number, planes: number, stride: 1 | 2): T => {
     const s: Triple = [1, stride, stride];
     const h = conv3d(x, `${name}.conv1.0`, planes, [3, 3, 3], s, [1, 1, 1], o.encoderBias, true);
-    const g = apply(new Conv3DGatedLayer({name: `${name}.conv2`, filters: planes, kernelSize: 3, padding: 'same',
-      useBias: o.encoderBias, kernelInitializer: gatedInit}), h);
-    const residual = stride !== 1 || inChannels !== planes ?
-        conv3d(x, `${name}.downsample.0`, planes, [1, 1, 1], s, [0, 0, 0], false, false) : x;
+    const g = apply(
+      new Conv3DGatedLayer({
+        name: `${name}.conv2`,
+        filters: planes,
+        kernelSize: 3,
+        padding: 'same',
+        useBias: o.encoderBias,
+        kernelInitializer: gatedInit,
+      }),
+      h,
+    );
+    const residual =
+      stride !== 1 || inChannels !== planes
+        ? conv3d(x, `${name}.downsample.0`, planes, [1, 1, 1], s, [0, 0, 0], false, false)
+        : x;
     const sum = apply(tfl.layers.add({name: `${name}.add`}), [g, residual]);
     return apply(tfl.layers.reLU({name: `${name}.relu`}), sum);
   };
   /** Conv_3d (3x3x3) or upConv3D (ConvTranspose3d k(3,4,4) s(1,2,2) p1), each + SE gate, then LeakyReLU(0.2). */
-  const gated = (x: T, name: string, filters: number, up: boolean): T => apply(new Conv3DGatedLayer(up ?
-      {name, filters, kernelSize: [3, 4, 4], strides: [1, 2, 2], padding: 1, transpose: true, activation: 'leakyRelu', alpha: 0.2,
-        kernelInitializer: gatedInit} :
-      {name, filters, kernelSize: 3, padding: 'same', activation: 'leakyRelu', alpha: 0.2, kernelInitializer: gatedInit}), x);
+  const gated = (x: T, name: string, filters: number, up: boolean): T =>
+    apply(
+      new Conv3DGatedLayer(
+        up
+          ? {
+              name,
+              filters,
+              kernelSize: [3, 4, 4],
+              strides: [1, 2, 2],
+              padding: 1,
+              transpose: true,
+              activation: 'leakyRelu',
+              alpha: 0.2,
+              kernelInitializer: gatedInit,
+            }
+          : {
+              name,
+              filters,
+              kernelSize: 3,
+              padding: 'same',
+              activation: 'leakyRelu',
+              alpha: 0.2,
+              kernelInitializer: gatedInit,
+            },
+      ),
+      x,
+    );
   const cat = (name: string, a: T, b: T) => apply(tfl.layers.concatenate({name, axis: -1}), [a, b]);
 
   const [c0, c1, c2, c3] = o.widths;
@@ -126,7 +204,7 @@ export function flavr(options: FlavrOptions = {}): tfl.LayersModel {
   let h = x0;
   let inChannels = c0;
   const planes = [c0, c1, c2, c3];
-  const strides: Array<1|2> = [1, 2, 2, 1];
+  const strides: Array<1 | 2> = [1, 2, 2, 1];
   for (let stage = 0; stage < 4; stage++) {
     for (let b = 0; b < blocks[stage]; b++) {
       h = basicBlock(h, `encoder.layer${stage + 1}.${b}`, inChannels, planes[stage], b === 0 ? strides[stage] : 1);
@@ -142,10 +220,22 @@ export function flavr(options: FlavrOptions = {}): tfl.LayersModel {
   d = gated(d, 'decoder.4.upconv', c0, true);
 
   let f = apply(new FoldFrames({name: 'fold_frames'}), d);
-  f = apply(tfl.layers.conv2d({name: 'feature_fuse.conv.0', filters: c0, kernelSize: 1, useBias: false, kernelInitializer}), f);
+  f = apply(
+    tfl.layers.conv2d({name: 'feature_fuse.conv.0', filters: c0, kernelSize: 1, useBias: false, kernelInitializer}),
+    f,
+  );
   f = apply(tfl.layers.leakyReLU({name: 'feature_fuse.lrelu', alpha: 0.2}), f);
   f = apply(new ReflectionPadding2D({name: 'outconv.0', padding: 3}), f);
-  f = apply(tfl.layers.conv2d({name: 'outconv.1', filters: 3 * (o.factor - 1), kernelSize: 7, padding: 'valid', kernelInitializer}), f);
+  f = apply(
+    tfl.layers.conv2d({
+      name: 'outconv.1',
+      filters: 3 * (o.factor - 1),
+      kernelSize: 7,
+      padding: 'valid',
+      kernelInitializer,
+    }),
+    f,
+  );
   let out = apply(new UnfoldFrames({name: 'split_frames', frames: o.factor - 1}), f);
   out = apply(new MeanShift({name: 'add_mean', sign: 1}), [out, padded]);
   out = apply(new CropLike({name: 'crop'}), [out, frames]);
@@ -157,8 +247,9 @@ export function flavrWeightMapping(model: tfl.LayersModel): WeightMapping[] {
   return mappingFromModel(model, (layer, weight) => {
     if (weight !== 'gateKernel' && weight !== 'gateBias') {
       // Conv3DGated layers hold the conv of '<name>.0' (decoder Conv_3d / upConv3D; encoder conv2 Sequential).
-      return /^(encoder\.layer\d+\.\d+\.conv2|decoder\.\d+\.(conv|upconv))$/.test(layer) ?
-          `${layer}.0.${weight === 'kernel' ? 'weight' : 'bias'}` : undefined;
+      return /^(encoder\.layer\d+\.\d+\.conv2|decoder\.\d+\.(conv|upconv))$/.test(layer)
+        ? `${layer}.0.${weight === 'kernel' ? 'weight' : 'bias'}`
+        : undefined;
     }
     const param = weight === 'gateKernel' ? 'weight' : 'bias';
     const enc = /^(encoder\.layer\d+\.\d+)\.conv2$/.exec(layer);
@@ -175,11 +266,15 @@ export function loadFlavrWeights(model: tfl.LayersModel, stateDict: StateDict): 
 }
 
 /** The FLAVR options an official-format state dict was trained with (factor, encoder biases, depth, widths). */
-export function flavrOptionsFromStateDict(sd: StateDict): Required<Pick<FlavrOptions, 'factor'|'encoderBias'|'depth'|'widths'>> {
+export function flavrOptionsFromStateDict(
+  sd: StateDict,
+): Required<Pick<FlavrOptions, 'factor' | 'encoderBias' | 'depth' | 'widths'>> {
   const shape = (key: string) => {
     const t = sd.get(key);
     if (t == null) {
-      throw new CheckpointError(`not a FLAVR state dict: no '${key}' (keys: ${[...sd.keys()].slice(0, 6).join(', ')}, ...)`);
+      throw new CheckpointError(
+        `not a FLAVR state dict: no '${key}' (keys: ${[...sd.keys()].slice(0, 6).join(', ')}, ...)`,
+      );
     }
     return t.shape;
   };
@@ -188,7 +283,7 @@ export function flavrOptionsFromStateDict(sd: StateDict): Required<Pick<FlavrOpt
   if (factor !== 2 && factor !== 4 && factor !== 8) {
     throw new CheckpointError(`FLAVR outconv has ${out} output channels: expected 3, 9 or 21 (factor 2, 4 or 8)`);
   }
-  const widths = [1, 2, 3, 4].map(i => shape(`encoder.layer${i}.0.conv1.0.weight`)[0]) as Widths;
+  const widths = [1, 2, 3, 4].map((i) => shape(`encoder.layer${i}.0.conv1.0.weight`)[0]) as Widths;
   const depth = sd.has('encoder.layer3.5.conv1.0.weight') ? 34 : 18;
   return {factor, encoderBias: sd.has('encoder.stem.0.bias'), depth, widths};
 }
@@ -198,12 +293,17 @@ export function flavrOptionsFromStateDict(sd: StateDict): Required<Pick<FlavrOpt
  * safetensors), builds the matching model (factor, biases and widths read from the tensors) and
  * loads the weights into it.
  */
-export async function flavrFromCheckpoint(source: string|Uint8Array|ArrayBuffer,
-                                          options: FlavrOptions & LoadCheckpointOptions = {}): Promise<tfl.LayersModel> {
+export async function flavrFromCheckpoint(
+  source: string | Uint8Array | ArrayBuffer,
+  options: FlavrOptions & LoadCheckpointOptions = {},
+): Promise<tfl.LayersModel> {
   return flavrFromStateDict(await loadPyTorchCheckpoint(source, options), options);
 }
 
 /** The model an official-format FLAVR state dict describes, with its weights (see flavrFromCheckpoint). */
 export function flavrFromStateDict(sd: StateDict, options: FlavrOptions = {}): tfl.LayersModel {
-  return buildAndLoad(() => flavr({weightInit: 'zeros', ...options, ...flavrOptionsFromStateDict(sd)}), model => loadFlavrWeights(model, sd));
+  return buildAndLoad(
+    () => flavr({weightInit: 'zeros', ...options, ...flavrOptionsFromStateDict(sd)}),
+    (model) => loadFlavrWeights(model, sd),
+  );
 }

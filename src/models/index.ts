@@ -7,13 +7,44 @@
  *   posenet(path)            PoseNet-MobileNetV1 rebuilt from its tfjs graph model, trained weights mapped in
  *   decodeMultiplePoses(m)   PoseNet outputs -> poses, as @tensorflow-models/posenet decodes them
  */
-export {flavr, flavrFromCheckpoint, flavrFromStateDict, flavrOptionsFromStateDict, flavrWeightMapping, loadFlavrWeights} from './flavr';
+export {
+  flavr,
+  flavrFromCheckpoint,
+  flavrFromStateDict,
+  flavrOptionsFromStateDict,
+  flavrWeightMapping,
+  loadFlavrWeights,
+} from './flavr';
 export type {FlavrOptions} from './flavr';
 export {Conv3DGatedLayer, conv3dGatedLayer} from './layers/conv3d_gated_layer';
 export type {Conv3DGatedLayerArgs, Padding3D} from './layers/conv3d_gated_layer';
-export {CropLike, FoldFrames, MeanShift, PadToMultiple, ReflectionPadding2D, UnfoldFrames, ZeroPadding3D} from './layers/shape_layers';
-export {loadResNetWeights, resnet, resnetFromCheckpoint, resnetFromStateDict, resnetOptionsFromStateDict, resnetWeightMapping} from './resnet';
+export {
+  CropLike,
+  FoldFrames,
+  MeanShift,
+  PadToMultiple,
+  ReflectionPadding2D,
+  UnfoldFrames,
+  ZeroPadding3D,
+} from './layers/shape_layers';
+export {
+  loadResNetWeights,
+  resnet,
+  resnetFromCheckpoint,
+  resnetFromStateDict,
+  resnetOptionsFromStateDict,
+  resnetWeightMapping,
+} from './resnet';
 export type {ResNetOptions} from './resnet';
 export {posenet, posenetDeltaDefaults, posenetFromArtifacts} from './posenet';
-export {decodeMultiplePoses, decodeSinglePose, MULTI_POSE_DEFAULTS, PART_NAMES, posenetInputSize, posenetMaps, scalePoses, SKELETON} from './posenet_decode';
+export {
+  decodeMultiplePoses,
+  decodeSinglePose,
+  MULTI_POSE_DEFAULTS,
+  PART_NAMES,
+  posenetInputSize,
+  posenetMaps,
+  scalePoses,
+  SKELETON,
+} from './posenet_decode';
 export type {Keypoint, MultiPoseOptions, Pose, PosenetMaps} from './posenet_decode';

@@ -28,7 +28,7 @@ interface GraphNode {
   name: string;
   op: string;
   input?: string[];
-  attr?: {[key: string]: {list?: {i?: string[], s?: string[]}, s?: string, i?: string, f?: number, tensor?: unknown}};
+  attr?: {[key: string]: {list?: {i?: string[]; s?: string[]}; s?: string; i?: string; f?: number; tensor?: unknown}};
 }
 
 type T = tfl.SymbolicTensor;
@@ -37,24 +37,25 @@ function fail(message: string): never {
   throw new Error(`posenet: ${message}`);
 }
 
-function attrString(node: GraphNode, key: string): string|undefined {
+function attrString(node: GraphNode, key: string): string | undefined {
   const s = node.attr?.[key]?.s;
   return s == null ? undefined : Buffer.from(s, 'base64').toString('utf8');
 }
 
-function attrInts(node: GraphNode, key: string): number[]|undefined {
+function attrInts(node: GraphNode, key: string): number[] | undefined {
   return node.attr?.[key]?.list?.i?.map(Number);
 }
 
 function attrStrings(node: GraphNode, key: string): string[] {
-  return (node.attr?.[key]?.list?.s ?? []).map(s => Buffer.from(s, 'base64').toString('utf8'));
+  return (node.attr?.[key]?.list?.s ?? []).map((s) => Buffer.from(s, 'base64').toString('utf8'));
 }
 
 /** A readable layer name from a TF node name: 'MobilenetV1/MobilenetV1/Conv2d_3_pointwise/Relu6' -> 'Conv2d_3_pointwise'. */
 function layerName(node: GraphNode): string {
   const parts = node.name.split('/');
-  const scope = parts.find(p => /^Conv2d_\d+(_depthwise|_pointwise)?$/.test(p)) ??
-      parts.find(p => /^(heatmap|offset|displacement_fwd|displacement_bwd)(_\d+)?$/.test(p));
+  const scope =
+    parts.find((p) => /^Conv2d_\d+(_depthwise|_pointwise)?$/.test(p)) ??
+    parts.find((p) => /^(heatmap|offset|displacement_fwd|displacement_bwd)(_\d+)?$/.test(p));
   return (scope ?? node.name).replace(/_2$/, '').replace(/[^A-Za-z0-9_.-]/g, '_');
 }
 
@@ -66,13 +67,14 @@ const HEADS = ['heatmap', 'offset', 'displacement_fwd', 'displacement_bwd'];
  */
 export function posenetFromArtifacts(artifacts: tf.io.ModelArtifacts): tfl.LayersModel {
   const topology = artifacts.modelTopology as {node?: GraphNode[]} | undefined;
-  if (topology == null || !Array.isArray(topology.node)) fail('the artifacts hold no graph (modelTopology.node): not a graph model');
+  if (topology == null || !Array.isArray(topology.node))
+    fail('the artifacts hold no graph (modelTopology.node): not a graph model');
   if (artifacts.weightSpecs == null || artifacts.weightData == null) fail('the artifacts hold no weights');
   const weights = tf.io.decodeWeights(artifacts.weightData, artifacts.weightSpecs);
-  const nodes = new Map(topology.node.map(n => [n.name, n]));
+  const nodes = new Map(topology.node.map((n) => [n.name, n]));
   const built = new Map<string, T>();
-  const assignments: Array<{layer: tfl.layers.Layer, values: tf.Tensor[]}> = [];
-  let input: T|null = null;
+  const assignments: Array<{layer: tfl.layers.Layer; values: tf.Tensor[]}> = [];
+  let input: T | null = null;
 
   const build = (name: string): T => {
     const cached = built.get(name);
@@ -99,14 +101,19 @@ export function posenetFromArtifacts(artifacts: tf.io.ModelArtifacts): tfl.Layer
       const padding = (attrString(node, 'padding') ?? 'SAME').toLowerCase();
       if (padding !== 'same' && padding !== 'valid') fail(`${node.name}: unsupported padding '${padding}'`);
       const common = {
-        name: layerName(node), kernelSize: [kh, kw] as [number, number],
-        strides: [strides[1], strides[2]] as [number, number], padding: padding as 'same'|'valid',
-        dilationRate: [dilations[1], dilations[2]] as [number, number], useBias: true,
-        activation: (fused[1] === 'Relu6' ? 'relu6' : fused[1] === 'Relu' ? 'relu' : 'linear') as 'relu6'|'relu'|'linear',
+        name: layerName(node),
+        kernelSize: [kh, kw] as [number, number],
+        strides: [strides[1], strides[2]] as [number, number],
+        padding: padding as 'same' | 'valid',
+        dilationRate: [dilations[1], dilations[2]] as [number, number],
+        useBias: true,
+        activation: (fused[1] === 'Relu6' ? 'relu6' : fused[1] === 'Relu' ? 'relu' : 'linear') as
+          'relu6' | 'relu' | 'linear',
       };
-      const layer = node.op === '_FusedConv2D' ?
-          tfl.layers.conv2d({...common, filters: channels}) :
-          tfl.layers.depthwiseConv2d({...common, depthMultiplier: channels});
+      const layer =
+        node.op === '_FusedConv2D'
+          ? tfl.layers.conv2d({...common, filters: channels})
+          : tfl.layers.depthwiseConv2d({...common, depthMultiplier: channels});
       out = layer.apply(build(x)) as T;
       assignments.push({layer, values: [filter, bias]});
     } else if (node.op === 'Identity') {
@@ -118,9 +125,11 @@ export function posenetFromArtifacts(artifacts: tf.io.ModelArtifacts): tfl.Layer
     return out;
   };
 
-  const outputNodes = HEADS.map(head => topology.node!.find(n => n.name.split('/').some(p => p === head || p === `${head}_2`)));
-  if (outputNodes.some(n => n == null)) fail(`the graph lacks one of the heads ${HEADS.join(', ')}: not PoseNet`);
-  const outputs = outputNodes.map(n => build(n!.name));
+  const outputNodes = HEADS.map((head) =>
+    topology.node!.find((n) => n.name.split('/').some((p) => p === head || p === `${head}_2`)),
+  );
+  if (outputNodes.some((n) => n == null)) fail(`the graph lacks one of the heads ${HEADS.join(', ')}: not PoseNet`);
+  const outputs = outputNodes.map((n) => build(n!.name));
   if (input == null) fail('the graph has no input');
   const model = tfl.model({inputs: input, outputs, name: 'posenet_mobilenet_v1'});
   for (const {layer, values} of assignments) layer.setWeights(values);
@@ -129,7 +138,10 @@ export function posenetFromArtifacts(artifacts: tf.io.ModelArtifacts): tfl.Layer
 }
 
 /** The delta-model defaults measured for PoseNet (see the file comment); add `calibrationFrames`. */
-export const posenetDeltaDefaults: {threshold: number, thresholdScale: 'activation'} = {threshold: 0.01, thresholdScale: 'activation'};
+export const posenetDeltaDefaults: {threshold: number; thresholdScale: 'activation'} = {
+  threshold: 0.01,
+  thresholdScale: 'activation',
+};
 
 /** Loads PoseNet's graph model from disk (path to posenet.json) and rebuilds it as a LayersModel. */
 export async function posenet(modelJsonPath: string): Promise<tfl.LayersModel> {

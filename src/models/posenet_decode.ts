@@ -17,26 +17,67 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 
-export const PART_NAMES = ['nose', 'leftEye', 'rightEye', 'leftEar', 'rightEar', 'leftShoulder', 'rightShoulder',
-  'leftElbow', 'rightElbow', 'leftWrist', 'rightWrist', 'leftHip', 'rightHip', 'leftKnee', 'rightKnee', 'leftAnkle',
-  'rightAnkle'];
+export const PART_NAMES = [
+  'nose',
+  'leftEye',
+  'rightEye',
+  'leftEar',
+  'rightEar',
+  'leftShoulder',
+  'rightShoulder',
+  'leftElbow',
+  'rightElbow',
+  'leftWrist',
+  'rightWrist',
+  'leftHip',
+  'rightHip',
+  'leftKnee',
+  'rightKnee',
+  'leftAnkle',
+  'rightAnkle',
+];
 
 const id = (name: string) => PART_NAMES.indexOf(name);
 
 /** The tree the displacements follow, parent -> child; edge i owns displacement channels i (y) and 16 + i (x). */
-const POSE_CHAIN: Array<[number, number]> = ([
-  ['nose', 'leftEye'], ['leftEye', 'leftEar'], ['nose', 'rightEye'], ['rightEye', 'rightEar'], ['nose', 'leftShoulder'],
-  ['leftShoulder', 'leftElbow'], ['leftElbow', 'leftWrist'], ['leftShoulder', 'leftHip'], ['leftHip', 'leftKnee'],
-  ['leftKnee', 'leftAnkle'], ['nose', 'rightShoulder'], ['rightShoulder', 'rightElbow'], ['rightElbow', 'rightWrist'],
-  ['rightShoulder', 'rightHip'], ['rightHip', 'rightKnee'], ['rightKnee', 'rightAnkle'],
-] as Array<[string, string]>).map(([a, b]) => [id(a), id(b)]);
+const POSE_CHAIN: Array<[number, number]> = (
+  [
+    ['nose', 'leftEye'],
+    ['leftEye', 'leftEar'],
+    ['nose', 'rightEye'],
+    ['rightEye', 'rightEar'],
+    ['nose', 'leftShoulder'],
+    ['leftShoulder', 'leftElbow'],
+    ['leftElbow', 'leftWrist'],
+    ['leftShoulder', 'leftHip'],
+    ['leftHip', 'leftKnee'],
+    ['leftKnee', 'leftAnkle'],
+    ['nose', 'rightShoulder'],
+    ['rightShoulder', 'rightElbow'],
+    ['rightElbow', 'rightWrist'],
+    ['rightShoulder', 'rightHip'],
+    ['rightHip', 'rightKnee'],
+    ['rightKnee', 'rightAnkle'],
+  ] as Array<[string, string]>
+).map(([a, b]) => [id(a), id(b)]);
 
 /** The limbs drawn between keypoints (PoseNet's connected parts). */
-export const SKELETON: Array<[number, number]> = ([
-  ['leftHip', 'leftShoulder'], ['leftElbow', 'leftShoulder'], ['leftElbow', 'leftWrist'], ['leftHip', 'leftKnee'],
-  ['leftKnee', 'leftAnkle'], ['rightHip', 'rightShoulder'], ['rightElbow', 'rightShoulder'], ['rightElbow', 'rightWrist'],
-  ['rightHip', 'rightKnee'], ['rightKnee', 'rightAnkle'], ['leftShoulder', 'rightShoulder'], ['leftHip', 'rightHip'],
-] as Array<[string, string]>).map(([a, b]) => [id(a), id(b)]);
+export const SKELETON: Array<[number, number]> = (
+  [
+    ['leftHip', 'leftShoulder'],
+    ['leftElbow', 'leftShoulder'],
+    ['leftElbow', 'leftWrist'],
+    ['leftHip', 'leftKnee'],
+    ['leftKnee', 'leftAnkle'],
+    ['rightHip', 'rightShoulder'],
+    ['rightElbow', 'rightShoulder'],
+    ['rightElbow', 'rightWrist'],
+    ['rightHip', 'rightKnee'],
+    ['rightKnee', 'rightAnkle'],
+    ['leftShoulder', 'rightShoulder'],
+    ['leftHip', 'rightHip'],
+  ] as Array<[string, string]>
+).map(([a, b]) => [id(a), id(b)]);
 
 export interface Keypoint {
   y: number;
@@ -68,20 +109,26 @@ export interface MultiPoseOptions {
   nmsRadius?: number;
 }
 
-export const MULTI_POSE_DEFAULTS: Required<MultiPoseOptions> =
-    {outputStride: 16, maxDetections: 10, scoreThreshold: 0.5, nmsRadius: 20};
+export const MULTI_POSE_DEFAULTS: Required<MultiPoseOptions> = {
+  outputStride: 16,
+  maxDetections: 10,
+  scoreThreshold: 0.5,
+  nmsRadius: 20,
+};
 
 function checkMaps(maps: PosenetMaps): number {
   const cells = maps.height * maps.width;
   const k = maps.scores.length / cells;
   if (!Number.isInteger(k) || k < 1 || maps.offsets.length !== cells * 2 * k) {
-    throw new Error(`posenet decode: scores (${maps.scores.length}) and offsets (${maps.offsets.length}) do not fit a ` +
-        `${maps.height}x${maps.width} grid with 2 offsets per keypoint`);
+    throw new Error(
+      `posenet decode: scores (${maps.scores.length}) and offsets (${maps.offsets.length}) do not fit a ` +
+        `${maps.height}x${maps.width} grid with 2 offsets per keypoint`,
+    );
   }
   return k;
 }
 
-const clamp = (a: number, lo: number, hi: number) => a < lo ? lo : a > hi ? hi : a;
+const clamp = (a: number, lo: number, hi: number) => (a < lo ? lo : a > hi ? hi : a);
 
 /** Single-person decoding: each keypoint at its heatmap argmax cell (the first maximum) plus its offsets. */
 export function decodeSinglePose(maps: PosenetMaps, outputStride = 16): Pose {
@@ -94,8 +141,11 @@ export function decodeSinglePose(maps: PosenetMaps, outputStride = 16): Pose {
     for (let c = 1; c < cells; c++) if (scores[c * k + j] > scores[best * k + j]) best = c;
     const cy = Math.floor(best / width);
     const cx = best % width;
-    keypoints.push({y: cy * outputStride + offsets[best * 2 * k + j], x: cx * outputStride + offsets[best * 2 * k + k + j],
-      score: scores[best * k + j]});
+    keypoints.push({
+      y: cy * outputStride + offsets[best * 2 * k + j],
+      x: cx * outputStride + offsets[best * 2 * k + k + j],
+      score: scores[best * k + j],
+    });
   }
   return {keypoints, score: keypoints.reduce((s, p) => s + p.score, 0) / k};
 }
@@ -106,8 +156,12 @@ export function decodeMultiplePoses(maps: PosenetMaps, options: MultiPoseOptions
   const k = checkMaps(maps);
   const {height, width, scores, offsets} = maps;
   const edges = POSE_CHAIN.length;
-  for (const [name, d] of [['displacementsFwd', maps.displacementsFwd], ['displacementsBwd', maps.displacementsBwd]] as const) {
-    if (d.length !== height * width * 2 * edges) throw new Error(`posenet decode: ${name} holds ${d.length} values, not ${height}x${width}x${2 * edges}`);
+  for (const [name, d] of [
+    ['displacementsFwd', maps.displacementsFwd],
+    ['displacementsBwd', maps.displacementsBwd],
+  ] as const) {
+    if (d.length !== height * width * 2 * edges)
+      throw new Error(`posenet decode: ${name} holds ${d.length} values, not ${height}x${width}x${2 * edges}`);
   }
   const score = (y: number, x: number, j: number) => scores[(y * width + x) * k + j];
   const imageCoords = (y: number, x: number, j: number) => {
@@ -115,7 +169,7 @@ export function decodeMultiplePoses(maps: PosenetMaps, options: MultiPoseOptions
     return {y: y * outputStride + offsets[o + j], x: x * outputStride + offsets[o + k + j]};
   };
 
-  const candidates: Array<{score: number, y: number, x: number, id: number}> = [];
+  const candidates: Array<{score: number; y: number; x: number; id: number}> = [];
   for (let y = 0; y < height; y++) {
     for (let x = 0; x < width; x++) {
       for (let j = 0; j < k; j++) {
@@ -138,12 +192,15 @@ export function decodeMultiplePoses(maps: PosenetMaps, options: MultiPoseOptions
 
   const squaredRadius = nmsRadius * nmsRadius;
   const poses: Pose[] = [];
-  const nearExisting = (p: {y: number, x: number}, j: number) => poses.some(pose => {
-    const q = pose.keypoints[j];
-    return (q.y - p.y) ** 2 + (q.x - p.x) ** 2 <= squaredRadius;
+  const nearExisting = (p: {y: number; x: number}, j: number) =>
+    poses.some((pose) => {
+      const q = pose.keypoints[j];
+      return (q.y - p.y) ** 2 + (q.x - p.x) ** 2 <= squaredRadius;
+    });
+  const nearestCell = (p: {y: number; x: number}) => ({
+    y: clamp(Math.round(p.y / outputStride), 0, height - 1),
+    x: clamp(Math.round(p.x / outputStride), 0, width - 1),
   });
-  const nearestCell = (p: {y: number, x: number}) =>
-    ({y: clamp(Math.round(p.y / outputStride), 0, height - 1), x: clamp(Math.round(p.x / outputStride), 0, width - 1)});
   const traverse = (edge: number, source: Keypoint, target: number, displacements: ArrayLike<number>): Keypoint => {
     const c = nearestCell(source);
     const d = (c.y * width + c.x) * 2 * edges;
@@ -161,18 +218,20 @@ export function decodeMultiplePoses(maps: PosenetMaps, options: MultiPoseOptions
     if (poses.length >= maxDetections) break;
     const rootPoint = imageCoords(root.y, root.x, root.id);
     if (nearExisting(rootPoint, root.id)) continue;
-    const keypoints: Array<Keypoint|undefined> = new Array(k);
+    const keypoints: Array<Keypoint | undefined> = new Array(k);
     keypoints[root.id] = {...rootPoint, score: root.score};
     for (let e = edges - 1; e >= 0; e--) {
       const [parent, child] = POSE_CHAIN[e];
-      if (keypoints[child] && !keypoints[parent]) keypoints[parent] = traverse(e, keypoints[child]!, parent, maps.displacementsBwd);
+      if (keypoints[child] && !keypoints[parent])
+        keypoints[parent] = traverse(e, keypoints[child]!, parent, maps.displacementsBwd);
     }
     for (let e = 0; e < edges; e++) {
       const [parent, child] = POSE_CHAIN[e];
-      if (keypoints[parent] && !keypoints[child]) keypoints[child] = traverse(e, keypoints[parent]!, child, maps.displacementsFwd);
+      if (keypoints[parent] && !keypoints[child])
+        keypoints[child] = traverse(e, keypoints[parent]!, child, maps.displacementsFwd);
     }
     const full = keypoints as Keypoint[];
-    const uncovered = full.reduce((s, p, j) => nearExisting(p, j) ? s : s + p.score, 0);
+    const uncovered = full.reduce((s, p, j) => (nearExisting(p, j) ? s : s + p.score), 0);
     poses.push({keypoints: full, score: uncovered / k});
   }
   return poses;
@@ -183,26 +242,42 @@ export function decodeMultiplePoses(maps: PosenetMaps, options: MultiPoseOptions
  * (the order of models.posenet), read to the host, the heatmaps through a sigmoid.
  */
 export function posenetMaps(outputs: tf.Tensor[], row = 0): PosenetMaps {
-  if (outputs.length !== 4 || outputs.some(o => o.rank !== 4)) throw new Error('posenet decode: expected the 4 rank-4 outputs of PoseNet');
+  if (outputs.length !== 4 || outputs.some((o) => o.rank !== 4))
+    throw new Error('posenet decode: expected the 4 rank-4 outputs of PoseNet');
   const [, height, width] = outputs[0].shape as number[];
-  const read = (t: tf.Tensor, sigmoid = false) => tf.tidy(() => {
-    const r = tf.slice(t, [row, 0, 0, 0], [1, -1, -1, -1]);
-    return (sigmoid ? tf.sigmoid(r) : r).dataSync() as Float32Array;
-  });
-  return {height, width, scores: read(outputs[0], true), offsets: read(outputs[1]),
-    displacementsFwd: read(outputs[2]), displacementsBwd: read(outputs[3])};
+  const read = (t: tf.Tensor, sigmoid = false) =>
+    tf.tidy(() => {
+      const r = tf.slice(t, [row, 0, 0, 0], [1, -1, -1, -1]);
+      return (sigmoid ? tf.sigmoid(r) : r).dataSync() as Float32Array;
+    });
+  return {
+    height,
+    width,
+    scores: read(outputs[0], true),
+    offsets: read(outputs[1]),
+    displacementsFwd: read(outputs[2]),
+    displacementsBwd: read(outputs[3]),
+  };
 }
 
 /** Poses scaled from model-input pixels to frame pixels (PoseNet's scalePose). */
 export function scalePoses(poses: Pose[], scaleY: number, scaleX: number): Pose[] {
-  return poses.map(p => ({score: p.score, keypoints: p.keypoints.map(q => ({y: q.y * scaleY, x: q.x * scaleX, score: q.score}))}));
+  return poses.map((p) => ({
+    score: p.score,
+    keypoints: p.keypoints.map((q) => ({y: q.y * scaleY, x: q.x * scaleX, score: q.score})),
+  }));
 }
 
 /**
  * A model input size for a frame: the aspect ratio kept, longer side about `longSide`, each side
  * outputStride * k + 1 (see the header).
  */
-export function posenetInputSize(frameHeight: number, frameWidth: number, longSide = 385, outputStride = 16): [number, number] {
+export function posenetInputSize(
+  frameHeight: number,
+  frameWidth: number,
+  longSide = 385,
+  outputStride = 16,
+): [number, number] {
   const scale = Math.min(1, longSide / Math.max(frameHeight, frameWidth));
   const fit = (v: number) => Math.max(1, Math.round((v * scale - 1) / outputStride)) * outputStride + 1;
   return [fit(frameHeight), fit(frameWidth)];

@@ -22,13 +22,13 @@ import {buildAndLoad, loadStateDict, mappingFromModel, WeightMapping} from './py
 
 export interface ResNetOptions {
   /** 18, 34 or 50. Default 50. */
-  depth?: 18|34|50;
+  depth?: 18 | 34 | 50;
   /**
    * 'classifier': global average pool + fc (torchvision's logits); 'pose': SimpleBaseline's
    * deconv head to `joints` heatmaps at 1/4 of the input resolution; 'none': the layer4 features.
    * Default 'classifier'.
    */
-  head?: 'classifier'|'pose'|'none';
+  head?: 'classifier' | 'pose' | 'none';
   /** Classifier outputs. Default 1000. */
   numClasses?: number;
   /** Pose head: channels of the transposed convs (default 256) and heatmaps (default 17, COCO). */
@@ -40,18 +40,18 @@ export interface ResNetOptions {
    * Initial weights: 'random' (tfjs's defaults, for training) or 'zeros' (much faster to build;
    * for weights loaded next, as resnetFromCheckpoint does). Default 'random'.
    */
-  weightInit?: 'random'|'zeros';
+  weightInit?: 'random' | 'zeros';
   /** [height, width, 3]; null sizes accept any resolution (default). */
-  inputShape?: [number|null, number|null, number];
+  inputShape?: [number | null, number | null, number];
   /**
    * Build the delta model (toDelta of the dense one, with weights of its own and batch norms folded
    * into the convolutions): true, or toDelta's options (thresholds, stats, ...). Default: the dense model.
    */
-  delta?: boolean|ToDeltaOptions;
+  delta?: boolean | ToDeltaOptions;
   name?: string;
 }
 
-const LAYERS: {[depth: number]: {bottleneck: boolean, blocks: number[]}} = {
+const LAYERS: {[depth: number]: {bottleneck: boolean; blocks: number[]}} = {
   18: {bottleneck: false, blocks: [2, 2, 2, 2]},
   34: {bottleneck: false, blocks: [3, 4, 6, 3]},
   50: {bottleneck: true, blocks: [3, 4, 6, 3]},
@@ -60,9 +60,9 @@ const LAYERS: {[depth: number]: {bottleneck: boolean, blocks: number[]}} = {
 type T = tfl.SymbolicTensor;
 
 /** The kernelInitializer of every conv / dense layer ('zeros', or undefined for tfjs's default). */
-type Init = 'zeros'|undefined;
+type Init = 'zeros' | undefined;
 
-function apply(layer: tfl.layers.Layer, x: T|T[]): T {
+function apply(layer: tfl.layers.Layer, x: T | T[]): T {
   return layer.apply(x) as T;
 }
 
@@ -70,12 +70,32 @@ function apply(layer: tfl.layers.Layer, x: T|T[]): T {
 function conv(init: Init, x: T, name: string, filters: number, kernel: number, stride: number): T {
   const pad = (kernel - 1) / 2;
   if (stride === 1 || pad === 0) {
-    return apply(tfl.layers.conv2d({name, filters, kernelSize: kernel, strides: stride, padding: pad === 0 ? 'valid' : 'same',
-      useBias: false, kernelInitializer: init}), x);
+    return apply(
+      tfl.layers.conv2d({
+        name,
+        filters,
+        kernelSize: kernel,
+        strides: stride,
+        padding: pad === 0 ? 'valid' : 'same',
+        useBias: false,
+        kernelInitializer: init,
+      }),
+      x,
+    );
   }
   const padded = apply(tfl.layers.zeroPadding2d({name: `${name}.pad`, padding: pad}), x);
-  return apply(tfl.layers.conv2d({name, filters, kernelSize: kernel, strides: stride, padding: 'valid', useBias: false,
-    kernelInitializer: init}), padded);
+  return apply(
+    tfl.layers.conv2d({
+      name,
+      filters,
+      kernelSize: kernel,
+      strides: stride,
+      padding: 'valid',
+      useBias: false,
+      kernelInitializer: init,
+    }),
+    padded,
+  );
 }
 
 function bn(x: T, name: string): T {
@@ -87,7 +107,15 @@ function relu(x: T, name: string): T {
   return apply(tfl.layers.reLU({name}), x);
 }
 
-function block(init: Init, x: T, name: string, inChannels: number, planes: number, stride: number, bottleneck: boolean): {y: T, channels: number} {
+function block(
+  init: Init,
+  x: T,
+  name: string,
+  inChannels: number,
+  planes: number,
+  stride: number,
+  bottleneck: boolean,
+): {y: T; channels: number} {
   const out = bottleneck ? planes * 4 : planes;
   let h: T;
   if (bottleneck) {
@@ -98,8 +126,10 @@ function block(init: Init, x: T, name: string, inChannels: number, planes: numbe
     h = relu(bn(conv(init, x, `${name}.conv1`, planes, 3, stride), `${name}.bn1`), `${name}.relu1`);
     h = bn(conv(init, h, `${name}.conv2`, planes, 3, 1), `${name}.bn2`);
   }
-  const residual = stride !== 1 || inChannels !== out ?
-      bn(conv(init, x, `${name}.downsample.0`, out, 1, stride), `${name}.downsample.1`) : x;
+  const residual =
+    stride !== 1 || inChannels !== out
+      ? bn(conv(init, x, `${name}.downsample.0`, out, 1, stride), `${name}.downsample.1`)
+      : x;
   return {y: relu(apply(tfl.layers.add({name: `${name}.add`}), [h, residual]), `${name}.relu`), channels: out};
 }
 
@@ -109,7 +139,8 @@ export function resnet(options: ResNetOptions = {}): tfl.LayersModel {
   const spec = LAYERS[depth];
   if (spec == null) throw new Error(`resnet: depth must be 18, 34 or 50, got ${depth}`);
   const head = options.head ?? 'classifier';
-  if (!['classifier', 'pose', 'none'].includes(head)) throw new Error(`resnet: head must be 'classifier', 'pose' or 'none', got ${head}`);
+  if (!['classifier', 'pose', 'none'].includes(head))
+    throw new Error(`resnet: head must be 'classifier', 'pose' or 'none', got ${head}`);
   const width = options.width ?? 64;
   const init: Init = options.weightInit === 'zeros' ? 'zeros' : undefined;
   const input = tfl.input({shape: (options.inputShape ?? [null, null, 3]) as number[], name: 'image'});
@@ -120,7 +151,15 @@ export function resnet(options: ResNetOptions = {}): tfl.LayersModel {
   let channels = width;
   spec.blocks.forEach((count, stage) => {
     for (let b = 0; b < count; b++) {
-      const r = block(init, x, `layer${stage + 1}.${b}`, channels, width * 2 ** stage, b === 0 && stage > 0 ? 2 : 1, spec.bottleneck);
+      const r = block(
+        init,
+        x,
+        `layer${stage + 1}.${b}`,
+        channels,
+        width * 2 ** stage,
+        b === 0 && stage > 0 ? 2 : 1,
+        spec.bottleneck,
+      );
       x = r.y;
       channels = r.channels;
     }
@@ -133,19 +172,36 @@ export function resnet(options: ResNetOptions = {}): tfl.LayersModel {
     const deconv = options.deconvChannels ?? 256;
     for (let i = 0; i < 3; i++) {
       // ConvTranspose2d(k4, s2, p1): TF's 'same' pads the same (1 each side) and doubles the size.
-      x = apply(tfl.layers.conv2dTranspose({name: `deconv_layers.${3 * i}`, filters: deconv, kernelSize: 4, strides: 2,
-        padding: 'same', useBias: false, kernelInitializer: init}), x);
+      x = apply(
+        tfl.layers.conv2dTranspose({
+          name: `deconv_layers.${3 * i}`,
+          filters: deconv,
+          kernelSize: 4,
+          strides: 2,
+          padding: 'same',
+          useBias: false,
+          kernelInitializer: init,
+        }),
+        x,
+      );
       x = relu(bn(x, `deconv_layers.${3 * i + 1}`), `deconv_layers.${3 * i + 2}`);
     }
-    x = apply(tfl.layers.conv2d({name: 'final_layer', filters: options.joints ?? 17, kernelSize: 1, kernelInitializer: init}), x);
+    x = apply(
+      tfl.layers.conv2d({name: 'final_layer', filters: options.joints ?? 17, kernelSize: 1, kernelInitializer: init}),
+      x,
+    );
   }
-  const dense = tfl.model({inputs: input, outputs: x, name: options.name ?? `resnet${depth}${head === 'classifier' ? '' : `_${head}`}`});
+  const dense = tfl.model({
+    inputs: input,
+    outputs: x,
+    name: options.name ?? `resnet${depth}${head === 'classifier' ? '' : `_${head}`}`,
+  });
   if (options.delta == null || options.delta === false) return dense;
   return deltaOf(dense, options.delta);
 }
 
 /** The delta twin of `dense` with weights of its own (folded batch norms make new ones anyway); `dense` is disposed. */
-function deltaOf(dense: tfl.LayersModel, delta: true|ToDeltaOptions): tfl.LayersModel {
+function deltaOf(dense: tfl.LayersModel, delta: true | ToDeltaOptions): tfl.LayersModel {
   try {
     return toDelta(dense, {...(delta === true ? {} : delta), shareWeights: false});
   } finally {
@@ -165,7 +221,10 @@ export function loadResNetWeights(model: tfl.LayersModel, stateDict: StateDict):
 /** The ResNet options a torchvision-named state dict implies (depth, width, head and its sizes). */
 export function resnetOptionsFromStateDict(sd: StateDict): ResNetOptions {
   const conv1 = sd.get('conv1.weight');
-  if (conv1 == null) throw new Error(`not a torchvision ResNet state dict: no 'conv1.weight' (keys: ${[...sd.keys()].slice(0, 6).join(', ')}, ...)`);
+  if (conv1 == null)
+    throw new Error(
+      `not a torchvision ResNet state dict: no 'conv1.weight' (keys: ${[...sd.keys()].slice(0, 6).join(', ')}, ...)`,
+    );
   const count = (stage: number) => {
     let n = 0;
     while (sd.has(`layer${stage}.${n}.conv1.weight`)) n++;
@@ -175,8 +234,9 @@ export function resnetOptionsFromStateDict(sd: StateDict): ResNetOptions {
   const bottleneck = sd.has('layer1.0.conv3.weight');
   const depth = bottleneck ? 50 : blocks[2] === 6 ? 34 : 18;
   const expected = LAYERS[depth].blocks;
-  if (!blocks.every((b, i) => b === expected[i])) throw new Error(`ResNet state dict has blocks [${blocks}], which is not ResNet-18/34/50`);
-  const options: ResNetOptions = {depth: depth as 18|34|50, width: conv1.shape[0]};
+  if (!blocks.every((b, i) => b === expected[i]))
+    throw new Error(`ResNet state dict has blocks [${blocks}], which is not ResNet-18/34/50`);
+  const options: ResNetOptions = {depth: depth as 18 | 34 | 50, width: conv1.shape[0]};
   const fc = sd.get('fc.weight');
   const final = sd.get('final_layer.weight');
   if (fc != null) {
@@ -193,14 +253,18 @@ export function resnetOptionsFromStateDict(sd: StateDict): ResNetOptions {
 }
 
 /** Reads a torchvision / SimpleBaseline checkpoint, builds the matching model and loads it. */
-export async function resnetFromCheckpoint(source: string|Uint8Array|ArrayBuffer,
-                                           options: ResNetOptions & LoadCheckpointOptions = {}): Promise<tfl.LayersModel> {
+export async function resnetFromCheckpoint(
+  source: string | Uint8Array | ArrayBuffer,
+  options: ResNetOptions & LoadCheckpointOptions = {},
+): Promise<tfl.LayersModel> {
   return resnetFromStateDict(await loadPyTorchCheckpoint(source, options), options);
 }
 
 /** The model a torchvision / SimpleBaseline state dict describes, with its weights. */
 export function resnetFromStateDict(sd: StateDict, options: ResNetOptions = {}): tfl.LayersModel {
-  const dense = buildAndLoad(() => resnet({weightInit: 'zeros', ...options, ...resnetOptionsFromStateDict(sd), delta: false}),
-      model => loadResNetWeights(model, sd));
+  const dense = buildAndLoad(
+    () => resnet({weightInit: 'zeros', ...options, ...resnetOptionsFromStateDict(sd), delta: false}),
+    (model) => loadResNetWeights(model, sd),
+  );
   return options.delta == null || options.delta === false ? dense : deltaOf(dense, options.delta);
 }

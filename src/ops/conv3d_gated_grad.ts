@@ -16,23 +16,29 @@ import {Conv3DGated, Conv3DGatedAttrs} from './kernel_names';
 type Shape5 = [number, number, number, number, number];
 
 function paddedShape(x: Tensor, attrs: Conv3DGatedAttrs): Shape5 {
-  return x.shape.map((n, i) => i === 0 || i === 4 ? n : n + attrs.pad[i - 1][0] + attrs.pad[i - 1][1]) as Shape5;
+  return x.shape.map((n, i) => (i === 0 || i === 4 ? n : n + attrs.pad[i - 1][0] + attrs.pad[i - 1][1])) as Shape5;
 }
 
 /** Spatial size of the 'valid' transposed conv before cropping: (in - 1) * s + k. */
 function fullTransposedShape(x: Tensor, filter: Tensor, attrs: Conv3DGatedAttrs): Shape5 {
   const s = attrs.strides;
-  return [x.shape[0], ...[1, 2, 3].map(i => (x.shape[i] - 1) * s[i - 1] + filter.shape[i - 1]),
-    filter.shape[3]] as Shape5;
+  return [
+    x.shape[0],
+    ...[1, 2, 3].map((i) => (x.shape[i] - 1) * s[i - 1] + filter.shape[i - 1]),
+    filter.shape[3],
+  ] as Shape5;
 }
 
 /** Crops (or zero-extends) a full transposed-conv output to outputShape, starting at the front pads. */
 function cropFull(full: Tensor5D, attrs: Conv3DGatedAttrs): Tensor5D {
   const out = attrs.outputShape;
   const begin = [0, attrs.pad[0][0], attrs.pad[1][0], attrs.pad[2][0], 0];
-  const size = out.map((n, i) => i === 0 || i === 4 ? n : Math.min(n, full.shape[i] - begin[i]));
+  const size = out.map((n, i) => (i === 0 || i === 4 ? n : Math.min(n, full.shape[i] - begin[i])));
   const sliced = tf.slice(full, begin, size);
-  return tf.pad(sliced, out.map((n, i) => [0, n - size[i]] as [number, number])) as Tensor5D;
+  return tf.pad(
+    sliced,
+    out.map((n, i) => [0, n - size[i]] as [number, number]),
+  ) as Tensor5D;
 }
 
 /** The adjoint of cropFull: places dOut back into a zero tensor of the full shape. */
@@ -40,7 +46,10 @@ function uncropFull(dOut: Tensor5D, fullShape: Shape5, attrs: Conv3DGatedAttrs):
   const begin = [0, attrs.pad[0][0], attrs.pad[1][0], attrs.pad[2][0], 0];
   const size = dOut.shape.map((n, i) => Math.min(n, fullShape[i] - begin[i]));
   const kept = tf.slice(dOut, [0, 0, 0, 0, 0], size);
-  return tf.pad(kept, fullShape.map((n, i) => [begin[i], n - begin[i] - size[i]] as [number, number])) as Tensor5D;
+  return tf.pad(
+    kept,
+    fullShape.map((n, i) => [begin[i], n - begin[i] - size[i]] as [number, number]),
+  ) as Tensor5D;
 }
 
 function convPreGate(x: Tensor5D, filter: Tensor5D, attrs: Conv3DGatedAttrs): Tensor5D {
@@ -48,20 +57,36 @@ function convPreGate(x: Tensor5D, filter: Tensor5D, attrs: Conv3DGatedAttrs): Te
     const xp = tf.pad(x, [[0, 0], ...attrs.pad, [0, 0]]);
     return tf.conv3d(xp, filter, attrs.strides, 'valid');
   }
-  const full = tf.engine().runKernel('Conv3DBackpropInputV2', {dy: x, filter},
-      {strides: attrs.strides, pad: 'valid', inputShape: fullTransposedShape(x, filter, attrs)}) as Tensor5D;
+  const full = tf
+    .engine()
+    .runKernel(
+      'Conv3DBackpropInputV2',
+      {dy: x, filter},
+      {strides: attrs.strides, pad: 'valid', inputShape: fullTransposedShape(x, filter, attrs)},
+    ) as Tensor5D;
   return cropFull(full, attrs);
 }
 
 function activationDerivative(p: Tensor, attrs: Conv3DGatedAttrs): Tensor {
   switch (attrs.activation) {
-    case 'linear': return tf.onesLike(p);
-    case 'relu': return tf.cast(tf.greater(p, 0), 'float32');
-    case 'relu6': return tf.cast(tf.logicalAnd(tf.greater(p, 0), tf.less(p, 6)), 'float32');
-    case 'leakyRelu': return tf.where(tf.greater(p, 0), tf.onesLike(p), tf.fill(p.shape, attrs.alpha));
-    case 'sigmoid': { const s = tf.sigmoid(p); return tf.mul(s, tf.sub(1, s)); }
-    case 'tanh': { const t = tf.tanh(p); return tf.sub(1, tf.square(t)); }
-    default: throw new Error(`conv3dGated: gradient of activation '${attrs.activation}' is not implemented`);
+    case 'linear':
+      return tf.onesLike(p);
+    case 'relu':
+      return tf.cast(tf.greater(p, 0), 'float32');
+    case 'relu6':
+      return tf.cast(tf.logicalAnd(tf.greater(p, 0), tf.less(p, 6)), 'float32');
+    case 'leakyRelu':
+      return tf.where(tf.greater(p, 0), tf.onesLike(p), tf.fill(p.shape, attrs.alpha));
+    case 'sigmoid': {
+      const s = tf.sigmoid(p);
+      return tf.mul(s, tf.sub(1, s));
+    }
+    case 'tanh': {
+      const t = tf.tanh(p);
+      return tf.sub(1, tf.square(t));
+    }
+    default:
+      throw new Error(`conv3dGated: gradient of activation '${attrs.activation}' is not implemented`);
   }
 }
 
@@ -69,7 +94,7 @@ export function registerConv3DGatedGradient(): void {
   tf.registerGradient({
     kernelName: Conv3DGated,
     inputsToSave: ['x', 'filter', 'bias', 'gateKernel', 'gateBias'],
-    gradFunc: (dOut: Tensor|Tensor[], saved: Tensor[], rawAttrs): {[name: string]: () => Tensor} => {
+    gradFunc: (dOut: Tensor | Tensor[], saved: Tensor[], rawAttrs): {[name: string]: () => Tensor} => {
       const attrs = rawAttrs as unknown as Conv3DGatedAttrs;
       const [x, filter, bias, gateKernel, gateBias] = saved as Tensor5D[];
       const dy5 = (Array.isArray(dOut) ? dOut[0] : dOut) as Tensor5D;
@@ -78,12 +103,12 @@ export function registerConv3DGatedGradient(): void {
         if (bias != null) y = tf.add(y, bias);
         const [n, c] = [y.shape[0], y.shape[4]];
         const voxels = y.shape[1] * y.shape[2] * y.shape[3];
-        const m = tf.mean(y, [1, 2, 3]);                                        // [N, C]
+        const m = tf.mean(y, [1, 2, 3]); // [N, C]
         const g = tf.sigmoid(tf.add(tf.matMul(m, gateKernel as Tensor as tf.Tensor2D), gateBias));
         const gb = tf.reshape(g, [n, 1, 1, 1, c]);
         const p = tf.mul(y, gb);
         const dp = tf.mul(dy5, activationDerivative(p, attrs));
-        const dz = tf.mul(tf.sum(tf.mul(dp, y), [1, 2, 3]), tf.mul(g, tf.sub(1, g)));   // [N, C]
+        const dz = tf.mul(tf.sum(tf.mul(dp, y), [1, 2, 3]), tf.mul(g, tf.sub(1, g))); // [N, C]
         const dGateKernel = tf.matMul(m, dz, true, false);
         const dGateBias = tf.sum(dz, 0);
         const dm = tf.matMul(dz, gateKernel as Tensor as tf.Tensor2D, false, true);
@@ -92,16 +117,31 @@ export function registerConv3DGatedGradient(): void {
         let dx: Tensor, dFilter: Tensor;
         if (!attrs.transpose) {
           const xp = tf.pad(x, [[0, 0], ...attrs.pad, [0, 0]]);
-          const dxp = tf.engine().runKernel('Conv3DBackpropInputV2', {dy, filter},
-              {strides: attrs.strides, pad: 'valid', inputShape: paddedShape(x, attrs)}) as Tensor;
+          const dxp = tf
+            .engine()
+            .runKernel(
+              'Conv3DBackpropInputV2',
+              {dy, filter},
+              {strides: attrs.strides, pad: 'valid', inputShape: paddedShape(x, attrs)},
+            ) as Tensor;
           dx = tf.slice(dxp, [0, attrs.pad[0][0], attrs.pad[1][0], attrs.pad[2][0], 0], x.shape);
-          dFilter = tf.engine().runKernel('Conv3DBackpropFilterV2', {x: xp, dy},
-              {strides: attrs.strides, pad: 'valid', filterShape: filter.shape}) as Tensor;
+          dFilter = tf
+            .engine()
+            .runKernel(
+              'Conv3DBackpropFilterV2',
+              {x: xp, dy},
+              {strides: attrs.strides, pad: 'valid', filterShape: filter.shape},
+            ) as Tensor;
         } else {
           const dFull = uncropFull(dy, fullTransposedShape(x, filter, attrs), attrs);
           dx = tf.conv3d(dFull, filter, attrs.strides, 'valid');
-          dFilter = tf.engine().runKernel('Conv3DBackpropFilterV2', {x: dFull, dy: x},
-              {strides: attrs.strides, pad: 'valid', filterShape: filter.shape}) as Tensor;
+          dFilter = tf
+            .engine()
+            .runKernel(
+              'Conv3DBackpropFilterV2',
+              {x: dFull, dy: x},
+              {strides: attrs.strides, pad: 'valid', filterShape: filter.shape},
+            ) as Tensor;
         }
         return {dx, dFilter, dBias, dGateKernel, dGateBias};
       });

@@ -8,7 +8,7 @@ import type {Tensor, TensorLike} from '@tensorflow/tfjs-core';
 import {DeltaAdd} from './kernel_names';
 import {checkNonEmpty, checkSameShape, fail, shapeStr, toFloatTensor} from './validation';
 
-function deltaAdd_<T extends Tensor>(a: T|TensorLike, b: T|TensorLike): T {
+function deltaAdd_<T extends Tensor>(a: T | TensorLike, b: T | TensorLike): T {
   const op = 'deltaAdd';
   const $a = toFloatTensor(op, 'a', a);
   const $b = toFloatTensor(op, 'b', b);

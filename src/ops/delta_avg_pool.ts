@@ -10,9 +10,13 @@ import {DeltaAvgPool, DeltaAvgPoolAttrs} from './kernel_names';
 import {checkPool2D} from './companion_checks';
 import {DimRoundingMode, PadSpec2D, toFloatTensor} from './validation';
 
-function deltaAvgPool_(x: Tensor4D|TensorLike, poolSize: [number, number]|number = 2,
-                       strides?: [number, number]|number|null, pad: PadSpec2D = 'valid',
-                       dimRoundingMode?: DimRoundingMode): Tensor4D {
+function deltaAvgPool_(
+  x: Tensor4D | TensorLike,
+  poolSize: [number, number] | number = 2,
+  strides?: [number, number] | number | null,
+  pad: PadSpec2D = 'valid',
+  dimRoundingMode?: DimRoundingMode,
+): Tensor4D {
   const op = 'deltaAvgPool';
   const $x = toFloatTensor(op, 'x', x);
   const window = checkPool2D(op, $x, poolSize, strides, pad, dimRoundingMode);

@@ -10,12 +10,28 @@ import {DeltaConv2D, DeltaConv2DAttrs} from './kernel_names';
 import {checkConvInputs} from './conv_checks';
 import type {DimRoundingMode, PadSpec2D} from './validation';
 
-function deltaConv2d_<T extends Tensor3D|Tensor4D>(
-    x: T|TensorLike, filter: Tensor4D|TensorLike, strides: [number, number]|number,
-    pad: PadSpec2D, dataFormat: 'NHWC' = 'NHWC', dilations: [number, number]|number = [1, 1],
-    dimRoundingMode?: DimRoundingMode, bias?: Tensor1D|TensorLike): T {
+function deltaConv2d_<T extends Tensor3D | Tensor4D>(
+  x: T | TensorLike,
+  filter: Tensor4D | TensorLike,
+  strides: [number, number] | number,
+  pad: PadSpec2D,
+  dataFormat: 'NHWC' = 'NHWC',
+  dilations: [number, number] | number = [1, 1],
+  dimRoundingMode?: DimRoundingMode,
+  bias?: Tensor1D | TensorLike,
+): T {
   const c = checkConvInputs(
-      'deltaConv2d', x, filter, bias, strides, pad, dataFormat, dilations, dimRoundingMode, 'regular');
+    'deltaConv2d',
+    x,
+    filter,
+    bias,
+    strides,
+    pad,
+    dataFormat,
+    dilations,
+    dimRoundingMode,
+    'regular',
+  );
   const attrs: DeltaConv2DAttrs = {strides: c.strides, pad, dilations: c.dilations, dimRoundingMode};
   const inputs: {[name: string]: Tensor} = {x: c.x4, filter: c.filter};
   if (c.bias != null) inputs.bias = c.bias;

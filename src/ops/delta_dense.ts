@@ -10,7 +10,11 @@ import {DeltaDense} from './kernel_names';
 import {checkChannelVector} from './companion_checks';
 import {checkNonEmpty, checkRank, fail, shapeStr, toFloatTensor} from './validation';
 
-function deltaDense_<T extends Tensor>(x: T|TensorLike, kernel: Tensor2D|TensorLike, bias?: Tensor1D|TensorLike): T {
+function deltaDense_<T extends Tensor>(
+  x: T | TensorLike,
+  kernel: Tensor2D | TensorLike,
+  bias?: Tensor1D | TensorLike,
+): T {
   const op = 'deltaDense';
   const $x = toFloatTensor(op, 'x', x);
   const $kernel = toFloatTensor(op, 'kernel', kernel);
@@ -19,7 +23,11 @@ function deltaDense_<T extends Tensor>(x: T|TensorLike, kernel: Tensor2D|TensorL
   checkRank(op, 'kernel', $kernel, 2, '[inChannels, outChannels]');
   const inChannels = $x.shape[$x.rank - 1];
   if ($kernel.shape[0] !== inChannels) {
-    fail(op, 'kernel', `must have ${inChannels} rows to match 'x' ${shapeStr($x.shape)}, got ${shapeStr($kernel.shape)}`);
+    fail(
+      op,
+      'kernel',
+      `must have ${inChannels} rows to match 'x' ${shapeStr($x.shape)}, got ${shapeStr($kernel.shape)}`,
+    );
   }
   const inputs: {[name: string]: Tensor} = {x: $x, kernel: $kernel};
   const outChannels = $kernel.shape[1] as number;

@@ -8,7 +8,7 @@ import type {Tensor2D, Tensor4D, TensorLike} from '@tensorflow/tfjs-core';
 import {DeltaGlobalAvgPool} from './kernel_names';
 import {checkNonEmpty, checkRank, toFloatTensor} from './validation';
 
-function deltaGlobalAvgPool_(x: Tensor4D|TensorLike): Tensor2D {
+function deltaGlobalAvgPool_(x: Tensor4D | TensorLike): Tensor2D {
   const op = 'deltaGlobalAvgPool';
   const $x = toFloatTensor(op, 'x', x);
   checkRank(op, 'x', $x, 4, 'NHWC');

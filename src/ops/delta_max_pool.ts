@@ -17,17 +17,22 @@ export interface DeltaMaxPoolResult {
 }
 
 function deltaMaxPool_(
-    accumulated: Tensor4D|TensorLike, delta: Tensor4D|TensorLike,
-    poolSize: [number, number]|number = 2, strides?: [number, number]|number|null,
-    pad: PadSpec2D = 'valid', dimRoundingMode?: DimRoundingMode): DeltaMaxPoolResult {
+  accumulated: Tensor4D | TensorLike,
+  delta: Tensor4D | TensorLike,
+  poolSize: [number, number] | number = 2,
+  strides?: [number, number] | number | null,
+  pad: PadSpec2D = 'valid',
+  dimRoundingMode?: DimRoundingMode,
+): DeltaMaxPoolResult {
   const op = 'deltaMaxPool';
   const a = toFloatTensor(op, 'accumulated', accumulated);
   const d = toFloatTensor(op, 'delta', delta);
   const window = checkPool2D(op, d, poolSize, strides, pad, dimRoundingMode, 'delta');
   checkSameShape(op, 'accumulated', a, 'delta', d);
   const attrs: DeltaMaxPoolAttrs = {filterSize: window.filterSize, strides: window.strides, pad, dimRoundingMode};
-  const [outDelta, outAcc] =
-      tf.engine().runKernel(DeltaMaxPool, {accumulated: a, delta: d}, attrs as unknown as NamedAttrMap) as Tensor4D[];
+  const [outDelta, outAcc] = tf
+    .engine()
+    .runKernel(DeltaMaxPool, {accumulated: a, delta: d}, attrs as unknown as NamedAttrMap) as Tensor4D[];
   return {delta: outDelta, accumulated: outAcc};
 }
 

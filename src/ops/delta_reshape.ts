@@ -10,17 +10,21 @@ import type {NamedAttrMap, Tensor, TensorLike} from '@tensorflow/tfjs-core';
 import {DeltaReshape, DeltaReshapeAttrs} from './kernel_names';
 import {checkNonEmpty, fail, shapeStr, toFloatTensor} from './validation';
 
-function deltaReshape_<R extends tf.Rank>(x: Tensor|TensorLike, shape: number[]): Tensor<R> {
+function deltaReshape_<R extends tf.Rank>(x: Tensor | TensorLike, shape: number[]): Tensor<R> {
   const op = 'deltaReshape';
   const $x = toFloatTensor(op, 'x', x);
   checkNonEmpty(op, 'x', $x);
-  if (!Array.isArray(shape) || shape.length < 1 || !shape.every(d => Number.isInteger(d) && (d > 0 || d === -1)) ||
-      shape.filter(d => d === -1).length > 1) {
+  if (
+    !Array.isArray(shape) ||
+    shape.length < 1 ||
+    !shape.every((d) => Number.isInteger(d) && (d > 0 || d === -1)) ||
+    shape.filter((d) => d === -1).length > 1
+  ) {
     fail(op, 'shape', `must be positive integers with at most one -1, got ${JSON.stringify(shape)}`);
   }
-  const known = shape.reduce((p, d) => d === -1 ? p : p * d, 1);
-  const resolved = shape.map(d => d === -1 ? $x.size / known : d);
-  if (!resolved.every(d => Number.isInteger(d)) || resolved.reduce((p, d) => p * d, 1) !== $x.size) {
+  const known = shape.reduce((p, d) => (d === -1 ? p : p * d), 1);
+  const resolved = shape.map((d) => (d === -1 ? $x.size / known : d));
+  if (!resolved.every((d) => Number.isInteger(d)) || resolved.reduce((p, d) => p * d, 1) !== $x.size) {
     fail(op, 'shape', `${JSON.stringify(shape)} does not fit the ${$x.size} elements of 'x' ${shapeStr($x.shape)}`);
   }
   const attrs: DeltaReshapeAttrs = {shape: resolved};

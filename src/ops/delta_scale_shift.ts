@@ -11,7 +11,11 @@ import {DeltaScaleShift} from './kernel_names';
 import {checkChannelVector} from './companion_checks';
 import {checkNonEmpty, fail, shapeStr, toFloatTensor} from './validation';
 
-function deltaScaleShift_<T extends Tensor>(x: T|TensorLike, scale: Tensor1D|TensorLike, offset?: Tensor1D|TensorLike): T {
+function deltaScaleShift_<T extends Tensor>(
+  x: T | TensorLike,
+  scale: Tensor1D | TensorLike,
+  offset?: Tensor1D | TensorLike,
+): T {
   const op = 'deltaScaleShift';
   const $x = toFloatTensor(op, 'x', x);
   if ($x.rank < 2) fail(op, 'x', `must have rank >= 2 ([...pixels, channels]), got shape ${shapeStr($x.shape)}`);

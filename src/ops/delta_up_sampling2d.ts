@@ -9,8 +9,11 @@ import type {NamedAttrMap, Tensor4D, TensorLike} from '@tensorflow/tfjs-core';
 import {DeltaUpSampling2D, DeltaUpSampling2DAttrs} from './kernel_names';
 import {checkNonEmpty, checkRank, fail, positiveInts, toFloatTensor} from './validation';
 
-function deltaUpSampling2d_(x: Tensor4D|TensorLike, size: number|[number, number] = 2,
-                            interpolation: 'nearest'|'bilinear' = 'nearest'): Tensor4D {
+function deltaUpSampling2d_(
+  x: Tensor4D | TensorLike,
+  size: number | [number, number] = 2,
+  interpolation: 'nearest' | 'bilinear' = 'nearest',
+): Tensor4D {
   const op = 'deltaUpSampling2d';
   const $x = toFloatTensor(op, 'x', x);
   checkRank(op, 'x', $x, 4, 'NHWC');

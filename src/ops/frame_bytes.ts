@@ -22,8 +22,9 @@ export function packedLength(count: number): number {
  */
 export function framesFromBytes(bytes: Uint8Array, shape: number[], scale = 1 / 255): Tensor {
   const op = 'framesFromBytes';
-  if (!(bytes instanceof Uint8Array)) fail(op, 'bytes', `must be a Uint8Array, got ${Object.prototype.toString.call(bytes)}`);
-  if (!Array.isArray(shape) || !shape.every(d => Number.isInteger(d) && d > 0)) {
+  if (!(bytes instanceof Uint8Array))
+    fail(op, 'bytes', `must be a Uint8Array, got ${Object.prototype.toString.call(bytes)}`);
+  if (!Array.isArray(shape) || !shape.every((d) => Number.isInteger(d) && d > 0)) {
     fail(op, 'shape', `must be positive integers, got ${JSON.stringify(shape)}`);
   }
   const size = shape.reduce((p, d) => p * d, 1);
@@ -31,11 +32,13 @@ export function framesFromBytes(bytes: Uint8Array, shape: number[], scale = 1 / 
   if (!Number.isFinite(scale)) fail(op, 'scale', `must be a finite number, got ${scale}`);
   // Pack on a 4-byte boundary: a copy only when the view is unaligned or its length is not a multiple of 4.
   const aligned = bytes.byteOffset % 4 === 0 && bytes.length % 4 === 0;
-  const words = aligned ? new Int32Array(bytes.buffer, bytes.byteOffset, bytes.length / 4) : (() => {
-    const padded = new Uint8Array(packedLength(bytes.length) * 4);
-    padded.set(bytes);
-    return new Int32Array(padded.buffer);
-  })();
+  const words = aligned
+    ? new Int32Array(bytes.buffer, bytes.byteOffset, bytes.length / 4)
+    : (() => {
+        const padded = new Uint8Array(packedLength(bytes.length) * 4);
+        padded.set(bytes);
+        return new Int32Array(padded.buffer);
+      })();
   const packed = tf.tensor1d(words, 'int32');
   try {
     const attrs: FramesFromBytesAttrs = {shape, scale};
@@ -58,8 +61,11 @@ export function framesToBytes(frames: Tensor, scale = 255): Promise<Uint8Array> 
   const attrs: FramesToBytesAttrs = {scale};
   const packed = tf.engine().runKernel(FramesToBytes, {x: $x}, attrs as unknown as NamedAttrMap) as Tensor;
   const count = $x.size;
-  return packed.data().then(words => {
-    const w = words as Int32Array;
-    return new Uint8Array(w.buffer, w.byteOffset, count);
-  }).finally(() => packed.dispose());
+  return packed
+    .data()
+    .then((words) => {
+      const w = words as Int32Array;
+      return new Uint8Array(w.buffer, w.byteOffset, count);
+    })
+    .finally(() => packed.dispose());
 }

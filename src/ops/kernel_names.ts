@@ -106,7 +106,7 @@ export const DeltaDense = 'DeltaDense';
 export const DeltaUpSampling2D = 'DeltaUpSampling2D';
 export interface DeltaUpSampling2DAttrs {
   size: [number, number];
-  interpolation: 'nearest'|'bilinear';
+  interpolation: 'nearest' | 'bilinear';
 }
 
 /** Inputs {x} NHWC. Output zero-padded in H and W; the padding is inactive. */

@@ -49,8 +49,7 @@ export function attachMask(backend: KernelBackend, out: TensorInfo, mask: Tensor
   hookDispose(backend);
   const expected = maskShapeOf(out.shape);
   if (mask.dtype !== 'bool' || !tf.util.arraysEqual(mask.shape, expected)) {
-    throw new Error(
-        `attachMask: mask must be bool of shape [${expected}], got ${mask.dtype} [${mask.shape}]`);
+    throw new Error(`attachMask: mask must be bool of shape [${expected}], got ${mask.dtype} [${mask.shape}]`);
   }
   const previous = masks.get(out.dataId);
   if (previous != null && previous !== mask) previous.dispose();
@@ -98,8 +97,10 @@ export function activeFraction(x: Tensor): number {
 export function withMask(x: Tensor, mask: Tensor): Tensor {
   const expected = maskShapeOf(x.shape);
   if (!tf.util.arraysEqual(mask.shape, expected)) {
-    throw new Error(`withMask: argument 'mask' must have shape [${expected}] (x.shape without ` +
-        `channels) for 'x' of shape [${x.shape}], got [${mask.shape}]`);
+    throw new Error(
+      `withMask: argument 'mask' must have shape [${expected}] (x.shape without ` +
+        `channels) for 'x' of shape [${x.shape}], got [${mask.shape}]`,
+    );
   }
   if (x.dtype !== 'float32') {
     throw new Error(`withMask: argument 'x' must be float32, got ${x.dtype}`);

@@ -9,12 +9,14 @@ import {DELTA_KERNELS} from './kernel_names';
 
 export function registerNoGradients(): void {
   for (const [kernelName, op, dense] of DELTA_KERNELS) {
-    if (tf.getGradient(kernelName) != null) continue;  // registered already: tfjs would warn about overriding it
+    if (tf.getGradient(kernelName) != null) continue; // registered already: tfjs would warn about overriding it
     tf.registerGradient({
       kernelName,
       gradFunc: () => {
-        throw new Error(`${op} has no gradient: delta ops are inference-only. Train the dense model ` +
-            `(${dense}, or toDense(model)) and convert it with toDelta.`);
+        throw new Error(
+          `${op} has no gradient: delta ops are inference-only. Train the dense model ` +
+            `(${dense}, or toDense(model)) and convert it with toDelta.`,
+        );
       },
     });
   }

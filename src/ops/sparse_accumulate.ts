@@ -47,8 +47,11 @@ export interface SparseAccumulateResult<T extends Tensor = Tensor> {
 }
 
 function sparseAccumulate_<T extends Tensor>(
-    accumulated: T|TensorLike, residual: T|TensorLike, delta: T|TensorLike,
-    config: SparseAccumulateConfig = {}): SparseAccumulateResult<T> {
+  accumulated: T | TensorLike,
+  residual: T | TensorLike,
+  delta: T | TensorLike,
+  config: SparseAccumulateConfig = {},
+): SparseAccumulateResult<T> {
   const op = 'sparseAccumulate';
   const a = toFloatTensor(op, 'accumulated', accumulated);
   const r = toFloatTensor(op, 'residual', residual);
@@ -67,8 +70,9 @@ function sparseAccumulate_<T extends Tensor>(
   if (test !== 'max') fail(op, 'test', `must be 'max', got ${JSON.stringify(test)}`);
   if (typeof inPlace !== 'boolean') fail(op, 'inPlace', `must be a boolean, got ${JSON.stringify(inPlace)}`);
   const attrs: SparseAccumulateAttrs = {threshold, activation, alpha, inPlace};
-  const [outDelta, outAcc, outRes] = tf.engine().runKernel(
-      SparseAccumulate, {accumulated: a, residual: r, delta: d}, attrs as unknown as NamedAttrMap) as Tensor[];
+  const [outDelta, outAcc, outRes] = tf
+    .engine()
+    .runKernel(SparseAccumulate, {accumulated: a, residual: r, delta: d}, attrs as unknown as NamedAttrMap) as Tensor[];
   return {delta: outDelta as T, accumulated: outAcc as T, residual: outRes as T};
 }
 

@@ -6,12 +6,12 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type {Tensor, TensorLike} from '@tensorflow/tfjs-core';
 
-export type Activation = 'linear'|'relu'|'relu6'|'leakyRelu'|'sigmoid'|'tanh';
-export const ACTIVATIONS: readonly Activation[] =
-    ['linear', 'relu', 'relu6', 'leakyRelu', 'sigmoid', 'tanh'];
+export type Activation = 'linear' | 'relu' | 'relu6' | 'leakyRelu' | 'sigmoid' | 'tanh';
+export const ACTIVATIONS: readonly Activation[] = ['linear', 'relu', 'relu6', 'leakyRelu', 'sigmoid', 'tanh'];
 
-export type PadSpec2D = 'valid'|'same'|number|[[number, number], [number, number], [number, number], [number, number]];
-export type DimRoundingMode = 'floor'|'round'|'ceil';
+export type PadSpec2D =
+  'valid' | 'same' | number | [[number, number], [number, number], [number, number], [number, number]];
+export type DimRoundingMode = 'floor' | 'round' | 'ceil';
 
 export function fail(op: string, arg: string, message: string): never {
   throw new Error(`${op}: argument '${arg}' ${message}`);
@@ -22,7 +22,7 @@ function shapeStr(shape: readonly number[]): string {
 }
 
 /** Converts a tensor-like argument to a float32 tensor, naming op and argument on failure. */
-export function toFloatTensor(op: string, arg: string, value: Tensor|TensorLike): Tensor {
+export function toFloatTensor(op: string, arg: string, value: Tensor | TensorLike): Tensor {
   if (value == null) fail(op, arg, 'is required, got ' + String(value));
   const t = value instanceof tf.Tensor ? value : tf.tensor(value as TensorLike);
   if (t.dtype !== 'float32') fail(op, arg, `must be float32, got ${t.dtype} of shape ${shapeStr(t.shape)}`);
@@ -47,9 +47,9 @@ export function checkNonEmpty(op: string, arg: string, t: Tensor): void {
 }
 
 /** Expands a number or tuple into `n` positive integers. */
-export function positiveInts(op: string, arg: string, value: number|readonly number[], n: number): number[] {
+export function positiveInts(op: string, arg: string, value: number | readonly number[], n: number): number[] {
   const values = typeof value === 'number' ? new Array(n).fill(value) : Array.from(value ?? []);
-  if (values.length !== n || !values.every(v => Number.isInteger(v) && v > 0)) {
+  if (values.length !== n || !values.every((v) => Number.isInteger(v) && v > 0)) {
     fail(op, arg, `must be a positive integer or ${n} positive integers, got ${JSON.stringify(value)}`);
   }
   return values;
@@ -64,11 +64,16 @@ export function checkPad2D(op: string, pad: unknown, dimRoundingMode?: DimRoundi
   } else if (typeof pad === 'number') {
     if (!Number.isInteger(pad) || pad < 0) fail(op, 'pad', `must be a non-negative integer, got ${pad}`);
   } else if (Array.isArray(pad)) {
-    const ok = pad.length === 4 && pad.every(p => Array.isArray(p) && p.length === 2 &&
-        p.every(v => Number.isInteger(v) && v >= 0));
+    const ok =
+      pad.length === 4 &&
+      pad.every((p) => Array.isArray(p) && p.length === 2 && p.every((v) => Number.isInteger(v) && v >= 0));
     if (!ok || pad[0][0] !== 0 || pad[0][1] !== 0 || pad[3][0] !== 0 || pad[3][1] !== 0) {
-      fail(op, 'pad', `explicit padding must be [[0,0],[top,bottom],[left,right],[0,0]] of ` +
-          `non-negative integers, got ${JSON.stringify(pad)}`);
+      fail(
+        op,
+        'pad',
+        `explicit padding must be [[0,0],[top,bottom],[left,right],[0,0]] of ` +
+          `non-negative integers, got ${JSON.stringify(pad)}`,
+      );
     }
   } else {
     fail(op, 'pad', `must be 'same', 'valid', a non-negative integer or explicit padding, got ${JSON.stringify(pad)}`);
@@ -78,7 +83,7 @@ export function checkPad2D(op: string, pad: unknown, dimRoundingMode?: DimRoundi
   }
 }
 
-export function checkDataFormat(op: string, dataFormat: string|undefined, expected: string): void {
+export function checkDataFormat(op: string, dataFormat: string | undefined, expected: string): void {
   if (dataFormat != null && dataFormat !== expected) {
     fail(op, 'dataFormat', `must be '${expected}' (the only layout delta ops support), got '${dataFormat}'`);
   }
@@ -95,9 +100,13 @@ export function checkActivation(op: string, activation: unknown, alpha: unknown)
 
 /** Output spatial sizes must be positive; otherwise the input is too small for the window. */
 export function checkOutputSize(op: string, inShape: readonly number[], outSizes: number[]): void {
-  if (outSizes.some(s => !(s > 0))) {
-    fail(op, 'x', `of shape ${shapeStr(inShape)} is too small for the window, strides and pad: ` +
-        `output spatial size would be ${shapeStr(outSizes)}`);
+  if (outSizes.some((s) => !(s > 0))) {
+    fail(
+      op,
+      'x',
+      `of shape ${shapeStr(inShape)} is too small for the window, strides and pad: ` +
+        `output spatial size would be ${shapeStr(outSizes)}`,
+    );
   }
 }
 

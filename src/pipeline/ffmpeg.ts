@@ -11,19 +11,22 @@ import * as path from 'path';
 
 import {envString} from '../io/env';
 
-export const FFMPEG_HINT = 'install ffmpeg (Debian/Ubuntu: `sudo apt-get install ffmpeg`; macOS: ' +
-    '`brew install ffmpeg`; or `npm install @ffmpeg-installer/ffmpeg`), or set TFJS_DELTA_FFMPEG to its path';
+export const FFMPEG_HINT =
+  'install ffmpeg (Debian/Ubuntu: `sudo apt-get install ffmpeg`; macOS: ' +
+  '`brew install ffmpeg`; or `npm install @ffmpeg-installer/ffmpeg`), or set TFJS_DELTA_FFMPEG to its path';
 
-let cachedBinary: string|null = null;
+let cachedBinary: string | null = null;
 
 export function ffmpegBinary(): string {
   if (cachedBinary != null) return cachedBinary;
-  const works = (candidate: string) => spawnSync(candidate, ['-hide_banner', '-version'], {encoding: 'utf8'}).status === 0;
+  const works = (candidate: string) =>
+    spawnSync(candidate, ['-hide_banner', '-version'], {encoding: 'utf8'}).status === 0;
   const chosen = envString('TFJS_DELTA_FFMPEG');
   if (chosen != null) {
     // A binary the user named must not be silently replaced by another one.
-    if (!works(chosen)) throw new Error(`TFJS_DELTA_FFMPEG='${chosen}' does not run as ffmpeg (\`${chosen} -version\` failed)`);
-    return cachedBinary = chosen;
+    if (!works(chosen))
+      throw new Error(`TFJS_DELTA_FFMPEG='${chosen}' does not run as ffmpeg (\`${chosen} -version\` failed)`);
+    return (cachedBinary = chosen);
   }
   const candidates = ['ffmpeg'];
   try {
@@ -32,7 +35,7 @@ export function ffmpegBinary(): string {
   } catch {
     // the optional dependency has no build for this platform, or was omitted (npm ci --omit=optional)
   }
-  for (const candidate of candidates) if (works(candidate)) return cachedBinary = candidate;
+  for (const candidate of candidates) if (works(candidate)) return (cachedBinary = candidate);
   throw new Error(`ffmpeg not found (tried ${candidates.join(', ')}): ${FFMPEG_HINT}`);
 }
 
@@ -42,7 +45,7 @@ export function ffmpegBinary(): string {
  * otherwise stop on the same signal and the job could not finish cleanly). When this process exits
  * for any reason, the children still running are killed and their partial files removed.
  */
-const live = new Map<ChildProcess, string|null>();
+const live = new Map<ChildProcess, string | null>();
 process.on('exit', () => {
   for (const [child, partial] of live) {
     if (child.exitCode == null) child.kill('SIGKILL');
@@ -50,7 +53,7 @@ process.on('exit', () => {
   }
 });
 
-function spawnFfmpeg(args: string[], partialFile: string|null = null): ChildProcessWithoutNullStreams {
+function spawnFfmpeg(args: string[], partialFile: string | null = null): ChildProcessWithoutNullStreams {
   const child = spawn(ffmpegBinary(), args, {detached: true});
   live.set(child, partialFile);
   child.on('close', () => live.delete(child));
@@ -61,13 +64,17 @@ function spawnFfmpeg(args: string[], partialFile: string|null = null): ChildProc
  * Containers the writer encodes to, by extension: the video codec and the audio codecs it can copy
  * (other audio is re-encoded with `audio`).
  */
-const CONTAINERS: {[ext: string]: {video: string[], copies: string[], audio: string}} = {
+const CONTAINERS: {[ext: string]: {video: string[]; copies: string[]; audio: string}} = {
   '.mp4': {video: ['-c:v', 'libx264'], copies: ['aac', 'mp3', 'alac', 'ac3'], audio: 'aac'},
   '.mov': {video: ['-c:v', 'libx264'], copies: ['aac', 'mp3', 'alac', 'ac3', 'pcm_s16le'], audio: 'aac'},
   '.m4v': {video: ['-c:v', 'libx264'], copies: ['aac', 'mp3', 'ac3'], audio: 'aac'},
   '.mkv': {video: ['-c:v', 'libx264'], copies: ['*'], audio: 'aac'},
   '.avi': {video: ['-c:v', 'libx264'], copies: ['mp3', 'ac3', 'pcm_s16le'], audio: 'libmp3lame'},
-  '.webm': {video: ['-c:v', 'libvpx-vp9', '-b:v', '0', '-deadline', 'good', '-cpu-used', '4'], copies: ['opus', 'vorbis'], audio: 'libopus'},
+  '.webm': {
+    video: ['-c:v', 'libvpx-vp9', '-b:v', '0', '-deadline', 'good', '-cpu-used', '4'],
+    copies: ['opus', 'vorbis'],
+    audio: 'libopus',
+  },
 };
 
 export const VIDEO_EXTENSIONS = Object.keys(CONTAINERS);
@@ -77,7 +84,7 @@ export const VIDEO_EXTENSIONS = Object.keys(CONTAINERS);
  * existing writable folder, not a folder itself, and not the same file as `input` (links
  * resolved), so a job never overwrites its own input.
  */
-export function videoOutputProblem(file: string, input?: string): string|null {
+export function videoOutputProblem(file: string, input?: string): string | null {
   const ext = path.extname(file).toLowerCase();
   if (!(ext in CONTAINERS)) {
     return `'${file}' is not a video file name: the extension must be one of ${VIDEO_EXTENSIONS.join(', ')}`;
@@ -92,12 +99,12 @@ export function videoOutputProblem(file: string, input?: string): string|null {
 }
 
 /** The size a video of width x height is encoded at: 4:2:0 chroma needs even sizes. */
-export function evenSize(width: number, height: number): {width: number, height: number} {
-  return {width: width + width % 2, height: height + height % 2};
+export function evenSize(width: number, height: number): {width: number; height: number} {
+  return {width: width + (width % 2), height: height + (height % 2)};
 }
 
 /** Why no file can be created at `file` (its folder is missing, not a folder or not writable), or null. */
-export function writableFolderProblem(file: string): string|null {
+export function writableFolderProblem(file: string): string | null {
   const folder = path.dirname(path.resolve(file));
   if (!fs.existsSync(folder)) return `the folder '${path.dirname(file)}' does not exist`;
   if (!fs.statSync(folder).isDirectory()) return `'${path.dirname(file)}' is not a folder`;
@@ -116,7 +123,7 @@ function realPathOf(file: string): string {
 }
 
 /** Why ffmpeg cannot be used here (with the install hint), or null when it can. */
-export function ffmpegUnavailableReason(): string|null {
+export function ffmpegUnavailableReason(): string | null {
   try {
     ffmpegBinary();
     return null;
@@ -146,7 +153,11 @@ export function probeVideo(file: string): VideoInfo {
   const text = run.stderr ?? '';
   const video = /Stream #\S+.*?: Video: ([^,\s]+)[^\n]*?, (\d+)x(\d+)[^\n]*/.exec(text);
   if (video == null) {
-    const reason = text.split('\n').map(l => l.trim()).filter(l => l.length > 0 && !l.startsWith('At least one output')).pop();
+    const reason = text
+      .split('\n')
+      .map((l) => l.trim())
+      .filter((l) => l.length > 0 && !l.startsWith('At least one output'))
+      .pop();
     throw new Error(`'${file}' is not a readable video${reason ? `: ${reason}` : ''}`);
   }
   const line = video[0];
@@ -175,8 +186,8 @@ function collectStderr(child: ChildProcessWithoutNullStreams): () => string {
 }
 
 /** Resolves with the exit code (or the signal's name) once the child has exited and its pipes closed. */
-function exitOf(child: ChildProcess): Promise<number|string|null> {
-  return new Promise(resolve => {
+function exitOf(child: ChildProcess): Promise<number | string | null> {
+  return new Promise((resolve) => {
     child.on('error', () => resolve(child.exitCode ?? 'spawn error'));
     child.on('close', (code, signal) => resolve(code ?? signal));
   });
@@ -219,7 +230,8 @@ export async function* readFrames(file: string, options: ReadOptions = {}): Asyn
     }
     const code = await exited;
     if (code !== 0) throw new Error(`ffmpeg could not decode '${file}' (exit ${code}): ${stderr()}`);
-    if (pendingBytes > 0) throw new Error(`ffmpeg's decoding of '${file}' ended inside a frame (${pendingBytes} of ${frameBytes} bytes)`);
+    if (pendingBytes > 0)
+      throw new Error(`ffmpeg's decoding of '${file}' ended inside a frame (${pendingBytes} of ${frameBytes} bytes)`);
   } finally {
     if (child.exitCode == null) child.kill('SIGKILL');
   }
@@ -250,17 +262,20 @@ export class VideoWriter {
    * The encoded size when it differs from the frames': 4:2:0 video needs even sizes, so an odd
    * width or height gets one black column or row (players show 4:2:0 only).
    */
-  readonly padded: {width: number, height: number}|null;
+  readonly padded: {width: number; height: number} | null;
   private readonly child: ChildProcessWithoutNullStreams;
   private readonly stderr: () => string;
-  private readonly exited: Promise<number|string|null>;
-  private exitCode: number|string|null|undefined = undefined;
-  private pipeError: Error|null = null;
+  private readonly exited: Promise<number | string | null>;
+  private exitCode: number | string | null | undefined = undefined;
+  private pipeError: Error | null = null;
   /** Settles when the encoder can take no more frames: its stdin broke or it exited. */
   private readonly broken: Promise<unknown>;
   framesWritten = 0;
 
-  constructor(readonly file: string, readonly options: WriterOptions) {
+  constructor(
+    readonly file: string,
+    readonly options: WriterOptions,
+  ) {
     const problem = videoOutputProblem(file, options.input ?? options.audioFrom);
     if (problem != null) throw new Error(problem);
     const ext = path.extname(file);
@@ -269,29 +284,61 @@ export class VideoWriter {
     const {width, height} = options;
     const even = evenSize(width, height);
     this.padded = even.width !== width || even.height !== height ? even : null;
-    const args = ['-hide_banner', '-loglevel', 'error', '-y', '-f', 'rawvideo', '-pix_fmt', 'rgb24',
-      '-s', `${width}x${height}`, '-r', String(options.fps), '-i', 'pipe:0'];
+    const args = [
+      '-hide_banner',
+      '-loglevel',
+      'error',
+      '-y',
+      '-f',
+      'rawvideo',
+      '-pix_fmt',
+      'rgb24',
+      '-s',
+      `${width}x${height}`,
+      '-r',
+      String(options.fps),
+      '-i',
+      'pipe:0',
+    ];
     const audio = options.audioFrom != null ? probeVideo(options.audioFrom).audioCodec : undefined;
     if (audio != null) {
       const copy = container.copies.includes('*') || container.copies.includes(audio);
-      args.push('-i', options.audioFrom!, '-map', '0:v:0', '-map', '1:a:0', '-c:a', copy ? 'copy' : container.audio, '-shortest');
+      args.push(
+        '-i',
+        options.audioFrom!,
+        '-map',
+        '0:v:0',
+        '-map',
+        '1:a:0',
+        '-c:a',
+        copy ? 'copy' : container.audio,
+        '-shortest',
+      );
     }
     if (this.padded) args.push('-vf', `pad=${even.width}:${even.height}:0:0:black`);
     const crf = options.crf ?? 18;
-    const quality = container.video.includes('libvpx-vp9') ?
-        (crf === 0 ? ['-lossless', '1'] : ['-crf', String(Math.min(63, crf + 13))]) : ['-crf', String(crf)];
+    const quality = container.video.includes('libvpx-vp9')
+      ? crf === 0
+        ? ['-lossless', '1']
+        : ['-crf', String(Math.min(63, crf + 13))]
+      : ['-crf', String(crf)];
     args.push(...container.video, ...quality, '-pix_fmt', 'yuv420p', this.tmpFile);
     this.child = spawnFfmpeg(args, this.tmpFile);
     this.stderr = collectStderr(this.child);
-    this.exited = exitOf(this.child).then(code => this.exitCode = code);
-    this.broken = Promise.race([this.exited, new Promise<void>(resolve => this.child.stdin.on('error', (e: Error) => {
-      this.pipeError = e;
-      resolve();
-    }))]);
+    this.exited = exitOf(this.child).then((code) => (this.exitCode = code));
+    this.broken = Promise.race([
+      this.exited,
+      new Promise<void>((resolve) =>
+        this.child.stdin.on('error', (e: Error) => {
+          this.pipeError = e;
+          resolve();
+        }),
+      ),
+    ]);
   }
 
   /** The error to report once ffmpeg has exited early (its own message), or null while it runs. */
-  private async failure(): Promise<Error|null> {
+  private async failure(): Promise<Error | null> {
     if (this.exitCode === undefined && this.pipeError == null) return null;
     const code = await this.exited;
     return new Error(`ffmpeg could not write '${this.file}' (exit ${code}): ${this.stderr()}`);
@@ -300,13 +347,18 @@ export class VideoWriter {
   async write(frame: Uint8Array): Promise<void> {
     const expected = this.options.width * this.options.height * 3;
     if (frame.length !== expected) {
-      throw new Error(`VideoWriter: frame has ${frame.length} bytes, expected ${expected} (${this.options.width}x${this.options.height} RGB)`);
+      throw new Error(
+        `VideoWriter: frame has ${frame.length} bytes, expected ${expected} (${this.options.width}x${this.options.height} RGB)`,
+      );
     }
     let failure = await this.failure();
     if (failure) throw failure;
     if (!this.child.stdin.write(frame)) {
       // A dead encoder never drains: wait for whichever comes first.
-      await Promise.race([new Promise<void>(resolve => this.child.stdin.once('drain', () => resolve())), this.broken]);
+      await Promise.race([
+        new Promise<void>((resolve) => this.child.stdin.once('drain', () => resolve())),
+        this.broken,
+      ]);
       failure = await this.failure();
       if (failure) throw failure;
     }

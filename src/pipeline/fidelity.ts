@@ -18,7 +18,7 @@ export interface PckOptions {
   /** Dense keypoints count when their score exceeds this (default 0.5). */
   minScore?: number;
   /** 'centre': greedy nearest pose centre (multi-person); 'order': pose i with pose i (single-person). */
-  match?: 'centre'|'order';
+  match?: 'centre' | 'order';
 }
 
 export interface PckResult {
@@ -30,27 +30,35 @@ export interface PckResult {
   pck?: number;
 }
 
-function centre(pose: Pose, minScore: number): {y: number, x: number}|null {
-  const k = pose.keypoints.filter(p => p.score > minScore);
+function centre(pose: Pose, minScore: number): {y: number; x: number} | null {
+  const k = pose.keypoints.filter((p) => p.score > minScore);
   if (k.length === 0) return null;
   return {y: k.reduce((s, p) => s + p.y, 0) / k.length, x: k.reduce((s, p) => s + p.x, 0) / k.length};
 }
 
 /** PCK of `delta` against `dense` poses, both in the pixels of an image of `height` x `width`. */
-export function posePck(dense: Pose[], delta: Pose[], height: number, width: number, options: PckOptions = {}): PckResult {
+export function posePck(
+  dense: Pose[],
+  delta: Pose[],
+  height: number,
+  width: number,
+  options: PckOptions = {},
+): PckResult {
   const {radius = 0.02, minScore = 0.5, match = 'centre'} = options;
   const limit = radius * Math.hypot(height, width);
   const partner = new Map<number, number>();
   if (match === 'order') {
-    dense.forEach((_, i) => { if (i < delta.length) partner.set(i, i); });
+    dense.forEach((_, i) => {
+      if (i < delta.length) partner.set(i, i);
+    });
   } else {
-    const denseCentres = dense.map(p => centre(p, minScore));
+    const denseCentres = dense.map((p) => centre(p, minScore));
     // The delta pose's centre over the same keypoints the dense pose is confident about: a confident
     // keypoint the delta model lost should not move its pose away from its partner.
-    const pairs: Array<{d: number, i: number, j: number}> = [];
+    const pairs: Array<{d: number; i: number; j: number}> = [];
     denseCentres.forEach((c, i) => {
       if (c == null) return;
-      const ids = dense[i].keypoints.map((p, k) => p.score > minScore ? k : -1).filter(k => k >= 0);
+      const ids = dense[i].keypoints.map((p, k) => (p.score > minScore ? k : -1)).filter((k) => k >= 0);
       delta.forEach((q, j) => {
         const y = ids.reduce((s, k) => s + q.keypoints[k].y, 0) / ids.length;
         const x = ids.reduce((s, k) => s + q.keypoints[k].x, 0) / ids.length;
@@ -65,7 +73,8 @@ export function posePck(dense: Pose[], delta: Pose[], height: number, width: num
       taken.add(j);
     }
   }
-  let correct = 0, total = 0;
+  let correct = 0,
+    total = 0;
   dense.forEach((pose, i) => {
     const other = partner.has(i) ? delta[partner.get(i)!] : null;
     pose.keypoints.forEach((p, k) => {
@@ -87,12 +96,17 @@ export interface ClassifierAgreement {
 }
 
 /** Top-1 agreement and logit error of row-major [rows, classes] logits. */
-export function classifierAgreement(dense: ArrayLike<number>, delta: ArrayLike<number>, classes: number): ClassifierAgreement {
+export function classifierAgreement(
+  dense: ArrayLike<number>,
+  delta: ArrayLike<number>,
+  classes: number,
+): ClassifierAgreement {
   if (dense.length !== delta.length || classes < 1 || dense.length % classes !== 0) {
     throw new Error(`classifierAgreement: ${dense.length} and ${delta.length} logits do not form rows of ${classes}`);
   }
   const rows = dense.length / classes;
-  let agree = 0, maxRelError = 0;
+  let agree = 0,
+    maxRelError = 0;
   for (let r = 0; r < rows; r++) {
     let [ba, bb, scale, err] = [0, 0, 0, 0];
     for (let c = 0; c < classes; c++) {
@@ -110,8 +124,11 @@ export function classifierAgreement(dense: ArrayLike<number>, delta: ArrayLike<n
 
 /** PoseNet's outputs: [heatmaps (17), offsets (34), displacementFwd (32), displacementBwd (32)], rank 4. */
 export function isPosenetOutputs(outputs: tf.Tensor[]): boolean {
-  return outputs.length === 4 && outputs.every(o => o.rank === 4) &&
-      outputs.map(o => o.shape[3]).join() === '17,34,32,32';
+  return (
+    outputs.length === 4 &&
+    outputs.every((o) => o.rank === 4) &&
+    outputs.map((o) => o.shape[3]).join() === '17,34,32,32'
+  );
 }
 
 /** A classifier's output: one [rows, classes] tensor. */
@@ -123,8 +140,14 @@ export function isClassifierOutput(outputs: tf.Tensor[]): boolean {
  * Poses of batch row 0 of PoseNet's outputs (multi-person decoding), in the pixels of a frame of
  * `frameHeight` x `frameWidth` that was resized to the model input of `inputHeight` x `inputWidth`.
  */
-export function posesOf(outputs: tf.Tensor[], inputHeight: number, inputWidth: number, frameHeight = inputHeight,
-                        frameWidth = inputWidth, options: MultiPoseOptions = {}): Pose[] {
+export function posesOf(
+  outputs: tf.Tensor[],
+  inputHeight: number,
+  inputWidth: number,
+  frameHeight = inputHeight,
+  frameWidth = inputWidth,
+  options: MultiPoseOptions = {},
+): Pose[] {
   const poses = decodeMultiplePoses(posenetMaps(outputs), options);
   return scalePoses(poses, frameHeight / inputHeight, frameWidth / inputWidth);
 }

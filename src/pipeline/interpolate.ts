@@ -52,14 +52,20 @@ export async function interpolateVideo(options: InterpolateOptions): Promise<Int
   const {factor} = options;
   if (![2, 4, 8].includes(factor)) throw new Error(`interpolate: --factor must be 2, 4 or 8, got ${factor}`);
   const info = probeVideo(options.input);
-  const fps = options.slowmo ? info.fps : options.fps ?? info.fps * factor;
+  const fps = options.slowmo ? info.fps : (options.fps ?? info.fps * factor);
   if (!(fps > 0)) throw new Error(`interpolate: --fps must be a positive number, got ${options.fps}`);
   const batch = Math.max(1, Math.floor(options.batch ?? 1));
   const depth = Math.max(1, Math.floor(options.inFlight ?? 2));
   const {width: w, height: h} = info;
   const frameBytes = w * h * 3;
-  const writer = new VideoWriter(options.output,
-      {width: w, height: h, fps, crf: options.crf, input: options.input, audioFrom: options.slowmo ? undefined : options.input});
+  const writer = new VideoWriter(options.output, {
+    width: w,
+    height: h,
+    fps,
+    crf: options.crf,
+    input: options.input,
+    audioFrom: options.slowmo ? undefined : options.input,
+  });
 
   // The decoded frames a queued window may still need: host bytes (written as they are) and the frame on
   // the backend as [1, 1, H, W, 3] in [0, 1], uploaded once and shared by the four windows that use it.
@@ -71,12 +77,17 @@ export async function interpolateVideo(options: InterpolateOptions): Promise<Int
   const keep = batch + 4;
   let inputFrames = 0;
   let interrupted = false;
-  let queue: Array<{left: Uint8Array, window: tf.Tensor[]}> = [];
-  const inFlight: Array<{lefts: Uint8Array[], middle: Promise<Uint8Array>}> = [];
+  let queue: Array<{left: Uint8Array; window: tf.Tensor[]}> = [];
+  const inFlight: Array<{lefts: Uint8Array[]; middle: Promise<Uint8Array>}> = [];
 
   const launch = () => {
     if (queue.length === 0) return;
-    const windows = tf.tidy(() => tf.concat(queue.map(q => tf.concat(q.window, 1)), 0)) as tf.Tensor5D;
+    const windows = tf.tidy(() =>
+      tf.concat(
+        queue.map((q) => tf.concat(q.window, 1)),
+        0,
+      ),
+    ) as tf.Tensor5D;
     let middle: tf.Tensor5D;
     try {
       middle = options.interpolator(windows);
@@ -92,7 +103,7 @@ export async function interpolateVideo(options: InterpolateOptions): Promise<Int
     middle.dispose();
     // A rejected read is awaited in drain(); until then it must not count as unhandled.
     bytes.catch(() => undefined);
-    inFlight.push({lefts: queue.map(q => q.left), middle: bytes});
+    inFlight.push({lefts: queue.map((q) => q.left), middle: bytes});
     queue = [];
   };
 
@@ -113,11 +124,11 @@ export async function interpolateVideo(options: InterpolateOptions): Promise<Int
   // Window for the pair (i, i+1) is [i-1, i, i+1, i+2], edges repeated.
   const enqueue = (i: number, last: number) => {
     const at = (j: number) => history[Math.min(Math.max(j, 0), last) - (inputFrames - history.length)];
-    queue.push({left: at(i).bytes, window: [at(i - 1), at(i), at(i + 1), at(i + 2)].map(f => f.pixels)});
+    queue.push({left: at(i).bytes, window: [at(i - 1), at(i), at(i + 1), at(i + 2)].map((f) => f.pixels)});
   };
 
   try {
-    let next = 0;  // next pair index to enqueue
+    let next = 0; // next pair index to enqueue
     for await (const bytes of readFrames(options.input)) {
       history.push({bytes, pixels: framesFromBytes(bytes, [1, 1, h, w, 3])});
       inputFrames++;
@@ -149,7 +160,7 @@ export async function interpolateVideo(options: InterpolateOptions): Promise<Int
     if (inputFrames === 0) throw new Error(`interpolate: '${options.input}' has no frames`);
     await writer.finish();
   } catch (e) {
-    await Promise.allSettled(inFlight.map(r => r.middle));
+    await Promise.allSettled(inFlight.map((r) => r.middle));
     await writer.abort();
     throw e;
   } finally {

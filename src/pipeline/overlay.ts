@@ -33,11 +33,27 @@ function putPixel(frame: Uint8Array, width: number, height: number, y: number, x
 }
 
 /** One colour per pose, so that neighbours' limbs are told apart. */
-const PALETTE = [[255, 255, 0], [0, 255, 255], [255, 96, 255], [96, 255, 96], [255, 160, 32], [128, 160, 255]];
+const PALETTE = [
+  [255, 255, 0],
+  [0, 255, 255],
+  [255, 96, 255],
+  [96, 255, 96],
+  [255, 160, 32],
+  [128, 160, 255],
+];
 
-function disc(frame: Uint8Array, width: number, height: number, cy: number, cx: number, r: number, rgb: number[]): void {
+function disc(
+  frame: Uint8Array,
+  width: number,
+  height: number,
+  cy: number,
+  cx: number,
+  r: number,
+  rgb: number[],
+): void {
   for (let dy = -r; dy <= r; dy++) {
-    for (let dx = -r; dx <= r; dx++) if (dy * dy + dx * dx <= r * r + r) putPixel(frame, width, height, cy + dy, cx + dx, rgb);
+    for (let dx = -r; dx <= r; dx++)
+      if (dy * dy + dx * dx <= r * r + r) putPixel(frame, width, height, cy + dy, cx + dx, rgb);
   }
 }
 
@@ -45,19 +61,26 @@ function disc(frame: Uint8Array, width: number, height: number, cy: number, cx: 
  * Draws each pose's keypoints scoring above `minScore` and the limbs between them on a frame, in place.
  * Poses are in frame pixels; (x0, y0) shifts them, e.g. into the right half of a side-by-side frame.
  */
-export function drawPoses(frame: Uint8Array, width: number, height: number, poses: Pose[], minScore = 0.5,
-                          x0 = 0, y0 = 0): void {
+export function drawPoses(
+  frame: Uint8Array,
+  width: number,
+  height: number,
+  poses: Pose[],
+  minScore = 0.5,
+  x0 = 0,
+  y0 = 0,
+): void {
   const thick = Math.max(1, Math.round(Math.min(width, height) / 300));
   poses.forEach((pose, n) => {
     const colour = PALETTE[n % PALETTE.length];
     const k = pose.keypoints;
-    const visible = k.map(p => p.score > minScore);
+    const visible = k.map((p) => p.score > minScore);
     for (const [a, b] of SKELETON) {
       if (!visible[a] || !visible[b]) continue;
       const steps = Math.max(2, Math.ceil(Math.hypot(k[b].y - k[a].y, k[b].x - k[a].x)));
       for (let s = 0; s <= steps; s++) {
-        const y = Math.round(y0 + k[a].y + (k[b].y - k[a].y) * s / steps);
-        const x = Math.round(x0 + k[a].x + (k[b].x - k[a].x) * s / steps);
+        const y = Math.round(y0 + k[a].y + ((k[b].y - k[a].y) * s) / steps);
+        const x = Math.round(x0 + k[a].x + ((k[b].x - k[a].x) * s) / steps);
         disc(frame, width, height, y, x, thick - 1, colour);
       }
     }
@@ -79,7 +102,7 @@ export function sideBySide(left: Uint8Array, right: Uint8Array, width: number, h
 }
 
 /** DejaVu Sans Bold from the dejavu-fonts-ttf dependency, so captions render the same on a machine without fonts. */
-function bundledFont(): string|null {
+function bundledFont(): string | null {
   try {
     return path.join(path.dirname(require.resolve('dejavu-fonts-ttf/package.json')), 'ttf', 'DejaVuSans-Bold.ttf');
   } catch {
@@ -87,12 +110,14 @@ function bundledFont(): string|null {
   }
 }
 
-let fontOptions: {loadSystemFonts: boolean, fontFiles?: string[]}|null = null;
+let fontOptions: {loadSystemFonts: boolean; fontFiles?: string[]} | null = null;
 
 /** One known font file (parsing every system font per frame costs ~0.1 s); the system's only without it. */
-function fonts(): {loadSystemFonts: boolean, fontFiles?: string[]} {
+function fonts(): {loadSystemFonts: boolean; fontFiles?: string[]} {
   if (fontOptions == null) {
-    const file = [bundledFont(), '/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf'].find(f => f != null && fs.existsSync(f));
+    const file = [bundledFont(), '/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf'].find(
+      (f) => f != null && fs.existsSync(f),
+    );
     fontOptions = file ? {loadSystemFonts: false, fontFiles: [file]} : {loadSystemFonts: true};
   }
   return fontOptions;
@@ -104,20 +129,32 @@ const escapeXml = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').
  * Writes lines of text in a dark box at (x0, y0) of a frame, in place: an SVG rendered by resvg and
  * blended over the frame. `size` is the font size in pixels.
  */
-export function drawCaption(frame: Uint8Array, width: number, height: number, lines: string[], x0 = 0, y0 = 0,
-                            size = Math.max(12, Math.round(height / 28))): void {
+export function drawCaption(
+  frame: Uint8Array,
+  width: number,
+  height: number,
+  lines: string[],
+  x0 = 0,
+  y0 = 0,
+  size = Math.max(12, Math.round(height / 28)),
+): void {
   if (lines.length === 0) return;
   // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const {Resvg} = require('@resvg/resvg-js') as {Resvg: new (svg: string, o: unknown) => {render(): {width: number, height: number, pixels: Buffer}}};
-  const boxW = Math.min(width - x0, Math.ceil(size * 0.65 * Math.max(...lines.map(l => l.length)) + size));
+  const {Resvg} = require('@resvg/resvg-js') as {
+    Resvg: new (svg: string, o: unknown) => {render(): {width: number; height: number; pixels: Buffer}};
+  };
+  const boxW = Math.min(width - x0, Math.ceil(size * 0.65 * Math.max(...lines.map((l) => l.length)) + size));
   const boxH = Math.min(height - y0, Math.ceil(size * 1.3 * lines.length + size * 0.5));
   if (boxW <= 0 || boxH <= 0) return;
-  const text = lines.map((l, i) => `<text x="${size / 2}" y="${size * (1.15 + 1.3 * i)}">${escapeXml(l)}</text>`).join('');
-  const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="${boxW}" height="${boxH}">` +
-      `<rect width="${boxW}" height="${boxH}" fill="black" fill-opacity="0.6"/>` +
-      `<g font-family="DejaVu Sans, Helvetica, Arial, sans-serif" font-size="${size}" font-weight="bold" fill="white">${text}</g></svg>`;
+  const text = lines
+    .map((l, i) => `<text x="${size / 2}" y="${size * (1.15 + 1.3 * i)}">${escapeXml(l)}</text>`)
+    .join('');
+  const svg =
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${boxW}" height="${boxH}">` +
+    `<rect width="${boxW}" height="${boxH}" fill="black" fill-opacity="0.6"/>` +
+    `<g font-family="DejaVu Sans, Helvetica, Arial, sans-serif" font-size="${size}" font-weight="bold" fill="white">${text}</g></svg>`;
   const image = new Resvg(svg, {font: fonts()}).render();
-  const px = image.pixels;  // RGBA, premultiplied alpha
+  const px = image.pixels; // RGBA, premultiplied alpha
   for (let y = 0; y < image.height && y0 + y < height; y++) {
     for (let x = 0; x < image.width && x0 + x < width; x++) {
       const s = (y * image.width + x) * 4;
@@ -141,7 +178,8 @@ export function drawHeatmap(frame: Uint8Array, width: number, height: number, ma
   values.dispose();
   for (let y = 0; y < height; y++) {
     for (let x = 0; x < width; x++) {
-      const a = 0.6 * v[Math.min(h - 1, Math.floor(y * h / height)) * w + Math.min(w - 1, Math.floor(x * w / width))];
+      const a =
+        0.6 * v[Math.min(h - 1, Math.floor((y * h) / height)) * w + Math.min(w - 1, Math.floor((x * w) / width))];
       const o = (y * width + x) * 3;
       frame[o] = Math.round(frame[o] * (1 - a) + 255 * a);
       frame[o + 1] = Math.round(frame[o + 1] * (1 - a));
@@ -152,7 +190,7 @@ export function drawHeatmap(frame: Uint8Array, width: number, height: number, ma
 
 export interface OverlayPanel {
   /** Poses in frame pixels to draw, keypoints scoring above 0.5 ... */
-  poses?: Pose[]|null;
+  poses?: Pose[] | null;
   /** ... or, for other models, a map to tint the frame with. */
   heatmap?: tf.Tensor4D;
   /** Lines written in the panel's top-left corner. */
@@ -161,7 +199,7 @@ export interface OverlayPanel {
 
 /** The overlay frame: one panel per model on a copy of `frame` each, side by side when there are two. */
 export function overlayFrame(frame: Uint8Array, width: number, height: number, panels: OverlayPanel[]): Uint8Array {
-  const drawn = panels.map(p => {
+  const drawn = panels.map((p) => {
     const canvas = Uint8Array.from(frame);
     if (p.poses) drawPoses(canvas, width, height, p.poses);
     else if (p.heatmap) drawHeatmap(canvas, width, height, p.heatmap);

@@ -20,7 +20,7 @@ import type {Pose} from '../models/posenet_decode';
 import {overlayFrame} from './overlay';
 import type {OverlayPanel} from './overlay';
 
-export type RunMode = 'dense'|'delta'|'compare';
+export type RunMode = 'dense' | 'delta' | 'compare';
 
 export interface RunOptions {
   input: string;
@@ -50,7 +50,7 @@ export interface RunOptions {
    * Frames from elsewhere than ffmpeg (an application's own decoder, tests): RGB bytes of `info.width` x
    * `info.height`. `input` then only names the source in messages.
    */
-  source?: {info: VideoInfo; frames: AsyncIterable<Uint8Array>|Iterable<Uint8Array>};
+  source?: {info: VideoInfo; frames: AsyncIterable<Uint8Array> | Iterable<Uint8Array>};
 }
 
 export interface FrameRecord {
@@ -91,21 +91,23 @@ export interface RunSummary {
   records: FrameRecord[];
 }
 
-function outputsOf(result: tf.Tensor|tf.Tensor[]): tf.Tensor[] {
+function outputsOf(result: tf.Tensor | tf.Tensor[]): tf.Tensor[] {
   return Array.isArray(result) ? result : [result];
 }
 
 /** model.predict, or the compiled stream's step when there is one. */
-type Runner = {model: tfl.LayersModel, stream: CompiledStream|null};
+type Runner = {model: tfl.LayersModel; stream: CompiledStream | null};
 
-async function timed(runner: Runner, x: tf.Tensor): Promise<{outputs: tf.Tensor[], ms: number}> {
+async function timed(runner: Runner, x: tf.Tensor): Promise<{outputs: tf.Tensor[]; ms: number}> {
   const t0 = performance.now();
-  const outputs = outputsOf(runner.stream ? runner.stream.step(x) : runner.model.predict(x) as tf.Tensor|tf.Tensor[]);
-  await Promise.all(outputs.map(o => o.data()));
+  const outputs = outputsOf(
+    runner.stream ? runner.stream.step(x) : (runner.model.predict(x) as tf.Tensor | tf.Tensor[]),
+  );
+  await Promise.all(outputs.map((o) => o.data()));
   return {outputs, ms: performance.now() - t0};
 }
 
-function mean(values: Array<number|undefined>): number|undefined {
+function mean(values: Array<number | undefined>): number | undefined {
   const v = values.filter((x): x is number => x != null && Number.isFinite(x));
   return v.length ? v.reduce((a, b) => a + b, 0) / v.length : undefined;
 }
@@ -115,15 +117,27 @@ export function writeRecords(file: string, records: FrameRecord[]): void {
     fs.writeFileSync(file, JSON.stringify(records, null, 1));
     return;
   }
-  const columns: Array<keyof FrameRecord> = ['frame', 'denseMs', 'deltaMs', 'inputActive', 'macsSkipped', 'deviation', 'pck',
-    'pckKeypoints', 'densePoses', 'deltaPoses', 'top1Agreement', 'logitRelError'];
-  const lines = [columns.join(',')].concat(records.map(r => columns.map(c => r[c] ?? '').join(',')));
+  const columns: Array<keyof FrameRecord> = [
+    'frame',
+    'denseMs',
+    'deltaMs',
+    'inputActive',
+    'macsSkipped',
+    'deviation',
+    'pck',
+    'pckKeypoints',
+    'densePoses',
+    'deltaPoses',
+    'top1Agreement',
+    'logitRelError',
+  ];
+  const lines = [columns.join(',')].concat(records.map((r) => columns.map((c) => r[c] ?? '').join(',')));
   fs.writeFileSync(file, lines.join('\n') + '\n');
 }
 
 /** The overlay's captions of the dense and the delta panel for a frame's record. */
 export function captions(record: FrameRecord): [string[], string[]] {
-  const fps = (ms?: number) => ms ? `${(1000 / ms).toFixed(1)} frames/s` : '';
+  const fps = (ms?: number) => (ms ? `${(1000 / ms).toFixed(1)} frames/s` : '');
   const dense = [`dense  ${fps(record.denseMs)}`];
   const delta = [`delta  ${fps(record.deltaMs)}`];
   if (record.pck != null) delta.push(`PCK ${(100 * record.pck).toFixed(1)}% of ${record.pckKeypoints} keypoints`);
@@ -139,17 +153,29 @@ export async function runModelOnVideo(options: RunOptions): Promise<RunSummary> 
   const layerStats = options.layerStats ?? true;
   const delta = mode === 'dense' ? null : toDelta(options.model, {threshold: options.threshold, stats: layerStats});
   const compile = (options.compile ?? true) && tf.getBackend() === 'cuda';
-  const runnerOf = (model: tfl.LayersModel|null): Runner|null =>
-      model == null ? null : {model, stream: compile ?
-        compileStream(model, {stats: model === delta && layerStats, precision: options.precision}) : null};
+  const runnerOf = (model: tfl.LayersModel | null): Runner | null =>
+    model == null
+      ? null
+      : {
+          model,
+          stream: compile
+            ? compileStream(model, {stats: model === delta && layerStats, precision: options.precision})
+            : null,
+        };
   const dense = runnerOf(mode === 'delta' ? null : options.model);
   const deltaRunner = runnerOf(delta);
   // Statistics of the frame just run: from the plan once it replays, from the layers while it warms up.
-  const frameStats = (): DeltaFrameStats => deltaRunner!.stream?.info.captured ? deltaRunner!.stream.stats() :
-      getDeltaStats(delta!);
+  const frameStats = (): DeltaFrameStats =>
+    deltaRunner!.stream?.info.captured ? deltaRunner!.stream.stats() : getDeltaStats(delta!);
   const frames = options.source?.frames ?? readFrames(options.input, {maxFrames: options.maxFrames});
-  const writer = options.output ? new VideoWriter(options.output,
-      {width: (mode === 'compare' ? 2 : 1) * info.width, height: info.height, fps: info.fps, input: options.input}) : null;
+  const writer = options.output
+    ? new VideoWriter(options.output, {
+        width: (mode === 'compare' ? 2 : 1) * info.width,
+        height: info.height,
+        fps: info.fps,
+        input: options.input,
+      })
+    : null;
   const records: FrameRecord[] = [];
   let [pckCorrect, pckTotal] = [0, 0];
   let interrupted = false;
@@ -159,12 +185,14 @@ export async function runModelOnVideo(options: RunOptions): Promise<RunSummary> 
       if (options.maxFrames != null && index >= options.maxFrames) break;
       const x = tf.tidy(() => {
         const pixels = tf.tensor4d(frame, [1, info.height, info.width, 3], 'int32');
-        const resized = height === info.height && width === info.width ? tf.cast(pixels, 'float32') :
-            tf.image.resizeBilinear(pixels, [height, width]);
+        const resized =
+          height === info.height && width === info.width
+            ? tf.cast(pixels, 'float32')
+            : tf.image.resizeBilinear(pixels, [height, width]);
         return tf.add(tf.mul(resized, (hi - lo) / 255), lo);
       });
       const record: FrameRecord = {frame: index};
-      const ran = {dense: null as tf.Tensor[]|null, delta: null as tf.Tensor[]|null};
+      const ran = {dense: null as tf.Tensor[] | null, delta: null as tf.Tensor[] | null};
       if (dense) {
         const r = await timed(dense, x);
         ran.dense = r.outputs;
@@ -182,15 +210,24 @@ export async function runModelOnVideo(options: RunOptions): Promise<RunSummary> 
       }
       const pose = isPosenetOutputs((ran.dense ?? ran.delta)!);
       // Poses in frame pixels, decoded only when something uses them.
-      const poses = (outputs: tf.Tensor[]|null): Pose[]|null => outputs && pose && (writer || (ran.dense && ran.delta)) ?
-          posesOf(outputs, height, width, info.height, info.width) : null;
+      const poses = (outputs: tf.Tensor[] | null): Pose[] | null =>
+        outputs && pose && (writer || (ran.dense && ran.delta))
+          ? posesOf(outputs, height, width, info.height, info.width)
+          : null;
       const [densePoses, deltaPoses] = [poses(ran.dense), poses(ran.delta)];
       if (ran.dense && ran.delta) {
         const [a, b] = [ran.dense[0], ran.delta[0]];
-        record.deviation = tf.tidy(() => tf.div(tf.max(tf.abs(tf.sub(a, b))), tf.maximum(tf.max(tf.abs(a)), 1e-12)).dataSync()[0]);
+        record.deviation = tf.tidy(
+          () => tf.div(tf.max(tf.abs(tf.sub(a, b))), tf.maximum(tf.max(tf.abs(a)), 1e-12)).dataSync()[0],
+        );
         if (densePoses && deltaPoses) {
           const r = posePck(densePoses, deltaPoses, info.height, info.width);
-          [record.pck, record.pckKeypoints, record.densePoses, record.deltaPoses] = [r.pck, r.total, densePoses.length, deltaPoses.length];
+          [record.pck, record.pckKeypoints, record.densePoses, record.deltaPoses] = [
+            r.pck,
+            r.total,
+            densePoses.length,
+            deltaPoses.length,
+          ];
           [pckCorrect, pckTotal] = [pckCorrect + r.correct, pckTotal + r.total];
         } else if (isClassifierOutput(ran.dense)) {
           const r = classifierAgreement(a.dataSync(), b.dataSync(), a.shape[1]!);
@@ -200,7 +237,7 @@ export async function runModelOnVideo(options: RunOptions): Promise<RunSummary> 
       if (writer) {
         const panels: OverlayPanel[] = [];
         const [denseCaption, deltaCaption] = captions(record);
-        const heatmap = (outputs: tf.Tensor[]) => outputs[0].rank === 4 ? outputs[0] as tf.Tensor4D : undefined;
+        const heatmap = (outputs: tf.Tensor[]) => (outputs[0].rank === 4 ? (outputs[0] as tf.Tensor4D) : undefined);
         if (ran.dense) panels.push({poses: densePoses, heatmap: heatmap(ran.dense), caption: denseCaption});
         if (ran.delta) panels.push({poses: deltaPoses, heatmap: heatmap(ran.delta), caption: deltaCaption});
         const canvas = overlayFrame(frame, info.width, info.height, panels);
@@ -228,20 +265,24 @@ export async function runModelOnVideo(options: RunOptions): Promise<RunSummary> 
   if (options.statsFile) writeRecords(options.statsFile, records);
   // The first frame builds kernels and state: leave it out of the rates.
   const steady = records.length > 1 ? records.slice(1) : records;
-  const fps = (key: 'denseMs'|'deltaMs') => {
-    const m = mean(steady.map(r => r[key]));
+  const fps = (key: 'denseMs' | 'deltaMs') => {
+    const m = mean(steady.map((r) => r[key]));
     return m == null ? undefined : 1000 / m;
   };
   return {
     frames: records.length,
     denseFps: fps('denseMs'),
     deltaFps: fps('deltaMs'),
-    meanInputActive: mean(steady.map(r => r.inputActive)),
-    meanMacsSkipped: mean(steady.map(r => r.macsSkipped)),
-    maxDeviation: records.some(r => r.deviation != null) ? Math.max(...records.map(r => r.deviation ?? 0)) : undefined,
+    meanInputActive: mean(steady.map((r) => r.inputActive)),
+    meanMacsSkipped: mean(steady.map((r) => r.macsSkipped)),
+    maxDeviation: records.some((r) => r.deviation != null)
+      ? Math.max(...records.map((r) => r.deviation ?? 0))
+      : undefined,
     pck: pckTotal > 0 ? pckCorrect / pckTotal : undefined,
-    meanTop1Agreement: mean(records.map(r => r.top1Agreement)),
-    maxLogitRelError: records.some(r => r.logitRelError != null) ? Math.max(...records.map(r => r.logitRelError ?? 0)) : undefined,
+    meanTop1Agreement: mean(records.map((r) => r.top1Agreement)),
+    maxLogitRelError: records.some((r) => r.logitRelError != null)
+      ? Math.max(...records.map((r) => r.logitRelError ?? 0))
+      : undefined,
     interrupted,
     records,
   };

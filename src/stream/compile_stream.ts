@@ -43,7 +43,7 @@ import {isDeltaLayer, setFrameStatsSink} from '../delta/layers/base';
 import type {DeltaMembers} from '../delta/layers/base';
 import {maskOf} from '../ops/mask';
 
-export type StreamPrecision = 'tf32'|'fp32'|'fp16';
+export type StreamPrecision = 'tf32' | 'fp32' | 'fp16';
 
 export interface CompileStreamOptions {
   /**
@@ -85,7 +85,7 @@ interface StateBinding {
   /** The buffer the graph reads (and, through its final copy or in place, writes): pinned by the plan. */
   held: Tensor;
   /** What the captured frame computed into, copied into `held` at the end of the graph; null: updated in place. */
-  written: Tensor|null;
+  written: Tensor | null;
 }
 
 /** A delta layer's statistics inside a plan: its output's active fraction, computed by the graph. */
@@ -93,7 +93,7 @@ interface StatsRecord {
   layer: DeltaMembers;
   macs: number;
   /** Scalar fraction on the device (rewritten by every replay), or null for a dense output. */
-  fraction: Tensor|null;
+  fraction: Tensor | null;
 }
 
 interface Plan {
@@ -136,9 +136,9 @@ export class CompiledStream {
   private readonly deltaLayers: DeltaMembers[];
   private readonly warmupFrames: number;
   private readonly gatherStats: boolean;
-  private plan: Plan|null = null;
+  private plan: Plan | null = null;
   private eagerLeft: number;
-  private shapeKey: string|null = null;
+  private shapeKey: string | null = null;
   private frames = 0;
   private replayed = 0;
   private captures = 0;
@@ -155,14 +155,16 @@ export class CompiledStream {
     this.model = model;
     this.precision = precision;
     this.deltaLayers = deltaLayersOf(model);
-    const stateful = this.deltaLayers.some(l => l.holdsBuffers());
+    const stateful = this.deltaLayers.some((l) => l.holdsBuffers());
     const warmup = options.warmupFrames ?? (stateful ? 2 : 1);
     if (!Number.isInteger(warmup) || warmup < (stateful ? 2 : 1)) {
-      throw new Error(`${where}: warmupFrames must be an integer >= ${stateful ? 2 : 1} for this ` +
-          `${stateful ? 'delta' : 'dense'} model, got ${JSON.stringify(options.warmupFrames)}`);
+      throw new Error(
+        `${where}: warmupFrames must be an integer >= ${stateful ? 2 : 1} for this ` +
+          `${stateful ? 'delta' : 'dense'} model, got ${JSON.stringify(options.warmupFrames)}`,
+      );
     }
     this.warmupFrames = warmup;
-    this.gatherStats = options.stats ?? this.deltaLayers.some(l => l.statsEnabled);
+    this.gatherStats = options.stats ?? this.deltaLayers.some((l) => l.statsEnabled);
     this.eagerLeft = warmup;
   }
 
@@ -182,12 +184,12 @@ export class CompiledStream {
    * Processes one frame (or one set of model inputs): returns what model.predict would, as new 'cuda'
    * tensors owned by the caller. Inputs may live on any backend; they are not disposed.
    */
-  step(inputs: Tensor|Tensor[]): Tensor|Tensor[] {
+  step(inputs: Tensor | Tensor[]): Tensor | Tensor[] {
     if (this.disposed) throw new Error('CompiledStream.step: the stream was disposed');
     const xs = Array.isArray(inputs) ? inputs : [inputs];
     this.checkInputs(xs);
-    const key = JSON.stringify(xs.map(x => x.shape));
-    if (this.shapeKey !== null && key !== this.shapeKey) this.reset();  // a new resolution: a new stream
+    const key = JSON.stringify(xs.map((x) => x.shape));
+    if (this.shapeKey !== null && key !== this.shapeKey) this.reset(); // a new resolution: a new stream
     this.shapeKey = key;
     // The model ran eagerly in between (its state moved on) or got new weights: capture again.
     if (this.plan != null && (!this.stateIntact() || !this.weightsIntact())) this.dropPlan(1);
@@ -201,7 +203,7 @@ export class CompiledStream {
     const plan = this.plan!;
     this.backend.n.planLaunch({plan: plan.id});
     this.replayed++;
-    const outs = plan.outputs.map(o => tf.engine().makeTensorFromTensorInfo(this.backend.copyOf(o), this.backend));
+    const outs = plan.outputs.map((o) => tf.engine().makeTensorFromTensorInfo(this.backend.copyOf(o), this.backend));
     return this.model.outputs.length === 1 ? outs[0] : outs;
   }
 
@@ -212,16 +214,24 @@ export class CompiledStream {
   stats(): DeltaFrameStats {
     const plan = this.plan;
     if (!this.gatherStats) throw new Error('CompiledStream.stats: compile the stream with {stats: true}');
-    if (plan == null) throw new Error('CompiledStream.stats: no plan captured yet (statistics come from replayed frames)');
-    const measured = plan.stats.filter(r => r.fraction != null);
-    const values = measured.length === 0 ? new Float32Array(0) :
-        tf.tidy(() => tf.concat(measured.map(r => tf.reshape(r.fraction!, [1]))).dataSync());
+    if (plan == null)
+      throw new Error('CompiledStream.stats: no plan captured yet (statistics come from replayed frames)');
+    const measured = plan.stats.filter((r) => r.fraction != null);
+    const values =
+      measured.length === 0
+        ? new Float32Array(0)
+        : tf.tidy(() => tf.concat(measured.map((r) => tf.reshape(r.fraction!, [1]))).dataSync());
     const layers: LayerStats[] = [];
     let k = 0;
     for (const r of plan.stats) {
       const active = r.fraction == null ? 1 : values[k++];
-      layers.push({name: r.layer.name, className: r.layer.getClassName(), activeFraction: active, macs: r.macs,
-        macsSkipped: r.macs * (1 - active)});
+      layers.push({
+        name: r.layer.name,
+        className: r.layer.getClassName(),
+        activeFraction: active,
+        macs: r.macs,
+        macsSkipped: r.macs * (1 - active),
+      });
     }
     const macs = layers.reduce((s, l) => s + l.macs, 0);
     const macsSkipped = layers.reduce((s, l) => s + l.macsSkipped, 0);
@@ -255,15 +265,18 @@ export class CompiledStream {
       const want = this.model.inputs[i].shape;
       const ok = want.length === x.rank && want.every((d, k) => d == null || d === x.shape[k]);
       if (!ok) {
-        throw new Error(`CompiledStream.step: input ${i} has shape [${x.shape}], the model expects ` +
-            `[${want.map(d => d ?? 'any')}]`);
+        throw new Error(
+          `CompiledStream.step: input ${i} has shape [${x.shape}], the model expects ` +
+            `[${want.map((d) => d ?? 'any')}]`,
+        );
       }
     });
   }
 
   private withPrecision<T>(f: () => T): T {
     const n = this.backend.n;
-    const previous = n.getOptions().allowTF32, previousHalf = this.backend.halfStorage;
+    const previous = n.getOptions().allowTF32,
+      previousHalf = this.backend.halfStorage;
     n.setOptions({allowTF32: this.precision !== 'fp32'});
     this.backend.halfStorage = this.precision === 'fp16';
     try {
@@ -276,14 +289,14 @@ export class CompiledStream {
 
   /** The layers still reference the buffers the plan replays into (else someone ran the model eagerly). */
   private stateIntact(): boolean {
-    return this.plan!.states.every(s => {
+    return this.plan!.states.every((s) => {
       const current = s.stream.get(s.name);
       return current != null && !current.isDisposed && current.dataId === s.held.dataId;
     });
   }
 
   private weightIds(): unknown[] {
-    return this.model.weights.map(w => w.read().dataId);
+    return this.model.weights.map((w) => w.read().dataId);
   }
 
   private weightsIntact(): boolean {
@@ -297,7 +310,8 @@ export class CompiledStream {
       const dst = plan.inputs[i];
       const src = x.dtype === dst.dtype ? x : tf.cast(x, dst.dtype);
       try {
-        if (this.backend.data.has(src.dataId)) {  // already on 'cuda': a device copy
+        if (this.backend.data.has(src.dataId)) {
+          // already on 'cuda': a device copy
           this.backend.n.copy({dst: this.backend.ptr(dst), src: this.backend.ptr(src), bytes: dst.size * 4});
         } else {
           this.backend.n.upload({dst: this.backend.ptr(dst), values: src.dataSync() as Float32Array});
@@ -310,37 +324,44 @@ export class CompiledStream {
 
   private capture(xs: Tensor[]): void {
     const n = this.backend.n;
-    const inputs = xs.map(x => tf.keep(tf.zeros(x.shape, x.dtype === 'int32' ? 'int32' : 'float32')));
-    const held: Array<{stream: DeltaMembers['stream'], name: string, tensor: Tensor}> = [];
+    const inputs = xs.map((x) => tf.keep(tf.zeros(x.shape, x.dtype === 'int32' ? 'int32' : 'float32')));
+    const held: Array<{stream: DeltaMembers['stream']; name: string; tensor: Tensor}> = [];
     for (const layer of this.deltaLayers) {
       for (const [name, t] of layer.stream.entries()) {
-        this.backend.ptr(t);  // a lazily written buffer is zeroed now, not inside every replay
+        this.backend.ptr(t); // a lazily written buffer is zeroed now, not inside every replay
         held.push({stream: layer.stream, name, tensor: tf.keep(tf.clone(t))});
       }
     }
-    const plan: Plan = {id: 0, inputs, outputs: [], states: [], stats: [],
-      weightIds: this.weightIds(), nodes: 0};
+    const plan: Plan = {id: 0, inputs, outputs: [], states: [], stats: [], weightIds: this.weightIds(), nodes: 0};
     this.loadInputs(plan, xs);
     let capturing = false;
     // Host-side statistics would read masks inside the frame: off while capturing, gathered on the device instead.
-    const statsFlags = this.deltaLayers.map(l => l.statsEnabled);
-    this.deltaLayers.forEach(l => l.statsEnabled = false);
-    const previousSink = setFrameStatsSink(this.gatherStats ? (layer, inputShape, output) => {
-      const mask = maskOf(output);
-      plan.stats.push({layer, macs: layer.macsPerFrame(inputShape, output.shape),
-        fraction: mask == null ? null : tf.keep(tf.mean(tf.cast(mask, 'float32')))});
-    } : null);
+    const statsFlags = this.deltaLayers.map((l) => l.statsEnabled);
+    this.deltaLayers.forEach((l) => (l.statsEnabled = false));
+    const previousSink = setFrameStatsSink(
+      this.gatherStats
+        ? (layer, inputShape, output) => {
+            const mask = maskOf(output);
+            plan.stats.push({
+              layer,
+              macs: layer.macsPerFrame(inputShape, output.shape),
+              fraction: mask == null ? null : tf.keep(tf.mean(tf.cast(mask, 'float32'))),
+            });
+          }
+        : null,
+    );
     try {
       this.withPrecision(() => {
         plan.id = n.planBegin();
         capturing = true;
         const out = this.model.predictOnBatch(inputs.length === 1 ? inputs[0] : inputs);
-        plan.outputs = (Array.isArray(out) ? out : [out]).map(t => tf.keep(t));
-        plan.outputs.forEach(t => this.backend.storedPtr(t));  // lazy zeros inside the graph
+        plan.outputs = (Array.isArray(out) ? out : [out]).map((t) => tf.keep(t));
+        plan.outputs.forEach((t) => this.backend.storedPtr(t)); // lazy zeros inside the graph
         for (const h of held) {
           const written = h.stream.get(h.name);
           if (written == null) throw new Error(`state buffer '${h.name}' disappeared during the frame`);
-          if (written.dataId === h.tensor.dataId) {  // updated in place (sparseAccumulate's inPlace)
+          if (written.dataId === h.tensor.dataId) {
+            // updated in place (sparseAccumulate's inPlace)
             plan.states.push({stream: h.stream, name: h.name, held: h.tensor, written: null});
             continue;
           }
@@ -348,12 +369,16 @@ export class CompiledStream {
           n.copy({dst: this.backend.rawPtr(h.tensor), src: this.backend.ptr(written), bytes: h.tensor.size * 4});
           plan.states.push({stream: h.stream, name: h.name, held: h.tensor, written});
         }
-        const before = new Set(held.map(h => `${this.deltaLayers.findIndex(l => l.stream === h.stream)}/${h.name}`));
+        const before = new Set(
+          held.map((h) => `${this.deltaLayers.findIndex((l) => l.stream === h.stream)}/${h.name}`),
+        );
         this.deltaLayers.forEach((layer, i) => {
           for (const [name] of layer.stream.entries()) {
             if (!before.has(`${i}/${name}`)) {
-              throw new Error(`layer '${layer.name}' created state '${name}' in the captured frame: the stream ` +
-                  `was not in its steady state yet (raise warmupFrames)`);
+              throw new Error(
+                `layer '${layer.name}' created state '${name}' in the captured frame: the stream ` +
+                  `was not in its steady state yet (raise warmupFrames)`,
+              );
             }
           }
         });
@@ -362,9 +387,9 @@ export class CompiledStream {
       });
     } catch (e) {
       if (capturing) n.planAbort({plan: plan.id});
-      plan.outputs.forEach(t => t.dispose());
-      plan.stats.forEach(r => r.fraction?.dispose());
-      inputs.forEach(t => t.dispose());
+      plan.outputs.forEach((t) => t.dispose());
+      plan.stats.forEach((r) => r.fraction?.dispose());
+      inputs.forEach((t) => t.dispose());
       // The captured frame never ran: the layers go back to the state they had before it.
       for (const h of held) {
         const current = h.stream.get(h.name);
@@ -377,7 +402,7 @@ export class CompiledStream {
       throw new Error(`compileStream: capturing a frame of model '${this.model.name}' failed: ${(e as Error).message}`);
     } finally {
       setFrameStatsSink(previousSink);
-      this.deltaLayers.forEach((l, i) => l.statsEnabled = statsFlags[i]);
+      this.deltaLayers.forEach((l, i) => (l.statsEnabled = statsFlags[i]));
     }
     // The layers read the held buffers from now on; the plan owns what the frame wrote (and pins what it updates
     // in place, so that nothing frees a buffer the graph still writes).
@@ -395,9 +420,9 @@ export class CompiledStream {
     this.eagerLeft = eagerFrames;
     if (plan == null) return;
     this.backend.n.planDestroy({plan: plan.id});
-    plan.inputs.forEach(t => t.dispose());
-    plan.outputs.forEach(t => t.dispose());
-    plan.stats.forEach(r => r.fraction?.dispose());
+    plan.inputs.forEach((t) => t.dispose());
+    plan.outputs.forEach((t) => t.dispose());
+    plan.stats.forEach((r) => r.fraction?.dispose());
     for (const s of plan.states) {
       s.written?.dispose();
       s.held.dispose();

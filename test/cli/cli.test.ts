@@ -31,8 +31,11 @@ function cli(...args: string[]) {
  */
 function cliWithin(seconds: number, env: NodeJS.ProcessEnv, ...args: string[]) {
   const t0 = Date.now();
-  const run = spawnSync(process.execPath, [CLI, '--backend', 'cpu', ...args],
-      {encoding: 'utf8', timeout: seconds * 1000, env: {...process.env, ...env}});
+  const run = spawnSync(process.execPath, [CLI, '--backend', 'cpu', ...args], {
+    encoding: 'utf8',
+    timeout: seconds * 1000,
+    env: {...process.env, ...env},
+  });
   const what = `tfjs-delta ${args.join(' ')}`;
   expect(run.signal, `${what} hung (killed after ${seconds} s): ${run.stderr}`).to.equal(null);
   return {code: run.status, out: run.stdout, err: run.stderr, seconds: (Date.now() - t0) / 1000};
@@ -41,14 +44,34 @@ function cliWithin(seconds: number, env: NodeJS.ProcessEnv, ...args: string[]) {
 /** The names in `folder` that belong to `output`: the file itself or its partial twin. */
 function leftovers(output: string): string[] {
   const stem = path.basename(output, path.extname(output));
-  return fs.readdirSync(path.dirname(output)).filter(f => f.includes(stem));
+  return fs.readdirSync(path.dirname(output)).filter((f) => f.includes(stem));
 }
 
 /** A tiny synthetic clip made by ffmpeg. */
 function makeClip(file: string, size: string, frames: number): string {
-  const make = spawnSync(ffmpegBinary(), ['-hide_banner', '-loglevel', 'error', '-y', '-f', 'lavfi', '-i',
-    `testsrc=size=${size}:rate=10`, '-frames:v', String(frames), '-pix_fmt', 'yuv444p', '-c:v', 'libx264', '-crf', '0', file],
-  {encoding: 'utf8'});
+  const make = spawnSync(
+    ffmpegBinary(),
+    [
+      '-hide_banner',
+      '-loglevel',
+      'error',
+      '-y',
+      '-f',
+      'lavfi',
+      '-i',
+      `testsrc=size=${size}:rate=10`,
+      '-frames:v',
+      String(frames),
+      '-pix_fmt',
+      'yuv444p',
+      '-c:v',
+      'libx264',
+      '-crf',
+      '0',
+      file,
+    ],
+    {encoding: 'utf8'},
+  );
   if (make.status !== 0) throw new Error(`could not make ${file}: ${make.stderr}`);
   return file;
 }
@@ -56,7 +79,7 @@ function makeClip(file: string, size: string, frames: number): string {
 /** A safetensors file of a state dict (8-byte header length, JSON header, raw float32 data). */
 async function writeSafetensors(file: string, checkpoint: string): Promise<void> {
   const sd = await loadPyTorchCheckpoint(checkpoint);
-  const header: {[name: string]: {dtype: string, shape: number[], data_offsets: [number, number]}} = {};
+  const header: {[name: string]: {dtype: string; shape: number[]; data_offsets: [number, number]}} = {};
   const chunks: Buffer[] = [];
   let offset = 0;
   for (const [name, tensor] of sd) {
@@ -71,7 +94,7 @@ async function writeSafetensors(file: string, checkpoint: string): Promise<void>
   fs.writeFileSync(file, Buffer.concat([length, json, ...chunks]));
 }
 
-describe('tfjs-delta CLI', function() {
+describe('tfjs-delta CLI', function () {
   this.timeout(300000);
   let dir: string;
   before(() => {
@@ -102,7 +125,7 @@ describe('tfjs-delta CLI', function() {
     }
   });
 
-  it('refuses bad sizes, backends, models, weights and output paths before any work, naming the option and value', function() {
+  it('refuses bad sizes, backends, models, weights and output paths before any work, naming the option and value', function () {
     this.timeout(120000);
     const input = path.join(dir, 'input.mp4');
     fs.copyFileSync(DEFAULT_CLIP, input);
@@ -117,13 +140,28 @@ describe('tfjs-delta CLI', function() {
       [['run', '--size', '96'], "argument '96' is invalid"],
       [['demo', '--size', '-4x8'], "argument '-4x8' is invalid"],
       [['--backend', 'bogus', 'demo'], "argument 'bogus' is invalid. Allowed choices are auto, cuda, tensorflow, cpu"],
-      [['run', path.join(dir, 'no-model'), input], "run [model] '" + path.join(dir, 'no-model') + "': the model must be 'posenet'"],
+      [
+        ['run', path.join(dir, 'no-model'), input],
+        "run [model] '" + path.join(dir, 'no-model') + "': the model must be 'posenet'",
+      ],
       [['run', 'posenet', path.join(dir, 'no.mp4')], "run [input] '" + path.join(dir, 'no.mp4') + "': no such file"],
-      [['run', 'posenet', input, '-o', path.join(dir, 'nodir', 'x.mp4')], `the folder '${path.join(dir, 'nodir')}' does not exist`],
-      [['run', 'posenet', input, '-o', path.join(dir, 'x.txt')], 'the extension must be one of .mp4, .mov, .m4v, .mkv, .avi, .webm'],
+      [
+        ['run', 'posenet', input, '-o', path.join(dir, 'nodir', 'x.mp4')],
+        `the folder '${path.join(dir, 'nodir')}' does not exist`,
+      ],
+      [
+        ['run', 'posenet', input, '-o', path.join(dir, 'x.txt')],
+        'the extension must be one of .mp4, .mov, .m4v, .mkv, .avi, .webm',
+      ],
       [['run', 'posenet', input, '-o', input], 'is the input video itself'],
-      [['run', 'posenet', input, '--stats', path.join(dir, 'nodir', 's.csv')], `run --stats '${path.join(dir, 'nodir', 's.csv')}'`],
-      [['bench', 'posenet', input, '-o', path.join(dir, 'nodir', 'x')], `bench -o '${path.join(dir, 'nodir', 'x')}': the folder`],
+      [
+        ['run', 'posenet', input, '--stats', path.join(dir, 'nodir', 's.csv')],
+        `run --stats '${path.join(dir, 'nodir', 's.csv')}'`,
+      ],
+      [
+        ['bench', 'posenet', input, '-o', path.join(dir, 'nodir', 'x')],
+        `bench -o '${path.join(dir, 'nodir', 'x')}': the folder`,
+      ],
       [['interpolate', input, '-o', path.join(dir, 'nodir', 'x.mp4'), '--weights', weights], "interpolate -o '"],
       [['interpolate', input, '-o', path.join(dir, 'out.txt'), '--weights', weights], 'is not a video file name'],
       [['interpolate', input, '-o', linked, '--weights', weights], 'is the input video itself'],
@@ -139,11 +177,13 @@ describe('tfjs-delta CLI', function() {
     }
     expect(fs.readFileSync(input).equals(before), 'the input video is unchanged').to.equal(true);
     expect(fs.existsSync(path.join(dir, 'nodir')), 'no output folder was made').to.equal(false);
-    expect(fs.readdirSync(dir).filter(f => f.includes('out') || f.startsWith('o.') || f.startsWith('x.'))).to.deep.equal([]);
+    expect(
+      fs.readdirSync(dir).filter((f) => f.includes('out') || f.startsWith('o.') || f.startsWith('x.')),
+    ).to.deep.equal([]);
   });
 
-  describe('with ffmpeg', function() {
-    before(function() {
+  describe('with ffmpeg', function () {
+    before(function () {
       const missing = ffmpegUnavailableReason();
       if (missing != null) {
         console.log(`      skipped: ${missing}`);
@@ -153,8 +193,21 @@ describe('tfjs-delta CLI', function() {
 
     it('interpolate: a FLAVR checkpoint doubles the frame rate of an odd-sized clip, keeping every frame', () => {
       const clip = path.join(dir, 'clip.mp4');
-      const make = spawnSync(ffmpegBinary(), ['-hide_banner', '-loglevel', 'error', '-y', '-f', 'lavfi', '-i',
-        'testsrc=size=36x28:rate=10', '-frames:v', '5', '-pix_fmt', 'yuv420p', clip]);
+      const make = spawnSync(ffmpegBinary(), [
+        '-hide_banner',
+        '-loglevel',
+        'error',
+        '-y',
+        '-f',
+        'lavfi',
+        '-i',
+        'testsrc=size=36x28:rate=10',
+        '-frames:v',
+        '5',
+        '-pix_fmt',
+        'yuv420p',
+        clip,
+      ]);
       expect(make.status).to.equal(0);
       const out = path.join(dir, 'out.mp4');
       const r = cli('interpolate', clip, '-o', out, '--weights', path.join(FIXTURES, 'flavr2x.pth'), '--batch', '2');
@@ -162,13 +215,27 @@ describe('tfjs-delta CLI', function() {
       expect(r.out).to.match(/wrote .*out\.mp4: 9 frames at 20 fps from 5 input frames/);
       const info = probeVideo(out);
       expect([info.width, info.height, info.fps, info.frames]).to.deep.equal([36, 28, 20, 9]);
-      expect(fs.readdirSync(dir).filter(f => f.includes('partial'))).to.deep.equal([]);
+      expect(fs.readdirSync(dir).filter((f) => f.includes('partial'))).to.deep.equal([]);
 
-      const wrongFactor = cli('interpolate', clip, '-o', path.join(dir, 'x.mp4'), '--factor', '4',
-          '--weights', path.join(FIXTURES, 'flavr2x.pth'));
+      const wrongFactor = cli(
+        'interpolate',
+        clip,
+        '-o',
+        path.join(dir, 'x.mp4'),
+        '--factor',
+        '4',
+        '--weights',
+        path.join(FIXTURES, 'flavr2x.pth'),
+      );
       expect(wrongFactor.err).to.include('--factor 4 does not match the weights, which interpolate 2x');
-      const notVideo = cli('interpolate', path.join(FIXTURES, 'tensors.json'), '-o', path.join(dir, 'y.mp4'),
-          '--weights', path.join(FIXTURES, 'flavr2x.pth'));
+      const notVideo = cli(
+        'interpolate',
+        path.join(FIXTURES, 'tensors.json'),
+        '-o',
+        path.join(dir, 'y.mp4'),
+        '--weights',
+        path.join(FIXTURES, 'flavr2x.pth'),
+      );
       expect(notVideo.err).to.include('is not a readable video');
     });
 
@@ -176,15 +243,23 @@ describe('tfjs-delta CLI', function() {
     async function tinyModel(): Promise<string> {
       const modelDir = path.join(dir, 'tiny-conv');
       if (fs.existsSync(path.join(modelDir, 'model.json'))) return modelDir;
-      const model = tfl.sequential({layers: [
-        tfl.layers.conv2d({inputShape: [null, null, 3] as unknown as number[], filters: 4, kernelSize: 3, padding: 'same', activation: 'relu'}),
-      ]});
+      const model = tfl.sequential({
+        layers: [
+          tfl.layers.conv2d({
+            inputShape: [null, null, 3] as unknown as number[],
+            filters: 4,
+            kernelSize: 3,
+            padding: 'same',
+            activation: 'relu',
+          }),
+        ],
+      });
       await model.save(nodeFileSystem(modelDir));
       model.dispose();
       return modelDir;
     }
 
-    it('odd frame sizes (333x187) come out as playable video through interpolate and run -o', async function() {
+    it('odd frame sizes (333x187) come out as playable video through interpolate and run -o', async function () {
       this.timeout(240000);
       const clip = makeClip(path.join(dir, 'odd.mkv'), '333x187', 3);
       const out = path.join(dir, 'odd-interpolated.mp4');
@@ -198,10 +273,10 @@ describe('tfjs-delta CLI', function() {
       expect(run.code, run.err).to.equal(0);
       const shown = probeVideo(overlay);
       expect([shown.width, shown.height, shown.frames]).to.deep.equal([334, 188, 3]);
-      expect(fs.readdirSync(dir).filter(f => f.includes('partial'))).to.deep.equal([]);
+      expect(fs.readdirSync(dir).filter((f) => f.includes('partial'))).to.deep.equal([]);
     });
 
-    it('interpolate --weights takes a .safetensors checkpoint and a folder written by convert', async function() {
+    it('interpolate --weights takes a .safetensors checkpoint and a folder written by convert', async function () {
       this.timeout(240000);
       const clip = makeClip(path.join(dir, 'small.mkv'), '36x28', 3);
       const safetensors = path.join(dir, 'flavr2x.safetensors');
@@ -209,8 +284,12 @@ describe('tfjs-delta CLI', function() {
       const converted = path.join(dir, 'flavr2x-converted');
       expect(cliWithin(60, {}, 'convert', path.join(FIXTURES, 'flavr2x.pth'), converted).code).to.equal(0);
       const outputs: Uint8Array[] = [];
-      for (const [kind, weights] of [['safetensors', safetensors], ['folder', converted],
-        ['model.json', path.join(converted, 'model.json')], ['pth', path.join(FIXTURES, 'flavr2x.pth')]]) {
+      for (const [kind, weights] of [
+        ['safetensors', safetensors],
+        ['folder', converted],
+        ['model.json', path.join(converted, 'model.json')],
+        ['pth', path.join(FIXTURES, 'flavr2x.pth')],
+      ]) {
         const out = path.join(dir, `weights-${kind}.mkv`);
         const r = cliWithin(120, {}, 'interpolate', clip, '-o', out, '--weights', weights);
         expect(r.code, `${kind}: ${r.err}`).to.equal(0);
@@ -227,20 +306,24 @@ describe('tfjs-delta CLI', function() {
      * TFJS_DELTA_FFMPEG pointing at a wrapper that behaves like the real ffmpeg except that the
      * encoder (frames on pipe:0) or the decoder (frames to pipe:1) dies part-way with a message.
      */
-    function dyingFfmpeg(side: 'encoder'|'decoder'): string {
+    function dyingFfmpeg(side: 'encoder' | 'decoder'): string {
       const wrapper = path.join(dir, `ffmpeg-dying-${side}.sh`);
-      fs.writeFileSync(wrapper, `#!/usr/bin/env bash
+      fs.writeFileSync(
+        wrapper,
+        `#!/usr/bin/env bash
 for a in "$@"; do
   if [[ $a == pipe:0 && ${side} == encoder ]]; then head -c 20000 >/dev/null; echo "simulated ${side} failure: disk full" >&2; exit 3; fi
   if [[ $a == pipe:1 && ${side} == decoder ]]; then "${ffmpegBinary()}" "$@" | head -c 30000; echo "simulated ${side} failure: bad packet" >&2; exit 3; fi
 done
 exec "${ffmpegBinary()}" "$@"
-`, {mode: 0o755});
+`,
+        {mode: 0o755},
+      );
       return wrapper;
     }
 
     for (const side of ['encoder', 'decoder'] as const) {
-      it(`when ffmpeg's ${side} dies, interpolate and run -o end within seconds with its message, exit 1 and no output file`, async function() {
+      it(`when ffmpeg's ${side} dies, interpolate and run -o end within seconds with its message, exit 1 and no output file`, async function () {
         this.timeout(180000);
         const clip = makeClip(path.join(dir, `die-${side}.mkv`), '64x48', 40);
         const env = {TFJS_DELTA_FFMPEG: dyingFfmpeg(side)};
@@ -258,26 +341,50 @@ exec "${ffmpegBinary()}" "$@"
     }
   });
 
-  it('run: any LayersModel over a video, dense vs delta, with overlay, per-frame CSV and summary', async function() {
+  it('run: any LayersModel over a video, dense vs delta, with overlay, per-frame CSV and summary', async function () {
     if (ffmpegUnavailableReason() != null) this.skip();
     const modelDir = path.join(dir, 'tiny');
-    const model = tfl.sequential({layers: [
-      tfl.layers.conv2d({inputShape: [null, null, 3] as unknown as number[], filters: 6, kernelSize: 3, padding: 'same', activation: 'relu'}),
-      tfl.layers.maxPooling2d({}),
-      tfl.layers.conv2d({filters: 4, kernelSize: 3, padding: 'same'}),
-    ]});
+    const model = tfl.sequential({
+      layers: [
+        tfl.layers.conv2d({
+          inputShape: [null, null, 3] as unknown as number[],
+          filters: 6,
+          kernelSize: 3,
+          padding: 'same',
+          activation: 'relu',
+        }),
+        tfl.layers.maxPooling2d({}),
+        tfl.layers.conv2d({filters: 4, kernelSize: 3, padding: 'same'}),
+      ],
+    });
     await model.save(nodeFileSystem(modelDir));
     model.dispose();
     const csv = path.join(dir, 'frames.csv');
     const overlay = path.join(dir, 'overlay.mp4');
-    const r = cli('run', modelDir, DEFAULT_CLIP, '--compare', '--threshold', '0', '--frames', '6', '--size', '72x96',
-        '--stats', csv, '-o', overlay);
+    const r = cli(
+      'run',
+      modelDir,
+      DEFAULT_CLIP,
+      '--compare',
+      '--threshold',
+      '0',
+      '--frames',
+      '6',
+      '--size',
+      '72x96',
+      '--stats',
+      csv,
+      '-o',
+      overlay,
+    );
     expect(r.code, r.err).to.equal(0);
     expect(r.out).to.match(/frames\/s \(after the first\)\s+[\d.]+\s+[\d.]+/);
     const deviation = Number(/max output deviation\s+(\S+)/.exec(r.out)![1]);
     expect(deviation, 'threshold 0 reproduces the dense model').to.be.lessThan(1e-5);
     const rows = fs.readFileSync(csv, 'utf8').trim().split('\n');
-    expect(rows[0]).to.equal('frame,denseMs,deltaMs,inputActive,macsSkipped,deviation,pck,pckKeypoints,densePoses,deltaPoses,top1Agreement,logitRelError');
+    expect(rows[0]).to.equal(
+      'frame,denseMs,deltaMs,inputActive,macsSkipped,deviation,pck,pckKeypoints,densePoses,deltaPoses,top1Agreement,logitRelError',
+    );
     expect(rows.length).to.equal(7);
     const info = probeVideo(overlay);
     expect([info.width, info.height, info.frames], 'dense and delta side by side').to.deep.equal([2 * 384, 288, 6]);
@@ -286,54 +393,81 @@ exec "${ffmpegBinary()}" "$@"
     expect(bad.err).to.match(/missing-model/);
   });
 
-  it('bench: a table over thresholds, a JSON record and a PNG plot', async function() {
+  it('bench: a table over thresholds, a JSON record and a PNG plot', async function () {
     if (ffmpegUnavailableReason() != null) this.skip();
-    const modelDir = path.join(dir, 'tiny');  // saved by the run test above
+    const modelDir = path.join(dir, 'tiny'); // saved by the run test above
     const prefix = path.join(dir, 'bench');
     const r = cli('bench', modelDir, DEFAULT_CLIP, '--frames', '3', '--thresholds', '0,0.1', '-o', prefix);
     expect(r.code, r.err).to.equal(0);
     expect(r.out).to.match(/^dense\s+[\d.]+\s+1\.00x/m);
     const record = JSON.parse(fs.readFileSync(`${prefix}.json`, 'utf8'));
-    expect(record.rows.map((row: {threshold: number|null}) => row.threshold)).to.deep.equal([null, 0, 0.1]);
+    expect(record.rows.map((row: {threshold: number | null}) => row.threshold)).to.deep.equal([null, 0, 0.1]);
     expect(record.rows[1].deviation, 'threshold 0 equals dense').to.be.lessThan(1e-5);
     expect(record.rows[1].layers.length).to.be.greaterThan(2);
     const png = fs.readFileSync(`${prefix}.png`);
     expect(png.subarray(1, 4).toString()).to.equal('PNG');
   });
 
-  it('interpolate: a missing or truncated input, or Ctrl-C, exits non-zero with a message and no corrupt file', async function() {
+  it('interpolate: a missing or truncated input, or Ctrl-C, exits non-zero with a message and no corrupt file', async function () {
     if (ffmpegUnavailableReason() != null) this.skip();
     const weights = path.join(FIXTURES, 'flavr2x.pth');
-    const missing = cli('interpolate', path.join(dir, 'nope.mp4'), '-o', path.join(dir, 'o1.mp4'), '--weights', weights);
+    const missing = cli(
+      'interpolate',
+      path.join(dir, 'nope.mp4'),
+      '-o',
+      path.join(dir, 'o1.mp4'),
+      '--weights',
+      weights,
+    );
     expect(missing.code).to.not.equal(0);
     expect(missing.err).to.include("interpolate <input> '" + path.join(dir, 'nope.mp4') + "': no such file");
     const long = path.join(dir, 'long.mp4');
     // Large enough that the job is still running when Ctrl-C comes (the tiny FLAVR runs ~1 window/s at this size).
-    expect(spawnSync(ffmpegBinary(), ['-hide_banner', '-loglevel', 'error', '-y', '-f', 'lavfi', '-i', 'testsrc=size=320x240:rate=10',
-      '-frames:v', '300', '-pix_fmt', 'yuv420p', long]).status).to.equal(0);
+    expect(
+      spawnSync(ffmpegBinary(), [
+        '-hide_banner',
+        '-loglevel',
+        'error',
+        '-y',
+        '-f',
+        'lavfi',
+        '-i',
+        'testsrc=size=320x240:rate=10',
+        '-frames:v',
+        '300',
+        '-pix_fmt',
+        'yuv420p',
+        long,
+      ]).status,
+    ).to.equal(0);
     const truncated = path.join(dir, 'truncated.mp4');
     fs.writeFileSync(truncated, fs.readFileSync(long).subarray(0, Math.floor(fs.statSync(long).size * 0.6)));
     const cut = cli('interpolate', truncated, '-o', path.join(dir, 'o2.mp4'), '--weights', weights);
     expect(cut.code).to.not.equal(0);
     expect(cut.err).to.match(/truncated\.mp4/);
-    expect(fs.readdirSync(dir).filter(f => f.includes('o2'))).to.deep.equal([]);
+    expect(fs.readdirSync(dir).filter((f) => f.includes('o2'))).to.deep.equal([]);
 
     // Ctrl-C once the encoder has started: a shorter but playable video, exit 130.
     const out = path.join(dir, 'o3.mp4');
     // detached: its own process group, signalled as a whole as a terminal's Ctrl-C does (ffmpeg included).
-    const child = spawn(process.execPath, [CLI, '--backend', 'cpu', 'interpolate', long, '-o', out, '--weights', weights],
-        {detached: true});
+    const child = spawn(
+      process.execPath,
+      [CLI, '--backend', 'cpu', 'interpolate', long, '-o', out, '--weights', weights],
+      {detached: true},
+    );
     let stderr = '';
-    child.stderr.on('data', (d: Buffer) => stderr += d.toString());
-    const exited = new Promise<number|null>(resolve => child.on('close', code => resolve(code)));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
     const partial = path.join(dir, '.o3.partial.mp4');
-    for (let i = 0; i < 600 && !fs.existsSync(partial); i++) await new Promise(r => setTimeout(r, 100));
-    await new Promise(r => setTimeout(r, 1500));
+    for (let i = 0; i < 600 && !fs.existsSync(partial); i++) await new Promise((r) => setTimeout(r, 100));
+    await new Promise((r) => setTimeout(r, 1500));
     process.kill(-child.pid!, 'SIGINT');
     expect(await exited, stderr).to.equal(130);
     expect(stderr).to.include('interrupted');
     const info = probeVideo(out);
-    expect(info.frames).to.be.greaterThan(0).and.lessThan(2 * 300 - 1);
+    expect(info.frames)
+      .to.be.greaterThan(0)
+      .and.lessThan(2 * 300 - 1);
     expect(fs.existsSync(partial)).to.equal(false);
   });
 
@@ -346,7 +480,10 @@ exec "${ffmpegBinary()}" "$@"
     const loaded = await tfl.loadLayersModel(nodeFileSystem(out));
     const direct = await flavrFromCheckpoint(path.join(FIXTURES, 'flavr2x.pth'));
     const frames = tf.randomUniform([1, 4, 16, 24, 3]);
-    const diff = tf.tidy(() => tf.max(tf.abs(tf.sub(loaded.predict(frames) as tf.Tensor, direct.predict(frames) as tf.Tensor))).dataSync()[0]);
+    const diff = tf.tidy(
+      () =>
+        tf.max(tf.abs(tf.sub(loaded.predict(frames) as tf.Tensor, direct.predict(frames) as tf.Tensor))).dataSync()[0],
+    );
     expect(diff).to.equal(0);
     tf.dispose(frames);
     loaded.dispose();

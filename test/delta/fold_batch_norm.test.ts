@@ -17,13 +17,20 @@ import {resnetStyle, runParity} from '../support/sequences';
 
 const L = tfl.layers;
 type Sym = tfl.SymbolicTensor;
-const apply = (layer: tfl.layers.Layer, x: Sym|Sym[]) => layer.apply(x) as Sym;
+const apply = (layer: tfl.layers.Layer, x: Sym | Sym[]) => layer.apply(x) as Sym;
 
-const classes = (model: tfl.LayersModel) => model.layers.map(l => l.getClassName());
-const count = (model: tfl.LayersModel, className: string) => classes(model).filter(c => c === className).length;
+const classes = (model: tfl.LayersModel) => model.layers.map((l) => l.getClassName());
+const count = (model: tfl.LayersModel, className: string) => classes(model).filter((c) => c === className).length;
 
 /** Threshold-0 delta vs dense on `frames` vtest frames (batch rows 100 frames apart); the largest relative error. */
-function videoParity(dense: tfl.LayersModel, delta: tfl.LayersModel, frames: number, height: number, width: number, batch: number): number {
+function videoParity(
+  dense: tfl.LayersModel,
+  delta: tfl.LayersModel,
+  frames: number,
+  height: number,
+  width: number,
+  batch: number,
+): number {
   delta.resetStates();
   let worst = 0;
   for (let t = 0; t < frames; t++) {
@@ -38,12 +45,12 @@ function videoParity(dense: tfl.LayersModel, delta: tfl.LayersModel, frames: num
 }
 
 describeEachBackend('toDelta folds batch norm', () => {
-  it('ResNet-style: every batch norm folds (8 fewer layers), the dense model is untouched, exact over 120 frames', function() {
+  it('ResNet-style: every batch norm folds (8 fewer layers), the dense model is untouched, exact over 120 frames', function () {
     this.timeout(600000);
     const seed = freshSeed();
     const dense = resnetStyle(seed, [null, null, 3], 6);
     // getWeights() returns the variables themselves: copy their values.
-    const before = dense.getWeights().map(w => w.clone());
+    const before = dense.getWeights().map((w) => w.clone());
     const kept = toDelta(dense, {foldBatchNorm: false});
     const delta = toDelta(dense);
     const norms = count(dense, 'BatchNormalization');
@@ -52,7 +59,10 @@ describeEachBackend('toDelta folds batch norm', () => {
     expect(count(delta, 'DeltaBatchNormalization')).to.equal(0);
     expect(delta.layers.length, 'one layer fewer per batch norm').to.equal(kept.layers.length - norms);
     // The folded conv owns new weights (and a bias); the unfolded head still shares the dense one's.
-    expect(delta.getLayer('stem_conv').weights.map(w => w.originalName)).to.deep.equal(['stem_conv/kernel', 'stem_conv/bias']);
+    expect(delta.getLayer('stem_conv').weights.map((w) => w.originalName)).to.deep.equal([
+      'stem_conv/kernel',
+      'stem_conv/bias',
+    ]);
     expect(delta.getLayer('stem_conv').weights[0]).to.not.equal(dense.getLayer('stem_conv').weights[0]);
     expect(delta.getLayer('logits').weights[0]).to.equal(dense.getLayer('logits').weights[0]);
     dense.getWeights().forEach((w, i) => expectClose(w, before[i], `dense weight ${i} after toDelta`, 0, 0));
@@ -68,13 +78,15 @@ describeEachBackend('toDelta folds batch norm', () => {
       expectClose(back.predict(x) as tf.Tensor, dense.predict(x) as tf.Tensor, `toDense of folded (seed ${seed})`);
     });
     delta.dispose();
-    expect(dense.getLayer('logits').weights[0].read().isDisposed, 'shared weights survive the delta model').to.equal(false);
+    expect(dense.getLayer('logits').weights[0].read().isDisposed, 'shared weights survive the delta model').to.equal(
+      false,
+    );
     tf.tidy(() => {
       const x = tf.randomUniform([1, 16, 16, 3], 0, 1, 'float32', seed);
       expectClose(dense.predict(x) as tf.Tensor, back.predict(x) as tf.Tensor, 'dense after delta.dispose()');
     });
     tf.dispose(before);
-    [back, kept, dense].forEach(m => m.dispose());
+    [back, kept, dense].forEach((m) => m.dispose());
   });
 
   it('folds after conv (no bias), depthwise (multiplier 2), separable, transposed conv and dense; exact on every frame', () => {
@@ -94,7 +106,7 @@ describeEachBackend('toDelta folds batch norm', () => {
     randomizeWeights(dense, seed);
     const delta = toDelta(dense);
     expect(count(delta, 'DeltaBatchNormalization'), `${classes(delta)}`).to.equal(0);
-    expect(delta.layers.length).to.equal(dense.layers.length - 5 + 2);  // + sparsify, densify
+    expect(delta.layers.length).to.equal(dense.layers.length - 5 + 2); // + sparsify, densify
     runParity(dense, delta, [[2, 9, 11, 3]], 40, seed, `folds (seed ${seed})`);
     delta.dispose();
     dense.dispose();
@@ -115,23 +127,40 @@ describeEachBackend('toDelta folds batch norm', () => {
     const head = apply(L.conv2d({filters: 3, kernelSize: 1, name: 'conv_output'}), afterRelu);
     const normed = apply(L.batchNormalization({name: 'bn_after_output'}), head);
     // A batch norm on a non-channel axis.
-    const rows = apply(L.batchNormalization({axis: 1, name: 'bn_rows'}), apply(L.conv2d({filters: 3, kernelSize: 1, name: 'conv_rows'}), normed));
+    const rows = apply(
+      L.batchNormalization({axis: 1, name: 'bn_rows'}),
+      apply(L.conv2d({filters: 3, kernelSize: 1, name: 'conv_rows'}), normed),
+    );
     // And one that folds.
-    const folds = apply(L.batchNormalization({name: 'bn_folds'}), apply(L.conv2d({filters: 2, kernelSize: 3, name: 'conv_folds'}), normed));
+    const folds = apply(
+      L.batchNormalization({name: 'bn_folds'}),
+      apply(L.conv2d({filters: 2, kernelSize: 3, name: 'conv_folds'}), normed),
+    );
     const dense = tfl.model({inputs: x, outputs: [head, normed, folds, rows]});
     randomizeWeights(dense, seed);
     const delta = toDelta(dense);
-    const kept = delta.layers.filter(l => l.getClassName() === 'DeltaBatchNormalization').map(l => l.name).sort();
+    const kept = delta.layers
+      .filter((l) => l.getClassName() === 'DeltaBatchNormalization')
+      .map((l) => l.name)
+      .sort();
     expect(kept).to.deep.equal(['bn_after_output', 'bn_after_relu', 'bn_after_shared', 'bn_input', 'bn_rows']);
     // bn_rows normalizes axis 1, which delta batch norm refuses at run time: check the rest.
     const partial = tfl.model({inputs: x, outputs: [head, normed, folds]});
     const deltaPartial = toDelta(partial);
-    expect(deltaPartial.layers.map(l => l.name)).to.not.include('bn_folds');
-    let xs: tf.Tensor|null = null;
+    expect(deltaPartial.layers.map((l) => l.name)).to.not.include('bn_folds');
+    let xs: tf.Tensor | null = null;
     for (let t = 0; t < 30; t++) {
-      const next = tf.tidy(() => xs == null ? tf.randomUniform([2, 10, 13, 4], -1, 1, 'float32', seed) :
-        tf.add(xs, tf.mul(tf.randomNormal([2, 10, 13, 4], 0, 0.5, 'float32', seed + t),
-            tf.cast(tf.less(tf.randomUniform([2, 10, 13, 1], 0, 1, 'float32', seed + 500 + t), 0.15), 'float32'))));
+      const next = tf.tidy(() =>
+        xs == null
+          ? tf.randomUniform([2, 10, 13, 4], -1, 1, 'float32', seed)
+          : tf.add(
+              xs,
+              tf.mul(
+                tf.randomNormal([2, 10, 13, 4], 0, 0.5, 'float32', seed + t),
+                tf.cast(tf.less(tf.randomUniform([2, 10, 13, 1], 0, 1, 'float32', seed + 500 + t), 0.15), 'float32'),
+              ),
+            ),
+      );
       xs?.dispose();
       xs = next;
       tf.tidy(() => {
@@ -141,19 +170,19 @@ describeEachBackend('toDelta folds batch norm', () => {
       });
     }
     xs?.dispose();
-    [deltaPartial, delta, dense].forEach(m => m.dispose());
+    [deltaPartial, delta, dense].forEach((m) => m.dispose());
   });
 
   describe('on real video (vtest.avi)', () => {
     const missing = videoUnavailable();
     if (missing != null) {
-      it(`skipped: ${missing}`, function() {
+      it(`skipped: ${missing}`, function () {
         this.skip();
       });
       return;
     }
 
-    it('ResNet-style, 2 streams at 48x64: 120 frames exact', function() {
+    it('ResNet-style, 2 streams at 48x64: 120 frames exact', function () {
       this.timeout(600000);
       const seed = freshSeed();
       const dense = resnetStyle(seed, [null, null, 3]);
@@ -164,7 +193,7 @@ describeEachBackend('toDelta folds batch norm', () => {
       dense.dispose();
     });
 
-    it("nsfwjs's MobileNetV2 (depthwise + BN + ReLU6) at 64x96: every batch norm folds; 100 frames exact", async function() {
+    it("nsfwjs's MobileNetV2 (depthwise + BN + ReLU6) at 64x96: every batch norm folds; 100 frames exact", async function () {
       this.timeout(900000);
       const dense = await loadNsfwMobileNetV2(64, 96);
       const delta = toDelta(dense);
@@ -177,10 +206,17 @@ describeEachBackend('toDelta folds batch norm', () => {
       dense.dispose();
     });
 
-    it('models.resnet({depth: 18, head: "pose"}) at 64x64: every batch norm folds, transposed convs included; 100 frames exact', function() {
+    it('models.resnet({depth: 18, head: "pose"}) at 64x64: every batch norm folds, transposed convs included; 100 frames exact', function () {
       this.timeout(900000);
       const seed = freshSeed();
-      const dense = models.resnet({depth: 18, head: 'pose', width: 16, deconvChannels: 32, inputShape: [null, null, 3], weightInit: 'zeros'});
+      const dense = models.resnet({
+        depth: 18,
+        head: 'pose',
+        width: 16,
+        deconvChannels: 32,
+        inputShape: [null, null, 3],
+        weightInit: 'zeros',
+      });
       randomizeWeights(dense, seed);
       const delta = toDelta(dense);
       expect(count(dense, 'BatchNormalization')).to.equal(23);

@@ -7,7 +7,19 @@ import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import {expect} from 'chai';
 
-import {getDefaultThreshold, getDeltaStats, getThresholds, getThresholdScales, loadThresholds, saveThresholds, setDefaultThreshold, setThresholds, toDelta, truncatingLayers, tuneThresholds} from '../../src/index';
+import {
+  getDefaultThreshold,
+  getDeltaStats,
+  getThresholds,
+  getThresholdScales,
+  loadThresholds,
+  saveThresholds,
+  setDefaultThreshold,
+  setThresholds,
+  toDelta,
+  truncatingLayers,
+  tuneThresholds,
+} from '../../src/index';
 import {describeEachBackend} from '../support/backends';
 import {freshSeed} from '../support/util';
 import {loadPoseNet, posenetUnavailable, relativeError} from '../../data/models';
@@ -21,8 +33,16 @@ describe('delta thresholds: default, per layer, JSON', () => {
   it('lists the truncating layers front to back; layers without their own follow the global default', () => {
     const dense = resnetStyle(1, [8, 8, 3], 2);
     const delta = toDelta(dense, {thresholds: {stem_relu: 0.2}});
-    expect(truncatingLayers(delta).map(l => l.name)).to.deep.equal(['frames_sparsify', 'stem_relu', 'block1_relu1',
-      'block1_relu2', 'block2_relu1', 'block2_relu2', 'block3_relu1', 'block3_relu2']);
+    expect(truncatingLayers(delta).map((l) => l.name)).to.deep.equal([
+      'frames_sparsify',
+      'stem_relu',
+      'block1_relu1',
+      'block1_relu2',
+      'block2_relu1',
+      'block2_relu2',
+      'block3_relu1',
+      'block3_relu2',
+    ]);
     expect(getDefaultThreshold()).to.equal(0);
     setDefaultThreshold(0.05);
     const thresholds = getThresholds(delta);
@@ -58,12 +78,12 @@ describe('delta thresholds: default, per layer, JSON', () => {
     expect(() => loadThresholds(a, '{oops')).to.throw(/loadThresholds: not JSON/);
     expect(() => loadThresholds(a, '[1,2]')).to.throw(/keyed by layer name/);
     expect(() => setThresholds(a, {stem_relu: NaN})).to.throw(/'stem_relu': threshold must be a finite number/);
-    [a, b, dense].forEach(m => m.dispose());
+    [a, b, dense].forEach((m) => m.dispose());
   });
 });
 
 describeEachBackend('tuneThresholds', () => {
-  it('raises thresholds front to back while the error stays within budget, and skips more work', function() {
+  it('raises thresholds front to back while the error stays within budget, and skips more work', function () {
     this.timeout(300000);
     const seed = freshSeed();
     const dense = resnetStyle(seed, [16, 16, 3], 4);
@@ -71,10 +91,12 @@ describeEachBackend('tuneThresholds', () => {
     // Camera-like frames: small noise on every pixel, large changes on a few.
     const frames: tf.Tensor[] = [];
     for (let t = 0; t < 6; t++) {
-      frames.push(tf.tidy(() => {
-        const moved = nextFrame(frames[t - 1] ?? null, [1, 16, 16, 3], seed, t);
-        return t === 0 ? moved : tf.add(moved, tf.randomNormal([1, 16, 16, 3], 0, 0.01, 'float32', seed + 100 + t));
-      }));
+      frames.push(
+        tf.tidy(() => {
+          const moved = nextFrame(frames[t - 1] ?? null, [1, 16, 16, 3], seed, t);
+          return t === 0 ? moved : tf.add(moved, tf.randomNormal([1, 16, 16, 3], 0, 0.01, 'float32', seed + 100 + t));
+        }),
+      );
     }
     const skipped = () => {
       delta.resetStates();
@@ -86,15 +108,19 @@ describeEachBackend('tuneThresholds', () => {
       return total / (frames.length - 1);
     };
     const exactSkipped = skipped();
-    const layersTried: Array<string|null> = [];
+    const layersTried: Array<string | null> = [];
     const budget = 0.02;
-    const result = tuneThresholds(delta, frames, {errorBudget: budget, initial: 0.005, maxSteps: 5,
-      onEvaluation: ({layer}) => layersTried.push(layer)});
+    const result = tuneThresholds(delta, frames, {
+      errorBudget: budget,
+      initial: 0.005,
+      maxSteps: 5,
+      onEvaluation: ({layer}) => layersTried.push(layer),
+    });
     expect(result.error, `seed ${seed}`).to.be.at.most(budget);
     expect(result.thresholds).to.deep.equal(getThresholds(delta));
     expect(Math.max(...Object.values(result.thresholds)), `some threshold raised (seed ${seed})`).to.be.greaterThan(0);
-    const order = [...new Set(layersTried.filter(l => l != null))];
-    expect(order, 'front to back').to.deep.equal(truncatingLayers(delta).map(l => l.name));
+    const order = [...new Set(layersTried.filter((l) => l != null))];
+    expect(order, 'front to back').to.deep.equal(truncatingLayers(delta).map((l) => l.name));
     expect(result.evaluations).to.equal(layersTried.length);
     expect(skipped(), `tuned thresholds skip more than exact ones (seed ${seed})`).to.be.greaterThan(exactSkipped);
     expect(() => tuneThresholds(delta, frames, {errorBudget: 0.01, step: 1})).to.throw(/step must be > 1/);
@@ -105,14 +131,19 @@ describeEachBackend('tuneThresholds', () => {
 });
 
 /** Runs `frames` through a reset delta model: mean relative error against `dense` and mean skipped share (frames after the first). */
-function streamRun(dense: tfl.LayersModel, delta: tfl.LayersModel, frames: tf.Tensor[]): {error: number, skipped: number, inputActive: number} {
+function streamRun(
+  dense: tfl.LayersModel,
+  delta: tfl.LayersModel,
+  frames: tf.Tensor[],
+): {error: number; skipped: number; inputActive: number} {
   delta.resetStates();
   let error = 0;
   let skipped = 0;
   let inputActive = 0;
   frames.forEach((frame, t) => {
     tf.tidy(() => {
-      error += relativeError(delta.predictOnBatch(frame) as tf.Tensor, dense.predict(frame) as tf.Tensor) / frames.length;
+      error +=
+        relativeError(delta.predictOnBatch(frame) as tf.Tensor, dense.predict(frame) as tf.Tensor) / frames.length;
     });
     if (t > 0) {
       const stats = getDeltaStats(delta);
@@ -124,7 +155,7 @@ function streamRun(dense: tfl.LayersModel, delta: tfl.LayersModel, frames: tf.Te
 }
 
 describeEachBackend('thresholds relative to the activation scale', () => {
-  it('one relative threshold: the same sparsity and error on [0, 1] frames and on x255 frames (scaling folded into the first conv)', async function() {
+  it('one relative threshold: the same sparsity and error on [0, 1] frames and on x255 frames (scaling folded into the first conv)', async function () {
     this.timeout(600000);
     const seed = freshSeed();
     const unit = resnetStyle(seed, [null, null, 3], 8);
@@ -133,7 +164,7 @@ describeEachBackend('thresholds relative to the activation scale', () => {
     stem.setWeights([tf.tidy(() => tf.div(stem.getWeights()[0], 255))]);
     const source = streamFrames(48, 64);
     const frames = Array.from({length: 30}, (_, t) => tf.tidy(() => tf.expandDims(source.frame(t))));
-    const frames255 = frames.map(f => tf.mul(f, 255));
+    const frames255 = frames.map((f) => tf.mul(f, 255));
     tf.tidy(() => {
       const e = relativeError(bytes.predict(frames255[0]) as tf.Tensor, unit.predict(frames[0]) as tf.Tensor);
       expect(e, 'the x255 model computes the same function').to.be.below(1e-5);
@@ -144,7 +175,7 @@ describeEachBackend('thresholds relative to the activation scale', () => {
     const b = toDelta(bytes, {...options, calibrationFrames: frames255.slice(0, 8)});
     const [sa, sb] = [getThresholdScales(a), getThresholdScales(b)];
     expect(sb.frames_sparsify! / sa.frames_sparsify!, `input scale (seed ${seed})`).to.be.closeTo(255, 255 * 1e-5);
-    for (const name of Object.keys(sa).filter(n => n !== 'frames_sparsify')) {
+    for (const name of Object.keys(sa).filter((n) => n !== 'frames_sparsify')) {
       expect(sb[name]! / sa[name]!, `${name} scale (seed ${seed})`).to.be.closeTo(1, 1e-4);
     }
     const ra = streamRun(unit, a, frames.slice(8));
@@ -160,23 +191,28 @@ describeEachBackend('thresholds relative to the activation scale', () => {
     const absA = toDelta(unit, {threshold: 0.05, stats: true});
     const absB = toDelta(bytes, {threshold: 0.05, stats: true});
     const [aa, ab] = [streamRun(unit, absA, frames.slice(8)), streamRun(bytes, absB, frames255.slice(8))];
-    expect(ab.inputActive - aa.inputActive, `absolute thresholds: input active ${aa.inputActive} vs ${ab.inputActive}`).to.be.above(0.05);
+    expect(
+      ab.inputActive - aa.inputActive,
+      `absolute thresholds: input active ${aa.inputActive} vs ${ab.inputActive}`,
+    ).to.be.above(0.05);
     // The scales travel with saveThresholds / loadThresholds and with the saved model.
     const c = toDelta(bytes, {stats: true});
     loadThresholds(c, saveThresholds(b));
     expect(getThresholdScales(c)).to.deep.equal(sb);
     expect(getThresholds(c)).to.deep.equal(getThresholds(b));
     expect(streamRun(bytes, c, frames255.slice(8, 14))).to.deep.equal(streamRun(bytes, b, frames255.slice(8, 14)));
-    let artifacts: tf.io.ModelArtifacts|null = null;
-    await b.save(tf.io.withSaveHandler(async x => {
-      artifacts = x;
-      return {modelArtifactsInfo: {dateSaved: new Date(), modelTopologyType: 'JSON'}};
-    }));
+    let artifacts: tf.io.ModelArtifacts | null = null;
+    await b.save(
+      tf.io.withSaveHandler(async (x) => {
+        artifacts = x;
+        return {modelArtifactsInfo: {dateSaved: new Date(), modelTopologyType: 'JSON'}};
+      }),
+    );
     const loaded = await tfl.loadLayersModel(tf.io.fromMemory(artifacts!));
     expect(getThresholdScales(loaded)).to.deep.equal(sb);
     expect(() => toDelta(unit, {threshold: 0.05, thresholdScale: 'activation'})).to.throw(/needs calibrationFrames/);
     tf.dispose([...frames, ...frames255]);
-    [a, b, c, absA, absB, loaded, unit, bytes].forEach(m => m.dispose());
+    [a, b, c, absA, absB, loaded, unit, bytes].forEach((m) => m.dispose());
   });
 });
 
@@ -185,7 +221,7 @@ const HOLDOUT_FACTOR = 2;
 const verbose = process.env.TFJS_DELTA_VERBOSE != null;
 
 describeEachBackend('tuneThresholds: several outputs, held-out frames', () => {
-  it('ResNet-style: the last third of the frames held back; their error is reported and near the budget', function() {
+  it('ResNet-style: the last third of the frames held back; their error is reported and near the budget', function () {
     this.timeout(600000);
     const seed = freshSeed();
     const dense = resnetStyle(seed, [null, null, 3], 8);
@@ -194,8 +230,12 @@ describeEachBackend('tuneThresholds: several outputs, held-out frames', () => {
     const delta = toDelta(dense, {thresholdScale: 'activation', calibrationFrames: frames.slice(0, 6)});
     const budget = 0.02;
     let evaluated = 0;
-    const result = tuneThresholds(delta, frames, {errorBudget: budget, holdout: 1 / 3, maxSteps: 6,
-      onEvaluation: () => evaluated++});
+    const result = tuneThresholds(delta, frames, {
+      errorBudget: budget,
+      holdout: 1 / 3,
+      maxSteps: 6,
+      onEvaluation: () => evaluated++,
+    });
     const ctx = `${source.name} (seed ${seed}): ${JSON.stringify({...result, thresholds: undefined})}`;
     if (verbose) console.log(`      ${ctx}`);
     expect(result.error, ctx).to.be.at.most(budget);
@@ -206,18 +246,23 @@ describeEachBackend('tuneThresholds: several outputs, held-out frames', () => {
     expect(result.skippedShare, ctx).to.be.above(0.1);
     expect(result.evaluations).to.equal(evaluated);
     // The held-out frames are run from a reset stream with the tuned thresholds: the same numbers again.
-    const again = tuneThresholds(delta, {tuneFrames: frames.slice(0, 16), holdoutFrames: frames.slice(16)},
-        {errorBudget: budget, maxSteps: 0, global: false, perLayer: false});
+    const again = tuneThresholds(
+      delta,
+      {tuneFrames: frames.slice(0, 16), holdoutFrames: frames.slice(16)},
+      {errorBudget: budget, maxSteps: 0, global: false, perLayer: false},
+    );
     expect(again.thresholds).to.deep.equal(result.thresholds);
     expect(again.holdoutError).to.equal(result.holdoutError);
-    expect(() => tuneThresholds(delta, frames, {errorBudget: budget, holdout: 1})).to.throw(/holdout must be a share in \(0, 1\)/);
+    expect(() => tuneThresholds(delta, frames, {errorBudget: budget, holdout: 1})).to.throw(
+      /holdout must be a share in \(0, 1\)/,
+    );
     tf.dispose(frames);
     delta.dispose();
     dense.dispose();
   });
 
   const missing = posenetUnavailable() ?? videoUnavailable();
-  it(`PoseNet (4 outputs, trained weights) on vtest.avi at 64x96: tuned on 20 frames, within ${HOLDOUT_FACTOR}x the budget on 20 later ones`, async function() {
+  it(`PoseNet (4 outputs, trained weights) on vtest.avi at 64x96: tuned on 20 frames, within ${HOLDOUT_FACTOR}x the budget on 20 later ones`, async function () {
     if (missing != null) {
       // Skips, saying why: the weights come from the npm registry, the video from apt.
       this.test!.title += ` (skipped: ${missing})`;
@@ -232,7 +277,11 @@ describeEachBackend('tuneThresholds: several outputs, held-out frames', () => {
     const holdoutFrames = Array.from({length: 20}, (_, t) => frame(60 + t));
     const delta = toDelta(dense, {thresholdScale: 'activation', calibrationFrames: tuneFrames.slice(0, 8)});
     const budget = 0.05;
-    const result = tuneThresholds(delta, {tuneFrames, holdoutFrames}, {errorBudget: budget, perLayer: false, maxSteps: 7});
+    const result = tuneThresholds(
+      delta,
+      {tuneFrames, holdoutFrames},
+      {errorBudget: budget, perLayer: false, maxSteps: 7},
+    );
     const ctx = JSON.stringify({...result, thresholds: undefined, threshold: result.thresholds.image_sparsify});
     if (verbose) console.log(`      PoseNet: ${ctx}`);
     expect(result.error, ctx).to.be.at.most(budget);
@@ -242,12 +291,21 @@ describeEachBackend('tuneThresholds: several outputs, held-out frames', () => {
     expect(result.holdoutSkippedShare!, ctx).to.be.above(0.02);
     // The error of a frame is the largest over the outputs: a custom `error` seeing all four agrees.
     const perOutput: number[][] = [];
-    const same = tuneThresholds(delta, {tuneFrames: tuneFrames.slice(0, 4)}, {errorBudget: 1, maxSteps: 0, global: false,
-      perLayer: false, error: (refs, outs) => {
-        expect(refs).to.have.length(4);
-        perOutput.push(outs.map((o, i) => relativeError(o, refs[i])));
-        return Math.max(...perOutput[perOutput.length - 1]);
-      }});
+    const same = tuneThresholds(
+      delta,
+      {tuneFrames: tuneFrames.slice(0, 4)},
+      {
+        errorBudget: 1,
+        maxSteps: 0,
+        global: false,
+        perLayer: false,
+        error: (refs, outs) => {
+          expect(refs).to.have.length(4);
+          perOutput.push(outs.map((o, i) => relativeError(o, refs[i])));
+          return Math.max(...perOutput[perOutput.length - 1]);
+        },
+      },
+    );
     expect(same.error).to.equal(Math.max(...perOutput.flat()));
     tf.dispose([...tuneFrames, ...holdoutFrames]);
     delta.dispose();

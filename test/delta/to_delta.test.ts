@@ -23,7 +23,7 @@ const L = tfl.layers;
 /** Runs `frames` random-walk frames through `model` (one call each) and returns the outputs. */
 function outputs(model: tfl.LayersModel, shape: number[], frames: number, seed: number): tf.Tensor[] {
   const result: tf.Tensor[] = [];
-  let x: tf.Tensor|null = null;
+  let x: tf.Tensor | null = null;
   for (let t = 0; t < frames; t++) {
     const next = nextFrame(x, shape, seed, t);
     x?.dispose();
@@ -55,49 +55,81 @@ function captureWarnings(fn: () => void): string[] {
 describeEachBackend('toDelta and toDense', () => {
   it('Sequential: the delta model equals the dense one on every frame; toDense gives the dense model back', () => {
     const seed = freshSeed();
-    const dense = tfl.sequential({layers: [
-      L.conv2d({inputShape: [12, 14, 3], filters: 8, kernelSize: 3, padding: 'same', activation: 'relu'}),
-      L.depthwiseConv2d({kernelSize: 3, strides: 2, padding: 'same'}),
-      L.batchNormalization({}),
-      L.reLU({maxValue: 6}),
-      L.upSampling2d({size: [2, 2]}),
-      L.averagePooling2d({poolSize: 2}),
-      L.flatten({}),
-      L.dropout({rate: 0.3}),
-      L.dense({units: 5, activation: 'softmax'}),
-    ]});
+    const dense = tfl.sequential({
+      layers: [
+        L.conv2d({inputShape: [12, 14, 3], filters: 8, kernelSize: 3, padding: 'same', activation: 'relu'}),
+        L.depthwiseConv2d({kernelSize: 3, strides: 2, padding: 'same'}),
+        L.batchNormalization({}),
+        L.reLU({maxValue: 6}),
+        L.upSampling2d({size: [2, 2]}),
+        L.averagePooling2d({poolSize: 2}),
+        L.flatten({}),
+        L.dropout({rate: 0.3}),
+        L.dense({units: 5, activation: 'softmax'}),
+      ],
+    });
     randomizeWeights(dense, seed);
     const unfolded = toDelta(dense, {foldBatchNorm: false});
-    expect(unfolded.layers.map(l => l.getClassName())).to.deep.equal(['InputLayer', 'DeltaInput', 'DeltaConv2D',
-      'DeltaDepthwiseConv2D', 'DeltaBatchNormalization', 'DeltaReLU', 'DeltaUpSampling2D', 'DeltaAveragePooling2D',
-      'DeltaFlatten', 'Dropout', 'DeltaDense', 'DeltaOutput']);
+    expect(unfolded.layers.map((l) => l.getClassName())).to.deep.equal([
+      'InputLayer',
+      'DeltaInput',
+      'DeltaConv2D',
+      'DeltaDepthwiseConv2D',
+      'DeltaBatchNormalization',
+      'DeltaReLU',
+      'DeltaUpSampling2D',
+      'DeltaAveragePooling2D',
+      'DeltaFlatten',
+      'Dropout',
+      'DeltaDense',
+      'DeltaOutput',
+    ]);
     runParity(dense, unfolded, [[2, 12, 14, 3]], 8, seed, `sequential, batch norm kept (seed ${seed})`);
     const back = toDense(unfolded);
     expect(back.layers.some(isDeltaLayer)).to.equal(false);
-    expect(back.layers.map(l => l.getClassName())).to.deep.equal(['InputLayer', ...dense.layers.map(l => l.getClassName())]);
+    expect(back.layers.map((l) => l.getClassName())).to.deep.equal([
+      'InputLayer',
+      ...dense.layers.map((l) => l.getClassName()),
+    ]);
     tf.tidy(() => {
       const x = tf.randomUniform([2, 12, 14, 3], 0, 1, 'float32', seed);
       expectClose(back.predict(x) as tf.Tensor, dense.predict(x) as tf.Tensor, `toDense (seed ${seed})`, 0, 0);
     });
     // By default the batch norm is folded into the depthwise conv before it.
     const delta = toDelta(dense);
-    expect(delta.layers.map(l => l.getClassName())).to.deep.equal(['InputLayer', 'DeltaInput', 'DeltaConv2D',
-      'DeltaDepthwiseConv2D', 'DeltaReLU', 'DeltaUpSampling2D', 'DeltaAveragePooling2D',
-      'DeltaFlatten', 'Dropout', 'DeltaDense', 'DeltaOutput']);
+    expect(delta.layers.map((l) => l.getClassName())).to.deep.equal([
+      'InputLayer',
+      'DeltaInput',
+      'DeltaConv2D',
+      'DeltaDepthwiseConv2D',
+      'DeltaReLU',
+      'DeltaUpSampling2D',
+      'DeltaAveragePooling2D',
+      'DeltaFlatten',
+      'Dropout',
+      'DeltaDense',
+      'DeltaOutput',
+    ]);
     runParity(dense, delta, [[2, 12, 14, 3]], 8, seed, `sequential, batch norm folded (seed ${seed})`);
-    [back, unfolded, delta, dense].forEach(m => m.dispose());
+    [back, unfolded, delta, dense].forEach((m) => m.dispose());
   });
 
   it('functional: concatenation, residual add, a layer shared by two calls and a nested model', () => {
     const seed = freshSeed();
-    const nested = tfl.sequential({layers: [
-      L.conv2d({inputShape: [10, 10, 6], filters: 6, kernelSize: 3, padding: 'same', name: 'inner_conv'}),
-      L.leakyReLU({alpha: 0.1, name: 'inner_act'}),
-    ], name: 'inner'});
+    const nested = tfl.sequential({
+      layers: [
+        L.conv2d({inputShape: [10, 10, 6], filters: 6, kernelSize: 3, padding: 'same', name: 'inner_conv'}),
+        L.leakyReLU({alpha: 0.1, name: 'inner_act'}),
+      ],
+      name: 'inner',
+    });
     const a = tfl.input({shape: [10, 10, 3], name: 'a'});
     const b = tfl.input({shape: [10, 10, 3], name: 'b'});
     const shared = L.conv2d({filters: 3, kernelSize: 3, padding: 'same', activation: 'relu', name: 'shared'});
-    const cat = L.concatenate({}).apply([shared.apply(a), shared.apply(b)] as tfl.SymbolicTensor[]) as tfl.SymbolicTensor;
+    const cat = L.concatenate({}).apply([
+      shared.apply(a),
+      shared.apply(b),
+    ] as tfl.SymbolicTensor[]) as tfl.SymbolicTensor;
     const inner = nested.apply(cat) as tfl.SymbolicTensor;
     const sum = L.add({}).apply([inner, cat]) as tfl.SymbolicTensor;
     const out = L.conv2d({filters: 2, kernelSize: 1, name: 'head'}).apply(sum) as tfl.SymbolicTensor;
@@ -105,9 +137,24 @@ describeEachBackend('toDelta and toDense', () => {
     randomizeWeights(dense, seed);
     randomizeWeights(nested, seed + 7);
     const delta = toDelta(dense);
-    const names = delta.layers.map(l => l.name);
-    expect(names, 'one delta layer per call of the shared layer').to.include.members(['shared', 'shared_1', 'inner_conv', 'inner_act']);
-    runParity(dense, delta, [[1, 10, 10, 3], [1, 10, 10, 3]], 6, seed, `functional (seed ${seed})`);
+    const names = delta.layers.map((l) => l.name);
+    expect(names, 'one delta layer per call of the shared layer').to.include.members([
+      'shared',
+      'shared_1',
+      'inner_conv',
+      'inner_act',
+    ]);
+    runParity(
+      dense,
+      delta,
+      [
+        [1, 10, 10, 3],
+        [1, 10, 10, 3],
+      ],
+      6,
+      seed,
+      `functional (seed ${seed})`,
+    );
     delta.dispose();
     dense.dispose();
   });
@@ -147,19 +194,31 @@ describeEachBackend('toDelta and toDense', () => {
 
   it('unsupported layers and configurations: errors name the layer and its class', () => {
     const x = tfl.input({shape: [8, 3]});
-    const conv1d = tfl.model({inputs: x, outputs: L.conv1d({filters: 2, kernelSize: 3, name: 'temporal'}).apply(x) as tfl.SymbolicTensor});
-    expect(() => toDelta(conv1d)).to.throw(/layer 'temporal' of class Conv1D has no delta equivalent.*supported: .*Conv2D/);
+    const conv1d = tfl.model({
+      inputs: x,
+      outputs: L.conv1d({filters: 2, kernelSize: 3, name: 'temporal'}).apply(x) as tfl.SymbolicTensor,
+    });
+    expect(() => toDelta(conv1d)).to.throw(
+      /layer 'temporal' of class Conv1D has no delta equivalent.*supported: .*Conv2D/,
+    );
     const y = tfl.input({shape: [6, 6, 3]});
     const mul = tfl.model({inputs: y, outputs: L.multiply({name: 'gate'}).apply([y, y]) as tfl.SymbolicTensor});
     expect(() => toDelta(mul)).to.throw(/layer 'gate' of class Multiply/);
-    const bn = tfl.model({inputs: y, outputs: L.batchNormalization({axis: 1, name: 'rows'}).apply(y) as tfl.SymbolicTensor});
+    const bn = tfl.model({
+      inputs: y,
+      outputs: L.batchNormalization({axis: 1, name: 'rows'}).apply(y) as tfl.SymbolicTensor,
+    });
     const deltaBn = toDelta(bn);
-    expect(() => deltaBn.predictOnBatch(tf.zeros([1, 6, 6, 3]))).to.throw(/layer 'rows' \(DeltaBatchNormalization\).*axis 1/);
+    expect(() => deltaBn.predictOnBatch(tf.zeros([1, 6, 6, 3]))).to.throw(
+      /layer 'rows' \(DeltaBatchNormalization\).*axis 1/,
+    );
     expect(() => toDelta(deltaBn)).to.throw(/already has delta layers/);
     expect(() => toDelta(bn, {thresholds: {nope: 0.1}})).to.throw(/not truncating layers of the delta model: nope/);
-    expect(() => toDelta(bn, {thresholds: {rows: 0.1}}), 'batch norm does not truncate').to.throw(/: rows \(its truncating layers: input\d*_sparsify\)/);
+    expect(() => toDelta(bn, {thresholds: {rows: 0.1}}), 'batch norm does not truncate').to.throw(
+      /: rows \(its truncating layers: input\d*_sparsify\)/,
+    );
     expect(() => toDelta(bn, {threshold: -1})).to.throw(/threshold must be a finite number >= 0, got -1/);
-    [conv1d, mul, bn, deltaBn].forEach(m => m.dispose());
+    [conv1d, mul, bn, deltaBn].forEach((m) => m.dispose());
   });
 
   it('statistics: a dense first frame; an unchanged frame skips everything; a local change, most', () => {
@@ -170,17 +229,29 @@ describeEachBackend('toDelta and toDense', () => {
     tf.dispose(delta.predictOnBatch(x));
     const first = getDeltaStats(delta);
     expect(first.macs).to.be.greaterThan(0);
-    const stem = first.layers.find(l => l.name === 'stem_conv')!;
+    const stem = first.layers.find((l) => l.name === 'stem_conv')!;
     // The first frame is a delta from zero: all of it reaches the stem; later, only pixels a ReLU
     // keeps at 0 are left out (a zero change).
-    expect([first.layers[0].activeFraction, stem.activeFraction], 'first frame: input and stem dense').to.deep.equal([1, 1]);
+    expect([first.layers[0].activeFraction, stem.activeFraction], 'first frame: input and stem dense').to.deep.equal([
+      1, 1,
+    ]);
     expect(first.skippedShare, 'first frame').to.be.below(0.5);
     expect(stem.macs, 'stem MACs: 8x8 outputs x 3x3x3 x 4').to.equal(8 * 8 * 27 * 4);
     tf.dispose(delta.predictOnBatch(x));
     const still = getDeltaStats(delta);
     expect(still.skippedShare, 'unchanged frame').to.equal(1);
-    expect(still.layers.every(l => l.activeFraction === 0 || l.className === 'DeltaOutput')).to.equal(true);
-    const moved = tf.tidy(() => tf.add(x, tf.pad(tf.ones([1, 2, 2, 3]), [[0, 0], [3, 11], [3, 11], [0, 0]])));
+    expect(still.layers.every((l) => l.activeFraction === 0 || l.className === 'DeltaOutput')).to.equal(true);
+    const moved = tf.tidy(() =>
+      tf.add(
+        x,
+        tf.pad(tf.ones([1, 2, 2, 3]), [
+          [0, 0],
+          [3, 11],
+          [3, 11],
+          [0, 0],
+        ]),
+      ),
+    );
     tf.dispose(delta.predictOnBatch(moved));
     const local = getDeltaStats(delta);
     expect(local.skippedShare, 'a 2x2 change').to.be.within(0.05, 0.99);
@@ -192,15 +263,30 @@ describeEachBackend('toDelta and toDense', () => {
 
   it('input dilation: a moved pixel sends its neighbourhood, pending changes included', () => {
     const x = tfl.input({shape: [8, 8, 1]});
-    const identity = tfl.model({inputs: x, outputs: L.activation({activation: 'linear'}).apply(x) as tfl.SymbolicTensor});
-    const frame = (big: number, small: number) => tf.tidy(() => tf.pad(tf.tensor4d([[[[big], [small]]]]), [[0, 0], [4, 3], [4, 2], [0, 0]]));
+    const identity = tfl.model({
+      inputs: x,
+      outputs: L.activation({activation: 'linear'}).apply(x) as tfl.SymbolicTensor,
+    });
+    const frame = (big: number, small: number) =>
+      tf.tidy(() =>
+        tf.pad(tf.tensor4d([[[[big], [small]]]]), [
+          [0, 0],
+          [4, 3],
+          [4, 2],
+          [0, 0],
+        ]),
+      );
     for (const dilation of [1, 3]) {
       const delta = toDelta(identity, {threshold: 0.5, dilation, stats: true});
       tf.dispose(delta.predictOnBatch(frame(0, 0)));
       tf.tidy(() => {
         const out = delta.predictOnBatch(frame(1, 0.1)) as tf.Tensor;
-        expect(getDeltaStats(delta).layers[0].activeFraction, `dilation ${dilation}: active pixels`).to.equal(dilation === 1 ? 1 / 64 : 9 / 64);
-        expect(out.arraySync(), `dilation ${dilation}: what was sent`).to.deep.equal((frame(1, dilation === 1 ? 0 : 0.1)).arraySync());
+        expect(getDeltaStats(delta).layers[0].activeFraction, `dilation ${dilation}: active pixels`).to.equal(
+          dilation === 1 ? 1 / 64 : 9 / 64,
+        );
+        expect(out.arraySync(), `dilation ${dilation}: what was sent`).to.deep.equal(
+          frame(1, dilation === 1 ? 0 : 0.1).arraySync(),
+        );
       });
       delta.dispose();
     }
@@ -227,17 +313,20 @@ describeEachBackend('toDelta and toDense', () => {
     const delta = toDelta(dense, {threshold: 0.02});
     const fresh = toDelta(dense, {threshold: 0.02});
     tf.dispose(outputs(delta, [2, 16, 16, 3], 3, seed));
-    for (const [shape, change] of [[[3, 16, 16, 3], 'batch size changed from 2 to 3'], [[3, 24, 20, 3], 'resolution changed from 16x16 to 24x20']] as const) {
+    for (const [shape, change] of [
+      [[3, 16, 16, 3], 'batch size changed from 2 to 3'],
+      [[3, 24, 20, 3], 'resolution changed from 16x16 to 24x20'],
+    ] as const) {
       const x = tf.randomUniform(shape as unknown as number[], 0, 1, 'float32', seed + 1);
-      let got: tf.Tensor|null = null;
-      const warnings = captureWarnings(() => got = delta.predictOnBatch(x) as tf.Tensor);
+      let got: tf.Tensor | null = null;
+      const warnings = captureWarnings(() => (got = delta.predictOnBatch(x) as tf.Tensor));
       expect(warnings, `${change}: one warning (seed ${seed})`).to.have.length(1);
       expect(warnings[0]).to.include(change).and.include("'frames_sparsify' (DeltaInput)").and.include('reset');
       fresh.resetStates();
       expectClose(got!, fresh.predictOnBatch(x) as tf.Tensor, `${change}: a first frame (seed ${seed})`, 0, 0);
       tf.dispose([x, got!]);
     }
-    [delta, fresh, dense].forEach(m => m.dispose());
+    [delta, fresh, dense].forEach((m) => m.dispose());
   });
 
   it('each batch row is an independent stream, truncation included', () => {
@@ -245,7 +334,7 @@ describeEachBackend('toDelta and toDense', () => {
     const dense = resnetStyle(seed, [16, 16, 3], 4);
     const batched = toDelta(dense, {threshold: 0.05});
     const single = toDelta(dense, {threshold: 0.05});
-    let x: tf.Tensor|null = null;
+    let x: tf.Tensor | null = null;
     for (let t = 0; t < 6; t++) {
       const next = nextFrame(x, [2, 16, 16, 3], seed, t);
       x?.dispose();
@@ -259,25 +348,27 @@ describeEachBackend('toDelta and toDense', () => {
       both.dispose();
     }
     x?.dispose();
-    [batched, single, dense].forEach(m => m.dispose());
+    [batched, single, dense].forEach((m) => m.dispose());
   });
 
   it('save -> load through model.json + weights gives identical outputs; streams are not saved', async () => {
     const seed = freshSeed();
     const dense = resnetStyle(seed, [16, 16, 3], 4);
     const delta = toDelta(dense, {threshold: 0.03, thresholds: {block2_relu1: 0.07}});
-    tf.dispose(outputs(delta, [1, 16, 16, 3], 3, seed + 5));  // state that must not be saved
+    tf.dispose(outputs(delta, [1, 16, 16, 3], 3, seed + 5)); // state that must not be saved
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tfjs-delta-'));
     try {
       await delta.save(nodeFileSystem(dir));
       const json = JSON.parse(fs.readFileSync(path.join(dir, 'model.json'), 'utf8'));
-      const classes = (json.modelTopology.config.layers as Array<{class_name: string}>).map(l => l.class_name);
+      const classes = (json.modelTopology.config.layers as Array<{class_name: string}>).map((l) => l.class_name);
       expect(classes).to.include.members(['DeltaInput', 'DeltaConv2D', 'DeltaReLU', 'DeltaAdd', 'DeltaOutput']);
       expect(classes, 'every batch norm folded').to.not.include('DeltaBatchNormalization');
-      const saved = (json.weightsManifest as Array<{weights: Array<{name: string}>}>).flatMap(g => g.weights.map(w => w.name)).sort();
+      const saved = (json.weightsManifest as Array<{weights: Array<{name: string}>}>)
+        .flatMap((g) => g.weights.map((w) => w.name))
+        .sort();
       // The dense model's weights with each batch norm folded into its conv's kernel and (new) bias; no state.
-      const want = dense.weights.map(w => w.originalName).filter(n => !/_bn\//.test(n));
-      want.push(...dense.layers.filter(l => l.name.endsWith('_bn')).map(l => `${l.name.replace(/_bn$/, '')}/bias`));
+      const want = dense.weights.map((w) => w.originalName).filter((n) => !/_bn\//.test(n));
+      want.push(...dense.layers.filter((l) => l.name.endsWith('_bn')).map((l) => `${l.name.replace(/_bn$/, '')}/bias`));
       expect(saved, 'weights').to.deep.equal(want.sort());
       const loaded = await tfl.loadLayersModel(nodeFileSystem(dir));
       expect(getThresholds(loaded)).to.deep.equal(getThresholds(delta));
@@ -300,7 +391,7 @@ describeEachBackend('toDelta and toDense', () => {
     const dense = resnetStyle(seed, [16, 16, 3], 4);
     const delta = toDelta(dense, {threshold: 0.01, stats: true});
     const counts: number[] = [];
-    let x: tf.Tensor|null = null;
+    let x: tf.Tensor | null = null;
     for (let t = 0; t < 6; t++) {
       const next = nextFrame(x, [1, 16, 16, 3], seed, t);
       x?.dispose();

@@ -55,12 +55,19 @@ function denseOutput(dense: tfl.LayersModel, cache: DenseCache, t: number, clip:
 }
 
 /** Runs frames [from, to) through a reset delta model; the relative error of the frames `evaluate` picks. */
-function runVideo(dense: tfl.LayersModel, cache: DenseCache, delta: tfl.LayersModel, from: number, to: number,
-                  evaluate: (t: number) => boolean = () => true, clip: Clip = {height: H, width: W, batch: 1}): SequenceResult {
+function runVideo(
+  dense: tfl.LayersModel,
+  cache: DenseCache,
+  delta: tfl.LayersModel,
+  from: number,
+  to: number,
+  evaluate: (t: number) => boolean = () => true,
+  clip: Clip = {height: H, width: W, batch: 1},
+): SequenceResult {
   const errors = new Map<number, number>();
   const active = new Map<string, number>();
   let skipped = 0;
-  const stats = delta.layers.some(l => (l as unknown as {statsEnabled?: boolean}).statsEnabled);
+  const stats = delta.layers.some((l) => (l as unknown as {statsEnabled?: boolean}).statsEnabled);
   delta.resetStates();
   for (let t = from; t < to; t++) {
     tf.tidy(() => {
@@ -84,8 +91,10 @@ const meanOf = (v: Iterable<number>) => {
 function report(label: string, r: SequenceResult): void {
   if (!verbose) return;
   const errors = [...r.errors.values()];
-  console.log(`      ${label}: error mean ${meanOf(errors).toExponential(2)} max ${Math.max(...errors).toExponential(2)}, ` +
-      `MACs skipped ${(100 * r.skippedShare).toFixed(1)}%`);
+  console.log(
+    `      ${label}: error mean ${meanOf(errors).toExponential(2)} max ${Math.max(...errors).toExponential(2)}, ` +
+      `MACs skipped ${(100 * r.skippedShare).toFixed(1)}%`,
+  );
   if (r.active.size > 0) {
     console.log(`      active fraction per layer: ${[...r.active].map(([n, a]) => `${n} ${a.toFixed(3)}`).join(', ')}`);
   }
@@ -97,25 +106,39 @@ function report(label: string, r: SequenceResult): void {
  * (the first third is left out: pixels that drift slowly below the input threshold take a while
  * to reach their bounded staleness).
  */
-function checkLongStream(dense: tfl.LayersModel, cache: DenseCache, delta: tfl.LayersModel, frames: number,
-                         every: number, bound: number, ctx: string, clip?: Clip): SequenceResult {
-  const r = runVideo(dense, cache, delta, 0, frames, t => t % every === 0, clip);
+function checkLongStream(
+  dense: tfl.LayersModel,
+  cache: DenseCache,
+  delta: tfl.LayersModel,
+  frames: number,
+  every: number,
+  bound: number,
+  ctx: string,
+  clip?: Clip,
+): SequenceResult {
+  const r = runVideo(dense, cache, delta, 0, frames, (t) => t % every === 0, clip);
   const third = frames / 3;
   const errors = [...r.errors];
   const middle = meanOf(errors.filter(([t]) => t >= third && t < 2 * third).map(([, e]) => e));
   const last = meanOf(errors.filter(([t]) => t >= 2 * third).map(([, e]) => e));
-  if (verbose) console.log(`      ${ctx}: mean error over frames ${third}-${2 * third}: ${middle.toExponential(2)}, after: ${last.toExponential(2)}`);
+  if (verbose)
+    console.log(
+      `      ${ctx}: mean error over frames ${third}-${2 * third}: ${middle.toExponential(2)}, after: ${last.toExponential(2)}`,
+    );
   expect(meanOf(r.errors.values()), `${ctx}: mean error`).to.be.below(bound);
   expect(last, `${ctx}: mean error of the last third vs the middle one (${middle})`).to.be.at.most(1.5 * middle + 1e-3);
-  expect(Math.max(...r.errors.values()), `${ctx}: thresholds must cost some error, or nothing is tested`).to.be.greaterThan(1e-5);
+  expect(
+    Math.max(...r.errors.values()),
+    `${ctx}: thresholds must cost some error, or nothing is tested`,
+  ).to.be.greaterThan(1e-5);
   return r;
 }
 
 const missing = videoUnavailable();
 
-describeEachBackend('delta models on real video (vtest.avi)', backend => {
+describeEachBackend('delta models on real video (vtest.avi)', (backend) => {
   if (missing != null) {
-    it(`skipped: ${missing}`, function() {
+    it(`skipped: ${missing}`, function () {
       this.skip();
     });
     return;
@@ -134,7 +157,7 @@ describeEachBackend('delta models on real video (vtest.avi)', backend => {
       tf.dispose([...cache.values()]);
     });
 
-    it('thresholds 0: equals the dense model on all 30 frames, 2 streams (relative error <= 1e-4)', function() {
+    it('thresholds 0: equals the dense model on all 30 frames, 2 streams (relative error <= 1e-4)', function () {
       this.timeout(600000);
       const delta = toDelta(dense);
       const r = runVideo(dense, cache, delta, 0, 30, () => true, {height: H, width: W, batch: 2});
@@ -142,10 +165,14 @@ describeEachBackend('delta models on real video (vtest.avi)', backend => {
       delta.dispose();
     });
 
-    it(`thresholds 0.05: error bounded and not growing over 300 frames (${HS}x${WS}); sparse input and early layers`, function() {
+    it(`thresholds 0.05: error bounded and not growing over 300 frames (${HS}x${WS}); sparse input and early layers`, function () {
       this.timeout(600000);
       const delta = toDelta(dense, {threshold: 0.05, stats: true});
-      const r = checkLongStream(dense, cache, delta, 300, 3, 0.05, `ResNet-style (seed ${seed})`, {height: HS, width: WS, batch: 1});
+      const r = checkLongStream(dense, cache, delta, 300, 3, 0.05, `ResNet-style (seed ${seed})`, {
+        height: HS,
+        width: WS,
+        batch: 1,
+      });
       report(`ResNet-style threshold 0.05 [${backend}]`, r);
       expect(r.active.get('frames_sparsify'), 'input active fraction').to.be.below(0.2);
       expect(r.active.get('stem_relu'), 'stem active fraction').to.be.below(0.5);
@@ -165,7 +192,7 @@ describeEachBackend('delta models on real video (vtest.avi)', backend => {
       tf.dispose([...cache.values()]);
     });
 
-    it('thresholds 0: equals the dense model on all 30 frames (relative error <= 1e-4)', function() {
+    it('thresholds 0: equals the dense model on all 30 frames (relative error <= 1e-4)', function () {
       this.timeout(600000);
       const delta = toDelta(dense);
       const r = runVideo(dense, cache, delta, 0, 30);
@@ -177,10 +204,18 @@ describeEachBackend('delta models on real video (vtest.avi)', backend => {
     // The reference kernels on 'cpu' take ~0.4 s a frame here: one threshold and 60 frames there.
     for (const threshold of backend === 'cpu' ? [0.05] : [0.02, 0.05]) {
       const frames = backend === 'cpu' ? 60 : 300;
-      it(`thresholds ${threshold}: per-layer activity; error bounded and not growing over ${frames} frames`, function() {
+      it(`thresholds ${threshold}: per-layer activity; error bounded and not growing over ${frames} frames`, function () {
         this.timeout(900000);
         const delta = toDelta(dense, {threshold, stats: true});
-        const r = checkLongStream(dense, cache, delta, frames, backend === 'cpu' ? 2 : 3, 0.2, `MobileNetV2 threshold ${threshold}`);
+        const r = checkLongStream(
+          dense,
+          cache,
+          delta,
+          frames,
+          backend === 'cpu' ? 2 : 3,
+          0.2,
+          `MobileNetV2 threshold ${threshold}`,
+        );
         report(`MobileNetV2 threshold ${threshold} [${backend}]`, r);
         expect(r.active.get('input_1_sparsify'), 'input active fraction').to.be.below(0.1);
         expect(r.active.get('Conv1_relu'), 'first ReLU6 active fraction').to.be.below(0.2);
@@ -189,19 +224,21 @@ describeEachBackend('delta models on real video (vtest.avi)', backend => {
       });
     }
 
-    it('save -> load (model.json + weights) gives identical outputs; resetStates reproduces the first frame', async function() {
+    it('save -> load (model.json + weights) gives identical outputs; resetStates reproduces the first frame', async function () {
       this.timeout(600000);
       const delta = toDelta(dense, {threshold: 0.02});
       const run = (model: tfl.LayersModel) => {
         model.resetStates();
-        return [0, 1, 2].map(t => tf.tidy(() => model.predictOnBatch(vtestFrame(t, H, W)) as tf.Tensor));
+        return [0, 1, 2].map((t) => tf.tidy(() => model.predictOnBatch(vtestFrame(t, H, W)) as tf.Tensor));
       };
       const a = run(delta);
-      let artifacts: tf.io.ModelArtifacts|null = null;
-      await delta.save(tf.io.withSaveHandler(async x => {
-        artifacts = x;
-        return {modelArtifactsInfo: {dateSaved: new Date(), modelTopologyType: 'JSON'}};
-      }));
+      let artifacts: tf.io.ModelArtifacts | null = null;
+      await delta.save(
+        tf.io.withSaveHandler(async (x) => {
+          artifacts = x;
+          return {modelArtifactsInfo: {dateSaved: new Date(), modelTopologyType: 'JSON'}};
+        }),
+      );
       const loaded = await tfl.loadLayersModel(tf.io.fromMemory(artifacts!));
       const b = run(loaded);
       const again = run(delta);

@@ -19,7 +19,8 @@ function withValue(value: string | undefined, body: () => void): void {
 
 describe('environment variables (io/env)', () => {
   it('reads 1, true and yes as on, in any case', () => {
-    for (const v of ['1', 'true', 'TRUE', 'yes', 'Yes', ' true ']) withValue(v, () => expect(envFlag(NAME), v).to.equal(true));
+    for (const v of ['1', 'true', 'TRUE', 'yes', 'Yes', ' true '])
+      withValue(v, () => expect(envFlag(NAME), v).to.equal(true));
   });
 
   it('reads 0, false, no, empty and unset as off', () => {

@@ -22,7 +22,7 @@ function smallModel(): tfl.LayersModel {
 }
 
 async function expectRejects(p: Promise<unknown>, pattern: RegExp): Promise<void> {
-  let error: Error|null = null;
+  let error: Error | null = null;
   try {
     await p;
   } catch (e) {
@@ -96,19 +96,25 @@ describe('nodeFileSystem IOHandler', () => {
   });
 
   it('gives clear errors for missing, truncated and invalid files', async () => {
-    await expectRejects(tfl.loadLayersModel(path.join(dir, 'nope', 'model.json')),
-        /nodeFileSystem: model file '.*nope\/model.json' does not exist/);
+    await expectRejects(
+      tfl.loadLayersModel(path.join(dir, 'nope', 'model.json')),
+      /nodeFileSystem: model file '.*nope\/model.json' does not exist/,
+    );
     const target = path.join(dir, 'broken');
     await model.save(nodeFileSystem(target, {shardSizeBytes: 100}));
     const json = JSON.parse(fs.readFileSync(path.join(target, 'model.json'), 'utf8'));
     const second = path.join(target, json.weightsManifest[0].paths[1]);
     const bytes = fs.readFileSync(second);
     fs.rmSync(second);
-    await expectRejects(tfl.loadLayersModel(path.join(target, 'model.json')),
-        /weights file '.*group1-shard2of\d+\.bin' \(listed in the weightsManifest of '.*model.json'\) does not exist/);
+    await expectRejects(
+      tfl.loadLayersModel(path.join(target, 'model.json')),
+      /weights file '.*group1-shard2of\d+\.bin' \(listed in the weightsManifest of '.*model.json'\) does not exist/,
+    );
     fs.writeFileSync(second, bytes.subarray(0, 50));
-    await expectRejects(tfl.loadLayersModel(path.join(target, 'model.json')),
-        /hold \d+ bytes, but its weightsManifest needs \d+ \(\d+ tensors\): a shard is truncated/);
+    await expectRejects(
+      tfl.loadLayersModel(path.join(target, 'model.json')),
+      /hold \d+ bytes, but its weightsManifest needs \d+ \(\d+ tensors\): a shard is truncated/,
+    );
     fs.writeFileSync(path.join(target, 'model.json'), '{"modelTopology": ');
     await expectRejects(tfl.loadLayersModel(path.join(target, 'model.json')), /is not valid JSON/);
     fs.writeFileSync(path.join(target, 'model.json'), '{"weights": []}');
@@ -120,19 +126,21 @@ describe('nodeFileSystem IOHandler', () => {
   });
 
   it('leaves other schemes to their own routers', () => {
-    expect(tf.io.getLoadHandlers('http://127.0.0.1:1/model.json').length).to.equal(1);  // tfjs's http router only
+    expect(tf.io.getLoadHandlers('http://127.0.0.1:1/model.json').length).to.equal(1); // tfjs's http router only
     expect(tf.io.getSaveHandlers('localstorage://m').length).to.be.at.most(1);
     expect(tf.io.getLoadHandlers('some/dir/model.json').length).to.equal(1);
   });
 
   it('steps aside when another router claims the same file:// URL (as tfjs-node does)', () => {
     const other: tf.io.IOHandler = {load: async () => ({})};
-    tf.io.registerLoadRouter((url: string|string[]) =>
-        (typeof url === 'string' && url.startsWith('file:///claimed-by-other/') ? other : null) as tf.io.IOHandler);
+    tf.io.registerLoadRouter(
+      (url: string | string[]) =>
+        (typeof url === 'string' && url.startsWith('file:///claimed-by-other/') ? other : null) as tf.io.IOHandler,
+    );
     const handlers = tf.io.getLoadHandlers('file:///claimed-by-other/model.json');
     // Ours is absent (tfjs-node's own file router may be there too, when something loaded tfjs-node).
     const ours = nodeFileSystem('x').constructor;
     expect(handlers).to.include(other);
-    expect(handlers.filter(h => h.constructor === ours)).to.deep.equal([]);
+    expect(handlers.filter((h) => h.constructor === ours)).to.deep.equal([]);
   });
 });

@@ -12,15 +12,22 @@ import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import {expect} from 'chai';
 
-import {flavr, flavrFromCheckpoint, flavrOptionsFromStateDict, flavrWeightMapping, loadFlavrWeights} from '../../src/models/flavr';
+import {
+  flavr,
+  flavrFromCheckpoint,
+  flavrOptionsFromStateDict,
+  flavrWeightMapping,
+  loadFlavrWeights,
+} from '../../src/models/flavr';
 import {nodeFileSystem} from '../../src/io/node_file_system';
 import {loadPyTorchCheckpointSync} from '../../src/models/pytorch/checkpoint';
 import {loadStateDict, StateDictMismatchError} from '../../src/models/pytorch/mapping';
 import {FIXTURES, shapeOnlyStateDict, strictFp32On} from '../support/pytorch_fixtures';
 import {describeEachBackend} from '../support/backends';
 
-const official: {[model: string]: {[name: string]: number[]}} =
-    JSON.parse(fs.readFileSync(path.join(FIXTURES, 'flavr_state_dict.json'), 'utf8'));
+const official: {[model: string]: {[name: string]: number[]}} = JSON.parse(
+  fs.readFileSync(path.join(FIXTURES, 'flavr_state_dict.json'), 'utf8'),
+);
 
 /**
  * max |predicted - expected| relative to max |expected - input mean|, i.e. to the part the network
@@ -52,10 +59,10 @@ describe('models: FLAVR', () => {
         expect(model.countParams(), `${factor}x parameters`).to.equal(params[factor]);
         const mapping = flavrWeightMapping(model);
         expect(mapping.length).to.equal(sd.size);
-        loadStateDict(model, mapping, sd, {dryRun: true});  // throws on any missing, unexpected or mis-shaped name
+        loadStateDict(model, mapping, sd, {dryRun: true}); // throws on any missing, unexpected or mis-shaped name
         if (factor === 2) {
           // The 8x tensors do not fit the 2x model: the error names all of them.
-          let error: StateDictMismatchError|null = null;
+          let error: StateDictMismatchError | null = null;
           try {
             loadFlavrWeights(model, shapeOnlyStateDict(official.flavr_8x));
           } catch (e) {
@@ -69,7 +76,9 @@ describe('models: FLAVR', () => {
             {name: 'outconv.1.weight', expected: [3, 64, 7, 7], got: [21, 64, 7, 7]},
             {name: 'outconv.1.bias', expected: [3], got: [21]},
           ]);
-          expect(error!.message).to.match(/^loading FLAVR weights into 'flavr_2x': the state dict does not match the model; 17 unexpected: encoder.stem.0.bias, /);
+          expect(error!.message).to.match(
+            /^loading FLAVR weights into 'flavr_2x': the state dict does not match the model; 17 unexpected: encoder.stem.0.bias, /,
+          );
         }
       } finally {
         model.dispose();
@@ -87,8 +96,16 @@ describe('models: FLAVR', () => {
       const a = (model.predict(x) as tf.Tensor).dataSync();
       const b = (loaded.predict(x) as tf.Tensor).dataSync();
       expect(Array.from(b)).to.deep.equal(Array.from(a));
-      expect(loaded.layers.map(l => l.getClassName())).to.include.members(
-          ['Conv3DGated', 'ZeroPadding3D', 'ReflectionPadding2D', 'PadToMultiple', 'CropLike', 'MeanShift', 'FoldFrames', 'UnfoldFrames']);
+      expect(loaded.layers.map((l) => l.getClassName())).to.include.members([
+        'Conv3DGated',
+        'ZeroPadding3D',
+        'ReflectionPadding2D',
+        'PadToMultiple',
+        'CropLike',
+        'MeanShift',
+        'FoldFrames',
+        'UnfoldFrames',
+      ]);
       loaded.dispose();
       x.dispose();
     } finally {
@@ -100,10 +117,18 @@ describe('models: FLAVR', () => {
   it('reproduces PyTorch padding at stride 2 (explicit pads), never TF "same"', () => {
     const model = flavr({widths: [4, 6, 8, 10]});
     try {
-      expect(model.getLayer('encoder.stem.0.pad').getConfig().padding).to.deep.equal([[1, 1], [3, 3], [3, 3]]);
+      expect(model.getLayer('encoder.stem.0.pad').getConfig().padding).to.deep.equal([
+        [1, 1],
+        [3, 3],
+        [3, 3],
+      ]);
       expect(model.getLayer('encoder.stem.0').getConfig().padding).to.equal('valid');
       for (const l of ['encoder.layer2.0.conv1.0', 'encoder.layer3.0.conv1.0']) {
-        expect(model.getLayer(`${l}.pad`).getConfig().padding, l).to.deep.equal([[1, 1], [1, 1], [1, 1]]);
+        expect(model.getLayer(`${l}.pad`).getConfig().padding, l).to.deep.equal([
+          [1, 1],
+          [1, 1],
+          [1, 1],
+        ]);
         expect(model.getLayer(l).getConfig().padding, l).to.equal('valid');
       }
       expect(model.outputs[0].shape).to.deep.equal([null, 1, null, null, 3]);
@@ -113,7 +138,7 @@ describe('models: FLAVR', () => {
   });
 
   it('refuses checkpoints of another model with a clear error', async () => {
-    let error: Error|null = null;
+    let error: Error | null = null;
     try {
       await flavrFromCheckpoint(path.join(FIXTURES, 'resnet50.pth'));
     } catch (e) {
@@ -123,7 +148,7 @@ describe('models: FLAVR', () => {
   });
 });
 
-describeEachBackend('models: FLAVR parity with PyTorch', backend => {
+describeEachBackend('models: FLAVR parity with PyTorch', (backend) => {
   strictFp32On(backend);
   const cases = [
     {file: 'flavr2x.pth', io: 'flavr2x_io.safetensors', what: '2x, zip training checkpoint, no encoder biases'},

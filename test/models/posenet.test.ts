@@ -19,14 +19,14 @@ const VIDEO = envString('TFJS_DELTA_VTEST') ?? '/usr/share/doc/opencv-doc/exampl
 const HEADS = ['heatmap', 'offset', 'displacement_fwd', 'displacement_bwd'];
 
 /** `count` frames (PoseNet scale: pixel / 127.5 - 1), from vtest.avi or synthetic. */
-async function frames(count: number, height: number, width: number): Promise<{batch: tf.Tensor4D, source: string}> {
+async function frames(count: number, height: number, width: number): Promise<{batch: tf.Tensor4D; source: string}> {
   const pixels: Uint8Array[] = [];
   let source = 'vtest.avi';
   try {
     if (!fs.existsSync(VIDEO)) throw new Error(`${VIDEO} missing`);
     let index = 0;
     for await (const f of readFrames(VIDEO, {width, height, maxFrames: count * 20})) {
-      if (index++ % 20 === 0) pixels.push(f);  // frames 0, 20, 40, ...: people move between them
+      if (index++ % 20 === 0) pixels.push(f); // frames 0, 20, 40, ...: people move between them
     }
   } catch (e) {
     source = `synthetic (${(e as Error).message.split('\n')[0]})`;
@@ -34,12 +34,14 @@ async function frames(count: number, height: number, width: number): Promise<{ba
   while (pixels.length < count) {
     pixels.push(Uint8Array.from({length: height * width * 3}, (_, i) => (i * 7 + pixels.length * 31) % 256));
   }
-  const batch = tf.tidy(() => tf.sub(tf.div(tf.tensor4d(Buffer.concat(pixels), [count, height, width, 3], 'int32'), 127.5), 1));
+  const batch = tf.tidy(() =>
+    tf.sub(tf.div(tf.tensor4d(Buffer.concat(pixels), [count, height, width, 3], 'int32'), 127.5), 1),
+  );
   return {batch: batch as tf.Tensor4D, source};
 }
 
-describe('models: PoseNet-MobileNetV1 as a LayersModel', function() {
-  before(async function() {
+describe('models: PoseNet-MobileNetV1 as a LayersModel', function () {
+  before(async function () {
     if (!fs.existsSync(MODEL)) {
       console.log(`    (PoseNet weights not found at ${MODEL}: run scripts/fetch-posenet.sh)`);
       this.skip();
@@ -54,7 +56,8 @@ describe('models: PoseNet-MobileNetV1 as a LayersModel', function() {
     const artifacts = await nodeFileSystem(MODEL).load!();
     const free = [{size: '-1'}, {size: '-1'}, {size: '-1'}, {size: '3'}];
     const signature = JSON.parse(JSON.stringify(artifacts.signature));
-    for (const input of Object.values(signature.inputs) as Array<{tensorShape: {dim: unknown}}>) input.tensorShape.dim = free;
+    for (const input of Object.values(signature.inputs) as Array<{tensorShape: {dim: unknown}}>)
+      input.tensorShape.dim = free;
     const topology = JSON.parse(JSON.stringify(artifacts.modelTopology));
     for (const node of topology.node) if (node.op === 'Placeholder') node.attr.shape.shape.dim = free;
     const graph = await converter.loadGraphModel(tf.io.fromMemory({...artifacts, signature, modelTopology: topology}));
@@ -62,8 +65,8 @@ describe('models: PoseNet-MobileNetV1 as a LayersModel', function() {
     const {batch, source} = await frames(2, 145, 193);
     try {
       expect(model.outputNames.length).to.equal(4);
-      const names = HEADS.map(head => graph.outputs.map(o => o.name).find(n => n.includes(`/${head}_2/`))!);
-      const got = model.predict(batch) as tf.Tensor[];  // the whole batch at once; the graph takes one frame
+      const names = HEADS.map((head) => graph.outputs.map((o) => o.name).find((n) => n.includes(`/${head}_2/`))!);
+      const got = model.predict(batch) as tf.Tensor[]; // the whole batch at once; the graph takes one frame
       for (let f = 0; f < batch.shape[0]; f++) {
         const frame = tf.slice(batch, [f, 0, 0, 0], [1, -1, -1, -1]);
         const expected = graph.execute(frame, names) as tf.Tensor[];
@@ -73,15 +76,20 @@ describe('models: PoseNet-MobileNetV1 as a LayersModel', function() {
           expect(mine.shape.slice(1, 3), HEADS[h]).to.deep.equal([10, 13]);
           const diff = tf.tidy(() => tf.max(tf.abs(tf.sub(mine, expected[h]))).dataSync()[0]);
           const scale = tf.tidy(() => tf.max(tf.abs(expected[h])).dataSync()[0]);
-          expect(diff / scale, `${HEADS[h]}, frame ${f} of ${source}: max |diff| ${diff}, max |expected| ${scale}`).to.be.below(1e-5);
+          expect(
+            diff / scale,
+            `${HEADS[h]}, frame ${f} of ${source}: max |diff| ${diff}, max |expected| ${scale}`,
+          ).to.be.below(1e-5);
           mine.dispose();
         }
         tf.dispose([frame, ...expected]);
       }
       tf.dispose(got);
       // The model is a plain chain of standard layers, as toDelta expects.
-      expect(new Set(model.layers.map(l => l.getClassName()))).to.deep.equal(new Set(['InputLayer', 'Conv2D', 'DepthwiseConv2D']));
-      expect(model.layers.filter(l => l.getClassName() === 'DepthwiseConv2D').length).to.equal(13);
+      expect(new Set(model.layers.map((l) => l.getClassName()))).to.deep.equal(
+        new Set(['InputLayer', 'Conv2D', 'DepthwiseConv2D']),
+      );
+      expect(model.layers.filter((l) => l.getClassName() === 'DepthwiseConv2D').length).to.equal(13);
     } finally {
       tf.dispose(batch);
       model.dispose();
@@ -91,9 +99,11 @@ describe('models: PoseNet-MobileNetV1 as a LayersModel', function() {
 
   it('refuses graphs it cannot convert, naming the op', async () => {
     const artifacts = await nodeFileSystem(MODEL).load!();
-    const topology = JSON.parse(JSON.stringify(artifacts.modelTopology)) as {node: Array<{name: string, op: string}>};
-    topology.node.find(n => n.op === 'FusedDepthwiseConv2dNative')!.op = 'MaxPool';
-    expect(() => posenetFromArtifacts({...artifacts, modelTopology: topology})).to.throw(/posenet: unsupported op MaxPool \(node MobilenetV1/);
+    const topology = JSON.parse(JSON.stringify(artifacts.modelTopology)) as {node: Array<{name: string; op: string}>};
+    topology.node.find((n) => n.op === 'FusedDepthwiseConv2dNative')!.op = 'MaxPool';
+    expect(() => posenetFromArtifacts({...artifacts, modelTopology: topology})).to.throw(
+      /posenet: unsupported op MaxPool \(node MobilenetV1/,
+    );
     expect(() => posenetFromArtifacts({modelTopology: {}})).to.throw(/no graph/);
   });
 });

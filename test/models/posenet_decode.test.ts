@@ -9,7 +9,13 @@ import * as path from 'path';
 import * as tf from '@tensorflow/tfjs-core';
 import {expect} from 'chai';
 
-import {decodeMultiplePoses, decodeSinglePose, Pose, posenetInputSize, posenetMaps} from '../../src/models/posenet_decode';
+import {
+  decodeMultiplePoses,
+  decodeSinglePose,
+  Pose,
+  posenetInputSize,
+  posenetMaps,
+} from '../../src/models/posenet_decode';
 import {PACKAGE_ROOT} from '../../src/io/package_root';
 
 interface FixtureCase {
@@ -20,14 +26,25 @@ interface FixtureCase {
   offsets: string;
   displacementsFwd: string;
   displacementsBwd: string;
-  reference: {single: Pose, multi: Array<{options: {outputStride: number, maxDetections: number, scoreThreshold: number, nmsRadius: number}, poses: Pose[]}>};
+  reference: {
+    single: Pose;
+    multi: Array<{
+      options: {outputStride: number; maxDetections: number; scoreThreshold: number; nmsRadius: number};
+      poses: Pose[];
+    }>;
+  };
 }
 
 const FIXTURE = path.join(PACKAGE_ROOT, 'test', 'fixtures', 'posenet_decode.json');
 
 function tensor(b64: string, h: number, w: number): tf.Tensor4D {
   const b = Buffer.from(b64, 'base64');
-  return tf.tensor4d(new Float32Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.length)), [1, h, w, b.length / 4 / (h * w)]);
+  return tf.tensor4d(new Float32Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.length)), [
+    1,
+    h,
+    w,
+    b.length / 4 / (h * w),
+  ]);
 }
 
 function expectSamePoses(got: Pose[], want: Pose[], what: string): void {
@@ -52,7 +69,7 @@ describe('models: PoseNet decoding against @tensorflow-models/posenet', () => {
   });
 
   it('the fixture holds real multi-person frames, not only empty ones', () => {
-    const found = fixture.cases.filter(c => c.name.startsWith('vtest')).map(c => c.reference.multi[1].poses.length);
+    const found = fixture.cases.filter((c) => c.name.startsWith('vtest')).map((c) => c.reference.multi[1].poses.length);
     expect(found.length).to.be.at.least(3);
     expect(found.reduce((a, b) => a + b, 0)).to.be.at.least(6);
   });
@@ -61,31 +78,44 @@ describe('models: PoseNet decoding against @tensorflow-models/posenet', () => {
     describe(c.name, () => {
       let outputs: tf.Tensor4D[];
       before(() => {
-        outputs = [c.heatmaps, c.offsets, c.displacementsFwd, c.displacementsBwd].map(s => tensor(s, c.height, c.width));
+        outputs = [c.heatmaps, c.offsets, c.displacementsFwd, c.displacementsBwd].map((s) =>
+          tensor(s, c.height, c.width),
+        );
       });
       after(() => tf.dispose(outputs));
 
       for (const [i, setting] of c.reference.multi.entries()) {
         const {outputStride, maxDetections, scoreThreshold, nmsRadius} = setting.options;
         it(`multi-person, max ${maxDetections}, score >= ${scoreThreshold}, NMS radius ${nmsRadius}: the reference's poses`, () => {
-          const poses = decodeMultiplePoses(posenetMaps(outputs), {outputStride, maxDetections, scoreThreshold, nmsRadius});
+          const poses = decodeMultiplePoses(posenetMaps(outputs), {
+            outputStride,
+            maxDetections,
+            scoreThreshold,
+            nmsRadius,
+          });
           expectSamePoses(poses, c.reference.multi[i].poses, c.name);
         });
       }
 
-      it('single-person: the reference\'s pose', () => {
+      it("single-person: the reference's pose", () => {
         expectSamePoses([decodeSinglePose(posenetMaps(outputs), 16)], [c.reference.single], c.name);
       });
     });
   }
 
   it('rejects outputs that do not fit together', () => {
-    const maps = {height: 2, width: 2, scores: new Float32Array(68), offsets: new Float32Array(60),
-      displacementsFwd: new Float32Array(128), displacementsBwd: new Float32Array(128)};
+    const maps = {
+      height: 2,
+      width: 2,
+      scores: new Float32Array(68),
+      offsets: new Float32Array(60),
+      displacementsFwd: new Float32Array(128),
+      displacementsBwd: new Float32Array(128),
+    };
     expect(() => decodeMultiplePoses(maps)).to.throw(/do not fit a 2x2 grid/);
   });
 
-  it('picks input sizes of 16k + 1 pixels with the frame\'s aspect', () => {
+  it("picks input sizes of 16k + 1 pixels with the frame's aspect", () => {
     expect(posenetInputSize(576, 768)).to.deep.equal([289, 385]);
     expect(posenetInputSize(100, 80)).to.deep.equal([97, 81]);
     expect(posenetInputSize(1080, 1920, 513)).to.deep.equal([289, 513]);

@@ -10,12 +10,23 @@ import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import {expect} from 'chai';
 
-import {CheckpointError, findStateDict, loadPyTorchCheckpoint, loadPyTorchCheckpointSync, readPyTorchFile} from '../../src/models/pytorch/checkpoint';
-import {loadStateDict, mappingFromModel, StateDictMismatchError, torchLayout, torchToTfjs} from '../../src/models/pytorch/mapping';
+import {
+  CheckpointError,
+  findStateDict,
+  loadPyTorchCheckpoint,
+  loadPyTorchCheckpointSync,
+  readPyTorchFile,
+} from '../../src/models/pytorch/checkpoint';
+import {
+  loadStateDict,
+  mappingFromModel,
+  StateDictMismatchError,
+  torchLayout,
+  torchToTfjs,
+} from '../../src/models/pytorch/mapping';
 import {PyObject, unpickle} from '../../src/models/pytorch/pickle';
 import {TorchStorage, TorchTensor} from '../../src/models/pytorch/tensor';
 import {fixture} from '../support/pytorch_fixtures';
-
 
 interface Expected {
   shape: number[];
@@ -43,7 +54,11 @@ function bytesOf(name: string): Uint8Array {
   return new Uint8Array(fs.readFileSync(fixture(name)));
 }
 
-async function expectThrows(f: () => unknown, pattern: RegExp, type: new (...args: never[]) => Error = CheckpointError): Promise<void> {
+async function expectThrows(
+  f: () => unknown,
+  pattern: RegExp,
+  type: new (...args: never[]) => Error = CheckpointError,
+): Promise<void> {
   let error: unknown = null;
   try {
     await f();
@@ -81,7 +96,7 @@ describe('PyTorch checkpoint reader', () => {
     expect([...sd.keys()].sort()).to.deep.equal([...all].sort());
     expectTensors(sd, all, 'training_zip.pth');
     const raw = findStateDict(readPyTorchFile(bytesOf('training_zip.pth')), {stripPrefix: false});
-    expect([...raw.keys()].every(k => k.startsWith('module.'))).to.equal(true);
+    expect([...raw.keys()].every((k) => k.startsWith('module.'))).to.equal(true);
   });
 
   it('keeps the rest of a training checkpoint readable: numbers, numpy scalars, optimizer, sets', () => {
@@ -108,31 +123,56 @@ describe('PyTorch checkpoint reader', () => {
   });
 
   it('explains where it looked when no state dict is found or the key is wrong', async () => {
-    await expectThrows(() => loadPyTorchCheckpointSync(fixture('model_key_legacy.pth'), {key: 'meta'}),
-        /key "meta" holds dict of 1, not a dict of tensors/);
-    await expectThrows(() => loadPyTorchCheckpointSync(fixture('model_key_legacy.pth'), {key: 'weights.x'}),
-        /no key 'weights' on the path \["weights","x"\] \(found: model, meta\)/);
-    const obj = new Map<string, unknown>([['epoch', 1], ['optimizer', new Map()]]);
-    await expectThrows(() => findStateDict(obj), /no state dict found; the top-level dict holds epoch \(1\), optimizer \(dict of 0\)/);
+    await expectThrows(
+      () => loadPyTorchCheckpointSync(fixture('model_key_legacy.pth'), {key: 'meta'}),
+      /key "meta" holds dict of 1, not a dict of tensors/,
+    );
+    await expectThrows(
+      () => loadPyTorchCheckpointSync(fixture('model_key_legacy.pth'), {key: 'weights.x'}),
+      /no key 'weights' on the path \["weights","x"\] \(found: model, meta\)/,
+    );
+    const obj = new Map<string, unknown>([
+      ['epoch', 1],
+      ['optimizer', new Map()],
+    ]);
+    await expectThrows(
+      () => findStateDict(obj),
+      /no state dict found; the top-level dict holds epoch \(1\), optimizer \(dict of 0\)/,
+    );
   });
 
   it('fails clearly on missing, empty, foreign, truncated and corrupt files', async () => {
     await expectThrows(() => loadPyTorchCheckpoint(fixture('nope.pth')), /checkpoint '.*nope.pth' does not exist/);
     await expectThrows(() => readPyTorchFile(new Uint8Array(0)), /is empty/);
-    await expectThrows(() => readPyTorchFile(new TextEncoder().encode('hello world')), /neither a torch.save checkpoint .* nor safetensors \(first bytes 68 65 6c 6c\)/);
+    await expectThrows(
+      () => readPyTorchFile(new TextEncoder().encode('hello world')),
+      /neither a torch.save checkpoint .* nor safetensors \(first bytes 68 65 6c 6c\)/,
+    );
     const zip = bytesOf('tensors_zip.pt');
-    await expectThrows(() => readPyTorchFile(zip.slice(0, zip.length - 100)), /not a readable zip archive \(truncated or corrupt\?\)/);
+    await expectThrows(
+      () => readPyTorchFile(zip.slice(0, zip.length - 100)),
+      /not a readable zip archive \(truncated or corrupt\?\)/,
+    );
     const legacy = bytesOf('tensors_legacy.pt');
-    await expectThrows(() => readPyTorchFile(legacy.slice(0, legacy.length - 10)), /is truncated: storage \S+ (needs bytes up to \d+, the file has \d+|starts past the end of the file)/);
+    await expectThrows(
+      () => readPyTorchFile(legacy.slice(0, legacy.length - 10)),
+      /is truncated: storage \S+ (needs bytes up to \d+, the file has \d+|starts past the end of the file)/,
+    );
     await expectThrows(() => readPyTorchFile(legacy.slice(0, 300)), /pickle: truncated/);
     const st = bytesOf('tensors.safetensors');
-    await expectThrows(() => readPyTorchFile(st.slice(0, st.length - 8)), /spans bytes \d+\.\.\d+ of \d+: truncated or corrupt/);
+    await expectThrows(
+      () => readPyTorchFile(st.slice(0, st.length - 8)),
+      /spans bytes \d+\.\.\d+ of \d+: truncated or corrupt/,
+    );
     // A zip whose data.pkl is garbage: flip the opcode bytes after the protocol header.
     const broken = zip.slice();
     const at = Buffer.from(broken).indexOf('collections');
     broken.fill(0xff, at - 3, at + 40);
     await expectThrows(() => readPyTorchFile(broken), /pickle: unsupported opcode 0xff at offset \d+/);
-    await expectThrows(() => readPyTorchFile(bytesOf('scripted.pt')), /is a TorchScript archive \(torch.jit.save\), not a torch.save checkpoint/);
+    await expectThrows(
+      () => readPyTorchFile(bytesOf('scripted.pt')),
+      /is a TorchScript archive \(torch.jit.save\), not a torch.save checkpoint/,
+    );
     // A plain pickle that is not a torch checkpoint.
     const plain = new Uint8Array([0x80, 0x02, 0x4b, 0x07, 0x2e]);
     await expectThrows(() => readPyTorchFile(plain), /a pickle but not a torch.save checkpoint/);
@@ -149,7 +189,12 @@ describe('PyTorch checkpoint reader', () => {
   it('unpickles protocol-0 text opcodes and unknown classes without failing', () => {
     // (dp0\nS'a'\np1\nI12\nsS'b'\nF1.5\ns.  = {'a': 12, 'b': 1.5} at protocol 0
     const text = "(dp0\nS'a'\np1\nI12\nsS'b'\np2\nF1.5\ns.";
-    expect(unpickle(new TextEncoder().encode(text)).value).to.deep.equal(new Map<string, unknown>([['a', 12], ['b', 1.5]]));
+    expect(unpickle(new TextEncoder().encode(text)).value).to.deep.equal(
+      new Map<string, unknown>([
+        ['a', 12],
+        ['b', 1.5],
+      ]),
+    );
     // cfoo\nBar\n)R}b.  = foo.Bar() with state {}
     const obj = unpickle(new TextEncoder().encode('cfoo\nBar\n)R}b.')).value as PyObject;
     expect(obj).to.be.instanceOf(PyObject);
@@ -170,9 +215,13 @@ describe('PyTorch -> tfjs weight mapping', () => {
 
   it('converts every layout to the tfjs axis order', () => {
     const cases: Array<[Parameters<typeof torchLayout>[0], number[], number[]]> = [
-      ['conv2d', [2, 3, 4, 5], [4, 5, 3, 2]], ['conv3d', [2, 3, 4, 5, 6], [4, 5, 6, 3, 2]],
-      ['convTranspose2d', [2, 3, 4, 5], [4, 5, 3, 2]], ['convTranspose3d', [2, 3, 4, 5, 6], [4, 5, 6, 3, 2]],
-      ['linear', [2, 3], [3, 2]], ['gate', [3, 4, 1, 1, 1], [4, 3]], ['depthwiseConv2d', [6, 1, 2, 2], [2, 2, 3, 2]],
+      ['conv2d', [2, 3, 4, 5], [4, 5, 3, 2]],
+      ['conv3d', [2, 3, 4, 5, 6], [4, 5, 6, 3, 2]],
+      ['convTranspose2d', [2, 3, 4, 5], [4, 5, 3, 2]],
+      ['convTranspose3d', [2, 3, 4, 5, 6], [4, 5, 6, 3, 2]],
+      ['linear', [2, 3], [3, 2]],
+      ['gate', [3, 4, 1, 1, 1], [4, 3]],
+      ['depthwiseConv2d', [6, 1, 2, 2], [2, 2, 3, 2]],
       ['vector', [5], [5]],
     ];
     for (const [layout, torchShape, tfShape] of cases) {
@@ -183,9 +232,10 @@ describe('PyTorch -> tfjs weight mapping', () => {
         expect(got.shape, layout).to.deep.equal(tfShape);
         // Element check against the definition: tfjs[idx] = torch[perm-mapped idx].
         const src = tf.tensor(Array.from(t.gather()), torchShape);
-        const ref = layout === 'depthwiseConv2d' ?
-            tf.transpose(tf.reshape(src, [3, 2, 2, 2]), [2, 3, 0, 1]) :
-            tf.reshape(tf.transpose(src, torchLayout(layout, tfShape).perm), tfShape);
+        const ref =
+          layout === 'depthwiseConv2d'
+            ? tf.transpose(tf.reshape(src, [3, 2, 2, 2]), [2, 3, 0, 1])
+            : tf.reshape(tf.transpose(src, torchLayout(layout, tfShape).perm), tfShape);
         expect(Array.from(got.dataSync()), layout).to.deep.equal(Array.from(ref.dataSync()));
       });
     }
@@ -193,16 +243,27 @@ describe('PyTorch -> tfjs weight mapping', () => {
 
   it('loads a state dict into a model and lists every missing, unexpected and mis-shaped tensor', () => {
     const input = tfl.input({shape: [4]});
-    const out = tfl.layers.dense({name: 'fc', units: 2}).apply(
-        tfl.layers.batchNormalization({name: 'bn'}).apply(input)) as tfl.SymbolicTensor;
+    const out = tfl.layers
+      .dense({name: 'fc', units: 2})
+      .apply(tfl.layers.batchNormalization({name: 'bn'}).apply(input)) as tfl.SymbolicTensor;
     const model = tfl.model({inputs: input, outputs: out});
     const mapping = mappingFromModel(model);
-    expect(mapping.map(m => m.torch)).to.deep.equal(
-        ['bn.weight', 'bn.bias', 'bn.running_mean', 'bn.running_var', 'fc.weight', 'fc.bias']);
+    expect(mapping.map((m) => m.torch)).to.deep.equal([
+      'bn.weight',
+      'bn.bias',
+      'bn.running_mean',
+      'bn.running_var',
+      'fc.weight',
+      'fc.bias',
+    ]);
     const good = new Map<string, TorchTensor>([
-      ['bn.weight', torchTensor([4])], ['bn.bias', torchTensor([4])], ['bn.running_mean', torchTensor([4])],
-      ['bn.running_var', torchTensor([4])], ['bn.num_batches_tracked', torchTensor([])],
-      ['fc.weight', torchTensor([2, 4])], ['fc.bias', torchTensor([2])],
+      ['bn.weight', torchTensor([4])],
+      ['bn.bias', torchTensor([4])],
+      ['bn.running_mean', torchTensor([4])],
+      ['bn.running_var', torchTensor([4])],
+      ['bn.num_batches_tracked', torchTensor([])],
+      ['fc.weight', torchTensor([2, 4])],
+      ['fc.bias', torchTensor([2])],
     ]);
     loadStateDict(model, mapping, good);
     const kernel = model.getLayer('fc').getWeights()[0];
@@ -213,7 +274,7 @@ describe('PyTorch -> tfjs weight mapping', () => {
     bad.delete('bn.bias');
     bad.set('fc.weight', torchTensor([4, 2]));
     bad.set('head.weight', torchTensor([3]));
-    let error: StateDictMismatchError|null = null;
+    let error: StateDictMismatchError | null = null;
     try {
       loadStateDict(model, mapping, bad, {context: 'test'});
     } catch (e) {
@@ -223,8 +284,10 @@ describe('PyTorch -> tfjs weight mapping', () => {
     expect(error!.missing).to.deep.equal(['bn.bias']);
     expect(error!.unexpected).to.deep.equal(['head.weight']);
     expect(error!.misShaped).to.deep.equal([{name: 'fc.weight', expected: [2, 4], got: [4, 2]}]);
-    expect(error!.message).to.equal('test: the state dict does not match the model; 1 missing: bn.bias; ' +
-        '1 unexpected: head.weight; 1 mis-shaped: fc.weight (expected [2,4], got [4,2])');
+    expect(error!.message).to.equal(
+      'test: the state dict does not match the model; 1 missing: bn.bias; ' +
+        '1 unexpected: head.weight; 1 mis-shaped: fc.weight (expected [2,4], got [4,2])',
+    );
     // Nothing was written by the failed load.
     expect(Array.from(model.getLayer('fc').getWeights()[0].dataSync())).to.deep.equal([0, 4, 1, 5, 2, 6, 3, 7]);
     model.dispose();

@@ -6,9 +6,31 @@
 import * as tf from '@tensorflow/tfjs-core';
 import {expect} from 'chai';
 
-import {deltaAdd, deltaAvgPool, deltaConcat, deltaDense, deltaGlobalAvgPool, deltaPad2d, deltaReshape, deltaScaleShift, deltaUpSampling2d, isDense, withMask} from '../../src/index';
+import {
+  deltaAdd,
+  deltaAvgPool,
+  deltaConcat,
+  deltaDense,
+  deltaGlobalAvgPool,
+  deltaPad2d,
+  deltaReshape,
+  deltaScaleShift,
+  deltaUpSampling2d,
+  isDense,
+  withMask,
+} from '../../src/index';
 import {describeEachBackend} from '../support/backends';
-import {expectClose, expectMask, expectZerosWhereInactive, freshSeed, maskFlags, pick, randInt, randn, randomDelta} from '../support/util';
+import {
+  expectClose,
+  expectMask,
+  expectZerosWhereInactive,
+  freshSeed,
+  maskFlags,
+  pick,
+  randInt,
+  randn,
+  randomDelta,
+} from '../support/util';
 
 /** A delta input: dense (no mask) or sparse with a random mask. */
 function input(shape: number[], dense: boolean, seed: number): tf.Tensor {
@@ -19,7 +41,7 @@ function flagsTensor(flags: ArrayLike<number>, shape: number[]): tf.Tensor {
   return tf.tensor(Array.from(flags), shape, 'int32');
 }
 
-function checkDelta(got: tf.Tensor, want: tf.Tensor, expectedMask: ArrayLike<number>|null, ctx: string): void {
+function checkDelta(got: tf.Tensor, want: tf.Tensor, expectedMask: ArrayLike<number> | null, ctx: string): void {
   expectClose(got, want, ctx, 1e-5, 1e-6);
   if (expectedMask == null) {
     expect(isDense(got), `${ctx}: output must be dense`).to.equal(true);
@@ -86,7 +108,8 @@ describeEachBackend('companion delta ops equal the standard op and propagate mas
   for (const rank of [2, 4]) {
     it(`deltaDense on rank ${rank}: equals tf.layers.dense's matMul, mask kept, bias dense`, () => {
       const seed = freshSeed();
-      const shape = rank === 2 ? [randInt(1, 6), randInt(1, 40)] : [randInt(1, 3), randInt(1, 7), randInt(1, 7), randInt(1, 20)];
+      const shape =
+        rank === 2 ? [randInt(1, 6), randInt(1, 40)] : [randInt(1, 3), randInt(1, 7), randInt(1, 7), randInt(1, 20)];
       tf.tidy(() => {
         const x = input(shape, false, seed);
         const cin = shape[rank - 1];
@@ -110,10 +133,13 @@ describeEachBackend('companion delta ops equal the standard op and propagate mas
         const x = input([B, H, W, C], false, seed) as tf.Tensor4D;
         const f = maskFlags(x);
         const [OH, OW] = [H * size[0], W * size[1]];
-        const want = interpolation === 'nearest' ? tf.image.resizeNearestNeighbor(x, [OH, OW]) : tf.image.resizeBilinear(x, [OH, OW]);
+        const want =
+          interpolation === 'nearest'
+            ? tf.image.resizeNearestNeighbor(x, [OH, OW])
+            : tf.image.resizeBilinear(x, [OH, OW]);
         // Source rows/columns with a non-zero weight (tfjs defaults: no align corners, no half-pixel centres).
         const sources = (o: number, inSize: number, outSize: number): number[] => {
-          const s = o * inSize / outSize;
+          const s = (o * inSize) / outSize;
           const lo = Math.floor(s);
           if (interpolation === 'nearest') return [Math.min(lo, inSize - 1)];
           return s > lo && lo + 1 < inSize ? [lo, lo + 1] : [lo];
@@ -122,11 +148,18 @@ describeEachBackend('companion delta ops equal the standard op and propagate mas
         for (let b = 0; b < B; b++) {
           for (let i = 0; i < OH; i++) {
             for (let j = 0; j < OW; j++) {
-              expected.push(sources(i, H, OH).some(si => sources(j, W, OW).some(sj => f[(b * H + si) * W + sj] === 1)) ? 1 : 0);
+              expected.push(
+                sources(i, H, OH).some((si) => sources(j, W, OW).some((sj) => f[(b * H + si) * W + sj] === 1)) ? 1 : 0,
+              );
             }
           }
         }
-        checkDelta(deltaUpSampling2d(x, size, interpolation), want, expected, `deltaUpSampling2d ${interpolation} [${B},${H},${W},${C}] size ${size} seed ${seed}`);
+        checkDelta(
+          deltaUpSampling2d(x, size, interpolation),
+          want,
+          expected,
+          `deltaUpSampling2d ${interpolation} [${B},${H},${W},${C}] size ${size} seed ${seed}`,
+        );
       });
     });
   }
@@ -135,7 +168,10 @@ describeEachBackend('companion delta ops equal the standard op and propagate mas
     it(`deltaPad2d: equals tf.pad, padding inactive (${dense ? 'dense' : 'sparse'} input)`, () => {
       const seed = freshSeed();
       const [B, H, W, C] = [randInt(1, 2), randInt(1, 7), randInt(1, 7), randInt(1, 9)];
-      const p: [[number, number], [number, number]] = [[randInt(0, 2), randInt(0, 2)], [randInt(0, 2), randInt(0, 2)]];
+      const p: [[number, number], [number, number]] = [
+        [randInt(0, 2), randInt(0, 2)],
+        [randInt(0, 2), randInt(0, 2)],
+      ];
       tf.tidy(() => {
         const x = input([B, H, W, C], dense, seed) as tf.Tensor4D;
         const f = maskFlags(x);
@@ -149,7 +185,12 @@ describeEachBackend('companion delta ops equal the standard op and propagate mas
             }
           }
         }
-        checkDelta(deltaPad2d(x, p), tf.pad(x, [[0, 0], p[0], p[1], [0, 0]]), expected, `deltaPad2d [${B},${H},${W},${C}] ${JSON.stringify(p)} seed ${seed}`);
+        checkDelta(
+          deltaPad2d(x, p),
+          tf.pad(x, [[0, 0], p[0], p[1], [0, 0]]),
+          expected,
+          `deltaPad2d [${B},${H},${W},${C}] ${JSON.stringify(p)} seed ${seed}`,
+        );
       });
     });
   }
@@ -180,8 +221,12 @@ describeEachBackend('companion delta ops equal the standard op and propagate mas
               }
             }
           }
-          checkDelta(deltaAvgPool(x, pool, strides, pad), tf.avgPool(x, pool, s, pad), expected,
-              `deltaAvgPool pool ${pool} strides ${s} ${pad} [${B},${H},${W},${C}] seed ${seed}`);
+          checkDelta(
+            deltaAvgPool(x, pool, strides, pad),
+            tf.avgPool(x, pool, s, pad),
+            expected,
+            `deltaAvgPool pool ${pool} strides ${s} ${pad} [${B},${H},${W},${C}] seed ${seed}`,
+          );
         });
       });
     }
@@ -192,12 +237,22 @@ describeEachBackend('companion delta ops equal the standard op and propagate mas
     const [B, H, W, C] = [randInt(2, 4), randInt(1, 6), randInt(1, 6), randInt(1, 9)];
     tf.tidy(() => {
       // Row 0 entirely inactive, the others random.
-      const flags = tf.concat([tf.zeros([1, H, W], 'bool'), tf.less(tf.randomUniform([B - 1, H, W], 0, 1, 'float32', seed), 0.2)], 0);
+      const flags = tf.concat(
+        [tf.zeros([1, H, W], 'bool'), tf.less(tf.randomUniform([B - 1, H, W], 0, 1, 'float32', seed), 0.2)],
+        0,
+      );
       const x = withMask(randn([B, H, W, C], seed + 1), flags) as tf.Tensor4D;
       const f = maskFlags(x);
-      const expected = Array.from({length: B}, (_, b) => f.slice(b * H * W, (b + 1) * H * W).some(v => v === 1) ? 1 : 0);
+      const expected = Array.from({length: B}, (_, b) =>
+        f.slice(b * H * W, (b + 1) * H * W).some((v) => v === 1) ? 1 : 0,
+      );
       expect(expected[0]).to.equal(0);
-      checkDelta(deltaGlobalAvgPool(x), tf.mean(x, [1, 2]), expected, `deltaGlobalAvgPool [${B},${H},${W},${C}] seed ${seed}`);
+      checkDelta(
+        deltaGlobalAvgPool(x),
+        tf.mean(x, [1, 2]),
+        expected,
+        `deltaGlobalAvgPool [${B},${H},${W},${C}] seed ${seed}`,
+      );
     });
   });
 
@@ -207,14 +262,24 @@ describeEachBackend('companion delta ops equal the standard op and propagate mas
     tf.tidy(() => {
       const x = input([B, H, W, C], false, seed);
       const f = maskFlags(x);
-      for (const shape of [[B, -1], [B, H, W * C / 2, 2], [-1, C / 2], [B * H, W * C]]) {
+      for (const shape of [
+        [B, -1],
+        [B, H, (W * C) / 2, 2],
+        [-1, C / 2],
+        [B * H, W * C],
+      ]) {
         const got = deltaReshape(x, shape);
         const last = got.shape[got.rank - 1];
         const expected = Array.from({length: got.size / last}, (_, p) => {
           for (let e = p * last; e < (p + 1) * last; e++) if (f[Math.floor(e / C)] === 1) return 1;
           return 0;
         });
-        checkDelta(got, tf.reshape(x, shape), expected, `deltaReshape [${B},${H},${W},${C}] -> [${shape}] seed ${seed}`);
+        checkDelta(
+          got,
+          tf.reshape(x, shape),
+          expected,
+          `deltaReshape [${B},${H},${W},${C}] -> [${shape}] seed ${seed}`,
+        );
         expectMask(x, flagsTensor(f, [B, H, W]), 'the input keeps its own mask');
       }
     });
@@ -226,8 +291,17 @@ describeEachBackend('companion delta ops equal the standard op and propagate mas
     const scale = tf.ones([4]) as tf.Tensor1D;
     const kernel = tf.ones([4, 3]) as tf.Tensor2D;
     const before = tf.memory().numTensors;
-    const outs = [deltaAdd(x, x), deltaConcat([x, x]), deltaScaleShift(x, scale), deltaDense(x, kernel),
-      deltaUpSampling2d(x), deltaPad2d(x, 1), deltaAvgPool(x), deltaGlobalAvgPool(x), deltaReshape(x, [2, -1])];
+    const outs = [
+      deltaAdd(x, x),
+      deltaConcat([x, x]),
+      deltaScaleShift(x, scale),
+      deltaDense(x, kernel),
+      deltaUpSampling2d(x),
+      deltaPad2d(x, 1),
+      deltaAvgPool(x),
+      deltaGlobalAvgPool(x),
+      deltaReshape(x, [2, -1]),
+    ];
     expect(outs.filter(isDense), 'every output carries a mask').to.have.length(0);
     tf.dispose(outs);
     expect(tf.memory().numTensors, `tensors left (seed ${seed})`).to.equal(before);

@@ -11,13 +11,32 @@ import {expect} from 'chai';
 import {deltaConv2d, deltaConv2dTranspose, deltaDepthwiseConv2d, getMask, isDense} from '../../src/index';
 import {describeEachBackend} from '../support/backends';
 import {denseConv2d, denseConv2dTranspose, Pad2D} from '../support/dense_reference';
-import {expectClose, expectMask, expectZerosWhereInactive, freshSeed, pick, randInt, randn, randomDelta} from '../support/util';
+import {
+  expectClose,
+  expectMask,
+  expectZerosWhereInactive,
+  freshSeed,
+  pick,
+  randInt,
+  randn,
+  randomDelta,
+} from '../support/util';
 
 type Pad = Pad2D;
 
 function padsFor(k: number): Pad[] {
   const p = Math.floor(k / 2);
-  return ['same', 'valid', p, [[0, 0], [randInt(0, p + 1), randInt(0, p)], [randInt(0, p), randInt(0, p + 1)], [0, 0]]];
+  return [
+    'same',
+    'valid',
+    p,
+    [
+      [0, 0],
+      [randInt(0, p + 1), randInt(0, p)],
+      [randInt(0, p), randInt(0, p + 1)],
+      [0, 0],
+    ],
+  ];
 }
 
 function inputMaskFloat(x: tf.Tensor): tf.Tensor4D {
@@ -31,8 +50,13 @@ function inputMaskFloat(x: tf.Tensor): tf.Tensor4D {
  * The output pixels of a transposed conv that an active input pixel reaches (out = in * stride + k - pad), by
  * enumeration: no convolution of the backend under test decides what its own mask should be.
  */
-function expectedTransposeMask(x: tf.Tensor, k: number, strides: number, outShape: [number, number, number, number],
-                               pad: Pad): tf.Tensor {
+function expectedTransposeMask(
+  x: tf.Tensor,
+  k: number,
+  strides: number,
+  outShape: [number, number, number, number],
+  pad: Pad,
+): tf.Tensor {
   const [b, h, w, cin] = x.shape;
   const {padInfo} = tf.backend_util.computeConv2DInfo(outShape, [k, k, outShape[3], cin], strides, 1, pad as 'same');
   const flags = inputMaskFloat(x).dataSync();
@@ -54,8 +78,12 @@ function expectedTransposeMask(x: tf.Tensor, k: number, strides: number, outShap
 }
 
 function expectedConvMask(x: tf.Tensor, k: number, strides: number, pad: Pad, dilation: number): tf.Tensor {
-  return tf.tidy(() => tf.squeeze(tf.greater(
-      denseConv2d(inputMaskFloat(x), tf.ones([k, k, 1, 1]) as tf.Tensor4D, strides, pad, dilation), 0.5), [3]));
+  return tf.tidy(() =>
+    tf.squeeze(
+      tf.greater(denseConv2d(inputMaskFloat(x), tf.ones([k, k, 1, 1]) as tf.Tensor4D, strides, pad, dilation), 0.5),
+      [3],
+    ),
+  );
 }
 
 describeEachBackend('deltaConv2d parity with tf.conv2d', () => {
@@ -117,8 +145,11 @@ describeEachBackend('deltaConv2d parity with tf.conv2d', () => {
       const x = randn([1, 10, 10, 3], seed) as tf.Tensor4D;
       const filter = randn([3, 3, 3, 2], seed + 1) as tf.Tensor4D;
       for (const mode of ['floor', 'ceil', 'round'] as const) {
-        expectClose(deltaConv2d(x, filter, 2, 1, 'NHWC', 1, mode), denseConv2d(x, filter, 2, 1, 1, mode),
-            `dimRoundingMode ${mode} seed ${seed}`);
+        expectClose(
+          deltaConv2d(x, filter, 2, 1, 'NHWC', 1, mode),
+          denseConv2d(x, filter, 2, 1, 1, mode),
+          `dimRoundingMode ${mode} seed ${seed}`,
+        );
       }
     });
   });
@@ -161,9 +192,15 @@ describeEachBackend('deltaConv2dTranspose parity with tf.conv2dTranspose', () =>
           const name = `k${k} s${strides} pad ${JSON.stringify(pad)} ${fraction === 1 ? 'dense' : 'sparse'} input`;
           it(name, () => {
             const seed = freshSeed();
-            const [b, h, w, cin, cout] = [pick([1, 3]), randInt(2, 9) | 1, randInt(2, 10), randInt(1, 40), randInt(1, 40)];
+            const [b, h, w, cin, cout] = [
+              pick([1, 3]),
+              randInt(2, 9) | 1,
+              randInt(2, 10),
+              randInt(1, 40),
+              randInt(1, 40),
+            ];
             const p = typeof pad === 'number' ? pad : 0;
-            const size = (n: number) => pad === 'same' ? n * strides : (n - 1) * strides + k - 2 * p;
+            const size = (n: number) => (pad === 'same' ? n * strides : (n - 1) * strides + k - 2 * p);
             const outShape: [number, number, number, number] = [b, size(h), size(w), cout];
             const ctx = `${name} x[${b},${h},${w},${cin}] out [${outShape}] seed ${seed}`;
             tf.tidy(() => {

@@ -8,7 +8,16 @@ import {expect} from 'chai';
 
 import {deltaMaxPool, getMask, isDense} from '../../src/index';
 import {describeEachBackend} from '../support/backends';
-import {expectClose, expectMask, expectZerosWhereInactive, freshSeed, pick, randInt, randn, randomDelta} from '../support/util';
+import {
+  expectClose,
+  expectMask,
+  expectZerosWhereInactive,
+  freshSeed,
+  pick,
+  randInt,
+  randn,
+  randomDelta,
+} from '../support/util';
 
 describeEachBackend('deltaMaxPool parity with tf.maxPool', () => {
   for (const pool of [1, 2, 3]) {
@@ -22,14 +31,25 @@ describeEachBackend('deltaMaxPool parity with tf.maxPool', () => {
             const ctx = `${name} shape [${shape}] seed ${seed}`;
             tf.tidy(() => {
               const a = randn(shape, seed) as tf.Tensor4D;
-              const d = (fraction === 1 ? randn(shape, seed + 1) : randomDelta(shape, fraction, seed + 1)) as tf.Tensor4D;
+              const d = (
+                fraction === 1 ? randn(shape, seed + 1) : randomDelta(shape, fraction, seed + 1)
+              ) as tf.Tensor4D;
               const got = deltaMaxPool(a, d, pool, strides, pad);
               const s = strides ?? pool;
               const next = tf.add(a, d) as tf.Tensor4D;
-              expectClose(got.delta, tf.sub(tf.maxPool(next, pool, s, pad), tf.maxPool(a, pool, s, pad)), ctx, 1e-6, 1e-6);
+              expectClose(
+                got.delta,
+                tf.sub(tf.maxPool(next, pool, s, pad), tf.maxPool(a, pool, s, pad)),
+                ctx,
+                1e-6,
+                1e-6,
+              );
               expectClose(got.accumulated, next, `${ctx} accumulated`, 0, 0);
               const m = getMask(d);
-              const flags = tf.expandDims(m == null ? tf.ones(shape.slice(0, 3)) : tf.cast(m, 'float32'), -1) as tf.Tensor4D;
+              const flags = tf.expandDims(
+                m == null ? tf.ones(shape.slice(0, 3)) : tf.cast(m, 'float32'),
+                -1,
+              ) as tf.Tensor4D;
               expectMask(got.delta, tf.squeeze(tf.greater(tf.maxPool(flags, pool, s, pad), 0.5), [3]), ctx);
               expectZerosWhereInactive(got.delta, ctx);
               expect(isDense(got.accumulated)).to.equal(true);

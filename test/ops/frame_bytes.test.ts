@@ -21,7 +21,13 @@ function toByte(v: number): number {
   return Math.min(255, Math.round(v));
 }
 
-const SHAPES = [[1, 1, 3, 5, 3], [2, 1, 7, 9, 3], [1, 4, 16, 24, 3], [3, 2, 5, 4, 3], [1, 1, 1, 1, 1]];
+const SHAPES = [
+  [1, 1, 3, 5, 3],
+  [2, 1, 7, 9, 3],
+  [1, 4, 16, 24, 3],
+  [3, 2, 5, 4, 3],
+  [1, 1, 1, 1, 1],
+];
 
 describeEachBackend('framesFromBytes / framesToBytes', () => {
   for (const shape of SHAPES) {
@@ -48,7 +54,25 @@ describeEachBackend('framesFromBytes / framesToBytes', () => {
   });
 
   it('rounds half away from zero and clamps, on random values and on the edges', async () => {
-    const edges = [-3, -0.5, -0.49, 0, 0.49, 0.5, 0.51, 1.5, 2.5, 254.49, 254.5, 255, 255.5, 300, NaN, Infinity, -Infinity];
+    const edges = [
+      -3,
+      -0.5,
+      -0.49,
+      0,
+      0.49,
+      0.5,
+      0.51,
+      1.5,
+      2.5,
+      254.49,
+      254.5,
+      255,
+      255.5,
+      300,
+      NaN,
+      Infinity,
+      -Infinity,
+    ];
     const random = Array.from({length: 997}, () => Math.random() * 320 - 30);
     const input = [...edges, ...random];
     const x = tf.tensor(input, [input.length]);

@@ -15,7 +15,7 @@ describe('the delta kernel table', () => {
   const others = [kernelNames.Conv3DGated, kernelNames.FramesFromBytes, kernelNames.FramesToBytes];
 
   it('lists every kernel name but the ones that are not delta ops, once', () => {
-    const names = Object.values(kernelNames as Record<string, unknown>).filter(v => typeof v === 'string');
+    const names = Object.values(kernelNames as Record<string, unknown>).filter((v) => typeof v === 'string');
     const listed = DELTA_KERNELS.map(([kernel]) => kernel);
     expect(new Set(listed).size, 'duplicates in the table').to.equal(listed.length);
     expect([...listed, ...others].sort()).to.deep.equal(names.sort());
@@ -34,8 +34,10 @@ describe('the delta kernel table', () => {
       expect(tf.getKernel(kernel, 'tensorflow'), `${kernel} on 'tensorflow'`).to.not.equal(undefined);
       const gradient = tf.getGradient(kernel);
       expect(gradient, `${kernel}'s gradient`).to.not.equal(undefined);
-      expect(() => gradient!.gradFunc(tf.scalar(1), [], {})).to.throw(`${op} has no gradient`).with.property(
-          'message').that.includes(dense);
+      expect(() => gradient!.gradFunc(tf.scalar(1), [], {}))
+        .to.throw(`${op} has no gradient`)
+        .with.property('message')
+        .that.includes(dense);
     });
   }
 });

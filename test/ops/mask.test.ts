@@ -6,7 +6,16 @@
 import * as tf from '@tensorflow/tfjs-core';
 import {expect} from 'chai';
 
-import {activeFraction, deltaConv2d, deltaConv2dTranspose, deltaDepthwiseConv2d, deltaMaxPool, getMask, isDense, withMask} from '../../src/index';
+import {
+  activeFraction,
+  deltaConv2d,
+  deltaConv2dTranspose,
+  deltaDepthwiseConv2d,
+  deltaMaxPool,
+  getMask,
+  isDense,
+  withMask,
+} from '../../src/index';
 import {describeEachBackend} from '../support/backends';
 import {freshSeed, maskFlags, randn} from '../support/util';
 
@@ -20,8 +29,17 @@ function onePixel(shape: number[], b: number, y: number, x: number, seed: number
 }
 
 /** Output pixels whose receptive field (oh*s - pad + k*d) contains input pixel (y, x). */
-function footprint(outH: number, outW: number, y: number, x: number, k: number, s: number, padTop: number,
-                   padLeft: number, d = 1): Set<string> {
+function footprint(
+  outH: number,
+  outW: number,
+  y: number,
+  x: number,
+  k: number,
+  s: number,
+  padTop: number,
+  padLeft: number,
+  d = 1,
+): Set<string> {
   const set = new Set<string>();
   for (let oh = 0; oh < outH; oh++) {
     for (let ow = 0; ow < outW; ow++) {
@@ -70,7 +88,17 @@ describeEachBackend('mask footprint of a single changed pixel', () => {
         const filter = randn([c.k, c.k, 3, 4], seed + 1) as tf.Tensor4D;
         const out = deltaConv2d(x, filter, c.s, c.pad, 'NHWC', c.d);
         const info = tf.backend_util.computeConv2DInfo(x.shape, filter.shape, c.s, c.d, c.pad);
-        const want = footprint(info.outHeight, info.outWidth, c.y, c.x, c.k, c.s, info.padInfo.top, info.padInfo.left, c.d);
+        const want = footprint(
+          info.outHeight,
+          info.outWidth,
+          c.y,
+          c.x,
+          c.k,
+          c.s,
+          info.padInfo.top,
+          info.padInfo.left,
+          c.d,
+        );
         expect([...activeSet(out, 1)].sort()).to.deep.equal([...want].sort());
         expectOnlyBatchActive(out, 1);
         // Depthwise shares the footprint.
@@ -146,7 +174,16 @@ describeEachBackend('mask lifetime and reads', () => {
   it('getMask returns an independent copy; activeFraction counts active pixels', () => {
     const seed = freshSeed();
     tf.tidy(() => {
-      const flags = tf.tensor3d([[[1, 0, 0, 1], [0, 0, 0, 1]]], [1, 2, 4], 'bool');
+      const flags = tf.tensor3d(
+        [
+          [
+            [1, 0, 0, 1],
+            [0, 0, 0, 1],
+          ],
+        ],
+        [1, 2, 4],
+        'bool',
+      );
       const x = withMask(randn([1, 2, 4, 3], seed), flags);
       const copy = getMask(x)!;
       expect(Array.from(copy.dataSync())).to.deep.equal([1, 0, 0, 1, 0, 0, 0, 1]);
@@ -160,7 +197,10 @@ describeEachBackend('mask lifetime and reads', () => {
   it('a reshape that changes the pixel grid drops the mask (the data stays correct)', () => {
     const seed = freshSeed();
     tf.tidy(() => {
-      const x = withMask(randn([1, 4, 4, 2], seed), tf.greater(tf.randomUniform([1, 4, 4], 0, 1, 'float32', seed), 0.5));
+      const x = withMask(
+        randn([1, 4, 4, 2], seed),
+        tf.greater(tf.randomUniform([1, 4, 4], 0, 1, 'float32', seed), 0.5),
+      );
       const r = tf.reshape(x, [1, 2, 8, 2]);
       expect(isDense(r)).to.equal(true);
       expect(isDense(x)).to.equal(false);

@@ -8,16 +8,31 @@ import {expect} from 'chai';
 import {getMask, isDense, sparseAccumulate, withMask} from '../../src/index';
 import type {Activation} from '../../src/index';
 import {describeEachBackend} from '../support/backends';
-import {expectClose, expectMask, expectZerosWhereInactive, freshSeed, pick, randInt, randn, randomDelta} from '../support/util';
+import {
+  expectClose,
+  expectMask,
+  expectZerosWhereInactive,
+  freshSeed,
+  pick,
+  randInt,
+  randn,
+  randomDelta,
+} from '../support/util';
 
 function dense(activation: Activation, alpha: number, t: tf.Tensor): tf.Tensor {
   switch (activation) {
-    case 'linear': return t;
-    case 'relu': return tf.relu(t);
-    case 'relu6': return tf.relu6(t);
-    case 'leakyRelu': return tf.leakyRelu(t, alpha);
-    case 'sigmoid': return tf.sigmoid(t);
-    case 'tanh': return tf.tanh(t);
+    case 'linear':
+      return t;
+    case 'relu':
+      return tf.relu(t);
+    case 'relu6':
+      return tf.relu6(t);
+    case 'leakyRelu':
+      return tf.leakyRelu(t, alpha);
+    case 'sigmoid':
+      return tf.sigmoid(t);
+    case 'tanh':
+      return tf.tanh(t);
   }
 }
 
@@ -48,8 +63,14 @@ function dropPixels(t: tf.Tensor, ambiguous: tf.Tensor): tf.Tensor {
 }
 
 describeEachBackend('sparseAccumulate parity with the dense composition', () => {
-  const activations: Array<[Activation, number]> =
-      [['linear', 0.2], ['relu', 0.2], ['relu6', 0.2], ['leakyRelu', 0.1], ['sigmoid', 0.2], ['tanh', 0.2]];
+  const activations: Array<[Activation, number]> = [
+    ['linear', 0.2],
+    ['relu', 0.2],
+    ['relu6', 0.2],
+    ['leakyRelu', 0.1],
+    ['sigmoid', 0.2],
+    ['tanh', 0.2],
+  ];
   for (const [activation, alpha] of activations) {
     for (const threshold of [0, 0.05, 0.5]) {
       for (const fraction of [1, 0.3]) {
@@ -57,18 +78,30 @@ describeEachBackend('sparseAccumulate parity with the dense composition', () => 
           const name = `${activation} threshold ${threshold} rank ${rank} ${fraction === 1 ? 'dense' : 'sparse'} delta`;
           it(name, () => {
             const seed = freshSeed();
-            const shape = rank === 4 ? [pick([1, 3]), randInt(1, 13), randInt(1, 13), randInt(1, 67)] : [randInt(1, 9), randInt(1, 67)];
+            const shape =
+              rank === 4
+                ? [pick([1, 3]), randInt(1, 13), randInt(1, 13), randInt(1, 67)]
+                : [randInt(1, 9), randInt(1, 67)];
             const ctx = `${name} shape [${shape}] seed ${seed}`;
             tf.tidy(() => {
               // Accumulated values spread over the activations' interesting ranges (relu6 saturates at 6).
               const a = randn(shape, seed, 3);
-              const r = tf.mul(randn(shape, seed + 1, 0.05), tf.cast(tf.greater(tf.randomUniform(shape, 0, 1, 'float32', seed + 2), 0.5), 'float32'));
+              const r = tf.mul(
+                randn(shape, seed + 1, 0.05),
+                tf.cast(tf.greater(tf.randomUniform(shape, 0, 1, 'float32', seed + 2), 0.5), 'float32'),
+              );
               const d = fraction === 1 ? randn(shape, seed + 3) : randomDelta(shape, fraction, seed + 3);
               const got = sparseAccumulate(a, r, d, {threshold, activation, alpha});
               const want = reference(a, r, d, threshold, activation, alpha);
               const amb = want.ambiguous;
               expectClose(dropPixels(got.delta, amb), dropPixels(want.delta, amb), `${ctx} delta`, 1e-5, 2e-6);
-              expectClose(dropPixels(got.accumulated, amb), dropPixels(want.accumulated, amb), `${ctx} accumulated`, 1e-6, 1e-6);
+              expectClose(
+                dropPixels(got.accumulated, amb),
+                dropPixels(want.accumulated, amb),
+                `${ctx} accumulated`,
+                1e-6,
+                1e-6,
+              );
               expectClose(dropPixels(got.residual, amb), dropPixels(want.residual, amb), `${ctx} residual`, 1e-6, 1e-6);
               // At pixels within float32 rounding of the threshold either decision is right.
               const gotMask = getMask(got.delta) ?? tf.onesLike(amb);

@@ -18,7 +18,16 @@ function makeClip(dir: string, frames: number, audio: boolean, size = '64x48'): 
   const file = path.join(dir, `clip_${frames}_${audio ? 'a' : 'n'}.mp4`);
   // Smooth colour waves moving fast: every pixel changes between frames, little chroma detail.
   const waves = `geq=r='128+100*sin(X/6+T*8)':g='128+100*sin(Y/5+T*6)':b='128+100*sin((X+Y)/9-T*5)'`;
-  const args = ['-hide_banner', '-loglevel', 'error', '-y', '-f', 'lavfi', '-i', `color=c=black:s=${size}:r=10,${waves}`];
+  const args = [
+    '-hide_banner',
+    '-loglevel',
+    'error',
+    '-y',
+    '-f',
+    'lavfi',
+    '-i',
+    `color=c=black:s=${size}:r=10,${waves}`,
+  ];
   if (audio) args.push('-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=16000', '-shortest', '-c:a', 'aac');
   args.push('-frames:v', String(frames), '-pix_fmt', 'yuv420p', '-c:v', 'libx264', '-crf', '0', file);
   const run = spawnSync(ffmpegBinary(), args, {encoding: 'utf8'});
@@ -27,18 +36,21 @@ function makeClip(dir: string, frames: number, audio: boolean, size = '64x48'): 
 }
 
 /** Mean of the two middle frames, repeated factor - 1 times. */
-const blend = (factor: number) => (windows: tf.Tensor5D): tf.Tensor5D => tf.tidy(() => {
-  const [b, , h, w, c] = windows.shape;
-  const mid = tf.mean(tf.slice(windows, [0, 1, 0, 0, 0], [b, 2, h, w, c]), 1, true);
-  return tf.tile(mid, [1, factor - 1, 1, 1, 1]) as tf.Tensor5D;
-});
+const blend =
+  (factor: number) =>
+  (windows: tf.Tensor5D): tf.Tensor5D =>
+    tf.tidy(() => {
+      const [b, , h, w, c] = windows.shape;
+      const mid = tf.mean(tf.slice(windows, [0, 1, 0, 0, 0], [b, 2, h, w, c]), 1, true);
+      return tf.tile(mid, [1, factor - 1, 1, 1, 1]) as tf.Tensor5D;
+    });
 
-describe('video pipeline (ffmpeg)', function() {
+describe('video pipeline (ffmpeg)', function () {
   this.timeout(120000);
   let dir: string;
   const skipReason = ffmpegUnavailableReason();
 
-  before(function() {
+  before(function () {
     if (skipReason != null) {
       console.log(`      skipped: ${skipReason}`);
       this.skip();
@@ -56,10 +68,10 @@ describe('video pipeline (ffmpeg)', function() {
     const frames: Uint8Array[] = [];
     for await (const f of readFrames(clip)) frames.push(f);
     expect(frames.length).to.equal(7);
-    expect(frames.every(f => f.length === 64 * 48 * 3)).to.equal(true);
+    expect(frames.every((f) => f.length === 64 * 48 * 3)).to.equal(true);
     const scaled: Uint8Array[] = [];
     for await (const f of readFrames(clip, {width: 32, height: 24, maxFrames: 3})) scaled.push(f);
-    expect(scaled.map(f => f.length)).to.deep.equal([32 * 24 * 3, 32 * 24 * 3, 32 * 24 * 3]);
+    expect(scaled.map((f) => f.length)).to.deep.equal([32 * 24 * 3, 32 * 24 * 3, 32 * 24 * 3]);
   });
 
   it('rejects unreadable input and bad frames with clear errors, leaving no output file', async () => {
@@ -80,7 +92,7 @@ describe('video pipeline (ffmpeg)', function() {
     expect(fs.existsSync(out) || fs.existsSync(writer.tmpFile)).to.equal(false);
   });
 
-  it('a writer whose folder vanishes fails within seconds with ffmpeg\'s message and leaves no file', async function() {
+  it("a writer whose folder vanishes fails within seconds with ffmpeg's message and leaves no file", async function () {
     this.timeout(60000);
     const folder = fs.mkdtempSync(path.join(dir, 'vanishing-'));
     const out = path.join(folder, 'gone.mp4');
@@ -103,17 +115,26 @@ describe('video pipeline (ffmpeg)', function() {
 
   it('a writer refuses a non-video name, a missing folder and its own input; pads odd sizes to even', async () => {
     const clip = makeClip(dir, 3, false);
-    expect(() => new VideoWriter(path.join(dir, 'notes.txt'), {width: 8, height: 8, fps: 5}))
-        .to.throw(/the extension must be one of \.mp4, .*\.webm/);
-    expect(() => new VideoWriter(path.join(dir, 'no', 'x.mp4'), {width: 8, height: 8, fps: 5})).to.throw(/does not exist/);
+    expect(() => new VideoWriter(path.join(dir, 'notes.txt'), {width: 8, height: 8, fps: 5})).to.throw(
+      /the extension must be one of \.mp4, .*\.webm/,
+    );
+    expect(() => new VideoWriter(path.join(dir, 'no', 'x.mp4'), {width: 8, height: 8, fps: 5})).to.throw(
+      /does not exist/,
+    );
     const before = fs.readFileSync(clip);
-    expect(() => new VideoWriter(clip, {width: 8, height: 8, fps: 5, input: clip})).to.throw(/is the input video itself/);
+    expect(() => new VideoWriter(clip, {width: 8, height: 8, fps: 5, input: clip})).to.throw(
+      /is the input video itself/,
+    );
     expect(fs.readFileSync(clip).equals(before)).to.equal(true);
     // Frames larger than a pipe's buffer make every write wait for the encoder: no listener may pile up.
     const warnings: string[] = [];
     const onWarning = (w: Error) => warnings.push(w.name);
     process.on('warning', onWarning);
-    for (const [ext, frames] of [['.mp4', 14], ['.webm', 3], ['.avi', 3]] as Array<[string, number]>) {
+    for (const [ext, frames] of [
+      ['.mp4', 14],
+      ['.webm', 3],
+      ['.avi', 3],
+    ] as Array<[string, number]>) {
       const out = path.join(dir, `odd${ext}`);
       const writer = new VideoWriter(out, {width: 333, height: 187, fps: 10});
       expect(writer.padded).to.deep.equal({width: 334, height: 188});
@@ -132,8 +153,20 @@ describe('video pipeline (ffmpeg)', function() {
         const n = 6;
         const clip = makeClip(dir, n, false);
         const out = path.join(dir, `out_${factor}_${batch}.mp4`);
-        const result = await interpolateVideo({input: clip, output: out, factor, interpolator: blend(factor), batch, crf: 0});
-        expect(result).to.deep.include({inputFrames: n, outputFrames: (n - 1) * factor + 1, fps: 10 * factor, interrupted: false});
+        const result = await interpolateVideo({
+          input: clip,
+          output: out,
+          factor,
+          interpolator: blend(factor),
+          batch,
+          crf: 0,
+        });
+        expect(result).to.deep.include({
+          inputFrames: n,
+          outputFrames: (n - 1) * factor + 1,
+          fps: 10 * factor,
+          interrupted: false,
+        });
         const info = probeVideo(out);
         expect([info.width, info.height, info.fps]).to.deep.equal([64, 48, 10 * factor]);
         const input: Uint8Array[] = [];
@@ -151,7 +184,12 @@ describe('video pipeline (ffmpeg)', function() {
           for (const other of others) expect(error, `${what} vs a neighbour`).to.be.lessThan(0.5 * meanAbs(got, other));
         };
         for (let i = 0; i < n; i++) {
-          expectNearest(output[i * factor], input[i], [input[i - 1], input[i + 1]].filter(f => f != null), `frame ${i}`);
+          expectNearest(
+            output[i * factor],
+            input[i],
+            [input[i - 1], input[i + 1]].filter((f) => f != null),
+            `frame ${i}`,
+          );
         }
         for (let i = 0; i + 1 < n; i++) {
           const mid = input[i].map((v, k) => Math.round((v + input[i + 1][k]) / 2));
@@ -164,7 +202,13 @@ describe('video pipeline (ffmpeg)', function() {
   it('--slowmo keeps the input frame rate; audio is copied otherwise', async () => {
     const clip = makeClip(dir, 10, true);
     expect(probeVideo(clip).hasAudio).to.equal(true);
-    const slow = await interpolateVideo({input: clip, output: path.join(dir, 'slow.mp4'), factor: 2, interpolator: blend(2), slowmo: true});
+    const slow = await interpolateVideo({
+      input: clip,
+      output: path.join(dir, 'slow.mp4'),
+      factor: 2,
+      interpolator: blend(2),
+      slowmo: true,
+    });
     expect(slow.fps).to.equal(10);
     expect(probeVideo(path.join(dir, 'slow.mp4')).fps).to.equal(10);
     await interpolateVideo({input: clip, output: path.join(dir, 'fast.mp4'), factor: 2, interpolator: blend(2)});
@@ -175,19 +219,32 @@ describe('video pipeline (ffmpeg)', function() {
     const clip = makeClip(dir, 12, false);
     const out = path.join(dir, 'partial.mp4');
     let seen = 0;
-    const result = await interpolateVideo({input: clip, output: out, factor: 2, interpolator: blend(2),
-      onProgress: done => { seen = done; }, shouldStop: () => seen >= 6});
+    const result = await interpolateVideo({
+      input: clip,
+      output: out,
+      factor: 2,
+      interpolator: blend(2),
+      onProgress: (done) => {
+        seen = done;
+      },
+      shouldStop: () => seen >= 6,
+    });
     expect(result.interrupted).to.equal(true);
     expect(result.outputFrames).to.be.greaterThan(0).and.lessThan(23);
     expect(probeVideo(out).frames).to.equal(result.outputFrames);
     const failed = path.join(dir, 'failed.mp4');
     let message = '';
     try {
-      await interpolateVideo({input: clip, output: failed, factor: 2, interpolator: () => tf.zeros([1, 1, 1, 1, 3]) as tf.Tensor5D});
+      await interpolateVideo({
+        input: clip,
+        output: failed,
+        factor: 2,
+        interpolator: () => tf.zeros([1, 1, 1, 1, 3]) as tf.Tensor5D,
+      });
     } catch (e) {
       message = (e as Error).message;
     }
     expect(message).to.include('the model returned shape');
-    expect(fs.readdirSync(dir).filter(f => f.includes('failed'))).to.deep.equal([]);
+    expect(fs.readdirSync(dir).filter((f) => f.includes('failed'))).to.deep.equal([]);
   });
 });

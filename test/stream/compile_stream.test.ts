@@ -25,7 +25,7 @@ function cudaBackend(): CudaBackend {
 }
 
 /** max |a - b| / max(|b|, 1e-3) over the tensors (dense values). */
-function relDiff(a: tf.Tensor|tf.Tensor[], b: tf.Tensor|tf.Tensor[]): number {
+function relDiff(a: tf.Tensor | tf.Tensor[], b: tf.Tensor | tf.Tensor[]): number {
   const as = Array.isArray(a) ? a : [a];
   const bs = Array.isArray(b) ? b : [b];
   expect(as.length).to.equal(bs.length);
@@ -46,23 +46,32 @@ function relDiff(a: tf.Tensor|tf.Tensor[], b: tf.Tensor|tf.Tensor[]): number {
   return worst;
 }
 
-function dispose(t: tf.Tensor|tf.Tensor[]): void {
-  (Array.isArray(t) ? t : [t]).forEach(x => x.dispose());
+function dispose(t: tf.Tensor | tf.Tensor[]): void {
+  (Array.isArray(t) ? t : [t]).forEach((x) => x.dispose());
 }
 
 /** A batch of `batch` frames starting at t (rows are different moments of the clip: independent streams). */
 function batchAt(src: FrameSource, t: number, batch: number): tf.Tensor4D {
   // concat of expanded frames rather than tf.stack: Pack has no native kernel (strict kernels forbid the fallback)
-  return tf.tidy(() => tf.concat(Array.from({length: batch}, (_, b) => tf.expandDims(src.frame(t + 37 * b), 0))) as tf.Tensor4D);
+  return tf.tidy(
+    () => tf.concat(Array.from({length: batch}, (_, b) => tf.expandDims(src.frame(t + 37 * b), 0))) as tf.Tensor4D,
+  );
 }
 
-type Predictor = {predict(x: tf.Tensor): tf.Tensor|tf.Tensor[]};
+type Predictor = {predict(x: tf.Tensor): tf.Tensor | tf.Tensor[]};
 
 /** Steps `stream` and runs `reference` on the same frames; returns the worst relative difference and its frame. */
-function worstOverSteps(stream: {step(x: tf.Tensor): tf.Tensor|tf.Tensor[]}, reference: Predictor,
-                        src: FrameSource, frames: number, batch: number, start = 0,
-                        input: (src: FrameSource, t: number, batch: number) => tf.Tensor = batchAt): {worst: number; at: number} {
-  let worst = 0, at = -1;
+function worstOverSteps(
+  stream: {step(x: tf.Tensor): tf.Tensor | tf.Tensor[]},
+  reference: Predictor,
+  src: FrameSource,
+  frames: number,
+  batch: number,
+  start = 0,
+  input: (src: FrameSource, t: number, batch: number) => tf.Tensor = batchAt,
+): {worst: number; at: number} {
+  let worst = 0,
+    at = -1;
   for (let t = start; t < start + frames; t++) {
     const x = input(src, t, batch);
     const got = stream.step(x);
@@ -78,21 +87,28 @@ function worstOverSteps(stream: {step(x: tf.Tensor): tf.Tensor|tf.Tensor[]}, ref
 
 /** `model` run eagerly with the backend's half storage on and TF32 allowed: what an 'fp16' stream replays. */
 function eagerAtHalf(model: tfl.LayersModel): Predictor {
-  return {predict: x => {
-    const backend = cudaBackend();
-    backend.halfStorage = true;
-    try {
-      return model.predict(x);
-    } finally {
-      backend.halfStorage = false;
-    }
-  }};
+  return {
+    predict: (x) => {
+      const backend = cudaBackend();
+      backend.halfStorage = true;
+      try {
+        return model.predict(x);
+      } finally {
+        backend.halfStorage = false;
+      }
+    },
+  };
 }
 
 /** FLAVR's input at t: frames t..t+3 as [batch, 4, H, W, 3] (concat, not stack: Pack has no native kernel). */
 function flavrInput(src: FrameSource, t: number, batch: number): tf.Tensor {
-  return tf.tidy(() => tf.concat(Array.from({length: batch}, (_, b) => tf.expandDims(
-      tf.concat(Array.from({length: 4}, (_, i) => tf.expandDims(src.frame(t + i + 37 * b), 0))), 0))));
+  return tf.tidy(() =>
+    tf.concat(
+      Array.from({length: batch}, (_, b) =>
+        tf.expandDims(tf.concat(Array.from({length: 4}, (_, i) => tf.expandDims(src.frame(t + i + 37 * b), 0))), 0),
+      ),
+    ),
+  );
 }
 
 /** Two delta models of `dense` (threshold 0.02) with their own state: one to compile, one run eagerly beside it. */
@@ -107,7 +123,7 @@ function smallPose(): tfl.LayersModel {
 describe('compileStream: refusals that need no GPU', () => {
   it('names the backend when it is not cuda', () => {
     const m = tfl.sequential({layers: [tfl.layers.dense({inputShape: [3], units: 2})]});
-    if (tf.getBackend() === 'cuda') return;  // covered on the GPU by the suite below
+    if (tf.getBackend() === 'cuda') return; // covered on the GPU by the suite below
     expect(() => compileStream(m)).to.throw(/compiled streams need the 'cuda' backend \(current backend: '/);
     m.dispose();
   });
@@ -116,7 +132,7 @@ describe('compileStream: refusals that need no GPU', () => {
 describeCuda('compileStream: a CUDA-graph plan replayed per frame', () => {
   before(async () => {
     await tf.setBackend('cuda');
-    setCudaOptions({poison: false});  // the plan's buffers are written by the graph; poison fills would be replayed
+    setCudaOptions({poison: false}); // the plan's buffers are written by the graph; poison fills would be replayed
   });
 
   it('dense ResNet-18 pose, batch 2: 200 steps equal model.predict (TF32 and strict fp32)', () => {
@@ -146,53 +162,58 @@ describeCuda('compileStream: a CUDA-graph plan replayed per frame', () => {
     expect(stream.info.replayedFrames).to.equal(198);
     expect(worst, `worst at frame ${worstAt} (${src.name})`).to.be.at.most(1e-5);
     stream.dispose();
-    [compiled, eager, dense].forEach(m => m.dispose());
+    [compiled, eager, dense].forEach((m) => m.dispose());
   });
 
-  it('precision fp16: steps equal the model run eagerly at fp16 (dense pose b2 200 frames, FLAVR, delta pose); ' +
-     'error vs strict fp32 within 1e-2', () => {
-    const src = streamFrames(72, 96);
-    const pose = smallPose();
-    const fl = flavr({widths: [8, 12, 16, 24]});
-    const fp32Error = (model: tfl.LayersModel, x: tf.Tensor) => {
-      const stream = compileStream(model, {precision: 'fp16'});
-      const outs = [0, 1].map(() => stream.step(x));  // the second is replayed
-      setCudaOptions({allowTF32: false});
-      const strict = model.predict(x);
-      setCudaOptions({allowTF32: true});
-      const err = relDiff(outs[1], strict);
-      expect(stream.info.captured).to.equal(true);
-      outs.forEach(dispose);
-      dispose(strict);
+  it(
+    'precision fp16: steps equal the model run eagerly at fp16 (dense pose b2 200 frames, FLAVR, delta pose); ' +
+      'error vs strict fp32 within 1e-2',
+    () => {
+      const src = streamFrames(72, 96);
+      const pose = smallPose();
+      const fl = flavr({widths: [8, 12, 16, 24]});
+      const fp32Error = (model: tfl.LayersModel, x: tf.Tensor) => {
+        const stream = compileStream(model, {precision: 'fp16'});
+        const outs = [0, 1].map(() => stream.step(x)); // the second is replayed
+        setCudaOptions({allowTF32: false});
+        const strict = model.predict(x);
+        setCudaOptions({allowTF32: true});
+        const err = relDiff(outs[1], strict);
+        expect(stream.info.captured).to.equal(true);
+        outs.forEach(dispose);
+        dispose(strict);
+        stream.dispose();
+        return err;
+      };
+      const cases: Array<
+        [string, tfl.LayersModel, number, number, (s: FrameSource, t: number, b: number) => tf.Tensor]
+      > = [
+        ['dense ResNet-18 pose, batch 2', pose, 200, 2, batchAt],
+        ['FLAVR (narrow), batch 1', fl, 40, 1, flavrInput],
+      ];
+      for (const [name, model, frames, batch, input] of cases) {
+        const stream = compileStream(model, {precision: 'fp16'});
+        const {worst, at} = worstOverSteps(stream, eagerAtHalf(model), src, frames, batch, 0, input);
+        expect(stream.info.replayedFrames, name).to.equal(frames - 1);
+        // the same kernels on the same data: equal but for cuDNN's own run-to-run rounding (a half ulp is 4.9e-4)
+        expect(worst, `${name}: step vs eager fp16, worst at frame ${at} (${src.name})`).to.be.at.most(1e-3);
+        stream.dispose();
+        const x = input(src, 3, batch);
+        const err = fp32Error(model, x);
+        console.log(`      fp16 vs strict fp32, ${name}: max |diff| / max |fp32| = ${err.toExponential(2)}`);
+        // measured 0.8-1.4e-3: half rounding through ~20 layers; a wrong kernel or layout gives 1e-1 and up
+        expect(err, `${name}: fp16 vs strict fp32`).to.be.at.most(1e-2).and.greaterThan(0);
+        x.dispose();
+      }
+      // Delta layers keep float32 data and state; the dense layers between them run at half.
+      const [compiled, eager] = deltaTwins(pose);
+      const stream = compileStream(compiled, {precision: 'fp16'});
+      const {worst, at} = worstOverSteps(stream, eagerAtHalf(eager), streamFrames(96, 128), 100, 1);
+      expect(worst, `delta pose fp16: step vs eager twin, worst at frame ${at}`).to.be.at.most(1e-3);
       stream.dispose();
-      return err;
-    };
-    const cases: Array<[string, tfl.LayersModel, number, number, (s: FrameSource, t: number, b: number) => tf.Tensor]> = [
-      ['dense ResNet-18 pose, batch 2', pose, 200, 2, batchAt],
-      ['FLAVR (narrow), batch 1', fl, 40, 1, flavrInput],
-    ];
-    for (const [name, model, frames, batch, input] of cases) {
-      const stream = compileStream(model, {precision: 'fp16'});
-      const {worst, at} = worstOverSteps(stream, eagerAtHalf(model), src, frames, batch, 0, input);
-      expect(stream.info.replayedFrames, name).to.equal(frames - 1);
-      // the same kernels on the same data: equal but for cuDNN's own run-to-run rounding (a half ulp is 4.9e-4)
-      expect(worst, `${name}: step vs eager fp16, worst at frame ${at} (${src.name})`).to.be.at.most(1e-3);
-      stream.dispose();
-      const x = input(src, 3, batch);
-      const err = fp32Error(model, x);
-      console.log(`      fp16 vs strict fp32, ${name}: max |diff| / max |fp32| = ${err.toExponential(2)}`);
-      // measured 0.8-1.4e-3: half rounding through ~20 layers; a wrong kernel or layout gives 1e-1 and up
-      expect(err, `${name}: fp16 vs strict fp32`).to.be.at.most(1e-2).and.greaterThan(0);
-      x.dispose();
-    }
-    // Delta layers keep float32 data and state; the dense layers between them run at half.
-    const [compiled, eager] = deltaTwins(pose);
-    const stream = compileStream(compiled, {precision: 'fp16'});
-    const {worst, at} = worstOverSteps(stream, eagerAtHalf(eager), streamFrames(96, 128), 100, 1);
-    expect(worst, `delta pose fp16: step vs eager twin, worst at frame ${at}`).to.be.at.most(1e-3);
-    stream.dispose();
-    [compiled, eager, pose, fl].forEach(m => m.dispose());
-  });
+      [compiled, eager, pose, fl].forEach((m) => m.dispose());
+    },
+  );
 
   it('delta model at threshold 0 tracks the dense model over 200 steps', () => {
     const src = streamFrames(96, 128);
@@ -204,7 +225,7 @@ describeCuda('compileStream: a CUDA-graph plan replayed per frame', () => {
     setCudaOptions({allowTF32: true});
     expect(worst, src.name).to.be.at.most(2e-5);
     stream.dispose();
-    [delta, dense].forEach(m => m.dispose());
+    [delta, dense].forEach((m) => m.dispose());
   });
 
   it('reset() reproduces the first frame; a new resolution re-plans; an eager frame in between re-captures', () => {
@@ -247,7 +268,7 @@ describeCuda('compileStream: a CUDA-graph plan replayed per frame', () => {
     expect(stream.info.captures).to.equal(captures + 3);
 
     // New weights (shared by the dense model and both delta twins): the plan must not replay the old buffers.
-    const scaled = dense.getWeights().map(w => tf.mul(w, 1.01));
+    const scaled = dense.getWeights().map((w) => tf.mul(w, 1.01));
     dense.setWeights(scaled);
     tf.dispose(scaled);
     const newWeights = worstOverSteps(stream, eager, wide, 4, 1, 10);
@@ -255,16 +276,36 @@ describeCuda('compileStream: a CUDA-graph plan replayed per frame', () => {
     expect(stream.info.captures).to.equal(captures + 4);
     dispose([x6, ...frames]);
     stream.dispose();
-    [compiled, eager, dense].forEach(m => m.dispose());
+    [compiled, eager, dense].forEach((m) => m.dispose());
   });
 
   it('runModelOnVideo on cuda runs compiled streams by default: the same per-frame records as an eager run', async () => {
     const src = streamFrames(48, 64);
-    const frames = Array.from({length: 12}, (_, t) => tf.tidy(() => Uint8Array.from(src.frame(t).dataSync(), v => Math.round(v * 255))));
-    const info: VideoInfo = {width: src.width, height: src.height, fps: 10, duration: 1.2, frames: 12, codec: 'raw', hasAudio: false};
+    const frames = Array.from({length: 12}, (_, t) =>
+      tf.tidy(() => Uint8Array.from(src.frame(t).dataSync(), (v) => Math.round(v * 255))),
+    );
+    const info: VideoInfo = {
+      width: src.width,
+      height: src.height,
+      fps: 10,
+      duration: 1.2,
+      frames: 12,
+      codec: 'raw',
+      hasAudio: false,
+    };
     const model = smallPose();
-    const run = (compile: boolean) => runModelOnVideo({input: 'synthetic frames', model, mode: 'compare', threshold: 0.02,
-      height: src.height, width: src.width, range: [0, 1], compile, source: {info, frames}});
+    const run = (compile: boolean) =>
+      runModelOnVideo({
+        input: 'synthetic frames',
+        model,
+        mode: 'compare',
+        threshold: 0.02,
+        height: src.height,
+        width: src.width,
+        range: [0, 1],
+        compile,
+        source: {info, frames},
+      });
     const eager = await run(false);
     const compiled = await run(true);
     expect(compiled.frames).to.equal(12);
@@ -279,8 +320,12 @@ describeCuda('compileStream: a CUDA-graph plan replayed per frame', () => {
 
   it('10,000 steps leave GPU memory and the tensor count flat (dense and delta)', () => {
     const input = tfl.input({shape: [null, null, 3] as unknown as number[]});
-    const h = tfl.layers.conv2d({filters: 8, kernelSize: 3, padding: 'same', activation: 'relu'}).apply(input) as tfl.SymbolicTensor;
-    const out = tfl.layers.conv2d({filters: 4, kernelSize: 3, strides: 2, padding: 'same'}).apply(h) as tfl.SymbolicTensor;
+    const h = tfl.layers
+      .conv2d({filters: 8, kernelSize: 3, padding: 'same', activation: 'relu'})
+      .apply(input) as tfl.SymbolicTensor;
+    const out = tfl.layers
+      .conv2d({filters: 4, kernelSize: 3, strides: 2, padding: 'same'})
+      .apply(h) as tfl.SymbolicTensor;
     const dense = tfl.model({inputs: input, outputs: out});
     const src = streamFrames(24, 32);
     const x = [batchAt(src, 0, 1), batchAt(src, 1, 1)];
@@ -338,8 +383,10 @@ describeCuda('compileStream: a CUDA-graph plan replayed per frame', () => {
       if (t < 2) continue;
       const got = s3.stats();
       const want = getDeltaStats(twin);
-      expect(got.layers.map(l => l.name)).to.deep.equal(want.layers.map(l => l.name));
-      got.layers.forEach((l, i) => expect(l.activeFraction, `${l.name}, frame ${t}`).to.be.closeTo(want.layers[i].activeFraction, 1e-6));
+      expect(got.layers.map((l) => l.name)).to.deep.equal(want.layers.map((l) => l.name));
+      got.layers.forEach((l, i) =>
+        expect(l.activeFraction, `${l.name}, frame ${t}`).to.be.closeTo(want.layers[i].activeFraction, 1e-6),
+      );
       expect(got.skippedShare).to.be.closeTo(want.skippedShare, 1e-6);
     }
     expect(() => compileStream(dense).stats()).to.throw(/\{stats: true\}/);
@@ -348,7 +395,7 @@ describeCuda('compileStream: a CUDA-graph plan replayed per frame', () => {
     // and leaves no plan memory behind.
     class HostRead extends tfl.layers.Layer {
       static className = 'HostReadForTest';
-      override call(inputs: tf.Tensor|tf.Tensor[]): tf.Tensor {
+      override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
         const t = Array.isArray(inputs) ? inputs[0] : inputs;
         return tf.mul(t, tf.max(t).dataSync()[0]);
       }
@@ -358,13 +405,15 @@ describeCuda('compileStream: a CUDA-graph plan replayed per frame', () => {
     const s4 = compileStream(reading);
     dispose(s4.step(x));
     const before = {tensors: tf.memory().numTensors, bytes: backend.memory().numBytesInGPU};
-    expect(() => s4.step(x)).to.throw(/capturing a frame of model .* failed: .*download.*compiled plan is being captured/);
+    expect(() => s4.step(x)).to.throw(
+      /capturing a frame of model .* failed: .*download.*compiled plan is being captured/,
+    );
     expect({tensors: tf.memory().numTensors, bytes: backend.memory().numBytesInGPU}).to.deep.equal(before);
     // The backend still works after the abandoned capture.
     const y = tf.add(x, 1);
     expect(y.dataSync()[0]).to.be.closeTo(x.dataSync()[0] + 1, 1e-6);
     dispose([x, y]);
-    [s2, s3, s4].forEach(s => s.dispose());
-    [delta, twin, reading, dense].forEach(m => m.dispose());
+    [s2, s3, s4].forEach((s) => s.dispose());
+    [delta, twin, reading, dense].forEach((m) => m.dispose());
   });
 });

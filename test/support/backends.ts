@@ -25,20 +25,31 @@ function loadTensorflow(): BackendStatus {
     return {name: 'tensorflow', available: true};
   } catch (e) {
     const message = (e as Error).message.split('\n')[0];
-    return {name: 'tensorflow', available: false,
-      reason: `@tensorflow/tfjs-node could not be loaded (${message}); run scripts/setup-tfjs-node-offline.sh`};
+    return {
+      name: 'tensorflow',
+      available: false,
+      reason: `@tensorflow/tfjs-node could not be loaded (${message}); run scripts/setup-tfjs-node-offline.sh`,
+    };
   }
 }
 
 /** TFJS_DELTA_TEST_BACKENDS=cpu,tensorflow restricts the suites to those backends. */
 function selected(name: string): boolean {
   const list = envString('TFJS_DELTA_TEST_BACKENDS');
-  return list == null || list.split(',').map(s => s.trim()).includes(name);
+  return (
+    list == null ||
+    list
+      .split(',')
+      .map((s) => s.trim())
+      .includes(name)
+  );
 }
 
 function setCudaTF32(allow: boolean): void {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
-  (require('../../src/backends/cuda/index') as typeof import('../../src/backends/cuda/index')).setCudaOptions({allowTF32: allow});
+  (require('../../src/backends/cuda/index') as typeof import('../../src/backends/cuda/index')).setCudaOptions({
+    allowTF32: allow,
+  });
 }
 
 function loadCuda(): BackendStatus {
@@ -64,9 +75,9 @@ export function backendStatuses(): BackendStatus[] {
 /** Defines `fn`'s suite once per backend, as "<title> [backend]". */
 export function describeEachBackend(title: string, fn: (backend: string) => void): void {
   for (const status of statuses) {
-    describe(`${title} [${status.name}]`, function() {
+    describe(`${title} [${status.name}]`, function () {
       if (!status.available) {
-        it(`skipped: backend '${status.name}' unavailable: ${status.reason}`, function() {
+        it(`skipped: backend '${status.name}' unavailable: ${status.reason}`, function () {
           this.skip();
         });
         return;

@@ -12,16 +12,16 @@ export const cuda = cudaAvailability();
 /** describe() for GPU-only suites: without a GPU, one skipped test carries the reason. */
 export function describeCuda(title: string, fn: () => void): void {
   const suffix = cuda.available ? `[cuda on ${cuda.device!.name}]` : '[cuda: skipped, no GPU]';
-  describe(`${title} ${suffix}`, function() {
+  describe(`${title} ${suffix}`, function () {
     if (!cuda.available) {
-      it(`skipped: 'cuda' backend unavailable: ${cuda.reason}`, function() {
+      it(`skipped: 'cuda' backend unavailable: ${cuda.reason}`, function () {
         this.skip();
       });
       return;
     }
     before(() => {
-      process.env.TFJS_DELTA_STRICT_KERNELS = '1';  // no silent CPU fallback in these suites
-      setCudaOptions({poison: true});                // every new buffer starts as NaN: unwritten outputs show
+      process.env.TFJS_DELTA_STRICT_KERNELS = '1'; // no silent CPU fallback in these suites
+      setCudaOptions({poison: true}); // every new buffer starts as NaN: unwritten outputs show
     });
     after(async () => {
       setCudaOptions({poison: false, allowTF32: true});
@@ -42,14 +42,16 @@ export function rand(shape: number[], lo = -1, hi = 1): {shape: number[]; values
 export type Input = {shape: number[]; values: Float32Array | Int32Array; dtype?: 'float32' | 'int32'};
 
 function materialise(inputs: Input[]): tf.Tensor[] {
-  return inputs.map(i => tf.tensor(i.values, i.shape, i.dtype ?? (i.values instanceof Int32Array ? 'int32' : 'float32')));
+  return inputs.map((i) =>
+    tf.tensor(i.values, i.shape, i.dtype ?? (i.values instanceof Int32Array ? 'int32' : 'float32')),
+  );
 }
 
 async function runOn(backend: string, inputs: Input[], f: (...ts: tf.Tensor[]) => tf.Tensor | tf.Tensor[]) {
   await tf.setBackend(backend);
   return tf.tidy(() => {
     const outs = f(...materialise(inputs));
-    return (Array.isArray(outs) ? outs : [outs]).map(o => ({shape: o.shape, dtype: o.dtype, values: o.dataSync()}));
+    return (Array.isArray(outs) ? outs : [outs]).map((o) => ({shape: o.shape, dtype: o.dtype, values: o.dataSync()}));
   });
 }
 
@@ -57,26 +59,37 @@ async function runOn(backend: string, inputs: Input[], f: (...ts: tf.Tensor[]) =
  * Runs f on 'cpu' and on 'cuda' with the same inputs and compares: max |diff| <= atol + rtol * max |expected|.
  * NaN in the cuda output fails (poisoned buffers make unwritten elements NaN).
  */
-export async function expectParity(context: string, inputs: Input[], f: (...ts: tf.Tensor[]) => tf.Tensor | tf.Tensor[],
-                                   rtol = 1e-5, atol = 1e-6): Promise<void> {
+export async function expectParity(
+  context: string,
+  inputs: Input[],
+  f: (...ts: tf.Tensor[]) => tf.Tensor | tf.Tensor[],
+  rtol = 1e-5,
+  atol = 1e-6,
+): Promise<void> {
   const want = await runOn('cpu', inputs, f);
   const got = await runOn('cuda', inputs, f);
   expect(got.length, `${context}: outputs`).to.equal(want.length);
   for (let o = 0; o < want.length; o++) {
-    const w = want[o], g = got[o], ctx = `${context}${want.length > 1 ? ` output ${o}` : ''}`;
+    const w = want[o],
+      g = got[o],
+      ctx = `${context}${want.length > 1 ? ` output ${o}` : ''}`;
     expect(g.shape, `${ctx}: shape`).to.deep.equal(w.shape);
     expect(g.dtype, `${ctx}: dtype`).to.equal(w.dtype);
     let scale = 0;
-    for (let i = 0; i < w.values.length; i++) if (Number.isFinite(w.values[i])) scale = Math.max(scale, Math.abs(w.values[i] as number));
+    for (let i = 0; i < w.values.length; i++)
+      if (Number.isFinite(w.values[i])) scale = Math.max(scale, Math.abs(w.values[i] as number));
     const bound = atol + rtol * scale;
     for (let i = 0; i < w.values.length; i++) {
-      const a = g.values[i] as number, e = w.values[i] as number;
+      const a = g.values[i] as number,
+        e = w.values[i] as number;
       if (Number.isNaN(e) && Number.isNaN(a)) continue;
       if (a === e) continue;
       const diff = Math.abs(a - e);
       if (!(diff <= bound))
-        expect.fail(`${ctx}: element ${i} of ${w.values.length} is ${a}, expected ${e} (|diff| ${diff.toExponential(3)} > ` +
-                    `${bound.toExponential(3)}, max |expected| ${scale.toExponential(3)})`);
+        expect.fail(
+          `${ctx}: element ${i} of ${w.values.length} is ${a}, expected ${e} (|diff| ${diff.toExponential(3)} > ` +
+            `${bound.toExponential(3)}, max |expected| ${scale.toExponential(3)})`,
+        );
     }
   }
 }

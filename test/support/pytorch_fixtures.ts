@@ -34,6 +34,6 @@ export function strictFp32On(backend: string): void {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const {setCudaOptions} = require('../../src/backends/cuda/index') as typeof import('../../src/backends/cuda/index');
   before(() => setCudaOptions({allowTF32: false}));
-  const strict = envFlag('TFJS_DELTA_STRICT_FP32');  // the backend's own default, restored after
+  const strict = envFlag('TFJS_DELTA_STRICT_FP32'); // the backend's own default, restored after
   after(() => setCudaOptions({allowTF32: !strict}));
 }

@@ -6,7 +6,7 @@ import {randomizeWeights} from '../../data/models';
 import {expectClose} from './util';
 
 /** A random walk: ~15% of the pixels (all channels) get a new random offset each frame. */
-export function nextFrame(previous: tf.Tensor|null, shape: number[], seed: number, t: number): tf.Tensor {
+export function nextFrame(previous: tf.Tensor | null, shape: number[], seed: number, t: number): tf.Tensor {
   return tf.tidy(() => {
     if (previous == null) return tf.randomUniform(shape, -1, 1, 'float32', seed);
     const moved = tf.less(tf.randomUniform(shape.slice(0, -1), 0, 1, 'float32', seed + 2 * t), 0.15);
@@ -15,9 +15,17 @@ export function nextFrame(previous: tf.Tensor|null, shape: number[], seed: numbe
   });
 }
 
-export function runParity(dense: tfl.LayersModel, delta: tfl.LayersModel, shapes: number[][], frames: number, seed: number,
-                          ctx: string, onFrame?: (t: number) => void, tolerance = 1e-5): void {
-  let xs: tf.Tensor[]|null = null;
+export function runParity(
+  dense: tfl.LayersModel,
+  delta: tfl.LayersModel,
+  shapes: number[][],
+  frames: number,
+  seed: number,
+  ctx: string,
+  onFrame?: (t: number) => void,
+  tolerance = 1e-5,
+): void {
+  let xs: tf.Tensor[] | null = null;
   for (let t = 0; t < frames; t++) {
     const next = shapes.map((s, i) => nextFrame(xs?.[i] ?? null, s, seed + 1000 * i, t));
     tf.dispose(xs ?? []);
@@ -37,11 +45,19 @@ export function runParity(dense: tfl.LayersModel, delta: tfl.LayersModel, shapes
  * (conv-BN-ReLU-conv-BN + add + ReLU; a strided one with a 1x1 projection), global average
  * pooling and a dense head. Random weights from `seed`, BN statistics included.
  */
-export function resnetStyle(seed: number, inputShape: Array<number|null> = [null, null, 3], width = 16): tfl.LayersModel {
+export function resnetStyle(
+  seed: number,
+  inputShape: Array<number | null> = [null, null, 3],
+  width = 16,
+): tfl.LayersModel {
   const L = tfl.layers;
-  const apply = (layer: tfl.layers.Layer, x: tfl.SymbolicTensor|tfl.SymbolicTensor[]) => layer.apply(x) as tfl.SymbolicTensor;
+  const apply = (layer: tfl.layers.Layer, x: tfl.SymbolicTensor | tfl.SymbolicTensor[]) =>
+    layer.apply(x) as tfl.SymbolicTensor;
   const convBn = (x: tfl.SymbolicTensor, filters: number, kernelSize: number, strides: number, name: string) =>
-    apply(L.batchNormalization({name: `${name}_bn`}), apply(L.conv2d({filters, kernelSize, strides, padding: 'same', useBias: false, name}), x));
+    apply(
+      L.batchNormalization({name: `${name}_bn`}),
+      apply(L.conv2d({filters, kernelSize, strides, padding: 'same', useBias: false, name}), x),
+    );
   const block = (x: tfl.SymbolicTensor, filters: number, strides: number, name: string) => {
     let y = apply(L.reLU({name: `${name}_relu1`}), convBn(x, filters, 3, strides, `${name}_conv1`));
     y = convBn(y, filters, 3, 1, `${name}_conv2`);
@@ -60,4 +76,3 @@ export function resnetStyle(seed: number, inputShape: Array<number|null> = [null
   randomizeWeights(model, seed);
   return model;
 }
-

@@ -49,8 +49,10 @@ export function expectClose(actual: tf.Tensor, expected: tf.Tensor, context: str
   }
   const bound = atol + rtol * scale;
   if (worst >= 0 && !(worstDiff <= bound)) {
-    expect.fail(`${context}: element ${worst} is ${a[worst]}, expected ${e[worst]} ` +
-        `(|diff| ${worstDiff.toExponential(3)} > ${bound.toExponential(3)}; max |expected| ${scale})`);
+    expect.fail(
+      `${context}: element ${worst} is ${a[worst]}, expected ${e[worst]} ` +
+        `(|diff| ${worstDiff.toExponential(3)} > ${bound.toExponential(3)}; max |expected| ${scale})`,
+    );
   }
 }
 
@@ -69,8 +71,10 @@ export function expectMask(t: tf.Tensor, expected: tf.Tensor, context: string): 
   expect(got.length, `${context}: mask size`).to.equal(want.length);
   for (let i = 0; i < got.length; i++) {
     if (got[i] !== (want[i] ? 1 : 0)) {
-      expect.fail(`${context}: mask pixel ${i} is ${got[i]}, expected ${want[i] ? 1 : 0} ` +
-          `(${got.reduce((n, v) => n + v, 0)} active, expected ${Array.from(want).filter(v => v).length})`);
+      expect.fail(
+        `${context}: mask pixel ${i} is ${got[i]}, expected ${want[i] ? 1 : 0} ` +
+          `(${got.reduce((n, v) => n + v, 0)} active, expected ${Array.from(want).filter((v) => v).length})`,
+      );
     }
   }
 }
@@ -90,9 +94,11 @@ export function expectZerosWhereInactive(t: tf.Tensor, context: string): void {
 
 /** Runs `fn` and asserts it throws an Error whose message contains every fragment. */
 export function expectThrowsNaming(fn: () => unknown, ...fragments: string[]): void {
-  let message: string|null = null;
+  let message: string | null = null;
   try {
-    tf.tidy(() => { fn(); });
+    tf.tidy(() => {
+      fn();
+    });
   } catch (e) {
     message = (e as Error).message;
   }

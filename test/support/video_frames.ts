@@ -16,12 +16,14 @@ export interface FrameSource {
 }
 
 const VTEST = {height: 96, width: 128, count: 200};
-let vtest: Uint8Array|null|undefined;
+let vtest: Uint8Array | null | undefined;
 
-function vtestClip(): Uint8Array|null {
+function vtestClip(): Uint8Array | null {
   if (vtest === undefined) {
-    vtest = framesUnavailable(VTEST.count, VTEST.height, VTEST.width) == null ?
-        vtestRgb(VTEST.count, VTEST.height, VTEST.width) : null;
+    vtest =
+      framesUnavailable(VTEST.count, VTEST.height, VTEST.width) == null
+        ? vtestRgb(VTEST.count, VTEST.height, VTEST.width)
+        : null;
   }
   return vtest;
 }
@@ -33,7 +35,7 @@ export function syntheticFrames(height: number, width: number): FrameSource {
     name: `synthetic ${width}x${height}`,
     height,
     width,
-    frame: t => {
+    frame: (t) => {
       const v = background.slice();
       const paint = (y0: number, x0: number, size: number, value: number) => {
         for (let y = Math.max(0, y0); y < Math.min(height, y0 + size); y++) {
@@ -63,7 +65,14 @@ export function streamFrames(height: number, width: number): FrameSource {
     name: `vtest.avi 128x96, centre ${w}x${h}`,
     height: h,
     width: w,
-    frame: t => tf.tidy(() => tf.slice(tf.squeeze(frameTensor(rgb, t % VTEST.count, VTEST.height, VTEST.width), [0]),
-                                       [(VTEST.height - h) >> 1, (VTEST.width - w) >> 1, 0], [h, w, 3]) as tf.Tensor3D),
+    frame: (t) =>
+      tf.tidy(
+        () =>
+          tf.slice(
+            tf.squeeze(frameTensor(rgb, t % VTEST.count, VTEST.height, VTEST.width), [0]),
+            [(VTEST.height - h) >> 1, (VTEST.width - w) >> 1, 0],
+            [h, w, 3],
+          ) as tf.Tensor3D,
+      ),
   };
 }

@@ -54,7 +54,7 @@ function typedArrayFor(dtype: DataType, size: number): Float32Array | Int32Array
 
 function asTyped(values: backend_util.BackendValues, dtype: DataType): ArrayBufferView {
   const ctor = dtype === 'int32' ? Int32Array : dtype === 'bool' ? Uint8Array : Float32Array;
-  return values instanceof ctor ? values as ArrayBufferView : ctor.from(values as ArrayLike<number>);
+  return values instanceof ctor ? (values as ArrayBufferView) : ctor.from(values as ArrayLike<number>);
 }
 
 /** Reads of fewer bytes stay synchronous: one download costs less than the polling. */
@@ -99,8 +99,13 @@ export class CudaBackend extends KernelBackend {
     return dataId;
   }
 
-  override move(dataId: DataId, values: backend_util.BackendValues | null, shape: number[], dtype: DataType,
-                refCount: number): void {
+  override move(
+    dataId: DataId,
+    values: backend_util.BackendValues | null,
+    shape: number[],
+    dtype: DataType,
+    refCount: number,
+  ): void {
     if (dtype === 'string') {
       this.data.set(dataId, {ptr: 0, bytes: 0, dtype, shape, refCount, host: values ?? []});
       return;
@@ -135,7 +140,7 @@ export class CudaBackend extends KernelBackend {
     // Poll on every turn of the event loop at first (a read is often ready within microseconds), then every
     // millisecond, so that a long kernel does not keep a core spinning.
     for (let polls = 0; !this.n.readReady({ticket}); polls++) {
-      await new Promise(resolve => (polls < 64 ? setImmediate(resolve) : setTimeout(resolve, 1)));
+      await new Promise((resolve) => (polls < 64 ? setImmediate(resolve) : setTimeout(resolve, 1)));
     }
     this.n.readFinish({ticket, out});
     return out;
@@ -148,9 +153,10 @@ export class CudaBackend extends KernelBackend {
     if (!force && d.refCount > 0) return false;
     if (d.lazy) this.unpin(d.lazy.maskPtr);
     const pin = d.bytes > 0 ? this.pins.get(d.ptr) : undefined;
-    if (pin) pin.orphan = true;  // a lazy tensor still needs this mask: freed by its unpin
+    if (pin)
+      pin.orphan = true; // a lazy tensor still needs this mask: freed by its unpin
     else if (d.bytes > 0) this.n.free({ptr: d.ptr});
-    if (d.derived) d.derived.forEach(p => this.n.free({ptr: p}));
+    if (d.derived) d.derived.forEach((p) => this.n.free({ptr: p}));
     this.data.delete(dataId);
     return true;
   }
@@ -170,7 +176,12 @@ export class CudaBackend extends KernelBackend {
   // ---- info ----
   override memory(): CudaMemoryInfo {
     const m = this.n.memory();
-    return {unreliable: false, numBytesInGPU: m.inUse, numBytesInGPUAllocated: m.reserved, numBytesInGPUCached: m.cached};
+    return {
+      unreliable: false,
+      numBytesInGPU: m.inUse,
+      numBytesInGPUAllocated: m.reserved,
+      numBytesInGPUCached: m.cached,
+    };
   }
 
   override async time(f: () => void): Promise<tf.BackendTimingInfo> {
@@ -260,16 +271,22 @@ export class CudaBackend extends KernelBackend {
     temps.push(h);
     const size = util.sizeFromShape(t.shape);
     if (size > 0) {
-      this.n.cast({x: this.ptr(t), srcDtype: DTypeCode.float32, y: this.storedPtr(h), dstDtype: DTypeCode.float16,
-                   n: size});
+      this.n.cast({
+        x: this.ptr(t),
+        srcDtype: DTypeCode.float32,
+        y: this.storedPtr(h),
+        dstDtype: DTypeCode.float16,
+        n: size,
+      });
     }
     return this.storedPtr(h);
   }
 
   private floatCopy(d: CudaData): Ptr {
     const size = util.sizeFromShape(d.shape);
-    return this.derivedOf(d, 'float32', size * 4, dst => this.n.cast({x: d.ptr, srcDtype: DTypeCode.float16, y: dst,
-                                                                       dstDtype: DTypeCode.float32, n: size}));
+    return this.derivedOf(d, 'float32', size * 4, (dst) =>
+      this.n.cast({x: d.ptr, srcDtype: DTypeCode.float16, y: dst, dstDtype: DTypeCode.float32, n: size}),
+    );
   }
 
   /** A new tensor holding a copy of `t`'s data (one device-to-device copy, queued), in the same storage. */
@@ -283,7 +300,7 @@ export class CudaBackend extends KernelBackend {
   /** The device pointer as is: for delta kernels, which read a delta input only at its active pixels. */
   rawPtr(t: TensorInfo): Ptr {
     const d = this.data.get(t.dataId);
-    return d.half ? this.floatCopy(d) : d.ptr;  // a half tensor is never lazy: its float32 copy is complete
+    return d.half ? this.floatCopy(d) : d.ptr; // a half tensor is never lazy: its float32 copy is complete
   }
 
   /**

@@ -76,11 +76,15 @@ export function cudaNativeKernelNames(): string[] {
 
 registerCudaKernels();
 if (!tf.findBackendFactory(CUDA_BACKEND_NAME)) {
-  tf.registerBackend(CUDA_BACKEND_NAME, () => {
-    const s = initialised();
-    if (!s.available || !s.binding || !s.device)
-      throw new Error(`tfjs-delta 'cuda' backend unavailable: ${s.reason}`);
-    registerCudaKernels();  // CPU fallbacks for kernels registered since this module loaded
-    return new CudaBackend(s.binding, s.device);
-  }, 0);
+  tf.registerBackend(
+    CUDA_BACKEND_NAME,
+    () => {
+      const s = initialised();
+      if (!s.available || !s.binding || !s.device)
+        throw new Error(`tfjs-delta 'cuda' backend unavailable: ${s.reason}`);
+      registerCudaKernels(); // CPU fallbacks for kernels registered since this module loaded
+      return new CudaBackend(s.binding, s.device);
+    },
+    0,
+  );
 }

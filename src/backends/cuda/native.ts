@@ -45,19 +45,56 @@ export interface AllocArgs {
   /** An upload into the block follows at once (no poison fill; a constant while capturing). */
   hostData?: boolean;
 }
-export interface FreeArgs {ptr: Ptr}
-export interface UploadArgs {dst: Ptr; values: ArrayBufferView}
-export interface DownloadArgs {src: Ptr; out: ArrayBufferView}
-export interface CopyArgs {dst: Ptr; src: Ptr; bytes: number}
+export interface FreeArgs {
+  ptr: Ptr;
+}
+export interface UploadArgs {
+  dst: Ptr;
+  values: ArrayBufferView;
+}
+export interface DownloadArgs {
+  src: Ptr;
+  out: ArrayBufferView;
+}
+export interface CopyArgs {
+  dst: Ptr;
+  src: Ptr;
+  bytes: number;
+}
 /** An asynchronous read: readBegin queues the copy into pinned memory, readReady polls it, readFinish takes it. */
-export interface ReadBeginArgs {src: Ptr; bytes: number}
-export interface ReadTicketArgs {ticket: number}
-export interface ReadFinishArgs {ticket: number; out: ArrayBufferView}
+export interface ReadBeginArgs {
+  src: Ptr;
+  bytes: number;
+}
+export interface ReadTicketArgs {
+  ticket: number;
+}
+export interface ReadFinishArgs {
+  ticket: number;
+  out: ArrayBufferView;
+}
 /** Packed bytes (four to an int32) <-> float32 (half when `half`): y = x * scale, or bytes of round(x * scale). */
-export interface FramesBytesArgs extends MaybeHalf {x: Ptr; y: Ptr; n: number; scale: number}
-export interface TimerEndArgs {timer: number}
-export interface OptionsArgs {allowTF32?: boolean; findAlgorithms?: boolean; poison?: boolean}
-export interface UnaryArgs extends MaybeHalf {op: number; x: Ptr; y: Ptr; n: number; alpha: number}
+export interface FramesBytesArgs extends MaybeHalf {
+  x: Ptr;
+  y: Ptr;
+  n: number;
+  scale: number;
+}
+export interface TimerEndArgs {
+  timer: number;
+}
+export interface OptionsArgs {
+  allowTF32?: boolean;
+  findAlgorithms?: boolean;
+  poison?: boolean;
+}
+export interface UnaryArgs extends MaybeHalf {
+  op: number;
+  x: Ptr;
+  y: Ptr;
+  n: number;
+  alpha: number;
+}
 /** `out` is contiguous with shape outShape; a and b strides are 0 on their broadcast dims. */
 export interface BroadcastArgs {
   op: number;
@@ -93,9 +130,25 @@ export interface BatchNormArgs extends MaybeHalf {
   scaleLen: number;
   epsilon: number;
 }
-export interface CastArgs {x: Ptr; srcDtype: number; y: Ptr; dstDtype: number; n: number}
-export interface FillArgs {y: Ptr; dtype: number; n: number; value: number}
-export interface SoftmaxArgs {x: Ptr; y: Ptr; rows: number; cols: number}
+export interface CastArgs {
+  x: Ptr;
+  srcDtype: number;
+  y: Ptr;
+  dstDtype: number;
+  n: number;
+}
+export interface FillArgs {
+  y: Ptr;
+  dtype: number;
+  n: number;
+  value: number;
+}
+export interface SoftmaxArgs {
+  x: Ptr;
+  y: Ptr;
+  rows: number;
+  cols: number;
+}
 export interface StridedCopyArgs {
   elemBytes: number;
   src: Ptr;
@@ -131,18 +184,40 @@ export interface ResizeArgs {
   halfPixelCenters: boolean;
 }
 /** x viewed as [outer, r, inner] reduced over r into float32 y; `xHalf`: x in half storage. */
-export interface ReduceArgs {op: number; x: Ptr; y: Ptr; outer: number; r: number; inner: number; xHalf?: boolean}
+export interface ReduceArgs {
+  op: number;
+  x: Ptr;
+  y: Ptr;
+  outer: number;
+  r: number;
+  inner: number;
+  xHalf?: boolean;
+}
 /** NDHWC; 2D pools pass d = od = kd = sd = dd = 1 and pf = 0. */
 export interface PoolArgs extends MaybeHalf {
   isMax: boolean;
   x: Ptr;
   y: Ptr;
-  n: number; d: number; h: number; w: number; c: number;
-  od: number; oh: number; ow: number;
-  kd: number; kh: number; kw: number;
-  sd: number; sh: number; sw: number;
-  dd: number; dh: number; dw: number;
-  pf: number; pt: number; pl: number;
+  n: number;
+  d: number;
+  h: number;
+  w: number;
+  c: number;
+  od: number;
+  oh: number;
+  ow: number;
+  kd: number;
+  kh: number;
+  kw: number;
+  sd: number;
+  sh: number;
+  sw: number;
+  dd: number;
+  dh: number;
+  dw: number;
+  pf: number;
+  pt: number;
+  pl: number;
 }
 /**
  * cuDNN convolution: x NDHWC, w KTRSC, y NDHWC; backwardData: y is the input and x the output (transposed conv).
@@ -179,12 +254,46 @@ export interface GemmArgs {
   strideA: number;
   strideB: number;
 }
-export interface SelectArgs {elemBytes: number; cond: Ptr; condInner: number; a: Ptr; b: Ptr; out: Ptr; n: number}
-export interface TileArgs {elemBytes: number; x: Ptr; inShape: number[]; out: Ptr; outShape: number[]}
-export interface AnyAllArgs {isAll: boolean; x: Ptr; y: Ptr; outer: number; r: number; inner: number}
-export interface ClipArgs {x: Ptr; y: Ptr; n: number; lo: number; hi: number}
-export interface ZeroInactiveArgs {x: Ptr; mask: Ptr; pixels: number; channels: number}
-export interface BusyWaitArgs {microseconds: number}
+export interface SelectArgs {
+  elemBytes: number;
+  cond: Ptr;
+  condInner: number;
+  a: Ptr;
+  b: Ptr;
+  out: Ptr;
+  n: number;
+}
+export interface TileArgs {
+  elemBytes: number;
+  x: Ptr;
+  inShape: number[];
+  out: Ptr;
+  outShape: number[];
+}
+export interface AnyAllArgs {
+  isAll: boolean;
+  x: Ptr;
+  y: Ptr;
+  outer: number;
+  r: number;
+  inner: number;
+}
+export interface ClipArgs {
+  x: Ptr;
+  y: Ptr;
+  n: number;
+  lo: number;
+  hi: number;
+}
+export interface ZeroInactiveArgs {
+  x: Ptr;
+  mask: Ptr;
+  pixels: number;
+  channels: number;
+}
+export interface BusyWaitArgs {
+  microseconds: number;
+}
 export interface SparseAccumulateArgs {
   a: Ptr;
   r: Ptr;
@@ -202,8 +311,18 @@ export interface SparseAccumulateArgs {
   writeZeros: boolean;
 }
 export interface DeltaMaxPoolArgs {
-  n: number; h: number; w: number; c: number; oh: number; ow: number;
-  kh: number; kw: number; sh: number; sw: number; pt: number; pl: number;
+  n: number;
+  h: number;
+  w: number;
+  c: number;
+  oh: number;
+  ow: number;
+  kh: number;
+  kw: number;
+  sh: number;
+  sw: number;
+  pt: number;
+  pl: number;
   a: Ptr;
   d: Ptr;
   mask: Ptr;
@@ -215,9 +334,21 @@ export interface DeltaMaxPoolArgs {
 /** A delta convolution's geometry (native DeltaConvParams); mode: DeltaConvMode. */
 export interface DeltaConvGeometry {
   mode: number;
-  n: number; h: number; w: number; c: number;
-  oh: number; ow: number; co: number;
-  kh: number; kw: number; sh: number; sw: number; dh: number; dw: number; pt: number; pl: number;
+  n: number;
+  h: number;
+  w: number;
+  c: number;
+  oh: number;
+  ow: number;
+  co: number;
+  kh: number;
+  kw: number;
+  sh: number;
+  sw: number;
+  dh: number;
+  dw: number;
+  pt: number;
+  pl: number;
   /** Depthwise channel multiplier. */
   mult: number;
 }
@@ -236,9 +367,20 @@ export interface DeltaConvArgs {
   outMask: Ptr;
   writeZeros: boolean;
 }
-export interface DeltaConvMaskArgs {geometry: DeltaConvGeometry; mask: Ptr; outMask: Ptr}
+export interface DeltaConvMaskArgs {
+  geometry: DeltaConvGeometry;
+  mask: Ptr;
+  outMask: Ptr;
+}
 /** out holds co * ceil(c / 16) * 16 * kh * kw floats; needs co % 32 == 0. */
-export interface DeltaConvPackFilterArgs {kh: number; kw: number; c: number; co: number; filter: Ptr; out: Ptr}
+export interface DeltaConvPackFilterArgs {
+  kh: number;
+  kw: number;
+  c: number;
+  co: number;
+  filter: Ptr;
+  out: Ptr;
+}
 export interface DeltaScaleArgs {
   x: Ptr;
   mask: Ptr;
@@ -260,14 +402,28 @@ export interface DeltaAddArgs {
   writeZeros: boolean;
 }
 export interface DeltaPadArgs {
-  n: number; h: number; w: number; c: number; oh: number; ow: number; top: number; left: number;
+  n: number;
+  h: number;
+  w: number;
+  c: number;
+  oh: number;
+  ow: number;
+  top: number;
+  left: number;
   x: Ptr;
   mask: Ptr;
   y: Ptr;
   outMask: Ptr;
   writeZeros: boolean;
 }
-export interface GateSigmoidArgs {mean: Ptr; wg: Ptr; bg: Ptr; gate: Ptr; n: number; c: number}
+export interface GateSigmoidArgs {
+  mean: Ptr;
+  wg: Ptr;
+  bg: Ptr;
+  gate: Ptr;
+  n: number;
+  c: number;
+}
 export interface ApplyGateArgs extends MaybeHalf {
   y: Ptr;
   gate: Ptr;
@@ -278,7 +434,9 @@ export interface ApplyGateArgs extends MaybeHalf {
   act: number;
   alpha: number;
 }
-export interface PlanArgs {plan: number}
+export interface PlanArgs {
+  plan: number;
+}
 
 /**
  * The addon's functions (native/cuda/bindings/<family>.cc): each takes one object of named fields (or nothing), and
@@ -356,14 +514,41 @@ export interface CudaBinding {
 }
 
 export const UnaryOp = {
-  linear: 0, relu: 1, relu6: 2, leakyrelu: 3, sigmoid: 4, tanh: 5, elu: 6, exp: 7, neg: 8, abs: 9, sqrt: 10,
-  rsqrt: 11, square: 12, log: 13, floor: 14, ceil: 15, reciprocal: 16, selu: 17, softplus: 18, round: 19,
-  sign: 20, step: 21,
+  linear: 0,
+  relu: 1,
+  relu6: 2,
+  leakyrelu: 3,
+  sigmoid: 4,
+  tanh: 5,
+  elu: 6,
+  exp: 7,
+  neg: 8,
+  abs: 9,
+  sqrt: 10,
+  rsqrt: 11,
+  square: 12,
+  log: 13,
+  floor: 14,
+  ceil: 15,
+  reciprocal: 16,
+  selu: 17,
+  softplus: 18,
+  round: 19,
+  sign: 20,
+  step: 21,
 } as const;
 export const BinaryOp = {add: 0, sub: 1, mul: 2, div: 3, max: 4, min: 5, sqdiff: 6, pow: 7, prelu: 8} as const;
 export const ReduceOp = {sum: 0, max: 1, min: 2, mean: 3, prod: 4} as const;
 export const CompareOp = {
-  greater: 0, greaterEqual: 1, less: 2, lessEqual: 3, equal: 4, notEqual: 5, and: 6, or: 7, not: 8,
+  greater: 0,
+  greaterEqual: 1,
+  less: 2,
+  lessEqual: 3,
+  equal: 4,
+  notEqual: 5,
+  and: 6,
+  or: 7,
+  not: 8,
 } as const;
 export const DeltaConvMode = {regular: 0, depthwise: 1, transposed: 2} as const;
 /** Device dtype codes; float16 is the half storage of float32 tensors, not a tfjs dtype. */
@@ -394,12 +579,13 @@ let status: CudaStatus | undefined;
 export function loadCuda(): CudaStatus {
   if (status) return status;
   const tried = candidatePaths();
-  const found = tried.find(p => fs.existsSync(p));
+  const found = tried.find((p) => fs.existsSync(p));
   if (!found) {
     status = {
       available: false,
-      reason: `native addon not built (looked for ${tried.join(', ')}); ` +
-          'build it with `node scripts/build-native.js` on a machine with a CUDA toolkit',
+      reason:
+        `native addon not built (looked for ${tried.join(', ')}); ` +
+        'build it with `node scripts/build-native.js` on a machine with a CUDA toolkit',
     };
     return status;
   }
@@ -408,7 +594,11 @@ export function loadCuda(): CudaStatus {
     // eslint-disable-next-line @typescript-eslint/no-require-imports -- the addon's path is found at run time
     binding = require(found) as CudaBinding;
   } catch (e) {
-    status = {available: false, addonPath: found, reason: `native addon ${found} failed to load: ${(e as Error).message}`};
+    status = {
+      available: false,
+      addonPath: found,
+      reason: `native addon ${found} failed to load: ${(e as Error).message}`,
+    };
     return status;
   }
   const probe = binding.probe();

@@ -7,7 +7,13 @@
 import type {Tensor} from '@tensorflow/tfjs-core';
 import type {Activation as TfActivation} from '@tensorflow/tfjs-layers/dist/activations';
 
-import {accumulatedActivation, applyDeltaActivation, DeltaActivationFn, deltaActivationOf, truncatingActivation} from './activation_state';
+import {
+  accumulatedActivation,
+  applyDeltaActivation,
+  DeltaActivationFn,
+  deltaActivationOf,
+  truncatingActivation,
+} from './activation_state';
 import {AnyLayerClass, DeltaClass, deltaMixin} from './base';
 
 export interface ActivatedMembers {
@@ -17,13 +23,13 @@ export interface ActivatedMembers {
   activate(y: Tensor, first: boolean): Tensor;
 }
 
-export type ActivatedClass<TBase extends AnyLayerClass> =
-    DeltaClass<TBase> & (abstract new (...args: any[]) => ActivatedMembers);  // eslint-disable-line @typescript-eslint/no-explicit-any
+export type ActivatedClass<TBase extends AnyLayerClass> = DeltaClass<TBase> &
+  (abstract new (...args: any[]) => ActivatedMembers); // eslint-disable-line @typescript-eslint/no-explicit-any
 
 export function activatedMixin<TBase extends AnyLayerClass>(Base: TBase, dense: string): ActivatedClass<TBase> {
   abstract class Activated extends deltaMixin(Base, {dense}) implements ActivatedMembers {
     deltaActivation(): DeltaActivationFn {
-      return deltaActivationOf((this as unknown as {activation?: TfActivation|null}).activation);
+      return deltaActivationOf((this as unknown as {activation?: TfActivation | null}).activation);
     }
 
     override holdsBuffers(): boolean {
@@ -39,7 +45,7 @@ export function activatedMixin<TBase extends AnyLayerClass>(Base: TBase, dense: 
     }
 
     /** The activation of the accumulated input (what the truncation test compares changes of). */
-    override denseValues(): Tensor|null {
+    override denseValues(): Tensor | null {
       return accumulatedActivation(this.stream, this.deltaActivation());
     }
   }

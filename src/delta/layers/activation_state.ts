@@ -19,7 +19,7 @@ import {getMask, withMask} from '../../ops/mask';
 import type {StreamState} from './base';
 
 export interface DeltaActivationFn {
-  kind: Activation|'pointwise';
+  kind: Activation | 'pointwise';
   /** Negative slope of 'leakyRelu'. */
   alpha: number;
   /** The dense function, for 'pointwise'. */
@@ -29,11 +29,13 @@ export interface DeltaActivationFn {
 const TRUNCATING = new Set<string>(['relu', 'relu6', 'leakyRelu', 'sigmoid', 'tanh']);
 
 /** What a tf.layers activation (its class name: 'relu', 'softmax', ...) becomes in a delta layer. */
-export function deltaActivationOf(activation: {getClassName(): string, apply(x: Tensor): Tensor}|null|undefined): DeltaActivationFn {
+export function deltaActivationOf(
+  activation: {getClassName(): string; apply(x: Tensor): Tensor} | null | undefined,
+): DeltaActivationFn {
   const name = activation == null ? 'linear' : activation.getClassName();
   if (name === 'linear') return {kind: 'linear', alpha: 0};
   if (TRUNCATING.has(name)) return {kind: name as Activation, alpha: 0};
-  return {kind: 'pointwise', alpha: 0, fn: x => activation!.apply(x)};
+  return {kind: 'pointwise', alpha: 0, fn: (x) => activation!.apply(x)};
 }
 
 export function truncatingActivation(act: DeltaActivationFn): boolean {
@@ -41,8 +43,14 @@ export function truncatingActivation(act: DeltaActivationFn): boolean {
 }
 
 /** Applies `act` to this frame's `delta`, updating the stream's buffers `${prefix}.A` / `${prefix}.R`. */
-export function applyDeltaActivation(stream: StreamState, act: DeltaActivationFn, delta: Tensor,
-                                     threshold: number, first: boolean, prefix = 'act'): Tensor {
+export function applyDeltaActivation(
+  stream: StreamState,
+  act: DeltaActivationFn,
+  delta: Tensor,
+  threshold: number,
+  first: boolean,
+  prefix = 'act',
+): Tensor {
   if (act.kind === 'linear') return delta;
   const keyA = `${prefix}.A`;
   if (act.kind === 'pointwise') {
@@ -59,8 +67,12 @@ export function applyDeltaActivation(stream: StreamState, act: DeltaActivationFn
   }
   const keyR = `${prefix}.R`;
   const zeros = () => tf.zerosLike(delta);
-  const out = sparseAccumulate(stream.get(keyA) ?? zeros(), stream.get(keyR) ?? zeros(), delta,
-      {threshold, activation: act.kind, alpha: act.alpha, inPlace: true});  // the stream owns A and R
+  const out = sparseAccumulate(stream.get(keyA) ?? zeros(), stream.get(keyR) ?? zeros(), delta, {
+    threshold,
+    activation: act.kind,
+    alpha: act.alpha,
+    inPlace: true,
+  }); // the stream owns A and R
   stream.set(keyA, out.accumulated);
   stream.set(keyR, out.residual);
   return first && act.kind === 'sigmoid' ? tf.add(out.delta, 0.5) : out.delta;
@@ -70,14 +82,19 @@ export function applyDeltaActivation(stream: StreamState, act: DeltaActivationFn
  * f of the stream's accumulated input (`${prefix}.A`) for the truncating activations: the dense
  * output as far as it has been sent. Null for other kinds, or before the first frame.
  */
-export function accumulatedActivation(stream: StreamState, act: DeltaActivationFn, prefix = 'act'): Tensor|null {
+export function accumulatedActivation(stream: StreamState, act: DeltaActivationFn, prefix = 'act'): Tensor | null {
   const a = stream.get(`${prefix}.A`);
   if (a == null || !truncatingActivation(act)) return null;
   switch (act.kind) {
-    case 'relu': return tf.relu(a);
-    case 'relu6': return tf.relu6(a);
-    case 'leakyRelu': return tf.leakyRelu(a, act.alpha);
-    case 'sigmoid': return tf.sigmoid(a);
-    default: return tf.tanh(a);
+    case 'relu':
+      return tf.relu(a);
+    case 'relu6':
+      return tf.relu6(a);
+    case 'leakyRelu':
+      return tf.leakyRelu(a, act.alpha);
+    case 'sigmoid':
+      return tf.sigmoid(a);
+    default:
+      return tf.tanh(a);
   }
 }

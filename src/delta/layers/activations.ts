@@ -19,14 +19,14 @@ export class DeltaActivation extends activatedMixin(layerClass('Activation'), 'A
 
 /** The dense layer's own call as a pointwise function (for the untruncated path). */
 function ownCall(Base: LayerClass, layer: object): (x: Tensor) => Tensor {
-  return x => Base.prototype.call.call(layer, x, {}) as Tensor;
+  return (x) => Base.prototype.call.call(layer, x, {}) as Tensor;
 }
 
 const ReLUBase = layerClass('ReLU');
 
 export class DeltaReLU extends activatedMixin(ReLUBase, 'ReLU') {
   static override className = 'DeltaReLU';
-  declare maxValue: number|null|undefined;
+  declare maxValue: number | null | undefined;
 
   override deltaActivation(): DeltaActivationFn {
     if (this.maxValue == null) return {kind: 'relu', alpha: 0};
@@ -56,8 +56,10 @@ export class DeltaLeakyReLU extends activatedMixin(layerClass('LeakyReLU'), 'Lea
  * A delta twin for a layer that maps each pixel's channels on their own (no truncation): its
  * output delta is f(A + delta) - f(A) on the active pixels, f being the dense layer's call.
  */
-function pointwiseTwin(dense: string, check?: (layer: Record<string, unknown>, rank: number) => string|null):
-    ActivatedClass<LayerClass> & {className: string} {
+function pointwiseTwin(
+  dense: string,
+  check?: (layer: Record<string, unknown>, rank: number) => string | null,
+): ActivatedClass<LayerClass> & {className: string} {
   const Base = layerClass(dense);
   class Pointwise extends activatedMixin(Base, dense) {
     override deltaActivation(): DeltaActivationFn {
@@ -76,9 +78,10 @@ function pointwiseTwin(dense: string, check?: (layer: Record<string, unknown>, r
 
 export const DeltaELU = pointwiseTwin('ELU');
 export const DeltaSoftmax = pointwiseTwin('Softmax', (layer, rank) => {
-  const axes = ([] as number[]).concat(layer.axis as number|number[]);
-  return axes.length === 1 && (axes[0] === -1 || axes[0] === rank - 1) ? null :
-    `normalizes axis ${JSON.stringify(layer.axis)}; a delta softmax must work on the channel (last) axis`;
+  const axes = ([] as number[]).concat(layer.axis as number | number[]);
+  return axes.length === 1 && (axes[0] === -1 || axes[0] === rank - 1)
+    ? null
+    : `normalizes axis ${JSON.stringify(layer.axis)}; a delta softmax must work on the channel (last) axis`;
 });
 export const DeltaPReLU = pointwiseTwin('PReLU');
 export const DeltaThresholdedReLU = pointwiseTwin('ThresholdedReLU');

@@ -23,8 +23,8 @@ import type {Kwargs} from '@tensorflow/tfjs-layers/dist/types';
 
 import {activeFraction} from '../../ops/mask';
 
-export type AnyLayerClass = abstract new (...args: any[]) => tfl.layers.Layer;  // eslint-disable-line @typescript-eslint/no-explicit-any
-export type LayerClass = (new (...args: any[]) => tfl.layers.Layer) & {className: string};  // eslint-disable-line @typescript-eslint/no-explicit-any
+export type AnyLayerClass = abstract new (...args: any[]) => tfl.layers.Layer; // eslint-disable-line @typescript-eslint/no-explicit-any
+export type LayerClass = (new (...args: any[]) => tfl.layers.Layer) & {className: string}; // eslint-disable-line @typescript-eslint/no-explicit-any
 
 /** The tf.layers class registered under `className` (tfjs-layers registers but does not export them). */
 export function layerClass(className: string): LayerClass {
@@ -66,8 +66,10 @@ export function getDefaultThreshold(): number {
 function describeChange(before: number[][], after: number[][]): string {
   const [b, a] = [before[0], after[0]];
   if (before.length === 1 && after.length === 1 && b.length === a.length) {
-    if (b[0] !== a[0] && b.slice(1).every((d, i) => d === a[i + 1])) return `batch size changed from ${b[0]} to ${a[0]}`;
-    if (b.length === 4 && b[0] === a[0] && b[3] === a[3]) return `resolution changed from ${b[1]}x${b[2]} to ${a[1]}x${a[2]}`;
+    if (b[0] !== a[0] && b.slice(1).every((d, i) => d === a[i + 1]))
+      return `batch size changed from ${b[0]} to ${a[0]}`;
+    if (b.length === 4 && b[0] === a[0] && b[3] === a[3])
+      return `resolution changed from ${b[1]}x${b[2]} to ${a[1]}x${a[2]}`;
   }
   return `input shape changed from ${JSON.stringify(before)} to ${JSON.stringify(after)}`;
 }
@@ -76,7 +78,7 @@ function describeChange(before: number[][], after: number[][]): string {
 export class StreamState {
   /** Frames processed since the stream started. */
   frame = 0;
-  private shapeKey: string|null = null;
+  private shapeKey: string | null = null;
   private readonly buffers = new Map<string, Tensor>();
 
   constructor(private readonly owner: tfl.layers.Layer) {}
@@ -86,14 +88,16 @@ export class StreamState {
    * warning if it had begun). Returns whether this is the stream's first frame and whether a
    * running stream was reset.
    */
-  begin(shapes: number[][]): {first: boolean, reset: boolean} {
+  begin(shapes: number[][]): {first: boolean; reset: boolean} {
     const key = JSON.stringify(shapes);
     let reset = false;
     if (this.shapeKey != null && this.shapeKey !== key && this.frame > 0) {
-      console.warn(`tfjs-delta: layer '${this.owner.name}' (${this.owner.getClassName()}): ` +
+      console.warn(
+        `tfjs-delta: layer '${this.owner.name}' (${this.owner.getClassName()}): ` +
           `${describeChange(JSON.parse(this.shapeKey), shapes)} mid-stream; its delta state is reset ` +
           `and this frame is processed as the first frame of a new stream (call model.resetStates() ` +
-          `when a new stream starts).`);
+          `when a new stream starts).`,
+      );
       this.reset();
       reset = true;
     }
@@ -105,7 +109,7 @@ export class StreamState {
     this.frame++;
   }
 
-  get(name: string): Tensor|undefined {
+  get(name: string): Tensor | undefined {
     return this.buffers.get(name);
   }
 
@@ -138,10 +142,10 @@ export class StreamState {
 
 /** Receives each delta layer's frame output while set (compiled streams gather statistics on the device). */
 export type FrameStatsSink = (layer: DeltaMembers, inputShape: number[], output: Tensor) => void;
-let frameStatsSink: FrameStatsSink|null = null;
+let frameStatsSink: FrameStatsSink | null = null;
 
 /** Installs (or with null removes) the sink; returns the previous one. */
-export function setFrameStatsSink(sink: FrameStatsSink|null): FrameStatsSink|null {
+export function setFrameStatsSink(sink: FrameStatsSink | null): FrameStatsSink | null {
   const previous = frameStatsSink;
   frameStatsSink = sink;
   return previous;
@@ -162,25 +166,25 @@ export interface LayerFrameStats {
 export interface DeltaLayer extends tfl.layers.Layer {
   readonly isDeltaLayer: true;
   /** The tf.layers class this layer replaces, or null for the input and output layers. */
-  readonly denseClassName: string|null;
+  readonly denseClassName: string | null;
   /** Whether the layer truncates small changes (and so has a threshold). */
   readonly truncates: boolean;
   /** Its own threshold, or null to follow the global default. */
-  threshold: number|null;
+  threshold: number | null;
   /** Its threshold (its own or the default): relative to `thresholdScale` when that is set. */
   effectiveThreshold(): number;
   /**
    * The layer's activation scale (calibrateThresholdScales: the standard deviation of its dense output on sample
    * frames), or null: thresholds are then absolute. Saved in the layer's config.
    */
-  thresholdScale: number|null;
+  thresholdScale: number | null;
   /** What the layer's change test compares with: effectiveThreshold() x thresholdScale (or 1). */
   absoluteThreshold(): number;
   /** The dense output values of the stream's last frame, as far as the layer has sent them (null if it keeps none). */
-  denseValues(): Tensor|null;
+  denseValues(): Tensor | null;
   resetDeltaState(): void;
   statsEnabled: boolean;
-  lastStats: LayerFrameStats|null;
+  lastStats: LayerFrameStats | null;
   /** Set when the weight variables belong to another layer (toDelta's dense twin). */
   sharesWeights: boolean;
 }
@@ -209,10 +213,12 @@ export function product(values: readonly number[]): number {
 }
 
 /** Throws unless the layer works on channels-last tensors (the only layout delta ops support). */
-export function requireChannelsLast(layer: tfl.layers.Layer, dataFormat: string|undefined): void {
+export function requireChannelsLast(layer: tfl.layers.Layer, dataFormat: string | undefined): void {
   if (dataFormat != null && dataFormat !== 'channelsLast') {
-    throw new Error(`tfjs-delta: layer '${layer.name}' (${layer.getClassName()}) has dataFormat ` +
-        `'${dataFormat}'; delta layers support only 'channelsLast'`);
+    throw new Error(
+      `tfjs-delta: layer '${layer.name}' (${layer.getClassName()}) has dataFormat ` +
+        `'${dataFormat}'; delta layers support only 'channelsLast'`,
+    );
   }
 }
 
@@ -231,16 +237,16 @@ export interface DeltaMembers extends DeltaLayer {
 }
 
 /** Narrows a tf.layers field typed loosely by tfjs (number | pair) to a pair. */
-export function pair(value: number|readonly number[]): [number, number] {
+export function pair(value: number | readonly number[]): [number, number] {
   return typeof value === 'number' ? [value, value] : [value[0], value[1]];
 }
 
-export type DeltaClass<TBase extends AnyLayerClass> =
-    TBase & (abstract new (...args: any[]) => DeltaMembers) & {readonly denseClassName: string|null};  // eslint-disable-line @typescript-eslint/no-explicit-any
+export type DeltaClass<TBase extends AnyLayerClass> = TBase &
+  (abstract new (...args: any[]) => DeltaMembers) & {readonly denseClassName: string | null}; // eslint-disable-line @typescript-eslint/no-explicit-any
 
 export interface DeltaOptions {
   /** The tf.layers class this one replaces (null: a delta-only layer). */
-  dense: string|null;
+  dense: string | null;
   /** Whether it truncates: true, false, or decided per instance by `truncatesNow()`. */
   truncates?: boolean;
 }
@@ -256,18 +262,19 @@ export function deltaMixin<TBase extends AnyLayerClass>(Base: TBase, options: De
     readonly isDeltaLayer = true as const;
     readonly denseClassName = options.dense;
     readonly stream: StreamState;
-    threshold: number|null;
-    thresholdScale: number|null;
+    threshold: number | null;
+    thresholdScale: number | null;
     statsEnabled = false;
-    lastStats: LayerFrameStats|null = null;
+    lastStats: LayerFrameStats | null = null;
     sharesWeights = false;
 
     // eslint-disable-next-line @typescript-eslint/no-explicit-any
     constructor(...args: any[]) {
       super(...args);
-      const config = (args[0] ?? {}) as {threshold?: number|null, thresholdScale?: number|null};
+      const config = (args[0] ?? {}) as {threshold?: number | null; thresholdScale?: number | null};
       this.threshold = config.threshold == null ? null : checkThreshold(`layer '${this.name}'`, config.threshold);
-      this.thresholdScale = config.thresholdScale == null ? null : checkScale(`layer '${this.name}'`, config.thresholdScale);
+      this.thresholdScale =
+        config.thresholdScale == null ? null : checkScale(`layer '${this.name}'`, config.thresholdScale);
       this.stream = new StreamState(this);
     }
 
@@ -297,7 +304,7 @@ export function deltaMixin<TBase extends AnyLayerClass>(Base: TBase, options: De
       return this.effectiveThreshold() * (this.thresholdScale ?? 1);
     }
 
-    denseValues(): Tensor|null {
+    denseValues(): Tensor | null {
       return null;
     }
 
@@ -314,10 +321,10 @@ export function deltaMixin<TBase extends AnyLayerClass>(Base: TBase, options: De
       this.lastStats = null;
     }
 
-    override call(inputs: Tensor|Tensor[], _kwargs: Kwargs): Tensor {
+    override call(inputs: Tensor | Tensor[], _kwargs: Kwargs): Tensor {
       return tf.tidy(() => {
         const xs = Array.isArray(inputs) ? inputs : [inputs];
-        const {first, reset} = this.stream.begin(xs.map(x => x.shape));
+        const {first, reset} = this.stream.begin(xs.map((x) => x.shape));
         if (reset) this.onStreamReset();
         const out = this.deltaCall(xs, first);
         this.stream.end();

@@ -15,15 +15,15 @@ import {deltaDepthwiseConv2d} from '../../ops/delta_depthwise_conv2d';
 import {activatedMixin} from './activated';
 import {layerClass, pair, product, requireChannelsLast} from './base';
 
-type Pad = 'same'|'valid';
+type Pad = 'same' | 'valid';
 
 /** The fields the tf.layers convolutions share (tfjs-layers types them on classes it does not export). */
 interface ConvFields {
   name: string;
-  bias: LayerVariable|null;
+  bias: LayerVariable | null;
   strides: number[];
   padding: string;
-  dilationRate?: number|number[];
+  dilationRate?: number | number[];
   dataFormat: string;
   kernelSize: number[];
   getClassName(): string;
@@ -31,24 +31,34 @@ interface ConvFields {
 
 function padOf(layer: ConvFields): Pad {
   if (layer.padding !== 'same' && layer.padding !== 'valid') {
-    throw new Error(`tfjs-delta: layer '${layer.name}' (${layer.getClassName()}) has padding '${layer.padding}'; ` +
-        `delta layers support 'same' and 'valid'`);
+    throw new Error(
+      `tfjs-delta: layer '${layer.name}' (${layer.getClassName()}) has padding '${layer.padding}'; ` +
+        `delta layers support 'same' and 'valid'`,
+    );
   }
   return layer.padding;
 }
 
 /** The bias to add to this frame: on a stream's first frame only. */
-function biasOnce(layer: ConvFields, first: boolean): Tensor1D|undefined {
-  return first && layer.bias != null ? layer.bias.read() as Tensor1D : undefined;
+function biasOnce(layer: ConvFields, first: boolean): Tensor1D | undefined {
+  return first && layer.bias != null ? (layer.bias.read() as Tensor1D) : undefined;
 }
 
-type DeltaConvOp = typeof deltaConv2d;  // deltaDepthwiseConv2d takes the same arguments
+type DeltaConvOp = typeof deltaConv2d; // deltaDepthwiseConv2d takes the same arguments
 
 /** `op` (a delta convolution) of this frame's delta with `kernel`, with the layer's geometry. */
 function convolve(layer: ConvFields, op: DeltaConvOp, x: Tensor, kernel: LayerVariable, bias?: Tensor1D): Tensor4D {
   requireChannelsLast(layer as unknown as tfl.layers.Layer, layer.dataFormat);
-  return op(x as Tensor4D, kernel.read() as Tensor4D, pair(layer.strides), padOf(layer), 'NHWC',
-      pair(layer.dilationRate ?? 1), undefined, bias);
+  return op(
+    x as Tensor4D,
+    kernel.read() as Tensor4D,
+    pair(layer.strides),
+    padOf(layer),
+    'NHWC',
+    pair(layer.dilationRate ?? 1),
+    undefined,
+    bias,
+  );
 }
 
 const fields = (layer: object) => layer as unknown as ConvFields;
@@ -88,8 +98,16 @@ export class DeltaSeparableConv2D extends activatedMixin(layerClass('SeparableCo
 
   override deltaCall([x]: Tensor[], first: boolean): Tensor {
     const depthwise = convolve(fields(this), deltaDepthwiseConv2d, x, this.depthwiseKernel);
-    const y = deltaConv2d(depthwise, this.pointwiseKernel.read() as Tensor4D, 1, 'valid', 'NHWC', 1, undefined,
-        biasOnce(fields(this), first));
+    const y = deltaConv2d(
+      depthwise,
+      this.pointwiseKernel.read() as Tensor4D,
+      1,
+      'valid',
+      'NHWC',
+      1,
+      undefined,
+      biasOnce(fields(this), first),
+    );
     return this.activate(y, first);
   }
 
@@ -112,8 +130,15 @@ export class DeltaConv2DTranspose extends activatedMixin(layerClass('Conv2DTrans
     const layer = fields(this);
     requireChannelsLast(this, layer.dataFormat);
     const outputShape = this.computeOutputShape(x.shape) as [number, number, number, number];
-    const y = deltaConv2dTranspose(x as Tensor4D, this.kernel.read() as Tensor4D, outputShape, pair(layer.strides),
-        padOf(layer), undefined, biasOnce(layer, first));
+    const y = deltaConv2dTranspose(
+      x as Tensor4D,
+      this.kernel.read() as Tensor4D,
+      outputShape,
+      pair(layer.strides),
+      padOf(layer),
+      undefined,
+      biasOnce(layer, first),
+    );
     return this.activate(y, first);
   }
 

@@ -13,16 +13,39 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type {LayerArgs} from '@tensorflow/tfjs-layers/dist/engine/topology';
 
-import {DeltaActivation, DeltaELU, DeltaLeakyReLU, DeltaPReLU, DeltaReLU, DeltaRescaling, DeltaSoftmax, DeltaThresholdedReLU} from './activations';
+import {
+  DeltaActivation,
+  DeltaELU,
+  DeltaLeakyReLU,
+  DeltaPReLU,
+  DeltaReLU,
+  DeltaRescaling,
+  DeltaSoftmax,
+  DeltaThresholdedReLU,
+} from './activations';
 import type {LayerClass} from './base';
 import {DeltaConv2D, DeltaConv2DTranspose, DeltaDense, DeltaDepthwiseConv2D, DeltaSeparableConv2D} from './conv';
 import {DeltaInput, DeltaInputArgs, DeltaOutput} from './io';
 import {DeltaAdd, DeltaConcatenate} from './merge';
 import {DeltaBatchNormalization} from './normalization';
-import {DeltaAveragePooling2D, DeltaGlobalAveragePooling2D, DeltaGlobalMaxPooling2D, DeltaMaxPooling2D} from './pooling';
+import {
+  DeltaAveragePooling2D,
+  DeltaGlobalAveragePooling2D,
+  DeltaGlobalMaxPooling2D,
+  DeltaMaxPooling2D,
+} from './pooling';
 import {DeltaFlatten, DeltaReshape, DeltaUpSampling2D, DeltaZeroPadding2D} from './reshaping';
 
-export {DeltaActivation, DeltaELU, DeltaLeakyReLU, DeltaPReLU, DeltaReLU, DeltaRescaling, DeltaSoftmax, DeltaThresholdedReLU};
+export {
+  DeltaActivation,
+  DeltaELU,
+  DeltaLeakyReLU,
+  DeltaPReLU,
+  DeltaReLU,
+  DeltaRescaling,
+  DeltaSoftmax,
+  DeltaThresholdedReLU,
+};
 export {DeltaConv2D, DeltaConv2DTranspose, DeltaDense, DeltaDepthwiseConv2D, DeltaSeparableConv2D};
 export {DeltaInput, DeltaOutput, DeltaAdd, DeltaConcatenate, DeltaBatchNormalization};
 export {DeltaAveragePooling2D, DeltaGlobalAveragePooling2D, DeltaGlobalMaxPooling2D, DeltaMaxPooling2D};
@@ -31,23 +54,52 @@ export type {DeltaInputArgs};
 
 /** The delta twin of each supported tf.layers class, by class name. */
 const TWINS: LayerClass[] = [
-  DeltaConv2D, DeltaDepthwiseConv2D, DeltaSeparableConv2D, DeltaConv2DTranspose, DeltaDense,
-  DeltaBatchNormalization, DeltaActivation, DeltaReLU, DeltaLeakyReLU, DeltaELU, DeltaSoftmax, DeltaPReLU,
-  DeltaThresholdedReLU, DeltaRescaling, DeltaAdd, DeltaConcatenate, DeltaMaxPooling2D, DeltaAveragePooling2D,
-  DeltaGlobalAveragePooling2D, DeltaGlobalMaxPooling2D, DeltaUpSampling2D, DeltaZeroPadding2D, DeltaFlatten,
+  DeltaConv2D,
+  DeltaDepthwiseConv2D,
+  DeltaSeparableConv2D,
+  DeltaConv2DTranspose,
+  DeltaDense,
+  DeltaBatchNormalization,
+  DeltaActivation,
+  DeltaReLU,
+  DeltaLeakyReLU,
+  DeltaELU,
+  DeltaSoftmax,
+  DeltaPReLU,
+  DeltaThresholdedReLU,
+  DeltaRescaling,
+  DeltaAdd,
+  DeltaConcatenate,
+  DeltaMaxPooling2D,
+  DeltaAveragePooling2D,
+  DeltaGlobalAveragePooling2D,
+  DeltaGlobalMaxPooling2D,
+  DeltaUpSampling2D,
+  DeltaZeroPadding2D,
+  DeltaFlatten,
   DeltaReshape,
 ] as unknown as LayerClass[];
 
 export const DELTA_LAYER_CLASSES: LayerClass[] = [DeltaInput, DeltaOutput, ...TWINS] as unknown as LayerClass[];
 
-for (const cls of DELTA_LAYER_CLASSES) tf.serialization.registerClass(cls as unknown as tf.serialization.SerializableConstructor<tf.serialization.Serializable>);
+for (const cls of DELTA_LAYER_CLASSES)
+  tf.serialization.registerClass(
+    cls as unknown as tf.serialization.SerializableConstructor<tf.serialization.Serializable>,
+  );
 
 /** dense class name -> delta class. */
 export const DELTA_TWINS = new Map<string, LayerClass>(
-    TWINS.map(cls => [(cls as unknown as {denseClassName: string}).denseClassName, cls]));
+  TWINS.map((cls) => [(cls as unknown as {denseClassName: string}).denseClassName, cls]),
+);
 
 /** tf.layers classes that are the identity at inference: kept as they are in a delta model. */
-export const IDENTITY_AT_INFERENCE = new Set(['Dropout', 'SpatialDropout1D', 'GaussianNoise', 'GaussianDropout', 'AlphaDropout']);
+export const IDENTITY_AT_INFERENCE = new Set([
+  'Dropout',
+  'SpatialDropout1D',
+  'GaussianNoise',
+  'GaussianDropout',
+  'AlphaDropout',
+]);
 
 type Args<F> = F extends (args: infer A) => unknown ? A : never;
 type WithThreshold<F> = Args<F> & {threshold?: number};

@@ -31,7 +31,9 @@ export class DeltaInput extends deltaMixin(tfl.layers.Layer, {dense: null, trunc
     super(args);
     const dilation = args.dilation ?? 1;
     if (!Number.isInteger(dilation) || dilation < 1 || (dilation > 1 && dilation % 2 === 0)) {
-      throw new Error(`layer '${this.name}' (DeltaInput): dilation must be 1 or an odd integer > 1, got ${JSON.stringify(args.dilation)}`);
+      throw new Error(
+        `layer '${this.name}' (DeltaInput): dilation must be 1 or an odd integer > 1, got ${JSON.stringify(args.dilation)}`,
+      );
     }
     this.dilation = dilation;
   }
@@ -47,7 +49,7 @@ export class DeltaInput extends deltaMixin(tfl.layers.Layer, {dense: null, trunc
     const threshold = this.absoluteThreshold();
     if (this.dilation === 1) {
       // No residual buffer is needed: what was not sent is the difference to `sent`, taken anew.
-      const out = sparseAccumulate(sent, tf.zerosLike(frame), change, {threshold, inPlace: true});  // owns `sent`
+      const out = sparseAccumulate(sent, tf.zerosLike(frame), change, {threshold, inPlace: true}); // owns `sent`
       this.stream.set('A', out.accumulated);
       return out.delta;
     }
@@ -62,7 +64,7 @@ export class DeltaInput extends deltaMixin(tfl.layers.Layer, {dense: null, trunc
   }
 
   /** The frame as sent so far. */
-  override denseValues(): Tensor|null {
+  override denseValues(): Tensor | null {
     return this.stream.get('A') ?? null;
   }
 
@@ -76,7 +78,7 @@ export class DeltaInput extends deltaMixin(tfl.layers.Layer, {dense: null, trunc
     resetDownstream(this);
   }
 
-  override computeOutputShape(inputShape: tfl.Shape|tfl.Shape[]): tfl.Shape|tfl.Shape[] {
+  override computeOutputShape(inputShape: tfl.Shape | tfl.Shape[]): tfl.Shape | tfl.Shape[] {
     return inputShape;
   }
 
@@ -102,7 +104,7 @@ export class DeltaOutput extends deltaMixin(tfl.layers.Layer, {dense: null}) {
     return tf.clone(sum);
   }
 
-  override computeOutputShape(inputShape: tfl.Shape|tfl.Shape[]): tfl.Shape|tfl.Shape[] {
+  override computeOutputShape(inputShape: tfl.Shape | tfl.Shape[]): tfl.Shape | tfl.Shape[] {
     return inputShape;
   }
 }

@@ -10,26 +10,30 @@ import type {LayerVariable} from '@tensorflow/tfjs-layers';
 import {deltaScaleShift} from '../../ops/delta_scale_shift';
 import {deltaMixin, layerClass} from './base';
 
-export class DeltaBatchNormalization extends deltaMixin(layerClass('BatchNormalization'), {dense: 'BatchNormalization'}) {
+export class DeltaBatchNormalization extends deltaMixin(layerClass('BatchNormalization'), {
+  dense: 'BatchNormalization',
+}) {
   static override className = 'DeltaBatchNormalization';
   declare axis: number;
   declare epsilon: number;
   declare center: boolean;
   declare scale: boolean;
-  declare gamma: LayerVariable|null;
-  declare beta: LayerVariable|null;
+  declare gamma: LayerVariable | null;
+  declare beta: LayerVariable | null;
   declare movingMean: LayerVariable;
   declare movingVariance: LayerVariable;
 
   /** The folded [scale, offset], cached per weight values (their dataIds change when weights are assigned). */
-  private foldedCache: {key: unknown[]; value: [Tensor1D, Tensor1D]}|null = null;
+  private foldedCache: {key: unknown[]; value: [Tensor1D, Tensor1D]} | null = null;
 
   /**
    * The folded per-channel [scale, offset]. Cached: recomputing it each frame cost five small kernels per
    * layer (a third of a delta ResNet-50's launches); the cache is owned by the layer.
    */
   folded(): [Tensor1D, Tensor1D] {
-    const key: unknown[] = [this.movingVariance, this.gamma, this.movingMean, this.beta].map(v => v?.read().dataId ?? null);
+    const key: unknown[] = [this.movingVariance, this.gamma, this.movingMean, this.beta].map(
+      (v) => v?.read().dataId ?? null,
+    );
     key.push(this.epsilon, this.scale, this.center);
     const cached = this.foldedCache;
     if (cached != null && cached.key.every((k, i) => k === key[i])) return cached.value;
@@ -46,7 +50,7 @@ export class DeltaBatchNormalization extends deltaMixin(layerClass('BatchNormali
   }
 
   private dropFolded(): void {
-    this.foldedCache?.value.forEach(t => t.dispose());
+    this.foldedCache?.value.forEach((t) => t.dispose());
     this.foldedCache = null;
   }
 
@@ -59,8 +63,10 @@ export class DeltaBatchNormalization extends deltaMixin(layerClass('BatchNormali
   override deltaCall([x]: Tensor[], first: boolean): Tensor {
     const axis = this.axis < 0 ? this.axis + x.rank : this.axis;
     if (axis !== x.rank - 1) {
-      throw new Error(`tfjs-delta: layer '${this.name}' (${this.getClassName()}) normalizes axis ${this.axis} ` +
-          `of a rank-${x.rank} input; delta batch normalization supports only the channel (last) axis`);
+      throw new Error(
+        `tfjs-delta: layer '${this.name}' (${this.getClassName()}) normalizes axis ${this.axis} ` +
+          `of a rank-${x.rank} input; delta batch normalization supports only the channel (last) axis`,
+      );
     }
     const [scale, offset] = this.folded();
     return first ? deltaScaleShift(x, scale, offset) : deltaScaleShift(x, scale);

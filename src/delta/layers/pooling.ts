@@ -11,11 +11,23 @@ import {deltaMaxPool} from '../../ops/delta_max_pool';
 import {deltaReshape} from '../../ops/delta_reshape';
 import {deltaMixin, layerClass, pair, requireChannelsLast, StreamState} from './base';
 
-type Pad = 'same'|'valid';
+type Pad = 'same' | 'valid';
 
 /** Max pooling of this frame's delta against the stream's accumulated input. */
-function maxPoolStream(stream: StreamState, x: Tensor, pool: [number, number], strides: [number, number], pad: Pad): Tensor4D {
-  const {delta, accumulated} = deltaMaxPool((stream.get('A') ?? tf.zerosLike(x)) as Tensor4D, x as Tensor4D, pool, strides, pad);
+function maxPoolStream(
+  stream: StreamState,
+  x: Tensor,
+  pool: [number, number],
+  strides: [number, number],
+  pad: Pad,
+): Tensor4D {
+  const {delta, accumulated} = deltaMaxPool(
+    (stream.get('A') ?? tf.zerosLike(x)) as Tensor4D,
+    x as Tensor4D,
+    pool,
+    strides,
+    pad,
+  );
   stream.set('A', accumulated);
   return delta;
 }
@@ -50,7 +62,9 @@ export class DeltaAveragePooling2D extends deltaMixin(layerClass('AveragePooling
   }
 }
 
-export class DeltaGlobalAveragePooling2D extends deltaMixin(layerClass('GlobalAveragePooling2D'), {dense: 'GlobalAveragePooling2D'}) {
+export class DeltaGlobalAveragePooling2D extends deltaMixin(layerClass('GlobalAveragePooling2D'), {
+  dense: 'GlobalAveragePooling2D',
+}) {
   static override className = 'DeltaGlobalAveragePooling2D';
   declare dataFormat: string;
 
@@ -60,7 +74,9 @@ export class DeltaGlobalAveragePooling2D extends deltaMixin(layerClass('GlobalAv
   }
 }
 
-export class DeltaGlobalMaxPooling2D extends deltaMixin(layerClass('GlobalMaxPooling2D'), {dense: 'GlobalMaxPooling2D'}) {
+export class DeltaGlobalMaxPooling2D extends deltaMixin(layerClass('GlobalMaxPooling2D'), {
+  dense: 'GlobalMaxPooling2D',
+}) {
   static override className = 'DeltaGlobalMaxPooling2D';
   declare dataFormat: string;
 

@@ -9,7 +9,7 @@ import {deltaMixin, layerClass, pair, requireChannelsLast} from './base';
 export class DeltaUpSampling2D extends deltaMixin(layerClass('UpSampling2D'), {dense: 'UpSampling2D'}) {
   static override className = 'DeltaUpSampling2D';
   declare size: number[];
-  declare interpolation: 'nearest'|'bilinear';
+  declare interpolation: 'nearest' | 'bilinear';
   declare dataFormat: string;
 
   override deltaCall([x]: Tensor[]): Tensor {
@@ -31,7 +31,7 @@ export class DeltaZeroPadding2D extends deltaMixin(layerClass('ZeroPadding2D'), 
 
 export class DeltaFlatten extends deltaMixin(layerClass('Flatten'), {dense: 'Flatten'}) {
   static override className = 'DeltaFlatten';
-  declare dataFormat: string|undefined;
+  declare dataFormat: string | undefined;
 
   override deltaCall([x]: Tensor[]): Tensor {
     requireChannelsLast(this, this.dataFormat);

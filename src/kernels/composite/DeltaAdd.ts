@@ -5,8 +5,13 @@ import {DeltaAdd} from '../../ops/kernel_names';
 import {maskOf} from '../../ops/mask';
 import {sharedKernel, tensorOf, withActive} from './composite_util';
 
-export const deltaAddConfig = (backendName: string) => sharedKernel(DeltaAdd, backendName, ({a, b}, _, backend) => {
-  const ma = maskOf(a);
-  const mb = maskOf(b);
-  return withActive(backend, tf.add(tensorOf(a), tensorOf(b)), ma != null && mb != null ? tf.logicalOr(ma, mb) : null);
-});
+export const deltaAddConfig = (backendName: string) =>
+  sharedKernel(DeltaAdd, backendName, ({a, b}, _, backend) => {
+    const ma = maskOf(a);
+    const mb = maskOf(b);
+    return withActive(
+      backend,
+      tf.add(tensorOf(a), tensorOf(b)),
+      ma != null && mb != null ? tf.logicalOr(ma, mb) : null,
+    );
+  });

@@ -14,24 +14,27 @@ export function tensorOf(info: TensorInfo): Tensor {
 }
 
 /** The input's mask as float32 0/1 with a trailing unit channel ([...pixels, 1]), or null when dense. */
-export function maskChannel(x: TensorInfo): Tensor|null {
+export function maskChannel(x: TensorInfo): Tensor | null {
   const mask = maskOf(x);
   return mask == null ? null : tf.expandDims(tf.cast(mask, 'float32'), -1);
 }
 
 /** Attaches `active` (bool, or a float whose positive entries are active) to `out` and returns it. */
-export function withActive(backend: KernelBackend, out: Tensor, active: Tensor|null): Tensor {
+export function withActive(backend: KernelBackend, out: Tensor, active: Tensor | null): Tensor {
   if (active != null) attachMask(backend, out, active.dtype === 'bool' ? active : tf.greater(active, 0));
   return out;
 }
 
 /** Same as `withActive`, for an `active` map computed with a trailing unit channel. */
-export function withActiveChannel(backend: KernelBackend, out: Tensor, active: Tensor|null): Tensor {
+export function withActiveChannel(backend: KernelBackend, out: Tensor, active: Tensor | null): Tensor {
   return withActive(backend, out, active == null ? null : tf.squeeze(active, [active.rank - 1]));
 }
 
-export type SharedKernelFunc = (inputs: {[name: string]: TensorInfo}, attrs: NamedAttrMap,
-                                backend: KernelBackend) => Tensor;
+export type SharedKernelFunc = (
+  inputs: {[name: string]: TensorInfo},
+  attrs: NamedAttrMap,
+  backend: KernelBackend,
+) => Tensor;
 
 /** A kernel config whose body runs in a tidy scope; the output (and its mask) survive it. */
 export function sharedKernel(kernelName: string, backendName: string, body: SharedKernelFunc): KernelConfig {

@@ -31,5 +31,5 @@ const factories: Array<(backendName: string) => KernelConfig> = [
 ];
 
 export function sharedKernelConfigs(backendName: string): KernelConfig[] {
-  return factories.map(f => f(backendName));
+  return factories.map((f) => f(backendName));
 }

@@ -10,8 +10,15 @@ import {CpuBackend, makeOutput, values} from './cpu_util';
 
 type Dims3 = [number, number, number];
 
-function conv3d(xv: Float32Array, xShape: number[], w: Float32Array, k: Dims3, outShape: number[],
-                strides: Dims3, pad: Conv3DGatedAttrs['pad']): Float64Array {
+function conv3d(
+  xv: Float32Array,
+  xShape: number[],
+  w: Float32Array,
+  k: Dims3,
+  outShape: number[],
+  strides: Dims3,
+  pad: Conv3DGatedAttrs['pad'],
+): Float64Array {
   const [N, D, H, W, C] = xShape;
   const [, OD, OH, OW, CO] = outShape;
   const y = new Float64Array(N * OD * OH * OW * CO);
@@ -48,15 +55,23 @@ function conv3d(xv: Float32Array, xShape: number[], w: Float32Array, k: Dims3, o
 }
 
 /** tf.conv3dTranspose semantics: x[i] reaches out[i * stride - padFront + k]. */
-function conv3dTranspose(xv: Float32Array, xShape: number[], w: Float32Array, k: Dims3, outShape: number[],
-                         strides: Dims3, pad: Conv3DGatedAttrs['pad']): Float64Array {
+function conv3dTranspose(
+  xv: Float32Array,
+  xShape: number[],
+  w: Float32Array,
+  k: Dims3,
+  outShape: number[],
+  strides: Dims3,
+  pad: Conv3DGatedAttrs['pad'],
+): Float64Array {
   const [N, D, H, W, C] = xShape;
   const [, OD, OH, OW, CO] = outShape;
   const taps = k[0] * k[1] * k[2];
   // [k, CO, C] -> [k, C, CO] so the innermost loop runs over output channels.
   const wt = new Float32Array(w.length);
   for (let t = 0; t < taps; t++) {
-    for (let co = 0; co < CO; co++) for (let ci = 0; ci < C; ci++) wt[(t * C + ci) * CO + co] = w[(t * CO + co) * C + ci];
+    for (let co = 0; co < CO; co++)
+      for (let ci = 0; ci < C; ci++) wt[(t * C + ci) * CO + co] = w[(t * CO + co) * C + ci];
   }
   const y = new Float64Array(N * OD * OH * OW * CO);
   for (let n = 0; n < N; n++) {

@@ -13,11 +13,17 @@ export const deltaConv2DTransposeConfig: KernelConfig = {
   backendName: 'cpu',
   kernelFunc: ({inputs, backend: anyBackend, attrs}) => {
     const backend = anyBackend as CpuBackend;
-    const {x, filter, bias} = inputs as {x: TensorInfo, filter: TensorInfo, bias?: TensorInfo};
+    const {x, filter, bias} = inputs as {x: TensorInfo; filter: TensorInfo; bias?: TensorInfo};
     const {outputShape, strides, pad, dimRoundingMode} = attrs as unknown as DeltaConv2DTransposeAttrs;
     // The geometry of the forward convolution that maps outputShape onto x.
     const info = tf.backend_util.computeConv2DInfo(
-        outputShape, filter.shape as [number, number, number, number], strides, 1, pad, dimRoundingMode);
+      outputShape,
+      filter.shape as [number, number, number, number],
+      strides,
+      1,
+      pad,
+      dimRoundingMode,
+    );
     const [B, XH, XW, XC] = x.shape;
     const [, OH, OW, OC] = outputShape;
     const [KH, KW] = filter.shape;

@@ -10,10 +10,16 @@ export const deltaMaxPoolConfig: KernelConfig = {
   backendName: 'cpu',
   kernelFunc: ({inputs, backend: anyBackend, attrs}) => {
     const backend = anyBackend as CpuBackend;
-    const {accumulated, delta} = inputs as {accumulated: TensorInfo, delta: TensorInfo};
+    const {accumulated, delta} = inputs as {accumulated: TensorInfo; delta: TensorInfo};
     const {filterSize, strides, pad, dimRoundingMode} = attrs as unknown as DeltaMaxPoolAttrs;
     const info = tf.backend_util.computePool2DInfo(
-        delta.shape as [number, number, number, number], filterSize, strides, 1, pad, dimRoundingMode);
+      delta.shape as [number, number, number, number],
+      filterSize,
+      strides,
+      1,
+      pad,
+      dimRoundingMode,
+    );
     const {batchSize: B, inHeight: H, inWidth: W, inChannels: C, outHeight: OH, outWidth: OW} = info;
     const {top, left} = info.padInfo;
     const a = values(backend, accumulated);

@@ -7,7 +7,7 @@ import {attachMask, maskOf} from '../../ops/mask';
 /** The part of tfjs-backend-cpu's MathBackendCPU the kernels use (no import of the package). */
 export interface CpuBackend extends KernelBackend {
   data: {get(dataId: object): {values: unknown}};
-  makeTensorInfo(shape: number[], dtype: DataType, values?: Float32Array|Uint8Array): TensorInfo;
+  makeTensorInfo(shape: number[], dtype: DataType, values?: Float32Array | Uint8Array): TensorInfo;
 }
 
 export function values(backend: CpuBackend, t: TensorInfo): Float32Array {
@@ -15,14 +15,18 @@ export function values(backend: CpuBackend, t: TensorInfo): Float32Array {
 }
 
 /** The per-pixel flags of a delta input, or null when it is dense. */
-export function maskValues(backend: CpuBackend, t: TensorInfo): Uint8Array|null {
+export function maskValues(backend: CpuBackend, t: TensorInfo): Uint8Array | null {
   const mask = maskOf(t);
-  return mask == null ? null : backend.data.get(mask.dataId).values as Uint8Array;
+  return mask == null ? null : (backend.data.get(mask.dataId).values as Uint8Array);
 }
 
 /** A float32 output carrying `mask` (shape[:-1] flags), or dense when mask is null. */
-export function makeOutput(backend: CpuBackend, shape: number[], data: Float32Array|Float64Array,
-                           mask: Uint8Array|null): TensorInfo {
+export function makeOutput(
+  backend: CpuBackend,
+  shape: number[],
+  data: Float32Array | Float64Array,
+  mask: Uint8Array | null,
+): TensorInfo {
   const out = backend.makeTensorInfo(shape, 'float32', data instanceof Float32Array ? data : Float32Array.from(data));
   if (mask != null) {
     const maskInfo = backend.makeTensorInfo(shape.slice(0, -1), 'bool', mask);

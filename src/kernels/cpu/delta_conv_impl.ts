@@ -14,24 +14,48 @@ export function deltaConvKernel(kernelName: string, depthwise: boolean): KernelC
     kernelName,
     backendName: 'cpu',
     kernelFunc: ({inputs, backend, attrs}) => {
-      const {x, filter, bias} = inputs as {x: TensorInfo, filter: TensorInfo, bias?: TensorInfo};
-      return deltaConvGather(backend as CpuBackend, x, filter, bias, deltaConv2DInfo(x, filter, attrs, depthwise), depthwise);
+      const {x, filter, bias} = inputs as {x: TensorInfo; filter: TensorInfo; bias?: TensorInfo};
+      return deltaConvGather(
+        backend as CpuBackend,
+        x,
+        filter,
+        bias,
+        deltaConv2DInfo(x, filter, attrs, depthwise),
+        depthwise,
+      );
     },
   };
 }
 
-export function deltaConvGather(backend: CpuBackend, x: TensorInfo, filter: TensorInfo,
-                                bias: TensorInfo|undefined, info: backend_util.Conv2DInfo,
-                                depthwise: boolean): TensorInfo {
-  const {batchSize: B, inHeight: H, inWidth: W, inChannels: C, outHeight: OH, outWidth: OW,
-    outChannels: CO, strideHeight: sh, strideWidth: sw, dilationHeight: dh, dilationWidth: dw,
-    filterHeight: KH, filterWidth: KW} = info;
+export function deltaConvGather(
+  backend: CpuBackend,
+  x: TensorInfo,
+  filter: TensorInfo,
+  bias: TensorInfo | undefined,
+  info: backend_util.Conv2DInfo,
+  depthwise: boolean,
+): TensorInfo {
+  const {
+    batchSize: B,
+    inHeight: H,
+    inWidth: W,
+    inChannels: C,
+    outHeight: OH,
+    outWidth: OW,
+    outChannels: CO,
+    strideHeight: sh,
+    strideWidth: sw,
+    dilationHeight: dh,
+    dilationWidth: dw,
+    filterHeight: KH,
+    filterWidth: KW,
+  } = info;
   const {top, left} = info.padInfo;
   const xv = values(backend, x);
   const wv = values(backend, filter);
   const inMask = maskValues(backend, x);
   const biasV = bias != null ? values(backend, bias) : null;
-  const mult = depthwise ? CO / C : CO;  // filter's last dimension
+  const mult = depthwise ? CO / C : CO; // filter's last dimension
   const out = new Float32Array(B * OH * OW * CO);
   const outMask = new Uint8Array(B * OH * OW);
   const acc = new Float64Array(CO);

@@ -22,12 +22,15 @@ export const conv3DGatedConfig: KernelConfig = {
       let y: TensorInfo;
       if (!transpose) {
         // Pads may be negative ('same' with kernel < stride, as tfjs resolves it): then a crop.
-        const paddedShape = x.shape.map((n, i) => i === 0 || i === 4 ? n : n + pad[i - 1][0] + pad[i - 1][1]);
+        const paddedShape = x.shape.map((n, i) => (i === 0 || i === 4 ? n : n + pad[i - 1][0] + pad[i - 1][1]));
         const padded = ops.window(x, [0, -pad[0][0], -pad[1][0], -pad[2][0], 0], paddedShape);
         y = ops.conv3dValid(padded, filter, strides);
       } else {
-        const fullShape = [x.shape[0], ...strides.map((s, i) => (x.shape[i + 1] - 1) * s + filter.shape[i]),
-          outputShape[4]];
+        const fullShape = [
+          x.shape[0],
+          ...strides.map((s, i) => (x.shape[i + 1] - 1) * s + filter.shape[i]),
+          outputShape[4],
+        ];
         const full = ops.conv3dTransposeValid(x, filter, fullShape, strides);
         y = ops.window(full, [0, pad[0][0], pad[1][0], pad[2][0], 0], outputShape);
       }

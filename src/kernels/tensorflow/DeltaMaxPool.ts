@@ -13,10 +13,16 @@ export const deltaMaxPoolConfig: KernelConfig = {
   kernelName: DeltaMaxPool,
   backendName: 'tensorflow',
   kernelFunc: ({inputs, backend, attrs}) => {
-    const {accumulated: a, delta: d} = inputs as {accumulated: TensorInfo, delta: TensorInfo};
+    const {accumulated: a, delta: d} = inputs as {accumulated: TensorInfo; delta: TensorInfo};
     const {filterSize, strides, pad, dimRoundingMode} = attrs as unknown as DeltaMaxPoolAttrs;
     const info = tf.backend_util.computePool2DInfo(
-        d.shape as [number, number, number, number], filterSize, strides, 1, pad, dimRoundingMode);
+      d.shape as [number, number, number, number],
+      filterSize,
+      strides,
+      1,
+      pad,
+      dimRoundingMode,
+    );
     const k: [number, number] = [info.filterHeight, info.filterWidth];
     const s: [number, number] = [info.strideHeight, info.strideWidth];
     const pads = explicitPads(info);

@@ -30,8 +30,8 @@ export function floatBelow(t: number): number {
 }
 
 /** 'auto' picks the pixel route below PIXEL_CROSSOVER active pixels; the others force a route. */
-const options = {route: 'auto' as 'auto'|'pixel'|'dense'};
-export function setTensorflowSparseAccumulateRoute(route: 'auto'|'pixel'|'dense'): 'auto'|'pixel'|'dense' {
+const options = {route: 'auto' as 'auto' | 'pixel' | 'dense'};
+export function setTensorflowSparseAccumulateRoute(route: 'auto' | 'pixel' | 'dense'): 'auto' | 'pixel' | 'dense' {
   const previous = options.route;
   options.route = route;
   return previous;
@@ -69,17 +69,22 @@ export const sparseAccumulateConfig: KernelConfig = {
       if (active != null) flushed = ops.logicalAnd(flushed, active);
       const zero = ops.scalar(0);
       const held = active == null ? s : ops.select(active, s, r);
-      return [
-        ops.masked(out, flushed),
-        ops.select(flushed, next, a),
-        ops.select(flushed, zero, held),
-      ] as Tensor[];
+      return [ops.masked(out, flushed), ops.select(flushed, next, a), ops.select(flushed, zero, held)] as Tensor[];
     });
   },
 };
 
-function pixelRoute(ops: TfOps, a: TensorInfo, r: TensorInfo, d: TensorInfo, flags: Uint8Array, n: number,
-                    threshold: number, activation: SparseAccumulateAttrs['activation'], alpha: number): Tensor[] {
+function pixelRoute(
+  ops: TfOps,
+  a: TensorInfo,
+  r: TensorInfo,
+  d: TensorInfo,
+  flags: Uint8Array,
+  n: number,
+  threshold: number,
+  activation: SparseAccumulateAttrs['activation'],
+  alpha: number,
+): Tensor[] {
   const c = d.shape[d.shape.length - 1];
   const pixels = flags.length;
   const rowsOf = (t: TensorInfo) => ops.reshape(t, [pixels, c]);

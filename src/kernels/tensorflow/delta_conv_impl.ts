@@ -23,7 +23,7 @@ import {attachMask, maskShapeOf} from '../../ops/mask';
 import {deltaConv2DInfo} from '../conv_geometry';
 import {ConvGeometry, explicitPads, NodeBackend, TfOps} from './tf_ops';
 
-export type DeltaConvRoute = 'auto'|'tile'|'dense';
+export type DeltaConvRoute = 'auto' | 'tile' | 'dense';
 
 export interface TensorflowDeltaConvOptions {
   /** 'auto' picks per call from the active-tile fraction; the others force a route (benchmarks, tests). */
@@ -45,7 +45,7 @@ export function setTensorflowDeltaConvOptions(next: Partial<TensorflowDeltaConvO
  * What the calls did, for benchmarks and tests: the last call's route, active tiles of all tiles
  * and tile side, and how many calls took each route since the counts were last zeroed.
  */
-export const lastDeltaConvCall = {route: 'dense' as 'tile'|'dense', activeTiles: 0, tiles: 0, tile: 0};
+export const lastDeltaConvCall = {route: 'dense' as 'tile' | 'dense', activeTiles: 0, tiles: 0, tile: 0};
 export const deltaConvRouteCounts = {tile: 0, dense: 0};
 
 /**
@@ -91,7 +91,7 @@ export function deltaConvConfig(kernelName: string, depthwise: boolean): KernelC
     kernelName,
     backendName: 'tensorflow',
     kernelFunc: ({inputs, backend, attrs}) => {
-      const {x, filter, bias} = inputs as {x: TensorInfo, filter: TensorInfo, bias?: TensorInfo};
+      const {x, filter, bias} = inputs as {x: TensorInfo; filter: TensorInfo; bias?: TensorInfo};
       const info = deltaConv2DInfo(x, filter, attrs, depthwise);
       const g: ConvGeometry = {
         strides: [info.strideHeight, info.strideWidth],
@@ -111,8 +111,13 @@ export function deltaConvConfig(kernelName: string, depthwise: boolean): KernelC
 
       function routed(): Tensor {
         const mask = ops.boolMask(x);
-        const pointwise = !depthwise && info.filterHeight === 1 && info.filterWidth === 1 &&
-            info.strideHeight === 1 && info.strideWidth === 1 && g.pads.flat().every(p => p === 0);
+        const pointwise =
+          !depthwise &&
+          info.filterHeight === 1 &&
+          info.filterWidth === 1 &&
+          info.strideHeight === 1 &&
+          info.strideWidth === 1 &&
+          g.pads.flat().every((p) => p === 0);
         if (mask != null && pointwise) return pixelOrDense(ops, x, mask, filter, conv, g);
         const reach = ops.conv2d(ops.floatMask(x), ops.fill([info.filterHeight, info.filterWidth, 1, 1], 1), g);
         const active = ops.binary('Greater', reach, ops.scalar(0));
@@ -131,8 +136,14 @@ export function deltaConvConfig(kernelName: string, depthwise: boolean): KernelC
  * input mask. Activity after a thresholded accumulate is scattered pixel by pixel, which leaves few
  * whole tiles inactive but many pixels. The host read is the input mask itself (one byte a pixel).
  */
-function pixelOrDense(ops: TfOps, x: TensorInfo, mask: Tensor, filter: TensorInfo,
-                      conv: (input: TensorInfo, geometry: ConvGeometry) => Tensor, g: ConvGeometry): Tensor {
+function pixelOrDense(
+  ops: TfOps,
+  x: TensorInfo,
+  mask: Tensor,
+  filter: TensorInfo,
+  conv: (input: TensorInfo, geometry: ConvGeometry) => Tensor,
+  g: ConvGeometry,
+): Tensor {
   const [batch, h, w, inC] = x.shape;
   const outC = filter.shape[3];
   const flags = ops.backend.readSync(mask.dataId) as Uint8Array;
@@ -151,8 +162,12 @@ function pixelOrDense(ops: TfOps, x: TensorInfo, mask: Tensor, filter: TensorInf
       for (let i = 0, j = 0; i < flags.length; i++) if (flags[i]) at[j++] = i;
       const rows = ops.gather(ops.reshape(x, [flags.length, inC]), tf.tensor1d(at, 'int32'));
       const product = ops.matMul(rows, ops.reshape(filter, [inC, outC]));
-      out = ops.reshape(ops.scatterNd(tf.tensor2d(at, [n, 1], 'int32'), product, [flags.length, outC]),
-          [batch, h, w, outC]);
+      out = ops.reshape(ops.scatterNd(tf.tensor2d(at, [n, 1], 'int32'), product, [flags.length, outC]), [
+        batch,
+        h,
+        w,
+        outC,
+      ]);
     }
   }
   // A zero input pixel gives a zero output pixel through a 1x1 conv, so no select is needed.
@@ -160,15 +175,30 @@ function pixelOrDense(ops: TfOps, x: TensorInfo, mask: Tensor, filter: TensorInf
   return out;
 }
 
-function tileOrDense(ops: TfOps, x: TensorInfo, reach: Tensor, active: Tensor, info: tf.backend_util.Conv2DInfo,
-                     g: ConvGeometry, conv: (input: TensorInfo, geometry: ConvGeometry) => Tensor,
-                     depthwise: boolean): Tensor {
+function tileOrDense(
+  ops: TfOps,
+  x: TensorInfo,
+  reach: Tensor,
+  active: Tensor,
+  info: tf.backend_util.Conv2DInfo,
+  g: ConvGeometry,
+  conv: (input: TensorInfo, geometry: ConvGeometry) => Tensor,
+  depthwise: boolean,
+): Tensor {
   const [batch, , , inC] = x.shape;
   const {outHeight: outH, outWidth: outW} = info;
   const t = options.tile > 0 ? options.tile : tileSideFor(outH, outW);
   const [tilesY, tilesX] = [Math.ceil(outH / t), Math.ceil(outW / t)];
   const [tiledH, tiledW] = [tilesY * t, tilesX * t];
-  const summary = ops.maxPool(reach, [t, t], [t, t], [[0, tiledH - outH], [0, tiledW - outW]]);
+  const summary = ops.maxPool(
+    reach,
+    [t, t],
+    [t, t],
+    [
+      [0, tiledH - outH],
+      [0, tiledW - outW],
+    ],
+  );
   const flags = ops.backend.readSync(summary.dataId) as Float32Array;
   const tiles: number[] = [];
   for (let i = 0; i < flags.length; i++) if (flags[i] > 0) tiles.push(i);
@@ -177,8 +207,10 @@ function tileOrDense(ops: TfOps, x: TensorInfo, reach: Tensor, active: Tensor, i
   const patchH = (t - 1) * sy + info.effectiveFilterHeight;
   const patchW = (t - 1) * sx + info.effectiveFilterWidth;
   Object.assign(lastDeltaConvCall, {activeTiles: n, tiles: flags.length, tile: t});
-  if (options.route === 'auto' &&
-      n > crossoverFor(depthwise, info.filterHeight * info.filterWidth, info.inChannels) * flags.length) {
+  if (
+    options.route === 'auto' &&
+    n > crossoverFor(depthwise, info.filterHeight * info.filterWidth, info.inChannels) * flags.length
+  ) {
     return ops.masked(conv(x, g), active);
   }
   lastDeltaConvCall.route = 'tile';
@@ -211,10 +243,20 @@ function tileOrDense(ops: TfOps, x: TensorInfo, reach: Tensor, active: Tensor, i
     }
     const flat = ops.reshape(padded, [batch * paddedH * paddedW, inC]);
     const patches = ops.reshape(ops.gather(flat, tf.tensor1d(gatherAt, 'int32')), [n, patchH, patchW, inC]);
-    const tileOut = conv(patches, {strides: g.strides, dilations: g.dilations, pads: [[0, 0], [0, 0]]});
+    const tileOut = conv(patches, {
+      strides: g.strides,
+      dilations: g.dilations,
+      pads: [
+        [0, 0],
+        [0, 0],
+      ],
+    });
     // ScatterNd adds into zeros, so a -0 from an all-zero receptive field lands as +0.
-    const scattered = ops.scatterNd(tf.tensor2d(scatterAt, [n * t * t, 1], 'int32'),
-        ops.reshape(tileOut, [n * t * t, outC]), [batch * tiledH * tiledW, outC]);
+    const scattered = ops.scatterNd(
+      tf.tensor2d(scatterAt, [n * t * t, 1], 'int32'),
+      ops.reshape(tileOut, [n * t * t, outC]),
+      [batch * tiledH * tiledW, outC],
+    );
     const full = ops.reshape(scattered, [batch, tiledH, tiledW, outC]);
     out = tiledH === outH && tiledW === outW ? full : ops.slice(full, [0, 0, 0, 0], [batch, outH, outW, outC]);
   }

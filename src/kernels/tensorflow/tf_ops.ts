@@ -18,14 +18,18 @@ import type {Activation} from '../../ops/validation';
 export interface TfAttr {
   name: string;
   type: number;
-  value: number|boolean|string|number[];
+  value: number | boolean | string | number[];
 }
 
 /** The part of tfjs-node's NodeJSKernelBackend ('tensorflow') the kernels use. */
 export interface NodeBackend extends KernelBackend {
   binding: {
-    TF_ATTR_INT: number; TF_ATTR_FLOAT: number; TF_ATTR_BOOL: number; TF_ATTR_STRING: number;
-    TF_ATTR_TYPE: number; getNumOfTensors(): number;
+    TF_ATTR_INT: number;
+    TF_ATTR_FLOAT: number;
+    TF_ATTR_BOOL: number;
+    TF_ATTR_STRING: number;
+    TF_ATTR_TYPE: number;
+    getNumOfTensors(): number;
   };
   getDTypeInteger(dtype: DataType): number;
   executeSingleOutput(name: string, attrs: TfAttr[], inputs: TensorInfo[]): Tensor;
@@ -93,15 +97,18 @@ export class TfOps {
     return tf.scalar(value, 'float32');
   }
   fill(shape: number[], value: number): Tensor {
-    return this.run('Fill', [this.type('T', 'float32'), this.type('index_type', 'int32')],
-        [this.int32(shape), this.scalar(value)]);
+    return this.run(
+      'Fill',
+      [this.type('T', 'float32'), this.type('index_type', 'int32')],
+      [this.int32(shape), this.scalar(value)],
+    );
   }
 
   // --- element-wise -----------------------------------------------------------------------
   unary(op: string, x: TensorInfo): Tensor {
     return this.run(op, [this.type('T', x.dtype)], [x]);
   }
-  binary(op: 'AddV2'|'Sub'|'Mul'|'Greater', a: TensorInfo, b: TensorInfo): Tensor {
+  binary(op: 'AddV2' | 'Sub' | 'Mul' | 'Greater', a: TensorInfo, b: TensorInfo): Tensor {
     return this.run(op, [this.type('T', a.dtype)], [a, b]);
   }
   logicalAnd(a: TensorInfo, b: TensorInfo): Tensor {
@@ -120,13 +127,20 @@ export class TfOps {
   }
   activation(x: TensorInfo, activation: Activation, alpha: number): TensorInfo {
     switch (activation) {
-      case 'linear': return x;
-      case 'relu': return this.unary('Relu', x);
-      case 'relu6': return this.unary('Relu6', x);
-      case 'leakyRelu': return this.run('LeakyRelu', [this.type('T', x.dtype), this.float('alpha', alpha)], [x]);
-      case 'sigmoid': return this.unary('Sigmoid', x);
-      case 'tanh': return this.unary('Tanh', x);
-      default: throw new Error(`unknown activation '${activation as string}'`);
+      case 'linear':
+        return x;
+      case 'relu':
+        return this.unary('Relu', x);
+      case 'relu6':
+        return this.unary('Relu6', x);
+      case 'leakyRelu':
+        return this.run('LeakyRelu', [this.type('T', x.dtype), this.float('alpha', alpha)], [x]);
+      case 'sigmoid':
+        return this.unary('Sigmoid', x);
+      case 'tanh':
+        return this.unary('Tanh', x);
+      default:
+        throw new Error(`unknown activation '${activation as string}'`);
     }
   }
 
@@ -136,12 +150,18 @@ export class TfOps {
   }
   /** Zero (or `value`) padding; paddings has one [before, after] pair per dimension. */
   pad(x: TensorInfo, paddings: Array<[number, number]>, value = 0): Tensor {
-    return this.run('PadV2', [this.type('T', x.dtype), this.type('Tpaddings', 'int32')],
-        [x, tf.tensor2d(paddings, [paddings.length, 2], 'int32'), this.scalar(value)]);
+    return this.run(
+      'PadV2',
+      [this.type('T', x.dtype), this.type('Tpaddings', 'int32')],
+      [x, tf.tensor2d(paddings, [paddings.length, 2], 'int32'), this.scalar(value)],
+    );
   }
   slice(x: TensorInfo, begin: number[], size: number[]): Tensor {
-    return this.run('Slice', [this.type('T', x.dtype), this.type('Index', 'int32')],
-        [x, this.int32(begin), this.int32(size)]);
+    return this.run(
+      'Slice',
+      [this.type('T', x.dtype), this.type('Index', 'int32')],
+      [x, this.int32(begin), this.int32(size)],
+    );
   }
   /**
    * The window of x that starts at `begin` (may be negative) and has `shape`: out[i] =
@@ -149,9 +169,9 @@ export class TfOps {
    * explicit (even negative) conv pads and the crop of a 'valid' transposed conv are windows.
    */
   window(x: TensorInfo, begin: number[], shape: number[]): TensorInfo {
-    const from = begin.map(b => Math.max(0, b));
+    const from = begin.map((b) => Math.max(0, b));
     const size = shape.map((n, i) => Math.max(0, Math.min(begin[i] + n, x.shape[i]) - from[i]));
-    if (size.some(n => n === 0)) return this.fill(shape, 0);
+    if (size.some((n) => n === 0)) return this.fill(shape, 0);
     const kept = tf.util.arraysEqual(size, x.shape) ? x : this.slice(x, from, size);
     const pads = shape.map((n, i): [number, number] => [from[i] - begin[i], n - size[i] - (from[i] - begin[i])]);
     return pads.every(([b, a]) => b === 0 && a === 0) ? kept : this.pad(kept, pads);
@@ -159,24 +179,42 @@ export class TfOps {
 
   /** Rows of x (axis 0) at `indices`. */
   gather(x: TensorInfo, indices: TensorInfo): Tensor {
-    return this.run('GatherV2', [this.type('Tparams', x.dtype), this.type('Tindices', 'int32'),
-      this.type('Taxis', 'int32'), this.int('batch_dims', 0)], [x, indices, tf.scalar(0, 'int32')]);
+    return this.run(
+      'GatherV2',
+      [
+        this.type('Tparams', x.dtype),
+        this.type('Tindices', 'int32'),
+        this.type('Taxis', 'int32'),
+        this.int('batch_dims', 0),
+      ],
+      [x, indices, tf.scalar(0, 'int32')],
+    );
   }
   /** A zero tensor of `shape` with `updates` added at `indices` ([n, rank of the indexed prefix]). */
   scatterNd(indices: TensorInfo, updates: TensorInfo, shape: number[]): Tensor {
-    return this.run('ScatterNd', [this.type('T', updates.dtype), this.type('Tindices', 'int32')],
-        [indices, updates, this.int32(shape)]);
+    return this.run(
+      'ScatterNd',
+      [this.type('T', updates.dtype), this.type('Tindices', 'int32')],
+      [indices, updates, this.int32(shape)],
+    );
   }
 
   /** A copy of x with the rows at `indices` ([n, rank of the indexed prefix]) replaced by `updates`. */
   tensorScatterUpdate(x: TensorInfo, indices: TensorInfo, updates: TensorInfo): Tensor {
-    return this.run('TensorScatterUpdate', [this.type('T', x.dtype), this.type('Tindices', 'int32')], [x, indices, updates]);
+    return this.run(
+      'TensorScatterUpdate',
+      [this.type('T', x.dtype), this.type('Tindices', 'int32')],
+      [x, indices, updates],
+    );
   }
 
   // --- reductions -------------------------------------------------------------------------
-  reduce(op: 'Max'|'Mean', x: TensorInfo, axes: number[], keepDims: boolean): Tensor {
-    return this.run(op, [this.bool('keep_dims', keepDims), this.type('T', x.dtype), this.type('Tidx', 'int32')],
-        [x, this.int32(axes)]);
+  reduce(op: 'Max' | 'Mean', x: TensorInfo, axes: number[], keepDims: boolean): Tensor {
+    return this.run(
+      op,
+      [this.bool('keep_dims', keepDims), this.type('T', x.dtype), this.type('Tidx', 'int32')],
+      [x, this.int32(axes)],
+    );
   }
 
   // --- convolutions and pooling (NHWC / NDHWC) --------------------------------------------
@@ -198,10 +236,18 @@ export class TfOps {
   }
   /** The 'valid' transposed convolution of dy to `inputShape` = (in - 1) * stride + k. */
   conv2dTransposeValid(dy: TensorInfo, filter: TensorInfo, inputShape: number[], strides: [number, number]): Tensor {
-    return this.run('Conv2DBackpropInput', [
-      this.type('T', 'float32'), this.ints('strides', [1, ...strides, 1]), this.str('padding', 'VALID'),
-      this.str('data_format', 'NHWC'), this.ints('dilations', [1, 1, 1, 1]), this.bool('use_cudnn_on_gpu', true),
-    ], [this.int32(inputShape), filter, dy]);
+    return this.run(
+      'Conv2DBackpropInput',
+      [
+        this.type('T', 'float32'),
+        this.ints('strides', [1, ...strides, 1]),
+        this.str('padding', 'VALID'),
+        this.str('data_format', 'NHWC'),
+        this.ints('dilations', [1, 1, 1, 1]),
+        this.bool('use_cudnn_on_gpu', true),
+      ],
+      [this.int32(inputShape), filter, dy],
+    );
   }
   /**
    * Max pooling over in-bounds cells only (TF ignores explicit padding cells). TF refuses an
@@ -211,32 +257,58 @@ export class TfOps {
   maxPool(x: TensorInfo, filterSize: [number, number], strides: [number, number], pads: Pads2): Tensor {
     const wide = pads.some((p, i) => p[0] >= filterSize[i] || p[1] >= filterSize[i]);
     const input = wide ? this.pad(x, [[0, 0], ...pads, [0, 0]], -Infinity) : x;
-    const padding = wide ? [this.str('padding', 'VALID')] :
-        [this.str('padding', 'EXPLICIT'), this.ints('explicit_paddings', [0, 0, ...pads[0], ...pads[1], 0, 0])];
-    return this.run('MaxPool', [
-      this.type('T', 'float32'), this.ints('ksize', [1, ...filterSize, 1]), this.ints('strides', [1, ...strides, 1]),
-      ...padding, this.str('data_format', 'NHWC'),
-    ], [input]);
+    const padding = wide
+      ? [this.str('padding', 'VALID')]
+      : [this.str('padding', 'EXPLICIT'), this.ints('explicit_paddings', [0, 0, ...pads[0], ...pads[1], 0, 0])];
+    return this.run(
+      'MaxPool',
+      [
+        this.type('T', 'float32'),
+        this.ints('ksize', [1, ...filterSize, 1]),
+        this.ints('strides', [1, ...strides, 1]),
+        ...padding,
+        this.str('data_format', 'NHWC'),
+      ],
+      [input],
+    );
   }
   conv3dValid(x: TensorInfo, filter: TensorInfo, strides: number[]): Tensor {
-    return this.run('Conv3D', [
-      this.type('T', 'float32'), this.ints('strides', [1, ...strides, 1]), this.str('padding', 'VALID'),
-      this.str('data_format', 'NDHWC'), this.ints('dilations', [1, 1, 1, 1, 1]),
-    ], [x, filter]);
+    return this.run(
+      'Conv3D',
+      [
+        this.type('T', 'float32'),
+        this.ints('strides', [1, ...strides, 1]),
+        this.str('padding', 'VALID'),
+        this.str('data_format', 'NDHWC'),
+        this.ints('dilations', [1, 1, 1, 1, 1]),
+      ],
+      [x, filter],
+    );
   }
   conv3dTransposeValid(dy: TensorInfo, filter: TensorInfo, inputShape: number[], strides: number[]): Tensor {
-    return this.run('Conv3DBackpropInputV2', [
-      this.type('T', 'float32'), this.ints('strides', [1, ...strides, 1]), this.str('padding', 'VALID'),
-      this.str('data_format', 'NDHWC'), this.ints('dilations', [1, 1, 1, 1, 1]), this.type('Tshape', 'int32'),
-    ], [this.int32(inputShape), filter, dy]);
+    return this.run(
+      'Conv3DBackpropInputV2',
+      [
+        this.type('T', 'float32'),
+        this.ints('strides', [1, ...strides, 1]),
+        this.str('padding', 'VALID'),
+        this.str('data_format', 'NDHWC'),
+        this.ints('dilations', [1, 1, 1, 1, 1]),
+        this.type('Tshape', 'int32'),
+      ],
+      [this.int32(inputShape), filter, dy],
+    );
   }
   /** x + bias over the last dimension. */
   biasAdd(x: TensorInfo, bias: TensorInfo): Tensor {
     return this.run('BiasAdd', [this.type('T', 'float32'), this.str('data_format', 'NHWC')], [x, bias]);
   }
   matMul(a: TensorInfo, b: TensorInfo): Tensor {
-    return this.run('MatMul', [this.type('T', 'float32'), this.bool('transpose_a', false), this.bool('transpose_b', false)],
-        [a, b]);
+    return this.run(
+      'MatMul',
+      [this.type('T', 'float32'), this.bool('transpose_a', false), this.bool('transpose_b', false)],
+      [a, b],
+    );
   }
 
   // --- masks ------------------------------------------------------------------------------
@@ -260,7 +332,7 @@ export class TfOps {
     return out;
   }
   /** The bool mask of x (null when dense), after making x this backend's (see floatMask). */
-  boolMask(x: TensorInfo): Tensor|null {
+  boolMask(x: TensorInfo): Tensor | null {
     this.backend.getInputTensorIds([x]);
     return maskOf(x);
   }

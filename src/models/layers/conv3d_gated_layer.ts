@@ -17,12 +17,12 @@ import type {Activation} from '../../ops/validation';
 type Triple = [number, number, number];
 type Pairs3 = [[number, number], [number, number], [number, number]];
 
-export type Padding3D = 'same'|'valid'|number|Pairs3;
+export type Padding3D = 'same' | 'valid' | number | Pairs3;
 
 export interface Conv3DGatedLayerArgs extends LayerArgs {
   filters: number;
-  kernelSize: number|Triple;
-  strides?: number|Triple;
+  kernelSize: number | Triple;
+  strides?: number | Triple;
   /** 'same' | 'valid' | a number (every side) | [[front, back], [top, bottom], [left, right]]. */
   padding?: Padding3D;
   transpose?: boolean;
@@ -31,18 +31,24 @@ export interface Conv3DGatedLayerArgs extends LayerArgs {
   /** leakyRelu slope (default 0.2, FLAVR's). */
   alpha?: number;
   /** Initializer of kernel and gateKernel: 'glorotUniform' (default) or 'zeros' (fast, for weights loaded next). */
-  kernelInitializer?: 'glorotUniform'|'zeros';
+  kernelInitializer?: 'glorotUniform' | 'zeros';
 }
 
-function triple(v: number|Triple): Triple {
+function triple(v: number | Triple): Triple {
   return typeof v === 'number' ? [v, v, v] : [v[0], v[1], v[2]];
 }
 
-function pairs(p: number|Pairs3): Pairs3 {
-  return typeof p === 'number' ? [[p, p], [p, p], [p, p]] : [[...p[0]], [...p[1]], [...p[2]]] as Pairs3;
+function pairs(p: number | Pairs3): Pairs3 {
+  return typeof p === 'number'
+    ? [
+        [p, p],
+        [p, p],
+        [p, p],
+      ]
+    : ([[...p[0]], [...p[1]], [...p[2]]] as Pairs3);
 }
 
-function firstTensor(inputs: tf.Tensor|tf.Tensor[]): tf.Tensor {
+function firstTensor(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
   return Array.isArray(inputs) ? inputs[0] : inputs;
 }
 
@@ -56,11 +62,11 @@ export class Conv3DGatedLayer extends tfl.layers.Layer {
   readonly useBias: boolean;
   readonly activation: Activation;
   readonly alpha: number;
-  readonly kernelInitializer: 'glorotUniform'|'zeros';
-  private kernel: tfl.LayerVariable|null = null;
-  private bias: tfl.LayerVariable|null = null;
-  private gateKernel: tfl.LayerVariable|null = null;
-  private gateBias: tfl.LayerVariable|null = null;
+  readonly kernelInitializer: 'glorotUniform' | 'zeros';
+  private kernel: tfl.LayerVariable | null = null;
+  private bias: tfl.LayerVariable | null = null;
+  private gateKernel: tfl.LayerVariable | null = null;
+  private gateBias: tfl.LayerVariable | null = null;
 
   constructor(args: Conv3DGatedLayerArgs) {
     super(args);
@@ -70,7 +76,7 @@ export class Conv3DGatedLayer extends tfl.layers.Layer {
     this.filters = args.filters;
     this.kernelSize = triple(args.kernelSize);
     this.strides = triple(args.strides ?? 1);
-    this.padding = typeof args.padding === 'object' ? pairs(args.padding) : args.padding ?? 'same';
+    this.padding = typeof args.padding === 'object' ? pairs(args.padding) : (args.padding ?? 'same');
     this.transpose = args.transpose ?? false;
     this.useBias = args.useBias ?? true;
     this.activation = args.activation ?? 'linear';
@@ -78,16 +84,19 @@ export class Conv3DGatedLayer extends tfl.layers.Layer {
     this.kernelInitializer = args.kernelInitializer ?? 'glorotUniform';
   }
 
-  override build(inputShape: tfl.Shape|tfl.Shape[]): void {
+  override build(inputShape: tfl.Shape | tfl.Shape[]): void {
     const shape = (Array.isArray(inputShape[0]) ? inputShape[0] : inputShape) as tfl.Shape;
     const inChannels = shape[shape.length - 1];
     if (shape.length !== 5 || inChannels == null) {
       throw new Error(`Conv3DGated '${this.name}': expects NDHWC input with known channels, got [${shape}]`);
     }
     const [kd, kh, kw] = this.kernelSize;
-    const kernelShape = this.transpose ? [kd, kh, kw, this.filters, inChannels] : [kd, kh, kw, inChannels, this.filters];
+    const kernelShape = this.transpose
+      ? [kd, kh, kw, this.filters, inChannels]
+      : [kd, kh, kw, inChannels, this.filters];
     const f = this.filters;
-    const init = () => this.kernelInitializer === 'zeros' ? tfl.initializers.zeros() : tfl.initializers.glorotUniform({});
+    const init = () =>
+      this.kernelInitializer === 'zeros' ? tfl.initializers.zeros() : tfl.initializers.glorotUniform({});
     this.kernel = this.addWeight('kernel', kernelShape, 'float32', init());
     if (this.useBias) this.bias = this.addWeight('bias', [f], 'float32', tfl.initializers.zeros());
     this.gateKernel = this.addWeight('gateKernel', [f, f], 'float32', init());
@@ -95,14 +104,14 @@ export class Conv3DGatedLayer extends tfl.layers.Layer {
     this.built = true;
   }
 
-  private explicitPad(): Pairs3|null {
+  private explicitPad(): Pairs3 | null {
     return typeof this.padding === 'string' ? null : pairs(this.padding);
   }
 
-  override computeOutputShape(inputShape: tfl.Shape|tfl.Shape[]): tfl.Shape {
+  override computeOutputShape(inputShape: tfl.Shape | tfl.Shape[]): tfl.Shape {
     const shape = (Array.isArray(inputShape[0]) ? inputShape[0] : inputShape) as tfl.Shape;
     const pad = this.explicitPad();
-    const out = [1, 2, 3].map(axis => {
+    const out = [1, 2, 3].map((axis) => {
       const n = shape[axis];
       if (n == null) return null;
       const [k, s] = [this.kernelSize[axis - 1], this.strides[axis - 1]];
@@ -116,7 +125,7 @@ export class Conv3DGatedLayer extends tfl.layers.Layer {
     return [shape[0], out[0], out[1], out[2], this.filters];
   }
 
-  override call(inputs: tf.Tensor|tf.Tensor[]): tf.Tensor {
+  override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
     return tf.tidy(() => {
       const x = firstTensor(inputs) as tf.Tensor5D;
       const pad = this.explicitPad();
@@ -127,7 +136,7 @@ export class Conv3DGatedLayer extends tfl.layers.Layer {
         gateKernel: this.gateKernel!.read(),
         gateBias: this.gateBias!.read(),
         strides: this.strides,
-        pad: pad == null ? this.padding as 'same'|'valid' : [[0, 0], pad[0], pad[1], pad[2], [0, 0]],
+        pad: pad == null ? (this.padding as 'same' | 'valid') : [[0, 0], pad[0], pad[1], pad[2], [0, 0]],
         transpose: this.transpose,
         activation: this.activation,
         alpha: this.alpha,

@@ -52,12 +52,17 @@ function torchCall(g: PyGlobal, args: unknown[]): unknown {
       if (!(storage instanceof TorchStorage)) {
         throw new CheckpointError(`${g.name}: expected a storage, got ${describeValue(storage)}`);
       }
-      return new TorchTensor(storage, asInt(offset, 'storage offset'), asInts(size, 'size'), asInts(stride, 'stride'),
-          requiresGrad === true);
+      return new TorchTensor(
+        storage,
+        asInt(offset, 'storage offset'),
+        asInts(size, 'size'),
+        asInts(stride, 'stride'),
+        requiresGrad === true,
+      );
     }
     case 'torch._utils._rebuild_parameter':
     case 'torch._utils._rebuild_parameter_with_state':
-      return args[0];  // nn.Parameter(data, requires_grad): the data is what we need
+      return args[0]; // nn.Parameter(data, requires_grad): the data is what we need
     case 'torch._tensor._rebuild_from_type_v2': {
       // (func, new_type, args, state): tensor subclasses; rebuild with func(*args).
       const [fn, , inner] = args;
@@ -90,10 +95,18 @@ function persistentLoader(makeStorage: StorageFactory): (pid: unknown) => unknow
     if (Array.isArray(view) && view.length === 3) {
       // Legacy storage views: (view_key, offset, view_size) into the root storage.
       const root = storage;
-      const [viewKey, viewOffset, viewSize] = [String(view[0]), asInt(view[1], 'view offset'), asInt(view[2], 'view size')];
+      const [viewKey, viewOffset, viewSize] = [
+        String(view[0]),
+        asInt(view[1], 'view offset'),
+        asInt(view[2], 'view size'),
+      ];
       const size = DTYPE_BYTES[dtype];
-      const viewStorage = new TorchStorage(dtype, viewSize,
-          () => root.bytes.subarray(viewOffset * size, (viewOffset + viewSize) * size), `${viewKey} (view of ${key})`);
+      const viewStorage = new TorchStorage(
+        dtype,
+        viewSize,
+        () => root.bytes.subarray(viewOffset * size, (viewOffset + viewSize) * size),
+        `${viewKey} (view of ${key})`,
+      );
       storages.set(viewKey, viewStorage);
       return viewStorage;
     }
@@ -108,46 +121,69 @@ function isZip(b: Uint8Array): boolean {
 function isSafetensors(b: Uint8Array): boolean {
   if (b.length < 10) return false;
   const n = new DataView(b.buffer, b.byteOffset, 8).getBigUint64(0, true);
-  return n > 1n && n <= BigInt(b.length - 8) && b[8] === 0x7b;  // '{'
+  return n > 1n && n <= BigInt(b.length - 8) && b[8] === 0x7b; // '{'
 }
 
-function unzipEntries(bytes: Uint8Array, filter: (name: string) => boolean, source: string): {[name: string]: Uint8Array} {
+function unzipEntries(
+  bytes: Uint8Array,
+  filter: (name: string) => boolean,
+  source: string,
+): {[name: string]: Uint8Array} {
   try {
-    return unzipSync(bytes, {filter: f => filter(f.name)});
+    return unzipSync(bytes, {filter: (f) => filter(f.name)});
   } catch (e) {
-    throw new CheckpointError(`${source} is not a readable zip archive (truncated or corrupt?): ${(e as Error).message}`);
+    throw new CheckpointError(
+      `${source} is not a readable zip archive (truncated or corrupt?): ${(e as Error).message}`,
+    );
   }
 }
 
 function readZip(bytes: Uint8Array, source: string): unknown {
   const names: string[] = [];
-  unzipEntries(bytes, name => (names.push(name), false), source);
-  if (names.some(n => /(^|\/)constants\.pkl$/.test(n)) && names.some(n => /(^|\/)code\//.test(n))) {
-    throw new CheckpointError(`${source} is a TorchScript archive (torch.jit.save), not a torch.save checkpoint; ` +
-        `save the model's state_dict() with torch.save instead`);
+  unzipEntries(bytes, (name) => (names.push(name), false), source);
+  if (names.some((n) => /(^|\/)constants\.pkl$/.test(n)) && names.some((n) => /(^|\/)code\//.test(n))) {
+    throw new CheckpointError(
+      `${source} is a TorchScript archive (torch.jit.save), not a torch.save checkpoint; ` +
+        `save the model's state_dict() with torch.save instead`,
+    );
   }
-  const pkl = names.find(n => /(^|\/)data\.pkl$/.test(n));
+  const pkl = names.find((n) => /(^|\/)data\.pkl$/.test(n));
   if (pkl == null) {
-    throw new CheckpointError(`${source} is a zip archive without data.pkl (entries: ${names.slice(0, 8).join(', ')}` +
-        `${names.length > 8 ? ', ...' : ''}): not a torch.save checkpoint`);
+    throw new CheckpointError(
+      `${source} is a zip archive without data.pkl (entries: ${names.slice(0, 8).join(', ')}` +
+        `${names.length > 8 ? ', ...' : ''}): not a torch.save checkpoint`,
+    );
   }
   const prefix = pkl.slice(0, pkl.length - 'data.pkl'.length);
-  const byteorder = names.includes(`${prefix}byteorder`) ?
-      new TextDecoder().decode(unzipEntries(bytes, n => n === `${prefix}byteorder`, source)[`${prefix}byteorder`]) : 'little';
-  if (byteorder.trim() !== 'little') throw new CheckpointError(`${source} was saved big-endian (${byteorder}); only little-endian is supported`);
+  const byteorder = names.includes(`${prefix}byteorder`)
+    ? new TextDecoder().decode(unzipEntries(bytes, (n) => n === `${prefix}byteorder`, source)[`${prefix}byteorder`])
+    : 'little';
+  if (byteorder.trim() !== 'little')
+    throw new CheckpointError(`${source} was saved big-endian (${byteorder}); only little-endian is supported`);
   const present = new Set(names);
   const makeStorage: StorageFactory = (key, dtype, numel) => {
     const name = `${prefix}data/${key}`;
-    if (!present.has(name)) throw new CheckpointError(`${source} lacks the storage ${name} that its data.pkl references: truncated or corrupt`);
-    return new TorchStorage(dtype, numel, () => unzipEntries(bytes, n => n === name, source)[name], name);
+    if (!present.has(name))
+      throw new CheckpointError(
+        `${source} lacks the storage ${name} that its data.pkl references: truncated or corrupt`,
+      );
+    return new TorchStorage(dtype, numel, () => unzipEntries(bytes, (n) => n === name, source)[name], name);
   };
-  const pickle = unzipEntries(bytes, n => n === pkl, source)[pkl];
+  const pickle = unzipEntries(bytes, (n) => n === pkl, source)[pkl];
   return unpickleOrFail(pickle, 0, source, makeStorage).value;
 }
 
-function unpickleOrFail(data: Uint8Array, offset: number, source: string, makeStorage?: StorageFactory): {value: unknown, end: number} {
+function unpickleOrFail(
+  data: Uint8Array,
+  offset: number,
+  source: string,
+  makeStorage?: StorageFactory,
+): {value: unknown; end: number} {
   try {
-    return unpickle(data, offset, {persistentLoad: makeStorage ? persistentLoader(makeStorage) : undefined, call: torchCall});
+    return unpickle(data, offset, {
+      persistentLoad: makeStorage ? persistentLoader(makeStorage) : undefined,
+      call: torchCall,
+    });
   } catch (e) {
     if (e instanceof PickleError || e instanceof CheckpointError) {
       throw new CheckpointError(`${source}: ${e.message}`);
@@ -167,14 +203,22 @@ function readLegacy(bytes: Uint8Array, source: string): unknown {
   }
   const sysInfo = unpickleOrFail(bytes, protocol.end, source);
   const info = sysInfo.value instanceof Map ? sysInfo.value : new Map();
-  if (info.get('little_endian') === false) throw new CheckpointError(`${source} was saved big-endian; only little-endian is supported`);
+  if (info.get('little_endian') === false)
+    throw new CheckpointError(`${source} was saved big-endian; only little-endian is supported`);
   // Storages follow the key list; resolve their positions once that list has been read.
   const layout = new Map<string, Uint8Array>();
-  const makeStorage: StorageFactory = (key, dtype, numel) => new TorchStorage(dtype, numel, () => {
-    const b = layout.get(key);
-    if (b == null) throw new CheckpointError(`${source}: storage ${key} is missing from the storage list: truncated or corrupt`);
-    return b;
-  }, key);
+  const makeStorage: StorageFactory = (key, dtype, numel) =>
+    new TorchStorage(
+      dtype,
+      numel,
+      () => {
+        const b = layout.get(key);
+        if (b == null)
+          throw new CheckpointError(`${source}: storage ${key} is missing from the storage list: truncated or corrupt`);
+        return b;
+      },
+      key,
+    );
   const dtypes = new Map<string, TorchDType>();
   const result = unpickleOrFail(bytes, sysInfo.end, source, (key, dtype, numel) => {
     dtypes.set(key, dtype);
@@ -188,11 +232,14 @@ function readLegacy(bytes: Uint8Array, source: string): unknown {
     const key = String(k);
     const dtype = dtypes.get(key);
     if (dtype == null) throw new CheckpointError(`${source}: storage ${key} is listed but never used: corrupt`);
-    if (pos + 8 > bytes.length) throw new CheckpointError(`${source} is truncated: storage ${key} starts past the end of the file`);
+    if (pos + 8 > bytes.length)
+      throw new CheckpointError(`${source} is truncated: storage ${key} starts past the end of the file`);
     const numel = Number(view.getBigInt64(pos, true));
     const end = pos + 8 + numel * DTYPE_BYTES[dtype];
     if (end > bytes.length) {
-      throw new CheckpointError(`${source} is truncated: storage ${key} needs bytes up to ${end}, the file has ${bytes.length}`);
+      throw new CheckpointError(
+        `${source} is truncated: storage ${key} needs bytes up to ${end}, the file has ${bytes.length}`,
+      );
     }
     layout.set(key, bytes.subarray(pos + 8, end));
     pos = end;
@@ -204,7 +251,7 @@ function readLegacy(bytes: Uint8Array, source: string): unknown {
 export function readSafetensors(bytes: Uint8Array, source = 'safetensors data'): StateDict {
   if (!isSafetensors(bytes)) throw new CheckpointError(`${source} is not a safetensors file (bad header)`);
   const n = Number(new DataView(bytes.buffer, bytes.byteOffset, 8).getBigUint64(0, true));
-  let header: {[name: string]: {dtype: string, shape: number[], data_offsets: [number, number]}};
+  let header: {[name: string]: {dtype: string; shape: number[]; data_offsets: [number, number]}};
   try {
     header = JSON.parse(new TextDecoder().decode(bytes.subarray(8, 8 + n)));
   } catch (e) {
@@ -219,8 +266,10 @@ export function readSafetensors(bytes: Uint8Array, source = 'safetensors data'):
     const [begin, end] = info.data_offsets;
     const numel = info.shape.reduce((a, b) => a * b, 1);
     if (end - begin !== numel * DTYPE_BYTES[dtype] || end > data.length) {
-      throw new CheckpointError(`${source}: tensor ${name} [${info.shape}] ${info.dtype} spans bytes ${begin}..${end} ` +
-          `of ${data.length}: truncated or corrupt`);
+      throw new CheckpointError(
+        `${source}: tensor ${name} [${info.shape}] ${info.dtype} spans bytes ${begin}..${end} ` +
+          `of ${data.length}: truncated or corrupt`,
+      );
     }
     const storage = new TorchStorage(dtype, numel, () => data.subarray(begin, end), name);
     out.set(name, TorchTensor.contiguous(storage, info.shape));
@@ -237,8 +286,10 @@ export function readPyTorchFile(bytes: Uint8Array, source = 'checkpoint'): unkno
   if (isZip(bytes)) return readZip(bytes, source);
   if (isSafetensors(bytes)) return readSafetensors(bytes, source);
   if (bytes[0] === 0x80) return readLegacy(bytes, source);
-  throw new CheckpointError(`${source} is neither a torch.save checkpoint (zip or legacy) nor safetensors ` +
-      `(first bytes ${Array.from(bytes.subarray(0, 4), b => b.toString(16).padStart(2, '0')).join(' ')})`);
+  throw new CheckpointError(
+    `${source} is neither a torch.save checkpoint (zip or legacy) nor safetensors ` +
+      `(first bytes ${Array.from(bytes.subarray(0, 4), (b) => b.toString(16).padStart(2, '0')).join(' ')})`,
+  );
 }
 
 /** A short description of an unpickled value, for error messages. */
@@ -267,9 +318,9 @@ export interface LoadCheckpointOptions {
    * Where the state dict is: a key of the top-level dict, or a path of keys ('a.b' or ['a', 'b']).
    * Default: the top level if it is a dict of tensors, else the first of STATE_DICT_KEYS that is.
    */
-  key?: string|string[];
+  key?: string | string[];
   /** Prefix stripped from every key that has it; default 'module.' (DataParallel). false keeps keys. */
-  stripPrefix?: string|false;
+  stripPrefix?: string | false;
 }
 
 /** Finds the state dict inside an unpickled checkpoint and strips the 'module.' prefix. */
@@ -287,15 +338,18 @@ export function findStateDict(obj: unknown, options: LoadCheckpointOptions = {},
       found = found.get(k);
     }
     where = `key ${JSON.stringify(path.join('.'))}`;
-    if (!isStateDict(found)) throw new CheckpointError(`${source}: ${where} holds ${describeValue(found)}, not a dict of tensors`);
+    if (!isStateDict(found))
+      throw new CheckpointError(`${source}: ${where} holds ${describeValue(found)}, not a dict of tensors`);
   } else if (isStateDict(obj)) {
     found = obj;
   } else if (obj instanceof Map) {
-    const key = STATE_DICT_KEYS.find(k => isStateDict(obj.get(k)));
+    const key = STATE_DICT_KEYS.find((k) => isStateDict(obj.get(k)));
     if (key == null) {
       const summary = [...obj.entries()].map(([k, v]) => `${String(k)} (${describeValue(v)})`).join(', ');
-      throw new CheckpointError(`${source}: no state dict found; the top-level dict holds ${summary}. ` +
-          `Pass {key: '...'} to say where the tensors are`);
+      throw new CheckpointError(
+        `${source}: no state dict found; the top-level dict holds ${summary}. ` +
+          `Pass {key: '...'} to say where the tensors are`,
+      );
     }
     found = obj.get(key);
   } else {
@@ -305,7 +359,8 @@ export function findStateDict(obj: unknown, options: LoadCheckpointOptions = {},
   const out: StateDict = new Map();
   for (const [k, t] of found as Map<string, TorchTensor>) {
     const name = prefix !== false && prefix !== '' && k.startsWith(prefix) ? k.slice(prefix.length) : k;
-    if (out.has(name)) throw new CheckpointError(`${source}: keys '${name}' and '${prefix}${name}' collide after stripping '${prefix}'`);
+    if (out.has(name))
+      throw new CheckpointError(`${source}: keys '${name}' and '${prefix}${name}' collide after stripping '${prefix}'`);
     out.set(name, t);
   }
   return out;
@@ -315,12 +370,17 @@ export function findStateDict(obj: unknown, options: LoadCheckpointOptions = {},
  * Reads a checkpoint (path or bytes) and returns its state dict: PyTorch zip or legacy format,
  * a nested {'state_dict': ..., 'optimizer': ...} training checkpoint, or safetensors.
  */
-export async function loadPyTorchCheckpoint(source: string|Uint8Array|ArrayBuffer,
-                                            options: LoadCheckpointOptions = {}): Promise<StateDict> {
+export async function loadPyTorchCheckpoint(
+  source: string | Uint8Array | ArrayBuffer,
+  options: LoadCheckpointOptions = {},
+): Promise<StateDict> {
   return loadPyTorchCheckpointSync(source, options);
 }
 
-export function loadPyTorchCheckpointSync(source: string|Uint8Array|ArrayBuffer, options: LoadCheckpointOptions = {}): StateDict {
+export function loadPyTorchCheckpointSync(
+  source: string | Uint8Array | ArrayBuffer,
+  options: LoadCheckpointOptions = {},
+): StateDict {
   let bytes: Uint8Array;
   let name: string;
   if (typeof source === 'string') {
@@ -330,8 +390,9 @@ export function loadPyTorchCheckpointSync(source: string|Uint8Array|ArrayBuffer,
       bytes = new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
     } catch (e) {
       const err = e as NodeJS.ErrnoException;
-      throw new CheckpointError(err.code === 'ENOENT' ? `checkpoint ${name} does not exist` :
-          `cannot read checkpoint ${name}: ${err.message}`);
+      throw new CheckpointError(
+        err.code === 'ENOENT' ? `checkpoint ${name} does not exist` : `cannot read checkpoint ${name}: ${err.message}`,
+      );
     }
   } else {
     bytes = source instanceof Uint8Array ? source : new Uint8Array(source);

@@ -6,47 +6,79 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 
-export type TorchDType = 'float32'|'float16'|'bfloat16'|'float64'|'int64'|'int32'|'int16'|'int8'|'uint8'|'bool';
+export type TorchDType =
+  'float32' | 'float16' | 'bfloat16' | 'float64' | 'int64' | 'int32' | 'int16' | 'int8' | 'uint8' | 'bool';
 
 export const DTYPE_BYTES: {[d in TorchDType]: number} = {
-  float32: 4, float16: 2, bfloat16: 2, float64: 8, int64: 8, int32: 4, int16: 2, int8: 1, uint8: 1, bool: 1,
+  float32: 4,
+  float16: 2,
+  bfloat16: 2,
+  float64: 8,
+  int64: 8,
+  int32: 4,
+  int16: 2,
+  int8: 1,
+  uint8: 1,
+  bool: 1,
 };
 
 /** torch.FloatStorage -> 'float32', ...; null when unknown. */
-export function dtypeOfStorageClass(name: string): TorchDType|null {
+export function dtypeOfStorageClass(name: string): TorchDType | null {
   const m = /(\w+)Storage$/.exec(name);
   const map: {[k: string]: TorchDType} = {
-    Float: 'float32', Half: 'float16', BFloat16: 'bfloat16', Double: 'float64', Long: 'int64', Int: 'int32',
-    Short: 'int16', Char: 'int8', Byte: 'uint8', Bool: 'bool',
+    Float: 'float32',
+    Half: 'float16',
+    BFloat16: 'bfloat16',
+    Double: 'float64',
+    Long: 'int64',
+    Int: 'int32',
+    Short: 'int16',
+    Char: 'int8',
+    Byte: 'uint8',
+    Bool: 'bool',
   };
-  return m == null ? null : map[m[1]] ?? null;
+  return m == null ? null : (map[m[1]] ?? null);
 }
 
 /** safetensors dtype names -> ours. */
-export function dtypeOfSafetensors(name: string): TorchDType|null {
+export function dtypeOfSafetensors(name: string): TorchDType | null {
   const map: {[k: string]: TorchDType} = {
-    F32: 'float32', F16: 'float16', BF16: 'bfloat16', F64: 'float64', I64: 'int64', I32: 'int32', I16: 'int16',
-    I8: 'int8', U8: 'uint8', BOOL: 'bool',
+    F32: 'float32',
+    F16: 'float16',
+    BF16: 'bfloat16',
+    F64: 'float64',
+    I64: 'int64',
+    I32: 'int32',
+    I16: 'int16',
+    I8: 'int8',
+    U8: 'uint8',
+    BOOL: 'bool',
   };
   return map[name] ?? null;
 }
 
 export class TorchStorage {
-  private cached: Uint8Array|null = null;
+  private cached: Uint8Array | null = null;
   /**
    * @param numel elements in the storage
    * @param load returns the storage's bytes (little-endian); called once, on first use
    */
-  constructor(readonly dtype: TorchDType, readonly numel: number, private readonly load: () => Uint8Array,
-              readonly name = '') {}
+  constructor(
+    readonly dtype: TorchDType,
+    readonly numel: number,
+    private readonly load: () => Uint8Array,
+    readonly name = '',
+  ) {}
 
   get bytes(): Uint8Array {
     if (this.cached == null) {
       const b = this.load();
       const need = this.numel * DTYPE_BYTES[this.dtype];
       if (b.byteLength < need) {
-        throw new Error(`storage ${this.name} holds ${b.byteLength} bytes, but ${this.numel} ${this.dtype} ` +
-            `elements need ${need}: the checkpoint is truncated or corrupt`);
+        throw new Error(
+          `storage ${this.name} holds ${b.byteLength} bytes, but ${this.numel} ${this.dtype} ` +
+            `elements need ${need}: the checkpoint is truncated or corrupt`,
+        );
       }
       // Typed-array views need aligned offsets; copy when the bytes sit at an odd place.
       const size = DTYPE_BYTES[this.dtype];
@@ -61,7 +93,7 @@ export class TorchStorage {
   }
 }
 
-let halfTable: Float32Array|null = null;
+let halfTable: Float32Array | null = null;
 
 function halfToFloatTable(): Float32Array {
   if (halfTable != null) return halfTable;
@@ -70,40 +102,59 @@ function halfToFloatTable(): Float32Array {
     const sign = h & 0x8000 ? -1 : 1;
     const exp = (h >> 10) & 0x1f;
     const frac = h & 0x3ff;
-    halfTable[h] = exp === 0 ? sign * frac * 2 ** -24 :
-        exp === 31 ? (frac === 0 ? sign * Infinity : NaN) : sign * (1 + frac / 1024) * 2 ** (exp - 15);
+    halfTable[h] =
+      exp === 0
+        ? sign * frac * 2 ** -24
+        : exp === 31
+          ? frac === 0
+            ? sign * Infinity
+            : NaN
+          : sign * (1 + frac / 1024) * 2 ** (exp - 15);
   }
   return halfTable;
 }
 
 /** The storage as numbers: a typed array plus a per-element conversion where one is needed. */
-function numericView(s: TorchStorage): {values: ArrayLike<number|bigint>, convert?: (v: number|bigint) => number} {
+function numericView(s: TorchStorage): {values: ArrayLike<number | bigint>; convert?: (v: number | bigint) => number} {
   const b = s.bytes;
   const n = s.numel;
   switch (s.dtype) {
-    case 'float32': return {values: new Float32Array(b.buffer, b.byteOffset, n)};
-    case 'float64': return {values: new Float64Array(b.buffer, b.byteOffset, n)};
-    case 'int32': return {values: new Int32Array(b.buffer, b.byteOffset, n)};
-    case 'int16': return {values: new Int16Array(b.buffer, b.byteOffset, n)};
-    case 'int8': return {values: new Int8Array(b.buffer, b.byteOffset, n)};
-    case 'uint8': return {values: new Uint8Array(b.buffer, b.byteOffset, n)};
-    case 'bool': return {values: new Uint8Array(b.buffer, b.byteOffset, n), convert: v => (v ? 1 : 0)};
-    case 'int64': return {values: new BigInt64Array(b.buffer, b.byteOffset, n), convert: v => Number(v)};
+    case 'float32':
+      return {values: new Float32Array(b.buffer, b.byteOffset, n)};
+    case 'float64':
+      return {values: new Float64Array(b.buffer, b.byteOffset, n)};
+    case 'int32':
+      return {values: new Int32Array(b.buffer, b.byteOffset, n)};
+    case 'int16':
+      return {values: new Int16Array(b.buffer, b.byteOffset, n)};
+    case 'int8':
+      return {values: new Int8Array(b.buffer, b.byteOffset, n)};
+    case 'uint8':
+      return {values: new Uint8Array(b.buffer, b.byteOffset, n)};
+    case 'bool':
+      return {values: new Uint8Array(b.buffer, b.byteOffset, n), convert: (v) => (v ? 1 : 0)};
+    case 'int64':
+      return {values: new BigInt64Array(b.buffer, b.byteOffset, n), convert: (v) => Number(v)};
     case 'float16': {
       const table = halfToFloatTable();
-      return {values: new Uint16Array(b.buffer, b.byteOffset, n), convert: v => table[v as number]};
+      return {values: new Uint16Array(b.buffer, b.byteOffset, n), convert: (v) => table[v as number]};
     }
     case 'bfloat16': {
       const f = new Float32Array(1);
       const u = new Uint32Array(f.buffer);
-      return {values: new Uint16Array(b.buffer, b.byteOffset, n), convert: v => (u[0] = (v as number) << 16, f[0])};
+      return {values: new Uint16Array(b.buffer, b.byteOffset, n), convert: (v) => ((u[0] = (v as number) << 16), f[0])};
     }
   }
 }
 
 export class TorchTensor {
-  constructor(readonly storage: TorchStorage, readonly offset: number, readonly shape: number[],
-              readonly stride: number[], readonly requiresGrad = false) {
+  constructor(
+    readonly storage: TorchStorage,
+    readonly offset: number,
+    readonly shape: number[],
+    readonly stride: number[],
+    readonly requiresGrad = false,
+  ) {
     if (stride.length !== shape.length) {
       throw new Error(`tensor of shape [${shape}] has ${stride.length} strides: the checkpoint is corrupt`);
     }
@@ -138,19 +189,21 @@ export class TorchTensor {
     if (order.length !== rank || [...order].sort((a, b) => a - b).some((v, i) => v !== i)) {
       throw new Error(`permutation [${order}] does not fit a tensor of rank ${rank}`);
     }
-    const shape = order.map(i => this.shape[i]);
-    const strides = order.map(i => this.stride[i]);
+    const shape = order.map((i) => this.shape[i]);
+    const strides = order.map((i) => this.stride[i]);
     const out = new Float32Array(this.size);
     if (out.length === 0) return out;
     let last = this.offset;
     for (let i = 0; i < rank; i++) last += (shape[i] - 1) * strides[i];
     if (this.offset < 0 || last >= this.storage.numel) {
-      throw new Error(`tensor of shape [${this.shape}] at offset ${this.offset} with strides [${this.stride}] reads ` +
-          `past its storage ${this.storage.name} of ${this.storage.numel} elements: the checkpoint is corrupt`);
+      throw new Error(
+        `tensor of shape [${this.shape}] at offset ${this.offset} with strides [${this.stride}] reads ` +
+          `past its storage ${this.storage.name} of ${this.storage.numel} elements: the checkpoint is corrupt`,
+      );
     }
     const {values, convert} = numericView(this.storage);
     if (rank === 0) {
-      out[0] = convert ? convert(values[this.offset]) : values[this.offset] as number;
+      out[0] = convert ? convert(values[this.offset]) : (values[this.offset] as number);
       return out;
     }
     const len = shape[rank - 1];
@@ -180,7 +233,7 @@ export class TorchTensor {
   /** As a tfjs float32 tensor (axes permuted by `perm`, then reshaped to `shape` if given). */
   toTensor(perm?: number[], shape?: number[]): tf.Tensor {
     const order = perm ?? this.shape.map((_, i) => i);
-    return tf.tensor(this.gather(perm), shape ?? order.map(i => this.shape[i]), 'float32');
+    return tf.tensor(this.gather(perm), shape ?? order.map((i) => this.shape[i]), 'float32');
   }
 
   toString(): string {

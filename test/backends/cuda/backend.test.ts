@@ -14,55 +14,132 @@ describe('cuda backend: loading', () => {
     const a = cudaAvailability();
     if (!a.available) {
       console.log(`      'cuda' unavailable here (expected without a GPU): ${a.reason}`);
-      expect(a.reason, 'reason').to.be.a('string').and.match(/addon|GPU|CUDA|cuda|lib/);
+      expect(a.reason, 'reason')
+        .to.be.a('string')
+        .and.match(/addon|GPU|CUDA|cuda|lib/);
       const previous = tf.getBackend();
       const warn = console.warn;
-      console.warn = () => {};  // tfjs prints the factory's error; the assertion below is what matters
+      console.warn = () => {}; // tfjs prints the factory's error; the assertion below is what matters
       try {
         expect(await tf.setBackend('cuda')).to.equal(false);
       } finally {
         console.warn = warn;
-        await tf.setBackend(previous);  // tfjs keeps the failed name selected; useCudaIfAvailable() avoids that
+        await tf.setBackend(previous); // tfjs keeps the failed name selected; useCudaIfAvailable() avoids that
       }
     } else {
       expect(a.device!.name).to.be.a('string');
-      console.log(`      'cuda' available: ${a.device!.name}, cc ${a.device!.computeCapability}, cuDNN ${a.device!.cudnnVersion}`);
+      console.log(
+        `      'cuda' available: ${a.device!.name}, cc ${a.device!.computeCapability}, cuDNN ${a.device!.cudnnVersion}`,
+      );
     }
   });
 
   it('registers native kernels for the standard model kernels', () => {
     const names = cudaNativeKernelNames();
-    for (const k of ['FusedConv2D', 'Conv2DBackpropInput', 'DepthwiseConv2dNative', 'Conv3D', 'Conv3DBackpropInputV2',
-                     '_FusedMatMul', 'FusedBatchNorm', 'Add', 'AddN', 'Sub', 'Multiply', 'RealDiv', 'Relu', 'Relu6',
-                     'LeakyRelu', 'Sigmoid', 'Tanh', 'Mean', 'Sum', 'Max', 'MaxPool', 'AvgPool', 'MaxPool3D',
-                     'AvgPool3D', 'Concat', 'Slice', 'Reshape', 'Identity', 'Transpose', 'PadV2', 'MirrorPad',
-                     'ResizeNearestNeighbor', 'ResizeBilinear', 'Cast', 'Fill', 'ZerosLike'])
+    for (const k of [
+      'FusedConv2D',
+      'Conv2DBackpropInput',
+      'DepthwiseConv2dNative',
+      'Conv3D',
+      'Conv3DBackpropInputV2',
+      '_FusedMatMul',
+      'FusedBatchNorm',
+      'Add',
+      'AddN',
+      'Sub',
+      'Multiply',
+      'RealDiv',
+      'Relu',
+      'Relu6',
+      'LeakyRelu',
+      'Sigmoid',
+      'Tanh',
+      'Mean',
+      'Sum',
+      'Max',
+      'MaxPool',
+      'AvgPool',
+      'MaxPool3D',
+      'AvgPool3D',
+      'Concat',
+      'Slice',
+      'Reshape',
+      'Identity',
+      'Transpose',
+      'PadV2',
+      'MirrorPad',
+      'ResizeNearestNeighbor',
+      'ResizeBilinear',
+      'Cast',
+      'Fill',
+      'ZerosLike',
+    ])
       expect(names, k).to.include(k);
   });
 });
 
-const TF32 = {rtol: 5e-3, atol: 1e-4};   // TF32 tensor cores: 10-bit mantissa products
-const FP32 = {rtol: 2e-5, atol: 1e-5};   // strict fp32: accumulation order only
+const TF32 = {rtol: 5e-3, atol: 1e-4}; // TF32 tensor cores: 10-bit mantissa products
+const FP32 = {rtol: 2e-5, atol: 1e-5}; // strict fp32: accumulation order only
 
 describeCuda('cuda backend: convolution parity', () => {
-  const cases2d: Array<{x: number[]; f: number[]; s: number | [number, number]; p: 'same' | 'valid' | number | [[number, number], [number, number], [number, number], [number, number]]; d?: number}> = [
+  const cases2d: Array<{
+    x: number[];
+    f: number[];
+    s: number | [number, number];
+    p: 'same' | 'valid' | number | [[number, number], [number, number], [number, number], [number, number]];
+    d?: number;
+  }> = [
     {x: [1, 9, 11, 3], f: [3, 3, 3, 5], s: 1, p: 'same'},
-    {x: [2, 10, 12, 4], f: [3, 3, 4, 8], s: 2, p: 'same'},   // asymmetric 'same' padding
+    {x: [2, 10, 12, 4], f: [3, 3, 4, 8], s: 2, p: 'same'}, // asymmetric 'same' padding
     {x: [1, 13, 7, 5], f: [3, 3, 5, 6], s: 1, p: 'valid'},
     {x: [2, 12, 12, 3], f: [3, 3, 3, 4], s: 1, p: 'same', d: 2},
     {x: [3, 8, 8, 16], f: [1, 1, 16, 7], s: 1, p: 'valid'},
     {x: [1, 16, 15, 3], f: [7, 7, 3, 8], s: 2, p: 'same'},
-    {x: [1, 11, 10, 2], f: [5, 5, 2, 3], s: [2, 1], p: [[0, 0], [1, 2], [2, 1], [0, 0]]},
+    {
+      x: [1, 11, 10, 2],
+      f: [5, 5, 2, 3],
+      s: [2, 1],
+      p: [
+        [0, 0],
+        [1, 2],
+        [2, 1],
+        [0, 0],
+      ],
+    },
   ];
-  for (const [mode, tol] of [['strict fp32', FP32], ['tf32', TF32]] as const) {
+  for (const [mode, tol] of [
+    ['strict fp32', FP32],
+    ['tf32', TF32],
+  ] as const) {
     for (const c of cases2d) {
       it(`conv2d ${mode} x${c.x} f${c.f} s${c.s} ${JSON.stringify(c.p)} d${c.d ?? 1}`, async () => {
         setCudaOptions({allowTF32: mode === 'tf32'});
-        const x = rand(c.x), f = rand(c.f), b = rand([c.f[3]]);
-        await expectParity('conv2d', [x, f], (xt, ft) => tf.conv2d(xt as tf.Tensor4D, ft as tf.Tensor4D, c.s, c.p, 'NHWC', c.d ?? 1), tol.rtol, tol.atol);
-        await expectParity('fused conv2d bias relu', [x, f, b], (xt, ft, bt) => tf.fused.conv2d(
-            {x: xt as tf.Tensor4D, filter: ft as tf.Tensor4D, strides: c.s, pad: c.p, dilations: c.d ?? 1, bias: bt, activation: 'relu'}),
-            tol.rtol, tol.atol);
+        const x = rand(c.x),
+          f = rand(c.f),
+          b = rand([c.f[3]]);
+        await expectParity(
+          'conv2d',
+          [x, f],
+          (xt, ft) => tf.conv2d(xt as tf.Tensor4D, ft as tf.Tensor4D, c.s, c.p, 'NHWC', c.d ?? 1),
+          tol.rtol,
+          tol.atol,
+        );
+        await expectParity(
+          'fused conv2d bias relu',
+          [x, f, b],
+          (xt, ft, bt) =>
+            tf.fused.conv2d({
+              x: xt as tf.Tensor4D,
+              filter: ft as tf.Tensor4D,
+              strides: c.s,
+              pad: c.p,
+              dilations: c.d ?? 1,
+              bias: bt,
+              activation: 'relu',
+            }),
+          tol.rtol,
+          tol.atol,
+        );
       });
     }
   }
@@ -70,81 +147,195 @@ describeCuda('cuda backend: convolution parity', () => {
   for (const act of ['linear', 'relu6', 'leakyrelu', 'sigmoid', 'elu', 'prelu'] as const) {
     it(`fused conv2d activation ${act}`, async () => {
       setCudaOptions({allowTF32: false});
-      const x = rand([2, 7, 9, 3]), f = rand([3, 3, 3, 4]), b = rand([4]), a = rand([4], 0, 0.5);
-      await expectParity(`fused ${act}`, [x, f, b, a], (xt, ft, bt, at) => tf.fused.conv2d({
-        x: xt as tf.Tensor4D, filter: ft as tf.Tensor4D, strides: 1, pad: 'same', bias: bt, activation: act,
-        preluActivationWeights: act === 'prelu' ? at : undefined, leakyreluAlpha: 0.15,
-      }), FP32.rtol, FP32.atol);
+      const x = rand([2, 7, 9, 3]),
+        f = rand([3, 3, 3, 4]),
+        b = rand([4]),
+        a = rand([4], 0, 0.5);
+      await expectParity(
+        `fused ${act}`,
+        [x, f, b, a],
+        (xt, ft, bt, at) =>
+          tf.fused.conv2d({
+            x: xt as tf.Tensor4D,
+            filter: ft as tf.Tensor4D,
+            strides: 1,
+            pad: 'same',
+            bias: bt,
+            activation: act,
+            preluActivationWeights: act === 'prelu' ? at : undefined,
+            leakyreluAlpha: 0.15,
+          }),
+        FP32.rtol,
+        FP32.atol,
+      );
     });
   }
 
-  for (const c of [{x: [1, 9, 10, 4], f: [3, 3, 4, 1], s: 1, p: 'same'}, {x: [2, 12, 11, 3], f: [3, 3, 3, 2], s: 2, p: 'same'},
-                   {x: [1, 8, 8, 6], f: [5, 5, 6, 1], s: 1, p: 'valid'}] as const) {
+  for (const c of [
+    {x: [1, 9, 10, 4], f: [3, 3, 4, 1], s: 1, p: 'same'},
+    {x: [2, 12, 11, 3], f: [3, 3, 3, 2], s: 2, p: 'same'},
+    {x: [1, 8, 8, 6], f: [5, 5, 6, 1], s: 1, p: 'valid'},
+  ] as const) {
     it(`depthwiseConv2d x${c.x} f${c.f} s${c.s} ${c.p}`, async () => {
       setCudaOptions({allowTF32: false});
-      const x = rand([...c.x]), f = rand([...c.f]), b = rand([c.f[2] * c.f[3]]);
-      await expectParity('depthwise', [x, f], (xt, ft) => tf.depthwiseConv2d(xt as tf.Tensor4D, ft as tf.Tensor4D, c.s, c.p), FP32.rtol, FP32.atol);
-      await expectParity('fused depthwise', [x, f, b], (xt, ft, bt) => tf.fused.depthwiseConv2d(
-          {x: xt as tf.Tensor4D, filter: ft as tf.Tensor4D, strides: c.s, pad: c.p, bias: bt, activation: 'relu6'}), FP32.rtol, FP32.atol);
+      const x = rand([...c.x]),
+        f = rand([...c.f]),
+        b = rand([c.f[2] * c.f[3]]);
+      await expectParity(
+        'depthwise',
+        [x, f],
+        (xt, ft) => tf.depthwiseConv2d(xt as tf.Tensor4D, ft as tf.Tensor4D, c.s, c.p),
+        FP32.rtol,
+        FP32.atol,
+      );
+      await expectParity(
+        'fused depthwise',
+        [x, f, b],
+        (xt, ft, bt) =>
+          tf.fused.depthwiseConv2d({
+            x: xt as tf.Tensor4D,
+            filter: ft as tf.Tensor4D,
+            strides: c.s,
+            pad: c.p,
+            bias: bt,
+            activation: 'relu6',
+          }),
+        FP32.rtol,
+        FP32.atol,
+      );
     });
   }
 
-  for (const c of [{x: [1, 4, 9, 10, 3], f: [3, 3, 3, 3, 6], s: 1, p: 'same'}, {x: [2, 5, 8, 9, 4], f: [3, 3, 3, 4, 5], s: 2, p: 'same'},
-                   {x: [1, 4, 7, 6, 2], f: [2, 3, 3, 2, 4], s: [1, 2, 1], p: 'valid'}] as const) {
+  for (const c of [
+    {x: [1, 4, 9, 10, 3], f: [3, 3, 3, 3, 6], s: 1, p: 'same'},
+    {x: [2, 5, 8, 9, 4], f: [3, 3, 3, 4, 5], s: 2, p: 'same'},
+    {x: [1, 4, 7, 6, 2], f: [2, 3, 3, 2, 4], s: [1, 2, 1], p: 'valid'},
+  ] as const) {
     it(`conv3d x${c.x} f${c.f} s${c.s} ${c.p}`, async () => {
-      for (const [mode, tol] of [['fp32', FP32], ['tf32', TF32]] as const) {
+      for (const [mode, tol] of [
+        ['fp32', FP32],
+        ['tf32', TF32],
+      ] as const) {
         setCudaOptions({allowTF32: mode === 'tf32'});
-        await expectParity(`conv3d ${mode}`, [rand([...c.x]), rand([...c.f])], (xt, ft) =>
-            tf.conv3d(xt as tf.Tensor5D, ft as tf.Tensor5D, c.s as [number, number, number], c.p), tol.rtol, tol.atol);
+        await expectParity(
+          `conv3d ${mode}`,
+          [rand([...c.x]), rand([...c.f])],
+          (xt, ft) => tf.conv3d(xt as tf.Tensor5D, ft as tf.Tensor5D, c.s as [number, number, number], c.p),
+          tol.rtol,
+          tol.atol,
+        );
       }
     });
   }
 
-  for (const c of [{x: [1, 5, 6, 4], f: [3, 3, 3, 4], out: [1, 10, 12, 3], s: 2, p: 'same'},
-                   {x: [2, 5, 6, 4], f: [3, 3, 2, 4], out: [2, 11, 13, 2], s: 2, p: 'valid'},
-                   {x: [1, 7, 7, 3], f: [4, 4, 5, 3], out: [1, 14, 14, 5], s: 2, p: 'same'},
-                   {x: [1, 6, 5, 3], f: [3, 3, 4, 3], out: [1, 6, 5, 4], s: 1, p: 'same'}] as const) {
+  for (const c of [
+    {x: [1, 5, 6, 4], f: [3, 3, 3, 4], out: [1, 10, 12, 3], s: 2, p: 'same'},
+    {x: [2, 5, 6, 4], f: [3, 3, 2, 4], out: [2, 11, 13, 2], s: 2, p: 'valid'},
+    {x: [1, 7, 7, 3], f: [4, 4, 5, 3], out: [1, 14, 14, 5], s: 2, p: 'same'},
+    {x: [1, 6, 5, 3], f: [3, 3, 4, 3], out: [1, 6, 5, 4], s: 1, p: 'same'},
+  ] as const) {
     it(`conv2dTranspose x${c.x} f${c.f} -> ${c.out} s${c.s} ${c.p}`, async () => {
       setCudaOptions({allowTF32: false});
-      await expectParity('conv2dTranspose', [rand([...c.x]), rand([...c.f])], (xt, ft) =>
-          tf.conv2dTranspose(xt as tf.Tensor4D, ft as tf.Tensor4D, [...c.out] as [number, number, number, number], c.s, c.p),
-          FP32.rtol, FP32.atol);
+      await expectParity(
+        'conv2dTranspose',
+        [rand([...c.x]), rand([...c.f])],
+        (xt, ft) =>
+          tf.conv2dTranspose(
+            xt as tf.Tensor4D,
+            ft as tf.Tensor4D,
+            [...c.out] as [number, number, number, number],
+            c.s,
+            c.p,
+          ),
+        FP32.rtol,
+        FP32.atol,
+      );
     });
   }
 
-  for (const c of [{x: [1, 3, 4, 5, 6], f: [3, 4, 4, 2, 6], out: [1, 3, 8, 10, 2], s: [1, 2, 2], p: 'same'},
-                   {x: [2, 2, 3, 3, 4], f: [2, 2, 2, 3, 4], out: [2, 4, 6, 6, 3], s: [2, 2, 2], p: 'valid'}] as const) {
+  for (const c of [
+    {x: [1, 3, 4, 5, 6], f: [3, 4, 4, 2, 6], out: [1, 3, 8, 10, 2], s: [1, 2, 2], p: 'same'},
+    {x: [2, 2, 3, 3, 4], f: [2, 2, 2, 3, 4], out: [2, 4, 6, 6, 3], s: [2, 2, 2], p: 'valid'},
+  ] as const) {
     it(`conv3dTranspose x${c.x} f${c.f} -> ${c.out} s${c.s} ${c.p}`, async () => {
       setCudaOptions({allowTF32: false});
-      await expectParity('conv3dTranspose', [rand([...c.x]), rand([...c.f])], (xt, ft) =>
-          tf.conv3dTranspose(xt as tf.Tensor5D, ft as tf.Tensor5D, [...c.out] as [number, number, number, number, number],
-                             c.s as unknown as [number, number, number], c.p), FP32.rtol, FP32.atol);
+      await expectParity(
+        'conv3dTranspose',
+        [rand([...c.x]), rand([...c.f])],
+        (xt, ft) =>
+          tf.conv3dTranspose(
+            xt as tf.Tensor5D,
+            ft as tf.Tensor5D,
+            [...c.out] as [number, number, number, number, number],
+            c.s as unknown as [number, number, number],
+            c.p,
+          ),
+        FP32.rtol,
+        FP32.atol,
+      );
     });
   }
 });
 
 describeCuda('cuda backend: matmul, elementwise, normalisation parity', () => {
-  for (const c of [{a: [7, 13], b: [13, 5], ta: false, tb: false}, {a: [13, 7], b: [5, 13], ta: true, tb: true},
-                   {a: [3, 4, 6], b: [3, 6, 9], ta: false, tb: false}, {a: [3, 4, 6], b: [6, 9], ta: false, tb: false},
-                   {a: [1, 64, 33], b: [2, 33, 17], ta: false, tb: false}, {a: [2, 6, 4], b: [2, 5, 6], ta: true, tb: true}]) {
+  for (const c of [
+    {a: [7, 13], b: [13, 5], ta: false, tb: false},
+    {a: [13, 7], b: [5, 13], ta: true, tb: true},
+    {a: [3, 4, 6], b: [3, 6, 9], ta: false, tb: false},
+    {a: [3, 4, 6], b: [6, 9], ta: false, tb: false},
+    {a: [1, 64, 33], b: [2, 33, 17], ta: false, tb: false},
+    {a: [2, 6, 4], b: [2, 5, 6], ta: true, tb: true},
+  ]) {
     it(`matMul ${c.a}${c.ta ? 'ᵀ' : ''} x ${c.b}${c.tb ? 'ᵀ' : ''} (+ fused bias relu)`, async () => {
       setCudaOptions({allowTF32: false});
       const n = c.tb ? c.b[c.b.length - 2] : c.b[c.b.length - 1];
-      const a = rand(c.a), b = rand(c.b), bias = rand([n]);
+      const a = rand(c.a),
+        b = rand(c.b),
+        bias = rand([n]);
       await expectParity('matMul', [a, b], (at, bt) => tf.matMul(at, bt, c.ta, c.tb), FP32.rtol, FP32.atol);
-      await expectParity('fused matMul', [a, b, bias], (at, bt, biast) =>
-          tf.fused.matMul({a: at, b: bt, transposeA: c.ta, transposeB: c.tb, bias: biast, activation: 'relu'}), FP32.rtol, FP32.atol);
+      await expectParity(
+        'fused matMul',
+        [a, b, bias],
+        (at, bt, biast) =>
+          tf.fused.matMul({a: at, b: bt, transposeA: c.ta, transposeB: c.tb, bias: biast, activation: 'relu'}),
+        FP32.rtol,
+        FP32.atol,
+      );
       setCudaOptions({allowTF32: true});
       await expectParity('matMul tf32', [a, b], (at, bt) => tf.matMul(at, bt, c.ta, c.tb), TF32.rtol, TF32.atol);
     });
   }
 
   const binaries: Array<[string, (a: tf.Tensor, b: tf.Tensor) => tf.Tensor]> = [
-    ['add', tf.add], ['sub', tf.sub], ['mul', tf.mul], ['div', tf.div], ['maximum', tf.maximum], ['minimum', tf.minimum],
+    ['add', tf.add],
+    ['sub', tf.sub],
+    ['mul', tf.mul],
+    ['div', tf.div],
+    ['maximum', tf.maximum],
+    ['minimum', tf.minimum],
     ['squaredDifference', tf.squaredDifference],
   ];
-  const shapes: Array<[number[], number[]]> = [[[2, 3, 4, 5], [2, 3, 4, 5]], [[2, 3, 4, 5], [5]], [[2, 1, 4, 1], [1, 3, 1, 5]],
-    [[7], []], [[], [3, 2]], [[4, 1], [4, 6]], [[2, 3, 1, 2, 3, 2], [3, 2, 1, 1]]];
+  const shapes: Array<[number[], number[]]> = [
+    [
+      [2, 3, 4, 5],
+      [2, 3, 4, 5],
+    ],
+    [[2, 3, 4, 5], [5]],
+    [
+      [2, 1, 4, 1],
+      [1, 3, 1, 5],
+    ],
+    [[7], []],
+    [[], [3, 2]],
+    [
+      [4, 1],
+      [4, 6],
+    ],
+    [
+      [2, 3, 1, 2, 3, 2],
+      [3, 2, 1, 1],
+    ],
+  ];
   for (const [name, f] of binaries) {
     it(`${name} with broadcasting`, async () => {
       for (const [sa, sb] of shapes)
@@ -152,7 +343,10 @@ describeCuda('cuda backend: matmul, elementwise, normalisation parity', () => {
     });
   }
   it('int32 add / mul / maximum', async () => {
-    const ints = (shape: number[]) => ({shape, values: Int32Array.from(rand(shape, -100, 100).values, v => Math.round(v))});
+    const ints = (shape: number[]) => ({
+      shape,
+      values: Int32Array.from(rand(shape, -100, 100).values, (v) => Math.round(v)),
+    });
     for (const f of [tf.add, tf.mul, tf.maximum]) await expectParity('int32', [ints([3, 4]), ints([4])], f);
   });
   it('pow, prelu, addN', async () => {
@@ -162,12 +356,27 @@ describeCuda('cuda backend: matmul, elementwise, normalisation parity', () => {
   });
 
   const unaries: Array<[string, (x: tf.Tensor) => tf.Tensor, number, number]> = [
-    ['relu', tf.relu, -3, 3], ['relu6', tf.relu6, -3, 9], ['leakyRelu', x => tf.leakyRelu(x, 0.13), -3, 3],
-    ['sigmoid', tf.sigmoid, -8, 8], ['tanh', tf.tanh, -4, 4], ['elu', tf.elu, -3, 3], ['exp', tf.exp, -4, 4],
-    ['neg', tf.neg, -3, 3], ['abs', tf.abs, -3, 3], ['sqrt', tf.sqrt, 0.01, 9], ['rsqrt', tf.rsqrt, 0.01, 9],
-    ['square', tf.square, -3, 3], ['log', tf.log, 0.01, 9], ['floor', tf.floor, -5, 5], ['ceil', tf.ceil, -5, 5],
-    ['reciprocal', tf.reciprocal, 0.2, 4], ['selu', tf.selu, -3, 3], ['softplus', tf.softplus, -20, 20],
-    ['round', tf.round, -5, 5], ['sign', tf.sign, -2, 2], ['step', x => tf.step(x, 0.3), -2, 2],
+    ['relu', tf.relu, -3, 3],
+    ['relu6', tf.relu6, -3, 9],
+    ['leakyRelu', (x) => tf.leakyRelu(x, 0.13), -3, 3],
+    ['sigmoid', tf.sigmoid, -8, 8],
+    ['tanh', tf.tanh, -4, 4],
+    ['elu', tf.elu, -3, 3],
+    ['exp', tf.exp, -4, 4],
+    ['neg', tf.neg, -3, 3],
+    ['abs', tf.abs, -3, 3],
+    ['sqrt', tf.sqrt, 0.01, 9],
+    ['rsqrt', tf.rsqrt, 0.01, 9],
+    ['square', tf.square, -3, 3],
+    ['log', tf.log, 0.01, 9],
+    ['floor', tf.floor, -5, 5],
+    ['ceil', tf.ceil, -5, 5],
+    ['reciprocal', tf.reciprocal, 0.2, 4],
+    ['selu', tf.selu, -3, 3],
+    ['softplus', tf.softplus, -20, 20],
+    ['round', tf.round, -5, 5],
+    ['sign', tf.sign, -2, 2],
+    ['step', (x) => tf.step(x, 0.3), -2, 2],
   ];
   for (const [name, f, lo, hi] of unaries) {
     it(`${name}`, async () => {
@@ -176,93 +385,195 @@ describeCuda('cuda backend: matmul, elementwise, normalisation parity', () => {
   }
 
   it('batchNorm (4-D with channel params, with / without scale and offset)', async () => {
-    const x = rand([2, 5, 6, 7]), m = rand([7]), v = rand([7], 0.1, 2), o = rand([7]), s = rand([7]);
+    const x = rand([2, 5, 6, 7]),
+      m = rand([7]),
+      v = rand([7], 0.1, 2),
+      o = rand([7]),
+      s = rand([7]);
     await expectParity('batchNorm', [x, m, v, o, s], (xt, mt, vt, ot, st) => tf.batchNorm(xt, mt, vt, ot, st, 1e-3));
     await expectParity('batchNorm bare', [x, m, v], (xt, mt, vt) => tf.batchNorm(xt, mt, vt));
   });
 
   it('softmax along the last axis', async () => {
-    await expectParity('softmax', [rand([4, 10], -5, 5)], x => tf.softmax(x));
-    await expectParity('softmax 3-D', [rand([2, 3, 1000], -5, 5)], x => tf.softmax(x));
+    await expectParity('softmax', [rand([4, 10], -5, 5)], (x) => tf.softmax(x));
+    await expectParity('softmax 3-D', [rand([2, 3, 1000], -5, 5)], (x) => tf.softmax(x));
   });
 });
 
 describeCuda('cuda backend: reductions and pooling parity', () => {
   const reductions: Array<[string, (x: tf.Tensor, axis?: number | number[], keepDims?: boolean) => tf.Tensor]> = [
-    ['mean', tf.mean], ['sum', tf.sum], ['max', tf.max], ['min', tf.min], ['prod', tf.prod],
+    ['mean', tf.mean],
+    ['sum', tf.sum],
+    ['max', tf.max],
+    ['min', tf.min],
+    ['prod', tf.prod],
   ];
   const axesCases: Array<[number[], number | number[] | undefined, boolean]> = [
-    [[2, 5, 6, 7], [1, 2], false], [[2, 5, 6, 7], 3, true], [[2, 5, 6, 7], [0, 2], false], [[2, 5, 6, 7], undefined, false],
-    [[3, 9], 0, false], [[1, 64, 64, 32], [1, 2], true], [[1, 100003], 1, false], [[2, 3, 4, 5, 6], [1, 3, 4], false],
+    [[2, 5, 6, 7], [1, 2], false],
+    [[2, 5, 6, 7], 3, true],
+    [[2, 5, 6, 7], [0, 2], false],
+    [[2, 5, 6, 7], undefined, false],
+    [[3, 9], 0, false],
+    [[1, 64, 64, 32], [1, 2], true],
+    [[1, 100003], 1, false],
+    [[2, 3, 4, 5, 6], [1, 3, 4], false],
   ];
   for (const [name, f] of reductions) {
     it(`${name} over several axes`, async () => {
       for (const [shape, axis, keep] of axesCases) {
-        const lo = name === 'prod' ? 0.9 : -1, hi = name === 'prod' ? 1.1 : 1;
-        await expectParity(`${name} ${shape} axis ${JSON.stringify(axis)} keepDims ${keep}`, [rand(shape, lo, hi)],
-                           x => f(x, axis, keep), 2e-5, 1e-5);
+        const lo = name === 'prod' ? 0.9 : -1,
+          hi = name === 'prod' ? 1.1 : 1;
+        await expectParity(
+          `${name} ${shape} axis ${JSON.stringify(axis)} keepDims ${keep}`,
+          [rand(shape, lo, hi)],
+          (x) => f(x, axis, keep),
+          2e-5,
+          1e-5,
+        );
       }
     });
   }
 
-  for (const c of [{x: [1, 9, 11, 3], k: 3, s: 2, p: 'same'}, {x: [2, 8, 8, 5], k: 2, s: 2, p: 'valid'},
-                   {x: [1, 7, 10, 4], k: 3, s: 1, p: 'same'}, {x: [1, 12, 12, 2], k: [3, 2], s: [2, 3], p: 'valid'}] as const) {
+  for (const c of [
+    {x: [1, 9, 11, 3], k: 3, s: 2, p: 'same'},
+    {x: [2, 8, 8, 5], k: 2, s: 2, p: 'valid'},
+    {x: [1, 7, 10, 4], k: 3, s: 1, p: 'same'},
+    {x: [1, 12, 12, 2], k: [3, 2], s: [2, 3], p: 'valid'},
+  ] as const) {
     it(`maxPool / avgPool x${c.x} k${c.k} s${c.s} ${c.p}`, async () => {
       const x = rand([...c.x]);
-      await expectParity('maxPool', [x], t => tf.maxPool(t as tf.Tensor4D, c.k as [number, number], c.s as [number, number], c.p));
-      await expectParity('avgPool', [x], t => tf.avgPool(t as tf.Tensor4D, c.k as [number, number], c.s as [number, number], c.p));
+      await expectParity('maxPool', [x], (t) =>
+        tf.maxPool(t as tf.Tensor4D, c.k as [number, number], c.s as [number, number], c.p),
+      );
+      await expectParity('avgPool', [x], (t) =>
+        tf.avgPool(t as tf.Tensor4D, c.k as [number, number], c.s as [number, number], c.p),
+      );
     });
   }
-  for (const c of [{x: [1, 4, 8, 8, 3], k: 2, s: 2, p: 'valid'}, {x: [2, 5, 7, 6, 2], k: 3, s: 1, p: 'same'},
-                   {x: [1, 4, 9, 9, 3], k: [1, 3, 3], s: [1, 2, 2], p: 'same'}] as const) {
+  for (const c of [
+    {x: [1, 4, 8, 8, 3], k: 2, s: 2, p: 'valid'},
+    {x: [2, 5, 7, 6, 2], k: 3, s: 1, p: 'same'},
+    {x: [1, 4, 9, 9, 3], k: [1, 3, 3], s: [1, 2, 2], p: 'same'},
+  ] as const) {
     it(`maxPool3d / avgPool3d x${c.x} k${c.k} s${c.s} ${c.p}`, async () => {
       const x = rand([...c.x]);
-      const k = c.k as [number, number, number], s = c.s as [number, number, number];
-      await expectParity('maxPool3d', [x], t => tf.maxPool3d(t as tf.Tensor5D, k, s, c.p));
-      await expectParity('avgPool3d', [x], t => tf.avgPool3d(t as tf.Tensor5D, k, s, c.p));
+      const k = c.k as [number, number, number],
+        s = c.s as [number, number, number];
+      await expectParity('maxPool3d', [x], (t) => tf.maxPool3d(t as tf.Tensor5D, k, s, c.p));
+      await expectParity('avgPool3d', [x], (t) => tf.avgPool3d(t as tf.Tensor5D, k, s, c.p));
     });
   }
 });
 
 describeCuda('cuda backend: data movement parity', () => {
   it('concat along each axis, several inputs, int32 too', async () => {
-    await expectParity('concat axis 0', [rand([2, 3, 4]), rand([1, 3, 4]), rand([3, 3, 4])], (a, b, c) => tf.concat([a, b, c], 0));
+    await expectParity('concat axis 0', [rand([2, 3, 4]), rand([1, 3, 4]), rand([3, 3, 4])], (a, b, c) =>
+      tf.concat([a, b, c], 0),
+    );
     await expectParity('concat axis 1', [rand([2, 3, 4]), rand([2, 5, 4])], (a, b) => tf.concat([a, b], 1));
-    await expectParity('concat axis -1', [rand([1, 4, 4, 3]), rand([1, 4, 4, 5]), rand([1, 4, 4, 1])], (a, b, c) => tf.concat([a, b, c], -1));
+    await expectParity('concat axis -1', [rand([1, 4, 4, 3]), rand([1, 4, 4, 5]), rand([1, 4, 4, 1])], (a, b, c) =>
+      tf.concat([a, b, c], -1),
+    );
     await expectParity('concat 5-D', [rand([1, 2, 3, 4, 2]), rand([1, 2, 3, 4, 6])], (a, b) => tf.concat([a, b], 4));
-    await expectParity('concat int32', [{shape: [2, 2], values: new Int32Array([1, 2, 3, 4])}, {shape: [2, 1], values: new Int32Array([5, 6])}],
-                       (a, b) => tf.concat([a, b], 1));
+    await expectParity(
+      'concat int32',
+      [
+        {shape: [2, 2], values: new Int32Array([1, 2, 3, 4])},
+        {shape: [2, 1], values: new Int32Array([5, 6])},
+      ],
+      (a, b) => tf.concat([a, b], 1),
+    );
   });
   it('slice, transpose, reshape', async () => {
-    await expectParity('slice', [rand([4, 5, 6, 7])], x => tf.slice(x, [1, 0, 2, 3], [2, 5, 3, -1]));
-    await expectParity('slice batch', [rand([3, 8, 8, 2])], x => tf.slice(x, [2, 0, 0, 0], [1, -1, -1, -1]));
-    await expectParity('transpose 4-D', [rand([2, 3, 4, 5])], x => tf.transpose(x, [0, 3, 1, 2]));
-    await expectParity('transpose 5-D', [rand([2, 3, 4, 5, 6])], x => tf.transpose(x, [4, 2, 0, 3, 1]));
-    await expectParity('transpose 2-D', [rand([17, 33])], x => tf.transpose(x));
-    await expectParity('reshape', [rand([2, 3, 4])], x => tf.add(tf.reshape(x, [6, 4]), 1));
+    await expectParity('slice', [rand([4, 5, 6, 7])], (x) => tf.slice(x, [1, 0, 2, 3], [2, 5, 3, -1]));
+    await expectParity('slice batch', [rand([3, 8, 8, 2])], (x) => tf.slice(x, [2, 0, 0, 0], [1, -1, -1, -1]));
+    await expectParity('transpose 4-D', [rand([2, 3, 4, 5])], (x) => tf.transpose(x, [0, 3, 1, 2]));
+    await expectParity('transpose 5-D', [rand([2, 3, 4, 5, 6])], (x) => tf.transpose(x, [4, 2, 0, 3, 1]));
+    await expectParity('transpose 2-D', [rand([17, 33])], (x) => tf.transpose(x));
+    await expectParity('reshape', [rand([2, 3, 4])], (x) => tf.add(tf.reshape(x, [6, 4]), 1));
   });
   it('pad (constant) and mirrorPad (reflect, symmetric)', async () => {
-    await expectParity('pad 0', [rand([2, 3, 4, 5])], x => tf.pad(x, [[0, 0], [1, 2], [3, 0], [0, 1]]));
-    await expectParity('pad 1.5', [rand([3, 4])], x => tf.pad(x, [[2, 1], [1, 3]], 1.5));
-    await expectParity('pad 5-D', [rand([1, 2, 3, 4, 2])], x => tf.pad(x, [[0, 0], [1, 1], [1, 1], [1, 1], [0, 0]]));
-    await expectParity('mirrorPad reflect', [rand([1, 6, 7, 2])], x => tf.mirrorPad(x, [[0, 0], [3, 3], [3, 2], [0, 0]], 'reflect'));
-    await expectParity('mirrorPad symmetric', [rand([2, 5, 4])], x => tf.mirrorPad(x, [[1, 1], [2, 3], [4, 0]], 'symmetric'));
+    await expectParity('pad 0', [rand([2, 3, 4, 5])], (x) =>
+      tf.pad(x, [
+        [0, 0],
+        [1, 2],
+        [3, 0],
+        [0, 1],
+      ]),
+    );
+    await expectParity('pad 1.5', [rand([3, 4])], (x) =>
+      tf.pad(
+        x,
+        [
+          [2, 1],
+          [1, 3],
+        ],
+        1.5,
+      ),
+    );
+    await expectParity('pad 5-D', [rand([1, 2, 3, 4, 2])], (x) =>
+      tf.pad(x, [
+        [0, 0],
+        [1, 1],
+        [1, 1],
+        [1, 1],
+        [0, 0],
+      ]),
+    );
+    await expectParity('mirrorPad reflect', [rand([1, 6, 7, 2])], (x) =>
+      tf.mirrorPad(
+        x,
+        [
+          [0, 0],
+          [3, 3],
+          [3, 2],
+          [0, 0],
+        ],
+        'reflect',
+      ),
+    );
+    await expectParity('mirrorPad symmetric', [rand([2, 5, 4])], (x) =>
+      tf.mirrorPad(
+        x,
+        [
+          [1, 1],
+          [2, 3],
+          [4, 0],
+        ],
+        'symmetric',
+      ),
+    );
   });
   it('resizeNearestNeighbor and resizeBilinear (alignCorners, halfPixelCenters)', async () => {
-    for (const [size, align, half] of [[[16, 18], false, false], [[7, 5], false, false], [[16, 18], true, false],
-                                       [[9, 13], false, true], [[24, 24], false, true]] as Array<[[number, number], boolean, boolean]>) {
+    for (const [size, align, half] of [
+      [[16, 18], false, false],
+      [[7, 5], false, false],
+      [[16, 18], true, false],
+      [[9, 13], false, true],
+      [[24, 24], false, true],
+    ] as Array<[[number, number], boolean, boolean]>) {
       const x = rand([2, 8, 9, 3]);
-      await expectParity(`nearest ${size} ${align} ${half}`, [x], t => tf.image.resizeNearestNeighbor(t as tf.Tensor4D, size, align, half));
-      await expectParity(`bilinear ${size} ${align} ${half}`, [x], t => tf.image.resizeBilinear(t as tf.Tensor4D, size, align, half));
+      await expectParity(`nearest ${size} ${align} ${half}`, [x], (t) =>
+        tf.image.resizeNearestNeighbor(t as tf.Tensor4D, size, align, half),
+      );
+      await expectParity(`bilinear ${size} ${align} ${half}`, [x], (t) =>
+        tf.image.resizeBilinear(t as tf.Tensor4D, size, align, half),
+      );
     }
   });
   it('cast, fill, zerosLike, onesLike', async () => {
-    await expectParity('cast float->int32->float', [rand([5, 6], -10, 10)], x => tf.cast(tf.cast(x, 'int32'), 'float32'));
-    await expectParity('cast float->bool->int32', [rand([5, 6], -1, 1)], x => tf.cast(tf.cast(tf.round(x), 'bool'), 'int32'));
-    await expectParity('cast int32 identity', [{shape: [3], values: new Int32Array([1, -2, 3])}], x => tf.cast(x, 'int32'));
+    await expectParity('cast float->int32->float', [rand([5, 6], -10, 10)], (x) =>
+      tf.cast(tf.cast(x, 'int32'), 'float32'),
+    );
+    await expectParity('cast float->bool->int32', [rand([5, 6], -1, 1)], (x) =>
+      tf.cast(tf.cast(tf.round(x), 'bool'), 'int32'),
+    );
+    await expectParity('cast int32 identity', [{shape: [3], values: new Int32Array([1, -2, 3])}], (x) =>
+      tf.cast(x, 'int32'),
+    );
     await expectParity('fill', [], () => tf.fill([3, 4], 2.5));
     await expectParity('fill int32', [], () => tf.fill([3, 4], 7, 'int32'));
-    await expectParity('zerosLike / onesLike', [rand([4, 3])], x => [tf.zerosLike(x), tf.onesLike(x)]);
+    await expectParity('zerosLike / onesLike', [rand([4, 3])], (x) => [tf.zerosLike(x), tf.onesLike(x)]);
   });
 });
 
@@ -272,10 +583,10 @@ describeCuda('cuda backend: storage, fallback, errors, memory, timing', () => {
     const r = rand([3, 1000]);
     const t = tf.tensor(r.values, r.shape);
     await tf.setBackend('cuda');
-    const u = tf.add(t, 0);   // t moves to cuda
+    const u = tf.add(t, 0); // t moves to cuda
     expect(Array.from(await u.data())).to.deep.equal(Array.from(r.values));
     await tf.setBackend('cpu');
-    expect(Array.from(t.dataSync())).to.deep.equal(Array.from(r.values));   // and back
+    expect(Array.from(t.dataSync())).to.deep.equal(Array.from(r.values)); // and back
     tf.dispose([t, u]);
   });
 
@@ -294,18 +605,35 @@ describeCuda('cuda backend: storage, fallback, errors, memory, timing', () => {
       console.warn = warn;
       process.env.TFJS_DELTA_STRICT_KERNELS = '1';
     }
-    expect(warnings.filter(w => w.includes('Cumsum'))).to.have.length(1);
+    expect(warnings.filter((w) => w.includes('Cumsum'))).to.have.length(1);
     x.dispose();
   });
 
   it('turns native failures into JS errors naming the kernel and the call', async () => {
     await tf.setBackend('cuda');
     const n = (tf.backend() as CudaBackend).n;
-    expect(() => n.conv({nd: 2, backwardData: false, n: 1, c: 3, k: 4, groups: 2, xs: [5, 5], ys: [5, 5], ws: [3, 3],
-                         pad: [1, 1], stride: [1, 1], dil: [1, 1], x: 0, w: 0, y: 0}))
-        .to.throw(/tfjs-delta cuda\.conv: conv: channels not divisible by groups/);
-    expect(() => n.binary({op: 99, dtype: 0, a: 0, b: 0, out: 0, outShape: [1], aStrides: [1], bStrides: [1]}))
-        .to.throw(/cuda\.binary: binary: unknown binary op 99/);
+    expect(() =>
+      n.conv({
+        nd: 2,
+        backwardData: false,
+        n: 1,
+        c: 3,
+        k: 4,
+        groups: 2,
+        xs: [5, 5],
+        ys: [5, 5],
+        ws: [3, 3],
+        pad: [1, 1],
+        stride: [1, 1],
+        dil: [1, 1],
+        x: 0,
+        w: 0,
+        y: 0,
+      }),
+    ).to.throw(/tfjs-delta cuda\.conv: conv: channels not divisible by groups/);
+    expect(() =>
+      n.binary({op: 99, dtype: 0, a: 0, b: 0, out: 0, outShape: [1], aStrides: [1], bStrides: [1]}),
+    ).to.throw(/cuda\.binary: binary: unknown binary op 99/);
     expect(() => n.alloc({bytes: 'x' as unknown as number})).to.throw(/cuda\.alloc: field 'bytes' must be a number/);
     expect(() => n.alloc({bytes: 1e15})).to.throw(/cudaMalloc failed: cudaErrorMemoryAllocation/);
     // still usable afterwards
@@ -316,7 +644,8 @@ describeCuda('cuda backend: storage, fallback, errors, memory, timing', () => {
     await tf.setBackend('cuda');
     const x = tf.tensor4d(rand([1, 16, 16, 8]).values, [1, 16, 16, 8]);
     const f = tf.tensor4d(rand([3, 3, 8, 8]).values, [3, 3, 8, 8]);
-    const step = () => tf.tidy(() => tf.mean(tf.maxPool(tf.relu(tf.conv2d(x, f, 1, 'same')), 2, 2, 'same'), [1, 2]).dataSync());
+    const step = () =>
+      tf.tidy(() => tf.mean(tf.maxPool(tf.relu(tf.conv2d(x, f, 1, 'same')), 2, 2, 'same'), [1, 2]).dataSync());
     step();
     const before = tf.memory() as tf.MemoryInfo & {numBytesInGPU: number};
     for (let i = 0; i < 300; i++) step();

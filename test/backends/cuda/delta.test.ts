@@ -11,8 +11,20 @@ import {expect} from 'chai';
 import {setCudaOptions} from '../../../src/backends/cuda/index';
 import type {CudaBackend} from '../../../src/backends/cuda/backend';
 import {deltaConvStats} from '../../../src/backends/cuda/kernels/delta';
-import {conv3dGated, deltaAdd, deltaConv2d, deltaPad2d, deltaScaleShift, deltaConv2dTranspose, deltaDepthwiseConv2d, deltaMaxPool, getMask,
-        isDense, sparseAccumulate, withMask} from '../../../src/index';
+import {
+  conv3dGated,
+  deltaAdd,
+  deltaConv2d,
+  deltaPad2d,
+  deltaScaleShift,
+  deltaConv2dTranspose,
+  deltaDepthwiseConv2d,
+  deltaMaxPool,
+  getMask,
+  isDense,
+  sparseAccumulate,
+  withMask,
+} from '../../../src/index';
 import type {Activation, PadSpec2D} from '../../../src/index';
 import {describeCuda, expectParity, Input, rand} from '../../support/cuda';
 
@@ -49,7 +61,7 @@ function cudaBackend(): CudaBackend {
 }
 
 type Pad = PadSpec2D;
-type Pad2 = number|[number, number]|[[number, number], [number, number]];
+type Pad2 = number | [number, number] | [[number, number], [number, number]];
 
 describeCuda('cuda delta kernels: deltaConv2d parity with the cpu reference', () => {
   const cases: Array<{x: number[]; k: number; co: number; s: number; d: number; pad: Pad; density: number}> = [
@@ -60,7 +72,20 @@ describeCuda('cuda delta kernels: deltaConv2d parity with the cpu reference', ()
     {x: [1, 19, 23, 9], k: 5, co: 20, s: 1, d: 1, pad: 2, density: 0.05},
     {x: [1, 21, 18, 8], k: 3, co: 17, s: 1, d: 2, pad: 'same', density: 0.2},
     {x: [1, 23, 29, 3], k: 7, co: 16, s: 2, d: 1, pad: 'same', density: 0.1},
-    {x: [3, 11, 9, 5], k: 3, co: 7, s: 1, d: 1, pad: [[0, 0], [1, 0], [0, 2], [0, 0]], density: 0.4},
+    {
+      x: [3, 11, 9, 5],
+      k: 3,
+      co: 7,
+      s: 1,
+      d: 1,
+      pad: [
+        [0, 0],
+        [1, 0],
+        [0, 2],
+        [0, 0],
+      ],
+      density: 0.4,
+    },
     {x: [1, 9, 40, 256], k: 1, co: 64, s: 1, d: 1, pad: 'valid', density: 0.5},
     {x: [2, 16, 32, 32], k: 3, co: 70, s: 1, d: 1, pad: 'valid', density: 1},
     // the mma.sync kernel (TF32, c % 4 == 0, co % 32 == 0): several double-buffered chunks, partial last chunks,
@@ -70,15 +95,21 @@ describeCuda('cuda delta kernels: deltaConv2d parity with the cpu reference', ()
     {x: [2, 12, 21, 20], k: 5, co: 32, s: 1, d: 2, pad: 'same', density: 0.2},
     {x: [2, 10, 19, 100], k: 1, co: 64, s: 1, d: 1, pad: 'valid', density: 0.4},
   ];
-  for (const [mode, tol] of [['tf32', TF32], ['strict fp32', FP32]] as const) {
+  for (const [mode, tol] of [
+    ['tf32', TF32],
+    ['strict fp32', FP32],
+  ] as const) {
     for (const c of cases) {
       it(`${mode}: x[${c.x}] k${c.k} -> ${c.co} s${c.s} d${c.d} pad ${JSON.stringify(c.pad)} density ${c.density}`, async () => {
         setCudaOptions({allowTF32: mode === 'tf32'});
         const before = {...deltaConvStats};
-        await expectParity(`deltaConv2d ${mode} ${JSON.stringify(c)}`,
-                           [rand(c.x), maskInput(c.x.slice(0, 3), c.density), rand([c.k, c.k, c.x[3], c.co], -0.3, 0.3)],
-                           (x, m, f) => withFlags(deltaConv2d(delta(x, m), f as tf.Tensor4D, c.s, c.pad, 'NHWC', c.d)),
-                           tol.rtol, tol.atol);
+        await expectParity(
+          `deltaConv2d ${mode} ${JSON.stringify(c)}`,
+          [rand(c.x), maskInput(c.x.slice(0, 3), c.density), rand([c.k, c.k, c.x[3], c.co], -0.3, 0.3)],
+          (x, m, f) => withFlags(deltaConv2d(delta(x, m), f as tf.Tensor4D, c.s, c.pad, 'NHWC', c.d)),
+          tol.rtol,
+          tol.atol,
+        );
         const ran = deltaConvStats.tensorCore - before.tensorCore;
         if (mode === 'tf32' && c.co >= 16 && c.k <= 5) expect(ran, 'tensor-core kernel used').to.be.greaterThan(0);
         if (mode !== 'tf32') expect(ran, 'no tensor cores under strict fp32').to.equal(0);
@@ -89,27 +120,54 @@ describeCuda('cuda delta kernels: deltaConv2d parity with the cpu reference', ()
   it('dense input (no mask) goes to cuDNN and still gets its output mask; bias gives a dense output', async () => {
     setCudaOptions({allowTF32: false});
     const before = deltaConvStats.cudnnDense;
-    await expectParity('dense input', [rand([2, 11, 13, 8]), rand([3, 3, 8, 16])],
-                       (x, f) => withFlags(deltaConv2d(x as tf.Tensor4D, f as tf.Tensor4D, 1, 'same')), FP32.rtol, FP32.atol);
-    await expectParity('bias', [rand([2, 11, 13, 8]), maskInput([2, 11, 13], 0.2), rand([3, 3, 8, 16]), rand([16])],
-                       (x, m, f, b) => withFlags(deltaConv2d(delta(x, m), f as tf.Tensor4D, 2, 'same', 'NHWC', 1, undefined,
-                                                             b as tf.Tensor1D)), FP32.rtol, FP32.atol);
+    await expectParity(
+      'dense input',
+      [rand([2, 11, 13, 8]), rand([3, 3, 8, 16])],
+      (x, f) => withFlags(deltaConv2d(x as tf.Tensor4D, f as tf.Tensor4D, 1, 'same')),
+      FP32.rtol,
+      FP32.atol,
+    );
+    await expectParity(
+      'bias',
+      [rand([2, 11, 13, 8]), maskInput([2, 11, 13], 0.2), rand([3, 3, 8, 16]), rand([16])],
+      (x, m, f, b) =>
+        withFlags(deltaConv2d(delta(x, m), f as tf.Tensor4D, 2, 'same', 'NHWC', 1, undefined, b as tf.Tensor1D)),
+      FP32.rtol,
+      FP32.atol,
+    );
     expect(deltaConvStats.cudnnDense - before).to.be.greaterThan(0);
   });
 });
 
 describeCuda('cuda delta kernels: tiles, empty masks, lazy zeros', () => {
   // Tensor-core tiles are 8 x 16 output pixels, the direct kernel's 8 x 8: pixels on both sides of their borders.
-  const pixels: Array<[number, number]> = [[0, 0], [7, 15], [8, 16], [7, 16], [8, 15], [15, 31], [16, 32], [19, 36]];
+  const pixels: Array<[number, number]> = [
+    [0, 0],
+    [7, 15],
+    [8, 16],
+    [7, 16],
+    [8, 15],
+    [15, 31],
+    [16, 32],
+    [19, 36],
+  ];
   for (const mode of ['tf32', 'strict fp32']) {
-    for (const [k, s, d] of [[3, 1, 1], [3, 2, 1], [5, 1, 2], [1, 1, 1]]) {
+    for (const [k, s, d] of [
+      [3, 1, 1],
+      [3, 2, 1],
+      [5, 1, 2],
+      [1, 1, 1],
+    ]) {
       it(`${mode}: single active pixels at tile borders reach exactly their footprint (k${k} s${s} d${d})`, async () => {
         setCudaOptions({allowTF32: mode === 'tf32'});
         for (const [py, px] of pixels) {
-          await expectParity(`pixel (${py},${px}) k${k} s${s} d${d}`,
-                             [rand([2, 20, 37, 16]), onePixel([2, 20, 37], 1, py, px), rand([k, k, 16, 32], -0.3, 0.3)],
-                             (x, m, f) => withFlags(deltaConv2d(delta(x, m), f as tf.Tensor4D, s, 'same', 'NHWC', d)),
-                             mode === 'tf32' ? TF32.rtol : FP32.rtol, mode === 'tf32' ? TF32.atol : FP32.atol);
+          await expectParity(
+            `pixel (${py},${px}) k${k} s${s} d${d}`,
+            [rand([2, 20, 37, 16]), onePixel([2, 20, 37], 1, py, px), rand([k, k, 16, 32], -0.3, 0.3)],
+            (x, m, f) => withFlags(deltaConv2d(delta(x, m), f as tf.Tensor4D, s, 'same', 'NHWC', d)),
+            mode === 'tf32' ? TF32.rtol : FP32.rtol,
+            mode === 'tf32' ? TF32.atol : FP32.atol,
+          );
         }
       });
     }
@@ -117,35 +175,70 @@ describeCuda('cuda delta kernels: tiles, empty masks, lazy zeros', () => {
 
   it('an empty mask costs nothing and reads as exact zeros through every op', async () => {
     setCudaOptions({allowTF32: true});
-    await expectParity('empty', [rand([1, 24, 40, 32]), maskInput([1, 24, 40], 0), rand([3, 3, 32, 64]),
-                                 rand([1, 24, 40, 32]), rand([1, 24, 40, 64])],
-                       (x, m, f, a, a2) => {
-                         const dx = delta(x, m);
-                         const conv = deltaConv2d(dx, f as tf.Tensor4D, 1, 'same');
-                         const acc = sparseAccumulate(a2, tf.zerosLike(a2), conv, {activation: 'relu'});
-                         const pool = deltaMaxPool(a as tf.Tensor4D, dx, 2);
-                         return [...withFlags(conv), tf.add(conv, 1), ...withFlags(acc.delta), acc.accumulated,
-                                 ...withFlags(pool.delta), pool.accumulated];
-                       });
+    await expectParity(
+      'empty',
+      [
+        rand([1, 24, 40, 32]),
+        maskInput([1, 24, 40], 0),
+        rand([3, 3, 32, 64]),
+        rand([1, 24, 40, 32]),
+        rand([1, 24, 40, 64]),
+      ],
+      (x, m, f, a, a2) => {
+        const dx = delta(x, m);
+        const conv = deltaConv2d(dx, f as tf.Tensor4D, 1, 'same');
+        const acc = sparseAccumulate(a2, tf.zerosLike(a2), conv, {activation: 'relu'});
+        const pool = deltaMaxPool(a as tf.Tensor4D, dx, 2);
+        return [
+          ...withFlags(conv),
+          tf.add(conv, 1),
+          ...withFlags(acc.delta),
+          acc.accumulated,
+          ...withFlags(pool.delta),
+          pool.accumulated,
+        ];
+      },
+    );
   });
 
   it('deltaAdd and deltaScaleShift (native at active pixels): masked, dense and mixed inputs, batch 3, odd sizes', async () => {
     for (const lazyZeros of [true, false]) {
       cudaBackend().lazyZeros = lazyZeros;
-      for (const [shape, da, db] of [[[3, 13, 17, 16], 0.1, 0.3], [[1, 9, 11, 70], 0.5, 1], [[2, 7, 5, 3], 1, 0.2],
-                                     [[17, 40], 0.3, 0.6]] as Array<[number[], number, number]>) {
+      for (const [shape, da, db] of [
+        [[3, 13, 17, 16], 0.1, 0.3],
+        [[1, 9, 11, 70], 0.5, 1],
+        [[2, 7, 5, 3], 1, 0.2],
+        [[17, 40], 0.3, 0.6],
+      ] as Array<[number[], number, number]>) {
         const px = shape.slice(0, -1);
-        const maybe = (x: tf.Tensor, m: tf.Tensor, density: number) => density < 1 ? withMask(x, tf.greater(m, 0.5)) : x;
-        await expectParity(`deltaAdd / deltaScaleShift [${shape}] densities ${da}/${db}, lazy zeros ${lazyZeros}`,
-                           [rand(shape), maskInput(px, da), rand(shape), maskInput(px, db), rand([shape[shape.length - 1]]),
-                            rand([shape[shape.length - 1]])],
-                           (a, ma, b, mb, scale, offset) => {
-                             const x = maybe(a, ma, da), y = maybe(b, mb, db);
-                             const sum = deltaAdd(x, y);
-                             const scaled = deltaScaleShift(x, scale as tf.Tensor1D);
-                             return [...withFlags(sum), ...withFlags(scaled), tf.mul(sum, 3), deltaAdd(sum, scaled),
-                                     ...withFlags(deltaScaleShift(sum, scale as tf.Tensor1D, offset as tf.Tensor1D))];
-                           }, FP32.rtol, FP32.atol);
+        const maybe = (x: tf.Tensor, m: tf.Tensor, density: number) =>
+          density < 1 ? withMask(x, tf.greater(m, 0.5)) : x;
+        await expectParity(
+          `deltaAdd / deltaScaleShift [${shape}] densities ${da}/${db}, lazy zeros ${lazyZeros}`,
+          [
+            rand(shape),
+            maskInput(px, da),
+            rand(shape),
+            maskInput(px, db),
+            rand([shape[shape.length - 1]]),
+            rand([shape[shape.length - 1]]),
+          ],
+          (a, ma, b, mb, scale, offset) => {
+            const x = maybe(a, ma, da),
+              y = maybe(b, mb, db);
+            const sum = deltaAdd(x, y);
+            const scaled = deltaScaleShift(x, scale as tf.Tensor1D);
+            return [
+              ...withFlags(sum),
+              ...withFlags(scaled),
+              tf.mul(sum, 3),
+              deltaAdd(sum, scaled),
+              ...withFlags(deltaScaleShift(sum, scale as tf.Tensor1D, offset as tf.Tensor1D)),
+            ];
+          },
+          FP32.rtol,
+          FP32.atol,
+        );
       }
     }
     cudaBackend().lazyZeros = true;
@@ -154,32 +247,55 @@ describeCuda('cuda delta kernels: tiles, empty masks, lazy zeros', () => {
   it('deltaPad2d (native): masked and dense inputs, asymmetric pads, lazy and eager zeros', async () => {
     for (const lazyZeros of [true, false]) {
       cudaBackend().lazyZeros = lazyZeros;
-      for (const [shape, density, padding] of [[[3, 9, 13, 16], 0.2, [[1, 2], [0, 3]]], [[1, 7, 6, 70], 1, 2],
-                                                [[2, 5, 11, 3], 0.5, [1, 0]]] as Array<[number[], number, Pad2]>) {
-        await expectParity(`deltaPad2d [${shape}] density ${density} padding ${JSON.stringify(padding)}`,
-                           [rand(shape), maskInput(shape.slice(0, 3), density)], (x, m) => {
-                             const padded = deltaPad2d(density < 1 ? delta(x, m) : x as tf.Tensor4D, padding);
-                             return [...withFlags(padded), tf.mul(padded, 2)];
-                           }, FP32.rtol, FP32.atol);
+      for (const [shape, density, padding] of [
+        [
+          [3, 9, 13, 16],
+          0.2,
+          [
+            [1, 2],
+            [0, 3],
+          ],
+        ],
+        [[1, 7, 6, 70], 1, 2],
+        [[2, 5, 11, 3], 0.5, [1, 0]],
+      ] as Array<[number[], number, Pad2]>) {
+        await expectParity(
+          `deltaPad2d [${shape}] density ${density} padding ${JSON.stringify(padding)}`,
+          [rand(shape), maskInput(shape.slice(0, 3), density)],
+          (x, m) => {
+            const padded = deltaPad2d(density < 1 ? delta(x, m) : (x as tf.Tensor4D), padding);
+            return [...withFlags(padded), tf.mul(padded, 2)];
+          },
+          FP32.rtol,
+          FP32.atol,
+        );
       }
     }
     cudaBackend().lazyZeros = true;
   });
 
   it('sparseAccumulate inPlace: on cuda the state outputs are the state inputs, updated at active pixels only', async () => {
-    for (const [activation, density] of [['relu', 0.1], ['linear', 1], ['sigmoid', 0.4]] as Array<[Activation, number]>) {
+    for (const [activation, density] of [
+      ['relu', 0.1],
+      ['linear', 1],
+      ['sigmoid', 0.4],
+    ] as Array<[Activation, number]>) {
       const shape = [3, 9, 13, 40];
-      await expectParity(`inPlace ${activation} density ${density}`,
-                         [rand(shape, -3, 3), rand(shape, -0.05, 0.05), rand(shape), maskInput(shape.slice(0, 3), density)],
-                         (a, r, d, m) => {
-                           const [ownA, ownR] = [tf.add(a, 0), tf.add(r, 0)];  // state the caller owns
-                           const out = sparseAccumulate(ownA, ownR, delta(d, m), {threshold: 0.3, activation, inPlace: true});
-                           if (tf.getBackend() === 'cuda') {
-                             expect(out.accumulated.dataId, 'accumulated aliases its input').to.equal(ownA.dataId);
-                             expect(out.residual.dataId, 'residual aliases its input').to.equal(ownR.dataId);
-                           }
-                           return [...withFlags(out.delta), out.accumulated, out.residual];
-                         }, FP32.rtol, FP32.atol);
+      await expectParity(
+        `inPlace ${activation} density ${density}`,
+        [rand(shape, -3, 3), rand(shape, -0.05, 0.05), rand(shape), maskInput(shape.slice(0, 3), density)],
+        (a, r, d, m) => {
+          const [ownA, ownR] = [tf.add(a, 0), tf.add(r, 0)]; // state the caller owns
+          const out = sparseAccumulate(ownA, ownR, delta(d, m), {threshold: 0.3, activation, inPlace: true});
+          if (tf.getBackend() === 'cuda') {
+            expect(out.accumulated.dataId, 'accumulated aliases its input').to.equal(ownA.dataId);
+            expect(out.residual.dataId, 'residual aliases its input').to.equal(ownR.dataId);
+          }
+          return [...withFlags(out.delta), out.accumulated, out.residual];
+        },
+        FP32.rtol,
+        FP32.atol,
+      );
     }
   });
 
@@ -190,20 +306,29 @@ describeCuda('cuda delta kernels: tiles, empty masks, lazy zeros', () => {
       const b = cudaBackend();
       const lazy = tf.getBackend() === 'cuda' && b.lazyZeros ? b.isLazy(conv) : false;
       if (tf.getBackend() === 'cuda' && b.lazyZeros) expect(lazy, 'conv output is lazy').to.equal(true);
-      const viaOp = tf.mul(conv, 2);                              // a standard kernel materialises the zeros
-      const again = deltaConv2d(conv as tf.Tensor4D, f as tf.Tensor4D, 1, 'same');  // a delta kernel reads it as is
-      const added = deltaAdd(conv, conv);                            // native companion kernel: reads it as is
+      const viaOp = tf.mul(conv, 2); // a standard kernel materialises the zeros
+      const again = deltaConv2d(conv as tf.Tensor4D, f as tf.Tensor4D, 1, 'same'); // a delta kernel reads it as is
+      const added = deltaAdd(conv, conv); // native companion kernel: reads it as is
       return [viaOp, ...withFlags(again), ...withFlags(added)];
     };
-    await expectParity('lazy', [rand([3, 13, 17, 16]), maskInput([3, 13, 17], 0.05), rand([3, 3, 16, 16], -0.3, 0.3)],
-                       run, FP32.rtol, FP32.atol);
+    await expectParity(
+      'lazy',
+      [rand([3, 13, 17, 16]), maskInput([3, 13, 17], 0.05), rand([3, 3, 16, 16], -0.3, 0.3)],
+      run,
+      FP32.rtol,
+      FP32.atol,
+    );
     const b = cudaBackend();
     const saved = b.lazyZeros;
     b.lazyZeros = false;
     try {
-      await expectParity('eager zeros', [rand([3, 13, 17, 16]), maskInput([3, 13, 17], 0.05),
-                                         rand([3, 3, 16, 16], -0.3, 0.3)],
-                         (x, m, f) => withFlags(deltaConv2d(delta(x, m), f as tf.Tensor4D, 1, 'same')), FP32.rtol, FP32.atol);
+      await expectParity(
+        'eager zeros',
+        [rand([3, 13, 17, 16]), maskInput([3, 13, 17], 0.05), rand([3, 3, 16, 16], -0.3, 0.3)],
+        (x, m, f) => withFlags(deltaConv2d(delta(x, m), f as tf.Tensor4D, 1, 'same')),
+        FP32.rtol,
+        FP32.atol,
+      );
     } finally {
       b.lazyZeros = saved;
     }
@@ -211,38 +336,65 @@ describeCuda('cuda delta kernels: tiles, empty masks, lazy zeros', () => {
 });
 
 describeCuda('cuda delta kernels: depthwise, transposed, accumulate, max pool, gated conv3d', () => {
-  for (const [k, s, d, mult, direct] of [[3, 1, 1, 1, 0], [3, 2, 1, 2, 0], [5, 1, 2, 1, 0], [1, 1, 1, 3, 0],
-                                         [3, 1, 1, 1, 1], [3, 2, 1, 2, 1], [5, 1, 2, 1, 1], [1, 1, 1, 3, 1]]) {
+  for (const [k, s, d, mult, direct] of [
+    [3, 1, 1, 1, 0],
+    [3, 2, 1, 2, 0],
+    [5, 1, 2, 1, 0],
+    [1, 1, 1, 3, 0],
+    [3, 1, 1, 1, 1],
+    [3, 2, 1, 2, 1],
+    [5, 1, 2, 1, 1],
+    [1, 1, 1, 3, 1],
+  ]) {
     it(`deltaDepthwiseConv2d k${k} s${s} d${d} multiplier ${mult} (${direct ? 'tile-skipping direct kernel' : 'cuDNN'}), batch 3, with and without bias`, async () => {
       cudaBackend().directDeltaConvs = direct === 1;
       setCudaOptions({allowTF32: false});
       const before = {...deltaConvStats};
-      await expectParity('depthwise', [rand([3, 15, 19, 12]), maskInput([3, 15, 19], 0.2), rand([k, k, 12, mult]), rand([12 * mult])],
-                         (x, m, f, b) => [...withFlags(deltaDepthwiseConv2d(delta(x, m), f as tf.Tensor4D, s, 'same', 'NHWC', d)),
-                                          ...withFlags(deltaDepthwiseConv2d(delta(x, m), f as tf.Tensor4D, s, 'same', 'NHWC', d,
-                                                                            undefined, b as tf.Tensor1D))],
-                         FP32.rtol, FP32.atol);
+      await expectParity(
+        'depthwise',
+        [rand([3, 15, 19, 12]), maskInput([3, 15, 19], 0.2), rand([k, k, 12, mult]), rand([12 * mult])],
+        (x, m, f, b) => [
+          ...withFlags(deltaDepthwiseConv2d(delta(x, m), f as tf.Tensor4D, s, 'same', 'NHWC', d)),
+          ...withFlags(
+            deltaDepthwiseConv2d(delta(x, m), f as tf.Tensor4D, s, 'same', 'NHWC', d, undefined, b as tf.Tensor1D),
+          ),
+        ],
+        FP32.rtol,
+        FP32.atol,
+      );
       expect(deltaConvStats.cudnnDense - before.cudnnDense, 'cuDNN launches').to.equal(direct ? 0 : 2);
       cudaBackend().directDeltaConvs = false;
       setCudaOptions({allowTF32: true});
     });
   }
-  for (const [k, s, pad, sparse] of [[4, 2, 'same', false], [3, 2, 'valid', false], [2, 2, 0, false], [5, 1, 2, false],
-                                     [4, 2, 'same', true], [3, 2, 'valid', true], [2, 2, 0, true], [5, 1, 2, true]] as
-       Array<[number, number, Pad, boolean]>) {
+  for (const [k, s, pad, sparse] of [
+    [4, 2, 'same', false],
+    [3, 2, 'valid', false],
+    [2, 2, 0, false],
+    [5, 1, 2, false],
+    [4, 2, 'same', true],
+    [3, 2, 'valid', true],
+    [2, 2, 0, true],
+    [5, 1, 2, true],
+  ] as Array<[number, number, Pad, boolean]>) {
     it(`deltaConv2dTranspose k${k} s${s} pad ${JSON.stringify(pad)} (${sparse ? 'tile-skipping direct kernel' : 'cuDNN'}), batch 3, with and without bias`, async () => {
       cudaBackend().directDeltaConvs = sparse;
       setCudaOptions({allowTF32: false});
       const before = {...deltaConvStats};
       const [h, w] = [7, 10];
       const p = typeof pad === 'number' ? pad : 0;
-      const size = (n: number) => pad === 'same' ? n * s : (n - 1) * s + k - 2 * p;
+      const size = (n: number) => (pad === 'same' ? n * s : (n - 1) * s + k - 2 * p);
       const out: [number, number, number, number] = [3, size(h), size(w), 9];
-      await expectParity('transposed', [rand([3, h, w, 6]), maskInput([3, h, w], 0.2), rand([k, k, 9, 6]), rand([9])],
-                         (x, m, f, b) => [...withFlags(deltaConv2dTranspose(delta(x, m), f as tf.Tensor4D, out, s, pad)),
-                                          ...withFlags(deltaConv2dTranspose(delta(x, m), f as tf.Tensor4D, out, s, pad,
-                                                                            undefined, b as tf.Tensor1D))],
-                         FP32.rtol, FP32.atol);
+      await expectParity(
+        'transposed',
+        [rand([3, h, w, 6]), maskInput([3, h, w], 0.2), rand([k, k, 9, 6]), rand([9])],
+        (x, m, f, b) => [
+          ...withFlags(deltaConv2dTranspose(delta(x, m), f as tf.Tensor4D, out, s, pad)),
+          ...withFlags(deltaConv2dTranspose(delta(x, m), f as tf.Tensor4D, out, s, pad, undefined, b as tf.Tensor1D)),
+        ],
+        FP32.rtol,
+        FP32.atol,
+      );
       expect(deltaConvStats.cudnnDense - before.cudnnDense, 'cuDNN launches').to.equal(sparse ? 0 : 2);
       cudaBackend().directDeltaConvs = false;
       setCudaOptions({allowTF32: true});
@@ -250,24 +402,42 @@ describeCuda('cuda delta kernels: depthwise, transposed, accumulate, max pool, g
   }
   for (const activation of ['linear', 'relu', 'relu6', 'leakyRelu', 'sigmoid', 'tanh'] as const) {
     it(`sparseAccumulate ${activation}: masked, dense and rank-2 deltas`, async () => {
-      for (const [shape, density] of [[[3, 9, 13, 40], 0.3], [[1, 5, 7, 3], 1], [[17, 70], 0.5]] as Array<[number[], number]>) {
-        await expectParity(`sparseAccumulate ${activation} [${shape}]`,
-                           [rand(shape, -3, 3), rand(shape, -0.05, 0.05), rand(shape), maskInput(shape.slice(0, -1), density)],
-                           (a, r, d, m) => {
-                             const dd = density === 1 ? d : withMask(d, tf.greater(m, 0.5));
-                             const out = sparseAccumulate(a, r, dd, {threshold: 0.3, activation, alpha: 0.1});
-                             return [...withFlags(out.delta), out.accumulated, out.residual];
-                           }, 1e-5, 1e-6);
+      for (const [shape, density] of [
+        [[3, 9, 13, 40], 0.3],
+        [[1, 5, 7, 3], 1],
+        [[17, 70], 0.5],
+      ] as Array<[number[], number]>) {
+        await expectParity(
+          `sparseAccumulate ${activation} [${shape}]`,
+          [rand(shape, -3, 3), rand(shape, -0.05, 0.05), rand(shape), maskInput(shape.slice(0, -1), density)],
+          (a, r, d, m) => {
+            const dd = density === 1 ? d : withMask(d, tf.greater(m, 0.5));
+            const out = sparseAccumulate(a, r, dd, {threshold: 0.3, activation, alpha: 0.1});
+            return [...withFlags(out.delta), out.accumulated, out.residual];
+          },
+          1e-5,
+          1e-6,
+        );
       }
     });
   }
-  for (const [pool, s, pad] of [[2, 2, 'valid'], [3, 2, 'same'], [3, 1, 1], [2, 2, 'same']] as Array<[number, number, Pad]>) {
+  for (const [pool, s, pad] of [
+    [2, 2, 'valid'],
+    [3, 2, 'same'],
+    [3, 1, 1],
+    [2, 2, 'same'],
+  ] as Array<[number, number, Pad]>) {
     it(`deltaMaxPool ${pool}x${pool} s${s} pad ${JSON.stringify(pad)}, odd sizes, batch 3`, async () => {
-      await expectParity('maxPool', [rand([3, 11, 13, 10]), rand([3, 11, 13, 10]), maskInput([3, 11, 13], 0.2)],
-                         (a, d, m) => {
-                           const out = deltaMaxPool(a as tf.Tensor4D, withMask(d, tf.greater(m, 0.5)) as tf.Tensor4D, pool, s, pad);
-                           return [...withFlags(out.delta), out.accumulated];
-                         }, 1e-6, 1e-6);
+      await expectParity(
+        'maxPool',
+        [rand([3, 11, 13, 10]), rand([3, 11, 13, 10]), maskInput([3, 11, 13], 0.2)],
+        (a, d, m) => {
+          const out = deltaMaxPool(a as tf.Tensor4D, withMask(d, tf.greater(m, 0.5)) as tf.Tensor4D, pool, s, pad);
+          return [...withFlags(out.delta), out.accumulated];
+        },
+        1e-6,
+        1e-6,
+      );
     });
   }
   for (const transpose of [false, true]) {
@@ -275,13 +445,39 @@ describeCuda('cuda delta kernels: depthwise, transposed, accumulate, max pool, g
       setCudaOptions({allowTF32: false});
       const k = transpose ? [3, 4, 4] : [3, 3, 3];
       const filter = transpose ? [...k, 6, 5] : [...k, 5, 6];
-      await expectParity('conv3dGated', [rand([2, 4, 9, 10, 5]), rand(filter, -0.3, 0.3), rand([6]), rand([6, 6]), rand([6])],
-                         (x, f, b, wg, bg) => conv3dGated({
-                           x: x as tf.Tensor5D, filter: f as tf.Tensor5D, bias: b, gateKernel: wg, gateBias: bg,
-                           strides: transpose ? [1, 2, 2] : [1, 2, 1], transpose, activation: 'leakyRelu', alpha: 0.2,
-                           pad: transpose ? [[0, 0], [1, 1], [1, 2], [1, 1], [0, 0]] : [[0, 0], [1, 1], [0, 1], [1, 2], [0, 0]],
-                         }),
-                         FP32.rtol, FP32.atol);
+      await expectParity(
+        'conv3dGated',
+        [rand([2, 4, 9, 10, 5]), rand(filter, -0.3, 0.3), rand([6]), rand([6, 6]), rand([6])],
+        (x, f, b, wg, bg) =>
+          conv3dGated({
+            x: x as tf.Tensor5D,
+            filter: f as tf.Tensor5D,
+            bias: b,
+            gateKernel: wg,
+            gateBias: bg,
+            strides: transpose ? [1, 2, 2] : [1, 2, 1],
+            transpose,
+            activation: 'leakyRelu',
+            alpha: 0.2,
+            pad: transpose
+              ? [
+                  [0, 0],
+                  [1, 1],
+                  [1, 2],
+                  [1, 1],
+                  [0, 0],
+                ]
+              : [
+                  [0, 0],
+                  [1, 1],
+                  [0, 1],
+                  [1, 2],
+                  [0, 0],
+                ],
+          }),
+        FP32.rtol,
+        FP32.atol,
+      );
     });
   }
 });
@@ -293,12 +489,20 @@ describeCuda('cuda delta kernels: a 200-frame stream', () => {
     const shape = [1, 24, 40, 16];
     const w = tf.randomNormal([3, 3, 16, 32], 0, 0.2) as tf.Tensor4D;
     let x = tf.randomNormal(shape);
-    let inA = tf.zeros(shape), inR = tf.zeros(shape);
-    let actA = tf.zeros([1, 24, 40, 32]), actR = tf.zeros([1, 24, 40, 32]);
-    let poolA = tf.zeros([1, 24, 40, 32]), outA = tf.zeros([1, 12, 20, 32]), outR = tf.zeros([1, 12, 20, 32]);
+    let inA = tf.zeros(shape),
+      inR = tf.zeros(shape);
+    let actA = tf.zeros([1, 24, 40, 32]),
+      actR = tf.zeros([1, 24, 40, 32]);
+    let poolA = tf.zeros([1, 24, 40, 32]),
+      outA = tf.zeros([1, 12, 20, 32]),
+      outR = tf.zeros([1, 12, 20, 32]);
     const b = cudaBackend();
     let mark: {tensors: number; blocks: number; bytes: number} | null = null;
-    const usage = () => ({tensors: tf.memory().numTensors, blocks: b.n.memory().blocks, bytes: b.memory().numBytesInGPU});
+    const usage = () => ({
+      tensors: tf.memory().numTensors,
+      blocks: b.n.memory().blocks,
+      bytes: b.memory().numBytesInGPU,
+    });
     for (let t = 0; t < 200; t++) {
       const next = tf.tidy(() => {
         // ~3% of the pixels move per frame.
@@ -315,8 +519,16 @@ describeCuda('cuda delta kernels: a 200-frame stream', () => {
           const scale = tf.max(tf.abs(dense)).dataSync()[0];
           expect(diff, `frame ${t}: max |delta - dense|`).to.be.lessThan(1e-4 * scale + 1e-5);
         }
-        return {x: xn, inA: inp.accumulated, inR: inp.residual, actA: act.accumulated, actR: act.residual,
-                poolA: pool.accumulated, outA: out.accumulated, outR: out.residual};
+        return {
+          x: xn,
+          inA: inp.accumulated,
+          inR: inp.residual,
+          actA: act.accumulated,
+          actR: act.residual,
+          poolA: pool.accumulated,
+          outA: out.accumulated,
+          outR: out.residual,
+        };
       });
       tf.dispose([x, inA, inR, actA, actR, poolA, outA, outR]);
       ({x, inA, inR, actA, actR, poolA, outA, outR} = next);

@@ -31,7 +31,7 @@ import {loadNsfwMobileNetV2} from '../../../data/models';
 
 const [H, W] = [96, 128];
 const FRAMES = 200;
-const OFFSET = 200;  // second stream of the batch-2 run: frames t + 200
+const OFFSET = 200; // second stream of the batch-2 run: frames t + 200
 // Per frame: 1e-5 (see above) plus one fp32 rounding (6e-8) per frame already summed into the output layer's
 // accumulator (DeltaOutput adds each frame's delta to a running sum: after t frames its rounding is up to t * 6e-8
 // of the output's scale). MobileNetV2 reached 1.23e-5 at frame 166 of 200 (H100, strict fp32) against a flat
@@ -41,7 +41,9 @@ const WINDOW = 50;
 
 /** Frame t (and t + OFFSET for batch 2) as [batch, H, W, 3] in [0, 1]. */
 function frame(rgb: Uint8Array, t: number, batch: number): tf.Tensor4D {
-  return tf.tidy(() => tf.concat(Array.from({length: batch}, (_, b) => frameTensor(rgb, t + b * OFFSET, H, W))) as tf.Tensor4D);
+  return tf.tidy(
+    () => tf.concat(Array.from({length: batch}, (_, b) => frameTensor(rgb, t + b * OFFSET, H, W))) as tf.Tensor4D,
+  );
 }
 
 /** Runs the sequence; returns max |delta - dense| / max |dense| per frame (failing at once on a bad frame). */
@@ -55,10 +57,11 @@ function sequenceErrors(dense: tfl.LayersModel, rgb: Uint8Array, batch: number, 
       expect(got.shape, `${ctx} frame ${t}: shape`).to.deep.equal(want.shape);
       const [g, w] = [got.dataSync(), want.dataSync()];
       tf.dispose([x, want, got]);
-      let maxDiff = 0, scale = 0;
+      let maxDiff = 0,
+        scale = 0;
       for (let i = 0; i < w.length; i++) {
         const d = Math.abs(g[i] - w[i]);
-        if (!(d <= maxDiff)) maxDiff = d;  // NaN (a poisoned, unwritten element) propagates
+        if (!(d <= maxDiff)) maxDiff = d; // NaN (a poisoned, unwritten element) propagates
         scale = Math.max(scale, Math.abs(w[i]));
       }
       const rel = maxDiff / scale;
@@ -71,8 +74,10 @@ function sequenceErrors(dense: tfl.LayersModel, rgb: Uint8Array, batch: number, 
   }
   const mean = (v: number[]) => v.reduce((a, b) => a + b, 0) / v.length;
   const [early, late] = [mean(errors.slice(1, 1 + WINDOW)), mean(errors.slice(-WINDOW))];
-  console.log(`      ${ctx}: max rel error ${Math.max(...errors).toExponential(2)}; mean frames 1-${WINDOW} ` +
-      `${early.toExponential(2)}, last ${WINDOW} ${late.toExponential(2)}`);
+  console.log(
+    `      ${ctx}: max rel error ${Math.max(...errors).toExponential(2)}; mean frames 1-${WINDOW} ` +
+      `${early.toExponential(2)}, last ${WINDOW} ${late.toExponential(2)}`,
+  );
   expect(late, `${ctx}: mean error of the last ${WINDOW} frames vs frames 1-${WINDOW}`).to.be.at.most(3 * early + 1e-9);
   return errors;
 }
@@ -80,7 +85,7 @@ function sequenceErrors(dense: tfl.LayersModel, rgb: Uint8Array, batch: number, 
 describeCuda('cuda: threshold-0 delta models over 200 vtest.avi frames equal the dense models', () => {
   const missing = cuda.available ? framesUnavailable(FRAMES + OFFSET, H, W) : null;
   if (missing != null) {
-    it(`skipped: vtest frames unavailable: ${missing}`, function() {
+    it(`skipped: vtest frames unavailable: ${missing}`, function () {
       this.skip();
     });
     return;
@@ -92,7 +97,7 @@ describeCuda('cuda: threshold-0 delta models over 200 vtest.avi frames equal the
     setCudaOptions({allowTF32: false});
   });
 
-  it(`toDelta(ResNet-50 + pose head), seeded weights, batch 1, ${H}x${W}`, function() {
+  it(`toDelta(ResNet-50 + pose head), seeded weights, batch 1, ${H}x${W}`, function () {
     this.timeout(300000);
     const dense = seededResNet50Pose();
     try {
@@ -102,7 +107,7 @@ describeCuda('cuda: threshold-0 delta models over 200 vtest.avi frames equal the
     }
   });
 
-  it(`toDelta(nsfwjs MobileNetV2), trained weights, batch 2 (two streams), ${H}x${W}`, async function() {
+  it(`toDelta(nsfwjs MobileNetV2), trained weights, batch 2 (two streams), ${H}x${W}`, async function () {
     this.timeout(300000);
     const dense = await loadNsfwMobileNetV2(H, W);
     try {

@@ -31,7 +31,7 @@ describeCuda('frame bytes and asynchronous reads on cuda', () => {
   });
 
   it('round-trips a 1080p-sized frame through the asynchronous read path', async () => {
-    const shape = [1, 1, 1080 / 4, 1920 / 4 + 1, 3];  // 390 KiB of bytes, 1.5 MiB of floats: above the sync limit
+    const shape = [1, 1, 1080 / 4, 1920 / 4 + 1, 3]; // 390 KiB of bytes, 1.5 MiB of floats: above the sync limit
     const bytes = randomBytes(shape.reduce((p, d) => p * d, 1));
     const frames = framesFromBytes(bytes, shape);
     const values = await frames.data();

@@ -25,13 +25,21 @@ function classifier(): tfl.LayersModel {
 
 function residual2d(): tfl.LayersModel {
   const input = tfl.input({shape: [24, 20, 8]});
-  const a = tfl.layers.conv2d({filters: 8, kernelSize: 3, padding: 'same', activation: 'relu'}).apply(input) as tfl.SymbolicTensor;
-  const b = tfl.layers.depthwiseConv2d({kernelSize: 3, padding: 'same', depthMultiplier: 1}).apply(a) as tfl.SymbolicTensor;
+  const a = tfl.layers
+    .conv2d({filters: 8, kernelSize: 3, padding: 'same', activation: 'relu'})
+    .apply(input) as tfl.SymbolicTensor;
+  const b = tfl.layers
+    .depthwiseConv2d({kernelSize: 3, padding: 'same', depthMultiplier: 1})
+    .apply(a) as tfl.SymbolicTensor;
   const sum = tfl.layers.add().apply([input, b]) as tfl.SymbolicTensor;
   const bn = tfl.layers.batchNormalization().apply(sum) as tfl.SymbolicTensor;
   const act = tfl.layers.leakyReLU({alpha: 0.2}).apply(bn) as tfl.SymbolicTensor;
-  const down = tfl.layers.conv2d({filters: 16, kernelSize: 3, strides: 2, padding: 'same'}).apply(act) as tfl.SymbolicTensor;
-  const up = tfl.layers.conv2dTranspose({filters: 8, kernelSize: 4, strides: 2, padding: 'same'}).apply(down) as tfl.SymbolicTensor;
+  const down = tfl.layers
+    .conv2d({filters: 16, kernelSize: 3, strides: 2, padding: 'same'})
+    .apply(act) as tfl.SymbolicTensor;
+  const up = tfl.layers
+    .conv2dTranspose({filters: 8, kernelSize: 4, strides: 2, padding: 'same'})
+    .apply(down) as tfl.SymbolicTensor;
   const ups = tfl.layers.upSampling2d({size: [2, 2], interpolation: 'bilinear'}).apply(down) as tfl.SymbolicTensor;
   const cat = tfl.layers.concatenate().apply([up, act, ups]) as tfl.SymbolicTensor;
   const pad = tfl.layers.zeroPadding2d({padding: 1}).apply(cat) as tfl.SymbolicTensor;
@@ -41,7 +49,9 @@ function residual2d(): tfl.LayersModel {
 
 function small3d(): tfl.LayersModel {
   const m = tfl.sequential();
-  m.add(tfl.layers.conv3d({inputShape: [4, 16, 16, 3], filters: 8, kernelSize: 3, padding: 'same', activation: 'relu'}));
+  m.add(
+    tfl.layers.conv3d({inputShape: [4, 16, 16, 3], filters: 8, kernelSize: 3, padding: 'same', activation: 'relu'}),
+  );
   m.add(tfl.layers.maxPooling3d({poolSize: [1, 2, 2]}));
   m.add(tfl.layers.conv3d({filters: 16, kernelSize: [3, 3, 3], strides: [1, 2, 2], padding: 'same'}));
   m.add(tfl.layers.leakyReLU({alpha: 0.2}));
@@ -63,12 +73,16 @@ describeCuda('cuda backend: LayersModel predict parity', () => {
       // Non-trivial batch-norm statistics, so the layer does more than pass through.
       for (const layer of model.layers)
         if (layer.getClassName() === 'BatchNormalization')
-          layer.setWeights(layer.getWeights().map((w, i) => tf.tensor(rand(w.shape, i === 3 ? 0.5 : -0.5, i === 3 ? 2 : 0.5).values, w.shape)));
+          layer.setWeights(
+            layer
+              .getWeights()
+              .map((w, i) => tf.tensor(rand(w.shape, i === 3 ? 0.5 : -0.5, i === 3 ? 2 : 0.5).values, w.shape)),
+          );
       const x = rand(shape);
       setCudaOptions({allowTF32: false});
-      await expectParity(`${name} fp32`, [x], t => model.predict(t) as tf.Tensor, 1e-4, 1e-5);
+      await expectParity(`${name} fp32`, [x], (t) => model.predict(t) as tf.Tensor, 1e-4, 1e-5);
       setCudaOptions({allowTF32: true});
-      await expectParity(`${name} tf32`, [x], t => model.predict(t) as tf.Tensor, 2e-2, 1e-3);
+      await expectParity(`${name} tf32`, [x], (t) => model.predict(t) as tf.Tensor, 2e-2, 1e-3);
       await tf.setBackend('cpu');
       model.dispose();
     });
@@ -79,7 +93,7 @@ describeCuda('cuda backend: LayersModel predict parity', () => {
     const model = classifier();
     await tf.setBackend('cuda');
     const x = tf.tensor4d(rand([2, 32, 32, 3]).values, [2, 32, 32, 3]);
-    (model.predict(x) as tf.Tensor).dispose();  // warm-up: weights move to the GPU, filters get their cuDNN layout
+    (model.predict(x) as tf.Tensor).dispose(); // warm-up: weights move to the GPU, filters get their cuDNN layout
     const before = tf.memory() as tf.MemoryInfo & {numBytesInGPU: number};
     for (let i = 0; i < 1000; i++) {
       const y = model.predict(x) as tf.Tensor;

@@ -13,8 +13,11 @@ import {expect} from 'chai';
 
 import {deltaConv2d, deltaDepthwiseConv2d, getMask, toDelta, withMask} from '../../../src/index';
 import type {PadSpec2D} from '../../../src/index';
-import {deltaConvRouteCounts, lastDeltaConvCall, setTensorflowDeltaConvOptions}
-  from '../../../src/kernels/tensorflow/delta_conv_impl';
+import {
+  deltaConvRouteCounts,
+  lastDeltaConvCall,
+  setTensorflowDeltaConvOptions,
+} from '../../../src/kernels/tensorflow/delta_conv_impl';
 import {randomizeWeights} from '../../../data/models';
 import {backendStatuses} from '../../support/backends';
 import {denseConv2d} from '../../support/dense_reference';
@@ -24,7 +27,7 @@ import {expectClose, freshSeed} from '../../support/util';
 function rng(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
-    a = (a + 0x6D2B79F5) >>> 0;
+    a = (a + 0x6d2b79f5) >>> 0;
     let t = a;
     t = Math.imul(t ^ (t >>> 15), t | 1);
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
@@ -33,7 +36,7 @@ function rng(seed: number): () => number {
 }
 
 const MASK_KINDS = ['one tile', 'corners', 'border strip', 'scattered pixels', 'all inactive', 'all active'] as const;
-type MaskKind = typeof MASK_KINDS[number];
+type MaskKind = (typeof MASK_KINDS)[number];
 
 /** One flag per pixel of [b, h, w]; `block` is the side of the 'one tile' block. */
 function hostMask(kind: MaskKind, b: number, h: number, w: number, block: number, next: () => number): Uint8Array {
@@ -51,15 +54,23 @@ function hostMask(kind: MaskKind, b: number, h: number, w: number, block: number
         break;
       }
       case 'corners':
-        for (const [y, x] of [[0, 0], [0, w - 1], [h - 1, 0], [h - 1, w - 1]]) if (next() < 0.7) set(bi, y, x);
+        for (const [y, x] of [
+          [0, 0],
+          [0, w - 1],
+          [h - 1, 0],
+          [h - 1, w - 1],
+        ])
+          if (next() < 0.7) set(bi, y, x);
         break;
       case 'border strip': {
         const side = int(4);
         const depth = 1 + int(2);
         for (let i = 0; i < Math.max(h, w); i++) {
           for (let d = 0; d < depth; d++) {
-            if (side === 0) set(bi, d, i); else if (side === 1) set(bi, h - 1 - d, i);
-            else if (side === 2) set(bi, i, d); else set(bi, i, w - 1 - d);
+            if (side === 0) set(bi, d, i);
+            else if (side === 1) set(bi, h - 1 - d, i);
+            else if (side === 2) set(bi, i, d);
+            else set(bi, i, w - 1 - d);
           }
         }
         break;
@@ -87,7 +98,9 @@ function hostValues(shape: number[], next: () => number, scale = 1, mask?: Uint8
   const values = Float32Array.from({length: shape.reduce((a, b) => a * b, 1)}, () => (next() * 2 - 1) * scale);
   if (mask != null) {
     const c = shape[shape.length - 1];
-    mask.forEach((on, p) => { if (!on) values.fill(0, p * c, (p + 1) * c); });
+    mask.forEach((on, p) => {
+      if (!on) values.fill(0, p * c, (p + 1) * c);
+    });
   }
   return {shape, values, mask};
 }
@@ -100,7 +113,11 @@ function materialize(h: Host): tf.Tensor {
 
 const tensor4d = (h: Host) => tf.tensor4d(h.values, h.shape as [number, number, number, number]);
 
-interface Result {shape: number[]; values: Float32Array; mask: Uint8Array}
+interface Result {
+  shape: number[];
+  values: Float32Array;
+  mask: Uint8Array;
+}
 
 function onBackend(backend: string, fn: () => tf.Tensor): Result {
   const previous = tf.getBackend();
@@ -120,14 +137,24 @@ function onBackend(backend: string, fn: () => tf.Tensor): Result {
 function padCases(k: number, next: () => number): PadSpec2D[] {
   const p = Math.floor(k / 2);
   const r = (n: number) => Math.floor(next() * (n + 1));
-  return ['same', 'valid', p, [[0, 0], [r(p + 1), r(p)], [r(p), r(p + 1)], [0, 0]]];
+  return [
+    'same',
+    'valid',
+    p,
+    [
+      [0, 0],
+      [r(p + 1), r(p)],
+      [r(p), r(p + 1)],
+      [0, 0],
+    ],
+  ];
 }
 
-const tensorflow = backendStatuses().find(s => s.name === 'tensorflow');
+const tensorflow = backendStatuses().find((s) => s.name === 'tensorflow');
 
-describe('tensorflow delta conv tile route', function() {
+describe('tensorflow delta conv tile route', function () {
   if (!tensorflow?.available) {
-    it(`skipped: backend 'tensorflow' unavailable: ${tensorflow?.reason ?? 'not loaded'}`, function() {
+    it(`skipped: backend 'tensorflow' unavailable: ${tensorflow?.reason ?? 'not loaded'}`, function () {
       this.skip();
     });
     return;
@@ -161,12 +188,15 @@ describe('tensorflow delta conv tile route', function() {
               const filterShape = depthwise ? [k, k, cin, cout / cin] : [k, k, cin, cout];
               const filter = hostValues(filterShape, next, 0.5);
               for (const kind of MASK_KINDS) {
-                const ctx = `${name}: ${kind}, x [${b},${h},${w},${cin}] cout ${cout} pad ${JSON.stringify(pad)} ` +
-                    `tile ${tile || 'auto'} seed ${seed}`;
+                const ctx =
+                  `${name}: ${kind}, x [${b},${h},${w},${cin}] cout ${cout} pad ${JSON.stringify(pad)} ` +
+                  `tile ${tile || 'auto'} seed ${seed}`;
                 const x = hostValues([b, h, w, cin], next, 1, hostMask(kind, b, h, w, int(1, 10), next));
                 const call = () => {
                   const [xt, ft] = [materialize(x) as tf.Tensor4D, materialize(filter) as tf.Tensor4D];
-                  return depthwise ? deltaDepthwiseConv2d(xt, ft, s, pad, 'NHWC', d) : deltaConv2d(xt, ft, s, pad, 'NHWC', d);
+                  return depthwise
+                    ? deltaDepthwiseConv2d(xt, ft, s, pad, 'NHWC', d)
+                    : deltaConv2d(xt, ft, s, pad, 'NHWC', d);
                 };
                 const want = onBackend('cpu', call);
                 setTensorflowDeltaConvOptions({tile});
@@ -197,9 +227,9 @@ describe('tensorflow delta conv tile route', function() {
   }
 });
 
-describe('tensorflow delta conv routing inside a delta model', function() {
+describe('tensorflow delta conv routing inside a delta model', function () {
   if (!tensorflow?.available) {
-    it(`skipped: backend 'tensorflow' unavailable: ${tensorflow?.reason ?? 'not loaded'}`, function() {
+    it(`skipped: backend 'tensorflow' unavailable: ${tensorflow?.reason ?? 'not loaded'}`, function () {
       this.skip();
     });
     return;
@@ -217,7 +247,9 @@ describe('tensorflow delta conv routing inside a delta model', function() {
     const seed = freshSeed();
     const L = tfl.layers;
     const input = tfl.input({shape: [null, null, 3]});
-    let y = L.conv2d({filters: 8, kernelSize: 3, strides: 2, padding: 'same', activation: 'relu'}).apply(input) as tfl.SymbolicTensor;
+    let y = L.conv2d({filters: 8, kernelSize: 3, strides: 2, padding: 'same', activation: 'relu'}).apply(
+      input,
+    ) as tfl.SymbolicTensor;
     y = L.depthwiseConv2d({kernelSize: 3, padding: 'same', activation: 'relu'}).apply(y) as tfl.SymbolicTensor;
     y = L.conv2d({filters: 12, kernelSize: 1, activation: 'relu'}).apply(y) as tfl.SymbolicTensor;
     y = L.conv2d({filters: 6, kernelSize: 3, dilationRate: 2, padding: 'same'}).apply(y) as tfl.SymbolicTensor;
@@ -233,9 +265,18 @@ describe('tensorflow delta conv routing inside a delta model', function() {
       const global = t % 9 === 4;
       const [cy, cx] = [Math.floor(next() * shape[1]), Math.floor(next() * shape[2])];
       const updated = tf.tidy(() => {
-        const rows = tf.logicalAnd(tf.greaterEqual(tf.range(0, shape[1]), cy - 3), tf.less(tf.range(0, shape[1]), cy + 3));
-        const cols = tf.logicalAnd(tf.greaterEqual(tf.range(0, shape[2]), cx - 3), tf.less(tf.range(0, shape[2]), cx + 3));
-        const square = tf.cast(tf.logicalAnd(tf.reshape(rows, [1, -1, 1, 1]), tf.reshape(cols, [1, 1, -1, 1])), 'float32');
+        const rows = tf.logicalAnd(
+          tf.greaterEqual(tf.range(0, shape[1]), cy - 3),
+          tf.less(tf.range(0, shape[1]), cy + 3),
+        );
+        const cols = tf.logicalAnd(
+          tf.greaterEqual(tf.range(0, shape[2]), cx - 3),
+          tf.less(tf.range(0, shape[2]), cx + 3),
+        );
+        const square = tf.cast(
+          tf.logicalAnd(tf.reshape(rows, [1, -1, 1, 1]), tf.reshape(cols, [1, 1, -1, 1])),
+          'float32',
+        );
         const where = global ? tf.onesLike(square) : square;
         return tf.add(frame, tf.mul(where, tf.randomNormal(shape, 0, 0.3, 'float32', seed + 10 + t)));
       });

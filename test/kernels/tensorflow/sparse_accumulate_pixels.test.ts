@@ -10,14 +10,17 @@ import {expect} from 'chai';
 
 import {getMask, sparseAccumulate, withMask} from '../../../src/index';
 import type {Activation} from '../../../src/index';
-import {setTensorflowSparseAccumulateRoute, sparseAccumulateRouteCounts} from '../../../src/kernels/tensorflow/SparseAccumulate';
+import {
+  setTensorflowSparseAccumulateRoute,
+  sparseAccumulateRouteCounts,
+} from '../../../src/kernels/tensorflow/SparseAccumulate';
 import {backendStatuses} from '../../support/backends';
 import {freshSeed} from '../../support/util';
 
 function rng(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
-    a = (a + 0x6D2B79F5) >>> 0;
+    a = (a + 0x6d2b79f5) >>> 0;
     let t = a;
     t = Math.imul(t ^ (t >>> 15), t | 1);
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
@@ -27,38 +30,54 @@ function rng(seed: number): () => number {
 
 const KINDS = ['scattered pixels', 'one block', 'border row', 'all inactive', 'all active'] as const;
 
-function maskOfKind(kind: typeof KINDS[number], shape: number[], next: () => number): Uint8Array {
+function maskOfKind(kind: (typeof KINDS)[number], shape: number[], next: () => number): Uint8Array {
   const pixels = shape.slice(0, -1).reduce((x, y) => x * y, 1);
   const m = new Uint8Array(pixels);
   const w = shape.length === 4 ? shape[2] : 1;
   switch (kind) {
-    case 'scattered pixels': m.forEach((_, i) => { m[i] = next() < 0.1 ? 1 : 0; }); break;
+    case 'scattered pixels':
+      m.forEach((_, i) => {
+        m[i] = next() < 0.1 ? 1 : 0;
+      });
+      break;
     case 'one block': {
       const start = Math.floor(next() * pixels);
       for (let i = start; i < Math.min(pixels, start + 3 * w); i++) m[i] = 1;
       break;
     }
-    case 'border row': m.fill(1, pixels - w); break;
-    case 'all inactive': break;
-    case 'all active': m.fill(1); break;
+    case 'border row':
+      m.fill(1, pixels - w);
+      break;
+    case 'all inactive':
+      break;
+    case 'all active':
+      m.fill(1);
+      break;
   }
   return m;
 }
 
-interface Out {values: Float32Array[]; mask: Uint8Array}
+interface Out {
+  values: Float32Array[];
+  mask: Uint8Array;
+}
 
-const tensorflow = backendStatuses().find(s => s.name === 'tensorflow');
+const tensorflow = backendStatuses().find((s) => s.name === 'tensorflow');
 
-describe('tensorflow sparseAccumulate pixel route', function() {
+describe('tensorflow sparseAccumulate pixel route', function () {
   if (!tensorflow?.available) {
-    it(`skipped: backend 'tensorflow' unavailable: ${tensorflow?.reason ?? 'not loaded'}`, function() {
+    it(`skipped: backend 'tensorflow' unavailable: ${tensorflow?.reason ?? 'not loaded'}`, function () {
       this.skip();
     });
     return;
   }
   let previous: ReturnType<typeof setTensorflowSparseAccumulateRoute>;
-  before(() => { previous = setTensorflowSparseAccumulateRoute('pixel'); });
-  after(() => { setTensorflowSparseAccumulateRoute(previous); });
+  before(() => {
+    previous = setTensorflowSparseAccumulateRoute('pixel');
+  });
+  after(() => {
+    setTensorflowSparseAccumulateRoute(previous);
+  });
 
   for (const activation of ['linear', 'relu', 'relu6', 'leakyRelu', 'sigmoid', 'tanh'] as Activation[]) {
     for (const threshold of [0, 0.05, 0.5]) {
@@ -73,19 +92,26 @@ describe('tensorflow sparseAccumulate pixel route', function() {
           for (const kind of KINDS) {
             const ctx = `${name}: ${kind}, shape [${shape}] seed ${seed}`;
             const mask = maskOfKind(kind, shape, next);
-            const rand = (scale: number) => Float32Array.from({length: mask.length * c}, () => (next() * 2 - 1) * scale);
+            const rand = (scale: number) =>
+              Float32Array.from({length: mask.length * c}, () => (next() * 2 - 1) * scale);
             const [a, r, d] = [rand(2), rand(0.1), rand(1)];
-            mask.forEach((on, p) => { if (!on) d.fill(0, p * c, (p + 1) * c); });
+            mask.forEach((on, p) => {
+              if (!on) d.fill(0, p * c, (p + 1) * c);
+            });
             const run = (backend: string): Out => {
               const before = tf.getBackend();
               tf.setBackend(backend);
               try {
                 return tf.tidy(() => {
                   const delta = withMask(tf.tensor(d, shape), tf.tensor(mask, shape.slice(0, -1), 'bool'));
-                  const res = sparseAccumulate(tf.tensor(a, shape), tf.tensor(r, shape), delta, {threshold, activation, alpha: 0.2});
+                  const res = sparseAccumulate(tf.tensor(a, shape), tf.tensor(r, shape), delta, {
+                    threshold,
+                    activation,
+                    alpha: 0.2,
+                  });
                   const m = getMask(res.delta);
                   return {
-                    values: [res.delta, res.accumulated, res.residual].map(t => Float32Array.from(t.dataSync())),
+                    values: [res.delta, res.accumulated, res.residual].map((t) => Float32Array.from(t.dataSync())),
                     mask: m == null ? new Uint8Array(mask.length).fill(1) : Uint8Array.from(m.dataSync()),
                   };
                 });
@@ -101,7 +127,8 @@ describe('tensorflow sparseAccumulate pixel route', function() {
             ['delta', 'accumulated', 'residual'].forEach((label, k) => {
               for (let i = 0; i < want.values[k].length; i++) {
                 const [g, e] = [got.values[k][i], want.values[k][i]];
-                if (!(Math.abs(g - e) <= 1e-6 + 1e-6 * Math.abs(e))) expect.fail(`${ctx}: ${label}[${i}] is ${g}, cpu ${e}`);
+                if (!(Math.abs(g - e) <= 1e-6 + 1e-6 * Math.abs(e)))
+                  expect.fail(`${ctx}: ${label}[${i}] is ${g}, cpu ${e}`);
               }
             });
             got.mask.forEach((on, p) => {

@@ -15,12 +15,12 @@ import {envFlag} from '../../../io/env';
 export interface ConvGeometry {
   nd: 2 | 3;
   n: number;
-  c: number;       // channels of x (the forward convolution's input)
-  k: number;       // channels of y
+  c: number; // channels of x (the forward convolution's input)
+  k: number; // channels of y
   groups: number;
-  xs: number[];    // spatial sizes of x
-  ys: number[];    // spatial sizes of y
-  ws: number[];    // filter spatial sizes
+  xs: number[]; // spatial sizes of x
+  ys: number[]; // spatial sizes of y
+  ws: number[]; // filter spatial sizes
   before: number[];
   after: number[];
   stride: number[];
@@ -30,9 +30,17 @@ export interface ConvGeometry {
 function geometry2d(info: backend_util.Conv2DInfo, groups: number): ConvGeometry {
   const p = info.padInfo;
   return {
-    nd: 2, n: info.batchSize, c: info.inChannels, k: info.outChannels, groups,
-    xs: [info.inHeight, info.inWidth], ys: [info.outHeight, info.outWidth], ws: [info.filterHeight, info.filterWidth],
-    before: [p.top, p.left], after: [p.bottom, p.right], stride: [info.strideHeight, info.strideWidth],
+    nd: 2,
+    n: info.batchSize,
+    c: info.inChannels,
+    k: info.outChannels,
+    groups,
+    xs: [info.inHeight, info.inWidth],
+    ys: [info.outHeight, info.outWidth],
+    ws: [info.filterHeight, info.filterWidth],
+    before: [p.top, p.left],
+    after: [p.bottom, p.right],
+    stride: [info.strideHeight, info.strideWidth],
     dil: [info.dilationHeight, info.dilationWidth],
   };
 }
@@ -40,10 +48,17 @@ function geometry2d(info: backend_util.Conv2DInfo, groups: number): ConvGeometry
 export function geometry3d(info: backend_util.Conv3DInfo): ConvGeometry {
   const p = info.padInfo;
   return {
-    nd: 3, n: info.batchSize, c: info.inChannels, k: info.outChannels, groups: 1,
-    xs: [info.inDepth, info.inHeight, info.inWidth], ys: [info.outDepth, info.outHeight, info.outWidth],
-    ws: [info.filterDepth, info.filterHeight, info.filterWidth], before: [p.front, p.top, p.left],
-    after: [p.back, p.bottom, p.right], stride: [info.strideDepth, info.strideHeight, info.strideWidth],
+    nd: 3,
+    n: info.batchSize,
+    c: info.inChannels,
+    k: info.outChannels,
+    groups: 1,
+    xs: [info.inDepth, info.inHeight, info.inWidth],
+    ys: [info.outDepth, info.outHeight, info.outWidth],
+    ws: [info.filterDepth, info.filterHeight, info.filterWidth],
+    before: [p.front, p.top, p.left],
+    after: [p.back, p.bottom, p.right],
+    stride: [info.strideDepth, info.strideHeight, info.strideWidth],
     dil: [info.dilationDepth, info.dilationHeight, info.dilationWidth],
   };
 }
@@ -54,12 +69,13 @@ export function geometry3d(info: backend_util.Conv3DInfo): ConvGeometry {
  */
 export function filterKrsc(backend: CudaBackend, filter: TensorInfo, perm: number[], half = false): Ptr {
   const size = sizeOf(filter.shape);
-  const f32 = backend.derived(filter, `krsc:${perm.join('')}`, size * 4,
-                              dst => transposeInto(backend, 4, backend.ptr(filter), filter.shape, perm, dst));
+  const f32 = backend.derived(filter, `krsc:${perm.join('')}`, size * 4, (dst) =>
+    transposeInto(backend, 4, backend.ptr(filter), filter.shape, perm, dst),
+  );
   if (!half) return f32;
-  return backend.derived(filter, `krsc16:${perm.join('')}`, size * 2,
-                         dst => backend.n.cast({x: f32, srcDtype: DTypeCode.float32, y: dst, dstDtype: DTypeCode.float16,
-                                                n: size}));
+  return backend.derived(filter, `krsc16:${perm.join('')}`, size * 2, (dst) =>
+    backend.n.cast({x: f32, srcDtype: DTypeCode.float32, y: dst, dstDtype: DTypeCode.float16, n: size}),
+  );
 }
 
 /**
@@ -68,12 +84,18 @@ export function filterKrsc(backend: CudaBackend, filter: TensorInfo, perm: numbe
  * is handled by a zero-padded x (forward) or an enlarged dx that is cropped afterwards (backward data). With the
  * backend's half storage on, the convolution runs on half data (fp32 accumulation) and returns a half-stored result.
  */
-export function convolve(backend: CudaBackend, g: ConvGeometry, input: TensorInfo, filter: TensorInfo, perm: number[],
-                         backwardData: boolean): TensorInfo {
+export function convolve(
+  backend: CudaBackend,
+  g: ConvGeometry,
+  input: TensorInfo,
+  filter: TensorInfo,
+  perm: number[],
+  backwardData: boolean,
+): TensorInfo {
   const sym = g.before.map((b, i) => Math.min(b, g.after[i]));
   const extraB = g.before.map((b, i) => b - sym[i]);
   const extraA = g.after.map((a, i) => a - sym[i]);
-  const asym = extraB.some(v => v > 0) || extraA.some(v => v > 0);
+  const asym = extraB.some((v) => v > 0) || extraA.some((v) => v > 0);
   const xsExt = g.xs.map((s, i) => s + extraB[i] + extraA[i]);
   for (let i = 0; i < g.nd; i++) {
     const eff = (g.ws[i] - 1) * g.dil[i] + 1;
@@ -81,9 +103,23 @@ export function convolve(backend: CudaBackend, g: ConvGeometry, input: TensorInf
       unsupported('output size inconsistent with the pads and floor rounding (dimRoundingMode)');
   }
   const half = backend.halfStorage;
-  const xShape = [g.n, ...g.xs, g.c], xExtShape = [g.n, ...xsExt, g.c], yShape = [g.n, ...g.ys, g.k];
-  const shape = {nd: g.nd, backwardData, n: g.n, c: g.c, k: g.k, groups: g.groups, xs: xsExt, ys: g.ys, ws: g.ws,
-                 pad: sym, stride: g.stride, dil: g.dil};
+  const xShape = [g.n, ...g.xs, g.c],
+    xExtShape = [g.n, ...xsExt, g.c],
+    yShape = [g.n, ...g.ys, g.k];
+  const shape = {
+    nd: g.nd,
+    backwardData,
+    n: g.n,
+    c: g.c,
+    k: g.k,
+    groups: g.groups,
+    xs: xsExt,
+    ys: g.ys,
+    ws: g.ws,
+    pad: sym,
+    stride: g.stride,
+    dil: g.dil,
+  };
   const w = filterKrsc(backend, filter, perm, half);
   const temps: TensorInfo[] = [];
   const temp = (shape: number[]) => {
@@ -97,24 +133,42 @@ export function convolve(backend: CudaBackend, g: ConvGeometry, input: TensorInf
       let xPtr = inPtr;
       if (asym) {
         xPtr = backend.storedPtr(temp(xExtShape));
-        backend.n.pad({dtype: half ? DTypeCode.float16 : DTypeCode.float32, x: inPtr, inShape: xShape, y: xPtr,
-                       outShape: xExtShape, before: [0, ...extraB, 0], mode: 0, value: 0});
+        backend.n.pad({
+          dtype: half ? DTypeCode.float16 : DTypeCode.float32,
+          x: inPtr,
+          inShape: xShape,
+          y: xPtr,
+          outShape: xExtShape,
+          before: [0, ...extraB, 0],
+          mode: 0,
+          value: 0,
+        });
       }
-      return backend.filling(backend.makeOutput(yShape, 'float32', half),
-                             y => backend.n.conv({...shape, x: xPtr, w, y: backend.storedPtr(y), half}));
+      return backend.filling(backend.makeOutput(yShape, 'float32', half), (y) =>
+        backend.n.conv({...shape, x: xPtr, w, y: backend.storedPtr(y), half}),
+      );
     }
-    const dxExt = backend.filling(backend.makeOutput(xExtShape, 'float32', half),
-                                  dx => backend.n.conv({...shape, x: backend.storedPtr(dx), w, y: inPtr, half}));
+    const dxExt = backend.filling(backend.makeOutput(xExtShape, 'float32', half), (dx) =>
+      backend.n.conv({...shape, x: backend.storedPtr(dx), w, y: inPtr, half}),
+    );
     if (!asym) return dxExt;
     temps.push(dxExt);
     const extStrides = stridesOf(xExtShape);
     const offset = [0, ...extraB, 0].reduce((acc, v, i) => acc + v * extStrides[i], 0);
-    return backend.filling(backend.makeOutput(xShape, 'float32', half), dx => backend.n.stridedCopy({
-      elemBytes: half ? 2 : 4, src: backend.storedPtr(dxExt), srcOffset: offset, shape: xShape, srcStrides: extStrides,
-      dst: backend.storedPtr(dx), dstOffset: 0, dstStrides: stridesOf(xShape),
-    }));
+    return backend.filling(backend.makeOutput(xShape, 'float32', half), (dx) =>
+      backend.n.stridedCopy({
+        elemBytes: half ? 2 : 4,
+        src: backend.storedPtr(dxExt),
+        srcOffset: offset,
+        shape: xShape,
+        srcStrides: extStrides,
+        dst: backend.storedPtr(dx),
+        dstOffset: 0,
+        dstStrides: stridesOf(xShape),
+      }),
+    );
   } finally {
-    temps.forEach(t => backend.disposeIntermediate(t));
+    temps.forEach((t) => backend.disposeIntermediate(t));
   }
 }
 
@@ -131,58 +185,100 @@ const subpixelOn = envFlag('TFJS_DELTA_CUDA_SUBPIXEL', true);
  * computes all four phases on an (H + 1) x (W + 1) grid; the strided copy interleaves them into [2H, 2W].
  * Multiply-adds: (H + 1)(W + 1) / HW of the transposed convolution's own.
  */
-export function subpixelTransposed3d(backend: CudaBackend, x: TensorInfo, filter: TensorInfo, strides: number[],
-                                     pad: Array<[number, number]>, outShape: number[], half: boolean): TensorInfo|null {
+export function subpixelTransposed3d(
+  backend: CudaBackend,
+  x: TensorInfo,
+  filter: TensorInfo,
+  strides: number[],
+  pad: Array<[number, number]>,
+  outShape: number[],
+  half: boolean,
+): TensorInfo | null {
   const [kt, kh, kw, co, ci] = filter.shape;
   const [n, d, h, w] = x.shape;
   const pt = pad[0][0];
-  if (!subpixelOn || strides.join() !== '1,2,2' || kh !== 4 || kw !== 4 || pad[0][1] !== pt || pt > kt - 1 ||
-      pad.slice(1).some(p => p[0] !== 1 || p[1] !== 1) ||
-      outShape.join() !== [n, d - 1 + kt - 2 * pt, 2 * h, 2 * w, co].join() || ci !== x.shape[4]) {
+  if (
+    !subpixelOn ||
+    strides.join() !== '1,2,2' ||
+    kh !== 4 ||
+    kw !== 4 ||
+    pad[0][1] !== pt ||
+    pt > kt - 1 ||
+    pad.slice(1).some((p) => p[0] !== 1 || p[1] !== 1) ||
+    outShape.join() !== [n, d - 1 + kt - 2 * pt, 2 * h, 2 * w, co].join() ||
+    ci !== x.shape[4]
+  ) {
     return null;
   }
   // Forward filter, K,T,R,S,C: F[(rh*2 + rw)*Cout + o][jt][jh][jw][c] = W[kt-1-jt][3-rh-2jh][3-rw-2jw][o][c].
   const make = (dst: Ptr) => {
-    const src = backend.readSync(filter.dataId) as Float32Array;  // once per filter (constant), before any capture
+    const src = backend.readSync(filter.dataId) as Float32Array; // once per filter (constant), before any capture
     const f = new Float32Array(src.length);
     let i = 0;
-    for (let rh = 0; rh < 2; rh++) for (let rw = 0; rw < 2; rw++) for (let o = 0; o < co; o++)
-      for (let jt = 0; jt < kt; jt++) for (let jh = 0; jh < 2; jh++) for (let jw = 0; jw < 2; jw++) {
-        const base = ((((kt - 1 - jt) * 4 + 3 - rh - 2 * jh) * 4 + 3 - rw - 2 * jw) * co + o) * ci;
-        f.set(src.subarray(base, base + ci), i);
-        i += ci;
-      }
+    for (let rh = 0; rh < 2; rh++)
+      for (let rw = 0; rw < 2; rw++)
+        for (let o = 0; o < co; o++)
+          for (let jt = 0; jt < kt; jt++)
+            for (let jh = 0; jh < 2; jh++)
+              for (let jw = 0; jw < 2; jw++) {
+                const base = ((((kt - 1 - jt) * 4 + 3 - rh - 2 * jh) * 4 + 3 - rw - 2 * jw) * co + o) * ci;
+                f.set(src.subarray(base, base + ci), i);
+                i += ci;
+              }
     backend.n.upload({dst, values: f});
   };
   const size = sizeOf(filter.shape);
   let wPtr = backend.derived(filter, 'subpixel', size * 4, make);
   if (half) {
     const f32 = wPtr;
-    wPtr = backend.derived(filter, 'subpixel16', size * 2,
-                           dst => backend.n.cast({x: f32, srcDtype: DTypeCode.float32, y: dst,
-                                                  dstDtype: DTypeCode.float16, n: size}));
+    wPtr = backend.derived(filter, 'subpixel16', size * 2, (dst) =>
+      backend.n.cast({x: f32, srcDtype: DTypeCode.float32, y: dst, dstDtype: DTypeCode.float16, n: size}),
+    );
   }
-  const od = outShape[1], k4 = 4 * co;
+  const od = outShape[1],
+    k4 = 4 * co;
   const temps: TensorInfo[] = [];
   try {
     const xPtr = half ? backend.halfPtr(x, temps) : backend.ptr(x);
     const z = backend.makeOutput([n, od, h + 1, w + 1, k4], 'float32', half);
     temps.push(z);
-    backend.n.conv({nd: 3, backwardData: false, n, c: ci, k: k4, groups: 1, xs: [d, h, w], ys: [od, h + 1, w + 1],
-                    ws: [kt, 2, 2], pad: [kt - 1 - pt, 1, 1], stride: [1, 1, 1], dil: [1, 1, 1], x: xPtr, w: wPtr,
-                    y: backend.storedPtr(z), half});
+    backend.n.conv({
+      nd: 3,
+      backwardData: false,
+      n,
+      c: ci,
+      k: k4,
+      groups: 1,
+      xs: [d, h, w],
+      ys: [od, h + 1, w + 1],
+      ws: [kt, 2, 2],
+      pad: [kt - 1 - pt, 1, 1],
+      stride: [1, 1, 1],
+      dil: [1, 1, 1],
+      x: xPtr,
+      w: wPtr,
+      y: backend.storedPtr(z),
+      half,
+    });
     // y[b, t, 2m + rh, 2q + rw, o] = z[b, t, m + rh, q + rw, (rh*2 + rw)*Cout + o]: dims [b*t, m, rh, q, rw, o]
     const rowZ = (w + 1) * k4;
     const y = backend.makeOutput(outShape.slice(), 'float32', half);
     const shape = [n * od, h, 2, w, 2, co];
-    backend.filling(y, () => backend.n.stridedCopy({
-      elemBytes: half ? 2 : 4, src: backend.storedPtr(z), srcOffset: 0, shape,
-      srcStrides: [(h + 1) * rowZ, rowZ, rowZ + 2 * co, k4, k4 + co, 1], dst: backend.storedPtr(y), dstOffset: 0,
-      dstStrides: stridesOf(shape),
-    }));
+    backend.filling(y, () =>
+      backend.n.stridedCopy({
+        elemBytes: half ? 2 : 4,
+        src: backend.storedPtr(z),
+        srcOffset: 0,
+        shape,
+        srcStrides: [(h + 1) * rowZ, rowZ, rowZ + 2 * co, k4, k4 + co, 1],
+        dst: backend.storedPtr(y),
+        dstOffset: 0,
+        dstStrides: stridesOf(shape),
+      }),
+    );
     return y;
   } finally {
-    temps.forEach(t => backend.disposeIntermediate(t));
+    temps.forEach((t) => backend.disposeIntermediate(t));
   }
 }
 
@@ -200,58 +296,96 @@ function conv2dLike(backend: CudaBackend, inputs: {[k: string]: TensorInfo}, att
   const {x, filter, bias, preluActivationWeights} = inputs;
   requireFloat('conv2d', x, filter);
   if (attrs.dataFormat === 'NCHW') unsupported('NCHW data format');
-  const info = backend_util.computeConv2DInfo(x.shape as [number, number, number, number],
-                                              filter.shape as [number, number, number, number], attrs.strides,
-                                              attrs.dilations ?? 1, attrs.pad, attrs.dimRoundingMode, depthwise,
-                                              'channelsLast');
+  const info = backend_util.computeConv2DInfo(
+    x.shape as [number, number, number, number],
+    filter.shape as [number, number, number, number],
+    attrs.strides,
+    attrs.dilations ?? 1,
+    attrs.pad,
+    attrs.dimRoundingMode,
+    depthwise,
+    'channelsLast',
+  );
   const g = geometry2d(info, depthwise ? info.inChannels : 1);
-  return backend.filling(convolve(backend, g, x, filter, depthwise ? [2, 3, 0, 1] : [3, 0, 1, 2], false), y => applyBiasActivation(
-      backend, y, bias, attrs.activation, preluActivationWeights, attrs.leakyreluAlpha));
+  return backend.filling(convolve(backend, g, x, filter, depthwise ? [2, 3, 0, 1] : [3, 0, 1, 2], false), (y) =>
+    applyBiasActivation(backend, y, bias, attrs.activation, preluActivationWeights, attrs.leakyreluAlpha),
+  );
 }
 
 export function registerConvKernels(): void {
   registerCuda<Conv2DAttrs>('Conv2D', ({inputs, backend, attrs}) => conv2dLike(backend, inputs, attrs, false));
   registerCuda<Conv2DAttrs>('FusedConv2D', ({inputs, backend, attrs}) => conv2dLike(backend, inputs, attrs, false));
-  registerCuda<Conv2DAttrs>('DepthwiseConv2dNative',
-                            ({inputs, backend, attrs}) => conv2dLike(backend, inputs, attrs, true));
-  registerCuda<Conv2DAttrs>('FusedDepthwiseConv2D',
-                            ({inputs, backend, attrs}) => conv2dLike(backend, inputs, attrs, true));
+  registerCuda<Conv2DAttrs>('DepthwiseConv2dNative', ({inputs, backend, attrs}) =>
+    conv2dLike(backend, inputs, attrs, true),
+  );
+  registerCuda<Conv2DAttrs>('FusedDepthwiseConv2D', ({inputs, backend, attrs}) =>
+    conv2dLike(backend, inputs, attrs, true),
+  );
 
   registerCuda<{strides: number | number[]; pad: 'valid' | 'same'; dataFormat?: string; dilations?: number | number[]}>(
-      'Conv3D', ({inputs, backend, attrs}) => {
-        const {x, filter} = inputs;
-        requireFloat('conv3d', x, filter);
-        if (attrs.dataFormat === 'NCDHW') unsupported('NCDHW data format');
-        const info = backend_util.computeConv3DInfo(
-            x.shape as [number, number, number, number, number],
-            filter.shape as [number, number, number, number, number], attrs.strides as [number, number, number],
-            (attrs.dilations ?? 1) as [number, number, number], attrs.pad);
-        return convolve(backend, geometry3d(info), x, filter, [4, 0, 1, 2, 3], false);
-      });
+    'Conv3D',
+    ({inputs, backend, attrs}) => {
+      const {x, filter} = inputs;
+      requireFloat('conv3d', x, filter);
+      if (attrs.dataFormat === 'NCDHW') unsupported('NCDHW data format');
+      const info = backend_util.computeConv3DInfo(
+        x.shape as [number, number, number, number, number],
+        filter.shape as [number, number, number, number, number],
+        attrs.strides as [number, number, number],
+        (attrs.dilations ?? 1) as [number, number, number],
+        attrs.pad,
+      );
+      return convolve(backend, geometry3d(info), x, filter, [4, 0, 1, 2, 3], false);
+    },
+  );
 
   registerCuda<Conv2DAttrs & {inputShape: [number, number, number, number]}>(
-      'Conv2DBackpropInput', ({inputs, backend, attrs}) => {
-        const {dy, filter} = inputs;
-        requireFloat('conv2dTranspose', dy, filter);
-        if (attrs.dataFormat === 'NCHW') unsupported('NCHW data format');
-        const info = backend_util.computeConv2DInfo(attrs.inputShape, filter.shape as [number, number, number, number],
-                                                    attrs.strides, 1, attrs.pad, attrs.dimRoundingMode, false,
-                                                    'channelsLast');
-        return convolve(backend, geometry2d(info, 1), dy, filter, [3, 0, 1, 2], true);
-      });
+    'Conv2DBackpropInput',
+    ({inputs, backend, attrs}) => {
+      const {dy, filter} = inputs;
+      requireFloat('conv2dTranspose', dy, filter);
+      if (attrs.dataFormat === 'NCHW') unsupported('NCHW data format');
+      const info = backend_util.computeConv2DInfo(
+        attrs.inputShape,
+        filter.shape as [number, number, number, number],
+        attrs.strides,
+        1,
+        attrs.pad,
+        attrs.dimRoundingMode,
+        false,
+        'channelsLast',
+      );
+      return convolve(backend, geometry2d(info, 1), dy, filter, [3, 0, 1, 2], true);
+    },
+  );
 
   registerCuda<{strides: number | number[]; pad: 'valid' | 'same'; inputShape: number[]}>(
-      'Conv3DBackpropInputV2', ({inputs, backend, attrs}) => {
-        const {dy, filter} = inputs;
-        requireFloat('conv3dTranspose', dy, filter);
-        const info = backend_util.computeConv3DInfo(
-            attrs.inputShape as [number, number, number, number, number],
-            filter.shape as [number, number, number, number, number], attrs.strides as [number, number, number], 1,
-            attrs.pad);
-        const p = info.padInfo;
-        const subpixel = subpixelTransposed3d(backend, dy, filter, [info.strideDepth, info.strideHeight, info.strideWidth],
-                                              [[p.front, p.back], [p.top, p.bottom], [p.left, p.right]],
-                                              attrs.inputShape, backend.halfStorage);
-        return subpixel ?? convolve(backend, geometry3d(info), dy, filter, [4, 0, 1, 2, 3], true);
-      });
+    'Conv3DBackpropInputV2',
+    ({inputs, backend, attrs}) => {
+      const {dy, filter} = inputs;
+      requireFloat('conv3dTranspose', dy, filter);
+      const info = backend_util.computeConv3DInfo(
+        attrs.inputShape as [number, number, number, number, number],
+        filter.shape as [number, number, number, number, number],
+        attrs.strides as [number, number, number],
+        1,
+        attrs.pad,
+      );
+      const p = info.padInfo;
+      const subpixel = subpixelTransposed3d(
+        backend,
+        dy,
+        filter,
+        [info.strideDepth, info.strideHeight, info.strideWidth],
+        [
+          [p.front, p.back],
+          [p.top, p.bottom],
+          [p.left, p.right],
+        ],
+        attrs.inputShape,
+        backend.halfStorage,
+      );
+      return subpixel ?? convolve(backend, geometry3d(info), dy, filter, [4, 0, 1, 2, 3], true);
+    },
+  );
 }

@@ -10,8 +10,19 @@
 import * as tf from '@tensorflow/tfjs-core';
 import {backend_util, TensorInfo} from '@tensorflow/tfjs-core';
 
-import {Conv3DGated, Conv3DGatedAttrs, DeltaConv2D, DeltaConv2DAttrs, DeltaConv2DTranspose, DeltaConv2DTransposeAttrs,
-        DeltaDepthwiseConv2D, DeltaMaxPool, DeltaMaxPoolAttrs, SparseAccumulate, SparseAccumulateAttrs} from '../../../ops/kernel_names';
+import {
+  Conv3DGated,
+  Conv3DGatedAttrs,
+  DeltaConv2D,
+  DeltaConv2DAttrs,
+  DeltaConv2DTranspose,
+  DeltaConv2DTransposeAttrs,
+  DeltaDepthwiseConv2D,
+  DeltaMaxPool,
+  DeltaMaxPoolAttrs,
+  SparseAccumulate,
+  SparseAccumulateAttrs,
+} from '../../../ops/kernel_names';
 import type {Activation} from '../../../ops/validation';
 import {attachMask, maskOf} from '../../../ops/mask';
 import {CudaBackend} from '../backend';
@@ -22,8 +33,12 @@ import {registerCuda, requireFloat, sizeOf, stridesOf, transposeInto, unsupporte
 import {envFlag} from '../../../io/env';
 
 const ACTIVATIONS: {[k in Activation]: number} = {
-  linear: UnaryOp.linear, relu: UnaryOp.relu, relu6: UnaryOp.relu6, leakyRelu: UnaryOp.leakyrelu,
-  sigmoid: UnaryOp.sigmoid, tanh: UnaryOp.tanh,
+  linear: UnaryOp.linear,
+  relu: UnaryOp.relu,
+  relu6: UnaryOp.relu6,
+  leakyRelu: UnaryOp.leakyrelu,
+  sigmoid: UnaryOp.sigmoid,
+  tanh: UnaryOp.tanh,
 };
 
 function activationCode(a: Activation): number {
@@ -69,7 +84,7 @@ function withOutputs<T extends TensorInfo[]>(backend: CudaBackend, outs: T, laun
   try {
     launch(...outs);
   } catch (e) {
-    outs.forEach(o => backend.disposeIntermediate(o));
+    outs.forEach((o) => backend.disposeIntermediate(o));
     throw e;
   }
   return outs;
@@ -86,8 +101,13 @@ function sparseAccumulate(backend: CudaBackend, inputs: {[k: string]: TensorInfo
   const lazy = backend.lazyZeros;
   // In place: the state outputs are the state inputs (aliased, as Identity does); only active pixels are touched.
   // Half-stored state (a first frame from a half-precision layer) is read through its float32 copy: not written.
-  const inPlace = attrs.inPlace === true && a.dataId !== r.dataId && a.dataId !== d.dataId && r.dataId !== d.dataId &&
-      !backend.isHalf(a) && !backend.isHalf(r);
+  const inPlace =
+    attrs.inPlace === true &&
+    a.dataId !== r.dataId &&
+    a.dataId !== d.dataId &&
+    r.dataId !== d.dataId &&
+    !backend.isHalf(a) &&
+    !backend.isHalf(r);
   const m = inputMask(backend, d);
   try {
     const alias = (t: TensorInfo): TensorInfo => {
@@ -96,13 +116,27 @@ function sparseAccumulate(backend: CudaBackend, inputs: {[k: string]: TensorInfo
     };
     const outD = backend.makeOutput(shape, 'float32');
     const outMask = backend.makeOutput(shape.slice(0, -1), 'bool');
-    const state = inPlace ? [alias(a), alias(r)] :
-                            [backend.makeOutput(shape, 'float32'), backend.makeOutput(shape, 'float32')];
-    withOutputs<TensorInfo[]>(backend, [outD, outMask, ...state], () => backend.n.sparseAccumulate({
-      a: backend.ptr(a), r: backend.ptr(r), d: deltaData(backend, d, m), mask: m.ptr, outD: backend.ptr(outD),
-      outA: backend.ptr(state[0]), outR: backend.ptr(state[1]), outMask: backend.ptr(outMask), pixels, channels,
-      threshold: attrs.threshold, act, alpha: attrs.alpha ?? 0.2, writeZeros: !lazy,
-    }));
+    const state = inPlace
+      ? [alias(a), alias(r)]
+      : [backend.makeOutput(shape, 'float32'), backend.makeOutput(shape, 'float32')];
+    withOutputs<TensorInfo[]>(backend, [outD, outMask, ...state], () =>
+      backend.n.sparseAccumulate({
+        a: backend.ptr(a),
+        r: backend.ptr(r),
+        d: deltaData(backend, d, m),
+        mask: m.ptr,
+        outD: backend.ptr(outD),
+        outA: backend.ptr(state[0]),
+        outR: backend.ptr(state[1]),
+        outMask: backend.ptr(outMask),
+        pixels,
+        channels,
+        threshold: attrs.threshold,
+        act,
+        alpha: attrs.alpha ?? 0.2,
+        writeZeros: !lazy,
+      }),
+    );
     attachDeviceMask(backend, outD, outMask, lazy);
     return [outD, ...state];
   } finally {
@@ -114,22 +148,51 @@ function sparseAccumulate(backend: CudaBackend, inputs: {[k: string]: TensorInfo
 function deltaMaxPool(backend: CudaBackend, inputs: {[k: string]: TensorInfo}, attrs: DeltaMaxPoolAttrs) {
   const {accumulated: a, delta: d} = inputs;
   requireFloat('deltaMaxPool', a, d);
-  const i = backend_util.computePool2DInfo(d.shape as [number, number, number, number], attrs.filterSize,
-                                           attrs.strides, 1, attrs.pad, attrs.dimRoundingMode);
-  const window = {n: i.batchSize, h: i.inHeight, w: i.inWidth, c: i.inChannels, oh: i.outHeight, ow: i.outWidth,
-                  kh: i.filterHeight, kw: i.filterWidth, sh: i.strideHeight, sw: i.strideWidth, pt: i.padInfo.top,
-                  pl: i.padInfo.left};
+  const i = backend_util.computePool2DInfo(
+    d.shape as [number, number, number, number],
+    attrs.filterSize,
+    attrs.strides,
+    1,
+    attrs.pad,
+    attrs.dimRoundingMode,
+  );
+  const window = {
+    n: i.batchSize,
+    h: i.inHeight,
+    w: i.inWidth,
+    c: i.inChannels,
+    oh: i.outHeight,
+    ow: i.outWidth,
+    kh: i.filterHeight,
+    kw: i.filterWidth,
+    sh: i.strideHeight,
+    sw: i.strideWidth,
+    pt: i.padInfo.top,
+    pl: i.padInfo.left,
+  };
   const lazy = backend.lazyZeros;
   const m = inputMask(backend, d);
   try {
     const outShape = [i.batchSize, i.outHeight, i.outWidth, i.inChannels];
     const [outD, outA, outMask] = withOutputs(
-        backend, [backend.makeOutput(outShape, 'float32'), backend.makeOutput(d.shape.slice(), 'float32'),
-          backend.makeOutput(outShape.slice(0, 3), 'bool')],
-        (outD, outA, outMask) => backend.n.deltaMaxPool({
-          ...window, a: backend.ptr(a), d: deltaData(backend, d, m), mask: m.ptr, outD: backend.ptr(outD),
-          outA: backend.ptr(outA), outMask: backend.ptr(outMask), writeZeros: !lazy,
-        }));
+      backend,
+      [
+        backend.makeOutput(outShape, 'float32'),
+        backend.makeOutput(d.shape.slice(), 'float32'),
+        backend.makeOutput(outShape.slice(0, 3), 'bool'),
+      ],
+      (outD, outA, outMask) =>
+        backend.n.deltaMaxPool({
+          ...window,
+          a: backend.ptr(a),
+          d: deltaData(backend, d, m),
+          mask: m.ptr,
+          outD: backend.ptr(outD),
+          outA: backend.ptr(outA),
+          outMask: backend.ptr(outMask),
+          writeZeros: !lazy,
+        }),
+    );
     attachDeviceMask(backend, outD, outMask, lazy);
     return [outD, outA];
   } finally {
@@ -142,11 +205,11 @@ interface ConvCall {
   mode: number;
   info: backend_util.Conv2DInfo;
   x: TensorInfo;
-  w: Ptr;           // filter as [kh, kw, c, co] (transposed conv: already transposed), or [kh, kw, c, mult]
-  filter?: TensorInfo;  // regular convs: the filter tensor (its packed TF32 copy is derived from it)
+  w: Ptr; // filter as [kh, kw, c, co] (transposed conv: already transposed), or [kh, kw, c, mult]
+  filter?: TensorInfo; // regular convs: the filter tensor (its packed TF32 copy is derived from it)
   bias?: TensorInfo;
   mult: number;
-  inSpatial: [number, number];   // the delta input's H, W (the info's output for a transposed conv)
+  inSpatial: [number, number]; // the delta input's H, W (the info's output for a transposed conv)
   outShape: number[];
 }
 
@@ -154,10 +217,23 @@ function convGeometry(c: ConvCall): DeltaConvGeometry {
   const i = c.info;
   const transposed = c.mode === DeltaConvMode.transposed;
   return {
-    mode: c.mode, n: c.x.shape[0], h: c.inSpatial[0], w: c.inSpatial[1], c: c.x.shape[3], oh: c.outShape[1],
-    ow: c.outShape[2], co: c.outShape[3], kh: i.filterHeight, kw: i.filterWidth, sh: i.strideHeight,
-    sw: i.strideWidth, dh: transposed ? 1 : i.dilationHeight, dw: transposed ? 1 : i.dilationWidth,
-    pt: i.padInfo.top, pl: i.padInfo.left, mult: c.mult,
+    mode: c.mode,
+    n: c.x.shape[0],
+    h: c.inSpatial[0],
+    w: c.inSpatial[1],
+    c: c.x.shape[3],
+    oh: c.outShape[1],
+    ow: c.outShape[2],
+    co: c.outShape[3],
+    kh: i.filterHeight,
+    kw: i.filterWidth,
+    sh: i.strideHeight,
+    sw: i.strideWidth,
+    dh: transposed ? 1 : i.dilationHeight,
+    dw: transposed ? 1 : i.dilationWidth,
+    pt: i.padInfo.top,
+    pl: i.padInfo.left,
+    mult: c.mult,
   };
 }
 
@@ -177,8 +253,9 @@ function packedFilter(backend: CudaBackend, c: ConvCall): Ptr {
   if (!PACK_FILTERS || f == null || c.mode !== DeltaConvMode.regular || c.bias != null) return 0;
   const [kh, kw, ci, co] = f.shape;
   if (co % 32 !== 0 || ci % 4 !== 0 || !backend.n.getOptions().allowTF32) return 0;
-  return backend.derived(f, 'deltaConv:tf32pack', co * Math.ceil(ci / 16) * 16 * kh * kw * 4,
-                         dst => backend.n.deltaConvPackFilter({kh, kw, c: ci, co, filter: backend.ptr(f), out: dst}));
+  return backend.derived(f, 'deltaConv:tf32pack', co * Math.ceil(ci / 16) * 16 * kh * kw * 4, (dst) =>
+    backend.n.deltaConvPackFilter({kh, kw, c: ci, co, filter: backend.ptr(f), out: dst}),
+  );
 }
 
 /** Runs a delta convolution: masked output (lazy when allowed) without bias, dense output with one. */
@@ -193,8 +270,15 @@ function runDeltaConv(backend: CudaBackend, c: ConvCall): TensorInfo {
     if (withMask) outs.push(backend.makeOutput(c.outShape.slice(0, 3), 'bool'));
     withOutputs(backend, outs, (y: TensorInfo, outMask?: TensorInfo) => {
       const tc = backend.n.deltaConv({
-        geometry, x: deltaData(backend, c.x, m), mask: m.ptr, filter: c.w, bias: c.bias ? backend.ptr(c.bias) : 0,
-        packedFilter: packed, y: backend.ptr(y), outMask: outMask ? backend.ptr(outMask) : 0, writeZeros: !lazy,
+        geometry,
+        x: deltaData(backend, c.x, m),
+        mask: m.ptr,
+        filter: c.w,
+        bias: c.bias ? backend.ptr(c.bias) : 0,
+        packedFilter: packed,
+        y: backend.ptr(y),
+        outMask: outMask ? backend.ptr(outMask) : 0,
+        writeZeros: !lazy,
       });
       if (tc) deltaConvStats.tensorCore++;
       else deltaConvStats.cudaCores++;
@@ -210,25 +294,37 @@ function runDeltaConv(backend: CudaBackend, c: ConvCall): TensorInfo {
 function cudnnGeometry(i: backend_util.Conv2DInfo): boolean {
   const eff = (k: number, d: number) => (k - 1) * d + 1;
   const p = i.padInfo;
-  return Math.floor((i.inHeight + p.top + p.bottom - eff(i.filterHeight, i.dilationHeight)) / i.strideHeight) + 1 ===
-             i.outHeight &&
-         Math.floor((i.inWidth + p.left + p.right - eff(i.filterWidth, i.dilationWidth)) / i.strideWidth) + 1 ===
-             i.outWidth;
+  return (
+    Math.floor((i.inHeight + p.top + p.bottom - eff(i.filterHeight, i.dilationHeight)) / i.strideHeight) + 1 ===
+      i.outHeight &&
+    Math.floor((i.inWidth + p.left + p.right - eff(i.filterWidth, i.dilationWidth)) / i.strideWidth) + 1 === i.outWidth
+  );
 }
 
 /**
  * Dense input (no mask) or a bias (the first frame of a stream): every output pixel is computed, so the dense
  * cuDNN convolution serves (TF32 when allowed, like the dense ops); the output mask, if any, from the mask kernel.
  */
-function denseDeltaConv2d(backend: CudaBackend, inputs: {[k: string]: TensorInfo}, attrs: DeltaConv2DAttrs,
-                          c: ConvCall): TensorInfo {
+function denseDeltaConv2d(
+  backend: CudaBackend,
+  inputs: {[k: string]: TensorInfo},
+  attrs: DeltaConv2DAttrs,
+  c: ConvCall,
+): TensorInfo {
   const kernel = tf.getKernel(c.bias ? 'FusedConv2D' : 'Conv2D', 'cuda')!;
   const convInputs: {[k: string]: TensorInfo} = {x: c.x, filter: inputs.filter};
   if (c.bias) convInputs.bias = c.bias;
   const y = kernel.kernelFunc({
-    inputs: convInputs, backend,
-    attrs: {strides: attrs.strides, pad: attrs.pad, dilations: attrs.dilations, dimRoundingMode: attrs.dimRoundingMode,
-            dataFormat: 'NHWC', activation: 'linear'} as unknown as tf.NamedAttrMap,
+    inputs: convInputs,
+    backend,
+    attrs: {
+      strides: attrs.strides,
+      pad: attrs.pad,
+      dilations: attrs.dilations,
+      dimRoundingMode: attrs.dimRoundingMode,
+      dataFormat: 'NHWC',
+      activation: 'linear',
+    } as unknown as tf.NamedAttrMap,
   }) as TensorInfo;
   deltaConvStats.cudnnDense++;
   if (c.bias) return y;
@@ -248,11 +344,23 @@ function deltaConv2d(backend: CudaBackend, inputs: {[k: string]: TensorInfo}, at
   const {x, filter, bias} = inputs;
   requireFloat('deltaConv2d', x, filter, bias);
   const info = backend_util.computeConv2DInfo(
-      x.shape as [number, number, number, number], filter.shape as [number, number, number, number], attrs.strides,
-      attrs.dilations, attrs.pad, attrs.dimRoundingMode);
+    x.shape as [number, number, number, number],
+    filter.shape as [number, number, number, number],
+    attrs.strides,
+    attrs.dilations,
+    attrs.pad,
+    attrs.dimRoundingMode,
+  );
   const c: ConvCall = {
-    mode: DeltaConvMode.regular, info, x, w: backend.ptr(filter), filter, bias, mult: 1,
-    inSpatial: [info.inHeight, info.inWidth], outShape: info.outShape.slice(),
+    mode: DeltaConvMode.regular,
+    info,
+    x,
+    w: backend.ptr(filter),
+    filter,
+    bias,
+    mult: 1,
+    inSpatial: [info.inHeight, info.inWidth],
+    outShape: info.outShape.slice(),
   };
   if ((bias != null || maskOf(x) == null) && cudnnGeometry(info) && sizeOf(x.shape) > 0)
     return denseDeltaConv2d(backend, inputs, attrs, c);
@@ -269,18 +377,20 @@ function deltaConv2d(backend: CudaBackend, inputs: {[k: string]: TensorInfo}, at
  * the direct kernel.
  */
 function cudnnDeltaConv(backend: CudaBackend, c: ConvCall, denseConv: () => TensorInfo): TensorInfo {
-  const m = inputMask(backend, c.x);  // before the conv reads x (which zero-fills a lazily written delta)
+  const m = inputMask(backend, c.x); // before the conv reads x (which zero-fills a lazily written delta)
   try {
-    const y = backend.withFloatStorage(denseConv);  // delta tensors stay float32 (their masks, lazy zeros, state)
+    const y = backend.withFloatStorage(denseConv); // delta tensors stay float32 (their masks, lazy zeros, state)
     deltaConvStats.cudnnDense++;
     return backend.filling(y, () => {
-      if (c.bias) {  // the stream's first frame: bias applied once, dense output (as runDeltaConv)
+      if (c.bias) {
+        // the stream's first frame: bias applied once, dense output (as runDeltaConv)
         applyBiasActivation(backend, y, c.bias);
         return;
       }
       const outMask = backend.makeOutput(c.outShape.slice(0, 3), 'bool');
-      backend.filling(outMask, () => backend.n.deltaConvMask({geometry: convGeometry(c), mask: m.ptr,
-                                                              outMask: backend.ptr(outMask)}));
+      backend.filling(outMask, () =>
+        backend.n.deltaConvMask({geometry: convGeometry(c), mask: m.ptr, outMask: backend.ptr(outMask)}),
+      );
       attachDeviceMask(backend, y, outMask, false);
     });
   } finally {
@@ -292,39 +402,91 @@ function deltaDepthwiseConv2d(backend: CudaBackend, inputs: {[k: string]: Tensor
   const {x, filter, bias} = inputs;
   requireFloat('deltaDepthwiseConv2d', x, filter, bias);
   const info = backend_util.computeConv2DInfo(
-      x.shape as [number, number, number, number], filter.shape as [number, number, number, number], attrs.strides,
-      attrs.dilations, attrs.pad, attrs.dimRoundingMode, true);
+    x.shape as [number, number, number, number],
+    filter.shape as [number, number, number, number],
+    attrs.strides,
+    attrs.dilations,
+    attrs.pad,
+    attrs.dimRoundingMode,
+    true,
+  );
   const c: ConvCall = {
-    mode: DeltaConvMode.depthwise, info, x, w: backend.ptr(filter), bias, mult: filter.shape[3],
-    inSpatial: [info.inHeight, info.inWidth], outShape: info.outShape.slice(),
+    mode: DeltaConvMode.depthwise,
+    info,
+    x,
+    w: backend.ptr(filter),
+    bias,
+    mult: filter.shape[3],
+    inSpatial: [info.inHeight, info.inWidth],
+    outShape: info.outShape.slice(),
   };
   if (backend.directDeltaConvs || sizeOf(x.shape) === 0) return runDeltaConv(backend, c);
-  return cudnnDeltaConv(backend, c, () => tf.getKernel('DepthwiseConv2dNative', 'cuda')!.kernelFunc({
-    inputs: {x, filter}, backend,
-    attrs: {strides: attrs.strides, pad: attrs.pad, dilations: attrs.dilations, dimRoundingMode: attrs.dimRoundingMode,
-            dataFormat: 'NHWC'} as unknown as tf.NamedAttrMap,
-  }) as TensorInfo);
+  return cudnnDeltaConv(
+    backend,
+    c,
+    () =>
+      tf.getKernel('DepthwiseConv2dNative', 'cuda')!.kernelFunc({
+        inputs: {x, filter},
+        backend,
+        attrs: {
+          strides: attrs.strides,
+          pad: attrs.pad,
+          dilations: attrs.dilations,
+          dimRoundingMode: attrs.dimRoundingMode,
+          dataFormat: 'NHWC',
+        } as unknown as tf.NamedAttrMap,
+      }) as TensorInfo,
+  );
 }
 
-function deltaConv2dTranspose(backend: CudaBackend, inputs: {[k: string]: TensorInfo},
-                              attrs: DeltaConv2DTransposeAttrs) {
+function deltaConv2dTranspose(
+  backend: CudaBackend,
+  inputs: {[k: string]: TensorInfo},
+  attrs: DeltaConv2DTransposeAttrs,
+) {
   const {x, filter, bias} = inputs;
   requireFloat('deltaConv2dTranspose', x, filter, bias);
   // The geometry of the forward convolution that maps outputShape onto x (as the CPU kernel).
-  const info = backend_util.computeConv2DInfo(attrs.outputShape, filter.shape as [number, number, number, number],
-                                              attrs.strides, 1, attrs.pad, attrs.dimRoundingMode);
-  const c: ConvCall = {mode: DeltaConvMode.transposed, info, x, w: 0, bias, mult: 1, inSpatial: [x.shape[1], x.shape[2]],
-    outShape: attrs.outputShape.slice()};
+  const info = backend_util.computeConv2DInfo(
+    attrs.outputShape,
+    filter.shape as [number, number, number, number],
+    attrs.strides,
+    1,
+    attrs.pad,
+    attrs.dimRoundingMode,
+  );
+  const c: ConvCall = {
+    mode: DeltaConvMode.transposed,
+    info,
+    x,
+    w: 0,
+    bias,
+    mult: 1,
+    inSpatial: [x.shape[1], x.shape[2]],
+    outShape: attrs.outputShape.slice(),
+  };
   if (!backend.directDeltaConvs && sizeOf(x.shape) > 0) {
-    return cudnnDeltaConv(backend, c, () => tf.getKernel('Conv2DBackpropInput', 'cuda')!.kernelFunc({
-      inputs: {dy: x, filter}, backend,
-      attrs: {strides: attrs.strides, pad: attrs.pad, dimRoundingMode: attrs.dimRoundingMode, dataFormat: 'NHWC',
-              inputShape: attrs.outputShape} as unknown as tf.NamedAttrMap,
-    }) as TensorInfo);
+    return cudnnDeltaConv(
+      backend,
+      c,
+      () =>
+        tf.getKernel('Conv2DBackpropInput', 'cuda')!.kernelFunc({
+          inputs: {dy: x, filter},
+          backend,
+          attrs: {
+            strides: attrs.strides,
+            pad: attrs.pad,
+            dimRoundingMode: attrs.dimRoundingMode,
+            dataFormat: 'NHWC',
+            inputShape: attrs.outputShape,
+          } as unknown as tf.NamedAttrMap,
+        }) as TensorInfo,
+    );
   }
   // [kh, kw, outC, inC] -> [kh, kw, inC, outC]: output channels innermost, as the regular conv's filter.
-  c.w = backend.derived(filter, 'hwio:0132', sizeOf(filter.shape) * 4,
-                        dst => transposeInto(backend, 4, backend.ptr(filter), filter.shape, [0, 1, 3, 2], dst));
+  c.w = backend.derived(filter, 'hwio:0132', sizeOf(filter.shape) * 4, (dst) =>
+    transposeInto(backend, 4, backend.ptr(filter), filter.shape, [0, 1, 3, 2], dst),
+  );
   return runDeltaConv(backend, c);
 }
 
@@ -348,66 +510,136 @@ function conv3dGated(backend: CudaBackend, inputs: {[k: string]: TensorInfo}, at
   };
   const at = (t: TensorInfo) => backend.storedPtr(t);
   try {
-    let y: TensorInfo, subpixel: TensorInfo|null;
+    let y: TensorInfo, subpixel: TensorInfo | null;
     if (!transpose) {
-      y = convolve(backend, {nd: 3, n, c, k: co, groups: 1, xs: [d, h, w], ys: outSp, ws: k,
-        before: pad.map(p => p[0]), after: pad.map(p => p[1]), stride: strides, dil: [1, 1, 1]}, x, filter,
-        [4, 0, 1, 2, 3], false);
+      y = convolve(
+        backend,
+        {
+          nd: 3,
+          n,
+          c,
+          k: co,
+          groups: 1,
+          xs: [d, h, w],
+          ys: outSp,
+          ws: k,
+          before: pad.map((p) => p[0]),
+          after: pad.map((p) => p[1]),
+          stride: strides,
+          dil: [1, 1, 1],
+        },
+        x,
+        filter,
+        [4, 0, 1, 2, 3],
+        false,
+      );
       temps.push(y);
     } else if ((subpixel = subpixelTransposed3d(backend, x, filter, strides, pad, outputShape, half)) != null) {
-      y = subpixel;  // FLAVR's upsampling as one forward convolution
+      y = subpixel; // FLAVR's upsampling as one forward convolution
       temps.push(y);
     } else {
       // The full transposed convolution (no padding), then the window [pad front, pad front + out) of it: pads may
       // exceed what the transposed convolution covers (zeros there), which convolve() does not handle.
       const code = half ? DTypeCode.float16 : DTypeCode.float32;
-      const wk = filterKrsc(backend, filter, [4, 0, 1, 2, 3], half);  // the Conv3D kernels' cache entry
+      const wk = filterKrsc(backend, filter, [4, 0, 1, 2, 3], half); // the Conv3D kernels' cache entry
       const full = [d, h, w].map((s, i) => (s - 1) * strides[i] + k[i]);
       const yFull = temp([n, ...full, co]);
-      backend.n.conv({nd: 3, backwardData: true, n, c: co, k: c, groups: 1, xs: full, ys: [d, h, w], ws: k,
-                      pad: [0, 0, 0], stride: strides, dil: [1, 1, 1], x: at(yFull), w: wk,
-                      y: half ? backend.halfPtr(x, temps) : backend.ptr(x), half});
-      const front = pad.map(p => p[0]);
-      if (front.every(v => v === 0) && full.every((s, i) => s === outSp[i])) {
+      backend.n.conv({
+        nd: 3,
+        backwardData: true,
+        n,
+        c: co,
+        k: c,
+        groups: 1,
+        xs: full,
+        ys: [d, h, w],
+        ws: k,
+        pad: [0, 0, 0],
+        stride: strides,
+        dil: [1, 1, 1],
+        x: at(yFull),
+        w: wk,
+        y: half ? backend.halfPtr(x, temps) : backend.ptr(x),
+        half,
+      });
+      const front = pad.map((p) => p[0]);
+      if (front.every((v) => v === 0) && full.every((s, i) => s === outSp[i])) {
         y = yFull;
       } else {
         y = temp(outputShape);
         const count = outSp.map((s, i) => Math.max(0, Math.min(s, full[i] - front[i])));
-        if (count.some((v, i) => v < outSp[i])) backend.n.fill({y: at(y), dtype: code, n: sizeOf(outputShape), value: 0});
-        if (count.every(v => v > 0)) {
+        if (count.some((v, i) => v < outSp[i]))
+          backend.n.fill({y: at(y), dtype: code, n: sizeOf(outputShape), value: 0});
+        if (count.every((v) => v > 0)) {
           const fs = stridesOf(yFull.shape);
           const offset = front.reduce((acc, v, i) => acc + v * fs[i + 1], 0);
-          backend.n.stridedCopy({elemBytes: half ? 2 : 4, src: at(yFull), srcOffset: offset, shape: [n, ...count, co],
-                                 srcStrides: fs, dst: at(y), dstOffset: 0, dstStrides: stridesOf(outputShape)});
+          backend.n.stridedCopy({
+            elemBytes: half ? 2 : 4,
+            src: at(yFull),
+            srcOffset: offset,
+            shape: [n, ...count, co],
+            srcStrides: fs,
+            dst: at(y),
+            dstOffset: 0,
+            dstStrides: stridesOf(outputShape),
+          });
         }
       }
     }
     const voxels = outSp[0] * outSp[1] * outSp[2];
     if (bias) {
-      backend.n.biasAct({y: at(y), n: sizeOf(outputShape), bias: backend.ptr(bias), biasLen: co, act: UnaryOp.linear,
-                         alpha: 0, prelu: 0, preluLen: 1, half});
+      backend.n.biasAct({
+        y: at(y),
+        n: sizeOf(outputShape),
+        bias: backend.ptr(bias),
+        biasLen: co,
+        act: UnaryOp.linear,
+        alpha: 0,
+        prelu: 0,
+        preluLen: 1,
+        half,
+      });
     }
     const mean = temp([n, co], false);
     backend.n.reduce({op: ReduceOp.mean, x: at(y), y: backend.ptr(mean), outer: n, r: voxels, inner: co, xHalf: half});
     const gate = temp([n, co], false);
-    backend.n.gateSigmoid({mean: backend.ptr(mean), wg: backend.ptr(gateKernel), bg: backend.ptr(gateBias),
-                           gate: backend.ptr(gate), n, c: co});
-    return backend.filling(backend.makeOutput(outputShape.slice(), 'float32', half), out => backend.n.applyGate({
-      y: at(y), gate: backend.ptr(gate), out: at(out), n, voxels, c: co, act, alpha: attrs.alpha ?? 0.2, half,
-    }));
+    backend.n.gateSigmoid({
+      mean: backend.ptr(mean),
+      wg: backend.ptr(gateKernel),
+      bg: backend.ptr(gateBias),
+      gate: backend.ptr(gate),
+      n,
+      c: co,
+    });
+    return backend.filling(backend.makeOutput(outputShape.slice(), 'float32', half), (out) =>
+      backend.n.applyGate({
+        y: at(y),
+        gate: backend.ptr(gate),
+        out: at(out),
+        n,
+        voxels,
+        c: co,
+        act,
+        alpha: attrs.alpha ?? 0.2,
+        half,
+      }),
+    );
   } finally {
-    temps.forEach(t => backend.disposeIntermediate(t));
+    temps.forEach((t) => backend.disposeIntermediate(t));
   }
 }
 
 export function registerDeltaKernels(): void {
-  registerCuda<SparseAccumulateAttrs>(SparseAccumulate,
-                                      ({inputs, backend, attrs}) => sparseAccumulate(backend, inputs, attrs));
+  registerCuda<SparseAccumulateAttrs>(SparseAccumulate, ({inputs, backend, attrs}) =>
+    sparseAccumulate(backend, inputs, attrs),
+  );
   registerCuda<DeltaMaxPoolAttrs>(DeltaMaxPool, ({inputs, backend, attrs}) => deltaMaxPool(backend, inputs, attrs));
   registerCuda<DeltaConv2DAttrs>(DeltaConv2D, ({inputs, backend, attrs}) => deltaConv2d(backend, inputs, attrs));
-  registerCuda<DeltaConv2DAttrs>(DeltaDepthwiseConv2D,
-                                 ({inputs, backend, attrs}) => deltaDepthwiseConv2d(backend, inputs, attrs));
-  registerCuda<DeltaConv2DTransposeAttrs>(DeltaConv2DTranspose,
-                                          ({inputs, backend, attrs}) => deltaConv2dTranspose(backend, inputs, attrs));
+  registerCuda<DeltaConv2DAttrs>(DeltaDepthwiseConv2D, ({inputs, backend, attrs}) =>
+    deltaDepthwiseConv2d(backend, inputs, attrs),
+  );
+  registerCuda<DeltaConv2DTransposeAttrs>(DeltaConv2DTranspose, ({inputs, backend, attrs}) =>
+    deltaConv2dTranspose(backend, inputs, attrs),
+  );
   registerCuda<Conv3DGatedAttrs>(Conv3DGated, ({inputs, backend, attrs}) => conv3dGated(backend, inputs, attrs));
 }

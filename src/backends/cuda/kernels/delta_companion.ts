@@ -32,7 +32,7 @@ function pixelsAndChannels(x: TensorInfo): [number, number] {
   return [channels === 0 ? 0 : sizeOf(x.shape) / channels, channels];
 }
 
-function deltaScaleShift(backend: CudaBackend, {x, scale, offset}: Inputs): TensorInfo|null {
+function deltaScaleShift(backend: CudaBackend, {x, scale, offset}: Inputs): TensorInfo | null {
   if (offset != null || !maskOnDevice(backend, x) || x.shape.length < 2 || sizeOf(x.shape) === 0) return null;
   requireFloat('deltaScaleShift', x, scale);
   const [pixels, channels] = pixelsAndChannels(x);
@@ -40,17 +40,25 @@ function deltaScaleShift(backend: CudaBackend, {x, scale, offset}: Inputs): Tens
   const lazy = m.ptr !== 0 && backend.lazyZeros;
   const y = backend.makeOutput(x.shape.slice(), 'float32');
   return backend.filling(y, () => {
-    backend.n.deltaScale({x: deltaData(backend, x, m), mask: m.ptr, scale: backend.ptr(scale), y: backend.ptr(y), pixels,
-                          channels, writeZeros: !lazy});
+    backend.n.deltaScale({
+      x: deltaData(backend, x, m),
+      mask: m.ptr,
+      scale: backend.ptr(scale),
+      y: backend.ptr(y),
+      pixels,
+      channels,
+      writeZeros: !lazy,
+    });
     const mask = maskOf(x);
     if (mask == null) return;
-    backend.incRef(mask.dataId);  // the output shares the input's mask buffer
+    backend.incRef(mask.dataId); // the output shares the input's mask buffer
     attachDeviceMask(backend, y, {dataId: mask.dataId, shape: mask.shape, dtype: 'bool'}, lazy);
   });
 }
 
-function deltaAdd(backend: CudaBackend, {a, b}: Inputs): TensorInfo|null {
-  if (!maskOnDevice(backend, a) || !maskOnDevice(backend, b) || a.shape.length < 2 || sizeOf(a.shape) === 0) return null;
+function deltaAdd(backend: CudaBackend, {a, b}: Inputs): TensorInfo | null {
+  if (!maskOnDevice(backend, a) || !maskOnDevice(backend, b) || a.shape.length < 2 || sizeOf(a.shape) === 0)
+    return null;
   requireFloat('deltaAdd', a, b);
   const [pixels, channels] = pixelsAndChannels(a);
   const ma = inputMask(backend, a);
@@ -61,19 +69,37 @@ function deltaAdd(backend: CudaBackend, {a, b}: Inputs): TensorInfo|null {
   return backend.filling(y, () => {
     const outMask = masked ? backend.makeOutput(a.shape.slice(0, -1), 'bool') : null;
     if (outMask == null) {
-      backend.n.deltaAdd({a: deltaData(backend, a, ma), maskA: ma.ptr, b: deltaData(backend, b, mb), maskB: mb.ptr,
-                          y: backend.ptr(y), outMask: 0, pixels, channels, writeZeros: true});
+      backend.n.deltaAdd({
+        a: deltaData(backend, a, ma),
+        maskA: ma.ptr,
+        b: deltaData(backend, b, mb),
+        maskB: mb.ptr,
+        y: backend.ptr(y),
+        outMask: 0,
+        pixels,
+        channels,
+        writeZeros: true,
+      });
       return;
     }
-    backend.filling(outMask, () => backend.n.deltaAdd({
-      a: deltaData(backend, a, ma), maskA: ma.ptr, b: deltaData(backend, b, mb), maskB: mb.ptr, y: backend.ptr(y),
-      outMask: backend.ptr(outMask), pixels, channels, writeZeros: !lazy,
-    }));
+    backend.filling(outMask, () =>
+      backend.n.deltaAdd({
+        a: deltaData(backend, a, ma),
+        maskA: ma.ptr,
+        b: deltaData(backend, b, mb),
+        maskB: mb.ptr,
+        y: backend.ptr(y),
+        outMask: backend.ptr(outMask),
+        pixels,
+        channels,
+        writeZeros: !lazy,
+      }),
+    );
     attachDeviceMask(backend, y, outMask, lazy);
   });
 }
 
-function deltaPad2D(backend: CudaBackend, {x}: Inputs, attrs: DeltaPad2DAttrs): TensorInfo|null {
+function deltaPad2D(backend: CudaBackend, {x}: Inputs, attrs: DeltaPad2DAttrs): TensorInfo | null {
   if (!maskOnDevice(backend, x) || x.shape.length !== 4 || sizeOf(x.shape) === 0) return null;
   requireFloat('deltaPad2d', x);
   const [[top, bottom], [left, right]] = attrs.padding;
@@ -84,15 +110,28 @@ function deltaPad2D(backend: CudaBackend, {x}: Inputs, attrs: DeltaPad2DAttrs): 
   const y = backend.makeOutput(outShape, 'float32');
   return backend.filling(y, () => {
     const outMask = backend.makeOutput(outShape.slice(0, 3), 'bool');
-    backend.filling(outMask, () => backend.n.deltaPad({
-      n, h, w, c, oh: outShape[1], ow: outShape[2], top, left, x: deltaData(backend, x, m), mask: m.ptr,
-      y: backend.ptr(y), outMask: backend.ptr(outMask), writeZeros: !lazy,
-    }));
+    backend.filling(outMask, () =>
+      backend.n.deltaPad({
+        n,
+        h,
+        w,
+        c,
+        oh: outShape[1],
+        ow: outShape[2],
+        top,
+        left,
+        x: deltaData(backend, x, m),
+        mask: m.ptr,
+        y: backend.ptr(y),
+        outMask: backend.ptr(outMask),
+        writeZeros: !lazy,
+      }),
+    );
     attachDeviceMask(backend, y, outMask, lazy);
   });
 }
 
-const NATIVE: {[kernelName: string]: (backend: CudaBackend, inputs: Inputs, attrs: never) => TensorInfo|null} = {
+const NATIVE: {[kernelName: string]: (backend: CudaBackend, inputs: Inputs, attrs: never) => TensorInfo | null} = {
   [DeltaScaleShift]: deltaScaleShift,
   [DeltaAdd]: deltaAdd,
   [DeltaPad2D]: deltaPad2D,
@@ -100,14 +139,16 @@ const NATIVE: {[kernelName: string]: (backend: CudaBackend, inputs: Inputs, attr
 
 export function registerDeltaCompanionKernels(): void {
   for (const config of sharedKernelConfigs('cuda')) {
-    if (nativeKernels.has(config.kernelName)) continue;  // a 'cuda' kernel of its own (frame bytes)
+    if (nativeKernels.has(config.kernelName)) continue; // a 'cuda' kernel of its own (frame bytes)
     const shared = (args: Parameters<KernelConfig['kernelFunc']>[0]) => config.kernelFunc(args) as TensorInfo;
     const native = NATIVE[config.kernelName];
     if (native == null) {
-      registerCuda(config.kernelName, args => shared(args as never));
+      registerCuda(config.kernelName, (args) => shared(args as never));
     } else {
-      registerCuda(config.kernelName,
-                   args => native(args.backend, args.inputs as Inputs, args.attrs as never) ?? shared(args as never));
+      registerCuda(
+        config.kernelName,
+        (args) => native(args.backend, args.inputs as Inputs, args.attrs as never) ?? shared(args as never),
+      );
     }
   }
 }

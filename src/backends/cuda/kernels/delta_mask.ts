@@ -16,10 +16,18 @@ function compare(backend: CudaBackend, op: number, a: TensorInfo, b: TensorInfo)
   const outShape = backend_util.assertAndGetBroadcastShape(a.shape, b.shape);
   if (outShape.length > MAX_RANK) unsupported(`rank ${outShape.length} broadcasting`);
   const out = backend.makeOutput(outShape, 'bool');
-  return backend.filling(out, o => backend.n.compare({
-    op, dtype: code, a: backend.ptr(a), b: backend.ptr(b), out: backend.ptr(o), outShape,
-    aStrides: broadcastStrides(a.shape, outShape), bStrides: broadcastStrides(b.shape, outShape),
-  }));
+  return backend.filling(out, (o) =>
+    backend.n.compare({
+      op,
+      dtype: code,
+      a: backend.ptr(a),
+      b: backend.ptr(b),
+      out: backend.ptr(o),
+      outShape,
+      aStrides: broadcastStrides(a.shape, outShape),
+      bStrides: broadcastStrides(b.shape, outShape),
+    }),
+  );
 }
 
 /** Any / All over `axis` of a bool tensor. */
@@ -30,16 +38,20 @@ function anyAll(backend: CudaBackend, isAll: boolean, x: TensorInfo, axis: numbe
   const out = backend.makeOutput(keepDims ? backend_util.expandShapeToKeepDim(outShape, axes) : outShape, 'bool');
   const r = sizeOf(reduceShape);
   const contiguous = axes.every((a, i) => i === 0 || a === axes[i - 1] + 1);
-  return backend.filling(out, o => {
+  return backend.filling(out, (o) => {
     if (axes.length === 0) {
       backend.n.anyAll({isAll, x: backend.ptr(x), y: backend.ptr(o), outer: sizeOf(x.shape), r: 1, inner: 1});
     } else if (contiguous) {
-      const outer = sizeOf(x.shape.slice(0, axes[0])), inner = sizeOf(x.shape.slice(axes[axes.length - 1] + 1));
+      const outer = sizeOf(x.shape.slice(0, axes[0])),
+        inner = sizeOf(x.shape.slice(axes[axes.length - 1] + 1));
       backend.n.anyAll({isAll, x: backend.ptr(x), y: backend.ptr(o), outer, r, inner});
     } else {
       if (x.shape.length > MAX_RANK) unsupported(`rank ${x.shape.length}`);
       const perm = backend_util.getAxesPermutation(axes, x.shape.length)!;
-      const t = backend.makeOutput(perm.map(p => x.shape[p]), 'bool');
+      const t = backend.makeOutput(
+        perm.map((p) => x.shape[p]),
+        'bool',
+      );
       try {
         transposeInto(backend, 1, backend.ptr(x), x.shape, perm, backend.ptr(t));
         backend.n.anyAll({isAll, x: backend.ptr(t), y: backend.ptr(o), outer: sizeOf(outShape), r, inner: 1});
@@ -51,9 +63,14 @@ function anyAll(backend: CudaBackend, isAll: boolean, x: TensorInfo, axis: numbe
 }
 
 const compareKernels: Array<[string, number]> = [
-  ['Greater', CompareOp.greater], ['GreaterEqual', CompareOp.greaterEqual], ['Less', CompareOp.less],
-  ['LessEqual', CompareOp.lessEqual], ['Equal', CompareOp.equal], ['NotEqual', CompareOp.notEqual],
-  ['LogicalAnd', CompareOp.and], ['LogicalOr', CompareOp.or],
+  ['Greater', CompareOp.greater],
+  ['GreaterEqual', CompareOp.greaterEqual],
+  ['Less', CompareOp.less],
+  ['LessEqual', CompareOp.lessEqual],
+  ['Equal', CompareOp.equal],
+  ['NotEqual', CompareOp.notEqual],
+  ['LogicalAnd', CompareOp.and],
+  ['LogicalOr', CompareOp.or],
 ];
 
 export function registerDeltaMaskKernels(): void {
@@ -73,10 +90,17 @@ export function registerDeltaMaskKernels(): void {
     }
     const out = backend.makeOutput(t.shape, t.dtype);
     if (n === 0) return out;
-    return backend.filling(out, o => backend.n.select({
-      elemBytes: bytesPerElement(t.dtype), cond: backend.ptr(condition), condInner, a: backend.ptr(t),
-      b: backend.ptr(e), out: backend.ptr(o), n,
-    }));
+    return backend.filling(out, (o) =>
+      backend.n.select({
+        elemBytes: bytesPerElement(t.dtype),
+        cond: backend.ptr(condition),
+        condInner,
+        a: backend.ptr(t),
+        b: backend.ptr(e),
+        out: backend.ptr(o),
+        n,
+      }),
+    );
   });
 
   registerCuda<{reps: number[]}>('Tile', ({inputs, backend, attrs}) => {
@@ -86,21 +110,37 @@ export function registerDeltaMaskKernels(): void {
     const outShape = x.shape.map((s, i) => s * attrs.reps[i]);
     const out = backend.makeOutput(outShape, x.dtype);
     if (sizeOf(outShape) === 0) return out;
-    return backend.filling(out, o => backend.n.tile({elemBytes: bytesPerElement(x.dtype), x: backend.ptr(x),
-                                                     inShape: x.shape, out: backend.ptr(o), outShape}));
+    return backend.filling(out, (o) =>
+      backend.n.tile({
+        elemBytes: bytesPerElement(x.dtype),
+        x: backend.ptr(x),
+        inShape: x.shape,
+        out: backend.ptr(o),
+        outShape,
+      }),
+    );
   });
 
-  registerCuda<{axis: number | number[]; keepDims: boolean}>(
-      'Any', ({inputs, backend, attrs}) => anyAll(backend, false, inputs.x, attrs.axis, !!attrs.keepDims));
-  registerCuda<{axis: number | number[]; keepDims: boolean}>(
-      'All', ({inputs, backend, attrs}) => anyAll(backend, true, inputs.x, attrs.axis, !!attrs.keepDims));
+  registerCuda<{axis: number | number[]; keepDims: boolean}>('Any', ({inputs, backend, attrs}) =>
+    anyAll(backend, false, inputs.x, attrs.axis, !!attrs.keepDims),
+  );
+  registerCuda<{axis: number | number[]; keepDims: boolean}>('All', ({inputs, backend, attrs}) =>
+    anyAll(backend, true, inputs.x, attrs.axis, !!attrs.keepDims),
+  );
 
   registerCuda<{clipValueMin: number; clipValueMax: number}>('ClipByValue', ({inputs, backend, attrs}) => {
     const x = inputs.x;
     requireFloat('ClipByValue', x);
     const out = backend.makeOutput(x.shape, 'float32');
-    return backend.filling(out, o => backend.n.clip({x: backend.ptr(x), y: backend.ptr(o), n: sizeOf(x.shape),
-                                                     lo: attrs.clipValueMin, hi: attrs.clipValueMax}));
+    return backend.filling(out, (o) =>
+      backend.n.clip({
+        x: backend.ptr(x),
+        y: backend.ptr(o),
+        n: sizeOf(x.shape),
+        lo: attrs.clipValueMin,
+        hi: attrs.clipValueMax,
+      }),
+    );
   });
 
   registerCuda<{dim: number}>('ExpandDims', ({inputs, backend, attrs}) => {
@@ -113,8 +153,7 @@ export function registerDeltaMaskKernels(): void {
     }
     const shape = x.shape.slice();
     shape.splice(dim, 0, 1);
-    backend.incRef(x.dataId);  // same data, new shape (as Reshape)
+    backend.incRef(x.dataId); // same data, new shape (as Reshape)
     return {dataId: x.dataId, shape, dtype: x.dtype as DataType};
   });
 }
-

@@ -6,11 +6,27 @@ import {BinaryOp, DTypeCode, Ptr, UnaryOp} from '../native';
 import {broadcastStrides, isSuffixShape, MAX_RANK, registerCuda, requireFloat, sizeOf, unsupported} from './util';
 
 const unaryKernels: Array<[string, number]> = [
-  ['Relu', UnaryOp.relu], ['Relu6', UnaryOp.relu6], ['LeakyRelu', UnaryOp.leakyrelu], ['Sigmoid', UnaryOp.sigmoid],
-  ['Tanh', UnaryOp.tanh], ['Elu', UnaryOp.elu], ['Exp', UnaryOp.exp], ['Neg', UnaryOp.neg], ['Abs', UnaryOp.abs],
-  ['Sqrt', UnaryOp.sqrt], ['Rsqrt', UnaryOp.rsqrt], ['Square', UnaryOp.square], ['Log', UnaryOp.log],
-  ['Floor', UnaryOp.floor], ['Ceil', UnaryOp.ceil], ['Reciprocal', UnaryOp.reciprocal], ['Selu', UnaryOp.selu],
-  ['Softplus', UnaryOp.softplus], ['Round', UnaryOp.round], ['Sign', UnaryOp.sign], ['Step', UnaryOp.step],
+  ['Relu', UnaryOp.relu],
+  ['Relu6', UnaryOp.relu6],
+  ['LeakyRelu', UnaryOp.leakyrelu],
+  ['Sigmoid', UnaryOp.sigmoid],
+  ['Tanh', UnaryOp.tanh],
+  ['Elu', UnaryOp.elu],
+  ['Exp', UnaryOp.exp],
+  ['Neg', UnaryOp.neg],
+  ['Abs', UnaryOp.abs],
+  ['Sqrt', UnaryOp.sqrt],
+  ['Rsqrt', UnaryOp.rsqrt],
+  ['Square', UnaryOp.square],
+  ['Log', UnaryOp.log],
+  ['Floor', UnaryOp.floor],
+  ['Ceil', UnaryOp.ceil],
+  ['Reciprocal', UnaryOp.reciprocal],
+  ['Selu', UnaryOp.selu],
+  ['Softplus', UnaryOp.softplus],
+  ['Round', UnaryOp.round],
+  ['Sign', UnaryOp.sign],
+  ['Step', UnaryOp.step],
 ];
 
 /** A half-stored input gives a half-stored output (computed in float). */
@@ -21,10 +37,17 @@ export function unary(backend: CudaBackend, op: number, x: TensorInfo, alpha = 0
   return out;
 }
 
-const binaryKernels: Array<[string, number, boolean]> = [  // name, op, int32 allowed
-  ['Add', BinaryOp.add, true], ['Sub', BinaryOp.sub, true], ['Multiply', BinaryOp.mul, true],
-  ['RealDiv', BinaryOp.div, false], ['Maximum', BinaryOp.max, true], ['Minimum', BinaryOp.min, true],
-  ['SquaredDifference', BinaryOp.sqdiff, false], ['Pow', BinaryOp.pow, false], ['Prelu', BinaryOp.prelu, false],
+const binaryKernels: Array<[string, number, boolean]> = [
+  // name, op, int32 allowed
+  ['Add', BinaryOp.add, true],
+  ['Sub', BinaryOp.sub, true],
+  ['Multiply', BinaryOp.mul, true],
+  ['RealDiv', BinaryOp.div, false],
+  ['Maximum', BinaryOp.max, true],
+  ['Minimum', BinaryOp.min, true],
+  ['SquaredDifference', BinaryOp.sqdiff, false],
+  ['Pow', BinaryOp.pow, false],
+  ['Prelu', BinaryOp.prelu, false],
 ];
 
 /**
@@ -39,42 +62,69 @@ export function binary(backend: CudaBackend, op: number, a: TensorInfo, b: Tenso
   const temps: TensorInfo[] = [];
   try {
     const [pa, pb] = half ? [backend.halfPtr(a, temps), backend.halfPtr(b, temps)] : [backend.ptr(a), backend.ptr(b)];
-    backend.n.binary({op, dtype: half ? DTypeCode.float16 : backend.dtypeCode(a.dtype), a: pa, b: pb,
-                      out: backend.storedPtr(out), outShape, aStrides: broadcastStrides(a.shape, outShape),
-                      bStrides: broadcastStrides(b.shape, outShape)});
+    backend.n.binary({
+      op,
+      dtype: half ? DTypeCode.float16 : backend.dtypeCode(a.dtype),
+      a: pa,
+      b: pb,
+      out: backend.storedPtr(out),
+      outShape,
+      aStrides: broadcastStrides(a.shape, outShape),
+      bStrides: broadcastStrides(b.shape, outShape),
+    });
   } finally {
-    temps.forEach(t => backend.disposeIntermediate(t));
+    temps.forEach((t) => backend.disposeIntermediate(t));
   }
   return out;
 }
 
 const activationOps: {[k: string]: number} = {
-  linear: UnaryOp.linear, relu: UnaryOp.relu, relu6: UnaryOp.relu6, leakyrelu: UnaryOp.leakyrelu,
-  sigmoid: UnaryOp.sigmoid, elu: UnaryOp.elu, tanh: UnaryOp.tanh,
+  linear: UnaryOp.linear,
+  relu: UnaryOp.relu,
+  relu6: UnaryOp.relu6,
+  leakyrelu: UnaryOp.leakyrelu,
+  sigmoid: UnaryOp.sigmoid,
+  elu: UnaryOp.elu,
+  tanh: UnaryOp.tanh,
 };
 
 /**
  * In place: y = activation(y + bias), as tfjs fused ops (conv, matmul) apply them (y may be half-stored). One pass when bias and prelu
  * weights broadcast along trailing dims (the usual per-channel case), otherwise broadcasting binary kernels.
  */
-export function applyBiasActivation(backend: CudaBackend, y: TensorInfo, bias: TensorInfo | undefined,
-                                    activation = 'linear', prelu?: TensorInfo, leakyAlpha = 0.2): void {
+export function applyBiasActivation(
+  backend: CudaBackend,
+  y: TensorInfo,
+  bias: TensorInfo | undefined,
+  activation = 'linear',
+  prelu?: TensorInfo,
+  leakyAlpha = 0.2,
+): void {
   activation = activation || 'linear';
   const act = activationOps[activation];
   if (act === undefined && activation !== 'prelu') unsupported(`fused activation ${activation}`);
   requireFloat('fused bias/activation', bias, prelu);
-  if (activation !== 'prelu') prelu = undefined;  // as tfjs: the weights count for the 'prelu' activation only
+  if (activation !== 'prelu') prelu = undefined; // as tfjs: the weights count for the 'prelu' activation only
   const n = sizeOf(y.shape);
   const biasFlat = !bias || isSuffixShape(bias.shape, y.shape);
   const preluFlat = !prelu || isSuffixShape(prelu.shape, y.shape);
   if (bias && !biasFlat) binary(backend, BinaryOp.add, y, bias, y);
   if (prelu && !preluFlat) binary(backend, BinaryOp.prelu, y, prelu, y);
-  const b = bias && biasFlat ? bias : undefined, p = prelu && preluFlat ? prelu : undefined;
+  const b = bias && biasFlat ? bias : undefined,
+    p = prelu && preluFlat ? prelu : undefined;
   if (!b && !p && (activation === 'linear' || activation === 'prelu')) return;
-  const ptrOr0 = (t?: TensorInfo): Ptr => t ? backend.ptr(t) : 0;
-  backend.n.biasAct({y: backend.storedPtr(y), n, bias: ptrOr0(b), biasLen: b ? sizeOf(b.shape) : 1,
-                     act: activation === 'prelu' ? UnaryOp.linear : act, alpha: leakyAlpha, prelu: ptrOr0(p),
-                     preluLen: p ? sizeOf(p.shape) : 1, half: backend.isHalf(y)});
+  const ptrOr0 = (t?: TensorInfo): Ptr => (t ? backend.ptr(t) : 0);
+  backend.n.biasAct({
+    y: backend.storedPtr(y),
+    n,
+    bias: ptrOr0(b),
+    biasLen: b ? sizeOf(b.shape) : 1,
+    act: activation === 'prelu' ? UnaryOp.linear : act,
+    alpha: leakyAlpha,
+    prelu: ptrOr0(p),
+    preluLen: p ? sizeOf(p.shape) : 1,
+    half: backend.isHalf(y),
+  });
 }
 
 export function registerElementwiseKernels(): void {
@@ -86,7 +136,8 @@ export function registerElementwiseKernels(): void {
   }
   for (const [name, op, intOk] of binaryKernels) {
     registerCuda(name, ({inputs, backend}) => {
-      const a = inputs.a ?? inputs.x, b = inputs.b ?? inputs.alpha;
+      const a = inputs.a ?? inputs.x,
+        b = inputs.b ?? inputs.alpha;
       if (a.dtype !== b.dtype) unsupported(`${a.dtype} with ${b.dtype}`);
       if (!(a.dtype === 'float32' || (intOk && a.dtype === 'int32'))) unsupported(`${name} on ${a.dtype}`);
       return binary(backend, op, a, b);
@@ -95,7 +146,7 @@ export function registerElementwiseKernels(): void {
   registerCuda('AddN', ({inputs, backend}) => {
     const ts = Object.values(inputs) as unknown as TensorInfo[];
     const list = (Array.isArray(ts[0]) ? ts[0] : ts) as TensorInfo[];
-    if (!list.every(t => t.dtype === list[0].dtype && (t.dtype === 'float32' || t.dtype === 'int32')))
+    if (!list.every((t) => t.dtype === list[0].dtype && (t.dtype === 'float32' || t.dtype === 'int32')))
       unsupported('mixed or non-numeric dtypes');
     if (list.length === 1) {
       backend.incRef(list[0].dataId);

@@ -29,8 +29,11 @@ function cpuBackend(): KernelBackend {
   return cpu;
 }
 
-export function fallbackToCpu(kernelName: string, args: CudaKernelArgs, reason = 'no native kernel'):
-    TensorInfo | TensorInfo[] {
+export function fallbackToCpu(
+  kernelName: string,
+  args: CudaKernelArgs,
+  reason = 'no native kernel',
+): TensorInfo | TensorInfo[] {
   const what = `'cuda' backend: kernel ${kernelName} runs on the CPU (${reason})`;
   if (strictKernels()) throw new Error(`${what}; TFJS_DELTA_STRICT_KERNELS=1 forbids the CPU fallback`);
   if (!warned.has(kernelName)) {
@@ -58,15 +61,19 @@ export function fallbackToCpu(kernelName: string, args: CudaKernelArgs, reason =
   }
   let result: TensorInfo | TensorInfo[];
   try {
-    result = (config.kernelFunc as KernelFunc)({inputs: inputs as tf.NamedTensorInfoMap, attrs: args.attrs, backend: cpu}) as TensorInfo | TensorInfo[];
+    result = (config.kernelFunc as KernelFunc)({
+      inputs: inputs as tf.NamedTensorInfoMap,
+      attrs: args.attrs,
+      backend: cpu,
+    }) as TensorInfo | TensorInfo[];
   } catch (e) {
-    temps.forEach(t => cpu.disposeData(t.dataId));
+    temps.forEach((t) => cpu.disposeData(t.dataId));
     throw e;
   }
   const outs = Array.isArray(result) ? result : [result];
-  const uploaded = outs.map(o => backend.makeTensorInfo(o.shape, o.dtype, cpu.readSync(o.dataId)));
-  outs.forEach(o => cpu.disposeData(o.dataId));
-  temps.forEach(t => cpu.disposeData(t.dataId));
+  const uploaded = outs.map((o) => backend.makeTensorInfo(o.shape, o.dtype, cpu.readSync(o.dataId)));
+  outs.forEach((o) => cpu.disposeData(o.dataId));
+  temps.forEach((t) => cpu.disposeData(t.dataId));
   return Array.isArray(result) ? uploaded : uploaded[0];
 }
 
@@ -76,7 +83,7 @@ export function registerCpuFallbacks(): number {
     // eslint-disable-next-line @typescript-eslint/no-require-imports -- an optional peer, loaded only when a fallback is needed
     require('@tensorflow/tfjs-backend-cpu');
   } catch {
-    return 0;  // no CPU kernels to fall back to
+    return 0; // no CPU kernels to fall back to
   }
   let added = 0;
   for (const k of tf.getKernelsForBackend('cpu')) {

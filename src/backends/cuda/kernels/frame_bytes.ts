@@ -23,8 +23,13 @@ export function registerFrameBytesKernels(): void {
     const out = backend.makeOutput([Math.ceil(n / 4)], 'int32');
     const half = backend.isHalf(x);
     if (n > 0) {
-      backend.n.framesToBytes({x: half ? backend.storedPtr(x) : backend.ptr(x), y: backend.storedPtr(out), n,
-                               scale: attrs.scale, half});
+      backend.n.framesToBytes({
+        x: half ? backend.storedPtr(x) : backend.ptr(x),
+        y: backend.storedPtr(out),
+        n,
+        scale: attrs.scale,
+        half,
+      });
     }
     return out;
   });

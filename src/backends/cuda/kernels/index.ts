@@ -26,7 +26,7 @@ export function registerCudaKernels(): void {
     registerFrameBytesKernels();
     registerDeltaCompanionKernels();
   }
-  registerCpuFallbacks();  // again on later calls: picks up 'cpu' kernels registered since
+  registerCpuFallbacks(); // again on later calls: picks up 'cpu' kernels registered since
 }
 
 export {nativeKernels};

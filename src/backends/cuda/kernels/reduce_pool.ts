@@ -5,8 +5,14 @@ import {CudaBackend} from '../backend';
 import {ReduceOp} from '../native';
 import {registerCuda, requireFloat, sizeOf, transposeInto, unsupported} from './util';
 
-function reduce(backend: CudaBackend, op: number, x: TensorInfo, axis: number | number[], keepDims: boolean,
-                name: string): TensorInfo {
+function reduce(
+  backend: CudaBackend,
+  op: number,
+  x: TensorInfo,
+  axis: number | number[],
+  keepDims: boolean,
+  name: string,
+): TensorInfo {
   requireFloat(name, x);
   const rank = x.shape.length;
   const axes = util.parseAxisParam(axis, x.shape).sort((a, b) => a - b);
@@ -16,12 +22,18 @@ function reduce(backend: CudaBackend, op: number, x: TensorInfo, axis: number | 
   const contiguous = axes.every((a, i) => i === 0 || a === axes[i - 1] + 1);
   if (axes.length === 0) {
     backend.n.reduce({op, x: backend.ptr(x), y: backend.ptr(out), outer: sizeOf(x.shape), r: 1, inner: 1});
-  } else if (contiguous) {  // reads a half-stored x as it is
-    const outer = sizeOf(x.shape.slice(0, axes[0])), inner = sizeOf(x.shape.slice(axes[axes.length - 1] + 1));
+  } else if (contiguous) {
+    // reads a half-stored x as it is
+    const outer = sizeOf(x.shape.slice(0, axes[0])),
+      inner = sizeOf(x.shape.slice(axes[axes.length - 1] + 1));
     backend.n.reduce({op, x: backend.storedPtr(x), y: backend.ptr(out), outer, r, inner, xHalf: backend.isHalf(x)});
-  } else {  // move the reduced axes last, then reduce rows
+  } else {
+    // move the reduced axes last, then reduce rows
     const perm = backend_util.getAxesPermutation(axes, rank)!;
-    const t = backend.makeOutput(perm.map(p => x.shape[p]), 'float32');
+    const t = backend.makeOutput(
+      perm.map((p) => x.shape[p]),
+      'float32',
+    );
     transposeInto(backend, 4, backend.ptr(x), x.shape, perm, backend.ptr(t));
     backend.n.reduce({op, x: backend.ptr(t), y: backend.ptr(out), outer: sizeOf(outShape), r, inner: 1});
     backend.disposeIntermediate(t);
@@ -39,16 +51,41 @@ type PoolAttrs = {
 
 function pool2d(backend: CudaBackend, x: TensorInfo, attrs: PoolAttrs, isMax: boolean): TensorInfo {
   requireFloat('pool', x);
-  const i = backend_util.computePool2DInfo(x.shape as [number, number, number, number],
-                                           attrs.filterSize as [number, number], attrs.strides as [number, number], 1,
-                                           attrs.pad, attrs.dimRoundingMode);
+  const i = backend_util.computePool2DInfo(
+    x.shape as [number, number, number, number],
+    attrs.filterSize as [number, number],
+    attrs.strides as [number, number],
+    1,
+    attrs.pad,
+    attrs.dimRoundingMode,
+  );
   const half = backend.isHalf(x);
   const out = backend.makeOutput(i.outShape, 'float32', half);
   backend.n.pool({
-    isMax, x: backend.storedPtr(x), y: backend.storedPtr(out), half,
-    n: i.batchSize, d: 1, h: i.inHeight, w: i.inWidth, c: i.inChannels, od: 1, oh: i.outHeight, ow: i.outWidth,
-    kd: 1, kh: i.filterHeight, kw: i.filterWidth, sd: 1, sh: i.strideHeight, sw: i.strideWidth,
-    dd: 1, dh: i.dilationHeight, dw: i.dilationWidth, pf: 0, pt: i.padInfo.top, pl: i.padInfo.left,
+    isMax,
+    x: backend.storedPtr(x),
+    y: backend.storedPtr(out),
+    half,
+    n: i.batchSize,
+    d: 1,
+    h: i.inHeight,
+    w: i.inWidth,
+    c: i.inChannels,
+    od: 1,
+    oh: i.outHeight,
+    ow: i.outWidth,
+    kd: 1,
+    kh: i.filterHeight,
+    kw: i.filterWidth,
+    sd: 1,
+    sh: i.strideHeight,
+    sw: i.strideWidth,
+    dd: 1,
+    dh: i.dilationHeight,
+    dw: i.dilationWidth,
+    pf: 0,
+    pt: i.padInfo.top,
+    pl: i.padInfo.left,
   });
   return out;
 }
@@ -56,31 +93,57 @@ function pool2d(backend: CudaBackend, x: TensorInfo, attrs: PoolAttrs, isMax: bo
 function pool3d(backend: CudaBackend, x: TensorInfo, attrs: PoolAttrs, isMax: boolean): TensorInfo {
   requireFloat('pool3d', x);
   if (attrs.dataFormat === 'NCDHW') unsupported('NCDHW data format');
-  const i = backend_util.computePool3DInfo(x.shape as [number, number, number, number, number],
-                                           attrs.filterSize as [number, number, number],
-                                           attrs.strides as [number, number, number], 1, attrs.pad as 'same',
-                                           attrs.dimRoundingMode);
+  const i = backend_util.computePool3DInfo(
+    x.shape as [number, number, number, number, number],
+    attrs.filterSize as [number, number, number],
+    attrs.strides as [number, number, number],
+    1,
+    attrs.pad as 'same',
+    attrs.dimRoundingMode,
+  );
   const half = backend.isHalf(x);
   const out = backend.makeOutput(i.outShape, 'float32', half);
   backend.n.pool({
-    isMax, x: backend.storedPtr(x), y: backend.storedPtr(out), half,
-    n: i.batchSize, d: i.inDepth, h: i.inHeight, w: i.inWidth, c: i.inChannels,
-    od: i.outDepth, oh: i.outHeight, ow: i.outWidth, kd: i.filterDepth, kh: i.filterHeight, kw: i.filterWidth,
-    sd: i.strideDepth, sh: i.strideHeight, sw: i.strideWidth, dd: i.dilationDepth, dh: i.dilationHeight,
-    dw: i.dilationWidth, pf: i.padInfo.front, pt: i.padInfo.top, pl: i.padInfo.left,
+    isMax,
+    x: backend.storedPtr(x),
+    y: backend.storedPtr(out),
+    half,
+    n: i.batchSize,
+    d: i.inDepth,
+    h: i.inHeight,
+    w: i.inWidth,
+    c: i.inChannels,
+    od: i.outDepth,
+    oh: i.outHeight,
+    ow: i.outWidth,
+    kd: i.filterDepth,
+    kh: i.filterHeight,
+    kw: i.filterWidth,
+    sd: i.strideDepth,
+    sh: i.strideHeight,
+    sw: i.strideWidth,
+    dd: i.dilationDepth,
+    dh: i.dilationHeight,
+    dw: i.dilationWidth,
+    pf: i.padInfo.front,
+    pt: i.padInfo.top,
+    pl: i.padInfo.left,
   });
   return out;
 }
 
 export function registerReducePoolKernels(): void {
   const reductions: Array<[string, number, string]> = [
-    ['Sum', ReduceOp.sum, 'axis'], ['Mean', ReduceOp.mean, 'axis'], ['Max', ReduceOp.max, 'reductionIndices'],
-    ['Min', ReduceOp.min, 'axis'], ['Prod', ReduceOp.prod, 'axis'],
+    ['Sum', ReduceOp.sum, 'axis'],
+    ['Mean', ReduceOp.mean, 'axis'],
+    ['Max', ReduceOp.max, 'reductionIndices'],
+    ['Min', ReduceOp.min, 'axis'],
+    ['Prod', ReduceOp.prod, 'axis'],
   ];
   for (const [name, op, axisAttr] of reductions)
     registerCuda(name, ({inputs, backend, attrs}) =>
-                           reduce(backend, op, inputs.x, attrs[axisAttr] as number | number[],
-                                  attrs.keepDims as boolean, name));
+      reduce(backend, op, inputs.x, attrs[axisAttr] as number | number[], attrs.keepDims as boolean, name),
+    );
 
   registerCuda<PoolAttrs>('MaxPool', ({inputs, backend, attrs}) => pool2d(backend, inputs.x, attrs, true));
   registerCuda<PoolAttrs>('AvgPool', ({inputs, backend, attrs}) => pool2d(backend, inputs.x, attrs, false));
@@ -92,12 +155,21 @@ export function registerReducePoolKernels(): void {
     requireFloat('batchNorm', x, mean, variance, offset, scale);
     const half = backend.isHalf(x);
     const out = backend.makeOutput(x.shape, 'float32', half);
-    const len = (t?: TensorInfo) => t ? sizeOf(t.shape) : 1;
+    const len = (t?: TensorInfo) => (t ? sizeOf(t.shape) : 1);
     backend.n.batchNorm({
-      x: backend.storedPtr(x), y: backend.storedPtr(out), n: sizeOf(x.shape), mean: backend.ptr(mean),
-      meanLen: len(mean), variance: backend.ptr(variance), varianceLen: len(variance),
-      offset: offset ? backend.ptr(offset) : 0, offsetLen: len(offset), scale: scale ? backend.ptr(scale) : 0,
-      scaleLen: len(scale), epsilon: attrs.varianceEpsilon ?? 0.001, half,
+      x: backend.storedPtr(x),
+      y: backend.storedPtr(out),
+      n: sizeOf(x.shape),
+      mean: backend.ptr(mean),
+      meanLen: len(mean),
+      variance: backend.ptr(variance),
+      varianceLen: len(variance),
+      offset: offset ? backend.ptr(offset) : 0,
+      offsetLen: len(offset),
+      scale: scale ? backend.ptr(scale) : 0,
+      scaleLen: len(scale),
+      epsilon: attrs.varianceEpsilon ?? 0.001,
+      half,
     });
     return out;
   });

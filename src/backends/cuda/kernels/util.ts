@@ -19,7 +19,7 @@ export function registerCuda<A = NamedAttrMap>(kernelName: string, fn: CudaKerne
   nativeKernels.add(kernelName);
   const kernelFunc = ((args: CudaKernelArgs<A>) => {
     try {
-      return fn(args.attrs ? args : {...args, attrs: {} as A});  // tfjs passes no attrs object to most unary ops
+      return fn(args.attrs ? args : {...args, attrs: {} as A}); // tfjs passes no attrs object to most unary ops
     } catch (e) {
       if (e instanceof Unsupported) return fallbackToCpu(kernelName, args as unknown as CudaKernelArgs, e.message);
       const err = e as Error;
@@ -39,8 +39,7 @@ export function unsupported(reason: string): never {
 }
 
 export function requireFloat(name: string, ...ts: Array<TensorInfo | undefined>): void {
-  for (const t of ts)
-    if (t && t.dtype !== 'float32') unsupported(`${name} on ${t.dtype} input`);
+  for (const t of ts) if (t && t.dtype !== 'float32') unsupported(`${name} on ${t.dtype} input`);
 }
 
 export const sizeOf = util.sizeFromShape;
@@ -59,7 +58,7 @@ export function stridesOf(shape: number[]): number[] {
 export function broadcastStrides(shape: number[], outShape: number[]): number[] {
   const own = stridesOf(shape);
   const off = outShape.length - shape.length;
-  return outShape.map((_, k) => (k < off || shape[k - off] === 1) ? 0 : own[k - off]);
+  return outShape.map((_, k) => (k < off || shape[k - off] === 1 ? 0 : own[k - off]));
 }
 
 /** True when `small` (leading 1s dropped) equals the trailing dims of `big`: flat index i maps to i % size. */
@@ -74,10 +73,24 @@ export function isSuffixShape(small: number[], big: number[]): boolean {
 export const MAX_RANK = 6;
 
 /** Transposes a device buffer: out[perm-ordered] (elemBytes 4 or 1). */
-export function transposeInto(backend: CudaBackend, elemBytes: number, src: number, shape: number[], perm: number[],
-                              dst: number): void {
+export function transposeInto(
+  backend: CudaBackend,
+  elemBytes: number,
+  src: number,
+  shape: number[],
+  perm: number[],
+  dst: number,
+): void {
   const inStrides = stridesOf(shape);
-  const outShape = perm.map(p => shape[p]);
-  backend.n.stridedCopy({elemBytes, src, srcOffset: 0, shape: outShape, srcStrides: perm.map(p => inStrides[p]), dst,
-                         dstOffset: 0, dstStrides: stridesOf(outShape)});
+  const outShape = perm.map((p) => shape[p]);
+  backend.n.stridedCopy({
+    elemBytes,
+    src,
+    srcOffset: 0,
+    shape: outShape,
+    srcStrides: perm.map((p) => inStrides[p]),
+    dst,
+    dstOffset: 0,
+    dstStrides: stridesOf(outShape),
+  });
 }
