@@ -17,6 +17,7 @@ import type {StreamPrecision} from '../stream/compile_stream';
 import {probeVideo, readFrames, VideoInfo, VideoWriter} from './ffmpeg';
 import {classifierAgreement, isClassifierOutput, isPosenetOutputs, posePck, posesOf} from './fidelity';
 import type {Pose} from '../models/posenet_decode';
+import {framesFromBytes} from '../ops/frame_bytes';
 import {overlayFrame} from './overlay';
 import type {OverlayPanel} from './overlay';
 
@@ -184,12 +185,11 @@ export async function runModelOnVideo(options: RunOptions): Promise<RunSummary> 
     for await (const frame of frames) {
       if (options.maxFrames != null && index >= options.maxFrames) break;
       const x = tf.tidy(() => {
-        const pixels = tf.tensor4d(frame, [1, info.height, info.width, 3], 'int32');
+        // Bytes go to the backend as bytes and are scaled there; bilinear resizing is linear, so it may follow.
+        const pixels = framesFromBytes(frame, [1, info.height, info.width, 3], (hi - lo) / 255) as tf.Tensor4D;
         const resized =
-          height === info.height && width === info.width
-            ? tf.cast(pixels, 'float32')
-            : tf.image.resizeBilinear(pixels, [height, width]);
-        return tf.add(tf.mul(resized, (hi - lo) / 255), lo);
+          height === info.height && width === info.width ? pixels : tf.image.resizeBilinear(pixels, [height, width]);
+        return tf.add(resized, lo);
       });
       const record: FrameRecord = {frame: index};
       const ran = {dense: null as tf.Tensor[] | null, delta: null as tf.Tensor[] | null};
