@@ -32,7 +32,10 @@ int g_next = 1;
 Staging takeStaging(size_t bytes) {
   size_t best = g_free.size();
   for (size_t i = 0; i < g_free.size(); ++i)
-    if (g_free[i].capacity >= bytes && (best == g_free.size() || g_free[i].capacity < g_free[best].capacity)) best = i;
+    // Best fit, and at most twice the request: a small read must not hold a frame-sized buffer.
+    if (g_free[i].capacity >= bytes && g_free[i].capacity <= 2 * bytes + 4096 &&
+        (best == g_free.size() || g_free[i].capacity < g_free[best].capacity))
+      best = i;
   if (best < g_free.size()) {
     Staging s = g_free[best];
     g_free.erase(g_free.begin() + best);
@@ -50,6 +53,19 @@ PendingRead& pending(int ticket, const char* where) {
   return it->second;
 }
 
+void release(PendingRead& r) {
+  g_free.push_back(r.staging);
+  if (r.done) g_events.push_back(r.done);
+  // Keep a few buffers, not one per size ever read: past kKeep the smallest goes back to the system.
+  if (g_free.size() > kKeep) {
+    size_t smallest = 0;
+    for (size_t i = 1; i < g_free.size(); ++i)
+      if (g_free[i].capacity < g_free[smallest].capacity) smallest = i;
+    cudaFreeHost(g_free[smallest].host);
+    g_free.erase(g_free.begin() + smallest);
+  }
+}
+
 }  // namespace
 
 int readBegin(Context& c, const void* src, size_t bytes) {
@@ -60,11 +76,18 @@ int readBegin(Context& c, const void* src, size_t bytes) {
   if (!g_events.empty()) {
     r.done = g_events.back();
     g_events.pop_back();
-  } else {
-    TD_CUDA("readBegin", cudaEventCreateWithFlags(&r.done, cudaEventDisableTiming));
+  } else if (cudaError_t e = cudaEventCreateWithFlags(&r.done, cudaEventDisableTiming); e != cudaSuccess) {
+    r.done = nullptr;
+    release(r);
+    TD_CUDA("readBegin", e);
   }
-  if (bytes) TD_CUDA("readBegin", cudaMemcpyAsync(r.staging.host, src, bytes, cudaMemcpyDeviceToHost, c.stream));
-  TD_CUDA("readBegin", cudaEventRecord(r.done, c.stream));
+  cudaError_t e = bytes ? cudaMemcpyAsync(r.staging.host, src, bytes, cudaMemcpyDeviceToHost, c.stream) : cudaSuccess;
+  if (e == cudaSuccess) e = cudaEventRecord(r.done, c.stream);
+  if (e != cudaSuccess) {
+    // Nothing was queued behind the event, or the copy failed to queue: the buffer is free again.
+    release(r);
+    TD_CUDA("readBegin", e);
+  }
   const int ticket = g_next++;
   g_pending.emplace(ticket, r);
   return ticket;
@@ -85,20 +108,19 @@ void readFinish(int ticket, void* out, size_t bytes) {
   PendingRead& r = pending(ticket, "readFinish");
   if (bytes != r.bytes)
     failArg("readFinish", "the output holds " + std::to_string(bytes) + " bytes, the read " + std::to_string(r.bytes));
-  // On failure the ticket stays pending: its staging buffer may still be written by the copy.
+  // On failure the ticket stays pending (its buffer may still be written by the copy); readCancel releases it.
   TD_CUDA("readFinish", cudaEventSynchronize(r.done));
   if (bytes) std::memcpy(out, r.staging.host, bytes);
-  g_free.push_back(r.staging);
-  // Keep a few buffers, not one per size ever read: past kKeep the smallest goes back to the system.
-  if (g_free.size() > kKeep) {
-    size_t smallest = 0;
-    for (size_t i = 1; i < g_free.size(); ++i)
-      if (g_free[i].capacity < g_free[smallest].capacity) smallest = i;
-    cudaFreeHost(g_free[smallest].host);
-    g_free.erase(g_free.begin() + smallest);
-  }
-  g_events.push_back(r.done);
+  release(r);
   g_pending.erase(ticket);
+}
+
+void readCancel(int ticket) {
+  auto it = g_pending.find(ticket);
+  if (it == g_pending.end()) return;
+  if (cudaEventSynchronize(it->second.done) != cudaSuccess) cudaGetLastError();
+  release(it->second);
+  g_pending.erase(it);
 }
 
 size_t readStagingBytes() {

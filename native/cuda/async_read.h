@@ -15,6 +15,8 @@ bool readReady(int ticket);
 // Copies the read's bytes into `out` (exactly the bytes it was begun with; waits if it is still running) and
 // releases the ticket.
 void readFinish(int ticket, void* out, size_t bytes);
+// Waits for the copy of `ticket` (ignoring its errors) and releases it: for a caller that will not finish it.
+void readCancel(int ticket);
 // Pinned staging bytes held for later reads (reported with the allocator's figures).
 size_t readStagingBytes();
 

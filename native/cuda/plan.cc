@@ -53,6 +53,9 @@ void uploadNow(void* dst, const void* src, size_t bytes) {
 int planBegin(Context& c) {
   if (g_capturing) failArg("planBegin", "plan " + std::to_string(g_capturing) + " is already being captured");
   TD_CUDA("planBegin", cudaGetLastError());  // a sticky error would be blamed on the capture
+  // Constants of the capture are uploaded at once on their own stream into blocks that may have been freed with
+  // work (or an asynchronous read) still queued on c.stream: let that work finish first. Captures are rare.
+  TD_CUDA("planBegin", cudaStreamSynchronize(c.stream));
   const int id = g_nextPlan++;
   g_plans[id];
   c.allocator.beginPool(id);

@@ -61,6 +61,7 @@ export function framesToBytes(frames: Tensor, scale = 255): Promise<Uint8Array> 
   const attrs: FramesToBytesAttrs = {scale};
   const packed = tf.engine().runKernel(FramesToBytes, {x: $x}, attrs as unknown as NamedAttrMap) as Tensor;
   const count = $x.size;
+  if ($x !== frames) $x.dispose(); // made here from a TensorLike
   return packed
     .data()
     .then((words) => {

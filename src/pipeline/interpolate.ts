@@ -99,8 +99,12 @@ export async function interpolateVideo(options: InterpolateOptions): Promise<Int
       middle.dispose();
       throw new Error(`interpolate: the model returned shape [${middle.shape}], expected [${expected}]`);
     }
-    const bytes = framesToBytes(middle);
-    middle.dispose();
+    let bytes: Promise<Uint8Array>;
+    try {
+      bytes = framesToBytes(middle);
+    } finally {
+      middle.dispose();
+    }
     // A rejected read is awaited in drain(); until then it must not count as unhandled.
     bytes.catch(() => undefined);
     inFlight.push({lefts: queue.map((q) => q.left), middle: bytes});
@@ -151,17 +155,24 @@ export async function interpolateVideo(options: InterpolateOptions): Promise<Int
     if (!interrupted) {
       for (; next < inputFrames - 1; next++) {
         enqueue(next, inputFrames - 1);
-        if (queue.length >= batch) launch();
+        if (queue.length >= batch) {
+          launch();
+          await drain(depth - 1);
+        }
       }
     }
     launch();
     await drain(0);
-    if (!interrupted && inputFrames > 0) await writer.write(history[history.length - 1].bytes);
+    // The last frame written is a real one: the last input frame, or after an interruption the right frame of the
+    // last pair written (every pair up to `next` is out).
+    const last = interrupted ? history[next - (inputFrames - history.length)] : history[history.length - 1];
+    if (inputFrames > 0) await writer.write(last.bytes);
     if (inputFrames === 0) throw new Error(`interpolate: '${options.input}' has no frames`);
     await writer.finish();
   } catch (e) {
     await Promise.allSettled(inFlight.map((r) => r.middle));
-    await writer.abort();
+    // The job's own error is what the caller needs; a failure to clean up must not replace it.
+    await writer.abort().catch(() => undefined);
     throw e;
   } finally {
     for (const f of history) f.pixels.dispose();

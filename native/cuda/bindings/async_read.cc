@@ -1,4 +1,4 @@
-// Entries of the asynchronous reads (async_read.cc): begin, poll, finish.
+// Entries of the asynchronous reads (async_read.cc): begin, poll, finish, cancel.
 #include "../async_read.h"
 #include "binding.h"
 
@@ -40,10 +40,17 @@ Napi::Value readFinishFn(const Info& info) {
   return f.undefined();
 }
 
+Napi::Value readCancelFn(const Info& info) {
+  const Fields f(info);
+  readCancel(f.i32("ticket"));
+  return f.undefined();
+}
+
 const Entry kEntries[] = {
     {"readBegin", readBeginFn},
     {"readReady", readReadyFn},
     {"readFinish", readFinishFn},
+    {"readCancel", readCancelFn},
 };
 
 }  // namespace

@@ -133,16 +133,23 @@ export class CudaBackend extends KernelBackend {
    */
   override async read(dataId: DataId): Promise<backend_util.BackendValues> {
     const d = this.data.get(dataId);
-    if (d.host || d.bytes < ASYNC_READ_BYTES) return this.readSync(dataId);
+    const size = util.sizeFromShape(d.shape);
+    if (d.host || size * bytesPerElement(d.dtype) < ASYNC_READ_BYTES) return this.readSync(dataId);
     if (d.lazy) this.materialise(d);
-    const out = typedArrayFor(d.dtype, util.sizeFromShape(d.shape));
+    const out = typedArrayFor(d.dtype, size);
     const ticket = this.n.readBegin({src: d.half ? this.floatCopy(d) : d.ptr, bytes: out.byteLength});
-    // Poll on every turn of the event loop at first (a read is often ready within microseconds), then every
-    // millisecond, so that a long kernel does not keep a core spinning.
-    for (let polls = 0; !this.n.readReady({ticket}); polls++) {
-      await new Promise((resolve) => (polls < 64 ? setImmediate(resolve) : setTimeout(resolve, 1)));
+    let finished = false;
+    try {
+      // Poll on every turn of the event loop at first (a read is often ready within microseconds), then every
+      // millisecond, so that a long kernel does not keep a core spinning.
+      for (let polls = 0; !this.n.readReady({ticket}); polls++) {
+        await new Promise((resolve) => (polls < 64 ? setImmediate(resolve) : setTimeout(resolve, 1)));
+      }
+      this.n.readFinish({ticket, out});
+      finished = true;
+    } finally {
+      if (!finished) this.n.readCancel({ticket});
     }
-    this.n.readFinish({ticket, out});
     return out;
   }
 

@@ -456,6 +456,8 @@ export interface CudaBinding {
   readBegin(a: ReadBeginArgs): number;
   readReady(a: ReadTicketArgs): boolean;
   readFinish(a: ReadFinishArgs): void;
+  /** Waits for the copy (ignoring its errors) and releases the ticket. */
+  readCancel(a: ReadTicketArgs): void;
   copy(a: CopyArgs): void;
   framesFromBytes(a: FramesBytesArgs): void;
   framesToBytes(a: FramesBytesArgs): void;

@@ -11,9 +11,17 @@ export function registerFrameBytesKernels(): void {
   registerCuda<FramesFromBytesAttrs>(FramesFromBytes, ({inputs, backend, attrs}) => {
     const {shape, scale} = attrs;
     const n = util.sizeFromShape(shape);
-    const half = backend.halfStorage;
+    const {packed} = inputs;
+    if (packed.dtype !== 'int32' || util.sizeFromShape(packed.shape) !== Math.ceil(n / 4)) {
+      throw new Error(
+        `'packed' must be int32 with ${Math.ceil(n / 4)} elements for shape [${shape}], got ` +
+          `${packed.dtype} [${packed.shape}]`,
+      );
+    }
+    // Half storage only where 255 x scale fits a half (65504).
+    const half = backend.halfStorage && 255 * Math.abs(scale) <= 65504;
     const out = backend.makeOutput(shape, 'float32', half);
-    if (n > 0) backend.n.framesFromBytes({x: backend.ptr(inputs.packed), y: backend.storedPtr(out), n, scale, half});
+    if (n > 0) backend.n.framesFromBytes({x: backend.ptr(packed), y: backend.storedPtr(out), n, scale, half});
     return out;
   });
 
