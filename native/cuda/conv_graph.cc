@@ -149,7 +149,7 @@ bool buildGraphPlan(Context& c, ConvArgs& a, size_t workspaceLimit, cudnnBackend
 
   // Finalize plans for the first few acceptable configs, time each with CUDA events, keep the fastest
   // (TFJS_DELTA_CUDNN_CANDIDATES: how many). Default 6, 24 on half data: measured on FLAVR 512^2 (H100), 24 found
-  // 0.37 ms faster half plans per frame and nothing for TF32 (NOTES_plan.md).
+  // 0.37 ms faster half plans per frame and nothing for TF32 (docs/compiled-streams.md).
   const int fromEnv = (int)envInt("TFJS_DELTA_CUDNN_CANDIDATES", 0, 1, 1024);
   const int kCandidates = fromEnv > 0 ? fromEnv : a.half ? 24 : 6;
   cudnnBackendDescriptor_t best = nullptr;
