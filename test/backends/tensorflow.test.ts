@@ -29,7 +29,7 @@ import {
   withMask,
 } from '../../src/index';
 import type {Activation, Pad3D, PadSpec2D, SparseAccumulateResult} from '../../src/index';
-import {backendStatuses} from '../support/backends';
+import {describeIfBackend} from '../support/backends';
 
 function onTileRoute(fn: () => tf.Tensor[]): tf.Tensor[] {
   const previous = setTensorflowDeltaConvOptions({route: 'tile'});
@@ -150,16 +150,7 @@ function expectMatchesCpu(
   expectSameResults(runOn('cpu', inputs, fn), runOn('tensorflow', inputs, fn), context, tol);
 }
 
-const status = backendStatuses().find((s) => s.name === 'tensorflow');
-
-describe('tensorflow backend kernels', function () {
-  if (status == null || !status.available) {
-    it(`skipped: backend 'tensorflow' unavailable: ${status?.reason ?? 'not probed'}`, function () {
-      this.skip();
-    });
-    return;
-  }
-
+describeIfBackend('tensorflow', 'tensorflow backend kernels', () => {
   let previous: string;
   before(async () => {
     previous = tf.getBackend();

@@ -72,6 +72,20 @@ export function backendStatuses(): BackendStatus[] {
   return statuses;
 }
 
+/** A suite that needs backend `name`: where it is not loaded, one skipped test says why instead. */
+export function describeIfBackend(name: string, title: string, fn: () => void): void {
+  const status = statuses.find((s) => s.name === name);
+  describe(title, function () {
+    if (!status?.available) {
+      it(`skipped: backend '${name}' unavailable: ${status?.reason ?? 'not loaded'}`, function () {
+        this.skip();
+      });
+      return;
+    }
+    fn();
+  });
+}
+
 /** Defines `fn`'s suite once per backend, as "<title> [backend]". */
 export function describeEachBackend(title: string, fn: (backend: string) => void): void {
   for (const status of statuses) {

@@ -19,7 +19,7 @@ import {
   setTensorflowDeltaConvOptions,
 } from '../../../src/kernels/tensorflow/delta_conv_impl';
 import {randomizeWeights} from '../../../data/models';
-import {backendStatuses} from '../../support/backends';
+import {describeIfBackend} from '../../support/backends';
 import {denseConv2d} from '../../support/dense_reference';
 import {expectClose, freshSeed} from '../../support/util';
 
@@ -150,15 +150,7 @@ function padCases(k: number, next: () => number): PadSpec2D[] {
   ];
 }
 
-const tensorflow = backendStatuses().find((s) => s.name === 'tensorflow');
-
-describe('tensorflow delta conv tile route', function () {
-  if (!tensorflow?.available) {
-    it(`skipped: backend 'tensorflow' unavailable: ${tensorflow?.reason ?? 'not loaded'}`, function () {
-      this.skip();
-    });
-    return;
-  }
+describeIfBackend('tensorflow', 'tensorflow delta conv tile route', () => {
   let previousOptions: ReturnType<typeof setTensorflowDeltaConvOptions>;
   before(() => {
     previousOptions = setTensorflowDeltaConvOptions({route: 'tile'});
@@ -227,13 +219,7 @@ describe('tensorflow delta conv tile route', function () {
   }
 });
 
-describe('tensorflow delta conv routing inside a delta model', function () {
-  if (!tensorflow?.available) {
-    it(`skipped: backend 'tensorflow' unavailable: ${tensorflow?.reason ?? 'not loaded'}`, function () {
-      this.skip();
-    });
-    return;
-  }
+describeIfBackend('tensorflow', 'tensorflow delta conv routing inside a delta model', () => {
   let previous: string;
   before(async () => {
     previous = tf.getBackend();

@@ -14,7 +14,7 @@ import {
   setTensorflowSparseAccumulateRoute,
   sparseAccumulateRouteCounts,
 } from '../../../src/kernels/tensorflow/SparseAccumulate';
-import {backendStatuses} from '../../support/backends';
+import {describeIfBackend} from '../../support/backends';
 import {freshSeed} from '../../support/util';
 
 function rng(seed: number): () => number {
@@ -62,15 +62,7 @@ interface Out {
   mask: Uint8Array;
 }
 
-const tensorflow = backendStatuses().find((s) => s.name === 'tensorflow');
-
-describe('tensorflow sparseAccumulate pixel route', function () {
-  if (!tensorflow?.available) {
-    it(`skipped: backend 'tensorflow' unavailable: ${tensorflow?.reason ?? 'not loaded'}`, function () {
-      this.skip();
-    });
-    return;
-  }
+describeIfBackend('tensorflow', 'tensorflow sparseAccumulate pixel route', () => {
   let previous: ReturnType<typeof setTensorflowSparseAccumulateRoute>;
   before(() => {
     previous = setTensorflowSparseAccumulateRoute('pixel');
