@@ -192,23 +192,7 @@ describe('tfjs-delta CLI', function () {
     });
 
     it('interpolate: a FLAVR checkpoint doubles the frame rate of an odd-sized clip, keeping every frame', () => {
-      const clip = path.join(dir, 'clip.mp4');
-      const make = spawnSync(ffmpegBinary(), [
-        '-hide_banner',
-        '-loglevel',
-        'error',
-        '-y',
-        '-f',
-        'lavfi',
-        '-i',
-        'testsrc=size=36x28:rate=10',
-        '-frames:v',
-        '5',
-        '-pix_fmt',
-        'yuv420p',
-        clip,
-      ]);
-      expect(make.status).to.equal(0);
+      const clip = makeClip(path.join(dir, 'clip.mp4'), '36x28', 5);
       const out = path.join(dir, 'out.mp4');
       const r = cli('interpolate', clip, '-o', out, '--weights', path.join(FIXTURES, 'flavr2x.pth'), '--batch', '2');
       expect(r.code, r.err).to.equal(0);
