@@ -16,7 +16,7 @@ import {resnet} from '../../src/models/resnet';
 import {useCudaIfAvailable} from '../../src/backends/cuda/index';
 import {toDelta} from '../../src/delta/to_delta';
 import {resnet50Trunk} from '../backends/cuda_dense';
-import {seededResNet50Pose} from '../../data/models';
+import {loadPoseNet, posenetUnavailable, seededResNet50Pose} from '../../data/models';
 import {CudaBackend} from '../../src/backends/cuda/backend';
 import {frameTensor, framesUnavailable, vtestRgb} from '../../data/vtest';
 
@@ -40,8 +40,17 @@ async function main(): Promise<void> {
     if (why != null) throw new Error(`model_profile deltapose: ${why}`);
     const rgb = vtestRgb(count, h, w);
     frames = Array.from({length: count}, (_, i) => frameTensor(rgb, i, h, w));
+  } else if (which === 'posenet' || which === 'deltaposenet') {
+    // trained PoseNet-MobileNetV1 (scripts/fetch-posenet.sh); delta at `run`'s default threshold (0.05)
+    const why = posenetUnavailable() ?? framesUnavailable(40, h, w);
+    if (why != null) throw new Error(`model_profile ${which}: ${why}`);
+    const dense = await loadPoseNet();
+    model =
+      which === 'posenet' ? dense : toDelta(dense, {threshold: Number(process.env.TFJS_DELTA_BENCH_THRESHOLD ?? 0.05)});
+    const rgb = vtestRgb(40, h, w);
+    frames = Array.from({length: 40}, (_, i) => frameTensor(rgb, i, h, w));
   } else {
-    throw new Error(`model_profile: unknown model '${which}' (flavr, pose, trunk or deltapose)`);
+    throw new Error(`model_profile: unknown model '${which}' (flavr, pose, trunk, deltapose, posenet, deltaposenet)`);
   }
   // TFJS_DELTA_PROFILE_PRECISION=fp16: the kernels as an 'fp16' compiled stream runs them (half storage).
   const precision = process.env.TFJS_DELTA_PROFILE_PRECISION ?? 'tf32';
@@ -51,9 +60,9 @@ async function main(): Promise<void> {
   let frame = 0;
   const next = () => frames[frame++ % frames.length];
   const predict = async () => {
-    const y = model.predict(next()) as tf.Tensor;
-    await y.data();
-    y.dispose();
+    const ys = [model.predict(next())].flat();
+    await Promise.all(ys.map((y) => y.data()));
+    tf.dispose(ys);
   };
   for (let i = 0; i < 5; i++) await predict();
   const walls: number[] = [];
@@ -64,10 +73,10 @@ async function main(): Promise<void> {
   }
   walls.sort((a, b) => a - b);
   const timing = await tf.time(() => {
-    (model.predict(next()) as tf.Tensor).dispose();
+    tf.dispose(model.predict(next()));
   });
   const profile = await tf.profile(() => {
-    (model.predict(next()) as tf.Tensor).dispose();
+    tf.dispose(model.predict(next()));
   });
   const byKernel = new Map<string, {ms: number; calls: number}>();
   for (const k of profile.kernels) {

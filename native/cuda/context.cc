@@ -1,6 +1,8 @@
 // Context, error helpers and the caching device allocator.
 #include "context.h"
 
+#include "plan.h"
+
 #include <cerrno>
 #include <cstdlib>
 #include <memory>
@@ -161,11 +163,25 @@ size_t Allocator::poolBytes(int plan) const {
 }
 
 void* Context::ensureWorkspace(size_t bytes) {
-  if (bytes <= workspaceBytes) return workspace;
-  if (workspace) allocator.release(workspace);  // stream order: later kernels cannot overlap earlier users
-  workspace = allocator.alloc(bytes);
-  workspaceBytes = allocator.sizeOf(workspace);
+  if (bytes > workspaceBytes) {
+    // Stream order keeps later kernels off earlier users' bytes, but a captured plan replays the pointer it saw:
+    // such a workspace is kept until no plan is left.
+    if (workspace && workspaceInPlan)
+      retiredWorkspaces.push_back(workspace);
+    else if (workspace)
+      allocator.release(workspace);
+    workspace = allocator.alloc(bytes);
+    workspaceBytes = allocator.sizeOf(workspace);
+    workspaceInPlan = false;
+  }
+  if (capturingPlan()) workspaceInPlan = true;
   return workspace;
+}
+
+void Context::noPlansLeft() {
+  for (void* w : retiredWorkspaces) allocator.release(w);
+  retiredWorkspaces.clear();
+  workspaceInPlan = false;
 }
 
 Context& ctx() {

@@ -83,7 +83,10 @@ struct Context {
   Allocator allocator;
   void* workspace = nullptr;
   size_t workspaceBytes = 0;
-  void* ensureWorkspace(size_t bytes);  // grows the shared workspace (stream-ordered reuse)
+  bool workspaceInPlan = false;          // the current workspace was captured into a plan
+  std::vector<void*> retiredWorkspaces;  // outgrown, but still replayed by plans
+  void* ensureWorkspace(size_t bytes);   // grows the shared workspace (stream-ordered reuse)
+  void noPlansLeft();                    // the last plan is gone: frees retired workspaces
 };
 
 // The initialised context; throws a clear Error when init() has not succeeded.

@@ -7,6 +7,7 @@
 //   delta_conv_tc.cu     the tiled delta convolutions for regular convs (TF32 mma.sync / WMMA, strict-fp32 FFMA)
 //   delta_gated.cu       the SE gate of conv3dGated
 //   delta_companion.cu   delta batch-norm scale and residual add, at active pixels only
+//   delta_fused.cu       fused delta blocks: a delta conv with sparseAccumulate as its epilogue
 #pragma once
 #include "common.h"
 
@@ -108,6 +109,15 @@ bool launchDeltaConvTC(cudaStream_t s, const DeltaConvParams& p, const float* x,
 // (packedFilterTf32Floats floats), built once per filter; only kh, kw, c, co are read.
 int64_t packedFilterTf32Floats(const DeltaConvParams& p);
 void launchPackFilterTf32(cudaStream_t s, const DeltaConvParams& p, const float* w, float* out);
+
+// ---- delta_fused.cu ----
+// Depthwise delta conv (filter [kh, kw, c, 1]) then sparseAccumulate in place on a and r (output-shaped): outD is
+// written at flushed pixels (and zeros elsewhere when writeZeros), outMask at every output pixel. mask null:
+// dense input.
+bool depthwiseAccumulateFits(const DeltaConvParams& p);
+void launchDepthwiseAccumulate(cudaStream_t s, const DeltaConvParams& p, const float* x, const uint8_t* mask,
+                               const float* w, float* a, float* r, float* outD, uint8_t* outMask, double threshold,
+                               int act, double alpha, bool writeZeros);
 
 // ---- delta_gated.cu ----
 // gate[n, co] = sigmoid(bg[co] + sum_ci mean[n, ci] * wg[ci, co]).

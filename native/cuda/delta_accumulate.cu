@@ -3,6 +3,7 @@
 // DeltaMaxPool.ts, including their float32 roundings (s = r + d and A + s in float32, f(new) - f(old) evaluated
 // in double and rounded to float32, the flush test `max_c |emitted| > threshold` on the rounded values).
 #include "delta.h"
+#include "delta_activation.cuh"
 
 namespace tfjs_delta {
 namespace {
@@ -11,17 +12,6 @@ constexpr int kThreads = 256;
 constexpr int kWarps = kThreads / 32;
 
 inline int blocksFor(int64_t n, int perBlock) { return deltaGrid(n, perBlock); }
-
-__device__ __forceinline__ double activate(int act, double v, double alpha) {
-  switch (act) {
-    case U_RELU: return v > 0 ? v : 0;
-    case U_RELU6: return v < 0 ? 0 : (v > 6 ? 6 : v);
-    case U_LEAKYRELU: return v > 0 ? v : alpha * v;
-    case U_SIGMOID: return 1.0 / (1.0 + exp(-v));
-    case U_TANH: return tanh(v);
-  }
-  return v;  // linear
-}
 
 // One warp per pixel, lanes over channels. An inactive pixel only carries its state over (the state outputs are
 // new buffers); an active one is evaluated twice: once for the flush decision (max over channels), once to write.
@@ -52,7 +42,7 @@ __global__ void sparseAccumulateKernel(const float* a, const float* r, const flo
     float largest = 0.f;
     for (int c = lane; c < channels; c += 32) {
       const float av = a[o + c], s = r[o + c] + d[o + c], next = av + s;
-      const float e = (float)(activate(act, next, alpha) - activate(act, av, alpha));
+      const float e = (float)(deltaActivate(act, next, alpha) - deltaActivate(act, av, alpha));
       largest = fmaxf(largest, fabsf(e));
     }
     for (int off = 16; off > 0; off >>= 1) largest = fmaxf(largest, __shfl_xor_sync(0xffffffffu, largest, off));
@@ -61,7 +51,7 @@ __global__ void sparseAccumulateKernel(const float* a, const float* r, const flo
       const float av = a[o + c], s = r[o + c] + d[o + c];
       if (flush) {
         const float next = av + s;
-        outD[o + c] = (float)(activate(act, next, alpha) - activate(act, av, alpha));
+        outD[o + c] = (float)(deltaActivate(act, next, alpha) - deltaActivate(act, av, alpha));
         outA[o + c] = next;
         outR[o + c] = 0.f;
       } else {

@@ -83,6 +83,7 @@ size_t planEnd(Context& c, int id) {
     dropGraph(p);
     c.allocator.destroyPool(id);
     g_plans.erase(id);
+    if (g_plans.empty()) c.noPlansLeft();
     fail("planEnd", "cudaStreamEndCapture/cudaGraphInstantiate",
          std::string(cudaGetErrorName(e)) + " (" + cudaGetErrorString(e) +
              "): a kernel of the frame could not be captured; the plan was dropped");
@@ -105,6 +106,7 @@ void planAbort(Context& c, int id) {
   // The capture's kernels never ran, and no replay exists: the pool's blocks are safe to share again.
   c.allocator.destroyPool(id);
   g_plans.erase(it);
+  if (g_plans.empty()) c.noPlansLeft();
 }
 
 void planLaunch(Context& c, int id) {
@@ -121,6 +123,7 @@ void planDestroy(Context& c, int id) {
   dropGraph(it->second);
   c.allocator.destroyPool(id);
   g_plans.erase(it);
+  if (g_plans.empty()) c.noPlansLeft();
 }
 
 size_t planBytes(Context& c, int id) { return c.allocator.poolBytes(id); }

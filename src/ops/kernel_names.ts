@@ -47,6 +47,14 @@ export interface SparseAccumulateAttrs {
 }
 
 /**
+ * Inputs {x, filter, accumulated, residual}; outputs [delta, accumulated, residual]: DeltaDepthwiseConv2D (no bias)
+ * of x, then SparseAccumulate of that delta with the given state, as one kernel. Backends without a fused
+ * implementation run the two kernels.
+ */
+export const FusedDeltaDepthwiseConv2D = 'FusedDeltaDepthwiseConv2D';
+export type FusedDeltaDepthwiseConv2DAttrs = DeltaConv2DAttrs & SparseAccumulateAttrs;
+
+/**
  * Inputs {accumulated, delta}; outputs [delta, accumulated].
  * out = maxPool(accumulated + delta) - maxPool(accumulated) where the window holds an active
  * input pixel (exact zero elsewhere); accumulated += delta.
@@ -146,6 +154,7 @@ export const DELTA_KERNELS: ReadonlyArray<readonly [kernel: string, op: string, 
   [DeltaDepthwiseConv2D, 'deltaDepthwiseConv2d', 'tf.depthwiseConv2d'],
   [DeltaConv2DTranspose, 'deltaConv2dTranspose', 'tf.conv2dTranspose'],
   [SparseAccumulate, 'sparseAccumulate', 'the dense activation'],
+  [FusedDeltaDepthwiseConv2D, 'fusedDeltaDepthwiseConv2d', 'tf.fused.depthwiseConv2d'],
   [DeltaMaxPool, 'deltaMaxPool', 'tf.maxPool'],
   [DeltaAdd, 'deltaAdd', 'tf.add'],
   [DeltaConcat, 'deltaConcat', 'tf.concat'],

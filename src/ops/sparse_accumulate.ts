@@ -46,6 +46,18 @@ export interface SparseAccumulateResult<T extends Tensor = Tensor> {
   residual: T;
 }
 
+/** The kernel attributes of an accumulate `config`, checked (errors name `op` and the field). */
+export function accumulateAttrs(op: string, config: SparseAccumulateConfig): SparseAccumulateAttrs {
+  const {threshold = 0, activation = 'linear', alpha = 0.2, test = 'max', inPlace = false} = config;
+  if (typeof threshold !== 'number' || !(threshold >= 0) || !Number.isFinite(threshold)) {
+    fail(op, 'threshold', `must be a finite number >= 0, got ${JSON.stringify(threshold)}`);
+  }
+  checkActivation(op, activation, alpha);
+  if (test !== 'max') fail(op, 'test', `must be 'max', got ${JSON.stringify(test)}`);
+  if (typeof inPlace !== 'boolean') fail(op, 'inPlace', `must be a boolean, got ${JSON.stringify(inPlace)}`);
+  return {threshold, activation, alpha, inPlace};
+}
+
 function sparseAccumulate_<T extends Tensor>(
   accumulated: T | TensorLike,
   residual: T | TensorLike,
@@ -62,14 +74,7 @@ function sparseAccumulate_<T extends Tensor>(
   checkNonEmpty(op, 'delta', d);
   checkSameShape(op, 'accumulated', a, 'delta', d);
   checkSameShape(op, 'residual', r, 'delta', d);
-  const {threshold = 0, activation = 'linear', alpha = 0.2, test = 'max', inPlace = false} = config;
-  if (typeof threshold !== 'number' || !(threshold >= 0) || !Number.isFinite(threshold)) {
-    fail(op, 'threshold', `must be a finite number >= 0, got ${JSON.stringify(threshold)}`);
-  }
-  checkActivation(op, activation, alpha);
-  if (test !== 'max') fail(op, 'test', `must be 'max', got ${JSON.stringify(test)}`);
-  if (typeof inPlace !== 'boolean') fail(op, 'inPlace', `must be a boolean, got ${JSON.stringify(inPlace)}`);
-  const attrs: SparseAccumulateAttrs = {threshold, activation, alpha, inPlace};
+  const attrs = accumulateAttrs(op, config);
   const [outDelta, outAcc, outRes] = tf
     .engine()
     .runKernel(SparseAccumulate, {accumulated: a, residual: r, delta: d}, attrs as unknown as NamedAttrMap) as Tensor[];

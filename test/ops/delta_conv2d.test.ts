@@ -8,9 +8,9 @@
 import * as tf from '@tensorflow/tfjs-core';
 import {expect} from 'chai';
 
-import {deltaConv2d, deltaConv2dTranspose, deltaDepthwiseConv2d, getMask, isDense} from '../../src/index';
+import {deltaConv2d, deltaConv2dTranspose, deltaDepthwiseConv2d, isDense} from '../../src/index';
 import {describeEachBackend} from '../support/backends';
-import {denseConv2d, denseConv2dTranspose, Pad2D} from '../support/dense_reference';
+import {denseConv2d, denseConv2dTranspose, expectedConvMask, inputMaskFloat, Pad2D} from '../support/dense_reference';
 import {
   expectClose,
   expectMask,
@@ -37,13 +37,6 @@ function padsFor(k: number): Pad[] {
       [0, 0],
     ],
   ];
-}
-
-function inputMaskFloat(x: tf.Tensor): tf.Tensor4D {
-  const m = getMask(x);
-  const flags = m == null ? tf.ones(x.shape.slice(0, -1)) : tf.cast(m, 'float32');
-  m?.dispose();
-  return tf.expandDims(flags, -1) as tf.Tensor4D;
 }
 
 /**
@@ -75,15 +68,6 @@ function expectedTransposeMask(
     }
   }
   return out.toTensor();
-}
-
-function expectedConvMask(x: tf.Tensor, k: number, strides: number, pad: Pad, dilation: number): tf.Tensor {
-  return tf.tidy(() =>
-    tf.squeeze(
-      tf.greater(denseConv2d(inputMaskFloat(x), tf.ones([k, k, 1, 1]) as tf.Tensor4D, strides, pad, dilation), 0.5),
-      [3],
-    ),
-  );
 }
 
 describeEachBackend('deltaConv2d parity with tf.conv2d', () => {

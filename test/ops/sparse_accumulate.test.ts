@@ -8,6 +8,7 @@ import {expect} from 'chai';
 import {getMask, isDense, sparseAccumulate, withMask} from '../../src/index';
 import type {Activation} from '../../src/index';
 import {describeEachBackend} from '../support/backends';
+import {accumulateReference as reference, dropPixels} from '../support/dense_reference';
 import {
   expectClose,
   expectMask,
@@ -18,49 +19,6 @@ import {
   randn,
   randomDelta,
 } from '../support/util';
-
-function dense(activation: Activation, alpha: number, t: tf.Tensor): tf.Tensor {
-  switch (activation) {
-    case 'linear':
-      return t;
-    case 'relu':
-      return tf.relu(t);
-    case 'relu6':
-      return tf.relu6(t);
-    case 'leakyRelu':
-      return tf.leakyRelu(t, alpha);
-    case 'sigmoid':
-      return tf.sigmoid(t);
-    case 'tanh':
-      return tf.tanh(t);
-  }
-}
-
-/** The expected outputs, and the pixels too close to the threshold to call in float32. */
-function reference(a: tf.Tensor, r: tf.Tensor, d: tf.Tensor, threshold: number, activation: Activation, alpha: number) {
-  const maskT = getMask(d);
-  const active = maskT == null ? tf.cast(tf.onesLike(tf.sum(d, -1)), 'bool') : maskT;
-  const s = tf.add(r, d);
-  const next = tf.add(a, s);
-  const out = tf.sub(dense(activation, alpha, next), dense(activation, alpha, a));
-  const largest = tf.max(tf.abs(out), -1);
-  const flushed = tf.logicalAnd(active, tf.greater(largest, threshold));
-  const ambiguous = tf.logicalAnd(active, tf.less(tf.abs(tf.sub(largest, threshold)), 1e-5));
-  const f = tf.expandDims(flushed, -1);
-  const act = tf.expandDims(active, -1);
-  return {
-    delta: tf.where(f, out, tf.zerosLike(out)),
-    accumulated: tf.where(f, next, a),
-    residual: tf.where(f, tf.zerosLike(s), tf.where(act, s, r)),
-    mask: flushed,
-    ambiguous,
-  };
-}
-
-/** Zeroes the pixels flagged ambiguous in both tensors so they do not decide the comparison. */
-function dropPixels(t: tf.Tensor, ambiguous: tf.Tensor): tf.Tensor {
-  return tf.where(tf.expandDims(ambiguous, -1), tf.zerosLike(t), t);
-}
 
 describeEachBackend('sparseAccumulate parity with the dense composition', () => {
   const activations: Array<[Activation, number]> = [

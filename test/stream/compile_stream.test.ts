@@ -19,6 +19,7 @@ import {runModelOnVideo} from '../../src/pipeline/run_model';
 import type {VideoInfo} from '../../src/pipeline/ffmpeg';
 import {describeCuda} from '../support/cuda';
 import {FrameSource, streamFrames} from '../support/video_frames';
+import {loadPoseNet, posenetUnavailable} from '../../data/models';
 
 function cudaBackend(): CudaBackend {
   return tf.engine().findBackend('cuda') as unknown as CudaBackend;
@@ -214,6 +215,38 @@ describeCuda('compileStream: a CUDA-graph plan replayed per frame', () => {
       [compiled, eager, pose, fl].forEach((m) => m.dispose());
     },
   );
+
+  it('fp16: a dense and a delta stream stepped in turn each equal their eager twins (PoseNet when fetched, 60 frames)', async () => {
+    // Two models in one process, as `run --compare` has them: the second model's warm-up frames build new cuDNN
+    // plans, and a plan the first stream captured must keep the workspace it replays with.
+    const trained = posenetUnavailable() == null;
+    const dense = trained ? await loadPoseNet() : smallPose();
+    const src = trained ? streamFrames(289, 385) : streamFrames(96, 128);
+    const [compiled, eager] = deltaTwins(dense);
+    const denseStream = compileStream(dense, {precision: 'fp16'});
+    const deltaStream = compileStream(compiled, {precision: 'fp16'});
+    const denseEager = eagerAtHalf(dense),
+      deltaEager = eagerAtHalf(eager);
+    let worstDense = 0,
+      worstDelta = 0,
+      at = -1;
+    for (let t = 0; t < 60; t++) {
+      const x = batchAt(src, t, 1);
+      const outs = [denseStream.step(x), denseEager.predict(x), deltaStream.step(x), deltaEager.predict(x)];
+      worstDense = Math.max(worstDense, relDiff(outs[0], outs[1]));
+      const d = relDiff(outs[2], outs[3]);
+      if (d > worstDelta) [worstDelta, at] = [d, t];
+      outs.forEach(dispose);
+      x.dispose();
+    }
+    const name = trained ? 'PoseNet' : 'ResNet-18 pose (PoseNet not fetched)';
+    expect(deltaStream.info.replayedFrames, name).to.equal(58);
+    expect(worstDense, `${name}: dense step vs eager fp16 (${src.name})`).to.be.at.most(1e-3);
+    expect(worstDelta, `${name}: delta step vs eager twin, worst at frame ${at} (${src.name})`).to.be.at.most(1e-3);
+    denseStream.dispose();
+    deltaStream.dispose();
+    [compiled, eager, dense].forEach((m) => m.dispose());
+  });
 
   it('delta model at threshold 0 tracks the dense model over 200 steps', () => {
     const src = streamFrames(96, 128);

@@ -5,6 +5,9 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 
+import {getMask} from '../../src/ops/mask';
+import type {Activation} from '../../src/ops/validation';
+
 export type Pad2D =
   'same' | 'valid' | number | [[number, number], [number, number], [number, number], [number, number]];
 type Rounding = 'floor' | 'round' | 'ceil' | undefined;
@@ -54,4 +57,75 @@ export function denseConv2dTranspose(
     const whole = tf.conv2dTranspose(x, filter, [outputShape[0], fh, fw, outputShape[3]], strides, 'valid');
     return tf.slice(whole, [0, pad, pad, 0], outputShape);
   });
+}
+
+/** The input mask as float 0/1 with a unit channel (all ones for a dense tensor). */
+export function inputMaskFloat(x: tf.Tensor): tf.Tensor4D {
+  const m = getMask(x);
+  const flags = m == null ? tf.ones(x.shape.slice(0, -1)) : tf.cast(m, 'float32');
+  m?.dispose();
+  return tf.expandDims(flags, -1) as tf.Tensor4D;
+}
+
+/** A conv's expected output mask: the input mask convolved with a ones filter of the same geometry, > 0. */
+export function expectedConvMask(x: tf.Tensor, k: number, strides: number, pad: Pad2D, dilation: number): tf.Tensor {
+  return tf.tidy(() =>
+    tf.squeeze(
+      tf.greater(denseConv2d(inputMaskFloat(x), tf.ones([k, k, 1, 1]) as tf.Tensor4D, strides, pad, dilation), 0.5),
+      [3],
+    ),
+  );
+}
+
+function denseActivation(activation: Activation, alpha: number, t: tf.Tensor): tf.Tensor {
+  switch (activation) {
+    case 'linear':
+      return t;
+    case 'relu':
+      return tf.relu(t);
+    case 'relu6':
+      return tf.relu6(t);
+    case 'leakyRelu':
+      return tf.leakyRelu(t, alpha);
+    case 'sigmoid':
+      return tf.sigmoid(t);
+    case 'tanh':
+      return tf.tanh(t);
+  }
+}
+
+/**
+ * sparseAccumulate as dense tf ops: the expected outputs, and the pixels too close to the threshold to call in
+ * float32 (`d`'s mask says which pixels are active; none: all).
+ */
+export function accumulateReference(
+  a: tf.Tensor,
+  r: tf.Tensor,
+  d: tf.Tensor,
+  threshold: number,
+  activation: Activation,
+  alpha: number,
+) {
+  const maskT = getMask(d);
+  const active = maskT == null ? tf.cast(tf.onesLike(tf.sum(d, -1)), 'bool') : maskT;
+  const s = tf.add(r, d);
+  const next = tf.add(a, s);
+  const out = tf.sub(denseActivation(activation, alpha, next), denseActivation(activation, alpha, a));
+  const largest = tf.max(tf.abs(out), -1);
+  const flushed = tf.logicalAnd(active, tf.greater(largest, threshold));
+  const ambiguous = tf.logicalAnd(active, tf.less(tf.abs(tf.sub(largest, threshold)), 1e-5));
+  const f = tf.expandDims(flushed, -1);
+  const act = tf.expandDims(active, -1);
+  return {
+    delta: tf.where(f, out, tf.zerosLike(out)),
+    accumulated: tf.where(f, next, a),
+    residual: tf.where(f, tf.zerosLike(s), tf.where(act, s, r)),
+    mask: flushed,
+    ambiguous,
+  };
+}
+
+/** Zeroes the pixels flagged ambiguous so that they do not decide a comparison. */
+export function dropPixels(t: tf.Tensor, ambiguous: tf.Tensor): tf.Tensor {
+  return tf.where(tf.expandDims(ambiguous, -1), tf.zerosLike(t), t);
 }

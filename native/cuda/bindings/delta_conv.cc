@@ -1,4 +1,4 @@
-// Entries of the delta convolution family (delta_conv.cu, delta_conv_tc.cu).
+// Entries of the delta convolution family (delta_conv.cu, delta_conv_tc.cu) and its fused blocks (delta_fused.cu).
 #include "../context.h"
 #include "../delta.h"
 #include "binding.h"
@@ -103,10 +103,46 @@ Napi::Value deltaConvPackFilter(const Info& info) {
   return f.undefined();
 }
 
+// The depthwise delta conv with sparseAccumulate as its epilogue, updating a and r in place; mask 0: dense input.
+struct DepthwiseAccumulateArgs {
+  DeltaConvParams p;
+  const float* x;
+  const uint8_t* mask;
+  const float* w;
+  float* a;
+  float* r;
+  float* outD;
+  uint8_t* outMask;
+  double threshold;
+  int act;
+  double alpha;
+  bool writeZeros;
+};
+Napi::Value deltaDepthwiseAccumulate(const Info& info) {
+  const Fields f(info);
+  DepthwiseAccumulateArgs a;
+  a.p = geometry(f);
+  a.x = f.ptr<const float>("x");
+  a.mask = f.ptr<const uint8_t>("mask");
+  a.w = f.ptr<const float>("w");
+  a.a = f.ptr<float>("a");
+  a.r = f.ptr<float>("r");
+  a.outD = f.ptr<float>("outD");
+  a.outMask = f.ptr<uint8_t>("outMask");
+  a.threshold = f.number("threshold");
+  a.act = f.i32("act");
+  a.alpha = f.number("alpha");
+  a.writeZeros = f.flag("writeZeros");
+  launchDepthwiseAccumulate(ctx().stream, a.p, a.x, a.mask, a.w, a.a, a.r, a.outD, a.outMask, a.threshold, a.act,
+                            a.alpha, a.writeZeros);
+  return f.undefined();
+}
+
 const Entry kEntries[] = {
     {"deltaConv", deltaConv},
     {"deltaConvMask", deltaConvMask},
     {"deltaConvPackFilter", deltaConvPackFilter},
+    {"deltaDepthwiseAccumulate", deltaDepthwiseAccumulate},
 };
 
 }  // namespace

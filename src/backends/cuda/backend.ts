@@ -77,6 +77,11 @@ export class CudaBackend extends KernelBackend {
    */
   directDeltaConvs = envFlag('TFJS_DELTA_CUDA_DIRECT_CONVS');
   /**
+   * Fused delta blocks (a delta conv with sparseAccumulate as its epilogue, native/cuda/delta_fused.cu);
+   * TFJS_DELTA_CUDA_FUSED=0 runs their two kernels instead (for comparisons).
+   */
+  fusedDeltaBlocks = envFlag('TFJS_DELTA_CUDA_FUSED', true);
+  /**
    * Convolution kernels compute in half precision (fp32 accumulation) and write their outputs in half storage;
    * elementwise, pooling and data-movement kernels keep half inputs in half. Set by compiled streams with
    * precision 'fp16' around their frames only.
@@ -301,6 +306,14 @@ export class CudaBackend extends KernelBackend {
     const out = this.makeOutput(t.shape, t.dtype, this.isHalf(t));
     const bytes = this.data.get(out.dataId).bytes;
     if (bytes > 0) this.n.copy({dst: this.storedPtr(out), src: this.storedPtr(t), bytes});
+    return out;
+  }
+
+  /** A new float32-stored tensor holding `t`'s values (one conversion or copy, queued). */
+  floatCopyOf(t: TensorInfo): TensorInfo {
+    const out = this.makeOutput(t.shape, t.dtype);
+    const bytes = this.data.get(out.dataId).bytes;
+    if (bytes > 0) this.n.copy({dst: this.storedPtr(out), src: this.ptr(t), bytes});
     return out;
   }
 

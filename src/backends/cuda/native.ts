@@ -372,6 +372,24 @@ export interface DeltaConvMaskArgs {
   mask: Ptr;
   outMask: Ptr;
 }
+/**
+ * Depthwise delta conv (filter [kh, kw, c, 1]) then sparseAccumulate, updating a and r in place: outD written at
+ * flushed pixels (zeros elsewhere only with writeZeros), outMask at every output pixel.
+ */
+export interface DeltaDepthwiseAccumulateArgs {
+  geometry: DeltaConvGeometry;
+  x: Ptr;
+  mask: Ptr;
+  w: Ptr;
+  a: Ptr;
+  r: Ptr;
+  outD: Ptr;
+  outMask: Ptr;
+  threshold: number;
+  act: number;
+  alpha: number;
+  writeZeros: boolean;
+}
 /** out holds co * ceil(c / 16) * 16 * kh * kw floats; needs co % 32 == 0. */
 export interface DeltaConvPackFilterArgs {
   kh: number;
@@ -494,6 +512,7 @@ export interface CudaBinding {
   deltaConv(a: DeltaConvArgs): boolean;
   deltaConvMask(a: DeltaConvMaskArgs): void;
   deltaConvPackFilter(a: DeltaConvPackFilterArgs): void;
+  deltaDepthwiseAccumulate(a: DeltaDepthwiseAccumulateArgs): void;
   /** y = x * scale at active pixels (mask 0: dense); inactive written (zeros) only with writeZeros. */
   deltaScale(a: DeltaScaleArgs): void;
   /** y = a + b over each input's active pixels; outMask = maskA | maskB (0 when either input is dense). */

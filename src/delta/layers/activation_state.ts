@@ -14,6 +14,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type {Tensor} from '@tensorflow/tfjs-core';
 
 import {sparseAccumulate} from '../../ops/sparse_accumulate';
+import type {SparseAccumulateConfig, SparseAccumulateResult} from '../../ops/sparse_accumulate';
 import type {Activation} from '../../ops/validation';
 import {getMask, withMask} from '../../ops/mask';
 import type {StreamState} from './base';
@@ -76,6 +77,29 @@ export function applyDeltaActivation(
   stream.set(keyA, out.accumulated);
   stream.set(keyR, out.residual);
   return first && act.kind === 'sigmoid' ? tf.add(out.delta, 0.5) : out.delta;
+}
+
+/**
+ * The truncating activation fused into the op that makes its delta (fusedDeltaDepthwiseConv2d): `run` gets the
+ * stream's state and the accumulate config and returns what sparseAccumulate would. Null, running nothing, when the
+ * activation does not truncate or the stream has no state yet (its first frame goes the unfused way).
+ */
+export function applyFusedActivation(
+  stream: StreamState,
+  act: DeltaActivationFn,
+  threshold: number,
+  run: (accumulated: Tensor, residual: Tensor, config: SparseAccumulateConfig) => SparseAccumulateResult,
+  prefix = 'act',
+): Tensor | null {
+  const keyA = `${prefix}.A`,
+    keyR = `${prefix}.R`;
+  const a = stream.get(keyA),
+    r = stream.get(keyR);
+  if (a == null || r == null || act.kind === 'pointwise' || !truncatingActivation(act)) return null;
+  const out = run(a, r, {threshold, activation: act.kind, alpha: act.alpha, inPlace: true}); // the stream owns A, R
+  stream.set(keyA, out.accumulated);
+  stream.set(keyR, out.residual);
+  return out.delta;
 }
 
 /**

@@ -12,6 +12,8 @@ import {deltaConv2d} from '../../ops/delta_conv2d';
 import {deltaConv2dTranspose} from '../../ops/delta_conv2d_transpose';
 import {deltaDense} from '../../ops/delta_dense';
 import {deltaDepthwiseConv2d} from '../../ops/delta_depthwise_conv2d';
+import {fusedDeltaDepthwiseConv2d} from '../../ops/fused_delta_depthwise_conv2d';
+import {applyFusedActivation} from './activation_state';
 import {activatedMixin} from './activated';
 import {layerClass, pair, product, requireChannelsLast} from './base';
 
@@ -81,7 +83,24 @@ export class DeltaDepthwiseConv2D extends activatedMixin(layerClass('DepthwiseCo
   declare depthwiseKernel: LayerVariable;
 
   override deltaCall([x]: Tensor[], first: boolean): Tensor {
-    const y = convolve(fields(this), deltaDepthwiseConv2d, x, this.depthwiseKernel, biasOnce(fields(this), first));
+    const layer = fields(this);
+    const fused = first
+      ? null
+      : applyFusedActivation(this.stream, this.deltaActivation(), this.absoluteThreshold(), (a, r, config) => {
+          requireChannelsLast(this, layer.dataFormat);
+          return fusedDeltaDepthwiseConv2d({
+            x: x as Tensor4D,
+            filter: this.depthwiseKernel.read() as Tensor4D,
+            strides: pair(layer.strides),
+            pad: padOf(layer),
+            dilations: pair(layer.dilationRate ?? 1),
+            accumulated: a as Tensor4D,
+            residual: r as Tensor4D,
+            ...config,
+          });
+        });
+    if (fused != null) return fused;
+    const y = convolve(layer, deltaDepthwiseConv2d, x, this.depthwiseKernel, biasOnce(layer, first));
     return this.activate(y, first);
   }
 

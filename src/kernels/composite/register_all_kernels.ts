@@ -15,6 +15,7 @@ import {deltaReshapeConfig} from './DeltaReshape';
 import {deltaScaleShiftConfig} from './DeltaScaleShift';
 import {deltaUpSampling2DConfig} from './DeltaUpSampling2D';
 import {framesFromBytesConfig, framesToBytesConfig} from './FramesBytes';
+import {fusedDeltaDepthwiseConv2DConfig} from './FusedDeltaDepthwiseConv2D';
 
 const factories: Array<(backendName: string) => KernelConfig> = [
   deltaAddConfig,
@@ -28,6 +29,7 @@ const factories: Array<(backendName: string) => KernelConfig> = [
   deltaReshapeConfig,
   framesFromBytesConfig,
   framesToBytesConfig,
+  fusedDeltaDepthwiseConv2DConfig,
 ];
 
 export function sharedKernelConfigs(backendName: string): KernelConfig[] {

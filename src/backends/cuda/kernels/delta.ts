@@ -20,6 +20,8 @@ import {
   DeltaDepthwiseConv2D,
   DeltaMaxPool,
   DeltaMaxPoolAttrs,
+  FusedDeltaDepthwiseConv2D,
+  FusedDeltaDepthwiseConv2DAttrs,
   SparseAccumulate,
   SparseAccumulateAttrs,
 } from '../../../ops/kernel_names';
@@ -31,6 +33,7 @@ import {convolve, filterKrsc, subpixelTransposed3d} from './conv';
 import {applyBiasActivation} from './elementwise';
 import {registerCuda, requireFloat, sizeOf, stridesOf, transposeInto, unsupported} from './util';
 import {envFlag} from '../../../io/env';
+import {composedDeltaDepthwiseAccumulate} from '../../../kernels/composite/FusedDeltaDepthwiseConv2D';
 
 const ACTIVATIONS: {[k in Activation]: number} = {
   linear: UnaryOp.linear,
@@ -314,18 +317,22 @@ function denseDeltaConv2d(
   const kernel = tf.getKernel(c.bias ? 'FusedConv2D' : 'Conv2D', 'cuda')!;
   const convInputs: {[k: string]: TensorInfo} = {x: c.x, filter: inputs.filter};
   if (c.bias) convInputs.bias = c.bias;
-  const y = kernel.kernelFunc({
-    inputs: convInputs,
-    backend,
-    attrs: {
-      strides: attrs.strides,
-      pad: attrs.pad,
-      dilations: attrs.dilations,
-      dimRoundingMode: attrs.dimRoundingMode,
-      dataFormat: 'NHWC',
-      activation: 'linear',
-    } as unknown as tf.NamedAttrMap,
-  }) as TensorInfo;
+  // Delta tensors stay float32 under half storage: they become state, which a replayed plan updates in place.
+  const y = backend.withFloatStorage(
+    () =>
+      kernel.kernelFunc({
+        inputs: convInputs,
+        backend,
+        attrs: {
+          strides: attrs.strides,
+          pad: attrs.pad,
+          dilations: attrs.dilations,
+          dimRoundingMode: attrs.dimRoundingMode,
+          dataFormat: 'NHWC',
+          activation: 'linear',
+        } as unknown as tf.NamedAttrMap,
+      }) as TensorInfo,
+  );
   deltaConvStats.cudnnDense++;
   if (c.bias) return y;
   const outMask = backend.makeOutput(c.outShape.slice(0, 3), 'bool');
@@ -437,6 +444,91 @@ function deltaDepthwiseConv2d(backend: CudaBackend, inputs: {[k: string]: Tensor
         } as unknown as tf.NamedAttrMap,
       }) as TensorInfo,
   );
+}
+
+/** Whether the fused depthwise kernel's shared-memory stage holds `channels` (native depthwiseAccumulateFits). */
+function fusedStageFits(channels: number): boolean {
+  const vecs = channels % 4 === 0 ? channels / 4 : channels;
+  let group = 1;
+  while (group < vecs && group < 32) group *= 2;
+  return (128 / group) * channels * 4 <= 48 * 1024;
+}
+
+/**
+ * The depthwise delta conv with sparseAccumulate as its epilogue (native/cuda/delta_fused.cu): one launch where the
+ * two kernels take four (zeroing the lazily written input, cuDNN's conv, the output mask, the accumulator). Shapes
+ * the fused kernel does not take (channel multiplier > 1, windows over 32 taps, over 3072 channels, half-stored
+ * state, TFJS_DELTA_CUDA_FUSED=0) run the two kernels.
+ */
+function fusedDeltaDepthwiseConv2d(
+  backend: CudaBackend,
+  inputs: {[k: string]: TensorInfo},
+  attrs: FusedDeltaDepthwiseConv2DAttrs,
+): TensorInfo[] {
+  const {x, filter, accumulated: a, residual: r} = inputs;
+  requireFloat('fusedDeltaDepthwiseConv2d', x, filter, a, r);
+  const info = backend_util.computeConv2DInfo(
+    x.shape as [number, number, number, number],
+    filter.shape as [number, number, number, number],
+    attrs.strides,
+    attrs.dilations,
+    attrs.pad,
+    attrs.dimRoundingMode,
+    true,
+  );
+  const fits =
+    backend.fusedDeltaBlocks &&
+    filter.shape[3] === 1 &&
+    info.filterHeight * info.filterWidth <= 32 &&
+    fusedStageFits(info.inChannels) &&
+    !backend.isHalf(a) &&
+    !backend.isHalf(r) &&
+    a.dataId !== r.dataId;
+  if (!fits) return composedDeltaDepthwiseAccumulate(inputs, attrs);
+  const c: ConvCall = {
+    mode: DeltaConvMode.depthwise,
+    info,
+    x,
+    w: backend.ptr(filter),
+    mult: 1,
+    inSpatial: [info.inHeight, info.inWidth],
+    outShape: info.outShape.slice(),
+  };
+  const lazy = backend.lazyZeros;
+  const shape = info.outShape.slice();
+  // In place: the state outputs alias the state inputs (as sparseAccumulate's inPlace); else copies are updated.
+  const inPlace = attrs.inPlace === true && a.dataId !== x.dataId && r.dataId !== x.dataId;
+  const stateOf = (t: TensorInfo): TensorInfo => {
+    if (!inPlace) return backend.copyOf(t);
+    backend.incRef(t.dataId);
+    return {dataId: t.dataId, shape: t.shape.slice(), dtype: t.dtype};
+  };
+  const m = inputMask(backend, x);
+  try {
+    const outD = backend.makeOutput(shape, 'float32');
+    const outMask = backend.makeOutput(shape.slice(0, 3), 'bool');
+    const state = [stateOf(a), stateOf(r)];
+    withOutputs<TensorInfo[]>(backend, [outD, outMask, ...state], () =>
+      backend.n.deltaDepthwiseAccumulate({
+        geometry: convGeometry(c),
+        x: deltaData(backend, x, m),
+        mask: m.ptr,
+        w: c.w,
+        a: backend.ptr(state[0]),
+        r: backend.ptr(state[1]),
+        outD: backend.ptr(outD),
+        outMask: backend.ptr(outMask),
+        threshold: attrs.threshold,
+        act: activationCode(attrs.activation),
+        alpha: attrs.alpha ?? 0.2,
+        writeZeros: !lazy,
+      }),
+    );
+    attachDeviceMask(backend, outD, outMask, lazy);
+    return [outD, ...state];
+  } finally {
+    releaseMask(backend, m);
+  }
 }
 
 function deltaConv2dTranspose(
@@ -637,6 +729,9 @@ export function registerDeltaKernels(): void {
   registerCuda<DeltaConv2DAttrs>(DeltaConv2D, ({inputs, backend, attrs}) => deltaConv2d(backend, inputs, attrs));
   registerCuda<DeltaConv2DAttrs>(DeltaDepthwiseConv2D, ({inputs, backend, attrs}) =>
     deltaDepthwiseConv2d(backend, inputs, attrs),
+  );
+  registerCuda<FusedDeltaDepthwiseConv2DAttrs>(FusedDeltaDepthwiseConv2D, ({inputs, backend, attrs}) =>
+    fusedDeltaDepthwiseConv2d(backend, inputs, attrs),
   );
   registerCuda<DeltaConv2DTransposeAttrs>(DeltaConv2DTranspose, ({inputs, backend, attrs}) =>
     deltaConv2dTranspose(backend, inputs, attrs),
