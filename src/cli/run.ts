@@ -154,12 +154,6 @@ export async function runCommand(modelName: string, input: string, options: RunC
       `${mode !== 'dense' ? `, threshold ${options.threshold}` : ''}${compiled ? `, compiled (CUDA graph per frame, ${options.precision ?? 'tf32'})` : ''}; ` +
       `input: ${input} (${info.width}x${info.height}, ${info.fps} fps, ~${info.frames} frames)`,
   );
-  if (compiled && mode !== 'dense' && options.precision === 'fp16') {
-    console.warn(
-      'warning: a delta model in an fp16 stream drifts from the dense model (measured on an H200: PoseNet heatmaps ' +
-        '0.17 off from the first captured frame, 0.4 after 30 frames, against 0.02 in tf32); use tf32 for delta models',
-    );
-  }
   if (options.output != null) {
     const encoded = evenSize(info.width, info.height);
     if (encoded.width !== info.width || encoded.height !== info.height) {
