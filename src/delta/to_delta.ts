@@ -49,6 +49,12 @@ export interface ToDeltaOptions {
   thresholds?: {[layerName: string]: number};
   /** Dilation of the input change test (DeltaInput's `dilation`); default 1. */
   dilation?: number;
+  /**
+   * Restart the stream, sending the frame whole, when more than this fraction of its pixels changed
+   * (DeltaInput's `restartAbove`; default never). Single-input models only: a restart resets every
+   * layer after the input, and a second input would still send deltas into them.
+   */
+  restartAbove?: number;
   /** Share the dense model's weight variables (default) or copy them. */
   shareWeights?: boolean;
   /**
@@ -308,6 +314,11 @@ export function toDelta(model: tfl.LayersModel, options: ToDeltaOptions = {}): t
         `each layer's activation scale on`,
     );
   }
+  if (options.restartAbove != null && model.inputs.length !== 1) {
+    throw new Error(
+      `toDelta: restartAbove needs a model with one input; model '${model.name}' has ${model.inputs.length}`,
+    );
+  }
   const unique = nameAllocator();
   const created: Layer[] = [];
   const configure = (layer: Layer, fallback?: number) => {
@@ -323,7 +334,11 @@ export function toDelta(model: tfl.LayersModel, options: ToDeltaOptions = {}): t
     return tfl.input({batchShape: config.batchInputShape, dtype: config.dtype, name: unique(source.name)});
   });
   const sparsified = inputs.map((x) => {
-    const layer = new DeltaInput({name: unique(`${x.sourceLayer.name}_sparsify`), dilation: options.dilation});
+    const layer = new DeltaInput({
+      name: unique(`${x.sourceLayer.name}_sparsify`),
+      dilation: options.dilation,
+      restartAbove: options.restartAbove,
+    });
     configure(layer, options.inputThreshold);
     created.push(layer);
     return layer.apply(x) as Sym;

@@ -19,8 +19,8 @@ import {AnyLayerClass, DeltaClass, deltaMixin} from './base';
 export interface ActivatedMembers {
   /** What the layer's activation becomes in the delta stream. */
   deltaActivation(): DeltaActivationFn;
-  /** Applies the activation to this frame's pre-activation delta. */
-  activate(y: Tensor, first: boolean): Tensor;
+  /** Applies the activation to this frame's pre-activation delta (`owned`: made by the layer itself). */
+  activate(y: Tensor, first: boolean, owned?: boolean): Tensor;
 }
 
 export type ActivatedClass<TBase extends AnyLayerClass> = DeltaClass<TBase> &
@@ -40,8 +40,16 @@ export function activatedMixin<TBase extends AnyLayerClass>(Base: TBase, dense: 
       return truncatingActivation(this.deltaActivation());
     }
 
-    activate(y: Tensor, first: boolean): Tensor {
-      return applyDeltaActivation(this.stream, this.deltaActivation(), y, this.absoluteThreshold(), first);
+    activate(y: Tensor, first: boolean, owned = false): Tensor {
+      return applyDeltaActivation(
+        this.stream,
+        this.deltaActivation(),
+        y,
+        this.absoluteThreshold(),
+        first,
+        'act',
+        owned,
+      );
     }
 
     /** The activation of the accumulated input (what the truncation test compares changes of). */

@@ -68,7 +68,11 @@ export class DeltaConv2D extends activatedMixin(layerClass('Conv2D'), 'Conv2D') 
   declare kernel: LayerVariable;
 
   override deltaCall([x]: Tensor[], first: boolean): Tensor {
-    return this.activate(convolve(fields(this), deltaConv2d, x, this.kernel, biasOnce(fields(this), first)), first);
+    return this.activate(
+      convolve(fields(this), deltaConv2d, x, this.kernel, biasOnce(fields(this), first)),
+      first,
+      true,
+    );
   }
 
   override macsPerFrame(inShape: number[], outShape: number[]): number {
@@ -82,7 +86,7 @@ export class DeltaDepthwiseConv2D extends activatedMixin(layerClass('DepthwiseCo
 
   override deltaCall([x]: Tensor[], first: boolean): Tensor {
     const y = convolve(fields(this), deltaDepthwiseConv2d, x, this.depthwiseKernel, biasOnce(fields(this), first));
-    return this.activate(y, first);
+    return this.activate(y, first, true);
   }
 
   override macsPerFrame(_inShape: number[], outShape: number[]): number {
@@ -108,7 +112,7 @@ export class DeltaSeparableConv2D extends activatedMixin(layerClass('SeparableCo
       undefined,
       biasOnce(fields(this), first),
     );
-    return this.activate(y, first);
+    return this.activate(y, first, true);
   }
 
   /** tfjs-layers 4.22's SeparableConv2D leaves depthMultiplier out of its config; keep it. */
@@ -139,7 +143,7 @@ export class DeltaConv2DTranspose extends activatedMixin(layerClass('Conv2DTrans
       undefined,
       biasOnce(layer, first),
     );
-    return this.activate(y, first);
+    return this.activate(y, first, true);
   }
 
   override macsPerFrame(inShape: number[], outShape: number[]): number {
@@ -152,7 +156,7 @@ export class DeltaDense extends activatedMixin(layerClass('Dense'), 'Dense') {
   declare kernel: LayerVariable;
 
   override deltaCall([x]: Tensor[], first: boolean): Tensor {
-    return this.activate(deltaDense(x, this.kernel.read() as Tensor2D, biasOnce(fields(this), first)), first);
+    return this.activate(deltaDense(x, this.kernel.read() as Tensor2D, biasOnce(fields(this), first)), first, true);
   }
 
   override macsPerFrame(inShape: number[], outShape: number[]): number {
