@@ -77,11 +77,12 @@ export function applyDeltaActivation(
     // output the dense activation, one activation pass where the accumulator's test would cost a dozen.
     // The state is written in place later (sparseAccumulate inPlace), so it must not alias the input
     // unless the caller made that tensor for this layer alone.
+    // The residual is zero; it is made when a later frame needs it (a stream restarted on every frame never does).
     stream.set(keyA, owned ? delta : tf.add(delta, 0));
-    stream.set(keyR, zeros());
+    stream.drop(keyR);
     return denseActivation(act, delta);
   }
-  const out = sparseAccumulate(stream.get(keyA)!, stream.get(keyR)!, delta, {
+  const out = sparseAccumulate(stream.get(keyA)!, stream.get(keyR) ?? zeros(), delta, {
     threshold,
     activation: act.kind,
     alpha: act.alpha,
