@@ -5,14 +5,15 @@
  * moving-camera clip (a window sliding over larger vtest frames, 2 px right and 1 px down per frame,
  * bouncing at the edges):
  *   npm run build && node dist/benchmarks/models/delta_tensorflow.js [--frames 60] [--warmup 8]
- *        [--thresholds 0.01,0.02,0.05,0.1,0.2] [--restart 0.5] [--profile] [--out file.json]
+ *        [--thresholds 0.01,0.02,0.05,0.1,0.2] [--restart 0.5] [--flush 0.9] [--profile] [--out file.json]
  * Per frame, the dense model and the delta model run back to back on the same frame (interleaved, so
  * both see the same machine load), each timed from the call to the end of reading every output. Ratio =
  * dense median ms / delta median ms; the spread (quartiles of the per-frame ratio) says how noisy the run
  * was. Fidelity against dense on the same frame: PCK of the decoded poses (the share of the dense model's
  * confident keypoints the delta model puts within 2% of the diagonal, as `run --compare`), max |delta -
  * dense| / max |dense| of the heatmaps and their argmax agreement. `--restart f`: toDelta's restartAbove
- * (a frame with more than f of its pixels changed is sent whole; 0 turns it off). Skipped share (MACs of
+ * (a frame with more than f of its pixels changed is sent whole; 0 turns it off); `--flush f`: toDelta's
+ * flushAbove (an activation whose delta is more than f active flushes every pixel; 0: off). Skipped share (MACs of
  * delta convs skipped by the masks, toDelta's statistic) and the shares of delta conv calls that took the
  * tile route and of sparseAccumulate calls that took the pixel route come from a separate untimed pass.
  * `--profile`: the time of every 'tensorflow' kernel and of every TF op inside them, per frame, for dense
@@ -160,8 +161,12 @@ function heatmapErrors(dense: Float32Array, delta: Float32Array): {relErr: numbe
   return {relErr: diff / scale, agree: ad.filter((a, j) => a === as[j]).length / 17};
 }
 
+/** toDelta's restartAbove and flushAbove (0: off). */
+const policy = {restart: 0.5, flush: 0.9};
+
 function deltaModel(dense: tfl.LayersModel, frames: tf.Tensor4D[], threshold: number, restart: number, stats = false) {
   return toDelta(dense, {
+    flushAbove: policy.flush > 0 ? policy.flush : undefined,
     ...posenetDeltaDefaults,
     threshold,
     calibrationFrames: frames.slice(0, CALIBRATION_FRAMES),
@@ -210,6 +215,7 @@ function run(dense: tfl.LayersModel, frames: tf.Tensor4D[], warmup: number, thre
   const result = {
     threshold,
     restartAbove: restart > 0 ? restart : null,
+    flushAbove: policy.flush > 0 ? policy.flush : null,
     denseMedianMs: median(denseMs),
     deltaMedianMs: median(deltaMs),
     ratio: median(denseMs) / median(deltaMs),
@@ -269,7 +275,8 @@ async function main() {
   const count = Number(arg('frames', '60'));
   const warmup = Number(arg('warmup', '8'));
   const thresholds = arg('thresholds', '0.01,0.02,0.05,0.1,0.2').split(',').map(Number);
-  const restart = Number(arg('restart', '0.5'));
+  const restart = Number(arg('restart', String(policy.restart)));
+  policy.flush = Number(arg('flush', String(policy.flush)));
   const profiling = process.argv.includes('--profile');
   const model = await posenet(posenetJsonPath());
   const clips: Record<string, unknown[]> = {};
@@ -279,7 +286,7 @@ async function main() {
   ] as const) {
     console.log(
       `PoseNet ${H}x${W}, ${name}, ${count - warmup} timed frames after ${warmup}, tfjs-node, ${os.cpus().length} cores` +
-        `, restartAbove ${restart > 0 ? restart : 'off'}`,
+        `, restartAbove ${restart > 0 ? restart : 'off'}, flushAbove ${policy.flush > 0 ? policy.flush : 'off'}`,
     );
     const frames = make(count);
     clips[name] = thresholds.map((t) =>

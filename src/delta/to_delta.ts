@@ -26,6 +26,7 @@ import type {Node} from '@tensorflow/tfjs-layers/dist/engine/topology';
 import {calibrateThresholdScales} from './calibrate';
 import {checkThreshold, DeltaLayer, isDeltaLayer, layerClass} from './layers/base';
 import {DELTA_TWINS, DeltaInput, DeltaOutput, IDENTITY_AT_INFERENCE} from './layers/index';
+import {checkFlushAbove} from './layers/activated';
 
 type Layer = tfl.layers.Layer;
 type Sym = tfl.SymbolicTensor;
@@ -55,6 +56,11 @@ export interface ToDeltaOptions {
    * layer after the input, and a second input would still send deltas into them.
    */
   restartAbove?: number;
+  /**
+   * Truncating activations flush every pixel of a frame whose delta has more than this fraction of its
+   * pixels active (their `flushAbove`; default never): cheaper where the delta is nearly dense, and exact.
+   */
+  flushAbove?: number;
   /** Share the dense model's weight variables (default) or copy them. */
   shareWeights?: boolean;
   /**
@@ -314,6 +320,7 @@ export function toDelta(model: tfl.LayersModel, options: ToDeltaOptions = {}): t
         `each layer's activation scale on`,
     );
   }
+  if (options.flushAbove != null) checkFlushAbove('toDelta', options.flushAbove);
   if (options.restartAbove != null && model.inputs.length !== 1) {
     throw new Error(
       `toDelta: restartAbove needs a model with one input; model '${model.name}' has ${model.inputs.length}`,
@@ -325,6 +332,9 @@ export function toDelta(model: tfl.LayersModel, options: ToDeltaOptions = {}): t
     if (!isDeltaLayer(layer)) return;
     const t = thresholds[layer.name] ?? fallback ?? options.threshold;
     if (layer.truncates && t != null) layer.threshold = t;
+    if (layer.truncates && options.flushAbove != null && 'flushAbove' in layer) {
+      (layer as {flushAbove: number | null}).flushAbove = options.flushAbove;
+    }
     layer.statsEnabled = options.stats ?? false;
   };
 

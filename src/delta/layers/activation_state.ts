@@ -16,7 +16,7 @@ import type {Tensor} from '@tensorflow/tfjs-core';
 
 import {sparseAccumulate} from '../../ops/sparse_accumulate';
 import type {Activation} from '../../ops/validation';
-import {getMask, withMask} from '../../ops/mask';
+import {activeFraction, getMask, withMask} from '../../ops/mask';
 import type {StreamState} from './base';
 
 export interface DeltaActivationFn {
@@ -55,6 +55,7 @@ export function applyDeltaActivation(
   first: boolean,
   prefix = 'act',
   owned = false,
+  flushAbove: number | null = null,
 ): Tensor {
   if (act.kind === 'linear') return delta;
   const keyA = `${prefix}.A`;
@@ -82,7 +83,18 @@ export function applyDeltaActivation(
     stream.drop(keyR);
     return denseActivation(act, delta);
   }
-  const out = sparseAccumulate(stream.get(keyA)!, stream.get(keyR) ?? zeros(), delta, {
+  const residual = stream.get(keyR);
+  if (flushAbove != null && activeFraction(delta) > flushAbove) {
+    // Every pixel is flushed, inactive ones' residuals included (their delta is zero): the output is
+    // f(A + R + delta) - f(A) everywhere, so the emitted deltas still sum to f(A).
+    const before = stream.get(keyA)!;
+    const total = tf.add(residual == null ? before : tf.add(before, residual), delta);
+    const out = tf.sub(denseActivation(act, total), denseActivation(act, before));
+    stream.set(keyA, total);
+    stream.drop(keyR);
+    return out;
+  }
+  const out = sparseAccumulate(stream.get(keyA)!, residual ?? zeros(), delta, {
     threshold,
     activation: act.kind,
     alpha: act.alpha,
