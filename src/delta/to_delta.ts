@@ -26,6 +26,7 @@ import type {Node} from '@tensorflow/tfjs-layers/dist/engine/topology';
 import {calibrateThresholdScales} from './calibrate';
 import {checkThreshold, DeltaLayer, isDeltaLayer, layerClass} from './layers/base';
 import {DELTA_TWINS, DeltaInput, DeltaOutput, IDENTITY_AT_INFERENCE} from './layers/index';
+import {checkFlushAbove} from './layers/activated';
 
 type Layer = tfl.layers.Layer;
 type Sym = tfl.SymbolicTensor;
@@ -49,6 +50,17 @@ export interface ToDeltaOptions {
   thresholds?: {[layerName: string]: number};
   /** Dilation of the input change test (DeltaInput's `dilation`); default 1. */
   dilation?: number;
+  /**
+   * Restart the stream, sending the frame whole, when more than this fraction of its pixels changed
+   * (DeltaInput's `restartAbove`; default never). Single-input models only: a restart resets every
+   * layer after the input, and a second input would still send deltas into them.
+   */
+  restartAbove?: number;
+  /**
+   * Truncating activations flush every pixel of a frame whose delta has more than this fraction of its
+   * pixels active (their `flushAbove`; default never): cheaper where the delta is nearly dense, and exact.
+   */
+  flushAbove?: number;
   /** Share the dense model's weight variables (default) or copy them. */
   shareWeights?: boolean;
   /**
@@ -308,12 +320,21 @@ export function toDelta(model: tfl.LayersModel, options: ToDeltaOptions = {}): t
         `each layer's activation scale on`,
     );
   }
+  if (options.flushAbove != null) checkFlushAbove('toDelta', options.flushAbove);
+  if (options.restartAbove != null && model.inputs.length !== 1) {
+    throw new Error(
+      `toDelta: restartAbove needs a model with one input; model '${model.name}' has ${model.inputs.length}`,
+    );
+  }
   const unique = nameAllocator();
   const created: Layer[] = [];
   const configure = (layer: Layer, fallback?: number) => {
     if (!isDeltaLayer(layer)) return;
     const t = thresholds[layer.name] ?? fallback ?? options.threshold;
     if (layer.truncates && t != null) layer.threshold = t;
+    if (layer.truncates && options.flushAbove != null && 'flushAbove' in layer) {
+      (layer as {flushAbove: number | null}).flushAbove = options.flushAbove;
+    }
     layer.statsEnabled = options.stats ?? false;
   };
 
@@ -323,7 +344,11 @@ export function toDelta(model: tfl.LayersModel, options: ToDeltaOptions = {}): t
     return tfl.input({batchShape: config.batchInputShape, dtype: config.dtype, name: unique(source.name)});
   });
   const sparsified = inputs.map((x) => {
-    const layer = new DeltaInput({name: unique(`${x.sourceLayer.name}_sparsify`), dilation: options.dilation});
+    const layer = new DeltaInput({
+      name: unique(`${x.sourceLayer.name}_sparsify`),
+      dilation: options.dilation,
+      restartAbove: options.restartAbove,
+    });
     configure(layer, options.inputThreshold);
     created.push(layer);
     return layer.apply(x) as Sym;

@@ -242,8 +242,12 @@ describeIfBackend('tensorflow', 'tensorflow backend kernels', () => {
       const tensors = tf.memory().numTensors;
       const outputs = call(inputs);
       const masks = outputs.filter((t) => !isDense(t)).length;
-      // While the outputs live: their handles and their masks', nothing else.
-      expect(binding.getNumOfTensors() - handles, 'TF handles held by the outputs').to.equal(outputs.length + masks);
+      // While the outputs live: their handles and their masks', nothing else (a mask made from host flags
+      // is uploaded when first used, so it may hold no TF handle yet).
+      expect(binding.getNumOfTensors() - handles, 'TF handles held by the outputs').to.be.within(
+        outputs.length,
+        outputs.length + masks,
+      );
       expect(tf.memory().numTensors - tensors, 'engine tensors held by the outputs').to.equal(outputs.length + masks);
       tf.dispose(outputs);
       expect(binding.getNumOfTensors(), 'TF handles after disposing the outputs').to.equal(handles);

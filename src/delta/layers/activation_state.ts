@@ -3,8 +3,9 @@
  * input A and the truncated residual R) in the layer's StreamState.
  *
  *  - relu, relu6, leakyRelu, sigmoid, tanh: sparseAccumulate with the layer's threshold (a pixel
- *    is emitted when some channel's output moves by more than it). The emitted deltas sum to
- *    f(A) - f(0), so f(0) (sigmoid: 0.5) is added once, on the first frame.
+ *    is emitted when some channel's output moves by more than it). A stream's first frame is sent
+ *    whole (A = its input, R = 0, output f(A), sigmoid's f(0) = 0.5 included); later outputs
+ *    telescope, so the emitted deltas always sum to f(A).
  *  - any other function of one pixel's channels (softmax, elu, gelu, swish, PReLU, the layer's own
  *    call...): out = f(A + delta) - f(A) on the active pixels, without truncation; the first frame
  *    emits f(delta) densely.
@@ -16,7 +17,7 @@ import type {Tensor} from '@tensorflow/tfjs-core';
 import {sparseAccumulate} from '../../ops/sparse_accumulate';
 import type {SparseAccumulateConfig, SparseAccumulateResult} from '../../ops/sparse_accumulate';
 import type {Activation} from '../../ops/validation';
-import {getMask, withMask} from '../../ops/mask';
+import {activeFraction, getMask, withMask} from '../../ops/mask';
 import type {StreamState} from './base';
 
 export interface DeltaActivationFn {
@@ -43,7 +44,10 @@ export function truncatingActivation(act: DeltaActivationFn): boolean {
   return TRUNCATING.has(act.kind);
 }
 
-/** Applies `act` to this frame's `delta`, updating the stream's buffers `${prefix}.A` / `${prefix}.R`. */
+/**
+ * Applies `act` to this frame's `delta`, updating the stream's buffers `${prefix}.A` / `${prefix}.R`.
+ * `owned`: `delta` was made by the caller for this call alone, so the state may keep it as it is.
+ */
 export function applyDeltaActivation(
   stream: StreamState,
   act: DeltaActivationFn,
@@ -51,6 +55,8 @@ export function applyDeltaActivation(
   threshold: number,
   first: boolean,
   prefix = 'act',
+  owned = false,
+  flushAbove: number | null = null,
 ): Tensor {
   if (act.kind === 'linear') return delta;
   const keyA = `${prefix}.A`;
@@ -68,7 +74,28 @@ export function applyDeltaActivation(
   }
   const keyR = `${prefix}.R`;
   const zeros = () => tf.zerosLike(delta);
-  const out = sparseAccumulate(stream.get(keyA) ?? zeros(), stream.get(keyR) ?? zeros(), delta, {
+  if (first || stream.get(keyA) == null) {
+    // A stream's first frame (or a restart) is sent whole: the state becomes the dense input and the
+    // output the dense activation, one activation pass where the accumulator's test would cost a dozen.
+    // The state is written in place later (sparseAccumulate inPlace), so it must not alias the input
+    // unless the caller made that tensor for this layer alone.
+    // The residual is zero; it is made when a later frame needs it (a stream restarted on every frame never does).
+    stream.set(keyA, owned ? delta : tf.add(delta, 0));
+    stream.drop(keyR);
+    return denseActivation(act, delta);
+  }
+  const residual = stream.get(keyR);
+  if (flushAbove != null && activeFraction(delta) > flushAbove) {
+    // Every pixel is flushed, inactive ones' residuals included (their delta is zero): the output is
+    // f(A + R + delta) - f(A) everywhere, so the emitted deltas still sum to f(A).
+    const before = stream.get(keyA)!;
+    const total = tf.add(residual == null ? before : tf.add(before, residual), delta);
+    const out = tf.sub(denseActivation(act, total), denseActivation(act, before));
+    stream.set(keyA, total);
+    stream.drop(keyR);
+    return out;
+  }
+  const out = sparseAccumulate(stream.get(keyA)!, residual ?? zeros(), delta, {
     threshold,
     activation: act.kind,
     alpha: act.alpha,
@@ -76,7 +103,23 @@ export function applyDeltaActivation(
   }); // the stream owns A and R
   stream.set(keyA, out.accumulated);
   stream.set(keyR, out.residual);
-  return first && act.kind === 'sigmoid' ? tf.add(out.delta, 0.5) : out.delta;
+  return out.delta;
+}
+
+/** f(x) for a truncating activation. */
+function denseActivation(act: DeltaActivationFn, x: Tensor): Tensor {
+  switch (act.kind) {
+    case 'relu':
+      return tf.relu(x);
+    case 'relu6':
+      return tf.relu6(x);
+    case 'leakyRelu':
+      return tf.leakyRelu(x, act.alpha);
+    case 'sigmoid':
+      return tf.sigmoid(x);
+    default:
+      return tf.tanh(x);
+  }
 }
 
 /**
@@ -88,14 +131,16 @@ export function applyFusedActivation(
   stream: StreamState,
   act: DeltaActivationFn,
   threshold: number,
+  flushAbove: number | null,
   run: (accumulated: Tensor, residual: Tensor, config: SparseAccumulateConfig) => SparseAccumulateResult,
   prefix = 'act',
 ): Tensor | null {
   const keyA = `${prefix}.A`,
     keyR = `${prefix}.R`;
-  const a = stream.get(keyA),
-    r = stream.get(keyR);
-  if (a == null || r == null || act.kind === 'pointwise' || !truncatingActivation(act)) return null;
+  const a = stream.get(keyA);
+  // flushAbove decides per frame on the host, before the accumulator: that stays on the unfused path
+  if (a == null || flushAbove != null || act.kind === 'pointwise' || !truncatingActivation(act)) return null;
+  const r = stream.get(keyR) ?? tf.zerosLike(a); // a stream's first frame leaves no residual
   const out = run(a, r, {threshold, activation: act.kind, alpha: act.alpha, inPlace: true}); // the stream owns A, R
   stream.set(keyA, out.accumulated);
   stream.set(keyR, out.residual);
@@ -109,16 +154,5 @@ export function applyFusedActivation(
 export function accumulatedActivation(stream: StreamState, act: DeltaActivationFn, prefix = 'act'): Tensor | null {
   const a = stream.get(`${prefix}.A`);
   if (a == null || !truncatingActivation(act)) return null;
-  switch (act.kind) {
-    case 'relu':
-      return tf.relu(a);
-    case 'relu6':
-      return tf.relu6(a);
-    case 'leakyRelu':
-      return tf.leakyRelu(a, act.alpha);
-    case 'sigmoid':
-      return tf.sigmoid(a);
-    default:
-      return tf.tanh(a);
-  }
+  return denseActivation(act, a);
 }

@@ -120,6 +120,12 @@ export class StreamState {
     if (previous != null && previous !== t) previous.dispose();
   }
 
+  /** Disposes buffer `name`, if there is one. */
+  drop(name: string): void {
+    this.buffers.get(name)?.dispose();
+    this.buffers.delete(name);
+  }
+
   /** The buffers by name (compiled streams pin them and rebind them to their replayed copies). */
   entries(): Array<[string, Tensor]> {
     return [...this.buffers.entries()];

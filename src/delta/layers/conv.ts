@@ -70,7 +70,11 @@ export class DeltaConv2D extends activatedMixin(layerClass('Conv2D'), 'Conv2D') 
   declare kernel: LayerVariable;
 
   override deltaCall([x]: Tensor[], first: boolean): Tensor {
-    return this.activate(convolve(fields(this), deltaConv2d, x, this.kernel, biasOnce(fields(this), first)), first);
+    return this.activate(
+      convolve(fields(this), deltaConv2d, x, this.kernel, biasOnce(fields(this), first)),
+      first,
+      true,
+    );
   }
 
   override macsPerFrame(inShape: number[], outShape: number[]): number {
@@ -86,22 +90,28 @@ export class DeltaDepthwiseConv2D extends activatedMixin(layerClass('DepthwiseCo
     const layer = fields(this);
     const fused = first
       ? null
-      : applyFusedActivation(this.stream, this.deltaActivation(), this.absoluteThreshold(), (a, r, config) => {
-          requireChannelsLast(this, layer.dataFormat);
-          return fusedDeltaDepthwiseConv2d({
-            x: x as Tensor4D,
-            filter: this.depthwiseKernel.read() as Tensor4D,
-            strides: pair(layer.strides),
-            pad: padOf(layer),
-            dilations: pair(layer.dilationRate ?? 1),
-            accumulated: a as Tensor4D,
-            residual: r as Tensor4D,
-            ...config,
-          });
-        });
+      : applyFusedActivation(
+          this.stream,
+          this.deltaActivation(),
+          this.absoluteThreshold(),
+          this.flushAbove,
+          (a, r, config) => {
+            requireChannelsLast(this, layer.dataFormat);
+            return fusedDeltaDepthwiseConv2d({
+              x: x as Tensor4D,
+              filter: this.depthwiseKernel.read() as Tensor4D,
+              strides: pair(layer.strides),
+              pad: padOf(layer),
+              dilations: pair(layer.dilationRate ?? 1),
+              accumulated: a as Tensor4D,
+              residual: r as Tensor4D,
+              ...config,
+            });
+          },
+        );
     if (fused != null) return fused;
     const y = convolve(layer, deltaDepthwiseConv2d, x, this.depthwiseKernel, biasOnce(layer, first));
-    return this.activate(y, first);
+    return this.activate(y, first, true);
   }
 
   override macsPerFrame(_inShape: number[], outShape: number[]): number {
@@ -127,7 +137,7 @@ export class DeltaSeparableConv2D extends activatedMixin(layerClass('SeparableCo
       undefined,
       biasOnce(fields(this), first),
     );
-    return this.activate(y, first);
+    return this.activate(y, first, true);
   }
 
   /** tfjs-layers 4.22's SeparableConv2D leaves depthMultiplier out of its config; keep it. */
@@ -158,7 +168,7 @@ export class DeltaConv2DTranspose extends activatedMixin(layerClass('Conv2DTrans
       undefined,
       biasOnce(layer, first),
     );
-    return this.activate(y, first);
+    return this.activate(y, first, true);
   }
 
   override macsPerFrame(inShape: number[], outShape: number[]): number {
@@ -171,7 +181,7 @@ export class DeltaDense extends activatedMixin(layerClass('Dense'), 'Dense') {
   declare kernel: LayerVariable;
 
   override deltaCall([x]: Tensor[], first: boolean): Tensor {
-    return this.activate(deltaDense(x, this.kernel.read() as Tensor2D, biasOnce(fields(this), first)), first);
+    return this.activate(deltaDense(x, this.kernel.read() as Tensor2D, biasOnce(fields(this), first)), first, true);
   }
 
   override macsPerFrame(inShape: number[], outShape: number[]): number {

@@ -10,7 +10,7 @@ import * as tfl from '@tensorflow/tfjs-layers';
 import type {LayerArgs} from '@tensorflow/tfjs-layers/dist/engine/topology';
 
 import {sparseAccumulate} from '../../ops/sparse_accumulate';
-import {withMask} from '../../ops/mask';
+import {activeFraction, withMask} from '../../ops/mask';
 import {deltaMixin, resetDownstream} from './base';
 
 export interface DeltaInputArgs extends LayerArgs {
@@ -21,11 +21,19 @@ export interface DeltaInputArgs extends LayerArgs {
    * when any pixel near it moved. DeltaCNN found this helps on noisy video. Default 1 (off).
    */
   dilation?: number;
+  /**
+   * Restart the stream when more than this fraction of the input pixels changed (in (0, 1]; default:
+   * never): the frame is then sent whole and every delta layer downstream starts over from it, which
+   * costs what the dense model costs, where following a mostly changed frame delta by delta costs more
+   * (a moving camera, a scene cut). The test reads the input mask back once per frame.
+   */
+  restartAbove?: number;
 }
 
 export class DeltaInput extends deltaMixin(tfl.layers.Layer, {dense: null, truncates: true}) {
   static className = 'DeltaInput';
   readonly dilation: number;
+  readonly restartAbove: number | null;
 
   constructor(args: DeltaInputArgs = {}) {
     super(args);
@@ -36,21 +44,38 @@ export class DeltaInput extends deltaMixin(tfl.layers.Layer, {dense: null, trunc
       );
     }
     this.dilation = dilation;
+    const restart = args.restartAbove;
+    if (restart != null && !(typeof restart === 'number' && restart > 0 && restart <= 1)) {
+      throw new Error(
+        `layer '${this.name}' (DeltaInput): restartAbove must be a fraction in (0, 1], got ${JSON.stringify(restart)}`,
+      );
+    }
+    this.restartAbove = restart ?? null;
   }
 
   override holdsBuffers(): boolean {
     return true;
   }
 
-  override deltaCall([x]: Tensor[]): Tensor {
+  override deltaCall([x]: Tensor[], first: boolean): Tensor {
     const frame = x.dtype === 'float32' ? x : tf.cast(x, 'float32');
-    const sent = this.stream.get('A') ?? tf.zerosLike(frame);
+    const sent = this.stream.get('A');
+    // A first frame is sent whole; the state is a copy because sparseAccumulate later updates it in place.
+    const sendWhole = () => {
+      this.stream.set('A', tf.add(frame, 0));
+      return frame;
+    };
+    if (first || sent == null) return sendWhole();
     const change = tf.sub(frame, sent);
     const threshold = this.absoluteThreshold();
     if (this.dilation === 1) {
       // No residual buffer is needed: what was not sent is the difference to `sent`, taken anew.
       const out = sparseAccumulate(sent, tf.zerosLike(frame), change, {threshold, inPlace: true}); // owns `sent`
       this.stream.set('A', out.accumulated);
+      if (this.restartAbove != null && activeFraction(out.delta) > this.restartAbove) {
+        resetDownstream(this);
+        return sendWhole();
+      }
       return out.delta;
     }
     if (frame.rank !== 4) {
@@ -59,6 +84,10 @@ export class DeltaInput extends deltaMixin(tfl.layers.Layer, {dense: null, trunc
     const moved = tf.max(tf.abs(change), -1, true) as Tensor4D;
     const near = tf.maxPool(moved, this.dilation, 1, 'same');
     const delta = withMask(change, tf.squeeze(tf.greater(near, threshold), [3]));
+    if (this.restartAbove != null && activeFraction(delta) > this.restartAbove) {
+      resetDownstream(this);
+      return sendWhole();
+    }
     this.stream.set('A', tf.add(sent, delta));
     return delta;
   }
@@ -83,7 +112,9 @@ export class DeltaInput extends deltaMixin(tfl.layers.Layer, {dense: null, trunc
   }
 
   override getConfig(): tf.serialization.ConfigDict {
-    return {...super.getConfig(), dilation: this.dilation};
+    const config: tf.serialization.ConfigDict = {...super.getConfig(), dilation: this.dilation};
+    if (this.restartAbove != null) config.restartAbove = this.restartAbove;
+    return config;
   }
 }
 

@@ -60,19 +60,49 @@ export const sparseAccumulateConfig: KernelConfig = {
         }
       }
       sparseAccumulateRouteCounts.dense++;
-      const active = mask == null ? null : ops.reshape(mask, [...mask.shape, 1]);
-      const s = ops.binary('AddV2', r, d);
-      const next = ops.binary('AddV2', a, s);
-      const out = ops.binary('Sub', ops.activation(next, activation, alpha), ops.activation(a, activation, alpha));
-      const largest = ops.reduce('Max', ops.unary('Abs', out), [d.shape.length - 1], true);
-      let flushed = ops.binary('Greater', largest, ops.scalar(floatBelow(threshold)));
-      if (active != null) flushed = ops.logicalAnd(flushed, active);
-      const zero = ops.scalar(0);
-      const held = active == null ? s : ops.select(active, s, r);
-      return [ops.masked(out, flushed), ops.select(flushed, next, a), ops.select(flushed, zero, held)] as Tensor[];
+      return denseRoute(ops, a, r, d, mask, threshold, activation, alpha);
     });
   },
 };
+
+/**
+ * The formulas on every pixel. Per-pixel choices are `Select`s on [pixels, channels] rows with a
+ * [pixels] condition, which TF runs as row copies; SelectV2 broadcasting a [..., 1] condition cost
+ * two to six times as much here. An inactive pixel's delta is zero, so its s = R + 0 is R and the
+ * held residual needs no select of its own.
+ */
+function denseRoute(
+  ops: TfOps,
+  a: TensorInfo,
+  r: TensorInfo,
+  d: TensorInfo,
+  mask: Tensor | null,
+  threshold: number,
+  activation: SparseAccumulateAttrs['activation'],
+  alpha: number,
+): Tensor[] {
+  const c = d.shape[d.shape.length - 1];
+  const pixels = d.shape.slice(0, -1).reduce((x, y) => x * y, 1);
+  const rows = (t: TensorInfo) => ops.reshape(t, [pixels, c]);
+  const s = ops.binary('AddV2', r, d);
+  const next = ops.binary('AddV2', a, s);
+  const out =
+    activation === 'linear'
+      ? ops.binary('Sub', next, a)
+      : ops.binary('Sub', ops.activation(next, activation, alpha), ops.activation(a, activation, alpha));
+  const largest = ops.reduce('Max', ops.unary('Abs', out), [d.shape.length - 1], false);
+  let flushed = ops.binary('Greater', largest, ops.scalar(floatBelow(threshold)));
+  if (mask != null) flushed = ops.logicalAnd(flushed, mask);
+  const which = ops.reshape(flushed, [pixels]);
+  const zeros = ops.fill([pixels, c], 0);
+  const delta = ops.reshape(ops.rowSelect(which, rows(out), zeros), d.shape);
+  attachMask(ops.backend, delta, flushed);
+  return [
+    delta,
+    ops.reshape(ops.rowSelect(which, rows(next), rows(a)), a.shape),
+    ops.reshape(ops.rowSelect(which, zeros, rows(s)), r.shape),
+  ];
+}
 
 function pixelRoute(
   ops: TfOps,
@@ -103,15 +133,15 @@ function pixelRoute(
   const s = ops.binary('AddV2', ops.gather(fr, rows), ops.gather(rowsOf(d), rows));
   const next = ops.binary('AddV2', a2, s);
   const out = ops.binary('Sub', ops.activation(next, activation, alpha), ops.activation(a2, activation, alpha));
-  const largest = ops.reduce('Max', ops.unary('Abs', out), [1], true);
+  const largest = ops.reduce('Max', ops.unary('Abs', out), [1], false);
   const flushed = ops.binary('Greater', largest, ops.scalar(floatBelow(threshold)));
-  const zero = ops.scalar(0);
-  const delta = ops.reshape(ops.scatterNd(where, ops.select(flushed, out, zero), [pixels, c]), d.shape);
-  const flushedAt = ops.scatterNd(where, ops.cast(ops.reshape(flushed, [n]), 'float32'), [pixels]);
-  attachMask(ops.backend, delta, ops.reshape(ops.binary('Greater', flushedAt, zero), maskShape));
+  const zeros = ops.fill([n, c], 0);
+  const delta = ops.reshape(ops.scatterNd(where, ops.rowSelect(flushed, out, zeros), [pixels, c]), d.shape);
+  const flushedAt = ops.scatterNd(where, ops.cast(flushed, 'float32'), [pixels]);
+  attachMask(ops.backend, delta, ops.reshape(ops.binary('Greater', flushedAt, ops.scalar(0)), maskShape));
   return [
     delta,
-    ops.reshape(ops.tensorScatterUpdate(fa, where, ops.select(flushed, next, a2)), a.shape),
-    ops.reshape(ops.tensorScatterUpdate(fr, where, ops.select(flushed, zero, s)), r.shape),
+    ops.reshape(ops.tensorScatterUpdate(fa, where, ops.rowSelect(flushed, next, a2)), a.shape),
+    ops.reshape(ops.tensorScatterUpdate(fr, where, ops.rowSelect(flushed, zeros, s)), r.shape),
   ];
 }

@@ -9,11 +9,11 @@
  *   are active, because gathering the patches and scattering the results cost memory passes that
  *   the dense convolution does not pay, and halos recompute input pixels.
  *
- * Both keep the output at pixels whose receptive field holds an active in-bounds input pixel: the
- * input mask convolved with a ones filter of the same geometry, > 0. The route is chosen from the
- * active-tile fraction, which needs one host read per call: the per-tile summary (B x tiles floats),
- * or for a pointwise conv the input mask itself (one byte a pixel); TF eager runs synchronously on
- * tfjs-node, so that read waits for nothing but the mask.
+ * The output mask is the set of pixels whose receptive field holds an active in-bounds input pixel
+ * (the reach). It is computed on the host from the input mask, read back once per call (one byte a
+ * pixel; TF eager runs synchronously on tfjs-node, so the read waits for nothing but the mask), and
+ * the same read decides the route. Neither route needs to zero the output outside the reach: every
+ * input there is an exact zero, so the convolution gives zeros (+0 or -0) already.
  * With a bias (first frame of a stream) the output is dense, as in the reference.
  */
 import * as tf from '@tensorflow/tfjs-core';
@@ -118,16 +118,71 @@ export function deltaConvConfig(kernelName: string, depthwise: boolean): KernelC
           info.strideHeight === 1 &&
           info.strideWidth === 1 &&
           g.pads.flat().every((p) => p === 0);
-        if (mask != null && pointwise) return pixelOrDense(ops, x, mask, filter, conv, g);
-        const reach = ops.conv2d(ops.floatMask(x), ops.fill([info.filterHeight, info.filterWidth, 1, 1], 1), g);
-        const active = ops.binary('Greater', reach, ops.scalar(0));
-        if (mask == null || options.route === 'dense' || info.outHeight * info.outWidth === 0) {
-          return ops.masked(conv(x, g), active);
+        if (mask == null) {
+          // A dense input still leaves output pixels that see only padding inactive.
+          const active = reachOf(new Uint8Array(info.batchSize * info.inHeight * info.inWidth).fill(1), info, g);
+          const out = conv(x, g);
+          if (!pointwise && active.includes(0)) {
+            attachMask(ops.backend, out, tf.tensor(active, [info.batchSize, info.outHeight, info.outWidth], 'bool'));
+          }
+          return out;
         }
-        return tileOrDense(ops, x, reach, active, info, g, conv, depthwise);
+        const flags = ops.backend.readSync(mask.dataId) as Uint8Array;
+        if (pointwise) return pixelOrDense(ops, x, mask, flags, filter, conv, g);
+        const active = reachOf(flags, info, g);
+        const out =
+          options.route === 'dense' || info.outHeight * info.outWidth === 0
+            ? conv(x, g)
+            : tileOrDense(ops, x, active, info, g, conv, depthwise);
+        attachMask(ops.backend, out, tf.tensor(active, [info.batchSize, info.outHeight, info.outWidth], 'bool'));
+        return out;
       }
     },
   };
+}
+
+/**
+ * The output pixels whose receptive field holds an active in-bounds input pixel, from the input
+ * flags ([batch, inHeight, inWidth]): the OR over the filter taps, rows first, then columns.
+ */
+export function reachOf(flags: Uint8Array, info: tf.backend_util.Conv2DInfo, g: ConvGeometry): Uint8Array {
+  const {batchSize: batch, inHeight: inH, inWidth: inW, outHeight: outH, outWidth: outW} = info;
+  const [sy, sx] = g.strides;
+  const [dy, dx] = g.dilations;
+  const [top, left] = [g.pads[0][0], g.pads[1][0]];
+  const [kh, kw] = [info.filterHeight, info.filterWidth];
+  // Columns: rowReach[b, iy, ox] = any active input at (iy, ox * sx - left + kx * dx).
+  const rowReach = new Uint8Array(batch * inH * outW);
+  for (let b = 0; b < batch; b++) {
+    for (let iy = 0; iy < inH; iy++) {
+      const src = (b * inH + iy) * inW;
+      const dst = (b * inH + iy) * outW;
+      for (let ox = 0; ox < outW; ox++) {
+        const x0 = ox * sx - left;
+        for (let kx = 0; kx < kw; kx++) {
+          const ix = x0 + kx * dx;
+          if (ix >= 0 && ix < inW && flags[src + ix]) {
+            rowReach[dst + ox] = 1;
+            break;
+          }
+        }
+      }
+    }
+  }
+  const reach = new Uint8Array(batch * outH * outW);
+  for (let b = 0; b < batch; b++) {
+    for (let oy = 0; oy < outH; oy++) {
+      const y0 = oy * sy - top;
+      const dst = (b * outH + oy) * outW;
+      for (let ky = 0; ky < kh; ky++) {
+        const iy = y0 + ky * dy;
+        if (iy < 0 || iy >= inH) continue;
+        const src = (b * inH + iy) * outW;
+        for (let ox = 0; ox < outW; ox++) reach[dst + ox] |= rowReach[src + ox];
+      }
+    }
+  }
+  return reach;
 }
 
 /**
@@ -140,13 +195,13 @@ function pixelOrDense(
   ops: TfOps,
   x: TensorInfo,
   mask: Tensor,
+  flags: Uint8Array,
   filter: TensorInfo,
   conv: (input: TensorInfo, geometry: ConvGeometry) => Tensor,
   g: ConvGeometry,
 ): Tensor {
   const [batch, h, w, inC] = x.shape;
   const outC = filter.shape[3];
-  const flags = ops.backend.readSync(mask.dataId) as Uint8Array;
   let n = 0;
   for (let i = 0; i < flags.length; i++) if (flags[i]) n++;
   Object.assign(lastDeltaConvCall, {activeTiles: n, tiles: flags.length, tile: 1});
@@ -175,11 +230,11 @@ function pixelOrDense(
   return out;
 }
 
+/** The tile route, or the dense one when too many tiles are active; the caller attaches the mask. */
 function tileOrDense(
   ops: TfOps,
   x: TensorInfo,
-  reach: Tensor,
-  active: Tensor,
+  active: Uint8Array,
   info: tf.backend_util.Conv2DInfo,
   g: ConvGeometry,
   conv: (input: TensorInfo, geometry: ConvGeometry) => Tensor,
@@ -190,76 +245,68 @@ function tileOrDense(
   const t = options.tile > 0 ? options.tile : tileSideFor(outH, outW);
   const [tilesY, tilesX] = [Math.ceil(outH / t), Math.ceil(outW / t)];
   const [tiledH, tiledW] = [tilesY * t, tilesX * t];
-  const summary = ops.maxPool(
-    reach,
-    [t, t],
-    [t, t],
-    [
-      [0, tiledH - outH],
-      [0, tiledW - outW],
-    ],
-  );
-  const flags = ops.backend.readSync(summary.dataId) as Float32Array;
+  const tileCount = batch * tilesY * tilesX;
+  const flags = new Uint8Array(tileCount);
+  for (let b = 0; b < batch; b++) {
+    for (let oy = 0; oy < outH; oy++) {
+      const row = (b * outH + oy) * outW;
+      const tileRow = (b * tilesY + Math.floor(oy / t)) * tilesX;
+      for (let ox = 0; ox < outW; ox++) if (active[row + ox]) flags[tileRow + Math.floor(ox / t)] = 1;
+    }
+  }
   const tiles: number[] = [];
-  for (let i = 0; i < flags.length; i++) if (flags[i] > 0) tiles.push(i);
+  for (let i = 0; i < tileCount; i++) if (flags[i]) tiles.push(i);
   const n = tiles.length;
   const [sy, sx] = g.strides;
   const patchH = (t - 1) * sy + info.effectiveFilterHeight;
   const patchW = (t - 1) * sx + info.effectiveFilterWidth;
-  Object.assign(lastDeltaConvCall, {activeTiles: n, tiles: flags.length, tile: t});
+  Object.assign(lastDeltaConvCall, {activeTiles: n, tiles: tileCount, tile: t});
   if (
     options.route === 'auto' &&
-    n > crossoverFor(depthwise, info.filterHeight * info.filterWidth, info.inChannels) * flags.length
+    n > crossoverFor(depthwise, info.filterHeight * info.filterWidth, info.inChannels) * tileCount
   ) {
-    return ops.masked(conv(x, g), active);
+    return conv(x, g);
   }
   lastDeltaConvCall.route = 'tile';
   const outC = info.outChannels;
-  let out: Tensor;
-  if (n === 0) {
-    out = ops.fill([batch, outH, outW, outC], 0);
-  } else {
-    // The input padded so that every tile's patch lies inside it, rows and columns beyond the
-    // last patch cropped.
-    const paddedH = (tilesY * t - 1) * sy + info.effectiveFilterHeight;
-    const paddedW = (tilesX * t - 1) * sx + info.effectiveFilterWidth;
-    const padded = ops.window(x, [0, -g.pads[0][0], -g.pads[1][0], 0], [batch, paddedH, paddedW, inC]);
-    const gatherAt = new Int32Array(n * patchH * patchW);
-    const scatterAt = new Int32Array(n * t * t);
-    let gi = 0;
-    let si = 0;
-    for (const tile of tiles) {
-      const b = Math.floor(tile / (tilesY * tilesX));
-      const ty = Math.floor(tile / tilesX) % tilesY;
-      const tx = tile % tilesX;
-      const inBase = (b * paddedH + ty * t * sy) * paddedW + tx * t * sx;
-      for (let i = 0; i < patchH; i++) {
-        for (let j = 0; j < patchW; j++) gatherAt[gi++] = inBase + i * paddedW + j;
-      }
-      const outBase = (b * tiledH + ty * t) * tiledW + tx * t;
-      for (let i = 0; i < t; i++) {
-        for (let j = 0; j < t; j++) scatterAt[si++] = outBase + i * tiledW + j;
-      }
+  if (n === 0) return ops.fill([batch, outH, outW, outC], 0);
+  // The input padded so that every tile's patch lies inside it, rows and columns beyond the last
+  // patch cropped.
+  const paddedH = (tilesY * t - 1) * sy + info.effectiveFilterHeight;
+  const paddedW = (tilesX * t - 1) * sx + info.effectiveFilterWidth;
+  const padded = ops.window(x, [0, -g.pads[0][0], -g.pads[1][0], 0], [batch, paddedH, paddedW, inC]);
+  const gatherAt = new Int32Array(n * patchH * patchW);
+  const scatterAt = new Int32Array(n * t * t);
+  let gi = 0;
+  let si = 0;
+  for (const tile of tiles) {
+    const b = Math.floor(tile / (tilesY * tilesX));
+    const ty = Math.floor(tile / tilesX) % tilesY;
+    const tx = tile % tilesX;
+    const inBase = (b * paddedH + ty * t * sy) * paddedW + tx * t * sx;
+    for (let i = 0; i < patchH; i++) {
+      for (let j = 0; j < patchW; j++) gatherAt[gi++] = inBase + i * paddedW + j;
     }
-    const flat = ops.reshape(padded, [batch * paddedH * paddedW, inC]);
-    const patches = ops.reshape(ops.gather(flat, tf.tensor1d(gatherAt, 'int32')), [n, patchH, patchW, inC]);
-    const tileOut = conv(patches, {
-      strides: g.strides,
-      dilations: g.dilations,
-      pads: [
-        [0, 0],
-        [0, 0],
-      ],
-    });
-    // ScatterNd adds into zeros, so a -0 from an all-zero receptive field lands as +0.
-    const scattered = ops.scatterNd(
-      tf.tensor2d(scatterAt, [n * t * t, 1], 'int32'),
-      ops.reshape(tileOut, [n * t * t, outC]),
-      [batch * tiledH * tiledW, outC],
-    );
-    const full = ops.reshape(scattered, [batch, tiledH, tiledW, outC]);
-    out = tiledH === outH && tiledW === outW ? full : ops.slice(full, [0, 0, 0, 0], [batch, outH, outW, outC]);
+    const outBase = (b * tiledH + ty * t) * tiledW + tx * t;
+    for (let i = 0; i < t; i++) {
+      for (let j = 0; j < t; j++) scatterAt[si++] = outBase + i * tiledW + j;
+    }
   }
-  attachMask(ops.backend, out, ops.reshape(active, maskShapeOf(out.shape)));
-  return out;
+  const flat = ops.reshape(padded, [batch * paddedH * paddedW, inC]);
+  const patches = ops.reshape(ops.gather(flat, tf.tensor1d(gatherAt, 'int32')), [n, patchH, patchW, inC]);
+  const tileOut = conv(patches, {
+    strides: g.strides,
+    dilations: g.dilations,
+    pads: [
+      [0, 0],
+      [0, 0],
+    ],
+  });
+  const scattered = ops.scatterNd(
+    tf.tensor2d(scatterAt, [n * t * t, 1], 'int32'),
+    ops.reshape(tileOut, [n * t * t, outC]),
+    [batch * tiledH * tiledW, outC],
+  );
+  const full = ops.reshape(scattered, [batch, tiledH, tiledW, outC]);
+  return tiledH === outH && tiledW === outW ? full : ops.slice(full, [0, 0, 0, 0], [batch, outH, outW, outC]);
 }

@@ -118,6 +118,10 @@ export class TfOps {
   select(cond: TensorInfo, t: TensorInfo, e: TensorInfo): Tensor {
     return this.run('SelectV2', [this.type('T', t.dtype)], [cond, t, e]);
   }
+  /** Rows of t where cond ([rows] bool) holds, else rows of e (t, e: [rows, ...], same shape). */
+  rowSelect(cond: TensorInfo, t: TensorInfo, e: TensorInfo): Tensor {
+    return this.run('Select', [this.type('T', t.dtype)], [cond, t, e]);
+  }
   /** Keeps x where cond holds and writes exact +0 elsewhere. */
   zeroWhereNot(cond: TensorInfo, x: TensorInfo): Tensor {
     return this.select(cond, x, this.scalar(0));
