@@ -161,12 +161,13 @@ function attrFloat(node: GraphNodeDef, key: string, fallback: number): number {
 /** A readable, valid layer name from a TF node name (its last two scopes). */
 function layerNameOf(node: string): string {
   const parts = node.split('/').filter((p) => p !== 'StatefulPartitionedCall' && p !== 'PartitionedCall');
-  return (
-    parts
-      .slice(-2)
-      .join('_')
-      .replace(/[^A-Za-z0-9_.-]/g, '_') || 'node'
-  );
+  // tfjs weight names must start with a letter or digit.
+  const name = parts
+    .slice(-2)
+    .join('_')
+    .replace(/[^A-Za-z0-9_.-]/g, '_')
+    .replace(/^[^A-Za-z0-9]+/, '');
+  return name === '' ? 'node' : name;
 }
 
 class GraphConversionError extends Error {
@@ -870,7 +871,14 @@ class Converter {
       this.refuse(node, `its shape [${shape}] does not keep the batch axis first`);
     }
     if (shape[0] === -1 && shape.slice(1).includes(-1)) this.refuse(node, `its shape [${shape}] has two unknown sizes`);
-    return this.reshapeTo(node, x, shape.slice(1));
+    const target = shape.slice(1);
+    // Resolved here where the input's size is known, so that the layers after it know their shapes.
+    const rest = x.shape.slice(1);
+    if (target.includes(-1) && rest.every((d) => d != null)) {
+      const known = target.reduce((p, d) => (d === -1 ? p : p * d), 1);
+      target[target.indexOf(-1)] = (rest as number[]).reduce((p, d) => p * d, 1) / known;
+    }
+    return this.reshapeTo(node, x, target);
   }
 
   private staticShape(node: GraphNodeDef, x: Sym): number[] {

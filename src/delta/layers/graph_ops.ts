@@ -83,11 +83,11 @@ export class DeltaMultiply extends deltaMixin(layerClass('Multiply'), {dense: 'M
   override deltaCall(inputs: Tensor[]): Tensor {
     const sums = inputs.map((d, i) => {
       const previous = this.stream.get(`A${i}`);
-      return previous == null ? d : tf.add(previous, d);
+      return previous == null ? tf.clone(d) : tf.add(previous, d);
     });
     const next = sums.reduce((p, s) => tf.mul(p, s));
     const previous = this.stream.get('Y');
-    const change = previous == null ? next : tf.sub(next, previous);
+    const change = previous == null ? tf.clone(next) : tf.sub(next, previous);
     sums.forEach((s, i) => this.stream.set(`A${i}`, s));
     this.stream.set('Y', next);
     const masks = inputs.map(getMask);
