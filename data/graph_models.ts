@@ -29,8 +29,13 @@ export interface HeldOutGraphModel {
   range: [number, number];
   /** The graph's input is int32 (MoveNet): the LayersModel takes the same integer values as float32. */
   intInput?: boolean;
-  /** Nodes to convert up to, where the graph's head decodes with ops tf.layers lacks. */
+  /**
+   * Nodes the delta tests convert up to: before a head that decodes with ops tf.layers lacks, or before
+   * a final sigmoid (its outputs' error is judged on the logits it reads, whose scale it flattens).
+   */
   outputs?: string[];
+  /** Whether the whole graph, with its own outputs, converts too. */
+  convertsWhole: boolean;
   /** Agreement of delta outputs with dense ones, in the model's task. */
   task: (dense: tf.Tensor[], delta: tf.Tensor[]) => TaskAgreement;
 }
@@ -68,6 +73,7 @@ export const HELD_OUT_GRAPH_MODELS: HeldOutGraphModel[] = [
     size: [192, 192],
     range: [0, 255],
     intInput: true,
+    convertsWhole: false,
     // Keypoint heatmaps, person centres, regressions and offsets; the graph then decodes one pose
     // with ArgMax / GatherNd.
     outputs: [
@@ -89,6 +95,7 @@ export const HELD_OUT_GRAPH_MODELS: HeldOutGraphModel[] = [
     title: 'BlazeFace (face detection)',
     size: [256, 256],
     range: [-1, 1],
+    convertsWhole: true,
     task: (dense, delta) => {
       // Anchors detected (score logit > 0, i.e. probability > 0.5), as an IoU of the two sets.
       const scores = dense.map((t, i) => i).filter((i) => dense[i].shape[dense[i].rank - 1] === 1);
@@ -101,7 +108,10 @@ export const HELD_OUT_GRAPH_MODELS: HeldOutGraphModel[] = [
     title: 'MediaPipe selfie segmentation',
     size: [256, 256],
     range: [0, 1],
-    task: (dense, delta) => ({name: 'mask IoU', value: iouAbove(dense[0], delta[0], 0.5)}),
+    convertsWhole: true,
+    // The mask logits (the graph's output is their sigmoid).
+    outputs: ['segment_add'],
+    task: (dense, delta) => ({name: 'mask IoU', value: iouAbove(dense[0], delta[0], 0)}),
   },
 ];
 
@@ -118,11 +128,11 @@ export async function loadHeldOutGraph(model: HeldOutGraphModel): Promise<GraphM
   return converter.loadGraphModel(nodeFileSystem(humanModelJsonPath(model.name)));
 }
 
-/** Runs the graph on a [1, H, W, 3] frame as its own input type wants it. */
-export function executeGraph(graph: GraphModel, model: HeldOutGraphModel, frame: tf.Tensor): tf.Tensor[] {
+/** Runs the graph on a [1, H, W, 3] frame (as int32 for an int input) up to `outputs` (default its own). */
+export function executeGraph(graph: GraphModel, frame: tf.Tensor, intInput: boolean, outputs?: string[]): tf.Tensor[] {
   return tf.tidy(() => {
-    const input = model.intInput ? tf.cast(frame, 'int32') : frame;
-    const out = graph.execute(input, model.outputs);
+    const input = intInput ? tf.cast(frame, 'int32') : frame;
+    const out = graph.execute(input, outputs);
     return Array.isArray(out) ? out : [out];
   });
 }
