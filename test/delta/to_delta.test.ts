@@ -202,8 +202,8 @@ describeEachBackend('toDelta and toDense', () => {
       /layer 'temporal' of class Conv1D has no delta equivalent.*supported: .*Conv2D/,
     );
     const y = tfl.input({shape: [6, 6, 3]});
-    const mul = tfl.model({inputs: y, outputs: L.multiply({name: 'gate'}).apply([y, y]) as tfl.SymbolicTensor});
-    expect(() => toDelta(mul)).to.throw(/layer 'gate' of class Multiply/);
+    const max = tfl.model({inputs: y, outputs: L.maximum({name: 'gate'}).apply([y, y]) as tfl.SymbolicTensor});
+    expect(() => toDelta(max)).to.throw(/layer 'gate' of class Maximum/);
     const bn = tfl.model({
       inputs: y,
       outputs: L.batchNormalization({axis: 1, name: 'rows'}).apply(y) as tfl.SymbolicTensor,
@@ -218,7 +218,7 @@ describeEachBackend('toDelta and toDense', () => {
       /: rows \(its truncating layers: input\d*_sparsify\)/,
     );
     expect(() => toDelta(bn, {threshold: -1})).to.throw(/threshold must be a finite number >= 0, got -1/);
-    [conv1d, mul, bn, deltaBn].forEach((m) => m.dispose());
+    [conv1d, max, bn, deltaBn].forEach((m) => m.dispose());
   });
 
   it('statistics: a dense first frame; an unchanged frame skips everything; a local change, most', () => {

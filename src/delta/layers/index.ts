@@ -25,6 +25,7 @@ import {
 } from './activations';
 import type {LayerClass} from './base';
 import {DeltaConv2D, DeltaConv2DTranspose, DeltaDense, DeltaDepthwiseConv2D, DeltaSeparableConv2D} from './conv';
+import {DeltaChannelPadding, DeltaConstantOp, DeltaMultiply, DeltaResize2D} from './graph_ops';
 import {DeltaInput, DeltaInputArgs, DeltaOutput} from './io';
 import {DeltaAdd, DeltaConcatenate} from './merge';
 import {DeltaBatchNormalization} from './normalization';
@@ -50,6 +51,7 @@ export {DeltaConv2D, DeltaConv2DTranspose, DeltaDense, DeltaDepthwiseConv2D, Del
 export {DeltaInput, DeltaOutput, DeltaAdd, DeltaConcatenate, DeltaBatchNormalization};
 export {DeltaAveragePooling2D, DeltaGlobalAveragePooling2D, DeltaGlobalMaxPooling2D, DeltaMaxPooling2D};
 export {DeltaFlatten, DeltaReshape, DeltaUpSampling2D, DeltaZeroPadding2D};
+export {DeltaChannelPadding, DeltaConstantOp, DeltaMultiply, DeltaResize2D};
 export type {DeltaInputArgs};
 
 /** The delta twin of each supported tf.layers class, by class name. */
@@ -78,6 +80,10 @@ const TWINS: LayerClass[] = [
   DeltaZeroPadding2D,
   DeltaFlatten,
   DeltaReshape,
+  DeltaMultiply,
+  DeltaConstantOp,
+  DeltaChannelPadding,
+  DeltaResize2D,
 ] as unknown as LayerClass[];
 
 export const DELTA_LAYER_CLASSES: LayerClass[] = [DeltaInput, DeltaOutput, ...TWINS] as unknown as LayerClass[];
