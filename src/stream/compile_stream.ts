@@ -191,8 +191,12 @@ export class CompiledStream {
     const key = JSON.stringify(xs.map((x) => x.shape));
     if (this.shapeKey !== null && key !== this.shapeKey) this.reset(); // a new resolution: a new stream
     this.shapeKey = key;
-    // The model ran eagerly in between (its state moved on) or got new weights: capture again.
-    if (this.plan != null && (!this.stateIntact() || !this.weightsIntact())) this.dropPlan(1);
+    // The model ran eagerly in between (its state moved on) or got new weights: capture again, after a full
+    // warm-up when its state was reset (a first frame leaves some state to the frame after it).
+    if (this.plan != null && (!this.stateIntact() || !this.weightsIntact())) {
+      const restarted = this.deltaLayers.some((l) => l.stream.frame === 0);
+      this.dropPlan(restarted ? this.warmupFrames : 1);
+    }
     this.frames++;
     if (this.plan == null && this.eagerLeft > 0) {
       this.eagerLeft--;

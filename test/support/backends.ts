@@ -45,6 +45,19 @@ function selected(name: string): boolean {
   );
 }
 
+/**
+ * The parity suites test the tiled delta conv kernel itself: small test frames would otherwise route to cuDNN
+ * (CudaBackend.denseBelowBlocks), unless TFJS_DELTA_CUDA_DENSE_BELOW_BLOCKS asks for that route. Returns the
+ * previous setting.
+ */
+function tiledDeltaConvs(blocks: number | null): number | null {
+  const backend = tf.engine().findBackend('cuda') as unknown as {denseBelowBlocks?: number} | null;
+  if (backend?.denseBelowBlocks == null || blocks == null) return null;
+  const previous = backend.denseBelowBlocks;
+  if (envString('TFJS_DELTA_CUDA_DENSE_BELOW_BLOCKS') == null) backend.denseBelowBlocks = blocks;
+  return previous;
+}
+
 function setCudaTF32(allow: boolean): void {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   (require('../../src/backends/cuda/index') as typeof import('../../src/backends/cuda/index')).setCudaOptions({
@@ -97,15 +110,22 @@ export function describeEachBackend(title: string, fn: (backend: string) => void
         return;
       }
       let previous: string;
+      let previousBlocks: number | null = null;
       before(async () => {
         previous = tf.getBackend();
         await tf.setBackend(status.name);
         // The parity suites hold every backend to fp32 tolerances: TF32 tensor cores are off while
         // they run on 'cuda' (test/cuda_*.test.ts check the TF32 paths with TF32 tolerances).
-        if (status.name === 'cuda') setCudaTF32(false);
+        if (status.name === 'cuda') {
+          setCudaTF32(false);
+          previousBlocks = tiledDeltaConvs(0);
+        }
       });
       after(async () => {
-        if (status.name === 'cuda') setCudaTF32(!envFlag('TFJS_DELTA_STRICT_FP32'));
+        if (status.name === 'cuda') {
+          setCudaTF32(!envFlag('TFJS_DELTA_STRICT_FP32'));
+          tiledDeltaConvs(previousBlocks);
+        }
         await tf.setBackend(previous);
       });
       fn(status.name);

@@ -19,11 +19,15 @@ export function describeCuda(title: string, fn: () => void): void {
       });
       return;
     }
+    let strict: string | undefined;
     before(() => {
+      strict = process.env.TFJS_DELTA_STRICT_KERNELS;
       process.env.TFJS_DELTA_STRICT_KERNELS = '1'; // no silent CPU fallback in these suites
       setCudaOptions({poison: true}); // every new buffer starts as NaN: unwritten outputs show
     });
     after(async () => {
+      if (strict === undefined) delete process.env.TFJS_DELTA_STRICT_KERNELS;
+      else process.env.TFJS_DELTA_STRICT_KERNELS = strict;
       setCudaOptions({poison: false, allowTF32: true});
       await tf.setBackend('cpu');
     });

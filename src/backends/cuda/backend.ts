@@ -6,7 +6,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import {backend_util, DataId, DataStorage, DataType, KernelBackend, TensorInfo, util} from '@tensorflow/tfjs-core';
 
 import {CudaBinding, DeviceInfo, DTypeCode, Ptr} from './native';
-import {envFlag} from '../../io/env';
+import {envFlag, envString} from '../../io/env';
 
 export interface CudaData {
   ptr: Ptr;
@@ -82,6 +82,12 @@ export class CudaBackend extends KernelBackend {
    */
   fusedDeltaBlocks = envFlag('TFJS_DELTA_CUDA_FUSED', true);
   /**
+   * A regular delta conv whose tiled kernel would launch fewer blocks than this runs cuDNN's dense conv of the
+   * zero-filled delta instead (small frames: a few 8x16 tiles cannot fill the GPU, cuDNN splits the work finer).
+   * TFJS_DELTA_CUDA_DENSE_BELOW_BLOCKS; 0: never; default two blocks per multiprocessor.
+   */
+  denseBelowBlocks: number;
+  /**
    * Convolution kernels compute in half precision (fp32 accumulation) and write their outputs in half storage;
    * elementwise, pooling and data-movement kernels keep half inputs in half. Set by compiled streams with
    * precision 'fp16' around their frames only.
@@ -95,6 +101,7 @@ export class CudaBackend extends KernelBackend {
     this.n = binding;
     this.device = device;
     this.data = new DataStorage(this, tf.engine());
+    this.denseBelowBlocks = denseBelowBlocksFromEnv(2 * device.multiProcessors);
   }
 
   // ---- storage ----
@@ -396,4 +403,14 @@ export class CudaBackend extends KernelBackend {
     if (c === undefined) throw new Error(`'cuda' backend: dtype ${dtype} is not supported on the device`);
     return c;
   }
+}
+
+function denseBelowBlocksFromEnv(unset: number): number {
+  const value = envString('TFJS_DELTA_CUDA_DENSE_BELOW_BLOCKS');
+  if (value == null) return unset;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0) {
+    throw new Error(`TFJS_DELTA_CUDA_DENSE_BELOW_BLOCKS must be an integer >= 0, got ${JSON.stringify(value)}`);
+  }
+  return n;
 }

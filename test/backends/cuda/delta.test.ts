@@ -27,6 +27,8 @@ import {
 } from '../../../src/index';
 import type {Activation, PadSpec2D} from '../../../src/index';
 import {describeCuda, expectParity, Input, rand} from '../../support/cuda';
+import {resnet} from '../../../src/models/resnet';
+import {toDelta} from '../../../src/delta/to_delta';
 
 const FP32 = {rtol: 2e-5, atol: 1e-5};
 const TF32 = {rtol: 5e-3, atol: 1e-4};
@@ -63,7 +65,20 @@ function cudaBackend(): CudaBackend {
 type Pad = PadSpec2D;
 type Pad2 = number | [number, number] | [[number, number], [number, number]];
 
+/** Runs the suite's tests on the tiled kernel (small frames would route to cuDNN); restores the setting after. */
+function onTiledKernel(): void {
+  let saved = 0;
+  before(() => {
+    saved = cudaBackend().denseBelowBlocks;
+    cudaBackend().denseBelowBlocks = 0;
+  });
+  after(() => {
+    cudaBackend().denseBelowBlocks = saved;
+  });
+}
+
 describeCuda('cuda delta kernels: deltaConv2d parity with the cpu reference', () => {
+  onTiledKernel();
   const cases: Array<{x: number[]; k: number; co: number; s: number; d: number; pad: Pad; density: number}> = [
     {x: [1, 17, 35, 16], k: 3, co: 64, s: 1, d: 1, pad: 'same', density: 0.1},
     {x: [3, 13, 19, 24], k: 3, co: 40, s: 1, d: 1, pad: 'same', density: 0.3},
@@ -140,6 +155,7 @@ describeCuda('cuda delta kernels: deltaConv2d parity with the cpu reference', ()
 });
 
 describeCuda('cuda delta kernels: tiles, empty masks, lazy zeros', () => {
+  onTiledKernel();
   // Tensor-core tiles are 8 x 16 output pixels, the direct kernel's 8 x 8: pixels on both sides of their borders.
   const pixels: Array<[number, number]> = [
     [0, 0],
@@ -332,6 +348,83 @@ describeCuda('cuda delta kernels: tiles, empty masks, lazy zeros', () => {
     } finally {
       b.lazyZeros = saved;
     }
+  });
+});
+
+describeCuda('cuda delta kernels: regular delta convs on small grids routed to cuDNN', () => {
+  let saved = 0;
+  before(() => (saved = cudaBackend().denseBelowBlocks));
+  after(() => (cudaBackend().denseBelowBlocks = saved));
+  const cases: Array<{x: number[]; k: number; co: number; s: number; pad: Pad; density: number}> = [
+    {x: [1, 19, 25, 96], k: 1, co: 96, s: 1, pad: 'valid', density: 0.3},
+    {x: [3, 13, 11, 24], k: 3, co: 40, s: 1, pad: 'same', density: 0.2},
+    {x: [2, 15, 21, 12], k: 3, co: 32, s: 2, pad: 'same', density: 0.05},
+    {
+      x: [1, 13, 11, 60],
+      k: 5,
+      co: 53,
+      s: 1,
+      pad: [
+        [0, 0],
+        [0, 2],
+        [1, 2],
+        [0, 0],
+      ],
+      density: 0.2,
+    },
+  ];
+  for (const c of cases) {
+    it(`x[${c.x}] k${c.k} -> ${c.co} s${c.s} pad ${JSON.stringify(c.pad)}: both routes equal the cpu reference`, async () => {
+      setCudaOptions({allowTF32: false});
+      const inputs = [rand(c.x), maskInput(c.x.slice(0, 3), c.density), rand([c.k, c.k, c.x[3], c.co], -0.3, 0.3)];
+      for (const blocks of [0, 1e9]) {
+        cudaBackend().denseBelowBlocks = blocks;
+        const before = {...deltaConvStats};
+        // the output itself, its flags, and a dense read of it (inactive pixels exactly zero)
+        await expectParity(
+          `deltaConv2d ${blocks === 0 ? 'tiled' : 'cuDNN'} ${JSON.stringify(c)}`,
+          inputs,
+          (x, m, f) => {
+            const y = deltaConv2d(delta(x, m), f as tf.Tensor4D, c.s, c.pad, 'NHWC');
+            return [...withFlags(y), tf.relu(y)];
+          },
+          FP32.rtol,
+          FP32.atol,
+        );
+        const dense = deltaConvStats.cudnnDense - before.cudnnDense;
+        expect(dense, `cuDNN launches with denseBelowBlocks ${blocks}`).to.equal(blocks === 0 ? 0 : 1);
+      }
+      setCudaOptions({allowTF32: true});
+    });
+  }
+
+  it('a delta model whose convs switch route from frame to frame equals the dense model at threshold 0', () => {
+    const dense = resnet({depth: 18, head: 'pose', width: 16, deconvChannels: 32, joints: 5});
+    const model = toDelta(dense, {threshold: 0});
+    setCudaOptions({allowTF32: false});
+    let worst = 0;
+    for (let t = 0; t < 12; t++) {
+      cudaBackend().denseBelowBlocks = t % 3 === 0 ? 0 : t % 3 === 1 ? 1e9 : 24;
+      const x = tf.tidy(() =>
+        tf.add(
+          tf.randomUniform([2, 48, 64, 3], 0, 1, 'float32', 7),
+          tf.mul(
+            tf.randomUniform([2, 48, 64, 3], 0, 0.2),
+            tf.cast(tf.greater(tf.randomUniform([2, 48, 64, 1]), 0.9), 'float32'),
+          ),
+        ),
+      );
+      const [a, b] = [model.predict(x) as tf.Tensor, dense.predict(x) as tf.Tensor];
+      const err = tf.tidy(
+        () => tf.max(tf.abs(tf.sub(a, b))).dataSync()[0] / Math.max(1e-3, tf.max(tf.abs(b)).dataSync()[0]),
+      );
+      worst = Math.max(worst, err);
+      tf.dispose([x, a, b]);
+    }
+    setCudaOptions({allowTF32: true});
+    expect(worst, 'max |delta - dense| / max |dense| over 12 frames').to.be.at.most(2e-5);
+    model.dispose();
+    dense.dispose();
   });
 });
 

@@ -261,6 +261,13 @@ function packedFilter(backend: CudaBackend, c: ConvCall): Ptr {
   );
 }
 
+/** Blocks the tiled kernel (delta_conv_tc.cu) launches for `c`: 8x16-pixel tiles times 64 (1x1) or 32 channels. */
+function tiledBlocks(c: ConvCall): number {
+  const [n, oh, ow, co] = c.outShape;
+  const perBlock = c.info.filterHeight * c.info.filterWidth === 1 ? 64 : 32;
+  return n * Math.ceil(oh / 8) * Math.ceil(ow / 16) * Math.ceil(co / perBlock);
+}
+
 /** Runs a delta convolution: masked output (lazy when allowed) without bias, dense output with one. */
 function runDeltaConv(backend: CudaBackend, c: ConvCall): TensorInfo {
   const geometry = convGeometry(c);
@@ -371,6 +378,24 @@ function deltaConv2d(backend: CudaBackend, inputs: {[k: string]: TensorInfo}, at
   };
   if ((bias != null || maskOf(x) == null) && cudnnGeometry(info) && sizeOf(x.shape) > 0)
     return denseDeltaConv2d(backend, inputs, attrs, c);
+  if (tiledBlocks(c) < backend.denseBelowBlocks && cudnnGeometry(info) && sizeOf(x.shape) > 0) {
+    return cudnnDeltaConv(
+      backend,
+      c,
+      () =>
+        tf.getKernel('Conv2D', 'cuda')!.kernelFunc({
+          inputs: {x, filter},
+          backend,
+          attrs: {
+            strides: attrs.strides,
+            pad: attrs.pad,
+            dilations: attrs.dilations,
+            dimRoundingMode: attrs.dimRoundingMode,
+            dataFormat: 'NHWC',
+          } as unknown as tf.NamedAttrMap,
+        }) as TensorInfo,
+    );
+  }
   return runDeltaConv(backend, c);
 }
 
@@ -398,7 +423,18 @@ function cudnnDeltaConv(backend: CudaBackend, c: ConvCall, denseConv: () => Tens
       backend.filling(outMask, () =>
         backend.n.deltaConvMask({geometry: convGeometry(c), mask: m.ptr, outMask: backend.ptr(outMask)}),
       );
-      attachDeviceMask(backend, y, outMask, false);
+      // cuDNN's FFT and Winograd engines leave rounding noise (~1e-7) where a delta output must be exactly zero:
+      // inactive pixels are zeroed, lazily (before a dense read) or now.
+      if (!backend.lazyZeros) {
+        const channels = c.outShape[3];
+        backend.n.zeroInactive({
+          x: backend.ptr(y),
+          mask: backend.ptr(outMask),
+          pixels: sizeOf(c.outShape) / channels,
+          channels,
+        });
+      }
+      attachDeviceMask(backend, y, outMask, backend.lazyZeros);
     });
   } finally {
     releaseMask(backend, m);
