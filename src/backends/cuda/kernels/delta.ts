@@ -315,30 +315,33 @@ function cudnnGeometry(i: backend_util.Conv2DInfo): boolean {
  * Dense input (no mask) or a bias (the first frame of a stream): every output pixel is computed, so the dense
  * cuDNN convolution serves (TF32 when allowed, like the dense ops); the output mask, if any, from the mask kernel.
  */
+/** The dense 'cuda' kernel `name` (a cuDNN convolution) on NHWC inputs with a delta conv's geometry. */
+function denseConvKernel(
+  backend: CudaBackend,
+  name: string,
+  inputs: {[k: string]: TensorInfo},
+  attrs: DeltaConv2DAttrs,
+  extra: {[k: string]: unknown} = {},
+): TensorInfo {
+  const {strides, pad, dilations, dimRoundingMode} = attrs;
+  return tf.getKernel(name, 'cuda')!.kernelFunc({
+    inputs,
+    backend,
+    attrs: {strides, pad, dilations, dimRoundingMode, dataFormat: 'NHWC', ...extra} as unknown as tf.NamedAttrMap,
+  }) as TensorInfo;
+}
+
 function denseDeltaConv2d(
   backend: CudaBackend,
   inputs: {[k: string]: TensorInfo},
   attrs: DeltaConv2DAttrs,
   c: ConvCall,
 ): TensorInfo {
-  const kernel = tf.getKernel(c.bias ? 'FusedConv2D' : 'Conv2D', 'cuda')!;
   const convInputs: {[k: string]: TensorInfo} = {x: c.x, filter: inputs.filter};
   if (c.bias) convInputs.bias = c.bias;
   // Delta tensors stay float32 under half storage: they become state, which a replayed plan updates in place.
-  const y = backend.withFloatStorage(
-    () =>
-      kernel.kernelFunc({
-        inputs: convInputs,
-        backend,
-        attrs: {
-          strides: attrs.strides,
-          pad: attrs.pad,
-          dilations: attrs.dilations,
-          dimRoundingMode: attrs.dimRoundingMode,
-          dataFormat: 'NHWC',
-          activation: 'linear',
-        } as unknown as tf.NamedAttrMap,
-      }) as TensorInfo,
+  const y = backend.withFloatStorage(() =>
+    denseConvKernel(backend, c.bias ? 'FusedConv2D' : 'Conv2D', convInputs, attrs, {activation: 'linear'}),
   );
   deltaConvStats.cudnnDense++;
   if (c.bias) return y;
@@ -379,22 +382,7 @@ function deltaConv2d(backend: CudaBackend, inputs: {[k: string]: TensorInfo}, at
   if ((bias != null || maskOf(x) == null) && cudnnGeometry(info) && sizeOf(x.shape) > 0)
     return denseDeltaConv2d(backend, inputs, attrs, c);
   if (tiledBlocks(c) < backend.denseBelowBlocks && cudnnGeometry(info) && sizeOf(x.shape) > 0) {
-    return cudnnDeltaConv(
-      backend,
-      c,
-      () =>
-        tf.getKernel('Conv2D', 'cuda')!.kernelFunc({
-          inputs: {x, filter},
-          backend,
-          attrs: {
-            strides: attrs.strides,
-            pad: attrs.pad,
-            dilations: attrs.dilations,
-            dimRoundingMode: attrs.dimRoundingMode,
-            dataFormat: 'NHWC',
-          } as unknown as tf.NamedAttrMap,
-        }) as TensorInfo,
-    );
+    return cudnnDeltaConv(backend, c, () => denseConvKernel(backend, 'Conv2D', {x, filter}, attrs));
   }
   return runDeltaConv(backend, c);
 }
@@ -464,22 +452,7 @@ function deltaDepthwiseConv2d(backend: CudaBackend, inputs: {[k: string]: Tensor
     outShape: info.outShape.slice(),
   };
   if (backend.directDeltaConvs || sizeOf(x.shape) === 0) return runDeltaConv(backend, c);
-  return cudnnDeltaConv(
-    backend,
-    c,
-    () =>
-      tf.getKernel('DepthwiseConv2dNative', 'cuda')!.kernelFunc({
-        inputs: {x, filter},
-        backend,
-        attrs: {
-          strides: attrs.strides,
-          pad: attrs.pad,
-          dilations: attrs.dilations,
-          dimRoundingMode: attrs.dimRoundingMode,
-          dataFormat: 'NHWC',
-        } as unknown as tf.NamedAttrMap,
-      }) as TensorInfo,
-  );
+  return cudnnDeltaConv(backend, c, () => denseConvKernel(backend, 'DepthwiseConv2dNative', {x, filter}, attrs));
 }
 
 /** Whether the fused depthwise kernel's shared-memory stage holds `channels` (native depthwiseAccumulateFits). */
