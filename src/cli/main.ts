@@ -222,7 +222,10 @@ export function buildProgram(): Command {
     });
 
   const redisOption = () =>
-    new Option('--redis <url>', 'the Redis server of the queue (default $TFJS_DELTA_REDIS, else redis://127.0.0.1:6379)');
+    new Option(
+      '--redis <url>',
+      'the Redis server of the queue (default $TFJS_DELTA_REDIS, else redis://127.0.0.1:6379)',
+    );
   const prefixOption = () =>
     new Option('--prefix <name>', 'key prefix of the queues on the server (several deployments can share one)').default(
       DEFAULT_PREFIX,
@@ -245,7 +248,11 @@ export function buildProgram(): Command {
       positiveInt('--lock-ms'),
       30000,
     )
-    .option('--stalled-ms <ms>', 'how often to look for jobs whose lease lapsed (default lock-ms / 2)', positiveInt('--stalled-ms'))
+    .option(
+      '--stalled-ms <ms>',
+      'how often to look for jobs whose lease lapsed (default lock-ms / 2)',
+      positiveInt('--stalled-ms'),
+    )
     .action(async (opts: WorkerCommandOptions) => {
       const redis = redisUrl(opts.redis);
       check('worker', [['--redis', redis, redisUrlProblem(redis)]]);
@@ -282,9 +289,11 @@ export function buildProgram(): Command {
     });
   submit
     .command('stream')
-    .description('a camera (a file or a URL ffmpeg reads) run through a delta model, one result per frame to a Redis stream')
+    .description(
+      'a camera (a file or a URL ffmpeg reads) run through a delta model, one result per frame to a Redis stream',
+    )
     .argument('<source>', 'video file or stream URL')
-    .requiredOption('--camera <name>', 'the camera\'s name: its results go to the Redis stream <prefix>:results:<name>')
+    .requiredOption('--camera <name>', "the camera's name: its results go to the Redis stream <prefix>:results:<name>")
     .option('--model <model>', "'posenet' or a LayersModel's model.json, at a path every worker can read", 'posenet')
     .option('--dense', 'run the dense model instead of the delta model')
     .option('--threshold <t>', 'delta threshold at the input and every activation', nonNegative('--threshold'), 0.05)

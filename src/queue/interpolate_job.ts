@@ -175,7 +175,9 @@ export class FlavrCache {
     const {model, stream} = this.entry!;
     const modelFactor = (model.outputs[0].shape[1] ?? 1) + 1;
     if (modelFactor !== factor) {
-      throw new UnrecoverableError(`${what}: factor ${factor} does not match the weights, which interpolate ${modelFactor}x`);
+      throw new UnrecoverableError(
+        `${what}: factor ${factor} does not match the weights, which interpolate ${modelFactor}x`,
+      );
     }
     return (windows: tf.Tensor5D) => (stream != null ? stream.step(windows) : model.predict(windows)) as tf.Tensor5D;
   }
@@ -270,13 +272,22 @@ export function checkChunks(data: ConcatJob, results: ChunkResult[]): {frames: n
   if (end < 0) return {frames: 0, problem: 'no chunk reached the end of the video'};
   const n = byIndex[end].inputFrames;
   for (const r of byIndex) {
-    const expectedEnd = Math.min(r.index < data.chunks - 1 ? r.from + data.pairsPerChunk : Infinity, Math.max(n - 1, r.from));
+    const expectedEnd = Math.min(
+      r.index < data.chunks - 1 ? r.from + data.pairsPerChunk : Infinity,
+      Math.max(n - 1, r.from),
+    );
     if (r.pairsEnd !== expectedEnd) {
-      return {frames: n, problem: `chunk ${r.index} interpolated pairs [${r.from}, ${r.pairsEnd}), expected [${r.from}, ${expectedEnd})`};
+      return {
+        frames: n,
+        problem: `chunk ${r.index} interpolated pairs [${r.from}, ${r.pairsEnd}), expected [${r.from}, ${expectedEnd})`,
+      };
     }
     // A chunk that starts past the end decodes nothing; one that decoded frames must agree on the count.
     if (r.ended && r.inputFrames > Math.max(r.from - 1, 0) && r.inputFrames !== n) {
-      return {frames: n, problem: `chunk ${r.index} found ${r.inputFrames} frames in the video, chunk ${end} found ${n}`};
+      return {
+        frames: n,
+        problem: `chunk ${r.index} found ${r.inputFrames} frames in the video, chunk ${end} found ${n}`,
+      };
     }
   }
   for (let i = 0; i + 1 < byIndex.length; i++) {
@@ -292,7 +303,11 @@ export function checkChunks(data: ConcatJob, results: ChunkResult[]): {frames: n
   }
   const total = byIndex.reduce((sum, r) => sum + r.outputFrames, 0);
   const expected = (n - 1) * data.factor + 1;
-  if (total !== expected) return {frames: n, problem: `the chunks hold ${total} frames, expected (${n} - 1) x ${data.factor} + 1 = ${expected}`};
+  if (total !== expected)
+    return {
+      frames: n,
+      problem: `the chunks hold ${total} frames, expected (${n} - 1) x ${data.factor} + 1 = ${expected}`,
+    };
   return {frames: n, problem: null};
 }
 
@@ -321,7 +336,9 @@ export async function runConcat(job: Job): Promise<InterpolateJobResult> {
         got++;
       }
       if (got !== r.outputFrames) {
-        throw new UnrecoverableError(`${what}: chunk ${r.index}'s file '${r.file}' holds ${got} frames, it wrote ${r.outputFrames}`);
+        throw new UnrecoverableError(
+          `${what}: chunk ${r.index}'s file '${r.file}' holds ${got} frames, it wrote ${r.outputFrames}`,
+        );
       }
     }
     await writer.finish();

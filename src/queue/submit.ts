@@ -79,7 +79,11 @@ export async function submitStream(
   options: SubmitOptions,
 ): Promise<{id: string; results: string; result?: StreamResult}> {
   const {attempts, ...payload} = s;
-  const data = checkPayload(streamJob, {...payload, source: resolveIfFile(s.source), model: resolveIfFile(s.model)}, 'submit stream');
+  const data = checkPayload(
+    streamJob,
+    {...payload, source: resolveIfFile(s.source), model: resolveIfFile(s.model)},
+    'submit stream',
+  );
   const prefix = options.prefix ?? DEFAULT_PREFIX;
   const connection = await connected(options.redis, {failFast: true});
   const queue = new Queue(QUEUE_NAMES.streams, {connection, prefix});

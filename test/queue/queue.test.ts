@@ -31,7 +31,16 @@ const PREFIX = 'tfjs-delta';
 /** A clip of moving colour waves (every pixel changes), optionally with a sine tone. */
 function makeClip(file: string, frames: number, size: string, audio: boolean): string {
   const waves = `geq=r='128+100*sin(X/6+T*8)':g='128+100*sin(Y/5+T*6)':b='128+100*sin((X+Y)/9-T*5)'`;
-  const args = ['-hide_banner', '-loglevel', 'error', '-y', '-f', 'lavfi', '-i', `color=c=black:s=${size}:r=10,${waves}`];
+  const args = [
+    '-hide_banner',
+    '-loglevel',
+    'error',
+    '-y',
+    '-f',
+    'lavfi',
+    '-i',
+    `color=c=black:s=${size}:r=10,${waves}`,
+  ];
   if (audio) args.push('-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=16000', '-shortest', '-c:a', 'aac');
   // B-frames and short GOPs: chunks start their decoders between keyframes.
   args.push('-frames:v', String(frames), '-pix_fmt', 'yuv420p', '-c:v', 'libx264', '-g', '7', '-bf', '2', file);
@@ -58,7 +67,21 @@ class WorkerProcess {
   ) {
     this.child = spawn(
       process.execPath,
-      [CLI, '--backend', 'cpu', 'worker', '--redis', url, '--name', name, '--lock-ms', '3000', '--stalled-ms', '500', ...args],
+      [
+        CLI,
+        '--backend',
+        'cpu',
+        'worker',
+        '--redis',
+        url,
+        '--name',
+        name,
+        '--lock-ms',
+        '3000',
+        '--stalled-ms',
+        '500',
+        ...args,
+      ],
       {env: {...process.env, ...extraEnv}},
     );
     this.child.stdout!.on('data', (d: Buffer) => (this.out += d.toString()));
@@ -70,8 +93,10 @@ class WorkerProcess {
     for (;;) {
       const m = pattern.exec(this.out);
       if (m != null) return m;
-      if (this.child.exitCode != null) throw new Error(`worker ${this.name} exited (${this.child.exitCode}): ${this.out}`);
-      if (Date.now() - t0 > seconds * 1000) throw new Error(`worker ${this.name}: no ${pattern} in ${seconds} s: ${this.out}`);
+      if (this.child.exitCode != null)
+        throw new Error(`worker ${this.name} exited (${this.child.exitCode}): ${this.out}`);
+      if (Date.now() - t0 > seconds * 1000)
+        throw new Error(`worker ${this.name}: no ${pattern} in ${seconds} s: ${this.out}`);
       await new Promise((r) => setTimeout(r, 50));
     }
   }
@@ -159,7 +184,9 @@ exec "${ffmpegBinary()}" "$@"
     const values = done.map((j) => j.returnvalue as ChunkResult).sort((a, b) => a.index - b.index);
     expect(values.map((v) => v.index)).to.deep.equal([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
     expect(values[holder.chunk].worker).to.not.equal(holder.w.name);
-    expect(done.some((j) => j.attemptsMade >= 1 && j.failedReason?.includes('simulated decoder failure'))).to.equal(true);
+    expect(done.some((j) => j.attemptsMade >= 1 && j.failedReason?.includes('simulated decoder failure'))).to.equal(
+      true,
+    );
     await queue.close();
     await (queue.opts.connection as {disconnect(): void}).disconnect();
 
@@ -176,7 +203,10 @@ exec "${ffmpegBinary()}" "$@"
     model.dispose();
     const [queued, reference] = [await decode(output), await decode(single)];
     expect(queued.length).to.equal(81);
-    expect(queued.findIndex((f, i) => !f.equals(reference[i])), 'first frame that differs').to.equal(-1);
+    expect(
+      queued.findIndex((f, i) => !f.equals(reference[i])),
+      'first frame that differs',
+    ).to.equal(-1);
     expect(probeVideo(output).hasAudio).to.equal(true);
     expect(fs.readdirSync(dir).filter((f) => f.includes('chunks') || f.includes('partial'))).to.deep.equal([]);
   });
@@ -199,10 +229,7 @@ exec "${ffmpegBinary()}" "$@"
     const frames = 240;
     for (const camera of cameras) {
       const clip = makeClip(path.join(dir, `${camera}.mp4`), frames, '32x24', false);
-      await submitStream(
-        {camera, source: clip, model: modelDir, mode: 'delta', threshold: 0.01},
-        {redis: redis.url},
-      );
+      await submitStream({camera, source: clip, model: modelDir, mode: 'delta', threshold: 0.01}, {redis: redis.url});
     }
     // Kill a worker once one of its cameras has published a few frames.
     const alive = workers.filter((w) => w.child.exitCode == null && w.child.signalCode == null);
@@ -215,17 +242,22 @@ exec "${ffmpegBinary()}" "$@"
     const queue = new Queue(QUEUE_NAMES.streams, {connection: redis.client.duplicate(), prefix: PREFIX});
     const t0 = Date.now();
     while ((await queue.getJobCounts('completed')).completed < cameras.length) {
-      expect(Date.now() - t0, `cameras still running: ${JSON.stringify(await queue.getJobCounts())}`).to.be.lessThan(120000);
+      expect(Date.now() - t0, `cameras still running: ${JSON.stringify(await queue.getJobCounts())}`).to.be.lessThan(
+        120000,
+      );
       await new Promise((r) => setTimeout(r, 250));
     }
     await queue.close();
     await (queue.opts.connection as {disconnect(): void}).disconnect();
     for (const camera of cameras) {
       const entries = await redis.client.xrange(resultsKey(PREFIX, camera), '-', '+');
-      const records = entries.map(([, fields]) => Object.fromEntries(fields.flatMap((v, i) => (i % 2 ? [] : [[v, fields[i + 1]]]))));
-      expect(records.map((r) => Number(r.frame)), `${camera}: frames 0 to ${frames - 1}, each once, in order`).to.deep.equal(
-        Array.from({length: frames}, (_, i) => i),
+      const records = entries.map(([, fields]) =>
+        Object.fromEntries(fields.flatMap((v, i) => (i % 2 ? [] : [[v, fields[i + 1]]]))),
       );
+      expect(
+        records.map((r) => Number(r.frame)),
+        `${camera}: frames 0 to ${frames - 1}, each once, in order`,
+      ).to.deep.equal(Array.from({length: frames}, (_, i) => i));
       for (const r of records) {
         const classes = JSON.parse(r.classes) as Array<{class: number; score: number}>;
         expect(classes.length).to.equal(5);
@@ -249,15 +281,40 @@ exec "${ffmpegBinary()}" "$@"
     const events = new QueueEvents(QUEUE_NAMES.streams, {connection: redis.client.duplicate(), prefix: PREFIX});
     const chunkEvents = new QueueEvents(QUEUE_NAMES.chunks, {connection: redis.client.duplicate(), prefix: PREFIX});
     await Promise.all([events.waitUntilReady(), chunkEvents.waitUntilReady()]);
-    const good = {job: 'x', index: 0, input: path.join(dir, 'clip.mp4'), weights: FLAVR, factor: 2, batch: 1, from: 0, startSeconds: 0, workDir: dir};
+    const good = {
+      job: 'x',
+      index: 0,
+      input: path.join(dir, 'clip.mp4'),
+      weights: FLAVR,
+      factor: 2,
+      batch: 1,
+      from: 0,
+      startSeconds: 0,
+      workDir: dir,
+    };
     const bad: Array<[Queue, string, unknown, RegExp]> = [
       [queues.chunks, 'chunk', {...good, factor: 3}, /interpolate chunk job \S+: bad payload: factor: /],
-      [queues.chunks, 'chunk', {...good, from: -1, extra: 1}, /from: Too small.*; \(payload\): Unrecognized key: "extra"/],
+      [
+        queues.chunks,
+        'chunk',
+        {...good, from: -1, extra: 1},
+        /from: Too small.*; \(payload\): Unrecognized key: "extra"/,
+      ],
       [queues.chunks, 'chunk', {...good, input: path.join(dir, 'none.mp4')}, /input '.*none\.mp4' does not exist/],
       [queues.chunks, 'chunk', 'not an object', /bad payload: \(payload\): Invalid input: expected object/],
       [queues.chunks, 'render', good, /unknown job name 'render' in queue 'interpolate': expected 'chunk'/],
-      [queues.streams, 'stream', {camera: 'a b', source: 'x', model: 'posenet', mode: 'delta', threshold: 0}, /camera: a camera name is/],
-      [queues.streams, 'stream', {camera: 'ok', source: 'x', model: 'none.json', mode: 'fast', threshold: -1}, /mode: .*; threshold: Too small/],
+      [
+        queues.streams,
+        'stream',
+        {camera: 'a b', source: 'x', model: 'posenet', mode: 'delta', threshold: 0},
+        /camera: a camera name is/,
+      ],
+      [
+        queues.streams,
+        'stream',
+        {camera: 'ok', source: 'x', model: 'none.json', mode: 'fast', threshold: -1},
+        /mode: .*; threshold: Too small/,
+      ],
     ];
     for (const [queue, name, data, message] of bad) {
       const job = await queue.add(name, data, {attempts: 3});
@@ -300,11 +357,20 @@ exec "${ffmpegBinary()}" "$@"
     const ok = [chunk(0, 4), chunk(1, 8), chunk(2, 10, {ended: true, inputFrames: 11, outputFrames: 5})];
     expect(checkChunks(data, ok)).to.deep.equal({frames: 11, problem: null});
     expect(checkChunks(data, ok.slice(0, 2)).problem).to.match(/expected chunks 0 to 2, got \[0,1\]/);
-    expect(checkChunks(data, [ok[0], chunk(1, 7), ok[2]]).problem).to.match(/chunk 1 interpolated pairs \[4, 7\), expected \[4, 8\)/);
-    expect(checkChunks(data, [ok[0], ok[1], {...ok[2], outputFrames: 4}]).problem).to.match(/hold 20 frames, expected \(11 - 1\) x 2 \+ 1 = 21/);
+    expect(checkChunks(data, [ok[0], chunk(1, 7), ok[2]]).problem).to.match(
+      /chunk 1 interpolated pairs \[4, 7\), expected \[4, 8\)/,
+    );
+    expect(checkChunks(data, [ok[0], ok[1], {...ok[2], outputFrames: 4}]).problem).to.match(
+      /hold 20 frames, expected \(11 - 1\) x 2 \+ 1 = 21/,
+    );
     const differ = [chunk(0, 4, {hashes: {'3': 'a', '4': 'b'}}), chunk(1, 8, {hashes: {'3': 'a', '4': 'c'}}), ok[2]];
     expect(checkChunks(data, differ).problem).to.match(/chunks 0 and 1 decoded frame 4 differently/);
-    expect(checkChunks(data, ok.map((c) => ({...c, ended: false}))).problem).to.equal('no chunk reached the end of the video');
+    expect(
+      checkChunks(
+        data,
+        ok.map((c) => ({...c, ended: false})),
+      ).problem,
+    ).to.equal('no chunk reached the end of the video');
   });
 
   it('worker and submit refuse bad arguments before any work, naming the option', function () {
@@ -312,11 +378,30 @@ exec "${ffmpegBinary()}" "$@"
     const cli = (...args: string[]) => spawnSync(process.execPath, [CLI, ...args], {encoding: 'utf8', timeout: 60000});
     for (const [args, message] of [
       [['worker', '--gpu', '-1'], '--gpu must be a whole number >= 0'],
-      [['--backend', 'cpu', 'worker', '--gpu', '0', '--redis', redis.url], '--gpu 0 selects a CUDA device and cannot go with --backend cpu'],
+      [
+        ['--backend', 'cpu', 'worker', '--gpu', '0', '--redis', redis.url],
+        '--gpu 0 selects a CUDA device and cannot go with --backend cpu',
+      ],
       [['worker', '--gpu', '0', '--redis', redis.url], "backend 'cuda' is unavailable"],
       [['worker', '--redis', 'http://x'], "worker --redis 'http://x': 'http://x' is not a Redis URL"],
-      [['submit', 'interpolate', path.join(dir, 'none.mp4'), '-o', path.join(dir, 'o.mp4'), '--weights', FLAVR], "submit interpolate <input> '"],
-      [['submit', 'interpolate', path.join(dir, 'clip.mp4'), '-o', path.join(dir, 'o.mp4'), '--weights', FLAVR, '--redis', 'redis://127.0.0.1:1'], 'cannot reach Redis at redis://127.0.0.1:1'],
+      [
+        ['submit', 'interpolate', path.join(dir, 'none.mp4'), '-o', path.join(dir, 'o.mp4'), '--weights', FLAVR],
+        "submit interpolate <input> '",
+      ],
+      [
+        [
+          'submit',
+          'interpolate',
+          path.join(dir, 'clip.mp4'),
+          '-o',
+          path.join(dir, 'o.mp4'),
+          '--weights',
+          FLAVR,
+          '--redis',
+          'redis://127.0.0.1:1',
+        ],
+        'cannot reach Redis at redis://127.0.0.1:1',
+      ],
       [['submit', 'stream', 'x.mp4', '--camera', 'a', '--model', path.join(dir, 'nothing')], "submit stream [model] '"],
       [['submit', 'stream', 'x.mp4', '--camera', 'bad name', '--redis', redis.url], 'camera: a camera name is'],
     ] as Array<[string[], string]>) {

@@ -13,7 +13,9 @@ import {Redis} from 'ioredis';
 /** Why no redis-server can be started here, or null. */
 export function redisServerUnavailableReason(): string | null {
   const run = spawnSync('redis-server', ['--version'], {encoding: 'utf8'});
-  return run.status === 0 ? null : 'redis-server not found: install it (Debian: apt-get install redis-server; .ci/run does)';
+  return run.status === 0
+    ? null
+    : 'redis-server not found: install it (Debian: apt-get install redis-server; .ci/run does)';
 }
 
 async function freePort(): Promise<number> {
@@ -51,7 +53,8 @@ export async function startRedis(): Promise<TestRedis> {
       await client.ping();
       break;
     } catch (e) {
-      if (Date.now() - t0 > 15000) throw new Error(`redis-server on port ${port} did not answer: ${(e as Error).message}`);
+      if (Date.now() - t0 > 15000)
+        throw new Error(`redis-server on port ${port} did not answer: ${(e as Error).message}`);
       client.disconnect();
       await new Promise((r) => setTimeout(r, 100));
     }

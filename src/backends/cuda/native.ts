@@ -589,7 +589,9 @@ let status: CudaStatus | undefined;
 export function requestedCudaDevice(device: unknown, caller = 'useCudaIfAvailable'): number {
   if (device === undefined) return envIndex('TFJS_DELTA_CUDA_DEVICE') ?? 0;
   if (typeof device !== 'number' || !Number.isSafeInteger(device) || device < 0) {
-    throw new Error(`${caller}: device must be a whole number >= 0 (a CUDA device index), got ${JSON.stringify(device)}`);
+    throw new Error(
+      `${caller}: device must be a whole number >= 0 (a CUDA device index), got ${JSON.stringify(device)}`,
+    );
   }
   return device;
 }
@@ -653,7 +655,8 @@ export function loadCuda(device?: number): CudaStatus {
   }
   const problem = cudaDeviceProblem(index, probe.deviceCount);
   if (problem != null) {
-    const source = device === undefined && envString('TFJS_DELTA_CUDA_DEVICE') != null ? ' (TFJS_DELTA_CUDA_DEVICE)' : '';
+    const source =
+      device === undefined && envString('TFJS_DELTA_CUDA_DEVICE') != null ? ' (TFJS_DELTA_CUDA_DEVICE)' : '';
     // Not cached either: the same process may still ask for a device that exists.
     return {available: false, addonPath: found, reason: `${problem}${source}`, deviceCount: probe.deviceCount};
   }
