@@ -184,20 +184,40 @@ void Context::noPlansLeft() {
   workspaceInPlan = false;
 }
 
+namespace {
+// The runtime's current device belongs to each host thread: a thread that did not initialise the context (a
+// Node.js worker thread) starts on device 0 and would allocate and launch there.
+thread_local int t_device = -1;
+}  // namespace
+
 Context& ctx() {
   if (!g_ctx) throw Error("cuda backend not initialised: call init() first");
+  if (t_device != g_ctx->device) {
+    TD_CUDA("ctx", cudaSetDevice(g_ctx->device));
+    t_device = g_ctx->device;
+  }
   return *g_ctx;
 }
 
-Context& initContext() {
-  if (g_ctx) return *g_ctx;
+Context& initContext(int device) {
+  if (g_ctx) {
+    if (g_ctx->device != device)
+      failArg("init", "the context already lives on CUDA device " + std::to_string(g_ctx->device) +
+                          " and cannot move to device " + std::to_string(device) + ": one device per process");
+    return ctx();
+  }
   auto c = std::make_unique<Context>();
   int count = 0;
   TD_CUDA("init", cudaGetDeviceCount(&count));
   if (count == 0) failArg("init", "no CUDA device found");
-  c->device = 0;
-  TD_CUDA("init", cudaSetDevice(0));
-  TD_CUDA("init", cudaGetDeviceProperties(&c->props, 0));
+  if (device < 0 || device >= count)
+    failArg("init", "device " + std::to_string(device) + " does not exist: this machine has " + std::to_string(count) +
+                        " CUDA device" + (count == 1 ? "" : "s") + " (0 to " + std::to_string(count - 1) + ")");
+  c->device = device;
+  // Bound before the stream, the handles and the first allocation: each belongs to the device current then.
+  TD_CUDA("init", cudaSetDevice(device));
+  t_device = device;
+  TD_CUDA("init", cudaGetDeviceProperties(&c->props, device));
   TD_CUDA("init", cudaStreamCreateWithFlags(&c->stream, cudaStreamNonBlocking));
   TD_CUDNN("init", cudnnCreate(&c->cudnn));
   TD_CUDNN("init", cudnnSetStream(c->cudnn, c->stream));

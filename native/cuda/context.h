@@ -1,5 +1,6 @@
 // Host-side state of the 'cuda' backend: the device, its one stream, the cuDNN and cuBLAS handles, the caching
-// device allocator and the shared workspace. Everything runs on `stream`; only reads synchronise.
+// device allocator and the shared workspace. Everything runs on `stream`; only reads synchronise. There is one
+// context per process, on one device chosen at init: one worker process per GPU.
 #pragma once
 #include <cublas_v2.h>
 #include <cudnn.h>
@@ -89,10 +90,12 @@ struct Context {
   void noPlansLeft();                    // the last plan is gone: frees retired workspaces
 };
 
-// The initialised context; throws a clear Error when init() has not succeeded.
+// The initialised context; throws a clear Error when init() has not succeeded. Makes the context's device the
+// calling thread's current device first, so that no allocation or launch lands on another GPU.
 Context& ctx();
-// Initialises device 0, the stream and the library handles. Throws on failure.
-Context& initContext();
+// Initialises `device` (validated against cudaGetDeviceCount), then the stream, the library handles and every
+// later allocation on it. Throws on failure, or when the context already lives on another device.
+Context& initContext(int device);
 void destroyContext();
 
 // ---- conv.cc (cuDNN) ----

@@ -15,11 +15,28 @@ import {convertCommand} from './convert';
 import {runDemo} from './demo';
 import {flavrWeightsProblem, interpolateCommand, InterpolateCommandOptions} from './interpolate';
 import {DEFAULT_CLIP, runCommand, RunCommandOptions} from './run';
+import {
+  submitInterpolateCommand,
+  SubmitInterpolateOptions,
+  submitStreamCommand,
+  SubmitStreamOptions,
+  workerCommand,
+  WorkerCommandOptions,
+} from './queue';
+import {DEFAULT_PREFIX, redisUrl, redisUrlProblem} from '../queue/connection';
 
 function positiveInt(name: string) {
   return (value: string): number => {
     const n = Number(value);
     if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError(`${name} must be a positive integer.`);
+    return n;
+  };
+}
+
+function nonNegativeInt(name: string) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError(`${name} must be a whole number >= 0.`);
     return n;
   };
 }
@@ -202,6 +219,97 @@ export function buildProgram(): Command {
       ]);
       console.log(await chooseBackend(program.opts().backend as BackendChoice));
       await interpolateCommand(input, opts);
+    });
+
+  const redisOption = () =>
+    new Option(
+      '--redis <url>',
+      'the Redis server of the queue (default $TFJS_DELTA_REDIS, else redis://127.0.0.1:6379)',
+    );
+  const prefixOption = () =>
+    new Option('--prefix <name>', 'key prefix of the queues on the server (several deployments can share one)').default(
+      DEFAULT_PREFIX,
+    );
+
+  program
+    .command('worker')
+    .description(
+      'take interpolation chunks and cameras from the queue (BullMQ on Redis) until stopped; one worker per GPU; ' +
+        'prints what it holds',
+    )
+    .addOption(redisOption())
+    .addOption(prefixOption())
+    .option('--gpu <n>', "the CUDA device this worker runs on (the 'cuda' backend)", nonNegativeInt('--gpu'))
+    .option('--streams <n>', 'cameras held at once (0: interpolation only)', nonNegativeInt('--streams'), 4)
+    .option('--name <name>', 'the name it prints and stores with each result (default host:pid)')
+    .option(
+      '--lock-ms <ms>',
+      "lease of a job: a dead worker's jobs move to others after about this long",
+      positiveInt('--lock-ms'),
+      30000,
+    )
+    .option(
+      '--stalled-ms <ms>',
+      'how often to look for jobs whose lease lapsed (default lock-ms / 2)',
+      positiveInt('--stalled-ms'),
+    )
+    .action(async (opts: WorkerCommandOptions) => {
+      const redis = redisUrl(opts.redis);
+      check('worker', [['--redis', redis, redisUrlProblem(redis)]]);
+      console.log(await chooseBackend(program.opts().backend as BackendChoice, opts.gpu));
+      await workerCommand({...opts, redis});
+    });
+
+  const submit = program.command('submit').description('put a job on the queue for the workers (BullMQ on Redis)');
+  submit
+    .command('interpolate')
+    .description('FLAVR interpolation of a video in chunks on any worker, concatenated in order with the audio')
+    .argument('<input>', 'input video, at a path every worker can read')
+    .requiredOption('-o, --output <file>', 'output video, at a path the workers can write')
+    .requiredOption('--weights <checkpoint>', 'FLAVR weights (as for interpolate), at a path every worker can read')
+    .option('--factor <n>', '2, 4 or 8 (must match the weights)', factor, 2)
+    .option('--fps <n>', 'output frame rate (default: input fps x factor)', positiveNumber('--fps'))
+    .option('--slowmo', 'keep the input frame rate: slow motion, audio dropped')
+    .option('--batch <n>', 'windows per model call', positiveInt('--batch'), 1)
+    .option('--chunk <pairs>', 'frame pairs per chunk (a chunk decodes pairs + 3 frames)', positiveInt('--chunk'), 64)
+    .option('--work-dir <folder>', "the chunks' intermediates, shared by the workers (default: beside the output)")
+    .option('--wait', 'wait for the job to finish and report it')
+    .addOption(redisOption())
+    .addOption(prefixOption())
+    .action(async (input: string, opts: SubmitInterpolateOptions) => {
+      if (opts.fps != null && opts.slowmo) throw new InvalidArgumentError('--fps and --slowmo exclude each other.');
+      const redis = redisUrl(opts.redis);
+      check('submit interpolate', [
+        ['<input>', input, inputProblem(input)],
+        ['-o', opts.output, videoOutputProblem(opts.output, input)],
+        ['--weights', opts.weights, flavrWeightsProblem(opts.weights)],
+        ['--redis', redis, redisUrlProblem(redis)],
+      ]);
+      await submitInterpolateCommand(input, {...opts, redis});
+    });
+  submit
+    .command('stream')
+    .description(
+      'a camera (a file or a URL ffmpeg reads) run through a delta model, one result per frame to a Redis stream',
+    )
+    .argument('<source>', 'video file or stream URL')
+    .requiredOption('--camera <name>', "the camera's name: its results go to the Redis stream <prefix>:results:<name>")
+    .option('--model <model>', "'posenet' or a LayersModel's model.json, at a path every worker can read", 'posenet')
+    .option('--dense', 'run the dense model instead of the delta model')
+    .option('--threshold <t>', 'delta threshold at the input and every activation', nonNegative('--threshold'), 0.05)
+    .option('--size <HxW>', "model input size, HEIGHTxWIDTH (default: the model's or the video's)", size)
+    .option('--frames <n>', 'stop after n frames', positiveInt('--frames'))
+    .option('--max-len <n>', 'approximate cap of the results stream (XADD MAXLEN ~)', positiveInt('--max-len'), 10000)
+    .option('--wait', 'wait for the camera to end and report it')
+    .addOption(redisOption())
+    .addOption(prefixOption())
+    .action(async (source: string, opts: SubmitStreamOptions) => {
+      const redis = redisUrl(opts.redis);
+      check('submit stream', [
+        ['[model]', opts.model, modelProblem(opts.model)],
+        ['--redis', redis, redisUrlProblem(redis)],
+      ]);
+      await submitStreamCommand(source, {...opts, redis});
     });
 
   program

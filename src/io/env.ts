@@ -26,3 +26,13 @@ export function envFlag(name: string, ...unset: [unknown?]): unknown {
   if (OFF.has(s)) return false;
   throw new Error(`environment variable ${name}=${JSON.stringify(v)} is not a flag: use 1/true/yes or 0/false/no`);
 }
+
+/** A whole number >= 0 (an index such as a device number): undefined when unset or empty; throws on anything else. */
+export function envIndex(name: string): number | undefined {
+  const v = envString(name);
+  if (v === undefined) return undefined;
+  if (!/^\s*\d+\s*$/.test(v) || !Number.isSafeInteger(Number(v))) {
+    throw new Error(`environment variable ${name}=${JSON.stringify(v)} is not an index: use a whole number >= 0`);
+  }
+  return Number(v);
+}

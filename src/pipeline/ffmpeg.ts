@@ -199,6 +199,47 @@ export interface ReadOptions {
   height?: number;
   /** Stop after this many frames. */
   maxFrames?: number;
+  /**
+   * Start at this time (seconds from the start of the file, as ffmpeg's input -ss): the first frame is the first
+   * one shown at or after it. With frameTimes() this starts at a given frame; 0 or unset reads from the start.
+   */
+  startSeconds?: number;
+}
+
+export interface FrameTimes {
+  /** Presentation time of each video frame in seconds, in display order, on the clock of ffmpeg's -ss. */
+  times: number[];
+  /** Whether every frame lasts as long as the first (within a tick): only then is frame i at time times[i] of a CFR decode. */
+  constantRate: boolean;
+}
+
+/**
+ * The presentation times of a video's frames, read from its packets without decoding them (ffmpeg's framecrc of
+ * a stream copy: one line per packet). For the usual codecs each packet is one frame; chunked jobs use the times
+ * to start a decoder at an exact frame (ReadOptions.startSeconds) and check the frames they share.
+ */
+export function frameTimes(file: string): FrameTimes {
+  if (!fs.existsSync(file)) throw new Error(`video '${file}' does not exist`);
+  const run = spawnSync(
+    ffmpegBinary(),
+    ['-hide_banner', '-loglevel', 'error', '-i', file, '-map', '0:v:0', '-c', 'copy', '-f', 'framecrc', '-'],
+    {encoding: 'utf8', maxBuffer: 1 << 30},
+  );
+  if (run.status !== 0) {
+    throw new Error(`ffmpeg could not list the frames of '${file}' (exit ${run.status}): ${run.stderr.trim()}`);
+  }
+  const tb = /^#tb 0: (\d+)\/(\d+)$/m.exec(run.stdout);
+  if (tb == null) throw new Error(`ffmpeg's frame list of '${file}' has no time base`);
+  const [num, den] = [Number(tb[1]), Number(tb[2])];
+  const ticks = run.stdout
+    .split('\n')
+    .filter((line) => /^0,/.test(line))
+    .map((line) => Number(line.split(',')[2]))
+    .sort((a, b) => a - b);
+  if (ticks.some((t) => !Number.isFinite(t))) throw new Error(`'${file}' has video packets without a timestamp`);
+  const gaps = ticks.slice(1).map((t, i) => t - ticks[i]);
+  const constantRate = gaps.every((g) => Math.abs(g - gaps[0]) <= 1);
+  return {times: ticks.map((t) => (t * num) / den), constantRate};
 }
 
 /** Decoded RGB24 frames (height x width x 3 bytes each), one at a time. */
@@ -206,7 +247,10 @@ export async function* readFrames(file: string, options: ReadOptions = {}): Asyn
   const info = probeVideo(file);
   const width = options.width ?? info.width;
   const height = options.height ?? info.height;
-  const args = ['-hide_banner', '-loglevel', 'error', '-i', file];
+  const args = ['-hide_banner', '-loglevel', 'error'];
+  // Before -i: ffmpeg seeks to the keyframe before and decodes up to the time, so the first frame is exact.
+  if (options.startSeconds != null && options.startSeconds > 0) args.push('-ss', options.startSeconds.toFixed(6));
+  args.push('-i', file);
   if (width !== info.width || height !== info.height) args.push('-vf', `scale=${width}:${height}:flags=area`);
   if (options.maxFrames != null) args.push('-frames:v', String(options.maxFrames));
   args.push('-f', 'rawvideo', '-pix_fmt', 'rgb24', 'pipe:1');
@@ -247,6 +291,11 @@ export interface WriterOptions {
   crf?: number;
   /** The video the frames come from: refused as the output. */
   input?: string;
+  /**
+   * Lossless RGB (FFV1, .mkv only), for intermediate files that another process decodes back to the same bytes:
+   * no 4:2:0, so no padding of odd sizes and no rounding.
+   */
+  lossless?: boolean;
 }
 
 /**
@@ -281,8 +330,11 @@ export class VideoWriter {
     const ext = path.extname(file);
     const container = CONTAINERS[ext.toLowerCase()];
     this.tmpFile = path.join(path.dirname(file), `.${path.basename(file, ext)}.partial${ext}`);
+    if (options.lossless && ext.toLowerCase() !== '.mkv') {
+      throw new Error(`VideoWriter: lossless output must be .mkv (FFV1), got '${file}'`);
+    }
     const {width, height} = options;
-    const even = evenSize(width, height);
+    const even = options.lossless ? {width, height} : evenSize(width, height);
     this.padded = even.width !== width || even.height !== height ? even : null;
     const args = [
       '-hide_banner',
@@ -316,13 +368,14 @@ export class VideoWriter {
       );
     }
     if (this.padded) args.push('-vf', `pad=${even.width}:${even.height}:0:0:black`);
+    if (options.lossless) args.push('-c:v', 'ffv1', '-level', '3', '-pix_fmt', 'gbrp', this.tmpFile);
     const crf = options.crf ?? 18;
     const quality = container.video.includes('libvpx-vp9')
       ? crf === 0
         ? ['-lossless', '1']
         : ['-crf', String(Math.min(63, crf + 13))]
       : ['-crf', String(crf)];
-    args.push(...container.video, ...quality, '-pix_fmt', 'yuv420p', this.tmpFile);
+    if (!options.lossless) args.push(...container.video, ...quality, '-pix_fmt', 'yuv420p', this.tmpFile);
     this.child = spawnFfmpeg(args, this.tmpFile);
     this.stderr = collectStderr(this.child);
     this.exited = exitOf(this.child).then((code) => (this.exitCode = code));

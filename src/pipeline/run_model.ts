@@ -41,7 +41,10 @@ export interface RunOptions {
   statsFile?: string;
   /** Record per-layer delta statistics (reads masks back each frame: slows the delta model). */
   layerStats?: boolean;
-  onFrame?: (record: FrameRecord, info: VideoInfo) => void;
+  /** Called after each frame (and awaited): its record and, with `results`, what the model found in it. */
+  onFrame?: (record: FrameRecord, info: VideoInfo, results?: FrameResults) => void | Promise<void>;
+  /** Decode each frame's results for onFrame: PoseNet's poses, a classifier's top classes (of the delta model in delta and compare mode). */
+  results?: boolean;
   shouldStop?: () => boolean;
   /** Run the models as compiled streams on the 'cuda' backend (default true; ignored on other backends). */
   compile?: boolean;
@@ -75,6 +78,20 @@ export interface FrameRecord {
   top1Agreement?: number;
   /** Classifiers: max |delta - dense| / max |dense| of the logits, per row. */
   logitRelError?: number;
+}
+
+/** What the model found in a frame: PoseNet's poses in frame pixels, or a classifier's five top classes. */
+export interface FrameResults {
+  poses?: Pose[];
+  classes?: Array<{class: number; score: number}>;
+}
+
+/** The `k` largest entries of row 0 of a classifier's logits or probabilities, largest first. */
+export function topClasses(output: tf.Tensor, k = 5): Array<{class: number; score: number}> {
+  const row = output.dataSync().subarray(0, output.shape[1]!);
+  return Array.from(row, (score, index) => ({class: index, score}))
+    .sort((a, b) => b.score - a.score)
+    .slice(0, k);
 }
 
 export interface RunSummary {
@@ -211,7 +228,7 @@ export async function runModelOnVideo(options: RunOptions): Promise<RunSummary> 
       const pose = isPosenetOutputs((ran.dense ?? ran.delta)!);
       // Poses in frame pixels, decoded only when something uses them.
       const poses = (outputs: tf.Tensor[] | null): Pose[] | null =>
-        outputs && pose && (writer || (ran.dense && ran.delta))
+        outputs && pose && (writer || (ran.dense && ran.delta) || options.results)
           ? posesOf(outputs, height, width, info.height, info.width)
           : null;
       const [densePoses, deltaPoses] = [poses(ran.dense), poses(ran.delta)];
@@ -243,9 +260,18 @@ export async function runModelOnVideo(options: RunOptions): Promise<RunSummary> 
         const canvas = overlayFrame(frame, info.width, info.height, panels);
         await writer.write(canvas);
       }
+      let results: FrameResults | undefined;
+      if (options.results) {
+        const outputs = (ran.delta ?? ran.dense)!;
+        results = pose
+          ? {poses: (ran.delta ? deltaPoses : densePoses) ?? []}
+          : isClassifierOutput(outputs)
+            ? {classes: topClasses(outputs[0])}
+            : {};
+      }
       tf.dispose([x, ...(ran.dense ?? []), ...(ran.delta ?? [])]);
       records.push(record);
-      options.onFrame?.(record, info);
+      await options.onFrame?.(record, info, results);
       index++;
       if (options.shouldStop?.()) {
         interrupted = true;

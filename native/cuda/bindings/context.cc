@@ -36,10 +36,17 @@ Napi::Value probe(const Info& info) {
   return o;
 }
 
+struct InitArgs {
+  int device;
+};
 Napi::Value init(const Info& info) {
-  Context& c = initContext();
+  const Fields f(info);
+  InitArgs a;
+  a.device = f.i32("device");
+  Context& c = initContext(a.device);
   Napi::Env env = info.Env();
   Napi::Object o = Napi::Object::New(env);
+  o.Set("device", c.device);
   o.Set("name", std::string(c.props.name));
   o.Set("computeCapability", std::to_string(c.props.major) + "." + std::to_string(c.props.minor));
   o.Set("totalMemory", (double)c.props.totalGlobalMem);

@@ -5,6 +5,9 @@
  *
  * Registered with priority 0, so it is opt-in:
  *   if (await useCudaIfAvailable()) ...   // or: await tf.setBackend('cuda')
+ * A process runs on one GPU, chosen before the backend first initialises: useCudaIfAvailable({device: 1}), or
+ * TFJS_DELTA_CUDA_DEVICE=1 (default 0). The stream, the cuDNN and cuBLAS handles, compiled plans and every
+ * allocation live on that device; for several GPUs, run one process per GPU (`tfjs-delta worker --gpu N`).
  * On a machine without the addon or a GPU, `cudaAvailability()` says why and the backend's factory throws that
  * reason (tf.setBackend('cuda') then returns false) — never a crash.
  *
@@ -15,7 +18,7 @@ import * as tf from '@tensorflow/tfjs-core';
 
 import {CudaBackend} from './backend';
 import {nativeKernels, registerCudaKernels} from './kernels';
-import {CudaStatus, DeviceInfo, loadCuda} from './native';
+import {CudaStatus, DeviceInfo, loadCuda, requestedCudaDevice} from './native';
 import {envFlag} from '../../io/env';
 
 export {CudaBackend} from './backend';
@@ -30,8 +33,8 @@ export interface CudaAvailability {
   device?: DeviceInfo;
 }
 
-function initialised(): CudaStatus {
-  const s = loadCuda();
+function initialised(device?: number): CudaStatus {
+  const s = loadCuda(device);
   if (s.available && s.binding) {
     const strict = envFlag('TFJS_DELTA_STRICT_FP32', undefined);
     const find = envFlag('TFJS_DELTA_CUDNN_FIND', undefined);
@@ -43,9 +46,17 @@ function initialised(): CudaStatus {
   return s;
 }
 
-/** Whether the 'cuda' backend can run here; when not, `reason` says what is missing. Never throws. */
-export function cudaAvailability(): CudaAvailability {
-  const s = initialised();
+/**
+ * Whether the 'cuda' backend can run here (on `device` when given, see useCudaIfAvailable); when not, `reason` says
+ * what is missing. Never throws.
+ */
+export function cudaAvailability(options: {device?: number} = {}): CudaAvailability {
+  let s: CudaStatus;
+  try {
+    s = initialised(options.device === undefined ? undefined : requestedCudaDevice(options.device, 'cudaAvailability'));
+  } catch (e) {
+    return {available: false, reason: (e as Error).message};
+  }
   return s.available ? {available: true, device: s.device} : {available: false, reason: s.reason};
 }
 
@@ -53,9 +64,19 @@ export function isCudaAvailable(): boolean {
   return cudaAvailability().available;
 }
 
-/** Selects the 'cuda' backend when a GPU and the addon are present; returns whether it did. */
-export async function useCudaIfAvailable(): Promise<boolean> {
-  if (!isCudaAvailable()) return false;
+/**
+ * Selects the 'cuda' backend when a GPU and the addon are present; returns whether it did. `device` picks the GPU
+ * (default TFJS_DELTA_CUDA_DEVICE, else 0) and must be chosen before the backend first initialises: a process holds
+ * one device. Throws, naming the argument, for an index that is not a whole number >= 0, for a device this machine
+ * does not have, and for a device other than the one the process already runs on.
+ */
+export async function useCudaIfAvailable(options: {device?: number} = {}): Promise<boolean> {
+  const device = requestedCudaDevice(options.device);
+  const s = initialised(device);
+  if (!s.available) {
+    if (s.deviceCount != null && device >= s.deviceCount) throw new Error(`useCudaIfAvailable: ${s.reason}`);
+    return false;
+  }
   return tf.setBackend(CUDA_BACKEND_NAME);
 }
 

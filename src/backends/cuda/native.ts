@@ -6,12 +6,14 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import {PACKAGE_ROOT} from '../../io/package_root';
-import {envString} from '../../io/env';
+import {envIndex, envString} from '../../io/env';
 
 /** Device pointers travel as JS numbers. */
 export type Ptr = number;
 
 export interface DeviceInfo {
+  /** The CUDA device index this process runs on (TFJS_DELTA_CUDA_DEVICE, useCudaIfAvailable({device})). */
+  device: number;
   name: string;
   computeCapability: string;
   totalMemory: number;
@@ -462,7 +464,8 @@ export interface PlanArgs {
  */
 export interface CudaBinding {
   probe(): {ok: boolean; reason: string; deviceCount: number; driverVersion: number; runtimeVersion: number};
-  init(): DeviceInfo;
+  /** Binds the process to `device` (validated against the device count) and creates the stream and handles there. */
+  init(a: {device: number}): DeviceInfo;
   setOptions(o: OptionsArgs): void;
   getOptions(): {allowTF32: boolean; findAlgorithms: boolean; poison: boolean};
   alloc(a: AllocArgs): Ptr;
@@ -582,6 +585,8 @@ export interface CudaStatus {
   binding?: CudaBinding;
   device?: DeviceInfo;
   addonPath?: string;
+  /** CUDA devices on this machine, when the addon could count them. */
+  deviceCount?: number;
 }
 
 const ADDON = 'tfjs_delta_cuda.node';
@@ -596,9 +601,49 @@ function candidatePaths(): string[] {
 
 let status: CudaStatus | undefined;
 
-/** Loads and initialises the addon once; later calls return the same status. */
-export function loadCuda(): CudaStatus {
-  if (status) return status;
+/**
+ * The CUDA device a caller asks for: `device` when given (a whole number >= 0, else an Error naming the argument),
+ * else TFJS_DELTA_CUDA_DEVICE, else 0. `caller` names the function in the error.
+ */
+export function requestedCudaDevice(device: unknown, caller = 'useCudaIfAvailable'): number {
+  if (device === undefined) return envIndex('TFJS_DELTA_CUDA_DEVICE') ?? 0;
+  if (typeof device !== 'number' || !Number.isSafeInteger(device) || device < 0) {
+    throw new Error(
+      `${caller}: device must be a whole number >= 0 (a CUDA device index), got ${JSON.stringify(device)}`,
+    );
+  }
+  return device;
+}
+
+/** Why `device` cannot be used on a machine with `count` CUDA devices, or null. */
+export function cudaDeviceProblem(device: number, count: number): string | null {
+  if (device < count) return null;
+  const have = count === 1 ? 'one CUDA device (0)' : `${count} CUDA devices (0 to ${count - 1})`;
+  return `CUDA device ${device} does not exist: this machine has ${have}`;
+}
+
+/**
+ * Loads and initialises the addon once, on `device` (see requestedCudaDevice); later calls return the same status.
+ * A process holds one device: asking for another once the backend is initialised throws.
+ */
+export function loadCuda(device?: number): CudaStatus {
+  if (status) {
+    if (device !== undefined && status.device != null && status.device.device !== device) {
+      throw new Error(
+        `the 'cuda' backend already runs on CUDA device ${status.device.device} in this process and cannot move ` +
+          `to device ${device}: run one process per GPU (tfjs-delta worker --gpu N, or TFJS_DELTA_CUDA_DEVICE)`,
+      );
+    }
+    return status;
+  }
+  let index: number;
+  try {
+    index = requestedCudaDevice(device);
+  } catch (e) {
+    // A mistyped variable is reported, not thrown, so that cudaAvailability() keeps its promise never to throw;
+    // it is not cached, so fixing the variable takes effect on the next call.
+    return {available: false, reason: (e as Error).message};
+  }
   const tried = candidatePaths();
   const found = tried.find((p) => fs.existsSync(p));
   if (!found) {
@@ -627,9 +672,16 @@ export function loadCuda(): CudaStatus {
     status = {available: false, addonPath: found, reason: `no usable GPU: ${probe.reason}`};
     return status;
   }
+  const problem = cudaDeviceProblem(index, probe.deviceCount);
+  if (problem != null) {
+    const source =
+      device === undefined && envString('TFJS_DELTA_CUDA_DEVICE') != null ? ' (TFJS_DELTA_CUDA_DEVICE)' : '';
+    // Not cached either: the same process may still ask for a device that exists.
+    return {available: false, addonPath: found, reason: `${problem}${source}`, deviceCount: probe.deviceCount};
+  }
   try {
-    const device = binding.init();
-    status = {available: true, binding, device, addonPath: found};
+    const info = binding.init({device: index});
+    status = {available: true, binding, device: info, addonPath: found, deviceCount: probe.deviceCount};
   } catch (e) {
     status = {available: false, addonPath: found, reason: `GPU initialisation failed: ${(e as Error).message}`};
   }
