@@ -7,7 +7,7 @@ import {UnrecoverableError} from 'bullmq';
 import {z} from 'zod';
 
 const path = z.string().min(1);
-const factor = z.union([z.literal(2), z.literal(4), z.literal(8)]);
+const factor = z.literal([2, 4, 8]);
 const count = z.number().int().min(0);
 
 /** One chunk of an interpolation job: the pairs [from, to) (to: to the end), decoded from startSeconds. */

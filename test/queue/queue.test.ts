@@ -293,7 +293,12 @@ exec "${ffmpegBinary()}" "$@"
       workDir: dir,
     };
     const bad: Array<[Queue, string, unknown, RegExp]> = [
-      [queues.chunks, 'chunk', {...good, factor: 3}, /interpolate chunk job \S+: bad payload: factor: /],
+      [
+        queues.chunks,
+        'chunk',
+        {...good, factor: 3},
+        /interpolate chunk job \S+: bad payload: factor: Invalid option: expected one of 2\|4\|8/,
+      ],
       [
         queues.chunks,
         'chunk',
