@@ -331,14 +331,14 @@ export class CompiledStream {
     const inputs = xs.map((x) => tf.keep(tf.zeros(x.shape, x.dtype === 'int32' ? 'int32' : 'float32')));
     const held: Array<{stream: DeltaMembers['stream']; name: string; tensor: Tensor}> = [];
     for (const layer of this.deltaLayers) {
-      for (const [name, t] of layer.stream.entries()) {
+      for (const [name, stored] of layer.stream.entries()) {
+        let t = stored;
         if (this.backend.isHalf(t)) {
           // The replay writes state into the buffer it read (in place, or by the final copy) as float32: a
           // half-stored buffer would be read from a float32 copy the replay never refreshes.
-          layer.stream.set(name, tf.engine().makeTensorFromTensorInfo(this.backend.floatCopyOf(t), this.backend));
+          t = tf.engine().makeTensorFromTensorInfo(this.backend.copyOf(t, true), this.backend);
+          layer.stream.set(name, t);
         }
-      }
-      for (const [name, t] of layer.stream.entries()) {
         this.backend.ptr(t); // a lazily written buffer is zeroed now, not inside every replay
         held.push({stream: layer.stream, name, tensor: tf.keep(tf.clone(t))});
       }

@@ -5,34 +5,18 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import {expect} from 'chai';
-import {spawnSync} from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 
 import {interpolateVideo} from '../../src/pipeline/interpolate';
-import {ffmpegBinary, ffmpegUnavailableReason, probeVideo, readFrames, VideoWriter} from '../../src/pipeline/ffmpeg';
+import {makeWaveClip} from '../support/clips';
+import {ffmpegUnavailableReason, probeVideo, readFrames, VideoWriter} from '../../src/pipeline/ffmpeg';
 
-/** A synthetic clip made by ffmpeg: `frames` frames at 10 fps, optional sine audio. */
+/** A synthetic clip made by ffmpeg: `frames` frames at 10 fps, optional sine audio, lossless. */
 function makeClip(dir: string, frames: number, audio: boolean, size = '64x48'): string {
   const file = path.join(dir, `clip_${frames}_${audio ? 'a' : 'n'}.mp4`);
-  // Smooth colour waves moving fast: every pixel changes between frames, little chroma detail.
-  const waves = `geq=r='128+100*sin(X/6+T*8)':g='128+100*sin(Y/5+T*6)':b='128+100*sin((X+Y)/9-T*5)'`;
-  const args = [
-    '-hide_banner',
-    '-loglevel',
-    'error',
-    '-y',
-    '-f',
-    'lavfi',
-    '-i',
-    `color=c=black:s=${size}:r=10,${waves}`,
-  ];
-  if (audio) args.push('-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=16000', '-shortest', '-c:a', 'aac');
-  args.push('-frames:v', String(frames), '-pix_fmt', 'yuv420p', '-c:v', 'libx264', '-crf', '0', file);
-  const run = spawnSync(ffmpegBinary(), args, {encoding: 'utf8'});
-  if (run.status !== 0) throw new Error(`could not make the test clip: ${run.stderr}`);
-  return file;
+  return makeWaveClip(file, {frames, size, audio, encoder: ['-crf', '0']});
 }
 
 /** Mean of the two middle frames, repeated factor - 1 times. */

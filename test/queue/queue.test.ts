@@ -22,31 +22,17 @@ import {QUEUE_NAMES, resultsKey} from '../../src/queue/connection';
 import {ChunkResult, checkChunks} from '../../src/queue/interpolate_job';
 import {ConcatJob} from '../../src/queue/payloads';
 import {submitInterpolate, submitStream} from '../../src/queue/submit';
+import {makeWaveClip} from '../support/clips';
 import {redisServerUnavailableReason, startRedis, TestRedis} from '../support/redis';
 
 const CLI = path.join(PACKAGE_ROOT, 'dist', 'src', 'cli', 'main.js');
 const FLAVR = path.join(PACKAGE_ROOT, 'test', 'fixtures', 'torch', 'flavr2x.pth');
 const PREFIX = 'tfjs-delta';
 
-/** A clip of moving colour waves (every pixel changes), optionally with a sine tone. */
+/** A clip of moving colour waves, optionally with a sine tone; B-frames and short GOPs, so that chunks start
+ * their decoders between keyframes. */
 function makeClip(file: string, frames: number, size: string, audio: boolean): string {
-  const waves = `geq=r='128+100*sin(X/6+T*8)':g='128+100*sin(Y/5+T*6)':b='128+100*sin((X+Y)/9-T*5)'`;
-  const args = [
-    '-hide_banner',
-    '-loglevel',
-    'error',
-    '-y',
-    '-f',
-    'lavfi',
-    '-i',
-    `color=c=black:s=${size}:r=10,${waves}`,
-  ];
-  if (audio) args.push('-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=16000', '-shortest', '-c:a', 'aac');
-  // B-frames and short GOPs: chunks start their decoders between keyframes.
-  args.push('-frames:v', String(frames), '-pix_fmt', 'yuv420p', '-c:v', 'libx264', '-g', '7', '-bf', '2', file);
-  const run = spawnSync(ffmpegBinary(), args, {encoding: 'utf8'});
-  if (run.status !== 0) throw new Error(`could not make ${file}: ${run.stderr}`);
-  return file;
+  return makeWaveClip(file, {frames, size, audio, encoder: ['-g', '7', '-bf', '2']});
 }
 
 async function decode(file: string): Promise<Buffer[]> {

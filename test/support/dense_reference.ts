@@ -6,6 +6,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 
 import {getMask} from '../../src/ops/mask';
+import {expectClose, expectMask, expectZerosWhereInactive} from './util';
 import type {Activation} from '../../src/ops/validation';
 
 export type Pad2D =
@@ -128,4 +129,26 @@ export function accumulateReference(
 /** Zeroes the pixels flagged ambiguous so that they do not decide a comparison. */
 export function dropPixels(t: tf.Tensor, ambiguous: tf.Tensor): tf.Tensor {
   return tf.where(tf.expandDims(ambiguous, -1), tf.zerosLike(t), t);
+}
+
+/**
+ * Asserts an accumulator's outputs against `accumulateReference`'s: values within `[rtol, atol]` (delta and state
+ * each), pixels within float32 rounding of the threshold left out; the emitted mask, where either decision is
+ * right at those pixels; exact zeros at inactive pixels.
+ */
+export function expectAccumulated(
+  got: {delta: tf.Tensor; accumulated: tf.Tensor; residual: tf.Tensor},
+  want: ReturnType<typeof accumulateReference>,
+  ctx: string,
+  tolerances: {delta: [number, number]; state: [number, number]},
+): void {
+  const amb = want.ambiguous;
+  const close = (a: tf.Tensor, b: tf.Tensor, what: string, [rtol, atol]: [number, number]) =>
+    expectClose(dropPixels(a, amb), dropPixels(b, amb), `${ctx} ${what}`, rtol, atol);
+  close(got.delta, want.delta, 'delta', tolerances.delta);
+  close(got.accumulated, want.accumulated, 'accumulated', tolerances.state);
+  close(got.residual, want.residual, 'residual', tolerances.state);
+  const gotMask = getMask(got.delta) ?? tf.onesLike(amb);
+  expectMask(got.delta, tf.where(amb, gotMask, want.mask), `${ctx} mask`);
+  expectZerosWhereInactive(got.delta, ctx);
 }

@@ -6,7 +6,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import {backend_util, DataId, DataStorage, DataType, KernelBackend, TensorInfo, util} from '@tensorflow/tfjs-core';
 
 import {CudaBinding, DeviceInfo, DTypeCode, Ptr} from './native';
-import {envFlag, envString} from '../../io/env';
+import {envFlag, envIndex} from '../../io/env';
 
 export interface CudaData {
   ptr: Ptr;
@@ -101,7 +101,7 @@ export class CudaBackend extends KernelBackend {
     this.n = binding;
     this.device = device;
     this.data = new DataStorage(this, tf.engine());
-    this.denseBelowBlocks = denseBelowBlocksFromEnv(2 * device.multiProcessors);
+    this.denseBelowBlocks = envIndex('TFJS_DELTA_CUDA_DENSE_BELOW_BLOCKS') ?? 2 * device.multiProcessors;
   }
 
   // ---- storage ----
@@ -308,19 +308,15 @@ export class CudaBackend extends KernelBackend {
     );
   }
 
-  /** A new tensor holding a copy of `t`'s data (one device-to-device copy, queued), in the same storage. */
-  copyOf(t: TensorInfo): TensorInfo {
-    const out = this.makeOutput(t.shape, t.dtype, this.isHalf(t));
+  /**
+   * A new tensor holding a copy of `t`'s data (one device-to-device copy, queued), in the same storage, or in
+   * float32 storage with `asFloat` (a half-stored tensor is then converted).
+   */
+  copyOf(t: TensorInfo, asFloat = false): TensorInfo {
+    const half = !asFloat && this.isHalf(t);
+    const out = this.makeOutput(t.shape, t.dtype, half);
     const bytes = this.data.get(out.dataId).bytes;
-    if (bytes > 0) this.n.copy({dst: this.storedPtr(out), src: this.storedPtr(t), bytes});
-    return out;
-  }
-
-  /** A new float32-stored tensor holding `t`'s values (one conversion or copy, queued). */
-  floatCopyOf(t: TensorInfo): TensorInfo {
-    const out = this.makeOutput(t.shape, t.dtype);
-    const bytes = this.data.get(out.dataId).bytes;
-    if (bytes > 0) this.n.copy({dst: this.storedPtr(out), src: this.ptr(t), bytes});
+    if (bytes > 0) this.n.copy({dst: this.storedPtr(out), src: half ? this.storedPtr(t) : this.ptr(t), bytes});
     return out;
   }
 
@@ -403,14 +399,4 @@ export class CudaBackend extends KernelBackend {
     if (c === undefined) throw new Error(`'cuda' backend: dtype ${dtype} is not supported on the device`);
     return c;
   }
-}
-
-function denseBelowBlocksFromEnv(unset: number): number {
-  const value = envString('TFJS_DELTA_CUDA_DENSE_BELOW_BLOCKS');
-  if (value == null) return unset;
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 0) {
-    throw new Error(`TFJS_DELTA_CUDA_DENSE_BELOW_BLOCKS must be an integer >= 0, got ${JSON.stringify(value)}`);
-  }
-  return n;
 }

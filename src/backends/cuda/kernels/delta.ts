@@ -429,9 +429,14 @@ function cudnnDeltaConv(backend: CudaBackend, c: ConvCall, denseConv: () => Tens
   }
 }
 
-function deltaDepthwiseConv2d(backend: CudaBackend, inputs: {[k: string]: TensorInfo}, attrs: DeltaConv2DAttrs) {
-  const {x, filter, bias} = inputs;
-  requireFloat('deltaDepthwiseConv2d', x, filter, bias);
+/** A depthwise delta conv's call: its geometry from `attrs`, filter [kh, kw, c, multiplier]. */
+function depthwiseCall(
+  backend: CudaBackend,
+  x: TensorInfo,
+  filter: TensorInfo,
+  attrs: DeltaConv2DAttrs,
+  bias?: TensorInfo,
+): ConvCall {
   const info = backend_util.computeConv2DInfo(
     x.shape as [number, number, number, number],
     filter.shape as [number, number, number, number],
@@ -441,7 +446,7 @@ function deltaDepthwiseConv2d(backend: CudaBackend, inputs: {[k: string]: Tensor
     attrs.dimRoundingMode,
     true,
   );
-  const c: ConvCall = {
+  return {
     mode: DeltaConvMode.depthwise,
     info,
     x,
@@ -451,6 +456,12 @@ function deltaDepthwiseConv2d(backend: CudaBackend, inputs: {[k: string]: Tensor
     inSpatial: [info.inHeight, info.inWidth],
     outShape: info.outShape.slice(),
   };
+}
+
+function deltaDepthwiseConv2d(backend: CudaBackend, inputs: {[k: string]: TensorInfo}, attrs: DeltaConv2DAttrs) {
+  const {x, filter, bias} = inputs;
+  requireFloat('deltaDepthwiseConv2d', x, filter, bias);
+  const c = depthwiseCall(backend, x, filter, attrs, bias);
   if (backend.directDeltaConvs || sizeOf(x.shape) === 0) return runDeltaConv(backend, c);
   return cudnnDeltaConv(backend, c, () => denseConvKernel(backend, 'DepthwiseConv2dNative', {x, filter}, attrs));
 }
@@ -476,15 +487,8 @@ function fusedDeltaDepthwiseConv2d(
 ): TensorInfo[] {
   const {x, filter, accumulated: a, residual: r} = inputs;
   requireFloat('fusedDeltaDepthwiseConv2d', x, filter, a, r);
-  const info = backend_util.computeConv2DInfo(
-    x.shape as [number, number, number, number],
-    filter.shape as [number, number, number, number],
-    attrs.strides,
-    attrs.dilations,
-    attrs.pad,
-    attrs.dimRoundingMode,
-    true,
-  );
+  const c = depthwiseCall(backend, x, filter, attrs);
+  const {info} = c;
   const fits =
     backend.fusedDeltaBlocks &&
     filter.shape[3] === 1 &&
@@ -494,15 +498,6 @@ function fusedDeltaDepthwiseConv2d(
     !backend.isHalf(r) &&
     a.dataId !== r.dataId;
   if (!fits) return composedDeltaDepthwiseAccumulate(inputs, attrs);
-  const c: ConvCall = {
-    mode: DeltaConvMode.depthwise,
-    info,
-    x,
-    w: backend.ptr(filter),
-    mult: 1,
-    inSpatial: [info.inHeight, info.inWidth],
-    outShape: info.outShape.slice(),
-  };
   const lazy = backend.lazyZeros;
   const shape = info.outShape.slice();
   // In place: the state outputs alias the state inputs (as sparseAccumulate's inPlace); else copies are updated.
