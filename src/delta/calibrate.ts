@@ -64,3 +64,42 @@ export function calibrateThresholdScales(model: tfl.LayersModel, frames: Array<t
   });
   return scales;
 }
+
+/** A delta layer's mean output activity over a run of frames, and its dense multiply-adds per frame. */
+export interface LayerActivity {
+  activeFraction: number;
+  macs: number;
+}
+
+/**
+ * The mean active fraction of each delta layer's output over `frames` after the first (whose delta is the
+ * whole frame), run as a stream from a reset state with the layers' own thresholds; by layer name. Leaves
+ * statistics as they were and the streams reset.
+ */
+export function measureActivity(model: tfl.LayersModel, frames: Array<tf.Tensor | tf.Tensor[]>): Map<string, LayerActivity> {
+  const layers = model.layers.filter(isDeltaLayer);
+  const saved = layers.map((l) => l.statsEnabled);
+  const sums = new Map<string, LayerActivity>();
+  try {
+    layers.forEach((l) => (l.statsEnabled = true));
+    model.resetStates();
+    frames.forEach((frame, i) => {
+      layers.forEach((l) => (l.lastStats = null));
+      tf.dispose(model.predictOnBatch(frame));
+      if (i === 0) return;
+      for (const layer of layers) {
+        if (layer.lastStats == null) continue;
+        const sum = sums.get(layer.name) ?? {activeFraction: 0, macs: layer.lastStats.macs};
+        sum.activeFraction += layer.lastStats.activeFraction / (frames.length - 1);
+        sums.set(layer.name, sum);
+      }
+    });
+  } finally {
+    layers.forEach((l, i) => {
+      l.statsEnabled = saved[i];
+      l.lastStats = null;
+    });
+    model.resetStates();
+  }
+  return sums;
+}

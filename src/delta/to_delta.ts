@@ -11,6 +11,13 @@
  * folded layer owns new weight tensors (no longer shared with the dense model; the dense model is
  * never modified), and toDense of it gives a dense model with the folded layer and no batch norm.
  *
+ * A delta model may end in a dense tail (`denseFrom`, or `denseAbove` measured on calibration frames): from
+ * the named layers on, the model's own dense layers run on the accumulated values of the delta layers before
+ * them (a DeltaOutput at each boundary). Activity spreads with depth (every 3x3 window grows an active region by
+ * a pixel), and a delta layer active at most of its pixels costs more than its dense twin: the conv still runs
+ * nearly everywhere, plus masks and state. A dense tail costs what the dense model costs there, holds no
+ * state, and adds no truncation error.
+ *
  *   const delta = toDelta(dense, {threshold: 0.05});
  *   for (const frame of frames) {                 // one call per frame; each batch row a stream
  *     const y = delta.predictOnBatch(frame);      // (predict() would split batches above 32)
@@ -23,7 +30,7 @@ import * as tfl from '@tensorflow/tfjs-layers';
 import type {LayerVariable} from '@tensorflow/tfjs-layers';
 import type {Node} from '@tensorflow/tfjs-layers/dist/engine/topology';
 
-import {calibrateThresholdScales} from './calibrate';
+import {calibrateThresholdScales, measureActivity} from './calibrate';
 import {fromGraphModel, FromGraphModelOptions, GraphModelSource} from './graph/from_graph_model';
 import {checkThreshold, DeltaLayer, isDeltaLayer, layerClass} from './layers/base';
 import {DELTA_TWINS, DeltaInput, DeltaOutput, IDENTITY_AT_INFERENCE} from './layers/index';
@@ -45,7 +52,7 @@ export interface ToDeltaOptions {
    * the model and with saveThresholds.
    */
   thresholdScale?: 'absolute' | 'activation';
-  /** A few real frames (one model call each, a stream) for thresholdScale 'activation'. */
+  /** A few real frames (one model call each, a stream) for thresholdScale 'activation' and denseAbove. */
   calibrationFrames?: Array<tf.Tensor | tf.Tensor[]>;
   /** Per-layer thresholds by layer name (the dense layer's name; inputs: '<input>_sparsify'). */
   thresholds?: {[layerName: string]: number};
@@ -70,6 +77,19 @@ export interface ToDeltaOptions {
    * folded layer gets new weights; the other layers still share the dense model's.
    */
   foldBatchNorm?: boolean;
+  /**
+   * Layers (by the dense model's layer names) from which on the model runs dense: these layers and every
+   * layer they feed are the dense model's own (batch norms still folded; their weights are copies, so that
+   * disposing either model leaves the other whole), fed the accumulated values of the delta layers before
+   * them. Default: none (every layer is a delta layer).
+   */
+  denseFrom?: string[];
+  /**
+   * Chooses denseFrom by measured activity: a layer whose output is active at more than this fraction of its
+   * pixels, averaged over `calibrationFrames` after the first (run as a stream with this call's thresholds),
+   * starts a dense tail. Needs calibrationFrames (two or more). Default: none.
+   */
+  denseAbove?: number;
   /** Record per-layer statistics each frame (reads masks back: slower). */
   stats?: boolean;
   /** Name of the delta model (default '<name>_delta'). */
@@ -289,6 +309,53 @@ function foldedWeights(layer: Layer, bn: Layer): tf.Tensor[] {
   });
 }
 
+// ---- dense tails --------------------------------------------------------------------------
+
+/**
+ * The layers that start a dense tail: `names`, checked against the model's layers; a folded batch norm stands
+ * for the layer it folds into (which then runs dense too).
+ */
+function denseFromNames(model: tfl.LayersModel, names: string[], folds: Map<Layer, Layer>): Set<string> {
+  const known = new Set(flattenModel(model).layers.map((l) => l.name));
+  const unknown = names.filter((n) => !known.has(n));
+  if (unknown.length > 0) {
+    throw new Error(
+      `toDelta: denseFrom names layers that model '${model.name}' does not have: ${unknown.join(', ')}`,
+    );
+  }
+  const start = new Set(names);
+  for (const [producer, bn] of folds) if (start.has(bn.name)) start.add(producer.name);
+  return start;
+}
+
+/** The dense layer each delta twin was made from (names differ where a shared layer is called twice). */
+const sourceNames = new WeakMap<Layer, string>();
+
+/** denseFrom for options.denseAbove: the layers whose outputs the calibration frames keep above it. */
+function chooseDenseFrom(model: tfl.LayersModel, options: ToDeltaOptions): string[] {
+  const above = options.denseAbove!;
+  if (!(typeof above === 'number' && above >= 0 && above <= 1)) {
+    throw new Error(`toDelta: denseAbove must be a fraction in [0, 1], got ${JSON.stringify(above)}`);
+  }
+  const frames = options.calibrationFrames ?? [];
+  if (frames.length < 2) {
+    throw new Error(
+      `toDelta: denseAbove needs calibrationFrames: two or more real frames in a row (e.g. 8) to measure ` +
+        `each layer's activity on (got ${frames.length})`,
+    );
+  }
+  const probe = toDelta(model, {...options, denseAbove: undefined, stats: false, name: `${model.name}_probe`});
+  try {
+    const activity = measureActivity(probe, frames);
+    const chosen = [...activity]
+      .filter(([, a]) => a.macs > 0 && a.activeFraction > above)
+      .map(([name]) => sourceNames.get(probe.getLayer(name)) ?? name);
+    return [...new Set([...(options.denseFrom ?? []), ...chosen])];
+  } finally {
+    probe.dispose();
+  }
+}
+
 function deserializeAs(className: string): (config: tf.serialization.ConfigDict) => Layer {
   return (config) => new (layerClass(className))(config);
 }
@@ -345,6 +412,7 @@ export function toDelta(source: tfl.LayersModel | GraphModelSource, options: ToD
       `toDelta: restartAbove needs a model with one input; model '${model.name}' has ${model.inputs.length}`,
     );
   }
+  if (options.denseAbove != null) return toDelta(model, {...options, denseAbove: undefined, denseFrom: chooseDenseFrom(model, options)});
   const unique = nameAllocator();
   const created: Layer[] = [];
   const configure = (layer: Layer, fallback?: number) => {
@@ -375,10 +443,37 @@ export function toDelta(source: tfl.LayersModel | GraphModelSource, options: ToD
 
   const folds = (options.foldBatchNorm ?? true) ? batchNormFolds(model) : new Map<Layer, Layer>();
   const folded = new Set(folds.values());
+  const denseFrom = denseFromNames(model, options.denseFrom ?? [], folds);
+  // The symbolic tensors that hold dense values (outputs of the dense tail), and each delta tensor's
+  // DeltaOutput: one per tensor, shared by every dense layer and model output it feeds.
+  const denseSyms = new Set<Sym>();
+  const densified = new Map<Sym, Sym>();
+  const densify = (sym: Sym): Sym => {
+    if (denseSyms.has(sym)) return sym;
+    let out = densified.get(sym);
+    if (out == null) {
+      const layer = new DeltaOutput({name: unique(`${sym.sourceLayer.name}_densify`)});
+      configure(layer);
+      out = layer.apply(sym) as Sym;
+      densified.set(sym, out);
+      denseSyms.add(out);
+    }
+    return out;
+  };
   const outputs = rebuildGraph(model, sparsified, (layer, node, ins) => {
     if (folded.has(layer)) return ins[0];
     const className = layer.getClassName();
     const name = unique(layer.name);
+    const bn = folds.get(layer);
+    if (denseFrom.has(layer.name) || ins.some((sym) => denseSyms.has(sym))) {
+      const dense = ins.map(densify);
+      const made =
+        bn == null
+          ? twin(deserializeAs(className), layer, node, dense, name, false)
+          : twin(deserializeAs(className), layer, node, dense, name, false, {useBias: true}, foldedWeights(layer, bn));
+      [made.out].flat().forEach((sym) => denseSyms.add(sym));
+      return made.out;
+    }
     if (IDENTITY_AT_INFERENCE.has(className)) return twin(deserializeAs(className), layer, node, ins, name, share).out;
     const Twin = DELTA_TWINS.get(className);
     if (Twin == null) {
@@ -387,21 +482,16 @@ export function toDelta(source: tfl.LayersModel | GraphModelSource, options: ToD
           `(supported: ${supportedList()}). Convert the part of the model before it, or replace the layer.`,
       );
     }
-    const bn = folds.get(layer);
     const made =
       bn == null
         ? twin((config) => new Twin(config), layer, node, ins, name, share)
         : twin((config) => new Twin(config), layer, node, ins, name, share, {useBias: true}, foldedWeights(layer, bn));
     configure(made.created);
     created.push(made.created);
+    sourceNames.set(made.created, layer.name);
     return made.out;
   });
 
-  const densified = outputs.map((sym) => {
-    const layer = new DeltaOutput({name: unique(`${sym.sourceLayer.name}_densify`)});
-    configure(layer);
-    return layer.apply(sym) as Sym;
-  });
   const truncating = created.filter((l) => isDeltaLayer(l) && l.truncates).map((l) => l.name);
   const unknown = Object.keys(thresholds).filter((n) => !truncating.includes(n));
   if (unknown.length > 0) {
@@ -410,7 +500,7 @@ export function toDelta(source: tfl.LayersModel | GraphModelSource, options: ToD
         `${unknown.join(', ')} (its truncating layers: ${truncating.join(', ')})`,
     );
   }
-  const delta = tfl.model({inputs, outputs: densified, name: options.name ?? `${model.name}_delta`});
+  const delta = tfl.model({inputs, outputs: outputs.map(densify), name: options.name ?? `${model.name}_delta`});
   if (scaleMode === 'activation') {
     try {
       calibrateThresholdScales(delta, options.calibrationFrames!);

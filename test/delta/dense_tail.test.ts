@@ -1,0 +1,183 @@
+/**
+ * Delta models with a dense tail (toDelta's denseFrom / denseAbove), per backend: the hybrid equals the dense
+ * model at threshold 0 and the all-delta model with an exact tail at a threshold; one DeltaOutput per boundary
+ * tensor; the layers denseAbove picks are those the calibration frames keep active; clear errors; save -> load;
+ * toDense; weights owned, not shared.
+ */
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+
+import * as tf from '@tensorflow/tfjs-core';
+import * as tfl from '@tensorflow/tfjs-layers';
+import {expect} from 'chai';
+
+import {getDeltaStats, getThresholds, isDeltaLayer, nodeFileSystem, toDelta, toDense} from '../../src/index';
+import {describeEachBackend} from '../support/backends';
+import {expectClose, freshSeed} from '../support/util';
+import {randomizeWeights} from '../../data/models';
+import {resnetStyle, runParity} from '../support/sequences';
+
+const L = tfl.layers;
+
+/** A chain of 3x3 convs: a change at one pixel reaches a pixel more in every direction per layer. */
+function convChain(seed: number, depth: number, size: number): tfl.LayersModel {
+  const layers: tfl.layers.Layer[] = [];
+  for (let i = 0; i < depth; i++) {
+    layers.push(
+      L.conv2d({
+        ...(i === 0 ? {inputShape: [size, size, 3]} : {}),
+        filters: 6,
+        kernelSize: 3,
+        padding: 'same',
+        name: `conv${i}`,
+      }),
+      L.batchNormalization({name: `conv${i}_bn`}),
+      L.leakyReLU({alpha: 0.2, name: `act${i}`}),
+    );
+  }
+  const model = tfl.sequential({layers, name: 'chain'});
+  randomizeWeights(model, seed);
+  return model;
+}
+
+/** `count` frames of `shape` that differ from the first only in a small patch at the centre, drawn anew each frame. */
+function patchFrames(shape: number[], count: number, seed: number): tf.Tensor[] {
+  const [b, h, w, c] = shape;
+  const base = tf.randomUniform(shape, -1, 1, 'float32', seed);
+  const inPatch = tf.tidy(() => {
+    const rows = tf.logicalAnd(tf.greaterEqual(tf.range(0, h), h / 2 - 1), tf.less(tf.range(0, h), h / 2 + 1));
+    const cols = tf.logicalAnd(tf.greaterEqual(tf.range(0, w), w / 2 - 1), tf.less(tf.range(0, w), w / 2 + 1));
+    return tf.tile(tf.logicalAnd(tf.reshape(rows, [1, h, 1, 1]), tf.reshape(cols, [1, 1, w, 1])), [b, 1, 1, c]);
+  });
+  const frames = Array.from({length: count}, (_, t) =>
+    tf.tidy(() => tf.where(inPatch, tf.randomUniform(shape, -1, 1, 'float32', seed + 1 + t), base)),
+  );
+  tf.dispose([base, inPatch]);
+  return frames;
+}
+
+const convsOf = (model: tfl.LayersModel) => model.layers.filter((l) => /Conv2D$/.test(l.getClassName()));
+
+/** The outputs of `frames` run through `model` as a fresh stream. */
+function streamOutputs(model: tfl.LayersModel, frames: tf.Tensor[]): tf.Tensor[] {
+  model.resetStates();
+  return frames.map((x) => model.predictOnBatch(x) as tf.Tensor);
+}
+
+describeEachBackend('toDelta with a dense tail', () => {
+  it('denseFrom: equals the dense model at threshold 0 (residual adds across the boundary, batch 2, odd sizes)', () => {
+    const seed = freshSeed();
+    const dense = resnetStyle(seed, [null, null, 3], 4);
+    // block2_conv2 starts the tail: block2_add then mixes a dense branch and the delta shortcut from block1.
+    const hybrid = toDelta(dense, {denseFrom: ['block2_conv2']});
+    const classOf = (name: string) => hybrid.getLayer(name).getClassName();
+    expect(classOf('block2_conv1'), 'before the boundary').to.equal('DeltaConv2D');
+    expect(classOf('block2_conv2'), 'its batch norm folded').to.equal('Conv2D');
+    expect(classOf('block2_add')).to.equal('Add');
+    expect(classOf('logits')).to.equal('Dense');
+    const outs = hybrid.layers.filter((l) => l.getClassName() === 'DeltaOutput').map((l) => l.name);
+    expect(outs.sort(), 'one DeltaOutput per delta tensor that feeds the tail, none at the (dense) output').to.deep.equal([
+      'block1_relu2_densify',
+      'block2_relu1_densify',
+    ]);
+    runParity(dense, hybrid, [[2, 17, 15, 3]], 8, seed, `resnet-style, dense from block2_conv2 (seed ${seed})`);
+    // Naming a folded batch norm starts the tail at its conv.
+    const fromBn = toDelta(dense, {denseFrom: ['block3_conv1_bn']});
+    expect(fromBn.getLayer('block3_conv1').getClassName()).to.equal('Conv2D');
+    expect(fromBn.getLayer('block2_conv2').getClassName()).to.equal('DeltaConv2D');
+    runParity(dense, fromBn, [[1, 9, 11, 3]], 6, seed + 1, `dense from block3_conv1_bn (seed ${seed})`);
+    [hybrid, fromBn, dense].forEach((m) => m.dispose());
+  });
+
+  it('with a threshold, the head truncates as the all-delta model does and the tail adds no error', () => {
+    const seed = freshSeed();
+    const dense = resnetStyle(seed, [16, 16, 3], 4);
+    const hybrid = toDelta(dense, {threshold: 0.05, denseFrom: ['block3_conv1', 'block3_proj']});
+    const full = toDelta(dense, {threshold: 0.05});
+    const tail = Object.keys(getThresholds(full)).filter((n) => !(n in getThresholds(hybrid)));
+    expect(tail, 'the truncating layers of the tail').to.include.members(['block3_relu1', 'block3_relu2']);
+    // The same model, all delta, with its tail exact (threshold 0 there).
+    const exactTail = toDelta(dense, {threshold: 0.05, thresholds: Object.fromEntries(tail.map((n) => [n, 0]))});
+    runParity(exactTail, hybrid, [[2, 16, 16, 3]], 12, seed, `hybrid vs exact-tail delta (seed ${seed})`, undefined, 1e-4);
+    [hybrid, full, exactTail, dense].forEach((m) => m.dispose());
+  });
+
+  it('denseAbove: the layers the calibration frames keep active above it, and what they feed, run dense', () => {
+    const seed = freshSeed();
+    const dense = convChain(seed, 6, 16);
+    const frames = patchFrames([1, 16, 16, 3], 5, seed);
+    // The activity each conv's output has over those frames, measured on the all-delta model.
+    const full = toDelta(dense, {stats: true});
+    const activity = new Map<string, number>();
+    frames.forEach((frame, i) => {
+      tf.dispose(full.predictOnBatch(frame));
+      if (i === 0) return;
+      for (const l of getDeltaStats(full).layers)
+        activity.set(l.name, (activity.get(l.name) ?? 0) + l.activeFraction / (frames.length - 1));
+    });
+    const convs = convsOf(dense).map((l) => l.name);
+    const measured = convs.map((n) => activity.get(n)!);
+    for (let i = 1; i < measured.length; i++) expect(measured[i], `activity grows: ${measured}`).to.be.greaterThan(measured[i - 1]);
+    const above = (measured[2] + measured[3]) / 2;
+    const hybrid = toDelta(dense, {denseAbove: above, calibrationFrames: frames});
+    expect(
+      convs.map((n) => isDeltaLayer(hybrid.getLayer(n))),
+      `activity ${measured.map((a) => a.toFixed(3))}, denseAbove ${above.toFixed(3)}`,
+    ).to.deep.equal([true, true, true, false, false, false]);
+    const chosen = toDelta(dense, {denseFrom: ['conv3']});
+    runParity(chosen, hybrid, [[1, 16, 16, 3]], 6, seed, `denseAbove vs denseFrom conv3 (seed ${seed})`, undefined, 0);
+    // Above every layer's activity: all delta; at 0, every layer with any activity dense.
+    const none = toDelta(dense, {denseAbove: 1, calibrationFrames: frames});
+    expect(convsOf(none).every(isDeltaLayer)).to.equal(true);
+    const all = toDelta(dense, {denseAbove: 0, calibrationFrames: frames});
+    expect(convsOf(all).some(isDeltaLayer)).to.equal(false);
+    runParity(dense, all, [[1, 16, 16, 3]], 4, seed, `denseAbove 0 (seed ${seed})`);
+    tf.dispose(frames);
+    [full, hybrid, chosen, none, all, dense].forEach((m) => m.dispose());
+  });
+
+  it('errors name the option and what is wrong with it', () => {
+    const seed = freshSeed();
+    const dense = convChain(seed, 2, 8);
+    const frames = patchFrames([1, 8, 8, 3], 3, seed);
+    expect(() => toDelta(dense, {denseFrom: ['conv1', 'nope']})).to.throw(/denseFrom .*'chain' does not have: nope/);
+    expect(() => toDelta(dense, {denseAbove: 0.5})).to.throw(/denseAbove needs calibrationFrames.*got 0/);
+    expect(() => toDelta(dense, {denseAbove: 0.5, calibrationFrames: frames.slice(0, 1)})).to.throw(/got 1/);
+    expect(() => toDelta(dense, {denseAbove: 1.5, calibrationFrames: frames})).to.throw(/denseAbove must be a fraction .* 1.5/);
+    expect(() => toDelta(dense, {denseAbove: -0.1, calibrationFrames: frames})).to.throw(/denseAbove must be a fraction/);
+    tf.dispose(frames);
+    dense.dispose();
+  });
+
+  it('save -> load, toDense, and weights the hybrid owns', async () => {
+    const seed = freshSeed();
+    const dense = resnetStyle(seed, [16, 16, 3], 4);
+    const hybrid = toDelta(dense, {threshold: 0.02, denseFrom: ['block2_conv1']});
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tfjs-delta-'));
+    try {
+      await hybrid.save(nodeFileSystem(dir));
+      const loaded = await tfl.loadLayersModel(nodeFileSystem(dir));
+      expect(loaded.layers.map((l) => l.getClassName())).to.deep.equal(hybrid.layers.map((l) => l.getClassName()));
+      runParity(hybrid, loaded, [[1, 16, 16, 3]], 6, seed, `loaded hybrid (seed ${seed})`, undefined, 0);
+      loaded.dispose();
+    } finally {
+      fs.rmSync(dir, {recursive: true, force: true});
+    }
+    const back = toDense(hybrid);
+    expect(back.layers.some(isDeltaLayer)).to.equal(false);
+    tf.tidy(() => {
+      const x = tf.randomUniform([2, 16, 16, 3], -1, 1, 'float32', seed);
+      expectClose(back.predict(x) as tf.Tensor, dense.predict(x) as tf.Tensor, `toDense (seed ${seed})`, 1e-5, 1e-5);
+    });
+    // The tail's weights are copies: disposing the dense model leaves the hybrid whole.
+    const frames = Array.from({length: 4}, (_, t) => tf.randomUniform([1, 16, 16, 3], -1, 1, 'float32', seed + t));
+    const before = streamOutputs(hybrid, frames);
+    dense.dispose();
+    const after = streamOutputs(hybrid, frames);
+    after.forEach((t, i) => expectClose(t, before[i], `after the dense model was disposed, frame ${i}`, 0, 0));
+    tf.dispose([...frames, ...before, ...after]);
+    hybrid.dispose();
+    back.dispose();
+  });
+});
