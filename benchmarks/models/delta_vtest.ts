@@ -13,6 +13,8 @@
  *        [--sizes 256x256,576x768] [--frames 120] [--warmup 10] [--stats-frames 30] [--thresholds model=t1,t2;...]
  *        [--torch torch.json] [--torch-outputs dir] [--out file.json] [--quick] [--compiled (cuda: compileStream steps)]
  *        [--batch N (streams per call)] [--offset K (stream b starts K x b frames later; 37)]
+ *        [--dense-above a,b (also each threshold with a dense tail: toDelta's denseAbove, calibrated on the first
+ *        warm-up frames)]
  *   node dist/benchmarks/models/delta_vtest.js report <results.json> [<cuda_delta.json>]   markdown table + PNG plots
  *
  * Timing (timeSequence): frames are float32 tensors on the backend before timing (decode and upload are left
@@ -20,7 +22,9 @@
  * to the end of reading every output to the host (what a user waits for). The delta stream runs on from the
  * warm-up frames into the timed ones. TF32 allowed on 'cuda' (as PyTorch's cuDNN default). Errors are against
  * the dense model on the same frame: mean |delta - dense|, max |delta - dense| / max |dense|, and argmax
- * agreement (per heatmap joint for the pose models, top-1 class for MobileNetV2). Per-layer active fractions
+ * agreement (per heatmap joint for the pose models, top-1 class for MobileNetV2), and for PoseNet PCK: the dense
+ * model's confident keypoints (score > 0.5, multi-person decoding) the delta model puts within 2% of the image
+ * diagonal, over every batch row. Per-layer active fractions
  * come from a separate, untimed pass (statistics read masks back). State bytes: the delta layers' per-stream
  * buffers (accumulated inputs and residuals) of one stream.
  */
@@ -35,12 +39,15 @@ import {posenet} from '../../src/models/posenet';
 import {resnet, resnetWeightMapping} from '../../src/models/resnet';
 import {torchLayout} from '../../src/models/pytorch/mapping';
 import {deltaLayersOf, getDeltaStats, setDeltaStats, toDelta} from '../../src/delta/to_delta';
+import {isDeltaLayer} from '../../src/delta/layers/base';
 import {renderVegaLitePng} from '../../src/pipeline/chart';
 import {argmaxPerChannel} from '../../src/pipeline/overlay';
 import {compileStream} from '../../src/stream/compile_stream';
 import {loadNsfwMobileNetV2, RESNET_SEED, seededResNet50Pose} from '../../data/models';
 import {frameTensor, vtestRgb} from '../../data/vtest';
 import {posenetJsonPath} from '../../src/io/cache';
+import {posePck, posesOf} from '../../src/pipeline/fidelity';
+import type {Pose} from '../../src/models/posenet_decode';
 
 const POSENET_JSON = posenetJsonPath();
 
@@ -280,6 +287,8 @@ interface Args {
   /** Streams per call: stream b starts offset x b frames later in the clip. */
   batch: number;
   offset: number;
+  /** Dense-tail variants of every threshold (toDelta's denseAbove). */
+  denseAbove: number[];
 }
 
 function parseRunArgs(argv: string[]): Args {
@@ -301,6 +310,7 @@ function parseRunArgs(argv: string[]): Args {
     compiled: false,
     batch: 1,
     offset: 37,
+    denseAbove: [],
   };
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i];
@@ -320,6 +330,7 @@ function parseRunArgs(argv: string[]): Args {
     else if (flag === '--frames') args.frames = Number(value);
     else if (flag === '--batch') args.batch = Number(value);
     else if (flag === '--offset') args.offset = Number(value);
+    else if (flag === '--dense-above') args.denseAbove = value.split(',').map(Number);
     else if (flag === '--warmup') args.warmup = Number(value);
     else if (flag === '--stats-frames') args.statsFrames = Number(value);
     else if (flag === '--thresholds') {
@@ -340,7 +351,8 @@ function parseRunArgs(argv: string[]): Args {
     !(args.warmup >= 1) ||
     !(Number.isInteger(args.batch) && args.batch >= 1) ||
     !(Number.isInteger(args.offset) && args.offset >= 0) ||
-    args.sizes.some(([h, w]) => !(h > 0 && w > 0))
+    args.sizes.some(([h, w]) => !(h > 0 && w > 0)) ||
+    args.denseAbove.some((a) => !(a >= 0 && a <= 1))
   ) {
     throw new Error(`bad arguments: ${JSON.stringify(args)}`);
   }
@@ -382,6 +394,9 @@ function deviceInfo(backend: string): {gpu: string | null; device?: unknown} {
 
 interface DeltaRun {
   threshold: number;
+  /** toDelta's denseAbove, and the weighted layers it made dense. */
+  denseAbove?: number;
+  denseLayers?: string[];
   timing: Omit<SequenceTiming, 'ms'> & {msPerFrame: number[]};
   speedupVsDense: number;
   speedupVsTorch?: number;
@@ -393,6 +408,8 @@ interface DeltaRun {
     maxRelFirstHalf: number;
     maxRelSecondHalf: number;
     perFrameMaxRel: number[];
+    /** PoseNet: PCK against the dense model's keypoints (every row, every timed frame). */
+    pck?: number;
   };
   stats: {
     frames: number;
@@ -460,13 +477,31 @@ async function runCase(
         ),
   );
   const key = `${spec.name} ${height}x${width}`;
-  let shapes: number[][] = [];
-  // Dense reference: timed, keeping the host outputs of every timed frame.
-  const denseOut: Float32Array[] = [];
-  const dense = timeStream(model, args, frames, (_, out) => denseOut.push(out[0]));
-  tf.tidy(() => {
+  const shapes = tf.tidy(() => {
     const out = model.predict(frames[0]) as tf.Tensor | tf.Tensor[];
-    shapes = (Array.isArray(out) ? out : [out]).map((o) => o.shape);
+    return (Array.isArray(out) ? out : [out]).map((o) => o.shape);
+  });
+  // Poses of every batch row, decoded from the host copy of PoseNet's outputs.
+  const posesByRow = (values: Float32Array[]): Pose[][] =>
+    Array.from({length: args.batch}, (_, b) => {
+      tf.engine().startScope();
+      try {
+        const rows = values.map((v, k) => {
+          const n = v.length / shapes[k][0];
+          return tf.tensor(v.subarray(b * n, (b + 1) * n), [1, ...shapes[k].slice(1)]);
+        });
+        return posesOf(rows, height, width);
+      } finally {
+        tf.engine().endScope();
+      }
+    });
+  const isPose = spec.name === 'posenet';
+  // Dense reference: timed, keeping the host outputs (and PoseNet's poses) of every timed frame.
+  const denseOut: Float32Array[] = [];
+  const densePoses: Pose[][][] = [];
+  const dense = timeStream(model, args, frames, (_, out) => {
+    denseOut.push(out[0]);
+    if (isPose) densePoses.push(posesByRow(out));
   });
   const channels = shapes[0][shapes[0].length - 1];
   const denseProfile = await profileFrame(
@@ -507,12 +542,33 @@ async function runCase(
   );
 
   const thresholds = [0, ...(args.thresholds[spec.name] ?? spec.thresholds).filter((v) => v !== 0)];
-  for (const threshold of thresholds) {
-    const delta = toDelta(model, {threshold});
+  const variants = thresholds.flatMap((threshold) => [
+    {threshold, denseAbove: undefined as number | undefined},
+    ...args.denseAbove.map((denseAbove) => ({threshold, denseAbove})),
+  ]);
+  const calibrationFrames = frames.slice(0, Math.min(8, args.warmup));
+  const modelMacs = new Map<number, number>(); // per threshold, of the all-delta model
+  for (const {threshold, denseAbove} of variants) {
+    const delta = toDelta(model, {
+      threshold,
+      denseAbove,
+      calibrationFrames: denseAbove != null ? calibrationFrames : undefined,
+    });
+    const denseLayers =
+      denseAbove == null
+        ? undefined
+        : delta.layers.filter((l) => !isDeltaLayer(l) && l.weights.length > 0).map((l) => l.name);
     const errors: FrameError[] = [];
-    const timing = timeStream(delta, args, frames, (i, out) =>
-      errors.push(compare(out[0], denseOut[i], spec.kind, channels)),
-    );
+    const pck = {correct: 0, total: 0};
+    const timing = timeStream(delta, args, frames, (i, out) => {
+      errors.push(compare(out[0], denseOut[i], spec.kind, channels));
+      if (!isPose) return;
+      posesByRow(out).forEach((poses, b) => {
+        const r = posePck(densePoses[i][b], poses, height, width);
+        pck.correct += r.correct;
+        pck.total += r.total;
+      });
+    });
     const stateBytes = deltaStateBytes(delta);
     // One more frame of the stream, profiled per kernel (untimed).
     const profile = await profileFrame((x) => delta.predict(x) as tf.Tensor | tf.Tensor[], frames[frames.length - 2]);
@@ -520,13 +576,15 @@ async function runCase(
     delta.resetStates();
     setDeltaStats(delta, true);
     const sums = new Map<string, {className: string; macs: number; sum: number}>();
-    let skipped = 0;
+    let skipped = 0,
+      macs = 0;
     const statsFrames = Math.min(args.statsFrames, frames.length);
     for (let i = 0; i < statsFrames; i++) {
       tf.dispose(delta.predict(frames[i]) as tf.Tensor | tf.Tensor[]);
       if (i === 0) continue; // the first frame is dense by definition
       const stats = getDeltaStats(delta);
-      skipped += stats.skippedShare;
+      skipped += stats.macsSkipped;
+      macs = stats.macs;
       for (const l of stats.layers) {
         const e = sums.get(l.name) ?? {className: l.className, macs: l.macs, sum: 0};
         e.sum += l.activeFraction;
@@ -536,8 +594,11 @@ async function runCase(
     const n = Math.max(1, statsFrames - 1);
     const half = Math.floor(errors.length / 2);
     const maxOf = (v: number[]) => v.reduce((a, b) => (b > a || Number.isNaN(b) ? b : a), 0);
+    if (denseAbove == null) modelMacs.set(threshold, macs);
     const run: DeltaRun = {
       threshold,
+      denseAbove,
+      denseLayers,
       timing: summary(timing),
       speedupVsDense: dense.meanMs / timing.meanMs,
       speedupVsTorch: t != null ? t.meanMs / timing.meanMs : undefined,
@@ -549,10 +610,12 @@ async function runCase(
         maxRelFirstHalf: maxOf(errors.slice(0, half).map((e) => e.maxRel)),
         maxRelSecondHalf: maxOf(errors.slice(half).map((e) => e.maxRel)),
         perFrameMaxRel: errors.map((e) => e.maxRel),
+        pck: isPose && pck.total > 0 ? pck.correct / pck.total : undefined,
       },
       stats: {
         frames: statsFrames,
-        skippedMacShare: skipped / n,
+        // A dense tail's layers are not delta layers: the share is of the all-delta model's MACs.
+        skippedMacShare: skipped / n / (denseAbove == null ? macs : (modelMacs.get(threshold) ?? NaN)),
         layers: [...sums].map(([name, e]) => ({name, className: e.className, activeFraction: e.sum / n, macs: e.macs})),
       },
       stateBytes,
@@ -560,10 +623,13 @@ async function runCase(
     };
     result.delta.push(run);
     console.log(
-      `  delta t=${threshold}: ${timing.medianMs.toFixed(2)} ms/frame, ${run.speedupVsDense.toFixed(2)}x dense` +
+      `  delta t=${threshold}${denseAbove != null ? ` denseAbove=${denseAbove} (${denseLayers!.length} dense layers)` : ''}: ` +
+        `${timing.medianMs.toFixed(2)} ms/frame, ${run.speedupVsDense.toFixed(2)}x dense` +
         (run.speedupVsTorch != null ? `, ${run.speedupVsTorch.toFixed(2)}x PyTorch` : '') +
         `; mean |diff| ${run.error.meanAbs.toExponential(2)}, max rel ${run.error.maxRel.toExponential(2)}, ` +
-        `agreement ${(100 * run.error.agreement).toFixed(2)}%, MACs skipped ${(100 * run.stats.skippedMacShare).toFixed(1)}%, ` +
+        `agreement ${(100 * run.error.agreement).toFixed(2)}%` +
+        (run.error.pck != null ? `, PCK ${(100 * run.error.pck).toFixed(1)}%` : '') +
+        `, MACs skipped ${(100 * run.stats.skippedMacShare).toFixed(1)}%, ` +
         `state ${(stateBytes.bytes / 2 ** 20).toFixed(1)} MiB; profiled frame: ${profile.kernels} kernels ` +
         `(dense ${denseProfile.kernels}), top ${profile.top
           .slice(0, 4)
@@ -673,16 +739,17 @@ export function markdown(r: Result): string {
     `End to end on vtest.avi, batch ${r.batch ?? 1}, '${r.backend}'${r.gpu ? ` on ${r.gpu}` : ''}, TF32 allowed on both sides; ` +
       `${r.frames} consecutive frames after ${r.warmup} warm-up, FPS = 1000 / mean ms per call (predict + read outputs; a call is one frame of each stream).`,
     '',
-    '| model | size | threshold | FPS delta | FPS dense | FPS PyTorch | delta/dense | delta/PyTorch | agreement | mean abs diff | max rel diff | MACs skipped | state / stream |',
-    '|---|---|---|---|---|---|---|---|---|---|---|---|---|',
+    '| model | size | threshold | FPS delta | FPS dense | FPS PyTorch | delta/dense | delta/PyTorch | agreement | PCK | mean abs diff | max rel diff | MACs skipped | state / call |',
+    '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|',
   ];
   const f = (v: number | undefined, d = 1) => (v == null ? '-' : v.toFixed(d));
   for (const c of r.cases) {
     for (const d of c.delta) {
       lines.push(
-        `| ${c.model} | ${c.size[1]}x${c.size[0]} | ${d.threshold} | ${f(d.timing.fps)} | ${f(c.dense.fps)} | ${f(c.torch?.fps)} | ` +
+        `| ${c.model} | ${c.size[1]}x${c.size[0]} | ${d.threshold}${d.denseAbove != null ? `, dense above ${d.denseAbove} (${d.denseLayers?.length} layers)` : ''} | ` +
+          `${f(d.timing.fps)} | ${f(c.dense.fps)} | ${f(c.torch?.fps)} | ` +
           `${f(d.speedupVsDense, 2)}x | ${d.speedupVsTorch == null ? '-' : `${d.speedupVsTorch.toFixed(2)}x`} | ` +
-          `${(100 * d.error.agreement).toFixed(2)}% | ${d.error.meanAbs.toExponential(2)} | ${d.error.maxRel.toExponential(2)} | ` +
+          `${(100 * d.error.agreement).toFixed(2)}% | ${d.error.pck == null ? '-' : `${(100 * d.error.pck).toFixed(1)}%`} | ${d.error.meanAbs.toExponential(2)} | ${d.error.maxRel.toExponential(2)} | ` +
           `${(100 * d.stats.skippedMacShare).toFixed(1)}% | ${(d.stateBytes.bytes / 2 ** 20).toFixed(1)} MiB |`,
       );
     }

@@ -13,22 +13,29 @@ constexpr int kWarps = kThreads / 32;
 
 inline int blocksFor(int64_t n, int perBlock) { return deltaGrid(n, perBlock); }
 
-// One warp per pixel, lanes over channels. An inactive pixel only carries its state over (the state outputs are
-// new buffers); an active one is evaluated twice: once for the flush decision (max over channels), once to write.
-// In place (outA == a, outR == r; no __restrict__ on them): each element is read before it is written, by the
-// same lane.
+// A group of G lanes per pixel (G = the channel count rounded up to a power of two, at most a warp), lanes over
+// channels, so that a 3-channel input does not leave 29 of 32 lanes idle. A warp takes 32 / G consecutive pixels
+// and every lane runs the loop and the shuffles, so that the group reductions see a converged warp. An inactive
+// pixel only carries its state over (the state outputs are new buffers); an active one is evaluated twice: once
+// for the flush decision (max over channels), once to write. In place (outA == a, outR == r; no __restrict__ on
+// them): each element is read before it is written, by the same lane.
+template <int G>
 __global__ void sparseAccumulateKernel(const float* a, const float* r, const float* __restrict__ d,
                                        const uint8_t* __restrict__ mask, float* __restrict__ outD, float* outA,
                                        float* outR, uint8_t* __restrict__ outMask, int64_t pixels, int channels,
                                        double threshold, int act, double alpha, bool writeZeros) {
-  const int lane = threadIdx.x & 31;
-  const int64_t stride = (int64_t)gridDim.x * kWarps;
+  constexpr int kPerWarp = 32 / G;
+  const int lane = threadIdx.x % G;
+  const int64_t stride = (int64_t)gridDim.x * kWarps * kPerWarp;
   const bool inPlace = outA == a && outR == r;  // the state is updated where it lies: inactive pixels cost nothing
-  for (int64_t p = (int64_t)blockIdx.x * kWarps + threadIdx.x / 32; p < pixels; p += stride) {
+  for (int64_t base = ((int64_t)blockIdx.x * kWarps + threadIdx.x / 32) * kPerWarp; base < pixels; base += stride) {
+    const int64_t p = base + (threadIdx.x % 32) / G;
+    const bool valid = p < pixels;
+    const bool active = valid && (mask == nullptr || mask[p]);
     const int64_t o = p * channels;
-    if (mask != nullptr && !mask[p]) {
+    if (valid && !active) {
       if (!inPlace || writeZeros) {
-        for (int c = lane; c < channels; c += 32) {
+        for (int c = lane; c < channels; c += G) {
           if (!inPlace) {
             outA[o + c] = a[o + c];
             outR[o + c] = r[o + c];
@@ -37,17 +44,19 @@ __global__ void sparseAccumulateKernel(const float* a, const float* r, const flo
         }
       }
       if (lane == 0) outMask[p] = 0;
-      continue;
     }
     float largest = 0.f;
-    for (int c = lane; c < channels; c += 32) {
-      const float av = a[o + c], s = r[o + c] + d[o + c], next = av + s;
-      const float e = (float)(deltaActivate(act, next, alpha) - deltaActivate(act, av, alpha));
-      largest = fmaxf(largest, fabsf(e));
+    if (active) {
+      for (int c = lane; c < channels; c += G) {
+        const float av = a[o + c], s = r[o + c] + d[o + c], next = av + s;
+        const float e = (float)(deltaActivate(act, next, alpha) - deltaActivate(act, av, alpha));
+        largest = fmaxf(largest, fabsf(e));
+      }
     }
-    for (int off = 16; off > 0; off >>= 1) largest = fmaxf(largest, __shfl_xor_sync(0xffffffffu, largest, off));
+    for (int off = G / 2; off > 0; off >>= 1) largest = fmaxf(largest, __shfl_xor_sync(0xffffffffu, largest, off));
+    if (!active) continue;
     const bool flush = (double)largest > threshold;
-    for (int c = lane; c < channels; c += 32) {
+    for (int c = lane; c < channels; c += G) {
       const float av = a[o + c], s = r[o + c] + d[o + c];
       if (flush) {
         const float next = av + s;
@@ -114,8 +123,23 @@ void launchSparseAccumulate(cudaStream_t s, const float* a, const float* r, cons
                             double threshold, int act, double alpha, bool writeZeros) {
   if (pixels == 0 || channels == 0) return;
   if (channels > (1 << 30)) failArg("sparseAccumulate", "too many channels");
-  sparseAccumulateKernel<<<blocksFor(pixels, kWarps), kThreads, 0, s>>>(
-      a, r, d, mask, outD, outA, outR, outMask, pixels, (int)channels, threshold, act, alpha, writeZeros);
+  const int c = (int)channels;
+  auto launch = [&](auto kernel, int lanes) {
+    kernel<<<blocksFor(pixels, kThreads / lanes), kThreads, 0, s>>>(a, r, d, mask, outD, outA, outR, outMask, pixels, c,
+                                                                    threshold, act, alpha, writeZeros);
+  };
+  if (c <= 1)
+    launch(sparseAccumulateKernel<1>, 1);
+  else if (c <= 2)
+    launch(sparseAccumulateKernel<2>, 2);
+  else if (c <= 4)
+    launch(sparseAccumulateKernel<4>, 4);
+  else if (c <= 8)
+    launch(sparseAccumulateKernel<8>, 8);
+  else if (c <= 16)
+    launch(sparseAccumulateKernel<16>, 16);
+  else
+    launch(sparseAccumulateKernel<32>, 32);
   TD_LAUNCHED("sparseAccumulate");
 }
 

@@ -41,6 +41,14 @@ function nonNegativeInt(name: string) {
   };
 }
 
+function fraction(name: string) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!(n >= 0 && n <= 1)) throw new InvalidArgumentError(`${name} must be a fraction in [0, 1].`);
+    return n;
+  };
+}
+
 function nonNegative(name: string) {
   return (value: string): number => {
     const n = Number(value);
@@ -124,6 +132,13 @@ export function buildProgram(): Command {
     .option('--delta', 'run the delta model (toDelta) instead of the dense one')
     .option('--compare', 'run dense and delta side by side and report the deviation')
     .option('--threshold <t>', 'delta threshold at the input and every activation', nonNegative('--threshold'), 0.05)
+    .option(
+      '--dense-above <fraction>',
+      "layers the clip's first 8 frames keep active above this fraction, and the layers after them, run dense " +
+        '(1: every layer delta)',
+      fraction('--dense-above'),
+      0.5,
+    )
     .option('-o, --output <file>', 'overlay video (keypoints for PoseNet, a heatmap tint otherwise)')
     .option('--stats <file>', 'per-frame timings, active fractions and deviation (.csv or .json)')
     .option(

@@ -26,6 +26,8 @@ export interface RunCommandOptions {
   delta?: boolean;
   compare?: boolean;
   threshold: number;
+  /** The delta model's dense tail: toDelta's denseAbove, measured on the clip's first frames (1: none). */
+  denseAbove: number;
   output?: string;
   stats?: string;
   size?: string;
@@ -48,9 +50,14 @@ export function summaryTable(s: RunSummary): string {
     ['frames/s (after the first)', fmt(s.denseFps, 'fps'), fmt(s.deltaFps, 'fps')],
     ['speed-up', '', s.denseFps && s.deltaFps ? `${(s.deltaFps / s.denseFps).toFixed(2)}x` : '-'],
     ['mean input active pixels', '', fmt(s.meanInputActive, 'pct')],
-    ['mean multiply-adds skipped', '', fmt(s.meanMacsSkipped, 'pct')],
+    [
+      s.denseTailLayers ? 'multiply-adds skipped (delta)' : 'mean multiply-adds skipped',
+      '',
+      fmt(s.meanMacsSkipped, 'pct'),
+    ],
     ['max output deviation', '', fmt(s.maxDeviation, 'exp')],
   ];
+  if (s.denseTailLayers != null) rows.push(['layers run dense (tail)', '', `${s.denseTailLayers}`]);
   if (s.pck != null) rows.push(['PCK vs dense (2% diagonal)', '', fmt(s.pck, 'pct')]);
   if (s.meanTop1Agreement != null) rows.push(['top-1 agreement', '', fmt(s.meanTop1Agreement, 'pct')]);
   if (s.maxLogitRelError != null) rows.push(['max logit error (relative)', '', fmt(s.maxLogitRelError, 'exp')]);
@@ -81,7 +88,7 @@ export async function runCommand(modelName: string, input: string, options: RunC
   const compiled = (options.compile ?? true) && tf.getBackend() === 'cuda';
   console.log(
     `model: ${isPosenet ? 'PoseNet-MobileNetV1 (trained)' : modelName} at ${height}x${width}, ${mode}` +
-      `${mode !== 'dense' ? `, threshold ${options.threshold}` : ''}${compiled ? `, compiled (CUDA graph per frame, ${options.precision ?? 'tf32'})` : ''}; ` +
+      `${mode !== 'dense' ? `, threshold ${options.threshold}, dense above ${options.denseAbove} active` : ''}${compiled ? `, compiled (CUDA graph per frame, ${options.precision ?? 'tf32'})` : ''}; ` +
       `input: ${input} (${info.width}x${info.height}, ${info.fps} fps, ~${info.frames} frames)`,
   );
   if (options.output != null) {
@@ -106,6 +113,7 @@ export async function runCommand(modelName: string, input: string, options: RunC
       model,
       mode,
       threshold: options.threshold,
+      denseAbove: options.denseAbove < 1 ? options.denseAbove : undefined,
       height,
       width,
       range,

@@ -76,7 +76,10 @@ export interface LayerActivity {
  * whole frame), run as a stream from a reset state with the layers' own thresholds; by layer name. Leaves
  * statistics as they were and the streams reset.
  */
-export function measureActivity(model: tfl.LayersModel, frames: Array<tf.Tensor | tf.Tensor[]>): Map<string, LayerActivity> {
+export function measureActivity(
+  model: tfl.LayersModel,
+  frames: Array<tf.Tensor | tf.Tensor[]>,
+): Map<string, LayerActivity> {
   const layers = model.layers.filter(isDeltaLayer);
   const saved = layers.map((l) => l.statsEnabled);
   const sums = new Map<string, LayerActivity>();

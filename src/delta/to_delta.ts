@@ -13,7 +13,7 @@
  *
  * A delta model may end in a dense tail (`denseFrom`, or `denseAbove` measured on calibration frames): from
  * the named layers on, the model's own dense layers run on the accumulated values of the delta layers before
- * them (a DeltaOutput at each boundary). Activity spreads with depth (every 3x3 window grows an active region by
+ * them (a DeltaOutput at each boundary; a tail that starts at an input takes the frames). Activity spreads with depth (every 3x3 window grows an active region by
  * a pixel), and a delta layer active at most of its pixels costs more than its dense twin: the conv still runs
  * nearly everywhere, plus masks and state. A dense tail costs what the dense model costs there, holds no
  * state, and adds no truncation error.
@@ -81,7 +81,7 @@ export interface ToDeltaOptions {
    * Layers (by the dense model's layer names) from which on the model runs dense: these layers and every
    * layer they feed are the dense model's own (batch norms still folded; their weights are copies, so that
    * disposing either model leaves the other whole), fed the accumulated values of the delta layers before
-   * them. Default: none (every layer is a delta layer).
+   * them, or the frames where they start at an input. Default: none (every layer is a delta layer).
    */
   denseFrom?: string[];
   /**
@@ -319,9 +319,7 @@ function denseFromNames(model: tfl.LayersModel, names: string[], folds: Map<Laye
   const known = new Set(flattenModel(model).layers.map((l) => l.name));
   const unknown = names.filter((n) => !known.has(n));
   if (unknown.length > 0) {
-    throw new Error(
-      `toDelta: denseFrom names layers that model '${model.name}' does not have: ${unknown.join(', ')}`,
-    );
+    throw new Error(`toDelta: denseFrom names layers that model '${model.name}' does not have: ${unknown.join(', ')}`);
   }
   const start = new Set(names);
   for (const [producer, bn] of folds) if (start.has(bn.name)) start.add(producer.name);
@@ -412,7 +410,8 @@ export function toDelta(source: tfl.LayersModel | GraphModelSource, options: ToD
       `toDelta: restartAbove needs a model with one input; model '${model.name}' has ${model.inputs.length}`,
     );
   }
-  if (options.denseAbove != null) return toDelta(model, {...options, denseAbove: undefined, denseFrom: chooseDenseFrom(model, options)});
+  if (options.denseAbove != null)
+    return toDelta(model, {...options, denseAbove: undefined, denseFrom: chooseDenseFrom(model, options)});
   const unique = nameAllocator();
   const created: Layer[] = [];
   const configure = (layer: Layer, fallback?: number) => {
@@ -447,7 +446,8 @@ export function toDelta(source: tfl.LayersModel | GraphModelSource, options: ToD
   // The symbolic tensors that hold dense values (outputs of the dense tail), and each delta tensor's
   // DeltaOutput: one per tensor, shared by every dense layer and model output it feeds.
   const denseSyms = new Set<Sym>();
-  const densified = new Map<Sym, Sym>();
+  // A tail that starts at an input takes the frames themselves: exact, and no sparsify and densify passes.
+  const densified = new Map<Sym, Sym>(sparsified.map((sym, i) => [sym, inputs[i]]));
   const densify = (sym: Sym): Sym => {
     if (denseSyms.has(sym)) return sym;
     let out = densified.get(sym);
@@ -551,7 +551,10 @@ export interface LayerStats {
 export interface DeltaFrameStats {
   /** Per delta layer, for the last frame (layers that did not run are left out). */
   layers: LayerStats[];
-  /** Dense multiply-adds of the model per frame, and those the delta model could skip. */
+  /**
+   * Dense multiply-adds per frame of the delta layers (a dense tail's layers are not counted), and those the
+   * delta model could skip.
+   */
   macs: number;
   macsSkipped: number;
   /** macsSkipped / macs (0 when the model has no weighted layers). */
@@ -573,7 +576,8 @@ export function getDeltaStats(model: tfl.LayersModel): DeltaFrameStats {
     if (layer.lastStats == null) continue;
     layers.push({name: layer.name, className: layer.getClassName(), ...layer.lastStats});
   }
-  if (layers.length === 0 && deltaLayersOf(model).every((l) => !l.statsEnabled)) {
+  const all = deltaLayersOf(model);
+  if (layers.length === 0 && all.length > 0 && all.every((l) => !l.statsEnabled)) {
     throw new Error(
       `getDeltaStats: statistics are off for model '${model.name}'; call setDeltaStats(model) ` +
         `or toDelta(model, {stats: true}) and run a frame`,

@@ -12,6 +12,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 
 import {DeltaFrameStats, getDeltaStats, toDelta} from '../delta/to_delta';
+import {isDeltaLayer} from '../delta/layers/base';
 import {CompiledStream, compileStream} from '../stream/compile_stream';
 import type {StreamPrecision} from '../stream/compile_stream';
 import {probeVideo, readFrames, VideoInfo, VideoWriter} from './ffmpeg';
@@ -29,6 +30,11 @@ export interface RunOptions {
   mode: RunMode;
   /** Delta threshold of the input and every activation. */
   threshold: number;
+  /**
+   * The delta model's dense tail (toDelta's denseAbove): layers whose output the first CALIBRATION_FRAMES
+   * frames keep active above this fraction, and what they feed, run dense. Default: none (every layer delta).
+   */
+  denseAbove?: number;
   /** Model input size; frames are resized to it. */
   height: number;
   width: number;
@@ -105,6 +111,8 @@ export interface RunSummary {
   pck?: number;
   meanTop1Agreement?: number;
   maxLogitRelError?: number;
+  /** With denseAbove: the weighted layers of the delta model that run dense (its dense tail). */
+  denseTailLayers?: number;
   interrupted: boolean;
   records: FrameRecord[];
 }
@@ -164,12 +172,68 @@ export function captions(record: FrameRecord): [string[], string[]] {
   return [dense, delta];
 }
 
+/** Frames that choose a dense tail (RunOptions.denseAbove); they are then run like every other frame. */
+export const CALIBRATION_FRAMES = 8;
+
+/** The first `count` items of `source`, and an iterable of all of them (those first, then the rest). */
+async function peek<T>(
+  source: AsyncIterable<T> | Iterable<T>,
+  count: number,
+): Promise<{first: T[]; all: AsyncIterable<T>}> {
+  const it = (Symbol.asyncIterator in source ? source[Symbol.asyncIterator]() : source[Symbol.iterator]()) as
+    AsyncIterator<T> | Iterator<T>;
+  const first: T[] = [];
+  while (first.length < count) {
+    const next = await it.next();
+    if (next.done) break;
+    first.push(next.value);
+  }
+  async function* all() {
+    yield* first;
+    for (let next = await it.next(); !next.done; next = await it.next()) yield next.value;
+  }
+  return {first, all: all()};
+}
+
 export async function runModelOnVideo(options: RunOptions): Promise<RunSummary> {
   const info = options.source?.info ?? probeVideo(options.input);
   const {height, width, mode} = options;
   const [lo, hi] = options.range;
   const layerStats = options.layerStats ?? true;
-  const delta = mode === 'dense' ? null : toDelta(options.model, {threshold: options.threshold, stats: layerStats});
+  const toInput = (frame: Uint8Array) =>
+    tf.tidy(() => {
+      // Bytes go to the backend as bytes and are scaled there; bilinear resizing is linear, so it may follow.
+      const pixels = framesFromBytes(frame, [1, info.height, info.width, 3], (hi - lo) / 255) as tf.Tensor4D;
+      const resized =
+        height === info.height && width === info.width ? pixels : tf.image.resizeBilinear(pixels, [height, width]);
+      return tf.add(resized, lo);
+    });
+  let frames: AsyncIterable<Uint8Array> | Iterable<Uint8Array> =
+    options.source?.frames ?? readFrames(options.input, {maxFrames: options.maxFrames});
+  let delta: tfl.LayersModel | null = null;
+  if (mode !== 'dense') {
+    let calibrationFrames: tf.Tensor[] | undefined;
+    if (options.denseAbove != null) {
+      const peeked = await peek(frames, Math.min(CALIBRATION_FRAMES, options.maxFrames ?? Infinity));
+      frames = peeked.all;
+      calibrationFrames = peeked.first.length >= 2 ? peeked.first.map(toInput) : undefined;
+    }
+    try {
+      delta = toDelta(options.model, {
+        threshold: options.threshold,
+        stats: layerStats,
+        // A clip too short to measure keeps every layer delta.
+        denseAbove: calibrationFrames != null ? options.denseAbove : undefined,
+        calibrationFrames,
+      });
+    } finally {
+      tf.dispose(calibrationFrames ?? []);
+    }
+  }
+  const denseTailLayers =
+    delta != null && options.denseAbove != null
+      ? delta.layers.filter((l) => !isDeltaLayer(l) && l.weights.length > 0).length
+      : undefined;
   const compile = (options.compile ?? true) && tf.getBackend() === 'cuda';
   const runnerOf = (model: tfl.LayersModel | null): Runner | null =>
     model == null
@@ -185,7 +249,6 @@ export async function runModelOnVideo(options: RunOptions): Promise<RunSummary> 
   // Statistics of the frame just run: from the plan once it replays, from the layers while it warms up.
   const frameStats = (): DeltaFrameStats =>
     deltaRunner!.stream?.info.captured ? deltaRunner!.stream.stats() : getDeltaStats(delta!);
-  const frames = options.source?.frames ?? readFrames(options.input, {maxFrames: options.maxFrames});
   const writer = options.output
     ? new VideoWriter(options.output, {
         width: (mode === 'compare' ? 2 : 1) * info.width,
@@ -201,13 +264,7 @@ export async function runModelOnVideo(options: RunOptions): Promise<RunSummary> 
     let index = 0;
     for await (const frame of frames) {
       if (options.maxFrames != null && index >= options.maxFrames) break;
-      const x = tf.tidy(() => {
-        // Bytes go to the backend as bytes and are scaled there; bilinear resizing is linear, so it may follow.
-        const pixels = framesFromBytes(frame, [1, info.height, info.width, 3], (hi - lo) / 255) as tf.Tensor4D;
-        const resized =
-          height === info.height && width === info.width ? pixels : tf.image.resizeBilinear(pixels, [height, width]);
-        return tf.add(resized, lo);
-      });
+      const x = toInput(frame);
       const record: FrameRecord = {frame: index};
       const ran = {dense: null as tf.Tensor[] | null, delta: null as tf.Tensor[] | null};
       if (dense) {
@@ -309,6 +366,7 @@ export async function runModelOnVideo(options: RunOptions): Promise<RunSummary> 
     maxLogitRelError: records.some((r) => r.logitRelError != null)
       ? Math.max(...records.map((r) => r.logitRelError ?? 0))
       : undefined,
+    denseTailLayers,
     interrupted,
     records,
   };

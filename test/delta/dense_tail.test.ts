@@ -17,6 +17,8 @@ import {describeEachBackend} from '../support/backends';
 import {expectClose, freshSeed} from '../support/util';
 import {randomizeWeights} from '../../data/models';
 import {resnetStyle, runParity} from '../support/sequences';
+import {CALIBRATION_FRAMES, runModelOnVideo} from '../../src/pipeline/run_model';
+import type {VideoInfo} from '../../src/pipeline/ffmpeg';
 
 const L = tfl.layers;
 
@@ -77,10 +79,10 @@ describeEachBackend('toDelta with a dense tail', () => {
     expect(classOf('block2_add')).to.equal('Add');
     expect(classOf('logits')).to.equal('Dense');
     const outs = hybrid.layers.filter((l) => l.getClassName() === 'DeltaOutput').map((l) => l.name);
-    expect(outs.sort(), 'one DeltaOutput per delta tensor that feeds the tail, none at the (dense) output').to.deep.equal([
-      'block1_relu2_densify',
-      'block2_relu1_densify',
-    ]);
+    expect(
+      outs.sort(),
+      'one DeltaOutput per delta tensor that feeds the tail, none at the (dense) output',
+    ).to.deep.equal(['block1_relu2_densify', 'block2_relu1_densify']);
     runParity(dense, hybrid, [[2, 17, 15, 3]], 8, seed, `resnet-style, dense from block2_conv2 (seed ${seed})`);
     // Naming a folded batch norm starts the tail at its conv.
     const fromBn = toDelta(dense, {denseFrom: ['block3_conv1_bn']});
@@ -99,7 +101,16 @@ describeEachBackend('toDelta with a dense tail', () => {
     expect(tail, 'the truncating layers of the tail').to.include.members(['block3_relu1', 'block3_relu2']);
     // The same model, all delta, with its tail exact (threshold 0 there).
     const exactTail = toDelta(dense, {threshold: 0.05, thresholds: Object.fromEntries(tail.map((n) => [n, 0]))});
-    runParity(exactTail, hybrid, [[2, 16, 16, 3]], 12, seed, `hybrid vs exact-tail delta (seed ${seed})`, undefined, 1e-4);
+    runParity(
+      exactTail,
+      hybrid,
+      [[2, 16, 16, 3]],
+      12,
+      seed,
+      `hybrid vs exact-tail delta (seed ${seed})`,
+      undefined,
+      1e-4,
+    );
     [hybrid, full, exactTail, dense].forEach((m) => m.dispose());
   });
 
@@ -118,7 +129,8 @@ describeEachBackend('toDelta with a dense tail', () => {
     });
     const convs = convsOf(dense).map((l) => l.name);
     const measured = convs.map((n) => activity.get(n)!);
-    for (let i = 1; i < measured.length; i++) expect(measured[i], `activity grows: ${measured}`).to.be.greaterThan(measured[i - 1]);
+    for (let i = 1; i < measured.length; i++)
+      expect(measured[i], `activity grows: ${measured}`).to.be.greaterThan(measured[i - 1]);
     const above = (measured[2] + measured[3]) / 2;
     const hybrid = toDelta(dense, {denseAbove: above, calibrationFrames: frames});
     expect(
@@ -131,10 +143,64 @@ describeEachBackend('toDelta with a dense tail', () => {
     const none = toDelta(dense, {denseAbove: 1, calibrationFrames: frames});
     expect(convsOf(none).every(isDeltaLayer)).to.equal(true);
     const all = toDelta(dense, {denseAbove: 0, calibrationFrames: frames});
-    expect(convsOf(all).some(isDeltaLayer)).to.equal(false);
+    expect(all.layers.some(isDeltaLayer), 'a tail from the first layer takes the frames: no delta layer left').to.equal(
+      false,
+    );
     runParity(dense, all, [[1, 16, 16, 3]], 4, seed, `denseAbove 0 (seed ${seed})`);
     tf.dispose(frames);
     [full, hybrid, chosen, none, all, dense].forEach((m) => m.dispose());
+  });
+
+  it('runModelOnVideo with denseAbove: the calibration frames are run like the others; at threshold 0 delta is dense', async () => {
+    const seed = freshSeed();
+    const dense = convChain(seed, 6, 16);
+    const count = CALIBRATION_FRAMES + 5;
+    const frames = patchFrames([1, 16, 16, 3], count, seed).map((t) => {
+      const bytes = Uint8Array.from(t.dataSync(), (v) => Math.round((v + 1) * 127.5));
+      t.dispose();
+      return bytes;
+    });
+    const info: VideoInfo = {
+      width: 16,
+      height: 16,
+      fps: 10,
+      duration: count / 10,
+      frames: count,
+      codec: 'raw',
+      hasAudio: false,
+    };
+    const run = (threshold: number, denseAbove?: number) =>
+      runModelOnVideo({
+        input: 'patch frames',
+        model: dense,
+        mode: 'compare',
+        threshold,
+        denseAbove,
+        height: 16,
+        width: 16,
+        range: [-1, 1],
+        source: {info, frames},
+      });
+    const exact = await run(0, 0.3);
+    expect(exact.frames, 'every frame, the calibration frames included').to.equal(count);
+    expect(exact.denseTailLayers, 'at threshold 0 every pixel of a conv near the patch moves').to.be.within(1, 6);
+    exact.records.forEach((r, i) => expect(r.deviation, `frame ${i}`).to.be.at.most(1e-5));
+    const allDelta = await run(0);
+    expect(allDelta.denseTailLayers).to.equal(undefined);
+    // A clip shorter than two frames cannot be measured: every layer stays delta.
+    const short = await runModelOnVideo({
+      input: 'one frame',
+      model: dense,
+      mode: 'delta',
+      threshold: 0,
+      denseAbove: 0.3,
+      height: 16,
+      width: 16,
+      range: [-1, 1],
+      source: {info, frames: frames.slice(0, 1)},
+    });
+    expect([short.frames, short.denseTailLayers]).to.deep.equal([1, 0]);
+    dense.dispose();
   });
 
   it('errors name the option and what is wrong with it', () => {
@@ -144,8 +210,12 @@ describeEachBackend('toDelta with a dense tail', () => {
     expect(() => toDelta(dense, {denseFrom: ['conv1', 'nope']})).to.throw(/denseFrom .*'chain' does not have: nope/);
     expect(() => toDelta(dense, {denseAbove: 0.5})).to.throw(/denseAbove needs calibrationFrames.*got 0/);
     expect(() => toDelta(dense, {denseAbove: 0.5, calibrationFrames: frames.slice(0, 1)})).to.throw(/got 1/);
-    expect(() => toDelta(dense, {denseAbove: 1.5, calibrationFrames: frames})).to.throw(/denseAbove must be a fraction .* 1.5/);
-    expect(() => toDelta(dense, {denseAbove: -0.1, calibrationFrames: frames})).to.throw(/denseAbove must be a fraction/);
+    expect(() => toDelta(dense, {denseAbove: 1.5, calibrationFrames: frames})).to.throw(
+      /denseAbove must be a fraction .* 1.5/,
+    );
+    expect(() => toDelta(dense, {denseAbove: -0.1, calibrationFrames: frames})).to.throw(
+      /denseAbove must be a fraction/,
+    );
     tf.dispose(frames);
     dense.dispose();
   });

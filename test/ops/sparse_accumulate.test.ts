@@ -51,6 +51,23 @@ describeEachBackend('sparseAccumulate parity with the dense composition', () => 
     }
   }
 
+  // Few channels share a warp between pixels (a lane group per pixel): every group width, pixel counts that leave
+  // a warp's last groups past the end, and a flush test that must stay within each pixel's group.
+  for (const channels of [1, 2, 3, 4, 5, 8, 9, 16, 17, 32, 33]) {
+    it(`${channels} channel(s): each pixel's flush test sees its own channels only`, () => {
+      const seed = freshSeed();
+      const shape = [2, randInt(1, 9), 2 * randInt(1, 9) + 1, channels];
+      const ctx = `channels ${channels} shape [${shape}] seed ${seed}`;
+      tf.tidy(() => {
+        const a = randn(shape, seed, 3);
+        const r = randn(shape, seed + 1, 0.05);
+        const d = randomDelta(shape, 0.6, seed + 3);
+        const got = sparseAccumulate(a, r, d, {threshold: 0.3, activation: 'relu'});
+        expectAccumulated(got, reference(a, r, d, 0.3, 'relu', 0), ctx, {delta: [1e-5, 2e-6], state: [1e-6, 1e-6]});
+      });
+    });
+  }
+
   it('threshold 0 and linear is a lossless densify: accumulated = A + delta, residual unchanged at 0', () => {
     const seed = freshSeed();
     tf.tidy(() => {
