@@ -115,6 +115,7 @@ describe('tfjs-delta CLI', function () {
       [['demo', '--frames', '0'], '--frames must be a positive integer'],
       [['interpolate', 'in.mp4', '-o', 'out.mp4', '--factor', '3'], 'factor must be 2, 4 or 8'],
       [['run', 'posenet', 'in.mp4', '--precision', 'fp8'], "'fp8' is invalid. Allowed choices are tf32, fp32, fp16"],
+      [['run', 'posenet', 'in.mp4', '--dense-above', '1.5'], '--dense-above must be a fraction in [0, 1]'],
       [['interpolate', 'in.mp4', '-o', 'out.mp4'], 'needs FLAVR weights'],
       [['interpolate', 'in.mp4', '-o', 'out.mp4', '--weights', 'missing.pth'], "weights 'missing.pth' do not exist"],
     ] as Array<[string[], string]>) {
