@@ -13,10 +13,11 @@
  *
  * A delta model may end in a dense tail (`denseFrom`, or `denseAbove` measured on calibration frames): from
  * the named layers on, the model's own dense layers run on the accumulated values of the delta layers before
- * them (a DeltaOutput at each boundary; a tail that starts at an input takes the frames). Activity spreads with depth (every 3x3 window grows an active region by
- * a pixel), and a delta layer active at most of its pixels costs more than its dense twin: the conv still runs
- * nearly everywhere, plus masks and state. A dense tail costs what the dense model costs there, holds no
- * state, and adds no truncation error.
+ * them (a DeltaOutput at each boundary; a tail that starts at an input takes the frames). Activity spreads
+ * with depth (every 3x3 window grows an active region by a pixel), and a delta layer active at most of its
+ * pixels costs more than its dense twin: the conv still runs nearly everywhere, plus masks and state. A dense
+ * tail costs what the dense model costs there, holds no state, adds no truncation error, and may hold layers
+ * that have no delta twin.
  *
  *   const delta = toDelta(dense, {threshold: 0.05});
  *   for (const frame of frames) {                 // one call per frame; each batch row a stream

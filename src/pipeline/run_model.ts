@@ -175,11 +175,14 @@ export function captions(record: FrameRecord): [string[], string[]] {
 /** Frames that choose a dense tail (RunOptions.denseAbove); they are then run like every other frame. */
 export const CALIBRATION_FRAMES = 8;
 
-/** The first `count` items of `source`, and an iterable of all of them (those first, then the rest). */
+/**
+ * The first `count` items of `source`, an iterable of all of them (those first, then the rest; leaving it early
+ * closes the source), and `close` for when it will not be iterated at all (a decoder process then stops).
+ */
 async function peek<T>(
   source: AsyncIterable<T> | Iterable<T>,
   count: number,
-): Promise<{first: T[]; all: AsyncIterable<T>}> {
+): Promise<{first: T[]; all: AsyncIterable<T>; close: () => Promise<void>}> {
   const it = (Symbol.asyncIterator in source ? source[Symbol.asyncIterator]() : source[Symbol.iterator]()) as
     AsyncIterator<T> | Iterator<T>;
   const first: T[] = [];
@@ -188,11 +191,18 @@ async function peek<T>(
     if (next.done) break;
     first.push(next.value);
   }
+  const close = async () => {
+    await it.return?.();
+  };
   async function* all() {
-    yield* first;
-    for (let next = await it.next(); !next.done; next = await it.next()) yield next.value;
+    try {
+      yield* first;
+      for (let next = await it.next(); !next.done; next = await it.next()) yield next.value;
+    } finally {
+      await close();
+    }
   }
-  return {first, all: all()};
+  return {first, all: all(), close};
 }
 
 export async function runModelOnVideo(options: RunOptions): Promise<RunSummary> {
@@ -213,12 +223,13 @@ export async function runModelOnVideo(options: RunOptions): Promise<RunSummary> 
   let delta: tfl.LayersModel | null = null;
   if (mode !== 'dense') {
     let calibrationFrames: tf.Tensor[] | undefined;
-    if (options.denseAbove != null) {
-      const peeked = await peek(frames, Math.min(CALIBRATION_FRAMES, options.maxFrames ?? Infinity));
-      frames = peeked.all;
-      calibrationFrames = peeked.first.length >= 2 ? peeked.first.map(toInput) : undefined;
-    }
+    let close = async () => {};
     try {
+      if (options.denseAbove != null) {
+        const peeked = await peek(frames, Math.min(CALIBRATION_FRAMES, options.maxFrames ?? Infinity));
+        [frames, close] = [peeked.all, peeked.close];
+        calibrationFrames = peeked.first.length >= 2 ? peeked.first.map(toInput) : undefined;
+      }
       delta = toDelta(options.model, {
         threshold: options.threshold,
         stats: layerStats,
@@ -226,6 +237,9 @@ export async function runModelOnVideo(options: RunOptions): Promise<RunSummary> 
         denseAbove: calibrationFrames != null ? options.denseAbove : undefined,
         calibrationFrames,
       });
+    } catch (e) {
+      await close();
+      throw e;
     } finally {
       tf.dispose(calibrationFrames ?? []);
     }

@@ -92,6 +92,20 @@ describeEachBackend('toDelta with a dense tail', () => {
     [hybrid, fromBn, dense].forEach((m) => m.dispose());
   });
 
+  it('a tail may hold layers that have no delta twin', () => {
+    const seed = freshSeed();
+    const x = tfl.input({shape: [9, 7, 3]});
+    const a = L.conv2d({filters: 4, kernelSize: 3, padding: 'same', name: 'a'}).apply(x) as tfl.SymbolicTensor;
+    const b = L.conv2d({filters: 4, kernelSize: 1, name: 'b'}).apply(x) as tfl.SymbolicTensor;
+    const dense = tfl.model({inputs: x, outputs: L.maximum({name: 'gate'}).apply([a, b]) as tfl.SymbolicTensor});
+    randomizeWeights(dense, seed);
+    expect(() => toDelta(dense)).to.throw(/layer 'gate' of class Maximum has no delta equivalent/);
+    const hybrid = toDelta(dense, {denseFrom: ['gate']});
+    expect(hybrid.getLayer('gate').getClassName()).to.equal('Maximum');
+    runParity(dense, hybrid, [[2, 9, 7, 3]], 6, seed, `Maximum in the tail (seed ${seed})`);
+    [hybrid, dense].forEach((m) => m.dispose());
+  });
+
   it('with a threshold, the head truncates as the all-delta model does and the tail adds no error', () => {
     const seed = freshSeed();
     const dense = resnetStyle(seed, [16, 16, 3], 4);
@@ -179,6 +193,7 @@ describeEachBackend('toDelta with a dense tail', () => {
         height: 16,
         width: 16,
         range: [-1, 1],
+        precision: 'fp32', // compiled streams on 'cuda': strict fp32, so that threshold 0 is exact there too
         source: {info, frames},
       });
     const exact = await run(0, 0.3);
