@@ -31,7 +31,7 @@ import {CudaBackend} from '../backend';
 import {DeltaConvGeometry, DeltaConvMode, DTypeCode, Ptr, ReduceOp, UnaryOp} from '../native';
 import {convolve, filterKrsc, subpixelTransposed3d} from './conv';
 import {applyBiasActivation} from './elementwise';
-import {registerCuda, requireFloat, sizeOf, stridesOf, transposeInto, unsupported} from './util';
+import {alias, registerCuda, requireFloat, sizeOf, stridesOf, transposeInto, unsupported} from './util';
 import {envFlag} from '../../../io/env';
 import {composedDeltaDepthwiseAccumulate} from '../../../kernels/composite/FusedDeltaDepthwiseConv2D';
 
@@ -113,14 +113,10 @@ function sparseAccumulate(backend: CudaBackend, inputs: {[k: string]: TensorInfo
     !backend.isHalf(r);
   const m = inputMask(backend, d);
   try {
-    const alias = (t: TensorInfo): TensorInfo => {
-      backend.incRef(t.dataId);
-      return {dataId: t.dataId, shape: t.shape.slice(), dtype: t.dtype};
-    };
     const outD = backend.makeOutput(shape, 'float32');
     const outMask = backend.makeOutput(shape.slice(0, -1), 'bool');
     const state = inPlace
-      ? [alias(a), alias(r)]
+      ? [alias(backend, a), alias(backend, r)]
       : [backend.makeOutput(shape, 'float32'), backend.makeOutput(shape, 'float32')];
     withOutputs<TensorInfo[]>(backend, [outD, outMask, ...state], () =>
       backend.n.sparseAccumulate({
@@ -502,11 +498,7 @@ function fusedDeltaDepthwiseConv2d(
   const shape = info.outShape.slice();
   // In place: the state outputs alias the state inputs (as sparseAccumulate's inPlace); else copies are updated.
   const inPlace = attrs.inPlace === true && a.dataId !== x.dataId && r.dataId !== x.dataId;
-  const stateOf = (t: TensorInfo): TensorInfo => {
-    if (!inPlace) return backend.copyOf(t);
-    backend.incRef(t.dataId);
-    return {dataId: t.dataId, shape: t.shape.slice(), dtype: t.dtype};
-  };
+  const stateOf = (t: TensorInfo): TensorInfo => (inPlace ? alias(backend, t) : backend.copyOf(t));
   const m = inputMask(backend, x);
   try {
     const outD = backend.makeOutput(shape, 'float32');

@@ -3,11 +3,20 @@
  * comparisons and logical ops (bool outputs), Select (tf.where), Tile (tf.broadcastTo), Any / All, ClipByValue and
  * ExpandDims. The companion delta ops (src/kernels/composite, written with standard tfjs ops) run on these.
  */
-import {backend_util, DataType, TensorInfo, util} from '@tensorflow/tfjs-core';
+import {backend_util, TensorInfo, util} from '@tensorflow/tfjs-core';
 
 import {bytesPerElement, CudaBackend} from '../backend';
 import {CompareOp, DTypeCode} from '../native';
-import {broadcastStrides, MAX_RANK, registerCuda, requireFloat, sizeOf, transposeInto, unsupported} from './util';
+import {
+  alias,
+  broadcastStrides,
+  MAX_RANK,
+  registerCuda,
+  requireFloat,
+  sizeOf,
+  transposeInto,
+  unsupported,
+} from './util';
 
 function compare(backend: CudaBackend, op: number, a: TensorInfo, b: TensorInfo): TensorInfo {
   if (a.dtype !== b.dtype) unsupported(`${a.dtype} with ${b.dtype}`);
@@ -153,7 +162,6 @@ export function registerDeltaMaskKernels(): void {
     }
     const shape = x.shape.slice();
     shape.splice(dim, 0, 1);
-    backend.incRef(x.dataId); // same data, new shape (as Reshape)
-    return {dataId: x.dataId, shape, dtype: x.dtype as DataType};
+    return alias(backend, x, shape); // same data, new shape (as Reshape)
   });
 }

@@ -6,13 +6,7 @@ import {backend_util, DataType, slice_util, TensorInfo, util} from '@tensorflow/
 
 import {bytesPerElement, CudaBackend} from '../backend';
 import {DTypeCode} from '../native';
-import {MAX_RANK, registerCuda, requireFloat, sizeOf, stridesOf, transposeInto, unsupported} from './util';
-
-/** The same data under another shape (tfjs-backend-cpu does the same: incRef, no copy). */
-function alias(backend: CudaBackend, x: TensorInfo, shape: number[]): TensorInfo {
-  backend.incRef(x.dataId);
-  return {dataId: x.dataId, shape, dtype: x.dtype};
-}
+import {alias, MAX_RANK, registerCuda, requireFloat, sizeOf, stridesOf, transposeInto, unsupported} from './util';
 
 function onDevice(dtype: DataType): void {
   if (DTypeCode[dtype] === undefined) unsupported(`dtype ${dtype}`);

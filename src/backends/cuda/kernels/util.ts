@@ -6,6 +6,12 @@ import {CudaBackend} from '../backend';
 import {fallbackToCpu} from './fallback';
 import type {CudaKernel, CudaKernelArgs} from './kernel_args';
 
+/** The same data under another shape (tfjs-backend-cpu does the same: incRef, no copy). */
+export function alias(backend: CudaBackend, x: TensorInfo, shape: number[] = x.shape.slice()): TensorInfo {
+  backend.incRef(x.dataId);
+  return {dataId: x.dataId, shape, dtype: x.dtype};
+}
+
 export type {CudaKernel, CudaKernelArgs} from './kernel_args';
 
 /** Kernel names with a native 'cuda' implementation (the rest fall back to 'cpu'). */
