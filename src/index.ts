@@ -17,6 +17,8 @@ export type {FusedDeltaDepthwiseConv2dArgs} from './ops/fused_delta_depthwise_co
 export {deltaConv2dTranspose} from './ops/delta_conv2d_transpose';
 export {sparseAccumulate} from './ops/sparse_accumulate';
 export type {SparseAccumulateConfig, SparseAccumulateResult} from './ops/sparse_accumulate';
+export {deltaSparsify} from './ops/delta_sparsify';
+export type {DeltaSparsifyConfig, DeltaSparsifyResult} from './ops/delta_sparsify';
 export {deltaMaxPool} from './ops/delta_max_pool';
 export type {DeltaMaxPoolResult} from './ops/delta_max_pool';
 export {conv3dGated} from './ops/conv3d_gated';

@@ -14,7 +14,8 @@
  *        [--torch torch.json] [--torch-outputs dir] [--out file.json] [--quick] [--compiled (cuda: compileStream steps)]
  *        [--batch N (streams per call)] [--offset K (stream b starts K x b frames later; 37)]
  *        [--dense-above a,b (also each threshold with a dense tail: toDelta's denseAbove, calibrated on the first
- *        warm-up frames)]
+ *        warm-up frames)] [--inputs TxD,... (each variant with these input change tests: toDelta's inputThreshold T
+ *        and dilation D)]
  *   node dist/benchmarks/models/delta_vtest.js report <results.json> [<cuda_delta.json>]   markdown table + PNG plots
  *
  * Timing (timeSequence): frames are float32 tensors on the backend before timing (decode and upload are left
@@ -108,7 +109,13 @@ export function timeSequence(
 export async function profileFrame(
   step: Step,
   frame: tf.Tensor,
-): Promise<{kernels: number; wallMs: number; top: Array<{name: string; count: number; ms: number}>}> {
+): Promise<{
+  kernels: number;
+  wallMs: number;
+  top: Array<{name: string; count: number; ms: number}>;
+  /** Every kernel call in order: its name, input shapes and time. */
+  calls: Array<{name: string; inputs: number[][]; ms: number}>;
+}> {
   const t0 = process.hrtime.bigint();
   const info = await tf.profile(() => {
     const out = step(frame);
@@ -129,7 +136,12 @@ export async function profileFrame(
     .map(([name, e]) => ({name, ...e}))
     .sort((a, b) => b.ms - a.ms)
     .slice(0, 10);
-  return {kernels: info.kernels.length, wallMs, top};
+  const calls = info.kernels.map((k) => ({
+    name: k.name,
+    inputs: k.inputShapes,
+    ms: typeof k.kernelTimeMs === 'number' ? k.kernelTimeMs : NaN,
+  }));
+  return {kernels: info.kernels.length, wallMs, top, calls};
 }
 
 // ---- errors ---------------------------------------------------------------------------------
@@ -296,6 +308,13 @@ interface Args {
   offset: number;
   /** Dense-tail variants of every threshold (toDelta's denseAbove). */
   denseAbove: number[];
+  /** Input change tests of every variant (toDelta's inputThreshold and dilation); empty: the threshold, no dilation. */
+  inputs: InputTest[];
+}
+
+interface InputTest {
+  threshold: number;
+  dilation: number;
 }
 
 function parseRunArgs(argv: string[]): Args {
@@ -318,6 +337,7 @@ function parseRunArgs(argv: string[]): Args {
     batch: 1,
     offset: 37,
     denseAbove: [],
+    inputs: [],
   };
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i];
@@ -338,6 +358,11 @@ function parseRunArgs(argv: string[]): Args {
     else if (flag === '--batch') args.batch = Number(value);
     else if (flag === '--offset') args.offset = Number(value);
     else if (flag === '--dense-above') args.denseAbove = value.split(',').map(Number);
+    else if (flag === '--inputs')
+      args.inputs = value.split(',').map((v) => {
+        const [threshold, dilation] = v.split('x').map(Number);
+        return {threshold, dilation: dilation ?? 1};
+      });
     else if (flag === '--warmup') args.warmup = Number(value);
     else if (flag === '--stats-frames') args.statsFrames = Number(value);
     else if (flag === '--thresholds') {
@@ -359,7 +384,8 @@ function parseRunArgs(argv: string[]): Args {
     !(Number.isInteger(args.batch) && args.batch >= 1) ||
     !(Number.isInteger(args.offset) && args.offset >= 0) ||
     args.sizes.some(([h, w]) => !(h > 0 && w > 0)) ||
-    args.denseAbove.some((a) => !(a >= 0 && a <= 1))
+    args.denseAbove.some((a) => !(a >= 0 && a <= 1)) ||
+    args.inputs.some((v) => !(v.threshold >= 0) || !(Number.isInteger(v.dilation) && v.dilation % 2 === 1))
   ) {
     throw new Error(`bad arguments: ${JSON.stringify(args)}`);
   }
@@ -404,6 +430,8 @@ interface DeltaRun {
   /** toDelta's denseAbove, and the weighted layers it made dense. */
   denseAbove?: number;
   denseLayers?: string[];
+  /** The input change test, when it is not the threshold on single pixels. */
+  input?: InputTest;
   timing: Omit<SequenceTiming, 'ms'> & {msPerFrame: number[]};
   speedupVsDense: number;
   speedupVsDenseFolded?: number;
@@ -566,15 +594,21 @@ async function runCase(
   );
 
   const thresholds = [0, ...(args.thresholds[spec.name] ?? spec.thresholds).filter((v) => v !== 0)];
-  const variants = thresholds.flatMap((threshold) => [
-    {threshold, denseAbove: undefined as number | undefined},
-    ...args.denseAbove.map((denseAbove) => ({threshold, denseAbove})),
-  ]);
+  const inputs: Array<InputTest | undefined> = args.inputs.length > 0 ? args.inputs : [undefined];
+  const variants = thresholds.flatMap((threshold) =>
+    inputs.flatMap((input) => [
+      {threshold, input, denseAbove: undefined as number | undefined},
+      ...args.denseAbove.map((denseAbove) => ({threshold, input, denseAbove})),
+    ]),
+  );
   const calibrationFrames = frames.slice(0, Math.min(8, args.warmup));
-  const modelMacs = new Map<number, number>(); // per threshold, of the all-delta model
-  for (const {threshold, denseAbove} of variants) {
+  const modelMacs = new Map<string, number>(); // per threshold and input test, of the all-delta model
+  for (const {threshold, input, denseAbove} of variants) {
+    const macsKey = `${threshold} ${input?.threshold} ${input?.dilation}`;
     const delta = toDelta(model, {
       threshold,
+      inputThreshold: input?.threshold,
+      dilation: input?.dilation,
       denseAbove,
       calibrationFrames: denseAbove != null ? calibrationFrames : undefined,
     });
@@ -618,11 +652,12 @@ async function runCase(
     const n = Math.max(1, statsFrames - 1);
     const half = Math.floor(errors.length / 2);
     const maxOf = (v: number[]) => v.reduce((a, b) => (b > a || Number.isNaN(b) ? b : a), 0);
-    if (denseAbove == null) modelMacs.set(threshold, macs);
+    if (denseAbove == null) modelMacs.set(macsKey, macs);
     const run: DeltaRun = {
       threshold,
       denseAbove,
       denseLayers,
+      input,
       timing: summary(timing),
       speedupVsDense: dense.meanMs / timing.meanMs,
       speedupVsDenseFolded: denseFolded.meanMs / timing.meanMs,
@@ -640,7 +675,7 @@ async function runCase(
       stats: {
         frames: statsFrames,
         // A dense tail's layers are not delta layers: the share is of the all-delta model's MACs.
-        skippedMacShare: skipped / n / (denseAbove == null ? macs : (modelMacs.get(threshold) ?? NaN)),
+        skippedMacShare: skipped / n / (denseAbove == null ? macs : (modelMacs.get(macsKey) ?? NaN)),
         layers: [...sums].map(([name, e]) => ({name, className: e.className, activeFraction: e.sum / n, macs: e.macs})),
       },
       stateBytes,
@@ -648,7 +683,7 @@ async function runCase(
     };
     result.delta.push(run);
     console.log(
-      `  delta t=${threshold}${denseAbove != null ? ` denseAbove=${denseAbove} (${denseLayers!.length} dense layers)` : ''}: ` +
+      `  delta t=${threshold}${input != null ? ` input ${input.threshold}x${input.dilation}` : ''}${denseAbove != null ? ` denseAbove=${denseAbove} (${denseLayers!.length} dense layers)` : ''}: ` +
         `${timing.medianMs.toFixed(2)} ms/frame, ${run.speedupVsDense.toFixed(2)}x dense ` +
         `(${run.speedupVsDenseFolded!.toFixed(2)}x folded)` +
         (run.speedupVsTorch != null ? `, ${run.speedupVsTorch.toFixed(2)}x PyTorch` : '') +
@@ -772,7 +807,7 @@ export function markdown(r: Result): string {
   for (const c of r.cases) {
     for (const d of c.delta) {
       lines.push(
-        `| ${c.model} | ${c.size[1]}x${c.size[0]} | ${d.threshold}${d.denseAbove != null ? `, dense above ${d.denseAbove} (${d.denseLayers?.length} layers)` : ''} | ` +
+        `| ${c.model} | ${c.size[1]}x${c.size[0]} | ${d.threshold}${d.input != null ? `, input ${d.input.threshold}x${d.input.dilation}` : ''}${d.denseAbove != null ? `, dense above ${d.denseAbove} (${d.denseLayers?.length} layers)` : ''} | ` +
           `${f(d.timing.fps)} | ${f(c.dense.fps)} | ${f(c.torch?.fps)} | ` +
           `${f(d.speedupVsDense, 2)}x (${f(d.speedupVsDenseFolded, 2)}x) | ${d.speedupVsTorch == null ? '-' : `${d.speedupVsTorch.toFixed(2)}x`} | ` +
           `${(100 * d.error.agreement).toFixed(2)}% | ${d.error.pck == null ? '-' : `${(100 * d.error.pck).toFixed(1)}%`} | ${d.error.meanAbs.toExponential(2)} | ${d.error.maxRel.toExponential(2)} | ` +

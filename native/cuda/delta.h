@@ -2,7 +2,7 @@
 // channels) kept on the GPU beside NHWC data. Launchers take a stream and never synchronise.
 //   delta_mask.cu        comparisons, logical ops, select, tile, any/all, clip (what mask bookkeeping needs),
 //                        and the lazy zeroing of inactive pixels
-//   delta_accumulate.cu  sparseAccumulate (truncating accumulator), deltaMaxPool
+//   delta_accumulate.cu  sparseAccumulate (truncating accumulator), deltaSparsify (input sparsify), deltaMaxPool
 //   delta_conv.cu        direct delta convolutions (regular, depthwise, transposed) and output masks
 //   delta_conv_tc.cu     the tiled delta convolutions for regular convs (TF32 mma.sync / WMMA, strict-fp32 FFMA)
 //   delta_gated.cu       the SE gate of conv3dGated
@@ -55,6 +55,12 @@ void launchBusyWait(cudaStream_t s, double microseconds);
 void launchSparseAccumulate(cudaStream_t s, const float* a, const float* r, const float* d, const uint8_t* mask,
                             float* outD, float* outA, float* outR, uint8_t* outMask, int64_t pixels, int64_t channels,
                             double threshold, int act, double alpha, bool writeZeros);
+// NHWC [n, h, w, channels]: d = x - a; sent where max_c |d| > threshold holds somewhere in the dilation x dilation
+// window (odd; clipped at the image); there outD = d and outA = a + d, elsewhere outA = a (nothing when outA == a)
+// and outD zeros only when writeZeros. outMask: the sent pixels. rows: n*h*w bytes of scratch (dilation > 1 only).
+void launchDeltaSparsify(cudaStream_t s, const float* x, const float* a, float* outD, float* outA, uint8_t* outMask,
+                         uint8_t* rows, int64_t n, int64_t h, int64_t w, int64_t channels, double threshold,
+                         int dilation, bool writeZeros);
 struct DeltaPoolParams {
   int n, h, w, c, oh, ow, kh, kw, sh, sw, pt, pl;
 };

@@ -1,7 +1,8 @@
 // Stateful element-wise delta kernels: sparseAccumulate (the truncating accumulator: input sparsify, delta
-// activation, densify) and deltaMaxPool. Semantics are those of src/kernels/cpu/SparseAccumulate.ts and
-// DeltaMaxPool.ts, including their float32 roundings (s = r + d and A + s in float32, f(new) - f(old) evaluated
-// in double and rounded to float32, the flush test `max_c |emitted| > threshold` on the rounded values).
+// activation, densify), deltaSparsify (the input sparsify with a dilated change test) and deltaMaxPool. Semantics are
+// those of src/kernels/cpu/{SparseAccumulate,DeltaSparsify,DeltaMaxPool}.ts, including their float32 roundings
+// (s = r + d and A + s in float32, f(new) - f(old) evaluated in double and rounded to float32, the flush test
+// `max_c |emitted| > threshold` on the rounded values).
 #include "delta.h"
 #include "delta_activation.cuh"
 
@@ -73,6 +74,91 @@ __global__ void sparseAccumulateKernel(const float* a, const float* r, const flo
   }
 }
 
+// deltaSparsify, a lane group of G lanes per pixel as in sparseAccumulate. d = x - a; the pixel moved iff
+// max_c |d| > threshold. Without dilation (send == nullptr) the pixel is sent iff it moved, in this same pass;
+// otherwise only the moved flags are written (to `send`, later the dilated mask) and sparsifySendKernel sends.
+// In place (outA == a): a sent pixel's state is read before it is written, by the same lane.
+template <int G>
+__global__ void sparsifyMovedKernel(const float* __restrict__ x, const float* a, uint8_t* __restrict__ moved,
+                                    float* __restrict__ outD, float* outA, int64_t pixels, int channels,
+                                    double threshold, bool send, bool writeZeros) {
+  constexpr int kPerWarp = 32 / G;
+  const int lane = threadIdx.x % G;
+  const int64_t stride = (int64_t)gridDim.x * kWarps * kPerWarp;
+  const bool inPlace = outA == a;
+  for (int64_t base = ((int64_t)blockIdx.x * kWarps + threadIdx.x / 32) * kPerWarp; base < pixels; base += stride) {
+    const int64_t p = base + (threadIdx.x % 32) / G;
+    const bool valid = p < pixels;
+    const int64_t o = p * channels;
+    float largest = 0.f;
+    if (valid)
+      for (int c = lane; c < channels; c += G) largest = fmaxf(largest, fabsf(x[o + c] - a[o + c]));
+    for (int off = G / 2; off > 0; off >>= 1) largest = fmaxf(largest, __shfl_xor_sync(0xffffffffu, largest, off));
+    if (!valid) continue;
+    const bool hit = (double)largest > threshold;
+    if (lane == 0) moved[p] = hit ? 1 : 0;
+    if (!send) continue;
+    for (int c = lane; c < channels; c += G) {
+      const float av = a[o + c];
+      if (hit) {
+        const float d = x[o + c] - av;
+        outD[o + c] = d;
+        outA[o + c] = av + d;
+      } else {
+        if (writeZeros) outD[o + c] = 0.f;
+        if (!inPlace) outA[o + c] = av;
+      }
+    }
+  }
+}
+
+// rows[p] = OR of moved over the 2r+1 pixels of p's row centred on p (clipped at the row's ends).
+__global__ void dilateRowsKernel(const uint8_t* __restrict__ moved, uint8_t* __restrict__ rows, int64_t lines, int w,
+                                 int r) {
+  const int64_t n = lines * w;
+  for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < n; i += (int64_t)gridDim.x * blockDim.x) {
+    const int x = (int)(i % w);
+    const uint8_t* line = moved + (i - x);
+    uint8_t any = 0;
+    for (int xx = max(0, x - r); xx <= min(w - 1, x + r) && !any; ++xx) any = line[xx];
+    rows[i] = any;
+  }
+}
+
+// The dilated test's second half and the send: a pixel is sent iff some rows[] flag of its column within r rows
+// (of its own image) is set. Lane groups per pixel as above.
+template <int G>
+__global__ void sparsifySendKernel(const float* __restrict__ x, const float* a, const uint8_t* __restrict__ rows,
+                                   uint8_t* __restrict__ outMask, float* __restrict__ outD, float* outA, int64_t pixels,
+                                   int channels, int h, int w, int r, bool writeZeros) {
+  constexpr int kPerWarp = 32 / G;
+  const int lane = threadIdx.x % G;
+  const int64_t stride = (int64_t)gridDim.x * kWarps * kPerWarp;
+  const bool inPlace = outA == a;
+  for (int64_t base = ((int64_t)blockIdx.x * kWarps + threadIdx.x / 32) * kPerWarp; base < pixels; base += stride) {
+    const int64_t p = base + (threadIdx.x % 32) / G;
+    if (p >= pixels) continue;
+    const int64_t hw = (int64_t)h * w;
+    const int y = (int)((p % hw) / w);
+    const int64_t column = p - (int64_t)y * w;  // the pixel's column in row 0 of its image
+    bool send = false;
+    for (int yy = max(0, y - r); yy <= min(h - 1, y + r) && !send; ++yy) send = rows[column + (int64_t)yy * w] != 0;
+    if (lane == 0) outMask[p] = send ? 1 : 0;
+    const int64_t o = p * channels;
+    for (int c = lane; c < channels; c += G) {
+      const float av = a[o + c];
+      if (send) {
+        const float d = x[o + c] - av;
+        outD[o + c] = d;
+        outA[o + c] = av + d;
+      } else {
+        if (writeZeros) outD[o + c] = 0.f;
+        if (!inPlace) outA[o + c] = av;
+      }
+    }
+  }
+}
+
 // accumulated' = A + delta at active pixels, A elsewhere (a lazily written delta may hold garbage there).
 __global__ void maskedAddKernel(const float* __restrict__ a, const float* __restrict__ d,
                                 const uint8_t* __restrict__ mask, float* __restrict__ out, int64_t n, int channels) {
@@ -116,6 +202,35 @@ __global__ void deltaMaxPoolKernel(DeltaPoolParams p, const float* __restrict__ 
   }
 }
 
+// Calls launch(kernel<G>, G) with the lane-group width for `channels` (a power of two, at most a warp).
+template <template <int> class K, typename Launch>
+void withLaneGroup(int channels, Launch&& launch) {
+  if (channels <= 1)
+    launch(K<1>::fn, 1);
+  else if (channels <= 2)
+    launch(K<2>::fn, 2);
+  else if (channels <= 4)
+    launch(K<4>::fn, 4);
+  else if (channels <= 8)
+    launch(K<8>::fn, 8);
+  else if (channels <= 16)
+    launch(K<16>::fn, 16);
+  else
+    launch(K<32>::fn, 32);
+}
+template <int G>
+struct SparseAccumulateK {
+  static constexpr auto fn = sparseAccumulateKernel<G>;
+};
+template <int G>
+struct SparsifyMovedK {
+  static constexpr auto fn = sparsifyMovedKernel<G>;
+};
+template <int G>
+struct SparsifySendK {
+  static constexpr auto fn = sparsifySendKernel<G>;
+};
+
 }  // namespace
 
 void launchSparseAccumulate(cudaStream_t s, const float* a, const float* r, const float* d, const uint8_t* mask,
@@ -124,23 +239,36 @@ void launchSparseAccumulate(cudaStream_t s, const float* a, const float* r, cons
   if (pixels == 0 || channels == 0) return;
   if (channels > (1 << 30)) failArg("sparseAccumulate", "too many channels");
   const int c = (int)channels;
-  auto launch = [&](auto kernel, int lanes) {
+  withLaneGroup<SparseAccumulateK>(c, [&](auto kernel, int lanes) {
     kernel<<<blocksFor(pixels, kThreads / lanes), kThreads, 0, s>>>(a, r, d, mask, outD, outA, outR, outMask, pixels, c,
                                                                     threshold, act, alpha, writeZeros);
-  };
-  if (c <= 1)
-    launch(sparseAccumulateKernel<1>, 1);
-  else if (c <= 2)
-    launch(sparseAccumulateKernel<2>, 2);
-  else if (c <= 4)
-    launch(sparseAccumulateKernel<4>, 4);
-  else if (c <= 8)
-    launch(sparseAccumulateKernel<8>, 8);
-  else if (c <= 16)
-    launch(sparseAccumulateKernel<16>, 16);
-  else
-    launch(sparseAccumulateKernel<32>, 32);
+  });
   TD_LAUNCHED("sparseAccumulate");
+}
+
+void launchDeltaSparsify(cudaStream_t s, const float* x, const float* a, float* outD, float* outA, uint8_t* outMask,
+                         uint8_t* rows, int64_t n, int64_t h, int64_t w, int64_t channels, double threshold,
+                         int dilation, bool writeZeros) {
+  const int64_t pixels = n * h * w;
+  if (pixels == 0 || channels == 0) return;
+  if (channels > (1 << 30) || h > (1 << 30) || w > (1 << 30)) failArg("deltaSparsify", "dimensions too large");
+  if (dilation < 1 || dilation % 2 == 0) failArg("deltaSparsify", "dilation must be an odd integer >= 1");
+  const int c = (int)channels, r = dilation / 2;
+  const bool send = r == 0;
+  withLaneGroup<SparsifyMovedK>(c, [&](auto kernel, int lanes) {
+    kernel<<<blocksFor(pixels, kThreads / lanes), kThreads, 0, s>>>(x, a, outMask, outD, outA, pixels, c, threshold,
+                                                                    send, writeZeros);
+  });
+  TD_LAUNCHED("deltaSparsify");
+  if (send) return;
+  if (rows == nullptr) failArg("deltaSparsify", "a dilated test needs a row buffer");
+  dilateRowsKernel<<<blocksFor(pixels, kThreads), kThreads, 0, s>>>(outMask, rows, n * h, (int)w, r);
+  TD_LAUNCHED("deltaSparsify");
+  withLaneGroup<SparsifySendK>(c, [&](auto kernel, int lanes) {
+    kernel<<<blocksFor(pixels, kThreads / lanes), kThreads, 0, s>>>(x, a, rows, outMask, outD, outA, pixels, c, (int)h,
+                                                                    (int)w, r, writeZeros);
+  });
+  TD_LAUNCHED("deltaSparsify");
 }
 
 void launchDeltaMaxPool(cudaStream_t s, const DeltaPoolParams& p, const float* a, const float* d, const uint8_t* mask,

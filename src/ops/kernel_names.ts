@@ -32,6 +32,20 @@ export interface DeltaConv2DTransposeAttrs {
 }
 
 /**
+ * Inputs {frame, sent}; outputs [delta, sent]. DeltaCNN's input sparsify: d = frame - sent; a pixel moved iff
+ * max_c |d| > threshold; it is sent iff some pixel of the (dilation x dilation) window centred on it moved (the
+ * window clipped at the image; dilation 1: the pixel itself). Sent pixels emit d and sent += d; the others emit
+ * zeros and keep sent.
+ */
+export const DeltaSparsify = 'DeltaSparsify';
+export interface DeltaSparsifyAttrs {
+  threshold: number;
+  dilation: number;
+  /** The kernel may write the new state into `sent` and return it (see the op). */
+  inPlace?: boolean;
+}
+
+/**
  * Inputs {accumulated, residual, delta}; outputs [delta, accumulated, residual].
  * For pixels active in delta's mask: s = residual + delta; out = f(accumulated + s) - f(accumulated);
  * the pixel is flushed iff max_c |out| > threshold: then it emits out, accumulated += s,
@@ -154,6 +168,7 @@ export const DELTA_KERNELS: ReadonlyArray<readonly [kernel: string, op: string, 
   [DeltaDepthwiseConv2D, 'deltaDepthwiseConv2d', 'tf.depthwiseConv2d'],
   [DeltaConv2DTranspose, 'deltaConv2dTranspose', 'tf.conv2dTranspose'],
   [SparseAccumulate, 'sparseAccumulate', 'the dense activation'],
+  [DeltaSparsify, 'deltaSparsify', 'tf.sub'],
   [FusedDeltaDepthwiseConv2D, 'fusedDeltaDepthwiseConv2d', 'tf.fused.depthwiseConv2d'],
   [DeltaMaxPool, 'deltaMaxPool', 'tf.maxPool'],
   [DeltaAdd, 'deltaAdd', 'tf.add'],

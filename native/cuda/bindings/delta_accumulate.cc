@@ -1,4 +1,4 @@
-// Entries of the delta accumulation family (delta_accumulate.cu): sparseAccumulate and deltaMaxPool.
+// Entries of the delta accumulation family (delta_accumulate.cu): sparseAccumulate, deltaSparsify and deltaMaxPool.
 #include "../context.h"
 #include "../delta.h"
 #include "binding.h"
@@ -46,6 +46,15 @@ Napi::Value sparseAccumulate(const Info& info) {
   return f.undefined();
 }
 
+// NHWC; rows: scratch for a dilated test (0 without dilation). In place when outA == a.
+Napi::Value deltaSparsify(const Info& info) {
+  const Fields f(info);
+  launchDeltaSparsify(ctx().stream, f.ptr<const float>("x"), f.ptr<const float>("a"), f.ptr<float>("outD"),
+                      f.ptr<float>("outA"), f.ptr<uint8_t>("outMask"), f.ptr<uint8_t>("rows"), f.i64("n"), f.i64("h"),
+                      f.i64("w"), f.i64("channels"), f.number("threshold"), f.i32("dilation"), f.flag("writeZeros"));
+  return f.undefined();
+}
+
 struct DeltaMaxPoolArgs {
   DeltaPoolParams p;
   const float* a;
@@ -83,7 +92,8 @@ Napi::Value deltaMaxPool(const Info& info) {
   return f.undefined();
 }
 
-const Entry kEntries[] = {{"sparseAccumulate", sparseAccumulate}, {"deltaMaxPool", deltaMaxPool}};
+const Entry kEntries[] = {
+    {"sparseAccumulate", sparseAccumulate}, {"deltaSparsify", deltaSparsify}, {"deltaMaxPool", deltaMaxPool}};
 
 }  // namespace
 

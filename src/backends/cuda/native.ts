@@ -312,6 +312,22 @@ export interface SparseAccumulateArgs {
   alpha: number;
   writeZeros: boolean;
 }
+export interface DeltaSparsifyArgs {
+  x: Ptr;
+  a: Ptr;
+  outD: Ptr;
+  outA: Ptr;
+  outMask: Ptr;
+  /** n*h*w bytes of scratch for a dilated test; 0 without dilation. */
+  rows: Ptr;
+  n: number;
+  h: number;
+  w: number;
+  channels: number;
+  threshold: number;
+  dilation: number;
+  writeZeros: boolean;
+}
 export interface DeltaMaxPoolArgs {
   n: number;
   h: number;
@@ -510,6 +526,7 @@ export interface CudaBinding {
   clip(a: ClipArgs): void;
   zeroInactive(a: ZeroInactiveArgs): void;
   sparseAccumulate(a: SparseAccumulateArgs): void;
+  deltaSparsify(a: DeltaSparsifyArgs): void;
   deltaMaxPool(a: DeltaMaxPoolArgs): void;
   /** Returns whether the tensor-core kernel ran. */
   deltaConv(a: DeltaConvArgs): boolean;

@@ -5,12 +5,12 @@
  * delta is taken against what was sent. DeltaOutput (densify) sums the deltas back into frames.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import type {Tensor, Tensor4D} from '@tensorflow/tfjs-core';
+import type {Tensor} from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import type {LayerArgs} from '@tensorflow/tfjs-layers/dist/engine/topology';
 
-import {sparseAccumulate} from '../../ops/sparse_accumulate';
-import {activeFraction, withMask} from '../../ops/mask';
+import {deltaSparsify} from '../../ops/delta_sparsify';
+import {activeFraction} from '../../ops/mask';
 import {deltaMixin, resetDownstream} from './base';
 
 export interface DeltaInputArgs extends LayerArgs {
@@ -60,36 +60,23 @@ export class DeltaInput extends deltaMixin(tfl.layers.Layer, {dense: null, trunc
   override deltaCall([x]: Tensor[], first: boolean): Tensor {
     const frame = x.dtype === 'float32' ? x : tf.cast(x, 'float32');
     const sent = this.stream.get('A');
-    // A first frame is sent whole; the state is a copy because sparseAccumulate later updates it in place.
+    // A first frame is sent whole; the state is a copy because deltaSparsify later updates it in place.
     const sendWhole = () => {
       this.stream.set('A', tf.add(frame, 0));
       return frame;
     };
     if (first || sent == null) return sendWhole();
-    const change = tf.sub(frame, sent);
-    const threshold = this.absoluteThreshold();
-    if (this.dilation === 1) {
-      // No residual buffer is needed: what was not sent is the difference to `sent`, taken anew.
-      const out = sparseAccumulate(sent, tf.zerosLike(frame), change, {threshold, inPlace: true}); // owns `sent`
-      this.stream.set('A', out.accumulated);
-      if (this.restartAbove != null && activeFraction(out.delta) > this.restartAbove) {
-        resetDownstream(this);
-        return sendWhole();
-      }
-      return out.delta;
-    }
-    if (frame.rank !== 4) {
-      throw new Error(`layer '${this.name}' (DeltaInput): dilation needs NHWC frames, got shape [${frame.shape}]`);
-    }
-    const moved = tf.max(tf.abs(change), -1, true) as Tensor4D;
-    const near = tf.maxPool(moved, this.dilation, 1, 'same');
-    const delta = withMask(change, tf.squeeze(tf.greater(near, threshold), [3]));
-    if (this.restartAbove != null && activeFraction(delta) > this.restartAbove) {
+    const out = deltaSparsify(frame, sent, {
+      threshold: this.absoluteThreshold(),
+      dilation: this.dilation,
+      inPlace: true,
+    }); // owns `sent`
+    this.stream.set('A', out.sent);
+    if (this.restartAbove != null && activeFraction(out.delta) > this.restartAbove) {
       resetDownstream(this);
       return sendWhole();
     }
-    this.stream.set('A', tf.add(sent, delta));
-    return delta;
+    return out.delta;
   }
 
   /** The frame as sent so far. */

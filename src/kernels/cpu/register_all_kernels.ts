@@ -8,6 +8,7 @@ import {deltaConv2DConfig} from './DeltaConv2D';
 import {deltaConv2DTransposeConfig} from './DeltaConv2DTranspose';
 import {deltaDepthwiseConv2DConfig} from './DeltaDepthwiseConv2D';
 import {deltaMaxPoolConfig} from './DeltaMaxPool';
+import {deltaSparsifyConfig} from './DeltaSparsify';
 import {sparseAccumulateConfig} from './SparseAccumulate';
 
 export const cpuKernelConfigs: KernelConfig[] = [
@@ -15,6 +16,7 @@ export const cpuKernelConfigs: KernelConfig[] = [
   deltaDepthwiseConv2DConfig,
   deltaConv2DTransposeConfig,
   sparseAccumulateConfig,
+  deltaSparsifyConfig,
   deltaMaxPoolConfig,
   conv3DGatedConfig,
   ...sharedKernelConfigs('cpu'),

@@ -1,5 +1,5 @@
 /**
- * The delta ops on 'cuda': SparseAccumulate, DeltaMaxPool, DeltaConv2D, DeltaDepthwiseConv2D,
+ * The delta ops on 'cuda': SparseAccumulate, DeltaSparsify, DeltaMaxPool, DeltaConv2D, DeltaDepthwiseConv2D,
  * DeltaConv2DTranspose (native/cuda/delta_*.cu) and Conv3DGated (cuDNN + the gate kernels). Semantics are those
  * of src/kernels/cpu. Masks stay on the GPU: an input's mask (src/ops/mask.ts) is a bool tensor of this backend, i.e. a
  * uint8 device buffer, passed to the kernels as a pointer (0 = dense); output masks are written by the kernels.
@@ -20,6 +20,8 @@ import {
   DeltaDepthwiseConv2D,
   DeltaMaxPool,
   DeltaMaxPoolAttrs,
+  DeltaSparsify,
+  DeltaSparsifyAttrs,
   FusedDeltaDepthwiseConv2D,
   FusedDeltaDepthwiseConv2DAttrs,
   SparseAccumulate,
@@ -140,6 +142,45 @@ function sparseAccumulate(backend: CudaBackend, inputs: {[k: string]: TensorInfo
     return [outD, ...state];
   } finally {
     releaseMask(backend, m);
+  }
+}
+
+// ---- deltaSparsify ----
+function deltaSparsify(backend: CudaBackend, inputs: {[k: string]: TensorInfo}, attrs: DeltaSparsifyAttrs) {
+  const {frame: x, sent: a} = inputs;
+  requireFloat('deltaSparsify', x, a);
+  const shape = x.shape.slice();
+  const channels = shape[shape.length - 1];
+  // [n, h, w] of an NHWC frame; any other rank is a row of pixels (only without dilation: the op checks).
+  const [n, h, w] = shape.length === 4 ? shape.slice(0, 3) : [1, 1, sizeOf(shape.slice(0, -1))];
+  const lazy = backend.lazyZeros;
+  const inPlace = attrs.inPlace === true && x.dataId !== a.dataId && !backend.isHalf(a);
+  const rows = attrs.dilation > 1 ? backend.makeOutput(shape.slice(0, -1), 'bool') : null;
+  try {
+    const outD = backend.makeOutput(shape, 'float32');
+    const outMask = backend.makeOutput(shape.slice(0, -1), 'bool');
+    const outA = inPlace ? alias(backend, a) : backend.makeOutput(shape, 'float32');
+    withOutputs<TensorInfo[]>(backend, [outD, outMask, outA], () =>
+      backend.n.deltaSparsify({
+        x: backend.ptr(x),
+        a: backend.ptr(a),
+        outD: backend.ptr(outD),
+        outA: backend.ptr(outA),
+        outMask: backend.ptr(outMask),
+        rows: rows == null ? 0 : backend.ptr(rows),
+        n,
+        h,
+        w,
+        channels,
+        threshold: attrs.threshold,
+        dilation: attrs.dilation,
+        writeZeros: !lazy,
+      }),
+    );
+    attachDeviceMask(backend, outD, outMask, lazy);
+    return [outD, outA];
+  } finally {
+    if (rows != null) backend.disposeIntermediate(rows);
   }
 }
 
@@ -721,6 +762,7 @@ export function registerDeltaKernels(): void {
   registerCuda<SparseAccumulateAttrs>(SparseAccumulate, ({inputs, backend, attrs}) =>
     sparseAccumulate(backend, inputs, attrs),
   );
+  registerCuda<DeltaSparsifyAttrs>(DeltaSparsify, ({inputs, backend, attrs}) => deltaSparsify(backend, inputs, attrs));
   registerCuda<DeltaMaxPoolAttrs>(DeltaMaxPool, ({inputs, backend, attrs}) => deltaMaxPool(backend, inputs, attrs));
   registerCuda<DeltaConv2DAttrs>(DeltaConv2D, ({inputs, backend, attrs}) => deltaConv2d(backend, inputs, attrs));
   registerCuda<DeltaConv2DAttrs>(DeltaDepthwiseConv2D, ({inputs, backend, attrs}) =>

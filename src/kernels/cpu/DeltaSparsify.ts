@@ -1,0 +1,58 @@
+/** Reference input sparsify; see ops/delta_sparsify.ts for the semantics. */
+import type {KernelConfig, TensorInfo} from '@tensorflow/tfjs-core';
+
+import {DeltaSparsify, DeltaSparsifyAttrs} from '../../ops/kernel_names';
+import {CpuBackend, makeOutput, values} from './cpu_util';
+
+export const deltaSparsifyConfig: KernelConfig = {
+  kernelName: DeltaSparsify,
+  backendName: 'cpu',
+  kernelFunc: ({inputs, backend: anyBackend, attrs}) => {
+    const backend = anyBackend as CpuBackend;
+    const {frame, sent} = inputs as {[k: string]: TensorInfo};
+    const {threshold, dilation} = attrs as unknown as DeltaSparsifyAttrs;
+    const x = values(backend, frame);
+    const a = values(backend, sent);
+    const shape = frame.shape.slice();
+    const C = shape[shape.length - 1];
+    const pixels = x.length / C;
+    const d = new Float32Array(x.length);
+    for (let i = 0; i < x.length; i++) d[i] = x[i] - a[i];
+    const moved = new Uint8Array(pixels);
+    for (let p = 0; p < pixels; p++) {
+      let largest = 0;
+      for (let c = 0; c < C; c++) largest = Math.max(largest, Math.abs(d[p * C + c]));
+      moved[p] = largest > threshold ? 1 : 0;
+    }
+    const sendAt = dilation > 1 ? dilate(moved, shape, dilation) : moved;
+    const outDelta = new Float32Array(x.length);
+    const outSent = Float32Array.from(a);
+    for (let p = 0; p < pixels; p++) {
+      if (!sendAt[p]) continue;
+      for (let c = p * C; c < (p + 1) * C; c++) {
+        outDelta[c] = d[c];
+        outSent[c] = a[c] + d[c];
+      }
+    }
+    return [makeOutput(backend, shape, outDelta, sendAt), makeOutput(backend, shape, outSent, null)];
+  },
+};
+
+/** OR of `flags` ([n, h, w] of an NHWC shape) over the k x k window centred on each pixel, clipped at the edges. */
+function dilate(flags: Uint8Array, [n, h, w]: number[], k: number): Uint8Array {
+  const r = (k - 1) / 2;
+  const out = new Uint8Array(flags.length);
+  for (let b = 0; b < n; b++)
+    for (let y = 0; y < h; y++)
+      for (let x = 0; x < w; x++) {
+        let any = 0;
+        for (let yy = Math.max(0, y - r); yy <= Math.min(h - 1, y + r) && !any; yy++)
+          for (let xx = Math.max(0, x - r); xx <= Math.min(w - 1, x + r); xx++)
+            if (flags[(b * h + yy) * w + xx]) {
+              any = 1;
+              break;
+            }
+        out[(b * h + y) * w + x] = any;
+      }
+  return out;
+}
