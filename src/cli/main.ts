@@ -49,6 +49,15 @@ function fraction(name: string) {
   };
 }
 
+function oddPositiveInt(name: string) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < 1 || n % 2 === 0)
+      throw new InvalidArgumentError(`${name} must be an odd integer >= 1.`);
+    return n;
+  };
+}
+
 function nonNegative(name: string) {
   return (value: string): number => {
     const n = Number(value);
@@ -131,7 +140,23 @@ export function buildProgram(): Command {
     .argument('[input]', 'input video', DEFAULT_CLIP)
     .option('--delta', 'run the delta model (toDelta) instead of the dense one')
     .option('--compare', 'run dense and delta side by side and report the deviation')
-    .option('--threshold <t>', 'delta threshold at the input and every activation', nonNegative('--threshold'), 0.05)
+    .option(
+      '--threshold <t>',
+      'delta threshold of every activation (and of the input)',
+      nonNegative('--threshold'),
+      0.05,
+    )
+    .option(
+      '--input-threshold <t>',
+      "the input's change threshold on pixel values in --range (default: twice --threshold)",
+      nonNegative('--input-threshold'),
+    )
+    .option(
+      '--dilation <k>',
+      'a pixel whose change passes the input threshold sends its k x k neighbourhood (odd; 1: the pixel alone)',
+      oddPositiveInt('--dilation'),
+      7,
+    )
     .option(
       '--dense-above <fraction>',
       "layers the clip's first 8 frames keep active above this fraction, and the layers after them, run dense " +

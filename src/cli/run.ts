@@ -26,6 +26,10 @@ export interface RunCommandOptions {
   delta?: boolean;
   compare?: boolean;
   threshold: number;
+  /** The input's change threshold (default: twice `threshold`). */
+  inputThreshold?: number;
+  /** The input change test's neighbourhood (toDelta's dilation). */
+  dilation: number;
   /** The delta model's dense tail: toDelta's denseAbove, measured on the clip's first frames (1: none). */
   denseAbove: number;
   output?: string;
@@ -86,9 +90,10 @@ export async function runCommand(modelName: string, input: string, options: RunC
     throw new Error(`--range must look like LO,HI, got '${options.range}'`);
   const mode: RunMode = options.compare ? 'compare' : options.delta ? 'delta' : 'dense';
   const compiled = (options.compile ?? true) && tf.getBackend() === 'cuda';
+  const inputThreshold = options.inputThreshold ?? 2 * options.threshold;
   console.log(
     `model: ${isPosenet ? 'PoseNet-MobileNetV1 (trained)' : modelName} at ${height}x${width}, ${mode}` +
-      `${mode !== 'dense' ? `, threshold ${options.threshold}, dense above ${options.denseAbove} active` : ''}${compiled ? `, compiled (CUDA graph per frame, ${options.precision ?? 'tf32'})` : ''}; ` +
+      `${mode !== 'dense' ? `, threshold ${options.threshold} (input ${inputThreshold}, dilation ${options.dilation}), dense above ${options.denseAbove} active` : ''}${compiled ? `, compiled (CUDA graph per frame, ${options.precision ?? 'tf32'})` : ''}; ` +
       `input: ${input} (${info.width}x${info.height}, ${info.fps} fps, ~${info.frames} frames)`,
   );
   if (options.output != null) {
@@ -113,6 +118,8 @@ export async function runCommand(modelName: string, input: string, options: RunC
       model,
       mode,
       threshold: options.threshold,
+      inputThreshold,
+      dilation: options.dilation,
       denseAbove: options.denseAbove < 1 ? options.denseAbove : undefined,
       height,
       width,

@@ -28,8 +28,12 @@ export interface RunOptions {
   input: string;
   model: tfl.LayersModel;
   mode: RunMode;
-  /** Delta threshold of the input and every activation. */
+  /** Delta threshold of every activation, and of the input unless inputThreshold is given. */
   threshold: number;
+  /** The input's change threshold (toDelta's inputThreshold; default `threshold`). */
+  inputThreshold?: number;
+  /** The input change test's neighbourhood, odd (toDelta's dilation; default 1: the pixel alone). */
+  dilation?: number;
   /**
    * The delta model's dense tail (toDelta's denseAbove): layers whose output the first CALIBRATION_FRAMES
    * frames keep active above this fraction, and what they feed, run dense. Default: none (every layer delta).
@@ -232,6 +236,8 @@ export async function runModelOnVideo(options: RunOptions): Promise<RunSummary> 
       }
       delta = toDelta(options.model, {
         threshold: options.threshold,
+        inputThreshold: options.inputThreshold,
+        dilation: options.dilation,
         stats: layerStats,
         // A clip too short to measure keeps every layer delta.
         denseAbove: calibrationFrames != null ? options.denseAbove : undefined,

@@ -116,6 +116,8 @@ describe('tfjs-delta CLI', function () {
       [['interpolate', 'in.mp4', '-o', 'out.mp4', '--factor', '3'], 'factor must be 2, 4 or 8'],
       [['run', 'posenet', 'in.mp4', '--precision', 'fp8'], "'fp8' is invalid. Allowed choices are tf32, fp32, fp16"],
       [['run', 'posenet', 'in.mp4', '--dense-above', '1.5'], '--dense-above must be a fraction in [0, 1]'],
+      [['run', 'posenet', 'in.mp4', '--dilation', '4'], '--dilation must be an odd integer >= 1'],
+      [['run', 'posenet', 'in.mp4', '--input-threshold', '-0.1'], '--input-threshold must be a number >= 0'],
       [['interpolate', 'in.mp4', '-o', 'out.mp4'], 'needs FLAVR weights'],
       [['interpolate', 'in.mp4', '-o', 'out.mp4', '--weights', 'missing.pth'], "weights 'missing.pth' do not exist"],
     ] as Array<[string[], string]>) {

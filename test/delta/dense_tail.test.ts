@@ -218,6 +218,52 @@ describeEachBackend('toDelta with a dense tail', () => {
     dense.dispose();
   });
 
+  it('runModelOnVideo hands the input change test (inputThreshold, dilation) to the delta model', async () => {
+    const seed = freshSeed();
+    const dense = convChain(seed, 2, 16);
+    const count = 6;
+    const frames = patchFrames([1, 16, 16, 3], count, seed).map((t) => {
+      const bytes = Uint8Array.from(t.dataSync(), (v) => Math.round((v + 1) * 127.5));
+      t.dispose();
+      return bytes;
+    });
+    const info: VideoInfo = {
+      width: 16,
+      height: 16,
+      fps: 10,
+      duration: 0.6,
+      frames: count,
+      codec: 'raw',
+      hasAudio: false,
+    };
+    const inputActive = async (inputThreshold: number, dilation: number) =>
+      (
+        await runModelOnVideo({
+          input: 'patch frames',
+          model: dense,
+          mode: 'delta',
+          threshold: 0,
+          inputThreshold,
+          dilation,
+          layerStats: true,
+          height: 16,
+          width: 16,
+          range: [-1, 1],
+          source: {info, frames},
+        })
+      ).meanInputActive!;
+    // The 2x2 patch drawn anew each frame: at most its 4 pixels, their 6x6 neighbourhood with dilation 5, nothing
+    // above a threshold no change in [-1, 1] can pass.
+    const single = await inputActive(0.01, 1);
+    const dilated = await inputActive(0.01, 5);
+    expect(single, 'dilation 1').to.be.within(1 / 256, 4 / 256);
+    expect(dilated, 'dilation 5')
+      .to.be.above(single)
+      .and.at.most(36 / 256);
+    expect(await inputActive(2.5, 5), 'threshold 2.5').to.equal(0);
+    dense.dispose();
+  });
+
   it('errors name the option and what is wrong with it', () => {
     const seed = freshSeed();
     const dense = convChain(seed, 2, 8);
