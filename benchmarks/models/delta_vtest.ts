@@ -15,7 +15,7 @@
  *        [--batch N (streams per call)] [--offset K (stream b starts K x b frames later; 37)]
  *        [--dense-above a,b (also each threshold with a dense tail: toDelta's denseAbove, calibrated on the first
  *        warm-up frames)] [--inputs TxD,... (each variant with these input change tests: toDelta's inputThreshold T
- *        and dilation D)]
+ *        and dilation D)] [--profile-calls (keep every kernel call of the profiled frames in the results)]
  *   node dist/benchmarks/models/delta_vtest.js report <results.json> [<cuda_delta.json>]   markdown table + PNG plots
  *
  * Timing (timeSequence): frames are float32 tensors on the backend before timing (decode and upload are left
@@ -109,12 +109,13 @@ export function timeSequence(
 export async function profileFrame(
   step: Step,
   frame: tf.Tensor,
+  withCalls = false,
 ): Promise<{
   kernels: number;
   wallMs: number;
   top: Array<{name: string; count: number; ms: number}>;
-  /** Every kernel call in order: its name, input shapes and time. */
-  calls: Array<{name: string; inputs: number[][]; ms: number}>;
+  /** With `withCalls`: every kernel call in order, its name, input shapes and time. */
+  calls?: Array<{name: string; inputs: number[][]; ms: number}>;
 }> {
   const t0 = process.hrtime.bigint();
   const info = await tf.profile(() => {
@@ -136,11 +137,13 @@ export async function profileFrame(
     .map(([name, e]) => ({name, ...e}))
     .sort((a, b) => b.ms - a.ms)
     .slice(0, 10);
-  const calls = info.kernels.map((k) => ({
-    name: k.name,
-    inputs: k.inputShapes,
-    ms: typeof k.kernelTimeMs === 'number' ? k.kernelTimeMs : NaN,
-  }));
+  const calls = withCalls
+    ? info.kernels.map((k) => ({
+        name: k.name,
+        inputs: k.inputShapes,
+        ms: typeof k.kernelTimeMs === 'number' ? k.kernelTimeMs : NaN,
+      }))
+    : undefined;
   return {kernels: info.kernels.length, wallMs, top, calls};
 }
 
@@ -287,6 +290,11 @@ export function deltaStateBytes(model: tfl.LayersModel): {bytes: number; tensors
   return {bytes, tensors, layers};
 }
 
+/** What the backend's allocator holds on the GPU ('cuda'; undefined elsewhere). */
+function reservedBytes(): number | undefined {
+  return (tf.memory() as {numBytesInGPUAllocated?: number}).numBytesInGPUAllocated;
+}
+
 // ---- the run --------------------------------------------------------------------------------
 
 interface Args {
@@ -303,6 +311,8 @@ interface Args {
   out: string;
   /** Time dense and delta as compiled streams (compileStream(model).step, CUDA-graph replay) instead of predict. */
   compiled: boolean;
+  /** Keep every kernel call of the profiled frames (name, input shapes, time) in the results. */
+  profileCalls: boolean;
   /** Streams per call: stream b starts offset x b frames later in the clip. */
   batch: number;
   offset: number;
@@ -334,6 +344,7 @@ function parseRunArgs(argv: string[]): Args {
     weights: null,
     out: path.join('benchmarks', 'results', 'delta_vtest.json'),
     compiled: false,
+    profileCalls: false,
     batch: 1,
     offset: 37,
     denseAbove: [],
@@ -347,6 +358,10 @@ function parseRunArgs(argv: string[]): Args {
     }
     if (flag === '--compiled') {
       args.compiled = true;
+      continue;
+    }
+    if (flag === '--profile-calls') {
+      args.profileCalls = true;
       continue;
     }
     const value = argv[++i];
@@ -453,6 +468,8 @@ interface DeltaRun {
     layers: Array<{name: string; className: string; activeFraction: number; macs: number}>;
   };
   stateBytes: {bytes: number; tensors: number; layers: number};
+  /** GPU bytes the backend's allocator holds after this run: the process's peak so far (its cache never shrinks). */
+  reservedBytes?: number;
   profile?: Awaited<ReturnType<typeof profileFrame>>;
 }
 
@@ -462,6 +479,8 @@ interface CaseResult {
   size: [number, number];
   outputShapes: number[][];
   dense: Omit<SequenceTiming, 'ms'> & {msPerFrame: number[]};
+  /** GPU bytes the allocator holds after the dense run (its peak). */
+  denseReservedBytes?: number;
   /** The dense model with its batch norms folded (what a dense tail runs). */
   denseFolded?: Omit<SequenceTiming, 'ms'> & {msPerFrame: number[]};
   denseProfile?: Awaited<ReturnType<typeof profileFrame>>;
@@ -542,6 +561,7 @@ async function runCase(
     if (isPose) densePoses.push(posesByRow(out));
   });
   const channels = shapes[0][shapes[0].length - 1];
+  const denseReservedBytes = reservedBytes();
   // The dense model with its batch norms folded into the convs (toDense of a delta model), as delta models and
   // their dense tails run them: a second reference, so that folding's own gain is not read as delta's.
   const foldedDense = (() => {
@@ -557,6 +577,7 @@ async function runCase(
   const denseProfile = await profileFrame(
     (x) => model.predict(x) as tf.Tensor | tf.Tensor[],
     frames[frames.length - 1],
+    args.profileCalls,
   );
   const result: CaseResult = {
     model: spec.name,
@@ -564,6 +585,7 @@ async function runCase(
     size: [height, width],
     outputShapes: shapes,
     dense: summary(dense),
+    denseReservedBytes,
     denseFolded: summary(denseFolded),
     denseProfile,
     delta: [],
@@ -586,6 +608,7 @@ async function runCase(
   console.log(
     `${key}: dense ${dense.medianMs.toFixed(2)} ms/frame (median), ${dense.fps.toFixed(1)} fps, ` +
       `batch norms folded ${denseFolded.medianMs.toFixed(2)} ms` +
+      (denseReservedBytes != null ? `, GPU reserved ${(denseReservedBytes / 2 ** 30).toFixed(1)} GiB` : '') +
       (t != null ? `; PyTorch eager ${t.medianMs.toFixed(2)} ms` : '') +
       (result.torch?.outputCheck
         ? ` (PyTorch vs tfjs dense: max rel ${result.torch.outputCheck.maxRel.toExponential(2)}, ` +
@@ -628,8 +651,13 @@ async function runCase(
       });
     });
     const stateBytes = deltaStateBytes(delta);
+    const reserved = reservedBytes();
     // One more frame of the stream, profiled per kernel (untimed).
-    const profile = await profileFrame((x) => delta.predict(x) as tf.Tensor | tf.Tensor[], frames[frames.length - 2]);
+    const profile = await profileFrame(
+      (x) => delta.predict(x) as tf.Tensor | tf.Tensor[],
+      frames[frames.length - 2],
+      args.profileCalls,
+    );
     // Statistics pass (untimed): a fresh stream over the first statsFrames frames.
     delta.resetStates();
     setDeltaStats(delta, true);
@@ -679,6 +707,7 @@ async function runCase(
         layers: [...sums].map(([name, e]) => ({name, className: e.className, activeFraction: e.sum / n, macs: e.macs})),
       },
       stateBytes,
+      reservedBytes: reserved,
       profile,
     };
     result.delta.push(run);
@@ -691,7 +720,9 @@ async function runCase(
         `agreement ${(100 * run.error.agreement).toFixed(2)}%` +
         (run.error.pck != null ? `, PCK ${(100 * run.error.pck).toFixed(1)}%` : '') +
         `, MACs skipped ${(100 * run.stats.skippedMacShare).toFixed(1)}%, ` +
-        `state ${(stateBytes.bytes / 2 ** 20).toFixed(1)} MiB; profiled frame: ${profile.kernels} kernels ` +
+        `state ${(stateBytes.bytes / 2 ** 20).toFixed(1)} MiB` +
+        (reserved != null ? `, GPU reserved ${(reserved / 2 ** 30).toFixed(1)} GiB` : '') +
+        `; profiled frame: ${profile.kernels} kernels ` +
         `(dense ${denseProfile.kernels}), top ${profile.top
           .slice(0, 4)
           .map((k) => `${k.name} x${k.count} ${k.ms.toFixed(1)} ms`)

@@ -13,6 +13,7 @@ import {expect} from 'chai';
 import {setCudaOptions} from '../../src/backends/cuda/index';
 import type {CudaBackend} from '../../src/backends/cuda/backend';
 import {compileStream, getDeltaStats, setDeltaStats, toDelta} from '../../src/index';
+import type {ToDeltaOptions} from '../../src/index';
 import {flavr} from '../../src/models/flavr';
 import {resnet} from '../../src/models/resnet';
 import {runModelOnVideo} from '../../src/pipeline/run_model';
@@ -113,8 +114,8 @@ function flavrInput(src: FrameSource, t: number, batch: number): tf.Tensor {
 }
 
 /** Two delta models of `dense` (threshold 0.02) with their own state: one to compile, one run eagerly beside it. */
-function deltaTwins(dense: tfl.LayersModel): [tfl.LayersModel, tfl.LayersModel] {
-  return [toDelta(dense, {threshold: 0.02}), toDelta(dense, {threshold: 0.02})];
+function deltaTwins(dense: tfl.LayersModel, options: ToDeltaOptions = {}): [tfl.LayersModel, tfl.LayersModel] {
+  return [toDelta(dense, {threshold: 0.02, ...options}), toDelta(dense, {threshold: 0.02, ...options})];
 }
 
 function smallPose(): tfl.LayersModel {
@@ -161,6 +162,18 @@ describeCuda('compileStream: a CUDA-graph plan replayed per frame', () => {
     const {worst, at: worstAt} = worstOverSteps(stream, eager, src, 200, 1);
     expect(stream.info.captures).to.equal(1);
     expect(stream.info.replayedFrames).to.equal(198);
+    expect(worst, `worst at frame ${worstAt} (${src.name})`).to.be.at.most(1e-5);
+    stream.dispose();
+    [compiled, eager, dense].forEach((m) => m.dispose());
+  });
+
+  it('delta ResNet-18 pose with a dilated input test (0.06, 5 x 5): 100 steps equal an eager twin', () => {
+    const src = streamFrames(96, 128);
+    const dense = smallPose();
+    const [compiled, eager] = deltaTwins(dense, {inputThreshold: 0.06, dilation: 5});
+    const stream = compileStream(compiled);
+    const {worst, at: worstAt} = worstOverSteps(stream, eager, src, 100, 2);
+    expect(stream.info.captures).to.equal(1);
     expect(worst, `worst at frame ${worstAt} (${src.name})`).to.be.at.most(1e-5);
     stream.dispose();
     [compiled, eager, dense].forEach((m) => m.dispose());
