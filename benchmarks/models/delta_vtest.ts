@@ -290,9 +290,11 @@ export function deltaStateBytes(model: tfl.LayersModel): {bytes: number; tensors
   return {bytes, tensors, layers};
 }
 
-/** What the backend's allocator holds on the GPU ('cuda'; undefined elsewhere). */
-function reservedBytes(): number | undefined {
-  return (tf.memory() as {numBytesInGPUAllocated?: number}).numBytesInGPUAllocated;
+/** The 'cuda' allocator's peak bytes in use since the last call (undefined on other backends); starts a new peak. */
+function peakBytes(): number | undefined {
+  const peak = (tf.memory() as {peakBytesInGPU?: number}).peakBytesInGPU;
+  (tf.backend() as {resetPeakMemory?: () => void}).resetPeakMemory?.();
+  return peak;
 }
 
 // ---- the run --------------------------------------------------------------------------------
@@ -468,8 +470,8 @@ interface DeltaRun {
     layers: Array<{name: string; className: string; activeFraction: number; macs: number}>;
   };
   stateBytes: {bytes: number; tensors: number; layers: number};
-  /** GPU bytes the backend's allocator holds after this run: the process's peak so far (its cache never shrinks). */
-  reservedBytes?: number;
+  /** Peak GPU bytes in use ('cuda' allocator) from making the delta model to the end of its timed frames. */
+  peakBytes?: number;
   profile?: Awaited<ReturnType<typeof profileFrame>>;
 }
 
@@ -479,8 +481,8 @@ interface CaseResult {
   size: [number, number];
   outputShapes: number[][];
   dense: Omit<SequenceTiming, 'ms'> & {msPerFrame: number[]};
-  /** GPU bytes the allocator holds after the dense run (its peak). */
-  denseReservedBytes?: number;
+  /** Peak GPU bytes in use ('cuda' allocator) while the dense model ran (timed and profiled). */
+  densePeakBytes?: number;
   /** The dense model with its batch norms folded (what a dense tail runs). */
   denseFolded?: Omit<SequenceTiming, 'ms'> & {msPerFrame: number[]};
   denseProfile?: Awaited<ReturnType<typeof profileFrame>>;
@@ -556,12 +558,13 @@ async function runCase(
   // Dense reference: timed, keeping the host outputs (and PoseNet's poses) of every timed frame.
   const denseOut: Float32Array[] = [];
   const densePoses: Pose[][][] = [];
+  peakBytes(); // a new peak for the dense run
   const dense = timeStream(model, args, frames, (_, out) => {
     denseOut.push(out[0]);
     if (isPose) densePoses.push(posesByRow(out));
   });
   const channels = shapes[0][shapes[0].length - 1];
-  const denseReservedBytes = reservedBytes();
+  const densePeakBytes = peakBytes();
   // The dense model with its batch norms folded into the convs (toDense of a delta model), as delta models and
   // their dense tails run them: a second reference, so that folding's own gain is not read as delta's.
   const foldedDense = (() => {
@@ -585,7 +588,7 @@ async function runCase(
     size: [height, width],
     outputShapes: shapes,
     dense: summary(dense),
-    denseReservedBytes,
+    densePeakBytes,
     denseFolded: summary(denseFolded),
     denseProfile,
     delta: [],
@@ -608,7 +611,7 @@ async function runCase(
   console.log(
     `${key}: dense ${dense.medianMs.toFixed(2)} ms/frame (median), ${dense.fps.toFixed(1)} fps, ` +
       `batch norms folded ${denseFolded.medianMs.toFixed(2)} ms` +
-      (denseReservedBytes != null ? `, GPU reserved ${(denseReservedBytes / 2 ** 30).toFixed(1)} GiB` : '') +
+      (densePeakBytes != null ? `, peak GPU memory ${(densePeakBytes / 2 ** 30).toFixed(1)} GiB` : '') +
       (t != null ? `; PyTorch eager ${t.medianMs.toFixed(2)} ms` : '') +
       (result.torch?.outputCheck
         ? ` (PyTorch vs tfjs dense: max rel ${result.torch.outputCheck.maxRel.toExponential(2)}, ` +
@@ -628,6 +631,7 @@ async function runCase(
   const modelMacs = new Map<string, number>(); // per threshold and input test, of the all-delta model
   for (const {threshold, input, denseAbove} of variants) {
     const macsKey = `${threshold} ${input?.threshold} ${input?.dilation}`;
+    peakBytes(); // a new peak for this variant
     const delta = toDelta(model, {
       threshold,
       inputThreshold: input?.threshold,
@@ -651,7 +655,7 @@ async function runCase(
       });
     });
     const stateBytes = deltaStateBytes(delta);
-    const reserved = reservedBytes();
+    const peak = peakBytes();
     // One more frame of the stream, profiled per kernel (untimed).
     const profile = await profileFrame(
       (x) => delta.predict(x) as tf.Tensor | tf.Tensor[],
@@ -707,7 +711,7 @@ async function runCase(
         layers: [...sums].map(([name, e]) => ({name, className: e.className, activeFraction: e.sum / n, macs: e.macs})),
       },
       stateBytes,
-      reservedBytes: reserved,
+      peakBytes: peak,
       profile,
     };
     result.delta.push(run);
@@ -721,7 +725,7 @@ async function runCase(
         (run.error.pck != null ? `, PCK ${(100 * run.error.pck).toFixed(1)}%` : '') +
         `, MACs skipped ${(100 * run.stats.skippedMacShare).toFixed(1)}%, ` +
         `state ${(stateBytes.bytes / 2 ** 20).toFixed(1)} MiB` +
-        (reserved != null ? `, GPU reserved ${(reserved / 2 ** 30).toFixed(1)} GiB` : '') +
+        (peak != null ? `, peak GPU memory ${(peak / 2 ** 30).toFixed(1)} GiB` : '') +
         `; profiled frame: ${profile.kernels} kernels ` +
         `(dense ${denseProfile.kernels}), top ${profile.top
           .slice(0, 4)

@@ -59,7 +59,7 @@ void* Allocator::takeClose(std::multimap<size_t, void*>& list, size_t want) {
   list.erase(it);
   cached_ -= got;
   live_[p] = got;
-  inUse_ += got;
+  addInUse(got);
   return p;
 }
 
@@ -86,7 +86,7 @@ void* Allocator::alloc(size_t bytes, bool hostData) {
                (pool ? " (while capturing a compiled plan: the cache cannot be emptied)" : ""));
     }
     live_[p] = want;
-    inUse_ += want;
+    addInUse(want);
   }
   if (pool) {
     owner_[p] = capturing_;

@@ -47,6 +47,8 @@ class Allocator {
   size_t inUse() const { return inUse_; }
   size_t cached() const { return cached_; }
   size_t reserved() const { return inUse_ + cached_; }
+  size_t peakInUse() const { return peak_; }  // the most inUse() has been since resetPeak()
+  void resetPeak() { peak_ = inUse_; }
   size_t liveBlocks() const { return live_.size(); }
   size_t sizeOf(void* p) const;
 
@@ -69,7 +71,11 @@ class Allocator {
   std::unordered_map<void*, int> owner_;  // live blocks allocated into a plan's pool
   std::map<int, Pool> pools_;
   int capturing_ = 0;
-  size_t inUse_ = 0, cached_ = 0;
+  size_t inUse_ = 0, cached_ = 0, peak_ = 0;
+  void addInUse(size_t bytes) {
+    inUse_ += bytes;
+    if (inUse_ > peak_) peak_ = inUse_;
+  }
 };
 
 struct Context {

@@ -113,6 +113,7 @@ Napi::Value memory(const Info& info) {
   o.Set("inUse", (double)c.allocator.inUse());
   o.Set("cached", (double)c.allocator.cached());
   o.Set("reserved", (double)c.allocator.reserved());
+  o.Set("peakInUse", (double)c.allocator.peakInUse());
   o.Set("blocks", (double)c.allocator.liveBlocks());
   o.Set("workspace", (double)c.workspaceBytes);
   o.Set("convPlans", (double)convCacheSize());
@@ -121,6 +122,11 @@ Napi::Value memory(const Info& info) {
   o.Set("deviceFree", (double)freeB);
   o.Set("deviceTotal", (double)totalB);
   return o;
+}
+
+Napi::Value resetPeakMemory(const Info& info) {
+  ctx().allocator.resetPeak();
+  return info.Env().Undefined();
 }
 
 Napi::Value emptyCache(const Info& info) {
@@ -237,6 +243,7 @@ const Entry kEntries[] = {
     {"alloc", alloc},
     {"free", release},
     {"memory", memory},
+    {"resetPeakMemory", resetPeakMemory},
     {"emptyCache", emptyCache},
     {"upload", upload},
     {"download", download},

@@ -40,6 +40,8 @@ export interface CudaMemoryInfo {
   numBytesInGPUAllocated: number;
   /** Bytes cached for reuse (freed tensors). */
   numBytesInGPUCached: number;
+  /** The most numBytesInGPU has been since resetPeakMemory() (or since the backend started). */
+  peakBytesInGPU: number;
 }
 
 export function bytesPerElement(dtype: DataType): number {
@@ -200,7 +202,13 @@ export class CudaBackend extends KernelBackend {
       numBytesInGPU: m.inUse,
       numBytesInGPUAllocated: m.reserved,
       numBytesInGPUCached: m.cached,
+      peakBytesInGPU: m.peakInUse,
     };
+  }
+
+  /** Starts a new peak for memory().peakBytesInGPU at the bytes in use now. */
+  resetPeakMemory(): void {
+    this.n.resetPeakMemory();
   }
 
   override async time(f: () => void): Promise<tf.BackendTimingInfo> {

@@ -28,6 +28,8 @@ export interface NativeMemory {
   inUse: number;
   cached: number;
   reserved: number;
+  /** The most `inUse` has been since resetPeakMemory (or the start). */
+  peakInUse: number;
   blocks: number;
   workspace: number;
   convPlans: number;
@@ -487,6 +489,7 @@ export interface CudaBinding {
   alloc(a: AllocArgs): Ptr;
   free(a: FreeArgs): void;
   memory(): NativeMemory;
+  resetPeakMemory(): void;
   emptyCache(): void;
   upload(a: UploadArgs): void;
   download(a: DownloadArgs): void;

@@ -655,6 +655,24 @@ describeCuda('cuda backend: storage, fallback, errors, memory, timing', () => {
     tf.dispose([x, f]);
   });
 
+  it('reports the peak of GPU bytes in use since resetPeakMemory', async () => {
+    await tf.setBackend('cuda');
+    const backend = tf.backend() as unknown as CudaBackend;
+    backend.resetPeakMemory();
+    const start = backend.memory();
+    expect(start.peakBytesInGPU, 'a reset peak is the bytes in use').to.equal(start.numBytesInGPU);
+    const elements = 1 + Math.floor(Math.random() * (1 << 22));
+    const big = tf.fill([elements], 1.5);
+    big.dataSync();
+    big.dispose();
+    const after = backend.memory();
+    expect(after.numBytesInGPU, 'freed').to.equal(start.numBytesInGPU);
+    expect(after.peakBytesInGPU, `${elements} float32 were held`).to.be.at.least(start.numBytesInGPU + 4 * elements);
+    expect(after.peakBytesInGPU).to.be.at.most(start.numBytesInGPU + 4 * elements + (1 << 20));
+    backend.resetPeakMemory();
+    expect(backend.memory().peakBytesInGPU).to.equal(after.numBytesInGPU);
+  });
+
   it('times kernels with CUDA events', async () => {
     await tf.setBackend('cuda');
     const a = tf.tensor2d(rand([512, 512]).values, [512, 512]);
