@@ -71,10 +71,16 @@ export interface LayerActivity {
   macs: number;
 }
 
+/** Batch rows the probe runs at once in measureActivity: its state and activations then do not scale with the batch. */
+export const ACTIVITY_ROWS = 4;
+
 /**
  * The mean active fraction of each delta layer's output over `frames` after the first (whose delta is the
- * whole frame), run as a stream from a reset state with the layers' own thresholds; by layer name. Leaves
- * statistics as they were and the streams reset.
+ * whole frame), run as a stream from a reset state with the layers' own thresholds; by layer name. Batch rows are
+ * independent streams, so the frames are run ACTIVITY_ROWS rows at a time, each group a stream of its own, and the
+ * group means weighted by their rows: the batch's mean, at the memory of a few rows (a batch of 32 large frames
+ * would otherwise hold a second copy of the model's whole delta state). Leaves statistics as they were and the
+ * streams reset.
  */
 export function measureActivity(
   model: tfl.LayersModel,
@@ -83,20 +89,34 @@ export function measureActivity(
   const layers = model.layers.filter(isDeltaLayer);
   const saved = layers.map((l) => l.statsEnabled);
   const sums = new Map<string, LayerActivity>();
+  const first = frames[0];
+  const batch = (Array.isArray(first) ? first[0] : first).shape[0] ?? 1;
+  const rowsOf = (frame: tf.Tensor | tf.Tensor[], start: number, size: number) =>
+    batch <= size
+      ? frame
+      : Array.isArray(frame)
+        ? frame.map((x) => sliceRows(x, start, size))
+        : sliceRows(frame, start, size);
   try {
     layers.forEach((l) => (l.statsEnabled = true));
-    model.resetStates();
-    frames.forEach((frame, i) => {
-      layers.forEach((l) => (l.lastStats = null));
-      tf.dispose(model.predictOnBatch(frame));
-      if (i === 0) return;
-      for (const layer of layers) {
-        if (layer.lastStats == null) continue;
-        const sum = sums.get(layer.name) ?? {activeFraction: 0, macs: layer.lastStats.macs};
-        sum.activeFraction += layer.lastStats.activeFraction / (frames.length - 1);
-        sums.set(layer.name, sum);
-      }
-    });
+    for (let start = 0; start < batch; start += ACTIVITY_ROWS) {
+      const size = Math.min(ACTIVITY_ROWS, batch - start);
+      model.resetStates();
+      frames.forEach((frame, i) => {
+        layers.forEach((l) => (l.lastStats = null));
+        const rows = rowsOf(frame, start, size);
+        tf.dispose(model.predictOnBatch(rows));
+        if (rows !== frame) tf.dispose(rows);
+        if (i === 0) return;
+        for (const layer of layers) {
+          if (layer.lastStats == null) continue;
+          const sum = sums.get(layer.name) ?? {activeFraction: 0, macs: 0};
+          sum.activeFraction += (layer.lastStats.activeFraction * size) / batch / (frames.length - 1);
+          sum.macs += layer.lastStats.macs / (frames.length - 1);
+          sums.set(layer.name, sum);
+        }
+      });
+    }
   } finally {
     layers.forEach((l, i) => {
       l.statsEnabled = saved[i];
@@ -105,4 +125,8 @@ export function measureActivity(
     model.resetStates();
   }
   return sums;
+}
+
+function sliceRows(x: tf.Tensor, start: number, size: number): tf.Tensor {
+  return tf.slice(x, [start], [size]);
 }

@@ -18,6 +18,7 @@ import {expectClose, freshSeed} from '../support/util';
 import {randomizeWeights} from '../../data/models';
 import {resnetStyle, runParity} from '../support/sequences';
 import {CALIBRATION_FRAMES, runModelOnVideo} from '../../src/pipeline/run_model';
+import {ACTIVITY_ROWS, measureActivity} from '../../src/delta/calibrate';
 import type {VideoInfo} from '../../src/pipeline/ffmpeg';
 
 const L = tfl.layers;
@@ -163,6 +164,43 @@ describeEachBackend('toDelta with a dense tail', () => {
     runParity(dense, all, [[1, 16, 16, 3]], 4, seed, `denseAbove 0 (seed ${seed})`);
     tf.dispose(frames);
     [full, hybrid, chosen, none, all, dense].forEach((m) => m.dispose());
+  });
+
+  it(`measureActivity runs ${ACTIVITY_ROWS} rows at a time and gets the whole batch's activity`, () => {
+    const seed = freshSeed();
+    const dense = convChain(seed, 4, 12);
+    const batch = ACTIVITY_ROWS + 1 + Math.floor(Math.random() * 2 * ACTIVITY_ROWS); // a last group of other size
+    // Every third row changes everywhere each frame, the others only in their patch: groups of rows differ.
+    const moving = tf.tensor4d(
+      Array.from({length: batch}, (_, b) => (b % 3 === 0 ? 1 : 0)),
+      [batch, 1, 1, 1],
+    );
+    const frames = patchFrames([batch, 12, 12, 3], 4, seed).map((f, i) =>
+      tf.tidy(() => {
+        const out = tf.add(f, tf.mul(moving, 0.5 * i));
+        f.dispose();
+        return out;
+      }),
+    );
+    moving.dispose();
+    const probe = toDelta(dense, {threshold: 0.05, stats: true});
+    const whole = new Map<string, number>();
+    frames.forEach((frame, i) => {
+      tf.dispose(probe.predictOnBatch(frame));
+      if (i === 0) return;
+      for (const l of getDeltaStats(probe).layers)
+        whole.set(l.name, (whole.get(l.name) ?? 0) + l.activeFraction / (frames.length - 1));
+    });
+    const measured = measureActivity(probe, frames);
+    expect([...measured.keys()].sort()).to.deep.equal([...whole.keys()].sort());
+    for (const [name, a] of measured)
+      expect(a.activeFraction, `${name}, batch ${batch} (seed ${seed})`).to.be.closeTo(whole.get(name)!, 1e-6); // float32 means
+    expect(
+      [...whole.values()].some((v) => v > 0 && v < 1),
+      'some layer partly active',
+    ).to.equal(true);
+    tf.dispose(frames);
+    [probe, dense].forEach((m) => m.dispose());
   });
 
   it('runModelOnVideo with denseAbove: the calibration frames are run like the others; at threshold 0 delta is dense', async () => {
