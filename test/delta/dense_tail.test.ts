@@ -60,6 +60,25 @@ function patchFrames(shape: number[], count: number, seed: number): tf.Tensor[] 
   return frames;
 }
 
+/** patchFrames of 16x16 as a video source for runModelOnVideo: RGB bytes ([-1, 1] mapped onto 0..255) and their info. */
+function patchVideo(count: number, seed: number): {info: VideoInfo; frames: Uint8Array[]} {
+  const frames = patchFrames([1, 16, 16, 3], count, seed).map((t) => {
+    const bytes = Uint8Array.from(t.dataSync(), (v) => Math.round((v + 1) * 127.5));
+    t.dispose();
+    return bytes;
+  });
+  const info: VideoInfo = {
+    width: 16,
+    height: 16,
+    fps: 10,
+    duration: count / 10,
+    frames: count,
+    codec: 'raw',
+    hasAudio: false,
+  };
+  return {info, frames};
+}
+
 const convsOf = (model: tfl.LayersModel) => model.layers.filter((l) => /Conv2D$/.test(l.getClassName()));
 
 /** The outputs of `frames` run through `model` as a fresh stream. */
@@ -207,20 +226,7 @@ describeEachBackend('toDelta with a dense tail', () => {
     const seed = freshSeed();
     const dense = convChain(seed, 6, 16);
     const count = CALIBRATION_FRAMES + 5;
-    const frames = patchFrames([1, 16, 16, 3], count, seed).map((t) => {
-      const bytes = Uint8Array.from(t.dataSync(), (v) => Math.round((v + 1) * 127.5));
-      t.dispose();
-      return bytes;
-    });
-    const info: VideoInfo = {
-      width: 16,
-      height: 16,
-      fps: 10,
-      duration: count / 10,
-      frames: count,
-      codec: 'raw',
-      hasAudio: false,
-    };
+    const {info, frames} = patchVideo(count, seed);
     const run = (threshold: number, denseAbove?: number) =>
       runModelOnVideo({
         input: 'patch frames',
@@ -259,21 +265,7 @@ describeEachBackend('toDelta with a dense tail', () => {
   it('runModelOnVideo hands the input change test (inputThreshold, dilation) to the delta model', async () => {
     const seed = freshSeed();
     const dense = convChain(seed, 2, 16);
-    const count = 6;
-    const frames = patchFrames([1, 16, 16, 3], count, seed).map((t) => {
-      const bytes = Uint8Array.from(t.dataSync(), (v) => Math.round((v + 1) * 127.5));
-      t.dispose();
-      return bytes;
-    });
-    const info: VideoInfo = {
-      width: 16,
-      height: 16,
-      fps: 10,
-      duration: 0.6,
-      frames: count,
-      codec: 'raw',
-      hasAudio: false,
-    };
+    const {info, frames} = patchVideo(6, seed);
     const inputActive = async (inputThreshold: number, dilation: number) =>
       (
         await runModelOnVideo({
