@@ -75,8 +75,8 @@ __global__ void sparseAccumulateKernel(const float* a, const float* r, const flo
 }
 
 // deltaSparsify, a lane group of G lanes per pixel as in sparseAccumulate. d = x - a; the pixel moved iff
-// max_c |d| > threshold. Without dilation (send == nullptr) the pixel is sent iff it moved, in this same pass;
-// otherwise only the moved flags are written (to `send`, later the dilated mask) and sparsifySendKernel sends.
+// max_c |d| > threshold. Without dilation (`send`) the pixel is sent iff it moved, in this same pass and `moved` is
+// the output mask; with dilation only the moved flags are written, and sparsifySendKernel sends.
 // In place (outA == a): a sent pixel's state is read before it is written, by the same lane.
 template <int G>
 __global__ void sparsifyMovedKernel(const float* __restrict__ x, const float* a, uint8_t* __restrict__ moved,

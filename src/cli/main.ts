@@ -142,7 +142,7 @@ export function buildProgram(): Command {
     .option('--compare', 'run dense and delta side by side and report the deviation')
     .option(
       '--threshold <t>',
-      'delta threshold of every activation (and of the input)',
+      "delta threshold of every activation (the input's: --input-threshold)",
       nonNegative('--threshold'),
       0.05,
     )
