@@ -221,6 +221,15 @@ export class TfOps {
     );
   }
 
+  /** Inclusive cumulative sum of x along `axis`. */
+  cumsum(x: TensorInfo, axis: number): Tensor {
+    return this.run(
+      'Cumsum',
+      [this.bool('exclusive', false), this.bool('reverse', false), this.type('T', x.dtype), this.type('Tidx', 'int32')],
+      [x, tf.scalar(axis, 'int32')],
+    );
+  }
+
   // --- convolutions and pooling (NHWC / NDHWC) --------------------------------------------
   private conv2dAttrs(g: ConvGeometry): TfAttr[] {
     return [
