@@ -201,7 +201,11 @@ export function buildProgram(): Command {
     .argument('[model]', "'posenet' or a LayersModel's model.json / folder", 'posenet')
     .argument('[input]', 'input video', DEFAULT_CLIP)
     .option('--frames <n>', 'frames per pass', positiveInt('--frames'), 16)
-    .option('--thresholds <list>', 'comma-separated delta thresholds', '0,0.01,0.02,0.05,0.1')
+    .option(
+      '--thresholds <list>',
+      "comma-separated delta thresholds, each at the input and every activation (without run's dilated input test)",
+      '0,0.01,0.02,0.05,0.1',
+    )
     .option('-o, --output <prefix>', 'writes <prefix>.json and <prefix>.png', 'tfjs-delta-bench')
     .action(async (model: string, input: string, opts: {frames: number; thresholds: string; output: string}) => {
       const thresholds = opts.thresholds.split(',').map(Number);
