@@ -39,8 +39,14 @@ import '../../src/index';
 import {posenet} from '../../src/models/posenet';
 import {resnet, resnetWeightMapping} from '../../src/models/resnet';
 import {torchLayout} from '../../src/models/pytorch/mapping';
-import {deltaLayersOf, getDeltaStats, setDeltaStats, toDelta, toDense} from '../../src/delta/to_delta';
-import {isDeltaLayer} from '../../src/delta/layers/base';
+import {
+  deltaLayersOf,
+  denseTailLayersOf,
+  getDeltaStats,
+  setDeltaStats,
+  toDelta,
+  toDense,
+} from '../../src/delta/to_delta';
 import {renderVegaLitePng} from '../../src/pipeline/chart';
 import {argmaxPerChannel} from '../../src/pipeline/overlay';
 import {compileStream} from '../../src/stream/compile_stream';
@@ -639,10 +645,7 @@ async function runCase(
       denseAbove,
       calibrationFrames: denseAbove != null ? calibrationFrames : undefined,
     });
-    const denseLayers =
-      denseAbove == null
-        ? undefined
-        : delta.layers.filter((l) => !isDeltaLayer(l) && l.weights.length > 0).map((l) => l.name);
+    const denseLayers = denseAbove == null ? undefined : denseTailLayersOf(delta).map((l) => l.name);
     const errors: FrameError[] = [];
     const pck = {correct: 0, total: 0};
     const timing = timeStream(delta, args, frames, (i, out) => {

@@ -95,8 +95,8 @@ export function measureActivity(
     batch <= size
       ? frame
       : Array.isArray(frame)
-        ? frame.map((x) => sliceRows(x, start, size))
-        : sliceRows(frame, start, size);
+        ? frame.map((x) => tf.slice(x, [start], [size]))
+        : tf.slice(frame, [start], [size]);
   try {
     layers.forEach((l) => (l.statsEnabled = true));
     for (let start = 0; start < batch; start += ACTIVITY_ROWS) {
@@ -125,8 +125,4 @@ export function measureActivity(
     model.resetStates();
   }
   return sums;
-}
-
-function sliceRows(x: tf.Tensor, start: number, size: number): tf.Tensor {
-  return tf.slice(x, [start], [size]);
 }

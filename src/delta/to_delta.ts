@@ -539,6 +539,11 @@ export function deltaLayersOf(model: tfl.LayersModel): DeltaLayer[] {
   return model.layers.filter(isDeltaLayer);
 }
 
+/** The weighted layers of a delta model that run dense (its dense tail; see ToDeltaOptions.denseFrom). */
+export function denseTailLayersOf(model: tfl.LayersModel): Layer[] {
+  return model.layers.filter((l) => !isDeltaLayer(l) && l.weights.length > 0);
+}
+
 // ---- statistics --------------------------------------------------------------------------
 
 export interface LayerStats {

@@ -11,8 +11,7 @@ import * as fs from 'fs';
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 
-import {DeltaFrameStats, getDeltaStats, toDelta} from '../delta/to_delta';
-import {isDeltaLayer} from '../delta/layers/base';
+import {DeltaFrameStats, denseTailLayersOf, getDeltaStats, toDelta} from '../delta/to_delta';
 import {CompiledStream, compileStream} from '../stream/compile_stream';
 import type {StreamPrecision} from '../stream/compile_stream';
 import {probeVideo, readFrames, VideoInfo, VideoWriter} from './ffmpeg';
@@ -250,10 +249,7 @@ export async function runModelOnVideo(options: RunOptions): Promise<RunSummary> 
       tf.dispose(calibrationFrames ?? []);
     }
   }
-  const denseTailLayers =
-    delta != null && options.denseAbove != null
-      ? delta.layers.filter((l) => !isDeltaLayer(l) && l.weights.length > 0).length
-      : undefined;
+  const denseTailLayers = delta != null && options.denseAbove != null ? denseTailLayersOf(delta).length : undefined;
   const compile = (options.compile ?? true) && tf.getBackend() === 'cuda';
   const runnerOf = (model: tfl.LayersModel | null): Runner | null =>
     model == null

@@ -16,6 +16,7 @@ import {DEFAULT_CLIP} from '../../src/cli/run';
 import {nodeFileSystem} from '../../src/io/node_file_system';
 import {ffmpegBinary, ffmpegUnavailableReason, probeVideo, readFrames} from '../../src/pipeline/ffmpeg';
 import {PACKAGE_ROOT} from '../../src/io/package_root';
+import {makeLavfiClip} from '../support/clips';
 
 const CLI = path.join(PACKAGE_ROOT, 'dist', 'src', 'cli', 'main.js');
 const FIXTURES = path.join(PACKAGE_ROOT, 'test', 'fixtures', 'torch');
@@ -47,33 +48,14 @@ function leftovers(output: string): string[] {
   return fs.readdirSync(path.dirname(output)).filter((f) => f.includes(stem));
 }
 
-/** A tiny synthetic clip made by ffmpeg. */
+/** A tiny synthetic clip made by ffmpeg: ffmpeg's test pattern, lossless. */
 function makeClip(file: string, size: string, frames: number): string {
-  const make = spawnSync(
-    ffmpegBinary(),
-    [
-      '-hide_banner',
-      '-loglevel',
-      'error',
-      '-y',
-      '-f',
-      'lavfi',
-      '-i',
-      `testsrc=size=${size}:rate=10`,
-      '-frames:v',
-      String(frames),
-      '-pix_fmt',
-      'yuv444p',
-      '-c:v',
-      'libx264',
-      '-crf',
-      '0',
-      file,
-    ],
-    {encoding: 'utf8'},
-  );
-  if (make.status !== 0) throw new Error(`could not make ${file}: ${make.stderr}`);
-  return file;
+  return makeLavfiClip(file, {
+    source: `testsrc=size=${size}:rate=10`,
+    frames,
+    pixFmt: 'yuv444p',
+    encoder: ['-crf', '0'],
+  });
 }
 
 /** A safetensors file of a state dict (8-byte header length, JSON header, raw float32 data). */
@@ -410,23 +392,7 @@ exec "${ffmpegBinary()}" "$@"
     expect(missing.err).to.include("interpolate <input> '" + path.join(dir, 'nope.mp4') + "': no such file");
     const long = path.join(dir, 'long.mp4');
     // Large enough that the job is still running when Ctrl-C comes (the tiny FLAVR runs ~1 window/s at this size).
-    expect(
-      spawnSync(ffmpegBinary(), [
-        '-hide_banner',
-        '-loglevel',
-        'error',
-        '-y',
-        '-f',
-        'lavfi',
-        '-i',
-        'testsrc=size=320x240:rate=10',
-        '-frames:v',
-        '300',
-        '-pix_fmt',
-        'yuv420p',
-        long,
-      ]).status,
-    ).to.equal(0);
+    makeLavfiClip(long, {source: 'testsrc=size=320x240:rate=10', frames: 300});
     const truncated = path.join(dir, 'truncated.mp4');
     fs.writeFileSync(truncated, fs.readFileSync(long).subarray(0, Math.floor(fs.statSync(long).size * 0.6)));
     const cut = cli('interpolate', truncated, '-o', path.join(dir, 'o2.mp4'), '--weights', weights);

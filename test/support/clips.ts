@@ -3,6 +3,31 @@ import {spawnSync} from 'child_process';
 
 import {ffmpegBinary} from '../../src/pipeline/ffmpeg';
 
+export interface LavfiClip {
+  /** An ffmpeg lavfi video source, e.g. `testsrc=size=64x48:rate=10`. */
+  source: string;
+  frames: number;
+  /** Pixel format of the encoded video (default yuv420p). */
+  pixFmt?: string;
+  /** libx264 options, e.g. ['-crf', '0']. */
+  encoder?: string[];
+  /** A sine tone as an audio track. */
+  audio?: boolean;
+}
+
+/** `file`: `frames` frames of a lavfi source, encoded with libx264. */
+export function makeLavfiClip(
+  file: string,
+  {source, frames, pixFmt = 'yuv420p', encoder = [], audio = false}: LavfiClip,
+): string {
+  const args = ['-hide_banner', '-loglevel', 'error', '-y', '-f', 'lavfi', '-i', source];
+  if (audio) args.push('-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=16000', '-shortest', '-c:a', 'aac');
+  args.push('-frames:v', String(frames), '-pix_fmt', pixFmt, '-c:v', 'libx264', ...encoder, file);
+  const run = spawnSync(ffmpegBinary(), args, {encoding: 'utf8'});
+  if (run.status !== 0) throw new Error(`could not make the test clip ${file}: ${run.stderr}`);
+  return file;
+}
+
 /**
  * `file`: `frames` frames at 10 fps of smooth colour waves moving fast (every pixel changes between frames, little
  * chroma detail), H.264 with `encoder`'s options, and a sine tone when `audio`.
@@ -12,19 +37,5 @@ export function makeWaveClip(
   {frames, size, audio = false, encoder = []}: {frames: number; size: string; audio?: boolean; encoder?: string[]},
 ): string {
   const waves = `geq=r='128+100*sin(X/6+T*8)':g='128+100*sin(Y/5+T*6)':b='128+100*sin((X+Y)/9-T*5)'`;
-  const args = [
-    '-hide_banner',
-    '-loglevel',
-    'error',
-    '-y',
-    '-f',
-    'lavfi',
-    '-i',
-    `color=c=black:s=${size}:r=10,${waves}`,
-  ];
-  if (audio) args.push('-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=16000', '-shortest', '-c:a', 'aac');
-  args.push('-frames:v', String(frames), '-pix_fmt', 'yuv420p', '-c:v', 'libx264', ...encoder, file);
-  const run = spawnSync(ffmpegBinary(), args, {encoding: 'utf8'});
-  if (run.status !== 0) throw new Error(`could not make the test clip ${file}: ${run.stderr}`);
-  return file;
+  return makeLavfiClip(file, {source: `color=c=black:s=${size}:r=10,${waves}`, frames, encoder, audio});
 }
