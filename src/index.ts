@@ -12,6 +12,8 @@ import {registerNoGradients} from './ops/no_gradient';
 
 export {deltaConv2d} from './ops/delta_conv2d';
 export {deltaDepthwiseConv2d} from './ops/delta_depthwise_conv2d';
+export {fusedDeltaConv2d} from './ops/fused_delta_conv2d';
+export type {FusedDeltaConv2dArgs} from './ops/fused_delta_conv2d';
 export {fusedDeltaDepthwiseConv2d} from './ops/fused_delta_depthwise_conv2d';
 export type {FusedDeltaDepthwiseConv2dArgs} from './ops/fused_delta_depthwise_conv2d';
 export {deltaConv2dTranspose} from './ops/delta_conv2d_transpose';

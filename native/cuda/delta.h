@@ -8,6 +8,8 @@
 //   delta_gated.cu       the SE gate of conv3dGated
 //   delta_companion.cu   delta batch-norm scale and residual add, at active pixels only
 //   delta_fused.cu       fused delta blocks: a delta conv with sparseAccumulate as its epilogue
+//   delta_pointwise.cu   the pointwise delta block: a 1x1 delta conv over a work list of active pixels, with
+//                        sparseAccumulate as its epilogue
 #pragma once
 #include "common.h"
 
@@ -124,6 +126,17 @@ bool depthwiseAccumulateFits(const DeltaConvParams& p);
 void launchDepthwiseAccumulate(cudaStream_t s, const DeltaConvParams& p, const float* x, const uint8_t* mask,
                                const float* w, float* a, float* r, float* outD, uint8_t* outMask, double threshold,
                                int act, double alpha, bool writeZeros);
+
+// ---- delta_pointwise.cu ----
+// A 1x1, stride-1, unpadded regular delta conv (packed TF32 filter from launchPackFilterTf32, c % 4 == 0,
+// co % 32 == 0) then sparseAccumulate in place on a and r (output-shaped), over a compacted list of the active
+// input pixels (mask null: every pixel). outD is written at flushed pixels (and zeros elsewhere when writeZeros),
+// outMask at every pixel. scratch: pointwiseAccumulateScratchInts(p) ints of device memory, contents ignored.
+bool pointwiseAccumulateFits(const DeltaConvParams& p);
+int64_t pointwiseAccumulateScratchInts(const DeltaConvParams& p);
+void launchPointwiseAccumulate(cudaStream_t s, const DeltaConvParams& p, const float* x, const uint8_t* mask,
+                               const float* packed, float* a, float* r, float* outD, uint8_t* outMask, int* scratch,
+                               double threshold, int act, double alpha, bool writeZeros);
 
 // ---- delta_gated.cu ----
 // gate[n, co] = sigmoid(bg[co] + sum_ci mean[n, ci] * wg[ci, co]).

@@ -21,6 +21,7 @@
 #include <cstdlib>
 
 #include "delta.h"
+#include "mma_tf32.cuh"
 
 namespace tfjs_delta {
 namespace {
@@ -32,11 +33,6 @@ constexpr int kWRow = kNB + 8;                       // padded filter row (float
 constexpr int kStageFloats = kWarps * kFrags * 256;  // accumulator staging: 16 KiB
 constexpr size_t kSmemLimit = 100 * 1024;
 
-// Asynchronous global -> shared copies; src-size 0 writes zeros without reading (masked / out-of-range elements).
-__device__ __forceinline__ void copy16(float* dst, const float* src, bool valid) {
-  const unsigned d = (unsigned)__cvta_generic_to_shared(dst);
-  asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(d), "l"(src), "r"(valid ? 16 : 0));
-}
 __device__ __forceinline__ void copy4(float* dst, const float* src, bool valid) {
   const unsigned d = (unsigned)__cvta_generic_to_shared(dst);
   asm volatile("cp.async.ca.shared.global [%0], [%1], 4, %2;\n" ::"r"(d), "l"(src), "r"(valid ? 4 : 0));
@@ -269,15 +265,6 @@ __global__ void __launch_bounds__(kThreads, kMinBlocks)
 constexpr int kMThreads = 256;
 constexpr size_t kMmaSmemLimit = 160 * 1024;
 
-__device__ __forceinline__ void copy16ca(float* dst, const float* src, bool valid) {
-  const unsigned d = (unsigned)__cvta_generic_to_shared(dst);
-  asm volatile("cp.async.ca.shared.global [%0], [%1], 16, %2;\n" ::"r"(d), "l"(src), "r"(valid ? 16 : 0));
-}
-__device__ __forceinline__ void commitCopies() { asm volatile("cp.async.commit_group;\n" ::: "memory"); }
-template <int N>
-__device__ __forceinline__ void waitCopies() {
-  asm volatile("cp.async.wait_group %0;\n" ::"n"(N) : "memory");
-}
 __device__ __forceinline__ void roundTf32(float* p) {
   float4 v = *reinterpret_cast<float4*>(p);
   v.x = wmma::__float_to_tf32(v.x);
@@ -286,25 +273,6 @@ __device__ __forceinline__ void roundTf32(float* p) {
   v.w = wmma::__float_to_tf32(v.w);
   *reinterpret_cast<float4*>(p) = v;
 }
-__device__ __forceinline__ void ldsm4(unsigned (&r)[4], const float* ptr) {
-  const unsigned a = (unsigned)__cvta_generic_to_shared(ptr);
-  asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0, %1, %2, %3}, [%4];\n"
-               : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
-               : "r"(a));
-}
-__device__ __forceinline__ unsigned toTf32Bits(unsigned v) {
-  unsigned r;
-  asm("cvt.rna.tf32.f32 %0, %1;\n" : "=r"(r) : "f"(__uint_as_float(v)));
-  return r;
-}
-__device__ __forceinline__ void mma1688(float (&d)[4], const unsigned (&a)[4], unsigned b0, unsigned b1) {
-  asm volatile(
-      "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {%0, %1, %2, %3}, {%4, %5, %6, %7}, {%8, %9}, "
-      "{%0, %1, %2, %3};\n"
-      : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
-      : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
-}
-
 // Stages chunk ci0 (kRound false: asynchronous copies, zeros for masked / out-of-range elements), or rounds to
 // TF32 what this thread copied for it (kRound true, after its copies landed). sOff: footprint pixel -> input
 // pixel index (-1: masked or outside the image).

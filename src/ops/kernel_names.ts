@@ -68,6 +68,10 @@ export interface SparseAccumulateAttrs {
 export const FusedDeltaDepthwiseConv2D = 'FusedDeltaDepthwiseConv2D';
 export type FusedDeltaDepthwiseConv2DAttrs = DeltaConv2DAttrs & SparseAccumulateAttrs;
 
+/** As FusedDeltaDepthwiseConv2D, for DeltaConv2D: inputs {x, filter, accumulated, residual}. */
+export const FusedDeltaConv2D = 'FusedDeltaConv2D';
+export type FusedDeltaConv2DAttrs = DeltaConv2DAttrs & SparseAccumulateAttrs;
+
 /**
  * Inputs {accumulated, delta}; outputs [delta, accumulated].
  * out = maxPool(accumulated + delta) - maxPool(accumulated) where the window holds an active
@@ -169,6 +173,7 @@ export const DELTA_KERNELS: ReadonlyArray<readonly [kernel: string, op: string, 
   [DeltaConv2DTranspose, 'deltaConv2dTranspose', 'tf.conv2dTranspose'],
   [SparseAccumulate, 'sparseAccumulate', 'the dense activation'],
   [DeltaSparsify, 'deltaSparsify', 'tf.sub'],
+  [FusedDeltaConv2D, 'fusedDeltaConv2d', 'tf.fused.conv2d'],
   [FusedDeltaDepthwiseConv2D, 'fusedDeltaDepthwiseConv2d', 'tf.fused.depthwiseConv2d'],
   [DeltaMaxPool, 'deltaMaxPool', 'tf.maxPool'],
   [DeltaAdd, 'deltaAdd', 'tf.add'],

@@ -10,7 +10,14 @@ import * as tf from '@tensorflow/tfjs-core';
 import {deltaDepthwiseConv2d, fusedDeltaDepthwiseConv2d, getMask, sparseAccumulate, withMask} from '../../src/index';
 import type {Activation} from '../../src/index';
 import {describeEachBackend} from '../support/backends';
-import {accumulateReference, denseConv2d, expectAccumulated, expectedConvMask, Pad2D} from '../support/dense_reference';
+import {
+  accumulateReference,
+  accumulatorState as state,
+  denseConv2d,
+  expectAccumulated,
+  expectedConvMask,
+  Pad2D,
+} from '../support/dense_reference';
 import {
   expectClose,
   expectMask,
@@ -29,13 +36,6 @@ const ACTIVATIONS: Array<[Activation, number]> = [
   ['sigmoid', 0.2],
   ['tanh', 0.2],
 ];
-
-/** Accumulator state of `shape` spread over the activations' interesting ranges, with a sparse residual. */
-function state(shape: number[], seed: number): [tf.Tensor4D, tf.Tensor4D] {
-  const a = randn(shape, seed, 3) as tf.Tensor4D;
-  const keep = tf.cast(tf.greater(tf.randomUniform(shape, 0, 1, 'float32', seed + 1), 0.5), 'float32');
-  return [a, tf.mul(randn(shape, seed + 2, 0.05), keep) as tf.Tensor4D];
-}
 
 describeEachBackend('fusedDeltaDepthwiseConv2d parity with tf.depthwiseConv2d and the dense accumulator', () => {
   let n = 0;

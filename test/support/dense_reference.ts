@@ -6,7 +6,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 
 import {getMask} from '../../src/ops/mask';
-import {expectClose, expectMask, expectZerosWhereInactive} from './util';
+import {expectClose, expectMask, expectZerosWhereInactive, randn} from './util';
 import type {Activation} from '../../src/ops/validation';
 
 export type Pad2D =
@@ -93,6 +93,13 @@ function denseActivation(activation: Activation, alpha: number, t: tf.Tensor): t
     case 'tanh':
       return tf.tanh(t);
   }
+}
+
+/** Accumulator state of `shape` spread over the activations' interesting ranges, with a sparse residual. */
+export function accumulatorState(shape: number[], seed: number): [tf.Tensor4D, tf.Tensor4D] {
+  const a = randn(shape, seed, 3) as tf.Tensor4D;
+  const keep = tf.cast(tf.greater(tf.randomUniform(shape, 0, 1, 'float32', seed + 1), 0.5), 'float32');
+  return [a, tf.mul(randn(shape, seed + 2, 0.05), keep) as tf.Tensor4D];
 }
 
 /**

@@ -1,4 +1,5 @@
-// Entries of the delta convolution family (delta_conv.cu, delta_conv_tc.cu) and its fused blocks (delta_fused.cu).
+// Entries of the delta convolution family (delta_conv.cu, delta_conv_tc.cu) and its fused blocks (delta_fused.cu,
+// delta_pointwise.cu).
 #include "../context.h"
 #include "../delta.h"
 #include "binding.h"
@@ -138,11 +139,58 @@ Napi::Value deltaDepthwiseAccumulate(const Info& info) {
   return f.undefined();
 }
 
+// The pointwise delta block (1x1, stride 1) with sparseAccumulate as its epilogue, updating a and r in place, over
+// a work list of the active pixels; packedFilter from deltaConvPackFilter; scratch: deltaPointwiseScratchInts ints.
+struct PointwiseAccumulateArgs {
+  DeltaConvParams p;
+  const float* x;
+  const uint8_t* mask;
+  const float* packedFilter;
+  float* a;
+  float* r;
+  float* outD;
+  uint8_t* outMask;
+  int* scratch;
+  double threshold;
+  int act;
+  double alpha;
+  bool writeZeros;
+};
+Napi::Value deltaPointwiseAccumulate(const Info& info) {
+  const Fields f(info);
+  PointwiseAccumulateArgs a;
+  a.p = geometry(f);
+  a.x = f.ptr<const float>("x");
+  a.mask = f.ptr<const uint8_t>("mask");
+  a.packedFilter = f.ptr<const float>("packedFilter");
+  a.a = f.ptr<float>("a");
+  a.r = f.ptr<float>("r");
+  a.outD = f.ptr<float>("outD");
+  a.outMask = f.ptr<uint8_t>("outMask");
+  a.scratch = f.ptr<int>("scratch");
+  a.threshold = f.number("threshold");
+  a.act = f.i32("act");
+  a.alpha = f.number("alpha");
+  a.writeZeros = f.flag("writeZeros");
+  launchPointwiseAccumulate(ctx().stream, a.p, a.x, a.mask, a.packedFilter, a.a, a.r, a.outD, a.outMask, a.scratch,
+                            a.threshold, a.act, a.alpha, a.writeZeros);
+  return f.undefined();
+}
+
+// The int32 scratch deltaPointwiseAccumulate needs for `geometry`, or -1 when the kernel does not take it.
+Napi::Value deltaPointwiseScratchInts(const Info& info) {
+  const Fields f(info);
+  const DeltaConvParams p = geometry(f);
+  return Napi::Number::New(info.Env(), pointwiseAccumulateFits(p) ? (double)pointwiseAccumulateScratchInts(p) : -1.0);
+}
+
 const Entry kEntries[] = {
     {"deltaConv", deltaConv},
     {"deltaConvMask", deltaConvMask},
     {"deltaConvPackFilter", deltaConvPackFilter},
     {"deltaDepthwiseAccumulate", deltaDepthwiseAccumulate},
+    {"deltaPointwiseAccumulate", deltaPointwiseAccumulate},
+    {"deltaPointwiseScratchInts", deltaPointwiseScratchInts},
 };
 
 }  // namespace

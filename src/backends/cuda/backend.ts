@@ -79,10 +79,16 @@ export class CudaBackend extends KernelBackend {
    */
   directDeltaConvs = envFlag('TFJS_DELTA_CUDA_DIRECT_CONVS');
   /**
-   * Fused delta blocks (a delta conv with sparseAccumulate as its epilogue, native/cuda/delta_fused.cu);
-   * TFJS_DELTA_CUDA_FUSED=0 runs their two kernels instead (for comparisons).
+   * Fused delta blocks (a delta conv with sparseAccumulate as its epilogue, native/cuda/delta_fused.cu and
+   * delta_pointwise.cu); TFJS_DELTA_CUDA_FUSED=0 runs their two kernels instead (for comparisons).
    */
   fusedDeltaBlocks = envFlag('TFJS_DELTA_CUDA_FUSED', true);
+  /**
+   * The pointwise delta block over work lists (delta_pointwise.cu) for 1x1 delta convs with a truncating activation
+   * (TFJS_DELTA_CUDA_POINTWISE=1). Off by default: on an H200 it beats the tiled conv + accumulator only at low
+   * activity on large grids (benchmarks/results/delta_block_*), and end to end it is a wash (docs/delta-kernels.md).
+   */
+  pointwiseBlocks = envFlag('TFJS_DELTA_CUDA_POINTWISE', false);
   /**
    * A regular delta conv whose tiled kernel would launch fewer blocks than this runs cuDNN's dense conv of the
    * zero-filled delta instead (small frames: a few 8x16 tiles cannot fill the GPU, cuDNN splits the work finer).

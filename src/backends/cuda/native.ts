@@ -410,6 +410,26 @@ export interface DeltaDepthwiseAccumulateArgs {
   alpha: number;
   writeZeros: boolean;
 }
+/**
+ * A 1x1, stride-1, unpadded delta conv (packedFilter from deltaConvPackFilter) then sparseAccumulate, updating a
+ * and r in place, over a work list of the active pixels: outD written at flushed pixels (zeros elsewhere only with
+ * writeZeros), outMask at every pixel. scratch: deltaPointwiseScratchInts int32s of device memory.
+ */
+export interface DeltaPointwiseAccumulateArgs {
+  geometry: DeltaConvGeometry;
+  x: Ptr;
+  mask: Ptr;
+  packedFilter: Ptr;
+  a: Ptr;
+  r: Ptr;
+  outD: Ptr;
+  outMask: Ptr;
+  scratch: Ptr;
+  threshold: number;
+  act: number;
+  alpha: number;
+  writeZeros: boolean;
+}
 /** out holds co * ceil(c / 16) * 16 * kh * kw floats; needs co % 32 == 0. */
 export interface DeltaConvPackFilterArgs {
   kh: number;
@@ -536,6 +556,9 @@ export interface CudaBinding {
   deltaConvMask(a: DeltaConvMaskArgs): void;
   deltaConvPackFilter(a: DeltaConvPackFilterArgs): void;
   deltaDepthwiseAccumulate(a: DeltaDepthwiseAccumulateArgs): void;
+  deltaPointwiseAccumulate(a: DeltaPointwiseAccumulateArgs): void;
+  /** The scratch deltaPointwiseAccumulate needs (int32s), or -1 when it does not take the geometry. */
+  deltaPointwiseScratchInts(a: {geometry: DeltaConvGeometry}): number;
   /** y = x * scale at active pixels (mask 0: dense); inactive written (zeros) only with writeZeros. */
   deltaScale(a: DeltaScaleArgs): void;
   /** y = a + b over each input's active pixels; outMask = maskA | maskB (0 when either input is dense). */

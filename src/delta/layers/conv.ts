@@ -12,6 +12,7 @@ import {deltaConv2d} from '../../ops/delta_conv2d';
 import {deltaConv2dTranspose} from '../../ops/delta_conv2d_transpose';
 import {deltaDense} from '../../ops/delta_dense';
 import {deltaDepthwiseConv2d} from '../../ops/delta_depthwise_conv2d';
+import {fusedDeltaConv2d} from '../../ops/fused_delta_conv2d';
 import {fusedDeltaDepthwiseConv2d} from '../../ops/fused_delta_depthwise_conv2d';
 import {applyFusedActivation} from './activation_state';
 import {activatedMixin} from './activated';
@@ -65,11 +66,43 @@ function convolve(layer: ConvFields, op: DeltaConvOp, x: Tensor, kernel: LayerVa
 
 const fields = (layer: object) => layer as unknown as ConvFields;
 
+type FusedConvOp = typeof fusedDeltaConv2d; // fusedDeltaDepthwiseConv2d takes the same arguments
+type ActivatedConv = InstanceType<ReturnType<typeof activatedMixin>>;
+
+/**
+ * The layer's conv and its truncating activation as one fused op (after a stream's first frame), or null when the
+ * activation does not fuse (applyFusedActivation).
+ */
+function fuseAccumulator(layer: ActivatedConv, op: FusedConvOp, x: Tensor, kernel: LayerVariable): Tensor | null {
+  const conv = fields(layer);
+  return applyFusedActivation(
+    layer.stream,
+    layer.deltaActivation(),
+    layer.absoluteThreshold(),
+    layer.flushAbove,
+    (a, r, config) => {
+      requireChannelsLast(layer, conv.dataFormat);
+      return op({
+        x: x as Tensor4D,
+        filter: kernel.read() as Tensor4D,
+        strides: pair(conv.strides),
+        pad: padOf(conv),
+        dilations: pair(conv.dilationRate ?? 1),
+        accumulated: a as Tensor4D,
+        residual: r as Tensor4D,
+        ...config,
+      });
+    },
+  );
+}
+
 export class DeltaConv2D extends activatedMixin(layerClass('Conv2D'), 'Conv2D') {
   static override className = 'DeltaConv2D';
   declare kernel: LayerVariable;
 
   override deltaCall([x]: Tensor[], first: boolean): Tensor {
+    const fused = first ? null : fuseAccumulator(this, fusedDeltaConv2d, x, this.kernel);
+    if (fused != null) return fused;
     return this.activate(
       convolve(fields(this), deltaConv2d, x, this.kernel, biasOnce(fields(this), first)),
       first,
@@ -88,27 +121,7 @@ export class DeltaDepthwiseConv2D extends activatedMixin(layerClass('DepthwiseCo
 
   override deltaCall([x]: Tensor[], first: boolean): Tensor {
     const layer = fields(this);
-    const fused = first
-      ? null
-      : applyFusedActivation(
-          this.stream,
-          this.deltaActivation(),
-          this.absoluteThreshold(),
-          this.flushAbove,
-          (a, r, config) => {
-            requireChannelsLast(this, layer.dataFormat);
-            return fusedDeltaDepthwiseConv2d({
-              x: x as Tensor4D,
-              filter: this.depthwiseKernel.read() as Tensor4D,
-              strides: pair(layer.strides),
-              pad: padOf(layer),
-              dilations: pair(layer.dilationRate ?? 1),
-              accumulated: a as Tensor4D,
-              residual: r as Tensor4D,
-              ...config,
-            });
-          },
-        );
+    const fused = first ? null : fuseAccumulator(this, fusedDeltaDepthwiseConv2d, x, this.depthwiseKernel);
     if (fused != null) return fused;
     const y = convolve(layer, deltaDepthwiseConv2d, x, this.depthwiseKernel, biasOnce(layer, first));
     return this.activate(y, first, true);

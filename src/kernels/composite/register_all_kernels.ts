@@ -15,7 +15,7 @@ import {deltaReshapeConfig} from './DeltaReshape';
 import {deltaScaleShiftConfig} from './DeltaScaleShift';
 import {deltaUpSampling2DConfig} from './DeltaUpSampling2D';
 import {framesFromBytesConfig, framesToBytesConfig} from './FramesBytes';
-import {fusedDeltaDepthwiseConv2DConfig} from './FusedDeltaDepthwiseConv2D';
+import {fusedDeltaConv2DConfig, fusedDeltaDepthwiseConv2DConfig} from './FusedDeltaConvs';
 
 const factories: Array<(backendName: string) => KernelConfig> = [
   deltaAddConfig,
@@ -29,6 +29,7 @@ const factories: Array<(backendName: string) => KernelConfig> = [
   deltaReshapeConfig,
   framesFromBytesConfig,
   framesToBytesConfig,
+  fusedDeltaConv2DConfig,
   fusedDeltaDepthwiseConv2DConfig,
 ];
 

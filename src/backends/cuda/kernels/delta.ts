@@ -22,6 +22,8 @@ import {
   DeltaMaxPoolAttrs,
   DeltaSparsify,
   DeltaSparsifyAttrs,
+  FusedDeltaConv2D,
+  FusedDeltaConv2DAttrs,
   FusedDeltaDepthwiseConv2D,
   FusedDeltaDepthwiseConv2DAttrs,
   SparseAccumulate,
@@ -35,7 +37,7 @@ import {convolve, filterKrsc, subpixelTransposed3d} from './conv';
 import {applyBiasActivation} from './elementwise';
 import {alias, registerCuda, requireFloat, sizeOf, stridesOf, transposeInto, unsupported} from './util';
 import {envFlag} from '../../../io/env';
-import {composedDeltaDepthwiseAccumulate} from '../../../kernels/composite/FusedDeltaDepthwiseConv2D';
+import {composedDeltaConvAccumulate} from '../../../kernels/composite/FusedDeltaConvs';
 
 const ACTIVATIONS: {[k in Activation]: number} = {
   linear: UnaryOp.linear,
@@ -277,8 +279,11 @@ function convGeometry(c: ConvCall): DeltaConvGeometry {
   };
 }
 
-/** Counts of delta-conv launches by path (TF32 tensor cores / fp32 CUDA cores / dense cuDNN), for tests and benchmarks. */
-export const deltaConvStats = {tensorCore: 0, cudaCores: 0, cudnnDense: 0};
+/**
+ * Counts of delta-conv launches by path (TF32 tensor cores / fp32 CUDA cores / dense cuDNN; of the tensor-core ones,
+ * the pointwise blocks over work lists), for tests and benchmarks.
+ */
+export const deltaConvStats = {tensorCore: 0, cudaCores: 0, cudnnDense: 0, pointwiseBlocks: 0};
 
 /** TFJS_DELTA_CONV_MMA_PACK=0 (comparisons): the mma kernel stages and rounds the plain filter itself. */
 const PACK_FILTERS = envFlag('TFJS_DELTA_CONV_MMA_PACK', true);
@@ -394,9 +399,14 @@ function denseDeltaConv2d(
   return y;
 }
 
-function deltaConv2d(backend: CudaBackend, inputs: {[k: string]: TensorInfo}, attrs: DeltaConv2DAttrs): TensorInfo {
-  const {x, filter, bias} = inputs;
-  requireFloat('deltaConv2d', x, filter, bias);
+/** A regular delta conv's call: its geometry from `attrs`, filter [kh, kw, c, co]. */
+function regularCall(
+  backend: CudaBackend,
+  x: TensorInfo,
+  filter: TensorInfo,
+  attrs: DeltaConv2DAttrs,
+  bias?: TensorInfo,
+): ConvCall {
   const info = backend_util.computeConv2DInfo(
     x.shape as [number, number, number, number],
     filter.shape as [number, number, number, number],
@@ -405,7 +415,7 @@ function deltaConv2d(backend: CudaBackend, inputs: {[k: string]: TensorInfo}, at
     attrs.pad,
     attrs.dimRoundingMode,
   );
-  const c: ConvCall = {
+  return {
     mode: DeltaConvMode.regular,
     info,
     x,
@@ -416,6 +426,13 @@ function deltaConv2d(backend: CudaBackend, inputs: {[k: string]: TensorInfo}, at
     inSpatial: [info.inHeight, info.inWidth],
     outShape: info.outShape.slice(),
   };
+}
+
+function deltaConv2d(backend: CudaBackend, inputs: {[k: string]: TensorInfo}, attrs: DeltaConv2DAttrs): TensorInfo {
+  const {x, filter, bias} = inputs;
+  requireFloat('deltaConv2d', x, filter, bias);
+  const c = regularCall(backend, x, filter, attrs, bias);
+  const {info} = c;
   if ((bias != null || maskOf(x) == null) && cudnnGeometry(info) && sizeOf(x.shape) > 0)
     return denseDeltaConv2d(backend, inputs, attrs, c);
   if (tiledBlocks(c) < backend.denseBelowBlocks && cudnnGeometry(info) && sizeOf(x.shape) > 0) {
@@ -531,13 +548,43 @@ function fusedDeltaDepthwiseConv2d(
     filter.shape[3] === 1 &&
     info.filterHeight * info.filterWidth <= 32 &&
     fusedStageFits(info.inChannels) &&
-    !backend.isHalf(a) &&
-    !backend.isHalf(r) &&
-    a.dataId !== r.dataId;
-  if (!fits) return composedDeltaDepthwiseAccumulate(inputs, attrs);
+    fusedStateFits(backend, inputs);
+  if (!fits) return composedDeltaConvAccumulate(FusedDeltaDepthwiseConv2D, inputs, attrs);
+  return runFusedBlock(backend, c, inputs, attrs, (m, outs) =>
+    backend.n.deltaDepthwiseAccumulate({
+      geometry: convGeometry(c),
+      x: deltaData(backend, x, m),
+      mask: m.ptr,
+      w: c.w,
+      ...outs,
+      threshold: attrs.threshold,
+      act: activationCode(attrs.activation),
+      alpha: attrs.alpha ?? 0.2,
+      writeZeros: !backend.lazyZeros,
+    }),
+  );
+}
+
+/** Whether a fused block can update this state in place (float32 storage, two distinct tensors). */
+function fusedStateFits(backend: CudaBackend, inputs: {[k: string]: TensorInfo}): boolean {
+  const {accumulated: a, residual: r} = inputs;
+  return !backend.isHalf(a) && !backend.isHalf(r) && a.dataId !== r.dataId;
+}
+
+/**
+ * The outputs of a fused block ([delta, accumulated, residual]) around `launch`: the delta and its mask fresh, the
+ * state aliased in place (as sparseAccumulate's inPlace) or copied and updated.
+ */
+function runFusedBlock(
+  backend: CudaBackend,
+  c: ConvCall,
+  inputs: {[k: string]: TensorInfo},
+  attrs: SparseAccumulateAttrs,
+  launch: (m: InputMask, outs: {a: Ptr; r: Ptr; outD: Ptr; outMask: Ptr}) => void,
+): TensorInfo[] {
+  const {x, accumulated: a, residual: r} = inputs;
   const lazy = backend.lazyZeros;
-  const shape = info.outShape.slice();
-  // In place: the state outputs alias the state inputs (as sparseAccumulate's inPlace); else copies are updated.
+  const shape = c.outShape.slice();
   const inPlace = attrs.inPlace === true && a.dataId !== x.dataId && r.dataId !== x.dataId;
   const stateOf = (t: TensorInfo): TensorInfo => (inPlace ? alias(backend, t) : backend.copyOf(t));
   const m = inputMask(backend, x);
@@ -546,25 +593,60 @@ function fusedDeltaDepthwiseConv2d(
     const outMask = backend.makeOutput(shape.slice(0, 3), 'bool');
     const state = [stateOf(a), stateOf(r)];
     withOutputs<TensorInfo[]>(backend, [outD, outMask, ...state], () =>
-      backend.n.deltaDepthwiseAccumulate({
-        geometry: convGeometry(c),
-        x: deltaData(backend, x, m),
-        mask: m.ptr,
-        w: c.w,
+      launch(m, {
         a: backend.ptr(state[0]),
         r: backend.ptr(state[1]),
         outD: backend.ptr(outD),
         outMask: backend.ptr(outMask),
-        threshold: attrs.threshold,
-        act: activationCode(attrs.activation),
-        alpha: attrs.alpha ?? 0.2,
-        writeZeros: !lazy,
       }),
     );
     attachDeviceMask(backend, outD, outMask, lazy);
     return [outD, ...state];
   } finally {
     releaseMask(backend, m);
+  }
+}
+
+/**
+ * The regular delta conv with sparseAccumulate as its epilogue. With backend.pointwiseBlocks
+ * (TFJS_DELTA_CUDA_POINTWISE=1), a pointwise conv (1x1, stride 1, c % 4 == 0, co % 32 == 0, TF32) runs
+ * native/cuda/delta_pointwise.cu: a work list of the active pixels, then one kernel over it whose epilogue is the
+ * accumulator. Everything else (the default, other shapes, half-stored state, strict fp32, TFJS_DELTA_CUDA_FUSED=0)
+ * runs the two kernels.
+ */
+function fusedDeltaConv2d(
+  backend: CudaBackend,
+  inputs: {[k: string]: TensorInfo},
+  attrs: FusedDeltaConv2DAttrs,
+): TensorInfo[] {
+  const {x, filter, accumulated: a, residual: r} = inputs;
+  requireFloat('fusedDeltaConv2d', x, filter, a, r);
+  const c = regularCall(backend, x, filter, attrs);
+  const geometry = convGeometry(c);
+  const fused = backend.fusedDeltaBlocks && backend.pointwiseBlocks && fusedStateFits(backend, inputs);
+  const packed = fused ? packedFilter(backend, c) : 0;
+  const scratchInts = packed === 0 ? -1 : backend.n.deltaPointwiseScratchInts({geometry});
+  if (scratchInts < 0) return composedDeltaConvAccumulate(FusedDeltaConv2D, inputs, attrs);
+  const scratch = backend.makeOutput([scratchInts], 'int32');
+  try {
+    return runFusedBlock(backend, c, inputs, attrs, (m, outs) => {
+      backend.n.deltaPointwiseAccumulate({
+        geometry,
+        x: deltaData(backend, x, m),
+        mask: m.ptr,
+        packedFilter: packed,
+        ...outs,
+        scratch: backend.ptr(scratch),
+        threshold: attrs.threshold,
+        act: activationCode(attrs.activation),
+        alpha: attrs.alpha ?? 0.2,
+        writeZeros: !backend.lazyZeros,
+      });
+      deltaConvStats.tensorCore++;
+      deltaConvStats.pointwiseBlocks++;
+    });
+  } finally {
+    backend.disposeIntermediate(scratch);
   }
 }
 
@@ -767,6 +849,9 @@ export function registerDeltaKernels(): void {
   registerCuda<DeltaConv2DAttrs>(DeltaConv2D, ({inputs, backend, attrs}) => deltaConv2d(backend, inputs, attrs));
   registerCuda<DeltaConv2DAttrs>(DeltaDepthwiseConv2D, ({inputs, backend, attrs}) =>
     deltaDepthwiseConv2d(backend, inputs, attrs),
+  );
+  registerCuda<FusedDeltaConv2DAttrs>(FusedDeltaConv2D, ({inputs, backend, attrs}) =>
+    fusedDeltaConv2d(backend, inputs, attrs),
   );
   registerCuda<FusedDeltaDepthwiseConv2DAttrs>(FusedDeltaDepthwiseConv2D, ({inputs, backend, attrs}) =>
     fusedDeltaDepthwiseConv2d(backend, inputs, attrs),
