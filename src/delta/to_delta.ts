@@ -88,7 +88,8 @@ export interface ToDeltaOptions {
   /**
    * Chooses denseFrom by measured activity: a layer whose output is active at more than this fraction of its
    * pixels, averaged over `calibrationFrames` after the first (run as a stream with this call's thresholds),
-   * starts a dense tail. Needs calibrationFrames (two or more). Default: none.
+   * starts a dense tail. Where that leaves only the first weighted layers delta, they run dense too (the whole
+   * model dense, fed the frames). Needs calibrationFrames (two or more). Default: none.
    */
   denseAbove?: number;
   /** Record per-layer statistics each frame (reads masks back: slower). */
@@ -355,6 +356,26 @@ function chooseDenseFrom(model: tfl.LayersModel, options: ToDeltaOptions): strin
   }
 }
 
+/**
+ * toDelta with denseAbove: the hybrid with the tail chosen by activity. When the only weighted layers left delta
+ * are first layers (no weighted layer before them), they run dense too, fed the frames: the tail would otherwise
+ * take their accumulated outputs, with the input change test's error in them (a moving camera keeps the layers
+ * after the first above denseAbove while the input test leaves the first below it), to save one layer's work.
+ */
+function withDenseTail(model: tfl.LayersModel, options: ToDeltaOptions): tfl.LayersModel {
+  const denseFrom = chooseDenseFrom(model, options);
+  const hybrid = toDelta(model, {...options, denseAbove: undefined, denseFrom});
+  const sparse = hybrid.layers.filter((l) => isDeltaLayer(l) && l.weights.length > 0);
+  const weightedBefore = (layer: Layer): boolean =>
+    layer.inboundNodes.some((node) =>
+      node.inboundLayers.some((p) => (isDeltaLayer(p) && p.weights.length > 0) || weightedBefore(p)),
+    );
+  if (sparse.length === 0 || denseFrom.length === 0 || sparse.some(weightedBefore)) return hybrid;
+  const first = sparse.map((l) => sourceNames.get(l) ?? l.name);
+  hybrid.dispose();
+  return toDelta(model, {...options, denseAbove: undefined, denseFrom: [...denseFrom, ...first]});
+}
+
 function deserializeAs(className: string): (config: tf.serialization.ConfigDict) => Layer {
   return (config) => new (layerClass(className))(config);
 }
@@ -411,8 +432,7 @@ export function toDelta(source: tfl.LayersModel | GraphModelSource, options: ToD
       `toDelta: restartAbove needs a model with one input; model '${model.name}' has ${model.inputs.length}`,
     );
   }
-  if (options.denseAbove != null)
-    return toDelta(model, {...options, denseAbove: undefined, denseFrom: chooseDenseFrom(model, options)});
+  if (options.denseAbove != null) return withDenseTail(model, options);
   const unique = nameAllocator();
   const created: Layer[] = [];
   const configure = (layer: Layer, fallback?: number) => {

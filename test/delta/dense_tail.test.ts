@@ -185,6 +185,30 @@ describeEachBackend('toDelta with a dense tail', () => {
     [full, hybrid, chosen, none, all, dense].forEach((m) => m.dispose());
   });
 
+  it('denseAbove: a tail from the second layer takes the first along (fed the frames: exact despite the input test)', () => {
+    const seed = freshSeed();
+    const dense = convChain(seed, 4, 16);
+    const frames = patchFrames([1, 16, 16, 3], 5, seed);
+    const options = {inputThreshold: 0.3, calibrationFrames: frames};
+    const probe = toDelta(dense, {inputThreshold: 0.3});
+    const activity = measureActivity(probe, frames);
+    probe.dispose();
+    const [a0, a1] = ['conv0', 'conv1'].map((n) => activity.get(n)!.activeFraction);
+    expect(a1, `conv1 more active than conv0 (${a0}, ${a1})`).to.be.greaterThan(a0);
+    const hybrid = toDelta(dense, {...options, denseAbove: (a0 + a1) / 2});
+    expect(
+      convsOf(hybrid).map(isDeltaLayer),
+      `activity conv0 ${a0.toFixed(3)}, conv1 ${a1.toFixed(3)}: conv0 alone would stay delta`,
+    ).to.deep.equal([false, false, false, false]);
+    runParity(dense, hybrid, [[1, 16, 16, 3]], 6, seed, `tail from conv1 (seed ${seed})`);
+    // A tail from the third layer leaves two delta layers: they stay delta.
+    const a2 = activity.get('conv2')!.activeFraction;
+    const later = toDelta(dense, {...options, denseAbove: (a1 + a2) / 2});
+    expect(convsOf(later).map(isDeltaLayer)).to.deep.equal([true, true, false, false]);
+    tf.dispose(frames);
+    [hybrid, later, dense].forEach((m) => m.dispose());
+  });
+
   it(`measureActivity runs ${ACTIVITY_ROWS} rows at a time and gets the whole batch's activity`, () => {
     const seed = freshSeed();
     const dense = convChain(seed, 4, 12);
