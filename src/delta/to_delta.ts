@@ -31,7 +31,7 @@ import * as tfl from '@tensorflow/tfjs-layers';
 import type {LayerVariable} from '@tensorflow/tfjs-layers';
 import type {Node} from '@tensorflow/tfjs-layers/dist/engine/topology';
 
-import {calibrateThresholdScales, measureActivity} from './calibrate';
+import {calibrateThresholdScales, LayerActivity, measureActivity} from './calibrate';
 import {fromGraphModel, FromGraphModelOptions, GraphModelSource} from './graph/from_graph_model';
 import {checkThreshold, DeltaLayer, isDeltaLayer, layerClass} from './layers/base';
 import {DELTA_TWINS, DeltaInput, DeltaOutput, IDENTITY_AT_INFERENCE} from './layers/index';
@@ -88,8 +88,9 @@ export interface ToDeltaOptions {
   /**
    * Chooses denseFrom by measured activity: a layer whose output is active at more than this fraction of its
    * pixels, averaged over `calibrationFrames` after the first (run as a stream with this call's thresholds),
-   * starts a dense tail. Where that leaves only the first weighted layers delta, they run dense too (the whole
-   * model dense, fed the frames). Needs calibrationFrames (two or more). Default: none.
+   * starts a dense tail. Where what is left delta would skip less than MIN_SKIPPED_SHARE of the model's
+   * multiply-adds, or is only the first weighted layers, the whole model runs dense (fed the frames). Needs
+   * calibrationFrames (two or more). Default: none.
    */
   denseAbove?: number;
   /** Record per-layer statistics each frame (reads masks back: slower). */
@@ -331,8 +332,14 @@ function denseFromNames(model: tfl.LayersModel, names: string[], folds: Map<Laye
 /** The dense layer each delta twin was made from (names differ where a shared layer is called twice). */
 const sourceNames = new WeakMap<Layer, string>();
 
-/** denseFrom for options.denseAbove: the layers whose outputs the calibration frames keep above it. */
-function chooseDenseFrom(model: tfl.LayersModel, options: ToDeltaOptions): string[] {
+/**
+ * denseFrom for options.denseAbove: the layers whose outputs the calibration frames keep above it; and every weighted
+ * layer's measured activity, by the dense model's layer names.
+ */
+function chooseDenseFrom(
+  model: tfl.LayersModel,
+  options: ToDeltaOptions,
+): {denseFrom: string[]; activity: Map<string, LayerActivity>} {
   const above = options.denseAbove!;
   if (!(typeof above === 'number' && above >= 0 && above <= 1)) {
     throw new Error(`toDelta: denseAbove must be a fraction in [0, 1], got ${JSON.stringify(above)}`);
@@ -346,34 +353,52 @@ function chooseDenseFrom(model: tfl.LayersModel, options: ToDeltaOptions): strin
   }
   const probe = toDelta(model, {...options, denseAbove: undefined, stats: false, name: `${model.name}_probe`});
   try {
-    const activity = measureActivity(probe, frames);
-    const chosen = [...activity]
-      .filter(([, a]) => a.macs > 0 && a.activeFraction > above)
-      .map(([name]) => sourceNames.get(probe.getLayer(name)) ?? name);
-    return [...new Set([...(options.denseFrom ?? []), ...chosen])];
+    const activity = new Map<string, LayerActivity>();
+    for (const [name, a] of measureActivity(probe, frames)) {
+      if (a.macs > 0) activity.set(sourceNames.get(probe.getLayer(name)) ?? name, a);
+    }
+    const chosen = [...activity].filter(([, a]) => a.activeFraction > above).map(([name]) => name);
+    return {denseFrom: [...new Set([...(options.denseFrom ?? []), ...chosen])], activity};
   } finally {
     probe.dispose();
   }
 }
 
 /**
- * toDelta with denseAbove: the hybrid with the tail chosen by activity. When the only weighted layers left delta
- * are first layers (no weighted layer before them), they run dense too, fed the frames: the tail would otherwise
- * take their accumulated outputs, with the input change test's error in them (a moving camera keeps the layers
- * after the first above denseAbove while the input test leaves the first below it), to save one layer's work.
+ * A hybrid whose delta layers would skip less than this share of the model's multiply-adds (measured on the
+ * calibration frames) runs dense as a whole: the delta path's per-layer overheads eat such a gain, and what is left
+ * delta still carries the input change test's error into the tail. (PoseNet, H200: at 577x769 on vtest.avi the head
+ * skips 28% and the hybrid runs at about the folded dense model's speed; on cockatoo.mp4, a moving camera, 3.9%,
+ * with 43% PCK.)
+ */
+export const MIN_SKIPPED_SHARE = 0.1;
+
+/**
+ * toDelta with denseAbove: the hybrid with the tail chosen by activity, or the whole model dense (fed the frames)
+ * where the delta layers left would skip less than MIN_SKIPPED_SHARE of its multiply-adds, or where they are only
+ * first layers (no weighted layer before them: the tail would take their accumulated outputs, with the input change
+ * test's error in them, to save one layer's work).
  */
 function withDenseTail(model: tfl.LayersModel, options: ToDeltaOptions): tfl.LayersModel {
-  const denseFrom = chooseDenseFrom(model, options);
+  const {denseFrom, activity} = chooseDenseFrom(model, options);
   const hybrid = toDelta(model, {...options, denseAbove: undefined, denseFrom});
   const sparse = hybrid.layers.filter((l) => isDeltaLayer(l) && l.weights.length > 0);
+  if (sparse.length === 0 || denseFrom.length === 0) return hybrid;
+  const names = sparse.map((l) => sourceNames.get(l) ?? l.name);
+  let total = 0;
+  activity.forEach((a) => (total += a.macs));
+  let skipped = 0;
+  for (const name of names) {
+    const a = activity.get(name);
+    if (a != null) skipped += a.macs * (1 - a.activeFraction);
+  }
   const weightedBefore = (layer: Layer): boolean =>
     layer.inboundNodes.some((node) =>
       node.inboundLayers.some((p) => (isDeltaLayer(p) && p.weights.length > 0) || weightedBefore(p)),
     );
-  if (sparse.length === 0 || denseFrom.length === 0 || sparse.some(weightedBefore)) return hybrid;
-  const first = sparse.map((l) => sourceNames.get(l) ?? l.name);
+  if (skipped >= MIN_SKIPPED_SHARE * total && sparse.some(weightedBefore)) return hybrid;
   hybrid.dispose();
-  return toDelta(model, {...options, denseAbove: undefined, denseFrom: [...denseFrom, ...first]});
+  return toDelta(model, {...options, denseAbove: undefined, denseFrom: [...denseFrom, ...names]});
 }
 
 function deserializeAs(className: string): (config: tf.serialization.ConfigDict) => Layer {

@@ -13,6 +13,7 @@ import * as tfl from '@tensorflow/tfjs-layers';
 import {expect} from 'chai';
 
 import {getDeltaStats, getThresholds, isDeltaLayer, nodeFileSystem, toDelta, toDense} from '../../src/index';
+import {MIN_SKIPPED_SHARE} from '../../src/delta/to_delta';
 import {describeEachBackend} from '../support/backends';
 import {expectClose, freshSeed} from '../support/util';
 import {randomizeWeights} from '../../data/models';
@@ -23,14 +24,17 @@ import type {VideoInfo} from '../../src/pipeline/ffmpeg';
 
 const L = tfl.layers;
 
-/** A chain of 3x3 convs: a change at one pixel reaches a pixel more in every direction per layer. */
-function convChain(seed: number, depth: number, size: number): tfl.LayersModel {
+/**
+ * A chain of 3x3 convs (6 filters each, or `filters[i]`): a change at one pixel reaches a pixel more in every
+ * direction per layer.
+ */
+function convChain(seed: number, depth: number, size: number, filters?: number[]): tfl.LayersModel {
   const layers: tfl.layers.Layer[] = [];
   for (let i = 0; i < depth; i++) {
     layers.push(
       L.conv2d({
         ...(i === 0 ? {inputShape: [size, size, 3]} : {}),
-        filters: 6,
+        filters: filters?.[i] ?? 6,
         kernelSize: 3,
         padding: 'same',
         name: `conv${i}`,
@@ -207,6 +211,31 @@ describeEachBackend('toDelta with a dense tail', () => {
     expect(convsOf(later).map(isDeltaLayer)).to.deep.equal([true, true, false, false]);
     tf.dispose(frames);
     [hybrid, later, dense].forEach((m) => m.dispose());
+  });
+
+  it(`denseAbove: a head that would skip under ${MIN_SKIPPED_SHARE * 100}% of the multiply-adds runs dense too`, () => {
+    const seed = freshSeed();
+    // conv0 and conv1 (2 filters) hold well under 1% of the multiply-adds; conv2 and conv3 (48 filters) the rest.
+    const dense = convChain(seed, 4, 16, [2, 2, 48, 48]);
+    const frames = patchFrames([1, 16, 16, 3], 5, seed);
+    const options = {inputThreshold: 0.3, calibrationFrames: frames};
+    const probe = toDelta(dense, {inputThreshold: 0.3});
+    const activity = measureActivity(probe, frames);
+    probe.dispose();
+    const [a1, a2] = ['conv1', 'conv2'].map((n) => activity.get(n)!.activeFraction);
+    const hybrid = toDelta(dense, {...options, denseAbove: (a1 + a2) / 2});
+    expect(convsOf(hybrid).map(isDeltaLayer), `activity conv1 ${a1}, conv2 ${a2}`).to.deep.equal([
+      false,
+      false,
+      false,
+      false,
+    ]);
+    runParity(dense, hybrid, [[1, 16, 16, 3]], 6, seed, `head under the floor (seed ${seed})`);
+    // denseAbove 1 asks for every layer delta: no tail, nothing overridden.
+    const all = toDelta(dense, {...options, denseAbove: 1});
+    expect(convsOf(all).every(isDeltaLayer)).to.equal(true);
+    tf.dispose(frames);
+    [hybrid, all, dense].forEach((m) => m.dispose());
   });
 
   it(`measureActivity runs ${ACTIVITY_ROWS} rows at a time and gets the whole batch's activity`, () => {
