@@ -16,6 +16,7 @@
  *        [--dense-above a,b (also each threshold with a dense tail: toDelta's denseAbove, calibrated on the first
  *        warm-up frames)] [--inputs TxD,... (each variant with these input change tests: toDelta's inputThreshold T
  *        and dilation D)] [--profile-calls (keep every kernel call of the profiled frames in the results)]
+ *        [--video NAME (what the frames under TFJS_DELTA_VTEST_FRAMES are, when not vtest.avi's)]
  *   node dist/benchmarks/models/delta_vtest.js report <results.json> [<cuda_delta.json>]   markdown table + PNG plots
  *
  * Timing (timeSequence): frames are float32 tensors on the backend before timing (decode and upload are left
@@ -328,6 +329,8 @@ interface Args {
   denseAbove: number[];
   /** Input change tests of every variant (toDelta's inputThreshold and dilation); empty: the threshold, no dilation. */
   inputs: InputTest[];
+  /** What the frames are, for the results (another clip's frames under TFJS_DELTA_VTEST_FRAMES: name it here). */
+  video: string;
 }
 
 interface InputTest {
@@ -357,6 +360,7 @@ function parseRunArgs(argv: string[]): Args {
     offset: 37,
     denseAbove: [],
     inputs: [],
+    video: 'vtest.avi (opencv-doc), frames from the start, area-scaled, RGB',
   };
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i];
@@ -397,6 +401,7 @@ function parseRunArgs(argv: string[]): Args {
     else if (flag === '--torch-outputs') args.torchOutputs = value;
     else if (flag === '--weights') args.weights = value;
     else if (flag === '--out') args.out = value;
+    else if (flag === '--video') args.video = value;
     else throw new Error(`unknown argument ${flag}`);
   }
   for (const m of args.models)
@@ -768,7 +773,7 @@ async function run(argv: string[]): Promise<void> {
     node: process.version,
     tfjs: tf.version_core,
     date: new Date().toISOString(),
-    video: 'vtest.avi (opencv-doc), frames from the start, area-scaled, RGB',
+    video: args.video,
     warmup: args.warmup,
     frames: args.frames,
     statsFrames: args.statsFrames,

@@ -27,71 +27,10 @@ import {CudaBackend} from '../../src/backends/cuda/backend';
 import {deltaConvStats} from '../../src/backends/cuda/kernels/delta';
 import {activeFraction, deltaConv2d, withMask} from '../../src/index';
 import {PACKAGE_ROOT} from '../../src/io/package_root';
+import {CALLS, freeQueue, QUEUE, REPS, randomTensor, tileMask, timeGpu} from './cuda_timing';
 
-const K = 10,
-  REPS = 25,
-  WARMUP = 3;
 const FRACTIONS = [0, 0.01, 0.05, 0.1, 0.25, 0.5, 1];
 const TARGETS: {[f: string]: number} = {'0': 0.05, '0.1': 0.2, '1': 1.5};
-
-function median(v: number[]): number {
-  const s = [...v].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-}
-
-function randomTensor(shape: number[], scale = 1): tf.Tensor {
-  const v = new Float32Array(shape.reduce((a, b) => a * b, 1));
-  for (let i = 0; i < v.length; i++) v[i] = (Math.random() * 2 - 1) * scale;
-  return tf.tensor(v, shape);
-}
-
-/** A [1, h, w] mask whose active pixels are `fraction` of the 16x16 tiles (random ones). */
-function tileMask(h: number, w: number, fraction: number): tf.Tensor {
-  const th = Math.ceil(h / 16),
-    tw = Math.ceil(w / 16),
-    tiles = th * tw;
-  const count = fraction === 0 ? 0 : Math.max(1, Math.round(fraction * tiles));
-  const order = [...Array(tiles).keys()].sort(() => Math.random() - 0.5).slice(0, count);
-  const m = new Uint8Array(h * w);
-  for (const t of order) {
-    const y0 = Math.floor(t / tw) * 16,
-      x0 = (t % tw) * 16;
-    for (let y = y0; y < Math.min(y0 + 16, h); y++) for (let x = x0; x < Math.min(x0 + 16, w); x++) m[y * w + x] = 1;
-  }
-  return tf.tensor(m, [1, h, w], 'bool');
-}
-
-const QUEUE = process.env.TFJS_DELTA_BENCH_QUEUE === 'spin' ? 'spin' : 'fill';
-const FILL_FLOATS = 1 << 28; // 1 GiB
-let fillPtr = 0;
-
-/** Keeps the GPU busy for ~0.7 ms so that what the host queues next runs back to back. */
-function queueAhead(cuda: CudaBackend): void {
-  if (QUEUE === 'spin') {
-    cuda.n.busyWait({microseconds: 2000});
-    return;
-  }
-  if (fillPtr === 0) fillPtr = cuda.n.alloc({bytes: FILL_FLOATS * 4});
-  cuda.n.fill({y: fillPtr, dtype: 0, n: FILL_FLOATS, value: 1});
-  cuda.n.fill({y: fillPtr, dtype: 0, n: FILL_FLOATS, value: 2});
-}
-
-/** Median GPU ms per call of f (K calls queued behind other GPU work per sample) and median host ms per call. */
-function timeGpu(cuda: CudaBackend, f: () => tf.Tensor): {gpuMs: number; hostMs: number} {
-  for (let i = 0; i < WARMUP; i++) tf.dispose(f());
-  cuda.n.sync();
-  const gpu: number[] = [],
-    host: number[] = [];
-  for (let r = 0; r < REPS; r++) {
-    queueAhead(cuda); // longer than queueing K calls takes on the host
-    const timer = cuda.n.timerStart();
-    const t0 = process.hrtime.bigint();
-    for (let i = 0; i < K; i++) f().dispose();
-    host.push(Number(process.hrtime.bigint() - t0) / 1e6 / K);
-    gpu.push(cuda.n.timerEnd({timer}) / K);
-  }
-  return {gpuMs: median(gpu), hostMs: median(host)};
-}
 
 interface Row {
   mode: string;
@@ -178,7 +117,7 @@ async function main(): Promise<void> {
     }
   }
   setCudaOptions({allowTF32: true});
-  if (fillPtr !== 0) cuda.n.free({ptr: fillPtr});
+  freeQueue(cuda);
   const file = path.join(outDir, `cuda_delta_${gpu.replace(/[^A-Za-z0-9]+/g, '_')}.json`);
   fs.mkdirSync(outDir, {recursive: true});
   fs.writeFileSync(
@@ -189,7 +128,7 @@ async function main(): Promise<void> {
         device: avail.device,
         date: new Date().toISOString(),
         batch: 1,
-        calls: K,
+        calls: CALLS,
         reps: REPS,
         timing: `GPU time per call: CUDA events around K calls queued behind other GPU work (${QUEUE}), median of reps`,
         queue: QUEUE,

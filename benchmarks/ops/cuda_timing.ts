@@ -1,0 +1,79 @@
+/**
+ * GPU timing of single ops on 'cuda' for the kernel benchmarks (delta_conv2d_cuda.ts, delta_block_cuda.ts): CUDA
+ * events around CALLS calls queued behind ~0.7 ms of other GPU work, so the GPU runs them back to back and the events
+ * measure the GPU, not the host's launch rate; per call = elapsed / CALLS; median of REPS after WARMUP calls. The
+ * work queued ahead is a 1 GiB fill (all SMs busy: clocks stay up) or, with TFJS_DELTA_BENCH_QUEUE=spin, a one-thread
+ * busy wait (the GPU may lower its clocks while it spins). Inputs: random values, masks of random 16x16 tiles.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+
+import {CudaBackend} from '../../src/backends/cuda/backend';
+
+export const CALLS = 10,
+  REPS = 25,
+  WARMUP = 3;
+
+export function median(v: number[]): number {
+  const s = [...v].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+}
+
+export function randomTensor(shape: number[], scale = 1): tf.Tensor {
+  const v = new Float32Array(shape.reduce((a, b) => a * b, 1));
+  for (let i = 0; i < v.length; i++) v[i] = (Math.random() * 2 - 1) * scale;
+  return tf.tensor(v, shape);
+}
+
+/** A [1, h, w] mask whose active pixels are `fraction` of the 16x16 tiles (random ones). */
+export function tileMask(h: number, w: number, fraction: number): tf.Tensor {
+  const th = Math.ceil(h / 16),
+    tw = Math.ceil(w / 16),
+    tiles = th * tw;
+  const count = fraction === 0 ? 0 : Math.max(1, Math.round(fraction * tiles));
+  const order = [...Array(tiles).keys()].sort(() => Math.random() - 0.5).slice(0, count);
+  const m = new Uint8Array(h * w);
+  for (const t of order) {
+    const y0 = Math.floor(t / tw) * 16,
+      x0 = (t % tw) * 16;
+    for (let y = y0; y < Math.min(y0 + 16, h); y++) for (let x = x0; x < Math.min(x0 + 16, w); x++) m[y * w + x] = 1;
+  }
+  return tf.tensor(m, [1, h, w], 'bool');
+}
+
+export const QUEUE = process.env.TFJS_DELTA_BENCH_QUEUE === 'spin' ? 'spin' : 'fill';
+const FILL_FLOATS = 1 << 28; // 1 GiB
+let fillPtr = 0;
+
+/** Keeps the GPU busy for ~0.7 ms so that what the host queues next runs back to back. */
+function queueAhead(cuda: CudaBackend): void {
+  if (QUEUE === 'spin') {
+    cuda.n.busyWait({microseconds: 2000});
+    return;
+  }
+  if (fillPtr === 0) fillPtr = cuda.n.alloc({bytes: FILL_FLOATS * 4});
+  cuda.n.fill({y: fillPtr, dtype: 0, n: FILL_FLOATS, value: 1});
+  cuda.n.fill({y: fillPtr, dtype: 0, n: FILL_FLOATS, value: 2});
+}
+
+/** Median GPU ms per call of f (K calls queued behind other GPU work per sample) and median host ms per call. */
+export function timeGpu(cuda: CudaBackend, f: () => tf.TensorContainer): {gpuMs: number; hostMs: number} {
+  for (let i = 0; i < WARMUP; i++) tf.dispose(f());
+  cuda.n.sync();
+  const gpu: number[] = [],
+    host: number[] = [];
+  for (let r = 0; r < REPS; r++) {
+    queueAhead(cuda); // longer than queueing K calls takes on the host
+    const timer = cuda.n.timerStart();
+    const t0 = process.hrtime.bigint();
+    for (let i = 0; i < CALLS; i++) tf.dispose(f());
+    host.push(Number(process.hrtime.bigint() - t0) / 1e6 / CALLS);
+    gpu.push(cuda.n.timerEnd({timer}) / CALLS);
+  }
+  return {gpuMs: median(gpu), hostMs: median(host)};
+}
+
+/** Frees the fill buffer of queueAhead. */
+export function freeQueue(cuda: CudaBackend): void {
+  if (fillPtr !== 0) cuda.n.free({ptr: fillPtr});
+  fillPtr = 0;
+}
