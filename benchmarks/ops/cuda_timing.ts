@@ -6,6 +6,8 @@
  * busy wait (the GPU may lower its clocks while it spins). Inputs: random values, masks of random 16x16 tiles.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import * as fs from 'fs';
+import * as path from 'path';
 
 import {CudaBackend} from '../../src/backends/cuda/backend';
 
@@ -76,4 +78,33 @@ export function timeGpu(cuda: CudaBackend, f: () => tf.TensorContainer): {gpuMs:
 export function freeQueue(cuda: CudaBackend): void {
   if (fillPtr !== 0) cuda.n.free({ptr: fillPtr});
   fillPtr = 0;
+}
+
+/**
+ * Writes a kernel benchmark's results to <outDir>/<prefix>_<gpu>.json: the GPU, the timing method, `extra` fields
+ * and the rows. Returns the file's path.
+ */
+export function writeKernelResults(
+  outDir: string,
+  prefix: string,
+  gpu: string,
+  device: unknown,
+  extra: {[field: string]: unknown},
+  rows: unknown[],
+): string {
+  const file = path.join(outDir, `${prefix}_${gpu.replace(/[^A-Za-z0-9]+/g, '_')}.json`);
+  fs.mkdirSync(outDir, {recursive: true});
+  const timing = `GPU time per call: CUDA events around ${CALLS} calls queued behind other GPU work (${QUEUE}), median`;
+  const results = {
+    gpu,
+    device,
+    date: new Date().toISOString(),
+    batch: 1,
+    calls: CALLS,
+    reps: REPS,
+    timing,
+    queue: QUEUE,
+  };
+  fs.writeFileSync(file, JSON.stringify({...results, ...extra, rows}, null, 1));
+  return file;
 }

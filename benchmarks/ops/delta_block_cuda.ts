@@ -15,7 +15,6 @@
  */
 import '@tensorflow/tfjs-backend-cpu';
 import * as tf from '@tensorflow/tfjs-core';
-import * as fs from 'fs';
 import * as path from 'path';
 
 import {cudaAvailability, setCudaOptions} from '../../src/backends/cuda/index';
@@ -23,7 +22,7 @@ import {CudaBackend} from '../../src/backends/cuda/backend';
 import {deltaConvStats} from '../../src/backends/cuda/kernels/delta';
 import {activeFraction, fusedDeltaConv2d, withMask} from '../../src/index';
 import {PACKAGE_ROOT} from '../../src/io/package_root';
-import {CALLS, freeQueue, QUEUE, randomTensor, REPS, tileMask, timeGpu} from './cuda_timing';
+import {freeQueue, randomTensor, tileMask, timeGpu, writeKernelResults} from './cuda_timing';
 
 const FRACTIONS = [0, 0.01, 0.1, 0.25, 0.5, 1];
 const TARGETS: {[f: string]: number} = {'0': 0.05, '0.1': 0.2, '1': 1.2};
@@ -121,25 +120,7 @@ async function main(): Promise<void> {
     tf.dispose([x, filter, bias, a, r]);
   }
   freeQueue(cuda);
-  const file = path.join(outDir, `delta_block_${gpu.replace(/[^A-Za-z0-9]+/g, '_')}.json`);
-  fs.mkdirSync(outDir, {recursive: true});
-  fs.writeFileSync(
-    file,
-    JSON.stringify(
-      {
-        gpu,
-        device: avail.device,
-        date: new Date().toISOString(),
-        batch: 1,
-        calls: CALLS,
-        reps: REPS,
-        timing: `GPU time per call: CUDA events around ${CALLS} calls queued behind other GPU work (${QUEUE}), median`,
-        rows,
-      },
-      null,
-      1,
-    ),
-  );
+  const file = writeKernelResults(outDir, 'delta_block', gpu, avail.device, {}, rows);
   console.log(
     `\n| layer | frame | conv | tiles | active | block us | split us | dense us | block/dense | split/dense | target |`,
   );

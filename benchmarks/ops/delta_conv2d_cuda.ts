@@ -19,7 +19,6 @@
  */
 import '@tensorflow/tfjs-backend-cpu';
 import * as tf from '@tensorflow/tfjs-core';
-import * as fs from 'fs';
 import * as path from 'path';
 
 import {cudaAvailability, setCudaOptions} from '../../src/backends/cuda/index';
@@ -27,7 +26,7 @@ import {CudaBackend} from '../../src/backends/cuda/backend';
 import {deltaConvStats} from '../../src/backends/cuda/kernels/delta';
 import {activeFraction, deltaConv2d, withMask} from '../../src/index';
 import {PACKAGE_ROOT} from '../../src/io/package_root';
-import {CALLS, freeQueue, QUEUE, REPS, randomTensor, tileMask, timeGpu} from './cuda_timing';
+import {freeQueue, randomTensor, tileMask, timeGpu, writeKernelResults} from './cuda_timing';
 
 const FRACTIONS = [0, 0.01, 0.05, 0.1, 0.25, 0.5, 1];
 const TARGETS: {[f: string]: number} = {'0': 0.05, '0.1': 0.2, '1': 1.5};
@@ -118,30 +117,19 @@ async function main(): Promise<void> {
   }
   setCudaOptions({allowTF32: true});
   freeQueue(cuda);
-  const file = path.join(outDir, `cuda_delta_${gpu.replace(/[^A-Za-z0-9]+/g, '_')}.json`);
-  fs.mkdirSync(outDir, {recursive: true});
-  fs.writeFileSync(
-    file,
-    JSON.stringify(
-      {
-        gpu,
-        device: avail.device,
-        date: new Date().toISOString(),
-        batch: 1,
-        calls: CALLS,
-        reps: REPS,
-        timing: `GPU time per call: CUDA events around K calls queued behind other GPU work (${QUEUE}), median of reps`,
-        queue: QUEUE,
-        minBlocks: process.env.TFJS_DELTA_CONV_MIN_BLOCKS ?? '1',
-        tf32Kernel: process.env.TFJS_DELTA_CONV_MMA === '0' ? 'wmma' : 'mma.sync',
-        mmaMultiTapNB: process.env.TFJS_DELTA_CONV_MMA_NB ?? '32',
-        mmaRound: process.env.TFJS_DELTA_CONV_MMA_ROUND !== '0',
-        mmaPackedFilter: process.env.TFJS_DELTA_CONV_MMA_PACK !== '0',
-        rows,
-      },
-      null,
-      1,
-    ),
+  const file = writeKernelResults(
+    outDir,
+    'cuda_delta',
+    gpu,
+    avail.device,
+    {
+      minBlocks: process.env.TFJS_DELTA_CONV_MIN_BLOCKS ?? '1',
+      tf32Kernel: process.env.TFJS_DELTA_CONV_MMA === '0' ? 'wmma' : 'mma.sync',
+      mmaMultiTapNB: process.env.TFJS_DELTA_CONV_MMA_NB ?? '32',
+      mmaRound: process.env.TFJS_DELTA_CONV_MMA_ROUND !== '0',
+      mmaPackedFilter: process.env.TFJS_DELTA_CONV_MMA_PACK !== '0',
+    },
+    rows,
   );
   console.log(`\n| mode | conv | size | tiles | out active | delta us | zeros us | dense us | delta/dense | target |`);
   console.log(`|---|---|---|---|---|---|---|---|---|---|`);

@@ -83,6 +83,16 @@ function patchVideo(count: number, seed: number): {info: VideoInfo; frames: Uint
   return {info, frames};
 }
 
+/** Each weighted layer's activity over `frames` in the all-delta model with this input threshold. */
+function activityOf(dense: tfl.LayersModel, frames: tf.Tensor[], inputThreshold: number) {
+  const probe = toDelta(dense, {inputThreshold});
+  try {
+    return measureActivity(probe, frames);
+  } finally {
+    probe.dispose();
+  }
+}
+
 const convsOf = (model: tfl.LayersModel) => model.layers.filter((l) => /Conv2D$/.test(l.getClassName()));
 
 /** The outputs of `frames` run through `model` as a fresh stream. */
@@ -194,9 +204,7 @@ describeEachBackend('toDelta with a dense tail', () => {
     const dense = convChain(seed, 4, 16);
     const frames = patchFrames([1, 16, 16, 3], 5, seed);
     const options = {inputThreshold: 0.3, calibrationFrames: frames};
-    const probe = toDelta(dense, {inputThreshold: 0.3});
-    const activity = measureActivity(probe, frames);
-    probe.dispose();
+    const activity = activityOf(dense, frames, 0.3);
     const [a0, a1] = ['conv0', 'conv1'].map((n) => activity.get(n)!.activeFraction);
     expect(a1, `conv1 more active than conv0 (${a0}, ${a1})`).to.be.greaterThan(a0);
     const hybrid = toDelta(dense, {...options, denseAbove: (a0 + a1) / 2});
@@ -219,9 +227,7 @@ describeEachBackend('toDelta with a dense tail', () => {
     const dense = convChain(seed, 4, 16, [2, 2, 48, 48]);
     const frames = patchFrames([1, 16, 16, 3], 5, seed);
     const options = {inputThreshold: 0.3, calibrationFrames: frames};
-    const probe = toDelta(dense, {inputThreshold: 0.3});
-    const activity = measureActivity(probe, frames);
-    probe.dispose();
+    const activity = activityOf(dense, frames, 0.3);
     const [a1, a2] = ['conv1', 'conv2'].map((n) => activity.get(n)!.activeFraction);
     const hybrid = toDelta(dense, {...options, denseAbove: (a1 + a2) / 2});
     expect(convsOf(hybrid).map(isDeltaLayer), `activity conv1 ${a1}, conv2 ${a2}`).to.deep.equal([

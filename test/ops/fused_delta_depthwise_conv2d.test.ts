@@ -7,8 +7,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 
-import {deltaDepthwiseConv2d, fusedDeltaDepthwiseConv2d, getMask, sparseAccumulate, withMask} from '../../src/index';
-import type {Activation} from '../../src/index';
+import {deltaDepthwiseConv2d, fusedDeltaDepthwiseConv2d, withMask} from '../../src/index';
 import {describeEachBackend} from '../support/backends';
 import {
   accumulateReference,
@@ -18,24 +17,8 @@ import {
   expectedConvMask,
   Pad2D,
 } from '../support/dense_reference';
-import {
-  expectClose,
-  expectMask,
-  expectThrowsNaming,
-  freshSeed,
-  pick,
-  randInt,
-  randn,
-  randomDelta,
-} from '../support/util';
-
-const ACTIVATIONS: Array<[Activation, number]> = [
-  ['relu', 0.2],
-  ['relu6', 0.2],
-  ['leakyRelu', 0.1],
-  ['sigmoid', 0.2],
-  ['tanh', 0.2],
-];
+import {fusedConvSharedTests, TRUNCATING_ACTIVATIONS} from '../support/fused_conv';
+import {expectClose, expectMask, freshSeed, pick, randInt, randn, randomDelta} from '../support/util';
 
 describeEachBackend('fusedDeltaDepthwiseConv2d parity with tf.depthwiseConv2d and the dense accumulator', () => {
   let n = 0;
@@ -44,8 +27,8 @@ describeEachBackend('fusedDeltaDepthwiseConv2d parity with tf.depthwiseConv2d an
       for (const dilation of strides === 1 ? [1, 2] : [1]) {
         for (const pad of ['same', 'valid', Math.floor(k / 2)] as Pad2D[]) {
           for (const fraction of [1, 0.2]) {
-            const [activation, alpha] = ACTIVATIONS[n % ACTIVATIONS.length];
-            const threshold = [0, 0.05, 0.5][Math.floor(n / ACTIVATIONS.length) % 3];
+            const [activation, alpha] = TRUNCATING_ACTIVATIONS[n % TRUNCATING_ACTIVATIONS.length];
+            const threshold = [0, 0.05, 0.5][Math.floor(n / TRUNCATING_ACTIVATIONS.length) % 3];
             n++;
             const name =
               `k${k} s${strides} d${dilation} pad ${JSON.stringify(pad)} ${fraction === 1 ? 'dense' : 'sparse'} ` +
@@ -104,92 +87,10 @@ describeEachBackend('fusedDeltaDepthwiseConv2d parity with tf.depthwiseConv2d an
     });
   });
 
-  it('inPlace false leaves the state inputs as they were; inPlace true gives the same results', () => {
-    const seed = freshSeed();
-    tf.tidy(() => {
-      const x = randomDelta([3, 8, 7, 40], 0.3, seed) as tf.Tensor4D;
-      const filter = randn([3, 3, 40, 1], seed + 1) as tf.Tensor4D;
-      const [a, r] = state([3, 8, 7, 40], seed + 2);
-      const [a0, r0] = [tf.clone(a), tf.clone(r)];
-      const args = {x, filter, strides: 1, pad: 'same' as const, threshold: 0.1, activation: 'relu' as const};
-      const copied = fusedDeltaDepthwiseConv2d({...args, accumulated: a, residual: r});
-      expectClose(a, a0, 'accumulated input after inPlace false', 0, 0);
-      expectClose(r, r0, 'residual input after inPlace false', 0, 0);
-      const inPlace = fusedDeltaDepthwiseConv2d({...args, accumulated: a0, residual: r0, inPlace: true});
-      expectClose(inPlace.delta, copied.delta, `delta in place seed ${seed}`, 0, 0);
-      expectClose(inPlace.accumulated, copied.accumulated, `accumulated in place seed ${seed}`, 0, 0);
-      expectClose(inPlace.residual, copied.residual, `residual in place seed ${seed}`, 0, 0);
-    });
-  });
-
-  it('over 30 frames of a stream equals deltaDepthwiseConv2d then sparseAccumulate', () => {
-    const seed = freshSeed();
-    const shape: [number, number, number, number] = [2, 13, 17, 48];
-    const filter = randn([3, 3, 48, 1], seed) as tf.Tensor4D;
-    let fused = {a: tf.zeros(shape) as tf.Tensor4D, r: tf.zeros(shape) as tf.Tensor4D};
-    let split = {a: tf.zeros(shape) as tf.Tensor4D, r: tf.zeros(shape) as tf.Tensor4D};
-    for (let t = 0; t < 30; t++) {
-      const [nextFused, nextSplit] = tf.tidy(() => {
-        const x = randomDelta(shape, 0.15, seed + 7 * t) as tf.Tensor4D;
-        const config = {threshold: 0.2, activation: 'relu6' as const};
-        const f = fusedDeltaDepthwiseConv2d({
-          x,
-          filter,
-          strides: 1,
-          pad: 'same',
-          accumulated: fused.a,
-          residual: fused.r,
-          ...config,
-        });
-        const y = deltaDepthwiseConv2d(x, filter, 1, 'same');
-        const s = sparseAccumulate<tf.Tensor4D>(split.a, split.r, y, config);
-        expectClose(f.delta, s.delta, `frame ${t} delta seed ${seed}`, 1e-5, 1e-5);
-        expectMask(f.delta, getMask(s.delta) ?? tf.ones(shape.slice(0, 3), 'bool'), `frame ${t} mask seed ${seed}`);
-        return [
-          {a: f.accumulated, r: f.residual},
-          {a: s.accumulated, r: s.residual},
-        ];
-      });
-      tf.dispose([fused.a, fused.r, split.a, split.r]);
-      [fused, split] = [nextFused, nextSplit];
-    }
-    expectClose(fused.a, split.a, `accumulated after 30 frames seed ${seed}`, 1e-5, 1e-5);
-    expectClose(fused.r, split.r, `residual after 30 frames seed ${seed}`, 1e-5, 1e-5);
-    tf.dispose([fused.a, fused.r, split.a, split.r, filter]);
-  });
-
-  it('names the op, the argument and the shapes on bad input', () => {
-    tf.tidy(() => {
-      const x = tf.zeros([1, 5, 5, 4]) as tf.Tensor4D;
-      const filter = tf.zeros([3, 3, 4, 1]) as tf.Tensor4D;
-      const s = tf.zeros([1, 5, 5, 4]) as tf.Tensor4D;
-      const base = {x, filter, strides: 1, pad: 'same' as const, accumulated: s, residual: s};
-      expectThrowsNaming(
-        () => fusedDeltaDepthwiseConv2d({...base, accumulated: tf.zeros([1, 3, 3, 4]) as tf.Tensor4D}),
-        'fusedDeltaDepthwiseConv2d',
-        'accumulated',
-        '[1,5,5,4]',
-      );
-      expectThrowsNaming(
-        () => fusedDeltaDepthwiseConv2d({...base, residual: tf.zeros([1, 5, 5, 3]) as tf.Tensor4D}),
-        'fusedDeltaDepthwiseConv2d',
-        'residual',
-      );
-      expectThrowsNaming(
-        () => fusedDeltaDepthwiseConv2d({...base, filter: tf.zeros([3, 3, 5, 1]) as tf.Tensor4D}),
-        'fusedDeltaDepthwiseConv2d',
-        'filter',
-      );
-      expectThrowsNaming(
-        () => fusedDeltaDepthwiseConv2d({...base, threshold: -1}),
-        'fusedDeltaDepthwiseConv2d',
-        'threshold',
-      );
-      expectThrowsNaming(
-        () => fusedDeltaDepthwiseConv2d({...base, activation: 'gelu' as Activation}),
-        'fusedDeltaDepthwiseConv2d',
-        'activation',
-      );
-    });
+  fusedConvSharedTests({
+    name: 'fusedDeltaDepthwiseConv2d',
+    fused: fusedDeltaDepthwiseConv2d,
+    conv: (x, filter, strides, pad) => deltaDepthwiseConv2d(x, filter, strides, pad),
+    filterShape: (k, c) => [k, k, c, 1],
   });
 });

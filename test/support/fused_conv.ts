@@ -1,0 +1,109 @@
+/**
+ * The tests the fused delta conv ops (fusedDeltaConv2d, fusedDeltaDepthwiseConv2d) share, for one op: the state in
+ * place or not, a 30-frame stream equal to the conv op then sparseAccumulate, and argument errors. Each op's own file
+ * adds its parity grid against dense tf ops.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+
+import {getMask, sparseAccumulate} from '../../src/index';
+import type {Activation} from '../../src/index';
+import type {FusedConvAccumulateArgs} from '../../src/ops/fused_conv_accumulate';
+import type {SparseAccumulateResult} from '../../src/ops/sparse_accumulate';
+import {accumulatorState} from './dense_reference';
+import {expectClose, expectMask, expectThrowsNaming, freshSeed, randn, randomDelta} from './util';
+
+/** Every truncating activation, with an alpha for leakyRelu. */
+export const TRUNCATING_ACTIVATIONS: Array<[Activation, number]> = [
+  ['relu', 0.2],
+  ['relu6', 0.2],
+  ['leakyRelu', 0.1],
+  ['sigmoid', 0.2],
+  ['tanh', 0.2],
+];
+
+export interface FusedConvOp {
+  /** The op's name, as its errors name it. */
+  name: string;
+  fused: (args: FusedConvAccumulateArgs) => SparseAccumulateResult<tf.Tensor4D>;
+  /** The unfused conv op, (x, filter, strides, pad) as deltaConv2d takes them. */
+  conv: (x: tf.Tensor4D, filter: tf.Tensor4D, strides: number, pad: 'same' | 'valid') => tf.Tensor4D;
+  /** The filter shape for c input channels and co output channels (the depthwise op's co is c). */
+  filterShape: (k: number, c: number, co: number) => [number, number, number, number];
+}
+
+/** Registers the shared tests of `op` inside the current describe. */
+export function fusedConvSharedTests(op: FusedConvOp): void {
+  it('inPlace false leaves the state inputs as they were; inPlace true gives the same results', () => {
+    const seed = freshSeed();
+    tf.tidy(() => {
+      const x = randomDelta([3, 8, 7, 40], 0.3, seed) as tf.Tensor4D;
+      const filter = randn(op.filterShape(1, 40, 40), seed + 1, 0.3) as tf.Tensor4D;
+      const [a, r] = accumulatorState([3, 8, 7, 40], seed + 2);
+      const [a0, r0] = [tf.clone(a), tf.clone(r)];
+      const args = {x, filter, strides: 1, pad: 'same' as const, threshold: 0.1, activation: 'relu' as const};
+      const copied = op.fused({...args, accumulated: a, residual: r});
+      expectClose(a, a0, 'accumulated input after inPlace false', 0, 0);
+      expectClose(r, r0, 'residual input after inPlace false', 0, 0);
+      const inPlace = op.fused({...args, accumulated: a0, residual: r0, inPlace: true});
+      expectClose(inPlace.delta, copied.delta, `delta in place seed ${seed}`, 0, 0);
+      expectClose(inPlace.accumulated, copied.accumulated, `accumulated in place seed ${seed}`, 0, 0);
+      expectClose(inPlace.residual, copied.residual, `residual in place seed ${seed}`, 0, 0);
+    });
+  });
+
+  for (const k of [1, 3]) {
+    it(`over 30 frames of a stream (${k}x${k}) equals the conv op then sparseAccumulate`, () => {
+      const seed = freshSeed();
+      const shape: [number, number, number, number] = [2, 13, 17, 48];
+      const filter = randn(op.filterShape(k, 48, 48), seed, 0.2) as tf.Tensor4D;
+      let fused = {a: tf.zeros(shape) as tf.Tensor4D, r: tf.zeros(shape) as tf.Tensor4D};
+      let split = {a: tf.zeros(shape) as tf.Tensor4D, r: tf.zeros(shape) as tf.Tensor4D};
+      for (let t = 0; t < 30; t++) {
+        const [nextFused, nextSplit] = tf.tidy(() => {
+          const x = randomDelta(shape, 0.15, seed + 7 * t) as tf.Tensor4D;
+          const config = {threshold: 0.2, activation: 'relu6' as const};
+          const f = op.fused({x, filter, strides: 1, pad: 'same', accumulated: fused.a, residual: fused.r, ...config});
+          const s = sparseAccumulate<tf.Tensor4D>(split.a, split.r, op.conv(x, filter, 1, 'same'), config);
+          expectClose(f.delta, s.delta, `frame ${t} delta seed ${seed}`, 1e-5, 1e-5);
+          expectMask(f.delta, getMask(s.delta) ?? tf.ones(shape.slice(0, 3), 'bool'), `frame ${t} mask seed ${seed}`);
+          return [
+            {a: f.accumulated, r: f.residual},
+            {a: s.accumulated, r: s.residual},
+          ];
+        });
+        tf.dispose([fused.a, fused.r, split.a, split.r]);
+        [fused, split] = [nextFused, nextSplit];
+      }
+      expectClose(fused.a, split.a, `accumulated after 30 frames seed ${seed}`, 1e-5, 1e-5);
+      expectClose(fused.r, split.r, `residual after 30 frames seed ${seed}`, 1e-5, 1e-5);
+      tf.dispose([fused.a, fused.r, split.a, split.r, filter]);
+    });
+  }
+
+  it('names the op, the argument and the shapes on bad input', () => {
+    tf.tidy(() => {
+      const x = tf.zeros([1, 5, 5, 4]) as tf.Tensor4D;
+      const filter = tf.zeros(op.filterShape(3, 4, 4)) as tf.Tensor4D;
+      const s = tf.zeros([1, 5, 5, 4]) as tf.Tensor4D;
+      const base = {x, filter, strides: 1, pad: 'same' as const, accumulated: s, residual: s};
+      expectThrowsNaming(
+        () => op.fused({...base, accumulated: tf.zeros([1, 3, 3, 4]) as tf.Tensor4D}),
+        op.name,
+        'accumulated',
+        '[1,5,5,4]',
+      );
+      expectThrowsNaming(
+        () => op.fused({...base, residual: tf.zeros([1, 5, 5, 3]) as tf.Tensor4D}),
+        op.name,
+        'residual',
+      );
+      expectThrowsNaming(
+        () => op.fused({...base, filter: tf.zeros(op.filterShape(3, 5, 4)) as tf.Tensor4D}),
+        op.name,
+        'filter',
+      );
+      expectThrowsNaming(() => op.fused({...base, threshold: -1}), op.name, 'threshold');
+      expectThrowsNaming(() => op.fused({...base, activation: 'gelu' as Activation}), op.name, 'activation');
+    });
+  });
+}
