@@ -12,12 +12,14 @@
 //   2. pointwiseAccumulateKernel runs a fixed grid (a captured CUDA graph replays it as is): block (x, y) takes
 //      groups x, x + gridDim.x, ... of 32 listed pixels while the count has them, times output-channel slice y of
 //      NB channels. Per group and slice: the 32 gathered input rows times the slice's filter, K in double-buffered
-//      chunks of 32 channels (cp.async), mma.sync m16n8k8; then s = R + y is stored into R and the slice's
+//      chunks of 32 or 64 channels (cp.async), mma.sync m16n8k8; then s = R + y is stored into R and the slice's
 //      max |f(A + s) - f(A)| per pixel is merged into the pixel's maximum (atomicMax on the bits of a non-negative
 //      float). The slice that finishes a group last (an arrival counter per group after a fence) decides the flush
 //      of its 32 pixels over all channels: flushed pixels emit f(A + s) - f(A), A += s, R = 0; the others keep R = s.
 // So a layer at 5% activity moves about 5% of the dense layer's data and multiplies 5% of its rows, the
-// accumulator costs no launch and no pass over the conv output, and an inactive pixel costs its mask byte.
+// accumulator costs no launch and no pass over the conv output, and an inactive pixel costs its mask byte. Each
+// group is a serial chain of copies, barriers, atomics and a fence, though, and that latency bounds it: it pays only
+// at low activity on large grids (docs/delta-kernels.md), so the backend runs it on request only.
 #include <algorithm>
 
 #include "delta.h"
