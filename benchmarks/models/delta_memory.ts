@@ -8,7 +8,9 @@
  *
  * After each step (toDelta, then every stream step: the eager warm-up frames, the captured frame, replays) it
  * records the bytes in use and the peak since the step before (the backend allocator's memory().peakBytesInGPU),
- * the compiled plan's bytes, and at the end the delta state's bytes. Frames come from TFJS_DELTA_VTEST_FRAMES
+ * the bytes the allocator holds from the driver (numBytesInGPUAllocated: in use plus its cache, where a compiled
+ * plan keeps the captured frame's intermediates for its replays; they are not in use between replays, but they are
+ * the device's), the compiled plan's bytes, and at the end the delta state's bytes. Frames come from TFJS_DELTA_VTEST_FRAMES
  * (python3 benchmarks/models/delta_vtest_torch.py frames ...) or ffmpeg.
  */
 import * as tf from '@tensorflow/tfjs-core';
@@ -57,6 +59,8 @@ interface Mark {
   step: string;
   inUseBytes: number;
   peakBytes: number;
+  /** What the allocator holds from the driver (in use + cached, the plans' pools included): the device footprint. */
+  reservedBytes: number;
   planBytes?: number;
 }
 
@@ -75,15 +79,22 @@ async function main(): Promise<void> {
     tf.tidy(() => tf.concat(Array.from({length: B}, (_, b) => frameTensor(rgb, i + offset * b, H, W, 0, 1)))),
   );
   const backend = tf.backend() as unknown as {
-    memory(): {numBytesInGPU: number; peakBytesInGPU: number};
+    memory(): {numBytesInGPU: number; numBytesInGPUAllocated: number; peakBytesInGPU: number};
     resetPeakMemory(): void;
   };
   const GiB = (x: number) => (x / 2 ** 30).toFixed(2);
   const mark = (marks: Mark[], step: string, planBytes?: number) => {
     const m = backend.memory();
-    marks.push({step, inUseBytes: m.numBytesInGPU, peakBytes: m.peakBytesInGPU, planBytes});
+    marks.push({
+      step,
+      inUseBytes: m.numBytesInGPU,
+      peakBytes: m.peakBytesInGPU,
+      reservedBytes: m.numBytesInGPUAllocated,
+      planBytes,
+    });
     console.log(
-      `  ${step}: in use ${GiB(m.numBytesInGPU)} GiB, peak ${GiB(m.peakBytesInGPU)} GiB` +
+      `  ${step}: in use ${GiB(m.numBytesInGPU)} GiB, peak ${GiB(m.peakBytesInGPU)} GiB, ` +
+        `reserved ${GiB(m.numBytesInGPUAllocated)} GiB` +
         (planBytes != null ? `, plan ${GiB(planBytes)} GiB` : ''),
     );
     backend.resetPeakMemory();
