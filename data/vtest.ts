@@ -33,14 +33,9 @@ export function videoUnavailable(): string | null {
 
 const cache = new Map<string, Uint8Array>();
 
-/** At least the first `count` frames of vtest.avi as RGB bytes, height x width (area-averaged down). */
-export function vtestBytes(count: number, height: number, width: number): Uint8Array {
-  const key = `${height}x${width}`;
-  const cached = cache.get(key);
+/** Up to `frames` frames of the video `file` from its start, as RGB bytes, height x width (area-averaged down). */
+export function decodeRgb(file: string, frames: number, height: number, width: number): Uint8Array {
   const frameBytes = height * width * 3;
-  if (cached != null && cached.length >= count * frameBytes) return cached;
-  // Decode generously (the tests walk through the frames one by one), within the 795 it has.
-  const decode = Math.min(795, Math.max(count, (2 * (cached?.length ?? 0)) / frameBytes, 320));
   const run = spawnSync(
     ffmpegBinary(),
     [
@@ -48,9 +43,9 @@ export function vtestBytes(count: number, height: number, width: number): Uint8A
       '-loglevel',
       'error',
       '-i',
-      VTEST,
+      file,
       '-frames:v',
-      String(decode),
+      String(frames),
       '-vf',
       `scale=${width}:${height}:flags=area`,
       '-f',
@@ -59,10 +54,21 @@ export function vtestBytes(count: number, height: number, width: number): Uint8A
       'rgb24',
       '-',
     ],
-    {maxBuffer: decode * frameBytes + (1 << 20)},
+    {maxBuffer: frames * frameBytes + (1 << 20)},
   );
-  if (run.status !== 0) throw new Error(`ffmpeg could not decode ${VTEST}: ${run.stderr?.toString().trim()}`);
-  const bytes = new Uint8Array(run.stdout.buffer, run.stdout.byteOffset, run.stdout.byteLength);
+  if (run.status !== 0) throw new Error(`ffmpeg could not decode ${file}: ${run.stderr?.toString().trim()}`);
+  return new Uint8Array(run.stdout.buffer, run.stdout.byteOffset, run.stdout.byteLength);
+}
+
+/** At least the first `count` frames of vtest.avi as RGB bytes, height x width (area-averaged down). */
+export function vtestBytes(count: number, height: number, width: number): Uint8Array {
+  const key = `${height}x${width}`;
+  const cached = cache.get(key);
+  const frameBytes = height * width * 3;
+  if (cached != null && cached.length >= count * frameBytes) return cached;
+  // Decode generously (the tests walk through the frames one by one), within the 795 it has.
+  const decode = Math.min(795, Math.max(count, (2 * (cached?.length ?? 0)) / frameBytes, 320));
+  const bytes = decodeRgb(VTEST, decode, height, width);
   if (bytes.length < count * frameBytes) {
     throw new Error(`${VTEST} gave ${bytes.length / frameBytes} frames at ${width}x${height}, ${count} wanted`);
   }
