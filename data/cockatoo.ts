@@ -3,28 +3,20 @@
  * moving-camera clip of the delta tests: every pixel changes from frame to frame. scripts/fetch-test-data.sh takes it
  * out of the package into .cache/test-data/; TFJS_DELTA_COCKATOO names another copy.
  */
-import * as fs from 'fs';
 import * as path from 'path';
 
 import * as tf from '@tensorflow/tfjs-core';
 
 import {envString} from '../src/io/env';
 import {PACKAGE_ROOT} from '../src/io/package_root';
-import {ffmpegBinary} from '../src/pipeline/ffmpeg';
-import {decodeRgb} from './vtest';
+import {decodeRgb, fileUnavailable} from './vtest';
 
 export const COCKATOO =
   envString('TFJS_DELTA_COCKATOO') ?? path.join(PACKAGE_ROOT, '.cache', 'test-data', 'cockatoo.mp4');
 
 /** Why the clip cannot be had, or null when it can. */
 export function cockatooUnavailable(): string | null {
-  if (!fs.existsSync(COCKATOO)) return `${COCKATOO} is missing: run scripts/fetch-test-data.sh`;
-  try {
-    ffmpegBinary();
-  } catch (e) {
-    return `${(e as Error).message}; run scripts/fetch-test-data.sh`;
-  }
-  return null;
+  return fileUnavailable(COCKATOO, 'run scripts/fetch-test-data.sh (takes it out of python3-imageio)');
 }
 
 const cache = new Map<string, Uint8Array>();

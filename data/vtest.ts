@@ -19,16 +19,20 @@ import {envString} from '../src/io/env';
 
 export const VTEST = envString('TFJS_DELTA_VTEST') ?? '/usr/share/doc/opencv-doc/examples/data/vtest.avi';
 
-/** Why the video cannot be had, or null when it can. */
-export function videoUnavailable(): string | null {
-  if (!fs.existsSync(VTEST))
-    return `${VTEST} is missing: run scripts/fetch-test-data.sh (installs opencv-doc and ffmpeg)`;
+/** Why the video `file` cannot be decoded here (missing, or no ffmpeg), or null when it can. */
+export function fileUnavailable(file: string, howToGet: string): string | null {
+  if (!fs.existsSync(file)) return `${file} is missing: ${howToGet}`;
   try {
     ffmpegBinary();
   } catch (e) {
     return `${(e as Error).message}; run scripts/fetch-test-data.sh`;
   }
   return null;
+}
+
+/** Why vtest.avi cannot be had, or null when it can. */
+export function videoUnavailable(): string | null {
+  return fileUnavailable(VTEST, 'run scripts/fetch-test-data.sh (installs opencv-doc and ffmpeg)');
 }
 
 const cache = new Map<string, Uint8Array>();
