@@ -382,7 +382,8 @@ export const MIN_SKIPPED_SHARE = 0.1;
 function withDenseTail(model: tfl.LayersModel, options: ToDeltaOptions): tfl.LayersModel {
   const {denseFrom, activity} = chooseDenseFrom(model, options);
   const hybrid = toDelta(model, {...options, denseAbove: undefined, denseFrom});
-  const sparse = hybrid.layers.filter((l) => isDeltaLayer(l) && l.weights.length > 0);
+  const weightedDelta = (l: Layer) => isDeltaLayer(l) && l.weights.length > 0;
+  const sparse = hybrid.layers.filter(weightedDelta);
   if (sparse.length === 0 || denseFrom.length === 0) return hybrid;
   const names = sparse.map((l) => sourceNames.get(l) ?? l.name);
   let total = 0;
@@ -393,9 +394,7 @@ function withDenseTail(model: tfl.LayersModel, options: ToDeltaOptions): tfl.Lay
     if (a != null) skipped += a.macs * (1 - a.activeFraction);
   }
   const weightedBefore = (layer: Layer): boolean =>
-    layer.inboundNodes.some((node) =>
-      node.inboundLayers.some((p) => (isDeltaLayer(p) && p.weights.length > 0) || weightedBefore(p)),
-    );
+    layer.inboundNodes.some((node) => node.inboundLayers.some((p) => weightedDelta(p) || weightedBefore(p)));
   if (skipped >= MIN_SKIPPED_SHARE * total && sparse.some(weightedBefore)) return hybrid;
   hybrid.dispose();
   return toDelta(model, {...options, denseAbove: undefined, denseFrom: [...denseFrom, ...names]});

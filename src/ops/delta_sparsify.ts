@@ -13,7 +13,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type {NamedAttrMap, Tensor, TensorLike} from '@tensorflow/tfjs-core';
 
 import {DeltaSparsify, DeltaSparsifyAttrs} from './kernel_names';
-import {checkNonEmpty, checkSameShape, fail, shapeStr, toFloatTensor} from './validation';
+import {checkBoolean, checkNonEmpty, checkSameShape, checkThreshold, fail, shapeStr, toFloatTensor} from './validation';
 
 export interface DeltaSparsifyConfig {
   /** Per-pixel change threshold on max_c |frame - sent| (default 0: every change is sent). */
@@ -48,16 +48,14 @@ function deltaSparsify_<T extends Tensor>(
   }
   checkNonEmpty(op, 'frame', x);
   checkSameShape(op, 'sent', s, 'frame', x);
-  if (typeof threshold !== 'number' || !(threshold >= 0) || !Number.isFinite(threshold)) {
-    fail(op, 'threshold', `must be a finite number >= 0, got ${JSON.stringify(threshold)}`);
-  }
+  checkThreshold(op, threshold);
   if (!Number.isInteger(dilation) || dilation < 1 || dilation % 2 === 0) {
     fail(op, 'dilation', `must be an odd integer >= 1, got ${JSON.stringify(dilation)}`);
   }
   if (dilation > 1 && x.rank !== 4) {
     fail(op, 'frame', `must be NHWC (rank 4) with dilation ${dilation}, got shape ${shapeStr(x.shape)}`);
   }
-  if (typeof inPlace !== 'boolean') fail(op, 'inPlace', `must be a boolean, got ${JSON.stringify(inPlace)}`);
+  checkBoolean(op, 'inPlace', inPlace);
   const attrs: DeltaSparsifyAttrs = {threshold, dilation, inPlace};
   const [delta, next] = tf
     .engine()

@@ -17,7 +17,17 @@ import * as tf from '@tensorflow/tfjs-core';
 import type {NamedAttrMap, Tensor, TensorLike} from '@tensorflow/tfjs-core';
 
 import {SparseAccumulate, SparseAccumulateAttrs} from './kernel_names';
-import {Activation, checkActivation, checkNonEmpty, checkSameShape, fail, shapeStr, toFloatTensor} from './validation';
+import {
+  Activation,
+  checkActivation,
+  checkBoolean,
+  checkNonEmpty,
+  checkSameShape,
+  checkThreshold,
+  fail,
+  shapeStr,
+  toFloatTensor,
+} from './validation';
 
 export interface SparseAccumulateConfig {
   /** Per-pixel flush threshold on max_c |out| (default 0: every change is emitted). */
@@ -49,12 +59,10 @@ export interface SparseAccumulateResult<T extends Tensor = Tensor> {
 /** The kernel attributes of an accumulate `config`, checked (errors name `op` and the field). */
 export function accumulateAttrs(op: string, config: SparseAccumulateConfig): SparseAccumulateAttrs {
   const {threshold = 0, activation = 'linear', alpha = 0.2, test = 'max', inPlace = false} = config;
-  if (typeof threshold !== 'number' || !(threshold >= 0) || !Number.isFinite(threshold)) {
-    fail(op, 'threshold', `must be a finite number >= 0, got ${JSON.stringify(threshold)}`);
-  }
+  checkThreshold(op, threshold);
   checkActivation(op, activation, alpha);
   if (test !== 'max') fail(op, 'test', `must be 'max', got ${JSON.stringify(test)}`);
-  if (typeof inPlace !== 'boolean') fail(op, 'inPlace', `must be a boolean, got ${JSON.stringify(inPlace)}`);
+  checkBoolean(op, 'inPlace', inPlace);
   return {threshold, activation, alpha, inPlace};
 }
 

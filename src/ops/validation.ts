@@ -89,6 +89,18 @@ export function checkDataFormat(op: string, dataFormat: string | undefined, expe
   }
 }
 
+/** A delta op's per-pixel threshold: a finite number >= 0. */
+export function checkThreshold(op: string, threshold: unknown): void {
+  if (typeof threshold !== 'number' || !(threshold >= 0) || !Number.isFinite(threshold)) {
+    fail(op, 'threshold', `must be a finite number >= 0, got ${JSON.stringify(threshold)}`);
+  }
+}
+
+/** A boolean option (e.g. inPlace). */
+export function checkBoolean(op: string, arg: string, value: unknown): void {
+  if (typeof value !== 'boolean') fail(op, arg, `must be a boolean, got ${JSON.stringify(value)}`);
+}
+
 export function checkActivation(op: string, activation: unknown, alpha: unknown): void {
   if (!ACTIVATIONS.includes(activation as Activation)) {
     fail(op, 'activation', `must be one of ${ACTIVATIONS.join('|')}, got ${JSON.stringify(activation)}`);
