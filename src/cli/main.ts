@@ -164,6 +164,13 @@ export function buildProgram(): Command {
       fraction('--dense-above'),
       0.5,
     )
+    .option(
+      '--fallback-frames <n>',
+      'time delta against dense on n frames once both run steadily; if delta was not faster, the dense model ' +
+        'serves the delta side from then on (0: always run the delta model)',
+      nonNegativeInt('--fallback-frames'),
+      8,
+    )
     .option('-o, --output <file>', 'overlay video (keypoints for PoseNet, a heatmap tint otherwise)')
     .option('--stats <file>', 'per-frame timings, active fractions and deviation (.csv or .json)')
     .option(

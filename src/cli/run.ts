@@ -11,7 +11,7 @@ import * as tfl from '@tensorflow/tfjs-layers';
 import {posenet} from '../models/posenet';
 import {posenetInputSize} from '../models/posenet_decode';
 import {nodeFileSystem} from '../io/node_file_system';
-import {RunMode, runModelOnVideo, RunSummary} from '../pipeline/run_model';
+import {FallbackVerdict, RunMode, runModelOnVideo, RunSummary} from '../pipeline/run_model';
 import type {StreamPrecision} from '../stream/compile_stream';
 import {evenSize, probeVideo} from '../pipeline/ffmpeg';
 import {interruptible, progressBar} from './progress';
@@ -42,6 +42,8 @@ export interface RunCommandOptions {
   compile?: boolean;
   /** Their precision: tf32 (default), fp32 or fp16. */
   precision?: StreamPrecision;
+  /** Steady frames timed side by side before the delta model is kept or replaced by the dense one (0: never). */
+  fallbackFrames: number;
 }
 
 function fmt(value: number | undefined, kind: 'fps' | 'pct' | 'exp'): string {
@@ -65,10 +67,24 @@ export function summaryTable(s: RunSummary): string {
   if (s.pck != null) rows.push(['PCK vs dense (2% diagonal)', '', fmt(s.pck, 'pct')]);
   if (s.meanTop1Agreement != null) rows.push(['top-1 agreement', '', fmt(s.meanTop1Agreement, 'pct')]);
   if (s.maxLogitRelError != null) rows.push(['max logit error (relative)', '', fmt(s.maxLogitRelError, 'exp')]);
-  return [
+  const lines = [
     `${''.padEnd(28)}${'dense'.padStart(10)}${'delta'.padStart(10)}`,
     ...rows.map(([name, a, b]) => `${name.padEnd(28)}${a.padStart(10)}${b.padStart(10)}`),
-  ].join('\n');
+  ];
+  if (s.fallback) lines.push('', fallbackLine(s.fallback));
+  return lines.join('\n');
+}
+
+/** The measured fallback's verdict in a sentence. */
+export function fallbackLine(v: FallbackVerdict): string {
+  const measured =
+    `delta model measured at ${v.speedup.toFixed(2)}x dense over frames ${v.firstFrame}-${v.lastFrame} ` +
+    `(median ${v.deltaMs.toFixed(2)} ms vs ${v.denseMs.toFixed(2)} ms)`;
+  return v.kept
+    ? `${measured}: kept`
+    : `${measured}: it did not pay, so the dense model served the delta side from frame ${v.lastFrame + 1} on ` +
+        '(--fallback-frames 0 keeps the delta model); the deviation and agreement above are over the frames ' +
+        'the delta model ran';
 }
 
 export async function runCommand(modelName: string, input: string, options: RunCommandOptions): Promise<RunSummary> {
@@ -93,7 +109,7 @@ export async function runCommand(modelName: string, input: string, options: RunC
   const inputThreshold = options.inputThreshold ?? 2 * options.threshold;
   console.log(
     `model: ${isPosenet ? 'PoseNet-MobileNetV1 (trained)' : modelName} at ${height}x${width}, ${mode}` +
-      `${mode !== 'dense' ? `, threshold ${options.threshold} (input ${inputThreshold}, dilation ${options.dilation}), dense above ${options.denseAbove} active` : ''}${compiled ? `, compiled (CUDA graph per frame, ${options.precision ?? 'tf32'})` : ''}; ` +
+      `${mode !== 'dense' ? `, threshold ${options.threshold} (input ${inputThreshold}, dilation ${options.dilation}), dense above ${options.denseAbove} active${options.fallbackFrames > 0 ? `, fallback to dense measured over ${options.fallbackFrames} frames` : ''}` : ''}${compiled ? `, compiled (CUDA graph per frame, ${options.precision ?? 'tf32'})` : ''}; ` +
       `input: ${input} (${info.width}x${info.height}, ${info.fps} fps, ~${info.frames} frames)`,
   );
   if (options.output != null) {
@@ -130,6 +146,7 @@ export async function runCommand(modelName: string, input: string, options: RunC
       layerStats: options.layerStats,
       compile: options.compile,
       precision: options.precision,
+      fallback: options.fallbackFrames > 0 ? {frames: options.fallbackFrames} : undefined,
       onFrame: (r) => bar.update(r.frame + 1),
       shouldStop: interrupt.stopRequested,
     });

@@ -64,6 +64,15 @@ export interface RunOptions {
    * `info.height`. `input` then only names the source in messages.
    */
   source?: {info: VideoInfo; frames: AsyncIterable<Uint8Array> | Iterable<Uint8Array>};
+  /**
+   * The measured fallback ('delta' and 'compare' modes; default off): once both models run in their steady
+   * state (compiled streams replaying, eager models past their first two frames), the delta model and the dense
+   * model are timed on the same `frames` frames. When the dense model's median frame time divided by the delta
+   * model's falls below `minSpeedup` (default 1: delta must be faster), the delta model is dropped and the dense
+   * model serves the delta side from the next frame on (in 'delta' mode the dense model runs only for the
+   * measurement, or after the fallback). The verdict is RunSummary.fallback.
+   */
+  fallback?: {frames: number; minSpeedup?: number};
 }
 
 export interface FrameRecord {
@@ -87,6 +96,22 @@ export interface FrameRecord {
   top1Agreement?: number;
   /** Classifiers: max |delta - dense| / max |dense| of the logits, per row. */
   logitRelError?: number;
+  /** Which model served the delta side: the delta model, or after a measured fallback the dense one. */
+  deltaRoute?: 'delta' | 'dense';
+}
+
+/** The measured fallback's verdict (RunOptions.fallback). */
+export interface FallbackVerdict {
+  /** The frames timed (0-based, inclusive). */
+  firstFrame: number;
+  lastFrame: number;
+  /** Median frame times over them. */
+  denseMs: number;
+  deltaMs: number;
+  /** denseMs / deltaMs. */
+  speedup: number;
+  /** Whether the delta model stayed; if not, the dense model served the delta side from lastFrame + 1 on. */
+  kept: boolean;
 }
 
 /** What the model found in a frame: PoseNet's poses in frame pixels, or a classifier's five top classes. */
@@ -116,6 +141,8 @@ export interface RunSummary {
   maxLogitRelError?: number;
   /** With denseAbove: the weighted layers of the delta model that run dense (its dense tail). */
   denseTailLayers?: number;
+  /** With RunOptions.fallback: the verdict, once enough steady frames were timed. */
+  fallback?: FallbackVerdict;
   interrupted: boolean;
   records: FrameRecord[];
 }
@@ -134,6 +161,46 @@ async function timed(runner: Runner, x: tf.Tensor): Promise<{outputs: tf.Tensor[
   );
   await Promise.all(outputs.map((o) => o.data()));
   return {outputs, ms: performance.now() - t0};
+}
+
+function median(values: number[]): number {
+  const v = [...values].sort((a, b) => a - b);
+  const m = v.length >> 1;
+  return v.length % 2 ? v[m] : (v[m - 1] + v[m]) / 2;
+}
+
+/**
+ * The measured fallback's decision over frame times taken side by side: the delta model stays when the dense
+ * model's median over its own is at least `minSpeedup`.
+ */
+export function fallbackVerdict(
+  denseMs: number[],
+  deltaMs: number[],
+  minSpeedup: number,
+  firstFrame: number,
+): FallbackVerdict {
+  if (denseMs.length === 0 || denseMs.length !== deltaMs.length)
+    throw new Error(`fallbackVerdict: need as many dense as delta times (got ${denseMs.length} and ${deltaMs.length})`);
+  const [dense, delta] = [median(denseMs), median(deltaMs)];
+  const speedup = dense / delta;
+  return {
+    firstFrame,
+    lastFrame: firstFrame + denseMs.length - 1,
+    denseMs: dense,
+    deltaMs: delta,
+    speedup,
+    kept: speedup >= minSpeedup,
+  };
+}
+
+function checkFallback(fallback: RunOptions['fallback']): void {
+  if (fallback == null) return;
+  const {frames, minSpeedup} = fallback;
+  if (!Number.isInteger(frames) || frames < 0)
+    throw new Error(`runModelOnVideo: fallback.frames must be an integer >= 0, got ${JSON.stringify(frames)}`);
+  // Infinity is allowed: the delta model is then always dropped once measured.
+  if (minSpeedup != null && !(typeof minSpeedup === 'number' && minSpeedup >= 0))
+    throw new Error(`runModelOnVideo: fallback.minSpeedup must be a number >= 0, got ${String(minSpeedup)}`);
 }
 
 function mean(values: Array<number | undefined>): number | undefined {
@@ -159,6 +226,7 @@ export function writeRecords(file: string, records: FrameRecord[]): void {
     'deltaPoses',
     'top1Agreement',
     'logitRelError',
+    'deltaRoute',
   ];
   const lines = [columns.join(',')].concat(records.map((r) => columns.map((c) => r[c] ?? '').join(',')));
   fs.writeFileSync(file, lines.join('\n') + '\n');
@@ -168,7 +236,7 @@ export function writeRecords(file: string, records: FrameRecord[]): void {
 export function captions(record: FrameRecord): [string[], string[]] {
   const fps = (ms?: number) => (ms ? `${(1000 / ms).toFixed(1)} frames/s` : '');
   const dense = [`dense  ${fps(record.denseMs)}`];
-  const delta = [`delta  ${fps(record.deltaMs)}`];
+  const delta = [`${record.deltaRoute === 'dense' ? 'dense (delta did not pay)' : 'delta'}  ${fps(record.deltaMs)}`];
   if (record.pck != null) delta.push(`PCK ${(100 * record.pck).toFixed(1)}% of ${record.pckKeypoints} keypoints`);
   else if (record.pckKeypoints === 0) delta.push('PCK - (no confident keypoint)');
   if (record.top1Agreement != null) delta.push(`top-1 agreement ${(100 * record.top1Agreement).toFixed(1)}%`);
@@ -209,6 +277,7 @@ async function peek<T>(
 }
 
 export async function runModelOnVideo(options: RunOptions): Promise<RunSummary> {
+  checkFallback(options.fallback);
   const info = options.source?.info ?? probeVideo(options.input);
   const {height, width, mode} = options;
   const [lo, hi] = options.range;
@@ -261,7 +330,22 @@ export async function runModelOnVideo(options: RunOptions): Promise<RunSummary> 
             : null,
         };
   const dense = runnerOf(mode === 'delta' ? null : options.model);
-  const deltaRunner = runnerOf(delta);
+  let deltaRunner = runnerOf(delta);
+  // The measured fallback: in 'delta' mode the dense model runs for the measurement (and serves after a fallback).
+  const fallbackFrames = delta != null ? (options.fallback?.frames ?? 0) : 0;
+  let referee: Runner | null = fallbackFrames > 0 ? (dense ?? runnerOf(options.model)) : null;
+  const trial = {first: -1, denseMs: [] as number[], deltaMs: [] as number[]};
+  let fallback: FallbackVerdict | undefined;
+  let deltaRoute: 'delta' | 'dense' = 'delta';
+  // A runner's frame times count once they no longer include a capture, a first frame or a first kernel run.
+  const framesRun = new Map<Runner, number>();
+  const isSteady = (runner: Runner) =>
+    runner.stream ? runner.stream.info.replayedFrames >= 2 : (framesRun.get(runner) ?? 0) >= 3;
+  const timedRun = async (runner: Runner, x: tf.Tensor) => {
+    const r = await timed(runner, x);
+    framesRun.set(runner, (framesRun.get(runner) ?? 0) + 1);
+    return r;
+  };
   // Statistics of the frame just run: from the plan once it replays, from the layers while it warms up.
   const frameStats = (): DeltaFrameStats =>
     deltaRunner!.stream?.info.captured ? deltaRunner!.stream.stats() : getDeltaStats(delta!);
@@ -283,19 +367,44 @@ export async function runModelOnVideo(options: RunOptions): Promise<RunSummary> 
       const x = toInput(frame);
       const record: FrameRecord = {frame: index};
       const ran = {dense: null as tf.Tensor[] | null, delta: null as tf.Tensor[] | null};
+      let refereeMs: number | undefined;
       if (dense) {
-        const r = await timed(dense, x);
+        const r = await timedRun(dense, x);
         ran.dense = r.outputs;
-        record.denseMs = r.ms;
+        record.denseMs = refereeMs = r.ms;
+      } else if (referee) {
+        const r = await timedRun(referee, x);
+        tf.dispose(r.outputs);
+        refereeMs = r.ms;
       }
       if (deltaRunner) {
-        const r = await timed(deltaRunner, x);
+        const r = await timedRun(deltaRunner, x);
         ran.delta = r.outputs;
         record.deltaMs = r.ms;
-        if (layerStats) {
+        record.deltaRoute = deltaRoute;
+        if (layerStats && deltaRoute === 'delta') {
           const stats = frameStats();
           record.inputActive = stats.layers[0]?.activeFraction;
           record.macsSkipped = stats.skippedShare;
+        }
+      }
+      if (referee && deltaRoute === 'delta' && fallback == null && isSteady(referee) && isSteady(deltaRunner!)) {
+        if (trial.first < 0) trial.first = index;
+        trial.denseMs.push(refereeMs!);
+        trial.deltaMs.push(record.deltaMs!);
+        if (trial.deltaMs.length === fallbackFrames) {
+          fallback = fallbackVerdict(trial.denseMs, trial.deltaMs, options.fallback?.minSpeedup ?? 1, trial.first);
+          if (fallback.kept) {
+            if (referee !== dense) referee.stream?.dispose();
+          } else {
+            // The dense model serves the delta side from the next frame on ('compare': its stream runs twice).
+            deltaRunner!.stream?.dispose();
+            deltaRunner = referee;
+            deltaRoute = 'dense';
+            delta!.dispose(); // its state is not needed any more
+            delta = null;
+          }
+          referee = null;
         }
       }
       const pose = isPosenetOutputs((ran.dense ?? ran.delta)!);
@@ -305,7 +414,8 @@ export async function runModelOnVideo(options: RunOptions): Promise<RunSummary> 
           ? posesOf(outputs, height, width, info.height, info.width)
           : null;
       const [densePoses, deltaPoses] = [poses(ran.dense), poses(ran.delta)];
-      if (ran.dense && ran.delta) {
+      // Fidelity is the delta model's: frames the dense model served after a fallback are left out.
+      if (ran.dense && ran.delta && record.deltaRoute === 'delta') {
         const [a, b] = [ran.dense[0], ran.delta[0]];
         record.deviation = tf.tidy(
           () => tf.div(tf.max(tf.abs(tf.sub(a, b))), tf.maximum(tf.max(tf.abs(a)), 1e-12)).dataSync()[0],
@@ -357,8 +467,7 @@ export async function runModelOnVideo(options: RunOptions): Promise<RunSummary> 
     await writer?.abort();
     throw e;
   } finally {
-    dense?.stream?.dispose();
-    deltaRunner?.stream?.dispose();
+    new Set([dense, deltaRunner, referee]).forEach((r) => r?.stream?.dispose());
     delta?.dispose();
   }
   if (options.statsFile) writeRecords(options.statsFile, records);
@@ -383,6 +492,7 @@ export async function runModelOnVideo(options: RunOptions): Promise<RunSummary> 
       ? Math.max(...records.map((r) => r.logitRelError ?? 0))
       : undefined,
     denseTailLayers,
+    fallback,
     interrupted,
     records,
   };

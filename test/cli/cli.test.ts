@@ -100,6 +100,7 @@ describe('tfjs-delta CLI', function () {
       [['run', 'posenet', 'in.mp4', '--dense-above', '1.5'], '--dense-above must be a fraction in [0, 1]'],
       [['run', 'posenet', 'in.mp4', '--dilation', '4'], '--dilation must be an odd integer >= 1'],
       [['run', 'posenet', 'in.mp4', '--input-threshold', '-0.1'], '--input-threshold must be a number >= 0'],
+      [['run', 'posenet', 'in.mp4', '--fallback-frames', '2.5'], '--fallback-frames must be a whole number >= 0'],
       [['interpolate', 'in.mp4', '-o', 'out.mp4'], 'needs FLAVR weights'],
       [['interpolate', 'in.mp4', '-o', 'out.mp4', '--weights', 'missing.pth'], "weights 'missing.pth' do not exist"],
     ] as Array<[string[], string]>) {
@@ -352,9 +353,13 @@ exec "${ffmpegBinary()}" "$@"
     expect(deviation, 'threshold 0 reproduces the dense model').to.be.lessThan(1e-5);
     const rows = fs.readFileSync(csv, 'utf8').trim().split('\n');
     expect(rows[0]).to.equal(
-      'frame,denseMs,deltaMs,inputActive,macsSkipped,deviation,pck,pckKeypoints,densePoses,deltaPoses,top1Agreement,logitRelError',
+      'frame,denseMs,deltaMs,inputActive,macsSkipped,deviation,pck,pckKeypoints,densePoses,deltaPoses,top1Agreement,logitRelError,deltaRoute',
     );
     expect(rows.length).to.equal(7);
+    expect(
+      rows.slice(1).map((row) => row.split(',').pop()),
+      'six frames: too few to measure a fallback',
+    ).to.deep.equal(Array(6).fill('delta'));
     const info = probeVideo(overlay);
     expect([info.width, info.height, info.frames], 'dense and delta side by side').to.deep.equal([2 * 384, 288, 6]);
     const bad = cli('run', path.join(dir, 'missing-model'), DEFAULT_CLIP);
