@@ -1,5 +1,6 @@
 // Entries of the device, memory and timing family (context.cc, the allocator).
 #include <cublas_v2.h>
+#include <cuda_profiler_api.h>
 #include <cudnn.h>
 
 #include <vector>
@@ -235,6 +236,17 @@ Napi::Value timerEnd(const Info& info) {
   return Napi::Number::New(info.Env(), ms);
 }
 
+// Brackets what a profiler started with collection off (ncu --profile-from-start off) collects: the work queued
+// between on and off. Without a profiler attached both are no-ops.
+Napi::Value profiler(const Info& info) {
+  const Fields f(info);
+  const bool on = f.flag("on");
+  refuseWhileCapturing("profiler");
+  TD_CUDA("profiler", cudaStreamSynchronize(ctx().stream));
+  TD_CUDA("profiler", on ? cudaProfilerStart() : cudaProfilerStop());
+  return info.Env().Undefined();
+}
+
 const Entry kEntries[] = {
     {"probe", probe},
     {"init", init},
@@ -251,6 +263,7 @@ const Entry kEntries[] = {
     {"sync", sync},
     {"timerStart", timerStart},
     {"timerEnd", timerEnd},
+    {"profiler", profiler},
 };
 
 }  // namespace

@@ -87,6 +87,10 @@ export interface FramesBytesArgs extends MaybeHalf {
 export interface TimerEndArgs {
   timer: number;
 }
+export interface ProfilerArgs {
+  /** Start (true) or stop collecting, for a profiler started with collection off (ncu --profile-from-start off). */
+  on: boolean;
+}
 export interface OptionsArgs {
   allowTF32?: boolean;
   findAlgorithms?: boolean;
@@ -524,6 +528,7 @@ export interface CudaBinding {
   sync(): void;
   timerStart(): number;
   timerEnd(a: TimerEndArgs): number;
+  profiler(a: ProfilerArgs): void;
   unary(a: UnaryArgs): void;
   binary(a: BroadcastArgs): void;
   biasAct(a: BiasActArgs): void;
