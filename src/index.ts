@@ -28,6 +28,7 @@ export type {Conv3DGatedConfig, Pad3D} from './ops/conv3d_gated';
 export type {Activation, PadSpec2D, DimRoundingMode} from './ops/validation';
 export * as kernelNames from './ops/kernel_names';
 export {activeFraction, getMask, isDense, withMask} from './ops/mask';
+export {pointwiseConvsAsMatMul} from './kernels/tensorflow/PointwiseConv';
 
 registerCpuKernels();
 registerTensorflowKernels(); // harmless without tfjs-node: kernels of an absent backend are never looked up

@@ -3,12 +3,15 @@ import '@tensorflow/tfjs-backend-cpu';
 
 import * as tf from '@tensorflow/tfjs-core';
 
+import {pointwiseConvsAsMatMul} from '../kernels/tensorflow/PointwiseConv';
+
 export type BackendChoice = 'auto' | 'cuda' | 'tensorflow' | 'cpu';
 
 function tryTensorflow(): string | null {
   try {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     require('@tensorflow/tfjs-node');
+    pointwiseConvsAsMatMul();
     return null;
   } catch (e) {
     return `@tensorflow/tfjs-node not loadable (${(e as Error).message.split('\n')[0]})`;

@@ -88,11 +88,6 @@ describe('models at full width vs PyTorch (TFJS_DELTA_TORCH_FULL)', function () 
   ]) {
     it(`ResNet ${file}: load time and parity`, async function () {
       this.timeout(10 * 60 * 1000);
-      // TF 2.21's oneDNN 1x1 convolution from 256 to 1024 channels dies with SIGFPE on some AVX-512 CPUs, taking the
-      // whole test process with it; the layers are the same on every backend, so ResNet runs on 'cpu' there unless
-      // a backend is asked for.
-      const suiteBackend = tf.getBackend();
-      if (envString('TFJS_DELTA_FULL_BACKEND') == null && suiteBackend === 'tensorflow') await tf.setBackend('cpu');
       const t0 = Date.now();
       const model: tfl.LayersModel = await resnetFromCheckpoint(path.join(DIR!, file));
       const loadMs = Date.now() - t0;
@@ -109,7 +104,6 @@ describe('models at full width vs PyTorch (TFJS_DELTA_TORCH_FULL)', function () 
       } finally {
         tf.dispose([x, want]);
         model.dispose();
-        await tf.setBackend(suiteBackend);
       }
     });
   }

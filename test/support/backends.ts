@@ -6,6 +6,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 
 import {envFlag, envString} from '../../src/io/env';
+import {pointwiseConvsAsMatMul} from '../../src/kernels/tensorflow/PointwiseConv';
 
 export interface BackendStatus {
   name: string;
@@ -19,6 +20,7 @@ function loadTensorflow(): BackendStatus {
   try {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     require('@tensorflow/tfjs-node');
+    pointwiseConvsAsMatMul();
     if (tf.findBackend('tensorflow') == null) {
       return {name: 'tensorflow', available: false, reason: '@tensorflow/tfjs-node loaded but registered no backend'};
     }

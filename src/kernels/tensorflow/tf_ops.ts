@@ -13,6 +13,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import type {DataType, KernelBackend, Tensor, TensorInfo} from '@tensorflow/tfjs-core';
 
 import {attachMask, maskOf, maskShapeOf} from '../../ops/mask';
+import {tensorOf} from '../composite/composite_util';
+import {pointwiseProduct} from './PointwiseConv';
 import type {Activation} from '../../ops/validation';
 
 export interface TfAttr {
@@ -242,6 +244,9 @@ export class TfOps {
     ];
   }
   conv2d(x: TensorInfo, filter: TensorInfo, g: ConvGeometry): Tensor {
+    // Unpadded 1x1: a MatMul, not TF's Conv2D, which dies on some of them (PointwiseConv.ts).
+    if (filter.shape[0] === 1 && filter.shape[1] === 1 && g.pads.flat().every((p) => p === 0))
+      return pointwiseProduct(tensorOf(x), tensorOf(filter), g.strides);
     return this.run('Conv2D', [...this.conv2dAttrs(g), this.bool('use_cudnn_on_gpu', true)], [x, filter]);
   }
   depthwiseConv2d(x: TensorInfo, filter: TensorInfo, g: ConvGeometry): Tensor {
