@@ -22,8 +22,8 @@ python3 benchmarks/models/delta_vtest_torch.py frames "$video" "$work/frames" 40
 echo "frames: $((SECONDS - t0)) s"
 export TFJS_DELTA_VTEST_FRAMES=$work/frames
 t0=$SECONDS
-TFJS_DELTA_STRICT_KERNELS=1 node node_modules/mocha/bin/mocha.js --no-config --require dist/test/support/setup.js \
-  --timeout 600000 dist/test/backends/cuda/delta_sequence.test.js > "$out/delta_vtest_tests_$tag.log" 2>&1
+TFJS_DELTA_TEST_BACKENDS=cuda TFJS_DELTA_STRICT_KERNELS=1 node node_modules/mocha/bin/mocha.js --no-config --require dist/test/support/setup.js \
+  --timeout 600000 dist/test/delta/video_sequence.test.js > "$out/delta_vtest_tests_$tag.log" 2>&1
 echo "sequence test: exit $? in $((SECONDS - t0)) s"
 grep -E "passing|failing|pending|max rel|Error|skipped" "$out/delta_vtest_tests_$tag.log" | cut -c1-300 | head -20
 t0=$SECONDS

@@ -21,7 +21,7 @@ export TFJS_DELTA_VTEST_FRAMES=/tmp/frames
 if [[ $what == all || $what == tests ]]; then
   t0=$SECONDS
   TFJS_DELTA_TEST_BACKENDS=cuda TFJS_DELTA_STRICT_KERNELS=1 node node_modules/mocha/bin/mocha.js --no-config --require dist/test/support/setup.js \
-    --timeout 600000 dist/test/stream/compile_stream.test.js dist/test/backends/cuda/delta.test.js dist/test/backends/cuda/delta_sequence.test.js \
+    --timeout 600000 dist/test/stream/compile_stream.test.js dist/test/backends/cuda/delta.test.js dist/test/delta/video_sequence.test.js \
     dist/test/ops/delta_companions.test.js dist/test/delta/layers.test.js \
     > "$out/stream_tests.log" 2>&1
   echo "tests: exit $? in $((SECONDS - t0)) s"
