@@ -56,6 +56,9 @@ int planBegin(Context& c) {
   // Constants of the capture are uploaded at once on their own stream into blocks that may have been freed with
   // work (or an asynchronous read) still queued on c.stream: let that work finish first. Captures are rare.
   TD_CUDA("planBegin", cudaStreamSynchronize(c.stream));
+  // The capture's new blocks cannot be made room for once it runs (emptying the cache synchronises, which would
+  // break the capture): the cache goes back to the driver now, so a plan fits wherever its frame's blocks do.
+  c.allocator.emptyCache();
   const int id = g_nextPlan++;
   g_plans[id];
   c.allocator.beginPool(id);
