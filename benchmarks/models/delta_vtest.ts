@@ -281,6 +281,16 @@ const MODELS: {[name: string]: ModelSpec} = {
 // ---- state bytes ----------------------------------------------------------------------------
 
 /** Bytes of the per-stream buffers (accumulated input / output, residual) of every delta layer of `model`. */
+/** `model` with its batch norms folded into the convs (toDense of its delta model), as dense tails run it. */
+export function foldedDenseOf(model: tfl.LayersModel): tfl.LayersModel {
+  const delta = toDelta(model, {threshold: 0});
+  try {
+    return toDense(delta);
+  } finally {
+    delta.dispose();
+  }
+}
+
 export function deltaStateBytes(model: tfl.LayersModel): {bytes: number; tensors: number; layers: number} {
   let bytes = 0,
     tensors = 0,
@@ -578,14 +588,7 @@ async function runCase(
   const densePeakBytes = peakBytes();
   // The dense model with its batch norms folded into the convs (toDense of a delta model), as delta models and
   // their dense tails run them: a second reference, so that folding's own gain is not read as delta's.
-  const foldedDense = (() => {
-    const delta = toDelta(model, {threshold: 0});
-    try {
-      return toDense(delta);
-    } finally {
-      delta.dispose();
-    }
-  })();
+  const foldedDense = foldedDenseOf(model);
   const denseFolded = timeStream(foldedDense, args, frames, () => undefined);
   foldedDense.dispose();
   const denseProfile = await profileFrame(

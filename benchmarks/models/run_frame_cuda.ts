@@ -20,7 +20,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 
 import '../../src/index';
-import {denseTailLayersOf, toDelta, toDense} from '../../src/delta/to_delta';
+import {denseTailLayersOf, toDelta} from '../../src/delta/to_delta';
 import {compileStream} from '../../src/stream/compile_stream';
 import type {CompiledStream} from '../../src/stream/compile_stream';
 import {posenet} from '../../src/models/posenet';
@@ -31,6 +31,7 @@ import {probeVideo} from '../../src/pipeline/ffmpeg';
 import {decodeRgb} from '../../data/vtest';
 import type {CudaBackend} from '../../src/backends/cuda/backend';
 import {median} from '../ops/cuda_timing';
+import {foldedDenseOf} from './delta_vtest';
 
 interface Args {
   video: string;
@@ -151,14 +152,7 @@ async function main(): Promise<void> {
     ),
   );
   const model = await posenet(posenetJsonPath());
-  const folded = (() => {
-    const d = toDelta(model, {threshold: 0});
-    try {
-      return toDense(d);
-    } finally {
-      d.dispose();
-    }
-  })();
+  const folded = foldedDenseOf(model);
   const delta = toDelta(model, {
     threshold: 0.05,
     inputThreshold: 0.1,
