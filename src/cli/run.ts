@@ -71,20 +71,20 @@ export function summaryTable(s: RunSummary): string {
     `${''.padEnd(28)}${'dense'.padStart(10)}${'delta'.padStart(10)}`,
     ...rows.map(([name, a, b]) => `${name.padEnd(28)}${a.padStart(10)}${b.padStart(10)}`),
   ];
-  if (s.fallback) lines.push('', fallbackLine(s.fallback));
+  if (s.fallback) lines.push('', fallbackLine(s.fallback, s.maxDeviation != null));
   return lines.join('\n');
 }
 
-/** The measured fallback's verdict in a sentence. */
-export function fallbackLine(v: FallbackVerdict): string {
+/** The measured fallback's verdict in a sentence (`compared`: the run measured deviation and agreement). */
+export function fallbackLine(v: FallbackVerdict, compared: boolean): string {
   const measured =
     `delta model measured at ${v.speedup.toFixed(2)}x dense over frames ${v.firstFrame}-${v.lastFrame} ` +
     `(median ${v.deltaMs.toFixed(2)} ms vs ${v.denseMs.toFixed(2)} ms)`;
   return v.kept
     ? `${measured}: kept`
     : `${measured}: it did not pay, so the dense model served the delta side from frame ${v.lastFrame + 1} on ` +
-        '(--fallback-frames 0 keeps the delta model); the deviation and agreement above are over the frames ' +
-        'the delta model ran';
+        '(--fallback-frames 0 keeps the delta model)' +
+        (compared ? '; the deviation and agreement above are over the frames the delta model ran' : '');
 }
 
 export async function runCommand(modelName: string, input: string, options: RunCommandOptions): Promise<RunSummary> {
