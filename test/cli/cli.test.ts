@@ -12,7 +12,8 @@ import * as path from 'path';
 
 import {flavrFromCheckpoint} from '../../src/models/flavr';
 import {loadPyTorchCheckpoint} from '../../src/models/pytorch/checkpoint';
-import {DEFAULT_CLIP} from '../../src/cli/run';
+import {DEFAULT_CLIP, fallbackLine} from '../../src/cli/run';
+import {fallbackVerdict} from '../../src/pipeline/run_model';
 import {nodeFileSystem} from '../../src/io/node_file_system';
 import {ffmpegBinary, ffmpegUnavailableReason, probeVideo, readFrames} from '../../src/pipeline/ffmpeg';
 import {PACKAGE_ROOT} from '../../src/io/package_root';
@@ -448,5 +449,17 @@ exec "${ffmpegBinary()}" "$@"
     direct.dispose();
     const bad = cli('convert', path.join(FIXTURES, 'tensors.safetensors'), path.join(dir, 'bad'));
     expect(bad.err).to.include('is neither a FLAVR nor a torchvision ResNet checkpoint');
+  });
+});
+
+describe('fallbackLine (the CLI summary)', () => {
+  it('gives the measured ratio, the frames and what served the rest; deviation only when compared', () => {
+    const dropped = fallbackVerdict([30, 32, 31], [60, 58, 62], 1, 2);
+    const line = fallbackLine(dropped, true);
+    expect(line).to.match(/^delta model measured at 0\.52x dense over frames 2-4 \(median 60\.00 ms vs 31\.00 ms\)/);
+    expect(line).to.include('the dense model served the delta side from frame 5 on');
+    expect(line).to.include('over the frames the delta model ran');
+    expect(fallbackLine(dropped, false)).to.not.include('deviation');
+    expect(fallbackLine(fallbackVerdict([30], [20], 1, 3), false)).to.match(/1\.50x dense over frames 3-3 .*: kept$/);
   });
 });

@@ -9,7 +9,6 @@ import * as tfl from '@tensorflow/tfjs-layers';
 import {expect} from 'chai';
 
 import {fallbackVerdict, FrameResults, runModelOnVideo, RunOptions} from '../../src/pipeline/run_model';
-import {fallbackLine} from '../../src/cli/run';
 import type {VideoInfo} from '../../src/pipeline/ffmpeg';
 import {randomizeWeights} from '../../data/models';
 import {describeEachBackend} from '../support/backends';
@@ -59,18 +58,6 @@ describe('fallbackVerdict', () => {
     expect(fallbackVerdict([10], [20], 0.5, 2)).to.deep.include({lastFrame: 2, kept: true});
     expect(() => fallbackVerdict([1, 2], [1], 1, 0)).to.throw(/as many dense as delta times \(got 2 and 1\)/);
     expect(() => fallbackVerdict([], [], 1, 0)).to.throw(/fallbackVerdict/);
-  });
-});
-
-describe('fallbackLine (the CLI summary)', () => {
-  it('gives the measured ratio, the frames and what served the rest; deviation only when compared', () => {
-    const dropped = fallbackVerdict([30, 32, 31], [60, 58, 62], 1, 2);
-    const line = fallbackLine(dropped, true);
-    expect(line).to.match(/^delta model measured at 0\.52x dense over frames 2-4 \(median 60\.00 ms vs 31\.00 ms\)/);
-    expect(line).to.include('the dense model served the delta side from frame 5 on');
-    expect(line).to.include('over the frames the delta model ran');
-    expect(fallbackLine(dropped, false)).to.not.include('deviation');
-    expect(fallbackLine(fallbackVerdict([30], [20], 1, 3), false)).to.match(/1\.50x dense over frames 3-3 .*: kept$/);
   });
 });
 
