@@ -71,19 +71,24 @@ export function summaryTable(s: RunSummary): string {
     `${''.padEnd(28)}${'dense'.padStart(10)}${'delta'.padStart(10)}`,
     ...rows.map(([name, a, b]) => `${name.padEnd(28)}${a.padStart(10)}${b.padStart(10)}`),
   ];
-  if (s.fallback) lines.push('', fallbackLine(s.fallback, s.maxDeviation != null));
+  if (s.fallback) lines.push('', fallbackLine(s.fallback, s.maxDeviation != null, s.meanInputActive != null));
   return lines.join('\n');
 }
 
-/** The measured fallback's verdict in a sentence (`compared`: the run measured deviation and agreement). */
-export function fallbackLine(v: FallbackVerdict, compared: boolean): string {
+/**
+ * The measured fallback's verdict in a sentence (`compared`: the run measured deviation and agreement; `layerStats`:
+ * the delta model gathered per-layer statistics, whose cost was in its times).
+ */
+export function fallbackLine(v: FallbackVerdict, compared: boolean, layerStats = false): string {
   const measured =
     `delta model measured at ${v.speedup.toFixed(2)}x dense over frames ${v.firstFrame}-${v.lastFrame} ` +
     `(median ${v.deltaMs.toFixed(2)} ms vs ${v.denseMs.toFixed(2)} ms)`;
   return v.kept
     ? `${measured}: kept`
     : `${measured}: it did not pay, so the dense model served the delta side from frame ${v.lastFrame + 1} on ` +
-        '(--fallback-frames 0 keeps the delta model)' +
+        '(--fallback-frames 0 keeps the delta model' +
+        (layerStats ? '; its times include the per-layer statistics, which --no-layer-stats leaves out' : '') +
+        ')' +
         (compared ? '; the deviation and agreement above are over the frames the delta model ran' : '');
 }
 

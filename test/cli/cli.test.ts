@@ -460,6 +460,8 @@ describe('fallbackLine (the CLI summary)', () => {
     expect(line).to.include('the dense model served the delta side from frame 5 on');
     expect(line).to.include('over the frames the delta model ran');
     expect(fallbackLine(dropped, false)).to.not.include('deviation');
+    expect(fallbackLine(dropped, false)).to.not.include('statistics');
+    expect(fallbackLine(dropped, false, true)).to.include('--no-layer-stats leaves out');
     expect(fallbackLine(fallbackVerdict([30], [20], 1, 3), false)).to.match(/1\.50x dense over frames 3-3 .*: kept$/);
   });
 });
