@@ -85,6 +85,18 @@ describe('tfjs-delta CLI', function () {
   });
   after(() => fs.rmSync(dir, {recursive: true, force: true}));
 
+  it("the package's command runs as an executable after the build, as npx runs it in a fresh clone", function () {
+    if (process.platform === 'win32') this.skip(); // no executable bit; npm writes .cmd shims there
+    const pkg = JSON.parse(fs.readFileSync(path.join(PACKAGE_ROOT, 'package.json'), 'utf8')) as {
+      bin: {[name: string]: string};
+    };
+    const bin = path.join(PACKAGE_ROOT, pkg.bin['tfjs-delta']);
+    expect(fs.statSync(bin).mode & 0o111, `${bin} is executable`).to.not.equal(0);
+    const r = spawnSync(bin, ['--help'], {encoding: 'utf8'});
+    expect(r.status, r.stderr).to.equal(0);
+    expect(r.stdout).to.match(/Usage: tfjs-delta/);
+  });
+
   it('demo runs on the built-in clip and reports per-frame statistics', () => {
     const r = cli('demo', '--frames', '3', '--size', '24x32', '--threshold', '0');
     expect(r.code, r.err).to.equal(0);
