@@ -61,6 +61,13 @@ function asTyped(values: backend_util.BackendValues, dtype: DataType): ArrayBuff
 
 /** Reads of fewer bytes stay synchronous: one download costs less than the polling. */
 const ASYNC_READ_BYTES = 64 * 1024;
+/**
+ * An asynchronous read is polled on every turn of the event loop for this long, then every millisecond. A count of
+ * turns made the switch depend on how fast the loop turns (64 turns took 0.6-1.8 ms on a 2-core machine, far less on
+ * an idle fast one), so a read that missed them waited for 1 ms timers (1.1-1.7 ms each): a cliff of about a
+ * millisecond in the frame time of a model whose frame takes about that long on the GPU.
+ */
+const READ_SPIN_MS = 5;
 
 let nextDataId = 0;
 
@@ -160,10 +167,12 @@ export class CudaBackend extends KernelBackend {
     const ticket = this.n.readBegin({src: d.half ? this.floatCopy(d) : d.ptr, bytes: out.byteLength});
     let finished = false;
     try {
-      // Poll on every turn of the event loop at first (a read is often ready within microseconds), then every
-      // millisecond, so that a long kernel does not keep a core spinning.
-      for (let polls = 0; !this.n.readReady({ticket}); polls++) {
-        await new Promise((resolve) => (polls < 64 ? setImmediate(resolve) : setTimeout(resolve, 1)));
+      // Poll on every turn of the event loop at first (a frame's work is often done within a few milliseconds),
+      // then every millisecond, so that a long kernel does not keep a core spinning.
+      const start = performance.now();
+      while (!this.n.readReady({ticket})) {
+        const young = performance.now() - start < READ_SPIN_MS;
+        await new Promise((resolve) => (young ? setImmediate(resolve) : setTimeout(resolve, 1)));
       }
       this.n.readFinish({ticket, out});
       finished = true;
