@@ -65,7 +65,8 @@ const ASYNC_READ_BYTES = 64 * 1024;
  * An asynchronous read is polled on every turn of the event loop for this long, then every millisecond. A count of
  * turns made the switch depend on how fast the loop turns (64 turns took 0.6-1.8 ms on a 2-core machine, far less on
  * an idle fast one), so a read that missed them waited for 1 ms timers (1.1-1.7 ms each): a cliff of about a
- * millisecond in the frame time of a model whose frame takes about that long on the GPU.
+ * millisecond in the frame time of a model whose frame takes about that long on the GPU and whose first output read
+ * is asynchronous.
  */
 const READ_SPIN_MS = 5;
 
