@@ -43,8 +43,8 @@ interface Clip {
   name: string;
   /** Why the clip cannot be had, or null. */
   missing: () => string | null;
-  /** Frame t of every stream ([batch, H, W, 3]), stream b `offset` x b frames later. */
-  frames: (batch: number, lo: number, hi: number) => (t: number) => tf.Tensor4D;
+  /** Frame t of every stream ([batch, H, W, 3]), stream b `offset` x b frames later; `dispose` frees the decoded clip. */
+  frames: (batch: number, lo: number, hi: number) => {at: (t: number) => tf.Tensor4D; dispose: () => void};
   /** Frames between the streams of a batch. */
   offset: number;
 }
@@ -55,13 +55,14 @@ const VTEST: Clip = {
   offset: FRAMES,
   frames: (batch, lo, hi) => {
     const rgb = vtestRgb(FRAMES + (batch - 1) * FRAMES, H, W);
-    return (t) =>
+    const at = (t: number) =>
       tf.tidy(
         () =>
           tf.concat(
             Array.from({length: batch}, (_, b) => frameTensor(rgb, t + b * FRAMES, H, W, lo, hi)),
           ) as tf.Tensor4D,
       );
+    return {at, dispose: () => undefined};
   },
 };
 
@@ -71,14 +72,9 @@ const COCKATOO: Clip = {
   offset: 80, // the clip has 280 frames
   frames: (batch, lo, hi) => {
     const all = cockatooFrames(FRAMES + (batch - 1) * 80, H, W, lo, hi);
-    const frame = (t: number) =>
+    const at = (t: number) =>
       tf.tidy(() => tf.concat(Array.from({length: batch}, (_, b) => all[t + b * 80])) as tf.Tensor4D);
-    // The decoded frames live as long as the process's other test tensors: released after the last frame.
-    return (t) => {
-      const x = frame(t);
-      if (t === FRAMES - 1) tf.dispose(all);
-      return x;
-    };
+    return {at, dispose: () => tf.dispose(all)};
   },
 };
 
@@ -168,13 +164,13 @@ describeEachBackend('threshold-0 delta models over 200 frames of real video equa
           }
           this.timeout(900000);
           const dense = await c.model();
-          const frame = clip.frames(c.batch, ...c.range);
+          const frames = clip.frames(c.batch, ...c.range);
           const delta = toDelta(dense, {...c.options, threshold: 0});
           const stream = compiled ? compileStream(delta, {precision: 'fp32'}) : null;
           const errors: number[] = [];
           try {
             for (let t = 0; t < FRAMES; t++) {
-              const x = frame(t);
+              const x = frames.at(t);
               const got = stream ? stream.step(x) : (delta.predict(x) as tf.Tensor | tf.Tensor[]);
               const want = dense.predict(x) as tf.Tensor | tf.Tensor[];
               const rel = relativeErrorOf(got, want, `frame ${t}`);
@@ -186,6 +182,7 @@ describeEachBackend('threshold-0 delta models over 200 frames of real video equa
             stream?.dispose();
             delta.dispose();
             dense.dispose();
+            frames.dispose();
           }
           const mean = (v: number[]) => v.reduce((a, b) => a + b, 0) / v.length;
           const [early, late] = [mean(errors.slice(1, 1 + WINDOW)), mean(errors.slice(-WINDOW))];
