@@ -62,11 +62,10 @@ function asTyped(values: backend_util.BackendValues, dtype: DataType): ArrayBuff
 /** Reads of fewer bytes stay synchronous: one download costs less than the polling. */
 const ASYNC_READ_BYTES = 64 * 1024;
 /**
- * An asynchronous read is polled on every turn of the event loop for this long, then every millisecond. A count of
- * turns made the switch depend on how fast the loop turns (64 turns took 0.6-1.8 ms on a 2-core machine, far less on
- * an idle fast one), so a read that missed them waited for 1 ms timers (1.1-1.7 ms each): a cliff of about a
- * millisecond in the frame time of a model whose frame takes about that long on the GPU and whose first output read
- * is asynchronous.
+ * An asynchronous read is polled on every turn of the event loop for this long, then every millisecond. The bound is a
+ * time, not a count of turns, because turns take from microseconds to ~30 us depending on the machine's load (64 took
+ * 0.6-1.8 ms on a loaded 2-core machine), and a read past the bound waits for 1 ms timers (1.1-1.7 ms each): a frame
+ * that takes about a millisecond on the GPU must not fall past it.
  */
 const READ_SPIN_MS = 5;
 
