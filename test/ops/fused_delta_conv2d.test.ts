@@ -10,18 +10,19 @@
 import * as tf from '@tensorflow/tfjs-core';
 
 import {deltaConv2d, fusedDeltaConv2d} from '../../src/index';
-import {withMask} from '../../src/ops/mask';
 import {describeEachBackend} from '../support/backends';
-import {
-  accumulateReference,
-  accumulatorState,
-  denseConv2d,
-  expectAccumulated,
-  expectedConvMask,
-  Pad2D,
-} from '../support/dense_reference';
-import {fusedConvSharedTests, TRUNCATING_ACTIVATIONS} from '../support/fused_conv';
+import type {Pad2D} from '../support/dense_reference';
+import {expectFusedParity, fusedConvSharedTests, TRUNCATING_ACTIVATIONS} from '../support/fused_conv';
+import type {FusedConvOp} from '../support/fused_conv';
 import {freshSeed, pick, randInt, randn, randomDelta} from '../support/util';
+
+const OP: FusedConvOp = {
+  name: 'fusedDeltaConv2d',
+  fused: fusedDeltaConv2d,
+  conv: (x, filter, strides, pad) => deltaConv2d(x, filter, strides, pad),
+  filterShape: (k, c, co) => [k, k, c, co],
+  depthwise: false,
+};
 
 describeEachBackend('fusedDeltaConv2d parity with tf.conv2d and the dense accumulator', () => {
   const cases: Array<{k: number; strides: number; dilation: number; pad: Pad2D}> = [
@@ -52,32 +53,11 @@ describeEachBackend('fusedDeltaConv2d parity with tf.conv2d and the dense accumu
             fraction === 1 ? randn([b, h, w, c], seed) : randomDelta([b, h, w, c], fraction, seed)
           ) as tf.Tensor4D;
           const filter = randn([k, k, c, co], seed + 3, 0.3) as tf.Tensor4D;
-          const y = denseConv2d(x, filter, strides, pad, dilation);
-          const [a, r] = accumulatorState(y.shape, seed + 5);
-          const got = fusedDeltaConv2d({
-            x,
-            filter,
-            strides,
-            pad: pad as 'same',
-            dilations: dilation,
-            accumulated: a,
-            residual: r,
-            threshold,
-            activation,
-            alpha,
-          });
-          const convMask = expectedConvMask(x, k, strides, pad, dilation);
-          const want = accumulateReference(a, r, withMask(y, convMask), threshold, activation, alpha);
-          expectAccumulated(got, want, ctx, {delta: [1e-5, 1e-5], state: [1e-5, 1e-5]});
+          expectFusedParity(OP, x, filter, {k, strides, pad, dilation}, {threshold, activation, alpha}, seed + 5, ctx);
         });
       });
     }
   }
 
-  fusedConvSharedTests({
-    name: 'fusedDeltaConv2d',
-    fused: fusedDeltaConv2d,
-    conv: (x, filter, strides, pad) => deltaConv2d(x, filter, strides, pad),
-    filterShape: (k, c, co) => [k, k, c, co],
-  });
+  fusedConvSharedTests(OP);
 });

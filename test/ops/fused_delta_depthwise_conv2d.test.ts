@@ -9,16 +9,19 @@ import * as tf from '@tensorflow/tfjs-core';
 
 import {deltaDepthwiseConv2d, fusedDeltaDepthwiseConv2d, withMask} from '../../src/index';
 import {describeEachBackend} from '../support/backends';
-import {
-  accumulateReference,
-  accumulatorState as state,
-  denseConv2d,
-  expectAccumulated,
-  expectedConvMask,
-  Pad2D,
-} from '../support/dense_reference';
-import {fusedConvSharedTests, TRUNCATING_ACTIVATIONS} from '../support/fused_conv';
+import {accumulatorState as state} from '../support/dense_reference';
+import type {Pad2D} from '../support/dense_reference';
+import {expectFusedParity, fusedConvSharedTests, TRUNCATING_ACTIVATIONS} from '../support/fused_conv';
+import type {FusedConvOp} from '../support/fused_conv';
 import {expectClose, expectMask, freshSeed, pick, randInt, randn, randomDelta} from '../support/util';
+
+const OP: FusedConvOp = {
+  name: 'fusedDeltaDepthwiseConv2d',
+  fused: fusedDeltaDepthwiseConv2d,
+  conv: (x, filter, strides, pad) => deltaDepthwiseConv2d(x, filter, strides, pad),
+  filterShape: (k, c) => [k, k, c, 1],
+  depthwise: true,
+};
 
 describeEachBackend('fusedDeltaDepthwiseConv2d parity with tf.depthwiseConv2d and the dense accumulator', () => {
   let n = 0;
@@ -43,23 +46,8 @@ describeEachBackend('fusedDeltaDepthwiseConv2d parity with tf.depthwiseConv2d an
                   fraction === 1 ? randn([b, h, w, c], seed) : randomDelta([b, h, w, c], fraction, seed)
                 ) as tf.Tensor4D;
                 const filter = randn([k, k, c, 1], seed + 3) as tf.Tensor4D;
-                const y = denseConv2d(x, filter, strides, pad, dilation, undefined, true);
-                const [a, r] = state(y.shape, seed + 5);
-                const got = fusedDeltaDepthwiseConv2d({
-                  x,
-                  filter,
-                  strides,
-                  pad: pad as 'same',
-                  dilations: dilation,
-                  accumulated: a,
-                  residual: r,
-                  threshold,
-                  activation,
-                  alpha,
-                });
-                const convMask = expectedConvMask(x, k, strides, pad, dilation);
-                const want = accumulateReference(a, r, withMask(y, convMask), threshold, activation, alpha);
-                expectAccumulated(got, want, ctx, {delta: [1e-5, 1e-5], state: [1e-5, 1e-5]});
+                const g = {k, strides, pad, dilation};
+                expectFusedParity(OP, x, filter, g, {threshold, activation, alpha}, seed + 5, ctx);
               });
             });
           }
@@ -87,10 +75,5 @@ describeEachBackend('fusedDeltaDepthwiseConv2d parity with tf.depthwiseConv2d an
     });
   });
 
-  fusedConvSharedTests({
-    name: 'fusedDeltaDepthwiseConv2d',
-    fused: fusedDeltaDepthwiseConv2d,
-    conv: (x, filter, strides, pad) => deltaDepthwiseConv2d(x, filter, strides, pad),
-    filterShape: (k, c) => [k, k, c, 1],
-  });
+  fusedConvSharedTests(OP);
 });

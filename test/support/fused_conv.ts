@@ -5,11 +5,18 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 
-import {getMask, sparseAccumulate} from '../../src/index';
+import {getMask, sparseAccumulate, withMask} from '../../src/index';
 import type {Activation} from '../../src/index';
 import type {FusedConvAccumulateArgs} from '../../src/ops/fused_conv_accumulate';
 import type {SparseAccumulateResult} from '../../src/ops/sparse_accumulate';
-import {accumulatorState} from './dense_reference';
+import {
+  accumulateReference,
+  accumulatorState,
+  denseConv2d,
+  expectAccumulated,
+  expectedConvMask,
+  Pad2D,
+} from './dense_reference';
 import {expectClose, expectMask, expectThrowsNaming, freshSeed, randn, randomDelta} from './util';
 
 /** Every truncating activation, with an alpha for leakyRelu. */
@@ -29,6 +36,38 @@ export interface FusedConvOp {
   conv: (x: tf.Tensor4D, filter: tf.Tensor4D, strides: number, pad: 'same' | 'valid') => tf.Tensor4D;
   /** The filter shape for c input channels and co output channels (the depthwise op's co is c). */
   filterShape: (k: number, c: number, co: number) => [number, number, number, number];
+  /** Whether the op's conv is depthwise (its dense reference is tf.depthwiseConv2d). */
+  depthwise: boolean;
+}
+
+/**
+ * One case of an op's parity grid: the fused op against the dense conv of x, masked as the delta conv's output
+ * (the input mask convolved with ones), then the truncating accumulator as dense tf ops, on fresh state.
+ */
+export function expectFusedParity(
+  op: FusedConvOp,
+  x: tf.Tensor4D,
+  filter: tf.Tensor4D,
+  g: {k: number; strides: number; pad: Pad2D; dilation: number},
+  acc: {threshold: number; activation: Activation; alpha: number},
+  seed: number,
+  ctx: string,
+): void {
+  const y = denseConv2d(x, filter, g.strides, g.pad, g.dilation, undefined, op.depthwise);
+  const [a, r] = accumulatorState(y.shape, seed);
+  const got = op.fused({
+    x,
+    filter,
+    strides: g.strides,
+    pad: g.pad as 'same',
+    dilations: g.dilation,
+    accumulated: a,
+    residual: r,
+    ...acc,
+  });
+  const convMask = expectedConvMask(x, g.k, g.strides, g.pad, g.dilation);
+  const want = accumulateReference(a, r, withMask(y, convMask), acc.threshold, acc.activation, acc.alpha);
+  expectAccumulated(got, want, ctx, {delta: [1e-5, 1e-5], state: [1e-5, 1e-5]});
 }
 
 /** Registers the shared tests of `op` inside the current describe. */
