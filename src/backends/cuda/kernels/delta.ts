@@ -104,7 +104,6 @@ function sparseAccumulate(backend: CudaBackend, inputs: {[k: string]: TensorInfo
   const shape = d.shape.slice();
   const channels = shape[shape.length - 1];
   const pixels = channels === 0 ? 0 : sizeOf(shape) / channels;
-  const act = activationCode(attrs.activation);
   const lazy = backend.lazyZeros;
   // In place: the state outputs are the state inputs (aliased, as Identity does); only active pixels are touched.
   // Half-stored state (a first frame from a half-precision layer) is read through its float32 copy: not written.
@@ -134,10 +133,7 @@ function sparseAccumulate(backend: CudaBackend, inputs: {[k: string]: TensorInfo
         outMask: backend.ptr(outMask),
         pixels,
         channels,
-        threshold: attrs.threshold,
-        act,
-        alpha: attrs.alpha ?? 0.2,
-        writeZeros: !lazy,
+        ...accumulatorArgs(backend, attrs),
       }),
     );
     attachDeviceMask(backend, outD, outMask, lazy);
@@ -557,12 +553,19 @@ function fusedDeltaDepthwiseConv2d(
       mask: m.ptr,
       w: c.w,
       ...outs,
-      threshold: attrs.threshold,
-      act: activationCode(attrs.activation),
-      alpha: attrs.alpha ?? 0.2,
-      writeZeros: !backend.lazyZeros,
+      ...accumulatorArgs(backend, attrs),
     }),
   );
+}
+
+/** The accumulator's arguments of a launch: sparseAccumulate's, or a fused block's epilogue. */
+function accumulatorArgs(backend: CudaBackend, attrs: SparseAccumulateAttrs) {
+  return {
+    threshold: attrs.threshold,
+    act: activationCode(attrs.activation),
+    alpha: attrs.alpha ?? 0.2,
+    writeZeros: !backend.lazyZeros,
+  };
 }
 
 /** Whether a fused block can update this state in place (float32 storage, two distinct tensors). */
@@ -637,10 +640,7 @@ function fusedDeltaConv2d(
         packedFilter: packed,
         ...outs,
         scratch: backend.ptr(scratch),
-        threshold: attrs.threshold,
-        act: activationCode(attrs.activation),
-        alpha: attrs.alpha ?? 0.2,
-        writeZeros: !backend.lazyZeros,
+        ...accumulatorArgs(backend, attrs),
       });
       deltaConvStats.tensorCore++;
       deltaConvStats.pointwiseBlocks++;
