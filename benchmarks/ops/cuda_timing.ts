@@ -10,6 +10,8 @@ import * as fs from 'fs';
 import * as path from 'path';
 
 import {CudaBackend} from '../../src/backends/cuda/backend';
+import {cudaAvailability} from '../../src/backends/cuda/index';
+import type {DeviceInfo} from '../../src/backends/cuda/index';
 
 export const CALLS = 10,
   REPS = 25,
@@ -107,4 +109,23 @@ export function writeKernelResults(
   };
   fs.writeFileSync(file, JSON.stringify({...results, ...extra, rows}, null, 1));
   return file;
+}
+
+/**
+ * The 'cuda' backend made current for a kernel benchmark, with its device (printed); null, after saying why, where
+ * there is none.
+ */
+export async function cudaBenchmarkBackend(): Promise<{
+  cuda: CudaBackend;
+  device: DeviceInfo;
+} | null> {
+  const avail = cudaAvailability();
+  if (!avail.available) {
+    console.log(`cuda unavailable: ${avail.reason}`);
+    return null;
+  }
+  await tf.setBackend('cuda');
+  const device = avail.device!;
+  console.log(`GPU: ${device.name} (cc ${device.computeCapability}, cuDNN ${device.cudnnVersion})`);
+  return {cuda: tf.backend() as unknown as CudaBackend, device};
 }

@@ -17,12 +17,11 @@ import '@tensorflow/tfjs-backend-cpu';
 import * as tf from '@tensorflow/tfjs-core';
 import * as path from 'path';
 
-import {cudaAvailability, setCudaOptions} from '../../src/backends/cuda/index';
-import {CudaBackend} from '../../src/backends/cuda/backend';
+import {setCudaOptions} from '../../src/backends/cuda/index';
 import {deltaConvStats} from '../../src/backends/cuda/kernels/delta';
 import {activeFraction, fusedDeltaConv2d, withMask} from '../../src/index';
 import {PACKAGE_ROOT} from '../../src/io/package_root';
-import {freeQueue, randomTensor, tileMask, timeGpu, writeKernelResults} from './cuda_timing';
+import {cudaBenchmarkBackend, freeQueue, randomTensor, tileMask, timeGpu, writeKernelResults} from './cuda_timing';
 
 const FRACTIONS = [0, 0.01, 0.1, 0.25, 0.5, 1];
 const TARGETS: {[f: string]: number} = {'0': 0.05, '0.1': 0.2, '1': 1.2};
@@ -51,16 +50,11 @@ interface Row {
 
 async function main(): Promise<void> {
   const outDir = process.argv[2] ?? path.join(PACKAGE_ROOT, 'benchmarks', 'results');
-  const avail = cudaAvailability();
-  if (!avail.available) {
-    console.log(`cuda unavailable: ${avail.reason}`);
-    return;
-  }
-  await tf.setBackend('cuda');
+  const opened = await cudaBenchmarkBackend();
+  if (opened == null) return;
+  const {cuda, device} = opened;
   setCudaOptions({allowTF32: true});
-  const cuda = tf.backend() as unknown as CudaBackend;
-  const gpu = avail.device!.name;
-  console.log(`GPU: ${gpu} (cc ${avail.device!.computeCapability}, cuDNN ${avail.device!.cudnnVersion})`);
+  const gpu = device.name;
   const rows: Row[] = [];
   for (const s of SHAPES) {
     const x = randomTensor([1, s.h, s.w, s.c]);
@@ -120,7 +114,7 @@ async function main(): Promise<void> {
     tf.dispose([x, filter, bias, a, r]);
   }
   freeQueue(cuda);
-  const file = writeKernelResults(outDir, 'delta_block', gpu, avail.device, {}, rows);
+  const file = writeKernelResults(outDir, 'delta_block', gpu, device, {}, rows);
   console.log(
     `\n| layer | frame | conv | tiles | active | block us | split us | dense us | block/dense | split/dense | target |`,
   );

@@ -21,12 +21,11 @@ import '@tensorflow/tfjs-backend-cpu';
 import * as tf from '@tensorflow/tfjs-core';
 import * as path from 'path';
 
-import {cudaAvailability, setCudaOptions} from '../../src/backends/cuda/index';
-import {CudaBackend} from '../../src/backends/cuda/backend';
+import {setCudaOptions} from '../../src/backends/cuda/index';
 import {deltaConvStats} from '../../src/backends/cuda/kernels/delta';
 import {activeFraction, deltaConv2d, withMask} from '../../src/index';
 import {PACKAGE_ROOT} from '../../src/io/package_root';
-import {freeQueue, randomTensor, tileMask, timeGpu, writeKernelResults} from './cuda_timing';
+import {cudaBenchmarkBackend, freeQueue, randomTensor, tileMask, timeGpu, writeKernelResults} from './cuda_timing';
 
 const FRACTIONS = [0, 0.01, 0.05, 0.1, 0.25, 0.5, 1];
 const TARGETS: {[f: string]: number} = {'0': 0.05, '0.1': 0.2, '1': 1.5};
@@ -49,15 +48,10 @@ interface Row {
 
 async function main(): Promise<void> {
   const outDir = process.argv[2] ?? path.join(PACKAGE_ROOT, 'benchmarks', 'results');
-  const avail = cudaAvailability();
-  if (!avail.available) {
-    console.log(`cuda unavailable: ${avail.reason}`);
-    return;
-  }
-  await tf.setBackend('cuda');
-  const cuda = tf.backend() as unknown as CudaBackend;
-  const gpu = avail.device!.name;
-  console.log(`GPU: ${gpu} (cc ${avail.device!.computeCapability}, cuDNN ${avail.device!.cudnnVersion})`);
+  const opened = await cudaBenchmarkBackend();
+  if (opened == null) return;
+  const {cuda, device} = opened;
+  const gpu = device.name;
   const rows: Row[] = [];
   const modes = process.env.TFJS_DELTA_BENCH_MODES === 'tf32' ? ['tf32'] : ['tf32', 'fp32'];
   for (const mode of modes) {
@@ -121,7 +115,7 @@ async function main(): Promise<void> {
     outDir,
     'cuda_delta',
     gpu,
-    avail.device,
+    device,
     {
       minBlocks: process.env.TFJS_DELTA_CONV_MIN_BLOCKS ?? '1',
       tf32Kernel: process.env.TFJS_DELTA_CONV_MMA === '0' ? 'wmma' : 'mma.sync',
