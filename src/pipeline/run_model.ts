@@ -334,9 +334,9 @@ export async function runModelOnVideo(options: RunOptions): Promise<RunSummary> 
   // The measured fallback: in 'delta' mode the dense model runs for the measurement (and serves after a fallback).
   const fallbackFrames = delta != null ? (options.fallback?.frames ?? 0) : 0;
   let referee: Runner | null = fallbackFrames > 0 ? (dense ?? runnerOf(options.model)) : null;
-  const trial = {first: -1, denseMs: [] as number[], deltaMs: [] as number[]};
+  // Frame times of the trial: consecutive frames, since both runners stay steady once they are.
+  const trial = {denseMs: [] as number[], deltaMs: [] as number[]};
   let fallback: FallbackVerdict | undefined;
-  let deltaRoute: 'delta' | 'dense' = 'delta';
   // A runner's frame times count once they no longer include a capture, a first frame or a first kernel run.
   const framesRun = new Map<Runner, number>();
   const isSteady = (runner: Runner) =>
@@ -381,26 +381,26 @@ export async function runModelOnVideo(options: RunOptions): Promise<RunSummary> 
         const r = await timedRun(deltaRunner, x);
         ran.delta = r.outputs;
         record.deltaMs = r.ms;
-        record.deltaRoute = deltaRoute;
-        if (layerStats && deltaRoute === 'delta') {
+        record.deltaRoute = fallback?.kept === false ? 'dense' : 'delta';
+        if (layerStats && record.deltaRoute === 'delta') {
           const stats = frameStats();
           record.inputActive = stats.layers[0]?.activeFraction;
           record.macsSkipped = stats.skippedShare;
         }
       }
-      if (referee && deltaRoute === 'delta' && fallback == null && isSteady(referee) && isSteady(deltaRunner!)) {
-        if (trial.first < 0) trial.first = index;
+      // The referee runs until the verdict (it is dropped then, or serves the delta side).
+      if (referee && isSteady(referee) && isSteady(deltaRunner!)) {
         trial.denseMs.push(refereeMs!);
         trial.deltaMs.push(record.deltaMs!);
         if (trial.deltaMs.length === fallbackFrames) {
-          fallback = fallbackVerdict(trial.denseMs, trial.deltaMs, options.fallback?.minSpeedup ?? 1, trial.first);
+          const first = index - fallbackFrames + 1;
+          fallback = fallbackVerdict(trial.denseMs, trial.deltaMs, options.fallback?.minSpeedup ?? 1, first);
           if (fallback.kept) {
             if (referee !== dense) referee.stream?.dispose();
           } else {
             // The dense model serves the delta side from the next frame on ('compare': its stream runs twice).
             deltaRunner!.stream?.dispose();
             deltaRunner = referee;
-            deltaRoute = 'dense';
             delta!.dispose(); // its state is not needed any more
             delta = null;
           }
