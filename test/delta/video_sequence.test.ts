@@ -32,6 +32,7 @@ import {cockatooFrames, cockatooUnavailable} from '../../data/cockatoo';
 import {loadNsfwMobileNetV2, loadPoseNet, posenetUnavailable, seededResNet50Pose} from '../../data/models';
 import {frameTensor, framesUnavailable, vtestRgb} from '../../data/vtest';
 import {describeEachBackend} from '../support/backends';
+import {maxDifference} from '../support/util';
 
 const [H, W] = [96, 128];
 const FRAMES = 200;
@@ -133,16 +134,8 @@ const CASES: Case[] = [
 function relativeErrorOf(got: tf.Tensor | tf.Tensor[], want: tf.Tensor | tf.Tensor[], ctx: string): number {
   const [gs, ws] = [[got].flat(), [want].flat()];
   expect(gs.length, `${ctx}: outputs`).to.equal(ws.length);
-  let [diff, scale] = [0, 0];
-  gs.forEach((g, k) => {
-    expect(g.shape, `${ctx}: output ${k} shape`).to.deep.equal(ws[k].shape);
-    const [gv, wv] = [g.dataSync(), ws[k].dataSync()];
-    for (let i = 0; i < wv.length; i++) {
-      const d = Math.abs(gv[i] - wv[i]);
-      if (!(d <= diff)) diff = d; // NaN propagates
-      scale = Math.max(scale, Math.abs(wv[i]));
-    }
-  });
+  gs.forEach((g, k) => expect(g.shape, `${ctx}: output ${k} shape`).to.deep.equal(ws[k].shape));
+  const {diff, scale} = maxDifference(gs.map((g, k) => [g.dataSync(), ws[k].dataSync()]));
   expect(scale, `${ctx}: the dense output is all zeros`).to.be.greaterThan(0);
   return diff / scale;
 }

@@ -57,6 +57,22 @@ export function expectClose(actual: tf.Tensor, expected: tf.Tensor, context: str
 }
 
 /** The mask of a delta tensor as flags (a dense tensor reads as all ones). */
+/**
+ * The largest |got - want| and |want| over value pairs (several arrays, e.g. a model's outputs, together); a NaN in
+ * `got` (a poisoned, unwritten element) makes the difference NaN, which fails any bound.
+ */
+export function maxDifference(pairs: Array<[ArrayLike<number>, ArrayLike<number>]>): {diff: number; scale: number} {
+  let [diff, scale] = [0, 0];
+  for (const [got, want] of pairs) {
+    for (let i = 0; i < want.length; i++) {
+      const d = Math.abs(got[i] - want[i]);
+      if (!(d <= diff)) diff = d;
+      scale = Math.max(scale, Math.abs(want[i]));
+    }
+  }
+  return {diff, scale};
+}
+
 export function maskFlags(t: tf.Tensor): Uint8Array {
   const mask = getMask(t);
   if (mask == null) return new Uint8Array(t.size / t.shape[t.rank - 1]).fill(1);

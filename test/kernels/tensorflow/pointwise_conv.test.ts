@@ -13,7 +13,7 @@ import {expect} from 'chai';
 import {pointwiseConvsAsMatMul, toDelta} from '../../../src/index';
 import {randomizeWeights, relativeError} from '../../../data/models';
 import {describeIfBackend} from '../../support/backends';
-import {freshSeed} from '../../support/util';
+import {freshSeed, maxDifference} from '../../support/util';
 
 /** `make` on 'cpu' and on 'tensorflow' with the same values; the largest |difference| / max |cpu|. */
 async function againstCpu(make: () => tf.Tensor): Promise<number> {
@@ -26,13 +26,8 @@ async function againstCpu(make: () => tf.Tensor): Promise<number> {
   const gotValues = got.dataSync();
   got.dispose();
   expect(gotValues.length).to.equal(wantValues.length);
-  let [diff, scale] = [0, 1e-6];
-  for (let i = 0; i < wantValues.length; i++) {
-    const d = Math.abs(gotValues[i] - wantValues[i]);
-    if (!(d <= diff)) diff = d; // NaN propagates
-    scale = Math.max(scale, Math.abs(wantValues[i]));
-  }
-  return diff / scale;
+  const {diff, scale} = maxDifference([[gotValues, wantValues]]);
+  return diff / Math.max(scale, 1e-6);
 }
 
 describeIfBackend('tensorflow', "1x1 convolutions on 'tensorflow' as MatMul", () => {
