@@ -2,7 +2,8 @@
  * Where a frame of `run`'s default job goes on 'cuda': PoseNet (trained) on a clip (default the built-in one, at
  * run's size for it), dense, dense with batch norms folded (what a dense tail runs) and the delta model with run's
  * defaults (threshold 0.05, input test 0.1 x 7, dense tail above 0.5 calibrated on the first 8 frames), each as a
- * compiled stream. Per model, in one process:
+ * compiled stream, and that delta model with per-layer statistics gathered and read every frame (`delta-stats`, as
+ * `run` does by default). Per model, in one process:
  *   - wall: step + reading every output, per frame, as `run` times it (median);
  *   - queued: steps issued back to back, one sync at the end (the host's per-step work overlapped with the GPU);
  *   - graph: the captured graph alone, launched `--replays` times back to back (the GPU's time per frame).
@@ -11,7 +12,7 @@
  * which then times every kernel node of those replays (`--models delta` profiles one model alone).
  *
  *   node dist/benchmarks/models/run_frame_cuda.js [--video FILE] [--size HxW] [--frames 60] [--replays 500]
- *        [--models dense,folded,delta] [--profile-replays 0] [--out benchmarks/results/run_frame_<GPU>.json]
+ *        [--models dense,folded,delta,delta-stats] [--profile-replays 0] [--out benchmarks/results/run_frame_<GPU>.json]
  */
 import * as fs from 'fs';
 import * as path from 'path';
@@ -43,7 +44,7 @@ interface Args {
   out: string | null;
 }
 
-const MODELS = ['dense', 'folded', 'delta'];
+const MODELS = ['dense', 'folded', 'delta', 'delta-stats'];
 
 function parseArgs(argv: string[]): Args {
   const args: Args = {
@@ -93,13 +94,15 @@ async function timeModel(
   model: tfl.LayersModel,
   frames: tf.Tensor[],
   args: Args,
+  stats: boolean,
 ): Promise<ModelTimes> {
-  const stream = compileStream(model);
+  const stream = compileStream(model, {stats});
   try {
     const read = async (out: tf.Tensor | tf.Tensor[]) => {
       const outs = Array.isArray(out) ? out : [out];
       await Promise.all(outs.map((o) => o.data()));
       tf.dispose(outs);
+      if (stats && stream.info.replayedFrames > 0) stream.stats();
     };
     const warm = 4; // eager frames, the capture, a first replay
     for (let i = 0; i < warm; i++) await read(stream.step(frames[i]));
@@ -165,25 +168,32 @@ async function main(): Promise<void> {
   console.log(`run_frame_cuda on ${avail.device?.name}: PoseNet ${H}x${W}, ${n} frames of ${args.video}`);
   console.log(`delta model: run's defaults, ${denseLayers} weighted layers dense (tail)`);
   const results: {[name: string]: ModelTimes} = {};
-  const byName: {[name: string]: tfl.LayersModel} = {dense: model, folded, delta};
+  const byName: {[name: string]: tfl.LayersModel} = {dense: model, folded, delta, 'delta-stats': delta};
   for (const [name, m] of args.models.map((k) => [k, byName[k]] as [string, tfl.LayersModel])) {
-    const t = (results[name] = await timeModel(backend, m, frames, args));
+    const t = (results[name] = await timeModel(backend, m, frames, args, name === 'delta-stats'));
     console.log(
-      `  ${name.padEnd(7)} ${String(t.graphNodes).padStart(4)} graph nodes; wall ${t.wallMs.toFixed(3)} ms, ` +
+      `  ${name.padEnd(11)} ${String(t.graphNodes).padStart(4)} graph nodes; wall ${t.wallMs.toFixed(3)} ms, ` +
         `queued ${t.queuedMs.toFixed(3)} ms, graph ${t.graphMs.toFixed(3)} ms per frame`,
     );
   }
-  const ratio = (key: keyof ModelTimes, ref: string) =>
-    results[ref] && results.delta ? results[ref][key] / results.delta[key] : null;
+  const ratio = (key: keyof ModelTimes, ref: string, of: string) =>
+    results[ref] && results[of] ? results[ref][key] / results[of][key] : null;
   const ratios = Object.fromEntries(
     (['wallMs', 'queuedMs', 'graphMs'] as const).map((k) => [
       k,
-      {vsDense: ratio(k, 'dense'), vsFolded: ratio(k, 'folded')},
+      {
+        vsDense: ratio(k, 'dense', 'delta'),
+        vsFolded: ratio(k, 'folded', 'delta'),
+        withStatsVsDense: ratio(k, 'dense', 'delta-stats'),
+      },
     ]),
   );
-  for (const [k, r] of Object.entries(ratios))
+  for (const [k, r] of Object.entries(ratios)) {
     if (r.vsDense != null || r.vsFolded != null)
       console.log(`  delta speed-up, ${k}: ${r.vsDense?.toFixed(2)}x dense, ${r.vsFolded?.toFixed(2)}x folded`);
+    if (r.withStatsVsDense != null)
+      console.log(`  delta with statistics, speed-up, ${k}: ${r.withStatsVsDense.toFixed(2)}x dense`);
+  }
   tf.dispose(frames);
   [delta, folded, model].forEach((m) => m.dispose());
   const out =

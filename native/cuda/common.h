@@ -117,6 +117,8 @@ size_t reduceScratch(int64_t outer, int64_t r, int64_t inner);
 // x may be half (xHalf); y and the scratch are float32.
 void launchReduce(cudaStream_t s, int op, const void* x, bool xHalf, float* y, int64_t outer, int64_t r, int64_t inner,
                   void* scratch);
+// out[i] = share of nonzero bytes in masks[i] (lengths[i] bytes; 0 for an empty mask), i < count.
+void launchMaskFractions(cudaStream_t s, const uint8_t* const* masks, const int64_t* lengths, int count, float* out);
 
 // ---- pool.cu ----
 struct PoolParams {

@@ -1,6 +1,9 @@
 // Reduction kernel family (Sum, Mean, Max, Min, Prod) over a [outer, r, inner] view of the input. Reduced axes are
 // made contiguous by the caller (a transpose when needed). Long reductions with little parallel work (global
-// average pooling at batch 1) are split in two passes through `scratch`.
+// average pooling at batch 1) are split in two passes through `scratch`. Also the active fractions of many delta
+// masks in one launch (a compiled stream's per-layer statistics: one graph node instead of three per layer).
+#include <algorithm>
+
 #include "common.h"
 #include "storage.cuh"
 
@@ -80,7 +83,55 @@ int64_t splitOf(int64_t outer, int64_t r, int64_t inner) {
   return chunks;
 }
 
+// Masks per launch: the pointers and lengths travel as kernel parameters (1 KiB, under the 4 KiB limit), so a
+// captured graph holds them by value.
+constexpr int kMaskBatch = 64;
+struct MaskBatch {
+  const uint8_t* mask[kMaskBatch];
+  int64_t n[kMaskBatch];
+};
+
+// Block b: the share of nonzero bytes in mask b. Bytes are read four at a time where the buffer is 4-byte aligned
+// (allocator blocks are), the head before that and the tail after the last whole word one by one.
+__global__ void maskFractions(MaskBatch batch, float* __restrict__ out) {
+  const uint8_t* m = batch.mask[blockIdx.x];
+  const int64_t n = batch.n[blockIdx.x];
+  const int64_t align = (int64_t)((4 - ((uintptr_t)m & 3)) & 3);
+  const int64_t head = align < n ? align : n;
+  const int64_t words = (n - head) / 4;
+  const uint32_t* w = reinterpret_cast<const uint32_t*>(m + head);
+  unsigned long long count = 0;
+  for (int64_t i = threadIdx.x; i < words; i += blockDim.x) count += __popc(__vcmpne4(w[i], 0u)) >> 3;
+  for (int64_t i = threadIdx.x; i < head; i += blockDim.x) count += m[i] != 0;
+  for (int64_t i = head + 4 * words + threadIdx.x; i < n; i += blockDim.x) count += m[i] != 0;
+  for (int o = 16; o > 0; o >>= 1) count += __shfl_down_sync(0xffffffffu, count, o);
+  __shared__ unsigned long long warps[32];
+  const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
+  if (lane == 0) warps[warp] = count;
+  __syncthreads();
+  if (threadIdx.x == 0) {
+    unsigned long long total = 0;
+    for (int k = 0; k < (int)(blockDim.x >> 5); ++k) total += warps[k];
+    out[blockIdx.x] = n > 0 ? (float)((double)total / (double)n) : 0.f;
+  }
+}
+
 }  // namespace
+
+void launchMaskFractions(cudaStream_t s, const uint8_t* const* masks, const int64_t* lengths, int count, float* out) {
+  for (int first = 0; first < count; first += kMaskBatch) {
+    MaskBatch batch{};
+    const int k = std::min(kMaskBatch, count - first);
+    for (int i = 0; i < k; ++i) {
+      if (lengths[first + i] < 0) failArg("maskFractions", "negative mask length");
+      if (!masks[first + i] && lengths[first + i] > 0) failArg("maskFractions", "null mask pointer");
+      batch.mask[i] = masks[first + i];
+      batch.n[i] = lengths[first + i];
+    }
+    maskFractions<<<k, 256, 0, s>>>(batch, out + first);
+    TD_LAUNCHED("maskFractions");
+  }
+}
 
 size_t reduceScratch(int64_t outer, int64_t r, int64_t inner) {
   int64_t chunks = splitOf(outer, r, inner);

@@ -92,8 +92,8 @@ interface StateBinding {
 interface StatsRecord {
   layer: DeltaMembers;
   macs: number;
-  /** Scalar fraction on the device (rewritten by every replay), or null for a dense output. */
-  fraction: Tensor | null;
+  /** Its place in the plan's `fractions` (rewritten by every replay), or null for a dense output. */
+  slot: number | null;
 }
 
 interface Plan {
@@ -102,6 +102,8 @@ interface Plan {
   outputs: Tensor[];
   states: StateBinding[];
   stats: StatsRecord[];
+  /** The active fractions of the layers' output masks, one kernel at the end of the graph; null without any. */
+  fractions: Tensor | null;
   /**
    * The model's weight variables and their data when captured: the graph reads those buffers, so new weights
    * (setWeights, loadWeights write new data into the same variables) need a new plan. The variables are listed once:
@@ -225,15 +227,10 @@ export class CompiledStream {
     if (!this.gatherStats) throw new Error('CompiledStream.stats: compile the stream with {stats: true}');
     if (plan == null)
       throw new Error('CompiledStream.stats: no plan captured yet (statistics come from replayed frames)');
-    const measured = plan.stats.filter((r) => r.fraction != null);
-    const values =
-      measured.length === 0
-        ? new Float32Array(0)
-        : tf.tidy(() => tf.concat(measured.map((r) => tf.reshape(r.fraction!, [1]))).dataSync());
+    const values = plan.fractions == null ? new Float32Array(0) : (plan.fractions.dataSync() as Float32Array);
     const layers: LayerStats[] = [];
-    let k = 0;
     for (const r of plan.stats) {
-      const active = r.fraction == null ? 1 : values[k++];
+      const active = r.slot == null ? 1 : values[r.slot];
       layers.push({
         name: r.layer.name,
         className: r.layer.getClassName(),
@@ -351,6 +348,7 @@ export class CompiledStream {
       outputs: [],
       states: [],
       stats: [],
+      fractions: null,
       weights,
       weightIds: weights.map((w) => w.read().dataId),
       nodes: 0,
@@ -358,8 +356,10 @@ export class CompiledStream {
     this.loadInputs(plan, xs);
     let capturing = false;
     // Host-side statistics would read masks inside the frame: off while capturing, gathered on the device instead.
+    // The masks are kept to the end of the frame and counted there by one kernel (one graph node for all layers).
     const statsFlags = this.deltaLayers.map((l) => l.statsEnabled);
     this.deltaLayers.forEach((l) => (l.statsEnabled = false));
+    const masks: Tensor[] = [];
     const previousSink = setFrameStatsSink(
       this.gatherStats
         ? (layer, inputShape, output) => {
@@ -367,7 +367,7 @@ export class CompiledStream {
             plan.stats.push({
               layer,
               macs: layer.macsPerFrame(inputShape, output.shape),
-              fraction: mask == null ? null : tf.keep(tf.mean(tf.cast(mask, 'float32'))),
+              slot: mask == null ? null : masks.push(tf.keep(tf.clone(mask))) - 1,
             });
           }
         : null,
@@ -379,6 +379,15 @@ export class CompiledStream {
         const out = this.model.predictOnBatch(inputs.length === 1 ? inputs[0] : inputs);
         plan.outputs = (Array.isArray(out) ? out : [out]).map((t) => tf.keep(t));
         plan.outputs.forEach((t) => this.backend.storedPtr(t)); // lazy zeros inside the graph
+        if (masks.length > 0) {
+          const out = this.backend.makeOutput([masks.length], 'float32');
+          plan.fractions = tf.keep(tf.engine().makeTensorFromTensorInfo(out, this.backend));
+          n.maskFractions({
+            masks: masks.map((m) => this.backend.ptr(m)),
+            lengths: masks.map((m) => m.size),
+            out: this.backend.ptr(plan.fractions),
+          });
+        }
         for (const h of held) {
           const written = h.stream.get(h.name);
           if (written == null) throw new Error(`state buffer '${h.name}' disappeared during the frame`);
@@ -410,7 +419,7 @@ export class CompiledStream {
     } catch (e) {
       if (capturing) n.planAbort({plan: plan.id});
       plan.outputs.forEach((t) => t.dispose());
-      plan.stats.forEach((r) => r.fraction?.dispose());
+      plan.fractions?.dispose();
       inputs.forEach((t) => t.dispose());
       // The captured frame never ran: the layers go back to the state they had before it.
       for (const h of held) {
@@ -423,6 +432,7 @@ export class CompiledStream {
       }
       throw new Error(`compileStream: capturing a frame of model '${this.model.name}' failed: ${(e as Error).message}`);
     } finally {
+      tf.dispose(masks); // queued after the kernel that reads them; their blocks stay in the plan's pool
       setFrameStatsSink(previousSink);
       this.deltaLayers.forEach((l, i) => (l.statsEnabled = statsFlags[i]));
     }
@@ -444,7 +454,7 @@ export class CompiledStream {
     this.backend.n.planDestroy({plan: plan.id});
     plan.inputs.forEach((t) => t.dispose());
     plan.outputs.forEach((t) => t.dispose());
-    plan.stats.forEach((r) => r.fraction?.dispose());
+    plan.fractions?.dispose();
     for (const s of plan.states) {
       s.written?.dispose();
       s.held.dispose();

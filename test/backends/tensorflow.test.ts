@@ -30,6 +30,7 @@ import {
 } from '../../src/index';
 import type {Activation, Pad3D, PadSpec2D, SparseAccumulateResult} from '../../src/index';
 import {describeIfBackend} from '../support/backends';
+import {seededRandom} from '../support/util';
 
 function onTileRoute(fn: () => tf.Tensor[]): tf.Tensor[] {
   const previous = setTensorflowDeltaConvOptions({route: 'tile'});
@@ -38,18 +39,6 @@ function onTileRoute(fn: () => tf.Tensor[]): tf.Tensor[] {
   } finally {
     setTensorflowDeltaConvOptions(previous);
   }
-}
-
-/** Deterministic uniform [0, 1) (mulberry32). */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** Host data for one input, so every backend gets the very same values and mask. */
@@ -61,7 +50,7 @@ interface HostTensor {
 }
 
 function hostRandom(shape: number[], seed: number, scale = 1, fraction?: number): HostTensor {
-  const next = rng(seed);
+  const next = seededRandom(seed);
   const values = Float32Array.from({length: shape.reduce((a, b) => a * b, 1)}, () => (next() * 2 - 1) * scale);
   if (fraction == null) return {shape, values};
   const c = shape[shape.length - 1];

@@ -9,6 +9,18 @@ export function freshSeed(): number {
   return Math.floor(Math.random() * 2 ** 31);
 }
 
+/** A seeded uniform generator on [0, 1) (mulberry32): host-side random data a seed can replay. */
+export function seededRandom(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
 export function randn(shape: number[], seed: number, scale = 1): tf.Tensor {
   return tf.randomNormal(shape, 0, scale, 'float32', seed);
 }

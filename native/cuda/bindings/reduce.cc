@@ -32,7 +32,23 @@ Napi::Value reduce(const Info& info) {
   return f.undefined();
 }
 
-const Entry kEntries[] = {{"reduce", reduce}};
+// out[i] (float32) = the active share of bool mask i (masks[i]: device pointer, lengths[i]: bytes).
+constexpr int kMaxMasks = 1024;
+Napi::Value maskFractions(const Info& info) {
+  const Fields f(info);
+  int64_t masks[kMaxMasks], lengths[kMaxMasks];
+  const int count = f.ints("masks", masks, kMaxMasks);
+  if (f.ints("lengths", lengths, kMaxMasks) != count) throw Error("field 'lengths' differs in length from 'masks'");
+  float* out = f.ptr<float>("out");
+  if (count == 0) return f.undefined();
+  if (!out) throw Error("field 'out' is a null pointer");
+  const uint8_t* ptrs[kMaxMasks];
+  for (int i = 0; i < count; ++i) ptrs[i] = reinterpret_cast<const uint8_t*>(static_cast<uintptr_t>(masks[i]));
+  launchMaskFractions(ctx().stream, ptrs, lengths, count, out);
+  return f.undefined();
+}
+
+const Entry kEntries[] = {{"reduce", reduce}, {"maskFractions", maskFractions}};
 
 }  // namespace
 

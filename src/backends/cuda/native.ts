@@ -540,6 +540,8 @@ export interface CudaBinding {
   pad(a: PadArgs): void;
   resize(a: ResizeArgs): void;
   reduce(a: ReduceArgs): void;
+  /** out[i] (float32) = the share of nonzero bytes in masks[i] (a bool buffer of lengths[i] bytes), in one launch. */
+  maskFractions(a: {masks: Ptr[]; lengths: number[]; out: Ptr}): void;
   pool(a: PoolArgs): void;
   conv(a: ConvArgs): void;
   /** Cached convolution plans: shape key, cuDNN algorithm, workspace bytes, math type (profiling). */

@@ -21,19 +21,7 @@ import {
 import {randomizeWeights} from '../../../data/models';
 import {describeIfBackend} from '../../support/backends';
 import {denseConv2d} from '../../support/dense_reference';
-import {expectClose, freshSeed} from '../../support/util';
-
-/** Deterministic uniform [0, 1) (mulberry32). */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import {expectClose, freshSeed, seededRandom} from '../../support/util';
 
 const MASK_KINDS = ['one tile', 'corners', 'border strip', 'scattered pixels', 'all inactive', 'all active'] as const;
 type MaskKind = (typeof MASK_KINDS)[number];
@@ -168,7 +156,7 @@ describeIfBackend('tensorflow', 'tensorflow delta conv tile route', () => {
             const name = `${op} k${k} s${s} d${d} ${['same', 'valid', 'numeric', 'explicit'][padIndex]} pad, every mask kind`;
             it(name, () => {
               const seed = freshSeed();
-              const next = rng(seed);
+              const next = seededRandom(seed);
               const pad = padCases(k, next)[padIndex];
               const eff = (k - 1) * d + 1;
               const int = (lo: number, hi: number) => lo + Math.floor(next() * (hi - lo + 1));
@@ -243,7 +231,7 @@ describeIfBackend('tensorflow', 'tensorflow delta conv routing inside a delta mo
     randomizeWeights(dense, seed);
     const delta = toDelta(dense, {threshold: 0});
     const shape: [number, number, number, number] = [2, 37, 45, 3];
-    const next = rng(seed + 1);
+    const next = seededRandom(seed + 1);
     let frame = tf.randomUniform(shape, -1, 1, 'float32', seed);
     Object.assign(deltaConvRouteCounts, {tile: 0, dense: 0});
     for (let t = 0; t < 60; t++) {

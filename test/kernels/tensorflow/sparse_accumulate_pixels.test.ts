@@ -15,18 +15,7 @@ import {
   sparseAccumulateRouteCounts,
 } from '../../../src/kernels/tensorflow/SparseAccumulate';
 import {describeIfBackend} from '../../support/backends';
-import {freshSeed} from '../../support/util';
-
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import {freshSeed, seededRandom} from '../../support/util';
 
 const KINDS = ['scattered pixels', 'one block', 'border row', 'all inactive', 'all active'] as const;
 
@@ -77,7 +66,7 @@ describeIfBackend('tensorflow', 'tensorflow sparseAccumulate pixel route', () =>
         const name = `${activation} threshold ${threshold} rank ${rank}, every mask kind`;
         it(name, () => {
           const seed = freshSeed();
-          const next = rng(seed);
+          const next = seededRandom(seed);
           const int = (lo: number, hi: number) => lo + Math.floor(next() * (hi - lo + 1));
           const shape = rank === 4 ? [int(1, 3), int(1, 9) | 1, int(2, 11), int(1, 20)] : [int(1, 40), int(1, 20)];
           const c = shape[shape.length - 1];
