@@ -128,6 +128,44 @@ describeEachBackend('tuneThresholds', () => {
     delta.dispose();
     dense.dispose();
   });
+
+  it("aggregate 'mean' holds the mean frame error to the budget, 'max' the worst frame's", () => {
+    const seed = freshSeed();
+    const dense = resnetStyle(seed, [8, 8, 3], 4);
+    const delta = toDelta(dense);
+    const frames = Array.from({length: 6}, (_, t) => tf.randomNormal([1, 8, 8, 3], 0, 1, 'float32', seed + t));
+    // A frame error known in advance: the largest threshold, ten times over on the first frame (mean factor 15/6).
+    const tuned = (aggregate?: 'max' | 'mean') => {
+      let call = 0;
+      const result = tuneThresholds(delta, frames, {
+        errorBudget: 0.11,
+        initial: 0.005,
+        aggregate,
+        error: () => Math.max(...Object.values(getThresholds(delta))) * (call++ % frames.length === 0 ? 10 : 1),
+      });
+      setThresholds(delta, 0);
+      return {result};
+    };
+    const worst = tuned();
+    const mean = tuned('mean');
+    // 'max': 0.005 and 0.01 pass (10 x 0.01 <= 0.11), 0.02 does not; 'mean': up to 0.04 (2.5 x 0.04 <= 0.11).
+    expect(
+      Object.values(worst.result.thresholds).every((t) => Math.abs(t - 0.01) < 1e-12),
+      `seed ${seed}`,
+    ).to.equal(true);
+    expect(
+      Object.values(mean.result.thresholds).every((t) => Math.abs(t - 0.04) < 1e-12),
+      `seed ${seed}`,
+    ).to.equal(true);
+    expect(worst.result.error).to.be.closeTo(0.1, 1e-12);
+    expect(mean.result.error).to.be.closeTo(0.04 * 2.5, 1e-12);
+    expect(() => tuneThresholds(delta, frames, {errorBudget: 0.1, aggregate: 'median' as 'mean'})).to.throw(
+      /aggregate must be 'max' or 'mean', got "median"/,
+    );
+    tf.dispose(frames);
+    delta.dispose();
+    dense.dispose();
+  });
 });
 
 /** Runs `frames` through a reset delta model: mean relative error against `dense` and mean skipped share (frames after the first). */
