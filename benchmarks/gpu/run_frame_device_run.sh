@@ -7,10 +7,13 @@
 #   3. `tfjs-delta run --compare` on the built-in clip, layer statistics on (the default) and off;
 #   4. ResNet-50 pose 576x768 batch 32 (benchmarks/models/delta_memory.ts) with the GPU held to 40 GB: a ballast
 #      process takes the rest of the device's memory first, so an allocation past 40 GB fails.
+# Parts (arguments; default all four, which can exceed one device call's 10 minutes): frame ncu compare memory.
 # Carry .device, dist, build/Release, .cache/human-models (or set TFJS_DELTA_CACHE), an ffmpeg (TFJS_DELTA_FFMPEG)
 # and vtest frames at 576x768 (TFJS_DELTA_VTEST_FRAMES, from delta_vtest_torch.py frames) for step 4, and begin with
 # `source .device/unpack.sh &&`. Results go to $OUT (default benchmarks/results).
 set -uo pipefail
+parts=" ${*:-frame ncu compare memory} "
+want() { [[ "$parts" == *" $1 "* ]]; }
 out=${OUT:-benchmarks/results}
 mkdir -p "$out"
 gpu=$(nvidia-smi --query-gpu=name --format=csv,noheader | head -1)
@@ -23,10 +26,12 @@ step() { # name, time limit (s), command...
   timeout "$limit" "$@" > "$out/$name.log" 2>&1
   echo "== $name: exit $? in $((SECONDS - t0)) s"
 }
-step "run_frame_$tag" 120 node dist/benchmarks/models/run_frame_cuda.js --out "$out/run_frame_$tag.json"
-grep -E "graph nodes|speed-up|delta model" "$out/run_frame_$tag.log"
+if want frame; then
+  step "run_frame_$tag" 120 node dist/benchmarks/models/run_frame_cuda.js --out "$out/run_frame_$tag.json"
+  grep -E "graph nodes|speed-up|delta model" "$out/run_frame_$tag.log"
+fi
 ncu=$(command -v ncu || echo /usr/local/cuda/bin/ncu)
-for model in dense delta; do
+want ncu && for model in dense delta; do
   step "ncu_$model" 150 "$ncu" --profile-from-start off --graph-profiling node --clock-control none \
     --metrics gpu__time_duration.sum --csv --print-units base \
     node dist/benchmarks/models/run_frame_cuda.js --models "$model" --frames 20 --replays 20 --profile-replays 20 \
@@ -34,12 +39,12 @@ for model in dense delta; do
   python3 benchmarks/gpu/ncu_kernels.py "$out/ncu_$model.log" 20 > "$out/run_frame_kernels_${model}_$tag.txt" &&
     head -25 "$out/run_frame_kernels_${model}_$tag.txt"
 done
-for stats in "" "--no-layer-stats"; do
+want compare && for stats in "" "--no-layer-stats"; do
   step "run_compare${stats:+_nostats}" 90 node dist/src/cli/main.js --backend cuda run --compare $stats
   grep -E "^model|frames/s \(|speed-up|PCK|tail|skipped|input active|delta model measured" \
     "$out/run_compare${stats:+_nostats}.log" | sed 's/; input:.*//'
 done
-if [ -n "${TFJS_DELTA_VTEST_FRAMES:-}" ]; then
+if want memory && [ -n "${TFJS_DELTA_VTEST_FRAMES:-}" ]; then
   python3 - <<'EOF' &
 import time, torch
 free, total = torch.cuda.mem_get_info()
