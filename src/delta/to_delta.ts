@@ -538,7 +538,11 @@ export function toDelta(source: tfl.LayersModel | GraphModelSource, options: ToD
   });
 
   const truncating = created.filter((l) => isDeltaLayer(l) && l.truncates).map((l) => l.name);
-  const unknown = Object.keys(thresholds).filter((n) => !truncating.includes(n));
+  // A layer of the source that this model runs dense (a dense tail) may be named: a map made for the all-delta
+  // model stays valid whatever the tail.
+  const converted = new Set(created.filter(isDeltaLayer).map((l) => sourceNames.get(l) ?? l.name));
+  const keptDense = (n: string) => !converted.has(n) && model.layers.some((l) => l.name === n);
+  const unknown = Object.keys(thresholds).filter((n) => !truncating.includes(n) && !keptDense(n));
   if (unknown.length > 0) {
     throw new Error(
       `toDelta: thresholds name layers that are not truncating layers of the delta model: ` +
@@ -546,7 +550,8 @@ export function toDelta(source: tfl.LayersModel | GraphModelSource, options: ToD
     );
   }
   const delta = tfl.model({inputs, outputs: outputs.map(densify), name: options.name ?? `${model.name}_delta`});
-  if (scaleMode === 'activation') {
+  // A model the dense tail took whole has nothing to scale.
+  if (scaleMode === 'activation' && delta.layers.some((l) => isDeltaLayer(l) && l.truncates)) {
     try {
       calibrateThresholdScales(delta, options.calibrationFrames!);
     } catch (e) {

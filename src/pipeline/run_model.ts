@@ -31,6 +31,12 @@ export interface RunOptions {
   threshold: number;
   /** The input's change threshold (toDelta's inputThreshold; default `threshold`). */
   inputThreshold?: number;
+  /**
+   * Per-layer thresholds by layer name, relative to each layer's activation scale measured on the clip's first
+   * CALIBRATION_FRAMES frames (toDelta's `thresholds` with thresholdScale 'activation'), e.g. posenetDeltaThresholds.
+   * Layers it does not name take `threshold`, relative too.
+   */
+  thresholds?: {[layerName: string]: number};
   /** The input change test's neighbourhood, odd (toDelta's dilation; default 1: the pixel alone). */
   dilation?: number;
   /**
@@ -297,14 +303,17 @@ export async function runModelOnVideo(options: RunOptions): Promise<RunSummary> 
     let calibrationFrames: tf.Tensor[] | undefined;
     let close = async () => {};
     try {
-      if (options.denseAbove != null) {
+      if (options.denseAbove != null || options.thresholds != null) {
         const peeked = await peek(frames, Math.min(CALIBRATION_FRAMES, options.maxFrames ?? Infinity));
         [frames, close] = [peeked.all, peeked.close];
         calibrationFrames = peeked.first.length >= 2 ? peeked.first.map(toInput) : undefined;
       }
+      if (options.thresholds != null && calibrationFrames == null)
+        throw new Error('runModelOnVideo: per-layer relative thresholds need 2 or more frames to measure scales on');
       delta = toDelta(options.model, {
         threshold: options.threshold,
         inputThreshold: options.inputThreshold,
+        ...(options.thresholds != null ? {thresholds: options.thresholds, thresholdScale: 'activation' as const} : {}),
         dilation: options.dilation,
         stats: layerStats,
         // A clip too short to measure keeps every layer delta.

@@ -244,6 +244,31 @@ describeEachBackend('toDelta with a dense tail', () => {
     [hybrid, all, dense].forEach((m) => m.dispose());
   });
 
+  it('per-layer and relative thresholds with a dense tail: names of layers the tail runs dense are accepted', () => {
+    const seed = freshSeed();
+    const dense = convChain(seed, 4, 16);
+    const frames = patchFrames([1, 16, 16, 3], 5, seed);
+    // A map for the all-delta model (every truncating layer named), relative to the activation scales.
+    const all = toDelta(dense, {thresholdScale: 'activation', calibrationFrames: frames});
+    const map = Object.fromEntries(Object.keys(getThresholds(all)).map((name, i) => [name, 0.01 * (i + 1)]));
+    const options = {thresholds: map, thresholdScale: 'activation' as const, calibrationFrames: frames};
+    const hybrid = toDelta(dense, {...options, denseFrom: ['conv2']});
+    expect(convsOf(hybrid).map(isDeltaLayer)).to.deep.equal([true, true, false, false]);
+    const kept = getThresholds(hybrid);
+    expect(Object.keys(kept)).to.deep.equal(Object.keys(map).filter((n) => n in kept));
+    for (const [name, t] of Object.entries(kept)) expect(t, name).to.equal(map[name]);
+    // A tail that takes the whole model leaves nothing to scale: the model is the dense one.
+    const whole = toDelta(dense, {...options, denseAbove: 0});
+    expect(whole.layers.some(isDeltaLayer)).to.equal(false);
+    runParity(dense, whole, [[1, 16, 16, 3]], 3, seed, `whole tail, relative thresholds (seed ${seed})`);
+    // A name that is no layer of the model at all is still refused.
+    expect(() => toDelta(dense, {...options, thresholds: {...map, conv9: 0.1}, denseFrom: ['conv2']})).to.throw(
+      /thresholds name layers that are not truncating layers of the delta model: conv9/,
+    );
+    tf.dispose(frames);
+    [all, hybrid, whole, dense].forEach((m) => m.dispose());
+  });
+
   it(`measureActivity runs ${ACTIVITY_ROWS} rows at a time and gets the whole batch's activity`, () => {
     const seed = freshSeed();
     const dense = convChain(seed, 4, 12);
@@ -318,6 +343,41 @@ describeEachBackend('toDelta with a dense tail', () => {
       source: {info, frames: frames.slice(0, 1)},
     });
     expect([short.frames, short.denseTailLayers]).to.deep.equal([1, 0]);
+    dense.dispose();
+  });
+
+  it('runModelOnVideo with per-layer thresholds: relative to scales measured on the first frames, by layer name', async () => {
+    const seed = freshSeed();
+    const dense = convChain(seed, 3, 16);
+    const count = CALIBRATION_FRAMES + 4;
+    const {info, frames} = patchVideo(count, seed);
+    const probe = toDelta(dense);
+    const names = Object.keys(getThresholds(probe));
+    probe.dispose();
+    const run = (thresholds: {[name: string]: number}, source = {info, frames}) =>
+      runModelOnVideo({
+        input: 'patch frames',
+        model: dense,
+        mode: 'compare',
+        threshold: 0,
+        thresholds,
+        height: 16,
+        width: 16,
+        range: [-1, 1],
+        precision: 'fp32',
+        source,
+      });
+    const exact = await run(Object.fromEntries(names.map((n) => [n, 0])));
+    exact.records.forEach((r, i) => expect(r.deviation, `frame ${i}`).to.be.at.most(1e-5));
+    // Activations that hold every change (a threshold far above their scale) while the input sends it: the map reached
+    // the layers it names.
+    const held = await run(Object.fromEntries(names.map((n) => [n, n.endsWith('_sparsify') ? 0 : 1e6])));
+    expect(Math.max(...held.records.slice(1).map((r) => r.deviation ?? 0)), `seed ${seed}`).to.be.greaterThan(1e-3);
+    let message = '';
+    await run({[names[0]]: 0, nowhere: 0.1}).catch((e: Error) => (message = e.message));
+    expect(message).to.match(/thresholds name layers that are not truncating layers of the delta model: nowhere/);
+    await run({}, {info, frames: frames.slice(0, 1)}).catch((e: Error) => (message = e.message));
+    expect(message).to.match(/per-layer relative thresholds need 2 or more frames/);
     dense.dispose();
   });
 
