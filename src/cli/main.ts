@@ -14,7 +14,7 @@ import {benchCommand} from './bench';
 import {convertCommand} from './convert';
 import {runDemo} from './demo';
 import {flavrWeightsProblem, interpolateCommand, InterpolateCommandOptions} from './interpolate';
-import {DEFAULT_CLIP, runCommand, RunCommandOptions} from './run';
+import {DEFAULT_CLIP, DENSE_ABOVE_DEFAULT, runCommand, RunCommandOptions} from './run';
 import {
   submitInterpolateCommand,
   SubmitInterpolateOptions,
@@ -160,9 +160,8 @@ export function buildProgram(): Command {
     .option(
       '--dense-above <fraction>',
       "layers the clip's first 8 frames keep active above this fraction, and the layers after them, run dense " +
-        '(1: every layer delta)',
+        `(1: every layer delta; default ${DENSE_ABOVE_DEFAULT}, 1 on 'cpu', whose delta kernels outrun its dense ones)`,
       fraction('--dense-above'),
-      0.5,
     )
     .option(
       '--fallback-frames <n>',

@@ -12,7 +12,7 @@ import * as path from 'path';
 
 import {flavrFromCheckpoint} from '../../src/models/flavr';
 import {loadPyTorchCheckpoint} from '../../src/models/pytorch/checkpoint';
-import {DEFAULT_CLIP, fallbackLine} from '../../src/cli/run';
+import {DEFAULT_CLIP, denseAboveFor, fallbackLine} from '../../src/cli/run';
 import {fallbackVerdict} from '../../src/pipeline/run_model';
 import {nodeFileSystem} from '../../src/io/node_file_system';
 import {ffmpegBinary, ffmpegUnavailableReason, probeVideo, readFrames} from '../../src/pipeline/ffmpeg';
@@ -361,6 +361,7 @@ exec "${ffmpegBinary()}" "$@"
       overlay,
     );
     expect(r.code, r.err).to.equal(0);
+    expect(r.out, "'cpu' runs no dense tail unless asked").to.match(/dilation 7\), every layer delta, /);
     expect(r.out).to.match(/frames\/s \(after the first\)\s+[\d.]+\s+[\d.]+/);
     const deviation = Number(/max output deviation\s+(\S+)/.exec(r.out)![1]);
     expect(deviation, 'threshold 0 reproduces the dense model').to.be.lessThan(1e-5);
@@ -461,6 +462,14 @@ exec "${ffmpegBinary()}" "$@"
     direct.dispose();
     const bad = cli('convert', path.join(FIXTURES, 'tensors.safetensors'), path.join(dir, 'bad'));
     expect(bad.err).to.include('is neither a FLAVR nor a torchvision ResNet checkpoint');
+  });
+});
+
+describe("run's default dense tail", () => {
+  it("none on 'cpu', layers active above half their pixels elsewhere", () => {
+    expect(denseAboveFor('cpu')).to.equal(1);
+    expect(denseAboveFor('tensorflow')).to.equal(0.5);
+    expect(denseAboveFor('cuda')).to.equal(0.5);
   });
 });
 
