@@ -17,6 +17,9 @@
  *        warm-up frames)] [--inputs TxD,... (each variant with these input change tests: toDelta's inputThreshold T
  *        and dilation D)] [--profile-calls (keep every kernel call of the profiled frames in the results)]
  *        [--video NAME (what the frames under TFJS_DELTA_VTEST_FRAMES are, when not vtest.avi's)]
+ *        [--threshold-map FILE (PoseNet also with per-layer thresholds relative to activation scales calibrated on the
+ *        first warm-up frames, input test dilated 7 x 7: a JSON map by layer name, saveThresholds' JSON, or a
+ *        tune_pck.ts result, whose tuned map is taken; with each --dense-above too)]
  *   node dist/benchmarks/models/delta_vtest.js report <results.json> [<cuda_delta.json>]   markdown table + PNG plots
  *
  * Timing (timeSequence): frames are float32 tensors on the backend before timing (decode and upload are left
@@ -341,7 +344,24 @@ interface Args {
   inputs: InputTest[];
   /** What the frames are, for the results (another clip's frames under TFJS_DELTA_VTEST_FRAMES: name it here). */
   video: string;
+  /** PoseNet variants with per-layer relative thresholds (a file's map), beside the shared thresholds. */
+  thresholdMap: {file: string; thresholds: {[layer: string]: number}} | null;
 }
+
+/** The per-layer map in a JSON file: a plain map, saveThresholds' {thresholds, scales}, or a tune_pck.ts result. */
+function readThresholdMap(file: string): {[layer: string]: number} {
+  const json = JSON.parse(fs.readFileSync(file, 'utf8'));
+  const tuned = Array.isArray(json.settings)
+    ? json.settings.find((s: {name: string}) => s.name.startsWith('tuned'))?.thresholds
+    : undefined;
+  const map = tuned ?? json.thresholds ?? json;
+  if (typeof map !== 'object' || Object.values(map).some((t) => typeof t !== 'number' || !(t >= 0)))
+    throw new Error(`--threshold-map ${file}: no map of layer names to thresholds >= 0 in it`);
+  return map;
+}
+
+/** Dilation of the input change test of the map variants (tune_pck.ts tunes with it). */
+const MAP_DILATION = 7;
 
 interface InputTest {
   threshold: number;
@@ -360,6 +380,7 @@ function parseRunArgs(argv: string[]): Args {
     warmup: 10,
     statsFrames: 30,
     thresholds: {},
+    thresholdMap: null,
     torch: null,
     torchOutputs: null,
     weights: null,
@@ -412,6 +433,7 @@ function parseRunArgs(argv: string[]): Args {
     else if (flag === '--weights') args.weights = value;
     else if (flag === '--out') args.out = value;
     else if (flag === '--video') args.video = value;
+    else if (flag === '--threshold-map') args.thresholdMap = {file: value, thresholds: readThresholdMap(value)};
     else throw new Error(`unknown argument ${flag}`);
   }
   for (const m of args.models)
@@ -464,7 +486,9 @@ function deviceInfo(backend: string): {gpu: string | null; device?: unknown} {
 }
 
 interface DeltaRun {
-  threshold: number;
+  /** The shared threshold, or null for the per-layer map (`thresholdMap`). */
+  threshold: number | null;
+  thresholdMap?: string;
   /** toDelta's denseAbove, and the weighted layers it made dense. */
   denseAbove?: number;
   denseLayers?: string[];
@@ -635,24 +659,42 @@ async function runCase(
 
   const thresholds = [0, ...(args.thresholds[spec.name] ?? spec.thresholds).filter((v) => v !== 0)];
   const inputs: Array<InputTest | undefined> = args.inputs.length > 0 ? args.inputs : [undefined];
-  const variants = thresholds.flatMap((threshold) =>
-    inputs.flatMap((input) => [
-      {threshold, input, denseAbove: undefined as number | undefined},
-      ...args.denseAbove.map((denseAbove) => ({threshold, input, denseAbove})),
-    ]),
+  const variants: Array<{threshold: number | null; input?: InputTest; denseAbove?: number}> = thresholds.flatMap(
+    (threshold) =>
+      inputs.flatMap((input) => [
+        {threshold, input, denseAbove: undefined as number | undefined},
+        ...args.denseAbove.map((denseAbove) => ({threshold, input, denseAbove})),
+      ]),
   );
+  const map = isPose && args.thresholdMap != null ? args.thresholdMap : null;
+  if (map != null) {
+    const input = {threshold: NaN, dilation: MAP_DILATION}; // the input's threshold is the map's
+    variants.push(
+      {threshold: null, input},
+      ...args.denseAbove.map((denseAbove) => ({threshold: null, input, denseAbove})),
+    );
+  }
   const calibrationFrames = frames.slice(0, Math.min(8, args.warmup));
   const modelMacs = new Map<string, number>(); // per threshold and input test, of the all-delta model
   for (const {threshold, input, denseAbove} of variants) {
     const macsKey = `${threshold} ${input?.threshold} ${input?.dilation}`;
     peakBytes(); // a new peak for this variant
-    const delta = toDelta(model, {
-      threshold,
-      inputThreshold: input?.threshold,
-      dilation: input?.dilation,
-      denseAbove,
-      calibrationFrames: denseAbove != null ? calibrationFrames : undefined,
-    });
+    const delta =
+      threshold == null
+        ? toDelta(model, {
+            thresholds: map!.thresholds,
+            thresholdScale: 'activation',
+            dilation: MAP_DILATION,
+            denseAbove,
+            calibrationFrames,
+          })
+        : toDelta(model, {
+            threshold,
+            inputThreshold: input?.threshold,
+            dilation: input?.dilation,
+            denseAbove,
+            calibrationFrames: denseAbove != null ? calibrationFrames : undefined,
+          });
     const denseLayers = denseAbove == null ? undefined : denseTailLayersOf(delta).map((l) => l.name);
     const errors: FrameError[] = [];
     const pck = {correct: 0, total: 0};
@@ -698,6 +740,7 @@ async function runCase(
     if (denseAbove == null) modelMacs.set(macsKey, macs);
     const run: DeltaRun = {
       threshold,
+      thresholdMap: threshold == null ? path.basename(map!.file) : undefined,
       denseAbove,
       denseLayers,
       input,
@@ -727,7 +770,7 @@ async function runCase(
     };
     result.delta.push(run);
     console.log(
-      `  delta t=${threshold}${input != null ? ` input ${input.threshold}x${input.dilation}` : ''}${denseAbove != null ? ` denseAbove=${denseAbove} (${denseLayers!.length} dense layers)` : ''}: ` +
+      `  delta ${threshold == null ? `map ${run.thresholdMap}, input x${MAP_DILATION}` : `t=${threshold}${input != null ? ` input ${input.threshold}x${input.dilation}` : ''}`}${denseAbove != null ? ` denseAbove=${denseAbove} (${denseLayers!.length} dense layers)` : ''}: ` +
         `${timing.medianMs.toFixed(2)} ms/frame, ${run.speedupVsDense.toFixed(2)}x dense ` +
         `(${run.speedupVsDenseFolded!.toFixed(2)}x folded)` +
         (run.speedupVsTorch != null ? `, ${run.speedupVsTorch.toFixed(2)}x PyTorch` : '') +
@@ -853,7 +896,7 @@ export function markdown(r: Result): string {
   for (const c of r.cases) {
     for (const d of c.delta) {
       lines.push(
-        `| ${c.model} | ${c.size[1]}x${c.size[0]} | ${d.threshold}${d.input != null ? `, input ${d.input.threshold}x${d.input.dilation}` : ''}${d.denseAbove != null ? `, dense above ${d.denseAbove} (${d.denseLayers?.length} layers)` : ''} | ` +
+        `| ${c.model} | ${c.size[1]}x${c.size[0]} | ${d.threshold ?? `map ${d.thresholdMap}`}${d.threshold != null && d.input != null ? `, input ${d.input.threshold}x${d.input.dilation}` : ''}${d.denseAbove != null ? `, dense above ${d.denseAbove} (${d.denseLayers?.length} layers)` : ''} | ` +
           `${f(d.timing.fps)} | ${f(c.dense.fps)} | ${f(c.torch?.fps)} | ` +
           `${f(d.speedupVsDense, 2)}x (${f(d.speedupVsDenseFolded, 2)}x) | ${d.speedupVsTorch == null ? '-' : `${d.speedupVsTorch.toFixed(2)}x`} | ` +
           `${(100 * d.error.agreement).toFixed(2)}% | ${d.error.pck == null ? '-' : `${(100 * d.error.pck).toFixed(1)}%`} | ${d.error.meanAbs.toExponential(2)} | ${d.error.maxRel.toExponential(2)} | ` +
@@ -890,7 +933,7 @@ async function report(resultsFile: string, kernelFile: string | undefined): Prom
   // Per-layer density: every case, its largest threshold (and threshold 0, where the first frame is dense only).
   const density = r.cases.flatMap((c) =>
     c.delta
-      .filter((d) => d.threshold > 0)
+      .filter((d) => d.threshold != null && d.threshold > 0)
       .flatMap((d) =>
         d.stats.layers.map((l, i) => ({
           series: `${c.model} ${c.size[1]}x${c.size[0]} t=${d.threshold}`,
