@@ -30,7 +30,10 @@ export interface RunCommandOptions {
   inputThreshold?: number;
   /** The input change test's neighbourhood (toDelta's dilation). */
   dilation: number;
-  /** The delta model's dense tail: toDelta's denseAbove, measured on the clip's first frames (1: none; default denseAboveFor the backend). */
+  /**
+   * The delta model's dense tail: toDelta's denseAbove, measured on the clip's first frames (1: none; default:
+   * denseAboveFor the backend).
+   */
   denseAbove?: number;
   output?: string;
   stats?: string;
@@ -96,8 +99,8 @@ export const DENSE_ABOVE_DEFAULT = 0.5;
 
 /**
  * `run`'s default dense tail on `backend`. On 'cpu' none: its delta kernels outrun tfjs-backend-cpu's dense
- * convolutions even where every pixel is active, so a tail only costs (built-in clip, `run --compare`: 2.17x dense
- * with the tail, 6.85x without, the same PCK). On 'cuda' and 'tensorflow' a tail of the layers active above half
+ * convolutions even where every pixel is active, so a tail only costs (built-in clip, `run --compare`, 60 frames: 2.17x
+ * dense with the tail, 6.85x without, the same PCK). On 'cuda' and 'tensorflow' a tail of the layers active above half
  * their pixels pays (docs/delta-kernels.md, docs/tensorflow-delta-convs.md).
  */
 export function denseAboveFor(backend: string): number {

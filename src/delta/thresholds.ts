@@ -145,8 +145,8 @@ export interface TuneOptions {
   error?: (denseOutputs: tf.Tensor[], deltaOutputs: tf.Tensor[]) => number;
   /**
    * How a run's frame errors make the error held to the budget: 'max' (default), the worst frame; 'mean', their
-   * mean, for an error that is a share over the clip (1 - PCK per frame: a budget of 0.01 keeps PCK near 99%
-   * over the clip while single frames may lose a keypoint or two).
+   * mean, for an error that is a share over the clip (1 - PCK per frame: a budget of 0.01 keeps the tuning frames'
+   * PCK near 99% while single frames may lose a keypoint or two; check it on held-out frames).
    */
   aggregate?: 'max' | 'mean';
   /** Called after each evaluation. */

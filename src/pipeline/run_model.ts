@@ -33,8 +33,9 @@ export interface RunOptions {
   inputThreshold?: number;
   /**
    * Per-layer thresholds by layer name, relative to each layer's activation scale measured on the clip's first
-   * CALIBRATION_FRAMES frames (toDelta's `thresholds` with thresholdScale 'activation'), e.g. posenetDeltaThresholds.
-   * Layers it does not name take `threshold`, relative too.
+   * CALIBRATION_FRAMES frames (toDelta's `thresholds` with thresholdScale 'activation'), e.g. a map tuneThresholds
+   * made for this camera (benchmarks/models/tune_pck.ts). `threshold` and `inputThreshold` are then relative too,
+   * for the layers it does not name.
    */
   thresholds?: {[layerName: string]: number};
   /** The input change test's neighbourhood, odd (toDelta's dilation; default 1: the pixel alone). */
