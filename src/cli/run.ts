@@ -99,7 +99,7 @@ export const DENSE_ABOVE_DEFAULT = 0.5;
 
 /**
  * `run`'s default dense tail on `backend`. On 'cpu' none: its delta kernels outrun tfjs-backend-cpu's dense
- * convolutions even where every pixel is active, so a tail only costs (built-in clip, `run --compare`, 60 frames: 2.17x
+ * convolutions even on layers nearly every pixel of which is active (a tail's), so a tail only costs (built-in clip, `run --compare`, 60 frames: 2.17x
  * dense with the tail, 6.85x without, the same PCK). On 'cuda' and 'tensorflow' a tail of the layers active above half
  * their pixels pays (docs/delta-kernels.md, docs/tensorflow-delta-convs.md).
  */
