@@ -10,7 +10,7 @@
  * keypoints found / all of them) and the share of the delta layers' multiply-adds skipped (frames after the first).
  * PCK and the skipped share do not depend on the backend; the backend only sets how long it takes.
  *   node dist/benchmarks/models/tune_pck.js [--backend tensorflow] [--size 289x385] [--offset 100] [--tune 20]
- *        [--holdout 100] [--budget 0.01] [--shared 0.01,0.02,0.05,0.1] [--out benchmarks/results/tune_pck_posenet_budget_<budget>.json]
+ *        [--holdout 100] [--budget 0.01] [--shared 0.01,0.02,0.05,0.1] [--out benchmarks/results/tune_pck_posenet_<H>x<W>_budget_<budget>.json]
  */
 import * as fs from 'fs';
 import * as path from 'path';
@@ -59,7 +59,7 @@ async function main(): Promise<void> {
   const holdoutCount = Number(arg('holdout', '100'));
   const budget = Number(arg('budget', '0.01'));
   const shared = arg('shared', '0.01,0.02,0.05,0.1').split(',').map(Number);
-  const out = arg('out', path.join('benchmarks', 'results', `tune_pck_posenet_budget_${budget}.json`));
+  const out = arg('out', path.join('benchmarks', 'results', `tune_pck_posenet_${H}x${W}_budget_${budget}.json`));
   if (![H, W, offset, tuneCount, holdoutCount].every((n) => Number.isInteger(n) && n > 0) || !(budget > 0))
     throw new Error('bad arguments: --size HxW, --offset, --tune, --holdout whole numbers > 0, --budget > 0');
 
