@@ -9,7 +9,7 @@
  * Each setting then runs the --holdout frames after the tuning frames as one stream: pooled PCK (confident dense
  * keypoints found / all of them) and the share of the delta layers' multiply-adds skipped (frames after the first).
  * PCK and the skipped share do not depend on the backend; the backend only sets how long it takes.
- *   node dist/benchmarks/models/tune_pck.js [--backend tensorflow] [--size 289x385] [--offset 100] [--tune 20]
+ *   node dist/benchmarks/models/tune_pck.js [--backend tensorflow] [--size 289x385] [--offset 100] [--tune 30]
  *        [--holdout 100] [--budget 0.01] [--shared 0.01,0.02,0.05,0.1] [--out benchmarks/results/tune_pck_posenet_<H>x<W>_budget_<budget>.json]
  */
 import * as fs from 'fs';
@@ -55,7 +55,7 @@ async function main(): Promise<void> {
   await tf.setBackend(backend);
   const [H, W] = arg('size', '289x385').split('x').map(Number);
   const offset = Number(arg('offset', '100'));
-  const tuneCount = Number(arg('tune', '20'));
+  const tuneCount = Number(arg('tune', '30'));
   const holdoutCount = Number(arg('holdout', '100'));
   const budget = Number(arg('budget', '0.01'));
   const shared = arg('shared', '0.01,0.02,0.05,0.1').split(',').map(Number);
