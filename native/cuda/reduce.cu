@@ -101,6 +101,7 @@ __global__ void maskFractions(MaskBatch batch, float* __restrict__ out) {
   const int64_t words = (n - head) / 4;
   const uint32_t* w = reinterpret_cast<const uint32_t*>(m + head);
   unsigned long long count = 0;
+#pragma unroll 8
   for (int64_t i = threadIdx.x; i < words; i += blockDim.x) count += __popc(__vcmpne4(w[i], 0u)) >> 3;
   for (int64_t i = threadIdx.x; i < head; i += blockDim.x) count += m[i] != 0;
   for (int64_t i = head + 4 * words + threadIdx.x; i < n; i += blockDim.x) count += m[i] != 0;
@@ -128,7 +129,7 @@ void launchMaskFractions(cudaStream_t s, const uint8_t* const* masks, const int6
       batch.mask[i] = masks[first + i];
       batch.n[i] = lengths[first + i];
     }
-    maskFractions<<<k, 256, 0, s>>>(batch, out + first);
+    maskFractions<<<k, 1024, 0, s>>>(batch, out + first);  // a block per mask: wide, so its loads overlap
     TD_LAUNCHED("maskFractions");
   }
 }
