@@ -667,17 +667,13 @@ async function runCase(
       ]),
   );
   const map = isPose && args.thresholdMap != null ? args.thresholdMap : null;
-  if (map != null) {
-    const input = {threshold: NaN, dilation: MAP_DILATION}; // the input's threshold is the map's
-    variants.push(
-      {threshold: null, input},
-      ...args.denseAbove.map((denseAbove) => ({threshold: null, input, denseAbove})),
-    );
-  }
+  // The map's variants: the input's threshold is the map's, its test dilated MAP_DILATION x MAP_DILATION.
+  if (map != null)
+    variants.push({threshold: null}, ...args.denseAbove.map((denseAbove) => ({threshold: null, denseAbove})));
   const calibrationFrames = frames.slice(0, Math.min(8, args.warmup));
   const modelMacs = new Map<string, number>(); // per threshold and input test, of the all-delta model
   for (const {threshold, input, denseAbove} of variants) {
-    const macsKey = `${threshold} ${input?.threshold} ${input?.dilation}`;
+    const macsKey = threshold == null ? 'map' : `${threshold} ${input?.threshold} ${input?.dilation}`;
     peakBytes(); // a new peak for this variant
     const delta =
       threshold == null
@@ -896,7 +892,7 @@ export function markdown(r: Result): string {
   for (const c of r.cases) {
     for (const d of c.delta) {
       lines.push(
-        `| ${c.model} | ${c.size[1]}x${c.size[0]} | ${d.threshold ?? `map ${d.thresholdMap}`}${d.threshold != null && d.input != null ? `, input ${d.input.threshold}x${d.input.dilation}` : ''}${d.denseAbove != null ? `, dense above ${d.denseAbove} (${d.denseLayers?.length} layers)` : ''} | ` +
+        `| ${c.model} | ${c.size[1]}x${c.size[0]} | ${d.threshold ?? `map ${d.thresholdMap}`}${d.input != null ? `, input ${d.input.threshold}x${d.input.dilation}` : ''}${d.denseAbove != null ? `, dense above ${d.denseAbove} (${d.denseLayers?.length} layers)` : ''} | ` +
           `${f(d.timing.fps)} | ${f(c.dense.fps)} | ${f(c.torch?.fps)} | ` +
           `${f(d.speedupVsDense, 2)}x (${f(d.speedupVsDenseFolded, 2)}x) | ${d.speedupVsTorch == null ? '-' : `${d.speedupVsTorch.toFixed(2)}x`} | ` +
           `${(100 * d.error.agreement).toFixed(2)}% | ${d.error.pck == null ? '-' : `${(100 * d.error.pck).toFixed(1)}%`} | ${d.error.meanAbs.toExponential(2)} | ${d.error.maxRel.toExponential(2)} | ` +
