@@ -5,9 +5,14 @@
  * compiled stream, and that delta model with per-layer statistics gathered and read every frame (`delta-stats`, as
  * `run` does by default). Per model, in one process:
  *   - wall: step + reading every output, per frame, as `run` times it (median);
+ *   - host: the host's part of a step (no sync; median): what a GPU-bound step hides;
  *   - queued: steps issued back to back, one sync at the end (the host's per-step work overlapped with the GPU);
- *   - graph: the captured graph alone, launched `--replays` times back to back (the GPU's time per frame).
- * `--profile-replays N` brackets N graph launches of each model with the profiler range, for
+ *   - graph: the captured graph alone, `--replays` launches back to back, each after copying the next frame into the
+ *     plan's input (the clip played forwards, then backwards: no jump); the GPU's time per frame;
+ *   - static: the graph replayed on one unchanged frame: a delta model's floor (nothing changes), dense's full cost.
+ *     Replaying one frame is not a delta model's frame time: its layers see no change after the first replay.
+ * `--profile-replays N` brackets N graph launches of each model (over the clip's frames, as graph) with the
+ * profiler range, for
  *   ncu --profile-from-start off --graph-profiling node --metrics gpu__time_duration.sum --csv node ...
  * which then times every kernel node of those replays (`--models delta` profiles one model alone).
  *
@@ -80,13 +85,25 @@ function parseArgs(argv: string[]): Args {
 interface ModelTimes {
   graphNodes: number;
   wallMs: number;
+  hostMs: number;
   queuedMs: number;
   graphMs: number;
+  staticMs: number;
 }
 
-/** A stream's plan id: the graph is launched directly, without the step's input and output copies. */
-function planId(stream: CompiledStream): number {
-  return (stream as unknown as {plan: {id: number} | null}).plan!.id;
+interface PlanAccess {
+  plan: {id: number} | null;
+  loadInputs(plan: {id: number}, xs: tf.Tensor[]): void;
+}
+
+/**
+ * Launches the stream's graph directly, without the step's output copies: after copying `frame` into the plan's
+ * input (a device copy, as a step does), or on whatever the input holds (null).
+ */
+function replay(backend: CudaBackend, stream: CompiledStream, frame: tf.Tensor | null): void {
+  const s = stream as unknown as PlanAccess;
+  if (frame != null) s.loadInputs(s.plan!, [frame]);
+  backend.n.planLaunch({plan: s.plan!.id});
 }
 
 async function timeModel(
@@ -107,28 +124,52 @@ async function timeModel(
     const warm = 4; // eager frames, the capture, a first replay
     for (let i = 0; i < warm; i++) await read(stream.step(frames[i]));
     const wall: number[] = [];
+    const host: number[] = [];
     for (let i = warm; i < frames.length; i++) {
       const t0 = performance.now();
-      await read(stream.step(frames[i]));
+      const out = stream.step(frames[i]);
+      host.push(performance.now() - t0);
+      await read(out);
       wall.push(performance.now() - t0);
     }
     let t0 = performance.now();
     for (let i = warm; i < frames.length; i++) tf.dispose(stream.step(frames[i]));
     backend.n.sync();
     const queuedMs = (performance.now() - t0) / (frames.length - warm);
-    const id = planId(stream);
-    for (let i = 0; i < 20; i++) backend.n.planLaunch({plan: id});
+    // The clip forwards then backwards, so that consecutive replays always see neighbouring frames.
+    const clip = frames.slice(warm);
+    const order = [...clip, ...clip.slice().reverse()];
+    const replays = (count: number, from: number) => {
+      for (let i = 0; i < count; i++) replay(backend, stream, order[(from + i) % order.length]);
+    };
+    replays(20, 0);
     backend.n.sync();
     t0 = performance.now();
-    for (let i = 0; i < args.replays; i++) backend.n.planLaunch({plan: id});
+    replays(args.replays, 20);
     backend.n.sync();
     const graphMs = (performance.now() - t0) / args.replays;
+    replay(backend, stream, clip[0]);
+    for (let i = 0; i < 20; i++) replay(backend, stream, null);
+    backend.n.sync();
+    t0 = performance.now();
+    for (let i = 0; i < args.replays; i++) replay(backend, stream, null);
+    backend.n.sync();
+    const staticMs = (performance.now() - t0) / args.replays;
     if (args.profileReplays > 0) {
+      replays(20, 0);
+      backend.n.sync();
       backend.n.profiler({on: true});
-      for (let i = 0; i < args.profileReplays; i++) backend.n.planLaunch({plan: id});
+      replays(args.profileReplays, 20);
       backend.n.profiler({on: false});
     }
-    return {graphNodes: stream.info.graphNodes, wallMs: median(wall), queuedMs, graphMs};
+    return {
+      graphNodes: stream.info.graphNodes,
+      wallMs: median(wall),
+      hostMs: median(host),
+      queuedMs,
+      graphMs,
+      staticMs,
+    };
   } finally {
     stream.dispose();
   }
@@ -172,14 +213,15 @@ async function main(): Promise<void> {
   for (const [name, m] of args.models.map((k) => [k, byName[k]] as [string, tfl.LayersModel])) {
     const t = (results[name] = await timeModel(backend, m, frames, args, name === 'delta-stats'));
     console.log(
-      `  ${name.padEnd(11)} ${String(t.graphNodes).padStart(4)} graph nodes; wall ${t.wallMs.toFixed(3)} ms, ` +
-        `queued ${t.queuedMs.toFixed(3)} ms, graph ${t.graphMs.toFixed(3)} ms per frame`,
+      `  ${name.padEnd(11)} ${String(t.graphNodes).padStart(4)} graph nodes; wall ${t.wallMs.toFixed(3)} ms ` +
+        `(host ${t.hostMs.toFixed(3)}), queued ${t.queuedMs.toFixed(3)} ms, graph ${t.graphMs.toFixed(3)} ms ` +
+        `per frame (one unchanged frame: ${t.staticMs.toFixed(3)})`,
     );
   }
   const ratio = (key: keyof ModelTimes, ref: string, of: string) =>
     results[ref] && results[of] ? results[ref][key] / results[of][key] : null;
   const ratios = Object.fromEntries(
-    (['wallMs', 'queuedMs', 'graphMs'] as const).map((k) => [
+    (['wallMs', 'queuedMs', 'graphMs', 'staticMs'] as const).map((k) => [
       k,
       {
         vsDense: ratio(k, 'dense', 'delta'),
