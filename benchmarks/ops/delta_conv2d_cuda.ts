@@ -10,7 +10,9 @@
  * back to back and the events measure the GPU, not the host's launch rate; per call = elapsed / K; median of REPS
  * after warm-up. The work queued ahead is a 1 GiB fill (all SMs busy: clocks stay up) or, with
  * TFJS_DELTA_BENCH_QUEUE=spin, a one-thread busy wait (the GPU may lower its clocks while it spins).
- * Host time per call (the op through the tfjs engine, no sync) is reported separately.
+ * Host time per call (the op through the tfjs engine, no sync) is reported separately. The delta conv's output is
+ * written lazily (inactive pixels left to a later dense read) at every size, as the kernel's own cost; `eager` rows
+ * write the zeros (the backend's default below CudaBackend.lazyZerosAbove elements).
  * Variants (the run script runs them in the same session): TFJS_DELTA_BENCH_MODES=tf32 (only the TF32 rows),
  * TFJS_DELTA_CONV_MMA=0 (the WMMA kernel instead of the mma.sync kernel), TFJS_DELTA_CONV_MMA_NB=64
  * (64 output channels per block for 3x3 too), TFJS_DELTA_CONV_MMA_PACK=0 (no packed TF32 filter: the kernel stages
@@ -37,7 +39,7 @@ interface Row {
   tiles: number; // fraction of 16x16 input tiles active
   inputActive: number; // fraction of input pixels active
   outputActive: number; // fraction of output pixels active
-  deltaMs: number; // GPU ms per call, lazy zeros (default)
+  deltaMs: number; // GPU ms per call, lazy zeros
   eagerZerosMs: number; // GPU ms per call, inactive outputs written as zeros
   denseMs: number; // cuDNN conv2d, same shape, same run
   ratio: number; // deltaMs / denseMs
@@ -51,6 +53,7 @@ async function main(): Promise<void> {
   const opened = await cudaBenchmarkBackend();
   if (opened == null) return;
   const {cuda, device} = opened;
+  cuda.lazyZerosAbove = 0;
   const gpu = device.name;
   const rows: Row[] = [];
   const modes = process.env.TFJS_DELTA_BENCH_MODES === 'tf32' ? ['tf32'] : ['tf32', 'fp32'];

@@ -6,6 +6,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import {expect} from 'chai';
 
 import {cudaAvailability, setCudaOptions} from '../../src/backends/cuda/index';
+import type {CudaBackend} from '../../src/backends/cuda/backend';
 
 export const cuda = cudaAvailability();
 
@@ -33,6 +34,26 @@ export function describeCuda(title: string, fn: () => void): void {
     });
     fn();
   });
+}
+
+/**
+ * How delta kernels write the inactive pixels of their outputs: 'lazy' leaves them to be zeroed before a dense read
+ * at every size (the test shapes are small, which the default would write whole), 'eager' writes them always,
+ * 'default' is the backend's size rule (CudaBackend.lazyFor).
+ */
+export type ZeroWrites = 'lazy' | 'eager' | 'default';
+
+/** Runs `fn` with delta outputs written as `mode` says on the 'cuda' backend; restores the settings after. */
+export async function withZeroWrites<T>(mode: ZeroWrites, fn: () => Promise<T>): Promise<T> {
+  const b = tf.engine().findBackend('cuda') as unknown as CudaBackend;
+  const saved = [b.lazyZeros, b.lazyZerosAbove] as const;
+  b.lazyZeros = mode !== 'eager';
+  if (mode === 'lazy') b.lazyZerosAbove = 0;
+  try {
+    return await fn();
+  } finally {
+    [b.lazyZeros, b.lazyZerosAbove] = saved;
+  }
 }
 
 /** Fresh random values (never zeros, never the same twice). */

@@ -59,6 +59,8 @@ function asTyped(values: backend_util.BackendValues, dtype: DataType): ArrayBuff
   return values instanceof ctor ? (values as ArrayBufferView) : ctor.from(values as ArrayLike<number>);
 }
 
+/** Delta outputs of up to 2^20 elements (4 MB) are written whole: see CudaBackend.lazyZerosAbove. */
+const LAZY_ZEROS_ABOVE = 1 << 20;
 /** Reads of fewer bytes stay synchronous: one download costs less than the polling. */
 const ASYNC_READ_BYTES = 64 * 1024;
 /**
@@ -80,6 +82,13 @@ export class CudaBackend extends KernelBackend {
    * read by anything else (TFJS_DELTA_CUDA_LAZY_ZEROS=0: they write the zeros at once).
    */
   lazyZeros = envFlag('TFJS_DELTA_CUDA_LAZY_ZEROS', true);
+  /**
+   * Delta outputs of at most this many elements are written whole even with lazyZeros: on a small grid the zeros
+   * cost less inside the kernel that writes the output (a few microseconds at most) than the separate zeroing launch
+   * that a dense reader (a cuDNN conv, a dense layer) would need later, and small grids are where such readers are
+   * (routed to cuDNN below denseBelowBlocks). TFJS_DELTA_CUDA_LAZY_ZEROS_ABOVE; 0: every delta output lazily.
+   */
+  lazyZerosAbove = envIndex('TFJS_DELTA_CUDA_LAZY_ZEROS_ABOVE') ?? LAZY_ZEROS_ABOVE;
   /**
    * Depthwise and transposed delta convolutions on the tile-skipping direct kernel instead of cuDNN's dense conv of
    * the zero-filled delta (TFJS_DELTA_CUDA_DIRECT_CONVS=1; see cudnnDeltaConv in kernels/delta.ts).
@@ -347,6 +356,11 @@ export class CudaBackend extends KernelBackend {
   rawPtr(t: TensorInfo): Ptr {
     const d = this.data.get(t.dataId);
     return d.half ? this.floatCopy(d) : d.ptr; // a half tensor is never lazy: its float32 copy is complete
+  }
+
+  /** Whether a delta kernel writing an output of `shape` leaves its inactive pixels unwritten (lazyZerosAbove). */
+  lazyFor(shape: number[]): boolean {
+    return this.lazyZeros && shape.reduce((a, b) => a * b, 1) > this.lazyZerosAbove;
   }
 
   /**

@@ -26,7 +26,7 @@ import {
   withMask,
 } from '../../../src/index';
 import type {Activation, PadSpec2D} from '../../../src/index';
-import {describeCuda, expectParity, Input, rand} from '../../support/cuda';
+import {describeCuda, expectParity, Input, rand, withZeroWrites} from '../../support/cuda';
 import {resnet} from '../../../src/models/resnet';
 import {toDelta} from '../../../src/delta/to_delta';
 
@@ -218,76 +218,76 @@ describeCuda('cuda delta kernels: tiles, empty masks, lazy zeros', () => {
   });
 
   it('deltaAdd and deltaScaleShift (native at active pixels): masked, dense and mixed inputs, batch 3, odd sizes', async () => {
-    for (const lazyZeros of [true, false]) {
-      cudaBackend().lazyZeros = lazyZeros;
-      for (const [shape, da, db] of [
-        [[3, 13, 17, 16], 0.1, 0.3],
-        [[1, 9, 11, 70], 0.5, 1],
-        [[2, 7, 5, 3], 1, 0.2],
-        [[17, 40], 0.3, 0.6],
-      ] as Array<[number[], number, number]>) {
-        const px = shape.slice(0, -1);
-        const maybe = (x: tf.Tensor, m: tf.Tensor, density: number) =>
-          density < 1 ? withMask(x, tf.greater(m, 0.5)) : x;
-        await expectParity(
-          `deltaAdd / deltaScaleShift [${shape}] densities ${da}/${db}, lazy zeros ${lazyZeros}`,
-          [
-            rand(shape),
-            maskInput(px, da),
-            rand(shape),
-            maskInput(px, db),
-            rand([shape[shape.length - 1]]),
-            rand([shape[shape.length - 1]]),
-          ],
-          (a, ma, b, mb, scale, offset) => {
-            const x = maybe(a, ma, da),
-              y = maybe(b, mb, db);
-            const sum = deltaAdd(x, y);
-            const scaled = deltaScaleShift(x, scale as tf.Tensor1D);
-            return [
-              ...withFlags(sum),
-              ...withFlags(scaled),
-              tf.mul(sum, 3),
-              deltaAdd(sum, scaled),
-              ...withFlags(deltaScaleShift(sum, scale as tf.Tensor1D, offset as tf.Tensor1D)),
-            ];
-          },
-          FP32.rtol,
-          FP32.atol,
-        );
-      }
+    for (const zeros of ['lazy', 'eager'] as const) {
+      await withZeroWrites(zeros, async () => {
+        for (const [shape, da, db] of [
+          [[3, 13, 17, 16], 0.1, 0.3],
+          [[1, 9, 11, 70], 0.5, 1],
+          [[2, 7, 5, 3], 1, 0.2],
+          [[17, 40], 0.3, 0.6],
+        ] as Array<[number[], number, number]>) {
+          const px = shape.slice(0, -1);
+          const maybe = (x: tf.Tensor, m: tf.Tensor, density: number) =>
+            density < 1 ? withMask(x, tf.greater(m, 0.5)) : x;
+          await expectParity(
+            `deltaAdd / deltaScaleShift [${shape}] densities ${da}/${db}, ${zeros} zeros`,
+            [
+              rand(shape),
+              maskInput(px, da),
+              rand(shape),
+              maskInput(px, db),
+              rand([shape[shape.length - 1]]),
+              rand([shape[shape.length - 1]]),
+            ],
+            (a, ma, b, mb, scale, offset) => {
+              const x = maybe(a, ma, da),
+                y = maybe(b, mb, db);
+              const sum = deltaAdd(x, y);
+              const scaled = deltaScaleShift(x, scale as tf.Tensor1D);
+              return [
+                ...withFlags(sum),
+                ...withFlags(scaled),
+                tf.mul(sum, 3),
+                deltaAdd(sum, scaled),
+                ...withFlags(deltaScaleShift(sum, scale as tf.Tensor1D, offset as tf.Tensor1D)),
+              ];
+            },
+            FP32.rtol,
+            FP32.atol,
+          );
+        }
+      });
     }
-    cudaBackend().lazyZeros = true;
   });
 
   it('deltaPad2d (native): masked and dense inputs, asymmetric pads, lazy and eager zeros', async () => {
-    for (const lazyZeros of [true, false]) {
-      cudaBackend().lazyZeros = lazyZeros;
-      for (const [shape, density, padding] of [
-        [
-          [3, 9, 13, 16],
-          0.2,
+    for (const zeros of ['lazy', 'eager'] as const) {
+      await withZeroWrites(zeros, async () => {
+        for (const [shape, density, padding] of [
           [
-            [1, 2],
-            [0, 3],
+            [3, 9, 13, 16],
+            0.2,
+            [
+              [1, 2],
+              [0, 3],
+            ],
           ],
-        ],
-        [[1, 7, 6, 70], 1, 2],
-        [[2, 5, 11, 3], 0.5, [1, 0]],
-      ] as Array<[number[], number, Pad2]>) {
-        await expectParity(
-          `deltaPad2d [${shape}] density ${density} padding ${JSON.stringify(padding)}`,
-          [rand(shape), maskInput(shape.slice(0, 3), density)],
-          (x, m) => {
-            const padded = deltaPad2d(density < 1 ? delta(x, m) : (x as tf.Tensor4D), padding);
-            return [...withFlags(padded), tf.mul(padded, 2)];
-          },
-          FP32.rtol,
-          FP32.atol,
-        );
-      }
+          [[1, 7, 6, 70], 1, 2],
+          [[2, 5, 11, 3], 0.5, [1, 0]],
+        ] as Array<[number[], number, Pad2]>) {
+          await expectParity(
+            `deltaPad2d [${shape}] density ${density} padding ${JSON.stringify(padding)}, ${zeros} zeros`,
+            [rand(shape), maskInput(shape.slice(0, 3), density)],
+            (x, m) => {
+              const padded = deltaPad2d(density < 1 ? delta(x, m) : (x as tf.Tensor4D), padding);
+              return [...withFlags(padded), tf.mul(padded, 2)];
+            },
+            FP32.rtol,
+            FP32.atol,
+          );
+        }
+      });
     }
-    cudaBackend().lazyZeros = true;
   });
 
   it('sparseAccumulate inPlace: on cuda the state outputs are the state inputs, updated at active pixels only', async () => {
@@ -317,36 +317,62 @@ describeCuda('cuda delta kernels: tiles, empty masks, lazy zeros', () => {
 
   it('lazily written outputs are zeroed before a non-delta op reads them, and stay correct when reused', async () => {
     setCudaOptions({allowTF32: false});
+    const inputs = (): Input[] => [
+      rand([3, 13, 17, 16]),
+      maskInput([3, 13, 17], 0.05),
+      rand([3, 3, 16, 16], -0.3, 0.3),
+    ];
     const run = (x: tf.Tensor, m: tf.Tensor, f: tf.Tensor) => {
       const conv = deltaConv2d(delta(x, m), f as tf.Tensor4D, 1, 'same');
-      const b = cudaBackend();
-      const lazy = tf.getBackend() === 'cuda' && b.lazyZeros ? b.isLazy(conv) : false;
-      if (tf.getBackend() === 'cuda' && b.lazyZeros) expect(lazy, 'conv output is lazy').to.equal(true);
+      if (tf.getBackend() === 'cuda') expect(cudaBackend().isLazy(conv), 'conv output is lazy').to.equal(true);
       const viaOp = tf.mul(conv, 2); // a standard kernel materialises the zeros
       const again = deltaConv2d(conv as tf.Tensor4D, f as tf.Tensor4D, 1, 'same'); // a delta kernel reads it as is
       const added = deltaAdd(conv, conv); // native companion kernel: reads it as is
       return [viaOp, ...withFlags(again), ...withFlags(added)];
     };
-    await expectParity(
-      'lazy',
-      [rand([3, 13, 17, 16]), maskInput([3, 13, 17], 0.05), rand([3, 3, 16, 16], -0.3, 0.3)],
-      run,
-      FP32.rtol,
-      FP32.atol,
-    );
-    const b = cudaBackend();
-    const saved = b.lazyZeros;
-    b.lazyZeros = false;
-    try {
-      await expectParity(
+    await withZeroWrites('lazy', () => expectParity('lazy', inputs(), run, FP32.rtol, FP32.atol));
+    await withZeroWrites('eager', () =>
+      expectParity(
         'eager zeros',
-        [rand([3, 13, 17, 16]), maskInput([3, 13, 17], 0.05), rand([3, 3, 16, 16], -0.3, 0.3)],
+        inputs(),
         (x, m, f) => withFlags(deltaConv2d(delta(x, m), f as tf.Tensor4D, 1, 'same')),
         FP32.rtol,
         FP32.atol,
-      );
-    } finally {
-      b.lazyZeros = saved;
+      ),
+    );
+  });
+
+  it('by default delta outputs up to lazyZerosAbove elements are written whole, larger ones lazily', async () => {
+    setCudaOptions({allowTF32: false});
+    const b = cudaBackend();
+    const shape = [3, 13, 17, 16];
+    const size = shape.reduce((p, q) => p * q, 1);
+    // The bound's own size is written whole, one element less and the output is left lazy.
+    for (const [above, lazy] of [
+      [size, false],
+      [size - 1, true],
+    ] as Array<[number, boolean]>) {
+      await withZeroWrites('default', async () => {
+        b.lazyZerosAbove = above;
+        await expectParity(
+          `lazyZerosAbove ${above}, output of ${size} elements`,
+          [rand(shape), maskInput(shape.slice(0, 3), 0.1), rand([3, 3, 16, 16], -0.3, 0.3), rand(shape, -3, 3)],
+          (x, m, f, state) => {
+            const conv = deltaConv2d(delta(x, m), f as tf.Tensor4D, 1, 'same');
+            const acc = sparseAccumulate(tf.add(state, 0), tf.mul(state, 0.01), conv, {
+              threshold: 0.2,
+              activation: 'relu',
+            });
+            if (tf.getBackend() === 'cuda') {
+              expect(b.isLazy(conv), 'conv output lazy').to.equal(lazy);
+              expect(b.isLazy(acc.delta), 'accumulator output lazy').to.equal(lazy);
+            }
+            return [conv, ...withFlags(acc.delta), acc.accumulated, acc.residual];
+          },
+          FP32.rtol,
+          FP32.atol,
+        );
+      });
     }
   });
 });
@@ -357,6 +383,8 @@ describeCuda('cuda delta kernels: regular delta convs on small grids routed to c
   after(() => (cudaBackend().denseBelowBlocks = saved));
   const cases: Array<{x: number[]; k: number; co: number; s: number; pad: Pad; density: number}> = [
     {x: [1, 19, 25, 96], k: 1, co: 96, s: 1, pad: 'valid', density: 0.3},
+    {x: [2, 17, 23, 40], k: 1, co: 24, s: 1, pad: 'same', density: 0.1},
+    {x: [1, 19, 25, 32], k: 1, co: 32, s: 2, pad: 'same', density: 0.3},
     {x: [3, 13, 11, 24], k: 3, co: 40, s: 1, pad: 'same', density: 0.2},
     {x: [2, 15, 21, 12], k: 3, co: 32, s: 2, pad: 'same', density: 0.05},
     {
@@ -385,7 +413,13 @@ describeCuda('cuda delta kernels: regular delta convs on small grids routed to c
           `deltaConv2d ${blocks === 0 ? 'tiled' : 'cuDNN'} ${JSON.stringify(c)}`,
           inputs,
           (x, m, f) => {
-            const y = deltaConv2d(delta(x, m), f as tf.Tensor4D, c.s, c.pad, 'NHWC');
+            const xd = delta(x, m);
+            const y = deltaConv2d(xd, f as tf.Tensor4D, c.s, c.pad, 'NHWC');
+            if (tf.getBackend() === 'cuda' && blocks > 0) {
+              // cuDNN's route: a 1x1 stride-1 conv passes its input's mask on instead of computing it
+              const shared = c.k === 1 && c.s === 1 && getMask(y)!.dataId === getMask(xd)!.dataId;
+              expect(shared, 'output mask is the input mask').to.equal(c.k === 1 && c.s === 1);
+            }
             return [...withFlags(y), tf.relu(y)];
           },
           FP32.rtol,

@@ -18,7 +18,7 @@ import {deltaConvStats} from '../../../src/backends/cuda/kernels/delta';
 import {fusedDeltaConv2d, getMask, isDense, withMask} from '../../../src/index';
 import type {Activation} from '../../../src/index';
 import {toDelta} from '../../../src/delta/to_delta';
-import {describeCuda, expectParity, Input, rand} from '../../support/cuda';
+import {describeCuda, expectParity, Input, rand, withZeroWrites} from '../../support/cuda';
 
 /** Multiples of 1/`denominator` in [-8, 8] / denominator: exact in TF32, products and sums exact in float32. */
 function exactValues(shape: number[], denominator: number): Input {
@@ -89,11 +89,9 @@ describeCuda('cuda pointwise delta block: bit-exact parity with the cpu referenc
         `threshold ${threshold}, ${lazy ? 'lazy' : 'eager'} zeros`;
       it(name, async () => {
         const outShape = [...c.x.slice(0, 3), c.co];
-        const saved = cudaBackend().lazyZeros;
-        cudaBackend().lazyZeros = lazy;
         const before = deltaConvStats.pointwiseBlocks;
-        try {
-          await expectParity(
+        await withZeroWrites(lazy ? 'lazy' : 'eager', () =>
+          expectParity(
             name,
             [
               exactValues(c.x, 8),
@@ -119,10 +117,8 @@ describeCuda('cuda pointwise delta block: bit-exact parity with the cpu referenc
               ),
             0,
             0,
-          );
-        } finally {
-          cudaBackend().lazyZeros = saved;
-        }
+          ),
+        );
         expect(deltaConvStats.pointwiseBlocks - before, 'pointwise block launched').to.equal(1);
       });
     }

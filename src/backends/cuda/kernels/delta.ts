@@ -104,7 +104,7 @@ function sparseAccumulate(backend: CudaBackend, inputs: {[k: string]: TensorInfo
   const shape = d.shape.slice();
   const channels = shape[shape.length - 1];
   const pixels = channels === 0 ? 0 : sizeOf(shape) / channels;
-  const lazy = backend.lazyZeros;
+  const lazy = backend.lazyFor(shape);
   // In place: the state outputs are the state inputs (aliased, as Identity does); only active pixels are touched.
   // Half-stored state (a first frame from a half-precision layer) is read through its float32 copy: not written.
   const inPlace =
@@ -133,7 +133,7 @@ function sparseAccumulate(backend: CudaBackend, inputs: {[k: string]: TensorInfo
         outMask: backend.ptr(outMask),
         pixels,
         channels,
-        ...accumulatorArgs(backend, attrs),
+        ...accumulatorArgs(attrs, lazy),
       }),
     );
     attachDeviceMask(backend, outD, outMask, lazy);
@@ -151,7 +151,7 @@ function deltaSparsify(backend: CudaBackend, inputs: {[k: string]: TensorInfo}, 
   const channels = shape[shape.length - 1];
   // [n, h, w] of an NHWC frame; any other rank is a row of pixels (only without dilation: the op checks).
   const [n, h, w] = shape.length === 4 ? shape.slice(0, 3) : [1, 1, sizeOf(shape.slice(0, -1))];
-  const lazy = backend.lazyZeros;
+  const lazy = backend.lazyFor(shape);
   const inPlace = attrs.inPlace === true && x.dataId !== a.dataId && !backend.isHalf(a);
   const rows = attrs.dilation > 1 ? backend.makeOutput(shape.slice(0, -1), 'bool') : null;
   try {
@@ -208,10 +208,10 @@ function deltaMaxPool(backend: CudaBackend, inputs: {[k: string]: TensorInfo}, a
     pt: i.padInfo.top,
     pl: i.padInfo.left,
   };
-  const lazy = backend.lazyZeros;
+  const outShape = [i.batchSize, i.outHeight, i.outWidth, i.inChannels];
+  const lazy = backend.lazyFor(outShape);
   const m = inputMask(backend, d);
   try {
-    const outShape = [i.batchSize, i.outHeight, i.outWidth, i.inChannels];
     const [outD, outA, outMask] = withOutputs(
       backend,
       [
@@ -312,7 +312,7 @@ function runDeltaConv(backend: CudaBackend, c: ConvCall): TensorInfo {
   const packed = packedFilter(backend, c);
   const m = inputMask(backend, c.x);
   const withMask = c.bias == null;
-  const lazy = withMask && backend.lazyZeros;
+  const lazy = withMask && backend.lazyFor(c.outShape);
   try {
     const outs = [backend.makeOutput(c.outShape, 'float32')];
     if (withMask) outs.push(backend.makeOutput(c.outShape.slice(0, 3), 'bool'));
@@ -457,10 +457,17 @@ function cudnnDeltaConv(backend: CudaBackend, c: ConvCall, denseConv: () => Tens
         applyBiasActivation(backend, y, c.bias);
         return;
       }
-      const outMask = backend.makeOutput(c.outShape.slice(0, 3), 'bool');
-      backend.filling(outMask, () =>
-        backend.n.deltaConvMask({geometry: convGeometry(c), mask: m.ptr, outMask: backend.ptr(outMask)}),
-      );
+      const same = m.ptr !== 0 && m.temp == null && maskPreserving(c.info) ? maskOf(c.x)! : null;
+      let outMask: TensorInfo;
+      if (same != null) {
+        backend.incRef(same.dataId); // the output shares the input's mask buffer (as deltaScaleShift)
+        outMask = {dataId: same.dataId, shape: same.shape, dtype: 'bool'};
+      } else {
+        outMask = backend.makeOutput(c.outShape.slice(0, 3), 'bool');
+        backend.filling(outMask, () =>
+          backend.n.deltaConvMask({geometry: convGeometry(c), mask: m.ptr, outMask: backend.ptr(outMask)}),
+        );
+      }
       // cuDNN's FFT and Winograd engines leave rounding noise (~1e-7) where a delta output must be exactly zero:
       // inactive pixels are zeroed, lazily (before a dense read) or now.
       if (!backend.lazyZeros) {
@@ -477,6 +484,23 @@ function cudnnDeltaConv(backend: CudaBackend, c: ConvCall, denseConv: () => Tens
   } finally {
     releaseMask(backend, m);
   }
+}
+
+/** A 1x1 stride-1 unpadded convolution: each output pixel reads its own input pixel, so the output mask is the input's. */
+function maskPreserving(i: backend_util.Conv2DInfo): boolean {
+  const p = i.padInfo;
+  return (
+    i.filterHeight === 1 &&
+    i.filterWidth === 1 &&
+    i.strideHeight === 1 &&
+    i.strideWidth === 1 &&
+    p.top === 0 &&
+    p.bottom === 0 &&
+    p.left === 0 &&
+    p.right === 0 &&
+    i.outHeight === i.inHeight &&
+    i.outWidth === i.inWidth
+  );
 }
 
 /** A depthwise delta conv's call: its geometry from `attrs`, filter [kh, kw, c, multiplier]. */
@@ -546,25 +570,25 @@ function fusedDeltaDepthwiseConv2d(
     fusedStageFits(info.inChannels) &&
     fusedStateFits(backend, inputs);
   if (!fits) return composedDeltaConvAccumulate(FusedDeltaDepthwiseConv2D, inputs, attrs);
-  return runFusedBlock(backend, c, inputs, attrs, (m, outs) =>
+  return runFusedBlock(backend, c, inputs, attrs, (m, outs, lazy) =>
     backend.n.deltaDepthwiseAccumulate({
       geometry: convGeometry(c),
       x: deltaData(backend, x, m),
       mask: m.ptr,
       w: c.w,
       ...outs,
-      ...accumulatorArgs(backend, attrs),
+      ...accumulatorArgs(attrs, lazy),
     }),
   );
 }
 
-/** The accumulator's arguments of a launch: sparseAccumulate's, or a fused block's epilogue. */
-function accumulatorArgs(backend: CudaBackend, attrs: SparseAccumulateAttrs) {
+/** The accumulator's arguments of a launch: sparseAccumulate's, or a fused block's epilogue (`lazy`: its delta output). */
+function accumulatorArgs(attrs: SparseAccumulateAttrs, lazy: boolean) {
   return {
     threshold: attrs.threshold,
     act: activationCode(attrs.activation),
     alpha: attrs.alpha ?? 0.2,
-    writeZeros: !backend.lazyZeros,
+    writeZeros: !lazy,
   };
 }
 
@@ -583,11 +607,11 @@ function runFusedBlock(
   c: ConvCall,
   inputs: {[k: string]: TensorInfo},
   attrs: SparseAccumulateAttrs,
-  launch: (m: InputMask, outs: {a: Ptr; r: Ptr; outD: Ptr; outMask: Ptr}) => void,
+  launch: (m: InputMask, outs: {a: Ptr; r: Ptr; outD: Ptr; outMask: Ptr}, lazy: boolean) => void,
 ): TensorInfo[] {
   const {x, accumulated: a, residual: r} = inputs;
-  const lazy = backend.lazyZeros;
   const shape = c.outShape.slice();
+  const lazy = backend.lazyFor(shape);
   const inPlace = attrs.inPlace === true && a.dataId !== x.dataId && r.dataId !== x.dataId;
   const stateOf = (t: TensorInfo): TensorInfo => (inPlace ? alias(backend, t) : backend.copyOf(t));
   const m = inputMask(backend, x);
@@ -596,12 +620,11 @@ function runFusedBlock(
     const outMask = backend.makeOutput(shape.slice(0, 3), 'bool');
     const state = [stateOf(a), stateOf(r)];
     withOutputs<TensorInfo[]>(backend, [outD, outMask, ...state], () =>
-      launch(m, {
-        a: backend.ptr(state[0]),
-        r: backend.ptr(state[1]),
-        outD: backend.ptr(outD),
-        outMask: backend.ptr(outMask),
-      }),
+      launch(
+        m,
+        {a: backend.ptr(state[0]), r: backend.ptr(state[1]), outD: backend.ptr(outD), outMask: backend.ptr(outMask)},
+        lazy,
+      ),
     );
     attachDeviceMask(backend, outD, outMask, lazy);
     return [outD, ...state];
@@ -632,7 +655,7 @@ function fusedDeltaConv2d(
   if (scratchInts < 0) return composedDeltaConvAccumulate(FusedDeltaConv2D, inputs, attrs);
   const scratch = backend.makeOutput([scratchInts], 'int32');
   try {
-    return runFusedBlock(backend, c, inputs, attrs, (m, outs) => {
+    return runFusedBlock(backend, c, inputs, attrs, (m, outs, lazy) => {
       backend.n.deltaPointwiseAccumulate({
         geometry,
         x: deltaData(backend, x, m),
@@ -640,7 +663,7 @@ function fusedDeltaConv2d(
         packedFilter: packed,
         ...outs,
         scratch: backend.ptr(scratch),
-        ...accumulatorArgs(backend, attrs),
+        ...accumulatorArgs(attrs, lazy),
       });
       deltaConvStats.tensorCore++;
       deltaConvStats.pointwiseBlocks++;

@@ -37,7 +37,7 @@ function deltaScaleShift(backend: CudaBackend, {x, scale, offset}: Inputs): Tens
   requireFloat('deltaScaleShift', x, scale);
   const [pixels, channels] = pixelsAndChannels(x);
   const m = inputMask(backend, x);
-  const lazy = m.ptr !== 0 && backend.lazyZeros;
+  const lazy = m.ptr !== 0 && backend.lazyFor(x.shape);
   const y = backend.makeOutput(x.shape.slice(), 'float32');
   return backend.filling(y, () => {
     backend.n.deltaScale({
@@ -64,7 +64,7 @@ function deltaAdd(backend: CudaBackend, {a, b}: Inputs): TensorInfo | null {
   const ma = inputMask(backend, a);
   const mb = inputMask(backend, b);
   const masked = ma.ptr !== 0 && mb.ptr !== 0;
-  const lazy = masked && backend.lazyZeros;
+  const lazy = masked && backend.lazyFor(a.shape);
   const y = backend.makeOutput(a.shape.slice(), 'float32');
   return backend.filling(y, () => {
     const outMask = masked ? backend.makeOutput(a.shape.slice(0, -1), 'bool') : null;
@@ -106,7 +106,7 @@ function deltaPad2D(backend: CudaBackend, {x}: Inputs, attrs: DeltaPad2DAttrs): 
   const [n, h, w, c] = x.shape;
   const outShape = [n, h + top + bottom, w + left + right, c];
   const m = inputMask(backend, x);
-  const lazy = backend.lazyZeros;
+  const lazy = backend.lazyFor(outShape);
   const y = backend.makeOutput(outShape, 'float32');
   return backend.filling(y, () => {
     const outMask = backend.makeOutput(outShape.slice(0, 3), 'bool');
