@@ -226,7 +226,10 @@ describeEachBackend('thresholds relative to the activation scale', () => {
     expect(ra.skipped, `${ctx}: and skips work`).to.be.above(0.1);
     expect(Math.abs(rb.skipped - ra.skipped), `${ctx}: skipped share`).to.be.at.most(0.002);
     expect(Math.abs(rb.inputActive - ra.inputActive), `${ctx}: input active fraction`).to.be.at.most(0.002);
-    expect(Math.abs(rb.error - ra.error), `${ctx}: relative error`).to.be.at.most(1e-3 * ra.error);
+    // Float rounding differs between the two models (the x255 scale is folded into the first conv), so an element
+    // near its threshold may truncate in one and not the other: seed 1661585766 flipped 1e-4 of the skipped share
+    // and moved the error by 0.28%. A wrong scale moves both by orders of magnitude (the absolute case below).
+    expect(Math.abs(rb.error - ra.error), `${ctx}: relative error`).to.be.at.most(1e-2 * ra.error);
     // Absolute thresholds do not carry over: 0.05 on 0-255 pixels sends nearly every changed pixel.
     const absA = toDelta(unit, {threshold: 0.05, stats: true});
     const absB = toDelta(bytes, {threshold: 0.05, stats: true});
