@@ -9,6 +9,7 @@
 // they divide by 4, and a 3x3 window's loads unrolled so that all nine are in flight at once.
 #include "delta.h"
 #include "delta_activation.cuh"
+#include "vec.cuh"
 
 namespace tfjs_delta {
 namespace {
@@ -16,26 +17,9 @@ namespace {
 constexpr int kThreads = 128;
 constexpr size_t kStageBytes = 48 * 1024;
 
-template <int VEC>
-struct Vec {
-  float v[VEC];
-};
-template <int VEC>
-__device__ __forceinline__ Vec<VEC> loadVec(const float* p) {
-  Vec<VEC> out;
-  if constexpr (VEC == 4) {
-    const float4 t = *reinterpret_cast<const float4*>(p);
-    out.v[0] = t.x, out.v[1] = t.y, out.v[2] = t.z, out.v[3] = t.w;
-  } else {
-#pragma unroll
-    for (int i = 0; i < VEC; ++i) out.v[i] = p[i];
-  }
-  return out;
-}
-
 // A group of `group` lanes (a power of two <= 32) per output pixel, each lane VEC channels at a time; `stage`
-// holds the group's conv outputs for the flush decision. TAPS: the window's size when known at compile time (its
-// loads are then unrolled and all in flight at once), else 0.
+// holds each lane's conv outputs between the flush decision and the writes (a lane reads back only its own). TAPS: the
+// window's size when known at compile time (its loads are then unrolled and all in flight at once), else 0.
 template <int VEC, int TAPS>
 __global__ void depthwiseAccumulateKernel(DeltaConvParams p, const float* __restrict__ x,
                                           const uint8_t* __restrict__ mask, const float* __restrict__ w,
@@ -93,21 +77,27 @@ __global__ void depthwiseAccumulateKernel(DeltaConvParams p, const float* __rest
     }
     for (int off = group / 2; off > 0; off >>= 1) largest = fmaxf(largest, __shfl_xor_sync(groupMask, largest, off));
     const bool flush = (double)largest > threshold;
-    __syncwarp(groupMask);  // with VEC > 1, another lane of the group staged channel c
-    for (int c = g; c < p.c; c += group) {
-      const float av = a[o + c], s = r[o + c] + stage[c];
-      if (flush) {
-        const float next = av + s;
-        outD[o + c] = (float)(deltaActivate(act, next, alpha) - deltaActivate(act, av, alpha));
-        a[o + c] = next;
-        r[o + c] = 0.f;
-      } else {
-        if (writeZeros) outD[o + c] = 0.f;
-        r[o + c] = s;
+    // Each lane finishes the channels it staged (no other lane's), with the loads and stores of the first pass.
+    for (int v = g; v < vecs; v += group) {
+      const int c0 = v * VEC;
+      const Vec<VEC> av = loadVec<VEC>(a + o + c0), rv = loadVec<VEC>(r + o + c0);
+      Vec<VEC> d, nextA, nextR;
+#pragma unroll
+      for (int i = 0; i < VEC; ++i) {
+        const float s = rv.v[i] + stage[c0 + i], next = av.v[i] + s;
+        d.v[i] = flush ? (float)(deltaActivate(act, next, alpha) - deltaActivate(act, av.v[i], alpha)) : 0.f;
+        nextA.v[i] = next;
+        nextR.v[i] = flush ? 0.f : s;
       }
+      if (flush) {
+        storeVec<VEC>(outD + o + c0, d);
+        storeVec<VEC>(a + o + c0, nextA);
+      } else if (writeZeros) {
+        storeVec<VEC>(outD + o + c0, d);
+      }
+      storeVec<VEC>(r + o + c0, nextR);
     }
     if (g == 0) outMask[q] = flush ? 1 : 0;
-    __syncwarp(groupMask);  // the group's next pixel rewrites stage
   }
 }
 
