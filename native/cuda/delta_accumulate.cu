@@ -17,11 +17,11 @@ inline int blocksFor(int64_t n, int perBlock) { return deltaGrid(n, perBlock); }
 
 // A group of G lanes per pixel (G = the channel count, or for sparseAccumulate the count of VEC-float groups of
 // channels, rounded up to a power of two, at most a warp), lanes over channels, so that a 3-channel input does not
-// leave 29 of 32 lanes idle. A warp takes 32 / G consecutive pixels
-// and every lane runs the loop and the shuffles, so that the group reductions see a converged warp. An inactive
-// pixel only carries its state over (the state outputs are new buffers); an active one is evaluated twice: once
-// for the flush decision (max over channels), once to write. In place (outA == a, outR == r; no __restrict__ on
-// them): each element is read before it is written, by the same lane.
+// leave 29 of 32 lanes idle. A warp takes 32 / G consecutive pixels and every lane runs the loop and the shuffles,
+// so that the group reductions see a converged warp. An inactive pixel only carries its state over (the state
+// outputs are new buffers); an active one is evaluated twice: once for the flush decision (max over channels), once
+// to write. In place (outA == a, outR == r; no __restrict__ on them): each element is read before it is written,
+// by the same lane.
 template <int G, int VEC>
 __global__ void sparseAccumulateKernel(const float* a, const float* r, const float* __restrict__ d,
                                        const uint8_t* __restrict__ mask, float* __restrict__ outD, float* outA,
