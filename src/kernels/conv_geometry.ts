@@ -24,3 +24,21 @@ export function deltaConv2DInfo(
     depthwise,
   );
 }
+
+/**
+ * A pointwise convolution: 1x1, stride 1, unpadded. Each output pixel reads only its own input pixel, so a delta
+ * input's mask is the output's, and the conv is one matrix product over the pixels.
+ */
+export function isPointwise(info: backend_util.Conv2DInfo): boolean {
+  const p = info.padInfo;
+  return (
+    info.filterHeight === 1 &&
+    info.filterWidth === 1 &&
+    info.strideHeight === 1 &&
+    info.strideWidth === 1 &&
+    p.top === 0 &&
+    p.bottom === 0 &&
+    p.left === 0 &&
+    p.right === 0
+  );
+}

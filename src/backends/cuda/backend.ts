@@ -360,7 +360,7 @@ export class CudaBackend extends KernelBackend {
 
   /** Whether a delta kernel writing an output of `shape` leaves its inactive pixels unwritten (lazyZerosAbove). */
   lazyFor(shape: number[]): boolean {
-    return this.lazyZeros && shape.reduce((a, b) => a * b, 1) > this.lazyZerosAbove;
+    return this.lazyZeros && util.sizeFromShape(shape) > this.lazyZerosAbove;
   }
 
   /**

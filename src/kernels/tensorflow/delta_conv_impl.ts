@@ -20,7 +20,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type {KernelConfig, Tensor, TensorInfo} from '@tensorflow/tfjs-core';
 
 import {attachMask, maskShapeOf} from '../../ops/mask';
-import {deltaConv2DInfo} from '../conv_geometry';
+import {deltaConv2DInfo, isPointwise} from '../conv_geometry';
 import {ConvGeometry, explicitPads, NodeBackend, TfOps} from './tf_ops';
 
 export type DeltaConvRoute = 'auto' | 'tile' | 'dense';
@@ -111,13 +111,7 @@ export function deltaConvConfig(kernelName: string, depthwise: boolean): KernelC
 
       function routed(): Tensor {
         const mask = ops.boolMask(x);
-        const pointwise =
-          !depthwise &&
-          info.filterHeight === 1 &&
-          info.filterWidth === 1 &&
-          info.strideHeight === 1 &&
-          info.strideWidth === 1 &&
-          g.pads.flat().every((p) => p === 0);
+        const pointwise = !depthwise && isPointwise(info);
         if (mask == null) {
           // A dense input still leaves output pixels that see only padding inactive.
           const active = reachOf(new Uint8Array(info.batchSize * info.inHeight * info.inWidth).fill(1), info, g);

@@ -38,6 +38,7 @@ import {applyBiasActivation} from './elementwise';
 import {alias, registerCuda, requireFloat, sizeOf, stridesOf, transposeInto, unsupported} from './util';
 import {envFlag} from '../../../io/env';
 import {composedDeltaConvAccumulate} from '../../../kernels/composite/FusedDeltaConvs';
+import {isPointwise} from '../../../kernels/conv_geometry';
 
 const ACTIVATIONS: {[k in Activation]: number} = {
   linear: UnaryOp.linear,
@@ -457,10 +458,10 @@ function cudnnDeltaConv(backend: CudaBackend, c: ConvCall, denseConv: () => Tens
         applyBiasActivation(backend, y, c.bias);
         return;
       }
-      const same = m.ptr !== 0 && m.temp == null && maskPreserving(c.info) ? maskOf(c.x)! : null;
+      const same = m.ptr !== 0 && m.temp == null && isPointwise(c.info) ? maskOf(c.x)! : null;
       let outMask: TensorInfo;
       if (same != null) {
-        backend.incRef(same.dataId); // the output shares the input's mask buffer (as deltaScaleShift)
+        backend.incRef(same.dataId); // a pointwise conv's output mask is its input's: the buffer is shared
         outMask = {dataId: same.dataId, shape: same.shape, dtype: 'bool'};
       } else {
         outMask = backend.makeOutput(c.outShape.slice(0, 3), 'bool');
@@ -484,23 +485,6 @@ function cudnnDeltaConv(backend: CudaBackend, c: ConvCall, denseConv: () => Tens
   } finally {
     releaseMask(backend, m);
   }
-}
-
-/** A 1x1 stride-1 unpadded convolution: each output pixel reads its own input pixel, so the output mask is the input's. */
-function maskPreserving(i: backend_util.Conv2DInfo): boolean {
-  const p = i.padInfo;
-  return (
-    i.filterHeight === 1 &&
-    i.filterWidth === 1 &&
-    i.strideHeight === 1 &&
-    i.strideWidth === 1 &&
-    p.top === 0 &&
-    p.bottom === 0 &&
-    p.left === 0 &&
-    p.right === 0 &&
-    i.outHeight === i.inHeight &&
-    i.outWidth === i.inWidth
-  );
 }
 
 /** A depthwise delta conv's call: its geometry from `attrs`, filter [kh, kw, c, multiplier]. */
