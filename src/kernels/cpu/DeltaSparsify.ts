@@ -38,21 +38,39 @@ export const deltaSparsifyConfig: KernelConfig = {
   },
 };
 
-/** OR of `flags` ([n, h, w] of an NHWC shape) over the k x k window centred on each pixel, clipped at the edges. */
+/**
+ * OR of `flags` ([n, h, w] of an NHWC shape) over the k x k window centred on each pixel, clipped at the edges: a
+ * running count of the set flags in the window, along rows and then down columns, so the cost does not grow with k.
+ */
 function dilate(flags: Uint8Array, [n, h, w]: number[], k: number): Uint8Array {
   const r = (k - 1) / 2;
+  const rows = new Uint8Array(flags.length);
+  for (let line = 0; line < n * h; line++) {
+    const o = line * w;
+    let count = 0;
+    for (let x = 0; x < Math.min(r, w); x++) count += flags[o + x];
+    for (let x = 0; x < w; x++) {
+      if (x + r < w) count += flags[o + x + r];
+      if (x - r - 1 >= 0) count -= flags[o + x - r - 1];
+      rows[o + x] = count > 0 ? 1 : 0;
+    }
+  }
   const out = new Uint8Array(flags.length);
-  for (let b = 0; b < n; b++)
-    for (let y = 0; y < h; y++)
+  const count = new Int32Array(w);
+  for (let b = 0; b < n; b++) {
+    const plane = b * h * w;
+    count.fill(0);
+    for (let y = 0; y < Math.min(r, h); y++) for (let x = 0; x < w; x++) count[x] += rows[plane + y * w + x];
+    for (let y = 0; y < h; y++) {
+      const enter = y + r < h ? plane + (y + r) * w : -1;
+      const leave = y - r - 1 >= 0 ? plane + (y - r - 1) * w : -1;
+      const o = plane + y * w;
       for (let x = 0; x < w; x++) {
-        let any = 0;
-        for (let yy = Math.max(0, y - r); yy <= Math.min(h - 1, y + r) && !any; yy++)
-          for (let xx = Math.max(0, x - r); xx <= Math.min(w - 1, x + r); xx++)
-            if (flags[(b * h + yy) * w + xx]) {
-              any = 1;
-              break;
-            }
-        out[(b * h + y) * w + x] = any;
+        if (enter >= 0) count[x] += rows[enter + x];
+        if (leave >= 0) count[x] -= rows[leave + x];
+        out[o + x] = count[x] > 0 ? 1 : 0;
       }
+    }
+  }
   return out;
 }
