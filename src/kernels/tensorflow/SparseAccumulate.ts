@@ -29,7 +29,7 @@ export function floatBelow(t: number): number {
   return bits[0];
 }
 
-/** 'auto' picks the pixel route below PIXEL_CROSSOVER active pixels; the others force a route. */
+/** 'auto' picks the pixel route up to pixelCrossoverFor(channels) active pixels; the others force a route. */
 const options = {route: 'auto' as 'auto' | 'pixel' | 'dense'};
 export function setTensorflowSparseAccumulateRoute(route: 'auto' | 'pixel' | 'dense'): 'auto' | 'pixel' | 'dense' {
   const previous = options.route;
@@ -38,8 +38,15 @@ export function setTensorflowSparseAccumulateRoute(route: 'auto' | 'pixel' | 'de
 }
 export const sparseAccumulateRouteCounts = {pixel: 0, dense: 0};
 
-/** Active-pixel fraction above which the full-size formulas are cheaper. */
-export const PIXEL_CROSSOVER = 0.3;
+/**
+ * The active-pixel fraction above which the full-size formulas are cheaper, measured on tfjs-node (2-core CPU,
+ * benchmarks/ops/sparse_accumulate_tensorflow.ts, results in benchmarks/results/sparse_accumulate_tensorflow_cpu-2core.json):
+ * 0.05-0.15 at 24-96 channels (PoseNet's large maps), 0.31 at 192 and 384. The pixel route's gathers and scatters
+ * cost a fixed part per row on top of its elements, so longer rows (more channels) make it pay up to a larger share.
+ */
+export function pixelCrossoverFor(channels: number): number {
+  return Math.min(0.3, channels / 600);
+}
 
 export const sparseAccumulateConfig: KernelConfig = {
   kernelName: SparseAccumulate,
@@ -54,7 +61,8 @@ export const sparseAccumulateConfig: KernelConfig = {
         const flags = ops.backend.readSync(mask.dataId) as Uint8Array;
         let n = 0;
         for (let i = 0; i < flags.length; i++) if (flags[i]) n++;
-        if (options.route === 'pixel' || n <= PIXEL_CROSSOVER * flags.length) {
+        const channels = d.shape[d.shape.length - 1];
+        if (options.route === 'pixel' || n <= pixelCrossoverFor(channels) * flags.length) {
           sparseAccumulateRouteCounts.pixel++;
           return pixelRoute(ops, a, r, d, flags, n, threshold, activation, alpha);
         }
