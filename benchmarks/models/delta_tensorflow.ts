@@ -37,14 +37,11 @@ import {posePck, posesOf} from '../../src/pipeline/fidelity';
 import {posenetJsonPath} from '../../src/io/cache';
 import {PACKAGE_ROOT} from '../../src/io/package_root';
 import {vtestFrame} from '../../data/vtest';
+import {arg} from '../bench_util';
 
 const [H, W] = [288, 384];
 const CALIBRATION_FRAMES = 8;
 
-const arg = (name: string, fallback: string) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? process.argv[i + 1] : fallback;
-};
 const quantile = (v: number[], q: number) => {
   const s = [...v].sort((a, b) => a - b);
   const at = q * (s.length - 1);

@@ -28,15 +28,8 @@ import {
   worstRelativeError,
 } from '../../data/graph_models';
 import {frameTensor, vtestRgb} from '../../data/vtest';
+import {arg, median} from '../bench_util';
 
-const arg = (name: string, fallback: string) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? process.argv[i + 1] : fallback;
-};
-const median = (v: number[]) => {
-  const s = [...v].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
 const asList = (out: tf.Tensor | tf.Tensor[]): tf.Tensor[] => (Array.isArray(out) ? out : [out]);
 
 async function timed(model: tfl.LayersModel, x: tf.Tensor, stream: boolean): Promise<{ms: number; out: tf.Tensor[]}> {

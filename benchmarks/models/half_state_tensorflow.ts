@@ -30,6 +30,7 @@ import {posenet} from '../../src/models/posenet';
 import {scalarActivation} from '../../src/kernels/activations';
 import {SparseAccumulate, SparseAccumulateAttrs} from '../../src/ops/kernel_names';
 import {runModelOnVideo} from '../../src/pipeline/run_model';
+import {arg} from '../bench_util';
 
 type Way =
   | 'float32'
@@ -44,11 +45,6 @@ const WAYS: Way[] = [
   'half, emitted from the stored A',
   'half, emitted from the stored A, deltas too',
 ];
-
-const arg = (name: string, fallback: string) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? process.argv[i + 1] : fallback;
-};
 
 /** `values` rounded to the nearest IEEE half (ties to even; beyond 65504 to infinity), as float32. */
 export function roundToHalf(values: Float32Array): Float32Array {

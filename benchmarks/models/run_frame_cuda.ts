@@ -36,7 +36,7 @@ import {PACKAGE_ROOT} from '../../src/io/package_root';
 import {probeVideo} from '../../src/pipeline/ffmpeg';
 import {decodeRgb} from '../../data/vtest';
 import type {CudaBackend} from '../../src/backends/cuda/backend';
-import {median} from '../ops/cuda_timing';
+import {median} from '../bench_util';
 import {foldedDenseOf} from './delta_vtest';
 
 interface Args {

@@ -28,14 +28,10 @@ import {posenetJsonPath} from '../../src/io/cache';
 import {posePck, posesOf} from '../../src/pipeline/fidelity';
 import type {Pose} from '../../src/models/posenet_decode';
 import {vtestRgb} from '../../data/vtest';
+import {arg} from '../bench_util';
 
 const CALIBRATION_FRAMES = 8;
 const DILATION = 7;
-
-const arg = (name: string, fallback: string) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? process.argv[i + 1] : fallback;
-};
 
 interface Setting {
   name: string;

@@ -25,17 +25,13 @@ import {
   withMask,
 } from '../../src/index';
 import {PACKAGE_ROOT} from '../../src/io/package_root';
+import {median} from '../bench_util';
 
 type Backend = 'cpu' | 'tensorflow';
 const RUNS: Record<Backend, {warmup: number; runs: number}> = {
   cpu: {warmup: 1, runs: 7},
   tensorflow: {warmup: 3, runs: 21},
 };
-
-function median(v: number[]): number {
-  const s = [...v].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-}
 
 function random(shape: number[], seed: number, scale = 1): tf.Tensor {
   return tf.randomUniform(shape, -scale, scale, 'float32', seed);

@@ -12,15 +12,11 @@ import * as path from 'path';
 import {CudaBackend} from '../../src/backends/cuda/backend';
 import {cudaAvailability} from '../../src/backends/cuda/index';
 import type {DeviceInfo} from '../../src/backends/cuda/index';
+import {median} from '../bench_util';
 
 export const CALLS = 10,
   REPS = 25,
   WARMUP = 3;
-
-export function median(v: number[]): number {
-  const s = [...v].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-}
 
 export function randomTensor(shape: number[], scale = 1): tf.Tensor {
   const v = new Float32Array(shape.reduce((a, b) => a * b, 1));

@@ -22,6 +22,7 @@ import {
   tileSideFor,
 } from '../../src/kernels/tensorflow/delta_conv_impl';
 import {PACKAGE_ROOT} from '../../src/io/package_root';
+import {arg, crossover, median} from '../bench_util';
 
 interface Shape {
   name: string;
@@ -48,15 +49,6 @@ const SHAPES: Shape[] = [
   {name: 'conv3x3 s1 64->64 @72x96', h: 72, w: 96, cin: 64, cout: 64, k: 3, s: 1, d: 1, depthwise: false},
 ];
 const SHARES = [0, 0.05, 0.1, 0.2, 0.3, 0.45, 0.6, 0.8, 1];
-
-const arg = (name: string, fallback: string) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? process.argv[i + 1] : fallback;
-};
-const median = (v: number[]) => {
-  const s = [...v].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
 
 function blockDelta(sh: Shape, block: number, share: number, seed: number): tf.Tensor4D {
   return tf.tidy(() => {
@@ -133,23 +125,13 @@ async function main() {
         tileRouteMs: median(time.tileRoute),
       });
     }
-    let crossover = 1;
-    for (let i = 1; i < points.length; i++) {
-      const [a, b] = [points[i - 1], points[i]];
-      const [ga, gb] = [a.tileRouteMs - a.denseRouteMs, b.tileRouteMs - b.denseRouteMs];
-      if (ga < 0 && gb >= 0) {
-        crossover = a.activeTileFraction + (b.activeTileFraction - a.activeTileFraction) * (-ga / (gb - ga));
-        break;
-      }
-      if (i === 1 && ga >= 0) {
-        crossover = 0;
-        break;
-      }
-    }
+    const crossoverShare = crossover(
+      points.map((p) => ({x: p.activeTileFraction, sparseMs: p.tileRouteMs, denseMs: p.denseRouteMs})),
+    );
     const patch = ((t - 1) * sh.s + (sh.k - 1) * sh.d + 1) ** 2;
     console.log(
       `${sh.name}: tile ${pointwise ? 1 : t}, halo ${(patch / (t * t * sh.s * sh.s)).toFixed(2)}, crossover at active-tile ` +
-        `fraction ${crossover.toFixed(2)}`,
+        `fraction ${crossoverShare.toFixed(2)}`,
     );
     for (const p of points) {
       console.log(
@@ -158,7 +140,7 @@ async function main() {
           `${p.tileRouteMs.toFixed(2)} ms (${(p.denseMs / p.tileRouteMs).toFixed(2)}x)`,
       );
     }
-    rows.push({...sh, tile: t, halo: patch / (t * t * sh.s * sh.s), crossover, points});
+    rows.push({...sh, tile: t, halo: patch / (t * t * sh.s * sh.s), crossover: crossoverShare, points});
     filter.dispose();
   }
   const out = arg(

@@ -17,6 +17,7 @@ import * as path from 'path';
 import {sparseAccumulate, withMask} from '../../src/index';
 import {pixelCrossoverFor, setTensorflowSparseAccumulateRoute} from '../../src/kernels/tensorflow/SparseAccumulate';
 import {PACKAGE_ROOT} from '../../src/io/package_root';
+import {arg, crossover, median} from '../bench_util';
 
 const SHAPES: Array<[number, number, number]> = [
   [144, 192, 24],
@@ -27,15 +28,6 @@ const SHAPES: Array<[number, number, number]> = [
 ];
 const SHARES = [0, 0.02, 0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1];
 const BLOCK = 4;
-
-const arg = (name: string, fallback: string) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? process.argv[i + 1] : fallback;
-};
-const median = (v: number[]) => {
-  const s = [...v].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
 
 /** A delta whose active pixels are aligned BLOCK x BLOCK blocks, `share` of them; returns it and its active share. */
 function blockDelta([h, w, c]: [number, number, number], share: number, seed: number): [tf.Tensor4D, number] {
@@ -96,21 +88,11 @@ async function main() {
         pixelRouteMs: median(time.pixel),
       });
     }
-    let crossover = 1;
-    for (let i = 1; i < points.length; i++) {
-      const [p, q] = [points[i - 1], points[i]];
-      const [gp, gq] = [p.pixelRouteMs - p.denseRouteMs, q.pixelRouteMs - q.denseRouteMs];
-      if (i === 1 && gp >= 0) {
-        crossover = 0;
-        break;
-      }
-      if (gp < 0 && gq >= 0) {
-        crossover = p.share + (q.share - p.share) * (-gp / (gq - gp));
-        break;
-      }
-    }
+    const crossoverShare = crossover(
+      points.map((p) => ({x: p.share, sparseMs: p.pixelRouteMs, denseMs: p.denseRouteMs})),
+    );
     console.log(
-      `${name}: crossover at active-pixel share ${crossover.toFixed(2)} (the kernel's: ${pixelCrossoverFor(shape[2])})`,
+      `${name}: crossover at active-pixel share ${crossoverShare.toFixed(2)} (the kernel's: ${pixelCrossoverFor(shape[2])})`,
     );
     for (const p of points) {
       console.log(
@@ -118,7 +100,7 @@ async function main() {
           `pixel route ${p.pixelRouteMs.toFixed(2)} ms`,
       );
     }
-    rows.push({name, shape, crossover, kernelCrossover: pixelCrossoverFor(shape[2]), points});
+    rows.push({name, shape, crossover: crossoverShare, kernelCrossover: pixelCrossoverFor(shape[2]), points});
     tf.dispose([a, r]);
   }
   const out = arg(

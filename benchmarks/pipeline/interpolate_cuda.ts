@@ -18,15 +18,11 @@ import {flavr} from '../../src/models/flavr';
 import {interpolateVideo} from '../../src/pipeline/interpolate';
 import {probeVideo} from '../../src/pipeline/ffmpeg';
 import {compileStream, StreamPrecision} from '../../src/stream/compile_stream';
+import {median} from '../bench_util';
 
 function option(name: string): string | undefined {
   const at = process.argv.indexOf(name);
   return at >= 0 ? process.argv[at + 1] : undefined;
-}
-
-function median(v: number[]): number {
-  const s = [...v].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 }
 
 interface Row {
