@@ -18,7 +18,6 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type {KernelBackend, KernelConfig, KernelFunc, Tensor, TensorInfo} from '@tensorflow/tfjs-core';
-import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 
@@ -30,7 +29,7 @@ import {posenet} from '../../src/models/posenet';
 import {scalarActivation} from '../../src/kernels/activations';
 import {SparseAccumulate, SparseAccumulateAttrs} from '../../src/ops/kernel_names';
 import {runModelOnVideo} from '../../src/pipeline/run_model';
-import {arg} from '../bench_util';
+import {arg, runMain, writeResults} from '../bench_util';
 
 type Way =
   | 'float32'
@@ -195,31 +194,14 @@ async function main() {
     }
   }
   model.dispose();
-  const out = arg(
-    'out',
-    path.join(PACKAGE_ROOT, 'benchmarks', 'results', `half_state_tensorflow_cpu-${os.cpus().length}core.json`),
-  );
-  fs.writeFileSync(
-    out,
-    JSON.stringify(
-      {
-        benchmark: 'half_state_tensorflow',
-        backend: 'tensorflow',
-        date: new Date().toISOString(),
-        model: 'PoseNet-MobileNetV1 (trained) at 289x385',
-        note: 'deviation = max |delta - dense| / max |dense| of the first output (heatmaps), per frame; PCK as run --compare',
-        rows,
-      },
-      null,
-      1,
-    ),
-  );
-  console.log(`wrote ${out}`);
-}
-
-if (require.main === module) {
-  main().catch((e) => {
-    console.error(e);
-    process.exit(1);
+  writeResults(`half_state_tensorflow_cpu-${os.cpus().length}core.json`, {
+    benchmark: 'half_state_tensorflow',
+    backend: 'tensorflow',
+    date: new Date().toISOString(),
+    model: 'PoseNet-MobileNetV1 (trained) at 289x385',
+    note: 'deviation = max |delta - dense| / max |dense| of the first output (heatmaps), per frame; PCK as run --compare',
+    rows,
   });
 }
+
+if (require.main === module) runMain(main);

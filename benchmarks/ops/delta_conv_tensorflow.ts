@@ -11,9 +11,7 @@
  * Writes benchmarks/results/delta_conv_tensorflow_cpu-<cores>core.json.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import * as fs from 'fs';
 import * as os from 'os';
-import * as path from 'path';
 
 import {deltaConv2d, deltaDepthwiseConv2d, withMask} from '../../src/index';
 import {
@@ -21,8 +19,7 @@ import {
   setTensorflowDeltaConvOptions,
   tileSideFor,
 } from '../../src/kernels/tensorflow/delta_conv_impl';
-import {PACKAGE_ROOT} from '../../src/io/package_root';
-import {arg, crossover, median} from '../bench_util';
+import {arg, crossover, median, runMain, timeOnce, writeResults} from '../bench_util';
 
 interface Shape {
   name: string;
@@ -58,14 +55,6 @@ function blockDelta(sh: Shape, block: number, share: number, seed: number): tf.T
     const flags = tf.reshape(tf.slice(up, [0, 0, 0, 0], [1, sh.h, sh.w, 1]), [1, sh.h, sh.w]);
     return withMask(tf.randomNormal([1, sh.h, sh.w, sh.cin], 0, 1, 'float32', seed + 1), flags) as tf.Tensor4D;
   });
-}
-
-function timeOnce(fn: () => tf.Tensor): number {
-  const t0 = process.hrtime.bigint();
-  const y = fn();
-  const ms = Number(process.hrtime.bigint() - t0) / 1e6;
-  y.dispose();
-  return ms;
 }
 
 async function main() {
@@ -143,29 +132,14 @@ async function main() {
     rows.push({...sh, tile: t, halo: patch / (t * t * sh.s * sh.s), crossover: crossoverShare, points});
     filter.dispose();
   }
-  const out = arg(
-    'out',
-    path.join(PACKAGE_ROOT, 'benchmarks', 'results', `delta_conv_tensorflow_cpu-${os.cpus().length}core.json`),
-  );
-  fs.writeFileSync(
-    out,
-    JSON.stringify(
-      {
-        backend: 'tensorflow',
-        cpus: os.cpus().length,
-        runs,
-        date: new Date().toISOString(),
-        note: 'ms = median wall time of one call; ratios = dense tf op / route',
-        shapes: rows,
-      },
-      null,
-      1,
-    ),
-  );
-  console.log(`wrote ${out}`);
+  writeResults(`delta_conv_tensorflow_cpu-${os.cpus().length}core.json`, {
+    backend: 'tensorflow',
+    cpus: os.cpus().length,
+    runs,
+    date: new Date().toISOString(),
+    note: 'ms = median wall time of one call; ratios = dense tf op / route',
+    shapes: rows,
+  });
 }
 
-main().catch((e) => {
-  console.error(e);
-  process.exit(1);
-});
+runMain(main);

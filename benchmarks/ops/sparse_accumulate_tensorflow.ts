@@ -10,14 +10,11 @@
  * Writes benchmarks/results/sparse_accumulate_tensorflow_cpu-<cores>core.json.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import * as fs from 'fs';
 import * as os from 'os';
-import * as path from 'path';
 
 import {sparseAccumulate, withMask} from '../../src/index';
 import {pixelCrossoverFor, setTensorflowSparseAccumulateRoute} from '../../src/kernels/tensorflow/SparseAccumulate';
-import {PACKAGE_ROOT} from '../../src/io/package_root';
-import {arg, crossover, median} from '../bench_util';
+import {arg, crossover, median, runMain, timeOnce, writeResults} from '../bench_util';
 
 const SHAPES: Array<[number, number, number]> = [
   [144, 192, 24],
@@ -41,14 +38,6 @@ function blockDelta([h, w, c]: [number, number, number], share: number, seed: nu
   });
   const active = tf.tidy(() => tf.mean(tf.cast(tf.greater(tf.max(tf.abs(x), -1), 0), 'float32')).dataSync()[0]);
   return [x, active];
-}
-
-function timeOnce(fn: () => tf.Tensor[]): number {
-  const t0 = process.hrtime.bigint();
-  const out = fn();
-  const ms = Number(process.hrtime.bigint() - t0) / 1e6;
-  tf.dispose(out);
-  return ms;
 }
 
 async function main() {
@@ -103,30 +92,15 @@ async function main() {
     rows.push({name, shape, crossover: crossoverShare, kernelCrossover: pixelCrossoverFor(shape[2]), points});
     tf.dispose([a, r]);
   }
-  const out = arg(
-    'out',
-    path.join(PACKAGE_ROOT, 'benchmarks', 'results', `sparse_accumulate_tensorflow_cpu-${os.cpus().length}core.json`),
-  );
-  fs.writeFileSync(
-    out,
-    JSON.stringify(
-      {
-        backend: 'tensorflow',
-        cpus: os.cpus().length,
-        runs,
-        date: new Date().toISOString(),
-        loadAverage: os.loadavg(),
-        note: 'ms = median wall time of one call; share = active pixels of the delta',
-        shapes: rows,
-      },
-      null,
-      1,
-    ),
-  );
-  console.log(`wrote ${out}`);
+  writeResults(`sparse_accumulate_tensorflow_cpu-${os.cpus().length}core.json`, {
+    backend: 'tensorflow',
+    cpus: os.cpus().length,
+    runs,
+    date: new Date().toISOString(),
+    loadAverage: os.loadavg(),
+    note: 'ms = median wall time of one call; share = active pixels of the delta',
+    shapes: rows,
+  });
 }
 
-main().catch((e) => {
-  console.error(e);
-  process.exit(1);
-});
+runMain(main);
