@@ -41,7 +41,7 @@ export const sparseAccumulateRouteCounts = {pixel: 0, dense: 0};
 /**
  * The active-pixel fraction above which the full-size formulas are cheaper, measured on tfjs-node (2-core CPU,
  * benchmarks/ops/sparse_accumulate_tensorflow.ts, results in benchmarks/results/sparse_accumulate_tensorflow_cpu-2core.json):
- * 0.05-0.15 at 24-96 channels (PoseNet's large maps), 0.31 at 192 and 384. The pixel route's gathers and scatters
+ * 0.04-0.15 at 24-96 channels (PoseNet's large maps), 0.19-0.32 at 192 and 384. The pixel route's gathers and scatters
  * cost a fixed part per row on top of its elements, so longer rows (more channels) make it pay up to a larger share.
  */
 export function pixelCrossoverFor(channels: number): number {
