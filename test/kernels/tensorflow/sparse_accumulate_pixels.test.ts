@@ -3,7 +3,8 @@
  * formulas run on them, results scattered back) against the 'cpu' reference: emitted delta, its
  * mask, the new accumulated and residual, on fresh random state and fresh random masks (scattered
  * pixels, one block, a border row, nothing, everything), every activation, thresholds 0 / small /
- * large, rank 4 with batch > 1 and rank 2.
+ * large, rank 4 with batch > 1 and rank 2. Then 'auto' routing: which route a call takes either side of the
+ * measured crossover.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import {expect} from 'chai';
@@ -11,6 +12,7 @@ import {expect} from 'chai';
 import {getMask, sparseAccumulate, withMask} from '../../../src/index';
 import type {Activation} from '../../../src/index';
 import {
+  pixelCrossoverFor,
   setTensorflowSparseAccumulateRoute,
   sparseAccumulateRouteCounts,
 } from '../../../src/kernels/tensorflow/SparseAccumulate';
@@ -122,5 +124,46 @@ describeIfBackend('tensorflow', 'tensorflow sparseAccumulate pixel route', () =>
         });
       }
     }
+  }
+});
+
+describeIfBackend('tensorflow', "tensorflow sparseAccumulate: 'auto' picks the route by the measured crossover", () => {
+  // [channels, active share, route]: the crossover is min(0.3, channels / 600): 0.04 at 24 channels, 0.3 at 384.
+  let previous: string;
+  before(async () => {
+    previous = tf.getBackend();
+    await tf.setBackend('tensorflow');
+  });
+  after(async () => {
+    await tf.setBackend(previous);
+  });
+  const cases: Array<[number, number, 'pixel' | 'dense']> = [
+    [24, 0.02, 'pixel'],
+    [24, 0.1, 'dense'],
+    [384, 0.2, 'pixel'],
+    [384, 0.5, 'dense'],
+  ];
+  for (const [channels, share, route] of cases) {
+    it(`${channels} channels, ${share * 100}% of the pixels active: the ${route} route`, () => {
+      expect(pixelCrossoverFor(channels)).to.be.closeTo(Math.min(0.3, channels / 600), 1e-12);
+      const seed = freshSeed();
+      const next = seededRandom(seed);
+      const pixels = 400;
+      const mask = new Uint8Array(pixels);
+      for (let i = 0; i < Math.round(share * pixels); i++) mask[i] = 1;
+      const before = {...sparseAccumulateRouteCounts};
+      tf.tidy(() => {
+        const rand = () =>
+          tf.tensor(
+            Float32Array.from({length: pixels * channels}, () => next() * 2 - 1),
+            [1, 20, 20, channels],
+          );
+        const flags = tf.tensor(mask, [1, 20, 20], 'bool');
+        const delta = withMask(rand(), flags);
+        const out = sparseAccumulate(rand(), rand(), delta, {threshold: 0.05, activation: 'relu6'});
+        out.delta.dataSync();
+      });
+      expect(sparseAccumulateRouteCounts[route] - before[route], `seed ${seed}: ${route} route taken`).to.equal(1);
+    });
   }
 });
