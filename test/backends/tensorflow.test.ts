@@ -29,7 +29,7 @@ import {
   withMask,
 } from '../../src/index';
 import type {Activation, Pad3D, PadSpec2D, SparseAccumulateResult} from '../../src/index';
-import {describeIfBackend} from '../support/backends';
+import {describeIfBackend, runSuiteOn} from '../support/backends';
 import {seededRandom} from '../support/util';
 
 function onTileRoute(fn: () => tf.Tensor[]): tf.Tensor[] {
@@ -140,14 +140,7 @@ function expectMatchesCpu(
 }
 
 describeIfBackend('tensorflow', 'tensorflow backend kernels', () => {
-  let previous: string;
-  before(async () => {
-    previous = tf.getBackend();
-    await tf.setBackend('tensorflow');
-  });
-  after(async () => {
-    await tf.setBackend(previous);
-  });
+  runSuiteOn('tensorflow');
 
   const nodeBackend = () => tf.backend() as NodeBackend;
 

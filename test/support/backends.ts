@@ -101,6 +101,18 @@ export function describeIfBackend(name: string, title: string, fn: () => void): 
   });
 }
 
+/** Inside a describe: the suite's tests run on backend `name`, and the backend before them is restored after. */
+export function runSuiteOn(name: string): void {
+  let previous: string;
+  before(async () => {
+    previous = tf.getBackend();
+    await tf.setBackend(name);
+  });
+  after(async () => {
+    await tf.setBackend(previous);
+  });
+}
+
 /** Defines `fn`'s suite once per backend, as "<title> [backend]". */
 export function describeEachBackend(title: string, fn: (backend: string) => void): void {
   for (const status of statuses) {

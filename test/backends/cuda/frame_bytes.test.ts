@@ -8,6 +8,7 @@ import {expect} from 'chai';
 
 import {CudaBackend} from '../../../src/backends/cuda/backend';
 import {framesFromBytes, framesToBytes} from '../../../src/index';
+import {runSuiteOn} from '../../support/backends';
 import {describeCuda} from '../../support/cuda';
 
 function randomBytes(n: number): Uint8Array {
@@ -21,14 +22,7 @@ function cuda(): CudaBackend {
 }
 
 describeCuda('frame bytes and asynchronous reads on cuda', () => {
-  let previous: string;
-  before(async () => {
-    previous = tf.getBackend();
-    await tf.setBackend('cuda');
-  });
-  after(async () => {
-    await tf.setBackend(previous);
-  });
+  runSuiteOn('cuda');
 
   it('round-trips a 1080p-sized frame through the asynchronous read path', async () => {
     const shape = [1, 1, 1080 / 4, 1920 / 4 + 1, 3]; // 390 KiB of bytes, 1.5 MiB of floats: above the sync limit

@@ -19,7 +19,7 @@ import {
   setTensorflowDeltaConvOptions,
 } from '../../../src/kernels/tensorflow/delta_conv_impl';
 import {randomizeWeights} from '../../../data/models';
-import {describeIfBackend} from '../../support/backends';
+import {describeIfBackend, runSuiteOn} from '../../support/backends';
 import {denseConv2d} from '../../support/dense_reference';
 import {expectClose, freshSeed, seededRandom} from '../../support/util';
 
@@ -208,14 +208,7 @@ describeIfBackend('tensorflow', 'tensorflow delta conv tile route', () => {
 });
 
 describeIfBackend('tensorflow', 'tensorflow delta conv routing inside a delta model', () => {
-  let previous: string;
-  before(async () => {
-    previous = tf.getBackend();
-    await tf.setBackend('tensorflow');
-  });
-  after(async () => {
-    await tf.setBackend(previous);
-  });
+  runSuiteOn('tensorflow');
 
   it('threshold 0 equals the dense model over 60 frames whose activity swings across the crossover', () => {
     const seed = freshSeed();

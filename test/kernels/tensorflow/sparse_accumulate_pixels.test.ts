@@ -16,7 +16,7 @@ import {
   setTensorflowSparseAccumulateRoute,
   sparseAccumulateRouteCounts,
 } from '../../../src/kernels/tensorflow/SparseAccumulate';
-import {describeIfBackend} from '../../support/backends';
+import {describeIfBackend, runSuiteOn} from '../../support/backends';
 import {freshSeed, seededRandom} from '../../support/util';
 
 const KINDS = ['scattered pixels', 'one block', 'border row', 'all inactive', 'all active'] as const;
@@ -129,14 +129,7 @@ describeIfBackend('tensorflow', 'tensorflow sparseAccumulate pixel route', () =>
 
 describeIfBackend('tensorflow', "tensorflow sparseAccumulate: 'auto' picks the route by the measured crossover", () => {
   // [channels, active share, route]: the crossover is min(0.3, channels / 600): 0.04 at 24 channels, 0.3 at 384.
-  let previous: string;
-  before(async () => {
-    previous = tf.getBackend();
-    await tf.setBackend('tensorflow');
-  });
-  after(async () => {
-    await tf.setBackend(previous);
-  });
+  runSuiteOn('tensorflow');
   const cases: Array<[number, number, 'pixel' | 'dense']> = [
     [24, 0.02, 'pixel'],
     [24, 0.1, 'dense'],
