@@ -82,7 +82,9 @@ function storeAs(way: Way): () => void {
     const backend = args.backend as KernelBackend;
     const {activation, alpha} = args.attrs as unknown as SparseAccumulateAttrs;
     const accumulated = (args.inputs as {accumulated: TensorInfo}).accumulated;
-    const old = Float32Array.from(backend.readSync(accumulated.dataId) as Float32Array);
+    const emitsFromStored = way.startsWith('half, emitted from the stored A');
+    // The state before the call, for f(stored old): copied, in case a kernel updates its state in place.
+    const old = emitsFromStored ? Float32Array.from(backend.readSync(accumulated.dataId) as Float32Array) : null;
     const [d, a, r] = kernelFunc(args) as TensorInfo[];
     const av = backend.readSync(a.dataId) as Float32Array;
     const rv = backend.readSync(r.dataId) as Float32Array;
@@ -103,7 +105,7 @@ function storeAs(way: Way): () => void {
     const out = [d, written(a, an), written(r, rn)];
     backend.disposeData(a.dataId);
     backend.disposeData(r.dataId);
-    if (way.startsWith('half, emitted from the stored A')) {
+    if (old != null) {
       // f(new) - f(old) of the values stored, at the flushed pixels, so that the emitted deltas telescope to f(A).
       const delta = tf.engine().makeTensorFromTensorInfo(d, backend);
       const mask = getMask(delta);

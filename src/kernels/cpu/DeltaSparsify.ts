@@ -39,38 +39,25 @@ export const deltaSparsifyConfig: KernelConfig = {
 };
 
 /**
- * OR of `flags` ([n, h, w] of an NHWC shape) over the k x k window centred on each pixel, clipped at the edges: a
- * running count of the set flags in the window, along rows and then down columns, so the cost does not grow with k.
+ * OR of `flags` ([n, h, w] of an NHWC shape) over the k x k window centred on each pixel, clipped at the edges: along
+ * rows, then down columns, each a running count of the set flags in the window, so the cost does not grow with k.
  */
 function dilate(flags: Uint8Array, [n, h, w]: number[], k: number): Uint8Array {
   const r = (k - 1) / 2;
   const rows = new Uint8Array(flags.length);
-  for (let line = 0; line < n * h; line++) {
-    const o = line * w;
-    let count = 0;
-    for (let x = 0; x < Math.min(r, w); x++) count += flags[o + x];
-    for (let x = 0; x < w; x++) {
-      if (x + r < w) count += flags[o + x + r];
-      if (x - r - 1 >= 0) count -= flags[o + x - r - 1];
-      rows[o + x] = count > 0 ? 1 : 0;
-    }
-  }
+  for (let line = 0; line < n * h; line++) orWindow(flags, rows, line * w, w, 1, r);
   const out = new Uint8Array(flags.length);
-  const count = new Int32Array(w);
-  for (let b = 0; b < n; b++) {
-    const plane = b * h * w;
-    count.fill(0);
-    for (let y = 0; y < Math.min(r, h); y++) for (let x = 0; x < w; x++) count[x] += rows[plane + y * w + x];
-    for (let y = 0; y < h; y++) {
-      const enter = y + r < h ? plane + (y + r) * w : -1;
-      const leave = y - r - 1 >= 0 ? plane + (y - r - 1) * w : -1;
-      const o = plane + y * w;
-      for (let x = 0; x < w; x++) {
-        if (enter >= 0) count[x] += rows[enter + x];
-        if (leave >= 0) count[x] -= rows[leave + x];
-        out[o + x] = count[x] > 0 ? 1 : 0;
-      }
-    }
-  }
+  for (let b = 0; b < n; b++) for (let x = 0; x < w; x++) orWindow(rows, out, b * h * w + x, h, w, r);
   return out;
+}
+
+/** dst[i] = OR of src over the 2r + 1 places centred on i, along the line of `length` places `step` apart from `start`. */
+function orWindow(src: Uint8Array, dst: Uint8Array, start: number, length: number, step: number, r: number): void {
+  let count = 0;
+  for (let i = 0; i < Math.min(r, length); i++) count += src[start + i * step];
+  for (let i = 0; i < length; i++) {
+    if (i + r < length) count += src[start + (i + r) * step];
+    if (i - r - 1 >= 0) count -= src[start + (i - r - 1) * step];
+    dst[start + i * step] = count > 0 ? 1 : 0;
+  }
 }
