@@ -41,11 +41,10 @@ export function crossover(points: Array<{x: number; sparseMs: number; denseMs: n
 }
 
 /** Writes `record` as JSON to `--out`, else to benchmarks/results/`name`, and says where. */
-export function writeResults(name: string, record: object): string {
+export function writeResults(name: string, record: object): void {
   const out = arg('out', path.join(PACKAGE_ROOT, 'benchmarks', 'results', name));
   fs.writeFileSync(out, JSON.stringify(record, null, 1));
   console.log(`wrote ${out}`);
-  return out;
 }
 
 /** Runs a benchmark's main, exiting non-zero with the error if it fails. */
