@@ -19,6 +19,8 @@ export type {FusedDeltaDepthwiseConv2dArgs} from './ops/fused_delta_depthwise_co
 export {deltaConv2dTranspose} from './ops/delta_conv2d_transpose';
 export {sparseAccumulate} from './ops/sparse_accumulate';
 export type {SparseAccumulateConfig, SparseAccumulateResult} from './ops/sparse_accumulate';
+export {storeHalf} from './ops/store_half';
+export type {StatePrecision} from './ops/kernel_names';
 export {deltaSparsify} from './ops/delta_sparsify';
 export type {DeltaSparsifyConfig, DeltaSparsifyResult} from './ops/delta_sparsify';
 export {deltaMaxPool} from './ops/delta_max_pool';

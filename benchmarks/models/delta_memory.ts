@@ -1,10 +1,11 @@
 /**
  * Where a delta model's GPU memory goes, step by step: ResNet-50 pose (seeded weights) on vtest.avi at
- * batch N (stream b starts `offset` x b frames later), every layer delta and with a dense tail (denseAbove 0.5,
- * calibrated on the first 3 frames), as a compiled stream ('cuda' only):
+ * batch N (stream b starts `offset` x b frames later), as a compiled stream ('cuda' only), in each of `--configs`:
+ * 'tail' (a dense tail, denseAbove 0.5, calibrated on the first 3 frames) or 'all' (every layer delta), each with
+ * float32 or half-precision state (statePrecision 'fp32' / 'fp16'):
  *
  *   node dist/benchmarks/models/delta_memory.js [--size 576x768] [--batch 32] [--offset 9] [--steps 6]
- *        [--out benchmarks/results/delta_memory_<GPU>.json]
+ *        [--configs tail:fp32,all:fp16,all:fp32] [--out benchmarks/results/delta_memory_<GPU>.json]
  *
  * After each step (toDelta, then every stream step: the eager warm-up frames, the captured frame, replays) it
  * records the bytes in use and the peak since the step before (the backend allocator's memory().peakBytesInGPU),
@@ -19,6 +20,7 @@ import * as path from 'path';
 
 import '../../src/index';
 import {toDelta} from '../../src/delta/to_delta';
+import type {StatePrecision} from '../../src/ops/kernel_names';
 import {compileStream} from '../../src/stream/compile_stream';
 import {seededResNet50Pose} from '../../data/models';
 import {frameTensor, vtestRgb} from '../../data/vtest';
@@ -30,11 +32,31 @@ interface Args {
   batch: number;
   offset: number;
   steps: number;
+  configs: Array<{denseAbove: number | undefined; statePrecision: StatePrecision}>;
   out: string | null;
 }
 
+/** 'tail:fp32,all:fp16': a dense tail above 0.5 or every layer delta, and the state's precision. */
+function parseConfigs(value: string): Args['configs'] {
+  return value.split(',').map((spec) => {
+    const [layers, statePrecision] = spec.split(':');
+    if (!['tail', 'all'].includes(layers) || !['fp32', 'fp16'].includes(statePrecision)) {
+      throw new Error(`--configs: '${spec}' is not (tail|all):(fp32|fp16)`);
+    }
+    return {denseAbove: layers === 'tail' ? 0.5 : undefined, statePrecision: statePrecision as StatePrecision};
+  });
+}
+
 function parseArgs(argv: string[]): Args {
-  const args: Args = {height: 576, width: 768, batch: 32, offset: 9, steps: 6, out: null};
+  const args: Args = {
+    height: 576,
+    width: 768,
+    batch: 32,
+    offset: 9,
+    steps: 6,
+    configs: parseConfigs('tail:fp32,all:fp16,all:fp32'),
+    out: null,
+  };
   for (let i = 0; i < argv.length; i += 2) {
     const [flag, value] = [argv[i], argv[i + 1]];
     if (value == null) throw new Error(`${flag} needs a value`);
@@ -42,6 +64,7 @@ function parseArgs(argv: string[]): Args {
     else if (flag === '--batch') args.batch = Number(value);
     else if (flag === '--offset') args.offset = Number(value);
     else if (flag === '--steps') args.steps = Number(value);
+    else if (flag === '--configs') args.configs = parseConfigs(value);
     else if (flag === '--out') args.out = value;
     else throw new Error(`unknown argument ${flag}`);
   }
@@ -105,10 +128,12 @@ async function main(): Promise<void> {
   const model = seededResNet50Pose();
   mark(setup, 'dense model');
   const runs = [];
-  // The dense tail first: it is what `run` builds, and where the device holds less than every-layer delta needs
-  // (a 40 GB cap), the failure of the second run is recorded, not lost with the first's numbers.
-  for (const denseAbove of [0.5, undefined]) {
-    console.log(denseAbove == null ? 'every layer delta' : `dense tail above ${denseAbove}`);
+  // The dense tail first: it is what `run` builds, and where the device holds less than a later configuration needs
+  // (a 40 GB cap), that failure is recorded, not lost with the earlier numbers.
+  for (const {denseAbove, statePrecision} of args.configs) {
+    console.log(
+      `${denseAbove == null ? 'every layer delta' : `dense tail above ${denseAbove}`}, ${statePrecision} state`,
+    );
     const marks: Mark[] = [];
     let delta: ReturnType<typeof toDelta> | null = null;
     let stream: ReturnType<typeof compileStream> | null = null;
@@ -121,6 +146,7 @@ async function main(): Promise<void> {
         dilation: 7,
         denseAbove,
         calibrationFrames: denseAbove != null ? frames.slice(0, 3) : undefined,
+        statePrecision,
       });
       mark(marks, 'toDelta');
       stream = compileStream(delta);
@@ -140,7 +166,7 @@ async function main(): Promise<void> {
     stream?.dispose();
     delta?.dispose();
     mark(marks, 'disposed');
-    runs.push({denseAbove: denseAbove ?? null, stateBytes, error, marks});
+    runs.push({denseAbove: denseAbove ?? null, statePrecision, stateBytes, error, marks});
   }
   tf.dispose(frames);
   model.dispose();

@@ -283,7 +283,6 @@ const MODELS: {[name: string]: ModelSpec} = {
 
 // ---- state bytes ----------------------------------------------------------------------------
 
-/** Bytes of the per-stream buffers (accumulated input / output, residual) of every delta layer of `model`. */
 /** `model` with its batch norms folded into the convs (toDense of its delta model), as dense tails run it. */
 export function foldedDenseOf(model: tfl.LayersModel): tfl.LayersModel {
   const delta = toDelta(model, {threshold: 0});
@@ -294,7 +293,12 @@ export function foldedDenseOf(model: tfl.LayersModel): tfl.LayersModel {
   }
 }
 
+/** Bytes of the per-stream buffers (accumulated input / output, residual) of every delta layer of `model`. */
 export function deltaStateBytes(model: tfl.LayersModel): {bytes: number; tensors: number; layers: number} {
+  // 'cuda' keeps half-precision state in 2 bytes an element.
+  const backend = tf.backend() as unknown as {storedElementBytes?: (t: tf.Tensor) => number};
+  const storedBytes = (t: tf.Tensor) =>
+    backend.storedElementBytes?.(t) ?? (t.dtype === 'float32' || t.dtype === 'int32' ? 4 : 1);
   let bytes = 0,
     tensors = 0,
     layers = 0;
@@ -304,7 +308,7 @@ export function deltaStateBytes(model: tfl.LayersModel): {bytes: number; tensors
     for (const t of buffers.values()) {
       if (t.isDisposed) continue;
       tensors++;
-      bytes += t.size * (t.dtype === 'float32' || t.dtype === 'int32' ? 4 : 1);
+      bytes += t.size * storedBytes(t);
     }
   }
   return {bytes, tensors, layers};

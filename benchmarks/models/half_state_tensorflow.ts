@@ -27,6 +27,7 @@ import {ensurePosenet} from '../../src/io/cache';
 import {PACKAGE_ROOT} from '../../src/io/package_root';
 import {posenet} from '../../src/models/posenet';
 import {scalarActivation} from '../../src/kernels/activations';
+import {roundToHalf} from '../../src/kernels/half';
 import {SparseAccumulate, SparseAccumulateAttrs} from '../../src/ops/kernel_names';
 import {runModelOnVideo} from '../../src/pipeline/run_model';
 import {arg, runMain, writeResults} from '../bench_util';
@@ -44,34 +45,6 @@ const WAYS: Way[] = [
   'half, emitted from the stored A',
   'half, emitted from the stored A, deltas too',
 ];
-
-/** `values` rounded to the nearest IEEE half (ties to even; beyond 65504 to infinity), as float32. */
-export function roundToHalf(values: Float32Array): Float32Array {
-  const out = new Float32Array(values.length);
-  const bits = new Uint32Array(values.buffer, values.byteOffset, values.length);
-  const outBits = new Uint32Array(out.buffer);
-  for (let i = 0; i < values.length; i++) {
-    const x = bits[i];
-    const sign = x & 0x80000000;
-    let abs = x & 0x7fffffff;
-    if (abs > 0x7f800000) {
-      outBits[i] = x; // NaN
-    } else if (abs >= 0x477ff000) {
-      outBits[i] = sign | 0x7f800000; // 65520 and above round to infinity
-    } else if (abs >= 0x38800000) {
-      // A normal half: keep 10 of the 23 mantissa bits, ties to even.
-      abs += 0xfff + ((abs >>> 13) & 1);
-      outBits[i] = (sign | (abs & 0xffffe000)) >>> 0;
-    } else {
-      // Below 2^-14 halves are steps of 2^-24.
-      const r = Math.abs(values[i]) * 2 ** 24;
-      let f = Math.floor(r);
-      if (r - f > 0.5 || (r - f === 0.5 && f % 2 === 1)) f++;
-      out[i] = (sign ? -f : f) * 2 ** -24;
-    }
-  }
-  return out;
-}
 
 /** Wraps the 'tensorflow' SparseAccumulate kernel so that its outputs are stored as `way` says; returns the undo. */
 function storeAs(way: Way): () => void {

@@ -53,10 +53,11 @@ void launchBusyWait(cudaStream_t s, double microseconds);
 // ---- delta_accumulate.cu ----
 // act: UnaryOp codes U_LINEAR, U_RELU, U_RELU6, U_LEAKYRELU, U_SIGMOID, U_TANH. mask may be null (dense delta).
 // Inactive pixels copy a/r to outA/outR (nothing when outA == a and outR == r: in place); outD there is written
-// (zeros) only when writeZeros.
-void launchSparseAccumulate(cudaStream_t s, const float* a, const float* r, const float* d, const uint8_t* mask,
-                            float* outD, float* outA, float* outR, uint8_t* outMask, int64_t pixels, int64_t channels,
-                            double threshold, int act, double alpha, bool writeZeros);
+// (zeros) only when writeZeros. The state (a, r, outA, outR) is float32, or IEEE half with halfState (the half-state
+// rule of src/ops/sparse_accumulate.ts).
+void launchSparseAccumulate(cudaStream_t s, const void* a, const void* r, const float* d, const uint8_t* mask,
+                            float* outD, void* outA, void* outR, uint8_t* outMask, int64_t pixels, int64_t channels,
+                            double threshold, int act, double alpha, bool writeZeros, bool halfState);
 // NHWC [n, h, w, channels]: d = x - a; sent where max_c |d| > threshold holds somewhere in the dilation x dilation
 // window (odd; clipped at the image); there outD = d and outA = a + d, elsewhere outA = a (nothing when outA == a)
 // and outD zeros only when writeZeros. outMask: the sent pixels. rows: n*h*w bytes of scratch (dilation > 1 only).

@@ -3,8 +3,11 @@
 // those of src/kernels/cpu/{SparseAccumulate,DeltaSparsify,DeltaMaxPool}.ts, including their float32 roundings
 // (s = r + d and A + s in float32, f(new) - f(old) evaluated in double and rounded to float32, the flush test
 // `max_c |emitted| > threshold` on the rounded values).
+#include <type_traits>
+
 #include "delta.h"
 #include "delta_activation.cuh"
+#include "storage.cuh"
 #include "vec.cuh"
 
 namespace tfjs_delta {
@@ -15,18 +18,67 @@ constexpr int kWarps = kThreads / 32;
 
 inline int blocksFor(int64_t n, int perBlock) { return deltaGrid(n, perBlock); }
 
+// VEC consecutive state elements as floats: float32 storage through vec.cuh, half storage as VEC halves (one 8-byte
+// access for VEC == 4).
+template <int VEC>
+__device__ __forceinline__ Vec<VEC> loadState(const float* p) {
+  return loadVec<VEC>(p);
+}
+template <int VEC>
+__device__ __forceinline__ Vec<VEC> loadState(const __half* p) {
+  Vec<VEC> out;
+  if constexpr (VEC == 4) {
+    const uint2 t = *reinterpret_cast<const uint2*>(p);
+    const float2 lo = __half22float2(*reinterpret_cast<const __half2*>(&t.x));
+    const float2 hi = __half22float2(*reinterpret_cast<const __half2*>(&t.y));
+    out.v[0] = lo.x, out.v[1] = lo.y, out.v[2] = hi.x, out.v[3] = hi.y;
+  } else {
+#pragma unroll
+    for (int i = 0; i < VEC; ++i) out.v[i] = __half2float(p[i]);
+  }
+  return out;
+}
+template <int VEC>
+__device__ __forceinline__ void storeState(float* p, const Vec<VEC>& x) {
+  storeVec<VEC>(p, x);
+}
+template <int VEC>
+__device__ __forceinline__ void storeState(__half* p, const Vec<VEC>& x) {
+  if constexpr (VEC == 4) {
+    const __half2 lo = __floats2half2_rn(x.v[0], x.v[1]), hi = __floats2half2_rn(x.v[2], x.v[3]);
+    uint2 t;
+    t.x = *reinterpret_cast<const unsigned*>(&lo);
+    t.y = *reinterpret_cast<const unsigned*>(&hi);
+    *reinterpret_cast<uint2*>(p) = t;
+  } else {
+#pragma unroll
+    for (int i = 0; i < VEC; ++i) p[i] = __float2half_rn(x.v[i]);
+  }
+}
+
+// The value A' a flush stores: A + s itself in float32 state; in half state its rounding, so that the emitted
+// f(A') - f(A) is the change between the values stored and the emitted deltas telescope.
+template <typename S>
+__device__ __forceinline__ float storedSum(float sum) {
+  if constexpr (std::is_same_v<S, __half>)
+    return __half2float(__float2half_rn(sum));
+  else
+    return sum;
+}
+
 // A group of G lanes per pixel (G = the channel count, or for sparseAccumulate the count of VEC-float groups of
 // channels, rounded up to a power of two, at most a warp), lanes over channels, so that a 3-channel input does not
 // leave 29 of 32 lanes idle. A warp takes 32 / G consecutive pixels and every lane runs the loop and the shuffles,
 // so that the group reductions see a converged warp. An inactive pixel only carries its state over (the state
 // outputs are new buffers); an active one is evaluated twice: once for the flush decision (max over channels), once
 // to write. In place (outA == a, outR == r; no __restrict__ on them): each element is read before it is written,
-// by the same lane.
-template <int G, int VEC>
-__global__ void sparseAccumulateKernel(const float* a, const float* r, const float* __restrict__ d,
-                                       const uint8_t* __restrict__ mask, float* __restrict__ outD, float* outA,
-                                       float* outR, uint8_t* __restrict__ outMask, int64_t pixels, int channels,
-                                       double threshold, int act, double alpha, bool writeZeros) {
+// by the same lane. S: the state's storage (float, or __half: the rule of ops/sparse_accumulate.ts, where a flush
+// keeps what the stored A lost, sum - A', in R; in float32 that is 0).
+template <int G, int VEC, typename S>
+__global__ void sparseAccumulateKernel(const S* a, const S* r, const float* __restrict__ d,
+                                       const uint8_t* __restrict__ mask, float* __restrict__ outD, S* outA, S* outR,
+                                       uint8_t* __restrict__ outMask, int64_t pixels, int channels, double threshold,
+                                       int act, double alpha, bool writeZeros) {
   constexpr int kPerWarp = 32 / G;
   const int lane = threadIdx.x % G, vecs = channels / VEC;
   const int64_t stride = (int64_t)gridDim.x * kWarps * kPerWarp;
@@ -42,8 +94,8 @@ __global__ void sparseAccumulateKernel(const float* a, const float* r, const flo
         for (int v = lane; v < vecs; v += G) {
           const int64_t e = o + (int64_t)v * VEC;
           if (!inPlace) {
-            storeVec<VEC>(outA + e, loadVec<VEC>(a + e));
-            storeVec<VEC>(outR + e, loadVec<VEC>(r + e));
+            storeState<VEC>(outA + e, loadState<VEC>(a + e));
+            storeState<VEC>(outR + e, loadState<VEC>(r + e));
           }
           if (writeZeros) storeVec<VEC>(outD + e, zeros);
         }
@@ -54,10 +106,10 @@ __global__ void sparseAccumulateKernel(const float* a, const float* r, const flo
     if (active) {
       for (int v = lane; v < vecs; v += G) {
         const int64_t e = o + (int64_t)v * VEC;
-        const Vec<VEC> av = loadVec<VEC>(a + e), rv = loadVec<VEC>(r + e), dv = loadVec<VEC>(d + e);
+        const Vec<VEC> av = loadState<VEC>(a + e), rv = loadState<VEC>(r + e), dv = loadVec<VEC>(d + e);
 #pragma unroll
         for (int i = 0; i < VEC; ++i) {
-          const float s = rv.v[i] + dv.v[i], next = av.v[i] + s;
+          const float s = rv.v[i] + dv.v[i], next = storedSum<S>(av.v[i] + s);
           largest =
               fmaxf(largest, fabsf((float)(deltaActivate(act, next, alpha) - deltaActivate(act, av.v[i], alpha))));
         }
@@ -68,18 +120,18 @@ __global__ void sparseAccumulateKernel(const float* a, const float* r, const flo
     const bool flush = (double)largest > threshold;
     for (int v = lane; v < vecs; v += G) {
       const int64_t e = o + (int64_t)v * VEC;
-      const Vec<VEC> av = loadVec<VEC>(a + e), rv = loadVec<VEC>(r + e), dv = loadVec<VEC>(d + e);
+      const Vec<VEC> av = loadState<VEC>(a + e), rv = loadState<VEC>(r + e), dv = loadVec<VEC>(d + e);
       Vec<VEC> out, nextA, nextR;
 #pragma unroll
       for (int i = 0; i < VEC; ++i) {
-        const float s = rv.v[i] + dv.v[i], next = av.v[i] + s;
+        const float s = rv.v[i] + dv.v[i], sum = av.v[i] + s, next = storedSum<S>(sum);
         out.v[i] = flush ? (float)(deltaActivate(act, next, alpha) - deltaActivate(act, av.v[i], alpha)) : 0.f;
         nextA.v[i] = flush ? next : av.v[i];
-        nextR.v[i] = flush ? 0.f : s;
+        nextR.v[i] = flush ? sum - next : s;
       }
       if (flush || writeZeros) storeVec<VEC>(outD + e, out);
-      if (flush || !inPlace) storeVec<VEC>(outA + e, nextA);  // in place, an unflushed pixel keeps its A as is
-      storeVec<VEC>(outR + e, nextR);
+      if (flush || !inPlace) storeState<VEC>(outA + e, nextA);  // in place, an unflushed pixel keeps its A as is
+      storeState<VEC>(outR + e, nextR);
     }
     if (lane == 0) outMask[p] = flush ? 1 : 0;
   }
@@ -229,13 +281,16 @@ void withLaneGroup(int channels, Launch&& launch) {
   else
     launch(K<32>::fn, 32);
 }
-template <int G>
-struct SparseAccumulateK {
-  static constexpr auto fn = sparseAccumulateKernel<G, 1>;
-};
-template <int G>
-struct SparseAccumulate4K {
-  static constexpr auto fn = sparseAccumulateKernel<G, 4>;
+template <typename S>
+struct SparseAccumulateOf {
+  template <int G>
+  struct K {
+    static constexpr auto fn = sparseAccumulateKernel<G, 1, S>;
+  };
+  template <int G>
+  struct K4 {
+    static constexpr auto fn = sparseAccumulateKernel<G, 4, S>;
+  };
 };
 template <int G>
 struct SparsifyMovedK {
@@ -248,24 +303,28 @@ struct SparsifySendK {
 
 }  // namespace
 
-void launchSparseAccumulate(cudaStream_t s, const float* a, const float* r, const float* d, const uint8_t* mask,
-                            float* outD, float* outA, float* outR, uint8_t* outMask, int64_t pixels, int64_t channels,
-                            double threshold, int act, double alpha, bool writeZeros) {
+void launchSparseAccumulate(cudaStream_t s, const void* a, const void* r, const float* d, const uint8_t* mask,
+                            float* outD, void* outA, void* outR, uint8_t* outMask, int64_t pixels, int64_t channels,
+                            double threshold, int act, double alpha, bool writeZeros, bool halfState) {
   if (pixels == 0 || channels == 0) return;
   if (channels > (1 << 30)) failArg("sparseAccumulate", "too many channels");
   const int c = (int)channels;
-  const auto launch = [&](auto kernel, int lanes) {
-    kernel<<<blocksFor(pixels, kThreads / lanes), kThreads, 0, s>>>(a, r, d, mask, outD, outA, outR, outMask, pixels, c,
-                                                                    threshold, act, alpha, writeZeros);
-  };
-  // float4 rows where the channels divide by 4 (a lane group sized to the float4s): a quarter of the loads and stores.
+  // VEC-element rows where the channels divide by 4 (a lane group sized to them): a quarter of the loads and stores.
   // Tensor buffers start 256-byte aligned; the check keeps any other pointer on the scalar kernel.
   const auto bits = [](const void* p) { return reinterpret_cast<uintptr_t>(p); };
   const bool aligned = ((bits(a) | bits(r) | bits(d) | bits(outD) | bits(outA) | bits(outR)) & 15) == 0;
-  if (c % 4 == 0 && aligned)
-    withLaneGroup<SparseAccumulate4K>(c / 4, launch);
-  else
-    withLaneGroup<SparseAccumulateK>(c, launch);
+  TD_STORAGE_DISPATCH(halfState, {
+    using Of = SparseAccumulateOf<T>;
+    const auto launch = [&](auto kernel, int lanes) {
+      kernel<<<blocksFor(pixels, kThreads / lanes), kThreads, 0, s>>>(
+          static_cast<const T*>(a), static_cast<const T*>(r), d, mask, outD, static_cast<T*>(outA),
+          static_cast<T*>(outR), outMask, pixels, c, threshold, act, alpha, writeZeros);
+    };
+    if (c % 4 == 0 && aligned)
+      withLaneGroup<Of::template K4>(c / 4, launch);
+    else
+      withLaneGroup<Of::template K>(c, launch);
+  });
   TD_LAUNCHED("sparseAccumulate");
 }
 

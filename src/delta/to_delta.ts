@@ -31,11 +31,12 @@ import * as tfl from '@tensorflow/tfjs-layers';
 import type {LayerVariable} from '@tensorflow/tfjs-layers';
 import type {Node} from '@tensorflow/tfjs-layers/dist/engine/topology';
 
+import type {StatePrecision} from '../ops/kernel_names';
 import {calibrateThresholdScales, LayerActivity, measureActivity} from './calibrate';
 import {fromGraphModel, FromGraphModelOptions, GraphModelSource} from './graph/from_graph_model';
 import {checkThreshold, DeltaLayer, isDeltaLayer, layerClass} from './layers/base';
 import {DELTA_TWINS, DeltaInput, DeltaOutput, IDENTITY_AT_INFERENCE} from './layers/index';
-import {checkFlushAbove} from './layers/activated';
+import {checkFlushAbove, checkStatePrecision} from './layers/activated';
 
 type Layer = tfl.layers.Layer;
 type Sym = tfl.SymbolicTensor;
@@ -70,6 +71,11 @@ export interface ToDeltaOptions {
    * pixels active (their `flushAbove`; default never): cheaper where the delta is nearly dense, and exact.
    */
   flushAbove?: number;
+  /**
+   * How the truncating activations store their state: 'fp32' (default) or 'fp16' (IEEE half: half the bytes of
+   * state, within half's rounding of float32 state; sparseAccumulate's statePrecision). Not with flushAbove.
+   */
+  statePrecision?: StatePrecision;
   /** Share the dense model's weight variables (default) or copy them. */
   shareWeights?: boolean;
   /**
@@ -451,6 +457,7 @@ export function toDelta(source: tfl.LayersModel | GraphModelSource, options: ToD
     );
   }
   if (options.flushAbove != null) checkFlushAbove('toDelta', options.flushAbove);
+  if (options.statePrecision != null) checkStatePrecision('toDelta', options.statePrecision, options.flushAbove);
   if (options.restartAbove != null && model.inputs.length !== 1) {
     throw new Error(
       `toDelta: restartAbove needs a model with one input; model '${model.name}' has ${model.inputs.length}`,
@@ -465,6 +472,9 @@ export function toDelta(source: tfl.LayersModel | GraphModelSource, options: ToD
     if (layer.truncates && t != null) layer.threshold = t;
     if (layer.truncates && options.flushAbove != null && 'flushAbove' in layer) {
       (layer as {flushAbove: number | null}).flushAbove = options.flushAbove;
+    }
+    if (options.statePrecision != null && 'statePrecision' in layer) {
+      (layer as {statePrecision: StatePrecision}).statePrecision = options.statePrecision;
     }
     layer.statsEnabled = options.stats ?? false;
   };

@@ -58,7 +58,12 @@ export interface SparseAccumulateAttrs {
   alpha: number;
   /** The kernel may write the new state into `accumulated` and `residual` and return them (see the op). */
   inPlace?: boolean;
+  /** 'fp16': the state is rounded to IEEE half where it is read and written (see the op); default 'fp32'. */
+  statePrecision?: StatePrecision;
 }
+
+/** How delta state is stored: float32, or IEEE half (half the bytes; 'cuda' keeps it in half storage). */
+export type StatePrecision = 'fp32' | 'fp16';
 
 /**
  * Inputs {x, filter, accumulated, residual}; outputs [delta, accumulated, residual]: DeltaDepthwiseConv2D (no bias)
@@ -162,6 +167,12 @@ export const DeltaReshape = 'DeltaReshape';
 export interface DeltaReshapeAttrs {
   shape: number[];
 }
+
+/**
+ * Inputs {x} float32. Output: x rounded to IEEE half (round to nearest even), the values half-precision delta
+ * state holds; on 'cuda' the output is kept in half storage (2 bytes an element), elsewhere as float32.
+ */
+export const StoreHalf = 'StoreHalf';
 
 /**
  * Every delta op: its kernel, its name in the API, and the dense tfjs op it stands in for (what to train with, since

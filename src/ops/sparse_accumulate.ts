@@ -12,14 +12,22 @@
  * Inactive pixels emit exact zeros and keep their state. The emitted delta's mask is
  * (input mask AND flushed). Invariant: accumulated + residual = sum of all deltas seen, and the
  * emitted deltas sum to f(accumulated) - f(0).
+ *
+ * Half-precision state (statePrecision 'fp16') stores A and R as IEEE half: on 'cuda' in half storage (2 bytes an
+ * element instead of 4), elsewhere as float32 tensors holding the rounded values. The state is rounded where it is
+ * read, and a flushed pixel emits f(half(A + s)) - f(A), the change of f between the values stored, so that the
+ * emitted deltas still sum to f(accumulated) - f(0); what half(A + s) loses is kept in the residual:
+ *   flushed: A' = half(A + s), R' = half(A + s - A');  not flushed: R' = half(s)
+ * A + R then tracks the sum of the deltas within half's rounding (relative 4.9e-4 a step).
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type {NamedAttrMap, Tensor, TensorLike} from '@tensorflow/tfjs-core';
 
-import {SparseAccumulate, SparseAccumulateAttrs} from './kernel_names';
+import {SparseAccumulate, SparseAccumulateAttrs, StatePrecision} from './kernel_names';
 import {
   Activation,
   checkActivation,
+  checkOneOf,
   checkBoolean,
   checkNonEmpty,
   checkSameShape,
@@ -45,6 +53,11 @@ export interface SparseAccumulateConfig {
    * backends return new tensors either way. Never pass tensors that something else still reads.
    */
   inPlace?: boolean;
+  /**
+   * How the state outputs are stored (default 'fp32'): 'fp16' rounds A and R to IEEE half as described above; on
+   * 'cuda' they are then held in half storage, half the bytes of float32 state and of its traffic.
+   */
+  statePrecision?: StatePrecision;
 }
 
 export interface SparseAccumulateResult<T extends Tensor = Tensor> {
@@ -59,11 +72,13 @@ export interface SparseAccumulateResult<T extends Tensor = Tensor> {
 /** The kernel attributes of an accumulate `config`, checked (errors name `op` and the field). */
 export function accumulateAttrs(op: string, config: SparseAccumulateConfig): SparseAccumulateAttrs {
   const {threshold = 0, activation = 'linear', alpha = 0.2, test = 'max', inPlace = false} = config;
+  const {statePrecision = 'fp32'} = config;
   checkThreshold(op, threshold);
   checkActivation(op, activation, alpha);
   if (test !== 'max') fail(op, 'test', `must be 'max', got ${JSON.stringify(test)}`);
   checkBoolean(op, 'inPlace', inPlace);
-  return {threshold, activation, alpha, inPlace};
+  checkOneOf(op, 'statePrecision', statePrecision, ['fp32', 'fp16']);
+  return {threshold, activation, alpha, inPlace, statePrecision};
 }
 
 function sparseAccumulate_<T extends Tensor>(

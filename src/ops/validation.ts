@@ -101,6 +101,13 @@ export function checkBoolean(op: string, arg: string, value: unknown): void {
   if (typeof value !== 'boolean') fail(op, arg, `must be a boolean, got ${JSON.stringify(value)}`);
 }
 
+/** An option with a fixed set of string values. */
+export function checkOneOf(op: string, arg: string, value: unknown, allowed: readonly string[]): void {
+  if (!allowed.includes(value as string)) {
+    fail(op, arg, `must be one of ${allowed.map((v) => `'${v}'`).join(', ')}, got ${JSON.stringify(value)}`);
+  }
+}
+
 export function checkActivation(op: string, activation: unknown, alpha: unknown): void {
   if (!ACTIVATIONS.includes(activation as Activation)) {
     fail(op, 'activation', `must be one of ${ACTIVATIONS.join('|')}, got ${JSON.stringify(activation)}`);

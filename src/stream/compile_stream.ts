@@ -122,6 +122,11 @@ function cudaBackendOf(where: string): CudaBackend {
   return backend;
 }
 
+/** Whether `layer` keeps its accumulator state in half precision (statePrecision 'fp16'). */
+function halfState(layer: DeltaMembers): boolean {
+  return (layer as unknown as {statePrecision?: string}).statePrecision === 'fp16';
+}
+
 /** Every delta layer of `model`, nested models included. */
 function deltaLayersOf(model: tfl.LayersModel): DeltaMembers[] {
   const out: DeltaMembers[] = [];
@@ -331,9 +336,10 @@ export class CompiledStream {
     for (const layer of this.deltaLayers) {
       for (const [name, stored] of layer.stream.entries()) {
         let t = stored;
-        if (this.backend.isHalf(t)) {
-          // The replay writes state into the buffer it read (in place, or by the final copy) as float32: a
-          // half-stored buffer would be read from a float32 copy the replay never refreshes.
+        if (this.backend.isHalf(t) && !halfState(layer)) {
+          // The replay writes float32 state into the buffer it read (in place, or by the final copy): a half-stored
+          // buffer would be read from a float32 copy the replay never refreshes. Half state stays half: its
+          // accumulator reads and writes the half buffer itself.
           t = tf.engine().makeTensorFromTensorInfo(this.backend.copyOf(t, true), this.backend);
           layer.stream.set(name, t);
         }
@@ -397,7 +403,14 @@ export class CompiledStream {
             continue;
           }
           if (written.size !== h.tensor.size) throw new Error(`state buffer '${h.name}' changed size during the frame`);
-          n.copy({dst: this.backend.rawPtr(h.tensor), src: this.backend.ptr(written), bytes: h.tensor.size * 4});
+          if (this.backend.isHalf(written) !== this.backend.isHalf(h.tensor)) {
+            throw new Error(`state buffer '${h.name}' changed storage (float32 / half) during the frame`);
+          }
+          n.copy({
+            dst: this.backend.storedPtr(h.tensor),
+            src: this.backend.storedPtr(written),
+            bytes: h.tensor.size * this.backend.storedElementBytes(written),
+          });
           plan.states.push({stream: h.stream, name: h.name, held: h.tensor, written});
         }
         const before = new Set(

@@ -1,14 +1,16 @@
 /**
  * sparseAccumulate against a dense composition of tf ops, for every activation, thresholds 0 and
- * > 0, NHWC and rank-2 inputs, dense and sparse deltas; plus the state invariants over a stream.
+ * > 0, NHWC and rank-2 inputs, dense and sparse deltas; plus the state invariants over a stream; the same for
+ * half-precision state (statePrecision 'fp16'), whose reference rounds the state on the host.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import {expect} from 'chai';
 
-import {isDense, sparseAccumulate, withMask} from '../../src/index';
+import {isDense, sparseAccumulate, storeHalf, withMask} from '../../src/index';
 import type {Activation} from '../../src/index';
 import {describeEachBackend} from '../support/backends';
 import {accumulateReference as reference, expectAccumulated} from '../support/dense_reference';
+import {roundToHalf} from '../../src/kernels/half';
 import {expectClose, freshSeed, pick, randInt, randn, randomDelta} from '../support/util';
 
 describeEachBackend('sparseAccumulate parity with the dense composition', () => {
@@ -102,6 +104,93 @@ describeEachBackend('sparseAccumulate parity with the dense composition', () => 
       expect(tf.max(tf.abs(r)).dataSync()[0]).to.be.greaterThan(0);
     });
     tf.dispose([a, r, sumIn, sumOut]);
+  });
+
+  // Half state: the reference is the same composition with the state rounded to half where it is read and written.
+  // Inputs in float32 (a stream's first accumulate, rounded on entry) and already half (storeHalf, updated in place
+  // on 'cuda'); few and many channels, odd sizes, batch > 1.
+  for (const [activation, alpha] of activations) {
+    for (const threshold of [0, 0.3]) {
+      for (const stored of [false, true]) {
+        const name = `fp16 state ${activation} threshold ${threshold} ${stored ? 'half inputs, in place' : 'float32 inputs'}`;
+        it(name, () => {
+          const seed = freshSeed();
+          const shape = [pick([1, 2, 3]), randInt(1, 11), randInt(1, 11), pick([1, 3, 4, 8, 13, 32, 40, 67])];
+          const ctx = `${name} shape [${shape}] seed ${seed}`;
+          tf.tidy(() => {
+            let a = randn(shape, seed, 3);
+            let r = tf.mul(randn(shape, seed + 1, 0.05), tf.cast(tf.greater(randn(shape, seed + 2), 0), 'float32'));
+            if (stored) [a, r] = [storeHalf(a), storeHalf(r)];
+            const d = randomDelta(shape, 0.6, seed + 3);
+            const want = reference(a, r, d, threshold, activation, alpha, 'fp16');
+            const got = sparseAccumulate(a, r, d, {
+              threshold,
+              activation,
+              alpha,
+              statePrecision: 'fp16',
+              inPlace: stored,
+            });
+            // The state is rounded the same way on every backend: exact, up to a flush decision within float32 of
+            // the threshold (left out by expectAccumulated).
+            expectAccumulated(got, want, ctx, {delta: [1e-5, 2e-6], state: [0, 0]});
+          });
+        });
+      }
+    }
+  }
+
+  it('fp16 state over 200 frames: emitted deltas telescope to f(A); A + R stays within half rounding of the sum', () => {
+    const seed = freshSeed();
+    const shape = [2, 7, 5, 12];
+    let a = storeHalf(tf.mul(randn(shape, seed), 2));
+    const f0 = tf.relu6(a);
+    let r = tf.zeros(shape);
+    let sumIn = tf.add(a, 0);
+    let sumOut = tf.zeros(shape);
+    let flushes = 0;
+    for (let t = 0; t < 200; t++) {
+      const next = tf.tidy(() => {
+        const d = randomDelta(shape, 0.5, seed + 10 * t + 1);
+        const out = sparseAccumulate(a, r, tf.mul(d, 0.3), {
+          threshold: 0.05,
+          activation: 'relu6',
+          statePrecision: 'fp16',
+        });
+        return {
+          a: out.accumulated,
+          r: out.residual,
+          sumIn: tf.add(sumIn, tf.mul(d, 0.3)),
+          sumOut: tf.add(sumOut, out.delta),
+        };
+      });
+      flushes += tf.tidy(() => tf.sum(tf.cast(tf.notEqual(next.a, a), 'float32')).dataSync()[0]);
+      tf.dispose([a, r, sumIn, sumOut]);
+      ({a, r, sumIn, sumOut} = next);
+    }
+    tf.tidy(() => {
+      const ctx = `seed ${seed}`;
+      // Each state value is a half.
+      const values = a.dataSync() as Float32Array;
+      expect(
+        Array.from(values).every((v, i) => v === roundToHalf(values.subarray(i, i + 1))[0]),
+        'A holds halves',
+      ).to.equal(true);
+      // Telescoping: only float32 rounding of the 200 sums (|terms| <= 6).
+      expectClose(tf.add(f0, sumOut), tf.relu6(a), `sum of emitted, ${ctx}`, 0, 2e-4);
+      // A + R drifts from the sum of the deltas only by R's rounding while held (half's step, 2^-11 relative).
+      expectClose(tf.add(a, r), sumIn, `A + R, ${ctx}`, 0, 0.05);
+      expect(flushes, 'some pixels flushed').to.be.greaterThan(0);
+      expect(tf.max(tf.abs(r)).dataSync()[0], 'some residual held').to.be.greaterThan(0);
+    });
+    tf.dispose([a, r, sumIn, sumOut, f0]);
+  });
+
+  it('fp16 state: a bad statePrecision names the op and the argument', () => {
+    expect(() =>
+      sparseAccumulate(tf.zeros([1, 2]), tf.zeros([1, 2]), tf.zeros([1, 2]), {
+        statePrecision: 'float16' as 'fp16',
+      }),
+    ).to.throw(/sparseAccumulate.*statePrecision.*'fp32', 'fp16'.*"float16"/);
   });
 
   it('leaves pixels inactive in the delta mask untouched, even with a pending residual', () => {

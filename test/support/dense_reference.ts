@@ -5,6 +5,8 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 
+import {roundToHalf} from '../../src/kernels/half';
+import type {StatePrecision} from '../../src/ops/kernel_names';
 import {getMask} from '../../src/ops/mask';
 import {expectClose, expectMask, expectZerosWhereInactive, randn} from './util';
 import type {Activation} from '../../src/ops/validation';
@@ -113,11 +115,19 @@ export function accumulateReference(
   threshold: number,
   activation: Activation,
   alpha: number,
+  statePrecision: StatePrecision = 'fp32',
 ) {
+  // Half state: the state rounded to IEEE half where it is read and written (on the host; the rounding has a test of
+  // its own against numpy's float16).
+  const stored = (t: tf.Tensor) =>
+    statePrecision === 'fp16' ? tf.tensor(roundToHalf(t.dataSync() as Float32Array), t.shape) : t;
+  a = stored(a);
+  r = stored(r);
   const maskT = getMask(d);
   const active = maskT == null ? tf.cast(tf.onesLike(tf.sum(d, -1)), 'bool') : maskT;
   const s = tf.add(r, d);
-  const next = tf.add(a, s);
+  const sum = tf.add(a, s);
+  const next = stored(sum);
   const out = tf.sub(denseActivation(activation, alpha, next), denseActivation(activation, alpha, a));
   const largest = tf.max(tf.abs(out), -1);
   const flushed = tf.logicalAnd(active, tf.greater(largest, threshold));
@@ -127,7 +137,8 @@ export function accumulateReference(
   return {
     delta: tf.where(f, out, tf.zerosLike(out)),
     accumulated: tf.where(f, next, a),
-    residual: tf.where(f, tf.zerosLike(s), tf.where(act, s, r)),
+    // What the stored A lost stays in R (0 in float32 state).
+    residual: tf.where(f, stored(tf.sub(sum, next)), tf.where(act, stored(s), r)),
     mask: flushed,
     ambiguous,
   };

@@ -8,32 +8,33 @@ namespace {
 
 using Info = Napi::CallbackInfo;
 
-// mask 0: a dense delta. In place when outA == a and outR == r (inactive pixels then untouched).
+// mask 0: a dense delta. In place when outA == a and outR == r (inactive pixels then untouched). halfState: a, r,
+// outA and outR hold IEEE halves.
 struct SparseAccumulateArgs {
-  const float* a;
-  const float* r;
+  const void* a;
+  const void* r;
   const float* d;
   const uint8_t* mask;
   float* outD;
-  float* outA;
-  float* outR;
+  void* outA;
+  void* outR;
   uint8_t* outMask;
   int64_t pixels, channels;
   double threshold;
   int act;
   double alpha;
-  bool writeZeros;
+  bool writeZeros, halfState;
 };
 Napi::Value sparseAccumulate(const Info& info) {
   const Fields f(info);
   SparseAccumulateArgs a;
-  a.a = f.ptr<const float>("a");
-  a.r = f.ptr<const float>("r");
+  a.a = f.ptr<const void>("a");
+  a.r = f.ptr<const void>("r");
   a.d = f.ptr<const float>("d");
   a.mask = f.ptr<const uint8_t>("mask");
   a.outD = f.ptr<float>("outD");
-  a.outA = f.ptr<float>("outA");
-  a.outR = f.ptr<float>("outR");
+  a.outA = f.ptr<void>("outA");
+  a.outR = f.ptr<void>("outR");
   a.outMask = f.ptr<uint8_t>("outMask");
   a.pixels = f.i64("pixels");
   a.channels = f.i64("channels");
@@ -41,8 +42,9 @@ Napi::Value sparseAccumulate(const Info& info) {
   a.act = f.i32("act");
   a.alpha = f.number("alpha");
   a.writeZeros = f.flag("writeZeros");
+  a.halfState = f.flag("halfState");
   launchSparseAccumulate(ctx().stream, a.a, a.r, a.d, a.mask, a.outD, a.outA, a.outR, a.outMask, a.pixels, a.channels,
-                         a.threshold, a.act, a.alpha, a.writeZeros);
+                         a.threshold, a.act, a.alpha, a.writeZeros, a.halfState);
   return f.undefined();
 }
 

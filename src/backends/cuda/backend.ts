@@ -26,8 +26,8 @@ export interface CudaData {
   /**
    * A float32 tensor stored as IEEE half (2 bytes an element), written by a kernel running with half storage (the
    * 'fp16' precision of compiled streams). Kernels that know half read it as it is; every other kernel, and every
-   * read, goes through `ptr()`, which converts it once into a float32 copy cached with it (half tensors are never
-   * written after their kernel: the in-place delta kernels write float32 state only).
+   * read, goes through `ptr()`, which converts it once into a float32 copy cached with it. A kernel that updates a
+   * half tensor in place (sparseAccumulate's half state) drops that copy (`writtenInPlace`).
    */
   half?: boolean;
 }
@@ -318,19 +318,42 @@ export class CudaBackend extends KernelBackend {
    */
   halfPtr(t: TensorInfo, temps: TensorInfo[]): Ptr {
     if (this.isHalf(t)) return this.storedPtr(t);
-    const h = this.makeOutput(t.shape, 'float32', true);
+    const h = this.toHalf(t);
     temps.push(h);
-    const size = util.sizeFromShape(t.shape);
-    if (size > 0) {
-      this.n.cast({
-        x: this.ptr(t),
-        srcDtype: DTypeCode.float32,
-        y: this.storedPtr(h),
-        dstDtype: DTypeCode.float16,
-        n: size,
-      });
-    }
     return this.storedPtr(h);
+  }
+
+  /** A new half-stored tensor holding `t` rounded to IEEE half (a copy when `t` is half-stored already). */
+  toHalf(t: TensorInfo): TensorInfo {
+    if (this.isHalf(t)) return this.copyOf(t);
+    const h = this.makeOutput(t.shape, 'float32', true);
+    const size = util.sizeFromShape(t.shape);
+    try {
+      if (size > 0) {
+        this.n.cast({
+          x: this.ptr(t),
+          srcDtype: DTypeCode.float32,
+          y: this.storedPtr(h),
+          dstDtype: DTypeCode.float16,
+          n: size,
+        });
+      }
+    } catch (e) {
+      this.disposeIntermediate(h);
+      throw e;
+    }
+    return h;
+  }
+
+  /**
+   * A kernel is about to write `t`'s data in place: the copies derived from it (a half tensor's float32 copy) would
+   * go stale, so they are freed now and made afresh when next read.
+   */
+  writtenInPlace(t: TensorInfo): void {
+    const d = this.data.get(t.dataId);
+    if (!d.derived) return;
+    d.derived.forEach((p) => this.n.free({ptr: p}));
+    d.derived = undefined;
   }
 
   private floatCopy(d: CudaData): Ptr {

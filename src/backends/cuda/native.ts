@@ -317,6 +317,8 @@ export interface SparseAccumulateArgs {
   act: number;
   alpha: number;
   writeZeros: boolean;
+  /** a, r, outA and outR in half storage, updated by the half-state rule (statePrecision 'fp16'). */
+  halfState: boolean;
 }
 export interface DeltaSparsifyArgs {
   x: Ptr;

@@ -15,12 +15,30 @@ import {
   deltaActivationOf,
   truncatingActivation,
 } from './activation_state';
+import type {StatePrecision} from '../../ops/kernel_names';
 import {AnyLayerClass, DeltaClass, deltaMixin} from './base';
 
 /** A fraction in (0, 1]. */
 export function checkFlushAbove(where: string, value: unknown): number {
   if (typeof value !== 'number' || !(value > 0 && value <= 1)) {
     throw new Error(`${where}: flushAbove must be a fraction in (0, 1], got ${JSON.stringify(value)}`);
+  }
+  return value;
+}
+
+/** 'fp32' or 'fp16', and not 'fp16' with flushAbove (whose dense flush computes in float32). */
+export function checkStatePrecision(
+  where: string,
+  value: unknown,
+  flushAbove: number | null | undefined,
+): StatePrecision {
+  if (value !== 'fp32' && value !== 'fp16') {
+    throw new Error(`${where}: statePrecision must be 'fp32' or 'fp16', got ${JSON.stringify(value)}`);
+  }
+  if (value === 'fp16' && flushAbove != null) {
+    throw new Error(
+      `${where}: statePrecision 'fp16' does not combine with flushAbove (${flushAbove}); drop one of them`,
+    );
   }
   return value;
 }
@@ -37,6 +55,12 @@ export interface ActivatedMembers {
    * test reads the delta's mask back once per frame. Null (default): always truncate. Saved in the config.
    */
   flushAbove: number | null;
+  /**
+   * How a truncating activation stores its state (sparseAccumulate's statePrecision): 'fp32' (default) or 'fp16',
+   * half the bytes of state and of its traffic on 'cuda', within half's rounding of the float32 result. Saved in the
+   * config when 'fp16'.
+   */
+  statePrecision: StatePrecision;
 }
 
 export type ActivatedClass<TBase extends AnyLayerClass> = DeltaClass<TBase> &
@@ -45,17 +69,21 @@ export type ActivatedClass<TBase extends AnyLayerClass> = DeltaClass<TBase> &
 export function activatedMixin<TBase extends AnyLayerClass>(Base: TBase, dense: string): ActivatedClass<TBase> {
   abstract class Activated extends deltaMixin(Base, {dense}) implements ActivatedMembers {
     flushAbove: number | null;
+    statePrecision: StatePrecision;
 
     // eslint-disable-next-line @typescript-eslint/no-explicit-any
     constructor(...args: any[]) {
       super(...args);
-      const value = (args[0] as {flushAbove?: number | null} | undefined)?.flushAbove;
-      this.flushAbove = value == null ? null : checkFlushAbove(`layer '${this.name}'`, value);
+      const config = args[0] as {flushAbove?: number | null; statePrecision?: StatePrecision} | undefined;
+      const where = `layer '${this.name}'`;
+      this.flushAbove = config?.flushAbove == null ? null : checkFlushAbove(where, config.flushAbove);
+      this.statePrecision = checkStatePrecision(where, config?.statePrecision ?? 'fp32', this.flushAbove);
     }
 
     override getConfig(): tf.serialization.ConfigDict {
       const config = super.getConfig();
       if (this.flushAbove != null) config.flushAbove = this.flushAbove;
+      if (this.statePrecision !== 'fp32') config.statePrecision = this.statePrecision;
       return config;
     }
 
@@ -81,6 +109,7 @@ export function activatedMixin<TBase extends AnyLayerClass>(Base: TBase, dense: 
         'act',
         owned,
         this.flushAbove,
+        this.statePrecision,
       );
     }
 

@@ -14,7 +14,9 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type {Tensor} from '@tensorflow/tfjs-core';
 
+import type {StatePrecision} from '../../ops/kernel_names';
 import {sparseAccumulate} from '../../ops/sparse_accumulate';
+import {storeHalf} from '../../ops/store_half';
 import type {SparseAccumulateConfig, SparseAccumulateResult} from '../../ops/sparse_accumulate';
 import type {Activation} from '../../ops/validation';
 import {activeFraction, getMask, withMask} from '../../ops/mask';
@@ -47,6 +49,9 @@ export function truncatingActivation(act: DeltaActivationFn): boolean {
 /**
  * Applies `act` to this frame's `delta`, updating the stream's buffers `${prefix}.A` / `${prefix}.R`.
  * `owned`: `delta` was made by the caller for this call alone, so the state may keep it as it is.
+ * `statePrecision` 'fp16': the truncating activations keep A and R in half precision (sparseAccumulate's half
+ * state); a first frame stores half(A) and emits f of the float32 input, an offset of one rounding that later frames
+ * do not grow. Not with `flushAbove` (its dense flush computes in float32).
  */
 export function applyDeltaActivation(
   stream: StreamState,
@@ -57,6 +62,7 @@ export function applyDeltaActivation(
   prefix = 'act',
   owned = false,
   flushAbove: number | null = null,
+  statePrecision: StatePrecision = 'fp32',
 ): Tensor {
   if (act.kind === 'linear') return delta;
   const keyA = `${prefix}.A`;
@@ -80,7 +86,7 @@ export function applyDeltaActivation(
     // The state is written in place later (sparseAccumulate inPlace), so it must not alias the input
     // unless the caller made that tensor for this layer alone.
     // The residual is zero; it is made when a later frame needs it (a stream restarted on every frame never does).
-    stream.set(keyA, owned ? delta : tf.add(delta, 0));
+    stream.set(keyA, statePrecision === 'fp16' ? storeHalf(delta) : owned ? delta : tf.add(delta, 0));
     stream.drop(keyR);
     return denseActivation(act, delta);
   }
@@ -100,6 +106,7 @@ export function applyDeltaActivation(
     activation: act.kind,
     alpha: act.alpha,
     inPlace: true,
+    statePrecision,
   }); // the stream owns A and R
   stream.set(keyA, out.accumulated);
   stream.set(keyR, out.residual);
@@ -133,6 +140,7 @@ export function applyFusedActivation(
   threshold: number,
   flushAbove: number | null,
   run: (accumulated: Tensor, residual: Tensor, config: SparseAccumulateConfig) => SparseAccumulateResult,
+  statePrecision: StatePrecision = 'fp32',
   prefix = 'act',
 ): Tensor | null {
   const keyA = `${prefix}.A`,
@@ -141,7 +149,8 @@ export function applyFusedActivation(
   // flushAbove decides per frame on the host, before the accumulator: that stays on the unfused path
   if (a == null || flushAbove != null || act.kind === 'pointwise' || !truncatingActivation(act)) return null;
   const r = stream.get(keyR) ?? tf.zerosLike(a); // a stream's first frame leaves no residual
-  const out = run(a, r, {threshold, activation: act.kind, alpha: act.alpha, inPlace: true}); // the stream owns A, R
+  // the stream owns A and R
+  const out = run(a, r, {threshold, activation: act.kind, alpha: act.alpha, inPlace: true, statePrecision});
   stream.set(keyA, out.accumulated);
   stream.set(keyR, out.residual);
   return out.delta;

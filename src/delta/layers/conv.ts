@@ -93,6 +93,7 @@ function fuseAccumulator(layer: ActivatedConv, op: FusedConvOp, x: Tensor, kerne
         ...config,
       });
     },
+    layer.statePrecision,
   );
 }
 

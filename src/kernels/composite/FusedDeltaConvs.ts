@@ -27,7 +27,7 @@ export function composedDeltaConvAccumulate(
   inputs: {[name: string]: TensorInfo},
   attrs: DeltaConv2DAttrs & SparseAccumulateAttrs,
 ): Tensor[] {
-  const {strides, pad, dilations, dimRoundingMode, threshold, activation, alpha, inPlace} = attrs;
+  const {strides, pad, dilations, dimRoundingMode, threshold, activation, alpha, inPlace, statePrecision} = attrs;
   return tf.tidy(() => {
     const convAttrs: DeltaConv2DAttrs = {strides, pad, dilations, dimRoundingMode};
     const y = tf
@@ -37,7 +37,7 @@ export function composedDeltaConvAccumulate(
         {x: tensorOf(inputs.x), filter: tensorOf(inputs.filter)},
         convAttrs as unknown as NamedAttrMap,
       ) as Tensor;
-    const accumulateAttrs: SparseAccumulateAttrs = {threshold, activation, alpha, inPlace};
+    const accumulateAttrs: SparseAccumulateAttrs = {threshold, activation, alpha, inPlace, statePrecision};
     return tf
       .engine()
       .runKernel(

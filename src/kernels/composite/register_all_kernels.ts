@@ -16,6 +16,7 @@ import {deltaScaleShiftConfig} from './DeltaScaleShift';
 import {deltaUpSampling2DConfig} from './DeltaUpSampling2D';
 import {framesFromBytesConfig, framesToBytesConfig} from './FramesBytes';
 import {fusedDeltaConv2DConfig, fusedDeltaDepthwiseConv2DConfig} from './FusedDeltaConvs';
+import {storeHalfConfig} from './StoreHalf';
 
 const factories: Array<(backendName: string) => KernelConfig> = [
   deltaAddConfig,
@@ -31,6 +32,7 @@ const factories: Array<(backendName: string) => KernelConfig> = [
   framesToBytesConfig,
   fusedDeltaConv2DConfig,
   fusedDeltaDepthwiseConv2DConfig,
+  storeHalfConfig,
 ];
 
 export function sharedKernelConfigs(backendName: string): KernelConfig[] {

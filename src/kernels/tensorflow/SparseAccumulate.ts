@@ -7,12 +7,16 @@
  * When few pixels are active the same element-wise formulas run on the active pixels' rows only
  * (gathered; the host reads the mask, one byte a pixel) and the results are scattered back: three
  * full-size passes (the zero-filled delta, the copies of A and R) instead of about twelve.
+ * Half-precision state (statePrecision 'fp16') runs the host reference (kernels/accumulate_reference.ts) on the
+ * tensors' data: TF's ops have no IEEE-half rounding tfjs can reach, and on the CPU half state saves nothing that
+ * counts; it is there so that a model made with half state runs, with the same results, on every backend.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type {KernelConfig, Tensor, TensorInfo} from '@tensorflow/tfjs-core';
 
 import {SparseAccumulate, SparseAccumulateAttrs} from '../../ops/kernel_names';
 import {attachMask} from '../../ops/mask';
+import {accumulateOnHost} from '../accumulate_reference';
 import {NodeBackend, TfOps} from './tf_ops';
 
 /**
@@ -53,10 +57,11 @@ export const sparseAccumulateConfig: KernelConfig = {
   backendName: 'tensorflow',
   kernelFunc: ({inputs, backend, attrs}) => {
     const {accumulated: a, residual: r, delta: d} = inputs as {[k: string]: TensorInfo};
-    const {threshold, activation, alpha} = attrs as unknown as SparseAccumulateAttrs;
+    const {threshold, activation, alpha, statePrecision} = attrs as unknown as SparseAccumulateAttrs;
     const ops = new TfOps(backend as NodeBackend);
     return tf.tidy(() => {
       const mask = ops.boolMask(d);
+      if (statePrecision === 'fp16') return hostRoute(ops, a, r, d, mask, attrs as unknown as SparseAccumulateAttrs);
       if (mask != null && options.route !== 'dense') {
         const flags = ops.backend.readSync(mask.dataId) as Uint8Array;
         let n = 0;
@@ -152,4 +157,21 @@ function pixelRoute(
     ops.reshape(ops.tensorScatterUpdate(fa, where, ops.rowSelect(flushed, next, a2)), a.shape),
     ops.reshape(ops.tensorScatterUpdate(fr, where, ops.rowSelect(flushed, zeros, s)), r.shape),
   ];
+}
+
+/** The host reference on the tensors' data (half-precision state). */
+function hostRoute(
+  ops: TfOps,
+  a: TensorInfo,
+  r: TensorInfo,
+  d: TensorInfo,
+  mask: Tensor | null,
+  attrs: SparseAccumulateAttrs,
+): Tensor[] {
+  const read = (t: TensorInfo) => ops.backend.readSync(t.dataId) as Float32Array;
+  const flags = mask == null ? null : (ops.backend.readSync(mask.dataId) as Uint8Array);
+  const out = accumulateOnHost(read(a), read(r), read(d), flags, d.shape[d.shape.length - 1], attrs);
+  const delta = tf.tensor(out.delta, d.shape, 'float32');
+  attachMask(ops.backend, delta, tf.tensor(out.mask, d.shape.slice(0, -1), 'bool'));
+  return [delta, tf.tensor(out.accumulated, a.shape, 'float32'), tf.tensor(out.residual, r.shape, 'float32')];
 }

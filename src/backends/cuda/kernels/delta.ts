@@ -28,6 +28,7 @@ import {
   FusedDeltaDepthwiseConv2DAttrs,
   SparseAccumulate,
   SparseAccumulateAttrs,
+  StoreHalf,
 } from '../../../ops/kernel_names';
 import type {Activation} from '../../../ops/validation';
 import {attachMask, maskOf} from '../../../ops/mask';
@@ -106,41 +107,49 @@ function sparseAccumulate(backend: CudaBackend, inputs: {[k: string]: TensorInfo
   const channels = shape[shape.length - 1];
   const pixels = channels === 0 ? 0 : sizeOf(shape) / channels;
   const lazy = backend.lazyFor(shape);
+  // Half state reads and writes half storage: a float32-stored state input is read through a half copy (a stream's
+  // first frame, or a caller's tensor). Float32 state reads a half-stored input through its float32 copy.
+  const half = attrs.statePrecision === 'fp16';
+  const storedAsState = (t: TensorInfo) => backend.isHalf(t) === half;
   // In place: the state outputs are the state inputs (aliased, as Identity does); only active pixels are touched.
-  // Half-stored state (a first frame from a half-precision layer) is read through its float32 copy: not written.
   const inPlace =
     attrs.inPlace === true &&
     a.dataId !== r.dataId &&
     a.dataId !== d.dataId &&
     r.dataId !== d.dataId &&
-    !backend.isHalf(a) &&
-    !backend.isHalf(r);
+    storedAsState(a) &&
+    storedAsState(r);
+  const temps: TensorInfo[] = [];
   const m = inputMask(backend, d);
   try {
+    const stateIn = (t: TensorInfo) => (half ? backend.halfPtr(t, temps) : backend.ptr(t));
     const outD = backend.makeOutput(shape, 'float32');
     const outMask = backend.makeOutput(shape.slice(0, -1), 'bool');
+    if (inPlace) [a, r].forEach((t) => backend.writtenInPlace(t));
     const state = inPlace
       ? [alias(backend, a), alias(backend, r)]
-      : [backend.makeOutput(shape, 'float32'), backend.makeOutput(shape, 'float32')];
+      : [backend.makeOutput(shape, 'float32', half), backend.makeOutput(shape, 'float32', half)];
     withOutputs<TensorInfo[]>(backend, [outD, outMask, ...state], () =>
       backend.n.sparseAccumulate({
-        a: backend.ptr(a),
-        r: backend.ptr(r),
+        a: stateIn(a),
+        r: stateIn(r),
         d: deltaData(backend, d, m),
         mask: m.ptr,
         outD: backend.ptr(outD),
-        outA: backend.ptr(state[0]),
-        outR: backend.ptr(state[1]),
+        outA: backend.storedPtr(state[0]),
+        outR: backend.storedPtr(state[1]),
         outMask: backend.ptr(outMask),
         pixels,
         channels,
         ...accumulatorArgs(attrs, lazy),
+        halfState: half,
       }),
     );
     attachDeviceMask(backend, outD, outMask, lazy);
     return [outD, ...state];
   } finally {
     releaseMask(backend, m);
+    temps.forEach((t) => backend.disposeIntermediate(t));
   }
 }
 
@@ -535,7 +544,7 @@ function fusedStageFits(channels: number): boolean {
 /**
  * The depthwise delta conv with sparseAccumulate as its epilogue (native/cuda/delta_fused.cu): one launch where the
  * two kernels take four (zeroing the lazily written input, cuDNN's conv, the output mask, the accumulator). Shapes
- * the fused kernel does not take (channel multiplier > 1, windows over 32 taps, over 3072 channels, half-stored
+ * the fused kernel does not take (channel multiplier > 1, windows over 32 taps, over 3072 channels, half
  * state, TFJS_DELTA_CUDA_FUSED=0) run the two kernels.
  */
 function fusedDeltaDepthwiseConv2d(
@@ -552,7 +561,7 @@ function fusedDeltaDepthwiseConv2d(
     filter.shape[3] === 1 &&
     info.filterHeight * info.filterWidth <= 32 &&
     fusedStageFits(info.inChannels) &&
-    fusedStateFits(backend, inputs);
+    fusedStateFits(backend, inputs, attrs);
   if (!fits) return composedDeltaConvAccumulate(FusedDeltaDepthwiseConv2D, inputs, attrs);
   return runFusedBlock(backend, c, inputs, attrs, (m, outs, lazy) =>
     backend.n.deltaDepthwiseAccumulate({
@@ -576,10 +585,17 @@ function accumulatorArgs(attrs: SparseAccumulateAttrs, lazy: boolean) {
   };
 }
 
-/** Whether a fused block can update this state in place (float32 storage, two distinct tensors). */
-function fusedStateFits(backend: CudaBackend, inputs: {[k: string]: TensorInfo}): boolean {
+/**
+ * Whether a fused block can update this state in place: float32 state (the fused kernels do not take the half-state
+ * rule) in float32 storage, two distinct tensors.
+ */
+function fusedStateFits(
+  backend: CudaBackend,
+  inputs: {[k: string]: TensorInfo},
+  attrs: SparseAccumulateAttrs,
+): boolean {
   const {accumulated: a, residual: r} = inputs;
-  return !backend.isHalf(a) && !backend.isHalf(r) && a.dataId !== r.dataId;
+  return attrs.statePrecision !== 'fp16' && !backend.isHalf(a) && !backend.isHalf(r) && a.dataId !== r.dataId;
 }
 
 /**
@@ -621,7 +637,7 @@ function runFusedBlock(
  * The regular delta conv with sparseAccumulate as its epilogue. With backend.pointwiseBlocks
  * (TFJS_DELTA_CUDA_POINTWISE=1), a pointwise conv (1x1, stride 1, c % 4 == 0, co % 32 == 0, TF32) runs
  * native/cuda/delta_pointwise.cu: a work list of the active pixels, then one kernel over it whose epilogue is the
- * accumulator. Everything else (the default, other shapes, half-stored state, strict fp32, TFJS_DELTA_CUDA_FUSED=0)
+ * accumulator. Everything else (the default, other shapes, half state, strict fp32, TFJS_DELTA_CUDA_FUSED=0)
  * runs the two kernels.
  */
 function fusedDeltaConv2d(
@@ -633,7 +649,7 @@ function fusedDeltaConv2d(
   requireFloat('fusedDeltaConv2d', x, filter, a, r);
   const c = regularCall(backend, x, filter, attrs);
   const geometry = convGeometry(c);
-  const fused = backend.fusedDeltaBlocks && backend.pointwiseBlocks && fusedStateFits(backend, inputs);
+  const fused = backend.fusedDeltaBlocks && backend.pointwiseBlocks && fusedStateFits(backend, inputs, attrs);
   const packed = fused ? packedFilter(backend, c) : 0;
   const scratchInts = packed === 0 ? -1 : backend.n.deltaPointwiseScratchInts({geometry});
   if (scratchInts < 0) return composedDeltaConvAccumulate(FusedDeltaConv2D, inputs, attrs);
@@ -848,6 +864,10 @@ function conv3dGated(backend: CudaBackend, inputs: {[k: string]: TensorInfo}, at
 }
 
 export function registerDeltaKernels(): void {
+  registerCuda(StoreHalf, ({inputs, backend}) => {
+    requireFloat('storeHalf', inputs.x);
+    return backend.toHalf(inputs.x);
+  });
   registerCuda<SparseAccumulateAttrs>(SparseAccumulate, ({inputs, backend, attrs}) =>
     sparseAccumulate(backend, inputs, attrs),
   );
