@@ -17,6 +17,7 @@
  *        warm-up frames)] [--inputs TxD,... (each variant with these input change tests: toDelta's inputThreshold T
  *        and dilation D)] [--profile-calls (keep every kernel call of the profiled frames in the results)]
  *        [--video NAME (what the frames under TFJS_DELTA_VTEST_FRAMES are, when not vtest.avi's)]
+ *        [--state-precision fp32,fp16 (each variant with each: toDelta's statePrecision; default fp32)]
  *        [--threshold-map FILE (PoseNet also with per-layer thresholds relative to activation scales calibrated on the
  *        first warm-up frames, input test dilated 7 x 7: a JSON map by layer name, saveThresholds' JSON, or a
  *        tune_pck.ts result, whose tuned map is taken; with each --dense-above too)]
@@ -58,6 +59,7 @@ import {loadNsfwMobileNetV2, RESNET_SEED, seededResNet50Pose} from '../../data/m
 import {frameTensor, vtestRgb} from '../../data/vtest';
 import {posenetJsonPath} from '../../src/io/cache';
 import {posePck, posesOf} from '../../src/pipeline/fidelity';
+import type {StatePrecision} from '../../src/ops/kernel_names';
 import type {Pose} from '../../src/models/posenet_decode';
 
 const POSENET_JSON = posenetJsonPath();
@@ -350,6 +352,8 @@ interface Args {
   video: string;
   /** PoseNet variants with per-layer relative thresholds (a file's map), beside the shared thresholds. */
   thresholdMap: {file: string; thresholds: {[layer: string]: number}} | null;
+  /** Every variant with each of these delta state precisions (toDelta's statePrecision). */
+  statePrecisions: StatePrecision[];
 }
 
 /** The per-layer map in a JSON file: a plain map, saveThresholds' {thresholds, scales}, or a tune_pck.ts result. */
@@ -396,6 +400,7 @@ function parseRunArgs(argv: string[]): Args {
     denseAbove: [],
     inputs: [],
     video: 'vtest.avi (opencv-doc), frames from the start, area-scaled, RGB',
+    statePrecisions: ['fp32'],
   };
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i];
@@ -437,7 +442,11 @@ function parseRunArgs(argv: string[]): Args {
     else if (flag === '--weights') args.weights = value;
     else if (flag === '--out') args.out = value;
     else if (flag === '--video') args.video = value;
-    else if (flag === '--threshold-map') args.thresholdMap = {file: value, thresholds: readThresholdMap(value)};
+    else if (flag === '--state-precision') {
+      args.statePrecisions = value.split(',') as StatePrecision[];
+      if (!args.statePrecisions.every((p) => p === 'fp32' || p === 'fp16'))
+        throw new Error(`--state-precision: expected fp32 and/or fp16, got ${value}`);
+    } else if (flag === '--threshold-map') args.thresholdMap = {file: value, thresholds: readThresholdMap(value)};
     else throw new Error(`unknown argument ${flag}`);
   }
   for (const m of args.models)
@@ -498,6 +507,8 @@ interface DeltaRun {
   denseLayers?: string[];
   /** The input change test, when it is not the threshold on single pixels. */
   input?: InputTest;
+  /** toDelta's statePrecision. */
+  statePrecision?: StatePrecision;
   timing: Omit<SequenceTiming, 'ms'> & {msPerFrame: number[]};
   speedupVsDense: number;
   speedupVsDenseFolded?: number;
@@ -663,20 +674,23 @@ async function runCase(
 
   const thresholds = [0, ...(args.thresholds[spec.name] ?? spec.thresholds).filter((v) => v !== 0)];
   const inputs: Array<InputTest | undefined> = args.inputs.length > 0 ? args.inputs : [undefined];
-  const variants: Array<{threshold: number | null; input?: InputTest; denseAbove?: number}> = thresholds.flatMap(
-    (threshold) =>
-      inputs.flatMap((input) => [
-        {threshold, input, denseAbove: undefined as number | undefined},
-        ...args.denseAbove.map((denseAbove) => ({threshold, input, denseAbove})),
-      ]),
+  type Variant = {threshold: number | null; input?: InputTest; denseAbove?: number; statePrecision?: StatePrecision};
+  const shared: Variant[] = thresholds.flatMap((threshold) =>
+    inputs.flatMap((input) => [
+      {threshold, input, denseAbove: undefined as number | undefined},
+      ...args.denseAbove.map((denseAbove) => ({threshold, input, denseAbove})),
+    ]),
   );
   const map = isPose && args.thresholdMap != null ? args.thresholdMap : null;
   // The map's variants: the input's threshold is the map's, its test dilated MAP_DILATION x MAP_DILATION.
   if (map != null)
-    variants.push({threshold: null}, ...args.denseAbove.map((denseAbove) => ({threshold: null, denseAbove})));
+    shared.push({threshold: null}, ...args.denseAbove.map((denseAbove) => ({threshold: null, denseAbove})));
+  const variants: Variant[] = shared.flatMap((v) =>
+    args.statePrecisions.map((statePrecision) => ({...v, statePrecision})),
+  );
   const calibrationFrames = frames.slice(0, Math.min(8, args.warmup));
   const modelMacs = new Map<string, number>(); // per threshold and input test, of the all-delta model
-  for (const {threshold, input, denseAbove} of variants) {
+  for (const {threshold, input, denseAbove, statePrecision} of variants) {
     const macsKey = threshold == null ? 'map' : `${threshold} ${input?.threshold} ${input?.dilation}`;
     peakBytes(); // a new peak for this variant
     const delta =
@@ -687,6 +701,7 @@ async function runCase(
             dilation: MAP_DILATION,
             denseAbove,
             calibrationFrames,
+            statePrecision,
           })
         : toDelta(model, {
             threshold,
@@ -694,6 +709,7 @@ async function runCase(
             dilation: input?.dilation,
             denseAbove,
             calibrationFrames: denseAbove != null ? calibrationFrames : undefined,
+            statePrecision,
           });
     const denseLayers = denseAbove == null ? undefined : denseTailLayersOf(delta).map((l) => l.name);
     const errors: FrameError[] = [];
@@ -744,6 +760,7 @@ async function runCase(
       denseAbove,
       denseLayers,
       input,
+      statePrecision,
       timing: summary(timing),
       speedupVsDense: dense.meanMs / timing.meanMs,
       speedupVsDenseFolded: denseFolded.meanMs / timing.meanMs,
@@ -770,7 +787,8 @@ async function runCase(
     };
     result.delta.push(run);
     console.log(
-      `  delta ${threshold == null ? `map ${run.thresholdMap}, input x${MAP_DILATION}` : `t=${threshold}${input != null ? ` input ${input.threshold}x${input.dilation}` : ''}`}${denseAbove != null ? ` denseAbove=${denseAbove} (${denseLayers!.length} dense layers)` : ''}: ` +
+      `  delta ${threshold == null ? `map ${run.thresholdMap}, input x${MAP_DILATION}` : `t=${threshold}${input != null ? ` input ${input.threshold}x${input.dilation}` : ''}`}${denseAbove != null ? ` denseAbove=${denseAbove} (${denseLayers!.length} dense layers)` : ''}` +
+        `${statePrecision === 'fp16' ? ' fp16 state' : ''}: ` +
         `${timing.medianMs.toFixed(2)} ms/frame, ${run.speedupVsDense.toFixed(2)}x dense ` +
         `(${run.speedupVsDenseFolded!.toFixed(2)}x folded)` +
         (run.speedupVsTorch != null ? `, ${run.speedupVsTorch.toFixed(2)}x PyTorch` : '') +

@@ -343,7 +343,7 @@ export class CompiledStream {
           t = tf.engine().makeTensorFromTensorInfo(this.backend.copyOf(t, true), this.backend);
           layer.stream.set(name, t);
         }
-        this.backend.ptr(t); // a lazily written buffer is zeroed now, not inside every replay
+        this.backend.storedPtr(t); // a lazily written buffer is zeroed now, not inside every replay
         held.push({stream: layer.stream, name, tensor: tf.keep(tf.clone(t))});
       }
     }

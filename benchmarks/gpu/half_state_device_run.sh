@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# Half-precision delta state (statePrecision 'fp16') on the GPU machine, in one device call:
+#   tests   the accumulator's parity suites, storeHalf, the state-precision suite and the fp16 sequences over 200
+#           vtest frames (PoseNet eager and compiled, ResNet-50 pose two streams) on 'cuda' against 'cpu' / dense;
+#   memory  ResNet-50 pose 576x768 batch 32 with the GPU held to 40 GB (a ballast process takes the rest first),
+#           every layer delta and with the dense tail, fp16 state (benchmarks/models/delta_memory.ts);
+#   speed   PoseNet 577x769 batch 8, compiled, float32 against fp16 state in the same run (delta_vtest.ts).
+# Carry .device, dist, build/Release, .cache/human-models and vtest frames (TFJS_DELTA_VTEST_FRAMES, from
+# delta_vtest_torch.py frames, 96x128 and 576x768 and 577x769); begin with `source .device/unpack.sh &&`.
+# Parts: arguments (default all three). Results go to $OUT (default benchmarks/results).
+set -uo pipefail
+parts=" ${*:-tests memory speed} "
+want() { [[ "$parts" == *" $1 "* ]]; }
+out=${OUT:-benchmarks/results}
+mkdir -p "$out"
+gpu=$(nvidia-smi --query-gpu=name --format=csv,noheader | head -1)
+tag=$(echo "$gpu" | sed 's/[^A-Za-z0-9]\+/_/g; s/_$//')
+echo "GPU: $gpu"
+step() { # name, time limit (s), command...
+  local name=$1 limit=$2
+  shift 2
+  local t0=$SECONDS
+  timeout "$limit" "$@" > "$out/$name.log" 2>&1
+  echo "== $name: exit $? in $((SECONDS - t0)) s"
+}
+mocha=(node node_modules/mocha/bin/mocha.js --no-config --require dist/test/support/setup.js
+  --reporter dist/test/support/reporter.js --timeout 600000)
+if want tests; then
+  TFJS_DELTA_TEST_BACKENDS=cuda step half_state_tests_$tag 150 "${mocha[@]}" dist/test/kernels/half.test.js \
+    dist/test/ops/sparse_accumulate.test.js dist/test/ops/store_half.test.js dist/test/delta/state_precision.test.js \
+    dist/test/backends/cuda/delta.test.js dist/test/ops/fused_delta_conv2d.test.js \
+    dist/test/ops/fused_delta_depthwise_conv2d.test.js dist/test/stream/compile_stream.test.js
+  TFJS_DELTA_TEST_BACKENDS=cuda step half_state_sequences_$tag 120 "${mocha[@]}" --grep "fp16 state" \
+    dist/test/delta/video_sequence.test.js
+  grep -hE "passed, .* failed|max rel error" "$out/half_state_tests_$tag.log" "$out/half_state_sequences_$tag.log"
+  grep -hE "^  [0-9]+\) " -A8 "$out/half_state_tests_$tag.log" "$out/half_state_sequences_$tag.log" | cut -c1-240 | head -60
+fi
+if want memory && [ -n "${TFJS_DELTA_VTEST_FRAMES:-}" ]; then
+  python3 - <<'PY' &
+import time, torch
+free, total = torch.cuda.mem_get_info()
+ballast = free - 40 * 10**9
+x = torch.empty(ballast, dtype=torch.uint8, device='cuda')
+print(f"ballast: {ballast / 2**30:.1f} GiB taken, {torch.cuda.mem_get_info()[0] / 10**9:.1f} GB left", flush=True)
+time.sleep(400)
+PY
+  ballast=$!
+  sleep 15
+  step "delta_memory_40GB_fp16_$tag" 230 node dist/benchmarks/models/delta_memory.js --size 576x768 --batch 32 \
+    --offset 9 --steps 6 --configs all:fp16,tail:fp16 --out "$out/delta_memory_40GB_fp16_$tag.json"
+  grep -E "state|failed|layer|step 5|toDelta" "$out/delta_memory_40GB_fp16_$tag.log" | cut -c1-250
+  kill "$ballast" 2>/dev/null
+fi
+if want speed; then
+  step "delta_vtest_posenet_batch8_state_$tag" 400 node dist/benchmarks/models/delta_vtest.js run --backend cuda \
+    --models posenet --sizes 577x769 --batch 8 --offset 37 --frames 30 --warmup 10 --stats-frames 10 --compiled \
+    --thresholds posenet=0.05 --inputs 0.1x7 --dense-above 0.5 --state-precision fp32,fp16 \
+    --out "$out/delta_vtest_posenet_batch8_state_${tag}_compiled.json"
+  grep -E "dense|delta t=" "$out/delta_vtest_posenet_batch8_state_$tag.log" | cut -c1-330
+fi
