@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Half-precision delta state (statePrecision 'fp16') on the GPU machine, in one device call:
-#   tests   the accumulator's parity suites, storeHalf, the state-precision suite and the fp16 sequences over 200
-#           vtest frames (PoseNet eager and compiled, ResNet-50 pose two streams) on 'cuda' against 'cpu' / dense;
+#   tests   the op suites (the accumulator's with half state), the 'cuda' backend's suites (half storage), the
+#           state-precision and compiled-stream suites, and the fp16 sequences over 200 vtest frames (PoseNet eager and
+#           compiled, ResNet-50 pose two streams) on 'cuda' against 'cpu' / dense;
 #   memory  ResNet-50 pose 576x768 batch 32 with the GPU held to 40 GB (a ballast process takes the rest first),
 #           every layer delta and with the dense tail, fp16 state (benchmarks/models/delta_memory.ts);
 #   speed   PoseNet 577x769 batch 8, compiled, float32 against fp16 state in the same run (delta_vtest.ts).
@@ -26,11 +27,10 @@ step() { # name, time limit (s), command...
 mocha=(node node_modules/mocha/bin/mocha.js --no-config --require dist/test/support/setup.js
   --reporter dist/test/support/reporter.js --timeout 600000)
 if want tests; then
-  TFJS_DELTA_TEST_BACKENDS=cuda step half_state_tests_$tag 150 "${mocha[@]}" dist/test/kernels/half.test.js \
-    dist/test/ops/sparse_accumulate.test.js dist/test/ops/store_half.test.js dist/test/delta/state_precision.test.js \
-    dist/test/backends/cuda/delta.test.js dist/test/ops/fused_delta_conv2d.test.js \
-    dist/test/ops/fused_delta_depthwise_conv2d.test.js dist/test/stream/compile_stream.test.js
-  TFJS_DELTA_TEST_BACKENDS=cuda step half_state_sequences_$tag 120 "${mocha[@]}" --grep "fp16 state" \
+  TFJS_DELTA_TEST_BACKENDS=cuda step half_state_tests_$tag 200 "${mocha[@]}" dist/test/kernels/half.test.js \
+    dist/test/ops/*.test.js dist/test/backends/cuda/*.test.js dist/test/delta/state_precision.test.js \
+    dist/test/stream/compile_stream.test.js
+  TFJS_DELTA_TEST_BACKENDS=cuda step half_state_sequences_$tag 100 "${mocha[@]}" --grep "fp16 state" \
     dist/test/delta/video_sequence.test.js
   grep -hE "passed, .* failed|max rel error" "$out/half_state_tests_$tag.log" "$out/half_state_sequences_$tag.log"
   grep -hE "^  [0-9]+\) " -A8 "$out/half_state_tests_$tag.log" "$out/half_state_sequences_$tag.log" | cut -c1-240 | head -60
@@ -52,7 +52,7 @@ PY
   kill "$ballast" 2>/dev/null
 fi
 if want speed; then
-  step "delta_vtest_posenet_batch8_state_$tag" 400 node dist/benchmarks/models/delta_vtest.js run --backend cuda \
+  step "delta_vtest_posenet_batch8_state_$tag" 260 node dist/benchmarks/models/delta_vtest.js run --backend cuda \
     --models posenet --sizes 577x769 --batch 8 --offset 37 --frames 30 --warmup 10 --stats-frames 10 --compiled \
     --thresholds posenet=0.05 --inputs 0.1x7 --dense-above 0.5 --state-precision fp32,fp16 \
     --out "$out/delta_vtest_posenet_batch8_state_${tag}_compiled.json"

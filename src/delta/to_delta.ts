@@ -73,7 +73,8 @@ export interface ToDeltaOptions {
   flushAbove?: number;
   /**
    * How the truncating activations store their state: 'fp32' (default) or 'fp16' (IEEE half: half the bytes of
-   * state, within half's rounding of float32 state; sparseAccumulate's statePrecision). Not with flushAbove.
+   * state, within half's rounding of float32 state; sparseAccumulate's statePrecision). Not with flushAbove. Half
+   * holds magnitudes up to 65504: a model whose pre-activations grow larger needs float32 state.
    */
   statePrecision?: StatePrecision;
   /** Share the dense model's weight variables (default) or copy them. */

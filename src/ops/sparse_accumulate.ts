@@ -18,7 +18,9 @@
  * read, and a flushed pixel emits f(half(A + s)) - f(A), the change of f between the values stored, so that the
  * emitted deltas still sum to f(accumulated) - f(0); what half(A + s) loses is kept in the residual:
  *   flushed: A' = half(A + s), R' = half(A + s - A');  not flushed: R' = half(s)
- * A + R then tracks the sum of the deltas within half's rounding (relative 4.9e-4 a step).
+ * A + R then tracks the sum of the deltas within half's rounding (relative 4.9e-4 a step). Half holds magnitudes up
+ * to 65504: state beyond that becomes infinite, so a model whose pre-activations grow that large (untrained weights,
+ * say) needs float32 state.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type {NamedAttrMap, Tensor, TensorLike} from '@tensorflow/tfjs-core';

@@ -153,9 +153,11 @@ const CASES: Case[] = [
     clips: [VTEST],
   },
   {
-    name: 'ResNet-50 pose (seeded), fp16 state, 2 streams',
+    name: 'ResNet-50 pose (seeded), fp16 state, 2 streams, frames in [0, 0.25]',
     model: async () => seededResNet50Pose(),
-    range: [0, 1],
+    // Its seeded (untrained) weights take [0, 1] frames to activations of 7.1e4, past half's largest value (65504):
+    // half state would hold infinities there. A quarter of the range keeps them within 1.8e4.
+    range: [0, 0.25],
     batch: 2,
     options: {statePrecision: 'fp16'},
     compiled: true,

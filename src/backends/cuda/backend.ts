@@ -323,6 +323,27 @@ export class CudaBackend extends KernelBackend {
     return this.storedPtr(h);
   }
 
+  /**
+   * `t`'s data in float32: its own buffer when float32-stored, else a float32 copy made now and pushed on `temps`
+   * (not cached with `t`, unlike `ptr()`'s: for kernels that read half state, which is written in place later).
+   */
+  floatPtr(t: TensorInfo, temps: TensorInfo[]): Ptr {
+    if (!this.isHalf(t)) return this.ptr(t);
+    const f = this.makeOutput(t.shape, 'float32');
+    temps.push(f);
+    const size = util.sizeFromShape(t.shape);
+    if (size > 0) {
+      this.n.cast({
+        x: this.storedPtr(t),
+        srcDtype: DTypeCode.float16,
+        y: this.ptr(f),
+        dstDtype: DTypeCode.float32,
+        n: size,
+      });
+    }
+    return this.ptr(f);
+  }
+
   /** A new half-stored tensor holding `t` rounded to IEEE half (a copy when `t` is half-stored already). */
   toHalf(t: TensorInfo): TensorInfo {
     if (this.isHalf(t)) return this.copyOf(t);

@@ -29,11 +29,21 @@ const unaryKernels: Array<[string, number]> = [
   ['Step', UnaryOp.step],
 ];
 
-/** A half-stored input gives a half-stored output (computed in float). */
+/**
+ * Under half storage (an fp16 compiled stream's frame) a half-stored input gives a half-stored output (computed in
+ * float). Elsewhere the output is float32, as the tensor's dtype says: a half-stored input (half delta state, an fp16
+ * stream's output) is read through a float32 copy made for the call.
+ */
 export function unary(backend: CudaBackend, op: number, x: TensorInfo, alpha = 0): TensorInfo {
-  const half = backend.isHalf(x);
+  const half = backend.halfStorage && backend.isHalf(x);
   const out = backend.makeOutput(x.shape, 'float32', half);
-  backend.n.unary({op, x: backend.storedPtr(x), y: backend.storedPtr(out), n: sizeOf(x.shape), alpha, half});
+  const temps: TensorInfo[] = [];
+  try {
+    const px = half ? backend.storedPtr(x) : backend.floatPtr(x, temps);
+    backend.n.unary({op, x: px, y: backend.storedPtr(out), n: sizeOf(x.shape), alpha, half});
+  } finally {
+    temps.forEach((t) => backend.disposeIntermediate(t));
+  }
   return out;
 }
 
@@ -51,17 +61,22 @@ const binaryKernels: Array<[string, number, boolean]> = [
 ];
 
 /**
- * out = a (op) b with numpy broadcasting; `into` reuses a buffer of the output's shape (may alias a). Float operands
- * of which one is half-stored give a half-stored output (the other is converted for the call).
+ * out = a (op) b with numpy broadcasting; `into` reuses a buffer of the output's shape (may alias a). Under half
+ * storage, float operands of which one is half-stored give a half-stored output (the other is converted for the
+ * call); elsewhere the output is float32 and half-stored operands are read through float32 copies made for the call.
  */
 export function binary(backend: CudaBackend, op: number, a: TensorInfo, b: TensorInfo, into?: TensorInfo): TensorInfo {
   const outShape = backend_util.assertAndGetBroadcastShape(a.shape, b.shape);
   if (outShape.length > MAX_RANK) unsupported(`rank ${outShape.length} broadcasting`);
-  const half = into ? backend.isHalf(into) : a.dtype === 'float32' && (backend.isHalf(a) || backend.isHalf(b));
+  const half = into
+    ? backend.isHalf(into)
+    : backend.halfStorage && a.dtype === 'float32' && (backend.isHalf(a) || backend.isHalf(b));
   const out = into ?? backend.makeOutput(outShape, a.dtype, half);
   const temps: TensorInfo[] = [];
   try {
-    const [pa, pb] = half ? [backend.halfPtr(a, temps), backend.halfPtr(b, temps)] : [backend.ptr(a), backend.ptr(b)];
+    const [pa, pb] = half
+      ? [backend.halfPtr(a, temps), backend.halfPtr(b, temps)]
+      : [backend.floatPtr(a, temps), backend.floatPtr(b, temps)];
     backend.n.binary({
       op,
       dtype: half ? DTypeCode.float16 : backend.dtypeCode(a.dtype),
