@@ -122,11 +122,11 @@ void launchPackFilterTf32(cudaStream_t s, const DeltaConvParams& p, const float*
 // ---- delta_fused.cu ----
 // Depthwise delta conv (filter [kh, kw, c, 1]) then sparseAccumulate in place on a and r (output-shaped): outD is
 // written at flushed pixels (and zeros elsewhere when writeZeros), outMask at every output pixel. mask null:
-// dense input.
+// dense input. a and r: float32, or IEEE half with halfState (the half-state rule).
 bool depthwiseAccumulateFits(const DeltaConvParams& p);
 void launchDepthwiseAccumulate(cudaStream_t s, const DeltaConvParams& p, const float* x, const uint8_t* mask,
-                               const float* w, float* a, float* r, float* outD, uint8_t* outMask, double threshold,
-                               int act, double alpha, bool writeZeros);
+                               const float* w, void* a, void* r, float* outD, uint8_t* outMask, double threshold,
+                               int act, double alpha, bool writeZeros, bool halfState);
 
 // ---- delta_pointwise.cu ----
 // A 1x1, stride-1, unpadded regular delta conv (packed TF32 filter from launchPackFilterTf32, c % 4 == 0,

@@ -6,9 +6,12 @@
 // for the flush decision), the delta input is read only at active taps (no zero-filling of a lazily written
 // input), and an output pixel with no active tap costs one mask read per tap and its mask byte. Layout: a lane
 // group per output pixel sized to the channel count (few channels: many pixels per warp), float4 channels where
-// they divide by 4, and a 3x3 window's loads unrolled so that all nine are in flight at once.
+// they divide by 4, and a 3x3 window's loads unrolled so that all nine are in flight at once. The state is float32
+// or IEEE half (S; the half-state rule of src/ops/sparse_accumulate.ts, as sparseAccumulateKernel).
 #include "delta.h"
 #include "delta_activation.cuh"
+#include "delta_state.cuh"
+#include "storage.cuh"
 #include "vec.cuh"
 
 namespace tfjs_delta {
@@ -20,10 +23,10 @@ constexpr size_t kStageBytes = 48 * 1024;
 // A group of `group` lanes (a power of two <= 32) per output pixel, each lane VEC channels at a time; `stage`
 // holds each lane's conv outputs between the flush decision and the writes (a lane reads back only its own). TAPS: the
 // window's size when known at compile time (its loads are then unrolled and all in flight at once), else 0.
-template <int VEC, int TAPS>
+template <int VEC, int TAPS, typename S>
 __global__ void depthwiseAccumulateKernel(DeltaConvParams p, const float* __restrict__ x,
                                           const uint8_t* __restrict__ mask, const float* __restrict__ w,
-                                          float* __restrict__ a, float* __restrict__ r, float* __restrict__ outD,
+                                          S* __restrict__ a, S* __restrict__ r, float* __restrict__ outD,
                                           uint8_t* __restrict__ outMask, double threshold, int act, double alpha,
                                           bool writeZeros, int group) {
   extern __shared__ float stageAll[];
@@ -66,11 +69,11 @@ __global__ void depthwiseAccumulateKernel(DeltaConvParams p, const float* __rest
 #pragma unroll
         for (int i = 0; i < VEC; ++i) y[i] += xv.v[i] * wv.v[i];
       }
-      const Vec<VEC> av = loadVec<VEC>(a + o + c0), rv = loadVec<VEC>(r + o + c0);
+      const Vec<VEC> av = loadState<VEC>(a + o + c0), rv = loadState<VEC>(r + o + c0);
 #pragma unroll
       for (int i = 0; i < VEC; ++i) {
         stage[c0 + i] = y[i];
-        const float s = rv.v[i] + y[i], next = av.v[i] + s;
+        const float s = rv.v[i] + y[i], next = storedSum<S>(av.v[i] + s);
         const float e = (float)(deltaActivate(act, next, alpha) - deltaActivate(act, av.v[i], alpha));
         largest = fmaxf(largest, fabsf(e));
       }
@@ -80,22 +83,22 @@ __global__ void depthwiseAccumulateKernel(DeltaConvParams p, const float* __rest
     // Each lane finishes the channels it staged (no other lane's), with the loads and stores of the first pass.
     for (int v = g; v < vecs; v += group) {
       const int c0 = v * VEC;
-      const Vec<VEC> av = loadVec<VEC>(a + o + c0), rv = loadVec<VEC>(r + o + c0);
+      const Vec<VEC> av = loadState<VEC>(a + o + c0), rv = loadState<VEC>(r + o + c0);
       Vec<VEC> d, nextA, nextR;
 #pragma unroll
       for (int i = 0; i < VEC; ++i) {
-        const float s = rv.v[i] + stage[c0 + i], next = av.v[i] + s;
+        const float s = rv.v[i] + stage[c0 + i], sum = av.v[i] + s, next = storedSum<S>(sum);
         d.v[i] = flush ? (float)(deltaActivate(act, next, alpha) - deltaActivate(act, av.v[i], alpha)) : 0.f;
         nextA.v[i] = next;
-        nextR.v[i] = flush ? 0.f : s;
+        nextR.v[i] = flush ? sum - next : s;  // what the stored A lost (0 in float32 state)
       }
       if (flush) {
         storeVec<VEC>(outD + o + c0, d);
-        storeVec<VEC>(a + o + c0, nextA);
+        storeState<VEC>(a + o + c0, nextA);
       } else if (writeZeros) {
         storeVec<VEC>(outD + o + c0, d);
       }
-      storeVec<VEC>(r + o + c0, nextR);
+      storeState<VEC>(r + o + c0, nextR);
     }
     if (g == 0) outMask[q] = flush ? 1 : 0;
   }
@@ -107,18 +110,18 @@ int groupFor(int vecs) {
   return g;
 }
 
-template <int VEC>
+template <int VEC, typename S>
 void launchDepthwiseAccumulateVec(cudaStream_t s, const DeltaConvParams& p, const float* x, const uint8_t* mask,
-                                  const float* w, float* a, float* r, float* outD, uint8_t* outMask, double threshold,
-                                  int act, double alpha, bool writeZeros) {
+                                  const float* w, S* a, S* r, float* outD, uint8_t* outMask, double threshold, int act,
+                                  double alpha, bool writeZeros) {
   const int group = groupFor(p.c / VEC), slots = kThreads / group;
   const int64_t pixels = (int64_t)p.n * p.oh * p.ow;
   const size_t smem = (size_t)slots * p.c * sizeof(float);
   if (p.kh * p.kw == 9)
-    depthwiseAccumulateKernel<VEC, 9><<<deltaGrid(pixels, slots), kThreads, smem, s>>>(
+    depthwiseAccumulateKernel<VEC, 9, S><<<deltaGrid(pixels, slots), kThreads, smem, s>>>(
         p, x, mask, w, a, r, outD, outMask, threshold, act, alpha, writeZeros, group);
   else
-    depthwiseAccumulateKernel<VEC, 0><<<deltaGrid(pixels, slots), kThreads, smem, s>>>(
+    depthwiseAccumulateKernel<VEC, 0, S><<<deltaGrid(pixels, slots), kThreads, smem, s>>>(
         p, x, mask, w, a, r, outD, outMask, threshold, act, alpha, writeZeros, group);
 }
 
@@ -131,17 +134,21 @@ bool depthwiseAccumulateFits(const DeltaConvParams& p) {
 }
 
 void launchDepthwiseAccumulate(cudaStream_t s, const DeltaConvParams& p, const float* x, const uint8_t* mask,
-                               const float* w, float* a, float* r, float* outD, uint8_t* outMask, double threshold,
-                               int act, double alpha, bool writeZeros) {
+                               const float* w, void* a, void* r, float* outD, uint8_t* outMask, double threshold,
+                               int act, double alpha, bool writeZeros, bool halfState) {
   if (!depthwiseAccumulateFits(p))
     failArg("fusedDeltaDepthwiseConv2d",
             "unsupported geometry (channel multiplier 1, at most 32 taps and 3072 channels)");
   if ((int64_t)p.n * p.oh * p.ow == 0) return;
-  // float4 loads need 16-byte rows: channels % 4 == 0 (tensor buffers themselves are 256-byte aligned)
-  if (p.c % 4 == 0)
-    launchDepthwiseAccumulateVec<4>(s, p, x, mask, w, a, r, outD, outMask, threshold, act, alpha, writeZeros);
-  else
-    launchDepthwiseAccumulateVec<1>(s, p, x, mask, w, a, r, outD, outMask, threshold, act, alpha, writeZeros);
+  // 4-channel loads need 16-byte rows of x: channels % 4 == 0 (tensor buffers themselves are 256-byte aligned)
+  TD_STORAGE_DISPATCH(halfState, {
+    T* sa = static_cast<T*>(a);
+    T* sr = static_cast<T*>(r);
+    if (p.c % 4 == 0)
+      launchDepthwiseAccumulateVec<4>(s, p, x, mask, w, sa, sr, outD, outMask, threshold, act, alpha, writeZeros);
+    else
+      launchDepthwiseAccumulateVec<1>(s, p, x, mask, w, sa, sr, outD, outMask, threshold, act, alpha, writeZeros);
+  });
   TD_LAUNCHED("fusedDeltaDepthwiseConv2d");
 }
 

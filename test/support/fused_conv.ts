@@ -5,7 +5,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 
-import {getMask, sparseAccumulate, withMask} from '../../src/index';
+import {getMask, sparseAccumulate, storeHalf, withMask} from '../../src/index';
 import type {Activation} from '../../src/index';
 import type {FusedConvAccumulateArgs} from '../../src/ops/fused_conv_accumulate';
 import type {SparseAccumulateResult} from '../../src/ops/sparse_accumulate';
@@ -118,6 +118,45 @@ export function fusedConvSharedTests(op: FusedConvOp): void {
       tf.dispose([fused.a, fused.r, split.a, split.r, filter]);
     });
   }
+
+  it('with fp16 state, over 30 frames of a stream equals the conv op then sparseAccumulate with fp16 state', () => {
+    const seed = freshSeed();
+    const shape: [number, number, number, number] = [2, 11, 15, 40];
+    const filter = randn(op.filterShape(3, 40, 40), seed, 0.2) as tf.Tensor4D;
+    const start = () => ({a: storeHalf(tf.zeros(shape)) as tf.Tensor4D, r: storeHalf(tf.zeros(shape)) as tf.Tensor4D});
+    let [fused, split] = [start(), start()];
+    for (let t = 0; t < 30; t++) {
+      const [nextFused, nextSplit] = tf.tidy(() => {
+        const x = randomDelta(shape, 0.15, seed + 7 * t) as tf.Tensor4D;
+        const config = {threshold: 0.2, activation: 'relu6' as const, statePrecision: 'fp16' as const};
+        const f = op.fused({
+          x,
+          filter,
+          strides: 1,
+          pad: 'same',
+          accumulated: fused.a,
+          residual: fused.r,
+          inPlace: true,
+          ...config,
+        });
+        const s = sparseAccumulate<tf.Tensor4D>(split.a, split.r, op.conv(x, filter, 1, 'same'), config);
+        // The fused conv sums the same products in the same order as the conv op, so the halves agree; a float32
+        // conv result that differed in its last bit at a half's rounding boundary would move one value by one half
+        // step (3.9e-3 below 8).
+        expectClose(f.delta, s.delta, `frame ${t} delta seed ${seed}`, 1e-5, 4e-3);
+        expectMask(f.delta, getMask(s.delta) ?? tf.ones(shape.slice(0, 3), 'bool'), `frame ${t} mask seed ${seed}`);
+        return [
+          {a: f.accumulated, r: f.residual},
+          {a: s.accumulated, r: s.residual},
+        ];
+      });
+      tf.dispose([fused.a, fused.r, split.a, split.r]); // in place on 'cuda', the new tensors share the buffers
+      [fused, split] = [nextFused, nextSplit];
+    }
+    expectClose(fused.a, split.a, `accumulated after 30 frames seed ${seed}`, 1e-5, 4e-3);
+    expectClose(fused.r, split.r, `residual after 30 frames seed ${seed}`, 1e-5, 4e-3);
+    tf.dispose([fused.a, fused.r, split.a, split.r, filter]);
+  });
 
   it('names the op, the argument and the shapes on bad input', () => {
     tf.tidy(() => {

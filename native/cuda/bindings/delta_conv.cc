@@ -105,19 +105,20 @@ Napi::Value deltaConvPackFilter(const Info& info) {
 }
 
 // The depthwise delta conv with sparseAccumulate as its epilogue, updating a and r in place; mask 0: dense input.
+// halfState: a and r hold IEEE halves.
 struct DepthwiseAccumulateArgs {
   DeltaConvParams p;
   const float* x;
   const uint8_t* mask;
   const float* w;
-  float* a;
-  float* r;
+  void* a;
+  void* r;
   float* outD;
   uint8_t* outMask;
   double threshold;
   int act;
   double alpha;
-  bool writeZeros;
+  bool writeZeros, halfState;
 };
 Napi::Value deltaDepthwiseAccumulate(const Info& info) {
   const Fields f(info);
@@ -126,16 +127,17 @@ Napi::Value deltaDepthwiseAccumulate(const Info& info) {
   a.x = f.ptr<const float>("x");
   a.mask = f.ptr<const uint8_t>("mask");
   a.w = f.ptr<const float>("w");
-  a.a = f.ptr<float>("a");
-  a.r = f.ptr<float>("r");
+  a.a = f.ptr<void>("a");
+  a.r = f.ptr<void>("r");
   a.outD = f.ptr<float>("outD");
   a.outMask = f.ptr<uint8_t>("outMask");
   a.threshold = f.number("threshold");
   a.act = f.i32("act");
   a.alpha = f.number("alpha");
   a.writeZeros = f.flag("writeZeros");
+  a.halfState = f.flag("halfState");
   launchDepthwiseAccumulate(ctx().stream, a.p, a.x, a.mask, a.w, a.a, a.r, a.outD, a.outMask, a.threshold, a.act,
-                            a.alpha, a.writeZeros);
+                            a.alpha, a.writeZeros, a.halfState);
   return f.undefined();
 }
 

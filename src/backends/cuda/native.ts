@@ -415,6 +415,8 @@ export interface DeltaDepthwiseAccumulateArgs {
   act: number;
   alpha: number;
   writeZeros: boolean;
+  /** a and r in half storage, updated by the half-state rule (statePrecision 'fp16'). */
+  halfState: boolean;
 }
 /**
  * A 1x1, stride-1, unpadded delta conv (packedFilter from deltaConvPackFilter) then sparseAccumulate, updating a

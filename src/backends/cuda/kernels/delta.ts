@@ -544,8 +544,8 @@ function fusedStageFits(channels: number): boolean {
 /**
  * The depthwise delta conv with sparseAccumulate as its epilogue (native/cuda/delta_fused.cu): one launch where the
  * two kernels take four (zeroing the lazily written input, cuDNN's conv, the output mask, the accumulator). Shapes
- * the fused kernel does not take (channel multiplier > 1, windows over 32 taps, over 3072 channels, half
- * state, TFJS_DELTA_CUDA_FUSED=0) run the two kernels.
+ * the fused kernel does not take (channel multiplier > 1, windows over 32 taps, over 3072 channels, half state
+ * not yet in half storage, TFJS_DELTA_CUDA_FUSED=0) run the two kernels.
  */
 function fusedDeltaDepthwiseConv2d(
   backend: CudaBackend,
@@ -561,7 +561,7 @@ function fusedDeltaDepthwiseConv2d(
     filter.shape[3] === 1 &&
     info.filterHeight * info.filterWidth <= 32 &&
     fusedStageFits(info.inChannels) &&
-    fusedStateFits(backend, inputs, attrs);
+    fusedStateFits(backend, inputs, attrs, true);
   if (!fits) return composedDeltaConvAccumulate(FusedDeltaDepthwiseConv2D, inputs, attrs);
   return runFusedBlock(backend, c, inputs, attrs, (m, outs, lazy) =>
     backend.n.deltaDepthwiseAccumulate({
@@ -571,6 +571,7 @@ function fusedDeltaDepthwiseConv2d(
       w: c.w,
       ...outs,
       ...accumulatorArgs(attrs, lazy),
+      halfState: attrs.statePrecision === 'fp16',
     }),
   );
 }
@@ -586,16 +587,20 @@ function accumulatorArgs(attrs: SparseAccumulateAttrs, lazy: boolean) {
 }
 
 /**
- * Whether a fused block can update this state in place: float32 state (the fused kernels do not take the half-state
- * rule) in float32 storage, two distinct tensors.
+ * Whether a fused block can update this state in place: two distinct tensors stored as the state's precision says
+ * (float32, or half for half state where the block takes the half-state rule: `halfOk`). A first accumulate of half
+ * state from float32 tensors runs the two kernels, which round it.
  */
 function fusedStateFits(
   backend: CudaBackend,
   inputs: {[k: string]: TensorInfo},
   attrs: SparseAccumulateAttrs,
+  halfOk: boolean,
 ): boolean {
   const {accumulated: a, residual: r} = inputs;
-  return attrs.statePrecision !== 'fp16' && !backend.isHalf(a) && !backend.isHalf(r) && a.dataId !== r.dataId;
+  const half = attrs.statePrecision === 'fp16';
+  if (half && !halfOk) return false;
+  return backend.isHalf(a) === half && backend.isHalf(r) === half && a.dataId !== r.dataId;
 }
 
 /**
@@ -613,16 +618,23 @@ function runFusedBlock(
   const shape = c.outShape.slice();
   const lazy = backend.lazyFor(shape);
   const inPlace = attrs.inPlace === true && a.dataId !== x.dataId && r.dataId !== x.dataId;
+  // A copy keeps the state's storage (half state stays half).
   const stateOf = (t: TensorInfo): TensorInfo => (inPlace ? alias(backend, t) : backend.copyOf(t));
   const m = inputMask(backend, x);
   try {
     const outD = backend.makeOutput(shape, 'float32');
     const outMask = backend.makeOutput(shape.slice(0, 3), 'bool');
+    if (inPlace) [a, r].forEach((t) => backend.writtenInPlace(t));
     const state = [stateOf(a), stateOf(r)];
     withOutputs<TensorInfo[]>(backend, [outD, outMask, ...state], () =>
       launch(
         m,
-        {a: backend.ptr(state[0]), r: backend.ptr(state[1]), outD: backend.ptr(outD), outMask: backend.ptr(outMask)},
+        {
+          a: backend.storedPtr(state[0]),
+          r: backend.storedPtr(state[1]),
+          outD: backend.ptr(outD),
+          outMask: backend.ptr(outMask),
+        },
         lazy,
       ),
     );
@@ -649,7 +661,7 @@ function fusedDeltaConv2d(
   requireFloat('fusedDeltaConv2d', x, filter, a, r);
   const c = regularCall(backend, x, filter, attrs);
   const geometry = convGeometry(c);
-  const fused = backend.fusedDeltaBlocks && backend.pointwiseBlocks && fusedStateFits(backend, inputs, attrs);
+  const fused = backend.fusedDeltaBlocks && backend.pointwiseBlocks && fusedStateFits(backend, inputs, attrs, false);
   const packed = fused ? packedFilter(backend, c) : 0;
   const scratchInts = packed === 0 ? -1 : backend.n.deltaPointwiseScratchInts({geometry});
   if (scratchInts < 0) return composedDeltaConvAccumulate(FusedDeltaConv2D, inputs, attrs);
