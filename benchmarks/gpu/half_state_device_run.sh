@@ -12,18 +12,7 @@
 set -uo pipefail
 parts=" ${*:-tests memory speed} "
 want() { [[ "$parts" == *" $1 "* ]]; }
-out=${OUT:-benchmarks/results}
-mkdir -p "$out"
-gpu=$(nvidia-smi --query-gpu=name --format=csv,noheader | head -1)
-tag=$(echo "$gpu" | sed 's/[^A-Za-z0-9]\+/_/g; s/_$//')
-echo "GPU: $gpu"
-step() { # name, time limit (s), command...
-  local name=$1 limit=$2
-  shift 2
-  local t0=$SECONDS
-  timeout "$limit" "$@" > "$out/$name.log" 2>&1
-  echo "== $name: exit $? in $((SECONDS - t0)) s"
-}
+source "$(dirname "$0")/common.sh"
 mocha=(node node_modules/mocha/bin/mocha.js --no-config --require dist/test/support/setup.js
   --reporter dist/test/support/reporter.js --timeout 600000)
 if want tests; then
@@ -36,20 +25,11 @@ if want tests; then
   grep -hE "^  [0-9]+\) " -A8 "$out/half_state_tests_$tag.log" "$out/half_state_sequences_$tag.log" | cut -c1-240 | head -60
 fi
 if want memory && [ -n "${TFJS_DELTA_VTEST_FRAMES:-}" ]; then
-  python3 - <<'PY' &
-import time, torch
-free, total = torch.cuda.mem_get_info()
-ballast = free - 40 * 10**9
-x = torch.empty(ballast, dtype=torch.uint8, device='cuda')
-print(f"ballast: {ballast / 2**30:.1f} GiB taken, {torch.cuda.mem_get_info()[0] / 10**9:.1f} GB left", flush=True)
-time.sleep(400)
-PY
-  ballast=$!
-  sleep 15
+  hold_gpu_to 40
   step "delta_memory_40GB_fp16_$tag" 230 node dist/benchmarks/models/delta_memory.js --size 576x768 --batch 32 \
     --offset 9 --steps 6 --configs all:fp16,tail:fp16 --out "$out/delta_memory_40GB_fp16_$tag.json"
   grep -E "state|failed|layer|step 5|toDelta" "$out/delta_memory_40GB_fp16_$tag.log" | cut -c1-250
-  kill "$ballast" 2>/dev/null
+  release_gpu
 fi
 if want speed; then
   step "delta_vtest_posenet_batch8_state_$tag" 260 node dist/benchmarks/models/delta_vtest.js run --backend cuda \

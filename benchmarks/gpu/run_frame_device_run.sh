@@ -14,18 +14,7 @@
 set -uo pipefail
 parts=" ${*:-frame ncu compare memory} "
 want() { [[ "$parts" == *" $1 "* ]]; }
-out=${OUT:-benchmarks/results}
-mkdir -p "$out"
-gpu=$(nvidia-smi --query-gpu=name --format=csv,noheader | head -1)
-tag=$(echo "$gpu" | sed 's/[^A-Za-z0-9]\+/_/g; s/_$//')
-echo "GPU: $gpu"
-step() { # name, time limit (s), command...
-  local name=$1 limit=$2
-  shift 2
-  local t0=$SECONDS
-  timeout "$limit" "$@" > "$out/$name.log" 2>&1
-  echo "== $name: exit $? in $((SECONDS - t0)) s"
-}
+source "$(dirname "$0")/common.sh"
 if want frame; then
   step "run_frame_$tag" 120 node dist/benchmarks/models/run_frame_cuda.js --out "$out/run_frame_$tag.json"
   grep -E "graph nodes|speed-up|delta model" "$out/run_frame_$tag.log"
@@ -45,18 +34,9 @@ want compare && for stats in "" "--no-layer-stats"; do
     "$out/run_compare${stats:+_nostats}.log" | sed 's/; input:.*//'
 done
 if want memory && [ -n "${TFJS_DELTA_VTEST_FRAMES:-}" ]; then
-  python3 - <<'EOF' &
-import time, torch
-free, total = torch.cuda.mem_get_info()
-ballast = free - 40 * 10**9
-x = torch.empty(ballast, dtype=torch.uint8, device='cuda')
-print(f"ballast: {ballast / 2**30:.1f} GiB taken, {torch.cuda.mem_get_info()[0] / 10**9:.1f} GB left", flush=True)
-time.sleep(400)
-EOF
-  ballast=$!
-  sleep 20
+  hold_gpu_to 40
   step "delta_memory_40GB_$tag" 300 node dist/benchmarks/models/delta_memory.js --size 576x768 --batch 32 --offset 9 \
     --steps 6 --out "$out/delta_memory_40GB_$tag.json"
   tail -25 "$out/delta_memory_40GB_$tag.log" | cut -c1-250
-  kill "$ballast" 2>/dev/null
+  release_gpu
 fi

@@ -1,0 +1,29 @@
+# Sourced by the GPU-machine scripts of this folder: $out (results; $OUT, else benchmarks/results), $gpu and $tag (the
+# GPU's name, and the same as a file-name part), `step NAME LIMIT COMMAND...` (COMMAND's output into $out/NAME.log,
+# its exit status and time printed), and `hold_gpu_to 40` (a background process takes all but 40 GB of the GPU's
+# memory, so that an allocation past that fails; `release_gpu` ends it).
+out=${OUT:-benchmarks/results}
+mkdir -p "$out"
+gpu=$(nvidia-smi --query-gpu=name --format=csv,noheader | head -1)
+tag=$(echo "$gpu" | sed 's/[^A-Za-z0-9]\+/_/g; s/_$//')
+echo "GPU: $gpu"
+step() {
+  local name=$1 limit=$2
+  shift 2
+  local t0=$SECONDS
+  timeout "$limit" "$@" > "$out/$name.log" 2>&1
+  echo "== $name: exit $? in $((SECONDS - t0)) s"
+}
+hold_gpu_to() {
+  python3 - "$1" <<'PY' &
+import sys, time, torch
+free, total = torch.cuda.mem_get_info()
+ballast = free - int(sys.argv[1]) * 10**9
+x = torch.empty(ballast, dtype=torch.uint8, device='cuda')
+print(f"ballast: {ballast / 2**30:.1f} GiB taken, {torch.cuda.mem_get_info()[0] / 10**9:.1f} GB left", flush=True)
+time.sleep(400)
+PY
+  ballast_pid=$!
+  sleep 15
+}
+release_gpu() { kill "$ballast_pid" 2>/dev/null; }
