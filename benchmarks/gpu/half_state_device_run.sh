@@ -16,10 +16,10 @@ source "$(dirname "$0")/common.sh"
 mocha=(node node_modules/mocha/bin/mocha.js --no-config --require dist/test/support/setup.js
   --reporter dist/test/support/reporter.js --timeout 600000)
 if want tests; then
-  TFJS_DELTA_TEST_BACKENDS=cuda step half_state_tests_$tag 200 "${mocha[@]}" dist/test/kernels/half.test.js \
+  TFJS_DELTA_TEST_BACKENDS=cuda step half_state_tests_$tag 180 "${mocha[@]}" dist/test/kernels/half.test.js \
     dist/test/ops/*.test.js dist/test/backends/cuda/*.test.js dist/test/delta/state_precision.test.js \
     dist/test/stream/compile_stream.test.js
-  TFJS_DELTA_TEST_BACKENDS=cuda step half_state_sequences_$tag 100 "${mocha[@]}" --grep "fp16 state" \
+  TFJS_DELTA_TEST_BACKENDS=cuda step half_state_sequences_$tag 90 "${mocha[@]}" --grep "fp16 state" \
     dist/test/delta/video_sequence.test.js
   grep -hE "passed, .* failed|max rel error" "$out/half_state_tests_$tag.log" "$out/half_state_sequences_$tag.log"
   grep -hE "^  [0-9]+\) " -A8 "$out/half_state_tests_$tag.log" "$out/half_state_sequences_$tag.log" | cut -c1-240 | head -60
@@ -32,8 +32,8 @@ if want memory && [ -n "${TFJS_DELTA_VTEST_FRAMES:-}" ]; then
   release_gpu
 fi
 if want speed; then
-  step "delta_vtest_posenet_batch8_state_$tag" 260 node dist/benchmarks/models/delta_vtest.js run --backend cuda \
-    --models posenet --sizes 577x769 --batch 8 --offset 37 --frames 30 --warmup 10 --stats-frames 10 --compiled \
+  step "delta_vtest_posenet_batch8_state_$tag" 200 node dist/benchmarks/models/delta_vtest.js run --backend cuda \
+    --models posenet --sizes 577x769 --batch 8 --offset 37 --frames 20 --warmup 8 --stats-frames 5 --compiled \
     --thresholds posenet=0.05 --inputs 0.1x7 --dense-above 0.5 --state-precision fp32,fp16 \
     --out "$out/delta_vtest_posenet_batch8_state_${tag}_compiled.json"
   grep -E "dense|delta t=" "$out/delta_vtest_posenet_batch8_state_$tag.log" | cut -c1-330
