@@ -190,6 +190,15 @@ export function buildProgram(): Command {
         .choices(['tf32', 'fp32', 'fp16'])
         .default('tf32'),
     )
+    .addOption(
+      new Option(
+        '--state-precision <p>',
+        "the delta layers' state: fp16 halves its bytes on 'cuda' (values within half's rounding; no saving on " +
+          'the CPU backends)',
+      )
+        .choices(['fp32', 'fp16'])
+        .default('fp32'),
+    )
     .action(async (model: string, input: string, opts: RunCommandOptions) => {
       check('run', [
         ['[model]', model, modelProblem(model)],

@@ -13,6 +13,7 @@ import {posenetInputSize} from '../models/posenet_decode';
 import {nodeFileSystem} from '../io/node_file_system';
 import {FallbackVerdict, RunMode, runModelOnVideo, RunSummary} from '../pipeline/run_model';
 import type {StreamPrecision} from '../stream/compile_stream';
+import type {StatePrecision} from '../ops/kernel_names';
 import {evenSize, probeVideo} from '../pipeline/ffmpeg';
 import {interruptible, progressBar} from './progress';
 import {PACKAGE_ROOT} from '../io/package_root';
@@ -43,6 +44,8 @@ export interface RunCommandOptions {
   layerStats: boolean;
   /** Compiled streams on 'cuda' (commander's --no-compile sets false). */
   compile?: boolean;
+  /** The delta layers' state precision (toDelta's statePrecision; default fp32). */
+  statePrecision?: StatePrecision;
   /** Their precision: tf32 (default), fp32 or fp16. */
   precision?: StreamPrecision;
   /** Steady frames timed side by side before the delta model is kept or replaced by the dense one (0: never). */
@@ -130,7 +133,7 @@ export async function runCommand(modelName: string, input: string, options: RunC
   const denseAbove = options.denseAbove ?? denseAboveFor(tf.getBackend());
   console.log(
     `model: ${isPosenet ? 'PoseNet-MobileNetV1 (trained)' : modelName} at ${height}x${width}, ${mode}` +
-      `${mode !== 'dense' ? `, threshold ${options.threshold} (input ${inputThreshold}, dilation ${options.dilation}), ${denseAbove < 1 ? `dense above ${denseAbove} active` : 'every layer delta'}${options.fallbackFrames > 0 ? `, fallback to dense measured over ${options.fallbackFrames} frames` : ''}` : ''}${compiled ? `, compiled (CUDA graph per frame, ${options.precision ?? 'tf32'})` : ''}; ` +
+      `${mode !== 'dense' ? `, threshold ${options.threshold} (input ${inputThreshold}, dilation ${options.dilation}), ${denseAbove < 1 ? `dense above ${denseAbove} active` : 'every layer delta'}${options.statePrecision === 'fp16' ? ', fp16 state' : ''}${options.fallbackFrames > 0 ? `, fallback to dense measured over ${options.fallbackFrames} frames` : ''}` : ''}${compiled ? `, compiled (CUDA graph per frame, ${options.precision ?? 'tf32'})` : ''}; ` +
       `input: ${input} (${info.width}x${info.height}, ${info.fps} fps, ~${info.frames} frames)`,
   );
   if (options.output != null) {
@@ -158,6 +161,7 @@ export async function runCommand(modelName: string, input: string, options: RunC
       inputThreshold,
       dilation: options.dilation,
       denseAbove: denseAbove < 1 ? denseAbove : undefined,
+      statePrecision: options.statePrecision,
       height,
       width,
       range,

@@ -14,6 +14,7 @@ import type * as tfl from '@tensorflow/tfjs-layers';
 import {DeltaFrameStats, denseTailLayersOf, getDeltaStats, toDelta} from '../delta/to_delta';
 import {CompiledStream, compileStream} from '../stream/compile_stream';
 import type {StreamPrecision} from '../stream/compile_stream';
+import type {StatePrecision} from '../ops/kernel_names';
 import {probeVideo, readFrames, VideoInfo, VideoWriter} from './ffmpeg';
 import {classifierAgreement, isClassifierOutput, isPosenetOutputs, posePck, posesOf} from './fidelity';
 import type {Pose} from '../models/posenet_decode';
@@ -45,6 +46,8 @@ export interface RunOptions {
    * frames keep active above this fraction, and what they feed, run dense. Default: none (every layer delta).
    */
   denseAbove?: number;
+  /** How the delta layers store their state (toDelta's statePrecision; default 'fp32'). */
+  statePrecision?: StatePrecision;
   /** Model input size; frames are resized to it. */
   height: number;
   width: number;
@@ -320,6 +323,7 @@ export async function runModelOnVideo(options: RunOptions): Promise<RunSummary> 
         // A clip too short to measure keeps every layer delta.
         denseAbove: calibrationFrames != null ? options.denseAbove : undefined,
         calibrationFrames,
+        statePrecision: options.statePrecision,
       });
     } catch (e) {
       await close();

@@ -110,6 +110,7 @@ describe('tfjs-delta CLI', function () {
       [['demo', '--frames', '0'], '--frames must be a positive integer'],
       [['interpolate', 'in.mp4', '-o', 'out.mp4', '--factor', '3'], 'factor must be 2, 4 or 8'],
       [['run', 'posenet', 'in.mp4', '--precision', 'fp8'], "'fp8' is invalid. Allowed choices are tf32, fp32, fp16"],
+      [['run', 'posenet', 'in.mp4', '--state-precision', 'fp8'], "'fp8' is invalid. Allowed choices are fp32, fp16"],
       [['run', 'posenet', 'in.mp4', '--dense-above', '1.5'], '--dense-above must be a fraction in [0, 1]'],
       [['run', 'posenet', 'in.mp4', '--dilation', '4'], '--dilation must be an odd integer >= 1'],
       [['run', 'posenet', 'in.mp4', '--input-threshold', '-0.1'], '--input-threshold must be a number >= 0'],
@@ -379,6 +380,18 @@ exec "${ffmpegBinary()}" "$@"
     const bad = cli('run', path.join(dir, 'missing-model'), DEFAULT_CLIP);
     expect(bad.code).to.not.equal(0);
     expect(bad.err).to.match(/missing-model/);
+  });
+
+  it('run --state-precision fp16: the delta model keeps half state, within half rounding of dense', function () {
+    if (ffmpegUnavailableReason() != null) this.skip();
+    const modelDir = path.join(dir, 'tiny'); // saved by the run test above
+    const args = ['run', modelDir, DEFAULT_CLIP, '--compare', '--threshold', '0', '--frames', '4', '--size', '72x96'];
+    const r = cli(...args, '--state-precision', 'fp16');
+    expect(r.code, r.err).to.equal(0);
+    expect(r.out).to.match(/every layer delta, fp16 state/);
+    const deviation = Number(/max output deviation\s+(\S+)/.exec(r.out)![1]);
+    // Half's relative step is 4.9e-4; float32 state gives < 1e-5 on this run (the test above).
+    expect(deviation, r.out).to.be.within(1e-5, 2e-2);
   });
 
   it('bench: a table over thresholds, a JSON record and a PNG plot', async function () {
