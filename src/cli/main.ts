@@ -185,7 +185,7 @@ export function buildProgram(): Command {
       new Option(
         '--precision <p>',
         "compiled streams' precision: fp32 is strict, fp16 runs convolutions " +
-          'and activations in half (delta layers stay float32)',
+          'and activations in half (delta layers stay float32; their state: --state-precision)',
       )
         .choices(['tf32', 'fp32', 'fp16'])
         .default('tf32'),

@@ -49,7 +49,8 @@ export interface CompileStreamOptions {
   /**
    * 'tf32' (default): TF32 tensor cores; 'fp32': strict fp32; 'fp16': half-precision convolutions (fp32
    * accumulation) and half storage of dense activations. Step outputs are float32 tensors either way (in 'fp16'
-   * held in half storage, converted when read). Delta layers keep float32 data and state at every precision.
+   * held in half storage, converted when read). Delta layers keep float32 data at every precision, and their state
+   * as toDelta's statePrecision says (float32 by default).
    */
   precision?: StreamPrecision;
   /**
