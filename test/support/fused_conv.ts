@@ -90,73 +90,56 @@ export function fusedConvSharedTests(op: FusedConvOp): void {
     });
   });
 
-  for (const k of [1, 3]) {
-    it(`over 30 frames of a stream (${k}x${k}) equals the conv op then sparseAccumulate`, () => {
+  // Float32 state from fresh buffers; half state from half-stored ones, updated in place (on 'cuda' by the fused
+  // kernel's half-state path). In half state the fused conv sums the same products in the same order as the conv op,
+  // so the halves agree; a float32 conv result that differed in its last bit at a half's rounding boundary would move
+  // one value by one half step (3.9e-3 below 8): the absolute tolerance.
+  const streams = [
+    {k: 1, half: false, atol: 1e-5},
+    {k: 3, half: false, atol: 1e-5},
+    {k: 3, half: true, atol: 4e-3},
+  ];
+  for (const {k, half, atol} of streams) {
+    const title = half
+      ? 'with fp16 state, over 30 frames of a stream equals the conv op then sparseAccumulate with fp16 state'
+      : `over 30 frames of a stream (${k}x${k}) equals the conv op then sparseAccumulate`;
+    it(title, () => {
       const seed = freshSeed();
       const shape: [number, number, number, number] = [2, 13, 17, 48];
       const filter = randn(op.filterShape(k, 48, 48), seed, 0.2) as tf.Tensor4D;
-      let fused = {a: tf.zeros(shape) as tf.Tensor4D, r: tf.zeros(shape) as tf.Tensor4D};
-      let split = {a: tf.zeros(shape) as tf.Tensor4D, r: tf.zeros(shape) as tf.Tensor4D};
+      const state = () => (half ? storeHalf(tf.zeros(shape)) : tf.zeros(shape)) as tf.Tensor4D;
+      let fused = {a: state(), r: state()};
+      let split = {a: state(), r: state()};
+      const config = {threshold: 0.2, activation: 'relu6' as const, statePrecision: half ? 'fp16' : 'fp32'} as const;
       for (let t = 0; t < 30; t++) {
         const [nextFused, nextSplit] = tf.tidy(() => {
           const x = randomDelta(shape, 0.15, seed + 7 * t) as tf.Tensor4D;
-          const config = {threshold: 0.2, activation: 'relu6' as const};
-          const f = op.fused({x, filter, strides: 1, pad: 'same', accumulated: fused.a, residual: fused.r, ...config});
+          const f = op.fused({
+            x,
+            filter,
+            strides: 1,
+            pad: 'same',
+            accumulated: fused.a,
+            residual: fused.r,
+            inPlace: half,
+            ...config,
+          });
           const s = sparseAccumulate<tf.Tensor4D>(split.a, split.r, op.conv(x, filter, 1, 'same'), config);
-          expectClose(f.delta, s.delta, `frame ${t} delta seed ${seed}`, 1e-5, 1e-5);
+          expectClose(f.delta, s.delta, `frame ${t} delta seed ${seed}`, 1e-5, atol);
           expectMask(f.delta, getMask(s.delta) ?? tf.ones(shape.slice(0, 3), 'bool'), `frame ${t} mask seed ${seed}`);
           return [
             {a: f.accumulated, r: f.residual},
             {a: s.accumulated, r: s.residual},
           ];
         });
-        tf.dispose([fused.a, fused.r, split.a, split.r]);
+        tf.dispose([fused.a, fused.r, split.a, split.r]); // in place on 'cuda', the new tensors share the buffers
         [fused, split] = [nextFused, nextSplit];
       }
-      expectClose(fused.a, split.a, `accumulated after 30 frames seed ${seed}`, 1e-5, 1e-5);
-      expectClose(fused.r, split.r, `residual after 30 frames seed ${seed}`, 1e-5, 1e-5);
+      expectClose(fused.a, split.a, `accumulated after 30 frames seed ${seed}`, 1e-5, atol);
+      expectClose(fused.r, split.r, `residual after 30 frames seed ${seed}`, 1e-5, atol);
       tf.dispose([fused.a, fused.r, split.a, split.r, filter]);
     });
   }
-
-  it('with fp16 state, over 30 frames of a stream equals the conv op then sparseAccumulate with fp16 state', () => {
-    const seed = freshSeed();
-    const shape: [number, number, number, number] = [2, 11, 15, 40];
-    const filter = randn(op.filterShape(3, 40, 40), seed, 0.2) as tf.Tensor4D;
-    const start = () => ({a: storeHalf(tf.zeros(shape)) as tf.Tensor4D, r: storeHalf(tf.zeros(shape)) as tf.Tensor4D});
-    let [fused, split] = [start(), start()];
-    for (let t = 0; t < 30; t++) {
-      const [nextFused, nextSplit] = tf.tidy(() => {
-        const x = randomDelta(shape, 0.15, seed + 7 * t) as tf.Tensor4D;
-        const config = {threshold: 0.2, activation: 'relu6' as const, statePrecision: 'fp16' as const};
-        const f = op.fused({
-          x,
-          filter,
-          strides: 1,
-          pad: 'same',
-          accumulated: fused.a,
-          residual: fused.r,
-          inPlace: true,
-          ...config,
-        });
-        const s = sparseAccumulate<tf.Tensor4D>(split.a, split.r, op.conv(x, filter, 1, 'same'), config);
-        // The fused conv sums the same products in the same order as the conv op, so the halves agree; a float32
-        // conv result that differed in its last bit at a half's rounding boundary would move one value by one half
-        // step (3.9e-3 below 8).
-        expectClose(f.delta, s.delta, `frame ${t} delta seed ${seed}`, 1e-5, 4e-3);
-        expectMask(f.delta, getMask(s.delta) ?? tf.ones(shape.slice(0, 3), 'bool'), `frame ${t} mask seed ${seed}`);
-        return [
-          {a: f.accumulated, r: f.residual},
-          {a: s.accumulated, r: s.residual},
-        ];
-      });
-      tf.dispose([fused.a, fused.r, split.a, split.r]); // in place on 'cuda', the new tensors share the buffers
-      [fused, split] = [nextFused, nextSplit];
-    }
-    expectClose(fused.a, split.a, `accumulated after 30 frames seed ${seed}`, 1e-5, 4e-3);
-    expectClose(fused.r, split.r, `residual after 30 frames seed ${seed}`, 1e-5, 4e-3);
-    tf.dispose([fused.a, fused.r, split.a, split.r, filter]);
-  });
 
   it('names the op, the argument and the shapes on bad input', () => {
     tf.tidy(() => {

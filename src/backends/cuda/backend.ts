@@ -329,41 +329,28 @@ export class CudaBackend extends KernelBackend {
    */
   floatPtr(t: TensorInfo, temps: TensorInfo[]): Ptr {
     if (!this.isHalf(t)) return this.ptr(t);
-    const f = this.makeOutput(t.shape, 'float32');
+    const f = this.storageCopy(t, false);
     temps.push(f);
-    const size = util.sizeFromShape(t.shape);
-    if (size > 0) {
-      this.n.cast({
-        x: this.storedPtr(t),
-        srcDtype: DTypeCode.float16,
-        y: this.ptr(f),
-        dstDtype: DTypeCode.float32,
-        n: size,
-      });
-    }
     return this.ptr(f);
   }
 
   /** A new half-stored tensor holding `t` rounded to IEEE half (a copy when `t` is half-stored already). */
   toHalf(t: TensorInfo): TensorInfo {
-    if (this.isHalf(t)) return this.copyOf(t);
-    const h = this.makeOutput(t.shape, 'float32', true);
-    const size = util.sizeFromShape(t.shape);
+    return this.isHalf(t) ? this.copyOf(t) : this.storageCopy(t, true);
+  }
+
+  /** A new float32 tensor in the other storage than `t`'s (half when `half`), converted by one cast, nothing cached. */
+  private storageCopy(t: TensorInfo, half: boolean): TensorInfo {
+    const out = this.makeOutput(t.shape, 'float32', half);
+    const n = util.sizeFromShape(t.shape);
+    const [from, to] = half ? [DTypeCode.float32, DTypeCode.float16] : [DTypeCode.float16, DTypeCode.float32];
     try {
-      if (size > 0) {
-        this.n.cast({
-          x: this.ptr(t),
-          srcDtype: DTypeCode.float32,
-          y: this.storedPtr(h),
-          dstDtype: DTypeCode.float16,
-          n: size,
-        });
-      }
+      if (n > 0) this.n.cast({x: this.storedPtr(t), srcDtype: from, y: this.storedPtr(out), dstDtype: to, n});
     } catch (e) {
-      this.disposeIntermediate(h);
+      this.disposeIntermediate(out);
       throw e;
     }
-    return h;
+    return out;
   }
 
   /**
@@ -389,10 +376,11 @@ export class CudaBackend extends KernelBackend {
    * float32 storage with `asFloat` (a half-stored tensor is then converted).
    */
   copyOf(t: TensorInfo, asFloat = false): TensorInfo {
-    const half = !asFloat && this.isHalf(t);
+    if (asFloat && this.isHalf(t)) return this.storageCopy(t, false);
+    const half = this.isHalf(t);
     const out = this.makeOutput(t.shape, t.dtype, half);
     const bytes = this.data.get(out.dataId).bytes;
-    if (bytes > 0) this.n.copy({dst: this.storedPtr(out), src: half ? this.storedPtr(t) : this.ptr(t), bytes});
+    if (bytes > 0) this.n.copy({dst: this.storedPtr(out), src: this.storedPtr(t), bytes});
     return out;
   }
 

@@ -108,7 +108,8 @@ function sparseAccumulate(backend: CudaBackend, inputs: {[k: string]: TensorInfo
   const pixels = channels === 0 ? 0 : sizeOf(shape) / channels;
   const lazy = backend.lazyFor(shape);
   // Half state reads and writes half storage: a float32-stored state input is read through a half copy (a stream's
-  // first frame, or a caller's tensor). Float32 state reads a half-stored input through its float32 copy.
+  // first frame, or a caller's tensor). Float32 state reads a half-stored input through a float32 copy. Neither copy
+  // is cached with the input.
   const half = attrs.statePrecision === 'fp16';
   const storedAsState = (t: TensorInfo) => backend.isHalf(t) === half;
   // In place: the state outputs are the state inputs (aliased, as Identity does); only active pixels are touched.
@@ -122,7 +123,7 @@ function sparseAccumulate(backend: CudaBackend, inputs: {[k: string]: TensorInfo
   const temps: TensorInfo[] = [];
   const m = inputMask(backend, d);
   try {
-    const stateIn = (t: TensorInfo) => (half ? backend.halfPtr(t, temps) : backend.ptr(t));
+    const stateIn = (t: TensorInfo) => (half ? backend.halfPtr(t, temps) : backend.floatPtr(t, temps));
     const outD = backend.makeOutput(shape, 'float32');
     const outMask = backend.makeOutput(shape.slice(0, -1), 'bool');
     if (inPlace) [a, r].forEach((t) => backend.writtenInPlace(t));
