@@ -16,9 +16,12 @@ export const FFMPEG_HINT =
   '`brew install ffmpeg`; or `npm install @ffmpeg-installer/ffmpeg`), or set TFJS_DELTA_FFMPEG to its path';
 
 let cachedBinary: string | null = null;
+let cachedFor: string | undefined;
 
 export function ffmpegBinary(): string {
-  if (cachedBinary != null) return cachedBinary;
+  // Chosen again when TFJS_DELTA_FFMPEG changes.
+  if (cachedBinary != null && cachedFor === envString('TFJS_DELTA_FFMPEG')) return cachedBinary;
+  cachedFor = envString('TFJS_DELTA_FFMPEG');
   const works = (candidate: string) =>
     spawnSync(candidate, ['-hide_banner', '-version'], {encoding: 'utf8'}).status === 0;
   const chosen = envString('TFJS_DELTA_FFMPEG');
@@ -152,6 +155,9 @@ export function probeVideo(file: string): VideoInfo {
   const run = spawnSync(ffmpegBinary(), ['-hide_banner', '-i', file], {encoding: 'utf8'});
   const text = run.stderr ?? '';
   const video = /Stream #\S+.*?: Video: ([^,\s]+)[^\n]*?, (\d+)x(\d+)[^\n]*/.exec(text);
+  // Older ffmpeg builds (the npm @ffmpeg-installer one among them) open any text file as a video: its tty demuxer
+  // renders the characters as ANSI art.
+  if (/^Input #0, tty,/m.test(text)) throw new Error(`'${file}' is not a readable video: ffmpeg reads it as text`);
   if (video == null) {
     const reason = text
       .split('\n')
@@ -319,6 +325,8 @@ export class VideoWriter {
   private pipeError: Error | null = null;
   /** Settles when the encoder can take no more frames: its stdin broke or it exited. */
   private readonly broken: Promise<unknown>;
+  /** Whether the input's audio is muxed in: finish() then cuts it at the video's end. */
+  private hasAudio = false;
   framesWritten = 0;
 
   constructor(
@@ -355,17 +363,8 @@ export class VideoWriter {
     const audio = options.audioFrom != null ? probeVideo(options.audioFrom).audioCodec : undefined;
     if (audio != null) {
       const copy = container.copies.includes('*') || container.copies.includes(audio);
-      args.push(
-        '-i',
-        options.audioFrom!,
-        '-map',
-        '0:v:0',
-        '-map',
-        '1:a:0',
-        '-c:a',
-        copy ? 'copy' : container.audio,
-        '-shortest',
-      );
+      args.push('-i', options.audioFrom!, '-map', '0:v:0', '-map', '1:a:0', '-c:a', copy ? 'copy' : container.audio);
+      this.hasAudio = true;
     }
     if (this.padded) args.push('-vf', `pad=${even.width}:${even.height}:0:0:black`);
     if (options.lossless) args.push('-c:v', 'ffv1', '-level', '3', '-pix_fmt', 'gbrp', this.tmpFile);
@@ -426,7 +425,28 @@ export class VideoWriter {
       fs.rmSync(this.tmpFile, {force: true});
       throw new Error(`ffmpeg could not write '${this.file}' (exit ${code}): ${this.stderr()}`);
     }
+    if (this.hasAudio) this.cutAudioAtVideoEnd();
     fs.renameSync(this.tmpFile, this.file);
+  }
+
+  /**
+   * The video decides the length: the audio is encoded whole and cut here, by a stream copy, at the last frame's end.
+   * ffmpeg's -shortest would cut the video where shorter audio ends, and ffmpeg 4.x's (the npm @ffmpeg-installer
+   * build) ends the file when copied audio ends before the encoder's lookahead has emitted a video packet.
+   */
+  private cutAudioAtVideoEnd(): void {
+    const ext = path.extname(this.file);
+    const cut = path.join(path.dirname(this.file), `.${path.basename(this.file, ext)}.partial-cut${ext}`);
+    const seconds = (this.framesWritten / this.options.fps).toFixed(6);
+    const args = ['-hide_banner', '-loglevel', 'error', '-y', '-i', this.tmpFile, '-map', '0', '-c', 'copy'];
+    const run = spawnSync(ffmpegBinary(), [...args, '-t', seconds, cut], {encoding: 'utf8'});
+    fs.rmSync(this.tmpFile, {force: true});
+    if (run.status !== 0) {
+      fs.rmSync(cut, {force: true});
+      const why = (run.stderr ?? '').trim().split('\n').slice(-3).join(' | ') || `exit ${run.status ?? run.signal}`;
+      throw new Error(`ffmpeg could not cut the audio of '${this.file}' at ${seconds} s: ${why}`);
+    }
+    fs.renameSync(cut, this.tmpFile);
   }
 
   /** Stops the encoder and removes the partial file. */

@@ -373,7 +373,8 @@ exec "${ffmpegBinary()}" "$@"
         ['--backend', 'cpu', 'worker', '--gpu', '0', '--redis', redis.url],
         '--gpu 0 selects a CUDA device and cannot go with --backend cpu',
       ],
-      [['worker', '--gpu', '0', '--redis', redis.url], "backend 'cuda' is unavailable"],
+      // A device no machine has, so that the refusal shows on a GPU machine too.
+      [['worker', '--gpu', '64', '--redis', redis.url], "backend 'cuda' is unavailable"],
       [['worker', '--redis', 'http://x'], "worker --redis 'http://x': 'http://x' is not a Redis URL"],
       [
         ['submit', 'interpolate', path.join(dir, 'none.mp4'), '-o', path.join(dir, 'o.mp4'), '--weights', FLAVR],

@@ -11,18 +11,46 @@ export interface LavfiClip {
   pixFmt?: string;
   /** libx264 options, e.g. ['-crf', '0']. */
   encoder?: string[];
-  /** A sine tone as an audio track. */
+  /** A sine tone as an audio track, as long as the video. */
   audio?: boolean;
+  /** The source's frame rate (default 10): with audio, both streams end at frames / fps seconds. */
+  fps?: number;
+}
+
+/**
+ * Every working ffmpeg this machine has, each once, with its version line: $TFJS_DELTA_FFMPEG, PATH's and the npm
+ * @ffmpeg-installer build (an ffmpeg 4.x), whose behaviours differ.
+ */
+export function ffmpegBinaries(): Array<{binary: string; version: string}> {
+  const candidates = [process.env.TFJS_DELTA_FFMPEG, 'ffmpeg'];
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    candidates.push((require('@ffmpeg-installer/ffmpeg') as {path: string}).path);
+  } catch {
+    // not installed for this platform
+  }
+  const found = new Map<string, string>();
+  for (const binary of candidates) {
+    if (!binary) continue;
+    const run = spawnSync(binary, ['-hide_banner', '-version'], {encoding: 'utf8'});
+    const version = run.status === 0 ? `ffmpeg ${(/ffmpeg version (\S+)/.exec(run.stdout) ?? [])[1] ?? '?'}` : null;
+    if (version != null && ![...found.values()].includes(version)) found.set(binary, version);
+  }
+  return [...found].map(([binary, version]) => ({binary, version}));
 }
 
 /** `file`: `frames` frames of a lavfi source, encoded with libx264. */
 export function makeLavfiClip(
   file: string,
-  {source, frames, pixFmt = 'yuv420p', encoder = [], audio = false}: LavfiClip,
+  {source, frames, pixFmt = 'yuv420p', encoder = [], audio = false, fps = 10}: LavfiClip,
 ): string {
   const args = ['-hide_banner', '-loglevel', 'error', '-y', '-f', 'lavfi', '-i', source];
-  if (audio) args.push('-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=16000', '-shortest', '-c:a', 'aac');
-  args.push('-frames:v', String(frames), '-pix_fmt', pixFmt, '-c:v', 'libx264', ...encoder, file);
+  // With audio, a duration rather than -frames:v or -shortest: ffmpeg 5 ends the audio a few packets in under
+  // either, ffmpeg 4 does not.
+  if (audio)
+    args.push('-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=16000', '-c:a', 'aac', '-t', `${frames / fps}`);
+  else args.push('-frames:v', String(frames));
+  args.push('-pix_fmt', pixFmt, '-c:v', 'libx264', ...encoder, file);
   const run = spawnSync(ffmpegBinary(), args, {encoding: 'utf8'});
   if (run.status !== 0) throw new Error(`could not make the test clip ${file}: ${run.stderr}`);
   return file;

@@ -1,7 +1,8 @@
 /**
  * Frames for stream tests: vtest.avi (real static-camera video) at 96x128 when it can be had
  * (data/vtest.ts: TFJS_DELTA_VTEST_FRAMES on the GPU machine, or ffmpeg), else a synthetic
- * static-camera clip: a fresh random background, two objects moving across it and sensor noise on a few pixels.
+ * static-camera clip: a fresh random background, two objects moving across it, a noise floor on every pixel and
+ * larger sensor noise on a few.
  */
 import * as tf from '@tensorflow/tfjs-core';
 
@@ -46,6 +47,9 @@ export function syntheticFrames(height: number, width: number): FrameSource {
       };
       paint(Math.floor(height / 4), (2 * t) % width, 7, 0.95);
       paint((3 * t) % height, Math.floor(width / 2), 5, 0.05);
+      // A camera's noise floor on every pixel (well below a [0, 1] threshold, far above one meant for 0-255 pixels),
+      // then larger flicker on a few.
+      for (let i = 0; i < v.length; i++) v[i] = Math.min(1, Math.max(0, v[i] + 0.004 * (Math.random() - 0.5)));
       for (let k = 0; k < Math.ceil(height * width * 0.01); k++) {
         const i = Math.floor(Math.random() * height * width) * 3;
         v[i] = Math.min(1, v[i] + 0.2 * (Math.random() - 0.5) + 0.1);
