@@ -52,8 +52,9 @@ export interface RunCommandOptions {
   fallbackFrames: number;
 }
 
-function fmt(value: number | undefined, kind: 'fps' | 'pct' | 'exp'): string {
+function fmt(value: number | undefined, kind: 'fps' | 'ms' | 'pct' | 'exp'): string {
   if (value == null) return '-';
+  if (kind === 'ms') return value.toFixed(3);
   return kind === 'fps' ? value.toFixed(2) : kind === 'pct' ? `${(100 * value).toFixed(1)}%` : value.toExponential(2);
 }
 
@@ -61,6 +62,12 @@ export function summaryTable(s: RunSummary): string {
   const rows: Array<[string, string, string]> = [
     ['frames/s (after the first)', fmt(s.denseFps, 'fps'), fmt(s.deltaFps, 'fps')],
     ['speed-up', '', s.denseFps && s.deltaFps ? `${(s.deltaFps / s.denseFps).toFixed(2)}x` : '-'],
+    ['median ms a frame (steady)', fmt(s.denseMedianMs, 'ms'), fmt(s.deltaMedianMs, 'ms')],
+    [
+      'speed-up (median frame)',
+      '',
+      s.denseMedianMs && s.deltaMedianMs ? `${(s.denseMedianMs / s.deltaMedianMs).toFixed(2)}x` : '-',
+    ],
     ['mean input active pixels', '', fmt(s.meanInputActive, 'pct')],
     [
       s.denseTailLayers ? 'multiply-adds skipped (delta)' : 'mean multiply-adds skipped',

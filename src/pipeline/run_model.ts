@@ -142,6 +142,9 @@ export interface RunSummary {
   frames: number;
   denseFps?: number;
   deltaFps?: number;
+  /** Median ms a frame after the first two (a compiled stream's eager and capturing frames): the steady rate. */
+  denseMedianMs?: number;
+  deltaMedianMs?: number;
   meanInputActive?: number;
   meanMacsSkipped?: number;
   maxDeviation?: number;
@@ -491,10 +494,17 @@ export async function runModelOnVideo(options: RunOptions): Promise<RunSummary> 
     const m = mean(steady.map((r) => r[key]));
     return m == null ? undefined : 1000 / m;
   };
+  const settled = records.length > 2 ? records.slice(2) : steady;
+  const medianMs = (key: 'denseMs' | 'deltaMs') => {
+    const v = settled.map((r) => r[key]).filter((x): x is number => x != null);
+    return v.length > 0 ? median(v) : undefined;
+  };
   return {
     frames: records.length,
     denseFps: fps('denseMs'),
     deltaFps: fps('deltaMs'),
+    denseMedianMs: medianMs('denseMs'),
+    deltaMedianMs: medianMs('deltaMs'),
     meanInputActive: mean(steady.map((r) => r.inputActive)),
     meanMacsSkipped: mean(steady.map((r) => r.macsSkipped)),
     maxDeviation: records.some((r) => r.deviation != null)
