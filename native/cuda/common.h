@@ -129,4 +129,15 @@ struct PoolParams {
 };
 void launchPool(cudaStream_t s, bool isMax, const void* x, void* y, const PoolParams& p, bool half);
 
+// ---- depthwise.cu ----
+struct DepthwiseParams {
+  int n, h, w, c;                      // input NHWC (channel multiplier 1: c output channels)
+  int oh, ow;                          // output spatial
+  int kh, kw, sh, sw, dh, dw, pt, pl;  // window, strides, dilations, pads top / left (bottom / right implied)
+};
+// y = act(depthwise(x, w) + bias): w [kh, kw, c] (tfjs's [kh, kw, c, 1]), bias [c] or null, act a UnaryOp. x and y
+// each float32 or half storage.
+void launchDepthwiseConv(cudaStream_t s, const DepthwiseParams& p, const void* x, bool xHalf, const float* w,
+                         const float* bias, void* y, bool yHalf, int act, float alpha);
+
 }  // namespace tfjs_delta

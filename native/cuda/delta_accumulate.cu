@@ -45,8 +45,8 @@ __global__ void sparseAccumulateKernel(const S* a, const S* r, const float* __re
         for (int v = lane; v < vecs; v += G) {
           const int64_t e = o + (int64_t)v * VEC;
           if (!inPlace) {
-            storeState<VEC>(outA + e, loadState<VEC>(a + e));
-            storeState<VEC>(outR + e, loadState<VEC>(r + e));
+            storeStored<VEC>(outA + e, loadStored<VEC>(a + e));
+            storeStored<VEC>(outR + e, loadStored<VEC>(r + e));
           }
           if (writeZeros) storeVec<VEC>(outD + e, zeros);
         }
@@ -57,7 +57,7 @@ __global__ void sparseAccumulateKernel(const S* a, const S* r, const float* __re
     if (active) {
       for (int v = lane; v < vecs; v += G) {
         const int64_t e = o + (int64_t)v * VEC;
-        const Vec<VEC> av = loadState<VEC>(a + e), rv = loadState<VEC>(r + e), dv = loadVec<VEC>(d + e);
+        const Vec<VEC> av = loadStored<VEC>(a + e), rv = loadStored<VEC>(r + e), dv = loadVec<VEC>(d + e);
 #pragma unroll
         for (int i = 0; i < VEC; ++i) {
           const float s = rv.v[i] + dv.v[i], next = storedSum<S>(av.v[i] + s);
@@ -71,7 +71,7 @@ __global__ void sparseAccumulateKernel(const S* a, const S* r, const float* __re
     const bool flush = (double)largest > threshold;
     for (int v = lane; v < vecs; v += G) {
       const int64_t e = o + (int64_t)v * VEC;
-      const Vec<VEC> av = loadState<VEC>(a + e), rv = loadState<VEC>(r + e), dv = loadVec<VEC>(d + e);
+      const Vec<VEC> av = loadStored<VEC>(a + e), rv = loadStored<VEC>(r + e), dv = loadVec<VEC>(d + e);
       Vec<VEC> out, nextA, nextR;
 #pragma unroll
       for (int i = 0; i < VEC; ++i) {
@@ -81,8 +81,8 @@ __global__ void sparseAccumulateKernel(const S* a, const S* r, const float* __re
         nextR.v[i] = flush ? sum - next : s;
       }
       if (flush || writeZeros) storeVec<VEC>(outD + e, out);
-      if (flush || !inPlace) storeState<VEC>(outA + e, nextA);  // in place, an unflushed pixel keeps its A as is
-      storeState<VEC>(outR + e, nextR);
+      if (flush || !inPlace) storeStored<VEC>(outA + e, nextA);  // in place, an unflushed pixel keeps its A as is
+      storeStored<VEC>(outR + e, nextR);
     }
     if (lane == 0) outMask[p] = flush ? 1 : 0;
   }

@@ -69,7 +69,7 @@ __global__ void depthwiseAccumulateKernel(DeltaConvParams p, const float* __rest
 #pragma unroll
         for (int i = 0; i < VEC; ++i) y[i] += xv.v[i] * wv.v[i];
       }
-      const Vec<VEC> av = loadState<VEC>(a + o + c0), rv = loadState<VEC>(r + o + c0);
+      const Vec<VEC> av = loadStored<VEC>(a + o + c0), rv = loadStored<VEC>(r + o + c0);
 #pragma unroll
       for (int i = 0; i < VEC; ++i) {
         stage[c0 + i] = y[i];
@@ -83,7 +83,7 @@ __global__ void depthwiseAccumulateKernel(DeltaConvParams p, const float* __rest
     // Each lane finishes the channels it staged (no other lane's), with the loads and stores of the first pass.
     for (int v = g; v < vecs; v += group) {
       const int c0 = v * VEC;
-      const Vec<VEC> av = loadState<VEC>(a + o + c0), rv = loadState<VEC>(r + o + c0);
+      const Vec<VEC> av = loadStored<VEC>(a + o + c0), rv = loadStored<VEC>(r + o + c0);
       Vec<VEC> d, nextA, nextR;
 #pragma unroll
       for (int i = 0; i < VEC; ++i) {
@@ -94,11 +94,11 @@ __global__ void depthwiseAccumulateKernel(DeltaConvParams p, const float* __rest
       }
       if (flush) {
         storeVec<VEC>(outD + o + c0, d);
-        storeState<VEC>(a + o + c0, nextA);
+        storeStored<VEC>(a + o + c0, nextA);
       } else if (writeZeros) {
         storeVec<VEC>(outD + o + c0, d);
       }
-      storeState<VEC>(r + o + c0, nextR);
+      storeStored<VEC>(r + o + c0, nextR);
     }
     if (g == 0) outMask[q] = flush ? 1 : 0;
   }

@@ -4,6 +4,8 @@
 #pragma once
 #include <cuda_fp16.h>
 
+#include "vec.cuh"
+
 namespace tfjs_delta {
 
 __device__ __forceinline__ float toFloat(float v) { return v; }
@@ -51,5 +53,43 @@ __device__ __forceinline__ void mapHalf8(const uint4* in, uint4* out, I n8, F f)
       __VA_ARGS__;                     \
     }                                  \
   } while (0)
+
+// VEC consecutive elements as floats: float32 storage through vec.cuh, half storage as VEC halves (one 8-byte access
+// for VEC == 4). Stores round to the storage.
+template <int VEC>
+__device__ __forceinline__ Vec<VEC> loadStored(const float* p) {
+  return loadVec<VEC>(p);
+}
+template <int VEC>
+__device__ __forceinline__ Vec<VEC> loadStored(const __half* p) {
+  Vec<VEC> out;
+  if constexpr (VEC == 4) {
+    const uint2 t = *reinterpret_cast<const uint2*>(p);
+    const float2 lo = __half22float2(*reinterpret_cast<const __half2*>(&t.x));
+    const float2 hi = __half22float2(*reinterpret_cast<const __half2*>(&t.y));
+    out.v[0] = lo.x, out.v[1] = lo.y, out.v[2] = hi.x, out.v[3] = hi.y;
+  } else {
+#pragma unroll
+    for (int i = 0; i < VEC; ++i) out.v[i] = __half2float(p[i]);
+  }
+  return out;
+}
+template <int VEC>
+__device__ __forceinline__ void storeStored(float* p, const Vec<VEC>& x) {
+  storeVec<VEC>(p, x);
+}
+template <int VEC>
+__device__ __forceinline__ void storeStored(__half* p, const Vec<VEC>& x) {
+  if constexpr (VEC == 4) {
+    const __half2 lo = __floats2half2_rn(x.v[0], x.v[1]), hi = __floats2half2_rn(x.v[2], x.v[3]);
+    uint2 t;
+    t.x = *reinterpret_cast<const unsigned*>(&lo);
+    t.y = *reinterpret_cast<const unsigned*>(&hi);
+    *reinterpret_cast<uint2*>(p) = t;
+  } else {
+#pragma unroll
+    for (int i = 0; i < VEC; ++i) p[i] = __float2half_rn(x.v[i]);
+  }
+}
 
 }  // namespace tfjs_delta

@@ -1,4 +1,4 @@
-// Entries of the cuDNN convolution family (conv.cc, conv_graph.cc).
+// Entries of the convolution family: cuDNN (conv.cc, conv_graph.cc) and the depthwise kernel (depthwise.cu).
 #include <string>
 
 #include "../context.h"
@@ -68,7 +68,32 @@ Napi::Value convPlansEntry(const Info& info) {
   return a;
 }
 
-const Entry kEntries[] = {{"conv", conv}, {"convPlans", convPlansEntry}};
+// y = act(depthwise(x, w) + bias), channel multiplier 1, NHWC (depthwise.cu): geometry n h w c oh ow kh kw sh sw dh dw
+// pt pl; w [kh, kw, c]; bias 0 or [c]; act a UnaryOp; xHalf / yHalf: half storage.
+Napi::Value depthwiseConv(const Info& info) {
+  const Fields f(info);
+  const Fields g = f.object("geometry");
+  DepthwiseParams p{};
+  p.n = g.i32("n");
+  p.h = g.i32("h");
+  p.w = g.i32("w");
+  p.c = g.i32("c");
+  p.oh = g.i32("oh");
+  p.ow = g.i32("ow");
+  p.kh = g.i32("kh");
+  p.kw = g.i32("kw");
+  p.sh = g.i32("sh");
+  p.sw = g.i32("sw");
+  p.dh = g.i32("dh");
+  p.dw = g.i32("dw");
+  p.pt = g.i32("pt");
+  p.pl = g.i32("pl");
+  launchDepthwiseConv(ctx().stream, p, f.ptr<const void>("x"), f.optFlag("xHalf"), f.ptr<const float>("w"),
+                      f.ptr<const float>("bias"), f.ptr<void>("y"), f.optFlag("yHalf"), f.i32("act"), f.f32("alpha"));
+  return f.undefined();
+}
+
+const Entry kEntries[] = {{"conv", conv}, {"convPlans", convPlansEntry}, {"depthwiseConv", depthwiseConv}};
 
 }  // namespace
 

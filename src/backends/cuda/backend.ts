@@ -95,6 +95,12 @@ export class CudaBackend extends KernelBackend {
    */
   directDeltaConvs = envFlag('TFJS_DELTA_CUDA_DIRECT_CONVS');
   /**
+   * Dense depthwise convolutions of channel multiplier 1 on native/cuda/depthwise.cu (bias and activation fused)
+   * instead of cuDNN's grouped convolution (TFJS_DELTA_CUDA_DEPTHWISE=1). Off until it has been timed against cuDNN
+   * on a GPU (benchmarks/ops/depthwise_cuda.ts); its parity tests run either way.
+   */
+  ownDepthwise = envFlag('TFJS_DELTA_CUDA_DEPTHWISE', false);
+  /**
    * Fused delta blocks (a delta conv with sparseAccumulate as its epilogue, native/cuda/delta_fused.cu and
    * delta_pointwise.cu); TFJS_DELTA_CUDA_FUSED=0 runs their two kernels instead (for comparisons).
    */

@@ -124,6 +124,33 @@ export interface BiasActArgs extends MaybeHalf {
   prelu: Ptr;
   preluLen: number;
 }
+/** depthwise.cu: channel multiplier 1, NHWC; w [kh, kw, c]; bias 0 or [c]. */
+export interface DepthwiseConvArgs {
+  geometry: {
+    n: number;
+    h: number;
+    w: number;
+    c: number;
+    oh: number;
+    ow: number;
+    kh: number;
+    kw: number;
+    sh: number;
+    sw: number;
+    dh: number;
+    dw: number;
+    pt: number;
+    pl: number;
+  };
+  x: Ptr;
+  xHalf: boolean;
+  w: Ptr;
+  bias: Ptr;
+  y: Ptr;
+  yHalf: boolean;
+  act: number;
+  alpha: number;
+}
 export interface BatchNormArgs extends MaybeHalf {
   x: Ptr;
   y: Ptr;
@@ -548,6 +575,8 @@ export interface CudaBinding {
   maskFractions(a: {masks: Ptr[]; lengths: number[]; out: Ptr}): void;
   pool(a: PoolArgs): void;
   conv(a: ConvArgs): void;
+  /** y = act(depthwise conv of x + bias) in one kernel (dense; not cuDNN). */
+  depthwiseConv(a: DepthwiseConvArgs): void;
   /** Cached convolution plans: shape key, cuDNN algorithm, workspace bytes, math type (profiling). */
   convPlans(): Array<{key: string; algo: number; workspace: number; mathType: number}>;
   gemm(a: GemmArgs): void;

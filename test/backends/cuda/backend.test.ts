@@ -171,39 +171,74 @@ describeCuda('cuda backend: convolution parity', () => {
     });
   }
 
+  // Channel multiplier 1 runs on depthwise.cu (bias and activation in its epilogue), other multipliers and
+  // ownDepthwise = false on cuDNN; both against 'cpu'. Odd sizes, channels that do and do not divide by 4, strides,
+  // dilations, 'same' pads that are asymmetric (even input, stride 2), a numeric pad and an uneven window, batches > 1.
   for (const c of [
-    {x: [1, 9, 10, 4], f: [3, 3, 4, 1], s: 1, p: 'same'},
-    {x: [2, 12, 11, 3], f: [3, 3, 3, 2], s: 2, p: 'same'},
-    {x: [1, 8, 8, 6], f: [5, 5, 6, 1], s: 1, p: 'valid'},
+    {x: [1, 9, 10, 4], f: [3, 3, 4, 1], s: 1, p: 'same', d: 1},
+    {x: [2, 12, 11, 3], f: [3, 3, 3, 2], s: 2, p: 'same', d: 1},
+    {x: [1, 8, 8, 6], f: [5, 5, 6, 1], s: 1, p: 'valid', d: 1},
+    {x: [3, 12, 16, 8], f: [3, 3, 8, 1], s: 2, p: 'same', d: 1},
+    {x: [2, 13, 9, 5], f: [3, 3, 5, 1], s: 1, p: 'same', d: 2},
+    {x: [1, 19, 25, 512], f: [3, 3, 512, 1], s: 1, p: 'same', d: 1},
+    {
+      x: [2, 10, 7, 12],
+      f: [2, 3, 12, 1],
+      s: [2, 1],
+      p: [
+        [0, 0],
+        [1, 0],
+        [0, 2],
+        [0, 0],
+      ],
+      d: 1,
+    },
   ] as const) {
-    it(`depthwiseConv2d x${c.x} f${c.f} s${c.s} ${c.p}`, async () => {
-      setCudaOptions({allowTF32: false});
-      const x = rand([...c.x]),
-        f = rand([...c.f]),
-        b = rand([c.f[2] * c.f[3]]);
-      await expectParity(
-        'depthwise',
-        [x, f],
-        (xt, ft) => tf.depthwiseConv2d(xt as tf.Tensor4D, ft as tf.Tensor4D, c.s, c.p),
-        FP32.rtol,
-        FP32.atol,
-      );
-      await expectParity(
-        'fused depthwise',
-        [x, f, b],
-        (xt, ft, bt) =>
-          tf.fused.depthwiseConv2d({
-            x: xt as tf.Tensor4D,
-            filter: ft as tf.Tensor4D,
-            strides: c.s,
-            pad: c.p,
-            bias: bt,
-            activation: 'relu6',
-          }),
-        FP32.rtol,
-        FP32.atol,
-      );
-    });
+    for (const own of [true, false]) {
+      it(`depthwiseConv2d x${c.x} f${c.f} s${c.s} ${JSON.stringify(c.p)} d${c.d} on ${own ? 'depthwise.cu' : 'cuDNN'}`, async () => {
+        setCudaOptions({allowTF32: false});
+        const backend = tf.findBackend('cuda') as CudaBackend;
+        const before = backend.ownDepthwise;
+        backend.ownDepthwise = own;
+        try {
+          const x = rand([...c.x]),
+            f = rand([...c.f]),
+            channels = c.f[2] * c.f[3],
+            b = rand([channels]),
+            a = rand([channels], 0, 0.5);
+          const [pad, strides] = [c.p as 'same' | 'valid' | number, c.s as number | [number, number]];
+          await expectParity(
+            'depthwise',
+            [x, f],
+            (xt, ft) => tf.depthwiseConv2d(xt as tf.Tensor4D, ft as tf.Tensor4D, strides, pad, 'NHWC', c.d),
+            FP32.rtol,
+            FP32.atol,
+          );
+          for (const activation of ['relu6', 'linear', 'leakyrelu', 'sigmoid', 'prelu'] as const) {
+            await expectParity(
+              `fused depthwise ${activation}`,
+              [x, f, b, a],
+              (xt, ft, bt, at) =>
+                tf.fused.depthwiseConv2d({
+                  x: xt as tf.Tensor4D,
+                  filter: ft as tf.Tensor4D,
+                  strides,
+                  pad,
+                  dilations: c.d,
+                  bias: activation === 'linear' ? undefined : bt,
+                  activation,
+                  preluActivationWeights: activation === 'prelu' ? at : undefined,
+                  leakyreluAlpha: 0.15,
+                }),
+              FP32.rtol,
+              FP32.atol,
+            );
+          }
+        } finally {
+          backend.ownDepthwise = before;
+        }
+      });
+    }
   }
 
   for (const c of [

@@ -1,5 +1,6 @@
 /**
- * Convolution kernels through cuDNN: Conv2D, FusedConv2D, DepthwiseConv2dNative, FusedDepthwiseConv2D, Conv3D,
+ * Convolution kernels through cuDNN (depthwise convs of channel multiplier 1 on a kernel of our own, depthwise.cu):
+ * Conv2D, FusedConv2D, DepthwiseConv2dNative, FusedDepthwiseConv2D, Conv3D,
  * Conv2DBackpropInput and Conv3DBackpropInputV2 (transposed convolutions). Activations NHWC / NDHWC as tfjs;
  * filters are transposed once to cuDNN's KRSC layout and cached on the filter tensor. cuDNN pads symmetrically,
  * so an asymmetric ('same' with an even total) padding pads the input explicitly by the difference.
@@ -7,8 +8,8 @@
 import {backend_util, TensorInfo} from '@tensorflow/tfjs-core';
 
 import {CudaBackend} from '../backend';
-import {DTypeCode, Ptr} from '../native';
-import {applyBiasActivation} from './elementwise';
+import {DTypeCode, Ptr, UnaryOp} from '../native';
+import {activationOps, applyBiasActivation} from './elementwise';
 import {registerCuda, requireFloat, sizeOf, stridesOf, transposeInto, unsupported} from './util';
 import {envFlag} from '../../../io/env';
 
@@ -306,10 +307,71 @@ function conv2dLike(backend: CudaBackend, inputs: {[k: string]: TensorInfo}, att
     depthwise,
     'channelsLast',
   );
+  if (depthwise && info.outChannels === info.inChannels && backend.ownDepthwise) {
+    return depthwiseConv(
+      backend,
+      info,
+      x,
+      filter,
+      bias,
+      attrs.activation,
+      preluActivationWeights,
+      attrs.leakyreluAlpha,
+    );
+  }
   const g = geometry2d(info, depthwise ? info.inChannels : 1);
   return backend.filling(convolve(backend, g, x, filter, depthwise ? [2, 3, 0, 1] : [3, 0, 1, 2], false), (y) =>
     applyBiasActivation(backend, y, bias, attrs.activation, preluActivationWeights, attrs.leakyreluAlpha),
   );
+}
+
+/**
+ * A depthwise conv of channel multiplier 1 on the kernel of native/cuda/depthwise.cu, with the bias and the activation
+ * in its epilogue where they are per channel (others, and prelu, by applyBiasActivation after it). Output in the
+ * backend's storage (half inside fp16 compiled streams), x read as it is stored.
+ */
+function depthwiseConv(
+  backend: CudaBackend,
+  info: backend_util.Conv2DInfo,
+  x: TensorInfo,
+  filter: TensorInfo,
+  bias: TensorInfo | undefined,
+  activation: string | undefined,
+  prelu: TensorInfo | undefined,
+  leakyAlpha: number | undefined,
+): TensorInfo {
+  const act = activationOps[activation || 'linear'];
+  const inKernel = act !== undefined && (!bias || (bias.shape.length === 1 && bias.shape[0] === info.outChannels));
+  const p = info.padInfo;
+  return backend.filling(backend.makeOutput(info.outShape.slice(), 'float32', backend.halfStorage), (y) => {
+    backend.n.depthwiseConv({
+      geometry: {
+        n: info.batchSize,
+        h: info.inHeight,
+        w: info.inWidth,
+        c: info.inChannels,
+        oh: info.outHeight,
+        ow: info.outWidth,
+        kh: info.filterHeight,
+        kw: info.filterWidth,
+        sh: info.strideHeight,
+        sw: info.strideWidth,
+        dh: info.dilationHeight,
+        dw: info.dilationWidth,
+        pt: p.top,
+        pl: p.left,
+      },
+      x: backend.storedPtr(x),
+      xHalf: backend.isHalf(x),
+      w: backend.ptr(filter),
+      bias: inKernel && bias ? backend.ptr(bias) : 0,
+      y: backend.storedPtr(y),
+      yHalf: backend.isHalf(y),
+      act: inKernel ? act : UnaryOp.linear,
+      alpha: leakyAlpha ?? 0.2,
+    });
+    if (!inKernel) applyBiasActivation(backend, y, bias, activation, prelu, leakyAlpha);
+  });
 }
 
 export function registerConvKernels(): void {

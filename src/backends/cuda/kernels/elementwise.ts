@@ -93,7 +93,8 @@ export function binary(backend: CudaBackend, op: number, a: TensorInfo, b: Tenso
   return out;
 }
 
-const activationOps: {[k: string]: number} = {
+/** tfjs's fused activations (not 'prelu') as UnaryOp codes. */
+export const activationOps: {[k: string]: number} = {
   linear: UnaryOp.linear,
   relu: UnaryOp.relu,
   relu6: UnaryOp.relu6,
