@@ -126,22 +126,8 @@ export interface BiasActArgs extends MaybeHalf {
 }
 /** depthwise.cu: channel multiplier 1, NHWC; w [kh, kw, c]; bias 0 or [c]. */
 export interface DepthwiseConvArgs {
-  geometry: {
-    n: number;
-    h: number;
-    w: number;
-    c: number;
-    oh: number;
-    ow: number;
-    kh: number;
-    kw: number;
-    sh: number;
-    sw: number;
-    dh: number;
-    dw: number;
-    pt: number;
-    pl: number;
-  };
+  /** A delta conv's geometry less what a dense depthwise conv of multiplier 1 does not take. */
+  geometry: Omit<DeltaConvGeometry, 'mode' | 'co' | 'mult'>;
   x: Ptr;
   xHalf: boolean;
   w: Ptr;
