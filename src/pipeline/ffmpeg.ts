@@ -425,7 +425,7 @@ export class VideoWriter {
       fs.rmSync(this.tmpFile, {force: true});
       throw new Error(`ffmpeg could not write '${this.file}' (exit ${code}): ${this.stderr()}`);
     }
-    if (this.hasAudio) this.cutAudioAtVideoEnd();
+    if (this.hasAudio && this.framesWritten > 0) this.cutAudioAtVideoEnd();
     fs.renameSync(this.tmpFile, this.file);
   }
 
