@@ -102,6 +102,34 @@ describeCuda('half storage: the fp16 kernels against float32 cpu', () => {
     );
   });
 
+  it(`depthwise conv of multiplier 1 on depthwise.cu: half input and output, bias + relu6 fused: ${ctx}`, async () => {
+    const backend = tf.findBackend('cuda') as CudaBackend;
+    const before = backend.ownDepthwise;
+    backend.ownDepthwise = true;
+    try {
+      for (const strides of [1, 2] as const) {
+        await expectParity(
+          `conv -> depthwise s${strides} (bias, relu6) ${ctx}`,
+          [x(), filter(3, 3, c, k), rand([3, 3, k, 1], -0.5, 0.5), rand([k])],
+          withHalf([true], (a, f, dw, b) =>
+            tf.fused.depthwiseConv2d({
+              x: conv(a, f) as tf.Tensor4D,
+              filter: dw as tf.Tensor4D,
+              strides,
+              pad: 'same',
+              bias: b as tf.Tensor1D,
+              activation: 'relu6',
+            }),
+          ),
+          RTOL,
+          1e-4,
+        );
+      }
+    } finally {
+      backend.ownDepthwise = before;
+    }
+  });
+
   it(`3-D convolutions and conv3dGated (regular, transposed) on half data`, async () => {
     const d = pick([3, 4]);
     const x5 = () => rand([n, d, h, w, c]);

@@ -8,6 +8,7 @@ import * as tfl from '@tensorflow/tfjs-layers';
 import {expect} from 'chai';
 
 import {setCudaOptions} from '../../../src/backends/cuda/index';
+import type {CudaBackend} from '../../../src/backends/cuda/backend';
 import {describeCuda, expectParity, rand} from '../../support/cuda';
 
 function classifier(): tfl.LayersModel {
@@ -83,6 +84,23 @@ describeCuda('cuda backend: LayersModel predict parity', () => {
       await expectParity(`${name} fp32`, [x], (t) => model.predict(t) as tf.Tensor, 1e-4, 1e-5);
       setCudaOptions({allowTF32: true});
       await expectParity(`${name} tf32`, [x], (t) => model.predict(t) as tf.Tensor, 2e-2, 1e-3);
+      // Depthwise layers on the other path too (depthwise.cu or cuDNN, whichever is not the default).
+      const cuda = tf.findBackend('cuda') as CudaBackend;
+      const ownDepthwise = cuda.ownDepthwise;
+      cuda.ownDepthwise = !ownDepthwise;
+      setCudaOptions({allowTF32: false});
+      try {
+        await expectParity(
+          `${name} fp32, depthwise on ${ownDepthwise ? 'cuDNN' : 'depthwise.cu'}`,
+          [x],
+          (t) => model.predict(t) as tf.Tensor,
+          1e-4,
+          1e-5,
+        );
+      } finally {
+        cuda.ownDepthwise = ownDepthwise;
+        setCudaOptions({allowTF32: true});
+      }
       await tf.setBackend('cpu');
       model.dispose();
     });
