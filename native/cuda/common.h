@@ -47,6 +47,13 @@ int64_t envInt(const char* name, int64_t whenUnset, int64_t min, int64_t max);
   } while (0)
 constexpr int64_t kIndex32Limit = int64_t(1) << 31;
 
+// Grid size of a grid-stride kernel: enough blocks of `perBlock` items for `items`, at least one, capped (the loops
+// cover the rest).
+inline int gridFor(int64_t items, int64_t perBlock) {
+  const int64_t b = (items + perBlock - 1) / perBlock;
+  return static_cast<int>(b < 65535 * 8 ? (b < 1 ? 1 : b) : 65535 * 8);
+}
+
 constexpr int kMaxRank = 6;
 struct Dims {  // shape and element strides, passed to kernels by value
   int rank;

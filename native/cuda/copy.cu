@@ -10,10 +10,7 @@ namespace tfjs_delta {
 namespace {
 
 constexpr int kThreads = 256;
-inline int blocksFor(int64_t n) {
-  int64_t b = (n + kThreads - 1) / kThreads;
-  return static_cast<int>(b < 65535 * 8 ? (b < 1 ? 1 : b) : 65535 * 8);
-}
+inline int blocksFor(int64_t n) { return gridFor(n, kThreads); }
 int64_t sizeOf(const Dims& d) {
   int64_t n = 1;
   for (int k = 0; k < d.rank; ++k) n *= d.shape[k];

@@ -15,12 +15,6 @@
 
 namespace tfjs_delta {
 
-// Grid size of the delta family's grid-stride kernels: enough blocks of `perBlock` items, capped.
-inline int deltaGrid(int64_t items, int64_t perBlock) {
-  int64_t b = (items + perBlock - 1) / perBlock;
-  return static_cast<int>(b < 65535 * 8 ? (b < 1 ? 1 : b) : 65535 * 8);
-}
-
 // ---- delta_mask.cu ----
 enum CompareOp {
   C_GREATER = 0,

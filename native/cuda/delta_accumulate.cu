@@ -15,7 +15,7 @@ namespace {
 constexpr int kThreads = 256;
 constexpr int kWarps = kThreads / 32;
 
-inline int blocksFor(int64_t n, int perBlock) { return deltaGrid(n, perBlock); }
+inline int blocksFor(int64_t n, int perBlock) { return gridFor(n, perBlock); }
 
 // A group of G lanes per pixel (G = the channel count, or for sparseAccumulate the count of VEC-float groups of
 // channels, rounded up to a power of two, at most a warp), lanes over channels, so that a 3-channel input does not

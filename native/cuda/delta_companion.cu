@@ -76,7 +76,7 @@ void launchDeltaScale(cudaStream_t s, const float* x, const uint8_t* mask, const
                       int64_t channels, bool writeZeros) {
   checkGeometry("deltaScale", pixels, channels);
   if (pixels == 0) return;
-  deltaScaleKernel<<<deltaGrid(pixels, kWarps), kThreads, 0, s>>>(x, mask, scale, y, pixels, (int)channels, writeZeros);
+  deltaScaleKernel<<<gridFor(pixels, kWarps), kThreads, 0, s>>>(x, mask, scale, y, pixels, (int)channels, writeZeros);
   TD_LAUNCHED("deltaScale");
 }
 
@@ -87,7 +87,7 @@ void launchDeltaPad(cudaStream_t s, const DeltaPadParams& q, const float* x, con
     failArg("deltaPad", "invalid geometry");
   const int64_t pixels = (int64_t)q.n * q.oh * q.ow;
   if (pixels == 0) return;
-  deltaPadKernel<<<deltaGrid(pixels, kWarps), kThreads, 0, s>>>(x, mask, y, outMask, q, writeZeros);
+  deltaPadKernel<<<gridFor(pixels, kWarps), kThreads, 0, s>>>(x, mask, y, outMask, q, writeZeros);
   TD_LAUNCHED("deltaPad");
 }
 
@@ -95,8 +95,8 @@ void launchDeltaAdd(cudaStream_t s, const float* a, const uint8_t* ma, const flo
                     uint8_t* outMask, int64_t pixels, int64_t channels, bool writeZeros) {
   checkGeometry("deltaAdd", pixels, channels);
   if (pixels == 0) return;
-  deltaAddKernel<<<deltaGrid(pixels, kWarps), kThreads, 0, s>>>(a, ma, b, mb, y, outMask, pixels, (int)channels,
-                                                                writeZeros);
+  deltaAddKernel<<<gridFor(pixels, kWarps), kThreads, 0, s>>>(a, ma, b, mb, y, outMask, pixels, (int)channels,
+                                                              writeZeros);
   TD_LAUNCHED("deltaAdd");
 }
 

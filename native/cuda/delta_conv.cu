@@ -129,7 +129,7 @@ void launchDeltaConvMask(cudaStream_t s, const DeltaConvParams& p, const uint8_t
   check(p, "deltaConvMask");
   const int64_t total = (int64_t)p.n * p.oh * p.ow;
   if (total == 0) return;
-  deltaConvMaskKernel<<<deltaGrid(total, kThreads), kThreads, 0, s>>>(p, mask, outMask);
+  deltaConvMaskKernel<<<gridFor(total, kThreads), kThreads, 0, s>>>(p, mask, outMask);
   TD_LAUNCHED("deltaConvMask");
 }
 

@@ -641,7 +641,7 @@ int64_t packedFilterTf32Floats(const DeltaConvParams& p) {
 void launchPackFilterTf32(cudaStream_t s, const DeltaConvParams& p, const float* w, float* out) {
   if (p.co % 32 != 0 || p.c <= 0 || p.kh <= 0 || p.kw <= 0) failArg("deltaConvPack", "needs co % 32 == 0");
   const int64_t total = packedFilterTf32Floats(p);
-  packFilterTf32Kernel<<<deltaGrid(total, 256), 256, 0, s>>>(p, w, out, total);
+  packFilterTf32Kernel<<<gridFor(total, 256), 256, 0, s>>>(p, w, out, total);
   TD_LAUNCHED("deltaConvPack");
 }
 

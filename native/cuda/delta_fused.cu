@@ -118,10 +118,10 @@ void launchDepthwiseAccumulateVec(cudaStream_t s, const DeltaConvParams& p, cons
   const int64_t pixels = (int64_t)p.n * p.oh * p.ow;
   const size_t smem = (size_t)slots * p.c * sizeof(float);
   if (p.kh * p.kw == 9)
-    depthwiseAccumulateKernel<VEC, 9, S><<<deltaGrid(pixels, slots), kThreads, smem, s>>>(
+    depthwiseAccumulateKernel<VEC, 9, S><<<gridFor(pixels, slots), kThreads, smem, s>>>(
         p, x, mask, w, a, r, outD, outMask, threshold, act, alpha, writeZeros, group);
   else
-    depthwiseAccumulateKernel<VEC, 0, S><<<deltaGrid(pixels, slots), kThreads, smem, s>>>(
+    depthwiseAccumulateKernel<VEC, 0, S><<<gridFor(pixels, slots), kThreads, smem, s>>>(
         p, x, mask, w, a, r, outD, outMask, threshold, act, alpha, writeZeros, group);
 }
 

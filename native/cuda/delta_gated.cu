@@ -62,12 +62,12 @@ void launchApplyGate(cudaStream_t s, const void* y, const float* gate, void* out
   if (total == 0) return;
   if (half && half8Ok(total, y, out)) {
     TD_INDEX_DISPATCH(total < kIndex32Limit,
-                      applyGateHalf8<I><<<deltaGrid(total / 8, kThreads), kThreads, 0, s>>>(
+                      applyGateHalf8<I><<<gridFor(total / 8, kThreads), kThreads, 0, s>>>(
                           (const uint4*)y, gate, (uint4*)out, (I)(total / 8), (I)(voxels * c), (I)c, act, alpha));
     TD_LAUNCHED("applyGate");
     return;
   }
-  const int grid = deltaGrid(total, kThreads);
+  const int grid = gridFor(total, kThreads);
   TD_STORAGE_DISPATCH(half, TD_INDEX_DISPATCH(total < kIndex32Limit, applyGateKernel<T, I>
                                               <<<grid, kThreads, 0, s>>>((const T*)y, gate, (T*)out, (I)total,
                                                                          (I)(voxels * c), (I)c, act, alpha)));

@@ -9,7 +9,7 @@ namespace {
 
 constexpr int kThreads = 256;
 
-inline int blocksFor(int64_t n) { return deltaGrid(n, kThreads); }
+inline int blocksFor(int64_t n) { return gridFor(n, kThreads); }
 
 template <typename T>
 __device__ __forceinline__ uint8_t compareOp(int op, T a, T b) {

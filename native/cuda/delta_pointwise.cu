@@ -336,7 +336,7 @@ void launchPointwiseAccumulate(cudaStream_t s, const DeltaConvParams& p, const f
   unsigned* arrivals = reinterpret_cast<unsigned*>(scratch + 2 * (int64_t)pixels);
   int* count = scratch + 2 * (int64_t)pixels + groups;
   TD_CUDA("deltaPointwiseAccumulate", cudaMemsetAsync(count, 0, sizeof(int), s));
-  pointwiseListKernel<<<deltaGrid(pixels, kListThreads * 8), kListThreads, 0, s>>>(
+  pointwiseListKernel<<<gridFor(pixels, kListThreads * 8), kListThreads, 0, s>>>(
       mask, pixels, p.co, list, count, maxBits, arrivals, groups, outMask, outD, writeZeros);
   TD_LAUNCHED("deltaPointwiseList");
   // Slices of 64 output channels where they divide (256 threads), else 32 (128 threads).

@@ -12,10 +12,7 @@ namespace {
 
 constexpr int kThreads = 256;
 
-inline int blocksFor(int64_t n) {
-  const int64_t b = (n + kThreads - 1) / kThreads;
-  return static_cast<int>(b < 65535 * 8 ? (b < 1 ? 1 : b) : 65535 * 8);
-}
+inline int blocksFor(int64_t n) { return gridFor(n, kThreads); }
 
 // KH, KW: the window when known at compile time (3x3: its loads unrolled), else 0. Taps are summed in row-major
 // order, as the 'cpu' kernel sums them.

@@ -12,10 +12,7 @@ namespace {
 
 constexpr int kThreads = 256;
 
-inline int blocksFor(int64_t n) {
-  int64_t b = (n + kThreads - 1) / kThreads;
-  return static_cast<int>(b < 65535 * 8 ? (b < 1 ? 1 : b) : 65535 * 8);
-}
+inline int blocksFor(int64_t n) { return gridFor(n, kThreads); }
 
 template <typename T>
 __global__ void unaryKernel(int op, const T* __restrict__ x, T* __restrict__ y, int64_t n, float alpha) {

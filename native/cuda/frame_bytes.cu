@@ -8,10 +8,7 @@ namespace {
 
 constexpr int kFrameThreads = 256;
 
-int wordBlocks(int64_t words) {
-  int64_t b = (words + kFrameThreads - 1) / kFrameThreads;
-  return static_cast<int>(b < 65535 * 8 ? (b < 1 ? 1 : b) : 65535 * 8);
-}
+int wordBlocks(int64_t words) { return gridFor(words, kFrameThreads); }
 
 __device__ __forceinline__ uint8_t toByte(float v) {
   // fmaxf(NaN, 0) is 0; roundf rounds half away from zero.

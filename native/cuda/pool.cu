@@ -50,9 +50,8 @@ __global__ void poolKernel(bool isMax, const T* __restrict__ x, T* __restrict__ 
 void launchPool(cudaStream_t s, bool isMax, const void* x, void* y, const PoolParams& p, bool half) {
   int64_t total = p.n * p.od * p.oh * p.ow * p.c;
   if (total == 0) return;
-  int64_t blocks = (total + kThreads - 1) / kThreads;
   const bool fits = total < kIndex32Limit && p.n * p.d * p.h * p.w * p.c < kIndex32Limit;
-  const int grid = (int)(blocks < 65535 * 8 ? blocks : 65535 * 8);
+  const int grid = gridFor(total, kThreads);
   TD_STORAGE_DISPATCH(
       half, TD_INDEX_DISPATCH(fits, poolKernel<T, I><<<grid, kThreads, 0, s>>>(isMax, (const T*)x, (T*)y, p, total)));
   TD_LAUNCHED("pool");
