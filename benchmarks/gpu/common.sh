@@ -1,12 +1,16 @@
 # Sourced by the GPU-machine scripts of this folder: $out (results; $OUT, else benchmarks/results), $gpu and $tag (the
 # GPU's name, and the same as a file-name part), `step NAME LIMIT COMMAND...` (COMMAND's output into $out/NAME.log,
-# its exit status and time printed), and `hold_gpu_to 40` (a background process takes all but 40 GB of the GPU's
-# memory, so that an allocation past that fails; `release_gpu` ends it).
+# its exit status and time printed), `hold_gpu_to 40` (a background process takes all but 40 GB of the GPU's
+# memory, so that an allocation past that fails; `release_gpu` ends it), `want PART` (whether PART is among the
+# script's $parts, set before sourcing: " part part ") and `mocha` (the test runner's command line, as an array).
 out=${OUT:-benchmarks/results}
 mkdir -p "$out"
 gpu=$(nvidia-smi --query-gpu=name --format=csv,noheader | head -1)
 tag=$(echo "$gpu" | sed 's/[^A-Za-z0-9]\+/_/g; s/_$//')
 echo "GPU: $gpu"
+want() { [[ "${parts:-}" == *" $1 "* ]]; }
+mocha=(node node_modules/mocha/bin/mocha.js --no-config --require dist/test/support/setup.js
+  --reporter dist/test/support/reporter.js --timeout 600000)
 step() {
   local name=$1 limit=$2
   shift 2

@@ -11,10 +11,7 @@
 # arguments (default tests bench frame). Results go to $OUT (default benchmarks/results).
 set -uo pipefail
 parts=" ${*:-tests bench frame} "
-want() { [[ "$parts" == *" $1 "* ]]; }
 source "$(dirname "$0")/common.sh"
-mocha=(node node_modules/mocha/bin/mocha.js --no-config --require dist/test/support/setup.js
-  --reporter dist/test/support/reporter.js --timeout 600000)
 if want tests; then
   TFJS_DELTA_TEST_BACKENDS=cuda TFJS_DELTA_CUDA_DEPTHWISE=1 step "depthwise_tests_$tag" 200 "${mocha[@]}" \
     dist/test/backends/cuda/*.test.js dist/test/stream/compile_stream.test.js

@@ -11,10 +11,7 @@
 # Parts: arguments (default all three). Results go to $OUT (default benchmarks/results).
 set -uo pipefail
 parts=" ${*:-tests memory speed} "
-want() { [[ "$parts" == *" $1 "* ]]; }
 source "$(dirname "$0")/common.sh"
-mocha=(node node_modules/mocha/bin/mocha.js --no-config --require dist/test/support/setup.js
-  --reporter dist/test/support/reporter.js --timeout 600000)
 if want tests; then
   TFJS_DELTA_TEST_BACKENDS=cuda step half_state_tests_$tag 180 "${mocha[@]}" dist/test/kernels/half.test.js \
     dist/test/ops/*.test.js dist/test/backends/cuda/*.test.js dist/test/delta/state_precision.test.js \

@@ -13,7 +13,6 @@
 # `source .device/unpack.sh &&`. Results go to $OUT (default benchmarks/results).
 set -uo pipefail
 parts=" ${*:-frame ncu compare memory} "
-want() { [[ "$parts" == *" $1 "* ]]; }
 source "$(dirname "$0")/common.sh"
 if want frame; then
   step "run_frame_$tag" 120 node dist/benchmarks/models/run_frame_cuda.js --out "$out/run_frame_$tag.json"

@@ -18,19 +18,11 @@ export const FFMPEG_HINT =
 let cachedBinary: string | null = null;
 let cachedFor: string | undefined;
 
-export function ffmpegBinary(): string {
-  // Chosen again when TFJS_DELTA_FFMPEG changes.
-  if (cachedBinary != null && cachedFor === envString('TFJS_DELTA_FFMPEG')) return cachedBinary;
-  cachedFor = envString('TFJS_DELTA_FFMPEG');
-  const works = (candidate: string) =>
-    spawnSync(candidate, ['-hide_banner', '-version'], {encoding: 'utf8'}).status === 0;
-  const chosen = envString('TFJS_DELTA_FFMPEG');
-  if (chosen != null) {
-    // A binary the user named must not be silently replaced by another one.
-    if (!works(chosen))
-      throw new Error(`TFJS_DELTA_FFMPEG='${chosen}' does not run as ffmpeg (\`${chosen} -version\` failed)`);
-    return (cachedBinary = chosen);
-  }
+/**
+ * The ffmpeg binaries looked for when TFJS_DELTA_FFMPEG is unset, in order: `ffmpeg` on PATH, then the optional
+ * dependency @ffmpeg-installer/ffmpeg's when it is installed.
+ */
+export function ffmpegCandidates(): string[] {
   const candidates = ['ffmpeg'];
   try {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -38,7 +30,27 @@ export function ffmpegBinary(): string {
   } catch {
     // the optional dependency has no build for this platform, or was omitted (npm ci --omit=optional)
   }
-  for (const candidate of candidates) if (works(candidate)) return (cachedBinary = candidate);
+  return candidates;
+}
+
+/** Whether `binary -version` runs. */
+function ffmpegRuns(binary: string): boolean {
+  return spawnSync(binary, ['-hide_banner', '-version'], {encoding: 'utf8'}).status === 0;
+}
+
+export function ffmpegBinary(): string {
+  const chosen = envString('TFJS_DELTA_FFMPEG');
+  // Chosen again when TFJS_DELTA_FFMPEG changes.
+  if (cachedBinary != null && cachedFor === chosen) return cachedBinary;
+  cachedFor = chosen;
+  if (chosen != null) {
+    // A binary the user named must not be silently replaced by another one.
+    if (!ffmpegRuns(chosen))
+      throw new Error(`TFJS_DELTA_FFMPEG='${chosen}' does not run as ffmpeg (\`${chosen} -version\` failed)`);
+    return (cachedBinary = chosen);
+  }
+  const candidates = ffmpegCandidates();
+  for (const candidate of candidates) if (ffmpegRuns(candidate)) return (cachedBinary = candidate);
   throw new Error(`ffmpeg not found (tried ${candidates.join(', ')}): ${FFMPEG_HINT}`);
 }
 

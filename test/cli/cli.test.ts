@@ -77,6 +77,14 @@ async function writeSafetensors(file: string, checkpoint: string): Promise<void>
   fs.writeFileSync(file, Buffer.concat([length, json, ...chunks]));
 }
 
+/** Skips the test, saying why, where no ffmpeg runs. */
+function skipWithoutFfmpeg(test: Mocha.Context): void {
+  const missing = ffmpegUnavailableReason();
+  if (missing == null) return;
+  console.log(`      skipped: ${missing}`);
+  test.skip();
+}
+
 describe('tfjs-delta CLI', function () {
   this.timeout(300000);
   let dir: string;
@@ -184,11 +192,7 @@ describe('tfjs-delta CLI', function () {
 
   describe('with ffmpeg', function () {
     before(function () {
-      const missing = ffmpegUnavailableReason();
-      if (missing != null) {
-        console.log(`      skipped: ${missing}`);
-        this.skip();
-      }
+      skipWithoutFfmpeg(this);
     });
 
     it('interpolate: a FLAVR checkpoint doubles the frame rate of an odd-sized clip, keeping every frame', () => {
@@ -326,7 +330,7 @@ exec "${ffmpegBinary()}" "$@"
   });
 
   it('run: any LayersModel over a video, dense vs delta, with overlay, per-frame CSV and summary', async function () {
-    if (ffmpegUnavailableReason() != null) this.skip();
+    skipWithoutFfmpeg(this);
     const modelDir = path.join(dir, 'tiny');
     const model = tfl.sequential({
       layers: [
@@ -383,7 +387,7 @@ exec "${ffmpegBinary()}" "$@"
   });
 
   it('run --state-precision fp16: the delta model keeps half state, within half rounding of dense', function () {
-    if (ffmpegUnavailableReason() != null) this.skip();
+    skipWithoutFfmpeg(this);
     const modelDir = path.join(dir, 'tiny'); // saved by the run test above
     const args = ['run', modelDir, DEFAULT_CLIP, '--compare', '--threshold', '0', '--frames', '4', '--size', '72x96'];
     const r = cli(...args, '--state-precision', 'fp16');
@@ -395,7 +399,7 @@ exec "${ffmpegBinary()}" "$@"
   });
 
   it('bench: a table over thresholds, a JSON record and a PNG plot', async function () {
-    if (ffmpegUnavailableReason() != null) this.skip();
+    skipWithoutFfmpeg(this);
     const modelDir = path.join(dir, 'tiny'); // saved by the run test above
     const prefix = path.join(dir, 'bench');
     const r = cli('bench', modelDir, DEFAULT_CLIP, '--frames', '3', '--thresholds', '0,0.1', '-o', prefix);
@@ -410,7 +414,7 @@ exec "${ffmpegBinary()}" "$@"
   });
 
   it('interpolate: a missing or truncated input, or Ctrl-C, exits non-zero with a message and no corrupt file', async function () {
-    if (ffmpegUnavailableReason() != null) this.skip();
+    skipWithoutFfmpeg(this);
     const weights = path.join(FIXTURES, 'flavr2x.pth');
     const missing = cli(
       'interpolate',

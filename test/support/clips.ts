@@ -1,7 +1,7 @@
 /** Synthetic test clips made by ffmpeg. */
 import {spawnSync} from 'child_process';
 
-import {ffmpegBinary} from '../../src/pipeline/ffmpeg';
+import {ffmpegBinary, ffmpegCandidates} from '../../src/pipeline/ffmpeg';
 
 export interface LavfiClip {
   /** An ffmpeg lavfi video source, e.g. `testsrc=size=64x48:rate=10`. */
@@ -22,19 +22,13 @@ export interface LavfiClip {
  * @ffmpeg-installer build (an ffmpeg 4.x), whose behaviours differ.
  */
 export function ffmpegBinaries(): Array<{binary: string; version: string}> {
-  const candidates = [process.env.TFJS_DELTA_FFMPEG, 'ffmpeg'];
-  try {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    candidates.push((require('@ffmpeg-installer/ffmpeg') as {path: string}).path);
-  } catch {
-    // not installed for this platform
-  }
   const found = new Map<string, string>();
-  for (const binary of candidates) {
+  for (const binary of [process.env.TFJS_DELTA_FFMPEG, ...ffmpegCandidates()]) {
     if (!binary) continue;
     const run = spawnSync(binary, ['-hide_banner', '-version'], {encoding: 'utf8'});
-    const version = run.status === 0 ? `ffmpeg ${(/ffmpeg version (\S+)/.exec(run.stdout) ?? [])[1] ?? '?'}` : null;
-    if (version != null && ![...found.values()].includes(version)) found.set(binary, version);
+    if (run.status !== 0) continue;
+    const version = `ffmpeg ${(/ffmpeg version (\S+)/.exec(run.stdout) ?? [])[1] ?? '?'}`;
+    if (![...found.values()].includes(version)) found.set(binary, version);
   }
   return [...found].map(([binary, version]) => ({binary, version}));
 }

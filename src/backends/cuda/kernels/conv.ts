@@ -9,7 +9,7 @@ import {backend_util, TensorInfo} from '@tensorflow/tfjs-core';
 
 import {CudaBackend} from '../backend';
 import {DTypeCode, Ptr, UnaryOp} from '../native';
-import {activationOps, applyBiasActivation} from './elementwise';
+import {activationOps, applyBiasActivation, LEAKY_RELU_ALPHA} from './elementwise';
 import {registerCuda, requireFloat, sizeOf, stridesOf, transposeInto, unsupported} from './util';
 import {envFlag} from '../../../io/env';
 
@@ -368,7 +368,7 @@ function depthwiseConv(
       y: backend.storedPtr(y),
       yHalf: backend.isHalf(y),
       act: inKernel ? act : UnaryOp.linear,
-      alpha: leakyAlpha ?? 0.2,
+      alpha: leakyAlpha ?? LEAKY_RELU_ALPHA,
     });
     if (!inKernel) applyBiasActivation(backend, y, bias, activation, prelu, leakyAlpha);
   });

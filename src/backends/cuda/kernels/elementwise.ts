@@ -93,6 +93,9 @@ export function binary(backend: CudaBackend, op: number, a: TensorInfo, b: Tenso
   return out;
 }
 
+/** tfjs's default alpha of the fused 'leakyrelu' activation. */
+export const LEAKY_RELU_ALPHA = 0.2;
+
 /** tfjs's fused activations (not 'prelu') as UnaryOp codes. */
 export const activationOps: {[k: string]: number} = {
   linear: UnaryOp.linear,
@@ -114,7 +117,7 @@ export function applyBiasActivation(
   bias: TensorInfo | undefined,
   activation = 'linear',
   prelu?: TensorInfo,
-  leakyAlpha = 0.2,
+  leakyAlpha = LEAKY_RELU_ALPHA,
 ): void {
   activation = activation || 'linear';
   const act = activationOps[activation];
