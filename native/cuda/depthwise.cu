@@ -14,13 +14,14 @@ constexpr int kThreads = 256;
 
 inline int blocksFor(int64_t n) { return gridFor(n, kThreads); }
 
-// KH, KW: the window when known at compile time (3x3: its loads unrolled), else 0. Taps are summed in row-major
-// order, as the 'cpu' kernel sums them.
+// KH, KW: the window when known at compile time (3x3), else 0. With a known window every tap's loads (input and
+// filter) are issued before the first multiply, a tap outside the input reading its clamped neighbour and counting as
+// zero: behind a bounds branch each load would wait for the one before it, nine memory latencies in a row. Taps are
+// summed in row-major order, as the 'cpu' kernel sums them.
 template <int VEC, int KH, int KW, typename TX, typename TY, typename I>
 __global__ void depthwiseConvKernel(DepthwiseParams p, const TX* __restrict__ x, const float* __restrict__ w,
                                     const float* __restrict__ bias, TY* __restrict__ y, int act, float alpha) {
   const int vecs = p.c / VEC;
-  const int kh = KH > 0 ? KH : p.kh, kw = KW > 0 ? KW : p.kw;
   const I items = (I)p.n * p.oh * p.ow * vecs;
   for (I i = blockIdx.x * (I)blockDim.x + threadIdx.x; i < items; i += (I)gridDim.x * blockDim.x) {
     const int c0 = (int)(i % vecs) * VEC;
@@ -29,19 +30,46 @@ __global__ void depthwiseConvKernel(DepthwiseParams p, const TX* __restrict__ x,
     const I rest = q / p.ow;
     const int oy = (int)(rest % p.oh), b = (int)(rest / p.oh);
     const int iy0 = oy * p.sh - p.pt, ix0 = ox * p.sw - p.pl;
+    const TX* image = x + (I)b * p.h * p.w * p.c + c0;
     float acc[VEC] = {};
+    if constexpr (KH > 0) {
+      Vec<VEC> xv[KH][KW];
+      bool inside[KH][KW];
 #pragma unroll
-    for (int ky = 0; ky < kh; ++ky) {
-      const int iy = iy0 + ky * p.dh;
-      if (iy < 0 || iy >= p.h) continue;
+      for (int ky = 0; ky < KH; ++ky) {
+        const int iy = iy0 + ky * p.dh;
+        const bool rowInside = iy >= 0 && iy < p.h;
+        const int cy = min(max(iy, 0), p.h - 1);
 #pragma unroll
-      for (int kx = 0; kx < kw; ++kx) {
-        const int ix = ix0 + kx * p.dw;
-        if (ix < 0 || ix >= p.w) continue;
-        const Vec<VEC> xv = loadStored<VEC>(x + (((I)b * p.h + iy) * p.w + ix) * p.c + c0);
-        const Vec<VEC> wv = loadVec<VEC>(w + (ky * kw + kx) * p.c + c0);
+        for (int kx = 0; kx < KW; ++kx) {
+          const int ix = ix0 + kx * p.dw;
+          inside[ky][kx] = rowInside && ix >= 0 && ix < p.w;
+          const int cx = min(max(ix, 0), p.w - 1);
+          xv[ky][kx] = loadStored<VEC>(image + ((I)cy * p.w + cx) * p.c);
+        }
+      }
 #pragma unroll
-        for (int e = 0; e < VEC; ++e) acc[e] += xv.v[e] * wv.v[e];
+      for (int ky = 0; ky < KH; ++ky)
+#pragma unroll
+        for (int kx = 0; kx < KW; ++kx) {
+          const Vec<VEC> wv = loadVec<VEC>(w + (ky * KW + kx) * p.c + c0);
+          if (inside[ky][kx]) {
+#pragma unroll
+            for (int e = 0; e < VEC; ++e) acc[e] += xv[ky][kx].v[e] * wv.v[e];
+          }
+        }
+    } else {
+      for (int ky = 0; ky < p.kh; ++ky) {
+        const int iy = iy0 + ky * p.dh;
+        if (iy < 0 || iy >= p.h) continue;
+        for (int kx = 0; kx < p.kw; ++kx) {
+          const int ix = ix0 + kx * p.dw;
+          if (ix < 0 || ix >= p.w) continue;
+          const Vec<VEC> xv = loadStored<VEC>(image + ((I)iy * p.w + ix) * p.c);
+          const Vec<VEC> wv = loadVec<VEC>(w + (ky * p.kw + kx) * p.c + c0);
+#pragma unroll
+          for (int e = 0; e < VEC; ++e) acc[e] += xv.v[e] * wv.v[e];
+        }
       }
     }
     Vec<VEC> out;

@@ -95,11 +95,13 @@ export class CudaBackend extends KernelBackend {
    */
   directDeltaConvs = envFlag('TFJS_DELTA_CUDA_DIRECT_CONVS');
   /**
-   * Dense depthwise convolutions of channel multiplier 1 on native/cuda/depthwise.cu (bias and activation fused)
-   * instead of cuDNN's grouped convolution (TFJS_DELTA_CUDA_DEPTHWISE=1). Off until it has been timed against cuDNN
-   * on a GPU (benchmarks/ops/depthwise_cuda.ts); its parity tests run either way.
+   * Dense depthwise convolutions of channel multiplier 1 on native/cuda/depthwise.cu instead of cuDNN's grouped
+   * convolution (TFJS_DELTA_CUDA_DEPTHWISE=0 turns it off). Chosen by the default job's graph time over real frames
+   * (benchmarks/models/run_frame_cuda.ts: PoseNet's dense graph 7% faster, its delta graph 4-5%), although alone a
+   * bare stride-1 conv takes 1.1-1.4x cuDNN's time (benchmarks/ops/depthwise_cuda.ts); fused with a bias and an
+   * activation it takes 0.4-0.7x cuDNN's conv plus the bias/activation pass.
    */
-  ownDepthwise = envFlag('TFJS_DELTA_CUDA_DEPTHWISE', false);
+  ownDepthwise = envFlag('TFJS_DELTA_CUDA_DEPTHWISE', true);
   /**
    * Fused delta blocks (a delta conv with sparseAccumulate as its epilogue, native/cuda/delta_fused.cu and
    * delta_pointwise.cu); TFJS_DELTA_CUDA_FUSED=0 runs their two kernels instead (for comparisons).
