@@ -15,7 +15,7 @@ step() {
   local name=$1 limit=$2
   shift 2
   local t0=$SECONDS
-  timeout "$limit" "$@" > "$out/$name.log" 2>&1
+  timeout -k 10 "$limit" "$@" > "$out/$name.log" 2>&1
   echo "== $name: exit $? in $((SECONDS - t0)) s"
 }
 hold_gpu_to() {

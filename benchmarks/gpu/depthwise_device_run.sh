@@ -4,16 +4,17 @@
 #            suite with it on;
 #   bench    benchmarks/ops/depthwise_cuda.ts: MobileNet depthwise layers, own vs cuDNN GPU time in the same run;
 #   frame    benchmarks/models/run_frame_cuda.ts (run's default job: PoseNet at 289x385 on the built-in clip, dense and
-#            delta, graph time per frame) with TFJS_DELTA_CUDA_DEPTHWISE=0 and =1;
-#   compare  `tfjs-delta run --compare` on the built-in clip, both ways (needs an ffmpeg: TFJS_DELTA_FFMPEG);
-#   vtest    PoseNet 577x769 batch 8 compiled, dense vs delta, both ways (needs TFJS_DELTA_VTEST_FRAMES at 577x769).
+#            delta, graph time per frame) with TFJS_DELTA_CUDA_DEPTHWISE=0 and =1 (the default);
+#   compare  `tfjs-delta run --compare` on the built-in clip, each way (needs an ffmpeg: TFJS_DELTA_FFMPEG);
+#   vtest    PoseNet 577x769 batch 8 compiled, dense vs delta, each way (needs TFJS_DELTA_VTEST_FRAMES at 577x769).
+# DEPTHWISE_WAYS (default "0 1") narrows the ways run.
 # Carry .device, dist, build/Release and .cache/human-models; begin with `source .device/unpack.sh &&`. Parts:
 # arguments (default tests bench frame). Results go to $OUT (default benchmarks/results).
 set -uo pipefail
 parts=" ${*:-tests bench frame} "
 source "$(dirname "$0")/common.sh"
 if want tests; then
-  TFJS_DELTA_TEST_BACKENDS=cuda TFJS_DELTA_CUDA_DEPTHWISE=1 step "depthwise_tests_$tag" 200 "${mocha[@]}" \
+  TFJS_DELTA_TEST_BACKENDS=cuda step "depthwise_tests_$tag" 200 "${mocha[@]}" \
     dist/test/backends/cuda/*.test.js dist/test/stream/compile_stream.test.js
   grep -E "passed, .* failed" "$out/depthwise_tests_$tag.log"
   grep -E "^  [0-9]+\) " -A8 "$out/depthwise_tests_$tag.log" | cut -c1-240 | head -50
@@ -22,7 +23,7 @@ if want bench; then
   step "depthwise_$tag" 90 node dist/benchmarks/ops/depthwise_cuda.js "$out"
   grep -E "^\|" "$out/depthwise_$tag.log" | tail -24
 fi
-for dw in 0 1; do
+for dw in ${DEPTHWISE_WAYS:-0 1}; do
   if want frame; then
     TFJS_DELTA_CUDA_DEPTHWISE=$dw step "run_frame_depthwise${dw}_$tag" 90 node dist/benchmarks/models/run_frame_cuda.js \
       --models dense,delta --replays 200 --out "$out/run_frame_depthwise${dw}_$tag.json"

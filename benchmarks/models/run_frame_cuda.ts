@@ -231,8 +231,11 @@ async function main(): Promise<void> {
     ]),
   );
   for (const [k, r] of Object.entries(ratios)) {
-    if (r.vsDense != null || r.vsFolded != null)
-      console.log(`  delta speed-up, ${k}: ${r.vsDense?.toFixed(2)}x dense, ${r.vsFolded?.toFixed(2)}x folded`);
+    const against = [
+      r.vsDense != null ? `${r.vsDense.toFixed(2)}x dense` : '',
+      r.vsFolded != null ? `${r.vsFolded.toFixed(2)}x folded` : '',
+    ].filter((s) => s !== '');
+    if (against.length > 0) console.log(`  delta speed-up, ${k}: ${against.join(', ')}`);
     if (r.withStatsVsDense != null)
       console.log(`  delta with statistics, speed-up, ${k}: ${r.withStatsVsDense.toFixed(2)}x dense`);
   }
