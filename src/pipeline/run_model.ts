@@ -142,7 +142,10 @@ export interface RunSummary {
   frames: number;
   denseFps?: number;
   deltaFps?: number;
-  /** Median ms a frame after the first two (a compiled stream's eager and capturing frames): the steady rate. */
+  /**
+   * Median ms a frame after the first two (a compiled stream's eager and capturing frames), over the frames the delta
+   * model ran (a measured fallback's later frames left out): the steady rate of each model.
+   */
   denseMedianMs?: number;
   deltaMedianMs?: number;
   meanInputActive?: number;
@@ -494,7 +497,8 @@ export async function runModelOnVideo(options: RunOptions): Promise<RunSummary> 
     const m = mean(steady.map((r) => r[key]));
     return m == null ? undefined : 1000 / m;
   };
-  const settled = records.length > 2 ? records.slice(2) : steady;
+  // The steady medians compare the two models: frames the dense model served after a fallback are left out of both.
+  const settled = (records.length > 2 ? records.slice(2) : steady).filter((r) => r.deltaRoute !== 'dense');
   const medianMs = (key: 'denseMs' | 'deltaMs') => {
     const v = settled.map((r) => r[key]).filter((x): x is number => x != null);
     return v.length > 0 ? median(v) : undefined;

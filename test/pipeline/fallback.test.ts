@@ -121,6 +121,15 @@ describeEachBackend('runModelOnVideo: the measured fallback', (backend) => {
         }
       });
       if (mode === 'compare') expect(summary.meanTop1Agreement).to.be.a('number');
+      // The steady medians are the two models' over frames 2..lastFrame, not the dense model's on both sides.
+      const ran = summary.records.slice(2, v.lastFrame + 1);
+      const medianOf = (key: 'denseMs' | 'deltaMs') => {
+        const xs = ran.map((r) => r[key]!).sort((a, b) => a - b);
+        const m = xs.length >> 1;
+        return xs.length % 2 === 1 ? xs[m] : (xs[m - 1] + xs[m]) / 2;
+      };
+      if (mode === 'compare') expect(summary.denseMedianMs, mode).to.equal(medianOf('denseMs'));
+      expect(summary.deltaMedianMs, mode).to.equal(medianOf('deltaMs'));
     }
   });
 
