@@ -16,7 +16,9 @@
  * accumulation per frame: PoseNet reached 2.3e-5 at frame 199 on 'cpu' (vtest.avi) and 'tensorflow' (cockatoo.mp4),
  * the other models at most 1.8e-5. A wrong tile, a missed mask pixel or a bias applied twice shows as 1e-3 and up. No drift: the mean error of the last 50 frames is at most
  * 3x that of frames 1-50 (rounding accumulated as a random walk grows like sqrt(t), 2.8x; a systematic drift like t,
- * 7x). 'cuda' runs in strict fp32 (describeEachBackend turns TF32 off).
+ * 7x). 'cuda' runs in strict fp32 (describeEachBackend turns TF32 off), and its per-frame term is two units of
+ * roundoff (RTOL_CUDA): the delta convs of small grids run on cuDNN (its Winograd and FFT engines round more than a
+ * direct sum) and their outputs then go through the accumulator; PoseNet reached 3.2e-5 at frame 182 on an H100.
  *
  * Skips, saying why, without the clips, ffmpeg or PoseNet's weights (scripts/fetch-test-data.sh,
  * scripts/fetch-posenet.sh); on 'cpu' only PoseNet on vtest.avi runs (its reference kernels take seconds per
@@ -38,6 +40,7 @@ import {maxDifference} from '../support/util';
 const [H, W] = [96, 128];
 const FRAMES = 200;
 const RTOL = 2e-5 + FRAMES * 6e-8;
+const RTOL_CUDA = 2e-5 + FRAMES * 1.2e-7;
 const WINDOW = 50;
 
 /** Frames of a clip: frame t of stream b, scaled to [lo, hi]. */
@@ -95,7 +98,7 @@ interface Case {
   onCpu?: boolean;
   /** Runs on these backends only (default: all). */
   only?: string[];
-  /** The per-frame tolerance on max |delta - dense| / max |dense| (default RTOL, float32 state). */
+  /** The per-frame tolerance on max |delta - dense| / max |dense| (default RTOL, RTOL_CUDA on 'cuda'; float32 state). */
   tolerance?: number;
 }
 
@@ -203,7 +206,7 @@ describeEachBackend('threshold-0 delta models over 200 frames of real video equa
           const delta = toDelta(dense, {...c.options, threshold: 0});
           const stream = compiled ? compileStream(delta, {precision: 'fp32'}) : null;
           const errors: number[] = [];
-          const tolerance = c.tolerance ?? RTOL;
+          const tolerance = c.tolerance ?? (backend === 'cuda' ? RTOL_CUDA : RTOL);
           try {
             for (let t = 0; t < FRAMES; t++) {
               const x = frames.at(t);
