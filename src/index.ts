@@ -3,14 +3,14 @@
  * companions they need, as tfjs ops with kernels for the 'cpu' backend (the reference) and,
  * where available, 'tensorflow' (tfjs-node) and 'cuda'.
  *
- * Importing the package registers its kernels and gradients, and a one-kernel relu6 for tf.layers
- * (models/layers/relu6.ts); it does not choose a backend.
+ * Importing the package registers its kernels and gradients, and tf.layers classes that run tfjs's fused ops
+ * (models/layers/fused_layers.ts); it does not choose a backend.
  */
 import {registerCpuKernels} from './kernels/cpu/register_all_kernels';
 import {registerTensorflowKernels} from './kernels/tensorflow/register_all_kernels';
 import {registerConv3DGatedGradient} from './ops/conv3d_gated_grad';
 import {registerNoGradients} from './ops/no_gradient';
-import {registerOneKernelRelu6} from './models/layers/relu6';
+import {registerFusedLayers} from './models/layers/fused_layers';
 
 export {deltaConv2d} from './ops/delta_conv2d';
 export {deltaDepthwiseConv2d} from './ops/delta_depthwise_conv2d';
@@ -38,7 +38,6 @@ registerCpuKernels();
 registerTensorflowKernels(); // harmless without tfjs-node: kernels of an absent backend are never looked up
 registerConv3DGatedGradient();
 registerNoGradients();
-registerOneKernelRelu6();
 
 // Node file-system IO: model.save / tf.loadLayersModel with plain paths and file:// URLs.
 export {nodeFileSystem, registerNodeFileSystemRouters} from './io/node_file_system';
@@ -92,3 +91,7 @@ export * from './backends/cuda/index';
 // Compiled streaming plans on 'cuda': one CUDA-graph replay per frame.
 export {CompiledStream, compileStream} from './stream/compile_stream';
 export type {CompiledStreamInfo, CompileStreamOptions, StreamPrecision} from './stream/compile_stream';
+
+// Last, once every module above has taken the tf.layers classes it extends: the delta layers extend tfjs-layers'
+// own (their dense twins), models made or loaded from here on get the fused ones.
+registerFusedLayers();

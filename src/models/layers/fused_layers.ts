@@ -1,0 +1,137 @@
+/**
+ * tf.layers classes that run the fused ops tfjs offers, under tfjs-layers' own class names: the layers of a model
+ * loaded (or deserialized) afterwards are these, and save exactly as before; the values are the same.
+ *  - relu6 as one kernel: tfjs-layers computes the 'relu6' activation as `minimum(6, relu(x))` and a `ReLU` layer
+ *    with a maxValue as `clipByValue(relu(x), 0, maxValue)`, two passes where one does. Activations are made from
+ *    their names through the registry, so every layer made afterwards with activation 'relu6' has it.
+ *  - Conv2D fuses relu6 and sigmoid into tf.fused.conv2d as well (tfjs-layers fuses only relu, linear and elu);
+ *  - DepthwiseConv2D runs tf.fused.depthwiseConv2d, bias and activation included (tfjs-layers runs the bare conv,
+ *    then a bias add, then the activation: three ops; on 'cuda' the fused one is one kernel, depthwise.cu).
+ * MobileNets apply relu6 after every conv, so a dense PoseNet or MobileNetV2 spends one to three passes per layer on
+ * what these fuse. tf.layers.conv2d() and .depthwiseConv2d() construct tfjs-layers' classes directly: build with
+ * `new FusedConv2D(args)` / `new FusedDepthwiseConv2D(args)` (the model builders here do).
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import '@tensorflow/tfjs-layers';
+import type {Relu6 as LayersRelu6} from '@tensorflow/tfjs-layers/dist/activations';
+import type {ReLU as LayersReLU} from '@tensorflow/tfjs-layers/dist/layers/advanced_activations';
+import type {Conv2D as LayersConv2D} from '@tensorflow/tfjs-layers/dist/layers/convolutional';
+import type {DepthwiseConv2D as LayersDepthwiseConv2D} from '@tensorflow/tfjs-layers/dist/layers/convolutional_depthwise';
+import type {Activation as FusedActivation} from '@tensorflow/tfjs-core/dist/ops/fused_types';
+import type {Kwargs} from '@tensorflow/tfjs-layers/dist/types';
+
+import {envFlag} from '../../io/env';
+
+// tfjs-layers' own classes, as its import registered them (its deep modules are ES modules: the registry is how a
+// CommonJS package reaches them).
+const registered = tf.serialization.SerializationMap.getMap().classNameMap;
+/** tfjs-layers' classes these replace (their parents). */
+export const layersRelu6 = registered.relu6[0] as unknown as typeof LayersRelu6;
+export const layersReLU = registered.ReLU[0] as unknown as typeof LayersReLU;
+export const layersConv2D = registered.Conv2D[0] as unknown as typeof LayersConv2D;
+export const layersDepthwiseConv2D = registered.DepthwiseConv2D[0] as unknown as typeof LayersDepthwiseConv2D;
+
+/** The 'relu6' activation as tf.relu6 (one Relu6 kernel). */
+export class Relu6 extends layersRelu6 {
+  static override className = 'relu6' as const;
+  override apply(x: tf.Tensor): tf.Tensor {
+    return tf.relu6(x);
+  }
+}
+
+/** tfjs-layers' ReLU layer: with maxValue 6 one Relu6 kernel, with another maxValue >= 0 one ClipByValue. */
+export class ReLUOneKernel extends layersReLU {
+  static override className = 'ReLU';
+  override call(inputs: tf.Tensor | tf.Tensor[], kwargs: Kwargs): tf.Tensor | tf.Tensor[] {
+    const x = Array.isArray(inputs) ? inputs[0] : inputs;
+    if (this.maxValue == null || !(this.maxValue >= 0) || (Array.isArray(inputs) && inputs.length !== 1)) {
+      return super.call(inputs, kwargs);
+    }
+    const maxValue = this.maxValue;
+    return tf.tidy(() => (maxValue === 6 ? tf.relu6(x) : tf.clipByValue(x, 0, maxValue)));
+  }
+}
+
+/** The activations tf.fused ops take, by tf.layers class name: the same function under the same name. */
+const FUSABLE = new Set(['linear', 'relu', 'relu6', 'elu', 'sigmoid']);
+
+/** Fields of tfjs-layers' conv layers (protected or private in its types). */
+interface ConvFields {
+  rank: number;
+  strides: [number, number];
+  padding: string;
+  dataFormat: string;
+  dilationRate: [number, number];
+  activation: {getClassName(): string} | null;
+  bias: {read(): tf.Tensor} | null;
+  kernel?: {read(): tf.Tensor};
+  depthwiseKernel?: {read(): tf.Tensor};
+}
+
+/** The fused activation of a channels-last 2-D conv layer, or null where the layer must run as tfjs-layers runs it. */
+function fusedActivation(layer: ConvFields): FusedActivation | null {
+  const name = layer.activation == null ? 'linear' : layer.activation.getClassName();
+  if (layer.rank !== 2 || layer.dataFormat !== 'channelsLast' || layer.padding === 'causal') return null;
+  return FUSABLE.has(name) ? (name as FusedActivation) : null;
+}
+
+/** tfjs-layers' Conv2D, with relu6 and sigmoid fused into tf.fused.conv2d too. */
+export class FusedConv2D extends layersConv2D {
+  static override className = 'Conv2D';
+  override call(inputs: tf.Tensor | tf.Tensor[], kwargs: Kwargs): tf.Tensor | tf.Tensor[] {
+    const layer = this as unknown as ConvFields;
+    const activation = fusedActivation(layer);
+    if (activation == null || (Array.isArray(inputs) && inputs.length !== 1)) return super.call(inputs, kwargs);
+    const x = (Array.isArray(inputs) ? inputs[0] : inputs) as tf.Tensor4D;
+    return tf.tidy(() =>
+      tf.fused.conv2d({
+        x,
+        filter: layer.kernel!.read() as tf.Tensor4D,
+        strides: layer.strides,
+        pad: layer.padding === 'same' ? 'same' : 'valid',
+        dilations: layer.dilationRate,
+        dataFormat: 'NHWC',
+        bias: layer.bias?.read(),
+        activation,
+      }),
+    );
+  }
+}
+
+/**
+ * tfjs-layers' DepthwiseConv2D as one tf.fused.depthwiseConv2d. tfjs-layers does not dilate depthwise convs (it
+ * passes no dilation to the op); where a layer asks for a dilation it runs as tfjs-layers runs it, so the values
+ * stay tfjs-layers'.
+ */
+export class FusedDepthwiseConv2D extends layersDepthwiseConv2D {
+  static override className = 'DepthwiseConv2D';
+  override call(inputs: tf.Tensor | tf.Tensor[], kwargs: Kwargs): tf.Tensor | tf.Tensor[] {
+    const layer = this as unknown as ConvFields;
+    const activation = fusedActivation(layer);
+    const dilated = layer.dilationRate.some((d) => d !== 1);
+    if (activation == null || dilated || (Array.isArray(inputs) && inputs.length !== 1)) {
+      return super.call(inputs, kwargs);
+    }
+    const x = (Array.isArray(inputs) ? inputs[0] : inputs) as tf.Tensor4D;
+    return tf.tidy(() =>
+      tf.fused.depthwiseConv2d({
+        x,
+        filter: layer.depthwiseKernel!.read() as tf.Tensor4D,
+        strides: layer.strides,
+        pad: layer.padding === 'same' ? 'same' : 'valid',
+        dataFormat: 'NHWC',
+        bias: layer.bias?.read(),
+        activation,
+      }),
+    );
+  }
+}
+
+/**
+ * Registers these classes with tfjs-layers' serialization (the package's import does it), unless
+ * TFJS_DELTA_LAYERS_FUSED=0 keeps tfjs-layers' own. Layers made before keep the classes they were made with.
+ */
+export function registerFusedLayers(): void {
+  if (!envFlag('TFJS_DELTA_LAYERS_FUSED', true)) return;
+  for (const cls of [Relu6, ReLUOneKernel, FusedConv2D, FusedDepthwiseConv2D]) tf.serialization.registerClass(cls);
+}
