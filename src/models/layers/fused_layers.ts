@@ -68,11 +68,23 @@ interface ConvFields {
   depthwiseKernel?: {read(): tf.Tensor};
 }
 
-/** The fused activation of a channels-last 2-D conv layer, or null where the layer must run as tfjs-layers runs it. */
-function fusedActivation(layer: ConvFields): FusedActivation | null {
+/**
+ * What a tf.fused conv op takes besides its filter, for a channels-last 2-D conv layer called on one tensor with an
+ * activation tf.fused has; null where the layer must run as tfjs-layers runs it.
+ */
+function fusedArgs(layer: ConvFields, inputs: tf.Tensor | tf.Tensor[]) {
   const name = layer.activation == null ? 'linear' : layer.activation.getClassName();
+  const single = !Array.isArray(inputs) || inputs.length === 1;
   if (layer.rank !== 2 || layer.dataFormat !== 'channelsLast' || layer.padding === 'causal') return null;
-  return FUSABLE.has(name) ? (name as FusedActivation) : null;
+  if (!FUSABLE.has(name) || !single) return null;
+  return {
+    x: (Array.isArray(inputs) ? inputs[0] : inputs) as tf.Tensor4D,
+    strides: layer.strides,
+    pad: (layer.padding === 'same' ? 'same' : 'valid') as 'same' | 'valid',
+    dataFormat: 'NHWC' as const,
+    bias: layer.bias?.read(),
+    activation: name as FusedActivation,
+  };
 }
 
 /** tfjs-layers' Conv2D, with relu6 and sigmoid fused into tf.fused.conv2d too. */
@@ -80,20 +92,10 @@ export class FusedConv2D extends layersConv2D {
   static override className = 'Conv2D';
   override call(inputs: tf.Tensor | tf.Tensor[], kwargs: Kwargs): tf.Tensor | tf.Tensor[] {
     const layer = this as unknown as ConvFields;
-    const activation = fusedActivation(layer);
-    if (activation == null || (Array.isArray(inputs) && inputs.length !== 1)) return super.call(inputs, kwargs);
-    const x = (Array.isArray(inputs) ? inputs[0] : inputs) as tf.Tensor4D;
+    const args = fusedArgs(layer, inputs);
+    if (args == null) return super.call(inputs, kwargs);
     return tf.tidy(() =>
-      tf.fused.conv2d({
-        x,
-        filter: layer.kernel!.read() as tf.Tensor4D,
-        strides: layer.strides,
-        pad: layer.padding === 'same' ? 'same' : 'valid',
-        dilations: layer.dilationRate,
-        dataFormat: 'NHWC',
-        bias: layer.bias?.read(),
-        activation,
-      }),
+      tf.fused.conv2d({...args, filter: layer.kernel!.read() as tf.Tensor4D, dilations: layer.dilationRate}),
     );
   }
 }
@@ -107,23 +109,9 @@ export class FusedDepthwiseConv2D extends layersDepthwiseConv2D {
   static override className = 'DepthwiseConv2D';
   override call(inputs: tf.Tensor | tf.Tensor[], kwargs: Kwargs): tf.Tensor | tf.Tensor[] {
     const layer = this as unknown as ConvFields;
-    const activation = fusedActivation(layer);
-    const dilated = layer.dilationRate.some((d) => d !== 1);
-    if (activation == null || dilated || (Array.isArray(inputs) && inputs.length !== 1)) {
-      return super.call(inputs, kwargs);
-    }
-    const x = (Array.isArray(inputs) ? inputs[0] : inputs) as tf.Tensor4D;
-    return tf.tidy(() =>
-      tf.fused.depthwiseConv2d({
-        x,
-        filter: layer.depthwiseKernel!.read() as tf.Tensor4D,
-        strides: layer.strides,
-        pad: layer.padding === 'same' ? 'same' : 'valid',
-        dataFormat: 'NHWC',
-        bias: layer.bias?.read(),
-        activation,
-      }),
-    );
+    const args = fusedArgs(layer, inputs);
+    if (args == null || layer.dilationRate.some((d) => d !== 1)) return super.call(inputs, kwargs);
+    return tf.tidy(() => tf.fused.depthwiseConv2d({...args, filter: layer.depthwiseKernel!.read() as tf.Tensor4D}));
   }
 }
 
