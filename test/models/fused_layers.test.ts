@@ -2,9 +2,10 @@
  * tf.layers classes that run tfjs's fused ops (src/models/layers/fused_layers.ts), per backend, against tfjs-layers'
  * own classes on random inputs drawn fresh (with 0, 6 and their float neighbours among the activations):
  *  - the 'relu6' activation and ReLU layers with a maxValue run one kernel where tfjs-layers runs two, same values;
- *  - FusedConv2D (relu6 and sigmoid fused) and FusedDepthwiseConv2D (one fused op) over strides, paddings, odd sizes,
- *    depth multipliers and batches > 1, with and without bias, and the cases they hand back to tfjs-layers (a
- *    dilated depthwise conv, which tfjs-layers does not dilate; an activation tf.fused does not take; channelsFirst);
+ *  - FusedConv2D (relu6 and sigmoid fused) and FusedDepthwiseConv2D (one fused op) over windows (1x1 too: on
+ *    tfjs-node those convs are MatMuls here), strides, paddings, odd sizes, depth multipliers and batches > 1, with
+ *    and without bias, and the cases they hand back to tfjs-layers (a dilated depthwise conv, which tfjs-layers does
+ *    not dilate; an activation tf.fused does not take; channelsFirst);
  *  - a saved MobileNet-like model loads onto them and predicts what it predicts on tfjs-layers' classes, with fewer
  *    kernels; TFJS_DELTA_LAYERS_FUSED=0 keeps tfjs-layers' classes.
  * Same values: exactly on 'cpu' (the same ops in the same order), within 1e-5 of the output's scale elsewhere (cuDNN
@@ -117,6 +118,7 @@ describeEachBackend('tf.layers classes on fused ops', (backend) => {
     {x: [3, 8, 7, 5], kernelSize: 5, strides: 1, padding: 'same', multiplier: 1, bias: true, activation: 'sigmoid'},
     {x: [1, 12, 12, 4], kernelSize: 1, strides: 2, padding: 'same', multiplier: 1, bias: true, activation: 'linear'},
     {x: [2, 11, 9, 4], kernelSize: 3, strides: 1, padding: 'same', multiplier: 1, bias: true, activation: 'elu'},
+    {x: [2, 7, 5, 16], kernelSize: 1, strides: 1, padding: 'valid', multiplier: 1, bias: true, activation: 'relu6'},
   ] as const) {
     it(`conv2d and depthwiseConv2d ${c.kernelSize}x${c.kernelSize} s${c.strides} ${c.padding} x[${c.x}] ${c.activation}${c.bias ? '' : ' no bias'}: one fused op, tfjs-layers' values`, async () => {
       const seed = freshSeed();
