@@ -4,13 +4,13 @@
  * where available, 'tensorflow' (tfjs-node) and 'cuda'.
  *
  * Importing the package registers its kernels and gradients, and tf.layers classes that run tfjs's fused ops
- * (models/layers/fused_layers.ts); it does not choose a backend.
+ * (layers/fused_layers.ts); it does not choose a backend.
  */
 import {registerCpuKernels} from './kernels/cpu/register_all_kernels';
 import {registerTensorflowKernels} from './kernels/tensorflow/register_all_kernels';
 import {registerConv3DGatedGradient} from './ops/conv3d_gated_grad';
 import {registerNoGradients} from './ops/no_gradient';
-import {registerFusedLayers} from './models/layers/fused_layers';
+import {registerFusedLayers} from './layers/fused_layers';
 
 export {deltaConv2d} from './ops/delta_conv2d';
 export {deltaDepthwiseConv2d} from './ops/delta_depthwise_conv2d';
@@ -91,6 +91,9 @@ export * from './backends/cuda/index';
 // Compiled streaming plans on 'cuda': one CUDA-graph replay per frame.
 export {CompiledStream, compileStream} from './stream/compile_stream';
 export type {CompiledStreamInfo, CompileStreamOptions, StreamPrecision} from './stream/compile_stream';
+
+// tf.layers classes on tfjs's fused ops (README, "Fused tf.layers").
+export {FusedConv2D, FusedDepthwiseConv2D} from './layers/fused_layers';
 
 // Last, once every module above has taken the tf.layers classes it extends: the delta layers extend tfjs-layers'
 // own (their dense twins), models made or loaded from here on get the fused ones.

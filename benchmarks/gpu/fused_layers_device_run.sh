@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# tf.layers classes on fused ops (src/models/layers/fused_layers.ts: relu6 as one kernel, Conv2D and DepthwiseConv2D
+# tf.layers classes on fused ops (src/layers/fused_layers.ts: relu6 as one kernel, Conv2D and DepthwiseConv2D
 # with bias and activation fused) against tfjs-layers' own, in one device call: their tests on 'cuda', then PoseNet
 # dense vs delta (compiled, trained weights, vtest.avi) at 289x385 batch 1 (the built-in clip's size) and 577x769
 # batch 8, each with TFJS_DELTA_LAYERS_FUSED=0 and =1. Carry .device, dist, build/Release,
@@ -11,7 +11,7 @@ source "$(dirname "$0")/common.sh"
 media=${MEDIA:-.scratch/media}
 python3 benchmarks/models/delta_vtest_torch.py frames "$media/vtest.avi" /tmp/frames 400 289x385,577x769 || exit 1
 export TFJS_DELTA_VTEST_FRAMES=/tmp/frames
-TFJS_DELTA_TEST_BACKENDS=cuda step "fused_layers_tests_$tag" 120 "${mocha[@]}" --grep '\[cuda\]' dist/test/models/fused_layers.test.js \
+TFJS_DELTA_TEST_BACKENDS=cuda step "fused_layers_tests_$tag" 120 "${mocha[@]}" --grep '\[cuda\]' dist/test/layers/fused_layers.test.js \
   dist/test/backends/cuda/model.test.js
 grep -E "passed, .* failed" "$out/fused_layers_tests_$tag.log"
 grep -E "^  [0-9]+\) " -A8 "$out/fused_layers_tests_$tag.log" | cut -c1-240 | head -30

@@ -7,7 +7,6 @@
  *   posenet(path)            PoseNet-MobileNetV1 rebuilt from its tfjs graph model, trained weights mapped in
  *   decodeMultiplePoses(m)   PoseNet outputs -> poses, as @tensorflow-models/posenet decodes them
  *   fromGraphModel(g)        any convolutional tfjs graph model (tfjs-converter) as a LayersModel
- *   FusedConv2D, FusedDepthwiseConv2D  tf.layers' conv classes on tfjs's fused ops (bias and activation included)
  */
 export {
   flavr,
@@ -19,7 +18,6 @@ export {
 } from './flavr';
 export type {FlavrOptions} from './flavr';
 export {Conv3DGatedLayer, conv3dGatedLayer} from './layers/conv3d_gated_layer';
-export {FusedConv2D, FusedDepthwiseConv2D} from './layers/fused_layers';
 export type {Conv3DGatedLayerArgs, Padding3D} from './layers/conv3d_gated_layer';
 export {
   CropLike,

@@ -22,7 +22,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 
-import {FusedConv2D, FusedDepthwiseConv2D} from './layers/fused_layers';
+import {FusedConv2D, FusedDepthwiseConv2D} from '../layers/fused_layers';
 import {nodeFileSystem} from '../io/node_file_system';
 
 interface GraphNode {
@@ -111,7 +111,7 @@ export function posenetFromArtifacts(artifacts: tf.io.ModelArtifacts): tfl.Layer
         activation: (fused[1] === 'Relu6' ? 'relu6' : fused[1] === 'Relu' ? 'relu' : 'linear') as
           'relu6' | 'relu' | 'linear',
       };
-      // tfjs-layers' classes, running the conv, its bias and its relu6 as one fused op (models/layers/fused_layers.ts).
+      // tfjs-layers' classes, running the conv, its bias and its relu6 as one fused op (src/layers/fused_layers.ts).
       const layer =
         node.op === '_FusedConv2D'
           ? new FusedConv2D({...common, filters: channels})

@@ -86,6 +86,19 @@ const CASES: Case[] = [
     },
   },
   {
+    title: 'DepthwiseConv2dNative dilated 2 (SAME and VALID)',
+    classes: ['DepthwiseConv2D'],
+    build: (g, x, s, seed) => {
+      const dilated = (input: string, channels: number, padding: string, k: number) =>
+        g.op('DepthwiseConv2dNative', [input, g.constant(randn([3, 3, channels, 1], seed + k))], {
+          strides: attr.ints([1, 1, 1, 1]),
+          padding: attr.str(padding),
+          dilations: attr.ints([1, 2, 2, 1]),
+        });
+      return [dilated(dilated(x, s.c, 'SAME', 0), s.c, 'VALID', 1)];
+    },
+  },
+  {
     title: 'Conv2DBackpropInput (stride 2, SAME) with AddV2 bias and Sigmoid',
     classes: ['Conv2DTranspose'],
     build: (g, x, s, seed) => {

@@ -21,6 +21,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 
 import {nodeFileSystem} from '../../io/node_file_system';
+import {FusedConv2D, FusedDepthwiseConv2D} from '../../layers/fused_layers';
 import {ChannelPadding, ConstantOp, ConstantOpKind, Resize2D} from './layers';
 
 interface AttrValue {
@@ -676,9 +677,10 @@ class Converter {
         layer = tfl.layers.conv2dTranspose({...common, filters: filter.shape[2]!});
       } else {
         const dilationRate = [dilations[1], dilations[2]] as [number, number];
+        // tfjs-layers' classes on tfjs's fused ops; its own DepthwiseConv2D would not dilate (fused_layers.ts).
         layer = node.op.includes('Depthwise')
-          ? tfl.layers.depthwiseConv2d({...common, dilationRate, depthMultiplier: filter.shape[3]!})
-          : tfl.layers.conv2d({...common, dilationRate, filters: filter.shape[3]!});
+          ? new FusedDepthwiseConv2D({...common, dilationRate, depthMultiplier: filter.shape[3]!})
+          : new FusedConv2D({...common, dilationRate, filters: filter.shape[3]!});
       }
     }
     const values = [kernel];

@@ -1,12 +1,15 @@
 /**
  * tf.layers classes that run the fused ops tfjs offers, under tfjs-layers' own class names: the layers of a model
- * loaded (or deserialized) afterwards are these, and save exactly as before; the values are the same.
+ * loaded (or deserialized) afterwards are these, and save exactly as before; the values are the same (but for a
+ * dilated depthwise conv, which tfjs-layers computes undilated).
  *  - relu6 as one kernel: tfjs-layers computes the 'relu6' activation as `minimum(6, relu(x))` and a `ReLU` layer
  *    with a maxValue as `clipByValue(relu(x), 0, maxValue)`, two passes where one does. Activations are made from
  *    their names through the registry, so every layer made afterwards with activation 'relu6' has it.
  *  - Conv2D fuses relu6 and sigmoid into tf.fused.conv2d as well (tfjs-layers fuses only relu, linear and elu);
  *  - DepthwiseConv2D runs tf.fused.depthwiseConv2d, bias and activation included (tfjs-layers runs the bare conv,
- *    then a bias add, then the activation: three ops; on 'cuda' the fused one is one kernel, depthwise.cu).
+ *    then a bias add, then the activation: three ops; on 'cuda' the fused one is one kernel, depthwise.cu), and
+ *    dilates where tfjs-layers' does not (below).
+ * An activation tf.fused lacks runs after the fused op, as tfjs-layers runs it after its conv.
  * MobileNets apply relu6 after every conv, so a dense PoseNet or MobileNetV2 spends one to three passes per layer on
  * what these fuse. tf.layers.conv2d() and .depthwiseConv2d() construct tfjs-layers' classes directly: build with
  * `new FusedConv2D(args)` / `new FusedDepthwiseConv2D(args)` (the model builders here do).
@@ -18,9 +21,10 @@ import type {ReLU as LayersReLU} from '@tensorflow/tfjs-layers/dist/layers/advan
 import type {Conv2D as LayersConv2D} from '@tensorflow/tfjs-layers/dist/layers/convolutional';
 import type {DepthwiseConv2D as LayersDepthwiseConv2D} from '@tensorflow/tfjs-layers/dist/layers/convolutional_depthwise';
 import type {Activation as FusedActivation} from '@tensorflow/tfjs-core/dist/ops/fused_types';
+import type {Shape} from '@tensorflow/tfjs-layers/dist/keras_format/common';
 import type {Kwargs} from '@tensorflow/tfjs-layers/dist/types';
 
-import {envFlag} from '../../io/env';
+import {envFlag} from '../io/env';
 
 // tfjs-layers' own classes, as its import registered them (its deep modules are ES modules: the registry is how a
 // CommonJS package reaches them).
@@ -58,32 +62,37 @@ const FUSABLE = new Set(['linear', 'relu', 'relu6', 'elu', 'sigmoid']);
 /** Fields of tfjs-layers' conv layers (protected or private in its types). */
 interface ConvFields {
   rank: number;
+  kernelSize: [number, number];
   strides: [number, number];
   padding: string;
   dataFormat: string;
   dilationRate: [number, number];
-  activation: {getClassName(): string} | null;
+  activation: {getClassName(): string; apply(x: tf.Tensor): tf.Tensor} | null;
   bias: {read(): tf.Tensor} | null;
   kernel?: {read(): tf.Tensor};
   depthwiseKernel?: {read(): tf.Tensor};
 }
 
 /**
- * What a tf.fused conv op takes besides its filter, for a channels-last 2-D conv layer called on one tensor with an
- * activation tf.fused has; null where the layer must run as tfjs-layers runs it.
+ * What a tf.fused conv op takes besides its filter and dilations, for a channels-last 2-D conv layer called on one
+ * tensor, and the activation to apply after it where tf.fused has no such activation; null where the layer must run
+ * as tfjs-layers runs it.
  */
 function fusedArgs(layer: ConvFields, inputs: tf.Tensor | tf.Tensor[]) {
   const name = layer.activation == null ? 'linear' : layer.activation.getClassName();
   const single = !Array.isArray(inputs) || inputs.length === 1;
-  if (layer.rank !== 2 || layer.dataFormat !== 'channelsLast' || layer.padding === 'causal') return null;
-  if (!FUSABLE.has(name) || !single) return null;
+  if (layer.rank !== 2 || layer.dataFormat !== 'channelsLast' || layer.padding === 'causal' || !single) return null;
+  const fusable = FUSABLE.has(name);
   return {
-    x: (Array.isArray(inputs) ? inputs[0] : inputs) as tf.Tensor4D,
-    strides: layer.strides,
-    pad: (layer.padding === 'same' ? 'same' : 'valid') as 'same' | 'valid',
-    dataFormat: 'NHWC' as const,
-    bias: layer.bias?.read(),
-    activation: name as FusedActivation,
+    args: {
+      x: (Array.isArray(inputs) ? inputs[0] : inputs) as tf.Tensor4D,
+      strides: layer.strides,
+      pad: (layer.padding === 'same' ? 'same' : 'valid') as 'same' | 'valid',
+      dataFormat: 'NHWC' as const,
+      bias: layer.bias?.read(),
+      activation: (fusable ? name : 'linear') as FusedActivation,
+    },
+    after: fusable ? null : layer.activation,
   };
 }
 
@@ -92,26 +101,49 @@ export class FusedConv2D extends layersConv2D {
   static override className = 'Conv2D';
   override call(inputs: tf.Tensor | tf.Tensor[], kwargs: Kwargs): tf.Tensor | tf.Tensor[] {
     const layer = this as unknown as ConvFields;
-    const args = fusedArgs(layer, inputs);
-    if (args == null) return super.call(inputs, kwargs);
-    return tf.tidy(() =>
-      tf.fused.conv2d({...args, filter: layer.kernel!.read() as tf.Tensor4D, dilations: layer.dilationRate}),
-    );
+    const fused = fusedArgs(layer, inputs);
+    if (fused == null) return super.call(inputs, kwargs);
+    return tf.tidy(() => {
+      const filter = layer.kernel!.read() as tf.Tensor4D;
+      const y = tf.fused.conv2d({...fused.args, filter, dilations: layer.dilationRate});
+      return fused.after ? fused.after.apply(y) : y;
+    });
   }
 }
 
 /**
- * tfjs-layers' DepthwiseConv2D as one tf.fused.depthwiseConv2d. tfjs-layers does not dilate depthwise convs (it
- * passes no dilation to the op); where a layer asks for a dilation it runs as tfjs-layers runs it, so the values
- * stay tfjs-layers'.
+ * tfjs-layers' DepthwiseConv2D as one tf.fused.depthwiseConv2d. It also dilates: tfjs-layers' own passes no dilation
+ * to the op (nor to its output shape), so a dilated depthwise conv there computes an undilated one, where Keras and
+ * TensorFlow (and fromGraphModel's graphs) dilate. channelsFirst runs as tfjs-layers runs it.
  */
 export class FusedDepthwiseConv2D extends layersDepthwiseConv2D {
   static override className = 'DepthwiseConv2D';
   override call(inputs: tf.Tensor | tf.Tensor[], kwargs: Kwargs): tf.Tensor | tf.Tensor[] {
     const layer = this as unknown as ConvFields;
-    const args = fusedArgs(layer, inputs);
-    if (args == null || layer.dilationRate.some((d) => d !== 1)) return super.call(inputs, kwargs);
-    return tf.tidy(() => tf.fused.depthwiseConv2d({...args, filter: layer.depthwiseKernel!.read() as tf.Tensor4D}));
+    const fused = fusedArgs(layer, inputs);
+    if (fused == null) return super.call(inputs, kwargs);
+    return tf.tidy(() => {
+      const filter = layer.depthwiseKernel!.read() as tf.Tensor4D;
+      const y = tf.fused.depthwiseConv2d({...fused.args, filter, dilations: layer.dilationRate});
+      return fused.after ? fused.after.apply(y) : y;
+    });
+  }
+
+  override computeOutputShape(inputShape: Shape | Shape[]): Shape | Shape[] {
+    const shape = (super.computeOutputShape(inputShape) as Shape).slice();
+    const layer = this as unknown as ConvFields;
+    if (layer.dataFormat !== 'channelsLast' || layer.rank !== 2) return shape;
+    const input = (Array.isArray(inputShape[0]) ? inputShape[0] : inputShape) as Shape;
+    for (const axis of [0, 1]) {
+      const length = input[axis + 1];
+      if (length == null) continue;
+      const k = layer.kernelSize[axis],
+        d = layer.dilationRate[axis],
+        stride = layer.strides[axis];
+      const span = layer.padding === 'same' ? length : length - (k + (k - 1) * (d - 1)) + 1;
+      shape[axis + 1] = Math.floor((span + stride - 1) / stride);
+    }
+    return shape;
   }
 }
 

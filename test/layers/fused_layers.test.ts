@@ -1,11 +1,11 @@
 /**
- * tf.layers classes that run tfjs's fused ops (src/models/layers/fused_layers.ts), per backend, against tfjs-layers'
+ * tf.layers classes that run tfjs's fused ops (src/layers/fused_layers.ts), per backend, against tfjs-layers'
  * own classes on random inputs drawn fresh (with 0, 6 and their float neighbours among the activations):
  *  - the 'relu6' activation and ReLU layers with a maxValue run one kernel where tfjs-layers runs two, same values;
  *  - FusedConv2D (relu6 and sigmoid fused) and FusedDepthwiseConv2D (one fused op) over windows (1x1 too: on
  *    tfjs-node those convs are MatMuls here), strides, paddings, odd sizes, depth multipliers and batches > 1, with
- *    and without bias, and the cases they hand back to tfjs-layers (a dilated depthwise conv, which tfjs-layers does
- *    not dilate; an activation tf.fused does not take; channelsFirst);
+ *    and without bias; a dilated depthwise conv against tf.depthwiseConv2d with its dilation (tfjs-layers' does not
+ *    dilate), an activation tf.fused lacks (run after the fused op), channelsFirst (run as tfjs-layers runs it);
  *  - a saved MobileNet-like model loads onto them and predicts what it predicts on tfjs-layers' classes, with fewer
  *    kernels; TFJS_DELTA_LAYERS_FUSED=0 keeps tfjs-layers' classes.
  * Same values: exactly on 'cpu' (the same ops in the same order), within 1e-5 of the output's scale elsewhere (cuDNN
@@ -26,7 +26,7 @@ import {
   registerFusedLayers,
   Relu6,
   ReLUOneKernel,
-} from '../../src/models/layers/fused_layers';
+} from '../../src/layers/fused_layers';
 import {describeEachBackend} from '../support/backends';
 import {expectClose, freshSeed, maxDifference} from '../support/util';
 
@@ -159,24 +159,39 @@ describeEachBackend('tf.layers classes on fused ops', (backend) => {
     });
   }
 
-  it('hands back to tfjs-layers a dilated depthwise conv, an activation tf.fused does not take, and channelsFirst', async () => {
+  it("a dilated depthwise conv dilates (tfjs-layers' does not); tanh runs after the fused op; channelsFirst runs as tfjs-layers runs it", async () => {
     const seed = freshSeed();
-    const x = inputs([2, 10, 9, 4], seed);
+    const x = inputs([2, 13, 12, 4], seed);
+    for (const padding of ['same', 'valid'] as const) {
+      const ours = new FusedDepthwiseConv2D({kernelSize: 3, padding, dilationRate: 2, activation: 'relu6'});
+      const y = ours.apply(x) as tf.Tensor;
+      const [kernel, bias] = ours.getWeights();
+      const want = tf.tidy(() =>
+        tf.relu6(tf.add(tf.depthwiseConv2d(x as tf.Tensor4D, kernel as tf.Tensor4D, 1, padding, 'NHWC', 2), bias)),
+      );
+      expect(y.shape, `dilated ${padding}: shape`).to.deep.equal(want.shape);
+      const symbolic = ours.computeOutputShape([null, 13, 12, 4]);
+      expect(symbolic, `dilated ${padding}: computeOutputShape`).to.deep.equal([null, ...want.shape.slice(1)]);
+      expectSame(y, want, `dilated ${padding}, seed ${seed}`);
+      tf.dispose([y, want]);
+      ours.dispose();
+    }
     for (const [name, args] of [
-      ['dilated depthwise', {kernelSize: 3, padding: 'same', dilationRate: 2, activation: 'relu6'}],
       ['tanh', {kernelSize: 3, padding: 'same', activation: 'tanh'}],
       ['channelsFirst', {kernelSize: 3, padding: 'same', dataFormat: 'channelsFirst', activation: 'relu'}],
     ] as const) {
-      if (name === 'channelsFirst' && backend !== 'cpu' && backend !== 'tensorflow') continue;
       const ours = new FusedDepthwiseConv2D(args as never);
       const theirs = new LayersDepthwiseConv2D(args as never);
       ours.apply(x);
       theirs.apply(x);
       ours.setWeights(theirs.getWeights());
       const kernels = await kernelsOf(() => ours.apply(x) as tf.Tensor);
-      expect(kernels, name).to.not.include('FusedDepthwiseConv2D');
+      const theirKernels = await kernelsOf(() => theirs.apply(x) as tf.Tensor);
+      if (backend !== 'tensorflow') {
+        expect(kernels, name).to.deep.equal(name === 'tanh' ? ['FusedDepthwiseConv2D', 'Tanh'] : theirKernels);
+      }
       const [got, want] = [ours.apply(x) as tf.Tensor, theirs.apply(x) as tf.Tensor];
-      expectSameValues(got, want, `${name} seed ${seed}`);
+      expectSame(got, want, `${name} seed ${seed}`);
       tf.dispose([got, want]);
     }
     x.dispose();
