@@ -11,7 +11,7 @@ source "$(dirname "$0")/common.sh"
 media=${MEDIA:-.scratch/media}
 python3 benchmarks/models/delta_vtest_torch.py frames "$media/vtest.avi" /tmp/frames 400 289x385,577x769 || exit 1
 export TFJS_DELTA_VTEST_FRAMES=/tmp/frames
-TFJS_DELTA_TEST_BACKENDS=cuda step "fused_layers_tests_$tag" 120 "${mocha[@]}" --grep '\[cuda\]' dist/test/layers/fused_layers.test.js \
+TFJS_DELTA_TEST_BACKENDS=cuda step "fused_layers_tests_$tag" 120 "${mocha[@]}" dist/test/layers/fused_layers.test.js \
   dist/test/backends/cuda/model.test.js
 grep -E "passed, .* failed" "$out/fused_layers_tests_$tag.log"
 grep -E "^  [0-9]+\) " -A8 "$out/fused_layers_tests_$tag.log" | cut -c1-240 | head -30

@@ -12,7 +12,8 @@
  * An activation tf.fused lacks runs after the fused op, as tfjs-layers runs it after its conv.
  * MobileNets apply relu6 after every conv, so a dense PoseNet or MobileNetV2 spends one to three passes per layer on
  * what these fuse. tf.layers.conv2d() and .depthwiseConv2d() construct tfjs-layers' classes directly: build with
- * `new FusedConv2D(args)` / `new FusedDepthwiseConv2D(args)` (the model builders here do).
+ * `new FusedConv2D(args)` / `new FusedDepthwiseConv2D(args)`, or conv2dLayer / depthwiseConv2dLayer below (the model
+ * builders here do).
  */
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-layers';
@@ -145,6 +146,21 @@ export class FusedDepthwiseConv2D extends layersDepthwiseConv2D {
     }
     return shape;
   }
+}
+
+/**
+ * A Conv2D or DepthwiseConv2D layer of the class registered under that name: these fused ones, or tfjs-layers' own
+ * under TFJS_DELTA_LAYERS_FUSED=0 (what tf.layers.conv2d() and .depthwiseConv2d() would give, as a loaded model does).
+ */
+export function conv2dLayer(args: ConstructorParameters<typeof LayersConv2D>[0]): InstanceType<typeof LayersConv2D> {
+  const cls = registered.Conv2D[0] as unknown as typeof LayersConv2D;
+  return new cls(args);
+}
+export function depthwiseConv2dLayer(
+  args: ConstructorParameters<typeof LayersDepthwiseConv2D>[0],
+): InstanceType<typeof LayersDepthwiseConv2D> {
+  const cls = registered.DepthwiseConv2D[0] as unknown as typeof LayersDepthwiseConv2D;
+  return new cls(args);
 }
 
 /**

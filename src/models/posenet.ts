@@ -22,7 +22,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 
-import {FusedConv2D, FusedDepthwiseConv2D} from '../layers/fused_layers';
+import {conv2dLayer, depthwiseConv2dLayer} from '../layers/fused_layers';
 import {nodeFileSystem} from '../io/node_file_system';
 
 interface GraphNode {
@@ -111,11 +111,11 @@ export function posenetFromArtifacts(artifacts: tf.io.ModelArtifacts): tfl.Layer
         activation: (fused[1] === 'Relu6' ? 'relu6' : fused[1] === 'Relu' ? 'relu' : 'linear') as
           'relu6' | 'relu' | 'linear',
       };
-      // tfjs-layers' classes, running the conv, its bias and its relu6 as one fused op (src/layers/fused_layers.ts).
+      // The conv, its bias and its relu6 as one fused op (src/layers/fused_layers.ts).
       const layer =
         node.op === '_FusedConv2D'
-          ? new FusedConv2D({...common, filters: channels})
-          : new FusedDepthwiseConv2D({...common, depthMultiplier: channels});
+          ? conv2dLayer({...common, filters: channels})
+          : depthwiseConv2dLayer({...common, depthMultiplier: channels});
       out = layer.apply(build(x)) as T;
       assignments.push({layer, values: [filter, bias]});
     } else if (node.op === 'Identity') {

@@ -17,6 +17,8 @@ import {expect} from 'chai';
 
 import '../../src/index';
 import {
+  conv2dLayer,
+  depthwiseConv2dLayer,
   FusedConv2D,
   FusedDepthwiseConv2D,
   layersConv2D as LayersConv2D,
@@ -258,6 +260,15 @@ describeEachBackend('tf.layers classes on fused ops', (backend) => {
     }
     tf.dispose(weights);
     [model, ours, theirs].forEach((m) => m.dispose());
+  });
+
+  it("conv2dLayer and depthwiseConv2dLayer (the model builders') make the registered classes", async () => {
+    expect(conv2dLayer({filters: 2, kernelSize: 1})).to.be.instanceOf(FusedConv2D);
+    expect(depthwiseConv2dLayer({kernelSize: 3})).to.be.instanceOf(FusedDepthwiseConv2D);
+    await withLayersClasses(() => {
+      expect(conv2dLayer({filters: 2, kernelSize: 1}).constructor).to.equal(LayersConv2D);
+      expect(depthwiseConv2dLayer({kernelSize: 3}).constructor).to.equal(LayersDepthwiseConv2D);
+    });
   });
 
   it("TFJS_DELTA_LAYERS_FUSED=0 keeps tfjs-layers' classes", async () => {
