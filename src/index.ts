@@ -96,5 +96,5 @@ export type {CompiledStreamInfo, CompileStreamOptions, StreamPrecision} from './
 export {FusedConv2D, FusedDepthwiseConv2D} from './layers/fused_layers';
 
 // Last, once every module above has taken the tf.layers classes it extends: the delta layers extend tfjs-layers'
-// own (their dense twins), models made or loaded from here on get the fused ones.
+// own; from here on activations made by name and layers made through the registry (loaded models) are the fused ones.
 registerFusedLayers();

@@ -11,15 +11,15 @@ source "$(dirname "$0")/common.sh"
 media=${MEDIA:-.scratch/media}
 python3 benchmarks/models/delta_vtest_torch.py frames "$media/vtest.avi" /tmp/frames 400 289x385,577x769 || exit 1
 export TFJS_DELTA_VTEST_FRAMES=/tmp/frames
-TFJS_DELTA_TEST_BACKENDS=cuda step "fused_layers_tests_$tag" 120 "${mocha[@]}" dist/test/layers/fused_layers.test.js \
+TFJS_DELTA_TEST_BACKENDS=cuda step "fused_layers_tests_$tag" 90 "${mocha[@]}" dist/test/layers/fused_layers.test.js \
   dist/test/backends/cuda/model.test.js
 grep -E "passed, .* failed" "$out/fused_layers_tests_$tag.log"
 grep -E "^  [0-9]+\) " -A8 "$out/fused_layers_tests_$tag.log" | cut -c1-240 | head -30
 for r in 0 1; do
-  for case in "289x385 1 40" "577x769 8 20"; do
-    read -r size batch frames <<< "$case"
+  for case in "289x385 1 40 60" "577x769 8 20 120"; do
+    read -r size batch frames limit <<< "$case"
     name="delta_vtest_posenet_${size}_batch${batch}_fused_layers_${r}_$tag"
-    TFJS_DELTA_LAYERS_FUSED=$r step "$name" 150 node dist/benchmarks/models/delta_vtest.js run --backend cuda \
+    TFJS_DELTA_LAYERS_FUSED=$r step "$name" "$limit" node dist/benchmarks/models/delta_vtest.js run --backend cuda \
       --models posenet --sizes "$size" --batch "$batch" --offset 37 --frames "$frames" --warmup 8 --stats-frames 5 \
       --compiled --thresholds posenet=0.05 --inputs 0.1x7 --dense-above 0.5 --out "$out/$name.json"
     grep -E "^posenet|delta t=" "$out/$name.log" | cut -c1-220

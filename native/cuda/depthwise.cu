@@ -14,10 +14,10 @@ constexpr int kThreads = 256;
 
 inline int blocksFor(int64_t n) { return gridFor(n, kThreads); }
 
-// KH, KW: the window when known at compile time (3x3), else 0. With a known window every tap's loads (input and
-// filter) are issued before the first multiply, a tap outside the input reading its clamped neighbour and counting as
-// zero: behind a bounds branch each load would wait for the one before it, nine memory latencies in a row. Taps are
-// summed in row-major order, as the 'cpu' kernel sums them.
+// KH, KW: the window when known at compile time (3x3), else 0. With a known window every tap's input load is issued
+// before the first multiply, a tap outside the input reading its clamped neighbour and counting as zero: behind a
+// bounds branch each load would wait for the one before it, nine memory latencies in a row (the filter loads carry no
+// branch). Taps are summed in row-major order, as the 'cpu' kernel sums them.
 template <int VEC, int KH, int KW, typename TX, typename TY, typename I>
 __global__ void depthwiseConvKernel(DepthwiseParams p, const TX* __restrict__ x, const float* __restrict__ w,
                                     const float* __restrict__ bias, TY* __restrict__ y, int act, float alpha) {

@@ -7,6 +7,8 @@ import {Command, InvalidArgumentError, Option} from 'commander';
 import * as fs from 'fs';
 import * as path from 'path';
 
+// The package's entry registers its kernels and the fused tf.layers classes every command's models are made of.
+import '../index';
 import {videoOutputProblem, writableFolderProblem} from '../pipeline/ffmpeg';
 
 import {BackendChoice, chooseBackend} from './backend';

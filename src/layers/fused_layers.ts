@@ -1,7 +1,8 @@
 /**
  * tf.layers classes that run the fused ops tfjs offers, under tfjs-layers' own class names: the layers of a model
  * loaded (or deserialized) afterwards are these, and save exactly as before; the values are the same (but for a
- * dilated depthwise conv, which tfjs-layers computes undilated).
+ * dilated depthwise conv, which tfjs-layers computes undilated: a model saved with one needs tfjs-delta imported
+ * where it is loaded).
  *  - relu6 as one kernel: tfjs-layers computes the 'relu6' activation as `minimum(6, relu(x))` and a `ReLU` layer
  *    with a maxValue as `clipByValue(relu(x), 0, maxValue)`, two passes where one does. Activations are made from
  *    their names through the registry, so every layer made afterwards with activation 'relu6' has it.
@@ -113,16 +114,46 @@ export class FusedConv2D extends layersConv2D {
 }
 
 /**
+ * The output shape of a channels-last depthwise conv layer with its dilation: tfjs-layers' DepthwiseConv2D leaves the
+ * dilation out of its output shape (`base`, what it computes otherwise). Also the delta twin's.
+ */
+export function dilatedDepthwiseOutputShape(layer: unknown, inputShape: Shape | Shape[], base: Shape): Shape {
+  const l = layer as ConvFields;
+  const shape = base.slice();
+  if (l.dataFormat !== 'channelsLast' || l.rank !== 2 || l.padding === 'causal') return shape;
+  const input = (Array.isArray(inputShape[0]) ? inputShape[0] : inputShape) as Shape;
+  for (const axis of [0, 1]) {
+    const length = input[axis + 1];
+    if (length == null) continue;
+    const [k, d, stride] = [l.kernelSize[axis], l.dilationRate[axis], l.strides[axis]];
+    const span = l.padding === 'same' ? length : length - (k + (k - 1) * (d - 1)) + 1;
+    shape[axis + 1] = Math.floor((span + stride - 1) / stride);
+  }
+  return shape;
+}
+
+/** Whether tfjs-delta fuses (TFJS_DELTA_LAYERS_FUSED); FusedDepthwiseConv2D dilates either way. */
+let fusing = true;
+
+/**
  * tfjs-layers' DepthwiseConv2D as one tf.fused.depthwiseConv2d. It also dilates: tfjs-layers' own passes no dilation
  * to the op (nor to its output shape), so a dilated depthwise conv there computes an undilated one, where Keras and
- * TensorFlow (and fromGraphModel's graphs) dilate. channelsFirst runs as tfjs-layers runs it.
+ * TensorFlow (and fromGraphModel's graphs) dilate; so this class is registered even under TFJS_DELTA_LAYERS_FUSED=0,
+ * and then runs undilated layers as tfjs-layers does. channelsFirst runs as tfjs-layers runs it.
  */
 export class FusedDepthwiseConv2D extends layersDepthwiseConv2D {
   static override className = 'DepthwiseConv2D';
   override call(inputs: tf.Tensor | tf.Tensor[], kwargs: Kwargs): tf.Tensor | tf.Tensor[] {
     const layer = this as unknown as ConvFields;
     const fused = fusedArgs(layer, inputs);
-    if (fused == null) return super.call(inputs, kwargs);
+    const dilated = layer.dilationRate.some((d) => d !== 1);
+    if (fused == null || (!fusing && !dilated)) return super.call(inputs, kwargs);
+    if (dilated && layer.strides.some((s) => s !== 1)) {
+      throw new Error(
+        `tfjs-delta: DepthwiseConv2D '${this.name}': strides [${layer.strides}] and dilationRate ` +
+          `[${layer.dilationRate}] are both above 1; tfjs's depthwise conv (as Keras's) takes one or the other`,
+      );
+    }
     return tf.tidy(() => {
       const filter = layer.depthwiseKernel!.read() as tf.Tensor4D;
       const y = tf.fused.depthwiseConv2d({...fused.args, filter, dilations: layer.dilationRate});
@@ -131,26 +162,14 @@ export class FusedDepthwiseConv2D extends layersDepthwiseConv2D {
   }
 
   override computeOutputShape(inputShape: Shape | Shape[]): Shape | Shape[] {
-    const shape = (super.computeOutputShape(inputShape) as Shape).slice();
-    const layer = this as unknown as ConvFields;
-    if (layer.dataFormat !== 'channelsLast' || layer.rank !== 2) return shape;
-    const input = (Array.isArray(inputShape[0]) ? inputShape[0] : inputShape) as Shape;
-    for (const axis of [0, 1]) {
-      const length = input[axis + 1];
-      if (length == null) continue;
-      const k = layer.kernelSize[axis],
-        d = layer.dilationRate[axis],
-        stride = layer.strides[axis];
-      const span = layer.padding === 'same' ? length : length - (k + (k - 1) * (d - 1)) + 1;
-      shape[axis + 1] = Math.floor((span + stride - 1) / stride);
-    }
-    return shape;
+    return dilatedDepthwiseOutputShape(this, inputShape, super.computeOutputShape(inputShape) as Shape);
   }
 }
 
 /**
- * A Conv2D or DepthwiseConv2D layer of the class registered under that name: these fused ones, or tfjs-layers' own
- * under TFJS_DELTA_LAYERS_FUSED=0 (what tf.layers.conv2d() and .depthwiseConv2d() would give, as a loaded model does).
+ * A Conv2D or DepthwiseConv2D layer of the class registered under that name, as a loaded model gets it: the fused
+ * ones (under TFJS_DELTA_LAYERS_FUSED=0 tfjs-layers' Conv2D, and a DepthwiseConv2D that runs as tfjs-layers' but
+ * dilates).
  */
 export function conv2dLayer(args: ConstructorParameters<typeof LayersConv2D>[0]): InstanceType<typeof LayersConv2D> {
   const cls = registered.Conv2D[0] as unknown as typeof LayersConv2D;
@@ -165,9 +184,11 @@ export function depthwiseConv2dLayer(
 
 /**
  * Registers these classes with tfjs-layers' serialization (the package's import does it), unless
- * TFJS_DELTA_LAYERS_FUSED=0 keeps tfjs-layers' own. Layers made before keep the classes they were made with.
+ * TFJS_DELTA_LAYERS_FUSED=0 keeps tfjs-layers' own: all but FusedDepthwiseConv2D, which then fuses nothing and only
+ * dilates. Layers made before keep the classes they were made with.
  */
 export function registerFusedLayers(): void {
-  if (!envFlag('TFJS_DELTA_LAYERS_FUSED', true)) return;
-  for (const cls of [Relu6, ReLUOneKernel, FusedConv2D, FusedDepthwiseConv2D]) tf.serialization.registerClass(cls);
+  fusing = envFlag('TFJS_DELTA_LAYERS_FUSED', true);
+  tf.serialization.registerClass(FusedDepthwiseConv2D);
+  if (fusing) for (const cls of [Relu6, ReLUOneKernel, FusedConv2D]) tf.serialization.registerClass(cls);
 }

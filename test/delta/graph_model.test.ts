@@ -86,19 +86,6 @@ const CASES: Case[] = [
     },
   },
   {
-    title: 'DepthwiseConv2dNative dilated 2 (SAME and VALID)',
-    classes: ['DepthwiseConv2D'],
-    build: (g, x, s, seed) => {
-      const dilated = (input: string, channels: number, padding: string, k: number) =>
-        g.op('DepthwiseConv2dNative', [input, g.constant(randn([3, 3, channels, 1], seed + k))], {
-          strides: attr.ints([1, 1, 1, 1]),
-          padding: attr.str(padding),
-          dilations: attr.ints([1, 2, 2, 1]),
-        });
-      return [dilated(dilated(x, s.c, 'SAME', 0), s.c, 'VALID', 1)];
-    },
-  },
-  {
     title: 'Conv2DBackpropInput (stride 2, SAME) with AddV2 bias and Sigmoid',
     classes: ['Conv2DTranspose'],
     build: (g, x, s, seed) => {
@@ -226,7 +213,25 @@ const CASES: Case[] = [
       return [reshaped, g.op('Identity', [g.op('ExpandDims', [squeezed, g.constant([-1], [], 'int32')])])];
     },
   },
+  {
+    title: 'DepthwiseConv2dNative dilated 2 (SAME, then VALID, then AddV2 of a constant of its output shape)',
+    classes: ['DepthwiseConv2D'],
+    build: (g, x, s, seed) => {
+      const dilated = (input: string, padding: string, k: number) =>
+        g.op('DepthwiseConv2dNative', [input, g.constant(randn([3, 3, s.c, 1], seed + k))], {
+          strides: attr.ints([1, 1, 1, 1]),
+          padding: attr.str(padding),
+          dilations: attr.ints([1, 2, 2, 1]),
+        });
+      // A VALID 3x3 conv dilated 2 takes 4 rows and columns off; the constant has the shape that leaves.
+      const valid = dilated(dilated(x, 'SAME', 0), 'VALID', 1);
+      return [g.op('AddV2', [valid, g.constant(randn([s.h - 4, s.w - 4, s.c], seed + 2))])];
+    },
+  },
 ];
+
+/** The case whose title starts with `start` (the save / load test builds two of them). */
+const caseTitled = (start: string): Case => CASES.find((c) => c.title.startsWith(start))!;
 
 function randomShape(): Shape {
   return {batch: pick([2, 3]), h: pick([5, 7, 9, 12]), w: pick([6, 9, 11]), c: pick([3, 5])};
@@ -295,6 +300,11 @@ describeEachBackend('fromGraphModel: graph models as LayersModels', () => {
       const model = fromGraphModel(graph);
       const delta = toDelta(graph, {threshold: 0});
       try {
+        // The delta model declares the dense model's output shapes (what a layer after them is built for).
+        expect(
+          delta.outputs.map((o) => o.shape),
+          `${ctx}: delta output shapes`,
+        ).to.deep.equal(model.outputs.map((o) => o.shape));
         const classes = new Set(model.layers.map((l) => l.getClassName()));
         for (const cls of c.classes)
           expect(classes.has(cls), `${ctx}: a ${cls} layer among [${[...classes]}]`).to.equal(true);
@@ -384,7 +394,11 @@ describeEachBackend('fromGraphModel: graph models as LayersModels', () => {
     const s = randomShape();
     const g = new GraphBuilder();
     const x = g.input('x', [-1, s.h, s.w, s.c]);
-    const outputs = tf.tidy(() => CASES[9].build(g, x, s, seed).concat(CASES[5].build(g, x, s, seed + 50)));
+    const outputs = tf.tidy(() =>
+      caseTitled('ConcatV2')
+        .build(g, x, s, seed)
+        .concat(caseTitled('Sub, Mul, RealDiv').build(g, x, s, seed + 50)),
+    );
     const model = fromGraphModel(g.artifacts(outputs));
     const delta = toDelta(model, {threshold: 0});
     const input = randn([s.batch, s.h, s.w, s.c], seed + 7);

@@ -16,9 +16,10 @@
  * accumulation per frame: PoseNet reached 2.3e-5 at frame 199 on 'cpu' (vtest.avi) and 'tensorflow' (cockatoo.mp4),
  * the other models at most 1.8e-5. A wrong tile, a missed mask pixel or a bias applied twice shows as 1e-3 and up. No drift: the mean error of the last 50 frames is at most
  * 3x that of frames 1-50 (rounding accumulated as a random walk grows like sqrt(t), 2.8x; a systematic drift like t,
- * 7x). 'cuda' runs in strict fp32 (describeEachBackend turns TF32 off), and its per-frame term is two units of
- * roundoff (RTOL_CUDA): the delta convs of small grids run on cuDNN (its Winograd and FFT engines round more than a
- * direct sum) and their outputs then go through the accumulator; PoseNet reached 3.2e-5 at frame 182 on an H100.
+ * 7x). 'cuda' runs in strict fp32 (describeEachBackend turns TF32 off); for PoseNet there the per-frame term is two
+ * units of roundoff (RTOL_CUDA): PoseNet reached 3.22e-5 at frame 182 on an H100 (the other models at most 1.9e-5),
+ * its heads' cancelling sums amplifying the different rounding of cuDNN's engines, which run the small grids' delta
+ * convs (not confirmed by pinning an algorithm).
  *
  * Skips, saying why, without the clips, ffmpeg or PoseNet's weights (scripts/fetch-test-data.sh,
  * scripts/fetch-posenet.sh); on 'cpu' only PoseNet on vtest.avi runs (its reference kernels take seconds per
@@ -98,8 +99,10 @@ interface Case {
   onCpu?: boolean;
   /** Runs on these backends only (default: all). */
   only?: string[];
-  /** The per-frame tolerance on max |delta - dense| / max |dense| (default RTOL, RTOL_CUDA on 'cuda'; float32 state). */
+  /** The per-frame tolerance on max |delta - dense| / max |dense| (default RTOL, float32 state). */
   tolerance?: number;
+  /** The same on 'cuda' (default: tolerance). */
+  cudaTolerance?: number;
 }
 
 /**
@@ -119,6 +122,7 @@ const CASES: Case[] = [
     batch: 1,
     clips: [VTEST, COCKATOO],
     onCpu: true,
+    cudaTolerance: RTOL_CUDA,
   },
   {
     name: "PoseNet (trained), run's dilated input test (0 x 7)",
@@ -129,6 +133,7 @@ const CASES: Case[] = [
     options: {inputThreshold: 0, dilation: 7},
     compiled: true,
     clips: [VTEST],
+    cudaTolerance: RTOL_CUDA,
   },
   {
     name: 'PoseNet (trained), every layer delta, fp16 state',
@@ -206,7 +211,7 @@ describeEachBackend('threshold-0 delta models over 200 frames of real video equa
           const delta = toDelta(dense, {...c.options, threshold: 0});
           const stream = compiled ? compileStream(delta, {precision: 'fp32'}) : null;
           const errors: number[] = [];
-          const tolerance = c.tolerance ?? (backend === 'cuda' ? RTOL_CUDA : RTOL);
+          const tolerance = (backend === 'cuda' ? c.cudaTolerance : undefined) ?? c.tolerance ?? RTOL;
           try {
             for (let t = 0; t < FRAMES; t++) {
               const x = frames.at(t);

@@ -152,6 +152,10 @@ describeEachBackend('tf.layers classes on fused ops', (backend) => {
         // tfjs-node composes its fused ops of TF ops, so only the values are held there.
         if (backend !== 'tensorflow') expect(kernels, `${name}: one kernel`).to.deep.equal([op]);
         const [got, want] = [ours.apply(x) as tf.Tensor, theirs.apply(x) as tf.Tensor];
+        expect(ours.computeOutputShape([null, ...c.x.slice(1)]), `${name}: computeOutputShape`).to.deep.equal([
+          null,
+          ...got.shape.slice(1),
+        ]);
         expectSame(got, want, `${name} seed ${seed}`);
         tf.dispose([got, want]);
         ours.dispose();
@@ -271,9 +275,11 @@ describeEachBackend('tf.layers classes on fused ops', (backend) => {
     });
   });
 
-  it("TFJS_DELTA_LAYERS_FUSED=0 keeps tfjs-layers' classes", async () => {
+  it("TFJS_DELTA_LAYERS_FUSED=0 keeps tfjs-layers' classes, but for a DepthwiseConv2D that dilates and fuses nothing", async () => {
     const before = process.env.TFJS_DELTA_LAYERS_FUSED;
-    await withLayersClasses(() => {
+    const seed = freshSeed();
+    const x = inputs([1, 9, 10, 3], seed);
+    await withLayersClasses(async () => {
       process.env.TFJS_DELTA_LAYERS_FUSED = '0';
       try {
         registerFusedLayers();
@@ -282,14 +288,25 @@ describeEachBackend('tf.layers classes on fused ops', (backend) => {
           LayersRelu6,
           LayersReLU,
           LayersConv2D,
-          LayersDepthwiseConv2D,
+          FusedDepthwiseConv2D,
         ]);
         expect(getActivation('relu6')).to.not.be.instanceOf(Relu6);
+        const plain = depthwiseConv2dLayer({kernelSize: 3, padding: 'same', activation: 'relu'});
+        const theirs = new LayersDepthwiseConv2D({kernelSize: 3, padding: 'same', activation: 'relu'});
+        plain.apply(x);
+        theirs.apply(x);
+        theirs.setWeights(plain.getWeights());
+        expect(await kernelsOf(() => plain.apply(x) as tf.Tensor)).to.deep.equal(
+          await kernelsOf(() => theirs.apply(x) as tf.Tensor),
+        );
+        const dilated = depthwiseConv2dLayer({kernelSize: 3, padding: 'valid', dilationRate: 2});
+        expect((dilated.apply(x) as tf.Tensor).shape).to.deep.equal([1, 5, 6, 3]);
       } finally {
         if (before == null) delete process.env.TFJS_DELTA_LAYERS_FUSED;
         else process.env.TFJS_DELTA_LAYERS_FUSED = before;
       }
     });
     expect(getActivation('relu6')).to.be.instanceOf(Relu6);
+    x.dispose();
   });
 });

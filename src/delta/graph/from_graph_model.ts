@@ -21,7 +21,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 
 import {nodeFileSystem} from '../../io/node_file_system';
-import {conv2dLayer, depthwiseConv2dLayer, FusedDepthwiseConv2D} from '../../layers/fused_layers';
+import {conv2dLayer, depthwiseConv2dLayer} from '../../layers/fused_layers';
 import {ChannelPadding, ConstantOp, ConstantOpKind, Resize2D} from './layers';
 
 interface AttrValue {
@@ -677,12 +677,9 @@ class Converter {
         layer = tfl.layers.conv2dTranspose({...common, filters: filter.shape[2]!});
       } else {
         const dilationRate = [dilations[1], dilations[2]] as [number, number];
-        // On tfjs's fused ops (layers/fused_layers.ts); a dilated depthwise conv always, as tfjs-layers' own
-        // DepthwiseConv2D does not dilate.
-        const depthwise = (args: Parameters<typeof depthwiseConv2dLayer>[0]) =>
-          dilationRate.some((d) => d !== 1) ? new FusedDepthwiseConv2D(args) : depthwiseConv2dLayer(args);
+        // On tfjs's fused ops (layers/fused_layers.ts), whose DepthwiseConv2D dilates (tfjs-layers' own does not).
         layer = node.op.includes('Depthwise')
-          ? depthwise({...common, dilationRate, depthMultiplier: filter.shape[3]!})
+          ? depthwiseConv2dLayer({...common, dilationRate, depthMultiplier: filter.shape[3]!})
           : conv2dLayer({...common, dilationRate, filters: filter.shape[3]!});
       }
     }

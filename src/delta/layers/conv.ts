@@ -7,7 +7,9 @@ import type * as tf from '@tensorflow/tfjs-core';
 import type {Tensor, Tensor1D, Tensor2D, Tensor4D} from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import type {LayerVariable} from '@tensorflow/tfjs-layers';
+import type {Shape} from '@tensorflow/tfjs-layers/dist/keras_format/common';
 
+import {dilatedDepthwiseOutputShape} from '../../layers/fused_layers';
 import {deltaConv2d} from '../../ops/delta_conv2d';
 import {deltaConv2dTranspose} from '../../ops/delta_conv2d_transpose';
 import {deltaDense} from '../../ops/delta_dense';
@@ -130,6 +132,11 @@ export class DeltaDepthwiseConv2D extends activatedMixin(layerClass('DepthwiseCo
 
   override macsPerFrame(_inShape: number[], outShape: number[]): number {
     return product(outShape) * product(fields(this).kernelSize);
+  }
+
+  // The delta ops dilate; tfjs-layers' DepthwiseConv2D leaves the dilation out of its output shape.
+  override computeOutputShape(inputShape: Shape | Shape[]): Shape | Shape[] {
+    return dilatedDepthwiseOutputShape(this, inputShape, super.computeOutputShape(inputShape) as Shape);
   }
 }
 

@@ -173,7 +173,8 @@ describeCuda('cuda backend: convolution parity', () => {
 
   // Channel multiplier 1 runs on depthwise.cu (bias and activation in its epilogue), other multipliers and
   // ownDepthwise = false on cuDNN; both against 'cpu'. Odd sizes, channels that do and do not divide by 4, strides,
-  // dilations, 'same' pads that are asymmetric (even input, stride 2), a numeric pad and an uneven window, batches > 1.
+  // dilations, 'same' pads that are asymmetric (even input, stride 2), a numeric pad and an uneven window, batches > 1,
+  // and images of 1-2 rows or columns (several taps clamped onto the same pixel).
   for (const c of [
     {x: [1, 9, 10, 4], f: [3, 3, 4, 1], s: 1, p: 'same', d: 1},
     {x: [2, 12, 11, 3], f: [3, 3, 3, 2], s: 2, p: 'same', d: 1},
@@ -181,6 +182,8 @@ describeCuda('cuda backend: convolution parity', () => {
     {x: [3, 12, 16, 8], f: [3, 3, 8, 1], s: 2, p: 'same', d: 1},
     {x: [2, 13, 9, 5], f: [3, 3, 5, 1], s: 1, p: 'same', d: 2},
     {x: [1, 19, 25, 512], f: [3, 3, 512, 1], s: 1, p: 'same', d: 1},
+    {x: [2, 1, 2, 8], f: [3, 3, 8, 1], s: 1, p: 'same', d: 1},
+    {x: [1, 2, 1, 4], f: [3, 3, 4, 1], s: 2, p: 'same', d: 1},
     {
       x: [2, 10, 7, 12],
       f: [2, 3, 12, 1],
