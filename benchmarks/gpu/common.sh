@@ -2,7 +2,9 @@
 # GPU's name, and the same as a file-name part), `step NAME LIMIT COMMAND...` (COMMAND's output into $out/NAME.log,
 # its exit status and time printed), `hold_gpu_to 40` (a background process takes all but 40 GB of the GPU's
 # memory, so that an allocation past that fails; `release_gpu` ends it), `want PART` (whether PART is among the
-# script's $parts, set before sourcing: " part part ") and `mocha` (the test runner's command line, as an array).
+# script's $parts, set before sourcing: " part part "), `mocha` (the test runner's command line, as an array) and
+# `posenet_vtest NAME LIMIT SIZE BATCH FRAMES [ARGS...]` (PoseNet dense vs delta on vtest frames, compiled, run's
+# thresholds and dense tail, stream b 37 frames after stream b-1: a step, then its summary lines).
 out=${OUT:-benchmarks/results}
 mkdir -p "$out"
 gpu=$(nvidia-smi --query-gpu=name --format=csv,noheader | head -1)
@@ -17,6 +19,14 @@ step() {
   local t0=$SECONDS
   timeout -k 10 "$limit" "$@" > "$out/$name.log" 2>&1
   echo "== $name: exit $? in $((SECONDS - t0)) s"
+}
+posenet_vtest() {
+  local name=$1 limit=$2 size=$3 batch=$4 frames=$5
+  shift 5
+  step "$name" "$limit" node dist/benchmarks/models/delta_vtest.js run --backend cuda --models posenet --sizes "$size" \
+    --batch "$batch" --offset 37 --frames "$frames" --warmup 8 --stats-frames 5 --compiled --thresholds posenet=0.05 \
+    --inputs 0.1x7 --dense-above 0.5 --out "$out/$name.json" "$@"
+  grep -E "^posenet|delta t=" "$out/$name.log" | cut -c1-330
 }
 hold_gpu_to() {
   python3 - "$1" <<'PY' &

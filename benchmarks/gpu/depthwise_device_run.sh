@@ -35,10 +35,6 @@ for dw in ${DEPTHWISE_WAYS:-0 1}; do
     grep -E "frames/s|speed-up|median|PCK|delta model measured" "$out/run_compare_depthwise${dw}_$tag.log" | cut -c1-200
   fi
   if want vtest && [ -n "${TFJS_DELTA_VTEST_FRAMES:-}" ]; then
-    TFJS_DELTA_CUDA_DEPTHWISE=$dw step "delta_vtest_posenet_batch8_depthwise${dw}_$tag" 150 node \
-      dist/benchmarks/models/delta_vtest.js run --backend cuda --models posenet --sizes 577x769 --batch 8 --offset 37 \
-      --frames 20 --warmup 8 --stats-frames 5 --compiled --thresholds posenet=0.05 --inputs 0.1x7 --dense-above 0.5 \
-      --out "$out/delta_vtest_posenet_batch8_depthwise${dw}_$tag.json"
-    grep -E "dense|delta t=" "$out/delta_vtest_posenet_batch8_depthwise${dw}_$tag.log" | cut -c1-300
+    TFJS_DELTA_CUDA_DEPTHWISE=$dw posenet_vtest "delta_vtest_posenet_batch8_depthwise${dw}_$tag" 150 577x769 8 20
   fi
 done

@@ -18,10 +18,7 @@ grep -E "^  [0-9]+\) " -A8 "$out/fused_layers_tests_$tag.log" | cut -c1-240 | he
 for r in 0 1; do
   for case in "289x385 1 40 60" "577x769 8 20 120"; do
     read -r size batch frames limit <<< "$case"
-    name="delta_vtest_posenet_${size}_batch${batch}_fused_layers_${r}_$tag"
-    TFJS_DELTA_LAYERS_FUSED=$r step "$name" "$limit" node dist/benchmarks/models/delta_vtest.js run --backend cuda \
-      --models posenet --sizes "$size" --batch "$batch" --offset 37 --frames "$frames" --warmup 8 --stats-frames 5 \
-      --compiled --thresholds posenet=0.05 --inputs 0.1x7 --dense-above 0.5 --out "$out/$name.json"
-    grep -E "^posenet|delta t=" "$out/$name.log" | cut -c1-220
+    TFJS_DELTA_LAYERS_FUSED=$r posenet_vtest "delta_vtest_posenet_${size}_batch${batch}_fused_layers_${r}_$tag" \
+      "$limit" "$size" "$batch" "$frames"
   done
 done

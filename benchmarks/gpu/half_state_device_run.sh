@@ -29,9 +29,5 @@ if want memory && [ -n "${TFJS_DELTA_VTEST_FRAMES:-}" ]; then
   release_gpu
 fi
 if want speed; then
-  step "delta_vtest_posenet_batch8_state_$tag" 200 node dist/benchmarks/models/delta_vtest.js run --backend cuda \
-    --models posenet --sizes 577x769 --batch 8 --offset 37 --frames 20 --warmup 8 --stats-frames 5 --compiled \
-    --thresholds posenet=0.05 --inputs 0.1x7 --dense-above 0.5 --state-precision fp32,fp16 \
-    --out "$out/delta_vtest_posenet_batch8_state_${tag}.json"
-  grep -E "dense|delta t=" "$out/delta_vtest_posenet_batch8_state_$tag.log" | cut -c1-330
+  posenet_vtest "delta_vtest_posenet_batch8_state_$tag" 200 577x769 8 20 --state-precision fp32,fp16
 fi

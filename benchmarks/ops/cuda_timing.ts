@@ -12,6 +12,7 @@ import * as path from 'path';
 import {CudaBackend} from '../../src/backends/cuda/backend';
 import {cudaAvailability} from '../../src/backends/cuda/index';
 import type {DeviceInfo} from '../../src/backends/cuda/index';
+import {PACKAGE_ROOT} from '../../src/io/package_root';
 import {median} from '../bench_util';
 
 export const CALLS = 10,
@@ -108,12 +109,13 @@ export function writeKernelResults(
 }
 
 /**
- * The 'cuda' backend made current for a kernel benchmark, with its device (printed); null, after saying why, where
- * there is none.
+ * The 'cuda' backend made current for a kernel benchmark, with its device (printed) and the results folder (the
+ * command's first argument, default benchmarks/results); null, after saying why, where there is none.
  */
 export async function cudaBenchmarkBackend(): Promise<{
   cuda: CudaBackend;
   device: DeviceInfo;
+  outDir: string;
 } | null> {
   const avail = cudaAvailability();
   if (!avail.available) {
@@ -123,5 +125,6 @@ export async function cudaBenchmarkBackend(): Promise<{
   await tf.setBackend('cuda');
   const device = avail.device!;
   console.log(`GPU: ${device.name} (cc ${device.computeCapability}, cuDNN ${device.cudnnVersion})`);
-  return {cuda: tf.backend() as unknown as CudaBackend, device};
+  const outDir = process.argv[2] ?? path.join(PACKAGE_ROOT, 'benchmarks', 'results');
+  return {cuda: tf.backend() as unknown as CudaBackend, device, outDir};
 }

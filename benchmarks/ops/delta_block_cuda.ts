@@ -15,12 +15,10 @@
  */
 import '@tensorflow/tfjs-backend-cpu';
 import * as tf from '@tensorflow/tfjs-core';
-import * as path from 'path';
 
 import {setCudaOptions} from '../../src/backends/cuda/index';
 import {deltaConvStats} from '../../src/backends/cuda/kernels/delta';
 import {activeFraction, fusedDeltaConv2d, withMask} from '../../src/index';
-import {PACKAGE_ROOT} from '../../src/io/package_root';
 import {cudaBenchmarkBackend, freeQueue, randomTensor, tileMask, timeGpu, writeKernelResults} from './cuda_timing';
 
 const FRACTIONS = [0, 0.01, 0.1, 0.25, 0.5, 1];
@@ -49,10 +47,9 @@ interface Row {
 }
 
 async function main(): Promise<void> {
-  const outDir = process.argv[2] ?? path.join(PACKAGE_ROOT, 'benchmarks', 'results');
   const opened = await cudaBenchmarkBackend();
   if (opened == null) return;
-  const {cuda, device} = opened;
+  const {cuda, device, outDir} = opened;
   setCudaOptions({allowTF32: true});
   const gpu = device.name;
   const rows: Row[] = [];

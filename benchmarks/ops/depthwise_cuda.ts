@@ -11,10 +11,8 @@
  */
 import '@tensorflow/tfjs-backend-cpu';
 import * as tf from '@tensorflow/tfjs-core';
-import * as path from 'path';
 
 import {setCudaOptions} from '../../src/backends/cuda/index';
-import {PACKAGE_ROOT} from '../../src/io/package_root';
 import {cudaBenchmarkBackend, freeQueue, randomTensor, timeGpu, writeKernelResults} from './cuda_timing';
 
 const SHAPES = [
@@ -43,10 +41,9 @@ interface Row {
 }
 
 async function main(): Promise<void> {
-  const outDir = process.argv[2] ?? path.join(PACKAGE_ROOT, 'benchmarks', 'results');
   const opened = await cudaBenchmarkBackend();
   if (opened == null) return;
-  const {cuda, device} = opened;
+  const {cuda, device, outDir} = opened;
   setCudaOptions({allowTF32: true});
   const rows: Row[] = [];
   for (const s of SHAPES) {

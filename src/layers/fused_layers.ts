@@ -145,9 +145,9 @@ export class FusedDepthwiseConv2D extends layersDepthwiseConv2D {
   static override className = 'DepthwiseConv2D';
   override call(inputs: tf.Tensor | tf.Tensor[], kwargs: Kwargs): tf.Tensor | tf.Tensor[] {
     const layer = this as unknown as ConvFields;
-    const fused = fusedArgs(layer, inputs);
     const dilated = layer.dilationRate.some((d) => d !== 1);
-    if (fused == null || (!fusing && !dilated)) return super.call(inputs, kwargs);
+    const fused = fusing || dilated ? fusedArgs(layer, inputs) : null;
+    if (fused == null) return super.call(inputs, kwargs);
     if (dilated && layer.strides.some((s) => s !== 1)) {
       throw new Error(
         `tfjs-delta: DepthwiseConv2D '${this.name}': strides [${layer.strides}] and dilationRate ` +

@@ -59,6 +59,27 @@ Dims makeDims(const int64_t* shape, int rank, const int64_t* strides);
 // and the contiguous output.
 void broadcastDims(const Fields& f, Dims* a, Dims* b, Dims* out);
 
+// The 2-D window geometry a conv's `geometry` object carries: input n h w c, output oh ow, window kh kw, strides sh
+// sw, dilations dh dw, pads pt pl, into any params struct with those members (the dense depthwise conv's, the delta
+// convs').
+template <typename P>
+void readWindowGeometry(const Fields& g, P& p) {
+  p.n = g.i32("n");
+  p.h = g.i32("h");
+  p.w = g.i32("w");
+  p.c = g.i32("c");
+  p.oh = g.i32("oh");
+  p.ow = g.i32("ow");
+  p.kh = g.i32("kh");
+  p.kw = g.i32("kw");
+  p.sh = g.i32("sh");
+  p.sw = g.i32("sw");
+  p.dh = g.i32("dh");
+  p.dw = g.i32("dw");
+  p.pt = g.i32("pt");
+  p.pl = g.i32("pl");
+}
+
 using EntryFn = Napi::Value (*)(const Napi::CallbackInfo&);
 struct Entry {
   const char* name;

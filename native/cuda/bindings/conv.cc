@@ -72,22 +72,8 @@ Napi::Value convPlansEntry(const Info& info) {
 // pt pl; w [kh, kw, c]; bias 0 or [c]; act a UnaryOp; xHalf / yHalf: half storage.
 Napi::Value depthwiseConv(const Info& info) {
   const Fields f(info);
-  const Fields g = f.object("geometry");
   DepthwiseParams p{};
-  p.n = g.i32("n");
-  p.h = g.i32("h");
-  p.w = g.i32("w");
-  p.c = g.i32("c");
-  p.oh = g.i32("oh");
-  p.ow = g.i32("ow");
-  p.kh = g.i32("kh");
-  p.kw = g.i32("kw");
-  p.sh = g.i32("sh");
-  p.sw = g.i32("sw");
-  p.dh = g.i32("dh");
-  p.dw = g.i32("dw");
-  p.pt = g.i32("pt");
-  p.pl = g.i32("pl");
+  readWindowGeometry(f.object("geometry"), p);
   launchDepthwiseConv(ctx().stream, p, f.ptr<const void>("x"), f.optFlag("xHalf"), f.ptr<const float>("w"),
                       f.ptr<const float>("bias"), f.ptr<void>("y"), f.optFlag("yHalf"), f.i32("act"), f.f32("alpha"));
   return f.undefined();

@@ -14,22 +14,9 @@ using Info = Napi::CallbackInfo;
 DeltaConvParams geometry(const Fields& outer) {
   const Fields f = outer.object("geometry");
   DeltaConvParams p{};
+  readWindowGeometry(f, p);
   p.mode = f.i32("mode");
-  p.n = f.i32("n");
-  p.h = f.i32("h");
-  p.w = f.i32("w");
-  p.c = f.i32("c");
-  p.oh = f.i32("oh");
-  p.ow = f.i32("ow");
   p.co = f.i32("co");
-  p.kh = f.i32("kh");
-  p.kw = f.i32("kw");
-  p.sh = f.i32("sh");
-  p.sw = f.i32("sw");
-  p.dh = f.i32("dh");
-  p.dw = f.i32("dw");
-  p.pt = f.i32("pt");
-  p.pl = f.i32("pl");
   p.mult = f.i32("mult");
   return p;
 }
