@@ -28,9 +28,9 @@ want ncu && for model in dense delta; do
     head -25 "$out/run_frame_kernels_${model}_$tag.txt"
 done
 want compare && for stats in "" "--no-layer-stats"; do
-  step "run_compare${stats:+_nostats}" 90 node dist/src/cli/main.js --backend cuda run --compare $stats
+  step "run_compare${stats:+_nostats}_$tag" 90 node dist/src/cli/main.js --backend cuda run --compare $stats
   grep -E "^model|frames/s \(|speed-up|PCK|tail|skipped|input active|delta model measured" \
-    "$out/run_compare${stats:+_nostats}.log" | sed 's/; input:.*//'
+    "$out/run_compare${stats:+_nostats}_$tag.log" | sed 's/; input:.*//'
 done
 if want memory && [ -n "${TFJS_DELTA_VTEST_FRAMES:-}" ]; then
   hold_gpu_to 40
