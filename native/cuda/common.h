@@ -24,6 +24,9 @@ struct Error : std::runtime_error {
 bool envFlag(const char* name, bool whenUnset = false);
 int64_t envInt(const char* name, int64_t whenUnset, int64_t min, int64_t max);
 
+// The device's multiprocessors.
+int multiProcessors();
+
 #define TD_CUDA(where, call)                                                                                           \
   do {                                                                                                                 \
     cudaError_t td_e_ = (call);                                                                                        \

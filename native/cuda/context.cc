@@ -42,6 +42,8 @@ int64_t envInt(const char* name, int64_t whenUnset, int64_t min, int64_t max) {
   return v;
 }
 
+int multiProcessors() { return ctx().props.multiProcessorCount; }
+
 namespace {
 std::unique_ptr<Context> g_ctx;
 constexpr size_t kSmallRound = 512, kLargeRound = 1 << 20, kSmallLimit = 1 << 20;

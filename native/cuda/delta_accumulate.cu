@@ -3,9 +3,12 @@
 // those of src/kernels/cpu/{SparseAccumulate,DeltaSparsify,DeltaMaxPool}.ts, including their float32 roundings
 // (s = r + d and A + s in float32, f(new) - f(old) evaluated in double and rounded to float32, the flush test
 // `max_c |emitted| > threshold` on the rounded values).
+#include <type_traits>
+
 #include "delta.h"
 #include "delta_activation.cuh"
 #include "delta_state.cuh"
+#include "pixel_group.cuh"
 #include "storage.cuh"
 #include "vec.cuh"
 
@@ -17,32 +20,66 @@ constexpr int kWarps = kThreads / 32;
 
 inline int blocksFor(int64_t n, int perBlock) { return gridFor(n, perBlock); }
 
-// A group of G lanes per pixel (G = the channel count, or for sparseAccumulate the count of VEC-float groups of
-// channels, rounded up to a power of two, at most a warp), lanes over channels, so that a 3-channel input does not
-// leave 29 of 32 lanes idle. A warp takes 32 / G consecutive pixels and every lane runs the loop and the shuffles,
-// so that the group reductions see a converged warp. An inactive pixel only carries its state over (the state
-// outputs are new buffers); an active one is evaluated twice: once for the flush decision (max over channels), once
-// to write. In place (outA == a, outR == r; no __restrict__ on them): each element is read before it is written,
-// by the same lane. S: the state's storage (float, or __half: the rule of ops/sparse_accumulate.ts, where a flush
-// keeps what the stored A lost, sum - A', in R; in float32 that is 0).
+// A pixel group (pixel_group.cuh) per pixel, a lane per VEC channels: a 3-channel input does not leave 29 of 32
+// lanes idle, and 512 channels are spread over 128 lanes instead of looping on 32. G: the group's width when at most
+// a warp (compile-time), 0 for wider groups (`wide` lanes, whole warps; every thread of a block then runs the same
+// iterations, as groupMax synchronises the block). An inactive pixel only carries its state over (the state outputs
+// are new buffers); an active one is evaluated twice: once for the flush decision (max over channels), once to
+// write, the lane's first vector kept in registers between the two. In place (outA == a, outR == r; no __restrict__
+// on them): each element is read before it is written, by the same lane. S: the state's storage (float, or __half:
+// the rule of ops/sparse_accumulate.ts, where a flush keeps what the stored A lost, sum - A', in R; in float32 that
+// is 0).
+template <int VEC, typename S>
+struct AccumulateRow {
+  Vec<VEC> a, r, d;
+  __device__ __forceinline__ void load(const S* pa, const S* pr, const float* pd, int64_t e) {
+    a = loadStored<VEC>(pa + e), r = loadStored<VEC>(pr + e), d = loadVec<VEC>(pd + e);
+  }
+  __device__ __forceinline__ float largest(int act, double alpha) const {
+    float m = 0.f;
+#pragma unroll
+    for (int i = 0; i < VEC; ++i) {
+      const float s = r.v[i] + d.v[i], next = storedSum<S>(a.v[i] + s);
+      m = fmaxf(m, fabsf((float)(deltaActivate(act, next, alpha) - deltaActivate(act, a.v[i], alpha))));
+    }
+    return m;
+  }
+  __device__ __forceinline__ void write(float* outD, S* outA, S* outR, int64_t e, bool flush, bool inPlace,
+                                        bool writeZeros, int act, double alpha) const {
+    Vec<VEC> out, nextA, nextR;
+#pragma unroll
+    for (int i = 0; i < VEC; ++i) {
+      const float s = r.v[i] + d.v[i], sum = a.v[i] + s, next = storedSum<S>(sum);
+      out.v[i] = flush ? (float)(deltaActivate(act, next, alpha) - deltaActivate(act, a.v[i], alpha)) : 0.f;
+      nextA.v[i] = flush ? next : a.v[i];
+      nextR.v[i] = flush ? sum - next : s;
+    }
+    if (flush || writeZeros) storeVec<VEC>(outD + e, out);
+    if (flush || !inPlace) storeStored<VEC>(outA + e, nextA);  // in place, an unflushed pixel keeps its A as is
+    storeStored<VEC>(outR + e, nextR);
+  }
+};
+
 template <int G, int VEC, typename S>
-__global__ void sparseAccumulateKernel(const S* a, const S* r, const float* __restrict__ d,
-                                       const uint8_t* __restrict__ mask, float* __restrict__ outD, S* outA, S* outR,
-                                       uint8_t* __restrict__ outMask, int64_t pixels, int channels, double threshold,
-                                       int act, double alpha, bool writeZeros) {
-  constexpr int kPerWarp = 32 / G;
-  const int lane = threadIdx.x % G, vecs = channels / VEC;
-  const int64_t stride = (int64_t)gridDim.x * kWarps * kPerWarp;
+__global__ void __launch_bounds__(kMaxGroupThreads)
+    sparseAccumulateKernel(const S* a, const S* r, const float* __restrict__ d, const uint8_t* __restrict__ mask,
+                           float* __restrict__ outD, S* outA, S* outR, uint8_t* __restrict__ outMask, int64_t pixels,
+                           int channels, double threshold, int act, double alpha, bool writeZeros, int wide) {
+  __shared__ float warpMax[G > 0 ? 1 : kMaxGroupThreads / 32];
+  const int group = G > 0 ? G : wide;
+  const int lane = threadIdx.x % group, slots = blockDim.x / group, vecs = channels / VEC;
   const bool inPlace = outA == a && outR == r;  // the state is updated where it lies: inactive pixels cost nothing
   const Vec<VEC> zeros = {};
-  for (int64_t base = ((int64_t)blockIdx.x * kWarps + threadIdx.x / 32) * kPerWarp; base < pixels; base += stride) {
-    const int64_t p = base + (threadIdx.x % 32) / G;
-    const bool valid = p < pixels;
-    const bool active = valid && (mask == nullptr || mask[p]);
+  for (int64_t base = (int64_t)blockIdx.x * slots; base < pixels; base += (int64_t)gridDim.x * slots) {
+    const int64_t p = base + threadIdx.x / group;
+    const bool valid = p < pixels, first = valid && lane < vecs;
     const int64_t o = p * channels;
+    const bool active = valid && (mask == nullptr || mask[p]);
+    AccumulateRow<VEC, S> row;
+    if (active && first) row.load(a, r, d, o + (int64_t)lane * VEC);
     if (valid && !active) {
       if (!inPlace || writeZeros) {
-        for (int v = lane; v < vecs; v += G) {
+        for (int v = lane; v < vecs; v += group) {
           const int64_t e = o + (int64_t)v * VEC;
           if (!inPlace) {
             storeStored<VEC>(outA + e, loadStored<VEC>(a + e));
@@ -54,41 +91,28 @@ __global__ void sparseAccumulateKernel(const S* a, const S* r, const float* __re
       if (lane == 0) outMask[p] = 0;
     }
     float largest = 0.f;
-    if (active) {
-      for (int v = lane; v < vecs; v += G) {
-        const int64_t e = o + (int64_t)v * VEC;
-        const Vec<VEC> av = loadStored<VEC>(a + e), rv = loadStored<VEC>(r + e), dv = loadVec<VEC>(d + e);
-#pragma unroll
-        for (int i = 0; i < VEC; ++i) {
-          const float s = rv.v[i] + dv.v[i], next = storedSum<S>(av.v[i] + s);
-          largest =
-              fmaxf(largest, fabsf((float)(deltaActivate(act, next, alpha) - deltaActivate(act, av.v[i], alpha))));
-        }
+    if (active && first) {
+      largest = row.largest(act, alpha);
+      for (int v = lane + group; v < vecs; v += group) {
+        AccumulateRow<VEC, S> more;
+        more.load(a, r, d, o + (int64_t)v * VEC);
+        largest = fmaxf(largest, more.largest(act, alpha));
       }
     }
-    for (int off = G / 2; off > 0; off >>= 1) largest = fmaxf(largest, __shfl_xor_sync(0xffffffffu, largest, off));
+    largest = groupMax(largest, group, warpMax);
     if (!active) continue;
     const bool flush = (double)largest > threshold;
-    for (int v = lane; v < vecs; v += G) {
-      const int64_t e = o + (int64_t)v * VEC;
-      const Vec<VEC> av = loadStored<VEC>(a + e), rv = loadStored<VEC>(r + e), dv = loadVec<VEC>(d + e);
-      Vec<VEC> out, nextA, nextR;
-#pragma unroll
-      for (int i = 0; i < VEC; ++i) {
-        const float s = rv.v[i] + dv.v[i], sum = av.v[i] + s, next = storedSum<S>(sum);
-        out.v[i] = flush ? (float)(deltaActivate(act, next, alpha) - deltaActivate(act, av.v[i], alpha)) : 0.f;
-        nextA.v[i] = flush ? next : av.v[i];
-        nextR.v[i] = flush ? sum - next : s;
-      }
-      if (flush || writeZeros) storeVec<VEC>(outD + e, out);
-      if (flush || !inPlace) storeStored<VEC>(outA + e, nextA);  // in place, an unflushed pixel keeps its A as is
-      storeStored<VEC>(outR + e, nextR);
+    if (first) row.write(outD, outA, outR, o + (int64_t)lane * VEC, flush, inPlace, writeZeros, act, alpha);
+    for (int v = lane + group; v < vecs; v += group) {
+      AccumulateRow<VEC, S> more;
+      more.load(a, r, d, o + (int64_t)v * VEC);
+      more.write(outD, outA, outR, o + (int64_t)v * VEC, flush, inPlace, writeZeros, act, alpha);
     }
     if (lane == 0) outMask[p] = flush ? 1 : 0;
   }
 }
 
-// deltaSparsify, a lane group of G lanes per pixel as in sparseAccumulate. d = x - a; the pixel moved iff
+// deltaSparsify, a lane group of G lanes (at most a warp) per pixel. d = x - a; the pixel moved iff
 // max_c |d| > threshold. Without dilation (`send`) the pixel is sent iff it moved, in this same pass and `moved` is
 // the output mask; with dilation only the moved flags are written, and sparsifySendKernel sends.
 // In place (outA == a): a sent pixel's state is read before it is written, by the same lane.
@@ -232,17 +256,6 @@ void withLaneGroup(int channels, Launch&& launch) {
   else
     launch(K<32>::fn, 32);
 }
-template <typename S>
-struct SparseAccumulateOf {
-  template <int G>
-  struct K {
-    static constexpr auto fn = sparseAccumulateKernel<G, 1, S>;
-  };
-  template <int G>
-  struct K4 {
-    static constexpr auto fn = sparseAccumulateKernel<G, 4, S>;
-  };
-};
 template <int G>
 struct SparsifyMovedK {
   static constexpr auto fn = sparsifyMovedKernel<G>;
@@ -260,21 +273,26 @@ void launchSparseAccumulate(cudaStream_t s, const void* a, const void* r, const 
   if (pixels == 0 || channels == 0) return;
   if (channels > (1 << 30)) failArg("sparseAccumulate", "too many channels");
   const int c = (int)channels;
-  // VEC-element rows where the channels divide by 4 (a lane group sized to them): a quarter of the loads and stores.
-  // Tensor buffers start 256-byte aligned; the check keeps any other pointer on the scalar kernel.
+  // VEC-element rows where the channels divide by 4 (a pixel group sized to them): a quarter of the loads and
+  // stores. Tensor buffers start 256-byte aligned; the check keeps any other pointer on the scalar kernel.
   const auto bits = [](const void* p) { return reinterpret_cast<uintptr_t>(p); };
   const bool aligned = ((bits(a) | bits(r) | bits(d) | bits(outD) | bits(outA) | bits(outR)) & 15) == 0;
   TD_STORAGE_DISPATCH(halfState, {
-    using Of = SparseAccumulateOf<T>;
-    const auto launch = [&](auto kernel, int lanes) {
-      kernel<<<blocksFor(pixels, kThreads / lanes), kThreads, 0, s>>>(
-          static_cast<const T*>(a), static_cast<const T*>(r), d, mask, outD, static_cast<T*>(outA),
-          static_cast<T*>(outR), outMask, pixels, c, threshold, act, alpha, writeZeros);
+    const auto launch = [&](auto vec) {
+      constexpr int kVec = decltype(vec)::value;
+      const int vecs = c / kVec, group = pixelGroupFor(vecs, 1), threads = pixelGroupBlock(group, kThreads);
+      const int grid = blocksFor(pixels, threads / group);
+      const auto run = [&](auto kernel) {
+        kernel<<<grid, threads, 0, s>>>(static_cast<const T*>(a), static_cast<const T*>(r), d, mask, outD,
+                                        static_cast<T*>(outA), static_cast<T*>(outR), outMask, pixels, c, threshold,
+                                        act, alpha, writeZeros, group);
+      };
+      withGroupWidth(group, [&](auto width) { run(sparseAccumulateKernel<decltype(width)::value, kVec, T>); });
     };
     if (c % 4 == 0 && aligned)
-      withLaneGroup<Of::template K4>(c / 4, launch);
+      launch(std::integral_constant<int, 4>{});
     else
-      withLaneGroup<Of::template K>(c, launch);
+      launch(std::integral_constant<int, 1>{});
   });
   TD_LAUNCHED("sparseAccumulate");
 }

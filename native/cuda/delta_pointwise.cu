@@ -261,16 +261,6 @@ __global__ void __launch_bounds__(NB * 4, 768 / (NB * 4))
   }
 }
 
-int multiProcessors() {
-  static const int v = [] {
-    int device = 0, sms = 0;
-    TD_CUDA("deltaPointwiseAccumulate", cudaGetDevice(&device));
-    TD_CUDA("deltaPointwiseAccumulate", cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device));
-    return sms;
-  }();
-  return v;
-}
-
 struct Args {
   int c, co;
   const float* x;

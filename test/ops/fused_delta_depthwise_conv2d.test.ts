@@ -75,5 +75,46 @@ describeEachBackend('fusedDeltaDepthwiseConv2d parity with tf.depthwiseConv2d an
     });
   });
 
+  // Many channels spread an output pixel over several warps (a group of up to 512 lanes, the flush test a block-wide
+  // max), and past 512 vectors a lane holds two (float4 rows) or eight (scalar rows). A filter that passes the
+  // centre tap through makes the flush decision known: each flagged pixel has one channel a full unit above the
+  // threshold, anywhere in its row, the rest 1e-3; so the output mask is the flagged pixels only if every pixel's
+  // max sees all of its channels and no other's. Then parity with the dense composition on random filters.
+  for (const c of [132, 512, 516, 2052, 3071]) {
+    it(`${c} channels: a pixel flushes iff one of its channels crosses the threshold; parity, strides 1 and 2`, () => {
+      const seed = freshSeed();
+      const [b, h, w] = [2, randInt(3, 5), randInt(3, 6)];
+      const ctx = `x[${b},${h},${w},${c}] seed ${seed}`;
+      tf.tidy(() => {
+        const flags = tf.greater(tf.randomUniform([b, h, w], 0, 1, 'float32', seed), 0.5);
+        const where = tf.randomUniform([b * h * w], 0, c, 'int32', seed + 1);
+        const spike = tf.reshape(tf.cast(tf.oneHot(where, c), 'float32'), [b, h, w, c]);
+        const x = tf.add(
+          randn([b, h, w, c], seed + 2, 1e-3),
+          tf.mul(spike, tf.expandDims(tf.cast(flags, 'float32'), -1)),
+        ) as tf.Tensor4D;
+        const centre = tf.reshape(tf.cast(tf.oneHot(tf.fill([c], 4, 'int32'), 9), 'float32'), [c, 3, 3, 1]);
+        const filter = tf.transpose(centre, [1, 2, 0, 3]) as tf.Tensor4D;
+        const got = fusedDeltaDepthwiseConv2d({
+          x,
+          filter,
+          strides: 1,
+          pad: 'same',
+          accumulated: tf.fill([b, h, w, c], 1) as tf.Tensor4D,
+          residual: tf.zeros([b, h, w, c]) as tf.Tensor4D,
+          threshold: 0.5,
+          activation: 'relu6',
+        });
+        expectMask(got.delta, flags, `centre tap ${ctx}`);
+        for (const strides of [1, 2]) {
+          const sparse = randomDelta([b, h, w, c], 0.3, seed + 3 + strides) as tf.Tensor4D;
+          const g = {k: 3, strides, pad: 'same' as Pad2D, dilation: 1};
+          const random = randn([3, 3, c, 1], seed + 6) as tf.Tensor4D;
+          expectFusedParity(OP, sparse, random, g, {threshold: 0.05, activation: 'relu6', alpha: 0}, seed + 7, ctx);
+        }
+      });
+    });
+  }
+
   fusedConvSharedTests(OP);
 });

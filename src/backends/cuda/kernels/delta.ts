@@ -534,19 +534,15 @@ function deltaDepthwiseConv2d(backend: CudaBackend, inputs: {[k: string]: Tensor
   return cudnnDeltaConv(backend, c, () => denseConvKernel(backend, 'DepthwiseConv2dNative', {x, filter}, attrs));
 }
 
-/** Whether the fused depthwise kernel's shared-memory stage holds `channels` (native depthwiseAccumulateFits). */
-function fusedStageFits(channels: number): boolean {
-  const vecs = channels % 4 === 0 ? channels / 4 : channels;
-  let group = 1;
-  while (group < vecs && group < 32) group *= 2;
-  return (128 / group) * channels * 4 <= 48 * 1024;
-}
+/** The most channels and output pixels the fused depthwise kernel takes (native depthwiseAccumulateFits). */
+const FUSED_DEPTHWISE_MAX_CHANNELS = 3072;
+const FUSED_DEPTHWISE_MAX_PIXELS = 2 ** 31 - 1;
 
 /**
  * The depthwise delta conv with sparseAccumulate as its epilogue (native/cuda/delta_fused.cu): one launch where the
  * two kernels take four (zeroing the lazily written input, cuDNN's conv, the output mask, the accumulator). Shapes
- * the fused kernel does not take (channel multiplier > 1, windows over 32 taps, over 3072 channels, half state
- * not yet in half storage, TFJS_DELTA_CUDA_FUSED=0) run the two kernels.
+ * the fused kernel does not take (channel multiplier > 1, windows over 32 taps, over 3072 channels or 2^31 - 1
+ * output pixels, half state not yet in half storage, TFJS_DELTA_CUDA_FUSED=0) run the two kernels.
  */
 function fusedDeltaDepthwiseConv2d(
   backend: CudaBackend,
@@ -561,7 +557,8 @@ function fusedDeltaDepthwiseConv2d(
     backend.fusedDeltaBlocks &&
     filter.shape[3] === 1 &&
     info.filterHeight * info.filterWidth <= 32 &&
-    fusedStageFits(info.inChannels) &&
+    info.inChannels <= FUSED_DEPTHWISE_MAX_CHANNELS &&
+    info.batchSize * info.outHeight * info.outWidth <= FUSED_DEPTHWISE_MAX_PIXELS &&
     fusedStateFits(backend, inputs, attrs, true);
   if (!fits) return composedDeltaConvAccumulate(FusedDeltaDepthwiseConv2D, inputs, attrs);
   return runFusedBlock(backend, c, inputs, attrs, (m, outs, lazy) =>
