@@ -5,8 +5,10 @@
  * pixels are whole 16x16 tiles (0-100% of them), relu6, threshold 0.05, state in place:
  *   depthwise    fusedDeltaDepthwiseConv2d (the fused depthwise block, native/cuda/delta_fused.cu) against the
  *                dense layer, tf.fused.depthwiseConv2d with bias and relu6 (native/cuda/depthwise.cu);
- *   accumulate   sparseAccumulate on a pointwise conv's output (native/cuda/delta_accumulate.cu) against the pass
- *                the dense layer spends on its epilogue (tf.relu6 of the conv's output: one read, one write);
+ *   accumulate   sparseAccumulate on a pointwise conv's output (native/cuda/delta_accumulate.cu) against one
+ *                element-wise pass over that output (tf.relu6: one read, one write), what a dense 1x1 conv layer
+ *                spends on its bias and activation on 'cuda' (cuDNN's conv, then one bias-and-activation kernel);
+ * the state fresh for each fraction (A spread over relu6's range, R zero), then updated in place by the timed calls.
  * Timing: benchmarks/ops/cuda_timing.ts (CUDA events, calls queued behind other GPU work, median).
  * Writes <outDir>/delta_accumulate_<gpu>.json (outDir default benchmarks/results).
  */
@@ -28,23 +30,24 @@ interface Shape {
   c: number;
   strides?: number;
 }
-const LAYERS: Array<[string, number, number, number, number]> = [
-  // name, input h and w at 289x385, channels, strides
-  ['Conv2d_1', 145, 193, 32, 1],
-  ['Conv2d_2', 145, 193, 64, 2],
-  ['Conv2d_3', 73, 97, 128, 1],
-  ['Conv2d_5', 37, 49, 256, 1],
-  ['Conv2d_7', 19, 25, 512, 1],
+const LAYERS: Array<[string, number, number, number, number, number]> = [
+  // name, the depthwise conv's input h and w at 289x385, its channels and strides, the pointwise conv's outputs
+  ['Conv2d_1', 145, 193, 32, 1, 64],
+  ['Conv2d_2', 145, 193, 64, 2, 128],
+  ['Conv2d_3', 73, 97, 128, 1, 128],
+  ['Conv2d_5', 37, 49, 256, 1, 256],
+  ['Conv2d_7', 19, 25, 512, 1, 512],
 ];
 const SHAPES: Shape[] = [];
 for (const [frame, batch, scale] of [
   ['289x385', 1, 1],
   ['577x769', 8, 2],
 ] as const) {
-  for (const [layer, h, w, c, strides] of LAYERS) {
+  for (const [layer, h, w, c, strides, co] of LAYERS) {
     const [sh, sw] = [(h - 1) * scale + 1, (w - 1) * scale + 1];
+    const [oh, ow] = [Math.ceil(sh / strides), Math.ceil(sw / strides)];
     SHAPES.push({kernel: 'depthwise', layer: `${layer} depthwise`, frame, batch, h: sh, w: sw, c, strides});
-    if (strides === 1) SHAPES.push({kernel: 'accumulate', layer: `${layer} pointwise`, frame, batch, h: sh, w: sw, c});
+    SHAPES.push({kernel: 'accumulate', layer: `${layer} pointwise`, frame, batch, h: oh, w: ow, c: co});
   }
 }
 
@@ -55,6 +58,7 @@ interface Row {
   shape: string; // the delta kernel's input
   tiles: number; // fraction of 16x16 input tiles active
   inputActive: number; // fraction of input pixels active
+  flushed: number; // fraction of output pixels flushed by a call after the timed ones
   denseMs: number; // GPU ms per call of the dense counterpart
   deltaMs: number; // the delta kernel
   ratio: number; // deltaMs / denseMs
@@ -82,9 +86,9 @@ async function main(): Promise<void> {
       s.kernel === 'depthwise' ? ow : s.w,
       s.c,
     ];
-    const a = randomTensor(out, 3) as tf.Tensor4D;
-    const r = tf.zeros(out) as tf.Tensor4D;
     for (const fraction of FRACTIONS) {
+      const a = randomTensor(out, 3) as tf.Tensor4D;
+      const r = tf.zeros(out) as tf.Tensor4D;
       const mask = tf.tile(tileMask(s.h, s.w, fraction), [s.batch, 1, 1]);
       const xd = withMask(x, mask) as tf.Tensor4D;
       const call = () => {
@@ -105,6 +109,9 @@ async function main(): Promise<void> {
         return [o.delta, o.accumulated, o.residual];
       };
       const delta = timeGpu(cuda, call);
+      const after = call();
+      const flushed = activeFraction(after[0]);
+      tf.dispose(after);
       const row: Row = {
         kernel: s.kernel,
         layer: s.layer,
@@ -112,11 +119,12 @@ async function main(): Promise<void> {
         shape: `[${s.batch},${s.h},${s.w},${s.c}]${strides > 1 ? ` stride ${strides}` : ''}`,
         tiles: fraction,
         inputActive: activeFraction(xd),
+        flushed,
         denseMs: dense.gpuMs,
         deltaMs: delta.gpuMs,
         ratio: delta.gpuMs / dense.gpuMs,
       };
-      tf.dispose([xd, mask]);
+      tf.dispose([xd, mask, a, r]);
       rows.push(row);
       console.log(
         `${s.kernel} ${s.layer} ${s.frame} ${row.shape} tiles ${(fraction * 100).toFixed(0)}%: ` +
@@ -124,16 +132,17 @@ async function main(): Promise<void> {
           `delta/dense ${row.ratio.toFixed(2)}`,
       );
     }
-    tf.dispose([x, filter, bias, a, r]);
+    tf.dispose([x, filter, bias]);
   }
   freeQueue(cuda);
   const file = writeKernelResults(outDir, 'delta_accumulate', device.name, device, {batch: 'per row'}, rows);
-  console.log(`\n| kernel | layer | frame | input | tiles | active | delta us | dense us | delta/dense |`);
-  console.log(`|---|---|---|---|---|---|---|---|---|`);
+  console.log(`\n| kernel | layer | frame | input | tiles | active | flushed | delta us | dense us | delta/dense |`);
+  console.log(`|---|---|---|---|---|---|---|---|---|---|`);
   for (const r of rows)
     console.log(
       `| ${r.kernel} | ${r.layer} | ${r.frame} | ${r.shape} | ${(r.tiles * 100).toFixed(0)}% | ` +
-        `${(r.inputActive * 100).toFixed(1)}% | ${(r.deltaMs * 1e3).toFixed(1)} | ${(r.denseMs * 1e3).toFixed(1)} | ` +
+        `${(r.inputActive * 100).toFixed(1)}% | ${(r.flushed * 100).toFixed(1)}% | ${(r.deltaMs * 1e3).toFixed(1)} | ` +
+        `${(r.denseMs * 1e3).toFixed(1)} | ` +
         `${r.ratio.toFixed(2)} |`,
     );
   console.log(`wrote ${file}`);

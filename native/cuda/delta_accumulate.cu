@@ -23,8 +23,8 @@ inline int blocksFor(int64_t n, int perBlock) { return gridFor(n, perBlock); }
 // A pixel group (pixel_group.cuh) per pixel, a lane per VEC channels: a 3-channel input does not leave 29 of 32
 // lanes idle, and 512 channels are spread over 128 lanes instead of looping on 32. G: the group's width when at most
 // a warp (compile-time), 0 for wider groups (`wide` lanes, whole warps; every thread of a block then runs the same
-// iterations, as groupMax synchronises the block). An inactive pixel only carries its state over (the state outputs
-// are new buffers); an active one is evaluated twice: once for the flush decision (max over channels), once to
+// iterations, as groupMax synchronises the block). An inactive pixel only carries its state over (when the state
+// outputs are new buffers); an active one is evaluated twice: once for the flush decision (max over channels), once to
 // write, the lane's first vector kept in registers between the two. In place (outA == a, outR == r; no __restrict__
 // on them): each element is read before it is written, by the same lane. S: the state's storage (float, or __half:
 // the rule of ops/sparse_accumulate.ts, where a flush keeps what the stored A lost, sum - A', in R; in float32 that

@@ -3,8 +3,8 @@
 // (src/kernels/cpu/): an output pixel is active iff an input pixel of its receptive field is; at an active pixel
 // y = the conv of the active inputs, s = R + y, e = f(A + s) - f(A), flushed iff max_c |e| > threshold.
 // What it saves over the two-kernel path: the conv output never goes to memory, the delta input is read only at
-// active taps (no zero-filling of a lazily written input), and an output pixel with no active tap costs one mask
-// read per tap and its mask byte. Layout: a pixel group (pixel_group.cuh) per output pixel, a lane per VEC channels
+// active taps (no zero-filling of a lazily written input), and an output pixel with no active tap costs its window's
+// mask bytes and its own. Layout: a pixel group (pixel_group.cuh) per output pixel, a lane per VEC channels
 // (float4 where the channels divide by 4), at most V vectors a lane, held in registers from the loads to the
 // writes: every load of a pixel (its taps, A and R) is in flight at once and the state is read once. A 3x3
 // window's taps are unrolled. The state is float32 or IEEE half (S; the half-state rule of
@@ -26,8 +26,8 @@ constexpr int kMaxChannels = 3072;
 constexpr int64_t kMaxPixels = INT32_MAX;  // output pixels, indexed in 32 bits
 
 // TAPS: the window's size when known at compile time (its loads are then unrolled), else 0 (at most 32 taps).
-// Pixel indices are 32-bit (the launcher checks): 64-bit divisions for a pixel's coordinates cost more than a
-// pixel with no active tap otherwise does.
+// A pixel's index is 32-bit (the launcher checks; the loop's base is 64-bit, as a grid's stride can pass 2^31):
+// 64-bit divisions for its coordinates cost more than a pixel with no active tap otherwise does.
 template <int VEC, int V, int TAPS, typename S>
 __global__ void __launch_bounds__(kMaxGroupThreads)
     depthwiseAccumulateKernel(DeltaConvParams p, const float* __restrict__ x, const uint8_t* __restrict__ mask,
@@ -40,8 +40,8 @@ __global__ void __launch_bounds__(kMaxGroupThreads)
   const int vecs = p.c / VEC, width = group < 32 ? group : 32, pixels = p.n * p.oh * p.ow;
   const Vec<VEC> zeros = {};
   // The loop's bound is the block's, so that every thread reaches groupMax's barriers and the shuffles below.
-  for (int base = blockIdx.x * slots; base < pixels; base += gridDim.x * slots) {
-    const int q = base + slot;
+  for (int64_t base = (int64_t)blockIdx.x * slots; base < pixels; base += (int64_t)gridDim.x * slots) {
+    const int q = (int)min(base + slot, (int64_t)pixels);  // q == pixels: past the end
     // The active taps: the lanes of a warp's share of the group read the window's mask bytes between them and
     // OR their bits together.
     unsigned bits = 0;
@@ -125,6 +125,8 @@ void launchDepthwiseAccumulateVec(cudaStream_t s, const DeltaConvParams& p, cons
                                   const float* w, S* a, S* r, float* outD, uint8_t* outMask, double threshold, int act,
                                   double alpha, bool writeZeros) {
   const int group = pixelGroupFor(p.c / VEC, V), threads = pixelGroupBlock(group, kMinBlock);
+  if ((int64_t)group * V * VEC < p.c)
+    failArg("fusedDeltaDepthwiseConv2d", "the pixel group does not cover the channels");
   const int grid = gridFor((int64_t)p.n * p.oh * p.ow, threads / group);
   if (p.kh * p.kw == 9)
     depthwiseAccumulateKernel<VEC, V, 9, S>

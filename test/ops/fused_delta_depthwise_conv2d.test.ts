@@ -9,7 +9,7 @@ import * as tf from '@tensorflow/tfjs-core';
 
 import {deltaDepthwiseConv2d, fusedDeltaDepthwiseConv2d, withMask} from '../../src/index';
 import {describeEachBackend} from '../support/backends';
-import {accumulatorState as state} from '../support/dense_reference';
+import {accumulateReference, accumulatorState as state, expectAccumulated} from '../support/dense_reference';
 import type {Pad2D} from '../support/dense_reference';
 import {expectFusedParity, fusedConvSharedTests, TRUNCATING_ACTIVATIONS} from '../support/fused_conv';
 import type {FusedConvOp} from '../support/fused_conv';
@@ -79,8 +79,9 @@ describeEachBackend('fusedDeltaDepthwiseConv2d parity with tf.depthwiseConv2d an
   // max), and past 512 vectors a lane holds two (float4 rows) or eight (scalar rows). A filter that passes the
   // centre tap through makes the flush decision known: each flagged pixel has one channel a full unit above the
   // threshold, anywhere in its row, the rest 1e-3; so the output mask is the flagged pixels only if every pixel's
-  // max sees all of its channels and no other's. Then parity with the dense composition on random filters.
-  for (const c of [132, 512, 516, 2052, 3071]) {
+  // max sees all of its channels and no other's, and the unflushed pixels' state shows what was carried over (the
+  // residual, A untouched). Then parity with the dense composition on random filters.
+  for (const c of [132, 512, 516, 2052, 3071, 3072]) {
     it(`${c} channels: a pixel flushes iff one of its channels crosses the threshold; parity, strides 1 and 2`, () => {
       const seed = freshSeed();
       const [b, h, w] = [2, randInt(3, 5), randInt(3, 6)];
@@ -95,17 +96,20 @@ describeEachBackend('fusedDeltaDepthwiseConv2d parity with tf.depthwiseConv2d an
         ) as tf.Tensor4D;
         const centre = tf.reshape(tf.cast(tf.oneHot(tf.fill([c], 4, 'int32'), 9), 'float32'), [c, 3, 3, 1]);
         const filter = tf.transpose(centre, [1, 2, 0, 3]) as tf.Tensor4D;
+        const [a, r] = [tf.fill([b, h, w, c], 1) as tf.Tensor4D, tf.zeros([b, h, w, c]) as tf.Tensor4D];
+        const acc = {threshold: 0.5, activation: 'relu6' as const};
         const got = fusedDeltaDepthwiseConv2d({
           x,
           filter,
           strides: 1,
           pad: 'same',
-          accumulated: tf.fill([b, h, w, c], 1) as tf.Tensor4D,
-          residual: tf.zeros([b, h, w, c]) as tf.Tensor4D,
-          threshold: 0.5,
-          activation: 'relu6',
+          accumulated: a,
+          residual: r,
+          ...acc,
         });
         expectMask(got.delta, flags, `centre tap ${ctx}`);
+        const want = accumulateReference(a, r, x, acc.threshold, acc.activation, 0);
+        expectAccumulated(got, want, `centre tap ${ctx}`, {delta: [1e-5, 1e-6], state: [1e-6, 1e-6]});
         for (const strides of [1, 2]) {
           const sparse = randomDelta([b, h, w, c], 0.3, seed + 3 + strides) as tf.Tensor4D;
           const g = {k: 3, strides, pad: 'same' as Pad2D, dilation: 1};

@@ -72,8 +72,9 @@ describeEachBackend('sparseAccumulate parity with the dense composition', () => 
 
   // Many channels spread a pixel over several warps (a group of up to 512 lanes, the flush test a block-wide max):
   // each flagged pixel gets one channel above the threshold, anywhere in its row, the rest stays far below it, so
-  // the output mask is exactly the flagged pixels only if every pixel's max sees all of its channels and no other's.
-  // 4-aligned and odd channel counts (float4 rows or scalar ones), groups of 64 to 512 lanes, rows a lane loops over.
+  // the output mask is exactly the flagged active pixels only if every pixel's max sees all of its channels and no
+  // other's; a fifth of the pixels are inactive (their groups still take part in the block's max). 4-aligned and odd
+  // channel counts (float4 rows or scalar ones), groups of 64 to 512 lanes, rows a lane loops over.
   for (const channels of [132, 512, 516, 2052, 2049, 5000]) {
     it(`${channels} channels: a pixel flushes iff one of its channels, in any warp, crosses the threshold`, () => {
       const seed = freshSeed();
@@ -84,11 +85,16 @@ describeEachBackend('sparseAccumulate parity with the dense composition', () => 
         const flags = tf.greater(tf.randomUniform(shape.slice(0, 3), 0, 1, 'float32', seed), 0.5);
         const where = tf.randomUniform([pixels], 0, channels, 'int32', seed + 1);
         const spike = tf.reshape(tf.cast(tf.oneHot(where, channels), 'float32'), shape);
-        const d = tf.add(randn(shape, seed + 2, 1e-3), tf.mul(spike, tf.expandDims(tf.cast(flags, 'float32'), -1)));
+        const active = tf.greater(tf.randomUniform(shape.slice(0, 3), 0, 1, 'float32', seed + 3), 0.2);
+        const values = tf.add(
+          randn(shape, seed + 2, 1e-3),
+          tf.mul(spike, tf.expandDims(tf.cast(flags, 'float32'), -1)),
+        );
+        const d = withMask(values, active);
         const a = tf.fill(shape, 1);
         const r = tf.zeros(shape);
         const got = sparseAccumulate(a, r, d, {threshold: 0.5, activation: 'relu6'});
-        expectMask(got.delta, flags, ctx);
+        expectMask(got.delta, tf.logicalAnd(flags, active), ctx);
         expectAccumulated(got, reference(a, r, d, 0.5, 'relu6', 0), ctx, {delta: [1e-5, 2e-6], state: [1e-6, 1e-6]});
       });
     });

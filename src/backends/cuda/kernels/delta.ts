@@ -557,6 +557,7 @@ function fusedDeltaDepthwiseConv2d(
     backend.fusedDeltaBlocks &&
     filter.shape[3] === 1 &&
     info.filterHeight * info.filterWidth <= 32 &&
+    info.inChannels > 0 &&
     info.inChannels <= FUSED_DEPTHWISE_MAX_CHANNELS &&
     info.batchSize * info.outHeight * info.outWidth <= FUSED_DEPTHWISE_MAX_PIXELS &&
     fusedStateFits(backend, inputs, attrs, true);
