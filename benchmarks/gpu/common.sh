@@ -2,8 +2,9 @@
 # GPU's name, and the same as a file-name part), `step NAME LIMIT COMMAND...` (COMMAND's output into $out/NAME.log,
 # its exit status and time printed), `hold_gpu_to 40` (a background process takes all but 40 GB of the GPU's
 # memory, so that an allocation past that fails; `release_gpu` ends it), `want PART` (whether PART is among the
-# script's $parts, set before sourcing: " part part "), `mocha` (the test runner's command line, as an array) and
-# `posenet_vtest NAME LIMIT SIZE BATCH FRAMES [ARGS...]` (PoseNet dense vs delta on vtest frames, compiled, run's
+# script's $parts, set before sourcing: " part part "), `mocha` (the test runner's command line, as an array),
+# `vtest_frames VIDEO SIZES` (400 frames of VIDEO at SIZES, e.g. 289x385,577x769, decoded by OpenCV into /tmp/frames
+# and exported as TFJS_DELTA_VTEST_FRAMES) and `posenet_vtest NAME LIMIT SIZE BATCH FRAMES [ARGS...]` (PoseNet dense vs delta on vtest frames, compiled, run's
 # thresholds and dense tail, stream b 37 frames after stream b-1: a step, then its summary lines).
 out=${OUT:-benchmarks/results}
 mkdir -p "$out"
@@ -19,6 +20,10 @@ step() {
   local t0=$SECONDS
   timeout -k 10 "$limit" "$@" > "$out/$name.log" 2>&1
   echo "== $name: exit $? in $((SECONDS - t0)) s"
+}
+vtest_frames() {
+  python3 benchmarks/models/delta_vtest_torch.py frames "$1" /tmp/frames 400 "$2" || return 1
+  export TFJS_DELTA_VTEST_FRAMES=/tmp/frames
 }
 posenet_vtest() {
   local name=$1 limit=$2 size=$3 batch=$4 frames=$5

@@ -9,8 +9,7 @@ set -uo pipefail
 parts=" "
 source "$(dirname "$0")/common.sh"
 media=${MEDIA:-.scratch/media}
-python3 benchmarks/models/delta_vtest_torch.py frames "$media/vtest.avi" /tmp/frames 400 289x385,577x769 || exit 1
-export TFJS_DELTA_VTEST_FRAMES=/tmp/frames
+vtest_frames "$media/vtest.avi" 289x385,577x769 || exit 1
 TFJS_DELTA_TEST_BACKENDS=cuda step "fused_layers_tests_$tag" 90 "${mocha[@]}" dist/test/layers/fused_layers.test.js \
   dist/test/backends/cuda/model.test.js
 grep -E "passed, .* failed" "$out/fused_layers_tests_$tag.log"

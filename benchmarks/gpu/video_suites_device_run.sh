@@ -13,9 +13,8 @@ media=${MEDIA:-.scratch/media}
 [[ -d $media/nsfwjs_mobilenet_v2 ]] && cp "$media"/nsfwjs_mobilenet_v2/* node_modules/nsfwjs/dist/models/mobilenet_v2/
 [[ -f $media/cockatoo.mp4 ]] && mkdir -p .cache/test-data && cp "$media/cockatoo.mp4" .cache/test-data/
 t0=$SECONDS
-python3 benchmarks/models/delta_vtest_torch.py frames "$media/vtest.avi" /tmp/frames 400 96x128,256x256,576x768,577x769 ||
-  exit 1
-export TFJS_DELTA_VTEST_FRAMES=/tmp/frames TFJS_DELTA_VTEST=$(cd "$media" && pwd)/vtest.avi
+vtest_frames "$media/vtest.avi" 96x128,256x256,576x768,577x769 || exit 1
+export TFJS_DELTA_VTEST=$(cd "$media" && pwd)/vtest.avi
 echo "frames: $((SECONDS - t0)) s"
 TFJS_DELTA_TEST_BACKENDS=cuda step "video_suites_cuda_$tag" 300 "${mocha[@]}" --invert --grep '\[(cpu|tensorflow)\]' \
   dist/test/delta/*.test.js dist/test/models/*.test.js dist/test/stream/*.test.js dist/test/pipeline/overlay.test.js

@@ -10,7 +10,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 
 import {CudaBackend} from '../../src/backends/cuda/backend';
-import {cudaAvailability} from '../../src/backends/cuda/index';
+import {cudaAvailability, setCudaOptions} from '../../src/backends/cuda/index';
 import type {DeviceInfo} from '../../src/backends/cuda/index';
 import {PACKAGE_ROOT} from '../../src/io/package_root';
 import {median} from '../bench_util';
@@ -109,10 +109,11 @@ export function writeKernelResults(
 }
 
 /**
- * The 'cuda' backend made current for a kernel benchmark, with its device (printed) and the results folder (the
- * command's first argument, default benchmarks/results); null, after saying why, where there is none.
+ * The 'cuda' backend made current for a kernel benchmark, `options` set on it (setCudaOptions), with its device
+ * (printed) and the results folder (the command's first argument, default benchmarks/results); null, after saying
+ * why, where there is none.
  */
-export async function cudaBenchmarkBackend(): Promise<{
+export async function cudaBenchmarkBackend(options: Parameters<typeof setCudaOptions>[0] = {}): Promise<{
   cuda: CudaBackend;
   device: DeviceInfo;
   outDir: string;
@@ -123,6 +124,7 @@ export async function cudaBenchmarkBackend(): Promise<{
     return null;
   }
   await tf.setBackend('cuda');
+  setCudaOptions(options);
   const device = avail.device!;
   console.log(`GPU: ${device.name} (cc ${device.computeCapability}, cuDNN ${device.cudnnVersion})`);
   const outDir = process.argv[2] ?? path.join(PACKAGE_ROOT, 'benchmarks', 'results');

@@ -15,11 +15,12 @@
 import '@tensorflow/tfjs-backend-cpu';
 import * as tf from '@tensorflow/tfjs-core';
 
-import {setCudaOptions} from '../../src/backends/cuda/index';
 import {activeFraction, fusedDeltaDepthwiseConv2d, sparseAccumulate, withMask} from '../../src/index';
 import {cudaBenchmarkBackend, freeQueue, randomTensor, tileMask, timeGpu, writeKernelResults} from './cuda_timing';
 
 const FRACTIONS = [0, 0.1, 0.5, 1];
+/** The truncating accumulator both kernels run: run's threshold, PoseNet's activation, the state in place. */
+const ACCUMULATOR = {threshold: 0.05, activation: 'relu6', inPlace: true} as const;
 interface Shape {
   kernel: 'depthwise' | 'accumulate';
   layer: string;
@@ -65,10 +66,9 @@ interface Row {
 }
 
 async function main(): Promise<void> {
-  const opened = await cudaBenchmarkBackend();
+  const opened = await cudaBenchmarkBackend({allowTF32: true});
   if (opened == null) return;
   const {cuda, device, outDir} = opened;
-  setCudaOptions({allowTF32: true});
   const rows: Row[] = [];
   for (const s of SHAPES) {
     const strides = s.strides ?? 1;
@@ -101,11 +101,9 @@ async function main(): Promise<void> {
                 pad: 'same',
                 accumulated: a,
                 residual: r,
-                threshold: 0.05,
-                activation: 'relu6',
-                inPlace: true,
+                ...ACCUMULATOR,
               })
-            : sparseAccumulate(a, r, xd, {threshold: 0.05, activation: 'relu6', inPlace: true});
+            : sparseAccumulate(a, r, xd, ACCUMULATOR);
         return [o.delta, o.accumulated, o.residual];
       };
       const delta = timeGpu(cuda, call);

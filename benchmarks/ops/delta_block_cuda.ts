@@ -16,7 +16,6 @@
 import '@tensorflow/tfjs-backend-cpu';
 import * as tf from '@tensorflow/tfjs-core';
 
-import {setCudaOptions} from '../../src/backends/cuda/index';
 import {deltaConvStats} from '../../src/backends/cuda/kernels/delta';
 import {activeFraction, fusedDeltaConv2d, withMask} from '../../src/index';
 import {cudaBenchmarkBackend, freeQueue, randomTensor, tileMask, timeGpu, writeKernelResults} from './cuda_timing';
@@ -47,10 +46,9 @@ interface Row {
 }
 
 async function main(): Promise<void> {
-  const opened = await cudaBenchmarkBackend();
+  const opened = await cudaBenchmarkBackend({allowTF32: true});
   if (opened == null) return;
   const {cuda, device, outDir} = opened;
-  setCudaOptions({allowTF32: true});
   const gpu = device.name;
   const rows: Row[] = [];
   for (const s of SHAPES) {

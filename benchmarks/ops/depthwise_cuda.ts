@@ -12,7 +12,6 @@
 import '@tensorflow/tfjs-backend-cpu';
 import * as tf from '@tensorflow/tfjs-core';
 
-import {setCudaOptions} from '../../src/backends/cuda/index';
 import {cudaBenchmarkBackend, freeQueue, randomTensor, timeGpu, writeKernelResults} from './cuda_timing';
 
 const SHAPES = [
@@ -41,10 +40,9 @@ interface Row {
 }
 
 async function main(): Promise<void> {
-  const opened = await cudaBenchmarkBackend();
+  const opened = await cudaBenchmarkBackend({allowTF32: true});
   if (opened == null) return;
   const {cuda, device, outDir} = opened;
-  setCudaOptions({allowTF32: true});
   const rows: Row[] = [];
   for (const s of SHAPES) {
     const x = randomTensor([s.n, s.h, s.w, s.c]) as tf.Tensor4D;

@@ -28,14 +28,18 @@ import type {Kwargs} from '@tensorflow/tfjs-layers/dist/types';
 
 import {envFlag} from '../io/env';
 
-// tfjs-layers' own classes, as its import registered them (its deep modules are ES modules: the registry is how a
-// CommonJS package reaches them).
-const registered = tf.serialization.SerializationMap.getMap().classNameMap;
-/** tfjs-layers' classes these replace (their parents). */
-export const layersRelu6 = registered.relu6[0] as unknown as typeof LayersRelu6;
-export const layersReLU = registered.ReLU[0] as unknown as typeof LayersReLU;
-export const layersConv2D = registered.Conv2D[0] as unknown as typeof LayersConv2D;
-export const layersDepthwiseConv2D = registered.DepthwiseConv2D[0] as unknown as typeof LayersDepthwiseConv2D;
+/**
+ * The class registered under `name` now (tfjs-layers' deep modules are ES modules: the registry is how a CommonJS
+ * package reaches its classes; after registerFusedLayers, the ones here).
+ */
+function registeredClass<T>(name: string): T {
+  return tf.serialization.SerializationMap.getMap().classNameMap[name][0] as unknown as T;
+}
+/** tfjs-layers' classes these replace (their parents), as its import registered them. */
+export const layersRelu6 = registeredClass<typeof LayersRelu6>('relu6');
+export const layersReLU = registeredClass<typeof LayersReLU>('ReLU');
+export const layersConv2D = registeredClass<typeof LayersConv2D>('Conv2D');
+export const layersDepthwiseConv2D = registeredClass<typeof LayersDepthwiseConv2D>('DepthwiseConv2D');
 
 /** The 'relu6' activation as tf.relu6 (one Relu6 kernel). */
 export class Relu6 extends layersRelu6 {
@@ -172,14 +176,12 @@ export class FusedDepthwiseConv2D extends layersDepthwiseConv2D {
  * dilates).
  */
 export function conv2dLayer(args: ConstructorParameters<typeof LayersConv2D>[0]): InstanceType<typeof LayersConv2D> {
-  const cls = registered.Conv2D[0] as unknown as typeof LayersConv2D;
-  return new cls(args);
+  return new (registeredClass<typeof LayersConv2D>('Conv2D'))(args);
 }
 export function depthwiseConv2dLayer(
   args: ConstructorParameters<typeof LayersDepthwiseConv2D>[0],
 ): InstanceType<typeof LayersDepthwiseConv2D> {
-  const cls = registered.DepthwiseConv2D[0] as unknown as typeof LayersDepthwiseConv2D;
-  return new cls(args);
+  return new (registeredClass<typeof LayersDepthwiseConv2D>('DepthwiseConv2D'))(args);
 }
 
 /**
