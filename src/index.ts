@@ -58,8 +58,22 @@ export {deltaLayers, DELTA_LAYER_CLASSES} from './delta/layers/index';
 export * as deltaLayerClasses from './delta/layers/index';
 export {getDefaultThreshold, isDeltaLayer, setDefaultThreshold} from './delta/layers/base';
 export type {DeltaLayer, LayerFrameStats} from './delta/layers/base';
-export {deltaLayersOf, getDeltaStats, setDeltaStats, toDelta, toDense} from './delta/to_delta';
-export type {DeltaFrameStats, LayerStats, ToDeltaOptions, ToDenseOptions} from './delta/to_delta';
+export {
+  deltaLayersOf,
+  foldableBatchNorms,
+  foldBatchNorms,
+  getDeltaStats,
+  setDeltaStats,
+  toDelta,
+  toDense,
+} from './delta/to_delta';
+export type {
+  DeltaFrameStats,
+  FoldBatchNormsOptions,
+  LayerStats,
+  ToDeltaOptions,
+  ToDenseOptions,
+} from './delta/to_delta';
 export {
   getThresholds,
   getThresholdScales,

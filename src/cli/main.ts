@@ -183,6 +183,11 @@ export function buildProgram(): Command {
     .option('--range <lo,hi>', 'pixel range the model expects (default -1,1 for PoseNet, else 0,1)')
     .option('--no-layer-stats', 'do not read per-layer masks back each frame (faster delta, no active fractions)')
     .option('--no-compile', "on 'cuda', run the models eagerly instead of as compiled streams (a CUDA graph per frame)")
+    .option(
+      '--no-fold-batch-norms',
+      'run the dense model with its batch norms as they are (by default each one that follows a conv or dense ' +
+        'layer is folded into it, as the delta model folds it: the same outputs to rounding, faster)',
+    )
     .addOption(
       new Option(
         '--precision <p>',

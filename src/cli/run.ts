@@ -42,6 +42,8 @@ export interface RunCommandOptions {
   frames?: number;
   range?: string;
   layerStats: boolean;
+  /** The dense model's batch norms folded into the layers before them (commander's --no-fold-batch-norms: false). */
+  foldBatchNorms?: boolean;
   /** Compiled streams on 'cuda' (commander's --no-compile sets false). */
   compile?: boolean;
   /** The delta layers' state precision (toDelta's statePrecision; default fp32). */
@@ -76,13 +78,18 @@ export function summaryTable(s: RunSummary): string {
     ],
     ['max output deviation', '', fmt(s.maxDeviation, 'exp')],
   ];
+  // What the skipped work would buy if a delta layer cost nothing else: the speed-up's bound (of the whole model's
+  // work, so not with a dense tail, whose share is of the delta layers').
+  if (s.meanMacsSkipped != null && s.denseTailLayers == null)
+    rows.push(['ceiling (skipped work free)', '', `${(1 / Math.max(1e-9, 1 - s.meanMacsSkipped)).toFixed(2)}x`]);
   if (s.denseTailLayers != null) rows.push(['layers run dense (tail)', '', `${s.denseTailLayers}`]);
+  if (s.denseFoldedBatchNorms > 0) rows.push(['batch norms folded', `${s.denseFoldedBatchNorms}`, '']);
   if (s.pck != null) rows.push(['PCK vs dense (2% diagonal)', '', fmt(s.pck, 'pct')]);
   if (s.meanTop1Agreement != null) rows.push(['top-1 agreement', '', fmt(s.meanTop1Agreement, 'pct')]);
   if (s.maxLogitRelError != null) rows.push(['max logit error (relative)', '', fmt(s.maxLogitRelError, 'exp')]);
   const lines = [
     `${''.padEnd(28)}${'dense'.padStart(10)}${'delta'.padStart(10)}`,
-    ...rows.map(([name, a, b]) => `${name.padEnd(28)}${a.padStart(10)}${b.padStart(10)}`),
+    ...rows.map(([name, a, b]) => `${name.padEnd(28)}${a.padStart(10)}${b.padStart(10)}`.trimEnd()),
   ];
   if (s.fallback) lines.push('', fallbackLine(s.fallback, s.maxDeviation != null, s.meanInputActive != null));
   return lines.join('\n');
@@ -177,6 +184,7 @@ export async function runCommand(modelName: string, input: string, options: RunC
       statsFile: options.stats,
       layerStats: options.layerStats,
       compile: options.compile,
+      foldBatchNorms: options.foldBatchNorms,
       precision: options.precision,
       fallback: options.fallbackFrames > 0 ? {frames: options.fallbackFrames} : undefined,
       onFrame: (r) => bar.update(r.frame + 1),

@@ -10,6 +10,7 @@
  * has one pass fewer per block and applies the folded bias once per stream like any conv bias. A
  * folded layer owns new weight tensors (no longer shared with the dense model; the dense model is
  * never modified), and toDense of it gives a dense model with the folded layer and no batch norm.
+ * foldBatchNorms(model) makes the same folds in a dense copy, for dense inference.
  *
  * A delta model may end in a dense tail (`denseFrom`, or `denseAbove` measured on calibration frames): from
  * the named layers on, the model's own dense layers run on the accumulated values of the delta layers before
@@ -108,6 +109,11 @@ export interface ToDeltaOptions {
   graph?: FromGraphModelOptions;
 }
 
+export interface FoldBatchNormsOptions {
+  /** Name of the folded model (default '<name>_folded'). */
+  name?: string;
+}
+
 export interface ToDenseOptions {
   /** Share the delta model's weight variables instead of copying them (default false). */
   shareWeights?: boolean;
@@ -147,6 +153,14 @@ function nameAllocator(): (wanted: string) => string {
     used.add(name);
     return name;
   };
+}
+
+/** New input layers shaped like `model`'s, named after them. */
+function freshInputs(model: tfl.LayersModel, unique: (wanted: string) => string): Sym[] {
+  return model.inputs.map((sym) => {
+    const config = sym.sourceLayer.getConfig() as {batchInputShape: number[]; dtype?: tf.DataType};
+    return tfl.input({batchShape: config.batchInputShape, dtype: config.dtype, name: unique(sym.sourceLayer.name)});
+  });
 }
 
 function variablesOf(layer: Layer): LayerVariable[] {
@@ -480,11 +494,7 @@ export function toDelta(source: tfl.LayersModel | GraphModelSource, options: ToD
     layer.statsEnabled = options.stats ?? false;
   };
 
-  const inputs = model.inputs.map((sym) => {
-    const source = sym.sourceLayer as Layer;
-    const config = source.getConfig() as {batchInputShape: number[]; dtype?: tf.DataType};
-    return tfl.input({batchShape: config.batchInputShape, dtype: config.dtype, name: unique(source.name)});
-  });
+  const inputs = freshInputs(model, unique);
   const sparsified = inputs.map((x) => {
     const layer = new DeltaInput({
       name: unique(`${x.sourceLayer.name}_sparsify`),
@@ -577,10 +587,7 @@ export function toDelta(source: tfl.LayersModel | GraphModelSource, options: ToD
 export function toDense(model: tfl.LayersModel, options: ToDenseOptions = {}): tfl.LayersModel {
   const share = options.shareWeights ?? false;
   const unique = nameAllocator();
-  const inputs = model.inputs.map((sym) => {
-    const config = sym.sourceLayer.getConfig() as {batchInputShape: number[]; dtype?: tf.DataType};
-    return tfl.input({batchShape: config.batchInputShape, dtype: config.dtype, name: unique(sym.sourceLayer.name)});
-  });
+  const inputs = freshInputs(model, unique);
   const outputs = rebuildGraph(model, inputs, (layer, node, ins) => {
     if (layer instanceof DeltaInput || layer instanceof DeltaOutput) return ins[0];
     const className = isDeltaLayer(layer) ? layer.denseClassName! : layer.getClassName();
@@ -592,6 +599,41 @@ export function toDense(model: tfl.LayersModel, options: ToDenseOptions = {}): t
     return twin(make, layer, node, ins, unique(layer.name), share).out;
   });
   return tfl.model({inputs, outputs, name: options.name ?? model.name.replace(/_delta$/, '')});
+}
+
+/** The names of the batch norms of `model` that fold into the linear layer before them (toDelta, foldBatchNorms). */
+export function foldableBatchNorms(model: tfl.LayersModel): string[] {
+  return [...batchNormFolds(model).values()].map((bn) => bn.name);
+}
+
+/**
+ * A dense copy of `model` with each batch norm that directly follows a linear layer folded into that layer's kernel
+ * and bias, as toDelta folds them (foldableBatchNorms names them; the others stay): the same outputs to float
+ * rounding, without a pass over the activations per folded batch norm. Inference only (the batch norms' moving
+ * statistics are baked in). Its weights are copies: `model` is left as it was, and either may be disposed alone.
+ */
+export function foldBatchNorms(model: tfl.LayersModel, options: FoldBatchNormsOptions = {}): tfl.LayersModel {
+  const delta = model.layers.find(isDeltaLayer);
+  if (delta != null) {
+    throw new Error(
+      `foldBatchNorms: model '${model.name}' has delta layers ('${delta.name}', ${delta.getClassName()}); ` +
+        `fold its dense model (toDense gives it, already folded)`,
+    );
+  }
+  const folds = batchNormFolds(model);
+  const folded = new Set(folds.values());
+  const unique = nameAllocator();
+  const inputs = freshInputs(model, unique);
+  const outputs = rebuildGraph(model, inputs, (layer, node, ins) => {
+    if (folded.has(layer)) return ins[0];
+    const bn = folds.get(layer);
+    const make = deserializeAs(layer.getClassName());
+    const name = unique(layer.name);
+    return bn == null
+      ? twin(make, layer, node, ins, name, false).out
+      : twin(make, layer, node, ins, name, false, {useBias: true}, foldedWeights(layer, bn)).out;
+  });
+  return tfl.model({inputs, outputs, name: options.name ?? `${model.name}_folded`});
 }
 
 /** The delta layers of a model, in topological order. */

@@ -11,7 +11,14 @@ import * as fs from 'fs';
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 
-import {DeltaFrameStats, denseTailLayersOf, getDeltaStats, toDelta} from '../delta/to_delta';
+import {
+  DeltaFrameStats,
+  denseTailLayersOf,
+  foldableBatchNorms,
+  foldBatchNorms,
+  getDeltaStats,
+  toDelta,
+} from '../delta/to_delta';
 import {CompiledStream, compileStream} from '../stream/compile_stream';
 import type {StreamPrecision} from '../stream/compile_stream';
 import type {StatePrecision} from '../ops/kernel_names';
@@ -65,6 +72,11 @@ export interface RunOptions {
   /** Decode each frame's results for onFrame: PoseNet's poses, a classifier's top classes (of the delta model in delta and compare mode). */
   results?: boolean;
   shouldStop?: () => boolean;
+  /**
+   * Run the dense model with the batch norms that follow a linear layer folded into it (foldBatchNorms; default
+   * true), as the delta model runs them: the same outputs to float rounding, without a pass per batch norm.
+   */
+  foldBatchNorms?: boolean;
   /** Run the models as compiled streams on the 'cuda' backend (default true; ignored on other backends). */
   compile?: boolean;
   /** Precision of the compiled streams: 'tf32' (default), 'fp32' or 'fp16' (see compileStream). */
@@ -157,6 +169,8 @@ export interface RunSummary {
   maxLogitRelError?: number;
   /** With denseAbove: the weighted layers of the delta model that run dense (its dense tail). */
   denseTailLayers?: number;
+  /** The batch norms the dense side ran folded into the layers before them (RunOptions.foldBatchNorms). */
+  denseFoldedBatchNorms: number;
   /** With RunOptions.fallback: the verdict, once enough steady frames were timed. */
   fallback?: FallbackVerdict;
   interrupted: boolean;
@@ -349,11 +363,17 @@ export async function runModelOnVideo(options: RunOptions): Promise<RunSummary> 
             ? compileStream(model, {stats: model === delta && layerStats, precision: options.precision})
             : null,
         };
-  const dense = runnerOf(mode === 'delta' ? null : options.model);
-  let deltaRunner = runnerOf(delta);
   // The measured fallback: in 'delta' mode the dense model runs for the measurement (and serves after a fallback).
   const fallbackFrames = delta != null ? (options.fallback?.frames ?? 0) : 0;
-  let referee: Runner | null = fallbackFrames > 0 ? (dense ?? runnerOf(options.model)) : null;
+  // The dense side runs folded (the delta model folds the same batch norms): the reference a delta model must beat.
+  const denseFolds =
+    (mode !== 'delta' || fallbackFrames > 0) && (options.foldBatchNorms ?? true)
+      ? foldableBatchNorms(options.model).length
+      : 0;
+  const denseModel = denseFolds > 0 ? foldBatchNorms(options.model) : options.model;
+  const dense = runnerOf(mode === 'delta' ? null : denseModel);
+  let deltaRunner = runnerOf(delta);
+  let referee: Runner | null = fallbackFrames > 0 ? (dense ?? runnerOf(denseModel)) : null;
   // Frame times of the trial: consecutive frames, since both runners stay steady once they are.
   const trial = {denseMs: [] as number[], deltaMs: [] as number[]};
   let fallback: FallbackVerdict | undefined;
@@ -489,6 +509,7 @@ export async function runModelOnVideo(options: RunOptions): Promise<RunSummary> 
   } finally {
     new Set([dense, deltaRunner, referee]).forEach((r) => r?.stream?.dispose());
     delta?.dispose();
+    if (denseModel !== options.model) denseModel.dispose();
   }
   if (options.statsFile) writeRecords(options.statsFile, records);
   // The first frame builds kernels and state: leave it out of the rates.
@@ -520,6 +541,7 @@ export async function runModelOnVideo(options: RunOptions): Promise<RunSummary> 
       ? Math.max(...records.map((r) => r.logitRelError ?? 0))
       : undefined,
     denseTailLayers,
+    denseFoldedBatchNorms: denseFolds,
     fallback,
     interrupted,
     records,

@@ -343,6 +343,7 @@ exec "${ffmpegBinary()}" "$@"
         }),
         tfl.layers.maxPooling2d({}),
         tfl.layers.conv2d({filters: 4, kernelSize: 3, padding: 'same'}),
+        tfl.layers.batchNormalization({}),
       ],
     });
     await model.save(nodeFileSystem(modelDir));
@@ -370,6 +371,10 @@ exec "${ffmpegBinary()}" "$@"
     expect(r.out).to.match(/frames\/s \(after the first\)\s+[\d.]+\s+[\d.]+/);
     const deviation = Number(/max output deviation\s+(\S+)/.exec(r.out)![1]);
     expect(deviation, 'threshold 0 reproduces the dense model').to.be.lessThan(1e-5);
+    expect(r.out, 'the dense side runs its batch norm folded').to.match(/batch norms folded\s+1\n/);
+    const skipped = Number(/mean multiply-adds skipped\s+([\d.]+)%/.exec(r.out)![1]) / 100;
+    const ceiling = Number(/ceiling \(skipped work free\)\s+([\d.]+)x/.exec(r.out)![1]);
+    expect(ceiling, r.out).to.be.closeTo(1 / (1 - skipped), 0.01 / (1 - skipped) ** 2);
     const rows = fs.readFileSync(csv, 'utf8').trim().split('\n');
     expect(rows[0]).to.equal(
       'frame,denseMs,deltaMs,inputActive,macsSkipped,deviation,pck,pckKeypoints,densePoses,deltaPoses,top1Agreement,logitRelError,deltaRoute',

@@ -8,7 +8,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import {expect} from 'chai';
 
-import {isDeltaLayer, models, toDelta, toDense} from '../../src/index';
+import {foldableBatchNorms, foldBatchNorms, isDeltaLayer, models, toDelta, toDense} from '../../src/index';
 import {describeEachBackend} from '../support/backends';
 import {expectClose, freshSeed} from '../support/util';
 import {loadNsfwMobileNetV2, randomizeWeights, relativeError} from '../../data/models';
@@ -225,5 +225,95 @@ describeEachBackend('toDelta folds batch norm', () => {
       delta.dispose();
       dense.dispose();
     });
+  });
+});
+
+describeEachBackend('foldBatchNorms', () => {
+  /**
+   * Batch norms that fold (after a conv without bias, a depthwise conv of multiplier 2 and stride 2, a separable
+   * conv, a transposed conv without bias and a dense layer) and two that cannot (after a conv whose output also feeds
+   * an add; after an activation); two outputs.
+   */
+  function mixedModel(seed: number): tfl.LayersModel {
+    const x = tfl.input({shape: [null, null, 3]});
+    let y = apply(L.conv2d({filters: 5, kernelSize: 3, padding: 'same', useBias: false}), x);
+    y = apply(L.reLU({}), apply(L.batchNormalization({name: 'bn_conv'}), y));
+    y = apply(L.depthwiseConv2d({kernelSize: 3, depthMultiplier: 2, strides: 2, padding: 'same'}), y);
+    y = apply(L.reLU({maxValue: 6}), apply(L.batchNormalization({name: 'bn_depthwise'}), y));
+    y = apply(L.separableConv2d({filters: 6, kernelSize: 3, padding: 'same'}), y);
+    y = apply(L.leakyReLU({alpha: 0.1}), apply(L.batchNormalization({name: 'bn_separable'}), y));
+    y = apply(L.conv2dTranspose({filters: 4, kernelSize: 4, strides: 2, padding: 'same', useBias: false}), y);
+    y = apply(L.activation({activation: 'tanh'}), apply(L.batchNormalization({name: 'bn_transposed'}), y));
+    const shared = apply(L.conv2d({filters: 4, kernelSize: 1, name: 'conv_shared_out'}), y);
+    y = apply(L.add({}), [apply(L.batchNormalization({name: 'bn_after_shared'}), shared), shared]);
+    y = apply(L.batchNormalization({name: 'bn_after_relu'}), apply(L.reLU({}), y));
+    const logits = apply(L.batchNormalization({name: 'bn_dense'}), apply(L.dense({units: 7}), y));
+    const model = tfl.model({inputs: x, outputs: [logits, y]});
+    randomizeWeights(model, seed);
+    return model;
+  }
+  const FOLDS = ['bn_conv', 'bn_dense', 'bn_depthwise', 'bn_separable', 'bn_transposed'];
+
+  it('folds what toDelta folds, keeps the rest, and gives the model outputs on random batches of odd sizes', () => {
+    const seed = freshSeed();
+    const dense = mixedModel(seed);
+    expect(foldableBatchNorms(dense).sort()).to.deep.equal(FOLDS);
+    const folded = foldBatchNorms(dense);
+    expect(folded.name).to.equal(`${dense.name}_folded`);
+    // Every other layer is there under its own name: the two batch norms that cannot fold among them.
+    const kept = dense.layers.map((l) => l.name).filter((n) => !FOLDS.includes(n));
+    expect(folded.layers.map((l) => l.name)).to.have.members(kept);
+    expect(kept).to.include.members(['bn_after_shared', 'bn_after_relu']);
+    for (const [k, shape] of [
+      [1, 9, 11, 3],
+      [3, 13, 7, 3],
+      [2, 16, 16, 3],
+    ].entries()) {
+      tf.tidy(() => {
+        const x = tf.randomUniform(shape, -1, 1, 'float32', seed + k);
+        const want = dense.predict(x) as tf.Tensor[];
+        const got = folded.predict(x) as tf.Tensor[];
+        want.forEach((w, i) => expectClose(got[i], w, `output ${i} at [${shape}] (seed ${seed})`));
+      });
+    }
+    [folded, dense].forEach((m) => m.dispose());
+  });
+
+  it('copies the weights: the model is left as it was, and either model may be disposed alone', () => {
+    const seed = freshSeed();
+    const dense = mixedModel(seed);
+    const before = dense.getWeights().map((w) => w.clone());
+    const x = tf.randomUniform([2, 10, 12, 3], -1, 1, 'float32', seed);
+    const want = dense.predict(x) as tf.Tensor[];
+    foldBatchNorms(dense).dispose();
+    dense.getWeights().forEach((w, i) => expectClose(w, before[i], `weight ${i} after folding`, 0, 0));
+    tf.tidy(() => (dense.predict(x) as tf.Tensor[]).forEach((y, i) => expectClose(y, want[i], `dense output ${i}`)));
+    const folded = foldBatchNorms(dense);
+    dense.dispose();
+    tf.tidy(() => (folded.predict(x) as tf.Tensor[]).forEach((y, i) => expectClose(y, want[i], `folded output ${i}`)));
+    folded.dispose();
+    tf.dispose([x, ...want, ...before]);
+  });
+
+  it('refuses a delta model, naming one of its delta layers', () => {
+    const dense = mixedModel(freshSeed());
+    const delta = toDelta(dense);
+    expect(() => foldBatchNorms(delta)).to.throw(/foldBatchNorms: model '.*' has delta layers \('.+', Delta\w+\)/);
+    [delta, dense].forEach((m) => m.dispose());
+  });
+
+  it("nsfwjs's MobileNetV2: its 52 batch norms fold, 52 layers fewer, the same class probabilities", async function () {
+    this.timeout(300000);
+    const seed = freshSeed();
+    const dense = await loadNsfwMobileNetV2(65, 97);
+    expect(foldableBatchNorms(dense)).to.have.length(52);
+    const folded = foldBatchNorms(dense);
+    expect(count(folded, 'BatchNormalization')).to.equal(0);
+    expect(folded.layers.length).to.equal(dense.layers.length - 52);
+    tf.tidy(() => {
+      const x = tf.randomUniform([2, 65, 97, 3], 0, 1, 'float32', seed);
+      expectClose(folded.predict(x) as tf.Tensor, dense.predict(x) as tf.Tensor, `MobileNetV2 (seed ${seed})`);
+    });
+    [folded, dense].forEach((m) => m.dispose());
   });
 });

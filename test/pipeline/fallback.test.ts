@@ -3,6 +3,7 @@
  * frames timed only once both models run steadily; after a drop the dense model serves the delta side (its
  * results equal a dense run's), fidelity covers the delta model's frames only; kept, off, too short; bad options.
  * The verdicts are forced with minSpeedup (Infinity drops, 0 keeps), so no assertion depends on timing.
+ * The dense side runs with its batch norms folded (the reference the delta model is measured against) unless told not to.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
@@ -168,5 +169,75 @@ describeEachBackend('runModelOnVideo: the measured fallback', (backend) => {
       expect(error?.message, JSON.stringify(fallback)).to.match(message);
       expect(tf.memory().numTensors, 'nothing made').to.equal(before);
     }
+  });
+});
+
+describeEachBackend('runModelOnVideo: the dense side with its batch norms folded', () => {
+  const seed = freshSeed();
+  let model: tfl.LayersModel;
+  before(() => {
+    // Two batch norms that fold (after convs without activations) and one that cannot (after a relu).
+    model = tfl.sequential({
+      layers: [
+        tfl.layers.conv2d({inputShape: [H, W, 3], filters: 6, kernelSize: 3, padding: 'same', useBias: false}),
+        tfl.layers.batchNormalization({}),
+        tfl.layers.reLU({}),
+        tfl.layers.conv2d({filters: 8, kernelSize: 3, strides: 2, padding: 'same'}),
+        tfl.layers.batchNormalization({}),
+        tfl.layers.reLU({}),
+        tfl.layers.batchNormalization({}),
+        tfl.layers.globalAveragePooling2d({}),
+        tfl.layers.dense({units: 5}),
+      ],
+    });
+    randomizeWeights(model, seed);
+  });
+  after(() => model.dispose());
+
+  const run = async (mode: RunOptions['mode'], foldBatchNorms?: boolean, fallback?: RunOptions['fallback']) => {
+    const results: FrameResults[] = [];
+    const summary = await runModelOnVideo({
+      input: 'moving patch',
+      model,
+      mode,
+      threshold: 0,
+      height: H,
+      width: W,
+      range: [0, 1],
+      precision: 'fp32',
+      results: true,
+      foldBatchNorms,
+      fallback,
+      source: movingPatchVideo(6, seed),
+      onFrame: (_record, _info, r) => {
+        results.push(r!);
+      },
+    });
+    return {summary, results};
+  };
+
+  it('folds by default, gives the unfolded outputs to rounding, and folds nothing when told not to', async () => {
+    const before = model.getWeights().map((w) => w.clone());
+    const folded = await run('dense');
+    const asIs = await run('dense', false);
+    expect(folded.summary.denseFoldedBatchNorms).to.equal(2);
+    expect(asIs.summary.denseFoldedBatchNorms).to.equal(0);
+    folded.results.forEach((r, i) =>
+      r.classes!.forEach((c, k) => {
+        const want = asIs.results[i].classes![k];
+        expect(c.class, `frame ${i} rank ${k}`).to.equal(want.class);
+        expect(c.score, `frame ${i} rank ${k}`).to.be.closeTo(want.score, 1e-5 * Math.max(1, Math.abs(want.score)));
+      }),
+    );
+    // The user's model is left as it was (the folded one owns copies).
+    model.getWeights().forEach((w, i) => expect(w.dataSync(), `weight ${i}`).to.deep.equal(before[i].dataSync()));
+    tf.dispose(before);
+    // 'compare' at threshold 0: the delta model (which folds the same batch norms) agrees with the folded dense one.
+    const compare = await run('compare');
+    expect(compare.summary.denseFoldedBatchNorms).to.equal(2);
+    expect(compare.summary.maxDeviation).to.be.below(1e-4);
+    // 'delta' runs no dense model, unless the measured fallback needs one.
+    expect((await run('delta')).summary.denseFoldedBatchNorms).to.equal(0);
+    expect((await run('delta', true, {frames: 2})).summary.denseFoldedBatchNorms).to.equal(2);
   });
 });
