@@ -8,20 +8,7 @@
  * check), on the current backend ('cuda' on the GPU machine), and PyTorch eager (benchmarks/models/delta_vtest_torch.py,
  * same machine, same run) for ResNet-50 pose and MobileNetV2.
  *
- *   node dist/benchmarks/models/delta_vtest.js export-weights <dir>          ResNet-50 pose weights in PyTorch layout
- *   node dist/benchmarks/models/delta_vtest.js run [--backend cuda|tensorflow|cpu] [--models resnet50_pose,mobilenet_v2,posenet]
- *        [--sizes 256x256,576x768] [--frames 120] [--warmup 10] [--stats-frames 30] [--thresholds model=t1,t2;...]
- *        [--torch torch.json] [--torch-outputs dir] [--out file.json] [--quick] [--compiled (cuda: compileStream steps)]
- *        [--batch N (streams per call)] [--offset K (stream b starts K x b frames later; 37)]
- *        [--dense-above a,b (also each threshold with a dense tail: toDelta's denseAbove, calibrated on the first
- *        warm-up frames)] [--inputs TxD,... (each variant with these input change tests: toDelta's inputThreshold T
- *        and dilation D)] [--profile-calls (keep every kernel call of the profiled frames in the results)]
- *        [--video NAME (what the frames under TFJS_DELTA_VTEST_FRAMES are, when not vtest.avi's)]
- *        [--state-precision fp32,fp16 (each variant with each: toDelta's statePrecision; default fp32)]
- *        [--threshold-map FILE (PoseNet also with per-layer thresholds relative to activation scales calibrated on the
- *        first warm-up frames, input test dilated 7 x 7: a JSON map by layer name, saveThresholds' JSON, or a
- *        tune_pck.ts result, whose tuned map is taken; with each --dense-above too)]
- *   node dist/benchmarks/models/delta_vtest.js report <results.json> [<cuda_delta.json>]   markdown table + PNG plots
+ *   node dist/benchmarks/models/delta_vtest.js --help      the commands and their arguments (USAGE below)
  *
  * Timing (timeSequence): frames are float32 tensors on the backend before timing (decode and upload are left
  * out on both sides); `warmup` frames, then `frames` consecutive frames each timed as wall clock from the call
@@ -47,10 +34,10 @@ import {torchLayout} from '../../src/models/pytorch/mapping';
 import {
   deltaLayersOf,
   denseTailLayersOf,
+  foldBatchNorms,
   getDeltaStats,
   setDeltaStats,
   toDelta,
-  toDense,
 } from '../../src/delta/to_delta';
 import {renderVegaLitePng} from '../../src/pipeline/chart';
 import {argmaxPerChannel} from '../../src/pipeline/overlay';
@@ -63,6 +50,23 @@ import type {StatePrecision} from '../../src/ops/kernel_names';
 import type {Pose} from '../../src/models/posenet_decode';
 
 const POSENET_JSON = posenetJsonPath();
+
+const USAGE = `  node dist/benchmarks/models/delta_vtest.js export-weights <dir>          ResNet-50 pose weights in PyTorch layout
+  node dist/benchmarks/models/delta_vtest.js run [--backend cuda|tensorflow|cpu] [--models resnet50_pose,mobilenet_v2,posenet]
+       [--sizes 256x256,576x768] [--frames 120] [--warmup 10] [--stats-frames 30] [--thresholds model=t1,t2;...]
+       [--torch torch.json] [--torch-outputs dir] [--out file.json] [--quick] [--compiled (cuda: compileStream steps)]
+       [--batch N (streams per call)] [--offset K (stream b starts K x b frames later; 37)]
+       [--dense-above a,b (also each threshold with a dense tail: toDelta's denseAbove, calibrated on the first
+       warm-up frames)] [--inputs TxD,... (each variant with these input change tests: toDelta's inputThreshold T
+       and dilation D)] [--profile-calls (keep every kernel call of the profiled frames in the results)]
+       [--video NAME (what the frames under TFJS_DELTA_VTEST_FRAMES are, when not vtest.avi's)]
+       [--state-precision fp32,fp16 (each variant with each: toDelta's statePrecision; default fp32)]
+       [--threshold-map FILE (PoseNet also with per-layer thresholds relative to activation scales calibrated on the
+       first warm-up frames, input test dilated 7 x 7: a JSON map by layer name, saveThresholds' JSON, or a
+       tune_pck.ts result, whose tuned map is taken; with each --dense-above too)]
+       [--noise-floor a,b (the dense model's own fidelity floor: its outputs on each frame plus uniform noise of
+       +-a in its input units, scored against its outputs on the frame as the delta variants are)]
+  node dist/benchmarks/models/delta_vtest.js report <results.json> [<cuda_delta.json>]   markdown table + PNG plots`;
 
 // ---- timing ---------------------------------------------------------------------------------
 
@@ -285,16 +289,6 @@ const MODELS: {[name: string]: ModelSpec} = {
 
 // ---- state bytes ----------------------------------------------------------------------------
 
-/** `model` with its batch norms folded into the convs (toDense of its delta model), as dense tails run it. */
-export function foldedDenseOf(model: tfl.LayersModel): tfl.LayersModel {
-  const delta = toDelta(model, {threshold: 0});
-  try {
-    return toDense(delta);
-  } finally {
-    delta.dispose();
-  }
-}
-
 /** Bytes of the per-stream buffers (accumulated input / output, residual) of every delta layer of `model`. */
 export function deltaStateBytes(model: tfl.LayersModel): {bytes: number; tensors: number; layers: number} {
   // 'cuda' keeps half-precision state in 2 bytes an element.
@@ -354,6 +348,8 @@ interface Args {
   thresholdMap: {file: string; thresholds: {[layer: string]: number}} | null;
   /** Every variant with each of these delta state precisions (toDelta's statePrecision). */
   statePrecisions: StatePrecision[];
+  /** Amplitudes of uniform noise (the model's input units) for the dense model's own fidelity floor. */
+  noiseFloor: number[];
 }
 
 /** The per-layer map in a JSON file: a plain map, saveThresholds' {thresholds, scales}, or a tune_pck.ts result. */
@@ -401,9 +397,14 @@ function parseRunArgs(argv: string[]): Args {
     inputs: [],
     video: 'vtest.avi (opencv-doc), frames from the start, area-scaled, RGB',
     statePrecisions: ['fp32'],
+    noiseFloor: [],
   };
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i];
+    if (flag === '--help' || flag === '-h') {
+      console.log(USAGE);
+      process.exit(0);
+    }
     if (flag === '--quick') {
       Object.assign(args, {frames: 3, warmup: 1, statsFrames: 3, sizes: [[64, 64]]});
       continue;
@@ -447,7 +448,8 @@ function parseRunArgs(argv: string[]): Args {
       if (!args.statePrecisions.every((p) => p === 'fp32' || p === 'fp16'))
         throw new Error(`--state-precision: expected fp32 and/or fp16, got ${value}`);
     } else if (flag === '--threshold-map') args.thresholdMap = {file: value, thresholds: readThresholdMap(value)};
-    else throw new Error(`unknown argument ${flag}`);
+    else if (flag === '--noise-floor') args.noiseFloor = value.split(',').map(Number);
+    else throw new Error(`unknown argument ${flag} (--help lists them)`);
   }
   for (const m of args.models)
     if (MODELS[m] == null) throw new Error(`unknown model ${m} (known: ${Object.keys(MODELS).join(', ')})`);
@@ -458,6 +460,7 @@ function parseRunArgs(argv: string[]): Args {
     !(Number.isInteger(args.offset) && args.offset >= 0) ||
     args.sizes.some(([h, w]) => !(h > 0 && w > 0)) ||
     args.denseAbove.some((a) => !(a >= 0 && a <= 1)) ||
+    args.noiseFloor.some((a) => !(a > 0)) ||
     args.inputs.some((v) => !(v.threshold >= 0) || !(Number.isInteger(v.dilation) && v.dilation % 2 === 1))
   ) {
     throw new Error(`bad arguments: ${JSON.stringify(args)}`);
@@ -546,6 +549,8 @@ interface CaseResult {
   /** The dense model with its batch norms folded (what a dense tail runs). */
   denseFolded?: Omit<SequenceTiming, 'ms'> & {msPerFrame: number[]};
   denseProfile?: Awaited<ReturnType<typeof profileFrame>>;
+  /** --noise-floor: the dense model on each timed frame plus uniform noise, scored against it on the frame. */
+  noiseFloor?: NoiseFloor[];
   torch?: {
     medianMs: number;
     meanMs: number;
@@ -571,6 +576,52 @@ function timeStream(
   } finally {
     stream.dispose();
   }
+}
+
+interface NoiseFloor {
+  /** Half-width of the uniform noise, in the model's input units. */
+  amplitude: number;
+  agreement: number;
+  maxRel: number;
+  pck?: number;
+}
+
+/**
+ * The dense model's own fidelity floor: its outputs on every timed frame plus uniform noise of +-amplitude (seeded by
+ * the frame's index, so every variant and run sees the same noise), scored as the delta variants are: how far the
+ * decoded outputs move when every pixel moves imperceptibly, a measure of how strict a fidelity bar is for this
+ * model (a delta model's errors are not noise: they sit where changes were held back).
+ */
+function noiseFloorOf(
+  model: tfl.LayersModel,
+  frames: tf.Tensor[],
+  warmup: number,
+  amplitude: number,
+  score: (index: number, outputs: Float32Array[]) => {error: FrameError; pck?: {correct: number; total: number}},
+): NoiseFloor {
+  const errors: FrameError[] = [];
+  const pck = {correct: 0, total: 0};
+  for (let i = warmup; i < frames.length; i++) {
+    const outputs = tf.tidy(() => {
+      const noisy = tf.add(frames[i], tf.randomUniform(frames[i].shape, -amplitude, amplitude, 'float32', i));
+      const out = model.predict(noisy) as tf.Tensor | tf.Tensor[];
+      return Array.isArray(out) ? out : [out];
+    });
+    const values = outputs.map((o) => o.dataSync() as Float32Array);
+    tf.dispose(outputs);
+    const r = score(i - warmup, values);
+    errors.push(r.error);
+    if (r.pck != null) {
+      pck.correct += r.pck.correct;
+      pck.total += r.pck.total;
+    }
+  }
+  return {
+    amplitude,
+    agreement: errors.reduce((s, e) => s + e.agree, 0) / errors.reduce((s, e) => s + e.total, 0),
+    maxRel: errors.reduce((m, e) => Math.max(m, e.maxRel), 0),
+    pck: pck.total > 0 ? pck.correct / pck.total : undefined,
+  };
 }
 
 const summary = (t: SequenceTiming) => ({medianMs: t.medianMs, meanMs: t.meanMs, fps: t.fps, msPerFrame: t.ms});
@@ -625,9 +676,21 @@ async function runCase(
   });
   const channels = shapes[0][shapes[0].length - 1];
   const densePeakBytes = peakBytes();
-  // The dense model with its batch norms folded into the convs (toDense of a delta model), as delta models and
+  // One timed frame's outputs against the dense model's on the same frame: output error, and PoseNet's PCK.
+  const score = (i: number, out: Float32Array[]) => {
+    const error = compare(out[0], denseOut[i], spec.kind, channels, args.batch);
+    if (!isPose) return {error};
+    const pck = {correct: 0, total: 0};
+    posesByRow(out).forEach((poses, b) => {
+      const r = posePck(densePoses[i][b], poses, height, width);
+      pck.correct += r.correct;
+      pck.total += r.total;
+    });
+    return {error, pck};
+  };
+  // The dense model with its batch norms folded into the convs (foldBatchNorms), as delta models and
   // their dense tails run them: a second reference, so that folding's own gain is not read as delta's.
-  const foldedDense = foldedDenseOf(model);
+  const foldedDense = foldBatchNorms(model);
   const denseFolded = timeStream(foldedDense, args, frames, () => undefined);
   foldedDense.dispose();
   const denseProfile = await profileFrame(
@@ -635,6 +698,7 @@ async function runCase(
     frames[frames.length - 1],
     args.profileCalls,
   );
+  const noiseFloor = args.noiseFloor.map((amplitude) => noiseFloorOf(model, frames, args.warmup, amplitude, score));
   const result: CaseResult = {
     model: spec.name,
     description: spec.description,
@@ -644,6 +708,7 @@ async function runCase(
     densePeakBytes,
     denseFolded: summary(denseFolded),
     denseProfile,
+    noiseFloor: noiseFloor.length > 0 ? noiseFloor : undefined,
     delta: [],
   };
   const t = torch[key];
@@ -671,6 +736,7 @@ async function runCase(
           `argmax agreement ${(100 * result.torch.outputCheck.agreement).toFixed(1)}%)`
         : ''),
   );
+  for (const f of noiseFloor) console.log(`  dense + noise +-${f.amplitude}: ${fidelityText(f)}`);
 
   const thresholds = [0, ...(args.thresholds[spec.name] ?? spec.thresholds).filter((v) => v !== 0)];
   const inputs: Array<InputTest | undefined> = args.inputs.length > 0 ? args.inputs : [undefined];
@@ -715,13 +781,12 @@ async function runCase(
     const errors: FrameError[] = [];
     const pck = {correct: 0, total: 0};
     const timing = timeStream(delta, args, frames, (i, out) => {
-      errors.push(compare(out[0], denseOut[i], spec.kind, channels, args.batch));
-      if (!isPose) return;
-      posesByRow(out).forEach((poses, b) => {
-        const r = posePck(densePoses[i][b], poses, height, width);
-        pck.correct += r.correct;
-        pck.total += r.total;
-      });
+      const r = score(i, out);
+      errors.push(r.error);
+      if (r.pck != null) {
+        pck.correct += r.pck.correct;
+        pck.total += r.pck.total;
+      }
     });
     const stateBytes = deltaStateBytes(delta);
     const peak = peakBytes();
@@ -899,15 +964,27 @@ type Result = {
   frames: number;
   warmup: number;
   batch?: number;
+  video?: string;
   cases: CaseResult[];
 };
+
+/** A fidelity as the results state it: argmax agreement, and PoseNet's PCK. */
+function fidelityText(f: {agreement: number; pck?: number}): string {
+  return `agreement ${(100 * f.agreement).toFixed(2)}%${f.pck != null ? `, PCK ${(100 * f.pck).toFixed(1)}%` : ''}`;
+}
+
+/**
+ * What skipping a share of the multiply-adds could buy at most: the dense time over the share left, with every delta
+ * kernel as efficient as dense per multiply-add and no state, mask or launch costs.
+ */
+export const macCeiling = (skippedMacShare: number): number => 1 / Math.max(1e-9, 1 - skippedMacShare);
 
 export function markdown(r: Result): string {
   const lines = [
     `End to end on vtest.avi, batch ${r.batch ?? 1}, '${r.backend}'${r.gpu ? ` on ${r.gpu}` : ''}, TF32 allowed on both sides; ` +
       `${r.frames} consecutive frames after ${r.warmup} warm-up, FPS = 1000 / mean ms per call (predict + read outputs; a call is one frame of each stream).`,
     '',
-    '| model | size | threshold | FPS delta | FPS dense | FPS PyTorch | delta/dense (BN folded) | delta/PyTorch | agreement | PCK | mean abs diff | max rel diff | MACs skipped | state / call |',
+    '| model | size | threshold | FPS delta | FPS dense | FPS PyTorch | delta/dense (BN folded) | delta/PyTorch | agreement | PCK | mean abs diff | max rel diff | MACs skipped (ceiling) | state / call |',
     '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|',
   ];
   const f = (v: number | undefined, d = 1) => (v == null ? '-' : v.toFixed(d));
@@ -918,14 +995,29 @@ export function markdown(r: Result): string {
           `${f(d.timing.fps)} | ${f(c.dense.fps)} | ${f(c.torch?.fps)} | ` +
           `${f(d.speedupVsDense, 2)}x (${f(d.speedupVsDenseFolded, 2)}x) | ${d.speedupVsTorch == null ? '-' : `${d.speedupVsTorch.toFixed(2)}x`} | ` +
           `${(100 * d.error.agreement).toFixed(2)}% | ${d.error.pck == null ? '-' : `${(100 * d.error.pck).toFixed(1)}%`} | ${d.error.meanAbs.toExponential(2)} | ${d.error.maxRel.toExponential(2)} | ` +
-          `${(100 * d.stats.skippedMacShare).toFixed(1)}% | ${(d.stateBytes.bytes / 2 ** 20).toFixed(1)} MiB |`,
+          `${(100 * d.stats.skippedMacShare).toFixed(1)}% (${macCeiling(d.stats.skippedMacShare).toFixed(2)}x) | ${(d.stateBytes.bytes / 2 ** 20).toFixed(1)} MiB |`,
       );
     }
+  }
+  const floors = r.cases.filter((c) => c.noiseFloor != null);
+  if (floors.length > 0) {
+    lines.push(
+      '',
+      'The dense model on the same frames plus uniform noise (how far its outputs move when every pixel moves imperceptibly): ' +
+        floors
+          .map(
+            (c) =>
+              `${c.model} ${c.size[1]}x${c.size[0]}: ` +
+              c.noiseFloor!.map((f) => `+-${f.amplitude} ${fidelityText(f)}`).join('; '),
+          )
+          .join('; '),
+    );
   }
   lines.push(
     '',
     'Targets: delta >= 4x PyTorch eager and >= 3x dense at >= 99% keypoint agreement. ' +
-      'Agreement: heatmap argmax per joint (pose models), top-1 class (MobileNetV2), against the dense model on the same frame.',
+      'Agreement: heatmap argmax per joint (pose models), top-1 class (MobileNetV2), against the dense model on the same frame. ' +
+      'Ceiling: 1 / (1 - MACs skipped), what the skipped multiply-adds would buy with no state, mask or launch costs.',
   );
   const checks = r.cases.filter((c) => c.torch?.outputCheck != null);
   if (checks.length > 0) {
@@ -942,6 +1034,67 @@ export function markdown(r: Result): string {
     );
   }
   return lines.join('\n');
+}
+
+/**
+ * Fidelity against skipped multiply-adds, a point per all-delta variant (dense tails left out: their share is of
+ * the all-delta model's), the dense model's noise floors as horizontal rules; PCK for PoseNet, else agreement.
+ */
+function fidelitySpec(r: Result): object {
+  const fidelity = (f: {agreement: number; pck?: number}) => f.pck ?? f.agreement;
+  const panel = (c: CaseResult) =>
+    `${c.model} ${c.size[1]}x${c.size[0]} (${c.model === 'posenet' ? 'PCK' : 'agreement'})`;
+  const points = r.cases.flatMap((c) =>
+    c.delta
+      .filter((d) => d.denseAbove == null && d.threshold != null)
+      .map((d) => ({
+        panel: panel(c),
+        input: d.input != null ? `input ${d.input.threshold}x${d.input.dilation}` : 'input = threshold',
+        threshold: d.threshold,
+        skipped: d.stats.skippedMacShare,
+        fidelity: fidelity(d.error),
+      })),
+  );
+  const floors = r.cases.flatMap((c) =>
+    (c.noiseFloor ?? []).map((f) => ({
+      panel: panel(c),
+      label: `dense + noise +-${f.amplitude}`,
+      fidelity: fidelity(f),
+    })),
+  );
+  return {
+    title: `Fidelity vs multiply-adds skipped on ${(r.video ?? 'vtest.avi').split(' ')[0]} (${r.gpu ?? r.backend}, batch ${r.batch ?? 1})`,
+    facet: {field: 'panel', type: 'nominal', title: null},
+    columns: 2,
+    data: {values: [...points.map((p) => ({...p, kind: 'delta'})), ...floors.map((f) => ({...f, kind: 'floor'}))]},
+    spec: {
+      width: 420,
+      height: 260,
+      layer: [
+        {
+          transform: [{filter: "datum.kind === 'delta'"}],
+          mark: {type: 'line', point: true},
+          encoding: {
+            x: {field: 'skipped', type: 'quantitative', title: 'multiply-adds skipped', axis: {format: '%'}},
+            y: {field: 'fidelity', type: 'quantitative', title: 'fidelity', axis: {format: '%'}, scale: {zero: false}},
+            color: {field: 'input', type: 'nominal', title: 'input test'},
+            order: {field: 'threshold', type: 'quantitative'},
+          },
+        },
+        {
+          transform: [{filter: "datum.kind === 'floor'"}],
+          mark: {type: 'rule', strokeDash: [4, 3], color: 'gray'},
+          encoding: {y: {field: 'fidelity', type: 'quantitative'}},
+        },
+        {
+          transform: [{filter: "datum.kind === 'floor'"}],
+          mark: {type: 'text', align: 'left', dx: 4, dy: -6, color: 'gray'},
+          encoding: {y: {field: 'fidelity', type: 'quantitative'}, x: {value: 0}, text: {field: 'label'}},
+        },
+      ],
+    },
+    resolve: {scale: {y: 'independent'}},
+  };
 }
 
 async function report(resultsFile: string, kernelFile: string | undefined): Promise<void> {
@@ -980,6 +1133,10 @@ async function report(resultsFile: string, kernelFile: string | undefined): Prom
   };
   await renderVegaLitePng(densitySpec, `${base}_density.png`, 1100);
   const files = [`${base}.md`, `${base}_density.png`];
+  if (r.cases.some((c) => c.noiseFloor != null)) {
+    await renderVegaLitePng(fidelitySpec(r), `${base}_fidelity.png`, 1000);
+    files.push(`${base}_fidelity.png`);
+  }
   if (kernelFile != null) {
     const k = JSON.parse(fs.readFileSync(kernelFile, 'utf8')) as {
       gpu: string;
@@ -1018,7 +1175,8 @@ async function main(): Promise<void> {
   if (command === 'run') await run(rest);
   else if (command === 'export-weights') await exportWeights(rest[0] ?? 'delta_vtest_weights');
   else if (command === 'report') await report(rest[0], rest[1]);
-  else throw new Error('usage: delta_vtest.js run|export-weights <dir>|report <results.json> [<cuda_delta.json>]');
+  else if (command === '--help' || command === '-h') console.log(USAGE);
+  else throw new Error(`unknown command ${command ?? '(none)'}; usage:\n${USAGE}`);
 }
 
 if (require.main === module) {

@@ -26,7 +26,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 
 import '../../src/index';
-import {denseTailLayersOf, toDelta} from '../../src/delta/to_delta';
+import {denseTailLayersOf, foldBatchNorms, toDelta} from '../../src/delta/to_delta';
 import {compileStream} from '../../src/stream/compile_stream';
 import type {CompiledStream} from '../../src/stream/compile_stream';
 import {posenet} from '../../src/models/posenet';
@@ -37,7 +37,6 @@ import {probeVideo} from '../../src/pipeline/ffmpeg';
 import {decodeRgb} from '../../data/vtest';
 import type {CudaBackend} from '../../src/backends/cuda/backend';
 import {median} from '../bench_util';
-import {foldedDenseOf} from './delta_vtest';
 
 interface Args {
   video: string;
@@ -196,7 +195,7 @@ async function main(): Promise<void> {
     ),
   );
   const model = await posenet(posenetJsonPath());
-  const folded = foldedDenseOf(model);
+  const folded = foldBatchNorms(model);
   const delta = toDelta(model, {
     threshold: 0.05,
     inputThreshold: 0.1,
