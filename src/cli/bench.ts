@@ -9,7 +9,7 @@ import * as fs from 'fs';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 
-import {getDeltaStats, setDeltaStats, toDelta} from '../delta/to_delta';
+import {foldableBatchNorms, foldBatchNorms, getDeltaStats, setDeltaStats, toDelta} from '../delta/to_delta';
 import {posenet} from '../models/posenet';
 import {nodeFileSystem} from '../io/node_file_system';
 import {posenetInputSize} from '../models/posenet_decode';
@@ -123,14 +123,17 @@ export async function benchCommand(modelName: string, input: string, options: Be
   for await (const f of readFrames(input, {width: w, height: h, maxFrames: options.frames})) {
     frames.push(tf.tidy(() => tf.add(tf.mul(tf.tensor4d(f, [1, h, w, 3], 'int32'), (hi - lo) / 255), lo)));
   }
+  const folds = foldableBatchNorms(model).length;
   console.log(
     `bench: ${isPosenet ? 'PoseNet-MobileNetV1' : modelName} at ${h}x${w}, ${frames.length} frames of ${input}, ` +
-      `backend '${tf.getBackend()}'`,
+      `backend '${tf.getBackend()}'${folds > 0 ? `; dense with its ${folds} batch norm${folds === 1 ? '' : 's'} folded` : ''}`,
   );
   const bar = progressBar('benchmarking', 'passes', 1 + 2 * options.thresholds.length);
   const rows: BenchRow[] = [];
+  // The dense reference runs its batch norms folded, as the delta models do (run does the same).
+  const denseModel = folds > 0 ? foldBatchNorms(model) : model;
   try {
-    const dense = await timedPass(model, frames, true);
+    const dense = await timedPass(denseModel, frames, true);
     rows.push({threshold: null, fps: fpsOf(dense.ms)});
     const pose = isPosenetOutputs(dense.outputs[0]);
     const classifier = isClassifierOutput(dense.outputs[0]);
@@ -192,6 +195,7 @@ export async function benchCommand(modelName: string, input: string, options: Be
   } finally {
     bar.stop();
     tf.dispose(frames);
+    if (denseModel !== model) denseModel.dispose();
     model.dispose();
   }
   const denseFps = rows[0].fps;

@@ -410,6 +410,7 @@ exec "${ffmpegBinary()}" "$@"
     const r = cli('bench', modelDir, DEFAULT_CLIP, '--frames', '3', '--thresholds', '0,0.1', '-o', prefix);
     expect(r.code, r.err).to.equal(0);
     expect(r.out).to.match(/^dense\s+[\d.]+\s+1\.00x/m);
+    expect(r.out).to.match(/dense with its 1 batch norm folded/);
     const record = JSON.parse(fs.readFileSync(`${prefix}.json`, 'utf8'));
     expect(record.rows.map((row: {threshold: number | null}) => row.threshold)).to.deep.equal([null, 0, 0.1]);
     expect(record.rows[1].deviation, 'threshold 0 equals dense').to.be.lessThan(1e-5);
