@@ -961,6 +961,8 @@ async function exportWeights(dir: string): Promise<void> {
 type Result = {
   gpu: string | null;
   backend: string;
+  /** TF32 convolutions on both sides ('cuda'); absent in results written before it was recorded. */
+  tf32?: boolean;
   frames: number;
   warmup: number;
   batch?: number;
@@ -981,7 +983,7 @@ export const macCeiling = (skippedMacShare: number): number => 1 / Math.max(1e-9
 
 export function markdown(r: Result): string {
   const lines = [
-    `End to end on vtest.avi, batch ${r.batch ?? 1}, '${r.backend}'${r.gpu ? ` on ${r.gpu}` : ''}, TF32 allowed on both sides; ` +
+    `End to end on vtest.avi, batch ${r.batch ?? 1}, '${r.backend}'${r.gpu ? ` on ${r.gpu}` : ''}${r.tf32 === false ? '' : ', TF32 allowed on both sides'}; ` +
       `${r.frames} consecutive frames after ${r.warmup} warm-up, FPS = 1000 / mean ms per call (predict + read outputs; a call is one frame of each stream).`,
     '',
     '| model | size | threshold | FPS delta | FPS dense | FPS PyTorch | delta/dense (BN folded) | delta/PyTorch | agreement | PCK | mean abs diff | max rel diff | MACs skipped (ceiling) | state / call |',
