@@ -64,8 +64,8 @@ const USAGE = `  node dist/benchmarks/models/delta_vtest.js export-weights <dir>
        [--threshold-map FILE (PoseNet also with per-layer thresholds relative to activation scales calibrated on the
        first warm-up frames, input test dilated 7 x 7: a JSON map by layer name, saveThresholds' JSON, or a
        tune_pck.ts result, whose tuned map is taken; with each --dense-above too)]
-       [--noise-floor a,b (the dense model's own fidelity floor: its outputs on each frame plus uniform noise of
-       +-a in its input units, scored against its outputs on the frame as the delta variants are)]
+       [--noise-floor a,b (how strict the fidelity bar is: the dense model on each frame plus uniform noise of +-a in
+       its input units, scored against itself on the frame as the delta variants are)]
   node dist/benchmarks/models/delta_vtest.js report <results.json> [<cuda_delta.json>]   markdown table + PNG plots`;
 
 // ---- timing ---------------------------------------------------------------------------------
@@ -348,7 +348,7 @@ interface Args {
   thresholdMap: {file: string; thresholds: {[layer: string]: number}} | null;
   /** Every variant with each of these delta state precisions (toDelta's statePrecision). */
   statePrecisions: StatePrecision[];
-  /** Amplitudes of uniform noise (the model's input units) for the dense model's own fidelity floor. */
+  /** Amplitudes of uniform noise (the model's input units) the dense model is scored under (noiseFloorOf). */
   noiseFloor: number[];
 }
 
@@ -587,7 +587,7 @@ interface NoiseFloor {
 }
 
 /**
- * The dense model's own fidelity floor: its outputs on every timed frame plus uniform noise of +-amplitude (seeded by
+ * The dense model's noise floor: its outputs on every timed frame plus uniform noise of +-amplitude (seeded by
  * the frame's index, so every variant and run sees the same noise), scored as the delta variants are: how far the
  * decoded outputs move when every pixel moves imperceptibly, a measure of how strict a fidelity bar is for this
  * model (a delta model's errors are not noise: they sit where changes were held back).
