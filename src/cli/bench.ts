@@ -20,14 +20,24 @@ import {renderVegaLitePng} from '../pipeline/chart';
 import {progressBar} from './progress';
 import {ensurePosenet} from './run';
 
+/** An input change test: toDelta's inputThreshold and dilation. */
+export interface InputTest {
+  threshold: number;
+  dilation: number;
+}
+
 export interface BenchOptions {
   frames: number;
   thresholds: number[];
+  /** Each threshold with each input test; null: the threshold itself at the input, no dilation. Default [null]. */
+  inputTests?: Array<InputTest | null>;
   output: string;
 }
 
 interface BenchRow {
   threshold: number | null; // null: dense
+  /** The input change test (absent: the threshold itself, no dilation). */
+  input?: InputTest;
   fps: number;
   macsSkipped?: number;
   deviation?: number;
@@ -64,17 +74,22 @@ async function timedPass(
 
 const fpsOf = (ms: number[]) => 1000 / (ms.slice(1).reduce((a, b) => a + b, 0) / Math.max(ms.length - 1, 1));
 
+/** How a row's input test reads in the table and the plot. */
+const inputLabel = (input?: InputTest) => (input == null ? 'same' : `${input.threshold}x${input.dilation}`);
+
 async function plot(rows: BenchRow[], file: string): Promise<void> {
   const dense = rows.find((r) => r.threshold == null)!;
   const delta = rows.filter((r) => r.threshold != null);
+  const several = new Set(delta.map((r) => inputLabel(r.input))).size > 1;
+  const seriesOf = (r: BenchRow) => (several ? `delta, input ${inputLabel(r.input)}` : 'delta');
   const speed = delta
-    .map((r) => ({threshold: r.threshold, series: 'delta', fps: r.fps}))
+    .map((r) => ({threshold: r.threshold, series: seriesOf(r), fps: r.fps}))
     .concat(delta.map((r) => ({threshold: r.threshold, series: 'dense', fps: dense.fps})));
   const layers = delta.flatMap((r) =>
     (r.layers ?? []).map((l, i) => ({
       layer: i,
       name: l.name,
-      threshold: String(r.threshold),
+      threshold: several ? `${r.threshold}, input ${inputLabel(r.input)}` : String(r.threshold),
       active: l.activeFraction,
     })),
   );
@@ -128,7 +143,11 @@ export async function benchCommand(modelName: string, input: string, options: Be
     `bench: ${isPosenet ? 'PoseNet-MobileNetV1' : modelName} at ${h}x${w}, ${frames.length} frames of ${input}, ` +
       `backend '${tf.getBackend()}'${folds > 0 ? `; dense with its ${folds} batch norm${folds === 1 ? '' : 's'} folded` : ''}`,
   );
-  const bar = progressBar('benchmarking', 'passes', 1 + 2 * options.thresholds.length);
+  const bar = progressBar(
+    'benchmarking',
+    'passes',
+    1 + 2 * options.thresholds.length * (options.inputTests ?? [null]).length,
+  );
   const rows: BenchRow[] = [];
   // The dense reference runs its batch norms folded, as the delta models do (run does the same).
   const denseModel = folds > 0 ? foldBatchNorms(model) : model;
@@ -139,8 +158,11 @@ export async function benchCommand(modelName: string, input: string, options: Be
     const classifier = isClassifierOutput(dense.outputs[0]);
     const densePoses: Pose[][] = pose ? dense.outputs.map((o) => posesOf(o, h, w)) : [];
     bar.update(1);
-    for (const [k, threshold] of options.thresholds.entries()) {
-      const delta = toDelta(model, {threshold});
+    const variants = options.thresholds.flatMap((threshold) =>
+      (options.inputTests ?? [null]).map((input) => ({threshold, input: input ?? undefined})),
+    );
+    for (const [k, {threshold, input}] of variants.entries()) {
+      const delta = toDelta(model, {threshold, inputThreshold: input?.threshold, dilation: input?.dilation});
       // Timing pass without statistics (they read masks back), then a pass that records them.
       const timing = await timedPass(delta, frames, false);
       bar.update(2 + 2 * k);
@@ -180,6 +202,7 @@ export async function benchCommand(modelName: string, input: string, options: Be
       const n = Math.max(frames.length - 1, 1);
       rows.push({
         threshold,
+        input,
         fps: fpsOf(timing.ms),
         macsSkipped: skipped / n,
         deviation,
@@ -201,12 +224,13 @@ export async function benchCommand(modelName: string, input: string, options: Be
   const denseFps = rows[0].fps;
   const pct = (v?: number) => (v == null ? '-' : `${(100 * v).toFixed(1)}%`);
   console.log(
-    `\n${'threshold'.padEnd(10)}${'frames/s'.padStart(10)}${'speed-up'.padStart(10)}${'MACs skipped'.padStart(14)}` +
-      `${'deviation'.padStart(11)}${'PCK / top-1'.padStart(14)}`,
+    `\n${'threshold'.padEnd(10)}${'input'.padEnd(10)}${'frames/s'.padStart(10)}${'speed-up'.padStart(10)}` +
+      `${'MACs skipped'.padStart(14)}${'deviation'.padStart(11)}${'PCK / top-1'.padStart(14)}`,
   );
   for (const r of rows) {
     console.log(
-      `${(r.threshold == null ? 'dense' : String(r.threshold)).padEnd(10)}${r.fps.toFixed(2).padStart(10)}` +
+      `${(r.threshold == null ? 'dense' : String(r.threshold)).padEnd(10)}` +
+        `${(r.threshold == null ? '' : inputLabel(r.input)).padEnd(10)}${r.fps.toFixed(2).padStart(10)}` +
         `${`${(r.fps / denseFps).toFixed(2)}x`.padStart(10)}${pct(r.macsSkipped).padStart(14)}` +
         `${(r.deviation == null ? '-' : r.deviation.toExponential(2)).padStart(11)}${pct(r.pck ?? r.top1Agreement).padStart(14)}`,
     );

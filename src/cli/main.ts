@@ -13,6 +13,7 @@ import {videoOutputProblem, writableFolderProblem} from '../pipeline/ffmpeg';
 
 import {BackendChoice, chooseBackend} from './backend';
 import {benchCommand} from './bench';
+import type {InputTest} from './bench';
 import {convertCommand} from './convert';
 import {runDemo} from './demo';
 import {flavrWeightsProblem, interpolateCommand, InterpolateCommandOptions} from './interpolate';
@@ -58,6 +59,28 @@ function oddPositiveInt(name: string) {
       throw new InvalidArgumentError(`${name} must be an odd integer >= 1.`);
     return n;
   };
+}
+
+interface BenchCliOptions {
+  frames: number;
+  thresholds: string;
+  inputTests: Array<InputTest | null>;
+  output: string;
+}
+
+/** --input-tests: THRESHOLDxDILATION entries (dilation odd), or 'same'. */
+function inputTests(value: string): Array<InputTest | null> {
+  return value.split(',').map((entry) => {
+    if (entry === 'same') return null;
+    const m = /^(\d+(?:\.\d+)?|\.\d+)x(\d+)$/.exec(entry);
+    const dilation = m ? Number(m[2]) : NaN;
+    if (!m || dilation % 2 !== 1) {
+      throw new InvalidArgumentError(
+        `each entry is THRESHOLDxDILATION with an odd dilation (e.g. 0.1x7) or 'same'; got '${entry}'.`,
+      );
+    }
+    return {threshold: Number(m[1]), dilation};
+  });
 }
 
 function nonNegative(name: string) {
@@ -225,11 +248,20 @@ export function buildProgram(): Command {
     .option('--frames <n>', 'frames per pass', positiveInt('--frames'), 16)
     .option(
       '--thresholds <list>',
-      "comma-separated delta thresholds, each at the input and every activation (without run's dilated input test)",
+      'comma-separated delta thresholds of every activation (and of the input, unless --input-tests says otherwise)',
       '0,0.01,0.02,0.05,0.1',
     )
+    .addOption(
+      new Option(
+        '--input-tests <list>',
+        "each threshold with each of these input change tests, THRESHOLDxDILATION (run's default at --threshold t " +
+          "is 2t x 7; 'same': the threshold itself, no dilation)",
+      )
+        .argParser(inputTests)
+        .default([null], 'same'),
+    )
     .option('-o, --output <prefix>', 'writes <prefix>.json and <prefix>.png', 'tfjs-delta-bench')
-    .action(async (model: string, input: string, opts: {frames: number; thresholds: string; output: string}) => {
+    .action(async (model: string, input: string, opts: BenchCliOptions) => {
       const thresholds = opts.thresholds.split(',').map(Number);
       if (thresholds.some((t) => !(t >= 0))) throw new InvalidArgumentError('--thresholds must be numbers >= 0.');
       check('bench', [
@@ -238,7 +270,12 @@ export function buildProgram(): Command {
         ['-o', opts.output, writableFolderProblem(`${opts.output}.json`)],
       ]);
       console.log(await chooseBackend(program.opts().backend as BackendChoice));
-      await benchCommand(model, input, {frames: opts.frames, thresholds, output: opts.output});
+      await benchCommand(model, input, {
+        frames: opts.frames,
+        thresholds,
+        inputTests: opts.inputTests,
+        output: opts.output,
+      });
     });
 
   program

@@ -415,6 +415,37 @@ exec "${ffmpegBinary()}" "$@"
     expect(record.rows.map((row: {threshold: number | null}) => row.threshold)).to.deep.equal([null, 0, 0.1]);
     expect(record.rows[1].deviation, 'threshold 0 equals dense').to.be.lessThan(1e-5);
     expect(record.rows[1].layers.length).to.be.greaterThan(2);
+    // Each threshold with each input change test.
+    const tests = cli(
+      'bench',
+      modelDir,
+      DEFAULT_CLIP,
+      '--frames',
+      '3',
+      '--thresholds',
+      '0,0.1',
+      '--input-tests',
+      'same,0.3x3',
+      '-o',
+      prefix,
+    );
+    expect(tests.code, tests.err).to.equal(0);
+    expect(tests.out).to.match(/^0\.1\s+0\.3x3\s+[\d.]+\s+[\d.]+x/m);
+    type Row = {threshold: number | null; input?: {threshold: number; dilation: number}; macsSkipped?: number};
+    const rows = (JSON.parse(fs.readFileSync(`${prefix}.json`, 'utf8')).rows as Row[]).map((row) => [
+      row.threshold,
+      row.input ?? null,
+    ]);
+    expect(rows).to.deep.equal([
+      [null, null],
+      [0, null],
+      [0, {threshold: 0.3, dilation: 3}],
+      [0.1, null],
+      [0.1, {threshold: 0.3, dilation: 3}],
+    ]);
+    const bad = cli('bench', modelDir, DEFAULT_CLIP, '--input-tests', '0.1x6');
+    expect(bad.code).to.not.equal(0);
+    expect(bad.err).to.match(/--input-tests.*'0\.1x6'.*odd dilation/);
     const png = fs.readFileSync(`${prefix}.png`);
     expect(png.subarray(1, 4).toString()).to.equal('PNG');
   });
