@@ -31,6 +31,11 @@ export interface BenchOptions {
   thresholds: number[];
   /** Each threshold with each input test; null: the threshold itself at the input, no dilation. Default [null]. */
   inputTests?: Array<InputTest | null>;
+  /**
+   * Amplitudes of uniform noise (in the model's input units) to score the dense model under, against itself: how
+   * far its outputs move when every pixel moves imperceptibly, i.e. how strict a fidelity bar is for this model.
+   */
+  noise?: number[];
   output: string;
 }
 
@@ -47,6 +52,53 @@ interface BenchRow {
   top1Agreement?: number;
   logitRelError?: number;
   layers?: Array<{name: string; activeFraction: number}>;
+}
+
+/** The dense model on frames plus uniform noise, scored against itself on the frames. */
+interface NoiseRow {
+  amplitude: number;
+  deviation: number;
+  pck?: number;
+  top1Agreement?: number;
+  logitRelError?: number;
+}
+
+/**
+ * Deviation (max |y - dense| / max |dense| over frames) and the task's fidelity (PCK for PoseNet, top-1 agreement and
+ * logit error for a classifier) of one pass's outputs against the dense model's, added frame by frame.
+ */
+function fidelityTracker(
+  dense: tf.Tensor[][],
+  kind: {pose: boolean; classifier: boolean; height: number; width: number},
+) {
+  const densePoses: Pose[][] = kind.pose ? dense.map((o) => posesOf(o, kind.height, kind.width)) : [];
+  let [deviation, agreement, logitError, pckCorrect, pckTotal, frames] = [0, 0, 0, 0, 0, 0];
+  return {
+    add(i: number, first: tf.Tensor, all: tf.Tensor[]): void {
+      const ref = dense[i][0];
+      deviation = Math.max(
+        deviation,
+        tf.tidy(() => tf.div(tf.max(tf.abs(tf.sub(first, ref))), tf.maximum(tf.max(tf.abs(ref)), 1e-12)).dataSync()[0]),
+      );
+      if (kind.pose) {
+        const r = posePck(densePoses[i], posesOf(all, kind.height, kind.width), kind.height, kind.width);
+        [pckCorrect, pckTotal] = [pckCorrect + r.correct, pckTotal + r.total];
+      } else if (kind.classifier) {
+        const r = classifierAgreement(ref.dataSync(), first.dataSync(), ref.shape[1]!);
+        agreement += r.top1Agreement;
+        logitError = Math.max(logitError, r.maxRelError);
+      }
+      frames++;
+    },
+    result(): {deviation: number; pck?: number; top1Agreement?: number; logitRelError?: number} {
+      return {
+        deviation,
+        pck: kind.pose && pckTotal > 0 ? pckCorrect / pckTotal : undefined,
+        top1Agreement: kind.classifier ? agreement / Math.max(frames, 1) : undefined,
+        logitRelError: kind.classifier ? logitError : undefined,
+      };
+    },
+  };
 }
 
 function firstOutput(result: tf.Tensor | tf.Tensor[]): {first: tf.Tensor; all: tf.Tensor[]} {
@@ -148,16 +200,31 @@ export async function benchCommand(modelName: string, input: string, options: Be
     'passes',
     1 + 2 * options.thresholds.length * (options.inputTests ?? [null]).length,
   );
+  // (noise passes are not counted: they run right after the dense pass, one predict a frame each)
   const rows: BenchRow[] = [];
+  const noiseRows: NoiseRow[] = [];
   // The dense reference runs its batch norms folded, as the delta models do (run does the same).
   const denseModel = folds > 0 ? foldBatchNorms(model) : model;
   try {
     const dense = await timedPass(denseModel, frames, true);
     rows.push({threshold: null, fps: fpsOf(dense.ms)});
-    const pose = isPosenetOutputs(dense.outputs[0]);
-    const classifier = isClassifierOutput(dense.outputs[0]);
-    const densePoses: Pose[][] = pose ? dense.outputs.map((o) => posesOf(o, h, w)) : [];
+    const kind = {
+      pose: isPosenetOutputs(dense.outputs[0]),
+      classifier: isClassifierOutput(dense.outputs[0]),
+      height: h,
+      width: w,
+    };
     bar.update(1);
+    for (const amplitude of options.noise ?? []) {
+      const tracker = fidelityTracker(dense.outputs, kind);
+      for (const [i, x] of frames.entries()) {
+        const noisy = tf.tidy(() => tf.add(x, tf.randomUniform(x.shape, -amplitude, amplitude, 'float32', i + 1)));
+        const {first, all} = firstOutput(denseModel.predict(noisy) as tf.Tensor | tf.Tensor[]);
+        tracker.add(i, first, all);
+        tf.dispose([noisy, ...all]);
+      }
+      noiseRows.push({amplitude, ...tracker.result()});
+    }
     const variants = options.thresholds.flatMap((threshold) =>
       (options.inputTests ?? [null]).map((input) => ({threshold, input: input ?? undefined})),
     );
@@ -169,12 +236,8 @@ export async function benchCommand(modelName: string, input: string, options: Be
       delta.resetStates();
       setDeltaStats(delta, true);
       const layerSums = new Map<string, number>();
-      let skipped = 0,
-        deviation = 0,
-        agreement = 0,
-        logitError = 0,
-        pckCorrect = 0,
-        pckTotal = 0;
+      let skipped = 0;
+      const tracker = fidelityTracker(dense.outputs, kind);
       for (const [i, x] of frames.entries()) {
         const {first, all} = firstOutput(delta.predict(x) as tf.Tensor | tf.Tensor[]);
         const stats = getDeltaStats(delta);
@@ -182,21 +245,7 @@ export async function benchCommand(modelName: string, input: string, options: Be
           skipped += stats.skippedShare;
           for (const l of stats.layers) layerSums.set(l.name, (layerSums.get(l.name) ?? 0) + l.activeFraction);
         }
-        const ref = dense.outputs[i][0];
-        deviation = Math.max(
-          deviation,
-          tf.tidy(
-            () => tf.div(tf.max(tf.abs(tf.sub(first, ref))), tf.maximum(tf.max(tf.abs(ref)), 1e-12)).dataSync()[0],
-          ),
-        );
-        if (pose) {
-          const r = posePck(densePoses[i], posesOf(all, h, w), h, w);
-          [pckCorrect, pckTotal] = [pckCorrect + r.correct, pckTotal + r.total];
-        } else if (classifier) {
-          const r = classifierAgreement(ref.dataSync(), first.dataSync(), ref.shape[1]!);
-          agreement += r.top1Agreement;
-          logitError = Math.max(logitError, r.maxRelError);
-        }
+        tracker.add(i, first, all);
         tf.dispose(all);
       }
       const n = Math.max(frames.length - 1, 1);
@@ -205,10 +254,7 @@ export async function benchCommand(modelName: string, input: string, options: Be
         input,
         fps: fpsOf(timing.ms),
         macsSkipped: skipped / n,
-        deviation,
-        pck: pose && pckTotal > 0 ? pckCorrect / pckTotal : undefined,
-        top1Agreement: classifier ? agreement / frames.length : undefined,
-        logitRelError: classifier ? logitError : undefined,
+        ...tracker.result(),
         layers: [...layerSums].map(([name, sum]) => ({name, activeFraction: sum / n})),
       });
       delta.dispose();
@@ -235,10 +281,22 @@ export async function benchCommand(modelName: string, input: string, options: Be
         `${(r.deviation == null ? '-' : r.deviation.toExponential(2)).padStart(11)}${pct(r.pck ?? r.top1Agreement).padStart(14)}`,
     );
   }
+  for (const r of noiseRows) {
+    console.log(
+      `${`dense + noise +-${r.amplitude}`.padEnd(54)}${r.deviation.toExponential(2).padStart(11)}` +
+        `${pct(r.pck ?? r.top1Agreement).padStart(14)}`,
+    );
+  }
+  if (noiseRows.length > 0) {
+    console.log(
+      'noise rows: the dense model on each frame plus uniform noise (input units), against itself on the frame: how ' +
+        'far its outputs move when every pixel moves imperceptibly, a measure of how strict the fidelity bar is',
+    );
+  }
   fs.writeFileSync(
     `${options.output}.json`,
     JSON.stringify(
-      {model: modelName, input, backend: tf.getBackend(), size: [h, w], frames: frames.length, rows},
+      {model: modelName, input, backend: tf.getBackend(), size: [h, w], frames: frames.length, rows, noise: noiseRows},
       null,
       1,
     ),

@@ -65,7 +65,15 @@ interface BenchCliOptions {
   frames: number;
   thresholds: string;
   inputTests: Array<InputTest | null>;
+  noise: number[];
   output: string;
+}
+
+/** --noise: comma-separated amplitudes > 0. */
+function amplitudes(value: string): number[] {
+  const list = value.split(',').map(Number);
+  if (list.some((a) => !(a > 0))) throw new InvalidArgumentError(`amplitudes must be numbers > 0; got '${value}'.`);
+  return list;
 }
 
 /** --input-tests: THRESHOLDxDILATION entries (dilation odd), or 'same'. */
@@ -260,6 +268,15 @@ export function buildProgram(): Command {
         .argParser(inputTests)
         .default([null], 'same'),
     )
+    .addOption(
+      new Option(
+        '--noise <list>',
+        "also the dense model on each frame plus uniform noise of +- each amplitude (the model's input units), " +
+          'against itself: how strict the fidelity bar is',
+      )
+        .argParser(amplitudes)
+        .default([], 'none'),
+    )
     .option('-o, --output <prefix>', 'writes <prefix>.json and <prefix>.png', 'tfjs-delta-bench')
     .action(async (model: string, input: string, opts: BenchCliOptions) => {
       const thresholds = opts.thresholds.split(',').map(Number);
@@ -274,6 +291,7 @@ export function buildProgram(): Command {
         frames: opts.frames,
         thresholds,
         inputTests: opts.inputTests,
+        noise: opts.noise,
         output: opts.output,
       });
     });

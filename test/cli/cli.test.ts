@@ -446,6 +446,32 @@ exec "${ffmpegBinary()}" "$@"
     const bad = cli('bench', modelDir, DEFAULT_CLIP, '--input-tests', '0.1x6');
     expect(bad.code).to.not.equal(0);
     expect(bad.err).to.match(/--input-tests.*'0\.1x6'.*odd dilation/);
+    // The dense model against itself under noise: a small amplitude moves its outputs less than a large one.
+    const noise = cli(
+      'bench',
+      modelDir,
+      DEFAULT_CLIP,
+      '--frames',
+      '3',
+      '--thresholds',
+      '0',
+      '--noise',
+      '0.001,0.1',
+      '-o',
+      prefix,
+    );
+    expect(noise.code, noise.err).to.equal(0);
+    expect(noise.out).to.match(/^dense \+ noise \+-0\.1\s+\d\.\d\de-\d/m);
+    const floor = JSON.parse(fs.readFileSync(`${prefix}.json`, 'utf8')).noise as Array<{
+      amplitude: number;
+      deviation: number;
+    }>;
+    expect(floor.map((f) => f.amplitude)).to.deep.equal([0.001, 0.1]);
+    expect(floor[0].deviation).to.be.greaterThan(0);
+    expect(floor[0].deviation).to.be.lessThan(floor[1].deviation);
+    expect(cli('bench', modelDir, DEFAULT_CLIP, '--noise', '0').err).to.match(
+      /--noise.*amplitudes must be numbers > 0/,
+    );
     const png = fs.readFileSync(`${prefix}.png`);
     expect(png.subarray(1, 4).toString()).to.equal('PNG');
   });
