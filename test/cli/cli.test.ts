@@ -416,19 +416,8 @@ exec "${ffmpegBinary()}" "$@"
     expect(record.rows[1].deviation, 'threshold 0 equals dense').to.be.lessThan(1e-5);
     expect(record.rows[1].layers.length).to.be.greaterThan(2);
     // Each threshold with each input change test.
-    const tests = cli(
-      'bench',
-      modelDir,
-      DEFAULT_CLIP,
-      '--frames',
-      '3',
-      '--thresholds',
-      '0,0.1',
-      '--input-tests',
-      'same,0.3x3',
-      '-o',
-      prefix,
-    );
+    const bench = (...args: string[]) => cli('bench', modelDir, DEFAULT_CLIP, '--frames', '3', ...args, '-o', prefix);
+    const tests = bench('--thresholds', '0,0.1', '--input-tests', 'same,0.3x3');
     expect(tests.code, tests.err).to.equal(0);
     expect(tests.out).to.match(/^0\.1\s+0\.3x3\s+[\d.]+\s+[\d.]+x/m);
     type Row = {threshold: number | null; input?: {threshold: number; dilation: number}; macsSkipped?: number};
@@ -447,19 +436,7 @@ exec "${ffmpegBinary()}" "$@"
     expect(bad.code).to.not.equal(0);
     expect(bad.err).to.match(/--input-tests.*'0\.1x6'.*odd dilation/);
     // The dense model against itself under noise: a small amplitude moves its outputs less than a large one.
-    const noise = cli(
-      'bench',
-      modelDir,
-      DEFAULT_CLIP,
-      '--frames',
-      '3',
-      '--thresholds',
-      '0',
-      '--noise',
-      '0.001,0.1',
-      '-o',
-      prefix,
-    );
+    const noise = bench('--thresholds', '0', '--noise', '0.001,0.1');
     expect(noise.code, noise.err).to.equal(0);
     expect(noise.out).to.match(/^dense \+ noise \+-0\.1\s+\d\.\d\de-\d/m);
     const floor = JSON.parse(fs.readFileSync(`${prefix}.json`, 'utf8')).noise as Array<{
