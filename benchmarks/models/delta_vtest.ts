@@ -37,6 +37,7 @@ import {
   foldBatchNorms,
   getDeltaStats,
   setDeltaStats,
+  speedupCeiling,
   toDelta,
 } from '../../src/delta/to_delta';
 import {renderVegaLitePng} from '../../src/pipeline/chart';
@@ -48,6 +49,7 @@ import {posenetJsonPath} from '../../src/io/cache';
 import {posePck, posesOf} from '../../src/pipeline/fidelity';
 import type {StatePrecision} from '../../src/ops/kernel_names';
 import type {Pose} from '../../src/models/posenet_decode';
+import type {InputTest} from '../../src/delta/to_delta';
 
 const POSENET_JSON = posenetJsonPath();
 
@@ -366,11 +368,6 @@ function readThresholdMap(file: string): {[layer: string]: number} {
 
 /** Dilation of the input change test of the map variants (tune_pck.ts tunes with it). */
 const MAP_DILATION = 7;
-
-interface InputTest {
-  threshold: number;
-  dilation: number;
-}
 
 function parseRunArgs(argv: string[]): Args {
   const args: Args = {
@@ -975,12 +972,6 @@ function fidelityText(f: {agreement: number; pck?: number}): string {
   return `agreement ${(100 * f.agreement).toFixed(2)}%${f.pck != null ? `, PCK ${(100 * f.pck).toFixed(1)}%` : ''}`;
 }
 
-/**
- * What skipping a share of the multiply-adds could buy at most: the dense time over the share left, with every delta
- * kernel as efficient as dense per multiply-add and no state, mask or launch costs.
- */
-export const macCeiling = (skippedMacShare: number): number => 1 / Math.max(1e-9, 1 - skippedMacShare);
-
 export function markdown(r: Result): string {
   const lines = [
     `End to end on vtest.avi, batch ${r.batch ?? 1}, '${r.backend}'${r.gpu ? ` on ${r.gpu}` : ''}${r.tf32 === false ? '' : ', TF32 allowed on both sides'}; ` +
@@ -997,7 +988,7 @@ export function markdown(r: Result): string {
           `${f(d.timing.fps)} | ${f(c.dense.fps)} | ${f(c.torch?.fps)} | ` +
           `${f(d.speedupVsDense, 2)}x (${f(d.speedupVsDenseFolded, 2)}x) | ${d.speedupVsTorch == null ? '-' : `${d.speedupVsTorch.toFixed(2)}x`} | ` +
           `${(100 * d.error.agreement).toFixed(2)}% | ${d.error.pck == null ? '-' : `${(100 * d.error.pck).toFixed(1)}%`} | ${d.error.meanAbs.toExponential(2)} | ${d.error.maxRel.toExponential(2)} | ` +
-          `${(100 * d.stats.skippedMacShare).toFixed(1)}% (${macCeiling(d.stats.skippedMacShare).toFixed(2)}x) | ${(d.stateBytes.bytes / 2 ** 20).toFixed(1)} MiB |`,
+          `${(100 * d.stats.skippedMacShare).toFixed(1)}% (${speedupCeiling(d.stats.skippedMacShare).toFixed(2)}x) | ${(d.stateBytes.bytes / 2 ** 20).toFixed(1)} MiB |`,
       );
     }
   }

@@ -10,6 +10,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 
 import {foldableBatchNorms, foldBatchNorms, getDeltaStats, setDeltaStats, toDelta} from '../delta/to_delta';
+import type {InputTest} from '../delta/to_delta';
 import {posenet} from '../models/posenet';
 import {nodeFileSystem} from '../io/node_file_system';
 import {posenetInputSize} from '../models/posenet_decode';
@@ -19,12 +20,6 @@ import {probeVideo, readFrames} from '../pipeline/ffmpeg';
 import {renderVegaLitePng} from '../pipeline/chart';
 import {progressBar} from './progress';
 import {ensurePosenet} from './run';
-
-/** An input change test: toDelta's inputThreshold and dilation. */
-export interface InputTest {
-  threshold: number;
-  dilation: number;
-}
 
 export interface BenchOptions {
   frames: number;

@@ -13,7 +13,7 @@ import {videoOutputProblem, writableFolderProblem} from '../pipeline/ffmpeg';
 
 import {BackendChoice, chooseBackend} from './backend';
 import {benchCommand} from './bench';
-import type {InputTest} from './bench';
+import type {InputTest} from '../delta/to_delta';
 import {convertCommand} from './convert';
 import {runDemo} from './demo';
 import {flavrWeightsProblem, interpolateCommand, InterpolateCommandOptions} from './interpolate';

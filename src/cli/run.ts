@@ -12,6 +12,7 @@ import {posenet} from '../models/posenet';
 import {posenetInputSize} from '../models/posenet_decode';
 import {nodeFileSystem} from '../io/node_file_system';
 import {FallbackVerdict, RunMode, runModelOnVideo, RunSummary} from '../pipeline/run_model';
+import {speedupCeiling} from '../delta/to_delta';
 import type {StreamPrecision} from '../stream/compile_stream';
 import type {StatePrecision} from '../ops/kernel_names';
 import {evenSize, probeVideo} from '../pipeline/ffmpeg';
@@ -81,7 +82,7 @@ export function summaryTable(s: RunSummary): string {
   // What the skipped work would buy if a delta layer cost nothing else: the speed-up's bound (of the whole model's
   // work, so not with a dense tail, whose share is of the delta layers').
   if (s.meanMacsSkipped != null && s.denseTailLayers == null)
-    rows.push(['ceiling (skipped work free)', '', `${(1 / Math.max(1e-9, 1 - s.meanMacsSkipped)).toFixed(2)}x`]);
+    rows.push(['ceiling (skipped work free)', '', `${speedupCeiling(s.meanMacsSkipped).toFixed(2)}x`]);
   if (s.denseTailLayers != null) rows.push(['layers run dense (tail)', '', `${s.denseTailLayers}`]);
   if (s.denseFoldedBatchNorms > 0) rows.push(['batch norms folded', `${s.denseFoldedBatchNorms}`, '']);
   if (s.pck != null) rows.push(['PCK vs dense (2% diagonal)', '', fmt(s.pck, 'pct')]);

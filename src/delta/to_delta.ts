@@ -109,6 +109,12 @@ export interface ToDeltaOptions {
   graph?: FromGraphModelOptions;
 }
 
+/** An input change test: toDelta's inputThreshold and dilation. */
+export interface InputTest {
+  threshold: number;
+  dilation: number;
+}
+
 export interface FoldBatchNormsOptions {
   /** Name of the folded model (default '<name>_folded'). */
   name?: string;
@@ -204,8 +210,8 @@ function adoptWeights(target: Layer, source: Layer, share: boolean): void {
 }
 
 /**
- * A fresh layer of `className` configured like `layer` (plus `overrides`), applied to `inputs`, with
- * the weights of `layer` (shared or copied) or, when given, `values` (which the new layer then owns).
+ * A fresh layer made by `make`, configured like `layer`, applied to `inputs`, with the weights of `layer` (shared or
+ * copied); with `bn`, the batch norm after `layer` folded into them (foldedWeights: a bias, weights the new layer owns).
  */
 function twin(
   make: (config: tf.serialization.ConfigDict) => Layer,
@@ -214,19 +220,19 @@ function twin(
   inputs: Sym[],
   name: string,
   share: boolean,
-  overrides: tf.serialization.ConfigDict = {},
-  values?: tf.Tensor[],
+  bn?: Layer,
 ): {created: Layer; out: Sym | Sym[]} {
-  const config: tf.serialization.ConfigDict = {...layer.getConfig(), ...overrides, name};
+  const config: tf.serialization.ConfigDict = {...layer.getConfig(), ...(bn != null ? {useBias: true} : {}), name};
   // tfjs-layers 4.22's SeparableConv2D.getConfig leaves out depthMultiplier.
   const depthMultiplier = (layer as unknown as {depthMultiplier?: number}).depthMultiplier;
   if (depthMultiplier != null && config.depthMultiplier == null) config.depthMultiplier = depthMultiplier;
   const created = make(config);
   created.setFastWeightInitDuringBuild(true);
   const out = created.apply(inputs.length === 1 ? inputs[0] : inputs, node.callArgs) as Sym | Sym[];
-  if (values == null) {
+  if (bn == null) {
     adoptWeights(created, layer, share);
   } else {
+    const values = foldedWeights(layer, bn);
     created.setWeights(values);
     tf.dispose(values);
   }
@@ -530,13 +536,9 @@ export function toDelta(source: tfl.LayersModel | GraphModelSource, options: ToD
     if (folded.has(layer)) return ins[0];
     const className = layer.getClassName();
     const name = unique(layer.name);
-    const bn = folds.get(layer);
     if (denseFrom.has(layer.name) || ins.some((sym) => denseSyms.has(sym))) {
       const dense = ins.map(densify);
-      const made =
-        bn == null
-          ? twin(deserializeAs(className), layer, node, dense, name, false)
-          : twin(deserializeAs(className), layer, node, dense, name, false, {useBias: true}, foldedWeights(layer, bn));
+      const made = twin(deserializeAs(className), layer, node, dense, name, false, folds.get(layer));
       [made.out].flat().forEach((sym) => denseSyms.add(sym));
       return made.out;
     }
@@ -548,10 +550,7 @@ export function toDelta(source: tfl.LayersModel | GraphModelSource, options: ToD
           `(supported: ${supportedList()}). Convert the part of the model before it, or replace the layer.`,
       );
     }
-    const made =
-      bn == null
-        ? twin((config) => new Twin(config), layer, node, ins, name, share)
-        : twin((config) => new Twin(config), layer, node, ins, name, share, {useBias: true}, foldedWeights(layer, bn));
+    const made = twin((config) => new Twin(config), layer, node, ins, name, share, folds.get(layer));
     configure(made.created);
     created.push(made.created);
     sourceNames.set(made.created, layer.name);
@@ -626,12 +625,7 @@ export function foldBatchNorms(model: tfl.LayersModel, options: FoldBatchNormsOp
   const inputs = freshInputs(model, unique);
   const outputs = rebuildGraph(model, inputs, (layer, node, ins) => {
     if (folded.has(layer)) return ins[0];
-    const bn = folds.get(layer);
-    const make = deserializeAs(layer.getClassName());
-    const name = unique(layer.name);
-    return bn == null
-      ? twin(make, layer, node, ins, name, false).out
-      : twin(make, layer, node, ins, name, false, {useBias: true}, foldedWeights(layer, bn)).out;
+    return twin(deserializeAs(layer.getClassName()), layer, node, ins, unique(layer.name), false, folds.get(layer)).out;
   });
   return tfl.model({inputs, outputs, name: options.name ?? `${model.name}_folded`});
 }
@@ -655,6 +649,12 @@ export interface LayerStats {
   macs: number;
   macsSkipped: number;
 }
+
+/**
+ * What skipping `skippedShare` of a model's multiply-adds could buy at most: the dense time over the share left, as
+ * if every delta kernel were as efficient as dense per multiply-add and cost no state, mask or launch.
+ */
+export const speedupCeiling = (skippedShare: number): number => 1 / Math.max(1e-9, 1 - skippedShare);
 
 export interface DeltaFrameStats {
   /** Per delta layer, for the last frame (layers that did not run are left out). */

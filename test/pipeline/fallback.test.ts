@@ -49,6 +49,35 @@ function classifier(seed: number): tfl.LayersModel {
   return model;
 }
 
+/**
+ * runModelOnVideo of `model` over movingPatchVideo(count, seed) with `options` on top of this file's defaults,
+ * keeping each frame's results (its top classes).
+ */
+async function runPatchVideo(
+  model: tfl.LayersModel,
+  seed: number,
+  count: number,
+  options: Pick<RunOptions, 'mode'> & Partial<RunOptions>,
+): Promise<{summary: Awaited<ReturnType<typeof runModelOnVideo>>; results: FrameResults[]}> {
+  const results: FrameResults[] = [];
+  const summary = await runModelOnVideo({
+    input: 'moving patch',
+    model,
+    threshold: 0.05,
+    height: H,
+    width: W,
+    range: [0, 1],
+    precision: 'fp32',
+    results: true,
+    source: movingPatchVideo(count, seed),
+    onFrame: (_record, _info, r) => {
+      results.push(r!);
+    },
+    ...options,
+  });
+  return {summary, results};
+}
+
 describe('fallbackVerdict', () => {
   it('compares the medians of the two sides; kept exactly at minSpeedup', () => {
     const v = fallbackVerdict([10, 30, 20, 99], [5, 40, 10, 11], 1, 4);
@@ -73,30 +102,8 @@ describeEachBackend('runModelOnVideo: the measured fallback', (backend) => {
   });
   after(() => model.dispose());
 
-  const run = async (
-    mode: RunOptions['mode'],
-    count: number,
-    fallback?: RunOptions['fallback'],
-  ): Promise<{summary: Awaited<ReturnType<typeof runModelOnVideo>>; results: FrameResults[]}> => {
-    const results: FrameResults[] = [];
-    const summary = await runModelOnVideo({
-      input: 'moving patch',
-      model,
-      mode,
-      threshold: 0.05,
-      height: H,
-      width: W,
-      range: [0, 1],
-      precision: 'fp32',
-      results: true,
-      fallback,
-      source: movingPatchVideo(count, seed),
-      onFrame: (_record, _info, r) => {
-        results.push(r!);
-      },
-    });
-    return {summary, results};
-  };
+  const run = (mode: RunOptions['mode'], count: number, fallback?: RunOptions['fallback']) =>
+    runPatchVideo(model, seed, count, {mode, fallback});
 
   it("drops a delta model that does not pay: the dense model serves the delta side, results equal a dense run's", async () => {
     const count = firstTimed + 4 + 5;
@@ -194,27 +201,8 @@ describeEachBackend('runModelOnVideo: the dense side with its batch norms folded
   });
   after(() => model.dispose());
 
-  const run = async (mode: RunOptions['mode'], foldBatchNorms?: boolean, fallback?: RunOptions['fallback']) => {
-    const results: FrameResults[] = [];
-    const summary = await runModelOnVideo({
-      input: 'moving patch',
-      model,
-      mode,
-      threshold: 0,
-      height: H,
-      width: W,
-      range: [0, 1],
-      precision: 'fp32',
-      results: true,
-      foldBatchNorms,
-      fallback,
-      source: movingPatchVideo(6, seed),
-      onFrame: (_record, _info, r) => {
-        results.push(r!);
-      },
-    });
-    return {summary, results};
-  };
+  const run = (mode: RunOptions['mode'], foldBatchNorms?: boolean, fallback?: RunOptions['fallback']) =>
+    runPatchVideo(model, seed, 6, {mode, threshold: 0, foldBatchNorms, fallback});
 
   it('folds by default, gives the unfolded outputs to rounding, and folds nothing when told not to', async () => {
     const before = model.getWeights().map((w) => w.clone());
