@@ -60,6 +60,7 @@ export {getDefaultThreshold, isDeltaLayer, setDefaultThreshold} from './delta/la
 export type {DeltaLayer, LayerFrameStats} from './delta/layers/base';
 export {
   deltaLayersOf,
+  foldableActivations,
   foldableBatchNorms,
   foldBatchNorms,
   getDeltaStats,

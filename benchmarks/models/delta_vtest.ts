@@ -61,6 +61,7 @@ const USAGE = `  node dist/benchmarks/models/delta_vtest.js export-weights <dir>
        [--dense-above a,b (also each threshold with a dense tail: toDelta's denseAbove, calibrated on the first
        warm-up frames)] [--inputs TxD,... (each variant with these input change tests: toDelta's inputThreshold T
        and dilation D)] [--profile-calls (keep every kernel call of the profiled frames in the results)]
+       [--no-fold-activations (toDelta and the folded dense reference keep activation layers apart)]
        [--video NAME (what the frames under TFJS_DELTA_VTEST_FRAMES are, when not vtest.avi's)]
        [--state-precision fp32,fp16 (each variant with each: toDelta's statePrecision; default fp32)]
        [--threshold-map FILE (PoseNet also with per-layer thresholds relative to activation scales calibrated on the
@@ -337,6 +338,8 @@ interface Args {
   compiled: boolean;
   /** Keep every kernel call of the profiled frames (name, input shapes, time) in the results. */
   profileCalls: boolean;
+  /** toDelta's and foldBatchNorms' foldActivations (--no-fold-activations: false). */
+  foldActivations: boolean;
   /** Streams per call: stream b starts offset x b frames later in the clip. */
   batch: number;
   offset: number;
@@ -388,6 +391,7 @@ function parseRunArgs(argv: string[]): Args {
     out: path.join('benchmarks', 'results', 'delta_vtest.json'),
     compiled: false,
     profileCalls: false,
+    foldActivations: true,
     batch: 1,
     offset: 37,
     denseAbove: [],
@@ -412,6 +416,10 @@ function parseRunArgs(argv: string[]): Args {
     }
     if (flag === '--profile-calls') {
       args.profileCalls = true;
+      continue;
+    }
+    if (flag === '--no-fold-activations') {
+      args.foldActivations = false;
       continue;
     }
     const value = argv[++i];
@@ -687,7 +695,7 @@ async function runCase(
   };
   // The dense model with its batch norms folded into the convs (foldBatchNorms), as delta models and
   // their dense tails run them: a second reference, so that folding's own gain is not read as delta's.
-  const foldedDense = foldBatchNorms(model);
+  const foldedDense = foldBatchNorms(model, {foldActivations: args.foldActivations});
   const denseFolded = timeStream(foldedDense, args, frames, () => undefined);
   foldedDense.dispose();
   const denseProfile = await profileFrame(
@@ -765,6 +773,7 @@ async function runCase(
             denseAbove,
             calibrationFrames,
             statePrecision,
+            foldActivations: args.foldActivations,
           })
         : toDelta(model, {
             threshold,
@@ -773,6 +782,7 @@ async function runCase(
             denseAbove,
             calibrationFrames: denseAbove != null ? calibrationFrames : undefined,
             statePrecision,
+            foldActivations: args.foldActivations,
           });
     const denseLayers = denseAbove == null ? undefined : denseTailLayersOf(delta).map((l) => l.name);
     const errors: FrameError[] = [];
@@ -904,6 +914,7 @@ async function run(argv: string[]): Promise<void> {
     frames: args.frames,
     statsFrames: args.statsFrames,
     compiled: args.compiled,
+    foldActivations: args.foldActivations,
     batch: args.batch,
     timing:
       `wall ms per frame: ${args.compiled ? 'compiled stream step (CUDA-graph replay)' : 'predict'} + reading every ` +

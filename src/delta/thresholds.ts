@@ -19,6 +19,20 @@ export function truncatingLayers(model: tfl.LayersModel): DeltaLayer[] {
   return deltaLayersOf(model).filter((layer) => layer.truncates);
 }
 
+/**
+ * The truncating layers by name, and by the name of the activation layer each folded in (toDelta's foldActivations),
+ * so that a map written for the unfolded model still applies.
+ */
+function truncatingByName(model: tfl.LayersModel): Map<string, DeltaLayer> {
+  const byName = new Map<string, DeltaLayer>();
+  for (const layer of truncatingLayers(model)) {
+    byName.set(layer.name, layer);
+    const folded = (layer as {foldedActivation?: string | null}).foldedActivation;
+    if (folded != null && !byName.has(folded)) byName.set(folded, layer);
+  }
+  return byName;
+}
+
 /** The threshold each truncating layer uses now (its own, or the global default). */
 export function getThresholds(model: tfl.LayersModel): ThresholdMap {
   return Object.fromEntries(truncatingLayers(model).map((layer) => [layer.name, layer.effectiveThreshold()]));
@@ -35,12 +49,12 @@ export function setThresholds(model: tfl.LayersModel, thresholds: number | {[lay
     for (const layer of layers) layer.threshold = thresholds;
     return;
   }
-  const byName = new Map(layers.map((layer) => [layer.name, layer]));
+  const byName = truncatingByName(model);
   const unknown = Object.keys(thresholds).filter((name) => !byName.has(name));
   if (unknown.length > 0) {
     throw new Error(
       `setThresholds: model '${model.name}' has no truncating layer named ${unknown.map((n) => `'${n}'`).join(', ')} ` +
-        `(its truncating layers: ${[...byName.keys()].join(', ')})`,
+        `(its truncating layers: ${layers.map((l) => l.name).join(', ')})`,
     );
   }
   for (const [name, value] of Object.entries(thresholds)) {
@@ -55,7 +69,7 @@ export function getThresholdScales(model: tfl.LayersModel): {[layerName: string]
 
 /** Sets activation scales by layer name (null: absolute threshold); naming a layer that does not truncate is an error. */
 export function setThresholdScales(model: tfl.LayersModel, scales: {[layerName: string]: number | null}): void {
-  const byName = new Map(truncatingLayers(model).map((layer) => [layer.name, layer]));
+  const byName = truncatingByName(model);
   const unknown = Object.keys(scales).filter((name) => !byName.has(name));
   if (unknown.length > 0) {
     throw new Error(

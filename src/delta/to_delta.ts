@@ -87,6 +87,14 @@ export interface ToDeltaOptions {
    */
   foldBatchNorm?: boolean;
   /**
+   * Make a ReLU layer (maxValue none or 6) or an Activation layer ('relu', 'relu6') that directly follows such a
+   * linear layer (or its folded batch norm), and is the only consumer of its output, that layer's activation
+   * (default true): the conv and its truncating activation then run as one fused block, and a threshold given for
+   * the activation layer's name applies to the layer it folded into. Keras applications (MobileNetV2, ResNet)
+   * write every activation as a layer of its own.
+   */
+  foldActivations?: boolean;
+  /**
    * Layers (by the dense model's layer names) from which on the model runs dense: these layers and every
    * layer they feed are the dense model's own (batch norms still folded; their weights are copies, so that
    * disposing either model leaves the other whole), fed the accumulated values of the delta layers before
@@ -118,6 +126,8 @@ export interface InputTest {
 export interface FoldBatchNormsOptions {
   /** Name of the folded model (default '<name>_folded'). */
   name?: string;
+  /** Fold the activation layers that follow a linear layer too, as toDelta's foldActivations (default true). */
+  foldActivations?: boolean;
 }
 
 export interface ToDenseOptions {
@@ -211,7 +221,8 @@ function adoptWeights(target: Layer, source: Layer, share: boolean): void {
 
 /**
  * A fresh layer made by `make`, configured like `layer`, applied to `inputs`, with the weights of `layer` (shared or
- * copied); with `bn`, the batch norm after `layer` folded into them (foldedWeights: a bias, weights the new layer owns).
+ * copied); with a fold, the batch norm after `layer` folded into them (foldedWeights: a bias, weights the new layer
+ * owns) and the activation layer after it made its activation.
  */
 function twin(
   make: (config: tf.serialization.ConfigDict) => Layer,
@@ -220,9 +231,15 @@ function twin(
   inputs: Sym[],
   name: string,
   share: boolean,
-  bn?: Layer,
+  fold?: Fold,
 ): {created: Layer; out: Sym | Sym[]} {
-  const config: tf.serialization.ConfigDict = {...layer.getConfig(), ...(bn != null ? {useBias: true} : {}), name};
+  const bn = fold?.batchNorm;
+  const config: tf.serialization.ConfigDict = {
+    ...layer.getConfig(),
+    ...(bn != null ? {useBias: true} : {}),
+    ...(fold?.activation != null ? {activation: fold.activation.kind} : {}),
+    name,
+  };
   // tfjs-layers 4.22's SeparableConv2D.getConfig leaves out depthMultiplier.
   const depthMultiplier = (layer as unknown as {depthMultiplier?: number}).depthMultiplier;
   if (depthMultiplier != null && config.depthMultiplier == null) config.depthMultiplier = depthMultiplier;
@@ -279,6 +296,13 @@ function flattenModel(model: tfl.LayersModel): {layers: Layer[]; outputs: Set<Sy
   return {layers, outputs};
 }
 
+/** What folds into a linear layer: the batch norm after it, and the activation layer after that (or after it). */
+interface Fold {
+  batchNorm?: Layer;
+  activation?: {layer: Layer; kind: FoldedActivation};
+}
+type FoldedActivation = 'relu' | 'relu6';
+
 /**
  * The batch norms that fold: linear layer -> the batch norm after it. Both must be called once; the
  * linear layer's output must feed only that batch norm (not another layer, not a model output), be
@@ -295,17 +319,80 @@ function batchNormFolds(model: tfl.LayersModel): Map<Layer, Layer> {
     const fields = producer as unknown as LinearFields;
     const axis = (bn as unknown as BatchNormFields).axis;
     const foldable =
-      FOLDS_BATCH_NORM.has(producer.getClassName()) &&
-      producer.inboundNodes.length === 1 &&
-      producer.outboundNodes.length === 1 &&
-      producer.outboundNodes[0] === node &&
-      !outputs.has(x) &&
-      (fields.activation == null || fields.activation.getClassName() === 'linear') &&
+      isLinear(producer) &&
+      soleConsumer(producer, node, outputs) &&
       (fields.dataFormat == null || fields.dataFormat === 'channelsLast') &&
       (axis === -1 || axis === x.shape.length - 1);
     if (foldable) folds.set(producer, bn);
   }
   return folds;
+}
+
+/** A layer of the classes a batch norm or an activation folds into, called once, with no activation of its own. */
+function isLinear(layer: Layer): boolean {
+  const activation = (layer as unknown as LinearFields).activation;
+  return (
+    FOLDS_BATCH_NORM.has(layer.getClassName()) &&
+    layer.inboundNodes.length === 1 &&
+    (activation == null || activation.getClassName() === 'linear')
+  );
+}
+
+/** Whether `layer` (called once) feeds only `node`, and its output is not a model output. */
+function soleConsumer(layer: Layer, node: Node, outputs: Set<Sym>): boolean {
+  return layer.outboundNodes.length === 1 && layer.outboundNodes[0] === node && !outputs.has(node.inputTensors[0]);
+}
+
+/** The activation a ReLU or Activation layer computes, where a linear layer can take it as its own; else null. */
+function foldedActivationOf(layer: Layer): FoldedActivation | null {
+  const config = layer.getConfig();
+  if (layer.getClassName() === 'ReLU') {
+    if (config.maxValue == null) return 'relu';
+    return config.maxValue === 6 ? 'relu6' : null;
+  }
+  if (layer.getClassName() === 'Activation') {
+    return config.activation === 'relu' || config.activation === 'relu6' ? config.activation : null;
+  }
+  return null;
+}
+
+/**
+ * What folds into each linear layer: the batch norms of batchNormFolds (when `batchNorms`), and with `activations`
+ * each ReLU / Activation layer (relu, relu6) called once right after such a layer, or after its folded batch norm,
+ * as the only consumer of that output.
+ */
+function layerFolds(model: tfl.LayersModel, batchNorms: boolean, activations: boolean): Map<Layer, Fold> {
+  const folds = new Map<Layer, Fold>();
+  const producerOf = new Map<Layer, Layer>();
+  if (batchNorms) {
+    for (const [producer, bn] of batchNormFolds(model)) {
+      folds.set(producer, {batchNorm: bn});
+      producerOf.set(bn, producer);
+    }
+  }
+  if (!activations) return folds;
+  const {layers, outputs} = flattenModel(model);
+  for (const layer of layers) {
+    const kind = foldedActivationOf(layer);
+    if (kind == null || layer.inboundNodes.length !== 1) continue;
+    const node = layer.inboundNodes[0];
+    const source = node.inputTensors[0].sourceLayer as Layer;
+    const producer = producerOf.get(source) ?? source;
+    if (!soleConsumer(source, node, outputs)) continue;
+    if (source === producer && !isLinear(producer)) continue;
+    folds.set(producer, {...folds.get(producer), activation: {layer, kind}});
+  }
+  return folds;
+}
+
+/** The layers a fold removes from the graph (their producer computes them). */
+function absorbedLayers(folds: Map<Layer, Fold>): Set<Layer> {
+  const absorbed = new Set<Layer>();
+  for (const fold of folds.values()) {
+    if (fold.batchNorm != null) absorbed.add(fold.batchNorm);
+    if (fold.activation != null) absorbed.add(fold.activation.layer);
+  }
+  return absorbed;
 }
 
 /**
@@ -342,17 +429,19 @@ function foldedWeights(layer: Layer, bn: Layer): tf.Tensor[] {
 // ---- dense tails --------------------------------------------------------------------------
 
 /**
- * The layers that start a dense tail: `names`, checked against the model's layers; a folded batch norm stands
- * for the layer it folds into (which then runs dense too).
+ * The layers that start a dense tail: `names`, checked against the model's layers; a folded batch norm or activation
+ * stands for the layer it folds into (which then runs dense too).
  */
-function denseFromNames(model: tfl.LayersModel, names: string[], folds: Map<Layer, Layer>): Set<string> {
+function denseFromNames(model: tfl.LayersModel, names: string[], folds: Map<Layer, Fold>): Set<string> {
   const known = new Set(flattenModel(model).layers.map((l) => l.name));
   const unknown = names.filter((n) => !known.has(n));
   if (unknown.length > 0) {
     throw new Error(`toDelta: denseFrom names layers that model '${model.name}' does not have: ${unknown.join(', ')}`);
   }
   const start = new Set(names);
-  for (const [producer, bn] of folds) if (start.has(bn.name)) start.add(producer.name);
+  for (const [producer, fold] of folds) {
+    if ([fold.batchNorm, fold.activation?.layer].some((l) => l != null && start.has(l.name))) start.add(producer.name);
+  }
   return start;
 }
 
@@ -512,8 +601,8 @@ export function toDelta(source: tfl.LayersModel | GraphModelSource, options: ToD
     return layer.apply(x) as Sym;
   });
 
-  const folds = (options.foldBatchNorm ?? true) ? batchNormFolds(model) : new Map<Layer, Layer>();
-  const folded = new Set(folds.values());
+  const folds = layerFolds(model, options.foldBatchNorm ?? true, options.foldActivations ?? true);
+  const folded = absorbedLayers(folds);
   const denseFrom = denseFromNames(model, options.denseFrom ?? [], folds);
   // The symbolic tensors that hold dense values (outputs of the dense tail), and each delta tensor's
   // DeltaOutput: one per tensor, shared by every dense layer and model output it feeds.
@@ -532,6 +621,7 @@ export function toDelta(source: tfl.LayersModel | GraphModelSource, options: ToD
     }
     return out;
   };
+  const foldedActivations = new Set<string>();
   const outputs = rebuildGraph(model, sparsified, (layer, node, ins) => {
     if (folded.has(layer)) return ins[0];
     const className = layer.getClassName();
@@ -550,8 +640,12 @@ export function toDelta(source: tfl.LayersModel | GraphModelSource, options: ToD
           `(supported: ${supportedList()}). Convert the part of the model before it, or replace the layer.`,
       );
     }
-    const made = twin((config) => new Twin(config), layer, node, ins, name, share, folds.get(layer));
-    configure(made.created);
+    const fold = folds.get(layer);
+    const foldedActivation = fold?.activation != null ? {name: fold.activation.layer.name} : undefined;
+    const made = twin((config) => new Twin({...config, foldedActivation}), layer, node, ins, name, share, fold);
+    // A threshold given for a folded activation applies to the layer that computes it now.
+    configure(made.created, fold?.activation != null ? thresholds[fold.activation.layer.name] : undefined);
+    if (fold?.activation != null) foldedActivations.add(fold.activation.layer.name);
     created.push(made.created);
     sourceNames.set(made.created, layer.name);
     return made.out;
@@ -562,7 +656,9 @@ export function toDelta(source: tfl.LayersModel | GraphModelSource, options: ToD
   // model stays valid whatever the tail.
   const converted = new Set(created.filter(isDeltaLayer).map((l) => sourceNames.get(l) ?? l.name));
   const keptDense = (n: string) => !converted.has(n) && model.layers.some((l) => l.name === n);
-  const unknown = Object.keys(thresholds).filter((n) => !truncating.includes(n) && !keptDense(n));
+  const unknown = Object.keys(thresholds).filter(
+    (n) => !truncating.includes(n) && !foldedActivations.has(n) && !keptDense(n),
+  );
   if (unknown.length > 0) {
     throw new Error(
       `toDelta: thresholds name layers that are not truncating layers of the delta model: ` +
@@ -593,6 +689,7 @@ export function toDense(model: tfl.LayersModel, options: ToDenseOptions = {}): t
     const make = (config: tf.serialization.ConfigDict) => {
       delete config.threshold;
       delete config.thresholdScale;
+      delete config.foldedActivation;
       return deserializeAs(className)(config);
     };
     return twin(make, layer, node, ins, unique(layer.name), share).out;
@@ -606,10 +703,22 @@ export function foldableBatchNorms(model: tfl.LayersModel): string[] {
 }
 
 /**
+ * The names of the activation layers of `model` that fold into the linear layer before them, that layer's batch norm
+ * folded (toDelta's foldActivations, foldBatchNorms).
+ */
+export function foldableActivations(model: tfl.LayersModel): string[] {
+  return [...layerFolds(model, true, true).values()].flatMap((f) =>
+    f.activation != null ? [f.activation.layer.name] : [],
+  );
+}
+
+/**
  * A dense copy of `model` with each batch norm that directly follows a linear layer folded into that layer's kernel
- * and bias, as toDelta folds them (foldableBatchNorms names them; the others stay): the same outputs to float
- * rounding, without a pass over the activations per folded batch norm. Inference only (the batch norms' moving
- * statistics are baked in). Its weights are copies: `model` is left as it was, and either may be disposed alone.
+ * and bias, and the ReLU / relu6 activation layer after it made that layer's activation, as toDelta folds them
+ * (foldableBatchNorms and foldableActivations name them; the others stay): the same outputs to float rounding,
+ * without a pass over the activations per folded layer (tfjs runs a conv with its bias and activation as one fused
+ * op). Inference only (the batch norms' moving statistics are baked in). Its weights are copies: `model` is left as
+ * it was, and either may be disposed alone.
  */
 export function foldBatchNorms(model: tfl.LayersModel, options: FoldBatchNormsOptions = {}): tfl.LayersModel {
   const delta = model.layers.find(isDeltaLayer);
@@ -619,8 +728,8 @@ export function foldBatchNorms(model: tfl.LayersModel, options: FoldBatchNormsOp
         `fold its dense model (toDense gives it, already folded)`,
     );
   }
-  const folds = batchNormFolds(model);
-  const folded = new Set(folds.values());
+  const folds = layerFolds(model, true, options.foldActivations ?? true);
+  const folded = absorbedLayers(folds);
   const unique = nameAllocator();
   const inputs = freshInputs(model, unique);
   const outputs = rebuildGraph(model, inputs, (layer, node, ins) => {

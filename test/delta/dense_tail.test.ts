@@ -116,12 +116,17 @@ describeEachBackend('toDelta with a dense tail', () => {
     expect(
       outs.sort(),
       'one DeltaOutput per delta tensor that feeds the tail, none at the (dense) output',
-    ).to.deep.equal(['block1_relu2_densify', 'block2_relu1_densify']);
+    ).to.deep.equal(['block1_relu2_densify', 'block2_conv1_densify']);
     runParity(dense, hybrid, [[2, 17, 15, 3]], 8, seed, `resnet-style, dense from block2_conv2 (seed ${seed})`);
-    // Naming a folded batch norm starts the tail at its conv.
+    // Naming a folded batch norm, or a folded activation, starts the tail at its conv.
     const fromBn = toDelta(dense, {denseFrom: ['block3_conv1_bn']});
     expect(fromBn.getLayer('block3_conv1').getClassName()).to.equal('Conv2D');
     expect(fromBn.getLayer('block2_conv2').getClassName()).to.equal('DeltaConv2D');
+    const fromRelu = toDelta(dense, {denseFrom: ['block3_relu1']});
+    expect(fromRelu.layers.filter(isDeltaLayer).map((l) => l.name)).to.deep.equal(
+      fromBn.layers.filter(isDeltaLayer).map((l) => l.name),
+    );
+    fromRelu.dispose();
     runParity(dense, fromBn, [[1, 9, 11, 3]], 6, seed + 1, `dense from block3_conv1_bn (seed ${seed})`);
     [hybrid, fromBn, dense].forEach((m) => m.dispose());
   });
@@ -146,7 +151,8 @@ describeEachBackend('toDelta with a dense tail', () => {
     const hybrid = toDelta(dense, {threshold: 0.05, denseFrom: ['block3_conv1', 'block3_proj']});
     const full = toDelta(dense, {threshold: 0.05});
     const tail = Object.keys(getThresholds(full)).filter((n) => !(n in getThresholds(hybrid)));
-    expect(tail, 'the truncating layers of the tail').to.include.members(['block3_relu1', 'block3_relu2']);
+    // block3_relu1 folded into block3_conv1, which truncates in its place.
+    expect(tail, 'the truncating layers of the tail').to.include.members(['block3_conv1', 'block3_relu2']);
     // The same model, all delta, with its tail exact (threshold 0 there).
     const exactTail = toDelta(dense, {threshold: 0.05, thresholds: Object.fromEntries(tail.map((n) => [n, 0]))});
     runParity(

@@ -8,7 +8,18 @@ import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import {expect} from 'chai';
 
-import {foldableBatchNorms, foldBatchNorms, isDeltaLayer, models, toDelta, toDense} from '../../src/index';
+import {
+  foldableActivations,
+  foldableBatchNorms,
+  foldBatchNorms,
+  getThresholds,
+  isDeltaLayer,
+  loadThresholds,
+  models,
+  saveThresholds,
+  toDelta,
+  toDense,
+} from '../../src/index';
 import {describeEachBackend} from '../support/backends';
 import {expectClose, freshSeed} from '../support/util';
 import {loadNsfwMobileNetV2, randomizeWeights, relativeError} from '../../data/models';
@@ -52,12 +63,14 @@ describeEachBackend('toDelta folds batch norm', () => {
     // getWeights() returns the variables themselves: copy their values.
     const before = dense.getWeights().map((w) => w.clone());
     const kept = toDelta(dense, {foldBatchNorm: false});
-    const delta = toDelta(dense);
+    const delta = toDelta(dense, {foldActivations: false});
     const norms = count(dense, 'BatchNormalization');
     expect(norms).to.equal(8);
     expect(count(kept, 'DeltaBatchNormalization')).to.equal(norms);
     expect(count(delta, 'DeltaBatchNormalization')).to.equal(0);
     expect(delta.layers.length, 'one layer fewer per batch norm').to.equal(kept.layers.length - norms);
+    // With a batch norm kept, the ReLU after it has no linear layer to fold into.
+    expect(count(kept, 'DeltaReLU')).to.equal(count(dense, 'ReLU'));
     // The folded conv owns new weights (and a bias); the unfolded head still shares the dense one's.
     expect(delta.getLayer('stem_conv').weights.map((w) => w.originalName)).to.deep.equal([
       'stem_conv/kernel',
@@ -106,7 +119,9 @@ describeEachBackend('toDelta folds batch norm', () => {
     randomizeWeights(dense, seed);
     const delta = toDelta(dense);
     expect(count(delta, 'DeltaBatchNormalization'), `${classes(delta)}`).to.equal(0);
-    expect(delta.layers.length).to.equal(dense.layers.length - 5 + 2); // + sparsify, densify
+    // - 5 batch norms, - the relu and relu6 layers (now the activations of the conv and the depthwise conv);
+    // + sparsify, densify
+    expect(delta.layers.length).to.equal(dense.layers.length - 5 - 2 + 2);
     runParity(dense, delta, [[2, 9, 11, 3]], 40, seed, `folds (seed ${seed})`);
     delta.dispose();
     dense.dispose();
@@ -200,7 +215,9 @@ describeEachBackend('toDelta folds batch norm', () => {
       const norms = count(dense, 'BatchNormalization');
       expect(norms).to.equal(52);
       expect(count(delta, 'DeltaBatchNormalization')).to.equal(0);
-      expect(delta.layers.length).to.equal(toDelta(dense, {foldBatchNorm: false}).layers.length - norms);
+      const unfolded = toDelta(dense, {foldBatchNorm: false});
+      expect(delta.layers.length).to.equal(unfolded.layers.length - norms - 35); // and its 35 ReLU6 layers
+      unfolded.dispose();
       videoParity(dense, delta, 100, 64, 96, 1);
       delta.dispose();
       dense.dispose();
@@ -228,6 +245,88 @@ describeEachBackend('toDelta folds batch norm', () => {
   });
 });
 
+describeEachBackend('toDelta folds activation layers', () => {
+  /**
+   * relu after a conv without batch norm (an Activation layer) and relu6 after a conv's folded batch norm fold; a ReLU
+   * with maxValue 3, a leaky ReLU, a ReLU after a conv whose output feeds an add too and one after a conv with a relu
+   * of its own stay layers.
+   */
+  function activationsModel(seed: number): tfl.LayersModel {
+    const x = tfl.input({shape: [null, null, 3]});
+    let y = apply(L.conv2d({filters: 6, kernelSize: 3, padding: 'same', name: 'conv_a'}), x);
+    y = apply(L.activation({activation: 'relu', name: 'relu_a'}), y);
+    y = apply(L.conv2d({filters: 8, kernelSize: 1, useBias: false, name: 'conv_b'}), y);
+    y = apply(L.reLU({maxValue: 6, name: 'relu6_b'}), apply(L.batchNormalization({name: 'bn_b'}), y));
+    y = apply(L.depthwiseConv2d({kernelSize: 3, strides: 2, padding: 'same', name: 'depthwise_c'}), y);
+    y = apply(L.reLU({maxValue: 3, name: 'relu3_c'}), y);
+    y = apply(
+      L.leakyReLU({alpha: 0.2, name: 'leaky_d'}),
+      apply(L.conv2d({filters: 6, kernelSize: 1, name: 'conv_d'}), y),
+    );
+    const shared = apply(L.conv2d({filters: 6, kernelSize: 3, padding: 'same', name: 'conv_shared'}), y);
+    y = apply(L.add({name: 'add'}), [apply(L.reLU({name: 'relu_shared'}), shared), shared]);
+    y = apply(L.conv2d({filters: 4, kernelSize: 1, activation: 'relu', name: 'conv_relu'}), y);
+    y = apply(L.reLU({name: 'relu_twice'}), y);
+    const model = tfl.model({inputs: x, outputs: y, name: 'activations'});
+    randomizeWeights(model, seed);
+    return model;
+  }
+
+  it('folds relu and relu6 into the layer before them, keeps the rest, and is exact at threshold 0', () => {
+    const seed = freshSeed();
+    const dense = activationsModel(seed);
+    expect(foldableActivations(dense).sort()).to.deep.equal(['relu6_b', 'relu_a']);
+    const delta = toDelta(dense);
+    const names = delta.layers.map((l) => l.name);
+    expect(names).to.not.include.members(['relu_a', 'relu6_b', 'bn_b']);
+    expect(names).to.include.members(['relu3_c', 'leaky_d', 'relu_shared', 'relu_twice']);
+    const activation = (name: string) => (delta.getLayer(name).getConfig() as {activation: string}).activation;
+    expect([activation('conv_a'), activation('conv_b'), activation('depthwise_c')]).to.deep.equal([
+      'relu',
+      'relu6',
+      'linear',
+    ]);
+    expect(toDelta(dense, {foldActivations: false}).layers.map((l) => l.name)).to.include.members([
+      'relu_a',
+      'relu6_b',
+    ]);
+    runParity(dense, delta, [[2, 11, 9, 3]], 30, seed, `activations folded (seed ${seed})`);
+    // toDense keeps them folded: the same outputs with two layers fewer (and the batch norm).
+    const back = toDense(delta);
+    expect(back.layers.length).to.equal(dense.layers.length - 3);
+    tf.tidy(() => {
+      const x = tf.randomUniform([3, 13, 7, 3], -1, 1, 'float32', seed + 7);
+      expectClose(back.predict(x) as tf.Tensor, dense.predict(x) as tf.Tensor, `toDense (seed ${seed})`);
+    });
+    [back, delta, dense].forEach((m) => m.dispose());
+  });
+
+  it('a ReLU whose input is also a model output stays a layer', () => {
+    const x = tfl.input({shape: [5, 5, 2]});
+    const conv = apply(L.conv2d({filters: 3, kernelSize: 1, name: 'conv_out'}), x);
+    const relu = apply(L.reLU({name: 'relu_after_output'}), conv);
+    const dense = tfl.model({inputs: x, outputs: [conv, relu]});
+    expect(foldableActivations(dense)).to.deep.equal([]);
+    dense.dispose();
+  });
+
+  it('at a threshold it computes what the unfolded model does; thresholds by an activation name reach its conv', () => {
+    const seed = freshSeed();
+    const dense = activationsModel(seed);
+    const options = {threshold: 0.05, thresholds: {relu6_b: 0.2}};
+    const unfolded = toDelta(dense, {...options, foldActivations: false});
+    const folded = toDelta(dense, options);
+    expect(getThresholds(folded).conv_b).to.equal(0.2);
+    expect(getThresholds(folded).conv_a).to.equal(0.05);
+    runParity(unfolded, folded, [[2, 12, 10, 3]], 30, seed, `folded vs unfolded at 0.05 (seed ${seed})`);
+    // A map saved from the unfolded model applies to the folded one by the activations' names.
+    const other = toDelta(dense);
+    loadThresholds(other, saveThresholds(unfolded));
+    expect(getThresholds(other)).to.deep.equal(getThresholds(folded));
+    [other, folded, unfolded, dense].forEach((m) => m.dispose());
+  });
+});
+
 describeEachBackend('foldBatchNorms', () => {
   /**
    * Batch norms that fold (after a conv without bias, a depthwise conv of multiplier 2 and stride 2, a separable
@@ -237,9 +336,12 @@ describeEachBackend('foldBatchNorms', () => {
   function mixedModel(seed: number): tfl.LayersModel {
     const x = tfl.input({shape: [null, null, 3]});
     let y = apply(L.conv2d({filters: 5, kernelSize: 3, padding: 'same', useBias: false}), x);
-    y = apply(L.reLU({}), apply(L.batchNormalization({name: 'bn_conv'}), y));
+    y = apply(L.reLU({name: 'relu_after_conv'}), apply(L.batchNormalization({name: 'bn_conv'}), y));
     y = apply(L.depthwiseConv2d({kernelSize: 3, depthMultiplier: 2, strides: 2, padding: 'same'}), y);
-    y = apply(L.reLU({maxValue: 6}), apply(L.batchNormalization({name: 'bn_depthwise'}), y));
+    y = apply(
+      L.reLU({maxValue: 6, name: 'relu6_after_depthwise'}),
+      apply(L.batchNormalization({name: 'bn_depthwise'}), y),
+    );
     y = apply(L.separableConv2d({filters: 6, kernelSize: 3, padding: 'same'}), y);
     y = apply(L.leakyReLU({alpha: 0.1}), apply(L.batchNormalization({name: 'bn_separable'}), y));
     y = apply(L.conv2dTranspose({filters: 4, kernelSize: 4, strides: 2, padding: 'same', useBias: false}), y);
@@ -260,8 +362,11 @@ describeEachBackend('foldBatchNorms', () => {
     expect(foldableBatchNorms(dense).sort()).to.deep.equal(FOLDS);
     const folded = foldBatchNorms(dense);
     expect(folded.name).to.equal(`${dense.name}_folded`);
-    // Every other layer is there under its own name: the two batch norms that cannot fold among them.
-    const kept = dense.layers.map((l) => l.name).filter((n) => !FOLDS.includes(n));
+    // Every other layer is there under its own name: the two batch norms that cannot fold among them. The relu and
+    // relu6 layers after the first conv and the depthwise conv are those convs' activations now.
+    expect(foldableActivations(dense).sort()).to.deep.equal(['relu6_after_depthwise', 'relu_after_conv']);
+    const gone = [...FOLDS, 'relu_after_conv', 'relu6_after_depthwise'];
+    const kept = dense.layers.map((l) => l.name).filter((n) => !gone.includes(n));
     expect(folded.layers.map((l) => l.name)).to.have.members(kept);
     expect(kept).to.include.members(['bn_after_shared', 'bn_after_relu']);
     for (const [k, shape] of [
@@ -302,14 +407,23 @@ describeEachBackend('foldBatchNorms', () => {
     [delta, dense].forEach((m) => m.dispose());
   });
 
-  it("nsfwjs's MobileNetV2: its 52 batch norms fold, 52 layers fewer, the same class probabilities", async function () {
+  it("nsfwjs's MobileNetV2: its 52 batch norms and 35 ReLU6 layers fold, 87 layers fewer, the same class probabilities", async function () {
     this.timeout(300000);
     const seed = freshSeed();
     const dense = await loadNsfwMobileNetV2(65, 97);
     expect(foldableBatchNorms(dense)).to.have.length(52);
+    expect(foldableActivations(dense)).to.have.length(35);
     const folded = foldBatchNorms(dense);
     expect(count(folded, 'BatchNormalization')).to.equal(0);
-    expect(folded.layers.length).to.equal(dense.layers.length - 52);
+    expect(count(folded, 'ReLU')).to.equal(0);
+    expect(folded.layers.length).to.equal(dense.layers.length - 52 - 35);
+    const normsOnly = foldBatchNorms(dense, {foldActivations: false});
+    expect(count(normsOnly, 'ReLU')).to.equal(35);
+    tf.tidy(() => {
+      const x = tf.randomUniform([1, 65, 97, 3], 0, 1, 'float32', seed + 1);
+      expectClose(normsOnly.predict(x) as tf.Tensor, dense.predict(x) as tf.Tensor, `norms only (seed ${seed})`);
+    });
+    normsOnly.dispose();
     tf.tidy(() => {
       const x = tf.randomUniform([2, 65, 97, 3], 0, 1, 'float32', seed);
       expectClose(folded.predict(x) as tf.Tensor, dense.predict(x) as tf.Tensor, `MobileNetV2 (seed ${seed})`);

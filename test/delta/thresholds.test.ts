@@ -32,22 +32,23 @@ describe('delta thresholds: default, per layer, JSON', () => {
 
   it('lists the truncating layers front to back; layers without their own follow the global default', () => {
     const dense = resnetStyle(1, [8, 8, 3], 2);
+    // A threshold given for a ReLU that folds into its conv applies to the conv, which truncates in its place.
     const delta = toDelta(dense, {thresholds: {stem_relu: 0.2}});
     expect(truncatingLayers(delta).map((l) => l.name)).to.deep.equal([
       'frames_sparsify',
-      'stem_relu',
-      'block1_relu1',
+      'stem_conv',
+      'block1_conv1',
       'block1_relu2',
-      'block2_relu1',
+      'block2_conv1',
       'block2_relu2',
-      'block3_relu1',
+      'block3_conv1',
       'block3_relu2',
     ]);
     expect(getDefaultThreshold()).to.equal(0);
     setDefaultThreshold(0.05);
     const thresholds = getThresholds(delta);
-    expect(thresholds.stem_relu).to.equal(0.2);
-    expect(thresholds.block1_relu1).to.equal(0.05);
+    expect(thresholds.stem_conv).to.equal(0.2);
+    expect(thresholds.block1_conv1).to.equal(0.05);
     expect(() => setDefaultThreshold(-0.1)).to.throw(/threshold must be a finite number >= 0, got -0.1/);
     delta.dispose();
     dense.dispose();
@@ -57,7 +58,7 @@ describe('delta thresholds: default, per layer, JSON', () => {
     const dense = resnetStyle(1, [8, 8, 3], 2);
     const delta = toDelta(dense, {threshold: 0.1, inputThreshold: 0.3, thresholds: {block3_relu2: 0.01}});
     const t = getThresholds(delta);
-    expect([t.frames_sparsify, t.stem_relu, t.block3_relu2]).to.deep.equal([0.3, 0.1, 0.01]);
+    expect([t.frames_sparsify, t.stem_conv, t.block3_relu2]).to.deep.equal([0.3, 0.1, 0.01]);
     delta.dispose();
     dense.dispose();
   });
@@ -67,14 +68,18 @@ describe('delta thresholds: default, per layer, JSON', () => {
     const a = toDelta(dense);
     const b = toDelta(dense);
     setThresholds(a, 0.04);
+    // block2_relu1 folded into block2_conv1: its name still reaches the layer that truncates for it.
     setThresholds(a, {block2_relu1: 0.5, frames_sparsify: 0.02});
+    expect(getThresholds(a).block2_conv1).to.equal(0.5);
     const json = saveThresholds(a);
     expect(Object.keys(JSON.parse(json))[0], 'front to back').to.equal('frames_sparsify');
     loadThresholds(b, json);
     expect(getThresholds(b)).to.deep.equal(getThresholds(a));
-    setThresholds(b, {block2_relu1: null});
-    expect(getThresholds(b).block2_relu1, 'null: back to the default').to.equal(0);
-    expect(() => setThresholds(a, {stem_conv: 0.1})).to.throw(/no truncating layer named 'stem_conv'.*frames_sparsify/);
+    setThresholds(b, {block2_conv1: null});
+    expect(getThresholds(b).block2_conv1, 'null: back to the default').to.equal(0);
+    expect(() => setThresholds(a, {block1_conv2: 0.1})).to.throw(
+      /no truncating layer named 'block1_conv2'.*frames_sparsify/,
+    );
     expect(() => loadThresholds(a, '{oops')).to.throw(/loadThresholds: not JSON/);
     expect(() => loadThresholds(a, '[1,2]')).to.throw(/keyed by layer name/);
     expect(() => setThresholds(a, {stem_relu: NaN})).to.throw(/'stem_relu': threshold must be a finite number/);

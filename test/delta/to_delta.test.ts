@@ -12,7 +12,15 @@ import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import {expect} from 'chai';
 
-import {getDeltaStats, getThresholds, isDeltaLayer, nodeFileSystem, toDelta, toDense} from '../../src/index';
+import {
+  getDeltaStats,
+  getThresholds,
+  isDeltaLayer,
+  nodeFileSystem,
+  setThresholds,
+  toDelta,
+  toDense,
+} from '../../src/index';
 import {describeEachBackend} from '../support/backends';
 import {expectClose, freshSeed} from '../support/util';
 import {randomizeWeights} from '../../data/models';
@@ -95,14 +103,14 @@ describeEachBackend('toDelta and toDense', () => {
       const x = tf.randomUniform([2, 12, 14, 3], 0, 1, 'float32', seed);
       expectClose(back.predict(x) as tf.Tensor, dense.predict(x) as tf.Tensor, `toDense (seed ${seed})`, 0, 0);
     });
-    // By default the batch norm is folded into the depthwise conv before it.
+    // By default the batch norm is folded into the depthwise conv before it, and the ReLU (relu6) after it becomes
+    // the depthwise conv's activation.
     const delta = toDelta(dense);
     expect(delta.layers.map((l) => l.getClassName())).to.deep.equal([
       'InputLayer',
       'DeltaInput',
       'DeltaConv2D',
       'DeltaDepthwiseConv2D',
-      'DeltaReLU',
       'DeltaUpSampling2D',
       'DeltaAveragePooling2D',
       'DeltaFlatten',
@@ -362,6 +370,12 @@ describeEachBackend('toDelta and toDense', () => {
       const json = JSON.parse(fs.readFileSync(path.join(dir, 'model.json'), 'utf8'));
       const classes = (json.modelTopology.config.layers as Array<{class_name: string}>).map((l) => l.class_name);
       expect(classes).to.include.members(['DeltaInput', 'DeltaConv2D', 'DeltaReLU', 'DeltaAdd', 'DeltaOutput']);
+      const configs = json.modelTopology.config.layers as Array<{name: string; config: {[k: string]: unknown}}>;
+      const conv = configs.find((l) => l.name === 'block2_conv1')!.config;
+      expect([conv.activation, (conv.folded_activation as {name: string}).name], 'its ReLU folded in').to.deep.equal([
+        'relu',
+        'block2_relu1',
+      ]);
       expect(classes, 'every batch norm folded').to.not.include('DeltaBatchNormalization');
       const saved = (json.weightsManifest as Array<{weights: Array<{name: string}>}>)
         .flatMap((g) => g.weights.map((w) => w.name))
@@ -372,7 +386,10 @@ describeEachBackend('toDelta and toDense', () => {
       expect(saved, 'weights').to.deep.equal(want.sort());
       const loaded = await tfl.loadLayersModel(nodeFileSystem(dir));
       expect(getThresholds(loaded)).to.deep.equal(getThresholds(delta));
-      expect(getThresholds(loaded).block2_relu1).to.equal(0.07);
+      expect(getThresholds(loaded).block2_conv1).to.equal(0.07);
+      setThresholds(loaded, {block2_relu1: 0.08}); // by the folded ReLU's name, after loading too
+      expect(getThresholds(loaded).block2_conv1).to.equal(0.08);
+      setThresholds(loaded, {block2_relu1: 0.07});
       delta.resetStates();
       const a = outputs(delta, [1, 16, 16, 3], 6, seed);
       const b = outputs(loaded, [1, 16, 16, 3], 6, seed);

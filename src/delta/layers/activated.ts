@@ -61,6 +61,11 @@ export interface ActivatedMembers {
    * config when 'fp16'.
    */
   statePrecision: StatePrecision;
+  /**
+   * The name of the dense model's activation layer this layer computes as its own activation (toDelta's
+   * foldActivations), or null. Thresholds given by that name apply to this layer. Saved in the config.
+   */
+  foldedActivation: string | null;
 }
 
 export type ActivatedClass<TBase extends AnyLayerClass> = DeltaClass<TBase> &
@@ -70,11 +75,15 @@ export function activatedMixin<TBase extends AnyLayerClass>(Base: TBase, dense: 
   abstract class Activated extends deltaMixin(Base, {dense}) implements ActivatedMembers {
     flushAbove: number | null;
     statePrecision: StatePrecision;
+    foldedActivation: string | null;
 
     // eslint-disable-next-line @typescript-eslint/no-explicit-any
     constructor(...args: any[]) {
       super(...args);
-      const config = args[0] as {flushAbove?: number | null; statePrecision?: StatePrecision} | undefined;
+      const config = args[0] as
+        | {flushAbove?: number | null; statePrecision?: StatePrecision; foldedActivation?: {name: string} | null}
+        | undefined;
+      this.foldedActivation = config?.foldedActivation?.name ?? null;
       const where = `layer '${this.name}'`;
       this.flushAbove = config?.flushAbove == null ? null : checkFlushAbove(where, config.flushAbove);
       this.statePrecision = checkStatePrecision(where, config?.statePrecision ?? 'fp32', this.flushAbove);
@@ -84,6 +93,8 @@ export function activatedMixin<TBase extends AnyLayerClass>(Base: TBase, dense: 
       const config = super.getConfig();
       if (this.flushAbove != null) config.flushAbove = this.flushAbove;
       if (this.statePrecision !== 'fp32') config.statePrecision = this.statePrecision;
+      // As {name}: a saved config's string values come back camel-cased (tfjs-layers' serialization), but 'name' keys.
+      if (this.foldedActivation != null) config.foldedActivation = {name: this.foldedActivation};
       return config;
     }
 
