@@ -65,7 +65,10 @@ export function calibrateThresholdScales(model: tfl.LayersModel, frames: Array<t
   return scales;
 }
 
-/** A delta layer's mean output activity over a run of frames, and its dense multiply-adds per frame. */
+/**
+ * A delta layer's mean activity over a run of frames: the fraction of its output pixels it computed
+ * (LayerFrameStats.computedFraction: its work, which decides whether it pays), and its dense multiply-adds per frame.
+ */
 export interface LayerActivity {
   activeFraction: number;
   macs: number;
@@ -75,7 +78,7 @@ export interface LayerActivity {
 export const ACTIVITY_ROWS = 4;
 
 /**
- * The mean active fraction of each delta layer's output over `frames` after the first (whose delta is the
+ * The mean computed fraction of each delta layer's output over `frames` after the first (whose delta is the
  * whole frame), run as a stream from a reset state with the layers' own thresholds; by layer name. Batch rows are
  * independent streams, so the frames are run ACTIVITY_ROWS rows at a time, each group a stream of its own, and the
  * group means weighted by their rows: the batch's mean, at the memory of a few rows (a batch of 32 large frames
@@ -111,7 +114,7 @@ export function measureActivity(
         for (const layer of layers) {
           if (layer.lastStats == null) continue;
           const sum = sums.get(layer.name) ?? {activeFraction: 0, macs: 0};
-          sum.activeFraction += (layer.lastStats.activeFraction * size) / batch / (frames.length - 1);
+          sum.activeFraction += (layer.lastStats.computedFraction * size) / batch / (frames.length - 1);
           sum.macs += layer.lastStats.macs / (frames.length - 1);
           sums.set(layer.name, sum);
         }

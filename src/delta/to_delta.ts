@@ -754,8 +754,12 @@ export function denseTailLayersOf(model: tfl.LayersModel): Layer[] {
 export interface LayerStats {
   name: string;
   className: string;
+  /** Fraction of the output pixels that carry a change. */
   activeFraction: number;
+  /** Fraction of the output pixels the layer computed (LayerFrameStats.computedFraction). */
+  computedFraction: number;
   macs: number;
+  /** The multiply-adds of the output pixels it did not compute. */
   macsSkipped: number;
 }
 

@@ -95,6 +95,8 @@ interface StatsRecord {
   macs: number;
   /** Its place in the plan's `fractions` (rewritten by every replay), or null for a dense output. */
   slot: number | null;
+  /** The same for the pixels it computed (DeltaMembers.computedMask), where that is not its output's mask. */
+  computedSlot?: number | null;
 }
 
 interface Plan {
@@ -235,14 +237,17 @@ export class CompiledStream {
       throw new Error('CompiledStream.stats: no plan captured yet (statistics come from replayed frames)');
     const values = plan.fractions == null ? new Float32Array(0) : (plan.fractions.dataSync() as Float32Array);
     const layers: LayerStats[] = [];
+    const fraction = (slot: number | null) => (slot == null ? 1 : values[slot]);
     for (const r of plan.stats) {
-      const active = r.slot == null ? 1 : values[r.slot];
+      const active = fraction(r.slot);
+      const computed = r.computedSlot === undefined ? active : fraction(r.computedSlot);
       layers.push({
         name: r.layer.name,
         className: r.layer.getClassName(),
         activeFraction: active,
+        computedFraction: computed,
         macs: r.macs,
-        macsSkipped: r.macs * (1 - active),
+        macsSkipped: r.macs * (1 - computed),
       });
     }
     const macs = layers.reduce((s, l) => s + l.macs, 0);
@@ -369,12 +374,13 @@ export class CompiledStream {
     const masks: Tensor[] = [];
     const previousSink = setFrameStatsSink(
       this.gatherStats
-        ? (layer, inputShape, output) => {
-            const mask = maskOf(output);
+        ? (layer, inputShape, output, computed) => {
+            const slotOf = (mask: Tensor | null) => (mask == null ? null : masks.push(tf.keep(tf.clone(mask))) - 1);
             plan.stats.push({
               layer,
               macs: layer.macsPerFrame(inputShape, output.shape),
-              slot: mask == null ? null : masks.push(tf.keep(tf.clone(mask))) - 1,
+              slot: slotOf(maskOf(output)),
+              computedSlot: computed === undefined ? undefined : slotOf(computed),
             });
           }
         : null,

@@ -269,6 +269,53 @@ describeEachBackend('toDelta and toDense', () => {
     dense.dispose();
   });
 
+  it('statistics: a conv whose activation truncates counts the pixels it computed, not only those it sent on', () => {
+    const seed = freshSeed();
+    const [h, w] = [9, 11];
+    const x = tfl.input({shape: [h, w, 2]});
+    const conv = tfl.layers
+      .conv2d({filters: 5, kernelSize: 3, strides: 2, padding: 'same', activation: 'relu6', name: 'conv'})
+      .apply(x) as tfl.SymbolicTensor;
+    const head = tfl.layers.conv2d({filters: 3, kernelSize: 1, name: 'head'}).apply(conv) as tfl.SymbolicTensor;
+    const dense = tfl.model({inputs: x, outputs: head});
+    randomizeWeights(dense, seed);
+    // A high threshold: the conv truncates much of what the changed patch reaches.
+    const delta = toDelta(dense, {threshold: 0.5, inputThreshold: 0, stats: true});
+    const frame = tf.randomUniform([1, h, w, 2], -1, 1, 'float32', seed);
+    tf.dispose(delta.predictOnBatch(frame));
+    // Change rows 3..4, columns 6..8 (drawn afresh; nonzero).
+    const [r0, r1, c0, c1] = [3, 4, 6, 8];
+    const patch = tf.randomUniform([1, r1 - r0 + 1, c1 - c0 + 1, 2], 0.2, 1, 'float32', seed + 1);
+    const moved = tf.tidy(() =>
+      tf.add(
+        frame,
+        tf.pad(patch, [
+          [0, 0],
+          [r0, h - 1 - r1],
+          [c0, w - 1 - c1],
+          [0, 0],
+        ]),
+      ),
+    );
+    tf.dispose(delta.predictOnBatch(moved));
+    const stats = getDeltaStats(delta).layers;
+    const of = (name: string) => stats.find((l) => l.name === name)!;
+    // 'same', stride 2, 3x3 over 9x11: 5x6 outputs, output (oy, ox) reads rows 2oy-1..2oy+1 and columns 2ox-1..2ox+1.
+    let reached = 0;
+    for (let oy = 0; oy < 5; oy++) {
+      for (let ox = 0; ox < 6; ox++) {
+        if (2 * oy + 1 >= r0 && 2 * oy - 1 <= r1 && 2 * ox + 1 >= c0 && 2 * ox - 1 <= c1) reached++;
+      }
+    }
+    expect(of('conv').computedFraction, 'the outputs the patch reaches').to.be.closeTo(reached / 30, 1e-6);
+    expect(of('conv').activeFraction, 'those it sent on').to.be.at.most(of('conv').computedFraction);
+    expect(of('conv').macsSkipped).to.be.closeTo(of('conv').macs * (1 - reached / 30), 1e-3);
+    // A linear conv sends on every pixel it computes.
+    expect(of('head').computedFraction).to.equal(of('head').activeFraction);
+    tf.dispose([frame, patch, moved]);
+    [delta, dense].forEach((m) => m.dispose());
+  });
+
   it('input dilation: a moved pixel sends its neighbourhood, pending changes included', () => {
     const x = tfl.input({shape: [8, 8, 1]});
     const identity = tfl.model({

@@ -430,9 +430,13 @@ describeCuda('compileStream: a CUDA-graph plan replayed per frame', () => {
       const got = s3.stats();
       const want = getDeltaStats(twin);
       expect(got.layers.map((l) => l.name)).to.deep.equal(want.layers.map((l) => l.name));
-      got.layers.forEach((l, i) =>
-        expect(l.activeFraction, `${l.name}, frame ${t}`).to.be.closeTo(want.layers[i].activeFraction, 1e-6),
-      );
+      got.layers.forEach((l, i) => {
+        expect(l.activeFraction, `${l.name}, frame ${t}`).to.be.closeTo(want.layers[i].activeFraction, 1e-6);
+        expect(l.computedFraction, `${l.name} computed, frame ${t}`).to.be.closeTo(
+          want.layers[i].computedFraction,
+          1e-6,
+        );
+      });
       expect(got.skippedShare).to.be.closeTo(want.skippedShare, 1e-6);
     }
     expect(() => compileStream(dense).stats()).to.throw(/\{stats: true\}/);

@@ -146,8 +146,16 @@ export class StreamState {
 
 // ---- device-side statistics ---------------------------------------------------------------
 
-/** Receives each delta layer's frame output while set (compiled streams gather statistics on the device). */
-export type FrameStatsSink = (layer: DeltaMembers, inputShape: number[], output: Tensor) => void;
+/**
+ * Receives each delta layer's frame output while set (compiled streams gather statistics on the device), and the mask
+ * of the pixels it computed where that differs from the output's (DeltaMembers.computedMask; null: every pixel).
+ */
+export type FrameStatsSink = (
+  layer: DeltaMembers,
+  inputShape: number[],
+  output: Tensor,
+  computed: Tensor | null | undefined,
+) => void;
 let frameStatsSink: FrameStatsSink | null = null;
 
 /** Installs (or with null removes) the sink; returns the previous one. */
@@ -163,9 +171,15 @@ export function setFrameStatsSink(sink: FrameStatsSink | null): FrameStatsSink |
 export interface LayerFrameStats {
   /** Fraction of the output pixels that carry a change (1 for a dense output). */
   activeFraction: number;
+  /**
+   * Fraction of the output pixels the layer computed this frame: those its active inputs reach. A layer whose own
+   * activation truncates (a conv with a folded relu6) computes more pixels than it sends on; for any other layer
+   * this equals activeFraction.
+   */
+  computedFraction: number;
   /** Multiply-adds the dense layer does per frame (0 for layers without a weighted sum). */
   macs: number;
-  /** Of those, the ones a delta kernel can skip: outputs that are inactive need no work. */
+  /** Of those, the ones a delta kernel can skip: the output pixels it did not compute. */
   macsSkipped: number;
 }
 
@@ -238,6 +252,12 @@ export interface DeltaMembers extends DeltaLayer {
   truncatesNow(): boolean;
   /** Dense multiply-adds per frame for this input and output shape. */
   macsPerFrame(inShape: number[], outShape: number[]): number;
+  /**
+   * The output pixels this frame's work covered, where a layer computes more than its output's mask shows (its own
+   * activation truncates): a bool mask of the output's pixels, or null for every pixel; undefined: the output's
+   * mask says it. Statistics only.
+   */
+  computedMask(inputs: Tensor[], output: Tensor): Tensor | null | undefined;
   /** Called when a change of input shape restarted the stream. */
   onStreamReset(): void;
 }
@@ -294,6 +314,10 @@ export function deltaMixin<TBase extends AnyLayerClass>(Base: TBase, options: De
       return options.truncates ?? false;
     }
 
+    computedMask(_inputs: Tensor[], _output: Tensor): Tensor | null | undefined {
+      return undefined;
+    }
+
     macsPerFrame(_inShape: number[], _outShape: number[]): number {
       return 0;
     }
@@ -337,9 +361,16 @@ export function deltaMixin<TBase extends AnyLayerClass>(Base: TBase, options: De
         if (this.statsEnabled) {
           const macs = this.macsPerFrame(xs[0].shape, out.shape);
           const active = activeFraction(out);
-          this.lastStats = {activeFraction: active, macs, macsSkipped: macs * (1 - active)};
+          const computed = this.computedMask(xs, out);
+          const work =
+            computed === undefined
+              ? active
+              : computed == null
+                ? 1
+                : tf.mean(tf.cast(computed, 'float32')).dataSync()[0];
+          this.lastStats = {activeFraction: active, computedFraction: work, macs, macsSkipped: macs * (1 - work)};
         } else if (frameStatsSink != null) {
-          frameStatsSink(this, xs[0].shape, out);
+          frameStatsSink(this, xs[0].shape, out, this.computedMask(xs, out));
         }
         return out;
       });

@@ -3,7 +3,7 @@
  * and dense. Each computes the linear map of the frame's delta (bias only on a stream's first
  * frame) and then its activation (activated.ts).
  */
-import type * as tf from '@tensorflow/tfjs-core';
+import * as tf from '@tensorflow/tfjs-core';
 import type {Tensor, Tensor1D, Tensor2D, Tensor4D} from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import type {LayerVariable} from '@tensorflow/tfjs-layers';
@@ -16,6 +16,7 @@ import {deltaDense} from '../../ops/delta_dense';
 import {deltaDepthwiseConv2d} from '../../ops/delta_depthwise_conv2d';
 import {fusedDeltaConv2d} from '../../ops/fused_delta_conv2d';
 import {fusedDeltaDepthwiseConv2d} from '../../ops/fused_delta_depthwise_conv2d';
+import {maskOf} from '../../ops/mask';
 import {applyFusedActivation} from './activation_state';
 import {activatedMixin} from './activated';
 import {layerClass, pair, product, requireChannelsLast} from './base';
@@ -47,6 +48,30 @@ function padOf(layer: ConvFields): Pad {
 /** The bias to add to this frame: on a stream's first frame only. */
 function biasOnce(layer: ConvFields, first: boolean): Tensor1D | undefined {
   return first && layer.bias != null ? (layer.bias.read() as Tensor1D) : undefined;
+}
+
+/**
+ * The output pixels a conv computes on this frame: those whose window holds an active input pixel (null: every
+ * pixel, for a dense input). A conv whose own activation truncates sends only some of them on, so its output mask
+ * under-counts its work.
+ */
+function reachOf(layer: ConvFields, x: Tensor): Tensor | null {
+  const mask = maskOf(x);
+  if (mask == null) return null;
+  const window = tf.expandDims(tf.cast(mask, 'float32'), -1) as Tensor4D;
+  const [kh, kw] = pair(layer.kernelSize);
+  const dilations = pair(layer.dilationRate ?? 1);
+  // tf.pool takes a dilation or a stride above 1, not both; a strided dilated conv's window spans the dilated extent.
+  const strided = pair(layer.strides).some((s) => s > 1);
+  const reach = strided
+    ? tf.maxPool(
+        window,
+        [(kh - 1) * dilations[0] + 1, (kw - 1) * dilations[1] + 1],
+        layer.strides as [number, number],
+        padOf(layer),
+      )
+    : tf.pool(window, [kh, kw], 'max', padOf(layer), dilations, 1);
+  return tf.greater(tf.squeeze(reach, [3]), 0); // bool, as masks are
 }
 
 type DeltaConvOp = typeof deltaConv2d; // deltaDepthwiseConv2d takes the same arguments
@@ -101,6 +126,10 @@ function fuseAccumulator(layer: ActivatedConv, op: FusedConvOp, x: Tensor, kerne
 
 export class DeltaConv2D extends activatedMixin(layerClass('Conv2D'), 'Conv2D') {
   static override className = 'DeltaConv2D';
+
+  override computedMask([x]: Tensor[]): Tensor | null | undefined {
+    return this.truncatesNow() ? reachOf(fields(this), x) : undefined;
+  }
   declare kernel: LayerVariable;
 
   override deltaCall([x]: Tensor[], first: boolean): Tensor {
@@ -120,6 +149,10 @@ export class DeltaConv2D extends activatedMixin(layerClass('Conv2D'), 'Conv2D') 
 
 export class DeltaDepthwiseConv2D extends activatedMixin(layerClass('DepthwiseConv2D'), 'DepthwiseConv2D') {
   static override className = 'DeltaDepthwiseConv2D';
+
+  override computedMask([x]: Tensor[]): Tensor | null | undefined {
+    return this.truncatesNow() ? reachOf(fields(this), x) : undefined;
+  }
   declare depthwiseKernel: LayerVariable;
 
   override deltaCall([x]: Tensor[], first: boolean): Tensor {
@@ -142,6 +175,10 @@ export class DeltaDepthwiseConv2D extends activatedMixin(layerClass('DepthwiseCo
 
 export class DeltaSeparableConv2D extends activatedMixin(layerClass('SeparableConv2D'), 'SeparableConv2D') {
   static override className = 'DeltaSeparableConv2D';
+
+  override computedMask([x]: Tensor[]): Tensor | null | undefined {
+    return this.truncatesNow() ? reachOf(fields(this), x) : undefined;
+  }
   declare depthwiseKernel: LayerVariable;
   declare pointwiseKernel: LayerVariable;
   declare depthMultiplier: number;
