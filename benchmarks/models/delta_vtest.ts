@@ -61,7 +61,8 @@ const USAGE = `  node dist/benchmarks/models/delta_vtest.js export-weights <dir>
        [--dense-above a,b (also each threshold with a dense tail: toDelta's denseAbove, calibrated on the first
        warm-up frames)] [--inputs TxD,... (each variant with these input change tests: toDelta's inputThreshold T
        and dilation D)] [--profile-calls (keep every kernel call of the profiled frames in the results)]
-       [--no-fold-activations (toDelta and the folded dense reference keep activation layers apart)]
+       [--no-fold-activations, --no-fold-padding (toDelta and the folded dense reference keep activation layers,
+       zero padding apart)]
        [--video NAME (what the frames under TFJS_DELTA_VTEST_FRAMES are, when not vtest.avi's)]
        [--state-precision fp32,fp16 (each variant with each: toDelta's statePrecision; default fp32)]
        [--threshold-map FILE (PoseNet also with per-layer thresholds relative to activation scales calibrated on the
@@ -338,8 +339,9 @@ interface Args {
   compiled: boolean;
   /** Keep every kernel call of the profiled frames (name, input shapes, time) in the results. */
   profileCalls: boolean;
-  /** toDelta's and foldBatchNorms' foldActivations (--no-fold-activations: false). */
+  /** toDelta's and foldBatchNorms' foldActivations and foldPadding (--no-fold-activations, --no-fold-padding). */
   foldActivations: boolean;
+  foldPadding: boolean;
   /** Streams per call: stream b starts offset x b frames later in the clip. */
   batch: number;
   offset: number;
@@ -392,6 +394,7 @@ function parseRunArgs(argv: string[]): Args {
     compiled: false,
     profileCalls: false,
     foldActivations: true,
+    foldPadding: true,
     batch: 1,
     offset: 37,
     denseAbove: [],
@@ -418,8 +421,8 @@ function parseRunArgs(argv: string[]): Args {
       args.profileCalls = true;
       continue;
     }
-    if (flag === '--no-fold-activations') {
-      args.foldActivations = false;
+    if (flag === '--no-fold-activations' || flag === '--no-fold-padding') {
+      args[flag === '--no-fold-padding' ? 'foldPadding' : 'foldActivations'] = false;
       continue;
     }
     const value = argv[++i];
@@ -695,7 +698,7 @@ async function runCase(
   };
   // The dense model with its batch norms folded into the convs (foldBatchNorms), as delta models and
   // their dense tails run them: a second reference, so that folding's own gain is not read as delta's.
-  const foldedDense = foldBatchNorms(model, {foldActivations: args.foldActivations});
+  const foldedDense = foldBatchNorms(model, {foldActivations: args.foldActivations, foldPadding: args.foldPadding});
   const denseFolded = timeStream(foldedDense, args, frames, () => undefined);
   foldedDense.dispose();
   const denseProfile = await profileFrame(
@@ -774,6 +777,7 @@ async function runCase(
             calibrationFrames,
             statePrecision,
             foldActivations: args.foldActivations,
+            foldPadding: args.foldPadding,
           })
         : toDelta(model, {
             threshold,
@@ -783,6 +787,7 @@ async function runCase(
             calibrationFrames: denseAbove != null ? calibrationFrames : undefined,
             statePrecision,
             foldActivations: args.foldActivations,
+            foldPadding: args.foldPadding,
           });
     const denseLayers = denseAbove == null ? undefined : denseTailLayersOf(delta).map((l) => l.name);
     const errors: FrameError[] = [];
@@ -915,6 +920,7 @@ async function run(argv: string[]): Promise<void> {
     statsFrames: args.statsFrames,
     compiled: args.compiled,
     foldActivations: args.foldActivations,
+    foldPadding: args.foldPadding,
     batch: args.batch,
     timing:
       `wall ms per frame: ${args.compiled ? 'compiled stream step (CUDA-graph replay)' : 'predict'} + reading every ` +

@@ -95,6 +95,13 @@ export interface ToDeltaOptions {
    */
   foldActivations?: boolean;
   /**
+   * Drop a ZeroPadding2D whose only reader is a conv, depthwise or separable conv with padding 'valid' when its pads
+   * are exactly what 'same' padding gives that conv at the model's (fixed) input size, and give the conv 'same'
+   * padding (default true): the same outputs without a padded copy of the activations. Keras writes a stride-2 conv's
+   * 'same' this way (MobileNetV2's five ZeroPadding2D layers at even sizes).
+   */
+  foldPadding?: boolean;
+  /**
    * Layers (by the dense model's layer names) from which on the model runs dense: these layers and every
    * layer they feed are the dense model's own (batch norms still folded; their weights are copies, so that
    * disposing either model leaves the other whole), fed the accumulated values of the delta layers before
@@ -128,6 +135,8 @@ export interface FoldBatchNormsOptions {
   name?: string;
   /** Fold the activation layers that follow a linear layer too, as toDelta's foldActivations (default true). */
   foldActivations?: boolean;
+  /** Fold zero padding into the conv after it, as toDelta's foldPadding (default true). */
+  foldPadding?: boolean;
 }
 
 export interface ToDenseOptions {
@@ -238,6 +247,7 @@ function twin(
     ...layer.getConfig(),
     ...(bn != null ? {useBias: true} : {}),
     ...(fold?.activation != null ? {activation: fold.activation.kind} : {}),
+    ...(fold?.padding != null ? {padding: 'same'} : {}),
     name,
   };
   // tfjs-layers 4.22's SeparableConv2D.getConfig leaves out depthMultiplier.
@@ -300,6 +310,8 @@ function flattenModel(model: tfl.LayersModel): {layers: Layer[]; outputs: Set<Sy
 interface Fold {
   batchNorm?: Layer;
   activation?: {layer: Layer; kind: FoldedActivation};
+  /** A ZeroPadding2D before the layer whose pads equal 'same' padding there. */
+  padding?: Layer;
 }
 type FoldedActivation = 'relu' | 'relu6';
 
@@ -356,12 +368,53 @@ function foldedActivationOf(layer: Layer): FoldedActivation | null {
   return null;
 }
 
+/** The convs whose 'valid' padding a ZeroPadding2D before them can stand in for. */
+const FOLDS_PADDING = new Set(['Conv2D', 'DepthwiseConv2D', 'SeparableConv2D']);
+
+/**
+ * The conv after `pad` when the pad folds into it: `pad` called once on a channels-last input of known height and
+ * width, read only by that conv (called once, padding 'valid'), with pads equal to those 'same' padding gives the conv
+ * at that size (tf.conv2d's rule: the total split with the odd pixel at the end). Else null.
+ */
+function samePaddedConv(pad: Layer, outputs: Set<Sym>): Layer | null {
+  if (pad.inboundNodes.length !== 1 || pad.outboundNodes.length !== 1) return null;
+  const config = pad.getConfig() as {padding: number[][]; dataFormat?: string};
+  const node = pad.outboundNodes[0];
+  const conv = node.outboundLayer as Layer | undefined;
+  const shape = pad.inboundNodes[0].inputTensors[0].shape;
+  if (conv == null || !FOLDS_PADDING.has(conv.getClassName()) || conv.inboundNodes.length !== 1) return null;
+  if (outputs.has(node.inputTensors[0]) || (config.dataFormat ?? 'channelsLast') !== 'channelsLast') return null;
+  const c = conv.getConfig() as {
+    padding: string;
+    kernelSize: number[];
+    strides: number[];
+    dilationRate?: number | number[];
+  };
+  if (c.padding !== 'valid' || (c as {dataFormat?: string}).dataFormat === 'channelsFirst') return null;
+  const dilations = typeof c.dilationRate === 'number' ? [c.dilationRate, c.dilationRate] : (c.dilationRate ?? [1, 1]);
+  return [1, 2].every((axis, i) => {
+    const n = shape[axis];
+    if (n == null) return false;
+    const k = (c.kernelSize[i] - 1) * dilations[i] + 1;
+    const total = Math.max((Math.ceil(n / c.strides[i]) - 1) * c.strides[i] + k - n, 0);
+    const before = Math.floor(total / 2);
+    return config.padding[i][0] === before && config.padding[i][1] === total - before;
+  })
+    ? conv
+    : null;
+}
+
 /**
  * What folds into each linear layer: the batch norms of batchNormFolds (when `batchNorms`), and with `activations`
  * each ReLU / Activation layer (relu, relu6) called once right after such a layer, or after its folded batch norm,
  * as the only consumer of that output.
  */
-function layerFolds(model: tfl.LayersModel, batchNorms: boolean, activations: boolean): Map<Layer, Fold> {
+function layerFolds(
+  model: tfl.LayersModel,
+  batchNorms: boolean,
+  activations: boolean,
+  padding = false,
+): Map<Layer, Fold> {
   const folds = new Map<Layer, Fold>();
   const producerOf = new Map<Layer, Layer>();
   if (batchNorms) {
@@ -370,8 +423,14 @@ function layerFolds(model: tfl.LayersModel, batchNorms: boolean, activations: bo
       producerOf.set(bn, producer);
     }
   }
-  if (!activations) return folds;
   const {layers, outputs} = flattenModel(model);
+  if (padding) {
+    for (const pad of layers) {
+      const conv = pad.getClassName() === 'ZeroPadding2D' ? samePaddedConv(pad, outputs) : null;
+      if (conv != null) folds.set(conv, {...folds.get(conv), padding: pad});
+    }
+  }
+  if (!activations) return folds;
   for (const layer of layers) {
     const kind = foldedActivationOf(layer);
     if (kind == null || layer.inboundNodes.length !== 1) continue;
@@ -391,6 +450,7 @@ function absorbedLayers(folds: Map<Layer, Fold>): Set<Layer> {
   for (const fold of folds.values()) {
     if (fold.batchNorm != null) absorbed.add(fold.batchNorm);
     if (fold.activation != null) absorbed.add(fold.activation.layer);
+    if (fold.padding != null) absorbed.add(fold.padding);
   }
   return absorbed;
 }
@@ -440,7 +500,8 @@ function denseFromNames(model: tfl.LayersModel, names: string[], folds: Map<Laye
   }
   const start = new Set(names);
   for (const [producer, fold] of folds) {
-    if ([fold.batchNorm, fold.activation?.layer].some((l) => l != null && start.has(l.name))) start.add(producer.name);
+    const absorbed = [fold.batchNorm, fold.activation?.layer, fold.padding];
+    if (absorbed.some((l) => l != null && start.has(l.name))) start.add(producer.name);
   }
   return start;
 }
@@ -601,7 +662,12 @@ export function toDelta(source: tfl.LayersModel | GraphModelSource, options: ToD
     return layer.apply(x) as Sym;
   });
 
-  const folds = layerFolds(model, options.foldBatchNorm ?? true, options.foldActivations ?? true);
+  const folds = layerFolds(
+    model,
+    options.foldBatchNorm ?? true,
+    options.foldActivations ?? true,
+    options.foldPadding ?? true,
+  );
   const folded = absorbedLayers(folds);
   const denseFrom = denseFromNames(model, options.denseFrom ?? [], folds);
   // The symbolic tensors that hold dense values (outputs of the dense tail), and each delta tensor's
@@ -728,7 +794,7 @@ export function foldBatchNorms(model: tfl.LayersModel, options: FoldBatchNormsOp
         `fold its dense model (toDense gives it, already folded)`,
     );
   }
-  const folds = layerFolds(model, true, options.foldActivations ?? true);
+  const folds = layerFolds(model, true, options.foldActivations ?? true, options.foldPadding ?? true);
   const folded = absorbedLayers(folds);
   const unique = nameAllocator();
   const inputs = freshInputs(model, unique);

@@ -327,6 +327,75 @@ describeEachBackend('toDelta folds activation layers', () => {
   });
 });
 
+describeEachBackend('toDelta folds zero padding into the conv after it', () => {
+  /** Pads before 'valid' convs: (0,1) before a stride-2 3x3 depthwise (Keras' 'same' at even sizes), 1 before a 3x3. */
+  function paddedModel(seed: number, h: number, w: number): tfl.LayersModel {
+    const x = tfl.input({shape: [h, w, 3]});
+    let y = apply(
+      L.zeroPadding2d({
+        padding: [
+          [0, 1],
+          [0, 1],
+        ],
+        name: 'pad_stride2',
+      }),
+      x,
+    );
+    y = apply(L.depthwiseConv2d({kernelSize: 3, strides: 2, padding: 'valid', name: 'depthwise'}), y);
+    y = apply(L.zeroPadding2d({padding: 1, name: 'pad_one'}), y);
+    y = apply(L.conv2d({filters: 4, kernelSize: 3, padding: 'valid', activation: 'relu6', name: 'conv'}), y);
+    // Pads of 2 before a 3x3 'valid' conv are not its 'same' padding.
+    y = apply(L.zeroPadding2d({padding: 2, name: 'pad_two'}), y);
+    y = apply(L.conv2d({filters: 3, kernelSize: 3, padding: 'valid', name: 'conv_wider'}), y);
+    const model = tfl.model({inputs: x, outputs: y});
+    randomizeWeights(model, seed);
+    return model;
+  }
+  const pads = (model: tfl.LayersModel) =>
+    model.layers.filter((l) => /ZeroPadding2D$/.test(l.getClassName())).map((l) => l.name);
+
+  it("folds pads that equal the conv's 'same' padding at the input size, keeps the others; exact at threshold 0", () => {
+    const seed = freshSeed();
+    const even = paddedModel(seed, 10, 14);
+    const delta = toDelta(even);
+    expect(pads(delta)).to.deep.equal(['pad_two']);
+    expect((delta.getLayer('depthwise').getConfig() as {padding: string}).padding).to.equal('same');
+    expect(pads(toDelta(even, {foldPadding: false}))).to.have.length(3);
+    runParity(even, delta, [[2, 10, 14, 3]], 20, seed, `pads folded (seed ${seed})`);
+    const folded = foldBatchNorms(even);
+    expect(pads(folded)).to.deep.equal(['pad_two']);
+    tf.tidy(() => {
+      const x = tf.randomUniform([3, 10, 14, 3], -1, 1, 'float32', seed + 1);
+      expectClose(folded.predict(x) as tf.Tensor, even.predict(x) as tf.Tensor, `foldBatchNorms (seed ${seed})`);
+    });
+    // At odd sizes 'same' pads a stride-2 conv by one on both sides: (0, 1) is not it.
+    const odd = paddedModel(seed, 11, 15);
+    const oddDelta = toDelta(odd);
+    expect(pads(oddDelta)).to.deep.equal(['pad_stride2', 'pad_two']);
+    runParity(odd, oddDelta, [[1, 11, 15, 3]], 12, seed + 2, `odd sizes (seed ${seed})`);
+    [folded, delta, even, oddDelta, odd].forEach((m) => m.dispose());
+  });
+
+  it('keeps a pad read by another layer too, or before a model of unknown size', () => {
+    const x = tfl.input({shape: [8, 8, 2]});
+    const padded = apply(L.zeroPadding2d({padding: 1, name: 'pad_shared'}), x);
+    const a = apply(L.conv2d({filters: 2, kernelSize: 3, name: 'conv_a'}), padded);
+    const b = apply(L.conv2d({filters: 2, kernelSize: 1, name: 'conv_b'}), padded);
+    const shared = tfl.model({inputs: x, outputs: [a, b]});
+    expect(pads(toDelta(shared))).to.deep.equal(['pad_shared']);
+    const any = tfl.input({shape: [null, null, 2]});
+    const open = tfl.model({
+      inputs: any,
+      outputs: apply(
+        L.conv2d({filters: 2, kernelSize: 3}),
+        apply(L.zeroPadding2d({padding: 1, name: 'pad_open'}), any),
+      ),
+    });
+    expect(pads(toDelta(open))).to.deep.equal(['pad_open']);
+    [shared, open].forEach((m) => m.dispose());
+  });
+});
+
 describeEachBackend('foldBatchNorms', () => {
   /**
    * Batch norms that fold (after a conv without bias, a depthwise conv of multiplier 2 and stride 2, a separable
@@ -416,7 +485,10 @@ describeEachBackend('foldBatchNorms', () => {
     const folded = foldBatchNorms(dense);
     expect(count(folded, 'BatchNormalization')).to.equal(0);
     expect(count(folded, 'ReLU')).to.equal(0);
-    expect(folded.layers.length).to.equal(dense.layers.length - 52 - 35);
+    // Of its five ZeroPadding2D, those before a stride-2 conv at an even size are that conv's 'same' padding.
+    const padsFolded = 5 - count(folded, 'ZeroPadding2D');
+    expect(padsFolded).to.be.within(1, 4);
+    expect(folded.layers.length).to.equal(dense.layers.length - 52 - 35 - padsFolded);
     const normsOnly = foldBatchNorms(dense, {foldActivations: false});
     expect(count(normsOnly, 'ReLU')).to.equal(35);
     tf.tidy(() => {
