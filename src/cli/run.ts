@@ -85,6 +85,7 @@ export function summaryTable(s: RunSummary): string {
     rows.push(['ceiling (skipped work free)', '', `${speedupCeiling(s.meanMacsSkipped).toFixed(2)}x`]);
   if (s.denseTailLayers != null) rows.push(['layers run dense (tail)', '', `${s.denseTailLayers}`]);
   if (s.denseFoldedBatchNorms > 0) rows.push(['batch norms folded', `${s.denseFoldedBatchNorms}`, '']);
+  if (s.denseFoldedActivations > 0) rows.push(['activation layers folded', `${s.denseFoldedActivations}`, '']);
   if (s.pck != null) rows.push(['PCK vs dense (2% diagonal)', '', fmt(s.pck, 'pct')]);
   if (s.meanTop1Agreement != null) rows.push(['top-1 agreement', '', fmt(s.meanTop1Agreement, 'pct')]);
   if (s.maxLogitRelError != null) rows.push(['max logit error (relative)', '', fmt(s.maxLogitRelError, 'exp')]);

@@ -14,6 +14,7 @@ import type * as tfl from '@tensorflow/tfjs-layers';
 import {
   DeltaFrameStats,
   denseTailLayersOf,
+  foldableActivations,
   foldableBatchNorms,
   foldBatchNorms,
   getDeltaStats,
@@ -73,8 +74,9 @@ export interface RunOptions {
   results?: boolean;
   shouldStop?: () => boolean;
   /**
-   * Run the dense model with the batch norms that follow a linear layer folded into it (foldBatchNorms; default
-   * true), as the delta model runs them: the same outputs to float rounding, without a pass per batch norm.
+   * Run the dense model with the batch norms and activation layers that follow a linear layer folded into it
+   * (foldBatchNorms; default true), as the delta model runs them: the same outputs to float rounding, without a pass
+   * per folded layer.
    */
   foldBatchNorms?: boolean;
   /** Run the models as compiled streams on the 'cuda' backend (default true; ignored on other backends). */
@@ -171,6 +173,8 @@ export interface RunSummary {
   denseTailLayers?: number;
   /** The batch norms the dense side ran folded into the layers before them (RunOptions.foldBatchNorms). */
   denseFoldedBatchNorms: number;
+  /** The activation layers it ran as those layers' activations (the same option). */
+  denseFoldedActivations: number;
   /** With RunOptions.fallback: the verdict, once enough steady frames were timed. */
   fallback?: FallbackVerdict;
   interrupted: boolean;
@@ -366,11 +370,10 @@ export async function runModelOnVideo(options: RunOptions): Promise<RunSummary> 
   // The measured fallback: in 'delta' mode the dense model runs for the measurement (and serves after a fallback).
   const fallbackFrames = delta != null ? (options.fallback?.frames ?? 0) : 0;
   // The dense side runs folded (the delta model folds the same batch norms): the reference a delta model must beat.
-  const denseFolds =
-    (mode !== 'delta' || fallbackFrames > 0) && (options.foldBatchNorms ?? true)
-      ? foldableBatchNorms(options.model).length
-      : 0;
-  const denseModel = denseFolds > 0 ? foldBatchNorms(options.model) : options.model;
+  const foldDense = (mode !== 'delta' || fallbackFrames > 0) && (options.foldBatchNorms ?? true);
+  const denseFolds = foldDense ? foldableBatchNorms(options.model).length : 0;
+  const denseActivationFolds = foldDense ? foldableActivations(options.model).length : 0;
+  const denseModel = denseFolds + denseActivationFolds > 0 ? foldBatchNorms(options.model) : options.model;
   const dense = runnerOf(mode === 'delta' ? null : denseModel);
   let deltaRunner = runnerOf(delta);
   let referee: Runner | null = fallbackFrames > 0 ? (dense ?? runnerOf(denseModel)) : null;
@@ -542,6 +545,7 @@ export async function runModelOnVideo(options: RunOptions): Promise<RunSummary> 
       : undefined,
     denseTailLayers,
     denseFoldedBatchNorms: denseFolds,
+    denseFoldedActivations: denseActivationFolds,
     fallback,
     interrupted,
     records,

@@ -344,6 +344,7 @@ exec "${ffmpegBinary()}" "$@"
         tfl.layers.maxPooling2d({}),
         tfl.layers.conv2d({filters: 4, kernelSize: 3, padding: 'same'}),
         tfl.layers.batchNormalization({}),
+        tfl.layers.reLU({}),
       ],
     });
     await model.save(nodeFileSystem(modelDir));
@@ -372,6 +373,7 @@ exec "${ffmpegBinary()}" "$@"
     const deviation = Number(/max output deviation\s+(\S+)/.exec(r.out)![1]);
     expect(deviation, 'threshold 0 reproduces the dense model').to.be.lessThan(1e-5);
     expect(r.out, 'the dense side runs its batch norm folded').to.match(/batch norms folded\s+1\n/);
+    expect(r.out, 'and its ReLU as the conv activation').to.match(/activation layers folded\s+1\n/);
     const skipped = Number(/mean multiply-adds skipped\s+([\d.]+)%/.exec(r.out)![1]) / 100;
     const ceiling = Number(/ceiling \(skipped work free\)\s+([\d.]+)x/.exec(r.out)![1]);
     // Within the two printed roundings: the ceiling's (0.005) and the skipped share's (0.05%) carried through 1/(1-s).
@@ -411,7 +413,7 @@ exec "${ffmpegBinary()}" "$@"
     const r = cli('bench', modelDir, DEFAULT_CLIP, '--frames', '3', '--thresholds', '0,0.1', '-o', prefix);
     expect(r.code, r.err).to.equal(0);
     expect(r.out).to.match(/^dense\s+[\d.]+\s+1\.00x/m);
-    expect(r.out).to.match(/dense with its 1 batch norm folded/);
+    expect(r.out).to.match(/dense with its 1 batch norm and 1 activation layer folded/);
     const record = JSON.parse(fs.readFileSync(`${prefix}.json`, 'utf8'));
     expect(record.rows.map((row: {threshold: number | null}) => row.threshold)).to.deep.equal([null, 0, 0.1]);
     expect(record.rows[1].deviation, 'threshold 0 equals dense').to.be.lessThan(1e-5);
