@@ -231,7 +231,7 @@ function adoptWeights(target: Layer, source: Layer, share: boolean): void {
 /**
  * A fresh layer made by `make`, configured like `layer`, applied to `inputs`, with the weights of `layer` (shared or
  * copied); with a fold, the batch norm after `layer` folded into them (foldedWeights: a bias, weights the new layer
- * owns) and the activation layer after it made its activation.
+ * owns), the activation layer after it made its activation and the zero padding before it made its 'same' padding.
  */
 function twin(
   make: (config: tf.serialization.ConfigDict) => Layer,
@@ -306,7 +306,10 @@ function flattenModel(model: tfl.LayersModel): {layers: Layer[]; outputs: Set<Sy
   return {layers, outputs};
 }
 
-/** What folds into a linear layer: the batch norm after it, and the activation layer after that (or after it). */
+/**
+ * What folds into a linear layer: the batch norm after it, the activation layer after that (or after it), and the zero
+ * padding before it.
+ */
 interface Fold {
   batchNorm?: Layer;
   activation?: {layer: Layer; kind: FoldedActivation};
@@ -405,9 +408,9 @@ function samePaddedConv(pad: Layer, outputs: Set<Sym>): Layer | null {
 }
 
 /**
- * What folds into each linear layer: the batch norms of batchNormFolds (when `batchNorms`), and with `activations`
- * each ReLU / Activation layer (relu, relu6) called once right after such a layer, or after its folded batch norm,
- * as the only consumer of that output.
+ * What folds into each linear layer: the batch norms of batchNormFolds (when `batchNorms`); with `padding` the
+ * ZeroPadding2D layers of samePaddedConv; and with `activations` each ReLU / Activation layer (relu, relu6) called
+ * once right after such a layer, or after its folded batch norm, as the only consumer of that output.
  */
 function layerFolds(
   model: tfl.LayersModel,
@@ -781,9 +784,9 @@ export function foldableActivations(model: tfl.LayersModel): string[] {
 /**
  * A dense copy of `model` with each batch norm that directly follows a linear layer folded into that layer's kernel
  * and bias, and the ReLU / relu6 activation layer after it made that layer's activation, as toDelta folds them
- * (foldableBatchNorms and foldableActivations name them; the others stay): the same outputs to float rounding,
- * without a pass over the activations per folded layer (tfjs runs a conv with its bias and activation as one fused
- * op). Inference only (the batch norms' moving statistics are baked in). Its weights are copies: `model` is left as
+ * (foldableBatchNorms and foldableActivations name them; the others stay), and the zero padding before a conv that
+ * is its 'same' padding made that: the same outputs to float rounding, without a pass over the activations per folded
+ * layer (tfjs runs a conv with its bias and activation as one fused op). Inference only (the batch norms' moving statistics are baked in). Its weights are copies: `model` is left as
  * it was, and either may be disposed alone.
  */
 export function foldBatchNorms(model: tfl.LayersModel, options: FoldBatchNormsOptions = {}): tfl.LayersModel {

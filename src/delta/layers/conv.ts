@@ -126,11 +126,11 @@ function fuseAccumulator(layer: ActivatedConv, op: FusedConvOp, x: Tensor, kerne
 
 export class DeltaConv2D extends activatedMixin(layerClass('Conv2D'), 'Conv2D') {
   static override className = 'DeltaConv2D';
+  declare kernel: LayerVariable;
 
   override computedMask([x]: Tensor[]): Tensor | null | undefined {
     return this.truncatesNow() ? reachOf(fields(this), x) : undefined;
   }
-  declare kernel: LayerVariable;
 
   override deltaCall([x]: Tensor[], first: boolean): Tensor {
     const fused = first ? null : fuseAccumulator(this, fusedDeltaConv2d, x, this.kernel);
@@ -149,11 +149,11 @@ export class DeltaConv2D extends activatedMixin(layerClass('Conv2D'), 'Conv2D') 
 
 export class DeltaDepthwiseConv2D extends activatedMixin(layerClass('DepthwiseConv2D'), 'DepthwiseConv2D') {
   static override className = 'DeltaDepthwiseConv2D';
+  declare depthwiseKernel: LayerVariable;
 
   override computedMask([x]: Tensor[]): Tensor | null | undefined {
     return this.truncatesNow() ? reachOf(fields(this), x) : undefined;
   }
-  declare depthwiseKernel: LayerVariable;
 
   override deltaCall([x]: Tensor[], first: boolean): Tensor {
     const layer = fields(this);
@@ -175,13 +175,13 @@ export class DeltaDepthwiseConv2D extends activatedMixin(layerClass('DepthwiseCo
 
 export class DeltaSeparableConv2D extends activatedMixin(layerClass('SeparableConv2D'), 'SeparableConv2D') {
   static override className = 'DeltaSeparableConv2D';
+  declare depthwiseKernel: LayerVariable;
+  declare pointwiseKernel: LayerVariable;
+  declare depthMultiplier: number;
 
   override computedMask([x]: Tensor[]): Tensor | null | undefined {
     return this.truncatesNow() ? reachOf(fields(this), x) : undefined;
   }
-  declare depthwiseKernel: LayerVariable;
-  declare pointwiseKernel: LayerVariable;
-  declare depthMultiplier: number;
 
   override deltaCall([x]: Tensor[], first: boolean): Tensor {
     const depthwise = convolve(fields(this), deltaDepthwiseConv2d, x, this.depthwiseKernel);
