@@ -2,7 +2,9 @@
  * Batch norm folded by toDelta into the linear layer before it, per backend: which batch norms fold
  * (and which cannot), the layer count, the dense model left untouched, toDense of a folded model,
  * and threshold-0 parity with the dense model over long random-walk sequences and real vtest.avi
- * frames for the ResNet-style model, nsfwjs's MobileNetV2 and models.resnet({depth: 18}).
+ * frames for the ResNet-style model, nsfwjs's MobileNetV2 and models.resnet({depth: 18}). Then the
+ * activation layers and zero padding folded into the convs (which fold, which stay, parity, thresholds
+ * by the activation's name), and foldBatchNorms, the same folds in a dense copy.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
