@@ -9,14 +9,7 @@ import * as fs from 'fs';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 
-import {
-  foldableActivations,
-  foldableBatchNorms,
-  foldBatchNorms,
-  getDeltaStats,
-  setDeltaStats,
-  toDelta,
-} from '../delta/to_delta';
+import {foldedReference, getDeltaStats, setDeltaStats, toDelta} from '../delta/to_delta';
 import type {InputTest} from '../delta/to_delta';
 import {posenet} from '../models/posenet';
 import {nodeFileSystem} from '../io/node_file_system';
@@ -192,12 +185,13 @@ export async function benchCommand(modelName: string, input: string, options: Be
   for await (const f of readFrames(input, {width: w, height: h, maxFrames: options.frames})) {
     frames.push(tf.tidy(() => tf.add(tf.mul(tf.tensor4d(f, [1, h, w, 3], 'int32'), (hi - lo) / 255), lo)));
   }
-  const folds = foldableBatchNorms(model).length;
-  const activationFolds = foldableActivations(model).length;
+  // The dense reference runs its batch norms and activations folded, as the delta models do (run does the same).
+  const reference = foldedReference(model);
+  const denseModel = reference.model;
   const plural = (n: number, what: string) => `${n} ${what}${n === 1 ? '' : 's'}`;
   const folded = [
-    ...(folds > 0 ? [plural(folds, 'batch norm')] : []),
-    ...(activationFolds > 0 ? [plural(activationFolds, 'activation layer')] : []),
+    ...(reference.batchNorms > 0 ? [plural(reference.batchNorms, 'batch norm')] : []),
+    ...(reference.activations > 0 ? [plural(reference.activations, 'activation layer')] : []),
   ];
   console.log(
     `bench: ${isPosenet ? 'PoseNet-MobileNetV1' : modelName} at ${h}x${w}, ${frames.length} frames of ${input}, ` +
@@ -211,8 +205,6 @@ export async function benchCommand(modelName: string, input: string, options: Be
   // (noise passes are not counted: they run right after the dense pass, one predict a frame each)
   const rows: BenchRow[] = [];
   const noiseRows: NoiseRow[] = [];
-  // The dense reference runs its batch norms and activations folded, as the delta models do (run does the same).
-  const denseModel = folded.length > 0 ? foldBatchNorms(model) : model;
   try {
     const dense = await timedPass(denseModel, frames, true);
     rows.push({threshold: null, fps: fpsOf(dense.ms)});

@@ -70,7 +70,7 @@ export function calibrateThresholdScales(model: tfl.LayersModel, frames: Array<t
  * (LayerFrameStats.computedFraction: its work, which decides whether it pays), and its dense multiply-adds per frame.
  */
 export interface LayerActivity {
-  activeFraction: number;
+  computedFraction: number;
   macs: number;
 }
 
@@ -113,8 +113,8 @@ export function measureActivity(
         if (i === 0) return;
         for (const layer of layers) {
           if (layer.lastStats == null) continue;
-          const sum = sums.get(layer.name) ?? {activeFraction: 0, macs: 0};
-          sum.activeFraction += (layer.lastStats.computedFraction * size) / batch / (frames.length - 1);
+          const sum = sums.get(layer.name) ?? {computedFraction: 0, macs: 0};
+          sum.computedFraction += (layer.lastStats.computedFraction * size) / batch / (frames.length - 1);
           sum.macs += layer.lastStats.macs / (frames.length - 1);
           sums.set(layer.name, sum);
         }

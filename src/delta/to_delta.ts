@@ -392,8 +392,9 @@ function samePaddedConv(pad: Layer, outputs: Set<Sym>): Layer | null {
     kernelSize: number[];
     strides: number[];
     dilationRate?: number | number[];
+    dataFormat?: string;
   };
-  if (c.padding !== 'valid' || (c as {dataFormat?: string}).dataFormat === 'channelsFirst') return null;
+  if (c.padding !== 'valid' || c.dataFormat === 'channelsFirst') return null;
   const dilations = typeof c.dilationRate === 'number' ? [c.dilationRate, c.dilationRate] : (c.dilationRate ?? [1, 1]);
   return [1, 2].every((axis, i) => {
     const n = shape[axis];
@@ -537,7 +538,7 @@ function chooseDenseFrom(
     for (const [name, a] of measureActivity(probe, frames)) {
       if (a.macs > 0) activity.set(sourceNames.get(probe.getLayer(name)) ?? name, a);
     }
-    const chosen = [...activity].filter(([, a]) => a.activeFraction > above).map(([name]) => name);
+    const chosen = [...activity].filter(([, a]) => a.computedFraction > above).map(([name]) => name);
     return {denseFrom: [...new Set([...(options.denseFrom ?? []), ...chosen])], activity};
   } finally {
     probe.dispose();
@@ -571,7 +572,7 @@ function withDenseTail(model: tfl.LayersModel, options: ToDeltaOptions): tfl.Lay
   let skipped = 0;
   for (const name of names) {
     const a = activity.get(name);
-    if (a != null) skipped += a.macs * (1 - a.activeFraction);
+    if (a != null) skipped += a.macs * (1 - a.computedFraction);
   }
   const weightedBefore = (layer: Layer): boolean =>
     layer.inboundNodes.some((node) => node.inboundLayers.some((p) => weightedDelta(p) || weightedBefore(p)));
@@ -798,6 +799,11 @@ export function foldBatchNorms(model: tfl.LayersModel, options: FoldBatchNormsOp
     );
   }
   const folds = layerFolds(model, true, options.foldActivations ?? true, options.foldPadding ?? true);
+  return foldedCopy(model, folds, options.name ?? `${model.name}_folded`);
+}
+
+/** A dense copy of `model` with `folds` made (weights copied). */
+function foldedCopy(model: tfl.LayersModel, folds: Map<Layer, Fold>, name: string): tfl.LayersModel {
   const folded = absorbedLayers(folds);
   const unique = nameAllocator();
   const inputs = freshInputs(model, unique);
@@ -805,7 +811,26 @@ export function foldBatchNorms(model: tfl.LayersModel, options: FoldBatchNormsOp
     if (folded.has(layer)) return ins[0];
     return twin(deserializeAs(layer.getClassName()), layer, node, ins, unique(layer.name), false, folds.get(layer)).out;
   });
-  return tfl.model({inputs, outputs, name: options.name ?? `${model.name}_folded`});
+  return tfl.model({inputs, outputs, name});
+}
+
+/**
+ * The dense reference a delta model of `model` is measured against (run, bench): foldBatchNorms(model), or `model`
+ * itself when nothing folds; and how many batch norms and activation layers folded. The caller disposes `model` of the
+ * result when it is not the one passed.
+ */
+export function foldedReference(model: tfl.LayersModel): {
+  model: tfl.LayersModel;
+  batchNorms: number;
+  activations: number;
+} {
+  const folds = layerFolds(model, true, true, true);
+  const count = (part: keyof Fold) => [...folds.values()].filter((f) => f[part] != null).length;
+  return {
+    model: folds.size > 0 ? foldedCopy(model, folds, `${model.name}_folded`) : model,
+    batchNorms: count('batchNorm'),
+    activations: count('activation'),
+  };
 }
 
 /** The delta layers of a model, in topological order. */

@@ -11,15 +11,7 @@ import * as fs from 'fs';
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 
-import {
-  DeltaFrameStats,
-  denseTailLayersOf,
-  foldableActivations,
-  foldableBatchNorms,
-  foldBatchNorms,
-  getDeltaStats,
-  toDelta,
-} from '../delta/to_delta';
+import {DeltaFrameStats, denseTailLayersOf, foldedReference, getDeltaStats, toDelta} from '../delta/to_delta';
 import {CompiledStream, compileStream} from '../stream/compile_stream';
 import type {StreamPrecision} from '../stream/compile_stream';
 import type {StatePrecision} from '../ops/kernel_names';
@@ -371,9 +363,8 @@ export async function runModelOnVideo(options: RunOptions): Promise<RunSummary> 
   const fallbackFrames = delta != null ? (options.fallback?.frames ?? 0) : 0;
   // The dense side runs folded (the delta model folds the same batch norms): the reference a delta model must beat.
   const foldDense = (mode !== 'delta' || fallbackFrames > 0) && (options.foldBatchNorms ?? true);
-  const denseFolds = foldDense ? foldableBatchNorms(options.model).length : 0;
-  const denseActivationFolds = foldDense ? foldableActivations(options.model).length : 0;
-  const denseModel = denseFolds + denseActivationFolds > 0 ? foldBatchNorms(options.model) : options.model;
+  const reference = foldDense ? foldedReference(options.model) : {model: options.model, batchNorms: 0, activations: 0};
+  const denseModel = reference.model;
   const dense = runnerOf(mode === 'delta' ? null : denseModel);
   let deltaRunner = runnerOf(delta);
   let referee: Runner | null = fallbackFrames > 0 ? (dense ?? runnerOf(denseModel)) : null;
@@ -544,8 +535,8 @@ export async function runModelOnVideo(options: RunOptions): Promise<RunSummary> 
       ? Math.max(...records.map((r) => r.logitRelError ?? 0))
       : undefined,
     denseTailLayers,
-    denseFoldedBatchNorms: denseFolds,
-    denseFoldedActivations: denseActivationFolds,
+    denseFoldedBatchNorms: reference.batchNorms,
+    denseFoldedActivations: reference.activations,
     fallback,
     interrupted,
     records,

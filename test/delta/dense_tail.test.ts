@@ -179,7 +179,7 @@ describeEachBackend('toDelta with a dense tail', () => {
       tf.dispose(full.predictOnBatch(frame));
       if (i === 0) return;
       for (const l of getDeltaStats(full).layers)
-        activity.set(l.name, (activity.get(l.name) ?? 0) + l.activeFraction / (frames.length - 1));
+        activity.set(l.name, (activity.get(l.name) ?? 0) + l.computedFraction / (frames.length - 1));
     });
     const convs = convsOf(dense).map((l) => l.name);
     const measured = convs.map((n) => activity.get(n)!);
@@ -211,7 +211,7 @@ describeEachBackend('toDelta with a dense tail', () => {
     const frames = patchFrames([1, 16, 16, 3], 5, seed);
     const options = {inputThreshold: 0.3, calibrationFrames: frames};
     const activity = activityOf(dense, frames, 0.3);
-    const [a0, a1] = ['conv0', 'conv1'].map((n) => activity.get(n)!.activeFraction);
+    const [a0, a1] = ['conv0', 'conv1'].map((n) => activity.get(n)!.computedFraction);
     expect(a1, `conv1 more active than conv0 (${a0}, ${a1})`).to.be.greaterThan(a0);
     const hybrid = toDelta(dense, {...options, denseAbove: (a0 + a1) / 2});
     expect(
@@ -220,7 +220,7 @@ describeEachBackend('toDelta with a dense tail', () => {
     ).to.deep.equal([false, false, false, false]);
     runParity(dense, hybrid, [[1, 16, 16, 3]], 6, seed, `tail from conv1 (seed ${seed})`);
     // A tail from the third layer leaves two delta layers: they stay delta.
-    const a2 = activity.get('conv2')!.activeFraction;
+    const a2 = activity.get('conv2')!.computedFraction;
     const later = toDelta(dense, {...options, denseAbove: (a1 + a2) / 2});
     expect(convsOf(later).map(isDeltaLayer)).to.deep.equal([true, true, false, false]);
     tf.dispose(frames);
@@ -234,7 +234,7 @@ describeEachBackend('toDelta with a dense tail', () => {
     const frames = patchFrames([1, 16, 16, 3], 5, seed);
     const options = {inputThreshold: 0.3, calibrationFrames: frames};
     const activity = activityOf(dense, frames, 0.3);
-    const [a1, a2] = ['conv1', 'conv2'].map((n) => activity.get(n)!.activeFraction);
+    const [a1, a2] = ['conv1', 'conv2'].map((n) => activity.get(n)!.computedFraction);
     const hybrid = toDelta(dense, {...options, denseAbove: (a1 + a2) / 2});
     expect(convsOf(hybrid).map(isDeltaLayer), `activity conv1 ${a1}, conv2 ${a2}`).to.deep.equal([
       false,
@@ -298,12 +298,12 @@ describeEachBackend('toDelta with a dense tail', () => {
       tf.dispose(probe.predictOnBatch(frame));
       if (i === 0) return;
       for (const l of getDeltaStats(probe).layers)
-        whole.set(l.name, (whole.get(l.name) ?? 0) + l.activeFraction / (frames.length - 1));
+        whole.set(l.name, (whole.get(l.name) ?? 0) + l.computedFraction / (frames.length - 1));
     });
     const measured = measureActivity(probe, frames);
     expect([...measured.keys()].sort()).to.deep.equal([...whole.keys()].sort());
     for (const [name, a] of measured)
-      expect(a.activeFraction, `${name}, batch ${batch} (seed ${seed})`).to.be.closeTo(whole.get(name)!, 1e-6); // float32 means
+      expect(a.computedFraction, `${name}, batch ${batch} (seed ${seed})`).to.be.closeTo(whole.get(name)!, 1e-6); // float32 means
     expect(
       [...whole.values()].some((v) => v > 0 && v < 1),
       'some layer partly active',
