@@ -70,6 +70,9 @@ const USAGE = `  node dist/benchmarks/models/delta_vtest.js export-weights <dir>
        tune_pck.ts result, whose tuned map is taken; with each --dense-above too)]
        [--noise-floor a,b (how strict the fidelity bar is: the dense model on each frame plus uniform noise of +-a in
        its input units, scored against itself on the frame as the delta variants are)]
+       [--ncu-steps N --ncu-variant folded|delta (cuda, --compiled: N more steps of the folded dense stream or of
+       every delta stream, bracketed by the profiler's range, for ncu --profile-from-start off --graph-profiling
+       node; benchmarks/gpu/ncu_kernels.py sums its log)]
   node dist/benchmarks/models/delta_vtest.js report <results.json> [<cuda_delta.json>]   markdown table + PNG plots`;
 
 // ---- timing ---------------------------------------------------------------------------------
@@ -357,7 +360,12 @@ interface Args {
   statePrecisions: StatePrecision[];
   /** Amplitudes of uniform noise (the model's input units) the dense model is scored under (noiseFloorOf). */
   noiseFloor: number[];
+  /** Steps of the `ncuVariant` streams run inside the profiler's range after their timing (0: none). */
+  ncuSteps: number;
+  ncuVariant: NcuVariant;
 }
+
+type NcuVariant = 'folded' | 'delta';
 
 /** The per-layer map in a JSON file: a plain map, saveThresholds' {thresholds, scales}, or a tune_pck.ts result. */
 function readThresholdMap(file: string): {[layer: string]: number} {
@@ -402,6 +410,8 @@ function parseRunArgs(argv: string[]): Args {
     video: 'vtest.avi (opencv-doc), frames from the start, area-scaled, RGB',
     statePrecisions: ['fp32'],
     noiseFloor: [],
+    ncuSteps: 0,
+    ncuVariant: 'delta',
   };
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i];
@@ -457,7 +467,12 @@ function parseRunArgs(argv: string[]): Args {
         throw new Error(`--state-precision: expected fp32 and/or fp16, got ${value}`);
     } else if (flag === '--threshold-map') args.thresholdMap = {file: value, thresholds: readThresholdMap(value)};
     else if (flag === '--noise-floor') args.noiseFloor = value.split(',').map(Number);
-    else throw new Error(`unknown argument ${flag} (--help lists them)`);
+    else if (flag === '--ncu-steps') args.ncuSteps = Number(value);
+    else if (flag === '--ncu-variant') {
+      if (value !== 'folded' && value !== 'delta')
+        throw new Error(`--ncu-variant: expected folded or delta, got ${value}`);
+      args.ncuVariant = value;
+    } else throw new Error(`unknown argument ${flag} (--help lists them)`);
   }
   for (const m of args.models)
     if (MODELS[m] == null) throw new Error(`unknown model ${m} (known: ${Object.keys(MODELS).join(', ')})`);
@@ -569,18 +584,33 @@ interface CaseResult {
   delta: DeltaRun[];
 }
 
-/** timeSequence of model.predict, or with --compiled of a compiled stream's step (disposed afterwards). */
+/**
+ * timeSequence of model.predict, or with --compiled of a compiled stream's step (disposed afterwards). A stream of
+ * the --ncu-variant then steps --ncu-steps more frames inside the profiler's range: the timed frames backwards, so
+ * that each step sees a neighbouring frame, as timed.
+ */
 function timeStream(
   model: tfl.LayersModel,
   args: Args,
   frames: tf.Tensor[],
   onOutput: (index: number, outputs: Float32Array[]) => void,
+  variant?: NcuVariant,
 ): SequenceTiming {
   if (!args.compiled)
     return timeSequence((x) => model.predict(x) as tf.Tensor | tf.Tensor[], frames, args.warmup, onOutput);
   const stream = compileStream(model);
   try {
-    return timeSequence((x) => stream.step(x), frames, args.warmup, onOutput);
+    const timing = timeSequence((x) => stream.step(x), frames, args.warmup, onOutput);
+    if (args.ncuSteps > 0 && variant === args.ncuVariant) {
+      const n = (tf.backend() as unknown as {n: {profiler(a: {on: boolean}): void; sync(): void}}).n;
+      n.sync();
+      n.profiler({on: true});
+      const timed = frames.length - args.warmup;
+      for (let i = 1; i <= args.ncuSteps; i++) tf.dispose(stream.step(frames[frames.length - 1 - (i % timed)]));
+      n.sync();
+      n.profiler({on: false});
+    }
+    return timing;
   } finally {
     stream.dispose();
   }
@@ -699,7 +729,7 @@ async function runCase(
   // The dense model with its batch norms folded into the convs (foldBatchNorms), as delta models and
   // their dense tails run them: a second reference, so that folding's own gain is not read as delta's.
   const foldedDense = foldBatchNorms(model, {foldActivations: args.foldActivations, foldPadding: args.foldPadding});
-  const denseFolded = timeStream(foldedDense, args, frames, () => undefined);
+  const denseFolded = timeStream(foldedDense, args, frames, () => undefined, 'folded');
   foldedDense.dispose();
   const denseProfile = await profileFrame(
     (x) => model.predict(x) as tf.Tensor | tf.Tensor[],
@@ -792,14 +822,20 @@ async function runCase(
     const denseLayers = denseAbove == null ? undefined : denseTailLayersOf(delta).map((l) => l.name);
     const errors: FrameError[] = [];
     const pck = {correct: 0, total: 0};
-    const timing = timeStream(delta, args, frames, (i, out) => {
-      const r = score(i, out);
-      errors.push(r.error);
-      if (r.pck != null) {
-        pck.correct += r.pck.correct;
-        pck.total += r.pck.total;
-      }
-    });
+    const timing = timeStream(
+      delta,
+      args,
+      frames,
+      (i, out) => {
+        const r = score(i, out);
+        errors.push(r.error);
+        if (r.pck != null) {
+          pck.correct += r.pck.correct;
+          pck.total += r.pck.total;
+        }
+      },
+      'delta',
+    );
     const stateBytes = deltaStateBytes(delta);
     const peak = peakBytes();
     // One more frame of the stream, profiled per kernel (untimed).
