@@ -48,10 +48,12 @@ void launchBusyWait(cudaStream_t s, double microseconds);
 // act: UnaryOp codes U_LINEAR, U_RELU, U_RELU6, U_LEAKYRELU, U_SIGMOID, U_TANH. mask may be null (dense delta).
 // Inactive pixels copy a/r to outA/outR (nothing when outA == a and outR == r: in place); outD there is written
 // (zeros) only when writeZeros. The state (a, r, outA, outR) is float32, or IEEE half with halfState (the half-state
-// rule of src/ops/sparse_accumulate.ts).
-void launchSparseAccumulate(cudaStream_t s, const void* a, const void* r, const float* d, const uint8_t* mask,
+// rule of src/ops/sparse_accumulate.ts). scratch (1 + pixels int32s, or null): the active pixels go through a pixel
+// list (pixel_list.cuh) where that applies (a mask, in place, lazy zeros); the results are the same either way.
+// Returns whether the list ran.
+bool launchSparseAccumulate(cudaStream_t s, const void* a, const void* r, const float* d, const uint8_t* mask,
                             float* outD, void* outA, void* outR, uint8_t* outMask, int64_t pixels, int64_t channels,
-                            double threshold, int act, double alpha, bool writeZeros, bool halfState);
+                            double threshold, int act, double alpha, bool writeZeros, bool halfState, int* scratch);
 // NHWC [n, h, w, channels]: d = x - a; sent where max_c |d| > threshold holds somewhere in the dilation x dilation
 // window (odd; clipped at the image); there outD = d and outA = a + d, elsewhere outA = a (nothing when outA == a)
 // and outD zeros only when writeZeros. outMask: the sent pixels. rows: n*h*w bytes of scratch (dilation > 1 only).
@@ -116,11 +118,13 @@ void launchPackFilterTf32(cudaStream_t s, const DeltaConvParams& p, const float*
 // ---- delta_fused.cu ----
 // Depthwise delta conv (filter [kh, kw, c, 1]) then sparseAccumulate in place on a and r (output-shaped): outD is
 // written at flushed pixels (and zeros elsewhere when writeZeros), outMask at every output pixel. mask null:
-// dense input. a and r: float32, or IEEE half with halfState (the half-state rule).
+// dense input. a and r: float32, or IEEE half with halfState (the half-state rule). scratch (1 + 2 x output pixels
+// int32s, or null): the output pixels with an active tap go through a pixel list (pixel_list.cuh) where that applies
+// (a mask, lazy zeros); the results are the same either way. Returns whether the list ran.
 bool depthwiseAccumulateFits(const DeltaConvParams& p);
-void launchDepthwiseAccumulate(cudaStream_t s, const DeltaConvParams& p, const float* x, const uint8_t* mask,
+bool launchDepthwiseAccumulate(cudaStream_t s, const DeltaConvParams& p, const float* x, const uint8_t* mask,
                                const float* w, void* a, void* r, float* outD, uint8_t* outMask, double threshold,
-                               int act, double alpha, bool writeZeros, bool halfState);
+                               int act, double alpha, bool writeZeros, bool halfState, int* scratch);
 
 // ---- delta_pointwise.cu ----
 // A 1x1, stride-1, unpadded regular delta conv (packed TF32 filter from launchPackFilterTf32, c % 4 == 0,

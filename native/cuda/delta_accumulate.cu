@@ -9,6 +9,7 @@
 #include "delta_activation.cuh"
 #include "delta_state.cuh"
 #include "pixel_group.cuh"
+#include "pixel_list.cuh"
 #include "storage.cuh"
 #include "vec.cuh"
 
@@ -28,7 +29,8 @@ inline int blocksFor(int64_t n, int perBlock) { return gridFor(n, perBlock); }
 // write, the lane's first vector kept in registers between the two. In place (outA == a, outR == r; no __restrict__
 // on them): each element is read before it is written, by the same lane. S: the state's storage (float, or __half:
 // the rule of ops/sparse_accumulate.ts, where a flush keeps what the stored A lost, sum - A', in R; in float32 that
-// is 0).
+// is 0). With a pixel list (pixel_list.cuh; `list` non-null) the groups take the listed pixels, all active, instead of
+// every pixel.
 template <int VEC, typename S>
 struct AccumulateRow {
   Vec<VEC> a, r, d;
@@ -64,17 +66,20 @@ template <int G, int VEC, typename S>
 __global__ void __launch_bounds__(kMaxGroupThreads)
     sparseAccumulateKernel(const S* a, const S* r, const float* __restrict__ d, const uint8_t* __restrict__ mask,
                            float* __restrict__ outD, S* outA, S* outR, uint8_t* __restrict__ outMask, int64_t pixels,
-                           int channels, double threshold, int act, double alpha, bool writeZeros, int wide) {
+                           int channels, double threshold, int act, double alpha, bool writeZeros, int wide,
+                           const int* __restrict__ list, const int* __restrict__ listCount) {
   __shared__ float warpMax[G > 0 ? 1 : kMaxGroupThreads / 32];
   const int group = G > 0 ? G : wide;
   const int lane = threadIdx.x % group, slots = blockDim.x / group, vecs = channels / VEC;
   const bool inPlace = outA == a && outR == r;  // the state is updated where it lies: inactive pixels cost nothing
   const Vec<VEC> zeros = {};
-  for (int64_t base = (int64_t)blockIdx.x * slots; base < pixels; base += (int64_t)gridDim.x * slots) {
-    const int64_t p = base + threadIdx.x / group;
-    const bool valid = p < pixels, first = valid && lane < vecs;
+  const int64_t items = list != nullptr ? *listCount : pixels;
+  for (int64_t base = (int64_t)blockIdx.x * slots; base < items; base += (int64_t)gridDim.x * slots) {
+    const int64_t i = base + threadIdx.x / group;
+    const bool valid = i < items, first = valid && lane < vecs;
+    const int64_t p = list != nullptr && valid ? list[i] : i;
     const int64_t o = p * channels;
-    const bool active = valid && (mask == nullptr || mask[p]);
+    const bool active = valid && (list != nullptr || mask == nullptr || mask[p]);
     AccumulateRow<VEC, S> row;
     if (active && first) row.load(a, r, d, o + (int64_t)lane * VEC);
     if (valid && !active) {
@@ -112,6 +117,19 @@ __global__ void __launch_bounds__(kMaxGroupThreads)
   }
 }
 
+// sparseAccumulate's pixel list: a lane per pixel; an inactive pixel's output mask byte is written here.
+__global__ void __launch_bounds__(kListThreads)
+    accumulateListKernel(const uint8_t* __restrict__ mask, int pixels, int* __restrict__ list, int* __restrict__ count,
+                         uint8_t* __restrict__ outMask) {
+  // The loop bound is uniform per warp (appendPixel's ballot).
+  for (int base = blockIdx.x * kListThreads + (threadIdx.x & ~31); base < pixels; base += gridDim.x * kListThreads) {
+    const int p = base + (threadIdx.x & 31);
+    const bool active = p < pixels && mask[p] != 0;
+    if (p < pixels && !active) outMask[p] = 0;
+    appendPixel(active, p, 0, list, nullptr, count);
+  }
+}
+
 // deltaSparsify, a lane group of G lanes (at most a warp) per pixel. d = x - a; the pixel moved iff
 // max_c |d| > threshold. Without dilation (`send`) the pixel is sent iff it moved, in this same pass and `moved` is
 // the output mask; with dilation only the moved flags are written, and sparsifySendKernel sends.
@@ -135,7 +153,7 @@ __global__ void sparsifyMovedKernel(const float* __restrict__ x, const float* a,
     if (!valid) continue;
     const bool hit = (double)largest > threshold;
     if (lane == 0) moved[p] = hit ? 1 : 0;
-    if (!send) continue;
+    if (!send || (!hit && inPlace && !writeZeros)) continue;  // an unsent pixel in place and lazy: nothing to write
     for (int c = lane; c < channels; c += G) {
       const float av = a[o + c];
       if (hit) {
@@ -182,6 +200,7 @@ __global__ void sparsifySendKernel(const float* __restrict__ x, const float* a, 
     bool send = false;
     for (int yy = max(0, y - r); yy <= min(h - 1, y + r) && !send; ++yy) send = rows[column + (int64_t)yy * w] != 0;
     if (lane == 0) outMask[p] = send ? 1 : 0;
+    if (!send && inPlace && !writeZeros) continue;  // in place and lazy: an unsent pixel has nothing to write
     const int64_t o = p * channels;
     for (int c = lane; c < channels; c += G) {
       const float av = a[o + c];
@@ -267,12 +286,21 @@ struct SparsifySendK {
 
 }  // namespace
 
-void launchSparseAccumulate(cudaStream_t s, const void* a, const void* r, const float* d, const uint8_t* mask,
+bool launchSparseAccumulate(cudaStream_t s, const void* a, const void* r, const float* d, const uint8_t* mask,
                             float* outD, void* outA, void* outR, uint8_t* outMask, int64_t pixels, int64_t channels,
-                            double threshold, int act, double alpha, bool writeZeros, bool halfState) {
-  if (pixels == 0 || channels == 0) return;
+                            double threshold, int act, double alpha, bool writeZeros, bool halfState, int* scratch) {
+  if (pixels == 0 || channels == 0) return false;
   if (channels > (1 << 30)) failArg("sparseAccumulate", "too many channels");
   const int c = (int)channels;
+  // A pixel list where an inactive pixel has nothing to do but its mask byte: a mask, the state in place, lazy zeros.
+  const bool listed =
+      scratch != nullptr && mask != nullptr && outA == a && outR == r && !writeZeros && pixels < kIndex32Limit;
+  if (listed) {
+    TD_CUDA("sparseAccumulate", cudaMemsetAsync(scratch, 0, sizeof(int), s));
+    accumulateListKernel<<<gridFor(pixels, kListThreads), kListThreads, 0, s>>>(mask, (int)pixels, scratch + 1, scratch,
+                                                                                outMask);
+    TD_LAUNCHED("sparseAccumulate");
+  }
   // VEC-element rows where the channels divide by 4 (a pixel group sized to them): a quarter of the loads and
   // stores. Tensor buffers start 256-byte aligned; the check keeps any other pointer on the scalar kernel.
   const auto bits = [](const void* p) { return reinterpret_cast<uintptr_t>(p); };
@@ -281,11 +309,11 @@ void launchSparseAccumulate(cudaStream_t s, const void* a, const void* r, const 
     const auto launch = [&](auto vec) {
       constexpr int kVec = decltype(vec)::value;
       const int vecs = c / kVec, group = pixelGroupFor(vecs, 1), threads = pixelGroupBlock(group, kThreads);
-      const int grid = blocksFor(pixels, threads / group);
+      const int grid = listed ? listGrid(pixels, threads / group, threads) : blocksFor(pixels, threads / group);
       const auto run = [&](auto kernel) {
         kernel<<<grid, threads, 0, s>>>(static_cast<const T*>(a), static_cast<const T*>(r), d, mask, outD,
                                         static_cast<T*>(outA), static_cast<T*>(outR), outMask, pixels, c, threshold,
-                                        act, alpha, writeZeros, group);
+                                        act, alpha, writeZeros, group, listed ? scratch + 1 : nullptr, scratch);
       };
       withGroupWidth(group, [&](auto width) { run(sparseAccumulateKernel<decltype(width)::value, kVec, T>); });
     };
@@ -295,6 +323,7 @@ void launchSparseAccumulate(cudaStream_t s, const void* a, const void* r, const 
       launch(std::integral_constant<int, 1>{});
   });
   TD_LAUNCHED("sparseAccumulate");
+  return listed;
 }
 
 void launchDeltaSparsify(cudaStream_t s, const float* x, const float* a, float* outD, float* outA, uint8_t* outMask,

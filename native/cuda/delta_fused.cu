@@ -15,6 +15,7 @@
 #include "delta_activation.cuh"
 #include "delta_state.cuh"
 #include "pixel_group.cuh"
+#include "pixel_list.cuh"
 #include "storage.cuh"
 #include "vec.cuh"
 
@@ -26,6 +27,8 @@ constexpr int kMaxChannels = 3072;
 constexpr int64_t kMaxPixels = INT32_MAX;  // output pixels, indexed in 32 bits
 
 // TAPS: the window's size when known at compile time (its loads are then unrolled), else 0 (at most 32 taps).
+// With a pixel list (pixel_list.cuh; `list` non-null) the groups take the listed output pixels, each with its bitmap
+// of active taps from the list pass, instead of every output pixel.
 // A pixel's index is 32-bit (the launcher checks; the loop's base is 64-bit, as a grid's stride can pass 2^31):
 // 64-bit divisions for its coordinates cost more than a pixel with no active tap otherwise does.
 template <int VEC, int V, int TAPS, typename S>
@@ -33,24 +36,27 @@ __global__ void __launch_bounds__(kMaxGroupThreads)
     depthwiseAccumulateKernel(DeltaConvParams p, const float* __restrict__ x, const uint8_t* __restrict__ mask,
                               const float* __restrict__ w, S* __restrict__ a, S* __restrict__ r,
                               float* __restrict__ outD, uint8_t* __restrict__ outMask, double threshold, int act,
-                              double alpha, bool writeZeros, int group) {
+                              double alpha, bool writeZeros, int group, const int* __restrict__ list,
+                              const unsigned* __restrict__ listBits, const int* __restrict__ listCount) {
   __shared__ float warpMax[kMaxGroupThreads / 32];
   const int slot = threadIdx.x / group, g = threadIdx.x % group, slots = blockDim.x / group;
   const int taps = TAPS > 0 ? TAPS : p.kh * p.kw;
   const int vecs = p.c / VEC, width = group < 32 ? group : 32, pixels = p.n * p.oh * p.ow;
+  const int items = list != nullptr ? *listCount : pixels;
   const Vec<VEC> zeros = {};
   // The loop's bound is the block's, so that every thread reaches groupMax's barriers and the shuffles below.
-  for (int64_t base = (int64_t)blockIdx.x * slots; base < pixels; base += (int64_t)gridDim.x * slots) {
-    const int q = (int)min(base + slot, (int64_t)pixels);  // q == pixels: past the end
-    // The active taps: the lanes of a warp's share of the group read the window's mask bytes between them and
-    // OR their bits together.
-    unsigned bits = 0;
+  for (int64_t base = (int64_t)blockIdx.x * slots; base < items; base += (int64_t)gridDim.x * slots) {
+    const int i = (int)min(base + slot, (int64_t)items);               // i == items: past the end
+    const int q = list == nullptr ? i : i < items ? list[i] : pixels;  // q == pixels: past the end
+    // The active taps: listed, or the lanes of a warp's share of the group read the window's mask bytes between them
+    // and OR their bits together.
+    unsigned bits = list != nullptr && i < items ? listBits[i] : 0u;
     int b = 0, iy0 = 0, ix0 = 0;
     if (q < pixels) {
       const int ox = q % p.ow, rest = q / p.ow, oy = rest % p.oh;
       b = rest / p.oh;
       iy0 = oy * p.sh - p.pt, ix0 = ox * p.sw - p.pl;
-      for (int t = g % width; t < taps; t += width) {
+      for (int t = list != nullptr ? taps : g % width; t < taps; t += width) {
         const int iy = iy0 + (t / p.kw) * p.dh, ix = ix0 + (t % p.kw) * p.dw;
         if (iy >= 0 && iy < p.h && ix >= 0 && ix < p.w &&
             (mask == nullptr || mask[((int64_t)b * p.h + iy) * p.w + ix] != 0))
@@ -120,20 +126,47 @@ __global__ void __launch_bounds__(kMaxGroupThreads)
   }
 }
 
+// The block's pixel list: a lane per output pixel ORs its window's mask bits; an output pixel with no active tap
+// gets its mask byte here, the others go on the list with their bitmaps.
+__global__ void __launch_bounds__(kListThreads)
+    depthwiseListKernel(DeltaConvParams p, const uint8_t* __restrict__ mask, int* __restrict__ list,
+                        unsigned* __restrict__ listBits, int* __restrict__ count, uint8_t* __restrict__ outMask) {
+  const int pixels = p.n * p.oh * p.ow, taps = p.kh * p.kw;
+  // The loop bound is uniform per warp (appendPixel's ballot).
+  for (int base = blockIdx.x * kListThreads + (threadIdx.x & ~31); base < pixels; base += gridDim.x * kListThreads) {
+    const int q = base + (threadIdx.x & 31);
+    unsigned bits = 0;
+    if (q < pixels) {
+      const int ox = q % p.ow, rest = q / p.ow, oy = rest % p.oh, b = rest / p.oh;
+      const int iy0 = oy * p.sh - p.pt, ix0 = ox * p.sw - p.pl;
+      for (int t = 0; t < taps; ++t) {
+        const int iy = iy0 + (t / p.kw) * p.dh, ix = ix0 + (t % p.kw) * p.dw;
+        if (iy >= 0 && iy < p.h && ix >= 0 && ix < p.w && mask[((int64_t)b * p.h + iy) * p.w + ix] != 0)
+          bits |= 1u << t;
+      }
+      if (bits == 0) outMask[q] = 0;
+    }
+    appendPixel(bits != 0, q, bits, list, listBits, count);
+  }
+}
+
 template <int VEC, int V, typename S>
 void launchDepthwiseAccumulateVec(cudaStream_t s, const DeltaConvParams& p, const float* x, const uint8_t* mask,
                                   const float* w, S* a, S* r, float* outD, uint8_t* outMask, double threshold, int act,
-                                  double alpha, bool writeZeros) {
+                                  double alpha, bool writeZeros, int* scratch) {
   const int group = pixelGroupFor(p.c / VEC, V), threads = pixelGroupBlock(group, kMinBlock);
   if ((int64_t)group * V * VEC < p.c)
     failArg("fusedDeltaDepthwiseConv2d", "the pixel group does not cover the channels");
-  const int grid = gridFor((int64_t)p.n * p.oh * p.ow, threads / group);
+  const int64_t pixels = (int64_t)p.n * p.oh * p.ow;
+  const int grid = scratch != nullptr ? listGrid(pixels, threads / group, threads) : gridFor(pixels, threads / group);
+  const int* list = scratch != nullptr ? scratch + 1 : nullptr;
+  const unsigned* bits = scratch != nullptr ? reinterpret_cast<const unsigned*>(scratch + 1 + pixels) : nullptr;
   if (p.kh * p.kw == 9)
-    depthwiseAccumulateKernel<VEC, V, 9, S>
-        <<<grid, threads, 0, s>>>(p, x, mask, w, a, r, outD, outMask, threshold, act, alpha, writeZeros, group);
+    depthwiseAccumulateKernel<VEC, V, 9, S><<<grid, threads, 0, s>>>(p, x, mask, w, a, r, outD, outMask, threshold, act,
+                                                                     alpha, writeZeros, group, list, bits, scratch);
   else
-    depthwiseAccumulateKernel<VEC, V, 0, S>
-        <<<grid, threads, 0, s>>>(p, x, mask, w, a, r, outD, outMask, threshold, act, alpha, writeZeros, group);
+    depthwiseAccumulateKernel<VEC, V, 0, S><<<grid, threads, 0, s>>>(p, x, mask, w, a, r, outD, outMask, threshold, act,
+                                                                     alpha, writeZeros, group, list, bits, scratch);
 }
 
 }  // namespace
@@ -143,13 +176,22 @@ bool depthwiseAccumulateFits(const DeltaConvParams& p) {
          (int64_t)p.n * p.oh * p.ow <= kMaxPixels;
 }
 
-void launchDepthwiseAccumulate(cudaStream_t s, const DeltaConvParams& p, const float* x, const uint8_t* mask,
+bool launchDepthwiseAccumulate(cudaStream_t s, const DeltaConvParams& p, const float* x, const uint8_t* mask,
                                const float* w, void* a, void* r, float* outD, uint8_t* outMask, double threshold,
-                               int act, double alpha, bool writeZeros, bool halfState) {
+                               int act, double alpha, bool writeZeros, bool halfState, int* scratch) {
   if (!depthwiseAccumulateFits(p))
     failArg("fusedDeltaDepthwiseConv2d",
             "unsupported geometry (channel multiplier 1, at most 32 taps, 3072 channels and 2^31 - 1 output pixels)");
-  if ((int64_t)p.n * p.oh * p.ow == 0) return;
+  const int64_t pixels = (int64_t)p.n * p.oh * p.ow;
+  if (pixels == 0) return false;
+  // A pixel list where an output pixel with no active tap has nothing to do but its mask byte: a mask, lazy zeros.
+  if (mask == nullptr || writeZeros) scratch = nullptr;
+  if (scratch != nullptr) {
+    TD_CUDA("fusedDeltaDepthwiseConv2d", cudaMemsetAsync(scratch, 0, sizeof(int), s));
+    depthwiseListKernel<<<gridFor(pixels, kListThreads), kListThreads, 0, s>>>(
+        p, mask, scratch + 1, reinterpret_cast<unsigned*>(scratch + 1 + pixels), scratch, outMask);
+    TD_LAUNCHED("fusedDeltaDepthwiseConv2d");
+  }
   // 4-channel loads need 16-byte rows of x: channels % 4 == 0 (tensor buffers themselves are 256-byte aligned).
   // A lane holds one vector wherever a group of kMaxGroupThreads lanes covers the channels, else V.
   TD_STORAGE_DISPATCH(halfState, {
@@ -157,7 +199,7 @@ void launchDepthwiseAccumulate(cudaStream_t s, const DeltaConvParams& p, const f
     T* sr = static_cast<T*>(r);
     const auto run = [&](auto vec, auto perLane) {
       launchDepthwiseAccumulateVec<decltype(vec)::value, decltype(perLane)::value>(
-          s, p, x, mask, w, sa, sr, outD, outMask, threshold, act, alpha, writeZeros);
+          s, p, x, mask, w, sa, sr, outD, outMask, threshold, act, alpha, writeZeros, scratch);
     };
     using One = std::integral_constant<int, 1>;
     using Four = std::integral_constant<int, 4>;
@@ -167,6 +209,7 @@ void launchDepthwiseAccumulate(cudaStream_t s, const DeltaConvParams& p, const f
       p.c <= kMaxGroupThreads ? run(One{}, One{}) : run(One{}, std::integral_constant<int, 8>{});
   });
   TD_LAUNCHED("fusedDeltaDepthwiseConv2d");
+  return scratch != nullptr;
 }
 
 }  // namespace tfjs_delta

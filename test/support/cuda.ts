@@ -7,6 +7,7 @@ import {expect} from 'chai';
 
 import {cudaAvailability, setCudaOptions} from '../../src/backends/cuda/index';
 import type {CudaBackend} from '../../src/backends/cuda/backend';
+import {getMask, isDense} from '../../src/index';
 
 export const cuda = cudaAvailability();
 
@@ -65,6 +66,35 @@ export function rand(shape: number[], lo = -1, hi = 1): {shape: number[]; values
 }
 
 export type Input = {shape: number[]; values: Float32Array | Int32Array; dtype?: 'float32' | 'int32'};
+
+/** Multiples of 1/`denominator` in [-8, 8] / denominator: exact in TF32, products and sums exact in float32. */
+export function exactValues(shape: number[], denominator: number): Input {
+  const n = shape.reduce((a, b) => a * b, 1);
+  const values = new Float32Array(n);
+  for (let i = 0; i < n; i++) values[i] = (Math.floor(Math.random() * 17) - 8) / denominator;
+  return {shape, values};
+}
+
+/** Mask flags as floats (1 active, 0 not), each set with probability `density`; one at least when density > 0. */
+export function flags(shape: number[], density: number): Input {
+  const n = shape.reduce((a, b) => a * b, 1);
+  const values = new Float32Array(n);
+  for (let i = 0; i < n; i++) values[i] = Math.random() < density ? 1 : 0;
+  if (density > 0) values[Math.floor(Math.random() * n)] = 1;
+  return {shape, values};
+}
+
+/** An accumulating op's outputs, the delta's mask as float flags and a dense marker, for cpu/cuda comparison. */
+export function accumulatorOutputs(out: {delta: tf.Tensor; accumulated: tf.Tensor; residual: tf.Tensor}): tf.Tensor[] {
+  const m = getMask(out.delta);
+  return [
+    out.delta,
+    m == null ? tf.ones(out.delta.shape.slice(0, -1)) : tf.cast(m, 'float32'),
+    tf.scalar(isDense(out.delta) ? 1 : 0),
+    out.accumulated,
+    out.residual,
+  ];
+}
 
 function materialise(inputs: Input[]): tf.Tensor[] {
   return inputs.map((i) =>

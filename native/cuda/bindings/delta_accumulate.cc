@@ -9,7 +9,8 @@ namespace {
 using Info = Napi::CallbackInfo;
 
 // mask 0: a dense delta. In place when outA == a and outR == r (inactive pixels then untouched). halfState: a, r,
-// outA and outR hold IEEE halves.
+// outA and outR hold IEEE halves. scratch: 1 + pixels int32s for a pixel list (0: none); returns whether the list ran
+// (pixel_list.cuh: a mask, in place, lazy zeros).
 struct SparseAccumulateArgs {
   const void* a;
   const void* r;
@@ -24,6 +25,7 @@ struct SparseAccumulateArgs {
   int act;
   double alpha;
   bool writeZeros, halfState;
+  int* scratch;
 };
 Napi::Value sparseAccumulate(const Info& info) {
   const Fields f(info);
@@ -43,9 +45,11 @@ Napi::Value sparseAccumulate(const Info& info) {
   a.alpha = f.number("alpha");
   a.writeZeros = f.flag("writeZeros");
   a.halfState = f.flag("halfState");
-  launchSparseAccumulate(ctx().stream, a.a, a.r, a.d, a.mask, a.outD, a.outA, a.outR, a.outMask, a.pixels, a.channels,
-                         a.threshold, a.act, a.alpha, a.writeZeros, a.halfState);
-  return f.undefined();
+  a.scratch = f.ptr<int>("scratch");
+  const bool listed =
+      launchSparseAccumulate(ctx().stream, a.a, a.r, a.d, a.mask, a.outD, a.outA, a.outR, a.outMask, a.pixels,
+                             a.channels, a.threshold, a.act, a.alpha, a.writeZeros, a.halfState, a.scratch);
+  return Napi::Boolean::New(info.Env(), listed);
 }
 
 // NHWC; rows: scratch for a dilated test (0 without dilation). In place when outA == a.

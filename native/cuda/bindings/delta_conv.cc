@@ -92,7 +92,8 @@ Napi::Value deltaConvPackFilter(const Info& info) {
 }
 
 // The depthwise delta conv with sparseAccumulate as its epilogue, updating a and r in place; mask 0: dense input.
-// halfState: a and r hold IEEE halves.
+// halfState: a and r hold IEEE halves. scratch: 1 + 2 x output pixels int32s for a pixel list (0: none); returns
+// whether the list ran (pixel_list.cuh: a mask, lazy zeros).
 struct DepthwiseAccumulateArgs {
   DeltaConvParams p;
   const float* x;
@@ -106,6 +107,7 @@ struct DepthwiseAccumulateArgs {
   int act;
   double alpha;
   bool writeZeros, halfState;
+  int* scratch;
 };
 Napi::Value deltaDepthwiseAccumulate(const Info& info) {
   const Fields f(info);
@@ -123,9 +125,10 @@ Napi::Value deltaDepthwiseAccumulate(const Info& info) {
   a.alpha = f.number("alpha");
   a.writeZeros = f.flag("writeZeros");
   a.halfState = f.flag("halfState");
-  launchDepthwiseAccumulate(ctx().stream, a.p, a.x, a.mask, a.w, a.a, a.r, a.outD, a.outMask, a.threshold, a.act,
-                            a.alpha, a.writeZeros, a.halfState);
-  return f.undefined();
+  a.scratch = f.ptr<int>("scratch");
+  const bool listed = launchDepthwiseAccumulate(ctx().stream, a.p, a.x, a.mask, a.w, a.a, a.r, a.outD, a.outMask,
+                                                a.threshold, a.act, a.alpha, a.writeZeros, a.halfState, a.scratch);
+  return Napi::Boolean::New(info.Env(), listed);
 }
 
 // The pointwise delta block (1x1, stride 1) with sparseAccumulate as its epilogue, updating a and r in place, over

@@ -114,6 +114,14 @@ export class CudaBackend extends KernelBackend {
    */
   pointwiseBlocks = envFlag('TFJS_DELTA_CUDA_POINTWISE', false);
   /**
+   * sparseAccumulate and the fused depthwise block over pixel lists where their delta output is lazy and the state is
+   * updated in place (native/cuda/pixel_list.cuh): a pass of a lane per pixel lists the active ones, and the pixel
+   * groups run over the list only, where otherwise they spend their lanes on every pixel. The results are the same
+   * either way. Opt-in (TFJS_DELTA_CUDA_PIXEL_LISTS=1) until a GPU run has timed it (docs/delta-kernels.md, "Pixel
+   * lists").
+   */
+  pixelLists = envFlag('TFJS_DELTA_CUDA_PIXEL_LISTS', false);
+  /**
    * A regular delta conv whose tiled kernel would launch fewer blocks than this runs cuDNN's dense conv of the
    * zero-filled delta instead (small frames: a few 8x16 tiles cannot fill the GPU, cuDNN splits the work finer).
    * TFJS_DELTA_CUDA_DENSE_BELOW_BLOCKS; 0: never; default two blocks per multiprocessor.

@@ -332,6 +332,8 @@ export interface SparseAccumulateArgs {
   writeZeros: boolean;
   /** a, r, outA and outR in half storage, updated by the half-state rule (statePrecision 'fp16'). */
   halfState: boolean;
+  /** 1 + pixels int32s for a pixel list (native/cuda/pixel_list.cuh; a mask, in place, lazy zeros), or 0: none. */
+  scratch: Ptr;
 }
 export interface DeltaSparsifyArgs {
   x: Ptr;
@@ -430,6 +432,8 @@ export interface DeltaDepthwiseAccumulateArgs {
   writeZeros: boolean;
   /** a and r in half storage, updated by the half-state rule (statePrecision 'fp16'). */
   halfState: boolean;
+  /** 1 + 2 x output pixels int32s for a pixel list (native/cuda/pixel_list.cuh; a mask, lazy zeros), or 0: none. */
+  scratch: Ptr;
 }
 /**
  * A 1x1, stride-1, unpadded delta conv (packedFilter from deltaConvPackFilter) then sparseAccumulate, updating a
@@ -574,14 +578,16 @@ export interface CudaBinding {
   anyAll(a: AnyAllArgs): void;
   clip(a: ClipArgs): void;
   zeroInactive(a: ZeroInactiveArgs): void;
-  sparseAccumulate(a: SparseAccumulateArgs): void;
+  /** Returns whether the pixel list ran. */
+  sparseAccumulate(a: SparseAccumulateArgs): boolean;
   deltaSparsify(a: DeltaSparsifyArgs): void;
   deltaMaxPool(a: DeltaMaxPoolArgs): void;
   /** Returns whether the tensor-core kernel ran. */
   deltaConv(a: DeltaConvArgs): boolean;
   deltaConvMask(a: DeltaConvMaskArgs): void;
   deltaConvPackFilter(a: DeltaConvPackFilterArgs): void;
-  deltaDepthwiseAccumulate(a: DeltaDepthwiseAccumulateArgs): void;
+  /** Returns whether the pixel list ran. */
+  deltaDepthwiseAccumulate(a: DeltaDepthwiseAccumulateArgs): boolean;
   deltaPointwiseAccumulate(a: DeltaPointwiseAccumulateArgs): void;
   /** The scratch deltaPointwiseAccumulate needs (int32s), or -1 when it does not take the geometry. */
   deltaPointwiseScratchInts(a: {geometry: DeltaConvGeometry}): number;

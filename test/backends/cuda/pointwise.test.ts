@@ -15,38 +15,19 @@ import {expect} from 'chai';
 import {setCudaOptions} from '../../../src/backends/cuda/index';
 import type {CudaBackend} from '../../../src/backends/cuda/backend';
 import {deltaConvStats} from '../../../src/backends/cuda/kernels/delta';
-import {fusedDeltaConv2d, getMask, isDense, withMask} from '../../../src/index';
+import {fusedDeltaConv2d, withMask} from '../../../src/index';
 import type {Activation} from '../../../src/index';
 import {toDelta} from '../../../src/delta/to_delta';
-import {describeCuda, expectParity, Input, rand, withZeroWrites} from '../../support/cuda';
-
-/** Multiples of 1/`denominator` in [-8, 8] / denominator: exact in TF32, products and sums exact in float32. */
-function exactValues(shape: number[], denominator: number): Input {
-  const n = shape.reduce((a, b) => a * b, 1);
-  const values = new Float32Array(n);
-  for (let i = 0; i < n; i++) values[i] = (Math.floor(Math.random() * 17) - 8) / denominator;
-  return {shape, values};
-}
-
-function flags(shape: number[], density: number): Input {
-  const n = shape.reduce((a, b) => a * b, 1);
-  const values = new Float32Array(n);
-  for (let i = 0; i < n; i++) values[i] = Math.random() < density ? 1 : 0;
-  if (density > 0) values[Math.floor(Math.random() * n)] = 1;
-  return {shape, values};
-}
-
-/** The op's outputs, the delta's mask as float flags and a dense marker, for cpu/cuda comparison. */
-function outputs(out: {delta: tf.Tensor; accumulated: tf.Tensor; residual: tf.Tensor}): tf.Tensor[] {
-  const m = getMask(out.delta);
-  return [
-    out.delta,
-    m == null ? tf.ones(out.delta.shape.slice(0, -1)) : tf.cast(m, 'float32'),
-    tf.scalar(isDense(out.delta) ? 1 : 0),
-    out.accumulated,
-    out.residual,
-  ];
-}
+import {
+  accumulatorOutputs as outputs,
+  describeCuda,
+  exactValues,
+  expectParity,
+  flags,
+  rand,
+  withZeroWrites,
+} from '../../support/cuda';
+import type {Input} from '../../support/cuda';
 
 function cudaBackend(): CudaBackend {
   return tf.engine().findBackend('cuda') as unknown as CudaBackend;

@@ -122,6 +122,7 @@ function sparseAccumulate(backend: CudaBackend, inputs: {[k: string]: TensorInfo
     storedAsState(r);
   const temps: TensorInfo[] = [];
   const m = inputMask(backend, d);
+  const list = pixelListScratch(backend, 1 + pixels, lazy && inPlace && m.ptr !== 0, temps);
   try {
     const stateIn = (t: TensorInfo) => (half ? backend.halfPtr(t, temps) : backend.floatPtr(t, temps));
     const outD = backend.makeOutput(shape, 'float32');
@@ -130,8 +131,8 @@ function sparseAccumulate(backend: CudaBackend, inputs: {[k: string]: TensorInfo
     const state = inPlace
       ? [alias(backend, a), alias(backend, r)]
       : [backend.makeOutput(shape, 'float32', half), backend.makeOutput(shape, 'float32', half)];
-    withOutputs<TensorInfo[]>(backend, [outD, outMask, ...state], () =>
-      backend.n.sparseAccumulate({
+    withOutputs<TensorInfo[]>(backend, [outD, outMask, ...state], () => {
+      const listed = backend.n.sparseAccumulate({
         a: stateIn(a),
         r: stateIn(r),
         d: deltaData(backend, d, m),
@@ -144,8 +145,10 @@ function sparseAccumulate(backend: CudaBackend, inputs: {[k: string]: TensorInfo
         channels,
         ...accumulatorArgs(attrs, lazy),
         halfState: half,
-      }),
-    );
+        scratch: list,
+      });
+      if (listed) deltaConvStats.pixelLists++;
+    });
     attachDeviceMask(backend, outD, outMask, lazy);
     return [outD, ...state];
   } finally {
@@ -288,9 +291,10 @@ function convGeometry(c: ConvCall): DeltaConvGeometry {
 
 /**
  * Counts of delta-conv launches by path (TF32 tensor cores / fp32 CUDA cores / dense cuDNN; of the tensor-core ones,
- * the pointwise blocks over work lists), for tests and benchmarks.
+ * the pointwise blocks over work lists), and of sparseAccumulate and fused depthwise launches over pixel lists, for
+ * tests and benchmarks.
  */
-export const deltaConvStats = {tensorCore: 0, cudaCores: 0, cudnnDense: 0, pointwiseBlocks: 0};
+export const deltaConvStats = {tensorCore: 0, cudaCores: 0, cudnnDense: 0, pointwiseBlocks: 0, pixelLists: 0};
 
 /** TFJS_DELTA_CONV_MMA_PACK=0 (comparisons): the mma kernel stages and rounds the plain filter itself. */
 const PACK_FILTERS = envFlag('TFJS_DELTA_CONV_MMA_PACK', true);
@@ -562,17 +566,37 @@ function fusedDeltaDepthwiseConv2d(
     info.batchSize * info.outHeight * info.outWidth <= FUSED_DEPTHWISE_MAX_PIXELS &&
     fusedStateFits(backend, inputs, attrs, true);
   if (!fits) return composedDeltaConvAccumulate(FusedDeltaDepthwiseConv2D, inputs, attrs);
-  return runFusedBlock(backend, c, inputs, attrs, (m, outs, lazy) =>
-    backend.n.deltaDepthwiseAccumulate({
-      geometry: convGeometry(c),
-      x: deltaData(backend, x, m),
-      mask: m.ptr,
-      w: c.w,
-      ...outs,
-      ...accumulatorArgs(attrs, lazy),
-      halfState: attrs.statePrecision === 'fp16',
-    }),
-  );
+  return runFusedBlock(backend, c, inputs, attrs, (m, outs, lazy) => {
+    const temps: TensorInfo[] = [];
+    const outPixels = info.batchSize * info.outHeight * info.outWidth;
+    try {
+      const listed = backend.n.deltaDepthwiseAccumulate({
+        geometry: convGeometry(c),
+        x: deltaData(backend, x, m),
+        mask: m.ptr,
+        w: c.w,
+        ...outs,
+        ...accumulatorArgs(attrs, lazy),
+        halfState: attrs.statePrecision === 'fp16',
+        scratch: pixelListScratch(backend, 1 + 2 * outPixels, lazy && m.ptr !== 0, temps),
+      });
+      if (listed) deltaConvStats.pixelLists++;
+    } finally {
+      temps.forEach((t) => backend.disposeIntermediate(t));
+    }
+  });
+}
+
+/**
+ * Scratch of `ints` int32s for a pixel list (native/cuda/pixel_list.cuh: a count, the listed pixels, a payload each)
+ * where the list `applies` and backend.pixelLists is on, pushed onto `temps` (the caller disposes them after the
+ * launch); 0 otherwise. A list needs 32-bit pixel indices.
+ */
+function pixelListScratch(backend: CudaBackend, ints: number, applies: boolean, temps: TensorInfo[]): Ptr {
+  if (!backend.pixelLists || !applies || ints >= 2 ** 31) return 0;
+  const scratch = backend.makeOutput([ints], 'int32');
+  temps.push(scratch);
+  return backend.ptr(scratch);
 }
 
 /** The accumulator's arguments of a launch: sparseAccumulate's, or a fused block's epilogue (`lazy`: its delta output). */

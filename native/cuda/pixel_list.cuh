@@ -1,0 +1,45 @@
+// Pixel lists: a cheap pass compacts a layer's active pixels into a list with a device-side count, and the kernel
+// that does the per-pixel work then runs its pixel groups (pixel_group.cuh) over that list on a fixed grid (as many
+// blocks as the GPU holds at once, so that a captured CUDA graph replays it unchanged), looping while the count has
+// pixels. An inactive pixel so costs one lane of the list pass (its mask byte read, its output mask byte written),
+// where a launch over every pixel spends a whole pixel group, its scheduling and a group reduction on it; an active
+// pixel keeps the full parallelism of the pixel groups. The list's order is whatever the atomics give: every
+// pixel's result is computed on its own, so the order changes nothing.
+// Scratch layout (int32s): [count][list: pixels][payload: pixels, when the list carries one per pixel].
+#pragma once
+
+#include <cstdint>
+
+#include "common.h"
+
+namespace tfjs_delta {
+
+constexpr unsigned kFullWarp = 0xffffffffu;
+constexpr int kListThreads = 256;
+
+// Appends this lane's pixel (and its payload, where `payloads` is non-null) when `active`: one atomicAdd per warp.
+// Every lane of the warp calls it.
+__device__ __forceinline__ void appendPixel(bool active, int pixel, unsigned payload, int* __restrict__ list,
+                                            unsigned* __restrict__ payloads, int* __restrict__ count) {
+  const unsigned ballot = __ballot_sync(kFullWarp, active);
+  if (ballot == 0) return;
+  const int lane = threadIdx.x & 31, leader = __ffs(ballot) - 1;
+  int base = 0;
+  if (lane == leader) base = atomicAdd(count, __popc(ballot));
+  base = __shfl_sync(kFullWarp, base, leader);
+  if (active) {
+    const int slot = base + __popc(ballot & ((1u << lane) - 1u));
+    list[slot] = pixel;
+    if (payloads != nullptr) payloads[slot] = payload;
+  }
+}
+
+// The fixed grid of a list's consumer: blocks of `threads` that take `perBlock` pixels each, as many as the pixels
+// need and at most what every multiprocessor holds at once.
+inline int listGrid(int64_t pixels, int perBlock, int threads) {
+  const int full = multiProcessors() * (2048 / threads);
+  const int need = gridFor(pixels, perBlock);
+  return need < full ? need : full;
+}
+
+}  // namespace tfjs_delta
