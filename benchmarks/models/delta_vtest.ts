@@ -553,7 +553,8 @@ interface DeltaRun {
   stats: {
     frames: number;
     skippedMacShare: number;
-    layers: Array<{name: string; className: string; activeFraction: number; macs: number}>;
+    /** Per layer over the stats frames: the output pixels it sent on (active) and computed (what MACs skipped counts). */
+    layers: Array<{name: string; className: string; activeFraction: number; computedFraction: number; macs: number}>;
   };
   stateBytes: {bytes: number; tensors: number; layers: number};
   /** Peak GPU bytes in use ('cuda' allocator) from making the delta model to the end of its timed frames. */
@@ -847,7 +848,7 @@ async function runCase(
     // Statistics pass (untimed): a fresh stream over the first statsFrames frames.
     delta.resetStates();
     setDeltaStats(delta, true);
-    const sums = new Map<string, {className: string; macs: number; sum: number}>();
+    const sums = new Map<string, {className: string; macs: number; sum: number; computed: number}>();
     let skipped = 0,
       macs = 0;
     const statsFrames = Math.min(args.statsFrames, frames.length);
@@ -858,8 +859,9 @@ async function runCase(
       skipped += stats.macsSkipped;
       macs = stats.macs;
       for (const l of stats.layers) {
-        const e = sums.get(l.name) ?? {className: l.className, macs: l.macs, sum: 0};
+        const e = sums.get(l.name) ?? {className: l.className, macs: l.macs, sum: 0, computed: 0};
         e.sum += l.activeFraction;
+        e.computed += l.computedFraction;
         sums.set(l.name, e);
       }
     }
@@ -892,7 +894,13 @@ async function runCase(
         frames: statsFrames,
         // A dense tail's layers are not delta layers: the share is of the all-delta model's MACs.
         skippedMacShare: skipped / n / (denseAbove == null ? macs : (modelMacs.get(macsKey) ?? NaN)),
-        layers: [...sums].map(([name, e]) => ({name, className: e.className, activeFraction: e.sum / n, macs: e.macs})),
+        layers: [...sums].map(([name, e]) => ({
+          name,
+          className: e.className,
+          activeFraction: e.sum / n,
+          computedFraction: e.computed / n,
+          macs: e.macs,
+        })),
       },
       stateBytes,
       peakBytes: peak,
