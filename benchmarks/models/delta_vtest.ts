@@ -43,6 +43,7 @@ import {
 import {renderVegaLitePng} from '../../src/pipeline/chart';
 import {argmaxPerChannel} from '../../src/pipeline/overlay';
 import {compileStream} from '../../src/stream/compile_stream';
+import type {CudaBackend} from '../../src/backends/cuda/backend';
 import {loadNsfwMobileNetV2, RESNET_SEED, seededResNet50Pose} from '../../data/models';
 import {frameTensor, vtestRgb} from '../../data/vtest';
 import {posenetJsonPath} from '../../src/io/cache';
@@ -603,7 +604,7 @@ function timeStream(
   try {
     const timing = timeSequence((x) => stream.step(x), frames, args.warmup, onOutput);
     if (args.ncuSteps > 0 && variant === args.ncuVariant) {
-      const n = (tf.backend() as unknown as {n: {profiler(a: {on: boolean}): void; sync(): void}}).n;
+      const {n} = tf.backend() as unknown as CudaBackend;
       n.sync();
       n.profiler({on: true});
       const timed = frames.length - args.warmup;

@@ -26,6 +26,15 @@ constexpr int kMinBlock = 128;
 constexpr int kMaxChannels = 3072;
 constexpr int64_t kMaxPixels = INT32_MAX;  // output pixels, indexed in 32 bits
 
+// Whether tap t of the window whose top-left input pixel is (iy0, ix0) in image b reads an active input pixel: inside
+// the image, and set in the mask (null: a dense input).
+__device__ __forceinline__ bool tapActive(const DeltaConvParams& p, const uint8_t* __restrict__ mask, int b, int iy0,
+                                          int ix0, int t) {
+  const int iy = iy0 + (t / p.kw) * p.dh, ix = ix0 + (t % p.kw) * p.dw;
+  return iy >= 0 && iy < p.h && ix >= 0 && ix < p.w &&
+         (mask == nullptr || mask[((int64_t)b * p.h + iy) * p.w + ix] != 0);
+}
+
 // TAPS: the window's size when known at compile time (its loads are then unrolled), else 0 (at most 32 taps).
 // With a pixel list (pixel_list.cuh; `list` non-null) the groups take the listed output pixels, each with its bitmap
 // of active taps from the list pass, instead of every output pixel.
@@ -56,12 +65,8 @@ __global__ void __launch_bounds__(kMaxGroupThreads)
       const int ox = q % p.ow, rest = q / p.ow, oy = rest % p.oh;
       b = rest / p.oh;
       iy0 = oy * p.sh - p.pt, ix0 = ox * p.sw - p.pl;
-      for (int t = list != nullptr ? taps : g % width; t < taps; t += width) {
-        const int iy = iy0 + (t / p.kw) * p.dh, ix = ix0 + (t % p.kw) * p.dw;
-        if (iy >= 0 && iy < p.h && ix >= 0 && ix < p.w &&
-            (mask == nullptr || mask[((int64_t)b * p.h + iy) * p.w + ix] != 0))
-          bits |= 1u << t;
-      }
+      for (int t = list != nullptr ? taps : g % width; t < taps; t += width)
+        if (tapActive(p, mask, b, iy0, ix0, t)) bits |= 1u << t;
     }
     for (int off = width / 2; off > 0; off >>= 1) bits |= __shfl_xor_sync(0xffffffffu, bits, off);
     const int64_t o = (int64_t)q * p.c;
@@ -139,11 +144,8 @@ __global__ void __launch_bounds__(kListThreads)
     if (q < pixels) {
       const int ox = q % p.ow, rest = q / p.ow, oy = rest % p.oh, b = rest / p.oh;
       const int iy0 = oy * p.sh - p.pt, ix0 = ox * p.sw - p.pl;
-      for (int t = 0; t < taps; ++t) {
-        const int iy = iy0 + (t / p.kw) * p.dh, ix = ix0 + (t % p.kw) * p.dw;
-        if (iy >= 0 && iy < p.h && ix >= 0 && ix < p.w && mask[((int64_t)b * p.h + iy) * p.w + ix] != 0)
-          bits |= 1u << t;
-      }
+      for (int t = 0; t < taps; ++t)
+        if (tapActive(p, mask, b, iy0, ix0, t)) bits |= 1u << t;
       if (bits == 0) outMask[q] = 0;
     }
     appendPixel(bits != 0, q, bits, list, listBits, count);

@@ -37,6 +37,11 @@ export function describeCuda(title: string, fn: () => void): void {
   });
 }
 
+/** The registered 'cuda' backend, for tests that switch its settings. */
+export function cudaBackend(): CudaBackend {
+  return tf.engine().findBackend('cuda') as unknown as CudaBackend;
+}
+
 /**
  * How delta kernels write the inactive pixels of their outputs: 'lazy' leaves them to be zeroed before a dense read
  * at every size (the test shapes are small, which the default would write whole), 'eager' writes them always,
@@ -46,7 +51,7 @@ export type ZeroWrites = 'lazy' | 'eager' | 'default';
 
 /** Runs `fn` with delta outputs written as `mode` says on the 'cuda' backend; restores the settings after. */
 export async function withZeroWrites<T>(mode: ZeroWrites, fn: () => Promise<T>): Promise<T> {
-  const b = tf.engine().findBackend('cuda') as unknown as CudaBackend;
+  const b = cudaBackend();
   const saved = [b.lazyZeros, b.lazyZerosAbove] as const;
   b.lazyZeros = mode !== 'eager';
   if (mode === 'lazy') b.lazyZerosAbove = 0;
@@ -84,16 +89,15 @@ export function flags(shape: number[], density: number): Input {
   return {shape, values};
 }
 
-/** An accumulating op's outputs, the delta's mask as float flags and a dense marker, for cpu/cuda comparison. */
+/** A delta tensor, its mask as float flags (all ones when dense) and a dense marker, for cpu/cuda comparison. */
+export function withFlags(t: tf.Tensor): tf.Tensor[] {
+  const m = getMask(t);
+  return [t, m == null ? tf.ones(t.shape.slice(0, -1)) : tf.cast(m, 'float32'), tf.scalar(isDense(t) ? 1 : 0)];
+}
+
+/** An accumulating op's outputs: its delta withFlags, then its state. */
 export function accumulatorOutputs(out: {delta: tf.Tensor; accumulated: tf.Tensor; residual: tf.Tensor}): tf.Tensor[] {
-  const m = getMask(out.delta);
-  return [
-    out.delta,
-    m == null ? tf.ones(out.delta.shape.slice(0, -1)) : tf.cast(m, 'float32'),
-    tf.scalar(isDense(out.delta) ? 1 : 0),
-    out.accumulated,
-    out.residual,
-  ];
+  return [...withFlags(out.delta), out.accumulated, out.residual];
 }
 
 function materialise(inputs: Input[]): tf.Tensor[] {

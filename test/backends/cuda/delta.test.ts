@@ -9,7 +9,6 @@ import * as tf from '@tensorflow/tfjs-core';
 import {expect} from 'chai';
 
 import {setCudaOptions} from '../../../src/backends/cuda/index';
-import type {CudaBackend} from '../../../src/backends/cuda/backend';
 import {deltaConvStats} from '../../../src/backends/cuda/kernels/delta';
 import {
   conv3dGated,
@@ -21,12 +20,11 @@ import {
   deltaDepthwiseConv2d,
   deltaMaxPool,
   getMask,
-  isDense,
   sparseAccumulate,
   withMask,
 } from '../../../src/index';
 import type {Activation, PadSpec2D} from '../../../src/index';
-import {describeCuda, expectParity, Input, rand, withZeroWrites} from '../../support/cuda';
+import {cudaBackend, describeCuda, expectParity, Input, rand, withFlags, withZeroWrites} from '../../support/cuda';
 import {resnet} from '../../../src/models/resnet';
 import {toDelta} from '../../../src/delta/to_delta';
 
@@ -50,16 +48,6 @@ function onePixel(shape: number[], b: number, y: number, x: number): Input {
 
 function delta(x: tf.Tensor, m: tf.Tensor): tf.Tensor4D {
   return withMask(x, tf.greater(m, 0.5)) as tf.Tensor4D;
-}
-
-/** The output's mask as float flags (all ones when dense) and a dense marker, for cpu/cuda comparison. */
-function withFlags(t: tf.Tensor): tf.Tensor[] {
-  const m = getMask(t);
-  return [t, m == null ? tf.ones(t.shape.slice(0, -1)) : tf.cast(m, 'float32'), tf.scalar(isDense(t) ? 1 : 0)];
-}
-
-function cudaBackend(): CudaBackend {
-  return tf.engine().findBackend('cuda') as unknown as CudaBackend;
 }
 
 type Pad = PadSpec2D;

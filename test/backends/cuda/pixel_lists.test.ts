@@ -14,7 +14,6 @@ import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import {expect} from 'chai';
 
-import type {CudaBackend} from '../../../src/backends/cuda/backend';
 import {deltaConvStats} from '../../../src/backends/cuda/kernels/delta';
 import {fusedDeltaDepthwiseConv2d, sparseAccumulate, withMask} from '../../../src/index';
 import type {Activation} from '../../../src/index';
@@ -22,6 +21,7 @@ import {toDelta} from '../../../src/delta/to_delta';
 import {compileStream} from '../../../src/stream/compile_stream';
 import {
   accumulatorOutputs,
+  cudaBackend,
   describeCuda,
   exactValues,
   expectParity,
@@ -31,10 +31,6 @@ import {
 } from '../../support/cuda';
 
 const ACTIVATIONS: Activation[] = ['relu', 'relu6', 'leakyRelu', 'sigmoid', 'tanh'];
-
-function cudaBackend(): CudaBackend {
-  return tf.engine().findBackend('cuda') as unknown as CudaBackend;
-}
 
 /** State the op may update in place: fresh copies the caller owns (a tidy's inputs are not the op's to change). */
 function ownState(a: tf.Tensor, r: tf.Tensor): [tf.Tensor4D, tf.Tensor4D] {

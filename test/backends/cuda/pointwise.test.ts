@@ -13,13 +13,13 @@ import * as tfl from '@tensorflow/tfjs-layers';
 import {expect} from 'chai';
 
 import {setCudaOptions} from '../../../src/backends/cuda/index';
-import type {CudaBackend} from '../../../src/backends/cuda/backend';
 import {deltaConvStats} from '../../../src/backends/cuda/kernels/delta';
 import {fusedDeltaConv2d, withMask} from '../../../src/index';
 import type {Activation} from '../../../src/index';
 import {toDelta} from '../../../src/delta/to_delta';
 import {
   accumulatorOutputs as outputs,
+  cudaBackend,
   describeCuda,
   exactValues,
   expectParity,
@@ -28,10 +28,6 @@ import {
   withZeroWrites,
 } from '../../support/cuda';
 import type {Input} from '../../support/cuda';
-
-function cudaBackend(): CudaBackend {
-  return tf.engine().findBackend('cuda') as unknown as CudaBackend;
-}
 
 const ACTIVATIONS: Activation[] = ['relu', 'relu6', 'leakyRelu', 'sigmoid', 'tanh'];
 
