@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # One device call: pixel lists (native/cuda/pixel_list.cuh) in sparseAccumulate and the fused depthwise block, on
-# (TFJS_DELTA_CUDA_PIXEL_LISTS=1) against off (the default: the pixel groups over every pixel):
+# (TFJS_DELTA_CUDA_PIXEL_LISTS=1, the default) against off (the pixel groups over every pixel):
 #   1. their tests on 'cuda' (test/backends/cuda/pixel_lists.test.ts, the op suites of both kernels and of the input
 #      test, the 'cuda' delta and pointwise suites);
 #   2. MobileNetV2 576x768 batch 8 at threshold 0.2 / input 0.1x7 (with a 0.5 dense tail too), off and on;

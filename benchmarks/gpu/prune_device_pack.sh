@@ -2,9 +2,10 @@
 # Repacks .device/node_modules.tar.xz (from ../shared/tools/device-pack.sh) without what the GPU-machine scripts never
 # load: the dev tools (TypeScript, ESLint, Prettier, clang-format, dependency-cruiser), the WebGL backend, the tfjs
 # packages' browser (UMD) bundles, the ffmpeg installer (the machine gets a static ffmpeg separately when needed) and
-# nsfwjs's browser build and other models (its MobileNetV2 travels in .scratch/media). With this checkout's
-# node_modules the pack goes from ~61 to ~35 MB, which leaves room under the 64 MiB carry for dist, build/Release and
-# the media. Run from the project's root after device-pack.sh.
+# nsfwjs's browser build and other models (its MobileNetV2 travels in .scratch/media), and every DejaVu face but the
+# bold one the overlay captions use. With this checkout's node_modules the pack goes from ~61 to ~34 MB, which leaves
+# room under the 64 MiB carry for dist, build/Release, the media and PoseNet's weights (.cache/human-models, 5 MB).
+# Run from the project's root after device-pack.sh.
 set -euo pipefail
 [ -d .device ] || { echo "run ../shared/tools/device-pack.sh first" >&2; exit 1; }
 tf=node_modules/@tensorflow
@@ -19,6 +20,8 @@ tar -C . --exclude='*.map' --exclude='*.d.ts' --exclude='*.d.mts' --exclude='*.m
   --exclude="$tf/tfjs-backend-cpu/dist/tf-backend-cpu.js" --exclude="$tf/tfjs-data/dist/tf-data.js" \
   --exclude='node_modules/vega/build-es5' --exclude='node_modules/vega-lite/build/vega-lite-schema.json' \
   --exclude='node_modules/dejavu-fonts-ttf/status.txt' --exclude='node_modules/nsfwjs/dist/browser' \
+  --exclude='DejaVuMath*' --exclude='DejaVuSerif*' --exclude='DejaVuSansMono*' --exclude='DejaVuSansCondensed*' \
+  --exclude='DejaVuSans-*Oblique.ttf' --exclude='DejaVuSans-ExtraLight.ttf' --exclude='DejaVuSans.ttf' \
   --exclude='node_modules/nsfwjs/dist/models/inception_v3' --exclude='node_modules/nsfwjs/dist/models/mobilenet_v2_mid' \
   -cf - node_modules | xz -T0 -3 > .device/node_modules.tar.xz
 du -sh .device

@@ -48,7 +48,7 @@ describeCuda('cuda pixel lists: bit-exact parity with the cpu reference', () => 
   let saved = false;
   before(() => {
     saved = cudaBackend().pixelLists;
-    cudaBackend().pixelLists = true; // opt-in (TFJS_DELTA_CUDA_PIXEL_LISTS=1)
+    cudaBackend().pixelLists = true; // the default, unless TFJS_DELTA_CUDA_PIXEL_LISTS=0
   });
   after(() => {
     cudaBackend().pixelLists = saved;

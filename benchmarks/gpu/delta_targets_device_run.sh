@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# The delta engine with its defaults (pixel lists on) against the static-camera targets, in device calls of one or
+# more parts (arguments; default "tests sweep"):
+#   tests    the 'cuda' suites: test/backends/cuda and test/ops (each case against 'cpu'), then the video suites
+#            (test/delta, test/models, test/stream: threshold-0 sequences against dense over vtest.avi frames);
+#   sweep    nsfwjs's MobileNetV2 on vtest.avi at 576x768 at the fidelity bar's point (threshold 0.2, input test
+#            0.1x7: top-1 100%), batch 8 and batch 1, the defaults against one knob changed at a time: lists off
+#            (TFJS_DELTA_CUDA_PIXEL_LISTS=0), no cuDNN route for small grids (TFJS_DELTA_CUDA_DENSE_BELOW_BLOCKS=0),
+#            the pointwise block (TFJS_DELTA_CUDA_POINTWISE=1);
+#   scale    the same point at 576x768 batch 32 and 1080x1920 batch 8 (lists on and off), and PoseNet 576x768 batch 8;
+#   ncu      the folded dense and the delta stream at 576x768 batch 8 under Nsight Compute, every kernel of 10 steps.
+# Each run times our compiled dense model, folded and not, in the same process as the delta one. Carry .device, dist,
+# build/Release, .scratch/media (vtest.avi, nsfwjs_mobilenet_v2: MEDIA) and, for the video suites and PoseNet,
+# .cache/human-models; begin with `source .device/unpack.sh &&`. Results go to $OUT (default benchmarks/results).
+set -uo pipefail
+parts=" ${*:-tests sweep} "
+source "$(dirname "$0")/common.sh"
+media=${MEDIA:-.scratch/media}
+[[ -d $media/nsfwjs_mobilenet_v2 ]] && cp "$media"/nsfwjs_mobilenet_v2/* node_modules/nsfwjs/dist/models/mobilenet_v2/
+sizes=576x768
+want tests && sizes=96x128,256x256,576x768,577x769
+want scale && sizes=$sizes,1080x1920
+vtest_frames "$media/vtest.avi" "$sizes" || exit 1
+export TFJS_DELTA_VTEST=$(cd "$media" && pwd)/vtest.avi
+
+if want tests; then
+  TFJS_DELTA_TEST_BACKENDS=cuda step "cuda_suites_$tag" 240 "${mocha[@]}" \
+    dist/test/backends/cuda/*.test.js dist/test/ops/*.test.js
+  grep -E "passed, .* failed" "$out/cuda_suites_$tag.log"
+  grep -E "^  [0-9]+\) " -A8 "$out/cuda_suites_$tag.log" | cut -c1-240 | head -40
+  TFJS_DELTA_TEST_BACKENDS=cuda step "video_suites_cuda_$tag" 240 "${mocha[@]}" --invert --grep '\[(cpu|tensorflow)\]' \
+    dist/test/delta/*.test.js dist/test/models/*.test.js dist/test/stream/*.test.js
+  grep -E "passed, .* failed" "$out/video_suites_cuda_$tag.log"
+  grep -E "^  [0-9]+\) " -A8 "$out/video_suites_cuda_$tag.log" | cut -c1-240 | head -40
+fi
+
+run=(node dist/benchmarks/models/delta_vtest.js run --backend cuda --compiled --models mobilenet_v2
+  --thresholds mobilenet_v2=0.2 --inputs 0.1x7 --warmup 8)
+# mobilenet NAME SIZE BATCH OFFSET [VAR=VALUE...]: one delta_vtest run with the variables set, then its summary.
+mobilenet() {
+  local name="delta_vtest_mobilenet_v2_$1_$tag" size=$2 batch=$3 offset=$4
+  shift 4
+  step "$name" 200 env "$@" "${run[@]}" --sizes "$size" --batch "$batch" --offset "$offset" --frames 20 \
+    --stats-frames 3 --out "$out/$name.json"
+  grep -E "delta t=" "$out/$name.log" | sed -E 's/; profiled frame.*//' | cut -c1-260
+}
+if want sweep; then
+  mobilenet 576x768_batch8 576x768 8 37
+  mobilenet 576x768_batch8_lists0 576x768 8 37 TFJS_DELTA_CUDA_PIXEL_LISTS=0
+  mobilenet 576x768_batch8_dense_below0 576x768 8 37 TFJS_DELTA_CUDA_DENSE_BELOW_BLOCKS=0
+  mobilenet 576x768_batch8_pointwise1 576x768 8 37 TFJS_DELTA_CUDA_POINTWISE=1
+  mobilenet 576x768_batch1 576x768 1 0
+  mobilenet 576x768_batch1_lists0 576x768 1 0 TFJS_DELTA_CUDA_PIXEL_LISTS=0
+fi
+if want scale; then
+  mobilenet 576x768_batch32 576x768 32 10
+  mobilenet 1080x1920_batch8 1080x1920 8 37
+  mobilenet 1080x1920_batch8_lists0 1080x1920 8 37 TFJS_DELTA_CUDA_PIXEL_LISTS=0
+  posenet_vtest "delta_vtest_posenet_576x768_batch8_$tag" 200 576x768 8 20
+fi
+if want ncu; then
+  ncu=$(command -v ncu || echo /usr/local/cuda/bin/ncu)
+  for variant in folded delta; do
+    step "ncu_mobilenet_v2_$variant" 200 "$ncu" --profile-from-start off --graph-profiling node --clock-control none \
+      --metrics gpu__time_duration.sum --csv --print-units base "${run[@]}" --sizes 576x768 --batch 8 --offset 37 \
+      --frames 19 --stats-frames 1 --ncu-steps 10 --ncu-variant "$variant" --out /tmp/ncu.json
+    python3 benchmarks/gpu/ncu_kernels.py "$out/ncu_mobilenet_v2_$variant.log" 10 --in-order \
+      > "$out/ncu_kernels_mobilenet_v2_576x768_batch8_${variant}_$tag.txt" &&
+      head -16 "$out/ncu_kernels_mobilenet_v2_576x768_batch8_${variant}_$tag.txt"
+  done
+fi
