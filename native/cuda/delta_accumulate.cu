@@ -134,18 +134,19 @@ __global__ void __launch_bounds__(kListThreads)
 // max_c |d| > threshold. Without dilation (`send`) the pixel is sent iff it moved, in this same pass and `moved` is
 // the output mask; with dilation only the moved flags are written, and sparsifySendKernel sends.
 // In place (outA == a): a sent pixel's state is read before it is written, by the same lane.
-template <int G>
+// I: the index type, 32 bits where the elements fit (the send kernel's row and column come from a division per pixel).
+template <typename I, int G>
 __global__ void sparsifyMovedKernel(const float* __restrict__ x, const float* a, uint8_t* __restrict__ moved,
-                                    float* __restrict__ outD, float* outA, int64_t pixels, int channels,
-                                    double threshold, bool send, bool writeZeros) {
+                                    float* __restrict__ outD, float* outA, I pixels, int channels, double threshold,
+                                    bool send, bool writeZeros) {
   constexpr int kPerWarp = 32 / G;
   const int lane = threadIdx.x % G;
-  const int64_t stride = (int64_t)gridDim.x * kWarps * kPerWarp;
+  const I stride = (I)gridDim.x * kWarps * kPerWarp;
   const bool inPlace = outA == a;
-  for (int64_t base = ((int64_t)blockIdx.x * kWarps + threadIdx.x / 32) * kPerWarp; base < pixels; base += stride) {
-    const int64_t p = base + (threadIdx.x % 32) / G;
+  for (I base = ((I)blockIdx.x * kWarps + threadIdx.x / 32) * kPerWarp; base < pixels; base += stride) {
+    const I p = base + (threadIdx.x % 32) / G;
     const bool valid = p < pixels;
-    const int64_t o = p * channels;
+    const I o = p * channels;
     float largest = 0.f;
     if (valid)
       for (int c = lane; c < channels; c += G) largest = fmaxf(largest, fabsf(x[o + c] - a[o + c]));
@@ -169,10 +170,9 @@ __global__ void sparsifyMovedKernel(const float* __restrict__ x, const float* a,
 }
 
 // rows[p] = OR of moved over the 2r+1 pixels of p's row centred on p (clipped at the row's ends).
-__global__ void dilateRowsKernel(const uint8_t* __restrict__ moved, uint8_t* __restrict__ rows, int64_t lines, int w,
-                                 int r) {
-  const int64_t n = lines * w;
-  for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < n; i += (int64_t)gridDim.x * blockDim.x) {
+template <typename I>
+__global__ void dilateRowsKernel(const uint8_t* __restrict__ moved, uint8_t* __restrict__ rows, I n, int w, int r) {
+  for (I i = blockIdx.x * (I)blockDim.x + threadIdx.x; i < n; i += (I)gridDim.x * blockDim.x) {
     const int x = (int)(i % w);
     const uint8_t* line = moved + (i - x);
     uint8_t any = 0;
@@ -183,25 +183,25 @@ __global__ void dilateRowsKernel(const uint8_t* __restrict__ moved, uint8_t* __r
 
 // The dilated test's second half and the send: a pixel is sent iff some rows[] flag of its column within r rows
 // (of its own image) is set. Lane groups per pixel as above.
-template <int G>
+template <typename I, int G>
 __global__ void sparsifySendKernel(const float* __restrict__ x, const float* a, const uint8_t* __restrict__ rows,
-                                   uint8_t* __restrict__ outMask, float* __restrict__ outD, float* outA, int64_t pixels,
+                                   uint8_t* __restrict__ outMask, float* __restrict__ outD, float* outA, I pixels,
                                    int channels, int h, int w, int r, bool writeZeros) {
   constexpr int kPerWarp = 32 / G;
   const int lane = threadIdx.x % G;
-  const int64_t stride = (int64_t)gridDim.x * kWarps * kPerWarp;
+  const I stride = (I)gridDim.x * kWarps * kPerWarp;
   const bool inPlace = outA == a;
-  for (int64_t base = ((int64_t)blockIdx.x * kWarps + threadIdx.x / 32) * kPerWarp; base < pixels; base += stride) {
-    const int64_t p = base + (threadIdx.x % 32) / G;
+  const I hw = (I)h * w;
+  for (I base = ((I)blockIdx.x * kWarps + threadIdx.x / 32) * kPerWarp; base < pixels; base += stride) {
+    const I p = base + (threadIdx.x % 32) / G;
     if (p >= pixels) continue;
-    const int64_t hw = (int64_t)h * w;
     const int y = (int)((p % hw) / w);
-    const int64_t column = p - (int64_t)y * w;  // the pixel's column in row 0 of its image
+    const uint8_t* column = rows + (p - (I)y * w);  // the pixel's column, at row 0 of its image
     bool send = false;
-    for (int yy = max(0, y - r); yy <= min(h - 1, y + r) && !send; ++yy) send = rows[column + (int64_t)yy * w] != 0;
+    for (int yy = max(0, y - r); yy <= min(h - 1, y + r) && !send; ++yy) send = column[(I)yy * w] != 0;
     if (lane == 0) outMask[p] = send ? 1 : 0;
     if (!send && inPlace && !writeZeros) continue;  // in place and lazy: an unsent pixel has nothing to write
-    const int64_t o = p * channels;
+    const I o = p * channels;
     for (int c = lane; c < channels; c += G) {
       const float av = a[o + c];
       if (send) {
@@ -259,30 +259,23 @@ __global__ void deltaMaxPoolKernel(DeltaPoolParams p, const float* __restrict__ 
   }
 }
 
-// Calls launch(kernel<G>, G) with the lane-group width for `channels` (a power of two, at most a warp).
-template <template <int> class K, typename Launch>
+// Calls launch(std::integral_constant<int, G>) with the lane-group width G for `channels` (a power of two, at most a
+// warp).
+template <typename Launch>
 void withLaneGroup(int channels, Launch&& launch) {
   if (channels <= 1)
-    launch(K<1>::fn, 1);
+    launch(std::integral_constant<int, 1>{});
   else if (channels <= 2)
-    launch(K<2>::fn, 2);
+    launch(std::integral_constant<int, 2>{});
   else if (channels <= 4)
-    launch(K<4>::fn, 4);
+    launch(std::integral_constant<int, 4>{});
   else if (channels <= 8)
-    launch(K<8>::fn, 8);
+    launch(std::integral_constant<int, 8>{});
   else if (channels <= 16)
-    launch(K<16>::fn, 16);
+    launch(std::integral_constant<int, 16>{});
   else
-    launch(K<32>::fn, 32);
+    launch(std::integral_constant<int, 32>{});
 }
-template <int G>
-struct SparsifyMovedK {
-  static constexpr auto fn = sparsifyMovedKernel<G>;
-};
-template <int G>
-struct SparsifySendK {
-  static constexpr auto fn = sparsifySendKernel<G>;
-};
 
 }  // namespace
 
@@ -335,20 +328,24 @@ void launchDeltaSparsify(cudaStream_t s, const float* x, const float* a, float* 
   if (dilation < 1 || dilation % 2 == 0) failArg("deltaSparsify", "dilation must be an odd integer >= 1");
   const int c = (int)channels, r = dilation / 2;
   const bool send = r == 0;
-  withLaneGroup<SparsifyMovedK>(c, [&](auto kernel, int lanes) {
-    kernel<<<blocksFor(pixels, kThreads / lanes), kThreads, 0, s>>>(x, a, outMask, outD, outA, pixels, c, threshold,
-                                                                    send, writeZeros);
+  if (!send && rows == nullptr) failArg("deltaSparsify", "a dilated test needs a row buffer");
+  TD_INDEX_DISPATCH(pixels * channels < kIndex32Limit, {
+    withLaneGroup(c, [&](auto lanes) {
+      constexpr int kLanes = decltype(lanes)::value;
+      sparsifyMovedKernel<I, kLanes><<<blocksFor(pixels, kThreads / kLanes), kThreads, 0, s>>>(
+          x, a, outMask, outD, outA, (I)pixels, c, threshold, send, writeZeros);
+    });
+    TD_LAUNCHED("deltaSparsify");
+    if (send) return;
+    dilateRowsKernel<I><<<blocksFor(pixels, kThreads), kThreads, 0, s>>>(outMask, rows, (I)pixels, (int)w, r);
+    TD_LAUNCHED("deltaSparsify");
+    withLaneGroup(c, [&](auto lanes) {
+      constexpr int kLanes = decltype(lanes)::value;
+      sparsifySendKernel<I, kLanes><<<blocksFor(pixels, kThreads / kLanes), kThreads, 0, s>>>(
+          x, a, rows, outMask, outD, outA, (I)pixels, c, (int)h, (int)w, r, writeZeros);
+    });
+    TD_LAUNCHED("deltaSparsify");
   });
-  TD_LAUNCHED("deltaSparsify");
-  if (send) return;
-  if (rows == nullptr) failArg("deltaSparsify", "a dilated test needs a row buffer");
-  dilateRowsKernel<<<blocksFor(pixels, kThreads), kThreads, 0, s>>>(outMask, rows, n * h, (int)w, r);
-  TD_LAUNCHED("deltaSparsify");
-  withLaneGroup<SparsifySendK>(c, [&](auto kernel, int lanes) {
-    kernel<<<blocksFor(pixels, kThreads / lanes), kThreads, 0, s>>>(x, a, rows, outMask, outD, outA, pixels, c, (int)h,
-                                                                    (int)w, r, writeZeros);
-  });
-  TD_LAUNCHED("deltaSparsify");
 }
 
 void launchDeltaMaxPool(cudaStream_t s, const DeltaPoolParams& p, const float* a, const float* d, const uint8_t* mask,
