@@ -259,19 +259,20 @@ __global__ void deltaMaxPoolKernel(DeltaPoolParams p, const float* __restrict__ 
   }
 }
 
-// Calls launch(std::integral_constant<int, G>) with the lane-group width G for `channels` (a power of two, at most a
-// warp).
+// Calls launch(std::integral_constant<int, G>) with the lane-group width G for `channels`: a power of two, at most a
+// warp, with up to four channels a lane. An RGB frame takes a lane per pixel: a lane per channel left a warp 8 pixels,
+// each lane repeating the pixel's flag and index work, and a quarter of the lanes idle.
 template <typename Launch>
 void withLaneGroup(int channels, Launch&& launch) {
-  if (channels <= 1)
+  if (channels <= 4)
     launch(std::integral_constant<int, 1>{});
-  else if (channels <= 2)
-    launch(std::integral_constant<int, 2>{});
-  else if (channels <= 4)
-    launch(std::integral_constant<int, 4>{});
   else if (channels <= 8)
-    launch(std::integral_constant<int, 8>{});
+    launch(std::integral_constant<int, 2>{});
   else if (channels <= 16)
+    launch(std::integral_constant<int, 4>{});
+  else if (channels <= 32)
+    launch(std::integral_constant<int, 8>{});
+  else if (channels <= 64)
     launch(std::integral_constant<int, 16>{});
   else
     launch(std::integral_constant<int, 32>{});
