@@ -98,18 +98,22 @@ struct DeltaConvParams {
 // Filter: regular [kh, kw, c, co]; depthwise [kh, kw, c, mult]; transposed [kh, kw, c, co] (already transposed
 // from tfjs's [kh, kw, co, c]). mask null: dense input. bias non-null: every output written (dense result).
 // outMask null: no output mask. packed: the filter from launchPackFilterTf32 (regular convs without bias; null
-// otherwise), read by the mma kernel; the other kernels read w. Returns true when the tensor-core (TF32) kernel ran.
-bool launchDeltaConv(cudaStream_t s, const DeltaConvParams& p, const float* x, const uint8_t* mask, const float* w,
-                     const float* bias, const float* packed, float* y, uint8_t* outMask, bool writeZeros,
-                     bool allowTF32);
+// otherwise), read by the mma kernel; the other kernels read w. mmaPartial: the mma kernel takes output channel
+// counts that are multiples of 4 but not of 32 too (its last channel block part empty). Returns which kernel ran:
+// DC_RAN_CUDA_CORES, DC_RAN_WMMA (TF32 tensor cores, WMMA) or DC_RAN_MMA (TF32 tensor cores, mma.sync).
+enum DeltaConvKernel { DC_RAN_CUDA_CORES = 0, DC_RAN_WMMA = 1, DC_RAN_MMA = 2 };
+int launchDeltaConv(cudaStream_t s, const DeltaConvParams& p, const float* x, const uint8_t* mask, const float* w,
+                    const float* bias, const float* packed, float* y, uint8_t* outMask, bool writeZeros, bool allowTF32,
+                    bool mmaPartial);
 // Only the output mask (OR over each output's in-bounds receptive field; mask null = all input active).
 void launchDeltaConvMask(cudaStream_t s, const DeltaConvParams& p, const uint8_t* mask, uint8_t* outMask);
 // delta_conv_tc.cu, the tiled kernel (regular convs, no bias): tensor cores with tf32, else FFMA on the same tiles.
-// False when the shape does not suit it (then nothing was launched).
-// packed: the packed TF32 filter (launchPackFilterTf32) or null (the mma kernel then stages and rounds the plain
-// filter).
-bool launchDeltaConvTC(cudaStream_t s, const DeltaConvParams& p, const float* x, const uint8_t* mask, const float* w,
-                       const float* packed, float* y, uint8_t* outMask, bool writeZeros, bool tf32);
+// 0 when the shape does not suit it (then nothing was launched), DC_RAN_MMA when the mma kernel ran, DC_RAN_WMMA when
+// the tiled WMMA kernel did (its FFMA variant when tf32 is false). packed: the packed TF32 filter
+// (launchPackFilterTf32) or null (the mma kernel then stages and rounds the plain filter). mmaPartial: as
+// launchDeltaConv.
+int launchDeltaConvTC(cudaStream_t s, const DeltaConvParams& p, const float* x, const uint8_t* mask, const float* w,
+                      const float* packed, float* y, uint8_t* outMask, bool writeZeros, bool tf32, bool mmaPartial);
 // A regular conv's filter [kh, kw, c, co] (co % 32 == 0) as its TF32 copy in the layout of the mma kernel
 // (packedFilterTf32Floats floats), built once per filter; only kh, kw, c, co are read.
 int64_t packedFilterTf32Floats(const DeltaConvParams& p);

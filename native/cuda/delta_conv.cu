@@ -107,22 +107,23 @@ void check(const DeltaConvParams& p, const char* where) {
 
 }  // namespace
 
-bool launchDeltaConv(cudaStream_t s, const DeltaConvParams& p, const float* x, const uint8_t* mask, const float* w,
-                     const float* bias, const float* packed, float* y, uint8_t* outMask, bool writeZeros,
-                     bool allowTF32) {
+int launchDeltaConv(cudaStream_t s, const DeltaConvParams& p, const float* x, const uint8_t* mask, const float* w,
+                    const float* bias, const float* packed, float* y, uint8_t* outMask, bool writeZeros, bool allowTF32,
+                    bool mmaPartial) {
   check(p, "deltaConv");
   if (packed != nullptr && (bias != nullptr || p.mode != DC_REGULAR))
     failArg("deltaConv", "a packed filter is for regular convolutions without bias");
-  if (p.n == 0 || p.oh == 0 || p.ow == 0) return false;
-  if (bias == nullptr && p.mode == DC_REGULAR &&
-      launchDeltaConvTC(s, p, x, mask, w, packed, y, outMask, writeZeros, allowTF32))
-    return allowTF32;
+  if (p.n == 0 || p.oh == 0 || p.ow == 0) return DC_RAN_CUDA_CORES;
+  if (bias == nullptr && p.mode == DC_REGULAR) {
+    const int ran = launchDeltaConvTC(s, p, x, mask, w, packed, y, outMask, writeZeros, allowTF32, mmaPartial);
+    if (ran != 0) return allowTF32 ? ran : DC_RAN_CUDA_CORES;
+  }
   const int64_t tiles = (int64_t)((p.oh + kTile - 1) / kTile) * ((p.ow + kTile - 1) / kTile);
   if (tiles > 0x7fffffff) failArg("deltaConv", "output too large");
   deltaConvDirectKernel<<<dim3((unsigned)tiles, (unsigned)p.n), kThreads, 0, s>>>(p, x, mask, w, bias, y, outMask,
                                                                                   writeZeros);
   TD_LAUNCHED("deltaConv");
-  return false;
+  return DC_RAN_CUDA_CORES;
 }
 
 void launchDeltaConvMask(cudaStream_t s, const DeltaConvParams& p, const uint8_t* mask, uint8_t* outMask) {

@@ -1,5 +1,6 @@
 // Tiled delta convolutions (regular convs, masked input, no bias): an implicit GEMM per output tile.
-//   deltaConvMmaKernel (below the WMMA kernel): the TF32 path for c % 4 == 0 and co % 32 == 0: mma.sync
+//   deltaConvMmaKernel (below the WMMA kernel): the TF32 path for c % 4 == 0 and co % 32 == 0 (co % 4 == 0 with
+//     mmaPartial, the last channel block part empty): mma.sync
 //     m16n8k8, ldmatrix, K or N split across warps, double-buffered chunks, a packed TF32 filter (derived buffer).
 //   deltaConvTcKernel: TF32 WMMA for the other shapes, and, without TF32, the strict-fp32 FFMA variant.
 // The WMMA kernel (TF32 WMMA m16n16k8, fp32 accumulation): a block owns 8x16 output pixels x 32 output channels
@@ -248,7 +249,7 @@ __global__ void __launch_bounds__(kThreads, kMinBlocks)
   }
 }
 
-// ---- The mma.sync kernel (TF32 tensor cores, c % 4 == 0, co % 32 == 0): the default TF32 path ----
+// ---- The mma.sync kernel (TF32 tensor cores, c % 4 == 0, co % 32 == 0; co % 4 == 0 with mmaPartial) ----
 // Same output tile (8x16 pixels) and the same mask phase as above, 8 warps, but a short critical path. Warp w owns
 // output rows 2*(w%4) and 2*(w%4)+1 (two m16 fragments) times 32 output channels (four n8 fragments); the other
 // warp index (w/4) splits either K or N:
@@ -316,7 +317,7 @@ __device__ __forceinline__ void mmaStage(const DeltaConvParams& p, float* sIn, f
     if constexpr (kRound) {
       roundTf32(dst);
     } else {
-      const bool valid = ci0 + ci < p.c;
+      const bool valid = ci0 + ci < p.c && co0 + n < p.co;  // a part-empty last block: zeros past co
       copy16ca(dst, valid ? wc + ((int64_t)tap * p.c + ci) * p.co + n : w, valid);
     }
   }
@@ -368,7 +369,7 @@ __global__ void __launch_bounds__(kMThreads, 2)
       for (int e = threadIdx.x; e < kTH * kTW * NB / 4; e += kMThreads) {
         const int t = e / (NB / 4), q = (e % (NB / 4)) * 4;
         const int oy = oy0 + t / kTW, ox = ox0 + t % kTW;
-        if (oy < p.oh && ox < p.ow)
+        if (oy < p.oh && ox < p.ow && co0 + q < p.co)
           *reinterpret_cast<float4*>(y + (((int64_t)b * p.oh + oy) * p.ow + ox) * p.co + co0 + q) =
               make_float4(0.f, 0.f, 0.f, 0.f);
       }
@@ -482,7 +483,7 @@ __global__ void __launch_bounds__(kMThreads, 2)
   for (int e = threadIdx.x; e < kTH * kTW * NB / 4; e += kMThreads) {
     const int t = e / (NB / 4), q = (e % (NB / 4)) * 4;
     const int oy = oy0 + t / kTW, ox = ox0 + t % kTW;
-    if (oy < p.oh && ox < p.ow)
+    if (oy < p.oh && ox < p.ow && co0 + q < p.co)
       *reinterpret_cast<float4*>(y + (((int64_t)b * p.oh + oy) * p.ow + ox) * p.co + co0 + q) =
           *reinterpret_cast<const float4*>(sOut + t * OUTROW + q);
   }
@@ -603,11 +604,13 @@ MmaKernel mmaPick(bool pointwise, bool threeByThree, int ck) {
   return mmaReady<0, 0, 16, NB, kPacked>();
 }
 
-// The mma.sync kernel when the shape suits it (TF32, c % 4 == 0, co % 32 == 0, two stages within the shared-memory
-// cap); false when nothing was launched.
+// The mma.sync kernel when the shape suits it (TF32, c % 4 == 0, co % 32 == 0 or with `partial` co % 4 == 0 and the
+// plain filter, two stages within the shared-memory cap); false when nothing was launched. A part-empty last channel
+// block multiplies zeros and stores only the channels below co (float4 stores: co % 4 == 0).
 bool launchMma(cudaStream_t s, const DeltaConvParams& p, const float* x, const uint8_t* mask, const float* w,
-               const float* packed, float* y, uint8_t* outMask, bool writeZeros) {
-  if (!mmaEnabled() || p.co % 32 != 0 || p.c % 4 != 0) return false;
+               const float* packed, float* y, uint8_t* outMask, bool writeZeros, bool partial) {
+  if (!mmaEnabled() || p.c % 4 != 0) return false;
+  if (p.co % 32 != 0 && !(partial && packed == nullptr && p.co % 4 == 0)) return false;
   if ((int64_t)p.n * p.h * p.w >= ((int64_t)1 << 31)) return false;  // input pixel indices in 32 bits
   const bool pointwise = p.kh == 1 && p.kw == 1;
   const int ck = pointwise ? (p.c > 32 ? 64 : p.c > 16 ? 32 : 16) : 16;
@@ -625,7 +628,7 @@ bool launchMma(cudaStream_t s, const DeltaConvParams& p, const float* x, const u
   const MmaKernel k =
       packed ? (nb == 64 ? mmaPick<64, true>(pointwise, three, ck) : mmaPick<32, true>(pointwise, three, ck))
              : (nb == 64 ? mmaPick<64, false>(pointwise, three, ck) : mmaPick<32, false>(pointwise, three, ck));
-  dim3 grid((unsigned)tiles, (unsigned)(p.co / nb), (unsigned)p.n);
+  dim3 grid((unsigned)tiles, (unsigned)((p.co + nb - 1) / nb), (unsigned)p.n);
   k<<<grid, kMThreads, smem, s>>>(p, fh, fw, (int)inFloats, (int)stageFloats, (int)headBytes, x, mask,
                                   packed ? packed : w, y, outMask, writeZeros, mmaRound());
   TD_LAUNCHED("deltaConvMMA");
@@ -645,10 +648,10 @@ void launchPackFilterTf32(cudaStream_t s, const DeltaConvParams& p, const float*
   TD_LAUNCHED("deltaConvPack");
 }
 
-bool launchDeltaConvTC(cudaStream_t s, const DeltaConvParams& p, const float* x, const uint8_t* mask, const float* w,
-                       const float* packed, float* y, uint8_t* outMask, bool writeZeros, bool tf32) {
-  if (p.mode != DC_REGULAR || p.co < 16 || p.c * p.kh * p.kw < 16) return false;
-  if (tf32 && launchMma(s, p, x, mask, w, packed, y, outMask, writeZeros)) return true;
+int launchDeltaConvTC(cudaStream_t s, const DeltaConvParams& p, const float* x, const uint8_t* mask, const float* w,
+                      const float* packed, float* y, uint8_t* outMask, bool writeZeros, bool tf32, bool mmaPartial) {
+  if (p.mode != DC_REGULAR || p.co < 16 || p.c * p.kh * p.kw < 16) return 0;
+  if (tf32 && launchMma(s, p, x, mask, w, packed, y, outMask, writeZeros, mmaPartial)) return DC_RAN_MMA;
   const int cmax = (p.c + 7) / 8 * 8;
   TcShape t{};
   bool ok = false;
@@ -660,9 +663,9 @@ bool launchDeltaConvTC(cudaStream_t s, const DeltaConvParams& p, const float* x,
       break;
     }
   }
-  if (!ok) return false;
+  if (!ok) return 0;
   const int64_t tiles = (int64_t)((p.oh + kTH - 1) / kTH) * ((p.ow + kTW - 1) / kTW);
-  if (tiles > 0x7fffffff) return false;
+  if (tiles > 0x7fffffff) return 0;
   const bool two = minBlocks() == 2;
   const TcKernel k = tf32 ? (two ? pick<true, 2>(p, t.ck) : pick<true, 1>(p, t.ck))
                           : (two ? pick<false, 2>(p, t.ck) : pick<false, 1>(p, t.ck));
@@ -670,7 +673,7 @@ bool launchDeltaConvTC(cudaStream_t s, const DeltaConvParams& p, const float* x,
   k<<<grid, kThreads, t.smem, s>>>(p, t.fh, t.fw, t.ck, t.ckp, (int)t.inFloats, (int)t.wFloats, x, mask, w, y, outMask,
                                    writeZeros);
   TD_LAUNCHED("deltaConvTC");
-  return true;
+  return DC_RAN_WMMA;
 }
 
 }  // namespace tfjs_delta

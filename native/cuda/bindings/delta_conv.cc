@@ -22,7 +22,8 @@ DeltaConvParams geometry(const Fields& outer) {
 }
 
 // mask 0: dense input. bias non-zero: every output written (a dense result). outMask 0: no output mask.
-// packedFilter: the filter from deltaConvPackFilter (regular convs without bias), else 0.
+// packedFilter: the filter from deltaConvPackFilter (regular convs without bias), else 0. mmaPartial (optional): the
+// mma kernel takes co % 4 == 0 too.
 struct DeltaConvArgs {
   DeltaConvParams p;
   const float* x;
@@ -33,8 +34,9 @@ struct DeltaConvArgs {
   float* y;
   uint8_t* outMask;
   bool writeZeros;
+  bool mmaPartial;
 };
-// Returns whether the tensor-core (TF32) kernel ran.
+// Returns which kernel ran: 0 CUDA cores, 1 TF32 WMMA, 2 TF32 mma.sync (DeltaConvKernel).
 Napi::Value deltaConv(const Info& info) {
   const Fields f(info);
   DeltaConvArgs a;
@@ -47,10 +49,11 @@ Napi::Value deltaConv(const Info& info) {
   a.y = f.ptr<float>("y");
   a.outMask = f.ptr<uint8_t>("outMask");
   a.writeZeros = f.flag("writeZeros");
+  a.mmaPartial = f.optFlag("mmaPartial");
   Context& c = ctx();
-  const bool tc = launchDeltaConv(c.stream, a.p, a.x, a.mask, a.filter, a.bias, a.packedFilter, a.y, a.outMask,
-                                  a.writeZeros, c.allowTF32);
-  return Napi::Boolean::New(info.Env(), tc);
+  const int ran = launchDeltaConv(c.stream, a.p, a.x, a.mask, a.filter, a.bias, a.packedFilter, a.y, a.outMask,
+                                  a.writeZeros, c.allowTF32, a.mmaPartial);
+  return Napi::Number::New(info.Env(), ran);
 }
 
 // Only the output mask (mask 0: every input pixel active).

@@ -122,6 +122,12 @@ export class CudaBackend extends KernelBackend {
    */
   pixelLists = envFlag('TFJS_DELTA_CUDA_PIXEL_LISTS', true);
   /**
+   * Regular delta convs whose output channels are a multiple of 4 but not of 32 (MobileNetV2's 16, 24 and 144,
+   * PoseNet's 48) on the mma kernel too, its last channel block part empty, instead of the slower WMMA kernel.
+   * TFJS_DELTA_CUDA_MMA_PARTIAL=1; off until a GPU run has timed it (native/cuda/NOTES.md).
+   */
+  mmaPartialChannels = envFlag('TFJS_DELTA_CUDA_MMA_PARTIAL', false);
+  /**
    * A regular delta conv whose tiled kernel would launch fewer blocks than this runs cuDNN's dense conv of the
    * zero-filled delta instead (small frames: a few 8x16 tiles cannot fill the GPU, cuDNN splits the work finer).
    * TFJS_DELTA_CUDA_DENSE_BELOW_BLOCKS; 0: never; default two blocks per multiprocessor.

@@ -407,6 +407,14 @@ export interface DeltaConvArgs {
   y: Ptr;
   outMask: Ptr;
   writeZeros: boolean;
+  /** The mma kernel takes output channel counts that are multiples of 4 but not of 32 too. */
+  mmaPartial?: boolean;
+}
+/** Which kernel a deltaConv ran. */
+export enum DeltaConvKernel {
+  cudaCores = 0,
+  wmma = 1,
+  mma = 2,
 }
 export interface DeltaConvMaskArgs {
   geometry: DeltaConvGeometry;
@@ -583,7 +591,7 @@ export interface CudaBinding {
   deltaSparsify(a: DeltaSparsifyArgs): void;
   deltaMaxPool(a: DeltaMaxPoolArgs): void;
   /** Returns whether the tensor-core kernel ran. */
-  deltaConv(a: DeltaConvArgs): boolean;
+  deltaConv(a: DeltaConvArgs): DeltaConvKernel;
   deltaConvMask(a: DeltaConvMaskArgs): void;
   deltaConvPackFilter(a: DeltaConvPackFilterArgs): void;
   /** Returns whether the pixel list ran. */

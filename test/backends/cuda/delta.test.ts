@@ -142,6 +142,58 @@ describeCuda('cuda delta kernels: deltaConv2d parity with the cpu reference', ()
   });
 });
 
+describeCuda('cuda delta kernels: the mma kernel with a part-empty last channel block (mmaPartialChannels)', () => {
+  onTiledKernel();
+  let saved = false;
+  before(() => {
+    saved = cudaBackend().mmaPartialChannels;
+    setCudaOptions({allowTF32: true});
+  });
+  after(() => {
+    cudaBackend().mmaPartialChannels = saved;
+  });
+  // Output channels that are multiples of 4 but not of 32 (4 to 28 channels past the last full block of 32), 1x1 and
+  // multi-tap windows, strides, dilation, batch > 1, odd sizes, densities from one pixel to dense; with the option
+  // off the same convs run on the WMMA kernel.
+  const cases: Array<{x: number[]; k: number; co: number; s: number; d: number; pad: Pad; density: number}> = [
+    {x: [2, 19, 37, 32], k: 1, co: 16, s: 1, d: 1, pad: 'valid', density: 0.3}, // MobileNetV2's first projection
+    {x: [1, 17, 23, 96], k: 1, co: 24, s: 1, d: 1, pad: 'valid', density: 0.1},
+    {x: [3, 13, 21, 24], k: 1, co: 144, s: 1, d: 1, pad: 'valid', density: 0.5}, // 4 blocks of 32 channels and one of 16
+    {x: [1, 21, 29, 24], k: 1, co: 48, s: 1, d: 1, pad: 'valid', density: 1}, // PoseNet's Conv2d_1 pointwise
+    {x: [2, 15, 18, 20], k: 3, co: 44, s: 1, d: 1, pad: 'same', density: 0.2},
+    {x: [1, 23, 27, 12], k: 3, co: 20, s: 2, d: 1, pad: 'same', density: 0.4},
+    {x: [2, 14, 19, 8], k: 3, co: 100, s: 1, d: 2, pad: 'valid', density: 0.05},
+    {x: [1, 9, 31, 36], k: 5, co: 28, s: 1, d: 1, pad: 2, density: 1e-9}, // one pixel
+  ];
+  for (const c of cases) {
+    for (const zeros of ['eager', 'lazy'] as const) {
+      it(`x[${c.x}] k${c.k} -> ${c.co} s${c.s} d${c.d} density ${c.density}, ${zeros} zeros: equals the cpu reference on the mma kernel`, async () => {
+        const inputs = [rand(c.x), maskInput(c.x.slice(0, 3), c.density), rand([c.k, c.k, c.x[3], c.co], -0.3, 0.3)];
+        for (const partial of [true, false]) {
+          cudaBackend().mmaPartialChannels = partial;
+          const before = deltaConvStats.mma;
+          // the output, its flags and a dense read of it (the channels of the part-empty block past co untouched)
+          await withZeroWrites(zeros, () =>
+            expectParity(
+              `deltaConv2d mmaPartial ${partial} ${zeros} ${JSON.stringify(c)}`,
+              inputs,
+              (x, m, f) => {
+                const y = deltaConv2d(delta(x, m), f as tf.Tensor4D, c.s, c.pad, 'NHWC', c.d);
+                return [...withFlags(y), tf.relu(y)];
+              },
+              TF32.rtol,
+              TF32.atol,
+            ),
+          );
+          expect(deltaConvStats.mma - before, `mma launches with mmaPartialChannels ${partial}`).to.equal(
+            partial ? 1 : 0,
+          );
+        }
+      });
+    }
+  }
+});
+
 describeCuda('cuda delta kernels: tiles, empty masks, lazy zeros', () => {
   onTiledKernel();
   // Tensor-core tiles are 8 x 16 output pixels, the direct kernel's 8 x 8: pixels on both sides of their borders.

@@ -33,7 +33,7 @@ import {
 import type {Activation} from '../../../ops/validation';
 import {attachMask, maskOf} from '../../../ops/mask';
 import {CudaBackend} from '../backend';
-import {DeltaConvGeometry, DeltaConvMode, DTypeCode, Ptr, ReduceOp, UnaryOp} from '../native';
+import {DeltaConvGeometry, DeltaConvKernel, DeltaConvMode, DTypeCode, Ptr, ReduceOp, UnaryOp} from '../native';
 import {convolve, filterKrsc, subpixelTransposed3d} from './conv';
 import {applyBiasActivation} from './elementwise';
 import {alias, registerCuda, requireFloat, sizeOf, stridesOf, transposeInto, unsupported} from './util';
@@ -294,7 +294,7 @@ function convGeometry(c: ConvCall): DeltaConvGeometry {
  * the pointwise blocks over work lists), and of sparseAccumulate and fused depthwise launches over pixel lists, for
  * tests and benchmarks.
  */
-export const deltaConvStats = {tensorCore: 0, cudaCores: 0, cudnnDense: 0, pointwiseBlocks: 0, pixelLists: 0};
+export const deltaConvStats = {tensorCore: 0, mma: 0, cudaCores: 0, cudnnDense: 0, pointwiseBlocks: 0, pixelLists: 0};
 
 /** TFJS_DELTA_CONV_MMA_PACK=0 (comparisons): the mma kernel stages and rounds the plain filter itself. */
 const PACK_FILTERS = envFlag('TFJS_DELTA_CONV_MMA_PACK', true);
@@ -332,7 +332,7 @@ function runDeltaConv(backend: CudaBackend, c: ConvCall): TensorInfo {
     const outs = [backend.makeOutput(c.outShape, 'float32')];
     if (withMask) outs.push(backend.makeOutput(c.outShape.slice(0, 3), 'bool'));
     withOutputs(backend, outs, (y: TensorInfo, outMask?: TensorInfo) => {
-      const tc = backend.n.deltaConv({
+      const ran = backend.n.deltaConv({
         geometry,
         x: deltaData(backend, c.x, m),
         mask: m.ptr,
@@ -342,9 +342,11 @@ function runDeltaConv(backend: CudaBackend, c: ConvCall): TensorInfo {
         y: backend.ptr(y),
         outMask: outMask ? backend.ptr(outMask) : 0,
         writeZeros: !lazy,
+        mmaPartial: backend.mmaPartialChannels,
       });
-      if (tc) deltaConvStats.tensorCore++;
-      else deltaConvStats.cudaCores++;
+      if (ran === DeltaConvKernel.cudaCores) deltaConvStats.cudaCores++;
+      else deltaConvStats.tensorCore++;
+      if (ran === DeltaConvKernel.mma) deltaConvStats.mma++;
     });
     if (withMask) attachDeviceMask(backend, outs[0], outs[1], lazy);
     return outs[0];
