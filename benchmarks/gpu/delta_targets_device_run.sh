@@ -7,7 +7,8 @@
 #            0.1x7: top-1 100%), batch 8 and batch 1, the defaults against one knob changed at a time: lists off
 #            (TFJS_DELTA_CUDA_PIXEL_LISTS=0), no cuDNN route for small grids (TFJS_DELTA_CUDA_DENSE_BELOW_BLOCKS=0),
 #            the pointwise block (TFJS_DELTA_CUDA_POINTWISE=1), the mma kernel for output channels % 32 != 0
-#            (TFJS_DELTA_CUDA_MMA_PARTIAL=1);
+#            (TFJS_DELTA_CUDA_MMA_PARTIAL=1), global pools split over their window (TFJS_DELTA_CUDA_POOL_SPLIT=1, which
+#            moves the dense reference too);
 #   scale    the same point at 576x768 batch 32 and 1080x1920 batch 8 (lists on and off), and PoseNet 576x768 batch 8
 #            (and with TFJS_DELTA_CUDA_MMA_PARTIAL=1: its 48-channel pointwise conv);
 #   ncu      the folded dense and the delta stream at 576x768 batch 8 under Nsight Compute, every kernel of 10 steps.
@@ -52,6 +53,7 @@ if want sweep; then
   mobilenet 576x768_batch8_dense_below0 576x768 8 37 TFJS_DELTA_CUDA_DENSE_BELOW_BLOCKS=0
   mobilenet 576x768_batch8_pointwise1 576x768 8 37 TFJS_DELTA_CUDA_POINTWISE=1
   mobilenet 576x768_batch8_mma_partial1 576x768 8 37 TFJS_DELTA_CUDA_MMA_PARTIAL=1
+  mobilenet 576x768_batch8_pool_split1 576x768 8 37 TFJS_DELTA_CUDA_POOL_SPLIT=1
   mobilenet 576x768_batch1 576x768 1 0
   mobilenet 576x768_batch1_lists0 576x768 1 0 TFJS_DELTA_CUDA_PIXEL_LISTS=0
   mobilenet 576x768_batch1_mma_partial1 576x768 1 0 TFJS_DELTA_CUDA_MMA_PARTIAL=1

@@ -137,7 +137,9 @@ struct PoolParams {
   int kd, kh, kw, sd, sh, sw, dd, dh, dw;  // window, strides, dilations
   int pf, pt, pl;                          // pads front / top / left
 };
-void launchPool(cudaStream_t s, bool isMax, const void* x, void* y, const PoolParams& p, bool half);
+// split: windows of 32 positions or more on the split kernel (a block per output pixel and channel slice); returns
+// whether it ran.
+bool launchPool(cudaStream_t s, bool isMax, const void* x, void* y, const PoolParams& p, bool half, bool split);
 
 // ---- depthwise.cu ----
 struct DepthwiseParams {

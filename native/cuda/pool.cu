@@ -1,6 +1,10 @@
 // Pooling kernel family: MaxPool / AvgPool in 2-D (NHWC, d = 1) and 3-D (NDHWC). One thread per output element,
-// channels innermost so a warp reads consecutive channels. Average pooling divides by the number of in-bounds
-// window elements, as tfjs (padding excluded).
+// channels innermost so a warp reads consecutive channels; or, for large windows on request (`split`), a block per
+// output pixel and channel slice with the window divided among the block's rows (a global pool has few outputs: one
+// thread each left MobileNetV2's 8 x 1280 on 40 blocks, and a pooled mask on one). Average pooling divides by the
+// number of in-bounds window elements, as tfjs (padding excluded).
+#include <type_traits>
+
 #include "common.h"
 #include "storage.cuh"
 
@@ -45,16 +49,105 @@ __global__ void poolKernel(bool isMax, const T* __restrict__ x, T* __restrict__ 
   }
 }
 
+// Rows of the block take window positions row, row + kRows, ...; lanes take kLanes consecutive channels. The rows'
+// partial results meet in shared memory (max: a NaN never wins, as above; the count is per position, so any lane's).
+template <typename T, int kLanes>
+__global__ void poolSplitKernel(bool isMax, const T* __restrict__ x, T* __restrict__ y, PoolParams p, int64_t pixels) {
+  constexpr int kRows = kThreads / kLanes;
+  __shared__ float sAcc[kThreads];
+  __shared__ int sCount[kThreads];
+  const int lane = threadIdx.x % kLanes, row = threadIdx.x / kLanes;
+  const int64_t slices = (p.c + kLanes - 1) / kLanes;
+  const int window = p.kd * p.kh * p.kw;
+  for (int64_t blk = blockIdx.x; blk < pixels * slices; blk += gridDim.x) {
+    const int64_t pix = blk / slices, c = (blk % slices) * kLanes + lane;
+    int64_t rem = pix;
+    const int64_t ox = rem % p.ow;
+    rem /= p.ow;
+    const int64_t oy = rem % p.oh;
+    rem /= p.oh;
+    const int64_t oz = rem % p.od, b = rem / p.od;
+    const int64_t z0 = oz * p.sd - p.pf, y0 = oy * p.sh - p.pt, x0 = ox * p.sw - p.pl;
+    float acc = isMax ? -INFINITY : 0.f;
+    int count = 0;
+    if (c < p.c) {
+      const T* xb = x + b * p.d * p.h * p.w * p.c + c;
+      for (int k = row; k < window; k += kRows) {
+        const int kx = k % p.kw, ky = (k / p.kw) % p.kh, kz = k / (p.kw * p.kh);
+        const int64_t z = z0 + kz * p.dd, yy = y0 + ky * p.dh, xx = x0 + kx * p.dw;
+        if (z < 0 || z >= p.d || yy < 0 || yy >= p.h || xx < 0 || xx >= p.w) continue;
+        const float v = toFloat(xb[((z * p.h + yy) * p.w + xx) * p.c]);
+        if (isMax) {
+          if (v > acc) acc = v;
+        } else {
+          acc += v;
+        }
+        ++count;
+      }
+    }
+    sAcc[threadIdx.x] = acc;
+    sCount[threadIdx.x] = count;
+    __syncthreads();
+    for (int step = kRows / 2; step > 0; step >>= 1) {
+      if (row < step) {
+        const float other = sAcc[threadIdx.x + step * kLanes];
+        if (isMax) {
+          if (other > sAcc[threadIdx.x]) sAcc[threadIdx.x] = other;
+        } else {
+          sAcc[threadIdx.x] += other;
+        }
+        sCount[threadIdx.x] += sCount[threadIdx.x + step * kLanes];
+      }
+      __syncthreads();
+    }
+    if (row == 0 && c < p.c) y[pix * p.c + c] = fromFloat<T>(isMax ? sAcc[lane] : sAcc[lane] / (float)sCount[lane]);
+    __syncthreads();  // the next slice reuses the shared arrays
+  }
+}
+
+// Channels a block's lanes take: a power of two up to a warp, no wider than the channels.
+template <typename Launch>
+void withPoolLanes(int64_t channels, Launch&& launch) {
+  if (channels >= 32)
+    launch(std::integral_constant<int, 32>{});
+  else if (channels >= 16)
+    launch(std::integral_constant<int, 16>{});
+  else if (channels >= 8)
+    launch(std::integral_constant<int, 8>{});
+  else if (channels >= 4)
+    launch(std::integral_constant<int, 4>{});
+  else if (channels >= 2)
+    launch(std::integral_constant<int, 2>{});
+  else
+    launch(std::integral_constant<int, 1>{});
+}
+
+// Windows of at least this many positions take the split kernel when it is asked for.
+constexpr int kSplitWindow = 32;
+
 }  // namespace
 
-void launchPool(cudaStream_t s, bool isMax, const void* x, void* y, const PoolParams& p, bool half) {
+bool launchPool(cudaStream_t s, bool isMax, const void* x, void* y, const PoolParams& p, bool half, bool split) {
   int64_t total = p.n * p.od * p.oh * p.ow * p.c;
-  if (total == 0) return;
+  if (total == 0) return false;
+  if (split && (int64_t)p.kd * p.kh * p.kw >= kSplitWindow) {
+    const int64_t pixels = p.n * p.od * p.oh * p.ow;
+    withPoolLanes(p.c, [&](auto lanes) {
+      constexpr int kLanes = decltype(lanes)::value;
+      const int64_t blocks = pixels * ((p.c + kLanes - 1) / kLanes);
+      const int grid = (int)(blocks < (1 << 30) ? blocks : (1 << 30));
+      TD_STORAGE_DISPATCH(half,
+                          poolSplitKernel<T, kLanes><<<grid, kThreads, 0, s>>>(isMax, (const T*)x, (T*)y, p, pixels));
+    });
+    TD_LAUNCHED("pool");
+    return true;
+  }
   const bool fits = total < kIndex32Limit && p.n * p.d * p.h * p.w * p.c < kIndex32Limit;
   const int grid = gridFor(total, kThreads);
   TD_STORAGE_DISPATCH(
       half, TD_INDEX_DISPATCH(fits, poolKernel<T, I><<<grid, kThreads, 0, s>>>(isMax, (const T*)x, (T*)y, p, total)));
   TD_LAUNCHED("pool");
+  return false;
 }
 
 }  // namespace tfjs_delta

@@ -7,13 +7,15 @@ namespace {
 
 using Info = Napi::CallbackInfo;
 
-// 2D pools pass d = od = kd = sd = dd = 1 and pf = 0.
+// 2D pools pass d = od = kd = sd = dd = 1 and pf = 0. splitWindow (optional): large windows on the split kernel.
+// Returns whether the split kernel ran.
 struct PoolArgs {
   bool isMax;
   const void* x;
   void* y;
   PoolParams p;
   bool half;
+  bool splitWindow;
 };
 Napi::Value pool(const Info& info) {
   const Fields f(info);
@@ -43,8 +45,9 @@ Napi::Value pool(const Info& info) {
   p.pt = f.i32("pt");
   p.pl = f.i32("pl");
   a.half = f.optFlag("half");
-  launchPool(ctx().stream, a.isMax, a.x, a.y, a.p, a.half);
-  return f.undefined();
+  a.splitWindow = f.optFlag("splitWindow");
+  const bool split = launchPool(ctx().stream, a.isMax, a.x, a.y, a.p, a.half, a.splitWindow);
+  return Napi::Boolean::New(info.Env(), split);
 }
 
 const Entry kEntries[] = {{"pool", pool}};

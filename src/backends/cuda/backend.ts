@@ -128,6 +128,12 @@ export class CudaBackend extends KernelBackend {
    */
   mmaPartialChannels = envFlag('TFJS_DELTA_CUDA_MMA_PARTIAL', false);
   /**
+   * Pools with windows of 32 positions or more (global pools) on the split kernel, a block per output pixel and
+   * channel slice, instead of one thread per output (which leaves a global pool of a batch of 8 on a few dozen
+   * blocks). TFJS_DELTA_CUDA_POOL_SPLIT=1; off until a GPU run has timed it (native/cuda/NOTES.md).
+   */
+  poolSplit = envFlag('TFJS_DELTA_CUDA_POOL_SPLIT', false);
+  /**
    * A regular delta conv whose tiled kernel would launch fewer blocks than this runs cuDNN's dense conv of the
    * zero-filled delta instead (small frames: a few 8x16 tiles cannot fill the GPU, cuDNN splits the work finer).
    * TFJS_DELTA_CUDA_DENSE_BELOW_BLOCKS; 0: never; default two blocks per multiprocessor.

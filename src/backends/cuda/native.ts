@@ -239,6 +239,8 @@ export interface PoolArgs extends MaybeHalf {
   pf: number;
   pt: number;
   pl: number;
+  /** Windows of 32 positions or more on the split kernel (a block per output pixel and channel slice). */
+  splitWindow?: boolean;
 }
 /**
  * cuDNN convolution: x NDHWC, w KTRSC, y NDHWC; backwardData: y is the input and x the output (transposed conv).
@@ -571,7 +573,8 @@ export interface CudaBinding {
   reduce(a: ReduceArgs): void;
   /** out[i] (float32) = the share of nonzero bytes in masks[i] (a bool buffer of lengths[i] bytes), in one launch. */
   maskFractions(a: {masks: Ptr[]; lengths: number[]; out: Ptr}): void;
-  pool(a: PoolArgs): void;
+  /** Returns whether the split kernel ran. */
+  pool(a: PoolArgs): boolean;
   conv(a: ConvArgs): void;
   /** y = act(depthwise conv of x + bias) in one kernel (dense; not cuDNN). */
   depthwiseConv(a: DepthwiseConvArgs): void;

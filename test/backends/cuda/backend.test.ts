@@ -7,7 +7,8 @@ import {expect} from 'chai';
 
 import type {CudaBackend} from '../../../src/backends/cuda/backend';
 import {cudaAvailability, cudaNativeKernelNames, setCudaOptions} from '../../../src/backends/cuda/index';
-import {describeCuda, expectParity, rand} from '../../support/cuda';
+import {poolStats} from '../../../src/backends/cuda/kernels/reduce_pool';
+import {cudaBackend, describeCuda, expectParity, rand} from '../../support/cuda';
 
 describe('cuda backend: loading', () => {
   it('reports availability with a reason and never crashes, GPU or not', async () => {
@@ -501,6 +502,47 @@ describeCuda('cuda backend: reductions and pooling parity', () => {
       await expectParity('avgPool3d', [x], (t) => tf.avgPool3d(t as tf.Tensor5D, k, s, c.p));
     });
   }
+
+  describe('large windows on the split kernel (poolSplit)', () => {
+    let saved = false;
+    before(() => {
+      saved = cudaBackend().poolSplit;
+    });
+    after(() => {
+      cudaBackend().poolSplit = saved;
+    });
+    // Global pools (MobileNetV2's head at 576x768, batch 8, and a pooled mask), windows past the image's edges,
+    // strides, channel counts below, at and above a warp; with the option off the same pools run one thread per output.
+    const cases: Array<{x: number[]; k: number[]; s: number | number[]; p: 'same' | 'valid'}> = [
+      {x: [8, 18, 24, 1280], k: [18, 24], s: 1, p: 'valid'},
+      {x: [8, 18, 24, 1], k: [18, 24], s: 1, p: 'valid'},
+      {x: [2, 7, 9, 3], k: [7, 9], s: 1, p: 'valid'},
+      {x: [1, 12, 13, 37], k: [7, 7], s: 1, p: 'same'},
+      {x: [3, 11, 10, 20], k: [6, 6], s: [5, 4], p: 'same'},
+      {x: [2, 4, 9, 9, 5], k: [4, 3, 3], s: 1, p: 'valid'},
+    ];
+    for (const c of cases) {
+      it(`maxPool / avgPool x${c.x} k${c.k} s${c.s} ${c.p} equal the cpu reference, split and not`, async () => {
+        const x = rand(c.x);
+        const pools = (t: tf.Tensor) =>
+          c.x.length === 5
+            ? [
+                tf.maxPool3d(t as tf.Tensor5D, c.k as [number, number, number], c.s as number, c.p),
+                tf.avgPool3d(t as tf.Tensor5D, c.k as [number, number, number], c.s as number, c.p),
+              ]
+            : [
+                tf.maxPool(t as tf.Tensor4D, c.k as [number, number], c.s as [number, number], c.p),
+                tf.avgPool(t as tf.Tensor4D, c.k as [number, number], c.s as [number, number], c.p),
+              ];
+        for (const split of [true, false]) {
+          cudaBackend().poolSplit = split;
+          const before = poolStats.splitWindow;
+          await expectParity(`pools split ${split}`, [x], pools);
+          expect(poolStats.splitWindow - before, `split launches with poolSplit ${split}`).to.equal(split ? 2 : 0);
+        }
+      });
+    }
+  });
 });
 
 describeCuda('cuda backend: data movement parity', () => {

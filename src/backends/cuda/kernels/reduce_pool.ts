@@ -41,6 +41,9 @@ function reduce(
   return out;
 }
 
+/** Pools that ran on the split kernel (CudaBackend.poolSplit): tests and benchmarks. */
+export const poolStats = {splitWindow: 0};
+
 type PoolAttrs = {
   filterSize: number | number[];
   strides: number | number[];
@@ -61,7 +64,7 @@ function pool2d(backend: CudaBackend, x: TensorInfo, attrs: PoolAttrs, isMax: bo
   );
   const half = backend.isHalf(x);
   const out = backend.makeOutput(i.outShape, 'float32', half);
-  backend.n.pool({
+  const split = backend.n.pool({
     isMax,
     x: backend.storedPtr(x),
     y: backend.storedPtr(out),
@@ -86,7 +89,9 @@ function pool2d(backend: CudaBackend, x: TensorInfo, attrs: PoolAttrs, isMax: bo
     pf: 0,
     pt: i.padInfo.top,
     pl: i.padInfo.left,
+    splitWindow: backend.poolSplit,
   });
+  if (split) poolStats.splitWindow++;
   return out;
 }
 
@@ -103,7 +108,7 @@ function pool3d(backend: CudaBackend, x: TensorInfo, attrs: PoolAttrs, isMax: bo
   );
   const half = backend.isHalf(x);
   const out = backend.makeOutput(i.outShape, 'float32', half);
-  backend.n.pool({
+  const split = backend.n.pool({
     isMax,
     x: backend.storedPtr(x),
     y: backend.storedPtr(out),
@@ -128,7 +133,9 @@ function pool3d(backend: CudaBackend, x: TensorInfo, attrs: PoolAttrs, isMax: bo
     pf: i.padInfo.front,
     pt: i.padInfo.top,
     pl: i.padInfo.left,
+    splitWindow: backend.poolSplit,
   });
+  if (split) poolStats.splitWindow++;
   return out;
 }
 
