@@ -137,8 +137,8 @@ struct PoolParams {
   int kd, kh, kw, sd, sh, sw, dd, dh, dw;  // window, strides, dilations
   int pf, pt, pl;                          // pads front / top / left
 };
-// split: windows of 32 positions or more on the split kernel (a block per output pixel and channel slice); returns
-// whether it ran.
+// split: windows of 32 positions or more on the split kernel (a block per output pixel and channel slice) where one
+// thread per output would launch fewer than two blocks per multiprocessor; returns whether it ran.
 bool launchPool(cudaStream_t s, bool isMax, const void* x, void* y, const PoolParams& p, bool half, bool split);
 
 // ---- depthwise.cu ----

@@ -122,7 +122,9 @@ void withPoolLanes(int64_t channels, Launch&& launch) {
     launch(std::integral_constant<int, 1>{});
 }
 
-// Windows of at least this many positions take the split kernel when it is asked for.
+// Windows of at least this many positions take the split kernel when it is asked for, where the one-thread-per-output
+// kernel would launch fewer than two blocks per multiprocessor (a global pool; with many outputs that kernel fills the
+// GPU and a block per output pixel would mostly idle).
 constexpr int kSplitWindow = 32;
 
 }  // namespace
@@ -130,7 +132,7 @@ constexpr int kSplitWindow = 32;
 bool launchPool(cudaStream_t s, bool isMax, const void* x, void* y, const PoolParams& p, bool half, bool split) {
   int64_t total = p.n * p.od * p.oh * p.ow * p.c;
   if (total == 0) return false;
-  if (split && (int64_t)p.kd * p.kh * p.kw >= kSplitWindow) {
+  if (split && (int64_t)p.kd * p.kh * p.kw >= kSplitWindow && gridFor(total, kThreads) < 2 * multiProcessors()) {
     const int64_t pixels = p.n * p.od * p.oh * p.ow;
     withPoolLanes(p.c, [&](auto lanes) {
       constexpr int kLanes = decltype(lanes)::value;

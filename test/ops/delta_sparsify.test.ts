@@ -51,7 +51,8 @@ function nextFrame(sent: tf.Tensor, fraction: number, seed: number): tf.Tensor {
 describeEachBackend('deltaSparsify parity with the dense composition', () => {
   for (const dilation of [1, 3, 5, 15]) {
     for (const threshold of [0, 0.3]) {
-      for (const channels of [1, 3, 4, 33]) {
+      // Every lane-group width of the 'cuda' kernels (up to four channels a lane: 1, 2, 4, 8, 16 and 32 lanes).
+      for (const channels of [1, 3, 4, 6, 12, 24, 33, 80]) {
         const name = `dilation ${dilation} threshold ${threshold} ${channels} channel(s)`;
         it(name, () => {
           const seed = freshSeed();

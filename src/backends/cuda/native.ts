@@ -593,7 +593,7 @@ export interface CudaBinding {
   sparseAccumulate(a: SparseAccumulateArgs): boolean;
   deltaSparsify(a: DeltaSparsifyArgs): void;
   deltaMaxPool(a: DeltaMaxPoolArgs): void;
-  /** Returns whether the tensor-core kernel ran. */
+  /** Returns which kernel ran. */
   deltaConv(a: DeltaConvArgs): DeltaConvKernel;
   deltaConvMask(a: DeltaConvMaskArgs): void;
   deltaConvPackFilter(a: DeltaConvPackFilterArgs): void;

@@ -67,7 +67,16 @@ function onTiledKernel(): void {
 
 describeCuda('cuda delta kernels: deltaConv2d parity with the cpu reference', () => {
   onTiledKernel();
-  const cases: Array<{x: number[]; k: number; co: number; s: number; d: number; pad: Pad; density: number}> = [
+  const cases: Array<{
+    x: number[];
+    k: number;
+    co: number;
+    s: number;
+    d: number;
+    pad: Pad;
+    density: number;
+    mma?: boolean;
+  }> = [
     {x: [1, 17, 35, 16], k: 3, co: 64, s: 1, d: 1, pad: 'same', density: 0.1},
     {x: [3, 13, 19, 24], k: 3, co: 40, s: 1, d: 1, pad: 'same', density: 0.3},
     {x: [1, 20, 33, 64], k: 1, co: 64, s: 1, d: 1, pad: 'valid', density: 0.2},
@@ -91,12 +100,14 @@ describeCuda('cuda delta kernels: deltaConv2d parity with the cpu reference', ()
     },
     {x: [1, 9, 40, 256], k: 1, co: 64, s: 1, d: 1, pad: 'valid', density: 0.5},
     {x: [2, 16, 32, 32], k: 3, co: 70, s: 1, d: 1, pad: 'valid', density: 1},
-    // the mma.sync kernel (TF32, c % 4 == 0, co % 32 == 0): several double-buffered chunks, partial last chunks,
-    // several channel blocks, stride, dilation and runtime filter sizes
-    {x: [2, 14, 37, 48], k: 3, co: 96, s: 1, d: 1, pad: 'same', density: 0.3},
-    {x: [1, 18, 27, 36], k: 3, co: 32, s: 2, d: 1, pad: 'same', density: 0.5},
-    {x: [2, 12, 21, 20], k: 5, co: 32, s: 1, d: 2, pad: 'same', density: 0.2},
-    {x: [2, 10, 19, 100], k: 1, co: 64, s: 1, d: 1, pad: 'valid', density: 0.4},
+    // the mma.sync kernel (TF32, c % 4 == 0, co % 32 == 0, the footprint and filter chunk within its shared memory):
+    // several double-buffered chunks, partial last chunks, several channel blocks, stride and a runtime filter size
+    {x: [2, 14, 37, 48], k: 3, co: 96, s: 1, d: 1, pad: 'same', density: 0.3, mma: true},
+    {x: [1, 18, 27, 36], k: 3, co: 32, s: 2, d: 1, pad: 'same', density: 0.5, mma: true},
+    {x: [1, 14, 23, 20], k: 5, co: 32, s: 1, d: 1, pad: 'same', density: 0.2, mma: true},
+    {x: [2, 10, 19, 100], k: 1, co: 64, s: 1, d: 1, pad: 'valid', density: 0.4, mma: true},
+    // a 5x5 window dilated 2: its footprint is too large for the mma kernel's shared memory, the WMMA kernel takes it
+    {x: [2, 12, 21, 20], k: 5, co: 32, s: 1, d: 2, pad: 'same', density: 0.2, mma: false},
   ];
   for (const [mode, tol] of [
     ['tf32', TF32],
@@ -116,6 +127,8 @@ describeCuda('cuda delta kernels: deltaConv2d parity with the cpu reference', ()
         const ran = deltaConvStats.tensorCore - before.tensorCore;
         if (mode === 'tf32' && c.co >= 16 && c.k <= 5) expect(ran, 'tensor-core kernel used').to.be.greaterThan(0);
         if (mode !== 'tf32') expect(ran, 'no tensor cores under strict fp32').to.equal(0);
+        if (mode === 'tf32' && c.mma !== undefined)
+          expect(deltaConvStats.mma - before.mma, 'mma kernel launches').to.equal(c.mma ? 1 : 0);
       });
     }
   }
@@ -163,7 +176,7 @@ describeCuda('cuda delta kernels: the mma kernel with a part-empty last channel 
     {x: [2, 15, 18, 20], k: 3, co: 44, s: 1, d: 1, pad: 'same', density: 0.2},
     {x: [1, 23, 27, 12], k: 3, co: 20, s: 2, d: 1, pad: 'same', density: 0.4},
     {x: [2, 14, 19, 8], k: 3, co: 100, s: 1, d: 2, pad: 'valid', density: 0.05},
-    {x: [1, 9, 31, 36], k: 5, co: 28, s: 1, d: 1, pad: 2, density: 1e-9}, // one pixel
+    {x: [1, 9, 31, 36], k: 4, co: 28, s: 1, d: 1, pad: 'same', density: 1e-9}, // one pixel; a runtime window size
   ];
   for (const c of cases) {
     for (const zeros of ['eager', 'lazy'] as const) {
