@@ -8,6 +8,7 @@ import {expect} from 'chai';
 import {cudaAvailability, setCudaOptions} from '../../src/backends/cuda/index';
 import type {CudaBackend} from '../../src/backends/cuda/backend';
 import {getMask, isDense} from '../../src/index';
+import type {Activation} from '../../src/index';
 
 export const cuda = cudaAvailability();
 
@@ -85,8 +86,16 @@ export function flags(shape: number[], density: number): Input {
   const n = shape.reduce((a, b) => a * b, 1);
   const values = new Float32Array(n);
   for (let i = 0; i < n; i++) values[i] = Math.random() < density ? 1 : 0;
-  if (density > 0) values[Math.floor(Math.random() * n)] = 1;
+  if (density > 0 && n > 0) values[Math.floor(Math.random() * n)] = 1;
   return {shape, values};
+}
+
+/** The truncating activations an accumulator takes, for tests that cycle through them. */
+export const ACTIVATIONS: Activation[] = ['relu', 'relu6', 'leakyRelu', 'sigmoid', 'tanh'];
+
+/** State an op may update in place: fresh copies the caller owns (a tidy's inputs are not the op's to change). */
+export function ownState(a: tf.Tensor, r: tf.Tensor): [tf.Tensor4D, tf.Tensor4D] {
+  return [tf.add(a, 0) as tf.Tensor4D, tf.add(r, 0) as tf.Tensor4D];
 }
 
 /** A delta tensor, its mask as float flags (all ones when dense) and a dense marker, for cpu/cuda comparison. */

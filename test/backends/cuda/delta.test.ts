@@ -24,24 +24,25 @@ import {
   withMask,
 } from '../../../src/index';
 import type {Activation, PadSpec2D} from '../../../src/index';
-import {cudaBackend, describeCuda, expectParity, Input, rand, withFlags, withZeroWrites} from '../../support/cuda';
+import {
+  cudaBackend,
+  describeCuda,
+  expectParity,
+  flags,
+  Input,
+  ownState,
+  rand,
+  withFlags,
+  withZeroWrites,
+} from '../../support/cuda';
 import {resnet} from '../../../src/models/resnet';
 import {toDelta} from '../../../src/delta/to_delta';
 
 const FP32 = {rtol: 2e-5, atol: 1e-5};
 const TF32 = {rtol: 5e-3, atol: 1e-4};
 
-/** 0/1 flags with about `density` of them set (at least one when density > 0). */
-function maskInput(shape: number[], density: number): Input {
-  const n = shape.reduce((a, b) => a * b, 1);
-  const values = new Float32Array(n);
-  for (let i = 0; i < n; i++) values[i] = Math.random() < density ? 1 : 0;
-  if (density > 0 && n > 0) values[Math.floor(Math.random() * n)] = 1;
-  return {shape, values};
-}
-
 function onePixel(shape: number[], b: number, y: number, x: number): Input {
-  const m = maskInput(shape, 0);
+  const m = flags(shape, 0);
   m.values[(b * shape[1] + y) * shape[2] + x] = 1;
   return m;
 }
@@ -119,7 +120,7 @@ describeCuda('cuda delta kernels: deltaConv2d parity with the cpu reference', ()
         const before = {...deltaConvStats};
         await expectParity(
           `deltaConv2d ${mode} ${JSON.stringify(c)}`,
-          [rand(c.x), maskInput(c.x.slice(0, 3), c.density), rand([c.k, c.k, c.x[3], c.co], -0.3, 0.3)],
+          [rand(c.x), flags(c.x.slice(0, 3), c.density), rand([c.k, c.k, c.x[3], c.co], -0.3, 0.3)],
           (x, m, f) => withFlags(deltaConv2d(delta(x, m), f as tf.Tensor4D, c.s, c.pad, 'NHWC', c.d)),
           tol.rtol,
           tol.atol,
@@ -145,7 +146,7 @@ describeCuda('cuda delta kernels: deltaConv2d parity with the cpu reference', ()
     );
     await expectParity(
       'bias',
-      [rand([2, 11, 13, 8]), maskInput([2, 11, 13], 0.2), rand([3, 3, 8, 16]), rand([16])],
+      [rand([2, 11, 13, 8]), flags([2, 11, 13], 0.2), rand([3, 3, 8, 16]), rand([16])],
       (x, m, f, b) =>
         withFlags(deltaConv2d(delta(x, m), f as tf.Tensor4D, 2, 'same', 'NHWC', 1, undefined, b as tf.Tensor1D)),
       FP32.rtol,
@@ -181,7 +182,7 @@ describeCuda('cuda delta kernels: the mma kernel with a part-empty last channel 
   for (const c of cases) {
     for (const zeros of ['eager', 'lazy'] as const) {
       it(`x[${c.x}] k${c.k} -> ${c.co} s${c.s} d${c.d} density ${c.density}, ${zeros} zeros: equals the cpu reference on the mma kernel`, async () => {
-        const inputs = [rand(c.x), maskInput(c.x.slice(0, 3), c.density), rand([c.k, c.k, c.x[3], c.co], -0.3, 0.3)];
+        const inputs = [rand(c.x), flags(c.x.slice(0, 3), c.density), rand([c.k, c.k, c.x[3], c.co], -0.3, 0.3)];
         for (const partial of [true, false]) {
           cudaBackend().mmaPartialChannels = partial;
           const before = deltaConvStats.mma;
@@ -248,7 +249,7 @@ describeCuda('cuda delta kernels: tiles, empty masks, lazy zeros', () => {
       'empty',
       [
         rand([1, 24, 40, 32]),
-        maskInput([1, 24, 40], 0),
+        flags([1, 24, 40], 0),
         rand([3, 3, 32, 64]),
         rand([1, 24, 40, 32]),
         rand([1, 24, 40, 64]),
@@ -286,9 +287,9 @@ describeCuda('cuda delta kernels: tiles, empty masks, lazy zeros', () => {
             `deltaAdd / deltaScaleShift [${shape}] densities ${da}/${db}, ${zeros} zeros`,
             [
               rand(shape),
-              maskInput(px, da),
+              flags(px, da),
               rand(shape),
-              maskInput(px, db),
+              flags(px, db),
               rand([shape[shape.length - 1]]),
               rand([shape[shape.length - 1]]),
             ],
@@ -330,7 +331,7 @@ describeCuda('cuda delta kernels: tiles, empty masks, lazy zeros', () => {
         ] as Array<[number[], number, Pad2]>) {
           await expectParity(
             `deltaPad2d [${shape}] density ${density} padding ${JSON.stringify(padding)}, ${zeros} zeros`,
-            [rand(shape), maskInput(shape.slice(0, 3), density)],
+            [rand(shape), flags(shape.slice(0, 3), density)],
             (x, m) => {
               const padded = deltaPad2d(density < 1 ? delta(x, m) : (x as tf.Tensor4D), padding);
               return [...withFlags(padded), tf.mul(padded, 2)];
@@ -352,9 +353,9 @@ describeCuda('cuda delta kernels: tiles, empty masks, lazy zeros', () => {
       const shape = [3, 9, 13, 40];
       await expectParity(
         `inPlace ${activation} density ${density}`,
-        [rand(shape, -3, 3), rand(shape, -0.05, 0.05), rand(shape), maskInput(shape.slice(0, 3), density)],
+        [rand(shape, -3, 3), rand(shape, -0.05, 0.05), rand(shape), flags(shape.slice(0, 3), density)],
         (a, r, d, m) => {
-          const [ownA, ownR] = [tf.add(a, 0), tf.add(r, 0)]; // state the caller owns
+          const [ownA, ownR] = ownState(a, r);
           const out = sparseAccumulate(ownA, ownR, delta(d, m), {threshold: 0.3, activation, inPlace: true});
           if (tf.getBackend() === 'cuda') {
             expect(out.accumulated.dataId, 'accumulated aliases its input').to.equal(ownA.dataId);
@@ -370,11 +371,7 @@ describeCuda('cuda delta kernels: tiles, empty masks, lazy zeros', () => {
 
   it('lazily written outputs are zeroed before a non-delta op reads them, and stay correct when reused', async () => {
     setCudaOptions({allowTF32: false});
-    const inputs = (): Input[] => [
-      rand([3, 13, 17, 16]),
-      maskInput([3, 13, 17], 0.05),
-      rand([3, 3, 16, 16], -0.3, 0.3),
-    ];
+    const inputs = (): Input[] => [rand([3, 13, 17, 16]), flags([3, 13, 17], 0.05), rand([3, 3, 16, 16], -0.3, 0.3)];
     const run = (x: tf.Tensor, m: tf.Tensor, f: tf.Tensor) => {
       const conv = deltaConv2d(delta(x, m), f as tf.Tensor4D, 1, 'same');
       if (tf.getBackend() === 'cuda') expect(cudaBackend().isLazy(conv), 'conv output is lazy').to.equal(true);
@@ -409,7 +406,7 @@ describeCuda('cuda delta kernels: tiles, empty masks, lazy zeros', () => {
         b.lazyZerosAbove = above;
         await expectParity(
           `lazyZerosAbove ${above}, output of ${size} elements`,
-          [rand(shape), maskInput(shape.slice(0, 3), 0.1), rand([3, 3, 16, 16], -0.3, 0.3), rand(shape, -3, 3)],
+          [rand(shape), flags(shape.slice(0, 3), 0.1), rand([3, 3, 16, 16], -0.3, 0.3), rand(shape, -3, 3)],
           (x, m, f, state) => {
             const conv = deltaConv2d(delta(x, m), f as tf.Tensor4D, 1, 'same');
             const acc = sparseAccumulate(tf.add(state, 0), tf.mul(state, 0.01), conv, {
@@ -457,7 +454,7 @@ describeCuda('cuda delta kernels: regular delta convs on small grids routed to c
   for (const c of cases) {
     it(`x[${c.x}] k${c.k} -> ${c.co} s${c.s} pad ${JSON.stringify(c.pad)}: both routes equal the cpu reference`, async () => {
       setCudaOptions({allowTF32: false});
-      const inputs = [rand(c.x), maskInput(c.x.slice(0, 3), c.density), rand([c.k, c.k, c.x[3], c.co], -0.3, 0.3)];
+      const inputs = [rand(c.x), flags(c.x.slice(0, 3), c.density), rand([c.k, c.k, c.x[3], c.co], -0.3, 0.3)];
       for (const blocks of [0, 1e9]) {
         cudaBackend().denseBelowBlocks = blocks;
         const before = {...deltaConvStats};
@@ -532,7 +529,7 @@ describeCuda('cuda delta kernels: depthwise, transposed, accumulate, max pool, g
       const before = {...deltaConvStats};
       await expectParity(
         'depthwise',
-        [rand([3, 15, 19, 12]), maskInput([3, 15, 19], 0.2), rand([k, k, 12, mult]), rand([12 * mult])],
+        [rand([3, 15, 19, 12]), flags([3, 15, 19], 0.2), rand([k, k, 12, mult]), rand([12 * mult])],
         (x, m, f, b) => [
           ...withFlags(deltaDepthwiseConv2d(delta(x, m), f as tf.Tensor4D, s, 'same', 'NHWC', d)),
           ...withFlags(
@@ -567,7 +564,7 @@ describeCuda('cuda delta kernels: depthwise, transposed, accumulate, max pool, g
       const out: [number, number, number, number] = [3, size(h), size(w), 9];
       await expectParity(
         'transposed',
-        [rand([3, h, w, 6]), maskInput([3, h, w], 0.2), rand([k, k, 9, 6]), rand([9])],
+        [rand([3, h, w, 6]), flags([3, h, w], 0.2), rand([k, k, 9, 6]), rand([9])],
         (x, m, f, b) => [
           ...withFlags(deltaConv2dTranspose(delta(x, m), f as tf.Tensor4D, out, s, pad)),
           ...withFlags(deltaConv2dTranspose(delta(x, m), f as tf.Tensor4D, out, s, pad, undefined, b as tf.Tensor1D)),
@@ -589,7 +586,7 @@ describeCuda('cuda delta kernels: depthwise, transposed, accumulate, max pool, g
       ] as Array<[number[], number]>) {
         await expectParity(
           `sparseAccumulate ${activation} [${shape}]`,
-          [rand(shape, -3, 3), rand(shape, -0.05, 0.05), rand(shape), maskInput(shape.slice(0, -1), density)],
+          [rand(shape, -3, 3), rand(shape, -0.05, 0.05), rand(shape), flags(shape.slice(0, -1), density)],
           (a, r, d, m) => {
             const dd = density === 1 ? d : withMask(d, tf.greater(m, 0.5));
             const out = sparseAccumulate(a, r, dd, {threshold: 0.3, activation, alpha: 0.1});
@@ -610,7 +607,7 @@ describeCuda('cuda delta kernels: depthwise, transposed, accumulate, max pool, g
     it(`deltaMaxPool ${pool}x${pool} s${s} pad ${JSON.stringify(pad)}, odd sizes, batch 3`, async () => {
       await expectParity(
         'maxPool',
-        [rand([3, 11, 13, 10]), rand([3, 11, 13, 10]), maskInput([3, 11, 13], 0.2)],
+        [rand([3, 11, 13, 10]), rand([3, 11, 13, 10]), flags([3, 11, 13], 0.2)],
         (a, d, m) => {
           const out = deltaMaxPool(a as tf.Tensor4D, withMask(d, tf.greater(m, 0.5)) as tf.Tensor4D, pool, s, pad);
           return [...withFlags(out.delta), out.accumulated];

@@ -16,26 +16,20 @@ import {expect} from 'chai';
 
 import {deltaConvStats} from '../../../src/backends/cuda/kernels/delta';
 import {fusedDeltaDepthwiseConv2d, sparseAccumulate, withMask} from '../../../src/index';
-import type {Activation} from '../../../src/index';
 import {toDelta} from '../../../src/delta/to_delta';
 import {compileStream} from '../../../src/stream/compile_stream';
 import {
+  ACTIVATIONS,
   accumulatorOutputs,
   cudaBackend,
   describeCuda,
   exactValues,
   expectParity,
   flags,
+  ownState,
   rand,
   withZeroWrites,
 } from '../../support/cuda';
-
-const ACTIVATIONS: Activation[] = ['relu', 'relu6', 'leakyRelu', 'sigmoid', 'tanh'];
-
-/** State the op may update in place: fresh copies the caller owns (a tidy's inputs are not the op's to change). */
-function ownState(a: tf.Tensor, r: tf.Tensor): [tf.Tensor4D, tf.Tensor4D] {
-  return [tf.add(a, 0) as tf.Tensor4D, tf.add(r, 0) as tf.Tensor4D];
-}
 
 /** Runs `f` with lazy zeros and counts the launches over pixel lists it made on 'cuda'. */
 async function listedLaunches(f: () => Promise<void>): Promise<number> {

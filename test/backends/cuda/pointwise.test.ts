@@ -15,9 +15,9 @@ import {expect} from 'chai';
 import {setCudaOptions} from '../../../src/backends/cuda/index';
 import {deltaConvStats} from '../../../src/backends/cuda/kernels/delta';
 import {fusedDeltaConv2d, withMask} from '../../../src/index';
-import type {Activation} from '../../../src/index';
 import {toDelta} from '../../../src/delta/to_delta';
 import {
+  ACTIVATIONS,
   accumulatorOutputs as outputs,
   cudaBackend,
   describeCuda,
@@ -28,8 +28,6 @@ import {
   withZeroWrites,
 } from '../../support/cuda';
 import type {Input} from '../../support/cuda';
-
-const ACTIVATIONS: Activation[] = ['relu', 'relu6', 'leakyRelu', 'sigmoid', 'tanh'];
 
 describeCuda('cuda pointwise delta block: bit-exact parity with the cpu reference', () => {
   let saved = false;

@@ -291,8 +291,8 @@ function convGeometry(c: ConvCall): DeltaConvGeometry {
 
 /**
  * Counts of delta-conv launches by path (TF32 tensor cores / fp32 CUDA cores / dense cuDNN; of the tensor-core ones,
- * the pointwise blocks over work lists), and of sparseAccumulate and fused depthwise launches over pixel lists, for
- * tests and benchmarks.
+ * the mma kernel's and the pointwise blocks over work lists), and of sparseAccumulate and fused depthwise launches over
+ * pixel lists, for tests and benchmarks.
  */
 export const deltaConvStats = {tensorCore: 0, mma: 0, cudaCores: 0, cudnnDense: 0, pointwiseBlocks: 0, pixelLists: 0};
 
