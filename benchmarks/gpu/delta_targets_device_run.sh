@@ -6,11 +6,11 @@
 #   sweep    nsfwjs's MobileNetV2 on vtest.avi at 576x768 at the fidelity bar's point (threshold 0.2, input test
 #            0.1x7: top-1 100%), batch 8 and batch 1, the defaults against one knob changed at a time: lists off
 #            (TFJS_DELTA_CUDA_PIXEL_LISTS=0), no cuDNN route for small grids (TFJS_DELTA_CUDA_DENSE_BELOW_BLOCKS=0),
-#            the pointwise block (TFJS_DELTA_CUDA_POINTWISE=1), the mma kernel for output channels % 32 != 0
-#            (TFJS_DELTA_CUDA_MMA_PARTIAL=1), global pools split over their window (TFJS_DELTA_CUDA_POOL_SPLIT=1, which
-#            moves the dense reference too);
+#            the pointwise block (TFJS_DELTA_CUDA_POINTWISE=1), output channels % 32 != 0 on WMMA instead of the
+#            mma kernel (TFJS_DELTA_CUDA_MMA_PARTIAL=0), global pools one thread per output instead of split over
+#            their window (TFJS_DELTA_CUDA_POOL_SPLIT=0, which moves the dense reference too);
 #   scale    the same point at 576x768 batch 32 and 1080x1920 batch 8 (lists on and off), and PoseNet 576x768 batch 8
-#            (and with TFJS_DELTA_CUDA_MMA_PARTIAL=1: its 48-channel pointwise conv);
+#            (and with TFJS_DELTA_CUDA_MMA_PARTIAL=0: its 48-channel pointwise conv on WMMA);
 #   ncu      the folded dense and the delta stream at 576x768 batch 8 under Nsight Compute, every kernel of 10 steps.
 # Each run times our compiled dense model, folded and not, in the same process as the delta one. Carry .device, dist,
 # build/Release, .scratch/media (vtest.avi, nsfwjs_mobilenet_v2: MEDIA) and, for the video suites and PoseNet,
@@ -52,18 +52,18 @@ if want sweep; then
   mobilenet 576x768_batch8_lists0 576x768 8 37 TFJS_DELTA_CUDA_PIXEL_LISTS=0
   mobilenet 576x768_batch8_dense_below0 576x768 8 37 TFJS_DELTA_CUDA_DENSE_BELOW_BLOCKS=0
   mobilenet 576x768_batch8_pointwise1 576x768 8 37 TFJS_DELTA_CUDA_POINTWISE=1
-  mobilenet 576x768_batch8_mma_partial1 576x768 8 37 TFJS_DELTA_CUDA_MMA_PARTIAL=1
-  mobilenet 576x768_batch8_pool_split1 576x768 8 37 TFJS_DELTA_CUDA_POOL_SPLIT=1
+  mobilenet 576x768_batch8_mma_partial0 576x768 8 37 TFJS_DELTA_CUDA_MMA_PARTIAL=0
+  mobilenet 576x768_batch8_pool_split0 576x768 8 37 TFJS_DELTA_CUDA_POOL_SPLIT=0
   mobilenet 576x768_batch1 576x768 1 0
   mobilenet 576x768_batch1_lists0 576x768 1 0 TFJS_DELTA_CUDA_PIXEL_LISTS=0
-  mobilenet 576x768_batch1_mma_partial1 576x768 1 0 TFJS_DELTA_CUDA_MMA_PARTIAL=1
+  mobilenet 576x768_batch1_mma_partial0 576x768 1 0 TFJS_DELTA_CUDA_MMA_PARTIAL=0
 fi
 if want scale; then
   mobilenet 576x768_batch32 576x768 32 10
   mobilenet 1080x1920_batch8 1080x1920 8 37
   mobilenet 1080x1920_batch8_lists0 1080x1920 8 37 TFJS_DELTA_CUDA_PIXEL_LISTS=0
   posenet_vtest "delta_vtest_posenet_576x768_batch8_$tag" 200 576x768 8 20
-  TFJS_DELTA_CUDA_MMA_PARTIAL=1 posenet_vtest "delta_vtest_posenet_576x768_batch8_mma_partial1_$tag" 200 576x768 8 20
+  TFJS_DELTA_CUDA_MMA_PARTIAL=0 posenet_vtest "delta_vtest_posenet_576x768_batch8_mma_partial0_$tag" 200 576x768 8 20
 fi
 if want ncu; then
   ncu=$(command -v ncu || echo /usr/local/cuda/bin/ncu)
