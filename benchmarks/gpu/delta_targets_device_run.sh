@@ -11,7 +11,12 @@
 #            their window (TFJS_DELTA_CUDA_POOL_SPLIT=0, which moves the dense reference too);
 #   scale    the same point at 576x768 batch 32 and 1080x1920 batch 8 (lists on and off), and PoseNet 576x768 batch 8
 #            (and with TFJS_DELTA_CUDA_MMA_PARTIAL=0: its 48-channel pointwise conv on WMMA);
-#   ncu      the folded dense and the delta stream at 576x768 batch 8 under Nsight Compute, every kernel of 10 steps.
+#   state    the same point at batch 8 with half state beside float32 (--state-precision fp32,fp16), and batch 1;
+#   base     batch 8 and 1 with the addon of an earlier build (BASE_ADDON, xz-compressed; default
+#            .scratch/base/tfjs_delta_cuda.node.xz) loaded through TFJS_DELTA_CUDA_ADDON: a native change's A/B;
+#   ncu      the folded dense and the delta stream at 576x768 batch 8 under Nsight Compute, every kernel of 10 steps;
+#   detail   the per-pixel kernels (sparseAccumulate, the fused depthwise block) of one delta step under Nsight
+#            Compute's throughput, occupancy and warp-state sections.
 # Each run times our compiled dense model, folded and not, in the same process as the delta one. Carry .device, dist,
 # build/Release, .scratch/media (vtest.avi, nsfwjs_mobilenet_v2: MEDIA) and, for the video suites and PoseNet,
 # .cache/human-models; begin with `source .device/unpack.sh &&`. Results go to $OUT (default benchmarks/results).
@@ -65,8 +70,29 @@ if want scale; then
   posenet_vtest "delta_vtest_posenet_576x768_batch8_$tag" 200 576x768 8 20
   TFJS_DELTA_CUDA_MMA_PARTIAL=0 posenet_vtest "delta_vtest_posenet_576x768_batch8_mma_partial0_$tag" 200 576x768 8 20
 fi
+if want state; then
+  want sweep || mobilenet 576x768_batch1 576x768 1 0
+  run+=(--state-precision fp32,fp16)
+  mobilenet 576x768_batch8_state 576x768 8 37
+  unset 'run[-1]' 'run[-1]'
+fi
+if want base; then
+  base_xz=${BASE_ADDON:-.scratch/base/tfjs_delta_cuda.node.xz}
+  mkdir -p /tmp/base_addon && xz -dc "$base_xz" > /tmp/base_addon/tfjs_delta_cuda.node &&
+    mobilenet 576x768_batch8_base 576x768 8 37 TFJS_DELTA_CUDA_ADDON=/tmp/base_addon/tfjs_delta_cuda.node &&
+    mobilenet 576x768_batch1_base 576x768 1 0 TFJS_DELTA_CUDA_ADDON=/tmp/base_addon/tfjs_delta_cuda.node
+fi
+if want ncu || want detail; then ncu=$(command -v ncu || echo /usr/local/cuda/bin/ncu); fi
+if want detail; then
+  step ncu_detail_mobilenet_v2 200 "$ncu" --profile-from-start off --graph-profiling node --clock-control none \
+    --kernel-name regex:'sparseAccumulateKernel|depthwiseAccumulateKernel' --launch-count 40 --print-units base \
+    --section SpeedOfLight --section Occupancy --section LaunchStats --section WarpStateStats --csv --page details \
+    "${run[@]}" --sizes 576x768 --batch 8 --offset 37 --frames 19 --stats-frames 1 --ncu-steps 1 --ncu-variant delta \
+    --out /tmp/ncu.json
+  python3 benchmarks/gpu/ncu_detail.py "$out/ncu_detail_mobilenet_v2.log" \
+    > "$out/ncu_detail_mobilenet_v2_576x768_batch8_$tag.txt" && head -42 "$out/ncu_detail_mobilenet_v2_576x768_batch8_$tag.txt"
+fi
 if want ncu; then
-  ncu=$(command -v ncu || echo /usr/local/cuda/bin/ncu)
   for variant in folded delta; do
     step "ncu_mobilenet_v2_$variant" 200 "$ncu" --profile-from-start off --graph-profiling node --clock-control none \
       --metrics gpu__time_duration.sum --csv --print-units base "${run[@]}" --sizes 576x768 --batch 8 --offset 37 \

@@ -27,11 +27,12 @@ inline int blocksFor(int64_t n, int perBlock) { return gridFor(n, perBlock); }
 // iterations, as groupMax synchronises the block). An inactive pixel only carries its state over (when the state
 // outputs are new buffers); an active one is evaluated twice: once for the flush decision (max over channels), once to
 // write, the lane's first vector kept in registers between the two. In place (outA == a, outR == r; no __restrict__
-// on them): each element is read before it is written, by the same lane. S: the state's storage (float, or __half:
+// on them): each element is read before it is written, by the same lane. kFloat: the activation change in float32
+// (activationExactInFloat; the same bits). S: the state's storage (float, or __half:
 // the rule of ops/sparse_accumulate.ts, where a flush keeps what the stored A lost, sum - A', in R; in float32 that
 // is 0). With a pixel list (pixel_list.cuh; `list` non-null) the groups take the listed pixels, all active, instead of
 // every pixel.
-template <int VEC, typename S>
+template <int VEC, typename S, bool kFloat>
 struct AccumulateRow {
   Vec<VEC> a, r, d;
   __device__ __forceinline__ void load(const S* pa, const S* pr, const float* pd, int64_t e) {
@@ -42,7 +43,7 @@ struct AccumulateRow {
 #pragma unroll
     for (int i = 0; i < VEC; ++i) {
       const float s = r.v[i] + d.v[i], next = storedSum<S>(a.v[i] + s);
-      m = fmaxf(m, fabsf((float)(deltaActivate(act, next, alpha) - deltaActivate(act, a.v[i], alpha))));
+      m = fmaxf(m, fabsf(activationChange<kFloat>(act, next, a.v[i], alpha)));
     }
     return m;
   }
@@ -52,7 +53,7 @@ struct AccumulateRow {
 #pragma unroll
     for (int i = 0; i < VEC; ++i) {
       const float s = r.v[i] + d.v[i], sum = a.v[i] + s, next = storedSum<S>(sum);
-      out.v[i] = flush ? (float)(deltaActivate(act, next, alpha) - deltaActivate(act, a.v[i], alpha)) : 0.f;
+      out.v[i] = flush ? activationChange<kFloat>(act, next, a.v[i], alpha) : 0.f;
       nextA.v[i] = flush ? next : a.v[i];
       nextR.v[i] = flush ? sum - next : s;
     }
@@ -62,7 +63,7 @@ struct AccumulateRow {
   }
 };
 
-template <int G, int VEC, typename S>
+template <int G, int VEC, typename S, bool kFloat>
 __global__ void __launch_bounds__(kMaxGroupThreads)
     sparseAccumulateKernel(const S* a, const S* r, const float* __restrict__ d, const uint8_t* __restrict__ mask,
                            float* __restrict__ outD, S* outA, S* outR, uint8_t* __restrict__ outMask, int64_t pixels,
@@ -80,7 +81,7 @@ __global__ void __launch_bounds__(kMaxGroupThreads)
     const int64_t p = list != nullptr && valid ? list[i] : i;
     const int64_t o = p * channels;
     const bool active = valid && (list != nullptr || mask == nullptr || mask[p]);
-    AccumulateRow<VEC, S> row;
+    AccumulateRow<VEC, S, kFloat> row;
     if (active && first) row.load(a, r, d, o + (int64_t)lane * VEC);
     if (valid && !active) {
       if (!inPlace || writeZeros) {
@@ -99,7 +100,7 @@ __global__ void __launch_bounds__(kMaxGroupThreads)
     if (active && first) {
       largest = row.largest(act, alpha);
       for (int v = lane + group; v < vecs; v += group) {
-        AccumulateRow<VEC, S> more;
+        AccumulateRow<VEC, S, kFloat> more;
         more.load(a, r, d, o + (int64_t)v * VEC);
         largest = fmaxf(largest, more.largest(act, alpha));
       }
@@ -109,7 +110,7 @@ __global__ void __launch_bounds__(kMaxGroupThreads)
     const bool flush = (double)largest > threshold;
     if (first) row.write(outD, outA, outR, o + (int64_t)lane * VEC, flush, inPlace, writeZeros, act, alpha);
     for (int v = lane + group; v < vecs; v += group) {
-      AccumulateRow<VEC, S> more;
+      AccumulateRow<VEC, S, kFloat> more;
       more.load(a, r, d, o + (int64_t)v * VEC);
       more.write(outD, outA, outR, o + (int64_t)v * VEC, flush, inPlace, writeZeros, act, alpha);
     }
@@ -309,7 +310,13 @@ bool launchSparseAccumulate(cudaStream_t s, const void* a, const void* r, const 
                                         static_cast<T*>(outA), static_cast<T*>(outR), outMask, pixels, c, threshold,
                                         act, alpha, writeZeros, group, listed ? scratch + 1 : nullptr, scratch);
       };
-      withGroupWidth(group, [&](auto width) { run(sparseAccumulateKernel<decltype(width)::value, kVec, T>); });
+      withGroupWidth(group, [&](auto width) {
+        constexpr int kG = decltype(width)::value;
+        if (activationExactInFloat(act))
+          run(sparseAccumulateKernel<kG, kVec, T, true>);
+        else
+          run(sparseAccumulateKernel<kG, kVec, T, false>);
+      });
     };
     if (c % 4 == 0 && aligned)
       launch(std::integral_constant<int, 4>{});

@@ -8,7 +8,8 @@
 // (float4 where the channels divide by 4), at most V vectors a lane, held in registers from the loads to the
 // writes: every load of a pixel (its taps, A and R) is in flight at once and the state is read once. A 3x3
 // window's taps are unrolled. The state is float32 or IEEE half (S; the half-state rule of
-// src/ops/sparse_accumulate.ts, as sparseAccumulateKernel).
+// src/ops/sparse_accumulate.ts, as sparseAccumulateKernel). kFloat: the activation change in float32
+// (activationExactInFloat; the same bits).
 #include <type_traits>
 
 #include "delta.h"
@@ -40,7 +41,7 @@ __device__ __forceinline__ bool tapActive(const DeltaConvParams& p, const uint8_
 // of active taps from the list pass, instead of every output pixel.
 // A pixel's index is 32-bit (the launcher checks; the loop's base is 64-bit, as a grid's stride can pass 2^31):
 // 64-bit divisions for its coordinates cost more than a pixel with no active tap otherwise does.
-template <int VEC, int V, int TAPS, typename S>
+template <int VEC, int V, int TAPS, typename S, bool kFloat>
 __global__ void __launch_bounds__(kMaxGroupThreads)
     depthwiseAccumulateKernel(DeltaConvParams p, const float* __restrict__ x, const uint8_t* __restrict__ mask,
                               const float* __restrict__ w, S* __restrict__ a, S* __restrict__ r,
@@ -95,7 +96,7 @@ __global__ void __launch_bounds__(kMaxGroupThreads)
 #pragma unroll
         for (int i = 0; i < VEC; ++i) {
           const float s = rv[j].v[i] + y[j].v[i], next = storedSum<S>(av[j].v[i] + s);
-          const float e = (float)(deltaActivate(act, next, alpha) - deltaActivate(act, av[j].v[i], alpha));
+          const float e = activationChange<kFloat>(act, next, av[j].v[i], alpha);
           largest = fmaxf(largest, fabsf(e));
         }
       }
@@ -114,7 +115,7 @@ __global__ void __launch_bounds__(kMaxGroupThreads)
 #pragma unroll
         for (int i = 0; i < VEC; ++i) {
           const float s = rv[j].v[i] + y[j].v[i], sum = av[j].v[i] + s, next = storedSum<S>(sum);
-          d.v[i] = flush ? (float)(deltaActivate(act, next, alpha) - deltaActivate(act, av[j].v[i], alpha)) : 0.f;
+          d.v[i] = flush ? activationChange<kFloat>(act, next, av[j].v[i], alpha) : 0.f;
           nextA.v[i] = next;
           nextR.v[i] = flush ? sum - next : s;  // what the stored A lost (0 in float32 state)
         }
@@ -163,12 +164,15 @@ void launchDepthwiseAccumulateVec(cudaStream_t s, const DeltaConvParams& p, cons
   const int grid = scratch != nullptr ? listGrid(pixels, threads / group, threads) : gridFor(pixels, threads / group);
   const int* list = scratch != nullptr ? scratch + 1 : nullptr;
   const unsigned* bits = scratch != nullptr ? reinterpret_cast<const unsigned*>(scratch + 1 + pixels) : nullptr;
+  const auto run = [&](auto kernel) {
+    kernel<<<grid, threads, 0, s>>>(p, x, mask, w, a, r, outD, outMask, threshold, act, alpha, writeZeros, group, list,
+                                    bits, scratch);
+  };
+  const bool exact = activationExactInFloat(act);
   if (p.kh * p.kw == 9)
-    depthwiseAccumulateKernel<VEC, V, 9, S><<<grid, threads, 0, s>>>(p, x, mask, w, a, r, outD, outMask, threshold, act,
-                                                                     alpha, writeZeros, group, list, bits, scratch);
+    exact ? run(depthwiseAccumulateKernel<VEC, V, 9, S, true>) : run(depthwiseAccumulateKernel<VEC, V, 9, S, false>);
   else
-    depthwiseAccumulateKernel<VEC, V, 0, S><<<grid, threads, 0, s>>>(p, x, mask, w, a, r, outD, outMask, threshold, act,
-                                                                     alpha, writeZeros, group, list, bits, scratch);
+    exact ? run(depthwiseAccumulateKernel<VEC, V, 0, S, true>) : run(depthwiseAccumulateKernel<VEC, V, 0, S, false>);
 }
 
 }  // namespace

@@ -1,7 +1,8 @@
-// Pixel groups: `group` threads (a power of two) own one pixel, a lane per VEC channels. Up to a warp a group is a
-// slice of one warp (32 / group pixels a warp); wider groups are whole warps, so that a pixel of 512 channels is
-// spread over 128 threads instead of looping over them on 32 (on small grids that loop, not memory, bounds a launch).
-// Blocks hold whole groups, and every thread of a block runs the same iterations: groupMax may synchronise it.
+// Pixel groups: `group` threads own one pixel, a lane per VEC channels, each lane up to V vectors. Up to a warp a
+// group is a power-of-two slice of one warp (32 / group pixels a warp); wider groups are whole warps, as many as the
+// vectors need (a pixel of 576 channels takes 160 threads, not 256), so that a pixel of 512 channels is spread over
+// 128 threads instead of looping over them on 32 (on small grids that loop, not memory, bounds a launch). Blocks
+// hold whole groups, and every thread of a block runs the same iterations: groupMax may synchronise it.
 #pragma once
 #include <type_traits>
 
@@ -9,15 +10,20 @@ namespace tfjs_delta {
 
 constexpr int kMaxGroupThreads = 512;
 
-// The group width for `lanes` lanes of work per pixel: the power of two >= lanes / perLane, at most
-// kMaxGroupThreads; and the block size: at least `minBlock` threads, whole groups.
+// The group width for `lanes` lanes of work per pixel at most `perLane` a lane: the power of two >= lanes / perLane up
+// to a warp, whole warps above it, at most kMaxGroupThreads; and the block size: whole groups, at least `minBlock`
+// threads where that fits in kMaxGroupThreads (one group otherwise).
 inline int pixelGroupFor(int lanes, int perLane) {
   const int need = (lanes + perLane - 1) / perLane;
+  if (need > 32) return need >= kMaxGroupThreads ? kMaxGroupThreads : (need + 31) / 32 * 32;
   int g = 1;
-  while (g < need && g < kMaxGroupThreads) g *= 2;
+  while (g < need) g *= 2;
   return g;
 }
-inline int pixelGroupBlock(int group, int minBlock) { return group > minBlock ? group : minBlock; }
+inline int pixelGroupBlock(int group, int minBlock) {
+  const int groups = (minBlock + group - 1) / group;
+  return groups > 1 && groups * group > kMaxGroupThreads ? group * (kMaxGroupThreads / group) : groups * group;
+}
 
 // Calls f(std::integral_constant<int, G>) with G = `group` where it is at most a warp (1, 2, ..., 32), else G = 0
 // (a wide group, whose width the kernel takes at run time).
