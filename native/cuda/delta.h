@@ -50,10 +50,15 @@ void launchBusyWait(cudaStream_t s, double microseconds);
 // (zeros) only when writeZeros. The state (a, r, outA, outR) is float32, or IEEE half with halfState (the half-state
 // rule of src/ops/sparse_accumulate.ts). scratch (1 + pixels int32s, or null): the active pixels go through a pixel
 // list (pixel_list.cuh) where that applies (a mask, in place, lazy zeros); the results are the same either way.
-// Returns whether the list ran.
+// Returns whether the list ran. listReady: scratch already holds the list of the pixels set in mask and outMask
+// the zeros of the others (written by the conv that produced d, launchDeltaConv's AccumulateList), so the list pass
+// is skipped where the list applies.
 bool launchSparseAccumulate(cudaStream_t s, const void* a, const void* r, const float* d, const uint8_t* mask,
                             float* outD, void* outA, void* outR, uint8_t* outMask, int64_t pixels, int64_t channels,
-                            double threshold, int act, double alpha, bool writeZeros, bool halfState, int* scratch);
+                            double threshold, int act, double alpha, bool writeZeros, bool halfState, int* scratch,
+                            bool listReady);
+// sparseAccumulate's list pass: scratch = [count][the pixels set in mask], outMask zero at the others.
+void launchAccumulateList(cudaStream_t s, const uint8_t* mask, int64_t pixels, int* scratch, uint8_t* outMask);
 // NHWC [n, h, w, channels]: d = x - a; sent where max_c |d| > threshold holds somewhere in the dilation x dilation
 // window (odd; clipped at the image); there outD = d and outA = a + d, elsewhere outA = a (nothing when outA == a)
 // and outD zeros only when writeZeros. outMask: the sent pixels. rows: n*h*w bytes of scratch (dilation > 1 only).
@@ -101,10 +106,17 @@ struct DeltaConvParams {
 // otherwise), read by the mma kernel; the other kernels read w. mmaPartial: the mma kernel takes output channel
 // counts that are multiples of 4 but not of 32 too (its last channel block part empty). Returns which kernel ran:
 // DC_RAN_CUDA_CORES, DC_RAN_WMMA (TF32 tensor cores, WMMA) or DC_RAN_MMA (TF32 tensor cores, mma.sync).
+// acc (scratch non-null, with outMask): the list of the sparseAccumulate that follows (launchSparseAccumulate's
+// listReady) is written too: scratch = [count][the active output pixels], acc.outMask zero at the inactive ones. The
+// tiled kernels append their tiles' active pixels as they derive them; otherwise a list pass over outMask follows.
 enum DeltaConvKernel { DC_RAN_CUDA_CORES = 0, DC_RAN_WMMA = 1, DC_RAN_MMA = 2 };
+struct AccumulateList {
+  int* scratch;
+  uint8_t* outMask;
+};
 int launchDeltaConv(cudaStream_t s, const DeltaConvParams& p, const float* x, const uint8_t* mask, const float* w,
                     const float* bias, const float* packed, float* y, uint8_t* outMask, bool writeZeros, bool allowTF32,
-                    bool mmaPartial);
+                    bool mmaPartial, AccumulateList acc);
 // Only the output mask (OR over each output's in-bounds receptive field; mask null = all input active).
 void launchDeltaConvMask(cudaStream_t s, const DeltaConvParams& p, const uint8_t* mask, uint8_t* outMask);
 // delta_conv_tc.cu, the tiled kernel (regular convs, no bias): tensor cores with tf32, else FFMA on the same tiles.
@@ -113,7 +125,8 @@ void launchDeltaConvMask(cudaStream_t s, const DeltaConvParams& p, const uint8_t
 // (launchPackFilterTf32) or null (the mma kernel then stages and rounds the plain filter). mmaPartial: as
 // launchDeltaConv.
 int launchDeltaConvTC(cudaStream_t s, const DeltaConvParams& p, const float* x, const uint8_t* mask, const float* w,
-                      const float* packed, float* y, uint8_t* outMask, bool writeZeros, bool tf32, bool mmaPartial);
+                      const float* packed, float* y, uint8_t* outMask, bool writeZeros, bool tf32, bool mmaPartial,
+                      AccumulateList acc);
 // A regular conv's filter [kh, kw, c, co] (co % 32 == 0) as its TF32 copy in the layout of the mma kernel
 // (packedFilterTf32Floats floats), built once per filter; only kh, kw, c, co are read.
 int64_t packedFilterTf32Floats(const DeltaConvParams& p);

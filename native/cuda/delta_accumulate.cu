@@ -281,21 +281,26 @@ void withLaneGroup(int channels, Launch&& launch) {
 
 }  // namespace
 
+void launchAccumulateList(cudaStream_t s, const uint8_t* mask, int64_t pixels, int* scratch, uint8_t* outMask) {
+  if (pixels >= kIndex32Limit) failArg("sparseAccumulate", "a pixel list needs fewer than 2^31 pixels");
+  TD_CUDA("sparseAccumulate", cudaMemsetAsync(scratch, 0, sizeof(int), s));
+  if (pixels == 0) return;
+  accumulateListKernel<<<gridFor(pixels, kListThreads), kListThreads, 0, s>>>(mask, (int)pixels, scratch + 1, scratch,
+                                                                              outMask);
+  TD_LAUNCHED("sparseAccumulate");
+}
+
 bool launchSparseAccumulate(cudaStream_t s, const void* a, const void* r, const float* d, const uint8_t* mask,
                             float* outD, void* outA, void* outR, uint8_t* outMask, int64_t pixels, int64_t channels,
-                            double threshold, int act, double alpha, bool writeZeros, bool halfState, int* scratch) {
+                            double threshold, int act, double alpha, bool writeZeros, bool halfState, int* scratch,
+                            bool listReady) {
   if (pixels == 0 || channels == 0) return false;
   if (channels > (1 << 30)) failArg("sparseAccumulate", "too many channels");
   const int c = (int)channels;
   // A pixel list where an inactive pixel has nothing to do but its mask byte: a mask, the state in place, lazy zeros.
   const bool listed =
       scratch != nullptr && mask != nullptr && outA == a && outR == r && !writeZeros && pixels < kIndex32Limit;
-  if (listed) {
-    TD_CUDA("sparseAccumulate", cudaMemsetAsync(scratch, 0, sizeof(int), s));
-    accumulateListKernel<<<gridFor(pixels, kListThreads), kListThreads, 0, s>>>(mask, (int)pixels, scratch + 1, scratch,
-                                                                                outMask);
-    TD_LAUNCHED("sparseAccumulate");
-  }
+  if (listed && !listReady) launchAccumulateList(s, mask, pixels, scratch, outMask);
   // VEC-element rows where the channels divide by 4 (a pixel group sized to them): a quarter of the loads and
   // stores. Tensor buffers start 256-byte aligned; the check keeps any other pointer on the scalar kernel.
   const auto bits = [](const void* p) { return reinterpret_cast<uintptr_t>(p); };

@@ -109,13 +109,17 @@ void check(const DeltaConvParams& p, const char* where) {
 
 int launchDeltaConv(cudaStream_t s, const DeltaConvParams& p, const float* x, const uint8_t* mask, const float* w,
                     const float* bias, const float* packed, float* y, uint8_t* outMask, bool writeZeros, bool allowTF32,
-                    bool mmaPartial) {
+                    bool mmaPartial, AccumulateList acc) {
   check(p, "deltaConv");
   if (packed != nullptr && (bias != nullptr || p.mode != DC_REGULAR))
     failArg("deltaConv", "a packed filter is for regular convolutions without bias");
+  if (acc.scratch != nullptr && (outMask == nullptr || acc.outMask == nullptr))
+    failArg("deltaConv", "an accumulator's list needs the output mask and the accumulator's");
+  if (acc.scratch != nullptr && (int64_t)p.n * p.oh * p.ow >= kIndex32Limit)
+    failArg("deltaConv", "an accumulator's list needs fewer than 2^31 output pixels");
   if (p.n == 0 || p.oh == 0 || p.ow == 0) return DC_RAN_CUDA_CORES;
   if (bias == nullptr && p.mode == DC_REGULAR) {
-    const int ran = launchDeltaConvTC(s, p, x, mask, w, packed, y, outMask, writeZeros, allowTF32, mmaPartial);
+    const int ran = launchDeltaConvTC(s, p, x, mask, w, packed, y, outMask, writeZeros, allowTF32, mmaPartial, acc);
     if (ran != 0) return allowTF32 ? ran : DC_RAN_CUDA_CORES;
   }
   const int64_t tiles = (int64_t)((p.oh + kTile - 1) / kTile) * ((p.ow + kTile - 1) / kTile);
@@ -123,6 +127,7 @@ int launchDeltaConv(cudaStream_t s, const DeltaConvParams& p, const float* x, co
   deltaConvDirectKernel<<<dim3((unsigned)tiles, (unsigned)p.n), kThreads, 0, s>>>(p, x, mask, w, bias, y, outMask,
                                                                                   writeZeros);
   TD_LAUNCHED("deltaConv");
+  if (acc.scratch != nullptr) launchAccumulateList(s, outMask, (int64_t)p.n * p.oh * p.ow, acc.scratch, acc.outMask);
   return DC_RAN_CUDA_CORES;
 }
 

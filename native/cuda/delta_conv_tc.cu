@@ -23,6 +23,7 @@
 
 #include "delta.h"
 #include "mma_tf32.cuh"
+#include "pixel_list.cuh"
 
 namespace tfjs_delta {
 namespace {
@@ -68,10 +69,13 @@ TcShape shapeFor(const DeltaConvParams& p, int ck) {
 }
 
 // The output flags of one 8x16 tile: active where the footprint of (py, px) holds an active input pixel (sMask, the
-// tile's input footprint of width fw). Written to sAct and, by the first channel block only, to outMask.
+// tile's input footprint of width fw). Written to sAct and, by the first channel block only, to outMask; with an
+// accumulator's list (acc.scratch), the first channel block also appends the tile's active pixels to it and writes
+// acc.outMask zero at the inactive ones. `threads` >= 128 and a multiple of 32: one pass, whole warps (the append's
+// ballot).
 __device__ __forceinline__ void tileOutputFlags(const DeltaConvParams& p, const uint8_t* sMask, int fw, int kh, int kw,
-                                                bool any, uint8_t* sAct, uint8_t* outMask, int b, int oy0, int ox0,
-                                                int threads) {
+                                                bool any, uint8_t* sAct, uint8_t* outMask, const AccumulateList& acc,
+                                                int b, int oy0, int ox0, int threads) {
   for (int t = threadIdx.x; t < kTH * kTW; t += threads) {
     const int py = t / kTW, px = t % kTW;
     uint8_t a = 0;
@@ -84,8 +88,13 @@ __device__ __forceinline__ void tileOutputFlags(const DeltaConvParams& p, const 
           }
     sAct[t] = a;
     const int oy = oy0 + py, ox = ox0 + px;
-    if (blockIdx.y == 0 && outMask != nullptr && oy < p.oh && ox < p.ow)
-      outMask[((int64_t)b * p.oh + oy) * p.ow + ox] = a;
+    const bool inside = oy < p.oh && ox < p.ow;
+    if (blockIdx.y == 0 && outMask != nullptr && inside) outMask[((int64_t)b * p.oh + oy) * p.ow + ox] = a;
+    if (blockIdx.y == 0 && acc.scratch != nullptr) {
+      const int q = (b * p.oh + oy) * p.ow + ox;  // < 2^31 (checked by launchDeltaConv)
+      if (inside && !a) acc.outMask[q] = 0;
+      appendPixel(inside && a, q, 0, acc.scratch + 1, nullptr, acc.scratch);
+    }
   }
 }
 
@@ -93,7 +102,7 @@ template <int KH_, int KW_, int CK_, bool kTf32, int kMinBlocks>
 __global__ void __launch_bounds__(kThreads, kMinBlocks)
     deltaConvTcKernel(DeltaConvParams p, int FH, int FW, int ckRuntime, int CKP, int inFloats, int wFloats,
                       const float* __restrict__ x, const uint8_t* __restrict__ mask, const float* __restrict__ w,
-                      float* __restrict__ y, uint8_t* __restrict__ outMask, bool writeZeros) {
+                      float* __restrict__ y, uint8_t* __restrict__ outMask, bool writeZeros, AccumulateList accList) {
   extern __shared__ __align__(128) float smem[];
   const int KH = KH_ ? KH_ : p.kh, KW = KW_ ? KW_ : p.kw, CK = CK_ ? CK_ : ckRuntime;
   float* sIn = smem;
@@ -119,7 +128,7 @@ __global__ void __launch_bounds__(kThreads, kMinBlocks)
     any |= a;
   }
   any = __syncthreads_or(any);
-  tileOutputFlags(p, sMask, FW, p.kh, p.kw, any, sAct, outMask, b, oy0, ox0, kThreads);
+  tileOutputFlags(p, sMask, FW, p.kh, p.kw, any, sAct, outMask, accList, b, oy0, ox0, kThreads);
   if (!any) {
     if (writeZeros)
       for (int e = threadIdx.x; e < kTH * kTW * kNB; e += kThreads) {
@@ -327,7 +336,8 @@ template <int KH_, int KW_, int CK, int NB, bool kPacked>
 __global__ void __launch_bounds__(kMThreads, 2)
     deltaConvMmaKernel(DeltaConvParams p, int FH, int FW, int inFloats, int stageFloats, int headBytes,
                        const float* __restrict__ x, const uint8_t* __restrict__ mask, const float* __restrict__ w,
-                       float* __restrict__ y, uint8_t* __restrict__ outMask, bool writeZeros, bool roundOperands) {
+                       float* __restrict__ y, uint8_t* __restrict__ outMask, bool writeZeros, bool roundOperands,
+                       AccumulateList accList) {
   extern __shared__ __align__(128) float smem[];
   constexpr int CKP = CK + 4, WROW = NB + 8, OUTROW = NB + 4;
   constexpr bool kSplitK = NB == 32;
@@ -363,7 +373,7 @@ __global__ void __launch_bounds__(kMThreads, 2)
     mmaStage<false, kPacked, CK, NB>(p, stages, stages + inFloats, sOff, fpix, taps, 0, co0, x, w);
     commitCopies();
   }
-  tileOutputFlags(p, sMask, FW, KH, KW, any, sAct, outMask, b, oy0, ox0, kMThreads);
+  tileOutputFlags(p, sMask, FW, KH, KW, any, sAct, outMask, accList, b, oy0, ox0, kMThreads);
   if (!any) {
     if (writeZeros)
       for (int e = threadIdx.x; e < kTH * kTW * NB / 4; e += kMThreads) {
@@ -517,7 +527,7 @@ __global__ void packFilterTf32Kernel(DeltaConvParams p, const float* __restrict_
 namespace {
 
 using TcKernel = void (*)(DeltaConvParams, int, int, int, int, int, int, const float*, const uint8_t*, const float*,
-                          float*, uint8_t*, bool);
+                          float*, uint8_t*, bool, AccumulateList);
 
 // Dynamic shared memory above 48 KiB needs an opt-in per kernel instance, once (`done` is the instance's flag).
 template <typename Kernel>
@@ -561,7 +571,7 @@ TcKernel pick(const DeltaConvParams& p, int ck) {
 namespace {
 
 using MmaKernel = void (*)(DeltaConvParams, int, int, int, int, int, const float*, const uint8_t*, const float*, float*,
-                           uint8_t*, bool, bool);
+                           uint8_t*, bool, bool, AccumulateList);
 
 // TFJS_DELTA_CONV_MMA=0 (default on): TF32 convs take the WMMA kernel instead, for comparisons in one run.
 bool mmaEnabled() {
@@ -608,7 +618,8 @@ MmaKernel mmaPick(bool pointwise, bool threeByThree, int ck) {
 // plain filter, two stages within the shared-memory cap); false when nothing was launched. A part-empty last channel
 // block multiplies zeros and stores only the channels below co (float4 stores: co % 4 == 0).
 bool launchMma(cudaStream_t s, const DeltaConvParams& p, const float* x, const uint8_t* mask, const float* w,
-               const float* packed, float* y, uint8_t* outMask, bool writeZeros, bool partial) {
+               const float* packed, float* y, uint8_t* outMask, bool writeZeros, bool partial,
+               const AccumulateList& acc) {
   if (!mmaEnabled() || p.c % 4 != 0) return false;
   if (p.co % 32 != 0 && !(partial && packed == nullptr && p.co % 4 == 0)) return false;
   if ((int64_t)p.n * p.h * p.w >= ((int64_t)1 << 31)) return false;  // input pixel indices in 32 bits
@@ -629,8 +640,9 @@ bool launchMma(cudaStream_t s, const DeltaConvParams& p, const float* x, const u
       packed ? (nb == 64 ? mmaPick<64, true>(pointwise, three, ck) : mmaPick<32, true>(pointwise, three, ck))
              : (nb == 64 ? mmaPick<64, false>(pointwise, three, ck) : mmaPick<32, false>(pointwise, three, ck));
   dim3 grid((unsigned)tiles, (unsigned)((p.co + nb - 1) / nb), (unsigned)p.n);
+  if (acc.scratch != nullptr) TD_CUDA("deltaConvMMA", cudaMemsetAsync(acc.scratch, 0, sizeof(int), s));
   k<<<grid, kMThreads, smem, s>>>(p, fh, fw, (int)inFloats, (int)stageFloats, (int)headBytes, x, mask,
-                                  packed ? packed : w, y, outMask, writeZeros, mmaRound());
+                                  packed ? packed : w, y, outMask, writeZeros, mmaRound(), acc);
   TD_LAUNCHED("deltaConvMMA");
   return true;
 }
@@ -649,9 +661,10 @@ void launchPackFilterTf32(cudaStream_t s, const DeltaConvParams& p, const float*
 }
 
 int launchDeltaConvTC(cudaStream_t s, const DeltaConvParams& p, const float* x, const uint8_t* mask, const float* w,
-                      const float* packed, float* y, uint8_t* outMask, bool writeZeros, bool tf32, bool mmaPartial) {
+                      const float* packed, float* y, uint8_t* outMask, bool writeZeros, bool tf32, bool mmaPartial,
+                      AccumulateList acc) {
   if (p.mode != DC_REGULAR || p.co < 16 || p.c * p.kh * p.kw < 16) return 0;
-  if (tf32 && launchMma(s, p, x, mask, w, packed, y, outMask, writeZeros, mmaPartial)) return DC_RAN_MMA;
+  if (tf32 && launchMma(s, p, x, mask, w, packed, y, outMask, writeZeros, mmaPartial, acc)) return DC_RAN_MMA;
   const int cmax = (p.c + 7) / 8 * 8;
   TcShape t{};
   bool ok = false;
@@ -670,8 +683,9 @@ int launchDeltaConvTC(cudaStream_t s, const DeltaConvParams& p, const float* x, 
   const TcKernel k = tf32 ? (two ? pick<true, 2>(p, t.ck) : pick<true, 1>(p, t.ck))
                           : (two ? pick<false, 2>(p, t.ck) : pick<false, 1>(p, t.ck));
   dim3 grid((unsigned)tiles, (unsigned)((p.co + kNB - 1) / kNB), (unsigned)p.n);
+  if (acc.scratch != nullptr) TD_CUDA("deltaConvTC", cudaMemsetAsync(acc.scratch, 0, sizeof(int), s));
   k<<<grid, kThreads, t.smem, s>>>(p, t.fh, t.fw, t.ck, t.ckp, (int)t.inFloats, (int)t.wFloats, x, mask, w, y, outMask,
-                                   writeZeros);
+                                   writeZeros, acc);
   TD_LAUNCHED("deltaConvTC");
   return DC_RAN_WMMA;
 }

@@ -82,6 +82,8 @@ bool Fields::flag(const char* field) const {
   return b;
 }
 
+bool Fields::missing(const char* field) const { return isUndefined(env_, get(field)); }
+
 bool Fields::optFlag(const char* field, bool whenMissing) const {
   napi_value v = get(field);
   if (isUndefined(env_, v)) return whenMissing;

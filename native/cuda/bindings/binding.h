@@ -32,6 +32,13 @@ class Fields {
   T* ptr(const char* field) const {
     return reinterpret_cast<T*>(static_cast<uintptr_t>(number(field)));
   }
+  // A pointer a caller may leave out (then null).
+  template <typename T = void>
+  T* optPtr(const char* field) const {
+    return missing(field) ? nullptr : ptr<T>(field);
+  }
+  // Whether the field is absent (undefined).
+  bool missing(const char* field) const;
   // An array of at most `max` numbers written to `out`; returns its length.
   int ints(const char* field, int64_t* out, int max) const;
   // A TypedArray's bytes (its view, not the whole buffer).

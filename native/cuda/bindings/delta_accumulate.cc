@@ -10,7 +10,8 @@ using Info = Napi::CallbackInfo;
 
 // mask 0: a dense delta. In place when outA == a and outR == r (inactive pixels then untouched). halfState: a, r,
 // outA and outR hold IEEE halves. scratch: 1 + pixels int32s for a pixel list (0: none); returns whether the list ran
-// (pixel_list.cuh: a mask, in place, lazy zeros).
+// (pixel_list.cuh: a mask, in place, lazy zeros). listReady (optional): the producing deltaConv wrote the list into
+// scratch and the zeros of outMask (its accumulateList).
 struct SparseAccumulateArgs {
   const void* a;
   const void* r;
@@ -24,7 +25,7 @@ struct SparseAccumulateArgs {
   double threshold;
   int act;
   double alpha;
-  bool writeZeros, halfState;
+  bool writeZeros, halfState, listReady;
   int* scratch;
 };
 Napi::Value sparseAccumulate(const Info& info) {
@@ -46,9 +47,10 @@ Napi::Value sparseAccumulate(const Info& info) {
   a.writeZeros = f.flag("writeZeros");
   a.halfState = f.flag("halfState");
   a.scratch = f.ptr<int>("scratch");
-  const bool listed =
-      launchSparseAccumulate(ctx().stream, a.a, a.r, a.d, a.mask, a.outD, a.outA, a.outR, a.outMask, a.pixels,
-                             a.channels, a.threshold, a.act, a.alpha, a.writeZeros, a.halfState, a.scratch);
+  a.listReady = f.optFlag("listReady");
+  const bool listed = launchSparseAccumulate(ctx().stream, a.a, a.r, a.d, a.mask, a.outD, a.outA, a.outR, a.outMask,
+                                             a.pixels, a.channels, a.threshold, a.act, a.alpha, a.writeZeros,
+                                             a.halfState, a.scratch, a.listReady);
   return Napi::Boolean::New(info.Env(), listed);
 }
 

@@ -23,7 +23,8 @@ DeltaConvParams geometry(const Fields& outer) {
 
 // mask 0: dense input. bias non-zero: every output written (a dense result). outMask 0: no output mask.
 // packedFilter: the filter from deltaConvPackFilter (regular convs without bias), else 0. mmaPartial (optional): the
-// mma kernel takes co % 4 == 0 too.
+// mma kernel takes co % 4 == 0 too. accumulateList, accumulateMask (optional, 0: none): the list of the
+// sparseAccumulate that follows (1 + output pixels int32s) and its output mask (launchDeltaConv's AccumulateList).
 struct DeltaConvArgs {
   DeltaConvParams p;
   const float* x;
@@ -35,6 +36,7 @@ struct DeltaConvArgs {
   uint8_t* outMask;
   bool writeZeros;
   bool mmaPartial;
+  AccumulateList acc;
 };
 // Returns which kernel ran: 0 CUDA cores, 1 TF32 WMMA, 2 TF32 mma.sync (DeltaConvKernel).
 Napi::Value deltaConv(const Info& info) {
@@ -50,9 +52,11 @@ Napi::Value deltaConv(const Info& info) {
   a.outMask = f.ptr<uint8_t>("outMask");
   a.writeZeros = f.flag("writeZeros");
   a.mmaPartial = f.optFlag("mmaPartial");
+  a.acc.scratch = f.optPtr<int>("accumulateList");
+  a.acc.outMask = f.optPtr<uint8_t>("accumulateMask");
   Context& c = ctx();
   const int ran = launchDeltaConv(c.stream, a.p, a.x, a.mask, a.filter, a.bias, a.packedFilter, a.y, a.outMask,
-                                  a.writeZeros, c.allowTF32, a.mmaPartial);
+                                  a.writeZeros, c.allowTF32, a.mmaPartial, a.acc);
   return Napi::Number::New(info.Env(), ran);
 }
 

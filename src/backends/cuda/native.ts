@@ -336,6 +336,8 @@ export interface SparseAccumulateArgs {
   halfState: boolean;
   /** 1 + pixels int32s for a pixel list (native/cuda/pixel_list.cuh; a mask, in place, lazy zeros), or 0: none. */
   scratch: Ptr;
+  /** scratch holds the list already and outMask its zeros (DeltaConvArgs.accumulateList): no list pass. */
+  listReady?: boolean;
 }
 export interface DeltaSparsifyArgs {
   x: Ptr;
@@ -411,6 +413,12 @@ export interface DeltaConvArgs {
   writeZeros: boolean;
   /** The mma kernel takes output channel counts that are multiples of 4 but not of 32 too. */
   mmaPartial?: boolean;
+  /**
+   * The list of the sparseAccumulate that follows (1 + output pixels int32s: a count, the active output pixels) and
+   * its output mask, written zero at the inactive pixels (needs outMask); then its listReady. 0 or absent: none.
+   */
+  accumulateList?: Ptr;
+  accumulateMask?: Ptr;
 }
 /** Which kernel a deltaConv ran. */
 export enum DeltaConvKernel {

@@ -15,7 +15,8 @@ import * as tfl from '@tensorflow/tfjs-layers';
 import {expect} from 'chai';
 
 import {deltaConvStats} from '../../../src/backends/cuda/kernels/delta';
-import {fusedDeltaDepthwiseConv2d, sparseAccumulate, withMask} from '../../../src/index';
+import {setCudaOptions} from '../../../src/backends/cuda/index';
+import {fusedDeltaConv2d, fusedDeltaDepthwiseConv2d, sparseAccumulate, withMask} from '../../../src/index';
 import {toDelta} from '../../../src/delta/to_delta';
 import {compileStream} from '../../../src/stream/compile_stream';
 import {
@@ -151,6 +152,75 @@ describeCuda('cuda pixel lists: bit-exact parity with the cpu reference', () => 
         ),
       );
       expect(launches, 'launches over a pixel list').to.equal(1);
+    });
+  }
+
+  // FusedDeltaConv2D: the conv writes the accumulator's list and the zeros of its output mask, the accumulator skips
+  // its list pass. Every kernel the conv may run: the mma kernel (1x1 and 3x3, a part-empty channel block), WMMA
+  // (c % 4 != 0), the strict-fp32 variant of the tiled kernel, and the direct kernel (co < 16) with a list pass after it.
+  const convCases: Array<{x: number[]; k: number; s: number; co: number; density: number; tf32: boolean}> = [
+    {x: [2, 13, 21, 16], k: 1, s: 1, co: 64, density: 0.2, tf32: true},
+    {x: [1, 17, 19, 32], k: 3, s: 1, co: 32, density: 0.1, tf32: true},
+    {x: [2, 11, 23, 8], k: 3, s: 2, co: 48, density: 0.3, tf32: true}, // part-empty last channel block
+    {x: [1, 9, 13, 6], k: 3, s: 1, co: 20, density: 0.5, tf32: true}, // WMMA
+    {x: [2, 10, 12, 16], k: 3, s: 1, co: 32, density: 0.4, tf32: false}, // strict fp32
+    {x: [1, 7, 9, 4], k: 3, s: 1, co: 8, density: 0.5, tf32: true}, // the direct kernel
+    {x: [3, 19, 17, 16], k: 1, s: 1, co: 32, density: 0, tf32: true}, // nothing active
+    {x: [1, 23, 29, 16], k: 3, s: 1, co: 32, density: 1e-9, tf32: true}, // one pixel: its 3x3 window
+    {x: [2, 8, 16, 16], k: 1, s: 1, co: 32, density: 1, tf32: true},
+  ];
+  for (const c of convCases) {
+    const activation = ACTIVATIONS[n % ACTIVATIONS.length];
+    const threshold = [0, 0.05, 0.5][n % 3];
+    n++;
+    const name =
+      `fusedDeltaConv2d x[${c.x}] k${c.k} s${c.s} -> ${c.co} density ${c.density}${c.tf32 ? '' : ' strict fp32'}, ` +
+      `${activation} threshold ${threshold}: the conv writes the list`;
+    it(name, async () => {
+      const out = [c.x[0], Math.ceil(c.x[1] / c.s), Math.ceil(c.x[2] / c.s), c.co];
+      const b = cudaBackend();
+      const saved = b.denseBelowBlocks;
+      b.denseBelowBlocks = 0; // the tiled kernel on these small grids, not cuDNN
+      setCudaOptions({allowTF32: c.tf32});
+      const before = deltaConvStats.producedLists;
+      try {
+        const launches = await listedLaunches(() =>
+          expectParity(
+            name,
+            [
+              exactValues(c.x, 8),
+              flags(c.x.slice(0, 3), c.density),
+              exactValues([c.k, c.k, c.x[3], c.co], 16),
+              rand(out, -3, 3),
+              rand(out, -0.1, 0.1),
+            ],
+            (x, m, f, a, r) => {
+              const [ownA, ownR] = ownState(a, r);
+              return accumulatorOutputs(
+                fusedDeltaConv2d({
+                  x: withMask(x, tf.greater(m, 0.5)) as tf.Tensor4D,
+                  filter: f as tf.Tensor4D,
+                  strides: c.s,
+                  pad: 'same',
+                  accumulated: ownA,
+                  residual: ownR,
+                  threshold,
+                  activation,
+                  alpha: 0.1,
+                  inPlace: true,
+                }),
+              );
+            },
+            0,
+            0,
+          ),
+        );
+        expect(launches, 'launches over a pixel list').to.equal(1);
+        expect(deltaConvStats.producedLists - before, 'accumulators over the list their conv wrote').to.equal(1);
+      } finally {
+        b.denseBelowBlocks = saved;
+        setCudaOptions({allowTF32: true});
+      }
     });
   }
 

@@ -99,8 +99,22 @@ function withOutputs<T extends TensorInfo[]>(backend: CudaBackend, outs: T, laun
   return outs;
 }
 
+/**
+ * A pixel list and output mask a conv wrote for the sparseAccumulate that follows it (DeltaConvArgs.accumulateList):
+ * the accumulator then skips its list pass, and `outMask` becomes its output mask.
+ */
+interface ReadyList {
+  scratch: TensorInfo;
+  outMask: TensorInfo;
+}
+
 // ---- sparseAccumulate ----
-function sparseAccumulate(backend: CudaBackend, inputs: {[k: string]: TensorInfo}, attrs: SparseAccumulateAttrs) {
+function sparseAccumulate(
+  backend: CudaBackend,
+  inputs: {[k: string]: TensorInfo},
+  attrs: SparseAccumulateAttrs,
+  ready?: ReadyList,
+) {
   const {accumulated: a, residual: r, delta: d} = inputs;
   requireFloat('sparseAccumulate', a, r, d);
   const shape = d.shape.slice();
@@ -122,11 +136,13 @@ function sparseAccumulate(backend: CudaBackend, inputs: {[k: string]: TensorInfo
     storedAsState(r);
   const temps: TensorInfo[] = [];
   const m = inputMask(backend, d);
-  const list = pixelListScratch(backend, 1 + pixels, lazy && inPlace && m.ptr !== 0, temps);
+  const list = ready
+    ? backend.ptr(ready.scratch)
+    : pixelListScratch(backend, 1 + pixels, lazy && inPlace && m.ptr !== 0, temps);
   try {
     const stateIn = (t: TensorInfo) => (half ? backend.halfPtr(t, temps) : backend.floatPtr(t, temps));
     const outD = backend.makeOutput(shape, 'float32');
-    const outMask = backend.makeOutput(shape.slice(0, -1), 'bool');
+    const outMask = ready ? ready.outMask : backend.makeOutput(shape.slice(0, -1), 'bool');
     if (inPlace) [a, r].forEach((t) => backend.writtenInPlace(t));
     const state = inPlace
       ? [alias(backend, a), alias(backend, r)]
@@ -146,8 +162,10 @@ function sparseAccumulate(backend: CudaBackend, inputs: {[k: string]: TensorInfo
         ...accumulatorArgs(attrs, lazy),
         halfState: half,
         scratch: list,
+        listReady: ready != null,
       });
       if (listed) deltaConvStats.pixelLists++;
+      if (listed && ready) deltaConvStats.producedLists++;
     });
     attachDeviceMask(backend, outD, outMask, lazy);
     return [outD, ...state];
@@ -294,7 +312,16 @@ function convGeometry(c: ConvCall): DeltaConvGeometry {
  * the mma kernel's and the pointwise blocks over work lists), and of sparseAccumulate and fused depthwise launches over
  * pixel lists, for tests and benchmarks.
  */
-export const deltaConvStats = {tensorCore: 0, mma: 0, cudaCores: 0, cudnnDense: 0, pointwiseBlocks: 0, pixelLists: 0};
+export const deltaConvStats = {
+  tensorCore: 0,
+  mma: 0,
+  cudaCores: 0,
+  cudnnDense: 0,
+  pointwiseBlocks: 0,
+  pixelLists: 0,
+  /** sparseAccumulate launches over a list their conv wrote (no list pass of their own). */
+  producedLists: 0,
+};
 
 /** TFJS_DELTA_CONV_MMA_PACK=0 (comparisons): the mma kernel stages and rounds the plain filter itself. */
 const PACK_FILTERS = envFlag('TFJS_DELTA_CONV_MMA_PACK', true);
@@ -321,8 +348,11 @@ function tiledBlocks(c: ConvCall): number {
   return n * Math.ceil(oh / 8) * Math.ceil(ow / 16) * Math.ceil(co / perBlock);
 }
 
-/** Runs a delta convolution: masked output (lazy when allowed) without bias, dense output with one. */
-function runDeltaConv(backend: CudaBackend, c: ConvCall): TensorInfo {
+/**
+ * Runs a delta convolution: masked output (lazy when allowed) without bias, dense output with one. `acc` (without
+ * bias): the conv writes the list and output mask of the sparseAccumulate that follows too.
+ */
+function runDeltaConv(backend: CudaBackend, c: ConvCall, acc?: ReadyList): TensorInfo {
   const geometry = convGeometry(c);
   const packed = packedFilter(backend, c);
   const m = inputMask(backend, c.x);
@@ -343,6 +373,8 @@ function runDeltaConv(backend: CudaBackend, c: ConvCall): TensorInfo {
         outMask: outMask ? backend.ptr(outMask) : 0,
         writeZeros: !lazy,
         mmaPartial: backend.mmaPartialChannels,
+        accumulateList: acc ? backend.ptr(acc.scratch) : 0,
+        accumulateMask: acc ? backend.ptr(acc.outMask) : 0,
       });
       if (ran === DeltaConvKernel.cudaCores) deltaConvStats.cudaCores++;
       else deltaConvStats.tensorCore++;
@@ -689,7 +721,11 @@ function fusedDeltaConv2d(
   const fused = backend.fusedDeltaBlocks && backend.pointwiseBlocks && fusedStateFits(backend, inputs, attrs, false);
   const packed = fused ? packedFilter(backend, c) : 0;
   const scratchInts = packed === 0 ? -1 : backend.n.deltaPointwiseScratchInts({geometry});
-  if (scratchInts < 0) return composedDeltaConvAccumulate(FusedDeltaConv2D, inputs, attrs);
+  if (scratchInts < 0)
+    return (
+      listedDeltaConvAccumulate(backend, inputs, attrs, c) ??
+      composedDeltaConvAccumulate(FusedDeltaConv2D, inputs, attrs)
+    );
   const scratch = backend.makeOutput([scratchInts], 'int32');
   try {
     return runFusedBlock(backend, c, inputs, attrs, (m, outs, lazy) => {
@@ -706,6 +742,56 @@ function fusedDeltaConv2d(
       deltaConvStats.pointwiseBlocks++;
     });
   } finally {
+    backend.disposeIntermediate(scratch);
+  }
+}
+
+/**
+ * FusedDeltaConv2D as its two kernels, one list pass fewer: the tiled conv appends its active output pixels to the
+ * pixel list the accumulator runs over (native/cuda/pixel_list.cuh) and writes the accumulator's output mask zero at
+ * the others, so sparseAccumulate starts on its pixel groups. null where the list would not run (the lists off, a
+ * dense input, state not in place, outputs written whole, 2^31 output pixels) or the conv would not be the tiled
+ * kernel (a cuDNN route, deltaConv2d): the caller composes the two kernels then.
+ */
+function listedDeltaConvAccumulate(
+  backend: CudaBackend,
+  inputs: {[k: string]: TensorInfo},
+  attrs: FusedDeltaConv2DAttrs,
+  c: ConvCall,
+): TensorInfo[] | null {
+  const {x, accumulated: a, residual: r} = inputs;
+  const pixels = sizeOf(c.outShape.slice(0, 3));
+  const applies =
+    backend.pixelLists &&
+    backend.fusedDeltaBlocks &&
+    attrs.inPlace === true &&
+    maskOf(x) != null &&
+    sizeOf(x.shape) > 0 &&
+    pixels > 0 &&
+    pixels < 2 ** 31 &&
+    new Set([x.dataId, a.dataId, r.dataId]).size === 3 &&
+    backend.lazyFor(c.outShape) &&
+    !(tiledBlocks(c) < backend.denseBelowBlocks && cudnnGeometry(c.info));
+  if (!applies) return null;
+  const {threshold, activation, alpha, inPlace, statePrecision} = attrs;
+  const scratch = backend.makeOutput([1 + pixels], 'int32');
+  const outMask = backend.makeOutput(c.outShape.slice(0, 3), 'bool');
+  const ready = {scratch, outMask};
+  let y: TensorInfo | null = null;
+  try {
+    y = runDeltaConv(backend, c, ready);
+    return sparseAccumulate(
+      backend,
+      {accumulated: a, residual: r, delta: y},
+      {threshold, activation, alpha, inPlace, statePrecision},
+      ready,
+    );
+  } catch (e) {
+    // sparseAccumulate disposes the mask with its other outputs if its launch throws; before that it is ours.
+    if (backend.refCount(outMask.dataId) > 0) backend.disposeIntermediate(outMask);
+    throw e;
+  } finally {
+    if (y != null) backend.disposeIntermediate(y);
     backend.disposeIntermediate(scratch);
   }
 }
