@@ -14,6 +14,8 @@
 #   state    the same point at batch 8 with half state beside float32 (--state-precision fp32,fp16), and batch 1;
 #   base     batch 8 and 1 with the addon of an earlier build (BASE_ADDON, xz-compressed; default
 #            .scratch/base/tfjs_delta_cuda.node.xz) loaded through TFJS_DELTA_CUDA_ADDON: a native change's A/B;
+#   route    no cuDNN route for small grids (TFJS_DELTA_CUDA_DENSE_BELOW_BLOCKS=0) against the default: the 'cuda' and
+#            video suites with it, MobileNetV2 at batch 1, 8 and 32 and PoseNet at batch 8 with and without it;
 #   ncu      the folded dense and the delta stream at 576x768 batch 8 under Nsight Compute, every kernel of 10 steps;
 #   detail   the per-pixel kernels (sparseAccumulate, the fused depthwise block) of one delta step under Nsight
 #            Compute's throughput, occupancy and warp-state sections.
@@ -27,6 +29,7 @@ media=${MEDIA:-.scratch/media}
 [[ -d $media/nsfwjs_mobilenet_v2 ]] && cp "$media"/nsfwjs_mobilenet_v2/* node_modules/nsfwjs/dist/models/mobilenet_v2/
 sizes=576x768
 want tests && sizes=96x128,256x256,576x768,577x769
+want route && sizes=96x128,256x256,576x768,577x769
 want scale && sizes=$sizes,1080x1920
 vtest_frames "$media/vtest.avi" "$sizes" || exit 1
 export TFJS_DELTA_VTEST=$(cd "$media" && pwd)/vtest.avi
@@ -81,6 +84,26 @@ if want base; then
   mkdir -p /tmp/base_addon && xz -dc "$base_xz" > /tmp/base_addon/tfjs_delta_cuda.node &&
     mobilenet 576x768_batch8_base 576x768 8 37 TFJS_DELTA_CUDA_ADDON=/tmp/base_addon/tfjs_delta_cuda.node &&
     mobilenet 576x768_batch1_base 576x768 1 0 TFJS_DELTA_CUDA_ADDON=/tmp/base_addon/tfjs_delta_cuda.node
+fi
+if want route; then
+  below0=TFJS_DELTA_CUDA_DENSE_BELOW_BLOCKS=0
+  TFJS_DELTA_CUDA_DENSE_BELOW_BLOCKS=0 TFJS_DELTA_TEST_BACKENDS=cuda step "cuda_suites_dense_below0_$tag" 240 \
+    "${mocha[@]}" dist/test/backends/cuda/*.test.js dist/test/ops/*.test.js
+  grep -E "passed, .* failed" "$out/cuda_suites_dense_below0_$tag.log"
+  grep -E "^  [0-9]+\) " -A8 "$out/cuda_suites_dense_below0_$tag.log" | cut -c1-240 | head -30
+  TFJS_DELTA_CUDA_DENSE_BELOW_BLOCKS=0 TFJS_DELTA_TEST_BACKENDS=cuda step "video_suites_cuda_dense_below0_$tag" 240 \
+    "${mocha[@]}" --invert --grep '\[(cpu|tensorflow)\]' dist/test/delta/*.test.js dist/test/models/*.test.js \
+    dist/test/stream/*.test.js
+  grep -E "passed, .* failed" "$out/video_suites_cuda_dense_below0_$tag.log"
+  grep -E "^  [0-9]+\) " -A8 "$out/video_suites_cuda_dense_below0_$tag.log" | cut -c1-240 | head -30
+  for batch in 1 8 32; do
+    offset=$((batch == 1 ? 0 : batch == 8 ? 37 : 10))
+    mobilenet "576x768_batch${batch}" 576x768 "$batch" "$offset"
+    mobilenet "576x768_batch${batch}_dense_below0" 576x768 "$batch" "$offset" "$below0"
+  done
+  posenet_vtest "delta_vtest_posenet_576x768_batch8_$tag" 200 576x768 8 20
+  TFJS_DELTA_CUDA_DENSE_BELOW_BLOCKS=0 posenet_vtest "delta_vtest_posenet_576x768_batch8_dense_below0_$tag" 200 \
+    576x768 8 20
 fi
 if want ncu || want detail; then ncu=$(command -v ncu || echo /usr/local/cuda/bin/ncu); fi
 if want detail; then
