@@ -7,7 +7,7 @@ import {expect} from 'chai';
 
 import {cudaAvailability, setCudaOptions} from '../../src/backends/cuda/index';
 import type {CudaBackend} from '../../src/backends/cuda/backend';
-import {getMask, isDense} from '../../src/index';
+import {getMask, isDense, withMask} from '../../src/index';
 import type {Activation} from '../../src/index';
 
 export const cuda = cudaAvailability();
@@ -160,4 +160,40 @@ export async function expectParity(
         );
     }
   }
+}
+
+/**
+ * A fused delta block against 'cpu', bit for bit: its input of multiples of 1/8 (`xShape`) masked at `density`, a
+ * filter of multiples of 1/16 (`filterShape`: every conv sum exact in float32, in any order), its state (`outShape`)
+ * drawn at full precision and owned by the block (updated in place); compares the delta, its flags and the state.
+ */
+export function expectBlockParity(
+  context: string,
+  xShape: number[],
+  filterShape: number[],
+  outShape: number[],
+  density: number,
+  block: (
+    x: tf.Tensor4D,
+    filter: tf.Tensor4D,
+    a: tf.Tensor4D,
+    r: tf.Tensor4D,
+  ) => {delta: tf.Tensor; accumulated: tf.Tensor; residual: tf.Tensor},
+): Promise<void> {
+  return expectParity(
+    context,
+    [
+      exactValues(xShape, 8),
+      flags(xShape.slice(0, 3), density),
+      exactValues(filterShape, 16),
+      rand(outShape, -3, 3),
+      rand(outShape, -0.1, 0.1),
+    ],
+    (x, m, f, a, r) => {
+      const [ownA, ownR] = ownState(a, r);
+      return accumulatorOutputs(block(withMask(x, tf.greater(m, 0.5)) as tf.Tensor4D, f as tf.Tensor4D, ownA, ownR));
+    },
+    0,
+    0,
+  );
 }

@@ -17,6 +17,7 @@ import {
   accumulatorOutputs,
   describeCuda,
   exactValues,
+  expectBlockParity,
   expectParity,
   flags,
   ownState,
@@ -92,34 +93,19 @@ describeCuda('cuda pixel groups of whole warps: bit-exact parity with the cpu re
       it(name, () => {
         const out = [c.x[0], Math.ceil(c.x[1] / c.s), Math.ceil(c.x[2] / c.s), c.x[3]];
         return withZeroWrites(lazy ? 'lazy' : 'eager', () =>
-          expectParity(
-            name,
-            [
-              exactValues(c.x, 8),
-              flags(c.x.slice(0, 3), c.density),
-              exactValues([3, 3, c.x[3], 1], 16),
-              rand(out, -3, 3),
-              rand(out, -0.1, 0.1),
-            ],
-            (x, m, f, a, r) => {
-              const [ownA, ownR] = ownState(a, r);
-              return accumulatorOutputs(
-                fusedDeltaDepthwiseConv2d({
-                  x: withMask(x, tf.greater(m, 0.5)) as tf.Tensor4D,
-                  filter: f as tf.Tensor4D,
-                  strides: c.s,
-                  pad: 'same',
-                  accumulated: ownA,
-                  residual: ownR,
-                  threshold,
-                  activation,
-                  alpha: 0.1,
-                  inPlace: true,
-                }),
-              );
-            },
-            0,
-            0,
+          expectBlockParity(name, c.x, [3, 3, c.x[3], 1], out, c.density, (x, filter, accumulated, residual) =>
+            fusedDeltaDepthwiseConv2d({
+              x,
+              filter,
+              strides: c.s,
+              pad: 'same',
+              accumulated,
+              residual,
+              threshold,
+              activation,
+              alpha: 0.1,
+              inPlace: true,
+            }),
           ),
         );
       });

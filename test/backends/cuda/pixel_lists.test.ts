@@ -25,6 +25,7 @@ import {
   cudaBackend,
   describeCuda,
   exactValues,
+  expectBlockParity,
   expectParity,
   flags,
   ownState,
@@ -120,35 +121,20 @@ describeCuda('cuda pixel lists: bit-exact parity with the cpu reference', () => 
       const ow = c.pad === 'same' ? Math.ceil(c.x[2] / c.s) : Math.ceil((c.x[2] - (c.k - 1) * c.d) / c.s);
       const out = [c.x[0], oh, ow, c.x[3]];
       const launches = await listedLaunches(() =>
-        expectParity(
-          name,
-          [
-            exactValues(c.x, 8),
-            flags(c.x.slice(0, 3), c.density),
-            exactValues([c.k, c.k, c.x[3], 1], 16),
-            rand(out, -3, 3),
-            rand(out, -0.1, 0.1),
-          ],
-          (x, m, f, a, r) => {
-            const [ownA, ownR] = ownState(a, r);
-            return accumulatorOutputs(
-              fusedDeltaDepthwiseConv2d({
-                x: withMask(x, tf.greater(m, 0.5)) as tf.Tensor4D,
-                filter: f as tf.Tensor4D,
-                strides: c.s,
-                pad: c.pad,
-                dilations: c.d,
-                accumulated: ownA,
-                residual: ownR,
-                threshold,
-                activation,
-                alpha: 0.1,
-                inPlace: true,
-              }),
-            );
-          },
-          0,
-          0,
+        expectBlockParity(name, c.x, [c.k, c.k, c.x[3], 1], out, c.density, (x, filter, accumulated, residual) =>
+          fusedDeltaDepthwiseConv2d({
+            x,
+            filter,
+            strides: c.s,
+            pad: c.pad,
+            dilations: c.d,
+            accumulated,
+            residual,
+            threshold,
+            activation,
+            alpha: 0.1,
+            inPlace: true,
+          }),
         ),
       );
       expect(launches, 'launches over a pixel list').to.equal(1);
@@ -185,34 +171,19 @@ describeCuda('cuda pixel lists: bit-exact parity with the cpu reference', () => 
       const before = deltaConvStats.producedLists;
       try {
         const launches = await listedLaunches(() =>
-          expectParity(
-            name,
-            [
-              exactValues(c.x, 8),
-              flags(c.x.slice(0, 3), c.density),
-              exactValues([c.k, c.k, c.x[3], c.co], 16),
-              rand(out, -3, 3),
-              rand(out, -0.1, 0.1),
-            ],
-            (x, m, f, a, r) => {
-              const [ownA, ownR] = ownState(a, r);
-              return accumulatorOutputs(
-                fusedDeltaConv2d({
-                  x: withMask(x, tf.greater(m, 0.5)) as tf.Tensor4D,
-                  filter: f as tf.Tensor4D,
-                  strides: c.s,
-                  pad: 'same',
-                  accumulated: ownA,
-                  residual: ownR,
-                  threshold,
-                  activation,
-                  alpha: 0.1,
-                  inPlace: true,
-                }),
-              );
-            },
-            0,
-            0,
+          expectBlockParity(name, c.x, [c.k, c.k, c.x[3], c.co], out, c.density, (x, filter, accumulated, residual) =>
+            fusedDeltaConv2d({
+              x,
+              filter,
+              strides: c.s,
+              pad: 'same',
+              accumulated,
+              residual,
+              threshold,
+              activation,
+              alpha: 0.1,
+              inPlace: true,
+            }),
           ),
         );
         expect(launches, 'launches over a pixel list').to.equal(1);
