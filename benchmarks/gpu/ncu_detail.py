@@ -6,6 +6,7 @@ occupancy and what limits the latter, registers, cycles per issued instruction).
 """
 import csv
 import io
+import re
 import sys
 from collections import OrderedDict
 
@@ -26,6 +27,13 @@ COLUMNS = [
 ]
 
 
+def kernel_name(signature: str) -> str:
+    """The kernel's name with its template arguments, without the namespaces and the parameter list."""
+    name = re.sub(r"\(anonymous namespace\)|<?unnamed>", "", signature)
+    name = re.sub(r"\([^()]*\)\s*$", "", name)  # the parameter list
+    return re.sub(r"^void\s+|tfjs_delta::|::", "", name).strip()
+
+
 def main(log: str) -> None:
     with open(log, encoding="utf-8", errors="replace") as f:
         text = f.read()
@@ -37,7 +45,7 @@ def main(log: str) -> None:
         entry = launches.setdefault(
             row["ID"],
             {
-                "name": row["Kernel Name"].split("(")[0].replace("void tfjs_delta::<unnamed>::", "").strip(),
+                "name": kernel_name(row["Kernel Name"]),
                 "grid": row.get("Grid Size", ""),
                 "block": row.get("Block Size", ""),
                 "metrics": {},

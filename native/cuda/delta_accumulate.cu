@@ -122,11 +122,13 @@ __global__ void __launch_bounds__(kMaxGroupThreads)
 __global__ void __launch_bounds__(kListThreads)
     accumulateListKernel(const uint8_t* __restrict__ mask, int pixels, int* __restrict__ list, int* __restrict__ count,
                          uint8_t* __restrict__ outMask) {
-  // The loop bound is uniform per warp (appendPixel's ballot).
-  for (int base = blockIdx.x * kListThreads + (threadIdx.x & ~31); base < pixels; base += gridDim.x * kListThreads) {
-    const int p = base + (threadIdx.x & 31);
-    const bool active = p < pixels && mask[p] != 0;
-    if (p < pixels && !active) outMask[p] = 0;
+  // The loop bound is uniform per warp (appendPixel's ballot); 64-bit steps, as a grid's stride can pass 2^31.
+  for (int64_t base = (int64_t)blockIdx.x * kListThreads + (threadIdx.x & ~31); base < pixels;
+       base += (int64_t)gridDim.x * kListThreads) {
+    const int64_t i = base + (threadIdx.x & 31);
+    const int p = i < pixels ? (int)i : 0;
+    const bool active = i < pixels && mask[p] != 0;
+    if (i < pixels && !active) outMask[p] = 0;
     appendPixel(active, p, 0, list, nullptr, count);
   }
 }

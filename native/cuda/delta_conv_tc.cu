@@ -6,7 +6,8 @@
 // The WMMA kernel (TF32 WMMA m16n16k8, fp32 accumulation): a block owns 8x16 output pixels x 32 output channels
 // (8 warps, each one output row = 16 pixels times 2 fragments of 16 channels). Per block:
 //   1. the mask of the tile's input footprint goes to shared memory (the tile's one mask read); each output's
-//      mask is the OR over its receptive field; a tile with no active output writes its mask and exits;
+//      mask is the OR over its receptive field (with an accumulator's list, AccumulateList, the first channel block
+//      also appends the active outputs to it); a tile with no active output writes its mask and exits;
 //   2. per chunk of CK input channels the footprint (inactive and out-of-image pixels as zeros) and the filter
 //      taps of that chunk are copied to shared memory with cp.async (all copies in flight at once: a version that
 //      staged with plain loads and was bound by their latency, ~90 us per tile), then every warp runs its MMAs
@@ -91,7 +92,7 @@ __device__ __forceinline__ void tileOutputFlags(const DeltaConvParams& p, const 
     const bool inside = oy < p.oh && ox < p.ow;
     if (blockIdx.y == 0 && outMask != nullptr && inside) outMask[((int64_t)b * p.oh + oy) * p.ow + ox] = a;
     if (blockIdx.y == 0 && acc.scratch != nullptr) {
-      const int q = (b * p.oh + oy) * p.ow + ox;  // < 2^31 (checked by launchDeltaConv)
+      const int q = inside ? (b * p.oh + oy) * p.ow + ox : 0;  // < 2^31 (checked by launchDeltaConv)
       if (inside && !a) acc.outMask[q] = 0;
       appendPixel(inside && a, q, 0, acc.scratch + 1, nullptr, acc.scratch);
     }

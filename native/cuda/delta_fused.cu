@@ -138,9 +138,11 @@ __global__ void __launch_bounds__(kListThreads)
     depthwiseListKernel(DeltaConvParams p, const uint8_t* __restrict__ mask, int* __restrict__ list,
                         unsigned* __restrict__ listBits, int* __restrict__ count, uint8_t* __restrict__ outMask) {
   const int pixels = p.n * p.oh * p.ow, taps = p.kh * p.kw;
-  // The loop bound is uniform per warp (appendPixel's ballot).
-  for (int base = blockIdx.x * kListThreads + (threadIdx.x & ~31); base < pixels; base += gridDim.x * kListThreads) {
-    const int q = base + (threadIdx.x & 31);
+  // The loop bound is uniform per warp (appendPixel's ballot); 64-bit steps, as a grid's stride can pass 2^31.
+  for (int64_t base = (int64_t)blockIdx.x * kListThreads + (threadIdx.x & ~31); base < pixels;
+       base += (int64_t)gridDim.x * kListThreads) {
+    const int64_t i = base + (threadIdx.x & 31);
+    const int q = i < pixels ? (int)i : pixels;
     unsigned bits = 0;
     if (q < pixels) {
       const int ox = q % p.ow, rest = q / p.ow, oy = rest % p.oh, b = rest / p.oh;

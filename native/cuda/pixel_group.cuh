@@ -12,7 +12,7 @@ constexpr int kMaxGroupThreads = 512;
 
 // The group width for `lanes` lanes of work per pixel at most `perLane` a lane: the power of two >= lanes / perLane up
 // to a warp, whole warps above it, at most kMaxGroupThreads; and the block size: whole groups, at least `minBlock`
-// threads where that fits in kMaxGroupThreads (one group otherwise).
+// threads where that fits in kMaxGroupThreads (else as many whole groups as fit).
 inline int pixelGroupFor(int lanes, int perLane) {
   const int need = (lanes + perLane - 1) / perLane;
   if (need > 32) return need >= kMaxGroupThreads ? kMaxGroupThreads : (need + 31) / 32 * 32;

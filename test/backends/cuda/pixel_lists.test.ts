@@ -144,16 +144,25 @@ describeCuda('cuda pixel lists: bit-exact parity with the cpu reference', () => 
   // FusedDeltaConv2D: the conv writes the accumulator's list and the zeros of its output mask, the accumulator skips
   // its list pass. Every kernel the conv may run: the mma kernel (1x1 and 3x3, a part-empty channel block), WMMA
   // (c % 4 != 0), the strict-fp32 variant of the tiled kernel, and the direct kernel (co < 16) with a list pass after it.
-  const convCases: Array<{x: number[]; k: number; s: number; co: number; density: number; tf32: boolean}> = [
-    {x: [2, 13, 21, 16], k: 1, s: 1, co: 64, density: 0.2, tf32: true},
-    {x: [1, 17, 19, 32], k: 3, s: 1, co: 32, density: 0.1, tf32: true},
-    {x: [2, 11, 23, 8], k: 3, s: 2, co: 48, density: 0.3, tf32: true}, // part-empty last channel block
-    {x: [1, 9, 13, 6], k: 3, s: 1, co: 20, density: 0.5, tf32: true}, // WMMA
-    {x: [2, 10, 12, 16], k: 3, s: 1, co: 32, density: 0.4, tf32: false}, // strict fp32
-    {x: [1, 7, 9, 4], k: 3, s: 1, co: 8, density: 0.5, tf32: true}, // the direct kernel
-    {x: [3, 19, 17, 16], k: 1, s: 1, co: 32, density: 0, tf32: true}, // nothing active
-    {x: [1, 23, 29, 16], k: 3, s: 1, co: 32, density: 1e-9, tf32: true}, // one pixel: its 3x3 window
-    {x: [2, 8, 16, 16], k: 1, s: 1, co: 32, density: 1, tf32: true},
+  type ConvKernel = 'mma' | 'wmma' | 'cudaCores';
+  const convCases: Array<{
+    x: number[];
+    k: number;
+    s: number;
+    co: number;
+    density: number;
+    tf32: boolean;
+    kernel: ConvKernel;
+  }> = [
+    {x: [2, 13, 21, 16], k: 1, s: 1, co: 64, density: 0.2, tf32: true, kernel: 'mma'},
+    {x: [1, 17, 19, 32], k: 3, s: 1, co: 32, density: 0.1, tf32: true, kernel: 'mma'},
+    {x: [2, 11, 23, 8], k: 3, s: 2, co: 48, density: 0.3, tf32: true, kernel: 'mma'}, // part-empty last channel block
+    {x: [1, 9, 13, 6], k: 3, s: 1, co: 20, density: 0.5, tf32: true, kernel: 'wmma'}, // c % 4 != 0
+    {x: [2, 10, 12, 16], k: 3, s: 1, co: 32, density: 0.4, tf32: false, kernel: 'cudaCores'}, // the tiled FFMA variant
+    {x: [1, 7, 9, 4], k: 3, s: 1, co: 8, density: 0.5, tf32: true, kernel: 'cudaCores'}, // the direct kernel
+    {x: [3, 19, 17, 16], k: 1, s: 1, co: 32, density: 0, tf32: true, kernel: 'mma'}, // nothing active
+    {x: [1, 23, 29, 16], k: 3, s: 1, co: 32, density: 1e-9, tf32: true, kernel: 'mma'}, // one pixel: its 3x3 window
+    {x: [2, 8, 16, 16], k: 1, s: 1, co: 32, density: 1, tf32: true, kernel: 'mma'},
   ];
   for (const c of convCases) {
     const activation = ACTIVATIONS[n % ACTIVATIONS.length];
@@ -165,10 +174,12 @@ describeCuda('cuda pixel lists: bit-exact parity with the cpu reference', () => 
     it(name, async () => {
       const out = [c.x[0], Math.ceil(c.x[1] / c.s), Math.ceil(c.x[2] / c.s), c.co];
       const b = cudaBackend();
-      const saved = b.denseBelowBlocks;
+      const saved = [b.denseBelowBlocks, b.pointwiseBlocks, b.mmaPartialChannels] as const;
       b.denseBelowBlocks = 0; // the tiled kernel on these small grids, not cuDNN
+      b.pointwiseBlocks = false; // whatever TFJS_DELTA_CUDA_POINTWISE says: the 1x1 cases on the tiled kernels
+      b.mmaPartialChannels = true;
       setCudaOptions({allowTF32: c.tf32});
-      const before = deltaConvStats.producedLists;
+      const before = {...deltaConvStats};
       try {
         const launches = await listedLaunches(() =>
           expectBlockParity(name, c.x, [c.k, c.k, c.x[3], c.co], out, c.density, (x, filter, accumulated, residual) =>
@@ -187,9 +198,22 @@ describeCuda('cuda pixel lists: bit-exact parity with the cpu reference', () => 
           ),
         );
         expect(launches, 'launches over a pixel list').to.equal(1);
-        expect(deltaConvStats.producedLists - before, 'accumulators over the list their conv wrote').to.equal(1);
+        expect(
+          deltaConvStats.producedLists - before.producedLists,
+          'accumulators over the list their conv wrote',
+        ).to.equal(1);
+        const ran = {
+          mma: deltaConvStats.mma - before.mma,
+          wmma: deltaConvStats.tensorCore - before.tensorCore - (deltaConvStats.mma - before.mma),
+          cudaCores: deltaConvStats.cudaCores - before.cudaCores,
+        };
+        expect(ran, 'the conv kernel that wrote the list').to.deep.equal({
+          mma: c.kernel === 'mma' ? 1 : 0,
+          wmma: c.kernel === 'wmma' ? 1 : 0,
+          cudaCores: c.kernel === 'cudaCores' ? 1 : 0,
+        });
       } finally {
-        b.denseBelowBlocks = saved;
+        [b.denseBelowBlocks, b.pointwiseBlocks, b.mmaPartialChannels] = saved;
         setCudaOptions({allowTF32: true});
       }
     });

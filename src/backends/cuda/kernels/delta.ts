@@ -750,8 +750,8 @@ function fusedDeltaConv2d(
  * FusedDeltaConv2D as its two kernels, one list pass fewer: the tiled conv appends its active output pixels to the
  * pixel list the accumulator runs over (native/cuda/pixel_list.cuh) and writes the accumulator's output mask zero at
  * the others, so sparseAccumulate starts on its pixel groups. null where the list would not run (the lists off, a
- * dense input, state not in place, outputs written whole, 2^31 output pixels) or the conv would not be the tiled
- * kernel (a cuDNN route, deltaConv2d): the caller composes the two kernels then.
+ * dense input, state not in place or not yet in its precision's storage, outputs written whole, 2^31 output pixels)
+ * or the conv would not be the tiled kernel (a cuDNN route, deltaConv2d): the caller composes the two kernels then.
  */
 function listedDeltaConvAccumulate(
   backend: CudaBackend,
@@ -761,6 +761,7 @@ function listedDeltaConvAccumulate(
 ): TensorInfo[] | null {
   const {x, accumulated: a, residual: r} = inputs;
   const pixels = sizeOf(c.outShape.slice(0, 3));
+  const half = attrs.statePrecision === 'fp16';
   const applies =
     backend.pixelLists &&
     backend.fusedDeltaBlocks &&
@@ -768,8 +769,10 @@ function listedDeltaConvAccumulate(
     maskOf(x) != null &&
     sizeOf(x.shape) > 0 &&
     pixels > 0 &&
-    pixels < 2 ** 31 &&
+    1 + pixels < 2 ** 31 &&
     new Set([x.dataId, a.dataId, r.dataId]).size === 3 &&
+    backend.isHalf(a) === half &&
+    backend.isHalf(r) === half &&
     backend.lazyFor(c.outShape) &&
     !(tiledBlocks(c) < backend.denseBelowBlocks && cudnnGeometry(c.info));
   if (!applies) return null;
