@@ -267,6 +267,9 @@ describeEachBackend('companion delta ops equal the standard op and propagate mas
         [B, H, (W * C) / 2, 2],
         [-1, C / 2],
         [B * H, W * C],
+        [-1, C], // the last dimension stays: the pixels map one to one
+        [B, H * W, C],
+        [B * H, 1, W, C],
       ]) {
         const got = deltaReshape(x, shape);
         const last = got.shape[got.rank - 1];
@@ -301,6 +304,7 @@ describeEachBackend('companion delta ops equal the standard op and propagate mas
       deltaAvgPool(x),
       deltaGlobalAvgPool(x),
       deltaReshape(x, [2, -1]),
+      deltaReshape(x, [-1, 4]),
     ];
     expect(outs.filter(isDense), 'every output carries a mask').to.have.length(0);
     tf.dispose(outs);
