@@ -122,8 +122,8 @@ void launchDeltaConvMask(cudaStream_t s, const DeltaConvParams& p, const uint8_t
 // delta_conv_tc.cu, the tiled kernel (regular convs, no bias): tensor cores with tf32, else FFMA on the same tiles.
 // 0 when the shape does not suit it (then nothing was launched), DC_RAN_MMA when the mma kernel ran, DC_RAN_WMMA when
 // the tiled WMMA kernel did (its FFMA variant when tf32 is false). packed: the packed TF32 filter
-// (launchPackFilterTf32) or null (the mma kernel then stages and rounds the plain filter). mmaPartial: as
-// launchDeltaConv.
+// (launchPackFilterTf32) or null (the mma kernel then stages and rounds the plain filter). mmaPartial, acc: as
+// launchDeltaConv, with acc.scratch's count zeroed by the caller.
 int launchDeltaConvTC(cudaStream_t s, const DeltaConvParams& p, const float* x, const uint8_t* mask, const float* w,
                       const float* packed, float* y, uint8_t* outMask, bool writeZeros, bool tf32, bool mmaPartial,
                       AccumulateList acc);

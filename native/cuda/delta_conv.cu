@@ -119,6 +119,8 @@ int launchDeltaConv(cudaStream_t s, const DeltaConvParams& p, const float* x, co
     failArg("deltaConv", "an accumulator's list needs fewer than 2^31 output pixels");
   if (p.n == 0 || p.oh == 0 || p.ow == 0) return DC_RAN_CUDA_CORES;
   if (bias == nullptr && p.mode == DC_REGULAR) {
+    // The tiled kernels append to the list: its count starts at zero (the fallback's list pass zeroes it again).
+    if (acc.scratch != nullptr) TD_CUDA("deltaConv", cudaMemsetAsync(acc.scratch, 0, sizeof(int), s));
     const int ran = launchDeltaConvTC(s, p, x, mask, w, packed, y, outMask, writeZeros, allowTF32, mmaPartial, acc);
     if (ran != 0) return allowTF32 ? ran : DC_RAN_CUDA_CORES;
   }

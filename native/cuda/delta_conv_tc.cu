@@ -641,7 +641,6 @@ bool launchMma(cudaStream_t s, const DeltaConvParams& p, const float* x, const u
       packed ? (nb == 64 ? mmaPick<64, true>(pointwise, three, ck) : mmaPick<32, true>(pointwise, three, ck))
              : (nb == 64 ? mmaPick<64, false>(pointwise, three, ck) : mmaPick<32, false>(pointwise, three, ck));
   dim3 grid((unsigned)tiles, (unsigned)((p.co + nb - 1) / nb), (unsigned)p.n);
-  if (acc.scratch != nullptr) TD_CUDA("deltaConvMMA", cudaMemsetAsync(acc.scratch, 0, sizeof(int), s));
   k<<<grid, kMThreads, smem, s>>>(p, fh, fw, (int)inFloats, (int)stageFloats, (int)headBytes, x, mask,
                                   packed ? packed : w, y, outMask, writeZeros, mmaRound(), acc);
   TD_LAUNCHED("deltaConvMMA");
@@ -684,7 +683,6 @@ int launchDeltaConvTC(cudaStream_t s, const DeltaConvParams& p, const float* x, 
   const TcKernel k = tf32 ? (two ? pick<true, 2>(p, t.ck) : pick<true, 1>(p, t.ck))
                           : (two ? pick<false, 2>(p, t.ck) : pick<false, 1>(p, t.ck));
   dim3 grid((unsigned)tiles, (unsigned)((p.co + kNB - 1) / kNB), (unsigned)p.n);
-  if (acc.scratch != nullptr) TD_CUDA("deltaConvTC", cudaMemsetAsync(acc.scratch, 0, sizeof(int), s));
   k<<<grid, kThreads, t.smem, s>>>(p, t.fh, t.fw, t.ck, t.ckp, (int)t.inFloats, (int)t.wFloats, x, mask, w, y, outMask,
                                    writeZeros, acc);
   TD_LAUNCHED("deltaConvTC");

@@ -7,7 +7,7 @@ import {expect} from 'chai';
 
 import {cudaAvailability, setCudaOptions} from '../../src/backends/cuda/index';
 import type {CudaBackend} from '../../src/backends/cuda/backend';
-import {getMask, isDense, withMask} from '../../src/index';
+import {getMask, isDense, sparseAccumulate, withMask} from '../../src/index';
 import type {Activation} from '../../src/index';
 
 export const cuda = cudaAvailability();
@@ -192,6 +192,29 @@ export function expectBlockParity(
     (x, m, f, a, r) => {
       const [ownA, ownR] = ownState(a, r);
       return accumulatorOutputs(block(withMask(x, tf.greater(m, 0.5)) as tf.Tensor4D, f as tf.Tensor4D, ownA, ownR));
+    },
+    0,
+    0,
+  );
+}
+
+/**
+ * sparseAccumulate against 'cpu', bit for bit: a delta of multiples of 1/8 masked at `density`, state drawn at full
+ * precision; `inPlace`: the state is owned by the op and updated where it lies, else new state tensors.
+ */
+export function expectAccumulateParity(
+  context: string,
+  shape: number[],
+  density: number,
+  attrs: {threshold: number; activation: Activation; alpha: number},
+  inPlace: boolean,
+): Promise<void> {
+  return expectParity(
+    context,
+    [exactValues(shape, 8), flags(shape.slice(0, 3), density), rand(shape, -3, 3), rand(shape, -0.1, 0.1)],
+    (d, m, a, r) => {
+      const [ownA, ownR] = inPlace ? ownState(a, r) : [a, r];
+      return accumulatorOutputs(sparseAccumulate(ownA, ownR, withMask(d, tf.greater(m, 0.5)), {...attrs, inPlace}));
     },
     0,
     0,

@@ -8,22 +8,9 @@
  * and one, the 512-lane cap and past it, scalar rows), with pixel lists (lazy, in place) and without (eager zeros,
  * state not in place), batch > 1, densities from one pixel to dense, every activation.
  */
-import * as tf from '@tensorflow/tfjs-core';
-
-import {fusedDeltaDepthwiseConv2d, sparseAccumulate, withMask} from '../../../src/index';
+import {fusedDeltaDepthwiseConv2d} from '../../../src/index';
 import type {Activation} from '../../../src/index';
-import {
-  ACTIVATIONS,
-  accumulatorOutputs,
-  describeCuda,
-  exactValues,
-  expectBlockParity,
-  expectParity,
-  flags,
-  ownState,
-  rand,
-  withZeroWrites,
-} from '../../support/cuda';
+import {ACTIVATIONS, describeCuda, expectAccumulateParity, expectBlockParity, withZeroWrites} from '../../support/cuda';
 
 const ACTIVATIONS_ALL: Activation[] = ['linear', ...ACTIVATIONS];
 
@@ -49,27 +36,7 @@ describeCuda('cuda pixel groups of whole warps: bit-exact parity with the cpu re
         `${lazy ? 'lazy, in place' : 'eager, new state'}, ${activation} threshold ${threshold}`;
       it(name, () =>
         withZeroWrites(lazy ? 'lazy' : 'eager', () =>
-          expectParity(
-            name,
-            [
-              exactValues(c.shape, 8),
-              flags(c.shape.slice(0, 3), c.density),
-              rand(c.shape, -3, 3),
-              rand(c.shape, -0.1, 0.1),
-            ],
-            (d, m, a, r) => {
-              const [ownA, ownR] = lazy ? ownState(a, r) : [a, r];
-              const out = sparseAccumulate(ownA, ownR, withMask(d, tf.greater(m, 0.5)), {
-                threshold,
-                activation,
-                alpha: 0.1,
-                inPlace: lazy,
-              });
-              return accumulatorOutputs(out);
-            },
-            0,
-            0,
-          ),
+          expectAccumulateParity(name, c.shape, c.density, {threshold, activation, alpha: 0.1}, lazy),
         ),
       );
     }

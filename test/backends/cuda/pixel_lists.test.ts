@@ -25,6 +25,7 @@ import {
   cudaBackend,
   describeCuda,
   exactValues,
+  expectAccumulateParity,
   expectBlockParity,
   expectParity,
   flags,
@@ -71,27 +72,7 @@ describeCuda('cuda pixel lists: bit-exact parity with the cpu reference', () => 
     const name = `sparseAccumulate [${c.shape}] density ${c.density}, ${activation} threshold ${threshold}`;
     it(name, async () => {
       const launches = await listedLaunches(() =>
-        expectParity(
-          name,
-          [
-            exactValues(c.shape, 8),
-            flags(c.shape.slice(0, 3), c.density),
-            rand(c.shape, -3, 3),
-            rand(c.shape, -0.1, 0.1),
-          ],
-          (d, m, a, r) => {
-            const [ownA, ownR] = ownState(a, r);
-            const out = sparseAccumulate(ownA, ownR, withMask(d, tf.greater(m, 0.5)), {
-              threshold,
-              activation,
-              alpha: 0.1,
-              inPlace: true,
-            });
-            return accumulatorOutputs(out);
-          },
-          0,
-          0,
-        ),
+        expectAccumulateParity(name, c.shape, c.density, {threshold, activation, alpha: 0.1}, true),
       );
       expect(launches, 'launches over a pixel list').to.equal(1);
     });

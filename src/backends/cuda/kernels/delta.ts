@@ -348,6 +348,11 @@ function tiledBlocks(c: ConvCall): number {
   return n * Math.ceil(oh / 8) * Math.ceil(ow / 16) * Math.ceil(co / perBlock);
 }
 
+/** Whether a masked regular delta conv goes to cuDNN: too few tiles to fill the GPU (backend.denseBelowBlocks). */
+function smallGridOnCudnn(backend: CudaBackend, c: ConvCall): boolean {
+  return tiledBlocks(c) < backend.denseBelowBlocks && cudnnGeometry(c.info);
+}
+
 /**
  * Runs a delta convolution: masked output (lazy when allowed) without bias, dense output with one. `acc` (without
  * bias): the conv writes the list and output mask of the sparseAccumulate that follows too.
@@ -480,7 +485,7 @@ function deltaConv2d(backend: CudaBackend, inputs: {[k: string]: TensorInfo}, at
   const {info} = c;
   if ((bias != null || maskOf(x) == null) && cudnnGeometry(info) && sizeOf(x.shape) > 0)
     return denseDeltaConv2d(backend, inputs, attrs, c);
-  if (tiledBlocks(c) < backend.denseBelowBlocks && cudnnGeometry(info) && sizeOf(x.shape) > 0) {
+  if (smallGridOnCudnn(backend, c) && sizeOf(x.shape) > 0) {
     return cudnnDeltaConv(backend, c, () => denseConvKernel(backend, 'Conv2D', {x, filter}, attrs));
   }
   return runDeltaConv(backend, c);
@@ -774,7 +779,7 @@ function listedDeltaConvAccumulate(
     backend.isHalf(a) === half &&
     backend.isHalf(r) === half &&
     backend.lazyFor(c.outShape) &&
-    !(tiledBlocks(c) < backend.denseBelowBlocks && cudnnGeometry(c.info));
+    !smallGridOnCudnn(backend, c);
   if (!applies) return null;
   const {threshold, activation, alpha, inPlace, statePrecision} = attrs;
   const scratch = backend.makeOutput([1 + pixels], 'int32');
