@@ -33,6 +33,8 @@ export type {Activation, PadSpec2D, DimRoundingMode} from './ops/validation';
 export * as kernelNames from './ops/kernel_names';
 export {activeFraction, getMask, isDense, withMask} from './ops/mask';
 export {pointwiseConvsAsMatMul} from './kernels/tensorflow/PointwiseConv';
+export {transposedConvsByPhases} from './kernels/tensorflow/TransposedConv';
+export {loadTfjsNode, wrapTfjsNodeKernels} from './kernels/tensorflow/tfjs_node_kernels';
 
 registerCpuKernels();
 registerTensorflowKernels(); // harmless without tfjs-node: kernels of an absent backend are never looked up

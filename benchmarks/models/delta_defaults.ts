@@ -25,6 +25,7 @@ import type * as tfl from '@tensorflow/tfjs-layers';
 import {getDeltaStats, toDelta} from '../../src/index';
 import {loadNsfwMobileNetV2, loadPoseNet, posenetUnavailable, relativeError} from '../../data/models';
 import {videoUnavailable, VTEST, vtestFrame} from '../../data/vtest';
+import {loadTfjsNode} from '../../src/kernels/tensorflow/tfjs_node_kernels';
 
 interface Args {
   frames: number;
@@ -192,8 +193,7 @@ async function main(): Promise<void> {
   const video = videoUnavailable();
   if (video != null) throw new Error(video);
   if (args.backend != null) {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    if (args.backend === 'tensorflow') require('@tensorflow/tfjs-node');
+    if (args.backend === 'tensorflow') loadTfjsNode();
     await tf.setBackend(args.backend);
   } else {
     await tf.setBackend('cpu');

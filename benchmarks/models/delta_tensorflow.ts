@@ -38,6 +38,7 @@ import {posenetJsonPath} from '../../src/io/cache';
 import {PACKAGE_ROOT} from '../../src/io/package_root';
 import {vtestFrame} from '../../data/vtest';
 import {arg} from '../bench_util';
+import {loadTfjsNode} from '../../src/kernels/tensorflow/tfjs_node_kernels';
 
 const [H, W] = [288, 384];
 const CALIBRATION_FRAMES = 8;
@@ -265,8 +266,7 @@ function profile(dense: tfl.LayersModel, frames: tf.Tensor4D[], warmup: number, 
 }
 
 async function main() {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  require('@tensorflow/tfjs-node');
+  loadTfjsNode();
   await tf.setBackend('tensorflow');
   const loadAverageAtStart = os.loadavg();
   const count = Number(arg('frames', '60'));

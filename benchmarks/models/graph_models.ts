@@ -29,6 +29,7 @@ import {
 } from '../../data/graph_models';
 import {frameTensor, vtestRgb} from '../../data/vtest';
 import {arg, median} from '../bench_util';
+import {loadTfjsNode} from '../../src/kernels/tensorflow/tfjs_node_kernels';
 
 const asList = (out: tf.Tensor | tf.Tensor[]): tf.Tensor[] => (Array.isArray(out) ? out : [out]);
 
@@ -134,8 +135,7 @@ async function main() {
   const cpuFrames = Number(arg('cpu-frames', '6'));
   const backends = ['cpu'];
   try {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    require('@tensorflow/tfjs-node');
+    loadTfjsNode();
     backends.push('tensorflow');
   } catch (e) {
     console.log(

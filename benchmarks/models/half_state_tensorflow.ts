@@ -31,6 +31,7 @@ import {roundToHalf} from '../../src/kernels/half';
 import {SparseAccumulate, SparseAccumulateAttrs} from '../../src/ops/kernel_names';
 import {runModelOnVideo} from '../../src/pipeline/run_model';
 import {arg, runMain, writeResults} from '../bench_util';
+import {loadTfjsNode} from '../../src/kernels/tensorflow/tfjs_node_kernels';
 
 type Way =
   | 'float32'
@@ -104,8 +105,7 @@ function storeAs(way: Way): () => void {
 }
 
 async function main() {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  require('@tensorflow/tfjs-node');
+  loadTfjsNode();
   await tf.setBackend('tensorflow');
   const frames = Number(arg('frames', '200'));
   const video = arg('video', process.env.TFJS_DELTA_VTEST ?? '/usr/share/doc/opencv-doc/examples/data/vtest.avi');

@@ -20,6 +20,7 @@ import * as path from 'path';
 import {getDeltaStats, toDelta} from '../../src/index';
 import {loadNsfwMobileNetV2, relativeError} from '../../data/models';
 import {videoUnavailable, VTEST, vtestFrame} from '../../data/vtest';
+import {loadTfjsNode} from '../../src/kernels/tensorflow/tfjs_node_kernels';
 
 interface Args {
   frames: number;
@@ -57,7 +58,7 @@ function parseArgs(argv: string[]): Args {
 async function chooseBackend(wanted: string | null): Promise<string> {
   if (wanted !== 'cpu') {
     try {
-      require('@tensorflow/tfjs-node'); // eslint-disable-line @typescript-eslint/no-require-imports
+      loadTfjsNode();
     } catch (e) {
       if (wanted === 'tensorflow') throw e;
     }

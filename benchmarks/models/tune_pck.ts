@@ -21,7 +21,7 @@ import type * as tfl from '@tensorflow/tfjs-layers';
 import '../../src/index';
 import {getDeltaStats, toDelta} from '../../src/delta/to_delta';
 import {getThresholds, tuneThresholds} from '../../src/delta/thresholds';
-import {pointwiseConvsAsMatMul} from '../../src/kernels/tensorflow/PointwiseConv';
+import {loadTfjsNode} from '../../src/kernels/tensorflow/tfjs_node_kernels';
 import type {ThresholdMap} from '../../src/delta/thresholds';
 import {posenet} from '../../src/models/posenet';
 import {posenetJsonPath} from '../../src/io/cache';
@@ -45,8 +45,7 @@ interface Setting {
 async function main(): Promise<void> {
   const backend = arg('backend', 'tensorflow');
   if (backend === 'tensorflow') {
-    require('@tensorflow/tfjs-node'); // eslint-disable-line @typescript-eslint/no-require-imports
-    pointwiseConvsAsMatMul();
+    loadTfjsNode();
   }
   await tf.setBackend(backend);
   const [H, W] = arg('size', '289x385').split('x').map(Number);

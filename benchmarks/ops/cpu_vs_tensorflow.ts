@@ -26,6 +26,7 @@ import {
 } from '../../src/index';
 import {PACKAGE_ROOT} from '../../src/io/package_root';
 import {median} from '../bench_util';
+import {loadTfjsNode} from '../../src/kernels/tensorflow/tfjs_node_kernels';
 
 type Backend = 'cpu' | 'tensorflow';
 const RUNS: Record<Backend, {warmup: number; runs: number}> = {
@@ -213,8 +214,7 @@ function main(): void {
   let tfVersion: string | null = null;
   try {
     process.env.TF_CPP_MIN_LOG_LEVEL ??= '2';
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    require('@tensorflow/tfjs-node');
+    loadTfjsNode();
     tfVersion = (tf.findBackend('tensorflow') as unknown as {binding: {TF_Version: string}}).binding.TF_Version;
   } catch (e) {
     console.error(

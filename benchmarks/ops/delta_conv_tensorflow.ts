@@ -20,6 +20,7 @@ import {
   tileSideFor,
 } from '../../src/kernels/tensorflow/delta_conv_impl';
 import {arg, crossover, median, runMain, timeOnce, writeResults} from '../bench_util';
+import {loadTfjsNode} from '../../src/kernels/tensorflow/tfjs_node_kernels';
 
 interface Shape {
   name: string;
@@ -58,8 +59,7 @@ function blockDelta(sh: Shape, block: number, share: number, seed: number): tf.T
 }
 
 async function main() {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  require('@tensorflow/tfjs-node');
+  loadTfjsNode();
   await tf.setBackend('tensorflow');
   const runs = Number(arg('runs', '15'));
   const rows: unknown[] = [];

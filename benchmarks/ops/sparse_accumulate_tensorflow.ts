@@ -15,6 +15,7 @@ import * as os from 'os';
 import {sparseAccumulate, withMask} from '../../src/index';
 import {pixelCrossoverFor, setTensorflowSparseAccumulateRoute} from '../../src/kernels/tensorflow/SparseAccumulate';
 import {arg, crossover, median, runMain, timeOnce, writeResults} from '../bench_util';
+import {loadTfjsNode} from '../../src/kernels/tensorflow/tfjs_node_kernels';
 
 const SHAPES: Array<[number, number, number]> = [
   [144, 192, 24],
@@ -41,8 +42,7 @@ function blockDelta([h, w, c]: [number, number, number], share: number, seed: nu
 }
 
 async function main() {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  require('@tensorflow/tfjs-node');
+  loadTfjsNode();
   await tf.setBackend('tensorflow');
   const runs = Number(arg('runs', '15'));
   const rows: unknown[] = [];

@@ -3,15 +3,13 @@ import '@tensorflow/tfjs-backend-cpu';
 
 import * as tf from '@tensorflow/tfjs-core';
 
-import {pointwiseConvsAsMatMul} from '../kernels/tensorflow/PointwiseConv';
+import {loadTfjsNode} from '../kernels/tensorflow/tfjs_node_kernels';
 
 export type BackendChoice = 'auto' | 'cuda' | 'tensorflow' | 'cpu';
 
 function tryTensorflow(): string | null {
   try {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    require('@tensorflow/tfjs-node');
-    pointwiseConvsAsMatMul();
+    loadTfjsNode();
     return null;
   } catch (e) {
     return `@tensorflow/tfjs-node not loadable (${(e as Error).message.split('\n')[0]})`;

@@ -5,8 +5,11 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 
+import {expect} from 'chai';
+
 import {envFlag, envString} from '../../src/io/env';
-import {pointwiseConvsAsMatMul} from '../../src/kernels/tensorflow/PointwiseConv';
+import {loadTfjsNode} from '../../src/kernels/tensorflow/tfjs_node_kernels';
+import {maxDifference} from './util';
 
 export interface BackendStatus {
   name: string;
@@ -18,9 +21,7 @@ const statuses: BackendStatus[] = [{name: 'cpu', available: true}];
 
 function loadTensorflow(): BackendStatus {
   try {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    require('@tensorflow/tfjs-node');
-    pointwiseConvsAsMatMul();
+    loadTfjsNode();
     if (tf.findBackend('tensorflow') == null) {
       return {name: 'tensorflow', available: false, reason: '@tensorflow/tfjs-node loaded but registered no backend'};
     }
@@ -145,4 +146,19 @@ export function describeEachBackend(title: string, fn: (backend: string) => void
       fn(status.name);
     });
   }
+}
+
+/** `make` on 'cpu' and on 'tensorflow' with the same values; the largest |difference| / max |cpu|. */
+export async function againstCpu(make: () => tf.Tensor): Promise<number> {
+  await tf.setBackend('cpu');
+  const want = make();
+  const wantValues = want.dataSync();
+  want.dispose();
+  await tf.setBackend('tensorflow');
+  const got = make();
+  const gotValues = got.dataSync();
+  got.dispose();
+  expect(gotValues.length).to.equal(wantValues.length);
+  const {diff, scale} = maxDifference([[gotValues, wantValues]]);
+  return diff / Math.max(scale, 1e-6);
 }

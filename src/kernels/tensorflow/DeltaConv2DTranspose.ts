@@ -28,16 +28,13 @@ export const deltaConv2DTransposeConfig: KernelConfig = {
     const [B, XH, XW] = x.shape;
     const [KH, KW] = filter.shape;
     const s: [number, number] = [info.strideHeight, info.strideWidth];
-    const fullH = (XH - 1) * s[0] + KH;
-    const fullW = (XW - 1) * s[1] + KW;
     const begin = [0, info.padInfo.top, info.padInfo.left, 0];
     const ops = new TfOps(backend as NodeBackend);
     return tf.tidy(() => {
-      const full = ops.conv2dTransposeValid(x, filter, [B, fullH, fullW, outputShape[3]], s);
+      const full = ops.conv2dTransposeValid(x, filter, s);
       const y = ops.window(full, begin, outputShape);
       if (bias != null) return ops.biasAdd(y, bias);
-      // Reach of the active pixels without a one-channel Conv2DBackpropInput (TF 2.21's oneDNN kernel drops taps
-      // when both channel counts are 1, seen on AVX-512 CPUs): the mask with (stride - 1) zeros between pixels,
+      // Reach of the active pixels without a one-channel convolution: the mask with (stride - 1) zeros between pixels,
       // then a KHxKW max over each full-output window (pads KH-1 / KW-1: every window holds an in-bounds cell).
       const mask = ops.floatMask(x);
       const spread =

@@ -13,7 +13,7 @@ import {deltaConv2DTransposeConfig} from './DeltaConv2DTranspose';
 import {deltaDepthwiseConv2DConfig} from './DeltaDepthwiseConv2D';
 import {deltaMaxPoolConfig} from './DeltaMaxPool';
 import {deltaSparsifyConfig} from './DeltaSparsify';
-import {pointwiseConvsAsMatMul} from './PointwiseConv';
+import {wrapTfjsNodeKernels} from './tfjs_node_kernels';
 import {sparseAccumulateConfig} from './SparseAccumulate';
 
 export const tensorflowKernelConfigs: KernelConfig[] = [
@@ -29,5 +29,5 @@ export const tensorflowKernelConfigs: KernelConfig[] = [
 
 export function registerTensorflowKernels(): void {
   registerKernelConfigs(tensorflowKernelConfigs);
-  pointwiseConvsAsMatMul(); // when tfjs-node is already loaded; else its loader calls it (cli/backend.ts)
+  wrapTfjsNodeKernels(); // when tfjs-node is already loaded; else its loader calls it (cli/backend.ts)
 }

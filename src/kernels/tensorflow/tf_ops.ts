@@ -15,6 +15,7 @@ import type {DataType, KernelBackend, Tensor, TensorInfo} from '@tensorflow/tfjs
 import {attachMask, maskOf, maskShapeOf} from '../../ops/mask';
 import {tensorOf} from '../composite/composite_util';
 import {pointwiseProduct} from './PointwiseConv';
+import {transposedConvValid} from './TransposedConv';
 import type {Activation} from '../../ops/validation';
 
 export interface TfAttr {
@@ -252,20 +253,12 @@ export class TfOps {
   depthwiseConv2d(x: TensorInfo, filter: TensorInfo, g: ConvGeometry): Tensor {
     return this.run('DepthwiseConv2dNative', this.conv2dAttrs(g), [x, filter]);
   }
-  /** The 'valid' transposed convolution of dy to `inputShape` = (in - 1) * stride + k. */
-  conv2dTransposeValid(dy: TensorInfo, filter: TensorInfo, inputShape: number[], strides: [number, number]): Tensor {
-    return this.run(
-      'Conv2DBackpropInput',
-      [
-        this.type('T', 'float32'),
-        this.ints('strides', [1, ...strides, 1]),
-        this.str('padding', 'VALID'),
-        this.str('data_format', 'NHWC'),
-        this.ints('dilations', [1, 1, 1, 1]),
-        this.bool('use_cudnn_on_gpu', true),
-      ],
-      [this.int32(inputShape), filter, dy],
-    );
+  /**
+   * The 'valid' transposed convolution of dy: (in - 1) * stride + k per spatial dimension, by phases (TransposedConv.ts:
+   * TF's own kernel is wrong on some CPUs).
+   */
+  conv2dTransposeValid(dy: TensorInfo, filter: TensorInfo, strides: [number, number]): Tensor {
+    return transposedConvValid(tensorOf(dy), tensorOf(filter), strides);
   }
   /**
    * Max pooling over in-bounds cells only (TF ignores explicit padding cells). TF refuses an
@@ -303,19 +296,8 @@ export class TfOps {
       [x, filter],
     );
   }
-  conv3dTransposeValid(dy: TensorInfo, filter: TensorInfo, inputShape: number[], strides: number[]): Tensor {
-    return this.run(
-      'Conv3DBackpropInputV2',
-      [
-        this.type('T', 'float32'),
-        this.ints('strides', [1, ...strides, 1]),
-        this.str('padding', 'VALID'),
-        this.str('data_format', 'NDHWC'),
-        this.ints('dilations', [1, 1, 1, 1, 1]),
-        this.type('Tshape', 'int32'),
-      ],
-      [this.int32(inputShape), filter, dy],
-    );
+  conv3dTransposeValid(dy: TensorInfo, filter: TensorInfo, strides: number[]): Tensor {
+    return transposedConvValid(tensorOf(dy), tensorOf(filter), strides);
   }
   /** x + bias over the last dimension. */
   biasAdd(x: TensorInfo, bias: TensorInfo): Tensor {

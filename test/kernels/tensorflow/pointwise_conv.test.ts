@@ -12,23 +12,8 @@ import {expect} from 'chai';
 
 import {pointwiseConvsAsMatMul, toDelta} from '../../../src/index';
 import {randomizeWeights, relativeError} from '../../../data/models';
-import {describeIfBackend} from '../../support/backends';
-import {freshSeed, maxDifference} from '../../support/util';
-
-/** `make` on 'cpu' and on 'tensorflow' with the same values; the largest |difference| / max |cpu|. */
-async function againstCpu(make: () => tf.Tensor): Promise<number> {
-  await tf.setBackend('cpu');
-  const want = make();
-  const wantValues = want.dataSync();
-  want.dispose();
-  await tf.setBackend('tensorflow');
-  const got = make();
-  const gotValues = got.dataSync();
-  got.dispose();
-  expect(gotValues.length).to.equal(wantValues.length);
-  const {diff, scale} = maxDifference([[gotValues, wantValues]]);
-  return diff / Math.max(scale, 1e-6);
-}
+import {againstCpu, describeIfBackend} from '../../support/backends';
+import {freshSeed} from '../../support/util';
 
 describeIfBackend('tensorflow', "1x1 convolutions on 'tensorflow' as MatMul", () => {
   before(async () => {
