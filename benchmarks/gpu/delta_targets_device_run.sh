@@ -16,7 +16,11 @@
 #            .scratch/base/tfjs_delta_cuda.node.xz) loaded through TFJS_DELTA_CUDA_ADDON: a native change's A/B;
 #   route    no cuDNN route for small grids (TFJS_DELTA_CUDA_DENSE_BELOW_BLOCKS=0) against the default: the 'cuda' and
 #            video suites with it, MobileNetV2 at batch 1, 8 and 32 and PoseNet at batch 8 with and without it;
-#   ncu      the folded dense and the delta stream at 576x768 batch 8 under Nsight Compute, every kernel of 10 steps;
+#   ncu      the folded dense and the delta stream at 576x768 batch 8 (NCU_BATCHES="8 1": each) under Nsight Compute,
+#            every kernel of 10 steps;
+#   knobs    batch 8 and 1, the defaults against pixel lists only above 4096 / 32768 pixels
+#            (TFJS_DELTA_CUDA_PIXEL_LISTS_ABOVE) and, at batch 8, lazy zeros only above 2^22 / 2^23 elements
+#            (TFJS_DELTA_CUDA_LAZY_ZEROS_ABOVE);
 #   detail   the per-pixel kernels (sparseAccumulate, the fused depthwise block) of one delta step under Nsight
 #            Compute's throughput, occupancy and warp-state sections.
 # Each run times our compiled dense model, folded and not, in the same process as the delta one. Carry .device, dist,
@@ -116,12 +120,30 @@ if want detail; then
     > "$out/ncu_detail_mobilenet_v2_576x768_batch8_$tag.txt" && head -42 "$out/ncu_detail_mobilenet_v2_576x768_batch8_$tag.txt"
 fi
 if want ncu; then
-  for variant in folded delta; do
-    step "ncu_mobilenet_v2_$variant" 200 "$ncu" --profile-from-start off --graph-profiling node --clock-control none \
-      --metrics gpu__time_duration.sum --csv --print-units base "${run[@]}" --sizes 576x768 --batch 8 --offset 37 \
-      --frames 19 --stats-frames 1 --ncu-steps 10 --ncu-variant "$variant" --out /tmp/ncu.json
-    python3 benchmarks/gpu/ncu_kernels.py "$out/ncu_mobilenet_v2_$variant.log" 10 --in-order \
-      > "$out/ncu_kernels_mobilenet_v2_576x768_batch8_${variant}_$tag.txt" &&
-      head -16 "$out/ncu_kernels_mobilenet_v2_576x768_batch8_${variant}_$tag.txt"
+  for batch in ${NCU_BATCHES:-8}; do
+    for variant in folded delta; do
+      name="ncu_kernels_mobilenet_v2_576x768_batch${batch}_${variant}_$tag"
+      step "ncu_mobilenet_v2_${variant}_batch$batch" 200 "$ncu" --profile-from-start off --graph-profiling node \
+        --clock-control none --metrics gpu__time_duration.sum --csv --print-units base "${run[@]}" --sizes 576x768 \
+        --batch "$batch" --offset $((batch == 1 ? 0 : 37)) --frames 19 --stats-frames 1 --ncu-steps 10 \
+        --ncu-variant "$variant" --out /tmp/ncu.json
+      python3 benchmarks/gpu/ncu_kernels.py "$out/ncu_mobilenet_v2_${variant}_batch$batch.log" 10 --in-order \
+        > "$out/$name.txt" && head -16 "$out/$name.txt"
+    done
+  done
+fi
+if want knobs; then
+  for batch in 8 1; do
+    offset=$((batch == 1 ? 0 : 37))
+    mobilenet "576x768_batch${batch}" 576x768 "$batch" "$offset"
+    for above in 4096 32768; do
+      mobilenet "576x768_batch${batch}_lists_above$above" 576x768 "$batch" "$offset" \
+        TFJS_DELTA_CUDA_PIXEL_LISTS_ABOVE=$above
+    done
+    for above in $((batch == 1 ? 0 : 4194304)) $((batch == 1 ? 0 : 8388608)); do
+      ((above > 0)) || continue
+      mobilenet "576x768_batch${batch}_lazy_above$above" 576x768 "$batch" "$offset" \
+        TFJS_DELTA_CUDA_LAZY_ZEROS_ABOVE=$above
+    done
   done
 fi

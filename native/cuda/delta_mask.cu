@@ -84,11 +84,13 @@ __global__ void clipKernel(const float* __restrict__ x, float* __restrict__ y, i
   }
 }
 
-// One thread per element, channels innermost: a warp reads consecutive channels of few pixels.
-template <typename I>
-__global__ void zeroInactiveKernel(float* __restrict__ x, const uint8_t* __restrict__ mask, I n, I channels) {
+// One thread per element (V = float) or per 4 channels (V = float4, channels % 4 == 0, x 16-byte aligned), channels
+// innermost: a warp covers consecutive channels of few pixels. The vector form has a quarter of the threads, index
+// divisions and stores; the scalar one took 10-23 us at MobileNetV2's 18x24 to 36x48 grids at batch 8.
+template <typename V, typename I>
+__global__ void zeroInactiveKernel(V* __restrict__ x, const uint8_t* __restrict__ mask, I n, I perPixel) {
   for (I i = blockIdx.x * (I)blockDim.x + threadIdx.x; i < n; i += (I)gridDim.x * blockDim.x)
-    if (!mask[i / channels]) x[i] = 0.f;
+    if (!mask[i / perPixel]) x[i] = V{};
 }
 
 // One thread that keeps the stream busy for `ns` nanoseconds (benchmarks: lets the host queue work ahead of the
@@ -178,8 +180,14 @@ void launchClip(cudaStream_t s, const float* x, float* y, int64_t n, float lo, f
 void launchZeroInactive(cudaStream_t s, float* x, const uint8_t* mask, int64_t pixels, int64_t channels) {
   const int64_t n = pixels * channels;
   if (n == 0) return;
-  TD_INDEX_DISPATCH(n < kIndex32Limit,
-                    zeroInactiveKernel<I><<<blocksFor(n), kThreads, 0, s>>>(x, mask, (I)n, (I)channels));
+  if (channels % 4 == 0 && reinterpret_cast<uintptr_t>(x) % 16 == 0) {
+    const int64_t n4 = n / 4;
+    TD_INDEX_DISPATCH(n4 < kIndex32Limit, zeroInactiveKernel<float4, I><<<blocksFor(n4), kThreads, 0, s>>>(
+                                              reinterpret_cast<float4*>(x), mask, (I)n4, (I)(channels / 4)));
+  } else {
+    TD_INDEX_DISPATCH(n < kIndex32Limit,
+                      zeroInactiveKernel<float, I><<<blocksFor(n), kThreads, 0, s>>>(x, mask, (I)n, (I)channels));
+  }
   TD_LAUNCHED("zeroInactive");
 }
 
