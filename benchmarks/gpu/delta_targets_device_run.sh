@@ -18,9 +18,7 @@
 #            video suites with it, MobileNetV2 at batch 1, 8 and 32 and PoseNet at batch 8 with and without it;
 #   ncu      the folded dense and the delta stream at 576x768 batch 8 (NCU_BATCHES="8 1": each) under Nsight Compute,
 #            every kernel of 10 steps;
-#   knobs    batch 8 and 1, the defaults against pixel lists only above 4096 / 32768 pixels
-#            (TFJS_DELTA_CUDA_PIXEL_LISTS_ABOVE) and, at batch 8, lazy zeros only above 2^22 / 2^23 elements
-#            (TFJS_DELTA_CUDA_LAZY_ZEROS_ABOVE);
+#   knobs    batch 8 with lazy zeros only above 2^22 / 2^23 elements (TFJS_DELTA_CUDA_LAZY_ZEROS_ABOVE);
 #   detail   the per-pixel kernels (sparseAccumulate, the fused depthwise block) of one delta step under Nsight
 #            Compute's throughput, occupancy and warp-state sections.
 # Each run times our compiled dense model, folded and not, in the same process as the delta one. Carry .device, dist,
@@ -133,17 +131,7 @@ if want ncu; then
   done
 fi
 if want knobs; then
-  for batch in 8 1; do
-    offset=$((batch == 1 ? 0 : 37))
-    mobilenet "576x768_batch${batch}" 576x768 "$batch" "$offset"
-    for above in 4096 32768; do
-      mobilenet "576x768_batch${batch}_lists_above$above" 576x768 "$batch" "$offset" \
-        TFJS_DELTA_CUDA_PIXEL_LISTS_ABOVE=$above
-    done
-    for above in $((batch == 1 ? 0 : 4194304)) $((batch == 1 ? 0 : 8388608)); do
-      ((above > 0)) || continue
-      mobilenet "576x768_batch${batch}_lazy_above$above" 576x768 "$batch" "$offset" \
-        TFJS_DELTA_CUDA_LAZY_ZEROS_ABOVE=$above
-    done
+  for above in 4194304 8388608; do
+    mobilenet "576x768_batch8_lazy_above$above" 576x768 8 37 TFJS_DELTA_CUDA_LAZY_ZEROS_ABOVE=$above
   done
 fi

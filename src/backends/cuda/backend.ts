@@ -122,12 +122,6 @@ export class CudaBackend extends KernelBackend {
    */
   pixelLists = envFlag('TFJS_DELTA_CUDA_PIXEL_LISTS', true);
   /**
-   * Pixel lists only for grids of more than this many pixels (0: every grid). On small grids the list pass is a
-   * launch's latency (4-5 us at MobileNetV2's 18x24 and 36x48 grids at batch 8) that a pass over every pixel may not
-   * cost. TFJS_DELTA_CUDA_PIXEL_LISTS_ABOVE sets it.
-   */
-  pixelListsAbove = envIndex('TFJS_DELTA_CUDA_PIXEL_LISTS_ABOVE') ?? 0;
-  /**
    * Regular delta convs whose output channels are a multiple of 4 but not of 32 (MobileNetV2's 16, 24 and 144,
    * PoseNet's 48) on the mma kernel too, its last channel block part empty, instead of the slower WMMA kernel. On by
    * default: MobileNetV2 576x768 batch 8 on an H100 runs 3.5% faster (native/cuda/NOTES.md);

@@ -138,7 +138,7 @@ function sparseAccumulate(
   const m = inputMask(backend, d);
   const list = ready
     ? backend.ptr(ready.scratch)
-    : pixelListScratch(backend, pixels, 1 + pixels, lazy && inPlace && m.ptr !== 0, temps);
+    : pixelListScratch(backend, 1 + pixels, lazy && inPlace && m.ptr !== 0, temps);
   try {
     const stateIn = (t: TensorInfo) => (half ? backend.halfPtr(t, temps) : backend.floatPtr(t, temps));
     const outD = backend.makeOutput(shape, 'float32');
@@ -617,7 +617,7 @@ function fusedDeltaDepthwiseConv2d(
         ...outs,
         ...accumulatorArgs(attrs, lazy),
         halfState: attrs.statePrecision === 'fp16',
-        scratch: pixelListScratch(backend, outPixels, 1 + 2 * outPixels, lazy && m.ptr !== 0, temps),
+        scratch: pixelListScratch(backend, 1 + 2 * outPixels, lazy && m.ptr !== 0, temps),
       });
       if (listed) deltaConvStats.pixelLists++;
     } finally {
@@ -627,18 +627,12 @@ function fusedDeltaDepthwiseConv2d(
 }
 
 /**
- * Scratch of `ints` int32s for a pixel list over `pixels` (native/cuda/pixel_list.cuh: a count, the listed pixels, a
- * payload each) where the list `applies`, backend.pixelLists is on and the grid passes backend.pixelListsAbove, pushed
- * onto `temps` (the caller disposes them after the launch); 0 otherwise. A list needs 32-bit pixel indices.
+ * Scratch of `ints` int32s for a pixel list (native/cuda/pixel_list.cuh: a count, the listed pixels, a payload each)
+ * where the list `applies` and backend.pixelLists is on, pushed onto `temps` (the caller disposes them after the
+ * launch); 0 otherwise. A list needs 32-bit pixel indices.
  */
-function pixelListScratch(
-  backend: CudaBackend,
-  pixels: number,
-  ints: number,
-  applies: boolean,
-  temps: TensorInfo[],
-): Ptr {
-  if (!backend.pixelLists || !applies || pixels <= backend.pixelListsAbove || ints >= 2 ** 31) return 0;
+function pixelListScratch(backend: CudaBackend, ints: number, applies: boolean, temps: TensorInfo[]): Ptr {
+  if (!backend.pixelLists || !applies || ints >= 2 ** 31) return 0;
   const scratch = backend.makeOutput([ints], 'int32');
   temps.push(scratch);
   return backend.ptr(scratch);
