@@ -18,6 +18,8 @@
 #            video suites with it, MobileNetV2 at batch 1, 8 and 32 and PoseNet at batch 8 with and without it;
 #   ncu      the folded dense and the delta stream at 576x768 batch 8 (NCU_BATCHES="8 1": each) under Nsight Compute,
 #            every kernel of 10 steps;
+#   ab       batch 8, 1 and 32 with the defaults and with one variable set (AB, named AB_NAME in the results; default
+#            TFJS_DELTA_CUDA_PDL=0, pdl0: without programmatic dependent launch);
 #   knobs    batch 8 with lazy zeros only above 2^22 / 2^23 elements (TFJS_DELTA_CUDA_LAZY_ZEROS_ABOVE);
 #   detail   the per-pixel kernels (sparseAccumulate, the fused depthwise block) of one delta step under Nsight
 #            Compute's throughput, occupancy and warp-state sections.
@@ -128,6 +130,15 @@ if want ncu; then
       python3 benchmarks/gpu/ncu_kernels.py "$out/ncu_mobilenet_v2_${variant}_batch$batch.log" 10 --in-order \
         > "$out/$name.txt" && head -16 "$out/$name.txt"
     done
+  done
+fi
+if want ab; then
+  ab=${AB:-TFJS_DELTA_CUDA_PDL=0}
+  ab_name=${AB_NAME:-pdl0}
+  for batch in 8 1 32; do
+    offset=$((batch == 1 ? 0 : batch == 8 ? 37 : 10))
+    mobilenet "576x768_batch${batch}" 576x768 "$batch" "$offset"
+    mobilenet "576x768_batch${batch}_$ab_name" 576x768 "$batch" "$offset" "$ab"
   done
 fi
 if want knobs; then

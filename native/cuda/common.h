@@ -27,6 +27,10 @@ int64_t envInt(const char* name, int64_t whenUnset, int64_t min, int64_t max);
 // The device's multiprocessors.
 int multiProcessors();
 
+// Whether kernel launches carry programmatic dependent launch (launch.cuh): TFJS_DELTA_CUDA_PDL (default on) on a
+// device of compute capability 9.0 or later.
+bool dependentLaunches();
+
 #define TD_CUDA(where, call)                                                                                           \
   do {                                                                                                                 \
     cudaError_t td_e_ = (call);                                                                                        \

@@ -44,6 +44,11 @@ int64_t envInt(const char* name, int64_t whenUnset, int64_t min, int64_t max) {
 
 int multiProcessors() { return ctx().props.multiProcessorCount; }
 
+bool dependentLaunches() {
+  static const bool on = envFlag("TFJS_DELTA_CUDA_PDL", true) && ctx().props.major >= 9;
+  return on;
+}
+
 namespace {
 std::unique_ptr<Context> g_ctx;
 constexpr size_t kSmallRound = 512, kLargeRound = 1 << 20, kSmallLimit = 1 << 20;

@@ -5,6 +5,7 @@
 #include "common.h"
 #include "broadcast.cuh"
 #include "storage.cuh"
+#include "launch.cuh"
 
 namespace tfjs_delta {
 namespace {
@@ -19,6 +20,7 @@ int64_t sizeOf(const Dims& d) {
 
 template <typename T, typename I>
 __global__ void stridedCopyKernel(const T* __restrict__ src, Dims sd, T* __restrict__ dst, Dims dd, I n) {
+  dependentLaunchPrologue();
   for (I i = blockIdx.x * (I)blockDim.x + threadIdx.x; i < n; i += (I)gridDim.x * blockDim.x) {
     I is, id;
     stridedOffsets(i, sd, sd, dd, is, id);
@@ -29,6 +31,7 @@ __global__ void stridedCopyKernel(const T* __restrict__ src, Dims sd, T* __restr
 template <typename T, typename I>
 __global__ void padKernel(const T* __restrict__ x, Dims in, T* __restrict__ y, Dims out, Dims before, int mode, T value,
                           I n) {
+  dependentLaunchPrologue();
   for (I i = blockIdx.x * (I)blockDim.x + threadIdx.x; i < n; i += (I)gridDim.x * blockDim.x) {
     I rem = i;
     int64_t ix = 0;
@@ -56,6 +59,7 @@ __global__ void padKernel(const T* __restrict__ x, Dims in, T* __restrict__ y, D
 __global__ void resizeKernel(bool bilinear, const float* __restrict__ x, float* __restrict__ y, int64_t n, int64_t h,
                              int64_t w, int64_t c, int64_t oh, int64_t ow, double rowRatio, double colRatio,
                              bool alignCorners, bool halfPixel) {
+  dependentLaunchPrologue();
   const int64_t total = n * oh * ow * c;
   for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < total; i += (int64_t)gridDim.x * blockDim.x) {
     int64_t ch = i % c, rem = i / c;
@@ -118,8 +122,8 @@ void stridedCopyAs(cudaStream_t s, const void* src, int64_t srcOffset, const Dim
     maxD += (dd.shape[k] - 1) * dd.stride[k];
   }
   const bool fits = n < kIndex32Limit && maxS < kIndex32Limit && maxD < kIndex32Limit;
-  TD_INDEX_DISPATCH(fits, stridedCopyKernel<T, I>
-                    <<<blocksFor(n), kThreads, 0, s>>>((const T*)src + srcOffset, sd, (T*)dst + dstOffset, dd, n));
+  TD_INDEX_DISPATCH(fits, launchKernel(stridedCopyKernel<T, I>, blocksFor(n), kThreads, 0, s, (const T*)src + srcOffset,
+                                       sd, (T*)dst + dstOffset, dd, n));
 }
 
 }  // namespace
@@ -178,24 +182,24 @@ void launchPad(cudaStream_t s, int dtype, const void* x, const Dims& inD, void* 
     for (int k = 0; k < r; ++k) in.stride[k] /= f;  // contiguous: every outer stride is a multiple of the channels
     n /= f;
     TD_INDEX_DISPATCH(n < kIndex32Limit,
-                      padKernel<uint4, I><<<blocksFor(n), kThreads, 0, s>>>((const uint4*)x, in, (uint4*)y, out, b,
-                                                                            mode, repeated<uint4>(elem, elemBytes), n));
+                      launchKernel(padKernel<uint4, I>, blocksFor(n), kThreads, 0, s, (const uint4*)x, in, (uint4*)y,
+                                   out, b, mode, repeated<uint4>(elem, elemBytes), n));
     TD_LAUNCHED("pad");
     return;
   }
   const bool fits = n < kIndex32Limit;  // the input is no larger than the output
   if (dtype == DT_FLOAT32)
-    TD_INDEX_DISPATCH(fits, padKernel<float, I><<<blocksFor(n), kThreads, 0, s>>>((const float*)x, in, (float*)y, out,
-                                                                                  b, mode, (float)value, n));
+    TD_INDEX_DISPATCH(fits, launchKernel(padKernel<float, I>, blocksFor(n), kThreads, 0, s, (const float*)x, in,
+                                         (float*)y, out, b, mode, (float)value, n));
   else if (dtype == DT_FLOAT16)
-    TD_INDEX_DISPATCH(fits, padKernel<__half, I><<<blocksFor(n), kThreads, 0, s>>>(
-                                (const __half*)x, in, (__half*)y, out, b, mode, __float2half_rn((float)value), n));
+    TD_INDEX_DISPATCH(fits, launchKernel(padKernel<__half, I>, blocksFor(n), kThreads, 0, s, (const __half*)x, in,
+                                         (__half*)y, out, b, mode, __float2half_rn((float)value), n));
   else if (dtype == DT_INT32)
-    TD_INDEX_DISPATCH(fits, padKernel<int32_t, I><<<blocksFor(n), kThreads, 0, s>>>((const int32_t*)x, in, (int32_t*)y,
-                                                                                    out, b, mode, (int32_t)value, n));
+    TD_INDEX_DISPATCH(fits, launchKernel(padKernel<int32_t, I>, blocksFor(n), kThreads, 0, s, (const int32_t*)x, in,
+                                         (int32_t*)y, out, b, mode, (int32_t)value, n));
   else if (dtype == DT_BOOL)
-    TD_INDEX_DISPATCH(fits, padKernel<uint8_t, I><<<blocksFor(n), kThreads, 0, s>>>(
-                                (const uint8_t*)x, in, (uint8_t*)y, out, b, mode, (uint8_t)(value != 0), n));
+    TD_INDEX_DISPATCH(fits, launchKernel(padKernel<uint8_t, I>, blocksFor(n), kThreads, 0, s, (const uint8_t*)x, in,
+                                         (uint8_t*)y, out, b, mode, (uint8_t)(value != 0), n));
   else
     failArg("pad", "unsupported dtype " + std::to_string(dtype));
   TD_LAUNCHED("pad");
@@ -207,8 +211,8 @@ void launchResize(cudaStream_t s, bool bilinear, const float* x, float* y, int64
   if (total == 0) return;
   double effInH = (alignCorners && oh > 1) ? h - 1 : h, effInW = (alignCorners && ow > 1) ? w - 1 : w;
   double effOutH = (alignCorners && oh > 1) ? oh - 1 : oh, effOutW = (alignCorners && ow > 1) ? ow - 1 : ow;
-  resizeKernel<<<blocksFor(total), kThreads, 0, s>>>(bilinear, x, y, n, h, w, c, oh, ow, effInH / effOutH,
-                                                     effInW / effOutW, alignCorners, halfPixelCenters);
+  launchKernel(resizeKernel, blocksFor(total), kThreads, 0, s, bilinear, x, y, n, h, w, c, oh, ow, effInH / effOutH,
+               effInW / effOutW, alignCorners, halfPixelCenters);
   TD_LAUNCHED("resize");
 }
 

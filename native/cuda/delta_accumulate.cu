@@ -12,6 +12,7 @@
 #include "pixel_list.cuh"
 #include "storage.cuh"
 #include "vec.cuh"
+#include "launch.cuh"
 
 namespace tfjs_delta {
 namespace {
@@ -69,6 +70,7 @@ __global__ void __launch_bounds__(kMaxGroupThreads)
                            float* __restrict__ outD, S* outA, S* outR, uint8_t* __restrict__ outMask, int64_t pixels,
                            int channels, double threshold, int act, double alpha, bool writeZeros, int wide,
                            const int* __restrict__ list, const int* __restrict__ listCount) {
+  dependentLaunchPrologue();
   __shared__ float warpMax[G > 0 ? 1 : kMaxGroupThreads / 32];
   const int group = G > 0 ? G : wide;
   const int lane = threadIdx.x % group, slots = blockDim.x / group, vecs = channels / VEC;
@@ -122,6 +124,7 @@ __global__ void __launch_bounds__(kMaxGroupThreads)
 __global__ void __launch_bounds__(kListThreads)
     accumulateListKernel(const uint8_t* __restrict__ mask, int pixels, int* __restrict__ list, int* __restrict__ count,
                          uint8_t* __restrict__ outMask) {
+  dependentLaunchPrologue();
   // The loop bound is uniform per warp (appendPixel's ballot); 64-bit steps, as a grid's stride can pass 2^31.
   for (int64_t base = (int64_t)blockIdx.x * kListThreads + (threadIdx.x & ~31); base < pixels;
        base += (int64_t)gridDim.x * kListThreads) {
@@ -142,6 +145,7 @@ template <typename I, int G>
 __global__ void sparsifyMovedKernel(const float* __restrict__ x, const float* a, uint8_t* __restrict__ moved,
                                     float* __restrict__ outD, float* outA, I pixels, int channels, double threshold,
                                     bool send, bool writeZeros) {
+  dependentLaunchPrologue();
   constexpr int kPerWarp = 32 / G;
   const int lane = threadIdx.x % G;
   const I stride = (I)gridDim.x * kWarps * kPerWarp;
@@ -175,6 +179,7 @@ __global__ void sparsifyMovedKernel(const float* __restrict__ x, const float* a,
 // rows[p] = OR of moved over the 2r+1 pixels of p's row centred on p (clipped at the row's ends).
 template <typename I>
 __global__ void dilateRowsKernel(const uint8_t* __restrict__ moved, uint8_t* __restrict__ rows, I n, int w, int r) {
+  dependentLaunchPrologue();
   for (I i = blockIdx.x * (I)blockDim.x + threadIdx.x; i < n; i += (I)gridDim.x * blockDim.x) {
     const int x = (int)(i % w);
     const uint8_t* line = moved + (i - x);
@@ -190,6 +195,7 @@ template <typename I, int G>
 __global__ void sparsifySendKernel(const float* __restrict__ x, const float* a, const uint8_t* __restrict__ rows,
                                    uint8_t* __restrict__ outMask, float* __restrict__ outD, float* outA, I pixels,
                                    int channels, int h, int w, int r, bool writeZeros) {
+  dependentLaunchPrologue();
   constexpr int kPerWarp = 32 / G;
   const int lane = threadIdx.x % G;
   const I stride = (I)gridDim.x * kWarps * kPerWarp;
@@ -222,6 +228,7 @@ __global__ void sparsifySendKernel(const float* __restrict__ x, const float* a, 
 // accumulated' = A + delta at active pixels, A elsewhere (a lazily written delta may hold garbage there).
 __global__ void maskedAddKernel(const float* __restrict__ a, const float* __restrict__ d,
                                 const uint8_t* __restrict__ mask, float* __restrict__ out, int64_t n, int channels) {
+  dependentLaunchPrologue();
   for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < n; i += (int64_t)gridDim.x * blockDim.x)
     out[i] = (mask == nullptr || mask[i / channels]) ? a[i] + d[i] : a[i];
 }
@@ -230,6 +237,7 @@ __global__ void maskedAddKernel(const float* __restrict__ a, const float* __rest
 __global__ void deltaMaxPoolKernel(DeltaPoolParams p, const float* __restrict__ a, const float* __restrict__ d,
                                    const uint8_t* __restrict__ mask, float* __restrict__ outD,
                                    uint8_t* __restrict__ outMask, bool writeZeros) {
+  dependentLaunchPrologue();
   const int64_t total = (int64_t)p.n * p.oh * p.ow * p.c;
   for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < total; i += (int64_t)gridDim.x * blockDim.x) {
     const int c = (int)(i % p.c);
@@ -287,8 +295,8 @@ void launchAccumulateList(cudaStream_t s, const uint8_t* mask, int64_t pixels, i
   if (pixels >= kIndex32Limit) failArg("sparseAccumulate", "a pixel list needs fewer than 2^31 pixels");
   TD_CUDA("sparseAccumulate", cudaMemsetAsync(scratch, 0, sizeof(int), s));
   if (pixels == 0) return;
-  accumulateListKernel<<<gridFor(pixels, kListThreads), kListThreads, 0, s>>>(mask, (int)pixels, scratch + 1, scratch,
-                                                                              outMask);
+  launchKernel(accumulateListKernel, gridFor(pixels, kListThreads), kListThreads, 0, s, mask, (int)pixels, scratch + 1,
+               scratch, outMask);
   TD_LAUNCHED("sparseAccumulate");
 }
 
@@ -313,9 +321,9 @@ bool launchSparseAccumulate(cudaStream_t s, const void* a, const void* r, const 
       const int vecs = c / kVec, group = pixelGroupFor(vecs, 1), threads = pixelGroupBlock(group, kThreads);
       const int grid = listed ? listGrid(pixels, threads / group, threads) : blocksFor(pixels, threads / group);
       const auto run = [&](auto kernel) {
-        kernel<<<grid, threads, 0, s>>>(static_cast<const T*>(a), static_cast<const T*>(r), d, mask, outD,
-                                        static_cast<T*>(outA), static_cast<T*>(outR), outMask, pixels, c, threshold,
-                                        act, alpha, writeZeros, group, listed ? scratch + 1 : nullptr, scratch);
+        launchKernel(kernel, grid, threads, 0, s, static_cast<const T*>(a), static_cast<const T*>(r), d, mask, outD,
+                     static_cast<T*>(outA), static_cast<T*>(outR), outMask, pixels, c, threshold, act, alpha,
+                     writeZeros, group, listed ? scratch + 1 : nullptr, scratch);
       };
       withGroupWidth(group, [&](auto width) {
         constexpr int kG = decltype(width)::value;
@@ -347,17 +355,17 @@ void launchDeltaSparsify(cudaStream_t s, const float* x, const float* a, float* 
   TD_INDEX_DISPATCH(pixels * channels < kIndex32Limit, {
     withLaneGroup(c, [&](auto lanes) {
       constexpr int kLanes = decltype(lanes)::value;
-      sparsifyMovedKernel<I, kLanes><<<blocksFor(pixels, kThreads / kLanes), kThreads, 0, s>>>(
-          x, a, outMask, outD, outA, (I)pixels, c, threshold, send, writeZeros);
+      launchKernel(sparsifyMovedKernel<I, kLanes>, blocksFor(pixels, kThreads / kLanes), kThreads, 0, s, x, a, outMask,
+                   outD, outA, (I)pixels, c, threshold, send, writeZeros);
     });
     TD_LAUNCHED("deltaSparsify");
     if (send) return;
-    dilateRowsKernel<I><<<blocksFor(pixels, kThreads), kThreads, 0, s>>>(outMask, rows, (I)pixels, (int)w, r);
+    launchKernel(dilateRowsKernel<I>, blocksFor(pixels, kThreads), kThreads, 0, s, outMask, rows, (I)pixels, (int)w, r);
     TD_LAUNCHED("deltaSparsify");
     withLaneGroup(c, [&](auto lanes) {
       constexpr int kLanes = decltype(lanes)::value;
-      sparsifySendKernel<I, kLanes><<<blocksFor(pixels, kThreads / kLanes), kThreads, 0, s>>>(
-          x, a, rows, outMask, outD, outA, (I)pixels, c, (int)h, (int)w, r, writeZeros);
+      launchKernel(sparsifySendKernel<I, kLanes>, blocksFor(pixels, kThreads / kLanes), kThreads, 0, s, x, a, rows,
+                   outMask, outD, outA, (I)pixels, c, (int)h, (int)w, r, writeZeros);
     });
     TD_LAUNCHED("deltaSparsify");
   });
@@ -367,12 +375,13 @@ void launchDeltaMaxPool(cudaStream_t s, const DeltaPoolParams& p, const float* a
                         float* outD, float* outA, uint8_t* outMask, bool writeZeros) {
   const int64_t n = (int64_t)p.n * p.h * p.w * p.c;
   if (n > 0) {
-    maskedAddKernel<<<blocksFor(n, kThreads), kThreads, 0, s>>>(a, d, mask, outA, n, p.c);
+    launchKernel(maskedAddKernel, blocksFor(n, kThreads), kThreads, 0, s, a, d, mask, outA, n, p.c);
     TD_LAUNCHED("deltaMaxPool");
   }
   const int64_t total = (int64_t)p.n * p.oh * p.ow * p.c;
   if (total > 0) {
-    deltaMaxPoolKernel<<<blocksFor(total, kThreads), kThreads, 0, s>>>(p, a, d, mask, outD, outMask, writeZeros);
+    launchKernel(deltaMaxPoolKernel, blocksFor(total, kThreads), kThreads, 0, s, p, a, d, mask, outD, outMask,
+                 writeZeros);
     TD_LAUNCHED("deltaMaxPool");
   }
 }

@@ -3,6 +3,7 @@
 // products and sums; a masked input's inactive pixels are exact zeros, read here as zeros without touching them,
 // so a lazily written input needs no zero-filling pass first).
 #include "delta.h"
+#include "launch.cuh"
 
 namespace tfjs_delta {
 namespace {
@@ -14,6 +15,7 @@ constexpr int kWarps = kThreads / 32;
 __global__ void deltaScaleKernel(const float* __restrict__ x, const uint8_t* __restrict__ mask,
                                  const float* __restrict__ scale, float* __restrict__ y, int64_t pixels, int channels,
                                  bool writeZeros) {
+  dependentLaunchPrologue();
   const int lane = threadIdx.x & 31;
   const int64_t stride = (int64_t)gridDim.x * kWarps;
   for (int64_t p = (int64_t)blockIdx.x * kWarps + threadIdx.x / 32; p < pixels; p += stride) {
@@ -30,6 +32,7 @@ __global__ void deltaScaleKernel(const float* __restrict__ x, const uint8_t* __r
 __global__ void deltaAddKernel(const float* __restrict__ a, const uint8_t* __restrict__ ma, const float* __restrict__ b,
                                const uint8_t* __restrict__ mb, float* __restrict__ y, uint8_t* __restrict__ outMask,
                                int64_t pixels, int channels, bool writeZeros) {
+  dependentLaunchPrologue();
   const int lane = threadIdx.x & 31;
   const int64_t stride = (int64_t)gridDim.x * kWarps;
   for (int64_t p = (int64_t)blockIdx.x * kWarps + threadIdx.x / 32; p < pixels; p += stride) {
@@ -48,6 +51,7 @@ __global__ void deltaAddKernel(const float* __restrict__ a, const uint8_t* __res
 // y = x zero-padded in H and W (NHWC); outMask = x's mask (all active when x is dense) padded with inactive pixels.
 __global__ void deltaPadKernel(const float* __restrict__ x, const uint8_t* __restrict__ mask, float* __restrict__ y,
                                uint8_t* __restrict__ outMask, DeltaPadParams q, bool writeZeros) {
+  dependentLaunchPrologue();
   const int lane = threadIdx.x & 31;
   const int64_t pixels = (int64_t)q.n * q.oh * q.ow;
   const int64_t stride = (int64_t)gridDim.x * kWarps;
@@ -76,7 +80,8 @@ void launchDeltaScale(cudaStream_t s, const float* x, const uint8_t* mask, const
                       int64_t channels, bool writeZeros) {
   checkGeometry("deltaScale", pixels, channels);
   if (pixels == 0) return;
-  deltaScaleKernel<<<gridFor(pixels, kWarps), kThreads, 0, s>>>(x, mask, scale, y, pixels, (int)channels, writeZeros);
+  launchKernel(deltaScaleKernel, gridFor(pixels, kWarps), kThreads, 0, s, x, mask, scale, y, pixels, (int)channels,
+               writeZeros);
   TD_LAUNCHED("deltaScale");
 }
 
@@ -87,7 +92,7 @@ void launchDeltaPad(cudaStream_t s, const DeltaPadParams& q, const float* x, con
     failArg("deltaPad", "invalid geometry");
   const int64_t pixels = (int64_t)q.n * q.oh * q.ow;
   if (pixels == 0) return;
-  deltaPadKernel<<<gridFor(pixels, kWarps), kThreads, 0, s>>>(x, mask, y, outMask, q, writeZeros);
+  launchKernel(deltaPadKernel, gridFor(pixels, kWarps), kThreads, 0, s, x, mask, y, outMask, q, writeZeros);
   TD_LAUNCHED("deltaPad");
 }
 
@@ -95,8 +100,8 @@ void launchDeltaAdd(cudaStream_t s, const float* a, const uint8_t* ma, const flo
                     uint8_t* outMask, int64_t pixels, int64_t channels, bool writeZeros) {
   checkGeometry("deltaAdd", pixels, channels);
   if (pixels == 0) return;
-  deltaAddKernel<<<gridFor(pixels, kWarps), kThreads, 0, s>>>(a, ma, b, mb, y, outMask, pixels, (int)channels,
-                                                              writeZeros);
+  launchKernel(deltaAddKernel, gridFor(pixels, kWarps), kThreads, 0, s, a, ma, b, mb, y, outMask, pixels, (int)channels,
+               writeZeros);
   TD_LAUNCHED("deltaAdd");
 }
 

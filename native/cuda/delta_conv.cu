@@ -5,6 +5,7 @@
 // active output writes only its mask (and zeros when asked) and exits. Inactive inputs read as zeros, so a lazily
 // written delta input (garbage at inactive pixels) is fine.
 #include "delta.h"
+#include "launch.cuh"
 
 namespace tfjs_delta {
 namespace {
@@ -41,6 +42,7 @@ __global__ void __launch_bounds__(kThreads)
     deltaConvDirectKernel(DeltaConvParams p, const float* __restrict__ x, const uint8_t* __restrict__ mask,
                           const float* __restrict__ w, const float* __restrict__ bias, float* __restrict__ y,
                           uint8_t* __restrict__ outMask, bool writeZeros) {
+  dependentLaunchPrologue();
   __shared__ uint8_t sAct[kTile * kTile];
   const int tilesW = (p.ow + kTile - 1) / kTile;
   const int oy0 = (blockIdx.x / tilesW) * kTile, ox0 = (blockIdx.x % tilesW) * kTile;
@@ -90,6 +92,7 @@ __global__ void __launch_bounds__(kThreads)
 
 __global__ void deltaConvMaskKernel(DeltaConvParams p, const uint8_t* __restrict__ mask,
                                     uint8_t* __restrict__ outMask) {
+  dependentLaunchPrologue();
   const int64_t total = (int64_t)p.n * p.oh * p.ow;
   for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < total; i += (int64_t)gridDim.x * blockDim.x) {
     const int ox = (int)(i % p.ow), oy = (int)((i / p.ow) % p.oh), b = (int)(i / ((int64_t)p.ow * p.oh));
@@ -126,8 +129,8 @@ int launchDeltaConv(cudaStream_t s, const DeltaConvParams& p, const float* x, co
   }
   const int64_t tiles = (int64_t)((p.oh + kTile - 1) / kTile) * ((p.ow + kTile - 1) / kTile);
   if (tiles > 0x7fffffff) failArg("deltaConv", "output too large");
-  deltaConvDirectKernel<<<dim3((unsigned)tiles, (unsigned)p.n), kThreads, 0, s>>>(p, x, mask, w, bias, y, outMask,
-                                                                                  writeZeros);
+  launchKernel(deltaConvDirectKernel, dim3((unsigned)tiles, (unsigned)p.n), kThreads, 0, s, p, x, mask, w, bias, y,
+               outMask, writeZeros);
   TD_LAUNCHED("deltaConv");
   if (acc.scratch != nullptr) launchAccumulateList(s, outMask, (int64_t)p.n * p.oh * p.ow, acc.scratch, acc.outMask);
   return DC_RAN_CUDA_CORES;
@@ -137,7 +140,7 @@ void launchDeltaConvMask(cudaStream_t s, const DeltaConvParams& p, const uint8_t
   check(p, "deltaConvMask");
   const int64_t total = (int64_t)p.n * p.oh * p.ow;
   if (total == 0) return;
-  deltaConvMaskKernel<<<gridFor(total, kThreads), kThreads, 0, s>>>(p, mask, outMask);
+  launchKernel(deltaConvMaskKernel, gridFor(total, kThreads), kThreads, 0, s, p, mask, outMask);
   TD_LAUNCHED("deltaConvMask");
 }
 

@@ -25,6 +25,7 @@
 #include "delta.h"
 #include "mma_tf32.cuh"
 #include "pixel_list.cuh"
+#include "launch.cuh"
 
 namespace tfjs_delta {
 namespace {
@@ -104,6 +105,7 @@ __global__ void __launch_bounds__(kThreads, kMinBlocks)
     deltaConvTcKernel(DeltaConvParams p, int FH, int FW, int ckRuntime, int CKP, int inFloats, int wFloats,
                       const float* __restrict__ x, const uint8_t* __restrict__ mask, const float* __restrict__ w,
                       float* __restrict__ y, uint8_t* __restrict__ outMask, bool writeZeros, AccumulateList accList) {
+  dependentLaunchPrologue();
   extern __shared__ __align__(128) float smem[];
   const int KH = KH_ ? KH_ : p.kh, KW = KW_ ? KW_ : p.kw, CK = CK_ ? CK_ : ckRuntime;
   float* sIn = smem;
@@ -339,6 +341,7 @@ __global__ void __launch_bounds__(kMThreads, 2)
                        const float* __restrict__ x, const uint8_t* __restrict__ mask, const float* __restrict__ w,
                        float* __restrict__ y, uint8_t* __restrict__ outMask, bool writeZeros, bool roundOperands,
                        AccumulateList accList) {
+  dependentLaunchPrologue();
   extern __shared__ __align__(128) float smem[];
   constexpr int CKP = CK + 4, WROW = NB + 8, OUTROW = NB + 4;
   constexpr bool kSplitK = NB == 32;
@@ -506,6 +509,7 @@ __global__ void __launch_bounds__(kMThreads, 2)
 // are zeros; values rounded to TF32 (round to nearest, as the in-kernel rounding).
 __global__ void packFilterTf32Kernel(DeltaConvParams p, const float* __restrict__ w, float* __restrict__ out,
                                      int64_t total) {
+  dependentLaunchPrologue();
   const int taps = p.kh * p.kw, c16 = (p.c + 15) / 16;
   for (int64_t e = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; e < total; e += (int64_t)gridDim.x * blockDim.x) {
     const int lane = (int)(e % 64) / 2, hi = (int)(e % 2);
@@ -641,8 +645,8 @@ bool launchMma(cudaStream_t s, const DeltaConvParams& p, const float* x, const u
       packed ? (nb == 64 ? mmaPick<64, true>(pointwise, three, ck) : mmaPick<32, true>(pointwise, three, ck))
              : (nb == 64 ? mmaPick<64, false>(pointwise, three, ck) : mmaPick<32, false>(pointwise, three, ck));
   dim3 grid((unsigned)tiles, (unsigned)((p.co + nb - 1) / nb), (unsigned)p.n);
-  k<<<grid, kMThreads, smem, s>>>(p, fh, fw, (int)inFloats, (int)stageFloats, (int)headBytes, x, mask,
-                                  packed ? packed : w, y, outMask, writeZeros, mmaRound(), acc);
+  launchKernel(k, grid, kMThreads, smem, s, p, fh, fw, (int)inFloats, (int)stageFloats, (int)headBytes, x, mask,
+               packed ? packed : w, y, outMask, writeZeros, mmaRound(), acc);
   TD_LAUNCHED("deltaConvMMA");
   return true;
 }
@@ -656,7 +660,7 @@ int64_t packedFilterTf32Floats(const DeltaConvParams& p) {
 void launchPackFilterTf32(cudaStream_t s, const DeltaConvParams& p, const float* w, float* out) {
   if (p.co % 32 != 0 || p.c <= 0 || p.kh <= 0 || p.kw <= 0) failArg("deltaConvPack", "needs co % 32 == 0");
   const int64_t total = packedFilterTf32Floats(p);
-  packFilterTf32Kernel<<<gridFor(total, 256), 256, 0, s>>>(p, w, out, total);
+  launchKernel(packFilterTf32Kernel, gridFor(total, 256), 256, 0, s, p, w, out, total);
   TD_LAUNCHED("deltaConvPack");
 }
 
@@ -683,8 +687,8 @@ int launchDeltaConvTC(cudaStream_t s, const DeltaConvParams& p, const float* x, 
   const TcKernel k = tf32 ? (two ? pick<true, 2>(p, t.ck) : pick<true, 1>(p, t.ck))
                           : (two ? pick<false, 2>(p, t.ck) : pick<false, 1>(p, t.ck));
   dim3 grid((unsigned)tiles, (unsigned)((p.co + kNB - 1) / kNB), (unsigned)p.n);
-  k<<<grid, kThreads, t.smem, s>>>(p, t.fh, t.fw, t.ck, t.ckp, (int)t.inFloats, (int)t.wFloats, x, mask, w, y, outMask,
-                                   writeZeros, acc);
+  launchKernel(k, grid, kThreads, t.smem, s, p, t.fh, t.fw, t.ck, t.ckp, (int)t.inFloats, (int)t.wFloats, x, mask, w, y,
+               outMask, writeZeros, acc);
   TD_LAUNCHED("deltaConvTC");
   return DC_RAN_WMMA;
 }

@@ -19,6 +19,7 @@
 #include "pixel_list.cuh"
 #include "storage.cuh"
 #include "vec.cuh"
+#include "launch.cuh"
 
 namespace tfjs_delta {
 namespace {
@@ -48,6 +49,7 @@ __global__ void __launch_bounds__(kMaxGroupThreads)
                               float* __restrict__ outD, uint8_t* __restrict__ outMask, double threshold, int act,
                               double alpha, bool writeZeros, int group, const int* __restrict__ list,
                               const unsigned* __restrict__ listBits, const int* __restrict__ listCount) {
+  dependentLaunchPrologue();
   __shared__ float warpMax[kMaxGroupThreads / 32];
   const int slot = threadIdx.x / group, g = threadIdx.x % group, slots = blockDim.x / group;
   const int taps = TAPS > 0 ? TAPS : p.kh * p.kw;
@@ -137,6 +139,7 @@ __global__ void __launch_bounds__(kMaxGroupThreads)
 __global__ void __launch_bounds__(kListThreads)
     depthwiseListKernel(DeltaConvParams p, const uint8_t* __restrict__ mask, int* __restrict__ list,
                         unsigned* __restrict__ listBits, int* __restrict__ count, uint8_t* __restrict__ outMask) {
+  dependentLaunchPrologue();
   const int pixels = p.n * p.oh * p.ow, taps = p.kh * p.kw;
   // The loop bound is uniform per warp (appendPixel's ballot); 64-bit steps, as a grid's stride can pass 2^31.
   for (int64_t base = (int64_t)blockIdx.x * kListThreads + (threadIdx.x & ~31); base < pixels;
@@ -167,8 +170,8 @@ void launchDepthwiseAccumulateVec(cudaStream_t s, const DeltaConvParams& p, cons
   const int* list = scratch != nullptr ? scratch + 1 : nullptr;
   const unsigned* bits = scratch != nullptr ? reinterpret_cast<const unsigned*>(scratch + 1 + pixels) : nullptr;
   const auto run = [&](auto kernel) {
-    kernel<<<grid, threads, 0, s>>>(p, x, mask, w, a, r, outD, outMask, threshold, act, alpha, writeZeros, group, list,
-                                    bits, scratch);
+    launchKernel(kernel, grid, threads, 0, s, p, x, mask, w, a, r, outD, outMask, threshold, act, alpha, writeZeros,
+                 group, list, bits, scratch);
   };
   const bool exact = activationExactInFloat(act);
   if (p.kh * p.kw == 9)
@@ -196,8 +199,8 @@ bool launchDepthwiseAccumulate(cudaStream_t s, const DeltaConvParams& p, const f
   if (mask == nullptr || writeZeros) scratch = nullptr;
   if (scratch != nullptr) {
     TD_CUDA("fusedDeltaDepthwiseConv2d", cudaMemsetAsync(scratch, 0, sizeof(int), s));
-    depthwiseListKernel<<<gridFor(pixels, kListThreads), kListThreads, 0, s>>>(
-        p, mask, scratch + 1, reinterpret_cast<unsigned*>(scratch + 1 + pixels), scratch, outMask);
+    launchKernel(depthwiseListKernel, gridFor(pixels, kListThreads), kListThreads, 0, s, p, mask, scratch + 1,
+                 reinterpret_cast<unsigned*>(scratch + 1 + pixels), scratch, outMask);
     TD_LAUNCHED("fusedDeltaDepthwiseConv2d");
   }
   // 4-channel loads need 16-byte rows of x: channels % 4 == 0 (tensor buffers themselves are 256-byte aligned).

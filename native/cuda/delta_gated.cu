@@ -2,6 +2,7 @@
 // out = act(y * gate) in one pass. The convolution and the mean run on cuDNN / the reduce kernels.
 #include "delta.h"
 #include "storage.cuh"
+#include "launch.cuh"
 
 namespace tfjs_delta {
 namespace {
@@ -11,6 +12,7 @@ constexpr int kThreads = 256;
 // One block per batch row; a thread per output channel, reading the row's means from shared memory.
 __global__ void gateSigmoidKernel(const float* __restrict__ mean, const float* __restrict__ wg,
                                   const float* __restrict__ bg, float* __restrict__ gate, int64_t c) {
+  dependentLaunchPrologue();
   extern __shared__ float sMean[];
   const int64_t n = blockIdx.x;
   for (int64_t i = threadIdx.x; i < c; i += blockDim.x) sMean[i] = mean[n * c + i];
@@ -36,6 +38,7 @@ __device__ __forceinline__ float act(int op, float v, float alpha) {
 template <typename T, typename I>
 __global__ void applyGateKernel(const T* __restrict__ y, const float* __restrict__ gate, T* __restrict__ out, I total,
                                 I perRow, I c, int op, float alpha) {
+  dependentLaunchPrologue();
   for (I i = blockIdx.x * (I)blockDim.x + threadIdx.x; i < total; i += (I)gridDim.x * blockDim.x)
     out[i] = fromFloat<T>(act(op, toFloat(y[i]) * gate[(i / perRow) * c + i % c], alpha));
 }
@@ -43,6 +46,7 @@ __global__ void applyGateKernel(const T* __restrict__ y, const float* __restrict
 template <typename I>
 __global__ void applyGateHalf8(const uint4* __restrict__ y, const float* __restrict__ gate, uint4* __restrict__ out,
                                I n8, I perRow, I c, int op, float alpha) {
+  dependentLaunchPrologue();
   mapHalf8(y, out, n8, [=](I e, float v) { return act(op, v * gate[(e / perRow) * c + e % c], alpha); });
 }
 
@@ -52,7 +56,7 @@ void launchGateSigmoid(cudaStream_t s, const float* mean, const float* wg, const
                        int64_t c) {
   if (n == 0 || c == 0) return;
   if (n > 0x7fffffff || c * (int64_t)sizeof(float) > 48 * 1024) failArg("gateSigmoid", "too many channels");
-  gateSigmoidKernel<<<(unsigned)n, kThreads, c * sizeof(float), s>>>(mean, wg, bg, gate, c);
+  launchKernel(gateSigmoidKernel, (unsigned)n, kThreads, c * sizeof(float), s, mean, wg, bg, gate, c);
   TD_LAUNCHED("gateSigmoid");
 }
 
@@ -62,15 +66,16 @@ void launchApplyGate(cudaStream_t s, const void* y, const float* gate, void* out
   if (total == 0) return;
   if (half && half8Ok(total, y, out)) {
     TD_INDEX_DISPATCH(total < kIndex32Limit,
-                      applyGateHalf8<I><<<gridFor(total / 8, kThreads), kThreads, 0, s>>>(
-                          (const uint4*)y, gate, (uint4*)out, (I)(total / 8), (I)(voxels * c), (I)c, act, alpha));
+                      launchKernel(applyGateHalf8<I>, gridFor(total / 8, kThreads), kThreads, 0, s, (const uint4*)y,
+                                   gate, (uint4*)out, (I)(total / 8), (I)(voxels * c), (I)c, act, alpha));
     TD_LAUNCHED("applyGate");
     return;
   }
   const int grid = gridFor(total, kThreads);
-  TD_STORAGE_DISPATCH(half, TD_INDEX_DISPATCH(total < kIndex32Limit, applyGateKernel<T, I>
-                                              <<<grid, kThreads, 0, s>>>((const T*)y, gate, (T*)out, (I)total,
-                                                                         (I)(voxels * c), (I)c, act, alpha)));
+  TD_STORAGE_DISPATCH(
+      half, TD_INDEX_DISPATCH(total < kIndex32Limit,
+                              launchKernel(applyGateKernel<T, I>, grid, kThreads, 0, s, (const T*)y, gate, (T*)out,
+                                           (I)total, (I)(voxels * c), (I)c, act, alpha)));
   TD_LAUNCHED("applyGate");
 }
 

@@ -25,6 +25,7 @@
 #include "delta.h"
 #include "delta_activation.cuh"
 #include "mma_tf32.cuh"
+#include "launch.cuh"
 
 namespace tfjs_delta {
 namespace {
@@ -41,6 +42,7 @@ __global__ void __launch_bounds__(kListThreads)
     pointwiseListKernel(const uint8_t* __restrict__ mask, int pixels, int co, int* __restrict__ list,
                         int* __restrict__ count, unsigned* __restrict__ maxBits, unsigned* __restrict__ arrivals,
                         int groups, uint8_t* __restrict__ outMask, float* __restrict__ outD, bool writeZeros) {
+  dependentLaunchPrologue();
   __shared__ int warpTotals[kListThreads / 32];
   __shared__ int blockBase;
   const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
@@ -130,6 +132,7 @@ __global__ void __launch_bounds__(NB * 4, 768 / (NB * 4))
                               const int* __restrict__ list, const int* __restrict__ count, unsigned* maxBits,
                               unsigned* arrivals, float* a, float* r, float* __restrict__ outD,
                               uint8_t* __restrict__ outMask, double threshold, int act, double alpha, bool writeZeros) {
+  dependentLaunchPrologue();
   constexpr int kThreads = NB * 4, kWarps = kThreads / 32;
   constexpr int kCKP = CK + 4;                    // staged input row (floats): ldmatrix rows conflict-free
   constexpr int kStage = kRows * kCKP + NB * CK;  // floats per buffer: the rows' chunk, then the filter chunk
@@ -294,9 +297,8 @@ void launchAccumulate(cudaStream_t s, int groups, int slices, const Args& g) {
   }
   const int perSlice = std::max(1, resident * multiProcessors() / slices);
   const dim3 grid((unsigned)std::min(groups, perSlice), (unsigned)slices);
-  pointwiseAccumulateKernel<NB, CK><<<grid, NB * 4, smem, s>>>(g.c, g.co, g.x, g.packed, g.list, g.count, g.maxBits,
-                                                               g.arrivals, g.a, g.r, g.outD, g.outMask, g.threshold,
-                                                               g.act, g.alpha, g.writeZeros);
+  launchKernel(pointwiseAccumulateKernel<NB, CK>, grid, NB * 4, smem, s, g.c, g.co, g.x, g.packed, g.list, g.count,
+               g.maxBits, g.arrivals, g.a, g.r, g.outD, g.outMask, g.threshold, g.act, g.alpha, g.writeZeros);
 }
 
 }  // namespace
@@ -326,8 +328,8 @@ void launchPointwiseAccumulate(cudaStream_t s, const DeltaConvParams& p, const f
   unsigned* arrivals = reinterpret_cast<unsigned*>(scratch + 2 * (int64_t)pixels);
   int* count = scratch + 2 * (int64_t)pixels + groups;
   TD_CUDA("deltaPointwiseAccumulate", cudaMemsetAsync(count, 0, sizeof(int), s));
-  pointwiseListKernel<<<gridFor(pixels, kListThreads * 8), kListThreads, 0, s>>>(
-      mask, pixels, p.co, list, count, maxBits, arrivals, groups, outMask, outD, writeZeros);
+  launchKernel(pointwiseListKernel, gridFor(pixels, kListThreads * 8), kListThreads, 0, s, mask, pixels, p.co, list,
+               count, maxBits, arrivals, groups, outMask, outD, writeZeros);
   TD_LAUNCHED("deltaPointwiseList");
   // Slices of 64 output channels where they divide (256 threads), else 32 (128 threads).
   const int nb = p.co % 64 == 0 ? 64 : 32, slices = p.co / nb;

@@ -6,6 +6,7 @@
 #include "common.h"
 #include "storage.cuh"
 #include "unary_op.cuh"
+#include "launch.cuh"
 
 namespace tfjs_delta {
 namespace {
@@ -21,6 +22,7 @@ inline int blocksFor(int64_t n) { return gridFor(n, kThreads); }
 template <int VEC, int KH, int KW, typename TX, typename TY, typename I>
 __global__ void depthwiseConvKernel(DepthwiseParams p, const TX* __restrict__ x, const float* __restrict__ w,
                                     const float* __restrict__ bias, TY* __restrict__ y, int act, float alpha) {
+  dependentLaunchPrologue();
   const int vecs = p.c / VEC;
   const I items = (I)p.n * p.oh * p.ow * vecs;
   for (I i = blockIdx.x * (I)blockDim.x + threadIdx.x; i < items; i += (I)gridDim.x * blockDim.x) {
@@ -84,9 +86,9 @@ void launchTyped(cudaStream_t s, const DepthwiseParams& p, const void* x, const 
                  int act, float alpha) {
   const int64_t items = (int64_t)p.n * p.oh * p.ow * (p.c / VEC);
   const int64_t largest = items * VEC > (int64_t)p.n * p.h * p.w * p.c ? items * VEC : (int64_t)p.n * p.h * p.w * p.c;
-  TD_INDEX_DISPATCH(
-      largest < kIndex32Limit, depthwiseConvKernel<VEC, KH, KW, TX, TY, I>
-      <<<blocksFor(items), kThreads, 0, s>>>(p, static_cast<const TX*>(x), w, bias, static_cast<TY*>(y), act, alpha));
+  TD_INDEX_DISPATCH(largest < kIndex32Limit,
+                    launchKernel(depthwiseConvKernel<VEC, KH, KW, TX, TY, I>, blocksFor(items), kThreads, 0, s, p,
+                                 static_cast<const TX*>(x), w, bias, static_cast<TY*>(y), act, alpha));
 }
 
 template <int VEC, typename TX, typename TY>

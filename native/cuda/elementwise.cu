@@ -6,6 +6,7 @@
 #include "unary_op.cuh"
 
 #include <type_traits>
+#include "launch.cuh"
 
 namespace tfjs_delta {
 namespace {
@@ -16,11 +17,13 @@ inline int blocksFor(int64_t n) { return gridFor(n, kThreads); }
 
 template <typename T>
 __global__ void unaryKernel(int op, const T* __restrict__ x, T* __restrict__ y, int64_t n, float alpha) {
+  dependentLaunchPrologue();
   for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < n; i += (int64_t)gridDim.x * blockDim.x)
     y[i] = fromFloat<T>(unaryOp(op, toFloat(x[i]), alpha));
 }
 
 __global__ void unaryHalf8(int op, const uint4* __restrict__ x, uint4* __restrict__ y, int64_t n8, float alpha) {
+  dependentLaunchPrologue();
   mapHalf8(x, y, n8, [=](int64_t, float v) { return unaryOp(op, v, alpha); });
 }
 
@@ -62,12 +65,14 @@ __device__ __forceinline__ __half binaryOp<__half>(int op, __half a, __half b) {
 template <typename T>
 __global__ void binaryFlat(int op, const T* __restrict__ a, const T* __restrict__ b, T* __restrict__ o, int64_t n,
                            int aScalar, int bScalar) {
+  dependentLaunchPrologue();
   for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < n; i += (int64_t)gridDim.x * blockDim.x)
     o[i] = binaryOp<T>(op, a[aScalar ? 0 : i], b[bScalar ? 0 : i]);
 }
 
 __global__ void binaryHalf8(int op, const uint4* __restrict__ a, const uint4* __restrict__ b, uint4* __restrict__ o,
                             int64_t n8) {
+  dependentLaunchPrologue();
   for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < n8; i += (int64_t)gridDim.x * blockDim.x) {
     Half8 x, y;
     x.v = a[i];
@@ -82,6 +87,7 @@ __global__ void binaryHalf8(int op, const uint4* __restrict__ a, const uint4* __
 template <typename T, typename I>
 __global__ void binaryInner(int op, const T* __restrict__ a, const T* __restrict__ b, T* __restrict__ o, I n, I inner,
                             int swap) {
+  dependentLaunchPrologue();
   for (I i = blockIdx.x * (I)blockDim.x + threadIdx.x; i < n; i += (I)gridDim.x * blockDim.x) {
     T av = a[i], bv = b[i % inner];
     o[i] = swap ? binaryOp<T>(op, bv, av) : binaryOp<T>(op, av, bv);
@@ -91,6 +97,7 @@ __global__ void binaryInner(int op, const T* __restrict__ a, const T* __restrict
 template <typename T, typename I>
 __global__ void binaryBroadcast(int op, const T* __restrict__ a, const T* __restrict__ b, T* __restrict__ o, Dims ad,
                                 Dims bd, Dims od, I n) {
+  dependentLaunchPrologue();
   for (I i = blockIdx.x * (I)blockDim.x + threadIdx.x; i < n; i += (I)gridDim.x * blockDim.x) {
     I ia, ib;
     stridedOffsets(i, od, ad, bd, ia, ib);
@@ -133,20 +140,23 @@ void binaryT(cudaStream_t s, int op, const T* a, const T* b, T* o, const Dims& a
   bool ac = contiguous(ad, od), bc = contiguous(bd, od), az = allZero(ad, od), bz = allZero(bd, od);
   if constexpr (std::is_same<T, __half>::value) {
     if (ac && bc && half8Ok(n, a, b) && half8Ok(n, o, o)) {
-      binaryHalf8<<<blocksFor(n / 8), kThreads, 0, s>>>(op, (const uint4*)a, (const uint4*)b, (uint4*)o, n / 8);
+      launchKernel(binaryHalf8, blocksFor(n / 8), kThreads, 0, s, op, (const uint4*)a, (const uint4*)b, (uint4*)o,
+                   n / 8);
       TD_LAUNCHED("binary");
       return;
     }
   }
   if ((ac || az) && (bc || bz)) {
-    binaryFlat<T><<<blocksFor(n), kThreads, 0, s>>>(op, a, b, o, n, az && !ac, bz && !bc);
+    launchKernel(binaryFlat<T>, blocksFor(n), kThreads, 0, s, op, a, b, o, n, az && !ac, bz && !bc);
   } else if (ac && innerOnly(bd, od, &inner)) {
-    TD_INDEX_DISPATCH(n < kIndex32Limit, binaryInner<T, I><<<blocksFor(n), kThreads, 0, s>>>(op, a, b, o, n, inner, 0));
+    TD_INDEX_DISPATCH(n < kIndex32Limit,
+                      launchKernel(binaryInner<T, I>, blocksFor(n), kThreads, 0, s, op, a, b, o, n, inner, 0));
   } else if (bc && innerOnly(ad, od, &inner)) {
-    TD_INDEX_DISPATCH(n < kIndex32Limit, binaryInner<T, I><<<blocksFor(n), kThreads, 0, s>>>(op, b, a, o, n, inner, 1));
+    TD_INDEX_DISPATCH(n < kIndex32Limit,
+                      launchKernel(binaryInner<T, I>, blocksFor(n), kThreads, 0, s, op, b, a, o, n, inner, 1));
   } else {  // operands are no larger than the output, so their offsets fit whenever n does
     TD_INDEX_DISPATCH(n < kIndex32Limit,
-                      binaryBroadcast<T, I><<<blocksFor(n), kThreads, 0, s>>>(op, a, b, o, ad, bd, od, n));
+                      launchKernel(binaryBroadcast<T, I>, blocksFor(n), kThreads, 0, s, op, a, b, o, ad, bd, od, n));
   }
   TD_LAUNCHED("binary");
 }
@@ -154,6 +164,7 @@ void binaryT(cudaStream_t s, int op, const T* a, const T* b, T* o, const Dims& a
 template <typename T, typename I>
 __global__ void biasActKernel(T* __restrict__ y, I n, const float* __restrict__ bias, I biasLen, int act, float alpha,
                               const float* __restrict__ prelu, I preluLen) {
+  dependentLaunchPrologue();
   for (I i = blockIdx.x * (I)blockDim.x + threadIdx.x; i < n; i += (I)gridDim.x * blockDim.x) {
     float v = toFloat(y[i]);
     if (bias) v += bias[i % biasLen];
@@ -168,6 +179,7 @@ __global__ void biasActKernel(T* __restrict__ y, I n, const float* __restrict__ 
 template <typename I>
 __global__ void biasActHalf8(uint4* __restrict__ y, I n8, const float* __restrict__ bias, I biasLen, int act,
                              float alpha, const float* __restrict__ prelu, I preluLen) {
+  dependentLaunchPrologue();
   mapHalf8(y, y, n8, [=](I e, float f) {
     if (bias) f += bias[e % biasLen];
     return prelu ? (f < 0.f ? prelu[e % preluLen] * f : f) : unaryOp(act, f, alpha);
@@ -178,6 +190,7 @@ template <typename T, typename I>
 __global__ void batchNormKernel(const T* __restrict__ x, T* __restrict__ y, I n, const float* __restrict__ mean, I lm,
                                 const float* __restrict__ var, I lv, const float* __restrict__ offset, I lo,
                                 const float* __restrict__ scale, I ls, float eps) {
+  dependentLaunchPrologue();
   const bool same = lm == lv && (!offset || lo == lm) && (!scale || ls == lm);  // the usual per-channel case
   for (I i = blockIdx.x * (I)blockDim.x + threadIdx.x; i < n; i += (I)gridDim.x * blockDim.x) {
     const I c = i % lm;
@@ -188,21 +201,25 @@ __global__ void batchNormKernel(const T* __restrict__ x, T* __restrict__ y, I n,
 
 template <typename S, typename D>
 __global__ void castKernel(const S* __restrict__ x, D* __restrict__ y, int64_t n) {
+  dependentLaunchPrologue();
   for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < n; i += (int64_t)gridDim.x * blockDim.x)
     y[i] = static_cast<D>(x[i]);
 }
 template <typename S, typename D>
-__global__ void castFloat(const S* __restrict__ x, D* __restrict__ y, int64_t n) {  // float <-> half
+__global__ void castFloat(const S* __restrict__ x, D* __restrict__ y, int64_t n) {
+  dependentLaunchPrologue();  // float <-> half
   for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < n; i += (int64_t)gridDim.x * blockDim.x)
     y[i] = fromFloat<D>(toFloat(x[i]));
 }
 template <typename S>
 __global__ void castToBool(const S* __restrict__ x, uint8_t* __restrict__ y, int64_t n) {
+  dependentLaunchPrologue();
   for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < n; i += (int64_t)gridDim.x * blockDim.x)
     y[i] = x[i] != 0 ? 1 : 0;
 }
 // float -> int32 as JS Int32Array.from: truncation toward zero, NaN -> 0.
 __global__ void floatToInt(const float* __restrict__ x, int32_t* __restrict__ y, int64_t n) {
+  dependentLaunchPrologue();
   for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < n; i += (int64_t)gridDim.x * blockDim.x) {
     float v = x[i];
     y[i] = isnan(v) ? 0 : static_cast<int32_t>(static_cast<long long>(truncf(v)));
@@ -211,12 +228,14 @@ __global__ void floatToInt(const float* __restrict__ x, int32_t* __restrict__ y,
 
 template <typename T>
 __global__ void fillKernel(T* __restrict__ y, int64_t n, T v) {
+  dependentLaunchPrologue();
   for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < n; i += (int64_t)gridDim.x * blockDim.x)
     y[i] = v;
 }
 
 // One block per row; rows of a softmax are short in CNN heads, so a plain block reduction suffices.
 __global__ void softmaxKernel(const float* __restrict__ x, float* __restrict__ y, int64_t cols) {
+  dependentLaunchPrologue();
   __shared__ float red[kThreads];
   const float* xr = x + blockIdx.x * cols;
   float* yr = y + blockIdx.x * cols;
@@ -248,11 +267,12 @@ void launchUnary(cudaStream_t s, int op, const void* x, void* y, int64_t n, floa
   if (op < 0 || op >= U_COUNT) failArg("unary", "unknown unary op " + std::to_string(op));
   if (n == 0) return;
   if (half && half8Ok(n, x, y)) {
-    unaryHalf8<<<blocksFor(n / 8), kThreads, 0, s>>>(op, (const uint4*)x, (uint4*)y, n / 8, alpha);
+    launchKernel(unaryHalf8, blocksFor(n / 8), kThreads, 0, s, op, (const uint4*)x, (uint4*)y, n / 8, alpha);
     TD_LAUNCHED("unary");
     return;
   }
-  TD_STORAGE_DISPATCH(half, unaryKernel<T><<<blocksFor(n), kThreads, 0, s>>>(op, (const T*)x, (T*)y, n, alpha));
+  TD_STORAGE_DISPATCH(half,
+                      launchKernel(unaryKernel<T>, blocksFor(n), kThreads, 0, s, op, (const T*)x, (T*)y, n, alpha));
   TD_LAUNCHED("unary");
 }
 
@@ -274,14 +294,14 @@ void launchBiasAct(cudaStream_t s, void* y, int64_t n, const float* bias, int64_
   if (act < 0 || act >= U_COUNT) failArg("biasAct", "unknown activation " + std::to_string(act));
   if (n == 0) return;
   if (half && half8Ok(n, y, y)) {
-    TD_INDEX_DISPATCH(n < kIndex32Limit, biasActHalf8<I><<<blocksFor(n / 8), kThreads, 0, s>>>(
-                                             (uint4*)y, n / 8, bias, biasLen, act, alpha, prelu, preluLen));
+    TD_INDEX_DISPATCH(n < kIndex32Limit, launchKernel(biasActHalf8<I>, blocksFor(n / 8), kThreads, 0, s, (uint4*)y,
+                                                      n / 8, bias, biasLen, act, alpha, prelu, preluLen));
     TD_LAUNCHED("biasAct");
     return;
   }
-  TD_STORAGE_DISPATCH(half,
-                      TD_INDEX_DISPATCH(n < kIndex32Limit, biasActKernel<T, I><<<blocksFor(n), kThreads, 0, s>>>(
-                                                               (T*)y, n, bias, biasLen, act, alpha, prelu, preluLen)));
+  TD_STORAGE_DISPATCH(
+      half, TD_INDEX_DISPATCH(n < kIndex32Limit, launchKernel(biasActKernel<T, I>, blocksFor(n), kThreads, 0, s, (T*)y,
+                                                              n, bias, biasLen, act, alpha, prelu, preluLen)));
   TD_LAUNCHED("biasAct");
 }
 
@@ -289,9 +309,10 @@ void launchBatchNorm(cudaStream_t s, const void* x, void* y, int64_t n, const fl
                      int64_t lv, const float* offset, int64_t lo, const float* scale, int64_t ls, float eps,
                      bool half) {
   if (n == 0) return;
-  TD_STORAGE_DISPATCH(half, TD_INDEX_DISPATCH(n < kIndex32Limit, batchNormKernel<T, I>
-                                              <<<blocksFor(n), kThreads, 0, s>>>((const T*)x, (T*)y, n, mean, lm, var,
-                                                                                 lv, offset, lo, scale, ls, eps)));
+  TD_STORAGE_DISPATCH(
+      half, TD_INDEX_DISPATCH(n < kIndex32Limit,
+                              launchKernel(batchNormKernel<T, I>, blocksFor(n), kThreads, 0, s, (const T*)x, (T*)y, n,
+                                           mean, lm, var, lv, offset, lo, scale, ls, eps)));
   TD_LAUNCHED("batchNorm");
 }
 
@@ -299,21 +320,21 @@ void launchCast(cudaStream_t s, const void* x, int src, void* y, int dst, int64_
   if (n == 0) return;
   int g = blocksFor(n);
   if (src == DT_FLOAT32 && dst == DT_INT32)
-    floatToInt<<<g, kThreads, 0, s>>>((const float*)x, (int32_t*)y, n);
+    launchKernel(floatToInt, g, kThreads, 0, s, (const float*)x, (int32_t*)y, n);
   else if (src == DT_INT32 && dst == DT_FLOAT32)
-    castKernel<int32_t, float><<<g, kThreads, 0, s>>>((const int32_t*)x, (float*)y, n);
+    launchKernel(castKernel<int32_t, float>, g, kThreads, 0, s, (const int32_t*)x, (float*)y, n);
   else if (src == DT_BOOL && dst == DT_FLOAT32)
-    castKernel<uint8_t, float><<<g, kThreads, 0, s>>>((const uint8_t*)x, (float*)y, n);
+    launchKernel(castKernel<uint8_t, float>, g, kThreads, 0, s, (const uint8_t*)x, (float*)y, n);
   else if (src == DT_BOOL && dst == DT_INT32)
-    castKernel<uint8_t, int32_t><<<g, kThreads, 0, s>>>((const uint8_t*)x, (int32_t*)y, n);
+    launchKernel(castKernel<uint8_t, int32_t>, g, kThreads, 0, s, (const uint8_t*)x, (int32_t*)y, n);
   else if (src == DT_FLOAT32 && dst == DT_FLOAT16)
-    castFloat<float, __half><<<g, kThreads, 0, s>>>((const float*)x, (__half*)y, n);
+    launchKernel(castFloat<float, __half>, g, kThreads, 0, s, (const float*)x, (__half*)y, n);
   else if (src == DT_FLOAT16 && dst == DT_FLOAT32)
-    castFloat<__half, float><<<g, kThreads, 0, s>>>((const __half*)x, (float*)y, n);
+    launchKernel(castFloat<__half, float>, g, kThreads, 0, s, (const __half*)x, (float*)y, n);
   else if (src == DT_FLOAT32 && dst == DT_BOOL)
-    castToBool<float><<<g, kThreads, 0, s>>>((const float*)x, (uint8_t*)y, n);
+    launchKernel(castToBool<float>, g, kThreads, 0, s, (const float*)x, (uint8_t*)y, n);
   else if (src == DT_INT32 && dst == DT_BOOL)
-    castToBool<int32_t><<<g, kThreads, 0, s>>>((const int32_t*)x, (uint8_t*)y, n);
+    launchKernel(castToBool<int32_t>, g, kThreads, 0, s, (const int32_t*)x, (uint8_t*)y, n);
   else
     failArg("cast", "unsupported cast " + std::to_string(src) + " -> " + std::to_string(dst));
   TD_LAUNCHED("cast");
@@ -323,13 +344,13 @@ void launchFill(cudaStream_t s, void* y, int dtype, int64_t n, double value) {
   if (n == 0) return;
   int g = blocksFor(n);
   if (dtype == DT_FLOAT32)
-    fillKernel<float><<<g, kThreads, 0, s>>>((float*)y, n, (float)value);
+    launchKernel(fillKernel<float>, g, kThreads, 0, s, (float*)y, n, (float)value);
   else if (dtype == DT_FLOAT16)
-    fillKernel<__half><<<g, kThreads, 0, s>>>((__half*)y, n, __float2half_rn((float)value));
+    launchKernel(fillKernel<__half>, g, kThreads, 0, s, (__half*)y, n, __float2half_rn((float)value));
   else if (dtype == DT_INT32)
-    fillKernel<int32_t><<<g, kThreads, 0, s>>>((int32_t*)y, n, (int32_t)value);
+    launchKernel(fillKernel<int32_t>, g, kThreads, 0, s, (int32_t*)y, n, (int32_t)value);
   else if (dtype == DT_BOOL)
-    fillKernel<uint8_t><<<g, kThreads, 0, s>>>((uint8_t*)y, n, value != 0 ? 1 : 0);
+    launchKernel(fillKernel<uint8_t>, g, kThreads, 0, s, (uint8_t*)y, n, value != 0 ? 1 : 0);
   else
     failArg("fill", "unsupported dtype " + std::to_string(dtype));
   TD_LAUNCHED("fill");
@@ -338,7 +359,7 @@ void launchFill(cudaStream_t s, void* y, int dtype, int64_t n, double value) {
 void launchSoftmax(cudaStream_t s, const float* x, float* y, int64_t rows, int64_t cols) {
   if (rows == 0 || cols == 0) return;
   if (rows > 0x7fffffff) failArg("softmax", "too many rows");
-  softmaxKernel<<<(unsigned)rows, kThreads, 0, s>>>(x, y, cols);
+  launchKernel(softmaxKernel, (unsigned)rows, kThreads, 0, s, x, y, cols);
   TD_LAUNCHED("softmax");
 }
 

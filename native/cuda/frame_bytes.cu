@@ -2,6 +2,7 @@
 #include "common.h"
 #include "frame_bytes.h"
 #include "storage.cuh"
+#include "launch.cuh"
 
 namespace tfjs_delta {
 namespace {
@@ -17,6 +18,7 @@ __device__ __forceinline__ uint8_t toByte(float v) {
 
 template <typename T>
 __global__ void fromBytesKernel(const uint32_t* __restrict__ x, T* __restrict__ y, int64_t n, float scale) {
+  dependentLaunchPrologue();
   const int64_t words = (n + 3) / 4;
   for (int64_t w = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; w < words; w += (int64_t)gridDim.x * blockDim.x) {
     const uint32_t v = x[w];
@@ -29,6 +31,7 @@ __global__ void fromBytesKernel(const uint32_t* __restrict__ x, T* __restrict__ 
 
 template <typename T>
 __global__ void toBytesKernel(const T* __restrict__ x, uint32_t* __restrict__ y, int64_t n, float scale) {
+  dependentLaunchPrologue();
   const int64_t words = (n + 3) / 4;
   for (int64_t w = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; w < words; w += (int64_t)gridDim.x * blockDim.x) {
     const int64_t base = w * 4;
@@ -45,16 +48,16 @@ __global__ void toBytesKernel(const T* __restrict__ x, uint32_t* __restrict__ y,
 void launchFramesFromBytes(cudaStream_t s, const uint8_t* x, void* y, int64_t n, float scale, bool half) {
   if (n == 0) return;
   const int g = wordBlocks((n + 3) / 4);
-  TD_STORAGE_DISPATCH(half, fromBytesKernel<T>
-                      <<<g, kFrameThreads, 0, s>>>(reinterpret_cast<const uint32_t*>(x), static_cast<T*>(y), n, scale));
+  TD_STORAGE_DISPATCH(half, launchKernel(fromBytesKernel<T>, g, kFrameThreads, 0, s,
+                                         reinterpret_cast<const uint32_t*>(x), static_cast<T*>(y), n, scale));
   TD_LAUNCHED("framesFromBytes");
 }
 
 void launchFramesToBytes(cudaStream_t s, const void* x, uint8_t* y, int64_t n, float scale, bool half) {
   if (n == 0) return;
   const int g = wordBlocks((n + 3) / 4);
-  TD_STORAGE_DISPATCH(half, toBytesKernel<T>
-                      <<<g, kFrameThreads, 0, s>>>(static_cast<const T*>(x), reinterpret_cast<uint32_t*>(y), n, scale));
+  TD_STORAGE_DISPATCH(half, launchKernel(toBytesKernel<T>, g, kFrameThreads, 0, s, static_cast<const T*>(x),
+                                         reinterpret_cast<uint32_t*>(y), n, scale));
   TD_LAUNCHED("framesToBytes");
 }
 

@@ -7,6 +7,7 @@
 
 #include "common.h"
 #include "storage.cuh"
+#include "launch.cuh"
 
 namespace tfjs_delta {
 namespace {
@@ -15,6 +16,7 @@ constexpr int kThreads = 256;
 
 template <typename T, typename I>
 __global__ void poolKernel(bool isMax, const T* __restrict__ x, T* __restrict__ y, PoolParams p, I total) {
+  dependentLaunchPrologue();
   for (I i = blockIdx.x * (I)blockDim.x + threadIdx.x; i < total; i += (I)gridDim.x * blockDim.x) {
     I c = i % (I)p.c, rem = i / (I)p.c;
     int64_t ox = rem % (I)p.ow;
@@ -53,6 +55,7 @@ __global__ void poolKernel(bool isMax, const T* __restrict__ x, T* __restrict__ 
 // partial results meet in shared memory (max: a NaN never wins, as above; the count is per position, so any lane's).
 template <typename T, int kLanes>
 __global__ void poolSplitKernel(bool isMax, const T* __restrict__ x, T* __restrict__ y, PoolParams p, int64_t pixels) {
+  dependentLaunchPrologue();
   constexpr int kRows = kThreads / kLanes;
   __shared__ float sAcc[kThreads];
   __shared__ int sCount[kThreads];
@@ -138,16 +141,16 @@ bool launchPool(cudaStream_t s, bool isMax, const void* x, void* y, const PoolPa
       constexpr int kLanes = decltype(lanes)::value;
       const int64_t blocks = pixels * ((p.c + kLanes - 1) / kLanes);
       const int grid = (int)(blocks < (1 << 30) ? blocks : (1 << 30));
-      TD_STORAGE_DISPATCH(half,
-                          poolSplitKernel<T, kLanes><<<grid, kThreads, 0, s>>>(isMax, (const T*)x, (T*)y, p, pixels));
+      TD_STORAGE_DISPATCH(
+          half, launchKernel(poolSplitKernel<T, kLanes>, grid, kThreads, 0, s, isMax, (const T*)x, (T*)y, p, pixels));
     });
     TD_LAUNCHED("pool");
     return true;
   }
   const bool fits = total < kIndex32Limit && p.n * p.d * p.h * p.w * p.c < kIndex32Limit;
   const int grid = gridFor(total, kThreads);
-  TD_STORAGE_DISPATCH(
-      half, TD_INDEX_DISPATCH(fits, poolKernel<T, I><<<grid, kThreads, 0, s>>>(isMax, (const T*)x, (T*)y, p, total)));
+  TD_STORAGE_DISPATCH(half, TD_INDEX_DISPATCH(fits, launchKernel(poolKernel<T, I>, grid, kThreads, 0, s, isMax,
+                                                                 (const T*)x, (T*)y, p, total)));
   TD_LAUNCHED("pool");
   return false;
 }

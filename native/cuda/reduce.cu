@@ -6,6 +6,7 @@
 
 #include "common.h"
 #include "storage.cuh"
+#include "launch.cuh"
 
 namespace tfjs_delta {
 namespace {
@@ -30,6 +31,7 @@ __device__ __forceinline__ float combine(int op, float a, float b) {
 // inner == 1: one block per output row, block-wide reduction.
 template <typename T>
 __global__ void reduceRows(int op, const T* __restrict__ x, float* __restrict__ y, int64_t r, float scale) {
+  dependentLaunchPrologue();
   __shared__ float red[kTx * kTy];
   const T* row = x + blockIdx.x * r;
   float acc = initOf(op);
@@ -47,6 +49,7 @@ __global__ void reduceRows(int op, const T* __restrict__ x, float* __restrict__ 
 template <typename T>
 __global__ void reduceCols(int op, const T* __restrict__ x, float* __restrict__ y, int64_t r, int64_t inner,
                            float scale) {
+  dependentLaunchPrologue();
   __shared__ float red[kTy][kTx + 1];
   const int64_t o = blockIdx.y, i = blockIdx.x * (int64_t)kTx + threadIdx.x;
   float acc = initOf(op);
@@ -66,10 +69,10 @@ template <typename T>
 void reduceOnce(cudaStream_t s, int op, const T* x, float* y, int64_t outer, int64_t r, int64_t inner, float scale) {
   if (outer > 0x7fffffff || (inner > 1 && outer > 65535)) failArg("reduce", "outer dimension too large");
   if (inner == 1) {
-    reduceRows<T><<<(unsigned)outer, kTx * kTy, 0, s>>>(op, x, y, r, scale);
+    launchKernel(reduceRows<T>, (unsigned)outer, kTx * kTy, 0, s, op, x, y, r, scale);
   } else {
     dim3 grid((unsigned)((inner + kTx - 1) / kTx), (unsigned)outer);
-    reduceCols<T><<<grid, dim3(kTx, kTy), 0, s>>>(op, x, y, r, inner, scale);
+    launchKernel(reduceCols<T>, grid, dim3(kTx, kTy), 0, s, op, x, y, r, inner, scale);
   }
   TD_LAUNCHED("reduce");
 }
@@ -94,6 +97,7 @@ struct MaskBatch {
 // Block b: the share of nonzero bytes in mask b. Bytes are read four at a time where the buffer is 4-byte aligned
 // (allocator blocks are), the head before that and the tail after the last whole word one by one.
 __global__ void maskFractions(MaskBatch batch, float* __restrict__ out) {
+  dependentLaunchPrologue();
   const uint8_t* m = batch.mask[blockIdx.x];
   const int64_t n = batch.n[blockIdx.x];
   const int64_t align = (int64_t)((4 - ((uintptr_t)m & 3)) & 3);
@@ -129,7 +133,7 @@ void launchMaskFractions(cudaStream_t s, const uint8_t* const* masks, const int6
       batch.mask[i] = masks[first + i];
       batch.n[i] = lengths[first + i];
     }
-    maskFractions<<<k, 1024, 0, s>>>(batch, out + first);  // a block per mask: wide, so its loads overlap
+    launchKernel(maskFractions, k, 1024, 0, s, batch, out + first);  // a block per mask: wide, so its loads overlap
     TD_LAUNCHED("maskFractions");
   }
 }
