@@ -22,7 +22,7 @@ export interface CudaData {
    * A delta tensor written lazily by a delta kernel: values at pixels whose flag in `maskPtr` (a pinned uint8
    * buffer) is 0 are undefined until `ptr()` or a read zeroes them (see CudaBackend.markLazy).
    */
-  lazy?: {maskPtr: Ptr; pixels: number; channels: number; site?: object};
+  lazy?: {maskPtr: Ptr; pixels: number; channels: number};
   /**
    * A float32 tensor stored as IEEE half (2 bytes an element), written by a kernel running with half storage (the
    * 'fp16' precision of compiled streams). Kernels that know half read it as it is; every other kernel, and every
@@ -89,11 +89,6 @@ export class CudaBackend extends KernelBackend {
    * (routed to cuDNN below denseBelowBlocks). TFJS_DELTA_CUDA_LAZY_ZEROS_ABOVE; 0: every delta output lazily.
    */
   lazyZerosAbove = envIndex('TFJS_DELTA_CUDA_LAZY_ZEROS_ABOVE') ?? LAZY_ZEROS_ABOVE;
-  /**
-   * A fused block whose lazy output was zero-filled before a dense read writes its zeros itself from then on
-   * (lazyFor's `site`). TFJS_DELTA_CUDA_LEARN_DENSE_READS=0 keeps every such output lazy.
-   */
-  learnDenseReads = envFlag('TFJS_DELTA_CUDA_LEARN_DENSE_READS', true);
   /**
    * Depthwise and transposed delta convolutions on the tile-skipping direct kernel instead of cuDNN's dense conv of
    * the zero-filled delta (TFJS_DELTA_CUDA_DIRECT_CONVS=1; see cudnnDeltaConv in kernels/delta.ts).
@@ -425,23 +420,16 @@ export class CudaBackend extends KernelBackend {
     return d.half ? this.floatCopy(d) : d.ptr; // a half tensor is never lazy: its float32 copy is complete
   }
 
-  /**
-   * Whether a delta kernel writing an output of `shape` leaves its inactive pixels unwritten (lazyZerosAbove). A
-   * `site` (the producing layer's filter) whose lazy output was zero-filled before a dense read (a small grid's
-   * cuDNN conv reads the whole tensor) writes its zeros itself from then on: one kernel instead of a list pass, the
-   * kernel and a zero-filling pass. A delta model's eager frames teach it before its graph is captured.
-   */
-  lazyFor(shape: number[], site?: object): boolean {
-    if (site != null && this.learnDenseReads && this.denseReadSites.has(site)) return false;
+  /** Whether a delta kernel writing an output of `shape` leaves its inactive pixels unwritten (lazyZerosAbove). */
+  lazyFor(shape: number[]): boolean {
     return this.lazyZeros && util.sizeFromShape(shape) > this.lazyZerosAbove;
   }
-  private readonly denseReadSites = new WeakSet<object>();
 
   /**
    * Marks `out` (float32, [...pixels, channels]) as written only at the pixels active in `mask` (bool
    * [...pixels], the mask attached to it). The mask buffer is pinned until `out` is materialised or freed.
    */
-  markLazy(out: TensorInfo, mask: TensorInfo, site?: object): void {
+  markLazy(out: TensorInfo, mask: TensorInfo): void {
     const d = this.data.get(out.dataId);
     if (d.bytes === 0) return;
     if (d.half) throw new Error(`'cuda' backend: a lazily written delta tensor must be float32-stored`);
@@ -450,7 +438,7 @@ export class CudaBackend extends KernelBackend {
     const pin = this.pins.get(maskPtr);
     if (pin) pin.count++;
     else this.pins.set(maskPtr, {count: 1, orphan: false});
-    d.lazy = {maskPtr, pixels: d.bytes / 4 / channels, channels, site};
+    d.lazy = {maskPtr, pixels: d.bytes / 4 / channels, channels};
   }
 
   /** Whether `t` is a lazily written delta tensor not yet materialised (tests, statistics). */
@@ -461,7 +449,6 @@ export class CudaBackend extends KernelBackend {
   private materialise(d: CudaData): void {
     const l = d.lazy!;
     d.lazy = undefined;
-    if (l.site != null && this.learnDenseReads) this.denseReadSites.add(l.site);
     this.n.zeroInactive({x: d.ptr, mask: l.maskPtr, pixels: l.pixels, channels: l.channels});
     this.unpin(l.maskPtr);
   }

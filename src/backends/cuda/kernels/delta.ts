@@ -82,19 +82,10 @@ export function releaseMask(backend: CudaBackend, m: InputMask): void {
   if (m.temp) backend.disposeIntermediate(m.temp);
 }
 
-/**
- * Attaches the device mask `mask` to `out`; with `lazy`, `out` was written only at its active pixels (by the layer
- * whose filter is `site`, where given: CudaBackend.lazyFor).
- */
-export function attachDeviceMask(
-  backend: CudaBackend,
-  out: TensorInfo,
-  mask: TensorInfo,
-  lazy: boolean,
-  site?: object,
-): void {
+/** Attaches the device mask `mask` to `out`; with `lazy`, `out` was written only at its active pixels. */
+export function attachDeviceMask(backend: CudaBackend, out: TensorInfo, mask: TensorInfo, lazy: boolean): void {
   attachMask(backend, out, tf.engine().makeTensorFromTensorInfo(mask, backend));
-  if (lazy) backend.markLazy(out, mask, site);
+  if (lazy) backend.markLazy(out, mask);
 }
 
 /** Runs `launch` on fresh outputs; disposes them all if it throws. */
@@ -685,9 +676,9 @@ function runFusedBlock(
   attrs: SparseAccumulateAttrs,
   launch: (m: InputMask, outs: {a: Ptr; r: Ptr; outD: Ptr; outMask: Ptr}, lazy: boolean) => void,
 ): TensorInfo[] {
-  const {x, filter, accumulated: a, residual: r} = inputs;
+  const {x, accumulated: a, residual: r} = inputs;
   const shape = c.outShape.slice();
-  const lazy = backend.lazyFor(shape, filter.dataId);
+  const lazy = backend.lazyFor(shape);
   const inPlace = attrs.inPlace === true && a.dataId !== x.dataId && r.dataId !== x.dataId;
   // A copy keeps the state's storage (half state stays half).
   const stateOf = (t: TensorInfo): TensorInfo => (inPlace ? alias(backend, t) : backend.copyOf(t));
@@ -709,7 +700,7 @@ function runFusedBlock(
         lazy,
       ),
     );
-    attachDeviceMask(backend, outD, outMask, lazy, filter.dataId);
+    attachDeviceMask(backend, outD, outMask, lazy);
     return [outD, ...state];
   } finally {
     releaseMask(backend, m);
