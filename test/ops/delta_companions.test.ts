@@ -58,15 +58,18 @@ describeEachBackend('companion delta ops equal the standard op and propagate mas
 
     it(`deltaAdd: a + b, mask = union (${kind} b)`, () => {
       const seed = freshSeed();
-      const shape = [randInt(1, 3), randInt(1, 9), randInt(1, 9), randInt(1, 20)];
-      tf.tidy(() => {
-        const a = input(shape, false, seed);
-        const b = input(shape, dense, seed + 2);
-        const fa = maskFlags(a);
-        const fb = maskFlags(b);
-        const union = dense ? null : fa.map((v, i) => v | fb[i]);
-        checkDelta(deltaAdd(a, b), tf.add(a, b), union, `deltaAdd [${shape}] seed ${seed}`);
-      });
+      // any channel count, and a multiple of 4 ('cuda' then adds a vector a thread)
+      for (const channels of [randInt(1, 20), 4 * randInt(1, 12)]) {
+        const shape = [randInt(1, 3), randInt(1, 9), randInt(1, 9), channels];
+        tf.tidy(() => {
+          const a = input(shape, false, seed);
+          const b = input(shape, dense, seed + 2);
+          const fa = maskFlags(a);
+          const fb = maskFlags(b);
+          const union = dense ? null : fa.map((v, i) => v | fb[i]);
+          checkDelta(deltaAdd(a, b), tf.add(a, b), union, `deltaAdd [${shape}] seed ${seed}`);
+        });
+      }
     });
 
     it(`deltaConcat along channels and along height (${kind} second input)`, () => {

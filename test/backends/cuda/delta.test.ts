@@ -271,13 +271,15 @@ describeCuda('cuda delta kernels: tiles, empty masks, lazy zeros', () => {
     );
   });
 
-  it('deltaAdd and deltaScaleShift (native at active pixels): masked, dense and mixed inputs, batch 3, odd sizes', async () => {
+  it('deltaAdd and deltaScaleShift (native at active pixels): masked, dense and mixed inputs, batch 3, odd sizes, channels % 4 == 0 and not', async () => {
     for (const zeros of ['lazy', 'eager'] as const) {
       await withZeroWrites(zeros, async () => {
         for (const [shape, da, db] of [
           [[3, 13, 17, 16], 0.1, 0.3],
           [[1, 9, 11, 70], 0.5, 1],
           [[2, 7, 5, 3], 1, 0.2],
+          [[2, 11, 9, 24], 0.05, 1], // a vector a thread (channels % 4 == 0), one input dense
+          [[1, 5, 7, 160], 0.4, 0.4],
           [[17, 40], 0.3, 0.6],
         ] as Array<[number[], number, number]>) {
           const px = shape.slice(0, -1);
