@@ -7,10 +7,11 @@
  * tfjs-node's kernel unchanged.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import {Conv2D, FusedConv2D, getKernel, registerKernel, unregisterKernel} from '@tensorflow/tfjs-core';
-import type {KernelConfig, KernelFunc, NamedAttrMap, Tensor, TensorInfo} from '@tensorflow/tfjs-core';
+import {Conv2D, FusedConv2D} from '@tensorflow/tfjs-core';
+import type {NamedAttrMap, Tensor, TensorInfo} from '@tensorflow/tfjs-core';
 
 import {tensorOf} from '../composite/composite_util';
+import {wrapTensorflowKernels} from './wrap_kernels';
 
 const WRAPPED = Symbol('tfjs-delta pointwise conv');
 
@@ -98,20 +99,10 @@ function pointwise(inputs: {[name: string]: TensorInfo}, attrs: NamedAttrMap): T
  * CLI and tests after loading it); again is harmless. Returns whether tfjs-node's kernels were found.
  */
 export function pointwiseConvsAsMatMul(): boolean {
-  let found = false;
-  for (const name of [Conv2D, FusedConv2D]) {
-    const original = getKernel(name, 'tensorflow') as (KernelConfig & {[WRAPPED]?: true}) | undefined;
-    if (original == null) continue;
-    found = true;
-    if (original[WRAPPED]) continue;
-    const kernelFunc: KernelFunc = (args) => {
-      const {inputs, attrs} = args as {inputs: {[name: string]: TensorInfo}; attrs: NamedAttrMap};
-      if (!isPointwise(inputs.filter, attrs)) return original.kernelFunc(args);
-      // A Tensor is a valid kernel output (tfjs-node's own kernels return Tensors).
-      return pointwise(inputs, attrs);
-    };
-    unregisterKernel(name, 'tensorflow');
-    registerKernel({...original, kernelFunc, [WRAPPED]: true} as KernelConfig);
-  }
-  return found;
+  return wrapTensorflowKernels([Conv2D, FusedConv2D], WRAPPED, (original) => (args) => {
+    const {inputs, attrs} = args as {inputs: {[name: string]: TensorInfo}; attrs: NamedAttrMap};
+    if (!isPointwise(inputs.filter, attrs)) return original.kernelFunc(args);
+    // A Tensor is a valid kernel output (tfjs-node's own kernels return Tensors).
+    return pointwise(inputs, attrs);
+  });
 }

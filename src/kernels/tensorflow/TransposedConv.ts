@@ -13,16 +13,11 @@
  * which the delta kernels call, use transposedConvValid directly.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import {
-  Conv2DBackpropInput,
-  Conv3DBackpropInputV2,
-  getKernel,
-  registerKernel,
-  unregisterKernel,
-} from '@tensorflow/tfjs-core';
-import type {KernelConfig, KernelFunc, NamedAttrMap, Tensor, TensorInfo} from '@tensorflow/tfjs-core';
+import {Conv2DBackpropInput, Conv3DBackpropInputV2} from '@tensorflow/tfjs-core';
+import type {NamedAttrMap, Tensor, TensorInfo} from '@tensorflow/tfjs-core';
 
 import {tensorOf} from '../composite/composite_util';
+import {wrapTensorflowKernels} from './wrap_kernels';
 
 const WRAPPED = Symbol('tfjs-delta transposed conv');
 
@@ -150,25 +145,15 @@ function conv3dBackpropInput(dy: Tensor, filter: Tensor, attrs: Conv3DBackpropIn
  * tests after loading it); again is harmless. Returns whether tfjs-node's kernels were found.
  */
 export function transposedConvsByPhases(): boolean {
-  let found = false;
-  for (const name of [Conv2DBackpropInput, Conv3DBackpropInputV2]) {
-    const original = getKernel(name, 'tensorflow') as (KernelConfig & {[WRAPPED]?: true}) | undefined;
-    if (original == null) continue;
-    found = true;
-    if (original[WRAPPED]) continue;
-    const kernelFunc: KernelFunc = (args) => {
-      const {inputs, attrs} = args as {inputs: {[name: string]: TensorInfo}; attrs: NamedAttrMap};
-      const dy = tensorOf(inputs.dy);
-      const filter = tensorOf(inputs.filter);
-      if (name === Conv3DBackpropInputV2)
-        return conv3dBackpropInput(dy, filter, attrs as unknown as Conv3DBackpropInputAttrs);
-      const a = attrs as unknown as Conv2DBackpropInputAttrs;
-      if (a.dataFormat === 'NCHW') return original.kernelFunc(args);
-      // A Tensor is a valid kernel output (tfjs-node's own kernels return Tensors).
-      return conv2dBackpropInput(dy, filter, a);
-    };
-    unregisterKernel(name, 'tensorflow');
-    registerKernel({...original, kernelFunc, [WRAPPED]: true} as KernelConfig);
-  }
-  return found;
+  return wrapTensorflowKernels([Conv2DBackpropInput, Conv3DBackpropInputV2], WRAPPED, (original, name) => (args) => {
+    const {inputs, attrs} = args as {inputs: {[name: string]: TensorInfo}; attrs: NamedAttrMap};
+    const dy = tensorOf(inputs.dy);
+    const filter = tensorOf(inputs.filter);
+    if (name === Conv3DBackpropInputV2)
+      return conv3dBackpropInput(dy, filter, attrs as unknown as Conv3DBackpropInputAttrs);
+    const a = attrs as unknown as Conv2DBackpropInputAttrs;
+    if (a.dataFormat === 'NCHW') return original.kernelFunc(args);
+    // A Tensor is a valid kernel output (tfjs-node's own kernels return Tensors).
+    return conv2dBackpropInput(dy, filter, a);
+  });
 }
