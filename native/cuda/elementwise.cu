@@ -206,8 +206,8 @@ __global__ void castKernel(const S* __restrict__ x, D* __restrict__ y, int64_t n
     y[i] = static_cast<D>(x[i]);
 }
 template <typename S, typename D>
-__global__ void castFloat(const S* __restrict__ x, D* __restrict__ y, int64_t n) {
-  dependentLaunchPrologue();  // float <-> half
+__global__ void castFloat(const S* __restrict__ x, D* __restrict__ y, int64_t n) {  // float <-> half
+  dependentLaunchPrologue();
   for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < n; i += (int64_t)gridDim.x * blockDim.x)
     y[i] = fromFloat<D>(toFloat(x[i]));
 }
