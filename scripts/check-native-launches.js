@@ -14,7 +14,8 @@ let kernels = 0;
 for (const name of fs.readdirSync(dir).filter((f) => /\.(cu|cuh)$/.test(f))) {
   const source = fs.readFileSync(path.join(dir, name), 'utf8').replace(/\/\/[^\n]*/g, '');
   const line = (index) => source.slice(0, index).split('\n').length;
-  for (const m of source.matchAll(/<<</g)) problems.push(`${name}:${line(m.index)}: a <<<>>> launch (use launchKernel)`);
+  for (const m of source.matchAll(/<<</g))
+    problems.push(`${name}:${line(m.index)}: a <<<>>> launch (use launchKernel)`);
   for (const m of source.matchAll(/__global__/g)) {
     let depth = 0;
     let i = m.index;
