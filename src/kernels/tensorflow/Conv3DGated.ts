@@ -26,7 +26,7 @@ export const conv3DGatedConfig: KernelConfig = {
         const padded = ops.window(x, [0, -pad[0][0], -pad[1][0], -pad[2][0], 0], paddedShape);
         y = ops.conv3dValid(padded, filter, strides);
       } else {
-        const full = ops.conv3dTransposeValid(x, filter, strides);
+        const full = ops.transposedConvValid(x, filter, strides);
         y = ops.window(full, [0, pad[0][0], pad[1][0], pad[2][0], 0], outputShape);
       }
       if (bias != null) y = ops.biasAdd(y, bias);

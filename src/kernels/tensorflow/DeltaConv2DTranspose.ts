@@ -31,7 +31,7 @@ export const deltaConv2DTransposeConfig: KernelConfig = {
     const begin = [0, info.padInfo.top, info.padInfo.left, 0];
     const ops = new TfOps(backend as NodeBackend);
     return tf.tidy(() => {
-      const full = ops.conv2dTransposeValid(x, filter, s);
+      const full = ops.transposedConvValid(x, filter, s);
       const y = ops.window(full, begin, outputShape);
       if (bias != null) return ops.biasAdd(y, bias);
       // Reach of the active pixels without a one-channel convolution: the mask with (stride - 1) zeros between pixels,

@@ -10,16 +10,27 @@
  *
  * tfjs-node's Conv2DBackpropInput and Conv3DBackpropInputV2 kernels are wrapped (tf.conv2dTranspose,
  * tf.conv3dTranspose and the input gradients of tf.conv2d / tf.conv3d take it), and TfOps's transposed convolutions,
- * which the delta kernels call, use transposedConvValid directly.
+ * which the delta kernels call, use transposedConvValid directly. It costs time: 1.3-3.2x TF's kernel on large layers
+ * and ~2 ms of op dispatch on small ones (benchmarks/ops/transposed_conv_tensorflow.ts). Where TF's kernel is right
+ * (test/kernels/tensorflow/transposed_conv.test.ts passes with it), TFJS_DELTA_TENSORFLOW_TRANSPOSED=native keeps it.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import {Conv2DBackpropInput, Conv3DBackpropInputV2} from '@tensorflow/tfjs-core';
 import type {NamedAttrMap, Tensor, TensorInfo} from '@tensorflow/tfjs-core';
 
+import {envString} from '../../io/env';
 import {tensorOf} from '../composite/composite_util';
-import {wrapTensorflowKernels} from './wrap_kernels';
+import {hasTensorflowKernel, wrapTensorflowKernels} from './wrap_kernels';
 
 const WRAPPED = Symbol('tfjs-delta transposed conv');
+
+/** Whether TFJS_DELTA_TENSORFLOW_TRANSPOSED=native asks for TensorFlow's own transposed kernels ('phases' default). */
+export function transposedConvsNative(): boolean {
+  const mode = envString('TFJS_DELTA_TENSORFLOW_TRANSPOSED') ?? 'phases';
+  if (mode !== 'phases' && mode !== 'native')
+    throw new Error(`TFJS_DELTA_TENSORFLOW_TRANSPOSED must be 'phases' or 'native', got '${mode}'`);
+  return mode === 'native';
+}
 
 /** Every tuple of phases, p[d] < strides[d], in row-major order. */
 function phaseTuples(strides: number[]): number[][] {
@@ -140,11 +151,13 @@ function conv3dBackpropInput(dy: Tensor, filter: Tensor, attrs: Conv3DBackpropIn
 
 /**
  * Wraps tfjs-node's Conv2DBackpropInput and Conv3DBackpropInputV2 (backend 'tensorflow') so that channels-last
- * transposed convolutions run as forward convolutions by phase; NCHW calls go to tfjs-node's kernel unchanged.
+ * transposed convolutions run as forward convolutions by phase; NCHW calls go to tfjs-node's kernel unchanged (and
+ * every call with TFJS_DELTA_TENSORFLOW_TRANSPOSED=native, read when this runs).
  * Call it after '@tensorflow/tfjs-node' is loaded (tfjs-delta does at import when it already is, and its CLI and
  * tests after loading it); again is harmless. Returns whether tfjs-node's kernels were found.
  */
 export function transposedConvsByPhases(): boolean {
+  if (transposedConvsNative()) return [Conv2DBackpropInput, Conv3DBackpropInputV2].some((n) => hasTensorflowKernel(n));
   return wrapTensorflowKernels([Conv2DBackpropInput, Conv3DBackpropInputV2], WRAPPED, (original, name) => (args) => {
     const {inputs, attrs} = args as {inputs: {[name: string]: TensorInfo}; attrs: NamedAttrMap};
     const dy = tensorOf(inputs.dy);

@@ -15,7 +15,7 @@ import type {DataType, KernelBackend, Tensor, TensorInfo} from '@tensorflow/tfjs
 import {attachMask, maskOf, maskShapeOf} from '../../ops/mask';
 import {tensorOf} from '../composite/composite_util';
 import {pointwiseProduct} from './PointwiseConv';
-import {transposedConvValid} from './TransposedConv';
+import {transposedConvsNative, transposedConvValid} from './TransposedConv';
 import type {Activation} from '../../ops/validation';
 
 export interface TfAttr {
@@ -254,11 +254,33 @@ export class TfOps {
     return this.run('DepthwiseConv2dNative', this.conv2dAttrs(g), [x, filter]);
   }
   /**
-   * The 'valid' transposed convolution of dy: (in - 1) * stride + k per spatial dimension, by phases (TransposedConv.ts:
-   * TF's own kernel is wrong on some CPUs).
+   * The 'valid' transposed convolution of dy over 2 or 3 spatial dimensions: (in - 1) * stride + k each, by phases
+   * (TransposedConv.ts: TF's own kernel is wrong on some CPUs) unless transposedConvsNative() asks for TF's kernel.
    */
-  conv2dTransposeValid(dy: TensorInfo, filter: TensorInfo, strides: [number, number]): Tensor {
-    return transposedConvValid(tensorOf(dy), tensorOf(filter), strides);
+  transposedConvValid(dy: TensorInfo, filter: TensorInfo, strides: number[]): Tensor {
+    if (!transposedConvsNative()) return transposedConvValid(tensorOf(dy), tensorOf(filter), strides);
+    return this.transposedConvValidNative(dy, filter, strides);
+  }
+  /** TF's own Conv2DBackpropInput / Conv3DBackpropInputV2, 'valid', as tfjs-node calls them. */
+  transposedConvValidNative(dy: TensorInfo, filter: TensorInfo, strides: number[]): Tensor {
+    const rank = strides.length;
+    const full = [
+      dy.shape[0],
+      ...strides.map((s, d) => (dy.shape[1 + d] - 1) * s + filter.shape[d]),
+      filter.shape[rank],
+    ];
+    return this.run(
+      rank === 2 ? 'Conv2DBackpropInput' : 'Conv3DBackpropInputV2',
+      [
+        this.type('T', 'float32'),
+        this.ints('strides', [1, ...strides, 1]),
+        this.str('padding', 'VALID'),
+        this.str('data_format', rank === 2 ? 'NHWC' : 'NDHWC'),
+        this.ints('dilations', new Array(rank + 2).fill(1)),
+        ...(rank === 2 ? [this.bool('use_cudnn_on_gpu', true)] : [this.type('Tshape', 'int32')]),
+      ],
+      [this.int32(full), filter, dy],
+    );
   }
   /**
    * Max pooling over in-bounds cells only (TF ignores explicit padding cells). TF refuses an
@@ -295,9 +317,6 @@ export class TfOps {
       ],
       [x, filter],
     );
-  }
-  conv3dTransposeValid(dy: TensorInfo, filter: TensorInfo, strides: number[]): Tensor {
-    return transposedConvValid(tensorOf(dy), tensorOf(filter), strides);
   }
   /** x + bias over the last dimension. */
   biasAdd(x: TensorInfo, bias: TensorInfo): Tensor {

@@ -23,3 +23,8 @@ export function wrapTensorflowKernels(
   }
   return found;
 }
+
+/** Whether tfjs-node registered kernel `name` (it is loaded). */
+export function hasTensorflowKernel(name: string): boolean {
+  return getKernel(name, 'tensorflow') != null;
+}

@@ -10,6 +10,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import {expect} from 'chai';
 
 import {transposedConvsByPhases, wrapTfjsNodeKernels} from '../../../src/index';
+import {transposedConvsNative} from '../../../src/kernels/tensorflow/TransposedConv';
 import {againstCpu, describeIfBackend} from '../../support/backends';
 import {freshSeed, pick, randInt} from '../../support/util';
 
@@ -149,6 +150,21 @@ describeIfBackend('tensorflow', "transposed convolutions on 'tensorflow' as forw
         ),
       );
       expect(err, `round ${round} (seed ${seed})`).to.be.below(1e-5);
+    }
+  });
+
+  it("TFJS_DELTA_TENSORFLOW_TRANSPOSED: 'phases' (the default) or 'native', anything else names the variable", () => {
+    const saved = process.env.TFJS_DELTA_TENSORFLOW_TRANSPOSED;
+    try {
+      delete process.env.TFJS_DELTA_TENSORFLOW_TRANSPOSED;
+      expect(transposedConvsNative(), 'unset').to.equal(false);
+      process.env.TFJS_DELTA_TENSORFLOW_TRANSPOSED = 'native';
+      expect(transposedConvsNative(), 'native').to.equal(true);
+      process.env.TFJS_DELTA_TENSORFLOW_TRANSPOSED = 'fast';
+      expect(() => transposedConvsNative()).to.throw(/TFJS_DELTA_TENSORFLOW_TRANSPOSED.*'fast'/);
+    } finally {
+      if (saved == null) delete process.env.TFJS_DELTA_TENSORFLOW_TRANSPOSED;
+      else process.env.TFJS_DELTA_TENSORFLOW_TRANSPOSED = saved;
     }
   });
 
