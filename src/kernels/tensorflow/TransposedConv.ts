@@ -1,7 +1,7 @@
 /**
  * Transposed convolutions on 'tensorflow' as forward convolutions, one per stride phase. TensorFlow 2.21's oneDNN
  * Conv2DBackpropInput and Conv3DBackpropInputV2 return wrong values on CPUs with AVX-512 BF16 (this project's
- * machines among them): every output channel from the 33rd on whenever there are more than 32, and, now and then
+ * machines among them): the output channels from the 33rd on for many shapes with more than 32, and, now and then
  * after earlier calls in the process, dropped taps when both channel counts are 1. Forward Conv2D and Conv3D are
  * right there, and a transposed convolution is a set of them: output position o = q * s + p (phase p < s) sums
  * dy[q - j] * W[p + j * s], the full correlation of dy with the phase's taps W[p::s] flipped. So each phase is one

@@ -3,8 +3,9 @@
  * TransposedConv.ts): tf.conv2dTranspose, tf.conv3dTranspose and tf.conv2d's input gradient against the 'cpu'
  * backend on fresh random inputs: strides 1-3 (per axis in 3D), 'same', 'valid' and numeric pads, kernels smaller
  * and larger than the stride, odd sizes, batch > 1, and the channel counts TensorFlow's oneDNN kernel gets wrong on
- * CPUs with AVX-512 BF16 (more than 32 output channels: every channel from the 33rd on; one in and one out: taps
- * dropped after earlier calls). Before the kernels were wrapped, the > 32-channel cases failed here on such a CPU.
+ * CPUs with AVX-512 BF16 (more than 32 output channels: the channels from the 33rd on, for many shapes; one in and
+ * one out: taps dropped after earlier calls). Before the kernels were wrapped, the > 32-channel cases failed here on
+ * such a CPU.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import {expect} from 'chai';
