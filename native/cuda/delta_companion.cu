@@ -4,6 +4,7 @@
 // so a lazily written input needs no zero-filling pass first).
 #include "delta.h"
 #include "launch.cuh"
+#include "vec.cuh"
 
 namespace tfjs_delta {
 namespace {
@@ -121,8 +122,7 @@ void launchDeltaAdd(cudaStream_t s, const float* a, const uint8_t* ma, const flo
                     uint8_t* outMask, int64_t pixels, int64_t channels, bool writeZeros) {
   checkGeometry("deltaAdd", pixels, channels);
   if (pixels == 0) return;
-  const auto aligned = [](const void* p) { return reinterpret_cast<uintptr_t>(p) % 16 == 0; };
-  if (channels % 4 == 0 && aligned(a) && aligned(b) && aligned(y)) {
+  if (float4Rows(channels, a, b, y)) {
     const int64_t vectors = pixels * (channels / 4);
     const auto* a4 = reinterpret_cast<const float4*>(a);
     const auto* b4 = reinterpret_cast<const float4*>(b);

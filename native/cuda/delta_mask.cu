@@ -4,6 +4,7 @@
 #include "delta.h"
 #include "broadcast.cuh"
 #include "launch.cuh"
+#include "vec.cuh"
 
 namespace tfjs_delta {
 namespace {
@@ -188,7 +189,7 @@ void launchClip(cudaStream_t s, const float* x, float* y, int64_t n, float lo, f
 void launchZeroInactive(cudaStream_t s, float* x, const uint8_t* mask, int64_t pixels, int64_t channels) {
   const int64_t n = pixels * channels;
   if (n == 0) return;
-  if (channels % 4 == 0 && reinterpret_cast<uintptr_t>(x) % 16 == 0) {
+  if (float4Rows(channels, x)) {
     const int64_t n4 = n / 4;
     TD_INDEX_DISPATCH(n4 < kIndex32Limit, launchKernel(zeroInactiveKernel<float4, I>, blocksFor(n4), kThreads, 0, s,
                                                        reinterpret_cast<float4*>(x), mask, (I)n4, (I)(channels / 4)));

@@ -1,8 +1,15 @@
 // VEC consecutive floats loaded or stored as one access: float4 for VEC == 4 (the address 16-byte aligned: a
 // tensor buffer is 256-byte aligned, so a row of channels % 4 == 0 floats starts aligned), else one at a time.
 #pragma once
+#include <cstdint>
 
 namespace tfjs_delta {
+
+// Whether rows of `channels` floats in these buffers can move as float4 (host side, before choosing a kernel).
+template <typename... P>
+inline bool float4Rows(int64_t channels, const P*... buffers) {
+  return channels % 4 == 0 && ((reinterpret_cast<uintptr_t>(buffers) % 16 == 0) && ...);
+}
 
 template <int VEC>
 struct Vec {

@@ -34,8 +34,9 @@ export const deltaConv2DTransposeConfig: KernelConfig = {
       const full = ops.transposedConvValid(x, filter, s);
       const y = ops.window(full, begin, outputShape);
       if (bias != null) return ops.biasAdd(y, bias);
-      // Reach of the active pixels without a one-channel convolution: the mask with (stride - 1) zeros between pixels,
-      // then a KHxKW max over each full-output window (pads KH-1 / KW-1: every window holds an in-bounds cell).
+      // Reach of the active pixels as a max pool, cheaper than a one-channel transposed conv: the mask with
+      // (stride - 1) zeros between pixels, then a KHxKW max over each full-output window (pads KH-1 / KW-1: every
+      // window holds an in-bounds cell).
       const mask = ops.floatMask(x);
       const spread =
         s[0] === 1 && s[1] === 1
