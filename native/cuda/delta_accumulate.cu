@@ -76,11 +76,18 @@ __global__ void __launch_bounds__(kMaxGroupThreads)
   const int lane = threadIdx.x % group, slots = blockDim.x / group, vecs = channels / VEC;
   const bool inPlace = outA == a && outR == r;  // the state is updated where it lies: inactive pixels cost nothing
   const Vec<VEC> zeros = {};
-  const int64_t items = list != nullptr ? *listCount : pixels;
-  for (int64_t base = (int64_t)blockIdx.x * slots; base < items; base += (int64_t)gridDim.x * slots) {
+  const int64_t items = list != nullptr ? *listCount : pixels, stride = (int64_t)gridDim.x * slots;
+  int64_t base = (int64_t)blockIdx.x * slots;
+  // A listed pixel is loaded an iteration ahead, so that an iteration does not first wait on the list.
+  int nextP = list != nullptr && base + threadIdx.x / group < items ? list[base + threadIdx.x / group] : 0;
+  for (; base < items; base += stride) {
     const int64_t i = base + threadIdx.x / group;
     const bool valid = i < items, first = valid && lane < vecs;
-    const int64_t p = list != nullptr && valid ? list[i] : i;
+    int64_t p = i;
+    if (list != nullptr) {
+      p = nextP;
+      if (i + stride < items) nextP = list[i + stride];
+    }
     const int64_t o = p * channels;
     const bool active = valid && (list != nullptr || mask == nullptr || mask[p]);
     AccumulateRow<VEC, S, kFloat> row;

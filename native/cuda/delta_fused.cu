@@ -29,20 +29,24 @@ constexpr int kMaxChannels = 3072;
 constexpr int64_t kMaxPixels = INT32_MAX;  // output pixels, indexed in 32 bits
 
 // Whether tap t of the window whose top-left input pixel is (iy0, ix0) in image b reads an active input pixel: inside
-// the image, and set in the mask (null: a dense input).
+// the image, and set in the mask (null: a dense input). KW: the window's width where known at compile time (0: p.kw).
+template <int KW>
 __device__ __forceinline__ bool tapActive(const DeltaConvParams& p, const uint8_t* __restrict__ mask, int b, int iy0,
                                           int ix0, int t) {
-  const int iy = iy0 + (t / p.kw) * p.dh, ix = ix0 + (t % p.kw) * p.dw;
+  const int kw = KW > 0 ? KW : p.kw;
+  const int iy = iy0 + (t / kw) * p.dh, ix = ix0 + (t % kw) * p.dw;
   return iy >= 0 && iy < p.h && ix >= 0 && ix < p.w &&
          (mask == nullptr || mask[((int64_t)b * p.h + iy) * p.w + ix] != 0);
 }
 
-// TAPS: the window's size when known at compile time (its loads are then unrolled), else 0 (at most 32 taps).
+// KH, KW: the window where known at compile time (3x3: its taps' offsets are then constants and their loads
+// unrolled), else 0 (at most 32 taps).
 // With a pixel list (pixel_list.cuh; `list` non-null) the groups take the listed output pixels, each with its bitmap
-// of active taps from the list pass, instead of every output pixel.
+// of active taps from the list pass, instead of every output pixel; a group loads its next item while it works on this
+// one, so that an iteration does not first wait on the list to learn which pixel it reads.
 // A pixel's index is 32-bit (the launcher checks; the loop's base is 64-bit, as a grid's stride can pass 2^31):
 // 64-bit divisions for its coordinates cost more than a pixel with no active tap otherwise does.
-template <int VEC, int V, int TAPS, typename S, bool kFloat>
+template <int VEC, int V, int KH, int KW, typename S, bool kFloat>
 __global__ void __launch_bounds__(kMaxGroupThreads)
     depthwiseAccumulateKernel(DeltaConvParams p, const float* __restrict__ x, const uint8_t* __restrict__ mask,
                               const float* __restrict__ w, S* __restrict__ a, S* __restrict__ r,
@@ -52,27 +56,43 @@ __global__ void __launch_bounds__(kMaxGroupThreads)
   dependentLaunchPrologue();
   __shared__ float warpMax[kMaxGroupThreads / 32];
   const int slot = threadIdx.x / group, g = threadIdx.x % group, slots = blockDim.x / group;
-  const int taps = TAPS > 0 ? TAPS : p.kh * p.kw;
+  const int kw = KW > 0 ? KW : p.kw, taps = KH > 0 ? KH * KW : p.kh * p.kw;
   const int vecs = p.c / VEC, width = group < 32 ? group : 32, pixels = p.n * p.oh * p.ow;
   const int items = list != nullptr ? *listCount : pixels;
+  const int64_t rowStep = (int64_t)p.dh * p.w * p.c, colStep = (int64_t)p.dw * p.c;  // a tap's step in x
+  const int64_t stride = (int64_t)gridDim.x * slots;
   const Vec<VEC> zeros = {};
+  int64_t base = (int64_t)blockIdx.x * slots;
+  int nextQ = pixels;  // q == pixels: past the end
+  unsigned nextBits = 0;
+  if (list != nullptr && base + slot < items) nextQ = list[base + slot], nextBits = listBits[base + slot];
   // The loop's bound is the block's, so that every thread reaches groupMax's barriers and the shuffles below.
-  for (int64_t base = (int64_t)blockIdx.x * slots; base < items; base += (int64_t)gridDim.x * slots) {
-    const int i = (int)min(base + slot, (int64_t)items);               // i == items: past the end
-    const int q = list == nullptr ? i : i < items ? list[i] : pixels;  // q == pixels: past the end
-    // The active taps: listed, or the lanes of a warp's share of the group read the window's mask bytes between them
-    // and OR their bits together.
-    unsigned bits = list != nullptr && i < items ? listBits[i] : 0u;
+  for (; base < items; base += stride) {
+    int q = nextQ;
+    unsigned bits = nextBits;
+    if (list != nullptr) {
+      const int64_t n = base + stride + slot;
+      nextQ = pixels, nextBits = 0;
+      if (n < items) nextQ = list[n], nextBits = listBits[n];
+    } else {
+      q = (int)min(base + slot, (int64_t)items);
+    }
     int b = 0, iy0 = 0, ix0 = 0;
     if (q < pixels) {
       const int ox = q % p.ow, rest = q / p.ow, oy = rest % p.oh;
       b = rest / p.oh;
       iy0 = oy * p.sh - p.pt, ix0 = ox * p.sw - p.pl;
-      for (int t = list != nullptr ? taps : g % width; t < taps; t += width)
-        if (tapActive(p, mask, b, iy0, ix0, t)) bits |= 1u << t;
+      // Without a list the lanes of a warp's share of the group read the window's mask bytes between them and OR
+      // their bits together.
+      if (list == nullptr)
+        for (int t = g % width; t < taps; t += width)
+          if (tapActive<KW>(p, mask, b, iy0, ix0, t)) bits |= 1u << t;
     }
-    for (int off = width / 2; off > 0; off >>= 1) bits |= __shfl_xor_sync(0xffffffffu, bits, off);
+    if (list == nullptr)
+      for (int off = width / 2; off > 0; off >>= 1) bits |= __shfl_xor_sync(0xffffffffu, bits, off);
     const int64_t o = (int64_t)q * p.c;
+    // The window's top-left element in x (outside the image where the window is: only taps inside it are read).
+    const int64_t corner = (((int64_t)b * p.h + iy0) * p.w + ix0) * p.c;
     Vec<VEC> y[V], av[V], rv[V];
     float largest = 0.f;
     if (bits != 0) {
@@ -86,11 +106,10 @@ __global__ void __launch_bounds__(kMaxGroupThreads)
 #pragma unroll
         for (int i = 0; i < VEC; ++i) y[j].v[i] = 0.f;
 #pragma unroll
-        for (int t = 0; t < (TAPS > 0 ? TAPS : 32); ++t) {  // taps in increasing order, as the reference sums them
-          if (TAPS == 0 && t >= taps) break;
+        for (int t = 0; t < (KH > 0 ? KH * KW : 32); ++t) {  // taps in increasing order, as the reference sums them
+          if (KH == 0 && t >= taps) break;
           if (!((bits >> t) & 1u)) continue;
-          const int iy = iy0 + (t / p.kw) * p.dh, ix = ix0 + (t % p.kw) * p.dw;
-          const Vec<VEC> xv = loadVec<VEC>(x + (((int64_t)b * p.h + iy) * p.w + ix) * p.c + c0);
+          const Vec<VEC> xv = loadVec<VEC>(x + corner + (t / kw) * rowStep + (t % kw) * colStep + c0);
           const Vec<VEC> wv = loadVec<VEC>(w + t * p.c + c0);
 #pragma unroll
           for (int i = 0; i < VEC; ++i) y[j].v[i] += xv.v[i] * wv.v[i];
@@ -135,12 +154,13 @@ __global__ void __launch_bounds__(kMaxGroupThreads)
 }
 
 // The block's pixel list: a lane per output pixel ORs its window's mask bits; an output pixel with no active tap
-// gets its mask byte here, the others go on the list with their bitmaps.
+// gets its mask byte here, the others go on the list with their bitmaps. KH, KW as the block's kernel.
+template <int KH, int KW>
 __global__ void __launch_bounds__(kListThreads)
     depthwiseListKernel(DeltaConvParams p, const uint8_t* __restrict__ mask, int* __restrict__ list,
                         unsigned* __restrict__ listBits, int* __restrict__ count, uint8_t* __restrict__ outMask) {
   dependentLaunchPrologue();
-  const int pixels = p.n * p.oh * p.ow, taps = p.kh * p.kw;
+  const int pixels = p.n * p.oh * p.ow, taps = KH > 0 ? KH * KW : p.kh * p.kw;
   // The loop bound is uniform per warp (appendPixel's ballot); 64-bit steps, as a grid's stride can pass 2^31.
   for (int64_t base = (int64_t)blockIdx.x * kListThreads + (threadIdx.x & ~31); base < pixels;
        base += (int64_t)gridDim.x * kListThreads) {
@@ -150,8 +170,11 @@ __global__ void __launch_bounds__(kListThreads)
     if (q < pixels) {
       const int ox = q % p.ow, rest = q / p.ow, oy = rest % p.oh, b = rest / p.oh;
       const int iy0 = oy * p.sh - p.pt, ix0 = ox * p.sw - p.pl;
-      for (int t = 0; t < taps; ++t)
-        if (tapActive(p, mask, b, iy0, ix0, t)) bits |= 1u << t;
+#pragma unroll
+      for (int t = 0; t < (KH > 0 ? KH * KW : 32); ++t) {
+        if (KH == 0 && t >= taps) break;
+        if (tapActive<KW>(p, mask, b, iy0, ix0, t)) bits |= 1u << t;
+      }
       if (bits == 0) outMask[q] = 0;
     }
     appendPixel(bits != 0, q, bits, list, listBits, count);
@@ -174,10 +197,12 @@ void launchDepthwiseAccumulateVec(cudaStream_t s, const DeltaConvParams& p, cons
                  group, list, bits, scratch);
   };
   const bool exact = activationExactInFloat(act);
-  if (p.kh * p.kw == 9)
-    exact ? run(depthwiseAccumulateKernel<VEC, V, 9, S, true>) : run(depthwiseAccumulateKernel<VEC, V, 9, S, false>);
+  if (p.kh == 3 && p.kw == 3)
+    exact ? run(depthwiseAccumulateKernel<VEC, V, 3, 3, S, true>)
+          : run(depthwiseAccumulateKernel<VEC, V, 3, 3, S, false>);
   else
-    exact ? run(depthwiseAccumulateKernel<VEC, V, 0, S, true>) : run(depthwiseAccumulateKernel<VEC, V, 0, S, false>);
+    exact ? run(depthwiseAccumulateKernel<VEC, V, 0, 0, S, true>)
+          : run(depthwiseAccumulateKernel<VEC, V, 0, 0, S, false>);
 }
 
 }  // namespace
@@ -199,7 +224,8 @@ bool launchDepthwiseAccumulate(cudaStream_t s, const DeltaConvParams& p, const f
   if (mask == nullptr || writeZeros) scratch = nullptr;
   if (scratch != nullptr) {
     TD_CUDA("fusedDeltaDepthwiseConv2d", cudaMemsetAsync(scratch, 0, sizeof(int), s));
-    launchKernel(depthwiseListKernel, gridFor(pixels, kListThreads), kListThreads, 0, s, p, mask, scratch + 1,
+    const auto list = p.kh == 3 && p.kw == 3 ? depthwiseListKernel<3, 3> : depthwiseListKernel<0, 0>;
+    launchKernel(list, gridFor(pixels, kListThreads), kListThreads, 0, s, p, mask, scratch + 1,
                  reinterpret_cast<unsigned*>(scratch + 1 + pixels), scratch, outMask);
     TD_LAUNCHED("fusedDeltaDepthwiseConv2d");
   }
