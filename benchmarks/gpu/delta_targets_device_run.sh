@@ -8,18 +8,22 @@
 #            (TFJS_DELTA_CUDA_PIXEL_LISTS=0), no cuDNN route for small grids (TFJS_DELTA_CUDA_DENSE_BELOW_BLOCKS=0),
 #            the pointwise block (TFJS_DELTA_CUDA_POINTWISE=1), output channels % 32 != 0 on WMMA instead of the
 #            mma kernel (TFJS_DELTA_CUDA_MMA_PARTIAL=0), global pools one thread per output instead of split over
-#            their window (TFJS_DELTA_CUDA_POOL_SPLIT=0, which moves the dense reference too);
-#   scale    the same point at 576x768 batch 32 and 1080x1920 batch 8 (lists on and off), and PoseNet 576x768 batch 8
+#            their window (TFJS_DELTA_CUDA_POOL_SPLIT=0, which moves the dense reference too), tiled delta convs
+#            without tile lists (TFJS_DELTA_CUDA_TILE_LISTS=0);
+#   scale    the same point at 576x768 batch 32 and 1080x1920 batch 8 (pixel lists and tile lists on and off), and
+#            PoseNet 576x768 batch 8
 #            (and with TFJS_DELTA_CUDA_MMA_PARTIAL=0: its 48-channel pointwise conv on WMMA);
 #   state    the same point at batch 8 with half state beside float32 (--state-precision fp32,fp16), and batch 1;
 #   base     batch 8 and 1 with the addon of an earlier build (BASE_ADDON, xz-compressed; default
 #            .scratch/base/tfjs_delta_cuda.node.xz) loaded through TFJS_DELTA_CUDA_ADDON: a native change's A/B;
 #   route    no cuDNN route for small grids (TFJS_DELTA_CUDA_DENSE_BELOW_BLOCKS=0) against the default: the 'cuda' and
 #            video suites with it, MobileNetV2 at batch 1, 8 and 32 and PoseNet at batch 8 with and without it;
-#   ncu      the folded dense and the delta stream at 576x768 batch 8 (NCU_BATCHES="8 1": each) under Nsight Compute,
-#            every kernel of 10 steps;
-#   ab       batch 8, 1 and 32 with the defaults and with one variable set (AB, named AB_NAME in the results; default
-#            TFJS_DELTA_CUDA_PDL=0, pdl0: without programmatic dependent launch);
+#   ncu      the folded dense and the delta stream (NCU_VARIANTS) at 576x768 batch 8 (NCU_BATCHES="8 1": each) under
+#            Nsight Compute, every kernel of 10 steps;
+#   tiles    the 'cuda' and video suites with a tile list under every tiled delta conv that can take one
+#            (TFJS_DELTA_CUDA_TILE_LIST_WAVES=0; by default only grids of more than two waves take them);
+#   ab       batch 8, 1 and 32 (AB_BATCHES) with the defaults and with one variable set (AB, named AB_NAME in the
+#            results; default TFJS_DELTA_CUDA_PDL=0, pdl0: without programmatic dependent launch);
 #   knobs    batch 8 with lazy zeros only above 2^22 / 2^23 elements (TFJS_DELTA_CUDA_LAZY_ZEROS_ABOVE);
 #   detail   the per-pixel kernels (sparseAccumulate, the fused depthwise block) of one delta step under Nsight
 #            Compute's throughput, occupancy and warp-state sections.
@@ -32,22 +36,27 @@ source "$(dirname "$0")/common.sh"
 media=${MEDIA:-.scratch/media}
 [[ -d $media/nsfwjs_mobilenet_v2 ]] && cp "$media"/nsfwjs_mobilenet_v2/* node_modules/nsfwjs/dist/models/mobilenet_v2/
 sizes=576x768
-want tests && sizes=96x128,256x256,576x768,577x769
+want tests || want tiles && sizes=96x128,256x256,576x768,577x769
 want route && sizes=96x128,256x256,576x768,577x769
 want scale && sizes=$sizes,1080x1920
 vtest_frames "$media/vtest.avi" "$sizes" || exit 1
 export TFJS_DELTA_VTEST=$(cd "$media" && pwd)/vtest.avi
 
-if want tests; then
-  TFJS_DELTA_TEST_BACKENDS=cuda step "cuda_suites_$tag" 240 "${mocha[@]}" \
+# suites NAME [VAR=VALUE...]: the 'cuda' suites and the video suites with the variables set.
+suites() {
+  local name=$1
+  shift
+  TFJS_DELTA_TEST_BACKENDS=cuda step "cuda_suites${name}_$tag" 240 env "$@" "${mocha[@]}" \
     dist/test/backends/cuda/*.test.js dist/test/ops/*.test.js
-  grep -E "passed, .* failed" "$out/cuda_suites_$tag.log"
-  grep -E "^  [0-9]+\) " -A8 "$out/cuda_suites_$tag.log" | cut -c1-240 | head -40
-  TFJS_DELTA_TEST_BACKENDS=cuda step "video_suites_cuda_$tag" 240 "${mocha[@]}" --invert --grep '\[(cpu|tensorflow)\]' \
-    dist/test/delta/*.test.js dist/test/models/*.test.js dist/test/stream/*.test.js
-  grep -E "passed, .* failed" "$out/video_suites_cuda_$tag.log"
-  grep -E "^  [0-9]+\) " -A8 "$out/video_suites_cuda_$tag.log" | cut -c1-240 | head -40
-fi
+  grep -E "passed, .* failed" "$out/cuda_suites${name}_$tag.log"
+  grep -E "^  [0-9]+\) " -A8 "$out/cuda_suites${name}_$tag.log" | cut -c1-240 | head -40
+  TFJS_DELTA_TEST_BACKENDS=cuda step "video_suites_cuda${name}_$tag" 240 env "$@" "${mocha[@]}" --invert \
+    --grep '\[(cpu|tensorflow)\]' dist/test/delta/*.test.js dist/test/models/*.test.js dist/test/stream/*.test.js
+  grep -E "passed, .* failed" "$out/video_suites_cuda${name}_$tag.log"
+  grep -E "^  [0-9]+\) " -A8 "$out/video_suites_cuda${name}_$tag.log" | cut -c1-240 | head -40
+}
+want tests && suites ""
+want tiles && suites _tile_lists TFJS_DELTA_CUDA_TILE_LIST_WAVES=0
 
 run=(node dist/benchmarks/models/delta_vtest.js run --backend cuda --compiled --models mobilenet_v2
   --thresholds mobilenet_v2=0.2 --inputs 0.1x7 --warmup 8)
@@ -66,6 +75,7 @@ if want sweep; then
   mobilenet 576x768_batch8_pointwise1 576x768 8 37 TFJS_DELTA_CUDA_POINTWISE=1
   mobilenet 576x768_batch8_mma_partial0 576x768 8 37 TFJS_DELTA_CUDA_MMA_PARTIAL=0
   mobilenet 576x768_batch8_pool_split0 576x768 8 37 TFJS_DELTA_CUDA_POOL_SPLIT=0
+  mobilenet 576x768_batch8_tile_lists0 576x768 8 37 TFJS_DELTA_CUDA_TILE_LISTS=0
   mobilenet 576x768_batch1 576x768 1 0
   mobilenet 576x768_batch1_lists0 576x768 1 0 TFJS_DELTA_CUDA_PIXEL_LISTS=0
   mobilenet 576x768_batch1_mma_partial0 576x768 1 0 TFJS_DELTA_CUDA_MMA_PARTIAL=0
@@ -74,6 +84,7 @@ if want scale; then
   mobilenet 576x768_batch32 576x768 32 10
   mobilenet 1080x1920_batch8 1080x1920 8 37
   mobilenet 1080x1920_batch8_lists0 1080x1920 8 37 TFJS_DELTA_CUDA_PIXEL_LISTS=0
+  mobilenet 1080x1920_batch8_tile_lists0 1080x1920 8 37 TFJS_DELTA_CUDA_TILE_LISTS=0
   posenet_vtest "delta_vtest_posenet_576x768_batch8_$tag" 200 576x768 8 20
   TFJS_DELTA_CUDA_MMA_PARTIAL=0 posenet_vtest "delta_vtest_posenet_576x768_batch8_mma_partial0_$tag" 200 576x768 8 20
 fi
@@ -121,7 +132,7 @@ if want detail; then
 fi
 if want ncu; then
   for batch in ${NCU_BATCHES:-8}; do
-    for variant in folded delta; do
+    for variant in ${NCU_VARIANTS:-folded delta}; do
       name="ncu_kernels_mobilenet_v2_576x768_batch${batch}_${variant}_$tag"
       step "ncu_mobilenet_v2_${variant}_batch$batch" 200 "$ncu" --profile-from-start off --graph-profiling node \
         --clock-control none --metrics gpu__time_duration.sum --csv --print-units base "${run[@]}" --sizes 576x768 \
@@ -135,7 +146,7 @@ fi
 if want ab; then
   ab=${AB:-TFJS_DELTA_CUDA_PDL=0}
   ab_name=${AB_NAME:-pdl0}
-  for batch in 8 1 32; do
+  for batch in ${AB_BATCHES:-8 1 32}; do
     offset=$((batch == 1 ? 0 : batch == 8 ? 37 : 10))
     mobilenet "576x768_batch${batch}" 576x768 "$batch" "$offset"
     mobilenet "576x768_batch${batch}_$ab_name" 576x768 "$batch" "$offset" "$ab"

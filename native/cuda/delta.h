@@ -109,24 +109,34 @@ struct DeltaConvParams {
 // acc (scratch non-null, with outMask): the list of the sparseAccumulate that follows (launchSparseAccumulate's
 // listReady) is written too: scratch = [count][the active output pixels], acc.outMask zero at the inactive ones. The
 // tiled kernels append their tiles' active pixels as they derive them; otherwise a list pass over outMask follows.
-enum DeltaConvKernel { DC_RAN_CUDA_CORES = 0, DC_RAN_WMMA = 1, DC_RAN_MMA = 2 };
+// tiles (scratch non-null: tileListInts(p) int32s, contents ignored): where the tiled kernel would launch more than
+// `waves` times the blocks the GPU holds at once, with a mask and lazy zeros, a pass lists the active tiles (and
+// writes the output masks of the others) and the kernel runs a fixed grid over that list (DC_TILE_LIST is then set in
+// the result), so an inactive tile costs a warp of the pass instead of a block's turn.
+enum DeltaConvKernel { DC_RAN_CUDA_CORES = 0, DC_RAN_WMMA = 1, DC_RAN_MMA = 2, DC_TILE_LIST = 8 };
 struct AccumulateList {
   int* scratch;
   uint8_t* outMask;
 };
+struct TileList {
+  int* scratch;
+  int waves;
+};
+int64_t tileListInts(const DeltaConvParams& p);
 int launchDeltaConv(cudaStream_t s, const DeltaConvParams& p, const float* x, const uint8_t* mask, const float* w,
                     const float* bias, const float* packed, float* y, uint8_t* outMask, bool writeZeros, bool allowTF32,
-                    bool mmaPartial, AccumulateList acc);
+                    bool mmaPartial, AccumulateList acc, TileList tiles);
 // Only the output mask (OR over each output's in-bounds receptive field; mask null = all input active).
 void launchDeltaConvMask(cudaStream_t s, const DeltaConvParams& p, const uint8_t* mask, uint8_t* outMask);
 // delta_conv_tc.cu, the tiled kernel (regular convs, no bias): tensor cores with tf32, else FFMA on the same tiles.
 // 0 when the shape does not suit it (then nothing was launched), DC_RAN_MMA when the mma kernel ran, DC_RAN_WMMA when
 // the tiled WMMA kernel did (its FFMA variant when tf32 is false). packed: the packed TF32 filter
 // (launchPackFilterTf32) or null (the mma kernel then stages and rounds the plain filter). mmaPartial, acc: as
-// launchDeltaConv, with acc.scratch's count zeroed by the caller.
+// launchDeltaConv, with acc.scratch's count zeroed by the caller; tiles as launchDeltaConv (DC_TILE_LIST set in the
+// result when the list ran).
 int launchDeltaConvTC(cudaStream_t s, const DeltaConvParams& p, const float* x, const uint8_t* mask, const float* w,
                       const float* packed, float* y, uint8_t* outMask, bool writeZeros, bool tf32, bool mmaPartial,
-                      AccumulateList acc);
+                      AccumulateList acc, TileList tiles);
 // A regular conv's filter [kh, kw, c, co] (co % 32 == 0) as its TF32 copy in the layout of the mma kernel
 // (packedFilterTf32Floats floats), built once per filter; only kh, kw, c, co are read.
 int64_t packedFilterTf32Floats(const DeltaConvParams& p);

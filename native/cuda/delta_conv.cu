@@ -112,7 +112,7 @@ void check(const DeltaConvParams& p, const char* where) {
 
 int launchDeltaConv(cudaStream_t s, const DeltaConvParams& p, const float* x, const uint8_t* mask, const float* w,
                     const float* bias, const float* packed, float* y, uint8_t* outMask, bool writeZeros, bool allowTF32,
-                    bool mmaPartial, AccumulateList acc) {
+                    bool mmaPartial, AccumulateList acc, TileList tileList) {
   check(p, "deltaConv");
   if (packed != nullptr && (bias != nullptr || p.mode != DC_REGULAR))
     failArg("deltaConv", "a packed filter is for regular convolutions without bias");
@@ -124,8 +124,9 @@ int launchDeltaConv(cudaStream_t s, const DeltaConvParams& p, const float* x, co
   if (bias == nullptr && p.mode == DC_REGULAR) {
     // The tiled kernels append to the list: its count starts at zero (the fallback's list pass zeroes it again).
     if (acc.scratch != nullptr) TD_CUDA("deltaConv", cudaMemsetAsync(acc.scratch, 0, sizeof(int), s));
-    const int ran = launchDeltaConvTC(s, p, x, mask, w, packed, y, outMask, writeZeros, allowTF32, mmaPartial, acc);
-    if (ran != 0) return allowTF32 ? ran : DC_RAN_CUDA_CORES;
+    const int ran =
+        launchDeltaConvTC(s, p, x, mask, w, packed, y, outMask, writeZeros, allowTF32, mmaPartial, acc, tileList);
+    if (ran != 0) return allowTF32 ? ran : (ran & DC_TILE_LIST) | DC_RAN_CUDA_CORES;
   }
   const int64_t tiles = (int64_t)((p.oh + kTile - 1) / kTile) * ((p.ow + kTile - 1) / kTile);
   if (tiles > 0x7fffffff) failArg("deltaConv", "output too large");

@@ -100,11 +100,52 @@ __device__ __forceinline__ void tileOutputFlags(const DeltaConvParams& p, const 
   }
 }
 
-template <int KH_, int KW_, int CK_, bool kTf32, int kMinBlocks>
+// A tiled kernel's work: every tile of the grid (items null: block (x, y, z) = tile x, channel block y, image z), or
+// the listed tiles (items[i] = image * tiles + tile, *count of them), which a fixed grid of blocks takes in turn.
+struct TileItems {
+  const int* items;
+  const int* count;
+};
+
+// The tile list: a warp per tile ORs the tile's input footprint mask (fh x fw, as the kernels stage it); an active
+// tile goes on the list, an inactive one gets its output mask bytes here (and the accumulator's, with acc.scratch):
+// what the kernels' first channel block would write for it.
+__global__ void __launch_bounds__(256)
+    convTileListKernel(DeltaConvParams p, const uint8_t* __restrict__ mask, int fh, int fw, int tilesW, int tiles,
+                       uint8_t* __restrict__ outMask, AccumulateList acc, int* __restrict__ list,
+                       int* __restrict__ count) {
+  dependentLaunchPrologue();
+  const int lane = threadIdx.x % 32, warps = blockDim.x / 32;
+  const int total = p.n * tiles;  // < 2^31 (checked by the launcher)
+  for (int item = blockIdx.x * warps + threadIdx.x / 32; item < total; item += gridDim.x * warps) {
+    const int b = item / tiles, tile = item % tiles;
+    const int oy0 = (tile / tilesW) * kTH, ox0 = (tile % tilesW) * kTW;
+    const int iy0 = oy0 * p.sh - p.pt, ix0 = ox0 * p.sw - p.pl;
+    bool any = false;
+    for (int i = lane; i < fh * fw && !any; i += 32) {
+      const int iy = iy0 + i / fw, ix = ix0 + i % fw;
+      any = iy >= 0 && iy < p.h && ix >= 0 && ix < p.w && mask[((int64_t)b * p.h + iy) * p.w + ix] != 0;
+    }
+    if (__any_sync(kFullWarp, any)) {
+      if (lane == 0) list[atomicAdd(count, 1)] = item;
+      continue;
+    }
+    for (int t = lane; t < kTH * kTW; t += 32) {
+      const int oy = oy0 + t / kTW, ox = ox0 + t % kTW;
+      if (oy >= p.oh || ox >= p.ow) continue;
+      const int64_t q = ((int64_t)b * p.oh + oy) * p.ow + ox;
+      if (outMask != nullptr) outMask[q] = 0;
+      if (acc.scratch != nullptr) acc.outMask[q] = 0;
+    }
+  }
+}
+
+template <int KH_, int KW_, int CK_, bool kTf32, int kMinBlocks, bool kListed>
 __global__ void __launch_bounds__(kThreads, kMinBlocks)
     deltaConvTcKernel(DeltaConvParams p, int FH, int FW, int ckRuntime, int CKP, int inFloats, int wFloats,
                       const float* __restrict__ x, const uint8_t* __restrict__ mask, const float* __restrict__ w,
-                      float* __restrict__ y, uint8_t* __restrict__ outMask, bool writeZeros, AccumulateList accList) {
+                      float* __restrict__ y, uint8_t* __restrict__ outMask, bool writeZeros, AccumulateList accList,
+                      TileItems work) {
   dependentLaunchPrologue();
   extern __shared__ __align__(128) float smem[];
   const int KH = KH_ ? KH_ : p.kh, KW = KW_ ? KW_ : p.kw, CK = CK_ ? CK_ : ckRuntime;
@@ -113,151 +154,160 @@ __global__ void __launch_bounds__(kThreads, kMinBlocks)
   uint8_t* sMask = reinterpret_cast<uint8_t*>(sW + wFloats);
   __shared__ uint8_t sAct[kTH * kTW];
 
-  const int tilesW = (p.ow + kTW - 1) / kTW;
-  const int oy0 = (blockIdx.x / tilesW) * kTH, ox0 = (blockIdx.x % tilesW) * kTW;
+  const int tilesW = (p.ow + kTW - 1) / kTW, tiles = tilesW * ((p.oh + kTH - 1) / kTH);
   const int co0 = blockIdx.y * kNB;
-  const int b = blockIdx.z;
-  const int iy0 = oy0 * p.sh - p.pt, ix0 = ox0 * p.sw - p.pl;
   const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
-
-  // 1. footprint mask (in-image and active), output masks, tile skip.
-  int any = 0;
-  for (int i = threadIdx.x; i < FH * FW; i += kThreads) {
-    const int iy = iy0 + i / FW, ix = ix0 + i % FW;
-    uint8_t a = 0;
-    if (iy >= 0 && iy < p.h && ix >= 0 && ix < p.w)
-      a = mask == nullptr ? 1 : (mask[((int64_t)b * p.h + iy) * p.w + ix] != 0);
-    sMask[i] = a;
-    any |= a;
-  }
-  any = __syncthreads_or(any);
-  tileOutputFlags(p, sMask, FW, p.kh, p.kw, any, sAct, outMask, accList, b, oy0, ox0, kThreads);
-  if (!any) {
-    if (writeZeros)
-      for (int e = threadIdx.x; e < kTH * kTW * kNB; e += kThreads) {
-        const int t = e / kNB, n = e % kNB;
-        const int oy = oy0 + t / kTW, ox = ox0 + t % kTW, co = co0 + n;
-        if (oy < p.oh && ox < p.ow && co < p.co) y[(((int64_t)b * p.oh + oy) * p.ow + ox) * p.co + co] = 0.f;
-      }
-    return;
-  }
-  __syncthreads();
-  const bool warpActive = __any_sync(0xffffffffu, lane < kTW && sAct[warp * kTW + lane]);
-
-  FragC acc[kFrags];
-  float facc[kTW];  // strict fp32: pixel m of this warp's row, output channel co0 + lane
-  if constexpr (kTf32) {
-#pragma unroll
-    for (int j = 0; j < kFrags; ++j) wmma::fill_fragment(acc[j], 0.f);
-  } else {
-#pragma unroll
-    for (int m = 0; m < kTW; ++m) facc[m] = 0.f;
-  }
-
-  const int taps = KH * KW;
-  const bool vec4 = (p.c % 4) == 0, wvec4 = (p.co % 4) == 0;
-  for (int ci0 = 0; ci0 < p.c; ci0 += CK) {
-    if (ci0 > 0) __syncthreads();  // the previous chunk's MMAs are done with sIn / sW
-    // 2a. input footprint chunk, 2b. filter chunk [tap][ci][n] (zeros past c / co), as asynchronous copies
-    if (vec4) {
-      const int q4 = CK / 4;
-      for (int i = threadIdx.x; i < FH * FW * q4; i += kThreads) {
-        const int pos = i / q4, ci = (i % q4) * 4;
-        const bool valid = sMask[pos] && ci0 + ci < p.c;
-        const float* src =
-            valid ? x + (((int64_t)b * p.h + iy0 + pos / FW) * p.w + ix0 + pos % FW) * p.c + ci0 + ci : x;
-        copy16(sIn + pos * CKP + ci, src, valid);
-      }
-    } else {
-      for (int i = threadIdx.x; i < FH * FW * CK; i += kThreads) {
-        const int pos = i / CK, ci = i % CK;
-        const bool valid = sMask[pos] && ci0 + ci < p.c;
-        const float* src =
-            valid ? x + (((int64_t)b * p.h + iy0 + pos / FW) * p.w + ix0 + pos % FW) * p.c + ci0 + ci : x;
-        copy4(sIn + pos * CKP + ci, src, valid);
-      }
+  // kListed: a fixed grid over the list; otherwise this one tile, and the loop is not one.
+  const int items = kListed ? *work.count : 1;
+  for (int item = kListed ? blockIdx.x : 0; item < items; item += kListed ? gridDim.x : 1) {
+    int tile = blockIdx.x, b = blockIdx.z;
+    if (kListed) {
+      const int e = work.items[item];
+      tile = e % tiles, b = e / tiles;
+      if (item != blockIdx.x) __syncthreads();  // the previous tile is done with shared memory
     }
-    if (wvec4) {
-      constexpr int n4 = kNB / 4;
-      for (int i = threadIdx.x; i < taps * CK * n4; i += kThreads) {
-        const int n = (i % n4) * 4, ci = (i / n4) % CK, tap = i / (n4 * CK);
-        const bool valid = ci0 + ci < p.c && co0 + n < p.co;
-        const float* src = valid ? w + ((int64_t)tap * p.c + ci0 + ci) * p.co + co0 + n : w;
-        copy16(sW + (tap * CK + ci) * kWRow + n, src, valid);
-      }
-    } else {
-      for (int i = threadIdx.x; i < taps * CK * kNB; i += kThreads) {
-        const int n = i % kNB, ci = (i / kNB) % CK, tap = i / (kNB * CK);
-        const bool valid = ci0 + ci < p.c && co0 + n < p.co;
-        const float* src = valid ? w + ((int64_t)tap * p.c + ci0 + ci) * p.co + co0 + n : w;
-        copy4(sW + (tap * CK + ci) * kWRow + n, src, valid);
-      }
+    const int oy0 = (tile / tilesW) * kTH, ox0 = (tile % tilesW) * kTW;
+    const int iy0 = oy0 * p.sh - p.pt, ix0 = ox0 * p.sw - p.pl;
+
+    // 1. footprint mask (in-image and active), output masks, tile skip.
+    int any = 0;
+    for (int i = threadIdx.x; i < FH * FW; i += kThreads) {
+      const int iy = iy0 + i / FW, ix = ix0 + i % FW;
+      uint8_t a = 0;
+      if (iy >= 0 && iy < p.h && ix >= 0 && ix < p.w)
+        a = mask == nullptr ? 1 : (mask[((int64_t)b * p.h + iy) * p.w + ix] != 0);
+      sMask[i] = a;
+      any |= a;
     }
-    copiesDone();
+    any = __syncthreads_or(any);
+    tileOutputFlags(p, sMask, FW, p.kh, p.kw, any, sAct, outMask, accList, b, oy0, ox0, kThreads);
+    if (!any) {
+      if (writeZeros)
+        for (int e = threadIdx.x; e < kTH * kTW * kNB; e += kThreads) {
+          const int t = e / kNB, n = e % kNB;
+          const int oy = oy0 + t / kTW, ox = ox0 + t % kTW, co = co0 + n;
+          if (oy < p.oh && ox < p.ow && co < p.co) y[(((int64_t)b * p.oh + oy) * p.ow + ox) * p.co + co] = 0.f;
+        }
+      continue;
+    }
     __syncthreads();
-    if (!warpActive) continue;
+    const bool warpActive = __any_sync(0xffffffffu, lane < kTW && sAct[warp * kTW + lane]);
+
+    FragC acc[kFrags];
+    float facc[kTW];  // strict fp32: pixel m of this warp's row, output channel co0 + lane
     if constexpr (kTf32) {
 #pragma unroll
-      for (int ky = 0; ky < KH; ++ky)
-#pragma unroll
-        for (int kx = 0; kx < KW; ++kx) {
-          const int tap = ky * KW + kx;
-          const float* aRow = sIn + ((warp * p.sh + ky * p.dh) * FW + kx * p.dw) * CKP;
-#pragma unroll
-          for (int k8 = 0; k8 < CK; k8 += 8) {
-            FragA af;
-            wmma::load_matrix_sync(af, aRow + k8, p.sw * CKP);
-            toTf32(af);
-#pragma unroll
-            for (int j = 0; j < kFrags; ++j) {
-              FragB bf;
-              wmma::load_matrix_sync(bf, sW + (tap * CK + k8) * kWRow + j * 16, kWRow);
-              toTf32(bf);
-              wmma::mma_sync(acc[j], af, bf, acc[j]);
-            }
-          }
-        }
+      for (int j = 0; j < kFrags; ++j) wmma::fill_fragment(acc[j], 0.f);
     } else {
-      const int pixStride = p.sw * CKP;
 #pragma unroll
-      for (int ky = 0; ky < KH; ++ky)
+      for (int m = 0; m < kTW; ++m) facc[m] = 0.f;
+    }
+
+    const int taps = KH * KW;
+    const bool vec4 = (p.c % 4) == 0, wvec4 = (p.co % 4) == 0;
+    for (int ci0 = 0; ci0 < p.c; ci0 += CK) {
+      if (ci0 > 0) __syncthreads();  // the previous chunk's MMAs are done with sIn / sW
+      // 2a. input footprint chunk, 2b. filter chunk [tap][ci][n] (zeros past c / co), as asynchronous copies
+      if (vec4) {
+        const int q4 = CK / 4;
+        for (int i = threadIdx.x; i < FH * FW * q4; i += kThreads) {
+          const int pos = i / q4, ci = (i % q4) * 4;
+          const bool valid = sMask[pos] && ci0 + ci < p.c;
+          const float* src =
+              valid ? x + (((int64_t)b * p.h + iy0 + pos / FW) * p.w + ix0 + pos % FW) * p.c + ci0 + ci : x;
+          copy16(sIn + pos * CKP + ci, src, valid);
+        }
+      } else {
+        for (int i = threadIdx.x; i < FH * FW * CK; i += kThreads) {
+          const int pos = i / CK, ci = i % CK;
+          const bool valid = sMask[pos] && ci0 + ci < p.c;
+          const float* src =
+              valid ? x + (((int64_t)b * p.h + iy0 + pos / FW) * p.w + ix0 + pos % FW) * p.c + ci0 + ci : x;
+          copy4(sIn + pos * CKP + ci, src, valid);
+        }
+      }
+      if (wvec4) {
+        constexpr int n4 = kNB / 4;
+        for (int i = threadIdx.x; i < taps * CK * n4; i += kThreads) {
+          const int n = (i % n4) * 4, ci = (i / n4) % CK, tap = i / (n4 * CK);
+          const bool valid = ci0 + ci < p.c && co0 + n < p.co;
+          const float* src = valid ? w + ((int64_t)tap * p.c + ci0 + ci) * p.co + co0 + n : w;
+          copy16(sW + (tap * CK + ci) * kWRow + n, src, valid);
+        }
+      } else {
+        for (int i = threadIdx.x; i < taps * CK * kNB; i += kThreads) {
+          const int n = i % kNB, ci = (i / kNB) % CK, tap = i / (kNB * CK);
+          const bool valid = ci0 + ci < p.c && co0 + n < p.co;
+          const float* src = valid ? w + ((int64_t)tap * p.c + ci0 + ci) * p.co + co0 + n : w;
+          copy4(sW + (tap * CK + ci) * kWRow + n, src, valid);
+        }
+      }
+      copiesDone();
+      __syncthreads();
+      if (!warpActive) continue;
+      if constexpr (kTf32) {
 #pragma unroll
-        for (int kx = 0; kx < KW; ++kx) {
-          const float* xr = sIn + ((warp * p.sh + ky * p.dh) * FW + kx * p.dw) * CKP;
-          const float* wr = sW + (ky * KW + kx) * CK * kWRow + lane;
-#pragma unroll 2
-          for (int ci = 0; ci < CK; ci += 4) {
-            const float w0 = wr[ci * kWRow], w1 = wr[(ci + 1) * kWRow], w2 = wr[(ci + 2) * kWRow],
-                        w3 = wr[(ci + 3) * kWRow];
+        for (int ky = 0; ky < KH; ++ky)
 #pragma unroll
-            for (int m = 0; m < kTW; ++m) {
-              const float4 v = *reinterpret_cast<const float4*>(xr + m * pixStride + ci);
-              facc[m] = fmaf(v.x, w0, fmaf(v.y, w1, fmaf(v.z, w2, fmaf(v.w, w3, facc[m]))));
+          for (int kx = 0; kx < KW; ++kx) {
+            const int tap = ky * KW + kx;
+            const float* aRow = sIn + ((warp * p.sh + ky * p.dh) * FW + kx * p.dw) * CKP;
+#pragma unroll
+            for (int k8 = 0; k8 < CK; k8 += 8) {
+              FragA af;
+              wmma::load_matrix_sync(af, aRow + k8, p.sw * CKP);
+              toTf32(af);
+#pragma unroll
+              for (int j = 0; j < kFrags; ++j) {
+                FragB bf;
+                wmma::load_matrix_sync(bf, sW + (tap * CK + k8) * kWRow + j * 16, kWRow);
+                toTf32(bf);
+                wmma::mma_sync(acc[j], af, bf, acc[j]);
+              }
             }
           }
-        }
-    }
-  }
-  // 3. results -> coalesced NHWC stores (all valid outputs of an active tile; inactive outputs of it are exact
-  //    zeros: their whole receptive field was staged as zeros)
-  if constexpr (kTf32) {
-    __syncthreads();
-    float* stage = smem + warp * (kFrags * 256);
+      } else {
+        const int pixStride = p.sw * CKP;
 #pragma unroll
-    for (int j = 0; j < kFrags; ++j) wmma::store_matrix_sync(stage + j * 256, acc[j], 16, wmma::mem_row_major);
-    __syncwarp();
-    for (int e = lane; e < kTW * kNB; e += 32) {
-      const int px = e / kNB, n = e % kNB;
-      const int oy = oy0 + warp, ox = ox0 + px, co = co0 + n;
-      if (oy < p.oh && ox < p.ow && co < p.co)
-        y[(((int64_t)b * p.oh + oy) * p.ow + ox) * p.co + co] = stage[(n / 16) * 256 + px * 16 + n % 16];
-    }
-  } else {
-    const int oy = oy0 + warp, co = co0 + lane;
-    if (oy < p.oh && co < p.co)
+        for (int ky = 0; ky < KH; ++ky)
 #pragma unroll
-      for (int m = 0; m < kTW; ++m)
-        if (ox0 + m < p.ow) y[(((int64_t)b * p.oh + oy) * p.ow + ox0 + m) * p.co + co] = facc[m];
+          for (int kx = 0; kx < KW; ++kx) {
+            const float* xr = sIn + ((warp * p.sh + ky * p.dh) * FW + kx * p.dw) * CKP;
+            const float* wr = sW + (ky * KW + kx) * CK * kWRow + lane;
+#pragma unroll 2
+            for (int ci = 0; ci < CK; ci += 4) {
+              const float w0 = wr[ci * kWRow], w1 = wr[(ci + 1) * kWRow], w2 = wr[(ci + 2) * kWRow],
+                          w3 = wr[(ci + 3) * kWRow];
+#pragma unroll
+              for (int m = 0; m < kTW; ++m) {
+                const float4 v = *reinterpret_cast<const float4*>(xr + m * pixStride + ci);
+                facc[m] = fmaf(v.x, w0, fmaf(v.y, w1, fmaf(v.z, w2, fmaf(v.w, w3, facc[m]))));
+              }
+            }
+          }
+      }
+    }
+    // 3. results -> coalesced NHWC stores (all valid outputs of an active tile; inactive outputs of it are exact
+    //    zeros: their whole receptive field was staged as zeros)
+    if constexpr (kTf32) {
+      __syncthreads();
+      float* stage = smem + warp * (kFrags * 256);
+#pragma unroll
+      for (int j = 0; j < kFrags; ++j) wmma::store_matrix_sync(stage + j * 256, acc[j], 16, wmma::mem_row_major);
+      __syncwarp();
+      for (int e = lane; e < kTW * kNB; e += 32) {
+        const int px = e / kNB, n = e % kNB;
+        const int oy = oy0 + warp, ox = ox0 + px, co = co0 + n;
+        if (oy < p.oh && ox < p.ow && co < p.co)
+          y[(((int64_t)b * p.oh + oy) * p.ow + ox) * p.co + co] = stage[(n / 16) * 256 + px * 16 + n % 16];
+      }
+    } else {
+      const int oy = oy0 + warp, co = co0 + lane;
+      if (oy < p.oh && co < p.co)
+#pragma unroll
+        for (int m = 0; m < kTW; ++m)
+          if (ox0 + m < p.ow) y[(((int64_t)b * p.oh + oy) * p.ow + ox0 + m) * p.co + co] = facc[m];
+    }
   }
 }
 
@@ -335,12 +385,12 @@ __device__ __forceinline__ void mmaStage(const DeltaConvParams& p, float* sIn, f
   }
 }
 
-template <int KH_, int KW_, int CK, int NB, bool kPacked>
+template <int KH_, int KW_, int CK, int NB, bool kPacked, bool kListed>
 __global__ void __launch_bounds__(kMThreads, 2)
     deltaConvMmaKernel(DeltaConvParams p, int FH, int FW, int inFloats, int stageFloats, int headBytes,
                        const float* __restrict__ x, const uint8_t* __restrict__ mask, const float* __restrict__ w,
                        float* __restrict__ y, uint8_t* __restrict__ outMask, bool writeZeros, bool roundOperands,
-                       AccumulateList accList) {
+                       AccumulateList accList, TileItems work) {
   dependentLaunchPrologue();
   extern __shared__ __align__(128) float smem[];
   constexpr int CKP = CK + 4, WROW = NB + 8, OUTROW = NB + 4;
@@ -352,154 +402,164 @@ __global__ void __launch_bounds__(kMThreads, 2)
   float* stages = smem + headBytes / 4;
   __shared__ uint8_t sAct[kTH * kTW];
 
-  const int tilesW = (p.ow + kTW - 1) / kTW;
-  const int oy0 = (blockIdx.x / tilesW) * kTH, ox0 = (blockIdx.x % tilesW) * kTW;
+  const int tilesW = (p.ow + kTW - 1) / kTW, tiles = tilesW * ((p.oh + kTH - 1) / kTH);
   const int co0 = blockIdx.y * NB;
-  const int b = blockIdx.z;
-  const int iy0 = oy0 * p.sh - p.pt, ix0 = ox0 * p.sw - p.pl;
   const int taps = KH * KW;
-
-  // 1. footprint mask and source offsets, tile skip, first chunk's copies, output masks.
-  int any = 0;
-  for (int i = threadIdx.x; i < fpix; i += kMThreads) {
-    const int iy = iy0 + i / FW, ix = ix0 + i % FW;
-    int off = -1;
-    if (iy >= 0 && iy < p.h && ix >= 0 && ix < p.w) {
-      const int q = (b * p.h + iy) * p.w + ix;  // < 2^31 (checked by the launcher)
-      if (mask == nullptr || mask[q] != 0) off = q;
+  // kListed: a fixed grid over the list; otherwise this one tile, and the loop is not one.
+  const int items = kListed ? *work.count : 1;
+  for (int item = kListed ? blockIdx.x : 0; item < items; item += kListed ? gridDim.x : 1) {
+    int tile = blockIdx.x, b = blockIdx.z;
+    if (kListed) {
+      const int e = work.items[item];
+      tile = e % tiles, b = e / tiles;
+      if (item != blockIdx.x) __syncthreads();  // the previous tile is done with shared memory
     }
-    sOff[i] = off;
-    sMask[i] = off >= 0;
-    any |= off >= 0;
-  }
-  any = __syncthreads_or(any);
-  if (any) {
-    mmaStage<false, kPacked, CK, NB>(p, stages, stages + inFloats, sOff, fpix, taps, 0, co0, x, w);
-    commitCopies();
-  }
-  tileOutputFlags(p, sMask, FW, KH, KW, any, sAct, outMask, accList, b, oy0, ox0, kMThreads);
-  if (!any) {
-    if (writeZeros)
-      for (int e = threadIdx.x; e < kTH * kTW * NB / 4; e += kMThreads) {
-        const int t = e / (NB / 4), q = (e % (NB / 4)) * 4;
-        const int oy = oy0 + t / kTW, ox = ox0 + t % kTW;
-        if (oy < p.oh && ox < p.ow && co0 + q < p.co)
-          *reinterpret_cast<float4*>(y + (((int64_t)b * p.oh + oy) * p.ow + ox) * p.co + co0 + q) =
-              make_float4(0.f, 0.f, 0.f, 0.f);
+    const int oy0 = (tile / tilesW) * kTH, ox0 = (tile % tilesW) * kTW;
+    const int iy0 = oy0 * p.sh - p.pt, ix0 = ox0 * p.sw - p.pl;
+
+    // 1. footprint mask and source offsets, tile skip, first chunk's copies, output masks.
+    int any = 0;
+    for (int i = threadIdx.x; i < fpix; i += kMThreads) {
+      const int iy = iy0 + i / FW, ix = ix0 + i % FW;
+      int off = -1;
+      if (iy >= 0 && iy < p.h && ix >= 0 && ix < p.w) {
+        const int q = (b * p.h + iy) * p.w + ix;  // < 2^31 (checked by the launcher)
+        if (mask == nullptr || mask[q] != 0) off = q;
       }
-    return;
-  }
-  __syncthreads();
-
-  const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
-  const int ms = warp & 3, wk = warp >> 2;  // rows 2*ms, 2*ms + 1; K half (NB 32) or channel half (NB 64)
-  const int gid = lane >> 2, tig = lane & 3;
-  const bool warpActive = __any_sync(0xffffffffu, sAct[ms * 2 * kTW + lane] != 0);
-
-  float acc[2][4][4];
-#pragma unroll
-  for (int mf = 0; mf < 2; ++mf)
-#pragma unroll
-    for (int nf = 0; nf < 4; ++nf)
-#pragma unroll
-      for (int e = 0; e < 4; ++e) acc[mf][nf][e] = 0.f;
-
-  const int chunks = (p.c + CK - 1) / CK;
-  constexpr int kSteps = kSplitK ? CK / 16 : CK / 8;  // k8 steps per tap and chunk for this warp
-  const int kBase = kSplitK ? wk * (CK / 2) : 0;
-  const int nBase = kSplitK ? 0 : wk * 32;
-  // ldmatrix row of this lane: pixel (lane & 7) + 8 * ((lane >> 3) & 1) of the fragment, channels + 4 * (lane >> 4)
-  const int aLane = ((lane & 7) + ((lane >> 3) & 1) * 8) * p.sw * CKP + (lane >> 4) * 4 + kBase;
-  const int bLane = kPacked ? (nBase / 32) * (CK / 16) * taps * 512 + lane * 2 : (kBase + tig) * WROW + nBase + gid;
-  const int kk0 = kBase / 8;            // first k8 step of this warp within a tap's chunk
-  const int rowStep = p.sh * FW * CKP;  // footprint offset of the next output row
-
-  for (int chunk = 0; chunk < chunks; ++chunk) {
-    float* sIn = stages + (chunk & 1) * stageFloats;
-    float* sW = sIn + inFloats;
-    if (chunk + 1 < chunks) {  // the other buffer was released by the barrier that ended chunk - 1
-      float* nIn = stages + ((chunk + 1) & 1) * stageFloats;
-      mmaStage<false, kPacked, CK, NB>(p, nIn, nIn + inFloats, sOff, fpix, taps, (chunk + 1) * CK, co0, x, w);
+      sOff[i] = off;
+      sMask[i] = off >= 0;
+      any |= off >= 0;
+    }
+    any = __syncthreads_or(any);
+    if (any) {
+      mmaStage<false, kPacked, CK, NB>(p, stages, stages + inFloats, sOff, fpix, taps, 0, co0, x, w);
       commitCopies();
-      waitCopies<1>();
-    } else {
-      waitCopies<0>();
     }
-    if (!kPacked && roundOperands) mmaStage<true, kPacked, CK, NB>(p, sIn, sW, sOff, fpix, taps, chunk * CK, co0, x, w);
-    __syncthreads();
-    if (warpActive) {
-#pragma unroll
-      for (int ky = 0; ky < KH; ++ky)
-#pragma unroll
-        for (int kx = 0; kx < KW; ++kx) {
-          const float* a0 = sIn + ((2 * ms * p.sh + ky * p.dh) * FW + kx * p.dw) * CKP + aLane;
-          const int tap = ky * KW + kx;
-          const float* bp = sW + (kPacked ? tap * 512 : tap * CK * WROW) + bLane;
-#pragma unroll
-          for (int ks = 0; ks < kSteps; ++ks) {
-            unsigned A0[4], A1[4];
-            ldsm4(A0, a0 + ks * 8);
-            ldsm4(A1, a0 + rowStep + ks * 8);
-            if constexpr (kPacked) {  // the staged input is not rounded: its fragments are
-#pragma unroll
-              for (int e = 0; e < 4; ++e) {
-                A0[e] = toTf32Bits(A0[e]);
-                A1[e] = toTf32Bits(A1[e]);
-              }
-            }
-#pragma unroll
-            for (int nf = 0; nf < 4; ++nf) {
-              unsigned b0, b1;
-              if constexpr (kPacked) {  // k8 step kk = kk0 + ks: group kk / 2 of 16 channels, half kk % 2
-                const int kk = kk0 + ks;
-                const float2 v =
-                    *reinterpret_cast<const float2*>(bp + ((kk >> 1) * taps * 2 + (kk & 1)) * 256 + nf * 64);
-                b0 = __float_as_uint(v.x);
-                b1 = __float_as_uint(v.y);
-              } else {
-                b0 = __float_as_uint(bp[ks * 8 * WROW + nf * 8]);
-                b1 = __float_as_uint(bp[(ks * 8 + 4) * WROW + nf * 8]);
-              }
-              mma1688(acc[0][nf], A0, b0, b1);
-              mma1688(acc[1][nf], A1, b0, b1);
-            }
-          }
+    tileOutputFlags(p, sMask, FW, KH, KW, any, sAct, outMask, accList, b, oy0, ox0, kMThreads);
+    if (!any) {
+      if (writeZeros)
+        for (int e = threadIdx.x; e < kTH * kTW * NB / 4; e += kMThreads) {
+          const int t = e / (NB / 4), q = (e % (NB / 4)) * 4;
+          const int oy = oy0 + t / kTW, ox = ox0 + t % kTW;
+          if (oy < p.oh && ox < p.ow && co0 + q < p.co)
+            *reinterpret_cast<float4*>(y + (((int64_t)b * p.oh + oy) * p.ow + ox) * p.co + co0 + q) =
+                make_float4(0.f, 0.f, 0.f, 0.f);
         }
-    }
-    __syncthreads();  // every warp is done with this buffer
-  }
-
-  // 3. results (the two K halves summed, NB 32) in shared memory, then coalesced float4 NHWC stores of every valid
-  //    output of the tile (inactive outputs of an active tile are exact zeros: their receptive field was staged as
-  //    zeros).
-  float* sOut = stages;  // [128 pixels][OUTROW]
-  for (int pass = 0; pass < (kSplitK ? 2 : 1); ++pass) {
-    if (!kSplitK || wk == pass) {
-#pragma unroll
-      for (int mf = 0; mf < 2; ++mf)
-#pragma unroll
-        for (int nf = 0; nf < 4; ++nf)
-#pragma unroll
-          for (int hr = 0; hr < 2; ++hr) {
-            float2* o = reinterpret_cast<float2*>(sOut + ((2 * ms + mf) * kTW + gid + 8 * hr) * OUTROW + nBase +
-                                                  nf * 8 + 2 * tig);
-            float2 v = make_float2(acc[mf][nf][2 * hr], acc[mf][nf][2 * hr + 1]);
-            if (pass == 1) {
-              const float2 u = *o;
-              v.x += u.x;
-              v.y += u.y;
-            }
-            *o = v;
-          }
+      continue;
     }
     __syncthreads();
-  }
-  for (int e = threadIdx.x; e < kTH * kTW * NB / 4; e += kMThreads) {
-    const int t = e / (NB / 4), q = (e % (NB / 4)) * 4;
-    const int oy = oy0 + t / kTW, ox = ox0 + t % kTW;
-    if (oy < p.oh && ox < p.ow && co0 + q < p.co)
-      *reinterpret_cast<float4*>(y + (((int64_t)b * p.oh + oy) * p.ow + ox) * p.co + co0 + q) =
-          *reinterpret_cast<const float4*>(sOut + t * OUTROW + q);
+
+    const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
+    const int ms = warp & 3, wk = warp >> 2;  // rows 2*ms, 2*ms + 1; K half (NB 32) or channel half (NB 64)
+    const int gid = lane >> 2, tig = lane & 3;
+    const bool warpActive = __any_sync(0xffffffffu, sAct[ms * 2 * kTW + lane] != 0);
+
+    float acc[2][4][4];
+#pragma unroll
+    for (int mf = 0; mf < 2; ++mf)
+#pragma unroll
+      for (int nf = 0; nf < 4; ++nf)
+#pragma unroll
+        for (int e = 0; e < 4; ++e) acc[mf][nf][e] = 0.f;
+
+    const int chunks = (p.c + CK - 1) / CK;
+    constexpr int kSteps = kSplitK ? CK / 16 : CK / 8;  // k8 steps per tap and chunk for this warp
+    const int kBase = kSplitK ? wk * (CK / 2) : 0;
+    const int nBase = kSplitK ? 0 : wk * 32;
+    // ldmatrix row of this lane: pixel (lane & 7) + 8 * ((lane >> 3) & 1) of the fragment, channels + 4 * (lane >> 4)
+    const int aLane = ((lane & 7) + ((lane >> 3) & 1) * 8) * p.sw * CKP + (lane >> 4) * 4 + kBase;
+    const int bLane = kPacked ? (nBase / 32) * (CK / 16) * taps * 512 + lane * 2 : (kBase + tig) * WROW + nBase + gid;
+    const int kk0 = kBase / 8;            // first k8 step of this warp within a tap's chunk
+    const int rowStep = p.sh * FW * CKP;  // footprint offset of the next output row
+
+    for (int chunk = 0; chunk < chunks; ++chunk) {
+      float* sIn = stages + (chunk & 1) * stageFloats;
+      float* sW = sIn + inFloats;
+      if (chunk + 1 < chunks) {  // the other buffer was released by the barrier that ended chunk - 1
+        float* nIn = stages + ((chunk + 1) & 1) * stageFloats;
+        mmaStage<false, kPacked, CK, NB>(p, nIn, nIn + inFloats, sOff, fpix, taps, (chunk + 1) * CK, co0, x, w);
+        commitCopies();
+        waitCopies<1>();
+      } else {
+        waitCopies<0>();
+      }
+      if (!kPacked && roundOperands)
+        mmaStage<true, kPacked, CK, NB>(p, sIn, sW, sOff, fpix, taps, chunk * CK, co0, x, w);
+      __syncthreads();
+      if (warpActive) {
+#pragma unroll
+        for (int ky = 0; ky < KH; ++ky)
+#pragma unroll
+          for (int kx = 0; kx < KW; ++kx) {
+            const float* a0 = sIn + ((2 * ms * p.sh + ky * p.dh) * FW + kx * p.dw) * CKP + aLane;
+            const int tap = ky * KW + kx;
+            const float* bp = sW + (kPacked ? tap * 512 : tap * CK * WROW) + bLane;
+#pragma unroll
+            for (int ks = 0; ks < kSteps; ++ks) {
+              unsigned A0[4], A1[4];
+              ldsm4(A0, a0 + ks * 8);
+              ldsm4(A1, a0 + rowStep + ks * 8);
+              if constexpr (kPacked) {  // the staged input is not rounded: its fragments are
+#pragma unroll
+                for (int e = 0; e < 4; ++e) {
+                  A0[e] = toTf32Bits(A0[e]);
+                  A1[e] = toTf32Bits(A1[e]);
+                }
+              }
+#pragma unroll
+              for (int nf = 0; nf < 4; ++nf) {
+                unsigned b0, b1;
+                if constexpr (kPacked) {  // k8 step kk = kk0 + ks: group kk / 2 of 16 channels, half kk % 2
+                  const int kk = kk0 + ks;
+                  const float2 v =
+                      *reinterpret_cast<const float2*>(bp + ((kk >> 1) * taps * 2 + (kk & 1)) * 256 + nf * 64);
+                  b0 = __float_as_uint(v.x);
+                  b1 = __float_as_uint(v.y);
+                } else {
+                  b0 = __float_as_uint(bp[ks * 8 * WROW + nf * 8]);
+                  b1 = __float_as_uint(bp[(ks * 8 + 4) * WROW + nf * 8]);
+                }
+                mma1688(acc[0][nf], A0, b0, b1);
+                mma1688(acc[1][nf], A1, b0, b1);
+              }
+            }
+          }
+      }
+      __syncthreads();  // every warp is done with this buffer
+    }
+
+    // 3. results (the two K halves summed, NB 32) in shared memory, then coalesced float4 NHWC stores of every valid
+    //    output of the tile (inactive outputs of an active tile are exact zeros: their receptive field was staged as
+    //    zeros).
+    float* sOut = stages;  // [128 pixels][OUTROW]
+    for (int pass = 0; pass < (kSplitK ? 2 : 1); ++pass) {
+      if (!kSplitK || wk == pass) {
+#pragma unroll
+        for (int mf = 0; mf < 2; ++mf)
+#pragma unroll
+          for (int nf = 0; nf < 4; ++nf)
+#pragma unroll
+            for (int hr = 0; hr < 2; ++hr) {
+              float2* o = reinterpret_cast<float2*>(sOut + ((2 * ms + mf) * kTW + gid + 8 * hr) * OUTROW + nBase +
+                                                    nf * 8 + 2 * tig);
+              float2 v = make_float2(acc[mf][nf][2 * hr], acc[mf][nf][2 * hr + 1]);
+              if (pass == 1) {
+                const float2 u = *o;
+                v.x += u.x;
+                v.y += u.y;
+              }
+              *o = v;
+            }
+      }
+      __syncthreads();
+    }
+    for (int e = threadIdx.x; e < kTH * kTW * NB / 4; e += kMThreads) {
+      const int t = e / (NB / 4), q = (e % (NB / 4)) * 4;
+      const int oy = oy0 + t / kTW, ox = ox0 + t % kTW;
+      if (oy < p.oh && ox < p.ow && co0 + q < p.co)
+        *reinterpret_cast<float4*>(y + (((int64_t)b * p.oh + oy) * p.ow + ox) * p.co + co0 + q) =
+            *reinterpret_cast<const float4*>(sOut + t * OUTROW + q);
+    }
   }
 }
 
@@ -531,8 +591,40 @@ __global__ void packFilterTf32Kernel(DeltaConvParams p, const float* __restrict_
 
 namespace {
 
+// The fixed grid of a tiled kernel over a tile list (its x extent; 0: no list, every tile gets a block): with a mask,
+// lazy zeros and a list to write, where the grid over every tile (`blocks`) exceeds tl.waves times the blocks the GPU
+// holds at once (the kernel's occupancy at `threads` and `smem`). Then as many blocks as the GPU holds, split over the
+// channel blocks.
+template <typename Kernel>
+int tileListGrid(Kernel k, int threads, size_t smem, int64_t items, int channelBlocks, const uint8_t* mask,
+                 bool writeZeros, const TileList& tl) {
+  if (tl.scratch == nullptr || tl.waves < 0 || mask == nullptr || writeZeros || items >= INT32_MAX) return 0;
+  int perSM = 0;
+  TD_CUDA("deltaConv", cudaOccupancyMaxActiveBlocksPerMultiprocessor(&perSM, k, threads, smem));
+  const int64_t resident = (int64_t)(perSM > 0 ? perSM : 1) * multiProcessors();
+  if (items * channelBlocks <= (int64_t)tl.waves * resident) return 0;
+  const int64_t g = resident / channelBlocks > 1 ? resident / channelBlocks : 1;
+  return (int)(g < items ? g : items);
+}
+
+// Lists the active tiles of the footprint fh x fw into tl.scratch (its count zeroed first) and writes the masks of the
+// others; returns the kernels' view of the list.
+TileItems launchTileList(cudaStream_t s, const DeltaConvParams& p, const uint8_t* mask, int fh, int fw,
+                         uint8_t* outMask, const AccumulateList& acc, const TileList& tl) {
+  const int tilesW = (p.ow + kTW - 1) / kTW, tiles = tilesW * ((p.oh + kTH - 1) / kTH);
+  TD_CUDA("deltaConvTileList", cudaMemsetAsync(tl.scratch, 0, sizeof(int), s));
+  launchKernel(convTileListKernel, gridFor((int64_t)p.n * tiles, 8), 256, 0, s, p, mask, fh, fw, tilesW, tiles, outMask,
+               acc, tl.scratch + 1, tl.scratch);
+  TD_LAUNCHED("deltaConvTileList");
+  return TileItems{tl.scratch + 1, tl.scratch};
+}
+
+}  // namespace
+
+namespace {
+
 using TcKernel = void (*)(DeltaConvParams, int, int, int, int, int, int, const float*, const uint8_t*, const float*,
-                          float*, uint8_t*, bool, AccumulateList);
+                          float*, uint8_t*, bool, AccumulateList, TileItems);
 
 // Dynamic shared memory above 48 KiB needs an opt-in per kernel instance, once (`done` is the instance's flag).
 template <typename Kernel>
@@ -551,24 +643,31 @@ int minBlocks() {
   return v;
 }
 
-template <int KH, int KW, int CK, bool kTf32, int kMin>
+template <int KH, int KW, int CK, bool kTf32, int kMin, bool kListed>
 TcKernel kernelReady() {
   static bool optedIn = false;
-  return withSharedMemory<TcKernel>(deltaConvTcKernel<KH, KW, CK, kTf32, kMin>, kSmemLimit, optedIn, "deltaConvTC");
+  return withSharedMemory<TcKernel>(deltaConvTcKernel<KH, KW, CK, kTf32, kMin, kListed>, kSmemLimit, optedIn,
+                                    "deltaConvTC");
 }
 
-template <bool kTf32, int kMin>
+template <bool kTf32, int kMin, bool kListed>
 TcKernel pick(const DeltaConvParams& p, int ck) {
   if (p.kh == 3 && p.kw == 3) {
-    if (ck == 32) return kernelReady<3, 3, 32, kTf32, kMin>();
-    if (ck == 16) return kernelReady<3, 3, 16, kTf32, kMin>();
+    if (ck == 32) return kernelReady<3, 3, 32, kTf32, kMin, kListed>();
+    if (ck == 16) return kernelReady<3, 3, 16, kTf32, kMin, kListed>();
   }
   if (p.kh == 1 && p.kw == 1) {
-    if (ck == 128) return kernelReady<1, 1, 128, kTf32, kMin>();
-    if (ck == 64) return kernelReady<1, 1, 64, kTf32, kMin>();
-    if (ck == 32) return kernelReady<1, 1, 32, kTf32, kMin>();
+    if (ck == 128) return kernelReady<1, 1, 128, kTf32, kMin, kListed>();
+    if (ck == 64) return kernelReady<1, 1, 64, kTf32, kMin, kListed>();
+    if (ck == 32) return kernelReady<1, 1, 32, kTf32, kMin, kListed>();
   }
-  return kernelReady<0, 0, 0, kTf32, kMin>();
+  return kernelReady<0, 0, 0, kTf32, kMin, kListed>();
+}
+
+template <bool kListed>
+TcKernel pickTc(const DeltaConvParams& p, int ck, bool tf32, bool two) {
+  return tf32 ? (two ? pick<true, 2, kListed>(p, ck) : pick<true, 1, kListed>(p, ck))
+              : (two ? pick<false, 2, kListed>(p, ck) : pick<false, 1, kListed>(p, ck));
 }
 
 }  // namespace
@@ -576,7 +675,7 @@ TcKernel pick(const DeltaConvParams& p, int ck) {
 namespace {
 
 using MmaKernel = void (*)(DeltaConvParams, int, int, int, int, int, const float*, const uint8_t*, const float*, float*,
-                           uint8_t*, bool, bool, AccumulateList);
+                           uint8_t*, bool, bool, AccumulateList, TileItems);
 
 // TFJS_DELTA_CONV_MMA=0 (default on): TF32 convs take the WMMA kernel instead, for comparisons in one run.
 bool mmaEnabled() {
@@ -602,32 +701,41 @@ bool mmaRound() {
   return v;
 }
 
-template <int KH, int KW, int CK, int NB, bool kPacked>
+template <int KH, int KW, int CK, int NB, bool kPacked, bool kListed>
 MmaKernel mmaReady() {
   static bool optedIn = false;
-  return withSharedMemory<MmaKernel>(deltaConvMmaKernel<KH, KW, CK, NB, kPacked>, kMmaSmemLimit, optedIn,
+  return withSharedMemory<MmaKernel>(deltaConvMmaKernel<KH, KW, CK, NB, kPacked, kListed>, kMmaSmemLimit, optedIn,
                                      "deltaConvMMA");
 }
 
-template <int NB, bool kPacked>
+template <int NB, bool kPacked, bool kListed>
 MmaKernel mmaPick(bool pointwise, bool threeByThree, int ck) {
   if (pointwise)
-    return ck == 64   ? mmaReady<1, 1, 64, NB, kPacked>()
-           : ck == 32 ? mmaReady<1, 1, 32, NB, kPacked>()
-                      : mmaReady<1, 1, 16, NB, kPacked>();
-  if (threeByThree) return mmaReady<3, 3, 16, NB, kPacked>();
-  return mmaReady<0, 0, 16, NB, kPacked>();
+    return ck == 64   ? mmaReady<1, 1, 64, NB, kPacked, kListed>()
+           : ck == 32 ? mmaReady<1, 1, 32, NB, kPacked, kListed>()
+                      : mmaReady<1, 1, 16, NB, kPacked, kListed>();
+  if (threeByThree) return mmaReady<3, 3, 16, NB, kPacked, kListed>();
+  return mmaReady<0, 0, 16, NB, kPacked, kListed>();
+}
+
+template <bool kListed>
+MmaKernel mmaPickFor(bool packed, int nb, bool pointwise, bool three, int ck) {
+  return packed ? (nb == 64 ? mmaPick<64, true, kListed>(pointwise, three, ck)
+                            : mmaPick<32, true, kListed>(pointwise, three, ck))
+                : (nb == 64 ? mmaPick<64, false, kListed>(pointwise, three, ck)
+                            : mmaPick<32, false, kListed>(pointwise, three, ck));
 }
 
 // The mma.sync kernel when the shape suits it (TF32, c % 4 == 0, co % 32 == 0 or with `partial` co % 4 == 0 and the
-// plain filter, two stages within the shared-memory cap); false when nothing was launched. A part-empty last channel
-// block multiplies zeros and stores only the channels below co (float4 stores: co % 4 == 0).
-bool launchMma(cudaStream_t s, const DeltaConvParams& p, const float* x, const uint8_t* mask, const float* w,
-               const float* packed, float* y, uint8_t* outMask, bool writeZeros, bool partial,
-               const AccumulateList& acc) {
-  if (!mmaEnabled() || p.c % 4 != 0) return false;
-  if (p.co % 32 != 0 && !(partial && packed == nullptr && p.co % 4 == 0)) return false;
-  if ((int64_t)p.n * p.h * p.w >= ((int64_t)1 << 31)) return false;  // input pixel indices in 32 bits
+// plain filter, two stages within the shared-memory cap): DC_RAN_MMA (with DC_TILE_LIST where it ran over a tile
+// list), 0 when nothing was launched. A part-empty last channel block multiplies zeros and stores only the channels
+// below co (float4 stores: co % 4 == 0).
+int launchMma(cudaStream_t s, const DeltaConvParams& p, const float* x, const uint8_t* mask, const float* w,
+              const float* packed, float* y, uint8_t* outMask, bool writeZeros, bool partial, const AccumulateList& acc,
+              const TileList& tl) {
+  if (!mmaEnabled() || p.c % 4 != 0) return 0;
+  if (p.co % 32 != 0 && !(partial && packed == nullptr && p.co % 4 == 0)) return 0;
+  if ((int64_t)p.n * p.h * p.w >= ((int64_t)1 << 31)) return 0;  // input pixel indices in 32 bits
   const bool pointwise = p.kh == 1 && p.kw == 1;
   const int ck = pointwise ? (p.c > 32 ? 64 : p.c > 16 ? 32 : 16) : 16;
   const int nb = p.co % 64 == 0 && (pointwise || mmaMultiTapNB() == 64) ? 64 : 32;
@@ -637,18 +745,24 @@ bool launchMma(cudaStream_t s, const DeltaConvParams& p, const float* x, const u
   size_t smem = headBytes + 2 * stageFloats * sizeof(float);
   const size_t outBytes = headBytes + (size_t)kTH * kTW * (nb + 4) * sizeof(float);
   if (smem < outBytes) smem = outBytes;
-  if (smem > kMmaSmemLimit) return false;
+  if (smem > kMmaSmemLimit) return 0;
   const int64_t tiles = (int64_t)((p.oh + kTH - 1) / kTH) * ((p.ow + kTW - 1) / kTW);
-  if (tiles > 0x7fffffff) return false;
+  if (tiles > 0x7fffffff) return 0;
   const bool three = p.kh == 3 && p.kw == 3;
-  const MmaKernel k =
-      packed ? (nb == 64 ? mmaPick<64, true>(pointwise, three, ck) : mmaPick<32, true>(pointwise, three, ck))
-             : (nb == 64 ? mmaPick<64, false>(pointwise, three, ck) : mmaPick<32, false>(pointwise, three, ck));
-  dim3 grid((unsigned)tiles, (unsigned)((p.co + nb - 1) / nb), (unsigned)p.n);
+  const int channelBlocks = (p.co + nb - 1) / nb;
+  dim3 grid((unsigned)tiles, (unsigned)channelBlocks, (unsigned)p.n);
+  const MmaKernel overList = mmaPickFor<true>(packed != nullptr, nb, pointwise, three, ck);
+  const int listed = tileListGrid(overList, kMThreads, smem, tiles * p.n, channelBlocks, mask, writeZeros, tl);
+  const MmaKernel k = listed > 0 ? overList : mmaPickFor<false>(packed != nullptr, nb, pointwise, three, ck);
+  TileItems work{nullptr, nullptr};
+  if (listed > 0) {
+    work = launchTileList(s, p, mask, fh, fw, outMask, acc, tl);
+    grid = dim3((unsigned)listed, (unsigned)channelBlocks, 1);
+  }
   launchKernel(k, grid, kMThreads, smem, s, p, fh, fw, (int)inFloats, (int)stageFloats, (int)headBytes, x, mask,
-               packed ? packed : w, y, outMask, writeZeros, mmaRound(), acc);
+               packed ? packed : w, y, outMask, writeZeros, mmaRound(), acc, work);
   TD_LAUNCHED("deltaConvMMA");
-  return true;
+  return DC_RAN_MMA | (listed > 0 ? DC_TILE_LIST : 0);
 }
 
 }  // namespace
@@ -666,9 +780,12 @@ void launchPackFilterTf32(cudaStream_t s, const DeltaConvParams& p, const float*
 
 int launchDeltaConvTC(cudaStream_t s, const DeltaConvParams& p, const float* x, const uint8_t* mask, const float* w,
                       const float* packed, float* y, uint8_t* outMask, bool writeZeros, bool tf32, bool mmaPartial,
-                      AccumulateList acc) {
+                      AccumulateList acc, TileList tl) {
   if (p.mode != DC_REGULAR || p.co < 16 || p.c * p.kh * p.kw < 16) return 0;
-  if (tf32 && launchMma(s, p, x, mask, w, packed, y, outMask, writeZeros, mmaPartial, acc)) return DC_RAN_MMA;
+  if (tf32) {
+    const int ran = launchMma(s, p, x, mask, w, packed, y, outMask, writeZeros, mmaPartial, acc, tl);
+    if (ran != 0) return ran;
+  }
   const int cmax = (p.c + 7) / 8 * 8;
   TcShape t{};
   bool ok = false;
@@ -684,13 +801,24 @@ int launchDeltaConvTC(cudaStream_t s, const DeltaConvParams& p, const float* x, 
   const int64_t tiles = (int64_t)((p.oh + kTH - 1) / kTH) * ((p.ow + kTW - 1) / kTW);
   if (tiles > 0x7fffffff) return 0;
   const bool two = minBlocks() == 2;
-  const TcKernel k = tf32 ? (two ? pick<true, 2>(p, t.ck) : pick<true, 1>(p, t.ck))
-                          : (two ? pick<false, 2>(p, t.ck) : pick<false, 1>(p, t.ck));
-  dim3 grid((unsigned)tiles, (unsigned)((p.co + kNB - 1) / kNB), (unsigned)p.n);
+  const int channelBlocks = (p.co + kNB - 1) / kNB;
+  dim3 grid((unsigned)tiles, (unsigned)channelBlocks, (unsigned)p.n);
+  const TcKernel overList = pickTc<true>(p, t.ck, tf32, two);
+  const int listed = tileListGrid(overList, kThreads, t.smem, tiles * p.n, channelBlocks, mask, writeZeros, tl);
+  const TcKernel k = listed > 0 ? overList : pickTc<false>(p, t.ck, tf32, two);
+  TileItems work{nullptr, nullptr};
+  if (listed > 0) {
+    work = launchTileList(s, p, mask, t.fh, t.fw, outMask, acc, tl);
+    grid = dim3((unsigned)listed, (unsigned)channelBlocks, 1);
+  }
   launchKernel(k, grid, kThreads, t.smem, s, p, t.fh, t.fw, t.ck, t.ckp, (int)t.inFloats, (int)t.wFloats, x, mask, w, y,
-               outMask, writeZeros, acc);
+               outMask, writeZeros, acc, work);
   TD_LAUNCHED("deltaConvTC");
-  return DC_RAN_WMMA;
+  return DC_RAN_WMMA | (listed > 0 ? DC_TILE_LIST : 0);
+}
+
+int64_t tileListInts(const DeltaConvParams& p) {
+  return 1 + (int64_t)p.n * ((p.oh + kTH - 1) / kTH) * ((p.ow + kTW - 1) / kTW);
 }
 
 }  // namespace tfjs_delta

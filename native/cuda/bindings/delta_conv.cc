@@ -25,6 +25,9 @@ DeltaConvParams geometry(const Fields& outer) {
 // packedFilter: the filter from deltaConvPackFilter (regular convs without bias), else 0. mmaPartial (optional): the
 // mma kernel takes co % 4 == 0 too. accumulateList, accumulateMask (optional, 0: none): the list of the
 // sparseAccumulate that follows (1 + output pixels int32s) and its output mask (launchDeltaConv's AccumulateList).
+// tileListWaves (optional, default -1: never): the tiled kernel runs over a list of its active tiles where it would
+// launch more than this many times the blocks the GPU holds at once (0: wherever it can); the list lives in the
+// context's workspace.
 struct DeltaConvArgs {
   DeltaConvParams p;
   const float* x;
@@ -37,8 +40,10 @@ struct DeltaConvArgs {
   bool writeZeros;
   bool mmaPartial;
   AccumulateList acc;
+  int tileListWaves;
 };
-// Returns which kernel ran: 0 CUDA cores, 1 TF32 WMMA, 2 TF32 mma.sync (DeltaConvKernel).
+// Returns which kernel ran: 0 CUDA cores, 1 TF32 WMMA, 2 TF32 mma.sync, plus 8 where it ran over a tile list
+// (DeltaConvKernel).
 Napi::Value deltaConv(const Info& info) {
   const Fields f(info);
   DeltaConvArgs a;
@@ -54,9 +59,14 @@ Napi::Value deltaConv(const Info& info) {
   a.mmaPartial = f.optFlag("mmaPartial");
   a.acc.scratch = f.optPtr<int>("accumulateList");
   a.acc.outMask = f.optPtr<uint8_t>("accumulateMask");
+  a.tileListWaves = f.missing("tileListWaves") ? -1 : f.i32("tileListWaves");
   Context& c = ctx();
+  TileList tiles{nullptr, a.tileListWaves};
+  if (a.tileListWaves >= 0 && a.mask != nullptr && !a.writeZeros && a.bias == nullptr && a.p.mode == DC_REGULAR &&
+      a.p.n > 0 && a.p.oh > 0 && a.p.ow > 0)
+    tiles.scratch = static_cast<int*>(c.ensureWorkspace((size_t)tileListInts(a.p) * sizeof(int)));
   const int ran = launchDeltaConv(c.stream, a.p, a.x, a.mask, a.filter, a.bias, a.packedFilter, a.y, a.outMask,
-                                  a.writeZeros, c.allowTF32, a.mmaPartial, a.acc);
+                                  a.writeZeros, c.allowTF32, a.mmaPartial, a.acc, tiles);
   return Napi::Number::New(info.Env(), ran);
 }
 

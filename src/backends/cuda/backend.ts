@@ -61,6 +61,8 @@ function asTyped(values: backend_util.BackendValues, dtype: DataType): ArrayBuff
 
 /** Delta outputs of up to 2^20 elements (4 MB) are written whole: see CudaBackend.lazyZerosAbove. */
 const LAZY_ZEROS_ABOVE = 1 << 20;
+/** The default of CudaBackend.tileListWaves. */
+export const TILE_LIST_WAVES = 8;
 /** Reads of fewer bytes stay synchronous: one download costs less than the polling. */
 const ASYNC_READ_BYTES = 64 * 1024;
 /**
@@ -141,6 +143,18 @@ export class CudaBackend extends KernelBackend {
    * TFJS_DELTA_CUDA_DENSE_BELOW_BLOCKS; 0: never; default two blocks per multiprocessor.
    */
   denseBelowBlocks: number;
+  /**
+   * A tiled delta conv (masked input, lazy output) whose grid would hold more than this many times the blocks the GPU
+   * runs at once runs over a list of its active tiles instead: a pass of a warp per tile lists them, and a grid the
+   * size of the GPU takes them in turn, so an inactive tile costs a warp of the pass, not a block's turn on a
+   * multiprocessor. Same results either way. The pass costs 4-7 us, which pays on grids of many waves (MobileNetV2's
+   * 288x384 and 144x192 layers at batch 8: 26-78 waves, 17-58 us saved a layer on an H100) and not on a few (2.7-4.9
+   * waves: 2-7 us lost a layer; docs/delta-kernels.md, "Tile lists"). TFJS_DELTA_CUDA_TILE_LIST_WAVES (default 8; 0:
+   * wherever it can); TFJS_DELTA_CUDA_TILE_LISTS=0 turns them off (-1 here).
+   */
+  tileListWaves = envFlag('TFJS_DELTA_CUDA_TILE_LISTS', true)
+    ? (envIndex('TFJS_DELTA_CUDA_TILE_LIST_WAVES') ?? TILE_LIST_WAVES)
+    : -1;
   /**
    * Convolution kernels compute in half precision (fp32 accumulation) and write their outputs in half storage;
    * elementwise, pooling and data-movement kernels keep half inputs in half. Set by compiled streams with

@@ -419,12 +419,20 @@ export interface DeltaConvArgs {
    */
   accumulateList?: Ptr;
   accumulateMask?: Ptr;
+  /**
+   * The tiled kernel runs over a list of its active tiles (a pass lists them) where its grid over every tile would be
+   * more than this many times the blocks the GPU holds at once; with a mask and lazy zeros only. 0: wherever it can;
+   * negative or absent: never.
+   */
+  tileListWaves?: number;
 }
-/** Which kernel a deltaConv ran. */
+/** Which kernel a deltaConv ran (the low bits of its result; DeltaConvKernel.tileList is a flag beside them). */
 export enum DeltaConvKernel {
   cudaCores = 0,
   wmma = 1,
   mma = 2,
+  /** Set where the tiled kernel ran over a list of its active tiles. */
+  tileList = 8,
 }
 export interface DeltaConvMaskArgs {
   geometry: DeltaConvGeometry;

@@ -319,6 +319,8 @@ export const deltaConvStats = {
   cudnnDense: 0,
   pointwiseBlocks: 0,
   pixelLists: 0,
+  /** Tiled delta convs that ran over a list of their active tiles. */
+  tileLists: 0,
   /** sparseAccumulate launches over a list their conv wrote (no list pass of their own). */
   producedLists: 0,
 };
@@ -380,10 +382,13 @@ function runDeltaConv(backend: CudaBackend, c: ConvCall, acc?: ReadyList): Tenso
         mmaPartial: backend.mmaPartialChannels,
         accumulateList: acc ? backend.ptr(acc.scratch) : 0,
         accumulateMask: acc ? backend.ptr(acc.outMask) : 0,
+        tileListWaves: backend.tileListWaves,
       });
-      if (ran === DeltaConvKernel.cudaCores) deltaConvStats.cudaCores++;
+      const kernel = ran & ~DeltaConvKernel.tileList;
+      if (kernel === DeltaConvKernel.cudaCores) deltaConvStats.cudaCores++;
       else deltaConvStats.tensorCore++;
-      if (ran === DeltaConvKernel.mma) deltaConvStats.mma++;
+      if (kernel === DeltaConvKernel.mma) deltaConvStats.mma++;
+      if (ran & DeltaConvKernel.tileList) deltaConvStats.tileLists++;
     });
     if (withMask) attachDeviceMask(backend, outs[0], outs[1], lazy);
     return outs[0];
