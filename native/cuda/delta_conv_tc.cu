@@ -3,6 +3,9 @@
 //     mmaPartial, the last channel block part empty): mma.sync
 //     m16n8k8, ldmatrix, K or N split across warps, double-buffered chunks, a packed TF32 filter (derived buffer).
 //   deltaConvTcKernel: TF32 WMMA for the other shapes, and, without TF32, the strict-fp32 FFMA variant.
+// Either runs a block per output tile and channel block, or, where that grid would take many waves, a grid of as many
+// blocks as the GPU holds over a list of the active tiles (convTileListKernel; the kListed instances), so that the
+// inactive tiles of a sparse frame cost a warp of the list pass each instead of a block's turn on a multiprocessor.
 // The WMMA kernel (TF32 WMMA m16n16k8, fp32 accumulation): a block owns 8x16 output pixels x 32 output channels
 // (8 warps, each one output row = 16 pixels times 2 fragments of 16 channels). Per block:
 //   1. the mask of the tile's input footprint goes to shared memory (the tile's one mask read); each output's
@@ -140,6 +143,22 @@ __global__ void __launch_bounds__(256)
   }
 }
 
+// Runs runTile(tile, image) for this block's tiles: its own (blockIdx.x, blockIdx.z), or with kListed the listed
+// ones in turn, a barrier between two (the previous tile is done with shared memory).
+template <bool kListed, typename F>
+__device__ __forceinline__ void forEachTile(const TileItems& work, int tiles, const F& runTile) {
+  if constexpr (kListed) {
+    const int items = *work.count;
+    for (int item = blockIdx.x; item < items; item += gridDim.x) {
+      if (item != blockIdx.x) __syncthreads();
+      const int e = work.items[item];
+      runTile(e % tiles, e / tiles);
+    }
+  } else {
+    runTile((int)blockIdx.x, (int)blockIdx.z);
+  }
+}
+
 template <int KH_, int KW_, int CK_, bool kTf32, int kMinBlocks, bool kListed>
 __global__ void __launch_bounds__(kThreads, kMinBlocks)
     deltaConvTcKernel(DeltaConvParams p, int FH, int FW, int ckRuntime, int CKP, int inFloats, int wFloats,
@@ -157,15 +176,8 @@ __global__ void __launch_bounds__(kThreads, kMinBlocks)
   const int tilesW = (p.ow + kTW - 1) / kTW, tiles = tilesW * ((p.oh + kTH - 1) / kTH);
   const int co0 = blockIdx.y * kNB;
   const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
-  // kListed: a fixed grid over the list; otherwise this one tile, and the loop is not one.
-  const int items = kListed ? *work.count : 1;
-  for (int item = kListed ? blockIdx.x : 0; item < items; item += kListed ? gridDim.x : 1) {
-    int tile = blockIdx.x, b = blockIdx.z;
-    if (kListed) {
-      const int e = work.items[item];
-      tile = e % tiles, b = e / tiles;
-      if (item != blockIdx.x) __syncthreads();  // the previous tile is done with shared memory
-    }
+  // One output tile; an inactive one returns after its masks.
+  const auto runTile = [&](const int tile, const int b) {
     const int oy0 = (tile / tilesW) * kTH, ox0 = (tile % tilesW) * kTW;
     const int iy0 = oy0 * p.sh - p.pt, ix0 = ox0 * p.sw - p.pl;
 
@@ -188,7 +200,7 @@ __global__ void __launch_bounds__(kThreads, kMinBlocks)
           const int oy = oy0 + t / kTW, ox = ox0 + t % kTW, co = co0 + n;
           if (oy < p.oh && ox < p.ow && co < p.co) y[(((int64_t)b * p.oh + oy) * p.ow + ox) * p.co + co] = 0.f;
         }
-      continue;
+      return;
     }
     __syncthreads();
     const bool warpActive = __any_sync(0xffffffffu, lane < kTW && sAct[warp * kTW + lane]);
@@ -308,7 +320,8 @@ __global__ void __launch_bounds__(kThreads, kMinBlocks)
         for (int m = 0; m < kTW; ++m)
           if (ox0 + m < p.ow) y[(((int64_t)b * p.oh + oy) * p.ow + ox0 + m) * p.co + co] = facc[m];
     }
-  }
+  };
+  forEachTile<kListed>(work, tiles, runTile);
 }
 
 // ---- The mma.sync kernel (TF32 tensor cores, c % 4 == 0, co % 32 == 0; co % 4 == 0 with mmaPartial) ----
@@ -405,15 +418,8 @@ __global__ void __launch_bounds__(kMThreads, 2)
   const int tilesW = (p.ow + kTW - 1) / kTW, tiles = tilesW * ((p.oh + kTH - 1) / kTH);
   const int co0 = blockIdx.y * NB;
   const int taps = KH * KW;
-  // kListed: a fixed grid over the list; otherwise this one tile, and the loop is not one.
-  const int items = kListed ? *work.count : 1;
-  for (int item = kListed ? blockIdx.x : 0; item < items; item += kListed ? gridDim.x : 1) {
-    int tile = blockIdx.x, b = blockIdx.z;
-    if (kListed) {
-      const int e = work.items[item];
-      tile = e % tiles, b = e / tiles;
-      if (item != blockIdx.x) __syncthreads();  // the previous tile is done with shared memory
-    }
+  // One output tile; an inactive one returns after its masks.
+  const auto runTile = [&](const int tile, const int b) {
     const int oy0 = (tile / tilesW) * kTH, ox0 = (tile % tilesW) * kTW;
     const int iy0 = oy0 * p.sh - p.pt, ix0 = ox0 * p.sw - p.pl;
 
@@ -445,7 +451,7 @@ __global__ void __launch_bounds__(kMThreads, 2)
             *reinterpret_cast<float4*>(y + (((int64_t)b * p.oh + oy) * p.ow + ox) * p.co + co0 + q) =
                 make_float4(0.f, 0.f, 0.f, 0.f);
         }
-      continue;
+      return;
     }
     __syncthreads();
 
@@ -560,7 +566,8 @@ __global__ void __launch_bounds__(kMThreads, 2)
         *reinterpret_cast<float4*>(y + (((int64_t)b * p.oh + oy) * p.ow + ox) * p.co + co0 + q) =
             *reinterpret_cast<const float4*>(sOut + t * OUTROW + q);
     }
-  }
+  };
+  forEachTile<kListed>(work, tiles, runTile);
 }
 
 // The packed TF32 filter of the mma kernel: [co / 32][ceil(c / 16)][tap][k8 half][n8 fragment][lane][2], i.e. per

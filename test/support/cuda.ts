@@ -3,12 +3,16 @@
  * fresh random host inputs, and cuda-vs-cpu parity of one computation.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import type * as tfl from '@tensorflow/tfjs-layers';
 import {expect} from 'chai';
 
 import {cudaAvailability, setCudaOptions} from '../../src/backends/cuda/index';
 import type {CudaBackend} from '../../src/backends/cuda/backend';
 import {getMask, isDense, sparseAccumulate, withMask} from '../../src/index';
 import type {Activation} from '../../src/index';
+import {toDelta} from '../../src/delta/to_delta';
+import type {ToDeltaOptions} from '../../src/delta/to_delta';
+import {compileStream} from '../../src/stream/compile_stream';
 
 export const cuda = cudaAvailability();
 
@@ -219,4 +223,28 @@ export function expectAccumulateParity(
     0,
     0,
   );
+}
+
+/**
+ * `model` as a delta model (`options`) stepped by a compiled stream over `frames`: each step's output read back (a
+ * copy); the stream and the delta model are disposed after.
+ */
+export function compiledStreamOutputs(
+  model: tfl.LayersModel,
+  frames: tf.Tensor[],
+  options: ToDeltaOptions,
+): Float32Array[] {
+  const delta = toDelta(model, options);
+  const stream = compileStream(delta);
+  try {
+    return frames.map((f) => {
+      const o = stream.step(f) as tf.Tensor;
+      const v = (o.dataSync() as Float32Array).slice();
+      o.dispose();
+      return v;
+    });
+  } finally {
+    stream.dispose();
+    delta.dispose();
+  }
 }

@@ -17,11 +17,10 @@ import {expect} from 'chai';
 import {deltaConvStats} from '../../../src/backends/cuda/kernels/delta';
 import {setCudaOptions} from '../../../src/backends/cuda/index';
 import {fusedDeltaConv2d, fusedDeltaDepthwiseConv2d, sparseAccumulate, withMask} from '../../../src/index';
-import {toDelta} from '../../../src/delta/to_delta';
-import {compileStream} from '../../../src/stream/compile_stream';
 import {
   ACTIVATIONS,
   accumulatorOutputs,
+  compiledStreamOutputs,
   cudaBackend,
   describeCuda,
   exactValues,
@@ -279,20 +278,8 @@ describeCuda('cuda pixel lists: bit-exact parity with the cpu reference', () => 
         const before = deltaConvStats.pixelLists;
         try {
           return await withZeroWrites('lazy', async () => {
-            const delta = toDelta(model, {threshold: 0.02, inputThreshold: 0.05, statePrecision});
-            const stream = compileStream(delta);
-            try {
-              const outs = frames.map((f) => {
-                const o = stream.step(f) as tf.Tensor;
-                const v = o.dataSync().slice();
-                o.dispose();
-                return v;
-              });
-              return {outs, launches: deltaConvStats.pixelLists - before};
-            } finally {
-              stream.dispose();
-              delta.dispose();
-            }
+            const outs = compiledStreamOutputs(model, frames, {threshold: 0.02, inputThreshold: 0.05, statePrecision});
+            return {outs, launches: deltaConvStats.pixelLists - before};
           });
         } finally {
           cudaBackend().pixelLists = saved;

@@ -18,9 +18,8 @@ import {deltaConvStats} from '../../../src/backends/cuda/kernels/delta';
 import {setCudaOptions} from '../../../src/backends/cuda/index';
 import {deltaConv2d, fusedDeltaConv2d, withMask} from '../../../src/index';
 import type {PadSpec2D} from '../../../src/index';
-import {toDelta} from '../../../src/delta/to_delta';
-import {compileStream} from '../../../src/stream/compile_stream';
 import {
+  compiledStreamOutputs,
   cudaBackend,
   describeCuda,
   exactValues,
@@ -194,20 +193,8 @@ describeCuda('cuda tile lists: bit-exact parity with the cpu reference', () => {
       withTiles(waves, true, () =>
         withZeroWrites('lazy', async () => {
           const before = deltaConvStats.tileLists;
-          const delta = toDelta(model, {threshold: 0.02, inputThreshold: 0.05});
-          const stream = compileStream(delta);
-          try {
-            const outs = frames.map((f) => {
-              const o = stream.step(f) as tf.Tensor;
-              const v = o.dataSync().slice();
-              o.dispose();
-              return v;
-            });
-            return {outs, listed: deltaConvStats.tileLists - before};
-          } finally {
-            stream.dispose();
-            delta.dispose();
-          }
+          const outs = compiledStreamOutputs(model, frames, {threshold: 0.02, inputThreshold: 0.05});
+          return {outs, listed: deltaConvStats.tileLists - before};
         }),
       );
     const on = await run(0);
