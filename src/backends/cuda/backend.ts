@@ -147,9 +147,9 @@ export class CudaBackend extends KernelBackend {
    * A tiled delta conv (masked input, lazy output) whose grid would hold more than this many times the blocks the GPU
    * runs at once runs over a list of its active tiles instead: a pass of a warp per tile lists them, and a grid the
    * size of the GPU takes them in turn, so an inactive tile costs a warp of the pass, not a block's turn on a
-   * multiprocessor. Same results either way. The pass costs 4-7 us, which pays on grids of many waves (MobileNetV2's
+   * multiprocessor. Same results either way. The pass costs 4-14 us, which pays on grids of many waves (MobileNetV2's
    * 288x384 and 144x192 layers at batch 8: 26-78 waves, 17-58 us saved a layer on an H100) and not on a few (2.7-4.9
-   * waves: 2-7 us lost a layer; docs/delta-kernels.md, "Tile lists"). TFJS_DELTA_CUDA_TILE_LIST_WAVES (default 8; 0:
+   * waves: 2-13 us lost a layer; docs/delta-kernels.md, "Tile lists"). TFJS_DELTA_CUDA_TILE_LIST_WAVES (default 8; 0:
    * wherever it can); TFJS_DELTA_CUDA_TILE_LISTS=0 turns them off (-1 here).
    */
   tileListWaves = envFlag('TFJS_DELTA_CUDA_TILE_LISTS', true)
