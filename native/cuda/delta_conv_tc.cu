@@ -24,6 +24,7 @@
 #include <mma.h>
 
 #include <cstdlib>
+#include <type_traits>
 
 #include "delta.h"
 #include "mma_tf32.cuh"
@@ -598,32 +599,44 @@ __global__ void packFilterTf32Kernel(DeltaConvParams p, const float* __restrict_
 
 namespace {
 
-// The fixed grid of a tiled kernel over a tile list (its x extent; 0: no list, every tile gets a block): with a mask,
-// lazy zeros and a list to write, where the grid over every tile (`blocks`) exceeds tl.waves times the blocks the GPU
-// holds at once (the kernel's occupancy at `threads` and `smem`). Then as many blocks as the GPU holds, split over the
-// channel blocks.
-template <typename Kernel>
-int tileListGrid(Kernel k, int threads, size_t smem, int64_t items, int channelBlocks, const uint8_t* mask,
-                 bool writeZeros, const TileList& tl) {
-  if (tl.scratch == nullptr || tl.waves < 0 || mask == nullptr || writeZeros || items >= INT32_MAX) return 0;
-  int perSM = 0;
-  TD_CUDA("deltaConv", cudaOccupancyMaxActiveBlocksPerMultiprocessor(&perSM, k, threads, smem));
-  const int64_t resident = (int64_t)(perSM > 0 ? perSM : 1) * multiProcessors();
-  if (items * channelBlocks <= (int64_t)tl.waves * resident) return 0;
-  const int64_t g = resident / channelBlocks > 1 ? resident / channelBlocks : 1;
-  return (int)(g < items ? g : items);
-}
+// Output tiles of 8x16 pixels per image.
+int64_t outputTiles(const DeltaConvParams& p) { return (int64_t)((p.oh + kTH - 1) / kTH) * ((p.ow + kTW - 1) / kTW); }
 
-// Lists the active tiles of the footprint fh x fw into tl.scratch (its count zeroed first) and writes the masks of the
-// others; returns the kernels' view of the list.
-TileItems launchTileList(cudaStream_t s, const DeltaConvParams& p, const uint8_t* mask, int fh, int fw,
-                         uint8_t* outMask, const AccumulateList& acc, const TileList& tl) {
-  const int tilesW = (p.ow + kTW - 1) / kTW, tiles = tilesW * ((p.oh + kTH - 1) / kTH);
+// How a tiled kernel launches: pick(std::true_type) / pick(std::false_type) give its instance over a tile list / over
+// every tile. Over a list where there is a mask, lazy zeros and a list to write, and the grid over every tile exceeds
+// tl.waves times the blocks the GPU holds at once (the listed instance's occupancy at `threads` and `smem`): the list
+// pass runs first (listing the active tiles of the footprint fh x fw into tl.scratch, its count zeroed first, and
+// writing the output masks of the others), and the grid is as many blocks as the GPU holds, split over the channel
+// blocks. Otherwise a block per tile, channel block and image.
+template <typename Kernel>
+struct TiledLaunch {
+  Kernel kernel;
+  dim3 grid;
+  TileItems work;
+  bool listed;
+};
+template <typename Kernel, typename Pick>
+TiledLaunch<Kernel> tiledLaunch(cudaStream_t s, const DeltaConvParams& p, int channelBlocks, int threads, size_t smem,
+                                int fh, int fw, const uint8_t* mask, bool writeZeros, uint8_t* outMask,
+                                const AccumulateList& acc, const TileList& tl, const Pick& pick) {
+  const int64_t tiles = outputTiles(p), items = tiles * p.n;
+  const auto perTile = [&] {
+    return TiledLaunch<Kernel>{pick(std::false_type{}), dim3((unsigned)tiles, (unsigned)channelBlocks, (unsigned)p.n),
+                               TileItems{nullptr, nullptr}, false};
+  };
+  if (tl.scratch == nullptr || tl.waves < 0 || mask == nullptr || writeZeros || items >= INT32_MAX) return perTile();
+  const Kernel overList = pick(std::true_type{});
+  int perSM = 0;
+  TD_CUDA("deltaConv", cudaOccupancyMaxActiveBlocksPerMultiprocessor(&perSM, overList, threads, smem));
+  const int64_t resident = (int64_t)(perSM > 0 ? perSM : 1) * multiProcessors();
+  if (items * channelBlocks <= (int64_t)tl.waves * resident) return perTile();
+  const int64_t g = resident / channelBlocks > 1 ? resident / channelBlocks : 1;
   TD_CUDA("deltaConvTileList", cudaMemsetAsync(tl.scratch, 0, sizeof(int), s));
-  launchKernel(convTileListKernel, gridFor((int64_t)p.n * tiles, 8), 256, 0, s, p, mask, fh, fw, tilesW, tiles, outMask,
-               acc, tl.scratch + 1, tl.scratch);
+  launchKernel(convTileListKernel, gridFor(items, 8), 256, 0, s, p, mask, fh, fw, (p.ow + kTW - 1) / kTW, (int)tiles,
+               outMask, acc, tl.scratch + 1, tl.scratch);
   TD_LAUNCHED("deltaConvTileList");
-  return TileItems{tl.scratch + 1, tl.scratch};
+  return TiledLaunch<Kernel>{overList, dim3((unsigned)(g < items ? g : items), (unsigned)channelBlocks, 1),
+                             TileItems{tl.scratch + 1, tl.scratch}, true};
 }
 
 }  // namespace
@@ -753,23 +766,15 @@ int launchMma(cudaStream_t s, const DeltaConvParams& p, const float* x, const ui
   const size_t outBytes = headBytes + (size_t)kTH * kTW * (nb + 4) * sizeof(float);
   if (smem < outBytes) smem = outBytes;
   if (smem > kMmaSmemLimit) return 0;
-  const int64_t tiles = (int64_t)((p.oh + kTH - 1) / kTH) * ((p.ow + kTW - 1) / kTW);
-  if (tiles > 0x7fffffff) return 0;
+  if (outputTiles(p) > 0x7fffffff) return 0;
   const bool three = p.kh == 3 && p.kw == 3;
-  const int channelBlocks = (p.co + nb - 1) / nb;
-  dim3 grid((unsigned)tiles, (unsigned)channelBlocks, (unsigned)p.n);
-  const MmaKernel overList = mmaPickFor<true>(packed != nullptr, nb, pointwise, three, ck);
-  const int listed = tileListGrid(overList, kMThreads, smem, tiles * p.n, channelBlocks, mask, writeZeros, tl);
-  const MmaKernel k = listed > 0 ? overList : mmaPickFor<false>(packed != nullptr, nb, pointwise, three, ck);
-  TileItems work{nullptr, nullptr};
-  if (listed > 0) {
-    work = launchTileList(s, p, mask, fh, fw, outMask, acc, tl);
-    grid = dim3((unsigned)listed, (unsigned)channelBlocks, 1);
-  }
-  launchKernel(k, grid, kMThreads, smem, s, p, fh, fw, (int)inFloats, (int)stageFloats, (int)headBytes, x, mask,
-               packed ? packed : w, y, outMask, writeZeros, mmaRound(), acc, work);
+  const auto l = tiledLaunch<MmaKernel>(
+      s, p, (p.co + nb - 1) / nb, kMThreads, smem, fh, fw, mask, writeZeros, outMask, acc, tl,
+      [&](auto listed) { return mmaPickFor<decltype(listed)::value>(packed != nullptr, nb, pointwise, three, ck); });
+  launchKernel(l.kernel, l.grid, kMThreads, smem, s, p, fh, fw, (int)inFloats, (int)stageFloats, (int)headBytes, x,
+               mask, packed ? packed : w, y, outMask, writeZeros, mmaRound(), acc, l.work);
   TD_LAUNCHED("deltaConvMMA");
-  return DC_RAN_MMA | (listed > 0 ? DC_TILE_LIST : 0);
+  return DC_RAN_MMA | (l.listed ? DC_TILE_LIST : 0);
 }
 
 }  // namespace
@@ -805,27 +810,17 @@ int launchDeltaConvTC(cudaStream_t s, const DeltaConvParams& p, const float* x, 
     }
   }
   if (!ok) return 0;
-  const int64_t tiles = (int64_t)((p.oh + kTH - 1) / kTH) * ((p.ow + kTW - 1) / kTW);
-  if (tiles > 0x7fffffff) return 0;
+  if (outputTiles(p) > 0x7fffffff) return 0;
   const bool two = minBlocks() == 2;
-  const int channelBlocks = (p.co + kNB - 1) / kNB;
-  dim3 grid((unsigned)tiles, (unsigned)channelBlocks, (unsigned)p.n);
-  const TcKernel overList = pickTc<true>(p, t.ck, tf32, two);
-  const int listed = tileListGrid(overList, kThreads, t.smem, tiles * p.n, channelBlocks, mask, writeZeros, tl);
-  const TcKernel k = listed > 0 ? overList : pickTc<false>(p, t.ck, tf32, two);
-  TileItems work{nullptr, nullptr};
-  if (listed > 0) {
-    work = launchTileList(s, p, mask, t.fh, t.fw, outMask, acc, tl);
-    grid = dim3((unsigned)listed, (unsigned)channelBlocks, 1);
-  }
-  launchKernel(k, grid, kThreads, t.smem, s, p, t.fh, t.fw, t.ck, t.ckp, (int)t.inFloats, (int)t.wFloats, x, mask, w, y,
-               outMask, writeZeros, acc, work);
+  const auto l =
+      tiledLaunch<TcKernel>(s, p, (p.co + kNB - 1) / kNB, kThreads, t.smem, t.fh, t.fw, mask, writeZeros, outMask, acc,
+                            tl, [&](auto listed) { return pickTc<decltype(listed)::value>(p, t.ck, tf32, two); });
+  launchKernel(l.kernel, l.grid, kThreads, t.smem, s, p, t.fh, t.fw, t.ck, t.ckp, (int)t.inFloats, (int)t.wFloats, x,
+               mask, w, y, outMask, writeZeros, acc, l.work);
   TD_LAUNCHED("deltaConvTC");
-  return DC_RAN_WMMA | (listed > 0 ? DC_TILE_LIST : 0);
+  return DC_RAN_WMMA | (l.listed ? DC_TILE_LIST : 0);
 }
 
-int64_t tileListInts(const DeltaConvParams& p) {
-  return 1 + (int64_t)p.n * ((p.oh + kTH - 1) / kTH) * ((p.ow + kTW - 1) / kTW);
-}
+int64_t tileListInts(const DeltaConvParams& p) { return 1 + p.n * outputTiles(p); }
 
 }  // namespace tfjs_delta
