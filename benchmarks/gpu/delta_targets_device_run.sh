@@ -25,6 +25,10 @@
 #   ab       batch 8, 1 and 32 (AB_BATCHES) with the defaults and with one variable set (AB, named AB_NAME in the
 #            results; default TFJS_DELTA_CUDA_PDL=0, pdl0: without programmatic dependent launch);
 #   knobs    batch 8 with lazy zeros only above 2^22 / 2^23 elements (TFJS_DELTA_CUDA_LAZY_ZEROS_ABOVE);
+#   fusedconv  the dense FusedConv2D kernel benchmark (benchmarks/ops/fused_conv_cuda.ts: the tiled kernel with the
+#            bias and activation in its store against cuDNN's conv and the bias-activation pass, per layer shape), and
+#            PoseNet 576x768 batch 8 with and without that route (TFJS_DELTA_CUDA_FUSED_CONV_MAX_K=0), both models'
+#            dense references moving with it (MobileNetV2: the ab part with AB=TFJS_DELTA_CUDA_FUSED_CONV_MAX_K=0);
 #   detail   the per-pixel kernels (sparseAccumulate, the fused depthwise block) of one delta step under Nsight
 #            Compute's throughput, occupancy and warp-state sections.
 # Each run times our compiled dense model, folded and not, in the same process as the delta one. Carry .device, dist,
@@ -151,6 +155,13 @@ if want ab; then
     mobilenet "576x768_batch${batch}" 576x768 "$batch" "$offset"
     mobilenet "576x768_batch${batch}_$ab_name" 576x768 "$batch" "$offset" "$ab"
   done
+fi
+if want fusedconv; then
+  step "fused_conv_bench_$tag" 200 node dist/benchmarks/ops/fused_conv_cuda.js "$out"
+  sed -n '/^GPU:/,$p' "$out/fused_conv_bench_$tag.log" | cut -c1-200
+  posenet_vtest "delta_vtest_posenet_576x768_batch8_$tag" 200 576x768 8 20
+  TFJS_DELTA_CUDA_FUSED_CONV_MAX_K=0 posenet_vtest "delta_vtest_posenet_576x768_batch8_fused_conv0_$tag" 200 \
+    576x768 8 20
 fi
 if want knobs; then
   for above in 4194304 8388608; do

@@ -146,6 +146,14 @@ struct PoolParams {
 bool launchPool(cudaStream_t s, bool isMax, const void* x, void* y, const PoolParams& p, bool half, bool split);
 
 // ---- depthwise.cu ----
+// A convolution's epilogue, y = act(conv + bias[channel]) (bias null: none; act a UnaryOp code, alpha its parameter;
+// applyEpilogue in unary_op.cuh).
+struct ConvEpilogue {
+  const float* bias;
+  int act;
+  float alpha;
+};
+
 struct DepthwiseParams {
   int n, h, w, c;                      // input NHWC (channel multiplier 1: c output channels)
   int oh, ow;                          // output spatial

@@ -101,18 +101,21 @@ struct DeltaConvParams {
 // Regular / depthwise: output (oy, ox) reads input (oy*sh - pt + ky*dh, ox*sw - pl + kx*dw).
 // Transposed: input (iy, ix) reaches output (iy*sh - pt + ky, ix*sw - pl + kx).
 // Filter: regular [kh, kw, c, co]; depthwise [kh, kw, c, mult]; transposed [kh, kw, c, co] (already transposed
-// from tfjs's [kh, kw, co, c]). mask null: dense input. bias non-null: every output written (dense result).
-// outMask null: no output mask. packed: the filter from launchPackFilterTf32 (regular convs without bias; null
-// otherwise), read by the mma kernel; the other kernels read w. mmaPartial: the mma kernel takes output channel
-// counts that are multiples of 4 but not of 32 too (its last channel block part empty). Returns which kernel ran:
-// DC_RAN_CUDA_CORES, DC_RAN_WMMA (TF32 tensor cores, WMMA) or DC_RAN_MMA (TF32 tensor cores, mma.sync).
-// acc (scratch non-null, with outMask): the list of the sparseAccumulate that follows (launchSparseAccumulate's
-// listReady) is written too: scratch = [count][the active output pixels], acc.outMask zero at the inactive ones. The
-// tiled kernels append their tiles' active pixels as they derive them; otherwise a list pass over outMask follows.
-// tiles (scratch non-null: tileListInts(p) int32s, contents ignored): where the tiled kernel would launch more than
-// `waves` times the blocks the GPU holds at once, with a mask and lazy zeros, a pass lists the active tiles (and
-// writes the output masks of the others) and the kernel runs a fixed grid over that list (DC_TILE_LIST is then set in
-// the result), so an inactive tile costs a warp of the pass instead of a block's turn.
+// from tfjs's [kh, kw, co, c]). mask null: dense input. ep: y = act(conv + bias) at every output written; with a bias
+// every output is written (a dense result); an activation other than linear needs a bias or a dense input (a masked
+// delta's inactive outputs are zeros, not act(0)). A regular conv with an epilogue and a dense input runs the tiled
+// kernels (writeZeros: outputs whose receptive field lies outside the image get act(bias) too), a masked one with a
+// bias the direct kernel. outMask null: no output mask. packed: the filter from launchPackFilterTf32 (regular convs,
+// with a bias only on a dense input; null otherwise), read by the mma kernel; the other kernels read w. mmaPartial: the
+// mma kernel takes output channel counts that are multiples of 4 but not of 32 too (its last channel block part empty).
+// Returns which kernel ran: DC_RAN_CUDA_CORES, DC_RAN_WMMA (TF32 tensor cores, WMMA) or DC_RAN_MMA (TF32 tensor cores,
+// mma.sync). acc (scratch non-null, with outMask): the list of the sparseAccumulate that follows
+// (launchSparseAccumulate's listReady) is written too: scratch = [count][the active output pixels], acc.outMask zero at
+// the inactive ones. The tiled kernels append their tiles' active pixels as they derive them; otherwise a list pass
+// over outMask follows. tiles (scratch non-null: tileListInts(p) int32s, contents ignored): where the tiled kernel
+// would launch more than `waves` times the blocks the GPU holds at once, with a mask and lazy zeros, a pass lists the
+// active tiles (and writes the output masks of the others) and the kernel runs a fixed grid over that list
+// (DC_TILE_LIST is then set in the result), so an inactive tile costs a warp of the pass instead of a block's turn.
 enum DeltaConvKernel { DC_RAN_CUDA_CORES = 0, DC_RAN_WMMA = 1, DC_RAN_MMA = 2, DC_TILE_LIST = 8 };
 struct AccumulateList {
   int* scratch;
@@ -124,19 +127,20 @@ struct TileList {
 };
 int64_t tileListInts(const DeltaConvParams& p);
 int launchDeltaConv(cudaStream_t s, const DeltaConvParams& p, const float* x, const uint8_t* mask, const float* w,
-                    const float* bias, const float* packed, float* y, uint8_t* outMask, bool writeZeros, bool allowTF32,
-                    bool mmaPartial, AccumulateList acc, TileList tiles);
+                    const ConvEpilogue& ep, const float* packed, float* y, uint8_t* outMask, bool writeZeros,
+                    bool allowTF32, bool mmaPartial, AccumulateList acc, TileList tiles);
 // Only the output mask (OR over each output's in-bounds receptive field; mask null = all input active).
 void launchDeltaConvMask(cudaStream_t s, const DeltaConvParams& p, const uint8_t* mask, uint8_t* outMask);
-// delta_conv_tc.cu, the tiled kernel (regular convs, no bias): tensor cores with tf32, else FFMA on the same tiles.
+// delta_conv_tc.cu, the tiled kernel (regular convs; an epilogue only on a dense input, mask null): tensor cores with
+// tf32, else FFMA on the same tiles.
 // 0 when the shape does not suit it (then nothing was launched), DC_RAN_MMA when the mma kernel ran, DC_RAN_WMMA when
 // the tiled WMMA kernel did (its FFMA variant when tf32 is false). packed: the packed TF32 filter
 // (launchPackFilterTf32) or null (the mma kernel then stages and rounds the plain filter). mmaPartial, acc: as
 // launchDeltaConv, with acc.scratch's count zeroed by the caller; tiles as launchDeltaConv (DC_TILE_LIST set in the
 // result when the list ran).
 int launchDeltaConvTC(cudaStream_t s, const DeltaConvParams& p, const float* x, const uint8_t* mask, const float* w,
-                      const float* packed, float* y, uint8_t* outMask, bool writeZeros, bool tf32, bool mmaPartial,
-                      AccumulateList acc, TileList tiles);
+                      const ConvEpilogue& ep, const float* packed, float* y, uint8_t* outMask, bool writeZeros,
+                      bool tf32, bool mmaPartial, AccumulateList acc, TileList tiles);
 // A regular conv's filter [kh, kw, c, co] (co % 32 == 0) as its TF32 copy in the layout of the mma kernel
 // (packedFilterTf32Floats floats), built once per filter; only kh, kw, c, co are read.
 int64_t packedFilterTf32Floats(const DeltaConvParams& p);

@@ -1,11 +1,12 @@
 // Direct delta convolutions (fp32, CUDA cores): regular, depthwise and transposed, any kernel size, stride,
-// dilation and padding (regular convs without bias use the tiled kernel of delta_conv_tc.cu when the shape suits
-// it, in TF32 or fp32). Output-stationary with tile-level skipping: a block owns an 8x8 tile of output pixels;
-// it first derives each output's mask (OR of the input mask over the in-bounds receptive field); a tile with no
-// active output writes only its mask (and zeros when asked) and exits. Inactive inputs read as zeros, so a lazily
-// written delta input (garbage at inactive pixels) is fine.
+// dilation and padding (regular convs use the tiled kernel of delta_conv_tc.cu when the shape suits it, in TF32 or
+// fp32, unless a bias meets a masked input). Output-stationary with tile-level skipping: a block owns an 8x8 tile of
+// output pixels; it first derives each output's mask (OR of the input mask over the in-bounds receptive field); a tile
+// with no active output writes only its mask (and zeros when asked) and exits. Inactive inputs read as zeros, so a
+// lazily written delta input (garbage at inactive pixels) is fine.
 #include "delta.h"
 #include "launch.cuh"
+#include "unary_op.cuh"
 
 namespace tfjs_delta {
 namespace {
@@ -40,7 +41,7 @@ __device__ __forceinline__ uint8_t outputActive(const DeltaConvParams& p, const 
 
 __global__ void __launch_bounds__(kThreads)
     deltaConvDirectKernel(DeltaConvParams p, const float* __restrict__ x, const uint8_t* __restrict__ mask,
-                          const float* __restrict__ w, const float* __restrict__ bias, float* __restrict__ y,
+                          const float* __restrict__ w, ConvEpilogue ep, float* __restrict__ y,
                           uint8_t* __restrict__ outMask, bool writeZeros) {
   dependentLaunchPrologue();
   __shared__ uint8_t sAct[kTile * kTile];
@@ -59,7 +60,7 @@ __global__ void __launch_bounds__(kThreads)
     any |= a;
   }
   any = __syncthreads_or(any);
-  const bool all = bias != nullptr;  // first frame: every output gets the bias
+  const bool all = hasEpilogue(ep);  // a bias (first frame) or a dense input's activation: every output written
   if (!any && !all && !writeZeros) return;
   const int64_t perTile = (int64_t)kTile * kTile * p.co;
   for (int64_t e = threadIdx.x; e < perTile; e += blockDim.x) {
@@ -85,7 +86,7 @@ __global__ void __launch_bounds__(kThreads)
           }
         }
     }
-    if (all) acc += bias[co];
+    if (all) acc = applyEpilogue(ep, acc, co);
     y[(((int64_t)b * p.oh + oy) * p.ow + ox) * p.co + co] = acc;
   }
 }
@@ -111,26 +112,30 @@ void check(const DeltaConvParams& p, const char* where) {
 }  // namespace
 
 int launchDeltaConv(cudaStream_t s, const DeltaConvParams& p, const float* x, const uint8_t* mask, const float* w,
-                    const float* bias, const float* packed, float* y, uint8_t* outMask, bool writeZeros, bool allowTF32,
-                    bool mmaPartial, AccumulateList acc, TileList tileList) {
+                    const ConvEpilogue& ep, const float* packed, float* y, uint8_t* outMask, bool writeZeros,
+                    bool allowTF32, bool mmaPartial, AccumulateList acc, TileList tileList) {
   check(p, "deltaConv");
-  if (packed != nullptr && (bias != nullptr || p.mode != DC_REGULAR))
-    failArg("deltaConv", "a packed filter is for regular convolutions without bias");
+  if (packed != nullptr && (p.mode != DC_REGULAR || (ep.bias != nullptr && mask != nullptr)))
+    failArg("deltaConv", "a packed filter is for regular convolutions, with a bias only on a dense input");
+  if (ep.act < 0 || ep.act >= U_COUNT) failArg("deltaConv", "unknown activation code " + std::to_string(ep.act));
+  if (ep.act != U_LINEAR && ep.bias == nullptr && mask != nullptr)
+    failArg("deltaConv", "an activation needs a bias or a dense input (a masked delta's inactive outputs stay zero)");
   if (acc.scratch != nullptr && (outMask == nullptr || acc.outMask == nullptr))
     failArg("deltaConv", "an accumulator's list needs the output mask and the accumulator's");
   if (acc.scratch != nullptr && (int64_t)p.n * p.oh * p.ow >= kIndex32Limit)
     failArg("deltaConv", "an accumulator's list needs fewer than 2^31 output pixels");
   if (p.n == 0 || p.oh == 0 || p.ow == 0) return DC_RAN_CUDA_CORES;
-  if (bias == nullptr && p.mode == DC_REGULAR) {
+  if (p.mode == DC_REGULAR && (ep.bias == nullptr || mask == nullptr)) {
     // The tiled kernels append to the list: its count starts at zero (the fallback's list pass zeroes it again).
     if (acc.scratch != nullptr) TD_CUDA("deltaConv", cudaMemsetAsync(acc.scratch, 0, sizeof(int), s));
-    const int ran =
-        launchDeltaConvTC(s, p, x, mask, w, packed, y, outMask, writeZeros, allowTF32, mmaPartial, acc, tileList);
+    // A dense input's epilogue reaches every output, those of tiles without an in-image input too.
+    const int ran = launchDeltaConvTC(s, p, x, mask, w, ep, packed, y, outMask, writeZeros || hasEpilogue(ep),
+                                      allowTF32, mmaPartial, acc, tileList);
     if (ran != 0) return allowTF32 ? ran : (ran & DC_TILE_LIST) | DC_RAN_CUDA_CORES;
   }
   const int64_t tiles = (int64_t)((p.oh + kTile - 1) / kTile) * ((p.ow + kTile - 1) / kTile);
   if (tiles > 0x7fffffff) failArg("deltaConv", "output too large");
-  launchKernel(deltaConvDirectKernel, dim3((unsigned)tiles, (unsigned)p.n), kThreads, 0, s, p, x, mask, w, bias, y,
+  launchKernel(deltaConvDirectKernel, dim3((unsigned)tiles, (unsigned)p.n), kThreads, 0, s, p, x, mask, w, ep, y,
                outMask, writeZeros);
   TD_LAUNCHED("deltaConv");
   if (acc.scratch != nullptr) launchAccumulateList(s, outMask, (int64_t)p.n * p.oh * p.ow, acc.scratch, acc.outMask);

@@ -1,4 +1,6 @@
-// Tiled delta convolutions (regular convs, masked input, no bias): an implicit GEMM per output tile.
+// Tiled delta convolutions (regular convs, masked input): an implicit GEMM per output tile. On a dense input (no mask)
+// they serve dense convs too, with the bias and activation in the store (ConvEpilogue): one pass over the output where
+// cuDNN's conv and a bias-activation pass make three.
 //   deltaConvMmaKernel (below the WMMA kernel): the TF32 path for c % 4 == 0 and co % 32 == 0 (co % 4 == 0 with
 //     mmaPartial, the last channel block part empty): mma.sync
 //     m16n8k8, ldmatrix, K or N split across warps, double-buffered chunks, a packed TF32 filter (derived buffer).
@@ -30,6 +32,7 @@
 #include "mma_tf32.cuh"
 #include "pixel_list.cuh"
 #include "launch.cuh"
+#include "unary_op.cuh"
 
 namespace tfjs_delta {
 namespace {
@@ -164,8 +167,8 @@ template <int KH_, int KW_, int CK_, bool kTf32, int kMinBlocks, bool kListed>
 __global__ void __launch_bounds__(kThreads, kMinBlocks)
     deltaConvTcKernel(DeltaConvParams p, int FH, int FW, int ckRuntime, int CKP, int inFloats, int wFloats,
                       const float* __restrict__ x, const uint8_t* __restrict__ mask, const float* __restrict__ w,
-                      float* __restrict__ y, uint8_t* __restrict__ outMask, bool writeZeros, AccumulateList accList,
-                      TileItems work) {
+                      float* __restrict__ y, uint8_t* __restrict__ outMask, bool writeZeros, ConvEpilogue ep,
+                      AccumulateList accList, TileItems work) {
   dependentLaunchPrologue();
   extern __shared__ __align__(128) float smem[];
   const int KH = KH_ ? KH_ : p.kh, KW = KW_ ? KW_ : p.kw, CK = CK_ ? CK_ : ckRuntime;
@@ -199,7 +202,8 @@ __global__ void __launch_bounds__(kThreads, kMinBlocks)
         for (int e = threadIdx.x; e < kTH * kTW * kNB; e += kThreads) {
           const int t = e / kNB, n = e % kNB;
           const int oy = oy0 + t / kTW, ox = ox0 + t % kTW, co = co0 + n;
-          if (oy < p.oh && ox < p.ow && co < p.co) y[(((int64_t)b * p.oh + oy) * p.ow + ox) * p.co + co] = 0.f;
+          if (oy < p.oh && ox < p.ow && co < p.co)
+            y[(((int64_t)b * p.oh + oy) * p.ow + ox) * p.co + co] = applyEpilogue(ep, 0.f, co);
         }
       return;
     }
@@ -312,14 +316,16 @@ __global__ void __launch_bounds__(kThreads, kMinBlocks)
         const int px = e / kNB, n = e % kNB;
         const int oy = oy0 + warp, ox = ox0 + px, co = co0 + n;
         if (oy < p.oh && ox < p.ow && co < p.co)
-          y[(((int64_t)b * p.oh + oy) * p.ow + ox) * p.co + co] = stage[(n / 16) * 256 + px * 16 + n % 16];
+          y[(((int64_t)b * p.oh + oy) * p.ow + ox) * p.co + co] =
+              applyEpilogue(ep, stage[(n / 16) * 256 + px * 16 + n % 16], co);
       }
     } else {
       const int oy = oy0 + warp, co = co0 + lane;
       if (oy < p.oh && co < p.co)
 #pragma unroll
         for (int m = 0; m < kTW; ++m)
-          if (ox0 + m < p.ow) y[(((int64_t)b * p.oh + oy) * p.ow + ox0 + m) * p.co + co] = facc[m];
+          if (ox0 + m < p.ow)
+            y[(((int64_t)b * p.oh + oy) * p.ow + ox0 + m) * p.co + co] = applyEpilogue(ep, facc[m], co);
     }
   };
   forEachTile<kListed>(work, tiles, runTile);
@@ -404,7 +410,7 @@ __global__ void __launch_bounds__(kMThreads, 2)
     deltaConvMmaKernel(DeltaConvParams p, int FH, int FW, int inFloats, int stageFloats, int headBytes,
                        const float* __restrict__ x, const uint8_t* __restrict__ mask, const float* __restrict__ w,
                        float* __restrict__ y, uint8_t* __restrict__ outMask, bool writeZeros, bool roundOperands,
-                       AccumulateList accList, TileItems work) {
+                       ConvEpilogue ep, AccumulateList accList, TileItems work) {
   dependentLaunchPrologue();
   extern __shared__ __align__(128) float smem[];
   constexpr int CKP = CK + 4, WROW = NB + 8, OUTROW = NB + 4;
@@ -419,6 +425,16 @@ __global__ void __launch_bounds__(kMThreads, 2)
   const int tilesW = (p.ow + kTW - 1) / kTW, tiles = tilesW * ((p.oh + kTH - 1) / kTH);
   const int co0 = blockIdx.y * NB;
   const int taps = KH * KW;
+  // Output channels co .. co + 3 through the epilogue (a delta conv has none).
+  const auto finish = [&](float4 v, const int co) {
+    if (hasEpilogue(ep)) {
+      v.x = applyEpilogue(ep, v.x, co);
+      v.y = applyEpilogue(ep, v.y, co + 1);
+      v.z = applyEpilogue(ep, v.z, co + 2);
+      v.w = applyEpilogue(ep, v.w, co + 3);
+    }
+    return v;
+  };
   // One output tile; an inactive one returns after its masks.
   const auto runTile = [&](const int tile, const int b) {
     const int oy0 = (tile / tilesW) * kTH, ox0 = (tile % tilesW) * kTW;
@@ -450,7 +466,7 @@ __global__ void __launch_bounds__(kMThreads, 2)
           const int oy = oy0 + t / kTW, ox = ox0 + t % kTW;
           if (oy < p.oh && ox < p.ow && co0 + q < p.co)
             *reinterpret_cast<float4*>(y + (((int64_t)b * p.oh + oy) * p.ow + ox) * p.co + co0 + q) =
-                make_float4(0.f, 0.f, 0.f, 0.f);
+                finish(make_float4(0.f, 0.f, 0.f, 0.f), co0 + q);
         }
       return;
     }
@@ -565,7 +581,7 @@ __global__ void __launch_bounds__(kMThreads, 2)
       const int oy = oy0 + t / kTW, ox = ox0 + t % kTW;
       if (oy < p.oh && ox < p.ow && co0 + q < p.co)
         *reinterpret_cast<float4*>(y + (((int64_t)b * p.oh + oy) * p.ow + ox) * p.co + co0 + q) =
-            *reinterpret_cast<const float4*>(sOut + t * OUTROW + q);
+            finish(*reinterpret_cast<const float4*>(sOut + t * OUTROW + q), co0 + q);
     }
   };
   forEachTile<kListed>(work, tiles, runTile);
@@ -644,7 +660,7 @@ TiledLaunch<Kernel> tiledLaunch(cudaStream_t s, const DeltaConvParams& p, int ch
 namespace {
 
 using TcKernel = void (*)(DeltaConvParams, int, int, int, int, int, int, const float*, const uint8_t*, const float*,
-                          float*, uint8_t*, bool, AccumulateList, TileItems);
+                          float*, uint8_t*, bool, ConvEpilogue, AccumulateList, TileItems);
 
 // Dynamic shared memory above 48 KiB needs an opt-in per kernel instance, once (`done` is the instance's flag).
 template <typename Kernel>
@@ -695,7 +711,7 @@ TcKernel pickTc(const DeltaConvParams& p, int ck, bool tf32, bool two) {
 namespace {
 
 using MmaKernel = void (*)(DeltaConvParams, int, int, int, int, int, const float*, const uint8_t*, const float*, float*,
-                           uint8_t*, bool, bool, AccumulateList, TileItems);
+                           uint8_t*, bool, bool, ConvEpilogue, AccumulateList, TileItems);
 
 // TFJS_DELTA_CONV_MMA=0 (default on): TF32 convs take the WMMA kernel instead, for comparisons in one run.
 bool mmaEnabled() {
@@ -751,8 +767,8 @@ MmaKernel mmaPickFor(bool packed, int nb, bool pointwise, bool three, int ck) {
 // list), 0 when nothing was launched. A part-empty last channel block multiplies zeros and stores only the channels
 // below co (float4 stores: co % 4 == 0).
 int launchMma(cudaStream_t s, const DeltaConvParams& p, const float* x, const uint8_t* mask, const float* w,
-              const float* packed, float* y, uint8_t* outMask, bool writeZeros, bool partial, const AccumulateList& acc,
-              const TileList& tl) {
+              const ConvEpilogue& ep, const float* packed, float* y, uint8_t* outMask, bool writeZeros, bool partial,
+              const AccumulateList& acc, const TileList& tl) {
   if (!mmaEnabled() || p.c % 4 != 0) return 0;
   if (p.co % 32 != 0 && !(partial && packed == nullptr && p.co % 4 == 0)) return 0;
   if ((int64_t)p.n * p.h * p.w >= ((int64_t)1 << 31)) return 0;  // input pixel indices in 32 bits
@@ -772,7 +788,7 @@ int launchMma(cudaStream_t s, const DeltaConvParams& p, const float* x, const ui
       s, p, (p.co + nb - 1) / nb, kMThreads, smem, fh, fw, mask, writeZeros, outMask, acc, tl,
       [&](auto listed) { return mmaPickFor<decltype(listed)::value>(packed != nullptr, nb, pointwise, three, ck); });
   launchKernel(l.kernel, l.grid, kMThreads, smem, s, p, fh, fw, (int)inFloats, (int)stageFloats, (int)headBytes, x,
-               mask, packed ? packed : w, y, outMask, writeZeros, mmaRound(), acc, l.work);
+               mask, packed ? packed : w, y, outMask, writeZeros, mmaRound(), ep, acc, l.work);
   TD_LAUNCHED("deltaConvMMA");
   return DC_RAN_MMA | (l.listed ? DC_TILE_LIST : 0);
 }
@@ -791,11 +807,12 @@ void launchPackFilterTf32(cudaStream_t s, const DeltaConvParams& p, const float*
 }
 
 int launchDeltaConvTC(cudaStream_t s, const DeltaConvParams& p, const float* x, const uint8_t* mask, const float* w,
-                      const float* packed, float* y, uint8_t* outMask, bool writeZeros, bool tf32, bool mmaPartial,
-                      AccumulateList acc, TileList tl) {
+                      const ConvEpilogue& ep, const float* packed, float* y, uint8_t* outMask, bool writeZeros,
+                      bool tf32, bool mmaPartial, AccumulateList acc, TileList tl) {
   if (p.mode != DC_REGULAR || p.co < 16 || p.c * p.kh * p.kw < 16) return 0;
+  if (hasEpilogue(ep) && mask != nullptr) failArg("deltaConvTC", "an epilogue needs a dense input");
   if (tf32) {
-    const int ran = launchMma(s, p, x, mask, w, packed, y, outMask, writeZeros, mmaPartial, acc, tl);
+    const int ran = launchMma(s, p, x, mask, w, ep, packed, y, outMask, writeZeros, mmaPartial, acc, tl);
     if (ran != 0) return ran;
   }
   const int cmax = (p.c + 7) / 8 * 8;
@@ -816,7 +833,7 @@ int launchDeltaConvTC(cudaStream_t s, const DeltaConvParams& p, const float* x, 
       tiledLaunch<TcKernel>(s, p, (p.co + kNB - 1) / kNB, kThreads, t.smem, t.fh, t.fw, mask, writeZeros, outMask, acc,
                             tl, [&](auto listed) { return pickTc<decltype(listed)::value>(p, t.ck, tf32, two); });
   launchKernel(l.kernel, l.grid, kThreads, t.smem, s, p, t.fh, t.fw, t.ck, t.ckp, (int)t.inFloats, (int)t.wFloats, x,
-               mask, w, y, outMask, writeZeros, acc, l.work);
+               mask, w, y, outMask, writeZeros, ep, acc, l.work);
   TD_LAUNCHED("deltaConvTC");
   return DC_RAN_WMMA | (l.listed ? DC_TILE_LIST : 0);
 }

@@ -36,4 +36,10 @@ __device__ __forceinline__ float unaryOp(int op, float x, float alpha) {
   return x;
 }
 
+__host__ __device__ inline bool hasEpilogue(const ConvEpilogue& ep) { return ep.bias != nullptr || ep.act != U_LINEAR; }
+__device__ __forceinline__ float applyEpilogue(const ConvEpilogue& ep, float v, int channel) {
+  if (ep.bias != nullptr) v += ep.bias[channel];
+  return unaryOp(ep.act, v, ep.alpha);
+}
+
 }  // namespace tfjs_delta

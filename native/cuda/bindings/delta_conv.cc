@@ -21,8 +21,10 @@ DeltaConvParams geometry(const Fields& outer) {
   return p;
 }
 
-// mask 0: dense input. bias non-zero: every output written (a dense result). outMask 0: no output mask.
-// packedFilter: the filter from deltaConvPackFilter (regular convs without bias), else 0. mmaPartial (optional): the
+// mask 0: dense input. bias non-zero: every output written (a dense result). act, alpha (optional; UnaryOp code,
+// default linear): y = act(conv + bias) at every output written (a bias or a dense input). outMask 0: no output mask.
+// packedFilter: the filter from deltaConvPackFilter (regular convs; with a bias on a dense input only), else 0.
+// mmaPartial (optional): the
 // mma kernel takes co % 4 == 0 too. accumulateList, accumulateMask (optional, 0: none): the list of the
 // sparseAccumulate that follows (1 + output pixels int32s) and its output mask (launchDeltaConv's AccumulateList).
 // tileListWaves (optional, default -1: never): the tiled kernel runs over a list of its active tiles where it would
@@ -33,7 +35,7 @@ struct DeltaConvArgs {
   const float* x;
   const uint8_t* mask;
   const float* filter;
-  const float* bias;
+  ConvEpilogue ep;
   const float* packedFilter;
   float* y;
   uint8_t* outMask;
@@ -51,7 +53,9 @@ Napi::Value deltaConv(const Info& info) {
   a.x = f.ptr<const float>("x");
   a.mask = f.ptr<const uint8_t>("mask");
   a.filter = f.ptr<const float>("filter");
-  a.bias = f.ptr<const float>("bias");
+  a.ep.bias = f.ptr<const float>("bias");
+  a.ep.act = f.missing("act") ? U_LINEAR : f.i32("act");
+  a.ep.alpha = f.missing("alpha") ? 0.f : (float)f.number("alpha");
   a.packedFilter = f.ptr<const float>("packedFilter");
   a.y = f.ptr<float>("y");
   a.outMask = f.ptr<uint8_t>("outMask");
@@ -62,10 +66,10 @@ Napi::Value deltaConv(const Info& info) {
   a.tileListWaves = f.missing("tileListWaves") ? -1 : f.i32("tileListWaves");
   Context& c = ctx();
   TileList tiles{nullptr, a.tileListWaves};
-  if (a.tileListWaves >= 0 && a.mask != nullptr && !a.writeZeros && a.bias == nullptr && a.p.mode == DC_REGULAR &&
+  if (a.tileListWaves >= 0 && a.mask != nullptr && !a.writeZeros && a.ep.bias == nullptr && a.p.mode == DC_REGULAR &&
       a.p.n > 0 && a.p.oh > 0 && a.p.ow > 0)
     tiles.scratch = static_cast<int*>(c.ensureWorkspace((size_t)tileListInts(a.p) * sizeof(int)));
-  const int ran = launchDeltaConv(c.stream, a.p, a.x, a.mask, a.filter, a.bias, a.packedFilter, a.y, a.outMask,
+  const int ran = launchDeltaConv(c.stream, a.p, a.x, a.mask, a.filter, a.ep, a.packedFilter, a.y, a.outMask,
                                   a.writeZeros, c.allowTF32, a.mmaPartial, a.acc, tiles);
   return Napi::Number::New(info.Env(), ran);
 }

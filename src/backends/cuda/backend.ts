@@ -63,6 +63,9 @@ function asTyped(values: backend_util.BackendValues, dtype: DataType): ArrayBuff
 const LAZY_ZEROS_ABOVE = 1 << 20;
 /** The default of CudaBackend.tileListWaves. */
 export const TILE_LIST_WAVES = 8;
+/** The defaults of CudaBackend.fusedConvMaxK and fusedConvMinOutChannels. */
+export const FUSED_CONV_MAX_K = 64;
+export const FUSED_CONV_MIN_OUT_CHANNELS = 32;
 /** Reads of fewer bytes stay synchronous: one download costs less than the polling. */
 const ASYNC_READ_BYTES = 64 * 1024;
 /**
@@ -104,6 +107,20 @@ export class CudaBackend extends KernelBackend {
    * activation it takes 0.4-0.7x cuDNN's conv plus the bias/activation pass.
    */
   ownDepthwise = envFlag('TFJS_DELTA_CUDA_DEPTHWISE', true);
+  /**
+   * Dense regular 2-D convs with a bias or an activation (FusedConv2D) whose reduction (filter height x width x input
+   * channels) is at most fusedConvMaxK, with at least fusedConvMinOutChannels output channels, run on the tiled TF32
+   * kernel of the delta convs (native/cuda/delta_conv_tc.cu) with the bias and activation in its store: one pass over
+   * the output where cuDNN's conv and the bias-activation pass after it make three. Such a conv is bound by its
+   * output's memory traffic; measured on an H100 (benchmarks/ops/fused_conv_cuda.ts) the tiled kernel takes 0.54-0.94
+   * of cuDNN plus the pass up to a reduction of 64, and from 96 on 1.0-4x (cuDNN's main loop is the faster one), as
+   * it does with 16 output channels (its last block of 32 half empty). Needs TF32 (the default), float32 storage,
+   * input and output channels multiples of 4, a per-channel bias and a tfjs activation other than prelu; every other
+   * conv stays on cuDNN. TFJS_DELTA_CUDA_FUSED_CONV_MAX_K (0: never) and TFJS_DELTA_CUDA_FUSED_CONV_MIN_OUT_CHANNELS.
+   */
+  fusedConvMaxK = envIndex('TFJS_DELTA_CUDA_FUSED_CONV_MAX_K') ?? FUSED_CONV_MAX_K;
+  /** See fusedConvMaxK. */
+  fusedConvMinOutChannels = envIndex('TFJS_DELTA_CUDA_FUSED_CONV_MIN_OUT_CHANNELS') ?? FUSED_CONV_MIN_OUT_CHANNELS;
   /**
    * Fused delta blocks (a delta conv with sparseAccumulate as its epilogue, native/cuda/delta_fused.cu and
    * delta_pointwise.cu); TFJS_DELTA_CUDA_FUSED=0 runs their two kernels instead (for comparisons).

@@ -399,7 +399,7 @@ export interface DeltaConvGeometry {
 }
 /**
  * bias non-zero: every output written (a dense result); outMask 0: no output mask; packedFilter: the filter from
- * deltaConvPackFilter (regular convs without bias), else 0.
+ * deltaConvPackFilter (regular convs; with a bias on a dense input only), else 0.
  */
 export interface DeltaConvArgs {
   geometry: DeltaConvGeometry;
@@ -407,6 +407,12 @@ export interface DeltaConvArgs {
   mask: Ptr;
   filter: Ptr;
   bias: Ptr;
+  /**
+   * y = act(conv + bias) at every output written (a UnaryOp code; default linear), with alpha its parameter (leaky
+   * ReLU's slope). Needs a bias or a dense input (mask 0).
+   */
+  act?: number;
+  alpha?: number;
   packedFilter: Ptr;
   y: Ptr;
   outMask: Ptr;

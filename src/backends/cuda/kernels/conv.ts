@@ -319,10 +319,109 @@ function conv2dLike(backend: CudaBackend, inputs: {[k: string]: TensorInfo}, att
       attrs.leakyreluAlpha,
     );
   }
+  if (!depthwise) {
+    const y = tiledFusedConv(
+      backend,
+      info,
+      x,
+      filter,
+      bias,
+      attrs.activation,
+      preluActivationWeights,
+      attrs.leakyreluAlpha,
+    );
+    if (y) return y;
+  }
   const g = geometry2d(info, depthwise ? info.inChannels : 1);
   return backend.filling(convolve(backend, g, x, filter, depthwise ? [2, 3, 0, 1] : [3, 0, 1, 2], false), (y) =>
     applyBiasActivation(backend, y, bias, attrs.activation, preluActivationWeights, attrs.leakyreluAlpha),
   );
+}
+
+/** Dense convs that ran on the tiled kernel with their bias and activation fused (tiledFusedConv), for tests and benchmarks. */
+export const fusedConvStats = {tiled: 0};
+
+/**
+ * A regular conv's filter [kh, kw, c, co] rounded to TF32 in the layout of the tiled mma kernel (delta_conv_tc.cu: B
+ * fragments in lane order), derived once per filter tensor; 0 where that kernel cannot take it (c % 4 or co % 32 not
+ * zero) or TF32 is off. Shared by the dense fused convs and the delta convs.
+ */
+export function tf32PackedFilter(backend: CudaBackend, filter: TensorInfo): Ptr {
+  const [kh, kw, ci, co] = filter.shape;
+  if (co % 32 !== 0 || ci % 4 !== 0 || !backend.n.getOptions().allowTF32) return 0;
+  return backend.derived(filter, 'deltaConv:tf32pack', co * Math.ceil(ci / 16) * 16 * kh * kw * 4, (dst) =>
+    backend.n.deltaConvPackFilter({kh, kw, c: ci, co, filter: backend.ptr(filter), out: dst}),
+  );
+}
+
+/**
+ * A FusedConv2D on the tiled TF32 kernel of the delta convs with its bias and activation in the kernel's store
+ * (CudaBackend.fusedConvMaxK and fusedConvMinOutChannels say when), or null where the conv stays on cuDNN.
+ */
+function tiledFusedConv(
+  backend: CudaBackend,
+  info: backend_util.Conv2DInfo,
+  x: TensorInfo,
+  filter: TensorInfo,
+  bias: TensorInfo | undefined,
+  activation: string | undefined,
+  prelu: TensorInfo | undefined,
+  leakyAlpha: number | undefined,
+): TensorInfo | null {
+  const act = activationOps[activation || 'linear'];
+  const {inChannels: c, outChannels: co, filterHeight: kh, filterWidth: kw} = info;
+  if (
+    act === undefined ||
+    prelu !== undefined ||
+    (!bias && act === UnaryOp.linear) ||
+    (bias && (bias.shape.length !== 1 || bias.shape[0] !== co)) ||
+    kh * kw * c > backend.fusedConvMaxK ||
+    co < backend.fusedConvMinOutChannels ||
+    c % 4 !== 0 ||
+    co % 4 !== 0 ||
+    backend.halfStorage ||
+    backend.isHalf(x) ||
+    info.batchSize * info.inHeight * info.inWidth >= 2 ** 31 ||
+    !backend.n.getOptions().allowTF32
+  ) {
+    return null;
+  }
+  const p = info.padInfo;
+  return backend.filling(backend.makeOutput(info.outShape.slice(), 'float32'), (y) => {
+    backend.n.deltaConv({
+      geometry: {
+        mode: 0,
+        n: info.batchSize,
+        h: info.inHeight,
+        w: info.inWidth,
+        c,
+        oh: info.outHeight,
+        ow: info.outWidth,
+        co,
+        kh,
+        kw,
+        sh: info.strideHeight,
+        sw: info.strideWidth,
+        dh: info.dilationHeight,
+        dw: info.dilationWidth,
+        pt: p.top,
+        pl: p.left,
+        mult: 1,
+      },
+      x: backend.ptr(x),
+      mask: 0,
+      filter: backend.ptr(filter),
+      bias: bias ? backend.ptr(bias) : 0,
+      packedFilter: tf32PackedFilter(backend, filter),
+      y: backend.ptr(y),
+      outMask: 0,
+      writeZeros: true,
+      mmaPartial: true,
+      act,
+      alpha: leakyAlpha ?? LEAKY_RELU_ALPHA,
+    });
+    fusedConvStats.tiled++;
+  });
 }
 
 /**

@@ -34,7 +34,7 @@ import type {Activation} from '../../../ops/validation';
 import {attachMask, maskOf} from '../../../ops/mask';
 import {CudaBackend} from '../backend';
 import {DeltaConvGeometry, DeltaConvKernel, DeltaConvMode, DTypeCode, Ptr, ReduceOp, UnaryOp} from '../native';
-import {convolve, filterKrsc, subpixelTransposed3d} from './conv';
+import {convolve, filterKrsc, subpixelTransposed3d, tf32PackedFilter} from './conv';
 import {applyBiasActivation} from './elementwise';
 import {alias, registerCuda, requireFloat, sizeOf, stridesOf, transposeInto, unsupported} from './util';
 import {envFlag} from '../../../io/env';
@@ -336,11 +336,7 @@ const PACK_FILTERS = envFlag('TFJS_DELTA_CONV_MMA_PACK', true);
 function packedFilter(backend: CudaBackend, c: ConvCall): Ptr {
   const f = c.filter;
   if (!PACK_FILTERS || f == null || c.mode !== DeltaConvMode.regular || c.bias != null) return 0;
-  const [kh, kw, ci, co] = f.shape;
-  if (co % 32 !== 0 || ci % 4 !== 0 || !backend.n.getOptions().allowTF32) return 0;
-  return backend.derived(f, 'deltaConv:tf32pack', co * Math.ceil(ci / 16) * 16 * kh * kw * 4, (dst) =>
-    backend.n.deltaConvPackFilter({kh, kw, c: ci, co, filter: backend.ptr(f), out: dst}),
-  );
+  return tf32PackedFilter(backend, f);
 }
 
 /** Blocks the tiled kernel (delta_conv_tc.cu) launches for `c`: 8x16-pixel tiles times 64 (1x1) or 32 channels. */
