@@ -344,7 +344,8 @@ __global__ void __launch_bounds__(kThreads, kMinBlocks)
 // floats apart: conflict-free); both rounded to TF32 once, in shared memory, by the thread that copied them.
 // Chunks of CK input channels are double-buffered (the copies of chunk i+1 are in flight while chunk i is
 // multiplied); the first chunk's copies are issued before the output masks are derived. Each footprint pixel's
-// source offset (or -1: masked / outside) is computed once, in the mask phase. 128 registers: 2 blocks per SM.
+// source offset (or -1: masked / outside) is computed once, in the mask phase. At most 128 registers: 2 blocks per SM
+// (3 for the 1x1 instances over chunks of up to 32 channels: mmaMinBlocks).
 constexpr int kMThreads = 256;
 constexpr size_t kMmaSmemLimit = 160 * 1024;
 
@@ -405,8 +406,15 @@ __device__ __forceinline__ void mmaStage(const DeltaConvParams& p, float* sIn, f
   }
 }
 
+// Blocks a multiprocessor should hold: 1x1 convs over chunks of up to 32 channels are latency-bound per tile (their
+// few MMAs wait behind the mask, copy and store phases), so more of them run side by side.
+template <int KH, int KW, int CK>
+constexpr int mmaMinBlocks() {
+  return KH == 1 && KW == 1 && CK <= 32 ? 3 : 2;
+}
+
 template <int KH_, int KW_, int CK, int NB, bool kPacked, bool kListed>
-__global__ void __launch_bounds__(kMThreads, 2)
+__global__ void __launch_bounds__(kMThreads, mmaMinBlocks<KH_, KW_, CK>())
     deltaConvMmaKernel(DeltaConvParams p, int FH, int FW, int inFloats, int stageFloats, int headBytes,
                        const float* __restrict__ x, const uint8_t* __restrict__ mask, const float* __restrict__ w,
                        float* __restrict__ y, uint8_t* __restrict__ outMask, bool writeZeros, bool roundOperands,

@@ -65,7 +65,7 @@ const LAZY_ZEROS_ABOVE = 1 << 20;
 export const TILE_LIST_WAVES = 8;
 /** The defaults of CudaBackend.fusedConvMaxK and fusedConvMinOutChannels. */
 export const FUSED_CONV_MAX_K = 64;
-export const FUSED_CONV_MIN_OUT_CHANNELS = 32;
+export const FUSED_CONV_MIN_OUT_CHANNELS = 16;
 /** Reads of fewer bytes stay synchronous: one download costs less than the polling. */
 const ASYNC_READ_BYTES = 64 * 1024;
 /**
@@ -112,11 +112,12 @@ export class CudaBackend extends KernelBackend {
    * channels) is at most fusedConvMaxK, with at least fusedConvMinOutChannels output channels, run on the tiled TF32
    * kernel of the delta convs (native/cuda/delta_conv_tc.cu) with the bias and activation in its store: one pass over
    * the output where cuDNN's conv and the bias-activation pass after it make three. Such a conv is bound by its
-   * output's memory traffic; measured on an H100 (benchmarks/ops/fused_conv_cuda.ts) the tiled kernel takes 0.54-0.94
-   * of cuDNN plus the pass up to a reduction of 64, and from 96 on 1.0-4x (cuDNN's main loop is the faster one), as
-   * it does with 16 output channels (its last block of 32 half empty). Needs TF32 (the default), float32 storage,
-   * input and output channels multiples of 4, a per-channel bias and a tfjs activation other than prelu; every other
-   * conv stays on cuDNN. TFJS_DELTA_CUDA_FUSED_CONV_MAX_K (0: never) and TFJS_DELTA_CUDA_FUSED_CONV_MIN_OUT_CHANNELS.
+   * output's memory traffic; measured on an H100 (benchmarks/ops/fused_conv_cuda.ts) the tiled kernel takes 0.46-0.92
+   * of cuDNN plus the pass up to a reduction of 64 (one batch-1 shape of 10 us: 1.03), and from 96 on mostly 1.0-4x
+   * (cuDNN's main loop is the faster one); below 16 output channels its block of 32 channels is mostly empty. Needs
+   * TF32 (the default), float32 storage, input and output channels multiples of 4, a per-channel bias and a tfjs
+   * activation other than prelu; every other conv stays on cuDNN. TFJS_DELTA_CUDA_FUSED_CONV_MAX_K (0: never) and
+   * TFJS_DELTA_CUDA_FUSED_CONV_MIN_OUT_CHANNELS.
    */
   fusedConvMaxK = envIndex('TFJS_DELTA_CUDA_FUSED_CONV_MAX_K') ?? FUSED_CONV_MAX_K;
   /** See fusedConvMaxK. */
