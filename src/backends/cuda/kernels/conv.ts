@@ -293,6 +293,34 @@ interface Conv2DAttrs {
   leakyreluAlpha?: number;
 }
 
+/** A 2-D conv's input, output and window as the native kernels take them (pads: top and left; the rest implied). */
+function windowGeometry(info: backend_util.Conv2DInfo) {
+  return {
+    n: info.batchSize,
+    h: info.inHeight,
+    w: info.inWidth,
+    c: info.inChannels,
+    oh: info.outHeight,
+    ow: info.outWidth,
+    kh: info.filterHeight,
+    kw: info.filterWidth,
+    sh: info.strideHeight,
+    sw: info.strideWidth,
+    dh: info.dilationHeight,
+    dw: info.dilationWidth,
+    pt: info.padInfo.top,
+    pl: info.padInfo.left,
+  };
+}
+
+/** A fused conv's epilogue as tfjs passes it: bias, activation, prelu weights, leaky ReLU's slope. */
+interface FusedEpilogue {
+  bias?: TensorInfo;
+  activation?: string;
+  prelu?: TensorInfo;
+  leakyAlpha?: number;
+}
+
 function conv2dLike(backend: CudaBackend, inputs: {[k: string]: TensorInfo}, attrs: Conv2DAttrs, depthwise: boolean) {
   const {x, filter, bias, preluActivationWeights} = inputs;
   requireFloat('conv2d', x, filter);
@@ -307,29 +335,17 @@ function conv2dLike(backend: CudaBackend, inputs: {[k: string]: TensorInfo}, att
     depthwise,
     'channelsLast',
   );
+  const epilogue: FusedEpilogue = {
+    bias,
+    activation: attrs.activation,
+    prelu: preluActivationWeights,
+    leakyAlpha: attrs.leakyreluAlpha,
+  };
   if (depthwise && info.outChannels === info.inChannels && backend.ownDepthwise) {
-    return depthwiseConv(
-      backend,
-      info,
-      x,
-      filter,
-      bias,
-      attrs.activation,
-      preluActivationWeights,
-      attrs.leakyreluAlpha,
-    );
+    return depthwiseConv(backend, info, x, filter, epilogue);
   }
   if (!depthwise) {
-    const y = tiledFusedConv(
-      backend,
-      info,
-      x,
-      filter,
-      bias,
-      attrs.activation,
-      preluActivationWeights,
-      attrs.leakyreluAlpha,
-    );
+    const y = tiledFusedConv(backend, info, x, filter, epilogue);
     if (y) return y;
   }
   const g = geometry2d(info, depthwise ? info.inChannels : 1);
@@ -363,10 +379,7 @@ function tiledFusedConv(
   info: backend_util.Conv2DInfo,
   x: TensorInfo,
   filter: TensorInfo,
-  bias: TensorInfo | undefined,
-  activation: string | undefined,
-  prelu: TensorInfo | undefined,
-  leakyAlpha: number | undefined,
+  {bias, activation, prelu, leakyAlpha}: FusedEpilogue,
 ): TensorInfo | null {
   const act = activationOps[activation || 'linear'];
   const {inChannels: c, outChannels: co, filterHeight: kh, filterWidth: kw} = info;
@@ -386,28 +399,9 @@ function tiledFusedConv(
   ) {
     return null;
   }
-  const p = info.padInfo;
   return backend.filling(backend.makeOutput(info.outShape.slice(), 'float32'), (y) => {
     backend.n.deltaConv({
-      geometry: {
-        mode: 0,
-        n: info.batchSize,
-        h: info.inHeight,
-        w: info.inWidth,
-        c,
-        oh: info.outHeight,
-        ow: info.outWidth,
-        co,
-        kh,
-        kw,
-        sh: info.strideHeight,
-        sw: info.strideWidth,
-        dh: info.dilationHeight,
-        dw: info.dilationWidth,
-        pt: p.top,
-        pl: p.left,
-        mult: 1,
-      },
+      geometry: {...windowGeometry(info), mode: 0, co, mult: 1},
       x: backend.ptr(x),
       mask: 0,
       filter: backend.ptr(filter),
@@ -434,32 +428,13 @@ function depthwiseConv(
   info: backend_util.Conv2DInfo,
   x: TensorInfo,
   filter: TensorInfo,
-  bias: TensorInfo | undefined,
-  activation: string | undefined,
-  prelu: TensorInfo | undefined,
-  leakyAlpha: number | undefined,
+  {bias, activation, prelu, leakyAlpha}: FusedEpilogue,
 ): TensorInfo {
   const act = activationOps[activation || 'linear'];
   const inKernel = act !== undefined && (!bias || (bias.shape.length === 1 && bias.shape[0] === info.outChannels));
-  const p = info.padInfo;
   return backend.filling(backend.makeOutput(info.outShape.slice(), 'float32', backend.halfStorage), (y) => {
     backend.n.depthwiseConv({
-      geometry: {
-        n: info.batchSize,
-        h: info.inHeight,
-        w: info.inWidth,
-        c: info.inChannels,
-        oh: info.outHeight,
-        ow: info.outWidth,
-        kh: info.filterHeight,
-        kw: info.filterWidth,
-        sh: info.strideHeight,
-        sw: info.strideWidth,
-        dh: info.dilationHeight,
-        dw: info.dilationWidth,
-        pt: p.top,
-        pl: p.left,
-      },
+      geometry: windowGeometry(info),
       x: backend.storedPtr(x),
       xHalf: backend.isHalf(x),
       w: backend.ptr(filter),
