@@ -94,6 +94,15 @@ enum UnaryOp {
   U_STEP,
   U_COUNT
 };
+
+// A convolution's epilogue, y = act(conv + bias[channel]) (bias null: none; act a UnaryOp code, alpha its parameter;
+// applyEpilogue in unary_op.cuh).
+struct ConvEpilogue {
+  const float* bias;
+  int act;
+  float alpha;
+};
+
 enum BinaryOp { B_ADD = 0, B_SUB, B_MUL, B_DIV, B_MAX, B_MIN, B_SQDIFF, B_POW, B_PRELU, B_COUNT };
 // DT_FLOAT16: the half storage of a float32 tensor (see storage.cuh); never a tfjs dtype of its own.
 enum DType { DT_FLOAT32 = 0, DT_INT32 = 1, DT_BOOL = 2, DT_FLOAT16 = 3 };
@@ -146,14 +155,6 @@ struct PoolParams {
 bool launchPool(cudaStream_t s, bool isMax, const void* x, void* y, const PoolParams& p, bool half, bool split);
 
 // ---- depthwise.cu ----
-// A convolution's epilogue, y = act(conv + bias[channel]) (bias null: none; act a UnaryOp code, alpha its parameter;
-// applyEpilogue in unary_op.cuh).
-struct ConvEpilogue {
-  const float* bias;
-  int act;
-  float alpha;
-};
-
 struct DepthwiseParams {
   int n, h, w, c;                      // input NHWC (channel multiplier 1: c output channels)
   int oh, ow;                          // output spatial

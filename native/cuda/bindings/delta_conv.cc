@@ -24,12 +24,11 @@ DeltaConvParams geometry(const Fields& outer) {
 // mask 0: dense input. bias non-zero: every output written (a dense result). act, alpha (optional; UnaryOp code,
 // default linear): y = act(conv + bias) at every output written (a bias or a dense input). outMask 0: no output mask.
 // packedFilter: the filter from deltaConvPackFilter (regular convs; with a bias on a dense input only), else 0.
-// mmaPartial (optional): the
-// mma kernel takes co % 4 == 0 too. accumulateList, accumulateMask (optional, 0: none): the list of the
-// sparseAccumulate that follows (1 + output pixels int32s) and its output mask (launchDeltaConv's AccumulateList).
-// tileListWaves (optional, default -1: never): the tiled kernel runs over a list of its active tiles where it would
-// launch more than this many times the blocks the GPU holds at once (0: wherever it can); the list lives in the
-// context's workspace.
+// mmaPartial (optional): the mma kernel takes co % 4 == 0 too. accumulateList, accumulateMask (optional, 0: none): the
+// list of the sparseAccumulate that follows (1 + output pixels int32s) and its output mask (launchDeltaConv's
+// AccumulateList). tileListWaves (optional, default -1: never): the tiled kernel runs over a list of its active tiles
+// where it would launch more than this many times the blocks the GPU holds at once (0: wherever it can); the list lives
+// in the context's workspace.
 struct DeltaConvArgs {
   DeltaConvParams p;
   const float* x;

@@ -3,19 +3,20 @@
  * kernel's store, the route CudaBackend.fusedConvMaxK opens for convs of small reduction. Against the 'cpu' reference
  * bit for bit where every sum is exact (inputs multiples of 1/8, filters and biases of 1/16: exact in float32 and TF32
  * in any order; relu, relu6, leaky ReLU and linear are exact too), to a few ulps for the transcendental activations,
- * and to TF32's rounding on full-precision values; each case checks that the tiled route ran (its bounds opened to
- * every shape the kernel takes): 1x1 and 3x3 windows,
- * strides, a dilation, 'valid', 'same' and explicit pads (outputs whose window lies wholly in the padding get
- * act(bias)), odd sizes, batch > 1, channel counts that fill the mma kernel's blocks or leave the last part empty,
- * with and without a bias. The default bounds route the shapes they name; the convs the route leaves to cuDNN (prelu,
- * 3 input channels, a reduction above the bound, the bound 0, a bias that is not per channel, strict fp32) still
- * match and do not take it.
+ * and to TF32's rounding on full-precision values; each case checks that the route ran (its bounds opened to every
+ * shape the kernel takes): 1x1, 2x2 and 3x3 windows, strides, a dilation, 'valid', 'same' and explicit pads (outputs
+ * whose window lies wholly in the padding get act(bias)), odd sizes, batch > 1, channel counts that fill the mma
+ * kernel's blocks or leave the last part empty, with and without a bias, and the direct kernel's epilogue (reductions
+ * below 16, fewer than 16 output channels, where the tiled kernels decline). The default bounds route the shapes they
+ * name; the convs the route leaves to cuDNN (prelu, 3 input channels, a reduction above the bound, the bound 0, a bias
+ * that is not per channel, strict fp32) still match and do not take it; the native entry refuses what it cannot do.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import {expect} from 'chai';
 
 import {FUSED_CONV_MAX_K, FUSED_CONV_MIN_OUT_CHANNELS} from '../../../src/backends/cuda/backend';
 import {fusedConvStats} from '../../../src/backends/cuda/kernels/conv';
+import {UnaryOp} from '../../../src/backends/cuda/native';
 import {setCudaOptions} from '../../../src/backends/cuda/index';
 import {cudaBackend, describeCuda, exactValues, expectParity, rand} from '../../support/cuda';
 
@@ -97,6 +98,8 @@ describeCuda('cuda dense fused convs on the tiled kernel: parity with the cpu re
     }, // outputs in the padding
     {x: [2, 20, 20, 64], k: 1, co: 128, act: 'relu', bias: false}, // activation only
     {x: [1, 10, 30, 40], k: 1, co: 48, act: 'linear', s: 2}, // 1x1 stride 2, 40 channels: a part-empty chunk
+    {x: [2, 9, 13, 4], k: 1, co: 32, act: 'relu6'}, // a reduction below 16: the direct kernel's epilogue
+    {x: [1, 11, 7, 8], k: 3, co: 12, act: 'leakyrelu'}, // 12 output channels: the direct kernel too
   ];
   for (const c of exact)
     it(`bit for bit: ${label(c)}`, async () => {
@@ -203,6 +206,53 @@ describeCuda('cuda dense fused convs on the tiled kernel: parity with the cpu re
       });
       expect(ran).to.equal(0);
     });
+
+  it('the native entry refuses an activation on a masked delta without a bias, and an unknown activation', async () => {
+    await tf.setBackend('cuda');
+    const b = cudaBackend();
+    const x = tf.ones([1, 4, 4, 4]);
+    const f = tf.ones([1, 1, 4, 16]);
+    const mask = tf.ones([1, 4, 4], 'bool');
+    const y = tf.zeros([1, 4, 4, 16]);
+    const call = (extra: {mask?: tf.Tensor; act: number}) =>
+      b.n.deltaConv({
+        geometry: {
+          mode: 0,
+          n: 1,
+          h: 4,
+          w: 4,
+          c: 4,
+          oh: 4,
+          ow: 4,
+          co: 16,
+          kh: 1,
+          kw: 1,
+          sh: 1,
+          sw: 1,
+          dh: 1,
+          dw: 1,
+          pt: 0,
+          pl: 0,
+          mult: 1,
+        },
+        x: b.ptr(x),
+        mask: extra.mask ? b.ptr(extra.mask) : 0,
+        filter: b.ptr(f),
+        bias: 0,
+        packedFilter: 0,
+        y: b.ptr(y),
+        outMask: 0,
+        writeZeros: true,
+        act: extra.act,
+      });
+    try {
+      expect(() => call({mask, act: UnaryOp.relu})).to.throw(/deltaConv: an activation needs a bias or a dense input/);
+      expect(() => call({act: 99})).to.throw(/deltaConv: unknown activation code 99/);
+      expect(() => call({act: UnaryOp.relu})).not.to.throw(); // a dense input takes it
+    } finally {
+      tf.dispose([x, f, mask, y]);
+    }
+  });
 
   it('stays on cuDNN under strict fp32', async () => {
     const c: Case = {x: [1, 8, 16, 16], k: 1, co: 32, act: 'relu'};
