@@ -248,3 +248,27 @@ export function compiledStreamOutputs(
     delta.dispose();
   }
 }
+
+/**
+ * `count` frames of `shape` [n, h, w, c]: one still frame (uniform in [0, 1), seed `seeds.still`) of which each frame
+ * changes the pixels where a uniform draw exceeds `stillBelow` (seed `seeds.moved` + i) by up to +-0.5 (seed
+ * `seeds.change` + i): a static camera's sparse changes, the same on every run.
+ */
+export function sparselyChangingFrames(
+  shape: number[],
+  count: number,
+  stillBelow: number,
+  seeds: {still: number; moved: number; change: number},
+): tf.Tensor[] {
+  const pixels = [...shape.slice(0, 3), 1];
+  return Array.from({length: count}, (_, i) =>
+    tf.tidy(() => {
+      const base = tf.randomUniform(shape, 0, 1, 'float32', seeds.still);
+      const moved = tf.cast(
+        tf.greater(tf.randomUniform(pixels, 0, 1, 'float32', seeds.moved + i), stillBelow),
+        'float32',
+      );
+      return tf.add(base, tf.mul(moved, tf.randomUniform(shape, -0.5, 0.5, 'float32', seeds.change + i)));
+    }),
+  );
+}

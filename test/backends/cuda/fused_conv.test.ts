@@ -20,7 +20,7 @@ import {UnaryOp} from '../../../src/backends/cuda/native';
 import {setCudaOptions} from '../../../src/backends/cuda/index';
 import {cudaBackend, describeCuda, exactValues, expectParity, rand} from '../../support/cuda';
 
-type Act = 'linear' | 'relu' | 'relu6' | 'leakyrelu' | 'sigmoid' | 'elu';
+type Act = 'linear' | 'relu' | 'relu6' | 'leakyrelu' | 'sigmoid' | 'elu' | 'prelu';
 type Pad = 'valid' | 'same' | [[number, number], [number, number], [number, number], [number, number]];
 
 interface Case {
@@ -54,8 +54,9 @@ async function tiledRuns(
   return fusedConvStats.tiled - before;
 }
 
+/** The conv of `c` as tf.fused.conv2d of (x, filter, bias, prelu weights). */
 function fusedConv(c: Case) {
-  return (x: tf.Tensor, filter: tf.Tensor, bias?: tf.Tensor) =>
+  return (x: tf.Tensor, filter: tf.Tensor, bias?: tf.Tensor, preluWeights?: tf.Tensor) =>
     tf.fused.conv2d({
       x: x as tf.Tensor4D,
       filter: filter as tf.Tensor4D,
@@ -65,6 +66,7 @@ function fusedConv(c: Case) {
       bias: c.bias === false ? undefined : bias,
       activation: c.act,
       leakyreluAlpha: 0.25,
+      preluActivationWeights: preluWeights,
     });
 }
 
@@ -175,32 +177,20 @@ describeCuda('cuda dense fused convs on the tiled kernel: parity with the cpu re
     }
   });
 
-  const leftToCudnn: Array<{why: string; c: Case; maxK?: number; prelu?: boolean; biasShape?: number[]}> = [
+  const leftToCudnn: Array<{why: string; c: Case; maxK?: number; biasShape?: number[]}> = [
     {why: '3 input channels', c: {x: [1, 16, 16, 3], k: 3, co: 32, act: 'relu6'}},
     {why: 'a reduction above the bound', c: {x: [1, 8, 16, 64], k: 3, co: 32, act: 'relu'}, maxK: 575},
     {why: 'the bound 0', c: {x: [1, 8, 16, 16], k: 1, co: 32, act: 'relu'}, maxK: 0},
     {why: 'no bias, linear', c: {x: [1, 8, 16, 16], k: 1, co: 32, act: 'linear', bias: false}},
-    {why: 'prelu', c: {x: [1, 8, 16, 16], k: 1, co: 32, act: 'linear'}, prelu: true},
+    {why: 'prelu', c: {x: [1, 8, 16, 16], k: 1, co: 32, act: 'prelu'}},
     {why: 'a scalar bias', c: {x: [1, 8, 16, 16], k: 1, co: 32, act: 'relu'}, biasShape: []},
   ];
-  for (const {why, c, maxK, prelu, biasShape} of leftToCudnn)
+  for (const {why, c, maxK, biasShape} of leftToCudnn)
     it(`stays on cuDNN: ${why}`, async () => {
       const ci = c.x[3];
       const inputs = [exactValues(c.x, 8), exactValues([c.k, c.k, ci, c.co], 16), exactValues(biasShape ?? [c.co], 16)];
-      if (prelu) inputs.push(exactValues([c.co], 16));
-      const run = prelu
-        ? (x: tf.Tensor, f: tf.Tensor, b: tf.Tensor, w: tf.Tensor) =>
-            tf.fused.conv2d({
-              x: x as tf.Tensor4D,
-              filter: f as tf.Tensor4D,
-              strides: 1,
-              pad: 'same',
-              bias: b,
-              activation: 'prelu',
-              preluActivationWeights: w,
-            })
-        : fusedConv(c);
-      const ran = await tiledRuns(() => expectParity(why, inputs, run, 2e-3, 1e-5), {
+      if (c.act === 'prelu') inputs.push(exactValues([c.co], 16));
+      const ran = await tiledRuns(() => expectParity(why, inputs, fusedConv(c), 2e-3, 1e-5), {
         maxK: maxK ?? Number.MAX_SAFE_INTEGER,
         minOut: 4,
       });

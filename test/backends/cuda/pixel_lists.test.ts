@@ -30,6 +30,7 @@ import {
   flags,
   ownState,
   rand,
+  sparselyChangingFrames,
   withZeroWrites,
 } from '../../support/cuda';
 
@@ -265,13 +266,7 @@ describeCuda('cuda pixel lists: bit-exact parity with the cpu reference', () => 
         .depthwiseConv2d({kernelSize: 3, strides: 2, padding: 'same', activation: 'relu'})
         .apply(y) as tfl.SymbolicTensor;
       const model = tfl.model({inputs: input, outputs: y});
-      const frames = Array.from({length: 12}, (_, i) =>
-        tf.tidy(() => {
-          const base = tf.randomUniform([2, 23, 29, 8], 0, 1, 'float32', 7);
-          const moved = tf.cast(tf.greater(tf.randomUniform([2, 23, 29, 1], 0, 1, 'float32', 100 + i), 0.9), 'float32');
-          return tf.add(base, tf.mul(moved, tf.randomUniform([2, 23, 29, 8], -0.5, 0.5, 'float32', 200 + i)));
-        }),
-      );
+      const frames = sparselyChangingFrames([2, 23, 29, 8], 12, 0.9, {still: 7, moved: 100, change: 200});
       const run = async (lists: boolean) => {
         const saved = cudaBackend().pixelLists;
         cudaBackend().pixelLists = lists;

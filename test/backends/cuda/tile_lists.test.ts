@@ -26,6 +26,7 @@ import {
   expectBlockParity,
   expectParity,
   flags,
+  sparselyChangingFrames,
   withFlags,
   withZeroWrites,
   type ZeroWrites,
@@ -182,13 +183,7 @@ describeCuda('cuda tile lists: bit-exact parity with the cpu reference', () => {
       .conv2d({filters: 64, kernelSize: 3, padding: 'same', activation: 'relu'})
       .apply(y) as tfl.SymbolicTensor;
     const model = tfl.model({inputs: input, outputs: y});
-    const frames = Array.from({length: 10}, (_, i) =>
-      tf.tidy(() => {
-        const base = tf.randomUniform([2, h, w, 3], 0, 1, 'float32', 11);
-        const moved = tf.cast(tf.greater(tf.randomUniform([2, h, w, 1], 0, 1, 'float32', 300 + i), 0.97), 'float32');
-        return tf.add(base, tf.mul(moved, tf.randomUniform([2, h, w, 3], -0.5, 0.5, 'float32', 400 + i)));
-      }),
-    );
+    const frames = sparselyChangingFrames([2, h, w, 3], 10, 0.97, {still: 11, moved: 300, change: 400});
     const run = (waves: number) =>
       withTiles(waves, true, () =>
         withZeroWrites('lazy', async () => {

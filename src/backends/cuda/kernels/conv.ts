@@ -357,14 +357,17 @@ function conv2dLike(backend: CudaBackend, inputs: {[k: string]: TensorInfo}, att
 /** Dense convs that ran on the tiled kernel with their bias and activation fused (tiledFusedConv), for tests and benchmarks. */
 export const fusedConvStats = {tiled: 0};
 
+/** TFJS_DELTA_CONV_MMA_PACK=0 (comparisons): the mma kernel stages and rounds the plain filter itself. */
+const PACK_FILTERS = envFlag('TFJS_DELTA_CONV_MMA_PACK', true);
+
 /**
  * A regular conv's filter [kh, kw, c, co] rounded to TF32 in the layout of the tiled mma kernel (delta_conv_tc.cu: B
  * fragments in lane order), derived once per filter tensor; 0 where that kernel cannot take it (c % 4 or co % 32 not
- * zero) or TF32 is off. Shared by the dense fused convs and the delta convs.
+ * zero), TF32 is off or TFJS_DELTA_CONV_MMA_PACK=0. Shared by the dense fused convs and the delta convs.
  */
 export function tf32PackedFilter(backend: CudaBackend, filter: TensorInfo): Ptr {
   const [kh, kw, ci, co] = filter.shape;
-  if (co % 32 !== 0 || ci % 4 !== 0 || !backend.n.getOptions().allowTF32) return 0;
+  if (!PACK_FILTERS || co % 32 !== 0 || ci % 4 !== 0 || !backend.n.getOptions().allowTF32) return 0;
   return backend.derived(filter, 'deltaConv:tf32pack', co * Math.ceil(ci / 16) * 16 * kh * kw * 4, (dst) =>
     backend.n.deltaConvPackFilter({kh, kw, c: ci, co, filter: backend.ptr(filter), out: dst}),
   );

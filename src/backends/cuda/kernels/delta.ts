@@ -37,7 +37,6 @@ import {DeltaConvGeometry, DeltaConvKernel, DeltaConvMode, DTypeCode, Ptr, Reduc
 import {convolve, filterKrsc, subpixelTransposed3d, tf32PackedFilter} from './conv';
 import {applyBiasActivation} from './elementwise';
 import {alias, registerCuda, requireFloat, sizeOf, stridesOf, transposeInto, unsupported} from './util';
-import {envFlag} from '../../../io/env';
 import {composedDeltaConvAccumulate} from '../../../kernels/composite/FusedDeltaConvs';
 import {isPointwise} from '../../../kernels/conv_geometry';
 
@@ -325,9 +324,6 @@ export const deltaConvStats = {
   producedLists: 0,
 };
 
-/** TFJS_DELTA_CONV_MMA_PACK=0 (comparisons): the mma kernel stages and rounds the plain filter itself. */
-const PACK_FILTERS = envFlag('TFJS_DELTA_CONV_MMA_PACK', true);
-
 /**
  * The filter of a regular TF32 delta conv in the layout of the mma kernel (delta_conv_tc.cu: B fragments in lane
  * order, rounded to TF32), derived once per filter tensor; 0 when that kernel cannot take the conv (it needs
@@ -335,7 +331,7 @@ const PACK_FILTERS = envFlag('TFJS_DELTA_CONV_MMA_PACK', true);
  */
 function packedFilter(backend: CudaBackend, c: ConvCall): Ptr {
   const f = c.filter;
-  if (!PACK_FILTERS || f == null || c.mode !== DeltaConvMode.regular || c.bias != null) return 0;
+  if (f == null || c.mode !== DeltaConvMode.regular || c.bias != null) return 0;
   return tf32PackedFilter(backend, f);
 }
 
