@@ -232,6 +232,68 @@ __global__ void sparsifySendKernel(const float* __restrict__ x, const float* a, 
   }
 }
 
+// The dilated test and the send in one pass, for frames of up to kTileChannels channels: a block per tile of
+// kTileW x kTileH pixels of one image computes the moved flags of its tile and an r-pixel halo (outside the image: not
+// moved) into shared memory, ORs them along rows and then along columns, and sends its own pixels. The halo's flags
+// are computed twice (by this tile and its neighbour), a frame's few channels read again from L2, against the two
+// launches and the flag buffers' round trips of sparsifyMoved / dilateRows / sparsifySend. The same decisions and
+// arithmetic as those kernels.
+constexpr int kTileW = 32, kTileH = 8, kTileChannels = 4;
+// The halo's flags in shared memory: (kTileH + 2r) x (2 kTileW + 2r) bytes, within the 48 KiB default at r = 80.
+constexpr int kMaxTileRadius = 80;
+template <typename I>
+__global__ void __launch_bounds__(kTileW* kTileH)
+    sparsifyTileKernel(const float* __restrict__ x, const float* a, uint8_t* __restrict__ outMask,
+                       float* __restrict__ outD, float* outA, int h, int w, int channels, int r, double threshold,
+                       bool writeZeros, int tilesW, int tiles) {
+  dependentLaunchPrologue();
+  extern __shared__ uint8_t tileFlags[];
+  const int spanW = kTileW + 2 * r, spanH = kTileH + 2 * r;
+  uint8_t* moved = tileFlags;                 // spanH x spanW
+  uint8_t* rows = tileFlags + spanH * spanW;  // spanH x kTileW: OR over 2r + 1 columns
+  const int b = blockIdx.x / tiles, tile = blockIdx.x % tiles;
+  const int y0 = (tile / tilesW) * kTileH, x0 = (tile % tilesW) * kTileW;
+  const I image = (I)b * h * w;
+  const bool inPlace = outA == a;
+  for (int i = threadIdx.x; i < spanH * spanW; i += blockDim.x) {
+    const int y = y0 - r + i / spanW, xx = x0 - r + i % spanW;
+    bool hit = false;
+    if (y >= 0 && y < h && xx >= 0 && xx < w) {
+      const I o = (image + (I)y * w + xx) * channels;
+      float largest = 0.f;
+      for (int c = 0; c < channels; ++c) largest = fmaxf(largest, fabsf(x[o + c] - a[o + c]));
+      hit = (double)largest > threshold;
+    }
+    moved[i] = hit;
+  }
+  __syncthreads();
+  for (int i = threadIdx.x; i < spanH * kTileW; i += blockDim.x) {
+    const uint8_t* line = moved + (i / kTileW) * spanW + i % kTileW;
+    uint8_t any = 0;
+    for (int k = 0; k <= 2 * r && !any; ++k) any = line[k];
+    rows[i] = any;
+  }
+  __syncthreads();
+  const int ty = threadIdx.x / kTileW, tx = threadIdx.x % kTileW, y = y0 + ty, xx = x0 + tx;
+  if (y >= h || xx >= w) return;
+  bool send = false;
+  for (int k = 0; k <= 2 * r && !send; ++k) send = rows[(ty + k) * kTileW + tx] != 0;
+  const I p = image + (I)y * w + xx, o = p * channels;
+  outMask[p] = send ? 1 : 0;
+  if (!send && inPlace && !writeZeros) return;  // in place and lazy: an unsent pixel has nothing to write
+  for (int c = 0; c < channels; ++c) {
+    const float av = a[o + c];
+    if (send) {
+      const float d = x[o + c] - av;
+      outD[o + c] = d;
+      outA[o + c] = av + d;
+    } else {
+      if (writeZeros) outD[o + c] = 0.f;
+      if (!inPlace) outA[o + c] = av;
+    }
+  }
+}
+
 // accumulated' = A + delta at active pixels, A elsewhere (a lazily written delta may hold garbage there).
 __global__ void maskedAddKernel(const float* __restrict__ a, const float* __restrict__ d,
                                 const uint8_t* __restrict__ mask, float* __restrict__ out, int64_t n, int channels) {
@@ -358,6 +420,17 @@ void launchDeltaSparsify(cudaStream_t s, const float* x, const float* a, float* 
   if (dilation < 1 || dilation % 2 == 0) failArg("deltaSparsify", "dilation must be an odd integer >= 1");
   const int c = (int)channels, r = dilation / 2;
   const bool send = r == 0;
+  if (!send && c <= kTileChannels && r <= kMaxTileRadius) {
+    const int tilesW = (int)((w + kTileW - 1) / kTileW), tiles = tilesW * (int)((h + kTileH - 1) / kTileH);
+    if ((int64_t)tiles * n >= INT32_MAX) failArg("deltaSparsify", "too many pixels for the dilated test");
+    const size_t smem = (size_t)(kTileH + 2 * r) * (kTileW + 2 * r + kTileW);
+    TD_INDEX_DISPATCH(pixels * channels < kIndex32Limit, {
+      launchKernel(sparsifyTileKernel<I>, (int)(tiles * n), kTileW * kTileH, smem, s, x, a, outMask, outD, outA, (int)h,
+                   (int)w, c, r, threshold, writeZeros, tilesW, tiles);
+    });
+    TD_LAUNCHED("deltaSparsify");
+    return;
+  }
   if (!send && rows == nullptr) failArg("deltaSparsify", "a dilated test needs a row buffer");
   TD_INDEX_DISPATCH(pixels * channels < kIndex32Limit, {
     withLaneGroup(c, [&](auto lanes) {

@@ -77,6 +77,35 @@ describeEachBackend('deltaSparsify parity with the dense composition', () => {
     }
   }
 
+  // Frames larger than 'cuda''s 32 x 8 tiles of the dilated test in both directions, so that moved pixels near a
+  // tile's edge must dilate into the next tile; a frame's 1-4 channels (the tile kernel) and 5 (the three passes).
+  for (const dilation of [3, 7, 15]) {
+    for (const channels of [1, 3, 4, 5]) {
+      const name = `dilation ${dilation}, ${channels} channel(s), frames of several tiles`;
+      it(name, () => {
+        const seed = freshSeed();
+        const shape = [pick([1, 2, 3]), randInt(17, 45), randInt(65, 140), channels];
+        const ctx = `${name} shape [${shape}] seed ${seed}`;
+        tf.tidy(() => {
+          const sent = randn(shape, seed, 2);
+          // Spikes of 1 on both sides of the tiles' edges (x 31 | 32, 63 | 64; y 7 | 8, 15 | 16), and at random.
+          const edges = tf.buffer(shape);
+          for (let b = 0; b < shape[0]; b++)
+            for (const y of [7, 8, 16]) for (const x of [31, 64]) edges.set(1, b, y + (x === 64 ? -1 : 0), x, 0);
+          const frame = tf.add(nextFrame(sent, 0.3 / (dilation * dilation), seed + 10), edges.toTensor());
+          const want = reference(frame, sent, 0.3, dilation);
+          const got = deltaSparsify(frame, sent, {threshold: 0.3, dilation});
+          expectMask(got.delta, want.mask, ctx);
+          expectZerosWhereInactive(got.delta, ctx);
+          expectClose(got.delta, want.delta, `${ctx}: delta`, 0, 0);
+          expectClose(got.sent, want.sent, `${ctx}: sent`, 0, 0);
+          // Some pixels held, else the test proves nothing about the dilation's reach.
+          expect(tf.min(tf.cast(want.mask, 'float32')).dataSync()[0], `${ctx}: a pixel held`).to.equal(0);
+        });
+      });
+    }
+  }
+
   it('rank 2 ([pixels, channels]) without dilation', () => {
     const seed = freshSeed();
     tf.tidy(() => {

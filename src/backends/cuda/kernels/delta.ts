@@ -175,6 +175,9 @@ function sparseAccumulate(
 }
 
 // ---- deltaSparsify ----
+// Where the dilated test runs as one tile kernel (native/cuda/delta_accumulate.cu: kTileChannels, kMaxTileRadius).
+const SPARSIFY_TILE_CHANNELS = 4;
+const SPARSIFY_TILE_MAX_DILATION = 161;
 function deltaSparsify(backend: CudaBackend, inputs: {[k: string]: TensorInfo}, attrs: DeltaSparsifyAttrs) {
   const {frame: x, sent: a} = inputs;
   requireFloat('deltaSparsify', x, a);
@@ -184,7 +187,9 @@ function deltaSparsify(backend: CudaBackend, inputs: {[k: string]: TensorInfo}, 
   const [n, h, w] = shape.length === 4 ? shape.slice(0, 3) : [1, 1, sizeOf(shape.slice(0, -1))];
   const lazy = backend.lazyFor(shape);
   const inPlace = attrs.inPlace === true && x.dataId !== a.dataId && !backend.isHalf(a);
-  const rows = attrs.dilation > 1 ? backend.makeOutput(shape.slice(0, -1), 'bool') : null;
+  // The row flags of the three-pass dilated test; frames of a few channels take the one-pass tile kernel instead.
+  const tiled = channels <= SPARSIFY_TILE_CHANNELS && attrs.dilation <= SPARSIFY_TILE_MAX_DILATION;
+  const rows = attrs.dilation > 1 && !tiled ? backend.makeOutput(shape.slice(0, -1), 'bool') : null;
   try {
     const outD = backend.makeOutput(shape, 'float32');
     const outMask = backend.makeOutput(shape.slice(0, -1), 'bool');
