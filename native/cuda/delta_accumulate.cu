@@ -13,6 +13,7 @@
 #include "storage.cuh"
 #include "vec.cuh"
 #include "launch.cuh"
+#include "mma_tf32.cuh"
 
 namespace tfjs_delta {
 namespace {
@@ -125,6 +126,85 @@ __global__ void __launch_bounds__(kMaxGroupThreads)
     }
     if (lane == 0) outMask[p] = flush ? 1 : 0;
   }
+}
+
+// The listed accumulator on wide pixels (float4 lanes, a whole-warp group) with its loads staged: each lane copies
+// its vector of A, R and d for the pixel kStages - 1 items ahead into shared memory (cp.async), so that a block has
+// kStages pixels in flight while it reduces, decides and writes the current one. The kernel above holds one pixel a
+// group in registers and waits on it every iteration: at 62 registers and half occupancy that left the wide layers
+// at a third to two thirds of the DRAM bandwidth. A block is one group; a lane reads back only what it copied itself,
+// so the copies need no barrier of their own (groupMax's are the only ones). The state is in place and the zeros
+// lazy (what a list implies); the arithmetic is AccumulateRow's, so the results are the kernel above's bit for bit.
+template <typename S, bool kFloat, int kStages>
+__global__ void __launch_bounds__(kMaxGroupThreads)
+    sparseAccumulateStagedKernel(S* a, S* r, const float* __restrict__ d, float* __restrict__ outD,
+                                 uint8_t* __restrict__ outMask, int channels, double threshold, int act, double alpha,
+                                 const int* __restrict__ list, const int* __restrict__ listCount) {
+  dependentLaunchPrologue();
+  extern __shared__ __align__(16) unsigned char stages[];
+  __shared__ float warpMax[kMaxGroupThreads / 32];
+  constexpr int kStateBytes = 4 * (int)sizeof(S);  // a lane's vector of A or R
+  const int lane = threadIdx.x, vecs = channels / 4;
+  const bool mine = lane < vecs;
+  // A stage: A (channels S), R (channels S), d (channels float); the lane's three vectors at these offsets.
+  const int stageBytes = channels * (2 * (int)sizeof(S) + 4);
+  const int offA = lane * kStateBytes, offR = channels * (int)sizeof(S) + offA,
+            offD = 2 * channels * (int)sizeof(S) + lane * 16;
+  const int items = *listCount, step = gridDim.x;
+  const auto copyState = [](unsigned char* dst, const S* src, bool valid) {
+    const unsigned to = (unsigned)__cvta_generic_to_shared(dst);
+    if constexpr (sizeof(S) == 4)
+      asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(to), "l"(src), "r"(valid ? 16 : 0));
+    else
+      asm volatile("cp.async.ca.shared.global [%0], [%1], 8, %2;\n" ::"r"(to), "l"(src), "r"(valid ? 8 : 0));
+  };
+  // Copies item `it`'s vectors (pixel p, -1 past the list's end) into stage `k`, and commits them as one group.
+  const auto issue = [&](int k, int p) {
+    if (mine && p >= 0) {
+      unsigned char* stage = stages + (size_t)k * stageBytes;
+      const int64_t e = (int64_t)p * channels + lane * 4;
+      copyState(stage + offA, a + e, true);
+      copyState(stage + offR, r + e, true);
+      copy16(reinterpret_cast<float*>(stage + offD), d + e, true);
+    }
+    commitCopies();
+  };
+  // ring[j]: the pixel of the item j + 1 iterations behind the next issue; next: the pixel of the next issue (the
+  // list is read an issue ahead, so that an issue does not first wait on it).
+  int ring[kStages - 1];
+  int64_t it = blockIdx.x;
+  int next = it < items ? list[it] : -1;
+#pragma unroll
+  for (int j = 0; j < kStages - 1; ++j) {
+    ring[j] = next;
+    issue(j, next);
+    it += step;
+    next = it < items ? list[it] : -1;
+  }
+  // The bound is the block's: every lane reaches groupMax's barriers.
+  for (int64_t cur = blockIdx.x, i = 0; cur < items; cur += step, ++i) {
+    const int p = ring[0];
+#pragma unroll
+    for (int j = 0; j + 1 < kStages - 1; ++j) ring[j] = ring[j + 1];
+    ring[kStages - 2] = next;
+    issue((int)((i + kStages - 1) % kStages), next);
+    it += step;
+    next = it < items ? list[it] : -1;
+    waitCopies<kStages - 1>();  // this item's group has landed
+    const unsigned char* stage = stages + (size_t)(i % kStages) * stageBytes;
+    AccumulateRow<4, S, kFloat> row;
+    float largest = 0.f;
+    if (mine) {
+      row.load(reinterpret_cast<const S*>(stage + offA), reinterpret_cast<const S*>(stage + offR),
+               reinterpret_cast<const float*>(stage + offD), 0);
+      largest = row.largest(act, alpha);
+    }
+    largest = groupMax(largest, blockDim.x, warpMax);
+    const bool flush = (double)largest > threshold;
+    if (mine) row.write(outD, a, r, (int64_t)p * channels + lane * 4, flush, true, false, act, alpha);
+    if (lane == 0) outMask[p] = flush ? 1 : 0;
+  }
+  waitCopies<0>();  // no copy outlives the block
 }
 
 // sparseAccumulate's pixel list: a lane per pixel; an inactive pixel's output mask byte is written here.
@@ -369,6 +449,47 @@ void launchAccumulateList(cudaStream_t s, const uint8_t* mask, int64_t pixels, i
   TD_LAUNCHED("sparseAccumulate");
 }
 
+namespace {
+
+// The staged accumulator's pipeline depth, and the shared memory its stages may take (the default per-block limit:
+// up to 1002 channels of float32 state, 1504 of half).
+constexpr int kAccumulateStages = 4;
+constexpr size_t kStagedSharedLimit = 47 * 1024;  // the 48 KiB default less the static shared memory, rounded
+
+// TFJS_DELTA_CUDA_STAGED_ACCUMULATE=0: wide listed pixels on the register kernel instead (an A/B of the staging).
+bool stagedAccumulate() {
+  static const bool on = envFlag("TFJS_DELTA_CUDA_STAGED_ACCUMULATE", true);
+  return on;
+}
+
+// The staged kernel over a ready pixel list, where it applies (float4 lanes of a wide group, its stages within
+// kStagedSharedLimit, the knob on); false where it does not.
+template <typename T>
+bool launchStagedAccumulate(cudaStream_t s, T* a, T* r, const float* d, float* outD, uint8_t* outMask, int64_t pixels,
+                            int c, double threshold, int act, double alpha, int* scratch) {
+  const size_t smem = (size_t)kAccumulateStages * c * (2 * sizeof(T) + sizeof(float));
+  if (c % 4 != 0 || pixelGroupFor(c / 4, 1) <= 32 || smem > kStagedSharedLimit || !stagedAccumulate()) return false;
+  const int threads = pixelGroupFor(c / 4, 1);
+  const auto run = [&](auto kernel) {
+    int perSM = 0;
+    TD_CUDA("sparseAccumulate", cudaOccupancyMaxActiveBlocksPerMultiprocessor(&perSM, kernel, threads, smem));
+    // TFJS_DELTA_CUDA_STAGED_ACCUMULATE_BLOCKS (read each launch; unset or 0: the resident count) caps the grid, so
+    // that a test's few hundred pixels cycle each block through its stages many times.
+    const int64_t cap = envInt("TFJS_DELTA_CUDA_STAGED_ACCUMULATE_BLOCKS", 0, 0, INT32_MAX);
+    int64_t grid = (int64_t)(perSM > 0 ? perSM : 1) * multiProcessors();
+    if (cap > 0 && cap < grid) grid = cap;
+    launchKernel(kernel, (int)(grid < pixels ? grid : pixels), threads, smem, s, a, r, d, outD, outMask, c, threshold,
+                 act, alpha, scratch + 1, scratch);
+  };
+  if (activationExactInFloat(act))
+    run(sparseAccumulateStagedKernel<T, true, kAccumulateStages>);
+  else
+    run(sparseAccumulateStagedKernel<T, false, kAccumulateStages>);
+  return true;
+}
+
+}  // namespace
+
 bool launchSparseAccumulate(cudaStream_t s, const void* a, const void* r, const float* d, const uint8_t* mask,
                             float* outD, void* outA, void* outR, uint8_t* outMask, int64_t pixels, int64_t channels,
                             double threshold, int act, double alpha, bool writeZeros, bool halfState, int* scratch,
@@ -385,6 +506,10 @@ bool launchSparseAccumulate(cudaStream_t s, const void* a, const void* r, const 
   const auto bits = [](const void* p) { return reinterpret_cast<uintptr_t>(p); };
   const bool aligned = ((bits(a) | bits(r) | bits(d) | bits(outD) | bits(outA) | bits(outR)) & 15) == 0;
   TD_STORAGE_DISPATCH(halfState, {
+    if (listed && aligned &&
+        launchStagedAccumulate(s, static_cast<T*>(outA), static_cast<T*>(outR), d, outD, outMask, pixels, c, threshold,
+                               act, alpha, scratch))
+      break;  // out of TD_STORAGE_DISPATCH's block: the staged kernel took the layer
     const auto launch = [&](auto vec) {
       constexpr int kVec = decltype(vec)::value;
       const int vecs = c / kVec, group = pixelGroupFor(vecs, 1), threads = pixelGroupBlock(group, kThreads);
