@@ -10,16 +10,16 @@
 #            mma kernel (TFJS_DELTA_CUDA_MMA_PARTIAL=0), global pools one thread per output instead of split over
 #            their window (TFJS_DELTA_CUDA_POOL_SPLIT=0, which moves the dense reference too), tiled delta convs
 #            without tile lists (TFJS_DELTA_CUDA_TILE_LISTS=0);
-#   scale    the same point at 576x768 batch 32 and 1080x1920 batch 8 (pixel lists and tile lists on and off), and
-#            PoseNet 576x768 batch 8
-#            (and with TFJS_DELTA_CUDA_MMA_PARTIAL=0: its 48-channel pointwise conv on WMMA);
+#   scale    the same point at 576x768 batch 32, 1080x1920 batch 8 and batch 1, and PoseNet 576x768 batch 8;
+#   scaleknobs  1080x1920 batch 8 with pixel lists and with tile lists off, PoseNet with TFJS_DELTA_CUDA_MMA_PARTIAL=0 (its
+#            48-channel pointwise conv on WMMA);
 #   state    the same point at batch 8 with half state beside float32 (--state-precision fp32,fp16), and batch 1;
 #   base     batch 8 and 1 with the addon of an earlier build (BASE_ADDON, xz-compressed; default
 #            .scratch/base/tfjs_delta_cuda.node.xz) loaded through TFJS_DELTA_CUDA_ADDON: a native change's A/B;
 #   route    no cuDNN route for small grids (TFJS_DELTA_CUDA_DENSE_BELOW_BLOCKS=0) against the default: the 'cuda' and
 #            video suites with it, MobileNetV2 at batch 1, 8 and 32 and PoseNet at batch 8 with and without it;
-#   ncu      the folded dense and the delta stream (NCU_VARIANTS) at 576x768 batch 8 (NCU_BATCHES="8 1": each) under
-#            Nsight Compute, every kernel of 10 steps;
+#   ncu      the folded dense and the delta stream (NCU_VARIANTS) at 576x768 (NCU_SIZE) batch 8 (NCU_BATCHES="8 1":
+#            each) under Nsight Compute, every kernel of 10 steps;
 #   tiles    the 'cuda' and video suites with a tile list under every tiled delta conv that can take one
 #            (TFJS_DELTA_CUDA_TILE_LIST_WAVES=0; by default only grids of more than two waves take them);
 #   ab       batch 8, 1 and 32 (AB_BATCHES) with the defaults and with one variable set (AB, named AB_NAME in the
@@ -42,7 +42,7 @@ media=${MEDIA:-.scratch/media}
 sizes=576x768
 want tests || want tiles && sizes=96x128,256x256,576x768,577x769
 want route && sizes=96x128,256x256,576x768,577x769
-want scale && sizes=$sizes,1080x1920
+(want scale || want scaleknobs) && sizes=$sizes,1080x1920
 vtest_frames "$media/vtest.avi" "$sizes" || exit 1
 export TFJS_DELTA_VTEST=$(cd "$media" && pwd)/vtest.avi
 
@@ -87,9 +87,12 @@ fi
 if want scale; then
   mobilenet 576x768_batch32 576x768 32 10
   mobilenet 1080x1920_batch8 1080x1920 8 37
+  mobilenet 1080x1920_batch1 1080x1920 1 0
+  posenet_vtest "delta_vtest_posenet_576x768_batch8_$tag" 200 576x768 8 20
+fi
+if want scaleknobs; then
   mobilenet 1080x1920_batch8_lists0 1080x1920 8 37 TFJS_DELTA_CUDA_PIXEL_LISTS=0
   mobilenet 1080x1920_batch8_tile_lists0 1080x1920 8 37 TFJS_DELTA_CUDA_TILE_LISTS=0
-  posenet_vtest "delta_vtest_posenet_576x768_batch8_$tag" 200 576x768 8 20
   TFJS_DELTA_CUDA_MMA_PARTIAL=0 posenet_vtest "delta_vtest_posenet_576x768_batch8_mma_partial0_$tag" 200 576x768 8 20
 fi
 if want state; then
@@ -135,11 +138,12 @@ if want detail; then
     > "$out/ncu_detail_mobilenet_v2_576x768_batch8_$tag.txt" && head -42 "$out/ncu_detail_mobilenet_v2_576x768_batch8_$tag.txt"
 fi
 if want ncu; then
+  ncu_size=${NCU_SIZE:-576x768}
   for batch in ${NCU_BATCHES:-8}; do
     for variant in ${NCU_VARIANTS:-folded delta}; do
-      name="ncu_kernels_mobilenet_v2_576x768_batch${batch}_${variant}_$tag"
+      name="ncu_kernels_mobilenet_v2_${ncu_size}_batch${batch}_${variant}_$tag"
       step "ncu_mobilenet_v2_${variant}_batch$batch" 200 "$ncu" --profile-from-start off --graph-profiling node \
-        --clock-control none --metrics gpu__time_duration.sum --csv --print-units base "${run[@]}" --sizes 576x768 \
+        --clock-control none --metrics gpu__time_duration.sum --csv --print-units base "${run[@]}" --sizes "$ncu_size" \
         --batch "$batch" --offset $((batch == 1 ? 0 : 37)) --frames 19 --stats-frames 1 --ncu-steps 10 \
         --ncu-variant "$variant" --out /tmp/ncu.json
       python3 benchmarks/gpu/ncu_kernels.py "$out/ncu_mobilenet_v2_${variant}_batch$batch.log" 10 --in-order \
