@@ -223,6 +223,26 @@ __global__ void __launch_bounds__(kListThreads)
   }
 }
 
+// deltaSparsify's write for one pixel, channels c0, c0 + step, ... below `channels` (o: its first element): a sent
+// pixel's delta d = x - a and new state a + d; a held one's zeros where the delta is written whole, and its state
+// copied where the state is not updated in place.
+template <typename I>
+__device__ __forceinline__ void sendPixel(const float* __restrict__ x, const float* a, float* __restrict__ outD,
+                                          float* outA, I o, int c0, int step, int channels, bool send, bool inPlace,
+                                          bool writeZeros) {
+  for (int c = c0; c < channels; c += step) {
+    const float av = a[o + c];
+    if (send) {
+      const float d = x[o + c] - av;
+      outD[o + c] = d;
+      outA[o + c] = av + d;
+    } else {
+      if (writeZeros) outD[o + c] = 0.f;
+      if (!inPlace) outA[o + c] = av;
+    }
+  }
+}
+
 // deltaSparsify, a lane group of G lanes (at most a warp) per pixel. d = x - a; the pixel moved iff
 // max_c |d| > threshold. Without dilation (`send`) the pixel is sent iff it moved, in this same pass and `moved` is
 // the output mask; with dilation only the moved flags are written, and sparsifySendKernel sends.
@@ -249,17 +269,7 @@ __global__ void sparsifyMovedKernel(const float* __restrict__ x, const float* a,
     const bool hit = (double)largest > threshold;
     if (lane == 0) moved[p] = hit ? 1 : 0;
     if (!send || (!hit && inPlace && !writeZeros)) continue;  // an unsent pixel in place and lazy: nothing to write
-    for (int c = lane; c < channels; c += G) {
-      const float av = a[o + c];
-      if (hit) {
-        const float d = x[o + c] - av;
-        outD[o + c] = d;
-        outA[o + c] = av + d;
-      } else {
-        if (writeZeros) outD[o + c] = 0.f;
-        if (!inPlace) outA[o + c] = av;
-      }
-    }
+    sendPixel(x, a, outD, outA, o, lane, G, channels, hit, inPlace, writeZeros);
   }
 }
 
@@ -298,17 +308,7 @@ __global__ void sparsifySendKernel(const float* __restrict__ x, const float* a, 
     if (lane == 0) outMask[p] = send ? 1 : 0;
     if (!send && inPlace && !writeZeros) continue;  // in place and lazy: an unsent pixel has nothing to write
     const I o = p * channels;
-    for (int c = lane; c < channels; c += G) {
-      const float av = a[o + c];
-      if (send) {
-        const float d = x[o + c] - av;
-        outD[o + c] = d;
-        outA[o + c] = av + d;
-      } else {
-        if (writeZeros) outD[o + c] = 0.f;
-        if (!inPlace) outA[o + c] = av;
-      }
-    }
+    sendPixel(x, a, outD, outA, o, lane, G, channels, send, inPlace, writeZeros);
   }
 }
 
@@ -361,17 +361,7 @@ __global__ void __launch_bounds__(kTileW* kTileH)
   const I p = image + (I)y * w + xx, o = p * channels;
   outMask[p] = send ? 1 : 0;
   if (!send && inPlace && !writeZeros) return;  // in place and lazy: an unsent pixel has nothing to write
-  for (int c = 0; c < channels; ++c) {
-    const float av = a[o + c];
-    if (send) {
-      const float d = x[o + c] - av;
-      outD[o + c] = d;
-      outA[o + c] = av + d;
-    } else {
-      if (writeZeros) outD[o + c] = 0.f;
-      if (!inPlace) outA[o + c] = av;
-    }
-  }
+  sendPixel(x, a, outD, outA, o, 0, 1, channels, send, inPlace, writeZeros);
 }
 
 // accumulated' = A + delta at active pixels, A elsewhere (a lazily written delta may hold garbage there).
