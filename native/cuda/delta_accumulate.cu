@@ -169,7 +169,7 @@ __global__ void __launch_bounds__(kMaxGroupThreads)
     }
     commitCopies();
   };
-  // ring[j]: the pixel of the item j + 1 iterations behind the next issue; next: the pixel of the next issue (the
+  // ring: the pixels of the items issued and not yet decided, oldest first; next: the pixel of the next issue (the
   // list is read an issue ahead, so that an issue does not first wait on it).
   int ring[kStages - 1];
   int64_t it = blockIdx.x;
@@ -498,8 +498,10 @@ bool launchSparseAccumulate(cudaStream_t s, const void* a, const void* r, const 
   TD_STORAGE_DISPATCH(halfState, {
     if (listed && aligned &&
         launchStagedAccumulate(s, static_cast<T*>(outA), static_cast<T*>(outR), d, outD, outMask, pixels, c, threshold,
-                               act, alpha, scratch))
-      break;  // out of TD_STORAGE_DISPATCH's block: the staged kernel took the layer
+                               act, alpha, scratch)) {
+      TD_LAUNCHED("sparseAccumulate");
+      return true;
+    }
     const auto launch = [&](auto vec) {
       constexpr int kVec = decltype(vec)::value;
       const int vecs = c / kVec, group = pixelGroupFor(vecs, 1), threads = pixelGroupBlock(group, kThreads);

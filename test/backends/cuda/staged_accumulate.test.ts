@@ -38,7 +38,7 @@ describeCuda('cuda staged accumulator: bit-exact parity with the cpu reference',
     else process.env[capVar] = saved;
   });
 
-  // Listed pixels: density x pixels, some 40-400 items a block.
+  // Listed pixels: density x pixels, from a few to some hundred items a block.
   const cases: Array<{shape: number[]; density: number}> = [
     {shape: [2, 15, 21, 132], density: 0.9}, // 33 vectors: 64 lanes
     {shape: [3, 13, 17, 144], density: 0.7},
