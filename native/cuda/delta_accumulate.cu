@@ -151,20 +151,20 @@ __global__ void __launch_bounds__(kMaxGroupThreads)
   const int offA = lane * kStateBytes, offR = channels * (int)sizeof(S) + offA,
             offD = 2 * channels * (int)sizeof(S) + lane * 16;
   const int items = *listCount, step = gridDim.x;
-  const auto copyState = [](unsigned char* dst, const S* src, bool valid) {
-    const unsigned to = (unsigned)__cvta_generic_to_shared(dst);
+  // A lane's four state elements: 16 bytes of float32 (L1 bypassed: read once), 8 of half.
+  const auto copyState = [](unsigned char* dst, const S* src) {
     if constexpr (sizeof(S) == 4)
-      asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(to), "l"(src), "r"(valid ? 16 : 0));
+      copy16(reinterpret_cast<float*>(dst), reinterpret_cast<const float*>(src), true);
     else
-      asm volatile("cp.async.ca.shared.global [%0], [%1], 8, %2;\n" ::"r"(to), "l"(src), "r"(valid ? 8 : 0));
+      copy8ca(dst, src, true);
   };
   // Copies item `it`'s vectors (pixel p, -1 past the list's end) into stage `k`, and commits them as one group.
   const auto issue = [&](int k, int p) {
     if (mine && p >= 0) {
       unsigned char* stage = stages + (size_t)k * stageBytes;
       const int64_t e = (int64_t)p * channels + lane * 4;
-      copyState(stage + offA, a + e, true);
-      copyState(stage + offR, r + e, true);
+      copyState(stage + offA, a + e);
+      copyState(stage + offR, r + e);
       copy16(reinterpret_cast<float*>(stage + offD), d + e, true);
     }
     commitCopies();

@@ -1,4 +1,5 @@
-// PTX helpers of the TF32 tensor-core kernels (delta_conv_tc.cu, delta_pointwise.cu): asynchronous copies to shared
+// PTX helpers of the TF32 tensor-core kernels (delta_conv_tc.cu, delta_pointwise.cu; the copies also serve the staged
+// accumulator, delta_accumulate.cu): asynchronous copies to shared
 // memory, ldmatrix and mma.sync m16n8k8.
 #pragma once
 #include <cuda_runtime.h>
@@ -14,6 +15,11 @@ __device__ __forceinline__ void copy16(float* dst, const float* src, bool valid)
 __device__ __forceinline__ void copy16ca(float* dst, const float* src, bool valid) {
   const unsigned d = (unsigned)__cvta_generic_to_shared(dst);
   asm volatile("cp.async.ca.shared.global [%0], [%1], 16, %2;\n" ::"r"(d), "l"(src), "r"(valid ? 16 : 0));
+}
+// Eight bytes (four halves), kept in L1 as copy16ca.
+__device__ __forceinline__ void copy8ca(void* dst, const void* src, bool valid) {
+  const unsigned d = (unsigned)__cvta_generic_to_shared(dst);
+  asm volatile("cp.async.ca.shared.global [%0], [%1], 8, %2;\n" ::"r"(d), "l"(src), "r"(valid ? 8 : 0));
 }
 __device__ __forceinline__ void commitCopies() { asm volatile("cp.async.commit_group;\n" ::: "memory"); }
 template <int N>

@@ -48,6 +48,17 @@ function nextFrame(sent: tf.Tensor, fraction: number, seed: number): tf.Tensor {
   });
 }
 
+/** deltaSparsify of `frame` against `sent` equals the reference exactly: mask, zeros where inactive, delta, state. */
+function expectSparsified(frame: tf.Tensor, sent: tf.Tensor, threshold: number, dilation: number, ctx: string) {
+  const want = reference(frame, sent, threshold, dilation);
+  const got = deltaSparsify(frame, sent, {threshold, dilation});
+  expectMask(got.delta, want.mask, ctx);
+  expectZerosWhereInactive(got.delta, ctx);
+  expectClose(got.delta, want.delta, `${ctx}: delta`, 0, 0);
+  expectClose(got.sent, want.sent, `${ctx}: sent`, 0, 0);
+  return {want, got};
+}
+
 describeEachBackend('deltaSparsify parity with the dense composition', () => {
   for (const dilation of [1, 3, 5, 15]) {
     for (const threshold of [0, 0.3]) {
@@ -62,12 +73,7 @@ describeEachBackend('deltaSparsify parity with the dense composition', () => {
           tf.tidy(() => {
             const sent = randn(shape, seed, 2);
             const frame = nextFrame(sent, 0.04, seed + 10);
-            const want = reference(frame, sent, threshold, dilation);
-            const got = deltaSparsify(frame, sent, {threshold, dilation});
-            expectMask(got.delta, want.mask, ctx);
-            expectZerosWhereInactive(got.delta, ctx);
-            expectClose(got.delta, want.delta, `${ctx}: delta`, 0, 0);
-            expectClose(got.sent, want.sent, `${ctx}: sent`, 0, 0);
+            const got = expectSparsified(frame, sent, threshold, dilation, ctx).got;
             expect(isDense(got.sent), `${ctx}: the state is dense`).to.equal(true);
             // The untouched state input still holds the old frame (not in place).
             expectClose(sent, randn(shape, seed, 2), `${ctx}: input state unchanged`, 0, 0);
@@ -93,12 +99,7 @@ describeEachBackend('deltaSparsify parity with the dense composition', () => {
           for (let b = 0; b < shape[0]; b++)
             for (const y of [7, 8, 16]) for (const x of [31, 64]) edges.set(1, b, y + (x === 64 ? -1 : 0), x, 0);
           const frame = tf.add(nextFrame(sent, 0.3 / (dilation * dilation), seed + 10), edges.toTensor());
-          const want = reference(frame, sent, 0.3, dilation);
-          const got = deltaSparsify(frame, sent, {threshold: 0.3, dilation});
-          expectMask(got.delta, want.mask, ctx);
-          expectZerosWhereInactive(got.delta, ctx);
-          expectClose(got.delta, want.delta, `${ctx}: delta`, 0, 0);
-          expectClose(got.sent, want.sent, `${ctx}: sent`, 0, 0);
+          const {want} = expectSparsified(frame, sent, 0.3, dilation, ctx);
           // Some pixels held, else the test proves nothing about the dilation's reach.
           expect(tf.min(tf.cast(want.mask, 'float32')).dataSync()[0], `${ctx}: a pixel held`).to.equal(0);
         });

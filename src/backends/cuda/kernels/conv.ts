@@ -363,11 +363,12 @@ const PACK_FILTERS = envFlag('TFJS_DELTA_CONV_MMA_PACK', true);
 /**
  * A regular conv's filter [kh, kw, c, co] rounded to TF32 in the layout of the tiled mma kernel (delta_conv_tc.cu: B
  * fragments in lane order), derived once per filter tensor; 0 where that kernel cannot take it (c % 4 or co % 32 not
- * zero), TF32 is off or TFJS_DELTA_CONV_MMA_PACK=0. Shared by the dense fused convs and the delta convs.
+ * zero), TF32 is off or TFJS_DELTA_CONV_MMA_PACK=0. Shared by the dense fused convs and the delta convs. `tf32`: whether
+ * TF32 is on, where the caller has asked the addon already (else asked here, once the shape allows packing).
  */
-export function tf32PackedFilter(backend: CudaBackend, filter: TensorInfo): Ptr {
+export function tf32PackedFilter(backend: CudaBackend, filter: TensorInfo, tf32?: boolean): Ptr {
   const [kh, kw, ci, co] = filter.shape;
-  if (!PACK_FILTERS || co % 32 !== 0 || ci % 4 !== 0 || !backend.n.getOptions().allowTF32) return 0;
+  if (!PACK_FILTERS || co % 32 !== 0 || ci % 4 !== 0 || !(tf32 ?? backend.n.getOptions().allowTF32)) return 0;
   return backend.derived(filter, 'deltaConv:tf32pack', co * Math.ceil(ci / 16) * 16 * kh * kw * 4, (dst) =>
     backend.n.deltaConvPackFilter({kh, kw, c: ci, co, filter: backend.ptr(filter), out: dst}),
   );
@@ -409,7 +410,7 @@ function tiledFusedConv(
       mask: 0,
       filter: backend.ptr(filter),
       bias: bias ? backend.ptr(bias) : 0,
-      packedFilter: tf32PackedFilter(backend, filter),
+      packedFilter: tf32PackedFilter(backend, filter, true), // the checks above required TF32
       y: backend.ptr(y),
       outMask: 0,
       writeZeros: true,
