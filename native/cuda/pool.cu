@@ -51,19 +51,27 @@ __global__ void poolKernel(bool isMax, const T* __restrict__ x, T* __restrict__ 
   }
 }
 
-// Rows of the block take window positions row, row + kRows, ...; lanes take kLanes consecutive channels. The rows'
-// partial results meet in shared memory (max: a NaN never wins, as above; the count is per position, so any lane's).
-template <typename T, int kLanes>
-__global__ void poolSplitKernel(bool isMax, const T* __restrict__ x, T* __restrict__ y, PoolParams p, int64_t pixels) {
+// Rows of the block take window positions row, row + kRows, ...; lanes take kVec * kLanes consecutive channels (kVec
+// 4: a 16-byte load of float32, 8 of half). Each thread keeps kInFlight loads in flight (independent partial results,
+// combined in a fixed order) and steps through the window without divisions: a global pool is a few blocks a
+// multiprocessor whose threads would otherwise wait on one load at a time. The rows' partial results meet in shared
+// memory (max: a NaN never wins, as above; the count is per position, so one per row).
+constexpr int kInFlight = 4;
+template <typename T, int kVec, int kLanes>
+__global__ void __launch_bounds__(kThreads)
+    poolSplitKernel(bool isMax, const T* __restrict__ x, T* __restrict__ y, PoolParams p, int64_t pixels) {
   dependentLaunchPrologue();
-  constexpr int kRows = kThreads / kLanes;
-  __shared__ float sAcc[kThreads];
-  __shared__ int sCount[kThreads];
+  constexpr int kRows = kThreads / kLanes, kWidth = kVec * kLanes;
+  __shared__ float sAcc[kRows][kWidth];
+  __shared__ int sCount[kRows];
   const int lane = threadIdx.x % kLanes, row = threadIdx.x / kLanes;
-  const int64_t slices = (p.c + kLanes - 1) / kLanes;
-  const int window = p.kd * p.kh * p.kw;
+  const int64_t slices = (p.c + kWidth - 1) / kWidth;
+  const int window = p.kd * p.kh * p.kw, planeK = p.kh * p.kw;
+  // The step of kRows positions as (z, y, x) window offsets, each below its extent (carries below).
+  const int stepZ = kRows / planeK, stepY = (kRows / p.kw) % p.kh, stepX = kRows % p.kw;
+  const float empty = isMax ? -INFINITY : 0.f;
   for (int64_t blk = blockIdx.x; blk < pixels * slices; blk += gridDim.x) {
-    const int64_t pix = blk / slices, c = (blk % slices) * kLanes + lane;
+    const int64_t pix = blk / slices, c0 = (blk % slices) * kWidth + lane * kVec;
     int64_t rem = pix;
     const int64_t ox = rem % p.ow;
     rem /= p.ow;
@@ -71,39 +79,82 @@ __global__ void poolSplitKernel(bool isMax, const T* __restrict__ x, T* __restri
     rem /= p.oh;
     const int64_t oz = rem % p.od, b = rem / p.od;
     const int64_t z0 = oz * p.sd - p.pf, y0 = oy * p.sh - p.pt, x0 = ox * p.sw - p.pl;
-    float acc = isMax ? -INFINITY : 0.f;
+    float acc[kInFlight][kVec];
+#pragma unroll
+    for (int j = 0; j < kInFlight; ++j)
+#pragma unroll
+      for (int i = 0; i < kVec; ++i) acc[j][i] = empty;
     int count = 0;
-    if (c < p.c) {
-      const T* xb = x + b * p.d * p.h * p.w * p.c + c;
-      for (int k = row; k < window; k += kRows) {
-        const int kx = k % p.kw, ky = (k / p.kw) % p.kh, kz = k / (p.kw * p.kh);
+    int kz = row / planeK, ky = (row / p.kw) % p.kh, kx = row % p.kw;
+    const T* xb = x + b * p.d * p.h * p.w * p.c + c0;
+    const bool inChannels = c0 < p.c;  // kVec divides p.c: a vector is inside or past the channels
+    for (int k = row; k < window; k += kInFlight * kRows) {
+      Vec<kVec> v[kInFlight];
+      bool valid[kInFlight];
+#pragma unroll
+      for (int j = 0; j < kInFlight; ++j) {
         const int64_t z = z0 + kz * p.dd, yy = y0 + ky * p.dh, xx = x0 + kx * p.dw;
-        if (z < 0 || z >= p.d || yy < 0 || yy >= p.h || xx < 0 || xx >= p.w) continue;
-        const float v = toFloat(xb[((z * p.h + yy) * p.w + xx) * p.c]);
-        if (isMax) {
-          if (v > acc) acc = v;
-        } else {
-          acc += v;
+        valid[j] = k + j * kRows < window && z >= 0 && z < p.d && yy >= 0 && yy < p.h && xx >= 0 && xx < p.w;
+        if (valid[j] && inChannels) v[j] = loadStored<kVec>(xb + ((z * p.h + yy) * p.w + xx) * p.c);
+        kx += stepX;
+        if (kx >= p.kw) kx -= p.kw, ++ky;
+        ky += stepY;
+        if (ky >= p.kh) ky -= p.kh, ++kz;
+        kz += stepZ;
+      }
+#pragma unroll
+      for (int j = 0; j < kInFlight; ++j) {
+        count += valid[j] ? 1 : 0;
+        if (valid[j] && inChannels) {
+#pragma unroll
+          for (int i = 0; i < kVec; ++i) {
+            if (isMax) {
+              if (v[j].v[i] > acc[j][i]) acc[j][i] = v[j].v[i];
+            } else {
+              acc[j][i] += v[j].v[i];
+            }
+          }
         }
-        ++count;
       }
     }
-    sAcc[threadIdx.x] = acc;
-    sCount[threadIdx.x] = count;
-    __syncthreads();
-    for (int step = kRows / 2; step > 0; step >>= 1) {
-      if (row < step) {
-        const float other = sAcc[threadIdx.x + step * kLanes];
+#pragma unroll
+    for (int i = 0; i < kVec; ++i) {
+      float r = acc[0][i];
+#pragma unroll
+      for (int j = 1; j < kInFlight; ++j) {
         if (isMax) {
-          if (other > sAcc[threadIdx.x]) sAcc[threadIdx.x] = other;
+          if (acc[j][i] > r) r = acc[j][i];
         } else {
-          sAcc[threadIdx.x] += other;
+          r += acc[j][i];
         }
-        sCount[threadIdx.x] += sCount[threadIdx.x + step * kLanes];
+      }
+      sAcc[row][lane * kVec + i] = r;
+    }
+    if (lane == 0) sCount[row] = count;
+    __syncthreads();
+    for (int step = kRows / 2; step > 0; step >>= 1) {  // a fixed order: the same bits on every run
+      if (row < step) {
+#pragma unroll
+        for (int i = 0; i < kVec; ++i) {
+          const float o = sAcc[row + step][lane * kVec + i];
+          float& r = sAcc[row][lane * kVec + i];
+          if (isMax) {
+            if (o > r) r = o;
+          } else {
+            r += o;
+          }
+        }
+        if (lane == 0) sCount[row] += sCount[row + step];
       }
       __syncthreads();
     }
-    if (row == 0 && c < p.c) y[pix * p.c + c] = fromFloat<T>(isMax ? sAcc[lane] : sAcc[lane] / (float)sCount[lane]);
+    if (row == 0 && inChannels) {
+      Vec<kVec> out;
+#pragma unroll
+      for (int i = 0; i < kVec; ++i)
+        out.v[i] = isMax ? sAcc[0][lane * kVec + i] : sAcc[0][lane * kVec + i] / (float)sCount[0];
+      storeStored<kVec>(y + pix * p.c + c0, out);
+    }
     __syncthreads();  // the next slice reuses the shared arrays
   }
 }
@@ -137,13 +188,20 @@ bool launchPool(cudaStream_t s, bool isMax, const void* x, void* y, const PoolPa
   if (total == 0) return false;
   if (split && (int64_t)p.kd * p.kh * p.kw >= kSplitWindow && gridFor(total, kThreads) < 2 * multiProcessors()) {
     const int64_t pixels = p.n * p.od * p.oh * p.ow;
-    withPoolLanes(p.c, [&](auto lanes) {
-      constexpr int kLanes = decltype(lanes)::value;
-      const int64_t blocks = pixels * ((p.c + kLanes - 1) / kLanes);
+    const auto run = [&](auto vec, auto lanes) {
+      constexpr int kVec = decltype(vec)::value, kLanes = decltype(lanes)::value;
+      const int64_t blocks = pixels * ((p.c + kVec * kLanes - 1) / (kVec * kLanes));
       const int grid = (int)(blocks < (1 << 30) ? blocks : (1 << 30));
-      TD_STORAGE_DISPATCH(
-          half, launchKernel(poolSplitKernel<T, kLanes>, grid, kThreads, 0, s, isMax, (const T*)x, (T*)y, p, pixels));
-    });
+      TD_STORAGE_DISPATCH(half, launchKernel(poolSplitKernel<T, kVec, kLanes>, grid, kThreads, 0, s, isMax, (const T*)x,
+                                             (T*)y, p, pixels));
+    };
+    // Vectors of 4 channels where rows of channels stay aligned to them (16 channels a block: more blocks for the
+    // few outputs of a global pool); else a channel a lane.
+    const size_t align = half ? 8 : 16;
+    if (p.c % 4 == 0 && (uintptr_t)x % align == 0 && (uintptr_t)y % align == 0)
+      run(std::integral_constant<int, 4>{}, std::integral_constant<int, 4>{});
+    else
+      withPoolLanes(p.c, [&](auto lanes) { run(std::integral_constant<int, 1>{}, lanes); });
     TD_LAUNCHED("pool");
     return true;
   }

@@ -511,11 +511,16 @@ describeCuda('cuda backend: reductions and pooling parity', () => {
     after(() => {
       cudaBackend().poolSplit = saved;
     });
-    // Global pools (MobileNetV2's head at 576x768, batch 8, and a pooled mask), windows past the image's edges,
-    // strides, channel counts below, at and above a warp; with the option off the same pools run one thread per output.
+    // Global pools (MobileNetV2's head at 576x768, batch 8, at 1080x1920, and a pooled mask), windows past the image's
+    // edges, strides, channel counts below, at and above a warp, channels in vectors of 4 (a vector past the channels,
+    // windows smaller than the block's rows, 3-D); with the option off the same pools run one thread per output.
     const cases: Array<{x: number[]; k: number[]; s: number | number[]; p: 'same' | 'valid'}> = [
       {x: [8, 18, 24, 1280], k: [18, 24], s: 1, p: 'valid'},
+      {x: [2, 34, 60, 1280], k: [34, 60], s: 1, p: 'valid'},
       {x: [8, 18, 24, 1], k: [18, 24], s: 1, p: 'valid'},
+      {x: [3, 6, 7, 12], k: [6, 7], s: 1, p: 'valid'},
+      {x: [2, 9, 11, 8], k: [8, 5], s: [1, 3], p: 'same'},
+      {x: [2, 4, 9, 9, 4], k: [4, 3, 3], s: 1, p: 'valid'},
       {x: [2, 7, 9, 3], k: [7, 9], s: 1, p: 'valid'},
       {x: [1, 12, 13, 37], k: [7, 7], s: 1, p: 'same'},
       {x: [3, 11, 10, 20], k: [6, 6], s: [5, 4], p: 'same'},
