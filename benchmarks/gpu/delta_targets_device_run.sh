@@ -10,7 +10,8 @@
 #            mma kernel (TFJS_DELTA_CUDA_MMA_PARTIAL=0), global pools one thread per output instead of split over
 #            their window (TFJS_DELTA_CUDA_POOL_SPLIT=0, which moves the dense reference too), tiled delta convs
 #            without tile lists (TFJS_DELTA_CUDA_TILE_LISTS=0);
-#   scale    the same point at 576x768 batch 32, 1080x1920 batch 8 and batch 1, and PoseNet 576x768 batch 8;
+#   scale    the same point at 1080x1920 batch 1 and 8 and 576x768 batch 32, PoseNet 576x768 batch 8, then 1080x1920
+#            batch 32 (half state on GPUs of less than 100 GB);
 #   scaleknobs  1080x1920 batch 8 with pixel lists and with tile lists off, PoseNet with TFJS_DELTA_CUDA_MMA_PARTIAL=0 (its
 #            48-channel pointwise conv on WMMA);
 #   state    the same point at batch 8 with half state beside float32 (--state-precision fp32,fp16), and batch 1;
@@ -85,10 +86,18 @@ if want sweep; then
   mobilenet 576x768_batch1_mma_partial0 576x768 1 0 TFJS_DELTA_CUDA_MMA_PARTIAL=0
 fi
 if want scale; then
-  mobilenet 576x768_batch32 576x768 32 10
-  mobilenet 1080x1920_batch8 1080x1920 8 37
   mobilenet 1080x1920_batch1 1080x1920 1 0
+  mobilenet 1080x1920_batch8 1080x1920 8 37
+  mobilenet 576x768_batch32 576x768 32 10
   posenet_vtest "delta_vtest_posenet_576x768_batch8_$tag" 200 576x768 8 20
+  # Float32 state of 32 streams at 1080x1920 is ~62 GB: on a GPU of less than 100 GB the state is half.
+  if (($(nvidia-smi --query-gpu=memory.total --format=csv,noheader,nounits | head -1) < 100000)); then
+    run+=(--state-precision fp16)
+    mobilenet 1080x1920_batch32_fp16 1080x1920 32 10
+    unset 'run[-1]' 'run[-1]'
+  else
+    mobilenet 1080x1920_batch32 1080x1920 32 10
+  fi
 fi
 if want scaleknobs; then
   mobilenet 1080x1920_batch8_lists0 1080x1920 8 37 TFJS_DELTA_CUDA_PIXEL_LISTS=0
