@@ -8,6 +8,7 @@ import {expect} from 'chai';
 import type {CudaBackend} from '../../../src/backends/cuda/backend';
 import {cudaAvailability, cudaNativeKernelNames, setCudaOptions} from '../../../src/backends/cuda/index';
 import {poolStats} from '../../../src/backends/cuda/kernels/reduce_pool';
+import {storeHalf} from '../../../src/index';
 import {cudaBackend, describeCuda, expectParity, rand} from '../../support/cuda';
 
 describe('cuda backend: loading', () => {
@@ -545,6 +546,29 @@ describeCuda('cuda backend: reductions and pooling parity', () => {
           await expectParity(`pools split ${split}`, [x], pools);
           expect(poolStats.splitWindow - before, `split launches with poolSplit ${split}`).to.equal(split ? 2 : 0);
         }
+      });
+    }
+    // Half storage (a compiled fp16 stream's tensors): 8-byte vectors of 4 halves, and a channel a lane for 6 channels;
+    // the 'cpu' side pools the same half values in float32, so the results differ by the output's half rounding.
+    for (const shape of [
+      [2, 18, 24, 64],
+      [3, 9, 11, 6],
+    ]) {
+      it(`maxPool / avgPool of half-stored x${shape} over the whole frame equal the cpu reference to half precision`, async () => {
+        cudaBackend().poolSplit = true;
+        const before = poolStats.splitWindow;
+        const k: [number, number] = [shape[1], shape[2]];
+        await expectParity(
+          `half pools x${shape}`,
+          [rand(shape)],
+          (t) => {
+            const h = storeHalf(t) as tf.Tensor4D;
+            return [tf.maxPool(h, k, 1, 'valid'), tf.avgPool(h, k, 1, 'valid')];
+          },
+          1e-3,
+          0,
+        );
+        expect(poolStats.splitWindow - before, 'split launches').to.equal(2);
       });
     }
   });
