@@ -41,6 +41,7 @@ import {CudaBackend} from '../backends/cuda/backend';
 import type {DeltaFrameStats, LayerStats} from '../delta/to_delta';
 import {isDeltaLayer, setFrameStatsSink} from '../delta/layers/base';
 import type {DeltaMembers} from '../delta/layers/base';
+import {envFlag} from '../io/env';
 import {maskOf} from '../ops/mask';
 
 export type StreamPrecision = 'tf32' | 'fp32' | 'fp16';
@@ -151,6 +152,7 @@ export class CompiledStream {
   private readonly deltaLayers: DeltaMembers[];
   private readonly warmupFrames: number;
   private readonly gatherStats: boolean;
+  private readonly directInputs = envFlag('TFJS_DELTA_STREAM_DIRECT_INPUTS');
   private plan: Plan | null = null;
   private eagerLeft: number;
   private shapeKey: string | null = null;
@@ -335,6 +337,19 @@ export class CompiledStream {
     });
   }
 
+  /**
+   * The model's layers on the plan's inputs, as predictOnBatch runs them. predictOnBatch first slices its inputs
+   * (tfjs-layers' predict loop), a copy of the whole input that a captured graph would replay every frame: with
+   * TFJS_DELTA_STREAM_DIRECT_INPUTS the layers read the plan's input buffers directly, one node and one pass over the
+   * frame fewer (off by default until measured on a GPU).
+   */
+  private runLayers(inputs: Tensor[]): Tensor | Tensor[] {
+    const x = inputs.length === 1 ? inputs[0] : inputs;
+    if (!this.directInputs) return this.model.predictOnBatch(x);
+    const names = this.model.outputs.map((o) => o.name);
+    return tf.tidy(() => this.model.execute(x, names));
+  }
+
   private capture(xs: Tensor[]): void {
     const n = this.backend.n;
     const inputs = xs.map((x) => tf.keep(tf.zeros(x.shape, x.dtype === 'int32' ? 'int32' : 'float32')));
@@ -389,7 +404,7 @@ export class CompiledStream {
       this.withPrecision(() => {
         plan.id = n.planBegin();
         capturing = true;
-        const out = this.model.predictOnBatch(inputs.length === 1 ? inputs[0] : inputs);
+        const out = this.runLayers(inputs);
         plan.outputs = (Array.isArray(out) ? out : [out]).map((t) => tf.keep(t));
         plan.outputs.forEach((t) => this.backend.storedPtr(t)); // lazy zeros inside the graph
         if (masks.length > 0) {

@@ -261,6 +261,35 @@ describeCuda('compileStream: a CUDA-graph plan replayed per frame', () => {
     [compiled, eager, dense].forEach((m) => m.dispose());
   });
 
+  it('TFJS_DELTA_STREAM_DIRECT_INPUTS: plans without the input copy have one node fewer and give the same frames', () => {
+    const saved = process.env.TFJS_DELTA_STREAM_DIRECT_INPUTS;
+    const src = streamFrames(72, 96);
+    const dense = smallPose();
+    const [compiled, eager] = deltaTwins(dense);
+    const nodes: number[] = [];
+    try {
+      for (const direct of ['0', '1']) {
+        process.env.TFJS_DELTA_STREAM_DIRECT_INPUTS = direct;
+        const stream = compileStream(dense);
+        const {worst} = worstOverSteps(stream, dense, src, 40, 2);
+        expect(worst, `dense, direct inputs ${direct}`).to.be.at.most(1e-6);
+        nodes.push(stream.info.graphNodes);
+        stream.dispose();
+      }
+      // The delta twin, stepped eagerly in lockstep, keeps its own state: compare it to the direct plan only.
+      const stream = compileStream(compiled);
+      const {worst, at} = worstOverSteps(stream, eager, src, 60, 2);
+      expect(stream.info.captures, 'delta captures').to.equal(1);
+      expect(worst, `delta, direct inputs, worst at frame ${at}`).to.be.at.most(1e-5);
+      stream.dispose();
+    } finally {
+      if (saved === undefined) delete process.env.TFJS_DELTA_STREAM_DIRECT_INPUTS;
+      else process.env.TFJS_DELTA_STREAM_DIRECT_INPUTS = saved;
+      [compiled, eager, dense].forEach((m) => m.dispose());
+    }
+    expect(nodes[1], `graph nodes with the input copy ${nodes[0]}, without ${nodes[1]}`).to.equal(nodes[0] - 1);
+  });
+
   it('delta model at threshold 0 tracks the dense model over 200 steps', () => {
     const src = streamFrames(96, 128);
     const dense = smallPose();
