@@ -458,8 +458,8 @@ template <typename T>
 bool launchStagedAccumulate(cudaStream_t s, T* a, T* r, const float* d, float* outD, uint8_t* outMask, int64_t pixels,
                             int c, double threshold, int act, double alpha, int* scratch) {
   const size_t smem = (size_t)kAccumulateStages * c * (2 * sizeof(T) + sizeof(float));
-  if (c % 4 != 0 || pixelGroupFor(c / 4, 1) <= 32 || smem > kStagedSharedLimit || !stagedAccumulate()) return false;
   const int threads = pixelGroupFor(c / 4, 1);
+  if (c % 4 != 0 || threads <= 32 || smem > kStagedSharedLimit || !stagedAccumulate()) return false;
   const auto run = [&](auto kernel) {
     int perSM = 0;
     TD_CUDA("sparseAccumulate", cudaOccupancyMaxActiveBlocksPerMultiprocessor(&perSM, kernel, threads, smem));

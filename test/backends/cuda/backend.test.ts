@@ -549,7 +549,8 @@ describeCuda('cuda backend: reductions and pooling parity', () => {
       });
     }
     // Half storage (a compiled fp16 stream's tensors): 8-byte vectors of 4 halves, and a channel a lane for 6 channels;
-    // the 'cpu' side pools the same half values in float32, so the results differ by the output's half rounding.
+    // the 'cpu' side pools the same half values in float32, so the results differ by the output's half rounding: at
+    // most 2^-11 of a value, within 5e-4 of the output's largest.
     for (const shape of [
       [2, 18, 24, 64],
       [3, 9, 11, 6],
@@ -565,7 +566,7 @@ describeCuda('cuda backend: reductions and pooling parity', () => {
             const h = storeHalf(t) as tf.Tensor4D;
             return [tf.maxPool(h, k, 1, 'valid'), tf.avgPool(h, k, 1, 'valid')];
           },
-          1e-3,
+          5e-4,
           0,
         );
         expect(poolStats.splitWindow - before, 'split launches').to.equal(2);
