@@ -312,30 +312,33 @@ __global__ void sparsifySendKernel(const float* __restrict__ x, const float* a, 
   }
 }
 
-// The dilated test and the send in one pass, for frames of up to kTileChannels channels: a block per tile of
-// kTileW x kTileH pixels of one image computes the moved flags of its tile and an r-pixel halo (outside the image: not
-// moved) into shared memory, ORs them along rows and then along columns, and sends its own pixels. The halo's flags
-// are computed twice (by this tile and its neighbour), a frame's few channels read again from L2, against the two
-// launches and the flag buffers' round trips of sparsifyMoved / dilateRows / sparsifySend. The same decisions and
-// arithmetic as those kernels.
-constexpr int kTileW = 32, kTileH = 8, kTileChannels = 4;
-// The halo's flags in shared memory: (kTileH + 2r) x (2 kTileW + 2r) bytes, within the 48 KiB default at r = 80.
-constexpr int kMaxTileRadius = 80;
-template <typename I>
-__global__ void __launch_bounds__(kTileW* kTileH)
+// The dilated test and the send in one pass, for frames of up to kTileChannels channels: a block per tile of TW x TH
+// pixels of one image computes the moved flags of its tile and an r-pixel halo (outside the image: not moved) into
+// shared memory, ORs them along rows and then along columns, and sends its own pixels. The halo's flags are computed
+// twice (by this tile and its neighbour), a frame's few channels read again from L2, against the two launches and the
+// flag buffers' round trips of sparsifyMoved / dilateRows / sparsifySend. The same decisions and arithmetic as those
+// kernels. A wide tile reads a smaller share of halo (64 x 32 at r = 3: 1.30 flags a pixel, 32 x 8: 2.08) but makes
+// an eighth of the blocks, so it is taken only where its grid still fills the GPU once.
+constexpr int kTileChannels = 4, kTileThreads = 256;
+constexpr int kNarrowTileW = 32, kNarrowTileH = 8, kWideTileW = 64, kWideTileH = 32;
+// The halo's flags in shared memory: (TH + 2r) x (2 TW + 2r) bytes, within the 48 KiB default for the narrow tile at
+// r = 80 and for the wide one at r = 32.
+constexpr int kMaxNarrowTileRadius = 80, kMaxWideTileRadius = 32;
+template <typename I, int TW, int TH>
+__global__ void __launch_bounds__(kTileThreads)
     sparsifyTileKernel(const float* __restrict__ x, const float* a, uint8_t* __restrict__ outMask,
                        float* __restrict__ outD, float* outA, int h, int w, int channels, int r, double threshold,
                        bool writeZeros, int tilesW, int tiles) {
   dependentLaunchPrologue();
   extern __shared__ uint8_t tileFlags[];
-  const int spanW = kTileW + 2 * r, spanH = kTileH + 2 * r;
+  const int spanW = TW + 2 * r, spanH = TH + 2 * r;
   uint8_t* moved = tileFlags;                 // spanH x spanW
-  uint8_t* rows = tileFlags + spanH * spanW;  // spanH x kTileW: OR over 2r + 1 columns
+  uint8_t* rows = tileFlags + spanH * spanW;  // spanH x TW: OR over 2r + 1 columns
   const int b = blockIdx.x / tiles, tile = blockIdx.x % tiles;
-  const int y0 = (tile / tilesW) * kTileH, x0 = (tile % tilesW) * kTileW;
+  const int y0 = (tile / tilesW) * TH, x0 = (tile % tilesW) * TW;
   const I image = (I)b * h * w;
   const bool inPlace = outA == a;
-  for (int i = threadIdx.x; i < spanH * spanW; i += blockDim.x) {
+  for (int i = threadIdx.x; i < spanH * spanW; i += kTileThreads) {
     const int y = y0 - r + i / spanW, xx = x0 - r + i % spanW;
     bool hit = false;
     if (y >= 0 && y < h && xx >= 0 && xx < w) {
@@ -347,21 +350,36 @@ __global__ void __launch_bounds__(kTileW* kTileH)
     moved[i] = hit;
   }
   __syncthreads();
-  for (int i = threadIdx.x; i < spanH * kTileW; i += blockDim.x) {
-    const uint8_t* line = moved + (i / kTileW) * spanW + i % kTileW;
+  for (int i = threadIdx.x; i < spanH * TW; i += kTileThreads) {
+    const uint8_t* line = moved + (i / TW) * spanW + i % TW;
     uint8_t any = 0;
     for (int k = 0; k <= 2 * r && !any; ++k) any = line[k];
     rows[i] = any;
   }
   __syncthreads();
-  const int ty = threadIdx.x / kTileW, tx = threadIdx.x % kTileW, y = y0 + ty, xx = x0 + tx;
-  if (y >= h || xx >= w) return;
-  bool send = false;
-  for (int k = 0; k <= 2 * r && !send; ++k) send = rows[(ty + k) * kTileW + tx] != 0;
-  const I p = image + (I)y * w + xx, o = p * channels;
-  outMask[p] = send ? 1 : 0;
-  if (!send && inPlace && !writeZeros) return;  // in place and lazy: an unsent pixel has nothing to write
-  sendPixel(x, a, outD, outA, o, 0, 1, channels, send, inPlace, writeZeros);
+  for (int i = threadIdx.x; i < TW * TH; i += kTileThreads) {
+    const int ty = i / TW, tx = i % TW, y = y0 + ty, xx = x0 + tx;
+    if (y >= h || xx >= w) continue;
+    bool send = false;
+    for (int k = 0; k <= 2 * r && !send; ++k) send = rows[(ty + k) * TW + tx] != 0;
+    const I p = image + (I)y * w + xx, o = p * channels;
+    outMask[p] = send ? 1 : 0;
+    if (!send && inPlace && !writeZeros) continue;  // in place and lazy: an unsent pixel has nothing to write
+    sendPixel(x, a, outD, outA, o, 0, 1, channels, send, inPlace, writeZeros);
+  }
+}
+
+template <int TW, int TH>
+void launchSparsifyTiles(cudaStream_t s, const float* x, const float* a, float* outD, float* outA, uint8_t* outMask,
+                         int64_t n, int64_t h, int64_t w, int c, int r, double threshold, bool writeZeros) {
+  const int tilesW = (int)((w + TW - 1) / TW), tiles = tilesW * (int)((h + TH - 1) / TH);
+  if ((int64_t)tiles * n >= INT32_MAX) failArg("deltaSparsify", "too many pixels for the dilated test");
+  const size_t smem = (size_t)(TH + 2 * r) * (TW + 2 * r + TW);
+  TD_INDEX_DISPATCH(n * h * w * c < kIndex32Limit, {
+    launchKernel(sparsifyTileKernel<I, TW, TH>, (int)(tiles * n), kTileThreads, smem, s, x, a, outMask, outD, outA,
+                 (int)h, (int)w, c, r, threshold, writeZeros, tilesW, tiles);
+  });
+  TD_LAUNCHED("deltaSparsify");
 }
 
 // accumulated' = A + delta at active pixels, A elsewhere (a lazily written delta may hold garbage there).
@@ -537,15 +555,18 @@ void launchDeltaSparsify(cudaStream_t s, const float* x, const float* a, float* 
   if (dilation < 1 || dilation % 2 == 0) failArg("deltaSparsify", "dilation must be an odd integer >= 1");
   const int c = (int)channels, r = dilation / 2;
   const bool send = r == 0;
-  if (!send && c <= kTileChannels && r <= kMaxTileRadius) {
-    const int tilesW = (int)((w + kTileW - 1) / kTileW), tiles = tilesW * (int)((h + kTileH - 1) / kTileH);
-    if ((int64_t)tiles * n >= INT32_MAX) failArg("deltaSparsify", "too many pixels for the dilated test");
-    const size_t smem = (size_t)(kTileH + 2 * r) * (kTileW + 2 * r + kTileW);
-    TD_INDEX_DISPATCH(pixels * channels < kIndex32Limit, {
-      launchKernel(sparsifyTileKernel<I>, (int)(tiles * n), kTileW * kTileH, smem, s, x, a, outMask, outD, outA, (int)h,
-                   (int)w, c, r, threshold, writeZeros, tilesW, tiles);
-    });
-    TD_LAUNCHED("deltaSparsify");
+  if (!send && c <= kTileChannels && r <= kMaxNarrowTileRadius) {
+    // The blocks the GPU holds at once (8 of kTileThreads a multiprocessor).
+    const int64_t resident = (int64_t)multiProcessors() * (2048 / kTileThreads);
+    const int64_t wideBlocks = n * ((h + kWideTileH - 1) / kWideTileH) * ((w + kWideTileW - 1) / kWideTileW);
+    // TFJS_DELTA_CUDA_SPARSIFY_WIDE_TILES: 0 never, 1 wherever the radius fits (tests), unset where the grid fills the
+    // GPU. Read at each launch: a test sets it mid-process.
+    const int64_t wide = envInt("TFJS_DELTA_CUDA_SPARSIFY_WIDE_TILES", -1, 0, 1);
+    if (r <= kMaxWideTileRadius && (wide == 1 || (wide == -1 && wideBlocks >= resident)))
+      launchSparsifyTiles<kWideTileW, kWideTileH>(s, x, a, outD, outA, outMask, n, h, w, c, r, threshold, writeZeros);
+    else
+      launchSparsifyTiles<kNarrowTileW, kNarrowTileH>(s, x, a, outD, outA, outMask, n, h, w, c, r, threshold,
+                                                      writeZeros);
     return;
   }
   if (!send && rows == nullptr) failArg("deltaSparsify", "a dilated test needs a row buffer");

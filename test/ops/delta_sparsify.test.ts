@@ -83,27 +83,60 @@ describeEachBackend('deltaSparsify parity with the dense composition', () => {
     }
   }
 
-  // Frames larger than 'cuda''s 32 x 8 tiles of the dilated test in both directions, so that moved pixels near a
-  // tile's edge must dilate into the next tile; a frame's 1-4 channels (the tile kernel) and 5 (the three passes).
-  for (const dilation of [3, 7, 15]) {
-    for (const channels of [1, 3, 4, 5]) {
-      const name = `dilation ${dilation}, ${channels} channel(s), frames of several tiles`;
-      it(name, () => {
-        const seed = freshSeed();
-        const shape = [pick([1, 2, 3]), randInt(17, 45), randInt(65, 140), channels];
-        const ctx = `${name} shape [${shape}] seed ${seed}`;
-        tf.tidy(() => {
-          const sent = randn(shape, seed, 2);
-          // Spikes of 1 on both sides of the tiles' edges (x 31 | 32, 63 | 64; y 7 | 8, 15 | 16), and at random.
-          const edges = tf.buffer(shape);
-          for (let b = 0; b < shape[0]; b++)
-            for (const y of [7, 8, 16]) for (const x of [31, 64]) edges.set(1, b, y + (x === 64 ? -1 : 0), x, 0);
-          const frame = tf.add(nextFrame(sent, 0.3 / (dilation * dilation), seed + 10), edges.toTensor());
-          const {want} = expectSparsified(frame, sent, 0.3, dilation, ctx);
-          // Some pixels held, else the test proves nothing about the dilation's reach.
-          expect(tf.min(tf.cast(want.mask, 'float32')).dataSync()[0], `${ctx}: a pixel held`).to.equal(0);
+  // Frames larger than 'cuda''s tiles of the dilated test (32 x 8, and 64 x 32 where TFJS_DELTA_CUDA_SPARSIFY_WIDE_TILES=1
+  // forces them; by default only grids that fill the GPU take those) in both directions, so that moved pixels near a
+  // tile's edge must dilate into the next tile; a frame's 1-4 channels (the tile kernels) and 5 (the three passes);
+  // dilation 71 is beyond the wide tile's radius (the narrow tile then).
+  for (const tiles of ['narrow', 'wide']) {
+    for (const dilation of tiles === 'wide' ? [3, 7, 15, 71] : [3, 7, 15]) {
+      for (const channels of [1, 3, 4, 5]) {
+        const name = `dilation ${dilation}, ${channels} channel(s), frames of several ${tiles} tiles`;
+        it(name, () => {
+          const seed = freshSeed();
+          const shape =
+            tiles === 'wide'
+              ? [pick([1, 2]), randInt(40, 75), randInt(130, 200), channels]
+              : [pick([1, 2, 3]), randInt(17, 45), randInt(65, 140), channels];
+          const ctx = `${name} shape [${shape}] seed ${seed}`;
+          const was = process.env.TFJS_DELTA_CUDA_SPARSIFY_WIDE_TILES;
+          process.env.TFJS_DELTA_CUDA_SPARSIFY_WIDE_TILES = tiles === 'wide' ? '1' : '0';
+          try {
+            tf.tidy(() => {
+              const sent = randn(shape, seed, 2);
+              // Spikes of 1 on both sides of the tiles' edges (narrow: x 31 | 32, 63 | 64, y 7 | 8, 15 | 16; wide: x 63 |
+              // 64, 127 | 128, y 31 | 32), and at random.
+              const edges = tf.buffer(shape);
+              const points =
+                tiles === 'wide'
+                  ? [
+                      [31, 63],
+                      [32, 64],
+                      [31, 128],
+                      [32, 127],
+                      [63, 63],
+                    ]
+                  : [
+                      [7, 31],
+                      [8, 31],
+                      [16, 31],
+                      [6, 64],
+                      [7, 64],
+                      [15, 64],
+                    ];
+              for (let b = 0; b < shape[0]; b++)
+                for (const [y, x] of points) if (y < shape[1] && x < shape[2]) edges.set(1, b, y, x, 0);
+              const frame = tf.add(nextFrame(sent, 0.3 / (dilation * dilation), seed + 10), edges.toTensor());
+              const {want} = expectSparsified(frame, sent, 0.3, dilation, ctx);
+              // Some pixels held, else the test proves nothing about the dilation's reach.
+              if (dilation < 71)
+                expect(tf.min(tf.cast(want.mask, 'float32')).dataSync()[0], `${ctx}: a pixel held`).to.equal(0);
+            });
+          } finally {
+            if (was === undefined) delete process.env.TFJS_DELTA_CUDA_SPARSIFY_WIDE_TILES;
+            else process.env.TFJS_DELTA_CUDA_SPARSIFY_WIDE_TILES = was;
+          }
         });
-      });
+      }
     }
   }
 
