@@ -330,6 +330,15 @@ describeCuda('cuda delta kernels: tiles, empty masks, lazy zeros', () => {
           ],
           [[1, 7, 6, 70], 1, 2],
           [[2, 5, 11, 3], 0.5, [1, 0]],
+          // Sparse over many warps of pixels, more channels than lanes.
+          [
+            [2, 40, 37, 33],
+            0.05,
+            [
+              [1, 1],
+              [0, 1],
+            ],
+          ],
         ] as Array<[number[], number, Pad2]>) {
           await expectParity(
             `deltaPad2d [${shape}] density ${density} padding ${JSON.stringify(padding)}, ${zeros} zeros`,
