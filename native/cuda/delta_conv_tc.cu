@@ -116,7 +116,10 @@ struct TileItems {
 
 // The tile list: a warp per tile ORs the tile's input footprint mask (fh x fw, as the kernels stage it); an active
 // tile goes on the list, an inactive one gets its output mask bytes here (and the accumulator's, with acc.scratch):
-// what the kernels' first channel block would write for it.
+// what the kernels' first channel block would write for it. kListLoads bytes a lane are in flight before the early
+// exit's test: a footprint mostly inactive is read in fh * fw / (32 kListLoads) round trips (8: opt-in,
+// TFJS_DELTA_CUDA_TILE_LIST_BATCHED, until measured on a GPU).
+template <int kListLoads>
 __global__ void __launch_bounds__(256)
     convTileListKernel(DeltaConvParams p, const uint8_t* __restrict__ mask, int fh, int fw, int tilesW, int tiles,
                        uint8_t* __restrict__ outMask, AccumulateList acc, int* __restrict__ list,
@@ -129,9 +132,15 @@ __global__ void __launch_bounds__(256)
     const int oy0 = (tile / tilesW) * kTH, ox0 = (tile % tilesW) * kTW;
     const int iy0 = oy0 * p.sh - p.pt, ix0 = ox0 * p.sw - p.pl;
     bool any = false;
-    for (int i = lane; i < fh * fw && !any; i += 32) {
-      const int iy = iy0 + i / fw, ix = ix0 + i % fw;
-      any = iy >= 0 && iy < p.h && ix >= 0 && ix < p.w && mask[((int64_t)b * p.h + iy) * p.w + ix] != 0;
+    for (int i0 = lane; i0 < fh * fw && !any; i0 += 32 * kListLoads) {
+      uint8_t v[kListLoads];
+#pragma unroll
+      for (int u = 0; u < kListLoads; ++u) {
+        const int i = i0 + 32 * u, iy = iy0 + i / fw, ix = ix0 + i % fw;
+        v[u] = i < fh * fw && iy >= 0 && iy < p.h && ix >= 0 && ix < p.w ? mask[((int64_t)b * p.h + iy) * p.w + ix] : 0;
+      }
+#pragma unroll
+      for (int u = 0; u < kListLoads; ++u) any = any || v[u] != 0;
     }
     if (__any_sync(kFullWarp, any)) {
       if (lane == 0) list[atomicAdd(count, 1)] = item;
@@ -656,8 +665,10 @@ TiledLaunch<Kernel> tiledLaunch(cudaStream_t s, const DeltaConvParams& p, int ch
   if (items * channelBlocks <= (int64_t)tl.waves * resident) return perTile();
   const int64_t g = resident / channelBlocks > 1 ? resident / channelBlocks : 1;
   TD_CUDA("deltaConvTileList", cudaMemsetAsync(tl.scratch, 0, sizeof(int), s));
-  launchKernel(convTileListKernel, gridFor(items, 8), 256, 0, s, p, mask, fh, fw, (p.ow + kTW - 1) / kTW, (int)tiles,
-               outMask, acc, tl.scratch + 1, tl.scratch);
+  // Read at each launch: a test sets it mid-process.
+  launchKernel(envFlag("TFJS_DELTA_CUDA_TILE_LIST_BATCHED") ? convTileListKernel<8> : convTileListKernel<1>,
+               gridFor(items, 8), 256, 0, s, p, mask, fh, fw, (p.ow + kTW - 1) / kTW, (int)tiles, outMask, acc,
+               tl.scratch + 1, tl.scratch);
   TD_LAUNCHED("deltaConvTileList");
   return TiledLaunch<Kernel>{overList, dim3((unsigned)(g < items ? g : items), (unsigned)channelBlocks, 1),
                              TileItems{tl.scratch + 1, tl.scratch}, true};
