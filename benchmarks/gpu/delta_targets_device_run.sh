@@ -12,6 +12,7 @@
 #            without tile lists (TFJS_DELTA_CUDA_TILE_LISTS=0);
 #   scale    the same point at 1080x1920 batch 1 and 8 and 576x768 batch 32, PoseNet 576x768 batch 8, then 1080x1920
 #            batch 32 (half state on GPUs of less than 100 GB);
+#   targets  the same point at 576x768 and 1080x1920, batch 8 and 1: the static-camera targets in a short call;
 #   scaleknobs  1080x1920 batch 8 with pixel lists and with tile lists off, PoseNet with TFJS_DELTA_CUDA_MMA_PARTIAL=0 (its
 #            48-channel pointwise conv on WMMA);
 #   state    the same point at batch 8 with half state beside float32 (--state-precision fp32,fp16), and batch 1;
@@ -44,7 +45,7 @@ media=${MEDIA:-.scratch/media}
 sizes=576x768
 want tests || want tiles && sizes=96x128,256x256,576x768,577x769
 want route && sizes=96x128,256x256,576x768,577x769
-(want scale || want scaleknobs) && sizes=$sizes,1080x1920
+(want scale || want scaleknobs || want targets) && sizes=$sizes,1080x1920
 want ab && for size in ${AB_SIZES:-}; do [[ ,$sizes, == *,$size,* ]] || sizes=$sizes,$size; done
 vtest_frames "$media/vtest.avi" "$sizes" || exit 1
 export TFJS_DELTA_VTEST=$(cd "$media" && pwd)/vtest.avi
@@ -100,6 +101,12 @@ if want scale; then
   else
     mobilenet 1080x1920_batch32 1080x1920 32 10
   fi
+fi
+if want targets; then
+  for size in 1080x1920 576x768; do
+    mobilenet "${size}_batch8" "$size" 8 37
+    mobilenet "${size}_batch1" "$size" 1 0
+  done
 fi
 if want scaleknobs; then
   mobilenet 1080x1920_batch8_lists0 1080x1920 8 37 TFJS_DELTA_CUDA_PIXEL_LISTS=0
