@@ -6,9 +6,9 @@
  * that a list ran: both kernels and the strict-fp32 variant, 1x1 and 3x3 windows, strides, a dilation, 'valid' and
  * 'same' pads, part-empty channel blocks and edge tiles, batch > 1, more listed tiles than the grid has blocks (a block
  * then takes several in turn), densities from nothing and one pixel to dense, each with the list pass's loads one at a
- * time and batched; the accumulator's list written by a
- * listed conv; eager zeros and small grids at the default threshold run without a list; and a delta model's compiled
- * stream (CUDA graphs) is the same, bit for bit, with the lists on and off.
+ * time and batched; the accumulator's list written by a listed conv; eager zeros and small grids at the default
+ * threshold run without a list; and a delta model's compiled stream (CUDA graphs) is the same, bit for bit, with the
+ * lists on and off.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
