@@ -153,6 +153,10 @@ struct PoolParams {
 // split: windows of 32 positions or more on the split kernel (a block per output pixel and channel slice) where one
 // thread per output would launch fewer than two blocks per multiprocessor; returns whether it ran.
 bool launchPool(cudaStream_t s, bool isMax, const void* x, void* y, const PoolParams& p, bool half, bool split);
+// A delta's global average pool (NHWC, float32): y[b, c] = the mean over every pixel of x where `mask` (a byte per
+// pixel) is set, zero elsewhere (x there is never read as a value: a lazily written delta); outMask[b] = any set.
+void launchDeltaGlobalAvgPool(cudaStream_t s, const float* x, const uint8_t* mask, float* y, uint8_t* outMask,
+                              int64_t n, int64_t h, int64_t w, int64_t c);
 
 // ---- depthwise.cu ----
 struct DepthwiseParams {

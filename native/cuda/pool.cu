@@ -57,9 +57,13 @@ __global__ void poolKernel(bool isMax, const T* __restrict__ x, T* __restrict__ 
 // multiprocessor whose threads would otherwise wait on one load at a time. The rows' partial results meet in shared
 // memory (max: a NaN never wins, as above; the count is per position, so one per row).
 constexpr int kInFlight = 4;
-template <typename T, int kVec, int kLanes>
+// kMasked (a delta's global average pool): a position adds only where `mask` (a byte per input pixel) is set, the
+// mean still over every position (the inactive ones are the delta's zeros, unwritten when lazy), and slice 0 of each
+// output pixel writes outMask = whether any position was active.
+template <typename T, int kVec, int kLanes, bool kMasked = false>
 __global__ void __launch_bounds__(kThreads)
-    poolSplitKernel(bool isMax, const T* __restrict__ x, T* __restrict__ y, PoolParams p, int64_t pixels) {
+    poolSplitKernel(bool isMax, const T* __restrict__ x, T* __restrict__ y, PoolParams p, int64_t pixels,
+                    const uint8_t* __restrict__ mask, uint8_t* __restrict__ outMask) {
   dependentLaunchPrologue();
   constexpr int kRows = kThreads / kLanes, kWidth = kVec * kLanes;
   __shared__ float sAcc[kRows][kWidth];
@@ -87,15 +91,21 @@ __global__ void __launch_bounds__(kThreads)
     int count = 0;
     int kz = row / planeK, ky = (row / p.kw) % p.kh, kx = row % p.kw;
     const T* xb = x + b * p.d * p.h * p.w * p.c + c0;
+    const uint8_t* mb = kMasked ? mask + b * p.d * p.h * p.w : nullptr;
     const bool inChannels = c0 < p.c;  // kVec divides p.c: a vector is inside or past the channels
+    bool anyActive = false;
     for (int k = row; k < window; k += kInFlight * kRows) {
       Vec<kVec> v[kInFlight];
-      bool valid[kInFlight];
+      bool valid[kInFlight], active[kInFlight];
 #pragma unroll
       for (int j = 0; j < kInFlight; ++j) {
         const int64_t z = z0 + kz * p.dd, yy = y0 + ky * p.dh, xx = x0 + kx * p.dw;
         valid[j] = k + j * kRows < window && z >= 0 && z < p.d && yy >= 0 && yy < p.h && xx >= 0 && xx < p.w;
-        if (valid[j] && inChannels) v[j] = loadStored<kVec>(xb + ((z * p.h + yy) * p.w + xx) * p.c);
+        const int64_t at = (z * p.h + yy) * p.w + xx;
+        // Masked: the value is loaded beside its mask byte, not after it (a lazy delta's inactive values are
+        // unwritten memory, read but never added).
+        if (valid[j] && inChannels) v[j] = loadStored<kVec>(xb + at * p.c);
+        active[j] = valid[j] && (!kMasked || mb[at] != 0);
         kx += stepX;
         if (kx >= p.kw) kx -= p.kw, ++ky;
         ky += stepY;
@@ -105,7 +115,8 @@ __global__ void __launch_bounds__(kThreads)
 #pragma unroll
       for (int j = 0; j < kInFlight; ++j) {
         count += valid[j] ? 1 : 0;
-        if (valid[j] && inChannels) {
+        anyActive = anyActive || active[j];
+        if (active[j] && inChannels) {
 #pragma unroll
           for (int i = 0; i < kVec; ++i) {
             if (isMax) {
@@ -131,7 +142,13 @@ __global__ void __launch_bounds__(kThreads)
       sAcc[row][lane * kVec + i] = r;
     }
     if (lane == 0) sCount[row] = count;
-    __syncthreads();
+    if constexpr (kMasked) {
+      const bool any = __syncthreads_or(anyActive);  // the barrier below, and the OR of the block's active positions
+      if (threadIdx.x == 0 && blk % slices == 0) outMask[pix] = any ? 1 : 0;
+    } else {
+      (void)anyActive;
+      __syncthreads();
+    }
     for (int step = kRows / 2; step > 0; step >>= 1) {  // a fixed order: the same bits on every run
       if (row < step) {
 #pragma unroll
@@ -193,7 +210,7 @@ bool launchPool(cudaStream_t s, bool isMax, const void* x, void* y, const PoolPa
       const int64_t blocks = pixels * ((p.c + kVec * kLanes - 1) / (kVec * kLanes));
       const int grid = (int)(blocks < (1 << 30) ? blocks : (1 << 30));
       TD_STORAGE_DISPATCH(half, launchKernel(poolSplitKernel<T, kVec, kLanes>, grid, kThreads, 0, s, isMax, (const T*)x,
-                                             (T*)y, p, pixels));
+                                             (T*)y, p, pixels, nullptr, nullptr));
     };
     // Vectors of 4 channels where rows of channels stay aligned to them (16 channels a block: more blocks for the
     // few outputs of a global pool); else a channel a lane.
@@ -211,6 +228,28 @@ bool launchPool(cudaStream_t s, bool isMax, const void* x, void* y, const PoolPa
                                                                  (const T*)x, (T*)y, p, total)));
   TD_LAUNCHED("pool");
   return false;
+}
+
+void launchDeltaGlobalAvgPool(cudaStream_t s, const float* x, const uint8_t* mask, float* y, uint8_t* outMask,
+                              int64_t n, int64_t h, int64_t w, int64_t c) {
+  if (n < 0 || h <= 0 || w <= 0 || c <= 0 || h * w > INT32_MAX || c > INT32_MAX)
+    failArg("deltaGlobalAvgPool", "invalid geometry");
+  if (mask == nullptr || outMask == nullptr) failArg("deltaGlobalAvgPool", "needs the input's mask and an output mask");
+  if (n == 0) return;
+  PoolParams p{};
+  p.n = n, p.d = 1, p.h = h, p.w = w, p.c = c, p.od = p.oh = p.ow = 1;
+  p.kd = 1, p.kh = (int)h, p.kw = (int)w, p.sd = p.sh = p.sw = 1, p.dd = p.dh = p.dw = 1;
+  const auto run = [&](auto vec, auto lanes) {
+    constexpr int kVec = decltype(vec)::value, kLanes = decltype(lanes)::value;
+    const int64_t blocks = n * ((c + kVec * kLanes - 1) / (kVec * kLanes));
+    const int grid = (int)(blocks < (1 << 30) ? blocks : (1 << 30));
+    launchKernel(poolSplitKernel<float, kVec, kLanes, true>, grid, kThreads, 0, s, false, x, y, p, n, mask, outMask);
+  };
+  if (c % 4 == 0 && (uintptr_t)x % 16 == 0 && (uintptr_t)y % 16 == 0)
+    run(std::integral_constant<int, 4>{}, std::integral_constant<int, 4>{});
+  else
+    withPoolLanes(c, [&](auto lanes) { run(std::integral_constant<int, 1>{}, lanes); });
+  TD_LAUNCHED("deltaGlobalAvgPool");
 }
 
 }  // namespace tfjs_delta

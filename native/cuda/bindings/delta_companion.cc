@@ -1,5 +1,6 @@
-// Entries of the delta companion family (delta_companion.cu): batch-norm scale, residual add and zero padding of
-// delta tensors, at active pixels only. Inactive outputs are written (zeros) only with writeZeros.
+// Entries of the delta companion family (delta_companion.cu, pool.cu): batch-norm scale, residual add, zero padding
+// and global average pool of delta tensors, at active pixels only. Inactive outputs are written (zeros) only with
+// writeZeros.
 #include "../context.h"
 #include "../delta.h"
 #include "binding.h"
@@ -87,7 +88,20 @@ Napi::Value deltaPad(const Info& info) {
   return f.undefined();
 }
 
-const Entry kEntries[] = {{"deltaScale", deltaScale}, {"deltaAdd", deltaAdd}, {"deltaPad", deltaPad}};
+Napi::Value deltaGlobalAvgPool(const Info& info) {
+  const Fields f(info);
+  const auto* x = f.ptr<const float>("x");
+  const auto* mask = f.ptr<const uint8_t>("mask");
+  auto* y = f.ptr<float>("y");
+  auto* outMask = f.ptr<uint8_t>("outMask");
+  launchDeltaGlobalAvgPool(ctx().stream, x, mask, y, outMask, f.i32("n"), f.i32("h"), f.i32("w"), f.i32("c"));
+  return f.undefined();
+}
+
+const Entry kEntries[] = {{"deltaScale", deltaScale},
+                          {"deltaAdd", deltaAdd},
+                          {"deltaPad", deltaPad},
+                          {"deltaGlobalAvgPool", deltaGlobalAvgPool}};
 
 }  // namespace
 

@@ -531,6 +531,17 @@ export interface DeltaPadArgs {
   outMask: Ptr;
   writeZeros: boolean;
 }
+/** A delta's global average pool: y [n, c] over the pixels `mask` sets (x elsewhere is never read as a value). */
+export interface DeltaGlobalAvgPoolArgs {
+  n: number;
+  h: number;
+  w: number;
+  c: number;
+  x: Ptr;
+  mask: Ptr;
+  y: Ptr;
+  outMask: Ptr;
+}
 export interface GateSigmoidArgs {
   mean: Ptr;
   wg: Ptr;
@@ -630,6 +641,7 @@ export interface CudaBinding {
   deltaAdd(a: DeltaAddArgs): void;
   /** Zero padding of H and W; outMask = mask (all active when 0) padded inactive. */
   deltaPad(a: DeltaPadArgs): void;
+  deltaGlobalAvgPool(a: DeltaGlobalAvgPoolArgs): void;
   gateSigmoid(a: GateSigmoidArgs): void;
   applyGate(a: ApplyGateArgs): void;
   // ---- compiled plans (plan.cc): CUDA-graph capture of the kernels queued between planBegin and planEnd ----

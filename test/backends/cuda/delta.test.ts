@@ -14,6 +14,7 @@ import {
   conv3dGated,
   deltaAdd,
   deltaConv2d,
+  deltaGlobalAvgPool,
   deltaPad2d,
   deltaScaleShift,
   deltaConv2dTranspose,
@@ -352,6 +353,45 @@ describeCuda('cuda delta kernels: tiles, empty masks, lazy zeros', () => {
           );
         }
       });
+    }
+  });
+
+  it('deltaGlobalAvgPool (native, TFJS_DELTA_CUDA_GLOBAL_POOL_MASKED=1): the mean over active pixels of a lazily written delta and their OR', async () => {
+    const saved = process.env.TFJS_DELTA_CUDA_GLOBAL_POOL_MASKED;
+    process.env.TFJS_DELTA_CUDA_GLOBAL_POOL_MASKED = '1';
+    try {
+      for (const zeros of ['lazy', 'eager'] as const) {
+        await withZeroWrites(zeros, async () => {
+          for (const [shape, density] of [
+            [[3, 18, 24, 1280], 0.1], // MobileNetV2's head at 576x768: float4 lanes
+            [[2, 9, 11, 6], 0.3], // a channel a lane
+            [[2, 5, 7, 33], 0], // nothing active
+            [[1, 40, 37, 20], 1], // every pixel of the frame (the pad's border stays inactive)
+          ] as Array<[number[], number]>) {
+            // Padded first: in lazy mode the pad leaves its border and every inactive pixel unwritten.
+            const pool = (x: tf.Tensor, m: tf.Tensor) =>
+              deltaGlobalAvgPool(
+                deltaPad2d(delta(x, m), [
+                  [0, 1],
+                  [1, 0],
+                ]),
+              );
+            const ctx = `deltaGlobalAvgPool [${shape}] density ${density}, ${zeros} zeros`;
+            const inputs = [rand(shape), flags(shape.slice(0, 3), density)];
+            await expectParity(ctx, inputs, (x, m) => withFlags(pool(x, m)), FP32.rtol, FP32.atol);
+            // The native kernel ran, not the composite (a mean, a zero fill, the mask's OR).
+            await tf.setBackend('cuda');
+            const [x, m] = inputs.map((i) => tf.tensor(i.values, i.shape));
+            const profile = await tf.profile(() => pool(x, m));
+            tf.dispose([x, m, profile.result as tf.Tensor]);
+            expect(profile.kernelNames, ctx).to.include('DeltaGlobalAvgPool');
+            expect(profile.kernelNames, ctx).to.not.include('Mean');
+          }
+        });
+      }
+    } finally {
+      if (saved === undefined) delete process.env.TFJS_DELTA_CUDA_GLOBAL_POOL_MASKED;
+      else process.env.TFJS_DELTA_CUDA_GLOBAL_POOL_MASKED = saved;
     }
   });
 

@@ -7,12 +7,15 @@
  *     of a zero-filling pass plus a full-tensor multiply; the output keeps the input's mask (and is written
  *     lazily, like the other delta kernels' outputs);
  *   - DeltaAdd (residual connections): one launch instead of two zero-filling passes, an add and a mask OR;
- *   - DeltaPad2D (the explicit padding before strided convs and pools): one launch instead of seven.
- * Anything else (an offset, a mask held by another backend) goes to the shared kernel.
+ *   - DeltaPad2D (the explicit padding before strided convs and pools): one launch instead of seven;
+ *   - DeltaGlobalAvgPool with TFJS_DELTA_CUDA_GLOBAL_POOL_MASKED=1 (opt-in until measured on a GPU): one launch
+ *     instead of a zero-filling pass, the mean, and three launches for the mask's OR.
+ * Anything else (an offset, a mask held by another backend, half storage) goes to the shared kernel.
  */
 import type {KernelConfig, TensorInfo} from '@tensorflow/tfjs-core';
 
-import {DeltaAdd, DeltaPad2D, DeltaPad2DAttrs, DeltaScaleShift} from '../../../ops/kernel_names';
+import {DeltaAdd, DeltaGlobalAvgPool, DeltaPad2D, DeltaPad2DAttrs, DeltaScaleShift} from '../../../ops/kernel_names';
+import {envFlag} from '../../../io/env';
 import {sharedKernelConfigs} from '../../../kernels/composite/register_all_kernels';
 import {maskOf} from '../../../ops/mask';
 import {CudaBackend} from '../backend';
@@ -131,10 +134,38 @@ function deltaPad2D(backend: CudaBackend, {x}: Inputs, attrs: DeltaPad2DAttrs): 
   });
 }
 
+function deltaGlobalAvgPool(backend: CudaBackend, {x}: Inputs): TensorInfo | null {
+  // Read at each call: a test sets it mid-process.
+  if (!envFlag('TFJS_DELTA_CUDA_GLOBAL_POOL_MASKED')) return null;
+  if (maskOf(x) == null || !maskOnDevice(backend, x) || backend.isHalf(x)) return null;
+  if (x.shape.length !== 4 || sizeOf(x.shape) === 0) return null;
+  requireFloat('deltaGlobalAvgPool', x);
+  const [n, h, w, c] = x.shape;
+  const m = inputMask(backend, x);
+  const y = backend.makeOutput([n, c], 'float32');
+  return backend.filling(y, () => {
+    const outMask = backend.makeOutput([n], 'bool');
+    backend.filling(outMask, () =>
+      backend.n.deltaGlobalAvgPool({
+        n,
+        h,
+        w,
+        c,
+        x: deltaData(backend, x, m),
+        mask: m.ptr,
+        y: backend.ptr(y),
+        outMask: backend.ptr(outMask),
+      }),
+    );
+    attachDeviceMask(backend, y, outMask, false);
+  });
+}
+
 const NATIVE: {[kernelName: string]: (backend: CudaBackend, inputs: Inputs, attrs: never) => TensorInfo | null} = {
   [DeltaScaleShift]: deltaScaleShift,
   [DeltaAdd]: deltaAdd,
   [DeltaPad2D]: deltaPad2D,
+  [DeltaGlobalAvgPool]: deltaGlobalAvgPool,
 };
 
 export function registerDeltaCompanionKernels(): void {
