@@ -382,7 +382,7 @@ describeCuda('cuda delta kernels: tiles, empty masks, lazy zeros', () => {
             // The native kernel ran, not the composite (a mean, a zero fill, the mask's OR).
             await tf.setBackend('cuda');
             const [x, m] = inputs.map((i) => tf.tensor(i.values, i.shape));
-            const profile = await tf.profile(() => pool(x, m));
+            const profile = await tf.profile(() => tf.tidy(() => pool(x, m)));
             tf.dispose([x, m, profile.result as tf.Tensor]);
             expect(profile.kernelNames, ctx).to.include('DeltaGlobalAvgPool');
             expect(profile.kernelNames, ctx).to.not.include('Mean');
