@@ -60,7 +60,7 @@ constexpr int kInFlight = 4;
 // kMasked (a delta's global average pool): a position adds only where `mask` (a byte per input pixel) is set, the
 // mean still over every position (the inactive ones are the delta's zeros, unwritten when lazy), and slice 0 of each
 // output pixel writes outMask = whether any position was active.
-template <typename T, int kVec, int kLanes, bool kMasked = false>
+template <typename T, int kVec, int kLanes, bool kMasked>
 __global__ void __launch_bounds__(kThreads)
     poolSplitKernel(bool isMax, const T* __restrict__ x, T* __restrict__ y, PoolParams p, int64_t pixels,
                     const uint8_t* __restrict__ mask, uint8_t* __restrict__ outMask) {
@@ -198,27 +198,35 @@ void withPoolLanes(int64_t channels, Launch&& launch) {
 // GPU and a block per output pixel would mostly idle).
 constexpr int kSplitWindow = 32;
 
+// The split kernel over `pixels` output pixels: vectors of 4 channels where rows of channels stay aligned to them (16
+// channels a block: more blocks for the few outputs of a global pool); else a channel a lane. kMasked: float32 only.
+template <bool kMasked>
+void launchSplitPool(cudaStream_t s, bool isMax, const void* x, void* y, const PoolParams& p, int64_t pixels, bool half,
+                     const uint8_t* mask, uint8_t* outMask) {
+  const auto run = [&](auto vec, auto lanes) {
+    constexpr int kVec = decltype(vec)::value, kLanes = decltype(lanes)::value;
+    const int64_t blocks = pixels * ((p.c + kVec * kLanes - 1) / (kVec * kLanes));
+    const int grid = (int)(blocks < (1 << 30) ? blocks : (1 << 30));
+    TD_STORAGE_DISPATCH(half, {
+      if constexpr (!kMasked || std::is_same_v<T, float>)
+        launchKernel(poolSplitKernel<T, kVec, kLanes, kMasked>, grid, kThreads, 0, s, isMax, (const T*)x, (T*)y, p,
+                     pixels, mask, outMask);
+    });
+  };
+  const size_t align = half ? 8 : 16;
+  if (p.c % 4 == 0 && (uintptr_t)x % align == 0 && (uintptr_t)y % align == 0)
+    run(std::integral_constant<int, 4>{}, std::integral_constant<int, 4>{});
+  else
+    withPoolLanes(p.c, [&](auto lanes) { run(std::integral_constant<int, 1>{}, lanes); });
+}
+
 }  // namespace
 
 bool launchPool(cudaStream_t s, bool isMax, const void* x, void* y, const PoolParams& p, bool half, bool split) {
   int64_t total = p.n * p.od * p.oh * p.ow * p.c;
   if (total == 0) return false;
   if (split && (int64_t)p.kd * p.kh * p.kw >= kSplitWindow && gridFor(total, kThreads) < 2 * multiProcessors()) {
-    const int64_t pixels = p.n * p.od * p.oh * p.ow;
-    const auto run = [&](auto vec, auto lanes) {
-      constexpr int kVec = decltype(vec)::value, kLanes = decltype(lanes)::value;
-      const int64_t blocks = pixels * ((p.c + kVec * kLanes - 1) / (kVec * kLanes));
-      const int grid = (int)(blocks < (1 << 30) ? blocks : (1 << 30));
-      TD_STORAGE_DISPATCH(half, launchKernel(poolSplitKernel<T, kVec, kLanes>, grid, kThreads, 0, s, isMax, (const T*)x,
-                                             (T*)y, p, pixels, nullptr, nullptr));
-    };
-    // Vectors of 4 channels where rows of channels stay aligned to them (16 channels a block: more blocks for the
-    // few outputs of a global pool); else a channel a lane.
-    const size_t align = half ? 8 : 16;
-    if (p.c % 4 == 0 && (uintptr_t)x % align == 0 && (uintptr_t)y % align == 0)
-      run(std::integral_constant<int, 4>{}, std::integral_constant<int, 4>{});
-    else
-      withPoolLanes(p.c, [&](auto lanes) { run(std::integral_constant<int, 1>{}, lanes); });
+    launchSplitPool<false>(s, isMax, x, y, p, p.n * p.od * p.oh * p.ow, half, nullptr, nullptr);
     TD_LAUNCHED("pool");
     return true;
   }
@@ -239,16 +247,7 @@ void launchDeltaGlobalAvgPool(cudaStream_t s, const float* x, const uint8_t* mas
   PoolParams p{};
   p.n = n, p.d = 1, p.h = h, p.w = w, p.c = c, p.od = p.oh = p.ow = 1;
   p.kd = 1, p.kh = (int)h, p.kw = (int)w, p.sd = p.sh = p.sw = 1, p.dd = p.dh = p.dw = 1;
-  const auto run = [&](auto vec, auto lanes) {
-    constexpr int kVec = decltype(vec)::value, kLanes = decltype(lanes)::value;
-    const int64_t blocks = n * ((c + kVec * kLanes - 1) / (kVec * kLanes));
-    const int grid = (int)(blocks < (1 << 30) ? blocks : (1 << 30));
-    launchKernel(poolSplitKernel<float, kVec, kLanes, true>, grid, kThreads, 0, s, false, x, y, p, n, mask, outMask);
-  };
-  if (c % 4 == 0 && (uintptr_t)x % 16 == 0 && (uintptr_t)y % 16 == 0)
-    run(std::integral_constant<int, 4>{}, std::integral_constant<int, 4>{});
-  else
-    withPoolLanes(c, [&](auto lanes) { run(std::integral_constant<int, 1>{}, lanes); });
+  launchSplitPool<true>(s, false, x, y, p, n, false, mask, outMask);
   TD_LAUNCHED("deltaGlobalAvgPool");
 }
 

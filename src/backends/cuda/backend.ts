@@ -156,6 +156,12 @@ export class CudaBackend extends KernelBackend {
    */
   poolSplit = envFlag('TFJS_DELTA_CUDA_POOL_SPLIT', true);
   /**
+   * A delta's global average pool (MobileNetV2's head) as one masked split-pool launch that adds only the active
+   * pixels and ORs the mask, instead of a zero fill, the mean and three launches for the mask. Off until measured on a
+   * GPU; TFJS_DELTA_CUDA_GLOBAL_POOL_MASKED=1 turns it on.
+   */
+  globalPoolMasked = envFlag('TFJS_DELTA_CUDA_GLOBAL_POOL_MASKED', false);
+  /**
    * A regular delta conv whose tiled kernel would launch fewer blocks than this runs cuDNN's dense conv of the
    * zero-filled delta instead (small frames: a few 8x16 tiles cannot fill the GPU, cuDNN splits the work finer).
    * TFJS_DELTA_CUDA_DENSE_BELOW_BLOCKS; 0: never; default two blocks per multiprocessor.

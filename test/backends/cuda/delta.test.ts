@@ -357,8 +357,8 @@ describeCuda('cuda delta kernels: tiles, empty masks, lazy zeros', () => {
   });
 
   it('deltaGlobalAvgPool (native, TFJS_DELTA_CUDA_GLOBAL_POOL_MASKED=1): the mean over active pixels of a lazily written delta and their OR', async () => {
-    const saved = process.env.TFJS_DELTA_CUDA_GLOBAL_POOL_MASKED;
-    process.env.TFJS_DELTA_CUDA_GLOBAL_POOL_MASKED = '1';
+    const saved = cudaBackend().globalPoolMasked;
+    cudaBackend().globalPoolMasked = true;
     try {
       for (const zeros of ['lazy', 'eager'] as const) {
         await withZeroWrites(zeros, async () => {
@@ -390,8 +390,7 @@ describeCuda('cuda delta kernels: tiles, empty masks, lazy zeros', () => {
         });
       }
     } finally {
-      if (saved === undefined) delete process.env.TFJS_DELTA_CUDA_GLOBAL_POOL_MASKED;
-      else process.env.TFJS_DELTA_CUDA_GLOBAL_POOL_MASKED = saved;
+      cudaBackend().globalPoolMasked = saved;
     }
   });
 

@@ -15,7 +15,6 @@
 import type {KernelConfig, TensorInfo} from '@tensorflow/tfjs-core';
 
 import {DeltaAdd, DeltaGlobalAvgPool, DeltaPad2D, DeltaPad2DAttrs, DeltaScaleShift} from '../../../ops/kernel_names';
-import {envFlag} from '../../../io/env';
 import {sharedKernelConfigs} from '../../../kernels/composite/register_all_kernels';
 import {maskOf} from '../../../ops/mask';
 import {CudaBackend} from '../backend';
@@ -135,9 +134,7 @@ function deltaPad2D(backend: CudaBackend, {x}: Inputs, attrs: DeltaPad2DAttrs): 
 }
 
 function deltaGlobalAvgPool(backend: CudaBackend, {x}: Inputs): TensorInfo | null {
-  // Read at each call: a test sets it mid-process.
-  if (!envFlag('TFJS_DELTA_CUDA_GLOBAL_POOL_MASKED')) return null;
-  if (maskOf(x) == null || !maskOnDevice(backend, x) || backend.isHalf(x)) return null;
+  if (!backend.globalPoolMasked || maskOf(x) == null || !maskOnDevice(backend, x) || backend.isHalf(x)) return null;
   if (x.shape.length !== 4 || sizeOf(x.shape) === 0) return null;
   requireFloat('deltaGlobalAvgPool', x);
   const [n, h, w, c] = x.shape;
