@@ -25,8 +25,8 @@
 #   tiles    the 'cuda' and video suites with a tile list under every tiled delta conv that can take one
 #            (TFJS_DELTA_CUDA_TILE_LIST_WAVES=0; by default only grids of more than two waves take them);
 #   ab       batch 8, 1 and 32 (AB_BATCHES) at 576x768 (AB_SIZES="576x768 1080x1920": each) with the defaults and
-#            with one variable set (AB, named AB_NAME in the results; default TFJS_DELTA_CUDA_PDL=0, pdl0: without
-#            programmatic dependent launch);
+#            with the variables of AB set (VAR=VALUE words, named AB_NAME in the results; default
+#            TFJS_DELTA_CUDA_PDL=0, pdl0: without programmatic dependent launch);
 #   knobs    batch 8 with lazy zeros only above 2^22 / 2^23 elements (TFJS_DELTA_CUDA_LAZY_ZEROS_ABOVE);
 #   fusedconv  the dense FusedConv2D kernel benchmark (benchmarks/ops/fused_conv_cuda.ts: the tiled kernel with the
 #            bias and activation in its store against cuDNN's conv and the bias-activation pass, per layer shape), and
@@ -170,13 +170,13 @@ if want ncu; then
   done
 fi
 if want ab; then
-  ab=${AB:-TFJS_DELTA_CUDA_PDL=0}
+  read -ra ab <<< "${AB:-TFJS_DELTA_CUDA_PDL=0}"
   ab_name=${AB_NAME:-pdl0}
   for size in ${AB_SIZES:-576x768}; do
     for batch in ${AB_BATCHES:-8 1 32}; do
       offset=$((batch == 1 ? 0 : batch == 8 ? 37 : 10))
       mobilenet "${size}_batch${batch}" "$size" "$batch" "$offset"
-      mobilenet "${size}_batch${batch}_$ab_name" "$size" "$batch" "$offset" "$ab"
+      mobilenet "${size}_batch${batch}_$ab_name" "$size" "$batch" "$offset" "${ab[@]}"
     done
   done
 fi
