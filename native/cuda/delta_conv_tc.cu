@@ -117,9 +117,8 @@ struct TileItems {
 // The tile list: a warp per tile ORs the tile's input footprint mask (fh x fw, as the kernels stage it); an active
 // tile goes on the list, an inactive one gets its output mask bytes here (and the accumulator's, with acc.scratch):
 // what the kernels' first channel block would write for it. kListLoads bytes a lane are in flight before the early
-// exit's test: a footprint mostly inactive is read in fh * fw / (32 kListLoads) round trips (8: opt-in,
-// TFJS_DELTA_CUDA_TILE_LIST_BATCHED, until measured on a GPU).
-template <int kListLoads>
+// exit's test: a footprint mostly inactive is read in fh * fw / (32 kListLoads) round trips, not one per byte.
+constexpr int kListLoads = 8;
 __global__ void __launch_bounds__(256)
     convTileListKernel(DeltaConvParams p, const uint8_t* __restrict__ mask, int fh, int fw, int tilesW, int tiles,
                        uint8_t* __restrict__ outMask, AccumulateList acc, int* __restrict__ list,
@@ -665,10 +664,8 @@ TiledLaunch<Kernel> tiledLaunch(cudaStream_t s, const DeltaConvParams& p, int ch
   if (items * channelBlocks <= (int64_t)tl.waves * resident) return perTile();
   const int64_t g = resident / channelBlocks > 1 ? resident / channelBlocks : 1;
   TD_CUDA("deltaConvTileList", cudaMemsetAsync(tl.scratch, 0, sizeof(int), s));
-  // Read at each launch: a test sets it mid-process.
-  launchKernel(envFlag("TFJS_DELTA_CUDA_TILE_LIST_BATCHED") ? convTileListKernel<8> : convTileListKernel<1>,
-               gridFor(items, 8), 256, 0, s, p, mask, fh, fw, (p.ow + kTW - 1) / kTW, (int)tiles, outMask, acc,
-               tl.scratch + 1, tl.scratch);
+  launchKernel(convTileListKernel, gridFor(items, 8), 256, 0, s, p, mask, fh, fw, (p.ow + kTW - 1) / kTW, (int)tiles,
+               outMask, acc, tl.scratch + 1, tl.scratch);
   TD_LAUNCHED("deltaConvTileList");
   return TiledLaunch<Kernel>{overList, dim3((unsigned)(g < items ? g : items), (unsigned)channelBlocks, 1),
                              TileItems{tl.scratch + 1, tl.scratch}, true};

@@ -5,10 +5,9 @@
  * in float32 and TF32, in any order), with the lists forced on every grid (tileListWaves 0) and each case checking
  * that a list ran: both kernels and the strict-fp32 variant, 1x1 and 3x3 windows, strides, a dilation, 'valid' and
  * 'same' pads, part-empty channel blocks and edge tiles, batch > 1, more listed tiles than the grid has blocks (a block
- * then takes several in turn), densities from nothing and one pixel to dense, each with the list pass's loads one at a
- * time and batched; the accumulator's list written by a listed conv; eager zeros and small grids at the default
- * threshold run without a list; and a delta model's compiled stream (CUDA graphs) is the same, bit for bit, with the
- * lists on and off.
+ * then takes several in turn), densities from nothing and one pixel to dense; the accumulator's list written by a
+ * listed conv; eager zeros and small grids at the default threshold run without a list; and a delta model's compiled
+ * stream (CUDA graphs) is the same, bit for bit, with the lists on and off.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
@@ -59,18 +58,6 @@ async function withTiles<T>(waves: number, tf32: boolean, f: () => Promise<T>): 
   }
 }
 
-/** Runs `f` with the list pass's loads batched (TFJS_DELTA_CUDA_TILE_LIST_BATCHED: 8 in flight a lane) or not. */
-async function withBatchedLoads<T>(batched: boolean, f: () => Promise<T>): Promise<T> {
-  const saved = process.env.TFJS_DELTA_CUDA_TILE_LIST_BATCHED;
-  process.env.TFJS_DELTA_CUDA_TILE_LIST_BATCHED = batched ? '1' : '0';
-  try {
-    return await f();
-  } finally {
-    if (saved === undefined) delete process.env.TFJS_DELTA_CUDA_TILE_LIST_BATCHED;
-    else process.env.TFJS_DELTA_CUDA_TILE_LIST_BATCHED = saved;
-  }
-}
-
 /** Which conv kernel ran since `before`. */
 function ranKernel(before: typeof deltaConvStats): Kernel {
   if (deltaConvStats.mma > before.mma) return 'mma';
@@ -101,33 +88,24 @@ describeCuda('cuda tile lists: bit-exact parity with the cpu reference', () => {
     {x: [1, 31, 47, 16], k: 3, s: 1, d: 1, pad: 'same', co: 32, density: 1e-9, kernel: 'mma'}, // one pixel
     {x: [2, 16, 32, 16], k: 1, s: 1, d: 1, pad: 'same', co: 64, density: 1, kernel: 'mma'}, // every tile
   ];
-  for (const [c, batched] of cases.flatMap((c) => [false, true].map((b) => [c, b] as const))) {
+  for (const c of cases) {
     const tf32 = c.tf32 ?? true;
     const name =
       `deltaConv2d x[${c.x}] k${c.k} s${c.s} d${c.d} ${JSON.stringify(c.pad)} -> ${c.co} density ${c.density}` +
-      `${tf32 ? '' : ' strict fp32'} (${c.kernel}${batched ? ', the list pass with batched loads' : ''})`;
+      `${tf32 ? '' : ' strict fp32'} (${c.kernel})`;
     it(name, async () => {
       const before = {...deltaConvStats};
       const listed = await withTiles(0, tf32, () =>
-        withBatchedLoads(batched, () =>
-          tileListed(() =>
-            expectParity(
-              name,
-              [exactValues(c.x, 8), flags(c.x.slice(0, 3), c.density), exactValues([c.k, c.k, c.x[3], c.co], 16)],
-              (x, m, f) =>
-                withFlags(
-                  deltaConv2d(
-                    withMask(x, tf.greater(m, 0.5)) as tf.Tensor4D,
-                    f as tf.Tensor4D,
-                    c.s,
-                    c.pad,
-                    'NHWC',
-                    c.d,
-                  ),
-                ),
-              0,
-              0,
-            ),
+        tileListed(() =>
+          expectParity(
+            name,
+            [exactValues(c.x, 8), flags(c.x.slice(0, 3), c.density), exactValues([c.k, c.k, c.x[3], c.co], 16)],
+            (x, m, f) =>
+              withFlags(
+                deltaConv2d(withMask(x, tf.greater(m, 0.5)) as tf.Tensor4D, f as tf.Tensor4D, c.s, c.pad, 'NHWC', c.d),
+              ),
+            0,
+            0,
           ),
         ),
       );
