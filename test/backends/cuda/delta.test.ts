@@ -13,6 +13,7 @@ import {deltaConvStats} from '../../../src/backends/cuda/kernels/delta';
 import {
   conv3dGated,
   deltaAdd,
+  deltaAvgPool,
   deltaConv2d,
   deltaGlobalAvgPool,
   deltaPad2d,
@@ -356,7 +357,7 @@ describeCuda('cuda delta kernels: tiles, empty masks, lazy zeros', () => {
     }
   });
 
-  it('deltaGlobalAvgPool (native, TFJS_DELTA_CUDA_GLOBAL_POOL_MASKED=1): the mean over active pixels of a lazily written delta and their OR', async () => {
+  it('deltaGlobalAvgPool and a whole-map deltaAvgPool (native, CudaBackend.globalPoolMasked): the mean over active pixels of a lazily written delta and their OR', async () => {
     const saved = cudaBackend().globalPoolMasked;
     cudaBackend().globalPoolMasked = true;
     try {
@@ -369,23 +370,29 @@ describeCuda('cuda delta kernels: tiles, empty masks, lazy zeros', () => {
             [[1, 40, 37, 20], 1], // every pixel of the frame (the pad's border stays inactive)
           ] as Array<[number[], number]>) {
             // Padded first: in lazy mode the pad leaves its border and every inactive pixel unwritten.
-            const pool = (x: tf.Tensor, m: tf.Tensor) =>
-              deltaGlobalAvgPool(
-                deltaPad2d(delta(x, m), [
-                  [0, 1],
-                  [1, 0],
-                ]),
-              );
-            const ctx = `deltaGlobalAvgPool [${shape}] density ${density}, ${zeros} zeros`;
-            const inputs = [rand(shape), flags(shape.slice(0, 3), density)];
-            await expectParity(ctx, inputs, (x, m) => withFlags(pool(x, m)), FP32.rtol, FP32.atol);
-            // The native kernel ran, not the composite (a mean, a zero fill, the mask's OR).
-            await tf.setBackend('cuda');
-            const [x, m] = inputs.map((i) => tf.tensor(i.values, i.shape));
-            const profile = await tf.profile(() => tf.tidy(() => pool(x, m)));
-            tf.dispose([x, m, profile.result as tf.Tensor]);
-            expect(profile.kernelNames, ctx).to.include('DeltaGlobalAvgPool');
-            expect(profile.kernelNames, ctx).to.not.include('Mean');
+            const padded = (x: tf.Tensor, m: tf.Tensor) =>
+              deltaPad2d(delta(x, m), [
+                [0, 1],
+                [1, 0],
+              ]);
+            const window: [number, number] = [shape[1] + 1, shape[2] + 1];
+            for (const [name, kernel, composite, pool] of [
+              ['deltaGlobalAvgPool', 'DeltaGlobalAvgPool', 'Mean', (x: tf.Tensor4D) => deltaGlobalAvgPool(x)],
+              // A Keras head's average pool resized to the frame; its stride does not matter with one window.
+              ['deltaAvgPool', 'DeltaAvgPool', 'AvgPool', (x: tf.Tensor4D) => deltaAvgPool(x, window, [2, 3], 'valid')],
+            ] as Array<[string, string, string, (x: tf.Tensor4D) => tf.Tensor]>) {
+              const run = (x: tf.Tensor, m: tf.Tensor) => pool(padded(x, m));
+              const ctx = `${name} [${shape}] density ${density}, ${zeros} zeros`;
+              const inputs = [rand(shape), flags(shape.slice(0, 3), density)];
+              await expectParity(ctx, inputs, (x, m) => withFlags(run(x, m)), FP32.rtol, FP32.atol);
+              // The native kernel ran, not the composite (a zero fill, the pool, the mask's OR).
+              await tf.setBackend('cuda');
+              const [x, m] = inputs.map((i) => tf.tensor(i.values, i.shape));
+              const profile = await tf.profile(() => tf.tidy(() => run(x, m)));
+              tf.dispose([x, m, profile.result as tf.Tensor]);
+              expect(profile.kernelNames, ctx).to.include(kernel);
+              expect(profile.kernelNames, ctx).to.not.include(composite);
+            }
           }
         });
       }

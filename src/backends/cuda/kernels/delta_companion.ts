@@ -8,13 +8,21 @@
  *     lazily, like the other delta kernels' outputs);
  *   - DeltaAdd (residual connections): one launch instead of two zero-filling passes, an add and a mask OR;
  *   - DeltaPad2D (the explicit padding before strided convs and pools): one launch instead of seven;
- *   - DeltaGlobalAvgPool with TFJS_DELTA_CUDA_GLOBAL_POOL_MASKED=1 (opt-in until measured on a GPU): one launch
- *     instead of a zero-filling pass, the mean, and three launches for the mask's OR.
+ *   - DeltaGlobalAvgPool, and DeltaAvgPool whose one window is the whole map (CudaBackend.globalPoolMasked): one
+ *     launch instead of a zero-filling pass, the pool, and three launches for the mask's OR.
  * Anything else (an offset, a mask held by another backend, half storage) goes to the shared kernel.
  */
 import type {KernelConfig, TensorInfo} from '@tensorflow/tfjs-core';
 
-import {DeltaAdd, DeltaGlobalAvgPool, DeltaPad2D, DeltaPad2DAttrs, DeltaScaleShift} from '../../../ops/kernel_names';
+import {
+  DeltaAdd,
+  DeltaAvgPool,
+  DeltaAvgPoolAttrs,
+  DeltaGlobalAvgPool,
+  DeltaPad2D,
+  DeltaPad2DAttrs,
+  DeltaScaleShift,
+} from '../../../ops/kernel_names';
 import {sharedKernelConfigs} from '../../../kernels/composite/register_all_kernels';
 import {maskOf} from '../../../ops/mask';
 import {CudaBackend} from '../backend';
@@ -133,15 +141,19 @@ function deltaPad2D(backend: CudaBackend, {x}: Inputs, attrs: DeltaPad2DAttrs): 
   });
 }
 
-function deltaGlobalAvgPool(backend: CudaBackend, {x}: Inputs): TensorInfo | null {
+/**
+ * The masked global pool: y [n, c] (or [n, 1, 1, c]: the same bytes) the mean over every pixel of x's active ones, its
+ * mask [n] (or [n, 1, 1]) their OR. Null where the shared kernel must run.
+ */
+function maskedGlobalPool(backend: CudaBackend, op: string, x: TensorInfo, outShape: number[]): TensorInfo | null {
   if (!backend.globalPoolMasked || maskOf(x) == null || !maskOnDevice(backend, x) || backend.isHalf(x)) return null;
   if (x.shape.length !== 4 || sizeOf(x.shape) === 0) return null;
-  requireFloat('deltaGlobalAvgPool', x);
+  requireFloat(op, x);
   const [n, h, w, c] = x.shape;
   const m = inputMask(backend, x);
-  const y = backend.makeOutput([n, c], 'float32');
+  const y = backend.makeOutput(outShape, 'float32');
   return backend.filling(y, () => {
-    const outMask = backend.makeOutput([n], 'bool');
+    const outMask = backend.makeOutput(outShape.slice(0, -1), 'bool');
     backend.filling(outMask, () =>
       backend.n.deltaGlobalAvgPool({
         n,
@@ -158,11 +170,25 @@ function deltaGlobalAvgPool(backend: CudaBackend, {x}: Inputs): TensorInfo | nul
   });
 }
 
+function deltaGlobalAvgPool(backend: CudaBackend, {x}: Inputs): TensorInfo | null {
+  return maskedGlobalPool(backend, 'deltaGlobalAvgPool', x, [x.shape[0], x.shape[x.shape.length - 1]]);
+}
+
+/** An average pool whose one 'valid' window is the whole map (a Keras head's pool resized to the frame). */
+function deltaAvgPool(backend: CudaBackend, {x}: Inputs, attrs: DeltaAvgPoolAttrs): TensorInfo | null {
+  if (x.shape.length !== 4) return null;
+  const [n, h, w, c] = x.shape;
+  const [fh, fw] = attrs.filterSize;
+  if (attrs.pad !== 'valid' || fh !== h || fw !== w) return null;
+  return maskedGlobalPool(backend, 'deltaAvgPool', x, [n, 1, 1, c]);
+}
+
 const NATIVE: {[kernelName: string]: (backend: CudaBackend, inputs: Inputs, attrs: never) => TensorInfo | null} = {
   [DeltaScaleShift]: deltaScaleShift,
   [DeltaAdd]: deltaAdd,
   [DeltaPad2D]: deltaPad2D,
   [DeltaGlobalAvgPool]: deltaGlobalAvgPool,
+  [DeltaAvgPool]: deltaAvgPool,
 };
 
 export function registerDeltaCompanionKernels(): void {
