@@ -27,6 +27,10 @@ int64_t envInt(const char* name, int64_t whenUnset, int64_t min, int64_t max);
 // The device's multiprocessors.
 int multiProcessors();
 
+// The stream's list counters (pixel_list.cuh, publishListCount) where TFJS_DELTA_CUDA_LIST_COUNTERS=1 (opt-in until
+// measured on a GPU; read at each launch, as tests set it mid-process), else null: a memset zeroes each list's count.
+int* listCounters();
+
 // Whether kernel launches carry programmatic dependent launch (launch.cuh): TFJS_DELTA_CUDA_PDL (default on) on a
 // device of compute capability 9.0 or later.
 bool dependentLaunches();

@@ -44,6 +44,8 @@ int64_t envInt(const char* name, int64_t whenUnset, int64_t min, int64_t max) {
 
 int multiProcessors() { return ctx().props.multiProcessorCount; }
 
+int* listCounters() { return envFlag("TFJS_DELTA_CUDA_LIST_COUNTERS") ? ctx().listCounters : nullptr; }
+
 bool dependentLaunches() {
   static const bool on = envFlag("TFJS_DELTA_CUDA_PDL", true) && ctx().props.major >= 9;
   return on;
@@ -230,6 +232,8 @@ Context& initContext(int device) {
   TD_CUDNN("init", cudnnSetStream(c->cudnn, c->stream));
   TD_CUBLAS("init", cublasCreate(&c->cublas));
   TD_CUBLAS("init", cublasSetStream(c->cublas, c->stream));
+  TD_CUDA("init", cudaMalloc(&c->listCounters, 2 * sizeof(int)));
+  TD_CUDA("init", cudaMemset(c->listCounters, 0, 2 * sizeof(int)));
   g_ctx = std::move(c);
   return *g_ctx;
 }
@@ -241,6 +245,7 @@ void destroyContext() {
   g_ctx->allocator.emptyCache();
   cublasDestroy(g_ctx->cublas);
   cudnnDestroy(g_ctx->cudnn);
+  cudaFree(g_ctx->listCounters);
   cudaStreamDestroy(g_ctx->stream);
   g_ctx.reset();
 }

@@ -90,6 +90,7 @@ struct Context {
   Allocator allocator;
   void* workspace = nullptr;
   size_t workspaceBytes = 0;
+  int* listCounters = nullptr;           // two ints, zero between list producers on the stream (pixel_list.cuh)
   bool workspaceInPlan = false;          // the current workspace was captured into a plan
   std::vector<void*> retiredWorkspaces;  // outgrown, but still replayed by plans
   void* ensureWorkspace(size_t bytes);   // grows the shared workspace (stream-ordered reuse)

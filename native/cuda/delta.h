@@ -120,6 +120,7 @@ enum DeltaConvKernel { DC_RAN_CUDA_CORES = 0, DC_RAN_WMMA = 1, DC_RAN_MMA = 2, D
 struct AccumulateList {
   int* scratch;
   uint8_t* outMask;
+  int* counters = nullptr;  // set by the tiled launch where its kernel publishes the count (publishListCount)
 };
 struct TileList {
   int* scratch;

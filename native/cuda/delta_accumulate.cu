@@ -210,8 +210,9 @@ __global__ void __launch_bounds__(kMaxGroupThreads)
 // sparseAccumulate's pixel list: a lane per pixel; an inactive pixel's output mask byte is written here.
 __global__ void __launch_bounds__(kListThreads)
     accumulateListKernel(const uint8_t* __restrict__ mask, int pixels, int* __restrict__ list, int* __restrict__ count,
-                         uint8_t* __restrict__ outMask) {
+                         uint8_t* __restrict__ outMask, int* counters) {
   dependentLaunchPrologue();
+  int* const tally = counters != nullptr ? counters : count;
   // The loop bound is uniform per warp (appendPixel's ballot); 64-bit steps, as a grid's stride can pass 2^31.
   for (int64_t base = (int64_t)blockIdx.x * kListThreads + (threadIdx.x & ~31); base < pixels;
        base += (int64_t)gridDim.x * kListThreads) {
@@ -219,8 +220,9 @@ __global__ void __launch_bounds__(kListThreads)
     const int p = i < pixels ? (int)i : 0;
     const bool active = i < pixels && mask[p] != 0;
     if (i < pixels && !active) outMask[p] = 0;
-    appendPixel(active, p, 0, list, nullptr, count);
+    appendPixel(active, p, 0, list, nullptr, tally);
   }
+  publishListCount(counters, count, gridDim.x);
 }
 
 // deltaSparsify's write for one pixel, channels c0, c0 + step, ... below `channels` (o: its first element): a sent
@@ -450,10 +452,11 @@ void withLaneGroup(int channels, Launch&& launch) {
 
 void launchAccumulateList(cudaStream_t s, const uint8_t* mask, int64_t pixels, int* scratch, uint8_t* outMask) {
   if (pixels >= kIndex32Limit) failArg("sparseAccumulate", "a pixel list needs fewer than 2^31 pixels");
-  TD_CUDA("sparseAccumulate", cudaMemsetAsync(scratch, 0, sizeof(int), s));
+  int* const counters = pixels > 0 ? listCounters() : nullptr;
+  if (counters == nullptr) TD_CUDA("sparseAccumulate", cudaMemsetAsync(scratch, 0, sizeof(int), s));
   if (pixels == 0) return;
-  launchKernel(accumulateListKernel, gridFor(pixels, kListThreads), kListThreads, 0, s, mask, (int)pixels, scratch + 1,
-               scratch, outMask);
+  launchKernel(accumulateListKernel, producerGrid(pixels, kListThreads, counters != nullptr), kListThreads, 0, s, mask,
+               (int)pixels, scratch + 1, scratch, outMask, counters);
   TD_LAUNCHED("sparseAccumulate");
 }
 

@@ -126,8 +126,7 @@ int launchDeltaConv(cudaStream_t s, const DeltaConvParams& p, const float* x, co
     failArg("deltaConv", "an accumulator's list needs fewer than 2^31 output pixels");
   if (p.n == 0 || p.oh == 0 || p.ow == 0) return DC_RAN_CUDA_CORES;
   if (p.mode == DC_REGULAR && (ep.bias == nullptr || mask == nullptr)) {
-    // The tiled kernels append to the list: its count starts at zero (the fallback's list pass zeroes it again).
-    if (acc.scratch != nullptr) TD_CUDA("deltaConv", cudaMemsetAsync(acc.scratch, 0, sizeof(int), s));
+    // The tiled launch starts the list's count (tiledLaunch); the fallback's list pass starts its own.
     // A dense input's epilogue reaches every output, those of tiles without an in-image input too.
     const int ran = launchDeltaConvTC(s, p, x, mask, w, ep, packed, y, outMask, writeZeros || hasEpilogue(ep),
                                       allowTF32, mmaPartial, acc, tileList);

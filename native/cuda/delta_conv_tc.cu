@@ -102,7 +102,7 @@ __device__ __forceinline__ void tileOutputFlags(const DeltaConvParams& p, const 
     if (blockIdx.y == 0 && acc.scratch != nullptr) {
       const int q = inside ? (b * p.oh + oy) * p.ow + ox : 0;  // < 2^31 (checked by launchDeltaConv)
       if (inside && !a) acc.outMask[q] = 0;
-      appendPixel(inside && a, q, 0, acc.scratch + 1, nullptr, acc.scratch);
+      appendPixel(inside && a, q, 0, acc.scratch + 1, nullptr, acc.counters != nullptr ? acc.counters : acc.scratch);
     }
   }
 }
@@ -122,8 +122,9 @@ constexpr int kListLoads = 8;
 __global__ void __launch_bounds__(256)
     convTileListKernel(DeltaConvParams p, const uint8_t* __restrict__ mask, int fh, int fw, int tilesW, int tiles,
                        uint8_t* __restrict__ outMask, AccumulateList acc, int* __restrict__ list,
-                       int* __restrict__ count) {
+                       int* __restrict__ count, int* counters) {
   dependentLaunchPrologue();
+  int* const tally = counters != nullptr ? counters : count;
   const int lane = threadIdx.x % 32, warps = blockDim.x / 32;
   const int total = p.n * tiles;  // < 2^31 (checked by the launcher)
   for (int item = blockIdx.x * warps + threadIdx.x / 32; item < total; item += gridDim.x * warps) {
@@ -142,7 +143,7 @@ __global__ void __launch_bounds__(256)
       for (int u = 0; u < kListLoads; ++u) any = any || v[u] != 0;
     }
     if (__any_sync(kFullWarp, any)) {
-      if (lane == 0) list[atomicAdd(count, 1)] = item;
+      if (lane == 0) list[atomicAdd(tally, 1)] = item;
       continue;
     }
     for (int t = lane; t < kTH * kTW; t += 32) {
@@ -153,6 +154,7 @@ __global__ void __launch_bounds__(256)
       if (acc.scratch != nullptr) acc.outMask[q] = 0;
     }
   }
+  publishListCount(counters, count, gridDim.x);
 }
 
 // Runs runTile(tile, image) for this block's tiles: its own (blockIdx.x, blockIdx.z), or with kListed the listed
@@ -337,6 +339,8 @@ __global__ void __launch_bounds__(kThreads, kMinBlocks)
     }
   };
   forEachTile<kListed>(work, tiles, runTile);
+  // The first channel block's blocks append the accumulator's pixels.
+  if (blockIdx.y == 0) publishListCount(accList.counters, accList.scratch, gridDim.x * gridDim.z);
 }
 
 // ---- The mma.sync kernel (TF32 tensor cores, c % 4 == 0, co % 32 == 0; co % 4 == 0 with mmaPartial) ----
@@ -601,6 +605,8 @@ __global__ void __launch_bounds__(kMThreads, mmaMinBlocks<KH_, KW_, CK>())
     }
   };
   forEachTile<kListed>(work, tiles, runTile);
+  // The first channel block's blocks append the accumulator's pixels.
+  if (blockIdx.y == 0) publishListCount(accList.counters, accList.scratch, gridDim.x * gridDim.z);
 }
 
 // The packed TF32 filter of the mma kernel: [co / 32][ceil(c / 16)][tap][k8 half][n8 fragment][lane][2], i.e. per
@@ -637,24 +643,40 @@ int64_t outputTiles(const DeltaConvParams& p) { return (int64_t)((p.oh + kTH - 1
 // How a tiled kernel launches: pick(std::true_type) / pick(std::false_type) give its instance over a tile list / over
 // every tile. Over a list where there is a mask, lazy zeros and a list to write, and the grid over every tile exceeds
 // tl.waves times the blocks the GPU holds at once (the listed instance's occupancy at `threads` and `smem`): the list
-// pass runs first (listing the active tiles of the footprint fh x fw into tl.scratch, its count zeroed first, and
-// writing the output masks of the others), and the grid is as many blocks as the GPU holds, split over the channel
-// blocks. Otherwise a block per tile, channel block and image.
+// pass runs first (listing the active tiles of the footprint fh x fw into tl.scratch, its count started, and writing
+// the output masks of the others), and the grid is as many blocks as the GPU holds, split over the channel blocks.
+// Otherwise a block per tile, channel block and image. The accumulator's list (acc.scratch), which the kernel's first
+// channel block appends to, has its count zeroed here, or published by the kernel itself (acc.counters) where the
+// stream's list counters are on and at most kCounterBlocks blocks append.
 template <typename Kernel>
 struct TiledLaunch {
   Kernel kernel;
   dim3 grid;
   TileItems work;
   bool listed;
+  AccumulateList acc;
 };
+constexpr int64_t kCounterBlocks = 1 << 14;
 template <typename Kernel, typename Pick>
 TiledLaunch<Kernel> tiledLaunch(cudaStream_t s, const DeltaConvParams& p, int channelBlocks, int threads, size_t smem,
                                 int fh, int fw, const uint8_t* mask, bool writeZeros, uint8_t* outMask,
                                 const AccumulateList& acc, const TileList& tl, const Pick& pick) {
   const int64_t tiles = outputTiles(p), items = tiles * p.n;
+  int* const counters = listCounters();
+  const auto withList = [&](TiledLaunch<Kernel> l) {
+    l.acc = acc;
+    l.acc.counters = nullptr;
+    if (acc.scratch == nullptr) return l;
+    if (counters != nullptr && (int64_t)l.grid.x * l.grid.z <= kCounterBlocks)
+      l.acc.counters = counters;
+    else
+      TD_CUDA("deltaConv", cudaMemsetAsync(acc.scratch, 0, sizeof(int), s));
+    return l;
+  };
   const auto perTile = [&] {
-    return TiledLaunch<Kernel>{pick(std::false_type{}), dim3((unsigned)tiles, (unsigned)channelBlocks, (unsigned)p.n),
-                               TileItems{nullptr, nullptr}, false};
+    return withList(TiledLaunch<Kernel>{pick(std::false_type{}),
+                                        dim3((unsigned)tiles, (unsigned)channelBlocks, (unsigned)p.n),
+                                        TileItems{nullptr, nullptr}, false, acc});
   };
   if (tl.scratch == nullptr || tl.waves < 0 || mask == nullptr || writeZeros || items >= INT32_MAX) return perTile();
   const Kernel overList = pick(std::true_type{});
@@ -663,12 +685,12 @@ TiledLaunch<Kernel> tiledLaunch(cudaStream_t s, const DeltaConvParams& p, int ch
   const int64_t resident = (int64_t)(perSM > 0 ? perSM : 1) * multiProcessors();
   if (items * channelBlocks <= (int64_t)tl.waves * resident) return perTile();
   const int64_t g = resident / channelBlocks > 1 ? resident / channelBlocks : 1;
-  TD_CUDA("deltaConvTileList", cudaMemsetAsync(tl.scratch, 0, sizeof(int), s));
-  launchKernel(convTileListKernel, gridFor(items, 8), 256, 0, s, p, mask, fh, fw, (p.ow + kTW - 1) / kTW, (int)tiles,
-               outMask, acc, tl.scratch + 1, tl.scratch);
+  if (counters == nullptr) TD_CUDA("deltaConvTileList", cudaMemsetAsync(tl.scratch, 0, sizeof(int), s));
+  launchKernel(convTileListKernel, producerGrid(items, 8, counters != nullptr), 256, 0, s, p, mask, fh, fw,
+               (p.ow + kTW - 1) / kTW, (int)tiles, outMask, acc, tl.scratch + 1, tl.scratch, counters);
   TD_LAUNCHED("deltaConvTileList");
-  return TiledLaunch<Kernel>{overList, dim3((unsigned)(g < items ? g : items), (unsigned)channelBlocks, 1),
-                             TileItems{tl.scratch + 1, tl.scratch}, true};
+  return withList(TiledLaunch<Kernel>{overList, dim3((unsigned)(g < items ? g : items), (unsigned)channelBlocks, 1),
+                                      TileItems{tl.scratch + 1, tl.scratch}, true, acc});
 }
 
 }  // namespace
@@ -804,7 +826,7 @@ int launchMma(cudaStream_t s, const DeltaConvParams& p, const float* x, const ui
       s, p, (p.co + nb - 1) / nb, kMThreads, smem, fh, fw, mask, writeZeros, outMask, acc, tl,
       [&](auto listed) { return mmaPickFor<decltype(listed)::value>(packed != nullptr, nb, pointwise, three, ck); });
   launchKernel(l.kernel, l.grid, kMThreads, smem, s, p, fh, fw, (int)inFloats, (int)stageFloats, (int)headBytes, x,
-               mask, packed ? packed : w, y, outMask, writeZeros, mmaRound(), ep, acc, l.work);
+               mask, packed ? packed : w, y, outMask, writeZeros, mmaRound(), ep, l.acc, l.work);
   TD_LAUNCHED("deltaConvMMA");
   return DC_RAN_MMA | (l.listed ? DC_TILE_LIST : 0);
 }
@@ -849,7 +871,7 @@ int launchDeltaConvTC(cudaStream_t s, const DeltaConvParams& p, const float* x, 
       tiledLaunch<TcKernel>(s, p, (p.co + kNB - 1) / kNB, kThreads, t.smem, t.fh, t.fw, mask, writeZeros, outMask, acc,
                             tl, [&](auto listed) { return pickTc<decltype(listed)::value>(p, t.ck, tf32, two); });
   launchKernel(l.kernel, l.grid, kThreads, t.smem, s, p, t.fh, t.fw, t.ck, t.ckp, (int)t.inFloats, (int)t.wFloats, x,
-               mask, w, y, outMask, writeZeros, ep, acc, l.work);
+               mask, w, y, outMask, writeZeros, ep, l.acc, l.work);
   TD_LAUNCHED("deltaConvTC");
   return DC_RAN_WMMA | (l.listed ? DC_TILE_LIST : 0);
 }

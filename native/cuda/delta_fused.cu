@@ -158,9 +158,11 @@ __global__ void __launch_bounds__(kMaxGroupThreads)
 template <int KH, int KW>
 __global__ void __launch_bounds__(kListThreads)
     depthwiseListKernel(DeltaConvParams p, const uint8_t* __restrict__ mask, int* __restrict__ list,
-                        unsigned* __restrict__ listBits, int* __restrict__ count, uint8_t* __restrict__ outMask) {
+                        unsigned* __restrict__ listBits, int* __restrict__ count, uint8_t* __restrict__ outMask,
+                        int* counters) {
   dependentLaunchPrologue();
   const int pixels = p.n * p.oh * p.ow, taps = KH > 0 ? KH * KW : p.kh * p.kw;
+  int* const tally = counters != nullptr ? counters : count;
   // The loop bound is uniform per warp (appendPixel's ballot); 64-bit steps, as a grid's stride can pass 2^31.
   for (int64_t base = (int64_t)blockIdx.x * kListThreads + (threadIdx.x & ~31); base < pixels;
        base += (int64_t)gridDim.x * kListThreads) {
@@ -177,8 +179,9 @@ __global__ void __launch_bounds__(kListThreads)
       }
       if (bits == 0) outMask[q] = 0;
     }
-    appendPixel(bits != 0, q, bits, list, listBits, count);
+    appendPixel(bits != 0, q, bits, list, listBits, tally);
   }
+  publishListCount(counters, count, gridDim.x);
 }
 
 template <int VEC, int V, typename S>
@@ -223,10 +226,11 @@ bool launchDepthwiseAccumulate(cudaStream_t s, const DeltaConvParams& p, const f
   // A pixel list where an output pixel with no active tap has nothing to do but its mask byte: a mask, lazy zeros.
   if (mask == nullptr || writeZeros) scratch = nullptr;
   if (scratch != nullptr) {
-    TD_CUDA("fusedDeltaDepthwiseConv2d", cudaMemsetAsync(scratch, 0, sizeof(int), s));
+    int* const counters = listCounters();
+    if (counters == nullptr) TD_CUDA("fusedDeltaDepthwiseConv2d", cudaMemsetAsync(scratch, 0, sizeof(int), s));
     const auto list = p.kh == 3 && p.kw == 3 ? depthwiseListKernel<3, 3> : depthwiseListKernel<0, 0>;
-    launchKernel(list, gridFor(pixels, kListThreads), kListThreads, 0, s, p, mask, scratch + 1,
-                 reinterpret_cast<unsigned*>(scratch + 1 + pixels), scratch, outMask);
+    launchKernel(list, producerGrid(pixels, kListThreads, counters != nullptr), kListThreads, 0, s, p, mask,
+                 scratch + 1, reinterpret_cast<unsigned*>(scratch + 1 + pixels), scratch, outMask, counters);
     TD_LAUNCHED("fusedDeltaDepthwiseConv2d");
   }
   // 4-channel loads need 16-byte rows of x: channels % 4 == 0 (tensor buffers themselves are 256-byte aligned).

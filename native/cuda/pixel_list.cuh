@@ -34,6 +34,31 @@ __device__ __forceinline__ void appendPixel(bool active, int pixel, unsigned pay
   }
 }
 
+// A list's count without a memset before its producer (TFJS_DELTA_CUDA_LIST_COUNTERS=1; counters null: the producer
+// appends to *count, zeroed before it). The producer's blocks append to counters[0], which is zero when the grid
+// starts; each of `blocks` blocks calls this once after its last append, and the last to arrive publishes the total
+// to *count and zeroes both counters for the next producer on the stream (kernels on one stream never overlap: a
+// dependent launch waits for its predecessor before any memory access). The consumer reads *count as before. Every
+// thread of the block calls it (a barrier).
+__device__ __forceinline__ void publishListCount(int* counters, int* count, unsigned blocks) {
+  if (counters == nullptr) return;
+  __syncthreads();  // the block's appends have returned (appendPixel uses each atomic's result)
+  if (threadIdx.x == 0) {
+    __threadfence();
+    if (atomicAdd(reinterpret_cast<unsigned*>(counters + 1), 1u) == blocks - 1) {
+      *count = atomicExch(counters, 0);
+      atomicExch(counters + 1, 0);
+    }
+  }
+}
+
+// A producer's grid over `items` with counters: at most the blocks of 256 threads the GPU holds at once (its loop
+// strides over the rest), so that the last-block count stays a few thousand atomics.
+inline int producerGrid(int64_t items, int perBlock, bool counters) {
+  const int need = gridFor(items, perBlock), full = multiProcessors() * 8;
+  return counters && need > full ? full : need;
+}
+
 // The fixed grid of a list's consumer: blocks of `threads` that take `perBlock` pixels each, as many as the pixels
 // need and at most what every multiprocessor holds at once.
 inline int listGrid(int64_t pixels, int perBlock, int threads) {

@@ -1,0 +1,96 @@
+/**
+ * List counts published by their producers on 'cuda' (TFJS_DELTA_CUDA_LIST_COUNTERS=1, native/cuda/pixel_list.cuh
+ * publishListCount): the tile list pass, the accumulator's list written by a tiled conv, the fused depthwise block's
+ * pixel list and the accumulator's own list pass count into the stream's two counters, and each grid's last block
+ * publishes the total and zeroes them, instead of a memset before every list. A count left unpublished or a counter
+ * left unreset shows as wrong pixels in a later layer or frame, so a MobileNetV2-like delta model's compiled stream
+ * (eager frames, then CUDA graph replays) must give the same outputs bit for bit with the counters on and off, with
+ * tile lists on every grid and at the default threshold, and lazy zeros (the lists' condition).
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import * as tfl from '@tensorflow/tfjs-layers';
+import {expect} from 'chai';
+
+import {TILE_LIST_WAVES} from '../../../src/backends/cuda/backend';
+import {deltaConvStats} from '../../../src/backends/cuda/kernels/delta';
+import {
+  compiledStreamOutputs,
+  cudaBackend,
+  describeCuda,
+  sparselyChangingFrames,
+  withZeroWrites,
+} from '../../support/cuda';
+
+/** Runs `f` with TFJS_DELTA_CUDA_LIST_COUNTERS set as asked (read by the addon at each launch). */
+async function withCounters<T>(on: boolean, f: () => Promise<T>): Promise<T> {
+  const saved = process.env.TFJS_DELTA_CUDA_LIST_COUNTERS;
+  process.env.TFJS_DELTA_CUDA_LIST_COUNTERS = on ? '1' : '0';
+  try {
+    return await f();
+  } finally {
+    if (saved === undefined) delete process.env.TFJS_DELTA_CUDA_LIST_COUNTERS;
+    else process.env.TFJS_DELTA_CUDA_LIST_COUNTERS = saved;
+  }
+}
+
+/** Two inverted residual blocks after a strided 3x3 conv, as MobileNetV2 begins. */
+function invertedResiduals(h: number, w: number): tfl.LayersModel {
+  const input = tfl.input({shape: [h, w, 3]});
+  const stem = tfl.layers
+    .conv2d({filters: 16, kernelSize: 3, strides: 2, padding: 'same', activation: 'relu6'})
+    .apply(input) as tfl.SymbolicTensor;
+  let y = stem;
+  for (let block = 0; block < 2; block++) {
+    let z = tfl.layers.conv2d({filters: 64, kernelSize: 1, activation: 'relu6'}).apply(y) as tfl.SymbolicTensor;
+    z = tfl.layers
+      .depthwiseConv2d({kernelSize: 3, padding: 'same', activation: 'relu6'})
+      .apply(z) as tfl.SymbolicTensor;
+    z = tfl.layers.conv2d({filters: 16, kernelSize: 1}).apply(z) as tfl.SymbolicTensor;
+    y = tfl.layers.add().apply([y, z]) as tfl.SymbolicTensor;
+  }
+  y = tfl.layers.conv2d({filters: 40, kernelSize: 1, activation: 'relu6'}).apply(y) as tfl.SymbolicTensor;
+  return tfl.model({inputs: input, outputs: y});
+}
+
+describeCuda('cuda list counts published by their producers', () => {
+  for (const waves of [0, TILE_LIST_WAVES]) {
+    it(`a compiled delta stream is the same bit for bit with the list counters on and off (tile lists at ${waves} waves)`, async () => {
+      await tf.setBackend('cuda');
+      const [h, w] = [75, 139];
+      const model = invertedResiduals(h, w);
+      const frames = sparselyChangingFrames([2, h, w, 3], 12, 0.97, {still: 21, moved: 500, change: 600});
+      const b = cudaBackend();
+      const saved = [b.denseBelowBlocks, b.tileListWaves] as const;
+      b.denseBelowBlocks = 0; // the tiled kernels on every grid: they write the accumulator's lists
+      b.tileListWaves = waves;
+      const run = (on: boolean) =>
+        withCounters(on, () =>
+          withZeroWrites('lazy', async () => {
+            const before = deltaConvStats.tileLists;
+            const outs = compiledStreamOutputs(model, frames, {threshold: 0.02, inputThreshold: 0.05});
+            return {outs, listed: deltaConvStats.tileLists - before};
+          }),
+        );
+      try {
+        const on = await run(true);
+        const off = await run(false);
+        if (waves === 0) expect(on.listed, 'convs over a tile list').to.be.greaterThan(0);
+        expect(on.outs.length).to.equal(frames.length);
+        on.outs.forEach((v, i) => {
+          expect(
+            v.some((x) => x !== 0),
+            `frame ${i} has non-zero outputs`,
+          ).to.equal(true);
+          v.forEach((x, j) => {
+            if (!Object.is(x, off.outs[i][j]))
+              expect.fail(`frame ${i} element ${j}: ${x} with the list counters, ${off.outs[i][j]} without`);
+          });
+        });
+      } finally {
+        [b.denseBelowBlocks, b.tileListWaves] = saved;
+        tf.dispose(frames);
+        model.dispose();
+      }
+    });
+  }
+});
