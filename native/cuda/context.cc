@@ -233,7 +233,8 @@ Context& initContext(int device) {
   TD_CUBLAS("init", cublasCreate(&c->cublas));
   TD_CUBLAS("init", cublasSetStream(c->cublas, c->stream));
   TD_CUDA("init", cudaMalloc(&c->listCounters, 2 * sizeof(int)));
-  TD_CUDA("init", cudaMemset(c->listCounters, 0, 2 * sizeof(int)));
+  // On the context's stream: a non-blocking stream does not wait for the legacy default stream's memset.
+  TD_CUDA("init", cudaMemsetAsync(c->listCounters, 0, 2 * sizeof(int), c->stream));
   g_ctx = std::move(c);
   return *g_ctx;
 }

@@ -685,12 +685,15 @@ TiledLaunch<Kernel> tiledLaunch(cudaStream_t s, const DeltaConvParams& p, int ch
   const int64_t resident = (int64_t)(perSM > 0 ? perSM : 1) * multiProcessors();
   if (items * channelBlocks <= (int64_t)tl.waves * resident) return perTile();
   const int64_t g = resident / channelBlocks > 1 ? resident / channelBlocks : 1;
+  // The memsets before the list pass, so that the pass and the conv follow each other (their launches overlap).
+  const auto listed =
+      withList(TiledLaunch<Kernel>{overList, dim3((unsigned)(g < items ? g : items), (unsigned)channelBlocks, 1),
+                                   TileItems{tl.scratch + 1, tl.scratch}, true, acc});
   if (counters == nullptr) TD_CUDA("deltaConvTileList", cudaMemsetAsync(tl.scratch, 0, sizeof(int), s));
   launchKernel(convTileListKernel, producerGrid(items, 8, counters != nullptr), 256, 0, s, p, mask, fh, fw,
                (p.ow + kTW - 1) / kTW, (int)tiles, outMask, acc, tl.scratch + 1, tl.scratch, counters);
   TD_LAUNCHED("deltaConvTileList");
-  return withList(TiledLaunch<Kernel>{overList, dim3((unsigned)(g < items ? g : items), (unsigned)channelBlocks, 1),
-                                      TileItems{tl.scratch + 1, tl.scratch}, true, acc});
+  return listed;
 }
 
 }  // namespace

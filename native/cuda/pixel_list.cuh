@@ -46,6 +46,7 @@ __device__ __forceinline__ void publishListCount(int* counters, int* count, unsi
   if (threadIdx.x == 0) {
     __threadfence();
     if (atomicAdd(reinterpret_cast<unsigned*>(counters + 1), 1u) == blocks - 1) {
+      __threadfence();  // acquire: every block's appends before the total is read
       *count = atomicExch(counters, 0);
       atomicExch(counters + 1, 0);
     }

@@ -5,7 +5,8 @@
  * publishes the total and zeroes them, instead of a memset before every list. A count left unpublished or a counter
  * left unreset shows as wrong pixels in a later layer or frame, so a MobileNetV2-like delta model's compiled stream
  * (eager frames, then CUDA graph replays) must give the same outputs bit for bit with the counters on and off, with
- * tile lists on every grid and at the default threshold, and lazy zeros (the lists' condition).
+ * tile lists on every grid and at the default threshold, and lazy zeros (the lists' condition); with them its graph
+ * has fewer nodes (no memset nodes), which shows that they were used.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
@@ -13,13 +14,9 @@ import {expect} from 'chai';
 
 import {TILE_LIST_WAVES} from '../../../src/backends/cuda/backend';
 import {deltaConvStats} from '../../../src/backends/cuda/kernels/delta';
-import {
-  compiledStreamOutputs,
-  cudaBackend,
-  describeCuda,
-  sparselyChangingFrames,
-  withZeroWrites,
-} from '../../support/cuda';
+import {compileStream} from '../../../src/stream/compile_stream';
+import {toDelta} from '../../../src/delta/to_delta';
+import {cudaBackend, describeCuda, sparselyChangingFrames, withZeroWrites} from '../../support/cuda';
 
 /** Runs `f` with TFJS_DELTA_CUDA_LIST_COUNTERS set as asked (read by the addon at each launch). */
 async function withCounters<T>(on: boolean, f: () => Promise<T>): Promise<T> {
@@ -63,18 +60,32 @@ describeCuda('cuda list counts published by their producers', () => {
       const saved = [b.denseBelowBlocks, b.tileListWaves] as const;
       b.denseBelowBlocks = 0; // the tiled kernels on every grid: they write the accumulator's lists
       b.tileListWaves = waves;
+      // The stream's outputs and its graph's node count (each memset of a count is a node).
       const run = (on: boolean) =>
         withCounters(on, () =>
           withZeroWrites('lazy', async () => {
             const before = deltaConvStats.tileLists;
-            const outs = compiledStreamOutputs(model, frames, {threshold: 0.02, inputThreshold: 0.05});
-            return {outs, listed: deltaConvStats.tileLists - before};
+            const delta = toDelta(model, {threshold: 0.02, inputThreshold: 0.05});
+            const stream = compileStream(delta);
+            try {
+              const outs = frames.map((f) => {
+                const o = stream.step(f) as tf.Tensor;
+                const v = (o.dataSync() as Float32Array).slice();
+                o.dispose();
+                return v;
+              });
+              return {outs, nodes: stream.info.graphNodes, listed: deltaConvStats.tileLists - before};
+            } finally {
+              stream.dispose();
+              delta.dispose();
+            }
           }),
         );
       try {
         const on = await run(true);
         const off = await run(false);
         if (waves === 0) expect(on.listed, 'convs over a tile list').to.be.greaterThan(0);
+        expect(on.nodes, `graph nodes with the counters ${on.nodes}, without ${off.nodes}`).to.be.lessThan(off.nodes);
         expect(on.outs.length).to.equal(frames.length);
         on.outs.forEach((v, i) => {
           expect(
