@@ -27,8 +27,9 @@ int64_t envInt(const char* name, int64_t whenUnset, int64_t min, int64_t max);
 // The device's multiprocessors.
 int multiProcessors();
 
-// The stream's list counters (pixel_list.cuh, publishListCount) where TFJS_DELTA_CUDA_LIST_COUNTERS=1 (opt-in until
-// measured on a GPU; read at each launch, as tests set it mid-process), else null: a memset zeroes each list's count.
+// The stream's list counters (pixel_list.cuh, publishListCount) where the context uses them
+// (TFJS_DELTA_CUDA_LIST_COUNTERS=1 at init, or setOptions({listCounters}); opt-in until measured on a GPU), else null:
+// a memset zeroes each list's count.
 int* listCounters();
 
 // Whether kernel launches carry programmatic dependent launch (launch.cuh): TFJS_DELTA_CUDA_PDL (default on) on a

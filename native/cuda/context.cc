@@ -44,7 +44,10 @@ int64_t envInt(const char* name, int64_t whenUnset, int64_t min, int64_t max) {
 
 int multiProcessors() { return ctx().props.multiProcessorCount; }
 
-int* listCounters() { return envFlag("TFJS_DELTA_CUDA_LIST_COUNTERS") ? ctx().listCounters : nullptr; }
+int* listCounters() {
+  Context& c = ctx();
+  return c.useListCounters ? c.listCounters : nullptr;
+}
 
 bool dependentLaunches() {
   static const bool on = envFlag("TFJS_DELTA_CUDA_PDL", true) && ctx().props.major >= 9;
@@ -235,6 +238,7 @@ Context& initContext(int device) {
   TD_CUDA("init", cudaMalloc(&c->listCounters, 2 * sizeof(int)));
   // On the context's stream: a non-blocking stream does not wait for the legacy default stream's memset.
   TD_CUDA("init", cudaMemsetAsync(c->listCounters, 0, 2 * sizeof(int), c->stream));
+  c->useListCounters = envFlag("TFJS_DELTA_CUDA_LIST_COUNTERS");
   g_ctx = std::move(c);
   return *g_ctx;
 }

@@ -664,13 +664,10 @@ TiledLaunch<Kernel> tiledLaunch(cudaStream_t s, const DeltaConvParams& p, int ch
   const int64_t tiles = outputTiles(p), items = tiles * p.n;
   int* const counters = listCounters();
   const auto withList = [&](TiledLaunch<Kernel> l) {
-    l.acc = acc;
-    l.acc.counters = nullptr;
-    if (acc.scratch == nullptr) return l;
-    if (counters != nullptr && (int64_t)l.grid.x * l.grid.z <= kCounterBlocks)
-      l.acc.counters = counters;
-    else
-      TD_CUDA("deltaConv", cudaMemsetAsync(acc.scratch, 0, sizeof(int), s));
+    const bool publish =
+        acc.scratch != nullptr && counters != nullptr && (int64_t)l.grid.x * l.grid.z <= kCounterBlocks;
+    l.acc.counters = publish ? counters : nullptr;
+    if (acc.scratch != nullptr && !publish) TD_CUDA("deltaConv", cudaMemsetAsync(acc.scratch, 0, sizeof(int), s));
     return l;
   };
   const auto perTile = [&] {

@@ -70,6 +70,7 @@ Napi::Value setOptions(const Info& info) {
   c.allowTF32 = f.optFlag("allowTF32", c.allowTF32);
   c.findAlgorithms = f.optFlag("findAlgorithms", c.findAlgorithms);
   c.poison = f.optFlag("poison", c.poison);
+  c.useListCounters = f.optFlag("listCounters", c.useListCounters);
   return f.undefined();
 }
 
@@ -79,6 +80,7 @@ Napi::Value getOptions(const Info& info) {
   o.Set("allowTF32", c.allowTF32);
   o.Set("findAlgorithms", c.findAlgorithms);
   o.Set("poison", c.poison);
+  o.Set("listCounters", c.useListCounters);
   return o;
 }
 

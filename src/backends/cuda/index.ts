@@ -18,7 +18,7 @@ import * as tf from '@tensorflow/tfjs-core';
 
 import {CudaBackend} from './backend';
 import {nativeKernels, registerCudaKernels} from './kernels';
-import {CudaStatus, DeviceInfo, loadCuda, requestedCudaDevice} from './native';
+import {CudaStatus, DeviceInfo, loadCuda, OptionsArgs, requestedCudaDevice} from './native';
 import {envFlag} from '../../io/env';
 
 export {CudaBackend} from './backend';
@@ -84,7 +84,7 @@ export async function useCudaIfAvailable(options: {device?: number} = {}): Promi
  * allowTF32 (default true): TF32 tensor cores in cuDNN / cuBLAS; false = strict fp32. findAlgorithms (default
  * true): benchmark cuDNN algorithms once per shape. poison (tests): fill new buffers with NaN bytes.
  */
-export function setCudaOptions(options: {allowTF32?: boolean; findAlgorithms?: boolean; poison?: boolean}): void {
+export function setCudaOptions(options: OptionsArgs): void {
   const s = initialised();
   if (!s.available || !s.binding) throw new Error(`tfjs-delta 'cuda' backend unavailable: ${s.reason}`);
   s.binding.setOptions(options);

@@ -95,6 +95,8 @@ export interface OptionsArgs {
   allowTF32?: boolean;
   findAlgorithms?: boolean;
   poison?: boolean;
+  /** List counts published by their producers instead of a memset each (TFJS_DELTA_CUDA_LIST_COUNTERS). */
+  listCounters?: boolean;
 }
 export interface UnaryArgs extends MaybeHalf {
   op: number;
@@ -531,7 +533,7 @@ export interface DeltaPadArgs {
   outMask: Ptr;
   writeZeros: boolean;
 }
-/** A delta's global average pool: y [n, c] over the pixels `mask` sets (x elsewhere is never read as a value). */
+/** A delta's global average pool: y [n, c], the mean over every pixel of those `mask` sets (x elsewhere never added). */
 export interface DeltaGlobalAvgPoolArgs {
   n: number;
   h: number;
@@ -573,7 +575,7 @@ export interface CudaBinding {
   /** Binds the process to `device` (validated against the device count) and creates the stream and handles there. */
   init(a: {device: number}): DeviceInfo;
   setOptions(o: OptionsArgs): void;
-  getOptions(): {allowTF32: boolean; findAlgorithms: boolean; poison: boolean};
+  getOptions(): Required<OptionsArgs>;
   alloc(a: AllocArgs): Ptr;
   free(a: FreeArgs): void;
   memory(): NativeMemory;

@@ -1,5 +1,5 @@
 /**
- * List counts published by their producers on 'cuda' (TFJS_DELTA_CUDA_LIST_COUNTERS=1, native/cuda/pixel_list.cuh
+ * List counts published by their producers on 'cuda' (setCudaOptions({listCounters}), native/cuda/pixel_list.cuh
  * publishListCount): the tile list pass, the accumulator's list written by a tiled conv, the fused depthwise block's
  * pixel list and the accumulator's own list pass count into the stream's two counters, and each grid's last block
  * publishes the total and zeroes them, instead of a memset before every list. A count left unpublished or a counter
@@ -14,19 +14,19 @@ import {expect} from 'chai';
 
 import {TILE_LIST_WAVES} from '../../../src/backends/cuda/backend';
 import {deltaConvStats} from '../../../src/backends/cuda/kernels/delta';
+import {setCudaOptions} from '../../../src/backends/cuda/index';
 import {compileStream} from '../../../src/stream/compile_stream';
 import {toDelta} from '../../../src/delta/to_delta';
 import {cudaBackend, describeCuda, sparselyChangingFrames, withZeroWrites} from '../../support/cuda';
 
-/** Runs `f` with TFJS_DELTA_CUDA_LIST_COUNTERS set as asked (read by the addon at each launch). */
+/** Runs `f` with the context's list counters on or off (setCudaOptions; TFJS_DELTA_CUDA_LIST_COUNTERS at load). */
 async function withCounters<T>(on: boolean, f: () => Promise<T>): Promise<T> {
-  const saved = process.env.TFJS_DELTA_CUDA_LIST_COUNTERS;
-  process.env.TFJS_DELTA_CUDA_LIST_COUNTERS = on ? '1' : '0';
+  const saved = cudaBackend().n.getOptions().listCounters;
+  setCudaOptions({listCounters: on});
   try {
     return await f();
   } finally {
-    if (saved === undefined) delete process.env.TFJS_DELTA_CUDA_LIST_COUNTERS;
-    else process.env.TFJS_DELTA_CUDA_LIST_COUNTERS = saved;
+    setCudaOptions({listCounters: saved});
   }
 }
 
