@@ -28,7 +28,7 @@ int64_t envInt(const char* name, int64_t whenUnset, int64_t min, int64_t max);
 int multiProcessors();
 
 // The stream's list counters (pixel_list.cuh, publishListCount) where the context uses them
-// (TFJS_DELTA_CUDA_LIST_COUNTERS=1 at init, or setOptions({listCounters}); opt-in until measured on a GPU), else null:
+// (default; TFJS_DELTA_CUDA_LIST_COUNTERS=0 at init, or setOptions({listCounters: false}), turns them off), else null:
 // a memset zeroes each list's count.
 int* listCounters();
 

@@ -238,7 +238,7 @@ Context& initContext(int device) {
   TD_CUDA("init", cudaMalloc(&c->listCounters, 2 * sizeof(int)));
   // On the context's stream: a non-blocking stream does not wait for the legacy default stream's memset.
   TD_CUDA("init", cudaMemsetAsync(c->listCounters, 0, 2 * sizeof(int), c->stream));
-  c->useListCounters = envFlag("TFJS_DELTA_CUDA_LIST_COUNTERS");
+  c->useListCounters = envFlag("TFJS_DELTA_CUDA_LIST_COUNTERS", true);
   g_ctx = std::move(c);
   return *g_ctx;
 }

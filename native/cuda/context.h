@@ -90,9 +90,9 @@ struct Context {
   Allocator allocator;
   void* workspace = nullptr;
   size_t workspaceBytes = 0;
-  int* listCounters = nullptr;           // two ints, zero between list producers on the stream (pixel_list.cuh)
-  bool useListCounters = false;          // TFJS_DELTA_CUDA_LIST_COUNTERS at init; setOptions({listCounters})
-  bool workspaceInPlan = false;          // the current workspace was captured into a plan
+  int* listCounters = nullptr;   // two ints, zero between list producers on the stream (pixel_list.cuh)
+  bool useListCounters = false;  // TFJS_DELTA_CUDA_LIST_COUNTERS (default on) at init; setOptions({listCounters})
+  bool workspaceInPlan = false;  // the current workspace was captured into a plan
   std::vector<void*> retiredWorkspaces;  // outgrown, but still replayed by plans
   void* ensureWorkspace(size_t bytes);   // grows the shared workspace (stream-ordered reuse)
   void noPlansLeft();                    // the last plan is gone: frees retired workspaces

@@ -34,10 +34,10 @@ __device__ __forceinline__ void appendPixel(bool active, int pixel, unsigned pay
   }
 }
 
-// A list's count without a memset before its producer (TFJS_DELTA_CUDA_LIST_COUNTERS=1; counters null: the producer
-// appends to *count, zeroed before it). The producer's blocks append to counters[0], which is zero when the grid
-// starts; each of `blocks` blocks calls this once after its last append, and the last to arrive publishes the total
-// to *count and zeroes both counters for the next producer on the stream (kernels on one stream never overlap: a
+// A list's count without a memset before its producer (default; counters null under TFJS_DELTA_CUDA_LIST_COUNTERS=0:
+// the producer appends to *count, zeroed before it). The producer's blocks append to counters[0], which is zero when
+// the grid starts; each of `blocks` blocks calls this once after its last append, and the last to arrive publishes the
+// total to *count and zeroes both counters for the next producer on the stream (kernels on one stream never overlap: a
 // dependent launch waits for its predecessor before any memory access). The consumer reads *count as before. Every
 // thread of the block calls it (a barrier).
 __device__ __forceinline__ void publishListCount(int* counters, int* count, unsigned blocks) {

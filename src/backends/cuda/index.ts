@@ -82,7 +82,9 @@ export async function useCudaIfAvailable(options: {device?: number} = {}): Promi
 
 /**
  * allowTF32 (default true): TF32 tensor cores in cuDNN / cuBLAS; false = strict fp32. findAlgorithms (default
- * true): benchmark cuDNN algorithms once per shape. poison (tests): fill new buffers with NaN bytes.
+ * true): benchmark cuDNN algorithms once per shape. poison (tests): fill new buffers with NaN bytes. listCounters
+ * (default true, TFJS_DELTA_CUDA_LIST_COUNTERS): work lists' counts published by their producers, not zeroed by a
+ * memset before each; a change applies to launches (and graphs captured) afterwards.
  */
 export function setCudaOptions(options: OptionsArgs): void {
   const s = initialised();

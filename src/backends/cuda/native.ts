@@ -95,7 +95,7 @@ export interface OptionsArgs {
   allowTF32?: boolean;
   findAlgorithms?: boolean;
   poison?: boolean;
-  /** List counts published by their producers instead of a memset each (TFJS_DELTA_CUDA_LIST_COUNTERS). */
+  /** List counts published by their producers instead of a memset each (TFJS_DELTA_CUDA_LIST_COUNTERS; default on). */
   listCounters?: boolean;
 }
 export interface UnaryArgs extends MaybeHalf {
