@@ -113,12 +113,14 @@ struct ConvArgs {
   int64_t n, c, k, groups;      // batch, x channels, y channels, groups (depthwise: groups = c)
   int64_t xs[3], ys[3], ws[3];  // spatial sizes of x, y and the filter
   int pad[3], stride[3], dil[3];
+  int padAfter[3];  // pads after each spatial dim (pad: before); forward convs only, the graph API's post-paddings
   void* x;
   void* w;
   void* y;    // NDHWC x, KTRSC filter, NDHWC y (for backwardData: y is input, x output)
   bool half;  // x, w and y stored as IEEE half (fp32 accumulation)
 };
-void convolution(ConvArgs& a);
+// False where the pads are asymmetric and no cuDNN engine takes them (nothing launched: the caller pads x itself).
+bool convolution(ConvArgs& a);
 // conv_graph.cc: an execution plan of cuDNN's graph API for this shape (false when no engine fits).
 bool buildGraphPlan(Context& c, ConvArgs& a, size_t workspaceLimit, cudnnBackendDescriptor_t* plan, size_t* workspace);
 void runGraphPlan(Context& c, cudnnBackendDescriptor_t plan, size_t workspace, const ConvArgs& a);

@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <sstream>
+#include <unordered_set>
 #include <vector>
 
 #include "context.h"
@@ -23,6 +24,14 @@ struct Plan {
   cudnnBackendDescriptor_t graph = nullptr;  // graph-API execution plan, preferred when it exists
 };
 std::unordered_map<std::string, Plan> g_plans;
+// Shapes with asymmetric pads that no graph-API engine took: their callers pad x themselves.
+std::unordered_set<std::string> g_noAsymmetricPlan;
+
+bool asymmetric(const ConvArgs& a) {
+  for (int i = 0; i < a.nd; ++i)
+    if (a.pad[i] != a.padAfter[i]) return true;
+  return false;
+}
 
 std::string keyOf(const ConvArgs& a, bool tf32) {
   std::ostringstream k;
@@ -32,7 +41,8 @@ std::string keyOf(const ConvArgs& a, bool tf32) {
                : 's')
     << ':' << a.n << ',' << a.c << ',' << a.k << ',' << a.groups;
   for (int i = 0; i < a.nd; ++i)
-    k << '|' << a.xs[i] << ',' << a.ys[i] << ',' << a.ws[i] << ',' << a.pad[i] << ',' << a.stride[i] << ',' << a.dil[i];
+    k << '|' << a.xs[i] << ',' << a.ys[i] << ',' << a.ws[i] << ',' << a.pad[i] << ',' << a.padAfter[i] << ','
+      << a.stride[i] << ',' << a.dil[i];
   return k.str();
 }
 
@@ -82,11 +92,42 @@ bool pick(const Perf* perf, int count, bool tf32, size_t limit, Plan& plan) {
   return false;
 }
 
-Plan& planFor(Context& c, ConvArgs& a) {
+// Null where the pads are asymmetric and no graph-API engine takes them.
+Plan* planFor(Context& c, ConvArgs& a) {
   const std::string key = keyOf(a, c.allowTF32);
   auto it = g_plans.find(key);
-  if (it != g_plans.end()) return it->second;
+  if (it != g_plans.end()) return &it->second;
+  const bool asym = asymmetric(a);
+  if (asym && g_noAsymmetricPlan.count(key)) return nullptr;
   const char* where = a.backwardData ? "convBackwardData" : "conv";
+  if (asym) {
+    // Only the graph API takes pre- and post-paddings apart (the legacy descriptor's pads are symmetric).
+    if (a.backwardData) failArg(where, "asymmetric pads on a backward-data convolution");
+    for (int i = 0; i < a.nd; ++i) {
+      const int64_t eff = (a.ws[i] - 1) * a.dil[i] + 1;
+      if ((a.xs[i] + a.pad[i] + a.padAfter[i] - eff) / a.stride[i] + 1 != a.ys[i])
+        failArg(where, "output size mismatch in spatial dim " + std::to_string(i) + " for pads " +
+                           std::to_string(a.pad[i]) + ", " + std::to_string(a.padAfter[i]));
+    }
+    Plan p;
+    p.key = key;
+    bool built = false;
+    if (!envFlag("TFJS_DELTA_CUDNN_LEGACY")) {
+      try {
+        built = buildGraphPlan(c, a, workspaceLimit(), &p.graph, &p.workspace);
+      } catch (const Error&) {
+        built = false;  // an operation cuDNN will not finalize with these pads: the caller's copy runs instead
+      }
+    }
+    if (!built) {
+      cudaGetLastError();
+      g_noAsymmetricPlan.insert(key);
+      return nullptr;
+    }
+    p.algo = -1;
+    p.math = c.allowTF32 || a.half ? CUDNN_TENSOR_OP_MATH : CUDNN_FMA_MATH;
+    return &g_plans.emplace(key, p).first->second;
+  }
   Plan p;
   p.key = key;
   TD_CUDNN(where, cudnnCreateTensorDescriptor(&p.x));
@@ -159,22 +200,24 @@ Plan& planFor(Context& c, ConvArgs& a) {
     if (freeBytes / 2 > workspaceLimit()) ok = search(freeBytes / 2);
   }
   if (!ok) failArg(where, "cuDNN offers no algorithm for this convolution (" + key + ")");
-  return g_plans.emplace(key, p).first->second;
+  return &g_plans.emplace(key, p).first->second;
 }
 
 }  // namespace
 
-void convolution(ConvArgs& a) {
+bool convolution(ConvArgs& a) {
   Context& c = ctx();
   const char* where = a.backwardData ? "convBackwardData" : "conv";
   if (a.nd != 2 && a.nd != 3) failArg(where, "only 2-D and 3-D convolutions");
   if (a.groups < 1 || a.c % a.groups || a.k % a.groups) failArg(where, "channels not divisible by groups");
-  if (a.n == 0) return;
-  Plan& p = planFor(c, a);
+  if (a.n == 0) return true;
+  Plan* found = planFor(c, a);
+  if (found == nullptr) return false;
+  Plan& p = *found;
   void* ws = p.workspace ? c.ensureWorkspace(p.workspace) : nullptr;
   if (p.graph) {
     runGraphPlan(c, p.graph, p.workspace, a);
-    return;
+    return true;
   }
   const float one = 1.f, zero = 0.f;
   if (!a.backwardData)
@@ -184,17 +227,20 @@ void convolution(ConvArgs& a) {
     TD_CUDNN(where,
              cudnnConvolutionBackwardData(c.cudnn, &one, p.w, a.w, p.y, a.y, p.conv,
                                           (cudnnConvolutionBwdDataAlgo_t)p.algo, ws, p.workspace, &zero, p.x, a.x));
+  return true;
 }
 
 void clearConvCache() {
   for (auto& kv : g_plans) {
-    cudnnDestroyTensorDescriptor(kv.second.x);
-    cudnnDestroyTensorDescriptor(kv.second.y);
-    cudnnDestroyFilterDescriptor(kv.second.w);
-    cudnnDestroyConvolutionDescriptor(kv.second.conv);
+    // A plan for asymmetric pads has only its graph.
+    if (kv.second.x) cudnnDestroyTensorDescriptor(kv.second.x);
+    if (kv.second.y) cudnnDestroyTensorDescriptor(kv.second.y);
+    if (kv.second.w) cudnnDestroyFilterDescriptor(kv.second.w);
+    if (kv.second.conv) cudnnDestroyConvolutionDescriptor(kv.second.conv);
     if (kv.second.graph) cudnnBackendDestroyDescriptor(kv.second.graph);
   }
   g_plans.clear();
+  g_noAsymmetricPlan.clear();
 }
 
 size_t convCacheSize() { return g_plans.size(); }

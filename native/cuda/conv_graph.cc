@@ -86,10 +86,10 @@ bool buildGraphPlan(Context& c, ConvArgs& a, size_t workspaceLimit, cudnnBackend
                     size_t* workspaceOut) {
   const int nd = a.nd;
   int64_t xd[5] = {a.n, a.c, 1, 1, 1}, yd[5] = {a.n, a.k, 1, 1, 1}, wd[5] = {a.k, a.c / a.groups, 1, 1, 1};
-  int64_t pad[3], stride[3], dil[3];
+  int64_t pad[3], padAfter[3], stride[3], dil[3];
   for (int i = 0; i < nd; ++i) {
     xd[2 + i] = a.xs[i], yd[2 + i] = a.ys[i], wd[2 + i] = a.ws[i];
-    pad[i] = a.pad[i], stride[i] = a.stride[i], dil[i] = a.dil[i];
+    pad[i] = a.pad[i], padAfter[i] = a.padAfter[i], stride[i] = a.stride[i], dil[i] = a.dil[i];
   }
   Desc x(CUDNN_BACKEND_TENSOR_DESCRIPTOR), w(CUDNN_BACKEND_TENSOR_DESCRIPTOR), y(CUDNN_BACKEND_TENSOR_DESCRIPTOR);
   tensor(x, 1, nd, xd, a.half);
@@ -106,7 +106,7 @@ bool buildGraphPlan(Context& c, ConvArgs& a, size_t workspaceLimit, cudnnBackend
   conv.set(CUDNN_ATTR_CONVOLUTION_DILATIONS, CUDNN_TYPE_INT64, nd, dil);
   conv.set(CUDNN_ATTR_CONVOLUTION_FILTER_STRIDES, CUDNN_TYPE_INT64, nd, stride);
   conv.set(CUDNN_ATTR_CONVOLUTION_PRE_PADDINGS, CUDNN_TYPE_INT64, nd, pad);
-  conv.set(CUDNN_ATTR_CONVOLUTION_POST_PADDINGS, CUDNN_TYPE_INT64, nd, pad);
+  conv.set(CUDNN_ATTR_CONVOLUTION_POST_PADDINGS, CUDNN_TYPE_INT64, nd, padAfter);
   conv.finalize();
 
   float alpha = 1.f, beta = 0.f;

@@ -44,14 +44,17 @@ Napi::Value conv(const Info& info) {
   spatial(f, "ys", a.nd, int64_t(1), a.ys);
   spatial(f, "ws", a.nd, int64_t(1), a.ws);
   spatial(f, "pad", a.nd, 0, a.pad);
+  if (f.missing("padAfter"))
+    for (int i = 0; i < 3; ++i) a.padAfter[i] = a.pad[i];
+  else
+    spatial(f, "padAfter", a.nd, 0, a.padAfter);
   spatial(f, "stride", a.nd, 1, a.stride);
   spatial(f, "dil", a.nd, 1, a.dil);
   a.x = f.ptr("x");
   a.w = f.ptr("w");
   a.y = f.ptr("y");
   a.half = f.optFlag("half");
-  convolution(a);
-  return f.undefined();
+  return Napi::Boolean::New(f.env(), convolution(a));
 }
 
 Napi::Value convPlansEntry(const Info& info) {

@@ -164,6 +164,13 @@ export class CudaBackend extends KernelBackend {
    */
   globalPoolMasked = envFlag('TFJS_DELTA_CUDA_GLOBAL_POOL_MASKED', true);
   /**
+   * A cuDNN conv whose pads differ before and after (a stride-2 'same' conv on an even size pads (0, 1)) passes them
+   * to cuDNN's graph API as pre- and post-paddings, instead of copying x into a padded buffer first (the legacy
+   * descriptor's pads are symmetric); where no engine takes them, the copy runs. TFJS_DELTA_CUDNN_ASYMMETRIC_PADS=0
+   * always copies.
+   */
+  asymmetricConvPads = envFlag('TFJS_DELTA_CUDNN_ASYMMETRIC_PADS', true);
+  /**
    * A regular delta conv whose tiled kernel would launch fewer blocks than this runs cuDNN's dense conv of the
    * zero-filled delta instead (small frames: a few 8x16 tiles cannot fill the GPU, cuDNN splits the work finer).
    * TFJS_DELTA_CUDA_DENSE_BELOW_BLOCKS; 0: never; default two blocks per multiprocessor.

@@ -259,6 +259,8 @@ export interface ConvArgs extends MaybeHalf {
   ys: number[];
   ws: number[];
   pad: number[];
+  /** Pads after each spatial dim where they differ from `pad` (forward only; default `pad`). */
+  padAfter?: number[];
   stride: number[];
   dil: number[];
   x: Ptr;
@@ -610,7 +612,8 @@ export interface CudaBinding {
   maskFractions(a: {masks: Ptr[]; lengths: number[]; out: Ptr}): void;
   /** Returns whether the split kernel ran. */
   pool(a: PoolArgs): boolean;
-  conv(a: ConvArgs): void;
+  /** False (nothing launched) where the pads are asymmetric and no cuDNN engine takes them. */
+  conv(a: ConvArgs): boolean;
   /** y = act(depthwise conv of x + bias) in one kernel (dense; not cuDNN). */
   depthwiseConv(a: DepthwiseConvArgs): void;
   /** Cached convolution plans: shape key, cuDNN algorithm, workspace bytes, math type (profiling). */

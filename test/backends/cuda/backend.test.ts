@@ -146,6 +146,62 @@ describeCuda('cuda backend: convolution parity', () => {
     }
   }
 
+  // Pads that differ before and after go to cuDNN's graph API as pre- and post-paddings (no padded copy of x), or,
+  // with backend.asymmetricConvPads off (TFJS_DELTA_CUDNN_ASYMMETRIC_PADS=0), through the copy: both against 'cpu',
+  // on shapes of their own (a plan is cached per shape), and the plans show which way each went.
+  it('conv2d with asymmetric pads on the graph API and through the padded copy', async () => {
+    setCudaOptions({allowTF32: false});
+    const b = cudaBackend();
+    const saved = b.asymmetricConvPads;
+    /** Whether a cached plan of batch n has pads that differ before and after (key: dims|x,y,w,pre,post,stride,dil). */
+    const asymmetricPlan = (n: number) =>
+      b.n.convPlans().some(
+        (p) =>
+          p.key.split(':')[1].startsWith(`${n},`) &&
+          p.key
+            .split('|')
+            .slice(1)
+            .some((dim) => dim.split(',')[3] !== dim.split(',')[4]),
+      );
+    try {
+      for (const [on, n] of [
+        [true, 5],
+        [false, 6],
+      ] as const) {
+        b.asymmetricConvPads = on;
+        // 3 channels, stride 2, 'same' on even sizes: (0, 1) pads, MobileNetV2's first conv; then explicit pads
+        // larger before than after on one axis.
+        const x = rand([n, 14, 18, 3]),
+          f = rand([3, 3, 3, 8]),
+          x2 = rand([n, 11, 9, 5]),
+          f2 = rand([5, 3, 5, 4]);
+        await expectParity(
+          `conv2d 'same' stride 2, asymmetric pads ${on ? 'on' : 'off'}`,
+          [x, f],
+          (xt, ft) => tf.conv2d(xt as tf.Tensor4D, ft as tf.Tensor4D, 2, 'same'),
+          FP32.rtol,
+          FP32.atol,
+        );
+        const explicit: [[number, number], [number, number], [number, number], [number, number]] = [
+          [0, 0],
+          [3, 1],
+          [0, 2],
+          [0, 0],
+        ];
+        await expectParity(
+          `conv2d explicit pads, asymmetric pads ${on ? 'on' : 'off'}`,
+          [x2, f2],
+          (xt, ft) => tf.conv2d(xt as tf.Tensor4D, ft as tf.Tensor4D, [2, 1], explicit),
+          FP32.rtol,
+          FP32.atol,
+        );
+        expect(asymmetricPlan(n), `a plan with asymmetric pads for batch ${n}`).to.equal(on);
+      }
+    } finally {
+      b.asymmetricConvPads = saved;
+    }
+  });
+
   for (const act of ['linear', 'relu6', 'leakyrelu', 'sigmoid', 'elu', 'prelu'] as const) {
     it(`fused conv2d activation ${act}`, async () => {
       setCudaOptions({allowTF32: false});

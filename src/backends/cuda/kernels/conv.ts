@@ -82,7 +82,8 @@ export function filterKrsc(backend: CudaBackend, filter: TensorInfo, perm: numbe
 /**
  * Runs the convolution described by `g` with the filter `filter` (tfjs layout, `perm` to cuDNN's). Forward: returns
  * y for input x. backwardData: `input` is dy and the result is dx (the transposed convolution). Asymmetric padding
- * is handled by a zero-padded x (forward) or an enlarged dx that is cropped afterwards (backward data). With the
+ * goes to cuDNN as it is where an engine takes it (forward, backend.asymmetricConvPads), else it is handled by a
+ * zero-padded x (forward) or an enlarged dx that is cropped afterwards (backward data). With the
  * backend's half storage on, the convolution runs on half data (fp32 accumulation) and returns a half-stored result.
  */
 export function convolve(
@@ -131,6 +132,24 @@ export function convolve(
   try {
     const inPtr = half ? backend.halfPtr(input, temps) : backend.ptr(input);
     if (!backwardData) {
+      if (asym && backend.asymmetricConvPads) {
+        const y = backend.makeOutput(yShape, 'float32', half);
+        let ran = false;
+        backend.filling(y, () => {
+          ran = backend.n.conv({
+            ...shape,
+            xs: g.xs,
+            pad: g.before,
+            padAfter: g.after,
+            x: inPtr,
+            w,
+            y: backend.storedPtr(y),
+            half,
+          });
+        });
+        if (ran) return y;
+        backend.disposeIntermediate(y);
+      }
       let xPtr = inPtr;
       if (asym) {
         xPtr = backend.storedPtr(temp(xExtShape));
