@@ -1,7 +1,9 @@
-// Convolution family through cuDNN (legacy convolution API): NHWC / NDHWC activations, KRSC / KTRSC filters,
-// grouped convolutions for depthwise. A plan (descriptors + algorithm + workspace size) is built once per
-// shape and cached; algorithms are benchmarked once (cudnnFind*Ex) unless findAlgorithms is off. TF32 is
-// allowed unless the context asks for strict fp32 (then only FMA-math algorithms are accepted).
+// Convolution family through cuDNN: NHWC / NDHWC activations, KRSC / KTRSC filters, grouped convolutions for
+// depthwise. A plan is built once per shape and cached: the graph API's execution plan (conv_graph.cc) where an
+// engine takes the shape, else the legacy API's descriptors, algorithm and workspace size (benchmarked once with
+// cudnnFind*Ex unless findAlgorithms is off). Pads that differ before and after go to the graph API only (the legacy
+// descriptor's pads are symmetric); where no engine takes them, convolution() returns false and the caller pads x.
+// TF32 is allowed unless the context asks for strict fp32 (then only FMA-math algorithms are accepted).
 #include <cstdlib>
 #include <cstring>
 #include <sstream>
@@ -9,6 +11,7 @@
 #include <vector>
 
 #include "context.h"
+#include "plan.h"
 
 namespace tfjs_delta {
 namespace {
@@ -103,24 +106,31 @@ Plan* planFor(Context& c, ConvArgs& a) {
   if (asym) {
     // Only the graph API takes pre- and post-paddings apart (the legacy descriptor's pads are symmetric).
     if (a.backwardData) failArg(where, "asymmetric pads on a backward-data convolution");
+    // Timing candidates synchronises the stream, which would break a capture (and leave the shape on the copy).
+    if (c.findAlgorithms) refuseWhileCapturing("conv plan search (asymmetric pads)");
     for (int i = 0; i < a.nd; ++i) {
-      const int64_t eff = (a.ws[i] - 1) * a.dil[i] + 1;
-      if ((a.xs[i] + a.pad[i] + a.padAfter[i] - eff) / a.stride[i] + 1 != a.ys[i])
+      const int64_t span = a.xs[i] + a.pad[i] + a.padAfter[i] - ((a.ws[i] - 1) * a.dil[i] + 1);
+      const int64_t out = span < 0 ? 0 : span / a.stride[i] + 1;
+      if (out != a.ys[i])
         failArg(where, "output size mismatch in spatial dim " + std::to_string(i) + " for pads " +
-                           std::to_string(a.pad[i]) + ", " + std::to_string(a.padAfter[i]));
+                           std::to_string(a.pad[i]) + ", " + std::to_string(a.padAfter[i]) + ": they give " +
+                           std::to_string(out) + ", caller expects " + std::to_string(a.ys[i]));
     }
     Plan p;
     p.key = key;
     bool built = false;
     if (!envFlag("TFJS_DELTA_CUDNN_LEGACY")) {
+      TD_CUDA(where, cudaGetLastError());  // an earlier kernel's error is reported as such, not taken for this one's
       try {
         built = buildGraphPlan(c, a, workspaceLimit(), &p.graph, &p.workspace);
       } catch (const Error&) {
-        built = false;  // an operation cuDNN will not finalize with these pads: the caller's copy runs instead
+        // A descriptor cuDNN will not finalize with these pads: the caller's copy runs instead. A CUDA error
+        // (memory, a fault while timing) is not the pads' doing and is reported.
+        if (cudaPeekAtLastError() != cudaSuccess) throw;
+        built = false;
       }
     }
     if (!built) {
-      cudaGetLastError();
       g_noAsymmetricPlan.insert(key);
       return nullptr;
     }
@@ -210,6 +220,10 @@ bool convolution(ConvArgs& a) {
   const char* where = a.backwardData ? "convBackwardData" : "conv";
   if (a.nd != 2 && a.nd != 3) failArg(where, "only 2-D and 3-D convolutions");
   if (a.groups < 1 || a.c % a.groups || a.k % a.groups) failArg(where, "channels not divisible by groups");
+  for (int i = 0; i < a.nd; ++i)
+    if (a.stride[i] < 1 || a.dil[i] < 1)
+      failArg(where, "strides and dilations must be >= 1, got " + std::to_string(a.stride[i]) + " and " +
+                         std::to_string(a.dil[i]) + " in spatial dim " + std::to_string(i));
   if (a.n == 0) return true;
   Plan* found = planFor(c, a);
   if (found == nullptr) return false;

@@ -2,8 +2,9 @@
  * Convolution kernels through cuDNN (depthwise convs of channel multiplier 1 on a kernel of our own, depthwise.cu):
  * Conv2D, FusedConv2D, DepthwiseConv2dNative, FusedDepthwiseConv2D, Conv3D,
  * Conv2DBackpropInput and Conv3DBackpropInputV2 (transposed convolutions). Activations NHWC / NDHWC as tfjs;
- * filters are transposed once to cuDNN's KRSC layout and cached on the filter tensor. cuDNN pads symmetrically,
- * so an asymmetric ('same' with an even total) padding pads the input explicitly by the difference.
+ * filters are transposed once to cuDNN's KRSC layout and cached on the filter tensor. Asymmetric pads ('same' with an
+ * odd total) go to cuDNN's graph API as pre- and post-paddings where an engine takes them (convolve); else the input
+ * is padded explicitly by the difference.
  */
 import {backend_util, TensorInfo} from '@tensorflow/tfjs-core';
 
