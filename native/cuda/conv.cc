@@ -103,6 +103,7 @@ Plan* planFor(Context& c, ConvArgs& a) {
   const bool asym = asymmetric(a);
   if (asym && g_noAsymmetricPlan.count(key)) return nullptr;
   const char* where = a.backwardData ? "convBackwardData" : "conv";
+  const bool tensorCores = c.allowTF32 || a.half;
   if (asym) {
     // Only the graph API takes pre- and post-paddings apart (the legacy descriptor's pads are symmetric).
     if (a.backwardData) failArg(where, "asymmetric pads on a backward-data convolution");
@@ -135,7 +136,7 @@ Plan* planFor(Context& c, ConvArgs& a) {
       return nullptr;
     }
     p.algo = -1;
-    p.math = c.allowTF32 || a.half ? CUDNN_TENSOR_OP_MATH : CUDNN_FMA_MATH;
+    p.math = tensorCores ? CUDNN_TENSOR_OP_MATH : CUDNN_FMA_MATH;
     return &g_plans.emplace(key, p).first->second;
   }
   Plan p;
@@ -152,7 +153,6 @@ Plan* planFor(Context& c, ConvArgs& a) {
   TD_CUDNN(where, cudnnSetConvolutionNdDescriptor(p.conv, a.nd, a.pad, a.stride, a.dil, CUDNN_CROSS_CORRELATION,
                                                   CUDNN_DATA_FLOAT));
   TD_CUDNN(where, cudnnSetConvolutionGroupCount(p.conv, (int)a.groups));
-  const bool tensorCores = c.allowTF32 || a.half;
   TD_CUDNN(where, cudnnSetConvolutionMathType(p.conv, tensorCores ? CUDNN_TENSOR_OP_MATH : CUDNN_FMA_MATH));
 
   int out[5];

@@ -212,7 +212,7 @@ __global__ void __launch_bounds__(kListThreads)
     accumulateListKernel(const uint8_t* __restrict__ mask, int pixels, int* __restrict__ list, int* __restrict__ count,
                          uint8_t* __restrict__ outMask, int* counters) {
   dependentLaunchPrologue();
-  int* const tally = counters != nullptr ? counters : count;
+  int* const tally = appendCount(counters, count);
   // The loop bound is uniform per warp (appendPixel's ballot); 64-bit steps, as a grid's stride can pass 2^31.
   for (int64_t base = (int64_t)blockIdx.x * kListThreads + (threadIdx.x & ~31); base < pixels;
        base += (int64_t)gridDim.x * kListThreads) {
@@ -452,9 +452,11 @@ void withLaneGroup(int channels, Launch&& launch) {
 
 void launchAccumulateList(cudaStream_t s, const uint8_t* mask, int64_t pixels, int* scratch, uint8_t* outMask) {
   if (pixels >= kIndex32Limit) failArg("sparseAccumulate", "a pixel list needs fewer than 2^31 pixels");
-  int* const counters = pixels > 0 ? listCounters() : nullptr;
-  if (counters == nullptr) TD_CUDA("sparseAccumulate", cudaMemsetAsync(scratch, 0, sizeof(int), s));
-  if (pixels == 0) return;
+  if (pixels == 0) {
+    TD_CUDA("sparseAccumulate", cudaMemsetAsync(scratch, 0, sizeof(int), s));  // no producer: an empty list
+    return;
+  }
+  int* const counters = startListCount(s, scratch, "sparseAccumulate");
   launchKernel(accumulateListKernel, producerGrid(pixels, kListThreads, counters != nullptr), kListThreads, 0, s, mask,
                (int)pixels, scratch + 1, scratch, outMask, counters);
   TD_LAUNCHED("sparseAccumulate");

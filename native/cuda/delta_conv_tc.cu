@@ -102,7 +102,7 @@ __device__ __forceinline__ void tileOutputFlags(const DeltaConvParams& p, const 
     if (blockIdx.y == 0 && acc.scratch != nullptr) {
       const int q = inside ? (b * p.oh + oy) * p.ow + ox : 0;  // < 2^31 (checked by launchDeltaConv)
       if (inside && !a) acc.outMask[q] = 0;
-      appendPixel(inside && a, q, 0, acc.scratch + 1, nullptr, acc.counters != nullptr ? acc.counters : acc.scratch);
+      appendPixel(inside && a, q, 0, acc.scratch + 1, nullptr, appendCount(acc.counters, acc.scratch));
     }
   }
 }
@@ -124,7 +124,7 @@ __global__ void __launch_bounds__(256)
                        uint8_t* __restrict__ outMask, AccumulateList acc, int* __restrict__ list,
                        int* __restrict__ count, int* counters) {
   dependentLaunchPrologue();
-  int* const tally = counters != nullptr ? counters : count;
+  int* const tally = appendCount(counters, count);
   const int lane = threadIdx.x % 32, warps = blockDim.x / 32;
   const int total = p.n * tiles;  // < 2^31 (checked by the launcher)
   for (int item = blockIdx.x * warps + threadIdx.x / 32; item < total; item += gridDim.x * warps) {
@@ -686,9 +686,9 @@ TiledLaunch<Kernel> tiledLaunch(cudaStream_t s, const DeltaConvParams& p, int ch
   const auto listed =
       withList(TiledLaunch<Kernel>{overList, dim3((unsigned)(g < items ? g : items), (unsigned)channelBlocks, 1),
                                    TileItems{tl.scratch + 1, tl.scratch}, true, acc});
-  if (counters == nullptr) TD_CUDA("deltaConvTileList", cudaMemsetAsync(tl.scratch, 0, sizeof(int), s));
-  launchKernel(convTileListKernel, producerGrid(items, 8, counters != nullptr), 256, 0, s, p, mask, fh, fw,
-               (p.ow + kTW - 1) / kTW, (int)tiles, outMask, acc, tl.scratch + 1, tl.scratch, counters);
+  int* const listCount = startListCount(s, tl.scratch, "deltaConvTileList");
+  launchKernel(convTileListKernel, producerGrid(items, 8, listCount != nullptr), 256, 0, s, p, mask, fh, fw,
+               (p.ow + kTW - 1) / kTW, (int)tiles, outMask, acc, tl.scratch + 1, tl.scratch, listCount);
   TD_LAUNCHED("deltaConvTileList");
   return listed;
 }

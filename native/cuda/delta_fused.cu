@@ -162,7 +162,7 @@ __global__ void __launch_bounds__(kListThreads)
                         int* counters) {
   dependentLaunchPrologue();
   const int pixels = p.n * p.oh * p.ow, taps = KH > 0 ? KH * KW : p.kh * p.kw;
-  int* const tally = counters != nullptr ? counters : count;
+  int* const tally = appendCount(counters, count);
   // The loop bound is uniform per warp (appendPixel's ballot); 64-bit steps, as a grid's stride can pass 2^31.
   for (int64_t base = (int64_t)blockIdx.x * kListThreads + (threadIdx.x & ~31); base < pixels;
        base += (int64_t)gridDim.x * kListThreads) {
@@ -226,8 +226,7 @@ bool launchDepthwiseAccumulate(cudaStream_t s, const DeltaConvParams& p, const f
   // A pixel list where an output pixel with no active tap has nothing to do but its mask byte: a mask, lazy zeros.
   if (mask == nullptr || writeZeros) scratch = nullptr;
   if (scratch != nullptr) {
-    int* const counters = listCounters();
-    if (counters == nullptr) TD_CUDA("fusedDeltaDepthwiseConv2d", cudaMemsetAsync(scratch, 0, sizeof(int), s));
+    int* const counters = startListCount(s, scratch, "fusedDeltaDepthwiseConv2d");
     const auto list = p.kh == 3 && p.kw == 3 ? depthwiseListKernel<3, 3> : depthwiseListKernel<0, 0>;
     launchKernel(list, producerGrid(pixels, kListThreads, counters != nullptr), kListThreads, 0, s, p, mask,
                  scratch + 1, reinterpret_cast<unsigned*>(scratch + 1 + pixels), scratch, outMask, counters);

@@ -53,6 +53,19 @@ __device__ __forceinline__ void publishListCount(int* counters, int* count, unsi
   }
 }
 
+// Where a producer's appends count: the stream's counter with counters, else the list's count itself.
+__device__ __forceinline__ int* appendCount(int* counters, int* count) {
+  return counters != nullptr ? counters : count;
+}
+
+// Starts a list's count before its producer's launch: the stream's counters where the context uses them (returned, for
+// the producer to publish), else a memset of *count (null returned).
+inline int* startListCount(cudaStream_t s, int* count, const char* where) {
+  int* const counters = listCounters();
+  if (counters == nullptr) TD_CUDA(where, cudaMemsetAsync(count, 0, sizeof(int), s));
+  return counters;
+}
+
 // A producer's grid over `items` with counters: at most the blocks of 256 threads the GPU holds at once (its loop
 // strides over the rest), so that the last-block count stays a few thousand atomics.
 inline int producerGrid(int64_t items, int perBlock, bool counters) {
