@@ -145,8 +145,18 @@ size_t reduceScratch(int64_t outer, int64_t r, int64_t inner);
 // x may be half (xHalf); y and the scratch are float32.
 void launchReduce(cudaStream_t s, int op, const void* x, bool xHalf, float* y, int64_t outer, int64_t r, int64_t inner,
                   void* scratch);
-// out[i] = share of nonzero bytes in masks[i] (lengths[i] bytes; 0 for an empty mask), i < count.
-void launchMaskFractions(cudaStream_t s, const uint8_t* const* masks, const int64_t* lengths, int count, float* out);
+// A window over an n x h x w mask: the output pixels (n x oh x ow) of a conv with this window, strides, top/left pads
+// and dilations. {1, 1, L, 1, L, 1, 1, 1, 1, 0, 0, 1, 1} (maskWindowOf(L)): L bytes counted as they are.
+struct MaskWindow {
+  int n, h, w, oh, ow, kh, kw, sh, sw, pt, pl, dh, dw;
+};
+MaskWindow maskWindowOf(int64_t bytes);
+// out[i] = the share of window i's output pixels whose window holds a nonzero byte of masks[i] (a conv's reach; the
+// mask's own share for maskWindowOf; 0 where there are no outputs), i < count, in two launches per 32 masks; scratch
+// holds maskFractionsScratch() bytes.
+size_t maskFractionsScratch(const MaskWindow* windows, int count);
+void launchMaskFractions(cudaStream_t s, const uint8_t* const* masks, const MaskWindow* windows, int count, float* out,
+                         void* scratch);
 
 // ---- pool.cu ----
 struct PoolParams {

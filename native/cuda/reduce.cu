@@ -86,54 +86,121 @@ int64_t splitOf(int64_t outer, int64_t r, int64_t inner) {
   return chunks;
 }
 
-// Masks per launch: the pointers and lengths travel as kernel parameters (1 KiB, under the 4 KiB limit), so a
+// Masks per launch: the pointers and windows travel as kernel parameters (1.9 KiB, under the 4 KiB limit), so a
 // captured graph holds them by value.
-constexpr int kMaskBatch = 64;
+constexpr int kMaskBatch = 32, kMaskThreads = 256, kMaskMaxBlocks = 128;
 struct MaskBatch {
   const uint8_t* mask[kMaskBatch];
-  int64_t n[kMaskBatch];
+  MaskWindow win[kMaskBatch];
+};
+struct MaskTotals {
+  int64_t outputs[kMaskBatch];
 };
 
-// Block b: the share of nonzero bytes in mask b. Bytes are read four at a time where the buffer is 4-byte aligned
-// (allocator blocks are), the head before that and the tail after the last whole word one by one.
-__global__ void maskFractions(MaskBatch batch, float* __restrict__ out) {
-  dependentLaunchPrologue();
-  const uint8_t* m = batch.mask[blockIdx.x];
-  const int64_t n = batch.n[blockIdx.x];
-  const int64_t align = (int64_t)((4 - ((uintptr_t)m & 3)) & 3);
-  const int64_t head = align < n ? align : n;
-  const int64_t words = (n - head) / 4;
-  const uint32_t* w = reinterpret_cast<const uint32_t*>(m + head);
-  unsigned long long count = 0;
-#pragma unroll 8
-  for (int64_t i = threadIdx.x; i < words; i += blockDim.x) count += __popc(__vcmpne4(w[i], 0u)) >> 3;
-  for (int64_t i = threadIdx.x; i < head; i += blockDim.x) count += m[i] != 0;
-  for (int64_t i = head + 4 * words + threadIdx.x; i < n; i += blockDim.x) count += m[i] != 0;
-  for (int o = 16; o > 0; o >>= 1) count += __shfl_down_sync(0xffffffffu, count, o);
+__device__ __forceinline__ unsigned long long blockSum(unsigned long long v) {
   __shared__ unsigned long long warps[32];
-  const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
-  if (lane == 0) warps[warp] = count;
+  for (int o = 16; o > 0; o >>= 1) v += __shfl_down_sync(0xffffffffu, v, o);
+  if ((threadIdx.x & 31) == 0) warps[threadIdx.x >> 5] = v;
   __syncthreads();
-  if (threadIdx.x == 0) {
-    unsigned long long total = 0;
+  unsigned long long total = 0;
+  if (threadIdx.x == 0)
     for (int k = 0; k < (int)(blockDim.x >> 5); ++k) total += warps[k];
-    out[blockIdx.x] = n > 0 ? (float)((double)total / (double)n) : 0.f;
+  return total;  // thread 0's
+}
+
+// Block (x, y): how many of window y's output pixels x, x + gridDim.x * blockDim.x, ... reach a nonzero byte of mask
+// y, into counts[y * gridDim.x + x] (every slot written). Indices are 32-bit (the launcher checks); a window that is
+// the mask itself (1x1, stride 1, no pads) reads its byte and nothing else.
+__global__ void __launch_bounds__(kMaskThreads)
+    maskReachCounts(MaskBatch batch, unsigned long long* __restrict__ counts) {
+  dependentLaunchPrologue();
+  const uint8_t* m = batch.mask[blockIdx.y];
+  const MaskWindow g = batch.win[blockIdx.y];
+  const int outputs = g.n * g.oh * g.ow;
+  const bool identity =
+      g.kh == 1 && g.kw == 1 && g.sh == 1 && g.sw == 1 && g.pt == 0 && g.pl == 0 && g.oh == g.h && g.ow == g.w;
+  unsigned long long count = 0;
+  // A 64-bit step: the last one may pass 2^31.
+  for (int64_t step = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; step < outputs;
+       step += (int64_t)gridDim.x * blockDim.x) {
+    const int o = (int)step;
+    if (identity) {
+      count += m[o] != 0;
+      continue;
+    }
+    const int ox = o % g.ow, rest = o / g.ow, oy = rest % g.oh, b = rest / g.oh;
+    const int iy0 = oy * g.sh - g.pt, ix0 = ox * g.sw - g.pl;
+    bool hit = false;
+    for (int ky = 0; ky < g.kh && !hit; ++ky) {
+      const int iy = iy0 + ky * g.dh;
+      if (iy < 0 || iy >= g.h) continue;
+      const uint8_t* row = m + (b * g.h + iy) * g.w;
+      for (int kx = 0; kx < g.kw && !hit; ++kx) {
+        const int ix = ix0 + kx * g.dw;
+        hit = ix >= 0 && ix < g.w && row[ix] != 0;
+      }
+    }
+    count += hit;
   }
+  const unsigned long long total = blockSum(count);
+  if (threadIdx.x == 0) counts[blockIdx.y * gridDim.x + blockIdx.x] = total;
+}
+
+// Block y: window y's share, from its blocks' counts.
+__global__ void __launch_bounds__(kMaskThreads)
+    maskReachShares(const unsigned long long* __restrict__ counts, int blocks, MaskTotals totals,
+                    float* __restrict__ out) {
+  dependentLaunchPrologue();
+  unsigned long long count = 0;
+  for (int i = threadIdx.x; i < blocks; i += blockDim.x) count += counts[blockIdx.x * blocks + i];
+  const unsigned long long total = blockSum(count);
+  const int64_t outputs = totals.outputs[blockIdx.x];
+  if (threadIdx.x == 0) out[blockIdx.x] = outputs > 0 ? (float)((double)total / (double)outputs) : 0.f;
+}
+
+int maskBlocks(const MaskWindow* windows, int count) {
+  int64_t most = 0;
+  for (int i = 0; i < count; ++i) most = std::max(most, (int64_t)windows[i].n * windows[i].oh * windows[i].ow);
+  // 16 outputs a thread before a second block: small masks take one block, large ones up to kMaskMaxBlocks each.
+  const int64_t blocks = (most + kMaskThreads * 16 - 1) / (kMaskThreads * 16);
+  return (int)std::min<int64_t>(std::max<int64_t>(blocks, 1), kMaskMaxBlocks);
 }
 
 }  // namespace
 
-void launchMaskFractions(cudaStream_t s, const uint8_t* const* masks, const int64_t* lengths, int count, float* out) {
+MaskWindow maskWindowOf(int64_t bytes) {
+  if (bytes < 0) failArg("maskFractions", "negative mask length");
+  if (bytes > INT32_MAX) failArg("maskFractions", "a mask of more than 2^31 - 1 bytes");
+  return MaskWindow{1, 1, (int)bytes, 1, (int)bytes, 1, 1, 1, 1, 0, 0, 1, 1};
+}
+
+size_t maskFractionsScratch(const MaskWindow* windows, int count) {
+  return (size_t)std::min(count, kMaskBatch) * maskBlocks(windows, count) * sizeof(unsigned long long);
+}
+
+void launchMaskFractions(cudaStream_t s, const uint8_t* const* masks, const MaskWindow* windows, int count, float* out,
+                         void* scratch) {
+  const int blocks = maskBlocks(windows, count);
+  auto* counts = static_cast<unsigned long long*>(scratch);
   for (int first = 0; first < count; first += kMaskBatch) {
     MaskBatch batch{};
+    MaskTotals totals{};
     const int k = std::min(kMaskBatch, count - first);
     for (int i = 0; i < k; ++i) {
-      if (lengths[first + i] < 0) failArg("maskFractions", "negative mask length");
-      if (!masks[first + i] && lengths[first + i] > 0) failArg("maskFractions", "null mask pointer");
+      const MaskWindow& g = windows[first + i];
+      if (g.n < 0 || g.h < 0 || g.w < 0 || g.oh < 0 || g.ow < 0) failArg("maskFractions", "negative window size");
+      if (g.kh < 1 || g.kw < 1 || g.sh < 1 || g.sw < 1 || g.dh < 1 || g.dw < 1)
+        failArg("maskFractions", "window sizes, strides and dilations must be at least 1");
+      const int64_t outputs = (int64_t)g.n * g.oh * g.ow, bytes = (int64_t)g.n * g.h * g.w;
+      if (outputs > INT32_MAX || bytes > INT32_MAX) failArg("maskFractions", "a window over 2^31 or more pixels");
+      if (!masks[first + i] && outputs > 0 && bytes > 0) failArg("maskFractions", "null mask pointer");
       batch.mask[i] = masks[first + i];
-      batch.n[i] = lengths[first + i];
+      batch.win[i] = g;
+      totals.outputs[i] = outputs;
     }
-    launchKernel(maskFractions, k, 1024, 0, s, batch, out + first);  // a block per mask: wide, so its loads overlap
+    launchKernel(maskReachCounts, dim3((unsigned)blocks, (unsigned)k), kMaskThreads, 0, s, batch, counts);
+    TD_LAUNCHED("maskFractions");
+    launchKernel(maskReachShares, k, kMaskThreads, 0, s, counts, blocks, totals, out + first);
     TD_LAUNCHED("maskFractions");
   }
 }

@@ -96,7 +96,7 @@ interface StatsRecord {
   macs: number;
   /** Its place in the plan's `fractions` (rewritten by every replay), or null for a dense output. */
   slot: number | null;
-  /** The same for the pixels it computed (DeltaMembers.computedMask), where that is not its output's mask. */
+  /** The same for the pixels it computed (DeltaMembers.computedReach), where that is not its output's mask. */
   computedSlot?: number | null;
 }
 
@@ -106,7 +106,7 @@ interface Plan {
   outputs: Tensor[];
   states: StateBinding[];
   stats: StatsRecord[];
-  /** The active fractions of the layers' output masks, one kernel at the end of the graph; null without any. */
+  /** The layers' active and computed fractions, counted at the end of the graph (two launches); null without any. */
   fractions: Tensor | null;
   /**
    * The model's weight variables and their data when captured: the graph reads those buffers, so new weights
@@ -383,19 +383,25 @@ export class CompiledStream {
     this.loadInputs(plan, xs);
     let capturing = false;
     // Host-side statistics would read masks inside the frame: off while capturing, gathered on the device instead.
-    // The masks are kept to the end of the frame and counted there by one kernel (one graph node for all layers).
+    // The masks are kept to the end of the frame and counted there by two launches for every 32 of them.
     const statsFlags = this.deltaLayers.map((l) => l.statsEnabled);
     this.deltaLayers.forEach((l) => (l.statsEnabled = false));
+    // Each mask with the window it is counted through: its own bytes, or a conv's reach over its input's mask.
     const masks: Tensor[] = [];
+    const windows: number[] = [];
+    const slotOf = (mask: Tensor | null, window?: number[]) => {
+      if (mask == null) return null;
+      windows.push(...(window ?? [1, 1, mask.size, 1, mask.size, 1, 1, 1, 1, 0, 0, 1, 1]));
+      return masks.push(tf.keep(tf.clone(mask))) - 1; // an alias (Identity), held to the end of the frame
+    };
     const previousSink = setFrameStatsSink(
       this.gatherStats
         ? (layer, inputShape, output, computed) => {
-            const slotOf = (mask: Tensor | null) => (mask == null ? null : masks.push(tf.keep(tf.clone(mask))) - 1);
             plan.stats.push({
               layer,
               macs: layer.macsPerFrame(inputShape, output.shape),
               slot: slotOf(maskOf(output)),
-              computedSlot: computed === undefined ? undefined : slotOf(computed),
+              computedSlot: computed === undefined ? undefined : computed && slotOf(computed.mask, computed.window),
             });
           }
         : null,
@@ -412,7 +418,7 @@ export class CompiledStream {
           plan.fractions = tf.keep(tf.engine().makeTensorFromTensorInfo(out, this.backend));
           n.maskFractions({
             masks: masks.map((m) => this.backend.ptr(m)),
-            lengths: masks.map((m) => m.size),
+            windows,
             out: this.backend.ptr(plan.fractions),
           });
         }

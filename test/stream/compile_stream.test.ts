@@ -469,6 +469,21 @@ describeCuda('compileStream: a CUDA-graph plan replayed per frame', () => {
       expect(got.skippedShare).to.be.closeTo(want.skippedShare, 1e-6);
     }
     expect(() => compileStream(dense).stats()).to.throw(/\{stats: true\}/);
+    // They cost the graph two launches for every 32 masks counted (each layer's output mask and a truncating conv's
+    // reach), not nodes of their own per layer.
+    const [plain] = deltaTwins(dense);
+    const bare = compileStream(plain);
+    for (let t = 0; t < 4; t++) {
+      const f = batchAt(clip, t, 1);
+      dispose([bare.step(f) as tf.Tensor, f]);
+    }
+    const counted = s3.stats().layers.length * 2;
+    expect(s3.info.graphNodes - bare.info.graphNodes, 'graph nodes the statistics add').to.be.within(
+      1,
+      2 * Math.ceil(counted / 32),
+    );
+    bare.dispose();
+    plain.dispose();
 
     // A layer that reads data on the host inside the frame: the capture fails with the reason, is abandoned,
     // and leaves no plan memory behind.

@@ -1,4 +1,6 @@
 // Entries of the reduction family (reduce.cu).
+#include <vector>
+
 #include "../context.h"
 #include "binding.h"
 
@@ -32,19 +34,44 @@ Napi::Value reduce(const Info& info) {
   return f.undefined();
 }
 
-// out[i] (float32) = the active share of bool mask i (masks[i]: device pointer, lengths[i]: bytes).
-constexpr int kMaxMasks = 1024;
+// out[i] (float32) = the active share of bool mask i (masks[i]: device pointer, lengths[i]: bytes), or with
+// windows (13 ints a mask: n, h, w, oh, ow, kh, kw, sh, sw, pt, pl, dh, dw; lengths then unused) the share of the
+// window's output pixels that reach a nonzero byte.
+constexpr int kMaxMasks = 1024, kWindowInts = 13;
 Napi::Value maskFractions(const Info& info) {
   const Fields f(info);
-  int64_t masks[kMaxMasks], lengths[kMaxMasks];
-  const int count = f.ints("masks", masks, kMaxMasks);
-  if (f.ints("lengths", lengths, kMaxMasks) != count) throw Error("field 'lengths' differs in length from 'masks'");
+  std::vector<int64_t> masks(kMaxMasks), lengths(kMaxMasks), windowInts;
+  const int count = f.ints("masks", masks.data(), kMaxMasks);
+  const bool windowed = !f.missing("windows");
+  if (windowed) {
+    windowInts.resize((size_t)kMaxMasks * kWindowInts);
+    if (f.ints("windows", windowInts.data(), kMaxMasks * kWindowInts) != count * kWindowInts)
+      throw Error("field 'windows' must hold 13 integers a mask");
+  } else if (f.ints("lengths", lengths.data(), kMaxMasks) != count) {
+    throw Error("field 'lengths' differs in length from 'masks'");
+  }
   float* out = f.ptr<float>("out");
   if (count == 0) return f.undefined();
   if (!out) throw Error("field 'out' is a null pointer");
-  const uint8_t* ptrs[kMaxMasks];
-  for (int i = 0; i < count; ++i) ptrs[i] = reinterpret_cast<const uint8_t*>(static_cast<uintptr_t>(masks[i]));
-  launchMaskFractions(ctx().stream, ptrs, lengths, count, out);
+  std::vector<const uint8_t*> ptrs(count);
+  std::vector<MaskWindow> windows(count);
+  for (int i = 0; i < count; ++i) {
+    ptrs[i] = reinterpret_cast<const uint8_t*>(static_cast<uintptr_t>(masks[i]));
+    if (!windowed) {
+      windows[i] = maskWindowOf(lengths[i]);
+      continue;
+    }
+    int v[kWindowInts];
+    for (int k = 0; k < kWindowInts; ++k) {
+      const int64_t x = windowInts[i * kWindowInts + k];
+      if (x < INT32_MIN || x > INT32_MAX) throw Error("field 'windows' holds a value outside 32 bits");
+      v[k] = (int)x;
+    }
+    windows[i] = MaskWindow{v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8], v[9], v[10], v[11], v[12]};
+  }
+  Context& c = ctx();
+  launchMaskFractions(c.stream, ptrs.data(), windows.data(), count, out,
+                      c.ensureWorkspace(maskFractionsScratch(windows.data(), count)));
   return f.undefined();
 }
 

@@ -608,8 +608,12 @@ export interface CudaBinding {
   pad(a: PadArgs): void;
   resize(a: ResizeArgs): void;
   reduce(a: ReduceArgs): void;
-  /** out[i] (float32) = the share of nonzero bytes in masks[i] (a bool buffer of lengths[i] bytes), in one launch. */
-  maskFractions(a: {masks: Ptr[]; lengths: number[]; out: Ptr}): void;
+  /**
+   * out[i] (float32) = the share of nonzero bytes in masks[i] (a bool buffer of lengths[i] bytes), or with `windows`
+   * (13 integers a mask: n, h, w, oh, ow, kh, kw, sh, sw, pt, pl, dh, dw) the share of the window's n x oh x ow
+   * output pixels whose window holds a nonzero byte of the n x h x w mask (a conv's reach); two launches per 32 masks.
+   */
+  maskFractions(a: {masks: Ptr[]; lengths?: number[]; windows?: number[]; out: Ptr}): void;
   /** Returns whether the split kernel ran. */
   pool(a: PoolArgs): boolean;
   /** False (nothing launched) where the pads are asymmetric and no cuDNN engine takes them. */

@@ -147,14 +147,24 @@ export class StreamState {
 // ---- device-side statistics ---------------------------------------------------------------
 
 /**
- * Receives each delta layer's frame output while set (compiled streams gather statistics on the device), and the mask
- * of the pixels it computed where that differs from the output's (DeltaMembers.computedMask; null: every pixel).
+ * The output pixels a conv computes, described instead of made: its input's mask and its window as 13 integers, n, h,
+ * w of the mask, the output's oh, ow, the window kh, kw, strides sh, sw, top and left pads pt, pl and dilations dh, dw
+ * (the native maskFractions' layout). An output pixel is computed iff its window holds an active input pixel.
+ */
+export interface MaskReach {
+  mask: Tensor;
+  window: number[];
+}
+
+/**
+ * Receives each delta layer's frame output while set (compiled streams gather statistics on the device), and where
+ * the pixels it computed differ from the output's mask, their reach (DeltaMembers.computedReach; null: every pixel).
  */
 export type FrameStatsSink = (
   layer: DeltaMembers,
   inputShape: number[],
   output: Tensor,
-  computed: Tensor | null | undefined,
+  computed: MaskReach | null | undefined,
 ) => void;
 let frameStatsSink: FrameStatsSink | null = null;
 
@@ -258,6 +268,8 @@ export interface DeltaMembers extends DeltaLayer {
    * mask says it. Statistics only.
    */
   computedMask(inputs: Tensor[], output: Tensor): Tensor | null | undefined;
+  /** The same pixels as computedMask, described by its input's mask and window (for a count on the device). */
+  computedReach(inputs: Tensor[], output: Tensor): MaskReach | null | undefined;
   /** Called when a change of input shape restarted the stream. */
   onStreamReset(): void;
 }
@@ -318,6 +330,10 @@ export function deltaMixin<TBase extends AnyLayerClass>(Base: TBase, options: De
       return undefined;
     }
 
+    computedReach(_inputs: Tensor[], _output: Tensor): MaskReach | null | undefined {
+      return undefined;
+    }
+
     macsPerFrame(_inShape: number[], _outShape: number[]): number {
       return 0;
     }
@@ -370,7 +386,7 @@ export function deltaMixin<TBase extends AnyLayerClass>(Base: TBase, options: De
                 : tf.mean(tf.cast(computed, 'float32')).dataSync()[0];
           this.lastStats = {activeFraction: active, computedFraction: work, macs, macsSkipped: macs * (1 - work)};
         } else if (frameStatsSink != null) {
-          frameStatsSink(this, xs[0].shape, out, this.computedMask(xs, out));
+          frameStatsSink(this, xs[0].shape, out, this.computedReach(xs, out));
         }
         return out;
       });

@@ -20,6 +20,7 @@ import {maskOf} from '../../ops/mask';
 import {applyFusedActivation} from './activation_state';
 import {activatedMixin} from './activated';
 import {layerClass, pair, product, requireChannelsLast} from './base';
+import type {MaskReach} from './base';
 
 type Pad = 'same' | 'valid';
 
@@ -72,6 +73,31 @@ function reachOf(layer: ConvFields, x: Tensor): Tensor | null {
       )
     : tf.pool(window, [kh, kw], 'max', padOf(layer), dilations, 1);
   return tf.greater(tf.squeeze(reach, [3]), 0); // bool, as masks are
+}
+
+/**
+ * The pixels reachOf marks, as x's mask and the window reachOf pools with (for a count on the device): the dilated
+ * taps at stride 1, the dilated extent when strided.
+ */
+function reachWindowOf(layer: ConvFields, x: Tensor): MaskReach | null {
+  const mask = maskOf(x);
+  if (mask == null) return null;
+  const [n, h, w] = mask.shape;
+  const [kh, kw] = pair(layer.kernelSize);
+  const [dh, dw] = pair(layer.dilationRate ?? 1);
+  const [sh, sw] = pair(layer.strides);
+  const strided = sh > 1 || sw > 1;
+  const window: [number, number] = strided ? [(kh - 1) * dh + 1, (kw - 1) * dw + 1] : [kh, kw];
+  const dilations: [number, number] = strided ? [1, 1] : [dh, dw];
+  const info = tf.backend_util.computeConv2DInfo(
+    [n, h, w, 1],
+    [window[0], window[1], 1, 1],
+    [sh, sw],
+    dilations,
+    padOf(layer),
+  );
+  const {top, left} = info.padInfo;
+  return {mask, window: [n, h, w, info.outHeight, info.outWidth, ...window, sh, sw, top, left, ...dilations]};
 }
 
 type DeltaConvOp = typeof deltaConv2d; // deltaDepthwiseConv2d takes the same arguments
@@ -132,6 +158,10 @@ export class DeltaConv2D extends activatedMixin(layerClass('Conv2D'), 'Conv2D') 
     return this.truncatesNow() ? reachOf(fields(this), x) : undefined;
   }
 
+  override computedReach([x]: Tensor[]): MaskReach | null | undefined {
+    return this.truncatesNow() ? reachWindowOf(fields(this), x) : undefined;
+  }
+
   override deltaCall([x]: Tensor[], first: boolean): Tensor {
     const fused = first ? null : fuseAccumulator(this, fusedDeltaConv2d, x, this.kernel);
     if (fused != null) return fused;
@@ -153,6 +183,10 @@ export class DeltaDepthwiseConv2D extends activatedMixin(layerClass('DepthwiseCo
 
   override computedMask([x]: Tensor[]): Tensor | null | undefined {
     return this.truncatesNow() ? reachOf(fields(this), x) : undefined;
+  }
+
+  override computedReach([x]: Tensor[]): MaskReach | null | undefined {
+    return this.truncatesNow() ? reachWindowOf(fields(this), x) : undefined;
   }
 
   override deltaCall([x]: Tensor[], first: boolean): Tensor {
@@ -181,6 +215,10 @@ export class DeltaSeparableConv2D extends activatedMixin(layerClass('SeparableCo
 
   override computedMask([x]: Tensor[]): Tensor | null | undefined {
     return this.truncatesNow() ? reachOf(fields(this), x) : undefined;
+  }
+
+  override computedReach([x]: Tensor[]): MaskReach | null | undefined {
+    return this.truncatesNow() ? reachWindowOf(fields(this), x) : undefined;
   }
 
   override deltaCall([x]: Tensor[], first: boolean): Tensor {
