@@ -26,6 +26,22 @@ struct Desc {
   void finalize() { TD_CUDNN(kWhere, cudnnBackendFinalize(d)); }
 };
 
+// Descriptors made in a loop, destroyed with the list: also those made before a creation that throws.
+struct DescList {
+  std::vector<cudnnBackendDescriptor_t> d;
+  DescList() = default;
+  ~DescList() {
+    for (cudnnBackendDescriptor_t x : d)
+      if (x) cudnnBackendDestroyDescriptor(x);
+  }
+  DescList(const DescList&) = delete;
+  DescList& operator=(const DescList&) = delete;
+  void make(cudnnBackendDescriptorType_t t, size_t n) {
+    d.assign(n, nullptr);
+    for (cudnnBackendDescriptor_t& x : d) TD_CUDNN(kWhere, cudnnBackendCreateDescriptor(t, &x));
+  }
+};
+
 // NHWC-ordered strides of a tensor described as (N, C, spatial...).
 void channelsLast(int nd, const int64_t* dims, int64_t* strides) {
   int64_t s = dims[1];
@@ -141,11 +157,11 @@ bool buildGraphPlan(Context& c, ConvArgs& a, size_t workspaceLimit, cudnnBackend
   int64_t available = 0;
   TD_CUDNN(kWhere, cudnnBackendGetAttribute(heur.d, CUDNN_ATTR_ENGINEHEUR_RESULTS, CUDNN_TYPE_BACKEND_DESCRIPTOR, 0,
                                             &available, nullptr));
-  std::vector<cudnnBackendDescriptor_t> cfgs((size_t)available, nullptr);
-  for (auto& d : cfgs) TD_CUDNN(kWhere, cudnnBackendCreateDescriptor(CUDNN_BACKEND_ENGINECFG_DESCRIPTOR, &d));
+  DescList cfgs;
+  cfgs.make(CUDNN_BACKEND_ENGINECFG_DESCRIPTOR, (size_t)available);
   int64_t got = 0;
   cudnnStatus_t st = cudnnBackendGetAttribute(heur.d, CUDNN_ATTR_ENGINEHEUR_RESULTS, CUDNN_TYPE_BACKEND_DESCRIPTOR,
-                                              available, &got, cfgs.data());
+                                              available, &got, cfgs.d.data());
 
   // Finalize plans for the first few acceptable configs, time each with CUDA events, keep the fastest
   // (TFJS_DELTA_CUDNN_CANDIDATES: how many). Default 6, 24 on half data: measured on FLAVR 512^2 (H100), 24 found
@@ -163,14 +179,14 @@ bool buildGraphPlan(Context& c, ConvArgs& a, size_t workspaceLimit, cudnnBackend
     cudaEventCreate(&e1);
   }
   for (int64_t i = 0; st == CUDNN_STATUS_SUCCESS && i < got && tried < kCandidates; ++i) {
-    if (!c.allowTF32 && !a.half && usesTensorCores(cfgs[i])) continue;  // half data: tensor cores are the point
+    if (!c.allowTF32 && !a.half && usesTensorCores(cfgs.d[i])) continue;  // half data: tensor cores are the point
     cudnnBackendDescriptor_t plan;
     if (cudnnBackendCreateDescriptor(CUDNN_BACKEND_EXECUTION_PLAN_DESCRIPTOR, &plan) != CUDNN_STATUS_SUCCESS) continue;
     int64_t ws = 0, n = 0;
     bool ok = cudnnBackendSetAttribute(plan, CUDNN_ATTR_EXECUTION_PLAN_HANDLE, CUDNN_TYPE_HANDLE, 1, &c.cudnn) ==
                   CUDNN_STATUS_SUCCESS &&
               cudnnBackendSetAttribute(plan, CUDNN_ATTR_EXECUTION_PLAN_ENGINE_CONFIG, CUDNN_TYPE_BACKEND_DESCRIPTOR, 1,
-                                       &cfgs[i]) == CUDNN_STATUS_SUCCESS &&
+                                       &cfgs.d[i]) == CUDNN_STATUS_SUCCESS &&
               cudnnBackendFinalize(plan) == CUDNN_STATUS_SUCCESS &&
               cudnnBackendGetAttribute(plan, CUDNN_ATTR_EXECUTION_PLAN_WORKSPACE_SIZE, CUDNN_TYPE_INT64, 1, &n, &ws) ==
                   CUDNN_STATUS_SUCCESS &&
@@ -202,7 +218,6 @@ bool buildGraphPlan(Context& c, ConvArgs& a, size_t workspaceLimit, cudnnBackend
   }
   if (e0) cudaEventDestroy(e0);
   if (e1) cudaEventDestroy(e1);
-  for (auto& d : cfgs) cudnnBackendDestroyDescriptor(d);
   if (!best) return false;
   *planOut = best;
   *workspaceOut = bestWs;
