@@ -154,6 +154,9 @@ MaskWindow maskWindowOf(int64_t bytes);
 // out[i] = the share of window i's output pixels whose window holds a nonzero byte of masks[i] (a conv's reach; the
 // mask's own share for maskWindowOf; 0 where there are no outputs), i < count, in two launches per 32 masks; scratch
 // holds maskFractionsScratch() bytes.
+// Throws, naming the window, unless each is indexable in 32 bits with sizes, strides and dilations >= 1 (and, with
+// masks, has a pointer where it has pixels to read); maskFractionsScratch and launchMaskFractions check all first.
+void checkMaskWindows(const uint8_t* const* masks, const MaskWindow* windows, int count);
 size_t maskFractionsScratch(const MaskWindow* windows, int count);
 void launchMaskFractions(cudaStream_t s, const uint8_t* const* masks, const MaskWindow* windows, int count, float* out,
                          void* scratch);

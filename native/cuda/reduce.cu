@@ -3,6 +3,7 @@
 // average pooling at batch 1) are split in two passes through `scratch`. Also the active fractions of many delta
 // masks in one launch (a compiled stream's per-layer statistics: one graph node instead of three per layer).
 #include <algorithm>
+#include <string>
 
 #include "common.h"
 #include "storage.cuh"
@@ -174,12 +175,32 @@ MaskWindow maskWindowOf(int64_t bytes) {
   return MaskWindow{1, 1, (int)bytes, 1, (int)bytes, 1, 1, 1, 1, 0, 0, 1, 1};
 }
 
+void checkMaskWindows(const uint8_t* const* masks, const MaskWindow* windows, int count) {
+  // Products of values below 2^31, checked a factor at a time so that none wraps.
+  const auto fits = [](int64_t a, int64_t b, int64_t c) { return a * b <= INT32_MAX && a * b * c <= INT32_MAX; };
+  for (int i = 0; i < count; ++i) {
+    const MaskWindow& g = windows[i];
+    if (g.n < 0 || g.h < 0 || g.w < 0 || g.oh < 0 || g.ow < 0 || g.pt < 0 || g.pl < 0)
+      failArg("maskFractions", "window " + std::to_string(i) + ": negative size or pad");
+    if (g.kh < 1 || g.kw < 1 || g.sh < 1 || g.sw < 1 || g.dh < 1 || g.dw < 1)
+      failArg("maskFractions", "window " + std::to_string(i) + ": sizes, strides and dilations must be at least 1");
+    if (!fits(g.n, g.oh, g.ow) || !fits(g.n, g.h, g.w) ||
+        (int64_t)std::max(g.oh - 1, 0) * g.sh + (int64_t)(g.kh - 1) * g.dh > INT32_MAX ||
+        (int64_t)std::max(g.ow - 1, 0) * g.sw + (int64_t)(g.kw - 1) * g.dw > INT32_MAX)
+      failArg("maskFractions", "window " + std::to_string(i) + ": 2^31 or more pixels (indices are 32-bit)");
+    if (masks != nullptr && !masks[i] && (int64_t)g.n * g.oh * g.ow > 0 && (int64_t)g.n * g.h * g.w > 0)
+      failArg("maskFractions", "window " + std::to_string(i) + ": null mask pointer");
+  }
+}
+
 size_t maskFractionsScratch(const MaskWindow* windows, int count) {
+  checkMaskWindows(nullptr, windows, count);
   return (size_t)std::min(count, kMaskBatch) * maskBlocks(windows, count) * sizeof(unsigned long long);
 }
 
 void launchMaskFractions(cudaStream_t s, const uint8_t* const* masks, const MaskWindow* windows, int count, float* out,
                          void* scratch) {
+  checkMaskWindows(masks, windows, count);  // all of them before the first launch: no partly written out
   const int blocks = maskBlocks(windows, count);
   auto* counts = static_cast<unsigned long long*>(scratch);
   for (int first = 0; first < count; first += kMaskBatch) {
@@ -188,15 +209,9 @@ void launchMaskFractions(cudaStream_t s, const uint8_t* const* masks, const Mask
     const int k = std::min(kMaskBatch, count - first);
     for (int i = 0; i < k; ++i) {
       const MaskWindow& g = windows[first + i];
-      if (g.n < 0 || g.h < 0 || g.w < 0 || g.oh < 0 || g.ow < 0) failArg("maskFractions", "negative window size");
-      if (g.kh < 1 || g.kw < 1 || g.sh < 1 || g.sw < 1 || g.dh < 1 || g.dw < 1)
-        failArg("maskFractions", "window sizes, strides and dilations must be at least 1");
-      const int64_t outputs = (int64_t)g.n * g.oh * g.ow, bytes = (int64_t)g.n * g.h * g.w;
-      if (outputs > INT32_MAX || bytes > INT32_MAX) failArg("maskFractions", "a window over 2^31 or more pixels");
-      if (!masks[first + i] && outputs > 0 && bytes > 0) failArg("maskFractions", "null mask pointer");
       batch.mask[i] = masks[first + i];
       batch.win[i] = g;
-      totals.outputs[i] = outputs;
+      totals.outputs[i] = (int64_t)g.n * g.oh * g.ow;
     }
     launchKernel(maskReachCounts, dim3((unsigned)blocks, (unsigned)k), kMaskThreads, 0, s, batch, counts);
     TD_LAUNCHED("maskFractions");

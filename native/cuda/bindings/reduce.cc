@@ -43,6 +43,7 @@ Napi::Value maskFractions(const Info& info) {
   std::vector<int64_t> masks(kMaxMasks), lengths(kMaxMasks), windowInts;
   const int count = f.ints("masks", masks.data(), kMaxMasks);
   const bool windowed = !f.missing("windows");
+  if (windowed && !f.missing("lengths")) throw Error("give 'lengths' or 'windows', not both");
   if (windowed) {
     windowInts.resize((size_t)kMaxMasks * kWindowInts);
     if (f.ints("windows", windowInts.data(), kMaxMasks * kWindowInts) != count * kWindowInts)
@@ -64,11 +65,13 @@ Napi::Value maskFractions(const Info& info) {
     int v[kWindowInts];
     for (int k = 0; k < kWindowInts; ++k) {
       const int64_t x = windowInts[i * kWindowInts + k];
-      if (x < INT32_MIN || x > INT32_MAX) throw Error("field 'windows' holds a value outside 32 bits");
+      if (x < INT32_MIN || x > INT32_MAX)
+        throw Error("field 'windows' holds a value outside 32 bits (counts take fewer than 2^31 pixels a mask)");
       v[k] = (int)x;
     }
     windows[i] = MaskWindow{v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8], v[9], v[10], v[11], v[12]};
   }
+  checkMaskWindows(ptrs.data(), windows.data(), count);
   Context& c = ctx();
   launchMaskFractions(c.stream, ptrs.data(), windows.data(), count, out,
                       c.ensureWorkspace(maskFractionsScratch(windows.data(), count)));
