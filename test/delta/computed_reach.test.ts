@@ -14,30 +14,11 @@ import {expect} from 'chai';
 import type {MaskReach} from '../../src/delta/layers/base';
 import {toDelta, withMask} from '../../src/index';
 import {describeEachBackend} from '../support/backends';
-import {freshSeed, seededRandom} from '../support/util';
+import {freshSeed, seededRandom, windowPixels} from '../support/util';
 
 interface ComputedPixels {
   computedMask(inputs: tf.Tensor[], output: tf.Tensor): tf.Tensor | null | undefined;
   computedReach(inputs: tf.Tensor[], output: tf.Tensor): MaskReach | null | undefined;
-}
-
-/** The window's output pixels that hold a nonzero byte of the mask, row-major (as the native count defines them). */
-function windowPixels(mask: Uint8Array, window: number[]): Uint8Array {
-  const [n, h, w, oh, ow, kh, kw, sh, sw, pt, pl, dh, dw] = window;
-  const out = new Uint8Array(n * oh * ow);
-  for (let b = 0; b < n; b++)
-    for (let oy = 0; oy < oh; oy++)
-      for (let ox = 0; ox < ow; ox++) {
-        let hit = false;
-        for (let ky = 0; ky < kh && !hit; ky++)
-          for (let kx = 0; kx < kw && !hit; kx++) {
-            const iy = oy * sh - pt + ky * dh;
-            const ix = ox * sw - pl + kx * dw;
-            hit = iy >= 0 && iy < h && ix >= 0 && ix < w && mask[(b * h + iy) * w + ix] !== 0;
-          }
-        out[(b * oh + oy) * ow + ox] = hit ? 1 : 0;
-      }
-  return out;
 }
 
 type Conv = 'conv2d' | 'depthwiseConv2d' | 'separableConv2d';

@@ -133,3 +133,26 @@ export function expectThrowsNaming(fn: () => unknown, ...fragments: string[]): v
   if (message == null) expect.fail(`expected an error naming ${fragments.join(', ')}, but nothing was thrown`);
   for (const f of fragments) expect(message, `error message`).to.include(f);
 }
+
+/**
+ * The output pixels of a window over an n x h x w mask (13 integers: n, h, w, oh, ow, kh, kw, sh, sw, pt, pl, dh, dw,
+ * the native maskFractions' layout) whose taps hold a nonzero byte of `mask`, as 0/1 bytes in row-major order: a
+ * conv's reach, counted on the host.
+ */
+export function windowPixels(mask: Uint8Array, window: number[]): Uint8Array {
+  const [n, h, w, oh, ow, kh, kw, sh, sw, pt, pl, dh, dw] = window;
+  const out = new Uint8Array(n * oh * ow);
+  for (let b = 0; b < n; b++)
+    for (let oy = 0; oy < oh; oy++)
+      for (let ox = 0; ox < ow; ox++) {
+        let hit = false;
+        for (let ky = 0; ky < kh && !hit; ky++)
+          for (let kx = 0; kx < kw && !hit; kx++) {
+            const iy = oy * sh - pt + ky * dh;
+            const ix = ox * sw - pl + kx * dw;
+            hit = iy >= 0 && iy < h && ix >= 0 && ix < w && mask[(b * h + iy) * w + ix] !== 0;
+          }
+        out[(b * oh + oy) * ow + ox] = hit ? 1 : 0;
+      }
+  return out;
+}

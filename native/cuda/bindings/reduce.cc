@@ -71,7 +71,6 @@ Napi::Value maskFractions(const Info& info) {
     }
     windows[i] = MaskWindow{v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8], v[9], v[10], v[11], v[12]};
   }
-  checkMaskWindows(ptrs.data(), windows.data(), count);
   Context& c = ctx();
   launchMaskFractions(c.stream, ptrs.data(), windows.data(), count, out,
                       c.ensureWorkspace(maskFractionsScratch(windows.data(), count)));

@@ -11,7 +11,7 @@ import {expect} from 'chai';
 
 import type {CudaBackend} from '../../../src/backends/cuda/backend';
 import {describeCuda} from '../../support/cuda';
-import {freshSeed, seededRandom} from '../../support/util';
+import {freshSeed, seededRandom, windowPixels} from '../../support/util';
 
 describeCuda('cuda maskFractions', () => {
   let backend: CudaBackend;
@@ -86,21 +86,8 @@ describeCuda('cuda maskFractions', () => {
       }),
     );
     const reach = (c: (typeof cases)[number]) => {
-      const [b, h, w, oh, ow, kh, kw, sh, sw, pt, pl, dh, dw] = c.window;
-      let count = 0;
-      for (let i = 0; i < b; i++)
-        for (let oy = 0; oy < oh; oy++)
-          for (let ox = 0; ox < ow; ox++) {
-            let hit = false;
-            for (let ky = 0; ky < kh && !hit; ky++)
-              for (let kx = 0; kx < kw && !hit; kx++) {
-                const iy = oy * sh - pt + ky * dh;
-                const ix = ox * sw - pl + kx * dw;
-                hit = iy >= 0 && iy < h && ix >= 0 && ix < w && c.bytes[(i * h + iy) * w + ix] !== 0;
-              }
-            if (hit) count++;
-          }
-      return Math.fround(count / (b * oh * ow));
+      const pixels = windowPixels(c.bytes, c.window);
+      return Math.fround(pixels.reduce((sum, v) => sum + v, 0) / pixels.length);
     };
     const blocks = cases.map((c) => n.alloc({bytes: c.bytes.length + 8}));
     const out = n.alloc({bytes: 4 * cases.length});
