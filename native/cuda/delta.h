@@ -7,7 +7,8 @@
 //   delta_conv_tc.cu     the tiled delta convolutions for regular convs (TF32 mma.sync / WMMA, strict-fp32 FFMA)
 //   delta_gated.cu       the SE gate of conv3dGated
 //   delta_companion.cu   delta batch-norm scale and residual add, at active pixels only
-//   delta_fused.cu       fused delta blocks: a delta conv with sparseAccumulate as its epilogue
+//   delta_fused.cu       fused delta blocks on pixel groups: a depthwise or small regular delta conv with
+//                        sparseAccumulate as its epilogue
 //   delta_pointwise.cu   the pointwise delta block: a 1x1 delta conv over a work list of active pixels, with
 //                        sparseAccumulate as its epilogue
 #pragma once
@@ -148,15 +149,17 @@ int64_t packedFilterTf32Floats(const DeltaConvParams& p);
 void launchPackFilterTf32(cudaStream_t s, const DeltaConvParams& p, const float* w, float* out);
 
 // ---- delta_fused.cu ----
-// Depthwise delta conv (filter [kh, kw, c, 1]) then sparseAccumulate in place on a and r (output-shaped): outD is
-// written at flushed pixels (and zeros elsewhere when writeZeros), outMask at every output pixel. mask null:
-// dense input. a and r: float32, or IEEE half with halfState (the half-state rule). scratch (1 + 2 x output pixels
-// int32s, or null): the output pixels with an active tap go through a pixel list (pixel_list.cuh) where that applies
-// (a mask, lazy zeros); the results are the same either way. Returns whether the list ran.
-bool depthwiseAccumulateFits(const DeltaConvParams& p);
-bool launchDepthwiseAccumulate(cudaStream_t s, const DeltaConvParams& p, const float* x, const uint8_t* mask,
-                               const float* w, void* a, void* r, float* outD, uint8_t* outMask, double threshold,
-                               int act, double alpha, bool writeZeros, bool halfState, int* scratch);
+// A delta conv then sparseAccumulate in place on a and r (output-shaped), in one launch on pixel groups: depthwise
+// convs (filter [kh, kw, c, 1]) and regular convs of a small reduction (filter [kh, kw, c, co]: 3x3 over 3 input
+// channels, or 1x1 over 16, 24 or 32; co <= 512; float32 sums). outD is written at flushed pixels (and zeros
+// elsewhere when writeZeros), outMask at every output pixel. mask null: dense input. a and r: float32, or IEEE half
+// with halfState (the half-state rule). scratch (1 + 2 x output pixels int32s, or null): the output pixels with an
+// active tap go through a pixel list (pixel_list.cuh) where that applies (a mask, lazy zeros); the results are the
+// same either way. Returns whether the list ran.
+bool convAccumulateFits(const DeltaConvParams& p);
+bool launchConvAccumulate(cudaStream_t s, const DeltaConvParams& p, const float* x, const uint8_t* mask, const float* w,
+                          void* a, void* r, float* outD, uint8_t* outMask, double threshold, int act, double alpha,
+                          bool writeZeros, bool halfState, int* scratch);
 
 // ---- delta_pointwise.cu ----
 // A 1x1, stride-1, unpadded regular delta conv (packed TF32 filter from launchPackFilterTf32, c % 4 == 0,

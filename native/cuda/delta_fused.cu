@@ -1,7 +1,9 @@
-// Fused delta blocks: a depthwise delta convolution with the truncating accumulator (sparseAccumulate) as its
-// epilogue, in one launch. Semantics are those of deltaDepthwiseConv2d followed by sparseAccumulate in place
-// (src/kernels/cpu/): an output pixel is active iff an input pixel of its receptive field is; at an active pixel
-// y = the conv of the active inputs, s = R + y, e = f(A + s) - f(A), flushed iff max_c |e| > threshold.
+// Fused delta blocks on pixel groups: a delta convolution with the truncating accumulator (sparseAccumulate) as its
+// epilogue, in one launch, for depthwise convs and for regular convs of a small reduction (input channels x taps
+// <= 32: a network's first conv over RGB, the 1x1 expansions of 16-32 channels). Semantics are those of the delta
+// conv followed by sparseAccumulate in place (src/kernels/cpu/): an output pixel is active iff an input pixel of its
+// receptive field is; at an active pixel y = the conv of the active inputs, s = R + y, e = f(A + s) - f(A), flushed
+// iff max_c |e| > threshold.
 // What it saves over the two-kernel path: the conv output never goes to memory, the delta input is read only at
 // active taps (no zero-filling of a lazily written input), and an output pixel with no active tap costs its window's
 // mask bytes and its own. Layout: a pixel group (pixel_group.cuh) per output pixel, a lane per VEC channels
@@ -10,6 +12,10 @@
 // window's taps are unrolled. The state is float32 or IEEE half (S; the half-state rule of
 // src/ops/sparse_accumulate.ts, as sparseAccumulateKernel). kFloat: the activation change in float32
 // (activationExactInFloat; the same bits).
+// A regular conv of a small reduction runs on the same groups, a lane per output channel holding that channel's
+// filter in registers: a pixel's inputs are read once by every lane of its group (the same addresses, so one
+// broadcast access per warp), where the tiled tensor-core kernel spends a 128-pixel tile on one active pixel and then
+// writes a delta that the accumulator reads back. Its sums are float32 (no TF32 rounding).
 #include <type_traits>
 
 #include "delta.h"
@@ -26,6 +32,7 @@ namespace {
 
 constexpr int kMinBlock = 128;
 constexpr int kMaxChannels = 3072;
+constexpr int kMaxSmallReduction = 32;     // a regular conv's input channels x taps, its filter held in registers
 constexpr int64_t kMaxPixels = INT32_MAX;  // output pixels, indexed in 32 bits
 
 // Whether tap t of the window whose top-left input pixel is (iy0, ix0) in image b reads an active input pixel: inside
@@ -40,24 +47,35 @@ __device__ __forceinline__ bool tapActive(const DeltaConvParams& p, const uint8_
 }
 
 // KH, KW: the window where known at compile time (3x3: its taps' offsets are then constants and their loads
-// unrolled), else 0 (at most 32 taps).
+// unrolled), else 0 (at most 32 taps). CIN: 0 for a depthwise conv (multiplier 1), else a regular conv's input
+// channels (VEC = V = 1: lane g of a group owns output channel g, its CIN x KH x KW filter values in registers).
 // With a pixel list (pixel_list.cuh; `list` non-null) the groups take the listed output pixels, each with its bitmap
 // of active taps from the list pass, instead of every output pixel; a group loads its next item while it works on this
 // one, so that an iteration does not first wait on the list to learn which pixel it reads.
 // A pixel's index is 32-bit (the launcher checks; the loop's base is 64-bit, as a grid's stride can pass 2^31):
 // 64-bit divisions for its coordinates cost more than a pixel with no active tap otherwise does.
-template <int VEC, int V, int KH, int KW, typename S, bool kFloat>
+template <int VEC, int V, int KH, int KW, int CIN, typename S, bool kFloat>
 __global__ void __launch_bounds__(kMaxGroupThreads)
-    depthwiseAccumulateKernel(DeltaConvParams p, const float* __restrict__ x, const uint8_t* __restrict__ mask,
-                              const float* __restrict__ w, S* __restrict__ a, S* __restrict__ r,
-                              float* __restrict__ outD, uint8_t* __restrict__ outMask, double threshold, int act,
-                              double alpha, bool writeZeros, int group, const int* __restrict__ list,
-                              const unsigned* __restrict__ listBits, const int* __restrict__ listCount) {
+    convAccumulateKernel(DeltaConvParams p, const float* __restrict__ x, const uint8_t* __restrict__ mask,
+                         const float* __restrict__ w, S* __restrict__ a, S* __restrict__ r, float* __restrict__ outD,
+                         uint8_t* __restrict__ outMask, double threshold, int act, double alpha, bool writeZeros,
+                         int group, const int* __restrict__ list, const unsigned* __restrict__ listBits,
+                         const int* __restrict__ listCount) {
   dependentLaunchPrologue();
   __shared__ float warpMax[kMaxGroupThreads / 32];
   const int slot = threadIdx.x / group, g = threadIdx.x % group, slots = blockDim.x / group;
+  static_assert(CIN == 0 || (VEC == 1 && V == 1 && KH > 0 && CIN * KH * KW <= kMaxSmallReduction));
+  constexpr int kReduction = CIN > 0 ? CIN * KH * KW : 1;
   const int kw = KW > 0 ? KW : p.kw, taps = KH > 0 ? KH * KW : p.kh * p.kw;
-  const int vecs = p.c / VEC, width = group < 32 ? group : 32, pixels = p.n * p.oh * p.ow;
+  const int co = CIN > 0 ? p.co : p.c;  // output channels
+  const int vecs = co / VEC, width = group < 32 ? group : 32, pixels = p.n * p.oh * p.ow;
+  // A regular conv's filter column of this lane's output channel: filter [kh, kw, c, co], reduction index
+  // tap * CIN + input channel.
+  float wr[kReduction];
+  if constexpr (CIN > 0) {
+#pragma unroll
+    for (int k = 0; k < kReduction; ++k) wr[k] = g < co ? w[(int64_t)k * co + g] : 0.f;
+  }
   const int items = list != nullptr ? *listCount : pixels;
   const int64_t rowStep = (int64_t)p.dh * p.w * p.c, colStep = (int64_t)p.dw * p.c;  // a tap's step in x
   const int64_t stride = (int64_t)gridDim.x * slots;
@@ -90,7 +108,7 @@ __global__ void __launch_bounds__(kMaxGroupThreads)
     }
     if (list == nullptr)
       for (int off = width / 2; off > 0; off >>= 1) bits |= __shfl_xor_sync(0xffffffffu, bits, off);
-    const int64_t o = (int64_t)q * p.c;
+    const int64_t o = (int64_t)q * co;
     // The window's top-left element in x (outside the image where the window is: only taps inside it are read).
     const int64_t corner = (((int64_t)b * p.h + iy0) * p.w + ix0) * p.c;
     Vec<VEC> y[V], av[V], rv[V];
@@ -109,10 +127,21 @@ __global__ void __launch_bounds__(kMaxGroupThreads)
         for (int t = 0; t < (KH > 0 ? KH * KW : 32); ++t) {  // taps in increasing order, as the reference sums them
           if (KH == 0 && t >= taps) break;
           if (!((bits >> t) & 1u)) continue;
-          const Vec<VEC> xv = loadVec<VEC>(x + corner + (t / kw) * rowStep + (t % kw) * colStep + c0);
-          const Vec<VEC> wv = loadVec<VEC>(w + t * p.c + c0);
+          const float* xt = x + corner + (t / kw) * rowStep + (t % kw) * colStep;
+          if constexpr (CIN == 0) {
+            const Vec<VEC> xv = loadVec<VEC>(xt + c0);
+            const Vec<VEC> wv = loadVec<VEC>(w + t * p.c + c0);
 #pragma unroll
-          for (int i = 0; i < VEC; ++i) y[j].v[i] += xv.v[i] * wv.v[i];
+            for (int i = 0; i < VEC; ++i) y[j].v[i] += xv.v[i] * wv.v[i];
+          } else {
+            constexpr int kLoad = CIN % 4 == 0 ? 4 : 1;  // input channels a load
+#pragma unroll
+            for (int ci = 0; ci < CIN; ci += kLoad) {
+              const Vec<kLoad> xv = loadVec<kLoad>(xt + ci);
+#pragma unroll
+              for (int u = 0; u < kLoad; ++u) y[j].v[0] += xv.v[u] * wr[t * CIN + ci + u];
+            }
+          }
         }
 #pragma unroll
         for (int i = 0; i < VEC; ++i) {
@@ -157,9 +186,9 @@ __global__ void __launch_bounds__(kMaxGroupThreads)
 // gets its mask byte here, the others go on the list with their bitmaps. KH, KW as the block's kernel.
 template <int KH, int KW>
 __global__ void __launch_bounds__(kListThreads)
-    depthwiseListKernel(DeltaConvParams p, const uint8_t* __restrict__ mask, int* __restrict__ list,
-                        unsigned* __restrict__ listBits, int* __restrict__ count, uint8_t* __restrict__ outMask,
-                        int* counters) {
+    blockListKernel(DeltaConvParams p, const uint8_t* __restrict__ mask, int* __restrict__ list,
+                    unsigned* __restrict__ listBits, int* __restrict__ count, uint8_t* __restrict__ outMask,
+                    int* counters) {
   dependentLaunchPrologue();
   const int pixels = p.n * p.oh * p.ow, taps = KH > 0 ? KH * KW : p.kh * p.kw;
   int* const tally = appendCount(counters, count);
@@ -184,13 +213,25 @@ __global__ void __launch_bounds__(kListThreads)
   publishListCount(counters, count, gridDim.x);
 }
 
-template <int VEC, int V, typename S>
-void launchDepthwiseAccumulateVec(cudaStream_t s, const DeltaConvParams& p, const float* x, const uint8_t* mask,
-                                  const float* w, S* a, S* r, float* outD, uint8_t* outMask, double threshold, int act,
-                                  double alpha, bool writeZeros, int* scratch) {
-  const int group = pixelGroupFor(p.c / VEC, V), threads = pixelGroupBlock(group, kMinBlock);
-  if ((int64_t)group * V * VEC < p.c)
-    failArg("fusedDeltaDepthwiseConv2d", "the pixel group does not cover the channels");
+// The op a block's errors name.
+const char* blockOp(const DeltaConvParams& p) {
+  return p.mode == DC_DEPTHWISE ? "fusedDeltaDepthwiseConv2d" : "fusedDeltaConv2d";
+}
+
+// A regular conv the pixel groups take: a window and input channel count with a kernel instance (the first conv over
+// RGB, 3x3; 1x1 over 16, 24 or 32 channels), a lane per output channel.
+bool smallConvFits(const DeltaConvParams& p) {
+  return p.mode == DC_REGULAR && p.co > 0 && p.co <= kMaxGroupThreads &&
+         ((p.kh == 3 && p.kw == 3 && p.c == 3) || (p.kh == 1 && p.kw == 1 && (p.c == 16 || p.c == 24 || p.c == 32)));
+}
+
+template <int VEC, int V, int KH, int KW, int CIN, typename S>
+void launchConvAccumulateVec(cudaStream_t s, const DeltaConvParams& p, const float* x, const uint8_t* mask,
+                             const float* w, S* a, S* r, float* outD, uint8_t* outMask, double threshold, int act,
+                             double alpha, bool writeZeros, int* scratch) {
+  const int channels = CIN > 0 ? p.co : p.c;
+  const int group = pixelGroupFor(channels / VEC, V), threads = pixelGroupBlock(group, kMinBlock);
+  if ((int64_t)group * V * VEC < channels) failArg(blockOp(p), "the pixel group does not cover the channels");
   const int64_t pixels = (int64_t)p.n * p.oh * p.ow;
   const int grid = scratch != nullptr ? listGrid(pixels, threads / group, threads) : gridFor(pixels, threads / group);
   const int* list = scratch != nullptr ? scratch + 1 : nullptr;
@@ -199,56 +240,78 @@ void launchDepthwiseAccumulateVec(cudaStream_t s, const DeltaConvParams& p, cons
     launchKernel(kernel, grid, threads, 0, s, p, x, mask, w, a, r, outD, outMask, threshold, act, alpha, writeZeros,
                  group, list, bits, scratch);
   };
-  const bool exact = activationExactInFloat(act);
-  if (p.kh == 3 && p.kw == 3)
-    exact ? run(depthwiseAccumulateKernel<VEC, V, 3, 3, S, true>)
-          : run(depthwiseAccumulateKernel<VEC, V, 3, 3, S, false>);
-  else
-    exact ? run(depthwiseAccumulateKernel<VEC, V, 0, 0, S, true>)
-          : run(depthwiseAccumulateKernel<VEC, V, 0, 0, S, false>);
+  activationExactInFloat(act) ? run(convAccumulateKernel<VEC, V, KH, KW, CIN, S, true>)
+                              : run(convAccumulateKernel<VEC, V, KH, KW, CIN, S, false>);
 }
 
 }  // namespace
 
-bool depthwiseAccumulateFits(const DeltaConvParams& p) {
-  return p.mode == DC_DEPTHWISE && p.mult == 1 && p.kh * p.kw <= 32 && p.c > 0 && p.c <= kMaxChannels &&
-         (int64_t)p.n * p.oh * p.ow <= kMaxPixels;
+bool convAccumulateFits(const DeltaConvParams& p) {
+  if ((int64_t)p.n * p.oh * p.ow > kMaxPixels) return false;
+  if (p.mode == DC_REGULAR) return smallConvFits(p);
+  return p.mode == DC_DEPTHWISE && p.mult == 1 && p.kh * p.kw <= 32 && p.c > 0 && p.c <= kMaxChannels;
 }
 
-bool launchDepthwiseAccumulate(cudaStream_t s, const DeltaConvParams& p, const float* x, const uint8_t* mask,
-                               const float* w, void* a, void* r, float* outD, uint8_t* outMask, double threshold,
-                               int act, double alpha, bool writeZeros, bool halfState, int* scratch) {
-  if (!depthwiseAccumulateFits(p))
-    failArg("fusedDeltaDepthwiseConv2d",
-            "unsupported geometry (channel multiplier 1, at most 32 taps, 3072 channels and 2^31 - 1 output pixels)");
+bool launchConvAccumulate(cudaStream_t s, const DeltaConvParams& p, const float* x, const uint8_t* mask, const float* w,
+                          void* a, void* r, float* outD, uint8_t* outMask, double threshold, int act, double alpha,
+                          bool writeZeros, bool halfState, int* scratch) {
+  if (!convAccumulateFits(p))
+    failArg(blockOp(p),
+            p.mode == DC_REGULAR
+                ? "unsupported geometry (a 3x3 window over 3 input channels, or 1x1 over 16, 24 or 32; at most 512 "
+                  "output channels and 2^31 - 1 output pixels)"
+                : "unsupported geometry (channel multiplier 1, at most 32 taps, 3072 channels and 2^31 - 1 output "
+                  "pixels)");
   const int64_t pixels = (int64_t)p.n * p.oh * p.ow;
   if (pixels == 0) return false;
   // A pixel list where an output pixel with no active tap has nothing to do but its mask byte: a mask, lazy zeros.
   if (mask == nullptr || writeZeros) scratch = nullptr;
   if (scratch != nullptr) {
-    int* const counters = startListCount(s, scratch, "fusedDeltaDepthwiseConv2d");
-    const auto list = p.kh == 3 && p.kw == 3 ? depthwiseListKernel<3, 3> : depthwiseListKernel<0, 0>;
+    int* const counters = startListCount(s, scratch, blockOp(p));
+    const auto list = p.kh == 3 && p.kw == 3   ? blockListKernel<3, 3>
+                      : p.kh == 1 && p.kw == 1 ? blockListKernel<1, 1>
+                                               : blockListKernel<0, 0>;
     launchKernel(list, producerGrid(pixels, kListThreads, counters != nullptr), kListThreads, 0, s, p, mask,
                  scratch + 1, reinterpret_cast<unsigned*>(scratch + 1 + pixels), scratch, outMask, counters);
-    TD_LAUNCHED("fusedDeltaDepthwiseConv2d");
+    TD_LAUNCHED(blockOp(p));
   }
-  // 4-channel loads need 16-byte rows of x: channels % 4 == 0 (tensor buffers themselves are 256-byte aligned).
-  // A lane holds one vector wherever a group of kMaxGroupThreads lanes covers the channels, else V.
   TD_STORAGE_DISPATCH(halfState, {
     T* sa = static_cast<T*>(a);
     T* sr = static_cast<T*>(r);
-    const auto run = [&](auto vec, auto perLane) {
-      launchDepthwiseAccumulateVec<decltype(vec)::value, decltype(perLane)::value>(
-          s, p, x, mask, w, sa, sr, outD, outMask, threshold, act, alpha, writeZeros, scratch);
-    };
-    using One = std::integral_constant<int, 1>;
-    using Four = std::integral_constant<int, 4>;
-    if (p.c % 4 == 0)
-      p.c / 4 <= kMaxGroupThreads ? run(Four{}, One{}) : run(Four{}, std::integral_constant<int, 2>{});
-    else
-      p.c <= kMaxGroupThreads ? run(One{}, One{}) : run(One{}, std::integral_constant<int, 8>{});
+    if (p.mode == DC_REGULAR) {
+      const auto run = [&](auto k, auto cin) {
+        constexpr int K = decltype(k)::value, CIN = decltype(cin)::value;
+        launchConvAccumulateVec<1, 1, K, K, CIN, T>(s, p, x, mask, w, sa, sr, outD, outMask, threshold, act, alpha,
+                                                    writeZeros, scratch);
+      };
+      using One = std::integral_constant<int, 1>;
+      using Three = std::integral_constant<int, 3>;
+      switch (p.c) {
+        case 3: run(Three{}, Three{}); break;
+        case 16: run(One{}, std::integral_constant<int, 16>{}); break;
+        case 24: run(One{}, std::integral_constant<int, 24>{}); break;
+        default: run(One{}, std::integral_constant<int, 32>{}); break;
+      }
+    } else {
+      // 4-channel loads need 16-byte rows of x: channels % 4 == 0 (tensor buffers themselves are 256-byte aligned).
+      // A lane holds one vector wherever a group of kMaxGroupThreads lanes covers the channels, else V.
+      const auto run = [&](auto vec, auto perLane) {
+        constexpr int VEC = decltype(vec)::value, V = decltype(perLane)::value;
+        p.kh == 3 && p.kw == 3
+            ? launchConvAccumulateVec<VEC, V, 3, 3, 0, T>(s, p, x, mask, w, sa, sr, outD, outMask, threshold, act,
+                                                          alpha, writeZeros, scratch)
+            : launchConvAccumulateVec<VEC, V, 0, 0, 0, T>(s, p, x, mask, w, sa, sr, outD, outMask, threshold, act,
+                                                          alpha, writeZeros, scratch);
+      };
+      using One = std::integral_constant<int, 1>;
+      using Four = std::integral_constant<int, 4>;
+      if (p.c % 4 == 0)
+        p.c / 4 <= kMaxGroupThreads ? run(Four{}, One{}) : run(Four{}, std::integral_constant<int, 2>{});
+      else
+        p.c <= kMaxGroupThreads ? run(One{}, One{}) : run(One{}, std::integral_constant<int, 8>{});
+    }
   });
-  TD_LAUNCHED("fusedDeltaDepthwiseConv2d");
+  TD_LAUNCHED(blockOp(p));
   return scratch != nullptr;
 }
 

@@ -111,10 +111,10 @@ Napi::Value deltaConvPackFilter(const Info& info) {
   return f.undefined();
 }
 
-// The depthwise delta conv with sparseAccumulate as its epilogue, updating a and r in place; mask 0: dense input.
-// halfState: a and r hold IEEE halves. scratch: 1 + 2 x output pixels int32s for a pixel list (0: none); returns
-// whether the list ran (pixel_list.cuh: a mask, lazy zeros).
-struct DepthwiseAccumulateArgs {
+// A depthwise or small regular delta conv with sparseAccumulate as its epilogue (launchConvAccumulate), updating a
+// and r in place; mask 0: dense input. halfState: a and r hold IEEE halves. scratch: 1 + 2 x output pixels int32s for
+// a pixel list (0: none); returns whether the list ran (pixel_list.cuh: a mask, lazy zeros).
+struct ConvAccumulateArgs {
   DeltaConvParams p;
   const float* x;
   const uint8_t* mask;
@@ -129,9 +129,9 @@ struct DepthwiseAccumulateArgs {
   bool writeZeros, halfState;
   int* scratch;
 };
-Napi::Value deltaDepthwiseAccumulate(const Info& info) {
+Napi::Value deltaConvAccumulate(const Info& info) {
   const Fields f(info);
-  DepthwiseAccumulateArgs a;
+  ConvAccumulateArgs a;
   a.p = geometry(f);
   a.x = f.ptr<const float>("x");
   a.mask = f.ptr<const uint8_t>("mask");
@@ -146,9 +146,15 @@ Napi::Value deltaDepthwiseAccumulate(const Info& info) {
   a.writeZeros = f.flag("writeZeros");
   a.halfState = f.flag("halfState");
   a.scratch = f.ptr<int>("scratch");
-  const bool listed = launchDepthwiseAccumulate(ctx().stream, a.p, a.x, a.mask, a.w, a.a, a.r, a.outD, a.outMask,
-                                                a.threshold, a.act, a.alpha, a.writeZeros, a.halfState, a.scratch);
+  const bool listed = launchConvAccumulate(ctx().stream, a.p, a.x, a.mask, a.w, a.a, a.r, a.outD, a.outMask,
+                                           a.threshold, a.act, a.alpha, a.writeZeros, a.halfState, a.scratch);
   return Napi::Boolean::New(info.Env(), listed);
+}
+
+// Whether deltaConvAccumulate takes `geometry`.
+Napi::Value deltaConvAccumulateFits(const Info& info) {
+  const Fields f(info);
+  return Napi::Boolean::New(info.Env(), convAccumulateFits(geometry(f)));
 }
 
 // The pointwise delta block (1x1, stride 1) with sparseAccumulate as its epilogue, updating a and r in place, over
@@ -200,7 +206,8 @@ const Entry kEntries[] = {
     {"deltaConv", deltaConv},
     {"deltaConvMask", deltaConvMask},
     {"deltaConvPackFilter", deltaConvPackFilter},
-    {"deltaDepthwiseAccumulate", deltaDepthwiseAccumulate},
+    {"deltaConvAccumulate", deltaConvAccumulate},
+    {"deltaConvAccumulateFits", deltaConvAccumulateFits},
     {"deltaPointwiseAccumulate", deltaPointwiseAccumulate},
     {"deltaPointwiseScratchInts", deltaPointwiseScratchInts},
 };

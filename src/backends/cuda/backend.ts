@@ -123,8 +123,9 @@ export class CudaBackend extends KernelBackend {
   /** See fusedConvMaxK. */
   fusedConvMinOutChannels = envIndex('TFJS_DELTA_CUDA_FUSED_CONV_MIN_OUT_CHANNELS') ?? FUSED_CONV_MIN_OUT_CHANNELS;
   /**
-   * Fused delta blocks (a delta conv with sparseAccumulate as its epilogue, native/cuda/delta_fused.cu and
-   * delta_pointwise.cu); TFJS_DELTA_CUDA_FUSED=0 runs their two kernels instead (for comparisons).
+   * Fused delta blocks (a delta conv with sparseAccumulate as its epilogue, native/cuda/delta_fused.cu: depthwise
+   * convs and small regular ones, and delta_pointwise.cu); TFJS_DELTA_CUDA_FUSED=0 runs their two kernels instead
+   * (for comparisons).
    */
   fusedDeltaBlocks = envFlag('TFJS_DELTA_CUDA_FUSED', true);
   /**
@@ -134,7 +135,15 @@ export class CudaBackend extends KernelBackend {
    */
   pointwiseBlocks = envFlag('TFJS_DELTA_CUDA_POINTWISE', false);
   /**
-   * sparseAccumulate and the fused depthwise block over pixel lists where their delta output is lazy and the state is
+   * Regular delta convs of a small reduction (3x3 over 3 input channels: a network's first conv over RGB; 1x1 over
+   * 16, 24 or 32 channels) with a truncating activation as one fused block on pixel groups (delta_fused.cu: a lane per
+   * output channel, its filter in registers, float32 sums), where the two kernels run a tensor-core tile per 128
+   * pixels and write a delta that the accumulator reads back. Opt-in (TFJS_DELTA_CUDA_SMALL_CONV_BLOCKS=1) until
+   * measured on a GPU (docs/delta-kernels.md, "Small regular convs as pixel-group blocks").
+   */
+  smallConvBlocks = envFlag('TFJS_DELTA_CUDA_SMALL_CONV_BLOCKS', false);
+  /**
+   * sparseAccumulate and the fused blocks on pixel groups over pixel lists where their delta output is lazy and the state is
    * updated in place (native/cuda/pixel_list.cuh): a pass of a lane per pixel lists the active ones, and the pixel
    * groups run over the list only, where otherwise they spend their lanes on every pixel. The results are the same
    * either way. On by default, at every size: MobileNetV2 576x768 on an H100 runs 1.46x faster with them at batch 8

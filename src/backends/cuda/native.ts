@@ -450,10 +450,11 @@ export interface DeltaConvMaskArgs {
   outMask: Ptr;
 }
 /**
- * Depthwise delta conv (filter [kh, kw, c, 1]) then sparseAccumulate, updating a and r in place: outD written at
- * flushed pixels (zeros elsewhere only with writeZeros), outMask at every output pixel.
+ * A delta conv then sparseAccumulate, updating a and r in place, on pixel groups (native/cuda/delta_fused.cu):
+ * depthwise (filter [kh, kw, c, 1]) or regular of a small reduction (deltaConvAccumulateFits). outD written at flushed
+ * pixels (zeros elsewhere only with writeZeros), outMask at every output pixel.
  */
-export interface DeltaDepthwiseAccumulateArgs {
+export interface DeltaConvAccumulateArgs {
   geometry: DeltaConvGeometry;
   x: Ptr;
   mask: Ptr;
@@ -640,7 +641,13 @@ export interface CudaBinding {
   deltaConvMask(a: DeltaConvMaskArgs): void;
   deltaConvPackFilter(a: DeltaConvPackFilterArgs): void;
   /** Returns whether the pixel list ran. */
-  deltaDepthwiseAccumulate(a: DeltaDepthwiseAccumulateArgs): boolean;
+  deltaConvAccumulate(a: DeltaConvAccumulateArgs): boolean;
+  /**
+   * Whether deltaConvAccumulate takes the geometry: a depthwise conv of multiplier 1 (at most 32 taps and 3072
+   * channels), or a regular conv 3x3 over 3 input channels or 1x1 over 16, 24 or 32, with at most 512 output channels;
+   * output pixels below 2^31.
+   */
+  deltaConvAccumulateFits(a: {geometry: DeltaConvGeometry}): boolean;
   deltaPointwiseAccumulate(a: DeltaPointwiseAccumulateArgs): void;
   /** The scratch deltaPointwiseAccumulate needs (int32s), or -1 when it does not take the geometry. */
   deltaPointwiseScratchInts(a: {geometry: DeltaConvGeometry}): number;

@@ -57,9 +57,10 @@ describeCuda('cuda list counts published by their producers', () => {
       const model = invertedResiduals(h, w);
       const frames = sparselyChangingFrames([2, h, w, 3], 12, 0.97, {still: 21, moved: 500, change: 600});
       const b = cudaBackend();
-      const saved = [b.denseBelowBlocks, b.tileListWaves] as const;
+      const saved = [b.denseBelowBlocks, b.tileListWaves, b.smallConvBlocks] as const;
       b.denseBelowBlocks = 0; // the tiled kernels on every grid: they write the accumulator's lists
       b.tileListWaves = waves;
+      b.smallConvBlocks = false; // the stem and the 1x1 convs over 16 channels on the tiled kernels too
       // The stream's outputs and its graph's node count (each memset of a count is a node).
       const run = (on: boolean) =>
         withCounters(on, () =>
@@ -98,7 +99,7 @@ describeCuda('cuda list counts published by their producers', () => {
           });
         });
       } finally {
-        [b.denseBelowBlocks, b.tileListWaves] = saved;
+        [b.denseBelowBlocks, b.tileListWaves, b.smallConvBlocks] = saved;
         tf.dispose(frames);
         model.dispose();
       }

@@ -155,9 +155,10 @@ describeCuda('cuda pixel lists: bit-exact parity with the cpu reference', () => 
     it(name, async () => {
       const out = [c.x[0], Math.ceil(c.x[1] / c.s), Math.ceil(c.x[2] / c.s), c.co];
       const b = cudaBackend();
-      const saved = [b.denseBelowBlocks, b.pointwiseBlocks, b.mmaPartialChannels] as const;
+      const saved = [b.denseBelowBlocks, b.pointwiseBlocks, b.mmaPartialChannels, b.smallConvBlocks] as const;
       b.denseBelowBlocks = 0; // the tiled kernel on these small grids, not cuDNN
       b.pointwiseBlocks = false; // whatever TFJS_DELTA_CUDA_POINTWISE says: the 1x1 cases on the tiled kernels
+      b.smallConvBlocks = false; // the 1x1 convs over 16 channels too, not the pixel-group block
       b.mmaPartialChannels = true;
       setCudaOptions({allowTF32: c.tf32});
       const before = {...deltaConvStats};
@@ -194,7 +195,7 @@ describeCuda('cuda pixel lists: bit-exact parity with the cpu reference', () => 
           cudaCores: c.kernel === 'cudaCores' ? 1 : 0,
         });
       } finally {
-        [b.denseBelowBlocks, b.pointwiseBlocks, b.mmaPartialChannels] = saved;
+        [b.denseBelowBlocks, b.pointwiseBlocks, b.mmaPartialChannels, b.smallConvBlocks] = saved;
         setCudaOptions({allowTF32: true});
       }
     });

@@ -30,14 +30,15 @@ import {
 import type {Input} from '../../support/cuda';
 
 describeCuda('cuda pointwise delta block: bit-exact parity with the cpu reference', () => {
-  let saved = false;
+  let saved = [false, true];
   before(() => {
     setCudaOptions({allowTF32: true});
-    saved = cudaBackend().pointwiseBlocks;
+    saved = [cudaBackend().pointwiseBlocks, cudaBackend().smallConvBlocks];
     cudaBackend().pointwiseBlocks = true; // opt-in (TFJS_DELTA_CUDA_POINTWISE=1)
+    cudaBackend().smallConvBlocks = false; // 1x1 convs over 16-32 channels would take the pixel-group block first
   });
   after(() => {
-    cudaBackend().pointwiseBlocks = saved;
+    [cudaBackend().pointwiseBlocks, cudaBackend().smallConvBlocks] = saved;
   });
 
   const cases: Array<{x: number[]; co: number; density: number}> = [

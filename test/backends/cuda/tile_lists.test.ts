@@ -41,19 +41,29 @@ async function tileListed(f: () => Promise<void>, zeros: ZeroWrites = 'lazy'): P
 
 type Kernel = 'mma' | 'wmma' | 'cudaCores';
 
-/** Runs `f` with the tiled kernels on every grid (no cuDNN route), tile lists at `waves`, TF32 as asked. */
+/**
+ * Runs `f` with the tiled kernels on every grid (no cuDNN route) and for every regular conv (no pixel-group block for
+ * the small ones), tile lists at `waves`, TF32 as asked.
+ */
 async function withTiles<T>(waves: number, tf32: boolean, f: () => Promise<T>): Promise<T> {
   const b = cudaBackend();
-  const saved = [b.denseBelowBlocks, b.tileListWaves, b.pointwiseBlocks, b.mmaPartialChannels] as const;
+  const saved = [
+    b.denseBelowBlocks,
+    b.tileListWaves,
+    b.pointwiseBlocks,
+    b.mmaPartialChannels,
+    b.smallConvBlocks,
+  ] as const;
   b.denseBelowBlocks = 0;
   b.tileListWaves = waves;
   b.pointwiseBlocks = false; // whatever TFJS_DELTA_CUDA_POINTWISE says: 1x1 convs on the tiled kernels
   b.mmaPartialChannels = true;
+  b.smallConvBlocks = false;
   setCudaOptions({allowTF32: tf32});
   try {
     return await f();
   } finally {
-    [b.denseBelowBlocks, b.tileListWaves, b.pointwiseBlocks, b.mmaPartialChannels] = saved;
+    [b.denseBelowBlocks, b.tileListWaves, b.pointwiseBlocks, b.mmaPartialChannels, b.smallConvBlocks] = saved;
     setCudaOptions({allowTF32: true});
   }
 }

@@ -313,8 +313,8 @@ function convGeometry(c: ConvCall): DeltaConvGeometry {
 
 /**
  * Counts of delta-conv launches by path (TF32 tensor cores / fp32 CUDA cores / dense cuDNN; of the tensor-core ones,
- * the mma kernel's and the pointwise blocks over work lists), and of sparseAccumulate and fused depthwise launches over
- * pixel lists, for tests and benchmarks.
+ * the mma kernel's and the pointwise blocks over work lists; the small regular convs on pixel groups), and of
+ * sparseAccumulate and fused-block launches over pixel lists, for tests and benchmarks.
  */
 export const deltaConvStats = {
   tensorCore: 0,
@@ -322,6 +322,8 @@ export const deltaConvStats = {
   cudaCores: 0,
   cudnnDense: 0,
   pointwiseBlocks: 0,
+  /** Regular delta convs of a small reduction run as fused blocks on pixel groups (delta_fused.cu). */
+  smallConvBlocks: 0,
   pixelLists: 0,
   /** Tiled delta convs that ran over a list of their active tiles. */
   tileLists: 0,
@@ -579,10 +581,6 @@ function deltaDepthwiseConv2d(backend: CudaBackend, inputs: {[k: string]: Tensor
   return cudnnDeltaConv(backend, c, () => denseConvKernel(backend, 'DepthwiseConv2dNative', {x, filter}, attrs));
 }
 
-/** The most channels and output pixels the fused depthwise kernel takes (native depthwiseAccumulateFits). */
-const FUSED_DEPTHWISE_MAX_CHANNELS = 3072;
-const FUSED_DEPTHWISE_MAX_PIXELS = 2 ** 31 - 1;
-
 /**
  * The depthwise delta conv with sparseAccumulate as its epilogue (native/cuda/delta_fused.cu): one launch where the
  * two kernels take four (zeroing the lazily written input, cuDNN's conv, the output mask, the accumulator). Shapes
@@ -597,23 +595,32 @@ function fusedDeltaDepthwiseConv2d(
   const {x, filter, accumulated: a, residual: r} = inputs;
   requireFloat('fusedDeltaDepthwiseConv2d', x, filter, a, r);
   const c = depthwiseCall(backend, x, filter, attrs);
-  const {info} = c;
   const fits =
-    backend.fusedDeltaBlocks &&
-    filter.shape[3] === 1 &&
-    info.filterHeight * info.filterWidth <= 32 &&
-    info.inChannels > 0 &&
-    info.inChannels <= FUSED_DEPTHWISE_MAX_CHANNELS &&
-    info.batchSize * info.outHeight * info.outWidth <= FUSED_DEPTHWISE_MAX_PIXELS &&
-    fusedStateFits(backend, inputs, attrs, true);
+    backend.fusedDeltaBlocks && convAccumulateFits(backend, c) && fusedStateFits(backend, inputs, attrs, true);
   if (!fits) return composedDeltaConvAccumulate(FusedDeltaDepthwiseConv2D, inputs, attrs);
+  return runPixelGroupBlock(backend, c, inputs, attrs);
+}
+
+/** Whether the pixel-group block (native deltaConvAccumulate) takes the conv's geometry. */
+function convAccumulateFits(backend: CudaBackend, c: ConvCall): boolean {
+  return backend.n.deltaConvAccumulateFits({geometry: convGeometry(c)});
+}
+
+/** A fused block on pixel groups (delta_fused.cu: depthwise, or regular of a small reduction): its outputs. */
+function runPixelGroupBlock(
+  backend: CudaBackend,
+  c: ConvCall,
+  inputs: {[k: string]: TensorInfo},
+  attrs: SparseAccumulateAttrs,
+): TensorInfo[] {
+  const {info} = c;
   return runFusedBlock(backend, c, inputs, attrs, (m, outs, lazy) => {
     const temps: TensorInfo[] = [];
     const outPixels = info.batchSize * info.outHeight * info.outWidth;
     try {
-      const listed = backend.n.deltaDepthwiseAccumulate({
+      const listed = backend.n.deltaConvAccumulate({
         geometry: convGeometry(c),
-        x: deltaData(backend, x, m),
+        x: deltaData(backend, c.x, m),
         mask: m.ptr,
         w: c.w,
         ...outs,
@@ -622,6 +629,7 @@ function fusedDeltaDepthwiseConv2d(
         scratch: pixelListScratch(backend, 1 + 2 * outPixels, lazy && m.ptr !== 0, temps),
       });
       if (listed) deltaConvStats.pixelLists++;
+      if (c.mode === DeltaConvMode.regular && outPixels > 0) deltaConvStats.smallConvBlocks++;
     } finally {
       temps.forEach((t) => backend.disposeIntermediate(t));
     }
@@ -710,11 +718,12 @@ function runFusedBlock(
 }
 
 /**
- * The regular delta conv with sparseAccumulate as its epilogue. With backend.pointwiseBlocks
- * (TFJS_DELTA_CUDA_POINTWISE=1), a pointwise conv (1x1, stride 1, c % 4 == 0, co % 32 == 0, TF32) runs
- * native/cuda/delta_pointwise.cu: a work list of the active pixels, then one kernel over it whose epilogue is the
- * accumulator. Everything else (the default, other shapes, half state, strict fp32, TFJS_DELTA_CUDA_FUSED=0)
- * runs the two kernels.
+ * The regular delta conv with sparseAccumulate as its epilogue. A small reduction (3x3 over 3 input channels, 1x1
+ * over 16, 24 or 32; at most 512 output channels) runs as one block on pixel groups (delta_fused.cu) with
+ * backend.smallConvBlocks (TFJS_DELTA_CUDA_SMALL_CONV_BLOCKS=1). Otherwise, with backend.pointwiseBlocks (TFJS_DELTA_CUDA_POINTWISE=1), a
+ * pointwise conv (1x1, stride 1, c % 4 == 0, co % 32 == 0, TF32, float32 state) runs native/cuda/delta_pointwise.cu:
+ * a work list of the active pixels, then one kernel over it whose epilogue is the accumulator. Everything else
+ * (other shapes by default, TFJS_DELTA_CUDA_FUSED=0) runs the two kernels.
  */
 function fusedDeltaConv2d(
   backend: CudaBackend,
@@ -725,6 +734,13 @@ function fusedDeltaConv2d(
   requireFloat('fusedDeltaConv2d', x, filter, a, r);
   const c = regularCall(backend, x, filter, attrs);
   const geometry = convGeometry(c);
+  if (
+    backend.fusedDeltaBlocks &&
+    backend.smallConvBlocks &&
+    convAccumulateFits(backend, c) &&
+    fusedStateFits(backend, inputs, attrs, true)
+  )
+    return runPixelGroupBlock(backend, c, inputs, attrs);
   const fused = backend.fusedDeltaBlocks && backend.pointwiseBlocks && fusedStateFits(backend, inputs, attrs, false);
   const packed = fused ? packedFilter(backend, c) : 0;
   const scratchInts = packed === 0 ? -1 : backend.n.deltaPointwiseScratchInts({geometry});

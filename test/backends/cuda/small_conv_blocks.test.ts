@@ -1,0 +1,320 @@
+/**
+ * Regular delta convs of a small reduction as one fused block on pixel groups (native/cuda/delta_fused.cu: a lane per
+ * output channel, its filter in registers; 3x3 over 3 input channels, 1x1 over 16, 24 or 32) against the 'cpu'
+ * reference, bit for bit: inputs are multiples of 1/8 and filters of 1/16, so every conv sum is exact in float32 in
+ * any order, while the state is drawn at full precision. Strides, dilations, 'same' and 'valid' pads, odd sizes,
+ * batch > 1, output channels from 5 (scalar lanes) to the 512-lane cap, densities from one pixel to dense, every
+ * accumulator activation, lazy zeros (over a pixel list) and eager ones, a dense input; a 12-frame stream with the
+ * state in place; half state against the two kernels for each instance; geometries the block does not take running the two kernels; a delta model
+ * whose first conv and 1x1 expansions take the block equal to the dense model at threshold 0. Outputs start
+ * poisoned (NaN), so an unwritten element fails.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import * as tfl from '@tensorflow/tfjs-layers';
+import {expect} from 'chai';
+
+import {setCudaOptions} from '../../../src/backends/cuda/index';
+import {deltaConvStats} from '../../../src/backends/cuda/kernels/delta';
+import {fusedDeltaConv2d, storeHalf, withMask} from '../../../src/index';
+import type {Activation} from '../../../src/index';
+import {toDelta} from '../../../src/delta/to_delta';
+import {
+  ACTIVATIONS,
+  accumulatorOutputs,
+  cudaBackend,
+  describeCuda,
+  exactValues,
+  expectBlockParity,
+  expectParity,
+  flags,
+  ownState,
+  rand,
+  sparselyChangingFrames,
+  withZeroWrites,
+} from '../../support/cuda';
+import type {Input} from '../../support/cuda';
+
+const ACTIVATIONS_ALL: Activation[] = ['linear', ...ACTIVATIONS];
+
+interface Geometry {
+  x: number[];
+  k: number;
+  s: number;
+  d?: number;
+  pad: 'same' | 'valid';
+  co: number;
+}
+
+function outShape(g: Geometry): [number, number, number, number] {
+  const eff = (g.k - 1) * (g.d ?? 1) + 1;
+  const out = (n: number) => (g.pad === 'same' ? Math.ceil(n / g.s) : Math.floor((n - eff) / g.s) + 1);
+  return [g.x[0], out(g.x[1]), out(g.x[2]), g.co];
+}
+
+/** fusedDeltaConv2d of geometry `g` with the accumulator's attributes. */
+function block(
+  g: Geometry,
+  attrs: {threshold: number; activation: Activation; statePrecision?: 'fp32' | 'fp16'},
+  x: tf.Tensor4D,
+  filter: tf.Tensor4D,
+  accumulated: tf.Tensor4D,
+  residual: tf.Tensor4D,
+) {
+  return fusedDeltaConv2d({
+    x,
+    filter,
+    strides: g.s,
+    dilations: g.d ?? 1,
+    pad: g.pad,
+    accumulated,
+    residual,
+    alpha: 0.1,
+    inPlace: true,
+    ...attrs,
+  });
+}
+
+/** Runs `f` and returns how many small-conv blocks and pixel lists it launched on 'cuda'. */
+async function launches(f: () => Promise<void>): Promise<{blocks: number; lists: number}> {
+  const before = {...deltaConvStats};
+  await f();
+  return {
+    blocks: deltaConvStats.smallConvBlocks - before.smallConvBlocks,
+    lists: deltaConvStats.pixelLists - before.pixelLists,
+  };
+}
+
+describeCuda(
+  'cuda small regular delta convs as fused pixel-group blocks: bit-exact parity with the cpu reference',
+  () => {
+    // The block and its pixel lists whatever TFJS_DELTA_CUDA_{FUSED,SMALL_CONV_BLOCKS,PIXEL_LISTS} say.
+    let saved = [true, true, true];
+    before(() => {
+      const b = cudaBackend();
+      saved = [b.fusedDeltaBlocks, b.smallConvBlocks, b.pixelLists];
+      [b.fusedDeltaBlocks, b.smallConvBlocks, b.pixelLists] = [true, true, true];
+    });
+    after(() => {
+      const b = cudaBackend();
+      [b.fusedDeltaBlocks, b.smallConvBlocks, b.pixelLists] = saved;
+    });
+
+    const cases: Array<Geometry & {density: number}> = [
+      {x: [2, 17, 23, 3], k: 3, s: 2, pad: 'same', co: 32, density: 0.05}, // a first layer over RGB
+      {x: [1, 19, 21, 3], k: 3, s: 1, pad: 'valid', co: 24, density: 0.4},
+      {x: [3, 9, 11, 3], k: 3, s: 2, pad: 'valid', co: 5, density: 1}, // scalar lanes, 8 a group
+      {x: [1, 13, 17, 3], k: 3, s: 1, pad: 'same', co: 48, density: 1e-9}, // one pixel: its 3x3 window
+      {x: [2, 15, 14, 3], k: 3, s: 1, d: 2, pad: 'same', co: 16, density: 0.2}, // dilated
+      {x: [2, 11, 13, 16], k: 1, s: 1, pad: 'valid', co: 96, density: 0.3},
+      {x: [1, 12, 14, 24], k: 1, s: 1, pad: 'same', co: 144, density: 0.2}, // 160 lanes: whole warps
+      {x: [2, 9, 7, 32], k: 1, s: 2, pad: 'same', co: 192, density: 0.5},
+      {x: [1, 6, 8, 32], k: 1, s: 1, pad: 'valid', co: 512, density: 1}, // the 512-lane cap
+      {x: [2, 8, 8, 16], k: 1, s: 1, pad: 'valid', co: 64, density: 0}, // nothing active
+      {x: [1, 7, 9, 24], k: 1, s: 1, pad: 'valid', co: 7, density: 0.6},
+    ];
+    let n = 0;
+    for (const lazy of [true, false])
+      for (const c of cases) {
+        const activation = ACTIVATIONS_ALL[n % ACTIVATIONS_ALL.length];
+        const threshold = [0, 0.05, 0.5][n % 3];
+        n++;
+        const name =
+          `fusedDeltaConv2d x[${c.x}] k${c.k} s${c.s} d${c.d ?? 1} ${c.pad} -> ${c.co} density ${c.density}, ` +
+          `${lazy ? 'lazy' : 'eager'}, ${activation} threshold ${threshold}`;
+        it(name, async () => {
+          const ran = await launches(() =>
+            withZeroWrites(lazy ? 'lazy' : 'eager', () =>
+              expectBlockParity(name, c.x, [c.k, c.k, c.x[3], c.co], outShape(c), c.density, (x, f, a, r) =>
+                block(c, {threshold, activation}, x, f, a, r),
+              ),
+            ),
+          );
+          expect(ran.blocks, 'small-conv blocks launched').to.equal(1);
+          expect(ran.lists, 'launches over a pixel list').to.equal(lazy ? 1 : 0);
+        });
+      }
+
+    it('geometries the block does not take (5x5 over 3 channels, 3x3 over 4, 1x1 over 20, 513 outputs) run the two kernels', async () => {
+      const fallbacks: Geometry[] = [
+        {x: [1, 11, 13, 3], k: 5, s: 1, pad: 'same', co: 32},
+        {x: [2, 9, 10, 4], k: 3, s: 2, pad: 'same', co: 32},
+        {x: [1, 8, 9, 20], k: 1, s: 1, pad: 'valid', co: 64},
+        {x: [1, 5, 6, 16], k: 1, s: 1, pad: 'valid', co: 513},
+      ];
+      for (const g of fallbacks) {
+        const name = `fallback ${JSON.stringify(g)}`;
+        const ran = await launches(() =>
+          withZeroWrites('lazy', () =>
+            expectBlockParity(name, g.x, [g.k, g.k, g.x[3], g.co], outShape(g), 0.3, (x, f, a, r) =>
+              block(g, {threshold: 0.05, activation: 'relu6'}, x, f, a, r),
+            ),
+          ),
+        );
+        expect(ran.blocks, `small-conv blocks for ${name}`).to.equal(0);
+      }
+    });
+
+    for (const g of [
+      {x: [2, 21, 19, 3], k: 3, s: 2, pad: 'same', co: 32},
+      {x: [2, 10, 12, 24], k: 1, s: 1, pad: 'valid', co: 144},
+    ] as Geometry[]) {
+      it(`a 12-frame stream x[${g.x}] k${g.k} -> ${g.co}, the state in place, equals the cpu reference bit for bit`, async () => {
+        const frames = 12;
+        const inputs: Input[] = [exactValues([g.k, g.k, g.x[3], g.co], 16)];
+        for (let t = 0; t < frames; t++) inputs.push(exactValues(g.x, 8), flags(g.x.slice(0, 3), 0.05 + 0.1 * (t % 4)));
+        const ran = await launches(() =>
+          withZeroWrites('lazy', () =>
+            expectParity(
+              `stream ${JSON.stringify(g)}`,
+              inputs,
+              (f, ...frameInputs) => {
+                let a = tf.zeros(outShape(g)) as tf.Tensor4D;
+                let r = tf.zeros(outShape(g)) as tf.Tensor4D;
+                const deltas: tf.Tensor[] = [];
+                for (let t = 0; t < frames; t++) {
+                  const x = withMask(frameInputs[2 * t], tf.greater(frameInputs[2 * t + 1], 0.5)) as tf.Tensor4D;
+                  const out = block(g, {threshold: 0.1, activation: 'relu6'}, x, f as tf.Tensor4D, a, r);
+                  deltas.push(out.delta);
+                  a = out.accumulated as tf.Tensor4D;
+                  r = out.residual as tf.Tensor4D;
+                }
+                return [...deltas, a, r];
+              },
+              0,
+              0,
+            ),
+          ),
+        );
+        expect(ran.blocks, 'small-conv blocks launched').to.equal(frames);
+      });
+    }
+
+    it('a dense input (no mask) runs the block over every output pixel', async () => {
+      for (const g of [
+        {x: [2, 9, 12, 3], k: 3, s: 2, pad: 'same', co: 32},
+        {x: [1, 7, 10, 32], k: 1, s: 1, pad: 'valid', co: 64},
+      ] as Geometry[]) {
+        const name = `dense x ${JSON.stringify(g)}`;
+        const ran = await launches(() =>
+          withZeroWrites('lazy', () =>
+            expectParity(
+              name,
+              [
+                exactValues(g.x, 8),
+                exactValues([g.k, g.k, g.x[3], g.co], 16),
+                rand(outShape(g), -3, 3),
+                rand(outShape(g), -0.1, 0.1),
+              ],
+              (x, f, a, r) => {
+                const [ownA, ownR] = ownState(a, r);
+                return accumulatorOutputs(
+                  block(g, {threshold: 0.05, activation: 'relu'}, x as tf.Tensor4D, f as tf.Tensor4D, ownA, ownR),
+                );
+              },
+              0,
+              0,
+            ),
+          ),
+        );
+        expect(ran, `${name}: one block, no pixel list`).to.deep.equal({blocks: 1, lists: 0});
+      }
+    });
+
+    for (const g of [
+      {x: [2, 13, 15, 16], k: 1, s: 1, pad: 'valid', co: 96},
+      {x: [2, 17, 19, 3], k: 3, s: 2, pad: 'same', co: 24},
+      {x: [1, 11, 9, 32], k: 1, s: 1, pad: 'valid', co: 40},
+    ] as Geometry[]) {
+      it(`with fp16 state, a 12-frame stream x[${g.x}] k${g.k} -> ${g.co} equals the two kernels bit for bit`, async () => {
+        await tf.setBackend('cuda');
+        const b = cudaBackend();
+        const shape = outShape(g);
+        const fShape: [number, number, number, number] = [g.k, g.k, g.x[3], g.co];
+        const filter = tf.tensor(exactValues(fShape, 16).values, fShape) as tf.Tensor4D;
+        const attrs = {threshold: 0.2, activation: 'relu6' as const, statePrecision: 'fp16' as const};
+        const state = () => tf.tidy(() => [storeHalf(tf.zeros(shape)), storeHalf(tf.zeros(shape))] as tf.Tensor4D[]);
+        let [fused, split] = [state(), state()];
+        const before = deltaConvStats.smallConvBlocks;
+        try {
+          await withZeroWrites('lazy', async () => {
+            for (let t = 0; t < 12; t++) {
+              const next = tf.tidy(() => {
+                const v = exactValues(g.x, 8);
+                const m = flags(g.x.slice(0, 3), 0.3);
+                const x = withMask(
+                  tf.tensor(v.values, g.x),
+                  tf.greater(tf.tensor(m.values, m.shape), 0.5),
+                ) as tf.Tensor4D;
+                const f = block(g, attrs, x, filter, fused[0], fused[1]);
+                b.smallConvBlocks = false;
+                let s;
+                try {
+                  s = block(g, attrs, x, filter, split[0], split[1]);
+                } finally {
+                  b.smallConvBlocks = true;
+                }
+                const [fd, sd] = [accumulatorOutputs(f), accumulatorOutputs(s)].map((ts) =>
+                  ts.map((o) => Array.from(o.dataSync() as Float32Array)),
+                );
+                fd.forEach((values, o) =>
+                  values.forEach((e, i) => {
+                    if (!Object.is(e, sd[o][i]))
+                      expect.fail(
+                        `frame ${t} output ${o} element ${i}: ${e} from the block, ${sd[o][i]} from the two kernels`,
+                      );
+                  }),
+                );
+                return [f.accumulated, f.residual, s.accumulated, s.residual] as tf.Tensor4D[];
+              });
+              tf.dispose([...fused, ...split]); // updated in place: the new tensors share their buffers
+              [fused, split] = [next.slice(0, 2), next.slice(2)];
+            }
+          });
+          expect(deltaConvStats.smallConvBlocks - before, 'small-conv blocks launched').to.equal(12);
+        } finally {
+          tf.dispose([...fused, ...split, filter]);
+        }
+      });
+    }
+
+    it('a delta model whose first conv and 1x1 expansions take the block equals the dense model at threshold 0', async () => {
+      await tf.setBackend('cuda');
+      setCudaOptions({allowTF32: false}); // float32 on both sides: the block's sums are float32
+      const [h, w] = [37, 45];
+      const input = tfl.input({shape: [h, w, 3]});
+      let y = tfl.layers
+        .conv2d({filters: 16, kernelSize: 3, strides: 2, padding: 'same', activation: 'relu6'})
+        .apply(input) as tfl.SymbolicTensor;
+      y = tfl.layers.conv2d({filters: 96, kernelSize: 1, activation: 'relu6'}).apply(y) as tfl.SymbolicTensor;
+      y = tfl.layers
+        .depthwiseConv2d({kernelSize: 3, padding: 'same', activation: 'relu6'})
+        .apply(y) as tfl.SymbolicTensor;
+      y = tfl.layers.conv2d({filters: 24, kernelSize: 1}).apply(y) as tfl.SymbolicTensor;
+      y = tfl.layers.conv2d({filters: 144, kernelSize: 1, activation: 'relu'}).apply(y) as tfl.SymbolicTensor;
+      const dense = tfl.model({inputs: input, outputs: y});
+      const delta = toDelta(dense, {threshold: 0});
+      const frames = sparselyChangingFrames([2, h, w, 3], 10, 0.9, {still: 5, moved: 50, change: 70});
+      const before = deltaConvStats.smallConvBlocks;
+      try {
+        frames.forEach((frame, t) => {
+          const [diff, scale] = tf.tidy(() => {
+            const got = delta.predict(frame) as tf.Tensor;
+            const want = dense.predict(frame) as tf.Tensor;
+            return [tf.max(tf.abs(tf.sub(got, want))).dataSync()[0], tf.max(tf.abs(want)).dataSync()[0]];
+          });
+          expect(scale, `frame ${t}: the dense output is not all zeros`).to.be.greaterThan(0);
+          expect(diff, `frame ${t}: max |delta - dense| (scale ${scale})`).to.be.lessThan(1e-4 * scale + 1e-6);
+        });
+        // Three layers a frame after the first, whose convs see a dense frame (cuDNN).
+        expect(deltaConvStats.smallConvBlocks - before, 'small-conv blocks launched')
+          .to.be.at.least(3 * (frames.length - 1))
+          .and.at.most(3 * frames.length);
+      } finally {
+        setCudaOptions({allowTF32: true});
+        tf.dispose(frames);
+        delta.dispose();
+        dense.dispose();
+      }
+    });
+  },
+);
