@@ -138,10 +138,19 @@ export class CudaBackend extends KernelBackend {
    * Regular delta convs of a small reduction (3x3 over 3 input channels: a network's first conv over RGB; 1x1 over
    * 16, 24 or 32 channels) with a truncating activation as one fused block on pixel groups (delta_fused.cu: a lane per
    * output channel, its filter in registers, float32 sums), where the two kernels run a tensor-core tile per 128
-   * pixels and write a delta that the accumulator reads back. Opt-in (TFJS_DELTA_CUDA_SMALL_CONV_BLOCKS=1) until
-   * measured on a GPU (docs/delta-kernels.md, "Small regular convs as pixel-group blocks").
+   * pixels and write a delta that the accumulator reads back. On by default for convs of at most
+   * smallConvBlockMaxPixels output pixels; TFJS_DELTA_CUDA_SMALL_CONV_BLOCKS=0 runs the two kernels everywhere
+   * (docs/delta-kernels.md, "Small regular convs as pixel-group blocks").
    */
-  smallConvBlocks = envFlag('TFJS_DELTA_CUDA_SMALL_CONV_BLOCKS', false);
+  smallConvBlocks = envFlag('TFJS_DELTA_CUDA_SMALL_CONV_BLOCKS', true);
+  /**
+   * The most output pixels (batch x height x width) a conv may have to take the small-conv block
+   * (TFJS_DELTA_CUDA_SMALL_CONV_BLOCK_MAX_PIXELS, default 2^18). On an H100, with the block on every layer it takes,
+   * MobileNetV2 ran 11% faster at 576x768 batch 1 (its layers 110K output pixels at most), as fast at 576x768 batch 8
+   * and 1080x1920 batch 1, and 2.4% slower at 1080x1920 batch 8 (up to 4.1M): a block of one pixel a group is bound by
+   * latency where the tiled kernel has many tiles to spread. The bound itself is not yet measured.
+   */
+  smallConvBlockMaxPixels = envIndex('TFJS_DELTA_CUDA_SMALL_CONV_BLOCK_MAX_PIXELS') ?? 2 ** 18;
   /**
    * sparseAccumulate and the fused blocks on pixel groups over pixel lists where their delta output is lazy and the state is
    * updated in place (native/cuda/pixel_list.cuh): a pass of a lane per pixel lists the active ones, and the pixel

@@ -87,16 +87,17 @@ async function launches(f: () => Promise<void>): Promise<{blocks: number; lists:
 describeCuda(
   'cuda small regular delta convs as fused pixel-group blocks: bit-exact parity with the cpu reference',
   () => {
-    // The block and its pixel lists whatever TFJS_DELTA_CUDA_{FUSED,SMALL_CONV_BLOCKS,PIXEL_LISTS} say.
-    let saved = [true, true, true];
+    // The block on every grid, with its pixel lists, whatever TFJS_DELTA_CUDA_{FUSED,SMALL_CONV_BLOCKS,
+    // SMALL_CONV_BLOCK_MAX_PIXELS,PIXEL_LISTS} say.
+    let saved: [boolean, boolean, number, boolean] = [true, true, 0, true];
     before(() => {
       const b = cudaBackend();
-      saved = [b.fusedDeltaBlocks, b.smallConvBlocks, b.pixelLists];
-      [b.fusedDeltaBlocks, b.smallConvBlocks, b.pixelLists] = [true, true, true];
+      saved = [b.fusedDeltaBlocks, b.smallConvBlocks, b.smallConvBlockMaxPixels, b.pixelLists];
+      [b.fusedDeltaBlocks, b.smallConvBlocks, b.smallConvBlockMaxPixels, b.pixelLists] = [true, true, 2 ** 31, true];
     });
     after(() => {
       const b = cudaBackend();
-      [b.fusedDeltaBlocks, b.smallConvBlocks, b.pixelLists] = saved;
+      [b.fusedDeltaBlocks, b.smallConvBlocks, b.smallConvBlockMaxPixels, b.pixelLists] = saved;
     });
 
     const cases: Array<Geometry & {density: number}> = [
@@ -188,6 +189,28 @@ describeCuda(
         expect(ran.blocks, 'small-conv blocks launched').to.equal(frames);
       });
     }
+
+    it('a conv of more output pixels than smallConvBlockMaxPixels runs the two kernels', async () => {
+      const g: Geometry = {x: [2, 18, 24, 3], k: 3, s: 2, pad: 'same', co: 32}; // 2 x 9 x 12 = 216 output pixels
+      const b = cudaBackend();
+      const blocksWithBound = async (bound: number) => {
+        b.smallConvBlockMaxPixels = bound;
+        try {
+          const ran = await launches(() =>
+            withZeroWrites('lazy', () =>
+              expectBlockParity(`bound ${bound}`, g.x, [3, 3, 3, 32], outShape(g), 0.3, (x, f, a, r) =>
+                block(g, {threshold: 0.05, activation: 'relu6'}, x, f, a, r),
+              ),
+            ),
+          );
+          return ran.blocks;
+        } finally {
+          b.smallConvBlockMaxPixels = 2 ** 31;
+        }
+      };
+      expect(await blocksWithBound(216), 'blocks at 216 output pixels, bound 216').to.equal(1);
+      expect(await blocksWithBound(215), 'blocks at 216 output pixels, bound 215').to.equal(0);
+    });
 
     it('a dense input (no mask) runs the block over every output pixel', async () => {
       for (const g of [

@@ -719,8 +719,8 @@ function runFusedBlock(
 
 /**
  * The regular delta conv with sparseAccumulate as its epilogue. A small reduction (3x3 over 3 input channels, 1x1
- * over 16, 24 or 32; at most 512 output channels) runs as one block on pixel groups (delta_fused.cu) with
- * backend.smallConvBlocks (TFJS_DELTA_CUDA_SMALL_CONV_BLOCKS=1). Otherwise, with backend.pointwiseBlocks (TFJS_DELTA_CUDA_POINTWISE=1), a
+ * over 16, 24 or 32; at most 512 output channels) on at most backend.smallConvBlockMaxPixels output pixels runs as one
+ * block on pixel groups (delta_fused.cu; TFJS_DELTA_CUDA_SMALL_CONV_BLOCKS=0: never). Otherwise, with backend.pointwiseBlocks (TFJS_DELTA_CUDA_POINTWISE=1), a
  * pointwise conv (1x1, stride 1, c % 4 == 0, co % 32 == 0, TF32, float32 state) runs native/cuda/delta_pointwise.cu:
  * a work list of the active pixels, then one kernel over it whose epilogue is the accumulator. Everything else
  * (other shapes by default, TFJS_DELTA_CUDA_FUSED=0) runs the two kernels.
@@ -737,6 +737,7 @@ function fusedDeltaConv2d(
   if (
     backend.fusedDeltaBlocks &&
     backend.smallConvBlocks &&
+    sizeOf(c.outShape.slice(0, 3)) <= backend.smallConvBlockMaxPixels &&
     convAccumulateFits(backend, c) &&
     fusedStateFits(backend, inputs, attrs, true)
   )
