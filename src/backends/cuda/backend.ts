@@ -152,8 +152,8 @@ export class CudaBackend extends KernelBackend {
    */
   smallConvBlockMaxPixels = envIndex('TFJS_DELTA_CUDA_SMALL_CONV_BLOCK_MAX_PIXELS') ?? 2 ** 18;
   /**
-   * sparseAccumulate and the fused blocks on pixel groups over pixel lists where their delta output is lazy and the state is
-   * updated in place (native/cuda/pixel_list.cuh): a pass of a lane per pixel lists the active ones, and the pixel
+   * sparseAccumulate and the fused blocks on pixel groups over pixel lists where their delta output is lazy and the
+   * state is updated in place (native/cuda/pixel_list.cuh): a pass of a lane per pixel lists the active ones, and the pixel
    * groups run over the list only, where otherwise they spend their lanes on every pixel. The results are the same
    * either way. On by default, at every size: MobileNetV2 576x768 on an H100 runs 1.46x faster with them at batch 8
    * and 1.06x at batch 1 (docs/delta-kernels.md, "Pixel lists"); TFJS_DELTA_CUDA_PIXEL_LISTS=0 turns them off.

@@ -5,9 +5,9 @@
  * any order, while the state is drawn at full precision. Strides, dilations, 'same' and 'valid' pads, odd sizes,
  * batch > 1, output channels from 5 (scalar lanes) to the 512-lane cap, densities from one pixel to dense, every
  * accumulator activation, lazy zeros (over a pixel list) and eager ones, a dense input; a 12-frame stream with the
- * state in place; half state against the two kernels for each instance; geometries the block does not take running the two kernels; a delta model
- * whose first conv and 1x1 expansions take the block equal to the dense model at threshold 0. Outputs start
- * poisoned (NaN), so an unwritten element fails.
+ * state in place; half state against the two kernels for each instance; geometries the block does not take, and
+ * convs above the pixel bound, running the two kernels; a delta model whose first conv and 1x1 expansions take the
+ * block equal to the dense model at threshold 0. Outputs start poisoned (NaN), so an unwritten element fails.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';

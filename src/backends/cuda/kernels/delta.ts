@@ -596,14 +596,16 @@ function fusedDeltaDepthwiseConv2d(
   requireFloat('fusedDeltaDepthwiseConv2d', x, filter, a, r);
   const c = depthwiseCall(backend, x, filter, attrs);
   const fits =
-    backend.fusedDeltaBlocks && convAccumulateFits(backend, c) && fusedStateFits(backend, inputs, attrs, true);
+    backend.fusedDeltaBlocks &&
+    convAccumulateFits(backend, convGeometry(c)) &&
+    fusedStateFits(backend, inputs, attrs, true);
   if (!fits) return composedDeltaConvAccumulate(FusedDeltaDepthwiseConv2D, inputs, attrs);
   return runPixelGroupBlock(backend, c, inputs, attrs);
 }
 
-/** Whether the pixel-group block (native deltaConvAccumulate) takes the conv's geometry. */
-function convAccumulateFits(backend: CudaBackend, c: ConvCall): boolean {
-  return backend.n.deltaConvAccumulateFits({geometry: convGeometry(c)});
+/** Whether the pixel-group block (native deltaConvAccumulate) takes a conv of this geometry. */
+function convAccumulateFits(backend: CudaBackend, geometry: DeltaConvGeometry): boolean {
+  return backend.n.deltaConvAccumulateFits({geometry});
 }
 
 /** A fused block on pixel groups (delta_fused.cu: depthwise, or regular of a small reduction): its outputs. */
@@ -720,10 +722,11 @@ function runFusedBlock(
 /**
  * The regular delta conv with sparseAccumulate as its epilogue. A small reduction (3x3 over 3 input channels, 1x1
  * over 16, 24 or 32; at most 512 output channels) on at most backend.smallConvBlockMaxPixels output pixels runs as one
- * block on pixel groups (delta_fused.cu; TFJS_DELTA_CUDA_SMALL_CONV_BLOCKS=0: never). Otherwise, with backend.pointwiseBlocks (TFJS_DELTA_CUDA_POINTWISE=1), a
- * pointwise conv (1x1, stride 1, c % 4 == 0, co % 32 == 0, TF32, float32 state) runs native/cuda/delta_pointwise.cu:
- * a work list of the active pixels, then one kernel over it whose epilogue is the accumulator. Everything else
- * (other shapes by default, TFJS_DELTA_CUDA_FUSED=0) runs the two kernels.
+ * block on pixel groups (delta_fused.cu; TFJS_DELTA_CUDA_SMALL_CONV_BLOCKS=0: never). Otherwise, with
+ * backend.pointwiseBlocks (TFJS_DELTA_CUDA_POINTWISE=1), a pointwise conv (1x1, stride 1, c % 4 == 0, co % 32 == 0,
+ * TF32, float32 state) runs native/cuda/delta_pointwise.cu: a work list of the active pixels, then one kernel over it
+ * whose epilogue is the accumulator. Everything else (other shapes by default, TFJS_DELTA_CUDA_FUSED=0) runs the two
+ * kernels.
  */
 function fusedDeltaConv2d(
   backend: CudaBackend,
@@ -738,7 +741,7 @@ function fusedDeltaConv2d(
     backend.fusedDeltaBlocks &&
     backend.smallConvBlocks &&
     sizeOf(c.outShape.slice(0, 3)) <= backend.smallConvBlockMaxPixels &&
-    convAccumulateFits(backend, c) &&
+    convAccumulateFits(backend, geometry) &&
     fusedStateFits(backend, inputs, attrs, true)
   )
     return runPixelGroupBlock(backend, c, inputs, attrs);
