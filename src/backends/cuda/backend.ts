@@ -145,16 +145,17 @@ export class CudaBackend extends KernelBackend {
   smallConvBlocks = envFlag('TFJS_DELTA_CUDA_SMALL_CONV_BLOCKS', true);
   /**
    * The most output pixels (batch x height x width) a conv may have to take the small-conv block
-   * (TFJS_DELTA_CUDA_SMALL_CONV_BLOCK_MAX_PIXELS, default 2^18). On an H100, with the block on every layer it takes,
-   * MobileNetV2 ran 11% faster at 576x768 batch 1 (its layers 110K output pixels at most), as fast at 576x768 batch 8
-   * and 1080x1920 batch 1, and 2.4% slower at 1080x1920 batch 8 (up to 4.1M): a block of one pixel a group is bound by
-   * latency where the tiled kernel has many tiles to spread. The bound itself is not yet measured.
+   * (TFJS_DELTA_CUDA_SMALL_CONV_BLOCK_MAX_PIXELS, default 2^17): a block of one pixel a group is bound by latency
+   * where the tiled kernel has many tiles to spread. On an H100 at 2^17, MobileNetV2 ran 1-2% faster at batch 1
+   * (576x768: every layer it takes, up to 110K pixels) and as fast at 1080x1920 batch 8 (none); at 2^18 the batch-8
+   * layers of 221K and 259K pixels took it and lost 2-3% a step (docs/delta-kernels.md).
    */
-  smallConvBlockMaxPixels = envIndex('TFJS_DELTA_CUDA_SMALL_CONV_BLOCK_MAX_PIXELS') ?? 2 ** 18;
+  smallConvBlockMaxPixels = envIndex('TFJS_DELTA_CUDA_SMALL_CONV_BLOCK_MAX_PIXELS') ?? 2 ** 17;
   /**
-   * sparseAccumulate and the fused blocks on pixel groups over pixel lists where their delta output is lazy and the
-   * state is updated in place (native/cuda/pixel_list.cuh): a pass of a lane per pixel lists the active ones, and the pixel
-   * groups run over the list only, where otherwise they spend their lanes on every pixel. The results are the same
+   * sparseAccumulate and the fused blocks on pixel groups over pixel lists where their delta output is lazy (or, for
+   * the small-conv block, written whole after a memset) and the state is updated in place (native/cuda/pixel_list.cuh):
+   * a pass of a lane per pixel lists the active ones, and the pixel groups run over the list only, where otherwise
+   * they spend their lanes on every pixel. The results are the same
    * either way. On by default, at every size: MobileNetV2 576x768 on an H100 runs 1.46x faster with them at batch 8
    * and 1.06x at batch 1 (docs/delta-kernels.md, "Pixel lists"); TFJS_DELTA_CUDA_PIXEL_LISTS=0 turns them off.
    */

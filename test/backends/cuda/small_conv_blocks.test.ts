@@ -4,7 +4,7 @@
  * reference, bit for bit: inputs are multiples of 1/8 and filters of 1/16, so every conv sum is exact in float32 in
  * any order, while the state is drawn at full precision. Strides, dilations, 'same' and 'valid' pads, odd sizes,
  * batch > 1, output channels from 5 (scalar lanes) to the 512-lane cap, densities from one pixel to dense, every
- * accumulator activation, lazy zeros (over a pixel list) and eager ones, a dense input; a 12-frame stream with the
+ * accumulator activation, lazy zeros and eager ones (over a pixel list, eager also without it), a dense input; a 12-frame stream with the
  * state in place; half state against the two kernels for each instance; geometries the block does not take, and
  * convs above the pixel bound, running the two kernels; a delta model whose first conv and 1x1 expansions take the
  * block equal to the dense model at threshold 0. Outputs start poisoned (NaN), so an unwritten element fails.
@@ -113,25 +113,37 @@ describeCuda(
       {x: [2, 8, 8, 16], k: 1, s: 1, pad: 'valid', co: 64, density: 0}, // nothing active
       {x: [1, 7, 9, 24], k: 1, s: 1, pad: 'valid', co: 7, density: 0.6},
     ];
+    // Eager zeros run over the list too (a memset of the delta first); with the lists off, every output pixel's group.
+    const modes: Array<{zeros: 'lazy' | 'eager'; lists: boolean}> = [
+      {zeros: 'lazy', lists: true},
+      {zeros: 'eager', lists: true},
+      {zeros: 'eager', lists: false},
+    ];
     let n = 0;
-    for (const lazy of [true, false])
+    for (const mode of modes)
       for (const c of cases) {
         const activation = ACTIVATIONS_ALL[n % ACTIVATIONS_ALL.length];
         const threshold = [0, 0.05, 0.5][n % 3];
         n++;
         const name =
           `fusedDeltaConv2d x[${c.x}] k${c.k} s${c.s} d${c.d ?? 1} ${c.pad} -> ${c.co} density ${c.density}, ` +
-          `${lazy ? 'lazy' : 'eager'}, ${activation} threshold ${threshold}`;
+          `${mode.zeros}${mode.lists ? '' : ', lists off'}, ${activation} threshold ${threshold}`;
         it(name, async () => {
-          const ran = await launches(() =>
-            withZeroWrites(lazy ? 'lazy' : 'eager', () =>
-              expectBlockParity(name, c.x, [c.k, c.k, c.x[3], c.co], outShape(c), c.density, (x, f, a, r) =>
-                block(c, {threshold, activation}, x, f, a, r),
+          const b = cudaBackend();
+          b.pixelLists = mode.lists;
+          try {
+            const ran = await launches(() =>
+              withZeroWrites(mode.zeros, () =>
+                expectBlockParity(name, c.x, [c.k, c.k, c.x[3], c.co], outShape(c), c.density, (x, f, a, r) =>
+                  block(c, {threshold, activation}, x, f, a, r),
+                ),
               ),
-            ),
-          );
-          expect(ran.blocks, 'small-conv blocks launched').to.equal(1);
-          expect(ran.lists, 'launches over a pixel list').to.equal(lazy ? 1 : 0);
+            );
+            expect(ran.blocks, 'small-conv blocks launched').to.equal(1);
+            expect(ran.lists, 'launches over a pixel list').to.equal(mode.lists ? 1 : 0);
+          } finally {
+            b.pixelLists = true;
+          }
         });
       }
 

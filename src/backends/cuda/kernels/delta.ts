@@ -628,7 +628,13 @@ function runPixelGroupBlock(
         ...outs,
         ...accumulatorArgs(attrs, lazy),
         halfState: attrs.statePrecision === 'fp16',
-        scratch: pixelListScratch(backend, 1 + 2 * outPixels, lazy && m.ptr !== 0, temps),
+        // A regular conv's group is one pixel wide: it runs over the list with eager zeros too (a memset first).
+        scratch: pixelListScratch(
+          backend,
+          1 + 2 * outPixels,
+          m.ptr !== 0 && (lazy || c.mode === DeltaConvMode.regular),
+          temps,
+        ),
       });
       if (listed) deltaConvStats.pixelLists++;
       if (c.mode === DeltaConvMode.regular && outPixels > 0) deltaConvStats.smallConvBlocks++;
