@@ -147,17 +147,17 @@ export class CudaBackend extends KernelBackend {
    * The most output pixels (batch x height x width) a conv may have to take the small-conv block
    * (TFJS_DELTA_CUDA_SMALL_CONV_BLOCK_MAX_PIXELS, default 2^17): a block of one pixel a group is bound by latency
    * where the tiled kernel has many tiles to spread. On an H100 at 2^17, MobileNetV2 ran 1-2% faster at batch 1
-   * (576x768: every layer it takes, up to 110K pixels) and as fast at 1080x1920 batch 8 (none); at 2^18 the batch-8
-   * layers of 221K and 259K pixels took it and lost 2-3% a step (docs/delta-kernels.md).
+   * (576x768: every layer it takes, up to 110K pixels), within 2% at batch 8; a higher bound admits its batch-8 layers
+   * of 221K-259K pixels, which run 2-3% slower a step with the block (docs/delta-kernels.md).
    */
   smallConvBlockMaxPixels = envIndex('TFJS_DELTA_CUDA_SMALL_CONV_BLOCK_MAX_PIXELS') ?? 2 ** 17;
   /**
    * sparseAccumulate and the fused blocks on pixel groups over pixel lists where their delta output is lazy (or, for
-   * the small-conv block, written whole after a memset) and the state is updated in place (native/cuda/pixel_list.cuh):
-   * a pass of a lane per pixel lists the active ones, and the pixel groups run over the list only, where otherwise
-   * they spend their lanes on every pixel. The results are the same
-   * either way. On by default, at every size: MobileNetV2 576x768 on an H100 runs 1.46x faster with them at batch 8
-   * and 1.06x at batch 1 (docs/delta-kernels.md, "Pixel lists"); TFJS_DELTA_CUDA_PIXEL_LISTS=0 turns them off.
+   * the small-conv block, written whole after a memset) and, for sparseAccumulate, the state is updated in place
+   * (native/cuda/pixel_list.cuh): a pass of a lane per pixel lists the active ones, and the pixel groups run over the
+   * list only, where otherwise they spend their lanes on every pixel. The results are the same either way. On by
+   * default, at every size: MobileNetV2 576x768 on an H100 runs 1.46x faster with them at batch 8 and 1.06x at batch 1
+   * (docs/delta-kernels.md, "Pixel lists"); TFJS_DELTA_CUDA_PIXEL_LISTS=0 turns them off.
    */
   pixelLists = envFlag('TFJS_DELTA_CUDA_PIXEL_LISTS', true);
   /**

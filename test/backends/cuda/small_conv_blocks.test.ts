@@ -4,10 +4,11 @@
  * reference, bit for bit: inputs are multiples of 1/8 and filters of 1/16, so every conv sum is exact in float32 in
  * any order, while the state is drawn at full precision. Strides, dilations, 'same' and 'valid' pads, odd sizes,
  * batch > 1, output channels from 5 (scalar lanes) to the 512-lane cap, densities from one pixel to dense, every
- * accumulator activation, lazy zeros and eager ones (over a pixel list, eager also without it), a dense input; a 12-frame stream with the
- * state in place; half state against the two kernels for each instance; geometries the block does not take, and
- * convs above the pixel bound, running the two kernels; a delta model whose first conv and 1x1 expansions take the
- * block equal to the dense model at threshold 0. Outputs start poisoned (NaN), so an unwritten element fails.
+ * accumulator activation, lazy zeros and eager ones (over a pixel list, eager also without it), a dense input; a
+ * 12-frame stream with the state in place; half state against the two kernels for each instance; geometries the
+ * block does not take, and convs above the pixel bound, running the two kernels; a delta model whose first conv and
+ * 1x1 expansions take the block equal to the dense model at threshold 0. Outputs start poisoned (NaN), so an
+ * unwritten element fails.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
@@ -255,12 +256,14 @@ describeCuda(
       }
     });
 
-    for (const g of [
-      {x: [2, 13, 15, 16], k: 1, s: 1, pad: 'valid', co: 96},
-      {x: [2, 17, 19, 3], k: 3, s: 2, pad: 'same', co: 24},
-      {x: [1, 11, 9, 32], k: 1, s: 1, pad: 'valid', co: 40},
-    ] as Geometry[]) {
-      it(`with fp16 state, a 12-frame stream x[${g.x}] k${g.k} -> ${g.co} equals the two kernels bit for bit`, async () => {
+    for (const [g, zeros] of [
+      [{x: [2, 13, 15, 16], k: 1, s: 1, pad: 'valid', co: 96}, 'lazy'],
+      [{x: [2, 17, 19, 3], k: 3, s: 2, pad: 'same', co: 24}, 'lazy'],
+      [{x: [1, 11, 9, 32], k: 1, s: 1, pad: 'valid', co: 40}, 'lazy'],
+      [{x: [2, 17, 19, 3], k: 3, s: 2, pad: 'same', co: 24}, 'eager'], // over the list after a memset
+      [{x: [1, 11, 9, 32], k: 1, s: 1, pad: 'valid', co: 40}, 'eager'],
+    ] as Array<[Geometry, 'lazy' | 'eager']>) {
+      it(`with fp16 state, a 12-frame stream x[${g.x}] k${g.k} -> ${g.co}, ${zeros} zeros, equals the two kernels bit for bit`, async () => {
         await tf.setBackend('cuda');
         const b = cudaBackend();
         const shape = outShape(g);
@@ -271,7 +274,7 @@ describeCuda(
         let [fused, split] = [state(), state()];
         const before = deltaConvStats.smallConvBlocks;
         try {
-          await withZeroWrites('lazy', async () => {
+          await withZeroWrites(zeros, async () => {
             for (let t = 0; t < 12; t++) {
               const next = tf.tidy(() => {
                 const v = exactValues(g.x, 8);
