@@ -7,7 +7,10 @@
 #   3. `tfjs-delta run --compare` on the built-in clip, layer statistics on (the default) and off;
 #   4. ResNet-50 pose 576x768 batch 32 (benchmarks/models/delta_memory.ts) with the GPU held to 40 GB: a ballast
 #      process takes the rest of the device's memory first, so an allocation past 40 GB fails.
-# Parts (arguments; default all four, which can exceed one device call's 10 minutes): frame ncu compare memory.
+#   ab: step 1 again with the variables of AB set (VAR=VALUE words, named AB_NAME in the results' names; default
+#      TFJS_DELTA_CUDA_SMALL_CONV_BLOCKS=0, small_conv0), after step 1 with the defaults: a change's A/B on the clip.
+# Parts (arguments; default the first four, which can exceed one device call's 10 minutes): frame ncu compare memory
+# ab.
 # Carry .device, dist, build/Release, .cache/human-models (or set TFJS_DELTA_CACHE), an ffmpeg (TFJS_DELTA_FFMPEG)
 # and vtest frames at 576x768 (TFJS_DELTA_VTEST_FRAMES, from delta_vtest_torch.py frames) for step 4, and begin with
 # `source .device/unpack.sh &&`. Results go to $OUT (default benchmarks/results).
@@ -17,6 +20,16 @@ source "$(dirname "$0")/common.sh"
 if want frame; then
   step "run_frame_$tag" 120 node dist/benchmarks/models/run_frame_cuda.js --out "$out/run_frame_$tag.json"
   grep -E "graph nodes|speed-up|delta model" "$out/run_frame_$tag.log"
+fi
+if want ab; then
+  read -ra ab <<< "${AB:-TFJS_DELTA_CUDA_SMALL_CONV_BLOCKS=0}"
+  ab_name=${AB_NAME:-small_conv0}
+  want frame || step "run_frame_$tag" 120 node dist/benchmarks/models/run_frame_cuda.js --out "$out/run_frame_$tag.json"
+  step "run_frame_${ab_name}_$tag" 120 env "${ab[@]}" node dist/benchmarks/models/run_frame_cuda.js \
+    --out "$out/run_frame_${ab_name}_$tag.json"
+  for name in "run_frame_$tag" "run_frame_${ab_name}_$tag"; do
+    echo "$name:" && grep -E "graph nodes" "$out/$name.log"
+  done
 fi
 ncu=$(command -v ncu || echo /usr/local/cuda/bin/ncu)
 want ncu && for model in dense delta; do
