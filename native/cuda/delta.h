@@ -154,8 +154,8 @@ void launchPackFilterTf32(cudaStream_t s, const DeltaConvParams& p, const float*
 // channels, or 1x1 over 16, 24 or 32; co <= 512; float32 sums). outD is written at flushed pixels (and zeros
 // elsewhere when writeZeros), outMask at every output pixel. mask null: dense input. a and r: float32, or IEEE half
 // with halfState (the half-state rule). scratch (1 + 2 x output pixels int32s, or null): the output pixels with an
-// active tap go through a pixel list (pixel_list.cuh) where that applies (a mask; lazy zeros, or a regular conv, whose
-// eager zeros are then a memset); the results are the same either way. Returns whether the list ran.
+// active tap go through a pixel list (pixel_list.cuh) where the input has a mask (with writeZeros, after a memset of
+// outD); the results are the same either way. Returns whether the list ran.
 bool convAccumulateFits(const DeltaConvParams& p);
 bool launchConvAccumulate(cudaStream_t s, const DeltaConvParams& p, const float* x, const uint8_t* mask, const float* w,
                           void* a, void* r, float* outD, uint8_t* outMask, double threshold, int act, double alpha,

@@ -264,13 +264,12 @@ bool launchConvAccumulate(cudaStream_t s, const DeltaConvParams& p, const float*
                   "pixels)");
   const int64_t pixels = (int64_t)p.n * p.oh * p.ow;
   if (pixels == 0) return false;
-  // A pixel list where an output pixel with no active tap has nothing to do but its mask byte: a mask, and lazy
-  // zeros or a regular conv. A regular conv's group spends up to 512 lanes on one pixel, so without the list each
-  // inactive pixel costs a group's turn behind the block's barriers, more on a sparse frame than the two kernels
-  // cost; its eager zeros are then one memset of the delta before the list.
-  if (mask == nullptr || (writeZeros && p.mode != DC_REGULAR)) scratch = nullptr;
+  // A pixel list needs a mask: an output pixel with no active tap then has nothing to do but its mask byte. Where the
+  // delta is written whole, its zeros are one memset before the list (the listed pixels that do not flush keep them).
+  if (mask == nullptr) scratch = nullptr;
   if (scratch != nullptr && writeZeros) {
-    TD_CUDA(blockOp(p), cudaMemsetAsync(outD, 0, pixels * p.co * sizeof(float), s));
+    const int64_t channels = p.mode == DC_REGULAR ? p.co : p.c;  // outD's, as the kernel indexes it
+    TD_CUDA(blockOp(p), cudaMemsetAsync(outD, 0, pixels * channels * sizeof(float), s));
     writeZeros = false;
   }
   if (scratch != nullptr) {

@@ -113,7 +113,7 @@ Napi::Value deltaConvPackFilter(const Info& info) {
 
 // A depthwise or small regular delta conv with sparseAccumulate as its epilogue (launchConvAccumulate), updating a
 // and r in place; mask 0: dense input. halfState: a and r hold IEEE halves. scratch: 1 + 2 x output pixels int32s for
-// a pixel list (0: none); returns whether the list ran (pixel_list.cuh: a mask, lazy zeros).
+// a pixel list (0: none); returns whether the list ran (pixel_list.cuh: where x has a mask).
 struct ConvAccumulateArgs {
   DeltaConvParams p;
   const float* x;

@@ -146,9 +146,9 @@ export class CudaBackend extends KernelBackend {
   /**
    * The most output pixels (batch x height x width) a conv may have to take the small-conv block
    * (TFJS_DELTA_CUDA_SMALL_CONV_BLOCK_MAX_PIXELS, default 2^17): a block of one pixel a group is bound by latency
-   * where the tiled kernel has many tiles to spread. On an H100 at 2^17, MobileNetV2 ran 1-2% faster at batch 1
-   * (576x768: every layer it takes, up to 110K pixels), within 2% at batch 8; a higher bound admits its batch-8 layers
-   * of 221K-259K pixels, which run 2-3% slower a step with the block (docs/delta-kernels.md).
+   * where the tiled kernel has many tiles to spread, so large grids run the two kernels. The bound keeps the batch-1
+   * layers that gain (MobileNetV2's at 576x768 reach 110K pixels) and leaves out the batch-8 ones that lose (221K and
+   * more; docs/delta-kernels.md, "The bound, and outputs written whole").
    */
   smallConvBlockMaxPixels = envIndex('TFJS_DELTA_CUDA_SMALL_CONV_BLOCK_MAX_PIXELS') ?? 2 ** 17;
   /**

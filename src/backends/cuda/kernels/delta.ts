@@ -628,7 +628,9 @@ function runPixelGroupBlock(
         ...outs,
         ...accumulatorArgs(attrs, lazy),
         halfState: attrs.statePrecision === 'fp16',
-        // A regular conv's group is one pixel wide: it runs over the list with eager zeros too (a memset first).
+        // Over a list where the delta is lazy. A regular conv's group spends up to 512 lanes on one pixel, so it takes
+        // the list also where the delta is written whole (native zeroes it first): unlisted, each inactive pixel costs
+        // a group's turn behind the block's barriers. A depthwise group is 4 channels a lane and cheap unlisted.
         scratch: pixelListScratch(
           backend,
           1 + 2 * outPixels,
