@@ -24,8 +24,9 @@ struct Error : std::runtime_error {
 bool envFlag(const char* name, bool whenUnset = false);
 int64_t envInt(const char* name, int64_t whenUnset, int64_t min, int64_t max);
 
-// The device's multiprocessors.
+// The device's multiprocessors, and the shared memory a block may opt in to.
 int multiProcessors();
+size_t sharedMemoryPerBlockOptIn();
 
 // The stream's list counters (pixel_list.cuh, publishListCount) where the context uses them
 // (default; TFJS_DELTA_CUDA_LIST_COUNTERS=0 at init, or setOptions({listCounters: false}), turns them off), else null:

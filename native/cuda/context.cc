@@ -43,6 +43,7 @@ int64_t envInt(const char* name, int64_t whenUnset, int64_t min, int64_t max) {
 }
 
 int multiProcessors() { return ctx().props.multiProcessorCount; }
+size_t sharedMemoryPerBlockOptIn() { return ctx().props.sharedMemPerBlockOptin; }
 
 int* listCounters() {
   Context& c = ctx();

@@ -143,6 +143,18 @@ void launchDeltaConvMask(cudaStream_t s, const DeltaConvParams& p, const uint8_t
 int launchDeltaConvTC(cudaStream_t s, const DeltaConvParams& p, const float* x, const uint8_t* mask, const float* w,
                       const ConvEpilogue& ep, const float* packed, float* y, uint8_t* outMask, bool writeZeros,
                       bool tf32, bool mmaPartial, AccumulateList acc, TileList tiles);
+// A 1x1 regular delta conv then sparseAccumulate in place on a and r (output-shaped), as one tiled kernel (the mma
+// kernel's sums, the accumulator as its epilogue; the same results as launchDeltaConvTC and launchSparseAccumulate in
+// turn). Where convMmaAccumulateFits: TF32, c % 4 == 0, co % 32 == 0 (co % 4 == 0 with mmaPartial and the plain
+// filter), co <= 256, an activation exact in float32 (linear, relu, relu6), the [128 x co] tile within the shared
+// memory a block may take. packed, mmaPartial, tiles: as launchDeltaConvTC. a and r: float32, or IEEE half with
+// halfState. outD is written at flushed pixels (and zeros elsewhere when writeZeros), outMask at every output pixel.
+// Returns DC_RAN_MMA, with DC_TILE_LIST where it ran over a tile list.
+bool convMmaAccumulateFits(const DeltaConvParams& p, bool packed, bool mmaPartial, bool tf32, int act);
+int launchConvMmaAccumulate(cudaStream_t s, const DeltaConvParams& p, const float* x, const uint8_t* mask,
+                            const float* w, const float* packed, void* a, void* r, float* outD, uint8_t* outMask,
+                            double threshold, int act, double alpha, bool writeZeros, bool halfState, bool tf32,
+                            bool mmaPartial, TileList tiles);
 // A regular conv's filter [kh, kw, c, co] (co % 32 == 0) as its TF32 copy in the layout of the mma kernel
 // (packedFilterTf32Floats floats), built once per filter; only kh, kw, c, co are read.
 int64_t packedFilterTf32Floats(const DeltaConvParams& p);

@@ -6,6 +6,7 @@
 #include <type_traits>
 
 #include "delta.h"
+#include "delta_accumulate_row.cuh"
 #include "delta_activation.cuh"
 #include "delta_state.cuh"
 #include "pixel_group.cuh"
@@ -29,41 +30,9 @@ inline int blocksFor(int64_t n, int perBlock) { return gridFor(n, perBlock); }
 // iterations, as groupMax synchronises the block). An inactive pixel only carries its state over (when the state
 // outputs are new buffers); an active one is evaluated twice: once for the flush decision (max over channels), once to
 // write, the lane's first vector kept in registers between the two. In place (outA == a, outR == r; no __restrict__
-// on them): each element is read before it is written, by the same lane. kFloat: the activation change in float32
-// (activationExactInFloat; the same bits). S: the state's storage (float, or __half:
-// the rule of ops/sparse_accumulate.ts, where a flush keeps what the stored A lost, sum - A', in R; in float32 that
-// is 0). With a pixel list (pixel_list.cuh; `list` non-null) the groups take the listed pixels, all active, instead of
-// every pixel.
-template <int VEC, typename S, bool kFloat>
-struct AccumulateRow {
-  Vec<VEC> a, r, d;
-  __device__ __forceinline__ void load(const S* pa, const S* pr, const float* pd, int64_t e) {
-    a = loadStored<VEC>(pa + e), r = loadStored<VEC>(pr + e), d = loadVec<VEC>(pd + e);
-  }
-  __device__ __forceinline__ float largest(int act, double alpha) const {
-    float m = 0.f;
-#pragma unroll
-    for (int i = 0; i < VEC; ++i) {
-      const float s = r.v[i] + d.v[i], next = storedSum<S>(a.v[i] + s);
-      m = fmaxf(m, fabsf(activationChange<kFloat>(act, next, a.v[i], alpha)));
-    }
-    return m;
-  }
-  __device__ __forceinline__ void write(float* outD, S* outA, S* outR, int64_t e, bool flush, bool inPlace,
-                                        bool writeZeros, int act, double alpha) const {
-    Vec<VEC> out, nextA, nextR;
-#pragma unroll
-    for (int i = 0; i < VEC; ++i) {
-      const float s = r.v[i] + d.v[i], sum = a.v[i] + s, next = storedSum<S>(sum);
-      out.v[i] = flush ? activationChange<kFloat>(act, next, a.v[i], alpha) : 0.f;
-      nextA.v[i] = flush ? next : a.v[i];
-      nextR.v[i] = flush ? sum - next : s;
-    }
-    if (flush || writeZeros) storeVec<VEC>(outD + e, out);
-    if (flush || !inPlace) storeStored<VEC>(outA + e, nextA);  // in place, an unflushed pixel keeps its A as is
-    storeStored<VEC>(outR + e, nextR);
-  }
-};
+// on them): each element is read before it is written, by the same lane. The arithmetic is AccumulateRow's
+// (delta_accumulate_row.cuh). With a pixel list (pixel_list.cuh; `list` non-null) the groups take the listed pixels,
+// all active, instead of every pixel.
 
 template <int G, int VEC, typename S, bool kFloat>
 __global__ void __launch_bounds__(kMaxGroupThreads)

@@ -29,9 +29,11 @@
 #include <type_traits>
 
 #include "delta.h"
+#include "delta_accumulate_row.cuh"
 #include "mma_tf32.cuh"
 #include "pixel_list.cuh"
 #include "launch.cuh"
+#include "pixel_group.cuh"
 #include "unary_op.cuh"
 
 namespace tfjs_delta {
@@ -425,6 +427,151 @@ constexpr int mmaMinBlocks() {
   return KH == 1 && KW == 1 && CK <= 32 ? 3 : 2;
 }
 
+// The footprint of the tile whose input window starts at (iy0, ix0) in image b: sOff[i] its input pixel's index (-1
+// where masked or outside the image) and sMask[i] whether that pixel is active, for the fpix = FH x FW footprint
+// pixels. Returns whether any is (every thread of the block: a barrier).
+__device__ __forceinline__ int stageFootprint(const DeltaConvParams& p, const uint8_t* __restrict__ mask, int* sOff,
+                                              uint8_t* sMask, int fpix, int FW, int b, int iy0, int ix0) {
+  int any = 0;
+  for (int i = threadIdx.x; i < fpix; i += kMThreads) {
+    const int iy = iy0 + i / FW, ix = ix0 + i % FW;
+    int off = -1;
+    if (iy >= 0 && iy < p.h && ix >= 0 && ix < p.w) {
+      const int q = (b * p.h + iy) * p.w + ix;  // < 2^31 (checked by the launcher)
+      if (mask == nullptr || mask[q] != 0) off = q;
+    }
+    sOff[i] = off;
+    sMask[i] = off >= 0;
+    any |= off >= 0;
+  }
+  return __syncthreads_or(any);
+}
+
+// The sums of one channel block (output channels co0 .. co0 + NB) of the tile over every chunk of CK input
+// channels, into acc: warp w owns output rows 2*(w%4) and 2*(w%4)+1 and, by w/4, half of K (NB 32) or of the
+// channels (NB 64). The first chunk's copies are already issued and committed; later chunks are double-buffered
+// (chunk i+1's copies in flight while chunk i is multiplied). Ends behind a barrier: both stages are free again.
+template <int KH_, int KW_, int CK, int NB, bool kPacked>
+__device__ __forceinline__ void mmaChannelBlock(const DeltaConvParams& p, int FW, int inFloats, int stageFloats,
+                                                float* stages, const int* sOff, int fpix, int co0,
+                                                const float* __restrict__ x, const float* __restrict__ w,
+                                                bool roundOperands, bool warpActive, float (&acc)[2][4][4]) {
+  constexpr int CKP = CK + 4, WROW = NB + 8;
+  constexpr bool kSplitK = NB == 32;
+  const int KH = KH_ ? KH_ : p.kh, KW = KW_ ? KW_ : p.kw, taps = KH * KW;
+  const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
+  const int ms = warp & 3, wk = warp >> 2;
+  const int gid = lane >> 2, tig = lane & 3;
+#pragma unroll
+  for (int mf = 0; mf < 2; ++mf)
+#pragma unroll
+    for (int nf = 0; nf < 4; ++nf)
+#pragma unroll
+      for (int e = 0; e < 4; ++e) acc[mf][nf][e] = 0.f;
+
+  const int chunks = (p.c + CK - 1) / CK;
+  constexpr int kSteps = kSplitK ? CK / 16 : CK / 8;  // k8 steps per tap and chunk for this warp
+  const int kBase = kSplitK ? wk * (CK / 2) : 0;
+  const int nBase = kSplitK ? 0 : wk * 32;
+  // ldmatrix row of this lane: pixel (lane & 7) + 8 * ((lane >> 3) & 1) of the fragment, channels + 4 * (lane >> 4)
+  const int aLane = ((lane & 7) + ((lane >> 3) & 1) * 8) * p.sw * CKP + (lane >> 4) * 4 + kBase;
+  const int bLane = kPacked ? (nBase / 32) * (CK / 16) * taps * 512 + lane * 2 : (kBase + tig) * WROW + nBase + gid;
+  const int kk0 = kBase / 8;            // first k8 step of this warp within a tap's chunk
+  const int rowStep = p.sh * FW * CKP;  // footprint offset of the next output row
+
+  for (int chunk = 0; chunk < chunks; ++chunk) {
+    float* sIn = stages + (chunk & 1) * stageFloats;
+    float* sW = sIn + inFloats;
+    if (chunk + 1 < chunks) {  // the other buffer was released by the barrier that ended chunk - 1
+      float* nIn = stages + ((chunk + 1) & 1) * stageFloats;
+      mmaStage<false, kPacked, CK, NB>(p, nIn, nIn + inFloats, sOff, fpix, taps, (chunk + 1) * CK, co0, x, w);
+      commitCopies();
+      waitCopies<1>();
+    } else {
+      waitCopies<0>();
+    }
+    if (!kPacked && roundOperands) mmaStage<true, kPacked, CK, NB>(p, sIn, sW, sOff, fpix, taps, chunk * CK, co0, x, w);
+    __syncthreads();
+    if (warpActive) {
+#pragma unroll
+      for (int ky = 0; ky < KH; ++ky)
+#pragma unroll
+        for (int kx = 0; kx < KW; ++kx) {
+          const float* a0 = sIn + ((2 * ms * p.sh + ky * p.dh) * FW + kx * p.dw) * CKP + aLane;
+          const int tap = ky * KW + kx;
+          const float* bp = sW + (kPacked ? tap * 512 : tap * CK * WROW) + bLane;
+#pragma unroll
+          for (int ks = 0; ks < kSteps; ++ks) {
+            unsigned A0[4], A1[4];
+            ldsm4(A0, a0 + ks * 8);
+            ldsm4(A1, a0 + rowStep + ks * 8);
+            if constexpr (kPacked) {  // the staged input is not rounded: its fragments are
+#pragma unroll
+              for (int e = 0; e < 4; ++e) {
+                A0[e] = toTf32Bits(A0[e]);
+                A1[e] = toTf32Bits(A1[e]);
+              }
+            }
+#pragma unroll
+            for (int nf = 0; nf < 4; ++nf) {
+              unsigned b0, b1;
+              if constexpr (kPacked) {  // k8 step kk = kk0 + ks: group kk / 2 of 16 channels, half kk % 2
+                const int kk = kk0 + ks;
+                const float2 v =
+                    *reinterpret_cast<const float2*>(bp + ((kk >> 1) * taps * 2 + (kk & 1)) * 256 + nf * 64);
+                b0 = __float_as_uint(v.x);
+                b1 = __float_as_uint(v.y);
+              } else {
+                b0 = __float_as_uint(bp[ks * 8 * WROW + nf * 8]);
+                b1 = __float_as_uint(bp[(ks * 8 + 4) * WROW + nf * 8]);
+              }
+              mma1688(acc[0][nf], A0, b0, b1);
+              mma1688(acc[1][nf], A1, b0, b1);
+            }
+          }
+        }
+    }
+    __syncthreads();  // every warp is done with this buffer
+  }
+}
+
+// A channel block's sums (mmaChannelBlock's acc) into shared memory: pixel t's row at out + t * row, the block's
+// channels from column col0; the two K halves summed where NB is 32 (the second half added to the first, in that
+// order). Ends behind a barrier.
+template <int NB>
+__device__ __forceinline__ void mmaSumsToShared(const float (&acc)[2][4][4], float* out, int row, int col0) {
+  constexpr bool kSplitK = NB == 32;
+  const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
+  const int ms = warp & 3, wk = warp >> 2, gid = lane >> 2, tig = lane & 3;
+  const int nBase = kSplitK ? 0 : wk * 32;
+  for (int pass = 0; pass < (kSplitK ? 2 : 1); ++pass) {
+    if (!kSplitK || wk == pass) {
+#pragma unroll
+      for (int mf = 0; mf < 2; ++mf)
+#pragma unroll
+        for (int nf = 0; nf < 4; ++nf)
+#pragma unroll
+          for (int hr = 0; hr < 2; ++hr) {
+            float2* o = reinterpret_cast<float2*>(out + ((2 * ms + mf) * kTW + gid + 8 * hr) * row + col0 + nBase +
+                                                  nf * 8 + 2 * tig);
+            float2 v = make_float2(acc[mf][nf][2 * hr], acc[mf][nf][2 * hr + 1]);
+            if (pass == 1) {
+              const float2 u = *o;
+              v.x += u.x;
+              v.y += u.y;
+            }
+            *o = v;
+          }
+    }
+    __syncthreads();
+  }
+}
+
+// Whether any output pixel of this warp's two output rows (mmaChannelBlock's rows) is active.
+__device__ __forceinline__ bool warpRowsActive(const uint8_t* sAct) {
+  return __any_sync(0xffffffffu, sAct[((threadIdx.x / 32) & 3) * 2 * kTW + threadIdx.x % 32] != 0);
+}
+
 template <int KH_, int KW_, int CK, int NB, bool kPacked, bool kListed>
 __global__ void __launch_bounds__(kMThreads, mmaMinBlocks<KH_, KW_, CK>())
     deltaConvMmaKernel(DeltaConvParams p, int FH, int FW, int inFloats, int stageFloats, int headBytes,
@@ -433,8 +580,7 @@ __global__ void __launch_bounds__(kMThreads, mmaMinBlocks<KH_, KW_, CK>())
                        ConvEpilogue ep, AccumulateList accList, TileItems work) {
   dependentLaunchPrologue();
   extern __shared__ __align__(128) float smem[];
-  constexpr int CKP = CK + 4, WROW = NB + 8, OUTROW = NB + 4;
-  constexpr bool kSplitK = NB == 32;
+  constexpr int OUTROW = NB + 4;
   const int KH = KH_ ? KH_ : p.kh, KW = KW_ ? KW_ : p.kw;
   const int fpix = FH * FW;
   int* sOff = reinterpret_cast<int*>(smem);
@@ -461,19 +607,7 @@ __global__ void __launch_bounds__(kMThreads, mmaMinBlocks<KH_, KW_, CK>())
     const int iy0 = oy0 * p.sh - p.pt, ix0 = ox0 * p.sw - p.pl;
 
     // 1. footprint mask and source offsets, tile skip, first chunk's copies, output masks.
-    int any = 0;
-    for (int i = threadIdx.x; i < fpix; i += kMThreads) {
-      const int iy = iy0 + i / FW, ix = ix0 + i % FW;
-      int off = -1;
-      if (iy >= 0 && iy < p.h && ix >= 0 && ix < p.w) {
-        const int q = (b * p.h + iy) * p.w + ix;  // < 2^31 (checked by the launcher)
-        if (mask == nullptr || mask[q] != 0) off = q;
-      }
-      sOff[i] = off;
-      sMask[i] = off >= 0;
-      any |= off >= 0;
-    }
-    any = __syncthreads_or(any);
+    const int any = stageFootprint(p, mask, sOff, sMask, fpix, FW, b, iy0, ix0);
     if (any) {
       mmaStage<false, kPacked, CK, NB>(p, stages, stages + inFloats, sOff, fpix, taps, 0, co0, x, w);
       commitCopies();
@@ -492,110 +626,15 @@ __global__ void __launch_bounds__(kMThreads, mmaMinBlocks<KH_, KW_, CK>())
     }
     __syncthreads();
 
-    const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
-    const int ms = warp & 3, wk = warp >> 2;  // rows 2*ms, 2*ms + 1; K half (NB 32) or channel half (NB 64)
-    const int gid = lane >> 2, tig = lane & 3;
-    const bool warpActive = __any_sync(0xffffffffu, sAct[ms * 2 * kTW + lane] != 0);
-
+    // 2. the MMAs over every chunk.
     float acc[2][4][4];
-#pragma unroll
-    for (int mf = 0; mf < 2; ++mf)
-#pragma unroll
-      for (int nf = 0; nf < 4; ++nf)
-#pragma unroll
-        for (int e = 0; e < 4; ++e) acc[mf][nf][e] = 0.f;
+    mmaChannelBlock<KH_, KW_, CK, NB, kPacked>(p, FW, inFloats, stageFloats, stages, sOff, fpix, co0, x, w,
+                                               roundOperands, warpRowsActive(sAct), acc);
 
-    const int chunks = (p.c + CK - 1) / CK;
-    constexpr int kSteps = kSplitK ? CK / 16 : CK / 8;  // k8 steps per tap and chunk for this warp
-    const int kBase = kSplitK ? wk * (CK / 2) : 0;
-    const int nBase = kSplitK ? 0 : wk * 32;
-    // ldmatrix row of this lane: pixel (lane & 7) + 8 * ((lane >> 3) & 1) of the fragment, channels + 4 * (lane >> 4)
-    const int aLane = ((lane & 7) + ((lane >> 3) & 1) * 8) * p.sw * CKP + (lane >> 4) * 4 + kBase;
-    const int bLane = kPacked ? (nBase / 32) * (CK / 16) * taps * 512 + lane * 2 : (kBase + tig) * WROW + nBase + gid;
-    const int kk0 = kBase / 8;            // first k8 step of this warp within a tap's chunk
-    const int rowStep = p.sh * FW * CKP;  // footprint offset of the next output row
-
-    for (int chunk = 0; chunk < chunks; ++chunk) {
-      float* sIn = stages + (chunk & 1) * stageFloats;
-      float* sW = sIn + inFloats;
-      if (chunk + 1 < chunks) {  // the other buffer was released by the barrier that ended chunk - 1
-        float* nIn = stages + ((chunk + 1) & 1) * stageFloats;
-        mmaStage<false, kPacked, CK, NB>(p, nIn, nIn + inFloats, sOff, fpix, taps, (chunk + 1) * CK, co0, x, w);
-        commitCopies();
-        waitCopies<1>();
-      } else {
-        waitCopies<0>();
-      }
-      if (!kPacked && roundOperands)
-        mmaStage<true, kPacked, CK, NB>(p, sIn, sW, sOff, fpix, taps, chunk * CK, co0, x, w);
-      __syncthreads();
-      if (warpActive) {
-#pragma unroll
-        for (int ky = 0; ky < KH; ++ky)
-#pragma unroll
-          for (int kx = 0; kx < KW; ++kx) {
-            const float* a0 = sIn + ((2 * ms * p.sh + ky * p.dh) * FW + kx * p.dw) * CKP + aLane;
-            const int tap = ky * KW + kx;
-            const float* bp = sW + (kPacked ? tap * 512 : tap * CK * WROW) + bLane;
-#pragma unroll
-            for (int ks = 0; ks < kSteps; ++ks) {
-              unsigned A0[4], A1[4];
-              ldsm4(A0, a0 + ks * 8);
-              ldsm4(A1, a0 + rowStep + ks * 8);
-              if constexpr (kPacked) {  // the staged input is not rounded: its fragments are
-#pragma unroll
-                for (int e = 0; e < 4; ++e) {
-                  A0[e] = toTf32Bits(A0[e]);
-                  A1[e] = toTf32Bits(A1[e]);
-                }
-              }
-#pragma unroll
-              for (int nf = 0; nf < 4; ++nf) {
-                unsigned b0, b1;
-                if constexpr (kPacked) {  // k8 step kk = kk0 + ks: group kk / 2 of 16 channels, half kk % 2
-                  const int kk = kk0 + ks;
-                  const float2 v =
-                      *reinterpret_cast<const float2*>(bp + ((kk >> 1) * taps * 2 + (kk & 1)) * 256 + nf * 64);
-                  b0 = __float_as_uint(v.x);
-                  b1 = __float_as_uint(v.y);
-                } else {
-                  b0 = __float_as_uint(bp[ks * 8 * WROW + nf * 8]);
-                  b1 = __float_as_uint(bp[(ks * 8 + 4) * WROW + nf * 8]);
-                }
-                mma1688(acc[0][nf], A0, b0, b1);
-                mma1688(acc[1][nf], A1, b0, b1);
-              }
-            }
-          }
-      }
-      __syncthreads();  // every warp is done with this buffer
-    }
-
-    // 3. results (the two K halves summed, NB 32) in shared memory, then coalesced float4 NHWC stores of every valid
-    //    output of the tile (inactive outputs of an active tile are exact zeros: their receptive field was staged as
-    //    zeros).
+    // 3. results in shared memory (the stages are free), then coalesced float4 NHWC stores of every valid output of
+    //    the tile (inactive outputs of an active tile are exact zeros: their receptive field was staged as zeros).
     float* sOut = stages;  // [128 pixels][OUTROW]
-    for (int pass = 0; pass < (kSplitK ? 2 : 1); ++pass) {
-      if (!kSplitK || wk == pass) {
-#pragma unroll
-        for (int mf = 0; mf < 2; ++mf)
-#pragma unroll
-          for (int nf = 0; nf < 4; ++nf)
-#pragma unroll
-            for (int hr = 0; hr < 2; ++hr) {
-              float2* o = reinterpret_cast<float2*>(sOut + ((2 * ms + mf) * kTW + gid + 8 * hr) * OUTROW + nBase +
-                                                    nf * 8 + 2 * tig);
-              float2 v = make_float2(acc[mf][nf][2 * hr], acc[mf][nf][2 * hr + 1]);
-              if (pass == 1) {
-                const float2 u = *o;
-                v.x += u.x;
-                v.y += u.y;
-              }
-              *o = v;
-            }
-      }
-      __syncthreads();
-    }
+    mmaSumsToShared<NB>(acc, sOut, OUTROW, 0);
     for (int e = threadIdx.x; e < kTH * kTW * NB / 4; e += kMThreads) {
       const int t = e / (NB / 4), q = (e % (NB / 4)) * 4;
       const int oy = oy0 + t / kTW, ox = ox0 + t % kTW;
@@ -607,6 +646,136 @@ __global__ void __launch_bounds__(kMThreads, mmaMinBlocks<KH_, KW_, CK>())
   forEachTile<kListed>(work, tiles, runTile);
   // The first channel block's blocks append the accumulator's pixels.
   if (blockIdx.y == 0) publishListCount(accList.counters, accList.scratch, gridDim.x * gridDim.z);
+}
+
+// ---- The 1x1 delta conv with the accumulator as its epilogue (the mma kernel's tiles, every channel block) ----
+// One block per 8x16 output tile computes all of the tile's output channels, one channel block after another (each
+// as the mma kernel's), into a shared-memory tile of [128 pixels x the channel blocks' width]; then each active pixel
+// of the tile runs the accumulator's per-pixel arithmetic (AccumulateRow) on its row there: A and R read and updated
+// in place, the flush decision a max over the pixel's channels, outD written where it flushed (and zeros elsewhere
+// with writeZeros), outMask at every output pixel. The conv's delta never reaches global memory, and the layer is
+// one launch where the two kernels take two. The sums are the mma kernel's (the same chunk, channel block and K
+// split), and the arithmetic the accumulator's, so the results are the two kernels' bit for bit. A warp per pixel,
+// a float4 of channels a lane (kAccVecs a lane: co <= 128 * kAccVecs). The tile list (work.items) runs as the mma
+// kernel's; an inactive tile's pixels get their mask byte (and zeros) from the block or the list pass.
+constexpr int kAccVecs = 2;
+constexpr size_t kStaticSmem = 2 * kTH * kTW + 16;  // sAct, sList, sCount
+template <int CK, int NB, bool kPacked, typename S>
+__global__ void __launch_bounds__(kMThreads, 2)
+    deltaConvMmaAccumulateKernel(DeltaConvParams p, int FH, int FW, int inFloats, int stageFloats, int headBytes,
+                                 int tileRow, const float* __restrict__ x, const uint8_t* __restrict__ mask,
+                                 const float* __restrict__ w, void* aState, void* rState, float* __restrict__ outD,
+                                 uint8_t* __restrict__ outMask, bool writeZeros, bool roundOperands, double threshold,
+                                 int act, double alpha, TileItems work) {
+  dependentLaunchPrologue();
+  extern __shared__ __align__(128) float smem[];
+  S* const a = static_cast<S*>(aState);  // in place: read, then written by the same lane
+  S* const r = static_cast<S*>(rState);
+  const int fpix = FH * FW;
+  int* sOff = reinterpret_cast<int*>(smem);
+  uint8_t* sMask = reinterpret_cast<uint8_t*>(sOff + fpix);
+  float* stages = smem + headBytes / 4;
+  float* sTile = stages + 2 * stageFloats;  // [128 pixels][tileRow]: the tile's delta, every channel
+  __shared__ uint8_t sAct[kTH * kTW], sList[kTH * kTW];
+  __shared__ int sCount;
+  const int tilesW = (p.ow + kTW - 1) / kTW, tiles = tilesW * ((p.oh + kTH - 1) / kTH);
+  const int channelBlocks = (p.co + NB - 1) / NB, vecs = p.co / 4;
+  const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
+  const Vec<4> zeros = {};
+  const AccumulateList noList{nullptr, nullptr};
+  // A listed pixel's state, loaded a pixel ahead of its use: the accumulator's pass is a chain of dependent loads per
+  // warp, and the state of the warp's next pixel is in flight while the current one is decided and written.
+  struct State {
+    Vec<4> a[kAccVecs], r[kAccVecs];
+  };
+  const auto load = [&](int64_t o, State& st) {
+#pragma unroll
+    for (int j = 0; j < kAccVecs; ++j)
+      if (lane + 32 * j < vecs) {
+        st.a[j] = loadStored<4>(a + o + 4 * (lane + 32 * j));
+        st.r[j] = loadStored<4>(r + o + 4 * (lane + 32 * j));
+      }
+  };
+  const auto runTile = [&](const int tile, const int b) {
+    const int oy0 = (tile / tilesW) * kTH, ox0 = (tile % tilesW) * kTW;
+    const auto pixelOf = [&](int t) { return ((int64_t)b * p.oh + oy0 + t / kTW) * p.ow + ox0 + t % kTW; };
+    const auto inside = [&](int t) { return oy0 + t / kTW < p.oh && ox0 + t % kTW < p.ow; };
+    const int any = stageFootprint(p, mask, sOff, sMask, fpix, FW, b, oy0 * p.sh - p.pt, ox0 * p.sw - p.pl);
+    if (any) {
+      mmaStage<false, kPacked, CK, NB>(p, stages, stages + inFloats, sOff, fpix, 1, 0, 0, x, w);
+      commitCopies();
+    }
+    tileOutputFlags(p, sMask, FW, 1, 1, any, sAct, nullptr, noList, b, oy0, ox0, kMThreads);
+    __syncthreads();  // sAct
+    // The pixels the accumulator passes over (the rest get their mask byte and, with writeZeros, zeros): the tile's
+    // active ones, listed by the first warp (read after the barriers that end the channel blocks).
+    for (int t = threadIdx.x; t < kTH * kTW; t += kMThreads)
+      if (inside(t) && !(any && sAct[t])) outMask[pixelOf(t)] = 0;
+    if (writeZeros)
+      for (int e = threadIdx.x; e < kTH * kTW * vecs; e += kMThreads) {
+        const int t = e / vecs;
+        if (inside(t) && !(any && sAct[t])) storeVec<4>(outD + pixelOf(t) * p.co + 4 * (e % vecs), zeros);
+      }
+    if (!any) return;
+    if (warp == 0) {
+      int count = 0;
+      for (int t0 = 0; t0 < kTH * kTW; t0 += 32) {
+        const bool on = sAct[t0 + lane] && inside(t0 + lane);
+        const unsigned ballot = __ballot_sync(kFullWarp, on);
+        if (on) sList[count + __popc(ballot & ((1u << lane) - 1))] = (uint8_t)(t0 + lane);
+        count += __popc(ballot);
+      }
+      if (lane == 0) sCount = count;
+    }
+    const bool warpActive = warpRowsActive(sAct);
+    for (int cb = 0; cb < channelBlocks; ++cb) {
+      float acc[2][4][4];
+      mmaChannelBlock<1, 1, CK, NB, kPacked>(p, FW, inFloats, stageFloats, stages, sOff, fpix, cb * NB, x, w,
+                                             roundOperands, warpActive, acc);
+      if (cb + 1 < channelBlocks) {  // the next block's first chunk is copied while these sums are stored
+        mmaStage<false, kPacked, CK, NB>(p, stages, stages + inFloats, sOff, fpix, 1, 0, (cb + 1) * NB, x, w);
+        commitCopies();
+      }
+      mmaSumsToShared<NB>(acc, sTile, tileRow, cb * NB);
+    }
+    // The accumulator's pass over the listed pixels, a warp per pixel, a float4 of channels a lane.
+    const int count = sCount;
+    State cur, next;
+    if (warp < count) load(pixelOf(sList[warp]) * p.co, cur);
+    for (int k = warp; k < count; k += kMThreads / 32) {
+      if (k + kMThreads / 32 < count) load(pixelOf(sList[k + kMThreads / 32]) * p.co, next);
+      const int t = sList[k];
+      const int64_t q = pixelOf(t), o = q * p.co;
+      AccumulateRow<4, S, true> rows[kAccVecs];
+      float largest = 0.f;
+#pragma unroll
+      for (int j = 0; j < kAccVecs; ++j)
+        if (lane + 32 * j < vecs) {
+          rows[j].a = cur.a[j];
+          rows[j].r = cur.r[j];
+          rows[j].d = loadVec<4>(sTile + t * tileRow + 4 * (lane + 32 * j));
+          largest = fmaxf(largest, rows[j].largest(act, alpha));
+        }
+      largest = groupMax(largest, 32, nullptr);
+      const bool flush = (double)largest > threshold;
+#pragma unroll
+      for (int j = 0; j < kAccVecs; ++j)
+        if (lane + 32 * j < vecs)
+          rows[j].write(outD, a, r, o + 4 * (lane + 32 * j), flush, true, writeZeros, act, alpha);
+      if (lane == 0) outMask[q] = flush ? 1 : 0;
+      cur = next;
+    }
+  };
+  if (work.items != nullptr) {
+    const int items = *work.count;
+    for (int item = blockIdx.x; item < items; item += gridDim.x) {
+      if (item != blockIdx.x) __syncthreads();
+      const int e = work.items[item];
+      runTile(e % tiles, e / tiles);
+    }
+  } else {
+    runTile((int)blockIdx.x, (int)blockIdx.z);
+  }
 }
 
 // The packed TF32 filter of the mma kernel: [co / 32][ceil(c / 16)][tap][k8 half][n8 fragment][lane][2], i.e. per
@@ -877,5 +1046,83 @@ int launchDeltaConvTC(cudaStream_t s, const DeltaConvParams& p, const float* x, 
 }
 
 int64_t tileListInts(const DeltaConvParams& p) { return 1 + p.n * outputTiles(p); }
+
+namespace {
+
+// The accumulating 1x1 kernel's shape for p: the mma kernel's chunk and channel block (so that its sums are the mma
+// kernel's), and its shared memory: the footprint head, two stages and the [128 x channelBlocks * nb] tile (rows 4
+// floats longer, as the mma kernel's staging: fewer bank conflicts). fits false where the kernel does not take p.
+struct MmaAccumulateShape {
+  bool fits;
+  int ck, nb, fh, fw, tileRow;
+  size_t inFloats, stageFloats, headBytes, smem;
+};
+MmaAccumulateShape mmaAccumulateShape(const DeltaConvParams& p, bool packed, bool partial, bool tf32, int act) {
+  MmaAccumulateShape m{};
+  if (p.mode != DC_REGULAR || p.kh != 1 || p.kw != 1 || !tf32 || !mmaEnabled() || !activationExactInFloat(act))
+    return m;
+  if (p.c % 4 != 0 || p.co % 4 != 0 || p.co > 128 * kAccVecs || (p.co % 32 != 0 && (packed || !partial))) return m;
+  if ((int64_t)p.n * p.oh * p.ow == 0 || (int64_t)p.n * p.h * p.w >= ((int64_t)1 << 31)) return m;
+  if (outputTiles(p) * p.n > 0x7fffffff) return m;
+  m.ck = p.c > 32 ? 64 : p.c > 16 ? 32 : 16;
+  m.nb = p.co % 64 == 0 ? 64 : 32;
+  m.fh = (kTH - 1) * p.sh + 1;
+  m.fw = (kTW - 1) * p.sw + 1;
+  m.tileRow = (p.co + m.nb - 1) / m.nb * m.nb + 4;
+  m.inFloats = (size_t)m.fh * m.fw * (m.ck + 4);
+  m.stageFloats = m.inFloats + (size_t)m.ck * (packed ? m.nb : m.nb + 8);
+  m.headBytes = ((size_t)m.fh * m.fw * 5 + 15) / 16 * 16;
+  m.smem = m.headBytes + (2 * m.stageFloats + (size_t)kTH * kTW * m.tileRow) * sizeof(float);
+  m.fits = m.smem + kStaticSmem <= sharedMemoryPerBlockOptIn();
+  return m;
+}
+
+using MmaAccumulateKernel = void (*)(DeltaConvParams, int, int, int, int, int, int, const float*, const uint8_t*,
+                                     const float*, void*, void*, float*, uint8_t*, bool, bool, double, int, double,
+                                     TileItems);
+
+template <int CK, int NB, bool kPacked, typename S>
+MmaAccumulateKernel mmaAccumulateReady() {
+  static bool optedIn = false;
+  return withSharedMemory<MmaAccumulateKernel>(deltaConvMmaAccumulateKernel<CK, NB, kPacked, S>,
+                                               sharedMemoryPerBlockOptIn() - kStaticSmem, optedIn,
+                                               "deltaConvMmaAccumulate");
+}
+
+template <typename S, bool kPacked>
+MmaAccumulateKernel mmaAccumulatePick(int ck, int nb) {
+  if (nb == 64)
+    return ck == 64   ? mmaAccumulateReady<64, 64, kPacked, S>()
+           : ck == 32 ? mmaAccumulateReady<32, 64, kPacked, S>()
+                      : mmaAccumulateReady<16, 64, kPacked, S>();
+  return ck == 64   ? mmaAccumulateReady<64, 32, kPacked, S>()
+         : ck == 32 ? mmaAccumulateReady<32, 32, kPacked, S>()
+                    : mmaAccumulateReady<16, 32, kPacked, S>();
+}
+
+}  // namespace
+
+bool convMmaAccumulateFits(const DeltaConvParams& p, bool packed, bool mmaPartial, bool tf32, int act) {
+  return mmaAccumulateShape(p, packed, mmaPartial, tf32, act).fits;
+}
+
+int launchConvMmaAccumulate(cudaStream_t s, const DeltaConvParams& p, const float* x, const uint8_t* mask,
+                            const float* w, const float* packed, void* a, void* r, float* outD, uint8_t* outMask,
+                            double threshold, int act, double alpha, bool writeZeros, bool halfState, bool tf32,
+                            bool mmaPartial, TileList tl) {
+  const MmaAccumulateShape m = mmaAccumulateShape(p, packed != nullptr, mmaPartial, tf32, act);
+  if (!m.fits) failArg("deltaConvMmaAccumulate", "the geometry does not suit the kernel (convMmaAccumulateFits)");
+  const MmaAccumulateKernel kernel =
+      halfState ? (packed ? mmaAccumulatePick<__half, true>(m.ck, m.nb) : mmaAccumulatePick<__half, false>(m.ck, m.nb))
+                : (packed ? mmaAccumulatePick<float, true>(m.ck, m.nb) : mmaAccumulatePick<float, false>(m.ck, m.nb));
+  // One channel block: the kernel loops over them. The tile list pass writes the inactive tiles' mask bytes.
+  const auto l = tiledLaunch<MmaAccumulateKernel>(s, p, 1, kMThreads, m.smem, m.fh, m.fw, mask, writeZeros, outMask,
+                                                  AccumulateList{nullptr, nullptr}, tl, [&](auto) { return kernel; });
+  launchKernel(l.kernel, l.grid, kMThreads, m.smem, s, p, m.fh, m.fw, (int)m.inFloats, (int)m.stageFloats,
+               (int)m.headBytes, m.tileRow, x, mask, packed ? packed : w, a, r, outD, outMask, writeZeros, mmaRound(),
+               threshold, act, alpha, l.work);
+  TD_LAUNCHED("deltaConvMmaAccumulate");
+  return DC_RAN_MMA | (l.listed ? DC_TILE_LIST : 0);
+}
 
 }  // namespace tfjs_delta

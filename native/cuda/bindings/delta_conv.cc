@@ -157,6 +157,61 @@ Napi::Value deltaConvAccumulateFits(const Info& info) {
   return Napi::Boolean::New(info.Env(), convAccumulateFits(geometry(f)));
 }
 
+// A 1x1 delta conv with sparseAccumulate as the tiled kernel's epilogue (launchConvMmaAccumulate), updating a and r in
+// place; mask 0: dense input; filter and packedFilter (0: none) as deltaConv's; halfState: a and r hold IEEE halves;
+// mmaPartial, tileListWaves (optional) as deltaConv's. Returns deltaConv's kernel code (2, plus 8 over a tile list).
+struct ConvMmaAccumulateArgs {
+  DeltaConvParams p;
+  const float* x;
+  const uint8_t* mask;
+  const float* filter;
+  const float* packedFilter;
+  void* a;
+  void* r;
+  float* outD;
+  uint8_t* outMask;
+  double threshold;
+  int act;
+  double alpha;
+  bool writeZeros, halfState, mmaPartial;
+  int tileListWaves;
+};
+Napi::Value deltaConvMmaAccumulate(const Info& info) {
+  const Fields f(info);
+  ConvMmaAccumulateArgs a;
+  a.p = geometry(f);
+  a.x = f.ptr<const float>("x");
+  a.mask = f.ptr<const uint8_t>("mask");
+  a.filter = f.ptr<const float>("filter");
+  a.packedFilter = f.ptr<const float>("packedFilter");
+  a.a = f.ptr<void>("a");
+  a.r = f.ptr<void>("r");
+  a.outD = f.ptr<float>("outD");
+  a.outMask = f.ptr<uint8_t>("outMask");
+  a.threshold = f.number("threshold");
+  a.act = f.i32("act");
+  a.alpha = f.number("alpha");
+  a.writeZeros = f.flag("writeZeros");
+  a.halfState = f.flag("halfState");
+  a.mmaPartial = f.optFlag("mmaPartial");
+  a.tileListWaves = f.missing("tileListWaves") ? -1 : f.i32("tileListWaves");
+  Context& c = ctx();
+  TileList tiles{nullptr, a.tileListWaves};
+  if (a.tileListWaves >= 0 && a.mask != nullptr && !a.writeZeros && a.p.n > 0 && a.p.oh > 0 && a.p.ow > 0)
+    tiles.scratch = static_cast<int*>(c.ensureWorkspace((size_t)tileListInts(a.p) * sizeof(int)));
+  const int ran =
+      launchConvMmaAccumulate(c.stream, a.p, a.x, a.mask, a.filter, a.packedFilter, a.a, a.r, a.outD, a.outMask,
+                              a.threshold, a.act, a.alpha, a.writeZeros, a.halfState, c.allowTF32, a.mmaPartial, tiles);
+  return Napi::Number::New(info.Env(), ran);
+}
+
+// Whether deltaConvMmaAccumulate takes `geometry` with these arguments (packed: a packed filter is passed).
+Napi::Value deltaConvMmaAccumulateFits(const Info& info) {
+  const Fields f(info);
+  return Napi::Boolean::New(info.Env(), convMmaAccumulateFits(geometry(f), f.flag("packed"), f.optFlag("mmaPartial"),
+                                                              ctx().allowTF32, f.i32("act")));
+}
+
 // The pointwise delta block (1x1, stride 1) with sparseAccumulate as its epilogue, updating a and r in place, over
 // a work list of the active pixels; packedFilter from deltaConvPackFilter; scratch: deltaPointwiseScratchInts ints.
 struct PointwiseAccumulateArgs {
@@ -208,6 +263,8 @@ const Entry kEntries[] = {
     {"deltaConvPackFilter", deltaConvPackFilter},
     {"deltaConvAccumulate", deltaConvAccumulate},
     {"deltaConvAccumulateFits", deltaConvAccumulateFits},
+    {"deltaConvMmaAccumulate", deltaConvMmaAccumulate},
+    {"deltaConvMmaAccumulateFits", deltaConvMmaAccumulateFits},
     {"deltaPointwiseAccumulate", deltaPointwiseAccumulate},
     {"deltaPointwiseScratchInts", deltaPointwiseScratchInts},
 };

@@ -144,6 +144,14 @@ export class CudaBackend extends KernelBackend {
    */
   smallConvBlocks = envFlag('TFJS_DELTA_CUDA_SMALL_CONV_BLOCKS', true);
   /**
+   * 1x1 delta convs with a truncating activation (at most 256 output channels) as one tiled tensor-core kernel with
+   * the accumulator as its epilogue (native/cuda/delta_conv_tc.cu, deltaConvMmaAccumulateKernel): a tile's delta
+   * stays in shared memory, where the two kernels write it for the accumulator to read back, and the layer is one
+   * launch (TFJS_DELTA_CUDA_MMA_ACCUMULATE=1; off by default while it is measured, docs/delta-kernels.md, "The
+   * accumulator in the tiled conv's epilogue"). The small-conv block keeps the convs it takes.
+   */
+  mmaAccumulateBlocks = envFlag('TFJS_DELTA_CUDA_MMA_ACCUMULATE', false);
+  /**
    * The most output pixels (batch x height x width) a conv may have to take the small-conv block
    * (TFJS_DELTA_CUDA_SMALL_CONV_BLOCK_MAX_PIXELS, default 2^17): a block of one pixel a group is bound by latency
    * where the tiled kernel has many tiles to spread, so large grids run the two kernels. The bound keeps the batch-1

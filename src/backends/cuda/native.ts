@@ -492,6 +492,33 @@ export interface DeltaPointwiseAccumulateArgs {
   alpha: number;
   writeZeros: boolean;
 }
+/**
+ * A 1x1 delta conv then sparseAccumulate, updating a and r in place, as one tiled kernel (native/cuda/delta_conv_tc.cu:
+ * the mma kernel's sums, the accumulator as its epilogue; deltaConvMmaAccumulateFits). outD written at flushed pixels
+ * (zeros elsewhere only with writeZeros), outMask at every output pixel.
+ */
+export interface DeltaConvMmaAccumulateArgs {
+  geometry: DeltaConvGeometry;
+  x: Ptr;
+  mask: Ptr;
+  filter: Ptr;
+  /** The filter from deltaConvPackFilter, or 0 (the kernel stages and rounds `filter`). */
+  packedFilter: Ptr;
+  a: Ptr;
+  r: Ptr;
+  outD: Ptr;
+  outMask: Ptr;
+  threshold: number;
+  act: number;
+  alpha: number;
+  writeZeros: boolean;
+  /** a and r in half storage, updated by the half-state rule (statePrecision 'fp16'). */
+  halfState: boolean;
+  /** As DeltaConvArgs's. */
+  mmaPartial?: boolean;
+  /** As DeltaConvArgs's. */
+  tileListWaves?: number;
+}
 /** out holds co * ceil(c / 16) * 16 * kh * kw floats; needs co % 32 == 0. */
 export interface DeltaConvPackFilterArgs {
   kh: number;
@@ -648,6 +675,19 @@ export interface CudaBinding {
    * output pixels below 2^31.
    */
   deltaConvAccumulateFits(a: {geometry: DeltaConvGeometry}): boolean;
+  /** Returns which kernel ran (DeltaConvKernel.mma, with tileList where it ran over a tile list). */
+  deltaConvMmaAccumulate(a: DeltaConvMmaAccumulateArgs): DeltaConvKernel;
+  /**
+   * Whether deltaConvMmaAccumulate takes the geometry with these arguments: a regular 1x1 conv, TF32 on, c % 4 == 0,
+   * co % 32 == 0 (co % 4 == 0 with mmaPartial and no packed filter), co <= 256, an activation exact in float32
+   * (linear, relu, relu6), its output tile within the shared memory a block may take.
+   */
+  deltaConvMmaAccumulateFits(a: {
+    geometry: DeltaConvGeometry;
+    packed: boolean;
+    mmaPartial?: boolean;
+    act: number;
+  }): boolean;
   deltaPointwiseAccumulate(a: DeltaPointwiseAccumulateArgs): void;
   /** The scratch deltaPointwiseAccumulate needs (int32s), or -1 when it does not take the geometry. */
   deltaPointwiseScratchInts(a: {geometry: DeltaConvGeometry}): number;

@@ -324,6 +324,8 @@ export const deltaConvStats = {
   pointwiseBlocks: 0,
   /** Regular delta convs of a small reduction run as fused blocks on pixel groups (delta_fused.cu). */
   smallConvBlocks: 0,
+  /** 1x1 delta convs run as the tiled kernel with the accumulator as its epilogue (delta_conv_tc.cu). */
+  mmaAccumulateBlocks: 0,
   pixelLists: 0,
   /** Tiled delta convs that ran over a list of their active tiles. */
   tileLists: 0,
@@ -731,6 +733,8 @@ function runFusedBlock(
  * The regular delta conv with sparseAccumulate as its epilogue. A small reduction (3x3 over 3 input channels, 1x1
  * over 16, 24 or 32; at most 512 output channels) on at most backend.smallConvBlockMaxPixels output pixels runs as one
  * block on pixel groups (delta_fused.cu; TFJS_DELTA_CUDA_SMALL_CONV_BLOCKS=0: never). Otherwise, with
+ * backend.mmaAccumulateBlocks (TFJS_DELTA_CUDA_MMA_ACCUMULATE=1), a 1x1 conv the native kernel takes
+ * (deltaConvMmaAccumulateFits) runs as the tiled conv with the accumulator as its epilogue. Otherwise, with
  * backend.pointwiseBlocks (TFJS_DELTA_CUDA_POINTWISE=1), a pointwise conv (1x1, stride 1, c % 4 == 0, co % 32 == 0,
  * TF32, float32 state) runs native/cuda/delta_pointwise.cu: a work list of the active pixels, then one kernel over it
  * whose epilogue is the accumulator. Everything else (other shapes by default, TFJS_DELTA_CUDA_FUSED=0) runs the two
@@ -753,6 +757,16 @@ function fusedDeltaConv2d(
     fusedStateFits(backend, inputs, attrs, true)
   )
     return runPixelGroupBlock(backend, c, inputs, attrs);
+  if (backend.fusedDeltaBlocks && backend.mmaAccumulateBlocks && fusedStateFits(backend, inputs, attrs, true)) {
+    const packed = packedFilter(backend, c);
+    const fits = backend.n.deltaConvMmaAccumulateFits({
+      geometry,
+      packed: packed !== 0,
+      mmaPartial: backend.mmaPartialChannels,
+      act: activationCode(attrs.activation),
+    });
+    if (fits) return runMmaAccumulateBlock(backend, c, inputs, attrs, packed);
+  }
   const fused = backend.fusedDeltaBlocks && backend.pointwiseBlocks && fusedStateFits(backend, inputs, attrs, false);
   const packed = fused ? packedFilter(backend, c) : 0;
   const scratchInts = packed === 0 ? -1 : backend.n.deltaPointwiseScratchInts({geometry});
@@ -779,6 +793,34 @@ function fusedDeltaConv2d(
   } finally {
     backend.disposeIntermediate(scratch);
   }
+}
+
+/** A 1x1 delta conv as the tiled kernel with the accumulator as its epilogue (deltaConvMmaAccumulate): its outputs. */
+function runMmaAccumulateBlock(
+  backend: CudaBackend,
+  c: ConvCall,
+  inputs: {[k: string]: TensorInfo},
+  attrs: SparseAccumulateAttrs,
+  packed: Ptr,
+): TensorInfo[] {
+  return runFusedBlock(backend, c, inputs, attrs, (m, outs, lazy) => {
+    const ran = backend.n.deltaConvMmaAccumulate({
+      geometry: convGeometry(c),
+      x: deltaData(backend, c.x, m),
+      mask: m.ptr,
+      filter: c.w,
+      packedFilter: packed,
+      ...outs,
+      ...accumulatorArgs(attrs, lazy),
+      halfState: attrs.statePrecision === 'fp16',
+      mmaPartial: backend.mmaPartialChannels,
+      tileListWaves: backend.tileListWaves,
+    });
+    deltaConvStats.tensorCore++;
+    deltaConvStats.mma++;
+    deltaConvStats.mmaAccumulateBlocks++;
+    if (ran & DeltaConvKernel.tileList) deltaConvStats.tileLists++;
+  });
 }
 
 /**

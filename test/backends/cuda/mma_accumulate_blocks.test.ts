@@ -1,0 +1,315 @@
+/**
+ * 1x1 delta convs as the tiled tensor-core kernel with the accumulator as its epilogue (native/cuda/delta_conv_tc.cu,
+ * deltaConvMmaAccumulateKernel: every channel block of a tile into shared memory, then the accumulator's arithmetic
+ * per active pixel) against the 'cpu' reference, bit for bit: inputs are multiples of 1/8 and filters of 1/16, so
+ * every conv sum is exact in TF32 products and float32 sums in any order, while the state is drawn at full precision.
+ * Input channels from 8 to 192 (one to three chunks), output channels from 28 (a part-empty channel block) to the
+ * 256 cap, one to eight channel blocks, strides 1 and 2, 'same' and 'valid' pads, odd sizes, batch > 1, densities
+ * from one pixel to dense, the activations it takes, lazy and eager zeros, a tile list; a 12-frame stream with the
+ * state in place; half state against the two kernels; shapes it does not take running the two kernels; a delta model
+ * whose 1x1 convs take it equal to the dense model at threshold 0. Outputs start poisoned (NaN), so an unwritten
+ * element fails.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import * as tfl from '@tensorflow/tfjs-layers';
+import {expect} from 'chai';
+
+import {setCudaOptions} from '../../../src/backends/cuda/index';
+import {deltaConvStats} from '../../../src/backends/cuda/kernels/delta';
+import {fusedDeltaConv2d, storeHalf, withMask} from '../../../src/index';
+import type {Activation} from '../../../src/index';
+import {toDelta} from '../../../src/delta/to_delta';
+import {
+  accumulatorOutputs,
+  cudaBackend,
+  describeCuda,
+  exactValues,
+  expectBlockParity,
+  expectParity,
+  flags,
+  sparselyChangingFrames,
+  withZeroWrites,
+} from '../../support/cuda';
+import type {Input} from '../../support/cuda';
+
+/** The activations the kernel takes: those exact in float32 (native activationExactInFloat). */
+const EXACT_ACTIVATIONS: Activation[] = ['linear', 'relu', 'relu6'];
+
+interface Geometry {
+  x: number[];
+  s: number;
+  pad: 'same' | 'valid';
+  co: number;
+}
+
+function outShape(g: Geometry): [number, number, number, number] {
+  const out = (n: number) => (g.pad === 'same' ? Math.ceil(n / g.s) : Math.floor((n - 1) / g.s) + 1);
+  return [g.x[0], out(g.x[1]), out(g.x[2]), g.co];
+}
+
+function filterShape(g: Geometry): [number, number, number, number] {
+  return [1, 1, g.x[3], g.co];
+}
+
+/** fusedDeltaConv2d (1x1) of geometry `g` with the accumulator's attributes. */
+function block(
+  g: Geometry,
+  attrs: {threshold: number; activation: Activation; statePrecision?: 'fp32' | 'fp16'},
+  x: tf.Tensor4D,
+  filter: tf.Tensor4D,
+  accumulated: tf.Tensor4D,
+  residual: tf.Tensor4D,
+) {
+  return fusedDeltaConv2d({
+    x,
+    filter,
+    strides: g.s,
+    pad: g.pad,
+    accumulated,
+    residual,
+    alpha: 0.1,
+    inPlace: true,
+    ...attrs,
+  });
+}
+
+/** Runs `f` and returns how many accumulating tiled kernels it launched on 'cuda', and over how many tile lists. */
+async function launches(f: () => Promise<void>): Promise<{blocks: number; tileLists: number}> {
+  const before = {...deltaConvStats};
+  await f();
+  return {
+    blocks: deltaConvStats.mmaAccumulateBlocks - before.mmaAccumulateBlocks,
+    tileLists: deltaConvStats.tileLists - before.tileLists,
+  };
+}
+
+describeCuda(
+  'cuda 1x1 delta convs with the accumulator in the tiled kernel: bit-exact parity with the cpu reference',
+  () => {
+    // The kernel on, the small-conv block off (it would take the 1x1 convs over 16-32 channels), the tile lists as
+    // each case says, whatever TFJS_DELTA_CUDA_{FUSED,MMA_ACCUMULATE,SMALL_CONV_BLOCKS,TILE_LISTS} say.
+    let saved: [boolean, boolean, boolean, number] = [true, false, true, -1];
+    before(() => {
+      const b = cudaBackend();
+      saved = [b.fusedDeltaBlocks, b.mmaAccumulateBlocks, b.smallConvBlocks, b.tileListWaves];
+      [b.fusedDeltaBlocks, b.mmaAccumulateBlocks, b.smallConvBlocks] = [true, true, false];
+    });
+    after(() => {
+      const b = cudaBackend();
+      [b.fusedDeltaBlocks, b.mmaAccumulateBlocks, b.smallConvBlocks, b.tileListWaves] = saved;
+    });
+
+    const cases: Array<Geometry & {density: number}> = [
+      {x: [2, 11, 13, 16], s: 1, pad: 'valid', co: 96, density: 0.3}, // three channel blocks of 32
+      {x: [1, 12, 14, 24], s: 1, pad: 'same', co: 144, density: 0.2}, // the last block half empty
+      {x: [2, 9, 7, 32], s: 2, pad: 'same', co: 192, density: 0.5}, // three blocks of 64
+      {x: [1, 17, 33, 64], s: 1, pad: 'valid', co: 64, density: 1}, // dense, three tiles across
+      {x: [2, 10, 12, 96], s: 1, pad: 'valid', co: 96, density: 0.1}, // two input chunks
+      {x: [1, 13, 17, 192], s: 1, pad: 'same', co: 192, density: 1e-9}, // one pixel, three chunks
+      {x: [2, 8, 8, 16], s: 1, pad: 'valid', co: 64, density: 0}, // nothing active
+      {x: [1, 20, 35, 40], s: 1, pad: 'valid', co: 256, density: 0.6}, // the 256 cap: two float4s a lane
+      {x: [3, 9, 17, 8], s: 1, pad: 'same', co: 32, density: 0.4},
+      {x: [1, 7, 9, 12], s: 1, pad: 'valid', co: 28, density: 0.5}, // one part-empty block
+      {x: [2, 15, 17, 32], s: 2, pad: 'valid', co: 96, density: 0.3},
+    ];
+    const modes: Array<{zeros: 'lazy' | 'eager'; tileLists: boolean}> = [
+      {zeros: 'lazy', tileLists: false},
+      {zeros: 'eager', tileLists: false},
+      {zeros: 'lazy', tileLists: true},
+    ];
+    let n = 0;
+    for (const mode of modes)
+      for (const c of cases) {
+        const activation = EXACT_ACTIVATIONS[n % EXACT_ACTIVATIONS.length];
+        const threshold = [0.05, 0, 0.5, 0.2][n % 4];
+        n++;
+        const name =
+          `fusedDeltaConv2d x[${c.x}] 1x1 s${c.s} ${c.pad} -> ${c.co} density ${c.density}, ` +
+          `${mode.zeros}${mode.tileLists ? ', over a tile list' : ''}, ${activation} threshold ${threshold}`;
+        it(name, async () => {
+          const b = cudaBackend();
+          b.tileListWaves = mode.tileLists ? 0 : -1; // 0: a list wherever it can run, -1: never
+          try {
+            const ran = await launches(() =>
+              withZeroWrites(mode.zeros, () =>
+                expectBlockParity(name, c.x, filterShape(c), outShape(c), c.density, (x, f, a, r) =>
+                  block(c, {threshold, activation}, x, f, a, r),
+                ),
+              ),
+            );
+            expect(ran.blocks, 'accumulating tiled kernels launched').to.equal(1);
+            expect(ran.tileLists, 'launches over a tile list').to.equal(mode.tileLists ? 1 : 0);
+          } finally {
+            b.tileListWaves = saved[3];
+          }
+        });
+      }
+
+    it('shapes it does not take (3x3, 260 outputs, co % 4 != 0, sigmoid, c % 4 != 0) run the two kernels', async () => {
+      const fallbacks: Array<{g: Geometry; k: number; activation: Activation}> = [
+        {g: {x: [1, 9, 11, 16], s: 1, pad: 'same', co: 64}, k: 3, activation: 'relu6'},
+        {g: {x: [1, 6, 7, 16], s: 1, pad: 'valid', co: 260}, k: 1, activation: 'relu6'},
+        {g: {x: [2, 5, 9, 16], s: 1, pad: 'valid', co: 30}, k: 1, activation: 'relu'},
+        {g: {x: [1, 8, 9, 32], s: 1, pad: 'valid', co: 64}, k: 1, activation: 'sigmoid'},
+        {g: {x: [1, 8, 9, 18], s: 1, pad: 'valid', co: 64}, k: 1, activation: 'relu'},
+      ];
+      for (const {g, k, activation} of fallbacks) {
+        const name = `fallback ${JSON.stringify(g)} k${k} ${activation}`;
+        const out = outShape(g); // for the 3x3 too: 'same', stride 1
+        const ran = await launches(() =>
+          withZeroWrites('lazy', () =>
+            expectBlockParity(name, g.x, [k, k, g.x[3], g.co], out, 0.3, (x, f, a, r) =>
+              fusedDeltaConv2d({
+                x,
+                filter: f,
+                strides: g.s,
+                pad: g.pad,
+                accumulated: a,
+                residual: r,
+                threshold: 0.05,
+                activation,
+                alpha: 0.1,
+                inPlace: true,
+              }),
+            ),
+          ),
+        );
+        expect(ran.blocks, `accumulating tiled kernels for ${name}`).to.equal(0);
+      }
+    });
+
+    for (const g of [
+      {x: [2, 21, 19, 24], s: 1, pad: 'valid', co: 144},
+      {x: [1, 18, 30, 96], s: 1, pad: 'same', co: 192},
+    ] as Geometry[]) {
+      it(`a 12-frame stream x[${g.x}] 1x1 -> ${g.co}, the state in place, equals the cpu reference bit for bit`, async () => {
+        const frames = 12;
+        const inputs: Input[] = [exactValues(filterShape(g), 16)];
+        for (let t = 0; t < frames; t++) inputs.push(exactValues(g.x, 8), flags(g.x.slice(0, 3), 0.05 + 0.1 * (t % 4)));
+        const ran = await launches(() =>
+          withZeroWrites('lazy', () =>
+            expectParity(
+              `stream ${JSON.stringify(g)}`,
+              inputs,
+              (f, ...frameInputs) => {
+                let a = tf.zeros(outShape(g)) as tf.Tensor4D;
+                let r = tf.zeros(outShape(g)) as tf.Tensor4D;
+                const deltas: tf.Tensor[] = [];
+                for (let t = 0; t < frames; t++) {
+                  const x = withMask(frameInputs[2 * t], tf.greater(frameInputs[2 * t + 1], 0.5)) as tf.Tensor4D;
+                  const out = block(g, {threshold: 0.1, activation: 'relu6'}, x, f as tf.Tensor4D, a, r);
+                  deltas.push(out.delta);
+                  a = out.accumulated as tf.Tensor4D;
+                  r = out.residual as tf.Tensor4D;
+                }
+                return [...deltas, a, r];
+              },
+              0,
+              0,
+            ),
+          ),
+        );
+        expect(ran.blocks, 'accumulating tiled kernels launched').to.equal(frames);
+      });
+    }
+
+    for (const [g, zeros] of [
+      [{x: [2, 13, 15, 16], s: 1, pad: 'valid', co: 96}, 'lazy'],
+      [{x: [1, 11, 9, 64], s: 1, pad: 'valid', co: 192}, 'lazy'],
+      [{x: [1, 12, 14, 24], s: 1, pad: 'same', co: 144}, 'eager'],
+    ] as Array<[Geometry, 'lazy' | 'eager']>) {
+      it(`with fp16 state, a 12-frame stream x[${g.x}] 1x1 -> ${g.co}, ${zeros} zeros, equals the two kernels bit for bit`, async () => {
+        await tf.setBackend('cuda');
+        const b = cudaBackend();
+        const shape = outShape(g);
+        const filter = tf.tensor(exactValues(filterShape(g), 16).values, filterShape(g)) as tf.Tensor4D;
+        const attrs = {threshold: 0.2, activation: 'relu6' as const, statePrecision: 'fp16' as const};
+        const state = () => tf.tidy(() => [storeHalf(tf.zeros(shape)), storeHalf(tf.zeros(shape))] as tf.Tensor4D[]);
+        let [fused, split] = [state(), state()];
+        const before = deltaConvStats.mmaAccumulateBlocks;
+        try {
+          await withZeroWrites(zeros, async () => {
+            for (let t = 0; t < 12; t++) {
+              const next = tf.tidy(() => {
+                const v = exactValues(g.x, 8);
+                const m = flags(g.x.slice(0, 3), 0.3);
+                const x = withMask(
+                  tf.tensor(v.values, g.x),
+                  tf.greater(tf.tensor(m.values, m.shape), 0.5),
+                ) as tf.Tensor4D;
+                const f = block(g, attrs, x, filter, fused[0], fused[1]);
+                b.mmaAccumulateBlocks = false;
+                let s;
+                try {
+                  s = block(g, attrs, x, filter, split[0], split[1]);
+                } finally {
+                  b.mmaAccumulateBlocks = true;
+                }
+                const [fd, sd] = [accumulatorOutputs(f), accumulatorOutputs(s)].map((ts) =>
+                  ts.map((o) => Array.from(o.dataSync() as Float32Array)),
+                );
+                fd.forEach((values, o) =>
+                  values.forEach((e, i) => {
+                    if (!Object.is(e, sd[o][i]))
+                      expect.fail(
+                        `frame ${t} output ${o} element ${i}: ${e} from the kernel, ${sd[o][i]} from the two`,
+                      );
+                  }),
+                );
+                return [f.accumulated, f.residual, s.accumulated, s.residual] as tf.Tensor4D[];
+              });
+              tf.dispose([...fused, ...split]); // updated in place: the new tensors share their buffers
+              [fused, split] = [next.slice(0, 2), next.slice(2)];
+            }
+          });
+          expect(deltaConvStats.mmaAccumulateBlocks - before, 'accumulating tiled kernels launched').to.equal(12);
+        } finally {
+          tf.dispose([...fused, ...split, filter]);
+        }
+      });
+    }
+
+    it('a delta model whose 1x1 convs take the kernel equals the dense model at threshold 0', async () => {
+      await tf.setBackend('cuda');
+      // The kernel needs TF32, which rounds the operands of each frame's delta where the dense model rounds the frame's
+      // input once: the delta model is held to the dense one within 1% of the output's scale (a wrong tile, channel
+      // block or flush is off by the scale itself).
+      const [h, w] = [37, 45];
+      const input = tfl.input({shape: [h, w, 3]});
+      let y = tfl.layers
+        .conv2d({filters: 16, kernelSize: 3, strides: 2, padding: 'same', activation: 'relu6'})
+        .apply(input) as tfl.SymbolicTensor;
+      y = tfl.layers.conv2d({filters: 96, kernelSize: 1, activation: 'relu6'}).apply(y) as tfl.SymbolicTensor;
+      y = tfl.layers
+        .depthwiseConv2d({kernelSize: 3, padding: 'same', activation: 'relu6'})
+        .apply(y) as tfl.SymbolicTensor;
+      y = tfl.layers.conv2d({filters: 24, kernelSize: 1}).apply(y) as tfl.SymbolicTensor;
+      y = tfl.layers.conv2d({filters: 144, kernelSize: 1, activation: 'relu'}).apply(y) as tfl.SymbolicTensor;
+      const dense = tfl.model({inputs: input, outputs: y});
+      const delta = toDelta(dense, {threshold: 0});
+      const frames = sparselyChangingFrames([2, h, w, 3], 10, 0.9, {still: 5, moved: 50, change: 70});
+      const before = deltaConvStats.mmaAccumulateBlocks;
+      setCudaOptions({allowTF32: true}); // the default, which another file's test may have turned off
+      try {
+        frames.forEach((frame, t) => {
+          const [diff, scale] = tf.tidy(() => {
+            const got = delta.predict(frame) as tf.Tensor;
+            const want = dense.predict(frame) as tf.Tensor;
+            return [tf.max(tf.abs(tf.sub(got, want))).dataSync()[0], tf.max(tf.abs(want)).dataSync()[0]];
+          });
+          expect(scale, `frame ${t}: the dense output is not all zeros`).to.be.greaterThan(0);
+          expect(diff, `frame ${t}: max |delta - dense| (scale ${scale})`).to.be.lessThan(1e-2 * scale);
+        });
+        // The 1x1 expansions (the projection too where it accumulates: linear is exact in float32) of every frame
+        // after the first, whose convs see a dense frame.
+        expect(deltaConvStats.mmaAccumulateBlocks - before, 'accumulating tiled kernels launched')
+          .to.be.at.least(2 * (frames.length - 1))
+          .and.at.most(3 * frames.length);
+      } finally {
+        tf.dispose(frames);
+        delta.dispose();
+        dense.dispose();
+      }
+    });
+  },
+);
