@@ -766,16 +766,10 @@ __global__ void __launch_bounds__(kMThreads, 2)
       cur = next;
     }
   };
-  if (work.items != nullptr) {
-    const int items = *work.count;
-    for (int item = blockIdx.x; item < items; item += gridDim.x) {
-      if (item != blockIdx.x) __syncthreads();
-      const int e = work.items[item];
-      runTile(e % tiles, e / tiles);
-    }
-  } else {
-    runTile((int)blockIdx.x, (int)blockIdx.z);
-  }
+  if (work.items != nullptr)
+    forEachTile<true>(work, tiles, runTile);
+  else
+    forEachTile<false>(work, tiles, runTile);
 }
 
 // The packed TF32 filter of the mma kernel: [co / 32][ceil(c / 16)][tap][k8 half][n8 fragment][lane][2], i.e. per

@@ -8,7 +8,7 @@ import {expect} from 'chai';
 
 import {cudaAvailability, setCudaOptions} from '../../src/backends/cuda/index';
 import type {CudaBackend} from '../../src/backends/cuda/backend';
-import {getMask, isDense, sparseAccumulate, withMask} from '../../src/index';
+import {getMask, isDense, sparseAccumulate, storeHalf, withMask} from '../../src/index';
 import type {Activation} from '../../src/index';
 import {toDelta} from '../../src/delta/to_delta';
 import type {ToDeltaOptions} from '../../src/delta/to_delta';
@@ -200,6 +200,66 @@ export function expectBlockParity(
     0,
     0,
   );
+}
+
+/** A fused delta block's op: a delta conv with its accumulator, the state `a`, `r` updated in place. */
+export type DeltaBlock = (
+  x: tf.Tensor4D,
+  filter: tf.Tensor4D,
+  a: tf.Tensor4D,
+  r: tf.Tensor4D,
+) => {delta: tf.Tensor; accumulated: tf.Tensor; residual: tf.Tensor};
+
+/**
+ * A 12-frame stream with fp16 state through `block` twice, once with a fused path on and once with it off (the two
+ * kernels it replaces; `useFused(on)` switches it), on the same exactly representable inputs at 30% of the pixels,
+ * `zeros` as withZeroWrites: every output of every frame must be the same bit for bit.
+ */
+export async function expectHalfStreamEqualsTwoKernels(
+  xShape: number[],
+  filterShape: [number, number, number, number],
+  outShape: [number, number, number, number],
+  zeros: ZeroWrites,
+  block: DeltaBlock,
+  useFused: (on: boolean) => void,
+): Promise<void> {
+  await tf.setBackend('cuda');
+  const filter = tf.tensor4d(exactValues(filterShape, 16).values as Float32Array, filterShape);
+  const state = () => tf.tidy(() => [storeHalf(tf.zeros(outShape)), storeHalf(tf.zeros(outShape))] as tf.Tensor4D[]);
+  let [fused, split] = [state(), state()];
+  try {
+    await withZeroWrites(zeros, async () => {
+      for (let t = 0; t < 12; t++) {
+        const next = tf.tidy(() => {
+          const v = exactValues(xShape, 8);
+          const m = flags(xShape.slice(0, 3), 0.3);
+          const x = withMask(tf.tensor(v.values, xShape), tf.greater(tf.tensor(m.values, m.shape), 0.5)) as tf.Tensor4D;
+          const f = block(x, filter, fused[0], fused[1]);
+          useFused(false);
+          let s;
+          try {
+            s = block(x, filter, split[0], split[1]);
+          } finally {
+            useFused(true);
+          }
+          const [fd, sd] = [accumulatorOutputs(f), accumulatorOutputs(s)].map((ts) =>
+            ts.map((o) => Array.from(o.dataSync() as Float32Array)),
+          );
+          fd.forEach((values, o) =>
+            values.forEach((e, i) => {
+              if (!Object.is(e, sd[o][i]))
+                expect.fail(`frame ${t} output ${o} element ${i}: ${e} fused, ${sd[o][i]} from the two kernels`);
+            }),
+          );
+          return [f.accumulated, f.residual, s.accumulated, s.residual] as tf.Tensor4D[];
+        });
+        tf.dispose([...fused, ...split]); // updated in place: the new tensors share their buffers
+        [fused, split] = [next.slice(0, 2), next.slice(2)];
+      }
+    });
+  } finally {
+    tf.dispose([...fused, ...split, filter]);
+  }
 }
 
 /**

@@ -16,15 +16,15 @@ import {expect} from 'chai';
 
 import {setCudaOptions} from '../../../src/backends/cuda/index';
 import {deltaConvStats} from '../../../src/backends/cuda/kernels/delta';
-import {fusedDeltaConv2d, storeHalf, withMask} from '../../../src/index';
+import {fusedDeltaConv2d, withMask} from '../../../src/index';
 import type {Activation} from '../../../src/index';
 import {toDelta} from '../../../src/delta/to_delta';
 import {
-  accumulatorOutputs,
   cudaBackend,
   describeCuda,
   exactValues,
   expectBlockParity,
+  expectHalfStreamEqualsTwoKernels,
   expectParity,
   flags,
   sparselyChangingFrames,
@@ -219,53 +219,18 @@ describeCuda(
       [{x: [1, 12, 14, 24], s: 1, pad: 'same', co: 144}, 'eager'],
     ] as Array<[Geometry, 'lazy' | 'eager']>) {
       it(`with fp16 state, a 12-frame stream x[${g.x}] 1x1 -> ${g.co}, ${zeros} zeros, equals the two kernels bit for bit`, async () => {
-        await tf.setBackend('cuda');
         const b = cudaBackend();
-        const shape = outShape(g);
-        const filter = tf.tensor(exactValues(filterShape(g), 16).values, filterShape(g)) as tf.Tensor4D;
         const attrs = {threshold: 0.2, activation: 'relu6' as const, statePrecision: 'fp16' as const};
-        const state = () => tf.tidy(() => [storeHalf(tf.zeros(shape)), storeHalf(tf.zeros(shape))] as tf.Tensor4D[]);
-        let [fused, split] = [state(), state()];
         const before = deltaConvStats.mmaAccumulateBlocks;
-        try {
-          await withZeroWrites(zeros, async () => {
-            for (let t = 0; t < 12; t++) {
-              const next = tf.tidy(() => {
-                const v = exactValues(g.x, 8);
-                const m = flags(g.x.slice(0, 3), 0.3);
-                const x = withMask(
-                  tf.tensor(v.values, g.x),
-                  tf.greater(tf.tensor(m.values, m.shape), 0.5),
-                ) as tf.Tensor4D;
-                const f = block(g, attrs, x, filter, fused[0], fused[1]);
-                b.mmaAccumulateBlocks = false;
-                let s;
-                try {
-                  s = block(g, attrs, x, filter, split[0], split[1]);
-                } finally {
-                  b.mmaAccumulateBlocks = true;
-                }
-                const [fd, sd] = [accumulatorOutputs(f), accumulatorOutputs(s)].map((ts) =>
-                  ts.map((o) => Array.from(o.dataSync() as Float32Array)),
-                );
-                fd.forEach((values, o) =>
-                  values.forEach((e, i) => {
-                    if (!Object.is(e, sd[o][i]))
-                      expect.fail(
-                        `frame ${t} output ${o} element ${i}: ${e} from the kernel, ${sd[o][i]} from the two`,
-                      );
-                  }),
-                );
-                return [f.accumulated, f.residual, s.accumulated, s.residual] as tf.Tensor4D[];
-              });
-              tf.dispose([...fused, ...split]); // updated in place: the new tensors share their buffers
-              [fused, split] = [next.slice(0, 2), next.slice(2)];
-            }
-          });
-          expect(deltaConvStats.mmaAccumulateBlocks - before, 'accumulating tiled kernels launched').to.equal(12);
-        } finally {
-          tf.dispose([...fused, ...split, filter]);
-        }
+        await expectHalfStreamEqualsTwoKernels(
+          g.x,
+          filterShape(g),
+          outShape(g),
+          zeros,
+          (x, f, a, r) => block(g, attrs, x, f, a, r),
+          (on) => (b.mmaAccumulateBlocks = on),
+        );
+        expect(deltaConvStats.mmaAccumulateBlocks - before, 'accumulating tiled kernels launched').to.equal(12);
       });
     }
 

@@ -16,7 +16,7 @@ import {expect} from 'chai';
 
 import {setCudaOptions} from '../../../src/backends/cuda/index';
 import {deltaConvStats} from '../../../src/backends/cuda/kernels/delta';
-import {fusedDeltaConv2d, storeHalf, withMask} from '../../../src/index';
+import {fusedDeltaConv2d, withMask} from '../../../src/index';
 import type {Activation} from '../../../src/index';
 import {toDelta} from '../../../src/delta/to_delta';
 import {
@@ -26,6 +26,7 @@ import {
   describeCuda,
   exactValues,
   expectBlockParity,
+  expectHalfStreamEqualsTwoKernels,
   expectParity,
   flags,
   ownState,
@@ -264,54 +265,18 @@ describeCuda(
       [{x: [1, 11, 9, 32], k: 1, s: 1, pad: 'valid', co: 40}, 'eager'],
     ] as Array<[Geometry, 'lazy' | 'eager']>) {
       it(`with fp16 state, a 12-frame stream x[${g.x}] k${g.k} -> ${g.co}, ${zeros} zeros, equals the two kernels bit for bit`, async () => {
-        await tf.setBackend('cuda');
         const b = cudaBackend();
-        const shape = outShape(g);
-        const fShape: [number, number, number, number] = [g.k, g.k, g.x[3], g.co];
-        const filter = tf.tensor(exactValues(fShape, 16).values, fShape) as tf.Tensor4D;
         const attrs = {threshold: 0.2, activation: 'relu6' as const, statePrecision: 'fp16' as const};
-        const state = () => tf.tidy(() => [storeHalf(tf.zeros(shape)), storeHalf(tf.zeros(shape))] as tf.Tensor4D[]);
-        let [fused, split] = [state(), state()];
         const before = deltaConvStats.smallConvBlocks;
-        try {
-          await withZeroWrites(zeros, async () => {
-            for (let t = 0; t < 12; t++) {
-              const next = tf.tidy(() => {
-                const v = exactValues(g.x, 8);
-                const m = flags(g.x.slice(0, 3), 0.3);
-                const x = withMask(
-                  tf.tensor(v.values, g.x),
-                  tf.greater(tf.tensor(m.values, m.shape), 0.5),
-                ) as tf.Tensor4D;
-                const f = block(g, attrs, x, filter, fused[0], fused[1]);
-                b.smallConvBlocks = false;
-                let s;
-                try {
-                  s = block(g, attrs, x, filter, split[0], split[1]);
-                } finally {
-                  b.smallConvBlocks = true;
-                }
-                const [fd, sd] = [accumulatorOutputs(f), accumulatorOutputs(s)].map((ts) =>
-                  ts.map((o) => Array.from(o.dataSync() as Float32Array)),
-                );
-                fd.forEach((values, o) =>
-                  values.forEach((e, i) => {
-                    if (!Object.is(e, sd[o][i]))
-                      expect.fail(
-                        `frame ${t} output ${o} element ${i}: ${e} from the block, ${sd[o][i]} from the two kernels`,
-                      );
-                  }),
-                );
-                return [f.accumulated, f.residual, s.accumulated, s.residual] as tf.Tensor4D[];
-              });
-              tf.dispose([...fused, ...split]); // updated in place: the new tensors share their buffers
-              [fused, split] = [next.slice(0, 2), next.slice(2)];
-            }
-          });
-          expect(deltaConvStats.smallConvBlocks - before, 'small-conv blocks launched').to.equal(12);
-        } finally {
-          tf.dispose([...fused, ...split, filter]);
-        }
+        await expectHalfStreamEqualsTwoKernels(
+          g.x,
+          [g.k, g.k, g.x[3], g.co],
+          outShape(g),
+          zeros,
+          (x, f, a, r) => block(g, attrs, x, f, a, r),
+          (on) => (b.smallConvBlocks = on),
+        );
+        expect(deltaConvStats.smallConvBlocks - before, 'small-conv blocks launched').to.equal(12);
       });
     }
 
