@@ -117,6 +117,8 @@ struct DeltaConvParams {
 // would launch more than `waves` times the blocks the GPU holds at once, with a mask and lazy zeros, a pass lists the
 // active tiles (and writes the output masks of the others) and the kernel runs a fixed grid over that list
 // (DC_TILE_LIST is then set in the result), so an inactive tile costs a warp of the pass instead of a block's turn.
+// Throws (failArg, naming `where`) on an invalid geometry or a batch above 65535 (a grid's z).
+void checkDeltaConvGeometry(const DeltaConvParams& p, const char* where);
 enum DeltaConvKernel { DC_RAN_CUDA_CORES = 0, DC_RAN_WMMA = 1, DC_RAN_MMA = 2, DC_TILE_LIST = 8 };
 struct AccumulateList {
   int* scratch;
@@ -145,11 +147,13 @@ int launchDeltaConvTC(cudaStream_t s, const DeltaConvParams& p, const float* x, 
                       bool tf32, bool mmaPartial, AccumulateList acc, TileList tiles);
 // A 1x1 regular delta conv then sparseAccumulate in place on a and r (output-shaped), as one tiled kernel (the mma
 // kernel's sums, the accumulator as its epilogue; the same results as launchDeltaConvTC and launchSparseAccumulate in
-// turn). Where convMmaAccumulateFits: TF32, c % 4 == 0, co % 32 == 0 (co % 4 == 0 with mmaPartial and the plain
-// filter), co <= 256, an activation exact in float32 (linear, relu, relu6), the [128 x co] tile within the shared
-// memory a block may take. packed, mmaPartial, tiles: as launchDeltaConvTC. a and r: float32, or IEEE half with
-// halfState. outD is written at flushed pixels (and zeros elsewhere when writeZeros), outMask at every output pixel.
-// Returns DC_RAN_MMA, with DC_TILE_LIST where it ran over a tile list.
+// turn, where those run the mma kernel). Where convMmaAccumulateFits: TF32, c >= 16 and c % 4 == 0, 16 <= co <= 256
+// and co % 32 == 0 (co % 4 == 0 with mmaPartial and the plain filter), an activation exact in float32 (linear, relu,
+// relu6), the mma kernel's stages within its shared-memory cap and, with the [128 x co] tile, within what a block
+// may take (at stride 1: co up to 256 over c <= 32, up to 192-224 over more). packed, mmaPartial, tiles: as
+// launchDeltaConvTC. a and r: float32, or IEEE half with halfState. outD is written at flushed pixels (and zeros
+// elsewhere when writeZeros), outMask at every output pixel. Returns DC_RAN_MMA, with DC_TILE_LIST where it ran over a
+// tile list.
 bool convMmaAccumulateFits(const DeltaConvParams& p, bool packed, bool mmaPartial, bool tf32, int act);
 int launchConvMmaAccumulate(cudaStream_t s, const DeltaConvParams& p, const float* x, const uint8_t* mask,
                             const float* w, const float* packed, void* a, void* r, float* outD, uint8_t* outMask,

@@ -101,7 +101,9 @@ __global__ void deltaConvMaskKernel(DeltaConvParams p, const uint8_t* __restrict
   }
 }
 
-void check(const DeltaConvParams& p, const char* where) {
+}  // namespace
+
+void checkDeltaConvGeometry(const DeltaConvParams& p, const char* where) {
   if (p.n < 0 || p.h <= 0 || p.w <= 0 || p.c <= 0 || p.oh < 0 || p.ow < 0 || p.co <= 0 || p.kh <= 0 || p.kw <= 0 ||
       p.sh <= 0 || p.sw <= 0 || p.dh <= 0 || p.dw <= 0 || p.mode < 0 || p.mode > DC_TRANSPOSED ||
       (p.mode == DC_DEPTHWISE && (p.mult <= 0 || p.co != p.c * p.mult)))
@@ -109,12 +111,10 @@ void check(const DeltaConvParams& p, const char* where) {
   if (p.n > 65535) failArg(where, "batch above 65535");
 }
 
-}  // namespace
-
 int launchDeltaConv(cudaStream_t s, const DeltaConvParams& p, const float* x, const uint8_t* mask, const float* w,
                     const ConvEpilogue& ep, const float* packed, float* y, uint8_t* outMask, bool writeZeros,
                     bool allowTF32, bool mmaPartial, AccumulateList acc, TileList tileList) {
-  check(p, "deltaConv");
+  checkDeltaConvGeometry(p, "deltaConv");
   if (packed != nullptr && (p.mode != DC_REGULAR || (ep.bias != nullptr && mask != nullptr)))
     failArg("deltaConv", "a packed filter is for regular convolutions, with a bias only on a dense input");
   if (ep.act < 0 || ep.act >= U_COUNT) failArg("deltaConv", "unknown activation code " + std::to_string(ep.act));
@@ -142,7 +142,7 @@ int launchDeltaConv(cudaStream_t s, const DeltaConvParams& p, const float* x, co
 }
 
 void launchDeltaConvMask(cudaStream_t s, const DeltaConvParams& p, const uint8_t* mask, uint8_t* outMask) {
-  check(p, "deltaConvMask");
+  checkDeltaConvGeometry(p, "deltaConvMask");
   const int64_t total = (int64_t)p.n * p.oh * p.ow;
   if (total == 0) return;
   launchKernel(deltaConvMaskKernel, gridFor(total, kThreads), kThreads, 0, s, p, mask, outMask);

@@ -655,8 +655,9 @@ __global__ void __launch_bounds__(kMThreads, mmaMinBlocks<KH_, KW_, CK>())
 // in place, the flush decision a max over the pixel's channels, outD written where it flushed (and zeros elsewhere
 // with writeZeros), outMask at every output pixel. The conv's delta never reaches global memory, and the layer is
 // one launch where the two kernels take two. The sums are the mma kernel's (the same chunk, channel block and K
-// split), and the arithmetic the accumulator's, so the results are the two kernels' bit for bit. A warp per pixel,
-// a float4 of channels a lane (kAccVecs a lane: co <= 128 * kAccVecs). The tile list (work.items) runs as the mma
+// split; the kernel takes only the shapes the two kernels run on the mma kernel), and the arithmetic the
+// accumulator's, so the results are the two kernels' bit for bit. A warp per pixel, a float4 of channels a lane
+// (kAccVecs a lane: co <= 128 * kAccVecs). The tile list (work.items) runs as the mma
 // kernel's; an inactive tile's pixels get their mask byte (and zeros) from the block or the list pass.
 constexpr int kAccVecs = 2;
 constexpr size_t kStaticSmem = 2 * kTH * kTW + 16;  // sAct, sList, sCount
@@ -1055,7 +1056,9 @@ MmaAccumulateShape mmaAccumulateShape(const DeltaConvParams& p, bool packed, boo
   MmaAccumulateShape m{};
   if (p.mode != DC_REGULAR || p.kh != 1 || p.kw != 1 || !tf32 || !mmaEnabled() || !activationExactInFloat(act))
     return m;
-  if (p.c % 4 != 0 || p.co % 4 != 0 || p.co > 128 * kAccVecs || (p.co % 32 != 0 && (packed || !partial))) return m;
+  // The shapes the two kernels run on the mma kernel (launchDeltaConvTC, launchMma), so that the sums are its sums.
+  if (p.c < 16 || p.co < 16 || p.c % 4 != 0 || p.co % 4 != 0 || (p.co % 32 != 0 && (packed || !partial))) return m;
+  if (p.co > 128 * kAccVecs) return m;
   if ((int64_t)p.n * p.oh * p.ow == 0 || (int64_t)p.n * p.h * p.w >= ((int64_t)1 << 31)) return m;
   if (outputTiles(p) * p.n > 0x7fffffff) return m;
   m.ck = p.c > 32 ? 64 : p.c > 16 ? 32 : 16;
@@ -1066,8 +1069,10 @@ MmaAccumulateShape mmaAccumulateShape(const DeltaConvParams& p, bool packed, boo
   m.inFloats = (size_t)m.fh * m.fw * (m.ck + 4);
   m.stageFloats = m.inFloats + (size_t)m.ck * (packed ? m.nb : m.nb + 8);
   m.headBytes = ((size_t)m.fh * m.fw * 5 + 15) / 16 * 16;
+  const size_t mmaSmem = m.headBytes + 2 * m.stageFloats * sizeof(float),
+               mmaOut = m.headBytes + (size_t)kTH * kTW * (m.nb + 4) * sizeof(float);
   m.smem = m.headBytes + (2 * m.stageFloats + (size_t)kTH * kTW * m.tileRow) * sizeof(float);
-  m.fits = m.smem + kStaticSmem <= sharedMemoryPerBlockOptIn();
+  m.fits = mmaSmem <= kMmaSmemLimit && mmaOut <= kMmaSmemLimit && m.smem + kStaticSmem <= sharedMemoryPerBlockOptIn();
   return m;
 }
 
@@ -1104,6 +1109,7 @@ int launchConvMmaAccumulate(cudaStream_t s, const DeltaConvParams& p, const floa
                             const float* w, const float* packed, void* a, void* r, float* outD, uint8_t* outMask,
                             double threshold, int act, double alpha, bool writeZeros, bool halfState, bool tf32,
                             bool mmaPartial, TileList tl) {
+  checkDeltaConvGeometry(p, "deltaConvMmaAccumulate");
   const MmaAccumulateShape m = mmaAccumulateShape(p, packed != nullptr, mmaPartial, tf32, act);
   if (!m.fits) failArg("deltaConvMmaAccumulate", "the geometry does not suit the kernel (convMmaAccumulateFits)");
   const MmaAccumulateKernel kernel =

@@ -210,28 +210,45 @@ export type DeltaBlock = (
   r: tf.Tensor4D,
 ) => {delta: tf.Tensor; accumulated: tf.Tensor; residual: tf.Tensor};
 
+/** How expectStreamEqualsTwoKernels draws its stream: the zero writes, the state's precision, the values. */
+export interface StreamOptions {
+  zeros: ZeroWrites;
+  precision: 'fp32' | 'fp16';
+  /**
+   * 'exact': multiples of 1/8 (inputs) and 1/16 (filter), whose conv sums are exact in any order (for paths that sum
+   * in another order or precision); 'random': full-precision values, whose sums are the same only in the same order.
+   */
+  values: 'exact' | 'random';
+}
+
 /**
- * A 12-frame stream with fp16 state through `block` twice, once with a fused path on and once with it off (the two
- * kernels it replaces; `useFused(on)` switches it), on the same exactly representable inputs at 30% of the pixels,
- * `zeros` as withZeroWrites: every output of every frame must be the same bit for bit.
+ * A 12-frame stream through `block` twice, once with a fused path on and once with it off (the two kernels it
+ * replaces; `useFused(on)` switches it), on the same inputs, changing at 30% of the pixels: every output of every
+ * frame must be the same bit for bit.
  */
-export async function expectHalfStreamEqualsTwoKernels(
+export async function expectStreamEqualsTwoKernels(
   xShape: number[],
   filterShape: [number, number, number, number],
   outShape: [number, number, number, number],
-  zeros: ZeroWrites,
+  options: StreamOptions,
   block: DeltaBlock,
   useFused: (on: boolean) => void,
 ): Promise<void> {
   await tf.setBackend('cuda');
-  const filter = tf.tensor4d(exactValues(filterShape, 16).values as Float32Array, filterShape);
-  const state = () => tf.tidy(() => [storeHalf(tf.zeros(outShape)), storeHalf(tf.zeros(outShape))] as tf.Tensor4D[]);
+  const draw = (shape: number[], denominator: number) =>
+    options.values === 'exact' ? exactValues(shape, denominator) : rand(shape);
+  const filter = tf.tensor4d(draw(filterShape, 16).values as Float32Array, filterShape);
+  const state = () =>
+    tf.tidy(() => {
+      const zeros = [tf.zeros(outShape), tf.zeros(outShape)];
+      return (options.precision === 'fp16' ? zeros.map((t) => storeHalf(t)) : zeros) as tf.Tensor4D[];
+    });
   let [fused, split] = [state(), state()];
   try {
-    await withZeroWrites(zeros, async () => {
+    await withZeroWrites(options.zeros, async () => {
       for (let t = 0; t < 12; t++) {
         const next = tf.tidy(() => {
-          const v = exactValues(xShape, 8);
+          const v = draw(xShape, 8);
           const m = flags(xShape.slice(0, 3), 0.3);
           const x = withMask(tf.tensor(v.values, xShape), tf.greater(tf.tensor(m.values, m.shape), 0.5)) as tf.Tensor4D;
           const f = block(x, filter, fused[0], fused[1]);

@@ -3,12 +3,13 @@
  * deltaConvMmaAccumulateKernel: every channel block of a tile into shared memory, then the accumulator's arithmetic
  * per active pixel) against the 'cpu' reference, bit for bit: inputs are multiples of 1/8 and filters of 1/16, so
  * every conv sum is exact in TF32 products and float32 sums in any order, while the state is drawn at full precision.
- * Input channels from 8 to 192 (one to three chunks), output channels from 28 (a part-empty channel block) to the
+ * Input channels from 16 to 192 (one to three chunks), output channels from 28 (a part-empty channel block) to the
  * 256 cap, one to eight channel blocks, strides 1 and 2, 'same' and 'valid' pads, odd sizes, batch > 1, densities
  * from one pixel to dense, the activations it takes, lazy and eager zeros, a tile list; a 12-frame stream with the
- * state in place; half state against the two kernels; shapes it does not take running the two kernels; a delta model
- * whose 1x1 convs take it equal to the dense model at threshold 0. Outputs start poisoned (NaN), so an unwritten
- * element fails.
+ * state in place; float32 and half state against the two kernels (the tiled conv, then the accumulator) on
+ * full-precision values, where only the same sums in the same order agree; shapes it does not take running the two
+ * kernels; a delta model whose 1x1 convs take it equal to the dense model at threshold 0. Outputs start poisoned
+ * (NaN), so an unwritten element fails.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
@@ -24,8 +25,8 @@ import {
   describeCuda,
   exactValues,
   expectBlockParity,
-  expectHalfStreamEqualsTwoKernels,
   expectParity,
+  expectStreamEqualsTwoKernels,
   flags,
   sparselyChangingFrames,
   withZeroWrites,
@@ -102,14 +103,14 @@ describeCuda(
     const cases: Array<Geometry & {density: number}> = [
       {x: [2, 11, 13, 16], s: 1, pad: 'valid', co: 96, density: 0.3}, // three channel blocks of 32
       {x: [1, 12, 14, 24], s: 1, pad: 'same', co: 144, density: 0.2}, // the last block half empty
-      {x: [2, 9, 7, 32], s: 2, pad: 'same', co: 192, density: 0.5}, // three blocks of 64
+      {x: [2, 9, 7, 32], s: 2, pad: 'same', co: 64, density: 0.5}, // a 15x31 footprint
       {x: [1, 17, 33, 64], s: 1, pad: 'valid', co: 64, density: 1}, // dense, three tiles across
       {x: [2, 10, 12, 96], s: 1, pad: 'valid', co: 96, density: 0.1}, // two input chunks
       {x: [1, 13, 17, 192], s: 1, pad: 'same', co: 192, density: 1e-9}, // one pixel, three chunks
       {x: [2, 8, 8, 16], s: 1, pad: 'valid', co: 64, density: 0}, // nothing active
-      {x: [1, 20, 35, 40], s: 1, pad: 'valid', co: 256, density: 0.6}, // the 256 cap: two float4s a lane
-      {x: [3, 9, 17, 8], s: 1, pad: 'same', co: 32, density: 0.4},
-      {x: [1, 7, 9, 12], s: 1, pad: 'valid', co: 28, density: 0.5}, // one part-empty block
+      {x: [1, 20, 35, 24], s: 1, pad: 'valid', co: 256, density: 0.6}, // the 256 cap: two float4s a lane
+      {x: [3, 9, 17, 16], s: 1, pad: 'same', co: 32, density: 0.4},
+      {x: [1, 7, 9, 20], s: 1, pad: 'valid', co: 28, density: 0.5}, // one part-empty block
       {x: [2, 15, 17, 32], s: 2, pad: 'valid', co: 96, density: 0.3},
     ];
     const modes: Array<{zeros: 'lazy' | 'eager'; tileLists: boolean}> = [
@@ -145,13 +146,15 @@ describeCuda(
         });
       }
 
-    it('shapes it does not take (3x3, 260 outputs, co % 4 != 0, sigmoid, c % 4 != 0) run the two kernels', async () => {
+    it('shapes it does not take (3x3, 260 outputs, co % 4 != 0, sigmoid, c % 4 != 0, c < 16, too much shared memory) run the two kernels', async () => {
       const fallbacks: Array<{g: Geometry; k: number; activation: Activation}> = [
         {g: {x: [1, 9, 11, 16], s: 1, pad: 'same', co: 64}, k: 3, activation: 'relu6'},
         {g: {x: [1, 6, 7, 16], s: 1, pad: 'valid', co: 260}, k: 1, activation: 'relu6'},
         {g: {x: [2, 5, 9, 16], s: 1, pad: 'valid', co: 30}, k: 1, activation: 'relu'},
         {g: {x: [1, 8, 9, 32], s: 1, pad: 'valid', co: 64}, k: 1, activation: 'sigmoid'},
         {g: {x: [1, 8, 9, 18], s: 1, pad: 'valid', co: 64}, k: 1, activation: 'relu'},
+        {g: {x: [2, 7, 9, 8], s: 1, pad: 'valid', co: 32}, k: 1, activation: 'relu'}, // c < 16: the direct kernel's
+        {g: {x: [1, 9, 7, 64], s: 2, pad: 'same', co: 192}, k: 1, activation: 'relu6'}, // stages over the mma cap
       ];
       for (const {g, k, activation} of fallbacks) {
         const name = `fallback ${JSON.stringify(g)} k${k} ${activation}`;
@@ -213,23 +216,32 @@ describeCuda(
       });
     }
 
-    for (const [g, zeros] of [
-      [{x: [2, 13, 15, 16], s: 1, pad: 'valid', co: 96}, 'lazy'],
-      [{x: [1, 11, 9, 64], s: 1, pad: 'valid', co: 192}, 'lazy'],
-      [{x: [1, 12, 14, 24], s: 1, pad: 'same', co: 144}, 'eager'],
-    ] as Array<[Geometry, 'lazy' | 'eager']>) {
-      it(`with fp16 state, a 12-frame stream x[${g.x}] 1x1 -> ${g.co}, ${zeros} zeros, equals the two kernels bit for bit`, async () => {
+    // Against the tiled conv and the accumulator (small grids not routed to cuDNN), on full-precision values: the
+    // kernel's sums must be the tiled conv's, in the same order.
+    for (const [g, zeros, precision] of [
+      [{x: [2, 13, 15, 16], s: 1, pad: 'valid', co: 96}, 'lazy', 'fp16'],
+      [{x: [1, 11, 9, 64], s: 1, pad: 'valid', co: 192}, 'lazy', 'fp16'],
+      [{x: [1, 12, 14, 24], s: 1, pad: 'same', co: 144}, 'eager', 'fp16'],
+      [{x: [2, 10, 12, 96], s: 1, pad: 'valid', co: 96}, 'lazy', 'fp32'],
+      [{x: [1, 12, 14, 24], s: 1, pad: 'same', co: 144}, 'eager', 'fp32'],
+    ] as Array<[Geometry, 'lazy' | 'eager', 'fp32' | 'fp16']>) {
+      it(`with ${precision} state, a 12-frame stream x[${g.x}] 1x1 -> ${g.co} of random values, ${zeros} zeros, equals the two kernels bit for bit`, async () => {
         const b = cudaBackend();
-        const attrs = {threshold: 0.2, activation: 'relu6' as const, statePrecision: 'fp16' as const};
-        const before = deltaConvStats.mmaAccumulateBlocks;
-        await expectHalfStreamEqualsTwoKernels(
-          g.x,
-          filterShape(g),
-          outShape(g),
-          zeros,
-          (x, f, a, r) => block(g, attrs, x, f, a, r),
-          (on) => (b.mmaAccumulateBlocks = on),
-        );
+        const attrs = {threshold: 0.2, activation: 'relu6' as const, statePrecision: precision};
+        const [before, denseBelow] = [deltaConvStats.mmaAccumulateBlocks, b.denseBelowBlocks];
+        b.denseBelowBlocks = 0;
+        try {
+          await expectStreamEqualsTwoKernels(
+            g.x,
+            filterShape(g),
+            outShape(g),
+            {zeros, precision, values: 'random'},
+            (x, f, a, r) => block(g, attrs, x, f, a, r),
+            (on) => (b.mmaAccumulateBlocks = on),
+          );
+        } finally {
+          b.denseBelowBlocks = denseBelow;
+        }
         expect(deltaConvStats.mmaAccumulateBlocks - before, 'accumulating tiled kernels launched').to.equal(12);
       });
     }
