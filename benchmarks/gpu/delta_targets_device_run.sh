@@ -33,7 +33,11 @@
 #            PoseNet 576x768 batch 8 with and without that route (TFJS_DELTA_CUDA_FUSED_CONV_MAX_K=0), both models'
 #            dense references moving with it (MobileNetV2: the ab part with AB=TFJS_DELTA_CUDA_FUSED_CONV_MAX_K=0);
 #   detail   the per-pixel kernels (sparseAccumulate, the fused depthwise block) of one delta step under Nsight
-#            Compute's throughput, occupancy and warp-state sections.
+#            Compute's throughput, occupancy and warp-state sections;
+#   epilogue the accumulator in the tiled conv's epilogue (TFJS_DELTA_CUDA_MMA_ACCUMULATE=1), most needed first: its
+#            parity tests, the delta conv block's kernel benchmark (benchmarks/ops/delta_block_cuda.ts: dense, split,
+#            epilogue and pointwise block per layer and activity), then MobileNetV2 at 1080x1920 batch 8 and 576x768
+#            batch 1 and 8 with the defaults and with it on.
 # Each run times our compiled dense model, folded and not, in the same process as the delta one. Carry .device, dist,
 # build/Release, .scratch/media (vtest.avi, nsfwjs_mobilenet_v2: MEDIA) and, for the video suites and PoseNet,
 # .cache/human-models; begin with `source .device/unpack.sh &&`. Results go to $OUT (default benchmarks/results).
@@ -45,7 +49,7 @@ media=${MEDIA:-.scratch/media}
 sizes=576x768
 want tests || want tiles && sizes=96x128,256x256,576x768,577x769
 want route && sizes=96x128,256x256,576x768,577x769
-(want scale || want scaleknobs || want targets) && sizes=$sizes,1080x1920
+(want scale || want scaleknobs || want targets || want epilogue) && sizes=$sizes,1080x1920
 want ab && for size in ${AB_SIZES:-}; do [[ ,$sizes, == *,$size,* ]] || sizes=$sizes,$size; done
 vtest_frames "$media/vtest.avi" "$sizes" || exit 1
 export TFJS_DELTA_VTEST=$(cd "$media" && pwd)/vtest.avi
@@ -178,6 +182,19 @@ if want ab; then
       mobilenet "${size}_batch${batch}" "$size" "$batch" "$offset"
       mobilenet "${size}_batch${batch}_$ab_name" "$size" "$batch" "$offset" "${ab[@]}"
     done
+  done
+fi
+if want epilogue; then
+  TFJS_DELTA_TEST_BACKENDS=cuda step "mma_accumulate_tests_$tag" 120 "${mocha[@]}" \
+    dist/test/backends/cuda/mma_accumulate_blocks.test.js
+  grep -E "passed, .* failed" "$out/mma_accumulate_tests_$tag.log"
+  grep -E "^  [0-9]+\) " -A10 "$out/mma_accumulate_tests_$tag.log" | cut -c1-300 | head -60
+  step "delta_block_bench_$tag" 150 node dist/benchmarks/ops/delta_block_cuda.js "$out"
+  grep -E "^\|" "$out/delta_block_bench_$tag.log" | cut -c1-250
+  for point in "1080x1920 8 37" "576x768 1 0" "576x768 8 37"; do
+    read -r size batch offset <<< "$point"
+    mobilenet "${size}_batch${batch}" "$size" "$batch" "$offset"
+    mobilenet "${size}_batch${batch}_mma_acc1" "$size" "$batch" "$offset" TFJS_DELTA_CUDA_MMA_ACCUMULATE=1
   done
 fi
 if want fusedconv; then

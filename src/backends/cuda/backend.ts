@@ -147,8 +147,9 @@ export class CudaBackend extends KernelBackend {
    * 1x1 delta convs with a truncating activation (at most 256 output channels) as one tiled tensor-core kernel with
    * the accumulator as its epilogue (native/cuda/delta_conv_tc.cu, deltaConvMmaAccumulateKernel): a tile's delta
    * stays in shared memory, where the two kernels write it for the accumulator to read back, and the layer is one
-   * launch (TFJS_DELTA_CUDA_MMA_ACCUMULATE=1; off by default while it is measured, docs/delta-kernels.md, "The
-   * accumulator in the tiled conv's epilogue"). The small-conv block keeps the convs it takes.
+   * launch, with the two kernels' results bit for bit (TFJS_DELTA_CUDA_MMA_ACCUMULATE=1; off by default until it is
+   * measured, docs/delta-kernels.md, "The accumulator in the tiled conv's epilogue"). The small-conv block keeps the
+   * convs it takes.
    */
   mmaAccumulateBlocks = envFlag('TFJS_DELTA_CUDA_MMA_ACCUMULATE', false);
   /**
