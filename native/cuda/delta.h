@@ -117,8 +117,6 @@ struct DeltaConvParams {
 // would launch more than `waves` times the blocks the GPU holds at once, with a mask and lazy zeros, a pass lists the
 // active tiles (and writes the output masks of the others) and the kernel runs a fixed grid over that list
 // (DC_TILE_LIST is then set in the result), so an inactive tile costs a warp of the pass instead of a block's turn.
-// Throws (failArg, naming `where`) on an invalid geometry or a batch above 65535 (a grid's z).
-void checkDeltaConvGeometry(const DeltaConvParams& p, const char* where);
 enum DeltaConvKernel { DC_RAN_CUDA_CORES = 0, DC_RAN_WMMA = 1, DC_RAN_MMA = 2, DC_TILE_LIST = 8 };
 struct AccumulateList {
   int* scratch;
@@ -135,6 +133,8 @@ int launchDeltaConv(cudaStream_t s, const DeltaConvParams& p, const float* x, co
                     bool allowTF32, bool mmaPartial, AccumulateList acc, TileList tiles);
 // Only the output mask (OR over each output's in-bounds receptive field; mask null = all input active).
 void launchDeltaConvMask(cudaStream_t s, const DeltaConvParams& p, const uint8_t* mask, uint8_t* outMask);
+// Throws (failArg, naming `where`) on an invalid geometry or a batch above 65535 (a grid's z).
+void checkDeltaConvGeometry(const DeltaConvParams& p, const char* where);
 // delta_conv_tc.cu, the tiled kernel (regular convs; an epilogue only on a dense input, mask null): tensor cores with
 // tf32, else FFMA on the same tiles.
 // 0 when the shape does not suit it (then nothing was launched), DC_RAN_MMA when the mma kernel ran, DC_RAN_WMMA when

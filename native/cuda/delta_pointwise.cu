@@ -133,7 +133,7 @@ __global__ void __launch_bounds__(NB * 4, 768 / (NB * 4))
                               unsigned* arrivals, float* a, float* r, float* __restrict__ outD,
                               uint8_t* __restrict__ outMask, double threshold, int act, double alpha, bool writeZeros) {
   dependentLaunchPrologue();
-  constexpr int kThreads = NB * 4, kWarps = kThreads / 32;
+  constexpr int kThreads = NB * 4;
   constexpr int kCKP = CK + 4;                    // staged input row (floats): ldmatrix rows conflict-free
   constexpr int kStage = kRows * kCKP + NB * CK;  // floats per buffer: the rows' chunk, then the filter chunk
   extern __shared__ __align__(128) float stages[];

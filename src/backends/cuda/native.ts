@@ -678,9 +678,10 @@ export interface CudaBinding {
   /** Returns which kernel ran (DeltaConvKernel.mma, with tileList where it ran over a tile list). */
   deltaConvMmaAccumulate(a: DeltaConvMmaAccumulateArgs): DeltaConvKernel;
   /**
-   * Whether deltaConvMmaAccumulate takes the geometry with these arguments: a regular 1x1 conv, TF32 on, c % 4 == 0,
-   * co % 32 == 0 (co % 4 == 0 with mmaPartial and no packed filter), co <= 256, an activation exact in float32
-   * (linear, relu, relu6), its output tile within the shared memory a block may take.
+   * Whether deltaConvMmaAccumulate takes the geometry with these arguments: a regular 1x1 conv that the tiled conv
+   * runs on its mma kernel (TF32 on, c >= 16 and c % 4 == 0, co >= 16 and co % 32 == 0, or co % 4 == 0 with
+   * mmaPartial and no packed filter), co <= 256, an activation exact in float32 (linear, relu, relu6), its output tile
+   * within the shared memory a block may take.
    */
   deltaConvMmaAccumulateFits(a: {
     geometry: DeltaConvGeometry;
