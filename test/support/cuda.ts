@@ -210,6 +210,44 @@ export type DeltaBlock = (
   r: tf.Tensor4D,
 ) => {delta: tf.Tensor; accumulated: tf.Tensor; residual: tf.Tensor};
 
+/**
+ * A 12-frame stream through `block` (the state zeros at first, then updated in place; lazy zeros) against the 'cpu'
+ * reference bit for bit: inputs of multiples of 1/8 changing at 5-35% of the pixels, a filter of multiples of 1/16;
+ * every frame's delta and the final state are compared.
+ */
+export function expectStreamParity(
+  context: string,
+  xShape: number[],
+  filterShape: number[],
+  outShape: [number, number, number, number],
+  block: DeltaBlock,
+): Promise<void> {
+  const frames = 12;
+  const inputs: Input[] = [exactValues(filterShape, 16)];
+  for (let t = 0; t < frames; t++) inputs.push(exactValues(xShape, 8), flags(xShape.slice(0, 3), 0.05 + 0.1 * (t % 4)));
+  return withZeroWrites('lazy', () =>
+    expectParity(
+      context,
+      inputs,
+      (f, ...frameInputs) => {
+        let a = tf.zeros(outShape) as tf.Tensor4D;
+        let r = tf.zeros(outShape) as tf.Tensor4D;
+        const deltas: tf.Tensor[] = [];
+        for (let t = 0; t < frames; t++) {
+          const x = withMask(frameInputs[2 * t], tf.greater(frameInputs[2 * t + 1], 0.5)) as tf.Tensor4D;
+          const out = block(x, f as tf.Tensor4D, a, r);
+          deltas.push(out.delta);
+          a = out.accumulated as tf.Tensor4D;
+          r = out.residual as tf.Tensor4D;
+        }
+        return [...deltas, a, r];
+      },
+      0,
+      0,
+    ),
+  );
+}
+
 /** How expectStreamEqualsTwoKernels draws its stream: the zero writes, the state's precision, the values. */
 export interface StreamOptions {
   zeros: ZeroWrites;
