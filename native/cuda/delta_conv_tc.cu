@@ -964,6 +964,36 @@ MmaKernel mmaPickFor(bool packed, int nb, bool pointwise, bool three, int ck) {
                             : mmaPick<32, false, kListed>(pointwise, three, ck));
 }
 
+// The mma kernel's shape for p: its chunk of input channels (ck), its channel block (nb), the footprint (fh x fw),
+// the floats of a stage (input footprint and filter chunk) and of the input part, the footprint head's bytes and the
+// dynamic shared memory; fits false where the kernel does not take p (TF32 is the caller's condition). The
+// accumulating kernel takes the same choices, so that its sums are this kernel's.
+struct MmaShape {
+  bool fits;
+  int ck, nb, fh, fw;
+  size_t inFloats, stageFloats, headBytes, smem;
+};
+MmaShape mmaShape(const DeltaConvParams& p, bool packed, bool partial) {
+  MmaShape m{};
+  if (!mmaEnabled() || p.c % 4 != 0) return m;
+  if (p.co % 32 != 0 && !(partial && !packed && p.co % 4 == 0)) return m;
+  if ((int64_t)p.n * p.h * p.w >= ((int64_t)1 << 31)) return m;  // input pixel indices in 32 bits
+  if (outputTiles(p) > 0x7fffffff) return m;
+  const bool pointwise = p.kh == 1 && p.kw == 1;
+  m.ck = pointwise ? (p.c > 32 ? 64 : p.c > 16 ? 32 : 16) : 16;
+  m.nb = p.co % 64 == 0 && (pointwise || mmaMultiTapNB() == 64) ? 64 : 32;
+  m.fh = (kTH - 1) * p.sh + (p.kh - 1) * p.dh + 1;
+  m.fw = (kTW - 1) * p.sw + (p.kw - 1) * p.dw + 1;
+  m.inFloats = (size_t)m.fh * m.fw * (m.ck + 4);
+  m.stageFloats = m.inFloats + (size_t)p.kh * p.kw * m.ck * (packed ? m.nb : m.nb + 8);
+  m.headBytes = ((size_t)m.fh * m.fw * 5 + 15) / 16 * 16;
+  const size_t stages = m.headBytes + 2 * m.stageFloats * sizeof(float),
+               outBytes = m.headBytes + (size_t)kTH * kTW * (m.nb + 4) * sizeof(float);
+  m.smem = stages < outBytes ? outBytes : stages;
+  m.fits = m.smem <= kMmaSmemLimit;
+  return m;
+}
+
 // The mma.sync kernel when the shape suits it (TF32, c % 4 == 0, co % 32 == 0 or with `partial` co % 4 == 0 and the
 // plain filter, two stages within the shared-memory cap): DC_RAN_MMA (with DC_TILE_LIST where it ran over a tile
 // list), 0 when nothing was launched. A part-empty last channel block multiplies zeros and stores only the channels
@@ -971,26 +1001,16 @@ MmaKernel mmaPickFor(bool packed, int nb, bool pointwise, bool three, int ck) {
 int launchMma(cudaStream_t s, const DeltaConvParams& p, const float* x, const uint8_t* mask, const float* w,
               const ConvEpilogue& ep, const float* packed, float* y, uint8_t* outMask, bool writeZeros, bool partial,
               const AccumulateList& acc, const TileList& tl) {
-  if (!mmaEnabled() || p.c % 4 != 0) return 0;
-  if (p.co % 32 != 0 && !(partial && packed == nullptr && p.co % 4 == 0)) return 0;
-  if ((int64_t)p.n * p.h * p.w >= ((int64_t)1 << 31)) return 0;  // input pixel indices in 32 bits
-  const bool pointwise = p.kh == 1 && p.kw == 1;
-  const int ck = pointwise ? (p.c > 32 ? 64 : p.c > 16 ? 32 : 16) : 16;
-  const int nb = p.co % 64 == 0 && (pointwise || mmaMultiTapNB() == 64) ? 64 : 32;
-  const int fh = (kTH - 1) * p.sh + (p.kh - 1) * p.dh + 1, fw = (kTW - 1) * p.sw + (p.kw - 1) * p.dw + 1;
-  const size_t inFloats = (size_t)fh * fw * (ck + 4), wFloats = (size_t)p.kh * p.kw * ck * (packed ? nb : nb + 8);
-  const size_t stageFloats = inFloats + wFloats, headBytes = ((size_t)fh * fw * 5 + 15) / 16 * 16;
-  size_t smem = headBytes + 2 * stageFloats * sizeof(float);
-  const size_t outBytes = headBytes + (size_t)kTH * kTW * (nb + 4) * sizeof(float);
-  if (smem < outBytes) smem = outBytes;
-  if (smem > kMmaSmemLimit) return 0;
-  if (outputTiles(p) > 0x7fffffff) return 0;
-  const bool three = p.kh == 3 && p.kw == 3;
-  const auto l = tiledLaunch<MmaKernel>(
-      s, p, (p.co + nb - 1) / nb, kMThreads, smem, fh, fw, mask, writeZeros, outMask, acc, tl,
-      [&](auto listed) { return mmaPickFor<decltype(listed)::value>(packed != nullptr, nb, pointwise, three, ck); });
-  launchKernel(l.kernel, l.grid, kMThreads, smem, s, p, fh, fw, (int)inFloats, (int)stageFloats, (int)headBytes, x,
-               mask, packed ? packed : w, y, outMask, writeZeros, mmaRound(), ep, l.acc, l.work);
+  const MmaShape m = mmaShape(p, packed != nullptr, partial);
+  if (!m.fits) return 0;
+  const bool pointwise = p.kh == 1 && p.kw == 1, three = p.kh == 3 && p.kw == 3;
+  const auto l = tiledLaunch<MmaKernel>(s, p, (p.co + m.nb - 1) / m.nb, kMThreads, m.smem, m.fh, m.fw, mask, writeZeros,
+                                        outMask, acc, tl, [&](auto listed) {
+                                          return mmaPickFor<decltype(listed)::value>(packed != nullptr, m.nb, pointwise,
+                                                                                     three, m.ck);
+                                        });
+  launchKernel(l.kernel, l.grid, kMThreads, m.smem, s, p, m.fh, m.fw, (int)m.inFloats, (int)m.stageFloats,
+               (int)m.headBytes, x, mask, packed ? packed : w, y, outMask, writeZeros, mmaRound(), ep, l.acc, l.work);
   TD_LAUNCHED("deltaConvMMA");
   return DC_RAN_MMA | (l.listed ? DC_TILE_LIST : 0);
 }
@@ -1044,35 +1064,25 @@ int64_t tileListInts(const DeltaConvParams& p) { return 1 + p.n * outputTiles(p)
 
 namespace {
 
-// The accumulating 1x1 kernel's shape for p: the mma kernel's chunk and channel block (so that its sums are the mma
-// kernel's), and its shared memory: the footprint head, two stages and the [128 x channelBlocks * nb] tile (rows 4
-// floats longer, as the mma kernel's staging: fewer bank conflicts). fits false where the kernel does not take p.
+// The accumulating 1x1 kernel's shape for p: the mma kernel's (mmaShape), for the 1x1 convs the two kernels run on it
+// (launchDeltaConvTC takes c and co from 16), and its shared memory: the mma kernel's head and two stages, then the
+// [128 x channelBlocks * nb] tile (rows 4 floats longer, as the mma kernel's staging: fewer bank conflicts). fits
+// false where the kernel does not take p.
 struct MmaAccumulateShape {
   bool fits;
-  int ck, nb, fh, fw, tileRow;
-  size_t inFloats, stageFloats, headBytes, smem;
+  MmaShape mma;
+  int tileRow;
+  size_t smem;
 };
 MmaAccumulateShape mmaAccumulateShape(const DeltaConvParams& p, bool packed, bool partial, bool tf32, int act) {
   MmaAccumulateShape m{};
-  if (p.mode != DC_REGULAR || p.kh != 1 || p.kw != 1 || !tf32 || !mmaEnabled() || !activationExactInFloat(act))
-    return m;
-  // The shapes the two kernels run on the mma kernel (launchDeltaConvTC, launchMma), so that the sums are its sums.
-  if (p.c < 16 || p.co < 16 || p.c % 4 != 0 || p.co % 4 != 0 || (p.co % 32 != 0 && (packed || !partial))) return m;
-  if (p.co > 128 * kAccVecs) return m;
-  if ((int64_t)p.n * p.oh * p.ow == 0 || (int64_t)p.n * p.h * p.w >= ((int64_t)1 << 31)) return m;
-  if (outputTiles(p) * p.n > 0x7fffffff) return m;
-  m.ck = p.c > 32 ? 64 : p.c > 16 ? 32 : 16;
-  m.nb = p.co % 64 == 0 ? 64 : 32;
-  m.fh = (kTH - 1) * p.sh + 1;
-  m.fw = (kTW - 1) * p.sw + 1;
-  m.tileRow = (p.co + m.nb - 1) / m.nb * m.nb + 4;
-  m.inFloats = (size_t)m.fh * m.fw * (m.ck + 4);
-  m.stageFloats = m.inFloats + (size_t)m.ck * (packed ? m.nb : m.nb + 8);
-  m.headBytes = ((size_t)m.fh * m.fw * 5 + 15) / 16 * 16;
-  const size_t mmaSmem = m.headBytes + 2 * m.stageFloats * sizeof(float),
-               mmaOut = m.headBytes + (size_t)kTH * kTW * (m.nb + 4) * sizeof(float);
-  m.smem = m.headBytes + (2 * m.stageFloats + (size_t)kTH * kTW * m.tileRow) * sizeof(float);
-  m.fits = mmaSmem <= kMmaSmemLimit && mmaOut <= kMmaSmemLimit && m.smem + kStaticSmem <= sharedMemoryPerBlockOptIn();
+  if (p.mode != DC_REGULAR || p.kh != 1 || p.kw != 1 || !tf32 || !activationExactInFloat(act)) return m;
+  if (p.c < 16 || p.co < 16 || p.co > 128 * kAccVecs || (int64_t)p.n * p.oh * p.ow == 0) return m;
+  m.mma = mmaShape(p, packed, partial);
+  if (!m.mma.fits) return m;
+  m.tileRow = (p.co + m.mma.nb - 1) / m.mma.nb * m.mma.nb + 4;
+  m.smem = m.mma.headBytes + (2 * m.mma.stageFloats + (size_t)kTH * kTW * m.tileRow) * sizeof(float);
+  m.fits = m.smem + kStaticSmem <= sharedMemoryPerBlockOptIn();
   return m;
 }
 
@@ -1112,15 +1122,17 @@ int launchConvMmaAccumulate(cudaStream_t s, const DeltaConvParams& p, const floa
   checkDeltaConvGeometry(p, "deltaConvMmaAccumulate");
   const MmaAccumulateShape m = mmaAccumulateShape(p, packed != nullptr, mmaPartial, tf32, act);
   if (!m.fits) failArg("deltaConvMmaAccumulate", "the geometry does not suit the kernel (convMmaAccumulateFits)");
+  const int ck = m.mma.ck, nb = m.mma.nb;
   const MmaAccumulateKernel kernel =
-      halfState ? (packed ? mmaAccumulatePick<__half, true>(m.ck, m.nb) : mmaAccumulatePick<__half, false>(m.ck, m.nb))
-                : (packed ? mmaAccumulatePick<float, true>(m.ck, m.nb) : mmaAccumulatePick<float, false>(m.ck, m.nb));
+      halfState ? (packed ? mmaAccumulatePick<__half, true>(ck, nb) : mmaAccumulatePick<__half, false>(ck, nb))
+                : (packed ? mmaAccumulatePick<float, true>(ck, nb) : mmaAccumulatePick<float, false>(ck, nb));
   // One channel block: the kernel loops over them. The tile list pass writes the inactive tiles' mask bytes.
-  const auto l = tiledLaunch<MmaAccumulateKernel>(s, p, 1, kMThreads, m.smem, m.fh, m.fw, mask, writeZeros, outMask,
-                                                  AccumulateList{nullptr, nullptr}, tl, [&](auto) { return kernel; });
-  launchKernel(l.kernel, l.grid, kMThreads, m.smem, s, p, m.fh, m.fw, (int)m.inFloats, (int)m.stageFloats,
-               (int)m.headBytes, m.tileRow, x, mask, packed ? packed : w, a, r, outD, outMask, writeZeros, mmaRound(),
-               threshold, act, alpha, l.work);
+  const auto l =
+      tiledLaunch<MmaAccumulateKernel>(s, p, 1, kMThreads, m.smem, m.mma.fh, m.mma.fw, mask, writeZeros, outMask,
+                                       AccumulateList{nullptr, nullptr}, tl, [&](auto) { return kernel; });
+  launchKernel(l.kernel, l.grid, kMThreads, m.smem, s, p, m.mma.fh, m.mma.fw, (int)m.mma.inFloats,
+               (int)m.mma.stageFloats, (int)m.mma.headBytes, m.tileRow, x, mask, packed ? packed : w, a, r, outD,
+               outMask, writeZeros, mmaRound(), threshold, act, alpha, l.work);
   TD_LAUNCHED("deltaConvMmaAccumulate");
   return DC_RAN_MMA | (l.listed ? DC_TILE_LIST : 0);
 }

@@ -21,6 +21,15 @@ DeltaConvParams geometry(const Fields& outer) {
   return p;
 }
 
+// A tiled launch's tile list (launchDeltaConv's `tiles`): its scratch in the context's workspace where a list may run
+// (tileListWaves >= 0, `eligible`: a masked input and lazy zeros, and a non-empty output), else none.
+TileList tileListFor(Context& c, const DeltaConvParams& p, int waves, bool eligible) {
+  TileList tiles{nullptr, waves};
+  if (waves >= 0 && eligible && p.n > 0 && p.oh > 0 && p.ow > 0)
+    tiles.scratch = static_cast<int*>(c.ensureWorkspace((size_t)tileListInts(p) * sizeof(int)));
+  return tiles;
+}
+
 // mask 0: dense input. bias non-zero: every output written (a dense result). act, alpha (optional; UnaryOp code,
 // default linear): y = act(conv + bias) at every output written (a bias or a dense input). outMask 0: no output mask.
 // packedFilter: the filter from deltaConvPackFilter (regular convs; with a bias on a dense input only), else 0.
@@ -64,10 +73,8 @@ Napi::Value deltaConv(const Info& info) {
   a.acc.outMask = f.optPtr<uint8_t>("accumulateMask");
   a.tileListWaves = f.missing("tileListWaves") ? -1 : f.i32("tileListWaves");
   Context& c = ctx();
-  TileList tiles{nullptr, a.tileListWaves};
-  if (a.tileListWaves >= 0 && a.mask != nullptr && !a.writeZeros && a.ep.bias == nullptr && a.p.mode == DC_REGULAR &&
-      a.p.n > 0 && a.p.oh > 0 && a.p.ow > 0)
-    tiles.scratch = static_cast<int*>(c.ensureWorkspace((size_t)tileListInts(a.p) * sizeof(int)));
+  const TileList tiles = tileListFor(
+      c, a.p, a.tileListWaves, a.mask != nullptr && !a.writeZeros && a.ep.bias == nullptr && a.p.mode == DC_REGULAR);
   const int ran = launchDeltaConv(c.stream, a.p, a.x, a.mask, a.filter, a.ep, a.packedFilter, a.y, a.outMask,
                                   a.writeZeros, c.allowTF32, a.mmaPartial, a.acc, tiles);
   return Napi::Number::New(info.Env(), ran);
@@ -196,9 +203,7 @@ Napi::Value deltaConvMmaAccumulate(const Info& info) {
   a.mmaPartial = f.optFlag("mmaPartial");
   a.tileListWaves = f.missing("tileListWaves") ? -1 : f.i32("tileListWaves");
   Context& c = ctx();
-  TileList tiles{nullptr, a.tileListWaves};
-  if (a.tileListWaves >= 0 && a.mask != nullptr && !a.writeZeros && a.p.n > 0 && a.p.oh > 0 && a.p.ow > 0)
-    tiles.scratch = static_cast<int*>(c.ensureWorkspace((size_t)tileListInts(a.p) * sizeof(int)));
+  const TileList tiles = tileListFor(c, a.p, a.tileListWaves, a.mask != nullptr && !a.writeZeros);
   const int ran =
       launchConvMmaAccumulate(c.stream, a.p, a.x, a.mask, a.filter, a.packedFilter, a.a, a.r, a.outD, a.outMask,
                               a.threshold, a.act, a.alpha, a.writeZeros, a.halfState, c.allowTF32, a.mmaPartial, tiles);
