@@ -1,12 +1,16 @@
 #!/usr/bin/env node
 /*
- * Builds the native addon of the 'cuda' backend (build/Release/tfjs_delta_cuda.node) with cmake-js, from
- * `npm install` (the package's install script) or by hand. It never fails the install: without a CUDA toolkit,
- * or without cuDNN / cuBLAS, it prints one line saying what is missing and the package stays CPU-only.
+ * Builds tfjs-delta's native parts with cmake-js, from `npm install` (the package's install script) or by hand:
+ *   cuda        the 'cuda' backend's addon (build/Release/tfjs_delta_cuda.node), where a CUDA toolkit is present;
+ *   tensorflow  the TensorFlow ops for the 'tensorflow' backend (build-tensorflow/Release/tfjs_delta_tensorflow.node,
+ *               native/tensorflow), where @tensorflow/tfjs-node and its libtensorflow are installed.
+ * It never fails the install: a part whose prerequisites are missing prints one line saying what is missing, and
+ * the package runs without it. `--only cuda` or `--only tensorflow` builds one part.
  *
- * Environment: TFJS_DELTA_SKIP_NATIVE=1 skips the build; TFJS_DELTA_CUDA_ARCHS restricts the GPU targets
- * (e.g. "90"); CUDNN_ROOT / CUBLAS_ROOT / NVIDIA_WHEELS_ROOT say where cuDNN and cuBLAS are (see CMakeLists.txt);
- * CUDACXX names the nvcc to use. With --strict it exits non-zero on failure (CI).
+ * Environment: TFJS_DELTA_SKIP_NATIVE=1 skips both; TFJS_DELTA_CUDA_ARCHS restricts the GPU targets (e.g. "90");
+ * CUDNN_ROOT / CUBLAS_ROOT / NVIDIA_WHEELS_ROOT say where cuDNN and cuBLAS are (see CMakeLists.txt); CUDACXX names
+ * the nvcc to use; TFJS_NODE_DIR the tfjs-node whose libtensorflow to build against. With --strict it exits non-zero
+ * when the part(s) asked for fail (CI).
  */
 'use strict';
 const {spawnSync} = require('child_process');
@@ -15,11 +19,18 @@ const path = require('path');
 
 const root = path.resolve(__dirname, '..');
 const strict = process.argv.includes('--strict');
+const onlyAt = process.argv.indexOf('--only');
+const only = onlyAt >= 0 ? process.argv[onlyAt + 1] : null;
+if (only != null && only !== 'cuda' && only !== 'tensorflow') {
+  console.error(`build-native: --only takes 'cuda' or 'tensorflow', got '${only}'`);
+  process.exit(2);
+}
 const say = (msg) => console.log(`tfjs-delta: ${msg}`);
+let failed = false;
 
 function done(ok, msg) {
   say(msg);
-  process.exit(!ok && strict ? 1 : 0);
+  if (!ok) failed = true;
 }
 
 function findNvcc() {
@@ -29,52 +40,102 @@ function findNvcc() {
   return candidates.find((p) => p && fs.existsSync(p));
 }
 
-if (process.env.TFJS_DELTA_SKIP_NATIVE === '1')
-  done(true, "native 'cuda' backend not built (TFJS_DELTA_SKIP_NATIVE=1); CPU-only install");
-const nvcc = findNvcc();
-if (!nvcc) {
-  done(
-    false,
-    "no CUDA toolkit found (nvcc not in CUDACXX, PATH or /usr/local/cuda/bin): installed CPU-only, the 'cuda' backend is unavailable",
-  );
-}
-let cmakeJs;
-try {
-  cmakeJs = require.resolve('cmake-js/bin/cmake-js');
-} catch {
-  done(false, "cmake-js is not installed: installed CPU-only, the 'cuda' backend is unavailable");
-}
-
-const t0 = Date.now();
-// 'build' only reconfigures when CMake asks; an earlier failed configure (say, before cuDNN was there)
-// leaves build/ without a build file, so configure afresh whenever there is none.
-const configured = ['build.ninja', 'Makefile'].some((f) => fs.existsSync(path.join(root, 'build', f)));
-const args = [cmakeJs, configured ? 'build' : 'rebuild', '--directory', root, `--CDCMAKE_CUDA_COMPILER=${nvcc}`];
-if (process.env.TFJS_DELTA_CUDA_ARCHS) args.push(`--CDTFJS_DELTA_CUDA_ARCHS=${process.env.TFJS_DELTA_CUDA_ARCHS}`);
-const r = spawnSync(process.execPath, args, {cwd: root, encoding: 'utf8', maxBuffer: 64 << 20});
-const log = `${r.stdout || ''}${r.stderr || ''}`;
-fs.mkdirSync(path.join(root, 'build'), {recursive: true});
-fs.writeFileSync(path.join(root, 'build', 'build-native.log'), log);
-if (r.status !== 0) {
-  // Our CMakeLists states missing cuDNN / cuBLAS in one "tfjs-delta: ..." message; otherwise show the first error.
-  // CMake wraps that message over several lines: join them up to the blank line that ends it.
+/**
+ * Runs cmake-js on `dir` into `out` (configuring afresh where there is no build file yet) and returns null on
+ * success, else why it failed, from our CMake messages ("tfjs-delta: ... not found") or the first error line.
+ */
+function cmakeJs(cmakeJsBin, dir, out, defines) {
+  // 'build' only reconfigures when CMake asks; an earlier failed configure (say, before cuDNN was there) leaves
+  // the build folder without a build file, so configure afresh whenever there is none.
+  const configured = ['build.ninja', 'Makefile'].some((f) => fs.existsSync(path.join(out, f)));
+  const args = [cmakeJsBin, configured ? 'build' : 'rebuild', '--directory', dir, '--out', out, ...defines];
+  const r = spawnSync(process.execPath, args, {cwd: root, encoding: 'utf8', maxBuffer: 64 << 20});
+  const log = `${r.stdout || ''}${r.stderr || ''}`;
+  fs.mkdirSync(out, {recursive: true});
+  fs.writeFileSync(path.join(out, 'build-native.log'), log);
+  if (r.status === 0) return null;
+  // CMake wraps our message over several lines: join them up to the blank line that ends it.
   const lines = log.split('\n');
   const at = lines.findIndex((l) => /tfjs-delta: .* not found/.test(l));
-  let why;
   if (at >= 0) {
     const end = lines.findIndex((l, i) => i > at && l.trim() === '');
-    why = lines
+    return lines
       .slice(at, end < 0 ? undefined : end)
       .join(' ')
       .replace(/\s+/g, ' ')
       .replace(/^.*?tfjs-delta:\s*/, '')
       .replace(/\s*Call Stack.*$/, '');
-  } else {
-    why = (lines.find((l) => /error|Error/.test(l)) || `cmake-js exited with ${r.status}`).trim();
   }
-  done(false, `native 'cuda' backend not built: ${why} (full log: build/build-native.log); installed CPU-only`);
+  return (lines.find((l) => /error|Error/.test(l)) || `cmake-js exited with ${r.status}`).trim();
 }
-done(
-  true,
-  `native 'cuda' backend built with ${nvcc} in ${((Date.now() - t0) / 1000).toFixed(1)} s: build/Release/tfjs_delta_cuda.node`,
-);
+
+function buildCuda(cmakeJsBin) {
+  const nvcc = findNvcc();
+  if (!nvcc) {
+    return done(
+      false,
+      "no CUDA toolkit found (nvcc not in CUDACXX, PATH or /usr/local/cuda/bin): the 'cuda' backend is unavailable",
+    );
+  }
+  const t0 = Date.now();
+  const defines = [`--CDCMAKE_CUDA_COMPILER=${nvcc}`];
+  if (process.env.TFJS_DELTA_CUDA_ARCHS) defines.push(`--CDTFJS_DELTA_CUDA_ARCHS=${process.env.TFJS_DELTA_CUDA_ARCHS}`);
+  const why = cmakeJs(cmakeJsBin, root, path.join(root, 'build'), defines);
+  if (why != null) return done(false, `native 'cuda' backend not built: ${why} (full log: build/build-native.log)`);
+  done(
+    true,
+    `native 'cuda' backend built with ${nvcc} in ${((Date.now() - t0) / 1000).toFixed(1)} s: build/Release/tfjs_delta_cuda.node`,
+  );
+}
+
+function buildTensorflow(cmakeJsBin) {
+  let tfjsNode = process.env.TFJS_NODE_DIR;
+  if (!tfjsNode) {
+    try {
+      tfjsNode = path.dirname(require.resolve('@tensorflow/tfjs-node/package.json', {paths: [root]}));
+    } catch {
+      return done(
+        false,
+        "@tensorflow/tfjs-node is not installed: the native 'tensorflow' ops are not built (delta ops on tfjs-node run as TF ops)",
+      );
+    }
+  }
+  if (!fs.existsSync(path.join(tfjsNode, 'deps', 'lib', 'libtensorflow_framework.so.2'))) {
+    return done(
+      false,
+      `tfjs-node's libtensorflow is not in ${path.join(tfjsNode, 'deps', 'lib')} yet (tfjs-node's own install ` +
+        "downloads it): the native 'tensorflow' ops are not built; run `npm run build:native` after it",
+    );
+  }
+  const t0 = Date.now();
+  const why = cmakeJs(cmakeJsBin, root, path.join(root, 'build-tensorflow'), [
+    '--CDTFJS_DELTA_PART=tensorflow',
+    `--CDTFJS_NODE_DIR=${tfjsNode}`,
+  ]);
+  if (why != null) {
+    return done(
+      false,
+      `native 'tensorflow' ops not built: ${why} (full log: build-tensorflow/build-native.log); delta ops on tfjs-node run as TF ops`,
+    );
+  }
+  done(
+    true,
+    `native 'tensorflow' ops built in ${((Date.now() - t0) / 1000).toFixed(1)} s: build-tensorflow/Release/tfjs_delta_tensorflow.node`,
+  );
+}
+
+if (process.env.TFJS_DELTA_SKIP_NATIVE === '1') {
+  say('native parts not built (TFJS_DELTA_SKIP_NATIVE=1)');
+  process.exit(0);
+}
+let cmakeJsBin = null;
+try {
+  cmakeJsBin = require.resolve('cmake-js/bin/cmake-js');
+} catch {
+  done(false, 'cmake-js is not installed: no native part is built');
+}
+if (cmakeJsBin != null) {
+  if (only !== 'tensorflow') buildCuda(cmakeJsBin);
+  if (only !== 'cuda') buildTensorflow(cmakeJsBin);
+}
+process.exit(failed && strict ? 1 : 0);

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The package as a user gets it: `npm pack`, the tarball installed into an empty project with the tfjs peers it needs,
-# one op run from the installed copy on 'cpu', then the 'cuda' addon built there (sm_90) from the packaged sources
-# only, so a file missing from package.json "files" fails here rather than on a user's machine.
+# one op run from the installed copy on 'cpu', then the native 'tensorflow' ops and the 'cuda' addon (sm_90) built
+# there from the packaged sources only, so a file missing from package.json "files" fails here rather than on a
+# user's machine.
 # Needs `npm run build` first (the tarball ships dist/src). cuDNN / cuBLAS come from NVIDIA_WHEELS_ROOT (default
 # .cache/nvidia/root, as .ci/run unpacks them); without nvcc the addon part is skipped with a warning.
 set -euo pipefail
@@ -40,11 +41,23 @@ const delta = require('tfjs-delta');
 })().catch(e => { console.error(e); process.exit(1); });
 "
 
+cd node_modules/tfjs-delta
+# The native 'tensorflow' ops from the packaged sources, against the repository's tfjs-node (set up by then).
+tfjs_node=$repo/node_modules/@tensorflow/tfjs-node
+if [[ -f $tfjs_node/deps/lib/libtensorflow_framework.so.2 ]]; then
+  if ! TFJS_NODE_DIR=$tfjs_node node scripts/build-native.js --only tensorflow --strict; then
+    tail -n 40 build-tensorflow/build-native.log >&2 || true
+    exit 1
+  fi
+  echo "check-package: build-tensorflow/Release/tfjs_delta_tensorflow.node built from the installed package"
+else
+  echo "WARNING: tfjs-node's libtensorflow is not set up: the native 'tensorflow' ops were not built from the package"
+fi
+
 if ! command -v nvcc >/dev/null && [[ ! -x /usr/local/cuda/bin/nvcc ]]; then
   echo "WARNING: no nvcc on this machine: the addon was not built from the installed package"; exit 0
 fi
-cd node_modules/tfjs-delta
-if ! TFJS_DELTA_CUDA_ARCHS=90 NVIDIA_WHEELS_ROOT="$wheels" node scripts/build-native.js --strict; then
+if ! TFJS_DELTA_CUDA_ARCHS=90 NVIDIA_WHEELS_ROOT="$wheels" node scripts/build-native.js --only cuda --strict; then
   tail -n 40 build/build-native.log >&2 || true
   exit 1
 fi

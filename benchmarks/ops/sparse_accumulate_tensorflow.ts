@@ -2,7 +2,8 @@
  * Where the 'tensorflow' sparseAccumulate's pixel route stops paying: per activation shape (PoseNet-MobileNetV1
  * x0.75 at 288x384), per active-pixel share, the pixel route (the active pixels' rows gathered, the formulas run on
  * them, scattered back) and the dense route (the formulas on every pixel, rows selected), interleaved, in the same
- * run, with tf.relu6 of the same tensor for scale (a dense layer's activation):
+ * run, with tf.relu6 of the same tensor for scale (a dense layer's activation); and tfjs-delta's native op (where it
+ * is built), with the state copied and updated in place:
  *   npm run build && node dist/benchmarks/ops/sparse_accumulate_tensorflow.js [--runs 15] [--match 72x96] [--out file.json]
  * Activity: aligned 4 x 4 pixel blocks, a share of them active (a delta conv's reach is blobs, not single pixels).
  * ReLU6, threshold 0.05, state drawn once per shape. The crossover is the active-pixel share where the pixel
@@ -13,6 +14,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import * as os from 'os';
 
 import {sparseAccumulate, withMask} from '../../src/index';
+import {tensorflowNativeOps, tensorflowNativeOpsUnavailableReason} from '../../src/kernels/tensorflow/native_ops';
 import {pixelCrossoverFor, setTensorflowSparseAccumulateRoute} from '../../src/kernels/tensorflow/SparseAccumulate';
 import {arg, crossover, median, runMain, timeOnce, writeResults} from '../bench_util';
 import {loadTfjsNode} from '../../src/kernels/tensorflow/tfjs_node_kernels';
@@ -45,29 +47,46 @@ async function main() {
   loadTfjsNode();
   await tf.setBackend('tensorflow');
   const runs = Number(arg('runs', '15'));
+  const hasNative = tensorflowNativeOps() != null;
+  if (!hasNative) console.log(`no native route: ${tensorflowNativeOpsUnavailableReason()}`);
   const rows: unknown[] = [];
   for (const shape of SHAPES.filter((s) => s.join('x').includes(arg('match', '')))) {
     const name = `relu6 ${shape.join('x')}`;
     const [a, r] = [tf.randomNormal([1, ...shape], 1, 2), tf.randomNormal([1, ...shape], 0, 0.02)];
-    const points: Array<{share: number; relu6Ms: number; denseRouteMs: number; pixelRouteMs: number}> = [];
+    const points: Array<{
+      share: number;
+      relu6Ms: number;
+      denseRouteMs: number;
+      pixelRouteMs: number;
+      nativeMs?: number;
+      nativeInPlaceMs?: number;
+    }> = [];
+    // The in-place runs update a state of their own, as a stream does from call to call.
+    const [sa, sr] = [tf.add(a, 0), tf.add(r, 0)];
     for (const share of SHARES) {
       const [d, active] = blockDelta(shape, share, 2000 + Math.round(share * 100));
-      const accumulate = (route: 'pixel' | 'dense') => () => {
-        const previous = setTensorflowSparseAccumulateRoute(route);
-        try {
-          const o = sparseAccumulate(a, r, d, {threshold: 0.05, activation: 'relu6'});
-          return [o.delta, o.accumulated, o.residual];
-        } finally {
-          setTensorflowSparseAccumulateRoute(previous);
-        }
-      };
+      const accumulate =
+        (route: 'pixel' | 'dense' | 'native', inPlace = false) =>
+        () => {
+          const previous = setTensorflowSparseAccumulateRoute(route);
+          try {
+            const [sa2, sr2] = inPlace ? [sa, sr] : [a, r];
+            const o = sparseAccumulate(sa2, sr2, d, {threshold: 0.05, activation: 'relu6', inPlace});
+            return inPlace ? [o.delta] : [o.delta, o.accumulated, o.residual];
+          } finally {
+            setTensorflowSparseAccumulateRoute(previous);
+          }
+        };
       const time = {relu6: [] as number[], dense: [] as number[], pixel: [] as number[]};
+      const nativeTime = {copy: [] as number[], inPlace: [] as number[]};
       for (let k = 0; k < runs + 2; k++) {
         const times = [timeOnce(() => [tf.relu6(a)]), timeOnce(accumulate('dense')), timeOnce(accumulate('pixel'))];
+        const native = hasNative ? [timeOnce(accumulate('native')), timeOnce(accumulate('native', true))] : [];
         if (k < 2) continue;
         time.relu6.push(times[0]);
         time.dense.push(times[1]);
         time.pixel.push(times[2]);
+        if (hasNative) [nativeTime.copy, nativeTime.inPlace].forEach((t, i) => t.push(native[i]));
       }
       d.dispose();
       points.push({
@@ -75,6 +94,7 @@ async function main() {
         relu6Ms: median(time.relu6),
         denseRouteMs: median(time.dense),
         pixelRouteMs: median(time.pixel),
+        ...(hasNative ? {nativeMs: median(nativeTime.copy), nativeInPlaceMs: median(nativeTime.inPlace)} : {}),
       });
     }
     const crossoverShare = crossover(
@@ -86,11 +106,15 @@ async function main() {
     for (const p of points) {
       console.log(
         `  active ${p.share.toFixed(3)}: relu6 ${p.relu6Ms.toFixed(2)} ms, dense route ${p.denseRouteMs.toFixed(2)} ms, ` +
-          `pixel route ${p.pixelRouteMs.toFixed(2)} ms`,
+          `pixel route ${p.pixelRouteMs.toFixed(2)} ms` +
+          (p.nativeMs == null
+            ? ''
+            : `, native ${p.nativeMs.toFixed(2)} ms (in place ${p.nativeInPlaceMs!.toFixed(2)} ms, ` +
+              `${(p.denseRouteMs / p.nativeInPlaceMs!).toFixed(1)}x the dense route)`),
       );
     }
     rows.push({name, shape, crossover: crossoverShare, kernelCrossover: pixelCrossoverFor(shape[2]), points});
-    tf.dispose([a, r]);
+    tf.dispose([a, r, sa, sr]);
   }
   writeResults(`sparse_accumulate_tensorflow_cpu-${os.cpus().length}core.json`, {
     backend: 'tensorflow',
@@ -98,7 +122,9 @@ async function main() {
     runs,
     date: new Date().toISOString(),
     loadAverage: os.loadavg(),
-    note: 'ms = median wall time of one call; share = active pixels of the delta',
+    note:
+      'ms = median wall time of one call; share = active pixels of the delta; native: tfjs-delta TF op, state ' +
+      'copied (nativeMs) or updated in place (nativeInPlaceMs)',
     shapes: rows,
   });
 }

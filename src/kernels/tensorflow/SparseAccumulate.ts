@@ -1,6 +1,7 @@
 /**
- * The truncating accumulator from TF ops; see ops/sparse_accumulate.ts for the semantics. All
- * pixels are computed and the results selected per pixel:
+ * The truncating accumulator on 'tensorflow'; see ops/sparse_accumulate.ts for the semantics. Where tfjs-delta's
+ * native TF op is built (native_ops.ts) it runs that: one pass over the active pixels, state updated in place.
+ * Otherwise from TF ops: all pixels are computed and the results selected per pixel:
  *   s = R + delta; next = A + s (the float32 value stored); out = f(next) - f(A)
  *   flushed = active AND max_c |out| > threshold
  *   delta' = flushed ? out : 0;  A' = flushed ? next : A;  R' = flushed ? 0 : active ? s : R
@@ -17,6 +18,7 @@ import type {KernelConfig, Tensor, TensorInfo} from '@tensorflow/tfjs-core';
 import {SparseAccumulate, SparseAccumulateAttrs} from '../../ops/kernel_names';
 import {attachMask} from '../../ops/mask';
 import {accumulateOnHost} from '../accumulate_reference';
+import {tensorflowNativeOps, tensorflowNativeOpsUnavailableReason} from './native_ops';
 import {NodeBackend, TfOps} from './tf_ops';
 
 /**
@@ -33,14 +35,19 @@ export function floatBelow(t: number): number {
   return bits[0];
 }
 
-/** 'auto' picks the pixel route up to pixelCrossoverFor(channels) active pixels; the others force a route. */
-const options = {route: 'auto' as 'auto' | 'pixel' | 'dense'};
-export function setTensorflowSparseAccumulateRoute(route: 'auto' | 'pixel' | 'dense'): 'auto' | 'pixel' | 'dense' {
+/**
+ * 'auto' runs tfjs-delta's native op where it is built (float32 state), else as 'ops': the pixel route up to
+ * pixelCrossoverFor(channels) active pixels and the dense route above. The others force a route ('native' throws
+ * where the op is not available).
+ */
+export type TensorflowAccumulateRoute = 'auto' | 'native' | 'ops' | 'pixel' | 'dense';
+const options = {route: 'auto' as TensorflowAccumulateRoute};
+export function setTensorflowSparseAccumulateRoute(route: TensorflowAccumulateRoute): TensorflowAccumulateRoute {
   const previous = options.route;
   options.route = route;
   return previous;
 }
-export const sparseAccumulateRouteCounts = {pixel: 0, dense: 0};
+export const sparseAccumulateRouteCounts = {native: 0, pixel: 0, dense: 0};
 
 /**
  * The active-pixel fraction above which the full-size formulas are cheaper, measured on tfjs-node (2-core CPU,
@@ -62,6 +69,14 @@ export const sparseAccumulateConfig: KernelConfig = {
     return tf.tidy(() => {
       const mask = ops.boolMask(d);
       if (statePrecision === 'fp16') return hostRoute(ops, a, r, d, mask, attrs as unknown as SparseAccumulateAttrs);
+      if (options.route === 'native' || (options.route === 'auto' && tensorflowNativeOps() != null)) {
+        if (tensorflowNativeOps() == null)
+          throw new Error(
+            `sparseAccumulate: the native route is unavailable: ${tensorflowNativeOpsUnavailableReason()}`,
+          );
+        sparseAccumulateRouteCounts.native++;
+        return nativeRoute(ops, a, r, d, mask, attrs as unknown as SparseAccumulateAttrs);
+      }
       if (mask != null && options.route !== 'dense') {
         const flags = ops.backend.readSync(mask.dataId) as Uint8Array;
         let n = 0;
@@ -77,6 +92,35 @@ export const sparseAccumulateConfig: KernelConfig = {
     });
   },
 };
+
+/**
+ * tfjs-delta's TfjsDeltaSparseAccumulate (native/tensorflow/sparse_accumulate.cc): one pass over the active pixels,
+ * the state updated where it lies when the caller allows it (inPlace, three distinct tensors), as on 'cuda'.
+ */
+function nativeRoute(
+  ops: TfOps,
+  a: TensorInfo,
+  r: TensorInfo,
+  d: TensorInfo,
+  mask: Tensor | null,
+  {threshold, activation, alpha, inPlace}: SparseAccumulateAttrs,
+): Tensor[] {
+  const attrs = [
+    ops.float('threshold', floatBelow(threshold)),
+    ops.str('activation', activation),
+    ops.str('alpha', String(alpha)), // TF has no double attribute; the shortest decimal reads back exactly
+    ops.bool('has_mask', mask != null),
+    ops.bool('in_place', inPlace === true && a.dataId !== r.dataId && a.dataId !== d.dataId && r.dataId !== d.dataId),
+  ];
+  const [delta, outMask, accumulated, residual] = ops.backend.executeMultipleOutputs(
+    'TfjsDeltaSparseAccumulate',
+    attrs,
+    [a, r, d, mask ?? tf.tensor1d([false], 'bool')],
+    4,
+  );
+  attachMask(ops.backend, delta, outMask);
+  return [delta, accumulated, residual];
+}
 
 /**
  * The formulas on every pixel. Per-pixel choices are `Select`s on [pixels, channels] rows with a

@@ -36,6 +36,7 @@ export interface NodeBackend extends KernelBackend {
   };
   getDTypeInteger(dtype: DataType): number;
   executeSingleOutput(name: string, attrs: TfAttr[], inputs: TensorInfo[]): Tensor;
+  executeMultipleOutputs(name: string, attrs: TfAttr[], inputs: TensorInfo[], numOutputs: number): Tensor[];
   /** Uploads pending host values; moves data owned by another backend here. */
   getInputTensorIds(tensors: TensorInfo[]): number[];
 }

@@ -1,0 +1,8 @@
+// The ops this library registers into tfjs-node's TensorFlow; each throws a KernelError when TF refuses it.
+#pragma once
+
+namespace tfjs_delta_tf {
+
+void registerSparseAccumulate();
+
+}  // namespace tfjs_delta_tf

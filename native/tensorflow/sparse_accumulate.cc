@@ -1,0 +1,217 @@
+// TfjsDeltaSparseAccumulate: the truncating accumulator (ops/sparse_accumulate.ts) as one CPU kernel over TF's
+// tensors. The 'tensorflow' backend's TF-op routes run it as about a dozen full-size ops (or gathers and scatters
+// with full copies of the state); here each active pixel is read and written once, inactive pixels cost a mask read,
+// and with in_place the state is updated where it lies (as the 'cuda' kernel does), so a mostly still frame touches
+// little beyond the zero-filled delta it must emit.
+//
+// Inputs: accumulated, residual, delta (float32, one shape [..., C]); mask (bool [...], the delta's active pixels;
+// ignored unless has_mask). Outputs: the emitted delta, its mask, the new accumulated and residual (the inputs
+// themselves when in_place). The arithmetic is the 'cpu' reference's: s = R + d and next = A + s in float32,
+// out = f(next) - f(A) rounded once, with leakyRelu, sigmoid and tanh evaluated in double (leakyRelu's alpha
+// passed as the decimal string JavaScript prints, which reads back as the same double; TF has no double attribute), so
+// that the results match the reference bit for bit (sigmoid and tanh up to the last bit of the C library's exp and tanh
+// against JavaScript's).
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+
+#include "ops.h"
+#include "tf_kernel_util.h"
+
+namespace tfjs_delta_tf {
+namespace {
+
+constexpr const char* kOp = "TfjsDeltaSparseAccumulate";
+
+enum class Activation { Linear, Relu, Relu6, LeakyRelu, Sigmoid, Tanh };
+
+struct Attrs {
+  float threshold;  // compared as largest > threshold; the caller passes the largest float not above its threshold
+  Activation activation;
+  double alpha;
+  bool hasMask;
+  bool inPlace;
+};
+
+Activation parseActivation(const std::string& name) {
+  if (name == "linear") return Activation::Linear;
+  if (name == "relu") return Activation::Relu;
+  if (name == "relu6") return Activation::Relu6;
+  if (name == "leakyRelu") return Activation::LeakyRelu;
+  if (name == "sigmoid") return Activation::Sigmoid;
+  if (name == "tanh") return Activation::Tanh;
+  fail(TF_INVALID_ARGUMENT, "activation '" + name + "' is not one of linear, relu, relu6, leakyRelu, sigmoid, tanh");
+  return Activation::Linear;
+}
+
+// f as the reference evaluates it: exact in float for the piecewise-linear ones, in double for the others, whose
+// values are subtracted in double and rounded once (out = fround(f(next) - f(A))).
+struct Linear {
+  float operator()(float v) const { return v; }
+};
+struct Relu {
+  float operator()(float v) const { return v > 0 ? v : 0.f; }
+};
+struct Relu6 {
+  float operator()(float v) const { return v < 0 ? 0.f : v > 6 ? 6.f : v; }
+};
+struct LeakyRelu {
+  double alpha;
+  double operator()(float v) const { return v > 0 ? static_cast<double>(v) : alpha * v; }
+};
+struct Sigmoid {
+  double operator()(float v) const { return 1.0 / (1.0 + std::exp(-static_cast<double>(v))); }
+};
+struct Tanh {
+  double operator()(float v) const { return std::tanh(static_cast<double>(v)); }
+};
+
+// The pixels [0, pixels) of C channels; `emitted` is a C-float scratch row.
+template <class F>
+void accumulatePixels(F f, float threshold, const uint8_t* mask, const float* d, float* a, float* r, float* outD,
+                      bool* outMask, int64_t pixels, int64_t C, float* emitted) {
+  for (int64_t p = 0; p < pixels; p++) {
+    if (mask != nullptr && !mask[p]) continue;  // delta zero, state kept, output already zero
+    const int64_t o = p * C;
+    const float* dp = d + o;
+    float* ap = a + o;
+    float* rp = r + o;
+    float largest = 0;
+    for (int64_t c = 0; c < C; c++) {
+      const float s = rp[c] + dp[c];
+      const float out = static_cast<float>(f(ap[c] + s) - f(ap[c]));
+      emitted[c] = out;
+      const float mag = std::fabs(out);
+      // NaN propagates, as Math.max does in the reference, and then never flushes.
+      largest = (mag > largest || std::isnan(mag)) ? mag : largest;
+    }
+    if (largest > threshold) {
+      outMask[p] = true;
+      for (int64_t c = 0; c < C; c++) {
+        outD[o + c] = emitted[c];
+        ap[c] = ap[c] + (rp[c] + dp[c]);
+        rp[c] = 0;
+      }
+    } else {
+      for (int64_t c = 0; c < C; c++) rp[c] = rp[c] + dp[c];
+    }
+  }
+}
+
+double parseAlpha(const std::string& text) {
+  char* end = nullptr;
+  const double v = std::strtod(text.c_str(), &end);
+  if (text.empty() || *end != '\0') fail(TF_INVALID_ARGUMENT, "alpha '" + text + "' is not a number");
+  return v;
+}
+
+void* create(TF_OpKernelConstruction* ctx) {
+  Attrs* attrs = new Attrs();
+  reportFailures(kOp, ctx, TF_OpKernelConstruction_Failure, [&] {
+    attrs->threshold = attrFloat(ctx, "threshold");
+    attrs->activation = parseActivation(attrString(ctx, "activation"));
+    attrs->alpha = parseAlpha(attrString(ctx, "alpha"));
+    attrs->hasMask = attrBool(ctx, "has_mask");
+    attrs->inPlace = attrBool(ctx, "in_place");
+  });
+  return attrs;
+}
+
+void destroy(void* kernel) { delete static_cast<Attrs*>(kernel); }
+
+void compute(void* kernel, TF_OpKernelContext* ctx) {
+  const Attrs& at = *static_cast<Attrs*>(kernel);
+  reportFailures(kOp, ctx, TF_OpKernelContext_Failure, [&] {
+    Tensor a = input(ctx, 0, "accumulated");
+    Tensor r = input(ctx, 1, "residual");
+    Tensor d = input(ctx, 2, "delta");
+    const std::vector<int64_t> dims = dimsOf(d.get());
+    if (dims.empty()) fail(TF_INVALID_ARGUMENT, "delta must have a channel dimension, got shape []");
+    for (auto [t, name] : {std::pair{a.get(), "accumulated"}, std::pair{r.get(), "residual"}}) {
+      if (dimsOf(t) != dims)
+        fail(TF_INVALID_ARGUMENT, std::string(name) + " has shape " + shapeString(dimsOf(t)) + ", delta " +
+                                      shapeString(dims) + ": they must be equal");
+    }
+    for (auto [t, name] :
+         {std::pair{a.get(), "accumulated"}, std::pair{r.get(), "residual"}, std::pair{d.get(), "delta"}})
+      if (TF_TensorType(t) != TF_FLOAT) fail(TF_INVALID_ARGUMENT, std::string(name) + " must be float32");
+    const int64_t C = dims.back();
+    const int64_t elements = TF_TensorElementCount(d.get());
+    const int64_t pixels = C == 0 ? 0 : elements / C;
+    const std::vector<int64_t> maskDims(dims.begin(), dims.end() - 1);
+    const uint8_t* mask = nullptr;
+    Tensor m;
+    if (at.hasMask) {
+      m = input(ctx, 3, "mask");
+      if (TF_TensorType(m.get()) != TF_BOOL || TF_TensorElementCount(m.get()) != pixels)
+        fail(TF_INVALID_ARGUMENT, "mask must be bool with one value a pixel (" + std::to_string(pixels) + "), got " +
+                                      std::to_string(TF_TensorElementCount(m.get())));
+      mask = static_cast<const uint8_t*>(TF_TensorData(m.get()));
+    }
+    const size_t bytes = static_cast<size_t>(elements) * sizeof(float);
+    Tensor outD = allocateOutput(ctx, 0, TF_FLOAT, dims, bytes, "delta");
+    Tensor outMask = allocateOutput(ctx, 1, TF_BOOL, maskDims, static_cast<size_t>(pixels), "mask");
+    std::memset(TF_TensorData(outD.get()), 0, bytes);
+    std::memset(TF_TensorData(outMask.get()), 0, static_cast<size_t>(pixels));
+    Tensor outA, outR;
+    TF_Tensor* stateA = a.get();
+    TF_Tensor* stateR = r.get();
+    if (at.inPlace) {
+      setOutput(ctx, 2, a.get(), "accumulated");
+      setOutput(ctx, 3, r.get(), "residual");
+    } else {
+      outA = allocateOutput(ctx, 2, TF_FLOAT, dims, bytes, "accumulated");
+      outR = allocateOutput(ctx, 3, TF_FLOAT, dims, bytes, "residual");
+      std::memcpy(TF_TensorData(outA.get()), TF_TensorData(a.get()), bytes);
+      std::memcpy(TF_TensorData(outR.get()), TF_TensorData(r.get()), bytes);
+      stateA = outA.get();
+      stateR = outR.get();
+    }
+    std::vector<float> emitted(static_cast<size_t>(C));
+    auto run = [&](auto f) {
+      accumulatePixels(f, at.threshold, mask, static_cast<const float*>(TF_TensorData(d.get())),
+                       static_cast<float*>(TF_TensorData(stateA)), static_cast<float*>(TF_TensorData(stateR)),
+                       static_cast<float*>(TF_TensorData(outD.get())), static_cast<bool*>(TF_TensorData(outMask.get())),
+                       pixels, C, emitted.data());
+    };
+    switch (at.activation) {
+      case Activation::Linear: run(Linear{}); break;
+      case Activation::Relu: run(Relu{}); break;
+      case Activation::Relu6: run(Relu6{}); break;
+      case Activation::LeakyRelu: run(LeakyRelu{at.alpha}); break;
+      case Activation::Sigmoid: run(Sigmoid{}); break;
+      case Activation::Tanh: run(Tanh{}); break;
+    }
+  });
+}
+
+}  // namespace
+
+void registerSparseAccumulate() {
+  auto status = newStatus();
+  TF_OpDefinitionBuilder* op = TF_NewOpDefinitionBuilder(kOp);
+  TF_OpDefinitionBuilderAddInput(op, "accumulated: float");
+  TF_OpDefinitionBuilderAddInput(op, "residual: float");
+  TF_OpDefinitionBuilderAddInput(op, "delta: float");
+  TF_OpDefinitionBuilderAddInput(op, "mask: bool");
+  TF_OpDefinitionBuilderAddOutput(op, "delta_out: float");
+  TF_OpDefinitionBuilderAddOutput(op, "mask_out: bool");
+  TF_OpDefinitionBuilderAddOutput(op, "accumulated_out: float");
+  TF_OpDefinitionBuilderAddOutput(op, "residual_out: float");
+  TF_OpDefinitionBuilderAddAttr(op, "threshold: float");
+  TF_OpDefinitionBuilderAddAttr(op, "activation: string");
+  TF_OpDefinitionBuilderAddAttr(op, "alpha: string = '0'");
+  TF_OpDefinitionBuilderAddAttr(op, "has_mask: bool");
+  TF_OpDefinitionBuilderAddAttr(op, "in_place: bool");
+  // It writes its state inputs when in_place: never to be merged or reordered as a pure function.
+  TF_OpDefinitionBuilderSetIsStateful(op, true);
+  TF_OpDefinitionBuilderSetShapeInferenceFunction(op, TF_ShapeInferenceContextSetUnknownShape);
+  TF_RegisterOpDefinition(op, status.get());
+  check(status.get(), std::string("registering op ") + kOp);
+  TF_KernelBuilder* builder = TF_NewKernelBuilder(kOp, "CPU", create, compute, destroy);
+  TF_RegisterKernelBuilder(kOp, builder, status.get());
+  check(status.get(), std::string("registering the CPU kernel of ") + kOp);
+}
+
+}  // namespace tfjs_delta_tf

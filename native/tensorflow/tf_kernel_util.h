@@ -1,0 +1,115 @@
+// Helpers for kernels written against TensorFlow's C API (tensorflow/c/kernels.h): failures reported through the
+// kernel context with the op's name, inputs that release themselves, and attribute reads.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "tf_c_api.h"
+
+namespace tfjs_delta_tf {
+
+struct StatusDeleter {
+  void operator()(TF_Status* s) const { TF_DeleteStatus(s); }
+};
+using Status = std::unique_ptr<TF_Status, StatusDeleter>;
+inline Status newStatus() { return Status(TF_NewStatus()); }
+
+struct TensorDeleter {
+  void operator()(TF_Tensor* t) const { TF_DeleteTensor(t); }
+};
+using Tensor = std::unique_ptr<TF_Tensor, TensorDeleter>;
+
+// An error raised inside a kernel; the compute function turns it into the context's failure.
+struct KernelError {
+  TF_Code code;
+  std::string message;
+};
+
+inline void fail(TF_Code code, const std::string& message) { throw KernelError{code, message}; }
+
+inline void check(TF_Status* status, const std::string& what) {
+  if (TF_GetCode(status) != TF_OK) fail(TF_GetCode(status), what + ": " + TF_Message(status));
+}
+
+inline Tensor input(TF_OpKernelContext* ctx, int i, const char* name) {
+  auto status = newStatus();
+  TF_Tensor* t = nullptr;
+  TF_GetInput(ctx, i, &t, status.get());
+  check(status.get(), std::string("reading input '") + name + "'");
+  return Tensor(t);
+}
+
+inline Tensor allocateOutput(TF_OpKernelContext* ctx, int i, TF_DataType dtype, const std::vector<int64_t>& dims,
+                             size_t bytes, const char* name) {
+  auto status = newStatus();
+  TF_Tensor* t = TF_AllocateOutput(ctx, i, dtype, dims.data(), static_cast<int>(dims.size()), bytes, status.get());
+  check(status.get(), std::string("allocating output '") + name + "'");
+  return Tensor(t);
+}
+
+inline void setOutput(TF_OpKernelContext* ctx, int i, TF_Tensor* t, const char* name) {
+  auto status = newStatus();
+  TF_SetOutput(ctx, i, t, status.get());
+  check(status.get(), std::string("setting output '") + name + "'");
+}
+
+inline std::vector<int64_t> dimsOf(const TF_Tensor* t) {
+  std::vector<int64_t> dims(TF_NumDims(t));
+  for (size_t i = 0; i < dims.size(); i++) dims[i] = TF_Dim(t, static_cast<int>(i));
+  return dims;
+}
+
+inline std::string shapeString(const std::vector<int64_t>& dims) {
+  std::string s = "[";
+  for (size_t i = 0; i < dims.size(); i++) s += (i ? "," : "") + std::to_string(dims[i]);
+  return s + "]";
+}
+
+inline float attrFloat(TF_OpKernelConstruction* ctx, const char* name) {
+  auto status = newStatus();
+  float v = 0;
+  TF_OpKernelConstruction_GetAttrFloat(ctx, name, &v, status.get());
+  check(status.get(), std::string("attribute '") + name + "'");
+  return v;
+}
+
+inline bool attrBool(TF_OpKernelConstruction* ctx, const char* name) {
+  auto status = newStatus();
+  TF_Bool v = 0;
+  TF_OpKernelConstruction_GetAttrBool(ctx, name, &v, status.get());
+  check(status.get(), std::string("attribute '") + name + "'");
+  return v != 0;
+}
+
+inline std::string attrString(TF_OpKernelConstruction* ctx, const char* name) {
+  auto status = newStatus();
+  int32_t listSize = 0;
+  int32_t totalSize = 0;
+  TF_OpKernelConstruction_GetAttrSize(ctx, name, &listSize, &totalSize, status.get());
+  check(status.get(), std::string("attribute '") + name + "'");
+  std::string v(static_cast<size_t>(totalSize), '\0');
+  TF_OpKernelConstruction_GetAttrString(ctx, name, v.data(), v.size(), status.get());
+  check(status.get(), std::string("attribute '") + name + "'");
+  return v;
+}
+
+// Runs `body`, reporting a KernelError (or any other exception) through `failure` (the context's Failure
+// function), the message prefixed by the op's name.
+template <class Context, class Body>
+void reportFailures(const char* op, Context* ctx, void (*failure)(Context*, TF_Status*), Body&& body) {
+  auto status = newStatus();
+  try {
+    body();
+    return;
+  } catch (const KernelError& e) {
+    TF_SetStatus(status.get(), e.code, (std::string(op) + ": " + e.message).c_str());
+  } catch (const std::exception& e) {
+    TF_SetStatus(status.get(), TF_INTERNAL, (std::string(op) + ": " + e.what()).c_str());
+  }
+  failure(ctx, status.get());
+}
+
+}  // namespace tfjs_delta_tf

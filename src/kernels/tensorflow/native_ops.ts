@@ -1,0 +1,53 @@
+/**
+ * tfjs-delta's own TensorFlow ops (native/tensorflow: CPU kernels registered through TF's C API into the
+ * libtensorflow that tfjs-node loaded), built by scripts/build-native.js next to the 'cuda' addon
+ * (build-tensorflow/Release/tfjs_delta_tensorflow.node). tfjs-node runs them by name like TF's own ops, on TF's
+ * tensors with no copy. Loaded on first use, only under tfjs-node (CPU): under tfjs-node-gpu the tensors live on
+ * the GPU, and a CPU kernel would update copies of the state instead of the state.
+ * TFJS_DELTA_TENSORFLOW_NATIVE=0 keeps them off (the TF-op routes run instead).
+ */
+import * as fs from 'fs';
+import * as path from 'path';
+
+import {envFlag} from '../../io/env';
+import {PACKAGE_ROOT} from '../../io/package_root';
+
+export const TENSORFLOW_ADDON = path.join(PACKAGE_ROOT, 'build-tensorflow', 'Release', 'tfjs_delta_tensorflow.node');
+
+export interface TensorflowNativeOps {
+  /** The op names registered into TensorFlow. */
+  ops: string[];
+}
+
+let loaded: {ops: TensorflowNativeOps | null; why: string} | null = null;
+
+function tfjsNodeGpuLoaded(): boolean {
+  return Object.keys(require.cache).some((k) => k.includes(`${path.sep}tfjs-node-gpu${path.sep}`));
+}
+
+function load(): {ops: TensorflowNativeOps | null; why: string} {
+  if (!envFlag('TFJS_DELTA_TENSORFLOW_NATIVE', true)) return {ops: null, why: 'TFJS_DELTA_TENSORFLOW_NATIVE=0'};
+  if (tfjsNodeGpuLoaded()) return {ops: null, why: 'tfjs-node-gpu is loaded (the native ops are CPU kernels)'};
+  if (!fs.existsSync(TENSORFLOW_ADDON))
+    return {ops: null, why: `${TENSORFLOW_ADDON} is not built (npm run build:native, with tfjs-node installed)`};
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    return {ops: require(TENSORFLOW_ADDON) as TensorflowNativeOps, why: ''};
+  } catch (e) {
+    const why = `${TENSORFLOW_ADDON} did not load: ${(e as Error).message}`;
+    console.warn(`tfjs-delta: ${why}; delta ops on 'tensorflow' run as TF ops`);
+    return {ops: null, why};
+  }
+}
+
+/** The native ops when they are built and loadable here (loading them the first time), else null. */
+export function tensorflowNativeOps(): TensorflowNativeOps | null {
+  loaded ??= load();
+  return loaded.ops;
+}
+
+/** Why tensorflowNativeOps() is null ('' when it is not). */
+export function tensorflowNativeOpsUnavailableReason(): string {
+  loaded ??= load();
+  return loaded.why;
+}
