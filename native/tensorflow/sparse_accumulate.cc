@@ -133,9 +133,6 @@ void compute(void* kernel, TF_OpKernelContext* ctx) {
         fail(TF_INVALID_ARGUMENT, std::string(name) + " has shape " + shapeString(dimsOf(t)) + ", delta " +
                                       shapeString(dims) + ": they must be equal");
     }
-    for (auto [t, name] :
-         {std::pair{a.get(), "accumulated"}, std::pair{r.get(), "residual"}, std::pair{d.get(), "delta"}})
-      if (TF_TensorType(t) != TF_FLOAT) fail(TF_INVALID_ARGUMENT, std::string(name) + " must be float32");
     const int64_t C = dims.back();
     const int64_t elements = TF_TensorElementCount(d.get());
     const int64_t pixels = C == 0 ? 0 : elements / C;
@@ -144,9 +141,11 @@ void compute(void* kernel, TF_OpKernelContext* ctx) {
     Tensor m;
     if (at.hasMask) {
       m = input(ctx, 3, "mask");
-      if (TF_TensorType(m.get()) != TF_BOOL || TF_TensorElementCount(m.get()) != pixels)
-        fail(TF_INVALID_ARGUMENT, "mask must be bool with one value a pixel (" + std::to_string(pixels) + "), got " +
-                                      std::to_string(TF_TensorElementCount(m.get())));
+      // TF checks the dtypes against the op's definition before the kernel runs; the sizes are ours to check.
+      if (TF_TensorElementCount(m.get()) != pixels)
+        fail(TF_INVALID_ARGUMENT, "mask has " + std::to_string(TF_TensorElementCount(m.get())) + " values, delta " +
+                                      shapeString(dims) + " has " + std::to_string(pixels) +
+                                      " pixels: one value a pixel");
       mask = static_cast<const uint8_t*>(TF_TensorData(m.get()));
     }
     const size_t bytes = static_cast<size_t>(elements) * sizeof(float);

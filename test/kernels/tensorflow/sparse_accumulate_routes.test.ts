@@ -255,9 +255,11 @@ describeIfBackend('tensorflow', 'tensorflow sparseAccumulate native op', () => {
         /TfjsDeltaSparseAccumulate: residual has shape \[2,3,5\], delta \[2,3,4\]: they must be equal/,
       );
       expect(call(x, x, x, tf.ones([5], 'bool'))).to.throw(
-        /TfjsDeltaSparseAccumulate: mask must be bool with one value a pixel \(6\), got 5/,
+        /TfjsDeltaSparseAccumulate: mask has 5 values, delta \[2,3,4\] has 6 pixels: one value a pixel/,
       );
-      expect(call(x, x, tf.zeros([2, 3, 4], 'int32'), m)).to.throw(/TfjsDeltaSparseAccumulate: .*(delta|int32|float)/);
+      expect(call(x, x, tf.zeros([2, 3, 4], 'int32'), m)).to.throw(
+        /TfjsDeltaSparseAccumulate as input #2\(zero-based\) was expected to be a float tensor but is a int32 tensor/,
+      );
       expect(call(tf.zeros([]), tf.zeros([]), tf.zeros([]), m, false)).to.throw(
         /TfjsDeltaSparseAccumulate: delta must have a channel dimension, got shape \[\]/,
       );
