@@ -11,10 +11,13 @@
 // passed as the decimal string JavaScript prints, which reads back as the same double; TF has no double attribute), so
 // that the results match the reference bit for bit (sigmoid and tanh up to the last bit of the C library's exp and tanh
 // against JavaScript's).
+#include <algorithm>
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include "ops.h"
 #include "tf_kernel_util.h"
@@ -23,6 +26,8 @@ namespace tfjs_delta_tf {
 namespace {
 
 constexpr const char* kOp = "TfjsDeltaSparseAccumulate";
+// Elements a thread of the kernel takes on at least.
+constexpr int64_t kElementsPerThread = 1 << 16;
 
 enum class Activation { Linear, Relu, Relu6, LeakyRelu, Sigmoid, Tanh };
 
@@ -151,37 +156,50 @@ void compute(void* kernel, TF_OpKernelContext* ctx) {
     const size_t bytes = static_cast<size_t>(elements) * sizeof(float);
     Tensor outD = allocateOutput(ctx, 0, TF_FLOAT, dims, bytes, "delta");
     Tensor outMask = allocateOutput(ctx, 1, TF_BOOL, maskDims, static_cast<size_t>(pixels), "mask");
-    std::memset(TF_TensorData(outD.get()), 0, bytes);
-    std::memset(TF_TensorData(outMask.get()), 0, static_cast<size_t>(pixels));
-    Tensor outA, outR;
-    TF_Tensor* stateA = a.get();
-    TF_Tensor* stateR = r.get();
     if (at.inPlace) {
       setOutput(ctx, 2, a.get(), "accumulated");
       setOutput(ctx, 3, r.get(), "residual");
-    } else {
-      outA = allocateOutput(ctx, 2, TF_FLOAT, dims, bytes, "accumulated");
-      outR = allocateOutput(ctx, 3, TF_FLOAT, dims, bytes, "residual");
-      std::memcpy(TF_TensorData(outA.get()), TF_TensorData(a.get()), bytes);
-      std::memcpy(TF_TensorData(outR.get()), TF_TensorData(r.get()), bytes);
-      stateA = outA.get();
-      stateR = outR.get();
     }
-    std::vector<float> emitted(static_cast<size_t>(C));
-    auto run = [&](auto f) {
-      accumulatePixels(f, at.threshold, mask, static_cast<const float*>(TF_TensorData(d.get())),
-                       static_cast<float*>(TF_TensorData(stateA)), static_cast<float*>(TF_TensorData(stateR)),
-                       static_cast<float*>(TF_TensorData(outD.get())), static_cast<bool*>(TF_TensorData(outMask.get())),
-                       pixels, C, emitted.data());
+    Tensor outA = at.inPlace ? Tensor() : allocateOutput(ctx, 2, TF_FLOAT, dims, bytes, "accumulated");
+    Tensor outR = at.inPlace ? Tensor() : allocateOutput(ctx, 3, TF_FLOAT, dims, bytes, "residual");
+    const auto* dData = static_cast<const float*>(TF_TensorData(d.get()));
+    auto* aData = static_cast<float*>(TF_TensorData(at.inPlace ? a.get() : outA.get()));
+    auto* rData = static_cast<float*>(TF_TensorData(at.inPlace ? r.get() : outR.get()));
+    auto* outData = static_cast<float*>(TF_TensorData(outD.get()));
+    auto* outFlags = static_cast<bool*>(TF_TensorData(outMask.get()));
+    // Pixels [p0, p1): zero the outputs, copy the state when not in place, then accumulate.
+    auto slice = [&](int64_t p0, int64_t p1) {
+      const size_t o = static_cast<size_t>(p0 * C), n = static_cast<size_t>((p1 - p0) * C);
+      std::memset(outData + o, 0, n * sizeof(float));
+      std::memset(outFlags + p0, 0, static_cast<size_t>(p1 - p0));
+      if (!at.inPlace) {
+        std::memcpy(aData + o, static_cast<const float*>(TF_TensorData(a.get())) + o, n * sizeof(float));
+        std::memcpy(rData + o, static_cast<const float*>(TF_TensorData(r.get())) + o, n * sizeof(float));
+      }
+      std::vector<float> emitted(static_cast<size_t>(C));
+      auto run = [&](auto f) {
+        accumulatePixels(f, at.threshold, mask == nullptr ? nullptr : mask + p0, dData + o, aData + o, rData + o,
+                         outData + o, outFlags + p0, p1 - p0, C, emitted.data());
+      };
+      switch (at.activation) {
+        case Activation::Linear: run(Linear{}); break;
+        case Activation::Relu: run(Relu{}); break;
+        case Activation::Relu6: run(Relu6{}); break;
+        case Activation::LeakyRelu: run(LeakyRelu{at.alpha}); break;
+        case Activation::Sigmoid: run(Sigmoid{}); break;
+        case Activation::Tanh: run(Tanh{}); break;
+      }
     };
-    switch (at.activation) {
-      case Activation::Linear: run(Linear{}); break;
-      case Activation::Relu: run(Relu{}); break;
-      case Activation::Relu6: run(Relu6{}); break;
-      case Activation::LeakyRelu: run(LeakyRelu{at.alpha}); break;
-      case Activation::Sigmoid: run(Sigmoid{}); break;
-      case Activation::Tanh: run(Tanh{}); break;
-    }
+    // TF's own CPU kernels run on all cores; the C API does not lend its thread pool, so large calls split their
+    // pixels over threads of their own (a thread start costs tens of microseconds: small calls stay on this one).
+    const int64_t threads =
+        std::max<int64_t>(1, std::min<int64_t>(std::thread::hardware_concurrency(), elements / kElementsPerThread));
+    std::vector<std::thread> helpers;
+    const int64_t step = (pixels + threads - 1) / threads;
+    for (int64_t t = 1; t < threads; t++)
+      if (t * step < pixels) helpers.emplace_back(slice, t * step, std::min(pixels, (t + 1) * step));
+    slice(0, std::min(pixels, step));
+    for (auto& h : helpers) h.join();
   });
 }
 
