@@ -104,7 +104,7 @@ function buildTensorflow(cmakeJsBin) {
     return done(
       false,
       `tfjs-node's libtensorflow is not in ${path.join(tfjsNode, 'deps', 'lib')} yet (tfjs-node's own install ` +
-        "downloads it): the native 'tensorflow' ops are not built; run `npm run build:native` after it",
+        "downloads it): the native 'tensorflow' ops are not built; run `npm rebuild tfjs-delta` after it",
     );
   }
   const t0 = Date.now();

@@ -29,7 +29,10 @@ function load(): {ops: TensorflowNativeOps | null; why: string} {
   if (!envFlag('TFJS_DELTA_TENSORFLOW_NATIVE', true)) return {ops: null, why: 'TFJS_DELTA_TENSORFLOW_NATIVE=0'};
   if (tfjsNodeGpuLoaded()) return {ops: null, why: 'tfjs-node-gpu is loaded (the native ops are CPU kernels)'};
   if (!fs.existsSync(TENSORFLOW_ADDON))
-    return {ops: null, why: `${TENSORFLOW_ADDON} is not built (npm run build:native, with tfjs-node installed)`};
+    return {
+      ops: null,
+      why: `${TENSORFLOW_ADDON} is not built (npm rebuild tfjs-delta, with @tensorflow/tfjs-node installed)`,
+    };
   try {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     return {ops: require(TENSORFLOW_ADDON) as TensorflowNativeOps, why: ''};
