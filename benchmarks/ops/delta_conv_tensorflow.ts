@@ -1,7 +1,8 @@
 /**
  * Where the 'tensorflow' delta conv's tile route stops paying: per conv shape (PoseNet-MobileNetV1
  * x0.75 layers at 288x384, plus a ResNet-style 3x3), per activity, the tile route and the dense route
- * of deltaConv2d / deltaDepthwiseConv2d against the dense tf op, in the same run, interleaved:
+ * of deltaConv2d / deltaDepthwiseConv2d, and tfjs-delta's native op for the depthwise ones (where it is built),
+ * against the dense tf op, in the same run, interleaved:
  *   npm run build && node dist/benchmarks/ops/delta_conv_tensorflow.js [--runs 15] [--match pw1x1] [--out file.json]
  * Activity: aligned input blocks of one tile's input footprint, a share of them active, so the
  * active-tile fraction (reported as measured by the kernel) is near that share plus the halo's
@@ -20,6 +21,7 @@ import {
   tileSideFor,
 } from '../../src/kernels/tensorflow/delta_conv_impl';
 import {arg, crossover, median, runMain, timeOnce, writeResults} from '../bench_util';
+import {tensorflowNativeOps} from '../../src/kernels/tensorflow/native_ops';
 import {loadTfjsNode} from '../../src/kernels/tensorflow/tfjs_node_kernels';
 
 interface Shape {
@@ -86,10 +88,17 @@ async function main() {
       denseMs: number;
       denseRouteMs: number;
       tileRouteMs: number;
+      nativeMs?: number;
     }> = [];
+    const native = sh.depthwise && tensorflowNativeOps() != null;
     for (const share of SHARES) {
       const x = blockDelta(sh, pointwise ? 1 : t * sh.s, share, 1000 + Math.round(share * 100));
-      const time = {dense: [] as number[], denseRoute: [] as number[], tileRoute: [] as number[]};
+      const time = {
+        dense: [] as number[],
+        denseRoute: [] as number[],
+        tileRoute: [] as number[],
+        native: [] as number[],
+      };
       let activeTileFraction = 0;
       for (let r = 0; r < runs + 2; r++) {
         const d = timeOnce(() => dense(x));
@@ -98,11 +107,14 @@ async function main() {
         setTensorflowDeltaConvOptions({route: 'tile'});
         const tr = timeOnce(() => delta(x));
         activeTileFraction = lastDeltaConvCall.activeTiles / lastDeltaConvCall.tiles;
+        setTensorflowDeltaConvOptions({route: 'native'});
+        const nr = native ? timeOnce(() => delta(x)) : 0;
         setTensorflowDeltaConvOptions({route: 'auto'});
         if (r >= 2) {
           time.dense.push(d);
           time.denseRoute.push(dr);
           time.tileRoute.push(tr);
+          time.native.push(nr);
         }
       }
       x.dispose();
@@ -112,6 +124,7 @@ async function main() {
         denseMs: median(time.dense),
         denseRouteMs: median(time.denseRoute),
         tileRouteMs: median(time.tileRoute),
+        ...(native ? {nativeMs: median(time.native)} : {}),
       });
     }
     const crossoverShare = crossover(
@@ -126,7 +139,8 @@ async function main() {
       console.log(
         `  tiles ${p.activeTileFraction.toFixed(2)}: dense op ${p.denseMs.toFixed(2)} ms, dense route ` +
           `${p.denseRouteMs.toFixed(2)} ms (${(p.denseMs / p.denseRouteMs).toFixed(2)}x), tile route ` +
-          `${p.tileRouteMs.toFixed(2)} ms (${(p.denseMs / p.tileRouteMs).toFixed(2)}x)`,
+          `${p.tileRouteMs.toFixed(2)} ms (${(p.denseMs / p.tileRouteMs).toFixed(2)}x)` +
+          (p.nativeMs == null ? '' : `, native ${p.nativeMs.toFixed(2)} ms (${(p.denseMs / p.nativeMs).toFixed(2)}x)`),
       );
     }
     rows.push({...sh, tile: t, halo: patch / (t * t * sh.s * sh.s), crossover: crossoverShare, points});
@@ -137,7 +151,7 @@ async function main() {
     cpus: os.cpus().length,
     runs,
     date: new Date().toISOString(),
-    note: 'ms = median wall time of one call; ratios = dense tf op / route',
+    note: "ms = median wall time of one call; ratios = dense tf op / route; native: tfjs-delta's TF op (depthwise)",
     shapes: rows,
   });
 }

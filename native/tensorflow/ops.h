@@ -4,5 +4,6 @@
 namespace tfjs_delta_tf {
 
 void registerSparseAccumulate();
+void registerDeltaDepthwiseConv2D();
 
 }  // namespace tfjs_delta_tf

@@ -11,11 +11,13 @@ namespace {
 Napi::Object init(Napi::Env env, Napi::Object exports) {
   try {
     tfjs_delta_tf::registerSparseAccumulate();
+    tfjs_delta_tf::registerDeltaDepthwiseConv2D();
   } catch (const tfjs_delta_tf::KernelError& e) {
     throw Napi::Error::New(env, "tfjs-delta native 'tensorflow' ops: " + e.message);
   }
-  Napi::Array ops = Napi::Array::New(env, 1);
+  Napi::Array ops = Napi::Array::New(env, 2);
   ops.Set(0u, Napi::String::New(env, "TfjsDeltaSparseAccumulate"));
+  ops.Set(1u, Napi::String::New(env, "TfjsDeltaDepthwiseConv2D"));
   exports.Set("ops", ops);
   return exports;
 }

@@ -11,12 +11,10 @@
 // passed as the decimal string JavaScript prints, which reads back as the same double; TF has no double attribute), so
 // that the results match the reference bit for bit (sigmoid and tanh up to the last bit of the C library's exp and tanh
 // against JavaScript's).
-#include <algorithm>
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "ops.h"
@@ -26,8 +24,6 @@ namespace tfjs_delta_tf {
 namespace {
 
 constexpr const char* kOp = "TfjsDeltaSparseAccumulate";
-// Elements a thread of the kernel takes on at least.
-constexpr int64_t kElementsPerThread = 1 << 16;
 
 enum class Activation { Linear, Relu, Relu6, LeakyRelu, Sigmoid, Tanh };
 
@@ -190,16 +186,7 @@ void compute(void* kernel, TF_OpKernelContext* ctx) {
         case Activation::Tanh: run(Tanh{}); break;
       }
     };
-    // TF's own CPU kernels run on all cores; the C API does not lend its thread pool, so large calls split their
-    // pixels over threads of their own (a thread start costs tens of microseconds: small calls stay on this one).
-    const int64_t threads =
-        std::max<int64_t>(1, std::min<int64_t>(std::thread::hardware_concurrency(), elements / kElementsPerThread));
-    std::vector<std::thread> helpers;
-    const int64_t step = (pixels + threads - 1) / threads;
-    for (int64_t t = 1; t < threads; t++)
-      if (t * step < pixels) helpers.emplace_back(slice, t * step, std::min(pixels, (t + 1) * step));
-    slice(0, std::min(pixels, step));
-    for (auto& h : helpers) h.join();
+    parallelFor(pixels, C, slice);
   });
 }
 

@@ -2,9 +2,11 @@
 // kernel context with the op's name, inputs that release themselves, and attribute reads.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "tf_c_api.h"
@@ -68,6 +70,14 @@ inline std::string shapeString(const std::vector<int64_t>& dims) {
   return s + "]";
 }
 
+inline int64_t attrInt(TF_OpKernelConstruction* ctx, const char* name) {
+  auto status = newStatus();
+  int64_t v = 0;
+  TF_OpKernelConstruction_GetAttrInt64(ctx, name, &v, status.get());
+  check(status.get(), std::string("attribute '") + name + "'");
+  return v;
+}
+
 inline float attrFloat(TF_OpKernelConstruction* ctx, const char* name) {
   auto status = newStatus();
   float v = 0;
@@ -110,6 +120,22 @@ void reportFailures(const char* op, Context* ctx, void (*failure)(Context*, TF_S
     TF_SetStatus(status.get(), TF_INTERNAL, (std::string(op) + ": " + e.what()).c_str());
   }
   failure(ctx, status.get());
+}
+
+// Runs body(begin, end) over [0, items) split into contiguous ranges, one a thread, where the work (items x
+// elementsPerItem) is large enough to pay for starting threads (tens of microseconds each): TF's own CPU kernels run
+// on every core, and the C API lends no thread pool. body must not throw.
+template <class Body>
+void parallelFor(int64_t items, int64_t elementsPerItem, Body&& body) {
+  constexpr int64_t kElementsPerThread = 1 << 16;
+  const int64_t cores = std::max<int64_t>(1, std::thread::hardware_concurrency());
+  const int64_t threads = std::max<int64_t>(1, std::min(cores, items * elementsPerItem / kElementsPerThread));
+  const int64_t step = (items + threads - 1) / std::max<int64_t>(1, threads);
+  std::vector<std::thread> helpers;
+  for (int64_t t = 1; t < threads && t * step < items; t++)
+    helpers.emplace_back([&body, t, step, items] { body(t * step, std::min(items, (t + 1) * step)); });
+  body(0, std::min(items, step));
+  for (auto& h : helpers) h.join();
 }
 
 }  // namespace tfjs_delta_tf

@@ -21,12 +21,17 @@ import type {KernelConfig, Tensor, TensorInfo} from '@tensorflow/tfjs-core';
 
 import {attachMask, maskShapeOf} from '../../ops/mask';
 import {deltaConv2DInfo, isPointwise} from '../conv_geometry';
+import {tensorflowNativeOps, tensorflowNativeOpsUnavailableReason} from './native_ops';
 import {ConvGeometry, explicitPads, NodeBackend, TfOps} from './tf_ops';
 
-export type DeltaConvRoute = 'auto' | 'tile' | 'dense';
+export type DeltaConvRoute = 'auto' | 'native' | 'tile' | 'dense';
 
 export interface TensorflowDeltaConvOptions {
-  /** 'auto' picks per call from the active-tile fraction; the others force a route (benchmarks, tests). */
+  /**
+   * 'auto' runs a depthwise conv with a mask on tfjs-delta's native op where it is built (native_ops.ts), and picks
+   * between the TF-op routes per call from the active-tile fraction otherwise; the others force a route (benchmarks,
+   * tests; 'native' throws where the op is unavailable, and applies to depthwise convs with a mask only).
+   */
   route: DeltaConvRoute;
   /** Output tile side; 0 picks it per layer (tileSideFor). */
   tile: number;
@@ -45,8 +50,8 @@ export function setTensorflowDeltaConvOptions(next: Partial<TensorflowDeltaConvO
  * What the calls did, for benchmarks and tests: the last call's route, active tiles of all tiles
  * and tile side, and how many calls took each route since the counts were last zeroed.
  */
-export const lastDeltaConvCall = {route: 'dense' as 'tile' | 'dense', activeTiles: 0, tiles: 0, tile: 0};
-export const deltaConvRouteCounts = {tile: 0, dense: 0};
+export const lastDeltaConvCall = {route: 'dense' as 'native' | 'tile' | 'dense', activeTiles: 0, tiles: 0, tile: 0};
+export const deltaConvRouteCounts = {native: 0, tile: 0, dense: 0};
 
 /**
  * The output tile side: a side that divides both output dimensions saves the crop of the scattered
@@ -111,6 +116,18 @@ export function deltaConvConfig(kernelName: string, depthwise: boolean): KernelC
 
       function routed(): Tensor {
         const mask = ops.boolMask(x);
+        if (
+          depthwise &&
+          mask != null &&
+          (options.route === 'native' || (options.route === 'auto' && tensorflowNativeOps() != null))
+        ) {
+          if (tensorflowNativeOps() == null)
+            throw new Error(
+              `deltaDepthwiseConv2d: the native route is unavailable: ${tensorflowNativeOpsUnavailableReason()}`,
+            );
+          lastDeltaConvCall.route = 'native';
+          return nativeDepthwise(ops, x, mask, filter, info, g);
+        }
         const pointwise = !depthwise && isPointwise(info);
         if (mask == null) {
           // A dense input still leaves output pixels that see only padding inactive.
@@ -133,6 +150,37 @@ export function deltaConvConfig(kernelName: string, depthwise: boolean): KernelC
       }
     },
   };
+}
+
+/**
+ * tfjs-delta's TfjsDeltaDepthwiseConv2D (native/tensorflow/depthwise_conv.cc): each output pixel whose window holds
+ * an active input pixel, from those inputs, and its mask (the reach), with no host read.
+ */
+function nativeDepthwise(
+  ops: TfOps,
+  x: TensorInfo,
+  mask: Tensor,
+  filter: TensorInfo,
+  info: tf.backend_util.Conv2DInfo,
+  g: ConvGeometry,
+): Tensor {
+  const [y, reach] = ops.backend.executeMultipleOutputs(
+    'TfjsDeltaDepthwiseConv2D',
+    [
+      ops.int('stride_h', g.strides[0]),
+      ops.int('stride_w', g.strides[1]),
+      ops.int('dilation_h', g.dilations[0]),
+      ops.int('dilation_w', g.dilations[1]),
+      ops.int('pad_top', g.pads[0][0]),
+      ops.int('pad_left', g.pads[1][0]),
+      ops.int('out_height', info.outHeight),
+      ops.int('out_width', info.outWidth),
+    ],
+    [x, mask, filter],
+    2,
+  );
+  attachMask(ops.backend, y, reach);
+  return y;
 }
 
 /**

@@ -4,8 +4,9 @@
  * masks, exact zeros at inactive pixels) and the dense tfjs op, on fresh random inputs and fresh
  * random masks: one active tile, the corners, a border strip, scattered pixels, nothing and
  * everything active; odd sizes, strides 1 and 2, 'same'/'valid'/numeric/explicit pads, dilation,
- * batch > 1, and tile sides that do and do not divide the output. Then the routing: a delta model
- * whose convolutions take both routes over one sequence still equals the dense model at threshold 0.
+ * batch > 1, and tile sides that do and do not divide the output. The same for tfjs-delta's native depthwise op. Then
+ * the routing: a delta model whose convolutions take every route over one sequence still
+ * equals the dense model at threshold 0.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
@@ -18,6 +19,7 @@ import {
   lastDeltaConvCall,
   setTensorflowDeltaConvOptions,
 } from '../../../src/kernels/tensorflow/delta_conv_impl';
+import {tensorflowNativeOps, tensorflowNativeOpsUnavailableReason} from '../../../src/kernels/tensorflow/native_ops';
 import {randomizeWeights} from '../../../data/models';
 import {describeIfBackend, runSuiteOn} from '../../support/backends';
 import {denseConv2d} from '../../support/dense_reference';
@@ -138,16 +140,21 @@ function padCases(k: number, next: () => number): PadSpec2D[] {
   ];
 }
 
-describeIfBackend('tensorflow', 'tensorflow delta conv tile route', () => {
+/**
+ * `route` against 'cpu' and the dense op on every kernel size, stride, dilation, pad and mask kind: the masks exactly,
+ * zeros at inactive pixels, values within 1e-5 (both routes sum in float32, the reference in double). The native op
+ * takes depthwise convs only.
+ */
+function describeRouteParity(route: 'tile' | 'native'): void {
   let previousOptions: ReturnType<typeof setTensorflowDeltaConvOptions>;
   before(() => {
-    previousOptions = setTensorflowDeltaConvOptions({route: 'tile'});
+    previousOptions = setTensorflowDeltaConvOptions({route});
   });
   after(() => {
     setTensorflowDeltaConvOptions(previousOptions);
   });
 
-  for (const depthwise of [false, true]) {
+  for (const depthwise of route === 'native' ? [true] : [false, true]) {
     for (const k of [1, 3, 5]) {
       for (const s of [1, 2]) {
         for (const d of s === 1 && k > 1 ? [1, 2] : [1]) {
@@ -182,7 +189,7 @@ describeIfBackend('tensorflow', 'tensorflow delta conv tile route', () => {
                 setTensorflowDeltaConvOptions({tile});
                 const got = onBackend('tensorflow', call);
                 setTensorflowDeltaConvOptions({tile: 0});
-                expect(lastDeltaConvCall.route, `${ctx}: route`).to.equal('tile');
+                expect(lastDeltaConvCall.route, `${ctx}: route`).to.equal(route);
                 expect(got.shape, `${ctx}: shape`).to.deep.equal(want.shape);
                 expect(Array.from(got.mask), `${ctx}: mask`).to.deep.equal(Array.from(want.mask));
                 const c = got.shape[3];
@@ -205,6 +212,19 @@ describeIfBackend('tensorflow', 'tensorflow delta conv tile route', () => {
       }
     }
   }
+}
+
+describeIfBackend('tensorflow', 'tensorflow delta conv tile route', () => describeRouteParity('tile'));
+
+describeIfBackend('tensorflow', 'tensorflow delta depthwise conv native op', () => {
+  const why = tensorflowNativeOpsUnavailableReason();
+  if (why !== '') {
+    it(`skipped: the native 'tensorflow' ops are unavailable: ${why}`, function () {
+      this.skip();
+    });
+    return;
+  }
+  describeRouteParity('native');
 });
 
 describeIfBackend('tensorflow', 'tensorflow delta conv routing inside a delta model', () => {
@@ -226,7 +246,7 @@ describeIfBackend('tensorflow', 'tensorflow delta conv routing inside a delta mo
     const shape: [number, number, number, number] = [2, 37, 45, 3];
     const next = seededRandom(seed + 1);
     let frame = tf.randomUniform(shape, -1, 1, 'float32', seed);
-    Object.assign(deltaConvRouteCounts, {tile: 0, dense: 0});
+    Object.assign(deltaConvRouteCounts, {native: 0, tile: 0, dense: 0});
     for (let t = 0; t < 60; t++) {
       // Mostly a small moving square (the tile route), now and then a global change (the dense route).
       const global = t % 9 === 4;
@@ -258,5 +278,8 @@ describeIfBackend('tensorflow', 'tensorflow delta conv routing inside a delta mo
     frame.dispose();
     expect(deltaConvRouteCounts.tile, 'calls on the tile route').to.be.greaterThan(20);
     expect(deltaConvRouteCounts.dense, 'calls on the dense route').to.be.greaterThan(5);
+    // The depthwise layer's calls with a mask, where the native op is built.
+    if (tensorflowNativeOps() != null)
+      expect(deltaConvRouteCounts.native, 'calls on the native route').to.be.greaterThan(40);
   });
 });
