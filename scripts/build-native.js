@@ -19,8 +19,13 @@ const path = require('path');
 
 const root = path.resolve(__dirname, '..');
 const strict = process.argv.includes('--strict');
-const onlyAt = process.argv.indexOf('--only');
-const only = onlyAt >= 0 ? process.argv[onlyAt + 1] : null;
+const onlyArg = process.argv.findIndex((a) => a === '--only' || a.startsWith('--only='));
+const only =
+  onlyArg < 0
+    ? null
+    : process.argv[onlyArg].startsWith('--only=')
+      ? process.argv[onlyArg].slice('--only='.length)
+      : (process.argv[onlyArg + 1] ?? '');
 if (only != null && only !== 'cuda' && only !== 'tensorflow') {
   console.error(`build-native: --only takes 'cuda' or 'tensorflow', got '${only}'`);
   process.exit(2);
@@ -44,10 +49,10 @@ function findNvcc() {
  * Runs cmake-js on `dir` into `out` (configuring afresh where there is no build file yet) and returns null on
  * success, else why it failed, from our CMake messages ("tfjs-delta: ... not found") or the first error line.
  */
-function cmakeJs(cmakeJsBin, dir, out, defines) {
+function cmakeJs(cmakeJsBin, dir, out, defines, fresh = false) {
   // 'build' only reconfigures when CMake asks; an earlier failed configure (say, before cuDNN was there) leaves
-  // the build folder without a build file, so configure afresh whenever there is none.
-  const configured = ['build.ninja', 'Makefile'].some((f) => fs.existsSync(path.join(out, f)));
+  // the build folder without a build file, so configure afresh whenever there is none (or `fresh` asks).
+  const configured = !fresh && ['build.ninja', 'Makefile'].some((f) => fs.existsSync(path.join(out, f)));
   const args = [cmakeJsBin, configured ? 'build' : 'rebuild', '--directory', dir, '--out', out, ...defines];
   const r = spawnSync(process.execPath, args, {cwd: root, encoding: 'utf8', maxBuffer: 64 << 20});
   const log = `${r.stdout || ''}${r.stderr || ''}`;
@@ -89,6 +94,9 @@ function buildCuda(cmakeJsBin) {
 }
 
 function buildTensorflow(cmakeJsBin) {
+  if (process.platform !== 'linux') {
+    return done(false, `the native 'tensorflow' ops are built on Linux only (this is ${process.platform})`);
+  }
   let tfjsNode = process.env.TFJS_NODE_DIR;
   if (!tfjsNode) {
     try {
@@ -108,10 +116,14 @@ function buildTensorflow(cmakeJsBin) {
     );
   }
   const t0 = Date.now();
-  const why = cmakeJs(cmakeJsBin, root, path.join(root, 'build-tensorflow'), [
-    '--CDTFJS_DELTA_PART=tensorflow',
-    `--CDTFJS_NODE_DIR=${tfjsNode}`,
-  ]);
+  // Configured afresh each time (about 2 s): the tfjs-node it is built against may have moved.
+  const why = cmakeJs(
+    cmakeJsBin,
+    root,
+    path.join(root, 'build-tensorflow'),
+    ['--CDTFJS_DELTA_PART=tensorflow', `--CDTFJS_NODE_DIR=${tfjsNode}`],
+    true,
+  );
   if (why != null) {
     return done(
       false,

@@ -12,7 +12,7 @@
 // that the results match the reference bit for bit (sigmoid and tanh up to the last bit of the C library's exp and tanh
 // against JavaScript's).
 #include <cmath>
-#include <cstdlib>
+#include <charconv>
 #include <cstring>
 #include <string>
 #include <vector>
@@ -100,10 +100,12 @@ void accumulatePixels(F f, float threshold, const uint8_t* mask, const float* d,
   }
 }
 
+// The shortest decimal JavaScript prints reads back as the same double ("-0" included), whatever the C locale.
 double parseAlpha(const std::string& text) {
-  char* end = nullptr;
-  const double v = std::strtod(text.c_str(), &end);
-  if (text.empty() || *end != '\0') fail(TF_INVALID_ARGUMENT, "alpha '" + text + "' is not a number");
+  double v = 0;
+  const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), v);
+  if (text.empty() || error != std::errc() || end != text.data() + text.size())
+    fail(TF_INVALID_ARGUMENT, "alpha '" + text + "' is not a number");
   return v;
 }
 
@@ -138,20 +140,23 @@ void compute(void* kernel, TF_OpKernelContext* ctx) {
     const int64_t elements = TF_TensorElementCount(d.get());
     const int64_t pixels = C == 0 ? 0 : elements / C;
     const std::vector<int64_t> maskDims(dims.begin(), dims.end() - 1);
+    int64_t maskValues = 1;  // pixels, unless C is 0
+    for (int64_t v : maskDims) maskValues *= v;
     const uint8_t* mask = nullptr;
     Tensor m;
     if (at.hasMask) {
       m = input(ctx, 3, "mask");
       // TF checks the dtypes against the op's definition before the kernel runs; the sizes are ours to check.
-      if (TF_TensorElementCount(m.get()) != pixels)
+      if (TF_TensorElementCount(m.get()) != maskValues)
         fail(TF_INVALID_ARGUMENT, "mask has " + std::to_string(TF_TensorElementCount(m.get())) + " values, delta " +
-                                      shapeString(dims) + " has " + std::to_string(pixels) +
+                                      shapeString(dims) + " has " + std::to_string(maskValues) +
                                       " pixels: one value a pixel");
       mask = static_cast<const uint8_t*>(TF_TensorData(m.get()));
     }
     const size_t bytes = static_cast<size_t>(elements) * sizeof(float);
     Tensor outD = allocateOutput(ctx, 0, TF_FLOAT, dims, bytes, "delta");
-    Tensor outMask = allocateOutput(ctx, 1, TF_BOOL, maskDims, static_cast<size_t>(pixels), "mask");
+    Tensor outMask = allocateOutput(ctx, 1, TF_BOOL, maskDims, static_cast<size_t>(maskValues), "mask");
+    if (pixels == 0) std::memset(TF_TensorData(outMask.get()), 0, static_cast<size_t>(maskValues));
     if (at.inPlace) {
       setOutput(ctx, 2, a.get(), "accumulated");
       setOutput(ctx, 3, r.get(), "residual");
@@ -165,6 +170,7 @@ void compute(void* kernel, TF_OpKernelContext* ctx) {
     auto* outFlags = static_cast<bool*>(TF_TensorData(outMask.get()));
     // Pixels [p0, p1): zero the outputs, copy the state when not in place, then accumulate.
     auto slice = [&](int64_t p0, int64_t p1) {
+      const ExactSubnormals exact;
       const size_t o = static_cast<size_t>(p0 * C), n = static_cast<size_t>((p1 - p0) * C);
       std::memset(outData + o, 0, n * sizeof(float));
       std::memset(outFlags + p0, 0, static_cast<size_t>(p1 - p0));

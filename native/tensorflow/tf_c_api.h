@@ -18,8 +18,9 @@ typedef struct TF_OpDefinitionBuilder TF_OpDefinitionBuilder;
 typedef struct TF_ShapeInferenceContext TF_ShapeInferenceContext;
 typedef unsigned char TF_Bool;
 
-typedef enum TF_Code { TF_OK = 0, TF_INVALID_ARGUMENT = 3, TF_INTERNAL = 13 } TF_Code;
-typedef enum TF_DataType { TF_FLOAT = 1, TF_BOOL = 10 } TF_DataType;
+// int-sized as in TF's C headers; the fixed type lets TF return codes and types not listed here.
+typedef enum TF_Code : int { TF_OK = 0, TF_INVALID_ARGUMENT = 3, TF_INTERNAL = 13 } TF_Code;
+typedef enum TF_DataType : int { TF_FLOAT = 1, TF_INT32 = 3, TF_BOOL = 10 } TF_DataType;
 
 TF_Status* TF_NewStatus(void);
 void TF_DeleteStatus(TF_Status*);

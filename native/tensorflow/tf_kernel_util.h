@@ -4,10 +4,19 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <exception>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
+
+#if defined(__linux__)
+#include <sched.h>
+#endif
+#if defined(__x86_64__) || defined(__i386__)
+#include <xmmintrin.h>
+#endif
 
 #include "tf_c_api.h"
 
@@ -122,20 +131,63 @@ void reportFailures(const char* op, Context* ctx, void (*failure)(Context*, TF_S
   failure(ctx, status.get());
 }
 
+// The CPUs this process may run on (its affinity mask, as taskset and cpusets set it), at least 1.
+inline int64_t usableCpus() {
+#if defined(__linux__)
+  cpu_set_t set;
+  if (sched_getaffinity(0, sizeof(set), &set) == 0) return std::max(1, CPU_COUNT(&set));
+#endif
+  return std::max<int64_t>(1, std::thread::hardware_concurrency());
+}
+
 // Runs body(begin, end) over [0, items) split into contiguous ranges, one a thread, where the work (items x
 // elementsPerItem) is large enough to pay for starting threads (tens of microseconds each): TF's own CPU kernels run
-// on every core, and the C API lends no thread pool. body must not throw.
+// on every core, and the C API lends no thread pool. Every thread is joined before this returns or rethrows the
+// first exception a range threw; a range whose thread cannot be started runs on the calling thread.
 template <class Body>
 void parallelFor(int64_t items, int64_t elementsPerItem, Body&& body) {
   constexpr int64_t kElementsPerThread = 1 << 16;
-  const int64_t cores = std::max<int64_t>(1, std::thread::hardware_concurrency());
-  const int64_t threads = std::max<int64_t>(1, std::min(cores, items * elementsPerItem / kElementsPerThread));
-  const int64_t step = (items + threads - 1) / std::max<int64_t>(1, threads);
+  constexpr int64_t kMaxThreads = 16;
+  static const int64_t cpus = std::min(usableCpus(), kMaxThreads);
+  const int64_t threads = std::max<int64_t>(1, std::min(cpus, items * elementsPerItem / kElementsPerThread));
+  const int64_t step = (items + threads - 1) / threads;
+  std::mutex failed;
+  std::exception_ptr error;
+  auto guarded = [&](int64_t begin, int64_t end) {
+    try {
+      body(begin, end);
+    } catch (...) {
+      std::lock_guard<std::mutex> lock(failed);
+      if (!error) error = std::current_exception();
+    }
+  };
   std::vector<std::thread> helpers;
-  for (int64_t t = 1; t < threads && t * step < items; t++)
-    helpers.emplace_back([&body, t, step, items] { body(t * step, std::min(items, (t + 1) * step)); });
-  body(0, std::min(items, step));
+  for (int64_t t = 1; t < threads && t * step < items; t++) {
+    const int64_t begin = t * step, end = std::min(items, (t + 1) * step);
+    try {
+      helpers.emplace_back(guarded, begin, end);
+    } catch (...) {
+      guarded(begin, end);
+    }
+  }
+  guarded(0, std::min(items, step));
   for (auto& h : helpers) h.join();
+  if (error) std::rethrow_exception(error);
 }
+
+// Clears the x86 flush-to-zero and denormals-are-zero modes for its scope (TF's executor sets them around kernels;
+// threads started inside inherit them), so that subnormal values are computed as the JavaScript reference computes
+// them.
+class ExactSubnormals {
+ public:
+#if defined(__x86_64__) || defined(__i386__)
+  ExactSubnormals() : saved_(_mm_getcsr()) { _mm_setcsr(saved_ & ~(kFlushToZero | kDenormalsAreZero)); }
+  ~ExactSubnormals() { _mm_setcsr(saved_); }
+
+ private:
+  static constexpr unsigned kFlushToZero = 1u << 15, kDenormalsAreZero = 1u << 6;
+  unsigned saved_;
+#endif
+};
 
 }  // namespace tfjs_delta_tf

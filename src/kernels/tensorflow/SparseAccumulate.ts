@@ -94,8 +94,16 @@ export const sparseAccumulateConfig: KernelConfig = {
 };
 
 /**
+ * The state buffers the native op made (its outputs, in place or copied): TF allocated them and no other tensor
+ * holds them. Only these are written in place: tfjs-node wraps a JavaScript array a tensor was made from without a
+ * copy, so writing into any state tensor could write into the caller's array.
+ */
+const nativeState = new WeakSet<object>();
+
+/**
  * tfjs-delta's TfjsDeltaSparseAccumulate (native/tensorflow/sparse_accumulate.cc): one pass over the active pixels,
- * the state updated where it lies when the caller allows it (inPlace, three distinct tensors), as on 'cuda'.
+ * the state updated where it lies when the caller allows it (inPlace, and state this op made: a stream's first call
+ * copies it), as on 'cuda'.
  */
 function nativeRoute(
   ops: TfOps,
@@ -108,9 +116,18 @@ function nativeRoute(
   const attrs = [
     ops.float('threshold', floatBelow(threshold)),
     ops.str('activation', activation),
-    ops.str('alpha', String(alpha)), // TF has no double attribute; the shortest decimal reads back exactly
+    // TF has no double attribute; the shortest decimal reads back exactly (String(-0) is '0')
+    ops.str('alpha', Object.is(alpha, -0) ? '-0' : String(alpha)),
     ops.bool('has_mask', mask != null),
-    ops.bool('in_place', inPlace === true && a.dataId !== r.dataId && a.dataId !== d.dataId && r.dataId !== d.dataId),
+    ops.bool(
+      'in_place',
+      inPlace === true &&
+        a.dataId !== r.dataId &&
+        d.dataId !== a.dataId &&
+        d.dataId !== r.dataId &&
+        nativeState.has(a.dataId) &&
+        nativeState.has(r.dataId),
+    ),
   ];
   const [delta, outMask, accumulated, residual] = ops.backend.executeMultipleOutputs(
     'TfjsDeltaSparseAccumulate',
@@ -119,6 +136,8 @@ function nativeRoute(
     4,
   );
   attachMask(ops.backend, delta, outMask);
+  nativeState.add(accumulated.dataId);
+  nativeState.add(residual.dataId);
   return [delta, accumulated, residual];
 }
 

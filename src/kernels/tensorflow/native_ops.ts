@@ -2,10 +2,12 @@
  * tfjs-delta's own TensorFlow ops (native/tensorflow: CPU kernels registered through TF's C API into the
  * libtensorflow that tfjs-node loaded), built by scripts/build-native.js next to the 'cuda' addon
  * (build-tensorflow/Release/tfjs_delta_tensorflow.node). tfjs-node runs them by name like TF's own ops, on TF's
- * tensors with no copy. Loaded on first use, only under tfjs-node (CPU): under tfjs-node-gpu the tensors live on
- * the GPU, and a CPU kernel would update copies of the state instead of the state.
+ * tensors with no copy. Loaded on first use (once a process, whatever copies of tfjs-delta it holds), only under
+ * tfjs-node on the CPU: under tfjs-node-gpu the tensors live on the GPU, and a CPU kernel would update copies of the
+ * state instead of the state.
  * TFJS_DELTA_TENSORFLOW_NATIVE=0 keeps them off (the TF-op routes run instead).
  */
+import * as tf from '@tensorflow/tfjs-core';
 import * as fs from 'fs';
 import * as path from 'path';
 
@@ -21,13 +23,24 @@ export interface TensorflowNativeOps {
 
 let loaded: {ops: TensorflowNativeOps | null; why: string} | null = null;
 
-function tfjsNodeGpuLoaded(): boolean {
-  return Object.keys(require.cache).some((k) => k.includes(`${path.sep}tfjs-node-gpu${path.sep}`));
+/** Whether the registered 'tensorflow' backend is tfjs-node-gpu's or runs on a GPU. */
+function tensorflowOnGpu(): boolean {
+  const backend = tf.findBackend('tensorflow') as {isGPUPackage?: boolean; isUsingGpuDevice?: boolean} | null;
+  return backend?.isGPUPackage === true || backend?.isUsingGpuDevice === true;
 }
+
+/**
+ * The addon as this process loaded it, shared by every copy of tfjs-delta in the process: TF ends the process when
+ * an op is registered twice, which a second copy's addon (another path, so another library) would do.
+ */
+const PROCESS_KEY = Symbol.for('tfjs-delta.tensorflow-native-ops');
+type ProcessSlot = {[PROCESS_KEY]?: TensorflowNativeOps};
 
 function load(): {ops: TensorflowNativeOps | null; why: string} {
   if (!envFlag('TFJS_DELTA_TENSORFLOW_NATIVE', true)) return {ops: null, why: 'TFJS_DELTA_TENSORFLOW_NATIVE=0'};
-  if (tfjsNodeGpuLoaded()) return {ops: null, why: 'tfjs-node-gpu is loaded (the native ops are CPU kernels)'};
+  if (tensorflowOnGpu()) return {ops: null, why: "'tensorflow' is tfjs-node-gpu's (the native ops are CPU kernels)"};
+  const slot = globalThis as ProcessSlot;
+  if (slot[PROCESS_KEY] != null) return {ops: slot[PROCESS_KEY], why: ''};
   if (!fs.existsSync(TENSORFLOW_ADDON))
     return {
       ops: null,
@@ -35,7 +48,8 @@ function load(): {ops: TensorflowNativeOps | null; why: string} {
     };
   try {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
-    return {ops: require(TENSORFLOW_ADDON) as TensorflowNativeOps, why: ''};
+    slot[PROCESS_KEY] = require(TENSORFLOW_ADDON) as TensorflowNativeOps;
+    return {ops: slot[PROCESS_KEY], why: ''};
   } catch (e) {
     const why = `${TENSORFLOW_ADDON} did not load: ${(e as Error).message}`;
     console.warn(`tfjs-delta: ${why}; delta ops on 'tensorflow' run as TF ops`);
