@@ -1,7 +1,7 @@
 /**
  * Where the 'tensorflow' delta conv's tile route stops paying: per conv shape (PoseNet-MobileNetV1
  * x0.75 layers at 288x384, plus a ResNet-style 3x3), per activity, the tile route and the dense route
- * of deltaConv2d / deltaDepthwiseConv2d, and tfjs-delta's native op for the depthwise ones (where it is built),
+ * of deltaConv2d / deltaDepthwiseConv2d, and tfjs-delta's native ops for the depthwise and pointwise ones (where built),
  * against the dense tf op, in the same run, interleaved:
  *   npm run build && node dist/benchmarks/ops/delta_conv_tensorflow.js [--runs 15] [--match pw1x1] [--out file.json]
  * Activity: aligned input blocks of one tile's input footprint, a share of them active, so the
@@ -90,7 +90,7 @@ async function main() {
       tileRouteMs: number;
       nativeMs?: number;
     }> = [];
-    const native = sh.depthwise && tensorflowNativeOps() != null;
+    const native = (sh.depthwise || (sh.k === 1 && sh.s === 1)) && tensorflowNativeOps() != null;
     for (const share of SHARES) {
       const x = blockDelta(sh, pointwise ? 1 : t * sh.s, share, 1000 + Math.round(share * 100));
       const time = {
@@ -151,7 +151,7 @@ async function main() {
     cpus: os.cpus().length,
     runs,
     date: new Date().toISOString(),
-    note: "ms = median wall time of one call; ratios = dense tf op / route; native: tfjs-delta's TF op (depthwise)",
+    note: "ms = median wall time of one call; ratios = dense tf op / route; native: tfjs-delta's TF ops (depthwise, pointwise)",
     shapes: rows,
   });
 }

@@ -5,5 +5,6 @@ namespace tfjs_delta_tf {
 
 void registerSparseAccumulate();
 void registerDeltaDepthwiseConv2D();
+void registerPixelRows();
 
 }  // namespace tfjs_delta_tf

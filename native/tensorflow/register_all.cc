@@ -2,6 +2,7 @@
 // once, when it is loaded, and lists them. A refusal TF reports as a status throws to JavaScript with its message.
 #include <napi.h>
 
+#include <iterator>
 #include <mutex>
 #include <string>
 
@@ -19,14 +20,16 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
     try {
       tfjs_delta_tf::registerSparseAccumulate();
       tfjs_delta_tf::registerDeltaDepthwiseConv2D();
+      tfjs_delta_tf::registerPixelRows();
     } catch (const tfjs_delta_tf::KernelError& e) {
       failure = e.message;
     }
   });
   if (!failure.empty()) throw Napi::Error::New(env, "tfjs-delta native 'tensorflow' ops: " + failure);
-  Napi::Array ops = Napi::Array::New(env, 2);
-  ops.Set(0u, Napi::String::New(env, "TfjsDeltaSparseAccumulate"));
-  ops.Set(1u, Napi::String::New(env, "TfjsDeltaDepthwiseConv2D"));
+  const char* names[] = {"TfjsDeltaSparseAccumulate", "TfjsDeltaScatterAccumulate", "TfjsDeltaDepthwiseConv2D",
+                         "TfjsDeltaGatherRows", "TfjsDeltaScatterRows"};
+  Napi::Array ops = Napi::Array::New(env, std::size(names));
+  for (uint32_t i = 0; i < std::size(names); i++) ops.Set(i, Napi::String::New(env, names[i]));
   exports.Set("ops", ops);
   return exports;
 }

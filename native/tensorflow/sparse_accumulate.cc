@@ -24,6 +24,7 @@ namespace tfjs_delta_tf {
 namespace {
 
 constexpr const char* kOp = "TfjsDeltaSparseAccumulate";
+constexpr const char* kListOp = "TfjsDeltaScatterAccumulate";
 
 enum class Activation { Linear, Relu, Relu6, LeakyRelu, Sigmoid, Tanh };
 
@@ -68,35 +69,42 @@ struct Tanh {
   double operator()(float v) const { return std::tanh(static_cast<double>(v)); }
 };
 
-// The pixels [0, pixels) of C channels; `emitted` is a C-float scratch row.
+// One active pixel of C channels: its delta row dp, its state rows ap and rp (updated), its output row outD and
+// flag (written when it flushes; zero already otherwise). `emitted` is a C-float scratch row.
 template <class F>
-void accumulatePixels(F f, float threshold, const uint8_t* mask, const float* d, float* a, float* r, float* outD,
-                      bool* outMask, int64_t pixels, int64_t C, float* emitted) {
-  for (int64_t p = 0; p < pixels; p++) {
-    if (mask != nullptr && !mask[p]) continue;  // delta zero, state kept, output already zero
-    const int64_t o = p * C;
-    const float* dp = d + o;
-    float* ap = a + o;
-    float* rp = r + o;
-    float largest = 0;
+inline void accumulatePixel(F f, float threshold, const float* dp, float* ap, float* rp, float* outD, bool* outFlag,
+                            int64_t C, float* emitted) {
+  float largest = 0;
+  for (int64_t c = 0; c < C; c++) {
+    const float s = rp[c] + dp[c];
+    const float out = static_cast<float>(f(ap[c] + s) - f(ap[c]));
+    emitted[c] = out;
+    const float mag = std::fabs(out);
+    // NaN propagates, as Math.max does in the reference, and then never flushes.
+    largest = (mag > largest || std::isnan(mag)) ? mag : largest;
+  }
+  if (largest > threshold) {
+    *outFlag = true;
     for (int64_t c = 0; c < C; c++) {
-      const float s = rp[c] + dp[c];
-      const float out = static_cast<float>(f(ap[c] + s) - f(ap[c]));
-      emitted[c] = out;
-      const float mag = std::fabs(out);
-      // NaN propagates, as Math.max does in the reference, and then never flushes.
-      largest = (mag > largest || std::isnan(mag)) ? mag : largest;
+      outD[c] = emitted[c];
+      ap[c] = ap[c] + (rp[c] + dp[c]);
+      rp[c] = 0;
     }
-    if (largest > threshold) {
-      outMask[p] = true;
-      for (int64_t c = 0; c < C; c++) {
-        outD[o + c] = emitted[c];
-        ap[c] = ap[c] + (rp[c] + dp[c]);
-        rp[c] = 0;
-      }
-    } else {
-      for (int64_t c = 0; c < C; c++) rp[c] = rp[c] + dp[c];
-    }
+  } else {
+    for (int64_t c = 0; c < C; c++) rp[c] = rp[c] + dp[c];
+  }
+}
+
+// Runs body(f) with the activation's functor.
+template <class Body>
+void withActivation(Activation activation, double alpha, Body&& body) {
+  switch (activation) {
+    case Activation::Linear: return body(Linear{});
+    case Activation::Relu: return body(Relu{});
+    case Activation::Relu6: return body(Relu6{});
+    case Activation::LeakyRelu: return body(LeakyRelu{alpha});
+    case Activation::Sigmoid: return body(Sigmoid{});
+    case Activation::Tanh: return body(Tanh{});
   }
 }
 
@@ -109,13 +117,15 @@ double parseAlpha(const std::string& text) {
   return v;
 }
 
+// The attributes both ops take (and has_mask where the op has it).
+template <bool kHasMaskAttr>
 void* create(TF_OpKernelConstruction* ctx) {
   Attrs* attrs = new Attrs();
-  reportFailures(kOp, ctx, TF_OpKernelConstruction_Failure, [&] {
+  reportFailures(kHasMaskAttr ? kOp : kListOp, ctx, TF_OpKernelConstruction_Failure, [&] {
     attrs->threshold = attrFloat(ctx, "threshold");
     attrs->activation = parseActivation(attrString(ctx, "activation"));
     attrs->alpha = parseAlpha(attrString(ctx, "alpha"));
-    attrs->hasMask = attrBool(ctx, "has_mask");
+    attrs->hasMask = kHasMaskAttr && attrBool(ctx, "has_mask");
     attrs->inPlace = attrBool(ctx, "in_place");
   });
   return attrs;
@@ -179,20 +189,80 @@ void compute(void* kernel, TF_OpKernelContext* ctx) {
         std::memcpy(rData + o, static_cast<const float*>(TF_TensorData(r.get())) + o, n * sizeof(float));
       }
       std::vector<float> emitted(static_cast<size_t>(C));
-      auto run = [&](auto f) {
-        accumulatePixels(f, at.threshold, mask == nullptr ? nullptr : mask + p0, dData + o, aData + o, rData + o,
-                         outData + o, outFlags + p0, p1 - p0, C, emitted.data());
-      };
-      switch (at.activation) {
-        case Activation::Linear: run(Linear{}); break;
-        case Activation::Relu: run(Relu{}); break;
-        case Activation::Relu6: run(Relu6{}); break;
-        case Activation::LeakyRelu: run(LeakyRelu{at.alpha}); break;
-        case Activation::Sigmoid: run(Sigmoid{}); break;
-        case Activation::Tanh: run(Tanh{}); break;
-      }
+      withActivation(at.activation, at.alpha, [&](auto f) {
+        for (int64_t p = p0; p < p1; p++) {
+          if (mask != nullptr && !mask[p]) continue;  // delta zero, state kept, output already zero
+          accumulatePixel(f, at.threshold, dData + p * C, aData + p * C, rData + p * C, outData + p * C, outFlags + p,
+                          C, emitted.data());
+        }
+      });
     };
     parallelFor(pixels, C, slice);
+  });
+}
+
+// TfjsDeltaScatterAccumulate: the same accumulator for a delta given as the rows of its active pixels (rows [n, C],
+// index [n]: increasing pixel numbers, as TfjsDeltaGatherRows lists them), so that a 1x1 delta conv's product on
+// those rows never becomes a full-size tensor. Outputs as TfjsDeltaSparseAccumulate's.
+void computeList(void* kernel, TF_OpKernelContext* ctx) {
+  const Attrs& at = *static_cast<Attrs*>(kernel);
+  reportFailures(kListOp, ctx, TF_OpKernelContext_Failure, [&] {
+    Tensor rows = input(ctx, 0, "rows");
+    Tensor index = input(ctx, 1, "index");
+    Tensor a = input(ctx, 2, "accumulated");
+    Tensor r = input(ctx, 3, "residual");
+    const std::vector<int64_t> dims = dimsOf(a.get());
+    if (dims.empty()) fail(TF_INVALID_ARGUMENT, "accumulated must have a channel dimension, got shape []");
+    if (dimsOf(r.get()) != dims)
+      fail(TF_INVALID_ARGUMENT, "residual has shape " + shapeString(dimsOf(r.get())) + ", accumulated " +
+                                    shapeString(dims) + ": they must be equal");
+    const int64_t C = dims.back();
+    const int64_t n = TF_TensorElementCount(index.get());
+    if (dimsOf(rows.get()) != std::vector<int64_t>{n, C})
+      fail(TF_INVALID_ARGUMENT, "rows has shape " + shapeString(dimsOf(rows.get())) + ": it must be [" +
+                                    std::to_string(n) + " (the index's length), " + std::to_string(C) + "]");
+    const std::vector<int64_t> maskDims(dims.begin(), dims.end() - 1);
+    int64_t pixels = 1;
+    for (int64_t v : maskDims) pixels *= v;
+    const auto* iv = static_cast<const int32_t*>(TF_TensorData(index.get()));
+    for (int64_t i = 0; i < n; i++)
+      if (iv[i] < 0 || iv[i] >= pixels || (i > 0 && iv[i] <= iv[i - 1]))
+        fail(TF_INVALID_ARGUMENT, "index[" + std::to_string(i) + "] = " + std::to_string(iv[i]) +
+                                      ": the pixels must be increasing and below " + std::to_string(pixels));
+    const size_t bytes = static_cast<size_t>(pixels * C) * sizeof(float);
+    Tensor outD = allocateOutput(ctx, 0, TF_FLOAT, dims, bytes, "delta");
+    Tensor outMask = allocateOutput(ctx, 1, TF_BOOL, maskDims, static_cast<size_t>(pixels), "mask");
+    if (at.inPlace) {
+      setOutput(ctx, 2, a.get(), "accumulated");
+      setOutput(ctx, 3, r.get(), "residual");
+    }
+    Tensor outA = at.inPlace ? Tensor() : allocateOutput(ctx, 2, TF_FLOAT, dims, bytes, "accumulated");
+    Tensor outR = at.inPlace ? Tensor() : allocateOutput(ctx, 3, TF_FLOAT, dims, bytes, "residual");
+    const auto* dRows = static_cast<const float*>(TF_TensorData(rows.get()));
+    auto* aData = static_cast<float*>(TF_TensorData(at.inPlace ? a.get() : outA.get()));
+    auto* rData = static_cast<float*>(TF_TensorData(at.inPlace ? r.get() : outR.get()));
+    auto* outData = static_cast<float*>(TF_TensorData(outD.get()));
+    auto* outFlags = static_cast<bool*>(TF_TensorData(outMask.get()));
+    parallelFor(pixels, C, [&](int64_t p0, int64_t p1) {
+      const size_t o = static_cast<size_t>(p0 * C), count = static_cast<size_t>((p1 - p0) * C);
+      std::memset(outData + o, 0, count * sizeof(float));
+      std::memset(outFlags + p0, 0, static_cast<size_t>(p1 - p0));
+      if (!at.inPlace) {
+        std::memcpy(aData + o, static_cast<const float*>(TF_TensorData(a.get())) + o, count * sizeof(float));
+        std::memcpy(rData + o, static_cast<const float*>(TF_TensorData(r.get())) + o, count * sizeof(float));
+      }
+    });
+    parallelFor(n, C * 4, [&](int64_t i0, int64_t i1) {
+      const ExactSubnormals exact;
+      std::vector<float> emitted(static_cast<size_t>(C));
+      withActivation(at.activation, at.alpha, [&](auto f) {
+        for (int64_t i = i0; i < i1; i++) {
+          const int64_t p = iv[i];
+          accumulatePixel(f, at.threshold, dRows + i * C, aData + p * C, rData + p * C, outData + p * C, outFlags + p,
+                          C, emitted.data());
+        }
+      });
+    });
   });
 }
 
@@ -219,9 +289,30 @@ void registerSparseAccumulate() {
   TF_OpDefinitionBuilderSetShapeInferenceFunction(op, TF_ShapeInferenceContextSetUnknownShape);
   TF_RegisterOpDefinition(op, status.get());
   check(status.get(), std::string("registering op ") + kOp);
-  TF_KernelBuilder* builder = TF_NewKernelBuilder(kOp, "CPU", create, compute, destroy);
+  TF_KernelBuilder* builder = TF_NewKernelBuilder(kOp, "CPU", create<true>, compute, destroy);
   TF_RegisterKernelBuilder(kOp, builder, status.get());
   check(status.get(), std::string("registering the CPU kernel of ") + kOp);
+
+  TF_OpDefinitionBuilder* list = TF_NewOpDefinitionBuilder(kListOp);
+  TF_OpDefinitionBuilderAddInput(list, "rows: float");
+  TF_OpDefinitionBuilderAddInput(list, "index: int32");
+  TF_OpDefinitionBuilderAddInput(list, "accumulated: float");
+  TF_OpDefinitionBuilderAddInput(list, "residual: float");
+  TF_OpDefinitionBuilderAddOutput(list, "delta_out: float");
+  TF_OpDefinitionBuilderAddOutput(list, "mask_out: bool");
+  TF_OpDefinitionBuilderAddOutput(list, "accumulated_out: float");
+  TF_OpDefinitionBuilderAddOutput(list, "residual_out: float");
+  TF_OpDefinitionBuilderAddAttr(list, "threshold: float");
+  TF_OpDefinitionBuilderAddAttr(list, "activation: string");
+  TF_OpDefinitionBuilderAddAttr(list, "alpha: string = '0'");
+  TF_OpDefinitionBuilderAddAttr(list, "in_place: bool");
+  TF_OpDefinitionBuilderSetIsStateful(list, true);
+  TF_OpDefinitionBuilderSetShapeInferenceFunction(list, TF_ShapeInferenceContextSetUnknownShape);
+  TF_RegisterOpDefinition(list, status.get());
+  check(status.get(), std::string("registering op ") + kListOp);
+  TF_KernelBuilder* listBuilder = TF_NewKernelBuilder(kListOp, "CPU", create<false>, computeList, destroy);
+  TF_RegisterKernelBuilder(kListOp, listBuilder, status.get());
+  check(status.get(), std::string("registering the CPU kernel of ") + kListOp);
 }
 
 }  // namespace tfjs_delta_tf

@@ -19,7 +19,7 @@ import {SparseAccumulate, SparseAccumulateAttrs} from '../../ops/kernel_names';
 import {attachMask} from '../../ops/mask';
 import {accumulateOnHost} from '../accumulate_reference';
 import {tensorflowNativeOps, tensorflowNativeOpsUnavailableReason} from './native_ops';
-import {NodeBackend, TfOps} from './tf_ops';
+import {NodeBackend, TfAttr, TfOps} from './tf_ops';
 
 /**
  * The largest float32 not above t. For a float32 v, `v > t` (the reference compares in float64)
@@ -46,6 +46,10 @@ export function setTensorflowSparseAccumulateRoute(route: TensorflowAccumulateRo
   const previous = options.route;
   options.route = route;
   return previous;
+}
+/** The route the 'tensorflow' sparseAccumulate is set to take. */
+export function tensorflowSparseAccumulateRoute(): TensorflowAccumulateRoute {
+  return options.route;
 }
 export const sparseAccumulateRouteCounts = {native: 0, pixel: 0, dense: 0};
 
@@ -101,44 +105,62 @@ export const sparseAccumulateConfig: KernelConfig = {
 const nativeState = new WeakSet<object>();
 
 /**
- * tfjs-delta's TfjsDeltaSparseAccumulate (native/tensorflow/sparse_accumulate.cc): one pass over the active pixels,
- * the state updated where it lies when the caller allows it (inPlace, and state this op made: a stream's first call
- * copies it), as on 'cuda'.
+ * Runs tfjs-delta's accumulator op `op` (TfjsDeltaSparseAccumulate on a delta and its mask, TfjsDeltaScatterAccumulate
+ * on the rows of its active pixels; native/tensorflow/sparse_accumulate.cc) on `inputs` with the state a, r: one pass
+ * over the active pixels, the state updated where it lies when the caller allows it (inPlace, and state these ops
+ * made: a stream's first call copies it), as on 'cuda'. Returns [delta (its mask attached), accumulated, residual].
  */
+export function runNativeAccumulate(
+  ops: TfOps,
+  op: 'TfjsDeltaSparseAccumulate' | 'TfjsDeltaScatterAccumulate',
+  inputs: TensorInfo[],
+  a: TensorInfo,
+  r: TensorInfo,
+  {threshold, activation, alpha, inPlace}: SparseAccumulateAttrs,
+  extraAttrs: TfAttr[] = [],
+): Tensor[] {
+  const others = inputs.filter((t) => t !== a && t !== r).map((t) => t.dataId);
+  const attrs = [
+    ops.float('threshold', floatBelow(threshold)),
+    ops.str('activation', activation),
+    // TF has no double attribute; the shortest decimal reads back exactly (String(-0) is '0')
+    ops.str('alpha', Object.is(alpha, -0) ? '-0' : String(alpha)),
+    ops.bool(
+      'in_place',
+      inPlace === true &&
+        a.dataId !== r.dataId &&
+        !others.includes(a.dataId) &&
+        !others.includes(r.dataId) &&
+        nativeState.has(a.dataId) &&
+        nativeState.has(r.dataId),
+    ),
+    ...extraAttrs,
+  ];
+  const [delta, outMask, accumulated, residual] = ops.backend.executeMultipleOutputs(op, attrs, inputs, 4);
+  attachMask(ops.backend, delta, outMask);
+  nativeState.add(accumulated.dataId);
+  nativeState.add(residual.dataId);
+  return [delta, accumulated, residual];
+}
+
+/** TfjsDeltaSparseAccumulate on a delta and its mask (null: every pixel active). */
 function nativeRoute(
   ops: TfOps,
   a: TensorInfo,
   r: TensorInfo,
   d: TensorInfo,
   mask: Tensor | null,
-  {threshold, activation, alpha, inPlace}: SparseAccumulateAttrs,
+  attrs: SparseAccumulateAttrs,
 ): Tensor[] {
-  const attrs = [
-    ops.float('threshold', floatBelow(threshold)),
-    ops.str('activation', activation),
-    // TF has no double attribute; the shortest decimal reads back exactly (String(-0) is '0')
-    ops.str('alpha', Object.is(alpha, -0) ? '-0' : String(alpha)),
-    ops.bool('has_mask', mask != null),
-    ops.bool(
-      'in_place',
-      inPlace === true &&
-        a.dataId !== r.dataId &&
-        d.dataId !== a.dataId &&
-        d.dataId !== r.dataId &&
-        nativeState.has(a.dataId) &&
-        nativeState.has(r.dataId),
-    ),
-  ];
-  const [delta, outMask, accumulated, residual] = ops.backend.executeMultipleOutputs(
+  return runNativeAccumulate(
+    ops,
     'TfjsDeltaSparseAccumulate',
-    attrs,
     [a, r, d, mask ?? tf.tensor1d([false], 'bool')],
-    4,
+    a,
+    r,
+    attrs,
+    [ops.bool('has_mask', mask != null)],
   );
-  attachMask(ops.backend, delta, outMask);
-  nativeState.add(accumulated.dataId);
-  nativeState.add(residual.dataId);
-  return [delta, accumulated, residual];
 }
 
 /**

@@ -28,9 +28,10 @@ export type DeltaConvRoute = 'auto' | 'native' | 'tile' | 'dense';
 
 export interface TensorflowDeltaConvOptions {
   /**
-   * 'auto' runs a depthwise conv with a mask on tfjs-delta's native op where it is built (native_ops.ts), and picks
-   * between the TF-op routes per call from the active-tile fraction otherwise; the others force a route (benchmarks,
-   * tests; 'native' throws where the op is unavailable, and applies to depthwise convs with a mask only).
+   * 'auto' runs depthwise and pointwise convs with a mask on tfjs-delta's native ops where they are built
+   * (native_ops.ts), and picks between the TF-op routes per call from the active-tile fraction otherwise; the others
+   * force a route (benchmarks, tests; 'native' throws where the ops are unavailable, and applies to depthwise and
+   * pointwise convs with a mask only).
    */
   route: DeltaConvRoute;
   /** Output tile side; 0 picks it per layer (tileSideFor). */
@@ -38,6 +39,11 @@ export interface TensorflowDeltaConvOptions {
 }
 
 const options: TensorflowDeltaConvOptions = {route: 'auto', tile: 0};
+
+/** The route the 'tensorflow' delta convs are set to take. */
+export function tensorflowDeltaConvRoute(): DeltaConvRoute {
+  return options.route;
+}
 
 /** Sets the 'tensorflow' delta conv routing; returns the previous options. */
 export function setTensorflowDeltaConvOptions(next: Partial<TensorflowDeltaConvOptions>): TensorflowDeltaConvOptions {
@@ -116,19 +122,18 @@ export function deltaConvConfig(kernelName: string, depthwise: boolean): KernelC
 
       function routed(): Tensor {
         const mask = ops.boolMask(x);
-        if (
-          depthwise &&
-          mask != null &&
-          (options.route === 'native' || (options.route === 'auto' && tensorflowNativeOps() != null))
-        ) {
-          if (tensorflowNativeOps() == null)
-            throw new Error(
-              `deltaDepthwiseConv2d: the native route is unavailable: ${tensorflowNativeOpsUnavailableReason()}`,
-            );
-          lastDeltaConvCall.route = 'native';
-          return nativeDepthwise(ops, x, mask, filter, info, g);
-        }
         const pointwise = !depthwise && isPointwise(info);
+        if (
+          (depthwise || pointwise) &&
+          mask != null &&
+          nativeRoute(depthwise ? 'deltaDepthwiseConv2d' : 'deltaConv2d')
+        ) {
+          if (depthwise) {
+            lastDeltaConvCall.route = 'native';
+            return nativeDepthwise(ops, x, mask, filter, info, g);
+          }
+          return nativePointwise(ops, x, mask, filter, conv, g);
+        }
         if (mask == null) {
           // A dense input still leaves output pixels that see only padding inactive.
           const active = reachOf(new Uint8Array(info.batchSize * info.inHeight * info.inWidth).fill(1), info, g);
@@ -150,6 +155,72 @@ export function deltaConvConfig(kernelName: string, depthwise: boolean): KernelC
       }
     },
   };
+}
+
+/**
+ * Whether a depthwise or pointwise conv with a mask takes tfjs-delta's native ops: where they are built, unless
+ * a TF-op route is forced ('native' forced where they are not built is an error naming `op`).
+ */
+function nativeRoute(op: string): boolean {
+  if (options.route !== 'native' && !(options.route === 'auto' && tensorflowNativeOps() != null)) return false;
+  if (tensorflowNativeOps() == null)
+    throw new Error(`${op}: the native route is unavailable: ${tensorflowNativeOpsUnavailableReason()}`);
+  return true;
+}
+
+/**
+ * The active pixels' rows of a pointwise conv's input (TfjsDeltaGatherRows: no host read, their count is the rows'
+ * shape), or null, taking the dense route, when more of them are active than `crossover` of the pixels ('auto').
+ */
+export function gatherActiveRows(
+  ops: TfOps,
+  x: TensorInfo,
+  mask: Tensor,
+  crossover: number,
+): {rows: Tensor; index: Tensor} | null {
+  const [rows, index] = ops.backend.executeMultipleOutputs('TfjsDeltaGatherRows', [], [x, mask], 2);
+  const n = rows.shape[0];
+  Object.assign(lastDeltaConvCall, {activeTiles: n, tiles: mask.size, tile: 1});
+  if (options.route === 'auto' && n > crossover * mask.size) {
+    lastDeltaConvCall.route = 'dense';
+    return null;
+  }
+  lastDeltaConvCall.route = 'native';
+  return {rows, index};
+}
+
+/**
+ * The active-pixel fraction above which a pointwise conv takes the dense route with the native ops (TfjsDeltaGatherRows
+ * and TfjsDeltaScatterRows around TF's MatMul), measured on tfjs-node (2-core CPU,
+ * benchmarks/ops/delta_conv_tensorflow.ts): about 0.15-0.2 at 24 input channels, 0.45 at 96, 0.65-0.7 at 192, and
+ * 1 at 384, where the rows alone cost what the dense op does. The fixed part is the zero-filled output.
+ */
+export function nativePixelCrossoverFor(inChannels: number): number {
+  return Math.min(0.9, 0.1 + inChannels / 320);
+}
+
+/** A pointwise conv on its active rows only: gathered, multiplied by the filter, put back in a zero output. */
+function nativePointwise(
+  ops: TfOps,
+  x: TensorInfo,
+  mask: Tensor,
+  filter: TensorInfo,
+  conv: (input: TensorInfo, geometry: ConvGeometry) => Tensor,
+  g: ConvGeometry,
+): Tensor {
+  const [inC, outC] = [filter.shape[2], filter.shape[3]];
+  const active = gatherActiveRows(ops, x, mask, nativePixelCrossoverFor(inC));
+  const out =
+    active == null
+      ? conv(x, g)
+      : ops.backend.executeSingleOutput(
+          'TfjsDeltaScatterRows',
+          [],
+          [ops.matMul(active.rows, ops.reshape(filter, [inC, outC])), active.index, mask],
+        );
+  // A zero input pixel gives a zero output pixel through a 1x1 conv: the output mask is the input's.
+  attachMask(ops.backend, out, ops.reshape(mask, maskShapeOf(out.shape)));
+  return out;
 }
 
 /**

@@ -13,6 +13,7 @@ import {deltaConv2DTransposeConfig} from './DeltaConv2DTranspose';
 import {deltaDepthwiseConv2DConfig} from './DeltaDepthwiseConv2D';
 import {deltaMaxPoolConfig} from './DeltaMaxPool';
 import {deltaSparsifyConfig} from './DeltaSparsify';
+import {fusedDeltaConv2DConfig} from './FusedDeltaConv2D';
 import {wrapTfjsNodeKernels} from './tfjs_node_kernels';
 import {sparseAccumulateConfig} from './SparseAccumulate';
 
@@ -24,6 +25,7 @@ export const tensorflowKernelConfigs: KernelConfig[] = [
   deltaSparsifyConfig,
   deltaMaxPoolConfig,
   conv3DGatedConfig,
+  fusedDeltaConv2DConfig, // before the shared list, whose composed FusedDeltaConv2D it replaces
   ...sharedKernelConfigs('tensorflow'),
 ];
 
