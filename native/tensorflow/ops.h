@@ -6,5 +6,6 @@ namespace tfjs_delta_tf {
 void registerSparseAccumulate();
 void registerDeltaDepthwiseConv2D();
 void registerPixelRows();
+void registerSparsify();
 
 }  // namespace tfjs_delta_tf

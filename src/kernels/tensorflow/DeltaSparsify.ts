@@ -1,5 +1,7 @@
 /**
- * The input sparsify from TF ops; see ops/delta_sparsify.ts for the semantics. The neighbourhood test counts the
+ * The input sparsify on 'tensorflow'; see ops/delta_sparsify.ts for the semantics. Where tfjs-delta's native ops
+ * are built it runs TfjsDeltaSparsify (native/tensorflow/sparsify.cc): one pass a pixel, the dilation as running
+ * counts over a byte plane, the state updated in place. Otherwise from TF ops: the neighbourhood test counts the
  * moved pixels of each window, along columns then rows, as differences of cumulative sums: a few passes over one
  * byte-sized plane, where TF's max pool of a one-channel image compares scalar by scalar (a 7 x 7 pool cost 8x the
  * rest of the kernel at 289x385).
@@ -8,16 +10,41 @@ import * as tf from '@tensorflow/tfjs-core';
 import type {KernelConfig, Tensor, TensorInfo} from '@tensorflow/tfjs-core';
 
 import {DeltaSparsify, DeltaSparsifyAttrs} from '../../ops/kernel_names';
+import {attachMask} from '../../ops/mask';
+import {isNativeState, markNativeState, tensorflowNativeOps} from './native_ops';
 import {floatBelow} from './SparseAccumulate';
 import {NodeBackend, TfOps} from './tf_ops';
+
+/** Whether the kernel takes tfjs-delta's native op where it is built (tests and benchmarks turn it off). */
+let nativeSparsify = true;
+export function setTensorflowNativeSparsify(on: boolean): boolean {
+  const previous = nativeSparsify;
+  nativeSparsify = on;
+  return previous;
+}
 
 export const deltaSparsifyConfig: KernelConfig = {
   kernelName: DeltaSparsify,
   backendName: 'tensorflow',
   kernelFunc: ({inputs, backend, attrs}) => {
     const {frame, sent} = inputs as {[k: string]: TensorInfo};
-    const {threshold, dilation} = attrs as unknown as DeltaSparsifyAttrs;
+    const {threshold, dilation, inPlace} = attrs as unknown as DeltaSparsifyAttrs;
     const ops = new TfOps(backend as NodeBackend);
+    if (tensorflowNativeOps() != null && nativeSparsify) {
+      const [delta, mask, next] = ops.backend.executeMultipleOutputs(
+        'TfjsDeltaSparsify',
+        [
+          ops.float('threshold', floatBelow(threshold)),
+          ops.int('dilation', dilation),
+          ops.bool('in_place', inPlace === true && frame.dataId !== sent.dataId && isNativeState(sent)),
+        ],
+        [frame, sent],
+        3,
+      );
+      attachMask(ops.backend, delta, mask);
+      markNativeState(next);
+      return [delta, next];
+    }
     return tf.tidy(() => {
       const shape = frame.shape;
       const c = shape[shape.length - 1];

@@ -18,7 +18,7 @@ import type {KernelConfig, Tensor, TensorInfo} from '@tensorflow/tfjs-core';
 import {SparseAccumulate, SparseAccumulateAttrs} from '../../ops/kernel_names';
 import {attachMask} from '../../ops/mask';
 import {accumulateOnHost} from '../accumulate_reference';
-import {tensorflowNativeOps, tensorflowNativeOpsUnavailableReason} from './native_ops';
+import {isNativeState, markNativeState, tensorflowNativeOps, tensorflowNativeOpsUnavailableReason} from './native_ops';
 import {NodeBackend, TfAttr, TfOps} from './tf_ops';
 
 /**
@@ -98,13 +98,6 @@ export const sparseAccumulateConfig: KernelConfig = {
 };
 
 /**
- * The state buffers the native op made (its outputs, in place or copied): TF allocated them and no other tensor
- * holds them. Only these are written in place: tfjs-node wraps a JavaScript array a tensor was made from without a
- * copy, so writing into any state tensor could write into the caller's array.
- */
-const nativeState = new WeakSet<object>();
-
-/**
  * Runs tfjs-delta's accumulator op `op` (TfjsDeltaSparseAccumulate on a delta and its mask, TfjsDeltaScatterAccumulate
  * on the rows of its active pixels; native/tensorflow/sparse_accumulate.cc) on `inputs` with the state a, r: one pass
  * over the active pixels, the state updated where it lies when the caller allows it (inPlace, and state these ops
@@ -131,15 +124,14 @@ export function runNativeAccumulate(
         a.dataId !== r.dataId &&
         !others.includes(a.dataId) &&
         !others.includes(r.dataId) &&
-        nativeState.has(a.dataId) &&
-        nativeState.has(r.dataId),
+        isNativeState(a) &&
+        isNativeState(r),
     ),
     ...extraAttrs,
   ];
   const [delta, outMask, accumulated, residual] = ops.backend.executeMultipleOutputs(op, attrs, inputs, 4);
   attachMask(ops.backend, delta, outMask);
-  nativeState.add(accumulated.dataId);
-  nativeState.add(residual.dataId);
+  markNativeState(accumulated, residual);
   return [delta, accumulated, residual];
 }
 

@@ -8,6 +8,7 @@
  * TFJS_DELTA_TENSORFLOW_NATIVE=0 keeps them off (the TF-op routes run instead).
  */
 import * as tf from '@tensorflow/tfjs-core';
+import type {TensorInfo} from '@tensorflow/tfjs-core';
 import * as fs from 'fs';
 import * as path from 'path';
 
@@ -67,4 +68,19 @@ export function tensorflowNativeOps(): TensorflowNativeOps | null {
 export function tensorflowNativeOpsUnavailableReason(): string {
   loaded ??= load();
   return loaded.why;
+}
+
+/**
+ * The state buffers the native ops made (their state outputs, in place or copied): TF allocated them and no other
+ * tensor holds them. Only these are written in place: tfjs-node wraps a JavaScript array a tensor was made from
+ * without a copy, so writing into any state tensor could write into the caller's array. A stream's first call copies.
+ */
+const nativeState = new WeakSet<object>();
+
+export function isNativeState(t: TensorInfo): boolean {
+  return nativeState.has(t.dataId);
+}
+
+export function markNativeState(...tensors: TensorInfo[]): void {
+  for (const t of tensors) nativeState.add(t.dataId);
 }

@@ -1,0 +1,142 @@
+// TfjsDeltaSparsify: the input layer's change test (ops/delta_sparsify.ts) as one CPU kernel over TF's tensors. The
+// 'tensorflow' backend's TF-op route is about a dozen full-size ops (the dilated window test as cumulative sums);
+// here each pixel's difference and test is one pass, the dilation two running counts over a byte plane, and the
+// state is updated in place where the caller allows it.
+//
+// Inputs: frame and sent (float32, one shape [..., C]; rank 4 [N, H, W, C] when dilation > 1). Outputs: the delta
+// (d = frame - sent at the pixels sent, zeros elsewhere), its mask (the pixels whose d has a channel above threshold,
+// dilated to the dilation x dilation window around them), and the new sent (sent + d at those pixels; sent itself
+// when in_place). The arithmetic is the 'cpu' reference's, so the results are the same floats.
+#include <cmath>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "ops.h"
+#include "tf_kernel_util.h"
+
+namespace tfjs_delta_tf {
+namespace {
+
+constexpr const char* kOp = "TfjsDeltaSparsify";
+
+struct Attrs {
+  float threshold;  // compared as largest > threshold (the caller passes the largest float not above its threshold)
+  int64_t dilation;
+  bool inPlace;
+};
+
+void* create(TF_OpKernelConstruction* ctx) {
+  Attrs* at = new Attrs();
+  reportFailures(kOp, ctx, TF_OpKernelConstruction_Failure, [&] {
+    *at = {attrFloat(ctx, "threshold"), attrInt(ctx, "dilation"), attrBool(ctx, "in_place")};
+    if (at->dilation < 1 || at->dilation % 2 == 0)
+      fail(TF_INVALID_ARGUMENT, "dilation must be an odd number >= 1, got " + std::to_string(at->dilation));
+  });
+  return at;
+}
+
+void destroy(void* kernel) { delete static_cast<Attrs*>(kernel); }
+
+// dst[i] = whether src holds a set flag among the 2r + 1 places centred on i, along a line of `length` places `step`
+// apart from `start`, clipped at its ends (a running count, so the cost does not grow with r).
+void orWindow(const uint8_t* src, uint8_t* dst, int64_t start, int64_t length, int64_t step, int64_t r) {
+  int64_t count = 0;
+  for (int64_t i = 0; i < std::min(r, length); i++) count += src[start + i * step];
+  for (int64_t i = 0; i < length; i++) {
+    if (i + r < length) count += src[start + (i + r) * step];
+    if (i - r - 1 >= 0) count -= src[start + (i - r - 1) * step];
+    dst[start + i * step] = count > 0;
+  }
+}
+
+void compute(void* kernel, TF_OpKernelContext* ctx) {
+  const Attrs& at = *static_cast<Attrs*>(kernel);
+  reportFailures(kOp, ctx, TF_OpKernelContext_Failure, [&] {
+    Tensor frame = input(ctx, 0, "frame");
+    Tensor sent = input(ctx, 1, "sent");
+    const std::vector<int64_t> dims = dimsOf(frame.get());
+    if (dims.empty()) fail(TF_INVALID_ARGUMENT, "frame must have a channel dimension, got shape []");
+    if (dimsOf(sent.get()) != dims)
+      fail(TF_INVALID_ARGUMENT, "sent has shape " + shapeString(dimsOf(sent.get())) + ", frame " + shapeString(dims) +
+                                    ": they must be equal");
+    if (at.dilation > 1 && dims.size() != 4)
+      fail(TF_INVALID_ARGUMENT, "a dilated test needs an NHWC frame, got shape " + shapeString(dims));
+    const int64_t C = dims.back();
+    const std::vector<int64_t> maskDims(dims.begin(), dims.end() - 1);
+    int64_t pixels = 1;
+    for (int64_t v : maskDims) pixels *= v;
+    const size_t bytes = static_cast<size_t>(pixels * C) * sizeof(float);
+    Tensor delta = allocateOutput(ctx, 0, TF_FLOAT, dims, bytes, "delta");
+    Tensor mask = allocateOutput(ctx, 1, TF_BOOL, maskDims, static_cast<size_t>(pixels), "mask");
+    if (at.inPlace) setOutput(ctx, 2, sent.get(), "sent");
+    Tensor outSent = at.inPlace ? Tensor() : allocateOutput(ctx, 2, TF_FLOAT, dims, bytes, "sent");
+    const auto* xv = static_cast<const float*>(TF_TensorData(frame.get()));
+    const auto* av = static_cast<const float*>(TF_TensorData(sent.get()));
+    auto* dv = static_cast<float*>(TF_TensorData(delta.get()));
+    auto* sv = static_cast<float*>(TF_TensorData(at.inPlace ? sent.get() : outSent.get()));
+    auto* send = static_cast<uint8_t*>(TF_TensorData(mask.get()));
+    std::vector<uint8_t> moved(static_cast<size_t>(pixels));
+    // The differences (kept in the delta output) and which pixels moved.
+    parallelFor(pixels, C, [&](int64_t p0, int64_t p1) {
+      const ExactSubnormals exact;
+      for (int64_t p = p0; p < p1; p++) {
+        float largest = 0;
+        for (int64_t c = p * C; c < (p + 1) * C; c++) {
+          dv[c] = xv[c] - av[c];
+          const float mag = std::fabs(dv[c]);
+          largest = (mag > largest || std::isnan(mag)) ? mag : largest;  // NaN propagates, as Math.max does
+        }
+        moved[p] = largest > at.threshold;
+      }
+    });
+    if (at.dilation > 1) {
+      const int64_t N = dims[0], H = dims[1], W = dims[2], r = (at.dilation - 1) / 2;
+      std::vector<uint8_t> rows(static_cast<size_t>(pixels));
+      for (int64_t line = 0; line < N * H; line++) orWindow(moved.data(), rows.data(), line * W, W, 1, r);
+      for (int64_t b = 0; b < N; b++)
+        for (int64_t x = 0; x < W; x++) orWindow(rows.data(), send, b * H * W + x, H, W, r);
+    } else {
+      std::memcpy(send, moved.data(), static_cast<size_t>(pixels));
+    }
+    // The pixels sent keep their difference and update the state; the others emit zeros and keep theirs.
+    parallelFor(pixels, C, [&](int64_t p0, int64_t p1) {
+      const ExactSubnormals exact;
+      for (int64_t p = p0; p < p1; p++) {
+        float* d = dv + p * C;
+        float* s = sv + p * C;
+        const float* a = av + p * C;
+        if (send[p]) {
+          for (int64_t c = 0; c < C; c++) s[c] = a[c] + d[c];
+        } else {
+          std::memset(d, 0, static_cast<size_t>(C) * sizeof(float));
+          if (!at.inPlace) std::memcpy(s, a, static_cast<size_t>(C) * sizeof(float));
+        }
+      }
+    });
+  });
+}
+
+}  // namespace
+
+void registerSparsify() {
+  auto status = newStatus();
+  TF_OpDefinitionBuilder* op = TF_NewOpDefinitionBuilder(kOp);
+  TF_OpDefinitionBuilderAddInput(op, "frame: float");
+  TF_OpDefinitionBuilderAddInput(op, "sent: float");
+  TF_OpDefinitionBuilderAddOutput(op, "delta: float");
+  TF_OpDefinitionBuilderAddOutput(op, "mask: bool");
+  TF_OpDefinitionBuilderAddOutput(op, "sent_out: float");
+  TF_OpDefinitionBuilderAddAttr(op, "threshold: float");
+  TF_OpDefinitionBuilderAddAttr(op, "dilation: int");
+  TF_OpDefinitionBuilderAddAttr(op, "in_place: bool");
+  TF_OpDefinitionBuilderSetIsStateful(op, true);  // it writes its state input when in_place
+  TF_OpDefinitionBuilderSetShapeInferenceFunction(op, TF_ShapeInferenceContextSetUnknownShape);
+  TF_RegisterOpDefinition(op, status.get());
+  check(status.get(), std::string("registering op ") + kOp);
+  TF_KernelBuilder* builder = TF_NewKernelBuilder(kOp, "CPU", create, compute, destroy);
+  TF_RegisterKernelBuilder(kOp, builder, status.get());
+  check(status.get(), std::string("registering the CPU kernel of ") + kOp);
+}
+
+}  // namespace tfjs_delta_tf
