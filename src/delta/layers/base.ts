@@ -21,7 +21,7 @@ import * as tfl from '@tensorflow/tfjs-layers';
 import type {DisposeResult} from '@tensorflow/tfjs-layers/dist/engine/topology';
 import type {Kwargs} from '@tensorflow/tfjs-layers/dist/types';
 
-import {activeFraction} from '../../ops/mask';
+import {activeFraction, maskFraction} from '../../ops/mask';
 
 export type AnyLayerClass = abstract new (...args: any[]) => tfl.layers.Layer; // eslint-disable-line @typescript-eslint/no-explicit-any
 export type LayerClass = (new (...args: any[]) => tfl.layers.Layer) & {className: string}; // eslint-disable-line @typescript-eslint/no-explicit-any
@@ -378,12 +378,7 @@ export function deltaMixin<TBase extends AnyLayerClass>(Base: TBase, options: De
           const macs = this.macsPerFrame(xs[0].shape, out.shape);
           const active = activeFraction(out);
           const computed = this.computedMask(xs, out);
-          const work =
-            computed === undefined
-              ? active
-              : computed == null
-                ? 1
-                : tf.mean(tf.cast(computed, 'float32')).dataSync()[0];
+          const work = computed === undefined ? active : computed == null ? 1 : maskFraction(computed);
           this.lastStats = {activeFraction: active, computedFraction: work, macs, macsSkipped: macs * (1 - work)};
         } else if (frameStatsSink != null) {
           frameStatsSink(this, xs[0].shape, out, this.computedReach(xs, out));

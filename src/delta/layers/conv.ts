@@ -16,7 +16,8 @@ import {deltaDense} from '../../ops/delta_dense';
 import {deltaDepthwiseConv2d} from '../../ops/delta_depthwise_conv2d';
 import {fusedDeltaConv2d} from '../../ops/fused_delta_conv2d';
 import {fusedDeltaDepthwiseConv2d} from '../../ops/fused_delta_depthwise_conv2d';
-import {maskOf} from '../../ops/mask';
+import {reachOnHost} from '../../kernels/conv_geometry';
+import {hostBackend, maskOf} from '../../ops/mask';
 import {applyFusedActivation} from './activation_state';
 import {activatedMixin} from './activated';
 import {layerClass, pair, product, requireChannelsLast} from './base';
@@ -59,8 +60,27 @@ function biasOnce(layer: ConvFields, first: boolean): Tensor1D | undefined {
 function reachOf(layer: ConvFields, x: Tensor): Tensor | null {
   const mask = maskOf(x);
   if (mask == null) return null;
-  const window = tf.expandDims(tf.cast(mask, 'float32'), -1) as Tensor4D;
   const [kh, kw] = pair(layer.kernelSize);
+  if (hostBackend()) {
+    // One read of the mask and two passes over its bytes, where a one-channel pool is slow (TF compares scalar by
+    // scalar: several ms a layer on tfjs-node).
+    // As the pools below: a strided dilated conv's window is its whole dilated extent (computedReach counts so too).
+    const [n, h, w, c] = x.shape;
+    const [dh, dw] = pair(layer.dilationRate ?? 1);
+    const strided = pair(layer.strides).some((st) => st > 1);
+    const info = strided
+      ? tf.backend_util.computeConv2DInfo(
+          [n, h, w, c],
+          [(kh - 1) * dh + 1, (kw - 1) * dw + 1, c, 1],
+          pair(layer.strides),
+          1,
+          padOf(layer),
+        )
+      : tf.backend_util.computeConv2DInfo([n, h, w, c], [kh, kw, c, 1], 1, [dh, dw], padOf(layer));
+    const reach = reachOnHost(mask.dataSync() as Uint8Array, info);
+    return tf.tensor3d(reach, [info.batchSize, info.outHeight, info.outWidth], 'bool');
+  }
+  const window = tf.expandDims(tf.cast(mask, 'float32'), -1) as Tensor4D;
   const dilations = pair(layer.dilationRate ?? 1);
   // tf.pool takes a dilation or a stride above 1, not both; a strided dilated conv's window spans the dilated extent.
   const strided = pair(layer.strides).some((s) => s > 1);

@@ -20,7 +20,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type {KernelConfig, Tensor, TensorInfo} from '@tensorflow/tfjs-core';
 
 import {attachMask, maskShapeOf} from '../../ops/mask';
-import {deltaConv2DInfo, isPointwise} from '../conv_geometry';
+import {deltaConv2DInfo, isPointwise, reachOnHost} from '../conv_geometry';
 import {tensorflowNativeOps, tensorflowNativeOpsUnavailableReason} from './native_ops';
 import {ConvGeometry, explicitPads, NodeBackend, TfOps} from './tf_ops';
 
@@ -136,7 +136,7 @@ export function deltaConvConfig(kernelName: string, depthwise: boolean): KernelC
         }
         if (mask == null) {
           // A dense input still leaves output pixels that see only padding inactive.
-          const active = reachOf(new Uint8Array(info.batchSize * info.inHeight * info.inWidth).fill(1), info, g);
+          const active = reachOnHost(new Uint8Array(info.batchSize * info.inHeight * info.inWidth).fill(1), info);
           const out = conv(x, g);
           if (!pointwise && active.includes(0)) {
             attachMask(ops.backend, out, tf.tensor(active, [info.batchSize, info.outHeight, info.outWidth], 'bool'));
@@ -145,7 +145,7 @@ export function deltaConvConfig(kernelName: string, depthwise: boolean): KernelC
         }
         const flags = ops.backend.readSync(mask.dataId) as Uint8Array;
         if (pointwise) return pixelOrDense(ops, x, mask, flags, filter, conv, g);
-        const active = reachOf(flags, info, g);
+        const active = reachOnHost(flags, info);
         const out =
           options.route === 'dense' || info.outHeight * info.outWidth === 0
             ? conv(x, g)
@@ -252,50 +252,6 @@ function nativeDepthwise(
   );
   attachMask(ops.backend, y, reach);
   return y;
-}
-
-/**
- * The output pixels whose receptive field holds an active in-bounds input pixel, from the input
- * flags ([batch, inHeight, inWidth]): the OR over the filter taps, rows first, then columns.
- */
-export function reachOf(flags: Uint8Array, info: tf.backend_util.Conv2DInfo, g: ConvGeometry): Uint8Array {
-  const {batchSize: batch, inHeight: inH, inWidth: inW, outHeight: outH, outWidth: outW} = info;
-  const [sy, sx] = g.strides;
-  const [dy, dx] = g.dilations;
-  const [top, left] = [g.pads[0][0], g.pads[1][0]];
-  const [kh, kw] = [info.filterHeight, info.filterWidth];
-  // Columns: rowReach[b, iy, ox] = any active input at (iy, ox * sx - left + kx * dx).
-  const rowReach = new Uint8Array(batch * inH * outW);
-  for (let b = 0; b < batch; b++) {
-    for (let iy = 0; iy < inH; iy++) {
-      const src = (b * inH + iy) * inW;
-      const dst = (b * inH + iy) * outW;
-      for (let ox = 0; ox < outW; ox++) {
-        const x0 = ox * sx - left;
-        for (let kx = 0; kx < kw; kx++) {
-          const ix = x0 + kx * dx;
-          if (ix >= 0 && ix < inW && flags[src + ix]) {
-            rowReach[dst + ox] = 1;
-            break;
-          }
-        }
-      }
-    }
-  }
-  const reach = new Uint8Array(batch * outH * outW);
-  for (let b = 0; b < batch; b++) {
-    for (let oy = 0; oy < outH; oy++) {
-      const y0 = oy * sy - top;
-      const dst = (b * outH + oy) * outW;
-      for (let ky = 0; ky < kh; ky++) {
-        const iy = y0 + ky * dy;
-        if (iy < 0 || iy >= inH) continue;
-        const src = (b * inH + iy) * outW;
-        for (let ox = 0; ox < outW; ox++) reach[dst + ox] |= rowReach[src + ox];
-      }
-    }
-  }
-  return reach;
 }
 
 /**
