@@ -198,8 +198,8 @@ function run(dense: tfl.LayersModel, frames: tf.Tensor4D[], warmup: number, thre
   setDeltaStats(stats, true);
   const skipped: number[] = [];
   const inputActive: number[] = [];
-  Object.assign(deltaConvRouteCounts, {tile: 0, dense: 0});
-  Object.assign(sparseAccumulateRouteCounts, {pixel: 0, dense: 0});
+  Object.assign(deltaConvRouteCounts, {native: 0, tile: 0, dense: 0});
+  Object.assign(sparseAccumulateRouteCounts, {native: 0, pixel: 0, dense: 0});
   frames.forEach((frame, i) => {
     tf.dispose(stats.predict(frame) as tf.Tensor[]);
     if (i < warmup) return;

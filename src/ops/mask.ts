@@ -91,7 +91,10 @@ export function activeFraction(x: Tensor): number {
 /** Whether the active backend keeps tensors in host memory ('cpu', 'tensorflow'), where a read costs a copy at most. */
 export function hostBackend(): boolean {
   const backend = tf.getBackend();
-  return backend === 'cpu' || backend === 'tensorflow';
+  if (backend === 'cpu') return true;
+  // 'tensorflow' is tfjs-node's and tfjs-node-gpu's; the latter keeps tensors on the GPU.
+  const node = tf.findBackend('tensorflow') as {isUsingGpuDevice?: boolean} | null;
+  return backend === 'tensorflow' && node?.isUsingGpuDevice !== true;
 }
 
 /**
@@ -105,7 +108,7 @@ export function maskFraction(mask: Tensor): number {
     const values = mask.dataSync();
     let set = 0;
     for (let i = 0; i < values.length; i++) if (values[i]) set++;
-    return set / values.length;
+    return Math.fround(set / values.length); // as the float32 mean the other backends take
   }
   return tf.tidy(() => tf.mean(tf.cast(mask, 'float32')).dataSync()[0]);
 }

@@ -17,12 +17,15 @@ import {expect} from 'chai';
 import type {NodeBackend} from '../../src/kernels/tensorflow/tf_ops';
 import {floatBelow} from '../../src/kernels/tensorflow/SparseAccumulate';
 import {setTensorflowDeltaConvOptions} from '../../src/kernels/tensorflow/delta_conv_impl';
+import {tensorflowNativeOps} from '../../src/kernels/tensorflow/native_ops';
 import {
   conv3dGated,
   deltaConv2d,
   deltaConv2dTranspose,
   deltaDepthwiseConv2d,
   deltaMaxPool,
+  deltaSparsify,
+  fusedDeltaConv2d,
   getMask,
   isDense,
   sparseAccumulate,
@@ -147,6 +150,7 @@ describeIfBackend('tensorflow', 'tensorflow backend kernels', () => {
   interface LeakInputs {
     x: tf.Tensor4D;
     filter: tf.Tensor4D;
+    pwFilter: tf.Tensor4D;
     dwFilter: tf.Tensor4D;
     bias: tf.Tensor1D;
     acc: tf.Tensor4D;
@@ -159,6 +163,7 @@ describeIfBackend('tensorflow', 'tensorflow backend kernels', () => {
   const leakInputs = (): LeakInputs => ({
     x: materialize(hostRandom([2, 7, 9, 4], 1, 1, 0.3)) as tf.Tensor4D,
     filter: materialize(hostRandom([3, 3, 4, 4], 2)) as tf.Tensor4D,
+    pwFilter: materialize(hostRandom([1, 1, 4, 4], 10)) as tf.Tensor4D,
     dwFilter: materialize(hostRandom([3, 3, 4, 2], 3)) as tf.Tensor4D,
     bias: materialize(hostRandom([4], 4)) as tf.Tensor1D,
     acc: materialize(hostRandom([2, 7, 9, 4], 5)) as tf.Tensor4D,
@@ -184,6 +189,24 @@ describeIfBackend('tensorflow', 'tensorflow backend kernels', () => {
       (i) => Object.values(sparseAccumulate(i.acc, i.zeros, i.x, {threshold: 0.1, activation: 'relu'})),
     ],
     ['deltaMaxPool', (i) => Object.values(deltaMaxPool(i.acc, i.x, 3, 2, 'same'))],
+    ['deltaConv2d 1x1', (i) => [deltaConv2d(i.x, i.pwFilter, 1, 'same')]],
+    [
+      'fusedDeltaConv2d 1x1',
+      (i) =>
+        Object.values(
+          fusedDeltaConv2d({
+            x: i.x,
+            filter: i.pwFilter,
+            strides: 1,
+            pad: 'same',
+            accumulated: i.acc,
+            residual: i.zeros,
+            threshold: 0.1,
+            activation: 'relu',
+          }),
+        ),
+    ],
+    ['deltaSparsify', (i) => Object.values(deltaSparsify(i.acc, i.zeros, {threshold: 0.5, dilation: 3}))],
     [
       'conv3dGated',
       (i) => [
@@ -238,17 +261,21 @@ describeIfBackend('tensorflow', 'tensorflow backend kernels', () => {
     });
   }
 
-  it("kernels read nothing back to the host but the delta convs' and accumulate's activity, once a call", () => {
+  it("kernels read nothing back to the host but the TF-op routes' activity, once a call", () => {
     const backend = nodeBackend();
     const inputs = leakInputs();
     tf.dispose(calls.flatMap(([, call]) => call(inputs))); // uploads the inputs first
-    // Routing a masked delta conv or accumulate needs its activity; a biased (dense) conv needs nothing.
+    // The TF-op routes of a masked delta conv or accumulate read its activity; a biased (dense) conv needs nothing;
+    // tfjs-delta's native ops (depthwise and 1x1 convs, the accumulate, the input test) read nothing.
+    const native = tensorflowNativeOps() != null;
     const expected: Record<string, number> = {
       deltaConv2d: 1,
-      deltaDepthwiseConv2d: 1,
+      deltaDepthwiseConv2d: native ? 0 : 1,
       'deltaConv2d tile route': 1,
       'deltaDepthwiseConv2d tile route': 1,
-      sparseAccumulate: 1,
+      sparseAccumulate: native ? 0 : 1,
+      'deltaConv2d 1x1': native ? 0 : 1,
+      'fusedDeltaConv2d 1x1': native ? 0 : 2,
     };
     const readSync = backend.readSync;
     const readAsync = backend.read;

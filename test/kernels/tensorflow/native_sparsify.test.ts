@@ -77,6 +77,10 @@ describeIfBackend('tensorflow', 'tensorflow deltaSparsify native op', () => {
           const want = run('cpu', shape, frames, first.sent, config);
           const got = run('tensorflow', shape, frames, first.sent, config);
           const ctx = `shape [${shape}] share ${share} seed ${seed}`;
+          expect(
+            got.map((v) => v.length),
+            `${ctx}: output sizes`,
+          ).to.deep.equal(want.map((v) => v.length));
           got.forEach((values, k) => {
             const what = k < 12 ? `frame ${k >> 1} ${k % 2 ? 'mask' : 'delta'}` : k === 12 ? 'state' : "caller's state";
             for (let i = 0; i < values.length; i++)
