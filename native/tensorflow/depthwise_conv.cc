@@ -115,22 +115,13 @@ void compute(void* kernel, TF_OpKernelContext* ctx) {
 }  // namespace
 
 void registerDeltaDepthwiseConv2D() {
-  auto status = newStatus();
-  TF_OpDefinitionBuilder* op = TF_NewOpDefinitionBuilder(kOp);
-  TF_OpDefinitionBuilderAddInput(op, "x: float");
-  TF_OpDefinitionBuilderAddInput(op, "mask: bool");
-  TF_OpDefinitionBuilderAddInput(op, "filter: float");
-  TF_OpDefinitionBuilderAddOutput(op, "y: float");
-  TF_OpDefinitionBuilderAddOutput(op, "mask_out: bool");
-  for (const char* attr : {"stride_h: int", "stride_w: int", "dilation_h: int", "dilation_w: int", "pad_top: int",
-                           "pad_left: int", "out_height: int", "out_width: int"})
-    TF_OpDefinitionBuilderAddAttr(op, attr);
-  TF_OpDefinitionBuilderSetShapeInferenceFunction(op, TF_ShapeInferenceContextSetUnknownShape);
-  TF_RegisterOpDefinition(op, status.get());
-  check(status.get(), std::string("registering op ") + kOp);
-  TF_KernelBuilder* builder = TF_NewKernelBuilder(kOp, "CPU", create, compute, destroy);
-  TF_RegisterKernelBuilder(kOp, builder, status.get());
-  check(status.get(), std::string("registering the CPU kernel of ") + kOp);
+  registerOp({kOp,
+              {"x: float", "mask: bool", "filter: float"},
+              {"y: float", "mask_out: bool"},
+              {"stride_h: int", "stride_w: int", "dilation_h: int", "dilation_w: int", "pad_top: int", "pad_left: int",
+               "out_height: int", "out_width: int"},
+              false},
+             create, compute, destroy);
 }
 
 }  // namespace tfjs_delta_tf

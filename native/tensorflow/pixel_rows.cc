@@ -75,36 +75,13 @@ void scatter(void*, TF_OpKernelContext* ctx) {
   });
 }
 
-void registerKernel(const char* op, void (*compute)(void*, TF_OpKernelContext*)) {
-  auto status = newStatus();
-  TF_KernelBuilder* builder = TF_NewKernelBuilder(op, "CPU", noAttrs, compute, noDelete);
-  TF_RegisterKernelBuilder(op, builder, status.get());
-  check(status.get(), std::string("registering the CPU kernel of ") + op);
-}
-
 }  // namespace
 
 void registerPixelRows() {
-  auto status = newStatus();
-  TF_OpDefinitionBuilder* g = TF_NewOpDefinitionBuilder(kGather);
-  TF_OpDefinitionBuilderAddInput(g, "x: float");
-  TF_OpDefinitionBuilderAddInput(g, "mask: bool");
-  TF_OpDefinitionBuilderAddOutput(g, "rows: float");
-  TF_OpDefinitionBuilderAddOutput(g, "index: int32");
-  TF_OpDefinitionBuilderSetShapeInferenceFunction(g, TF_ShapeInferenceContextSetUnknownShape);
-  TF_RegisterOpDefinition(g, status.get());
-  check(status.get(), std::string("registering op ") + kGather);
-  registerKernel(kGather, gather);
-
-  TF_OpDefinitionBuilder* s = TF_NewOpDefinitionBuilder(kScatter);
-  TF_OpDefinitionBuilderAddInput(s, "rows: float");
-  TF_OpDefinitionBuilderAddInput(s, "index: int32");
-  TF_OpDefinitionBuilderAddInput(s, "mask: bool");
-  TF_OpDefinitionBuilderAddOutput(s, "y: float");
-  TF_OpDefinitionBuilderSetShapeInferenceFunction(s, TF_ShapeInferenceContextSetUnknownShape);
-  TF_RegisterOpDefinition(s, status.get());
-  check(status.get(), std::string("registering op ") + kScatter);
-  registerKernel(kScatter, scatter);
+  registerOp({kGather, {"x: float", "mask: bool"}, {"rows: float", "index: int32"}, {}, false}, noAttrs, gather,
+             noDelete);
+  registerOp({kScatter, {"rows: float", "index: int32", "mask: bool"}, {"y: float"}, {}, false}, noAttrs, scatter,
+             noDelete);
 }
 
 }  // namespace tfjs_delta_tf

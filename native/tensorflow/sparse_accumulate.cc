@@ -269,50 +269,21 @@ void computeList(void* kernel, TF_OpKernelContext* ctx) {
 }  // namespace
 
 void registerSparseAccumulate() {
-  auto status = newStatus();
-  TF_OpDefinitionBuilder* op = TF_NewOpDefinitionBuilder(kOp);
-  TF_OpDefinitionBuilderAddInput(op, "accumulated: float");
-  TF_OpDefinitionBuilderAddInput(op, "residual: float");
-  TF_OpDefinitionBuilderAddInput(op, "delta: float");
-  TF_OpDefinitionBuilderAddInput(op, "mask: bool");
-  TF_OpDefinitionBuilderAddOutput(op, "delta_out: float");
-  TF_OpDefinitionBuilderAddOutput(op, "mask_out: bool");
-  TF_OpDefinitionBuilderAddOutput(op, "accumulated_out: float");
-  TF_OpDefinitionBuilderAddOutput(op, "residual_out: float");
-  TF_OpDefinitionBuilderAddAttr(op, "threshold: float");
-  TF_OpDefinitionBuilderAddAttr(op, "activation: string");
-  TF_OpDefinitionBuilderAddAttr(op, "alpha: string = '0'");
-  TF_OpDefinitionBuilderAddAttr(op, "has_mask: bool");
-  TF_OpDefinitionBuilderAddAttr(op, "in_place: bool");
-  // It writes its state inputs when in_place: never to be merged or reordered as a pure function.
-  TF_OpDefinitionBuilderSetIsStateful(op, true);
-  TF_OpDefinitionBuilderSetShapeInferenceFunction(op, TF_ShapeInferenceContextSetUnknownShape);
-  TF_RegisterOpDefinition(op, status.get());
-  check(status.get(), std::string("registering op ") + kOp);
-  TF_KernelBuilder* builder = TF_NewKernelBuilder(kOp, "CPU", create<true>, compute, destroy);
-  TF_RegisterKernelBuilder(kOp, builder, status.get());
-  check(status.get(), std::string("registering the CPU kernel of ") + kOp);
-
-  TF_OpDefinitionBuilder* list = TF_NewOpDefinitionBuilder(kListOp);
-  TF_OpDefinitionBuilderAddInput(list, "rows: float");
-  TF_OpDefinitionBuilderAddInput(list, "index: int32");
-  TF_OpDefinitionBuilderAddInput(list, "accumulated: float");
-  TF_OpDefinitionBuilderAddInput(list, "residual: float");
-  TF_OpDefinitionBuilderAddOutput(list, "delta_out: float");
-  TF_OpDefinitionBuilderAddOutput(list, "mask_out: bool");
-  TF_OpDefinitionBuilderAddOutput(list, "accumulated_out: float");
-  TF_OpDefinitionBuilderAddOutput(list, "residual_out: float");
-  TF_OpDefinitionBuilderAddAttr(list, "threshold: float");
-  TF_OpDefinitionBuilderAddAttr(list, "activation: string");
-  TF_OpDefinitionBuilderAddAttr(list, "alpha: string = '0'");
-  TF_OpDefinitionBuilderAddAttr(list, "in_place: bool");
-  TF_OpDefinitionBuilderSetIsStateful(list, true);
-  TF_OpDefinitionBuilderSetShapeInferenceFunction(list, TF_ShapeInferenceContextSetUnknownShape);
-  TF_RegisterOpDefinition(list, status.get());
-  check(status.get(), std::string("registering op ") + kListOp);
-  TF_KernelBuilder* listBuilder = TF_NewKernelBuilder(kListOp, "CPU", create<false>, computeList, destroy);
-  TF_RegisterKernelBuilder(kListOp, listBuilder, status.get());
-  check(status.get(), std::string("registering the CPU kernel of ") + kListOp);
+  const std::vector<const char*> outputs = {"delta_out: float", "mask_out: bool", "accumulated_out: float",
+                                            "residual_out: float"};
+  // Both write their state inputs when in_place.
+  registerOp({kOp,
+              {"accumulated: float", "residual: float", "delta: float", "mask: bool"},
+              outputs,
+              {"threshold: float", "activation: string", "alpha: string = '0'", "has_mask: bool", "in_place: bool"},
+              true},
+             create<true>, compute, destroy);
+  registerOp({kListOp,
+              {"rows: float", "index: int32", "accumulated: float", "residual: float"},
+              outputs,
+              {"threshold: float", "activation: string", "alpha: string = '0'", "in_place: bool"},
+              true},
+             create<false>, computeList, destroy);
 }
 
 }  // namespace tfjs_delta_tf

@@ -120,23 +120,12 @@ void compute(void* kernel, TF_OpKernelContext* ctx) {
 }  // namespace
 
 void registerSparsify() {
-  auto status = newStatus();
-  TF_OpDefinitionBuilder* op = TF_NewOpDefinitionBuilder(kOp);
-  TF_OpDefinitionBuilderAddInput(op, "frame: float");
-  TF_OpDefinitionBuilderAddInput(op, "sent: float");
-  TF_OpDefinitionBuilderAddOutput(op, "delta: float");
-  TF_OpDefinitionBuilderAddOutput(op, "mask: bool");
-  TF_OpDefinitionBuilderAddOutput(op, "sent_out: float");
-  TF_OpDefinitionBuilderAddAttr(op, "threshold: float");
-  TF_OpDefinitionBuilderAddAttr(op, "dilation: int");
-  TF_OpDefinitionBuilderAddAttr(op, "in_place: bool");
-  TF_OpDefinitionBuilderSetIsStateful(op, true);  // it writes its state input when in_place
-  TF_OpDefinitionBuilderSetShapeInferenceFunction(op, TF_ShapeInferenceContextSetUnknownShape);
-  TF_RegisterOpDefinition(op, status.get());
-  check(status.get(), std::string("registering op ") + kOp);
-  TF_KernelBuilder* builder = TF_NewKernelBuilder(kOp, "CPU", create, compute, destroy);
-  TF_RegisterKernelBuilder(kOp, builder, status.get());
-  check(status.get(), std::string("registering the CPU kernel of ") + kOp);
+  registerOp({kOp,
+              {"frame: float", "sent: float"},
+              {"delta: float", "mask: bool", "sent_out: float"},
+              {"threshold: float", "dilation: int", "in_place: bool"},
+              true},  // it writes its state input when in_place
+             create, compute, destroy);
 }
 
 }  // namespace tfjs_delta_tf

@@ -190,4 +190,28 @@ class ExactSubnormals {
 #endif
 };
 
+// An op and its CPU kernel, registered into TF. The specs are TF_OpDefinitionBuilder's ("name: type", "name: type =
+// default"); `stateful` marks an op that writes an input (never merged or reordered as a pure function).
+struct OpDefinition {
+  const char* name;
+  std::vector<const char*> inputs, outputs, attrs;
+  bool stateful;
+};
+
+inline void registerOp(const OpDefinition& def, void* (*create)(TF_OpKernelConstruction*),
+                       void (*compute)(void*, TF_OpKernelContext*), void (*destroy)(void*)) {
+  auto status = newStatus();
+  TF_OpDefinitionBuilder* op = TF_NewOpDefinitionBuilder(def.name);
+  for (const char* spec : def.inputs) TF_OpDefinitionBuilderAddInput(op, spec);
+  for (const char* spec : def.outputs) TF_OpDefinitionBuilderAddOutput(op, spec);
+  for (const char* spec : def.attrs) TF_OpDefinitionBuilderAddAttr(op, spec);
+  TF_OpDefinitionBuilderSetIsStateful(op, def.stateful);
+  TF_OpDefinitionBuilderSetShapeInferenceFunction(op, TF_ShapeInferenceContextSetUnknownShape);
+  TF_RegisterOpDefinition(op, status.get());
+  check(status.get(), std::string("registering op ") + def.name);
+  TF_KernelBuilder* builder = TF_NewKernelBuilder(def.name, "CPU", create, compute, destroy);
+  TF_RegisterKernelBuilder(def.name, builder, status.get());
+  check(status.get(), std::string("registering the CPU kernel of ") + def.name);
+}
+
 }  // namespace tfjs_delta_tf

@@ -8,6 +8,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import {expect} from 'chai';
 
 import {envFlag, envString} from '../../src/io/env';
+import {tensorflowNativeOpsUnavailableReason} from '../../src/kernels/tensorflow/native_ops';
 import {loadTfjsNode} from '../../src/kernels/tensorflow/tfjs_node_kernels';
 import {maxDifference} from './util';
 
@@ -98,6 +99,24 @@ export function describeIfBackend(name: string, title: string, fn: () => void): 
       });
       return;
     }
+    fn();
+  });
+}
+
+/**
+ * A suite of tfjs-delta's native TensorFlow ops: on 'tensorflow' where they load; elsewhere one skipped test says why
+ * ('tensorflow' not loaded, or the ops not built).
+ */
+export function describeNativeTensorflowOps(title: string, fn: () => void): void {
+  describeIfBackend('tensorflow', title, () => {
+    const why = tensorflowNativeOpsUnavailableReason();
+    if (why !== '') {
+      it(`skipped: the native 'tensorflow' ops are unavailable: ${why}`, function () {
+        this.skip();
+      });
+      return;
+    }
+    runSuiteOn('tensorflow');
     fn();
   });
 }

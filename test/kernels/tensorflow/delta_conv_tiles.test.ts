@@ -20,9 +20,9 @@ import {
   lastDeltaConvCall,
   setTensorflowDeltaConvOptions,
 } from '../../../src/kernels/tensorflow/delta_conv_impl';
-import {tensorflowNativeOps, tensorflowNativeOpsUnavailableReason} from '../../../src/kernels/tensorflow/native_ops';
+import {tensorflowNativeOps} from '../../../src/kernels/tensorflow/native_ops';
 import {randomizeWeights} from '../../../data/models';
-import {describeIfBackend, runSuiteOn} from '../../support/backends';
+import {describeIfBackend, describeNativeTensorflowOps, runSuiteOn} from '../../support/backends';
 import {denseConv2d} from '../../support/dense_reference';
 import {expectClose, freshSeed, seededRandom} from '../../support/util';
 
@@ -219,14 +219,7 @@ function describeRouteParity(route: 'tile' | 'native'): void {
 
 describeIfBackend('tensorflow', 'tensorflow delta conv tile route', () => describeRouteParity('tile'));
 
-describeIfBackend('tensorflow', 'tensorflow delta conv native ops', () => {
-  const why = tensorflowNativeOpsUnavailableReason();
-  if (why !== '') {
-    it(`skipped: the native 'tensorflow' ops are unavailable: ${why}`, function () {
-      this.skip();
-    });
-    return;
-  }
+describeNativeTensorflowOps('tensorflow delta conv native ops', () => {
   describeRouteParity('native');
 });
 

@@ -12,23 +12,13 @@ import {expect} from 'chai';
 import {deltaConv2d, fusedDeltaConv2d, getMask, sparseAccumulate, withMask} from '../../../src/index';
 import type {Activation} from '../../../src/index';
 import {lastDeltaConvCall, nativePixelCrossoverFor} from '../../../src/kernels/tensorflow/delta_conv_impl';
-import {tensorflowNativeOpsUnavailableReason} from '../../../src/kernels/tensorflow/native_ops';
 import {NodeBackend, TfOps} from '../../../src/kernels/tensorflow/tf_ops';
-import {describeIfBackend, runSuiteOn} from '../../support/backends';
+import {describeNativeTensorflowOps} from '../../support/backends';
 import {freshSeed, seededRandom} from '../../support/util';
 
 const read = (t: tf.Tensor) => Array.from(t.dataSync());
 
-describeIfBackend('tensorflow', 'tensorflow fused 1x1 delta conv on the native rows', () => {
-  const why = tensorflowNativeOpsUnavailableReason();
-  if (why !== '') {
-    it(`skipped: the native 'tensorflow' ops are unavailable: ${why}`, function () {
-      this.skip();
-    });
-    return;
-  }
-  runSuiteOn('tensorflow');
-
+describeNativeTensorflowOps('tensorflow fused 1x1 delta conv on the native rows', () => {
   /** x (with a mask of `share` active pixels), filter, a, r as tensors. */
   function draw(shape: number[], cout: number, share: number, next: () => number) {
     const [b, h, w, c] = shape;

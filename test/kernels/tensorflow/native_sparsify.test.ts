@@ -8,9 +8,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import {expect} from 'chai';
 
 import {deltaSparsify, getMask} from '../../../src/index';
-import {tensorflowNativeOpsUnavailableReason} from '../../../src/kernels/tensorflow/native_ops';
 import {NodeBackend, TfOps} from '../../../src/kernels/tensorflow/tf_ops';
-import {describeIfBackend, runSuiteOn} from '../../support/backends';
+import {describeNativeTensorflowOps} from '../../support/backends';
 import {freshSeed, seededRandom} from '../../support/util';
 
 const SPECIALS = [NaN, Infinity, -Infinity, 0, -0];
@@ -52,16 +51,7 @@ function run(
   return out;
 }
 
-describeIfBackend('tensorflow', 'tensorflow deltaSparsify native op', () => {
-  const why = tensorflowNativeOpsUnavailableReason();
-  if (why !== '') {
-    it(`skipped: the native 'tensorflow' ops are unavailable: ${why}`, function () {
-      this.skip();
-    });
-    return;
-  }
-  runSuiteOn('tensorflow');
-
+describeNativeTensorflowOps('tensorflow deltaSparsify native op', () => {
   for (const dilation of [1, 3, 7]) {
     for (const threshold of [0, 4.5]) {
       for (const inPlace of [false, true]) {

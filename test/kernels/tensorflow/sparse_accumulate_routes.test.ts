@@ -16,9 +16,8 @@ import {
   setTensorflowSparseAccumulateRoute,
   sparseAccumulateRouteCounts,
 } from '../../../src/kernels/tensorflow/SparseAccumulate';
-import {tensorflowNativeOpsUnavailableReason} from '../../../src/kernels/tensorflow/native_ops';
 import {NodeBackend, TfOps} from '../../../src/kernels/tensorflow/tf_ops';
-import {describeIfBackend, runSuiteOn} from '../../support/backends';
+import {describeIfBackend, describeNativeTensorflowOps, runSuiteOn} from '../../support/backends';
 import {freshSeed, seededRandom} from '../../support/util';
 
 const KINDS = ['scattered pixels', 'one block', 'border row', 'all inactive', 'all active'] as const;
@@ -148,15 +147,7 @@ function describeRouteParity(route: 'pixel' | 'native', tolerance: number): void
 
 describeIfBackend('tensorflow', 'tensorflow sparseAccumulate pixel route', () => describeRouteParity('pixel', 1e-6));
 
-describeIfBackend('tensorflow', 'tensorflow sparseAccumulate native op', () => {
-  const why = tensorflowNativeOpsUnavailableReason();
-  if (why !== '') {
-    it(`skipped: the native 'tensorflow' ops are unavailable: ${why}`, function () {
-      this.skip();
-    });
-    return;
-  }
-  runSuiteOn('tensorflow');
+describeNativeTensorflowOps('tensorflow sparseAccumulate native op', () => {
   describeRouteParity('native', 0);
 
   /** a, r, d and mask of `shape` drawn from `next`, 30% of the pixels active. */
