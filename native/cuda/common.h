@@ -37,11 +37,15 @@ int* listCounters();
 // device of compute capability 9.0 or later.
 bool dependentLaunches();
 
+// A failed runtime call also leaves its error as the thread's last error; it is read (and so cleared) here, or the
+// next kernel's TD_LAUNCHED would report it as its own (a refused cudaFuncSetAttribute failed the next Add).
 #define TD_CUDA(where, call)                                                                                           \
   do {                                                                                                                 \
     cudaError_t td_e_ = (call);                                                                                        \
-    if (td_e_ != cudaSuccess)                                                                                          \
+    if (td_e_ != cudaSuccess) {                                                                                        \
+      (void)cudaGetLastError();                                                                                        \
       ::tfjs_delta::fail(where, #call, std::string(cudaGetErrorName(td_e_)) + " (" + cudaGetErrorString(td_e_) + ")"); \
+    }                                                                                                                  \
   } while (0)
 // After every kernel launch: catches bad launch configurations (and sticky errors of earlier kernels).
 #define TD_LAUNCHED(where) TD_CUDA(where, cudaGetLastError())

@@ -1074,6 +1074,19 @@ struct MmaAccumulateShape {
   int tileRow;
   size_t smem;
 };
+// The dynamic shared memory a block of the kernel may opt in to: the device's opt-in limit less the kernel's static
+// shared memory as the compiler laid it out (cudaFuncGetAttributes; every instance declares the same), which can be
+// more than the declarations add up to (kStaticSmem).
+size_t mmaAccumulateDynamicSmemCap() {
+  static const size_t cap = [] {
+    cudaFuncAttributes attr{};
+    TD_CUDA("deltaConvMmaAccumulate", cudaFuncGetAttributes(&attr, deltaConvMmaAccumulateKernel<16, 32, false, float>));
+    const size_t used = attr.sharedSizeBytes > kStaticSmem ? attr.sharedSizeBytes : kStaticSmem;
+    return sharedMemoryPerBlockOptIn() > used ? sharedMemoryPerBlockOptIn() - used : 0;
+  }();
+  return cap;
+}
+
 MmaAccumulateShape mmaAccumulateShape(const DeltaConvParams& p, bool packed, bool partial, bool tf32, int act) {
   MmaAccumulateShape m{};
   if (p.mode != DC_REGULAR || p.kh != 1 || p.kw != 1 || !tf32 || !activationExactInFloat(act)) return m;
@@ -1082,7 +1095,7 @@ MmaAccumulateShape mmaAccumulateShape(const DeltaConvParams& p, bool packed, boo
   if (!m.mma.fits) return m;
   m.tileRow = (p.co + m.mma.nb - 1) / m.mma.nb * m.mma.nb + 4;
   m.smem = m.mma.headBytes + (2 * m.mma.stageFloats + (size_t)kTH * kTW * m.tileRow) * sizeof(float);
-  m.fits = m.smem + kStaticSmem <= sharedMemoryPerBlockOptIn();
+  m.fits = m.smem <= mmaAccumulateDynamicSmemCap();
   return m;
 }
 
@@ -1094,8 +1107,7 @@ template <int CK, int NB, bool kPacked, typename S>
 MmaAccumulateKernel mmaAccumulateReady() {
   static bool optedIn = false;
   return withSharedMemory<MmaAccumulateKernel>(deltaConvMmaAccumulateKernel<CK, NB, kPacked, S>,
-                                               sharedMemoryPerBlockOptIn() - kStaticSmem, optedIn,
-                                               "deltaConvMmaAccumulate");
+                                               mmaAccumulateDynamicSmemCap(), optedIn, "deltaConvMmaAccumulate");
 }
 
 template <typename S, bool kPacked>
