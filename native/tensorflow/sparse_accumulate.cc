@@ -133,6 +133,53 @@ void* create(TF_OpKernelConstruction* ctx) {
 
 void destroy(void* kernel) { delete static_cast<Attrs*>(kernel); }
 
+// The four outputs of both accumulator ops over state a, r of `dims` ([..., C]): the emitted delta and its mask, zero
+// until a pixel flushes, and the new state, a and r themselves when in place, else copies. `clear(p0, p1)` zeroes
+// (and copies) pixels [p0, p1), so that the callers do it in their own threads.
+struct AccumulatorOutputs {
+  Tensor delta, mask, a, r;
+  float *outData, *aData, *rData;
+  bool* outFlags;
+  const float *aIn, *rIn;
+  int64_t C;
+  bool inPlace;
+
+  AccumulatorOutputs(TF_OpKernelContext* ctx, TF_Tensor* a0, TF_Tensor* r0, const std::vector<int64_t>& dims,
+                     bool inPlace_)
+      : C(dims.back()), inPlace(inPlace_) {
+    const std::vector<int64_t> maskDims(dims.begin(), dims.end() - 1);
+    int64_t maskValues = 1;  // the pixels, unless C is 0
+    for (int64_t v : maskDims) maskValues *= v;
+    const size_t bytes = static_cast<size_t>(maskValues * C) * sizeof(float);
+    delta = allocateOutput(ctx, 0, TF_FLOAT, dims, bytes, "delta");
+    mask = allocateOutput(ctx, 1, TF_BOOL, maskDims, static_cast<size_t>(maskValues), "mask");
+    if (C == 0) std::memset(TF_TensorData(mask.get()), 0, static_cast<size_t>(maskValues));
+    if (inPlace) {
+      setOutput(ctx, 2, a0, "accumulated");
+      setOutput(ctx, 3, r0, "residual");
+    } else {
+      a = allocateOutput(ctx, 2, TF_FLOAT, dims, bytes, "accumulated");
+      r = allocateOutput(ctx, 3, TF_FLOAT, dims, bytes, "residual");
+    }
+    outData = static_cast<float*>(TF_TensorData(delta.get()));
+    outFlags = static_cast<bool*>(TF_TensorData(mask.get()));
+    aIn = static_cast<const float*>(TF_TensorData(a0));
+    rIn = static_cast<const float*>(TF_TensorData(r0));
+    aData = inPlace ? const_cast<float*>(aIn) : static_cast<float*>(TF_TensorData(a.get()));
+    rData = inPlace ? const_cast<float*>(rIn) : static_cast<float*>(TF_TensorData(r.get()));
+  }
+
+  void clear(int64_t p0, int64_t p1) const {
+    const size_t o = static_cast<size_t>(p0 * C), n = static_cast<size_t>((p1 - p0) * C);
+    std::memset(outData + o, 0, n * sizeof(float));
+    std::memset(outFlags + p0, 0, static_cast<size_t>(p1 - p0));
+    if (!inPlace) {
+      std::memcpy(aData + o, aIn + o, n * sizeof(float));
+      std::memcpy(rData + o, rIn + o, n * sizeof(float));
+    }
+  }
+};
+
 void compute(void* kernel, TF_OpKernelContext* ctx) {
   const Attrs& at = *static_cast<Attrs*>(kernel);
   reportFailures(kOp, ctx, TF_OpKernelContext_Failure, [&] {
@@ -163,41 +210,20 @@ void compute(void* kernel, TF_OpKernelContext* ctx) {
                                       " pixels: one value a pixel");
       mask = static_cast<const uint8_t*>(TF_TensorData(m.get()));
     }
-    const size_t bytes = static_cast<size_t>(elements) * sizeof(float);
-    Tensor outD = allocateOutput(ctx, 0, TF_FLOAT, dims, bytes, "delta");
-    Tensor outMask = allocateOutput(ctx, 1, TF_BOOL, maskDims, static_cast<size_t>(maskValues), "mask");
-    if (pixels == 0) std::memset(TF_TensorData(outMask.get()), 0, static_cast<size_t>(maskValues));
-    if (at.inPlace) {
-      setOutput(ctx, 2, a.get(), "accumulated");
-      setOutput(ctx, 3, r.get(), "residual");
-    }
-    Tensor outA = at.inPlace ? Tensor() : allocateOutput(ctx, 2, TF_FLOAT, dims, bytes, "accumulated");
-    Tensor outR = at.inPlace ? Tensor() : allocateOutput(ctx, 3, TF_FLOAT, dims, bytes, "residual");
+    const AccumulatorOutputs out(ctx, a.get(), r.get(), dims, at.inPlace);
     const auto* dData = static_cast<const float*>(TF_TensorData(d.get()));
-    auto* aData = static_cast<float*>(TF_TensorData(at.inPlace ? a.get() : outA.get()));
-    auto* rData = static_cast<float*>(TF_TensorData(at.inPlace ? r.get() : outR.get()));
-    auto* outData = static_cast<float*>(TF_TensorData(outD.get()));
-    auto* outFlags = static_cast<bool*>(TF_TensorData(outMask.get()));
-    // Pixels [p0, p1): zero the outputs, copy the state when not in place, then accumulate.
-    auto slice = [&](int64_t p0, int64_t p1) {
+    parallelFor(pixels, C, [&](int64_t p0, int64_t p1) {
       const ExactSubnormals exact;
-      const size_t o = static_cast<size_t>(p0 * C), n = static_cast<size_t>((p1 - p0) * C);
-      std::memset(outData + o, 0, n * sizeof(float));
-      std::memset(outFlags + p0, 0, static_cast<size_t>(p1 - p0));
-      if (!at.inPlace) {
-        std::memcpy(aData + o, static_cast<const float*>(TF_TensorData(a.get())) + o, n * sizeof(float));
-        std::memcpy(rData + o, static_cast<const float*>(TF_TensorData(r.get())) + o, n * sizeof(float));
-      }
+      out.clear(p0, p1);
       std::vector<float> emitted(static_cast<size_t>(C));
       withActivation(at.activation, at.alpha, [&](auto f) {
         for (int64_t p = p0; p < p1; p++) {
           if (mask != nullptr && !mask[p]) continue;  // delta zero, state kept, output already zero
-          accumulatePixel(f, at.threshold, dData + p * C, aData + p * C, rData + p * C, outData + p * C, outFlags + p,
-                          C, emitted.data());
+          accumulatePixel(f, at.threshold, dData + p * C, out.aData + p * C, out.rData + p * C, out.outData + p * C,
+                          out.outFlags + p, C, emitted.data());
         }
       });
-    };
-    parallelFor(pixels, C, slice);
+    });
   });
 }
 
@@ -229,37 +255,17 @@ void computeList(void* kernel, TF_OpKernelContext* ctx) {
       if (iv[i] < 0 || iv[i] >= pixels || (i > 0 && iv[i] <= iv[i - 1]))
         fail(TF_INVALID_ARGUMENT, "index[" + std::to_string(i) + "] = " + std::to_string(iv[i]) +
                                       ": the pixels must be increasing and below " + std::to_string(pixels));
-    const size_t bytes = static_cast<size_t>(pixels * C) * sizeof(float);
-    Tensor outD = allocateOutput(ctx, 0, TF_FLOAT, dims, bytes, "delta");
-    Tensor outMask = allocateOutput(ctx, 1, TF_BOOL, maskDims, static_cast<size_t>(pixels), "mask");
-    if (at.inPlace) {
-      setOutput(ctx, 2, a.get(), "accumulated");
-      setOutput(ctx, 3, r.get(), "residual");
-    }
-    Tensor outA = at.inPlace ? Tensor() : allocateOutput(ctx, 2, TF_FLOAT, dims, bytes, "accumulated");
-    Tensor outR = at.inPlace ? Tensor() : allocateOutput(ctx, 3, TF_FLOAT, dims, bytes, "residual");
+    const AccumulatorOutputs out(ctx, a.get(), r.get(), dims, at.inPlace);
     const auto* dRows = static_cast<const float*>(TF_TensorData(rows.get()));
-    auto* aData = static_cast<float*>(TF_TensorData(at.inPlace ? a.get() : outA.get()));
-    auto* rData = static_cast<float*>(TF_TensorData(at.inPlace ? r.get() : outR.get()));
-    auto* outData = static_cast<float*>(TF_TensorData(outD.get()));
-    auto* outFlags = static_cast<bool*>(TF_TensorData(outMask.get()));
-    parallelFor(pixels, C, [&](int64_t p0, int64_t p1) {
-      const size_t o = static_cast<size_t>(p0 * C), count = static_cast<size_t>((p1 - p0) * C);
-      std::memset(outData + o, 0, count * sizeof(float));
-      std::memset(outFlags + p0, 0, static_cast<size_t>(p1 - p0));
-      if (!at.inPlace) {
-        std::memcpy(aData + o, static_cast<const float*>(TF_TensorData(a.get())) + o, count * sizeof(float));
-        std::memcpy(rData + o, static_cast<const float*>(TF_TensorData(r.get())) + o, count * sizeof(float));
-      }
-    });
+    parallelFor(pixels, C, [&](int64_t p0, int64_t p1) { out.clear(p0, p1); });
     parallelFor(n, C * 4, [&](int64_t i0, int64_t i1) {
       const ExactSubnormals exact;
       std::vector<float> emitted(static_cast<size_t>(C));
       withActivation(at.activation, at.alpha, [&](auto f) {
         for (int64_t i = i0; i < i1; i++) {
           const int64_t p = iv[i];
-          accumulatePixel(f, at.threshold, dRows + i * C, aData + p * C, rData + p * C, outData + p * C, outFlags + p,
-                          C, emitted.data());
+          accumulatePixel(f, at.threshold, dRows + i * C, out.aData + p * C, out.rData + p * C, out.outData + p * C,
+                          out.outFlags + p, C, emitted.data());
         }
       });
     });
