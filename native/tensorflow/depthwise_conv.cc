@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "conv_window.h"
 #include "ops.h"
 #include "tf_kernel_util.h"
 
@@ -20,10 +21,6 @@ namespace tfjs_delta_tf {
 namespace {
 
 constexpr const char* kOp = "TfjsDeltaDepthwiseConv2D";
-
-struct Geometry {
-  int64_t strideH, strideW, dilationH, dilationW, padTop, padLeft, outH, outW;
-};
 
 // acc[i] += x[i] * w[i] over the channels of one tap (channel multiplier 1).
 __attribute__((target_clones("avx2", "default"))) void addTap(float* __restrict acc, const float* __restrict x,
@@ -41,20 +38,15 @@ __attribute__((target_clones("avx2", "default"))) void addTapMultiplier(float* _
 }
 
 void* create(TF_OpKernelConstruction* ctx) {
-  Geometry* g = new Geometry();
-  reportFailures(kOp, ctx, TF_OpKernelConstruction_Failure, [&] {
-    *g = {attrInt(ctx, "stride_h"), attrInt(ctx, "stride_w"), attrInt(ctx, "dilation_h"), attrInt(ctx, "dilation_w"),
-          attrInt(ctx, "pad_top"),  attrInt(ctx, "pad_left"), attrInt(ctx, "out_height"), attrInt(ctx, "out_width")};
-    if (g->strideH < 1 || g->strideW < 1 || g->dilationH < 1 || g->dilationW < 1 || g->outH < 0 || g->outW < 0)
-      fail(TF_INVALID_ARGUMENT, "strides and dilations must be >= 1 and the output size >= 0");
-  });
+  ConvWindow* g = new ConvWindow();
+  reportFailures(kOp, ctx, TF_OpKernelConstruction_Failure, [&] { *g = readConvWindow(ctx); });
   return g;
 }
 
-void destroy(void* kernel) { delete static_cast<Geometry*>(kernel); }
+void destroy(void* kernel) { delete static_cast<ConvWindow*>(kernel); }
 
 void compute(void* kernel, TF_OpKernelContext* ctx) {
-  const Geometry& g = *static_cast<Geometry*>(kernel);
+  const ConvWindow& g = *static_cast<ConvWindow*>(kernel);
   reportFailures(kOp, ctx, TF_OpKernelContext_Failure, [&] {
     Tensor x = input(ctx, 0, "x");
     Tensor m = input(ctx, 1, "mask");
@@ -115,13 +107,9 @@ void compute(void* kernel, TF_OpKernelContext* ctx) {
 }  // namespace
 
 void registerDeltaDepthwiseConv2D() {
-  registerOp({kOp,
-              {"x: float", "mask: bool", "filter: float"},
-              {"y: float", "mask_out: bool"},
-              {"stride_h: int", "stride_w: int", "dilation_h: int", "dilation_w: int", "pad_top: int", "pad_left: int",
-               "out_height: int", "out_width: int"},
-              false},
-             create, compute, destroy);
+  registerOp(
+      {kOp, {"x: float", "mask: bool", "filter: float"}, {"y: float", "mask_out: bool"}, ConvWindow::attrs(), false},
+      create, compute, destroy);
 }
 
 }  // namespace tfjs_delta_tf

@@ -7,5 +7,6 @@ void registerSparseAccumulate();
 void registerDeltaDepthwiseConv2D();
 void registerPixelRows();
 void registerSparsify();
+void registerConvReach();
 
 }  // namespace tfjs_delta_tf

@@ -22,13 +22,15 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
       tfjs_delta_tf::registerDeltaDepthwiseConv2D();
       tfjs_delta_tf::registerPixelRows();
       tfjs_delta_tf::registerSparsify();
+      tfjs_delta_tf::registerConvReach();
     } catch (const tfjs_delta_tf::KernelError& e) {
       failure = e.message;
     }
   });
   if (!failure.empty()) throw Napi::Error::New(env, "tfjs-delta native 'tensorflow' ops: " + failure);
   const char* names[] = {"TfjsDeltaSparseAccumulate", "TfjsDeltaScatterAccumulate", "TfjsDeltaDepthwiseConv2D",
-                         "TfjsDeltaGatherRows",       "TfjsDeltaScatterRows",       "TfjsDeltaSparsify"};
+                         "TfjsDeltaGatherRows",       "TfjsDeltaScatterRows",       "TfjsDeltaSparsify",
+                         "TfjsDeltaConvReach"};
   Napi::Array ops = Napi::Array::New(env, std::size(names));
   for (uint32_t i = 0; i < std::size(names); i++) ops.Set(i, Napi::String::New(env, names[i]));
   exports.Set("ops", ops);

@@ -7,7 +7,9 @@
 // (d = frame - sent at the pixels sent, zeros elsewhere), its mask (the pixels whose d has a channel above threshold,
 // dilated to the dilation x dilation window around them), and the new sent (sent + d at those pixels; sent itself
 // when in_place). The arithmetic is the 'cpu' reference's, so the results are the same floats.
+#include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <cstring>
 #include <string>
 #include <vector>
@@ -38,15 +40,31 @@ void* create(TF_OpKernelConstruction* ctx) {
 
 void destroy(void* kernel) { delete static_cast<Attrs*>(kernel); }
 
-// dst[i] = whether src holds a set flag among the 2r + 1 places centred on i, along a line of `length` places `step`
-// apart from `start`, clipped at its ends (a running count, so the cost does not grow with r).
-void orWindow(const uint8_t* src, uint8_t* dst, int64_t start, int64_t length, int64_t step, int64_t r) {
+// dst[i] = whether src holds a set flag among the 2r + 1 places centred on i along a row of `length`, clipped at its
+// ends (a running count, so the cost does not grow with r).
+void orAlongRow(const uint8_t* src, uint8_t* dst, int64_t length, int64_t r) {
   int64_t count = 0;
-  for (int64_t i = 0; i < std::min(r, length); i++) count += src[start + i * step];
+  for (int64_t i = 0; i < std::min(r, length); i++) count += src[i];
   for (int64_t i = 0; i < length; i++) {
-    if (i + r < length) count += src[start + (i + r) * step];
-    if (i - r - 1 >= 0) count -= src[start + (i - r - 1) * step];
-    dst[start + i * step] = count > 0;
+    if (i + r < length) count += src[i + r];
+    if (i - r - 1 >= 0) count -= src[i - r - 1];
+    dst[i] = count > 0;
+  }
+}
+
+// The same down the columns [x0, x1) of an H x W plane, a running count per column, row by row: each step reads
+// and writes whole rows, not one byte a row apart.
+void orDownColumns(const uint8_t* src, uint8_t* dst, int64_t H, int64_t W, int64_t x0, int64_t x1, int64_t r) {
+  std::vector<int32_t> count(static_cast<size_t>(x1 - x0), 0);
+  int32_t* n = count.data() - x0;
+  for (int64_t y = 0; y < std::min(r, H); y++)
+    for (int64_t x = x0; x < x1; x++) n[x] += src[y * W + x];
+  for (int64_t y = 0; y < H; y++) {
+    if (y + r < H)
+      for (int64_t x = x0; x < x1; x++) n[x] += src[(y + r) * W + x];
+    if (y - r - 1 >= 0)
+      for (int64_t x = x0; x < x1; x++) n[x] -= src[(y - r - 1) * W + x];
+    for (int64_t x = x0; x < x1; x++) dst[y * W + x] = n[x] > 0;
   }
 }
 
@@ -93,9 +111,17 @@ void compute(void* kernel, TF_OpKernelContext* ctx) {
     if (at.dilation > 1) {
       const int64_t N = dims[0], H = dims[1], W = dims[2], r = (at.dilation - 1) / 2;
       std::vector<uint8_t> rows(static_cast<size_t>(pixels));
-      for (int64_t line = 0; line < N * H; line++) orWindow(moved.data(), rows.data(), line * W, W, 1, r);
-      for (int64_t b = 0; b < N; b++)
-        for (int64_t x = 0; x < W; x++) orWindow(rows.data(), send, b * H * W + x, H, W, r);
+      parallelFor(N * H, W, [&](int64_t l0, int64_t l1) {
+        for (int64_t line = l0; line < l1; line++) orAlongRow(moved.data() + line * W, rows.data() + line * W, W, r);
+      });
+      // Column strips of 64 bytes (a cache line) a thread item, each image in turn.
+      const int64_t strips = (W + 63) / 64;
+      parallelFor(N * strips, 64 * H, [&](int64_t s0, int64_t s1) {
+        for (int64_t s = s0; s < s1; s++) {
+          const int64_t b = s / strips, x0 = (s % strips) * 64;
+          orDownColumns(rows.data() + b * H * W, send + b * H * W, H, W, x0, std::min(W, x0 + 64), r);
+        }
+      });
     } else {
       std::memcpy(send, moved.data(), static_cast<size_t>(pixels));
     }
@@ -109,7 +135,7 @@ void compute(void* kernel, TF_OpKernelContext* ctx) {
         if (send[p]) {
           for (int64_t c = 0; c < C; c++) s[c] = a[c] + d[c];
         } else {
-          std::memset(d, 0, static_cast<size_t>(C) * sizeof(float));
+          for (int64_t c = 0; c < C; c++) d[c] = 0;
           if (!at.inPlace) std::memcpy(s, a, static_cast<size_t>(C) * sizeof(float));
         }
       }

@@ -22,7 +22,7 @@ import type {KernelConfig, Tensor, TensorInfo} from '@tensorflow/tfjs-core';
 import {attachMask, maskShapeOf} from '../../ops/mask';
 import {deltaConv2DInfo, isPointwise, reachOnHost} from '../conv_geometry';
 import {tensorflowNativeOps, tensorflowNativeOpsUnavailableReason} from './native_ops';
-import {ConvGeometry, explicitPads, NodeBackend, TfOps} from './tf_ops';
+import {ConvGeometry, explicitPads, NodeBackend, TfAttr, TfOps} from './tf_ops';
 
 export type DeltaConvRoute = 'auto' | 'native' | 'tile' | 'dense';
 
@@ -30,8 +30,8 @@ export interface TensorflowDeltaConvOptions {
   /**
    * 'auto' runs depthwise and pointwise convs with a mask on tfjs-delta's native ops where they are built
    * (native_ops.ts), and picks between the TF-op routes per call from the active-tile fraction otherwise; the others
-   * force a route (benchmarks, tests; 'native' throws where the ops are unavailable, and applies to depthwise and
-   * pointwise convs with a mask only).
+   * force a route (benchmarks, tests; 'native' throws where the ops are unavailable, and applies to convs with a mask
+   * that are depthwise, pointwise or of fewer than 8 input channels only).
    */
   route: DeltaConvRoute;
   /** Output tile side; 0 picks it per layer (tileSideFor). */
@@ -69,6 +69,9 @@ export function tileSideFor(outHeight: number, outWidth: number): number {
   }
   return 8;
 }
+
+/** Regular convs of fewer input channels run as TF's dense conv with the native reach (nativeReachDense). */
+const NATIVE_DENSE_BELOW_CHANNELS = 8;
 
 /**
  * The active-tile fraction above which the dense route is faster, measured on tfjs-node (2-core CPU,
@@ -124,15 +127,15 @@ export function deltaConvConfig(kernelName: string, depthwise: boolean): KernelC
         const mask = ops.boolMask(x);
         const pointwise = !depthwise && isPointwise(info);
         if (
-          (depthwise || pointwise) &&
+          (depthwise || pointwise || info.inChannels < NATIVE_DENSE_BELOW_CHANNELS) &&
           mask != null &&
           nativeRoute(depthwise ? 'deltaDepthwiseConv2d' : 'deltaConv2d')
         ) {
-          if (depthwise) {
-            lastDeltaConvCall.route = 'native';
-            return nativeDepthwise(ops, x, mask, filter, info, g);
-          }
-          return nativePointwise(ops, x, mask, filter, conv, g);
+          if (pointwise) return nativePointwise(ops, x, mask, filter, conv, g);
+          lastDeltaConvCall.route = 'native';
+          return depthwise
+            ? nativeDepthwise(ops, x, mask, filter, info, g)
+            : nativeReachDense(ops, x, mask, info, g, conv);
         }
         if (mask == null) {
           // A dense input still leaves output pixels that see only padding inactive.
@@ -237,21 +240,51 @@ function nativeDepthwise(
 ): Tensor {
   const [y, reach] = ops.backend.executeMultipleOutputs(
     'TfjsDeltaDepthwiseConv2D',
-    [
-      ops.int('stride_h', g.strides[0]),
-      ops.int('stride_w', g.strides[1]),
-      ops.int('dilation_h', g.dilations[0]),
-      ops.int('dilation_w', g.dilations[1]),
-      ops.int('pad_top', g.pads[0][0]),
-      ops.int('pad_left', g.pads[1][0]),
-      ops.int('out_height', info.outHeight),
-      ops.int('out_width', info.outWidth),
-    ],
+    windowAttrs(ops, info, g),
     [x, mask, filter],
     2,
   );
   attachMask(ops.backend, y, reach);
   return y;
+}
+
+/** The window attributes of the native conv ops (native/tensorflow/conv_window.h). */
+function windowAttrs(ops: TfOps, info: tf.backend_util.Conv2DInfo, g: ConvGeometry): TfAttr[] {
+  return [
+    ops.int('stride_h', g.strides[0]),
+    ops.int('stride_w', g.strides[1]),
+    ops.int('dilation_h', g.dilations[0]),
+    ops.int('dilation_w', g.dilations[1]),
+    ops.int('pad_top', g.pads[0][0]),
+    ops.int('pad_left', g.pads[1][0]),
+    ops.int('out_height', info.outHeight),
+    ops.int('out_width', info.outWidth),
+  ];
+}
+
+/**
+ * A regular conv of few input channels (a network's first layer) with the native ops: TF's conv of the whole delta
+ * (its inactive pixels are zeros, so the output is zero outside the reach) and the reach from TfjsDeltaConvReach,
+ * with no host read. Gathering tiles pays for so few channels only below ~5% of the tiles active
+ * (crossoverFor), and reading the mask and computing the reach on the host cost more than TF's conv of the frame
+ * (576x768, 3 -> 32 channels, stride 2: ~5 ms against ~1.5).
+ */
+function nativeReachDense(
+  ops: TfOps,
+  x: TensorInfo,
+  mask: Tensor,
+  info: tf.backend_util.Conv2DInfo,
+  g: ConvGeometry,
+  conv: (input: TensorInfo, geometry: ConvGeometry) => Tensor,
+): Tensor {
+  const out = conv(x, g);
+  const reach = ops.backend.executeSingleOutput(
+    'TfjsDeltaConvReach',
+    [...windowAttrs(ops, info, g), ops.int('kernel_h', info.filterHeight), ops.int('kernel_w', info.filterWidth)],
+    [mask],
+  );
+  attachMask(ops.backend, out, reach);
+  return out;
 }
 
 /**

@@ -5,7 +5,7 @@
  * random masks: one active tile, the corners, a border strip, scattered pixels, nothing and
  * everything active; odd sizes, strides 1 and 2, 'same'/'valid'/numeric/explicit pads, dilation,
  * batch > 1, and tile sides that do and do not divide the output. The same for tfjs-delta's native ops (depthwise and
- * pointwise convs). Then
+ * pointwise convs, and regular convs of fewer than 8 input channels: TF's conv with the native reach). Then
  * the routing: a delta model whose convolutions take every route over one sequence still
  * equals the dense model at threshold 0.
  */
@@ -22,6 +22,7 @@ import {
 } from '../../../src/kernels/tensorflow/delta_conv_impl';
 import {tensorflowNativeOps} from '../../../src/kernels/tensorflow/native_ops';
 import {randomizeWeights} from '../../../data/models';
+import {NodeBackend, TfOps} from '../../../src/kernels/tensorflow/tf_ops';
 import {describeIfBackend, describeNativeTensorflowOps, runSuiteOn} from '../../support/backends';
 import {denseConv2d} from '../../support/dense_reference';
 import {expectClose, freshSeed, seededRandom} from '../../support/util';
@@ -144,7 +145,7 @@ function padCases(k: number, next: () => number): PadSpec2D[] {
 /**
  * `route` against 'cpu' and the dense op on every kernel size, stride, dilation, pad and mask kind: the masks exactly,
  * zeros at inactive pixels, values within 1e-5 (both routes sum in float32, the reference in double). The native ops
- * take depthwise convs and pointwise ones.
+ * take depthwise convs, pointwise ones and regular convs of fewer than 8 input channels.
  */
 function describeRouteParity(route: 'tile' | 'native'): void {
   let previousOptions: ReturnType<typeof setTensorflowDeltaConvOptions>;
@@ -160,8 +161,9 @@ function describeRouteParity(route: 'tile' | 'native'): void {
       for (const s of [1, 2]) {
         for (const d of s === 1 && k > 1 ? [1, 2] : [1]) {
           for (const padIndex of [0, 1, 2, 3]) {
-            // The native ops take depthwise convs and pointwise ones (1x1, stride 1, unpadded: not explicit pads).
-            if (route === 'native' && !depthwise && (k !== 1 || s !== 1 || padIndex === 3)) continue;
+            // The native ops take depthwise convs, pointwise ones (1x1, stride 1, unpadded: not explicit pads) and
+            // the other regular convs when they have fewer than 8 input channels (TF's conv, the native reach).
+            const fewChannels = route === 'native' && !depthwise && (k !== 1 || s !== 1 || padIndex === 3);
             const op = depthwise ? 'deltaDepthwiseConv2d' : 'deltaConv2d';
             const name = `${op} k${k} s${s} d${d} ${['same', 'valid', 'numeric', 'explicit'][padIndex]} pad, every mask kind`;
             it(name, () => {
@@ -172,7 +174,7 @@ function describeRouteParity(route: 'tile' | 'native'): void {
               const int = (lo: number, hi: number) => lo + Math.floor(next() * (hi - lo + 1));
               const b = next() < 0.5 ? 1 : 3;
               const [h, w] = [int(eff, eff + 20) | 1, int(eff, eff + 24)];
-              const cin = int(1, 20);
+              const cin = fewChannels ? int(1, 7) : int(1, 20);
               const cout = depthwise ? cin * int(1, 2) : int(1, 20);
               const tile = [0, 3, 4, 5, 8][int(0, 4)];
               const filterShape = depthwise ? [k, k, cin, cout / cin] : [k, k, cin, cout];
@@ -221,6 +223,36 @@ describeIfBackend('tensorflow', 'tensorflow delta conv tile route', () => descri
 
 describeNativeTensorflowOps('tensorflow delta conv native ops', () => {
   describeRouteParity('native');
+
+  it('a bad mask or window reaches JavaScript as an error naming the op', () => {
+    const backend = tf.findBackend('tensorflow') as unknown as NodeBackend;
+    const ops = new TfOps(backend);
+    const window = (strideH: number, kernelH: number) => [
+      ...[
+        ['stride_h', strideH],
+        ['stride_w', 1],
+        ['dilation_h', 1],
+        ['dilation_w', 1],
+        ['pad_top', 0],
+        ['pad_left', 0],
+        ['out_height', 2],
+        ['out_width', 2],
+        ['kernel_h', kernelH],
+      ].map(([name, v]) => ops.int(name as string, v as number)),
+      ops.int('kernel_w', 1),
+    ];
+    tf.tidy(() => {
+      const reach = (mask: tf.Tensor, strideH: number, kernelH: number) => () =>
+        backend.executeSingleOutput('TfjsDeltaConvReach', window(strideH, kernelH), [mask]);
+      expect(reach(tf.ones([2, 2], 'bool'), 1, 1)).to.throw(
+        /TfjsDeltaConvReach: mask must be \[batch, height, width\], got \[2,2\]/,
+      );
+      expect(reach(tf.ones([1, 2, 2], 'bool'), 0, 1)).to.throw(
+        /TfjsDeltaConvReach: strides and dilations must be >= 1/,
+      );
+      expect(reach(tf.ones([1, 2, 2], 'bool'), 1, 0)).to.throw(/TfjsDeltaConvReach: the kernel must be at least 1 x 1/);
+    });
+  });
 });
 
 describeIfBackend('tensorflow', 'tensorflow delta conv routing inside a delta model', () => {

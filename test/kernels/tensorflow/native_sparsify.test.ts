@@ -1,7 +1,8 @@
 /**
  * tfjs-delta's native input test on 'tensorflow' (TfjsDeltaSparsify) against the 'cpu' reference, float for float
  * (Object.is): fresh random frames and states with a share of the pixels changed, NaN and infinities among them,
- * thresholds 0 and above, dilations 1, 3 and 7 (windows past the frame's edges), odd sizes, batch > 1; a stream of
+ * thresholds 0 and above, dilations 1, 3 and 7 (windows past the frame's edges), odd sizes, batch > 1, frames large
+ * enough for the dilation's passes to split over threads and column strips; a stream of
  * frames with the state written in place (and a caller's state tensor never written); and its errors.
  */
 import * as tf from '@tensorflow/tfjs-core';
@@ -55,30 +56,37 @@ describeNativeTensorflowOps('tensorflow deltaSparsify native op', () => {
   for (const dilation of [1, 3, 7]) {
     for (const threshold of [0, 4.5]) {
       for (const inPlace of [false, true]) {
-        it(`dilation ${dilation}, threshold ${threshold}, inPlace ${inPlace}: 6 frames equal 'cpu' float for float`, () => {
-          const seed = freshSeed();
-          const next = seededRandom(seed);
-          const int = (lo: number, hi: number) => lo + Math.floor(next() * (hi - lo + 1));
-          const shape = [int(1, 3), int(1, 40) | 1, int(1, 50), int(1, 4)];
-          const share = [0, 0.02, 0.3, 1][int(0, 3)];
-          const first = draw(shape, share, next);
-          const frames = [first, ...Array.from({length: 5}, () => draw(shape, share, next))];
-          const config = {threshold, dilation, inPlace};
-          const want = run('cpu', shape, frames, first.sent, config);
-          const got = run('tensorflow', shape, frames, first.sent, config);
-          const ctx = `shape [${shape}] share ${share} seed ${seed}`;
-          expect(
-            got.map((v) => v.length),
-            `${ctx}: output sizes`,
-          ).to.deep.equal(want.map((v) => v.length));
-          got.forEach((values, k) => {
-            const what = k < 12 ? `frame ${k >> 1} ${k % 2 ? 'mask' : 'delta'}` : k === 12 ? 'state' : "caller's state";
-            for (let i = 0; i < values.length; i++)
-              if (!Object.is(values[i], want[k][i]))
-                expect.fail(`${ctx}: ${what}[${i}] is ${values[i]}, cpu ${want[k][i]}`);
+        // Small frames, and frames of several 64-pixel column strips split over threads (the dilation's passes).
+        for (const size of ['small', 'large']) {
+          it(`${size} frames, dilation ${dilation}, threshold ${threshold}, inPlace ${inPlace}: 6 frames equal 'cpu' float for float`, () => {
+            const seed = freshSeed();
+            const next = seededRandom(seed);
+            const int = (lo: number, hi: number) => lo + Math.floor(next() * (hi - lo + 1));
+            const shape =
+              size === 'small'
+                ? [int(1, 3), int(1, 40) | 1, int(1, 50), int(1, 4)]
+                : [2, int(131, 160) | 1, int(257, 330), int(1, 3)];
+            const share = [0, 0.02, 0.3, 1][int(0, 3)];
+            const first = draw(shape, share, next);
+            const frames = [first, ...Array.from({length: 5}, () => draw(shape, share, next))];
+            const config = {threshold, dilation, inPlace};
+            const want = run('cpu', shape, frames, first.sent, config);
+            const got = run('tensorflow', shape, frames, first.sent, config);
+            const ctx = `shape [${shape}] share ${share} seed ${seed}`;
+            expect(
+              got.map((v) => v.length),
+              `${ctx}: output sizes`,
+            ).to.deep.equal(want.map((v) => v.length));
+            got.forEach((values, k) => {
+              const what =
+                k < 12 ? `frame ${k >> 1} ${k % 2 ? 'mask' : 'delta'}` : k === 12 ? 'state' : "caller's state";
+              for (let i = 0; i < values.length; i++)
+                if (!Object.is(values[i], want[k][i]))
+                  expect.fail(`${ctx}: ${what}[${i}] is ${values[i]}, cpu ${want[k][i]}`);
+            });
+            expect(got[13], `${ctx}: the caller's state tensor is never written`).to.deep.equal(Array.from(first.sent));
           });
-          expect(got[13], `${ctx}: the caller's state tensor is never written`).to.deep.equal(Array.from(first.sent));
-        });
+        }
       }
     }
   }
