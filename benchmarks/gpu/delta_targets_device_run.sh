@@ -13,6 +13,7 @@
 #   scale    the same point at 1080x1920 batch 1 and 8 and 576x768 batch 32, PoseNet 576x768 batch 8, then 1080x1920
 #            batch 32 (half state on GPUs of less than 100 GB);
 #   targets  the same point at 576x768 and 1080x1920, batch 8 and 1: the static-camera targets in a short call;
+#   big32    the same point at 1080x1920 batch 32 alone (float32 state on a GPU of 100 GB or more, else half);
 #   scaleknobs  1080x1920 batch 8 with pixel lists and with tile lists off, PoseNet with TFJS_DELTA_CUDA_MMA_PARTIAL=0 (its
 #            48-channel pointwise conv on WMMA);
 #   state    the same point at batch 8 with half state beside float32 (--state-precision fp32,fp16), and batch 1;
@@ -49,7 +50,7 @@ media=${MEDIA:-.scratch/media}
 sizes=576x768
 want tests || want tiles && sizes=96x128,256x256,576x768,577x769
 want route && sizes=96x128,256x256,576x768,577x769
-(want scale || want scaleknobs || want targets || want epilogue) && sizes=$sizes,1080x1920
+(want scale || want big32 || want scaleknobs || want targets || want epilogue) && sizes=$sizes,1080x1920
 want ab && for size in ${AB_SIZES:-}; do [[ ,$sizes, == *,$size,* ]] || sizes=$sizes,$size; done
 vtest_frames "$media/vtest.avi" "$sizes" || exit 1
 export TFJS_DELTA_VTEST=$(cd "$media" && pwd)/vtest.avi
@@ -97,6 +98,8 @@ if want scale; then
   mobilenet 1080x1920_batch8 1080x1920 8 37
   mobilenet 576x768_batch32 576x768 32 10
   posenet_vtest "delta_vtest_posenet_576x768_batch8_$tag" 200 576x768 8 20
+fi
+if want scale || want big32; then
   # Float32 state of 32 streams at 1080x1920 is ~62 GB: on a GPU of less than 100 GB the state is half.
   if (($(nvidia-smi --query-gpu=memory.total --format=csv,noheader,nounits | head -1) < 100000)); then
     run+=(--state-precision fp16)
