@@ -10,10 +10,12 @@
  *   the dense convolution does not pay, and halos recompute input pixels.
  *
  * The output mask is the set of pixels whose receptive field holds an active in-bounds input pixel
- * (the reach). It is computed on the host from the input mask, read back once per call (one byte a
- * pixel; TF eager runs synchronously on tfjs-node, so the read waits for nothing but the mask), and
- * the same read decides the route. Neither route needs to zero the output outside the reach: every
- * input there is an exact zero, so the convolution gives zeros (+0 or -0) already.
+ * (the reach). On these routes it is computed on the host from the input mask, read back once per call
+ * (one byte a pixel; TF eager runs synchronously on tfjs-node, so the read waits for nothing but the
+ * mask), and the same read decides the route. Neither route needs to zero the output outside the reach:
+ * every input there is an exact zero, so the convolution gives zeros (+0 or -0) already.
+ * Where tfjs-delta's native TF ops are built, depthwise convs, 1x1 convs and regular convs of fewer than
+ * 8 input channels run on them instead, with no host read (nativeDepthwise, nativePointwise, nativeReachDense).
  * With a bias (first frame of a stream) the output is dense, as in the reference.
  */
 import * as tf from '@tensorflow/tfjs-core';
@@ -80,7 +82,8 @@ const NATIVE_DENSE_BELOW_CHANNELS = 8;
  * where the convolution does enough arithmetic per pixel. A 3x3 conv with 64 input channels was
  * faster on the tile route even with every tile active (TF convolves many small patches faster than
  * one large image here); depthwise 3x3 crossed at 0-0.48 (two runs, four shapes; the tile route
- * rarely pays for so little arithmetic), and a 3-channel first layer at 0.04-0.07.
+ * rarely pays for so little arithmetic), and a 3-channel first layer at 0.04-0.07 (without the native ops: with
+ * them such a layer runs nativeReachDense).
  */
 export function crossoverFor(depthwise: boolean, kernelArea: number, inChannels: number): number {
   if (depthwise) return 0.1;
@@ -113,8 +116,16 @@ export function deltaConvConfig(kernelName: string, depthwise: boolean): KernelC
         pads: explicitPads(info),
       };
       const ops = new TfOps(backend as NodeBackend);
-      const conv = (input: TensorInfo, geometry: ConvGeometry) =>
-        depthwise ? ops.depthwiseConv2d(input, filter, geometry) : ops.conv2d(input, filter, geometry);
+      const conv = (input: TensorInfo, geometry: ConvGeometry) => {
+        const y = depthwise ? ops.depthwiseConv2d(input, filter, geometry) : ops.conv2d(input, filter, geometry);
+        // tfjs sizes a numeric pad's output from the filter's height, stride and dilation in both dimensions, so with
+        // a window that is not square TF's conv (explicit pads, no negative trailing pad) can give more columns or
+        // rows than tfjs counts: those are cut off, as the reference never computes them.
+        const [outH, outW] = [info.outHeight, info.outWidth];
+        return geometry === g && (y.shape[1] !== outH || y.shape[2] !== outW)
+          ? ops.slice(y, [0, 0, 0, 0], [info.batchSize, outH, outW, y.shape[3]!])
+          : y;
+      };
       return tf.tidy(() => {
         lastDeltaConvCall.route = 'dense';
         if (bias != null) return ops.biasAdd(conv(x, g), bias);
@@ -161,8 +172,9 @@ export function deltaConvConfig(kernelName: string, depthwise: boolean): KernelC
 }
 
 /**
- * Whether a depthwise or pointwise conv with a mask takes tfjs-delta's native ops: where they are built, unless
- * a TF-op route is forced ('native' forced where they are not built is an error naming `op`).
+ * Whether a conv with a mask that the native ops take (depthwise, pointwise, or regular with fewer than 8 input
+ * channels) takes them: where they are built, unless a TF-op route is forced ('native' forced where they are not
+ * built is an error naming `op`).
  */
 function nativeRoute(op: string): boolean {
   if (options.route !== 'native' && !(options.route === 'auto' && tensorflowNativeOps() != null)) return false;

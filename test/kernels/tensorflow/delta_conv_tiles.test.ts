@@ -219,6 +219,54 @@ function describeRouteParity(route: 'tile' | 'native'): void {
   }
 }
 
+describeIfBackend('tensorflow', 'tensorflow delta convs with a numeric pad and a window that is not square', () => {
+  // tfjs sizes such an output from the filter's height, stride and dilation in both dimensions; TF's conv gives more
+  // columns or rows, which every route must cut off to equal 'cpu'.
+  for (const route of ['auto', 'tile', 'dense'] as const) {
+    it(`route ${route}: masked, dense and biased inputs equal 'cpu', shapes included`, () => {
+      const seed = freshSeed();
+      const next = seededRandom(seed);
+      const int = (lo: number, hi: number) => lo + Math.floor(next() * (hi - lo + 1));
+      const previous = setTensorflowDeltaConvOptions({route});
+      try {
+        for (let trial = 0; trial < 6; trial++) {
+          const depthwise = trial % 3 === 2;
+          const [kh, kw] = next() < 0.5 ? [5, int(1, 3)] : [int(1, 3), 5];
+          const [sh, sw] = [int(1, 2), int(1, 2)];
+          const cin = depthwise ? int(1, 6) : int(1, 7);
+          const cout = depthwise ? cin : int(1, 6);
+          const [b, h, w] = [int(1, 2), int(9, 23), int(9, 27)];
+          const pad = int(0, 2);
+          const mode = (['floor', 'round', 'ceil'] as const)[int(0, 2)];
+          const filter = hostValues(depthwise ? [kh, kw, cin, 1] : [kh, kw, cin, cout], next, 0.5);
+          const bias = hostValues([cout], next);
+          for (const kind of ['scattered pixels', 'all active', 'dense', 'biased'] as const) {
+            const masked = kind === 'scattered pixels' || kind === 'all active';
+            const x = hostValues([b, h, w, cin], next, 1, masked ? hostMask(kind, b, h, w, 3, next) : undefined);
+            const ctx = `${depthwise ? 'depthwise' : 'regular'} ${kh}x${kw} s${sh}x${sw} pad ${pad} ${mode}, ${kind}, x [${b},${h},${w},${cin}] seed ${seed}`;
+            const call = () => {
+              const [xt, ft] = [materialize(x) as tf.Tensor4D, materialize(filter) as tf.Tensor4D];
+              const bt = kind === 'biased' ? (materialize(bias) as tf.Tensor1D) : undefined;
+              return depthwise
+                ? deltaDepthwiseConv2d(xt, ft, [sh, sw], pad, 'NHWC', 1, mode, bt)
+                : deltaConv2d(xt, ft, [sh, sw], pad, 'NHWC', 1, mode, bt);
+            };
+            const want = onBackend('cpu', call);
+            const got = onBackend('tensorflow', call);
+            expect(got.shape, `${ctx}: shape`).to.deep.equal(want.shape);
+            expect(Array.from(got.mask), `${ctx}: mask`).to.deep.equal(Array.from(want.mask));
+            tf.tidy(() =>
+              expectClose(tf.tensor(got.values, got.shape), tf.tensor(want.values, want.shape), ctx, 1e-5, 1e-5),
+            );
+          }
+        }
+      } finally {
+        setTensorflowDeltaConvOptions(previous);
+      }
+    });
+  }
+});
+
 describeIfBackend('tensorflow', 'tensorflow delta conv tile route', () => describeRouteParity('tile'));
 
 describeNativeTensorflowOps('tensorflow delta conv native ops', () => {
@@ -306,7 +354,8 @@ describeIfBackend('tensorflow', 'tensorflow delta conv routing inside a delta mo
     frame.dispose();
     expect(deltaConvRouteCounts.tile, 'calls on the tile route').to.be.greaterThan(20);
     expect(deltaConvRouteCounts.dense, 'calls on the dense route').to.be.greaterThan(5);
-    // The depthwise layer's calls with a mask, where the native op is built.
+    // The first (3-channel), depthwise and 1x1 layers' calls with a mask, where the native ops are built; the
+    // dilated 3x3 conv of 12 channels takes the tile and dense routes.
     if (tensorflowNativeOps() != null)
       expect(deltaConvRouteCounts.native, 'calls on the native route').to.be.greaterThan(40);
   });

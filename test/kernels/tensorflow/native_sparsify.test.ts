@@ -65,7 +65,7 @@ describeNativeTensorflowOps('tensorflow deltaSparsify native op', () => {
             const shape =
               size === 'small'
                 ? [int(1, 3), int(1, 40) | 1, int(1, 50), int(1, 4)]
-                : [2, int(131, 160) | 1, int(257, 330), int(1, 3)];
+                : [2, int(257, 300) | 1, int(257, 330), int(1, 3)];
             const share = [0, 0.02, 0.3, 1][int(0, 3)];
             const first = draw(shape, share, next);
             const frames = [first, ...Array.from({length: 5}, () => draw(shape, share, next))];
