@@ -139,6 +139,48 @@ describeEachBackend('deltaConv2d parity with tf.conv2d', () => {
   });
 });
 
+// tfjs sizes the output of a numeric pad from the filter's height, stride and dilation in both dimensions, so with a
+// window that is not square a backend's own conv (TF's explicit pads, cuDNN) can give more columns than tfjs counts.
+describeEachBackend('delta convs with a numeric pad and a window that is not square', () => {
+  for (const depthwise of [false, true]) {
+    it(`${depthwise ? 'deltaDepthwiseConv2d' : 'deltaConv2d'}: tfjs's output size, dense, sparse and biased inputs`, () => {
+      const seed = freshSeed();
+      tf.tidy(() => {
+        for (const [kh, kw] of [
+          [5, 3],
+          [1, 5],
+          [3, 1],
+        ]) {
+          for (const mode of ['floor', 'ceil', 'round'] as const) {
+            const cin = randInt(1, 9);
+            const cout = depthwise ? cin : randInt(1, 9);
+            const filter = randn(depthwise ? [kh, kw, cin, 1] : [kh, kw, cin, cout], seed + kh * 7 + kw, 0.3);
+            const bias = randn([cout], seed + 3);
+            for (const kind of ['dense', 'sparse', 'biased'] as const) {
+              const shape = [2, randInt(9, 15), randInt(9, 19), cin];
+              const x = (
+                kind === 'sparse' ? randomDelta(shape, 0.2, seed + kh) : randn(shape, seed + kw)
+              ) as tf.Tensor4D;
+              const ctx = `${kh}x${kw} pad 1 stride 2 ${mode}, ${kind} x [${shape}] seed ${seed}`;
+              const b = kind === 'biased' ? (bias as tf.Tensor1D) : undefined;
+              const got = depthwise
+                ? deltaDepthwiseConv2d(x, filter as tf.Tensor4D, 2, 1, 'NHWC', 1, mode, b)
+                : deltaConv2d(x, filter as tf.Tensor4D, 2, 1, 'NHWC', 1, mode, b);
+              const conv = denseConv2d(x, filter as tf.Tensor4D, 2, 1, 1, mode, depthwise);
+              expectClose(got, b == null ? conv : tf.add(conv, b), ctx, 1e-5, 1e-5);
+              if (b != null) continue;
+              const ones = tf.ones([kh, kw, 1, 1]) as tf.Tensor4D;
+              const reach = tf.squeeze(tf.greater(denseConv2d(inputMaskFloat(x), ones, 2, 1, 1, mode), 0.5), [3]);
+              expectMask(got, reach, ctx);
+              expectZerosWhereInactive(got, ctx);
+            }
+          }
+        }
+      });
+    });
+  }
+});
+
 describeEachBackend('deltaDepthwiseConv2d parity with tf.depthwiseConv2d', () => {
   for (const k of [1, 3, 5]) {
     for (const strides of [1, 2]) {
