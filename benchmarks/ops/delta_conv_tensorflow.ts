@@ -1,7 +1,8 @@
 /**
  * Where the 'tensorflow' delta conv's tile route stops paying: per conv shape (PoseNet-MobileNetV1
- * x0.75 layers at 288x384, plus a ResNet-style 3x3), per activity, the tile route and the dense route
- * of deltaConv2d / deltaDepthwiseConv2d, and tfjs-delta's native ops for the depthwise and pointwise ones (where built),
+ * x0.75 layers at 288x384, plus a ResNet-style 3x3 and MobileNetV2's first conv at 576x768), per activity, the tile route and the dense route
+ * of deltaConv2d / deltaDepthwiseConv2d, and tfjs-delta's native ops for the depthwise, pointwise and few-channel
+ * regular ones (where built),
  * against the dense tf op, in the same run, interleaved:
  *   npm run build && node dist/benchmarks/ops/delta_conv_tensorflow.js [--runs 15] [--match pw1x1] [--out file.json]
  * Activity: aligned input blocks of one tile's input footprint, a share of them active, so the
@@ -38,6 +39,7 @@ interface Shape {
 
 const SHAPES: Shape[] = [
   {name: 'conv3x3 s2 3->24 @288x384', h: 288, w: 384, cin: 3, cout: 24, k: 3, s: 2, d: 1, depthwise: false},
+  {name: 'conv3x3 s2 3->32 @576x768', h: 576, w: 768, cin: 3, cout: 32, k: 3, s: 2, d: 1, depthwise: false},
   {name: 'dw3x3 s1 48 @144x192', h: 144, w: 192, cin: 48, cout: 48, k: 3, s: 1, d: 1, depthwise: true},
   {name: 'dw3x3 s2 48 @144x192', h: 144, w: 192, cin: 48, cout: 48, k: 3, s: 2, d: 1, depthwise: true},
   {name: 'dw3x3 s1 96 @72x96', h: 72, w: 96, cin: 96, cout: 96, k: 3, s: 1, d: 1, depthwise: true},
@@ -90,7 +92,8 @@ async function main() {
       tileRouteMs: number;
       nativeMs?: number;
     }> = [];
-    const native = (sh.depthwise || (sh.k === 1 && sh.s === 1)) && tensorflowNativeOps() != null;
+    // The native ops take depthwise, pointwise and few-channel regular convs (TF's conv with the native reach).
+    const native = (sh.depthwise || (sh.k === 1 && sh.s === 1) || sh.cin < 8) && tensorflowNativeOps() != null;
     for (const share of SHARES) {
       const x = blockDelta(sh, pointwise ? 1 : t * sh.s, share, 1000 + Math.round(share * 100));
       const time = {

@@ -278,8 +278,9 @@ function windowAttrs(ops: TfOps, info: tf.backend_util.Conv2DInfo, g: ConvGeomet
  * A regular conv of few input channels (a network's first layer) with the native ops: TF's conv of the whole delta
  * (its inactive pixels are zeros, so the output is zero outside the reach) and the reach from TfjsDeltaConvReach,
  * with no host read. Gathering tiles pays for so few channels only below ~5% of the tiles active
- * (crossoverFor), and reading the mask and computing the reach on the host cost more than TF's conv of the frame
- * (576x768, 3 -> 32 channels, stride 2: ~5 ms against ~1.5).
+ * (crossoverFor), and reading the mask and computing the reach on the host cost about what TF's conv of the frame
+ * does (576x768, 3 -> 32 channels, stride 2: 2.7-3.8 ms against 2.9-4.5 with the host's reach,
+ * benchmarks/ops/delta_conv_tensorflow.ts).
  */
 function nativeReachDense(
   ops: TfOps,
