@@ -1,9 +1,8 @@
 /**
- * Where the 'tensorflow' delta conv's tile route stops paying: per conv shape (PoseNet-MobileNetV1
- * x0.75 layers at 288x384, plus a ResNet-style 3x3 and MobileNetV2's first conv at 576x768), per activity, the tile route and the dense route
- * of deltaConv2d / deltaDepthwiseConv2d, and tfjs-delta's native ops for the depthwise, pointwise and few-channel
- * regular ones (where built),
- * against the dense tf op, in the same run, interleaved:
+ * Where the 'tensorflow' delta conv's tile route stops paying: per conv shape (PoseNet-MobileNetV1 x0.75 layers at
+ * 288x384, plus a ResNet-style 3x3 and MobileNetV2's first conv at 576x768), per activity, the tile route and the
+ * dense route of deltaConv2d / deltaDepthwiseConv2d, and tfjs-delta's native ops for the depthwise, pointwise and
+ * few-channel regular ones (where built), against the dense tf op, in the same run, interleaved:
  *   npm run build && node dist/benchmarks/ops/delta_conv_tensorflow.js [--runs 15] [--match pw1x1] [--out file.json]
  * Activity: aligned input blocks of one tile's input footprint, a share of them active, so the
  * active-tile fraction (reported as measured by the kernel) is near that share plus the halo's
