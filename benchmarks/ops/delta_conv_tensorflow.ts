@@ -17,6 +17,7 @@ import * as os from 'os';
 import {deltaConv2d, deltaDepthwiseConv2d, withMask} from '../../src/index';
 import {
   lastDeltaConvCall,
+  NATIVE_DENSE_BELOW_CHANNELS,
   setTensorflowDeltaConvOptions,
   tileSideFor,
 } from '../../src/kernels/tensorflow/delta_conv_impl';
@@ -92,7 +93,9 @@ async function main() {
       nativeMs?: number;
     }> = [];
     // The native ops take depthwise, pointwise and few-channel regular convs (TF's conv with the native reach).
-    const native = (sh.depthwise || (sh.k === 1 && sh.s === 1) || sh.cin < 8) && tensorflowNativeOps() != null;
+    const native =
+      (sh.depthwise || (sh.k === 1 && sh.s === 1) || sh.cin < NATIVE_DENSE_BELOW_CHANNELS) &&
+      tensorflowNativeOps() != null;
     for (const share of SHARES) {
       const x = blockDelta(sh, pointwise ? 1 : t * sh.s, share, 1000 + Math.round(share * 100));
       const time = {

@@ -135,7 +135,7 @@ void compute(void* kernel, TF_OpKernelContext* ctx) {
         if (send[p]) {
           for (int64_t c = 0; c < C; c++) s[c] = a[c] + d[c];
         } else {
-          for (int64_t c = 0; c < C; c++) d[c] = 0;
+          std::memset(d, 0, static_cast<size_t>(C) * sizeof(float));
           if (!at.inPlace) std::memcpy(s, a, static_cast<size_t>(C) * sizeof(float));
         }
       }

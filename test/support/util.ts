@@ -21,6 +21,11 @@ export function seededRandom(seed: number): () => number {
   };
 }
 
+/** Integers in [lo, hi] drawn from `next` (a seededRandom), so that a seed replays them. */
+export function seededInt(next: () => number): (lo: number, hi: number) => number {
+  return (lo, hi) => lo + Math.floor(next() * (hi - lo + 1));
+}
+
 export function randn(shape: number[], seed: number, scale = 1): tf.Tensor {
   return tf.randomNormal(shape, 0, scale, 'float32', seed);
 }

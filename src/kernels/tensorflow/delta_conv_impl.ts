@@ -73,7 +73,7 @@ export function tileSideFor(outHeight: number, outWidth: number): number {
 }
 
 /** Regular convs of fewer input channels run as TF's dense conv with the native reach (nativeReachDense). */
-const NATIVE_DENSE_BELOW_CHANNELS = 8;
+export const NATIVE_DENSE_BELOW_CHANNELS = 8;
 
 /**
  * The active-tile fraction above which the dense route is faster, measured on tfjs-node (2-core CPU,

@@ -18,6 +18,7 @@ import type {PadSpec2D} from '../../../src/index';
 import {
   deltaConvRouteCounts,
   lastDeltaConvCall,
+  NATIVE_DENSE_BELOW_CHANNELS,
   setTensorflowDeltaConvOptions,
 } from '../../../src/kernels/tensorflow/delta_conv_impl';
 import {tensorflowNativeOps} from '../../../src/kernels/tensorflow/native_ops';
@@ -25,7 +26,7 @@ import {randomizeWeights} from '../../../data/models';
 import {NodeBackend, TfOps} from '../../../src/kernels/tensorflow/tf_ops';
 import {describeIfBackend, describeNativeTensorflowOps, runSuiteOn} from '../../support/backends';
 import {denseConv2d} from '../../support/dense_reference';
-import {expectClose, freshSeed, seededRandom} from '../../support/util';
+import {expectClose, freshSeed, seededInt, seededRandom} from '../../support/util';
 
 const MASK_KINDS = ['one tile', 'corners', 'border strip', 'scattered pixels', 'all inactive', 'all active'] as const;
 type MaskKind = (typeof MASK_KINDS)[number];
@@ -171,10 +172,10 @@ function describeRouteParity(route: 'tile' | 'native'): void {
               const next = seededRandom(seed);
               const pad = padCases(k, next)[padIndex];
               const eff = (k - 1) * d + 1;
-              const int = (lo: number, hi: number) => lo + Math.floor(next() * (hi - lo + 1));
+              const int = seededInt(next);
               const b = next() < 0.5 ? 1 : 3;
               const [h, w] = [int(eff, eff + 20) | 1, int(eff, eff + 24)];
-              const cin = fewChannels ? int(1, 7) : int(1, 20);
+              const cin = fewChannels ? int(1, NATIVE_DENSE_BELOW_CHANNELS - 1) : int(1, 20);
               const cout = depthwise ? cin * int(1, 2) : int(1, 20);
               const tile = [0, 3, 4, 5, 8][int(0, 4)];
               const filterShape = depthwise ? [k, k, cin, cout / cin] : [k, k, cin, cout];
@@ -226,7 +227,7 @@ describeIfBackend('tensorflow', 'tensorflow delta convs with a numeric pad and a
     it(`route ${route}: masked, dense and biased inputs equal 'cpu', shapes included`, () => {
       const seed = freshSeed();
       const next = seededRandom(seed);
-      const int = (lo: number, hi: number) => lo + Math.floor(next() * (hi - lo + 1));
+      const int = seededInt(next);
       const previous = setTensorflowDeltaConvOptions({route});
       try {
         for (let trial = 0; trial < 6; trial++) {

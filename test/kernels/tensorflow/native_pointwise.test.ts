@@ -14,7 +14,7 @@ import type {Activation} from '../../../src/index';
 import {lastDeltaConvCall, nativePixelCrossoverFor} from '../../../src/kernels/tensorflow/delta_conv_impl';
 import {NodeBackend, TfOps} from '../../../src/kernels/tensorflow/tf_ops';
 import {describeNativeTensorflowOps} from '../../support/backends';
-import {freshSeed, seededRandom} from '../../support/util';
+import {freshSeed, seededInt, seededRandom} from '../../support/util';
 
 const read = (t: tf.Tensor) => Array.from(t.dataSync());
 
@@ -53,7 +53,7 @@ describeNativeTensorflowOps('tensorflow fused 1x1 delta conv on the native rows'
       it(`${cin} -> ${cout} ${activation}, ${share * 100}% active: the same floats as the two ops`, () => {
         const seed = freshSeed();
         const next = seededRandom(seed);
-        const int = (lo: number, hi: number) => lo + Math.floor(next() * (hi - lo + 1));
+        const int = seededInt(next);
         const shape = [int(1, 3), int(3, 17) | 1, int(2, 19), cin];
         const ctx = `shape [${shape}] seed ${seed}`;
         tf.tidy(() => {

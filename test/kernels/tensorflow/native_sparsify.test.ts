@@ -11,7 +11,7 @@ import {expect} from 'chai';
 import {deltaSparsify, getMask} from '../../../src/index';
 import {NodeBackend, TfOps} from '../../../src/kernels/tensorflow/tf_ops';
 import {describeNativeTensorflowOps} from '../../support/backends';
-import {freshSeed, seededRandom} from '../../support/util';
+import {freshSeed, seededInt, seededRandom} from '../../support/util';
 
 const SPECIALS = [NaN, Infinity, -Infinity, 0, -0];
 
@@ -61,7 +61,7 @@ describeNativeTensorflowOps('tensorflow deltaSparsify native op', () => {
           it(`${size} frames, dilation ${dilation}, threshold ${threshold}, inPlace ${inPlace}: 6 frames equal 'cpu' float for float`, () => {
             const seed = freshSeed();
             const next = seededRandom(seed);
-            const int = (lo: number, hi: number) => lo + Math.floor(next() * (hi - lo + 1));
+            const int = seededInt(next);
             const shape =
               size === 'small'
                 ? [int(1, 3), int(1, 40) | 1, int(1, 50), int(1, 4)]

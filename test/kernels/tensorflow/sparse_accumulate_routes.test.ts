@@ -18,7 +18,7 @@ import {
 } from '../../../src/kernels/tensorflow/SparseAccumulate';
 import {NodeBackend, TfOps} from '../../../src/kernels/tensorflow/tf_ops';
 import {describeIfBackend, describeNativeTensorflowOps, runSuiteOn} from '../../support/backends';
-import {freshSeed, seededRandom} from '../../support/util';
+import {freshSeed, seededInt, seededRandom} from '../../support/util';
 
 const KINDS = ['scattered pixels', 'one block', 'border row', 'all inactive', 'all active'] as const;
 
@@ -80,7 +80,7 @@ function describeRouteParity(route: 'pixel' | 'native', tolerance: number): void
         it(name, () => {
           const seed = freshSeed();
           const next = seededRandom(seed);
-          const int = (lo: number, hi: number) => lo + Math.floor(next() * (hi - lo + 1));
+          const int = seededInt(next);
           const shape =
             rank === 'large'
               ? [int(2, 3), int(60, 70) | 1, int(60, 75), int(15, 24)]
